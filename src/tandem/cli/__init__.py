@@ -1,0 +1,130 @@
+"""`tandem <verb>`: one thin verb per job, each a module in this package calling the library.
+
+A verb module defines `HELP` (one line), `EXAMPLES` (text shown under --help), `add_arguments(parser)`
+and `run(args) -> int`. Every verb accepts `--config FILE` (JSON or TOML): its keys are the verb's flag
+names (dashes or underscores); flags given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+# verb -> module; the order is the order `tandem --help` lists them in.
+VERBS: dict[str, str] = {
+    "quickstart": "tandem.cli.quickstart",
+    "tokenizer": "tandem.cli.tokenizer",
+    "pretrain": "tandem.cli.pretrain",
+    "finetune": "tandem.cli.finetune",
+    "distill": "tandem.cli.distill",
+    "generate": "tandem.cli.generate",
+    "evaluate": "tandem.cli.evaluate",
+    "convert": "tandem.cli.convert",
+    "export": "tandem.cli.export",
+    "serve": "tandem.cli.serve",
+    "normalize": "tandem.cli.normalize",
+}
+
+
+def _load_verb(name: str):
+    try:
+        return importlib.import_module(VERBS[name])
+    except ModuleNotFoundError as e:
+        if e.name == VERBS[name]:
+            return None
+        raise
+
+
+def read_config_file(path: str) -> dict:
+    """Read a verb's config file (JSON or TOML) into a flat dict of flag values."""
+    p = Path(path)
+    if not p.is_file():
+        raise TandemError(f"config file {path} not found")
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise TandemError(f"config file {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {e}") from e
+    if not isinstance(data, dict):
+        raise TandemError(f"config file {path}: expected an object of flag names to values")
+    return {k.replace("-", "_"): v for k, v in data.items()}
+
+
+def _apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    cfg_path = getattr(args, "config", None)
+    if not cfg_path:
+        return args
+    values = read_config_file(cfg_path)
+    known = {a.dest for a in parser._actions}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TandemError(f"config file {cfg_path}: unknown keys {unknown}; see `--help` for the flag names")
+    parser.set_defaults(**values)
+    return parser.parse_args(argv)  # command-line flags win over the file
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="tandem",
+        description="Encoder-decoder LMs the AlexaTM way: pretrain, prompt, evaluate, distill, ship to the edge.",
+        epilog="Run `tandem <verb> --help` for a verb's flags and examples.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="verb", metavar="<verb>")
+    subparsers = {}
+    for name in VERBS:
+        mod = _load_verb(name)
+        if mod is None:
+            sp = sub.add_parser(name, help="(not yet available)")
+        else:
+            sp = sub.add_parser(
+                name,
+                help=mod.HELP,
+                description=mod.HELP,
+                epilog="examples:\n" + mod.EXAMPLES.strip("\n") if getattr(mod, "EXAMPLES", "") else None,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            sp.add_argument("--config", metavar="FILE", help="JSON/TOML file of flag values (flags override it)")
+            mod.add_arguments(sp)
+        subparsers[name] = sp
+    return parser, subparsers
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, subparsers = build_parser()
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0
+    if argv[0] == "--version":
+        from tandem import __version__
+
+        print(__version__)
+        return 0
+    verb = argv[0]
+    if verb not in VERBS:
+        parser.error(f"unknown verb {verb!r}; choose from {', '.join(VERBS)}")
+    mod = _load_verb(verb)
+    if mod is None:
+        print(f"tandem {verb}: not yet available in this version", file=sys.stderr)
+        return 2
+    try:
+        args = _apply_config(subparsers[verb], argv[1:])
+        return int(mod.run(args) or 0)
+    except TandemError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
