@@ -1,0 +1,497 @@
+"""Spoken-language understanding (intent + slots): one format shared by fine-tuning, evaluation, edge and serving.
+
+A seq2seq model reads an utterance and writes a linearised target (Alexa NLU style)::
+
+    intent_name ; slot_a = value a ; slot_b = value b
+
+Values (and names) that contain the separators are escaped with a backslash (`\\;`, `\\=`, `\\\\`), so
+`parse_linearized(linearize(i, s)) == (i, s)` for whitespace-normalised strings. `parse_linearized` accepts
+whatever a model writes and never raises.
+
+Slots are also carried as BIO tags over whitespace tokens; spans follow conlleval semantics (a chunk is an
+exact (type, start, end) match; an `I-X` that does not continue an `X` chunk starts a new one). All metrics
+are on a 0-100 scale. This module is torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+Span = tuple[str, int, int]  # (slot type, start token, end token exclusive)
+SlotPair = tuple[str, str]  # (slot type, value text)
+
+FIELD_SEP = ";"
+VALUE_SEP = "="
+_ESCAPES = {"\\": "\\\\", FIELD_SEP: "\\" + FIELD_SEP, VALUE_SEP: "\\" + VALUE_SEP}
+
+
+# --------------------------------------------------------------------------------------------- linearisation
+def _escape(s: str) -> str:
+    return "".join(_ESCAPES.get(ch, ch) for ch in " ".join(str(s).split()))
+
+
+def _split_unescaped(text: str, sep: str, maxsplit: int = -1) -> list[str]:
+    """Split on `sep` where it is not preceded by an escaping backslash; keeps escapes in the pieces."""
+    parts, cur, i, n = [], [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n:
+            cur.append(text[i : i + 2])
+            i += 2
+            continue
+        if ch == sep and (maxsplit < 0 or len(parts) < maxsplit):
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def _unescape(s: str) -> str:
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 1 < len(s):
+            out.append(s[i + 1])
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return " ".join("".join(out).split())
+
+
+def linearize(intent: str, slots: Iterable[SlotPair]) -> str:
+    """Seq2seq target for an utterance: `intent ; slot = value ; ...` (slots in the given order)."""
+    parts = [_escape(intent)]
+    for name, value in slots:
+        parts.append(f"{_escape(name)} {VALUE_SEP} {_escape(value)}")
+    return f" {FIELD_SEP} ".join(parts)
+
+
+def parse_linearized(text: str) -> tuple[str, list[SlotPair]]:
+    """Read `intent ; slot = value ; ...` back; tolerant of any model output (never raises).
+
+    Fields without `=` after the first, or with an empty slot name or value, are dropped; a missing intent
+    is returned as "".
+    """
+    try:
+        text = "" if text is None else str(text)
+        # Generations sometimes run on past a newline or the EOS; the first line holds the parse.
+        text = text.strip().split("\n", 1)[0]
+        fields = _split_unescaped(text, FIELD_SEP)
+        intent = _unescape(fields[0]) if fields else ""
+        slots: list[SlotPair] = []
+        for f in fields[1:]:
+            kv = _split_unescaped(f, VALUE_SEP, maxsplit=1)
+            if len(kv) != 2:
+                continue
+            name, value = _unescape(kv[0]), _unescape(kv[1])
+            if name and value:
+                slots.append((name, value))
+        return intent, slots
+    except Exception:  # a parser for model output must not take an evaluation run down
+        return "", []
+
+
+# ------------------------------------------------------------------------------------------------ BIO / spans
+def _split_tag(tag: str) -> tuple[str, str]:
+    """conlleval's split: 'B-X' -> ('B', 'X'); 'O' -> ('O', ''); a bare 'X' is treated as 'I-X'."""
+    if tag in ("O", "", "."):
+        return "O", ""
+    if len(tag) > 2 and tag[1] in "-_" and tag[0] in "BIESbies":
+        return tag[0].upper(), tag[2:]
+    return "I", tag
+
+
+def _end_of_chunk(prev_tag: str, tag: str, prev_type: str, typ: str) -> bool:
+    if prev_tag == "O":
+        return False
+    if prev_tag in ("E", "S"):
+        return True
+    if tag in ("B", "S", "O"):
+        return True
+    return prev_type != typ
+
+
+def _start_of_chunk(prev_tag: str, tag: str, prev_type: str, typ: str) -> bool:
+    if tag == "O":
+        return False
+    if tag in ("B", "S"):
+        return True
+    if prev_tag in ("E", "S", "O"):
+        return True
+    return prev_type != typ
+
+
+def bio_to_spans(tokens: Sequence[str] | None, tags: Sequence[str]) -> list[Span]:
+    """Chunks of a BIO (or IOBES) tag sequence as (type, start, end) with end exclusive, conlleval rules.
+
+    `tokens` is only checked for length (pass None to skip the check).
+    """
+    if tokens is not None and len(tokens) != len(tags):
+        raise TandemError(
+            f"bio_to_spans: {len(tokens)} tokens but {len(tags)} tags; they must align one to one"
+        )
+    spans: list[Span] = []
+    prev_tag, prev_type, start = "O", "", None
+    for i, raw in enumerate(tags):
+        tag, typ = _split_tag(raw)
+        if start is not None and _end_of_chunk(prev_tag, tag, prev_type, typ):
+            spans.append((prev_type, start, i))
+            start = None
+        if _start_of_chunk(prev_tag, tag, prev_type, typ):
+            start = i
+        prev_tag, prev_type = tag, typ
+    if start is not None:
+        spans.append((prev_type, start, len(tags)))
+    return spans
+
+
+def _norm_tok(t: str) -> str:
+    return t.casefold()
+
+
+def align_slots(tokens: Sequence[str], slots: Iterable[SlotPair]) -> tuple[list[Span], list[SlotPair]]:
+    """Place (slot, value) pairs on the utterance tokens: each value's tokens are matched (exactly, then
+    case-insensitively) at the first position not already used, left to right.
+
+    Returns (spans, unaligned pairs). Unaligned pairs are values that do not occur in the utterance (a model
+    hallucinated or paraphrased them); metrics count them as wrong predictions.
+    """
+    used = [False] * len(tokens)
+    spans: list[Span] = []
+    missing: list[SlotPair] = []
+    for name, value in slots:
+        vt = str(value).split()
+        hit = None
+        if vt:
+            for key in (lambda t: t, _norm_tok):
+                want = [key(t) for t in vt]
+                for s in range(len(tokens) - len(vt) + 1):
+                    if any(used[s : s + len(vt)]):
+                        continue
+                    if [key(t) for t in tokens[s : s + len(vt)]] == want:
+                        hit = s
+                        break
+                if hit is not None:
+                    break
+        if hit is None:
+            missing.append((name, value))
+            continue
+        for j in range(hit, hit + len(vt)):
+            used[j] = True
+        spans.append((name, hit, hit + len(vt)))
+    spans.sort(key=lambda s: (s[1], s[2]))
+    return spans, missing
+
+
+def spans_to_bio(tokens: Sequence[str], spans: Iterable[Span | SlotPair]) -> list[str]:
+    """BIO tags for `tokens` from (type, start, end) spans, or from (slot, value) pairs aligned to the tokens.
+
+    Overlapping spans: the earlier one wins; pairs whose value is not in the utterance are skipped.
+    """
+    spans = list(spans)
+    if spans and len(spans[0]) == 2:
+        spans, _ = align_slots(tokens, spans)  # type: ignore[arg-type]
+    tags = ["O"] * len(tokens)
+    for typ, start, end in spans:  # type: ignore[misc]
+        if not (0 <= start < end <= len(tokens)):
+            raise TandemError(f"spans_to_bio: span ({typ}, {start}, {end}) outside 0..{len(tokens)} tokens")
+        if any(t != "O" for t in tags[start:end]):
+            continue
+        tags[start] = f"B-{typ}"
+        for j in range(start + 1, end):
+            tags[j] = f"I-{typ}"
+    return tags
+
+
+def slots_from_bio(tokens: Sequence[str], tags: Sequence[str], joiner: str = " ") -> list[SlotPair]:
+    """(slot, value) pairs in utterance order; a value is its tokens joined by `joiner`."""
+    return [(typ, joiner.join(tokens[s:e])) for typ, s, e in bio_to_spans(tokens, tags)]
+
+
+# ---------------------------------------------------------------------------------------------------- examples
+@dataclass
+class SLUExample:
+    """One utterance with its intent and BIO slot tags over whitespace tokens."""
+
+    tokens: list[str]
+    tags: list[str]
+    intent: str
+    text: str = ""
+    id: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.text:
+            self.text = " ".join(self.tokens)
+
+    @property
+    def slots(self) -> list[SlotPair]:
+        return slots_from_bio(self.tokens, self.tags)
+
+    @property
+    def spans(self) -> list[Span]:
+        return bio_to_spans(self.tokens, self.tags)
+
+    @property
+    def target(self) -> str:
+        """The linearised seq2seq target."""
+        return linearize(self.intent, self.slots)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "tokens": self.tokens,
+            "tags": self.tags,
+            "intent": self.intent,
+        }
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise TandemError(f"{path}: file not found")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
+    """SNIPS/ATIS (MiuLab format): a folder with `seq.in` (tokens), `seq.out` (BIO tags) and `label` (intent).
+
+    `path` is that folder, or its parent with `split` naming the subfolder (train/valid/test).
+    """
+    d = Path(path) / split if split else Path(path)
+    src, tgt, lab = (_read_lines(d / n) for n in ("seq.in", "seq.out", "label"))
+    # A trailing empty line is common; anything else misaligned is an error.
+    while src and not src[-1].strip() and len(src) > len(lab):
+        src.pop()
+    while tgt and not tgt[-1].strip() and len(tgt) > len(lab):
+        tgt.pop()
+    if not (len(src) == len(tgt) == len(lab)):
+        raise TandemError(
+            f"{d}: seq.in has {len(src)} lines, seq.out {len(tgt)}, label {len(lab)}; they must be line-aligned"
+        )
+    out = []
+    for i, (s, t, lbl) in enumerate(zip(src, tgt, lab), 1):
+        toks, tags = s.split(), t.split()
+        if len(toks) != len(tags):
+            raise TandemError(
+                f"{d / 'seq.out'} line {i}: {len(tags)} tags for {len(toks)} tokens in seq.in; fix the line"
+            )
+        out.append(SLUExample(toks, tags, lbl.strip(), id=str(i - 1)))
+    return out
+
+
+_ANNOT = re.compile(r"\[\s*([^\[\]:]+?)\s*:\s*([^\[\]]*?)\s*\]")
+
+
+def parse_bracket_annotation(annot: str) -> tuple[list[str], list[str]]:
+    """Tokens and BIO tags from a SLURP/MASSIVE `[slot : value]` annotated utterance.
+
+    Text glued to a bracket (`[person : robert],`) becomes its own token so slot values stay exact.
+    """
+    tokens: list[str] = []
+    tags: list[str] = []
+    pos = 0
+    for m in _ANNOT.finditer(annot):
+        for t in annot[pos : m.start()].split():
+            tokens.append(t)
+            tags.append("O")
+        slot, value = m.group(1).strip(), m.group(2).split()
+        for j, t in enumerate(value):
+            tokens.append(t)
+            tags.append(("B-" if j == 0 else "I-") + slot)
+        pos = m.end()
+    for t in annot[pos:].split():
+        tokens.append(t)
+        tags.append("O")
+    return tokens, tags
+
+
+def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
+    if not path.is_file():
+        raise TandemError(f"{path}: file not found")
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TandemError(f"{path} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
+            if not isinstance(obj, dict):
+                raise TandemError(f"{path} line {i}: expected a JSON object")
+            yield i, obj
+
+
+def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
+    """SLURP (`sentence_annotation`, `intent`) or MASSIVE (`annot_utt`, `intent`, `locale`) jsonl.
+
+    `locale` keeps only MASSIVE rows of that locale (e.g. "en-US").
+    """
+    p = Path(path)
+    out = []
+    for i, obj in _jsonl(p):
+        if locale and obj.get("locale", locale) != locale:
+            continue
+        annot = obj.get("sentence_annotation", obj.get("annot_utt"))
+        if annot is None:
+            raise TandemError(
+                f"{p} line {i}: field 'sentence_annotation' (SLURP) or 'annot_utt' (MASSIVE) missing"
+            )
+        intent = obj.get("intent")
+        if intent is None:
+            raise TandemError(f"{p} line {i}: field 'intent' missing")
+        if isinstance(intent, int):  # MASSIVE on the HF hub stores intents as class ids
+            intent = str(intent)
+        tokens, tags = parse_bracket_annotation(str(annot))
+        text = obj.get("sentence", obj.get("utt", " ".join(tokens)))
+        ex_id = str(obj.get("slurp_id", obj.get("id", i - 1)))
+        meta = {k: obj[k] for k in ("scenario", "locale") if k in obj}
+        out.append(SLUExample(tokens, tags, str(intent), text=text, id=ex_id, meta=meta))
+    return out
+
+
+def load_xsid(path: str | Path) -> list[SLUExample]:
+    """xSID CoNLL: `# text = ...`, `# intent = ...` comments, then `idx<TAB>token<TAB>intent<TAB>tag` rows."""
+    p = Path(path)
+    out: list[SLUExample] = []
+    toks: list[str] = []
+    tags: list[str] = []
+    meta: dict[str, str] = {}
+    start_line = 1
+
+    def flush() -> None:
+        if toks:
+            intent = meta.get("intent")
+            if intent is None:
+                raise TandemError(f"{p} line {start_line}: sentence without a '# intent = ' comment")
+            out.append(
+                SLUExample(
+                    list(toks),
+                    list(tags),
+                    intent,
+                    text=meta.get("text", ""),
+                    id=meta.get("id", str(len(out))),
+                )
+            )
+        toks.clear()
+        tags.clear()
+        meta.clear()
+
+    for i, line in enumerate(_read_lines(p), 1):
+        if not line.strip():
+            flush()
+            start_line = i + 1
+            continue
+        if line.startswith("#"):
+            if toks:  # a comment after tokens starts a new sentence (missing blank line)
+                flush()
+                start_line = i
+            m = re.match(r"#\s*([\w-]+)\s*[=:]\s?(.*)$", line)
+            if m:
+                meta[m.group(1)] = m.group(2).strip()
+            continue
+        cols = line.split("\t")
+        if len(cols) < 4:
+            raise TandemError(
+                f"{p} line {i}: expected 4 tab-separated columns (id, token, intent, tag), got {len(cols)}"
+            )
+        toks.append(cols[1])
+        tags.append(cols[3].strip())
+        meta.setdefault("intent", cols[2].strip())
+    flush()
+    return out
+
+
+def load_slu(path: str | Path, split: str | None = None) -> list[SLUExample]:
+    """Any supported SLU format, detected from the path: SNIPS folder, SLURP/MASSIVE jsonl or xSID CoNLL."""
+    p = Path(path)
+    if p.is_dir():
+        return load_snips(p, split)
+    if p.suffix in (".jsonl", ".json"):
+        return load_slurp(p)
+    if p.suffix == ".conll" or p.name.endswith(".conll"):
+        return load_xsid(p)
+    raise TandemError(
+        f"{p}: unknown SLU format; give a SNIPS folder, a SLURP/MASSIVE .jsonl or an xSID .conll"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------- metrics
+def intent_accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
+    """Percentage of utterances whose predicted intent equals the gold one."""
+    if len(gold) != len(pred):
+        raise TandemError(f"intent_accuracy: {len(gold)} gold intents but {len(pred)} predictions")
+    if not gold:
+        return 0.0
+    return 100.0 * sum(g == p for g, p in zip(gold, pred)) / len(gold)
+
+
+def _as_spans(tokens: Sequence[str], pred: Sequence) -> tuple[list[Span], int]:
+    """Spans from predicted tags (str items) or (slot, value) pairs; second item counts unaligned pairs."""
+    if not pred:
+        return [], 0
+    if isinstance(pred[0], str):
+        return bio_to_spans(tokens, pred), 0
+    spans, missing = align_slots(tokens, pred)
+    return spans, len(missing)
+
+
+def slot_f1(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> dict[str, float]:
+    """conlleval micro precision / recall / F1 (0-100) over exact (type, start, end) chunks."""
+    if len(gold_tags) != len(pred_tags):
+        raise TandemError(f"slot_f1: {len(gold_tags)} gold sequences but {len(pred_tags)} predictions")
+    n_gold = n_pred = n_ok = 0
+    for g, p in zip(gold_tags, pred_tags):
+        if len(g) != len(p):
+            raise TandemError(f"slot_f1: a prediction has {len(p)} tags for {len(g)} gold tags")
+        gs, ps = set(bio_to_spans(None, g)), set(bio_to_spans(None, p))
+        n_gold, n_pred, n_ok = n_gold + len(gs), n_pred + len(ps), n_ok + len(gs & ps)
+    return _prf(n_ok, n_pred, n_gold)
+
+
+def _prf(n_ok: int, n_pred: int, n_gold: int) -> dict[str, float]:
+    p = 100.0 * n_ok / n_pred if n_pred else 0.0
+    r = 100.0 * n_ok / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f}
+
+
+def slu_metrics(
+    gold: Sequence[SLUExample], pred_intents: Sequence[str], pred_slots: Sequence[Sequence]
+) -> dict[str, float]:
+    """Intent accuracy, slot precision/recall/F1 over spans, and exact match (intent and every slot right).
+
+    `pred_slots[i]` is either a BIO tag list for `gold[i].tokens` or a list of (slot, value) pairs (e.g. from
+    `parse_linearized`), which are aligned to the utterance tokens; values not found there count as wrong.
+    """
+    if not (len(gold) == len(pred_intents) == len(pred_slots)):
+        raise TandemError(
+            f"slu_metrics: {len(gold)} examples, {len(pred_intents)} intents, {len(pred_slots)} slot predictions"
+        )
+    n_gold = n_pred = n_ok = n_exact = 0
+    for ex, pi, ps in zip(gold, pred_intents, pred_slots):
+        gs = set(ex.spans)
+        spans, n_missing = _as_spans(ex.tokens, list(ps))
+        pset = set(spans)
+        n_gold += len(gs)
+        n_pred += len(spans) + n_missing
+        n_ok += len(gs & pset)
+        n_exact += int(pi == ex.intent and n_missing == 0 and pset == gs and len(spans) == len(gs))
+    prf = _prf(n_ok, n_pred, n_gold)
+    return {
+        "intent_acc": intent_accuracy([e.intent for e in gold], list(pred_intents)),
+        "slot_precision": prf["precision"],
+        "slot_recall": prf["recall"],
+        "slot_f1": prf["f1"],
+        "exact_match": 100.0 * n_exact / len(gold) if gold else 0.0,
+        "n": float(len(gold)),
+    }

@@ -1,0 +1,196 @@
+"""SLU format: linearisation round trip, conlleval span semantics, loaders, metrics (hand-computed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tandem.errors import TandemError
+from tandem.slu import (
+    SLUExample,
+    align_slots,
+    bio_to_spans,
+    intent_accuracy,
+    linearize,
+    load_slu,
+    load_slurp,
+    load_snips,
+    load_xsid,
+    parse_bracket_annotation,
+    parse_linearized,
+    slot_f1,
+    slots_from_bio,
+    slu_metrics,
+    spans_to_bio,
+)
+
+
+def test_linearize_format():
+    s = linearize("play_music", [("artist", "the beatles"), ("device", "kitchen")])
+    assert s == "play_music ; artist = the beatles ; device = kitchen"
+    assert parse_linearized(s) == ("play_music", [("artist", "the beatles"), ("device", "kitchen")])
+    assert linearize("greet", []) == "greet"
+    assert parse_linearized("greet") == ("greet", [])
+
+
+def test_linearize_escapes_separators():
+    slots = [("title", "a;b = c"), ("x", "back\\slash;")]
+    s = linearize("weird;intent", slots)
+    assert parse_linearized(s) == ("weird;intent", slots)
+
+
+_text = st.text(alphabet=st.sampled_from(list("ab ;=\\_-é")), min_size=1, max_size=12).map(
+    lambda s: " ".join(s.split())
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_text, st.lists(st.tuples(_text, _text), max_size=4))
+def test_linearize_round_trip(intent, slots):
+    slots = [(k, v) for k, v in slots if k and v]
+    assert parse_linearized(linearize(intent, slots)) == (intent, slots)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_never_raises(text):
+    intent, slots = parse_linearized(text)
+    assert isinstance(intent, str) and isinstance(slots, list)
+
+
+def test_parse_malformed():
+    assert parse_linearized(None) == ("", [])  # type: ignore[arg-type]
+    assert parse_linearized("") == ("", [])
+    assert parse_linearized("  play ; artist ; = x ; song = yesterday ;; a =  ") == (
+        "play",
+        [("song", "yesterday")],
+    )
+    assert parse_linearized("play ; song = a = b\nrubbish ; x = y") == ("play", [("song", "a = b")])
+    assert parse_linearized("trailing backslash \\") == ("trailing backslash \\", [])
+
+
+def test_bio_to_spans_conlleval_rules():
+    # I- after O starts a chunk; I-Y after B-X starts a new chunk; B after B splits.
+    tags = ["O", "I-a", "I-a", "B-b", "I-c", "B-a", "B-a", "I-a", "O"]
+    assert bio_to_spans(None, tags) == [("a", 1, 3), ("b", 3, 4), ("c", 4, 5), ("a", 5, 6), ("a", 6, 8)]
+    # IOBES: E closes, S is a single chunk
+    assert bio_to_spans(None, ["B-x", "E-x", "S-y", "I-x"]) == [("x", 0, 2), ("y", 2, 3), ("x", 3, 4)]
+    assert bio_to_spans(None, ["O", "O"]) == []
+    with pytest.raises(TandemError):
+        bio_to_spans(["a"], ["O", "O"])
+
+
+def test_spans_bio_round_trip_and_slots():
+    toks = "play the song let it be by the beatles".split()
+    tags = ["O", "O", "O", "B-song", "I-song", "I-song", "O", "B-artist", "I-artist"]
+    spans = bio_to_spans(toks, tags)
+    assert spans_to_bio(toks, spans) == tags
+    assert slots_from_bio(toks, tags) == [("song", "let it be"), ("artist", "the beatles")]
+    # from (slot, value) pairs: "the" occurs three times; the value aligns to the first free exact match
+    assert spans_to_bio(toks, [("artist", "The Beatles"), ("song", "let it be")]) == tags
+    spans, missing = align_slots(toks, [("x", "the"), ("y", "the"), ("z", "nope")])
+    assert spans == [("x", 1, 2), ("y", 7, 8)] and missing == [("z", "nope")]
+
+
+def test_bracket_annotation():
+    toks, tags = parse_bracket_annotation("send email to [person : robert], what time is [time : seven pm]")
+    assert toks == ["send", "email", "to", "robert", ",", "what", "time", "is", "seven", "pm"]
+    assert tags == ["O", "O", "O", "B-person", "O", "O", "O", "O", "B-time", "I-time"]
+
+
+def test_metrics_hand_computed():
+    gold = [["B-a", "I-a", "O", "B-b"], ["O", "B-c"]]
+    pred = [["B-a", "I-a", "O", "O"], ["B-c", "I-c"]]
+    # gold chunks 3, predicted 2, correct 1 -> P 50, R 33.33, F1 40
+    r = slot_f1(gold, pred)
+    assert r["precision"] == pytest.approx(50.0) and r["recall"] == pytest.approx(100 / 3)
+    assert r["f1"] == pytest.approx(40.0)
+    assert slot_f1(gold, gold)["f1"] == 100.0
+    assert intent_accuracy(["a", "b", "c", "d"], ["a", "x", "c", "d"]) == 75.0
+
+
+def test_slu_metrics_pairs_and_tags():
+    ex = [
+        SLUExample(
+            "play yesterday by the beatles".split(), ["O", "B-song", "O", "B-artist", "I-artist"], "play"
+        ),
+        SLUExample("wake me at seven".split(), ["O", "O", "O", "B-time"], "alarm"),
+    ]
+    gold_m = slu_metrics(ex, ["play", "alarm"], [e.tags for e in ex])
+    assert gold_m["intent_acc"] == gold_m["slot_f1"] == gold_m["exact_match"] == 100.0
+    # as generated pairs: one hallucinated value counts as a false positive
+    m = slu_metrics(
+        ex,
+        ["play", "alarm"],
+        [[("song", "yesterday"), ("artist", "the beatles")], [("time", "seven"), ("date", "tomorrow")]],
+    )
+    assert m["slot_precision"] == pytest.approx(75.0) and m["slot_recall"] == 100.0
+    assert m["exact_match"] == 50.0
+    assert ex[0].target == "play ; song = yesterday ; artist = the beatles"
+
+
+def test_load_snips_fixture(tmp_path):
+    (tmp_path / "seq.in").write_text("play let it be\nhi there\n")
+    (tmp_path / "seq.out").write_text("O B-song I-song I-song\nO O\n")
+    (tmp_path / "label").write_text("PlayMusic\nGreet\n")
+    ex = load_snips(tmp_path)
+    assert [e.intent for e in ex] == ["PlayMusic", "Greet"] and ex[0].slots == [("song", "let it be")]
+    (tmp_path / "seq.out").write_text("O B-song I-song\nO O\n")
+    with pytest.raises(TandemError, match="line 1"):
+        load_snips(tmp_path)
+
+
+def test_load_slurp_and_massive_fixture(tmp_path):
+    p = tmp_path / "m.jsonl"
+    rows = [
+        {
+            "id": "1",
+            "locale": "en-US",
+            "intent": "alarm_set",
+            "utt": "wake me at 7 am",
+            "annot_utt": "wake me at [time : 7 am]",
+        },
+        {"id": "2", "locale": "de-DE", "intent": "alarm_set", "annot_utt": "weck mich um [time : 7 uhr]"},
+    ]
+    p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ex = load_slurp(p, locale="en-US")
+    assert len(ex) == 1 and ex[0].slots == [("time", "7 am")] and ex[0].text == "wake me at 7 am"
+    p.write_text('{"intent": "x"}\n{not json\n')
+    with pytest.raises(TandemError, match="line 1: field 'sentence_annotation'"):
+        load_slurp(p)
+    p.write_text('{"intent": "x", "annot_utt": "a"}\n{not json\n')
+    with pytest.raises(TandemError, match="line 2: not valid JSON"):
+        load_slurp(p)
+
+
+def test_load_xsid_fixture(tmp_path):
+    p = tmp_path / "x.conll"
+    p.write_text(
+        "# id = 1\n# text = rain today?\n# intent = weather/find\n"
+        "1\train\tweather/find\tB-weather/attribute\n2\ttoday\tweather/find\tB-datetime\n3\t?\tweather/find\tO\n\n"
+        "# text = hi\n# intent = greet\n1\thi\tgreet\tO\n"
+    )
+    ex = load_xsid(p)
+    assert len(ex) == 2 and ex[0].intent == "weather/find" and ex[0].text == "rain today?"
+    assert ex[0].slots == [("weather/attribute", "rain"), ("datetime", "today")] and ex[1].intent == "greet"
+    assert load_slu(p)[1].tokens == ["hi"]
+
+
+def test_shared_data_loaders(shared_data):
+    snips = load_snips(shared_data / "snips", "valid")
+    assert len(snips) == 700 and len({e.intent for e in snips}) == 7
+    slurp = load_slurp(shared_data / "slurp" / "devel.jsonl")
+    assert len(slurp) == 2033 and slurp[0].slots == [
+        ("currency_name", "american dollar"),
+        ("currency_name", "japanese yen"),
+    ]
+    xsid = load_xsid(shared_data / "xsid" / "de.valid.conll")
+    assert len(xsid) == 300 and xsid[0].text == "Regnet es heute?"
+    for exs in (snips, slurp, xsid):
+        # gold through the linearised format scores 100 everywhere
+        parsed = [parse_linearized(e.target) for e in exs]
+        m = slu_metrics(exs, [p[0] for p in parsed], [p[1] for p in parsed])
+        assert m["intent_acc"] == 100.0 and m["slot_f1"] == 100.0 and m["exact_match"] == 100.0
