@@ -1,0 +1,214 @@
+"""Evaluation metrics, following the official definitions; every score is on a 0-100 scale.
+
+- SQuAD 2.0: the official script's answer normalisation, exact match and token F1, max over gold answers,
+  unanswerable questions scored against the empty string, HasAns/NoAns breakdowns.
+- SuperGLUE: accuracy, CB macro-F1, MultiRC F1a (binary F1 over all answer options) and EM (per question,
+  all options right), ReCoRD max-over-answers EM/F1 (SQuAD v1.1 normalisation).
+- Translation: sacreBLEU BLEU, chrF++ (chrF with word bigrams) and spBLEU (BLEU over SentencePiece pieces of
+  a given FLORES SentencePiece model).
+- Summarisation: ROUGE-1/2/L F-measure from `rouge-score`.
+- SLU metrics live in `tandem.slu`.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import string
+import unicodedata
+from collections.abc import Hashable, Sequence
+
+from tandem.errors import TandemError
+
+# ------------------------------------------------------------------------------------- SQuAD-style answers
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCT = set(string.punctuation)
+
+
+def normalize_answer(s: str) -> str:
+    """Lower text and remove punctuation, articles and extra whitespace (the official SQuAD normalisation)."""
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in _PUNCT)
+    s = _ARTICLES.sub(" ", s)
+    return " ".join(s.split())
+
+
+def _tokens(s: str) -> list[str]:
+    return normalize_answer(s).split() if s else []
+
+
+def exact_score(gold: str, pred: str) -> float:
+    """1.0 if the normalised answers are equal, else 0.0."""
+    return float(normalize_answer(gold) == normalize_answer(pred))
+
+
+def f1_score(gold: str, pred: str) -> float:
+    """Bag-of-tokens F1 of normalised answers; if either is empty, 1.0 only when both are (SQuAD 2.0)."""
+    g, p = _tokens(gold), _tokens(pred)
+    if not g or not p:
+        return float(g == p)
+    common = collections.Counter(g) & collections.Counter(p)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(p), same / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_gold_answers(answers: Sequence[str]) -> list[str]:
+    """Gold answers as the official script uses them: blanks dropped; no answer left means unanswerable ('')."""
+    golds = [a for a in answers if normalize_answer(a)]
+    return golds or [""]
+
+
+def squad_v2(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[str, float]:
+    """Official SQuAD 2.0 exact/F1 (no no-answer threshold), overall and split into HasAns / NoAns.
+
+    `golds[i]` lists the gold answer texts of question i (empty for an unanswerable question); `preds[i]` is
+    the predicted text, "" meaning "no answer".
+    """
+    if len(golds) != len(preds):
+        raise TandemError(f"squad_v2: {len(golds)} questions but {len(preds)} predictions")
+    ex, f1, has = [], [], []
+    for answers, pred in zip(golds, preds):
+        g = squad_gold_answers(list(answers))
+        ex.append(max(exact_score(a, pred) for a in g))
+        f1.append(max(f1_score(a, pred) for a in g))
+        has.append(g != [""])
+    out = {"exact": _mean(ex), "f1": _mean(f1), "total": float(len(preds))}
+    for name, keep in (("HasAns", True), ("NoAns", False)):
+        idx = [i for i, h in enumerate(has) if h == keep]
+        if idx:
+            out[f"{name}_exact"] = _mean([ex[i] for i in idx])
+            out[f"{name}_f1"] = _mean([f1[i] for i in idx])
+            out[f"{name}_total"] = float(len(idx))
+    return out
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return 100.0 * sum(xs) / len(xs) if xs else 0.0
+
+
+def max_over_golds(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[str, float]:
+    """ReCoRD-style EM and F1 (SQuAD v1.1 definitions): each prediction against its best gold answer."""
+    if len(golds) != len(preds):
+        raise TandemError(f"max_over_golds: {len(golds)} examples but {len(preds)} predictions")
+    em = [max((exact_score(g, p) for g in gs), default=0.0) for gs, p in zip(golds, preds)]
+    f1 = [max((f1_score(g, p) for g in gs), default=0.0) for gs, p in zip(golds, preds)]
+    return {"exact": _mean(em), "f1": _mean(f1)}
+
+
+# ------------------------------------------------------------------------------------------ classification
+def accuracy(golds: Sequence[Hashable], preds: Sequence[Hashable]) -> float:
+    if len(golds) != len(preds):
+        raise TandemError(f"accuracy: {len(golds)} labels but {len(preds)} predictions")
+    return _mean([float(g == p) for g, p in zip(golds, preds)])
+
+
+def _f1_for(golds: Sequence[Hashable], preds: Sequence[Hashable], label: Hashable) -> float:
+    tp = sum(g == label and p == label for g, p in zip(golds, preds))
+    fp = sum(g != label and p == label for g, p in zip(golds, preds))
+    fn = sum(g == label and p != label for g, p in zip(golds, preds))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def macro_f1(
+    golds: Sequence[Hashable], preds: Sequence[Hashable], labels: Sequence[Hashable] | None = None
+) -> float:
+    """Unweighted mean of per-class F1 over `labels` (default: every class seen in golds or predictions)."""
+    if len(golds) != len(preds):
+        raise TandemError(f"macro_f1: {len(golds)} labels but {len(preds)} predictions")
+    labels = list(labels) if labels is not None else sorted(set(golds) | set(preds), key=str)
+    if not labels:
+        return 0.0
+    return 100.0 * sum(_f1_for(golds, preds, c) for c in labels) / len(labels)
+
+
+def binary_f1(golds: Sequence[int], preds: Sequence[int]) -> float:
+    """F1 of the positive class (label 1)."""
+    return 100.0 * _f1_for(list(golds), list(preds), 1)
+
+
+def multirc(question_ids: Sequence[Hashable], golds: Sequence[int], preds: Sequence[int]) -> dict[str, float]:
+    """MultiRC F1a (binary F1 over all answer options) and EM (share of questions with every option right)."""
+    if not (len(question_ids) == len(golds) == len(preds)):
+        raise TandemError("multirc: question_ids, golds and preds must have the same length")
+    per_q: dict[Hashable, bool] = {}
+    for q, g, p in zip(question_ids, golds, preds):
+        per_q[q] = per_q.get(q, True) and g == p
+    return {"f1a": binary_f1(golds, preds), "em": _mean([float(v) for v in per_q.values()])}
+
+
+# ------------------------------------------------------------------------------------------------ generation
+def bleu(
+    hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], tokenize: str | None = None
+) -> float:
+    """Corpus BLEU from sacreBLEU (its default 13a tokenisation unless `tokenize` is given)."""
+    import sacrebleu
+
+    ref_streams = _ref_streams(hyps, refs)
+    kw = {"tokenize": tokenize} if tokenize else {}
+    return float(sacrebleu.corpus_bleu(list(hyps), ref_streams, **kw).score)
+
+
+def chrf_pp(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]]) -> float:
+    """Corpus chrF++ (character 6-grams plus word bigrams, beta 2) from sacreBLEU."""
+    from sacrebleu.metrics import CHRF
+
+    return float(CHRF(word_order=2).corpus_score(list(hyps), _ref_streams(hyps, refs)).score)
+
+
+def spbleu(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], spm_path: str) -> float:
+    """spBLEU: BLEU over the pieces of the FLORES SentencePiece model at `spm_path` (no further tokenisation)."""
+    import sentencepiece as spm
+
+    try:
+        sp = spm.SentencePieceProcessor(model_file=str(spm_path))
+    except (OSError, RuntimeError) as e:
+        raise TandemError(f"spBLEU: cannot load SentencePiece model {spm_path}: {e}") from e
+
+    def pieces(s: str) -> str:
+        return " ".join(sp.encode(s, out_type=str))
+
+    streams = [[pieces(r) for r in stream] for stream in _ref_streams(hyps, refs)]
+    return bleu([pieces(h) for h in hyps], [list(s) for s in zip(*streams)], tokenize="none")
+
+
+def _ref_streams(hyps: Sequence[str], refs) -> list[list[str]]:
+    """sacreBLEU wants one list per reference set; accept one string or a list of strings per hypothesis."""
+    if len(hyps) != len(refs):
+        raise TandemError(f"{len(hyps)} hypotheses but {len(refs)} references")
+    per_hyp = [[r] if isinstance(r, str) else list(r) for r in refs]
+    n = max((len(r) for r in per_hyp), default=1)
+    # hypotheses with fewer references repeat their last one (sacreBLEU needs rectangular streams)
+    return [[r[min(j, len(r) - 1)] for r in per_hyp] for j in range(n)]
+
+
+class _UnicodeTokenizer:
+    """rouge-score's default tokenizer drops every non a-z0-9 character; this keeps letters of any script."""
+
+    def tokenize(self, text: str) -> list[str]:
+        text = unicodedata.normalize("NFKC", text).lower()
+        return re.findall(r"\w+", text, flags=re.UNICODE)
+
+
+def rouge(
+    hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], lang: str = "en"
+) -> dict[str, float]:
+    """Mean ROUGE-1/2/L F-measure (rouge-score; Porter stemming for English, a Unicode tokenizer otherwise)."""
+    from rouge_score import rouge_scorer
+
+    if len(hyps) != len(refs):
+        raise TandemError(f"rouge: {len(hyps)} hypotheses but {len(refs)} references")
+    keys = ["rouge1", "rouge2", "rougeL"]
+    if lang == "en":
+        scorer = rouge_scorer.RougeScorer(keys, use_stemmer=True)
+    else:
+        scorer = rouge_scorer.RougeScorer(keys, use_stemmer=False, tokenizer=_UnicodeTokenizer())
+    tot = dict.fromkeys(keys, 0.0)
+    for h, r in zip(hyps, refs):
+        scores = scorer.score(r, h) if isinstance(r, str) else scorer.score_multi(list(r), h)
+        for k in keys:
+            tot[k] += scores[k].fmeasure
+    n = max(len(hyps), 1)
+    return {k: 100.0 * v / n for k, v in tot.items()}
