@@ -1,0 +1,444 @@
+"""Supervised seq2seq fine-tuning: data loading, batching, the training loop, dev evaluation.
+
+Data is either jsonl with `source` / `target` fields or a named task (`slu`: SNIPS folders, SLURP/MASSIVE
+jsonl, xSID CoNLL via `tandem.slu`). Spoken-language understanding is cast as seq2seq: the utterance maps
+to `tandem.slu.linearize(intent, slots)` and generated parses are read back with `parse_linearized` and
+scored as intent accuracy / slot F1 / exact match.
+
+`fit` is the one training loop: fine-tuning calls it with the plain cross-entropy, distillation
+(`tandem.distill`) with its own loss. It evaluates on a dev set every `eval_every` steps, keeps the best
+weights, stops early after `patience` evaluations without improvement and restores the best weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from tandem.errors import TandemError
+
+TASKS = ("slu",)
+# Metrics where higher is better; everything else (loss) is minimised.
+_HIGHER_IS_BETTER = {"intent_acc", "slot_f1", "exact_match", "accuracy", "score"}
+
+
+# ============================================================================================= data
+@dataclass
+class Pair:
+    """One supervised example; `gold` keeps the structured reference for task metrics (an SLUExample)."""
+
+    source: str
+    target: str
+    gold: Any = None
+
+
+@dataclass
+class Encoded:
+    """Token ids of one example; `index` keys it in caches (teacher logits, generations)."""
+
+    index: int
+    source: list[int]
+    target: list[int]
+
+
+def load_jsonl_pairs(
+    path: str | Path, source_field: str = "source", target_field: str = "target"
+) -> list[Pair]:
+    """Pairs from a jsonl file, one object per line with string `source` and `target` fields."""
+    p = Path(path)
+    if not p.is_file():
+        raise TandemError(f"{p}: file not found")
+    pairs = []
+    with p.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TandemError(f"{p} line {n}: not valid JSON ({e.msg})") from e
+            if not isinstance(obj, dict):
+                raise TandemError(
+                    f"{p} line {n}: expected a JSON object with {source_field!r} and {target_field!r}"
+                )
+            for k in (source_field, target_field):
+                if not isinstance(obj.get(k), str):
+                    raise TandemError(f"{p} line {n}: field {k!r} missing or not a string")
+            pairs.append(Pair(obj[source_field], obj[target_field]))
+    return pairs
+
+
+def slu_pairs(examples: Sequence[Any]) -> list[Pair]:
+    """SLU examples (tandem.slu.SLUExample) as utterance -> linearised parse pairs."""
+    return [Pair(ex.text, ex.target, gold=ex) for ex in examples]
+
+
+def load_pairs(data: str | Path, task: str | None = None, split: str | None = None) -> list[Pair]:
+    """Pairs from `data`: jsonl (source, target) when `task` is None, else a named task's loader."""
+    if task is None:
+        return load_jsonl_pairs(data)
+    if task == "slu":
+        from tandem.slu import load_slu
+
+        return slu_pairs(load_slu(data, split))
+    raise TandemError(f"unknown task {task!r}; choose from {TASKS} or give jsonl with source/target fields")
+
+
+def require_nonempty(pairs: Sequence, what: str) -> None:
+    if not pairs:
+        raise TandemError(f"{what} is empty: no examples to train or evaluate on; check the path and split")
+
+
+def encode_pairs(
+    tokenizer: Any,
+    pairs: Sequence[Pair],
+    clm_prefix: bool = False,
+    max_source_len: int = 256,
+    max_target_len: int = 256,
+    start_index: int = 0,
+) -> list[Encoded]:
+    """Tokenise pairs; sources and targets end with EOS and are truncated (EOS kept) to the max lengths.
+
+    With `clm_prefix`, sources start with `[CLM] ` (AlexaTM's causal-LM mode, best for in-context use).
+    """
+    if clm_prefix and getattr(tokenizer, "clm_id", None) is None:
+        raise TandemError("--clm-prefix needs a tokenizer with a [CLM] token; this one has none")
+    eos = tokenizer.eos_id
+    out = []
+    for i, p in enumerate(pairs):
+        src = tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source)[: max_source_len - 1] + [
+            eos
+        ]
+        tgt = tokenizer.encode(p.target)[: max_target_len - 1] + [eos]
+        out.append(Encoded(start_index + i, src, tgt))
+    return out
+
+
+def collate(examples: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded batch: input_ids, attention_mask, labels (-100 on padding) and example ids."""
+    S = max(len(e.source) for e in examples)
+    T = max(len(e.target) for e in examples)
+    input_ids = torch.full((len(examples), S), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(examples), S), dtype=torch.long)
+    labels = torch.full((len(examples), T), -100, dtype=torch.long)
+    for b, e in enumerate(examples):
+        input_ids[b, : len(e.source)] = torch.tensor(e.source)
+        attention_mask[b, : len(e.source)] = 1
+        labels[b, : len(e.target)] = torch.tensor(e.target)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "labels": labels,
+        "ids": torch.tensor([e.index for e in examples]),
+    }
+
+
+def iterate_batches(
+    examples: Sequence[Encoded], batch_size: int, pad_id: int, shuffle: bool = True, seed: int = 0
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Batches of similar lengths (shuffled pools of 50 batches sorted by length, batches shuffled),
+    so that little compute goes to padding."""
+    order = list(range(len(examples)))
+    rng = random.Random(seed)
+    if shuffle:
+        rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for s in range(0, len(order), pool):
+        chunk = sorted(order[s : s + pool], key=lambda i: len(examples[i].source) + len(examples[i].target))
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    if shuffle:
+        rng.shuffle(batches)
+    for b in batches:
+        yield collate([examples[i] for i in b], pad_id)
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+# ============================================================================================= evaluation
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, examples: Sequence[Encoded], batch_size: int = 64) -> float:
+    """Mean token cross-entropy of the model on examples (teacher forcing)."""
+    was = model.training
+    model.eval()
+    total, count = 0.0, 0
+    pad = model.config.pad_token_id
+    for batch in iterate_batches(examples, batch_size, pad, shuffle=False):
+        batch = to_device(batch, model.device)
+        out = model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        )
+        n = int((batch["labels"] != -100).sum())
+        total += float(out.loss) * n
+        count += n
+    model.train(was)
+    return total / max(1, count)
+
+
+@torch.no_grad()
+def generate_texts(
+    model: nn.Module,
+    tokenizer: Any,
+    examples: Sequence[Encoded],
+    batch_size: int = 64,
+    max_new_tokens: int = 64,
+    **gen_kwargs: Any,
+) -> list[str]:
+    """Greedy (default) generations for encoded examples, decoded, in the examples' order."""
+    texts: list[str] = [""] * len(examples)
+    pos = {e.index: k for k, e in enumerate(examples)}
+    for batch in iterate_batches(examples, batch_size, model.config.pad_token_id, shuffle=False):
+        ids = model.generate(
+            batch["input_ids"].to(model.device),
+            batch["attention_mask"].to(model.device),
+            max_new_tokens=max_new_tokens,
+            **gen_kwargs,
+        )
+        for ex, row in zip(batch["ids"].tolist(), ids.tolist()):
+            texts[pos[ex]] = tokenizer.decode(row[1:], skip_special_tokens=True)
+    return texts
+
+
+def score_slu(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, float]:
+    """Intent accuracy, slot F1 and exact match (0-100) of generated linearised parses."""
+    from tandem.slu import parse_linearized, slu_metrics
+
+    parsed = [parse_linearized(t) for t in predictions]
+    m = slu_metrics([p.gold for p in pairs], [i for i, _ in parsed], [s for _, s in parsed])
+    return {k: m[k] for k in ("intent_acc", "slot_f1", "exact_match")}
+
+
+def score_exact(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, float]:
+    """Percentage of generations equal to the target after whitespace normalisation."""
+    ok = sum(" ".join(p.target.split()) == " ".join(t.split()) for p, t in zip(pairs, predictions))
+    return {"exact_match": 100.0 * ok / max(1, len(pairs))}
+
+
+def make_evaluator(
+    tokenizer: Any,
+    pairs: Sequence[Pair],
+    encoded: Sequence[Encoded],
+    generate: bool = True,
+    batch_size: int = 64,
+    max_new_tokens: int = 64,
+) -> Callable[[nn.Module], dict[str, float]]:
+    """A dev-set evaluator: loss always; generation metrics (SLU when pairs carry gold parses) if `generate`."""
+
+    def evaluate(model: nn.Module) -> dict[str, float]:
+        out = {"loss": evaluate_loss(model, encoded, batch_size)}
+        if generate:
+            preds = generate_texts(model, tokenizer, encoded, batch_size, max_new_tokens)
+            out.update(
+                score_slu(pairs, preds) if pairs and pairs[0].gold is not None else score_exact(pairs, preds)
+            )
+        return out
+
+    return evaluate
+
+
+# ============================================================================================= training
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of `fit` (fine-tuning and distillation share them)."""
+
+    epochs: float = 3.0
+    max_steps: int = 0  # > 0 overrides epochs
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    eval_every: int = 0  # steps; 0 = once per epoch
+    patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
+    metric: str = (
+        "loss"  # dev metric selecting the best checkpoint: loss | intent_acc | slot_f1 | exact_match
+    )
+    log_every: int = 50
+    seed: int = 0
+    device: str = "auto"
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+@dataclass
+class FitResult:
+    best_metric: float | None
+    best_step: int
+    steps: int
+    stopped_early: bool
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+LossFn = Callable[[nn.Module, dict[str, torch.Tensor], int], tuple[torch.Tensor, dict[str, float]]]
+
+
+def ce_loss(
+    model: nn.Module, batch: dict[str, torch.Tensor], step: int
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Plain teacher-forced cross-entropy (fine-tuning)."""
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"])
+    return out.loss, {}
+
+
+def _better(metric: str, new: float, old: float | None) -> bool:
+    if old is None:
+        return True
+    return new > old if metric in _HIGHER_IS_BETTER else new < old
+
+
+class _MetricsLog:
+    def __init__(self, out_dir: Path | None):
+        self.f = None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            self.f = (out_dir / "metrics.jsonl").open("a", encoding="utf-8")
+
+    def write(self, row: dict) -> None:
+        if self.f is not None:
+            self.f.write(json.dumps(row) + "\n")
+            self.f.flush()
+
+    def close(self) -> None:
+        if self.f is not None:
+            self.f.close()
+
+
+def fit(
+    model: nn.Module,
+    train: Sequence[Encoded],
+    cfg: TrainConfig,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    loss_fn: LossFn = ce_loss,
+    out_dir: str | Path | None = None,
+    extra_modules: nn.Module | None = None,
+    tokenizer: Any = None,
+    log: Callable[[str], None] | None = print,
+) -> FitResult:
+    """Train `model` on encoded examples; evaluate, keep the best weights, stop early; restore the best.
+
+    `extra_modules` (e.g. hidden-state projections) are optimised with the model but not saved.
+    With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the best
+    checkpoint, with the tokenizer) and `fit.json` (the result).
+    """
+    from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
+
+    require_nonempty(train, "the training set")
+    if cfg.metric != "loss" and evaluate is None:
+        raise TandemError(f"metric {cfg.metric!r} needs a dev set; give one or use metric 'loss'")
+    device = cfg.resolved_device()
+    model.to(device).train()
+    params_owner = nn.ModuleDict({"model": model})
+    if extra_modules is not None:
+        extra_modules.to(device).train()
+        params_owner["extra"] = extra_modules
+    opt = build_optimizer(params_owner, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total = cfg.max_steps if cfg.max_steps > 0 else max(1, int(round(cfg.epochs * steps_per_epoch)))
+    sched = LRSchedule(cfg.lr, total, warmup=int(cfg.warmup_ratio * total), min_lr=cfg.lr * cfg.min_lr_ratio)
+    eval_every = cfg.eval_every if cfg.eval_every > 0 else steps_per_epoch
+    out = Path(out_dir) if out_dir is not None else None
+    mlog = _MetricsLog(out)
+    torch.manual_seed(cfg.seed)
+
+    best_state, best_val, best_step, bad_evals = None, None, 0, 0
+    history: list[dict] = []
+    step, epoch, stopped = 0, 0, False
+    t_start = time.perf_counter()
+    win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
+
+    def run_eval() -> bool:
+        nonlocal best_state, best_val, best_step, bad_evals
+        if evaluate is None:
+            return False
+        model.eval()
+        metrics = evaluate(model)
+        model.train()
+        if cfg.metric not in metrics:
+            raise TandemError(f"metric {cfg.metric!r} is not computed here; available: {sorted(metrics)}")
+        row = {"step": step, "epoch": epoch, **{f"dev_{k}": v for k, v in metrics.items()}}
+        history.append(row)
+        mlog.write(row)
+        improved = _better(cfg.metric, metrics[cfg.metric], best_val)
+        if improved:
+            best_val, best_step, bad_evals = metrics[cfg.metric], step, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            if out is not None:
+                model.save_pretrained(out / "best", tokenizer=tokenizer)
+        else:
+            bad_evals += 1
+        if log:
+            shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            log(f"eval step {step}: {shown}{' (best)' if improved else ''}")
+        return cfg.patience > 0 and bad_evals >= cfg.patience
+
+    while step < total and not stopped:
+        for batch in iterate_batches(
+            train, cfg.batch_size, model.config.pad_token_id, True, cfg.seed + epoch
+        ):
+            batch = to_device(batch, device)
+            lr = sched.apply(opt, step)
+            loss, extra = loss_fn(model, batch, step)
+            if not torch.isfinite(loss):
+                raise TandemError(f"step {step}: loss is {float(loss)}; lower --lr or check the data")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            clip_grad_norm([p for p in params_owner.parameters()], cfg.grad_clip)
+            opt.step()
+            step += 1
+            win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
+            win_loss += float(loss.detach())
+            win_n += 1
+            if step % cfg.log_every == 0 or step == total:
+                dt = time.perf_counter() - win_t0
+                row = {
+                    "step": step,
+                    "loss": win_loss / win_n,
+                    "lr": lr,
+                    "tokens_per_s": win_tokens / max(dt, 1e-9),
+                }
+                row.update({k: float(v) for k, v in extra.items()})
+                mlog.write(row)
+                if log:
+                    log(
+                        f"step {step}/{total} loss {row['loss']:.4f} lr {lr:.2e} {row['tokens_per_s']:.0f} tok/s"
+                    )
+                win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
+            if step % eval_every == 0 or step == total:
+                stopped = run_eval()
+            if stopped or step >= total:
+                break
+        epoch += 1
+    if evaluate is not None and (not history or history[-1]["step"] != step):
+        run_eval()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    result = FitResult(best_val, best_step, step, stopped, history, time.perf_counter() - t_start)
+    if out is not None:
+        if evaluate is None:
+            model.save_pretrained(out / "best", tokenizer=tokenizer)
+        (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
+    mlog.close()
+    return result
+
+
+def clone_model(model: nn.Module) -> nn.Module:
+    """An independent copy (same class, config and weights)."""
+    return copy.deepcopy(model)
