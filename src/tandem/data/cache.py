@@ -1,0 +1,54 @@
+"""Pre-tokenised shard cache: a source tokenised once into `tokens.bin` (uint32) + `offsets.npy`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tandem.data.sources import Reader, Source
+from tandem.errors import TandemError
+
+
+def build_cache(source: Source | dict | str, tokenizer: Any, out_dir: str | Path) -> dict[str, Any]:
+    """Tokenise every document of `source` into `out_dir`; returns the counts (documents, tokens, skipped).
+
+    Read it back with `Source(out_dir, lang, format="tokens")`. Spoken-form conversion and decontamination
+    are not applied here (they need text); apply them to the text first if you want them in the cache.
+    """
+    src = Source.coerce(source)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if getattr(tokenizer, "vocab_size", 0) and int(tokenizer.vocab_size) >= 2**32:
+        raise TandemError("build_cache: vocabularies above 2^32 do not fit uint32 tokens")
+    reader = Reader(Source(**{**src.__dict__, "shuffle_files": False}), 0, 0)
+    offsets = [0]
+    skipped: dict[str, int] = {}
+    tmp = out / "tokens.bin.tmp"
+    with open(tmp, "wb") as fh:
+        while True:
+            it = reader.next()
+            if it.kind == "epoch_end":
+                break
+            if it.kind == "bad":
+                skipped[it.payload[0]] = skipped.get(it.payload[0], 0) + 1
+                continue
+            ids = np.asarray(tokenizer.encode(it.payload), dtype=np.uint32)
+            fh.write(ids.tobytes())
+            offsets.append(offsets[-1] + len(ids))
+    reader.close()
+    os.replace(tmp, out / "tokens.bin")  # atomic: a half-written cache is never picked up
+    np.save(out / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    meta = {
+        "source": str(src.path),
+        "lang": src.lang,
+        "documents": len(offsets) - 1,
+        "tokens": offsets[-1],
+        "skipped": skipped,
+        "vocab_size": int(getattr(tokenizer, "vocab_size", 0) or 0),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    return meta

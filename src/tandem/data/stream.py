@@ -1,0 +1,506 @@
+"""PretrainStream: multilingual documents -> objective examples -> padded batches, deterministic and resumable.
+
+Per batch row: the objective picks a kind (AlexaTM: denoise 80%, CLM 20%), the stream picks a language
+(p ~ n^alpha) and, within it, a source (p ~ size x upsample). Packed kinds (denoising) concatenate that
+language's documents separated by [DOC] into a chunk that fills the sequence; CLM takes one document (a long
+one is cut, the rest goes to the packing buffer so nothing is lost). EOS is appended to every target and, by
+default, to every source (BART/mBART convention).
+
+Every random choice comes from one numpy Generator per rank, in a fixed order, in the main process; worker
+processes only tokenise (a pure function of the text). The state (generator state, reader cursors of the last
+consumed record, packing buffers, counters) is small and JSON-serialisable, so `load_state_dict` continues
+with exactly the batches that would have come next.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing as mp
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from tandem.data.decontam import Decontaminator
+from tandem.data.sampling import language_weights
+from tandem.data.sources import Item, Reader, Source, resolve_files, source_size
+from tandem.errors import TandemError
+from tandem.objectives import Objective, build_objective
+
+STATE_VERSION = 1
+_MASK64 = (1 << 64) - 1
+
+# Worker-process context, set before the pool forks (tokenizers need not be picklable).
+_CTX: dict[str, Any] = {}
+
+
+def unit_hash(*values: int) -> float:
+    """A stateless uniform number in [0, 1) from integers (splitmix64), for per-document decisions that must
+    not consume the stream's generator (which documents become spoken form)."""
+    x = 0x9E3779B97F4A7C15
+    for v in values:
+        x = (x + (int(v) & _MASK64) + 0x9E3779B97F4A7C15) & _MASK64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+        x ^= x >> 31
+    return (x >> 11) / float(1 << 53)
+
+
+def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
+    """Text -> ("doc", token ids) or ("bad", (stat, message)). Runs in the main process or a worker."""
+    text, lang, spoken = task
+    deco: Decontaminator | None = _CTX.get("decontaminator")
+    if deco is not None and deco.contaminated(text):
+        return "bad", ("decontaminated", "document shares a 13-gram with the evaluation texts (removed)")
+    flag = ""
+    if spoken:
+        try:
+            from tandem.spoken import to_spoken
+
+            text = to_spoken(text, lang)
+            flag = "spoken"
+        except Exception as e:  # a normaliser bug must not stop pretraining: keep the written form
+            flag = f"spoken_error:{type(e).__name__}: {e}"
+    ids = np.asarray(_CTX["tokenizer"].encode(text), dtype=np.int64)
+    return "doc", (ids, flag)
+
+
+class PretrainStream:
+    """Infinite iterator of pretraining batches (see module docstring).
+
+    Each batch is a dict: `input_ids` (B,S) and `attention_mask` (B,S) LongTensors, `labels` (B,T) with
+    -100 padding and EOS after each target, and `kind` (one objective kind per row). With `pad_to_max` the
+    shapes are always (batch_size, seq_len) and (batch_size, target_len); otherwise padded to the longest row.
+
+    sources: `Source` objects, dicts of their fields, or "lang:path" strings.
+    tokenizer: anything with encode(text) -> ids, eos_id, pad_id, and clm_id / doc_id (None if absent).
+    objective: an Objective, or a name for `build_objective` ("alexatm", "denoise", "clm", "t5", "ul2").
+    seq_len / target_len: encoder / decoder lengths including EOS (target_len defaults to seq_len).
+    alpha: language sampling exponent; spoken_fraction: share of documents passed through
+    `tandem.spoken.to_spoken` before tokenisation (AlexaTM: 0.7).
+    decontaminate: texts (or a Decontaminator) whose 13-grams exclude a document.
+    num_workers: tokenise in that many forked processes (0: in this process).
+    min_doc_tokens: shorter documents are skipped and counted as `short_docs`.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[Source | dict | str],
+        tokenizer: Any,
+        objective: Objective | str,
+        seq_len: int,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        alpha: float = 0.5,
+        spoken_fraction: float = 0.0,
+        target_len: int | None = None,
+        *,
+        num_workers: int = 0,
+        prefetch_docs: int = 64,
+        min_doc_tokens: int = 3,
+        source_eos: bool = True,
+        pad_to_max: bool = True,
+        decontaminate: Decontaminator | Sequence[str] | None = None,
+        return_tensors: str = "pt",
+        max_problems: int = 50,
+    ) -> None:
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise TandemError(
+                f"PretrainStream: need 0 <= rank < world_size, got rank={rank} world_size={world_size}"
+            )
+        if batch_size < 1:
+            raise TandemError(f"PretrainStream: batch_size must be >= 1, got {batch_size}")
+        if not 0.0 <= spoken_fraction <= 1.0:
+            raise TandemError(f"PretrainStream: spoken_fraction must be in [0, 1], got {spoken_fraction}")
+        if return_tensors not in ("pt", "np"):
+            raise TandemError(f"PretrainStream: return_tensors must be 'pt' or 'np', got {return_tensors!r}")
+        self.tokenizer = tokenizer
+        self.seq_len = int(seq_len)
+        self.target_len = int(target_len or seq_len)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.alpha = float(alpha)
+        self.spoken_fraction = float(spoken_fraction)
+        self.num_workers = int(num_workers)
+        self.prefetch_docs = max(1, int(prefetch_docs))
+        self.min_doc_tokens = int(min_doc_tokens)
+        self.source_eos = bool(source_eos)
+        self.pad_to_max = bool(pad_to_max)
+        self.return_tensors = return_tensors
+        self.max_problems = int(max_problems)
+        self.eos_id = int(tokenizer.eos_id)
+        self.pad_id = int(tokenizer.pad_id)
+        doc_id = getattr(tokenizer, "doc_id", None)
+        self.doc_sep = int(doc_id) if doc_id is not None else self.eos_id  # [DOC], else EOS between documents
+        if isinstance(objective, str):
+            clm_id = getattr(tokenizer, "clm_id", None)
+            if objective.lower() in ("alexatm", "clm") and clm_id is None:
+                raise TandemError(f"objective {objective!r} needs a [CLM] token but the tokenizer has none")
+            kw: dict[str, Any] = {}
+            if objective.lower() in ("alexatm", "clm"):
+                kw["clm_token_id"] = int(clm_id)
+            elif objective.lower() in ("t5", "ul2"):
+                kw["vocab_size"] = int(tokenizer.vocab_size)
+            objective = build_objective(objective, **kw)
+        self.objective: Objective = objective
+        overhead = int(getattr(objective, "overhead", 1))
+        self.chunk_len = min(self.seq_len - int(self.source_eos) - overhead, self.target_len - 1)
+        if self.chunk_len < max(2, self.min_doc_tokens):
+            raise TandemError(
+                f"PretrainStream: seq_len={self.seq_len}/target_len={self.target_len} leave only "
+                f"{self.chunk_len} tokens per example; use longer sequences"
+            )
+        if spoken_fraction > 0:
+            try:
+                import tandem.spoken  # noqa: F401 - fail now, not mid-run
+            except ImportError as e:
+                raise TandemError(
+                    f"spoken_fraction={spoken_fraction} needs tandem.spoken, which failed to import: {e}"
+                ) from None
+        if decontaminate is not None and not isinstance(decontaminate, Decontaminator):
+            decontaminate = Decontaminator(decontaminate)
+        self.decontaminator = decontaminate
+
+        self.stats: dict[str, Any] = {}
+        self._reset_stats()
+        # Sources, sizes and weights.
+        self.sources = [Source.coerce(s) for s in sources]
+        if not self.sources:
+            raise TandemError("PretrainStream: no sources given")
+        sizes: list[float] = []
+        for s in self.sources:
+            fmt, files = resolve_files(s)
+            sizes.append(source_size(s, files, fmt) * float(s.upsample))
+        self._src_weight = np.asarray(sizes, dtype=float)
+        self.languages = sorted({s.lang for s in self.sources})
+        lang_sizes = {lang: 0.0 for lang in self.languages}
+        for s, w in zip(self.sources, sizes, strict=True):
+            lang_sizes[s.lang] += w
+            if w <= 0:
+                self._problem("empty_sources", f"source {s.name} ({s.path}) has no data; it is never sampled")
+        for lang, n in lang_sizes.items():
+            if n <= 0:
+                self.stats["empty_languages"].append(lang)
+                self._problem(
+                    "empty_language_notes", f"language {lang!r} has no data in any source; it is skipped"
+                )
+        if all(n <= 0 for n in lang_sizes.values()):
+            raise TandemError(
+                f"PretrainStream: every source is empty ({[str(s.path) for s in self.sources]})"
+            )
+        self.lang_sizes = lang_sizes
+        self.lang_probs = language_weights(lang_sizes, self.alpha)
+        self._dead = [w <= 0 for w in sizes]
+        self._readers: list[Reader | None] = [None] * len(self.sources)
+        self._queues: list[deque] = [deque() for _ in self.sources]
+        self._cursors: list[dict | None] = [None] * len(self.sources)  # after the last consumed record
+        self._epoch_docs = [0] * len(self.sources)
+        self._buffers: dict[str, list[int]] = {lang: [] for lang in self.languages}
+        self.rng = np.random.default_rng([self.seed, self.rank, 1234])
+        self.batches = 0
+        self._pool: Any = None
+
+    # -- statistics ------------------------------------------------------------------------------------------
+    def _reset_stats(self) -> None:
+        self.stats = {
+            "batches": 0,
+            "examples": Counter(),
+            "docs": Counter(),  # documents used, per language
+            "tokens": Counter(),  # document tokens used, per language
+            "empty_docs": 0,
+            "empty_files": 0,
+            "bad_files": 0,
+            "invalid_utf8": 0,
+            "bad_json": 0,
+            "missing_field": 0,
+            "short_docs": 0,
+            "decontaminated": 0,
+            "spoken_docs": 0,
+            "spoken_errors": 0,
+            "truncated": 0,
+            "empty_sources": 0,
+            "dead_sources": [],
+            "empty_languages": [],
+            "epochs": Counter(),  # completed passes per source name
+            "problems": [],  # the first few messages naming file and line
+        }
+
+    def _problem(self, stat: str, message: str) -> None:
+        if stat in self.stats and isinstance(self.stats[stat], int):
+            self.stats[stat] += 1
+        if len(self.stats["problems"]) < self.max_problems:
+            self.stats["problems"].append(message)
+
+    # -- document supply -------------------------------------------------------------------------------------
+    def _reader(self, i: int) -> Reader:
+        r = self._readers[i]
+        if r is None:
+            r = Reader(self.sources[i], i, self.seed, self.rank, self.world_size, self._cursors[i])
+            self._readers[i] = r
+        return r
+
+    def _ensure_pool(self) -> Any:
+        if self.num_workers > 0 and self._pool is None:
+            _CTX["tokenizer"] = self.tokenizer
+            _CTX["decontaminator"] = self.decontaminator
+            self._pool = mp.get_context("fork").Pool(self.num_workers)
+        return self._pool
+
+    def _refill(self, i: int) -> None:
+        """Read up to prefetch_docs records of source i and tokenise the documents among them."""
+        reader = self._reader(i)
+        items: list[Item] = []
+        for _ in range(self.prefetch_docs):
+            it = reader.next()
+            items.append(it)
+            if it.kind == "epoch_end":
+                break
+        src = self.sources[i]
+        tasks, where = [], []
+        for j, it in enumerate(items):
+            if it.kind == "doc" and isinstance(it.payload, str):
+                spoken = (
+                    self.spoken_fraction > 0 and unit_hash(self.seed, i, *it.record) < self.spoken_fraction
+                )
+                tasks.append((it.payload, src.lang, spoken))
+                where.append(j)
+        if tasks:
+            pool = self._ensure_pool()
+            if pool is not None:
+                results = pool.map(_process, tasks, chunksize=max(1, len(tasks) // (4 * self.num_workers)))
+            else:
+                _CTX["tokenizer"] = self.tokenizer
+                _CTX["decontaminator"] = self.decontaminator
+                results = [_process(t) for t in tasks]
+            for j, (kind, payload) in zip(where, results, strict=True):
+                it = items[j]
+                if kind == "bad":
+                    stat, msg = payload
+                    items[j] = Item(
+                        "bad", (stat, f"{src.name} record {it.record[1]}: {msg}"), it.cursor, it.record
+                    )
+                else:
+                    items[j] = Item("doc", payload, it.cursor, it.record)
+        self._queues[i].extend(items)
+
+    def _consume(self, i: int) -> np.ndarray | None:
+        """The next usable document of source i, or None at the end of an epoch (marks empty sources dead)."""
+        q = self._queues[i]
+        while True:
+            if not q:
+                self._refill(i)
+            it = q.popleft()
+            self._cursors[i] = it.cursor
+            if it.kind == "epoch_end":
+                self.stats["epochs"][self.sources[i].name] += 1
+                if self._epoch_docs[i] == 0:
+                    self._dead[i] = True
+                    self.stats["dead_sources"].append(self.sources[i].name)
+                    self._problem(
+                        "dead", f"source {self.sources[i].name} gave no usable document for rank {self.rank}"
+                    )
+                self._epoch_docs[i] = 0
+                return None
+            if it.kind == "bad":
+                stat, msg = it.payload
+                self._problem(stat, msg)
+                continue
+            payload = it.payload
+            if isinstance(payload, tuple):
+                ids, flag = payload
+                if flag == "spoken":
+                    self.stats["spoken_docs"] += 1
+                elif flag:
+                    self._problem("spoken_errors", f"{self.sources[i].name} record {it.record[1]}: {flag}")
+            else:  # token cache
+                ids = payload
+            if len(ids) < self.min_doc_tokens:
+                self._problem(
+                    "short_docs", f"{self.sources[i].name} record {it.record[1]}: {len(ids)} tokens (skipped)"
+                )
+                continue
+            self._epoch_docs[i] += 1
+            lang = self.sources[i].lang
+            self.stats["docs"][lang] += 1
+            self.stats["tokens"][lang] += len(ids)
+            return ids
+
+    def _live_langs(self) -> list[str]:
+        alive = {s.lang for s, d in zip(self.sources, self._dead, strict=True) if not d}
+        return [lang for lang in self.languages if lang in alive and self.lang_probs[lang] > 0]
+
+    def _sample_lang(self) -> str:
+        live = self._live_langs()
+        if not live:
+            raise TandemError(
+                "PretrainStream: no source has any usable document left; see stream.stats['problems']: "
+                + "; ".join(self.stats["problems"][:3])
+            )
+        p = np.asarray([self.lang_probs[lang] for lang in live])
+        return live[int(self.rng.choice(len(live), p=p / p.sum()))]
+
+    def _next_doc(self, lang: str) -> np.ndarray | None:
+        """A document of `lang` from a source drawn by weight; None when the language has run dry."""
+        while True:
+            idx = [i for i, s in enumerate(self.sources) if s.lang == lang and not self._dead[i]]
+            if not idx:
+                return None
+            w = self._src_weight[idx]
+            i = idx[int(self.rng.choice(len(idx), p=w / w.sum()))] if len(idx) > 1 else idx[0]
+            ids = self._consume(i)
+            if ids is not None:
+                return ids
+
+    def _packed(self, lang: str) -> np.ndarray | None:
+        buf = self._buffers[lang]
+        while len(buf) < self.chunk_len:
+            ids = self._next_doc(lang)
+            if ids is None:
+                if buf:  # the language ran dry: use what is left
+                    break
+                return None
+            if buf:
+                buf.append(self.doc_sep)
+            buf.extend(ids.tolist())
+        chunk = np.asarray(buf[: self.chunk_len], dtype=np.int64)
+        self._buffers[lang] = buf[self.chunk_len :]
+        return chunk
+
+    def _single(self, lang: str) -> np.ndarray | None:
+        ids = self._next_doc(lang)
+        if ids is None:
+            return None
+        if len(ids) > self.chunk_len:  # keep the rest for packing rather than dropping it
+            rest = ids[self.chunk_len :].tolist()
+            buf = self._buffers[lang]
+            if buf:
+                buf.append(self.doc_sep)
+            buf.extend(rest)
+            ids = ids[: self.chunk_len]
+        return ids
+
+    def _row(self) -> tuple[list[int], list[int], str]:
+        kind = self.objective.choose_kind(self.rng)
+        while True:
+            lang = self._sample_lang()
+            tokens = self._packed(lang) if self.objective.packs(kind) else self._single(lang)
+            if tokens is not None and len(tokens) > 0:
+                break
+        ex = self.objective.apply(tokens, kind, self.rng)
+        src = list(ex.source)
+        if self.source_eos:
+            src.append(self.eos_id)
+        tgt = [*ex.target, self.eos_id]
+        if len(src) > self.seq_len or len(tgt) > self.target_len:
+            self.stats["truncated"] += 1
+            src, tgt = src[: self.seq_len], tgt[: self.target_len]
+        self.stats["examples"][ex.kind] += 1
+        return src, tgt, ex.kind
+
+    # -- batches ---------------------------------------------------------------------------------------------
+    def _collate(self, rows: list[tuple[list[int], list[int], str]]) -> dict[str, Any]:
+        b = len(rows)
+        s = self.seq_len if self.pad_to_max else max(len(r[0]) for r in rows)
+        t = self.target_len if self.pad_to_max else max(len(r[1]) for r in rows)
+        ids = np.full((b, s), self.pad_id, dtype=np.int64)
+        mask = np.zeros((b, s), dtype=np.int64)
+        labels = np.full((b, t), -100, dtype=np.int64)
+        for k, (src, tgt, _) in enumerate(rows):
+            ids[k, : len(src)] = src
+            mask[k, : len(src)] = 1
+            labels[k, : len(tgt)] = tgt
+        batch: dict[str, Any] = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        if self.return_tensors == "pt":
+            import torch
+
+            batch = {k: torch.from_numpy(v) for k, v in batch.items()}
+        batch["kind"] = [r[2] for r in rows]
+        return batch
+
+    def next_batch(self) -> dict[str, Any]:
+        """Build and return the next batch."""
+        rows = [self._row() for _ in range(self.batch_size)]
+        self.batches += 1
+        self.stats["batches"] = self.batches
+        return self._collate(rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return self.next_batch()
+
+    # -- state -----------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue with exactly the next batch (JSON-serialisable)."""
+        stats = copy.deepcopy(self.stats)
+        for k, v in stats.items():
+            if isinstance(v, Counter):
+                stats[k] = dict(v)
+        return {
+            "version": STATE_VERSION,
+            "seed": self.seed,
+            "rank": self.rank,
+            "world_size": self.world_size,
+            "sources": [str(s.name) for s in self.sources],
+            "batches": self.batches,
+            "rng": copy.deepcopy(self.rng.bit_generator.state),
+            "cursors": copy.deepcopy(self._cursors),
+            "epoch_docs": list(self._epoch_docs),
+            "dead": list(self._dead),
+            "buffers": {k: list(v) for k, v in self._buffers.items()},
+            "stats": stats,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a `state_dict()`; the stream then yields the batches that would have come next."""
+        if state.get("version") != STATE_VERSION:
+            raise TandemError(f"data state has version {state.get('version')}, expected {STATE_VERSION}")
+        for key in ("seed", "rank", "world_size"):
+            if state[key] != getattr(self, key):
+                raise TandemError(
+                    f"data state was saved with {key}={state[key]} but this stream has {key}={getattr(self, key)}; "
+                    "resume with the same settings"
+                )
+        names = [str(s.name) for s in self.sources]
+        if state["sources"] != names:
+            raise TandemError(
+                f"data state was saved for sources {state['sources']}, not {names}; resume with the same sources"
+            )
+        self.close()
+        self.batches = int(state["batches"])
+        self.rng = np.random.default_rng()
+        self.rng.bit_generator.state = copy.deepcopy(state["rng"])
+        self._cursors = copy.deepcopy(state["cursors"])
+        self._readers = [None] * len(self.sources)
+        self._queues = [deque() for _ in self.sources]
+        self._epoch_docs = list(state["epoch_docs"])
+        self._dead = list(state["dead"])
+        self._buffers = {k: list(v) for k, v in state["buffers"].items()}
+        stats = copy.deepcopy(state["stats"])
+        for k in ("examples", "docs", "tokens", "epochs"):
+            stats[k] = Counter(stats.get(k, {}))
+        self.stats = stats
+
+    def close(self) -> None:
+        """Close files and worker processes (the stream can still be used; they reopen on demand)."""
+        for r in self._readers:
+            if r is not None:
+                r.close()
+        self._readers = [None] * len(self.sources)
+        # Prefetched records are re-read from the last consumed cursor when the readers reopen.
+        self._queues = [deque() for _ in self.sources]
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    def __del__(self) -> None:  # best effort; worker pools otherwise linger until exit
+        try:
+            self.close()
+        except Exception:
+            pass
