@@ -1,0 +1,132 @@
+"""`tandem tokenizer`: train a SentencePiece tokenizer, and encode/decode/inspect with one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tandem.errors import TandemError
+
+HELP = (
+    "train a SentencePiece tokenizer ([CLM]/[DOC]/[MASK], tag slots, lossless newlines); encode/decode/info"
+)
+EXAMPLES = """
+  tandem tokenizer train --input data/*.txt --vocab-size 32000 --out tok/
+  tandem tokenizer train --input en.txt --vocab-size 8000 --spoken-ratio 0.7 --lang en --reserved-tags 1000 --out tok/
+  tandem tokenizer train --input en.txt de.txt --lang en de --spoken-ratio 0.7 --vocab-size 16000 --out tok/
+  tandem tokenizer encode --tokenizer tok/ --text "[CLM] Sentence: Hallo; Translation in English:" --pieces
+  echo "1 2 3" | tandem tokenizer decode --tokenizer tok/
+  tandem tokenizer info --tokenizer ../shared/fixtures/alexatm-tiny/alexatm-format-spm.model
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["train", "encode", "decode", "info"], help="what to do")
+    t = parser.add_argument_group("train")
+    t.add_argument(
+        "--input", nargs="+", metavar="FILE", help="text files, one sentence per line (.gz allowed)"
+    )
+    t.add_argument(
+        "--out", metavar="DIR", help="directory to write tokenizer.model + tokenizer_config.json to"
+    )
+    t.add_argument("--vocab-size", type=int, default=8000, help="total vocabulary, specials included (8000)")
+    t.add_argument("--model-type", default="unigram", choices=["unigram", "bpe", "char", "word"])
+    t.add_argument("--reserved-tags", type=int, default=0, metavar="N", help="reserve <tag_0>..<tag_N-1> (0)")
+    t.add_argument(
+        "--input-sentence-size",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="train on a uniform sample of at most N lines (1000000)",
+    )
+    t.add_argument("--character-coverage", type=float, default=0.9995)
+    t.add_argument(
+        "--no-byte-fallback", action="store_true", help="map unknown characters to <unk> instead of bytes"
+    )
+    t.add_argument(
+        "--spoken-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="convert this fraction of the sampled sentences to spoken form (AlexaTM: 0.7)",
+    )
+    t.add_argument(
+        "--lang", nargs="+", metavar="L", help="language for --spoken-ratio: one, or one per --input file"
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--threads", type=int, default=None, help="SentencePiece threads (default: CPU count, max 16)"
+    )
+    u = parser.add_argument_group("encode / decode / info")
+    u.add_argument("--tokenizer", metavar="PATH", help="tokenizer directory or SentencePiece .model file")
+    u.add_argument("--text", help="text to encode (default: each line of stdin)")
+    u.add_argument(
+        "--ids", help="ids to decode, space- or comma-separated or a JSON list (default: each line of stdin)"
+    )
+    u.add_argument("--pieces", action="store_true", help="encode: print ids and pieces as JSON")
+    u.add_argument("--add-eos", action="store_true", help="encode: append </s>")
+    u.add_argument("--keep-special", action="store_true", help="decode: keep <s>, </s>, <pad>, [CLM], ...")
+
+
+def _parse_ids(line: str) -> list[int]:
+    line = line.strip()
+    try:
+        if line.startswith("["):
+            return [int(x) for x in json.loads(line)]
+        return [int(x) for x in line.replace(",", " ").split()]
+    except (ValueError, TypeError, json.JSONDecodeError) as e:
+        raise TandemError(
+            f"cannot read token ids from {line[:60]!r}: give integers separated by spaces"
+        ) from e
+
+
+def run(args: argparse.Namespace) -> int:
+    from tandem.tokenizer import Tokenizer
+
+    if args.action == "train":
+        if not args.input:
+            raise TandemError("tokenizer train needs --input FILE...")
+        if not args.out:
+            raise TandemError("tokenizer train needs --out DIR")
+        lang = None
+        if args.lang:
+            lang = args.lang[0] if len(args.lang) == 1 else args.lang
+        tok = Tokenizer.train(
+            args.input,
+            vocab_size=args.vocab_size,
+            model_type=args.model_type,
+            reserved_tags=args.reserved_tags,
+            input_sentence_size=args.input_sentence_size,
+            byte_fallback=not args.no_byte_fallback,
+            character_coverage=args.character_coverage,
+            spoken_ratio=args.spoken_ratio,
+            spoken_lang=lang,
+            seed=args.seed,
+            num_threads=args.threads,
+        )
+        out = tok.save(args.out)
+        print(json.dumps({"out": str(out), **tok.config()}, ensure_ascii=False))
+        return 0
+
+    if not args.tokenizer:
+        raise TandemError(
+            f"tokenizer {args.action} needs --tokenizer PATH (a tokenizer directory or .model file)"
+        )
+    tok = Tokenizer.load(args.tokenizer)
+    if args.action == "info":
+        print(json.dumps(tok.config(), indent=2, ensure_ascii=False))
+    elif args.action == "encode":
+        texts = [args.text] if args.text is not None else [line.rstrip("\r\n") for line in sys.stdin]
+        for text in texts:
+            ids = tok.encode(text, add_eos=args.add_eos)
+            if args.pieces:
+                pieces = [tok.id_to_token(i) for i in ids]
+                print(json.dumps({"ids": ids, "pieces": pieces}, ensure_ascii=False))
+            else:
+                print(" ".join(map(str, ids)))
+    else:
+        lines = [args.ids] if args.ids is not None else [line for line in sys.stdin if line.strip()]
+        for line in lines:
+            print(tok.decode(_parse_ids(line), skip_special_tokens=not args.keep_special))
+    return 0

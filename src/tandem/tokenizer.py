@@ -1,0 +1,631 @@
+"""SentencePiece tokenizers: training tandem's own, loading any `.model`, special tokens and newlines.
+
+Layout of a tandem-trained model (fairseq/BART/AlexaTM order)::
+
+    <s>=0  <pad>=1  </s>=2  <unk>=3  [CLM]=4  [DOC]=5  [MASK]=6  "\\n"=7  <tag_0>=8 ... <tag_{N-1}>  <0x00>..<0xFF>  pieces
+
+`[CLM]`, `[DOC]`, `[MASK]`, the newline and the reserved tag slots (AlexaTM reserved 1K for downstream
+tags) are SentencePiece *user-defined* symbols: they are always single tokens, and writing them in text
+(`"[CLM] Sentence: ..."`, `"<tag_3>"`) encodes them as such.
+
+Newlines. AlexaTM's and T5's tokenizers normalise `\\n` to a space, so it silently disappears. tandem
+trains with the `identity` normalisation rule, keeps whitespace as written (no collapsing of runs, no
+stripping) and makes `"\\n"` a user-defined symbol, so `decode(encode(text)) == text` for any text: what
+is not in the vocabulary falls back to UTF-8 byte pieces. The cost of skipping NFKC is that visually
+equal variants (full-width vs ASCII forms) stay distinct, which is what a lossless tokenizer must do.
+
+Foreign models (T5, the AlexaTM one, ...) are loaded as they are: ids are the model's own. Their special
+ids are discovered from the model: `pad_id` falls back to `eos_id` when the model has no pad piece
+(T5-style `<pad>`, AlexaTM's `[PAD]` and `<pad>` are looked up first; padded positions are always
+masked, so the fallback id never reaches a loss); `bos_id`, `clm_id`, `doc_id`, `mask_id`, `newline_id`
+are None when absent. Where such a model cannot represent `\\n` (it would normalise it away),
+`encode` replaces each `\\n` before encoding, chosen in this order: the tokenizer_config.json `newline`
+field or `load(..., newline=...)`, else `"<br>"` when the vocabulary has a `<br>` piece (the delimiter
+AlexaTM's prompts use), else a space (what the model would have done, but now stated). `newline_mode`
+says which applies; decoding never invents newlines for such models.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import os
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sentencepiece as spm
+
+from tandem.errors import TandemError
+
+MODEL_FILE = "tokenizer.model"
+CONFIG_FILE = "tokenizer_config.json"
+# Files other toolkits keep their SentencePiece model in, tried in order when a directory is loaded.
+_FOREIGN_MODEL_FILES = ("spiece.model", "20b_tokenizer.model", "sentencepiece.model")
+
+SPECIAL_SYMBOLS = ("[CLM]", "[DOC]", "[MASK]")
+NEWLINE = "\n"
+TAG_FORMAT = "<tag_{}>"
+_TAG_RE = re.compile(r"<tag_(\d+)>")
+_MODEL_TYPES = ("unigram", "bpe", "char", "word")
+
+
+def _default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 16))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training-corpus sampling
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CorpusSample:
+    """The sentences a tokenizer is trained on, and how they were drawn."""
+
+    sentences: list[str]
+    spoken: list[bool]  # per sentence: converted to spoken form
+    seen: int  # non-empty lines read from the inputs
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _iter_file_lines(path: Path) -> Iterable[str]:
+    try:
+        with _open_text(path) as f:
+            for line in f:
+                yield line.rstrip("\r\n")
+    except UnicodeDecodeError as e:
+        raise TandemError(f"{path}: not valid UTF-8 near byte {e.start}; convert the file to UTF-8") from e
+    except OSError as e:
+        raise TandemError(f"{path}: cannot read ({e.strerror or e}); check the path and permissions") from e
+
+
+def _normalise_inputs(inputs: Any) -> tuple[list[Path] | None, Iterable[str] | None]:
+    """(files, None) for paths, (None, texts) for an iterator of strings."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    if isinstance(inputs, (list, tuple)):
+        files = [Path(p) for p in inputs]
+        for p in files:
+            if not p.is_file():
+                raise TandemError(
+                    f"tokenizer training input {str(p)!r} is not a file; pass existing text files "
+                    "(one sentence per line), or an iterator of strings such as iter(texts) for in-memory text"
+                )
+        return files, None
+    if isinstance(inputs, Iterable):
+        return None, inputs
+    raise TandemError(
+        f"tokenizer training inputs must be file paths or an iterator of strings, not {type(inputs).__name__}"
+    )
+
+
+def _reservoir(
+    items: Iterable[tuple[str, int]], k: int, rng: random.Random
+) -> tuple[list[tuple[str, int]], int]:
+    """Uniform sample of at most k items (Li's algorithm L: O(k log(n/k)) random draws), and the count seen."""
+    res: list[tuple[str, int]] = []
+    it = iter(items)
+    n = 0
+    for item in it:
+        res.append(item)
+        n += 1
+        if n == k:
+            break
+    if n < k:
+        return res, n
+    w = math.exp(math.log(rng.random() or 1e-300) / k)
+    nxt = n + int(math.log(rng.random() or 1e-300) / math.log(1.0 - w)) if w < 1.0 else n
+    for item in it:
+        if n == nxt:
+            res[rng.randrange(k)] = item
+            w *= math.exp(math.log(rng.random() or 1e-300) / k)
+            nxt += 1 + (int(math.log(rng.random() or 1e-300) / math.log(1.0 - w)) if w < 1.0 else 0)
+        n += 1
+    return res, n
+
+
+def sample_corpus(
+    inputs: Sequence[str | os.PathLike] | Iterable[str] | str | os.PathLike,
+    *,
+    input_sentence_size: int = 1_000_000,
+    spoken_ratio: float | None = None,
+    spoken_lang: str | Sequence[str] | None = None,
+    seed: int = 0,
+    spoken_fn: Callable[[str, str], str] | None = None,
+) -> CorpusSample:
+    """Draw the training sentences: lines of the input files (or of the iterated strings, split at
+    newlines), a uniform seeded sample of at most `input_sentence_size` non-empty lines, shuffled, with
+    exactly round(spoken_ratio * n) of them, chosen at random, converted to spoken form.
+
+    `spoken_lang` is one language for all inputs or, for file inputs, one per file. `spoken_fn(text, lang)`
+    replaces `tandem.spoken.to_spoken` (the default).
+    """
+    files, texts = _normalise_inputs(inputs)
+    if input_sentence_size < 1:
+        raise TandemError(f"input_sentence_size must be >= 1, got {input_sentence_size}")
+    langs: list[str] | None = None
+    if spoken_ratio is not None:
+        if not 0.0 <= spoken_ratio <= 1.0:
+            raise TandemError(f"spoken_ratio must be in [0, 1], got {spoken_ratio}")
+        if spoken_ratio > 0:
+            if spoken_lang is None:
+                raise TandemError("spoken_ratio needs spoken_lang (--lang): the language to verbalise in")
+            if isinstance(spoken_lang, str):
+                langs = [spoken_lang] * (len(files) if files is not None else 1)
+            else:
+                langs = list(spoken_lang)
+                if files is None or len(langs) != len(files):
+                    n_in = "an iterator" if files is None else f"{len(files)} files"
+                    raise TandemError(
+                        f"spoken_lang has {len(langs)} languages for {n_in}; give one language, "
+                        "or one per input file"
+                    )
+            if spoken_fn is None:
+                try:
+                    from tandem.spoken import to_spoken as spoken_fn
+                except ImportError as e:
+                    raise TandemError(
+                        f"spoken_ratio needs tandem.spoken.to_spoken, which failed to import: {e}"
+                    ) from e
+
+    def lines() -> Iterable[tuple[str, int]]:
+        if files is not None:
+            for i, p in enumerate(files):
+                for line in _iter_file_lines(p):
+                    if line.strip():
+                        yield line, i
+        else:
+            for j, text in enumerate(texts):
+                if not isinstance(text, str):
+                    raise TandemError(
+                        f"tokenizer training text #{j} is a {type(text).__name__}, expected str"
+                    )
+                for line in text.split("\n"):
+                    line = line.rstrip("\r")
+                    if line.strip():
+                        yield line, 0
+
+    rng = random.Random(seed)
+    drawn, seen = _reservoir(lines(), input_sentence_size, rng)
+    if not drawn:
+        where = ", ".join(str(p) for p in files) if files is not None else "the given texts"
+        raise TandemError(f"tokenizer training corpus is empty: no non-blank lines in {where}")
+    rng.shuffle(drawn)
+    sentences = [s for s, _ in drawn]
+    spoken = [False] * len(sentences)
+    if langs is not None and spoken_ratio:
+        k = round(spoken_ratio * len(sentences))
+        for idx in rng.sample(range(len(sentences)), k):
+            sentences[idx] = spoken_fn(sentences[idx], langs[drawn[idx][1]])
+            spoken[idx] = True
+    n = len(sentences)
+    k = sum(spoken)
+    stats = {
+        "lines_seen": seen,
+        "sentences": n,
+        "spoken_sentences": k,
+        "spoken_ratio_measured": k / n,
+    }
+    return CorpusSample(sentences=sentences, spoken=spoken, seen=seen, stats=stats)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tokenizer
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _coerce_ids(ids: Any) -> list[int]:
+    if hasattr(ids, "tolist"):  # numpy arrays and torch tensors, without importing either
+        ids = ids.tolist()
+    out = list(ids)
+    if out and isinstance(out[0], list):
+        raise TandemError("decode takes one sequence of ids; use decode_batch for a batch")
+    return [int(i) for i in out]
+
+
+class Tokenizer:
+    """A SentencePiece model plus the special-token ids and newline policy tandem uses around it.
+
+    Build one with `Tokenizer.train(...)` or `Tokenizer.load(path)`; write it with `save(dir)`.
+    """
+
+    def __init__(self, model_proto: bytes, *, newline: str | None = None, meta: dict | None = None) -> None:
+        """Wrap a serialized SentencePiece model. `newline` replaces `\\n` in encoded text when the model
+        cannot represent it (None: choose automatically, see the module docstring)."""
+        self._proto = bytes(model_proto)
+        self.sp = spm.SentencePieceProcessor()
+        try:
+            self.sp.LoadFromSerializedProto(self._proto)
+        except (RuntimeError, OSError) as e:
+            raise TandemError(
+                f"not a valid SentencePiece model ({e}); pass a .model file written by SentencePiece"
+            ) from e
+        self.meta: dict = dict(meta or {})
+        self.num_threads = _default_threads()
+        n = self.sp.get_piece_size()
+        self.vocab_size: int = n
+
+        def opt(i: int) -> int | None:
+            return i if 0 <= i < n else None
+
+        self.unk_id: int = self.sp.unk_id()
+        self.bos_id: int | None = opt(self.sp.bos_id())
+        self.eos_id: int | None = opt(self.sp.eos_id())
+        pad = opt(self.sp.pad_id())
+        if pad is None:
+            pad = self._find("<pad>", "[PAD]", "<PAD>")
+        self.has_pad: bool = pad is not None
+        # No pad piece: pad with EOS (padded positions are masked, so the id never reaches a loss).
+        self.pad_id: int | None = pad if pad is not None else self.eos_id
+        self.clm_id: int | None = self._find("[CLM]")
+        self.doc_id: int | None = self._find("[DOC]")
+        self.mask_id: int | None = self._find("[MASK]", "<mask>")
+        self.newline_id: int | None = self._find(NEWLINE)
+        self.num_reserved_tags: int = 0
+        while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
+            self.num_reserved_tags += 1
+        self._special_ids = frozenset(
+            i
+            for i in (self.bos_id, self.eos_id, self.pad_id, self.clm_id, self.doc_id, self.mask_id)
+            if i is not None
+        )
+        self._control = [self.sp.is_control(i) for i in range(n)]
+
+        if newline is None:
+            newline = self.meta.get("newline_replacement")
+        if newline is not None:
+            if NEWLINE in newline:
+                raise TandemError("the newline replacement must not itself contain a newline")
+            self._newline_repl: str | None = newline
+        elif self._roundtrips("a\nb"):
+            self._newline_repl = None
+        elif self._find("<br>", "\u2581<br>") is not None:
+            self._newline_repl = "<br>"
+        else:
+            self._newline_repl = " "
+
+    # -- construction --------------------------------------------------------------------------------
+
+    @classmethod
+    def train(
+        cls,
+        inputs: Sequence[str | os.PathLike] | Iterable[str] | str | os.PathLike,
+        vocab_size: int = 8000,
+        model_type: str = "unigram",
+        reserved_tags: int = 0,
+        input_sentence_size: int = 1_000_000,
+        byte_fallback: bool = True,
+        character_coverage: float = 0.9995,
+        spoken_ratio: float | None = None,
+        spoken_lang: str | Sequence[str] | None = None,
+        seed: int = 0,
+        num_threads: int | None = None,
+        spoken_fn: Callable[[str, str], str] | None = None,
+    ) -> Tokenizer:
+        """Train a tandem tokenizer (layout in the module docstring) on text files (one sentence per
+        line; `.gz` allowed) or an iterator of strings (split at newlines).
+
+        At most `input_sentence_size` lines are used, a uniform seeded sample of the corpus. With
+        `spoken_ratio`, that fraction of the sampled sentences is converted to spoken form with
+        `tandem.spoken.to_spoken(text, spoken_lang)` first (AlexaTM trained on a 7:3 spoken:written mix).
+        `spoken_lang` may list one language per input file. `train_stats` reports what was drawn.
+        """
+        if model_type not in _MODEL_TYPES:
+            raise TandemError(f"model_type {model_type!r} is not one of {', '.join(_MODEL_TYPES)}")
+        if reserved_tags < 0:
+            raise TandemError(f"reserved_tags must be >= 0, got {reserved_tags}")
+        if not 0.0 < character_coverage <= 1.0:
+            raise TandemError(f"character_coverage must be in (0, 1], got {character_coverage}")
+        sample = sample_corpus(
+            inputs,
+            input_sentence_size=input_sentence_size,
+            spoken_ratio=spoken_ratio,
+            spoken_lang=spoken_lang,
+            seed=seed,
+            spoken_fn=spoken_fn,
+        )
+        user_symbols = [*SPECIAL_SYMBOLS, NEWLINE, *(TAG_FORMAT.format(i) for i in range(reserved_tags))]
+        n_fixed = 4 + len(user_symbols) + (256 if byte_fallback else 0)
+        if vocab_size <= n_fixed:
+            raise TandemError(
+                f"vocab_size {vocab_size} leaves no room for learned pieces: {n_fixed} ids are fixed "
+                f"(4 control, {len(user_symbols)} user-defined{', 256 bytes' if byte_fallback else ''}); "
+                "raise --vocab-size"
+            )
+        spm.set_random_generator_seed(seed)
+        buf = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sample.sentences),
+                model_writer=buf,
+                vocab_size=vocab_size,
+                model_type=model_type,
+                bos_id=0,
+                pad_id=1,
+                eos_id=2,
+                unk_id=3,
+                bos_piece="<s>",
+                pad_piece="<pad>",
+                eos_piece="</s>",
+                unk_piece="<unk>",
+                user_defined_symbols=user_symbols,
+                byte_fallback=byte_fallback,
+                character_coverage=character_coverage,
+                # Lossless: no NFKC folding, whitespace kept exactly as written (see module docstring).
+                normalization_rule_name="identity",
+                remove_extra_whitespaces=False,
+                allow_whitespace_only_pieces=True,
+                max_sentence_length=1 << 16,
+                num_threads=num_threads or _default_threads(),
+                minloglevel=2,
+            )
+        except RuntimeError as e:
+            msg = str(e)
+            m = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg)
+            if m:
+                raise TandemError(
+                    f"vocab_size {vocab_size} is too large for this corpus ({sample.stats['sentences']} "
+                    f"sentences allow at most {m.group(2)}); lower --vocab-size or add text"
+                ) from e
+            m = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg)
+            if m:
+                raise TandemError(
+                    f"vocab_size {vocab_size} is smaller than the {m.group(2)} characters and symbols the corpus "
+                    "needs; raise --vocab-size or lower character_coverage"
+                ) from e
+            raise TandemError(f"SentencePiece training failed: {msg.splitlines()[-1] if msg else e}") from e
+        meta = {
+            "training": {
+                "vocab_size": vocab_size,
+                "model_type": model_type,
+                "reserved_tags": reserved_tags,
+                "input_sentence_size": input_sentence_size,
+                "byte_fallback": byte_fallback,
+                "character_coverage": character_coverage,
+                "spoken_ratio": spoken_ratio,
+                "spoken_lang": spoken_lang
+                if isinstance(spoken_lang, (str, type(None)))
+                else list(spoken_lang),
+                "seed": seed,
+                **sample.stats,
+            }
+        }
+        return cls(buf.getvalue(), meta=meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, newline: str | None = None) -> Tokenizer:
+        """Load a tandem tokenizer directory (tokenizer.model + tokenizer_config.json), a model directory
+        holding a SentencePiece model (tokenizer.model, spiece.model, 20b_tokenizer.model), or any
+        SentencePiece `.model` file. `newline` overrides what `\\n` becomes for models without one."""
+        p = Path(path)
+        meta: dict = {}
+        if p.is_dir():
+            cfg = p / CONFIG_FILE
+            if cfg.is_file():
+                try:
+                    meta = json.loads(cfg.read_text(encoding="utf-8"))
+                except json.JSONDecodeError as e:
+                    raise TandemError(
+                        f"{cfg}: not valid JSON ({e}); delete it or write it again with save()"
+                    ) from e
+                if not isinstance(meta, dict):
+                    raise TandemError(f"{cfg}: expected a JSON object")
+            for name in (meta.get("model_file", MODEL_FILE), MODEL_FILE, *_FOREIGN_MODEL_FILES):
+                if (p / name).is_file():
+                    p = p / name
+                    break
+            else:
+                raise TandemError(
+                    f"{path}: no {MODEL_FILE} (or {', '.join(_FOREIGN_MODEL_FILES)}) in this directory; pass a "
+                    "SentencePiece .model file or a directory written by Tokenizer.save"
+                )
+        elif not p.is_file():
+            raise TandemError(
+                f"tokenizer {str(path)!r} not found; pass a tokenizer directory or a .model file"
+            )
+        try:
+            proto = p.read_bytes()
+        except OSError as e:
+            raise TandemError(f"{p}: cannot read ({e.strerror or e})") from e
+        try:
+            return cls(proto, newline=newline, meta=meta)
+        except TandemError as e:
+            raise TandemError(f"{p}: {e}") from e
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write tokenizer.model and tokenizer_config.json into `directory` (created if needed)."""
+        d = Path(directory)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / MODEL_FILE).write_bytes(self._proto)
+            (d / CONFIG_FILE).write_text(
+                json.dumps(self.config(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        except OSError as e:
+            raise TandemError(f"cannot write the tokenizer to {d}: {e.strerror or e}") from e
+        return d
+
+    def config(self) -> dict:
+        """What tokenizer_config.json holds: the model file, special ids, newline policy, training record."""
+        cfg: dict[str, Any] = {
+            "tokenizer_class": "tandem.Tokenizer",
+            "model_file": MODEL_FILE,
+            "vocab_size": self.vocab_size,
+            "bos_id": self.bos_id,
+            "pad_id": self.pad_id,
+            "eos_id": self.eos_id,
+            "unk_id": self.unk_id,
+            "clm_id": self.clm_id,
+            "doc_id": self.doc_id,
+            "mask_id": self.mask_id,
+            "newline_id": self.newline_id,
+            "reserved_tags": self.num_reserved_tags,
+            "newline_mode": self.newline_mode,
+        }
+        if self._newline_repl is not None:
+            cfg["newline_replacement"] = self._newline_repl
+        if "training" in self.meta:
+            cfg["training"] = self.meta["training"]
+        return cfg
+
+    # -- properties --------------------------------------------------------------------------------
+
+    @property
+    def model_proto(self) -> bytes:
+        """The serialized SentencePiece model."""
+        return self._proto
+
+    @property
+    def newline_mode(self) -> str:
+        """ "native" when `\\n` round-trips, else the string that replaces it when encoding."""
+        return "native" if self._newline_repl is None else self._newline_repl
+
+    @property
+    def train_stats(self) -> dict:
+        """For a freshly trained tokenizer: the options and how many (spoken) sentences were drawn."""
+        return dict(self.meta.get("training", {}))
+
+    @property
+    def special_ids(self) -> frozenset[int]:
+        """Ids that `decode(..., skip_special_tokens=True)` drops: bos, eos, pad, [CLM], [DOC], [MASK]."""
+        return self._special_ids
+
+    def tag_id(self, i: int) -> int:
+        """The id of reserved tag slot i (`<tag_i>`)."""
+        if not 0 <= i < self.num_reserved_tags:
+            raise TandemError(
+                f"tag slot {i} does not exist: this tokenizer reserves {self.num_reserved_tags} tags"
+            )
+        return self.sp.piece_to_id(TAG_FORMAT.format(i))
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def __repr__(self) -> str:
+        return (
+            f"Tokenizer(vocab_size={self.vocab_size}, bos={self.bos_id}, pad={self.pad_id}, eos={self.eos_id}, "
+            f"unk={self.unk_id}, clm={self.clm_id}, newline={self.newline_mode!r})"
+        )
+
+    # -- encode / decode ---------------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TandemError(f"encode takes a str, got {type(text).__name__}")
+        if self._newline_repl is not None and NEWLINE in text:
+            return text.replace(NEWLINE, self._newline_repl)
+        return text
+
+    def _suffix(self, add_bos: bool, add_eos: bool) -> tuple[list[int], list[int]]:
+        if add_eos and self.eos_id is None:
+            raise TandemError("add_eos=True but this tokenizer's model has no </s> piece")
+        if add_bos and self.bos_id is None:
+            raise TandemError("add_bos=True but this tokenizer's model has no <s> piece")
+        return ([self.bos_id] if add_bos else []), ([self.eos_id] if add_eos else [])
+
+    def encode(self, text: str, add_eos: bool = False, add_bos: bool = False) -> list[int]:
+        """Token ids of `text` (no special tokens unless asked for)."""
+        pre, post = self._suffix(add_bos, add_eos)
+        return pre + self.sp.encode(self._prepare(text), out_type=int) + post
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        add_eos: bool = False,
+        add_bos: bool = False,
+        num_threads: int | None = None,
+    ) -> list[list[int]]:
+        """`encode` over many texts at once, in SentencePiece's threads."""
+        pre, post = self._suffix(add_bos, add_eos)
+        prepared = [self._prepare(t) for t in texts]
+        if not prepared:
+            return []
+        out = self.sp.encode(prepared, out_type=int, num_threads=num_threads or self.num_threads)
+        if pre or post:
+            out = [pre + ids + post for ids in out]
+        return out
+
+    def tokenize(self, text: str) -> list[str]:
+        """The pieces `encode` would produce, as strings (for inspection)."""
+        return [self.sp.id_to_piece(i) for i in self.sp.encode(self._prepare(text), out_type=int)]
+
+    def _check_ids(self, ids: list[int]) -> None:
+        n = self.vocab_size
+        for pos, i in enumerate(ids):
+            if not 0 <= i < n:
+                raise TandemError(
+                    f"token id {i} (position {pos}) is out of range for this tokenizer (vocab size {n}); "
+                    "the ids come from a different vocabulary, or labels still hold -100"
+                )
+
+    def decode(self, ids: Sequence[int] | Any, skip_special_tokens: bool = True) -> str:
+        """Text of `ids`. Skipped when `skip_special_tokens`: bos, eos, pad, [CLM], [DOC], [MASK]; when
+        not skipped they are written as their pieces. Tags, newline and `<unk>` (" ⁇ ") are always kept."""
+        ids = _coerce_ids(ids)
+        self._check_ids(ids)
+        if skip_special_tokens:
+            return self.sp.decode([i for i in ids if i not in self._special_ids])
+        # SentencePiece drops control pieces on decode; write them out between the decoded runs.
+        parts: list[str] = []
+        run: list[int] = []
+
+        def flush() -> None:
+            if run:
+                text = self.sp.decode(run)
+                if parts and self.sp.id_to_piece(run[0]).startswith("\u2581"):
+                    text = " " + text  # the dummy-prefix space SentencePiece strips at the start of a decode
+                parts.append(text)
+                run.clear()
+
+        for i in ids:
+            if self._control[i]:
+                flush()
+                parts.append(self.sp.id_to_piece(i))
+            else:
+                run.append(i)
+        flush()
+        return "".join(parts)
+
+    def decode_batch(
+        self, batch: Iterable[Sequence[int]] | Any, skip_special_tokens: bool = True
+    ) -> list[str]:
+        """`decode` of each row."""
+        if hasattr(batch, "tolist"):
+            batch = batch.tolist()
+        return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
+
+    def token_to_id(self, piece: str) -> int | None:
+        """The id of `piece`, or None when the vocabulary has no such piece."""
+        return self._find(piece)
+
+    def id_to_token(self, i: int) -> str:
+        """The piece with id `i`."""
+        self._check_ids([int(i)])
+        return self.sp.id_to_piece(int(i))
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _find(self, *pieces: str) -> int | None:
+        for piece in pieces:
+            i = self.sp.piece_to_id(piece)
+            if 0 <= i < self.sp.get_piece_size() and self.sp.id_to_piece(i) == piece:
+                return i
+        return None
+
+    def _roundtrips(self, text: str) -> bool:
+        return self.sp.decode(self.sp.encode(text, out_type=int)) == text
+
+
+__all__ = ["Tokenizer", "CorpusSample", "sample_corpus", "SPECIAL_SYMBOLS", "MODEL_FILE", "CONFIG_FILE"]

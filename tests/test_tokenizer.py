@@ -1,0 +1,393 @@
+"""tandem.tokenizer: training layout, lossless round trips in the 12 AlexaTM languages, foreign models
+(the AlexaTM fixture, T5-style), newline policy, spoken-form mixing, errors and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sentencepiece as spm
+
+from tandem.cli import main as cli_main
+from tandem.errors import TandemError
+from tandem.tokenizer import Tokenizer, sample_corpus
+
+LANG_FILES = {
+    "ar": "arb_Arab",
+    "de": "deu_Latn",
+    "en": "eng_Latn",
+    "es": "spa_Latn",
+    "fr": "fra_Latn",
+    "hi": "hin_Deva",
+    "it": "ita_Latn",
+    "ja": "jpn_Jpan",
+    "mr": "mar_Deva",
+    "pt": "por_Latn",
+    "ta": "tam_Taml",
+    "te": "tel_Telu",
+}
+# From test/test_tokenizer.py of amazon-science/alexa-teacher-models: AlexaTMTokenizerFast on this model
+# encodes "this is fake data" as these ids (with <s> ... </s> added).
+ALEXATM_REFERENCE_IDS = [1, 3, 9, 13, 7, 5, 3, 7, 5, 3, 12, 6, 8, 4, 3, 21, 6, 9, 6, 2]
+N_TAGS = 4
+
+
+@pytest.fixture(scope="module")
+def flores(shared_data: Path) -> dict[str, Path]:
+    files = {lang: shared_data / "flores200" / f"{name}.devtest" for lang, name in LANG_FILES.items()}
+    for p in files.values():
+        if not p.is_file():
+            pytest.skip(f"{p} is absent")
+    return files
+
+
+@pytest.fixture(scope="module")
+def tok(flores: dict[str, Path]) -> Tokenizer:
+    # 200 sentences per language on average, vocab 2000: trains in ~2 s on one core.
+    return Tokenizer.train(
+        list(flores.values()),
+        vocab_size=2000,
+        input_sentence_size=2400,
+        character_coverage=0.995,
+        reserved_tags=N_TAGS,
+        num_threads=1,
+    )
+
+
+def _read(p: Path) -> list[str]:
+    return p.read_text(encoding="utf-8").splitlines()
+
+
+def _train_raw(lines: list[str], **kw) -> bytes:
+    """A SentencePiece model trained directly with the library (a 'foreign' model)."""
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=buf, minloglevel=2, num_threads=1, **kw
+    )
+    return buf.getvalue()
+
+
+# --- layout and special ids -------------------------------------------------------------------------------
+
+
+def test_special_ids_and_layout(tok: Tokenizer) -> None:
+    assert (tok.bos_id, tok.pad_id, tok.eos_id, tok.unk_id) == (0, 1, 2, 3)
+    assert (tok.clm_id, tok.doc_id, tok.mask_id, tok.newline_id) == (4, 5, 6, 7)
+    expected = ["<s>", "<pad>", "</s>", "<unk>", "[CLM]", "[DOC]", "[MASK]", "\n"]
+    assert [tok.id_to_token(i) for i in range(8)] == expected
+    assert tok.has_pad and tok.vocab_size == len(tok) == 2000
+    assert tok.num_reserved_tags == N_TAGS
+    assert [tok.tag_id(i) for i in range(N_TAGS)] == [8, 9, 10, 11]
+    assert tok.id_to_token(11) == "<tag_3>" and tok.token_to_id("<tag_3>") == 11
+    assert tok.token_to_id("<tag_4>") is None and tok.token_to_id("no-such-piece") is None
+    with pytest.raises(TandemError, match="reserves 4 tags"):
+        tok.tag_id(N_TAGS)
+    assert tok.newline_mode == "native"
+    assert tok.id_to_token(12) == "<0x00>"  # byte fallback pieces follow the reserved ids
+
+
+def test_user_defined_symbols_in_text(tok: Tokenizer) -> None:
+    ids = tok.encode("[CLM] Sentence: x<tag_2>[MASK]")
+    assert tok.clm_id in ids and tok.tag_id(2) in ids and tok.mask_id in ids
+    assert tok.decode(ids, skip_special_tokens=False) == "[CLM] Sentence: x<tag_2>[MASK]"
+    # Skipping drops [CLM]/[MASK] but keeps tags, which are content for downstream tasks.
+    assert tok.decode(ids) == " Sentence: x<tag_2>"
+
+
+def test_decode_special_tokens(tok: Tokenizer) -> None:
+    text = "Hello world."
+    ids = [tok.bos_id, *tok.encode(text), tok.eos_id, tok.pad_id, tok.pad_id]
+    assert tok.decode(ids) == text
+    assert tok.decode(ids, skip_special_tokens=False) == "<s> Hello world.</s><pad><pad>"
+    assert tok.encode(text, add_eos=True) == tok.encode(text) + [2]
+    assert tok.encode(text, add_bos=True)[0] == 0
+    np = pytest.importorskip("numpy")
+    assert tok.decode(np.array(ids)) == text
+
+
+def test_decode_out_of_range(tok: Tokenizer) -> None:
+    with pytest.raises(TandemError, match=r"token id 2000 .*vocab size 2000"):
+        tok.decode([5, 2000])
+    with pytest.raises(TandemError, match=r"token id -100"):
+        tok.decode([-100])
+    with pytest.raises(TandemError, match="vocab size 2000"):
+        tok.id_to_token(2001)
+
+
+# --- lossless round trips -------------------------------------------------------------------------------
+
+
+def test_roundtrip_flores_all_languages(tok: Tokenizer, flores: dict[str, Path]) -> None:
+    for lang, path in flores.items():
+        lines = _read(path)
+        assert len(lines) == 1012
+        encoded = tok.encode_batch(lines, num_threads=1)
+        bad = [s for s, ids in zip(lines, encoded) if tok.decode(ids) != s]
+        assert not bad, f"{lang}: {len(bad)} lines do not round-trip, e.g. {bad[0]!r}"
+        # Not a byte-level fallback in disguise: learned pieces cover most text.
+        n_bytes = sum(len(s.encode("utf-8")) for s in lines)
+        n_tokens = sum(map(len, encoded))
+        assert n_tokens < 0.6 * n_bytes, lang
+        # Multi-line documents: every newline is one token and comes back.
+        doc = "\n".join(lines[:3]) + "\n\n" + lines[3] + "\n"
+        ids = tok.encode(doc)
+        assert ids.count(tok.newline_id) == doc.count("\n") == 5
+        assert tok.decode(ids) == doc, lang
+
+
+def test_roundtrip_whitespace_and_unseen_characters(tok: Tokenizer) -> None:
+    for text in [
+        "a\nb",
+        "\n",
+        "  leading and trailing  ",
+        "tabs\tand\r\nwindows",
+        "full-width ＡＢＣ１２３ vs ABC123",  # NFKC would fold these; tandem keeps them distinct
+        "emoji 🦜 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 and ᚠᚢᚦ runes",  # unseen characters: byte fallback
+        "",
+    ]:
+        ids = tok.encode(text)
+        assert tok.decode(ids) == text
+        assert tok.unk_id not in ids
+    assert tok.tokenize("x\ny")[-2:] == ["\n", "y"]  # one token, not folded into a space or a byte
+
+
+def test_encode_batch_matches_encode(tok: Tokenizer, flores: dict[str, Path]) -> None:
+    texts = _read(flores["hi"])[:20] + ["a\nb", ""]
+    assert tok.encode_batch(texts, add_eos=True) == [tok.encode(t, add_eos=True) for t in texts]
+    assert tok.encode_batch([]) == []
+    assert tok.tokenize("a\nb") == [tok.id_to_token(i) for i in tok.encode("a\nb")]
+
+
+def test_save_load(tok: Tokenizer, tmp_path: Path) -> None:
+    tok.save(tmp_path / "tok")
+    cfg = json.loads((tmp_path / "tok" / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert cfg["clm_id"] == 4 and cfg["reserved_tags"] == N_TAGS and cfg["newline_mode"] == "native"
+    assert cfg["training"]["sentences"] == 2400 and cfg["training"]["lines_seen"] == 12 * 1012
+    text = "[CLM] Satz:\nHallo Welt;"
+    for loaded in (Tokenizer.load(tmp_path / "tok"), Tokenizer.load(tmp_path / "tok" / "tokenizer.model")):
+        assert loaded.model_proto == tok.model_proto
+        assert loaded.encode(text) == tok.encode(text)
+        assert (loaded.clm_id, loaded.newline_id, loaded.num_reserved_tags) == (4, 7, N_TAGS)
+
+
+def test_training_is_deterministic(flores: dict[str, Path]) -> None:
+    kw = dict(vocab_size=600, input_sentence_size=300, character_coverage=0.99, num_threads=1)
+    a = Tokenizer.train([flores["en"], flores["fr"]], seed=3, **kw)
+    b = Tokenizer.train([flores["en"], flores["fr"]], seed=3, **kw)
+    assert a.model_proto == b.model_proto
+
+
+# --- foreign models ---------------------------------------------------------------------------------------
+
+
+def test_alexatm_fixture_model(shared_fixtures: Path, tmp_path: Path) -> None:
+    path = shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model"
+    t = Tokenizer.load(path)
+    assert t.vocab_size == 22
+    assert (t.unk_id, t.bos_id, t.eos_id) == (0, 1, 2)
+    # The model has no pad piece (AlexaTM's tokenizer names "[PAD]" but this model lacks it): pad falls back to EOS.
+    assert not t.has_pad and t.pad_id == t.eos_id == 2
+    # The fixture README says "[CLM]" is user-defined, but the file's 22 pieces are <unk> <s> </s> and 19
+    # characters; so clm/doc/mask are absent and "[CLM]" in text encodes as unknowns.
+    assert [t.id_to_token(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
+    assert (t.clm_id, t.doc_id, t.mask_id) == (None, None, None)
+    # Ids as the AlexaTM reference tokenizer produces them.
+    assert t.encode("this is fake data", add_eos=True, add_bos=True) == ALEXATM_REFERENCE_IDS
+    assert t.decode(ALEXATM_REFERENCE_IDS) == "this is fake data"
+    # No newline piece and no <br>: "\n" becomes a space, stated rather than silent.
+    assert t.newline_mode == " "
+    assert t.encode("this is\nfake data") == t.encode("this is fake data")
+    assert Tokenizer.load(path, newline="?").encode("this\nis") == t.encode("this?is")
+    # An AlexaTM checkpoint directory keeps it as 20b_tokenizer.model.
+    shutil.copy(path, tmp_path / "20b_tokenizer.model")
+    assert Tokenizer.load(tmp_path).encode("fake data") == t.encode("fake data")
+
+
+def test_alexatm_style_model_with_clm_and_br(flores: dict[str, Path]) -> None:
+    lines = _read(flores["en"])[:200]
+    proto = _train_raw(
+        lines,
+        vocab_size=300,
+        model_type="unigram",
+        user_defined_symbols=["[CLM]", "<br>"],
+        normalization_rule_name="nmt_nfkc",
+    )
+    raw = spm.SentencePieceProcessor(model_proto=proto)
+    assert raw.decode(raw.encode("a\nb")) == "a b"  # the model itself loses the newline
+    t = Tokenizer(proto)
+    assert t.clm_id == raw.piece_to_id("[CLM]") == 3 and t.mask_id is None
+    assert t.newline_mode == "<br>"
+    assert t.encode("[CLM] Sentence: a\nTranslation:") == t.encode("[CLM] Sentence: a<br>Translation:")
+    assert t.decode(t.encode("Sentence: a\nb")) == "Sentence: a<br>b"
+
+
+def test_t5_style_model(flores: dict[str, Path], tmp_path: Path) -> None:
+    lines = _read(flores["de"])[:200]
+    proto = _train_raw(
+        lines, vocab_size=300, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, normalization_rule_name="nmt_nfkc"
+    )
+    t = Tokenizer(proto)
+    assert (t.pad_id, t.eos_id, t.unk_id, t.bos_id) == (0, 1, 2, None) and t.has_pad
+    assert t.newline_mode == " " and t.newline_id is None
+    assert t.encode("Hallo\nWelt", add_eos=True) == t.encode("Hallo Welt") + [1]
+    with pytest.raises(TandemError, match="no <s>"):
+        t.encode("x", add_bos=True)
+    # A replacement chosen at load time is saved with the tokenizer.
+    (tmp_path / "t5").mkdir()
+    (tmp_path / "t5" / "spiece.model").write_bytes(proto)
+    t2 = Tokenizer.load(tmp_path / "t5", newline=" ; ")
+    t2.save(tmp_path / "t5-tandem")
+    t3 = Tokenizer.load(tmp_path / "t5-tandem")
+    assert t3.newline_mode == " ; " and t3.encode("a\nb") == t.encode("a ; b")
+
+
+# --- corpus sampling and spoken-form mixing ---------------------------------------------------------------
+
+
+def test_sampling_is_uniform_and_seeded(flores: dict[str, Path]) -> None:
+    files = list(flores.values())
+    owner = {s: lang for lang, p in flores.items() for s in _read(p)}
+    a = sample_corpus(files, input_sentence_size=1200, seed=1)
+    assert a.seen == 12 * 1012 and len(a.sentences) == 1200 and a.stats["sentences"] == 1200
+    assert len(set(a.sentences)) >= 1190 and all(s in owner for s in a.sentences)
+    per_lang = Counter(owner[s] for s in a.sentences)
+    assert set(per_lang) == set(flores) and all(60 <= c <= 140 for c in per_lang.values()), per_lang
+    assert sample_corpus(files, input_sentence_size=1200, seed=1).sentences == a.sentences
+    assert sample_corpus(files, input_sentence_size=1200, seed=2).sentences != a.sentences
+    # A sample larger than the corpus is the whole corpus, shuffled.
+    whole = sample_corpus([flores["en"]], input_sentence_size=5000, seed=0)
+    assert sorted(whole.sentences) == sorted(_read(flores["en"]))
+
+
+def test_spoken_ratio_on_sampled_sentences(flores: dict[str, Path]) -> None:
+    files = [flores["en"], flores["de"], flores["ja"]]
+    owner = {s: lang for lang in ("en", "de", "ja") for s in _read(flores[lang])}
+
+    def marker(text: str, lang: str) -> str:
+        return f"zq{lang}zq {text}"
+
+    s = sample_corpus(
+        files, input_sentence_size=900, spoken_ratio=0.7, spoken_lang=["en", "de", "ja"], spoken_fn=marker
+    )
+    converted = [x for x in s.sentences if x.startswith("zq")]
+    assert len(converted) == sum(s.spoken) == round(0.7 * 900) == s.stats["spoken_sentences"]
+    assert s.stats["spoken_ratio_measured"] == pytest.approx(0.7, abs=1 / 900)
+    for x, flag in zip(s.sentences, s.spoken):
+        assert x.startswith("zq") == flag
+        if flag:  # verbalised in the language of the file the sentence came from
+            lang, _, original = x[2:].partition("zq ")
+            assert owner[original] == lang
+    # The mix is recorded with the trained tokenizer, whose vocabulary saw the converted text.
+    t = Tokenizer.train(
+        [flores["en"]],
+        vocab_size=500,
+        input_sentence_size=300,
+        spoken_ratio=0.3,
+        spoken_lang="en",
+        spoken_fn=marker,
+        num_threads=1,
+    )
+    assert t.train_stats["spoken_sentences"] == 90 and t.train_stats["spoken_ratio"] == 0.3
+    # "zq" occurs only in the converted sentences: learned with them, not without.
+    assert t.token_to_id("zq") is not None
+    written_only = Tokenizer.train([flores["en"]], vocab_size=500, input_sentence_size=300, num_threads=1)
+    assert written_only.token_to_id("zq") is None and written_only.train_stats["spoken_sentences"] == 0
+
+
+def test_spoken_ratio_with_tandem_spoken(flores: dict[str, Path]) -> None:
+    spoken = pytest.importorskip("tandem.spoken", reason="tandem.spoken has not landed yet")
+    if not hasattr(spoken, "to_spoken"):
+        pytest.skip("tandem.spoken.to_spoken has not landed yet")
+    s = sample_corpus([flores["en"]], input_sentence_size=100, spoken_ratio=1.0, spoken_lang="en", seed=0)
+    plain = sample_corpus([flores["en"]], input_sentence_size=100, seed=0)
+    assert all(s.spoken)
+    assert s.sentences == [spoken.to_spoken(x, "en") for x in plain.sentences]
+
+
+def test_iterator_input() -> None:
+    docs = (f"line {i} of doc\nsecond line {i * 7}\n\n" for i in range(300))
+    t = Tokenizer.train(docs, vocab_size=300, num_threads=1)
+    assert t.train_stats["sentences"] == 600
+    assert t.decode(t.encode("line 12 of doc\nsecond")) == "line 12 of doc\nsecond"
+
+
+# --- errors ------------------------------------------------------------------------------------------------
+
+
+def test_bad_inputs(tmp_path: Path, flores: dict[str, Path]) -> None:
+    with pytest.raises(TandemError, match="missing.txt.*is not a file"):
+        Tokenizer.train([tmp_path / "missing.txt"], vocab_size=500)
+    with pytest.raises(TandemError, match=r"iter\(texts\)"):
+        Tokenizer.train(["a sentence, not a path"], vocab_size=500)
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n\n", encoding="utf-8")
+    with pytest.raises(TandemError, match="corpus is empty.*blank.txt"):
+        Tokenizer.train([blank], vocab_size=500)
+    with pytest.raises(TandemError, match="corpus is empty"):
+        Tokenizer.train(iter([]), vocab_size=500)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café\n".encode("latin-1"))
+    with pytest.raises(TandemError, match="not valid UTF-8"):
+        Tokenizer.train([latin1], vocab_size=500)
+    small = tmp_path / "small.txt"
+    small.write_text("hello world\nhello there\n", encoding="utf-8")
+    with pytest.raises(TandemError, match="vocab_size 5000 is too large"):
+        Tokenizer.train([small], vocab_size=5000, num_threads=1)
+    with pytest.raises(TandemError, match="leaves no room"):
+        Tokenizer.train([small], vocab_size=200)
+    with pytest.raises(TandemError, match="smaller than the .* characters"):
+        Tokenizer.train([flores["ja"]], vocab_size=400, byte_fallback=False, num_threads=1)
+    with pytest.raises(TandemError, match="needs spoken_lang"):
+        Tokenizer.train([small], vocab_size=500, spoken_ratio=0.5)
+    with pytest.raises(TandemError, match=r"spoken_ratio must be in \[0, 1\]"):
+        Tokenizer.train([small], vocab_size=500, spoken_ratio=1.5, spoken_lang="en")
+    with pytest.raises(TandemError, match="2 languages for 1 files"):
+        Tokenizer.train([small], vocab_size=500, spoken_ratio=0.5, spoken_lang=["en", "de"])
+    with pytest.raises(TandemError, match="model_type"):
+        Tokenizer.train([small], model_type="wordpiece")
+
+
+def test_load_errors(tmp_path: Path) -> None:
+    with pytest.raises(TandemError, match="not found"):
+        Tokenizer.load(tmp_path / "nope.model")
+    with pytest.raises(TandemError, match="no tokenizer.model"):
+        Tokenizer.load(tmp_path)
+    bad = tmp_path / "bad.model"
+    bad.write_bytes(b"this is not a sentencepiece model")
+    with pytest.raises(TandemError, match="bad.model.*not a valid SentencePiece model"):
+        Tokenizer.load(bad)
+
+
+# --- CLI ------------------------------------------------------------------------------------------------------
+
+
+def test_cli_train_encode_decode(flores: dict[str, Path], tmp_path: Path, capsys, monkeypatch) -> None:
+    out = tmp_path / "tok"
+    args = ["tokenizer", "train", "--input", str(flores["en"]), str(flores["fr"]), "--vocab-size", "700"]
+    args += ["--input-sentence-size", "400", "--reserved-tags", "2", "--threads", "1", "--out", str(out)]
+    assert cli_main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["clm_id"] == 4 and summary["reserved_tags"] == 2 and summary["vocab_size"] == 700
+    t = Tokenizer.load(out)
+    assert (
+        cli_main(["tokenizer", "encode", "--tokenizer", str(out), "--text", "Hello\nworld", "--add-eos"]) == 0
+    )
+    ids = [int(x) for x in capsys.readouterr().out.split()]
+    assert ids == t.encode("Hello\nworld", add_eos=True)
+    assert cli_main(["tokenizer", "decode", "--tokenizer", str(out), "--ids", " ".join(map(str, ids))]) == 0
+    assert capsys.readouterr().out == "Hello\nworld\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO("Bonjour\n"))
+    assert cli_main(["tokenizer", "encode", "--tokenizer", str(out), "--pieces"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (
+        row["ids"] == t.encode("Bonjour")
+        and "".join(row["pieces"]).replace("\u2581", " ").strip() == "Bonjour"
+    )
+    assert cli_main(["tokenizer", "decode", "--tokenizer", str(out), "--ids", "5,99999"]) == 2
+    assert "token id 99999" in capsys.readouterr().err
+    assert cli_main(["tokenizer", "train", "--input", str(tmp_path / "none.txt"), "--out", str(out)]) == 2
+    assert "none.txt" in capsys.readouterr().err
