@@ -1,0 +1,192 @@
+"""Model directories: save/load (config.json + safetensors, sharded when large), format detection.
+
+A tandem directory holds `config.json` (`"model_type": "tandem"`), `model.safetensors` or shards
+`model-00001-of-0000N.safetensors` with `model.safetensors.index.json` (the Hugging Face layout), and
+optionally `tokenizer.model`. Pickle is never written. Files are written to temporary names and renamed,
+so an interrupted save never leaves a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from tandem.config import ModelConfig
+from tandem.errors import TandemError
+
+SINGLE = "model.safetensors"
+INDEX = "model.safetensors.index.json"
+
+
+def _parse_size(size: int | str) -> int:
+    if isinstance(size, int):
+        return size
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMG]?B)\s*", size.upper())
+    if not m:
+        raise TandemError(f"max_shard_size {size!r}: use bytes or a size like '500MB' or '2GB'")
+    return int(float(m.group(1)) * {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30}[m.group(2)])
+
+
+def unique_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's tensors, each stored once: tied weights keep their first name only."""
+    seen: set[int] = set()
+    out = {}
+    for name, t in model.state_dict(keep_vars=False).items():
+        key = t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape)
+        if key in seen:
+            continue
+        seen.add(key)
+        out[name] = t.detach().contiguous()
+    return out
+
+
+def _atomic_write_json(path: Path, obj) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _atomic_save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"format": "pt"})
+    os.replace(tmp, path)
+
+
+def save_pretrained(model, out_dir: str | Path, tokenizer=None, max_shard_size: int | str = "2GB") -> None:
+    """Write `model` (a Seq2SeqLM) into out_dir; see the module docstring for the layout."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.cpu() for k, v in unique_state_dict(model).items()}
+    limit = _parse_size(max_shard_size)
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for k, v in tensors.items():
+        n = v.numel() * v.element_size()
+        if shards[-1] and size + n > limit:
+            shards.append({})
+            size = 0
+        shards[-1][k] = v
+        size += n
+    for stale in list(out.glob("model-*-of-*.safetensors")) + [out / SINGLE, out / INDEX]:
+        if stale.exists():
+            stale.unlink()
+    if len(shards) == 1:
+        _atomic_save_tensors(shards[0], out / SINGLE)
+    else:
+        weight_map = {}
+        for i, shard in enumerate(shards, 1):
+            name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            _atomic_save_tensors(shard, out / name)
+            weight_map.update({k: name for k in shard})
+        total = sum(v.numel() * v.element_size() for v in tensors.values())
+        _atomic_write_json(out / INDEX, {"metadata": {"total_size": total}, "weight_map": weight_map})
+    cfg = {"model_type": "tandem", **model.config.to_dict()}
+    _atomic_write_json(out / "config.json", cfg)
+    if tokenizer is not None:
+        tokenizer.save(out)
+
+
+def read_tensors(directory: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a directory: single or sharded safetensors, or (HF interop only) pytorch_model.bin."""
+    try:
+        if (directory / SINGLE).exists():
+            return load_file(str(directory / SINGLE))
+        if (directory / INDEX).exists():
+            index = json.loads((directory / INDEX).read_text(encoding="utf-8"))
+            tensors = {}
+            for shard in sorted(set(index["weight_map"].values())):
+                if not (directory / shard).exists():
+                    raise TandemError(f"{directory / INDEX} names shard {shard}, which is missing")
+                tensors.update(load_file(str(directory / shard)))
+            return tensors
+    except (SafetensorError, OSError, json.JSONDecodeError, KeyError) as e:
+        raise TandemError(
+            f"{directory}: weights are unreadable or corrupt ({e}); re-download or re-save them"
+        ) from e
+    legacy = directory / "pytorch_model.bin"
+    if legacy.exists():  # Hugging Face's older format; weights_only refuses arbitrary pickled objects
+        return torch.load(legacy, map_location="cpu", weights_only=True)
+    raise TandemError(f"{directory}: no weights found (expected {SINGLE}, {INDEX} or pytorch_model.bin)")
+
+
+def read_config(directory: Path) -> dict:
+    path = directory / "config.json"
+    if not path.exists():
+        raise TandemError(f"{directory}: no config.json; is this a model directory?")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise TandemError(f"{path}: not valid JSON ({e})") from e
+
+
+def load_state_into(model, tensors: dict[str, torch.Tensor], source: str) -> None:
+    """Copy tensors into model, checking names and shapes; tied aliases may be absent."""
+    own = model.state_dict()
+    bad_shapes = [
+        f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in tensors.items()
+        if k in own and tuple(v.shape) != tuple(own[k].shape)
+    ]
+    if bad_shapes:
+        raise TandemError(f"{source}: tensor shapes do not match the config: " + "; ".join(bad_shapes[:5]))
+    unexpected = sorted(set(tensors) - set(own))
+    if unexpected:
+        raise TandemError(
+            f"{source}: unexpected tensors {unexpected[:5]}; does config.json match the weights?"
+        )
+    missing = set(own) - set(tensors)
+    tied = {k for k in missing if _is_tied_alias(model, k)}
+    if missing - tied:
+        raise TandemError(f"{source}: missing tensors {sorted(missing - tied)[:5]}")
+    model.load_state_dict(tensors, strict=False)
+
+
+def _is_tied_alias(model, name: str) -> bool:
+    c = model.config
+    if name == "lm_head.weight":
+        return c.tie_lm_head
+    if name == "decoder.embed_tokens.weight":
+        return c.tie_embeddings
+    return False
+
+
+def detect_format(directory: Path) -> str:
+    """'tandem', 'bart', 'mbart', 't5', 'mt5' or 'alexatm', from config.json."""
+    cfg = read_config(directory)
+    kind = cfg.get("model_type")
+    if kind in ("tandem", "bart", "mbart", "t5", "mt5", "alexatm"):
+        return kind
+    supported = "tandem, bart, mbart, t5, mt5 (incl. T5 v1.1) and alexatm"
+    raise TandemError(
+        f"{directory}/config.json: model_type {kind!r} is not supported; tandem reads {supported}"
+    )
+
+
+def load_pretrained(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None):
+    """Load any supported model directory as a tandem Seq2SeqLM (eval mode)."""
+    from tandem.model import Seq2SeqLM
+
+    directory = Path(path)
+    if not directory.is_dir():
+        raise TandemError(f"{path}: not a directory; give a model directory (config.json + weights)")
+    kind = detect_format(directory)
+    if kind == "tandem":
+        cfg = read_config(directory)
+        config = ModelConfig.from_dict(cfg)
+        with torch.device("meta"):
+            model = Seq2SeqLM(config)
+        model = model.to_empty(device="cpu")
+        model.tie_weights()  # materialising from meta may untie shared parameters
+        load_state_into(model, read_tensors(directory), str(directory))
+    else:
+        from tandem.interop import load_foreign
+
+        model = load_foreign(directory, kind)
+    model.eval()
+    return model.to(device=device, dtype=dtype) if dtype is not None else model.to(device)

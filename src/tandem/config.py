@@ -1,0 +1,284 @@
+"""`ModelConfig`: one dataclass describing every encoder-decoder variant tandem runs, plus named presets.
+
+The same fields express AlexaTM 20B (pre-LN with its uncentred-variance LayerNorm, BERT-style encoder
+embeddings, BART-style decoder positions, untied embeddings), BART (post-LN, embedding LayerNorm), mBART
+(pre-LN + final norms), T5 / T5 v1.1 / mT5 (RMSNorm, relative position buckets, gated FFN, no biases) and
+tandem's own presets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tandem.errors import TandemError
+
+NORM_TYPES = ("layernorm", "alexatm", "rmsnorm")
+ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "silu")
+POSITION_TYPES = ("learned", "relative", "none")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of a tandem encoder-decoder. `ModelConfig.preset(name)` gives the named ones."""
+
+    # sizes
+    vocab_size: int = 32000
+    d_model: int = 512
+    encoder_layers: int = 6
+    decoder_layers: int = 6
+    num_heads: int = 8
+    head_dim: int | None = None  # None: d_model // num_heads (T5 sets d_kv independently)
+    ffn_dim: int = 2048
+    max_positions: int = 1024
+    # feed-forward
+    activation: str = "gelu"  # gelu (erf) | gelu_tanh | relu | silu
+    gated_ffn: bool = False  # T5 v1.1 / mT5: act(x W0) * (x W1)
+    # normalisation
+    norm_type: str = "layernorm"  # layernorm | alexatm (x-mean)*rsqrt(mean(x^2)+eps) | rmsnorm
+    norm_eps: float = 1e-5
+    pre_norm: bool = True  # False: post-LN (BART)
+    final_norm: bool = True  # norm after the last encoder and the last decoder layer
+    embedding_norm: bool = False  # norm on the summed embeddings (BART, mBART)
+    # positions
+    position_type: str = "learned"  # learned absolute | relative (T5 buckets) | none
+    encoder_position_offset: int = 2  # BART/mBART tables start at row 2; AlexaTM's encoder at 0
+    decoder_position_offset: int = 2
+    relative_buckets: int = 32
+    relative_max_distance: int = 128
+    type_vocab_size: int = 0  # token-type embeddings in the encoder (AlexaTM: 1)
+    # parameters and scales
+    bias: bool = True  # biases in attention and FFN projections
+    norm_bias: bool = True  # False for RMSNorm
+    tie_embeddings: bool = True  # encoder and decoder share the token embedding
+    tie_lm_head: bool = True  # LM head is the decoder token embedding
+    embed_scale: float = 1.0  # token embeddings are multiplied by this (mBART: sqrt(d_model))
+    lm_head_scale: float = 1.0  # decoder output multiplied before the LM head (tied T5: d_model**-0.5)
+    final_logits_bias: bool = False
+    attention_scale: float | None = None  # None: head_dim**-0.5; T5: 1.0 (folded into the init)
+    # training-time
+    dropout: float = 0.0
+    init_std: float = 0.02
+    # special tokens (fairseq/BART/AlexaTM convention)
+    pad_token_id: int = 1
+    bos_token_id: int = 0
+    eos_token_id: int = 2
+    decoder_start_token_id: int = 2
+    # provenance
+    name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks and derived values
+    def validate(self) -> None:
+        def bad(msg: str) -> TandemError:
+            return TandemError(f"ModelConfig{f' {self.name!r}' if self.name else ''}: {msg}")
+
+        if self.norm_type not in NORM_TYPES:
+            raise bad(f"norm_type {self.norm_type!r} is not one of {NORM_TYPES}")
+        if self.activation not in ACTIVATIONS:
+            raise bad(f"activation {self.activation!r} is not one of {ACTIVATIONS}")
+        if self.position_type not in POSITION_TYPES:
+            raise bad(f"position_type {self.position_type!r} is not one of {POSITION_TYPES}")
+        for k in ("vocab_size", "d_model", "num_heads", "ffn_dim", "max_positions"):
+            if getattr(self, k) <= 0:
+                raise bad(f"{k} must be positive, got {getattr(self, k)}")
+        if self.encoder_layers < 0 or self.decoder_layers < 1:
+            raise bad("needs encoder_layers >= 0 and decoder_layers >= 1")
+        if self.head_dim is None and self.d_model % self.num_heads:
+            raise bad(f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}; set head_dim")
+        for k in ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id"):
+            v = getattr(self, k)
+            if v is not None and not 0 <= v < self.vocab_size:
+                raise bad(f"{k}={v} is outside the vocabulary (size {self.vocab_size})")
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the concatenated attention heads."""
+        return self.num_heads * (self.head_dim or self.d_model // self.num_heads)
+
+    @property
+    def resolved_head_dim(self) -> int:
+        return self.head_dim or self.d_model // self.num_heads
+
+    # ------------------------------------------------------------------ parameter count
+    def num_parameters(self, count_tied: bool = False) -> int:
+        """Number of parameters, computed from the shapes alone (nothing is allocated).
+
+        Tied tensors count once unless `count_tied`. Buffers (final_logits_bias) are not parameters.
+        """
+        d, f, kv, V = self.d_model, self.ffn_dim, self.kv_dim, self.vocab_size
+        b = 1 if self.bias else 0
+        nb = 2 if self.norm_bias else 1
+        norm = nb * d
+        attn = 4 * d * kv + b * (3 * kv + d)
+        ffn = (3 if self.gated_ffn else 2) * d * f + b * (f * (2 if self.gated_ffn else 1) + d)
+        enc_layer = attn + ffn + 2 * norm
+        dec_layer = 2 * attn + ffn + 3 * norm
+        n = self.encoder_layers * enc_layer + self.decoder_layers * dec_layer
+        if self.final_norm:
+            n += 2 * norm
+        if self.embedding_norm:
+            n += 2 * norm
+        if self.position_type == "learned":
+            n += (self.max_positions + self.encoder_position_offset) * d
+            n += (self.max_positions + self.decoder_position_offset) * d
+        elif self.position_type == "relative":
+            n += 2 * self.relative_buckets * self.num_heads
+        n += self.type_vocab_size * d
+        n += V * d  # encoder token embedding
+        if count_tied or not self.tie_embeddings:
+            n += V * d
+        if count_tied or not self.tie_lm_head:
+            n += V * d
+        return n
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names - {"model_type", "tandem_version"})
+        if unknown:
+            raise TandemError(f"config has unknown fields {unknown}; known fields: {sorted(names)}")
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def save(self, path: str | Path) -> None:
+        out = {"model_type": "tandem", **self.to_dict()}
+        Path(path).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ModelConfig:
+        """A named configuration: the scaling ladder, edge students and AlexaTM 20B."""
+        if name not in PRESETS:
+            raise TandemError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        kw = dict(PRESETS[name])
+        kw.update(overrides)
+        return cls(name=name, **kw)
+
+    @staticmethod
+    def preset_names() -> list[str]:
+        return list(PRESETS)
+
+
+# tandem's own presets are mBART-shaped (pre-LN, embedding LayerNorm, final norms, learned positions with
+# offset 2, GELU, tied embeddings): exactly expressible in Hugging Face MBart and hence CTranslate2.
+_TANDEM = dict(
+    norm_type="layernorm",
+    norm_eps=1e-5,
+    pre_norm=True,
+    final_norm=True,
+    embedding_norm=True,
+    activation="gelu",
+    tie_embeddings=True,
+    tie_lm_head=True,
+)
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # scaling ladder
+    "tiny": dict(
+        _TANDEM,
+        vocab_size=8000,
+        d_model=128,
+        num_heads=4,
+        ffn_dim=512,
+        encoder_layers=2,
+        decoder_layers=2,
+        max_positions=512,
+    ),
+    "small": dict(
+        _TANDEM,
+        vocab_size=32000,
+        d_model=512,
+        num_heads=8,
+        ffn_dim=2048,
+        encoder_layers=6,
+        decoder_layers=6,
+        max_positions=1024,
+    ),
+    "base": dict(
+        _TANDEM,
+        vocab_size=32000,
+        d_model=768,
+        num_heads=12,
+        ffn_dim=3072,
+        encoder_layers=12,
+        decoder_layers=12,
+        max_positions=1024,
+    ),
+    "1b": dict(
+        _TANDEM,
+        vocab_size=150000,
+        d_model=1536,
+        num_heads=16,
+        ffn_dim=6144,
+        encoder_layers=16,
+        decoder_layers=12,
+        max_positions=1024,
+        tie_embeddings=False,
+        tie_lm_head=False,
+    ),
+    # the AlexaTM-shaped 1.9B of DESIGN.md's anchors: d2048, 16+12 layers, 150k vocabulary
+    "2b": dict(
+        _TANDEM,
+        vocab_size=150000,
+        d_model=2048,
+        num_heads=16,
+        ffn_dim=8192,
+        encoder_layers=16,
+        decoder_layers=12,
+        max_positions=1024,
+    ),
+    # edge students (KDD 2022: 17M students distilled from 2.3B/9.3B teachers)
+    "edge-17m": dict(
+        _TANDEM,
+        vocab_size=32000,
+        d_model=256,
+        num_heads=4,
+        ffn_dim=1280,
+        encoder_layers=4,
+        decoder_layers=4,
+        max_positions=512,
+    ),
+    # deep-encoder/shallow-decoder: decoding cost is per generated token, encoding is once per request
+    "edge-2m": dict(
+        _TANDEM,
+        vocab_size=8000,
+        d_model=128,
+        num_heads=4,
+        ffn_dim=512,
+        encoder_layers=3,
+        decoder_layers=1,
+        max_positions=512,
+    ),
+    # AlexaTM 20B (Soltan et al. 2022): 46+32 layers, d 4096, 32 heads, FFN 16384, 150K vocabulary
+    "alexatm-20b": dict(
+        vocab_size=150000,
+        d_model=4096,
+        num_heads=32,
+        ffn_dim=16384,
+        encoder_layers=46,
+        decoder_layers=32,
+        max_positions=1024,
+        activation="gelu",
+        norm_type="alexatm",
+        norm_eps=1e-12,
+        pre_norm=True,
+        final_norm=True,
+        embedding_norm=False,
+        encoder_position_offset=0,
+        decoder_position_offset=2,
+        type_vocab_size=1,
+        tie_embeddings=False,
+        tie_lm_head=False,
+        final_logits_bias=True,
+    ),
+}

@@ -1,0 +1,99 @@
+"""Converters between tandem and other formats: HF BART/mBART/T5/mT5 and AlexaTM in, HF out.
+
+(CTranslate2 export lives in `tandem.interop.ct2`.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tandem.checkpoint import (
+    _atomic_save_tensors,
+    _atomic_write_json,
+    load_state_into,
+    read_config,
+    read_tensors,
+)
+from tandem.errors import TandemError
+from tandem.interop import hf as _hf
+from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
+
+
+def load_foreign(directory: Path, kind: str):
+    """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
+    from tandem.model import Seq2SeqLM
+
+    cfg = read_config(directory)
+    if kind in ("bart", "mbart"):
+        config = _hf.bart_config(cfg)
+        convert = _hf.bart_to_tandem
+    elif kind in ("t5", "mt5"):
+        config = _hf.t5_config(cfg)
+        convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731
+    elif kind == "alexatm":
+        from safetensors import safe_open
+
+        single = directory / "model.safetensors"
+        has_head = True
+        if single.exists():
+            with safe_open(str(single), "pt") as f:
+                has_head = "lm_head.weight" in f.keys()
+        config = alexatm_config(cfg, has_lm_head=has_head)
+        convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
+    else:  # pragma: no cover - detect_format filters kinds
+        raise TandemError(f"{directory}: unsupported model_type {kind!r}")
+    with torch.device("meta"):
+        model = Seq2SeqLM(config)
+    model = model.to_empty(device="cpu")
+    model.tie_weights()
+    tensors = {
+        k: v.float() if v.is_floating_point() else v for k, v in convert(read_tensors(directory)).items()
+    }
+    if config.final_logits_bias and "final_logits_bias" not in tensors:
+        tensors["final_logits_bias"] = torch.zeros(config.vocab_size)
+    load_state_into(model, tensors, str(directory))
+    return model
+
+
+def hf_architecture(config) -> str:
+    """'bart', 'mbart' or 't5' when a Hugging Face architecture expresses `config` exactly, else TandemError."""
+    bart_why, t5_why = _hf.bart_mismatch(config), _hf.t5_mismatch(config)
+    if not bart_why:
+        return "mbart" if config.pre_norm else "bart"
+    if not t5_why:
+        return "t5"
+    why = bart_why if len(bart_why) <= len(t5_why) else t5_why
+    raise TandemError(
+        "no Hugging Face architecture expresses this model exactly (" + "; ".join(why) + "). "
+        "AlexaTM-style models (uncentred LayerNorm) stay in tandem's format: use `tandem generate`/`serve`."
+    )
+
+
+def to_hf(model, out_dir: str | Path, tokenizer=None) -> str:
+    """Write `model` as a Hugging Face directory that transformers loads; returns the architecture name."""
+    from tandem.checkpoint import unique_state_dict
+
+    arch = hf_architecture(model.config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.cpu() for k, v in unique_state_dict(model).items()}
+    if arch == "t5":
+        hf_tensors, hf_cfg = _hf.tandem_to_t5(tensors, model.config), _hf.to_t5_config(model.config)
+    else:
+        hf_tensors, hf_cfg = _hf.tandem_to_bart(tensors, model.config), _hf.to_bart_config(model.config)
+    _atomic_save_tensors({k: v.contiguous() for k, v in hf_tensors.items()}, out / "model.safetensors")
+    _atomic_write_json(out / "config.json", hf_cfg)
+    _atomic_write_json(
+        out / "generation_config.json",
+        {
+            "decoder_start_token_id": model.config.decoder_start_token_id,
+            "eos_token_id": model.config.eos_token_id,
+            "pad_token_id": model.config.pad_token_id,
+            "bos_token_id": model.config.bos_token_id,
+        },
+    )
+    if tokenizer is not None:
+        tokenizer.save(out)
+    return arch

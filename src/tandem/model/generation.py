@@ -1,0 +1,278 @@
+"""Generation for `Seq2SeqLM`: greedy, sampling (temperature / top-k / top-p) and beam search.
+
+Outputs follow Hugging Face: each row starts with the decoder start token and is padded after EOS.
+Beam search reproduces `transformers`' algorithm (length penalty, early stopping heuristic) so that the
+same weights give token-identical beams. The encoder runs once; each decoder layer's cross-attention keys
+and values are computed once; self-attention keys and values are cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from tandem.errors import TandemError
+
+
+class _StopStrings:
+    """Stops a row once its decoded continuation contains one of the stop strings."""
+
+    def __init__(self, stop_strings: Sequence[str], tokenizer) -> None:
+        if tokenizer is None:
+            raise TandemError("stop_strings need the tokenizer: pass generate(..., tokenizer=tok)")
+        self.stops, self.tok = list(stop_strings), tokenizer
+
+    def __call__(self, generated: torch.Tensor) -> torch.Tensor:
+        """generated: (N, L) new tokens so far -> (N,) bool."""
+        out = torch.zeros(generated.shape[0], dtype=torch.bool)
+        for i, row in enumerate(generated.tolist()):
+            text = self.tok.decode(row)
+            out[i] = any(s in text for s in self.stops)
+        return out.to(generated.device)
+
+
+def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
+    if top_k and top_k > 0:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1, None]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, idx = torch.sort(logits, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        remove = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set with mass >= top_p
+        logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
+    return logits
+
+
+def generate(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    max_new_tokens: int = 20,
+    num_beams: int = 1,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    eos_token_id: int | None = None,
+    pad_token_id: int | None = None,
+    decoder_start_token_id: int | None = None,
+    min_new_tokens: int = 0,
+    length_penalty: float = 1.0,
+    early_stopping: bool | str = False,
+    num_return_sequences: int = 1,
+    stop_strings: Sequence[str] | None = None,
+    tokenizer=None,
+    generator: torch.Generator | None = None,
+    token_type_ids: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Generate continuations; returns (B * num_return_sequences, 1 + new) token ids."""
+    c = model.config
+    eos = c.eos_token_id if eos_token_id is None else eos_token_id
+    pad = c.pad_token_id if pad_token_id is None else pad_token_id
+    start = c.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
+    if input_ids.numel() and (int(input_ids.max()) >= c.vocab_size or int(input_ids.min()) < 0):
+        raise TandemError(
+            f"input ids must be in [0, {c.vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
+            "is the tokenizer the one this model was trained with?"
+        )
+    if max_new_tokens < 1:
+        raise TandemError("max_new_tokens must be at least 1")
+    stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            enc = model.encode(input_ids, attention_mask, token_type_ids)
+            if num_beams > 1:
+                if do_sample:
+                    raise TandemError("beam search with sampling is not supported; use num_beams=1 to sample")
+                return _beam_search(
+                    model,
+                    enc,
+                    attention_mask,
+                    num_beams,
+                    max_new_tokens,
+                    min_new_tokens,
+                    eos,
+                    pad,
+                    start,
+                    length_penalty,
+                    early_stopping,
+                    num_return_sequences,
+                    stopper,
+                )
+            if num_return_sequences > 1:
+                enc = enc.repeat_interleave(num_return_sequences, 0)
+                if attention_mask is not None:
+                    attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
+            return _greedy_or_sample(
+                model,
+                enc,
+                attention_mask,
+                max_new_tokens,
+                min_new_tokens,
+                eos,
+                pad,
+                start,
+                do_sample,
+                temperature,
+                top_k,
+                top_p,
+                stopper,
+                generator,
+            )
+    finally:
+        model.train(was_training)
+
+
+def _step(model, tokens, cross_kv, enc_mask, cache, past) -> torch.Tensor:
+    """Run the decoder on the newest tokens; logits of the last position (N, V) in fp32."""
+    hidden, _ = model.decoder(
+        tokens, cross_kv, encoder_attention_mask=enc_mask, cache=cache, past_length=past
+    )
+    return model.project(hidden[:, -1]).float()
+
+
+def _greedy_or_sample(
+    model,
+    enc,
+    enc_mask,
+    max_new,
+    min_new,
+    eos,
+    pad,
+    start,
+    do_sample,
+    temperature,
+    top_k,
+    top_p,
+    stopper,
+    gen,
+) -> torch.Tensor:
+    B = enc.shape[0]
+    cross_kv = model.decoder.cross_kv(enc)
+    cache = [{} for _ in model.decoder.layers]
+    seq = torch.full((B, 1), start, dtype=torch.long, device=enc.device)
+    unfinished = torch.ones(B, dtype=torch.bool, device=enc.device)
+    for step in range(max_new):
+        logits = _step(model, seq[:, -1:], cross_kv, enc_mask, cache, step)
+        if step < min_new and eos is not None:
+            logits[:, eos] = float("-inf")
+        if do_sample:
+            logits = _filter_top_k_top_p(logits / max(temperature, 1e-6), top_k, top_p)
+            nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(1)
+        else:
+            nxt = logits.argmax(-1)
+        nxt = torch.where(unfinished, nxt, torch.full_like(nxt, pad))
+        seq = torch.cat([seq, nxt[:, None]], 1)
+        if eos is not None:
+            unfinished &= nxt != eos
+        if stopper is not None:
+            unfinished &= ~stopper(seq[:, 1:])
+        if not bool(unfinished.any()):
+            break
+    return seq
+
+
+def _beam_search(
+    model,
+    enc,
+    enc_mask,
+    K,
+    max_new,
+    min_new,
+    eos,
+    pad,
+    start,
+    length_penalty,
+    early_stopping,
+    n_return,
+    stopper,
+) -> torch.Tensor:
+    """Beam search as `transformers` does it (its vectorised algorithm since v4.50), so beams agree."""
+    B, dev = enc.shape[0], enc.device
+    enc = enc.repeat_interleave(K, 0)
+    if enc_mask is not None:
+        enc_mask = enc_mask.repeat_interleave(K, 0)
+    cross_kv = model.decoder.cross_kv(enc)
+    cache = [{} for _ in model.decoder.layers]
+    max_len = 1 + max_new
+    keep = 2 * K  # candidates kept per step: enough that K can continue even if K of them end
+    fill = pad if pad else eos  # what HF fills unused positions with
+
+    running = torch.full((B, K, max_len), fill, dtype=torch.long, device=dev)
+    running[:, :, 0] = start
+    finished_seqs = running.clone()
+    running_scores = torch.zeros(B, K, device=dev)
+    running_scores[:, 1:] = -1e9  # all beams start identical: only the first may expand at step 0
+    finished_scores = torch.full((B, K), -1e9, device=dev)
+    is_finished = torch.zeros(B, K, dtype=torch.bool, device=dev)
+    finished_lens = torch.zeros(B, K, dtype=torch.long, device=dev)  # generated tokens per hypothesis
+    improvable = torch.ones(B, 1, dtype=torch.bool, device=dev)
+    top_mask = torch.arange(keep, device=dev) < K
+    batch_offset = torch.arange(B, device=dev)[:, None] * K
+    cur = 1
+    while True:
+        logprobs = F.log_softmax(
+            _step(model, running[:, :, cur - 1].reshape(B * K, 1), cross_kv, enc_mask, cache, cur - 1), -1
+        )
+        if cur - 1 < min_new and eos is not None:
+            logprobs[:, eos] = float("-inf")
+        V = logprobs.shape[-1]
+        total = (logprobs.view(B, K, V) + running_scores[:, :, None]).view(B, K * V)
+        cand_scores, cand_idx = torch.topk(total, keep)  # (B, keep)
+        src_beam = cand_idx // V
+        cand_seqs = torch.gather(running, 1, src_beam[:, :, None].expand(B, keep, max_len)).clone()
+        cand_seqs[:, :, cur] = cand_idx % V
+        # which candidates end here: EOS, a stop string, or the length limit
+        ends = torch.zeros(B, keep, dtype=torch.bool, device=dev)
+        if eos is not None:
+            ends |= cand_seqs[:, :, cur] == eos
+        if stopper is not None:
+            ends |= stopper(cand_seqs[:, :, 1 : cur + 1].reshape(B * keep, cur)).view(B, keep)
+        if cur + 1 >= max_len:
+            ends[:] = True
+        # continue with the best K candidates that did not end
+        cont_scores = cand_scores + ends.float() * -1e9
+        nxt = torch.topk(cont_scores, K).indices
+        running = torch.gather(cand_seqs, 1, nxt[:, :, None].expand(B, K, max_len))
+        running_scores = torch.gather(cont_scores, 1, nxt)
+        origin = torch.gather(src_beam, 1, nxt) + batch_offset  # flat index of each new beam's parent
+        # candidates among the top K that ended become finished hypotheses, if they beat the worst one
+        just_done = ends & top_mask[None, :]
+        norm_scores = cand_scores / (cur**length_penalty)
+        full = is_finished.all(-1, keepdim=True) & (early_stopping is True)
+        norm_scores = (
+            norm_scores + full.float() * -1e9 + (~improvable).float() * -1e9 + (~just_done).float() * -1e9
+        )
+        merged_seqs = torch.cat([finished_seqs, cand_seqs], 1)
+        merged_scores = torch.cat([finished_scores, norm_scores], 1)
+        merged_done = torch.cat([is_finished, just_done], 1)
+        merged_lens = torch.cat([finished_lens, torch.full_like(just_done, cur, dtype=torch.long)], 1)
+        best = torch.topk(merged_scores, K).indices
+        finished_lens = torch.gather(merged_lens, 1, best)
+        finished_seqs = torch.gather(merged_seqs, 1, best[:, :, None].expand(B, K, max_len))
+        finished_scores = torch.gather(merged_scores, 1, best)
+        is_finished = torch.gather(merged_done, 1, best)
+        # reorder the self-attention cache to follow the surviving beams
+        flat = origin.view(-1)
+        for layer_cache in cache:
+            layer_cache["k"] = layer_cache["k"].index_select(0, flat)
+            layer_cache["v"] = layer_cache["v"].index_select(0, flat)
+        cur += 1
+        # can a running beam still beat the worst finished one?
+        if early_stopping == "never" and length_penalty > 0.0:
+            best_len = max_len - 1
+        else:
+            best_len = cur - 1
+        best_running = running_scores[:, :1] / (best_len**length_penalty)
+        worst_done = torch.where(is_finished, finished_scores.min(1, keepdim=True).values, -1e9)
+        improvable = improvable & (best_running > worst_done).any(-1, keepdim=True)
+        open_beams = not (bool(is_finished.all()) and early_stopping is True)
+        if not (bool(improvable.any()) and open_beams and not bool(ends.all())):
+            break
+    out = finished_seqs[:, :n_return].reshape(B * n_return, max_len)
+    lengths = finished_lens[:, :n_return].reshape(-1)
+    return out[:, : 1 + int(lengths.max())]  # trimmed to the longest returned hypothesis, as HF does
