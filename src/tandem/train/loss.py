@@ -1,0 +1,119 @@
+"""Cross-entropy over large vocabularies without materialising the (B, T, V) logits.
+
+`fused_linear_cross_entropy` takes the final decoder hidden states and the LM head weight, and computes
+logits, loss and the gradients chunk by chunk over tokens during the forward pass: only one
+(chunk, V) block of fp32 logits exists at a time, and backward is a scale of the stored gradients.
+Padding positions (label -100) are dropped before any matmul.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["IGNORE_INDEX", "fused_linear_cross_entropy", "shift_right", "token_cross_entropy"]
+
+IGNORE_INDEX = -100
+
+
+def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tensor:
+    """Decoder inputs from labels: prepend `start_id`, drop the last label, -100 -> `pad_id`."""
+    out = labels.new_full(labels.shape, pad_id)
+    out[:, 1:] = labels[:, :-1]
+    out[:, 0] = start_id
+    return out.masked_fill_(out == IGNORE_INDEX, pad_id)
+
+
+def _auto_chunk(vocab: int, budget_bytes: int = 256 * 2**20) -> int:
+    # ~3 fp32 (chunk, V) temporaries live at once (logits, softmax, grad in compute dtype).
+    return max(64, budget_bytes // (3 * 4 * max(1, vocab)))
+
+
+class _FusedLinearCE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, targets, scale, chunk):
+        # hidden (N, d), weight (V, d), bias (V,) | None, targets (N,) all valid; returns (scalar, (N,) losses)
+        dtype = hidden.dtype
+        acc = torch.float64 if dtype == torch.float64 else torch.float32  # softmax/accumulation precision
+        w = weight.to(dtype)
+        b = bias.to(dtype) if bias is not None else None
+        n = hidden.shape[0]
+        losses = torch.empty(n, dtype=acc, device=hidden.device)
+        grad_h = torch.empty_like(hidden) if hidden.requires_grad else None
+        want_w = weight.requires_grad
+        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if want_w else None
+        want_b = bias is not None and bias.requires_grad
+        grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
+        for s in range(0, n, chunk):
+            h = hidden[s : s + chunk]
+            y = targets[s : s + chunk]
+            logits = F.linear(h, w, b).to(acc)  # (c, V)
+            lse = torch.logsumexp(logits, dim=-1)
+            rows = torch.arange(h.shape[0], device=h.device)
+            losses[s : s + chunk] = lse - logits[rows, y]
+            if grad_h is None and grad_w is None and grad_b is None:
+                continue
+            # d(loss)/d(logits) = softmax - onehot, times the caller's scale (1 / token count)
+            g = logits.sub_(lse.unsqueeze(1)).exp_()
+            g[rows, y] -= 1.0
+            g.mul_(scale)
+            if grad_b is not None:
+                grad_b += g.sum(0)
+            g = g.to(dtype)
+            if grad_h is not None:
+                grad_h[s : s + chunk] = g @ w
+            if grad_w is not None:
+                grad_w += (g.t() @ h).to(acc)
+        ctx.save_for_backward(*(t if t is not None else torch.empty(0) for t in (grad_h, grad_w, grad_b)))
+        ctx.has = (grad_h is not None, grad_w is not None, grad_b is not None)
+        ctx.dtypes = (weight.dtype, bias.dtype if bias is not None else None)
+        ctx.mark_non_differentiable(losses)
+        return losses.sum() * scale, losses
+
+    @staticmethod
+    def backward(ctx, grad_loss, _grad_losses):
+        gh, gw, gb = ctx.saved_tensors
+        has_h, has_w, has_b = ctx.has
+        out_h = gh * grad_loss.to(gh.dtype) if has_h else None
+        out_w = (gw * grad_loss).to(ctx.dtypes[0]) if has_w else None
+        out_b = (gb * grad_loss).to(ctx.dtypes[1]) if has_b else None
+        return out_h, out_w, out_b, None, None, None
+
+
+def fused_linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    labels: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    scale: float | None = None,
+    chunk_tokens: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Loss of `hidden @ weight.T + bias` against `labels` (-100 ignored), computed in token chunks.
+
+    Returns `(loss, token_losses, valid)`: `loss` = sum of token losses * `scale` (default 1/#valid, i.e.
+    the mean), differentiable w.r.t. hidden/weight/bias; `token_losses` (#valid,) fp32 detached; `valid`
+    the boolean mask over `labels` of the positions scored.
+    """
+    valid = labels != IGNORE_INDEX
+    h = hidden[valid]  # (N, d)
+    y = labels[valid]
+    if scale is None:
+        scale = 1.0 / max(1, int(y.numel()))
+    chunk = chunk_tokens or _auto_chunk(weight.shape[0])
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        loss, losses = _FusedLinearCE.apply(h, weight, bias, y, float(scale), int(chunk))
+    return loss, losses, valid
+
+
+def token_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, scale: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Same contract as `fused_linear_cross_entropy`, from full (B, T, V) logits (the plain path)."""
+    valid = labels != IGNORE_INDEX
+    flat = logits[valid]
+    losses = F.cross_entropy(
+        flat if flat.dtype == torch.float64 else flat.float(), labels[valid], reduction="none"
+    )
+    if scale is None:
+        scale = 1.0 / max(1, int(losses.numel()))
+    return losses.sum() * scale, losses.detach(), valid

@@ -1,0 +1,76 @@
+"""The training-time wrapper: a seq2seq model plus its loss, as one module that FSDP2 can shard as root.
+
+The loss needs the LM head weight outside the head's own forward (chunked cross-entropy), so the weight
+must be gathered while it is used: computing the loss inside this wrapper's forward, with the wrapper as
+the FSDP root, guarantees that.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+from torch import nn
+
+from tandem.train.loss import fused_linear_cross_entropy, shift_right, token_cross_entropy
+
+__all__ = ["Seq2SeqTrainModule"]
+
+
+class Seq2SeqTrainModule(nn.Module):
+    """Wraps a `Seq2SeqLM`-like model; `forward(input_ids, attention_mask, labels, scale)` returns
+    `(loss, example_loss_sum (B,), example_tokens (B,))`, the last two detached, for per-objective logs.
+
+    With `fused_loss` and a model that can skip its logits (`forward(..., compute_logits=False)` returning
+    `.decoder_hidden_states`, the LM head input), logits are never materialised in full; otherwise the
+    model's logits feed a plain cross-entropy.
+    """
+
+    def __init__(self, model: nn.Module, fused_loss: bool = True, chunk_tokens: int | None = None):
+        super().__init__()
+        self.model = model
+        self.chunk_tokens = chunk_tokens
+        params = inspect.signature(model.forward).parameters
+        self.fused_loss = bool(fused_loss) and "compute_logits" in params and hasattr(model, "lm_head")
+        cfg = getattr(model, "config", None)
+        self.start_id = int(getattr(cfg, "decoder_start_token_id", 2))
+        self.pad_id = int(getattr(cfg, "pad_token_id", 1))
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        labels: torch.Tensor,
+        scale: float | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        decoder_input_ids = shift_right(labels, self.start_id, self.pad_id)
+        if self.fused_loss:
+            out = self.model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                decoder_input_ids=decoder_input_ids,
+                compute_logits=False,
+            )
+            hidden = out.decoder_hidden_states
+            scale_h = float(getattr(self.model.config, "lm_head_scale", 1.0))
+            if scale_h != 1.0:
+                hidden = hidden * scale_h
+            head = self.model.lm_head
+            bias = head.bias if getattr(head, "bias", None) is not None else None
+            extra = getattr(self.model, "final_logits_bias", None)
+            if extra is not None:
+                extra = extra.reshape(-1)
+                bias = extra if bias is None else bias + extra
+            loss, losses, valid = fused_linear_cross_entropy(
+                hidden, head.weight, labels, bias=bias, scale=scale, chunk_tokens=self.chunk_tokens
+            )
+        else:
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids
+            )
+            loss, losses, valid = token_cross_entropy(out.logits, labels, scale=scale)
+        rows = valid.nonzero()[:, 0]
+        b = labels.shape[0]
+        ex_loss = torch.zeros(b, dtype=losses.dtype, device=labels.device).index_add_(0, rows, losses)
+        ex_tok = valid.sum(1)
+        return loss, ex_loss, ex_tok

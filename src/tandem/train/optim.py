@@ -1,0 +1,123 @@
+"""Optimizer and learning-rate schedule: AdamW with decoupled weight decay, warmup then decay to a floor."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tandem.errors import TandemError
+
+__all__ = ["LRSchedule", "build_optimizer", "clip_grad_norm", "param_groups"]
+
+
+def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool = False) -> list[dict]:
+    """Split trainable parameters into a decayed group and a no-decay group.
+
+    Biases, norm weights (every parameter of a module whose class name contains "Norm", and any 1-D
+    parameter) and, unless `decay_embeddings`, embedding tables get no weight decay, as in AlexaTM.
+    """
+    no_decay_ids: set[int] = set()
+    for module in model.modules():
+        is_norm = "norm" in type(module).__name__.lower()
+        is_emb = isinstance(module, nn.Embedding)
+        for p in module.parameters(recurse=False):
+            if is_norm or (is_emb and not decay_embeddings):
+                no_decay_ids.add(id(p))
+    decay, no_decay = [], []
+    seen: set[int] = set()
+    for p in model.parameters():
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        (no_decay if id(p) in no_decay_ids or p.ndim < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def build_optimizer(
+    model: nn.Module,
+    lr: float,
+    weight_decay: float = 0.1,
+    betas: tuple[float, float] = (0.9, 0.98),
+    eps: float = 1e-8,
+    decay_embeddings: bool = False,
+    fused: bool | None = None,
+    trainable_only: bool = False,
+) -> torch.optim.AdamW:
+    """AdamW over `param_groups(model)`; fused kernels when the parameters live on CUDA (default).
+
+    Frozen parameters are included (unless `trainable_only`) so that unfreezing later (encoder warm-start)
+    needs no new optimizer: AdamW skips parameters whose `.grad` is None.
+    """
+    if trainable_only:
+        groups = param_groups(model, weight_decay, decay_embeddings)
+    else:
+        flags = [(p, p.requires_grad) for p in model.parameters()]
+        for p, _ in flags:
+            p.requires_grad_(True)
+        try:
+            groups = param_groups(model, weight_decay, decay_embeddings)
+        finally:
+            for p, rg in flags:
+                p.requires_grad_(rg)
+    if not any(g["params"] for g in groups):
+        raise TandemError("the model has no trainable parameters; check the freeze settings")
+    if fused is None:
+        fused = all(p.is_cuda for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=bool(fused) or None)
+
+
+@dataclass
+class LRSchedule:
+    """lr(step) = peak * factor: linear warmup over `warmup` steps, then linear or cosine decay to `min_lr`
+    at `total` steps (AlexaTM: 1e-4 -> 5e-6 linear), or constant."""
+
+    peak: float
+    total: int
+    warmup: int = 0
+    min_lr: float = 0.0
+    kind: str = "linear"  # linear | cosine | constant
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("linear", "cosine", "constant"):
+            raise TandemError(f"lr schedule {self.kind!r} unknown; use linear, cosine or constant")
+        if self.min_lr > self.peak:
+            raise TandemError(f"min_lr {self.min_lr} is above the peak lr {self.peak}; lower min_lr")
+
+    def __call__(self, step: int) -> float:
+        """Learning rate for optimizer step `step` (0-based)."""
+        if self.warmup > 0 and step < self.warmup:
+            return self.peak * (step + 1) / self.warmup
+        if self.kind == "constant":
+            return self.peak
+        span = max(1, self.total - self.warmup)
+        t = min(1.0, max(0.0, (step - self.warmup) / span))
+        if self.kind == "linear":
+            return self.min_lr + (self.peak - self.min_lr) * (1.0 - t)
+        return self.min_lr + 0.5 * (self.peak - self.min_lr) * (1.0 + math.cos(math.pi * t))
+
+    def apply(self, optimizer: torch.optim.Optimizer, step: int) -> float:
+        """Set every param group's lr for `step`; returns it."""
+        lr = self(step)
+        for g in optimizer.param_groups:
+            g["lr"] = lr
+        return lr
+
+
+def clip_grad_norm(params: Iterable[torch.Tensor], max_norm: float) -> float:
+    """Clip the global gradient norm (FSDP2/DTensor aware) and return the norm before clipping."""
+    params = [p for p in params if p.grad is not None]
+    if not params:
+        return 0.0
+    norm = torch.nn.utils.get_total_norm([p.grad for p in params], 2.0)
+    if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: reduce the sharded partial norms over ranks
+        norm = norm.full_tensor()
+    if max_norm and max_norm > 0:
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+    return float(norm)

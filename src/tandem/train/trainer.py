@@ -1,0 +1,483 @@
+"""The pretraining loop: one trainer from a laptop CPU to an FSDP2 cluster (`tandem pretrain`).
+
+`train(config)` builds the tokenizer, model and data stream from a `TrainConfig`; tests and library users may
+pass their own `model` and `data` (any iterator of dict batches with `state_dict()`/`load_state_dict()`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from tandem.errors import TandemError
+from tandem.train.checkpoint import Checkpointer, save_final_model
+from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
+from tandem.train.metrics import MetricsLogger, plot_metrics
+from tandem.train.module import Seq2SeqTrainModule
+from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
+from tandem.train.parallelize import init_distributed, parallelize
+
+__all__ = ["KINDS", "TrainConfig", "TrainResult", "train"]
+
+KINDS = ("denoise", "clm")  # objectives logged separately; anything else counts as "other"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a pretraining run needs; written as resolved to `<out>/train_config.json`."""
+
+    # model
+    preset: str = "tiny"
+    model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.1}
+    init_from: str | None = None  # start from these weights (a tandem/HF directory)
+    encoder_init: str | None = None  # warm-start only the encoder from this checkpoint (AlexaTM)
+    freeze_encoder_steps: int = 0  # keep the encoder frozen for the first N steps
+    # data
+    data: list[str] = field(default_factory=list)  # files or globs, one language per file
+    langs: list[str] | None = None  # one per data file; default: taken from each file name
+    tokenizer: str | None = None  # a tandem tokenizer dir / .model; None or missing: train one
+    vocab_size: int | None = None  # for a tokenizer trained here (default: the preset's)
+    objective: str = "alexatm"
+    alpha: float = 0.5  # language sampling exponent
+    seq_len: int = 512  # encoder length
+    target_len: int | None = None  # decoder length (default: seq_len)
+    batch_size: int = 8  # per process, per micro-batch
+    grad_accum: int = 1
+    # optimisation (AlexaTM: lr 1e-4 -> 5e-6 linear, wd 0.1)
+    steps: int = 1000
+    lr: float = 1e-4
+    min_lr: float = 5e-6
+    warmup: int = 100
+    schedule: str = "linear"  # linear | cosine | constant
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.98)
+    eps: float = 1e-8
+    clip: float = 1.0
+    # system
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    compile: bool = False
+    activation_checkpointing: bool = False
+    fused_loss: bool = True
+    loss_chunk_tokens: int | None = None
+    num_workers: int = 0
+    seed: int = 0
+    # output
+    out: str = "runs/pretrain"
+    ckpt_every: int = 500
+    keep_ckpts: int = 3
+    log_every: int = 10
+    resume: bool = False
+    stop_after: int | None = None  # stop (with a checkpoint) after this many steps in this invocation
+    tensorboard: bool = True
+    plot: bool = True
+    progress: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise TandemError(f"train config: unknown keys {unknown}; known: {sorted(names)}")
+        d = dict(d)
+        if "betas" in d:
+            d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+    def validate(self) -> None:
+        def need(ok: bool, msg: str) -> None:
+            if not ok:
+                raise TandemError(f"train config: {msg}")
+
+        need(self.steps > 0, f"steps must be > 0, got {self.steps}")
+        need(self.batch_size > 0 and self.grad_accum > 0, "batch_size and grad_accum must be > 0")
+        need(self.seq_len > 1, f"seq_len must be > 1, got {self.seq_len}")
+        need(self.ckpt_every > 0 and self.log_every > 0, "ckpt_every and log_every must be > 0")
+        need(
+            self.precision in ("auto", "bf16", "fp32"), f"precision {self.precision!r}: use auto, bf16, fp32"
+        )
+        need(self.device in ("auto", "cpu", "cuda"), f"device {self.device!r}: use auto, cpu or cuda")
+        need(0 <= self.warmup <= self.steps, f"warmup {self.warmup} must be in [0, steps={self.steps}]")
+
+
+@dataclass
+class TrainResult:
+    """What a run returns: the step reached, the logged records of this invocation, the output folder."""
+
+    step: int
+    records: list[dict[str, Any]]
+    out: Path
+    model_dir: Path | None = None
+
+
+# ---------------------------------------------------------------------------- helpers
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, np.ndarray):
+            v = torch.from_numpy(v)
+        if isinstance(v, torch.Tensor):
+            v = v.to(device, non_blocking=True)
+        out[k] = v
+    return out
+
+
+def _kind_codes(kind: Any, n: int) -> list[int]:
+    """Per-example index into KINDS (len(KINDS) = other) from a batch's `kind` field."""
+    if kind is None:
+        return [len(KINDS)] * n
+    if isinstance(kind, str):
+        kind = [kind] * n
+    if isinstance(kind, torch.Tensor | np.ndarray):
+        return [int(k) if 0 <= int(k) < len(KINDS) else len(KINDS) for k in kind.tolist()]
+    return [KINDS.index(k) if k in KINDS else len(KINDS) for k in kind]
+
+
+def _freeze_encoder(model: nn.Module, frozen: bool) -> int:
+    """(Un)freeze the parameters only the encoder uses (a table shared with the decoder stays trainable)."""
+    enc = getattr(model, "encoder", None)
+    if enc is None:
+        raise TandemError("freeze_encoder_steps: the model has no `.encoder`")
+    enc_ids = {id(p) for p in enc.parameters()}
+    shared = {
+        id(p) for name, p in model.named_parameters() if not name.startswith("encoder.") and id(p) in enc_ids
+    }
+    n = 0
+    for p in enc.parameters():
+        if id(p) not in shared:
+            p.requires_grad_(not frozen)
+            n += p.numel()
+    return n
+
+
+def _load_encoder(model: nn.Module, path: str) -> int:
+    """Copy the encoder weights of the checkpoint at `path` into `model.encoder`; returns #tensors."""
+    from tandem.model import Seq2SeqLM
+
+    src = Seq2SeqLM.from_pretrained(path)
+    mine = model.encoder.state_dict()
+    theirs = src.encoder.state_dict()
+    bad = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    if bad:
+        raise TandemError(
+            f"encoder_init {path}: encoder tensors missing or of another shape: {bad[:4]}; the source model "
+            f"must have this preset's encoder dimensions"
+        )
+    with torch.no_grad():
+        for k, v in mine.items():
+            v.copy_(theirs[k].to(v.dtype))
+    return len(mine)
+
+
+def _all_reduce(t: torch.Tensor) -> torch.Tensor:
+    if dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(t)
+    return t
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x / 1e3:.1f}k" if x >= 1e3 else f"{x:.0f}"
+
+
+# ---------------------------------------------------------------------------- building
+def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
+    from tandem.tokenizer import Tokenizer
+
+    if cfg.tokenizer and Path(cfg.tokenizer).exists():
+        return Tokenizer.load(cfg.tokenizer)
+    target = Path(cfg.tokenizer) if cfg.tokenizer else out / "tokenizer"
+    if (target / "tokenizer.model").is_file():
+        return Tokenizer.load(target)
+    from tandem.config import ModelConfig
+
+    files = _data_files(cfg)
+    vocab = cfg.vocab_size or ModelConfig.preset(cfg.preset).vocab_size
+    if rank == 0:
+        tok = Tokenizer.train([str(f) for f in files], vocab_size=vocab, seed=cfg.seed)
+        tok.save(target)
+    if dist.is_initialized():
+        dist.barrier()
+    return Tokenizer.load(target)
+
+
+def _data_files(cfg: TrainConfig) -> list[Path]:
+    import glob
+
+    files: list[Path] = []
+    for pat in cfg.data:
+        hits = sorted(glob.glob(pat)) if any(c in pat for c in "*?[") else [pat]
+        if not hits:
+            raise TandemError(f"--data {pat}: no file matches; check the path")
+        for h in hits:
+            if not Path(h).is_file():
+                raise TandemError(f"--data {h}: not a file")
+            files.append(Path(h))
+    if not files:
+        raise TandemError("no training data: pass --data FILE [FILE ...] (one language per file)")
+    return files
+
+
+def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    if cfg.init_from:
+        model = Seq2SeqLM.from_pretrained(cfg.init_from)
+        if model.config.vocab_size != vocab_size:
+            raise TandemError(
+                f"init_from {cfg.init_from}: vocabulary {model.config.vocab_size} != tokenizer's {vocab_size}; "
+                "use the tokenizer saved with that model"
+            )
+        return model
+    mcfg = ModelConfig.preset(cfg.preset, vocab_size=vocab_size, **cfg.model_overrides)
+    return Seq2SeqLM(mcfg)
+
+
+def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
+    from tandem.data import build_pretrain_stream
+
+    return build_pretrain_stream(cfg, tokenizer, rank=rank, world_size=world)
+
+
+# ---------------------------------------------------------------------------- the loop
+def train(
+    cfg: TrainConfig,
+    model: nn.Module | None = None,
+    data: Any = None,
+    tokenizer: Any = None,
+) -> TrainResult:
+    """Run (or resume) pretraining as configured; returns the step reached and the logged records."""
+    cfg.validate()
+    if cfg.device == "cpu":
+        os.environ["TANDEM_DEVICE"] = "cpu"
+    rank, world, device = init_distributed()
+    if cfg.device == "cuda" and device.type != "cuda":
+        raise TandemError("device cuda requested but torch sees no GPU; use --device cpu")
+    out = Path(cfg.out)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+    bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+
+    # 1. tokenizer, model (same seed on every rank: FSDP shards identical full weights)
+    _seed_all(cfg.seed)
+    if model is None:
+        if tokenizer is None:
+            tokenizer = _build_tokenizer(cfg, out, rank)
+        model = _build_model(cfg, tokenizer.vocab_size)
+    if cfg.encoder_init:
+        _load_encoder(model, cfg.encoder_init)
+    frozen = cfg.freeze_encoder_steps > 0
+    if frozen:
+        _freeze_encoder(model, True)
+    if data is None:
+        if tokenizer is None:
+            tokenizer = _build_tokenizer(cfg, out, rank)
+        data = _build_data(cfg, tokenizer, rank, world)
+    mcfg = getattr(model, "config", None)
+
+    # 2. parallelism from outside, then the optimizer over the (possibly sharded) parameters
+    module = Seq2SeqTrainModule(model, fused_loss=cfg.fused_loss, chunk_tokens=cfg.loss_chunk_tokens)
+    parallelize(
+        module,
+        device,
+        activation_checkpointing=cfg.activation_checkpointing,
+        compile=cfg.compile,
+        mixed_precision="bf16" if bf16 else None,
+    )
+    module.train()
+    optimizer = build_optimizer(
+        module, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas), eps=cfg.eps
+    )
+    schedule = LRSchedule(cfg.lr, cfg.steps, cfg.warmup, cfg.min_lr, cfg.schedule)
+
+    # 3. resume
+    ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
+    step, tokens_seen = 0, 0
+    if cfg.resume:
+        last = ckpt.latest()
+        if last is not None:
+            meta = json.loads((last / "trainer.json").read_text(encoding="utf-8"))
+            step = int(meta["step"])
+            if frozen and step >= cfg.freeze_encoder_steps:
+                _freeze_encoder(module.model, False)
+                frozen = False
+            meta, data_state = ckpt.load(last, module, optimizer)
+            tokens_seen = int(meta.get("tokens_seen", 0))
+            if data_state is not None and hasattr(data, "load_state_dict"):
+                data.load_state_dict(data_state)
+            if rank == 0:
+                print(f"resumed from {last} (step {step}, {tokens_seen:,} tokens)", flush=True)
+        elif rank == 0:
+            print(f"--resume: no checkpoint in {ckpt.root}; starting from step 0", flush=True)
+    if step >= cfg.steps:
+        if rank == 0:
+            print(f"already at step {step} >= steps {cfg.steps}; nothing to do", flush=True)
+        return TrainResult(step, [], out)
+
+    # 4. logging
+    logger = MetricsLogger(out, tensorboard=cfg.tensorboard, resume_step=step) if rank == 0 else None
+    peak_flops = None
+    if device.type == "cuda":
+        peak_flops = measure_matmul_peak(device, torch.bfloat16 if bf16 else torch.float32)
+    bar = None
+    if rank == 0 and cfg.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", dynamic_ncols=True)
+
+    params = [p for p in module.parameters()]
+    it = iter(data)
+    records: list[dict[str, Any]] = []
+    # per-log-window sums: loss, tokens, then (loss, tokens) per kind incl. "other", input tokens
+    nk = len(KINDS) + 1
+    acc = torch.zeros(2 + 2 * nk + 1, dtype=torch.float64, device=device)
+    window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+    grad_norm = float("nan")
+    stop_at = cfg.steps if cfg.stop_after is None else min(cfg.steps, step + cfg.stop_after)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    exhausted = False
+    last_saved = step
+
+    while step < stop_at:
+        if frozen and step >= cfg.freeze_encoder_steps:
+            _freeze_encoder(module.model, False)
+            frozen = False
+        lr = schedule.apply(optimizer, step)
+        micro = []
+        try:
+            for _ in range(cfg.grad_accum):
+                micro.append(_to_device(next(it), device))
+        except StopIteration:
+            exhausted = True
+            break
+        # normalise by the global number of target tokens so that accumulation and data parallelism
+        # give exactly the mean over the whole global batch (FSDP averages gradients over ranks)
+        n_tok = torch.tensor(
+            [float(sum(int((b["labels"] != -100).sum()) for b in micro))], dtype=torch.float64, device=device
+        )
+        n_global = float(_all_reduce(n_tok).item())
+        scale = world / max(1.0, n_global)
+        step_vec = torch.zeros_like(acc)
+        flops = 0.0
+        for b in micro:
+            with autocast:
+                loss, ex_loss, ex_tok = module(b["input_ids"], b.get("attention_mask"), b["labels"], scale)
+            loss.backward()
+            codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
+            step_vec[0] += ex_loss.sum().double()
+            step_vec[1] += ex_tok.sum().double()
+            for k in range(nk):
+                sel = codes == k
+                step_vec[2 + 2 * k] += ex_loss[sel].sum().double()
+                step_vec[3 + 2 * k] += ex_tok[sel].sum().double()
+            am = b.get("attention_mask")
+            step_vec[-1] += float(am.sum()) if am is not None else float(b["input_ids"].numel())
+            if mcfg is not None:
+                B, S = b["input_ids"].shape
+                flops += seq2seq_train_flops(
+                    mcfg.d_model,
+                    mcfg.ffn_dim,
+                    mcfg.encoder_layers,
+                    mcfg.decoder_layers,
+                    mcfg.vocab_size,
+                    B,
+                    S,
+                    b["labels"].shape[1],
+                )
+        grad_norm = clip_grad_norm(params, cfg.clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        acc += step_vec
+        window_steps += 1
+        window_flops += flops
+        tokens_seen += int(n_global)  # exact target tokens; input tokens are added at log time
+
+        if step % cfg.log_every == 0 or step == stop_at:
+            vec = _all_reduce(acc.clone()).tolist()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            dt = max(1e-9, time.perf_counter() - window_t0)
+            tok_in_out = vec[1] + vec[-1]
+            rec: dict[str, Any] = {
+                "step": step,
+                "loss": vec[0] / max(1.0, vec[1]),
+                "lr": lr,
+                "tokens_per_s": tok_in_out / dt,
+                "target_tokens_per_s": vec[1] / dt,
+                "grad_norm": grad_norm,
+                "tokens_seen": tokens_seen,
+                "time_per_step_s": dt / window_steps,
+            }
+            for k, name in enumerate((*KINDS, "other")):
+                if vec[3 + 2 * k] > 0:
+                    rec[f"loss_{name}"] = vec[2 + 2 * k] / vec[3 + 2 * k]
+            if frozen:
+                rec["encoder_frozen"] = True
+            if peak_flops:
+                rec["tflops"] = window_flops * world / dt / 1e12
+                rec["mfu"] = window_flops / dt / peak_flops
+            if not math.isfinite(rec["loss"]):
+                raise TandemError(
+                    f"step {step}: loss is {rec['loss']}; lower --lr or check the data (last good checkpoint "
+                    f"in {ckpt.root})"
+                )
+            if logger is not None:
+                logger.log(rec)
+                records.append(rec)
+            if bar is not None:
+                post = {"loss": f"{rec['loss']:.3f}", "tok/s": _fmt_rate(rec["tokens_per_s"])}
+                if "mfu" in rec:
+                    post["mfu"] = f"{100 * rec['mfu']:.1f}%"
+                bar.set_postfix(post, refresh=False)
+            acc.zero_()
+            window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+        if bar is not None:
+            bar.update(1)
+        if step % cfg.ckpt_every == 0 or step == stop_at:
+            state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
+            ckpt.save(
+                step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+            )
+            last_saved = step
+
+    if exhausted and step > last_saved:
+        state = {"tokens_seen": tokens_seen, "schedule": dataclasses.asdict(schedule)}
+        ckpt.save(step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None)
+    if bar is not None:
+        bar.close()
+    if logger is not None:
+        logger.close()
+        if exhausted:
+            print(f"the data ran out at step {step}; saved a checkpoint", flush=True)
+    model_dir = None
+    if step >= cfg.steps or exhausted:
+        if hasattr(module.model, "save_pretrained") and hasattr(module.model, "config"):
+            model_dir = save_final_model(module.model, out / "model")
+            if rank == 0 and tokenizer is not None and hasattr(tokenizer, "save"):
+                tokenizer.save(out / "model")
+    if rank == 0 and cfg.plot:
+        plot_metrics(out / "metrics.jsonl", out / "loss.png")
+    return TrainResult(step, records, out, model_dir)

@@ -1,0 +1,189 @@
+"""Trainer components: fused cross-entropy vs plain CE, AdamW groups, schedule, clipping, accumulation,
+checkpoint atomicity, encoder freezing, run outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tandem.train import (
+    Checkpointer,
+    LRSchedule,
+    Seq2SeqTrainModule,
+    TrainConfig,
+    build_optimizer,
+    clip_grad_norm,
+    fused_linear_cross_entropy,
+    param_groups,
+    train,
+)
+from test_train_helpers import VOCAB, ToyStream, tiny_model
+
+
+def _cfg(tmp_path, **kw) -> TrainConfig:
+    base = dict(
+        out=str(tmp_path / "run"),
+        steps=6,
+        warmup=2,
+        lr=3e-3,
+        min_lr=1e-4,
+        log_every=1,
+        ckpt_every=3,
+        progress=False,
+        tensorboard=False,
+        plot=False,
+        device="cpu",
+    )
+    return TrainConfig(**(base | kw))
+
+
+@pytest.mark.parametrize("chunk", [3, 1000])
+def test_fused_cross_entropy_equals_plain(chunk):
+    torch.manual_seed(0)
+    h = torch.randn(3, 7, 16, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(50, 16, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(50, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 50, (3, 7))
+    y[0, 4:] = -100
+    y[2, 6] = -100
+    loss, token_losses, valid = fused_linear_cross_entropy(h, w, y, bias=b, chunk_tokens=chunk)
+    (2.5 * loss).backward()
+    got = [t.grad.clone() for t in (h, w, b)]
+    for t in (h, w, b):
+        t.grad = None
+    ref_tok = F.cross_entropy((h @ w.T + b).reshape(-1, 50), y.reshape(-1), reduction="none")
+    ref = F.cross_entropy((h @ w.T + b).reshape(-1, 50), y.reshape(-1))
+    (2.5 * ref).backward()
+    assert torch.allclose(loss, ref, atol=1e-12, rtol=0)
+    assert torch.allclose(token_losses, ref_tok[y.reshape(-1) != -100].detach(), atol=1e-12)
+    assert int(valid.sum()) == int((y != -100).sum())
+    for g, t in zip(got, (h, w, b)):
+        assert torch.allclose(g, t.grad, atol=1e-12, rtol=0)
+
+
+def test_train_module_fused_matches_model_loss():
+    model = tiny_model().double()
+    batch = next(ToyStream())
+    fused = Seq2SeqTrainModule(model, fused_loss=True)
+    plain = Seq2SeqTrainModule(model, fused_loss=False)
+    assert fused.fused_loss and not plain.fused_loss
+    logits = model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"]).logits  # float64
+    ref = F.cross_entropy(logits.reshape(-1, VOCAB), batch["labels"].reshape(-1))
+    ref.backward()
+    ref_grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+    loss, ex_loss, ex_tok = fused(batch["input_ids"], batch["attention_mask"], batch["labels"])
+    loss.backward()
+    assert abs(loss.item() - ref.item()) < 1e-10
+    assert abs(ex_loss.sum().item() / ex_tok.sum().item() - ref.item()) < 1e-10
+    for n, p in model.named_parameters():
+        assert torch.allclose(p.grad, ref_grads[n], atol=1e-10), n
+    loss2, _, _ = plain(batch["input_ids"], batch["attention_mask"], batch["labels"])
+    assert abs(loss2.item() - ref.item()) < 1e-10
+
+
+def test_param_groups_skip_decay_on_biases_norms_embeddings():
+    model = tiny_model()
+    decay, no_decay = param_groups(model, 0.1)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    names = {id(p): n for n, p in model.named_parameters()}
+    nd = {names[id(p)] for p in no_decay["params"]}
+    dec = {names[id(p)] for p in decay["params"]}
+    assert all(p.ndim >= 2 for p in decay["params"])
+    assert any(n.endswith(".bias") for n in nd) and not any(n.endswith(".bias") for n in dec)
+    assert "encoder.embed_tokens.weight" in nd and "encoder.embed_positions.weight" in nd
+    assert any("fc1.weight" in n for n in dec)
+    assert len(dec) + len(nd) == len(list(model.parameters()))
+    opt = build_optimizer(model, lr=1e-3, weight_decay=0.1)
+    assert isinstance(opt, torch.optim.AdamW) and opt.defaults["fused"] is None  # CPU: not fused
+
+
+def test_lr_schedule_values():
+    s = LRSchedule(peak=1e-4, total=110, warmup=10, min_lr=5e-6, kind="linear")
+    assert s(0) == pytest.approx(1e-5) and s(9) == pytest.approx(1e-4)
+    assert s(10) == pytest.approx(1e-4)
+    assert s(60) == pytest.approx(5e-6 + 0.5 * (1e-4 - 5e-6))
+    assert s(110) == pytest.approx(5e-6) and s(10_000) == pytest.approx(5e-6)
+    c = LRSchedule(peak=1.0, total=100, warmup=0, min_lr=0.1, kind="cosine")
+    assert c(50) == pytest.approx(0.55) and c(100) == pytest.approx(0.1)
+
+
+def test_clip_grad_norm_matches_torch():
+    torch.manual_seed(0)
+    a, b = torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)
+    (a.sum() * 3 + (b**2).sum()).backward()
+    ref = math.sqrt(float((a.grad**2).sum() + (b.grad**2).sum()))
+    n = clip_grad_norm([a, b], 1.0)
+    assert n == pytest.approx(ref, rel=1e-6)
+    assert math.sqrt(float((a.grad**2).sum() + (b.grad**2).sum())) == pytest.approx(1.0, rel=1e-5)
+
+
+class _Split:
+    """Yields each ToyStream batch of 4 as two micro-batches of 2."""
+
+    def __init__(self):
+        self.inner, self.buf = ToyStream(batch=4), []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.buf:
+            b = next(self.inner)
+            self.buf = [{k: v[i : i + 2] for k, v in b.items()} for i in (0, 2)]
+        return self.buf.pop(0)
+
+
+def test_grad_accumulation_equals_big_batch(tmp_path):
+    r1 = train(_cfg(tmp_path / "a", ckpt_every=100), model=tiny_model(), data=ToyStream(batch=4))
+    r2 = train(_cfg(tmp_path / "b", ckpt_every=100, grad_accum=2), model=tiny_model(), data=_Split())
+    l1, l2 = [r["loss"] for r in r1.records], [r["loss"] for r in r2.records]
+    assert len(l1) == 6 and l1 == pytest.approx(l2, abs=1e-6)
+    assert l1[-1] != pytest.approx(l1[0], abs=1e-3)  # it trained
+
+
+def test_run_outputs_and_metrics(tmp_path):
+    cfg = _cfg(tmp_path, plot=True, tensorboard=True)
+    res = train(cfg, model=tiny_model(), data=ToyStream())
+    out = tmp_path / "run"
+    recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == [1, 2, 3, 4, 5, 6]
+    for key in ("loss", "loss_denoise", "loss_clm", "lr", "tokens_per_s", "grad_norm", "tokens_seen"):
+        assert key in recs[0]
+    # the total is the token-weighted mean of the two objectives' losses
+    r = recs[0]
+    assert min(r["loss_denoise"], r["loss_clm"]) <= r["loss"] <= max(r["loss_denoise"], r["loss_clm"])
+    assert recs[0]["loss"] == pytest.approx(math.log(VOCAB), abs=0.3)  # untrained: ~uniform
+    assert (out / "loss.png").stat().st_size > 1000
+    assert json.loads((out / "train_config.json").read_text())["steps"] == 6
+    assert res.step == 6 and (out / "model" / "config.json").is_file()
+
+
+def test_checkpoints_keep_last_k_and_latest_fallback(tmp_path):
+    cfg = _cfg(tmp_path, steps=8, ckpt_every=2, keep_ckpts=2)
+    train(cfg, model=tiny_model(), data=ToyStream())
+    ck = Checkpointer(tmp_path / "run" / "checkpoints")
+    assert [p.name for p in ck.complete()] == ["step_00000006", "step_00000008"]
+    assert ck.latest().name == "step_00000008"
+    # a torn write (no trainer.json) and a pointer to a vanished checkpoint are both ignored
+    (ck.root / "step_00000010" / "dcp").mkdir(parents=True)
+    (ck.root / "latest").write_text("step_00000012\n")
+    assert ck.latest().name == "step_00000008"
+
+
+def test_encoder_frozen_then_unfrozen(tmp_path):
+    model = tiny_model()
+    enc0 = {n: p.detach().clone() for n, p in model.encoder.layers.named_parameters()}
+    dec0 = {n: p.detach().clone() for n, p in model.decoder.layers.named_parameters()}
+    train(_cfg(tmp_path, steps=3, freeze_encoder_steps=3, ckpt_every=100), model=model, data=ToyStream())
+    assert all(torch.equal(p, enc0[n]) for n, p in model.encoder.layers.named_parameters())
+    assert not all(torch.equal(p, dec0[n]) for n, p in model.decoder.layers.named_parameters())
+    model = tiny_model()
+    train(
+        _cfg(tmp_path / "b", steps=4, freeze_encoder_steps=3, ckpt_every=100), model=model, data=ToyStream()
+    )
+    assert not all(torch.equal(p, enc0[n]) for n, p in model.encoder.layers.named_parameters())

@@ -1,0 +1,94 @@
+"""Stand-ins for the trainer tests (no test functions here): a micro model, a deterministic batch stream,
+and a `main()` that subprocess tests (SIGKILL, torchrun) launch with a JSON TrainConfig."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+VOCAB = 64
+
+
+def tiny_model(dropout: float = 0.0, seed: int = 0):
+    """A 2-layer tandem Seq2SeqLM small enough for sub-second steps on one CPU core."""
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(seed)
+    cfg = ModelConfig.preset(
+        "tiny",
+        vocab_size=VOCAB,
+        d_model=32,
+        num_heads=2,
+        ffn_dim=64,
+        encoder_layers=1,
+        decoder_layers=1,
+        max_positions=64,
+        dropout=dropout,
+    )
+    return Seq2SeqLM(cfg)
+
+
+class ToyStream:
+    """Batch `i` of the global stream is a pure function of (seed, i); rank r gets its slice of the rows.
+
+    Targets copy the source (a denoising-like task the model can learn); lengths vary so padding and -100
+    labels are exercised; `kind` alternates between the objectives.
+    """
+
+    def __init__(
+        self, batch: int = 4, src: int = 12, tgt: int = 12, seed: int = 0, rank: int = 0, world: int = 1
+    ):
+        self.batch, self.src, self.tgt, self.seed, self.rank, self.world = batch, src, tgt, seed, rank, world
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        rng = np.random.default_rng([self.seed, self.pos])
+        self.pos += 1
+        n = self.batch * self.world
+        ids = rng.integers(7, VOCAB, (n, self.src))
+        lens = rng.integers(self.src // 2, self.src + 1, n)
+        mask = np.arange(self.src)[None, :] < lens[:, None]
+        ids = np.where(mask, ids, 1)
+        labels = np.full((n, self.tgt), -100)
+        for i in range(n):
+            k = min(int(lens[i]), self.tgt)
+            labels[i, :k] = ids[i, :k]
+        kinds = ["denoise" if i % 2 == 0 else "clm" for i in range(n)]
+        sl = slice(self.rank * self.batch, (self.rank + 1) * self.batch)
+        return {
+            "input_ids": torch.from_numpy(ids[sl]),
+            "attention_mask": torch.from_numpy(mask[sl].astype(np.int64)),
+            "labels": torch.from_numpy(labels[sl]),
+            "kind": kinds[sl],
+        }
+
+    def state_dict(self) -> dict:
+        return {"pos": self.pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pos = int(state["pos"])
+
+
+def main() -> None:
+    """`python tests/test_train_helpers.py '{"out": ..., "steps": ...}' [global_batch] [dropout]`."""
+    from tandem.train import TrainConfig, train
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig.from_dict(json.loads(sys.argv[1]))
+    global_batch = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    dropout = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    data = ToyStream(batch=global_batch // world, rank=rank, world=world)
+    train(cfg, model=tiny_model(dropout), data=data)
+
+
+if __name__ == "__main__":
+    main()
