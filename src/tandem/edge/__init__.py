@@ -1,0 +1,24 @@
+"""tandem.edge: the torch-free CPU runtime (CTranslate2 + SentencePiece) for exported students.
+
+    from tandem.edge import EdgeModel
+    m = EdgeModel.load("student-int8/")            # made by `tandem export MODEL --format ct2`
+    m.generate("[CLM] Sentence: hello; Translation in French:", stop=[";"])
+    m.rank("is it raining?", ["yes", "no"]).best
+    m.parse("wake me up at seven am")               # {"intent": ..., "slots": [...]}
+
+Importing this package never imports torch.
+"""
+
+from tandem.edge.runtime import ChoiceScores, EdgeModel, Generation, cut_at_stop, parse_output
+from tandem.edge.trim import TrimReport, remove_trimming, trim_vocabulary
+
+__all__ = [
+    "ChoiceScores",
+    "EdgeModel",
+    "Generation",
+    "TrimReport",
+    "cut_at_stop",
+    "parse_output",
+    "remove_trimming",
+    "trim_vocabulary",
+]

@@ -1,0 +1,280 @@
+"""The edge runtime: a `tandem export --format ct2` directory served by CTranslate2 + SentencePiece, no torch.
+
+One `EdgeModel` owns one CTranslate2 `Translator` (CPU, int8 by default as exported) and the SentencePiece
+model. Text goes in and out; token strings are only used at the CTranslate2 boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tandem.errors import TandemError
+
+EDGE_META = "tandem_edge.json"
+VMAP_FILE = "vmap.txt"
+
+
+@dataclass
+class Generation:
+    """One generated continuation."""
+
+    text: str
+    finish_reason: str  # "stop" (EOS or a stop string) or "length"
+    input_tokens: int
+    output_tokens: int
+    score: float | None = None  # cumulative log-probability when asked for
+
+
+@dataclass
+class ChoiceScores:
+    """Rank scoring of verbalised choices for one prompt: the best choice has the lowest loss."""
+
+    best: int
+    losses: list[float]  # per choice: mean (or summed) negative log-likelihood of the choice + EOS
+    logprobs: list[float]  # per choice: summed log-probability
+    num_tokens: list[int]
+
+
+def _as_list(x: str | Sequence[str], what: str) -> tuple[list[str], bool]:
+    if isinstance(x, str):
+        return [x], True
+    if not isinstance(x, Sequence) or not all(isinstance(t, str) for t in x):
+        raise TandemError(f"{what}: expected a string or a list of strings")
+    return list(x), False
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Text up to the earliest occurrence of any stop string, and whether one occurred."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+class EdgeModel:
+    """A torch-free seq2seq model for CPU inference over a tandem edge export directory."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        threads: int = 1,
+        compute_type: str = "default",
+        device: str = "cpu",
+        use_vmap: bool | None = None,
+    ):
+        import ctranslate2
+        import sentencepiece as spm
+
+        self.path = Path(path)
+        meta_path = self.path / EDGE_META
+        if not meta_path.is_file():
+            raise TandemError(
+                f"{self.path}: no {EDGE_META}; this is not a tandem edge export "
+                "(create one with `tandem export MODEL --format ct2 --out DIR`)"
+            )
+        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.sp = spm.SentencePieceProcessor(
+            model_file=str(self.path / self.meta.get("tokenizer", "tokenizer.model"))
+        )
+        vocab_file = self.path / "shared_vocabulary.json"
+        if vocab_file.is_file():
+            self.pieces: list[str] = json.loads(vocab_file.read_text(encoding="utf-8"))
+        else:  # older CTranslate2 versions write one token per line
+            self.pieces = (self.path / "shared_vocabulary.txt").read_text(encoding="utf-8").split("\n")[:-1]
+        self.index = {p: i for i, p in enumerate(self.pieces)}
+        self.eos_id = int(self.meta["eos_token_id"])
+        self.pad_id = int(self.meta["pad_token_id"])
+        self.bos_id = self.meta.get("bos_token_id")
+        self.clm_id = self.meta.get("clm_token_id")
+        self.decoder_start_id = int(self.meta["decoder_start_token_id"])
+        self.source_eos = bool(self.meta.get("source_eos", True))
+        self._sp_size = int(self.meta.get("sentencepiece_size", self.sp.get_piece_size()))
+        # Ids that never appear in decoded text: control tokens and the placeholders beyond SentencePiece.
+        self._skip = {
+            i for i in (self.eos_id, self.pad_id, self.bos_id, self.decoder_start_id) if i is not None
+        }
+        self.has_vmap = (self.path / VMAP_FILE).is_file()
+        self.use_vmap = self.has_vmap if use_vmap is None else bool(use_vmap)
+        if self.use_vmap and not self.has_vmap:
+            raise TandemError(
+                f"{self.path}: use_vmap=True but there is no {VMAP_FILE}; build one with trim_vocabulary"
+            )
+        self.threads = threads
+        self.translator = ctranslate2.Translator(
+            str(self.path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=threads
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, **kwargs: Any) -> EdgeModel:
+        """Load an export directory (see `EdgeModel.__init__` for threads/compute_type/use_vmap)."""
+        return cls(path, **kwargs)
+
+    # ------------------------------------------------------------------------------------------ tokens
+    def encode(self, text: str, *, clm: bool = False) -> list[str]:
+        """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained)."""
+        ids = self.sp.encode(text)
+        if clm:
+            if self.clm_id is None:
+                raise TandemError(f"{self.path}: this model's tokenizer has no [CLM] token; drop clm=True")
+            if not ids or ids[0] != self.clm_id:
+                ids = [self.clm_id, *ids]
+        if self.source_eos:
+            ids = [*ids, self.eos_id]
+        return [self.pieces[i] for i in ids]
+
+    def decode(self, tokens: Sequence[str]) -> str:
+        """Text of generated token strings (control tokens and placeholders dropped)."""
+        ids = [self.index[t] for t in tokens if t in self.index]
+        return self.sp.decode([i for i in ids if i not in self._skip and i < self._sp_size])
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.sp.encode(text))
+
+    # -------------------------------------------------------------------------------------- generation
+    def generate(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        max_new_tokens: int = 64,
+        num_beams: int = 1,
+        min_new_tokens: int = 0,
+        stop: Sequence[str] | str | None = None,
+        clm: bool = False,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+    ) -> str | list[str]:
+        """Generated text for one input (a str) or a batch (a list of str). Greedy unless num_beams/temperature."""
+        texts, single = _as_list(inputs, "inputs")
+        out = [
+            g.text
+            for g in self.generate_batch(
+                texts,
+                max_new_tokens=max_new_tokens,
+                num_beams=num_beams,
+                min_new_tokens=min_new_tokens,
+                stop=stop,
+                clm=clm,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+            )
+        ]
+        return out[0] if single else out
+
+    def generate_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        max_new_tokens: int = 64,
+        num_beams: int = 1,
+        min_new_tokens: int = 0,
+        stop: Sequence[str] | str | None = None,
+        clm: bool = False,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        return_scores: bool = False,
+    ) -> list[Generation]:
+        """One `Generation` per input text, decoded as one CTranslate2 batch."""
+        if max_new_tokens < 1:
+            raise TandemError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        if num_beams < 1:
+            raise TandemError(f"num_beams must be >= 1, got {num_beams}")
+        if not texts:
+            return []
+        stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
+        source = [self.encode(t, clm=clm) for t in texts]
+        sampling = temperature > 0
+        kwargs: dict[str, Any] = dict(
+            beam_size=1 if sampling else num_beams,
+            max_decoding_length=max_new_tokens,
+            min_decoding_length=min(min_new_tokens, max_new_tokens),
+            return_end_token=True,
+            return_scores=return_scores,
+            max_input_length=0,
+            use_vmap=self.use_vmap,
+        )
+        if sampling:
+            kwargs.update(sampling_temperature=temperature, sampling_topk=top_k, sampling_topp=top_p)
+        # A single greedy stream stops as soon as a stop string shows up (batches are cut afterwards).
+        if stops and len(texts) == 1 and kwargs["beam_size"] == 1:
+            seen: list[str] = []
+
+            def _on_token(step) -> bool:
+                seen.append(step.token)
+                return cut_at_stop(self.decode(seen), stops)[1]
+
+            kwargs["callback"] = _on_token
+        results = self.translator.translate_batch(source, **kwargs)
+        gens = []
+        eos_piece = self.pieces[self.eos_id]
+        for src, res in zip(source, results):
+            toks = list(res.hypotheses[0])
+            ended = bool(toks) and toks[-1] == eos_piece
+            text, stopped = cut_at_stop(self.decode(toks), stops)
+            gens.append(
+                Generation(
+                    text=text,
+                    finish_reason="stop" if (ended or stopped) else "length",
+                    input_tokens=len(src),
+                    output_tokens=len(toks),
+                    score=float(res.scores[0]) if return_scores and res.scores else None,
+                )
+            )
+        return gens
+
+    # ----------------------------------------------------------------------------------------- scoring
+    def score_batch(
+        self, prompts: Sequence[str], targets: Sequence[str], *, clm: bool = False
+    ) -> list[list[float]]:
+        """Per-token log-probabilities of each target (then EOS) given its prompt, teacher-forced."""
+        if len(prompts) != len(targets):
+            raise TandemError(f"score_batch: {len(prompts)} prompts but {len(targets)} targets")
+        if not prompts:
+            return []
+        src = [self.encode(p, clm=clm) for p in prompts]
+        tgt = [[self.pieces[i] for i in self.sp.encode(t)] for t in targets]
+        res = self.translator.score_batch(src, tgt, max_input_length=0)
+        return [list(r.log_probs) for r in res]
+
+    def rank(
+        self, prompt: str, choices: Sequence[str], *, normalize: str = "mean", clm: bool = False
+    ) -> ChoiceScores:
+        """Score each choice as the continuation of `prompt`; the lowest loss wins (AlexaTM's rank scoring)."""
+        if normalize not in ("mean", "sum"):
+            raise TandemError(f"normalize must be 'mean' or 'sum', got {normalize!r}")
+        choices = list(choices)
+        if not choices:
+            raise TandemError("rank: give at least one choice")
+        scores = self.score_batch([prompt] * len(choices), choices, clm=clm)
+        logprobs = [float(sum(s)) for s in scores]
+        losses = [-lp / (len(s) if normalize == "mean" else 1) for lp, s in zip(logprobs, scores)]
+        best = min(range(len(choices)), key=lambda i: (losses[i], i))
+        return ChoiceScores(best, losses, logprobs, [len(s) for s in scores])
+
+    # ---------------------------------------------------------------------------------------------- SLU
+    def parse(self, utterances: str | Sequence[str], *, max_new_tokens: int = 64) -> dict | list[dict]:
+        """Intent and slots of utterances, decoded greedily and read with `tandem.slu.parse_linearized`."""
+        texts, single = _as_list(utterances, "utterances")
+        gens = self.generate_batch(texts, max_new_tokens=max_new_tokens)
+        out = [parse_output(g.text) for g in gens]
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        q = self.meta.get("quantization", "?")
+        return (
+            f"EdgeModel({str(self.path)!r}, quantization={q}, vmap={self.use_vmap}, threads={self.threads})"
+        )
+
+
+def parse_output(text: str) -> dict:
+    """The SLU parse of a model output: {"intent", "slots": [{"slot", "value"}], "text"}."""
+    from tandem.slu import parse_linearized
+
+    intent, slots = parse_linearized(text)
+    return {"intent": intent, "slots": [{"slot": s, "value": v} for s, v in slots], "text": text}

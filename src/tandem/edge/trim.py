@@ -1,0 +1,73 @@
+"""Vocabulary trimming: restrict the output layer to the tokens a task can emit (CTranslate2 vocabulary map).
+
+A task such as SLU parsing only ever writes its label names, separators and words copied from the input.
+The map written here lists those fixed tokens plus an identity rule per source token, so CTranslate2
+computes the output projection over (fixed tokens + this batch's source tokens) instead of the whole
+vocabulary. It needs no re-export: the file sits in the export directory and `EdgeModel` picks it up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+VMAP_FILE = "vmap.txt"
+
+
+@dataclass
+class TrimReport:
+    """What a vocabulary map allows."""
+
+    path: str
+    fixed_tokens: int  # always allowed (specials + tokens of the task's outputs)
+    vocab_size: int
+    copy_source: bool
+
+
+def trim_vocabulary(
+    export_dir: str | os.PathLike,
+    outputs: Iterable[str],
+    *,
+    copy_source: bool = True,
+    extra_tokens: Iterable[str] = (),
+) -> TrimReport:
+    """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied."""
+    import sentencepiece as spm
+
+    d = Path(export_dir)
+    meta_path = d / "tandem_edge.json"
+    if not meta_path.is_file():
+        raise TandemError(f"{d}: not a tandem edge export (no tandem_edge.json)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    sp = spm.SentencePieceProcessor(model_file=str(d / meta.get("tokenizer", "tokenizer.model")))
+    n = sp.get_piece_size()
+    fixed: set[int] = {int(meta[k]) for k in ("eos_token_id", "pad_token_id", "decoder_start_token_id")}
+    fixed |= {int(meta["bos_token_id"])} if meta.get("bos_token_id") is not None else set()
+    fixed.add(sp.unk_id())
+    for text in outputs:
+        fixed.update(sp.encode(text))
+        # The same text after a separator is tokenised with a leading word boundary: allow both forms.
+        fixed.update(sp.encode(" " + text))
+    for piece in extra_tokens:
+        i = sp.piece_to_id(piece)
+        if i == sp.unk_id() and piece != sp.id_to_piece(sp.unk_id()):
+            raise TandemError(f"extra token {piece!r} is not in the tokenizer of {d}")
+        fixed.add(i)
+    pieces = [sp.id_to_piece(i) for i in range(n)]
+    usable = [p for p in pieces if p and " " not in p and "\t" not in p]
+    lines = ["\t" + " ".join(pieces[i] for i in sorted(fixed) if pieces[i] in set(usable))]
+    if copy_source:
+        lines += [f"{p}\t{p}" for p in usable]
+    out = d / VMAP_FILE
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return TrimReport(str(out), len(fixed), int(meta.get("vocab_size", n)), copy_source)
+
+
+def remove_trimming(export_dir: str | os.PathLike) -> None:
+    """Delete an export's vocabulary map (the model then decodes over its full vocabulary)."""
+    (Path(export_dir) / VMAP_FILE).unlink(missing_ok=True)

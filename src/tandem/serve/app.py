@@ -1,0 +1,399 @@
+"""The HTTP service: FastAPI routes over a Backend, with micro-batching, limits, auth and metrics.
+
+Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics.
+Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
+401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 422 wrong types or values,
+503 (+ Retry-After) queue full or shutting down, 504 past the per-request timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+import uuid
+from collections.abc import Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tandem.edge.runtime import parse_output
+from tandem.errors import TandemError
+from tandem.serve.backends import Backend, GenerateParams
+from tandem.serve.batching import MicroBatcher, QueueFull
+from tandem.serve.metrics import Metrics
+
+
+@dataclass
+class ServeSettings:
+    """Server limits and options (the `tandem serve` flags)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    max_batch: int = 16
+    max_wait_ms: float = 5.0
+    queue_size: int = 256
+    timeout_s: float = 30.0
+    max_input_chars: int = 4096
+    max_items: int = 64  # inputs per request, choices per score request
+    max_new_tokens: int = 512
+    max_beams: int = 8
+
+    @property
+    def max_body_bytes(self) -> int:
+        # Room for max_items inputs of max_input_chars (UTF-8, JSON-escaped) plus the other fields.
+        return self.max_items * self.max_input_chars * 6 + 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.headers = status, message, kind, headers or {}
+
+
+def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers
+    )
+
+
+# ------------------------------------------------------------------------------------------------- schemas
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GenerateRequest(_Strict):
+    inputs: StrictStr | list[StrictStr]
+    max_new_tokens: StrictInt = 64
+    num_beams: StrictInt = 1
+    min_new_tokens: StrictInt = 0
+    stop: StrictStr | list[StrictStr] | None = None
+    clm: StrictBool = False
+    temperature: StrictFloat | StrictInt = 0.0
+    top_k: StrictInt = 0
+    top_p: StrictFloat | StrictInt = 1.0
+
+
+class ScoreRequest(_Strict):
+    prompt: StrictStr
+    choices: list[StrictStr]
+    normalize: Literal["mean", "sum"] = "mean"
+    clm: StrictBool = False
+
+
+class ParseRequest(_Strict):
+    inputs: StrictStr | list[StrictStr]
+    max_new_tokens: StrictInt = 64
+
+
+class CompletionRequest(BaseModel):
+    # OpenAI clients send fields we do not use (user, logit_bias, ...): accept and ignore them.
+    model_config = ConfigDict(extra="ignore")
+    model: StrictStr | None = None
+    prompt: StrictStr | list[StrictStr]
+    max_tokens: StrictInt | None = 16
+    temperature: StrictFloat | StrictInt | None = 0.0
+    top_p: StrictFloat | StrictInt | None = 1.0
+    n: StrictInt | None = 1
+    stop: StrictStr | list[StrictStr] | None = None
+    stream: StrictBool | None = False
+    echo: StrictBool | None = False
+    logprobs: StrictInt | None = None
+
+
+# ------------------------------------------------------------------------------------------------- the app
+def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastAPI:
+    """A FastAPI app serving `backend`; micro-batching starts and drains with the app's lifespan."""
+    s = settings or ServeSettings()
+    metrics = Metrics()
+    state: dict[str, Any] = {"draining": False}
+
+    def run_batch(key: Hashable, payloads: list[Any]) -> list[Any]:
+        kind, arg = key
+        if kind == "generate":
+            return backend.generate(list(payloads), arg)
+        if kind == "score":
+            return backend.score([p for p, _ in payloads], [t for _, t in payloads], arg)
+        raise ValueError(f"unknown batch kind {kind}")
+
+    batcher = MicroBatcher(
+        run_batch, max_batch=s.max_batch, max_wait_ms=s.max_wait_ms, queue_size=s.queue_size, metrics=metrics
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await batcher.start()
+        try:
+            yield
+        finally:
+            # Runs after the server stopped taking connections and open requests finished: drain the queue.
+            state["draining"] = True
+            await batcher.stop()
+
+    app = FastAPI(title="tandem", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings, app.state.metrics, app.state.batcher = s, metrics, batcher
+
+    # ------------------------------------------------------------------ middleware and error handlers
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        start = time.perf_counter()
+        route = request.url.path if request.url.path in _ROUTES else "other"
+        metrics.in_flight += 1
+        try:
+            response = await _guarded(request, call_next)
+        finally:
+            metrics.in_flight -= 1
+        metrics.observe_request(route, response.status_code, time.perf_counter() - start)
+        return response
+
+    async def _guarded(request: Request, call_next):
+        if s.token and request.url.path != "/healthz":
+            auth = request.headers.get("authorization", "")
+            scheme, _, given = auth.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode(), s.token.encode()
+            ):
+                return _error(
+                    401,
+                    "missing or wrong bearer token (send `Authorization: Bearer <token>`)",
+                    "unauthorized",
+                    {"WWW-Authenticate": "Bearer"},
+                )
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return _error(400, "invalid Content-Length header", "bad_request")
+            if int(length) > s.max_body_bytes:
+                return _error(
+                    413,
+                    f"request body of {length} bytes is over the limit of {s.max_body_bytes}",
+                    "too_large",
+                )
+        try:
+            return await call_next(request)
+        except ApiError as e:  # raised inside a route
+            return _error(e.status, e.message, e.kind, e.headers)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, e: ApiError):
+        return _error(e.status, e.message, e.kind, e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, e: RequestValidationError):
+        errors = e.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            return _error(400, "request body is not valid JSON", "bad_request")
+        parts = []
+        for err in errors[:5]:
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "body"
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return _error(422, "; ".join(parts), "invalid_request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException):
+        msg = {
+            404: f"no route {request.url.path}",
+            405: f"method {request.method} not allowed on {request.url.path}",
+        }
+        return _error(e.status_code, msg.get(e.status_code, str(e.detail)), "http_error")
+
+    # ------------------------------------------------------------------------------------- helpers
+    def check_texts(field: str, texts: list[str], allow_empty: bool = False) -> None:
+        if not texts:
+            raise ApiError(422, f"{field}: give at least one string", "invalid_request")
+        if len(texts) > s.max_items:
+            raise ApiError(
+                413, f"{field}: {len(texts)} items is over the limit of {s.max_items}", "too_large"
+            )
+        for i, t in enumerate(texts):
+            where = f"{field}[{i}]" if len(texts) > 1 else field
+            if not allow_empty and not t.strip():
+                raise ApiError(422, f"{where}: empty string", "invalid_request")
+            if len(t) > s.max_input_chars:
+                raise ApiError(
+                    413, f"{where}: {len(t)} characters is over the limit of {s.max_input_chars}", "too_large"
+                )
+
+    def gen_params(
+        max_new_tokens: int, num_beams: int, min_new_tokens: int, stop, clm: bool, temperature, top_k, top_p
+    ) -> GenerateParams:
+        if not 1 <= max_new_tokens <= s.max_new_tokens:
+            raise ApiError(422, f"max_new_tokens must be in [1, {s.max_new_tokens}]", "invalid_request")
+        if not 1 <= num_beams <= s.max_beams:
+            raise ApiError(422, f"num_beams must be in [1, {s.max_beams}]", "invalid_request")
+        if not 0 <= min_new_tokens <= max_new_tokens:
+            raise ApiError(422, "min_new_tokens must be in [0, max_new_tokens]", "invalid_request")
+        if not 0 <= temperature <= 5:
+            raise ApiError(422, "temperature must be in [0, 5]", "invalid_request")
+        if top_k < 0 or not 0 < top_p <= 1:
+            raise ApiError(422, "top_k must be >= 0 and top_p in (0, 1]", "invalid_request")
+        stops = [stop] if isinstance(stop, str) else list(stop or [])
+        if len(stops) > 8 or any(len(x) > 64 for x in stops):
+            raise ApiError(422, "stop: at most 8 strings of at most 64 characters", "invalid_request")
+        if any(not x for x in stops):
+            raise ApiError(422, "stop: empty string", "invalid_request")
+        return GenerateParams(
+            max_new_tokens,
+            num_beams,
+            min_new_tokens,
+            tuple(stops),
+            clm,
+            float(temperature),
+            top_k,
+            float(top_p),
+        )
+
+    async def run_rows(key: Hashable, payloads: list[Any]) -> list[Any]:
+        if state["draining"]:
+            raise ApiError(503, "the server is shutting down", "unavailable", {"Retry-After": "1"})
+        try:
+            futures = batcher.submit(key, payloads)
+        except QueueFull as e:
+            metrics.rejected_queue_full += 1
+            raise ApiError(503, f"server busy: {e}; retry later", "overloaded", {"Retry-After": "1"}) from e
+        try:
+            return list(await asyncio.wait_for(asyncio.gather(*futures), timeout=s.timeout_s))
+        except TimeoutError as e:
+            for f in futures:
+                f.cancel()
+            metrics.timeouts += 1
+            raise ApiError(504, f"request timed out after {s.timeout_s:g} s", "timeout") from e
+        except TandemError as e:  # the backend refused this input
+            raise ApiError(422, str(e), "invalid_request") from e
+        except Exception as e:
+            raise ApiError(500, f"backend error: {type(e).__name__}: {e}", "backend_error") from e
+
+    # -------------------------------------------------------------------------------------- routes
+    @app.get("/healthz")
+    async def healthz():
+        if state["draining"]:
+            return _error(503, "shutting down", "unavailable", {"Retry-After": "1"})
+        return {"status": "ok", "backend": backend.kind, "model": backend.name, "queue_depth": batcher.depth}
+
+    @app.get("/metrics")
+    async def prometheus():
+        metrics.queue_depth = batcher.depth
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/v1/generate")
+    async def generate(req: GenerateRequest):
+        texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
+        check_texts("inputs", texts)
+        p = gen_params(
+            req.max_new_tokens,
+            req.num_beams,
+            req.min_new_tokens,
+            req.stop,
+            req.clm,
+            req.temperature,
+            req.top_k,
+            req.top_p,
+        )
+        gens = await run_rows(("generate", p), texts)
+        return {
+            "model": backend.name,
+            "outputs": [
+                {
+                    "text": g.text,
+                    "finish_reason": g.finish_reason,
+                    "input_tokens": g.input_tokens,
+                    "output_tokens": g.output_tokens,
+                }
+                for g in gens
+            ],
+        }
+
+    @app.post("/v1/score")
+    async def score(req: ScoreRequest):
+        check_texts("prompt", [req.prompt])
+        check_texts("choices", req.choices)
+        rows = await run_rows(("score", req.clm), [(req.prompt, c) for c in req.choices])
+        logprobs = [float(sum(r)) for r in rows]
+        losses = [-lp / (len(r) if req.normalize == "mean" else 1) for lp, r in zip(logprobs, rows)]
+        best = min(range(len(rows)), key=lambda i: (losses[i], i))
+        return {
+            "model": backend.name,
+            "best": best,
+            "choice": req.choices[best],
+            "losses": losses,
+            "logprobs": logprobs,
+            "num_tokens": [len(r) for r in rows],
+        }
+
+    @app.post("/v1/parse")
+    async def parse(req: ParseRequest):
+        texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
+        check_texts("inputs", texts)
+        p = gen_params(req.max_new_tokens, 1, 0, None, False, 0.0, 0, 1.0)
+        gens = await run_rows(("generate", p), texts)
+        return {"model": backend.name, "parses": [parse_output(g.text) for g in gens]}
+
+    @app.post("/v1/completions")
+    async def completions(req: CompletionRequest):
+        if req.stream:
+            raise ApiError(422, "stream: streaming is not supported; send stream=false", "invalid_request")
+        if (req.n or 1) != 1:
+            raise ApiError(422, "n: only n=1 is supported", "invalid_request")
+        if req.echo:
+            raise ApiError(422, "echo: not supported by an encoder-decoder model", "invalid_request")
+        prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+        check_texts("prompt", prompts)
+        if req.stop is not None and not isinstance(req.stop, str) and len(req.stop) > 4:
+            raise ApiError(422, "stop: at most 4 sequences", "invalid_request")
+        p = gen_params(
+            req.max_tokens if req.max_tokens is not None else 16,
+            1,
+            0,
+            req.stop,
+            False,
+            req.temperature or 0.0,
+            0,
+            req.top_p if req.top_p is not None else 1.0,
+        )
+        gens = await run_rows(("generate", p), prompts)
+        prompt_tokens = sum(g.input_tokens for g in gens)
+        completion_tokens = sum(g.output_tokens for g in gens)
+        return {
+            "id": f"cmpl-{uuid.uuid4().hex[:24]}",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": req.model or backend.name,
+            "choices": [
+                {"text": g.text, "index": i, "logprobs": None, "finish_reason": g.finish_reason}
+                for i, g in enumerate(gens)
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+    return app
+
+
+_ROUTES = {"/healthz", "/metrics", "/v1/generate", "/v1/score", "/v1/parse", "/v1/completions"}
+
+
+def serve(backend: Backend, settings: ServeSettings | None = None, *, log_level: str = "info") -> None:
+    """Run the app under uvicorn until SIGINT/SIGTERM; in-flight requests finish before it exits."""
+    import uvicorn
+
+    s = settings or ServeSettings()
+    app = create_app(backend, s)
+    config = uvicorn.Config(
+        app,
+        host=s.host,
+        port=s.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=max(5, int(s.timeout_s) + 5),
+        limit_concurrency=s.queue_size + 64,
+    )
+    uvicorn.Server(config).run()

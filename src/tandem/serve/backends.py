@@ -1,0 +1,184 @@
+"""What the server runs requests on: a small Backend protocol and its edge (CTranslate2) and torch versions.
+
+Backends are synchronous and called from one worker thread with whole micro-batches; they never see HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from tandem.edge.runtime import Generation, cut_at_stop
+from tandem.errors import TandemError
+
+
+@dataclass(frozen=True)
+class GenerateParams:
+    """Decoding settings; requests with equal params share one batch."""
+
+    max_new_tokens: int = 64
+    num_beams: int = 1
+    min_new_tokens: int = 0
+    stop: tuple[str, ...] = ()
+    clm: bool = False
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A model the server can batch requests onto."""
+
+    name: str  # shown in responses and /healthz
+    kind: str  # "edge" or "torch"
+
+    def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
+        """One Generation per text."""
+        ...
+
+    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
+        """Per-token log-probabilities of each target followed by EOS, given its prompt."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` without specials (for usage reports)."""
+        ...
+
+
+class EdgeBackend:
+    """The torch-free runtime (`tandem.edge.EdgeModel`) over a CTranslate2 export."""
+
+    kind = "edge"
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1, use_vmap: bool | None = None):
+        from tandem.edge import EdgeModel
+
+        self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
+        self.name = Path(path).name
+
+    def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
+        return self.model.generate_batch(
+            texts,
+            max_new_tokens=params.max_new_tokens,
+            num_beams=params.num_beams,
+            min_new_tokens=params.min_new_tokens,
+            stop=list(params.stop),
+            clm=params.clm,
+            temperature=params.temperature,
+            top_k=params.top_k,
+            top_p=params.top_p,
+        )
+
+    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
+        return self.model.score_batch(prompts, targets, clm=clm)
+
+    def count_tokens(self, text: str) -> int:
+        return self.model.count_tokens(text)
+
+
+class TorchBackend:
+    """tandem's PyTorch model (`tandem.model.Seq2SeqLM` + `tandem.tokenizer.Tokenizer`) on CPU or GPU."""
+
+    kind = "torch"
+
+    def __init__(self, path: str | os.PathLike, threads: int = 1, device: str | None = None):
+        import torch
+
+        from tandem.model import Seq2SeqLM
+        from tandem.tokenizer import Tokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.torch = torch
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
+        self.tok = Tokenizer.load(path)
+        self.name = Path(path).name
+        cfg = self.model.config
+        self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
+
+    def _encode(self, texts: list[str], clm: bool):
+        torch = self.torch
+        rows = []
+        for t in texts:
+            ids = self.tok.encode(t, add_eos=True)
+            if clm:
+                if self.tok.clm_id is None:
+                    raise TandemError("this model's tokenizer has no [CLM] token; drop clm")
+                if not ids or ids[0] != self.tok.clm_id:
+                    ids = [self.tok.clm_id, *ids]
+            rows.append(ids)
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+            mask[i, : len(r)] = 1
+        return ids.to(self.device), mask.to(self.device), [len(r) for r in rows]
+
+    def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
+        ids, mask, lengths = self._encode(texts, params.clm)
+        sampling = params.temperature > 0
+        with self.torch.inference_mode():
+            out = self.model.generate(
+                ids,
+                attention_mask=mask,
+                max_new_tokens=params.max_new_tokens,
+                num_beams=1 if sampling else params.num_beams,
+                do_sample=sampling,
+                temperature=params.temperature if sampling else 1.0,
+                top_k=params.top_k,
+                top_p=params.top_p,
+                eos_token_id=self.eos_id,
+                min_new_tokens=params.min_new_tokens,
+                stop_strings=list(params.stop) or None,
+                tokenizer=self.tok,
+            )
+        gens = []
+        for row, n_in in zip(out.tolist(), lengths):
+            row = row[1:]  # the decoder start token
+            ended = self.eos_id in row
+            if ended:
+                row = row[: row.index(self.eos_id)]
+            text, stopped = cut_at_stop(self.tok.decode(row), params.stop)
+            gens.append(
+                Generation(text, "stop" if ended or stopped else "length", n_in, len(row) + int(ended))
+            )
+        return gens
+
+    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
+        torch = self.torch
+        ids, mask, _ = self._encode(prompts, clm)
+        tgts = [self.tok.encode(t) + [self.eos_id] for t in targets]
+        width = max(len(t) for t in tgts)
+        labels = torch.full((len(tgts), width), -100, dtype=torch.long)
+        for i, t in enumerate(tgts):
+            labels[i, : len(t)] = torch.tensor(t)
+        labels = labels.to(self.device)
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return [logp[i, : len(t)].tolist() for i, t in enumerate(tgts)]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok.encode(text))
+
+
+def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1) -> Backend:
+    """The backend for a model directory: "edge" needs a `tandem export --format ct2` dir, "torch" a tandem dir."""
+    path = Path(model)
+    if not path.is_dir():
+        raise TandemError(f"model directory {path} not found")
+    if kind == "edge":
+        if not (path / "tandem_edge.json").is_file():
+            raise TandemError(
+                f"{path} is not an edge export; run `tandem export {path} --format ct2 --out DIR` "
+                "and serve DIR, or use --backend torch"
+            )
+        return EdgeBackend(path, threads=threads)
+    if kind == "torch":
+        return TorchBackend(path, threads=threads)
+    raise TandemError(f"--backend {kind!r}: choose edge or torch")
