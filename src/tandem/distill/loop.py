@@ -1,0 +1,534 @@
+"""The distillation loop: teacher outputs once per batch, the chosen losses, two stages, chains.
+
+Stage 1 (generic, optional): the student learns the teacher's distribution on unlabelled text turned into
+pretraining examples (AlexaTM denoising + CLM), as in FitzGerald et al. (KDD 2022). Stage 2 (task): the
+student learns the task from gold targets (hard-label CE) and the teacher's token distributions (KL /
+JSD at a temperature), optionally from teacher generations (sequence-level KD, Kim & Rush 2016), from its
+own samples scored by the teacher (on-policy, GKD), and with hidden-state matching (TinyBERT).
+
+Every check that can fail (vocabularies, empty data, teacher memory) runs before any compute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from tandem.distill.cache import TopKLogitCache
+from tandem.distill.init import check_vocab, shrink_init, student_config
+from tandem.distill.losses import (
+    DIVERGENCES,
+    HiddenStateProjector,
+    hidden_pairs,
+    kd_loss,
+    topk_kd_loss,
+)
+from tandem.errors import TandemError
+from tandem.finetune import (
+    Encoded,
+    FitResult,
+    TrainConfig,
+    fit,
+    iterate_batches,
+    require_nonempty,
+)
+
+SEQ_KD_MODES = ("off", "replace", "add")
+
+
+@dataclass
+class DistillConfig(TrainConfig):
+    """Training hyper-parameters plus the distillation losses and teacher placement."""
+
+    ce_weight: float = 0.5  # hard-label cross-entropy on the gold (or seq-KD) targets
+    kd_weight: float = 0.5  # token-level divergence to the teacher
+    temperature: float = 2.0
+    divergence: str = "forward"  # forward | reverse | jsd
+    beta: float = 0.5  # jsd mixture weight
+    hidden_weight: float = 0.0  # hidden-state matching through learned projections
+    topk: int = 0  # > 0: keep only the teacher's top-k logits, cached on disk after the first epoch
+    cache_dir: str | None = None  # default <out>/teacher_topk when topk > 0
+    seq_kd: str = "off"  # off | replace (train on teacher generations) | add (gold + generations)
+    seq_kd_max_new_tokens: int = 64
+    seq_kd_beams: int = 1
+    onpolicy: float = 0.0  # fraction of batches whose targets are student samples scored by the teacher
+    onpolicy_temperature: float = 1.0
+    onpolicy_max_new_tokens: int = 64
+    teacher_device: str = "auto"  # auto: the student's device; "cpu" offloads the teacher
+    teacher_dtype: str = "auto"  # auto: bf16 on GPU, fp32 on CPU | float32 | bfloat16 | float16
+    shrink: bool = True  # copy alternating teacher layers when the widths match
+
+    def validate(self) -> None:
+        if self.divergence not in DIVERGENCES:
+            raise TandemError(f"--divergence {self.divergence!r}: choose from {', '.join(DIVERGENCES)}")
+        if self.seq_kd not in SEQ_KD_MODES:
+            raise TandemError(f"--seq-kd {self.seq_kd!r}: choose from {', '.join(SEQ_KD_MODES)}")
+        if self.temperature <= 0:
+            raise TandemError(f"--temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.onpolicy <= 1.0:
+            raise TandemError(f"--onpolicy must be a fraction in [0, 1], got {self.onpolicy}")
+        if self.divergence == "jsd" and not 0.0 < self.beta < 1.0:
+            raise TandemError(f"--beta must be in (0, 1) for jsd, got {self.beta}")
+        if min(self.ce_weight, self.kd_weight, self.hidden_weight) < 0:
+            raise TandemError("loss weights must be >= 0")
+        if self.ce_weight + self.kd_weight + self.hidden_weight == 0:
+            raise TandemError(
+                "every loss weight is 0; give --ce-weight, --kd-weight or --hidden-weight a value"
+            )
+
+
+# ============================================================================================ teacher placement
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _free_bytes(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def teacher_placement(cfg: DistillConfig, student_device: torch.device) -> tuple[torch.device, torch.dtype]:
+    """Where the teacher runs and in which dtype (bf16 on GPU unless told otherwise)."""
+    dev = student_device if cfg.teacher_device == "auto" else torch.device(cfg.teacher_device)
+    if cfg.teacher_dtype == "auto":
+        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    elif cfg.teacher_dtype in _DTYPES:
+        dtype = _DTYPES[cfg.teacher_dtype]
+    else:
+        raise TandemError(f"--teacher-dtype {cfg.teacher_dtype!r}: choose auto, {', '.join(_DTYPES)}")
+    return dev, dtype
+
+
+def check_teacher_fits(
+    num_params: int, device: torch.device, dtype: torch.dtype, already_there: int = 0
+) -> None:
+    """Raise a TandemError naming the offload option when the teacher's weights won't fit on `device`."""
+    need = num_params * torch.finfo(dtype).bits // 8
+    free = _free_bytes(device)
+    # 1.2x: activations of an inference-mode forward on top of the weights.
+    if free is not None and need * 1.2 > free + already_there:
+        gib = 2**30
+        hint = (
+            "pass --teacher-device cpu to offload the teacher to CPU memory, or --teacher-dtype bfloat16"
+            if device.type == "cuda"
+            else "use a machine with more memory, --teacher-dtype bfloat16, or a smaller teacher"
+        )
+        raise TandemError(
+            f"teacher needs ~{need * 1.2 / gib:.1f} GiB on {device} ({num_params / 1e6:.0f}M parameters in "
+            f"{str(dtype).removeprefix('torch.')}) but only {free / gib:.1f} GiB is free; {hint}"
+        )
+
+
+def _oom_message(device: torch.device) -> str:
+    return (
+        f"out of memory running the teacher on {device}; pass --teacher-device cpu to offload it, lower "
+        f"--batch-size, or use --topk with a cache so later epochs skip the teacher"
+    )
+
+
+class Teacher:
+    """A frozen teacher in inference mode on its own device/dtype; outputs come back on the student's."""
+
+    def __init__(self, model: nn.Module, device: torch.device, dtype: torch.dtype):
+        self.model = model
+        self.device, self.dtype = device, dtype
+        try:
+            model.to(device=device, dtype=dtype)
+        except torch.OutOfMemoryError as e:
+            raise TandemError(_oom_message(device)) from e
+        model.eval().requires_grad_(False)
+        self.config = model.config
+
+    def forward(
+        self,
+        batch: dict[str, torch.Tensor],
+        labels: torch.Tensor,
+        hidden: bool = False,
+        out_device: torch.device | None = None,
+    ) -> Any:
+        """Teacher logits (float32) and optionally per-layer states for `labels` as decoder targets."""
+        out_device = out_device or labels.device
+        try:
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=batch["input_ids"].to(self.device),
+                    attention_mask=batch["attention_mask"].to(self.device),
+                    labels=labels.to(self.device),
+                    output_hidden_states=hidden,
+                )
+        except torch.OutOfMemoryError as e:
+            raise TandemError(_oom_message(self.device)) from e
+
+        # Clone out of inference mode: inference tensors cannot be saved for the student's backward.
+        def back(t: torch.Tensor) -> torch.Tensor:
+            return t.to(out_device, torch.float32).clone()
+
+        return {
+            "logits": back(out.logits),
+            "enc": [back(h) for h in out.encoder_layer_states] if hidden else None,
+            "dec": [back(h) for h in out.decoder_layer_states] if hidden else None,
+        }
+
+    @torch.no_grad()
+    def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kw: Any) -> torch.Tensor:
+        try:
+            return self.model.generate(input_ids.to(self.device), attention_mask.to(self.device), **kw).cpu()
+        except torch.OutOfMemoryError as e:
+            raise TandemError(_oom_message(self.device)) from e
+
+
+# ============================================================================================ the loss
+def labels_from_generation(seqs: torch.Tensor, eos_id: int) -> torch.Tensor:
+    """(B, 1 + L) generated ids (start token first) -> (B, L) labels, -100 after each row's first EOS."""
+    gen = seqs[:, 1:]
+    is_eos = (gen == eos_id).long()
+    # positions strictly after the first EOS: the cumulative EOS count before them is >= 1
+    after = (is_eos.cumsum(1) - is_eos) > 0
+    return gen.masked_fill(after, -100)
+
+
+class DistillLoss:
+    """loss(student, batch, step) for `fit`: CE + divergence (+ hidden) with one teacher forward per batch."""
+
+    def __init__(
+        self,
+        teacher: Teacher,
+        cfg: DistillConfig,
+        cache: TopKLogitCache | None = None,
+        projector: nn.ModuleDict | None = None,
+    ):
+        self.teacher, self.cfg, self.cache, self.projector = teacher, cfg, cache, projector
+        self.rng = random.Random(cfg.seed)
+        self.teacher_forwards = 0
+        self.cache_hits = 0
+
+    def _divergence(self, logits: torch.Tensor, teacher: dict, mask: torch.Tensor) -> torch.Tensor:
+        c = self.cfg
+        if "topk_values" in teacher:
+            return topk_kd_loss(
+                logits,
+                teacher["topk_values"],
+                teacher["topk_indices"],
+                mask,
+                c.temperature,
+                c.divergence,
+                c.beta,
+            )
+        return kd_loss(logits, teacher["logits"], mask, c.temperature, c.divergence, c.beta)
+
+    def _teacher_outputs(self, batch: dict, labels: torch.Tensor, cacheable: bool) -> dict:
+        c = self.cfg
+        hidden = c.hidden_weight > 0
+        ids = batch["ids"].tolist()
+        if cacheable and self.cache is not None and not hidden and self.cache.has_all(ids):
+            v, i = self.cache.get_batch(ids, labels.shape[1])
+            self.cache_hits += 1
+            return {"topk_values": v.to(labels.device), "topk_indices": i.to(labels.device)}
+        out = self.teacher.forward(batch, labels, hidden=hidden)
+        self.teacher_forwards += 1
+        if c.topk > 0:
+            mask = labels != -100
+            if cacheable and self.cache is not None:
+                self.cache.put_batch(ids, out["logits"], mask)
+            v, i = out["logits"].topk(c.topk, dim=-1)
+            out["topk_values"], out["topk_indices"] = v, i
+        return out
+
+    def __call__(self, student: nn.Module, batch: dict, step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        c = self.cfg
+        labels, onpolicy = batch["labels"], False
+        if c.onpolicy > 0 and self.rng.random() < c.onpolicy:
+            seqs = student.generate(
+                batch["input_ids"],
+                batch["attention_mask"],
+                max_new_tokens=c.onpolicy_max_new_tokens,
+                do_sample=True,
+                temperature=c.onpolicy_temperature,
+            )
+            labels, onpolicy = labels_from_generation(seqs, student.config.eos_token_id), True
+        hidden = c.hidden_weight > 0
+        out = student(
+            input_ids=batch["input_ids"],
+            attention_mask=batch["attention_mask"],
+            labels=labels,
+            output_hidden_states=hidden,
+        )
+        mask = labels != -100
+        teacher = self._teacher_outputs(batch, labels, cacheable=not onpolicy)
+        logs: dict[str, float] = {}
+        total = torch.zeros((), device=out.logits.device)
+        if c.kd_weight > 0:
+            kd = self._divergence(out.logits, teacher, mask)
+            total = total + c.kd_weight * kd
+            logs["kd"] = float(kd.detach())
+        # Gold CE makes no sense on the student's own samples: on-policy batches use the divergence only.
+        if c.ce_weight > 0 and not onpolicy:
+            total = total + c.ce_weight * out.loss
+            logs["ce"] = float(out.loss.detach())
+        if hidden and self.projector is not None:
+            h = self.projector["enc"](out.encoder_layer_states, teacher["enc"], batch["attention_mask"])
+            h = h + self.projector["dec"](out.decoder_layer_states, teacher["dec"], mask)
+            total = total + c.hidden_weight * h
+            logs["hidden"] = float(h.detach())
+        logs["onpolicy"] = float(onpolicy)
+        return total, logs
+
+
+# ============================================================================================ data helpers
+def generic_examples(
+    texts: Sequence[str], tokenizer: Any, max_len: int = 128, seed: int = 0, start_index: int = 1_000_000_000
+) -> list[Encoded]:
+    """Unlabelled text -> AlexaTM pretraining examples (80% denoising, 20% [CLM] continuation), EOS added."""
+    from tandem.objectives import AlexaTMObjective
+
+    if tokenizer.clm_id is None:
+        raise TandemError("generic distillation needs a tokenizer with a [CLM] token (a tandem-trained one)")
+    obj = AlexaTMObjective(clm_token_id=tokenizer.clm_id)
+    rng = np.random.default_rng(seed)
+    eos = tokenizer.eos_id
+    out = []
+    for i, t in enumerate(texts):
+        ids = tokenizer.encode(t)[: max_len - 2]
+        if len(ids) < 2:
+            continue
+        ex = obj(ids, rng)
+        if not ex.target:
+            continue
+        out.append(Encoded(start_index + i, list(ex.source) + [eos], list(ex.target) + [eos]))
+    return out
+
+
+def _fingerprint(teacher: nn.Module, examples: Sequence[Encoded], extra: str = "") -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(teacher.config.to_dict(), sort_keys=True, default=str).encode())
+    # a few weights pin the exact teacher checkpoint without hashing all of it
+    for p in list(teacher.parameters())[:3]:
+        h.update(p.detach().float().flatten()[:256].cpu().numpy().tobytes())
+    for e in examples:
+        h.update(np.asarray(e.source + [-1] + e.target, dtype=np.int64).tobytes())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def sequence_kd_targets(
+    teacher: Teacher,
+    examples: Sequence[Encoded],
+    cfg: DistillConfig,
+    cache_file: Path | None,
+    fingerprint: str,
+    eos_id: int,
+    pad_id: int,
+) -> list[Encoded]:
+    """Teacher generations as targets (Kim & Rush 2016), generated once and cached as jsonl."""
+    if cache_file is not None and cache_file.is_file():
+        lines = cache_file.read_text(encoding="utf-8").splitlines()
+        head = json.loads(lines[0]) if lines else {}
+        if head.get("fingerprint") == fingerprint:
+            targets = {int(o["index"]): o["target"] for o in map(json.loads, lines[1:])}
+            if all(e.index in targets for e in examples):
+                return [Encoded(e.index, e.source, targets[e.index]) for e in examples]
+    targets: dict[int, list[int]] = {}
+    for batch in iterate_batches(examples, max(cfg.batch_size, 64), pad_id, shuffle=False):
+        seqs = teacher.generate(
+            batch["input_ids"],
+            batch["attention_mask"],
+            max_new_tokens=cfg.seq_kd_max_new_tokens,
+            num_beams=cfg.seq_kd_beams,
+        )
+        labels = labels_from_generation(seqs, eos_id)
+        for ex, row in zip(batch["ids"].tolist(), labels.tolist()):
+            tgt = [t for t in row if t != -100]
+            if not tgt or tgt[-1] != eos_id:
+                tgt.append(eos_id)
+            targets[ex] = tgt
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        with cache_file.open("w", encoding="utf-8") as f:
+            f.write(json.dumps({"fingerprint": fingerprint}) + "\n")
+            for i, t in targets.items():
+                f.write(json.dumps({"index": i, "target": t}) + "\n")
+    return [Encoded(e.index, e.source, targets[e.index]) for e in examples]
+
+
+# ============================================================================================ entry points
+@dataclass
+class DistillResult:
+    student: nn.Module
+    init: dict
+    stages: dict[str, FitResult]
+    teacher_forwards: int
+    cache_hits: int
+
+
+def build_student(
+    teacher: nn.Module, spec: Any, shrink: bool = True, **overrides: Any
+) -> tuple[nn.Module, dict]:
+    """A student model for `spec` (preset, shrink:E,D, config file/dict, ModelConfig or an nn.Module),
+    shrink-initialised from the teacher when widths match."""
+    from tandem.model import Seq2SeqLM
+
+    if isinstance(spec, nn.Module):
+        check_vocab(teacher.config, spec.config)
+        return spec, {"copied": False, "reason": "given model"}
+    cfg = student_config(spec, teacher.config, **overrides)
+    student = Seq2SeqLM(cfg)
+    report = shrink_init(teacher, student) if shrink else {"copied": False, "reason": "shrink disabled"}
+    return student, report
+
+
+def distill(
+    teacher: nn.Module,
+    student: nn.Module,
+    train: Sequence[Encoded],
+    cfg: DistillConfig,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    out_dir: str | Path | None = None,
+    tokenizer: Any = None,
+    generic: Sequence[Encoded] | None = None,
+    generic_cfg: DistillConfig | None = None,
+    log: Callable[[str], None] | None = print,
+) -> DistillResult:
+    """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
+
+    Checks (vocabulary, empty data, teacher memory) run before any compute. Returns the trained student
+    (best dev checkpoint restored) and each stage's FitResult.
+    """
+    cfg.validate()
+    check_vocab(teacher.config, student.config)
+    if tokenizer is not None:
+        from tandem.distill.init import check_tokenizer_fits
+
+        check_tokenizer_fits(student.config, tokenizer, "student")
+    require_nonempty(train, "the distillation training set")
+    if generic is not None:
+        require_nonempty(generic, "the generic (unlabelled) distillation set")
+    student_device = cfg.resolved_device()
+    t_dev, t_dtype = teacher_placement(cfg, student_device)
+    on_device = (
+        sum(p.numel() * p.element_size() for p in teacher.parameters()) if teacher.device == t_dev else 0
+    )
+    check_teacher_fits(sum(p.numel() for p in teacher.parameters()), t_dev, t_dtype, already_there=on_device)
+    out = Path(out_dir) if out_dir is not None else None
+    t = Teacher(teacher, t_dev, t_dtype)
+    student.to(student_device)
+
+    projector = None
+    if cfg.hidden_weight > 0:
+        sc, tc = student.config, teacher.config
+        projector = nn.ModuleDict(
+            {
+                "enc": HiddenStateProjector(
+                    sc.d_model, tc.d_model, hidden_pairs(sc.encoder_layers, tc.encoder_layers)
+                ),
+                "dec": HiddenStateProjector(
+                    sc.d_model, tc.d_model, hidden_pairs(sc.decoder_layers, tc.decoder_layers)
+                ),
+            }
+        )
+
+    stages: dict[str, FitResult] = {}
+    forwards = hits = 0
+    if generic is not None:
+        gcfg = generic_cfg or dataclasses.replace(cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss")
+        gloss = DistillLoss(t, gcfg, None, projector)
+        if log:
+            log(f"stage 1: generic distillation on {len(generic)} denoising/CLM examples")
+        stages["generic"] = fit(
+            student,
+            generic,
+            gcfg,
+            None,
+            gloss,
+            out / "generic" if out else None,
+            projector,
+            tokenizer,
+            log,
+        )
+        forwards += gloss.teacher_forwards
+
+    data = list(train)
+    if cfg.seq_kd != "off":
+        fp = _fingerprint(teacher, data, f"seqkd{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
+        if log:
+            log(f"sequence-level KD: teacher generations for {len(data)} examples (cached)")
+        gen = sequence_kd_targets(
+            t,
+            data,
+            cfg,
+            out / "seqkd_targets.jsonl" if out else None,
+            fp,
+            teacher.config.eos_token_id,
+            teacher.config.pad_token_id,
+        )
+        if cfg.seq_kd == "replace":
+            data = gen
+        else:  # gold and teacher targets side by side; fresh indices keep the logit cache keys unique
+            offset = max(e.index for e in data) + 1
+            data = data + [Encoded(offset + e.index, e.source, e.target) for e in gen]
+
+    cache = None
+    if cfg.topk > 0:
+        cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else (out / "teacher_topk" if out else None)
+        if cache_dir is not None:
+            cache = TopKLogitCache(cache_dir, cfg.topk, _fingerprint(teacher, data, f"topk{cfg.topk}"))
+    loss = DistillLoss(t, cfg, cache, projector)
+    if log:
+        log(f"stage 2: task distillation on {len(data)} examples")
+    stages["task"] = fit(
+        student, data, cfg, evaluate, loss, out / "task" if out else None, projector, tokenizer, log
+    )
+    if cache is not None:
+        cache.flush()
+    return DistillResult(student, {}, stages, forwards + loss.teacher_forwards, hits + loss.cache_hits)
+
+
+def distill_chain(
+    teacher: nn.Module,
+    specs: Sequence[Any],
+    train: Sequence[Encoded],
+    cfg: DistillConfig,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    out_dir: str | Path | None = None,
+    tokenizer: Any = None,
+    generic: Sequence[Encoded] | None = None,
+    log: Callable[[str], None] | None = print,
+) -> list[DistillResult]:
+    """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M)."""
+    if not specs:
+        raise TandemError("a distillation chain needs at least one student")
+    # Build every student config up front so that a bad spec fails before any training.
+    current = teacher
+    results = []
+    configs = []
+    for spec in specs:
+        configs.append(
+            student_config(spec, teacher.config) if not isinstance(spec, nn.Module) else spec.config
+        )
+    for k, spec in enumerate(specs):
+        student, report = build_student(current, spec, shrink=cfg.shrink)
+        if log:
+            log(
+                f"chain link {k + 1}/{len(specs)}: {configs[k].num_parameters() / 1e6:.2f}M-parameter student"
+            )
+        sub = Path(out_dir) / f"student_{k + 1}" if out_dir is not None else None
+        r = distill(current, student, train, cfg, evaluate, sub, tokenizer, generic, log=log)
+        r.init = report
+        if sub is not None:
+            r.student.save_pretrained(sub / "final", tokenizer=tokenizer)
+        results.append(r)
+        current = r.student
+    return results

@@ -1,0 +1,238 @@
+"""Student init (shrink), vocabulary/empty-data/memory checks before compute, and the distillation loop."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from tandem.config import ModelConfig
+from tandem.distill import (
+    DistillConfig,
+    build_student,
+    check_teacher_fits,
+    check_vocab,
+    distill,
+    distill_chain,
+    labels_from_generation,
+    shrink_init,
+    student_config,
+)
+from tandem.errors import TandemError
+from tandem.finetune import Encoded
+from tandem.model import Seq2SeqLM
+
+V = 40
+
+
+def tiny(**kw) -> ModelConfig:
+    base = dict(
+        vocab_size=V,
+        d_model=32,
+        num_heads=2,
+        ffn_dim=64,
+        encoder_layers=4,
+        decoder_layers=4,
+        max_positions=32,
+    )
+    base.update(kw)
+    return ModelConfig.preset("tiny", **base)
+
+
+def toy_data(n: int = 24, seed: int = 0) -> list[Encoded]:
+    """Copy task: target = source reversed, ids 7..V-1, EOS (2) at the end."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        L = int(torch.randint(3, 7, (1,), generator=g))
+        src = torch.randint(7, V, (L,), generator=g).tolist()
+        out.append(Encoded(i, src + [2], src[::-1] + [2]))
+    return out
+
+
+def fast_cfg(**kw) -> DistillConfig:
+    base = dict(epochs=2, batch_size=8, lr=3e-3, log_every=1000, device="cpu", warmup_ratio=0.0)
+    base.update(kw)
+    return DistillConfig(**base)
+
+
+def test_shrink_copies_the_intended_layers():
+    teacher = Seq2SeqLM(tiny(encoder_layers=6, decoder_layers=4))
+    student = Seq2SeqLM(student_config("shrink:3,2", teacher.config))
+    report = shrink_init(teacher, student)
+    assert report["copied"] and report["encoder_map"] == [0, 3, 5] and report["decoder_map"] == [0, 3]
+    assert report["skipped"] == []
+    for s_i, t_i in zip([0, 1, 2], [0, 3, 5]):
+        for (ks, vs), (kt, vt) in zip(
+            student.encoder.layers[s_i].state_dict().items(), teacher.encoder.layers[t_i].state_dict().items()
+        ):
+            assert ks == kt and torch.equal(vs, vt)
+    # a layer that was not chosen differs (teacher layer 1 is not student layer 1)
+    assert not torch.equal(
+        student.encoder.layers[1].self_attn.q_proj.weight, teacher.encoder.layers[1].self_attn.q_proj.weight
+    )
+    assert torch.equal(student.decoder.layers[1].ffn.fc1.weight, teacher.decoder.layers[3].ffn.fc1.weight)
+    assert torch.equal(student.encoder.embed_tokens.weight, teacher.encoder.embed_tokens.weight)
+    assert torch.equal(student.lm_head.weight, teacher.lm_head.weight)
+
+
+def test_shrink_leaves_narrower_students_random():
+    teacher = Seq2SeqLM(tiny())
+    student = Seq2SeqLM(dataclasses.replace(tiny(), d_model=16, ffn_dim=32))
+    before = student.encoder.embed_tokens.weight.clone()
+    report = shrink_init(teacher, student)
+    assert not report["copied"] and "widths differ" in report["reason"]
+    assert torch.equal(before, student.encoder.embed_tokens.weight)
+
+
+def test_preset_student_adopts_teacher_vocab_and_explicit_mismatch_is_refused(tmp_path):
+    teacher_cfg = tiny()
+    s = student_config("edge-2m", teacher_cfg)
+    assert s.vocab_size == V and s.d_model == ModelConfig.preset("edge-2m").d_model
+    with pytest.raises(TandemError, match="vocab_size 40 vs 8000"):
+        student_config(ModelConfig.preset("tiny"), teacher_cfg)
+    with pytest.raises(TandemError, match="neither a preset"):
+        student_config(str(tmp_path / "nope.json"), teacher_cfg)
+
+
+class FakeTok:
+    def __init__(self, pieces):
+        self.pieces = pieces
+        self.vocab_size = len(pieces)
+
+    def id_to_token(self, i):
+        return self.pieces[i]
+
+
+def test_tokenizer_vocab_check_names_the_first_difference():
+    check_vocab(FakeTok(["a", "b"]), FakeTok(["a", "b"]))
+    with pytest.raises(TandemError, match="2 pieces but student tokenizer has 3"):
+        check_vocab(FakeTok(["a", "b"]), FakeTok(["a", "b", "c"]))
+    with pytest.raises(TandemError, match="differ at id 1"):
+        check_vocab(FakeTok(["a", "b"]), FakeTok(["a", "x"]))
+
+
+def _no_compute(monkeypatch):
+    """Make any model forward fail loudly, to prove checks run before compute."""
+
+    def boom(*a, **k):
+        raise AssertionError("compute ran before the input checks")
+
+    monkeypatch.setattr(Seq2SeqLM, "forward", boom)
+
+
+def test_mismatched_vocab_and_empty_data_fail_before_compute(monkeypatch):
+    teacher = Seq2SeqLM(tiny())
+    other = Seq2SeqLM(tiny(vocab_size=V + 1))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    _no_compute(monkeypatch)
+    with pytest.raises(TandemError, match="vocabularies differ"):
+        distill(teacher, other, toy_data(), fast_cfg(), log=None)
+    with pytest.raises(TandemError, match="is empty"):
+        distill(teacher, student, [], fast_cfg(), log=None)
+    with pytest.raises(TandemError, match="--divergence"):
+        distill(teacher, student, toy_data(), fast_cfg(divergence="kl"), log=None)
+
+
+def test_teacher_too_big_names_the_offload_option(monkeypatch):
+    import tandem.distill.loop as loop
+
+    monkeypatch.setattr(loop, "_free_bytes", lambda device: 10 * 2**30)
+    check_teacher_fits(1_000_000_000, torch.device("cpu"), torch.float32)  # 4 GB fits in 10 GiB
+    with pytest.raises(TandemError, match="--teacher-device cpu"):
+        check_teacher_fits(20_000_000_000, torch.device("cuda"), torch.bfloat16)
+    teacher, student = Seq2SeqLM(tiny()), Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    monkeypatch.setattr(loop, "_free_bytes", lambda device: 1000)
+    _no_compute(monkeypatch)
+    with pytest.raises(TandemError, match="free"):
+        distill(teacher, student, toy_data(), fast_cfg(), log=None)
+
+
+def test_labels_from_generation_masks_after_first_eos():
+    seqs = torch.tensor([[2, 9, 8, 2, 5, 1], [2, 7, 7, 7, 7, 7]])
+    assert labels_from_generation(seqs, 2).tolist() == [[9, 8, 2, -100, -100], [7, 7, 7, 7, 7]]
+
+
+def test_topk_cache_means_later_epochs_skip_the_teacher(tmp_path):
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny())
+    student, _ = build_student(teacher, "shrink:2,1")
+    data = toy_data(24)
+    r = distill(teacher, student, data, fast_cfg(epochs=3, topk=5), out_dir=tmp_path, log=None)
+    assert r.teacher_forwards == 3 and r.cache_hits == 6  # 3 batches per epoch, teacher only in epoch 1
+    assert (tmp_path / "teacher_topk" / "index.json").is_file()
+    # a second run over the same teacher and data reuses the cache from disk
+    student2, _ = build_student(teacher, "shrink:2,1")
+    r2 = distill(teacher, student2, data, fast_cfg(epochs=1, topk=5), out_dir=tmp_path, log=None)
+    assert r2.teacher_forwards == 0 and r2.cache_hits == 3
+
+
+def test_distillation_moves_the_student_towards_the_teacher():
+    from tandem.distill.losses import kd_loss
+    from tandem.finetune import collate
+
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny())
+    data = toy_data(32)
+    batch = collate(data, 1)
+
+    def gap(m):
+        with torch.no_grad():
+            s = m(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+            )
+            t = teacher(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+            )
+        return float(kd_loss(s.logits, t.logits, batch["labels"] != -100))
+
+    student = Seq2SeqLM(tiny(d_model=16, ffn_dim=32, encoder_layers=1, decoder_layers=1))
+    before = gap(student)
+    distill(
+        teacher, student, data, fast_cfg(epochs=8, ce_weight=0.0, kd_weight=1.0, temperature=1.0), log=None
+    )
+    assert gap(student) < 0.5 * before
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(divergence="reverse", hidden_weight=1.0),
+        dict(divergence="jsd", beta=0.3, onpolicy=1.0, onpolicy_max_new_tokens=4),
+        dict(seq_kd="add", seq_kd_max_new_tokens=6),
+    ],
+)
+def test_loss_options_run_and_stay_finite(opts, tmp_path):
+    teacher = Seq2SeqLM(tiny())
+    student = Seq2SeqLM(tiny(d_model=16, ffn_dim=32, encoder_layers=2, decoder_layers=1))
+    r = distill(teacher, student, toy_data(16), fast_cfg(epochs=1, **opts), out_dir=tmp_path, log=None)
+    assert r.stages["task"].steps >= 2
+    if opts.get("seq_kd"):
+        assert (tmp_path / "seqkd_targets.jsonl").is_file()
+
+
+def test_two_stage_and_chain(tmp_path):
+    class Tok:
+        clm_id, eos_id, vocab_size, pad_id = 4, 2, V, 1
+
+        def encode(self, text):
+            return [7 + (ord(c) % (V - 7)) for c in text.replace(" ", "")]
+
+    from tandem.distill import generic_examples
+
+    generic = generic_examples(["hello world again", "tandem distills students", "x"], Tok())
+    assert len(generic) == 2 and all(e.target[-1] == 2 for e in generic)
+    teacher = Seq2SeqLM(tiny())
+    rs = distill_chain(
+        teacher,
+        ["shrink:2,2", "shrink:1,1"],
+        toy_data(16),
+        fast_cfg(epochs=1),
+        out_dir=tmp_path,
+        generic=generic,
+        log=None,
+    )
+    assert len(rs) == 2 and rs[0].init["copied"] and rs[1].student.config.encoder_layers == 1
+    assert set(rs[0].stages) == {"generic", "task"}
+    assert (tmp_path / "student_2" / "final" / "config.json").is_file()
