@@ -190,7 +190,7 @@ def test_alexatm_fixture_model(shared_fixtures: Path, tmp_path: Path) -> None:
     assert t.vocab_size == 22
     assert (t.unk_id, t.bos_id, t.eos_id) == (0, 1, 2)
     # The model has no pad piece (AlexaTM's tokenizer names "[PAD]" but this model lacks it): pad falls back to EOS.
-    assert not t.has_pad and t.pad_id == t.eos_id == 2
+    assert not t.has_pad and t.pad_id == t.eos_id == 2 and t.config()["has_pad"] is False
     # The fixture README says "[CLM]" is user-defined, but the file's 22 pieces are <unk> <s> </s> and 19
     # characters; so clm/doc/mask are absent and "[CLM]" in text encodes as unknowns.
     assert [t.id_to_token(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
@@ -308,6 +308,23 @@ def test_spoken_ratio_with_tandem_spoken(flores: dict[str, Path]) -> None:
     assert s.sentences == [spoken.to_spoken(x, "en") for x in plain.sentences]
 
 
+def test_jsonl_and_gzip_inputs(tmp_path: Path) -> None:
+    import gzip
+
+    docs = [{"text": f"first line {i}\nsecond line {i * 3}", "lang": "en"} for i in range(200)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    with gzip.open(tmp_path / "b.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("".join(f"gzipped sentence {i}\n" for i in range(100)))
+    s = sample_corpus([tmp_path / "a.jsonl", tmp_path / "b.txt.gz"])
+    assert s.seen == 500 and "first line 7" in s.sentences and "gzipped sentence 42" in s.sentences
+    (tmp_path / "bad.jsonl").write_text('{"text": "ok"}\n{"body": "no text"}\n', encoding="utf-8")
+    with pytest.raises(TandemError, match="bad.jsonl line 2: field 'text' missing"):
+        sample_corpus([tmp_path / "bad.jsonl"])
+    (tmp_path / "x.parquet").write_bytes(b"PAR1")
+    with pytest.raises(TandemError, match="parquet is not read here"):
+        sample_corpus([tmp_path / "x.parquet"])
+
+
 def test_iterator_input() -> None:
     docs = (f"line {i} of doc\nsecond line {i * 7}\n\n" for i in range(300))
     t = Tokenizer.train(docs, vocab_size=300, num_threads=1)
@@ -355,6 +372,9 @@ def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(TandemError, match="not found"):
         Tokenizer.load(tmp_path / "nope.model")
     with pytest.raises(TandemError, match="no tokenizer.model"):
+        Tokenizer.load(tmp_path)
+    (tmp_path / "sentencepiece.bpe.model").write_bytes(b"")
+    with pytest.raises(TandemError, match="fairseq's offset"):
         Tokenizer.load(tmp_path)
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"this is not a sentencepiece model")

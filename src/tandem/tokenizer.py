@@ -80,11 +80,28 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", newline="")
 
 
+def _is_jsonl(path: Path) -> bool:
+    return path.name.endswith((".jsonl", ".jsonl.gz"))
+
+
 def _iter_file_lines(path: Path) -> Iterable[str]:
+    """Lines of a text file; for `.jsonl` files the lines of each record's "text" field."""
     try:
         with _open_text(path) as f:
-            for line in f:
-                yield line.rstrip("\r\n")
+            if not _is_jsonl(path):
+                for line in f:
+                    yield line.rstrip("\r\n")
+                return
+            for lineno, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    text = json.loads(line).get("text")
+                except (json.JSONDecodeError, AttributeError) as e:
+                    raise TandemError(f"{path} line {lineno}: not a JSON object ({e})") from e
+                if not isinstance(text, str):
+                    raise TandemError(f"{path} line {lineno}: field 'text' missing or not a string")
+                yield from text.split("\n")
     except UnicodeDecodeError as e:
         raise TandemError(f"{path}: not valid UTF-8 near byte {e.start}; convert the file to UTF-8") from e
     except OSError as e:
@@ -98,6 +115,11 @@ def _normalise_inputs(inputs: Any) -> tuple[list[Path] | None, Iterable[str] | N
     if isinstance(inputs, (list, tuple)):
         files = [Path(p) for p in inputs]
         for p in files:
+            if p.suffix in (".parquet", ".arrow"):
+                raise TandemError(
+                    f"tokenizer training input {p}: {p.suffix} is not read here; pass text or .jsonl files, "
+                    "or an iterator of strings (e.g. from tandem.data)"
+                )
             if not p.is_file():
                 raise TandemError(
                     f"tokenizer training input {str(p)!r} is not a file; pass existing text files "
@@ -281,7 +303,6 @@ class Tokenizer:
             for i in (self.bos_id, self.eos_id, self.pad_id, self.clm_id, self.doc_id, self.mask_id)
             if i is not None
         )
-        self._control = [self.sp.is_control(i) for i in range(n)]
 
         if newline is None:
             newline = self.meta.get("newline_replacement")
@@ -315,7 +336,8 @@ class Tokenizer:
         spoken_fn: Callable[[str, str], str] | None = None,
     ) -> Tokenizer:
         """Train a tandem tokenizer (layout in the module docstring) on text files (one sentence per
-        line; `.gz` allowed) or an iterator of strings (split at newlines).
+        line; `.gz` allowed; `.jsonl` files give their "text" fields) or an iterator of strings (split at
+        newlines).
 
         At most `input_sentence_size` lines are used, a uniform seeded sample of the corpus. With
         `spoken_ratio`, that fraction of the sampled sentences is converted to spoken form with
@@ -427,6 +449,11 @@ class Tokenizer:
                     p = p / name
                     break
             else:
+                if (p / "sentencepiece.bpe.model").is_file():
+                    raise TandemError(
+                        f"{path}: sentencepiece.bpe.model is an mBART/XLM-R vocabulary whose ids are shifted by "
+                        "fairseq's offset, which tandem does not reproduce; use that model's Hugging Face tokenizer"
+                    )
                 raise TandemError(
                     f"{path}: no {MODEL_FILE} (or {', '.join(_FOREIGN_MODEL_FILES)}) in this directory; pass a "
                     "SentencePiece .model file or a directory written by Tokenizer.save"
@@ -465,6 +492,7 @@ class Tokenizer:
             "vocab_size": self.vocab_size,
             "bos_id": self.bos_id,
             "pad_id": self.pad_id,
+            "has_pad": self.has_pad,
             "eos_id": self.eos_id,
             "unk_id": self.unk_id,
             "clm_id": self.clm_id,
@@ -590,7 +618,7 @@ class Tokenizer:
                 run.clear()
 
         for i in ids:
-            if self._control[i]:
+            if self.sp.is_control(i):
                 flush()
                 parts.append(self.sp.id_to_piece(i))
             else:
