@@ -76,40 +76,62 @@ def poisson_span_lengths(total: int, mean_span: float, rng: np.random.Generator)
     return lengths
 
 
-def _place_spans(n: int, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Boolean mask of length n marking non-overlapping, non-adjacent spans of the given lengths."""
+def place_spans(n: int, lengths: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Start positions (sorted) and lengths of non-overlapping, non-adjacent spans placed uniformly in n tokens.
+
+    If there are more spans than gaps between kept tokens, the extras are merged into the last span.
+    """
     k = len(lengths)
-    mask = np.zeros(n, dtype=bool)
     if k == 0:
-        return mask
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     kept = n - int(lengths.sum())
     slots = kept + 1  # a span may sit before, between or after the kept tokens
-    if k > slots:  # too many spans to keep them apart: merge the extras into the last one
+    if k > slots:
         lengths = np.concatenate([lengths[: slots - 1], [lengths[slots - 1 :].sum()]])
         k = slots
-    # k distinct sorted slots among the kept tokens; distinct slots keep spans separate.
+    # k distinct sorted slots, uniform over subsets; distinct slots keep spans apart.
     chosen = np.sort(rng.choice(slots, size=k, replace=False, shuffle=False))
-    starts = chosen + np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    # Mark spans via +1/-1 boundaries and a running sum (no Python loop over spans).
-    delta = np.zeros(n + 1, dtype=np.int32)
-    np.add.at(delta, starts, 1)
-    np.add.at(delta, starts + lengths, -1)
-    return np.cumsum(delta[:n]) > 0
+    starts = chosen + (np.cumsum(lengths) - lengths)
+    return starts, lengths
+
+
+def _mask_from_spans(n: int, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Boolean mask, True inside the spans; spans must be sorted and non-overlapping."""
+    ends = starts + lengths
+    k = len(starts)
+    seg = np.empty(2 * k + 1, dtype=np.int64)  # kept, dropped, kept, ..., dropped, kept
+    seg[0::2] = np.concatenate([starts, [n]]) - np.concatenate([[0], ends])
+    seg[1::2] = lengths
+    flags = np.zeros(2 * k + 1, dtype=bool)
+    flags[1::2] = True
+    return np.repeat(flags, seg)
 
 
 def span_mask(n: int, drop_rate: float, mean_span: float, rng: np.random.Generator) -> np.ndarray:
     """Boolean mask over n tokens: True where a token is dropped (Poisson-length spans, ~drop_rate of n)."""
     lengths = poisson_span_lengths(_num_to_drop(n, drop_rate), mean_span, rng)
-    return _place_spans(n, lengths, rng)
+    if len(lengths) == 0:
+        return np.zeros(n, dtype=bool)
+    return _mask_from_spans(n, *place_spans(n, lengths, rng))
 
 
 def denoise(
     tokens: Tokens, rng: np.random.Generator, drop_rate: float = 0.15, mean_span: float = 3.0
 ) -> Example:
     """AlexaTM denoising: source = tokens with spans deleted (no mask tokens), target = all tokens."""
-    arr = _as_array(tokens)
-    mask = span_mask(len(arr), drop_rate, mean_span, rng)
-    return Example(arr[~mask].tolist(), arr.tolist(), "denoise")
+    toks = tokens.tolist() if isinstance(tokens, np.ndarray) else list(tokens)
+    n = len(toks)
+    lengths = poisson_span_lengths(_num_to_drop(n, drop_rate), mean_span, rng)
+    starts, lengths = place_spans(n, lengths, rng)
+    # Joining the kept slices of a Python list beats a numpy boolean gather here: inputs are a few hundred
+    # tokens, so per-call overhead dominates, and the result must be a list anyway.
+    source: list[int] = []
+    prev = 0
+    for start, end in zip(starts.tolist(), (starts + lengths).tolist(), strict=True):
+        source += toks[prev:start]
+        prev = end
+    source += toks[prev:]
+    return Example(source, toks, "denoise")
 
 
 def clm(
@@ -122,13 +144,11 @@ def clm(
 
     The cut keeps at least one token on each side when the sequence has two or more tokens.
     """
-    arr = _as_array(tokens)
-    n = len(arr)
+    toks = tokens.tolist() if isinstance(tokens, np.ndarray) else list(tokens)
+    n = len(toks)
     frac = rng.uniform(prefix[0], prefix[1])
     cut = int(min(max(round(frac * n), 1), n - 1)) if n >= 2 else n
-    src = [int(clm_token_id)]
-    src.extend(arr[:cut].tolist())
-    return Example(src, arr[cut:].tolist(), "clm")
+    return Example([int(clm_token_id), *toks[:cut]], toks[cut:], "clm")
 
 
 def random_segmentation(total: int, parts: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,14 +188,8 @@ def t5_span_corruption(
     seg = np.empty(2 * num_spans, dtype=np.int64)
     seg[0::2] = keep
     seg[1::2] = noise
-    starts = np.concatenate([[0], np.cumsum(seg)[:-1]])
     sent = np.asarray(sentinel_ids[:num_spans], dtype=np.int64)
-    # Source: per span, the kept segment then its sentinel. Built with np.insert (no Python loop).
-    noise_starts = starts[1::2]
-    delta = np.zeros(n + 1, dtype=np.int32)
-    np.add.at(delta, noise_starts, 1)
-    np.add.at(delta, noise_starts + noise, -1)
-    is_noise = np.cumsum(delta[:n]) > 0
+    is_noise = np.repeat(np.tile(np.array([False, True]), num_spans), seg)
     kept_before = np.cumsum(keep)  # kept tokens preceding each sentinel
     source = np.insert(arr[~is_noise], kept_before, sent)
     target = np.insert(arr[is_noise], np.concatenate([[0], np.cumsum(noise)[:-1]]), sent)

@@ -1,0 +1,237 @@
+"""Statistical and structural tests of the pretraining objectives (AlexaTM denoise/CLM, T5, UL2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tandem.errors import TandemError
+from tandem.objectives import (
+    AlexaTMObjective,
+    UL2Objective,
+    build_objective,
+    clm,
+    denoise,
+    poisson_span_lengths,
+    span_mask,
+    t5_span_corruption,
+)
+
+CLM = 4
+SENTINELS = list(range(999, 899, -1))
+
+
+def is_subsequence(small: list[int], big: list[int]) -> bool:
+    it = iter(big)
+    return all(x in it for x in small)
+
+
+def runs(mask: np.ndarray) -> list[int]:
+    """Lengths of maximal runs of True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(padded)
+    return (np.flatnonzero(d == -1) - np.flatnonzero(d == 1)).tolist()
+
+
+def untangle_t5(source: list[int], target: list[int], sentinels: list[int]) -> list[int]:
+    """Rebuild the original from a T5 example by replacing each source sentinel with its target span."""
+    sset = set(sentinels)
+    spans: dict[int, list[int]] = {}
+    cur = None
+    for t in target:
+        if t in sset:
+            cur = t
+            spans[cur] = []
+        else:
+            spans[cur].append(t)
+    out: list[int] = []
+    for s in source:
+        out.extend(spans[s] if s in sset else [s])
+    return out
+
+
+def test_kind_ratio_is_denoise_prob():
+    obj = AlexaTMObjective(CLM)
+    rng = np.random.default_rng(0)
+    toks = list(range(10, 60))
+    kinds = [obj(toks, rng).kind for _ in range(6000)]
+    frac = kinds.count("denoise") / len(kinds)
+    # binomial sd = sqrt(.8*.2/6000) = 0.005: 4 sd
+    assert abs(frac - 0.8) < 0.02
+    assert set(kinds) == {"denoise", "clm"}
+
+
+def test_denoise_drops_fifteen_percent_in_spans_of_mean_three():
+    rng = np.random.default_rng(1)
+    fracs, span_lengths = [], []
+    for _ in range(2000):
+        n = int(rng.integers(100, 600))
+        orig = np.arange(n) + 10  # unique ids, so the dropped positions are recoverable
+        ex = denoise(orig, rng)
+        assert ex.kind == "denoise"
+        assert ex.target == orig.tolist()  # target is the whole original, no mask tokens
+        assert is_subsequence(ex.source, ex.target)  # source = original with spans deleted
+        dropped = ~np.isin(orig, ex.source)
+        assert dropped.sum() == round(0.15 * n)
+        fracs.append(dropped.mean())
+        span_lengths.extend(runs(dropped))
+    assert abs(np.mean(fracs) - 0.15) < 0.003
+    assert min(span_lengths) >= 1
+    # 1 + Poisson(2): mean 3, variance 2 (the last span of each input is cut, pulling the mean a bit down)
+    assert abs(np.mean(span_lengths) - 3.0) < 0.12
+    assert 1.6 < np.var(span_lengths) < 2.4
+
+
+def test_span_lengths_follow_shifted_poisson():
+    rng = np.random.default_rng(2)
+    lengths = np.concatenate([poisson_span_lengths(3000, 3.0, rng)[:-1] for _ in range(20)])
+    assert abs(lengths.mean() - 3.0) < 0.05
+    # P(L = k) = P(Poisson(2) = k - 1), hand-computed from the pmf
+    for k in (1, 2, 3, 5):
+        expected = math.exp(-2) * 2 ** (k - 1) / math.factorial(k - 1)
+        assert abs((lengths == k).mean() - expected) < 0.015, k
+    # exact total
+    assert poisson_span_lengths(77, 3.0, rng).sum() == 77
+    assert len(poisson_span_lengths(0, 3.0, rng)) == 0
+
+
+def test_spans_do_not_touch_and_mask_size_is_exact():
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n = int(rng.integers(2, 80))
+        rate = float(rng.uniform(0.05, 0.95))
+        m = span_mask(n, rate, 3.0, rng)
+        assert m.sum() == min(max(round(n * rate), 1), n - 1)
+        assert not m.all()
+
+
+def test_clm_prefix_is_uniform_between_20_and_80_percent():
+    rng = np.random.default_rng(4)
+    fracs = []
+    for _ in range(4000):
+        n = int(rng.integers(200, 400))
+        orig = list(range(10, 10 + n))
+        ex = clm(orig, rng, CLM)
+        assert ex.kind == "clm"
+        assert ex.source[0] == CLM
+        assert ex.source[1:] + ex.target == orig
+        fracs.append((len(ex.source) - 1) / n)
+    fracs = np.asarray(fracs)
+    assert fracs.min() >= 0.2 - 1 / 200 and fracs.max() <= 0.8 + 1 / 200
+    # uniform on [0.2, 0.8]: quartiles at 0.35, 0.5, 0.65
+    q = np.quantile(fracs, [0.25, 0.5, 0.75])
+    assert np.allclose(q, [0.35, 0.5, 0.65], atol=0.02)
+    assert fracs.min() < 0.21 and fracs.max() > 0.79
+
+
+def test_alexatm_mixture_examples_are_well_formed_and_seeded():
+    obj = AlexaTMObjective(CLM, denoise_prob=0.5)
+    toks = list(range(10, 110))
+    a = [obj(toks, np.random.default_rng(7)) for _ in range(3)]
+    assert a[0] == a[1] == a[2]  # same generator state, same example
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        ex = obj(toks, rng)
+        if ex.kind == "clm":
+            assert ex.source[1:] + ex.target == toks
+        else:
+            assert ex.target == toks and is_subsequence(ex.source, toks) and len(ex.source) == 85
+        assert 2 not in ex.source + ex.target  # no EOS added by objectives
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_tiny_inputs_do_not_crash(n):
+    rng = np.random.default_rng(0)
+    toks = list(range(10, 10 + n))
+    ex = denoise(toks, rng)
+    assert ex.target == toks and is_subsequence(ex.source, toks)
+    if n >= 2:
+        assert len(ex.source) == n - 1
+    ex = clm(toks, rng, CLM)
+    assert ex.source[1:] + ex.target == toks
+    ex = t5_span_corruption(toks, rng, SENTINELS)
+    assert untangle_t5(ex.source, ex.target, SENTINELS) == toks
+
+
+def test_dense_drop_merges_spans_without_losing_count():
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        toks = list(range(10, 30))
+        ex = denoise(toks, rng, drop_rate=0.9, mean_span=1.0)
+        assert len(ex.source) == 2 and is_subsequence(ex.source, toks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(7, 500), max_size=300), st.integers(0, 2**32 - 1))
+def test_denoise_and_clm_invariants_hold_for_any_input(toks, seed):
+    rng = np.random.default_rng(seed)
+    ex = denoise(toks, rng)
+    assert ex.target == toks and is_subsequence(ex.source, toks)
+    ex = clm(toks, rng, CLM)
+    assert ex.source[0] == CLM and ex.source[1:] + ex.target == toks
+
+
+def test_t5_span_corruption_matches_t5_layout():
+    rng = np.random.default_rng(6)
+    noise = []
+    for _ in range(500):
+        n = int(rng.integers(20, 300))
+        toks = list(range(10, 10 + n))
+        ex = t5_span_corruption(toks, rng, SENTINELS)
+        assert ex.kind == "span"
+        assert untangle_t5(ex.source, ex.target, SENTINELS) == toks
+        k = sum(t in SENTINELS for t in ex.source)
+        # T5: sentinels in order, same count in source and target, target starts with the first sentinel
+        assert [t for t in ex.source if t in SENTINELS] == SENTINELS[:k]
+        assert [t for t in ex.target if t in SENTINELS] == SENTINELS[:k]
+        assert ex.target[0] == SENTINELS[0]
+        assert ex.source[0] not in SENTINELS  # T5 spans start with a kept segment
+        noise.append((len(ex.target) - k) / n)
+        assert k == max(1, round(round(0.15 * n) / 3))
+    assert abs(np.mean(noise) - 0.15) < 0.005
+
+
+def test_t5_needs_enough_sentinels():
+    with pytest.raises(TandemError, match="sentinel"):
+        t5_span_corruption(list(range(1000)), np.random.default_rng(0), [999, 998])
+
+
+def test_ul2_modes_tokens_and_mixture():
+    modes = {"R": 7, "S": 8, "X": 9}
+    obj = build_objective("ul2", vocab_size=1000, mode_token_ids=modes)
+    assert isinstance(obj, UL2Objective)
+    rng = np.random.default_rng(9)
+    toks = list(range(10, 210))
+    kinds = []
+    for _ in range(2100):
+        ex = obj(toks, rng)
+        kinds.append(ex.kind)
+        mode = ex.kind[-1].upper()
+        assert ex.source[0] == modes[mode]
+        if mode == "S":
+            assert ex.source[1:] + ex.target == toks
+        else:
+            assert untangle_t5(ex.source[1:], ex.target, obj.sentinel_ids) == toks
+    # seven denoisers, equal weights: R 2/7, S 1/7, X 4/7
+    for kind, p in (("ul2_r", 2 / 7), ("ul2_s", 1 / 7), ("ul2_x", 4 / 7)):
+        assert abs(kinds.count(kind) / len(kinds) - p) < 0.04
+
+
+def test_build_objective_by_name_and_errors():
+    assert isinstance(build_objective("alexatm", clm_token_id=4), AlexaTMObjective)
+    assert build_objective("denoise").choose_kind(np.random.default_rng(0)) == "denoise"
+    assert build_objective("clm", clm_token_id=4).packs("clm") is False
+    t5 = build_objective("t5", vocab_size=32000)
+    assert t5.sentinel_ids[:2] == [31999, 31998]  # T5 counts sentinels down from the top
+    with pytest.raises(TandemError, match="unknown objective"):
+        build_objective("bert")
+    with pytest.raises(TandemError, match="sentinel_ids"):
+        build_objective("t5")
+    with pytest.raises(TandemError, match="denoise_prob"):
+        AlexaTMObjective(4, denoise_prob=1.5)
+    with pytest.raises(TandemError):
+        build_objective("alexatm")  # clm_token_id missing
