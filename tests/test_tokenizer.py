@@ -95,7 +95,21 @@ def test_user_defined_symbols_in_text(tok: Tokenizer) -> None:
     assert tok.clm_id in ids and tok.tag_id(2) in ids and tok.mask_id in ids
     assert tok.decode(ids, skip_special_tokens=False) == "[CLM] Sentence: x<tag_2>[MASK]"
     # Skipping drops [CLM]/[MASK] but keeps tags, which are content for downstream tasks.
-    assert tok.decode(ids) == " Sentence: x<tag_2>"
+    assert tok.decode(ids) == "Sentence: x<tag_2>"
+    assert tok.is_tandem_layout
+
+
+def test_prompt_matches_clm_objective_input(tok: Tokenizer) -> None:
+    # The CLM objective builds [CLM] + encode(document); a written "[CLM] " prompt must give the same ids,
+    # without the lone dummy-prefix piece SentencePiece puts before a leading user-defined symbol.
+    doc = "Sentence: Hallo Welt; Translation in English:"
+    assert tok.encode("[CLM] " + doc) == [tok.clm_id, *tok.encode(doc)]
+    assert tok.sp.encode("[CLM] " + doc)[:2] == [tok.token_to_id("\u2581"), tok.clm_id]  # what raw SPM does
+    assert tok.encode_batch(["[CLM] " + doc, "\nx"]) == [tok.encode("[CLM] " + doc), tok.encode("\nx")]
+    assert tok.encode("\nx")[0] == tok.newline_id
+    for text in ["[CLM] " + doc, "[DOC]x", "\n\nx", " [CLM] x", "<tag_0> y"]:
+        assert tok.decode(tok.encode(text), skip_special_tokens=False) == text
+    assert tok.encode(" [CLM] x")[0] != tok.clm_id  # a real leading space stays a token
 
 
 def test_decode_special_tokens(tok: Tokenizer) -> None:

@@ -6,7 +6,9 @@ Layout of a tandem-trained model (fairseq/BART/AlexaTM order)::
 
 `[CLM]`, `[DOC]`, `[MASK]`, the newline and the reserved tag slots (AlexaTM reserved 1K for downstream
 tags) are SentencePiece *user-defined* symbols: they are always single tokens, and writing them in text
-(`"[CLM] Sentence: ..."`, `"<tag_3>"`) encodes them as such.
+(`"[CLM] Sentence: ..."`, `"<tag_3>"`) encodes them as such. A text that starts with one of them gets no
+lone dummy-prefix `▁` before it, so `encode("[CLM] " + doc) == [clm_id] + encode(doc)`: prompts look
+exactly like the inputs the causal-LM objective builds.
 
 Newlines. AlexaTM's and T5's tokenizers normalise `\\n` to a space, so it silently disappears. tandem
 trains with the `identity` normalisation rule, keeps whitespace as written (no collapsing of runs, no
@@ -51,6 +53,7 @@ _FOREIGN_MODEL_FILES = ("spiece.model", "20b_tokenizer.model", "sentencepiece.mo
 SPECIAL_SYMBOLS = ("[CLM]", "[DOC]", "[MASK]")
 NEWLINE = "\n"
 TAG_FORMAT = "<tag_{}>"
+TANDEM_LAYOUT = ("<s>", "<pad>", "</s>", "<unk>", *SPECIAL_SYMBOLS, NEWLINE)  # ids 0..7
 _TAG_RE = re.compile(r"<tag_(\d+)>")
 _MODEL_TYPES = ("unigram", "bpe", "char", "word")
 
@@ -317,6 +320,16 @@ class Tokenizer:
         else:
             self._newline_repl = " "
 
+        # In tandem's layout, text that starts with a user-defined symbol ("[CLM] Sentence: ...") would
+        # begin with a lone dummy-prefix piece "▁" before it; drop that so a prompt encodes exactly as the
+        # pretraining objective builds its input ([CLM] + encode(document)). Foreign models are left as is.
+        layout = tuple(self.sp.id_to_piece(i) for i in range(min(n, len(TANDEM_LAYOUT))))
+        self.is_tandem_layout: bool = layout == TANDEM_LAYOUT
+        self._lone_prefix: int | None = self._find("\u2581") if self.is_tandem_layout else None
+        user = [self.clm_id, self.doc_id, self.mask_id, self.newline_id]
+        user += [self.sp.piece_to_id(TAG_FORMAT.format(i)) for i in range(self.num_reserved_tags)]
+        self._user_ids = frozenset(i for i in user if i is not None)
+
     # -- construction --------------------------------------------------------------------------------
 
     @classmethod
@@ -566,7 +579,18 @@ class Tokenizer:
     def encode(self, text: str, add_eos: bool = False, add_bos: bool = False) -> list[int]:
         """Token ids of `text` (no special tokens unless asked for)."""
         pre, post = self._suffix(add_bos, add_eos)
-        return pre + self.sp.encode(self._prepare(text), out_type=int) + post
+        return pre + self._strip(text, self.sp.encode(self._prepare(text), out_type=int)) + post
+
+    def _strip(self, text: str, ids: list[int]) -> list[int]:
+        if (
+            self._lone_prefix is not None
+            and len(ids) > 1
+            and ids[0] == self._lone_prefix
+            and ids[1] in self._user_ids
+            and not text.startswith(" ")  # then the "▁" is the dummy prefix, not a space of the text
+        ):
+            return ids[1:]
+        return ids
 
     def encode_batch(
         self,
@@ -581,13 +605,15 @@ class Tokenizer:
         if not prepared:
             return []
         out = self.sp.encode(prepared, out_type=int, num_threads=num_threads or self.num_threads)
+        if self._lone_prefix is not None:
+            out = [self._strip(t, ids) for t, ids in zip(texts, out)]
         if pre or post:
             out = [pre + ids + post for ids in out]
         return out
 
     def tokenize(self, text: str) -> list[str]:
         """The pieces `encode` would produce, as strings (for inspection)."""
-        return [self.sp.id_to_piece(i) for i in self.sp.encode(self._prepare(text), out_type=int)]
+        return [self.sp.id_to_piece(i) for i in self.encode(text)]
 
     def _check_ids(self, ids: list[int]) -> None:
         n = self.vocab_size
