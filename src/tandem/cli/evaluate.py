@@ -1,0 +1,135 @@
+"""`tandem evaluate`: few-shot evaluation of a checkpoint on benchmark tasks, or scoring of a predictions file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+HELP = "evaluate a checkpoint few-shot on SuperGLUE, SQuAD 2.0, FLORES, XNLI, summarisation and SLU tasks"
+EXAMPLES = """
+  tandem evaluate --model runs/tiny --tasks copa,rte,cb --shots 4 --limit 100 --out runs/tiny/eval
+  tandem evaluate --model runs/tiny --tasks flores:en-de,xsid:de,squad2 --shots 1 --limit 50 --out eval/
+  tandem evaluate --model runs/tiny --tasks xsum=data/xsum_test.jsonl --out eval/   # explicit eval file
+  tandem evaluate --predictions other_system.jsonl --task squad2 --out eval/other   # score external output
+tasks: boolq cb copa rte wic wsc multirc record squad2 flores:SRC-TGT xnli:LANG xsum mlsum:LANG snips slurp
+       massive:LOCALE xsid:LANG (append =FILE to read the evaluation examples from FILE)
+"""
+
+
+def _default_data_dir() -> str:
+    env = os.environ.get("TANDEM_DATA")
+    if env:
+        return env
+    for cand in ("../shared/data", "data"):
+        if Path(cand).is_dir():
+            return cand
+    return "../shared/data"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="checkpoint directory (tandem, or Hugging Face BART/mBART/T5, or AlexaTM)")
+    p.add_argument("--tokenizer", help="tokenizer dir or .model file (default: the model directory)")
+    p.add_argument("--tasks", help="comma-separated task specs (see below)")
+    p.add_argument("--shots", type=int, default=0, help="demonstrations per prompt (default 0)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N examples of each task")
+    p.add_argument("--batch-size", type=int, default=8, help="examples per encoder pass (default 8)")
+    p.add_argument("--seed", type=int, default=1234, help="seed of the demonstration draw (default 1234)")
+    p.add_argument("--out", help="output directory for predictions.jsonl, metrics.json, results.md")
+    p.add_argument("--data-dir", default=None, help="data root (default $TANDEM_DATA or ../shared/data)")
+    p.add_argument(
+        "--normalization",
+        default="none",
+        choices=["none", "token", "char", "calibrated"],
+        help="rank-scoring normalisation of choice log-likelihoods (default none: summed)",
+    )
+    p.add_argument(
+        "--delimiter",
+        default="semicolon",
+        help="demonstration delimiter: semicolon, br, newline or a literal",
+    )
+    p.add_argument("--no-clm-prefix", action="store_true", help="do not start prompts with [CLM]")
+    p.add_argument(
+        "--random-shots", action="store_true", help="draw demonstrations at random, not class-balanced"
+    )
+    p.add_argument("--flores-spm", help="FLORES SentencePiece model: adds spBLEU to FLORES tasks")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument(
+        "--dtype", default=None, choices=[None, "float32", "bfloat16", "float16"], help="weights dtype"
+    )
+    p.add_argument("--predictions", help="score this jsonl of {id, prediction} instead of running a model")
+    p.add_argument("--task", help="the task of --predictions")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tandem.evaluation.runner import markdown_table, write_reports
+    from tandem.evaluation.tasks import get_task
+
+    data_dir = Path(args.data_dir or _default_data_dir())
+    if args.predictions:
+        from tandem.evaluation.runner import score_predictions
+
+        if not args.task:
+            raise TandemError("--predictions needs --task naming the task the predictions are for")
+        task, explicit = get_task(args.task, args.flores_spm)
+        reports = [score_predictions(task, data_dir, args.predictions, explicit)]
+    else:
+        if not args.model or not args.tasks:
+            raise TandemError(
+                "give --model DIR and --tasks a,b (or --predictions FILE --task T to score a file)"
+            )
+        if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
+            raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
+        specs = [s for s in args.tasks.split(",") if s.strip()]
+        tasks = [get_task(s, args.flores_spm) for s in specs]  # unknown names fail before the model loads
+        reports = _run_model(args, tasks, data_dir)
+    table = markdown_table(reports)
+    print(table, end="")
+    if args.out:
+        meta = {k: v for k, v in vars(args).items() if k != "func" and not callable(v)}
+        paths = write_reports(reports, args.out, meta)
+        print(f"wrote {paths['predictions']}, {paths['metrics']}, {paths['table']}", file=sys.stderr)
+    return 0
+
+
+def _run_model(args: argparse.Namespace, tasks, data_dir: Path):
+    import torch
+    from tqdm import tqdm
+
+    from tandem.evaluation.runner import run_task
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.templates import PromptFormat
+    from tandem.tokenizer import Tokenizer
+
+    dtype = getattr(torch, args.dtype) if args.dtype else None
+    model = Seq2SeqLM.from_pretrained(args.model, device=args.device, dtype=dtype)
+    tok = Tokenizer.load(args.tokenizer or args.model)
+    lm = EncoderDecoder(model, tok)
+    fmt = PromptFormat.named(args.delimiter, clm_prefix=not args.no_clm_prefix)
+    reports = []
+    for task, explicit in tasks:
+        n = len(task.load(data_dir, explicit))
+        total = min(n, args.limit) if args.limit else n
+        with tqdm(total=total, desc=task.name, disable=args.no_progress, file=sys.stderr) as bar:
+            reports.append(
+                run_task(
+                    lm,
+                    task,
+                    data_dir,
+                    explicit,
+                    shots=args.shots,
+                    limit=args.limit,
+                    batch_size=args.batch_size,
+                    seed=args.seed,
+                    fmt=fmt,
+                    normalization=args.normalization,
+                    balanced=not args.random_shots,
+                    progress=bar.update,
+                )
+            )
+    return reports

@@ -1,0 +1,282 @@
+"""Run tasks on a model (k-shot prompts, rank scoring or greedy generation) or score a predictions file,
+and write predictions.jsonl, metrics.json and a markdown table."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tandem.errors import TandemError
+from tandem.evaluation.tasks import Doc, Task, read_jsonl
+from tandem.prompting.selection import select_demonstrations
+from tandem.prompting.templates import PromptFormat, fit_prompt
+
+
+@dataclass
+class TaskReport:
+    task: str
+    metrics: dict[str, float]
+    num_scored: int
+    skipped_too_long: int = 0  # queries longer than the model accepts (never truncated)
+    dropped_demos: int = 0  # demonstrations left out so that prompts fit
+    missing: int = 0  # (predictions files) examples without a prediction
+    shots: int = 0
+    seconds: float = 0.0
+    records: list[dict] = field(default_factory=list)
+    primary: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **self.metrics,
+            "num_scored": self.num_scored,
+            "skipped_too_long": self.skipped_too_long,
+            "dropped_demos": self.dropped_demos,
+            "missing_predictions": self.missing,
+            "shots": self.shots,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _jsonable(x: Any) -> Any:
+    return json.loads(json.dumps(x, default=str))
+
+
+def build_prompts(
+    task: Task,
+    docs: Sequence[Doc],
+    pool: Sequence[Doc],
+    pool_is_eval: bool,
+    shots: int,
+    seed: int,
+    fmt: PromptFormat,
+    length_of: Callable[[str], int],
+    max_length: int | None,
+    balanced: bool = True,
+) -> tuple[list[str | None], list[int], int]:
+    """One prompt per doc (None when the query alone is too long); demos kept per prompt; demos dropped."""
+    prompts: list[str | None] = []
+    kept: list[int] = []
+    dropped = 0
+    for i, d in enumerate(docs):
+        demos = select_demonstrations(
+            pool,
+            shots,
+            seed,
+            query_index=i,
+            label_of=task.label_of if balanced else None,
+            exclude=(lambda x, _id=d["id"]: x["id"] == _id) if pool_is_eval else None,
+        )
+        demo_texts = [task.prompt(x) + task.target(x) for x in demos]
+        fitted = fit_prompt(demo_texts, task.prompt(d), fmt, length_of, max_length)
+        prompts.append(fitted.text)
+        kept.append(fitted.num_demos)
+        dropped += fitted.dropped if fitted.text is not None else 0
+    return prompts, kept, dropped
+
+
+def run_task(
+    lm,
+    task: Task,
+    data_dir: Path,
+    explicit: str | None = None,
+    *,
+    shots: int = 0,
+    limit: int | None = None,
+    batch_size: int = 8,
+    seed: int = 1234,
+    fmt: PromptFormat | None = None,
+    normalization: str = "none",
+    balanced: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> TaskReport:
+    """Evaluate `lm` (a `tandem.prompting.lm.EncoderDecoder`) on one task."""
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.scoring import continuation_ids, rank_choices
+
+    t0 = time.perf_counter()
+    fmt = fmt or PromptFormat()
+    if task.delimiter is not None:
+        fmt = PromptFormat(prefix=fmt.prefix, delimiter=task.delimiter)
+    docs = task.load(data_dir, explicit)
+    if limit is not None:
+        docs = docs[:limit]
+    pool_is_eval = task.load_train is None
+    pool = docs if pool_is_eval else task.load_train(data_dir)
+    if pool_is_eval and shots:
+        pool = task.load(data_dir, explicit)  # the whole split, not only the first `limit`
+    prompts, kept, dropped = build_prompts(
+        task,
+        docs,
+        pool,
+        pool_is_eval,
+        shots,
+        seed,
+        fmt,
+        lambda s: len(lm.source_ids(s)),
+        lm.max_source_len,
+        balanced,
+    )
+    ok = [i for i, p in enumerate(prompts) if p is not None]
+    if task.kind == "rank":
+        choices = {i: task.choices(docs[i]) for i in ok}
+        if lm.max_target_len is not None:  # a verbalisation the decoder cannot hold is a skip, not a cut
+            ok = [i for i in ok if all(len(continuation_ids(lm, c)) <= lm.max_target_len for c in choices[i])]
+        if progress is not None:
+            progress(len(docs) - len(ok))
+        results = rank_choices(
+            lm,
+            [prompts[i] for i in ok],
+            [choices[i] for i in ok],
+            normalization=normalization,
+            unconditional_prompt=fmt.prefix + task.unconditional,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        preds = [task.choice_labels(docs[i])[r.prediction] for i, r in zip(ok, results)]
+        extra = [{"scores": [round(s, 6) for s in r.scores]} for r in results]
+    else:
+        if progress is not None:
+            progress(len(docs) - len(ok))
+        texts = generate_texts(
+            lm,
+            [prompts[i] for i in ok],
+            max_new_tokens=task.max_new_tokens,
+            stop=(fmt.stop, *task.stop),
+            batch_size=batch_size,
+            progress=progress,
+        )
+        preds = [task.postprocess(t, docs[i]) if task.postprocess else t for i, t in zip(ok, texts)]
+        extra = [{"generation": t} for t in texts]
+    scored = [docs[i] for i in ok]
+    metrics = task.metric(scored, preds) if scored else {}
+    records = [
+        {
+            "task": task.name,
+            "id": d["id"],
+            "prediction": _jsonable(p),
+            "gold": _jsonable(task.gold(d)),
+            "num_demos": kept[i],
+            **x,
+        }
+        for i, d, p, x in zip(ok, scored, preds, extra)
+    ]
+    for i, p in enumerate(prompts):
+        if p is None:
+            records.append(
+                {
+                    "task": task.name,
+                    "id": docs[i]["id"],
+                    "prediction": None,
+                    "skipped": "query longer than the model maximum",
+                }
+            )
+    return TaskReport(
+        task.name,
+        metrics,
+        len(scored),
+        skipped_too_long=len(docs) - len(scored),
+        dropped_demos=dropped,
+        shots=shots,
+        seconds=time.perf_counter() - t0,
+        records=records,
+        primary=task.primary,
+    )
+
+
+def _match_label(pred: Any, labels: Sequence[Any]) -> Any:
+    """Map an external prediction onto a task label: exact, else by case-insensitive string form."""
+    if pred in labels:
+        return pred
+    s = str(pred).strip().lower()
+    for lab in labels:
+        if str(lab).lower() == s:
+            return lab
+    return pred
+
+
+def score_predictions(
+    task: Task, data_dir: Path, predictions: str | Path, explicit: str | None = None
+) -> TaskReport:
+    """Score a jsonl of {"id": ..., "prediction": ...} (other fields ignored) with the task's metric."""
+    t0 = time.perf_counter()
+    path = Path(predictions)
+    rows = read_jsonl(path)
+    by_id: dict[str, Any] = {}
+    for r in rows:
+        if "task" in r and r["task"] != task.name:
+            continue
+        if "id" not in r or "prediction" not in r:
+            raise TandemError(f"{path} line {r['_line']}: fields 'id' and 'prediction' are required")
+        if r["prediction"] is None:  # a skipped example in one of our own files
+            continue
+        by_id[str(r["id"])] = r["prediction"]
+    docs = task.load(data_dir, explicit)
+    scored = [d for d in docs if d["id"] in by_id]
+    if not scored:
+        raise TandemError(
+            f"{path}: no prediction matches an example id of task {task.name} (ids look like {docs[0]['id']!r})"
+            if docs
+            else f"task {task.name} has no examples"
+        )
+    preds = []
+    for d in scored:
+        p = by_id[d["id"]]
+        if task.kind == "rank":
+            p = _match_label(p, task.choice_labels(d))
+        elif task.postprocess:
+            p = task.postprocess(str(p), d)
+        preds.append(p)
+    return TaskReport(
+        task.name,
+        task.metric(scored, preds),
+        len(scored),
+        missing=len(docs) - len(scored),
+        seconds=time.perf_counter() - t0,
+        primary=task.primary,
+    )
+
+
+def markdown_table(reports: Sequence[TaskReport]) -> str:
+    """| task | metric | value | n | skipped | dropped demos |"""
+    lines = [
+        "| task | metric | value | n | skipped (too long) | dropped demos |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in reports:
+        shown = [k for k in r.metrics if not k.endswith("_total") and k not in ("total", "n")]
+        for j, k in enumerate(shown):
+            tail = f"{r.num_scored} | {r.skipped_too_long} | {r.dropped_demos}" if j == 0 else " | | "
+            lines.append(f"| {r.task if j == 0 else ''} | {k} | {r.metrics[k]:.2f} | {tail} |")
+        if not shown:
+            lines.append(f"| {r.task} | - | - | {r.num_scored} | {r.skipped_too_long} | {r.dropped_demos} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(
+    reports: Sequence[TaskReport], out_dir: str | Path, meta: dict | None = None
+) -> dict[str, Path]:
+    """predictions.jsonl, metrics.json and results.md in out_dir."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "predictions": out / "predictions.jsonl",
+            "metrics": out / "metrics.json",
+            "table": out / "results.md",
+        }
+        with paths["predictions"].open("w", encoding="utf-8") as f:
+            for r in reports:
+                for rec in r.records:
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        payload = {"config": meta or {}, "results": {r.task: r.summary() for r in reports}}
+        paths["metrics"].write_text(
+            json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        paths["table"].write_text(markdown_table(reports), encoding="utf-8")
+    except OSError as e:
+        raise TandemError(f"cannot write results to {out}: {e.strerror or e}") from e
+    return paths

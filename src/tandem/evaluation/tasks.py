@@ -1,0 +1,726 @@
+"""Evaluation tasks as small declarative definitions: a loader, a template and a metric.
+
+A task name may carry a parameter after a colon (`flores:eng_Latn-deu_Latn`, `xnli:de`, `xsid:it`,
+`mlsum:de`) and an explicit evaluation file after `=` (`xsum=/data/xsum_test.jsonl`). Loaders read the
+local formats under the data directory (see ../shared/data/README.md); where a local file is missing they
+fall back to the Hugging Face `datasets` version when one is cached.
+
+Rank tasks predict the label of the best-scoring verbalised choice; generation tasks predict text. Either
+way a prediction is a plain JSON value, so `tandem evaluate --predictions FILE` can score any system.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tandem import slu
+from tandem.errors import TandemError
+from tandem.evaluation import metrics as M
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One evaluation task. `prompt(doc)` is the query input ending in its answer cue; `target(doc)` the gold
+    answer as it follows the cue in a demonstration (with its leading space)."""
+
+    name: str
+    kind: str  # "rank" | "generate"
+    load: Callable[[Path, str | None], list[Doc]]  # (data_dir, explicit file or None) -> eval docs
+    prompt: Callable[[Doc], str]
+    target: Callable[[Doc], str]
+    gold: Callable[[Doc], Any]
+    metric: Callable[[list[Doc], list[Any]], dict[str, float]]
+    choices: Callable[[Doc], list[str]] | None = None  # rank: verbalisations
+    choice_labels: Callable[[Doc], list[Any]] | None = None  # rank: the label each choice stands for
+    load_train: Callable[[Path], list[Doc]] | None = None  # demonstration pool; None: the eval split
+    label_of: Callable[[Doc], Hashable] | None = None  # class for balanced demonstration selection
+    max_new_tokens: int = 32
+    stop: tuple[str, ...] = ("\n",)
+    postprocess: Callable[[str, Doc], Any] | None = None
+    delimiter: str | None = None  # forced delimiter (e.g. SLU targets contain ';')
+    unconditional: str = "Answer:"
+    primary: str = "acc"
+    description: str = ""
+
+
+# ------------------------------------------------------------------------------------------------- file I/O
+def read_jsonl(path: Path) -> list[Doc]:
+    """Objects of a jsonl file; a malformed line is an error naming the file and line."""
+    if not path.is_file():
+        raise TandemError(f"{path}: file not found")
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TandemError(f"{path} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
+            if not isinstance(obj, dict):
+                raise TandemError(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
+            obj.setdefault("_line", i)
+            out.append(obj)
+    return out
+
+
+def need(doc: Doc, key: str, where: str = "") -> Any:
+    """doc[key], or a TandemError naming the file line and the missing field."""
+    if key not in doc:
+        line = f" line {doc['_line']}" if "_line" in doc else ""
+        raise TandemError(f"{where or 'document'}{line}: field {key!r} missing")
+    return doc[key]
+
+
+def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
+    """Rows of a Hugging Face dataset from the local cache (no download is attempted at test time)."""
+    try:
+        import datasets
+    except ImportError as e:  # pragma: no cover - datasets is optional
+        raise TandemError(f"the `datasets` package is needed to load {name}; pip install datasets") from e
+    try:
+        ds = datasets.load_dataset(name, config, split=split)
+    except Exception as e:  # datasets raises many types (connection, missing config, ...)
+        raise TandemError(f"could not load Hugging Face dataset {name}/{config} [{split}]: {e}") from e
+    return [dict(r) for r in ds]
+
+
+def _local_or_hf(
+    path: Path, hf: tuple[str, str | None, str] | None, convert: Callable[[Doc], Doc] | None
+) -> list[Doc]:
+    if path.is_file():
+        return read_jsonl(path)
+    if hf is None:
+        raise TandemError(f"{path}: file not found; pass --data-dir or give the file as TASK=PATH")
+    rows = hf_rows(*hf)
+    return [convert(r) if convert else r for r in rows]
+
+
+# --------------------------------------------------------------------------------------------- SuperGLUE
+def _sg_file(task: str, split: str) -> Callable[[Path, str | None], list[Doc]]:
+    hf_split = {"val": "validation", "train32": "train", "dev32": "validation"}[split]
+
+    def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
+        path = Path(explicit) if explicit else data_dir / "superglue" / task / f"{split}.jsonl"
+        if explicit and not path.is_file():
+            raise TandemError(f"{path}: file not found")
+        rows = _local_or_hf(path, ("super_glue", task, hf_split), _HF_SG.get(task))
+        where = str(path)
+        if task == "multirc":
+            return _flatten_multirc(rows, where)
+        if task == "record":
+            return _flatten_record(rows, where)
+        for i, r in enumerate(rows):
+            r.setdefault("id", str(r.get("idx", i)))
+            r["id"] = str(r["id"])
+            r["_where"] = where
+        return rows
+
+    return load
+
+
+def _bool_label(doc: Doc, where: str = "") -> bool:
+    lab = need(doc, "label", where or doc.get("_where", ""))
+    if isinstance(lab, str):
+        return lab.lower() in ("true", "1", "yes")
+    return bool(lab)
+
+
+def _sg_train(task: str) -> Callable[[Path], list[Doc]]:
+    return lambda d: _sg_file(task, "train32")(d, None)
+
+
+_CB_LABELS = ["entailment", "contradiction", "neutral"]
+_NLI_VERBAL = {"entailment": " True", "contradiction": " False", "neutral": " Neither"}
+
+
+def _hf_wsc(r: Doc) -> Doc:
+    return {
+        "text": r["text"],
+        "target": {k: r[k] for k in ("span1_index", "span2_index", "span1_text", "span2_text")},
+        "label": r["label"],
+        "idx": r["idx"],
+    }
+
+
+def _hf_label_names(names: list[str]) -> Callable[[Doc], Doc]:
+    def conv(r: Doc) -> Doc:
+        r = dict(r)
+        if isinstance(r.get("label"), int) and r["label"] >= 0:
+            r["label"] = names[r["label"]]
+        return r
+
+    return conv
+
+
+_HF_SG: dict[str, Callable[[Doc], Doc]] = {
+    "wsc": _hf_wsc,
+    "cb": _hf_label_names(_CB_LABELS),
+    "rte": _hf_label_names(["entailment", "not_entailment"]),
+}
+
+
+def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
+    """One document per (question, answer option); `qid` groups the options of a question."""
+    out = []
+    for r in rows:
+        if "paragraph" in r and "answer" in r:  # Hugging Face: already one row per option
+            idx = r["idx"]
+            out.append(
+                {
+                    "passage": r["paragraph"],
+                    "question": r["question"],
+                    "answer": r["answer"],
+                    "label": int(r["label"]),
+                    "qid": f"{idx['paragraph']}-{idx['question']}",
+                    "id": f"{idx['paragraph']}-{idx['question']}-{idx['answer']}",
+                }
+            )
+            continue
+        passage = need(r, "passage", where)
+        text = need(passage, "text", where)
+        for q in need(passage, "questions", where):
+            for a in need(q, "answers", where):
+                out.append(
+                    {
+                        "passage": text,
+                        "question": q["question"],
+                        "answer": a["text"],
+                        "label": int(a.get("label", -1)),
+                        "qid": f"{r.get('idx')}-{q.get('idx')}",
+                        "id": f"{r.get('idx')}-{q.get('idx')}-{a.get('idx')}",
+                    }
+                )
+    return out
+
+
+def _record_passage(text: str) -> str:
+    # highlights are bullet-style summary lines; keep them readable on one line
+    return text.replace("@highlight\n", "- ").replace("\n", " ")
+
+
+def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
+    """One document per cloze query, with the passage's unique entity strings as candidates."""
+    out = []
+    for r in rows:
+        if "query" in r and "entities" in r:  # Hugging Face layout
+            ents = list(dict.fromkeys(r["entities"]))
+            out.append(
+                {
+                    "passage": _record_passage(r["passage"]),
+                    "query": r["query"],
+                    "entities": ents,
+                    "answers": list(r.get("answers", [])),
+                    "id": f"{r['idx']['passage']}-{r['idx']['query']}",
+                }
+            )
+            continue
+        passage = need(r, "passage", where)
+        text = need(passage, "text", where)
+        ents = list(dict.fromkeys(text[e["start"] : e["end"] + 1] for e in passage.get("entities", [])))
+        for q in need(r, "qas", where):
+            out.append(
+                {
+                    "passage": _record_passage(text),
+                    "query": q["query"],
+                    "entities": ents,
+                    "answers": list(dict.fromkeys(a["text"] for a in q.get("answers", []))),
+                    "id": str(q.get("idx", len(out))),
+                }
+            )
+    return out
+
+
+def _acc_metric(docs: list[Doc], preds: list[Any], gold: Callable[[Doc], Any]) -> dict[str, float]:
+    return {"acc": M.accuracy([gold(d) for d in docs], preds)}
+
+
+def _copa_prompt(d: Doc) -> str:
+    connector = " because" if d["question"] == "cause" else " so"
+    return d["premise"].rstrip().rstrip(".") + connector
+
+
+def _copa_choice(text: str) -> str:
+    return " " + text[:1].lower() + text[1:]
+
+
+def _wsc_fields(d: Doc) -> tuple[str, str]:
+    t = need(d, "target", d.get("_where", ""))
+    return t["span1_text"], t["span2_text"]
+
+
+def _superglue_tasks() -> dict[str, Task]:
+    yn = [" no", " yes"]
+    tasks = [
+        Task(
+            "boolq",
+            "rank",
+            _sg_file("boolq", "val"),
+            prompt=lambda d: f"{d['passage']} Question: {d['question']}? Answer:",
+            target=lambda d: yn[int(_bool_label(d))],
+            gold=_bool_label,
+            choices=lambda d: yn,
+            choice_labels=lambda d: [False, True],
+            metric=lambda docs, p: _acc_metric(docs, p, _bool_label),
+            load_train=_sg_train("boolq"),
+            label_of=_bool_label,
+            description="SuperGLUE BoolQ (accuracy)",
+        ),
+        Task(
+            "cb",
+            "rank",
+            _sg_file("cb", "val"),
+            prompt=lambda d: f"{d['premise']} Question: {d['hypothesis']} True, False, or Neither? Answer:",
+            target=lambda d: _NLI_VERBAL[d["label"]],
+            gold=lambda d: d["label"],
+            choices=lambda d: [_NLI_VERBAL[c] for c in _CB_LABELS],
+            choice_labels=lambda d: list(_CB_LABELS),
+            metric=lambda docs, p: {
+                "acc": M.accuracy([d["label"] for d in docs], p),
+                "f1": M.macro_f1([d["label"] for d in docs], p, labels=_CB_LABELS),
+            },
+            load_train=_sg_train("cb"),
+            label_of=lambda d: d["label"],
+            description="SuperGLUE CommitmentBank (accuracy, macro-F1 over 3 classes)",
+        ),
+        Task(
+            "copa",
+            "rank",
+            _sg_file("copa", "val"),
+            prompt=_copa_prompt,
+            target=lambda d: _copa_choice(d[f"choice{int(d['label']) + 1}"]),
+            gold=lambda d: int(d["label"]),
+            choices=lambda d: [_copa_choice(d["choice1"]), _copa_choice(d["choice2"])],
+            choice_labels=lambda d: [0, 1],
+            metric=lambda docs, p: _acc_metric(docs, p, lambda d: int(d["label"])),
+            load_train=_sg_train("copa"),
+            unconditional="",
+            description="SuperGLUE COPA (accuracy)",
+        ),
+        Task(
+            "rte",
+            "rank",
+            _sg_file("rte", "val"),
+            prompt=lambda d: f"{d['premise']} Question: {d['hypothesis']} True or False? Answer:",
+            target=lambda d: " True" if d["label"] == "entailment" else " False",
+            gold=lambda d: d["label"],
+            choices=lambda d: [" True", " False"],
+            choice_labels=lambda d: ["entailment", "not_entailment"],
+            metric=lambda docs, p: _acc_metric(docs, p, lambda d: d["label"]),
+            load_train=_sg_train("rte"),
+            label_of=lambda d: d["label"],
+            description="SuperGLUE RTE (accuracy)",
+        ),
+        Task(
+            "wic",
+            "rank",
+            _sg_file("wic", "val"),
+            prompt=lambda d: (
+                f"Sentence 1: {d['sentence1']} Sentence 2: {d['sentence2']} Question: Is the word "
+                f"'{d['word']}' used in the same way in the two sentences above? Answer:"
+            ),
+            target=lambda d: yn[int(_bool_label(d))],
+            gold=_bool_label,
+            choices=lambda d: yn,
+            choice_labels=lambda d: [False, True],
+            metric=lambda docs, p: _acc_metric(docs, p, _bool_label),
+            load_train=_sg_train("wic"),
+            label_of=_bool_label,
+            description="SuperGLUE WiC (accuracy)",
+        ),
+        Task(
+            "wsc",
+            "rank",
+            _sg_file("wsc", "val"),
+            prompt=lambda d: (
+                f"{d['text']} Question: In the passage above, does the pronoun '{_wsc_fields(d)[1]}' refer to "
+                f"'{_wsc_fields(d)[0]}'? Answer:"
+            ),
+            target=lambda d: yn[int(_bool_label(d))],
+            gold=_bool_label,
+            choices=lambda d: yn,
+            choice_labels=lambda d: [False, True],
+            metric=lambda docs, p: _acc_metric(docs, p, _bool_label),
+            load_train=_sg_train("wsc"),
+            label_of=_bool_label,
+            description="SuperGLUE WSC (accuracy)",
+        ),
+        Task(
+            "multirc",
+            "rank",
+            _sg_file("multirc", "val"),
+            prompt=lambda d: (
+                f"{d['passage']} Question: {d['question']} Candidate answer: {d['answer']} "
+                "Is the candidate answer correct? Answer:"
+            ),
+            target=lambda d: yn[d["label"]],
+            gold=lambda d: d["label"],
+            choices=lambda d: yn,
+            choice_labels=lambda d: [0, 1],
+            metric=lambda docs, p: M.multirc(
+                [d["qid"] for d in docs], [d["label"] for d in docs], [int(x) for x in p]
+            ),
+            load_train=_sg_train("multirc"),
+            label_of=lambda d: d["label"],
+            primary="f1a",
+            description="SuperGLUE MultiRC (F1a over answer options, EM per question)",
+        ),
+        Task(
+            "record",
+            "rank",
+            _sg_file("record", "dev32"),
+            prompt=lambda d: d["passage"],
+            target=lambda d: (
+                " " + d["query"].replace("@placeholder", d["answers"][0] if d["answers"] else "")
+            ),
+            gold=lambda d: d["answers"],
+            choices=lambda d: [" " + d["query"].replace("@placeholder", e) for e in d["entities"]],
+            choice_labels=lambda d: list(d["entities"]),
+            metric=lambda docs, p: {
+                k: v for k, v in M.max_over_golds([d["answers"] for d in docs], [str(x) for x in p]).items()
+            },
+            load_train=_sg_train("record"),
+            primary="f1",
+            unconditional="",
+            description="SuperGLUE ReCoRD (max-over-answers F1 and EM); local split: dev32",
+        ),
+    ]
+    return {t.name: t for t in tasks}
+
+
+# ------------------------------------------------------------------------------------------------- SQuAD 2.0
+NO_ANSWER = "unanswerable"
+
+
+def _load_squad(data_dir: Path, explicit: str | None = None) -> list[Doc]:
+    path = Path(explicit) if explicit else data_dir / "squad2" / "dev-v2.0.json"
+    if not path.is_file():
+        if explicit:
+            raise TandemError(f"{path}: file not found")
+        rows = hf_rows("rajpurkar/squad_v2", None, "validation")
+        return [
+            {
+                "id": r["id"],
+                "context": r["context"],
+                "question": r["question"],
+                "answers": list(r["answers"]["text"]),
+            }
+            for r in rows
+        ]
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise TandemError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    out = []
+    for art in need(data, "data", str(path)):
+        for para in need(art, "paragraphs", str(path)):
+            for qa in need(para, "qas", str(path)):
+                answers = [] if qa.get("is_impossible") else [a["text"] for a in qa.get("answers", [])]
+                out.append(
+                    {
+                        "id": qa["id"],
+                        "context": para["context"],
+                        "question": qa["question"],
+                        "answers": answers,
+                    }
+                )
+    return out
+
+
+def _squad_post(text: str, doc: Doc) -> str:
+    return "" if M.normalize_answer(text) in ("", NO_ANSWER) else text
+
+
+def _squad_task() -> Task:
+    return Task(
+        "squad2",
+        "generate",
+        _load_squad,
+        prompt=lambda d: f"{d['context']} Question: {d['question']} Answer:",
+        target=lambda d: " " + (d["answers"][0] if d["answers"] else NO_ANSWER),
+        gold=lambda d: d["answers"],
+        metric=lambda docs, p: M.squad_v2([d["answers"] for d in docs], [str(x) for x in p]),
+        postprocess=_squad_post,
+        max_new_tokens=24,
+        primary="f1",
+        description="SQuAD 2.0 (official exact/F1; 'unanswerable' or empty = no answer)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------- FLORES
+FLORES_LANGS = {
+    "ar": ("arb_Arab", "Arabic"),
+    "de": ("deu_Latn", "German"),
+    "en": ("eng_Latn", "English"),
+    "es": ("spa_Latn", "Spanish"),
+    "fr": ("fra_Latn", "French"),
+    "hi": ("hin_Deva", "Hindi"),
+    "it": ("ita_Latn", "Italian"),
+    "ja": ("jpn_Jpan", "Japanese"),
+    "mr": ("mar_Deva", "Marathi"),
+    "pt": ("por_Latn", "Portuguese"),
+    "ta": ("tam_Taml", "Tamil"),
+    "te": ("tel_Telu", "Telugu"),
+}
+_FLORES_NAME = {code: name for code, name in FLORES_LANGS.values()}
+
+
+def _flores_code(x: str) -> str:
+    return FLORES_LANGS[x][0] if x in FLORES_LANGS else x
+
+
+def _flores_task(param: str, spm_path: str | None = None) -> Task:
+    if "-" not in param:
+        raise TandemError(
+            f"flores needs a language pair, e.g. flores:eng_Latn-deu_Latn or flores:en-de (got {param!r})"
+        )
+    a, b = param.split("-", 1)
+    src, tgt = _flores_code(a), _flores_code(b)
+    tgt_name = _FLORES_NAME.get(tgt, tgt)
+
+    def read(data_dir: Path, code: str, split: str) -> list[str]:
+        for p in (
+            data_dir / "flores200" / f"{code}.{split}",
+            data_dir / "flores200" / split / f"{code}.{split}",
+        ):
+            if p.is_file():
+                return p.read_text(encoding="utf-8").splitlines()
+        raise TandemError(f"FLORES file {code}.{split} not found under {data_dir / 'flores200'}")
+
+    def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
+        if explicit:  # a jsonl with src/tgt fields
+            rows = read_jsonl(Path(explicit))
+            return [
+                {"id": str(r.get("id", i)), "src": need(r, "src", explicit), "tgt": need(r, "tgt", explicit)}
+                for i, r in enumerate(rows)
+            ]
+        s, t = read(data_dir, src, "devtest"), read(data_dir, tgt, "devtest")
+        if len(s) != len(t):
+            raise TandemError(f"FLORES {src} has {len(s)} lines but {tgt} has {len(t)}; they must be aligned")
+        return [{"id": str(i), "src": a, "tgt": b} for i, (a, b) in enumerate(zip(s, t))]
+
+    def metric(docs: list[Doc], preds: list[Any]) -> dict[str, float]:
+        hyps, refs = [str(p) for p in preds], [d["tgt"] for d in docs]
+        out = {"bleu": M.bleu(hyps, refs), "chrf++": M.chrf_pp(hyps, refs)}
+        if spm_path:
+            out["spbleu"] = M.spbleu(hyps, refs, spm_path)
+        return out
+
+    return Task(
+        f"flores:{src}-{tgt}",
+        "generate",
+        load,
+        prompt=lambda d: f"Sentence: {d['src']}; Translation in {tgt_name}:",
+        target=lambda d: " " + d["tgt"],
+        gold=lambda d: d["tgt"],
+        metric=metric,
+        stop=("\n",),
+        max_new_tokens=128,
+        primary="chrf++",
+        description=f"FLORES-200 devtest {src} -> {tgt} (sacreBLEU BLEU, chrF++; spBLEU with --flores-spm)",
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ XNLI
+_XNLI = ["entailment", "neutral", "contradiction"]
+
+
+def _xnli_task(lang: str) -> Task:
+    def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
+        path = Path(explicit) if explicit else data_dir / "xnli" / f"dev-{lang}.tsv"
+        if not path.is_file():
+            if explicit:
+                raise TandemError(f"{path}: file not found")
+            rows = hf_rows("facebook/xnli", lang, "validation")
+            return [
+                {
+                    "id": str(i),
+                    "premise": r["premise"],
+                    "hypothesis": r["hypothesis"],
+                    "label": _XNLI[r["label"]],
+                }
+                for i, r in enumerate(rows)
+            ]
+        out = []
+        with path.open(encoding="utf-8", newline="") as f:
+            for i, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+                if not row:
+                    continue
+                if len(row) < 3 or row[2] not in _XNLI:
+                    raise TandemError(
+                        f"{path} line {i}: expected premise<TAB>hypothesis<TAB>label with label in {_XNLI}"
+                    )
+                out.append({"id": str(i - 1), "premise": row[0], "hypothesis": row[1], "label": row[2]})
+        return out
+
+    return Task(
+        f"xnli:{lang}",
+        "rank",
+        load,
+        prompt=lambda d: f"{d['premise']} Question: {d['hypothesis']} True, False, or Neither? Answer:",
+        target=lambda d: _NLI_VERBAL[d["label"]],
+        gold=lambda d: d["label"],
+        choices=lambda d: [_NLI_VERBAL[c] for c in _XNLI],
+        choice_labels=lambda d: list(_XNLI),
+        metric=lambda docs, p: _acc_metric(docs, p, lambda d: d["label"]),
+        label_of=lambda d: d["label"],
+        description=f"XNLI dev {lang} (accuracy); demonstrations from the same split, never the query",
+    )
+
+
+# --------------------------------------------------------------------------------------------- summarisation
+def _summ_task(kind: str, lang: str) -> Task:
+    def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
+        if explicit:
+            path = Path(explicit)
+        elif kind == "xsum":
+            path = data_dir / "xsum" / "test.jsonl"
+        else:
+            path = data_dir / "mlsum" / lang / "test.jsonl"
+        if path.is_file():
+            rows = read_jsonl(path)
+        else:
+            if explicit:
+                raise TandemError(f"{path}: file not found")
+            rows = (
+                hf_rows("EdinburghNLP/xsum", None, "test")
+                if kind == "xsum"
+                else hf_rows("reciTAL/mlsum", lang, "test")
+            )
+        out = []
+        for i, r in enumerate(rows):
+            doc_field = "document" if "document" in r else "text"  # XSum: document; MLSum: text
+            out.append(
+                {
+                    "id": str(r.get("id", r.get("url", i))),
+                    "document": need(r, doc_field, str(path)),
+                    "summary": need(r, "summary", str(path)),
+                }
+            )
+        return out
+
+    return Task(
+        kind if kind == "xsum" else f"mlsum:{lang}",
+        "generate",
+        load,
+        prompt=lambda d: f"{' '.join(d['document'].split())} Summary:",
+        target=lambda d: " " + " ".join(d["summary"].split()),
+        gold=lambda d: d["summary"],
+        metric=lambda docs, p: M.rouge([str(x) for x in p], [d["summary"] for d in docs], lang=lang),
+        max_new_tokens=64,
+        primary="rougeL",
+        description=f"{'XSum' if kind == 'xsum' else 'MLSum'} summarisation ({lang}; ROUGE-1/2/L F)",
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- SLU
+def _slu_docs(examples: list[slu.SLUExample]) -> list[Doc]:
+    return [
+        {"id": e.id or str(i), "text": e.text, "tokens": e.tokens, "tags": e.tags, "intent": e.intent}
+        for i, e in enumerate(examples)
+    ]
+
+
+def _slu_metric(docs: list[Doc], preds: list[Any]) -> dict[str, float]:
+    gold = [slu.SLUExample(d["tokens"], d["tags"], d["intent"], text=d["text"]) for d in docs]
+    parsed = [slu.parse_linearized(str(p)) for p in preds]
+    return slu.slu_metrics(gold, [p[0] for p in parsed], [p[1] for p in parsed])
+
+
+def _slu_task(
+    name: str, loader: Callable[[Path, str | None], list[Doc]], train: Callable[[Path], list[Doc]] | None
+) -> Task:
+    return Task(
+        name,
+        "generate",
+        loader,
+        prompt=lambda d: f"Utterance: {' '.join(d['tokens'])} Parse:",
+        target=lambda d: " " + slu.linearize(d["intent"], slu.slots_from_bio(d["tokens"], d["tags"])),
+        gold=lambda d: slu.linearize(d["intent"], slu.slots_from_bio(d["tokens"], d["tags"])),
+        metric=_slu_metric,
+        load_train=train,
+        label_of=lambda d: d["intent"],
+        delimiter=" <br> ",
+        stop=("<br>", "\n"),
+        max_new_tokens=48,
+        primary="exact_match",
+        description=f"{name} SLU (intent accuracy, slot F1 over BIO spans, exact match)",
+    )
+
+
+def _slu_tasks(name: str, param: str | None) -> Task:
+    if name == "snips":
+        return _slu_task(
+            "snips",
+            lambda d, f=None: _slu_docs(slu.load_snips(Path(f) if f else d / "snips" / "valid")),
+            lambda d: _slu_docs(slu.load_snips(d / "snips" / "train")),
+        )
+    if name in ("slurp", "massive"):
+        default = "slurp/devel.jsonl" if name == "slurp" else f"massive/{param or 'en-US'}/test.jsonl"
+        return _slu_task(
+            name if not param else f"{name}:{param}",
+            lambda d, f=None: _slu_docs(
+                slu.load_slurp(Path(f) if f else d / default, locale=param if name == "massive" else None)
+            ),
+            None,
+        )
+    lang = param or "en"
+    return _slu_task(
+        f"xsid:{lang}",
+        lambda d, f=None: _slu_docs(slu.load_xsid(Path(f) if f else d / "xsid" / f"{lang}.valid.conll")),
+        None,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- registry
+_SUPERGLUE = _superglue_tasks()
+TASK_NAMES = [
+    *_SUPERGLUE,
+    "squad2",
+    "flores:SRC-TGT",
+    "xnli:LANG",
+    "xsum",
+    "mlsum:LANG",
+    "snips",
+    "slurp",
+    "massive:LOCALE",
+    "xsid:LANG",
+]
+
+
+def get_task(spec: str, flores_spm: str | None = None) -> tuple[Task, str | None]:
+    """The task for a spec `name[:param][=file]`, plus the explicit file (None for the default location)."""
+    spec = spec.strip()
+    explicit = None
+    if "=" in spec:
+        spec, explicit = spec.split("=", 1)
+    name, _, param = spec.partition(":")
+    name = name.lower()
+    if name in _SUPERGLUE and not param:
+        task = _SUPERGLUE[name]
+    elif name == "squad2" and not param:
+        task = _squad_task()
+    elif name == "flores":
+        task = _flores_task(param or "", flores_spm)
+    elif name == "xnli":
+        task = _xnli_task(param or "en")
+    elif name == "xsum":
+        task = _summ_task("xsum", "en")
+    elif name == "mlsum":
+        task = _summ_task("mlsum", param or "de")
+    elif name in ("snips", "slurp", "massive", "xsid"):
+        task = _slu_tasks(name, param or None)
+    else:
+        raise TandemError(f"unknown task {spec!r}; known tasks: {', '.join(TASK_NAMES)}")
+    return task, explicit
+
+
+def with_name(task: Task, name: str) -> Task:
+    return replace(task, name=name)

@@ -1,0 +1,63 @@
+"""Greedy generation for prompts, stopped at stop strings and post-processed into answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from tandem.prompting.lm import EncoderDecoder
+
+
+def postprocess(text: str, stop: Sequence[str] = ()) -> str:
+    """Cut at the earliest stop string and strip surrounding whitespace."""
+    cut = len(text)
+    for s in stop:
+        if s:
+            j = text.find(s)
+            if j != -1:
+                cut = min(cut, j)
+    return text[:cut].strip()
+
+
+@torch.inference_mode()
+def generate_texts(
+    lm: EncoderDecoder,
+    prompts: Sequence[str],
+    max_new_tokens: int = 32,
+    stop: Sequence[str] = (";",),
+    batch_size: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Greedy continuations of `prompts`, cut at the first stop string; batched longest first."""
+    sources = [lm.source_ids(p) for p in prompts]
+    if lm.max_target_len is not None:
+        max_new_tokens = max(1, min(max_new_tokens, lm.max_target_len - 1))
+    order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+    out: list[str] = [""] * len(sources)
+    stops = [s for s in stop if s]
+    for b in range(0, len(order), max(1, batch_size)):
+        idx = order[b : b + batch_size]
+        ids, mask = lm.pad([sources[i] for i in idx], lm.pad_id)
+        if lm.is_tandem:
+            gen = lm.model.generate(
+                ids,
+                mask,
+                max_new_tokens=max_new_tokens,
+                num_beams=1,
+                do_sample=False,
+                stop_strings=stops or None,
+                tokenizer=lm.tok if stops else None,
+            )
+        else:
+            gen = lm.model.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False
+            )
+        for row, i in zip(gen.tolist(), idx):
+            new = row[1:]  # drop the decoder start token
+            if lm.eos_id is not None and lm.eos_id in new:
+                new = new[: new.index(lm.eos_id)]
+            out[i] = postprocess(lm.tok.decode(new), stops)
+        if progress is not None:
+            progress(len(idx))
+    return out
