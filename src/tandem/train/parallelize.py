@@ -47,6 +47,15 @@ def block_lists(model: nn.Module) -> list[nn.ModuleList]:
     return found
 
 
+def _used_outside_forward(block: nn.Module) -> list[nn.Module]:
+    """Submodules of `block` called from outside `block.forward` (tandem: cross-attention k/v projections)."""
+    out = []
+    for name, mod in block.named_modules():
+        if name.split(".")[-1] == "cross_attn" and hasattr(mod, "project_kv"):
+            out += [m for m in (getattr(mod, "k_proj", None), getattr(mod, "v_proj", None)) if m is not None]
+    return out
+
+
 def _wrap_blocks(model: nn.Module, fn) -> None:
     for layers in block_lists(model):
         for i, block in enumerate(layers):
@@ -98,13 +107,17 @@ def parallelize(
         lists = block_lists(model)
         for layers in lists:
             for i, block in enumerate(layers):
+                # Modules a block owns but that run outside its forward (the decoder projects cross-attention
+                # keys/values of all layers up front) need their own unit, gathered by their own hooks.
+                for outside in _used_outside_forward(block):
+                    fully_shard(outside, **kw)
                 # the very last block is needed again first in backward: keep it gathered
                 last = layers is lists[-1] and i == len(layers) - 1
                 fully_shard(block, reshard_after_forward=not last, **kw)
         # separate units for untied input embeddings keep the root's all-gather small; a tied table stays
         # in the root because its other user (e.g. the LM head) reads it outside the embedding's forward
         uses: dict[int, int] = {}
-        for p in model.parameters(remove_duplicate=False):
+        for _, p in model.named_parameters(remove_duplicate=False):
             uses[id(p)] = uses.get(id(p), 0) + 1
         embeds = {
             id(m): m

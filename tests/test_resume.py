@@ -1,0 +1,94 @@
+"""Exact resume: 2N steps in one go == N steps, a stop (or a SIGKILL mid-checkpoint), and a resume to 2N."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tandem.train import Checkpointer, TrainConfig, train
+from test_train_helpers import ToyStream, tiny_model
+
+HELPER = Path(__file__).with_name("test_train_helpers.py")
+
+
+def _cfg(out, **kw) -> dict:
+    base = dict(
+        out=str(out),
+        steps=8,
+        warmup=2,
+        lr=3e-3,
+        min_lr=1e-4,
+        log_every=1,
+        ckpt_every=4,
+        progress=False,
+        tensorboard=False,
+        plot=False,
+        device="cpu",
+    )
+    return base | kw
+
+
+def _losses(out) -> list[tuple[int, float]]:
+    return [
+        (r["step"], r["loss"])
+        for r in map(json.loads, (Path(out) / "metrics.jsonl").read_text().splitlines())
+    ]
+
+
+def _reference(tmp_path) -> list[tuple[int, float]]:
+    train(TrainConfig(**_cfg(tmp_path / "ref")), model=tiny_model(dropout=0.1), data=ToyStream())
+    return _losses(tmp_path / "ref")
+
+
+def test_exact_resume_in_process(tmp_path):
+    ref = _reference(tmp_path)
+    assert len(ref) == 8
+    out = tmp_path / "split"
+    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(dropout=0.1), data=ToyStream())
+    assert _losses(out) == ref[:4]
+    # scramble every RNG and start from fresh objects, as a new process would
+    random.seed(123), np.random.seed(123), torch.manual_seed(123)
+    res = train(
+        TrainConfig(**_cfg(out, resume=True)), model=tiny_model(dropout=0.1, seed=7), data=ToyStream()
+    )
+    assert res.step == 8
+    assert _losses(out) == ref  # bit-identical, dropout included
+
+
+def test_sigkill_during_checkpoint_write_resumes_from_last_good(tmp_path):
+    out = tmp_path / "killed"
+    env = dict(os.environ, TANDEM_TEST_HANG_IN_CHECKPOINT="6", OMP_NUM_THREADS="1")
+    cfg = json.dumps(_cfg(out, ckpt_every=2))
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), cfg, "4", "0.1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    hang = out / "checkpoints" / ".tmp-step_00000006" / "HANGING"
+    deadline = time.time() + 60
+    while not hang.exists():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the run never reached the checkpoint at step 6"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ck = Checkpointer(out / "checkpoints")
+    assert ck.latest().name == "step_00000004"  # the half-written step 6 is not picked
+    assert (out / "checkpoints" / ".tmp-step_00000006" / "dcp").is_dir()
+    # resume in this process; the stale temporary folder is cleaned up by the next save
+    train(
+        TrainConfig(**_cfg(out, ckpt_every=2, resume=True)), model=tiny_model(dropout=0.1), data=ToyStream()
+    )
+    assert _losses(out) == _reference(tmp_path)
+    assert not list((out / "checkpoints").glob(".tmp-*"))
+    assert ck.latest().name == "step_00000008"
