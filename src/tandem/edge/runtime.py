@@ -67,7 +67,8 @@ class EdgeModel:
         use_vmap: bool | None = None,
     ):
         import ctranslate2
-        import sentencepiece as spm
+
+        from tandem.tokenizer import Tokenizer  # torch-free; same text handling as the torch path
 
         self.path = Path(path)
         meta_path = self.path / EDGE_META
@@ -77,9 +78,7 @@ class EdgeModel:
                 "(create one with `tandem export MODEL --format ct2 --out DIR`)"
             )
         self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-        self.sp = spm.SentencePieceProcessor(
-            model_file=str(self.path / self.meta.get("tokenizer", "tokenizer.model"))
-        )
+        self.tok = Tokenizer.load(self.path)
         vocab_file = self.path / "shared_vocabulary.json"
         if vocab_file.is_file():
             self.pieces: list[str] = json.loads(vocab_file.read_text(encoding="utf-8"))
@@ -92,7 +91,7 @@ class EdgeModel:
         self.clm_id = self.meta.get("clm_token_id")
         self.decoder_start_id = int(self.meta["decoder_start_token_id"])
         self.source_eos = bool(self.meta.get("source_eos", True))
-        self._sp_size = int(self.meta.get("sentencepiece_size", self.sp.get_piece_size()))
+        self._sp_size = self.tok.vocab_size
         # Ids that never appear in decoded text: control tokens and the placeholders beyond SentencePiece.
         self._skip = {
             i for i in (self.eos_id, self.pad_id, self.bos_id, self.decoder_start_id) if i is not None
@@ -115,8 +114,10 @@ class EdgeModel:
 
     # ------------------------------------------------------------------------------------------ tokens
     def encode(self, text: str, *, clm: bool = False) -> list[str]:
-        """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained)."""
-        ids = self.sp.encode(text)
+        """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained).
+
+        Text is tokenised by `tandem.tokenizer.Tokenizer`, exactly as the torch model sees it."""
+        ids = self.tok.encode(text)
         if clm:
             if self.clm_id is None:
                 raise TandemError(f"{self.path}: this model's tokenizer has no [CLM] token; drop clm=True")
@@ -129,10 +130,10 @@ class EdgeModel:
     def decode(self, tokens: Sequence[str]) -> str:
         """Text of generated token strings (control tokens and placeholders dropped)."""
         ids = [self.index[t] for t in tokens if t in self.index]
-        return self.sp.decode([i for i in ids if i not in self._skip and i < self._sp_size])
+        return self.tok.decode([i for i in ids if i not in self._skip and i < self._sp_size])
 
     def count_tokens(self, text: str) -> int:
-        return len(self.sp.encode(text))
+        return len(self.tok.encode(text))
 
     # -------------------------------------------------------------------------------------- generation
     def generate(
@@ -238,7 +239,7 @@ class EdgeModel:
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        tgt = [[self.pieces[i] for i in self.sp.encode(t)] for t in targets]
+        tgt = [[self.pieces[i] for i in self.tok.encode(t)] for t in targets]
         res = self.translator.score_batch(src, tgt, max_input_length=0)
         return [list(r.log_probs) for r in res]
 

@@ -37,22 +37,23 @@ def trim_vocabulary(
     extra_tokens: Iterable[str] = (),
 ) -> TrimReport:
     """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied."""
-    import sentencepiece as spm
+    from tandem.tokenizer import Tokenizer
 
     d = Path(export_dir)
     meta_path = d / "tandem_edge.json"
     if not meta_path.is_file():
         raise TandemError(f"{d}: not a tandem edge export (no tandem_edge.json)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    sp = spm.SentencePieceProcessor(model_file=str(d / meta.get("tokenizer", "tokenizer.model")))
+    tok = Tokenizer.load(d)
+    sp = tok.sp
     n = sp.get_piece_size()
     fixed: set[int] = {int(meta[k]) for k in ("eos_token_id", "pad_token_id", "decoder_start_token_id")}
     fixed |= {int(meta["bos_token_id"])} if meta.get("bos_token_id") is not None else set()
     fixed.add(sp.unk_id())
     for text in outputs:
-        fixed.update(sp.encode(text))
+        fixed.update(tok.encode(text))
         # The same text after a separator is tokenised with a leading word boundary: allow both forms.
-        fixed.update(sp.encode(" " + text))
+        fixed.update(tok.encode(" " + text))
     for piece in extra_tokens:
         i = sp.piece_to_id(piece)
         if i == sp.unk_id() and piece != sp.id_to_piece(sp.unk_id()):

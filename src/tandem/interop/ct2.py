@@ -275,6 +275,7 @@ def _ct2_greedy(
         max_decoding_length=max_new_tokens,
         return_end_token=True,
         max_input_length=0,
+        min_decoding_length=0,  # CTranslate2 defaults to 1, which forbids an immediate EOS
     )
     return [[index[t] for t in r.hypotheses[0]] for r in res]
 
@@ -390,6 +391,11 @@ def export_ct2(
         for p in final.iterdir():
             shutil.copy2(p, out / p.name)
         shutil.copy2(spm_path, out / TOKENIZER_FILE)
+        tok_cfg = spm_path.parent / "tokenizer_config.json"
+        if tok_cfg.is_file():  # newline policy and specials of tandem's tokenizer travel with the model
+            cfg_data = json.loads(tok_cfg.read_text(encoding="utf-8"))
+            cfg_data.pop("model_file", None)
+            (out / "tokenizer_config.json").write_text(json.dumps(cfg_data, indent=2), encoding="utf-8")
     report = ExportReport(
         out_dir=str(out),
         quantization=quantize,
@@ -531,12 +537,11 @@ def build_random_hf(
     return out
 
 
-def train_tiny_spm(out_file: str | Path, vocab_size: int = 256, seed: int = 0) -> Path:
-    """Train a small SentencePiece model with tandem's special ids (<s>=0 <pad>=1 </s>=2 <unk>=3 [CLM] [DOC] [MASK])."""
-    import io
+def train_tiny_tokenizer(out_dir: str | Path, vocab_size: int = 256, seed: int = 0) -> Path:
+    """Train a small tandem tokenizer (tandem's special-id layout, no byte fallback) for tests and demos."""
     import random
 
-    import sentencepiece as spm
+    from tandem.tokenizer import Tokenizer
 
     rng = random.Random(seed)
     words = (
@@ -547,25 +552,5 @@ def train_tiny_spm(out_file: str | Path, vocab_size: int = 256, seed: int = 0) -
     letters = "abcdefghijklmnopqrstuvwxyz"
     words += ["".join(rng.choice(letters) for _ in range(rng.randint(2, 7))) for _ in range(400)]
     lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(3000)]
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines),
-        model_writer=buf,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        bos_id=0,
-        pad_id=1,
-        eos_id=2,
-        unk_id=3,
-        bos_piece="<s>",
-        pad_piece="<pad>",
-        eos_piece="</s>",
-        unk_piece="<unk>",
-        user_defined_symbols=["[CLM]", "[DOC]", "[MASK]", ";", "="],
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-    out = Path(out_file)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(buf.getvalue())
-    return out
+    tok = Tokenizer.train(iter(lines), vocab_size=vocab_size, byte_fallback=False, seed=seed, num_threads=1)
+    return tok.save(out_dir)

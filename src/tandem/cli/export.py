@@ -1,0 +1,98 @@
+"""`tandem export`: write a model for the edge runtime (CTranslate2, verified) or as a Hugging Face directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from tandem.errors import TandemError
+
+HELP = "export a model to CTranslate2 for `tandem.edge` (int8, verified against tandem) or to Hugging Face"
+EXAMPLES = """
+  tandem export runs/student --format ct2 --quantize int8 --out student-int8/
+  tandem export runs/student --format ct2 --quantize float32 --out student-fp32/ --tokenizer tok/tokenizer.model
+  tandem export runs/student --format hf --out student-hf/
+  tandem export runs/alexatm-student --format ct2 --allow-approximate --out student-approx/
+  tandem export student-int8/ --trim-to labels.txt            # restrict outputs to a task's tokens
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "model", help="tandem model dir, Hugging Face BART/mBART/T5 dir (or, with --trim-to, an export)"
+    )
+    parser.add_argument("--format", choices=["ct2", "hf"], default="ct2", help="output format (ct2)")
+    parser.add_argument(
+        "--quantize",
+        choices=["int8", "int8_float32", "int16", "float32"],
+        default="int8",
+        help="CTranslate2 weight type (int8)",
+    )
+    parser.add_argument("--out", metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--tokenizer", metavar="FILE", help="SentencePiece .model (default: the one in MODEL)"
+    )
+    parser.add_argument(
+        "--allow-approximate",
+        action="store_true",
+        help="export architectures CTranslate2 cannot express exactly (AlexaTM LayerNorm) and report the deviation",
+    )
+    parser.add_argument("--max-new-tokens", type=int, default=16, help="length of the probe decodes (16)")
+    parser.add_argument(
+        "--trim-to",
+        metavar="FILE",
+        help="write a vocabulary map into the export MODEL: outputs may use only the tokens of FILE's lines "
+        "(one label/output per line) plus words copied from the input",
+    )
+    parser.add_argument(
+        "--no-copy-source", action="store_true", help="with --trim-to: do not allow source tokens"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.trim_to:
+        from pathlib import Path
+
+        from tandem.edge import trim_vocabulary
+
+        p = Path(args.trim_to)
+        if not p.is_file():
+            raise TandemError(f"--trim-to {p}: file not found")
+        lines = [x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        rep = trim_vocabulary(args.model, lines, copy_source=not args.no_copy_source)
+        print(json.dumps(rep.__dict__))
+        return 0
+    if not args.out:
+        raise TandemError("--out DIR is required")
+    if args.format == "hf":
+        from tandem.interop import to_hf
+        from tandem.model import Seq2SeqLM
+
+        model = Seq2SeqLM.from_pretrained(args.model)
+        tok = None
+        try:
+            from tandem.tokenizer import Tokenizer
+
+            tok = Tokenizer.load(args.tokenizer or args.model)
+        except (ImportError, TandemError, OSError):
+            tok = None
+        arch = to_hf(model, args.out, tokenizer=tok)
+        print(json.dumps({"out_dir": args.out, "format": "hf", "architecture": arch}))
+        return 0
+    from tandem.interop.ct2 import export_ct2
+
+    report = export_ct2(
+        args.model,
+        args.out,
+        quantize=args.quantize,
+        tokenizer=args.tokenizer,
+        allow_approximate=args.allow_approximate,
+        max_new_tokens=args.max_new_tokens,
+    )
+    print(json.dumps(report.to_dict()))
+    if report.approximate:
+        print(
+            f"warning: approximate export; max |log-prob deviation| {report.max_abs_logit_deviation:.3g} "
+            "along the reference outputs",
+        )
+    return 0

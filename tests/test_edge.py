@@ -1,0 +1,188 @@
+"""tandem.edge: the torch-free runtime against Hugging Face transformers on the same random weights."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ctranslate2")
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from tandem.edge import EdgeModel, cut_at_stop, parse_output, remove_trimming, trim_vocabulary  # noqa: E402
+from tandem.errors import TandemError  # noqa: E402
+from tandem.interop.ct2 import build_random_hf, export_ct2, train_tiny_tokenizer  # noqa: E402
+from tandem.tokenizer import Tokenizer  # noqa: E402
+
+TEXTS = ["play the music by queen", "wake me up at seven am", "what is the weather in paris", "stop"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("edge")
+    tok_dir = train_tiny_tokenizer(root / "tok", vocab_size=256)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=1)
+    export_ct2(hf, root / "fp32", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    ref = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(hf)).eval()
+    return {"root": root, "export": root / "fp32", "hf": ref, "tok": Tokenizer.load(tok_dir)}
+
+
+@pytest.fixture(scope="module")
+def edge(built):
+    return EdgeModel.load(built["export"])
+
+
+def _hf_generate(built, text: str, **kw) -> list[int]:
+    ids = torch.tensor([built["tok"].encode(text, add_eos=True)])
+    with torch.no_grad():
+        out = built["hf"].generate(ids, do_sample=False, forced_eos_token_id=None, **kw)
+    return out[0].tolist()
+
+
+def test_edge_imports_no_torch(built):
+    code = textwrap.dedent(
+        f"""
+        import sys, json
+        import tandem.edge
+        m = tandem.edge.EdgeModel.load({str(built["export"])!r})
+        out = m.generate("play the music", max_new_tokens=5)
+        best = m.rank("play the music", ["yes", "no"]).best
+        heavy = sorted(k for k in ("torch", "transformers", "tandem.model") if k in sys.modules)
+        print(json.dumps({{"heavy": heavy, "out": out, "best": best}}))
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == [], f"the edge runtime imported {got['heavy']}"
+    assert isinstance(got["out"], str) and got["best"] in (0, 1)
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generate_matches_transformers(built, edge, num_beams):
+    for text in TEXTS:
+        want = built["tok"].decode(_hf_generate(built, text, max_new_tokens=12, num_beams=num_beams))
+        assert edge.generate(text, max_new_tokens=12, num_beams=num_beams) == want
+    # a batch gives the same as one at a time
+    assert edge.generate(TEXTS, max_new_tokens=12) == [edge.generate(t, max_new_tokens=12) for t in TEXTS]
+
+
+def test_finish_reason_and_lengths(edge):
+    g = edge.generate_batch(["play the music"], max_new_tokens=3)[0]
+    assert g.finish_reason in ("length", "stop") and 1 <= g.output_tokens <= 3
+    assert g.input_tokens == len(edge.encode("play the music"))
+    with pytest.raises(TandemError, match="max_new_tokens"):
+        edge.generate("x", max_new_tokens=0)
+
+
+def test_stop_strings_cut_output(edge):
+    full = edge.generate(TEXTS[1], max_new_tokens=16)
+    assert len(full) > 4
+    stop = full[3:5]  # cut in the middle of the unconstrained output
+    want = full[: full.find(stop)]
+    single = edge.generate_batch([TEXTS[1]], max_new_tokens=16, stop=[stop])[0]
+    assert single.text == want and single.finish_reason == "stop"
+    # the streaming early stop (single greedy input) decodes fewer tokens than the full run
+    assert single.output_tokens < edge.generate_batch([TEXTS[1]], max_new_tokens=16)[0].output_tokens
+    batch = edge.generate_batch([TEXTS[1], TEXTS[0]], max_new_tokens=16, stop=stop)
+    assert batch[0].text == want
+    assert cut_at_stop("a;b;c", [";", "b"]) == ("a", True) and cut_at_stop("abc", ["x"]) == ("abc", False)
+
+
+def test_clm_prompting(built, edge):
+    tok = built["tok"]
+    assert edge.encode("play", clm=True)[0] == "[CLM]"
+    assert edge.encode("play", clm=True) == edge.encode(
+        "[CLM] play"
+    )  # not doubled, same ids as the text form
+    ids = tok.encode("[CLM] play the music", add_eos=True)
+    with torch.no_grad():
+        out = built["hf"].generate(
+            torch.tensor([ids]), max_new_tokens=8, do_sample=False, forced_eos_token_id=None
+        )
+    assert edge.generate("play the music", clm=True, max_new_tokens=8) == tok.decode(out[0].tolist())
+
+
+def test_rank_scores_match_transformers_loss(built, edge):
+    tok, hf = built["tok"], built["hf"]
+    prompt, choices = "play the music", ["yes", "no", "play the music by queen"]
+    res = edge.rank(prompt, choices)
+    src = torch.tensor([tok.encode(prompt, add_eos=True)])
+    want_losses, want_lp = [], []
+    for c in choices:
+        labels = torch.tensor([tok.encode(c) + [tok.eos_id]])
+        with torch.no_grad():
+            out = hf(input_ids=src, labels=labels)
+        want_losses.append(out.loss.item())  # mean NLL over the choice + EOS
+        want_lp.append(-out.loss.item() * labels.shape[1])
+    assert res.losses == pytest.approx(want_losses, abs=1e-4)
+    assert res.logprobs == pytest.approx(want_lp, abs=1e-3)
+    assert res.best == min(range(3), key=lambda i: want_losses[i])
+    summed = edge.rank(prompt, choices, normalize="sum")
+    assert summed.best == max(range(3), key=lambda i: want_lp[i])
+
+
+def test_parse_reads_the_slu_format(edge):
+    assert parse_output("play_music ; artist = queen ; time = seven am") == {
+        "intent": "play_music",
+        "slots": [{"slot": "artist", "value": "queen"}, {"slot": "time", "value": "seven am"}],
+        "text": "play_music ; artist = queen ; time = seven am",
+    }
+    out = edge.parse(["play the music", "stop"], max_new_tokens=8)
+    assert [o["text"] for o in out] == edge.generate(["play the music", "stop"], max_new_tokens=8)
+    assert all(set(o) == {"intent", "slots", "text"} for o in out)
+
+
+def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
+    import shutil
+
+    d = tmp_path / "trim"
+    shutil.copytree(built["export"], d)
+    tok = built["tok"]
+    labels = ["play_music ; artist =", "set_alarm ; time ="]
+    rep = trim_vocabulary(d, labels)
+    assert rep.fixed_tokens < rep.vocab_size and (d / "vmap.txt").is_file()
+    m = EdgeModel.load(d)
+    assert m.use_vmap
+    full_model = EdgeModel.load(built["export"])
+    escaped = 0
+    for text in TEXTS:
+        allowed = {i for lab in labels for i in tok.encode(lab) + tok.encode(" " + lab)} | set(
+            tok.encode(text)
+        )
+        allowed |= {0, 1, 2, 3}
+        g = m.generate_batch([text], max_new_tokens=12)[0]
+        res = m.translator.translate_batch(
+            [m.encode(text)], beam_size=1, max_decoding_length=12, min_decoding_length=0, use_vmap=True
+        )
+        ids = [m.index[t] for t in res[0].hypotheses[0]]
+        assert set(ids) <= allowed, set(ids) - allowed
+        assert g.text == tok.decode(ids)
+        free = full_model.translator.translate_batch([m.encode(text)], beam_size=1, max_decoding_length=12)
+        escaped += bool({m.index[t] for t in free[0].hypotheses[0]} - allowed)
+    assert escaped, "the untrimmed model never left the allowed set: this test would not see trimming fail"
+    # without the map the model decodes over the whole vocabulary again
+    full = full_model.generate(TEXTS[1], max_new_tokens=12)
+    assert EdgeModel.load(d, use_vmap=False).generate(TEXTS[1], max_new_tokens=12) == full
+    remove_trimming(d)
+    assert not EdgeModel.load(d).use_vmap
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(TandemError, match="not a tandem edge export"):
+        EdgeModel.load(tmp_path)
+
+
+def test_int8_export_loads_and_is_smaller(built, tmp_path):
+    hf_dir = built["root"] / "hf"
+    tok_file = built["root"] / "tok" / "tokenizer.model"
+    rep = export_ct2(hf_dir, tmp_path / "int8", quantize="int8", tokenizer=tok_file)
+    assert rep.size_bytes < sum(p.stat().st_size for p in Path(built["export"]).iterdir())
+    m = EdgeModel.load(tmp_path / "int8")
+    assert m.meta["quantization"] == "int8"
+    assert isinstance(m.generate("play", max_new_tokens=4), str)
