@@ -21,25 +21,34 @@ from tandem.interop import hf as _hf
 from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
 
 
+def tensor_names(directory: Path) -> set[str]:
+    """Names of the tensors stored in a model directory, read from headers (no weights are loaded)."""
+    import json
+
+    from safetensors import safe_open
+
+    if (directory / "model.safetensors").exists():
+        with safe_open(str(directory / "model.safetensors"), "pt") as f:
+            return set(f.keys())
+    if (directory / "model.safetensors.index.json").exists():
+        index = json.loads((directory / "model.safetensors.index.json").read_text(encoding="utf-8"))
+        return set(index.get("weight_map", {}))
+    return set(read_tensors(directory))
+
+
 def load_foreign(directory: Path, kind: str):
     """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
     from tandem.model import Seq2SeqLM
 
     cfg = read_config(directory)
+    has_head = "lm_head.weight" in tensor_names(directory)
     if kind in ("bart", "mbart"):
         config = _hf.bart_config(cfg)
         convert = _hf.bart_to_tandem
     elif kind in ("t5", "mt5"):
-        config = _hf.t5_config(cfg)
+        config = _hf.t5_config(cfg, has_lm_head=has_head)
         convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731
     elif kind == "alexatm":
-        from safetensors import safe_open
-
-        single = directory / "model.safetensors"
-        has_head = True
-        if single.exists():
-            with safe_open(str(single), "pt") as f:
-                has_head = "lm_head.weight" in f.keys()
         config = alexatm_config(cfg, has_lm_head=has_head)
         convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
     else:  # pragma: no cover - detect_format filters kinds

@@ -55,6 +55,10 @@ _BART_TOP = {
 }
 
 
+def _first_set(*values):
+    return next(v for v in values if v is not None)
+
+
 def bart_config(hf: dict) -> ModelConfig:
     kind = hf.get("model_type", "bart")
     heads = hf.get("encoder_attention_heads", 16)
@@ -96,7 +100,8 @@ def bart_config(hf: dict) -> ModelConfig:
         pad_token_id=hf.get("pad_token_id", 1),
         bos_token_id=hf.get("bos_token_id", 0),
         eos_token_id=hf.get("eos_token_id", 2),
-        decoder_start_token_id=hf.get("decoder_start_token_id", 2),
+        # mBART leaves it unset (a language code starts each target); generate() then starts with BOS
+        decoder_start_token_id=_first_set(hf.get("decoder_start_token_id"), hf.get("bos_token_id"), 2),
         name=kind,
     )
 
@@ -200,7 +205,13 @@ def bart_mismatch(c: ModelConfig) -> list[str]:
 _T5_ATTN = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "out_proj"}
 
 
-def t5_config(hf: dict) -> ModelConfig:
+def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
+    """Config of a T5 / T5 v1.1 / mT5 directory.
+
+    Original T5 ties the LM head and rescales the decoder output by d^-0.5; v1.1 and mT5 do neither.
+    Old configs signal both with `tie_word_embeddings`; transformers 5 writes `scale_decoder_outputs` and
+    always says tied, so the head is untied exactly when the file holds its own `lm_head.weight`.
+    """
     proj = hf.get("feed_forward_proj", "relu")
     gated = proj.startswith("gated-")
     act = proj.split("-")[-1]
@@ -209,7 +220,10 @@ def t5_config(hf: dict) -> ModelConfig:
         act = "gelu_tanh"  # HF maps "gated-gelu" to gelu_new, the tanh approximation
     if act is None:
         raise TandemError(f"t5 config: feed_forward_proj {proj!r} is not supported")
-    tie = hf.get("tie_word_embeddings", True)
+    scale = hf.get("scale_decoder_outputs", hf.get("tie_word_embeddings", True))
+    if hf.get("model_type") == "mt5":
+        scale = False  # mT5 never rescales the decoder output
+    tie = not has_lm_head
     d = hf["d_model"]
     return ModelConfig(
         vocab_size=hf["vocab_size"],
@@ -234,7 +248,7 @@ def t5_config(hf: dict) -> ModelConfig:
         norm_bias=False,
         tie_embeddings=True,
         tie_lm_head=tie,
-        lm_head_scale=d**-0.5 if tie else 1.0,
+        lm_head_scale=d**-0.5 if scale else 1.0,
         attention_scale=1.0,
         pad_token_id=hf.get("pad_token_id", 0),
         bos_token_id=None,
@@ -344,6 +358,7 @@ def to_t5_config(c: ModelConfig) -> dict:
         "layer_norm_epsilon": c.norm_eps,
         "feed_forward_proj": ("gated-" if c.gated_ffn else "") + act,
         "tie_word_embeddings": c.tie_lm_head,
+        "scale_decoder_outputs": c.lm_head_scale != 1.0,
         "pad_token_id": c.pad_token_id,
         "eos_token_id": c.eos_token_id,
         "decoder_start_token_id": c.decoder_start_token_id,
@@ -365,8 +380,8 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
         (c.attention_scale == 1.0, "T5 attention is unscaled"),
         (c.embed_scale == 1.0, "T5 does not scale embeddings"),
         (
-            c.lm_head_scale == (c.d_model**-0.5 if c.tie_lm_head else 1.0),
-            "T5 scales a tied LM head by d^-0.5",
+            c.lm_head_scale in (1.0, c.d_model**-0.5),
+            "T5 scales the decoder output by d^-0.5 or not at all",
         ),
         (c.activation != "gelu" or not c.gated_ffn, "T5's gated GELU is the tanh approximation"),
         (c.activation != "gelu_tanh" or c.gated_ffn, "T5's plain GELU is exact (erf)"),
