@@ -378,6 +378,12 @@ def test_bad_inputs(tmp_path: Path, flores: dict[str, Path]) -> None:
         Tokenizer.train([small], vocab_size=500, spoken_ratio=1.5, spoken_lang="en")
     with pytest.raises(TandemError, match="2 languages for 1 files"):
         Tokenizer.train([small], vocab_size=500, spoken_ratio=0.5, spoken_lang=["en", "de"])
+
+    def broken(text: str, lang: str) -> str:
+        raise KeyError(lang)
+
+    with pytest.raises(TandemError, match="language 'xx' failed: KeyError"):
+        Tokenizer.train([small], vocab_size=500, spoken_ratio=0.5, spoken_lang="xx", spoken_fn=broken)
     with pytest.raises(TandemError, match="model_type"):
         Tokenizer.train([small], model_type="wordpiece")
 

@@ -170,8 +170,8 @@ def sample_corpus(
     seed: int = 0,
     spoken_fn: Callable[[str, str], str] | None = None,
 ) -> CorpusSample:
-    """Draw the training sentences: lines of the input files (or of the iterated strings, split at
-    newlines), a uniform seeded sample of at most `input_sentence_size` non-empty lines, shuffled, with
+    """Draw the training sentences: lines of the input files (text, `.gz`, or `.jsonl` "text" fields) or
+    of the iterated strings (split at newlines), a uniform seeded sample of at most `input_sentence_size` non-empty lines, shuffled, with
     exactly round(spoken_ratio * n) of them, chosen at random, converted to spoken form.
 
     `spoken_lang` is one language for all inputs or, for file inputs, one per file. `spoken_fn(text, lang)`
@@ -221,6 +221,17 @@ def sample_corpus(
                     line = line.rstrip("\r")
                     if line.strip():
                         yield line, 0
+
+    if langs is not None:
+        for lang in sorted(set(langs)):  # fail before reading the corpus, not after
+            try:
+                spoken_fn("1 test.", lang)
+            except TandemError:
+                raise
+            except Exception as e:
+                raise TandemError(
+                    f"spoken-form conversion for language {lang!r} failed: {type(e).__name__}: {e}"
+                ) from e
 
     rng = random.Random(seed)
     drawn, seen = _reservoir(lines(), input_sentence_size, rng)
