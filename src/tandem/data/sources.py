@@ -340,14 +340,10 @@ class Reader:
                 raw = fh.readline()
                 lines = 1 if raw else 0
             if not raw:
-                self.close()
-                # Report an empty file once (first epoch, rank 0), not on every pass.
-                empty = c["line"] == 0 and c["epoch"] == 0 and self.rank == 0 and path.stat().st_size == 0
+                self.close()  # end of this file (empty files are reported when the stream is built)
                 c["file"] += 1
                 c["offset"] = 0
                 c["line"] = 0
-                if empty:
-                    return Item("bad", ("empty_files", f"{path}: empty file"), dict(c))
                 continue
             c["offset"] = fh.tell()
             c["line"] += lines

@@ -157,7 +157,7 @@ class PretrainStream:
             )
         if spoken_fraction > 0:
             try:
-                import tandem.spoken  # noqa: F401 - fail now, not mid-run
+                from tandem.spoken import to_spoken  # noqa: F401 - fail now, not mid-run
             except ImportError as e:
                 raise TandemError(
                     f"spoken_fraction={spoken_fraction} needs tandem.spoken, which failed to import: {e}"
@@ -175,6 +175,9 @@ class PretrainStream:
         sizes: list[float] = []
         for s in self.sources:
             fmt, files = resolve_files(s)
+            for f in files:
+                if f.is_file() and f.stat().st_size == 0:
+                    self._problem("empty_files", f"{f}: empty file")
             sizes.append(source_size(s, files, fmt) * float(s.upsample))
         self._src_weight = np.asarray(sizes, dtype=float)
         self.languages = sorted({s.lang for s in self.sources})
@@ -306,23 +309,27 @@ class PretrainStream:
                     )
                 self._epoch_docs[i] = 0
                 return None
+            first_pass = it.cursor.get("epoch", 0) == 0  # count each bad record once, not on every pass
             if it.kind == "bad":
                 stat, msg = it.payload
-                self._problem(stat, msg)
+                if first_pass:
+                    self._problem(stat, msg)
                 continue
             payload = it.payload
             if isinstance(payload, tuple):
                 ids, flag = payload
                 if flag == "spoken":
                     self.stats["spoken_docs"] += 1
-                elif flag:
+                elif flag and first_pass:
                     self._problem("spoken_errors", f"{self.sources[i].name} record {it.record[1]}: {flag}")
             else:  # token cache
                 ids = payload
             if len(ids) < self.min_doc_tokens:
-                self._problem(
-                    "short_docs", f"{self.sources[i].name} record {it.record[1]}: {len(ids)} tokens (skipped)"
-                )
+                if first_pass:
+                    self._problem(
+                        "short_docs",
+                        f"{self.sources[i].name} record {it.record[1]}: {len(ids)} tokens (skipped)",
+                    )
                 continue
             self._epoch_docs[i] += 1
             lang = self.sources[i].lang
@@ -364,9 +371,9 @@ class PretrainStream:
                 if buf:  # the language ran dry: use what is left
                     break
                 return None
-            if buf:
-                buf.append(self.doc_sep)
+            # Every document is followed by [DOC], so the separator survives chunk boundaries.
             buf.extend(ids.tolist())
+            buf.append(self.doc_sep)
         chunk = np.asarray(buf[: self.chunk_len], dtype=np.int64)
         self._buffers[lang] = buf[self.chunk_len :]
         return chunk
@@ -378,9 +385,8 @@ class PretrainStream:
         if len(ids) > self.chunk_len:  # keep the rest for packing rather than dropping it
             rest = ids[self.chunk_len :].tolist()
             buf = self._buffers[lang]
-            if buf:
-                buf.append(self.doc_sep)
             buf.extend(rest)
+            buf.append(self.doc_sep)
             ids = ids[: self.chunk_len]
         return ids
 

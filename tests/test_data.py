@@ -1,0 +1,511 @@
+"""Data pipeline: sources, language sampling, packing, determinism, exact resume, sharding, bad input."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tandem.data import (
+    Decontaminator,
+    PretrainStream,
+    Reader,
+    Seq2SeqStream,
+    Source,
+    build_cache,
+    language_weights,
+)
+from tandem.errors import TandemError
+from tandem.objectives import AlexaTMObjective, CLMObjective, DenoiseObjective
+
+PAD, EOS, CLM, DOC = 1, 2, 4, 5
+
+
+class NumTok:
+    """Tokenizer stand-in: a text of integers encodes to those integers (reversible, process-independent)."""
+
+    pad_id, eos_id, clm_id, doc_id, vocab_size = PAD, EOS, CLM, DOC, 10**7
+
+    def encode(self, text: str, add_eos: bool = False) -> list[int]:
+        return [int(w) for w in text.split()] + ([EOS] if add_eos else [])
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        return " ".join(str(i) for i in ids if not (skip_special_tokens and i < 7))
+
+
+TOK = NumTok()
+
+
+def doc_tokens(src: int, k: int, n: int) -> list[int]:
+    """Document k of source src: n unique ids that say where they came from."""
+    return [src * 1_000_000 + k * 1000 + j + 7 for j in range(n)]
+
+
+def write_docs(path: Path, src: int, lengths: list[int]) -> list[list[int]]:
+    docs = [doc_tokens(src, k, n) for k, n in enumerate(lengths)]
+    path.write_text("".join(" ".join(map(str, d)) + "\n" for d in docs))
+    return docs
+
+
+def origin(token: int) -> tuple[int, int]:
+    return (token - 7) // 1_000_000, ((token - 7) // 1000) % 1000
+
+
+def rows(batch: dict, key: str) -> list[list[int]]:
+    out = []
+    for row in batch[key].tolist():
+        out.append([t for t in row if t not in (PAD, -100)])
+    return out
+
+
+def batches_equal(a: list[dict], b: list[dict]) -> bool:
+    return all(
+        all(np.array_equal(x[k].numpy(), y[k].numpy()) for k in ("input_ids", "attention_mask", "labels"))
+        and x["kind"] == y["kind"]
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> dict:
+    rng = np.random.default_rng(0)
+    out = {}
+    for s, lang in enumerate(["en", "de", "fr"]):
+        lengths = rng.integers(3, 40, size=60).tolist()
+        out[lang] = (tmp_path / f"{lang}.txt", write_docs(tmp_path / f"{lang}.txt", s, lengths))
+    return out
+
+
+# -- language weights -----------------------------------------------------------------------------------------
+def test_language_weights_hand_computed():
+    w = language_weights({"en": 100, "sw": 25}, 0.5)  # sqrt: 10 and 5
+    assert w == pytest.approx({"en": 2 / 3, "sw": 1 / 3})
+    assert language_weights({"a": 9, "b": 1}, 1.0) == pytest.approx({"a": 0.9, "b": 0.1})
+    assert language_weights({"a": 9, "b": 1}, 0.0) == pytest.approx({"a": 0.5, "b": 0.5})
+    assert language_weights({"a": 4, "b": 0}, 0.5) == {"a": 1.0, "b": 0.0}
+    with pytest.raises(TandemError):
+        language_weights({"a": 0}, 0.5)
+    with pytest.raises(TandemError):
+        language_weights({"a": -1, "b": 2}, 0.5)
+
+
+def test_stream_samples_languages_with_alpha_and_sources_with_upsampling(corpus, tmp_path):
+    web = tmp_path / "en_web.txt"
+    write_docs(web, 3, [10] * 60)
+    sources = [
+        Source(corpus["en"][0], "en", size=100, upsample=10, name="en-wiki"),  # 100 x 10 = 1000
+        Source(web, "en", size=1000, name="en-web"),
+        Source(corpus["de"][0], "de", size=500),
+    ]
+    # language sizes 2000 vs 500 -> sqrt -> 2/3, 1/3; within en, wiki and web 1/2 each
+    stream = PretrainStream(sources, TOK, CLMObjective(CLM), seq_len=64, batch_size=50, seed=1)
+    assert stream.lang_probs == pytest.approx({"en": 2 / 3, "de": 1 / 3})
+    counts = {0: 0, 1: 0, 3: 0}
+    for _ in range(12):
+        for r in rows(next(stream), "labels"):
+            counts[origin(r[0])[0]] += 1
+    n = sum(counts.values())
+    assert abs((counts[0] + counts[3]) / n - 2 / 3) < 0.05  # binomial sd 0.014
+    assert abs(counts[0] / (counts[0] + counts[3]) - 0.5) < 0.06
+
+
+# -- packing ----------------------------------------------------------------------------------------------------
+def test_denoise_rows_pack_documents_with_doc_separators(corpus):
+    path, docs = corpus["en"]
+    stream = PretrainStream(
+        [Source(path, "en")], TOK, DenoiseObjective(drop_rate=0.0), seq_len=48, batch_size=4
+    )
+    stream_tokens: list[int] = []
+    for _ in range(6):
+        b = next(stream)
+        assert b["input_ids"].shape == (4, 48) and b["labels"].shape == (4, 48)
+        for src, tgt, m in zip(
+            rows(b, "input_ids"), rows(b, "labels"), b["attention_mask"].tolist(), strict=True
+        ):
+            assert tgt[-1] == EOS and src[-1] == EOS  # EOS after target and source
+            assert len(tgt) == 48 and src == tgt  # full rows: 47 packed tokens + EOS; drop_rate 0
+            assert sum(m) == len(src)
+            stream_tokens.extend(tgt[:-1])
+    expected: list[int] = []
+    for d in docs:
+        expected.extend([*d, DOC])
+    assert stream_tokens == expected[: len(stream_tokens)]  # consecutive chunks of d1 [DOC] d2 [DOC] ...
+    assert len(stream_tokens) > 400  # the chunks crossed many document boundaries
+    assert stream.stats["examples"]["denoise"] == 24
+
+
+def test_clm_rows_are_single_documents_never_packed(corpus):
+    path, docs = corpus["en"]
+    stream = PretrainStream(
+        [Source(path, "en")], TOK, CLMObjective(CLM), seq_len=32, batch_size=8, pad_to_max=False
+    )
+    seen = []
+    for _ in range(5):
+        b = next(stream)
+        for src, tgt in zip(rows(b, "input_ids"), rows(b, "labels"), strict=True):
+            assert src[0] == CLM and src[-1] == EOS and tgt[-1] == EOS
+            text = src[1:-1] + tgt[:-1]
+            assert DOC not in text
+            assert len({origin(t) for t in text}) == 1  # one document
+            k = origin(text[0])[1]
+            assert text == docs[k][: len(text)]
+            assert len(text) == min(len(docs[k]), 32 - 2)  # [CLM] and EOS on the source leave 30
+            seen.append(k)
+    assert seen == list(range(40))  # in file order, one document per row
+
+
+def test_long_clm_document_leftover_feeds_packing(tmp_path):
+    write_docs(tmp_path / "a.txt", 0, [100])
+    doc = doc_tokens(0, 0, 100)
+    obj = AlexaTMObjective(CLM, denoise_prob=0.5, drop_rate=0.0)
+    stream = PretrainStream([Source(tmp_path / "a.txt", "en")], TOK, obj, seq_len=40, batch_size=1, seed=3)
+    seen = []
+    for _ in range(20):
+        b = next(stream)
+        src, tgt = rows(b, "input_ids")[0], rows(b, "labels")[0]
+        seen.append((b["kind"][0], src[1:-1] + tgt[:-1] if b["kind"][0] == "clm" else tgt[:-1]))
+    first_clm = next(i for i, (k, _) in enumerate(seen) if k == "clm")
+    assert seen[first_clm][1] == doc[:38]  # a fresh document, cut to fit (40 - [CLM] - EOS)
+    following = next(t for k, t in seen[first_clm + 1 :] if k == "denoise")
+    assert first_clm == 0  # with this seed, so the packing buffer was empty before the CLM row
+    assert following == doc[38:76]  # the cut-off rest is packed next (38-token chunks), not dropped
+
+
+# -- determinism, resume ---------------------------------------------------------------------------------------
+def _alexatm_stream(corpus, **kw):
+    sources = [Source(p, lang) for lang, (p, _) in corpus.items()]
+    kw.setdefault("seed", 5)
+    return PretrainStream(sources, TOK, AlexaTMObjective(CLM), seq_len=40, batch_size=6, **kw)
+
+
+def test_same_seed_same_batches_other_seed_other_batches(corpus):
+    s1, s2 = _alexatm_stream(corpus), _alexatm_stream(corpus)
+    assert batches_equal([next(s1) for _ in range(5)], [b for _, b in zip(range(5), s2)])
+    assert not batches_equal([next(_alexatm_stream(corpus))], [next(_alexatm_stream(corpus, seed=6))])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_from_state_dict_continues_exactly(corpus, workers):
+    ref = _alexatm_stream(corpus)
+    ref_batches = [next(ref) for _ in range(30)]  # several epochs of every source
+    run = _alexatm_stream(corpus, num_workers=workers, prefetch_docs=7)
+    for _ in range(11):
+        next(run)
+    state = json.loads(json.dumps(run.state_dict()))  # a checkpoint round-trip
+    run.close()
+    resumed = _alexatm_stream(corpus, num_workers=workers, prefetch_docs=5)
+    resumed.load_state_dict(state)
+    got = [next(resumed) for _ in range(19)]
+    resumed.close()
+    assert batches_equal(got, ref_batches[11:])
+    assert resumed.stats["examples"] == ref.stats["examples"]
+    assert resumed.stats["docs"] == ref.stats["docs"]
+    assert sum(ref.stats["epochs"].values()) >= 3  # the resume crossed epoch boundaries
+
+
+def test_resume_rejects_other_settings(corpus):
+    state = _alexatm_stream(corpus).state_dict()
+    with pytest.raises(TandemError, match="rank"):
+        _alexatm_stream(corpus, rank=1, world_size=2).load_state_dict(state)
+    other = PretrainStream([Source(corpus["en"][0], "en")], TOK, AlexaTMObjective(CLM), 40, 6, seed=5)
+    with pytest.raises(TandemError, match="sources"):
+        other.load_state_dict(state)
+
+
+def test_multi_file_source_resumes_across_files(tmp_path):
+    d = tmp_path / "shards"
+    d.mkdir()
+    for i in range(4):
+        write_docs(d / f"part{i}.txt", i, [5 + i] * 7)
+    make = lambda: PretrainStream([Source(d, "en")], TOK, CLMObjective(CLM), seq_len=20, batch_size=3, seed=2)  # noqa: E731
+    ref = make()
+    ref_b = [next(ref) for _ in range(25)]
+    run = make()
+    for _ in range(8):
+        next(run)
+    resumed = make()
+    resumed.load_state_dict(run.state_dict())
+    assert batches_equal([next(resumed) for _ in range(17)], ref_b[8:])
+    # file order is reshuffled each epoch (seeded), so the second pass differs from the first
+    first = [origin(r[1])[0] for b in ref_b[:10] for r in rows(b, "input_ids")][:28]
+    second = [origin(r[1])[0] for b in ref_b[10:20] for r in rows(b, "input_ids")][-28:]
+    assert first != second
+
+
+# -- sharding --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["txt", "jsonl"])
+def test_ranks_read_disjoint_documents_whose_union_is_complete(tmp_path, fmt):
+    path = tmp_path / f"c.{fmt}"
+    docs = [doc_tokens(0, k, 4) for k in range(50)]
+    if fmt == "txt":
+        path.write_text("".join(" ".join(map(str, d)) + "\n" for d in docs))
+    else:
+        path.write_text("".join(json.dumps({"body": " ".join(map(str, d))}) + "\n" for d in docs))
+    seen = []
+    for rank in range(3):
+        r = Reader(Source(path, "en", field="body"), 0, seed=0, rank=rank, world_size=3)
+        mine = []
+        while (it := r.next()).kind != "epoch_end":
+            mine.append(TOK.encode(it.payload if fmt == "txt" else it.payload)[0])
+        seen.append({origin(t)[1] for t in mine})
+    assert all(not (seen[i] & seen[j]) for i in range(3) for j in range(i + 1, 3))
+    assert set().union(*seen) == set(range(50))
+
+
+def test_stream_ranks_cover_the_corpus_once(corpus):
+    path, docs = corpus["en"]
+    got: list[int] = []
+    for rank in range(2):
+        s = PretrainStream(
+            [Source(path, "en")], TOK, CLMObjective(CLM), seq_len=64, batch_size=6, rank=rank, world_size=2
+        )
+        for _ in range(5):  # 30 rows = this rank's 30 documents
+            got.extend(origin(r[1])[1] for r in rows(next(s), "input_ids"))
+    assert sorted(got) == list(range(len(docs)))
+
+
+# -- formats ---------------------------------------------------------------------------------------------------
+def test_jsonl_parquet_and_hf_sources_give_the_same_documents(tmp_path, corpus):
+    _, docs = corpus["en"]
+    texts = [" ".join(map(str, d)) for d in docs]
+    (tmp_path / "x.jsonl").write_text("".join(json.dumps({"content": t}) + "\n" for t in texts))
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"content": texts}), tmp_path / "x.parquet", row_group_size=16)
+    srcs = [
+        Source(tmp_path / "x.jsonl", "en", field="content"),
+        Source(tmp_path / "x.parquet", "en", field="content"),
+    ]
+    try:
+        import datasets
+
+        datasets.Dataset.from_dict({"content": texts}).save_to_disk(str(tmp_path / "hfds"))
+        srcs.append(Source(tmp_path / "hfds", "en", format="hf", field="content"))
+    except ImportError:
+        pass
+    out = []
+    for src in srcs:
+        s = PretrainStream([src], TOK, CLMObjective(CLM), seq_len=64, batch_size=10)
+        b = [next(s) for _ in range(3)]
+        out.append(b)
+        assert s.stats["missing_field"] == 0
+    for b in out[1:]:
+        assert batches_equal(out[0], b)
+
+
+def test_token_cache_matches_text_source(tmp_path, corpus):
+    path, _ = corpus["de"]
+    meta = build_cache(Source(path, "de"), TOK, tmp_path / "cache")
+    assert meta["documents"] == 60
+    a = PretrainStream([Source(path, "de")], TOK, AlexaTMObjective(CLM), seq_len=32, batch_size=4, seed=9)
+    b = PretrainStream(
+        [Source(tmp_path / "cache", "de", format="tokens")], TOK, AlexaTMObjective(CLM), 32, 4, seed=9
+    )
+    assert batches_equal([next(a) for _ in range(8)], [next(b) for _ in range(8)])
+
+
+# -- bad input -------------------------------------------------------------------------------------------------
+def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
+    good = tmp_path / "good.txt"
+    write_docs(good, 0, [10] * 5)
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(
+        b" ".join(str(t).encode() for t in doc_tokens(1, 0, 8))
+        + b"\n\n"  # an empty line
+        + b"7 8 \xff\xfe 9\n"  # invalid UTF-8 on line 3
+        + b"7\n"  # shorter than min_doc_tokens
+        + b" ".join(str(t).encode() for t in doc_tokens(1, 4, 8))
+        + b"\n"
+    )
+    js = tmp_path / "rows.jsonl"
+    js.write_text(
+        json.dumps({"text": " ".join(map(str, doc_tokens(2, 0, 6)))})
+        + "\n{not json\n"
+        + json.dumps({"title": "no text"})
+        + "\n"
+        + json.dumps({"text": 5})
+        + "\n"
+    )
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    sources = [Source(good, "en"), Source(mixed, "de"), Source(js, "fr"), Source(empty, "sw")]
+    stream = PretrainStream(sources, TOK, AlexaTMObjective(CLM), seq_len=24, batch_size=4, seed=0)
+    for _ in range(10):
+        next(stream)
+    st = stream.stats
+    assert st["empty_languages"] == ["sw"]
+    assert stream.lang_probs["sw"] == 0
+    # every bad record is counted exactly once, although the sources were read several times
+    assert st["epochs"]["de:mixed.txt"] >= 2 and st["epochs"]["fr:rows.jsonl"] >= 2
+    assert (st["empty_docs"], st["invalid_utf8"], st["short_docs"]) == (1, 1, 1)
+    assert (st["bad_json"], st["missing_field"], st["empty_files"]) == (1, 2, 1)
+    problems = "\n".join(st["problems"])
+    assert "mixed.txt line 3: invalid UTF-8" in problems
+    assert "rows.jsonl line 2: invalid JSON" in problems
+    assert "rows.jsonl line 3: field 'text' missing" in problems
+    assert "language 'sw' has no data" in problems
+
+
+def test_exact_bad_counts_after_one_pass(tmp_path):
+    f = tmp_path / "f.jsonl"
+    lines = [
+        json.dumps({"text": "11 12 13"}),
+        "",
+        "{",
+        json.dumps({"x": 1}),
+        json.dumps({"text": "14 15 16 17"}),
+    ]
+    f.write_text("\n".join(lines) + "\n")
+    stream = PretrainStream([Source(f, "en")], TOK, CLMObjective(CLM), seq_len=16, batch_size=2)
+    for _ in range(3):  # six documents: three passes over the file
+        next(stream)
+    st = stream.stats
+    assert st["epochs"]["en:f.jsonl"] == 2
+    assert (st["empty_docs"], st["bad_json"], st["missing_field"]) == (1, 1, 1)
+    assert st["docs"]["en"] == 6
+
+
+def test_source_with_no_usable_documents_is_dropped_mid_run(tmp_path):
+    write_docs(tmp_path / "ok.txt", 0, [6] * 10)
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xff\n\xfe\n")
+    stream = PretrainStream(
+        [Source(tmp_path / "ok.txt", "en"), Source(tmp_path / "bad.txt", "de")],
+        TOK,
+        AlexaTMObjective(CLM),
+        24,
+        4,
+    )
+    for _ in range(8):
+        b = next(stream)
+    assert stream.stats["dead_sources"] == ["de:bad.txt"]
+    assert {origin(r[0])[0] for r in rows(b, "labels")} == {0}
+
+
+def test_clear_errors_for_missing_or_all_empty_data(tmp_path):
+    with pytest.raises(TandemError, match="nope.txt"):
+        PretrainStream([Source(tmp_path / "nope.txt", "en")], TOK, "alexatm", 32, 2)
+    (tmp_path / "e.txt").write_text("")
+    with pytest.raises(TandemError, match="every source is empty"):
+        PretrainStream([Source(tmp_path / "e.txt", "en")], TOK, "alexatm", 32, 2)
+    (tmp_path / "bad.txt").write_bytes(b"\xff\n")
+    s = PretrainStream([Source(tmp_path / "bad.txt", "en")], TOK, "alexatm", 32, 2)
+    with pytest.raises(TandemError, match="no source has any usable document.*invalid UTF-8"):
+        next(s)
+    with pytest.raises(TandemError, match="LANG:PATH"):
+        Source.coerce("just-a-path.txt")
+
+
+# -- decontamination and spoken form ---------------------------------------------------------------------------
+def test_13gram_decontamination_removes_overlapping_documents(tmp_path):
+    eval_text = " ".join(str(100 + i) for i in range(20))
+    docs = [
+        " ".join(str(100 + i) for i in range(3, 16)),  # shares a 13-gram: removed
+        " ".join(str(100 + i) for i in range(3, 15)) + " 999",  # only a 12-gram: kept
+        "500 501 502",
+    ]
+    (tmp_path / "d.txt").write_text("\n".join(docs) + "\n")
+    deco = Decontaminator([eval_text])
+    assert deco.contaminated(docs[0]) and not deco.contaminated(docs[1])
+    s = PretrainStream(
+        [Source(tmp_path / "d.txt", "en")], TOK, CLMObjective(CLM), 32, 2, decontaminate=[eval_text]
+    )
+    firsts = [r[1] for r in rows(next(s), "input_ids")]
+    assert firsts == [103, 500]
+    assert s.stats["decontaminated"] == 1
+
+
+def test_13gram_works_for_japanese_without_spaces():
+    deco = Decontaminator(["今日は良い天気ですね、散歩に行きましょう。"])
+    assert deco.contaminated("彼は言った：今日は良い天気ですね、散歩に行きましょう。")
+    assert not deco.contaminated("今日は良い天気ですね")
+
+
+def test_spoken_fraction_passes_documents_through_the_hook(tmp_path, monkeypatch):
+    fake = types.ModuleType("tandem.spoken")
+    fake.to_spoken = lambda text, lang: " ".join(str(int(w) + 500_000) for w in text.split())
+    monkeypatch.setitem(sys.modules, "tandem.spoken", fake)
+    write_docs(tmp_path / "a.txt", 0, [5] * 400)
+    s = PretrainStream(
+        [Source(tmp_path / "a.txt", "en")], TOK, CLMObjective(CLM), 16, 50, spoken_fraction=0.7
+    )
+    spoken = [r[1] >= 500_000 for _ in range(8) for r in rows(next(s), "input_ids")]
+    assert abs(np.mean(spoken) - 0.7) < 0.06
+    assert s.stats["spoken_docs"] == sum(spoken)
+    # the choice is a function of the document, not of the stream position: a second stream agrees
+    s2 = PretrainStream(
+        [Source(tmp_path / "a.txt", "en")], TOK, CLMObjective(CLM), 16, 50, spoken_fraction=0.7
+    )
+    assert [r[1] >= 500_000 for _ in range(8) for r in rows(next(s2), "input_ids")] == spoken
+
+
+# -- fine-tuning stream ----------------------------------------------------------------------------------------
+def test_seq2seq_stream_batches_state_and_sharding(tmp_path):
+    f = tmp_path / "pairs.jsonl"
+    rows_ = [{"source": f"{10 + i} {20 + i}", "target": f"{30 + i}"} for i in range(11)]
+    f.write_text("\n".join(json.dumps(r) for r in rows_) + "\n{bad\n" + json.dumps({"source": "1"}) + "\n")
+    s = Seq2SeqStream(f, TOK, batch_size=4, max_source_len=8, max_target_len=4, seed=1, epochs=2)
+    assert s.stats["bad_json"] == 1 and s.stats["missing_field"] == 1
+    assert len(s) == 3
+    all_b = list(s)
+    assert len(all_b) == 6
+    b = all_b[0]
+    assert b["input_ids"].shape == (4, 3) and b["kind"] == ["seq2seq"] * 4
+    for src, tgt in zip(rows(b, "input_ids"), rows(b, "labels"), strict=True):
+        assert src[-1] == EOS and tgt[-1] == EOS and tgt[0] == src[0] + 20
+    firsts = sorted(r[0] for bb in all_b[:3] for r in rows(bb, "input_ids"))
+    assert firsts == list(range(10, 21))  # one epoch = every example once
+    # resume mid-epoch
+    s2 = Seq2SeqStream(f, TOK, 4, 8, 4, seed=1, epochs=2)
+    it = iter(s2)
+    head = [next(it) for _ in range(4)]
+    s3 = Seq2SeqStream(f, TOK, 4, 8, 4, seed=1, epochs=2)
+    s3.load_state_dict(s2.state_dict())
+    assert batches_equal(head + list(s3), all_b)
+    # ranks: equal counts, disjoint except the wrap-around padding, union complete
+    per_rank = [
+        [
+            r[0]
+            for bb in Seq2SeqStream(f, TOK, 4, 8, 4, seed=1, epochs=1, rank=k, world_size=2)
+            for r in rows(bb, "input_ids")
+        ]
+        for k in range(2)
+    ]
+    assert len(per_rank[0]) == len(per_rank[1]) == 6
+    assert set(per_rank[0]) | set(per_rank[1]) == set(range(10, 21))
+
+
+def test_seq2seq_truncates_and_keeps_eos():
+    s = Seq2SeqStream(
+        [("11 12 13 14 15", "16 17 18 19")], TOK, 1, max_source_len=3, max_target_len=2, shuffle=False
+    )
+    b = next(iter(s))
+    assert b["input_ids"].tolist() == [[11, 12, EOS]] and b["labels"].tolist() == [[16, EOS]]
+    assert s.stats["truncated_sources"] == 1 and s.stats["truncated_targets"] == 1
+    with pytest.raises(TandemError, match="no usable"):
+        Seq2SeqStream([{"src": "1"}], TOK, 1)
+
+
+# -- the real tokenizer ----------------------------------------------------------------------------------------
+def test_with_the_real_tokenizer(tmp_path):
+    tokmod = pytest.importorskip("tandem.tokenizer")
+    lines = [
+        f"the quick brown fox number {i} jumps over the lazy dog near the river bank" for i in range(300)
+    ]
+    tok = tokmod.Tokenizer.train(iter(lines), vocab_size=320, num_threads=1)
+    assert tok.clm_id is not None and tok.doc_id is not None
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
+    s = PretrainStream([Source(tmp_path / "t.txt", "en")], tok, "alexatm", seq_len=48, batch_size=4, seed=0)
+    for _ in range(5):
+        b = next(s)
+        for kind, src, tgt in zip(b["kind"], rows(b, "input_ids"), rows(b, "labels"), strict=True):
+            assert tgt[-1] == tok.eos_id and src[-1] == tok.eos_id
+            if kind == "clm":
+                assert src[0] == tok.clm_id and "the" in tok.decode(src[1:-1] + tgt[:-1])
+            else:
+                assert len(src) < len(tgt)
+    assert s.stats["examples"]["denoise"] + s.stats["examples"]["clm"] == 20
