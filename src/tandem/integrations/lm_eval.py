@@ -1,0 +1,214 @@
+"""lm-evaluation-harness bridge: importing this module registers the model name "tandem".
+
+    lm_eval --model tandem --model_args pretrained=DIR[,batch_size=16,device=cpu,dtype=bfloat16] --tasks ...
+    # Python: import tandem.integrations.lm_eval; lm_eval.simple_evaluate(model="tandem", ...)
+
+DIR is anything `tandem.Seq2SeqLM.from_pretrained` loads (tandem, HF BART/mBART/T5, AlexaTM) with a
+SentencePiece tokenizer `tandem.Tokenizer.load` reads (or `tokenizer=PATH`). Requests are tokenised as
+lm-eval's `hf` model does with `backend=seq2seq`: the context is encoded with the end-of-sequence token
+appended (`add_eos=False` turns that off), the continuation without special tokens, trailing context spaces
+move to the continuation. Unlike `hf`, requests that share a context are scored with one encoder pass.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import torch
+from lm_eval import utils as lm_utils
+from lm_eval.api.model import TemplateLM
+from lm_eval.api.registry import register_model
+from lm_eval.models.utils import handle_stop_sequences, normalize_gen_kwargs, postprocess_generated_text
+from tqdm import tqdm
+
+from tandem.errors import TandemError
+from tandem.prompting.lm import EncoderDecoder
+from tandem.prompting.scoring import score_continuations
+
+_DEFAULT_MAX_LENGTH = 2048
+
+
+def _as_bool(x: Any) -> bool:
+    return x if isinstance(x, bool) else str(x).lower() in ("1", "true", "yes")
+
+
+@register_model("tandem")
+class TandemLM(TemplateLM):
+    """A tandem (or converted) encoder-decoder checkpoint as an lm-eval model."""
+
+    backend = "seq2seq"
+
+    def __init__(
+        self,
+        pretrained: str | None = None,
+        tokenizer: str | None = None,
+        batch_size: int | str = 8,
+        device: str = "cpu",
+        dtype: str | None = None,
+        add_eos: bool | str = True,
+        max_length: int | None = None,
+        max_gen_toks: int = 256,
+        model: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__()
+        from tandem.model import Seq2SeqLM
+        from tandem.tokenizer import Tokenizer
+
+        if model is None:
+            if not pretrained:
+                raise TandemError("the tandem lm-eval model needs model_args pretrained=DIR")
+            torch_dtype = getattr(torch, dtype) if dtype and dtype != "auto" else None
+            model = Seq2SeqLM.from_pretrained(pretrained, device=device, dtype=torch_dtype)
+        tok = (
+            tokenizer
+            if tokenizer is not None and not isinstance(tokenizer, str)
+            else Tokenizer.load(tokenizer or pretrained)
+        )
+        self.lm = EncoderDecoder(model, tok, add_eos=_as_bool(add_eos))
+        self.tokenizer = self.lm.tok
+        self._batch_size = int(batch_size) if str(batch_size).isdigit() else 8  # "auto" -> a safe default
+        self._device = torch.device(device)
+        self._max_length = int(max_length) if max_length else (self.lm.max_source_len or _DEFAULT_MAX_LENGTH)
+        self._max_gen_toks = int(max_gen_toks)
+
+    # ------------------------------------------------------------------------------ properties lm-eval reads
+    @property
+    def eot_token_id(self) -> int:
+        return self.lm.eos_id
+
+    @property
+    def prefix_token_id(self) -> int:
+        bos = getattr(self.tokenizer.tok, "bos_id", None)
+        return bos if bos is not None else self.lm.eos_id
+
+    @property
+    def max_length(self) -> int:
+        return self._max_length
+
+    @property
+    def max_gen_toks(self) -> int:
+        return self._max_gen_toks
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def tokenizer_name(self) -> str:
+        return "tandem-sentencepiece"
+
+    # ------------------------------------------------------------------------------------- tokenisation
+    def tok_encode(self, string: str, add_special_tokens: bool | None = None, **kwargs: Any) -> list[int]:
+        ids = self.tokenizer.encode(string)
+        if add_special_tokens is not False and self.lm.add_eos and self.lm.eos_id is not None:
+            ids.append(self.lm.eos_id)
+        left = kwargs.get("left_truncate_len")
+        return ids[-left:] if left else ids
+
+    def tok_decode(self, tokens: list[int]) -> str:
+        return self.tokenizer.decode(tokens)
+
+    # ------------------------------------------------------------------------------------------ scoring
+    def _loglikelihood_tokens(
+        self,
+        requests: list[tuple[tuple[str, str], list[int], list[int]]],
+        disable_tqdm: bool = False,
+        **kwargs: Any,
+    ) -> list[tuple[float, bool]]:
+        """Group requests by context, encode each context once, score every continuation against it."""
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i, (_, ctx, cont) in enumerate(requests):
+            if not cont:
+                raise TandemError(f"lm-eval request {i} has an empty continuation")
+            # like lm-eval's hf seq2seq: keep the last max_length tokens of each side
+            groups[tuple(ctx[-self.max_length :])].append(i)
+        keys = list(groups)
+        conts = [[list(requests[i][2][-self.max_length :]) for i in groups[k]] for k in keys]
+        bar = tqdm(total=len(keys), disable=disable_tqdm, desc="tandem loglikelihood (contexts)")
+        scores = score_continuations(
+            self.lm, [list(k) for k in keys], conts, self.batch_size, progress=bar.update
+        )
+        bar.close()
+        out: list[tuple[float, bool] | None] = [None] * len(requests)
+        for k, res in zip(keys, scores):
+            for i, r in zip(groups[k], res):
+                out[i] = (r.logprob, r.is_greedy)
+                if requests[i][0] is not None:
+                    self.cache_hook.add_partial("loglikelihood", requests[i][0], out[i])
+        return out  # type: ignore[return-value]
+
+    def loglikelihood_rolling(self, requests: list, disable_tqdm: bool = False) -> list[float]:
+        """Perplexity-style scoring the way lm-eval's hf seq2seq does it: disjoint windows of the text, each
+        decoded after the prefix token as the encoder input."""
+        windows, owners = [], []
+        for r_i, (string,) in enumerate(req.args for req in requests):
+            for ctx, cont in map(
+                lm_utils.make_disjoint_window,
+                lm_utils.get_rolling_token_windows(
+                    token_list=self.tok_encode(string),
+                    prefix_token=self.prefix_token_id,
+                    max_seq_len=self.max_length,
+                    context_len=1,
+                ),
+            ):
+                windows.append((None, ctx, cont))
+                owners.append(r_i)
+        scores = self._loglikelihood_tokens(windows, disable_tqdm=disable_tqdm)
+        totals = [0.0] * len(requests)
+        for r_i, (lp, _) in zip(owners, scores):
+            totals[r_i] += lp
+        for req, total in zip(requests, totals):
+            self.cache_hook.add_partial("loglikelihood_rolling", req.args, total)
+        return totals
+
+    # --------------------------------------------------------------------------------------- generation
+    def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
+        """Greedy (or sampled, when asked) generation cut at the request's stop strings."""
+        results: list[str | None] = [None] * len(requests)
+        by_kwargs: dict[str, list[int]] = defaultdict(list)
+        for i, req in enumerate(requests):
+            by_kwargs[repr(sorted(req.args[1].items(), key=lambda kv: kv[0]))].append(i)
+        bar = tqdm(total=len(requests), disable=disable_tqdm, desc="tandem generate_until")
+        for idx in by_kwargs.values():
+            kw = normalize_gen_kwargs(requests[idx[0]].args[1], self.max_gen_toks)
+            until = handle_stop_sequences(kw.pop("until", None), eos=None)
+            max_new = int(kw.pop("max_gen_toks"))
+            do_sample = bool(kw.get("do_sample", False))
+            temperature = float(kw.get("temperature", 0.0) or 0.0)
+            ctxs = [requests[i].args[0] for i in idx]
+            enc = [self.tok_encode(c)[-self.max_length :] for c in ctxs]
+            order = sorted(range(len(idx)), key=lambda j: -len(enc[j]))
+            for b in range(0, len(order), self.batch_size):
+                chunk = order[b : b + self.batch_size]
+                ids, mask = self.lm.pad([enc[j] for j in chunk], self.lm.pad_id)
+                gen = self._generate(ids, mask, max_new, until, do_sample, temperature)
+                for j, row in zip(chunk, gen.tolist()):
+                    new = row[1:]
+                    if self.lm.eos_id in new:
+                        new = new[: new.index(self.lm.eos_id)]
+                    text = postprocess_generated_text(self.tok_decode(new), until, None)
+                    results[idx[j]] = text
+                    self.cache_hook.add_partial("generate_until", requests[idx[j]].args, text)
+                bar.update(len(chunk))
+        bar.close()
+        return results  # type: ignore[return-value]
+
+    def _generate(self, ids, mask, max_new: int, until: list[str], do_sample: bool, temperature: float):
+        model = self.lm.model
+        if self.lm.is_tandem:
+            return model.generate(
+                ids,
+                mask,
+                max_new_tokens=max_new,
+                do_sample=do_sample and temperature > 0,
+                temperature=temperature if temperature > 0 else 1.0,
+                stop_strings=[u for u in until if u] or None,
+                tokenizer=self.tokenizer if any(until) else None,
+            )
+        return model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False)

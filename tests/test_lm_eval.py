@@ -1,0 +1,138 @@
+"""lm-eval bridge: the "tandem" model agrees with lm-eval's own `hf` seq2seq model on a random tiny T5."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+lm_eval = pytest.importorskip("lm_eval")
+pytest.importorskip("accelerate")
+transformers = pytest.importorskip("transformers")
+
+
+def build_t5_dir(tmp: Path, d_model: int = 64, layers: int = 2) -> Path:
+    """A random tiny HF T5 with a SentencePiece tokenizer trained here (T5 ids: pad 0, eos 1, unk 2)."""
+    import sentencepiece as spm
+    import torch
+
+    lines = [
+        f"The {a} {b} sat on the {c} mat near {n} houses; answer: {'yes' if n % 2 else 'no'}."
+        for n, (a, b, c) in enumerate(
+            (a, b, c)
+            for a in ("big", "small", "red", "old")
+            for b in ("cat", "dog", "bird")
+            for c in ("blue", "green")
+        )
+    ] + ["Question: is the answer yes or no? Hello world again, translate an empty context: d e f g h i j k."]
+    (tmp / "corpus.txt").write_text("\n".join(lines), encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(tmp / "corpus.txt"),
+        model_prefix=str(tmp / "sp"),
+        vocab_size=120,
+        model_type="unigram",
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    tokdir = tmp / "tok"
+    tokdir.mkdir()
+    shutil.copy(tmp / "sp.model", tokdir / "spiece.model")
+    tok = transformers.T5Tokenizer.from_pretrained(str(tokdir), extra_ids=0)
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(
+        vocab_size=len(tok),
+        d_model=d_model,
+        d_kv=16,
+        d_ff=2 * d_model,
+        num_layers=layers,
+        num_decoder_layers=layers,
+        num_heads=4,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+        tie_word_embeddings=False,
+        initializer_factor=0.1,  # keeps random log-likelihoods in a realistic range
+    )
+    out = tmp / "t5"
+    transformers.T5ForConditionalGeneration(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    shutil.copy(tmp / "sp.model", out / "spiece.model")
+    return out
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from lm_eval.models.huggingface import HFLM
+
+    import tandem.integrations.lm_eval as bridge
+
+    d = build_t5_dir(tmp_path_factory.mktemp("t5"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf = HFLM(pretrained=str(d), backend="seq2seq", batch_size=3, device="cpu", dtype="float32")
+    return hf, bridge.TandemLM(pretrained=str(d), batch_size=2)
+
+
+def _instances(kind, args):
+    from lm_eval.api.instance import Instance
+
+    return [Instance(request_type=kind, doc={}, arguments=a, idx=i) for i, a in enumerate(args)]
+
+
+REQUESTS = [
+    ("The big cat sat on the mat.", " yes"),
+    ("The big cat sat on the mat.", " no"),
+    ("The big cat sat on the mat.", " maybe not"),
+    ("Question: is the dog red? Answer:", " The dog is red."),
+    ("Hello world ", "again"),  # trailing context space moves to the continuation
+    ("", "an empty context"),  # scored after the prefix token
+    ("near 12 houses;", " answer: yes, near the old blue mat"),
+]
+
+
+def test_registered():
+    from lm_eval.api.registry import get_model
+
+    import tandem.integrations.lm_eval as bridge
+
+    assert get_model("tandem") is bridge.TandemLM
+
+
+def test_tokenisation_matches_hf(models):
+    hf, td = models
+    for ctx, cont in REQUESTS[:5]:
+        assert td._encode_pair(ctx, cont) == hf._encode_pair(ctx, cont)
+
+
+def test_loglikelihood_parity(models):
+    hf, td = models
+    a = hf.loglikelihood(_instances("loglikelihood", REQUESTS), disable_tqdm=True)
+    b = td.loglikelihood(_instances("loglikelihood", REQUESTS), disable_tqdm=True)
+    assert len(a) == len(b) == len(REQUESTS)
+    for (la, ga), (lb, gb) in zip(a, b):
+        assert lb == pytest.approx(la, abs=1e-4)
+        assert ga == gb
+    # different continuations of one context really differ (the check would catch a shared-score bug)
+    assert abs(b[0][0] - b[1][0]) > 1e-3
+
+
+def test_rolling_and_generation_parity(models):
+    hf, td = models
+    texts = [("The small bird sat on the green mat near 3 houses. " * 3,), ("answer: no",)]
+    a = hf.loglikelihood_rolling(_instances("loglikelihood_rolling", texts), disable_tqdm=True)
+    b = td.loglikelihood_rolling(_instances("loglikelihood_rolling", texts), disable_tqdm=True)
+    assert b == pytest.approx(a, abs=1e-4)
+    gen = [
+        ("The big cat sat on the", {"until": ["."], "max_gen_toks": 6}),
+        ("near 3", {"until": [";"], "max_gen_toks": 4}),
+    ]
+    assert td.generate_until(_instances("generate_until", gen), disable_tqdm=True) == hf.generate_until(
+        _instances("generate_until", gen), disable_tqdm=True
+    )
