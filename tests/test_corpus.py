@@ -205,3 +205,36 @@ def test_write_corpus_files(tmp_path):
         assert len(it["choices"]) == 4 and len(set(it["choices"])) == 4
         assert it["choices"][it["label"]] == describe(it["intent"])
     assert len({it["label"] for it in items}) > 1  # the gold choice is not always in the same place
+
+
+def test_tandem_evaluate_reads_the_corpus(tmp_path):
+    """The standard task loaders of `tandem evaluate --data-dir` read the written corpus unchanged."""
+    from tandem.evaluation.tasks import get_task
+
+    us = generate_corpus(250, langs=["en", "de", "hi"], seed=2)
+    write_corpus(tmp_path, us, seed=2)
+    test = {u.id: u for u in us if u.split == "test"}
+    for spec in ("rte", "boolq"):
+        task, explicit = get_task(spec)
+        docs, demos = task.load(tmp_path, explicit), task.load_train(tmp_path)
+        assert len(docs) == len(test) and len(demos) == 32
+        golds = [task.gold(d) for d in docs]
+        assert 0.3 < sum(g in ("entailment", True) for g in golds) / len(golds) < 0.7  # balanced
+        for d in docs:
+            u = test[d["idx"]]
+            text = d.get("premise", d.get("passage"))
+            assert text == u.source
+            positive = task.gold(d) in ("entailment", True)
+            assert (describe(u.intent) in d.get("hypothesis", d.get("question", ""))) == positive
+    task, explicit = get_task("massive:de-DE")
+    docs = task.load(tmp_path, explicit)
+    assert {d["id"] for d in docs} == {i for i, u in test.items() if u.lang == "de"}
+    for d in docs:
+        assert task.gold(d) == test[d["id"]].target
+    task, explicit = get_task("flores:en-hi")
+    docs = task.load(tmp_path, explicit)
+    by_frame = {(u.frame, u.lang): u.written for u in test.values()}
+    frames = sorted({u.frame for u in test.values()})
+    assert [(d["src"], d["tgt"]) for d in docs] == [
+        (by_frame[(f, "en")], by_frame[(f, "hi")]) for f in frames
+    ]

@@ -17,6 +17,17 @@ language, so utterances of the same frame are translations of each other. Splits
     massive/{split}.jsonl          the same in MASSIVE format (`utt`, `annot_utt` with [slot : value])
     translation/{split}/{src}-{tgt}.jsonl   {"source", "target"} written-form translation pairs
     fewshot/intent_{split}.jsonl   SuperGLUE-style items: utterance, choices (intent descriptions), label
+
+and, so that `tandem evaluate --data-dir DIR` reads it with its standard loaders:
+
+    massive/{locale}/{split}.jsonl              per-locale MASSIVE files (`--tasks massive:en-US`)
+    superglue/rte/{train32,val}.jsonl           intent entailment: premise = utterance, hypothesis =
+                                                "The speaker wants to <intent description>." (`--tasks rte`)
+    superglue/boolq/{train32,val}.jsonl         the same as yes/no questions (`--tasks boolq`)
+    flores200/{code}.{dev,devtest}              line-aligned written requests, dev and test splits
+                                                (`--tasks flores:en-de`)
+
+(val/devtest come from the test split; train32 holds 32 training-split demonstrations.)
 """
 
 from __future__ import annotations
@@ -322,6 +333,45 @@ def fewshot_items(utterances: Sequence[Utterance], seed: int = 0, n_choices: int
     return items
 
 
+FLORES_CODES = {
+    "en": "eng_Latn",
+    "de": "deu_Latn",
+    "fr": "fra_Latn",
+    "es": "spa_Latn",
+    "it": "ita_Latn",
+    "pt": "por_Latn",
+    "hi": "hin_Deva",
+}
+
+
+def entailment_items(utterances: Sequence[Utterance], seed: int = 0) -> list[dict]:
+    """Intent classification as RTE/BoolQ-style yes/no items, half of them true: the premise (passage) is
+    the utterance, the hypothesis names the gold intent or a random other one."""
+    items = []
+    for u in utterances:
+        rng = random.Random(f"{seed}/nli/{u.id}")
+        true = rng.random() < 0.5
+        intent = u.intent if true else rng.choice([i for i in INTENT_NAMES if i != u.intent])
+        items.append(
+            {
+                "idx": u.id,
+                "lang": u.lang,
+                "premise": u.source,
+                "hypothesis": f"The speaker wants to {describe(intent)}.",
+                "label": "entailment" if true else "not_entailment",
+                "passage": u.source,
+                "question": f"does the speaker want to {describe(intent)}",
+                "answer": true,
+            }
+        )
+    return items
+
+
+def _demonstrations(utterances: Sequence[Utterance], k: int, seed: int) -> list[Utterance]:
+    pool = [u for u in utterances if u.split == "train"]
+    return random.Random(f"{seed}/demos").sample(pool, min(k, len(pool)))
+
+
 def pretraining_documents(
     utterances: Sequence[Utterance], lang: str, doc_size: int = 6, seed: int = 0, spoken: bool = False
 ) -> list[str]:
@@ -348,7 +398,14 @@ def write_corpus(
         utterances = generate_corpus(n, langs, seed)
     langs = list(dict.fromkeys(u.lang for u in utterances))
     out.mkdir(parents=True, exist_ok=True)
-    counts: dict = {"utterances": {}, "documents": {}, "parse": {}, "translation": {}, "fewshot": {}}
+    counts: dict = {
+        "utterances": {},
+        "documents": {},
+        "parse": {},
+        "translation": {},
+        "fewshot": {},
+        "entailment": {},
+    }
     for lang in langs:
         docs = pretraining_documents(utterances, lang, doc_size, seed)
         (out / "text").mkdir(exist_ok=True)
@@ -409,6 +466,50 @@ def write_corpus(
             counts["translation"][key] = _write_jsonl(
                 out / "translation" / split / f"{pivot}-{tgt}.jsonl", pairs
             )
+        for lang in langs:
+            _write_jsonl(
+                out / "massive" / LOCALES[lang] / f"{split}.jsonl",
+                (
+                    {
+                        "id": u.id,
+                        "locale": LOCALES[u.lang],
+                        "partition": split,
+                        "scenario": u.domain,
+                        "intent": u.intent,
+                        "utt": u.source,
+                        "annot_utt": _annotate(u),
+                    }  # fmt: skip
+                    for u in rows
+                    if u.lang == lang
+                ),
+            )
+            if split != "train":
+                frames = sorted({u.frame for u in rows})
+                texts = {(u.frame, u.lang): u.written for u in rows}
+                name = "devtest" if split == "test" else "dev"
+                (out / "flores200").mkdir(exist_ok=True)
+                (out / "flores200" / f"{FLORES_CODES[lang]}.{name}").write_text(
+                    "".join(texts[(f, lang)] + "\n" for f in frames), encoding="utf-8"
+                )
+        if split in ("train", "test"):
+            items = entailment_items(
+                _demonstrations(utterances, 32, seed) if split == "train" else rows, seed
+            )
+            name = "train32" if split == "train" else "val"
+            for task in ("rte", "boolq"):
+                keep = ("premise", "hypothesis", "label") if task == "rte" else ("passage", "question")
+                _write_jsonl(
+                    out / "superglue" / task / f"{name}.jsonl",
+                    (
+                        {
+                            "idx": it["idx"],
+                            **{k: it[k] for k in keep},
+                            **({"label": it["answer"]} if task == "boolq" else {}),
+                        }
+                        for it in items
+                    ),
+                )
+            counts["entailment"][split] = len(items)
         counts["fewshot"][split] = _write_jsonl(
             out / "fewshot" / f"intent_{split}.jsonl", fewshot_items(rows, seed)
         )
