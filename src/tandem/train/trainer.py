@@ -29,7 +29,7 @@ from tandem.train.module import Seq2SeqTrainModule
 from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
 from tandem.train.parallelize import init_distributed, parallelize
 
-__all__ = ["KINDS", "TrainConfig", "TrainResult", "train"]
+__all__ = ["KINDS", "TrainConfig", "TrainResult", "lang_from_name", "train"]
 
 KINDS = ("denoise", "clm")  # objectives logged separately; anything else counts as "other"
 
@@ -45,12 +45,16 @@ class TrainConfig:
     encoder_init: str | None = None  # warm-start only the encoder from this checkpoint (AlexaTM)
     freeze_encoder_steps: int = 0  # keep the encoder frozen for the first N steps
     # data
-    data: list[str] = field(default_factory=list)  # files or globs, one language per file
+    data: list[Any] = field(
+        default_factory=list
+    )  # files/globs/"lang:path", or Source dicts; one language each
     langs: list[str] | None = None  # one per data file; default: taken from each file name
     tokenizer: str | None = None  # a tandem tokenizer dir / .model; None or missing: train one
     vocab_size: int | None = None  # for a tokenizer trained here (default: the preset's)
-    objective: str = "alexatm"
+    objective: str = "alexatm"  # alexatm | denoise | clm | t5 | ul2
     alpha: float = 0.5  # language sampling exponent
+    spoken_fraction: float = 0.0  # share of documents converted to spoken form (AlexaTM: 0.7)
+    pad_to_max: bool | None = None  # fixed batch shapes (None: only with compile)
     seq_len: int = 512  # encoder length
     target_len: int | None = None  # decoder length (default: seq_len)
     batch_size: int = 8  # per process, per micro-batch
@@ -112,7 +116,7 @@ class TrainConfig:
             self.precision in ("auto", "bf16", "fp32"), f"precision {self.precision!r}: use auto, bf16, fp32"
         )
         need(self.device in ("auto", "cpu", "cuda"), f"device {self.device!r}: use auto, cpu or cuda")
-        need(0 <= self.warmup <= self.steps, f"warmup {self.warmup} must be in [0, steps={self.steps}]")
+        need(self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}")
 
 
 @dataclass
@@ -221,20 +225,72 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     return Tokenizer.load(target)
 
 
-def _data_files(cfg: TrainConfig) -> list[Path]:
+# FLORES-200 / ISO 639-3 names of the AlexaTM languages -> the two-letter codes tandem.spoken uses
+_LANG3 = {
+    "arb": "ar",
+    "ara": "ar",
+    "deu": "de",
+    "eng": "en",
+    "fra": "fr",
+    "hin": "hi",
+    "ita": "it",
+    "jpn": "ja",
+    "mar": "mr",
+    "por": "pt",
+    "spa": "es",
+    "tam": "ta",
+    "tel": "te",
+}
+
+
+def lang_from_name(path: str | os.PathLike) -> str:
+    """Language of a one-language file from its name: `eng_Latn.devtest` -> en, `de.txt` -> de."""
+    stem = Path(path).name.split(".")[0]
+    code = stem.split("_")[0].split("-")[0].lower()
+    return _LANG3.get(code, code)
+
+
+def _sources(cfg: TrainConfig) -> list[Any]:
+    """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand."""
     import glob
 
-    files: list[Path] = []
-    for pat in cfg.data:
-        hits = sorted(glob.glob(pat)) if any(c in pat for c in "*?[") else [pat]
+    from tandem.data import Source
+
+    out: list[Any] = []
+    langs = list(cfg.langs or [])
+    files: list[tuple[str, str | None]] = []
+    for entry in cfg.data:
+        if isinstance(entry, dict):
+            out.append(Source.coerce(entry))
+            continue
+        entry = str(entry)
+        lang = None
+        head, sep, rest = entry.partition(":")
+        if sep and head and "/" not in head and not Path(entry).exists():
+            lang, entry = head, rest
+        hits = sorted(glob.glob(entry)) if any(c in entry for c in "*?[") else [entry]
         if not hits:
-            raise TandemError(f"--data {pat}: no file matches; check the path")
+            raise TandemError(f"--data {entry}: no file matches; check the path")
         for h in hits:
-            if not Path(h).is_file():
-                raise TandemError(f"--data {h}: not a file")
-            files.append(Path(h))
-    if not files:
+            if not Path(h).exists():
+                raise TandemError(f"--data {h}: no such file or directory")
+            files.append((h, lang))
+    if langs and len(langs) != len(files):
+        raise TandemError(
+            f"--langs gives {len(langs)} languages for {len(files)} data files; give one per file"
+        )
+    for i, (f, lang) in enumerate(files):
+        out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
+    if not out:
         raise TandemError("no training data: pass --data FILE [FILE ...] (one language per file)")
+    return out
+
+
+def _data_files(cfg: TrainConfig) -> list[Path]:
+    files = []
+    for s in _sources(cfg):
+        p = Path(str(s.path))
+        files += sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p]
     return files
 
 
@@ -255,9 +311,23 @@ def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
 
 
 def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
-    from tandem.data import build_pretrain_stream
+    from tandem.data import PretrainStream
 
-    return build_pretrain_stream(cfg, tokenizer, rank=rank, world_size=world)
+    return PretrainStream(
+        _sources(cfg),
+        tokenizer,
+        cfg.objective,
+        seq_len=cfg.seq_len,
+        batch_size=cfg.batch_size,
+        seed=cfg.seed,
+        rank=rank,
+        world_size=world,
+        alpha=cfg.alpha,
+        spoken_fraction=cfg.spoken_fraction,
+        target_len=cfg.target_len,
+        num_workers=cfg.num_workers,
+        pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
+    )
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -275,6 +345,10 @@ def train(
     if cfg.device == "cuda" and device.type != "cuda":
         raise TandemError("device cuda requested but torch sees no GPU; use --device cpu")
     out = Path(cfg.out)
+    if model is None and tokenizer is None and not cfg.tokenizer:
+        cfg = dataclasses.replace(
+            cfg, tokenizer=str(out / "tokenizer")
+        )  # trained there, found there on resume
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
@@ -310,7 +384,7 @@ def train(
     optimizer = build_optimizer(
         module, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas), eps=cfg.eps
     )
-    schedule = LRSchedule(cfg.lr, cfg.steps, cfg.warmup, cfg.min_lr, cfg.schedule)
+    schedule = LRSchedule(cfg.lr, cfg.steps, min(cfg.warmup, cfg.steps), cfg.min_lr, cfg.schedule)
 
     # 3. resume
     ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
@@ -478,6 +552,12 @@ def train(
             model_dir = save_final_model(module.model, out / "model")
             if rank == 0 and tokenizer is not None and hasattr(tokenizer, "save"):
                 tokenizer.save(out / "model")
+    if hasattr(data, "close"):
+        data.close()
+    stats = getattr(data, "stats", None)
+    if isinstance(stats, dict):
+        path = out / (f"data_stats_rank{rank}.json" if world > 1 else "data_stats.json")
+        path.write_text(json.dumps(stats, indent=1, default=str) + "\n", encoding="utf-8")
     if rank == 0 and cfg.plot:
         plot_metrics(out / "metrics.jsonl", out / "loss.png")
     return TrainResult(step, records, out, model_dir)

@@ -1,0 +1,143 @@
+"""`tandem pretrain`: pretrain an encoder-decoder on the AlexaTM denoising + CLM mixture."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+from tandem.errors import TandemError
+
+HELP = (
+    "pretrain an encoder-decoder on the AlexaTM mixture (denoising 80% + causal LM 20%), CPU to FSDP2 cluster"
+)
+EXAMPLES = """
+  tandem pretrain --preset tiny --data '../shared/data/flores200/*.devtest' --steps 300 --batch-size 16 \\
+      --seq-len 128 --lr 1e-3 --warmup 30 --out runs/tiny            # trains a tokenizer into runs/tiny/tokenizer
+  tandem pretrain --config runs/tiny/train_config.json --resume      # continue exactly where it stopped
+  tandem pretrain --preset base --data en:wiki/en.txt de:wiki/de.txt --tokenizer tok/ --out runs/base \\
+      --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
+  torchrun --nproc_per_node 8 -m tandem.cli pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ \\
+      --batch-size 8 --seq-len 1024 --activation-checkpointing --out runs/2b   # FSDP2 over 8 GPUs
+multi-node: run the same torchrun command on every node with
+  --nnodes N --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500
+outputs in --out: train_config.json, metrics.jsonl, loss.png, tensorboard/, checkpoints/, model/ (final)
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from tandem.train.trainer import TrainConfig
+
+    d = TrainConfig()
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", default=d.preset, help=f"model preset (default {d.preset})")
+    g.add_argument("--dropout", type=float, default=None, help="override the preset's dropout")
+    g.add_argument(
+        "--model-overrides",
+        type=json.loads,
+        default={},
+        metavar="JSON",
+        help="ModelConfig fields to override, e.g. '{\"d_model\": 256}'",
+    )
+    g.add_argument("--init-from", default=None, help="start from these weights (tandem or HF directory)")
+    g.add_argument("--encoder-init", default=None, help="warm-start only the encoder from this checkpoint")
+    g.add_argument("--freeze-encoder-steps", type=int, default=0, help="keep the encoder frozen N steps")
+    g = p.add_argument_group("data")
+    g.add_argument(
+        "--data",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="text files/globs, one language per file (LANG:PATH, or the language from the name)",
+    )
+    g.add_argument("--langs", nargs="+", default=None, help="one language code per data file")
+    g.add_argument(
+        "--tokenizer",
+        default=None,
+        help="tokenizer dir or .model; a missing dir is trained on --data and saved there",
+    )
+    g.add_argument("--vocab-size", type=int, default=None, help="vocabulary of a tokenizer trained here")
+    g.add_argument("--objective", default=d.objective, choices=["alexatm", "denoise", "clm", "t5", "ul2"])
+    g.add_argument("--alpha", type=float, default=d.alpha, help="language sampling exponent (default 0.5)")
+    g.add_argument(
+        "--spoken-fraction",
+        type=float,
+        default=d.spoken_fraction,
+        help="share of documents converted to spoken form (AlexaTM 0.7)",
+    )
+    g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
+    g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")
+    g.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per process per micro-batch")
+    g.add_argument("--grad-accum", type=int, default=d.grad_accum, help="micro-batches per step")
+    g.add_argument("--num-workers", type=int, default=0, help="tokeniser worker processes")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
+    g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    g.add_argument("--min-lr", type=float, default=d.min_lr, help=f"final learning rate (default {d.min_lr})")
+    g.add_argument("--warmup", type=int, default=d.warmup, help=f"warmup steps (default {d.warmup})")
+    g.add_argument("--schedule", default=d.schedule, choices=["linear", "cosine", "constant"])
+    g.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    g.add_argument("--betas", type=float, nargs=2, default=list(d.betas))
+    g.add_argument("--eps", type=float, default=d.eps)
+    g.add_argument("--clip", type=float, default=d.clip, help="gradient-norm clip (0: off)")
+    g = p.add_argument_group("system")
+    g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
+    g.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"])
+    g.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
+    g.add_argument("--activation-checkpointing", action="store_true", help="recompute block activations")
+    g.add_argument(
+        "--no-fused-loss",
+        dest="fused_loss",
+        action="store_false",
+        help="materialise full logits for the loss",
+    )
+    g.add_argument("--loss-chunk-tokens", type=int, default=None, help="tokens per fused-loss chunk (auto)")
+    g.add_argument(
+        "--pad-to-max",
+        action="store_const",
+        const=True,
+        default=None,
+        help="pad every batch to --seq-len/--target-len (default: only with --compile)",
+    )
+    g.add_argument("--seed", type=int, default=d.seed)
+    g = p.add_argument_group("output")
+    g.add_argument("--out", default=d.out, help=f"run directory (default {d.out})")
+    g.add_argument("--ckpt-every", type=int, default=d.ckpt_every, help="checkpoint every N steps")
+    g.add_argument("--keep-ckpts", type=int, default=d.keep_ckpts, help="checkpoints kept")
+    g.add_argument("--log-every", type=int, default=d.log_every, help="metrics every N steps")
+    g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    g.add_argument("--stop-after", type=int, default=None, help="stop after N steps of this invocation")
+    g.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
+    g.add_argument("--no-plot", dest="plot", action="store_false")
+    g.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def config_from_args(args: argparse.Namespace):
+    """The `TrainConfig` the parsed flags (and --config file) describe."""
+    from tandem.train.trainer import TrainConfig
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    kw = {k: v for k, v in vars(args).items() if k in names}
+    overrides = dict(kw.pop("model_overrides", None) or {})
+    if getattr(args, "dropout", None) is not None:
+        overrides["dropout"] = args.dropout
+    if isinstance(kw.get("data"), str):
+        kw["data"] = [kw["data"]]
+    return TrainConfig.from_dict(kw | {"model_overrides": overrides})
+
+
+def run(args: argparse.Namespace) -> int:
+    from tandem.train.trainer import train
+
+    cfg = config_from_args(args)
+    if not cfg.data and not cfg.resume:
+        raise TandemError("tandem pretrain: no --data given; pass text files (one language per file)")
+    if not cfg.data and cfg.resume:
+        raise TandemError(
+            "tandem pretrain --resume: pass the same --data (or --config OUT/train_config.json)"
+        )
+    res = train(cfg)
+    last = res.records[-1] if res.records else None
+    if last is not None:
+        print(f"step {res.step}: loss {last['loss']:.4f}; run in {res.out}")
+    return 0
