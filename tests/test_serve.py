@@ -1,0 +1,313 @@
+"""tandem serve: routes, limits, auth, batching, queue-full, timeouts and shutdown, with the edge backend."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("ctranslate2")
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("transformers")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tandem.edge import EdgeModel  # noqa: E402
+from tandem.interop.ct2 import build_random_hf, export_ct2, train_tiny_tokenizer  # noqa: E402
+from tandem.serve import EdgeBackend, GenerateParams, ServeSettings, create_app  # noqa: E402
+
+TEXT = "wake me up at seven am"
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("serve")
+    tok = train_tiny_tokenizer(root / "tok", vocab_size=256)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=2)
+    export_ct2(hf, root / "int8", quantize="int8", tokenizer=tok / "tokenizer.model")
+    return root / "int8"
+
+
+@pytest.fixture(scope="module")
+def edge(export_dir):
+    return EdgeModel.load(export_dir)
+
+
+@pytest.fixture(scope="module")
+def backend(export_dir):
+    return EdgeBackend(export_dir)
+
+
+@pytest.fixture(scope="module")
+def client(backend):
+    with TestClient(create_app(backend, ServeSettings(max_input_chars=200, max_items=4))) as c:
+        yield c
+
+
+def _expect_ok(client, edge, auth=None):
+    """The server still answers a real request correctly."""
+    r = client.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8}, headers=auth or {})
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=8)
+
+
+def test_generate_batch_matches_runtime(client, edge):
+    texts = [TEXT, "play the music", "stop"]
+    r = client.post("/v1/generate", json={"inputs": texts, "max_new_tokens": 10, "num_beams": 2})
+    assert r.status_code == 200
+    outs = r.json()["outputs"]
+    assert [o["text"] for o in outs] == edge.generate(texts, max_new_tokens=10, num_beams=2)
+    assert all(o["finish_reason"] in ("stop", "length") and o["output_tokens"] <= 10 for o in outs)
+
+
+def test_score_parse_and_completions(client, edge):
+    r = client.post("/v1/score", json={"prompt": TEXT, "choices": ["yes", "no", "seven am"]})
+    assert r.status_code == 200
+    want = edge.rank(TEXT, ["yes", "no", "seven am"])
+    body = r.json()
+    assert body["best"] == want.best and body["losses"] == pytest.approx(want.losses, abs=1e-5)
+    assert body["choice"] == ["yes", "no", "seven am"][want.best]
+
+    r = client.post("/v1/parse", json={"inputs": [TEXT]})
+    assert r.status_code == 200
+    p = r.json()["parses"][0]
+    assert p["text"] == edge.generate(TEXT, max_new_tokens=64) and set(p) == {"intent", "slots", "text"}
+
+    r = client.post("/v1/completions", json={"model": "x", "prompt": TEXT, "max_tokens": 6, "user": "u1"})
+    assert r.status_code == 200
+    c = r.json()
+    assert c["object"] == "text_completion" and c["model"] == "x" and c["id"].startswith("cmpl-")
+    assert c["choices"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
+    assert c["choices"][0]["finish_reason"] in ("stop", "length") and c["choices"][0]["index"] == 0
+    u = c["usage"]
+    assert (
+        u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] and 1 <= u["completion_tokens"] <= 6
+    )
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "status", "words"),
+    [
+        ("/v1/generate", b'{"inputs": "abc"', 400, "not valid JSON"),
+        ("/v1/generate", b"[1, 2", 400, "not valid JSON"),
+        ("/v1/generate", {"inputs": 5}, 422, "inputs"),
+        ("/v1/generate", {"inputs": ["a", 3]}, 422, "inputs"),
+        ("/v1/generate", {"inputs": "a", "max_new_tokens": "8"}, 422, "max_new_tokens"),
+        ("/v1/generate", {"inputs": "a", "max_new_tokens": 0}, 422, "max_new_tokens"),
+        ("/v1/generate", {"inputs": "a", "max_new_tokens": 100000}, 422, "max_new_tokens"),
+        ("/v1/generate", {"inputs": "a", "surprise": 1}, 422, "surprise"),
+        ("/v1/generate", {}, 422, "inputs"),
+        ("/v1/generate", {"inputs": ""}, 422, "empty"),
+        ("/v1/generate", {"inputs": ["ok", "   "]}, 422, "inputs[1]: empty"),
+        ("/v1/generate", {"inputs": []}, 422, "at least one"),
+        ("/v1/generate", {"inputs": "x" * 201}, 413, "201 characters"),
+        ("/v1/generate", {"inputs": ["a"] * 5}, 413, "5 items"),
+        ("/v1/score", {"prompt": "a", "choices": []}, 422, "choices"),
+        ("/v1/score", {"prompt": "a", "choices": ["x", ""]}, 422, "empty"),
+        ("/v1/score", {"prompt": "a", "choices": ["x"], "normalize": "max"}, 422, "normalize"),
+        ("/v1/parse", {"inputs": None}, 422, "inputs"),
+        ("/v1/completions", {"prompt": "a", "stream": True}, 422, "stream"),
+        ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
+        ("/v1/completions", {"prompt": 7}, 422, "prompt"),
+    ],
+)
+def test_bad_requests_get_4xx_and_server_keeps_serving(client, edge, route, body, status, words):
+    kw = (
+        {"content": body, "headers": {"content-type": "application/json"}}
+        if isinstance(body, bytes)
+        else {"json": body}
+    )
+    r = client.post(route, **kw)
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["code"] == status and words in err["message"]
+    _expect_ok(client, edge)
+
+
+def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
+    big = json.dumps({"inputs": "a" * 10_000_000}).encode()
+    r = client.post("/v1/generate", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit" in r.json()["error"]["message"]
+    assert client.get("/v1/nothing").status_code == 404
+    assert client.post("/v2/generate", json={"inputs": "a"}).json()["error"]["code"] == 404
+    assert client.get("/v1/generate").status_code == 405
+    _expect_ok(client, edge)
+
+
+def test_healthz_and_metrics(client):
+    h = client.get("/healthz").json()
+    assert h["status"] == "ok" and h["backend"] == "edge"
+    client.post("/v1/generate", json={"inputs": ""})
+    text = client.get("/metrics").text
+    assert 'tandem_requests_total{route="/v1/generate",code="200"}' in text
+    assert 'tandem_requests_total{route="/v1/generate",code="422"}' in text
+    assert "tandem_request_latency_seconds_bucket" in text and "tandem_batch_size_count" in text
+    assert "tandem_queue_depth 0" in text
+
+
+def test_auth_on_and_off(backend, edge):
+    with TestClient(create_app(backend, ServeSettings(token="s3cret"))) as c:
+        assert c.post("/v1/generate", json={"inputs": TEXT}).status_code == 401
+        r = c.post("/v1/generate", json={"inputs": TEXT}, headers={"Authorization": "Bearer nope"})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/healthz").status_code == 200  # liveness probes carry no token
+        _expect_ok(c, edge, auth={"Authorization": "Bearer s3cret"})
+    with TestClient(create_app(backend, ServeSettings())) as c:
+        _expect_ok(c, edge, auth={"Authorization": "Bearer anything"})
+
+
+class GatedBackend:
+    """The edge backend, held at a gate: the test decides when a batch may run."""
+
+    kind = "edge"
+    name = "gated"
+
+    def __init__(self, inner: EdgeBackend):
+        self.inner = inner
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.batches: list[int] = []
+
+    def generate(self, texts, params: GenerateParams):
+        self.entered.set()
+        assert self.gate.wait(10)
+        self.batches.append(len(texts))
+        return self.inner.generate(texts, params)
+
+    def score(self, prompts, targets, clm):
+        return self.inner.score(prompts, targets, clm)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server:
+    """A real uvicorn on 127.0.0.1 and a random port, in a thread."""
+
+    def __init__(self, backend, settings: ServeSettings):
+        import uvicorn
+
+        settings.port = _free_port()
+        self.url = f"http://127.0.0.1:{settings.port}"
+        cfg = uvicorn.Config(
+            create_app(backend, settings), host="127.0.0.1", port=settings.port, log_level="error"
+        )
+        self.server = uvicorn.Server(cfg)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                break
+            time.sleep(0.02)
+        assert self.server.started
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def _post_async(url, body, results, key):
+    def go():
+        try:
+            results[key] = httpx.post(url, json=body, timeout=20)
+        except Exception as e:  # pragma: no cover - surfaced by the assertion below
+            results[key] = e
+
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+def test_real_uvicorn_queue_full_then_recovers(backend, edge):
+    gated = GatedBackend(backend)
+    srv = _Server(gated, ServeSettings(max_batch=1, max_wait_ms=0, queue_size=2, timeout_s=20))
+    try:
+        results: dict = {}
+        body = {"inputs": TEXT, "max_new_tokens": 8}
+        threads = [_post_async(srv.url + "/v1/generate", body, results, "a")]
+        assert gated.entered.wait(10)  # request a is inside the backend, blocked at the gate
+        threads += [_post_async(srv.url + "/v1/generate", body, results, k) for k in "bc"]
+        for _ in range(200):  # b and c fill the queue of 2 rows
+            if "tandem_queue_depth 2" in httpx.get(srv.url + "/metrics").text:
+                break
+            time.sleep(0.02)
+        full = httpx.post(srv.url + "/v1/generate", json=body, timeout=10)
+        assert full.status_code == 503 and full.headers["retry-after"] == "1"
+        assert "queue full" in full.json()["error"]["message"]
+        gated.gate.set()
+        for t in threads:
+            t.join(20)
+        want = edge.generate(TEXT, max_new_tokens=8)
+        assert [results[k].status_code for k in "abc"] == [200, 200, 200]
+        assert all(results[k].json()["outputs"][0]["text"] == want for k in "abc")
+        assert gated.batches == [1, 1, 1]
+        after = httpx.post(srv.url + "/v1/generate", json=body, timeout=10)
+        assert after.status_code == 200 and after.json()["outputs"][0]["text"] == want
+    finally:
+        gated.gate.set()
+        srv.stop()
+
+
+def test_micro_batching_groups_concurrent_requests(backend, edge):
+    gated = GatedBackend(backend)
+    with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=50))) as c:
+        gated.gate.set()
+        results: dict = {}
+        texts = [TEXT, "play the music", "stop", "set an alarm"]
+
+        def go(i):
+            results[i] = c.post("/v1/generate", json={"inputs": texts[i], "max_new_tokens": 6})
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert [results[i].json()["outputs"][0]["text"] for i in range(4)] == edge.generate(
+            texts, max_new_tokens=6
+        )
+        assert max(gated.batches) > 1  # at least two requests shared one backend call
+
+
+def test_timeout_gives_504_then_serves(backend, edge):
+    gated = GatedBackend(backend)
+    with TestClient(create_app(gated, ServeSettings(timeout_s=0.3))) as c:
+        r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8})
+        assert r.status_code == 504 and "timed out" in r.json()["error"]["message"]
+        gated.gate.set()
+        _expect_ok(c, edge)
+        assert "tandem_timeouts_total 1" in c.get("/metrics").text
+
+
+def test_graceful_shutdown_finishes_in_flight(backend, edge):
+    gated = GatedBackend(backend)
+    srv = _Server(gated, ServeSettings())
+    results: dict = {}
+    t = _post_async(srv.url + "/v1/generate", {"inputs": TEXT, "max_new_tokens": 8}, results, "a")
+    assert gated.entered.wait(10)
+    srv.server.should_exit = True  # what SIGTERM does
+    threading.Timer(0.3, gated.gate.set).start()
+    t.join(20)
+    srv.thread.join(20)
+    assert not srv.thread.is_alive()
+    assert results["a"].status_code == 200
+    assert results["a"].json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=8)
+
+
+def test_cli_serve_defaults_to_loopback():
+    from tandem.cli import build_parser
+
+    _, subs = build_parser()
+    args = subs["serve"].parse_args(["some-dir"])
+    assert args.host == "127.0.0.1" and args.backend == "edge" and args.token is None
