@@ -509,3 +509,31 @@ def test_with_the_real_tokenizer(tmp_path):
             else:
                 assert len(src) < len(tgt)
     assert s.stats["examples"]["denoise"] + s.stats["examples"]["clm"] == 20
+
+
+def test_real_spoken_form_hook(tmp_path):
+    spoken = pytest.importorskip("tandem.spoken")
+    if not hasattr(spoken, "to_spoken"):
+        pytest.skip("tandem.spoken.to_spoken is not written yet")
+    (tmp_path / "en.txt").write_text("I have 3 cats and 25 dogs.\n" * 4)
+
+    class WordTok(NumTok):
+        def encode(self, text, add_eos=False):
+            return [7 + sum(map(ord, w)) for w in text.split()]
+
+    s = PretrainStream(
+        [Source(tmp_path / "en.txt", "en")], WordTok(), CLMObjective(CLM), 32, 4, spoken_fraction=1.0
+    )
+    b = next(s)
+    three = 7 + sum(map(ord, "three"))
+    assert all(three in src + tgt for src, tgt in zip(rows(b, "input_ids"), rows(b, "labels"), strict=True))
+    assert s.stats["spoken_docs"] == 4 and s.stats["spoken_errors"] == 0
+
+
+def test_duplicate_source_names_are_made_unique(tmp_path):
+    for d in ("wiki", "web"):
+        (tmp_path / d).mkdir()
+        write_docs(tmp_path / d / "en.txt", 0, [5] * 4)
+    srcs = [Source(tmp_path / "wiki" / "en.txt", "en"), Source(tmp_path / "web" / "en.txt", "en")]
+    s = PretrainStream(srcs, TOK, CLMObjective(CLM), 16, 2)
+    assert len({src.name for src in s.sources}) == 2

@@ -15,6 +15,7 @@ with exactly the batches that would have come next.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import multiprocessing as mp
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -169,9 +170,13 @@ class PretrainStream:
         self.stats: dict[str, Any] = {}
         self._reset_stats()
         # Sources, sizes and weights.
-        self.sources = [Source.coerce(s) for s in sources]
+        self.sources = [dataclasses.replace(Source.coerce(s)) for s in sources]  # copies: names may change
         if not self.sources:
             raise TandemError("PretrainStream: no sources given")
+        seen: Counter = Counter(str(s.name) for s in self.sources)
+        for k, s in enumerate(self.sources):  # names key the stats and the saved state: make them unique
+            if seen[str(s.name)] > 1:
+                s.name = f"{s.name}#{k}"
         sizes: list[float] = []
         for s in self.sources:
             fmt, files = resolve_files(s)
