@@ -1,0 +1,174 @@
+"""ModelConfig presets, Seq2SeqLM behaviour, checkpoints and their errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from tandem import ModelConfig, Seq2SeqLM
+from tandem.errors import TandemError
+
+
+def tiny(**kw) -> ModelConfig:
+    return ModelConfig.preset(
+        "tiny", **{"vocab_size": 200, "d_model": 32, "num_heads": 4, "ffn_dim": 64, **kw}
+    )
+
+
+@pytest.mark.parametrize("name", ModelConfig.preset_names())
+def test_num_parameters_matches_a_model_built_on_meta(name):
+    config = ModelConfig.preset(name)
+    with torch.device("meta"):  # nothing is allocated, even for alexatm-20b
+        model = Seq2SeqLM(config)
+    assert sum(p.numel() for p in model.parameters()) == config.num_parameters()
+
+
+def test_alexatm_20b_preset_has_the_published_size():
+    c = ModelConfig.preset("alexatm-20b")
+    assert (c.encoder_layers, c.decoder_layers, c.d_model, c.num_heads, c.ffn_dim) == (
+        46,
+        32,
+        4096,
+        32,
+        16384,
+    )
+    assert c.resolved_head_dim == 128 and c.norm_type == "alexatm" and c.norm_eps == 1e-12
+    assert abs(c.num_parameters() - 19.75e9) / 19.75e9 < 0.01
+
+
+def test_edge_presets_are_small_fractions_of_the_teacher():
+    teacher = ModelConfig.preset("small").num_parameters()
+    assert ModelConfig.preset("edge-17m").num_parameters() / 1e6 == pytest.approx(17, rel=0.05)
+    assert ModelConfig.preset("edge-2m").num_parameters() / 1e6 == pytest.approx(2, rel=0.05)
+    assert ModelConfig.preset("edge-2m").num_parameters() < 0.05 * teacher
+
+
+def test_unknown_preset_and_bad_fields_are_clear_errors():
+    with pytest.raises(TandemError, match="unknown preset 'huge'.*tiny"):
+        ModelConfig.preset("huge")
+    with pytest.raises(TandemError, match="norm_type 'batchnorm'"):
+        tiny(norm_type="batchnorm")
+    with pytest.raises(TandemError, match="not divisible"):
+        tiny(num_heads=5)
+    with pytest.raises(TandemError, match="unknown fields"):
+        ModelConfig.from_dict({"d_modle": 3})
+
+
+def test_initial_loss_is_near_uniform():
+    # a badly scaled (e.g. std 1.0) untied LM head gives a loss far above ln V (nanoT5 #25)
+    for tie in (True, False):
+        model = Seq2SeqLM(tiny(tie_lm_head=tie, tie_embeddings=tie))
+        x = torch.randint(3, 200, (4, 12))
+        loss = model(x, labels=torch.randint(3, 200, (4, 9))).loss.item()
+        assert abs(loss - math.log(200)) < 0.15 * math.log(200)
+
+
+def test_labels_shift_right_and_ignore_index():
+    model = Seq2SeqLM(tiny())
+    x = torch.randint(3, 200, (2, 6))
+    labels = torch.tensor([[5, 6, 7, 2], [8, 9, -100, -100]])
+    out = model(x, labels=labels)
+    dec = torch.tensor([[2, 5, 6, 7], [2, 8, 9, 1]])
+    logits = model(x, decoder_input_ids=dec).logits
+    ref = torch.nn.functional.cross_entropy(logits.reshape(-1, 200), labels.reshape(-1), ignore_index=-100)
+    assert torch.allclose(out.loss, ref)
+
+
+def test_cached_decoding_equals_full_forward():
+    model = Seq2SeqLM(tiny()).eval()
+    x = torch.randint(3, 200, (2, 8))
+    seq = model.generate(x, max_new_tokens=6, eos_token_id=None)
+    full = model(x, decoder_input_ids=seq[:, :-1]).logits.argmax(-1)
+    assert torch.equal(full, seq[:, 1:])
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    model = Seq2SeqLM(tiny())
+    x, y = torch.randint(3, 200, (2, 8)), torch.randint(3, 200, (2, 5))
+    model(x, labels=y).loss.backward()
+    ref = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    model.set_activation_checkpointing(True)
+    model.train()
+    model(x, labels=y).loss.backward()
+    assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(ref, model.parameters()))
+
+
+def test_sampling_is_seeded_and_min_new_tokens_holds():
+    model = Seq2SeqLM(tiny()).eval()
+    x = torch.randint(3, 200, (2, 5))
+    kw = dict(max_new_tokens=8, do_sample=True, temperature=0.9, top_k=20, top_p=0.9)
+    a = model.generate(x, generator=torch.Generator().manual_seed(1), **kw)
+    b = model.generate(x, generator=torch.Generator().manual_seed(1), **kw)
+    assert torch.equal(a, b)
+    with torch.no_grad():
+        model.final_logits_bias = torch.zeros(200)
+        model.final_logits_bias[2] = 50.0  # EOS dominates
+    assert model.generate(x, max_new_tokens=8)[:, 1].tolist() == [2, 2]
+    out = model.generate(x, max_new_tokens=8, min_new_tokens=3)
+    assert (out[:, 1:4] != 2).all() and (out[:, 4] == 2).all()
+
+
+def test_stop_strings_end_generation():
+    class Tok:  # decodes id i as the letter chr(97 + i % 26)
+        def decode(self, ids):
+            return "".join(chr(97 + i % 26) for i in ids)
+
+    model = Seq2SeqLM(tiny()).eval()
+    x = torch.randint(3, 200, (1, 5))
+    free = model.generate(x, max_new_tokens=10, eos_token_id=None)
+    stop = Tok().decode(free[0, 1:4].tolist())[-1]  # the third generated letter
+    cut = model.generate(x, max_new_tokens=10, eos_token_id=None, stop_strings=[stop], tokenizer=Tok())
+    assert cut.shape[1] <= 4 and Tok().decode(cut[0, 1:].tolist()).endswith(stop)
+    with pytest.raises(TandemError, match="need the tokenizer"):
+        model.generate(x, stop_strings=["x"])
+
+
+def test_out_of_range_ids_are_a_clear_error():
+    model = Seq2SeqLM(tiny())
+    with pytest.raises(TandemError, match=r"input ids must be in \[0, 200\)"):
+        model.generate(torch.tensor([[5, 250]]))
+
+
+def test_save_load_is_bit_exact_and_sharded(tmp_path):
+    model = Seq2SeqLM(tiny(tie_embeddings=False, tie_lm_head=False, final_logits_bias=True))
+    with torch.no_grad():
+        model.final_logits_bias.normal_()
+    model.save_pretrained(tmp_path / "one")
+    model.save_pretrained(tmp_path / "many", max_shard_size="100KB")
+    assert (tmp_path / "many" / "model.safetensors.index.json").exists()
+    assert len(list((tmp_path / "many").glob("model-*.safetensors"))) > 1
+    for d in ("one", "many"):
+        back = Seq2SeqLM.from_pretrained(tmp_path / d)
+        a, b = model.state_dict(), back.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        assert back.config == model.config
+
+
+def test_tied_weights_stay_tied_after_loading(tmp_path):
+    model = Seq2SeqLM(tiny())
+    model.save_pretrained(tmp_path)
+    back = Seq2SeqLM.from_pretrained(tmp_path)
+    assert back.lm_head.weight is back.encoder.embed_tokens.weight
+    assert back.decoder.embed_tokens is back.encoder.embed_tokens
+
+
+def test_checkpoint_errors_say_what_is_wrong(tmp_path):
+    with pytest.raises(TandemError, match="not a directory"):
+        Seq2SeqLM.from_pretrained(tmp_path / "nope")
+    with pytest.raises(TandemError, match="no config.json"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+    Seq2SeqLM(tiny()).save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(TandemError, match="corrupt"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+    Seq2SeqLM(tiny()).save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["d_model"] = 64
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(TandemError, match="shapes do not match"):
+        Seq2SeqLM.from_pretrained(tmp_path)
