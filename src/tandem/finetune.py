@@ -442,3 +442,92 @@ def fit(
 def clone_model(model: nn.Module) -> nn.Module:
     """An independent copy (same class, config and weights)."""
     return copy.deepcopy(model)
+
+
+# ============================================================================================= high level
+def load_or_train_tokenizer(
+    path: str | Path | None, model_dir: str | Path | None, pairs: Sequence[Pair], vocab_size: int
+):
+    """The tokenizer at `path`, else the one saved with `model_dir`, else one trained on `pairs` (saved to
+    `path` when given)."""
+    from tandem.tokenizer import Tokenizer
+
+    if path is not None and Path(path).exists():
+        return Tokenizer.load(path)
+    if path is None and model_dir is not None and Path(model_dir).is_dir():
+        return Tokenizer.load(model_dir)
+    require_nonempty(pairs, "the training set (needed to train a tokenizer)")
+    texts = [p.source for p in pairs] + [p.target for p in pairs]
+    tok = Tokenizer.train(iter(texts), vocab_size=vocab_size)
+    if path is not None:
+        tok.save(path)
+    return tok
+
+
+def build_model(spec: str, tokenizer: Any, overrides: dict | None = None, device: str = "cpu") -> nn.Module:
+    """A model from a checkpoint directory (loaded) or a preset name (fresh, sized to the tokenizer)."""
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    if Path(spec).is_dir():
+        model = Seq2SeqLM.from_pretrained(spec, device=device)
+        if overrides:
+            raise TandemError(
+                "--model-overrides applies to presets only; this model was loaded from a directory"
+            )
+    elif spec in ModelConfig.preset_names():
+        kw = dict(
+            vocab_size=tokenizer.vocab_size,
+            pad_token_id=tokenizer.pad_id,
+            eos_token_id=tokenizer.eos_id,
+            bos_token_id=tokenizer.bos_id if tokenizer.bos_id is not None else 0,
+            decoder_start_token_id=tokenizer.eos_id,
+        )
+        kw.update(overrides or {})
+        model = Seq2SeqLM(ModelConfig.preset(spec, **kw))
+    else:
+        raise TandemError(
+            f"--model {spec!r} is neither a checkpoint directory nor a preset ({', '.join(ModelConfig.preset_names())})"
+        )
+    from tandem.distill.init import check_tokenizer_fits
+
+    check_tokenizer_fits(model.config, tokenizer, "model")
+    return model
+
+
+def finetune(
+    model: nn.Module,
+    tokenizer: Any,
+    train_pairs: Sequence[Pair],
+    dev_pairs: Sequence[Pair] | None,
+    cfg: TrainConfig,
+    out_dir: str | Path | None = None,
+    clm_prefix: bool = False,
+    max_source_len: int = 256,
+    max_target_len: int = 256,
+    max_new_tokens: int = 64,
+    generate_eval: bool = True,
+    log: Callable[[str], None] | None = print,
+) -> FitResult:
+    """Fine-tune on (source, target) pairs with dev evaluation, best-checkpoint selection and early stopping."""
+    require_nonempty(train_pairs, "the training set")
+    if dev_pairs is not None:
+        require_nonempty(dev_pairs, "the dev set")
+    train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len)
+    evaluate = None
+    if dev_pairs is not None:
+        dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len)
+        evaluate = make_evaluator(
+            tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens
+        )
+    return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log)
+
+
+def split_dev(pairs: Sequence[Pair], n_dev: int, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+    """A seeded random held-out dev split of `n_dev` pairs from a training set: (train, dev)."""
+    if not 0 < n_dev < len(pairs):
+        raise TandemError(f"cannot hold out {n_dev} of {len(pairs)} examples as a dev set")
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    dev = set(order[:n_dev])
+    return [p for i, p in enumerate(pairs) if i not in dev], [pairs[i] for i in sorted(dev)]

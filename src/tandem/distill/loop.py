@@ -68,6 +68,7 @@ class DistillConfig(TrainConfig):
     teacher_device: str = "auto"  # auto: the student's device; "cpu" offloads the teacher
     teacher_dtype: str = "auto"  # auto: bf16 on GPU, fp32 on CPU | float32 | bfloat16 | float16
     shrink: bool = True  # copy alternating teacher layers when the widths match
+    generic_epochs: float = 1.0  # stage-1 passes over the unlabelled examples
 
     def validate(self) -> None:
         if self.divergence not in DIVERGENCES:
@@ -443,7 +444,9 @@ def distill(
     stages: dict[str, FitResult] = {}
     forwards = hits = 0
     if generic is not None:
-        gcfg = generic_cfg or dataclasses.replace(cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss")
+        gcfg = generic_cfg or dataclasses.replace(
+            cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss", epochs=cfg.generic_epochs, max_steps=0
+        )
         gloss = DistillLoss(t, gcfg, None, projector)
         if log:
             log(f"stage 1: generic distillation on {len(generic)} denoising/CLM examples")

@@ -1,0 +1,180 @@
+"""`tandem distill`: distil a teacher into a smaller student (or a chain of students)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from tandem.cli.finetune import _plot, add_training_arguments, load_data, train_config
+
+HELP = "distil a teacher (tandem, HF BART/mBART/T5, AlexaTM) into a smaller student or a chain of students"
+EXAMPLES = """
+  tandem distill --teacher runs/snips-teacher/best --student shrink:2,1 --task slu \\
+      --data ../shared/data/snips --train-split train --dev-holdout 500 --out runs/snips-student
+  tandem distill --teacher runs/t/best --student edge-2m --data train.jsonl --dev dev.jsonl \\
+      --divergence jsd --beta 0.5 --temperature 2 --hidden-weight 1 --topk 32 --out runs/s
+  tandem distill --teacher runs/t/best --student shrink:6,3 --student edge-2m --data train.jsonl \\
+      --generic unlabelled.txt --generic-epochs 1 --seq-kd add --out runs/chain   # teacher -> 6+3 -> edge-2m
+  tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
+students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
+DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used.
+outputs in --out: metrics.jsonl, loss.png, best/ (the student), teacher_topk/ (logit cache), student_N/
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from tandem.distill import DistillConfig
+
+    d = DistillConfig()
+    g = p.add_argument_group("models")
+    g.add_argument("--teacher", required=False, help="teacher directory (anything from_pretrained loads)")
+    g.add_argument(
+        "--student",
+        action="append",
+        default=None,
+        help="preset, shrink:E,D or config.json; repeat for a chain teacher -> s1 -> s2",
+    )
+    g.add_argument("--tokenizer", default=None, help="tokenizer (default: the teacher's)")
+    g.add_argument(
+        "--student-tokenizer", default=None, help="only checked: must equal the teacher's vocabulary"
+    )
+    g.add_argument(
+        "--no-shrink",
+        dest="shrink",
+        action="store_false",
+        help="random init even when the student has the teacher's width",
+    )
+    g = p.add_argument_group("losses")
+    g.add_argument(
+        "--ce-weight", type=float, default=d.ce_weight, help=f"hard-label CE (default {d.ce_weight})"
+    )
+    g.add_argument(
+        "--kd-weight", type=float, default=d.kd_weight, help=f"token divergence (default {d.kd_weight})"
+    )
+    g.add_argument("--temperature", type=float, default=d.temperature)
+    g.add_argument("--divergence", default=d.divergence, choices=["forward", "reverse", "jsd"])
+    g.add_argument("--beta", type=float, default=d.beta, help="generalised JSD mixture weight")
+    g.add_argument(
+        "--hidden-weight",
+        type=float,
+        default=d.hidden_weight,
+        help="hidden-state matching through learned projections (0: off)",
+    )
+    g.add_argument(
+        "--topk", type=int, default=d.topk, help="cache the teacher's top-k logits on disk (0: off)"
+    )
+    g.add_argument("--cache-dir", default=None, help="logit cache folder (default OUT/teacher_topk)")
+    g.add_argument(
+        "--seq-kd",
+        default=d.seq_kd,
+        choices=["off", "replace", "add"],
+        help="sequence-level KD: train on teacher generations (cached)",
+    )
+    g.add_argument(
+        "--onpolicy",
+        type=float,
+        default=d.onpolicy,
+        help="fraction of batches on student samples scored by the teacher (GKD)",
+    )
+    g.add_argument("--generic", default=None, help="unlabelled text (one per line) for stage-1 distillation")
+    g.add_argument("--generic-epochs", type=float, default=1.0)
+    g = p.add_argument_group("teacher placement")
+    g.add_argument(
+        "--teacher-device", default=d.teacher_device, help="auto (the student's) | cpu (offload) | cuda"
+    )
+    g.add_argument(
+        "--teacher-dtype", default=d.teacher_dtype, choices=["auto", "float32", "bfloat16", "float16"]
+    )
+    add_training_arguments(p, d)
+
+
+def _teacher_config_check(path: str, args) -> None:
+    """Refuse a teacher that won't fit before its weights are read."""
+    import torch
+
+    from tandem.config import ModelConfig
+    from tandem.distill import DistillConfig, check_teacher_fits
+    from tandem.distill.loop import teacher_placement
+
+    cfg_file = Path(path) / "config.json"
+    try:
+        d = json.loads(cfg_file.read_text(encoding="utf-8"))
+        n = ModelConfig.from_dict({k: v for k, v in d.items() if k != "model_type"}).num_parameters()
+    except Exception:  # foreign (HF/AlexaTM) configs: checked after conversion instead
+        return
+    dev = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    dev = "cpu" if dev == "auto" else dev
+    t_dev, t_dtype = teacher_placement(
+        DistillConfig(teacher_device=args.teacher_device, teacher_dtype=args.teacher_dtype), torch.device(dev)
+    )
+    check_teacher_fits(n, t_dev, t_dtype)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
+    from tandem.errors import TandemError
+    from tandem.finetune import encode_pairs, make_evaluator
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    if not args.teacher or not args.student or not args.out:
+        raise TandemError(
+            "tandem distill needs --teacher DIR, --student PRESET|shrink:E,D|config and --out DIR"
+        )
+    if not Path(args.teacher).is_dir():
+        raise TandemError(f"--teacher {args.teacher}: not a directory")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = train_config(args, DistillConfig)
+    cfg.validate()
+    # Everything that can fail cheaply runs before the teacher is loaded.
+    train, dev = load_data(args)
+    tok = Tokenizer.load(args.tokenizer or args.teacher)
+    if args.student_tokenizer:
+        check_vocab(tok, Tokenizer.load(args.student_tokenizer), "teacher", "student")
+    texts = None
+    if args.generic:
+        gp = Path(args.generic)
+        if not gp.is_file():
+            raise TandemError(f"--generic {gp}: file not found")
+        texts = [ln for ln in gp.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if not texts:
+            raise TandemError(f"--generic {gp} is empty: no unlabelled text for stage-1 distillation")
+    _teacher_config_check(args.teacher, args)
+    try:
+        teacher = Seq2SeqLM.from_pretrained(args.teacher)
+    except torch.OutOfMemoryError as e:
+        raise TandemError("out of memory loading the teacher; pass --teacher-device cpu to offload it") from e
+    for spec in args.student:  # bad student specs fail before any training
+        student_config(spec, teacher.config)
+    train_enc = encode_pairs(tok, train, args.clm_prefix, args.max_source_len, args.max_target_len)
+    evaluate = None
+    if dev is not None:
+        dev_enc = encode_pairs(tok, dev, args.clm_prefix, args.max_source_len, args.max_target_len)
+        evaluate = make_evaluator(
+            tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens
+        )
+    generic = generic_examples(texts, tok, args.max_source_len, cfg.seed) if texts else None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
+    results = distill_chain(teacher, args.student, train_enc, cfg, evaluate, out, tok, generic)
+    for k, r in enumerate(results, 1):
+        sub = out / f"student_{k}"
+        _plot(sub / "task")
+        task = r.stages["task"]
+        n = r.student.config.num_parameters()
+        best = (
+            f"best dev {cfg.metric} {task.best_metric:.4g}" if task.best_metric is not None else "no dev set"
+        )
+        print(
+            f"student {k}: {n / 1e6:.2f}M parameters, init {'shrink' if r.init.get('copied') else 'random'}, "
+            f"{best}; saved to {sub / 'final'}"
+        )
+    summary = [dataclasses.asdict(r.stages["task"]) | {"init": r.init} for r in results]
+    (out / "distill.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return 0

@@ -1,0 +1,282 @@
+"""`tandem finetune` / `tandem distill` end to end on a tiny SNIPS-format fixture, and their input errors."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from tandem.cli import main
+from tandem.errors import TandemError
+from tandem.finetune import (
+    Pair,
+    TrainConfig,
+    collate,
+    encode_pairs,
+    fit,
+    load_jsonl_pairs,
+    score_slu,
+    split_dev,
+)
+
+INTENTS = {
+    "PlayMusic": ("play", ["artist"], ["queen", "abba", "muse", "adele"]),
+    "GetWeather": ("weather in", ["city"], ["paris", "rome", "oslo", "lima"]),
+}
+
+
+def write_snips(root: Path, n: int, seed: int) -> Path:
+    """A SNIPS-format folder (seq.in, seq.out, label) with two intents and one slot each."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True)
+    src, tags, labels = [], [], []
+    for _ in range(n):
+        intent = rng.choice(sorted(INTENTS))
+        words, (slot,), values = INTENTS[intent]
+        value = rng.choice(values)
+        toks = words.split() + [value]
+        src.append(" ".join(toks))
+        tags.append(" ".join(["O"] * len(words.split()) + [f"B-{slot}"]))
+        labels.append(intent)
+    for name, lines in (("seq.in", src), ("seq.out", tags), ("label", labels)):
+        (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def snips(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("snips")
+    write_snips(d / "train", 96, 0)
+    write_snips(d / "valid", 16, 1)
+    return d
+
+
+def test_score_slu_reads_linearised_parses_back():
+    from tandem.slu import SLUExample
+
+    gold = [
+        SLUExample(["play", "queen"], ["O", "B-artist"], "PlayMusic"),
+        SLUExample(["weather", "in", "rome"], ["O", "O", "B-city"], "GetWeather"),
+    ]
+    pairs = [Pair(g.text, g.target, g) for g in gold]
+    assert pairs[0].target == "PlayMusic ; artist = queen"
+    m = score_slu(pairs, ["PlayMusic ; artist = queen", "GetWeather ; city = paris"])
+    # intents 2/2; slots: 1 right of 2 predicted, 2 gold -> F1 50; exact match 1/2
+    assert m == {"intent_acc": 100.0, "slot_f1": 50.0, "exact_match": 50.0}
+
+
+def test_jsonl_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_text('{"source": "a", "target": "b"}\n{"source": "a"}\n', encoding="utf-8")
+    with pytest.raises(TandemError, match=r"d.jsonl line 2: field 'target' missing"):
+        load_jsonl_pairs(p)
+    p.write_text("{oops\n", encoding="utf-8")
+    with pytest.raises(TandemError, match="line 1: not valid JSON"):
+        load_jsonl_pairs(p)
+
+
+def test_split_dev_is_disjoint_and_seeded():
+    pairs = [Pair(str(i), str(i)) for i in range(20)]
+    tr, dev = split_dev(pairs, 5, seed=3)
+    assert len(tr) == 15 and len(dev) == 5 and not {p.source for p in tr} & {p.source for p in dev}
+    assert [p.source for p in split_dev(pairs, 5, seed=3)[1]] == [p.source for p in dev]
+
+
+class CharTok:
+    """A byte-level stand-in tokenizer: ids 7.. are characters, EOS 2."""
+
+    eos_id, pad_id, bos_id, clm_id = 2, 1, 0, 4
+
+    def encode(self, text):
+        return [7 + (ord(c) % 50) for c in text]
+
+
+def test_early_stopping_restores_the_best_weights():
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    model = Seq2SeqLM(
+        ModelConfig.preset(
+            "tiny",
+            vocab_size=64,
+            d_model=32,
+            num_heads=2,
+            ffn_dim=64,
+            encoder_layers=1,
+            decoder_layers=1,
+            max_positions=64,
+        )
+    )
+    data = encode_pairs(CharTok(), [Pair("ab", "ba"), Pair("cd", "dc")] * 4)
+    scores = iter([5.0, 9.0, 7.0, 6.0, 1.0, 1.0])
+    seen = []
+
+    def evaluate(m):
+        seen.append({k: v.clone() for k, v in m.state_dict().items()})
+        return {"exact_match": next(scores)}
+
+    cfg = TrainConfig(
+        epochs=10, batch_size=4, eval_every=1, patience=2, metric="exact_match", log_every=100, device="cpu"
+    )
+    res = fit(model, data, cfg, evaluate, log=None)
+    assert res.stopped_early and res.steps == 4 and res.best_step == 2 and res.best_metric == 9.0
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, seen[1][k])
+    batch = collate(data[:2], 1)
+    assert batch["labels"][0].tolist()[-1] == 2 and batch["input_ids"].shape == (2, 3)
+
+
+def test_finetune_then_distill_cli(snips, tmp_path, capsys):
+    teacher_dir = tmp_path / "teacher"
+    rc = main(
+        [
+            "finetune",
+            "--model",
+            "tiny",
+            "--model-overrides",
+            '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 2, "decoder_layers": 2, "max_positions": 64}',
+            "--task",
+            "slu",
+            "--data",
+            str(snips),
+            "--train-split",
+            "train",
+            "--dev",
+            str(snips),
+            "--dev-split",
+            "valid",
+            "--tokenizer",
+            str(tmp_path / "tok"),
+            "--vocab-size",
+            "294",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--lr",
+            "3e-3",
+            "--metric",
+            "exact_match",
+            "--max-new-tokens",
+            "12",
+            "--device",
+            "cpu",
+            "--out",
+            str(teacher_dir),
+        ]
+    )
+    assert rc == 0
+    assert (teacher_dir / "best" / "config.json").is_file() and (
+        teacher_dir / "best" / "tokenizer.model"
+    ).is_file()
+    rows = [json.loads(x) for x in (teacher_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any("dev_intent_acc" in r for r in rows) and any("tokens_per_s" in r for r in rows)
+    assert set(json.loads((teacher_dir / "dev_metrics.json").read_text())) >= {
+        "dev_slot_f1",
+        "dev_exact_match",
+    }
+
+    out = tmp_path / "student"
+    rc = main(
+        [
+            "distill",
+            "--teacher",
+            str(teacher_dir / "best"),
+            "--student",
+            "shrink:1,1",
+            "--task",
+            "slu",
+            "--data",
+            str(snips),
+            "--train-split",
+            "train",
+            "--dev-holdout",
+            "16",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--topk",
+            "8",
+            "--max-new-tokens",
+            "12",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    assert (out / "student_1" / "final" / "model.safetensors").is_file()
+    assert "init shrink" in capsys.readouterr().out
+
+
+def test_cli_errors_before_compute(snips, tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["finetune", "--model", "tiny", "--data", str(empty), "--out", str(tmp_path / "o")]) == 2
+    assert "is empty" in capsys.readouterr().err
+    # a tokenizer with a different vocabulary than the teacher's
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    rng = random.Random(0)
+    words = [" ".join("".join(rng.choices("abcdefghij", k=5)) for _ in range(6)) for _ in range(300)]
+    t1 = Tokenizer.train(iter(words), vocab_size=300)
+    t2 = Tokenizer.train(iter(words), vocab_size=310)
+    tdir = tmp_path / "t"
+    Seq2SeqLM(
+        ModelConfig.preset(
+            "tiny",
+            vocab_size=290,
+            d_model=32,
+            num_heads=2,
+            ffn_dim=64,
+            encoder_layers=1,
+            decoder_layers=1,
+            max_positions=64,
+        )
+    ).save_pretrained(tdir, tokenizer=t1)
+    t2.save(tmp_path / "t2")
+    rc = main(
+        [
+            "distill",
+            "--teacher",
+            str(tdir),
+            "--student",
+            "edge-2m",
+            "--student-tokenizer",
+            str(tmp_path / "t2"),
+            "--task",
+            "slu",
+            "--data",
+            str(snips / "train"),
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
+    assert rc == 2 and "300 pieces but student tokenizer has 310" in capsys.readouterr().err
+    rc = main(
+        [
+            "distill",
+            "--teacher",
+            str(tdir),
+            "--student",
+            "edge-2m",
+            "--task",
+            "slu",
+            "--data",
+            str(snips / "train"),
+            "--divergence",
+            "jsd",
+            "--beta",
+            "1.5",
+            "--out",
+            str(tmp_path / "s"),
+        ]
+    )
+    assert rc == 2 and "--beta" in capsys.readouterr().err
