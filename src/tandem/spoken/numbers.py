@@ -1,0 +1,158 @@
+"""Numbers as words in one language: cardinals, ordinals, years, decimals and digit-by-digit readings.
+
+Languages num2words covers well are verbalised by num2words; the rest (hi, mr, ta, te) by a compact
+rule-based verbaliser for the Indian numbering system (hundred, thousand, lakh, crore) whose words and
+joining forms come from the language's table. Every reading is cached: the same number recurs often.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from num2words import num2words
+
+# Beyond this many digits a number is read digit by digit: nobody says "one quintillion ..." aloud.
+MAX_CARDINAL = 10**15
+
+
+def _clean(words: str) -> str:
+    """num2words punctuation ("twenty-one", "one million, two ...") to plain space-separated words."""
+    return " ".join(re.sub(r"[-,]", " ", words).split())
+
+
+def apply_rules(word: str, rules: list[list[str]]) -> str:
+    """Apply the first matching [regex, replacement] suffix rule to `word` (rules are data)."""
+    for pattern, repl in rules:
+        new, n = re.subn(pattern, repl, word, count=1)
+        if n:
+            return new
+    return word
+
+
+class Verbalizer:
+    """Reads numbers aloud in one language, following the `numbers` section of its table."""
+
+    def __init__(self, lang: str, table: dict[str, Any]):
+        self.lang = lang
+        spec = table["numbers"]
+        self.engine: str = spec["engine"]
+        self.n2w_lang: str = spec.get("num2words_lang", lang)
+        self.digit_words: list[str] = spec["digits"]
+        self.point: str = spec["point"]
+        self.minus: str = spec["minus"]
+        self.ordinal_engine: str = spec.get("ordinal_engine", self.engine)
+        self.ordinal_exceptions: dict[str, str] = spec.get("ordinal_exceptions", {})
+        self.ordinal_rules: list[list[str]] = spec.get("ordinal_rules", [])
+        self.ordinal_variants: dict[str, list[list[str]]] = spec.get("ordinal_variants", {})
+        self.year_spec: dict[str, Any] = spec.get("year", {"mode": "cardinal"})
+        if self.engine == "indic":
+            self._init_indic(spec["indic"])
+        self.cardinal = lru_cache(maxsize=4096)(self._cardinal)
+        self.ordinal = lru_cache(maxsize=1024)(self._ordinal)
+        self.year = lru_cache(maxsize=1024)(self._year)
+
+    # -- Indian numbering system -------------------------------------------------------------------
+    def _init_indic(self, spec: dict[str, Any]) -> None:
+        if "below_100" in spec:
+            below = list(spec["below_100"])
+        else:  # ones 0..19 plus tens, [standalone, joining] forms, composed as "<tens> <ones>"
+            ones, tens = spec["ones"], spec["tens"]
+            below = list(ones)
+            for n in range(20, 100):
+                t, u = divmod(n, 10)
+                below.append(tens[str(t)][0] if u == 0 else f"{tens[str(t)][1]} {ones[u]}")
+        if len(below) != 100:
+            raise ValueError(f"{self.lang}: numbers.indic must give 100 words below 100, got {len(below)}")
+        self.below_100 = below
+        # descending (value, joining template pair, table of irregular multiplier forms)
+        self.scales = sorted(
+            ((int(s["value"]), s["word"], s.get("table", {})) for s in spec["scales"]), key=lambda x: -x[0]
+        )
+
+    def _scale_part(self, q: int, word: list[str], table: dict[str, list[str]]) -> tuple[str, str]:
+        if str(q) in table:
+            standalone, joining = table[str(q)]
+            return standalone, joining
+        head = self._cardinal(q)
+        return word[0].format(n=head), word[1].format(n=head)
+
+    def _indic(self, n: int) -> str:
+        if n < 100:
+            return self.below_100[n]
+        parts: list[tuple[str, str]] = []
+        rest = n
+        for value, word, table in self.scales:
+            q, rest = divmod(rest, value)
+            if q:
+                parts.append(self._scale_part(q, word, table))
+        words = [joining for _, joining in parts[:-1]]
+        if rest:
+            words += [parts[-1][1], self.below_100[rest]]
+        else:
+            words.append(parts[-1][0])
+        return " ".join(words)
+
+    # -- public readings ---------------------------------------------------------------------------
+    def digits(self, s: str) -> str:
+        """Read a digit string one digit at a time ("0123" -> "zero one two three")."""
+        return " ".join(self.digit_words[ord(c) - 48] for c in s if "0" <= c <= "9")
+
+    def _cardinal(self, n: int) -> str:
+        if n < 0:
+            return f"{self.minus} {self._cardinal(-n)}"
+        if n >= MAX_CARDINAL:
+            return self.digits(str(n))
+        try:
+            if self.engine == "indic":
+                return self._indic(n)
+            return _clean(num2words(n, lang=self.n2w_lang))
+        except Exception:  # num2words gaps (overflow, missing forms): fall back to digits, never raise
+            return self.digits(str(n))
+
+    def _ordinal(self, n: int, variant: str | None = None) -> str:
+        if n >= MAX_CARDINAL or n < 0:
+            return self._cardinal(n)
+        base: str | None = self.ordinal_exceptions.get(str(n))
+        if base is None:
+            if self.ordinal_engine == "num2words":
+                try:
+                    base = _clean(num2words(n, lang=self.n2w_lang, to="ordinal"))
+                except Exception:
+                    base = self._cardinal(n)
+            elif self.ordinal_engine == "rules":
+                base = apply_rules(self._cardinal(n), self.ordinal_rules)
+            else:  # no ordinal reading known for this language: the cardinal is the closest spoken form
+                base = self._cardinal(n)
+        if variant and variant in self.ordinal_variants:
+            words = base.split()
+            rules = self.ordinal_variants[variant]
+            base = " ".join(apply_rules(w, rules) for w in words)
+        return base
+
+    def _year(self, n: int) -> str:
+        mode = self.year_spec.get("mode", "cardinal")
+        if mode == "num2words":
+            try:
+                return _clean(num2words(n, lang=self.n2w_lang, to="year"))
+            except Exception:
+                return self._cardinal(n)
+        if mode == "hundreds":
+            lo_y, hi_y = self.year_spec["range"]
+            if lo_y <= n <= hi_y:
+                hi, lo = divmod(n, 100)
+                text = self.year_spec["template"].format(
+                    hi=self._cardinal(hi), lo=self._cardinal(lo) if lo else ""
+                )
+                return " ".join(text.split())
+        return self._cardinal(n)
+
+    def decimal(self, int_part: str, frac_part: str) -> str:
+        """ "3", "14" -> "three point one four": the fraction digit by digit, as it is said aloud."""
+        return f"{self._cardinal(int(int_part))} {self.point} {self.digits(frac_part)}"
+
+    def number(self, int_part: str, frac_part: str | None = None, negative: bool = False) -> str:
+        """A parsed number (integer digits, optional fraction digits, sign) as words."""
+        words = self.decimal(int_part, frac_part) if frac_part else self._cardinal(int(int_part))
+        return f"{self.minus} {words}" if negative else words

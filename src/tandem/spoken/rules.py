@@ -1,0 +1,553 @@
+"""The written-to-spoken rewrite for one language: an ordered list of regex rules built from its table.
+
+Order matters and follows the NeMo text-normalisation taxonomy from the most specific pattern to the
+most general: e-mails and URLs, dates, times, money, percentages, measures, phone numbers, ordinals,
+fractions, ranges, then plain numbers; symbols and abbreviations after that; finally the text is
+lowercased and stripped of punctuation. Every rule's output is words only, so no later rule (and no
+second pass) rewrites it again.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from tandem.spoken.numbers import Verbalizer, apply_rules
+from tandem.spoken.tables import common_table, language_table
+
+Forms = str | list[str]
+
+_CJK = "\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
+_NEVER = r"(?!x)x"  # a pattern that never matches, for optional table entries that are absent
+
+
+def _alternation(keys: list[str]) -> str:
+    """Regex alternation of literal keys, longest first so that "km/h" wins over "km"."""
+    keys = sorted(set(keys), key=lambda k: (-len(k), k))
+    return "|".join(re.escape(k) for k in keys) if keys else _NEVER
+
+
+@lru_cache(maxsize=1)
+def _prepare_table() -> dict[int, str]:
+    """Character folding shared by all languages: every Unicode decimal digit and full-width ASCII to
+    ASCII (so that ١٢٣, १२३, ௧௨௩ and １２３ are read like 123), plus common.json's char_map."""
+    table: dict[int, str] = {}
+    for cp in range(0x80, 0x20000):
+        c = chr(cp)
+        if unicodedata.category(c) == "Nd":
+            table[cp] = str(unicodedata.decimal(c))
+    for cp in range(0xFF01, 0xFF5F):
+        table[cp] = chr(cp - 0xFF01 + 0x21)
+    for k, v in common_table()["char_map"].items():
+        table[ord(k)] = v
+    return table
+
+
+class _CleanTable(dict):
+    """str.translate table for the final clean-up, filled lazily per character: letters and marks stay,
+    punctuation and symbols become spaces, stray digits become words (a safety net)."""
+
+    def __init__(self, digit_words: list[str], keep_apostrophe: bool):
+        super().__init__()
+        for i, w in enumerate(digit_words):
+            self[48 + i] = f" {w} "
+        self[ord("'")] = "'" if keep_apostrophe else " "
+        self[0x200C] = "\u200c"  # ZWNJ / ZWJ shape Indic and Arabic words: keep them
+        self[0x200D] = "\u200d"
+
+    def __missing__(self, cp: int) -> str:
+        cat = unicodedata.category(chr(cp))
+        if cat[0] in "LM":
+            out = chr(cp)
+        elif cat == "Nd" and unicodedata.decimal(chr(cp), None) is not None:
+            out = self[48 + unicodedata.decimal(chr(cp))]
+        elif cat in ("Cf", "Co", "Cn"):
+            out = ""
+        else:  # P*, S*, Z*, Cc, other numbers
+            out = " "
+        self[cp] = out
+        return out
+
+
+class LanguageRules:
+    """Compiled rules for one language; `normalize(text)` is the spoken form."""
+
+    def __init__(self, lang: str):
+        t = language_table(lang)
+        common = common_table()
+        self.lang = lang
+        self.t = t
+        self.v = Verbalizer(lang, t)
+        fmt = t["format"]
+        dec = fmt["decimal"] + (f"|{fmt['alt_decimal']}" if fmt.get("alt_decimal") else "")
+        num = rf"(?:{fmt['group']}|\d+)(?:(?:{dec})\d+)?"
+        self.long_digits = int(fmt.get("long_digits", 9))
+        self._num_parse = re.compile(rf"(?P<i>{fmt['group']}|\d+)(?:(?:{dec})(?P<f>\d+))?")
+        self._grouped = re.compile(rf"{fmt['group']}")
+        neg = r"(?:(?<![^\s(\[])(?P<neg>-))?"
+        rx: Callable[[str], re.Pattern[str]] = re.compile
+
+        # e-mails and URLs
+        self.re_email = rx(
+            r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w])"
+        )
+        self.re_url = rx(
+            r"(?:https?://|www\.)[^\s]*[^\s.,;:!?)\]\"'>]"
+            r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|edu|gov|io|info|co|de|fr|es|it|pt|br|in|jp|uk|eu)"
+            r"(?:/[^\s]*[^\s.,;:!?)\]\"'>])?(?![\w])"
+        )
+        # abbreviations
+        self.abbr = t.get("abbreviations", {})
+        self.abbr_num = t.get("abbreviations_before_number", {})
+        self.re_abbr = rx(rf"(?<![\w.])(?:{_alternation(list(self.abbr))})(?!\w)") if self.abbr else None
+        self.re_abbr_num = (
+            rx(rf"(?<![\w.])(?P<k>{_alternation(list(self.abbr_num))})\s?(?=\d)") if self.abbr_num else None
+        )
+        # dates
+        d = t["date"]
+        self.date = d
+        months = t["months"]
+        self.month_index = {m.lower(): i + 1 for i, m in enumerate(months)}
+        self.month_abbr = {k: int(v) for k, v in t.get("month_abbrevs", {}).items()}
+        mon = rf"(?P<mon>(?i:{_alternation(months)})|{_alternation(list(self.month_abbr))})(?!\w)\.?"
+        sufs = self.ord_suffixes = t.get("ordinal_suffixes", {})
+        suf = _alternation(list(sufs))
+        conn = _alternation(d.get("connectors", []))
+        day = rf"(?P<d>\d{{1,2}})(?:{suf})?"
+        self.re_date_iso = rx(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d-])")
+        self.re_date_ymd = rx(
+            r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"
+        )
+        self.re_date_num = rx(
+            r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d)"
+        )
+        self.re_date_dm = rx(
+            rf"(?<!\d){day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
+        )
+        self.re_date_md = rx(rf"{mon}\s+{day}(?!\d)(?:,?\s+(?P<y>\d{{4}})(?!\d))?")
+        self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
+        # times
+        tm = self.time = t["time"]
+        ap = tm.get("ampm_patterns", {})
+        self.has_ampm = bool(ap)
+        ampm = rf"(?:(?P<am>{ap['am']['pattern']})|(?P<pm>{ap['pm']['pattern']}))(?!\w)" if ap else _NEVER
+        tsuf = _alternation(tm.get("suffixes", []))
+        sep = r"(?::|h\s?)" if tm.get("h_sep") else ":"
+        self.re_time = rx(
+            rf"(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
+            rf"(?:\s?{ampm})?(?:\s?(?:{tsuf})(?!\w))?"
+        )
+        self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
+        self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
+        # money, percent, measures
+        self.currencies = t["currencies"]
+        syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
+        words = {k: v for k, v in common["currency_words"].items() if v in self.currencies}
+        self.cur_code = {**syms, **words}
+        cur = rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
+        self.re_money_pre = rx(rf"{neg}{cur}\s?(?P<num>{num})(?!\d)")
+        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
+        self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
+        self.units = t["units"]
+        aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
+        self.unit_key = {**{k: k for k in self.units}, **aliases}
+        self.re_unit = rx(
+            rf"{neg}(?<!\d)(?P<num>{num})\s?(?P<unit>{_alternation(list(self.unit_key))})(?![\w/²³])"
+        )
+        # phone numbers and long digit strings
+        self.re_phone = rx(
+            r"(?<![A-Za-z0-9.,-])(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}(?![A-Za-z0-9]|[.,-]\d)"
+        )
+        # ordinals, decades, fractions, ranges, numbers
+        self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
+        self.decades = t.get("decades")
+        self.re_decade = rx(r"(?<![\d'])'?(?P<n>\d{1,3}0)s(?!\w)") if self.decades else None
+        self.fraction = t["fraction"]
+        self.re_fraction = rx(r"(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])")
+        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
+        self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d)")
+        yr = t.get("year_reading", {})
+        self.year_always = yr.get("always", [0, -1])
+        self.year_context = yr.get("context", [0, -1])
+        ctx = _alternation(yr.get("context_words", []))
+        self.re_year_ctx = rx(rf"(?i:\b(?:{ctx}))\s+$")
+        # symbols and clean-up
+        self.symbols = t["symbols"]
+        self.re_symbols = rx(f"[{''.join(re.escape(s) for s in self.symbols)}]") if self.symbols else None
+        self.sym_digit = t.get("symbols_before_digit", {})
+        self.re_sym_digit = (
+            rx(f"(?P<s>[{''.join(re.escape(s) for s in self.sym_digit)}])\\s?(?=\\d)")
+            if self.sym_digit
+            else None
+        )
+        self.url = t["url"]
+        txt = t["text"]
+        self.prep = dict(_prepare_table())
+        for k, v in txt.get("char_map", {}).items():
+            self.prep[ord(k)] = v
+        self.clean = _CleanTable(self.v.digit_words, bool(txt.get("apostrophes")))
+        self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
+        self.plural = t["plural"]
+        self.measure = t["measure"]
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def form(self, forms: Forms, n: int | None) -> str:
+        """The form of a word after the amount `n` (None: a non-integer amount), by the plural rules."""
+        if isinstance(forms, str):
+            return forms
+        p = self.plural
+        idx = p.get("fraction", p.get("default", 0)) if n is None else None
+        if idx is None:
+            idx = p.get("default", 0)
+            for rule in p.get("rules", []):
+                value = n % rule[3] if len(rule) > 3 else n
+                if rule[0] <= value <= rule[1]:
+                    idx = rule[2]
+                    break
+        return forms[min(idx, len(forms) - 1)]
+
+    def amount(self, words: str, forms: Forms, n: int | None) -> str:
+        """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms)."""
+        tpl = (
+            self.measure.get("by_n", {}).get(str(n), self.measure["template"])
+            if n is not None
+            else self.measure["template"]
+        )
+        return tpl.format(n=words, unit=self.form(forms, n))
+
+    def parse(self, s: str) -> tuple[str, str | None, bool]:
+        """A matched number -> (integer digits, fraction digits or None, had group separators)."""
+        m = self._num_parse.fullmatch(s)
+        if m is None:  # cannot happen for strings the rules matched; read digits rather than fail
+            return re.sub(r"\D", "", s) or "0", None, False
+        i = m.group("i")
+        digits = re.sub(r"\D", "", i)
+        return digits, m.group("f"), digits != i
+
+    def read_number(self, s: str, negative: bool = False, before: str = "") -> str:
+        """A plain number as words: digit strings with a leading zero or many digits digit by digit,
+        four-digit years as years, the rest as cardinals/decimals."""
+        i, f, grouped = self.parse(s)
+        if f is None and not grouped and not negative:
+            if len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits:
+                return self.v.digits(i)
+            if len(i) == 4 and self.is_year(int(i), before):
+                return self.v.year(int(i))
+        if len(i) >= self.long_digits + 6:  # absurdly long integer part: digits
+            words = self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
+            return f"{self.v.minus} {words}" if negative else words
+        return self.v.number(i, f, negative)
+
+    def is_year(self, n: int, before: str) -> bool:
+        if self.year_always[0] <= n <= self.year_always[1]:
+            return True
+        return self.year_context[0] <= n <= self.year_context[1] and bool(
+            self.re_year_ctx.search(before[-40:])
+        )
+
+    # -- rules -----------------------------------------------------------------------------------
+    def _spell_token(self, s: str) -> str:
+        out = []
+        for piece in re.findall(r"[A-Za-z]+|\d+|.", s):
+            if piece.isdigit():
+                out.append(self.v.digits(piece))
+            elif piece.isalpha():
+                out.append(piece)
+            else:
+                word = {
+                    ".": "dot",
+                    "@": "at",
+                    "/": "slash",
+                    "-": "dash",
+                    "_": "underscore",
+                    ":": "colon",
+                }.get(piece)
+                if word:
+                    out.append(self.url[word])
+                elif piece in self.symbols and self.symbols[piece]:
+                    out.append(self.symbols[piece])
+        return f" {' '.join(out)} "
+
+    def _email(self, m: re.Match[str]) -> str:
+        return self._spell_token(m.group(0))
+
+    def _url(self, m: re.Match[str]) -> str:
+        return self._spell_token(re.sub(r"^https?://", "", m.group(0)))
+
+    def _abbr_num(self, m: re.Match[str]) -> str:
+        return f" {self.abbr_num[m.group('k')]} "
+
+    def _abbr(self, m: re.Match[str]) -> str:
+        return f" {self.abbr[m.group(0)]} "
+
+    def _day(self, n: int) -> str:
+        d = self.date
+        if str(n) in d.get("day_overrides", {}):
+            return d["day_overrides"][str(n)]
+        if d.get("day") == "ordinal":
+            return self.v.ordinal(n, d.get("day_variant"))
+        return self.v.cardinal(n)
+
+    def _render_date(self, day: int | None, month: int, year: str | None, order: str) -> str | None:
+        if not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
+            return None
+        key = order if day is not None else "my"
+        if year is None:
+            key = key.replace("y", "")
+        d = self.date
+        tpl = d.get(key) or d.get("dmy" if day is not None and year else "dm" if day is not None else "my")
+        y = None if year is None else self.v.year(int(year)) if len(year) == 4 else self.v.cardinal(int(year))
+        out = tpl.format(
+            day=self._day(day) if day is not None else "", month=self.t["months"][month - 1], year=y or ""
+        )
+        return f" {' '.join(out.split())} "
+
+    def _date_ymd(self, m: re.Match[str]) -> str:
+        out = self._render_date(int(m.group("d")), int(m.group("m")), m.group("y"), "ymd")
+        return out if out else m.group(0).replace(m.group("sep") if "sep" in m.groupdict() else "-", " ")
+
+    def _date_num(self, m: re.Match[str]) -> str:
+        a, b = int(m.group("a")), int(m.group("b"))
+        order = self.date.get("order", "dmy")
+        day, month = (b, a) if order == "mdy" else (a, b)
+        if month > 12 and day <= 12:  # the other order is the only valid reading
+            day, month = month, day
+        out = self._render_date(day, month, m.group("y"), "mdy" if order == "mdy" else "dmy")
+        return out if out else m.group(0).replace(m.group("sep"), " ")
+
+    def _month_of(self, s: str) -> int:
+        s = s.rstrip(".")
+        return self.month_abbr.get(s) or self.month_index.get(s.lower(), 0)
+
+    def _date_dm(self, m: re.Match[str]) -> str:
+        out = self._render_date(int(m.group("d")), self._month_of(m.group("mon")), m.group("y"), "dmy")
+        return out or m.group(0)
+
+    def _date_md(self, m: re.Match[str]) -> str:
+        out = self._render_date(int(m.group("d")), self._month_of(m.group("mon")), m.group("y"), "mdy")
+        return out or m.group(0)
+
+    def _date_my(self, m: re.Match[str]) -> str:
+        out = self._render_date(None, self._month_of(m.group("mon")), m.group("y"), "my")
+        return out or m.group(0)
+
+    def _render_time(self, h: int, mi: int, s: int | None, ap: str | None) -> str:
+        tm = self.time
+        hw = tm.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
+        hu = self.form(tm.get("hour_unit", ""), h)
+        fields = {"h": hw, "hu": hu, "m": self.v.cardinal(mi), "mu": self.form(tm.get("minute_unit", ""), mi)}
+        if mi == 0:
+            tpl = tm.get("h_ampm", "{h}") if ap else tm["h"]
+        elif mi < 10 and "hm_lt10" in tm:
+            tpl = tm["hm_lt10"]
+        else:
+            tpl = tm["hm"]
+        out = tpl.format(**fields)
+        if s:
+            out += " " + tm.get("s", "{s}").format(
+                s=self.v.cardinal(s), su=self.form(tm.get("second_unit", ""), s)
+            )
+        if ap:
+            out = tm["ampm"].format(time=out, ap=tm["ampm_patterns"][ap]["word"])
+        return f" {' '.join(out.split())} "
+
+    def _ap(self, m: re.Match[str]) -> str | None:
+        gd = m.groupdict()
+        return "am" if gd.get("am") else "pm" if gd.get("pm") else None
+
+    def _time(self, m: re.Match[str]) -> str:
+        h, mi = int(m.group("h")), int(m.group("m"))
+        s = int(m.group("s")) if m.group("s") else None
+        ap = self._ap(m)
+        if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
+            return m.group(0).replace(":", " ")
+        return self._render_time(h, mi, s, ap)
+
+    def _time_ampm(self, m: re.Match[str]) -> str:
+        h = int(m.group("h"))
+        if not 1 <= h <= 12:
+            return m.group(0)
+        return self._render_time(h, 0, None, self._ap(m))
+
+    def _time_h(self, m: re.Match[str]) -> str:
+        h = int(m.group("h"))
+        return self._render_time(h, 0, None, None) if h <= 24 else m.group(0)
+
+    def _money(self, m: re.Match[str]) -> str:
+        code = self.cur_code[m.group("cur")]
+        names = self.currencies[code]
+        i, f, _ = self.parse(m.group("num"))
+        neg = f"{self.v.minus} " if m.group("neg") else ""
+        major = int(i)
+        if f is not None and len(f) == 2 and names.get("minor"):
+            minor = int(f)
+            maj = self.amount(self.v.cardinal(major), names["major"], major)
+            mnr = self.amount(self.v.cardinal(minor), names["minor"], minor)
+            if minor == 0:
+                return f" {neg}{maj} "
+            if major == 0:
+                return f" {neg}{mnr} "
+            return f" {neg}{self.t['money']['cents'].format(major=maj, minor=mnr)} "
+        words = self.read_amount(i, f)
+        return f" {neg}{self.amount(words, names['major'], None if f else major)} "
+
+    def read_amount(self, i: str, f: str | None) -> str:
+        """A quantity's number (never a year, never digit by digit unless absurdly long)."""
+        if len(i) >= self.long_digits + 6:
+            return self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
+        return self.v.number(i, f)
+
+    def _percent(self, m: re.Match[str]) -> str:
+        i, f, _ = self.parse(m.group("num"))
+        words = (
+            self.v.number(i, f, bool(m.group("neg")))
+            if len(i) < self.long_digits + 6
+            else self.read_amount(i, f)
+        )
+        return f" {self.t['percent'].format(n=words)} "
+
+    def _unit(self, m: re.Match[str]) -> str:
+        i, f, _ = self.parse(m.group("num"))
+        forms = self.units[self.unit_key[m.group("unit")]]
+        words = self.read_amount(i, f)
+        if m.group("neg"):
+            words = f"{self.v.minus} {words}"
+        return f" {self.amount(words, forms, None if f else int(i))} "
+
+    def _phone(self, m: re.Match[str]) -> str:
+        s = m.group(0)
+        digits = sum(c.isdigit() for c in s)
+        spaced_only = not re.search(r"[+().-]", s)
+        groups = re.findall(r"\d+", s)
+        if (
+            digits < 7
+            or (spaced_only and (len(groups) < 3 or digits < 8))
+            or self._grouped.fullmatch(s.strip())
+        ):
+            return s
+        if len(groups) == 2 and all(len(g) == 4 and self.is_year(int(g), "") for g in groups):
+            return s  # a range of years such as 2010-2020, read by the range rule
+        plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
+        return f" {plus}{' '.join(self.v.digits(g) for g in groups)} "
+
+    def _ordinal(self, m: re.Match[str]) -> str:
+        n = m.group("n")
+        if len(n) > 1 and n[0] == "0":
+            return m.group(0)
+        return f" {self.v.ordinal(int(n), self.ord_suffixes[m.group('suf')] or None)} "
+
+    def _decade(self, m: re.Match[str]) -> str:
+        n = int(m.group("n"))
+        words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
+        parts = words.split()
+        parts[-1] = apply_rules(parts[-1], self.decades["rules"])
+        return f" {' '.join(parts)} "
+
+    def _fraction(self, m: re.Match[str]) -> str:
+        fr = self.fraction
+        n, d = int(m.group("n")), int(m.group("d"))
+        if d == 0 or len(m.group("n")) > 6 or len(m.group("d")) > 6:
+            return f" {self.read_number(m.group('n'))} {self.read_number(m.group('d'))} "
+        num = fr.get("numerator_one") if n == 1 and fr.get("numerator_one") else self.v.cardinal(n)
+        den = None
+        if str(d) in fr.get("names", {}):
+            den = self.form(fr["names"][str(d)], n)
+        elif n < d <= fr.get("den_ordinal_max", 0):
+            rules = fr.get("den_ordinal_rules", {})
+            base = self.v.ordinal(d)
+            den = apply_rules(base, rules.get("sg" if n == 1 else "pl", []))
+        if den is not None:
+            return f" {fr.get('named', '{n} {d}').format(n=num, d=den)} "
+        return f" {fr['template'].format(n=self.v.cardinal(n), d=self.v.cardinal(d))} "
+
+    def _range(self, m: re.Match[str]) -> str:
+        a = self.read_number(m.group("a"), before=m.string[: m.start()])
+        b = self.read_number(m.group("b"), before=m.string[: m.start()])
+        return f" {a} {self.t['range']} {b} "
+
+    def _number(self, m: re.Match[str]) -> str:
+        return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
+
+    def _sym_digit(self, m: re.Match[str]) -> str:
+        return f" {self.sym_digit[m.group('s')]} "
+
+    def _symbol(self, m: re.Match[str]) -> str:
+        w = self.symbols.get(m.group(0), "")
+        return f" {w} " if w else " "
+
+    # -- the pipeline ------------------------------------------------------------------------------
+    def normalize(self, text: str) -> str:
+        """The spoken form of `text` (see the module docstring for the order of the rules)."""
+        s = unicodedata.normalize("NFC", text).translate(self.prep)
+        if "@" in s:
+            s = self.re_email.sub(self._email, s)
+        if "." in s:
+            s = self.re_url.sub(self._url, s)
+        if re.search(r"\d", s):
+            if self.re_abbr_num is not None:
+                s = self.re_abbr_num.sub(self._abbr_num, s)
+            for rx, fn in self._digit_rules():
+                if rx is not None:
+                    s = rx.sub(fn, s)
+        if self.re_abbr is not None:
+            s = self.re_abbr.sub(self._abbr, s)
+        if self.re_symbols is not None:
+            s = self.re_symbols.sub(self._symbol, s)
+        s = s.lower().translate(self.clean)
+        if "'" in s:
+            s = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", s)
+        s = " ".join(s.split())
+        if self.re_cjk_space is not None:
+            s = self.re_cjk_space.sub("", s)
+        return unicodedata.normalize("NFC", s)
+
+    def _digit_rules(self) -> list[tuple[re.Pattern[str] | None, Callable[[re.Match[str]], str]]]:
+        return [
+            (self.re_date_iso, self._date_ymd),
+            (self.re_date_ymd, self._date_ymd),
+            (self.re_date_num, self._date_num),
+            (self.re_date_dm, self._date_dm),
+            (self.re_date_md, self._date_md),
+            (self.re_date_my, self._date_my),
+            (self.re_time, self._time),
+            (self.re_time_ampm, self._time_ampm),
+            (self.re_time_h, self._time_h),
+            (self.re_money_pre, self._money),
+            (self.re_money_post, self._money),
+            (self.re_percent, self._percent),
+            (self.re_unit, self._unit),
+            (self.re_phone, self._phone),
+            (self.re_ordinal, self._ordinal),
+            (self.re_decade, self._decade),
+            (self.re_fraction, self._fraction),
+            (self.re_range, self._range),
+            (self.re_sym_digit, self._sym_digit),
+            (self.re_number, self._number),
+        ]
+
+
+@lru_cache(maxsize=None)
+def rules_for(lang: str) -> LanguageRules:
+    """The compiled rules of a language (built once per process)."""
+    return LanguageRules(lang)
+
+
+def safe_normalize(rules: LanguageRules, text: Any) -> str:
+    """`rules.normalize` that never raises: on an internal error the text is only cleaned (digits read
+    one by one), and the error is reported once on stderr so that it can be fixed."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    try:
+        return rules.normalize(text)
+    except Exception as e:  # never fail a data pipeline on one odd line
+        if not getattr(safe_normalize, "_warned", False):
+            print(
+                f"tandem.spoken: internal error on {text[:60]!r}: {e!r} (text only cleaned)", file=sys.stderr
+            )
+            safe_normalize._warned = True  # type: ignore[attr-defined]
+        s = unicodedata.normalize("NFC", text).lower().translate(rules.clean)
+        return " ".join(s.split())

@@ -1,0 +1,99 @@
+"""Loading the per-language rule tables (JSON data files in `tandem/spoken/languages/`).
+
+Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `str.format` fields):
+
+- `numbers`: `engine` ("num2words" or "indic"), `num2words_lang`, `digits` (10 words), `point`, `minus`,
+  `ordinal_engine` ("num2words", "rules" or "none"), `ordinal_exceptions` {n: word}, `ordinal_rules` and
+  `ordinal_variants` {name: rules} (rules are [regex, replacement] pairs applied to the last word), `year`
+  ({"mode": "cardinal" | "num2words" | "hundreds", "range", "template"}), and for the indic engine `indic`
+  (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table}]).
+- `format`: `group` (regex of a grouped integer), `decimal` (regex of the decimal separator), optional
+  `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
+- `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
+- `measure`: `template` ("{n} {unit}") and `by_n` {n: template}; `percent` template.
+- `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
+- `units` {canonical unit: forms}; `months` (12 names), `month_abbrevs` {abbrev: month number}.
+- `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`, `day_overrides`,
+  `connectors`, and templates `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
+- `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
+  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`.
+- `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules"} (e.g. en 1990s).
+- `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
+- `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
+  `numerator_one`.
+- `range` (word between "10-20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
+  `url` {dot, at, slash, dash, underscore, colon}, `abbreviations` {written: spoken},
+  `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map}.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from tandem.errors import TandemError
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = (
+    "ar",
+    "de",
+    "en",
+    "es",
+    "fr",
+    "hi",
+    "it",
+    "ja",
+    "mr",
+    "pt",
+    "ta",
+    "te",
+)
+
+REQUIRED = ("numbers", "format", "plural", "measure", "percent", "currencies", "money", "units", "months",
+            "date", "time", "fraction", "range", "symbols", "url", "text")  # fmt: skip
+
+
+def _nfc(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return unicodedata.normalize("NFC", obj)
+    if isinstance(obj, list):
+        return [_nfc(x) for x in obj]
+    if isinstance(obj, dict):
+        return {_nfc(k): _nfc(v) for k, v in obj.items()}
+    return obj
+
+
+def _read(name: str) -> dict[str, Any]:
+    text = resources.files("tandem.spoken.languages").joinpath(name).read_text(encoding="utf-8")
+    return _nfc(json.loads(text))
+
+
+def canonical_language(lang: str) -> str:
+    """'en-US', 'pt_BR', 'EN' -> 'en'; raises TandemError for languages without a table."""
+    code = str(lang).strip().replace("_", "-").split("-")[0].lower()
+    if code not in SUPPORTED_LANGUAGES:
+        raise TandemError(
+            f"spoken form: language {lang!r} is not supported; choose one of {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    return code
+
+
+@lru_cache(maxsize=None)
+def common_table() -> dict[str, Any]:
+    """The language-independent table (currency symbols, unit aliases, character folding)."""
+    return _read("common.json")
+
+
+@lru_cache(maxsize=None)
+def language_table(lang: str) -> dict[str, Any]:
+    """The rule table of one language, checked for the required sections."""
+    code = canonical_language(lang)
+    table = _read(f"{code}.json")
+    missing = [k for k in REQUIRED if k not in table]
+    if missing:
+        raise TandemError(f"tandem/spoken/languages/{code}.json: sections {missing} missing; add them")
+    if len(table["months"]) != 12 or len(table["numbers"]["digits"]) != 10:
+        raise TandemError(f"tandem/spoken/languages/{code}.json: need 12 months and 10 digit words")
+    return table
