@@ -50,7 +50,9 @@ def read_config_file(path: str) -> dict:
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
-        raise TandemError(f"config file {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {e}") from e
+        raise TandemError(
+            f"config file {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {e}"
+        ) from e
     if not isinstance(data, dict):
         raise TandemError(f"config file {path}: expected an object of flag names to values")
     return {k.replace("-", "_"): v for k, v in data.items()}
@@ -86,12 +88,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         else:
             sp = sub.add_parser(
                 name,
-                help=mod.HELP,
+                help=mod.HELP.replace("%", "%%"),  # argparse %-formats help strings
                 description=mod.HELP,
                 epilog="examples:\n" + mod.EXAMPLES.strip("\n") if getattr(mod, "EXAMPLES", "") else None,
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
-            sp.add_argument("--config", metavar="FILE", help="JSON/TOML file of flag values (flags override it)")
+            sp.add_argument(
+                "--config", metavar="FILE", help="JSON/TOML file of flag values (flags override it)"
+            )
             mod.add_arguments(sp)
         subparsers[name] = sp
     return parser, subparsers

@@ -1,0 +1,50 @@
+"""`tandem convert`: between tandem, Hugging Face (BART/mBART/T5/mT5) and AlexaTM directories."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+HELP = "convert a model directory: HF BART/mBART/T5/mT5 or AlexaTM -> tandem, tandem -> HF"
+EXAMPLES = """
+  tandem convert path/to/hf-t5-small --to tandem --out models/t5-small
+  tandem convert ../shared/fixtures/alexatm-tiny --to tandem --out models/alexatm-tiny
+  tandem convert runs/teacher --to hf --out export/teacher-hf   # then transformers.AutoModelForSeq2SeqLM
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="source model directory (any format tandem reads)")
+    p.add_argument("--to", choices=["tandem", "hf"], required=True, help="target format")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="cast weights")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from tandem.interop import to_hf
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    out = Path(args.out)
+    if out.resolve() == Path(args.model).resolve():
+        raise TandemError("--out must differ from the source directory")
+    model = Seq2SeqLM.from_pretrained(args.model)
+    if args.dtype:
+        model = model.to(getattr(torch, args.dtype))
+    try:
+        tok = Tokenizer.load(args.model)
+    except TandemError:
+        tok = None  # a model directory without a SentencePiece model: convert the weights alone
+    if args.to == "hf":
+        arch = to_hf(model, out, tokenizer=tok)
+        print(f"wrote a Hugging Face {arch} directory to {out}")
+    else:
+        model.save_pretrained(out, tokenizer=tok)
+        print(f"wrote a tandem directory to {out} ({model.config.num_parameters() / 1e6:.1f}M parameters)")
+    if tok is None:
+        print("note: no tokenizer found beside the weights; copy or train one (tandem tokenizer train)")
+    return 0

@@ -1,0 +1,97 @@
+"""`tandem generate`: text in, text out, from a model directory (tandem, HF BART/mBART/T5, AlexaTM)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+HELP = "generate text from a model directory (greedy, beam search or sampling)"
+EXAMPLES = """
+  tandem generate runs/teacher --prompt "[CLM] set an alarm for seven am ; parse :"
+  tandem generate runs/teacher --input prompts.txt --num-beams 4 --max-new-tokens 64 > outputs.txt
+  tandem generate runs/teacher --prompt "Sentence: hello; Translation in German:" --stop ";" --json
+  tandem generate hf-bart-dir/ --tokenizer tok/ --prompt "..." --do-sample --temperature 0.8 --top-p 0.9 --seed 1
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model directory")
+    p.add_argument("--tokenizer", help="tokenizer dir or .model file (default: the model directory's)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--prompt", action="append", help="input text (repeatable)")
+    src.add_argument("--input", help="file with one input per line ('-' for stdin, the default)")
+    p.add_argument("--clm", action="store_true", help="prefix each input with '[CLM] ' (AlexaTM CLM mode)")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--min-new-tokens", type=int, default=0)
+    p.add_argument("--num-beams", type=int, default=1)
+    p.add_argument("--length-penalty", type=float, default=1.0)
+    p.add_argument("--do-sample", action="store_true")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--stop", action="append", default=None, help="stop string (repeatable); output is cut there"
+    )
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--json", action="store_true", help="print one JSON object per input")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.generation import postprocess
+    from tandem.tokenizer import Tokenizer
+
+    model = Seq2SeqLM.from_pretrained(args.model, device=args.device)
+    tok = Tokenizer.load(args.tokenizer or args.model)
+    if tok.vocab_size > model.config.vocab_size:
+        raise TandemError(
+            f"tokenizer has {tok.vocab_size} pieces but the model only {model.config.vocab_size}: "
+            "pass the tokenizer the model was trained with (--tokenizer)"
+        )
+    if args.prompt:
+        texts = args.prompt
+    else:
+        stream = sys.stdin if args.input in (None, "-") else Path(args.input).open(encoding="utf-8")
+        texts = [line.rstrip("\n") for line in stream if line.strip()]
+    if args.clm:
+        texts = ["[CLM] " + t for t in texts]
+    gen = torch.Generator(device=args.device).manual_seed(args.seed)
+    for start in range(0, len(texts), args.batch_size):
+        chunk = texts[start : start + args.batch_size]
+        ids = [tok.encode(t, add_eos=True)[: model.config.max_positions] for t in chunk]
+        width = max(len(x) for x in ids)
+        batch = torch.tensor([x + [tok.pad_id] * (width - len(x)) for x in ids], device=args.device)
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=args.device)
+        out = model.generate(
+            batch,
+            attention_mask=mask,
+            max_new_tokens=args.max_new_tokens,
+            min_new_tokens=args.min_new_tokens,
+            num_beams=args.num_beams,
+            length_penalty=args.length_penalty,
+            do_sample=args.do_sample,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            stop_strings=args.stop,
+            tokenizer=tok,
+            generator=gen,
+            eos_token_id=tok.eos_id,
+        )
+        for text, row in zip(chunk, out.tolist()):
+            completion = tok.decode(row[1:])
+            if args.stop:
+                completion = postprocess(completion, args.stop)
+            if args.json:
+                print(json.dumps({"input": text, "output": completion}, ensure_ascii=False))
+            else:
+                print(completion)
+    return 0

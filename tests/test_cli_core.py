@@ -1,0 +1,85 @@
+"""CLI: the verb list, `tandem convert` and `tandem generate` end to end on tiny models."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tandem import ModelConfig, Seq2SeqLM
+from tandem.cli import VERBS, main
+from tandem.tokenizer import Tokenizer
+
+_WORDS = "set an alarm timer for six seven eight nine am pm tonight in the kitchen bedroom office hall play some jazz "
+_WORDS += "music turn on off lights weather tomorrow remind me to call mum buy milk bread eggs"
+SENTENCES = [" ".join(_WORDS.split()[(i * 7 + j * 3) % 37] for j in range(3 + i % 6)) for i in range(600)]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("m")
+    tok = Tokenizer.train(iter(SENTENCES), vocab_size=64, byte_fallback=False)
+    cfg = ModelConfig.preset("tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64)
+    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    return d
+
+
+def test_help_lists_every_verb(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for verb in (
+        "pretrain",
+        "finetune",
+        "distill",
+        "generate",
+        "evaluate",
+        "export",
+        "serve",
+        "normalize",
+        "convert",
+        "tokenizer",
+        "quickstart",
+    ):
+        assert verb in out and verb in VERBS
+
+
+def test_generate_matches_the_library(model_dir, capsys):
+    assert (
+        main(["generate", str(model_dir), "--prompt", "set an alarm", "--max-new-tokens", "5", "--json"]) == 0
+    )
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    model, tok = Seq2SeqLM.from_pretrained(model_dir), Tokenizer.load(model_dir)
+    ids = torch.tensor([tok.encode("set an alarm", add_eos=True)])
+    want = tok.decode(model.generate(ids, max_new_tokens=5, eos_token_id=tok.eos_id)[0, 1:].tolist())
+    assert got == {"input": "set an alarm", "output": want}
+
+
+def test_convert_to_hf_and_back(model_dir, tmp_path, capsys):
+    transformers = pytest.importorskip("transformers")
+    assert main(["convert", str(model_dir), "--to", "hf", "--out", str(tmp_path / "hf")]) == 0
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "hf")
+    assert type(hf).__name__ == "MBartForConditionalGeneration"
+    assert main(["convert", str(tmp_path / "hf"), "--to", "tandem", "--out", str(tmp_path / "back")]) == 0
+    a = Seq2SeqLM.from_pretrained(model_dir).state_dict()
+    b = Seq2SeqLM.from_pretrained(tmp_path / "back").state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bad_model_dir_is_a_one_line_error(tmp_path, capsys):
+    assert main(["generate", str(tmp_path / "missing"), "--prompt", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not a directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_config_file_values_are_overridden_by_flags(model_dir, tmp_path, capsys):
+    cfg = tmp_path / "gen.json"
+    cfg.write_text(json.dumps({"max_new_tokens": 1, "json": True}))
+    assert (
+        main(["generate", str(model_dir), "--config", str(cfg), "--prompt", "hi", "--max-new-tokens", "3"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out.strip())["input"] == "hi"
+    cfg.write_text(json.dumps({"max_new_tokenz": 1}))
+    assert main(["generate", str(model_dir), "--config", str(cfg), "--prompt", "hi"]) == 2
+    assert "unknown keys ['max_new_tokenz']" in capsys.readouterr().err
