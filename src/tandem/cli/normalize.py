@@ -1,0 +1,66 @@
+"""`tandem normalize`: written text to spoken form (ASR style), line by line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+HELP = "convert written text to spoken form (numbers, dates, money... as words; lowercase, no punctuation)"
+EXAMPLES = """
+  echo "It costs $5.99 on 3/4/2024" | tandem normalize --lang en
+  tandem normalize --lang de notes.txt -o notes.spoken.txt
+  tandem normalize --lang hi a.txt b.txt > spoken.txt
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from tandem.spoken import SUPPORTED_LANGUAGES
+
+    parser.add_argument("--lang", required=True, help=f"language code, one of {', '.join(SUPPORTED_LANGUAGES)}")
+    parser.add_argument("files", nargs="*", help="input text files (UTF-8); stdin when none")
+    parser.add_argument("-o", "--output", help="output file (default: stdout)")
+
+
+def _count_lines(paths: list[Path]) -> int:
+    total = 0
+    for p in paths:
+        with p.open("rb") as f:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return total
+
+
+def run(args: argparse.Namespace) -> int:
+    from tandem.spoken import normalize_lines
+    from tandem.spoken.tables import canonical_language
+
+    lang = canonical_language(args.lang)
+    paths = [Path(f) for f in args.files]
+    for p in paths:
+        if not p.is_file():
+            raise TandemError(f"input file {p} not found; pass existing UTF-8 text files or pipe text to stdin")
+    with ExitStack() as stack:
+        out = (
+            stack.enter_context(open(args.output, "w", encoding="utf-8", newline="\n"))
+            if args.output
+            else sys.stdout
+        )
+        if not paths:
+            for line in normalize_lines(sys.stdin, lang):
+                out.write(line + "\n")
+            return 0
+        from tqdm import tqdm
+
+        bar = stack.enter_context(tqdm(total=_count_lines(paths), unit="line", file=sys.stderr, desc="normalize"))
+        for p in paths:
+            try:
+                f = stack.enter_context(p.open(encoding="utf-8", errors="replace"))
+            except OSError as e:
+                raise TandemError(f"input file {p}: cannot read ({e})") from e
+            for line in normalize_lines(f, lang):
+                out.write(line + "\n")
+                bar.update(1)
+    return 0

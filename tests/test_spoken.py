@@ -1,0 +1,345 @@
+"""tandem.spoken: per-language, per-category expected spoken forms.
+
+Expected strings for num2words languages are checked against num2words' own verbalisations (see
+`test_matches_num2words_*`); those for hi/mr/ta/te follow the standard number words of each language
+(Hindi/Marathi 1-99 are irregular lists; Tamil/Telugu compose tens with joining forms, "நூற்று",
+"ஆயிரத்து", "నూట", "వేల"), and the Indian grouping (lakh = 1,00,000, crore = 1,00,00,000).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+from num2words import num2words
+
+from tandem.errors import TandemError
+from tandem.spoken import SUPPORTED_LANGUAGES, normalize_lines, to_spoken
+from tandem.spoken.tables import language_table
+
+CASES: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("I have 1,234,567 apples", "i have one million two hundred and thirty four thousand five hundred and sixty seven apples"),
+        ("the 2nd and 23rd", "the second and twenty third"),
+        ("3.75", "three point seven five"),
+        ("-12", "minus twelve"),
+        ("3/5 of it", "three fifths of it"),
+        ("1/2", "one half"),
+        ("25%", "twenty five percent"),
+        ("$1,250.05", "one thousand two hundred and fifty dollars and five cents"),
+        ("£3.50", "three pounds and fifty pence"),
+        ("€1", "one euro"),
+        ("10 USD", "ten dollars"),
+        ("$0.99", "ninety nine cents"),
+        ("7:05 am", "seven oh five a m"),
+        ("7 p.m.", "seven p m"),
+        ("19:45", "nineteen forty five"),
+        ("12:00", "twelve o'clock"),
+        ("March 3, 2024", "march third twenty twenty four"),
+        ("3 March 2024", "the third of march twenty twenty four"),
+        ("3/4/2024", "march fourth twenty twenty four"),
+        ("2024-12-25", "december twenty fifth twenty twenty four"),
+        ("in 1492", "in fourteen ninety two"),
+        ("2024", "twenty twenty four"),
+        ("1234 items", "one thousand two hundred and thirty four items"),
+        ("the 1990s", "the nineteen nineties"),
+        ("call +44 20 7946 0958", "call plus four four two zero seven nine four six zero nine five eight"),
+        ("555-123-4567", "five five five one two three four five six seven"),
+        ("ID 0012", "id zero zero one two"),
+        ("5 km/h", "five kilometers per hour"),
+        ("-5 °C", "minus five degrees celsius"),
+        ("1 mile", "one mile"),
+        ("a & b + c = d", "a and b plus c equals d"),
+        ("mail a.b@c.org", "mail a dot b at c dot org"),
+        ("visit https://www.tandem.ai/docs.", "visit www dot tandem dot ai slash docs"),
+        ("Dr. Who, e.g. this", "doctor who for example this"),
+        ("No. 7 and #3", "number seven and number three"),
+        ("It's Bob's \"car\"", "it's bob's car"),
+        ("10-20", "ten to twenty"),
+        ("2010-2020", "twenty ten to twenty twenty"),
+    ],
+    "de": [
+        ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
+        ("3,75", "drei komma sieben fünf"),
+        ("-12", "minus zwölf"),
+        ("3/5", "drei fünftel"),
+        ("1/2", "ein halb"),
+        ("25 %", "fünfundzwanzig prozent"),
+        ("1.250,05 €", "eintausendzweihundertfünfzig euro und fünf cent"),
+        ("7:05 Uhr", "sieben uhr fünf"),
+        ("am 3. Mai 2024", "am dritten mai zweitausendvierundzwanzig"),
+        ("12.05.2024", "zwölften mai zweitausendvierundzwanzig"),
+        ("im Jahr 1492", "im jahr vierzehnhundertzweiundneunzig"),
+        ("1999", "neunzehnhundertneunundneunzig"),
+        ("5 km/h", "fünf kilometer pro stunde"),
+        ("1 km", "ein kilometer"),
+        ("Nr. 7", "nummer sieben"),
+        ("z. B. dies", "zum beispiel dies"),
+        ("geht's", "geht's"),
+        ("info@firma.de", "info at firma punkt de"),
+    ],
+    "fr": [
+        ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),
+        ("3,75", "trois virgule sept cinq"),
+        ("-12", "moins douze"),
+        ("3/5", "trois cinquièmes"),
+        ("3/4", "trois quarts"),
+        ("25 %", "vingt cinq pour cent"),
+        ("1 250,05 €", "mille deux cent cinquante euros et cinq centimes"),
+        ("7h05", "sept heures cinq"),
+        ("19:45", "dix neuf heures quarante cinq"),
+        ("1h", "une heure"),
+        ("1er mai 2024", "premier mai deux mille vingt quatre"),
+        ("12/05/2024", "douze mai deux mille vingt quatre"),
+        ("le 2e et la 1re", "le deuxième et la première"),
+        ("5 km/h", "cinq kilomètres heure"),
+        ("l'homme", "l'homme"),
+        ("Mme Curie", "madame curie"),
+        ("n° 5", "numéro cinq"),
+        ("a@b.fr", "a arobase b point fr"),
+    ],
+    "es": [
+        ("1.234.567 manzanas", "un millón doscientos treinta y cuatro mil quinientos sesenta y siete manzanas"),
+        ("3,75", "tres coma siete cinco"),
+        ("-12", "menos doce"),
+        ("3/5", "tres quintos"),
+        ("25 %", "veinticinco por ciento"),
+        ("1.250,05 €", "mil doscientos cincuenta euros con cinco céntimos"),
+        ("$5.99", "cinco dólares con noventa y nueve centavos"),
+        ("7:30 p. m.", "siete y treinta de la tarde"),
+        ("1 de mayo de 2024", "primero de mayo de dos mil veinticuatro"),
+        ("12/05/2024", "doce de mayo de dos mil veinticuatro"),
+        ("el 2º y la 3ª", "el segundo y la tercera"),
+        ("1 km", "un kilómetro"),
+        ("EE. UU.", "estados unidos"),
+        ("Sr. López", "señor lópez"),
+    ],
+    "it": [
+        ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
+        ("3,75", "tre virgola sette cinque"),
+        ("-12", "meno dodici"),
+        ("3/5", "tre quinti"),
+        ("25%", "venticinque per cento"),
+        ("1.250,05 €", "milleduecentocinquanta euro e cinque centesimi"),
+        ("7:05", "sette e cinque"),
+        ("1 maggio 2024", "primo maggio duemilaventiquattro"),
+        ("la 3ª volta", "la terza volta"),
+        ("5 km", "cinque chilometri"),
+        ("l'anno", "l'anno"),
+        ("Sig.ra Rossi", "signora rossi"),
+    ],
+    "pt": [
+        ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),
+        ("3,75", "três vírgula sete cinco"),
+        ("-12", "menos doze"),
+        ("3/5", "três quintos"),
+        ("25%", "vinte e cinco por cento"),
+        ("R$ 1.250,05", "mil duzentos e cinquenta reais e cinco centavos"),
+        ("19h30", "dezenove e trinta"),
+        ("2h", "duas horas"),
+        ("1 de maio de 2024", "primeiro de maio de dois mil e vinte e quatro"),
+        ("o 2º e a 3ª", "o segundo e a terceira"),
+        ("5 km", "cinco quilômetros"),
+    ],
+    "ja": [
+        ("1,234,567個", "百二十三万四千五百六十七個"),
+        ("3.75", "三点七五"),
+        ("-12", "マイナス十二"),
+        ("3/5", "五分の三"),
+        ("25%", "二十五パーセント"),
+        ("¥1,250", "千二百五十円"),
+        ("$10.50", "十ドル五十セント"),
+        ("7:05", "七時五分"),
+        ("7:30 pm", "午後七時三十分"),
+        ("2024年5月1日", "二千二十四年五月一日"),
+        ("2024/05/01", "二千二十四年五月一日"),
+        ("5km", "五キロメートル"),
+        ("第3回", "第三回"),
+        ("１２３", "百二十三"),
+        ("電話は03-1234-5678。", "電話は零三一二三四五六七八"),
+    ],
+    "ar": [
+        ("1,234,567 تفاحة", "مليون و مئتان و أربعة و ثلاثون ألفاً و خمسمائة و سبعة و ستون تفاحة"),
+        ("3.75", "ثلاثة فاصلة سبعة خمسة"),
+        ("-12", "سالب اثنا عشر"),
+        ("3/5", "ثلاثة على خمسة"),
+        ("25%", "خمسة و عشرون بالمئة"),
+        ("٢٥٪", "خمسة و عشرون بالمئة"),
+        ("٣٫٥", "ثلاثة فاصلة خمسة"),
+        ("$2", "دولاران"),
+        ("$1", "دولار واحد"),
+        ("$5", "خمسة دولارات"),
+        ("50 SAR", "خمسون ريالا"),
+        ("1 مايو 2024", "واحد مايو ألفان و أربعة و عشرون"),
+        ("5 كم", "خمسة كيلومترات"),
+    ],
+    "hi": [
+        ("12,34,567 सेब", "बारह लाख चौंतीस हज़ार पाँच सौ सड़सठ सेब"),
+        ("3.75", "तीन दशमलव सात पाँच"),
+        ("-12", "माइनस बारह"),
+        ("25%", "पच्चीस प्रतिशत"),
+        ("₹1,250.05", "एक हज़ार दो सौ पचास रुपये पाँच पैसे"),
+        ("₹1", "एक रुपया"),
+        ("7:05", "सात बजकर पाँच मिनट"),
+        ("7:30 pm", "शाम सात बजकर तीस मिनट"),
+        ("1 मई 2024", "एक मई दो हज़ार चौबीस"),
+        ("1ला 2री 7वाँ", "पहला दूसरी सातवाँ"),
+        ("1905 में", "उन्नीस सौ पाँच में"),
+        ("101", "एक सौ एक"),
+        ("10,00,00,000", "दस करोड़"),
+        ("150,00,00,000", "एक सौ पचास करोड़"),
+        ("५०", "पचास"),
+        ("3/5", "तीन बटा पाँच"),
+    ],
+    "mr": [
+        ("12,34,567", "बारा लाख चौतीस हजार पाचशे सदुसष्ट"),
+        ("3.75", "तीन पूर्णांक सात पाच"),
+        ("-12", "उणे बारा"),
+        ("25%", "पंचवीस टक्के"),
+        ("₹1,250.05", "एक हजार दोनशे पन्नास रुपये पाच पैसे"),
+        ("7:05", "सात वाजून पाच मिनिटे"),
+        ("1 मे 2024", "एक मे दोन हजार चोवीस"),
+        ("1ला 2री 7वा", "पहिला दुसरी सातवा"),
+        ("1905", "एकोणीसशे पाच"),
+        ("100, 101, 999", "शंभर एकशे एक नऊशे नव्व्याण्णव"),
+        ("४२", "बेचाळीस"),
+    ],
+    "ta": [
+        ("12,34,567", "பன்னிரண்டு லட்சத்து முப்பத்து நான்கு ஆயிரத்து ஐநூற்று அறுபத்து ஏழு"),
+        ("3.75", "மூன்று புள்ளி ஏழு ஐந்து"),
+        ("25%", "இருபத்து ஐந்து சதவீதம்"),
+        ("₹1,250.05", "ஆயிரத்து இருநூற்று ஐம்பது ரூபாய் ஐந்து பைசா"),
+        ("₹1", "ஒரு ரூபாய்"),
+        ("7:05", "ஏழு மணி ஐந்து நிமிடம்"),
+        ("1வது 2வது 10ஆம்", "முதலாவது இரண்டாவது பத்தாம்"),
+        ("101, 1001, 2500, 999", "நூற்று ஒன்று ஆயிரத்து ஒன்று இரண்டாயிரத்து ஐநூறு தொள்ளாயிரத்து தொண்ணூற்று ஒன்பது"),
+        ("100000", "ஒரு லட்சம்"),
+        ("12345678", "ஒரு கோடியே இருபத்து மூன்று லட்சத்து நாற்பத்து ஐந்து ஆயிரத்து அறுநூற்று எழுபத்து எட்டு"),
+        ("௪௨", "நாற்பத்து இரண்டு"),
+    ],
+    "te": [
+        ("12,34,567", "పన్నెండు లక్షల ముప్పై నాలుగు వేల ఐదు వందల అరవై ఏడు"),
+        ("3.75", "మూడు పాయింట్ ఏడు ఐదు"),
+        ("25%", "ఇరవై ఐదు శాతం"),
+        ("₹1,250.05", "వెయ్యి రెండు వందల యాభై రూపాయలు ఐదు పైసలు"),
+        ("₹1", "ఒక రూపాయి"),
+        ("7:05", "ఏడు గంటల ఐదు నిమిషాలు"),
+        ("1వ 3వ 20వ", "మొదటి మూడవ ఇరవయ్యవ"),
+        ("100, 101, 250, 1000, 2000", "వంద నూట ఒకటి రెండు వందల యాభై వెయ్యి రెండు వేలు"),
+        ("2024", "రెండు వేల ఇరవై నాలుగు"),
+        ("200000, 10000000", "రెండు లక్షలు ఒక కోటి"),
+        ("5 km", "ఐదు కిలోమీటర్లు"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected", [(lang, text, exp) for lang, cases in CASES.items() for text, exp in cases]
+)
+def test_expected_spoken_form(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
+def test_every_language_has_cases() -> None:
+    assert set(CASES) == set(SUPPORTED_LANGUAGES)
+
+
+def _n2w(n: int, lang: str, **kw) -> str:
+    """num2words' reading in the spoken-form convention: lowercase, no hyphens or commas."""
+    return " ".join(re.sub(r"[-,]", " ", num2words(n, lang=lang, **kw)).lower().split())
+
+
+N2W_LANGS = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "pt": "pt_BR", "ja": "ja", "ar": "ar"}
+NUMBERS = [0, 7, 13, 21, 80, 99, 101, 999, 1001, 12345, 100000, 2000000, 987654321]
+
+
+@pytest.mark.parametrize("lang", sorted(N2W_LANGS))
+def test_matches_num2words_cardinals(lang: str) -> None:
+    for n in NUMBERS:
+        written = f"{n:,}" if n >= 10000 else str(n)
+        if lang not in ("en", "ja", "ar"):  # these languages group thousands with "."
+            written = written.replace(",", ".")
+        assert to_spoken(written, lang) == _n2w(n, N2W_LANGS[lang]), (lang, written)
+
+
+@pytest.mark.parametrize(
+    "lang,written,n",
+    [("en", "1st", 1), ("en", "22nd", 22), ("en", "103rd", 103), ("fr", "3e", 3), ("fr", "21e", 21),
+     ("es", "5º", 5), ("it", "4º", 4), ("pt", "7º", 7)],
+)  # fmt: skip
+def test_matches_num2words_ordinals(lang: str, written: str, n: int) -> None:
+    assert to_spoken(written, lang) == _n2w(n, N2W_LANGS[lang], to="ordinal")
+
+
+@pytest.mark.parametrize(
+    "lang,prefix,year", [("en", "", 1905), ("en", "", 2010), ("en", "since ", 1848), ("de", "im Jahr ", 1848), ("de", "", 2024)]
+)
+def test_matches_num2words_years(lang: str, prefix: str, year: int) -> None:
+    assert to_spoken(f"{prefix}{year}", lang) == (prefix.lower() + _n2w(year, lang, to="year")).strip()
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_every_category_leaves_no_digits(lang: str) -> None:
+    text = (
+        "On 3/4/2024 at 7:30 pm, 2024-05-01, 1,234 and 3.5 and -7 and 1/2 and 25% and $5.99 and €3 and "
+        "₹100 and 10 km and 30°C and +1 555-123-4567 and a.b@c.com and www.x.org/1 and 1st and 2nd #4 & more"
+    )
+    out = to_spoken(text, lang)
+    assert not re.search(r"[0-9]", out)
+    assert out == out.lower()
+    assert to_spoken(out, lang) == out
+
+
+def test_language_codes_and_errors() -> None:
+    assert to_spoken("5", "en-US") == to_spoken("5", "EN") == "five"
+    assert to_spoken("5", "pt_BR") == "cinco"
+    with pytest.raises(TandemError, match="not supported"):
+        to_spoken("5", "xx")
+
+
+@pytest.mark.parametrize("odd", [None, 12, "", "   ", "\x00\x01", "😀 5 😀", "9" * 400, "1" + ".1" * 50, "$" * 20 + "5"])
+def test_odd_input_never_raises(odd) -> None:
+    for lang in SUPPORTED_LANGUAGES:
+        out = to_spoken(odd, lang)
+        assert isinstance(out, str) and not re.search(r"[0-9]", out)
+
+
+def test_normalize_lines_is_lazy_and_strips_newlines() -> None:
+    gen = normalize_lines(io.StringIO("I have 2 cats.\nIt costs $3.\n"), "en")
+    assert next(gen) == "i have two cats"
+    assert list(gen) == ["it costs three dollars"]
+
+
+def test_tables_are_data_with_required_sections() -> None:
+    for lang in SUPPORTED_LANGUAGES:
+        t = language_table(lang)
+        assert len(t["months"]) == 12 and len(t["numbers"]["digits"]) == 10
+        # abbreviations must not match their own spoken (lowercase, punctuation-free) form, or the
+        # normaliser would not be idempotent
+        for key in list(t.get("abbreviations", {})) + list(t.get("abbreviations_before_number", {})):
+            assert key != key.lower() or "." in key or "°" in key or "º" in key, (lang, key)
+
+
+def test_package_does_not_import_torch() -> None:
+    code = "import sys, tandem.spoken as s; s.to_spoken('5 km', 'hi'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_cli_stdin_and_files(tmp_path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("Il a 3 chats.\nLe 1er mai.\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    run = [sys.executable, "-m", "tandem", "normalize", "--lang", "fr"]
+    r = subprocess.run([*run, str(src), "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text(encoding="utf-8") == "il a trois chats\nle premier mai\n"
+    r = subprocess.run(run, input="J'ai 21 ans\n", capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "j'ai vingt et un ans\n"
+    r = subprocess.run([*run[:-1], "xx"], input="1\n", capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error:")
+    r = subprocess.run([*run, str(tmp_path / "missing.txt")], capture_output=True, text=True)
+    assert r.returncode == 2 and "missing.txt" in r.stderr
