@@ -1,0 +1,127 @@
+"""Rank-scoring throughput on COPA and RTE: tandem vs lm-eval's `hf` model (backend=seq2seq), same model.
+
+Both score the same (prompt, verbalised choice) pairs of every example with one random T5 (HF directory,
+SentencePiece tokenizer trained here on FLORES lines): lm-eval through `HFLM.loglikelihood` (it encodes the
+prompt once per choice), tandem through `tandem.prompting.scoring.rank_choices` on the same checkpoint
+loaded with `Seq2SeqLM.from_pretrained` (one encoder pass per example; LM head only on scored positions).
+Prints one JSON line per measurement, then a ratio line per task.
+
+    python benchmarks/score_throughput.py [--data-dir ../shared/data] [--limit 100] [--batch-size 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def build_model(tmp: Path, data_dir: Path, d_model: int, layers: int, vocab: int) -> Path:
+    import sentencepiece as spm
+    import torch
+    import transformers
+
+    lines = []
+    for f in sorted((data_dir / "flores200").glob("*.devtest"))[:6]:
+        lines += f.read_text(encoding="utf-8").splitlines()
+    (tmp / "corpus.txt").write_text("\n".join(lines), encoding="utf-8")
+    spm.SentencePieceTrainer.train(
+        input=str(tmp / "corpus.txt"), model_prefix=str(tmp / "sp"), vocab_size=vocab, model_type="unigram",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=0.9995, minloglevel=2, hard_vocab_limit=False,
+    )  # fmt: skip
+    (tmp / "tok").mkdir()
+    shutil.copy(tmp / "sp.model", tmp / "tok" / "spiece.model")
+    tok = transformers.T5Tokenizer.from_pretrained(str(tmp / "tok"), extra_ids=0)
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(
+        vocab_size=len(tok), d_model=d_model, d_kv=d_model // 8, d_ff=4 * d_model, num_layers=layers,
+        num_decoder_layers=layers, num_heads=8, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+        tie_word_embeddings=False, initializer_factor=0.1,
+    )  # fmt: skip
+    out = tmp / "t5"
+    transformers.T5ForConditionalGeneration(cfg).save_pretrained(out)
+    tok.save_pretrained(out)
+    shutil.copy(tmp / "sp.model", out / "spiece.model")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--limit", type=int, default=100, help="examples per task")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--d-model", type=int, default=256)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tasks", default="copa,rte")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats per side (best is reported)")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    from tandem.evaluation.tasks import get_task
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import rank_choices
+    from tandem.tokenizer import Tokenizer
+
+    data_dir = Path(args.data_dir)
+    if not (data_dir / "superglue").is_dir():
+        print(f"error: {data_dir}/superglue not found; pass --data-dir", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as td:
+        d = build_model(Path(td), data_dir, args.d_model, args.layers, args.vocab)
+        hf = HFLM(
+            pretrained=str(d), backend="seq2seq", batch_size=args.batch_size, device="cpu", dtype="float32"
+        )
+        lm = EncoderDecoder(Seq2SeqLM.from_pretrained(str(d)), Tokenizer.load(str(d)))
+        params = sum(p.numel() for p in lm.model.parameters())
+        for name in args.tasks.split(","):
+            task, _ = get_task(name)
+            docs = task.load(data_dir, None)[: args.limit]
+            prompts = [task.prompt(x) for x in docs]
+            choices = [task.choices(x) for x in docs]
+            reqs = [
+                Instance("loglikelihood", {}, (p, c), i)
+                for i, (p, cs) in enumerate(zip(prompts, choices))
+                for c in cs
+            ]
+            n_tok = sum(len(lm.source_ids(p)) for p in prompts)
+
+            # warm up both, then alternate repeats and keep each side's best time (the CPU is shared)
+            hf.loglikelihood(reqs[:8], disable_tqdm=True)
+            rank_choices(lm, prompts[:4], choices[:4], batch_size=args.batch_size)
+            t_hf = t_td = float("inf")
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                ref = hf.loglikelihood(reqs, disable_tqdm=True)
+                t_hf = min(t_hf, time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                res = rank_choices(lm, prompts, choices, batch_size=args.batch_size)
+                t_td = min(t_td, time.perf_counter() - t0)
+
+            ours = [s.logprob for r in res for s in r.raw]
+            max_diff = max(abs(a - b[0]) for a, b in zip(ours, ref))
+            common = {"task": name, "examples": len(docs), "choices": len(reqs), "prompt_tokens": n_tok,
+                      "params": params, "threads": args.threads, "batch_size": args.batch_size, "repeats": args.repeats}  # fmt: skip
+            print(json.dumps({"impl": "lm-eval hf seq2seq", **common, "seconds": round(t_hf, 3),
+                              "examples_per_s": round(len(docs) / t_hf, 2)}))  # fmt: skip
+            print(json.dumps({"impl": "tandem", **common, "seconds": round(t_td, 3),
+                              "examples_per_s": round(len(docs) / t_td, 2), "max_abs_logprob_diff": max_diff}))  # fmt: skip
+            print(json.dumps({"task": name, "ratio_tandem_over_lm_eval": round(t_hf / t_td, 2)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,222 @@
+"""Task loaders/templates, predictions-file scoring (gold scores 100), bad input, and `tandem evaluate` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tandem.cli import main as cli
+from tandem.errors import TandemError
+from tandem.evaluation.runner import markdown_table, score_predictions
+from tandem.evaluation.tasks import TASK_NAMES, get_task, read_jsonl
+
+LOCAL = [
+    "boolq",
+    "cb",
+    "copa",
+    "rte",
+    "wic",
+    "wsc",
+    "multirc",
+    "record",
+    "squad2",
+    "flores:en-de",
+    "xnli:de",
+    "snips",
+    "slurp",
+    "xsid:it",
+]
+
+
+def _gold_file(tmp_path, task, docs):
+    p = tmp_path / f"{task.name.replace(':', '_')}.jsonl"
+    with p.open("w") as f:
+        for d in docs:
+            g = task.gold(d)
+            if task.name == "record":
+                g = g[0]
+            if task.name == "squad2":
+                g = g[0] if g else ""
+            f.write(json.dumps({"id": d["id"], "prediction": g}) + "\n")
+    return p
+
+
+@pytest.mark.parametrize("spec", LOCAL)
+def test_local_tasks_load_and_gold_scores_100(spec, shared_data, tmp_path):
+    task, explicit = get_task(spec)
+    docs = task.load(shared_data, explicit)
+    assert docs and len({d["id"] for d in docs}) == len(docs)
+    d = docs[0]
+    assert task.prompt(d).strip() and task.target(d).startswith(" ")
+    if task.kind == "rank":
+        cs, labels = task.choices(d), task.choice_labels(d)
+        assert len(cs) == len(labels) >= 2 and task.gold(d) in labels or task.name == "record"
+    rep = score_predictions(task, shared_data, _gold_file(tmp_path, task, docs[:60]))
+    assert rep.num_scored == min(60, len(docs)) and rep.missing == len(docs) - rep.num_scored
+    main = {k: v for k, v in rep.metrics.items() if not k.endswith("_total") and k not in ("total", "n")}
+    assert main and all(v == pytest.approx(100.0) for v in main.values()), main
+
+
+def test_superglue_sizes_and_flattening(shared_data):
+    assert len(get_task("copa")[0].load(shared_data, None)) == 100
+    mrc = get_task("multirc")[0].load(shared_data, None)
+    assert len(mrc) == 4848 and len({d["qid"] for d in mrc}) < len(mrc)
+    rec = get_task("record")[0].load(shared_data, None)
+    assert rec[0]["answers"][0] == "Benazir Bhutto" and "Benazir Bhutto" in rec[0]["entities"]
+    sq = get_task("squad2")[0].load(shared_data, None)
+    assert len(sq) == 6078 and sum(not d["answers"] for d in sq) == 3168
+
+
+def test_summarisation_and_massive_fixtures(tmp_path):
+    xs = tmp_path / "xsum.jsonl"
+    xs.write_text(
+        json.dumps({"id": "a1", "document": "The cat sat.\nIt was happy.", "summary": "A happy cat."}) + "\n"
+    )
+    task, explicit = get_task(f"xsum={xs}")
+    docs = task.load(tmp_path, explicit)
+    assert task.prompt(docs[0]) == "The cat sat. It was happy. Summary:" and docs[0]["id"] == "a1"
+    ml = tmp_path / "mlsum.jsonl"
+    ml.write_text(
+        json.dumps({"url": "u1", "text": "Der Bär läuft.", "summary": "Bär läuft", "title": "t"}) + "\n"
+    )
+    task, explicit = get_task(f"mlsum:de={ml}")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "u1", "prediction": "Bär läuft"}) + "\n")
+    rep = score_predictions(task, tmp_path, preds, explicit)
+    assert rep.metrics["rouge1"] == pytest.approx(100.0) and rep.metrics["rougeL"] == pytest.approx(100.0)
+    ms = tmp_path / "massive.jsonl"
+    ms.write_text(
+        json.dumps(
+            {"id": "7", "locale": "de-DE", "intent": "alarm_set", "annot_utt": "weck mich um [time : sieben]"}
+        )
+        + "\n"
+    )
+    task, explicit = get_task(f"massive:de-DE={ms}")
+    assert task.gold(task.load(tmp_path, explicit)[0]) == "alarm_set ; time = sieben"
+
+
+def test_hf_layout_converters():
+    from tandem.evaluation import tasks as T
+
+    rows = [
+        {
+            "paragraph": "P",
+            "question": "Q",
+            "answer": "A",
+            "idx": {"paragraph": 1, "question": 2, "answer": 3},
+            "label": 1,
+        }
+    ]
+    assert T._flatten_multirc(rows, "x")[0] == {
+        "passage": "P",
+        "question": "Q",
+        "answer": "A",
+        "label": 1,
+        "qid": "1-2",
+        "id": "1-2-3",
+    }
+    rec = [
+        {
+            "passage": "a @highlight\nb",
+            "query": "@placeholder won",
+            "entities": ["a", "b", "a"],
+            "answers": ["b"],
+            "idx": {"passage": 0, "query": 5},
+        }
+    ]
+    assert T._flatten_record(rec, "x")[0]["entities"] == ["a", "b"]
+    assert T._HF_SG["cb"]({"label": 2})["label"] == "neutral"
+
+
+def test_bad_input(tmp_path, shared_data):
+    with pytest.raises(TandemError, match="unknown task"):
+        get_task("nosuchtask")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "1", "prediction": true}\n{broken\n')
+    with pytest.raises(TandemError, match="line 2"):
+        read_jsonl(bad)
+    bad.write_text('{"id": "1"}\n')
+    with pytest.raises(TandemError, match="'prediction'"):
+        score_predictions(get_task("copa")[0], shared_data, bad)
+    bad.write_text('{"id": "no-such-id", "prediction": 0}\n')
+    with pytest.raises(TandemError, match="no prediction matches"):
+        score_predictions(get_task("copa")[0], shared_data, bad)
+    xs = tmp_path / "x.jsonl"
+    xs.write_text(json.dumps({"id": "1", "summary": "s"}) + "\n")
+    task, explicit = get_task(f"xsum={xs}")
+    with pytest.raises(TandemError, match="field 'text' missing"):
+        task.load(tmp_path, explicit)
+    assert "flores:SRC-TGT" in TASK_NAMES
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, shared_data):
+    import dataclasses
+
+    import torch
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    lines = []
+    for f in ("flores200/eng_Latn.devtest", "flores200/deu_Latn.devtest", "snips/train/seq.in"):
+        lines += (shared_data / f).read_text(encoding="utf-8").splitlines()[:400]
+    tok = Tokenizer.train(iter(lines), vocab_size=500)
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"),
+        vocab_size=tok.vocab_size,
+        d_model=32,
+        ffn_dim=64,
+        num_heads=2,
+        max_positions=96,
+    )
+    d = tmp_path_factory.mktemp("tiny")
+    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    return d
+
+
+def test_cli_end_to_end(tiny_model, shared_data, tmp_path, capsys):
+    out = tmp_path / "ev"
+    tasks = "copa,cb,multirc,squad2,flores:en-de,snips,xsid:de"
+    rc = cli(
+        ["evaluate", "--model", str(tiny_model), "--tasks", tasks, "--shots", "2", "--limit", "3", "--batch-size", "2",
+         "--data-dir", str(shared_data), "--out", str(out), "--no-progress", "--normalization", "calibrated"]
+    )  # fmt: skip
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())["results"]
+    assert set(metrics) == {"copa", "cb", "multirc", "squad2", "flores:eng_Latn-deu_Latn", "snips", "xsid:de"}
+    # 96 positions: long SQuAD/MultiRC passages are counted skips, never truncated queries
+    assert metrics["squad2"]["skipped_too_long"] + metrics["squad2"]["num_scored"] == 3
+    assert metrics["multirc"]["skipped_too_long"] == 3 and metrics["copa"]["num_scored"] == 3
+    assert (
+        metrics["snips"]["dropped_demos"] > 0
+        and metrics["cb"]["skipped_too_long"] + metrics["cb"]["num_scored"] == 3
+    )
+    recs = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert any(r.get("skipped") for r in recs) and all("task" in r for r in recs)
+    assert (out / "results.md").read_text().startswith("| task |")
+    # the predictions file we wrote scores the same through --predictions
+    rc = cli(
+        [
+            "evaluate",
+            "--predictions",
+            str(out / "predictions.jsonl"),
+            "--task",
+            "copa",
+            "--data-dir",
+            str(shared_data),
+        ]
+    )
+    assert rc == 0 and f"{metrics['copa']['acc']:.2f}" in capsys.readouterr().out
+    assert cli(["evaluate", "--model", str(tiny_model), "--tasks", "nope"]) == 2
+    assert "unknown task" in capsys.readouterr().err
+
+
+def test_markdown_table_shape():
+    from tandem.evaluation.runner import TaskReport
+
+    t = markdown_table([TaskReport("cb", {"acc": 50.0, "f1": 40.0}, 10, 1, 2)])
+    assert "| cb | acc | 50.00 | 10 | 1 | 2 |" in t and "| | f1 | 40.00 |" in t.replace("|  |", "| |")

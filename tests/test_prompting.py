@@ -1,0 +1,158 @@
+"""Prompt building, truncation, k-shot selection, rank scoring (vs brute-force HF forward), generation."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+
+from tandem.errors import TandemError
+from tandem.prompting import PromptFormat, build_prompt, fit_prompt, select_demonstrations
+from tandem.prompting.generation import postprocess
+
+
+def test_prompt_format_and_build():
+    fmt = PromptFormat.named("semicolon")
+    p = build_prompt(["Sentence: a; Translation in German: A"], "Sentence: b; Translation in German:", fmt)
+    assert p == "[CLM] Sentence: a; Translation in German: A; Sentence: b; Translation in German:"
+    assert PromptFormat.named("br", clm_prefix=False).delimiter == " <br> "
+    assert PromptFormat.named("newline").stop == "\n" and fmt.stop == ";"
+    with pytest.raises(TandemError):
+        PromptFormat.named("")
+
+
+def test_fit_prompt_drops_whole_demos_and_never_cuts_the_query():
+    fmt = PromptFormat(prefix="", delimiter="|")
+    demos = ["aaaa", "bb", "cccccc"]
+    length = len  # one "token" per character
+    full = fit_prompt(demos, "qq", fmt, length, 100)
+    assert full.text == "aaaa|bb|cccccc|qq" and full.dropped == 0
+    # 12 chars allow the two most recent demos: "bb|cccccc|qq" (12)
+    f = fit_prompt(demos, "qq", fmt, length, 12)
+    assert f.text == "bb|cccccc|qq" and f.num_demos == 2 and f.dropped == 1
+    f = fit_prompt(demos, "qq", fmt, length, 5)
+    assert f.text == "qq" and f.dropped == 3
+    skip = fit_prompt(demos, "a very long query", fmt, length, 5)
+    assert skip.text is None and skip.length == len("a very long query")
+
+
+def test_selection_seeded_balanced_and_excluding():
+    pool = [{"id": str(i), "y": "a" if i < 30 else "b"} for i in range(40)]
+    s1 = select_demonstrations(pool, 4, seed=1, query_index=3)
+    assert s1 == select_demonstrations(pool, 4, seed=1, query_index=3)
+    assert s1 != select_demonstrations(pool, 4, seed=2, query_index=3)
+    bal = select_demonstrations(pool, 6, seed=0, query_index=0, label_of=lambda d: d["y"])
+    assert Counter(d["y"] for d in bal) == {"a": 3, "b": 3} and len({d["id"] for d in bal}) == 6
+    odd = select_demonstrations(pool, 5, seed=0, label_of=lambda d: d["y"])
+    assert sorted(Counter(d["y"] for d in odd).values()) == [2, 3]
+    # a class short of examples is topped up from the others
+    short = [{"id": "x", "y": "c"}] + pool[:10]
+    got = select_demonstrations(short, 6, seed=0, label_of=lambda d: d["y"])
+    assert len(got) == 6 and sum(d["y"] == "c" for d in got) == 1
+    ex = select_demonstrations(pool, 39, seed=0, exclude=lambda d: d["id"] == "7")
+    assert len(ex) == 39 and all(d["id"] != "7" for d in ex)
+    assert select_demonstrations(pool, 0, seed=0) == []
+
+
+def test_postprocess():
+    assert postprocess(" Haus ; Sentence: x", [";"]) == "Haus"
+    assert postprocess("a <br> b\nc", ["<br>", "\n"]) == "a"
+    assert postprocess("  plain  ", []) == "plain"
+
+
+class _Tok:
+    """Character-level stand-in tokenizer over a 50-id vocabulary (ids 4..)."""
+
+    eos_token_id, pad_token_id, unk_token_id = 1, 0, 2
+
+    def convert_tokens_to_ids(self, t):
+        return 3 if t == "[CLM]" else 2
+
+    def encode(self, text, add_special_tokens=False):
+        return [4 + (ord(c) % 46) for c in text]
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(chr(97 + (i - 4) % 26) for i in ids if i >= 4)
+
+
+@pytest.fixture(scope="module")
+def hf_lm():
+    transformers = pytest.importorskip("transformers")
+    from tandem.prompting.lm import EncoderDecoder
+
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(
+        vocab_size=50, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+    )  # fmt: skip
+    model = transformers.T5ForConditionalGeneration(cfg).eval()
+    return model, EncoderDecoder(model, _Tok())
+
+
+def _brute(model, src, cont):
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([src]), labels=torch.tensor([cont]))
+    return torch.log_softmax(out.logits[0], -1).gather(1, torch.tensor(cont)[:, None]).sum().item()
+
+
+def test_rank_scores_match_one_forward_per_choice(hf_lm):
+    from tandem.prompting.scoring import continuation_ids, rank_choices
+
+    model, lm = hf_lm
+    prompts = ["[CLM] short", "[CLM] a much longer prompt here", "[CLM] mid size"]
+    choices = [[" yes", " no"], [" x", " longer choice", " z"], [" one"]]
+    res = rank_choices(lm, prompts, choices, batch_size=2)
+    for p, cs, r in zip(prompts, choices, res):
+        src = lm.source_ids(p)
+        assert src[0] == 3 and src[-1] == 1  # [CLM] token and EOS
+        for c, s in zip(cs, r.raw):
+            assert s.logprob == pytest.approx(_brute(model, src, continuation_ids(lm, c)), abs=1e-4)
+        assert r.prediction == max(range(len(cs)), key=lambda i: r.raw[i].logprob)
+    tok = rank_choices(lm, prompts, choices, normalization="token")
+    assert tok[1].scores[1] == pytest.approx(res[1].raw[1].logprob / len(" longer choice"))
+    ch = rank_choices(lm, prompts, choices, normalization="char")
+    assert ch[0].scores[0] == pytest.approx(res[0].raw[0].logprob / len(" yes"))
+    cal = rank_choices(lm, prompts, choices, normalization="calibrated", unconditional_prompt="[CLM] Answer:")
+    usrc = lm.source_ids("[CLM] Answer:")
+    want = res[0].raw[1].logprob - _brute(model, usrc, continuation_ids(lm, " no"))
+    assert cal[0].scores[1] == pytest.approx(want, abs=1e-4)
+    with pytest.raises(TandemError, match="normalisation"):
+        rank_choices(lm, prompts, choices, normalization="bogus")
+    assert all(math.isfinite(s) for r in cal for s in r.scores)
+
+
+def test_tandem_model_scoring_and_generation():
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import score_continuations
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64, max_positions=64
+    )
+    model = Seq2SeqLM(cfg).eval()
+
+    class Tok(_Tok):
+        eos_token_id, pad_token_id = 2, 1
+
+    lm = EncoderDecoder(model, Tok())
+    srcs, conts = [[5, 6, 7, 2], [8, 2]], [[[9, 10], [11]], [[12, 13, 14]]]
+    for s, cs, rs in zip(srcs, conts, score_continuations(lm, srcs, conts, batch_size=1)):
+        for c, r in zip(cs, rs):
+            lab = torch.tensor([c])
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([s]), labels=lab).logits
+            assert r.logprob == pytest.approx(
+                torch.log_softmax(logits[0], -1).gather(1, lab.T).sum().item(), abs=1e-4
+            )
+    outs = generate_texts(lm, ["[CLM] abc", "[CLM] abcdefg"], max_new_tokens=5, stop=["q"], batch_size=2)
+    ids = lm.pad([lm.source_ids("[CLM] abc")], lm.pad_id)
+    ref = model.generate(*ids, max_new_tokens=5)[0, 1:].tolist()
+    ref = ref[: ref.index(2)] if 2 in ref else ref
+    assert outs[0] == postprocess(lm.tok.decode(ref), ["q"])
