@@ -329,17 +329,19 @@ def test_package_does_not_import_torch() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_cli_stdin_and_files(tmp_path) -> None:
+def test_cli_stdin_and_files(tmp_path, monkeypatch, capsys) -> None:
+    from tandem.cli import main
+
     src = tmp_path / "in.txt"
     src.write_text("Il a 3 chats.\nLe 1er mai.\n", encoding="utf-8")
     out = tmp_path / "out.txt"
-    run = [sys.executable, "-m", "tandem", "normalize", "--lang", "fr"]
-    r = subprocess.run([*run, str(src), "-o", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    assert main(["normalize", "--lang", "fr", str(src), "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == "il a trois chats\nle premier mai\n"
-    r = subprocess.run(run, input="J'ai 21 ans\n", capture_output=True, text=True)
-    assert r.returncode == 0 and r.stdout == "j'ai vingt et un ans\n"
-    r = subprocess.run([*run[:-1], "xx"], input="1\n", capture_output=True, text=True)
-    assert r.returncode == 2 and r.stderr.startswith("error:")
-    r = subprocess.run([*run, str(tmp_path / "missing.txt")], capture_output=True, text=True)
-    assert r.returncode == 2 and "missing.txt" in r.stderr
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("J'ai 21 ans\n"))
+    assert main(["normalize", "--lang", "fr"]) == 0
+    assert capsys.readouterr().out == "j'ai vingt et un ans\n"
+    assert main(["normalize", "--lang", "xx"]) == 2
+    assert capsys.readouterr().err.startswith("error:")
+    assert main(["normalize", "--lang", "fr", str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
