@@ -22,7 +22,10 @@ from tandem.spoken.tables import language_table
 
 CASES: dict[str, list[tuple[str, str]]] = {
     "en": [
-        ("I have 1,234,567 apples", "i have one million two hundred and thirty four thousand five hundred and sixty seven apples"),
+        (
+            "I have 1,234,567 apples",
+            "i have one million two hundred and thirty four thousand five hundred and sixty seven apples",
+        ),
         ("the 2nd and 23rd", "the second and twenty third"),
         ("3.75", "three point seven five"),
         ("-12", "minus twelve"),
@@ -102,7 +105,10 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("a@b.fr", "a arobase b point fr"),
     ],
     "es": [
-        ("1.234.567 manzanas", "un millón doscientos treinta y cuatro mil quinientos sesenta y siete manzanas"),
+        (
+            "1.234.567 manzanas",
+            "un millón doscientos treinta y cuatro mil quinientos sesenta y siete manzanas",
+        ),
         ("3,75", "tres coma siete cinco"),
         ("-12", "menos doce"),
         ("3/5", "tres quintos"),
@@ -252,7 +258,16 @@ def _n2w(n: int, lang: str, **kw) -> str:
     return " ".join(re.sub(r"[-,]", " ", num2words(n, lang=lang, **kw)).lower().split())
 
 
-N2W_LANGS = {"en": "en", "de": "de", "fr": "fr", "es": "es", "it": "it", "pt": "pt_BR", "ja": "ja", "ar": "ar"}
+N2W_LANGS = {
+    "en": "en",
+    "de": "de",
+    "fr": "fr",
+    "es": "es",
+    "it": "it",
+    "pt": "pt_BR",
+    "ja": "ja",
+    "ar": "ar",
+}
 NUMBERS = [0, 7, 13, 21, 80, 99, 101, 999, 1001, 12345, 100000, 2000000, 987654321]
 
 
@@ -275,7 +290,8 @@ def test_matches_num2words_ordinals(lang: str, written: str, n: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "lang,prefix,year", [("en", "", 1905), ("en", "", 2010), ("en", "since ", 1848), ("de", "im Jahr ", 1848), ("de", "", 2024)]
+    "lang,prefix,year",
+    [("en", "", 1905), ("en", "", 2010), ("en", "since ", 1848), ("de", "im Jahr ", 1848), ("de", "", 2024)],
 )
 def test_matches_num2words_years(lang: str, prefix: str, year: int) -> None:
     assert to_spoken(f"{prefix}{year}", lang) == (prefix.lower() + _n2w(year, lang, to="year")).strip()
@@ -300,7 +316,9 @@ def test_language_codes_and_errors() -> None:
         to_spoken("5", "xx")
 
 
-@pytest.mark.parametrize("odd", [None, 12, "", "   ", "\x00\x01", "😀 5 😀", "9" * 400, "1" + ".1" * 50, "$" * 20 + "5"])
+@pytest.mark.parametrize(
+    "odd", [None, 12, "", "   ", "\x00\x01", "😀 5 😀", "9" * 400, "1" + ".1" * 50, "$" * 20 + "5"]
+)
 def test_odd_input_never_raises(odd) -> None:
     for lang in SUPPORTED_LANGUAGES:
         out = to_spoken(odd, lang)

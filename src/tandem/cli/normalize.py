@@ -20,7 +20,9 @@ EXAMPLES = """
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from tandem.spoken import SUPPORTED_LANGUAGES
 
-    parser.add_argument("--lang", required=True, help=f"language code, one of {', '.join(SUPPORTED_LANGUAGES)}")
+    parser.add_argument(
+        "--lang", required=True, help=f"language code, one of {', '.join(SUPPORTED_LANGUAGES)}"
+    )
     parser.add_argument("files", nargs="*", help="input text files (UTF-8); stdin when none")
     parser.add_argument("-o", "--output", help="output file (default: stdout)")
 
@@ -41,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(f) for f in args.files]
     for p in paths:
         if not p.is_file():
-            raise TandemError(f"input file {p} not found; pass existing UTF-8 text files or pipe text to stdin")
+            raise TandemError(
+                f"input file {p} not found; pass existing UTF-8 text files or pipe text to stdin"
+            )
     with ExitStack() as stack:
         out = (
             stack.enter_context(open(args.output, "w", encoding="utf-8", newline="\n"))
@@ -54,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         from tqdm import tqdm
 
-        bar = stack.enter_context(tqdm(total=_count_lines(paths), unit="line", file=sys.stderr, desc="normalize"))
+        bar = stack.enter_context(
+            tqdm(total=_count_lines(paths), unit="line", file=sys.stderr, desc="normalize")
+        )
         for p in paths:
             try:
                 f = stack.enter_context(p.open(encoding="utf-8", errors="replace"))

@@ -13,7 +13,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from tandem.spoken.numbers import Verbalizer, apply_rules
@@ -88,7 +88,8 @@ class LanguageRules:
         self.long_digits = int(fmt.get("long_digits", 9))
         self._num_parse = re.compile(rf"(?P<i>{fmt['group']}|\d+)(?:(?:{dec})(?P<f>\d+))?")
         self._grouped = re.compile(rf"{fmt['group']}")
-        neg = r"(?:(?<![^\s(\[])(?P<neg>-))?"
+        # the look-ahead lets the regex engine skip positions that cannot start a number quickly
+        neg = r"(?=[-\d])(?:(?<![^\s(\[])(?P<neg>-))?"
         rx: Callable[[str], re.Pattern[str]] = re.compile
 
         # e-mails and URLs
@@ -149,7 +150,7 @@ class LanguageRules:
         words = {k: v for k, v in common["currency_words"].items() if v in self.currencies}
         self.cur_code = {**syms, **words}
         cur = rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
-        self.re_money_pre = rx(rf"{neg}{cur}\s?(?P<num>{num})(?!\d)")
+        self.re_money_pre = rx(rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<num>{num})(?!\d)")
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
         self.units = t["units"]
@@ -193,6 +194,7 @@ class LanguageRules:
         self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
+        self._build_digit_rules()
 
     # -- helpers ---------------------------------------------------------------------------------
     def form(self, forms: Forms, n: int | None) -> str:
@@ -490,9 +492,12 @@ class LanguageRules:
         if re.search(r"\d", s):
             if self.re_abbr_num is not None:
                 s = self.re_abbr_num.sub(self._abbr_num, s)
-            for rx, fn in self._digit_rules():
-                if rx is not None:
+            low = s.lower()
+            for rx, fn, gate, lower in self.digit_rules:
+                if gate is None or any(g in (low if lower else s) for g in gate):
                     s = rx.sub(fn, s)
+                    if lower:
+                        low = s.lower()
         if self.re_abbr is not None:
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:
@@ -505,32 +510,40 @@ class LanguageRules:
             s = self.re_cjk_space.sub("", s)
         return unicodedata.normalize("NFC", s)
 
-    def _digit_rules(self) -> list[tuple[re.Pattern[str] | None, Callable[[re.Match[str]], str]]]:
-        return [
-            (self.re_date_iso, self._date_ymd),
-            (self.re_date_ymd, self._date_ymd),
-            (self.re_date_num, self._date_num),
-            (self.re_date_dm, self._date_dm),
-            (self.re_date_md, self._date_md),
-            (self.re_date_my, self._date_my),
-            (self.re_time, self._time),
-            (self.re_time_ampm, self._time_ampm),
-            (self.re_time_h, self._time_h),
-            (self.re_money_pre, self._money),
-            (self.re_money_post, self._money),
-            (self.re_percent, self._percent),
-            (self.re_unit, self._unit),
-            (self.re_phone, self._phone),
-            (self.re_ordinal, self._ordinal),
-            (self.re_decade, self._decade),
-            (self.re_fraction, self._fraction),
-            (self.re_range, self._range),
-            (self.re_sym_digit, self._sym_digit),
-            (self.re_number, self._number),
+    def _build_digit_rules(self) -> None:
+        """(regex, callback, gate) in order; a rule runs only if one of its gate strings occurs in the
+        text (None: always). The gates are plain substring tests, far cheaper than a failed regex scan."""
+        months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
+        cur = tuple(self.cur_code)
+        tm = ("h", ":") if self.time.get("h_sep") else (":",)
+        self.digit_rules: list[
+            tuple[re.Pattern[str] | None, Callable[[re.Match[str]], str], tuple[str, ...] | None, bool]
+        ] = [
+            (self.re_date_iso, self._date_ymd, ("-",), False),
+            (self.re_date_ymd, self._date_ymd, ("/", "."), False),
+            (self.re_date_num, self._date_num, ("/", ".", "-"), False),
+            (self.re_date_dm, self._date_dm, months, True),
+            (self.re_date_md, self._date_md, months, True),
+            (self.re_date_my, self._date_my, months, True),
+            (self.re_time, self._time, tm, False),
+            (self.re_time_ampm, self._time_ampm, None, False),
+            (self.re_time_h, self._time_h, ("h",), False),
+            (self.re_money_pre, self._money, cur, False),
+            (self.re_money_post, self._money, cur, False),
+            (self.re_percent, self._percent, ("%",), False),
+            (self.re_unit, self._unit, None, False),
+            (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
+            (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
+            (self.re_decade, self._decade, ("0s",), False),
+            (self.re_fraction, self._fraction, ("/",), False),
+            (self.re_range, self._range, ("-", "–", "—"), False),
+            (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
+            (self.re_number, self._number, None, False),
         ]
+        self.digit_rules = [r for r in self.digit_rules if r[0] is not None]
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules_for(lang: str) -> LanguageRules:
     """The compiled rules of a language (built once per process)."""
     return LanguageRules(lang)

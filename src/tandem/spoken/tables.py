@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -80,13 +80,13 @@ def canonical_language(lang: str) -> str:
     return code
 
 
-@lru_cache(maxsize=None)
+@cache
 def common_table() -> dict[str, Any]:
     """The language-independent table (currency symbols, unit aliases, character folding)."""
     return _read("common.json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def language_table(lang: str) -> dict[str, Any]:
     """The rule table of one language, checked for the required sections."""
     code = canonical_language(lang)
