@@ -88,7 +88,7 @@ def generate(
             if num_beams > 1:
                 if do_sample:
                     raise TandemError("beam search with sampling is not supported; use num_beams=1 to sample")
-                return _beam_search(
+                out = _beam_search(
                     model,
                     enc,
                     attention_mask,
@@ -103,26 +103,28 @@ def generate(
                     num_return_sequences,
                     stopper,
                 )
-            if num_return_sequences > 1:
-                enc = enc.repeat_interleave(num_return_sequences, 0)
-                if attention_mask is not None:
-                    attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
-            return _greedy_or_sample(
-                model,
-                enc,
-                attention_mask,
-                max_new_tokens,
-                min_new_tokens,
-                eos,
-                pad,
-                start,
-                do_sample,
-                temperature,
-                top_k,
-                top_p,
-                stopper,
-                generator,
-            )
+            else:
+                if num_return_sequences > 1:
+                    enc = enc.repeat_interleave(num_return_sequences, 0)
+                    if attention_mask is not None:
+                        attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
+                out = _greedy_or_sample(
+                    model,
+                    enc,
+                    attention_mask,
+                    max_new_tokens,
+                    min_new_tokens,
+                    eos,
+                    pad,
+                    start,
+                    do_sample,
+                    temperature,
+                    top_k,
+                    top_p,
+                    stopper,
+                    generator,
+                )
+        return out.clone()  # outside inference mode: a normal tensor autograd may use
     finally:
         model.train(was_training)
 
