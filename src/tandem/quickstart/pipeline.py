@@ -1,0 +1,829 @@
+"""`tandem quickstart`: every stage of the AlexaTM recipe, end to end, on the embedded default corpus.
+
+Each stage runs the normal CLI verb (`tandem tokenizer`, `pretrain`, `evaluate`, `finetune`, `distill`,
+`export`, `serve`) in its own process with a config file written under `<out>/configs/`, from `<out>` as
+the working directory, so the commands printed in the report are exactly what ran and work as shown.
+Stages record what they measured in `<out>/results.json` (rewritten after every stage); the report is
+rendered from that file only. A verb that this version of tandem lacks, or that rejects the config,
+makes its stage (and the stages that need its output) "skipped" with the reason, never faked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tandem.errors import TandemError
+from tandem.quickstart.corpus import SYNTHETIC_NOTE, write_corpus
+from tandem.quickstart.templates import LANGS
+
+RESULTS = "results.json"
+
+
+class Skip(Exception):
+    """A stage that cannot run here; the message says why (shown in the report as is)."""
+
+
+# ------------------------------------------------------------------------------------------ the plan
+@dataclass
+class Plan:
+    """Sizes of one run, scaled from the time budget (`--minutes`); stored in results.json."""
+
+    minutes: float
+    frames: int
+    vocab_size: int
+    seq_len: int
+    batch_size: int
+    pretrain_steps: int
+    finetune_steps: int
+    distill_steps: int
+    eval_limit: int
+    dev_limit: int
+    measure_limit: int
+    latency_samples: int
+    teacher: dict[str, Any]
+    student: dict[str, Any]
+
+
+# Model shapes: a tiny AlexaTM-shaped teacher and an edge student under 10% of its parameters.
+TEACHER = {"d_model": 192, "encoder_layers": 3, "decoder_layers": 3, "num_heads": 4, "ffn_dim": 768}
+STUDENT = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 1, "num_heads": 2, "ffn_dim": 256}
+
+
+def make_plan(minutes: float = 10.0) -> Plan:
+    """Step counts and sizes for a budget of about `minutes` on 2 CPU cores (10 = the default run)."""
+    if minutes <= 0:
+        raise TandemError(f"--minutes {minutes}: give a positive number of minutes (10 for the full run)")
+    s = minutes / 10.0
+    return Plan(
+        minutes=minutes,
+        frames=2000 if s >= 0.5 else 400,
+        vocab_size=2000 if s >= 0.5 else 1000,
+        seq_len=96,
+        batch_size=16,
+        pretrain_steps=max(6, round(500 * s)),
+        finetune_steps=max(6, round(300 * s)),
+        distill_steps=max(6, round(300 * s)),
+        eval_limit=max(6, round(50 * s)),
+        dev_limit=max(14, round(140 * s)),
+        measure_limit=max(14, round(350 * s)),
+        latency_samples=max(3, round(20 * s)),
+        teacher=dict(TEACHER),
+        student=dict(STUDENT),
+    )
+
+
+# --------------------------------------------------------------------------------------- the context
+@dataclass
+class Context:
+    """A run: its output folder, plan, results so far and how to show progress."""
+
+    out: Path
+    plan: Plan
+    seed: int = 0
+    data: list[str] | None = None
+    langs: list[str] = field(default_factory=lambda: list(LANGS))
+    quiet: bool = False
+    results: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+
+    def rel(self, p: Path | str) -> str:
+        """A path relative to the run folder (commands run there)."""
+        p = Path(p)
+        try:
+            return str(p.resolve().relative_to(self.out.resolve()))
+        except ValueError:
+            return str(p)
+
+    def stage(self, name: str) -> dict[str, Any]:
+        return self.results["stages"].setdefault(name, {})
+
+    def ok(self, name: str) -> bool:
+        return self.results["stages"].get(name, {}).get("status") == "ok"
+
+    def save(self) -> None:
+        path = self.out / RESULTS
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------ running verbs
+_PARSER_CACHE: dict[str, Any] = {}
+
+
+def _verb_parser(verb: str):
+    """The argparse parser of `tandem <verb>`, or None when this version of tandem lacks the verb."""
+    if "parsers" not in _PARSER_CACHE:
+        from tandem.cli import VERBS, _load_verb, build_parser
+
+        _PARSER_CACHE["parsers"] = build_parser()[1]
+        _PARSER_CACHE["present"] = {v for v in VERBS if _load_verb(v) is not None}
+    if verb not in _PARSER_CACHE["present"]:
+        return None
+    return _PARSER_CACHE["parsers"][verb]
+
+
+def require_verb(verb: str, flags: dict[str, Any] | None = None) -> None:
+    """Raise Skip when `tandem <verb>` is missing or does not accept these config keys."""
+    parser = _verb_parser(verb)
+    if parser is None:
+        raise Skip(f"`tandem {verb}` is not available in this version of tandem")
+    if flags:
+        known = {a.dest for a in parser._actions}
+        unknown = sorted(set(flags) - known)
+        if unknown:
+            raise Skip(f"`tandem {verb}` in this version does not accept {', '.join(unknown)}")
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The shell command for a verb's argv, as a user types it."""
+    return "tandem " + shlex.join([str(a) for a in argv])
+
+
+def _tee(proc: subprocess.Popen, log_path: Path, quiet: bool) -> None:
+    with log_path.open("wb") as log:
+        fd = proc.stdout.fileno()
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            log.write(chunk)
+            if not quiet:
+                try:
+                    sys.stdout.buffer.write(chunk)
+                    sys.stdout.buffer.flush()
+                except (AttributeError, ValueError):  # a captured stdout (tests) has no buffer
+                    sys.stdout.write(chunk.decode("utf-8", "replace"))
+
+
+def run_verb(
+    ctx: Context, stage: str, verb: str, positionals: Sequence[str], flags: dict[str, Any], tag: str = ""
+) -> str:
+    """Run `tandem <verb> POSITIONALS --config configs/<stage><tag>.json` in the run folder; returns the
+    command line. Raises Skip if the verb is missing or rejects the flags, TandemError if it fails."""
+    require_verb(verb, flags)
+    name = f"{stage}{tag}"
+    cfg = ctx.out / "configs" / f"{name}.json"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(json.dumps(flags, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    argv = [verb, *positionals, "--config", ctx.rel(cfg)]
+    cmd = command_line(argv)
+    entry = ctx.stage(stage)
+    entry.setdefault("commands", []).append(cmd)
+    entry.setdefault("configs", {})[ctx.rel(cfg)] = flags
+    ctx.log(f"    $ {cmd}")
+    log_path = ctx.out / "logs" / f"{name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tandem", *argv],
+        cwd=ctx.out,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    _tee(proc, log_path, ctx.quiet)
+    rc = proc.wait()
+    if rc != 0:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        raise TandemError(f"`{cmd}` exited with {rc}: {' | '.join(tail)} (full log: {ctx.rel(log_path)})")
+    return cmd
+
+
+def run_python(ctx: Context, stage: str, module: str, args: Sequence[str], tag: str = "") -> dict:
+    """Run `python -m MODULE ARGS` in the run folder; returns the JSON object it prints last."""
+    cmd = "python -m " + shlex.join([module, *[str(a) for a in args]])
+    ctx.stage(stage).setdefault("commands", []).append(cmd)
+    ctx.log(f"    $ {cmd}")
+    log_path = ctx.out / "logs" / f"{stage}{tag}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ctx.out, capture_output=True, text=True, check=False
+    )
+    log_path.write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise TandemError(f"`{cmd}` exited with {proc.returncode}: {' | '.join(tail)}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def _model_params(model_dir: Path) -> int | None:
+    cfg = model_dir / "config.json"
+    if not cfg.is_file():
+        return None
+    from tandem.config import ModelConfig
+
+    d = json.loads(cfg.read_text(encoding="utf-8"))
+    try:
+        return int(ModelConfig.from_dict(d).num_parameters())
+    except Exception:  # noqa: BLE001 - a foreign config (HF): count from the weights instead
+        return None
+
+
+def _find_model_dir(root: Path) -> Path:
+    """The model directory a training verb wrote under `root` (the folder itself, best/ or final/)."""
+    for p in (root, root / "best", root / "final", root / "model"):
+        if (p / "config.json").is_file() and any(p.glob("*.safetensors")):
+            return p
+    raise TandemError(f"{root}: no model (config.json + *.safetensors) was written")
+
+
+# ---------------------------------------------------------------------------------------------- stages
+def stage_corpus(ctx: Context) -> dict:
+    data = ctx.out / "data"
+    manifest = write_corpus(data, n=ctx.plan.frames, langs=ctx.langs, seed=ctx.seed)
+    ctx.stage("corpus")["commands"] = [
+        "python -c 'from tandem.quickstart import write_corpus; "
+        f'write_corpus("data", n={ctx.plan.frames}, seed={ctx.seed})\''
+    ]
+    c = manifest["counts"]
+    return {
+        "frames": manifest["frames"],
+        "languages": len(manifest["languages"]),
+        "domains": len(manifest["domains"]),
+        "intents": len(manifest["intents"]),
+        "spoken_form": manifest["spoken_form"],
+        "utterances_train": c["utterances"]["train"],
+        "utterances_dev": c["utterances"]["dev"],
+        "utterances_test": c["utterances"]["test"],
+        "documents": sum(c["documents"].values()),
+    }
+
+
+def pretraining_files(ctx: Context) -> list[str]:
+    """The pretraining text: the user's `--data` files, else the corpus's written-form documents."""
+    if ctx.data:
+        files = []
+        for pattern in ctx.data:
+            p = Path(pattern).expanduser()
+            matches = sorted(Path().glob(pattern)) if any(ch in pattern for ch in "*?[") else [p]
+            for m in matches:
+                if not m.is_file():
+                    raise TandemError(f"--data {pattern}: no such file")
+                files.append(str(m.resolve()))
+        if not files:
+            raise TandemError(f"--data {' '.join(ctx.data)}: matched no files")
+        return files
+    return [f"data/text/{lang}.txt" for lang in ctx.langs]
+
+
+def _langs_of(files: Sequence[str]) -> list[str]:
+    from tandem.train.trainer import lang_from_name
+
+    return [lang_from_name(f) for f in files]
+
+
+def stage_tokenizer(ctx: Context) -> dict:
+    files = pretraining_files(ctx)
+    flags = {
+        "input": files,
+        "out": "tokenizer",
+        "vocab_size": ctx.plan.vocab_size,
+        "seed": ctx.seed,
+    }
+    from tandem.quickstart.corpus import spoken_available
+
+    if spoken_available():  # AlexaTM: a 7:3 spoken:written mix
+        flags.update(spoken_ratio=0.7, lang=_langs_of(files))
+    run_verb(ctx, "tokenizer", "tokenizer", ["train"], flags)
+    cfg_path = ctx.out / "tokenizer" / "tokenizer_config.json"
+    info = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.is_file() else {}
+    from tandem.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(ctx.out / "tokenizer")
+    return {
+        "vocab_size": tok.vocab_size,
+        "spoken_ratio": info.get("spoken_ratio", flags.get("spoken_ratio", 0)),
+    }
+
+
+def stage_pretrain(ctx: Context) -> dict:
+    p = ctx.plan
+    files = pretraining_files(ctx)
+    flags = {
+        "data": files,
+        "tokenizer": "tokenizer",
+        "preset": "tiny",
+        "model_overrides": p.teacher,
+        "objective": "alexatm",
+        "steps": p.pretrain_steps,
+        "warmup": max(1, p.pretrain_steps // 10),
+        "lr": 1e-3,
+        "min_lr": 5e-5,
+        "batch_size": p.batch_size,
+        "seq_len": p.seq_len,
+        "log_every": max(1, p.pretrain_steps // 50),
+        "ckpt_every": p.pretrain_steps,
+        "seed": ctx.seed,
+        "device": "cpu",
+        "out": "teacher-pretrained",
+    }
+    run_verb(ctx, "pretrain", "pretrain", [], flags)
+    run_dir = ctx.out / "teacher-pretrained"
+    model = _find_model_dir(run_dir)
+    rows = [r for r in _read_jsonl(run_dir / "metrics.jsonl") if "loss" in r]
+    if not rows:
+        raise TandemError(f"{ctx.rel(run_dir)}/metrics.jsonl has no loss records")
+    res = {
+        "model_dir": ctx.rel(model),
+        "parameters": _model_params(model),
+        "steps": rows[-1]["step"],
+        "first_loss": rows[0]["loss"],
+        "final_loss": rows[-1]["loss"],
+        "metrics_file": ctx.rel(run_dir / "metrics.jsonl"),
+    }
+    for kind in ("denoise", "clm"):
+        ks = [r[f"loss_{kind}"] for r in rows if f"loss_{kind}" in r]
+        if ks:
+            res[f"final_loss_{kind}"] = ks[-1]
+    tps = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
+    if tps:
+        res["tokens_per_s"] = sum(tps) / len(tps)
+    return res
+
+
+PROMPT_TASKS = ("rte", "boolq", "massive:en-US", "flores:en-de")
+
+
+def stage_prompting(ctx: Context) -> dict:
+    if not ctx.ok("pretrain"):
+        raise Skip("needs the pretrained teacher (stage pretrain did not complete)")
+    model = ctx.results["stages"]["pretrain"]["result"]["model_dir"]
+    out: dict[str, Any] = {}
+    for shots in (0, 1):
+        flags = {
+            "model": model,
+            "tasks": ",".join(PROMPT_TASKS),
+            "shots": shots,
+            "limit": ctx.plan.eval_limit,
+            "data_dir": "data",
+            "seed": ctx.seed,
+            "out": f"eval/{shots}shot",
+            "no_progress": ctx.quiet,
+        }
+        run_verb(ctx, "prompting", "evaluate", [], flags, tag=f"-{shots}shot")
+        metrics = json.loads((ctx.out / "eval" / f"{shots}shot" / "metrics.json").read_text(encoding="utf-8"))
+        out[f"{shots}shot"] = _eval_metrics(metrics)
+    return out
+
+
+_BOOKKEEPING = {"shots", "seconds", "num_scored", "skipped_too_long", "dropped_demos", "missing_predictions"}
+
+
+def _eval_metrics(metrics: Any) -> dict[str, dict[str, float]]:
+    """{task: {metric: value}} from a metrics.json of `tandem evaluate` (numbers only, no bookkeeping)."""
+    tasks = metrics.get("results", {}) if isinstance(metrics, dict) else {}
+    out = {}
+    for name, m in tasks.items():
+        if not isinstance(m, dict):
+            continue
+        out[name] = {
+            k: (int(v) if k == "n" else v)
+            for k, v in m.items()
+            if isinstance(v, int | float) and not isinstance(v, bool) and k not in _BOOKKEEPING
+        }
+    return out
+
+
+def _finetune_flags(ctx: Context, init: str | None, out: str, student: bool) -> dict[str, Any]:
+    p = ctx.plan
+    steps = p.distill_steps if student else p.finetune_steps
+    flags: dict[str, Any] = {
+        "model": init or "tiny",
+        "data": "data/parse/train.jsonl",
+        "dev": _dev_sample(ctx),
+        "max_steps": steps,
+        "eval_every": max(1, steps // 2),
+        "batch_size": p.batch_size,
+        "lr": 1e-3,
+        "metric": "exact_match",
+        "max_new_tokens": 48,
+        "log_every": max(1, steps // 30),
+        "seed": ctx.seed,
+        "out": out,
+    }
+    if not init:  # the no-teacher student: same shape as the distilled one, trained from scratch
+        flags.update(model_overrides=p.student, tokenizer="tokenizer")
+    return flags
+
+
+def _dev_sample(ctx: Context) -> str:
+    """A small dev file for checkpoint selection (dev generation on every row would dominate the run)."""
+    dst = ctx.out / "finetune" / "dev.jsonl"
+    if not dst.is_file():
+        _sample_test(ctx.out / "data" / "parse" / "dev.jsonl", dst, ctx.plan.dev_limit)
+    return ctx.rel(dst)
+
+
+def stage_finetune(ctx: Context) -> dict:
+    if not ctx.ok("pretrain"):
+        raise Skip("needs the pretrained teacher (stage pretrain did not complete)")
+    teacher = ctx.results["stages"]["pretrain"]["result"]["model_dir"]
+    run_verb(ctx, "finetune", "finetune", [], _finetune_flags(ctx, teacher, "teacher", student=False))
+    return _fit_result(ctx, ctx.out / "teacher")
+
+
+def _fit_result(ctx: Context, run_dir: Path) -> dict:
+    model = _find_model_dir(run_dir)
+    rows = _read_jsonl(run_dir / "metrics.jsonl")
+    train_rows = [r for r in rows if "loss" in r]
+    dev_rows = [r for r in rows if any(k.startswith("dev_") for k in r)]
+    res: dict[str, Any] = {
+        "model_dir": ctx.rel(model),
+        "parameters": _model_params(model),
+        "metrics_file": ctx.rel(run_dir / "metrics.jsonl"),
+    }
+    if train_rows:
+        res.update(
+            steps=train_rows[-1]["step"], first_loss=train_rows[0]["loss"], final_loss=train_rows[-1]["loss"]
+        )
+    if dev_rows:
+        best = dev_rows[-1]
+        res.update({k: v for k, v in best.items() if k.startswith("dev_") and isinstance(v, int | float)})
+    return res
+
+
+def stage_distill(ctx: Context) -> dict:
+    if not ctx.ok("finetune"):
+        raise Skip("needs the fine-tuned teacher (stage finetune did not complete)")
+    p = ctx.plan
+    teacher = ctx.results["stages"]["finetune"]["result"]["model_dir"]
+    flags = {
+        "teacher": teacher,
+        "student": "tiny",
+        "student_overrides": p.student,
+        "train": "data/parse/train.jsonl",
+        "dev": "data/parse/dev.jsonl",
+        "max_steps": p.distill_steps,
+        "batch_size": p.batch_size,
+        "lr": 1e-3,
+        "metric": "exact_match",
+        "seed": ctx.seed,
+        "out": "student",
+    }
+    run_verb(ctx, "distill", "distill", [], flags)
+    res = _fit_result(ctx, ctx.out / "student")
+    t = ctx.results["stages"]["finetune"]["result"].get("parameters")
+    if t and res.get("parameters"):
+        res["share_of_teacher_pct"] = 100.0 * res["parameters"] / t
+    return res
+
+
+def stage_baseline(ctx: Context) -> dict:
+    if not ctx.ok("tokenizer"):
+        raise Skip("needs the tokenizer (stage tokenizer did not complete)")
+    run_verb(ctx, "baseline", "finetune", [], _finetune_flags(ctx, None, "student-noteacher", student=True))
+    return _fit_result(ctx, ctx.out / "student-noteacher")
+
+
+def stage_export(ctx: Context) -> dict:
+    if not ctx.ok("distill"):
+        raise Skip("needs the distilled student (stage distill did not complete)")
+    student = ctx.results["stages"]["distill"]["result"]["model_dir"]
+    flags = {"format": "ct2", "quantize": "int8", "out": "student-int8"}
+    run_verb(ctx, "export", "export", [student], flags)
+    meta_path = ctx.out / "student-int8" / "tandem_edge.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    size = sum(f.stat().st_size for f in (ctx.out / "student-int8").rglob("*") if f.is_file())
+    res = {
+        "export_dir": "student-int8",
+        "disk_mb": size / 1e6,
+        "quantization": meta.get("quantization", "int8"),
+    }
+    for k in ("verified", "max_abs_diff", "probe_match"):
+        if isinstance(meta.get(k), int | float | bool):
+            res[k] = meta[k]
+    return res
+
+
+MEASURED = (  # (key, stage whose model it is, label in the report)
+    ("teacher", "finetune", "teacher (fine-tuned, torch fp32)"),
+    ("student", "distill", "distilled student (torch fp32)"),
+    ("student_noteacher", "baseline", "student without teacher (torch fp32)"),
+    ("student_int8", "export", "distilled student (edge int8)"),
+)
+
+
+def stage_measure(ctx: Context) -> dict:
+    have = [(k, s, label) for k, s, label in MEASURED if ctx.ok(s)]
+    if not have:
+        raise Skip("no parsing model to measure (finetune, distill and baseline did not complete)")
+    p = ctx.plan
+    test = ctx.out / "measure" / "test.jsonl"
+    _sample_test(ctx.out / "data" / "massive" / "test.jsonl", test, p.measure_limit)
+    out: dict[str, Any] = {"test_examples": sum(1 for _ in test.open(encoding="utf-8"))}
+    teacher_params = ctx.results["stages"].get("finetune", {}).get("result", {}).get("parameters")
+    for key, stage, label in have:
+        r = ctx.results["stages"][stage]["result"]
+        model = r.get("export_dir") or r["model_dir"]
+        summary = run_python(
+            ctx,
+            "measure",
+            "tandem.quickstart.measure",
+            [
+                model,
+                "--data",
+                ctx.rel(test),
+                "--predictions",
+                f"measure/{key}.predictions.jsonl",
+                "--latency-samples",
+                str(p.latency_samples),
+                "--threads",
+                "1",
+            ],  # fmt: skip
+            tag=f"-{key}",
+        )
+        flags = {
+            "predictions": f"measure/{key}.predictions.jsonl",
+            "task": f"massive={ctx.rel(test)}",
+            "out": f"measure/{key}",
+        }
+        run_verb(ctx, "measure", "evaluate", [], flags, tag=f"-{key}-score")
+        scores = _eval_metrics(
+            json.loads((ctx.out / "measure" / key / "metrics.json").read_text(encoding="utf-8"))
+        )
+        task_scores = next(iter(scores.values()), {})
+        params = summary.get("parameters")
+        if params is None and key == "student_int8":
+            params = ctx.results["stages"]["distill"]["result"].get("parameters")
+        row = {
+            "label": label,
+            "parameters": params,
+            "intent_acc": task_scores.get("intent_acc"),
+            "slot_f1": task_scores.get("slot_f1"),
+            "exact_match": task_scores.get("exact_match"),
+            "latency_ms_p50": summary["latency_ms_p50"],
+            "latency_ms_p95": summary["latency_ms_p95"],
+            "peak_rss_mb": summary["peak_rss_mb"],
+            "disk_mb": summary["disk_mb"],
+            "runtime": summary["runtime"],
+        }
+        if teacher_params and params:
+            row["share_of_teacher_pct"] = 100.0 * params / teacher_params
+        out[key] = {k: v for k, v in row.items() if v is not None}
+    out["latency_samples"] = p.latency_samples
+    return out
+
+
+def _sample_test(src: Path, dst: Path, limit: int) -> None:
+    """Up to `limit` test rows, spread evenly over the file (so every language and intent appears)."""
+    rows = src.read_text(encoding="utf-8").splitlines()
+    if limit < len(rows):
+        step = len(rows) / limit
+        rows = [rows[int(i * step)] for i in range(limit)]
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _http(method: str, url: str, body: dict | None = None, timeout: float = 30.0) -> tuple[int, str, float]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            text = r.read().decode("utf-8")
+            code = r.status
+    except urllib.error.HTTPError as e:
+        text, code = e.read().decode("utf-8", "replace"), e.code
+    return code, text, 1000 * (time.perf_counter() - t0)
+
+
+def stage_serve(ctx: Context) -> dict:
+    if not ctx.ok("export"):
+        raise Skip("needs the int8 export (stage export did not complete)")
+    port = _free_port()
+    flags = {"port": port, "threads": 1, "log_level": "warning"}
+    require_verb("serve", flags)
+    cfg = ctx.out / "configs" / "serve.json"
+    cfg.write_text(json.dumps(flags, indent=2) + "\n", encoding="utf-8")
+    argv = ["serve", "student-int8", "--config", ctx.rel(cfg)]
+    cmd = command_line(argv)
+    entry = ctx.stage("serve")
+    entry["commands"] = [cmd]
+    entry["configs"] = {ctx.rel(cfg): flags}
+    ctx.log(f"    $ {cmd} &")
+    log_path = ctx.out / "logs" / "serve.log"
+    log = log_path.open("wb")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tandem", *argv], cwd=ctx.out, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise TandemError(
+                    f"`{cmd}` exited with {proc.returncode} before serving (log: {ctx.rel(log_path)})"
+                )
+            try:
+                code, _, _ = _http("GET", base + "/healthz", timeout=2)
+                if code == 200:
+                    break
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > 120:
+                raise TandemError(f"`{cmd}` did not answer /healthz within 120 s (log: {ctx.rel(log_path)})")
+            time.sleep(0.25)
+        startup_s = time.perf_counter() - t0
+        test = (
+            [json.loads(line) for line in (ctx.out / "measure" / "test.jsonl").open(encoding="utf-8")]
+            if (ctx.out / "measure" / "test.jsonl").is_file()
+            else [
+                json.loads(line)
+                for line in (ctx.out / "data" / "massive" / "test.jsonl").open(encoding="utf-8")
+            ]
+        )
+        picks = [test[int(i * len(test) / 3)] for i in range(3)]
+        requests = []
+        for row in picks:
+            body = {"inputs": row["utt"], "max_new_tokens": 48}
+            code, text, ms = _http("POST", base + "/v1/parse", body)
+            parsed = json.loads(text) if code == 200 else {}
+            parse = (parsed.get("parses") or [{}])[0]
+            requests.append(
+                {
+                    "input": row["utt"],
+                    "status": code,
+                    "latency_ms": ms,
+                    "output": parse.get("text", text[:200]),
+                    "intent": parse.get("intent"),
+                    "gold_intent": row.get("intent"),
+                }  # fmt: skip
+            )
+        entry["http_commands"] = [
+            f"curl -s {base}/v1/parse -d "
+            + shlex.quote(json.dumps({"inputs": r["input"]}, ensure_ascii=False))
+            for r in requests
+        ]
+        code, metrics_text, _ = _http("GET", base + "/metrics")
+        served = [line for line in metrics_text.splitlines() if line and not line.startswith("#")]
+    finally:
+        proc.send_signal(signal.SIGINT)  # graceful: finish in-flight requests, then exit
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        log.close()
+    return {
+        "port": port,
+        "startup_s": startup_s,
+        "requests": requests,
+        "requests_ok": sum(r["status"] == 200 for r in requests),
+        "metrics_lines": len(served),
+        "exit_code": rc,
+    }
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    run: Callable[[Context], dict]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("corpus", "Write the embedded default corpus (synthetic)", stage_corpus),
+    Stage("tokenizer", "Train the tokenizer", stage_tokenizer),
+    Stage("pretrain", "Pretrain a tiny teacher with the AlexaTM mixture (denoising + CLM)", stage_pretrain),
+    Stage("prompting", "Zero- and one-shot [CLM] prompts on held-out tasks", stage_prompting),
+    Stage("finetune", "Fine-tune the teacher on parsing", stage_finetune),
+    Stage("distill", "Distill an edge student from the teacher", stage_distill),
+    Stage("baseline", "Train the same student without a teacher", stage_baseline),
+    Stage("export", "Export the student to int8 for the edge runtime", stage_export),
+    Stage("measure", "Accuracy, latency and memory of teacher and students", stage_measure),
+    Stage("serve", "Serve the int8 student over HTTP, send requests, stop it", stage_serve),
+)
+
+
+def _machine() -> dict:
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        info["cpus_available"] = len(os.sched_getaffinity(0))
+    except AttributeError:
+        pass
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["cuda"] = torch.cuda.is_available()
+    except ImportError:
+        info["torch"] = None
+    return info
+
+
+def _previous_stages(out: Path) -> dict[str, Any]:
+    path = out / RESULTS
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("stages", {})
+    except json.JSONDecodeError:
+        return {}
+
+
+def run_quickstart(
+    out: str | Path = "quickstart",
+    minutes: float = 10.0,
+    data: Sequence[str] | None = None,
+    seed: int = 0,
+    langs: Sequence[str] | None = None,
+    quiet: bool = False,
+    stages: Sequence[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Run the stages (all by default) into `out`, then write report.md/report.html; returns results."""
+    from tandem import __version__
+    from tandem.quickstart.report import write_report
+
+    out_dir = Path(out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(minutes)
+    ctx = Context(out_dir, plan, seed, list(data) if data else None, list(langs or LANGS), quiet, log=log)
+    known = [s.name for s in STAGES]
+    chosen = list(stages) if stages else known
+    bad = [s for s in chosen if s not in known]
+    if bad:
+        raise TandemError(f"--stages: unknown {bad}; choose from {', '.join(known)}")
+    ctx.results = {
+        "tandem_version": __version__,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "out": str(out_dir),
+        "synthetic_data": not ctx.data,
+        "data_note": SYNTHETIC_NOTE,
+        "user_data": ctx.data,
+        "machine": _machine(),
+        "plan": asdict(plan),
+        "stages": {},
+    }
+    previous = _previous_stages(out_dir) if stages else {}
+    ctx.save()
+    t_all = time.perf_counter()
+    n = len(STAGES)
+    for i, stage in enumerate(STAGES, 1):
+        entry = ctx.stage(stage.name)
+        entry["title"] = stage.title
+        if stage.name not in chosen:
+            if previous.get(stage.name, {}).get("status") == "ok":  # reuse an earlier run's finished stage
+                entry.update(previous[stage.name], reused=True)
+            else:
+                entry.update(status="skipped", reason="not selected (--stages)")
+            continue
+        log(f"\n==> [{i}/{n}] {stage.name}: {stage.title}")
+        t0 = time.perf_counter()
+        try:
+            entry["result"] = stage.run(ctx)
+            entry["status"] = "ok"
+        except Skip as e:
+            entry.update(status="skipped", reason=str(e))
+        except TandemError as e:
+            entry.update(status="failed", reason=str(e))
+        entry["seconds"] = time.perf_counter() - t0
+        mark = {"ok": "done", "skipped": "skipped", "failed": "FAILED"}[entry["status"]]
+        extra = f": {entry['reason']}" if entry.get("reason") else ""
+        log(f"<== [{i}/{n}] {stage.name} {mark} in {entry['seconds']:.1f} s{extra}")
+        ctx.save()
+    ctx.results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    ctx.results["total_seconds"] = time.perf_counter() - t_all
+    ctx.save()
+    paths = write_report(out_dir)
+    ctx.results["report"] = {k: ctx.rel(v) for k, v in paths.items()}
+    ctx.save()
+    log(f"\nreport: {paths['md']}  ({paths['html'].name}, plots in {ctx.rel(paths['plots'])}/)")
+    return ctx.results
