@@ -123,8 +123,10 @@ def test_export_fails_showing_the_difference(tmp_path, tok_dir, monkeypatch):
 
 def test_alexatm_norm_refused_without_allow_approximate(tmp_path, tok_dir):
     model = _tiny_tandem(norm_type="alexatm", norm_eps=1e-12)
-    with pytest.raises(TandemError, match="--allow-approximate"):
+    with pytest.raises(TandemError, match="cannot be exported exactly: .*norm_type.*--allow-approximate"):
         export_ct2(model, tmp_path / "out", tokenizer=tok_dir / "tokenizer.model")
+    with pytest.raises(TandemError, match="no approximate CTranslate2 export exists yet"):
+        export_ct2(model, tmp_path / "out", tokenizer=tok_dir / "tokenizer.model", allow_approximate=True)
 
 
 def test_cli_export(tmp_path, tok_dir, capsys):

@@ -240,8 +240,11 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
             ) from exact_err
         try:
             interop.to_hf(model, hf_dir, approximate=True)
-        except TypeError as e:
-            raise TandemError(f"cannot export an approximation of this model: {exact_err}") from e
+        except TypeError as e:  # to_hf has no approximate mode (yet): say so rather than fail obscurely
+            raise TandemError(
+                f"--allow-approximate: no approximate CTranslate2 export exists yet for this architecture "
+                f"({exact_err}); serve it with `tandem serve MODEL --backend torch`"
+            ) from e
         approximate = True
         notes.append(f"approximate export: {exact_err}")
     gen, logits = _tandem_reference(model)
