@@ -187,3 +187,16 @@ def test_encoder_frozen_then_unfrozen(tmp_path):
         _cfg(tmp_path / "b", steps=4, freeze_encoder_steps=3, ckpt_every=100), model=model, data=ToyStream()
     )
     assert not all(torch.equal(p, enc0[n]) for n, p in model.encoder.layers.named_parameters())
+
+
+def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
+    torch.manual_seed(0)
+    h = torch.randn(40, 32, requires_grad=True)
+    w = torch.randn(100, 32, requires_grad=True)
+    y = torch.randint(0, 100, (40,))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _, _ = fused_linear_cross_entropy(h, w, y, chunk_tokens=16)
+        ref = F.cross_entropy(F.linear(h, w).float(), y)  # what a bf16 LM head + fp32 CE computes
+    assert loss.dtype == torch.float32 and abs(loss.item() - ref.item()) < 1e-4
+    loss.backward()
+    assert h.grad.dtype == torch.float32 and w.grad.dtype == torch.float32

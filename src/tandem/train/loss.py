@@ -100,7 +100,11 @@ def fused_linear_cross_entropy(
     if scale is None:
         scale = 1.0 / max(1, int(y.numel()))
     chunk = chunk_tokens or _auto_chunk(weight.shape[0])
-    with torch.autocast(device_type=hidden.device.type, enabled=False):
+    dev = hidden.device.type
+    if torch.is_autocast_enabled(dev):
+        # the matmuls run in the autocast dtype, as the LM head would; the softmax stays in fp32
+        h = h.to(torch.get_autocast_dtype(dev))
+    with torch.autocast(device_type=dev, enabled=False):
         loss, losses = _FusedLinearCE.apply(h, weight, bias, y, float(scale), int(chunk))
     return loss, losses, valid
 

@@ -1,0 +1,272 @@
+"""Training throughput: tandem's trainer pieces vs Hugging Face MBart (the anchor) on the same shapes.
+
+Both train random full-length batches (no padding) with AdamW (fused on CUDA), bf16 autocast on CUDA and fp32
+on CPU; nothing is downloaded. tandem runs Seq2SeqLM through `Seq2SeqTrainModule` (fused chunked
+cross-entropy) and `parallelize()` (optional per-block torch.compile / activation checkpointing); HF runs
+MBartForConditionalGeneration (SDPA attention) with matching dimensions and its own loss.
+
+Prints one JSON line per implementation (tokens/s, TFLOP/s, MFU against a matmul peak measured on the same
+device, peak memory) and a final ratio line. With `--impl both` each implementation runs in a fresh child
+process (clean peak memory), sharing one measured peak.
+
+    python benchmarks/train_throughput.py --impl both --preset tiny --device cpu --threads 2
+    python benchmarks/train_throughput.py --impl both --preset base --device cuda            # 32x(512+512)
+    python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+# name -> (tandem ModelConfig preset, overrides, batch, src_len, tgt_len)
+SHAPES = {
+    "tiny": ("tiny", {}, 8, 128, 128),
+    "small": ("small", {}, 8, 256, 256),
+    "edge-17m": ("edge-17m", {}, 8, 128, 128),
+    "base": ("base", {}, 32, 512, 512),
+    "alexatm-1.9b": ("2b", {}, 8, 1024, 1024),
+}
+
+
+def _model_config(args):
+    from tandem.config import ModelConfig
+
+    preset, over, *_ = SHAPES[args.preset]
+    return ModelConfig.preset(preset, dropout=0.0, **over)
+
+
+def _hf_model(cfg):
+    from transformers import MBartConfig, MBartForConditionalGeneration
+
+    hcfg = MBartConfig(
+        vocab_size=cfg.vocab_size,
+        d_model=cfg.d_model,
+        encoder_layers=cfg.encoder_layers,
+        decoder_layers=cfg.decoder_layers,
+        encoder_attention_heads=cfg.num_heads,
+        decoder_attention_heads=cfg.num_heads,
+        encoder_ffn_dim=cfg.ffn_dim,
+        decoder_ffn_dim=cfg.ffn_dim,
+        max_position_embeddings=cfg.max_positions,
+        activation_function="gelu",
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        scale_embedding=cfg.embed_scale != 1.0,
+        tie_word_embeddings=cfg.tie_lm_head,
+        pad_token_id=cfg.pad_token_id,
+        bos_token_id=cfg.bos_token_id,
+        eos_token_id=cfg.eos_token_id,
+        decoder_start_token_id=cfg.decoder_start_token_id,
+        attn_implementation="sdpa",
+    )
+    return MBartForConditionalGeneration(hcfg)
+
+
+def _peak_flops(device, dtype) -> float:
+    from tandem.train.flops import measure_matmul_peak
+
+    return measure_matmul_peak(device, dtype)
+
+
+def run_one(args) -> dict:
+    import torch
+
+    from tandem.train import Seq2SeqTrainModule, build_optimizer, parallelize
+    from tandem.train.flops import seq2seq_train_flops
+
+    torch.manual_seed(0)
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    cfg = _model_config(args)
+    _, _, B, S, T = SHAPES[args.preset]
+    B, S, T = args.batch or B, args.src_len or S, args.tgt_len or T
+    bf16 = device.type == "cuda" and args.precision != "fp32"
+    gen = torch.Generator().manual_seed(0)
+    batches = []
+    for _ in range(2):
+        ids = torch.randint(4, cfg.vocab_size, (B, S), generator=gen)
+        labels = torch.randint(4, cfg.vocab_size, (B, T), generator=gen)
+        batches.append((ids.to(device), torch.ones_like(ids).to(device), labels.to(device)))
+
+    if args.impl == "tandem":
+        from tandem.model import Seq2SeqLM
+
+        module = Seq2SeqTrainModule(Seq2SeqLM(cfg), fused_loss=not args.no_fused_loss)
+        parallelize(
+            module, device, activation_checkpointing=args.ac, compile=args.compile, mixed_precision=None
+        )
+        opt = build_optimizer(module, lr=1e-4, weight_decay=0.1)
+
+        def step(b):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss, _, _ = module(b[0], b[1], b[2])
+            loss.backward()
+            return loss
+
+        nparams = sum(p.numel() for p in module.parameters())
+    else:
+        model = _hf_model(cfg).to(device)
+        if args.ac:
+            model.gradient_checkpointing_enable()
+        params = list(model.parameters())
+        opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.1, fused=device.type == "cuda" or None)
+
+        def step(b):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = model(input_ids=b[0], attention_mask=b[1], labels=b[2]).loss
+            loss.backward()
+            return loss
+
+        nparams = sum(p.numel() for p in model.parameters())
+        model.train()
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def train_step(i):
+        loss = step(batches[i % 2])
+        torch.nn.utils.clip_grad_norm_(
+            [p for g in opt.param_groups for p in g["params"] if p.grad is not None], 1.0
+        )
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss
+
+    for i in range(args.warmup):
+        train_step(i)
+    sync()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for i in range(args.steps):
+        t0 = time.perf_counter()
+        loss = train_step(i)
+        sync()
+        times.append(time.perf_counter() - t0)
+    final = float(loss.detach())
+    # the median step: robust to other processes' bursts on a shared machine (equal to the mean on a GPU)
+    dt = statistics.median(times) * args.steps
+    flops = (
+        seq2seq_train_flops(
+            cfg.d_model, cfg.ffn_dim, cfg.encoder_layers, cfg.decoder_layers, cfg.vocab_size, B, S, T
+        )
+        * args.steps
+    )
+    peak = args.peak_flops or _peak_flops(device, torch.bfloat16 if bf16 else torch.float32)
+    if device.type == "cuda":
+        mem = torch.cuda.max_memory_allocated(device) / 2**30
+        mem_key = "peak_gpu_mem_gib"
+    else:
+        mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+        mem_key = "peak_rss_gib"
+    return {
+        "impl": args.impl,
+        "preset": args.preset,
+        "device": args.device,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "precision": "bf16-autocast" if bf16 else "fp32",
+        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "params": nparams,
+        "shape": f"{B}x({S}+{T})",
+        "compile": bool(args.compile and args.impl == "tandem"),
+        "steps": args.steps,
+        "seconds": sum(times),
+        "median_step_s": dt / args.steps,
+        "tokens_per_s": B * (S + T) * args.steps / dt,
+        "tflops": flops / dt / 1e12,
+        "mfu": flops / dt / peak,
+        "matmul_peak_tflops": peak / 1e12,
+        mem_key: mem,
+        "final_loss": final,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--impl", default="both", choices=["tandem", "hf", "both"])
+    p.add_argument("--preset", default="tiny", choices=list(SHAPES))
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument(
+        "--precision", default="auto", choices=["auto", "fp32"], help="auto: bf16 autocast on CUDA"
+    )
+    p.add_argument("--batch", type=int, default=None)
+    p.add_argument("--src-len", type=int, default=None)
+    p.add_argument("--tgt-len", type=int, default=None)
+    p.add_argument("--steps", type=int, default=10, help="timed steps")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--compile", action="store_true", help="tandem: torch.compile each block")
+    p.add_argument("--ac", action="store_true", help="activation checkpointing (both)")
+    p.add_argument("--no-fused-loss", action="store_true", help="tandem: plain cross-entropy on full logits")
+    p.add_argument(
+        "--rounds", type=int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"
+    )
+    p.add_argument("--peak-flops", type=float, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.impl != "both":
+        print(json.dumps(run_one(args)), flush=True)
+        return 0
+    import torch
+
+    if args.device == "cpu":
+        torch.set_num_threads(args.threads)
+    bf16 = args.device == "cuda" and args.precision != "fp32"
+    peak = _peak_flops(torch.device(args.device), torch.bfloat16 if bf16 else torch.float32)
+    del torch
+    results: dict[str, dict] = {}
+    base = list(argv if argv is not None else sys.argv[1:])
+    rounds = args.rounds or (1 if args.device == "cuda" else 2)
+    for _ in range(rounds):  # alternate the two on CPU, where load from other processes drifts
+        for impl in ("hf", "tandem"):
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                *base,
+                "--impl",
+                impl,
+                "--peak-flops",
+                str(peak),
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(proc.stderr[-4000:], file=sys.stderr)
+                return proc.returncode
+            line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
+            rec = json.loads(line)
+            print(line, flush=True)
+            if impl not in results or rec["tokens_per_s"] > results[impl]["tokens_per_s"]:
+                results[impl] = rec
+    t, h = results["tandem"], results["hf"]
+    mem_key = "peak_gpu_mem_gib" if args.device == "cuda" else "peak_rss_gib"
+    print(
+        json.dumps(
+            {
+                "ratio": "tandem/hf",
+                "preset": args.preset,
+                "device": args.device,
+                "tokens_per_s": t["tokens_per_s"] / h["tokens_per_s"],
+                "tokens_per_s_tandem": t["tokens_per_s"],
+                "tokens_per_s_hf": h["tokens_per_s"],
+                "mfu_tandem": t["mfu"],
+                "mfu_hf": h["mfu"],
+                "peak_mem": t[mem_key] / h[mem_key],
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
