@@ -53,8 +53,16 @@ def _dir_bytes(path: Path) -> int:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KB, macOS bytes)."""
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak resident set size of this process so far, in MB."""
+    # VmHWM first: getrusage's ru_maxrss survives execve, so a child of a big process (the quickstart
+    # runner holds torch) would report its parent's peak.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # Linux: KB, macOS: bytes
     return r / (1024 * 1024) if sys.platform == "darwin" else r / 1024
 
 

@@ -246,12 +246,32 @@ def _model_params(model_dir: Path) -> int | None:
         return None
 
 
+def _is_model(p: Path) -> bool:
+    return (p / "config.json").is_file() and any(p.glob("*.safetensors"))
+
+
 def _find_model_dir(root: Path) -> Path:
-    """The model directory a training verb wrote under `root` (the folder itself, best/ or final/)."""
-    for p in (root, root / "best", root / "final", root / "model"):
-        if (p / "config.json").is_file() and any(p.glob("*.safetensors")):
+    """The model a training verb wrote under `root`: the folder itself, best/, final/, or (distillation
+    chains) the last student's best/ or final/."""
+    fixed = [root, root / "best", root / "final", root / "model"]
+    chain = sorted(
+        root.glob("student_*"), key=lambda p: int(p.name.rsplit("_", 1)[-1]) if p.name[8:].isdigit() else 0
+    )
+    if chain:
+        last = chain[-1]
+        fixed += [last / "best", last / "task" / "best", last / "final"]
+    for p in fixed:
+        if _is_model(p):
             return p
     raise TandemError(f"{root}: no model (config.json + *.safetensors) was written")
+
+
+def _find_metrics(root: Path) -> Path:
+    """The metrics.jsonl of a training run (for a distillation chain, its last task stage)."""
+    if (root / "metrics.jsonl").is_file():
+        return root / "metrics.jsonl"
+    found = sorted(root.glob("student_*/task/metrics.jsonl")) or sorted(root.rglob("metrics.jsonl"))
+    return found[-1] if found else root / "metrics.jsonl"
 
 
 # ---------------------------------------------------------------------------------------------- stages
@@ -304,7 +324,10 @@ def stage_tokenizer(ctx: Context) -> dict:
     flags = {
         "input": files,
         "out": "tokenizer",
-        "vocab_size": ctx.plan.vocab_size,
+        # fewer languages, less text: SentencePiece refuses a vocabulary the text cannot fill
+        "vocab_size": ctx.plan.vocab_size
+        if ctx.data
+        else max(500, ctx.plan.vocab_size * len(ctx.langs) // 7),
         "seed": ctx.seed,
     }
     from tandem.quickstart.corpus import spoken_available
@@ -451,13 +474,14 @@ def stage_finetune(ctx: Context) -> dict:
 
 def _fit_result(ctx: Context, run_dir: Path) -> dict:
     model = _find_model_dir(run_dir)
-    rows = _read_jsonl(run_dir / "metrics.jsonl")
+    metrics = _find_metrics(run_dir)
+    rows = _read_jsonl(metrics)
     train_rows = [r for r in rows if "loss" in r]
     dev_rows = [r for r in rows if any(k.startswith("dev_") for k in r)]
     res: dict[str, Any] = {
         "model_dir": ctx.rel(model),
         "parameters": _model_params(model),
-        "metrics_file": ctx.rel(run_dir / "metrics.jsonl"),
+        "metrics_file": ctx.rel(metrics),
     }
     if train_rows:
         res.update(
@@ -472,27 +496,31 @@ def _fit_result(ctx: Context, run_dir: Path) -> dict:
 def stage_distill(ctx: Context) -> dict:
     if not ctx.ok("finetune"):
         raise Skip("needs the fine-tuned teacher (stage finetune did not complete)")
-    p = ctx.plan
     teacher = ctx.results["stages"]["finetune"]["result"]["model_dir"]
-    flags = {
-        "teacher": teacher,
-        "student": "tiny",
-        "student_overrides": p.student,
-        "train": "data/parse/train.jsonl",
-        "dev": "data/parse/dev.jsonl",
-        "max_steps": p.distill_steps,
-        "batch_size": p.batch_size,
-        "lr": 1e-3,
-        "metric": "exact_match",
-        "seed": ctx.seed,
-        "out": "student",
-    }
+    flags = _finetune_flags(ctx, None, "student", student=True)
+    for k in ("model", "model_overrides", "tokenizer"):
+        flags.pop(k, None)
+    flags = {"teacher": teacher, "student": [_student_config(ctx, teacher)], **flags}  # a chain of one
     run_verb(ctx, "distill", "distill", [], flags)
     res = _fit_result(ctx, ctx.out / "student")
     t = ctx.results["stages"]["finetune"]["result"].get("parameters")
     if t and res.get("parameters"):
         res["share_of_teacher_pct"] = 100.0 * res["parameters"] / t
     return res
+
+
+def _student_config(ctx: Context, teacher: str) -> str:
+    """configs/student_model.json: the edge student's shape, with the teacher's vocabulary."""
+    import dataclasses
+
+    from tandem.config import ModelConfig
+
+    t = ModelConfig.from_dict(json.loads((ctx.out / teacher / "config.json").read_text(encoding="utf-8")))
+    cfg = dataclasses.replace(t, **ctx.plan.student, name="quickstart-student")
+    path = ctx.out / "configs" / "student_model.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return ctx.rel(path)
 
 
 def stage_baseline(ctx: Context) -> dict:
@@ -516,9 +544,10 @@ def stage_export(ctx: Context) -> dict:
         "disk_mb": size / 1e6,
         "quantization": meta.get("quantization", "int8"),
     }
-    for k in ("verified", "max_abs_diff", "probe_match"):
-        if isinstance(meta.get(k), int | float | bool):
-            res[k] = meta[k]
+    report = meta.get("export", {})  # the export's own verification against the torch model
+    for k in ("probe_sequences", "probe_match", "quantized_agreement", "max_abs_logit_deviation"):
+        if isinstance(report.get(k), int | float | bool):
+            res[k] = report[k]
     return res
 
 
@@ -690,7 +719,7 @@ def stage_serve(ctx: Context) -> dict:
         code, metrics_text, _ = _http("GET", base + "/metrics")
         served = [line for line in metrics_text.splitlines() if line and not line.startswith("#")]
     finally:
-        proc.send_signal(signal.SIGINT)  # graceful: finish in-flight requests, then exit
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it: in-flight requests finish first
         try:
             rc = proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -210,15 +210,15 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
         r = _get(st, name, "result")
         if r:
             fit_rows.append([label, fmt(r.get("parameters", "")), fmt(r.get("steps", "")),
-                             fmt(r.get("final_loss", "")), fmt(r.get("dev_exact_match", "")),
-                             fmt(r.get("dev_intent_acc", ""))])  # fmt: skip
+                             fmt(r.get("final_loss", "")), fmt(r.get("dev_loss", "")),
+                             fmt(r.get("dev_exact_match", ""))])  # fmt: skip
     if fit_rows:
         b += [
             ("h2", "Fine-tuning and distillation"),
             (
                 "table",
                 (
-                    ["model", "parameters", "steps", "final loss", "dev exact match", "dev intent acc"],
+                    ["model", "parameters", "steps", "final training loss", "dev loss", "dev exact match"],
                     fit_rows,
                 ),
             ),
@@ -244,13 +244,13 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     ex = _get(st, "export", "result")
     if ex:
         b += [("h2", "Edge export"), ("p", f"CTranslate2 {ex.get('quantization')} export of the distilled student: "
-                                           f"{fmt(ex['disk_mb'])} MB on disk.")]  # fmt: skip
+                                           f"{fmt(ex['disk_mb'])} MB on disk." + _export_check(ex))]  # fmt: skip
     sv = _get(st, "serve", "result")
     if sv:
         b += [("h2", "Serving"), ("p", f"`tandem serve` answered /healthz after {fmt(sv['startup_s'])} s; "
                                        f"{fmt(sv['requests_ok'])} of {fmt(len(sv['requests']))} parse requests "
                                        f"succeeded; /metrics exposed {fmt(sv['metrics_lines'])} samples; exit code "
-                                       f"after the stop signal: {fmt(sv['exit_code'])}.")]  # fmt: skip
+                                       f"{fmt(sv['exit_code'])}.")]  # fmt: skip
         b.append(
             (
                 "table",
@@ -278,6 +278,17 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     return b
 
 
+def _export_check(ex: dict) -> str:
+    parts = []
+    if "probe_match" in ex:
+        parts.append(
+            f"greedy outputs of the float export equal tandem's on the probe inputs: {fmt(ex['probe_match'])}"
+        )
+    if "quantized_agreement" in ex:
+        parts.append(f"agreement of the quantized export with them: {fmt(ex['quantized_agreement'])}")
+    return (" Verified on export: " + "; ".join(parts) + ".") if parts else ""
+
+
 def _summary(name: str, e: dict) -> str:
     r = e.get("result") or {}
     if e.get("status") != "ok":
@@ -298,7 +309,15 @@ def _summary(name: str, e: dict) -> str:
     if name == "serve":
         return f"{fmt(r['requests_ok'])} of {fmt(len(r['requests']))} requests answered"
     if name == "prompting":
-        return ", ".join(r)
+        parts = []
+        for shots, tasks in r.items():
+            task, metrics = next(iter(tasks.items()), ("", {}))
+            key = next((k for k in ("acc", "exact_match", "chrf++") if k in metrics), None)
+            if key:
+                parts.append(
+                    f"{task} {key} {fmt(metrics[key])} ({shots.replace('0shot', 'zero-shot').replace('1shot', 'one-shot')})"
+                )
+        return ", ".join(parts)
     if name == "measure":
         return f"{fmt(r['test_examples'])} test requests"
     return ""

@@ -1,0 +1,261 @@
+"""`tandem quickstart`: the report is rendered from results.json only, and a reduced end-to-end run works."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tandem.errors import TandemError
+from tandem.quickstart.pipeline import STAGES, make_plan, run_quickstart
+from tandem.quickstart.report import fmt, write_report
+
+# A number in prose: not part of a word, a path, a date or a time (those are strings of results.json).
+NUMBER = re.compile(r"(?<![\w.\-:/])-?\d+(?:\.\d+)?(?:e[-+]\d+)?(?![\w.:/\-])")
+
+
+def _prose(md: str) -> str:
+    """The report without code blocks, inline code and image/link targets."""
+    md = re.sub(r"```.*?```", " ", md, flags=re.S)
+    md = re.sub(r"`[^`]*`", " ", md)
+    return re.sub(r"\]\([^)]*\)", "]", md)
+
+
+def _leaves(x, nums: set[str], strs: list[str]) -> None:
+    if isinstance(x, dict):
+        for v in x.values():
+            _leaves(v, nums, strs)
+    elif isinstance(x, list):
+        for v in x:
+            _leaves(v, nums, strs)
+    elif isinstance(x, bool):
+        return
+    elif isinstance(x, int | float):
+        nums.add(fmt(x))
+    elif isinstance(x, str):
+        strs.append(x)
+
+
+def untraced_numbers(md: str, results: dict) -> list[str]:
+    """Numbers in the report's prose that are neither a formatted number of results.json nor part of one of
+    its strings (timestamps, platform, utterances)."""
+    nums: set[str] = set()
+    strs: list[str] = []
+    _leaves(results, nums, strs)
+    blob = "\n".join(strs)
+    return [n for n in NUMBER.findall(_prose(md)) if n not in nums and n not in blob]
+
+
+def _fake_results(tmp_path: Path) -> dict:
+    """A results.json as every stage would write it (values made up for the renderer test)."""
+    (tmp_path / "teacher-pretrained").mkdir()
+    (tmp_path / "teacher-pretrained" / "metrics.jsonl").write_text(
+        "".join(
+            json.dumps({"step": s, "loss": 7 - s / 5, "loss_denoise": 7.1 - s / 5, "loss_clm": 6.9 - s / 6})
+            + "\n"
+            for s in range(1, 11)
+        )
+    )
+    model = {"intent_acc": 81.25, "slot_f1": 64.5, "exact_match": 40.0, "latency_ms_p50": 12.5,
+             "latency_ms_p95": 19.75, "peak_rss_mb": 333.3, "disk_mb": 14.05, "runtime": "torch fp32"}  # fmt: skip
+    return {
+        "tandem_version": "0.1.0",
+        "started": "2026-01-02 03:04:05",
+        "finished": "2026-01-02 03:14:05",
+        "out": str(tmp_path),
+        "synthetic_data": True,
+        "data_note": "synthetic data",
+        "machine": {"platform": "Linux-6.1-x86_64", "python": "3.11.7", "cpu_count": 2, "torch": "2.13.0"},
+        "total_seconds": 598.25,
+        "plan": {"minutes": 10.0},
+        "stages": {
+            "corpus": {
+                "status": "ok",
+                "seconds": 1.5,
+                "commands": ["python -c 'x'"],
+                "result": {
+                    "frames": 2000,
+                    "languages": 7,
+                    "domains": 14,
+                    "intents": 25,
+                    "spoken_form": True,
+                    "utterances_train": 11200,
+                    "utterances_dev": 1400,
+                    "utterances_test": 1400,
+                    "documents": 1869,
+                },
+            },  # fmt: skip
+            "tokenizer": {
+                "status": "ok",
+                "seconds": 9.5,
+                "result": {"vocab_size": 2000, "spoken_ratio": 0.7},
+            },
+            "pretrain": {
+                "status": "ok",
+                "seconds": 201.0,
+                "commands": ["tandem pretrain --config configs/p.json"],
+                "result": {
+                    "parameters": 3505920,
+                    "steps": 10,
+                    "first_loss": 6.8,
+                    "final_loss": 5.0,
+                    "final_loss_denoise": 5.1,
+                    "final_loss_clm": 5.23,
+                    "tokens_per_s": 4321.5,
+                    "metrics_file": "teacher-pretrained/metrics.jsonl",
+                },
+            },  # fmt: skip
+            "prompting": {
+                "status": "ok",
+                "seconds": 30.0,
+                "result": {
+                    "0shot": {"rte": {"acc": 55.5, "n": 50}},
+                    "1shot": {"rte": {"acc": 57.25, "n": 50}},
+                },
+            },  # fmt: skip
+            "finetune": {
+                "status": "ok",
+                "seconds": 90.0,
+                "result": {"parameters": 3505920, "steps": 300, "final_loss": 0.42, "dev_exact_match": 44.0},
+            },  # fmt: skip
+            "distill": {
+                "status": "skipped",
+                "reason": "`tandem distill` is not available in this version of tandem",
+            },
+            "measure": {
+                "status": "ok",
+                "seconds": 40.0,
+                "result": {
+                    "test_examples": 350,
+                    "latency_samples": 20,
+                    "teacher": {
+                        "label": "teacher",
+                        "parameters": 3505920,
+                        "share_of_teacher_pct": 100.0,
+                        **model,
+                    },
+                },
+            },  # fmt: skip
+        },
+    }
+
+
+def test_report_numbers_all_come_from_results(tmp_path):
+    res = _fake_results(tmp_path)
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    paths = write_report(tmp_path)
+    md = paths["md"].read_text(encoding="utf-8")
+    assert untraced_numbers(md, res) == []
+    # the checker is not blind: an invented figure is caught, a figure of results.json is not
+    assert untraced_numbers(md + "\nloss fell to 1.234 overnight\n", res) == ["1.234"]
+    assert untraced_numbers(md + "\nit took 598 s\n", res) == []
+    # structure: the synthetic data statement first, every stage in the table, skipped stages with reasons
+    assert md.splitlines()[2].startswith("**About the data.**") and "synthetic" in md.splitlines()[2]
+    for s in STAGES:
+        assert re.search(rf"^\| {s.name} \|", md, flags=re.M), s.name
+    assert "**distill** (skipped): `tandem distill` is not available" in md
+    assert "| baseline | not run |" in md
+    for heading in ("## Stages", "## Pretraining", "## Zero- and one-shot prompting", "## Teacher vs students",
+                    "## Rerun each stage", "## On real data and real hardware"):  # fmt: skip
+        assert heading in md
+    assert "tandem pretrain --config configs/p.json" in md
+    page = paths["html"].read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<table>" in page and "3505920" in page
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "plots" / "pretrain_loss.png").stat().st_size > 1000
+    assert (tmp_path / "plots" / "comparison.png").is_file()
+
+
+def test_fmt():
+    assert [fmt(3), fmt(1234.4), fmt(12.345), fmt(0.5), fmt(0.0), fmt(5e-5), fmt(True)] == [
+        "3", "1234", "12.3", "0.50", "0", "5.00e-05", "yes"
+    ]  # fmt: skip
+
+
+def test_plan_scales_with_minutes():
+    full, small = make_plan(10), make_plan(1)
+    assert full.pretrain_steps > small.pretrain_steps >= 6
+    assert full.frames >= small.frames
+    with pytest.raises(TandemError, match="minutes"):
+        make_plan(0)
+
+
+def test_student_is_at_most_a_tenth_of_the_teacher():
+    import dataclasses
+
+    from tandem.config import ModelConfig
+
+    plan = make_plan(10)
+    base = ModelConfig.preset("tiny")
+    teacher = dataclasses.replace(base, vocab_size=plan.vocab_size, **plan.teacher).num_parameters()
+    student = dataclasses.replace(base, vocab_size=plan.vocab_size, **plan.student).num_parameters()
+    assert student <= 0.1 * teacher
+
+
+def test_unknown_stage_is_an_error(tmp_path):
+    with pytest.raises(TandemError, match="unknown"):
+        run_quickstart(tmp_path, stages=["pretrain", "nope"], log=lambda s: None)
+
+
+@pytest.mark.slow
+def test_quickstart_reduced_end_to_end(tmp_path):
+    """The reduced mode CI runs: every stage either ran (and its numbers match the files its verb wrote) or is
+    reported as skipped/failed with a reason; every number in the report comes from results.json."""
+    out = tmp_path / "qs"
+    res = run_quickstart(out, minutes=0.05, langs=["en", "de"], quiet=True, log=lambda s: None)
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert saved["stages"].keys() == {s.name for s in STAGES}
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert (out / "report.html").is_file()
+    assert untraced_numbers(md, saved) == []
+    st = saved["stages"]
+    for name, e in st.items():
+        assert e["status"] in ("ok", "skipped", "failed"), name
+        if e["status"] != "ok":
+            assert e["reason"] and "result" not in e
+            assert f"**{name}** ({e['status']})" in md
+    # the stages that must work in any version with the corpus and tokenizer verbs
+    assert st["corpus"]["status"] == "ok" and st["tokenizer"]["status"] == "ok"
+    assert st["corpus"]["result"]["languages"] == 2
+    assert (
+        json.loads((out / "data" / "corpus.json").read_text())["frames"] == st["corpus"]["result"]["frames"]
+    )
+    from tandem.tokenizer import Tokenizer
+
+    assert Tokenizer.load(out / "tokenizer").vocab_size == st["tokenizer"]["result"]["vocab_size"]
+    # cross-check the numbers of every stage that ran against the files its verb wrote
+    if st["pretrain"]["status"] == "ok":
+        p = st["pretrain"]["result"]
+        rows = [json.loads(line) for line in (out / p["metrics_file"]).read_text().splitlines()]
+        rows = [r for r in rows if "loss" in r]
+        assert (p["first_loss"], p["final_loss"], p["steps"]) == (
+            rows[0]["loss"],
+            rows[-1]["loss"],
+            rows[-1]["step"],
+        )
+        assert fmt(p["final_loss"]) in md
+    if st["prompting"]["status"] == "ok":
+        for shots, tasks in st["prompting"]["result"].items():
+            written = json.loads((out / "eval" / shots / "metrics.json").read_text())["results"]
+            for task, metrics in tasks.items():
+                for k, v in metrics.items():
+                    assert written[task][k] == v, (shots, task, k)
+    if st["measure"]["status"] == "ok":
+        m = st["measure"]["result"]
+        for key in ("teacher", "student", "student_noteacher", "student_int8"):
+            if key in m:
+                written = json.loads((out / "measure" / key / "metrics.json").read_text())["results"]
+                task = next(iter(written.values()))
+                assert task["exact_match"] == m[key]["exact_match"]
+                assert fmt(m[key]["latency_ms_p50"]) in md
+    if st["serve"]["status"] == "ok":
+        assert st["serve"]["result"]["requests_ok"] == len(st["serve"]["result"]["requests"])
+    # every command of the report is one that ran, and its config file exists
+    for e in st.values():
+        for cmd in e.get("commands", []):
+            assert cmd in md
+            if "--config" in cmd:
+                assert (out / cmd.split("--config ")[1].split()[0]).is_file()
+    assert res["stages"]["corpus"]["status"] == "ok"
