@@ -249,8 +249,8 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     if sv:
         b += [("h2", "Serving"), ("p", f"`tandem serve` answered /healthz after {fmt(sv['startup_s'])} s; "
                                        f"{fmt(sv['requests_ok'])} of {fmt(len(sv['requests']))} parse requests "
-                                       f"succeeded; /metrics exposed {fmt(sv['metrics_lines'])} samples; exit code "
-                                       f"{fmt(sv['exit_code'])}.")]  # fmt: skip
+                                       f"succeeded; /metrics exposed {fmt(sv['metrics_lines'])} samples; stopped with "
+                                       f"Ctrl-C (SIGINT), exit code {fmt(sv['exit_code'])}.")]  # fmt: skip
         b.append(
             (
                 "table",
