@@ -24,9 +24,11 @@ def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tenso
     return out.masked_fill_(out == IGNORE_INDEX, pad_id)
 
 
-def _auto_chunk(vocab: int, budget_bytes: int = 256 * 2**20) -> int:
-    # ~3 fp32 (chunk, V) temporaries live at once (logits, softmax, grad in compute dtype).
-    return max(64, budget_bytes // (3 * 4 * max(1, vocab)))
+def _auto_chunk(vocab: int, device: torch.device) -> int:
+    """Tokens per chunk: on GPU ~2 GiB of fp32 logits per chunk (big chunks keep the (V, chunk) x (chunk, d)
+    weight-gradient GEMM efficient and the fp32 accumulations few); on CPU ~256 MiB."""
+    budget = 2 * 2**30 if device.type == "cuda" else 256 * 2**20
+    return max(256, budget // (4 * max(1, vocab)))
 
 
 class _FusedLinearCE(torch.autograd.Function):
@@ -99,7 +101,7 @@ def fused_linear_cross_entropy(
     y = labels[valid]
     if scale is None:
         scale = 1.0 / max(1, int(y.numel()))
-    chunk = chunk_tokens or _auto_chunk(weight.shape[0])
+    chunk = chunk_tokens or _auto_chunk(weight.shape[0], hidden.device)
     dev = hidden.device.type
     if torch.is_autocast_enabled(dev):
         # the matmuls run in the autocast dtype, as the LM head would; the softmax stays in fp32
