@@ -17,7 +17,7 @@ EXAMPLES = """
   tandem pretrain --config runs/tiny/train_config.json --resume      # continue exactly where it stopped
   tandem pretrain --preset base --data en:wiki/en.txt de:wiki/de.txt --tokenizer tok/ --out runs/base \\
       --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
-  torchrun --nproc_per_node 8 -m tandem.cli pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ \\
+  torchrun --nproc_per_node 8 -m tandem pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ \\
       --batch-size 8 --seq-len 1024 --activation-checkpointing --out runs/2b   # FSDP2 over 8 GPUs
 multi-node: run the same torchrun command on every node with
   --nnodes N --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500
