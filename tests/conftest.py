@@ -14,7 +14,9 @@ SHARED = Path(os.environ.get("TANDEM_SHARED", ROOT.parent / "shared"))
 def _shared(sub: str) -> Path:
     p = SHARED / sub
     if not p.exists():
-        pytest.skip(f"{p} is absent: this test needs the project's shared {sub} (see ../shared/data/README.md)")
+        pytest.skip(
+            f"{p} is absent: this test needs the project's shared {sub} (see ../shared/data/README.md)"
+        )
     return p
 
 
