@@ -330,21 +330,21 @@ REAL_DATA_INTRO = (
 )
 
 REAL_DATA_COMMANDS = """\
-# tokenizer on your text, 70% converted to spoken form as in AlexaTM
+# tokenizer on your text, 70% of it converted to spoken form as in AlexaTM
 tandem tokenizer train --input corpus/en.txt corpus/de.txt --lang en de --spoken-ratio 0.7 --vocab-size 32000 --out tok/
 
-# pretrain on your corpus: one GPU, several GPUs, several nodes
-tandem pretrain --data 'corpus/*.txt' --tokenizer tok/ --preset base --steps 100000 --batch-size 32 --seq-len 512 --out runs/base
-torchrun --nproc_per_node 8 -m tandem pretrain --data 'corpus/*.txt' --tokenizer tok/ --preset 1b --out runs/1b
-torchrun --nnodes 4 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST:29500 -m tandem pretrain --data 'corpus/*.txt' --tokenizer tok/ --preset 2b --out runs/2b
+# pretrain on your corpus (one document per line; a language per file): one GPU, several GPUs, several nodes
+tandem pretrain --preset base --data en:corpus/en.txt de:corpus/de.txt --tokenizer tok/ --spoken-fraction 0.7 --steps 100000 --batch-size 32 --seq-len 512 --out runs/base
+torchrun --nproc_per_node 8 -m tandem pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ --batch-size 8 --seq-len 1024 --activation-checkpointing --out runs/2b
+torchrun --nnodes 4 --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500 -m tandem pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ --out runs/2b   # on every node
 
 # few-shot evaluation on the public sets under ../shared/data
-tandem evaluate --model runs/base --tasks copa,rte,cb,boolq --shots 1 --out runs/base/eval
-tandem evaluate --model runs/base --tasks flores:en-de,xnli:de --shots 1 --limit 200 --out runs/base/eval-mt
+tandem evaluate --model runs/base/model --tasks copa,rte,cb,boolq --shots 1 --out runs/base/eval
+tandem evaluate --model runs/base/model --tasks flores:en-de,xnli:de,xsid:de --shots 1 --limit 200 --out runs/base/eval-more
 
-# fine-tune on real intent/slot data, distill, train the no-teacher baseline
-tandem finetune --model runs/base --train data/snips-train.jsonl --dev data/snips-dev.jsonl --out runs/teacher
-tandem distill --teacher runs/teacher --student edge-17m --train data/snips-train.jsonl --dev data/snips-dev.jsonl --out runs/student
+# fine-tune on real intent/slot data, distill an edge student
+tandem finetune --model runs/base/model --task slu --data ../shared/data/snips --train-split train --dev ../shared/data/snips --dev-split valid --out runs/teacher
+tandem distill --teacher runs/teacher/best --student edge-17m --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 --out runs/student
 
 # ship it
 tandem export runs/student/best --format ct2 --quantize int8 --out student-int8/
