@@ -121,12 +121,175 @@ def test_export_fails_showing_the_difference(tmp_path, tok_dir, monkeypatch):
     assert not (tmp_path / "out" / "model.bin").exists()
 
 
-def test_alexatm_norm_refused_without_allow_approximate(tmp_path, tok_dir):
-    model = _tiny_tandem(norm_type="alexatm", norm_eps=1e-12)
-    with pytest.raises(TandemError, match="cannot be exported exactly: .*norm_type.*--allow-approximate"):
-        export_ct2(model, tmp_path / "out", tokenizer=tok_dir / "tokenizer.model")
-    with pytest.raises(TandemError, match="no approximate CTranslate2 export exists yet"):
-        export_ct2(model, tmp_path / "out", tokenizer=tok_dir / "tokenizer.model", allow_approximate=True)
+def _alexatm_shaped(norm_type: str = "alexatm", seed: int = 0) -> Seq2SeqLM:
+    """A random tandem model with AlexaTM's layout: no embedding norm, encoder positions from 0 plus a
+    token-type embedding, untied embeddings and LM head, a non-zero final logits bias."""
+    torch.manual_seed(seed)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("alexatm-20b"),
+        vocab_size=256,
+        d_model=64,
+        num_heads=4,
+        ffn_dim=128,
+        encoder_layers=2,
+        decoder_layers=2,
+        max_positions=64,
+        norm_type=norm_type,
+    )
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, 0.3)
+        for p in model.parameters():  # non-trivial norms and biases, so the mapping is tested
+            if p.dim() == 1:
+                p.add_(torch.randn_like(p) * 0.1)
+        model.final_logits_bias.normal_(0.0, 0.5)
+    return model
+
+
+def _twin(model: Seq2SeqLM, **changes) -> Seq2SeqLM:
+    twin = Seq2SeqLM(dataclasses.replace(model.config, **changes)).eval()
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {},  # mBART-shaped tandem preset
+        {"pre_norm": False, "final_norm": False},  # BART-shaped: post-norm
+        {"tie_embeddings": False, "tie_lm_head": False, "final_logits_bias": True},
+    ],
+)
+def test_spec_path_is_exact_for_layernorm_models(tmp_path, tok_dir, shape):
+    model = _tiny_tandem(**shape)
+    if model.final_logits_bias is not None:
+        with torch.no_grad():
+            model.final_logits_bias.normal_(0.0, 0.5)
+    rep = export_ct2(model, tmp_path / "o", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    assert rep.architecture == ct2.SPEC_ARCHITECTURE and rep.probe_match and not rep.approximate
+    assert rep.max_abs_logit_deviation < 1e-4 and rep.greedy_token_agreement == 1.0
+
+
+def test_alexatm_layout_with_layernorm_is_exact(tmp_path, tok_dir):
+    # positions from 0 + token type, untied head, logits bias: all exact once the norm is standard
+    model = _alexatm_shaped("layernorm")
+    rep = export_ct2(model, tmp_path / "o", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    assert rep.probe_match and not rep.approximate and rep.max_abs_logit_deviation < 1e-4
+    tok = Tokenizer.load(tok_dir)
+    want = [
+        tok.decode(model.generate(torch.tensor([tok.encode(t, add_eos=True)]), max_new_tokens=10)[0].tolist())
+        for t in TEXTS
+    ]
+    assert _ct2_texts(tmp_path / "o", tok, TEXTS) == want
+
+
+def test_alexatm_norm_refused_then_approximated(tmp_path, tok_dir):
+    model = _alexatm_shaped()
+    spm = tok_dir / "tokenizer.model"
+    with pytest.raises(
+        TandemError, match="cannot be exported exactly: .*norm_type 'alexatm'.*--allow-approximate"
+    ):
+        export_ct2(model, tmp_path / "out", tokenizer=spm)
+    assert not (tmp_path / "out").exists()
+
+    rep = export_ct2(model, tmp_path / "out", quantize="float32", tokenizer=spm, allow_approximate=True)
+    assert rep.approximate and rep.architecture == ct2.SPEC_ARCHITECTURE
+    assert 1e-4 < rep.max_abs_logit_deviation < 10 and 0.0 < rep.greedy_token_agreement <= 1.0
+    meta = json.loads((tmp_path / "out" / "tandem_edge.json").read_text())
+    assert meta["export"]["max_abs_logit_deviation"] == rep.max_abs_logit_deviation
+    assert any("norm_type 'alexatm'" in n for n in meta["export"]["notes"])
+
+    # The deviation is measured against tandem: CT2's own scores of tandem's greedy outputs differ from
+    # tandem's log-probs, by at most 2x the reported max |logit diff| (log-softmax is 2-Lipschitz in max-norm).
+    import ctranslate2
+
+    pieces = json.loads((tmp_path / "out" / "shared_vocabulary.json").read_text())
+    tr = ctranslate2.Translator(str(tmp_path / "out"), compute_type="float32")
+    tok = Tokenizer.load(tok_dir)
+    worst = 0.0
+    for t in TEXTS:
+        src = tok.encode(t, add_eos=True)
+        out = model.generate(torch.tensor([src]), max_new_tokens=8)[0].tolist()
+        tgt = [i for i in out[1:] if i not in (1, 2)]
+        ct = tr.score_batch([[pieces[i] for i in src]], [[pieces[i] for i in tgt]])[0].log_probs[: len(tgt)]
+        with torch.no_grad():
+            logp = model(
+                input_ids=torch.tensor([src]),
+                decoder_input_ids=torch.tensor([out[:-1] if len(out) > len(tgt) + 1 else out[: len(tgt)]]),
+            ).logits.log_softmax(-1)[0]
+        ref = [float(logp[k, i]) for k, i in enumerate(tgt)]
+        worst = max(worst, max(abs(a - b) for a, b in zip(ct, ref)))
+    assert 0.0 < worst <= 2 * rep.max_abs_logit_deviation + 1e-4
+
+    # Only the norm differs: a tandem twin whose norm_type is "layernorm" (same weights) decodes exactly
+    # what the approximate export decodes.
+    twin = _twin(model, norm_type="layernorm")
+    want = [
+        tok.decode(twin.generate(torch.tensor([tok.encode(t, add_eos=True)]), max_new_tokens=10)[0].tolist())
+        for t in TEXTS
+    ]
+    assert _ct2_texts(tmp_path / "out", tok, TEXTS) == want
+    assert rep.mapping_check["greedy_match"] and rep.mapping_check["max_abs_logit_deviation"] < 1e-4
+
+
+def test_alexatm_fixture_cli(tmp_path, shared_fixtures, capsys):
+    fx = shared_fixtures / "alexatm-tiny"
+    if not (fx / "config.json").is_file():
+        pytest.skip(f"{fx} is absent")
+    spm = fx / "alexatm-format-spm.model"
+    args = ["export", str(fx), "--tokenizer", str(spm), "--quantize", "float32"]
+    assert main([*args, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "norm_type 'alexatm'" in err and "--allow-approximate" in err
+
+    assert main([*args, "--out", str(tmp_path / "o"), "--allow-approximate"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rep = json.loads(lines[0])
+    assert rep["approximate"] and rep["mapping_check"]["greedy_match"]
+    assert 1e-4 < rep["max_abs_logit_deviation"] < 10 and 0.0 < rep["greedy_token_agreement"] <= 1.0
+    assert lines[-1].startswith("warning: approximate export") and "greedy token agreement" in lines[-1]
+
+    # Re-measure on the same probe batch with tandem's own generate and forward: the reported max |logit
+    # difference| and greedy agreement are exactly what tandem's AlexaTM model vs CTranslate2 gives.
+    import ctranslate2
+    import numpy as np
+
+    model = Seq2SeqLM.from_pretrained(fx).eval()
+    pieces = json.loads((tmp_path / "o" / "shared_vocabulary.json").read_text())
+    tr = ctranslate2.Translator(str(tmp_path / "o"), compute_type="float32")
+    probes = ct2.probe_batch(22, eos=2, first_regular=7)  # the fixture's SentencePiece model has 22 pieces
+    worst, same, total = 0.0, 0, 0
+    for src in probes:
+        want = model.generate(torch.tensor([src]), max_new_tokens=16)[0].tolist()[1:]
+        want = want[: want.index(2) + 1] if 2 in want else want
+        got = tr.translate_batch(
+            [[pieces[i] for i in src]],
+            beam_size=1,
+            max_decoding_length=16,
+            min_decoding_length=0,
+            return_end_token=True,
+        )[0].hypotheses[0]
+        got = [pieces.index(p) for p in got]
+        total += max(len(want), len(got))
+        same += sum(a == b for a, b in zip(want, got))
+        res = tr.translate_batch(
+            [[pieces[i] for i in src]],
+            target_prefix=[[pieces[i] for i in want[:-1]]],
+            beam_size=1,
+            max_decoding_length=len(want),
+            min_decoding_length=0,
+            return_logits_vocab=True,
+        )[0]
+        ct = np.stack([np.asarray(v) for v in res.logits[0]])
+        with torch.no_grad():
+            ref = model(
+                input_ids=torch.tensor([src]), decoder_input_ids=torch.tensor([[2, *want[:-1]]])
+            ).logits[0]
+        worst = max(worst, float(np.abs(ct - ref.numpy()[: len(ct)]).max()))
+    assert worst == pytest.approx(rep["max_abs_logit_deviation"], rel=1e-3)
+    assert same / total == pytest.approx(rep["greedy_token_agreement"])
 
 
 def test_cli_export(tmp_path, tok_dir, capsys):
