@@ -164,7 +164,8 @@ def iterate_batches(
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
-    return {k: v.to(device) for k, v in batch.items()}
+    # example ids stay on the CPU: they key caches, and reading them from a GPU would sync every step
+    return {k: (v if k == "ids" else v.to(device)) for k, v in batch.items()}
 
 
 # ============================================================================================= evaluation
@@ -337,7 +338,7 @@ def fit(
     With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the best
     checkpoint, with the tokenizer) and `fit.json` (the result).
     """
-    from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
+    from tandem.train.optim import LRSchedule, build_optimizer
 
     require_nonempty(train, "the training set")
     if cfg.metric != "loss" and evaluate is None:
@@ -349,6 +350,7 @@ def fit(
         extra_modules.to(device).train()
         params_owner["extra"] = extra_modules
     opt = build_optimizer(params_owner, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
+    params = [p for p in params_owner.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, int(round(cfg.epochs * steps_per_epoch)))
     sched = LRSchedule(cfg.lr, total, warmup=int(cfg.warmup_ratio * total), min_lr=cfg.lr * cfg.min_lr_ratio)
@@ -392,27 +394,25 @@ def fit(
         for batch in iterate_batches(
             train, cfg.batch_size, model.config.pad_token_id, True, cfg.seed + epoch
         ):
+            # counted on the CPU copy: no device sync per step
+            win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
             batch = to_device(batch, device)
             lr = sched.apply(opt, step)
             loss, extra = loss_fn(model, batch, step)
-            if not torch.isfinite(loss):
-                raise TandemError(f"step {step}: loss is {float(loss)}; lower --lr or check the data")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            clip_grad_norm([p for p in params_owner.parameters()], cfg.grad_clip)
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=device.type == "cuda")
             opt.step()
             step += 1
-            win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
-            win_loss += float(loss.detach())
+            win_loss = win_loss + loss.detach()
             win_n += 1
             if step % cfg.log_every == 0 or step == total:
                 dt = time.perf_counter() - win_t0
-                row = {
-                    "step": step,
-                    "loss": win_loss / win_n,
-                    "lr": lr,
-                    "tokens_per_s": win_tokens / max(dt, 1e-9),
-                }
+                mean_loss = float(win_loss) / win_n
+                if not math.isfinite(mean_loss):
+                    raise TandemError(f"step {step}: loss is {mean_loss}; lower --lr or check the data")
+                row = {"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": win_tokens / max(dt, 1e-9)}
                 row.update({k: float(v) for k, v in extra.items()})
                 mlog.write(row)
                 if log:

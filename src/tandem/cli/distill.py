@@ -20,7 +20,8 @@ EXAMPLES = """
   tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
 students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
 DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used.
-outputs in --out: metrics.jsonl, loss.png, best/ (the student), teacher_topk/ (logit cache), student_N/
+outputs in --out: student_N/final (the student), student_N/task/{metrics.jsonl,loss.png,best/},
+student_N/teacher_topk/ (logit cache), student_N/seqkd_targets.jsonl, distill.json
 """
 
 

@@ -270,21 +270,21 @@ class DistillLoss:
         )
         mask = labels != -100
         teacher = self._teacher_outputs(batch, labels, cacheable=not onpolicy)
-        logs: dict[str, float] = {}
+        logs: dict[str, torch.Tensor | float] = {}
         total = torch.zeros((), device=out.logits.device)
         if c.kd_weight > 0:
             kd = self._divergence(out.logits, teacher, mask)
             total = total + c.kd_weight * kd
-            logs["kd"] = float(kd.detach())
+            logs["kd"] = kd.detach()
         # Gold CE makes no sense on the student's own samples: on-policy batches use the divergence only.
         if c.ce_weight > 0 and not onpolicy:
             total = total + c.ce_weight * out.loss
-            logs["ce"] = float(out.loss.detach())
+            logs["ce"] = out.loss.detach()
         if hidden and self.projector is not None:
             h = self.projector["enc"](out.encoder_layer_states, teacher["enc"], batch["attention_mask"])
             h = h + self.projector["dec"](out.decoder_layer_states, teacher["dec"], mask)
             total = total + c.hidden_weight * h
-            logs["hidden"] = float(h.detach())
+            logs["hidden"] = h.detach()
         logs["onpolicy"] = float(onpolicy)
         return total, logs
 

@@ -1,0 +1,228 @@
+"""SNIPS (train -> valid): fine-tune a teacher, distil <=10% and <=2% students, and train the same students
+without a teacher (the anchor). Prints one JSON line per model, a markdown table and a final ratio line.
+
+    python benchmarks/distill_snips.py --data ../shared/data/snips --out /tmp/distill_snips
+
+The teacher is the `small` preset narrowed to d256, 4+4 layers (7.7M parameters with a 1000-piece
+SentencePiece vocabulary trained on the SNIPS train utterances and parses), sized so the whole run takes
+~15-25 min on 2 CPU cores (`--device cuda` runs the training on a GPU; latency is always CPU, 1 thread).
+Checkpoints are selected on 500 examples held out of train; valid is only scored at the end.
+Targets (issue 5): the <=10% student keeps >= 97% of the teacher's intent accuracy and >= 95% of its slot
+F1, and each distilled student beats the same student trained without a teacher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from tandem.config import ModelConfig
+from tandem.distill import DistillConfig, distill
+from tandem.finetune import (
+    TrainConfig,
+    encode_pairs,
+    fit,
+    generate_texts,
+    make_evaluator,
+    score_slu,
+    slu_pairs,
+    split_dev,
+)
+from tandem.model import Seq2SeqLM
+from tandem.slu import load_snips
+from tandem.tokenizer import Tokenizer
+
+TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4)
+STUDENTS = {
+    # deep encoder, shallow decoder: decoding cost is paid per generated token
+    "student10": dict(d_model=128, num_heads=4, ffn_dim=256, encoder_layers=3, decoder_layers=1),
+    "student2": dict(d_model=48, num_heads=2, ffn_dim=128, encoder_layers=2, decoder_layers=1),
+}
+LIMITS = {"student10": 0.10, "student2": 0.02}
+
+
+def emit(row: dict) -> None:
+    print(json.dumps(row), flush=True)
+
+
+def cpu_latency(model: Seq2SeqLM, encoded, n: int, max_new_tokens: int) -> dict[str, float]:
+    """Greedy decoding of single utterances on CPU with one thread: median and p90 milliseconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    m = model.to("cpu").eval()
+    times = []
+    try:
+        for e in encoded[: n + 3]:
+            ids = torch.tensor([e.source])
+            t0 = time.perf_counter()
+            m.generate(ids, torch.ones_like(ids), max_new_tokens=max_new_tokens)
+            times.append(1000 * (time.perf_counter() - t0))
+    finally:
+        torch.set_num_threads(threads)
+    times = sorted(times[3:])  # the first calls warm up the allocator
+    return {"latency_ms_p50": statistics.median(times), "latency_ms_p90": times[int(0.9 * (len(times) - 1))]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="../shared/data/snips")
+    ap.add_argument("--out", default="/tmp/distill_snips")
+    ap.add_argument("--device", default="cpu", help="training device: cpu | cuda")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vocab-size", type=int, default=1000)
+    ap.add_argument("--teacher-epochs", type=float, default=6)
+    ap.add_argument("--student-epochs", type=float, default=6)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--dev-holdout", type=int, default=500)
+    ap.add_argument("--latency-n", type=int, default=100)
+    ap.add_argument("--max-new-tokens", type=int, default=80)
+    ap.add_argument("--limit-train", type=int, default=0, help="use only N training examples (smoke runs)")
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument("--topk", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_all = time.perf_counter()
+
+    train_all = slu_pairs(load_snips(args.data, "train"))
+    valid = slu_pairs(load_snips(args.data, "valid"))
+    if args.limit_train:
+        train_all = train_all[: args.limit_train]
+    train, dev = split_dev(train_all, args.dev_holdout, args.seed)
+    tok = Tokenizer.train(
+        iter([p.source for p in train] + [p.target for p in train]), vocab_size=args.vocab_size
+    )
+    enc = lambda pairs: encode_pairs(tok, pairs, max_source_len=128, max_target_len=128)  # noqa: E731
+    train_enc, dev_enc, valid_enc = enc(train), enc(dev), enc(valid)
+    dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens)
+    ids = dict(
+        vocab_size=tok.vocab_size,
+        pad_token_id=tok.pad_id,
+        eos_token_id=tok.eos_id,
+        bos_token_id=tok.bos_id,
+        decoder_start_token_id=tok.eos_id,
+        max_positions=128,
+    )
+    common = dict(
+        batch_size=args.batch_size, metric="exact_match", log_every=200, seed=args.seed, device=args.device
+    )
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+
+    def score(name: str, model: Seq2SeqLM, teacher_params: int, extra: dict) -> dict:
+        model.to(args.device)
+        preds = generate_texts(model, tok, valid_enc, 128, args.max_new_tokens)
+        m = score_slu(valid, preds)
+        n = model.config.num_parameters()
+        row = {"model": name, "params": n, "params_pct_of_teacher": round(100 * n / teacher_params, 2), **m}
+        row.update(cpu_latency(model, valid_enc, args.latency_n, args.max_new_tokens))
+        row.update(extra)
+        emit(row)
+        model.to(args.device)
+        return row
+
+    # ---------------------------------------------------------------- teacher
+    teacher = Seq2SeqLM(ModelConfig.preset("small", **TEACHER, **ids))
+    tn = teacher.config.num_parameters()
+    log(f"teacher: {tn / 1e6:.2f}M parameters, {len(train)} train / {len(dev)} dev / {len(valid)} valid")
+    tcfg = TrainConfig(epochs=args.teacher_epochs, lr=2e-3, warmup_ratio=0.03, **common)
+    r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher", tokenizer=tok, log=log)
+    rows = {
+        "teacher": score("teacher", teacher, tn, {"train_s": round(r.train_seconds, 1), "steps": r.steps})
+    }
+
+    # ---------------------------------------------------------------- students: distilled and from scratch
+    for name, dims in STUDENTS.items():
+        scfg = ModelConfig.preset("small", **dims, **ids)
+        assert scfg.num_parameters() <= LIMITS[name] * tn, (name, scfg.num_parameters(), tn)
+        base = dict(epochs=args.student_epochs, lr=3e-3, warmup_ratio=0.03, **common)
+
+        torch.manual_seed(args.seed)
+        student = Seq2SeqLM(scfg)
+        dcfg = DistillConfig(
+            **base,
+            ce_weight=0.5,
+            kd_weight=0.5,
+            temperature=args.temperature,
+            divergence="forward",
+            topk=args.topk,
+            cache_dir=str(out / "teacher_topk"),
+        )
+        log(f"{name}: distilling {scfg.num_parameters() / 1e6:.3f}M parameters")
+        dr = distill(teacher, student, train_enc, dcfg, dev_eval, out / f"{name}_kd", tok, log=log)
+        task = dr.stages["task"]
+        rows[f"{name}_kd"] = score(
+            f"{name}_kd",
+            dr.student,
+            tn,
+            {
+                "train_s": round(task.train_seconds, 1),
+                "steps": task.steps,
+                "teacher_forwards": dr.teacher_forwards,
+            },
+        )
+
+        torch.manual_seed(args.seed)
+        scratch = Seq2SeqLM(scfg)  # identical init to the distilled student
+        log(f"{name}: training without a teacher")
+        sr = fit(scratch, train_enc, TrainConfig(**base), dev_eval, out_dir=out / f"{name}_scratch", log=log)
+        rows[f"{name}_scratch"] = score(
+            f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
+        )
+
+    # ---------------------------------------------------------------- table and ratio line
+    cols = [
+        "model",
+        "params",
+        "params_pct_of_teacher",
+        "intent_acc",
+        "slot_f1",
+        "exact_match",
+        "latency_ms_p50",
+    ]
+    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for row in rows.values():
+        print(
+            "| "
+            + " | ".join(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in cols)
+            + " |"
+        )
+    print()
+    t, s10 = rows["teacher"], rows["student10_kd"]
+    ratio = {
+        "ratio": "distill_snips",
+        "student10_intent_retention": round(s10["intent_acc"] / max(t["intent_acc"], 1e-9), 4),
+        "student10_slot_f1_retention": round(s10["slot_f1"] / max(t["slot_f1"], 1e-9), 4),
+        "kd_minus_scratch_exact_match": {
+            n: round(rows[f"{n}_kd"]["exact_match"] - rows[f"{n}_scratch"]["exact_match"], 2)
+            for n in STUDENTS
+        },
+        "kd_minus_scratch_slot_f1": {
+            n: round(rows[f"{n}_kd"]["slot_f1"] - rows[f"{n}_scratch"]["slot_f1"], 2) for n in STUDENTS
+        },
+        "kd_minus_scratch_intent_acc": {
+            n: round(rows[f"{n}_kd"]["intent_acc"] - rows[f"{n}_scratch"]["intent_acc"], 2) for n in STUDENTS
+        },
+        "device": args.device,
+        "threads": args.threads,
+        "total_s": round(time.perf_counter() - t_all, 1),
+    }
+    ratio["targets"] = {
+        "student10_intent_ge_97pct": ratio["student10_intent_retention"] >= 0.97,
+        "student10_slot_f1_ge_95pct": ratio["student10_slot_f1_retention"] >= 0.95,
+        "kd_beats_scratch": {n: ratio["kd_minus_scratch_exact_match"][n] > 0 for n in STUDENTS},
+    }
+    emit(ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
