@@ -48,17 +48,52 @@ class TextTokenizer:
 
 @dataclass
 class Memory:
-    """What the decoder reads for a batch of sources: tandem cross K/V per layer, or HF encoder states."""
+    """What the decoder reads for a batch of rows, padded: tandem cross K/V per layer (each (N, H, S, Dh)),
+    or HF encoder states (N, S, D); `mask` (N, S) is 1 on real source tokens."""
 
     kv: list[tuple[torch.Tensor, torch.Tensor]] | None
     states: torch.Tensor | None
-    mask: torch.Tensor  # (B, S) 1 = real token
+    mask: torch.Tensor
 
-    def select(self, index: torch.Tensor) -> Memory:
-        """Rows `index` (with repeats): one copy of a source per continuation scored against it."""
-        kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in self.kv] if self.kv else None
-        states = self.states.index_select(0, index) if self.states is not None else None
-        return Memory(kv, states, self.mask.index_select(0, index))
+
+@dataclass
+class PackedMemory:
+    """Encoder output of many sources without padding: source i owns flat rows offsets[i] .. + lengths[i].
+
+    tandem: `kv` holds each decoder layer's cross-attention keys and values, (n_tokens, H, Dh) each, projected
+    once per source token; HF: `states` (n_tokens, D). `rows` expands it to one padded copy per scored row.
+    """
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]] | None
+    states: torch.Tensor | None
+    offsets: torch.Tensor  # (n_sources,) long
+    lengths: torch.Tensor  # (n_sources,) long
+
+    def rows(self, owners: torch.Tensor) -> Memory:
+        """Padded memory of the sources `owners` (with repeats: one row per continuation scored)."""
+        lengths = self.lengths.index_select(0, owners)
+        S = int(lengths.max())
+        ar = torch.arange(S, device=owners.device)
+        mask = ar[None, :] < lengths[:, None]
+        # padded slots point at the row's last real token; the mask hides them
+        index = self.offsets.index_select(0, owners)[:, None] + torch.minimum(
+            ar[None, :], lengths[:, None] - 1
+        )
+        flat = index.reshape(-1)
+        N = owners.numel()
+        if self.kv is not None:
+            kv = []
+            for k, v in self.kv:
+                _, H, Dh = k.shape
+                kv.append(
+                    (
+                        k.index_select(0, flat).view(N, S, H, Dh).transpose(1, 2),
+                        v.index_select(0, flat).view(N, S, H, Dh).transpose(1, 2),
+                    )
+                )
+            return Memory(kv, None, mask.long())
+        states = self.states.index_select(0, flat).view(N, S, -1)  # type: ignore[union-attr]
+        return Memory(None, states, mask.long())
 
 
 class EncoderDecoder:
@@ -109,32 +144,54 @@ class EncoderDecoder:
     def pad(self, seqs: Sequence[Sequence[int]], value: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad to (B, L) ids and a (B, L) 1/0 mask."""
         L = max(1, max((len(s) for s in seqs), default=1))
-        ids = torch.full((len(seqs), L), value, dtype=torch.long)
-        mask = torch.zeros((len(seqs), L), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(list(s), dtype=torch.long)
-            mask[i, : len(s)] = 1
+        ids = torch.tensor([[*s, *([value] * (L - len(s)))] for s in seqs], dtype=torch.long).view(
+            len(seqs), L
+        )
+        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+        mask = (torch.arange(L)[None, :] < lengths[:, None]).long()
         dev = self.device
         return ids.to(dev), mask.to(dev)
 
     @torch.inference_mode()
-    def encode(self, sources: Sequence[Sequence[int]]) -> Memory:
-        ids, mask = self.pad(sources, self.pad_id)
-        if self.is_tandem:
-            states = self.model.encode(ids, mask)
-            return Memory(self.model.decoder.cross_kv(states), None, mask)
-        states = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
-        return Memory(None, states, mask)
+    def encode(self, batches: Sequence[Sequence[Sequence[int]]]) -> PackedMemory:
+        """Encode the sources of each batch (one encoder pass per batch) and pack their outputs; the sources
+        are numbered in the order given, across batches. tandem: cross-attention K/V are projected once, for
+        the real (non-padding) tokens of all batches together."""
+        flats, lengths = [], []
+        for sources in batches:
+            ids, mask = self.pad(sources, self.pad_id)
+            if self.is_tandem:
+                states = self.model.encode(ids, mask)
+            else:
+                states = self.model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+            flats.append(states[mask.bool()])  # (n_real, D), source by source
+            lengths += [len(s) for s in sources]
+        flat = flats[0] if len(flats) == 1 else torch.cat(flats)
+        lens = torch.tensor(lengths, dtype=torch.long, device=flat.device)
+        offsets = torch.cumsum(lens, 0) - lens
+        if not self.is_tandem:
+            return PackedMemory(None, flat, offsets, lens)
+        # (1, H, n, Dh) views of (n, H*Dh) projections -> (n, H, Dh), contiguous
+        kv = [
+            (k[0].transpose(0, 1), v[0].transpose(0, 1)) for k, v in self.model.decoder.cross_kv(flat[None])
+        ]
+        return PackedMemory(kv, None, offsets, lens)
 
     @torch.inference_mode()
-    def decoder_logprobs(self, memory: Memory, dec_in: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-        """Log-softmax over the vocabulary at the (row, t) `positions` (M, 2) of decoder inputs (N, T): (M, V)."""
+    def score_rows(
+        self, memory: Memory, continuations: Sequence[Sequence[int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced log-likelihood of each continuation (row i reads memory row i): summed log-probs
+        (float64, (N,)) and whether every token is the argmax at its position ((N,) bool)."""
+        dev = self.device
+        dec_in, mask = self.pad([[self.start_id, *c[:-1]] for c in continuations], self.pad_id)
+        positions = mask.nonzero()  # (M, 2) row-major: rows in order, positions ascending
         rows, cols = positions[:, 0], positions[:, 1]
+        targets = torch.tensor([t for c in continuations for t in c], device=dev)
         if self.is_tandem:
-            m = memory.mask
-            hidden, _ = self.model.decoder(dec_in, memory.kv, encoder_attention_mask=m)
+            hidden, _ = self.model.decoder(dec_in, memory.kv, encoder_attention_mask=memory.mask)
             # the LM head only where a continuation token is scored: padding costs no V-sized matmul
-            logits = self.model.project(hidden[rows, cols])
+            logits = self.model.project(hidden[rows, cols]).float()
         else:
             from transformers.modeling_outputs import BaseModelOutput
 
@@ -143,5 +200,15 @@ class EncoderDecoder:
                 attention_mask=memory.mask,
                 decoder_input_ids=dec_in,
             )
-            logits = out.logits[rows, cols]
-        return torch.log_softmax(logits.float(), dim=-1)
+            logits = out.logits[rows, cols].float()
+        tok_lp = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).squeeze(1)
+        # greedy iff the target's logit is the row maximum and no earlier id ties with it (argmax semantics);
+        # amax is a cheap reduction, the exact argmax runs only on the (few) rows where the target reaches it
+        greedy = logits.gather(1, targets[:, None]).squeeze(1) >= logits.amax(-1)
+        if bool(greedy.any()):
+            hit = greedy.nonzero().squeeze(1)
+            greedy[hit] = logits[hit].argmax(-1) == targets[hit]
+        N = len(continuations)
+        sums = torch.zeros(N, dtype=torch.float64, device=dev).index_add_(0, rows, tok_lp.double())
+        misses = torch.zeros(N, dtype=torch.long, device=dev).index_add_(0, rows, (~greedy).long())
+        return sums, misses == 0

@@ -12,6 +12,7 @@ Normalisations of a choice's summed log-likelihood `ll`:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,31 @@ class RankResult:
         return max(range(len(self.scores)), key=lambda i: self.scores[i])
 
 
+# Cost model of the batch planner, in token-positions: each pass also pays a fixed cost (kernel launches,
+# masks, Python), so a few padded positions are cheaper than an extra pass.
+PASS_COST_TOKENS = 32
+# Cross-attention K/V of one window of sources are held at once (bytes); windows never split an encoder batch.
+WINDOW_BYTES = 256 * 2**20
+
+
+def plan_batches(lengths: Sequence[int], max_items: int, pass_cost: float = PASS_COST_TOKENS) -> list[int]:
+    """Cut points of items sorted by descending length into contiguous batches of at most `max_items` that
+    minimise padded positions (batch size x its first length) + `pass_cost` per batch (exact, by dynamic
+    programming). Returns the batch start indices followed by len(lengths)."""
+    n, m = len(lengths), max(1, int(max_items))
+    best = [0.0] + [math.inf] * n
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(max(0, j - m), j):
+            c = best[i] + (j - i) * lengths[i] + pass_cost
+            if c < best[j]:
+                best[j], cut[j] = c, i
+    starts = [n]
+    while starts[-1] > 0:
+        starts.append(cut[starts[-1]])
+    return starts[::-1]
+
+
 def score_continuations(
     lm: EncoderDecoder,
     sources: Sequence[Sequence[int]],
@@ -49,8 +75,11 @@ def score_continuations(
 ) -> list[list[ContinuationScore]]:
     """Log-likelihood of each continuation (token ids, no start token) given its source (encoder ids).
 
-    `continuations[i]` lists the continuations of `sources[i]`; the source is encoded once for all of them.
-    `batch_size` bounds the number of sources per encoder pass. Results keep the input order.
+    `continuations[i]` lists the continuations of `sources[i]`. Each source is encoded once (encoder passes
+    of at most `batch_size` sources, grouped by length to cut padding) and its cross-attention K/V are shared
+    by all of its continuations; the continuations of a window of sources are then re-batched by their own
+    length (at most `batch_size` x the largest number of choices per decoder pass). Results keep the input
+    order.
     """
     if len(sources) != len(continuations):
         raise TandemError(
@@ -62,59 +91,42 @@ def score_continuations(
         for c in conts:
             if not c:
                 raise TandemError(f"score_continuations: source {i} has an empty continuation")
-    # Longest first: the first batch shows the memory peak, and similar lengths share a batch.
-    order = sorted(
-        range(len(sources)),
-        key=lambda i: (-len(sources[i]), -max((len(c) for c in continuations[i]), default=0)),
-    )
-    out: list[list[ContinuationScore] | None] = [None] * len(sources)
     bs = max(1, int(batch_size))
-    for b in range(0, len(order), bs):
-        idx = order[b : b + bs]
-        mem = lm.encode([sources[i] for i in idx])
-        owner, conts = [], []
-        for j, i in enumerate(idx):
-            for c in continuations[i]:
-                owner.append(j)
-                conts.append(list(c))
-        if conts:
-            results = _score_batch(lm, mem, owner, conts)
-            k = 0
-            for i in idx:
-                n = len(continuations[i])
-                out[i] = results[k : k + n]
-                k += n
-        else:
-            for i in idx:
-                out[i] = []
+    order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
+    out: list[list[ContinuationScore | None]] = [[None] * len(c) for c in continuations]
+    cfg = getattr(lm.model, "config", None)
+    width = getattr(cfg, "kv_dim", None) or getattr(cfg, "d_model", 1)
+    layers = getattr(cfg, "decoder_layers", None) or getattr(cfg, "num_decoder_layers", 1)
+    token_bytes = 2 * layers * width * next(lm.model.parameters()).element_size()
+    max_rows = bs * max((len(c) for c in continuations), default=1)
+
+    start = 0
+    while start < len(order):
+        # a window: whole encoder batches of the length-sorted sources, K/V within WINDOW_BYTES
+        end, tokens = start, 0
+        while end < len(order) and (
+            end - start < bs or tokens + len(sources[order[end]]) <= WINDOW_BYTES // token_bytes
+        ):
+            tokens += len(sources[order[end]])
+            end += 1
+        window = order[start:end]
+        cuts = plan_batches([len(sources[i]) for i in window], bs)
+        memory = lm.encode([[sources[i] for i in window[a:b]] for a, b in zip(cuts, cuts[1:])])
+        # every (source, choice) of the window, longest continuation first, then longest source
+        pairs = [(w, j) for w, i in enumerate(window) for j in range(len(continuations[i]))]
+        pairs.sort(key=lambda p: (-len(continuations[window[p[0]]][p[1]]), -len(sources[window[p[0]]])))
+        dcuts = plan_batches([len(continuations[window[w]][j]) for w, j in pairs], max_rows)
+        for a, b in zip(dcuts, dcuts[1:]):
+            batch = pairs[a:b]
+            owners = torch.tensor([w for w, _ in batch], device=memory.offsets.device)
+            conts = [continuations[window[w]][j] for w, j in batch]
+            sums, greedy = lm.score_rows(memory.rows(owners), conts)
+            for (w, j), c, s, g in zip(batch, conts, sums.tolist(), greedy.tolist()):
+                out[window[w]][j] = ContinuationScore(s, len(c), bool(g))
         if progress is not None:
-            progress(len(idx))
+            progress(len(window))
+        start = end
     return out  # type: ignore[return-value]
-
-
-def _score_batch(
-    lm: EncoderDecoder, mem, owner: list[int], conts: list[list[int]]
-) -> list[ContinuationScore]:
-    dev = lm.device
-    mem = mem.select(torch.tensor(owner, device=dev))
-    dec_in_rows = [[lm.start_id, *c[:-1]] for c in conts]
-    dec_in, mask = lm.pad(dec_in_rows, lm.pad_id)
-    positions = mask.nonzero()  # (M, 2) row-major: rows in order, positions ascending
-    targets = torch.tensor([t for c in conts for t in c], device=dev)
-    logp = lm.decoder_logprobs(mem, dec_in, positions)  # (M, V)
-    tok_lp = logp.gather(1, targets[:, None]).squeeze(1)
-    greedy = logp.argmax(-1) == targets
-    sums = torch.zeros(len(conts), dtype=torch.float64, device=dev).index_add_(
-        0, positions[:, 0], tok_lp.double()
-    )
-    misses = torch.zeros(len(conts), dtype=torch.long, device=dev).index_add_(
-        0, positions[:, 0], (~greedy).long()
-    )
-    all_greedy = misses == 0
-    return [
-        ContinuationScore(float(s), len(c), bool(g))
-        for s, c, g in zip(sums.tolist(), conts, all_greedy.tolist())
-    ]
 
 
 def normalize_scores(
