@@ -50,22 +50,29 @@ class _FusedLinearCE(torch.autograd.Function):
             h = hidden[s : s + chunk]
             y = targets[s : s + chunk]
             logits = F.linear(h, w, b).to(acc)  # (c, V)
-            lse = torch.logsumexp(logits, dim=-1)
             rows = torch.arange(h.shape[0], device=h.device)
-            losses[s : s + chunk] = lse - logits[rows, y]
+            z_y = logits[rows, y]
+            # one exp pass over the block, in place: e = exp(z - max), lse = max + log(sum e)
+            m = logits.amax(dim=1, keepdim=True)
+            e = logits.sub_(m).exp_()
+            total = e.sum(dim=1)
+            losses[s : s + chunk] = m.squeeze(1) + total.log() - z_y
             if grad_h is None and grad_w is None and grad_b is None:
                 continue
-            # d(loss)/d(logits) = softmax - onehot, times the caller's scale (1 / token count)
-            g = logits.sub_(lse.unsqueeze(1)).exp_()
-            g[rows, y] -= 1.0
-            g.mul_(scale)
+            # d(loss)/d(logits) = softmax - onehot, times the caller's scale (1 / token count); formed in
+            # fp32 before any cast so that 1 - p stays accurate when p is close to 1
+            g = e.mul_((scale / total).unsqueeze(1))
+            g[rows, y] -= scale
             if grad_b is not None:
                 grad_b += g.sum(0)
             g = g.to(dtype)
             if grad_h is not None:
                 grad_h[s : s + chunk] = g @ w
             if grad_w is not None:
-                grad_w += (g.t() @ h).to(acc)
+                if dtype == acc:
+                    grad_w.addmm_(g.t(), h)
+                else:  # bf16 GEMM, fp32 accumulation across chunks
+                    grad_w += (g.t() @ h).to(acc)
         ctx.save_for_backward(*(t if t is not None else torch.empty(0) for t in (grad_h, grad_w, grad_b)))
         ctx.has = (grad_h is not None, grad_w is not None, grad_b is not None)
         ctx.dtypes = (weight.dtype, bias.dtype if bias is not None else None)
