@@ -199,13 +199,18 @@ class DecoderLayer(nn.Module):
         self,
         x: torch.Tensor,
         self_mask: torch.Tensor | None,
-        cross_kv: tuple[torch.Tensor, torch.Tensor],
+        cross_kv: tuple[torch.Tensor, torch.Tensor] | None,
         cross_mask: torch.Tensor | None,
         cache: dict[str, torch.Tensor] | None = None,
         is_causal: bool = False,
+        encoder_states: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """cache (generation): holds this layer's self-attention "k"/"v" so far; extended in place."""
+        """cross_kv: this layer's cross-attention keys/values, precomputed once per source (generation);
+        None: projected here from encoder_states (training, so the layer owns all of its compute).
+        cache (generation): holds this layer's self-attention "k"/"v" so far; extended in place."""
         drop = self.dropout if self.training else 0.0
+        if cross_kv is None:
+            cross_kv = self.cross_attn.project_kv(encoder_states)
 
         def self_attention(h: torch.Tensor) -> torch.Tensor:
             if cache is None:

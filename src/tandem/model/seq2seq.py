@@ -128,14 +128,20 @@ class Decoder(nn.Module):
     def forward(
         self,
         input_ids: torch.Tensor,
-        cross_kv: list[tuple[torch.Tensor, torch.Tensor]],
+        cross_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         cache: list[dict[str, torch.Tensor]] | None = None,
         past_length: int = 0,
         output_hidden_states: bool = False,
+        encoder_states: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
-        """input_ids (B, T) continue `past_length` cached positions; returns (B, T, D) before the LM head."""
+        """input_ids (B, T) continue `past_length` cached positions; returns (B, T, D) before the LM head.
+
+        Cross-attention reads `cross_kv` (from `cross_kv()`, computed once when decoding step by step) or,
+        when that is None, each layer projects `encoder_states` itself."""
+        if cross_kv is None and encoder_states is None:
+            raise ValueError("the decoder needs cross_kv or encoder_states")
         c = self.config
         B, T = input_ids.shape
         x = self.embed_tokens(input_ids) * c.embed_scale
@@ -169,14 +175,23 @@ class Decoder(nn.Module):
         cross_mask = padding_mask(encoder_attention_mask, x.dtype)
 
         states = [x] if output_hidden_states else None
+        kv = cross_kv if cross_kv is not None else [None] * len(self.layers)
         for i, layer in enumerate(self.layers):
             layer_cache = cache[i] if cache is not None else None
             if self.gradient_checkpointing and self.training and layer_cache is None:
                 x = checkpoint(
-                    layer, x, self_mask, cross_kv[i], cross_mask, None, is_causal, use_reentrant=False
+                    layer,
+                    x,
+                    self_mask,
+                    kv[i],
+                    cross_mask,
+                    None,
+                    is_causal,
+                    encoder_states,
+                    use_reentrant=False,
                 )
             else:
-                x = layer(x, self_mask, cross_kv[i], cross_mask, layer_cache, is_causal)
+                x = layer(x, self_mask, kv[i], cross_mask, layer_cache, is_causal, encoder_states)
             if states is not None:
                 states.append(x)
         if self.final_norm is not None:
@@ -294,8 +309,8 @@ class Seq2SeqLM(nn.Module):
             decoder_input_ids = shift_right(labels, c.decoder_start_token_id, c.pad_token_id)
         hidden, dec_states = self.decoder(
             decoder_input_ids,
-            self.decoder.cross_kv(encoder_hidden_states),
             encoder_attention_mask=attention_mask,
+            encoder_states=encoder_hidden_states,
             attention_mask=decoder_attention_mask,
             output_hidden_states=output_hidden_states,
         )

@@ -12,7 +12,6 @@ Multi-node (2 nodes x 8 GPUs), run on every node:
 from __future__ import annotations
 
 import os
-import warnings
 
 import torch
 import torch.distributed as dist
@@ -46,15 +45,6 @@ def block_lists(model: nn.Module) -> list[nn.ModuleList]:
         m for name, m in model.named_modules() if isinstance(m, nn.ModuleList) and name.endswith("layers")
     ]
     return found
-
-
-def _used_outside_forward(block: nn.Module) -> list[nn.Module]:
-    """Submodules of `block` called from outside `block.forward` (tandem: cross-attention k/v projections)."""
-    out = []
-    for name, mod in block.named_modules():
-        if name.split(".")[-1] == "cross_attn" and hasattr(mod, "project_kv"):
-            out += [m for m in (getattr(mod, "k_proj", None), getattr(mod, "v_proj", None)) if m is not None]
-    return out
 
 
 def _wrap_blocks(model: nn.Module, fn) -> None:
@@ -106,15 +96,10 @@ def parallelize(
             mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
         kw = {"mesh": dp_mesh} | ({"mp_policy": mp} if mp is not None else {})
         lists = block_lists(model)
-        # The separately sharded k/v projections return views that tandem's decoder never modifies in place
-        # (the equality test against one process covers the gradients); the generic warning is noise.
-        warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module .* returned a view tensor")
+        # each block computes all of its own work (the decoder layers project their cross-attention keys and
+        # values themselves in training), so one unit per block is enough
         for layers in lists:
             for i, block in enumerate(layers):
-                # Modules a block owns but that run outside its forward (the decoder projects cross-attention
-                # keys/values of all layers up front) need their own unit, gathered by their own hooks.
-                for outside in _used_outside_forward(block):
-                    fully_shard(outside, **kw)
                 # the very last block is needed again first in backward: keep it gathered
                 last = layers is lists[-1] and i == len(layers) - 1
                 fully_shard(block, reshard_after_forward=not last, **kw)
