@@ -178,37 +178,56 @@ class EncoderDecoder:
         return PackedMemory(kv, None, offsets, lens)
 
     @torch.inference_mode()
+    def decode(self, memory: Memory, inputs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """tandem only: decoder output (N, T, D) of right-padded `inputs` (row i reads memory row i) and their
+        (N, T) 1/0 mask."""
+        ids, mask = self.pad(inputs, self.pad_id)
+        hidden, _ = self.model.decoder(ids, memory.kv, encoder_attention_mask=memory.mask)
+        return hidden, mask
+
+    @torch.inference_mode()
+    def target_logprobs(
+        self, logits: torch.Tensor, rows: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability of token `targets[m]` under the next-token distribution `logits[rows[m]]` (one
+        log-softmax per row, shared by every target read from it) and whether it is that row's argmax."""
+        logits = logits.float()
+        tok_lp = torch.log_softmax(logits, dim=-1)[rows, targets]
+        # greedy iff the target's logit is the row maximum and no earlier id ties with it (argmax semantics);
+        # amax is a cheap reduction, the exact argmax runs only on the (few) pairs where the target reaches it
+        greedy = logits[rows, targets] >= logits.amax(-1)[rows]
+        if bool(greedy.any()):
+            hit = greedy.nonzero().squeeze(1)
+            greedy[hit] = logits.index_select(0, rows[hit]).argmax(-1) == targets[hit]
+        return tok_lp, greedy
+
+    @torch.inference_mode()
     def score_rows(
         self, memory: Memory, continuations: Sequence[Sequence[int]]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced log-likelihood of each continuation (row i reads memory row i): summed log-probs
         (float64, (N,)) and whether every token is the argmax at its position ((N,) bool)."""
         dev = self.device
-        dec_in, mask = self.pad([[self.start_id, *c[:-1]] for c in continuations], self.pad_id)
-        positions = mask.nonzero()  # (M, 2) row-major: rows in order, positions ascending
-        rows, cols = positions[:, 0], positions[:, 1]
+        dec_in = [[self.start_id, *c[:-1]] for c in continuations]
         targets = torch.tensor([t for c in continuations for t in c], device=dev)
         if self.is_tandem:
-            hidden, _ = self.model.decoder(dec_in, memory.kv, encoder_attention_mask=memory.mask)
+            hidden, mask = self.decode(memory, dec_in)
+            positions = mask.nonzero()  # (M, 2) row-major: rows in order, positions ascending
             # the LM head only where a continuation token is scored: padding costs no V-sized matmul
-            logits = self.model.project(hidden[rows, cols]).float()
+            logits = self.model.project(hidden[positions[:, 0], positions[:, 1]])
         else:
             from transformers.modeling_outputs import BaseModelOutput
 
+            ids, mask = self.pad(dec_in, self.pad_id)
+            positions = mask.nonzero()
             out = self.model(
                 encoder_outputs=BaseModelOutput(last_hidden_state=memory.states),
                 attention_mask=memory.mask,
-                decoder_input_ids=dec_in,
+                decoder_input_ids=ids,
             )
-            logits = out.logits[rows, cols].float()
-        tok_lp = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).squeeze(1)
-        # greedy iff the target's logit is the row maximum and no earlier id ties with it (argmax semantics);
-        # amax is a cheap reduction, the exact argmax runs only on the (few) rows where the target reaches it
-        greedy = logits.gather(1, targets[:, None]).squeeze(1) >= logits.amax(-1)
-        if bool(greedy.any()):
-            hit = greedy.nonzero().squeeze(1)
-            greedy[hit] = logits[hit].argmax(-1) == targets[hit]
-        N = len(continuations)
+            logits = out.logits[positions[:, 0], positions[:, 1]]
+        tok_lp, greedy = self.target_logprobs(logits, torch.arange(len(targets), device=dev), targets)
+        rows, N = positions[:, 0], len(continuations)
         sums = torch.zeros(N, dtype=torch.float64, device=dev).index_add_(0, rows, tok_lp.double())
         misses = torch.zeros(N, dtype=torch.long, device=dev).index_add_(0, rows, (~greedy).long())
         return sums, misses == 0

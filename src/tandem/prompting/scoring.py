@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from tandem.errors import TandemError
-from tandem.prompting.lm import EncoderDecoder
+from tandem.prompting.lm import EncoderDecoder, PackedMemory
 
 NORMALIZATIONS = ("none", "token", "char", "calibrated")
 
@@ -93,7 +93,7 @@ def score_continuations(
                 raise TandemError(f"score_continuations: source {i} has an empty continuation")
     bs = max(1, int(batch_size))
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
-    out: list[list[ContinuationScore | None]] = [[None] * len(c) for c in continuations]
+    out: list[list[ContinuationScore]] = [[] for _ in continuations]
     cfg = getattr(lm.model, "config", None)
     width = getattr(cfg, "kv_dim", None) or getattr(cfg, "d_model", 1)
     layers = getattr(cfg, "decoder_layers", None) or getattr(cfg, "num_decoder_layers", 1)
@@ -112,21 +112,33 @@ def score_continuations(
         window = order[start:end]
         cuts = plan_batches([len(sources[i]) for i in window], bs)
         memory = lm.encode([[sources[i] for i in window[a:b]] for a, b in zip(cuts, cuts[1:])])
-        # every (source, choice) of the window, longest continuation first, then longest source
-        pairs = [(w, j) for w, i in enumerate(window) for j in range(len(continuations[i]))]
-        pairs.sort(key=lambda p: (-len(continuations[window[p[0]]][p[1]]), -len(sources[window[p[0]]])))
-        dcuts = plan_batches([len(continuations[window[w]][j]) for w, j in pairs], max_rows)
-        for a, b in zip(dcuts, dcuts[1:]):
-            batch = pairs[a:b]
-            owners = torch.tensor([w for w, _ in batch], device=memory.offsets.device)
-            conts = [continuations[window[w]][j] for w, j in batch]
-            sums, greedy = lm.score_rows(memory.rows(owners), conts)
-            for (w, j), c, s, g in zip(batch, conts, sums.tolist(), greedy.tolist()):
-                out[window[w]][j] = ContinuationScore(s, len(c), bool(g))
+        conts = [continuations[i] for i in window]
+        scored = _score_rebatched(lm, memory, conts, max_rows)
+        for i, cs, res in zip(window, conts, scored):
+            out[i] = [ContinuationScore(s, len(c), g) for c, (s, g) in zip(cs, res)]
         if progress is not None:
             progress(len(window))
         start = end
-    return out  # type: ignore[return-value]
+    return out
+
+
+def _score_rebatched(
+    lm: EncoderDecoder, memory: PackedMemory, conts: list[Sequence[Sequence[int]]], max_rows: int
+) -> list[list[tuple[float, bool]]]:
+    """Every (source, continuation) pair of a window, re-batched by continuation length (then source
+    length) into decoder passes of at most `max_rows` rows; each pass reads its rows' sources' memory."""
+    out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
+    lens = memory.lengths.tolist()
+    pairs = [(w, j) for w, cs in enumerate(conts) for j in range(len(cs))]
+    pairs.sort(key=lambda p: (-len(conts[p[0]][p[1]]), -lens[p[0]]))
+    cuts = plan_batches([len(conts[w][j]) for w, j in pairs], max_rows)
+    for a, b in zip(cuts, cuts[1:]):
+        batch = pairs[a:b]
+        owners = torch.tensor([w for w, _ in batch], device=memory.offsets.device)
+        sums, greedy = lm.score_rows(memory.rows(owners), [conts[w][j] for w, j in batch])
+        for (w, j), s, g in zip(batch, sums.tolist(), greedy.tolist()):
+            out[w][j] = (s, bool(g))
+    return out
 
 
 def normalize_scores(
