@@ -66,6 +66,9 @@ class EdgeModel:
         device: str = "cpu",
         use_vmap: bool | None = None,
     ):
+        from tandem.edge.isa import configure_ct2_isa
+
+        configure_ct2_isa()  # before CTranslate2 loads: AVX-512 on AMD parts that have it
         import ctranslate2
 
         from tandem.tokenizer import Tokenizer  # torch-free; same text handling as the torch path
