@@ -156,3 +156,51 @@ def test_tandem_model_scoring_and_generation():
     ref = model.generate(*ids, max_new_tokens=5)[0, 1:].tolist()
     ref = ref[: ref.index(2)] if 2 in ref else ref
     assert outs[0] == postprocess(lm.tok.decode(ref), ["q"])
+
+
+def test_plan_batches_minimises_padding_plus_pass_cost():
+    from tandem.prompting.scoring import plan_batches
+
+    lengths = [10, 9, 2, 1, 1]
+    cuts = plan_batches(lengths, 4, pass_cost=0)
+    cost = sum((b - a) * lengths[a] for a, b in zip(cuts, cuts[1:]))
+    assert cuts[0] == 0 and cuts[-1] == 5 and cost == 10 + 9 + 2 + 1 + 1  # no padding at all
+    assert plan_batches(lengths, 5, pass_cost=100) == [0, 5]  # 50 positions + 1 pass beats 23 + 4 passes
+    assert plan_batches(lengths, 2, pass_cost=100) == [0, 2, 3, 5]  # cap 2: {10,9} {2} {1,1} = 24 + 3 passes
+    assert plan_batches([], 4) == [0]
+
+
+def test_scores_independent_of_windows_and_batching(monkeypatch):
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting import scoring
+    from tandem.prompting.lm import EncoderDecoder
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64, max_positions=64
+    )
+    lm = EncoderDecoder(Seq2SeqLM(cfg).eval(), _Tok())
+    g = torch.Generator().manual_seed(1)
+    srcs = [
+        torch.randint(5, 60, (int(n),), generator=g).tolist() for n in torch.randint(1, 20, (9,), generator=g)
+    ]
+    conts = [
+        [torch.randint(5, 60, (int(n),), generator=g).tolist() for n in torch.randint(1, 6, (k % 3 + 1,))]
+        for k in range(9)
+    ]
+    ref = scoring.score_continuations(lm, srcs, conts, batch_size=64)
+    monkeypatch.setattr(scoring, "WINDOW_BYTES", 1)  # every window = one encoder batch
+    for bs in (1, 2, 4):
+        got = scoring.score_continuations(lm, srcs, conts, batch_size=bs)
+        for r_row, g_row in zip(ref, got):
+            assert [x.num_tokens for x in g_row] == [x.num_tokens for x in r_row]
+            assert [x.logprob for x in g_row] == pytest.approx([x.logprob for x in r_row], abs=1e-4)
+    # one source alone, unbatched, through the model's own forward
+    s, c = srcs[3], conts[3][0]
+    with torch.no_grad():
+        logits = lm.model(input_ids=torch.tensor([s]), labels=torch.tensor([c])).logits
+    want = torch.log_softmax(logits[0], -1).gather(1, torch.tensor([c]).T).sum().item()
+    assert ref[3][0].logprob == pytest.approx(want, abs=1e-4)
