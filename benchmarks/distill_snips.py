@@ -27,11 +27,13 @@ import torch
 from tandem.config import ModelConfig
 from tandem.distill import DistillConfig, distill
 from tandem.finetune import (
+    SLULabels,
     TrainConfig,
     encode_pairs,
     fit,
     generate_texts,
     make_evaluator,
+    save_model,
     score_slu,
     slu_pairs,
     split_dev,
@@ -40,7 +42,7 @@ from tandem.model import Seq2SeqLM
 from tandem.slu import load_snips
 from tandem.tokenizer import Tokenizer
 
-TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4)
+TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4, dropout=0.1)
 STUDENTS = {
     # deep encoder, shallow decoder: decoding cost is paid per generated token
     "student10": dict(d_model=128, num_heads=4, ffn_dim=256, encoder_layers=3, decoder_layers=1),
@@ -78,12 +80,26 @@ def main() -> int:
     ap.add_argument("--device", default="cpu", help="training device: cpu | cuda")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vocab-size", type=int, default=1000)
-    ap.add_argument("--teacher-epochs", type=float, default=6)
-    ap.add_argument("--student-epochs", type=float, default=6)
+    ap.add_argument(
+        "--no-tags",
+        dest="tags",
+        action="store_false",
+        help="plain `intent ; slot = value` targets instead of one reserved tokenizer tag per label",
+    )
+    ap.add_argument(
+        "--init-std",
+        type=float,
+        default=0.0,
+        help="weight init std of every model (0: d_model**-0.5; the presets' 0.02 stalls narrow models)",
+    )
+    ap.add_argument("--teacher-epochs", type=float, default=8)
+    ap.add_argument("--student-epochs", type=float, default=20)
+    ap.add_argument("--teacher-lr", type=float, default=1e-3)
+    ap.add_argument("--student-lr", type=float, default=3e-3)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--dev-holdout", type=int, default=500)
     ap.add_argument("--latency-n", type=int, default=100)
-    ap.add_argument("--max-new-tokens", type=int, default=80)
+    ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--limit-train", type=int, default=0, help="use only N training examples (smoke runs)")
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--topk", type=int, default=16)
@@ -95,17 +111,27 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
 
-    train_all = slu_pairs(load_snips(args.data, "train"))
-    valid = slu_pairs(load_snips(args.data, "valid"))
+    train_ex = load_snips(args.data, "train")
     if args.limit_train:
-        train_all = train_all[: args.limit_train]
+        train_ex = train_ex[: args.limit_train]
+    # The label vocabulary comes from the training split only; valid labels all occur there.
+    labels = SLULabels.from_examples(train_ex) if args.tags else None
+    train_all = slu_pairs(train_ex, labels)
+    valid = slu_pairs(load_snips(args.data, "valid"), labels)
     train, dev = split_dev(train_all, args.dev_holdout, args.seed)
     tok = Tokenizer.train(
-        iter([p.source for p in train] + [p.target for p in train]), vocab_size=args.vocab_size
+        iter([p.source for p in train] + [p.target for p in train]),
+        vocab_size=args.vocab_size,
+        reserved_tags=len(labels) if labels else 0,
     )
     enc = lambda pairs: encode_pairs(tok, pairs, max_source_len=128, max_target_len=128)  # noqa: E731
     train_enc, dev_enc, valid_enc = enc(train), enc(dev), enc(valid)
-    dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens)
+    dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens, labels)
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    log(
+        f"targets: {'tags' if labels else 'plain'}, mean {statistics.mean(len(e.target) for e in train_enc):.1f} "
+        f"tokens (sources {statistics.mean(len(e.source) for e in train_enc):.1f})"
+    )
     ids = dict(
         vocab_size=tok.vocab_size,
         pad_token_id=tok.pad_id,
@@ -114,15 +140,20 @@ def main() -> int:
         decoder_start_token_id=tok.eos_id,
         max_positions=128,
     )
+
+    def model_config(dims: dict) -> ModelConfig:
+        std = args.init_std or dims["d_model"] ** -0.5
+        return ModelConfig.preset("small", **dims, **ids, init_std=std)
+
     common = dict(
         batch_size=args.batch_size, metric="exact_match", log_every=200, seed=args.seed, device=args.device
     )
-    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
 
     def score(name: str, model: Seq2SeqLM, teacher_params: int, extra: dict) -> dict:
         model.to(args.device)
         preds = generate_texts(model, tok, valid_enc, 128, args.max_new_tokens)
-        m = score_slu(valid, preds)
+        m = score_slu(valid, preds, labels)
+        save_model(model, out / name, tok, labels)
         n = model.config.num_parameters()
         row = {"model": name, "params": n, "params_pct_of_teacher": round(100 * n / teacher_params, 2), **m}
         row.update(cpu_latency(model, valid_enc, args.latency_n, args.max_new_tokens))
@@ -132,20 +163,22 @@ def main() -> int:
         return row
 
     # ---------------------------------------------------------------- teacher
-    teacher = Seq2SeqLM(ModelConfig.preset("small", **TEACHER, **ids))
+    torch.manual_seed(args.seed)
+    teacher = Seq2SeqLM(model_config(TEACHER))
     tn = teacher.config.num_parameters()
     log(f"teacher: {tn / 1e6:.2f}M parameters, {len(train)} train / {len(dev)} dev / {len(valid)} valid")
-    tcfg = TrainConfig(epochs=args.teacher_epochs, lr=2e-3, warmup_ratio=0.03, **common)
-    r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher", tokenizer=tok, log=log)
+    tcfg = TrainConfig(epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **common)
+    r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
     rows = {
         "teacher": score("teacher", teacher, tn, {"train_s": round(r.train_seconds, 1), "steps": r.steps})
     }
 
     # ---------------------------------------------------------------- students: distilled and from scratch
     for name, dims in STUDENTS.items():
-        scfg = ModelConfig.preset("small", **dims, **ids)
+        scfg = model_config(dims)
         assert scfg.num_parameters() <= LIMITS[name] * tn, (name, scfg.num_parameters(), tn)
-        base = dict(epochs=args.student_epochs, lr=3e-3, warmup_ratio=0.03, **common)
+        # the distilled and the no-teacher student share this recipe: same init, data order and steps
+        base = dict(epochs=args.student_epochs, lr=args.student_lr, warmup_ratio=0.05, **common)
 
         torch.manual_seed(args.seed)
         student = Seq2SeqLM(scfg)
@@ -159,7 +192,7 @@ def main() -> int:
             cache_dir=str(out / "teacher_topk"),
         )
         log(f"{name}: distilling {scfg.num_parameters() / 1e6:.3f}M parameters")
-        dr = distill(teacher, student, train_enc, dcfg, dev_eval, out / f"{name}_kd", tok, log=log)
+        dr = distill(teacher, student, train_enc, dcfg, dev_eval, out / f"{name}_kd_fit", log=log)
         task = dr.stages["task"]
         rows[f"{name}_kd"] = score(
             f"{name}_kd",
@@ -175,7 +208,9 @@ def main() -> int:
         torch.manual_seed(args.seed)
         scratch = Seq2SeqLM(scfg)  # identical init to the distilled student
         log(f"{name}: training without a teacher")
-        sr = fit(scratch, train_enc, TrainConfig(**base), dev_eval, out_dir=out / f"{name}_scratch", log=log)
+        sr = fit(
+            scratch, train_enc, TrainConfig(**base), dev_eval, out_dir=out / f"{name}_scratch_fit", log=log
+        )
         rows[f"{name}_scratch"] = score(
             f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
         )
@@ -213,6 +248,7 @@ def main() -> int:
         "kd_minus_scratch_intent_acc": {
             n: round(rows[f"{n}_kd"]["intent_acc"] - rows[f"{n}_scratch"]["intent_acc"], 2) for n in STUDENTS
         },
+        "targets_format": "tags" if labels else "plain",
         "device": args.device,
         "threads": args.threads,
         "total_s": round(time.perf_counter() - t_all, 1),

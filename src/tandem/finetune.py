@@ -5,6 +5,12 @@ jsonl, xSID CoNLL via `tandem.slu`). Spoken-language understanding is cast as se
 to `tandem.slu.linearize(intent, slots)` and generated parses are read back with `parse_linearized` and
 scored as intent accuracy / slot F1 / exact match.
 
+Optionally (`SLULabels`, `tandem finetune --slu-tags`) each intent and slot name is one reserved tokenizer
+tag, as AlexaTM reserved 1K vocabulary entries for downstream tags: the target becomes a few tag tokens
+plus the copied slot values (`<tag_3><tag_17> the beatles<tag_21> my playlist`) instead of names split
+into many pieces. The label vocabulary is saved beside the model as `labels.json`; generations are mapped
+back to the linearised format before `parse_linearized`.
+
 `fit` is the one training loop: fine-tuning calls it with the plain cross-entropy, distillation
 (`tandem.distill`) with its own loss. It evaluates on a dev set every `eval_every` steps, keeps the best
 weights, stops early after `patience` evaluations without improvement and restores the best weights.
@@ -16,6 +22,7 @@ import copy
 import json
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -78,9 +85,110 @@ def load_jsonl_pairs(
     return pairs
 
 
-def slu_pairs(examples: Sequence[Any]) -> list[Pair]:
-    """SLU examples (tandem.slu.SLUExample) as utterance -> linearised parse pairs."""
-    return [Pair(ex.text, ex.target, gold=ex) for ex in examples]
+def slu_pairs(examples: Sequence[Any], labels: SLULabels | None = None) -> list[Pair]:
+    """SLU examples (tandem.slu.SLUExample) as utterance -> linearised parse pairs (tag targets with
+    `labels`)."""
+    if labels is None:
+        return [Pair(ex.text, ex.target, gold=ex) for ex in examples]
+    return [Pair(ex.text, labels.to_target(ex.intent, ex.slots), gold=ex) for ex in examples]
+
+
+# ============================================================================================= SLU label tags
+LABELS_FILE = "labels.json"
+_LABELS_FORMAT = "tandem-slu-tags/1"
+_TAG_SPLIT = re.compile(r"<tag_(\d+)>")
+
+
+@dataclass
+class SLULabels:
+    """Intent and slot names mapped to reserved tokenizer tags: intents take `<tag_0>`.. `<tag_{I-1}>`,
+    slots the next ones. A parse is written `<intent tag><slot tag> value<slot tag> value ...`."""
+
+    intents: list[str]
+    slots: list[str]
+
+    @classmethod
+    def from_examples(cls, *example_sets: Sequence[Any]) -> SLULabels:
+        """The sorted intent and slot names of SLU examples (tandem.slu.SLUExample)."""
+        intents, slots = set(), set()
+        for examples in example_sets:
+            for ex in examples:
+                intents.add(ex.intent)
+                slots.update(name for name, _ in ex.slots)
+        return cls(sorted(intents), sorted(slots))
+
+    def __len__(self) -> int:
+        return len(self.intents) + len(self.slots)
+
+    def _tag(self, names: list[str], offset: int, name: str, kind: str) -> str:
+        try:
+            return f"<tag_{offset + names.index(name)}>"
+        except ValueError:
+            raise TandemError(
+                f"{kind} {name!r} is not in the label vocabulary ({len(self)} labels); build it from data "
+                "that contains every label, or drop the tag format"
+            ) from None
+
+    def to_target(self, intent: str, slots: Sequence[tuple[str, str]]) -> str:
+        """The tag-format target of one parse."""
+        out = self._tag(self.intents, 0, intent, "intent")
+        for name, value in slots:
+            out += self._tag(self.slots, len(self.intents), name, "slot") + " " + " ".join(value.split())
+        return out
+
+    def to_linearized(self, text: str) -> str:
+        """A generated tag-format parse as `tandem.slu.linearize` text; never raises.
+
+        The first tag names the intent when it is an intent tag; each slot tag takes the text up to the next
+        tag as its value. Text without any tag is returned unchanged (already linearised).
+        """
+        from tandem.slu import linearize
+
+        parts = _TAG_SPLIT.split(text)
+        if len(parts) == 1:
+            return text
+        n_int = len(self.intents)
+        intent, slots = "", []
+        for k in range(1, len(parts), 2):
+            i, value = int(parts[k]), " ".join(parts[k + 1].split())
+            if k == 1 and i < n_int:
+                intent = self.intents[i]
+            elif n_int <= i < len(self) and value:
+                slots.append((self.slots[i - n_int], value))
+        return linearize(intent, slots)
+
+    def check_tokenizer(self, tokenizer: Any) -> None:
+        """Raise unless the tokenizer reserves a tag for every label."""
+        have = getattr(tokenizer, "num_reserved_tags", 0)
+        if have < len(self):
+            raise TandemError(
+                f"the label vocabulary needs {len(self)} reserved tags but the tokenizer has {have}; train one "
+                f"with `tandem tokenizer train --reserved-tags {len(self)}` (or let finetune train it)"
+            )
+
+    def save(self, directory: str | Path) -> Path:
+        p = Path(directory) / LABELS_FILE
+        p.parent.mkdir(parents=True, exist_ok=True)
+        body = {"format": _LABELS_FORMAT, "intents": self.intents, "slots": self.slots}
+        p.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> SLULabels | None:
+        """The labels.json in a model directory (or that file); None when there is none."""
+        p = Path(path)
+        p = p / LABELS_FILE if p.is_dir() else p
+        if not p.is_file():
+            return None
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise TandemError(f"{p}: not valid JSON ({e.msg}); delete it or rewrite it") from e
+        if not isinstance(d, dict) or d.get("format") != _LABELS_FORMAT:
+            raise TandemError(f"{p}: field 'format' must be {_LABELS_FORMAT!r}")
+        if not all(isinstance(d.get(k), list) for k in ("intents", "slots")):
+            raise TandemError(f"{p}: fields 'intents' and 'slots' must be lists of names")
+        return cls([str(x) for x in d["intents"]], [str(x) for x in d["slots"]])
 
 
 def load_pairs(data: str | Path, task: str | None = None, split: str | None = None) -> list[Pair]:
@@ -212,10 +320,15 @@ def generate_texts(
     return texts
 
 
-def score_slu(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, float]:
-    """Intent accuracy, slot F1 and exact match (0-100) of generated linearised parses."""
+def score_slu(
+    pairs: Sequence[Pair], predictions: Sequence[str], labels: SLULabels | None = None
+) -> dict[str, float]:
+    """Intent accuracy, slot F1 and exact match (0-100) of generated linearised (or, with `labels`,
+    tag-format) parses."""
     from tandem.slu import parse_linearized, slu_metrics
 
+    if labels is not None:
+        predictions = [labels.to_linearized(t) for t in predictions]
     parsed = [parse_linearized(t) for t in predictions]
     m = slu_metrics([p.gold for p in pairs], [i for i, _ in parsed], [s for _, s in parsed])
     return {k: m[k] for k in ("intent_acc", "slot_f1", "exact_match")}
@@ -234,6 +347,7 @@ def make_evaluator(
     generate: bool = True,
     batch_size: int = 64,
     max_new_tokens: int = 64,
+    labels: SLULabels | None = None,
 ) -> Callable[[nn.Module], dict[str, float]]:
     """A dev-set evaluator: loss always; generation metrics (SLU when pairs carry gold parses) if `generate`."""
 
@@ -242,7 +356,9 @@ def make_evaluator(
         if generate:
             preds = generate_texts(model, tokenizer, encoded, batch_size, max_new_tokens)
             out.update(
-                score_slu(pairs, preds) if pairs and pairs[0].gold is not None else score_exact(pairs, preds)
+                score_slu(pairs, preds, labels)
+                if pairs and pairs[0].gold is not None
+                else score_exact(pairs, preds)
             )
         return out
 
@@ -331,12 +447,13 @@ def fit(
     extra_modules: nn.Module | None = None,
     tokenizer: Any = None,
     log: Callable[[str], None] | None = print,
+    labels: SLULabels | None = None,
 ) -> FitResult:
     """Train `model` on encoded examples; evaluate, keep the best weights, stop early; restore the best.
 
     `extra_modules` (e.g. hidden-state projections) are optimised with the model but not saved.
     With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the best
-    checkpoint, with the tokenizer) and `fit.json` (the result).
+    checkpoint, with the tokenizer and `labels`) and `fit.json` (the result).
     """
     from tandem.train.optim import LRSchedule, build_optimizer
 
@@ -382,7 +499,7 @@ def fit(
             best_val, best_step, bad_evals = metrics[cfg.metric], step, 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if out is not None:
-                model.save_pretrained(out / "best", tokenizer=tokenizer)
+                save_model(model, out / "best", tokenizer, labels)
         else:
             bad_evals += 1
         if log:
@@ -433,10 +550,19 @@ def fit(
     result = FitResult(best_val, best_step, step, stopped, history, time.perf_counter() - t_start)
     if out is not None:
         if evaluate is None:
-            model.save_pretrained(out / "best", tokenizer=tokenizer)
+            save_model(model, out / "best", tokenizer, labels)
         (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
     mlog.close()
     return result
+
+
+def save_model(
+    model: nn.Module, directory: str | Path, tokenizer: Any = None, labels: SLULabels | None = None
+):
+    """`save_pretrained` plus the SLU label vocabulary (labels.json) when there is one."""
+    model.save_pretrained(directory, tokenizer=tokenizer)
+    if labels is not None:
+        labels.save(directory)
 
 
 def clone_model(model: nn.Module) -> nn.Module:
@@ -446,10 +572,14 @@ def clone_model(model: nn.Module) -> nn.Module:
 
 # ============================================================================================= high level
 def load_or_train_tokenizer(
-    path: str | Path | None, model_dir: str | Path | None, pairs: Sequence[Pair], vocab_size: int
+    path: str | Path | None,
+    model_dir: str | Path | None,
+    pairs: Sequence[Pair],
+    vocab_size: int,
+    reserved_tags: int = 0,
 ):
-    """The tokenizer at `path`, else the one saved with `model_dir`, else one trained on `pairs` (saved to
-    `path` when given)."""
+    """The tokenizer at `path`, else the one saved with `model_dir`, else one trained on `pairs` with
+    `reserved_tags` tag slots (saved to `path` when given)."""
     from tandem.tokenizer import Tokenizer
 
     if path is not None and Path(path).exists():
@@ -458,7 +588,7 @@ def load_or_train_tokenizer(
         return Tokenizer.load(model_dir)
     require_nonempty(pairs, "the training set (needed to train a tokenizer)")
     texts = [p.source for p in pairs] + [p.target for p in pairs]
-    tok = Tokenizer.train(iter(texts), vocab_size=vocab_size)
+    tok = Tokenizer.train(iter(texts), vocab_size=vocab_size, reserved_tags=reserved_tags)
     if path is not None:
         tok.save(path)
     return tok
@@ -508,8 +638,12 @@ def finetune(
     max_new_tokens: int = 64,
     generate_eval: bool = True,
     log: Callable[[str], None] | None = print,
+    labels: SLULabels | None = None,
 ) -> FitResult:
-    """Fine-tune on (source, target) pairs with dev evaluation, best-checkpoint selection and early stopping."""
+    """Fine-tune on (source, target) pairs with dev evaluation, best-checkpoint selection and early stopping.
+
+    With `labels` the pairs' targets are in tag format (see `slu_pairs`); it is saved with the checkpoint.
+    """
     require_nonempty(train_pairs, "the training set")
     if dev_pairs is not None:
         require_nonempty(dev_pairs, "the dev set")
@@ -518,9 +652,11 @@ def finetune(
     if dev_pairs is not None:
         dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len)
         evaluate = make_evaluator(
-            tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens
+            tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens, labels
         )
-    return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log)
+    if labels is not None:
+        labels.check_tokenizer(tokenizer)
+    return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log, labels)
 
 
 def split_dev(pairs: Sequence[Pair], n_dev: int, seed: int = 0) -> tuple[list[Pair], list[Pair]]:

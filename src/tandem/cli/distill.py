@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from tandem.cli.finetune import _plot, add_training_arguments, load_data, train_config
+from tandem.cli.finetune import _plot, add_training_arguments, load_data, slu_labels, train_config
 
 HELP = "distil a teacher (tandem, HF BART/mBART/T5, AlexaTM) into a smaller student or a chain of students"
 EXAMPLES = """
@@ -19,7 +19,8 @@ EXAMPLES = """
       --generic unlabelled.txt --generic-epochs 1 --seq-kd add --out runs/chain   # teacher -> 6+3 -> edge-2m
   tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
 students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
-DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used.
+DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used, and
+its SLU tag vocabulary (labels.json, from `tandem finetune --slu-tags`) when it has one.
 outputs in --out: student_N/final (the student), student_N/task/{metrics.jsonl,loss.png,best/},
 student_N/teacher_topk/ (logit cache), student_N/seqkd_targets.jsonl, distill.json
 """
@@ -134,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
     cfg.validate()
     # Everything that can fail cheaply runs before the teacher is loaded.
     train, dev = load_data(args)
+    labels, train, dev = slu_labels(args, train, dev, args.teacher)
     tok = Tokenizer.load(args.tokenizer or args.teacher)
+    if labels is not None:
+        labels.check_tokenizer(tok)
     if args.student_tokenizer:
         check_vocab(tok, Tokenizer.load(args.student_tokenizer), "teacher", "student")
     texts = None
@@ -157,13 +161,13 @@ def run(args: argparse.Namespace) -> int:
     if dev is not None:
         dev_enc = encode_pairs(tok, dev, args.clm_prefix, args.max_source_len, args.max_target_len)
         evaluate = make_evaluator(
-            tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens
+            tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens, labels
         )
     generic = generic_examples(texts, tok, args.max_source_len, cfg.seed) if texts else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
-    results = distill_chain(teacher, args.student, train_enc, cfg, evaluate, out, tok, generic)
+    results = distill_chain(teacher, args.student, train_enc, cfg, evaluate, out, tok, generic, labels=labels)
     for k, r in enumerate(results, 1):
         sub = out / f"student_{k}"
         _plot(sub / "task")

@@ -13,9 +13,12 @@ EXAMPLES = """
   tandem finetune --model small --model-overrides '{"d_model": 256, "encoder_layers": 4, "decoder_layers": 4}' \\
       --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \\
       --tokenizer runs/snips-tok --vocab-size 1000 --metric exact_match --patience 2 --out runs/snips-teacher
+  tandem finetune --model small --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \
+      --slu-tags --vocab-size 1000 --metric exact_match --out runs/snips-tags
   tandem finetune --model runs/base/model --data train.jsonl --clm-prefix --epochs 1 --out runs/ft-clm
-SLU targets are `intent ; slot = value ; ...` (tandem.slu.linearize); dev metrics are intent accuracy,
-slot F1 and exact match. outputs in --out: metrics.jsonl, loss.png, best/ (the best dev checkpoint with its
+SLU targets are `intent ; slot = value ; ...` (tandem.slu.linearize); with --slu-tags each intent and slot
+name is one reserved tokenizer tag (`<tag_3><tag_17> the beatles`, label vocabulary in labels.json beside
+the model). Dev metrics are intent accuracy, slot F1 and exact match. outputs in --out: metrics.jsonl, loss.png, best/ (the best dev checkpoint with its
 tokenizer), fit.json, dev_metrics.json
 """
 
@@ -113,7 +116,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="tokenizer dir/.model (default: the model's); a missing path is trained on --data",
     )
     g.add_argument("--vocab-size", type=int, default=1000, help="vocabulary of a tokenizer trained here")
+    g.add_argument(
+        "--slu-tags",
+        action="store_true",
+        help="--task slu: write each intent/slot name as one reserved tokenizer tag (labels.json); "
+        "automatic when --model has a labels.json",
+    )
     add_training_arguments(p, TrainConfig())
+
+
+def slu_labels(args: argparse.Namespace, train, dev, model_dir: str | None):
+    """The SLU tag vocabulary (from --model's labels.json, else built from the data with --slu-tags) and the
+    pairs re-targeted to it; (None, train, dev) when tags are off."""
+    from tandem.errors import TandemError
+    from tandem.finetune import SLULabels, slu_pairs
+
+    labels = SLULabels.load(model_dir) if model_dir else None
+    if labels is None and not getattr(args, "slu_tags", False):
+        return None, train, dev
+    if args.task != "slu":
+        raise TandemError("--slu-tags (or a model with labels.json) needs --task slu")
+    gold = [[p.gold for p in s] for s in (train, dev) if s is not None]
+    if labels is None:
+        labels = SLULabels.from_examples(*gold)
+    return labels, slu_pairs(gold[0], labels), (slu_pairs(gold[1], labels) if dev is not None else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,7 +154,12 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     train, dev = load_data(args)
     model_dir = args.model if Path(args.model).is_dir() else None
-    tok = load_or_train_tokenizer(args.tokenizer, model_dir, train, args.vocab_size)
+    labels, train, dev = slu_labels(args, train, dev, model_dir)
+    tok = load_or_train_tokenizer(
+        args.tokenizer, model_dir, train, args.vocab_size, len(labels) if labels is not None else 0
+    )
+    if labels is not None:
+        labels.check_tokenizer(tok)
     model = build_model(args.model, tok, args.model_overrides)
     cfg = train_config(args, TrainConfig)
     out = Path(args.out)
@@ -147,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         args.max_target_len,
         args.max_new_tokens,
         args.generate_eval,
+        labels=labels,
     )
     _plot(out)
     if res.history:

@@ -38,10 +38,12 @@ from tandem.errors import TandemError
 from tandem.finetune import (
     Encoded,
     FitResult,
+    SLULabels,
     TrainConfig,
     fit,
     iterate_batches,
     require_nonempty,
+    save_model,
 )
 
 SEQ_KD_MODES = ("off", "replace", "add")
@@ -402,11 +404,13 @@ def distill(
     generic: Sequence[Encoded] | None = None,
     generic_cfg: DistillConfig | None = None,
     log: Callable[[str], None] | None = print,
+    labels: SLULabels | None = None,
 ) -> DistillResult:
     """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
 
     Checks (vocabulary, empty data, teacher memory) run before any compute. Returns the trained student
-    (best dev checkpoint restored) and each stage's FitResult.
+    (best dev checkpoint restored) and each stage's FitResult. `labels` (the teacher's SLU tag vocabulary)
+    is saved with the student's checkpoints.
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
@@ -492,7 +496,7 @@ def distill(
     if log:
         log(f"stage 2: task distillation on {len(data)} examples")
     stages["task"] = fit(
-        student, data, cfg, evaluate, loss, out / "task" if out else None, projector, tokenizer, log
+        student, data, cfg, evaluate, loss, out / "task" if out else None, projector, tokenizer, log, labels
     )
     if cache is not None:
         cache.flush()
@@ -509,6 +513,7 @@ def distill_chain(
     tokenizer: Any = None,
     generic: Sequence[Encoded] | None = None,
     log: Callable[[str], None] | None = print,
+    labels: SLULabels | None = None,
 ) -> list[DistillResult]:
     """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M)."""
     if not specs:
@@ -528,10 +533,10 @@ def distill_chain(
                 f"chain link {k + 1}/{len(specs)}: {configs[k].num_parameters() / 1e6:.2f}M-parameter student"
             )
         sub = Path(out_dir) / f"student_{k + 1}" if out_dir is not None else None
-        r = distill(current, student, train, cfg, evaluate, sub, tokenizer, generic, log=log)
+        r = distill(current, student, train, cfg, evaluate, sub, tokenizer, generic, log=log, labels=labels)
         r.init = report
         if sub is not None:
-            r.student.save_pretrained(sub / "final", tokenizer=tokenizer)
+            save_model(r.student, sub / "final", tokenizer, labels)
         results.append(r)
         current = r.student
     return results
