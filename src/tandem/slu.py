@@ -15,13 +15,13 @@ are on a 0-100 scale. This module is torch-free.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tandem.errors import TandemError
+from tandem.jsonl import iter_jsonl
 
 Span = tuple[str, int, int]  # (slot type, start token, end token exclusive)
 SlotPair = tuple[str, str]  # (slot type, value text)
@@ -316,19 +316,7 @@ def parse_bracket_annotation(annot: str) -> tuple[list[str], list[str]]:
 
 
 def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
-    if not path.is_file():
-        raise TandemError(f"{path}: file not found")
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TandemError(f"{path} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
-            if not isinstance(obj, dict):
-                raise TandemError(f"{path} line {i}: expected a JSON object")
-            yield i, obj
+    return iter_jsonl(path)
 
 
 def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:

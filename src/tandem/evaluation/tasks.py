@@ -21,6 +21,7 @@ from typing import Any
 from tandem import slu
 from tandem.errors import TandemError
 from tandem.evaluation import metrics as M
+from tandem.jsonl import iter_jsonl
 
 Doc = dict[str, Any]
 
@@ -53,21 +54,10 @@ class Task:
 # ------------------------------------------------------------------------------------------------- file I/O
 def read_jsonl(path: Path) -> list[Doc]:
     """Objects of a jsonl file; a malformed line is an error naming the file and line."""
-    if not path.is_file():
-        raise TandemError(f"{path}: file not found")
     out = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TandemError(f"{path} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
-            if not isinstance(obj, dict):
-                raise TandemError(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
-            obj.setdefault("_line", i)
-            out.append(obj)
+    for i, obj in iter_jsonl(path):
+        obj.setdefault("_line", i)
+        out.append(obj)
     return out
 
 

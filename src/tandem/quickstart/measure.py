@@ -21,28 +21,20 @@ import time
 from pathlib import Path
 
 from tandem.errors import TandemError
+from tandem.jsonl import iter_jsonl
 
 EDGE_META = "tandem_edge.json"  # same file name as tandem.edge.runtime (not imported: it may pull deps)
 
 
 def _read_rows(path: Path, limit: int | None) -> list[dict]:
-    if not path.is_file():
-        raise TandemError(f"{path}: file not found")
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TandemError(f"{path} line {n}: not valid JSON ({e.msg})") from e
-            text = obj.get("utt", obj.get("source"))
-            if not isinstance(text, str):
-                raise TandemError(f"{path} line {n}: field 'utt' or 'source' missing")
-            rows.append({"id": str(obj.get("id", n - 1)), "text": text})
-            if limit and len(rows) >= limit:
-                break
+    for n, obj in iter_jsonl(path):
+        text = obj.get("utt", obj.get("source"))
+        if not isinstance(text, str):
+            raise TandemError(f"{path} line {n}: field 'utt' or 'source' missing")
+        rows.append({"id": str(obj.get("id", n - 1)), "text": text})
+        if limit and len(rows) >= limit:
+            break
     if not rows:
         raise TandemError(f"{path}: no examples")
     return rows

@@ -1,0 +1,27 @@
+"""Reading jsonl files with errors that name the file and line (torch-free, shared by every loader)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a malformed line is a TandemError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise TandemError(f"{p}: file not found")
+    with p.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TandemError(f"{p} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
+            if not isinstance(obj, dict):
+                raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")
+            yield i, obj
