@@ -38,3 +38,17 @@ def test_configure_sets_the_variable_before_ctranslate2_loads():
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "CT2_FORCE_CPU_ISA"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_edge_install_pulls_no_torch():
+    """`pip install tandem[edge]`: the base requirements plus the edge extra name no torch."""
+    from importlib.metadata import requires
+
+    reqs = requires("tandem") or []
+    needed = [r for r in reqs if "extra ==" not in r or 'extra == "edge"' in r]
+    names = {
+        r.split(";")[0].split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
+        for r in needed
+    }
+    assert "ctranslate2" in names and "sentencepiece" in names
+    assert not names & {"torch", "transformers", "safetensors"}, names
