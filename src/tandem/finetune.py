@@ -33,6 +33,7 @@ import torch
 import torch.nn as nn
 
 from tandem.errors import TandemError
+from tandem.jsonl import iter_jsonl
 
 TASKS = ("slu",)
 # Metrics where higher is better; everything else (loss) is minimised.
@@ -62,26 +63,12 @@ def load_jsonl_pairs(
     path: str | Path, source_field: str = "source", target_field: str = "target"
 ) -> list[Pair]:
     """Pairs from a jsonl file, one object per line with string `source` and `target` fields."""
-    p = Path(path)
-    if not p.is_file():
-        raise TandemError(f"{p}: file not found")
     pairs = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TandemError(f"{p} line {n}: not valid JSON ({e.msg})") from e
-            if not isinstance(obj, dict):
-                raise TandemError(
-                    f"{p} line {n}: expected a JSON object with {source_field!r} and {target_field!r}"
-                )
-            for k in (source_field, target_field):
-                if not isinstance(obj.get(k), str):
-                    raise TandemError(f"{p} line {n}: field {k!r} missing or not a string")
-            pairs.append(Pair(obj[source_field], obj[target_field]))
+    for n, obj in iter_jsonl(path):
+        for k in (source_field, target_field):
+            if not isinstance(obj.get(k), str):
+                raise TandemError(f"{path} line {n}: field {k!r} missing or not a string")
+        pairs.append(Pair(obj[source_field], obj[target_field]))
     return pairs
 
 
