@@ -168,21 +168,29 @@ def detect_format(directory: Path) -> str:
     )
 
 
-def load_pretrained(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None):
-    """Load any supported model directory as a tandem Seq2SeqLM (eval mode)."""
+def empty_model(config: ModelConfig):
+    """A Seq2SeqLM for `config` with uninitialised CPU storage, ready to receive weights.
+
+    Built on the meta device so no time is spent on an initialisation that loading overwrites.
+    """
     from tandem.model import Seq2SeqLM
 
+    with torch.device("meta"):
+        model = Seq2SeqLM(config)
+    model = model.to_empty(device="cpu")
+    model.tie_weights()  # materialising from meta may untie shared parameters
+    return model
+
+
+def load_pretrained(path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None):
+    """Load any supported model directory as a tandem Seq2SeqLM (eval mode)."""
     directory = Path(path)
     if not directory.is_dir():
         raise TandemError(f"{path}: not a directory; give a model directory (config.json + weights)")
     kind = detect_format(directory)
     if kind == "tandem":
         cfg = read_config(directory)
-        config = ModelConfig.from_dict(cfg)
-        with torch.device("meta"):
-            model = Seq2SeqLM(config)
-        model = model.to_empty(device="cpu")
-        model.tie_weights()  # materialising from meta may untie shared parameters
+        model = empty_model(ModelConfig.from_dict(cfg))
         load_state_into(model, read_tensors(directory), str(directory))
     else:
         from tandem.interop import load_foreign

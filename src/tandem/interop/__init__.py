@@ -12,6 +12,7 @@ import torch
 from tandem.checkpoint import (
     _atomic_save_tensors,
     _atomic_write_json,
+    empty_model,
     load_state_into,
     read_config,
     read_tensors,
@@ -38,8 +39,6 @@ def tensor_names(directory: Path) -> set[str]:
 
 def load_foreign(directory: Path, kind: str):
     """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
-    from tandem.model import Seq2SeqLM
-
     cfg = read_config(directory)
     has_head = "lm_head.weight" in tensor_names(directory)
     if kind in ("bart", "mbart"):
@@ -53,10 +52,7 @@ def load_foreign(directory: Path, kind: str):
         convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
     else:  # pragma: no cover - detect_format filters kinds
         raise TandemError(f"{directory}: unsupported model_type {kind!r}")
-    with torch.device("meta"):
-        model = Seq2SeqLM(config)
-    model = model.to_empty(device="cpu")
-    model.tie_weights()
+    model = empty_model(config)
     tensors = {
         k: v.float() if v.is_floating_point() else v for k, v in convert(read_tensors(directory)).items()
     }
