@@ -41,8 +41,8 @@ def _cfg(tmp_path, **kw) -> TrainConfig:
     return TrainConfig(**(base | kw))
 
 
-@pytest.mark.parametrize("chunk", [3, 1000])
-def test_fused_cross_entropy_equals_plain(chunk):
+@pytest.mark.parametrize("chunk,compiled", [(3, False), (1000, False), (5, True)])
+def test_fused_cross_entropy_equals_plain(chunk, compiled):
     torch.manual_seed(0)
     h = torch.randn(3, 7, 16, dtype=torch.float64, requires_grad=True)
     w = torch.randn(50, 16, dtype=torch.float64, requires_grad=True)
@@ -50,7 +50,9 @@ def test_fused_cross_entropy_equals_plain(chunk):
     y = torch.randint(0, 50, (3, 7))
     y[0, 4:] = -100
     y[2, 6] = -100
-    loss, token_losses, valid = fused_linear_cross_entropy(h, w, y, bias=b, chunk_tokens=chunk)
+    loss, token_losses, valid = fused_linear_cross_entropy(
+        h, w, y, bias=b, chunk_tokens=chunk, compiled=compiled
+    )
     (2.5 * loss).backward()
     got = [t.grad.clone() for t in (h, w, b)]
     for t in (h, w, b):
@@ -99,7 +101,8 @@ def test_param_groups_skip_decay_on_biases_norms_embeddings():
     assert any("fc1.weight" in n for n in dec)
     assert len(dec) + len(nd) == len(list(model.parameters()))
     opt = build_optimizer(model, lr=1e-3, weight_decay=0.1)
-    assert isinstance(opt, torch.optim.AdamW) and opt.defaults["fused"] is None  # CPU: not fused
+    assert isinstance(opt, torch.optim.AdamW) and opt.defaults["fused"] is True  # plain CPU tensors: fused
+    assert build_optimizer(model, lr=1e-3, fused=False).defaults["fused"] is None
 
 
 def test_lr_schedule_values():

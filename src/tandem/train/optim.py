@@ -50,7 +50,8 @@ def build_optimizer(
     fused: bool | None = None,
     trainable_only: bool = False,
 ) -> torch.optim.AdamW:
-    """AdamW over `param_groups(model)`; fused kernels when the parameters live on CUDA (default).
+    """AdamW over `param_groups(model)`; fused kernels by default when every parameter is a plain CPU or
+    CUDA tensor on one device type (on CPU the fused step is ~5x faster than the for-each one on tiny models).
 
     Frozen parameters are included (unless `trainable_only`) so that unfreezing later (encoder warm-start)
     needs no new optimizer: AdamW skips parameters whose `.grad` is None.
@@ -69,7 +70,16 @@ def build_optimizer(
     if not any(g["params"] for g in groups):
         raise TandemError("the model has no trainable parameters; check the freeze settings")
     if fused is None:
-        fused = all(p.is_cuda for g in groups for p in g["params"])
+        params = [p for g in groups for p in g["params"]]
+        kinds = {p.device.type for p in params}
+        # DTensor (FSDP2) parameters keep the for-each step: its fused CPU kernel has no sharding rule
+        plain = all(type(p) is nn.Parameter or type(p) is torch.Tensor for p in params)
+        fused = (
+            plain
+            and len(kinds) == 1
+            and kinds <= {"cpu", "cuda"}
+            and all(p.is_floating_point() for p in params)
+        )
     return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=bool(fused) or None)
 
 
