@@ -31,9 +31,56 @@ def _auto_chunk(vocab: int, device: torch.device) -> int:
     return max(256, budget // (4 * max(1, vocab)))
 
 
+def _chunk_inplace(h, w, b, y, scale: float, acc: torch.dtype, want_grad: bool, want_bias: bool):
+    """Eager chunk: (c,) token losses and the (c, V) logit gradient in `h.dtype` (None without
+    `want_grad`), and its column sum in `acc` for the bias (`want_bias`). Works in place on one fp32 block."""
+    logits = F.linear(h, w, b).to(acc)  # (c, V)
+    rows = torch.arange(h.shape[0], device=h.device)
+    z_y = logits[rows, y]
+    # one exp pass over the block, in place: e = exp(z - max), lse = max + log(sum e)
+    m = logits.amax(dim=1, keepdim=True)
+    e = logits.sub_(m).exp_()
+    total = e.sum(dim=1)
+    losses = m.squeeze(1) + total.log() - z_y
+    if not want_grad:
+        return losses, None, None
+    # d(loss)/d(logits) = softmax - onehot, times the caller's scale (1 / token count); formed in
+    # fp32 before any cast so that 1 - p stays accurate when p is close to 1
+    g = e.mul_((scale / total).unsqueeze(1))
+    g[rows, y] -= scale
+    return losses, g.to(h.dtype), g.sum(0) if want_bias else None
+
+
+def _chunk_functional(h, w, b, y, scale: torch.Tensor, acc: torch.dtype, want_grad: bool, want_bias: bool):
+    """The same chunk math written without in-place ops, for torch.compile: Inductor fuses the softmax,
+    the one-hot subtraction and the casts into a couple of kernels over the matmul output instead of the
+    eight full passes over an fp32 block that the eager version makes."""
+    logits = F.linear(h, w, b).to(acc)
+    z_y = logits.gather(1, y[:, None]).squeeze(1)
+    m = logits.amax(dim=1, keepdim=True)
+    e = (logits - m).exp()
+    total = e.sum(dim=1)
+    losses = m.squeeze(1) + total.log() - z_y
+    if not want_grad:
+        return losses, None, None
+    cols = torch.arange(logits.shape[1], device=logits.device)
+    g = e * (scale / total).unsqueeze(1) - torch.where(cols[None, :] == y[:, None], scale, 0.0)
+    return losses, g.to(h.dtype), g.sum(0) if want_bias else None
+
+
+_COMPILED_CHUNK = None
+
+
+def _compiled_chunk():
+    global _COMPILED_CHUNK
+    if _COMPILED_CHUNK is None:
+        _COMPILED_CHUNK = torch.compile(_chunk_functional)
+    return _COMPILED_CHUNK
+
+
 class _FusedLinearCE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, scale, chunk):
+    def forward(ctx, hidden, weight, bias, targets, scale, chunk, compiled):
         # hidden (N, d), weight (V, d), bias (V,) | None, targets (N,) all valid; returns (scalar, (N,) losses)
         dtype = hidden.dtype
         acc = torch.float64 if dtype == torch.float64 else torch.float32  # softmax/accumulation precision
@@ -46,26 +93,21 @@ class _FusedLinearCE(torch.autograd.Function):
         grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if want_w else None
         want_b = bias is not None and bias.requires_grad
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
+        want_grad = grad_h is not None or grad_w is not None or grad_b is not None
+        if compiled:
+            kernel, sc = _compiled_chunk(), torch.tensor(scale, dtype=acc, device=hidden.device)
+        else:
+            kernel, sc = _chunk_inplace, scale
         for s in range(0, n, chunk):
             h = hidden[s : s + chunk]
-            y = targets[s : s + chunk]
-            logits = F.linear(h, w, b).to(acc)  # (c, V)
-            rows = torch.arange(h.shape[0], device=h.device)
-            z_y = logits[rows, y]
-            # one exp pass over the block, in place: e = exp(z - max), lse = max + log(sum e)
-            m = logits.amax(dim=1, keepdim=True)
-            e = logits.sub_(m).exp_()
-            total = e.sum(dim=1)
-            losses[s : s + chunk] = m.squeeze(1) + total.log() - z_y
-            if grad_h is None and grad_w is None and grad_b is None:
+            chunk_losses, g, g_cols = kernel(
+                h, w, b, targets[s : s + chunk], sc, acc, want_grad, grad_b is not None
+            )
+            losses[s : s + chunk] = chunk_losses
+            if not want_grad:
                 continue
-            # d(loss)/d(logits) = softmax - onehot, times the caller's scale (1 / token count); formed in
-            # fp32 before any cast so that 1 - p stays accurate when p is close to 1
-            g = e.mul_((scale / total).unsqueeze(1))
-            g[rows, y] -= scale
             if grad_b is not None:
-                grad_b += g.sum(0)
-            g = g.to(dtype)
+                grad_b += g_cols
             if grad_h is not None:
                 grad_h[s : s + chunk] = g @ w
             if grad_w is not None:
@@ -86,7 +128,7 @@ class _FusedLinearCE(torch.autograd.Function):
         out_h = gh * grad_loss.to(gh.dtype) if has_h else None
         out_w = (gw * grad_loss).to(ctx.dtypes[0]) if has_w else None
         out_b = (gb * grad_loss).to(ctx.dtypes[1]) if has_b else None
-        return out_h, out_w, out_b, None, None, None
+        return out_h, out_w, out_b, None, None, None, None
 
 
 def fused_linear_cross_entropy(
@@ -96,8 +138,11 @@ def fused_linear_cross_entropy(
     bias: torch.Tensor | None = None,
     scale: float | None = None,
     chunk_tokens: int | None = None,
+    compiled: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss of `hidden @ weight.T + bias` against `labels` (-100 ignored), computed in token chunks.
+
+    `compiled`: run each chunk's softmax/gradient math through torch.compile (the trainer's compile switch).
 
     Returns `(loss, token_losses, valid)`: `loss` = sum of token losses * `scale` (default 1/#valid, i.e.
     the mean), differentiable w.r.t. hidden/weight/bias; `token_losses` (#valid,) fp32 detached; `valid`
@@ -114,7 +159,7 @@ def fused_linear_cross_entropy(
         # the matmuls run in the autocast dtype, as the LM head would; the softmax stays in fp32
         h = h.to(torch.get_autocast_dtype(dev))
     with torch.autocast(device_type=dev, enabled=False):
-        loss, losses = _FusedLinearCE.apply(h, weight, bias, y, float(scale), int(chunk))
+        loss, losses = _FusedLinearCE.apply(h, weight, bias, y, float(scale), int(chunk), bool(compiled))
     return loss, losses, valid
 
 

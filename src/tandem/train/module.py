@@ -23,13 +23,21 @@ class Seq2SeqTrainModule(nn.Module):
 
     With `fused_loss` and a model that can skip its logits (`forward(..., compute_logits=False)` returning
     `.decoder_hidden_states`, the LM head input), logits are never materialised in full; otherwise the
-    model's logits feed a plain cross-entropy.
+    model's logits feed a plain cross-entropy. `compile_loss` compiles the fused loss's per-chunk math
+    (set with the trainer's compile switch).
     """
 
-    def __init__(self, model: nn.Module, fused_loss: bool = True, chunk_tokens: int | None = None):
+    def __init__(
+        self,
+        model: nn.Module,
+        fused_loss: bool = True,
+        chunk_tokens: int | None = None,
+        compile_loss: bool = False,
+    ):
         super().__init__()
         self.model = model
         self.chunk_tokens = chunk_tokens
+        self.compile_loss = compile_loss
         params = inspect.signature(model.forward).parameters
         self.fused_loss = bool(fused_loss) and "compute_logits" in params and hasattr(model, "lm_head")
         cfg = getattr(model, "config", None)
@@ -62,7 +70,13 @@ class Seq2SeqTrainModule(nn.Module):
                 extra = extra.reshape(-1)
                 bias = extra if bias is None else bias + extra
             loss, losses, valid = fused_linear_cross_entropy(
-                hidden, head.weight, labels, bias=bias, scale=scale, chunk_tokens=self.chunk_tokens
+                hidden,
+                head.weight,
+                labels,
+                bias=bias,
+                scale=scale,
+                chunk_tokens=self.chunk_tokens,
+                compiled=self.compile_loss,
             )
         else:
             out = self.model(

@@ -372,7 +372,9 @@ def train(
     mcfg = getattr(model, "config", None)
 
     # 2. parallelism from outside, then the optimizer over the (possibly sharded) parameters
-    module = Seq2SeqTrainModule(model, fused_loss=cfg.fused_loss, chunk_tokens=cfg.loss_chunk_tokens)
+    module = Seq2SeqTrainModule(
+        model, fused_loss=cfg.fused_loss, chunk_tokens=cfg.loss_chunk_tokens, compile_loss=cfg.compile
+    )
     parallelize(
         module,
         device,
