@@ -186,3 +186,75 @@ def test_int8_export_loads_and_is_smaller(built, tmp_path):
     m = EdgeModel.load(tmp_path / "int8")
     assert m.meta["quantization"] == "int8"
     assert isinstance(m.generate("play", max_new_tokens=4), str)
+
+
+# ---------------------------------------------------------------------------------- SLU tags (labels.json)
+TAG_TEXTS = ["play the music by queen", "wake me up at seven am", "turn on the lights in kitchen", "stop"]
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory):
+    """An export of a model whose tokenizer reserves tags, with a labels.json taken from the model dir.
+
+    The map restricts outputs to the tags and three words, so this random model writes tag-format parses."""
+    from tandem.finetune import SLULabels
+
+    root = tmp_path_factory.mktemp("tags")
+    tok_dir = train_tiny_tokenizer(root / "tok", vocab_size=256, reserved_tags=6)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=6)
+    labels = SLULabels(["play_music"], ["artist", "room", "time", "device"])
+    labels.save(hf)  # beside the model, as `tandem finetune --slu-tags` leaves it
+    export_ct2(hf, root / "fp32", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    trim_vocabulary(root / "fp32", ["queen", "seven am", "kitchen"], copy_source=False)
+    return {"export": root / "fp32", "labels": labels}
+
+
+def test_tag_labels_read_like_finetune(tmp_path):
+    from tandem.edge import TagLabels
+    from tandem.finetune import SLULabels
+
+    ref = SLULabels(["play_music", "set_alarm"], ["artist", "time"])
+    ref.save(tmp_path)
+    got = TagLabels.load(tmp_path)
+    assert (list(got.intents), list(got.slots)) == (ref.intents, ref.slots) and len(got) == 4
+    assert got.tags() == ["<tag_0>", "<tag_1>", "<tag_2>", "<tag_3>"]
+    for text in [
+        "<tag_1><tag_3> seven  am",
+        "<tag_0><tag_2> queen<tag_3> seven am",
+        "<tag_2> queen",  # a slot first: no intent
+        "<tag_0><tag_9> out of range<tag_2>",  # unknown tag and an empty value are dropped
+        "set_alarm ; time = seven am",  # already linearised
+        "",
+        "x<tag_1>",
+    ]:
+        assert got.to_linearized(text) == ref.to_linearized(text), text
+    assert TagLabels.load(tmp_path / "missing") is None
+    (tmp_path / "labels.json").write_text('{"format": "other"}')
+    with pytest.raises(TandemError, match="format"):
+        TagLabels.load(tmp_path)
+
+
+def test_parse_names_slu_tags(tagged):
+    from tandem.slu import parse_linearized
+
+    m = EdgeModel.load(tagged["export"])
+    assert (tagged["export"] / "labels.json").is_file() and m.labels is not None
+    assert m.use_vmap
+    raw = m.generate(TAG_TEXTS, max_new_tokens=12)
+    parses = m.parse(TAG_TEXTS, max_new_tokens=12)
+    for text, p in zip(raw, parses):
+        intent, slots = parse_linearized(tagged["labels"].to_linearized(text))
+        assert p == {"intent": intent, "slots": [{"slot": s, "value": v} for s, v in slots], "text": text}
+    # the test sees real tags: some parse names an intent, some a slot with a copied value
+    assert sum("<tag_" in t for t in raw) >= 2, raw
+    assert any(p["intent"] == "play_music" for p in parses), parses
+    assert any(p["slots"] for p in parses), parses
+    assert all(s["slot"] in tagged["labels"].slots for p in parses for s in p["slots"])
+    # without labels the same text is read as plain linearised text: the tags themselves become the intent
+    k = next(i for i, p in enumerate(parses) if p["intent"])
+    assert parse_output(raw[k])["intent"] == raw[k].strip() != parses[k]["intent"]
+
+
+def test_trimming_keeps_slu_tags(tagged):
+    vmap = (tagged["export"] / "vmap.txt").read_text().splitlines()[0].split()
+    assert {f"<tag_{i}>" for i in range(5)} <= set(vmap) and "<tag_5>" not in vmap

@@ -309,3 +309,40 @@ def test_cli_export(tmp_path, tok_dir, capsys):
     assert "error: model" in capsys.readouterr().err
     assert main(["export", str(hf), "--out", str(tmp_path / "y")]) == 2  # no tokenizer in an HF dir
     assert "--tokenizer" in capsys.readouterr().err
+
+
+def test_slu_labels_travel_with_the_export(tmp_path):
+    """A --slu-tags student's labels.json goes into the CT2 export (and an HF export); bad ones are refused."""
+    from tandem.edge import EdgeModel
+    from tandem.finetune import SLULabels
+
+    tag_tok = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256, reserved_tags=4)
+    model = _tiny_tandem()
+    model.save_pretrained(tmp_path / "m")
+    Tokenizer.load(tag_tok).save(tmp_path / "m")
+    labels = SLULabels(["play_music", "set_alarm"], ["artist", "time"])
+    labels.save(tmp_path / "m")
+    rep = export_ct2(tmp_path / "m", tmp_path / "ct2", quantize="int8")
+    assert rep.probe_match
+    assert json.loads((tmp_path / "ct2" / "labels.json").read_text()) == json.loads(
+        (tmp_path / "m" / "labels.json").read_text()
+    )
+    assert json.loads((tmp_path / "ct2" / "tandem_edge.json").read_text())["slu_labels"] == "labels.json"
+    m = EdgeModel.load(tmp_path / "ct2")
+    assert list(m.labels.intents) == labels.intents and list(m.labels.slots) == labels.slots
+    # an explicit --labels file, through the CLI, for both formats
+    other = tmp_path / "other.json"
+    SLULabels(["x"], ["y"]).save(tmp_path / "o")
+    (tmp_path / "o" / "labels.json").rename(other)
+    assert main(["export", str(tmp_path / "m"), "--out", str(tmp_path / "ct2b"), "--labels", str(other)]) == 0
+    assert json.loads((tmp_path / "ct2b" / "labels.json").read_text())["intents"] == ["x"]
+    assert main(["export", str(tmp_path / "m"), "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    assert (tmp_path / "hf" / "labels.json").read_text() == (tmp_path / "m" / "labels.json").read_text()
+    # more labels than the tokenizer reserves tags: refused, naming the file and the missing tag
+    SLULabels(["a", "b", "c"], ["d", "e"]).save(tmp_path / "m")
+    with pytest.raises(TandemError, match=r"labels.json: 5 labels but the tokenizer has no <tag_4>"):
+        export_ct2(tmp_path / "m", tmp_path / "ct2c", quantize="int8")
+    # a model without labels.json exports without one
+    (tmp_path / "m" / "labels.json").unlink()
+    export_ct2(tmp_path / "m", tmp_path / "ct2d", quantize="int8")
+    assert not (tmp_path / "ct2d" / "labels.json").exists()

@@ -311,3 +311,24 @@ def test_cli_serve_defaults_to_loopback():
     _, subs = build_parser()
     args = subs["serve"].parse_args(["some-dir"])
     assert args.host == "127.0.0.1" and args.backend == "edge" and args.token is None
+
+
+def test_parse_names_slu_tags(tmp_path):
+    """/v1/parse over a tag-format SLU export (labels.json) returns intent/slot names, as EdgeModel.parse."""
+    from tandem.edge import trim_vocabulary
+    from tandem.finetune import SLULabels
+
+    tok = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256, reserved_tags=6)
+    hf = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=6)
+    SLULabels(["play_music"], ["artist", "room", "time", "device"]).save(hf)
+    export_ct2(hf, tmp_path / "e", quantize="float32", tokenizer=tok / "tokenizer.model")
+    # outputs restricted to the tags and a few words, so this random model writes tag-format parses
+    trim_vocabulary(tmp_path / "e", ["queen", "seven am", "kitchen"], copy_source=False)
+    texts = ["play the music by queen", "wake me up at seven am", "turn on the lights in kitchen"]
+    edge = EdgeModel.load(tmp_path / "e")
+    want = edge.parse(texts, max_new_tokens=12)
+    assert any(p["intent"] == "play_music" for p in want) and any(p["slots"] for p in want)
+    with TestClient(create_app(EdgeBackend(tmp_path / "e"))) as c:
+        r = c.post("/v1/parse", json={"inputs": texts, "max_new_tokens": 12})
+    assert r.status_code == 200, r.text
+    assert r.json()["parses"] == want

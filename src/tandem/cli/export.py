@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from tandem.errors import TandemError
 
@@ -15,6 +16,7 @@ EXAMPLES = """
   tandem export runs/alexatm-student --format ct2 --allow-approximate --out student-approx/
   tandem export alexatm-dir/ --allow-approximate --tokenizer alexatm-dir/spm.model --out alexatm-ct2/
   tandem export student-int8/ --trim-to labels.txt            # restrict outputs to a task's tokens
+  tandem export runs/slu-student --out slu-int8/               # carries runs/slu-student/labels.json (SLU tags)
 """
 
 
@@ -41,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-new-tokens", type=int, default=16, help="length of the probe decodes (16)")
     parser.add_argument(
+        "--labels",
+        metavar="FILE",
+        help="SLU tag vocabulary (labels.json from `tandem finetune --slu-tags`) to carry into the export "
+        "(default: MODEL/labels.json when present)",
+    )
+    parser.add_argument(
         "--trim-to",
         metavar="FILE",
         help="write a vocabulary map into the export MODEL: outputs may use only the tokens of FILE's lines "
@@ -51,10 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _labels_path(args: argparse.Namespace) -> Path | None:
+    """--labels, else MODEL/labels.json when there is one; checked readable."""
+    from tandem.edge.labels import LABELS_FILE, TagLabels
+
+    p = Path(args.labels) if args.labels else Path(args.model) / LABELS_FILE
+    if not args.labels and not p.is_file():
+        return None
+    if TagLabels.load(p) is None:
+        raise TandemError(f"--labels {p}: file not found")
+    return p / LABELS_FILE if p.is_dir() else p
+
+
 def run(args: argparse.Namespace) -> int:
     if args.trim_to:
-        from pathlib import Path
-
         from tandem.edge import trim_vocabulary
 
         p = Path(args.trim_to)
@@ -79,6 +97,13 @@ def run(args: argparse.Namespace) -> int:
         except (ImportError, TandemError, OSError):
             tok = None
         arch = to_hf(model, args.out, tokenizer=tok)
+        labels = _labels_path(args)
+        if labels is not None:  # tag-format SLU students keep their tag names beside the weights
+            import shutil
+
+            from tandem.edge.labels import LABELS_FILE
+
+            shutil.copy2(labels, Path(args.out) / LABELS_FILE)
         print(json.dumps({"out_dir": args.out, "format": "hf", "architecture": arch}))
         return 0
     from tandem.interop.ct2 import export_ct2
@@ -90,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         tokenizer=args.tokenizer,
         allow_approximate=args.allow_approximate,
         max_new_tokens=args.max_new_tokens,
+        labels=args.labels,
     )
     print(json.dumps(report.to_dict()))
     if report.approximate:

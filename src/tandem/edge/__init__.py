@@ -4,11 +4,12 @@
     m = EdgeModel.load("student-int8/")            # made by `tandem export MODEL --format ct2`
     m.generate("[CLM] Sentence: hello; Translation in French:", stop=[";"])
     m.rank("is it raining?", ["yes", "no"]).best
-    m.parse("wake me up at seven am")               # {"intent": ..., "slots": [...]}
+    m.parse("wake me up at seven am")               # {"intent": ..., "slots": [...]}; tags via labels.json
 
 Importing this package never imports torch.
 """
 
+from tandem.edge.labels import TagLabels
 from tandem.edge.runtime import ChoiceScores, EdgeModel, Generation, cut_at_stop, parse_output
 from tandem.edge.trim import TrimReport, remove_trimming, trim_vocabulary
 
@@ -16,6 +17,7 @@ __all__ = [
     "ChoiceScores",
     "EdgeModel",
     "Generation",
+    "TagLabels",
     "TrimReport",
     "cut_at_stop",
     "parse_output",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tandem.edge.labels import TagLabels
 from tandem.errors import TandemError
 
 EDGE_META = "tandem_edge.json"
@@ -105,6 +106,8 @@ class EdgeModel:
             raise TandemError(
                 f"{self.path}: use_vmap=True but there is no {VMAP_FILE}; build one with trim_vocabulary"
             )
+        # SLU tag names (labels.json from `tandem finetune --slu-tags`), used by `parse`.
+        self.labels: TagLabels | None = TagLabels.load(self.path)
         self.threads = threads
         self.translator = ctranslate2.Translator(
             str(self.path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=threads
@@ -263,10 +266,12 @@ class EdgeModel:
 
     # ---------------------------------------------------------------------------------------------- SLU
     def parse(self, utterances: str | Sequence[str], *, max_new_tokens: int = 64) -> dict | list[dict]:
-        """Intent and slots of utterances, decoded greedily and read with `tandem.slu.parse_linearized`."""
+        """Intent and slots of utterances, decoded greedily and read with `tandem.slu.parse_linearized`.
+
+        A model with a `labels.json` (tag-format SLU) has its tags mapped back to intent/slot names first."""
         texts, single = _as_list(utterances, "utterances")
         gens = self.generate_batch(texts, max_new_tokens=max_new_tokens)
-        out = [parse_output(g.text) for g in gens]
+        out = [parse_output(g.text, self.labels) for g in gens]
         return out[0] if single else out
 
     def __repr__(self) -> str:
@@ -276,9 +281,12 @@ class EdgeModel:
         )
 
 
-def parse_output(text: str) -> dict:
-    """The SLU parse of a model output: {"intent", "slots": [{"slot", "value"}], "text"}."""
+def parse_output(text: str, labels: TagLabels | None = None) -> dict:
+    """The SLU parse of a model output: {"intent", "slots": [{"slot", "value"}], "text"}.
+
+    With `labels`, tag tokens (`<tag_3><tag_17> queen`) are read as the intent and slot names they stand for;
+    "text" stays the raw generation."""
     from tandem.slu import parse_linearized
 
-    intent, slots = parse_linearized(text)
+    intent, slots = parse_linearized(labels.to_linearized(text) if labels else text)
     return {"intent": intent, "slots": [{"slot": s, "value": v} for s, v in slots], "text": text}

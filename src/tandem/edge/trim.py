@@ -36,7 +36,10 @@ def trim_vocabulary(
     copy_source: bool = True,
     extra_tokens: Iterable[str] = (),
 ) -> TrimReport:
-    """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied."""
+    """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied.
+
+    An export with a `labels.json` (tag-format SLU) always allows its intent/slot tags as well."""
+    from tandem.edge.labels import TagLabels
     from tandem.tokenizer import Tokenizer
 
     d = Path(export_dir)
@@ -54,6 +57,15 @@ def trim_vocabulary(
         fixed.update(tok.encode(text))
         # The same text after a separator is tokenised with a leading word boundary: allow both forms.
         fixed.update(tok.encode(" " + text))
+    labels = TagLabels.load(d)
+    for tag in labels.tags() if labels else []:
+        i = sp.piece_to_id(tag)
+        if i == sp.unk_id():
+            raise TandemError(
+                f"{d / 'labels.json'}: {len(labels)} labels but the tokenizer has no {tag}; export the "
+                "tokenizer the model was fine-tuned with"
+            )
+        fixed.add(i)
     for piece in extra_tokens:
         i = sp.piece_to_id(piece)
         if i == sp.unk_id() and piece != sp.id_to_piece(sp.unk_id()):

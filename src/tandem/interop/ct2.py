@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tandem.edge.labels import LABELS_FILE, TagLabels
 from tandem.errors import TandemError
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float32")
@@ -476,6 +477,27 @@ def _convert(
     cfg_path.write_text(json.dumps(cfg, indent=2))
 
 
+def _labels_file(model: Any, labels: str | Path | None, vocab: _SentencePieceVocab) -> Path | None:
+    """The labels.json to carry into the export (checked: valid, and every tag is a token), or None."""
+    if labels is None:
+        if not isinstance(model, (str, Path)) or not (Path(model) / LABELS_FILE).is_file():
+            return None
+        labels = Path(model) / LABELS_FILE
+    p = Path(labels)
+    p = p / LABELS_FILE if p.is_dir() else p
+    tags = TagLabels.load(p)
+    if tags is None:
+        raise TandemError(f"labels {p}: file not found")
+    have = set(vocab.tokens)
+    missing = [t for t in tags.tags() if t not in have]
+    if missing:
+        raise TandemError(
+            f"{p}: {len(tags)} labels but the tokenizer has no {missing[0]} ({len(missing)} tags missing); "
+            "export with the tokenizer the model was fine-tuned with"
+        )
+    return p
+
+
 def export_ct2(
     model: Any,
     out_dir: str | Path,
@@ -486,8 +508,12 @@ def export_ct2(
     probe: Sequence[Sequence[int]] | None = None,
     max_new_tokens: int = 16,
     source_eos: bool = True,
+    labels: str | Path | None = None,
 ) -> ExportReport:
     """Export a tandem model (object or dir) or an HF BART/mBART/T5 dir to a CTranslate2 dir for `tandem.edge`.
+
+    The SLU tag vocabulary (`labels.json` from `tandem finetune --slu-tags`; `labels`, else the one in the
+    model dir) is copied into the export, so `EdgeModel.parse` and `tandem serve` name tags.
 
     Raises TandemError when the float32 CTranslate2 model's greedy outputs differ from the source model's on
     the probe batch, or when the architecture needs an approximation and `allow_approximate` is False.
@@ -516,6 +542,7 @@ def export_ct2(
         cfg = src.hf_config
         vocab_size = int(cfg["vocab_size"])
         vocab = _SentencePieceVocab(spm_path, vocab_size)
+        labels_file = _labels_file(model, labels, vocab)
         pad, bos, eos = (
             int(cfg.get("pad_token_id", 1)),
             cfg.get("bos_token_id"),
@@ -575,6 +602,8 @@ def export_ct2(
             cfg_data = json.loads(tok_cfg.read_text(encoding="utf-8"))
             cfg_data.pop("model_file", None)
             (out / "tokenizer_config.json").write_text(json.dumps(cfg_data, indent=2), encoding="utf-8")
+        if labels_file is not None:  # tag-format SLU: the edge runtime maps tags back to names with it
+            shutil.copy2(labels_file, out / LABELS_FILE)
     report = ExportReport(
         out_dir=str(out),
         quantization=quantize,
@@ -603,6 +632,7 @@ def export_ct2(
         "decoder_start_token_id": start,
         "clm_token_id": _piece_id(vocab, "[CLM]"),
         "source_eos": source_eos,
+        "slu_labels": LABELS_FILE if labels_file is not None else None,
         "tandem_config": src.tandem_config,
         "export": report.to_dict(),
     }
@@ -762,7 +792,9 @@ def build_random_hf(
     return out
 
 
-def train_tiny_tokenizer(out_dir: str | Path, vocab_size: int = 256, seed: int = 0) -> Path:
+def train_tiny_tokenizer(
+    out_dir: str | Path, vocab_size: int = 256, seed: int = 0, reserved_tags: int = 0
+) -> Path:
     """Train a small tandem tokenizer (tandem's special-id layout, no byte fallback) for tests and demos."""
     import random
 
@@ -777,5 +809,12 @@ def train_tiny_tokenizer(out_dir: str | Path, vocab_size: int = 256, seed: int =
     letters = "abcdefghijklmnopqrstuvwxyz"
     words += ["".join(rng.choice(letters) for _ in range(rng.randint(2, 7))) for _ in range(400)]
     lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(3000)]
-    tok = Tokenizer.train(iter(lines), vocab_size=vocab_size, byte_fallback=False, seed=seed, num_threads=1)
+    tok = Tokenizer.train(
+        iter(lines),
+        vocab_size=vocab_size,
+        byte_fallback=False,
+        seed=seed,
+        num_threads=1,
+        reserved_tags=reserved_tags,
+    )
     return tok.save(out_dir)

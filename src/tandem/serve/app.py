@@ -333,7 +333,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         check_texts("inputs", texts)
         p = gen_params(req.max_new_tokens, 1, 0, None, False, 0.0, 0, 1.0)
         gens = await run_rows(("generate", p), texts)
-        return {"model": backend.name, "parses": [parse_output(g.text) for g in gens]}
+        labels = getattr(backend, "labels", None)  # tag-format SLU models name their tags in labels.json
+        return {"model": backend.name, "parses": [parse_output(g.text, labels) for g in gens]}
 
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest):

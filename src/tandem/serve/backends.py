@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from tandem.edge.labels import TagLabels
 from tandem.edge.runtime import Generation, cut_at_stop
 from tandem.errors import TandemError
 
@@ -34,6 +35,7 @@ class Backend(Protocol):
 
     name: str  # shown in responses and /healthz
     kind: str  # "edge" or "torch"
+    labels: TagLabels | None  # SLU tag names (labels.json) for /v1/parse, None for plain-text parses
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
         """One Generation per text."""
@@ -58,6 +60,7 @@ class EdgeBackend:
 
         self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
         self.name = Path(path).name
+        self.labels = self.model.labels
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
         return self.model.generate_batch(
@@ -97,6 +100,7 @@ class TorchBackend:
         self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
         self.tok = Tokenizer.load(path)
         self.name = Path(path).name
+        self.labels = TagLabels.load(path)
         cfg = self.model.config
         self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
 
