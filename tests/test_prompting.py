@@ -204,3 +204,58 @@ def test_scores_independent_of_windows_and_batching(monkeypatch):
         logits = lm.model(input_ids=torch.tensor([s]), labels=torch.tensor([c])).logits
     want = torch.log_softmax(logits[0], -1).gather(1, torch.tensor([c]).T).sum().item()
     assert ref[3][0].logprob == pytest.approx(want, abs=1e-4)
+
+
+def test_continuation_tree_shares_prefixes():
+    from tandem.prompting.lm import ContinuationTree
+
+    t = ContinuationTree.build(0, [[5, 6, 7], [5, 6, 8], [5, 9], [4]])
+    # nodes: root(start), "5", "5 6"; "5 9" and "4" end at their last token, which is only a target
+    assert t.inputs == [0, 5, 6] and t.parents == [0, 0, 1] and t.depths == [0, 1, 2]
+    assert t.nodes == [0, 1, 2, 0, 1, 2, 0, 1, 0] and t.targets == [5, 6, 7, 5, 6, 8, 5, 9, 4]
+    assert t.owners == [0, 0, 0, 1, 1, 1, 2, 2, 3]
+    assert t.is_chain  # the continuations branch only at targets: one causal row, several targets per node
+    b = ContinuationTree.build(0, [[5, 6, 7], [5, 8, 9]])
+    assert b.inputs == [0, 5, 6, 8] and b.parents == [0, 0, 1, 1] and b.depths == [0, 1, 2, 2]
+    assert b.nodes == [0, 1, 2, 0, 1, 3] and not b.is_chain
+
+
+@pytest.mark.parametrize("position_type", ["relative", "learned"])
+def test_tree_scoring_equals_one_forward_per_continuation(position_type, monkeypatch):
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting import scoring
+    from tandem.prompting.lm import ContinuationTree, EncoderDecoder
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64, max_positions=64,
+        position_type=position_type, relative_buckets=8, relative_max_distance=16,
+    )  # fmt: skip
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():  # make positions matter: at init_std their effect is below the tolerance
+        for p in model.decoder.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.5)
+    lm = EncoderDecoder(model, _Tok())
+    srcs = [[5, 6, 7, 2], [8, 2], [9, 10, 11, 12, 13, 2]]
+    conts = [
+        [[20, 21, 22], [20, 21, 23, 24], [20, 26, 27], [31, 32], [30], [20, 21, 22]],  # branches, dup
+        [[40, 41], [40, 41, 42, 43]],  # one a prefix of the other: a chain
+        [[7], [8], [9, 10, 11, 12, 13, 14, 15, 16, 17, 18]],  # deeper than the relative buckets' exact range
+    ]
+    assert not ContinuationTree.build(0, conts[0]).is_chain  # the tree-mask path runs
+    for tree_cap in (256, 4):  # 4: the long continuation alone in its row, the rest split over rows
+        monkeypatch.setattr(scoring, "MAX_TREE_NODES", tree_cap)
+        for bs in (1, 3):
+            got = scoring.score_continuations(lm, srcs, conts, batch_size=bs)
+            for s, cs, rs in zip(srcs, conts, got):
+                for c, r in zip(cs, rs):
+                    lab = torch.tensor([c])
+                    with torch.no_grad():
+                        logits = model(input_ids=torch.tensor([s]), labels=lab).logits[0]
+                    want = torch.log_softmax(logits, -1).gather(1, lab.T).sum().item()
+                    assert r.logprob == pytest.approx(want, abs=1e-4) and r.num_tokens == len(c)
+                    assert r.is_greedy == bool((logits.argmax(-1) == lab[0]).all())

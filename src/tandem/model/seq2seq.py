@@ -135,21 +135,36 @@ class Decoder(nn.Module):
         past_length: int = 0,
         output_hidden_states: bool = False,
         encoder_states: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
+        tree_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
         """input_ids (B, T) continue `past_length` cached positions; returns (B, T, D) before the LM head.
 
         Cross-attention reads `cross_kv` (from `cross_kv()`, computed once when decoding step by step) or,
-        when that is None, each layer projects `encoder_states` itself."""
+        when that is None, each layer projects `encoder_states` itself.
+
+        Tree decoding (several continuations of one source in one row, shared prefixes computed once):
+        `tree_mask` (B, T, T) bool says which keys each query may attend to (its ancestors and itself) and
+        `positions` (B, T) each token's position in its own sequence; no cache, no `attention_mask`."""
         if cross_kv is None and encoder_states is None:
             raise ValueError("the decoder needs cross_kv or encoder_states")
+        if tree_mask is not None and (positions is None or cache is not None or past_length):
+            raise ValueError("tree_mask needs positions and works without a cache")
         c = self.config
         B, T = input_ids.shape
         x = self.embed_tokens(input_ids) * c.embed_scale
         if self.embed_positions is not None:
-            if past_length + T > c.max_positions:
-                raise ValueError(f"target length {past_length + T} exceeds max_positions {c.max_positions}")
-            pos = torch.arange(past_length, past_length + T, device=x.device) + c.decoder_position_offset
-            x = x + self.embed_positions(pos)[None]
+            if positions is not None:
+                if positions.numel() and int(positions.max()) >= c.max_positions:
+                    raise ValueError(f"target position {int(positions.max())} exceeds max_positions")
+                x = x + self.embed_positions(positions + c.decoder_position_offset)
+            else:
+                if past_length + T > c.max_positions:
+                    raise ValueError(
+                        f"target length {past_length + T} exceeds max_positions {c.max_positions}"
+                    )
+                pos = torch.arange(past_length, past_length + T, device=x.device) + c.decoder_position_offset
+                x = x + self.embed_positions(pos)[None]
         if self.embed_norm is not None:
             x = self.embed_norm(x)
         x = F.dropout(x, c.dropout, self.training)
@@ -160,7 +175,14 @@ class Decoder(nn.Module):
             self.relative_bias is not None or attention_mask is not None or (past_length and T > 1)
         )
         self_mask, is_causal = None, False
-        if need_explicit:
+        if tree_mask is not None:
+            self_mask = torch.zeros(B, 1, T, T, dtype=x.dtype, device=x.device)
+            self_mask = self_mask.masked_fill(~tree_mask[:, None], torch.finfo(x.dtype).min)
+            if self.relative_bias is not None:
+                # the same bucketed table as relative_bias(T, L), indexed by each pair's own positions
+                rel = self.relative_bias._bucket(positions[:, None, :] - positions[:, :, None])
+                self_mask = self_mask + self.relative_bias.embedding(rel).permute(0, 3, 1, 2).to(x.dtype)
+        elif need_explicit:
             q_pos = torch.arange(past_length, L, device=x.device)[:, None]
             k_pos = torch.arange(L, device=x.device)[None, :]
             self_mask = torch.zeros(T, L, dtype=x.dtype, device=x.device)

@@ -96,6 +96,53 @@ class PackedMemory:
         return Memory(None, states, mask.long())
 
 
+@dataclass
+class ContinuationTree:
+    """Continuations of one source as a prefix tree, decoded as ONE row: continuations that share a prefix
+    share its decoder positions (and the start position, always). Node 0 reads the start token; node n reads
+    `inputs[n]` at position `depths[n]`, after its parent `parents[n]` (the root is its own parent). Entry m
+    scores token `targets[m]` of continuation `owners[m]` from node `nodes[m]`'s next-token distribution."""
+
+    inputs: list[int]
+    parents: list[int]
+    depths: list[int]
+    nodes: list[int]
+    targets: list[int]
+    owners: list[int]
+    num_continuations: int
+
+    @classmethod
+    def build(cls, start_id: int, continuations: Sequence[Sequence[int]]) -> ContinuationTree:
+        inputs, parents, depths = [start_id], [0], [0]
+        children: list[dict[int, int]] = [{}]
+        nodes: list[int] = []
+        targets: list[int] = []
+        owners: list[int] = []
+        for j, cont in enumerate(continuations):
+            node = 0
+            for i, t in enumerate(cont):
+                nodes.append(node)
+                targets.append(t)
+                owners.append(j)
+                if i + 1 == len(cont):
+                    break  # the last token is only a target, never a decoder input
+                nxt = children[node].get(t)
+                if nxt is None:
+                    nxt = len(inputs)
+                    children[node][t] = nxt
+                    inputs.append(t)
+                    parents.append(node)
+                    depths.append(depths[node] + 1)
+                    children.append({})
+                node = nxt
+        return cls(inputs, parents, depths, nodes, targets, owners, len(continuations))
+
+    @property
+    def is_chain(self) -> bool:
+        """No branching: the tree is one ordinary causal sequence."""
+        return all(p == n - 1 for n, p in enumerate(self.parents) if n)
+
+
 class EncoderDecoder:
     """Model view used by rank scoring and generation."""
 
@@ -200,6 +247,65 @@ class EncoderDecoder:
             hit = greedy.nonzero().squeeze(1)
             greedy[hit] = logits.index_select(0, rows[hit]).argmax(-1) == targets[hit]
         return tok_lp, greedy
+
+    @torch.inference_mode()
+    def score_trees(
+        self, memory: Memory, trees: Sequence[ContinuationTree]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """tandem only: teacher-forced log-likelihood of every continuation of each tree (tree i reads memory
+        row i), in tree order: summed log-probs (float64) and whether every token is the argmax.
+
+        One decoder row per tree: each query attends to its ancestors only (and sees its own position), so
+        every node's hidden state equals that of the same prefix decoded alone; the LM head runs once per node."""
+        dev = self.device
+        B, T = len(trees), max(len(t.inputs) for t in trees)
+        sizes = [len(t.inputs) for t in trees]
+        ids = torch.full((B, T), self.pad_id, dtype=torch.long)
+        for b, t in enumerate(trees):
+            ids[b, : sizes[b]] = torch.tensor(t.inputs)
+        if all(t.is_chain for t in trees):
+            # right-padded causal rows: the ordinary decoder pass
+            hidden, _ = self.model.decoder(ids.to(dev), memory.kv, encoder_attention_mask=memory.mask)
+        else:
+            ar = torch.arange(T)
+            positions = torch.zeros(B, T, dtype=torch.long)
+            parents = ar.repeat(B, 1)  # padding slots are their own parents: they attend to themselves only
+            for b, t in enumerate(trees):
+                positions[b, : sizes[b]] = torch.tensor(t.depths)
+                parents[b, : sizes[b]] = torch.tensor(t.parents)
+            # ancestor-or-self mask by pointer jumping, one step per level of the deepest tree
+            allowed = torch.eye(T, dtype=torch.bool).repeat(B, 1, 1)
+            cur = parents
+            for _ in range(int(positions.max())):
+                allowed.scatter_(2, cur[..., None], True)
+                cur = parents.gather(1, cur)
+            hidden, _ = self.model.decoder(
+                ids.to(dev),
+                memory.kv,
+                encoder_attention_mask=memory.mask,
+                positions=positions.to(dev),
+                tree_mask=allowed.to(dev),
+            )
+        real = (torch.arange(T)[None, :] < torch.tensor(sizes)[:, None]).to(dev)
+        # the LM head only on real nodes (row-major, so tree b's node n is row base[b] + n)
+        logits = self.model.project(hidden[real])
+        base, owner_base, rows, targets, owners = 0, 0, [], [], []
+        for t in trees:
+            rows += [base + n for n in t.nodes]
+            targets += t.targets
+            owners += [owner_base + o for o in t.owners]
+            base += len(t.inputs)
+            owner_base += t.num_continuations
+        rows_t = torch.tensor(rows, device=dev)
+        tok_lp, greedy = self.target_logprobs(logits, rows_t, torch.tensor(targets, device=dev))
+        owners_t = torch.tensor(owners, device=dev)
+        sums = torch.zeros(owner_base, dtype=torch.float64, device=dev).index_add_(
+            0, owners_t, tok_lp.double()
+        )
+        misses = torch.zeros(owner_base, dtype=torch.long, device=dev).index_add_(
+            0, owners_t, (~greedy).long()
+        )
+        return sums, misses == 0
 
     @torch.inference_mode()
     def score_rows(

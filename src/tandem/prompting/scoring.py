@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from tandem.errors import TandemError
-from tandem.prompting.lm import EncoderDecoder, PackedMemory
+from tandem.prompting.lm import ContinuationTree, EncoderDecoder, PackedMemory
 
 NORMALIZATIONS = ("none", "token", "char", "calibrated")
 
@@ -46,6 +46,9 @@ class RankResult:
 PASS_COST_TOKENS = 32
 # Cross-attention K/V of one window of sources are held at once (bytes); windows never split an encoder batch.
 WINDOW_BYTES = 256 * 2**20
+# A source's continuations share one decoder row (a prefix tree) up to this many positions; more start a new row
+# (its self-attention mask is quadratic in the row length).
+MAX_TREE_NODES = 256
 
 
 def plan_batches(lengths: Sequence[int], max_items: int, pass_cost: float = PASS_COST_TOKENS) -> list[int]:
@@ -126,9 +129,12 @@ def _score_rebatched(
     lm: EncoderDecoder, memory: PackedMemory, conts: list[Sequence[Sequence[int]]], max_rows: int
 ) -> list[list[tuple[float, bool]]]:
     """Every (source, continuation) pair of a window, re-batched by continuation length (then source
-    length) into decoder passes of at most `max_rows` rows; each pass reads its rows' sources' memory."""
+    length) into decoder passes of at most `max_rows` rows; each pass reads its rows' sources' memory.
+    tandem models decode the continuations of a source together as one prefix tree (see `_score_trees`)."""
     out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
     lens = memory.lengths.tolist()
+    if lm.is_tandem:
+        return _score_trees(lm, memory, conts, max_rows, lens)
     pairs = [(w, j) for w, cs in enumerate(conts) for j in range(len(cs))]
     pairs.sort(key=lambda p: (-len(conts[p[0]][p[1]]), -lens[p[0]]))
     cuts = plan_batches([len(conts[w][j]) for w, j in pairs], max_rows)
@@ -137,6 +143,42 @@ def _score_rebatched(
         owners = torch.tensor([w for w, _ in batch], device=memory.offsets.device)
         sums, greedy = lm.score_rows(memory.rows(owners), [conts[w][j] for w, j in batch])
         for (w, j), s, g in zip(batch, sums.tolist(), greedy.tolist()):
+            out[w][j] = (s, bool(g))
+    return out
+
+
+def _score_trees(
+    lm: EncoderDecoder,
+    memory: PackedMemory,
+    conts: list[Sequence[Sequence[int]]],
+    max_rows: int,
+    lens: list[int],
+) -> list[list[tuple[float, bool]]]:
+    """The continuations of each source as prefix trees (one decoder row each, split past
+    MAX_TREE_NODES), trees re-batched by size into passes of at most `max_rows` // (most continuations of
+    a source) trees, i.e. the same number of continuations per pass as one row per continuation."""
+    out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
+    trees: list[tuple[int, list[int], ContinuationTree]] = []  # (source, its continuation indices, tree)
+    for w, cs in enumerate(conts):
+        group: list[int] = []
+        size = 1
+        for j, c in enumerate(cs):
+            if group and size + len(c) > MAX_TREE_NODES:
+                trees.append((w, group, ContinuationTree.build(lm.start_id, [cs[i] for i in group])))
+                group, size = [], 1
+            group.append(j)
+            size += len(c)
+        if group:
+            trees.append((w, group, ContinuationTree.build(lm.start_id, [cs[i] for i in group])))
+    trees.sort(key=lambda x: (-len(x[2].inputs), -lens[x[0]]))
+    per_pass = max(1, max_rows // max((len(cs) for cs in conts), default=1))
+    cuts = plan_batches([len(t.inputs) for _, _, t in trees], per_pass)
+    for a, b in zip(cuts, cuts[1:]):
+        batch = trees[a:b]
+        owners = torch.tensor([w for w, _, _ in batch], device=memory.offsets.device)
+        sums, greedy = lm.score_trees(memory.rows(owners), [t for _, _, t in batch])
+        flat = [(w, j) for w, group, _ in batch for j in group]
+        for (w, j), s, g in zip(flat, sums.tolist(), greedy.tolist()):
             out[w][j] = (s, bool(g))
     return out
 
