@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 import statistics
 import sys
 import time
@@ -45,6 +47,7 @@ import torch
 
 from tandem.config import ModelConfig
 from tandem.distill import DistillConfig, distill
+from tandem.errors import TandemError
 from tandem.finetune import (
     SLULabels,
     TrainConfig,
@@ -61,13 +64,14 @@ from tandem.model import Seq2SeqLM
 from tandem.slu import load_snips
 from tandem.tokenizer import Tokenizer
 
-TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4, dropout=0.1)
+TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4)
 STUDENTS = {
     # deep encoder, shallow decoder: decoding cost is paid per generated token
     "student10": dict(d_model=128, num_heads=4, ffn_dim=256, encoder_layers=3, decoder_layers=1),
     "student2": dict(d_model=48, num_heads=2, ffn_dim=128, encoder_layers=2, decoder_layers=1),
 }
 LIMITS = {"student10": 0.10, "student2": 0.02}
+RECIPE_FILE = "bench_teacher.json"  # how a --teacher directory's model was trained
 
 
 def emit(row: dict) -> None:
@@ -111,7 +115,7 @@ def main() -> int:
         default=0.0,
         help="weight init std of every model (0: d_model**-0.5; the presets' 0.02 stalls narrow models)",
     )
-    ap.add_argument("--teacher-epochs", type=float, default=8)
+    ap.add_argument("--teacher-epochs", type=float, default=20)
     ap.add_argument("--student-epochs", type=float, default=20)
     ap.add_argument("--teacher-lr", type=float, default=1e-3)
     ap.add_argument("--student-lr", type=float, default=3e-3)
@@ -122,6 +126,28 @@ def main() -> int:
     ap.add_argument("--limit-train", type=int, default=0, help="use only N training examples (smoke runs)")
     ap.add_argument("--temperature", type=float, default=2.0)
     ap.add_argument("--topk", type=int, default=16)
+    ap.add_argument("--ce-weight", type=float, default=0.2, help="distilled students: gold-label CE weight")
+    ap.add_argument("--kd-weight", type=float, default=0.8, help="distilled students: token KL weight")
+    ap.add_argument(
+        "--seq-kd",
+        default="off",
+        choices=("off", "replace", "add"),
+        help="distilled students: teacher generations as targets (add: beside the gold ones)",
+    )
+    ap.add_argument("--seq-kd-beams", type=int, default=1)
+    ap.add_argument("--teacher-dropout", type=float, default=0.1)
+    ap.add_argument("--student-dropout", type=float, default=0.0)
+    ap.add_argument(
+        "--teacher",
+        default=None,
+        help="teacher directory: loaded (with its tokenizer and labels) when it holds a model, else the "
+        "teacher is trained and saved there for later runs",
+    )
+    ap.add_argument(
+        "--students",
+        default=",".join(STUDENTS),
+        help="comma-separated students to train (empty: the teacher only)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -138,11 +164,24 @@ def main() -> int:
     train_all = slu_pairs(train_ex, labels)
     valid = slu_pairs(load_snips(args.data, "valid"), labels)
     train, dev = split_dev(train_all, args.dev_holdout, args.seed)
-    tok = Tokenizer.train(
-        iter([p.source for p in train] + [p.target for p in train]),
-        vocab_size=args.vocab_size,
-        reserved_tags=len(labels) if labels else 0,
-    )
+    teacher_dir = Path(args.teacher) if args.teacher else None
+    reuse = teacher_dir is not None and (teacher_dir / "config.json").is_file()
+    if reuse:
+        # the teacher's own tokenizer and label tags: the students must share its vocabulary
+        tok = Tokenizer.load(teacher_dir)
+        saved = SLULabels.load(teacher_dir)
+        as_tuple = lambda lab: (lab.intents, lab.slots) if lab is not None else None  # noqa: E731
+        if as_tuple(saved) != as_tuple(labels):
+            raise TandemError(
+                f"--teacher {teacher_dir}: its labels.json does not match this run's label format/vocabulary; "
+                "train a new teacher (another --teacher directory) or match --no-tags"
+            )
+    else:
+        tok = Tokenizer.train(
+            iter([p.source for p in train] + [p.target for p in train]),
+            vocab_size=args.vocab_size,
+            reserved_tags=len(labels) if labels else 0,
+        )
     enc = lambda pairs: encode_pairs(tok, pairs, max_source_len=128, max_target_len=128)  # noqa: E731
     train_enc, dev_enc, valid_enc = enc(train), enc(dev), enc(valid)
     dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens, labels)
@@ -160,9 +199,9 @@ def main() -> int:
         max_positions=128,
     )
 
-    def model_config(dims: dict) -> ModelConfig:
+    def model_config(dims: dict, dropout: float) -> ModelConfig:
         std = args.init_std or dims["d_model"] ** -0.5
-        return ModelConfig.preset("small", **dims, **ids, init_std=std)
+        return ModelConfig.preset("small", **{**dims, "dropout": dropout}, **ids, init_std=std)
 
     common = dict(
         batch_size=args.batch_size, metric="exact_match", log_every=200, seed=args.seed, device=args.device
@@ -182,36 +221,68 @@ def main() -> int:
         return row
 
     # ---------------------------------------------------------------- teacher
-    torch.manual_seed(args.seed)
-    teacher = Seq2SeqLM(model_config(TEACHER))
+    if reuse:
+        teacher = Seq2SeqLM.from_pretrained(teacher_dir)
+        info = (
+            json.loads((teacher_dir / RECIPE_FILE).read_text())
+            if (teacher_dir / RECIPE_FILE).is_file()
+            else {}
+        )
+        log(f"teacher: reusing {teacher_dir} (trained with {info.get('recipe', 'an unknown recipe')})")
+        extra = {"train_s": info.get("train_s"), "steps": info.get("steps"), "reused": str(teacher_dir)}
+    else:
+        torch.manual_seed(args.seed)
+        teacher = Seq2SeqLM(model_config(TEACHER, args.teacher_dropout))
+        log(f"teacher: {len(train)} train / {len(dev)} dev / {len(valid)} valid")
+        tcfg = TrainConfig(epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **common)
+        r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
+        extra = {"train_s": round(r.train_seconds, 1), "steps": r.steps}
+        if teacher_dir is not None:
+            save_model(teacher, teacher_dir, tok, labels)
+            recipe = {"epochs": args.teacher_epochs, "lr": args.teacher_lr, "dropout": args.teacher_dropout}
+            body = {"recipe": recipe, "seed": args.seed, "device": args.device, **extra}
+            (teacher_dir / RECIPE_FILE).write_text(json.dumps(body) + "\n")
     tn = teacher.config.num_parameters()
-    log(f"teacher: {tn / 1e6:.2f}M parameters, {len(train)} train / {len(dev)} dev / {len(valid)} valid")
-    tcfg = TrainConfig(epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **common)
-    r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
-    rows = {
-        "teacher": score("teacher", teacher, tn, {"train_s": round(r.train_seconds, 1), "steps": r.steps})
-    }
+    log(f"teacher: {tn / 1e6:.2f}M parameters")
+    rows = {"teacher": score("teacher", teacher, tn, extra)}
 
     # ---------------------------------------------------------------- students: distilled and from scratch
-    for name, dims in STUDENTS.items():
-        scfg = model_config(dims)
+    # Both arms get the same number of optimizer steps (student epochs over the gold data), also when
+    # sequence-level KD adds the teacher's generations to the distilled student's data.
+    student_steps = max(1, round(args.student_epochs * math.ceil(len(train_enc) / args.batch_size)))
+    names = [n for n in args.students.split(",") if n]
+    for name in names:
+        if name not in STUDENTS:
+            raise TandemError(f"--students: unknown student {name!r}; choose from {', '.join(STUDENTS)}")
+    for name in names:
+        scfg = model_config(STUDENTS[name], args.student_dropout)
         assert scfg.num_parameters() <= LIMITS[name] * tn, (name, scfg.num_parameters(), tn)
         # the distilled and the no-teacher student share this recipe: same init, data order and steps
-        base = dict(epochs=args.student_epochs, lr=args.student_lr, warmup_ratio=0.05, **common)
+        base = dict(max_steps=student_steps, lr=args.student_lr, warmup_ratio=0.05, **common)
 
         torch.manual_seed(args.seed)
         student = Seq2SeqLM(scfg)
         dcfg = DistillConfig(
             **base,
-            ce_weight=0.5,
-            kd_weight=0.5,
+            ce_weight=args.ce_weight,
+            kd_weight=args.kd_weight,
             temperature=args.temperature,
             divergence="forward",
             topk=args.topk,
             cache_dir=str(out / "teacher_topk"),
+            seq_kd=args.seq_kd,
+            seq_kd_beams=args.seq_kd_beams,
+            seq_kd_max_new_tokens=args.max_new_tokens,
         )
         log(f"{name}: distilling {scfg.num_parameters() / 1e6:.3f}M parameters")
-        dr = distill(teacher, student, train_enc, dcfg, dev_eval, out / f"{name}_kd_fit", log=log)
+        kd_dir = out / f"{name}_kd_fit"
+        seqkd = out / f"{names[0]}_kd_fit" / "seqkd_targets.jsonl"
+        if args.seq_kd != "off" and seqkd.is_file() and not (kd_dir / seqkd.name).is_file():
+            # the teacher's generations do not depend on the student: reuse the first student's (the
+            # file's fingerprint is checked again on load)
+            kd_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(seqkd, kd_dir / seqkd.name)
+        dr = distill(teacher, student, train_enc, dcfg, dev_eval, kd_dir, log=log)
         task = dr.stages["task"]
         rows[f"{name}_kd"] = score(
             f"{name}_kd",
@@ -233,6 +304,8 @@ def main() -> int:
         rows[f"{name}_scratch"] = score(
             f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
         )
+    if not names:
+        return 0
 
     # ---------------------------------------------------------------- table and ratio line
     cols = [
@@ -252,20 +325,19 @@ def main() -> int:
             + " |"
         )
     print()
-    t, s10 = rows["teacher"], rows["student10_kd"]
+    t, s10 = rows["teacher"], rows.get("student10_kd", {"intent_acc": 0.0, "slot_f1": 0.0})
     ratio = {
         "ratio": "distill_snips",
         "student10_intent_retention": round(s10["intent_acc"] / max(t["intent_acc"], 1e-9), 4),
         "student10_slot_f1_retention": round(s10["slot_f1"] / max(t["slot_f1"], 1e-9), 4),
         "kd_minus_scratch_exact_match": {
-            n: round(rows[f"{n}_kd"]["exact_match"] - rows[f"{n}_scratch"]["exact_match"], 2)
-            for n in STUDENTS
+            n: round(rows[f"{n}_kd"]["exact_match"] - rows[f"{n}_scratch"]["exact_match"], 2) for n in names
         },
         "kd_minus_scratch_slot_f1": {
-            n: round(rows[f"{n}_kd"]["slot_f1"] - rows[f"{n}_scratch"]["slot_f1"], 2) for n in STUDENTS
+            n: round(rows[f"{n}_kd"]["slot_f1"] - rows[f"{n}_scratch"]["slot_f1"], 2) for n in names
         },
         "kd_minus_scratch_intent_acc": {
-            n: round(rows[f"{n}_kd"]["intent_acc"] - rows[f"{n}_scratch"]["intent_acc"], 2) for n in STUDENTS
+            n: round(rows[f"{n}_kd"]["intent_acc"] - rows[f"{n}_scratch"]["intent_acc"], 2) for n in names
         },
         "targets_format": "tags" if labels else "plain",
         "device": args.device,
@@ -275,7 +347,7 @@ def main() -> int:
     ratio["targets"] = {
         "student10_intent_ge_97pct": ratio["student10_intent_retention"] >= 0.97,
         "student10_slot_f1_ge_95pct": ratio["student10_slot_f1_retention"] >= 0.95,
-        "kd_beats_scratch": {n: ratio["kd_minus_scratch_exact_match"][n] > 0 for n in STUDENTS},
+        "kd_beats_scratch": {n: ratio["kd_minus_scratch_exact_match"][n] > 0 for n in names},
     }
     emit(ratio)
     return 0
