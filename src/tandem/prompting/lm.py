@@ -258,25 +258,21 @@ class EncoderDecoder:
         One decoder row per tree: each query attends to its ancestors only (and sees its own position), so
         every node's hidden state equals that of the same prefix decoded alone; the LM head runs once per node."""
         dev = self.device
-        B, T = len(trees), max(len(t.inputs) for t in trees)
         sizes = [len(t.inputs) for t in trees]
-        ids = torch.full((B, T), self.pad_id, dtype=torch.long)
-        for b, t in enumerate(trees):
-            ids[b, : sizes[b]] = torch.tensor(t.inputs)
+        B, T = len(trees), max(sizes)
+        # one tensor per field for the whole pass (not one per tree)
+        ids = torch.tensor([t.inputs + [self.pad_id] * (T - n) for t, n in zip(trees, sizes)])
         if all(t.is_chain for t in trees):
             # right-padded causal rows: the ordinary decoder pass
             hidden, _ = self.model.decoder(ids.to(dev), memory.kv, encoder_attention_mask=memory.mask)
         else:
-            ar = torch.arange(T)
-            positions = torch.zeros(B, T, dtype=torch.long)
-            parents = ar.repeat(B, 1)  # padding slots are their own parents: they attend to themselves only
-            for b, t in enumerate(trees):
-                positions[b, : sizes[b]] = torch.tensor(t.depths)
-                parents[b, : sizes[b]] = torch.tensor(t.parents)
+            positions = torch.tensor([t.depths + [0] * (T - n) for t, n in zip(trees, sizes)])
+            # padding slots are their own parents: they attend to themselves only
+            parents = torch.tensor([t.parents + list(range(n, T)) for t, n in zip(trees, sizes)])
             # ancestor-or-self mask by pointer jumping, one step per level of the deepest tree
             allowed = torch.eye(T, dtype=torch.bool).repeat(B, 1, 1)
             cur = parents
-            for _ in range(int(positions.max())):
+            for _ in range(max(max(t.depths) for t in trees)):
                 allowed.scatter_(2, cur[..., None], True)
                 cur = parents.gather(1, cur)
             hidden, _ = self.model.decoder(
