@@ -2,7 +2,10 @@
 
 The context of an example is encoded ONCE and its encoder output (for tandem models: each decoder layer's
 cross-attention keys/values) is shared by all of its choices; lm-eval and HELM re-encode the context for
-every choice. Examples are length-sorted into batches so padding stays small.
+every choice. With tandem models the choices of an example are then decoded together as one prefix tree
+(one decoder row; each position attends to its ancestors only), so the start position and any prefix the
+choices share are computed once, and the LM head runs once per tree node. Examples are length-sorted into
+batches so padding stays small.
 
 Normalisations of a choice's summed log-likelihood `ll`:
 - "none": ll;  "token": ll / number of choice tokens;  "char": ll / number of characters of the choice;
@@ -81,8 +84,8 @@ def score_continuations(
     `continuations[i]` lists the continuations of `sources[i]`. Each source is encoded once (encoder passes
     of at most `batch_size` sources, grouped by length to cut padding) and its cross-attention K/V are shared
     by all of its continuations; the continuations of a window of sources are then re-batched by their own
-    length (at most `batch_size` x the largest number of choices per decoder pass). Results keep the input
-    order.
+    length (at most `batch_size` x the largest number of choices per decoder pass; tandem models: at most
+    `batch_size` prefix trees, one per source). Results keep the input order.
     """
     if len(sources) != len(continuations):
         raise TandemError(
@@ -116,7 +119,7 @@ def score_continuations(
         cuts = plan_batches([len(sources[i]) for i in window], bs)
         memory = lm.encode([[sources[i] for i in window[a:b]] for a, b in zip(cuts, cuts[1:])])
         conts = [continuations[i] for i in window]
-        scored = _score_rebatched(lm, memory, conts, max_rows)
+        scored = _score_rebatched(lm, memory, conts, max_rows, bs)
         for i, cs, res in zip(window, conts, scored):
             out[i] = [ContinuationScore(s, len(c), g) for c, (s, g) in zip(cs, res)]
         if progress is not None:
@@ -126,15 +129,20 @@ def score_continuations(
 
 
 def _score_rebatched(
-    lm: EncoderDecoder, memory: PackedMemory, conts: list[Sequence[Sequence[int]]], max_rows: int
+    lm: EncoderDecoder,
+    memory: PackedMemory,
+    conts: list[Sequence[Sequence[int]]],
+    max_rows: int,
+    max_trees: int,
 ) -> list[list[tuple[float, bool]]]:
     """Every (source, continuation) pair of a window, re-batched by continuation length (then source
     length) into decoder passes of at most `max_rows` rows; each pass reads its rows' sources' memory.
-    tandem models decode the continuations of a source together as one prefix tree (see `_score_trees`)."""
+    tandem models decode the continuations of a source together as one prefix tree, at most `max_trees`
+    trees per pass (see `_score_trees`)."""
     out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
     lens = memory.lengths.tolist()
     if lm.is_tandem:
-        return _score_trees(lm, memory, conts, max_rows, lens)
+        return _score_trees(lm, memory, conts, max_trees, lens)
     pairs = [(w, j) for w, cs in enumerate(conts) for j in range(len(cs))]
     pairs.sort(key=lambda p: (-len(conts[p[0]][p[1]]), -lens[p[0]]))
     cuts = plan_batches([len(conts[w][j]) for w, j in pairs], max_rows)
@@ -151,12 +159,13 @@ def _score_trees(
     lm: EncoderDecoder,
     memory: PackedMemory,
     conts: list[Sequence[Sequence[int]]],
-    max_rows: int,
+    max_trees: int,
     lens: list[int],
 ) -> list[list[tuple[float, bool]]]:
-    """The continuations of each source as prefix trees (one decoder row each, split past
-    MAX_TREE_NODES), trees re-batched by size into passes of at most `max_rows` // (most continuations of
-    a source) trees, i.e. the same number of continuations per pass as one row per continuation."""
+    """The continuations of each source as prefix trees (one decoder row each; a source whose trees would
+    pass MAX_TREE_NODES gets several), re-batched by size (then source length) into decoder passes of at
+    most `max_trees` trees: the continuations of at most that many sources, as with one row per
+    continuation and `max_trees` x (most continuations of a source) rows."""
     out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
     trees: list[tuple[int, list[int], ContinuationTree]] = []  # (source, its continuation indices, tree)
     for w, cs in enumerate(conts):
@@ -171,8 +180,7 @@ def _score_trees(
         if group:
             trees.append((w, group, ContinuationTree.build(lm.start_id, [cs[i] for i in group])))
     trees.sort(key=lambda x: (-len(x[2].inputs), -lens[x[0]]))
-    per_pass = max(1, max_rows // max((len(cs) for cs in conts), default=1))
-    cuts = plan_batches([len(t.inputs) for _, _, t in trees], per_pass)
+    cuts = plan_batches([len(t.inputs) for _, _, t in trees], max_trees)
     for a, b in zip(cuts, cuts[1:]):
         batch = trees[a:b]
         owners = torch.tensor([w for w, _, _ in batch], device=memory.offsets.device)
