@@ -190,9 +190,10 @@ def test_distillation_moves_the_student_towards_the_teacher():
     student = Seq2SeqLM(tiny(d_model=16, ffn_dim=32, encoder_layers=1, decoder_layers=1))
     before = gap(student)
     distill(
-        teacher, student, data, fast_cfg(epochs=8, ce_weight=0.0, kd_weight=1.0, temperature=1.0), log=None
+        teacher, student, data, fast_cfg(epochs=16, ce_weight=0.0, kd_weight=1.0, temperature=1.0), log=None
     )
-    assert gap(student) < 0.5 * before
+    after = gap(student)
+    assert after < 0.5 * before, (before, after)
 
 
 @pytest.mark.parametrize(

@@ -88,4 +88,9 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path):
     w2 = load_file(two / "model" / "model.safetensors")
     assert w1.keys() == w2.keys()
     for k in w1:
+        if k.endswith("k_proj.bias"):
+            # the key bias adds q.b to every score of a query, which softmax ignores: its true gradient is 0
+            # and Adam turns rounding noise (different in the two runs) into steps of up to lr each
+            assert float((w1[k] - w2[k]).abs().max()) <= 2 * 3e-3 * 6, k
+            continue
         assert torch.allclose(w1[k], w2[k], atol=1e-5), k

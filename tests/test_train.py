@@ -160,7 +160,8 @@ def test_run_outputs_and_metrics(tmp_path):
     # the total is the token-weighted mean of the two objectives' losses
     r = recs[0]
     assert min(r["loss_denoise"], r["loss_clm"]) <= r["loss"] <= max(r["loss_denoise"], r["loss_clm"])
-    assert recs[0]["loss"] == pytest.approx(math.log(VOCAB), abs=0.3)  # untrained: ~uniform
+    # untrained: near uniform; logits of about unit variance at init (std d_model**-0.5) add about sigma^2/2
+    assert math.log(VOCAB) <= recs[0]["loss"] <= math.log(VOCAB) + 1.0
     assert (out / "loss.png").stat().st_size > 1000
     assert json.loads((out / "train_config.json").read_text())["steps"] == 6
     assert res.step == 6 and (out / "model" / "config.json").is_file()

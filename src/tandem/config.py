@@ -61,7 +61,7 @@ class ModelConfig:
     attention_scale: float | None = None  # None: head_dim**-0.5; T5: 1.0 (folded into the init)
     # training-time
     dropout: float = 0.0
-    init_std: float = 0.02
+    init_std: float | None = None  # None: d_model**-0.5 (0.02 leaves narrow models on a long plateau)
     # special tokens (fairseq/BART/AlexaTM convention)
     pad_token_id: int = 1
     bos_token_id: int = 0
@@ -101,6 +101,10 @@ class ModelConfig:
     def kv_dim(self) -> int:
         """Width of the concatenated attention heads."""
         return self.num_heads * (self.head_dim or self.d_model // self.num_heads)
+
+    @property
+    def resolved_init_std(self) -> float:
+        return self.init_std if self.init_std is not None else self.d_model**-0.5
 
     @property
     def resolved_head_dim(self) -> int:

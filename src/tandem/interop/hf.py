@@ -170,7 +170,7 @@ def to_bart_config(c: ModelConfig) -> dict:
         "dropout": c.dropout,
         "attention_dropout": 0.0,
         "activation_dropout": 0.0,
-        "init_std": c.init_std,
+        "init_std": c.resolved_init_std,
         "is_encoder_decoder": True,
         "torch_dtype": "float32",
     }
