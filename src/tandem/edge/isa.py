@@ -1,11 +1,14 @@
 """Pick CTranslate2's CPU instruction set before it loads.
 
 CTranslate2 4.x dispatches to AVX2 on AMD processors even when they implement AVX-512 (its AVX-512 path is
-only auto-selected on Intel). On AVX-512 AMD parts (Zen 4 and later) forcing AVX-512 makes int8 decoding
-about 1.2x faster (edge-17m student, 1 thread, 24 new tokens, 5 alternating fresh processes each on a shared
-AMD EPYC: best 37.1 -> 30.9 ms, median 51.5 -> 40.8 ms). The choice
-is made through CTranslate2's own `CT2_FORCE_CPU_ISA` variable, which it reads once when it is imported, so
-it must be set before `import ctranslate2`. A user's own `CT2_FORCE_CPU_ISA` always wins, and
+only auto-selected on Intel). On AVX-512 AMD parts (Zen 4 and later) forcing AVX-512 speeds up CTranslate2's
+own kernels (quantize, dequantize, softmax, top-k); they are a small share of int8 decoding there, which is
+dominated by oneDNN re-packing the weights at every step (oneDNN picks its own ISA, unaffected by this).
+Measured effect on the shared AMD EPYC box (edge-17m, 1 thread, 24 new tokens): a first measurement gave
+1.2x (best 37.1 -> 30.9 ms of 5 alternating fresh processes); a later one, 6 alternating fresh processes
+each under the benchmark lock, gave median p50 22.9 -> 20.9 ms for CTranslate2 called directly, within
+that machine's noise. The choice is made through CTranslate2's own `CT2_FORCE_CPU_ISA` variable, which it
+reads once when it is imported, so it must be set before `import ctranslate2`. A user's own `CT2_FORCE_CPU_ISA` always wins, and
 `TANDEM_CT2_ISA=default` keeps CTranslate2's choice.
 """
 
