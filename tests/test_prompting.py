@@ -259,3 +259,43 @@ def test_tree_scoring_equals_one_forward_per_continuation(position_type, monkeyp
                     want = torch.log_softmax(logits, -1).gather(1, lab.T).sum().item()
                     assert r.logprob == pytest.approx(want, abs=1e-4) and r.num_tokens == len(c)
                     assert r.is_greedy == bool((logits.argmax(-1) == lab[0]).all())
+
+
+def test_packed_linears_match_f_linear_and_leave_the_model_alone():
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder, PackedLinears
+    from tandem.prompting.scoring import score_continuations
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64, max_positions=64
+    )
+    model = Seq2SeqLM(cfg).eval()
+    packed = PackedLinears(model, enabled=True)
+    if not packed.enabled:
+        pytest.skip("this PyTorch build has no oneDNN linear")
+    lin = model.decoder.layers[0].ffn.fc1
+    with torch.no_grad():  # the tiny preset has biases (zero at init): they go through the packed op too
+        lin.bias.normal_()
+    x = torch.randn(2, 5, 32)
+    with torch.inference_mode(), packed.active():
+        assert "forward" in lin.__dict__
+        got = lin(x)
+    assert "forward" not in lin.__dict__  # the model is as it was
+    assert torch.allclose(got, torch.nn.functional.linear(x, lin.weight, lin.bias), atol=1e-5)
+    with torch.no_grad():
+        lin.weight.mul_(2)  # a changed weight is packed again
+    with torch.inference_mode(), packed.active():
+        got = lin(x)
+    assert torch.allclose(got, torch.nn.functional.linear(x, lin.weight, lin.bias), atol=1e-5)
+    with packed.active():  # autograd on: the ordinary kernel, gradients flow
+        lin(x).sum().backward()
+    assert lin.weight.grad is not None
+    srcs, conts = [[5, 6, 7, 2], [8, 2]], [[[9, 10], [9, 11, 12]], [[12, 13, 14]]]
+    fast = score_continuations(EncoderDecoder(model, _Tok(), prepack=True), srcs, conts)
+    plain = score_continuations(EncoderDecoder(model, _Tok(), prepack=False), srcs, conts)
+    for f_row, p_row in zip(fast, plain):
+        assert [r.logprob for r in f_row] == pytest.approx([r.logprob for r in p_row], abs=1e-5)

@@ -106,25 +106,26 @@ def score_continuations(
     token_bytes = 2 * layers * width * next(lm.model.parameters()).element_size()
     max_rows = bs * max((len(c) for c in continuations), default=1)
 
-    start = 0
-    while start < len(order):
-        # a window: whole encoder batches of the length-sorted sources, K/V within WINDOW_BYTES
-        end, tokens = start, 0
-        while end < len(order) and (
-            end - start < bs or tokens + len(sources[order[end]]) <= WINDOW_BYTES // token_bytes
-        ):
-            tokens += len(sources[order[end]])
-            end += 1
-        window = order[start:end]
-        cuts = plan_batches([len(sources[i]) for i in window], bs)
-        memory = lm.encode([[sources[i] for i in window[a:b]] for a, b in zip(cuts, cuts[1:])])
-        conts = [continuations[i] for i in window]
-        scored = _score_rebatched(lm, memory, conts, max_rows, bs)
-        for i, cs, res in zip(window, conts, scored):
-            out[i] = [ContinuationScore(s, len(c), g) for c, (s, g) in zip(cs, res)]
-        if progress is not None:
-            progress(len(window))
-        start = end
+    with lm.packed.active():  # prepacked linear weights (see PackedLinears)
+        start = 0
+        while start < len(order):
+            # a window: whole encoder batches of the length-sorted sources, K/V within WINDOW_BYTES
+            end, tokens = start, 0
+            while end < len(order) and (
+                end - start < bs or tokens + len(sources[order[end]]) <= WINDOW_BYTES // token_bytes
+            ):
+                tokens += len(sources[order[end]])
+                end += 1
+            window = order[start:end]
+            cuts = plan_batches([len(sources[i]) for i in window], bs)
+            memory = lm.encode([[sources[i] for i in window[a:b]] for a, b in zip(cuts, cuts[1:])])
+            conts = [continuations[i] for i in window]
+            scored = _score_rebatched(lm, memory, conts, max_rows, bs)
+            for i, cs, res in zip(window, conts, scored):
+                out[i] = [ContinuationScore(s, len(c), g) for c, (s, g) in zip(cs, res)]
+            if progress is not None:
+                progress(len(window))
+            start = end
     return out
 
 
