@@ -5,7 +5,10 @@ SentencePiece tokenizer trained here on FLORES lines), same batch size, same tor
 through its normal `HFLM.loglikelihood` (it encodes the prompt once per choice, full-vocabulary log-softmax
 at every decoder position), tandem through `tandem.prompting.scoring.rank_choices` on the same checkpoint
 loaded with `Seq2SeqLM.from_pretrained` (one encoder pass per example, cross-attention K/V projected once per
-source token, batches planned by length, LM head only on scored positions).
+source token, the choices of an example decoded together as one prefix tree so shared prefixes and the start
+position are computed once, batches planned by length, LM head only on tree nodes, and the linear layers
+run through oneDNN with weights prepacked once: `tandem.prompting.lm.PackedLinears`; `--no-prepack` turns
+that off to show its share).
 
 The CPU may be shared with other jobs, so the two sides alternate for `--rounds` rounds inside one process
 and the median of the per-round ratios is reported, by wall-clock and by process CPU time (the latter is
@@ -13,6 +16,7 @@ what contention distorts least). Prints one JSON line per task and implementatio
 task and a final summary line.
 
     python benchmarks/score_throughput.py [--data-dir ../shared/data] [--limit 100] [--batch-size 16] [--rounds 5]
+                                          [--no-prepack]
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tasks", default="copa,rte")
     ap.add_argument("--rounds", type=int, default=5, help="alternating timed rounds (median is reported)")
+    ap.add_argument("--no-prepack", action="store_true", help="tandem with PyTorch's default linear kernels")
     args = ap.parse_args()
 
     import statistics
@@ -99,7 +104,11 @@ def main() -> int:
         hf = HFLM(
             pretrained=str(d), backend="seq2seq", batch_size=args.batch_size, device="cpu", dtype="float32"
         )
-        lm = EncoderDecoder(Seq2SeqLM.from_pretrained(str(d)), Tokenizer.load(str(d)))
+        lm = EncoderDecoder(
+            Seq2SeqLM.from_pretrained(str(d)),
+            Tokenizer.load(str(d)),
+            prepack=False if args.no_prepack else None,
+        )
         params = sum(p.numel() for p in lm.model.parameters())
         for name in args.tasks.split(","):
             task, _ = get_task(name)
@@ -136,7 +145,8 @@ def main() -> int:
             max_diff = max(abs(a - b[0]) for a, b in zip(ours, ref))
             greedy_agree = all(s.is_greedy == b[1] for s, b in zip((s for r in res for s in r.raw), ref))
             common = {"task": name, "examples": len(docs), "choices": len(reqs), "prompt_tokens": n_tok,
-                      "params": params, "threads": args.threads, "batch_size": args.batch_size, "rounds": args.rounds}  # fmt: skip
+                      "params": params, "threads": args.threads, "batch_size": args.batch_size, "rounds": args.rounds,
+                      "tandem_prepacked_linears": lm.packed.enabled}  # fmt: skip
             for k in runs:
                 w, c = statistics.median(wall[k]), statistics.median(cpu[k])
                 extra = (
