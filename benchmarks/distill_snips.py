@@ -144,12 +144,22 @@ def main() -> int:
         "teacher is trained and saved there for later runs",
     )
     ap.add_argument(
+        "--arms",
+        default="kd,scratch",
+        help="which student arms to train: kd (distilled), scratch (no teacher) or both; one arm per process "
+        "lets two processes share the work (the ratio line needs both)",
+    )
+    ap.add_argument(
         "--students",
         default=",".join(STUDENTS),
         help="comma-separated students to train (empty: the teacher only)",
     )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    names = [n for n in args.students.split(",") if n]
+    for name in names:  # checked before any compute
+        if name not in STUDENTS:
+            raise TandemError(f"--students: unknown student {name!r}; choose from {', '.join(STUDENTS)}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     out = Path(args.out)
@@ -250,62 +260,66 @@ def main() -> int:
     # Both arms get the same number of optimizer steps (student epochs over the gold data), also when
     # sequence-level KD adds the teacher's generations to the distilled student's data.
     student_steps = max(1, round(args.student_epochs * math.ceil(len(train_enc) / args.batch_size)))
-    names = [n for n in args.students.split(",") if n]
-    for name in names:
-        if name not in STUDENTS:
-            raise TandemError(f"--students: unknown student {name!r}; choose from {', '.join(STUDENTS)}")
     for name in names:
         scfg = model_config(STUDENTS[name], args.student_dropout)
         assert scfg.num_parameters() <= LIMITS[name] * tn, (name, scfg.num_parameters(), tn)
         # the distilled and the no-teacher student share this recipe: same init, data order and steps
         base = dict(max_steps=student_steps, lr=args.student_lr, warmup_ratio=0.05, **common)
 
-        torch.manual_seed(args.seed)
-        student = Seq2SeqLM(scfg)
-        dcfg = DistillConfig(
-            **base,
-            ce_weight=args.ce_weight,
-            kd_weight=args.kd_weight,
-            temperature=args.temperature,
-            divergence="forward",
-            topk=args.topk,
-            cache_dir=str(out / "teacher_topk"),
-            seq_kd=args.seq_kd,
-            seq_kd_beams=args.seq_kd_beams,
-            seq_kd_max_new_tokens=args.max_new_tokens,
-        )
-        log(f"{name}: distilling {scfg.num_parameters() / 1e6:.3f}M parameters")
-        kd_dir = out / f"{name}_kd_fit"
-        seqkd = out / f"{names[0]}_kd_fit" / "seqkd_targets.jsonl"
-        if args.seq_kd != "off" and seqkd.is_file() and not (kd_dir / seqkd.name).is_file():
-            # the teacher's generations do not depend on the student: reuse the first student's (the
-            # file's fingerprint is checked again on load)
-            kd_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy(seqkd, kd_dir / seqkd.name)
-        dr = distill(teacher, student, train_enc, dcfg, dev_eval, kd_dir, log=log)
-        task = dr.stages["task"]
-        rows[f"{name}_kd"] = score(
-            f"{name}_kd",
-            dr.student,
-            tn,
-            {
-                "train_s": round(task.train_seconds, 1),
-                "steps": task.steps,
-                "teacher_forwards": dr.teacher_forwards,
-            },
-        )
+        arms = args.arms.split(",")
+        if "kd" in arms:
+            torch.manual_seed(args.seed)
+            student = Seq2SeqLM(scfg)
+            dcfg = DistillConfig(
+                **base,
+                ce_weight=args.ce_weight,
+                kd_weight=args.kd_weight,
+                temperature=args.temperature,
+                divergence="forward",
+                topk=args.topk,
+                cache_dir=str(out / "teacher_topk"),
+                seq_kd=args.seq_kd,
+                seq_kd_beams=args.seq_kd_beams,
+                seq_kd_max_new_tokens=args.max_new_tokens,
+            )
+            log(f"{name}: distilling {scfg.num_parameters() / 1e6:.3f}M parameters")
+            kd_dir = out / f"{name}_kd_fit"
+            seqkd = out / f"{names[0]}_kd_fit" / "seqkd_targets.jsonl"
+            if args.seq_kd != "off" and seqkd.is_file() and not (kd_dir / seqkd.name).is_file():
+                # the teacher's generations do not depend on the student: reuse the first student's (the
+                # file's fingerprint is checked again on load)
+                kd_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(seqkd, kd_dir / seqkd.name)
+            dr = distill(teacher, student, train_enc, dcfg, dev_eval, kd_dir, log=log)
+            task = dr.stages["task"]
+            rows[f"{name}_kd"] = score(
+                f"{name}_kd",
+                dr.student,
+                tn,
+                {
+                    "train_s": round(task.train_seconds, 1),
+                    "steps": task.steps,
+                    "teacher_forwards": dr.teacher_forwards,
+                },
+            )
 
-        torch.manual_seed(args.seed)
-        scratch = Seq2SeqLM(scfg)  # identical init to the distilled student
-        log(f"{name}: training without a teacher")
-        sr = fit(
-            scratch, train_enc, TrainConfig(**base), dev_eval, out_dir=out / f"{name}_scratch_fit", log=log
-        )
-        rows[f"{name}_scratch"] = score(
-            f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
-        )
-    if not names:
-        return 0
+        if "scratch" in arms:
+            torch.manual_seed(args.seed)
+            scratch = Seq2SeqLM(scfg)  # identical init to the distilled student
+            log(f"{name}: training without a teacher")
+            sr = fit(
+                scratch,
+                train_enc,
+                TrainConfig(**base),
+                dev_eval,
+                out_dir=out / f"{name}_scratch_fit",
+                log=log,
+            )
+            rows[f"{name}_scratch"] = score(
+                f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
+            )
+    if not names or not all(f"{n}_{a}" in rows for n in names for a in ("kd", "scratch")):
+        return 0  # one arm only (--arms): rows but no comparison
 
     # ---------------------------------------------------------------- table and ratio line
     cols = [
