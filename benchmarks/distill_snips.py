@@ -38,9 +38,8 @@ SNIPS valid (700 utterances):
 student10 with the new KD recipe (0.2 CE + 0.8 KL) and the SAME 8-epoch teacher (`--teacher` reuse, two
 processes `--arms kd` / `--arms scratch`, --threads 1 each, not under the bench lock): distilled 98.57 /
 85.79 / 71.00 (intent / slot F1 / EM, 8.3 ms), no teacher 98.29 / 85.45 / 70.00 (8.7 ms): +1.0 EM (7 of 700
-utterances; on dev the two are 68.6 vs 69.6, so within noise). The no-teacher arm here gives 70.00, not the
-72.14 above: fit now keeps the for-each AdamW step on CPU (the fused one collapsed greedy EM), so the two
-runs' numerics differ.
+utterances; on dev the two are 68.6 vs 69.6, so within noise). The same no-teacher recipe gave 72.14 in
+the run above (2 threads, older code): a run-to-run spread of ~2 EM, as large as the effects measured.
 
 Targets (issue 5): the <=10% student keeps >= 97% of the teacher's intent accuracy and >= 95% of its slot
 F1, and each distilled student beats the same student trained without a teacher. Not yet shown for the
