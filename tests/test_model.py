@@ -85,6 +85,27 @@ def test_cached_decoding_equals_full_forward():
     assert torch.equal(full, seq[:, 1:])
 
 
+def test_generation_sees_weights_changed_by_a_fused_optimizer_step():
+    # greedy decoding caches a transposed LM head on CPU; a fused AdamW step changes the weight without
+    # bumping its version counter, which once left generation on the stale head while training went on
+    torch.manual_seed(0)
+    model = Seq2SeqLM(tiny())
+    x, y = torch.randint(3, 200, (2, 8)), torch.randint(3, 200, (2, 5))
+    model.eval()
+    model.generate(x, max_new_tokens=4, eos_token_id=None)  # fills the cache
+    opt = torch.optim.AdamW(model.parameters(), lr=0.05, fused=True)
+    head = model.lm_head.weight
+    version = head._version
+    model.train()
+    model(x, labels=y).loss.backward()
+    opt.step()
+    assert head._version == version  # the premise: the counter did not move
+    model.eval()
+    seq = model.generate(x, max_new_tokens=6, eos_token_id=None)
+    full = model(x, decoder_input_ids=seq[:, :-1]).logits.argmax(-1)
+    assert torch.equal(full, seq[:, 1:])
+
+
 def test_activation_checkpointing_gives_the_same_gradients():
     torch.manual_seed(0)
     model = Seq2SeqLM(tiny())

@@ -294,6 +294,13 @@ def test_packed_linears_match_f_linear_and_leave_the_model_alone():
     with packed.active():  # autograd on: the ordinary kernel, gradients flow
         lin(x).sum().backward()
     assert lin.weight.grad is not None
+    # a fused AdamW step changes the weight without bumping its version counter: the pack must still notice
+    version = lin.weight._version
+    torch.optim.AdamW([lin.weight], lr=0.1, fused=True).step()
+    assert lin.weight._version == version
+    with torch.inference_mode(), packed.active():
+        got = lin(x)
+    assert torch.allclose(got, torch.nn.functional.linear(x, lin.weight, lin.bias), atol=1e-5)
     srcs, conts = [[5, 6, 7, 2], [8, 2]], [[[9, 10], [9, 11, 12]], [[12, 13, 14]]]
     fast = score_continuations(EncoderDecoder(model, _Tok(), prepack=True), srcs, conts)
     plain = score_continuations(EncoderDecoder(model, _Tok(), prepack=False), srcs, conts)

@@ -453,12 +453,7 @@ def fit(
     if extra_modules is not None:
         extra_modules.to(device).train()
         params_owner["extra"] = extra_modules
-    # The fused AdamW step only on CUDA: on CPU (torch 2.13) it trained SNIPS students to a dev loss as low as
-    # the for-each step's but greedy exact match collapsed (38 -> 29 at step 788, 10 by step 4728;
-    # benchmarks/distill_snips.py student10, seed 0), so fine-tuning keeps the for-each step there.
-    opt = build_optimizer(
-        params_owner, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98), fused=device.type == "cuda"
-    )
+    opt = build_optimizer(params_owner, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     params = [p for p in params_owner.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, int(round(cfg.epochs * steps_per_epoch)))

@@ -129,6 +129,22 @@ def generate(
         model.train(was_training)
 
 
+def weight_key(w: torch.Tensor) -> tuple:
+    """What a cache derived from weight `w` must be keyed on to notice any change of its values.
+
+    The version counter alone is not enough: fused optimizer steps (`torch.optim.AdamW(fused=True)`) and
+    writes through `.data` change the values without bumping it, which once left greedy decoding on a stale
+    LM head between training steps. So the key also holds the exact float64 sum of the weight (one read
+    pass, far cheaper than the work the cache saves)."""
+    with torch.no_grad():
+        total = float(w.detach().sum(dtype=torch.float64))
+    try:
+        version = w._version
+    except RuntimeError:  # inference tensors keep no version counter
+        version = -1
+    return (w.data_ptr(), version, w.dtype, tuple(w.shape), total)
+
+
 def _head_transposed(model) -> torch.Tensor | None:
     """The LM head as a contiguous (D, V) matrix, cached while the weight is unchanged (CPU only).
 
@@ -138,7 +154,7 @@ def _head_transposed(model) -> torch.Tensor | None:
     w = model.lm_head.weight
     if w.device.type != "cpu" or w.numel() > 64_000_000:
         return None
-    key = (w.data_ptr(), w._version, w.dtype)
+    key = weight_key(w)
     cached = getattr(model, "_lm_head_t", None)
     if cached is None or cached[0] != key:
         with torch.inference_mode(False), torch.no_grad():

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tandem.errors import TandemError
+from tandem.model.generation import weight_key
 
 # Auto prepacking keeps a second copy of every linear weight: only for models whose linear weights fit here.
 PREPACK_MAX_BYTES = 2**31
@@ -116,7 +117,8 @@ class PackedLinears:
     with `F.linear` to ~1e-6; checked on every layer when it is packed).
 
     The layers take the packed path only inside `active()` and only without autograd, so the model object
-    is not changed; a pack is rebuilt when its weight changes (storage or version counter)."""
+    is not changed; a pack is dropped and rebuilt when its weight changed (`weight_key`: storage, version counter
+    and exact sum, checked on entering `active()`)."""
 
     def __init__(self, model: nn.Module, enabled: bool | None = None) -> None:
         self.model = model
@@ -128,17 +130,13 @@ class PackedLinears:
         if enabled is None:
             enabled = linear_bytes <= PREPACK_MAX_BYTES
         self.enabled = bool(enabled) and fits and _onednn_linear()
-        self._packs: dict[int, tuple[tuple[int, int], torch.Tensor]] = {}
+        self._packs: dict[int, tuple[tuple, torch.Tensor]] = {}
 
     def _pack(self, m: nn.Linear) -> torch.Tensor | None:
-        w = m.weight
-        try:
-            key = (w.data_ptr(), w._version)
-        except RuntimeError:  # inference tensors keep no version counter
-            key = (w.data_ptr(), -1)
         hit = self._packs.get(id(m))
-        if hit is not None and hit[0] == key:
+        if hit is not None:
             return hit[1]
+        w = m.weight
         with torch.no_grad():
             x = torch.randn(3, w.shape[1], generator=torch.Generator().manual_seed(0))
             want = F.linear(x, w, m.bias)
@@ -151,7 +149,7 @@ class PackedLinears:
             if not torch.allclose(got, want, rtol=1e-4, atol=1e-5):
                 self.enabled = False  # this build's oneDNN disagrees: keep PyTorch's default kernels
                 return None
-        self._packs[id(m)] = (key, packed)
+        self._packs[id(m)] = (weight_key(w), packed)
         return packed
 
     def _forward(self, m: nn.Linear):
@@ -174,6 +172,9 @@ class PackedLinears:
         for m in self.model.modules():
             # plain nn.Linear only, and never over a forward someone else set on the instance (or a nested use)
             if type(m) is nn.Linear and "forward" not in m.__dict__:
+                hit = self._packs.get(id(m))
+                if hit is not None and hit[0] != weight_key(m.weight):
+                    del self._packs[id(m)]  # the weight changed since it was packed (checked once per use)
                 m.forward = self._forward(m)
                 patched.append(m)
         try:
