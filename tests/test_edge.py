@@ -209,29 +209,27 @@ def tagged(tmp_path_factory):
     return {"export": root / "fp32", "labels": labels}
 
 
-def test_tag_labels_read_like_finetune(tmp_path):
-    from tandem.edge import TagLabels
-    from tandem.finetune import SLULabels
+def test_slu_labels_round_trip_and_map_tags_back(tmp_path):
+    from tandem.edge import SLULabels  # the edge runtime reads labels.json without torch
 
     ref = SLULabels(["play_music", "set_alarm"], ["artist", "time"])
+    assert ref.to_target("set_alarm", [("time", "seven  am")]) == "<tag_1><tag_3> seven am"
     ref.save(tmp_path)
-    got = TagLabels.load(tmp_path)
-    assert (list(got.intents), list(got.slots)) == (ref.intents, ref.slots) and len(got) == 4
+    got = SLULabels.load(tmp_path)
+    assert (got.intents, got.slots) == (ref.intents, ref.slots) and len(got) == 4
     assert got.tags() == ["<tag_0>", "<tag_1>", "<tag_2>", "<tag_3>"]
-    for text in [
-        "<tag_1><tag_3> seven  am",
-        "<tag_0><tag_2> queen<tag_3> seven am",
-        "<tag_2> queen",  # a slot first: no intent
-        "<tag_0><tag_9> out of range<tag_2>",  # unknown tag and an empty value are dropped
-        "set_alarm ; time = seven am",  # already linearised
-        "",
-        "x<tag_1>",
+    for text, want in [
+        ("<tag_1><tag_3> seven  am", "set_alarm ; time = seven am"),
+        ("<tag_0><tag_2> queen<tag_3> seven am", "play_music ; artist = queen ; time = seven am"),
+        ("<tag_0><tag_9> out of range<tag_2>", "play_music"),  # unknown tag and an empty value are dropped
+        ("set_alarm ; time = seven am", "set_alarm ; time = seven am"),  # already linearised
+        ("", ""),
     ]:
-        assert got.to_linearized(text) == ref.to_linearized(text), text
-    assert TagLabels.load(tmp_path / "missing") is None
+        assert got.to_linearized(text) == want, text
+    assert SLULabels.load(tmp_path / "missing") is None
     (tmp_path / "labels.json").write_text('{"format": "other"}')
     with pytest.raises(TandemError, match="format"):
-        TagLabels.load(tmp_path)
+        SLULabels.load(tmp_path)
 
 
 def test_parse_names_slu_tags(tagged):

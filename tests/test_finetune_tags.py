@@ -10,8 +10,8 @@ import pytest
 
 from tandem.cli import main
 from tandem.errors import TandemError
-from tandem.finetune import LABELS_FILE, SLULabels, score_slu, slu_pairs
-from tandem.slu import SLUExample, parse_linearized
+from tandem.finetune import score_slu, slu_pairs
+from tandem.slu import LABELS_FILE, SLUExample, SLULabels, parse_linearized
 from tandem.tokenizer import Tokenizer
 
 

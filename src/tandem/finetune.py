@@ -22,7 +22,6 @@ import copy
 import json
 import math
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ import torch.nn as nn
 
 from tandem.errors import TandemError
 from tandem.jsonl import iter_jsonl
+from tandem.slu import SLULabels
 
 TASKS = ("slu",)
 # Metrics where higher is better; everything else (loss) is minimised.
@@ -78,104 +78,6 @@ def slu_pairs(examples: Sequence[Any], labels: SLULabels | None = None) -> list[
     if labels is None:
         return [Pair(ex.text, ex.target, gold=ex) for ex in examples]
     return [Pair(ex.text, labels.to_target(ex.intent, ex.slots), gold=ex) for ex in examples]
-
-
-# ============================================================================================= SLU label tags
-LABELS_FILE = "labels.json"
-_LABELS_FORMAT = "tandem-slu-tags/1"
-_TAG_SPLIT = re.compile(r"<tag_(\d+)>")
-
-
-@dataclass
-class SLULabels:
-    """Intent and slot names mapped to reserved tokenizer tags: intents take `<tag_0>`.. `<tag_{I-1}>`,
-    slots the next ones. A parse is written `<intent tag><slot tag> value<slot tag> value ...`."""
-
-    intents: list[str]
-    slots: list[str]
-
-    @classmethod
-    def from_examples(cls, *example_sets: Sequence[Any]) -> SLULabels:
-        """The sorted intent and slot names of SLU examples (tandem.slu.SLUExample)."""
-        intents, slots = set(), set()
-        for examples in example_sets:
-            for ex in examples:
-                intents.add(ex.intent)
-                slots.update(name for name, _ in ex.slots)
-        return cls(sorted(intents), sorted(slots))
-
-    def __len__(self) -> int:
-        return len(self.intents) + len(self.slots)
-
-    def _tag(self, names: list[str], offset: int, name: str, kind: str) -> str:
-        try:
-            return f"<tag_{offset + names.index(name)}>"
-        except ValueError:
-            raise TandemError(
-                f"{kind} {name!r} is not in the label vocabulary ({len(self)} labels); build it from data "
-                "that contains every label, or drop the tag format"
-            ) from None
-
-    def to_target(self, intent: str, slots: Sequence[tuple[str, str]]) -> str:
-        """The tag-format target of one parse."""
-        out = self._tag(self.intents, 0, intent, "intent")
-        for name, value in slots:
-            out += self._tag(self.slots, len(self.intents), name, "slot") + " " + " ".join(value.split())
-        return out
-
-    def to_linearized(self, text: str) -> str:
-        """A generated tag-format parse as `tandem.slu.linearize` text; never raises.
-
-        The first tag names the intent when it is an intent tag; each slot tag takes the text up to the next
-        tag as its value. Text without any tag is returned unchanged (already linearised).
-        """
-        from tandem.slu import linearize
-
-        parts = _TAG_SPLIT.split(text)
-        if len(parts) == 1:
-            return text
-        n_int = len(self.intents)
-        intent, slots = "", []
-        for k in range(1, len(parts), 2):
-            i, value = int(parts[k]), " ".join(parts[k + 1].split())
-            if k == 1 and i < n_int:
-                intent = self.intents[i]
-            elif n_int <= i < len(self) and value:
-                slots.append((self.slots[i - n_int], value))
-        return linearize(intent, slots)
-
-    def check_tokenizer(self, tokenizer: Any) -> None:
-        """Raise unless the tokenizer reserves a tag for every label."""
-        have = getattr(tokenizer, "num_reserved_tags", 0)
-        if have < len(self):
-            raise TandemError(
-                f"the label vocabulary needs {len(self)} reserved tags but the tokenizer has {have}; train one "
-                f"with `tandem tokenizer train --reserved-tags {len(self)}` (or let finetune train it)"
-            )
-
-    def save(self, directory: str | Path) -> Path:
-        p = Path(directory) / LABELS_FILE
-        p.parent.mkdir(parents=True, exist_ok=True)
-        body = {"format": _LABELS_FORMAT, "intents": self.intents, "slots": self.slots}
-        p.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
-        return p
-
-    @classmethod
-    def load(cls, path: str | Path) -> SLULabels | None:
-        """The labels.json in a model directory (or that file); None when there is none."""
-        p = Path(path)
-        p = p / LABELS_FILE if p.is_dir() else p
-        if not p.is_file():
-            return None
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise TandemError(f"{p}: not valid JSON ({e.msg}); delete it or rewrite it") from e
-        if not isinstance(d, dict) or d.get("format") != _LABELS_FORMAT:
-            raise TandemError(f"{p}: field 'format' must be {_LABELS_FORMAT!r}")
-        if not all(isinstance(d.get(k), list) for k in ("intents", "slots")):
-            raise TandemError(f"{p}: fields 'intents' and 'slots' must be lists of names")
-        return cls([str(x) for x in d["intents"]], [str(x) for x in d["slots"]])
 
 
 def load_pairs(data: str | Path, task: str | None = None, split: str | None = None) -> list[Pair]:

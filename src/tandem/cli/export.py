@@ -61,12 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _labels_path(args: argparse.Namespace) -> Path | None:
     """--labels, else MODEL/labels.json when there is one; checked readable."""
-    from tandem.edge.labels import LABELS_FILE, TagLabels
+    from tandem.slu import LABELS_FILE, SLULabels
 
     p = Path(args.labels) if args.labels else Path(args.model) / LABELS_FILE
     if not args.labels and not p.is_file():
         return None
-    if TagLabels.load(p) is None:
+    if SLULabels.load(p) is None:
         raise TandemError(f"--labels {p}: file not found")
     return p / LABELS_FILE if p.is_dir() else p
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         if labels is not None:  # tag-format SLU students keep their tag names beside the weights
             import shutil
 
-            from tandem.edge.labels import LABELS_FILE
+            from tandem.slu import LABELS_FILE
 
             shutil.copy2(labels, Path(args.out) / LABELS_FILE)
         print(json.dumps({"out_dir": args.out, "format": "hf", "architecture": arch}))

@@ -9,15 +9,15 @@
 Importing this package never imports torch.
 """
 
-from tandem.edge.labels import TagLabels
 from tandem.edge.runtime import ChoiceScores, EdgeModel, Generation, cut_at_stop, parse_output
 from tandem.edge.trim import TrimReport, remove_trimming, trim_vocabulary
+from tandem.slu import SLULabels
 
 __all__ = [
     "ChoiceScores",
     "EdgeModel",
     "Generation",
-    "TagLabels",
+    "SLULabels",
     "TrimReport",
     "cut_at_stop",
     "parse_output",

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandem.edge.labels import TagLabels
 from tandem.errors import TandemError
+from tandem.slu import SLULabels
 
 EDGE_META = "tandem_edge.json"
 VMAP_FILE = "vmap.txt"
@@ -107,7 +107,7 @@ class EdgeModel:
                 f"{self.path}: use_vmap=True but there is no {VMAP_FILE}; build one with trim_vocabulary"
             )
         # SLU tag names (labels.json from `tandem finetune --slu-tags`), used by `parse`.
-        self.labels: TagLabels | None = TagLabels.load(self.path)
+        self.labels: SLULabels | None = SLULabels.load(self.path)
         self.threads = threads
         self.translator = ctranslate2.Translator(
             str(self.path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=threads
@@ -281,7 +281,7 @@ class EdgeModel:
         )
 
 
-def parse_output(text: str, labels: TagLabels | None = None) -> dict:
+def parse_output(text: str, labels: SLULabels | None = None) -> dict:
     """The SLU parse of a model output: {"intent", "slots": [{"slot", "value"}], "text"}.
 
     With `labels`, tag tokens (`<tag_3><tag_17> queen`) are read as the intent and slot names they stand for;

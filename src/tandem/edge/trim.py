@@ -39,7 +39,7 @@ def trim_vocabulary(
     """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied.
 
     An export with a `labels.json` (tag-format SLU) always allows its intent/slot tags as well."""
-    from tandem.edge.labels import TagLabels
+    from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
 
     d = Path(export_dir)
@@ -57,7 +57,7 @@ def trim_vocabulary(
         fixed.update(tok.encode(text))
         # The same text after a separator is tokenised with a leading word boundary: allow both forms.
         fixed.update(tok.encode(" " + text))
-    labels = TagLabels.load(d)
+    labels = SLULabels.load(d)
     for tag in labels.tags() if labels else []:
         i = sp.piece_to_id(tag)
         if i == sp.unk_id():

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tandem.edge.labels import LABELS_FILE, TagLabels
 from tandem.errors import TandemError
+from tandem.slu import LABELS_FILE, SLULabels
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float32")
 EDGE_META = "tandem_edge.json"
@@ -485,7 +485,7 @@ def _labels_file(model: Any, labels: str | Path | None, vocab: _SentencePieceVoc
         labels = Path(model) / LABELS_FILE
     p = Path(labels)
     p = p / LABELS_FILE if p.is_dir() else p
-    tags = TagLabels.load(p)
+    tags = SLULabels.load(p)
     if tags is None:
         raise TandemError(f"labels {p}: file not found")
     have = set(vocab.tokens)

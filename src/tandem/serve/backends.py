@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from tandem.edge.labels import TagLabels
 from tandem.edge.runtime import Generation, cut_at_stop
 from tandem.errors import TandemError
+from tandem.slu import SLULabels
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Backend(Protocol):
 
     name: str  # shown in responses and /healthz
     kind: str  # "edge" or "torch"
-    labels: TagLabels | None  # SLU tag names (labels.json) for /v1/parse, None for plain-text parses
+    labels: SLULabels | None  # SLU tag names (labels.json) for /v1/parse, None for plain-text parses
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
         """One Generation per text."""
@@ -100,7 +100,7 @@ class TorchBackend:
         self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
         self.tok = Tokenizer.load(path)
         self.name = Path(path).name
-        self.labels = TagLabels.load(path)
+        self.labels = SLULabels.load(path)
         cfg = self.model.config
         self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
 
