@@ -7,6 +7,10 @@ directory (run with the torch-free edge runtime, so the memory figure is that of
 Writes `{"id", "prediction"}` lines (score them with `tandem evaluate --predictions`) and prints one JSON
 line: parameters, size on disk, load time, batch-1 greedy latency (p50/p95 over --latency-samples
 utterances, one thread) and the peak resident memory of the process.
+
+A model with SLU tag targets (`labels.json` beside it, from `tandem finetune --slu-tags`) has its
+generated tags mapped back to `intent ; slot = value` text before the predictions are written, so every
+model is scored by the same metric code.
 """
 
 from __future__ import annotations
@@ -96,16 +100,18 @@ def measure(
             return m.generate_batch([text], max_new_tokens=max_new_tokens)[0].text
 
         runtime = f"tandem.edge (CTranslate2 {m.meta.get('quantization', '?')})"
+        labels = m.labels
     else:
         import torch
 
-        from tandem.finetune import Pair, encode_pairs, generate_texts
+        from tandem.finetune import Pair, SLULabels, encode_pairs, generate_texts
         from tandem.model import Seq2SeqLM
         from tandem.tokenizer import Tokenizer
 
         torch.set_num_threads(threads)
         model = Seq2SeqLM.from_pretrained(path).eval()
         tok = Tokenizer.load(path)
+        labels = SLULabels.load(path)
         load_s = time.perf_counter() - t0
         params = sum(p.numel() for p in model.parameters())
 
@@ -133,10 +139,12 @@ def measure(
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8") as f:
             for r, p in zip(rows, preds):
-                f.write(json.dumps({"id": r["id"], "prediction": p}, ensure_ascii=False) + "\n")
+                text = labels.to_linearized(p) if labels is not None else p
+                f.write(json.dumps({"id": r["id"], "prediction": text}, ensure_ascii=False) + "\n")
     return {
         "model": str(path),
         "runtime": runtime,
+        "slu_tags": labels is not None,
         "parameters": params,
         "disk_mb": _dir_bytes(path) / 1e6,
         "load_s": load_s,

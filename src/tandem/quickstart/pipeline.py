@@ -50,14 +50,18 @@ class Plan:
     pretrain_steps: int
     finetune_steps: int
     distill_steps: int
+    student_lr: float
     eval_limit: int
     dev_limit: int
     measure_limit: int
     latency_samples: int
     teacher: dict[str, Any]
     student: dict[str, Any]
+    slu_tags: bool = True
 
 
+# Reserved tokenizer tags for the SLU labels (AlexaTM reserved 1K): the corpus has 25 intents and 22 slots.
+RESERVED_TAGS = 64
 # Model shapes: a tiny AlexaTM-shaped teacher and an edge student under 10% of its parameters.
 TEACHER = {"d_model": 192, "encoder_layers": 3, "decoder_layers": 3, "num_heads": 4, "ffn_dim": 768}
 STUDENT = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 1, "num_heads": 2, "ffn_dim": 256}
@@ -74,9 +78,12 @@ def make_plan(minutes: float = 10.0) -> Plan:
         vocab_size=2000 if s >= 0.5 else 1000,
         seq_len=96,
         batch_size=16,
-        pretrain_steps=max(6, round(500 * s)),
-        finetune_steps=max(6, round(300 * s)),
-        distill_steps=max(6, round(300 * s)),
+        # Fine-tuning steps are cheap (short sequences) and decide the parse quality; pretraining longer
+        # mainly lowers a loss that the parse scores barely follow, so the budget goes to fine-tuning.
+        pretrain_steps=max(6, round(300 * s)),
+        finetune_steps=max(6, round(800 * s)),
+        distill_steps=max(6, round(600 * s)),
+        student_lr=1e-3,
         eval_limit=max(6, round(50 * s)),
         dev_limit=max(14, round(140 * s)),
         measure_limit=max(14, round(350 * s)),
@@ -330,6 +337,8 @@ def stage_tokenizer(ctx: Context) -> dict:
         else max(500, ctx.plan.vocab_size * len(ctx.langs) // 7),
         "seed": ctx.seed,
     }
+    if ctx.plan.slu_tags:  # one tag per intent/slot name for the parsing targets (finetune --slu-tags)
+        flags["reserved_tags"] = RESERVED_TAGS
     from tandem.quickstart.corpus import spoken_available
 
     if spoken_available():  # AlexaTM: a 7:3 spoken:written mix
@@ -367,6 +376,10 @@ def stage_pretrain(ctx: Context) -> dict:
         "device": "cpu",
         "out": "teacher-pretrained",
     }
+    from tandem.quickstart.corpus import spoken_available
+
+    if spoken_available():  # AlexaTM: 70% of the documents in spoken form, the form parsing inputs take
+        flags["spoken_fraction"] = 0.7
     run_verb(ctx, "pretrain", "pretrain", [], flags)
     run_dir = ctx.out / "teacher-pretrained"
     model = _find_model_dir(run_dir)
@@ -444,13 +457,17 @@ def _finetune_flags(ctx: Context, init: str | None, out: str, student: bool) -> 
         "max_steps": steps,
         "eval_every": max(1, steps // 2),
         "batch_size": p.batch_size,
-        "lr": 1e-3,
+        "lr": p.student_lr if student else 1e-3,
         "metric": "exact_match",
         "max_new_tokens": 48,
         "log_every": max(1, steps // 30),
         "seed": ctx.seed,
         "out": out,
     }
+    if p.slu_tags:
+        # The MASSIVE-format files: SLU examples whose intent and slot names become tokenizer tags, so a
+        # parse is a few tag tokens plus the copied values (labels.json beside each model maps them back).
+        flags.update(data="data/massive/train.jsonl", dev=_dev_sample(ctx), task="slu", slu_tags=True)
     if not init:  # the no-teacher student: same shape as the distilled one, trained from scratch
         flags.update(model_overrides=p.student, tokenizer="tokenizer")
     return flags
@@ -458,9 +475,10 @@ def _finetune_flags(ctx: Context, init: str | None, out: str, student: bool) -> 
 
 def _dev_sample(ctx: Context) -> str:
     """A small dev file for checkpoint selection (dev generation on every row would dominate the run)."""
-    dst = ctx.out / "finetune" / "dev.jsonl"
+    fmt = "massive" if ctx.plan.slu_tags else "parse"
+    dst = ctx.out / "finetune" / f"dev-{fmt}.jsonl"
     if not dst.is_file():
-        _sample_test(ctx.out / "data" / "parse" / "dev.jsonl", dst, ctx.plan.dev_limit)
+        _sample_test(ctx.out / "data" / fmt / "dev.jsonl", dst, ctx.plan.dev_limit)
     return ctx.rel(dst)
 
 
@@ -498,7 +516,7 @@ def stage_distill(ctx: Context) -> dict:
         raise Skip("needs the fine-tuned teacher (stage finetune did not complete)")
     teacher = ctx.results["stages"]["finetune"]["result"]["model_dir"]
     flags = _finetune_flags(ctx, None, "student", student=True)
-    for k in ("model", "model_overrides", "tokenizer"):
+    for k in ("model", "model_overrides", "tokenizer", "slu_tags"):  # distill takes the teacher's labels.json
         flags.pop(k, None)
     flags = {"teacher": teacher, "student": [_student_config(ctx, teacher)], **flags}  # a chain of one
     run_verb(ctx, "distill", "distill", [], flags)
@@ -649,6 +667,16 @@ def _http(method: str, url: str, body: dict | None = None, timeout: float = 30.0
     return code, text, 1000 * (time.perf_counter() - t0)
 
 
+def _parse_text(parse: dict) -> str:
+    """A /v1/parse result as `intent ; slot = value` text (the raw generation of a tag-format model is
+    tag tokens; the server has already mapped them to names)."""
+    if "intent" not in parse:
+        return str(parse.get("text", ""))
+    from tandem.slu import linearize
+
+    return linearize(parse["intent"] or "", [(s["slot"], s["value"]) for s in parse.get("slots", [])])
+
+
 def stage_serve(ctx: Context) -> dict:
     if not ctx.ok("export"):
         raise Skip("needs the int8 export (stage export did not complete)")
@@ -706,7 +734,7 @@ def stage_serve(ctx: Context) -> dict:
                     "input": row["utt"],
                     "status": code,
                     "latency_ms": ms,
-                    "output": parse.get("text", text[:200]),
+                    "output": _parse_text(parse) if code == 200 else text[:200],
                     "intent": parse.get("intent"),
                     "gold_intent": row.get("intent"),
                 }  # fmt: skip

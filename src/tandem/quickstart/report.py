@@ -211,18 +211,18 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
         if r:
             fit_rows.append([label, fmt(r.get("parameters", "")), fmt(r.get("steps", "")),
                              fmt(r.get("final_loss", "")), fmt(r.get("dev_loss", "")),
-                             fmt(r.get("dev_exact_match", ""))])  # fmt: skip
+                             fmt(r.get("dev_intent_acc", "")), fmt(r.get("dev_exact_match", ""))])  # fmt: skip
     if fit_rows:
-        b += [
-            ("h2", "Fine-tuning and distillation"),
-            (
-                "table",
-                (
-                    ["model", "parameters", "steps", "final training loss", "dev loss", "dev exact match"],
-                    fit_rows,
-                ),
-            ),
-        ]
+        b.append(("h2", "Fine-tuning and distillation"))
+        if _get(res, "plan", "slu_tags"):
+            b.append(("p", "Parse targets use SLU tags (`--slu-tags`): each intent and slot name is one reserved "
+                            "tokenizer tag, followed by the copied slot values; `labels.json` beside each model "
+                            "maps the tags back to names for scoring, the edge runtime and the server."))  # fmt: skip
+        b.append(("p", "The dev set (which picks the best checkpoint) uses the training templates and values; "
+                       "the test set below uses only held-out templates and held-out values, so its scores are "
+                       "much lower: they measure generalisation to new phrasings."))  # fmt: skip
+        header = ["model", "parameters", "steps", "final training loss", "dev loss", "dev intent acc"]
+        b.append(("table", ([*header, "dev exact match"], fit_rows)))
         if "parse_loss" in plots:
             b.append(("img", (plots["parse_loss"], "fine-tuning and distillation loss")))
     ms = _measured(res)
