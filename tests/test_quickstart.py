@@ -259,3 +259,56 @@ def test_quickstart_reduced_end_to_end(tmp_path):
             if "--config" in cmd:
                 assert (out / cmd.split("--config ")[1].split()[0]).is_file()
     assert res["stages"]["corpus"]["status"] == "ok"
+
+
+def test_measure_maps_slu_tags_through_labels(tmp_path, monkeypatch):
+    """A tag-format model's generations are written as `intent ; slot = value` text (via its labels.json), so
+    `tandem evaluate --predictions` scores them like any other model's."""
+    import tandem.finetune
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.quickstart.measure import measure
+    from tandem.slu import SLULabels
+    from tandem.tokenizer import Tokenizer
+
+    labels = SLULabels(["alarm_set", "timer_set"], ["duration", "time"])
+    words = [f"set an alarm for {w} please" for w in ("seven", "eight", "nine", "ten")] * 50
+    tok = Tokenizer.train(iter(words), vocab_size=286, reserved_tags=len(labels), num_threads=1)
+    cfg = ModelConfig.preset(
+        "tiny", vocab_size=tok.vocab_size, pad_token_id=tok.pad_id, eos_token_id=tok.eos_id,
+        decoder_start_token_id=tok.eos_id, d_model=16, encoder_layers=1, decoder_layers=1, num_heads=2,
+        ffn_dim=32,
+    )  # fmt: skip
+    model_dir = tmp_path / "model"
+    Seq2SeqLM(cfg).save_pretrained(model_dir, tokenizer=tok)
+    labels.save(model_dir)
+    data = tmp_path / "test.jsonl"
+    data.write_text(
+        "".join(json.dumps({"id": f"u{i}", "utt": w}) + "\n" for i, w in enumerate(words[:3])),
+        encoding="utf-8",
+    )
+    raw = ["<tag_0><tag_3> seven", "<tag_1><tag_2> ten minutes", "no tags here"]
+    monkeypatch.setattr(tandem.finetune, "generate_texts", lambda model, tok, enc, **kw: raw[: len(enc)])
+    res = measure(model_dir, data, tmp_path / "preds.jsonl", latency_samples=1)
+    got = [json.loads(line)["prediction"] for line in (tmp_path / "preds.jsonl").read_text().splitlines()]
+    assert got == ["alarm_set ; time = seven", "timer_set ; duration = ten minutes", "no tags here"]
+    assert res["slu_tags"] is True
+
+
+def test_tag_format_flags_and_served_parse_text(tmp_path):
+    from tandem.quickstart.pipeline import Context, _finetune_flags, _parse_text
+
+    ctx = Context(tmp_path, make_plan(10))
+    (tmp_path / "data" / "massive").mkdir(parents=True)
+    (tmp_path / "data" / "massive" / "dev.jsonl").write_text('{"id": "0"}\n', encoding="utf-8")
+    teacher = _finetune_flags(ctx, "teacher-pretrained/model", "teacher", student=False)
+    assert teacher["task"] == "slu" and teacher["slu_tags"] and teacher["data"].startswith("data/massive/")
+    student = _finetune_flags(ctx, None, "student-noteacher", student=True)
+    assert student["lr"] == ctx.plan.student_lr and student["max_steps"] == ctx.plan.distill_steps
+    parse = {
+        "intent": "alarm_set",
+        "slots": [{"slot": "time", "value": "nine a m"}],
+        "text": "<tag_0><tag_3> nine a m",
+    }
+    assert _parse_text(parse) == "alarm_set ; time = nine a m"
+    assert _parse_text({"text": "raw"}) == "raw"

@@ -82,8 +82,10 @@ def make_plan(minutes: float = 10.0) -> Plan:
         # mainly lowers a loss that the parse scores barely follow, so the budget goes to fine-tuning.
         pretrain_steps=max(6, round(300 * s)),
         finetune_steps=max(6, round(800 * s)),
-        distill_steps=max(6, round(600 * s)),
-        student_lr=1e-3,
+        # The students are cheap per step and learn far faster at a higher peak learning rate (dev exact
+        # match 7.9 -> 43.6 after 500-600 steps at 3e-3 instead of 1e-3); the teacher is best at 1e-3.
+        distill_steps=max(6, round(1200 * s)),
+        student_lr=3e-3,
         eval_limit=max(6, round(50 * s)),
         dev_limit=max(14, round(140 * s)),
         measure_limit=max(14, round(350 * s)),
