@@ -79,6 +79,12 @@ class RelativePositionBias(nn.Module):
         large = torch.clamp(large, max=num_buckets - 1)
         return buckets + torch.where(is_small, relative_position, large)
 
+    def pairwise(self, positions: torch.Tensor) -> torch.Tensor:
+        """Bias of shape (B, H, T, T) among tokens at `positions` (B, T), each its own sequence position
+        (tree decoding: tokens of one row belong to different continuations)."""
+        relative = positions[:, None, :] - positions[:, :, None]  # key minus query, as in forward()
+        return self.embedding(self._bucket(relative)).permute(0, 3, 1, 2)
+
     def forward(self, q_len: int, k_len: int, q_offset: int = 0) -> torch.Tensor:
         """Bias of shape (1, H, q_len, k_len) for queries at positions q_offset.. and keys at 0.."""
         device = self.embedding.weight.device

@@ -179,9 +179,7 @@ class Decoder(nn.Module):
             self_mask = torch.zeros(B, 1, T, T, dtype=x.dtype, device=x.device)
             self_mask = self_mask.masked_fill(~tree_mask[:, None], torch.finfo(x.dtype).min)
             if self.relative_bias is not None:
-                # the same bucketed table as relative_bias(T, L), indexed by each pair's own positions
-                rel = self.relative_bias._bucket(positions[:, None, :] - positions[:, :, None])
-                self_mask = self_mask + self.relative_bias.embedding(rel).permute(0, 3, 1, 2).to(x.dtype)
+                self_mask = self_mask + self.relative_bias.pairwise(positions).to(x.dtype)
         elif need_explicit:
             q_pos = torch.arange(past_length, L, device=x.device)[:, None]
             k_pos = torch.arange(L, device=x.device)[None, :]
