@@ -385,14 +385,7 @@ class EncoderDecoder:
             owner_base += t.num_continuations
         rows_t = torch.tensor(rows, device=dev)
         tok_lp, greedy = self.target_logprobs(logits, rows_t, torch.tensor(targets, device=dev))
-        owners_t = torch.tensor(owners, device=dev)
-        sums = torch.zeros(owner_base, dtype=torch.float64, device=dev).index_add_(
-            0, owners_t, tok_lp.double()
-        )
-        misses = torch.zeros(owner_base, dtype=torch.long, device=dev).index_add_(
-            0, owners_t, (~greedy).long()
-        )
-        return sums, misses == 0
+        return _per_continuation(torch.tensor(owners, device=dev), owner_base, tok_lp, greedy)
 
     @torch.inference_mode()
     def score_rows(
@@ -420,7 +413,14 @@ class EncoderDecoder:
             )
             logits = out.logits[positions[:, 0], positions[:, 1]]
         tok_lp, greedy = self.target_logprobs(logits, torch.arange(len(targets), device=dev), targets)
-        rows, N = positions[:, 0], len(continuations)
-        sums = torch.zeros(N, dtype=torch.float64, device=dev).index_add_(0, rows, tok_lp.double())
-        misses = torch.zeros(N, dtype=torch.long, device=dev).index_add_(0, rows, (~greedy).long())
-        return sums, misses == 0
+        return _per_continuation(positions[:, 0], len(continuations), tok_lp, greedy)
+
+
+def _per_continuation(
+    owners: torch.Tensor, n: int, tok_lp: torch.Tensor, greedy: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token scores summed per continuation (`owners[m]` owns token m): float64 log-probs, and whether
+    every token of it was the argmax."""
+    sums = torch.zeros(n, dtype=torch.float64, device=tok_lp.device).index_add_(0, owners, tok_lp.double())
+    misses = torch.zeros(n, dtype=torch.long, device=tok_lp.device).index_add_(0, owners, (~greedy).long())
+    return sums, misses == 0

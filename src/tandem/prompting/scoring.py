@@ -140,10 +140,10 @@ def _score_rebatched(
     length) into decoder passes of at most `max_rows` rows; each pass reads its rows' sources' memory.
     tandem models decode the continuations of a source together as one prefix tree, at most `max_trees`
     trees per pass (see `_score_trees`)."""
-    out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
     lens = memory.lengths.tolist()
     if lm.is_tandem:
         return _score_trees(lm, memory, conts, max_trees, lens)
+    out: list[list[tuple[float, bool]]] = [[(0.0, True)] * len(cs) for cs in conts]
     pairs = [(w, j) for w, cs in enumerate(conts) for j in range(len(cs))]
     pairs.sort(key=lambda p: (-len(conts[p[0]][p[1]]), -lens[p[0]]))
     cuts = plan_batches([len(conts[w][j]) for w, j in pairs], max_rows)

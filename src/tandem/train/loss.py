@@ -8,6 +8,8 @@ Padding positions (label -100) are dropped before any matmul.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -68,14 +70,9 @@ def _chunk_functional(h, w, b, y, scale: torch.Tensor, acc: torch.dtype, want_gr
     return losses, g.to(h.dtype), g.sum(0) if want_bias else None
 
 
-_COMPILED_CHUNK = None
-
-
+@functools.cache
 def _compiled_chunk():
-    global _COMPILED_CHUNK
-    if _COMPILED_CHUNK is None:
-        _COMPILED_CHUNK = torch.compile(_chunk_functional)
-    return _COMPILED_CHUNK
+    return torch.compile(_chunk_functional)
 
 
 class _FusedLinearCE(torch.autograd.Function):
