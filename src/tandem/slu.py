@@ -317,10 +317,6 @@ def parse_bracket_annotation(annot: str) -> tuple[list[str], list[str]]:
     return tokens, tags
 
 
-def _jsonl(path: Path) -> Iterable[tuple[int, dict]]:
-    return iter_jsonl(path)
-
-
 def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
     """SLURP (`sentence_annotation`, `intent`) or MASSIVE (`annot_utt`, `intent`, `locale`) jsonl.
 
@@ -328,7 +324,7 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
     """
     p = Path(path)
     out = []
-    for i, obj in _jsonl(p):
+    for i, obj in iter_jsonl(p):
         if locale and obj.get("locale", locale) != locale:
             continue
         annot = obj.get("sentence_annotation", obj.get("annot_utt"))

@@ -13,13 +13,13 @@ EXAMPLES = """
   tandem finetune --model small --model-overrides '{"d_model": 256, "encoder_layers": 4, "decoder_layers": 4}' \\
       --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \\
       --tokenizer runs/snips-tok --vocab-size 1000 --metric exact_match --patience 2 --out runs/snips-teacher
-  tandem finetune --model small --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \
+  tandem finetune --model small --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \\
       --slu-tags --vocab-size 1000 --metric exact_match --out runs/snips-tags
   tandem finetune --model runs/base/model --data train.jsonl --clm-prefix --epochs 1 --out runs/ft-clm
 SLU targets are `intent ; slot = value ; ...` (tandem.slu.linearize); with --slu-tags each intent and slot
 name is one reserved tokenizer tag (`<tag_3><tag_17> the beatles`, label vocabulary in labels.json beside
-the model). Dev metrics are intent accuracy, slot F1 and exact match. outputs in --out: metrics.jsonl, loss.png, best/ (the best dev checkpoint with its
-tokenizer), fit.json, dev_metrics.json
+the model). Dev metrics are intent accuracy, slot F1 and exact match. outputs in --out: metrics.jsonl,
+loss.png, best/ (the best dev checkpoint with its tokenizer), fit.json, dev_metrics.json
 """
 
 
@@ -129,7 +129,8 @@ def slu_labels(args: argparse.Namespace, train, dev, model_dir: str | None):
     """The SLU tag vocabulary (from --model's labels.json, else built from the data with --slu-tags) and the
     pairs re-targeted to it; (None, train, dev) when tags are off."""
     from tandem.errors import TandemError
-    from tandem.finetune import SLULabels, slu_pairs
+    from tandem.finetune import slu_pairs
+    from tandem.slu import SLULabels
 
     labels = SLULabels.load(model_dir) if model_dir else None
     if labels is None and not getattr(args, "slu_tags", False):
