@@ -565,6 +565,20 @@ class SLULabels:
         p.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
         return p
 
+    @staticmethod
+    def locate(model: Any, explicit: str | Path | None = None) -> Path | None:
+        """The labels.json to use for `model`: `explicit` (a file or a directory holding one; an error when
+        it has none), else the one in the model directory when `model` is a path and has one, else None."""
+        if explicit is None:
+            if not isinstance(model, (str, Path)) or not (Path(model) / LABELS_FILE).is_file():
+                return None
+            return Path(model) / LABELS_FILE
+        p = Path(explicit)
+        p = p / LABELS_FILE if p.is_dir() else p
+        if not p.is_file():
+            raise TandemError(f"labels {p}: file not found; give the labels.json written by --slu-tags")
+        return p
+
     @classmethod
     def load(cls, path: str | Path) -> SLULabels | None:
         """The labels.json in a model directory (or that file); None when there is none."""

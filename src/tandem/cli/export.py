@@ -59,18 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _labels_path(args: argparse.Namespace) -> Path | None:
-    """--labels, else MODEL/labels.json when there is one; checked readable."""
-    from tandem.slu import LABELS_FILE, SLULabels
-
-    p = Path(args.labels) if args.labels else Path(args.model) / LABELS_FILE
-    if not args.labels and not p.is_file():
-        return None
-    if SLULabels.load(p) is None:
-        raise TandemError(f"--labels {p}: file not found")
-    return p / LABELS_FILE if p.is_dir() else p
-
-
 def run(args: argparse.Namespace) -> int:
     if args.trim_to:
         from tandem.edge import trim_vocabulary
@@ -97,12 +85,13 @@ def run(args: argparse.Namespace) -> int:
         except (ImportError, TandemError, OSError):
             tok = None
         arch = to_hf(model, args.out, tokenizer=tok)
-        labels = _labels_path(args)
+        from tandem.slu import LABELS_FILE, SLULabels
+
+        labels = SLULabels.locate(args.model, args.labels)
         if labels is not None:  # tag-format SLU students keep their tag names beside the weights
             import shutil
 
-            from tandem.slu import LABELS_FILE
-
+            SLULabels.load(labels)  # validated before it is copied
             shutil.copy2(labels, Path(args.out) / LABELS_FILE)
         print(json.dumps({"out_dir": args.out, "format": "hf", "architecture": arch}))
         return 0

@@ -479,15 +479,10 @@ def _convert(
 
 def _labels_file(model: Any, labels: str | Path | None, vocab: _SentencePieceVocab) -> Path | None:
     """The labels.json to carry into the export (checked: valid, and every tag is a token), or None."""
-    if labels is None:
-        if not isinstance(model, (str, Path)) or not (Path(model) / LABELS_FILE).is_file():
-            return None
-        labels = Path(model) / LABELS_FILE
-    p = Path(labels)
-    p = p / LABELS_FILE if p.is_dir() else p
+    p = SLULabels.locate(model, labels)
+    if p is None:
+        return None
     tags = SLULabels.load(p)
-    if tags is None:
-        raise TandemError(f"labels {p}: file not found")
     have = set(vocab.tokens)
     missing = [t for t in tags.tags() if t not in have]
     if missing:
