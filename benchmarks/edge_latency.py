@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -289,12 +290,6 @@ def worker(backend: str, work: Path, text: str, iters: int, warmup: int) -> dict
     }
 
 
-def _median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iters", type=int, default=40)
@@ -365,7 +360,7 @@ def main() -> None:
 
     def med(backend: str, key: str) -> float | None:
         vals = [x[key] for x in rows.get(backend, []) if key in x]
-        return round(_median(vals), 3) if vals else None
+        return round(statistics.median(vals), 3) if vals else None
 
     def each(backend: str, key: str) -> list[float]:
         return [x[key] for x in rows.get(backend, []) if key in x]

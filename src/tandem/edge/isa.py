@@ -8,8 +8,8 @@ Measured effect on the shared AMD EPYC box (edge-17m, 1 thread, 24 new tokens): 
 1.2x (best 37.1 -> 30.9 ms of 5 alternating fresh processes); a later one, 6 alternating fresh processes
 each under the benchmark lock, gave median p50 22.9 -> 20.9 ms for CTranslate2 called directly, within
 that machine's noise. The choice is made through CTranslate2's own `CT2_FORCE_CPU_ISA` variable, which it
-reads once when it is imported, so it must be set before `import ctranslate2`. A user's own `CT2_FORCE_CPU_ISA` always wins, and
-`TANDEM_CT2_ISA=default` keeps CTranslate2's choice.
+reads once when it is imported, so it must be set before `import ctranslate2`. A user's own
+`CT2_FORCE_CPU_ISA` always wins, and `TANDEM_CT2_ISA=default` keeps CTranslate2's choice.
 """
 
 from __future__ import annotations

@@ -104,8 +104,9 @@ def measure(
     else:
         import torch
 
-        from tandem.finetune import Pair, SLULabels, encode_pairs, generate_texts
+        from tandem.finetune import Pair, encode_pairs, generate_texts
         from tandem.model import Seq2SeqLM
+        from tandem.slu import SLULabels
         from tandem.tokenizer import Tokenizer
 
         torch.set_num_threads(threads)
