@@ -64,6 +64,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
 import statistics
 import sys
@@ -73,9 +74,10 @@ from pathlib import Path
 import torch
 
 from tandem.config import ModelConfig
-from tandem.distill import DistillConfig, distill
+from tandem.distill import DistillConfig, distill, generic_examples
 from tandem.errors import TandemError
 from tandem.finetune import (
+    Encoded,
     SLULabels,
     TrainConfig,
     encode_pairs,
@@ -89,6 +91,7 @@ from tandem.finetune import (
 )
 from tandem.model import Seq2SeqLM
 from tandem.slu import load_snips
+from tandem.spoken import to_spoken
 from tandem.tokenizer import Tokenizer
 
 TEACHER = dict(d_model=256, num_heads=4, ffn_dim=1024, encoder_layers=4, decoder_layers=4)
@@ -99,6 +102,52 @@ STUDENTS = {
 }
 LIMITS = {"student10": 0.10, "student2": 0.02}
 RECIPE_FILE = "bench_teacher.json"  # how a --teacher directory's model was trained
+PRETRAINED = "pretrained"  # subdirectory of --teacher: the teacher before fine-tuning
+UNLABELLED = ("snips", "slurp", "flores", "squad")
+
+
+def unlabelled_texts(data: Path, sources: list[str], train_utterances: list[str], log) -> list[str]:
+    """Unlabelled English text for pretraining the teacher and for generic distillation, in spoken form.
+
+    snips: the training utterances without their labels (never dev or valid); slurp: SLURP devel requests;
+    flores: FLORES-200 English devtest; squad: SQuAD 2.0 dev paragraphs split into sentences. The written
+    sources go through `tandem.spoken` (lowercase, no punctuation, numbers as words) to look like ASR output.
+    Sources whose files are absent are skipped with a message.
+    """
+    root = data.parent
+    texts: list[str] = []
+    for name in sources:
+        got: list[str] = []
+        if name == "snips":
+            got = list(train_utterances)
+        elif name == "slurp" and (root / "slurp" / "devel.jsonl").is_file():
+            lines = (root / "slurp" / "devel.jsonl").read_text(encoding="utf-8").splitlines()
+            got = [json.loads(line)["sentence"] for line in lines if line.strip()]
+        elif name == "flores" and (root / "flores200" / "eng_Latn.devtest").is_file():
+            lines = (root / "flores200" / "eng_Latn.devtest").read_text(encoding="utf-8").splitlines()
+            got = [to_spoken(line, "en") for line in lines if line.strip()]
+        elif name == "squad" and (root / "squad2" / "dev-v2.0.json").is_file():
+            body = json.loads((root / "squad2" / "dev-v2.0.json").read_text(encoding="utf-8"))
+            for article in body["data"]:
+                for para in article["paragraphs"]:
+                    got += [to_spoken(s, "en") for s in re.split(r"(?<=[.!?])\s+", para["context"])]
+        elif name not in UNLABELLED:
+            raise TandemError(f"--unlabelled: unknown source {name!r}; choose from {', '.join(UNLABELLED)}")
+        got = [t for t in got if 3 <= len(t.split()) <= 60]
+        log(f"unlabelled: {name}: {len(got)} texts" if got else f"unlabelled: {name}: not found, skipped")
+        texts += got
+    return texts
+
+
+def pretraining_set(texts: list[str], tok: Tokenizer, epochs: float, seed: int) -> list[Encoded]:
+    """`epochs` passes of the AlexaTM objective (80% denoising, 20% [CLM]) over `texts`, fresh noise each."""
+    out: list[Encoded] = []
+    for e in range(math.ceil(epochs)):
+        part = generic_examples(
+            texts, tok, max_len=128, seed=seed * 1000 + e, start_index=10**9 + e * len(texts)
+        )
+        out += part[: round(len(part) * min(1.0, epochs - e))]
+    return out
 
 
 def emit(row: dict) -> None:
@@ -181,6 +230,25 @@ def main() -> int:
         default=",".join(STUDENTS),
         help="comma-separated students to train (empty: the teacher only)",
     )
+    ap.add_argument(
+        "--unlabelled",
+        default=",".join(UNLABELLED),
+        help="unlabelled text for --teacher-pretrain-epochs and --generic-epochs (comma-separated)",
+    )
+    ap.add_argument(
+        "--teacher-pretrain-epochs",
+        type=float,
+        default=0,
+        help="pretrain the teacher with the AlexaTM objective on the unlabelled text first (passes; 0: off)",
+    )
+    ap.add_argument("--pretrain-lr", type=float, default=1e-3)
+    ap.add_argument(
+        "--generic-epochs",
+        type=float,
+        default=0,
+        help="distilled students: generic distillation from the pretrained teacher on the unlabelled text "
+        "before the task stage (passes; 0: off); the `pretrained` arm pretrains the student alone instead",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     names = [n for n in args.students.split(",") if n]
@@ -192,6 +260,7 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_all = time.perf_counter()
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
 
     train_ex = load_snips(args.data, "train")
     if args.limit_train:
@@ -219,10 +288,16 @@ def main() -> int:
             vocab_size=args.vocab_size,
             reserved_tags=len(labels) if labels else 0,
         )
+    unlabelled: list[str] = []
+    if args.teacher_pretrain_epochs > 0 or args.generic_epochs > 0:
+        sources = [n for n in args.unlabelled.split(",") if n]
+        unlabelled = unlabelled_texts(Path(args.data), sources, [p.source for p in train], log)
+        require_text = "--teacher-pretrain-epochs/--generic-epochs need unlabelled text; check --unlabelled"
+        if not unlabelled:
+            raise TandemError(require_text)
     enc = lambda pairs: encode_pairs(tok, pairs, max_source_len=128, max_target_len=128)  # noqa: E731
     train_enc, dev_enc, valid_enc = enc(train), enc(dev), enc(valid)
     dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens, labels)
-    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     log(
         f"targets: {'tags' if labels else 'plain'}, mean {statistics.mean(len(e.target) for e in train_enc):.1f} "
         f"tokens (sources {statistics.mean(len(e.source) for e in train_enc):.1f})"
@@ -258,6 +333,7 @@ def main() -> int:
         return row
 
     # ---------------------------------------------------------------- teacher
+    pretrained_teacher = None  # the teacher before fine-tuning, when it was pretrained here
     if reuse:
         teacher = Seq2SeqLM.from_pretrained(teacher_dir)
         info = (
@@ -267,16 +343,38 @@ def main() -> int:
         )
         log(f"teacher: reusing {teacher_dir} (trained with {info.get('recipe', 'an unknown recipe')})")
         extra = {"train_s": info.get("train_s"), "steps": info.get("steps"), "reused": str(teacher_dir)}
+        if (teacher_dir / PRETRAINED / "config.json").is_file():
+            pretrained_teacher = Seq2SeqLM.from_pretrained(teacher_dir / PRETRAINED)
     else:
         torch.manual_seed(args.seed)
         teacher = Seq2SeqLM(model_config(TEACHER, args.teacher_dropout))
+        extra = {}
+        if args.teacher_pretrain_epochs > 0:
+            pre = pretraining_set(unlabelled, tok, args.teacher_pretrain_epochs, args.seed)
+            log(f"teacher: pretraining on {len(pre)} denoising/CLM examples from {len(unlabelled)} texts")
+            pcfg = TrainConfig(
+                epochs=1, lr=args.pretrain_lr, warmup_ratio=0.05, **{**common, "metric": "loss"}
+            )
+            pr = fit(teacher, pre, pcfg, None, out_dir=out / "teacher_pretrain", log=log)
+            extra.update(pretrain_s=round(pr.train_seconds, 1), pretrain_steps=pr.steps)
+            pretrained_teacher = Seq2SeqLM(teacher.config)
+            pretrained_teacher.load_state_dict(teacher.state_dict())
+            if teacher_dir is not None:
+                save_model(teacher, teacher_dir / PRETRAINED, tok, labels)
         log(f"teacher: {len(train)} train / {len(dev)} dev / {len(valid)} valid")
         tcfg = TrainConfig(epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **common)
         r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
-        extra = {"train_s": round(r.train_seconds, 1), "steps": r.steps}
+        extra.update(train_s=round(r.train_seconds, 1), steps=r.steps)
         if teacher_dir is not None:
             save_model(teacher, teacher_dir, tok, labels)
-            recipe = {"epochs": args.teacher_epochs, "lr": args.teacher_lr, "dropout": args.teacher_dropout}
+            recipe = {
+                "epochs": args.teacher_epochs,
+                "lr": args.teacher_lr,
+                "dropout": args.teacher_dropout,
+                "pretrain_epochs": args.teacher_pretrain_epochs,
+                "pretrain_lr": args.pretrain_lr,
+                "unlabelled": args.unlabelled if args.teacher_pretrain_epochs > 0 else "",
+            }
             body = {"recipe": recipe, "seed": args.seed, "device": args.device, **extra}
             (teacher_dir / RECIPE_FILE).write_text(json.dumps(body) + "\n")
     tn = teacher.config.num_parameters()
@@ -294,9 +392,31 @@ def main() -> int:
         base = dict(max_steps=student_steps, lr=args.student_lr, warmup_ratio=0.05, **common)
 
         arms = args.arms.split(",")
+        generic = (
+            pretraining_set(unlabelled, tok, args.generic_epochs, args.seed + 1)
+            if args.generic_epochs
+            else []
+        )
+        gbase = dict(base, max_steps=0, epochs=1, metric="loss")
         if "kd" in arms:
             torch.manual_seed(args.seed)
             student = Seq2SeqLM(scfg)
+            gcfg = None
+            if generic:
+                if pretrained_teacher is None:
+                    raise TandemError(
+                        "--generic-epochs needs a pretrained teacher: --teacher-pretrain-epochs N"
+                    )
+                # stage 1 (FitzGerald et al., KDD 2022): the student learns the pretrained teacher's
+                # denoising/CLM distributions on the unlabelled text; stage 2 distils the task from the
+                # fine-tuned teacher
+                gcfg = DistillConfig(
+                    **gbase,
+                    ce_weight=args.ce_weight,
+                    kd_weight=args.kd_weight,
+                    temperature=args.temperature,
+                    divergence="forward",
+                )
             dcfg = DistillConfig(
                 **base,
                 ce_weight=args.ce_weight,
@@ -317,8 +437,21 @@ def main() -> int:
                 # file's fingerprint is checked again on load)
                 kd_dir.mkdir(parents=True, exist_ok=True)
                 shutil.copy(seqkd, kd_dir / seqkd.name)
-            dr = distill(teacher, student, train_enc, dcfg, dev_eval, kd_dir, log=log)
+            dr = distill(
+                teacher,
+                student,
+                train_enc,
+                dcfg,
+                dev_eval,
+                kd_dir,
+                generic=generic or None,
+                generic_cfg=gcfg,
+                log=log,
+                generic_teacher=pretrained_teacher if generic else None,
+            )
             task = dr.stages["task"]
+            gen = dr.stages.get("generic")
+            gextra = {"generic_s": round(gen.train_seconds, 1), "generic_steps": gen.steps} if gen else {}
             rows[f"{name}_kd"] = score(
                 f"{name}_kd",
                 dr.student,
@@ -327,6 +460,36 @@ def main() -> int:
                     "train_s": round(task.train_seconds, 1),
                     "steps": task.steps,
                     "teacher_forwards": dr.teacher_forwards,
+                    **gextra,
+                },
+            )
+
+        if "pretrained" in arms and generic:
+            # the fairest anchor for the generic stage: the same student pretrained on the same unlabelled
+            # examples for the same steps with the same objective, but without a teacher, then fine-tuned
+            torch.manual_seed(args.seed)
+            alone = Seq2SeqLM(scfg)
+            log(f"{name}: pretraining alone on {len(generic)} denoising/CLM examples, then fine-tuning")
+            pr = fit(
+                alone, generic, TrainConfig(**gbase), None, out_dir=out / f"{name}_pretrained_pre", log=log
+            )
+            sr = fit(
+                alone,
+                train_enc,
+                TrainConfig(**base),
+                dev_eval,
+                out_dir=out / f"{name}_pretrained_fit",
+                log=log,
+            )
+            rows[f"{name}_pretrained"] = score(
+                f"{name}_pretrained",
+                alone,
+                tn,
+                {
+                    "train_s": round(sr.train_seconds, 1),
+                    "steps": sr.steps,
+                    "generic_s": round(pr.train_seconds, 1),
+                    "generic_steps": pr.steps,
                 },
             )
 

@@ -237,3 +237,40 @@ def test_two_stage_and_chain(tmp_path):
     assert len(rs) == 2 and rs[0].init["copied"] and rs[1].student.config.encoder_layers == 1
     assert set(rs[0].stages) == {"generic", "task"}
     assert (tmp_path / "student_2" / "final" / "config.json").is_file()
+
+
+def test_generic_teacher_teaches_only_the_generic_stage():
+    """KDD 2022: the pretrained checkpoint teaches stage 1, the fine-tuned one stage 2."""
+
+    class Tok:
+        clm_id, eos_id, vocab_size, pad_id = 4, 2, V, 1
+
+        def encode(self, text):
+            return [7 + (ord(c) % (V - 7)) for c in text.replace(" ", "")]
+
+    from tandem.distill import generic_examples
+
+    generic = generic_examples(["hello world again", "tandem distills students", "spoken form text"], Tok())
+    torch.manual_seed(0)
+    teacher, pretrained = Seq2SeqLM(tiny()), Seq2SeqLM(tiny())
+    calls = {"teacher": 0, "pretrained": 0}
+    for name, m in (("teacher", teacher), ("pretrained", pretrained)):
+        m.register_forward_hook(lambda *_, n=name: calls.__setitem__(n, calls[n] + 1))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    r = distill(
+        teacher,
+        student,
+        toy_data(8),
+        fast_cfg(epochs=1, batch_size=8, shrink=False),
+        generic=generic,
+        log=None,
+        generic_teacher=pretrained,
+    )
+    g, t = r.stages["generic"].steps, r.stages["task"].steps
+    assert g >= 1 and t >= 1
+    assert calls == {"teacher": t, "pretrained": g}  # one forward per batch, each from its own teacher
+    with pytest.raises(TandemError, match="without unlabelled text"):
+        distill(teacher, student, toy_data(8), fast_cfg(), log=None, generic_teacher=pretrained)
+    with pytest.raises(TandemError, match="generic teacher"):
+        other = Seq2SeqLM(tiny(vocab_size=V + 8))
+        distill(teacher, student, toy_data(8), fast_cfg(), generic=generic, log=None, generic_teacher=other)

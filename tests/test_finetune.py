@@ -180,6 +180,8 @@ def test_finetune_then_distill_cli(snips, tmp_path, capsys):
     }
 
     out = tmp_path / "student"
+    unlabelled = tmp_path / "unlabelled.txt"
+    unlabelled.write_text("play some jazz in the kitchen\nwhat is the weather tomorrow\n", encoding="utf-8")
     rc = main(
         [
             "distill",
@@ -205,12 +207,17 @@ def test_finetune_then_distill_cli(snips, tmp_path, capsys):
             "12",
             "--device",
             "cpu",
+            "--generic",
+            str(unlabelled),
+            "--generic-teacher",
+            str(teacher_dir / "best"),
             "--out",
             str(out),
         ]
     )
     assert rc == 0
     assert (out / "student_1" / "final" / "model.safetensors").is_file()
+    assert (out / "student_1" / "generic" / "metrics.jsonl").is_file()  # stage 1 ran
     assert "init shrink" in capsys.readouterr().out
 
 
@@ -280,3 +287,8 @@ def test_cli_errors_before_compute(snips, tmp_path, capsys):
         ]
     )
     assert rc == 2 and "--beta" in capsys.readouterr().err
+    base = ["distill", "--teacher", str(tdir), "--student", "edge-2m", "--task", "slu"]
+    rc = main(
+        base + ["--data", str(snips / "train"), "--generic-teacher", str(tdir), "--out", str(tmp_path / "s")]
+    )
+    assert rc == 2 and "--generic-teacher needs --generic FILE" in capsys.readouterr().err

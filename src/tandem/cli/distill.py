@@ -82,6 +82,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--generic", default=None, help="unlabelled text (one per line) for stage-1 distillation")
     g.add_argument("--generic-epochs", type=float, default=1.0)
+    g.add_argument(
+        "--generic-teacher",
+        default=None,
+        help="teacher of the generic stage: the checkpoint before fine-tuning (KDD 2022); default --teacher",
+    )
     g = p.add_argument_group("teacher placement")
     g.add_argument(
         "--teacher-device", default=d.teacher_device, help="auto (the student's) | cpu (offload) | cuda"
@@ -149,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
         texts = [ln for ln in gp.read_text(encoding="utf-8").splitlines() if ln.strip()]
         if not texts:
             raise TandemError(f"--generic {gp} is empty: no unlabelled text for stage-1 distillation")
+    if args.generic_teacher and not texts:
+        raise TandemError("--generic-teacher needs --generic FILE (the unlabelled text it teaches on)")
+    if args.generic_teacher and not Path(args.generic_teacher).is_dir():
+        raise TandemError(f"--generic-teacher {args.generic_teacher}: not a directory")
     _teacher_config_check(args.teacher, args)
     try:
         teacher = Seq2SeqLM.from_pretrained(args.teacher)
@@ -164,10 +173,22 @@ def run(args: argparse.Namespace) -> int:
             tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens, labels
         )
     generic = generic_examples(texts, tok, args.max_source_len, cfg.seed) if texts else None
+    generic_teacher = Seq2SeqLM.from_pretrained(args.generic_teacher) if args.generic_teacher else None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
-    results = distill_chain(teacher, args.student, train_enc, cfg, evaluate, out, tok, generic, labels=labels)
+    results = distill_chain(
+        teacher,
+        args.student,
+        train_enc,
+        cfg,
+        evaluate,
+        out,
+        tok,
+        generic,
+        labels=labels,
+        generic_teacher=generic_teacher,
+    )
     for k, r in enumerate(results, 1):
         sub = out / f"student_{k}"
         _plot(sub / "task")

@@ -405,15 +405,24 @@ def distill(
     generic_cfg: DistillConfig | None = None,
     log: Callable[[str], None] | None = print,
     labels: SLULabels | None = None,
+    generic_teacher: nn.Module | None = None,
 ) -> DistillResult:
     """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
 
+    `generic_teacher` teaches the generic stage instead of `teacher`: in FitzGerald et al. (KDD 2022) that
+    is the pretrained checkpoint, whose denoising/CLM distributions fine-tuning has not yet narrowed.
     Checks (vocabulary, empty data, teacher memory) run before any compute. Returns the trained student
     (best dev checkpoint restored) and each stage's FitResult. `labels` (the teacher's SLU tag vocabulary)
     is saved with the student's checkpoints.
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
+    if generic_teacher is not None:
+        if generic is None:
+            raise TandemError(
+                "a generic-stage teacher was given without unlabelled text for the generic stage"
+            )
+        check_vocab(generic_teacher.config, student.config, "generic teacher", "student")
     if tokenizer is not None:
         from tandem.distill.init import check_tokenizer_fits
 
@@ -423,10 +432,12 @@ def distill(
         require_nonempty(generic, "the generic (unlabelled) distillation set")
     student_device = cfg.resolved_device()
     t_dev, t_dtype = teacher_placement(cfg, student_device)
-    on_device = (
-        sum(p.numel() * p.element_size() for p in teacher.parameters()) if teacher.device == t_dev else 0
+    teachers = [teacher] if generic_teacher is None else [teacher, generic_teacher]  # both resident at once
+    on_device = sum(
+        p.numel() * p.element_size() for m in teachers if m.device == t_dev for p in m.parameters()
     )
-    check_teacher_fits(sum(p.numel() for p in teacher.parameters()), t_dev, t_dtype, already_there=on_device)
+    n_teacher = sum(p.numel() for m in teachers for p in m.parameters())
+    check_teacher_fits(n_teacher, t_dev, t_dtype, already_there=on_device)
     out = Path(out_dir) if out_dir is not None else None
     t = Teacher(teacher, t_dev, t_dtype)
     student.to(student_device)
@@ -451,7 +462,8 @@ def distill(
         gcfg = generic_cfg or dataclasses.replace(
             cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss", epochs=cfg.generic_epochs, max_steps=0
         )
-        gloss = DistillLoss(t, gcfg, None, projector)
+        gt = t if generic_teacher is None else Teacher(generic_teacher, t_dev, t_dtype)
+        gloss = DistillLoss(gt, gcfg, None, projector)
         if log:
             log(f"stage 1: generic distillation on {len(generic)} denoising/CLM examples")
         stages["generic"] = fit(
@@ -514,8 +526,12 @@ def distill_chain(
     generic: Sequence[Encoded] | None = None,
     log: Callable[[str], None] | None = print,
     labels: SLULabels | None = None,
+    generic_teacher: nn.Module | None = None,
 ) -> list[DistillResult]:
-    """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M)."""
+    """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M).
+
+    `generic_teacher` (the teacher before fine-tuning) teaches the first link's generic stage; later links
+    learn both stages from the previous student."""
     if not specs:
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
@@ -533,7 +549,19 @@ def distill_chain(
                 f"chain link {k + 1}/{len(specs)}: {configs[k].num_parameters() / 1e6:.2f}M-parameter student"
             )
         sub = Path(out_dir) / f"student_{k + 1}" if out_dir is not None else None
-        r = distill(current, student, train, cfg, evaluate, sub, tokenizer, generic, log=log, labels=labels)
+        r = distill(
+            current,
+            student,
+            train,
+            cfg,
+            evaluate,
+            sub,
+            tokenizer,
+            generic,
+            log=log,
+            labels=labels,
+            generic_teacher=generic_teacher if k == 0 else None,
+        )
         r.init = report
         if sub is not None:
             save_model(r.student, sub / "final", tokenizer, labels)
