@@ -164,7 +164,10 @@ def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
         assert set(ids) <= allowed, set(ids) - allowed
         assert g.text == tok.decode(ids)
         free = full_model.translator.translate_batch([m.encode(text)], beam_size=1, max_decoding_length=12)
-        escaped += bool({m.index[t] for t in free[0].hypotheses[0]} - allowed)
+        free_ids = [m.index[t] for t in free[0].hypotheses[0]]
+        escaped += bool(set(free_ids) - allowed)
+        if set(free_ids) <= allowed:  # trimming only removes candidates: an allowed argmax stays the argmax
+            assert ids == free_ids, (text, ids, free_ids)
     assert escaped, "the untrimmed model never left the allowed set: this test would not see trimming fail"
     # without the map the model decodes over the whole vocabulary again
     full = full_model.generate(TEXTS[1], max_new_tokens=12)
@@ -251,6 +254,27 @@ def test_parse_names_slu_tags(tagged):
     # without labels the same text is read as plain linearised text: the tags themselves become the intent
     k = next(i for i, p in enumerate(parses) if p["intent"])
     assert parse_output(raw[k])["intent"] == raw[k].strip() != parses[k]["intent"]
+
+
+def test_a_map_allowing_every_token_changes_nothing(built, tmp_path):
+    """Every listable piece allowed: greedy outputs must equal the untrimmed model's. The identity rule of a
+    piece holding a line break (tandem's newline piece "\\n") once wrote a bare "\\t" line, which CTranslate2
+    read as a new, empty always-allowed list replacing the real one."""
+    import shutil
+
+    d = tmp_path / "all"
+    shutil.copytree(built["export"], d)
+    full = EdgeModel.load(built["export"])
+    everything = [p for p in full.pieces if p and not set(p) & set(" \t\n\r")]
+    assert "\n" in full.pieces  # the case the map writer must handle
+    trim_vocabulary(d, [], extra_tokens=everything)
+    lines = (d / "vmap.txt").read_text(encoding="utf-8").split("\n")
+    assert len(lines[0].split(" ")) == len(everything)
+    assert sum(line.startswith("\t") for line in lines) == 1  # one always-allowed list
+    m = EdgeModel.load(d)
+    assert m.use_vmap
+    for text in TEXTS:
+        assert m.generate(text, max_new_tokens=12) == full.generate(text, max_new_tokens=12), text
 
 
 def test_trimming_keeps_slu_tags(tagged):

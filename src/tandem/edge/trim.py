@@ -17,6 +17,7 @@ from pathlib import Path
 from tandem.errors import TandemError
 
 VMAP_FILE = "vmap.txt"
+_MAP_SEPARATORS = frozenset(" \t\n\r")
 
 
 @dataclass
@@ -72,8 +73,13 @@ def trim_vocabulary(
             raise TandemError(f"extra token {piece!r} is not in the tokenizer of {d}")
         fixed.add(i)
     pieces = [sp.id_to_piece(i) for i in range(n)]
-    usable = [p for p in pieces if p and " " not in p and "\t" not in p]
-    lines = ["\t" + " ".join(pieces[i] for i in sorted(fixed) if pieces[i] in set(usable))]
+    # CTranslate2 reads the map line by line (tab between key and candidates, spaces between tokens). A
+    # piece holding one of these characters cannot be written: the identity rule of tandem's newline piece
+    # "\n" became a bare "\t" line, an empty always-allowed list that replaced the real one. Such pieces
+    # are left out, so a trimmed model never emits them.
+    usable = [p for p in pieces if p and not _MAP_SEPARATORS.intersection(p)]
+    listable = set(usable)
+    lines = ["\t" + " ".join(pieces[i] for i in sorted(fixed) if pieces[i] in listable)]
     if copy_source:
         lines += [f"{p}\t{p}" for p in usable]
     out = d / VMAP_FILE
