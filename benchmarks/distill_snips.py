@@ -139,6 +139,23 @@ def unlabelled_texts(data: Path, sources: list[str], train_utterances: list[str]
     return texts
 
 
+def recombined_utterances(utterances: list[str], copies: float, seed: int) -> list[str]:
+    """New unlabelled utterances for a transfer set: each a training utterance with one random span of 1-3
+    words replaced by a random span of 1-3 words from another training utterance. No label is used, so only
+    the teacher can say what they mean."""
+    import random
+
+    rng = random.Random(seed)
+    words = [u.split() for u in utterances if u.split()]
+    out = []
+    for k in range(round(copies * len(words))):
+        w, donor = words[k % len(words)], rng.choice(words)
+        n, m = rng.randint(1, min(3, len(w))), rng.randint(1, min(3, len(donor)))
+        i, j = rng.randrange(len(w) - n + 1), rng.randrange(len(donor) - m + 1)
+        out.append(" ".join(w[:i] + donor[j : j + m] + w[i + n :]))
+    return out
+
+
 def pretraining_set(texts: list[str], tok: Tokenizer, epochs: float, seed: int) -> list[Encoded]:
     """`epochs` passes of the AlexaTM objective (80% denoising, 20% [CLM]) over `texts`, fresh noise each."""
     out: list[Encoded] = []
@@ -248,6 +265,13 @@ def main() -> int:
         default=0,
         help="distilled students: generic distillation from the pretrained teacher on the unlabelled text "
         "before the task stage (passes; 0: off); the `pretrained` arm pretrains the student alone instead",
+    )
+    ap.add_argument(
+        "--transfer",
+        type=float,
+        default=0,
+        help="distilled students: a transfer set of this many recombined training utterances per training "
+        "utterance, labelled by the teacher (0: off); the no-teacher arm cannot use unlabelled inputs",
     )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -437,6 +461,13 @@ def main() -> int:
                 # file's fingerprint is checked again on load)
                 kd_dir.mkdir(parents=True, exist_ok=True)
                 shutil.copy(seqkd, kd_dir / seqkd.name)
+            transfer = None
+            if args.transfer > 0:
+                texts = recombined_utterances([p.source for p in train], args.transfer, args.seed + 2)
+                transfer = [
+                    Encoded(10**9 + k, tok.encode(t)[:127] + [tok.eos_id], []) for k, t in enumerate(texts)
+                ]
+                log(f"{name}: transfer set of {len(transfer)} recombined utterances, e.g. {texts[0]!r}")
             dr = distill(
                 teacher,
                 student,
@@ -448,6 +479,7 @@ def main() -> int:
                 generic_cfg=gcfg,
                 log=log,
                 generic_teacher=pretrained_teacher if generic else None,
+                transfer=transfer,
             )
             task = dr.stages["task"]
             gen = dr.stages.get("generic")

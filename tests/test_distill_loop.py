@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -274,3 +275,25 @@ def test_generic_teacher_teaches_only_the_generic_stage():
     with pytest.raises(TandemError, match="generic teacher"):
         other = Seq2SeqLM(tiny(vocab_size=V + 8))
         distill(teacher, student, toy_data(8), fast_cfg(), generic=generic, log=None, generic_teacher=other)
+
+
+def test_transfer_set_is_labelled_by_the_teacher_once(tmp_path):
+    """Unlabelled inputs get the teacher's greedy generations as targets (cached) and join the task data."""
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny())
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    train = toy_data(8)
+    unlabelled = [Encoded(100 + e.index, e.source, []) for e in toy_data(6, seed=1)]
+    cfg = fast_cfg(epochs=1, batch_size=4, shrink=False, seq_kd_max_new_tokens=5)
+    r = distill(teacher, student, train, cfg, out_dir=tmp_path, log=None, transfer=unlabelled)
+    assert r.stages["task"].steps == 4  # (8 gold + 6 teacher-labelled) / 4, rounded up
+    lines = (tmp_path / "transfer_targets.jsonl").read_text().splitlines()
+    got = {o["index"]: o["target"] for o in map(json.loads, lines[1:])}
+    for e in unlabelled:
+        ids = torch.tensor([e.source])
+        out = teacher.generate(ids, torch.ones_like(ids), max_new_tokens=5)[0].tolist()
+        want = [t for t in out[1:] if t != teacher.config.pad_token_id]
+        want = want[: want.index(2) + 1] if 2 in want else want + [2]
+        assert got[e.index] == want, (e.index, got[e.index], want)
+    with pytest.raises(TandemError, match="transfer set"):
+        distill(teacher, student, train, cfg, log=None, transfer=[])

@@ -406,8 +406,14 @@ def distill(
     log: Callable[[str], None] | None = print,
     labels: SLULabels | None = None,
     generic_teacher: nn.Module | None = None,
+    transfer: Sequence[Encoded] | None = None,
 ) -> DistillResult:
     """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
+
+    `transfer` is a transfer set (Hinton et al. 2015): unlabelled task inputs (their targets are ignored)
+    that the teacher labels with its own greedy generations, generated once and cached as
+    `transfer_targets.jsonl`; the task stage then trains on the gold examples and these together, with
+    the token-level losses on both. This is how a teacher passes on more than the labelled set holds.
 
     `generic_teacher` teaches the generic stage instead of `teacher`: in FitzGerald et al. (KDD 2022) that
     is the pretrained checkpoint, whose denoising/CLM distributions fine-tuning has not yet narrowed.
@@ -428,6 +434,8 @@ def distill(
 
         check_tokenizer_fits(student.config, tokenizer, "student")
     require_nonempty(train, "the distillation training set")
+    if transfer is not None:
+        require_nonempty(transfer, "the transfer set (unlabelled inputs for the teacher to label)")
     if generic is not None:
         require_nonempty(generic, "the generic (unlabelled) distillation set")
     student_device = cfg.resolved_device()
@@ -499,6 +507,22 @@ def distill(
             offset = max(e.index for e in data) + 1
             data = data + [Encoded(offset + e.index, e.source, e.target) for e in gen]
 
+    if transfer is not None:
+        fp = _fingerprint(teacher, transfer, f"transfer{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
+        if log:
+            log(f"transfer set: teacher generations for {len(transfer)} unlabelled inputs (cached)")
+        gen = sequence_kd_targets(
+            t,
+            transfer,
+            cfg,
+            out / "transfer_targets.jsonl" if out else None,
+            fp,
+            teacher.config.eos_token_id,
+            teacher.config.pad_token_id,
+        )
+        offset = max(e.index for e in data) + 1  # fresh indices keep the logit cache keys unique
+        data = data + [Encoded(offset + k, e.source, e.target) for k, e in enumerate(gen)]
+
     cache = None
     if cfg.topk > 0:
         cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else (out / "teacher_topk" if out else None)
@@ -527,11 +551,12 @@ def distill_chain(
     log: Callable[[str], None] | None = print,
     labels: SLULabels | None = None,
     generic_teacher: nn.Module | None = None,
+    transfer: Sequence[Encoded] | None = None,
 ) -> list[DistillResult]:
     """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M).
 
     `generic_teacher` (the teacher before fine-tuning) teaches the first link's generic stage; later links
-    learn both stages from the previous student."""
+    learn both stages from the previous student. Each link's teacher labels the `transfer` set itself."""
     if not specs:
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
@@ -561,6 +586,7 @@ def distill_chain(
             log=log,
             labels=labels,
             generic_teacher=generic_teacher if k == 0 else None,
+            transfer=transfer,
         )
         r.init = report
         if sub is not None:
