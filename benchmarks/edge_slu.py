@@ -7,8 +7,9 @@ the training parses, and an identity rule per source token, so copied values sta
 process with one thread, every backend parses the first `--n` SNIPS valid utterances one at a time (batch
 1, greedy until EOS, at most 64 new tokens), the backends taking turns on each utterance (the order rotates)
 so that noise from other jobs hits them alike. Reported: p50/p90 latency per utterance, exact match against
-the gold parse, and how often each backend's output equals tandem eager's. Unlike benchmarks/edge_latency.py
-(random 15.7M model, forced 24 tokens) this is the model and the inputs a deployment would have.
+the gold parse, and how often each backend's output equals tandem eager's and the untrimmed edge model's.
+Unlike benchmarks/edge_latency.py (random 15.7M model, forced 24 tokens) this is the model and the inputs a
+deployment would have.
 
     python benchmarks/edge_slu.py --model /tmp/distill_snips/student10_kd --data ../shared/data/snips --n 300
 """
@@ -104,6 +105,10 @@ def main() -> int:
             outs[n].append(backends[n](p.source))
             times[n].append(1e3 * (time.perf_counter() - t0))
 
+    def same(a: str, b: str) -> float:
+        """Percentage of utterances where backends a and b wrote the same text."""
+        return round(100 * sum(x == y for x, y in zip(outs[a], outs[b])) / len(valid), 2)
+
     rows = {}
     for n in names:
         ts = sorted(times[n])
@@ -115,9 +120,8 @@ def main() -> int:
             "exact_match": round(m["exact_match"], 2),
             "intent_acc": round(m["intent_acc"], 2),
             "slot_f1": round(m["slot_f1"], 2),
-            "same_as_tandem_eager_pct": round(
-                100 * sum(a == b for a, b in zip(outs[n], outs["tandem_eager"])) / len(valid), 2
-            ),
+            "same_as_tandem_eager_pct": same(n, "tandem_eager"),
+            "same_as_edge_int8_pct": same(n, "edge_int8"),
         }
         print(json.dumps(rows[n]), flush=True)
     hf_p50 = rows["hf_fp32"]["p50_ms"]
