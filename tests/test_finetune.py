@@ -211,6 +211,8 @@ def test_finetune_then_distill_cli(snips, tmp_path, capsys):
             str(unlabelled),
             "--generic-teacher",
             str(teacher_dir / "best"),
+            "--transfer",
+            str(unlabelled),
             "--out",
             str(out),
         ]
@@ -218,6 +220,8 @@ def test_finetune_then_distill_cli(snips, tmp_path, capsys):
     assert rc == 0
     assert (out / "student_1" / "final" / "model.safetensors").is_file()
     assert (out / "student_1" / "generic" / "metrics.jsonl").is_file()  # stage 1 ran
+    labelled = (out / "student_1" / "transfer_targets.jsonl").read_text().splitlines()
+    assert len(labelled) == 1 + 2  # fingerprint line + the teacher's targets for both unlabelled inputs
     assert "init shrink" in capsys.readouterr().out
 
 
@@ -292,3 +296,9 @@ def test_cli_errors_before_compute(snips, tmp_path, capsys):
         base + ["--data", str(snips / "train"), "--generic-teacher", str(tdir), "--out", str(tmp_path / "s")]
     )
     assert rc == 2 and "--generic-teacher needs --generic FILE" in capsys.readouterr().err
+    empty_txt = tmp_path / "empty.txt"
+    empty_txt.write_text("\n", encoding="utf-8")
+    rc = main(
+        base + ["--data", str(snips / "train"), "--transfer", str(empty_txt), "--out", str(tmp_path / "s")]
+    )
+    assert rc == 2 and "--transfer" in capsys.readouterr().err

@@ -18,11 +18,13 @@ EXAMPLES = """
   tandem distill --teacher runs/t/best --student shrink:6,3 --student edge-2m --data train.jsonl \\
       --generic unlabelled.txt --generic-epochs 1 --seq-kd add --out runs/chain   # teacher -> 6+3 -> edge-2m
   tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
+  tandem distill --teacher runs/t/best --student edge-2m --data train.jsonl --transfer utterances.txt --out runs/s
 students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
 DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used, and
 its SLU tag vocabulary (labels.json, from `tandem finetune --slu-tags`) when it has one.
 outputs in --out: student_N/final (the student), student_N/task/{metrics.jsonl,loss.png,best/},
-student_N/teacher_topk/ (logit cache), student_N/seqkd_targets.jsonl, distill.json
+student_N/teacher_topk/ (logit cache), student_N/seqkd_targets.jsonl, student_N/transfer_targets.jsonl,
+distill.json
 """
 
 
@@ -83,6 +85,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--generic", default=None, help="unlabelled text (one per line) for stage-1 distillation")
     g.add_argument("--generic-epochs", type=float, default=1.0)
     g.add_argument(
+        "--transfer",
+        default=None,
+        help="transfer set: unlabelled task inputs (one per line) that the teacher labels with its generations",
+    )
+    g.add_argument(
         "--generic-teacher",
         default=None,
         help="teacher of the generic stage: the checkpoint before fine-tuning (KDD 2022); default --teacher",
@@ -124,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
     from tandem.errors import TandemError
-    from tandem.finetune import encode_pairs, make_evaluator
+    from tandem.finetune import Pair, encode_pairs, make_evaluator
     from tandem.model import Seq2SeqLM
     from tandem.tokenizer import Tokenizer
 
@@ -154,6 +161,14 @@ def run(args: argparse.Namespace) -> int:
         texts = [ln for ln in gp.read_text(encoding="utf-8").splitlines() if ln.strip()]
         if not texts:
             raise TandemError(f"--generic {gp} is empty: no unlabelled text for stage-1 distillation")
+    transfer_texts = None
+    if args.transfer:
+        tp = Path(args.transfer)
+        if not tp.is_file():
+            raise TandemError(f"--transfer {tp}: file not found")
+        transfer_texts = [ln.strip() for ln in tp.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if not transfer_texts:
+            raise TandemError(f"--transfer {tp} is empty: give unlabelled inputs, one per line")
     if args.generic_teacher and not texts:
         raise TandemError("--generic-teacher needs --generic FILE (the unlabelled text it teaches on)")
     if args.generic_teacher and not Path(args.generic_teacher).is_dir():
@@ -174,6 +189,12 @@ def run(args: argparse.Namespace) -> int:
         )
     generic = generic_examples(texts, tok, args.max_source_len, cfg.seed) if texts else None
     generic_teacher = Seq2SeqLM.from_pretrained(args.generic_teacher) if args.generic_teacher else None
+    transfer = None
+    if transfer_texts:
+        pairs = [Pair(t, "") for t in transfer_texts]  # the teacher writes the targets
+        offset = 1 + max(e.index for e in train_enc)
+        enc = encode_pairs(tok, pairs, args.clm_prefix, args.max_source_len, args.max_target_len)
+        transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
@@ -188,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
         generic,
         labels=labels,
         generic_teacher=generic_teacher,
+        transfer=transfer,
     )
     for k, r in enumerate(results, 1):
         sub = out / f"student_{k}"
