@@ -90,6 +90,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import re
 import shutil
 import statistics
@@ -106,6 +107,7 @@ from tandem.finetune import (
     Encoded,
     SLULabels,
     TrainConfig,
+    clone_model,
     encode_pairs,
     fit,
     generate_texts,
@@ -169,8 +171,6 @@ def recombined_utterances(utterances: list[str], copies: float, seed: int) -> li
     """New unlabelled utterances for a transfer set: each a training utterance with one random span of 1-3
     words replaced by a random span of 1-3 words from another training utterance. No label is used, so only
     the teacher can say what they mean."""
-    import random
-
     rng = random.Random(seed)
     words = [u.split() for u in utterances if u.split()]
     out = []
@@ -342,9 +342,10 @@ def main() -> int:
     if args.teacher_pretrain_epochs > 0 or args.generic_epochs > 0:
         sources = [n for n in args.unlabelled.split(",") if n]
         unlabelled = unlabelled_texts(Path(args.data), sources, [p.source for p in train], log)
-        require_text = "--teacher-pretrain-epochs/--generic-epochs need unlabelled text; check --unlabelled"
         if not unlabelled:
-            raise TandemError(require_text)
+            raise TandemError(
+                "--teacher-pretrain-epochs/--generic-epochs need unlabelled text; check --unlabelled"
+            )
     enc = lambda pairs: encode_pairs(tok, pairs, max_source_len=128, max_target_len=128)  # noqa: E731
     train_enc, dev_enc, valid_enc = enc(train), enc(dev), enc(valid)
     dev_eval = make_evaluator(tok, dev, dev_enc, True, 128, args.max_new_tokens, labels)
@@ -407,8 +408,7 @@ def main() -> int:
             )
             pr = fit(teacher, pre, pcfg, None, out_dir=out / "teacher_pretrain", log=log)
             extra.update(pretrain_s=round(pr.train_seconds, 1), pretrain_steps=pr.steps)
-            pretrained_teacher = Seq2SeqLM(teacher.config)
-            pretrained_teacher.load_state_dict(teacher.state_dict())
+            pretrained_teacher = clone_model(teacher)  # fine-tuning below goes on in `teacher`
             if teacher_dir is not None:
                 save_model(teacher, teacher_dir / PRETRAINED, tok, labels)
         log(f"teacher: {len(train)} train / {len(dev)} dev / {len(valid)} valid")
@@ -448,6 +448,13 @@ def main() -> int:
             else []
         )
         gbase = dict(base, max_steps=0, epochs=1, metric="loss")
+
+        def fine_tune_alone(model: Seq2SeqLM, arm: str, name: str = name, base: dict = base):
+            """The task recipe every arm shares, without a teacher (the scratch and pretrained arms)."""
+            return fit(
+                model, train_enc, TrainConfig(**base), dev_eval, out_dir=out / f"{name}_{arm}_fit", log=log
+            )
+
         if "kd" in arms:
             torch.manual_seed(args.seed)
             student = Seq2SeqLM(scfg)
@@ -531,14 +538,7 @@ def main() -> int:
             pr = fit(
                 alone, generic, TrainConfig(**gbase), None, out_dir=out / f"{name}_pretrained_pre", log=log
             )
-            sr = fit(
-                alone,
-                train_enc,
-                TrainConfig(**base),
-                dev_eval,
-                out_dir=out / f"{name}_pretrained_fit",
-                log=log,
-            )
+            sr = fine_tune_alone(alone, "pretrained")
             rows[f"{name}_pretrained"] = score(
                 f"{name}_pretrained",
                 alone,
@@ -555,14 +555,7 @@ def main() -> int:
             torch.manual_seed(args.seed)
             scratch = Seq2SeqLM(scfg)  # identical init to the distilled student
             log(f"{name}: training without a teacher")
-            sr = fit(
-                scratch,
-                train_enc,
-                TrainConfig(**base),
-                dev_eval,
-                out_dir=out / f"{name}_scratch_fit",
-                log=log,
-            )
+            sr = fine_tune_alone(scratch, "scratch")
             rows[f"{name}_scratch"] = score(
                 f"{name}_scratch", scratch, tn, {"train_s": round(sr.train_seconds, 1), "steps": sr.steps}
             )

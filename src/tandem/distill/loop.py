@@ -487,20 +487,18 @@ def distill(
         )
         forwards += gloss.teacher_forwards
 
+    def teacher_labelled(examples: Sequence[Encoded], name: str) -> list[Encoded]:
+        """`examples` with the teacher's generations as targets, cached in `<out>/<name>_targets.jsonl`."""
+        fp = _fingerprint(teacher, examples, f"{name}{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
+        cache_file = out / f"{name}_targets.jsonl" if out else None
+        eos, pad = teacher.config.eos_token_id, teacher.config.pad_token_id
+        return sequence_kd_targets(t, examples, cfg, cache_file, fp, eos, pad)
+
     data = list(train)
     if cfg.seq_kd != "off":
-        fp = _fingerprint(teacher, data, f"seqkd{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
         if log:
             log(f"sequence-level KD: teacher generations for {len(data)} examples (cached)")
-        gen = sequence_kd_targets(
-            t,
-            data,
-            cfg,
-            out / "seqkd_targets.jsonl" if out else None,
-            fp,
-            teacher.config.eos_token_id,
-            teacher.config.pad_token_id,
-        )
+        gen = teacher_labelled(data, "seqkd")
         if cfg.seq_kd == "replace":
             data = gen
         else:  # gold and teacher targets side by side; fresh indices keep the logit cache keys unique
@@ -508,18 +506,9 @@ def distill(
             data = data + [Encoded(offset + e.index, e.source, e.target) for e in gen]
 
     if transfer is not None:
-        fp = _fingerprint(teacher, transfer, f"transfer{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
         if log:
             log(f"transfer set: teacher generations for {len(transfer)} unlabelled inputs (cached)")
-        gen = sequence_kd_targets(
-            t,
-            transfer,
-            cfg,
-            out / "transfer_targets.jsonl" if out else None,
-            fp,
-            teacher.config.eos_token_id,
-            teacher.config.pad_token_id,
-        )
+        gen = teacher_labelled(transfer, "transfer")
         offset = max(e.index for e in data) + 1  # fresh indices keep the logit cache keys unique
         data = data + [Encoded(offset + k, e.source, e.target) for k, e in enumerate(gen)]
 
