@@ -101,7 +101,7 @@ from pathlib import Path
 import torch
 
 from tandem.config import ModelConfig
-from tandem.distill import DistillConfig, distill, generic_examples
+from tandem.distill import DistillConfig, check_vocab, distill, generic_examples
 from tandem.errors import TandemError
 from tandem.finetune import (
     Encoded,
@@ -117,7 +117,7 @@ from tandem.finetune import (
     slu_pairs,
     split_dev,
 )
-from tandem.model import Seq2SeqLM
+from tandem.model import Ensemble, Seq2SeqLM
 from tandem.slu import load_snips
 from tandem.spoken import to_spoken
 from tandem.tokenizer import Tokenizer
@@ -300,6 +300,19 @@ def main() -> int:
         "utterance, labelled by the teacher (0: off); the no-teacher arm cannot use unlabelled inputs",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--ensemble",
+        default="",
+        help="comma-separated directories of more teachers (trained with --teacher DIR --teacher-seed K "
+        "--students ''): the teacher becomes the ensemble of --teacher and these, their mean probability",
+    )
+    ap.add_argument(
+        "--teacher-seed",
+        type=int,
+        default=None,
+        help="init and data-order seed of a teacher trained here (default --seed; the dev split always "
+        "follows --seed): ensemble members differ only in this",
+    )
     args = ap.parse_args()
     names = [n for n in args.students.split(",") if n]
     for name in names:  # checked before any compute
@@ -374,8 +387,9 @@ def main() -> int:
         model.to(args.device)
         preds = generate_texts(model, tok, valid_enc, 128, args.max_new_tokens)
         m = score_slu(valid, preds, labels)
-        save_model(model, out / name, tok, labels)
-        n = model.config.num_parameters()
+        if not isinstance(model, Ensemble):  # an ensemble's members are saved where they were trained
+            save_model(model, out / name, tok, labels)
+        n = sum(x.config.num_parameters() for x in getattr(model, "members", [model]))
         row = {"model": name, "params": n, "params_pct_of_teacher": round(100 * n / teacher_params, 2), **m}
         row.update(cpu_latency(model, valid_enc, args.latency_n, args.max_new_tokens))
         row.update(extra)
@@ -397,7 +411,8 @@ def main() -> int:
         if (teacher_dir / PRETRAINED / "config.json").is_file():
             pretrained_teacher = Seq2SeqLM.from_pretrained(teacher_dir / PRETRAINED)
     else:
-        torch.manual_seed(args.seed)
+        teacher_seed = args.seed if args.teacher_seed is None else args.teacher_seed
+        torch.manual_seed(teacher_seed)
         teacher = Seq2SeqLM(model_config(TEACHER, args.teacher_dropout))
         extra = {}
         if args.teacher_pretrain_epochs > 0:
@@ -412,7 +427,12 @@ def main() -> int:
             if teacher_dir is not None:
                 save_model(teacher, teacher_dir / PRETRAINED, tok, labels)
         log(f"teacher: {len(train)} train / {len(dev)} dev / {len(valid)} valid")
-        tcfg = TrainConfig(epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **common)
+        tcfg = TrainConfig(
+            epochs=args.teacher_epochs,
+            lr=args.teacher_lr,
+            warmup_ratio=0.05,
+            **{**common, "seed": teacher_seed},
+        )
         r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
         extra.update(train_s=round(r.train_seconds, 1), steps=r.steps)
         if teacher_dir is not None:
@@ -425,9 +445,31 @@ def main() -> int:
                 "pretrain_lr": args.pretrain_lr,
                 "unlabelled": args.unlabelled if args.teacher_pretrain_epochs > 0 else "",
             }
-            body = {"recipe": recipe, "seed": args.seed, "device": args.device, **extra}
+            body = {
+                "recipe": recipe,
+                "seed": teacher_seed,
+                "split_seed": args.seed,
+                "device": args.device,
+                **extra,
+            }
             (teacher_dir / RECIPE_FILE).write_text(json.dumps(body) + "\n")
-    tn = teacher.config.num_parameters()
+    if args.ensemble:
+        # Hinton et al. (2015) §3: the ensemble's mean prediction teaches; the members were trained like
+        # the teacher (same recipe and dev split, other --teacher-seed)
+        members = [teacher]
+        for d in map(Path, filter(None, args.ensemble.split(","))):
+            if not (d / "config.json").is_file():
+                raise TandemError(
+                    f"--ensemble {d}: no model there; train one first with --teacher {d} --teacher-seed K "
+                    "--students ''"
+                )
+            check_vocab(tok, Tokenizer.load(d), "teacher", f"ensemble member {d}")
+            if SLULabels.load(d) != labels:
+                raise TandemError(f"--ensemble {d}: its labels.json differs from this run's labels")
+            members.append(Seq2SeqLM.from_pretrained(d))
+        teacher = Ensemble(members)
+        extra["members"] = len(members)
+    tn = sum(m.config.num_parameters() for m in getattr(teacher, "members", [teacher]))
     log(f"teacher: {tn / 1e6:.2f}M parameters")
     rows = {"teacher": score("teacher", teacher, tn, extra)}
 

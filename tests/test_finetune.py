@@ -302,3 +302,39 @@ def test_cli_errors_before_compute(snips, tmp_path, capsys):
         base + ["--data", str(snips / "train"), "--transfer", str(empty_txt), "--out", str(tmp_path / "s")]
     )
     assert rc == 2 and "--transfer" in capsys.readouterr().err
+
+
+def _tiny_teacher(path: Path, tokenizer, seed: int) -> None:
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(seed)
+    dims = dict(d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1, decoder_layers=1, max_positions=64)
+    Seq2SeqLM(ModelConfig.preset("tiny", vocab_size=tokenizer.vocab_size, **dims)).save_pretrained(
+        path, tokenizer=tokenizer
+    )
+
+
+def test_distill_cli_with_an_ensemble_teacher(snips, tmp_path, capsys):
+    """Repeated --teacher: the members' mean teaches; members must share the tokenizer."""
+    from tandem.slu import load_snips
+    from tandem.tokenizer import Tokenizer
+
+    texts = [" ".join(e.tokens) for e in load_snips(snips, "train")]
+    tok = Tokenizer.train(iter(texts * 4), vocab_size=285)
+    for k in (1, 2):
+        _tiny_teacher(tmp_path / f"t{k}", tok, seed=k)
+    out = tmp_path / "s"
+    args = ["distill", "--teacher", str(tmp_path / "t1"), "--teacher", str(tmp_path / "t2")]
+    args += ["--student", "shrink:1,1", "--task", "slu", "--data", str(snips), "--train-split", "train"]
+    args += ["--epochs", "1", "--batch-size", "16", "--topk", "4", "--device", "cpu", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "teacher: an ensemble of 2 models" in printed and "init shrink" in printed
+    assert (out / "student_1" / "final" / "model.safetensors").is_file()
+    # a member with another tokenizer is refused before any compute
+    other = Tokenizer.train(iter(texts * 4), vocab_size=284)
+    _tiny_teacher(tmp_path / "t3", other, seed=3)
+    args[4] = str(tmp_path / "t3")
+    assert main(args) == 2
+    assert "teacher 1 tokenizer has 285 pieces but teacher 2" in capsys.readouterr().err

@@ -19,6 +19,8 @@ EXAMPLES = """
       --generic unlabelled.txt --generic-epochs 1 --seq-kd add --out runs/chain   # teacher -> 6+3 -> edge-2m
   tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
   tandem distill --teacher runs/t/best --student edge-2m --data train.jsonl --transfer utterances.txt --out runs/s
+  tandem distill --teacher runs/t1/best --teacher runs/t2/best --teacher runs/t3/best --student edge-2m \
+      --data train.jsonl --out runs/s                          # an ensemble teacher: the members' mean
 students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
 DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used, and
 its SLU tag vocabulary (labels.json, from `tandem finetune --slu-tags`) when it has one.
@@ -33,7 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     d = DistillConfig()
     g = p.add_argument_group("models")
-    g.add_argument("--teacher", required=False, help="teacher directory (anything from_pretrained loads)")
+    g.add_argument(
+        "--teacher",
+        action="append",
+        default=None,
+        help="teacher directory (anything from_pretrained loads); repeat for an ensemble teacher: the mean "
+        "of the members' probabilities (members share one tokenizer; the first one's is used)",
+    )
     g.add_argument(
         "--student",
         action="append",
@@ -104,20 +112,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, d)
 
 
-def _teacher_config_check(path: str, args) -> None:
-    """Refuse a teacher that won't fit before its weights are read."""
+def _teacher_config_check(paths: list[str], args) -> None:
+    """Refuse a teacher (all members of an ensemble together) that won't fit before its weights are read."""
     import torch
 
     from tandem.config import ModelConfig
     from tandem.distill import DistillConfig, check_teacher_fits
     from tandem.distill.loop import teacher_placement
 
-    cfg_file = Path(path) / "config.json"
-    try:
-        d = json.loads(cfg_file.read_text(encoding="utf-8"))
-        n = ModelConfig.from_dict({k: v for k, v in d.items() if k != "model_type"}).num_parameters()
-    except Exception:  # foreign (HF/AlexaTM) configs: checked after conversion instead
-        return
+    n = 0
+    for path in paths:
+        cfg_file = Path(path) / "config.json"
+        try:
+            d = json.loads(cfg_file.read_text(encoding="utf-8"))
+            n += ModelConfig.from_dict({k: v for k, v in d.items() if k != "model_type"}).num_parameters()
+        except Exception:  # foreign (HF/AlexaTM) configs: checked after conversion instead
+            return
     dev = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     dev = "cpu" if dev == "auto" else dev
     t_dev, t_dtype = teacher_placement(
@@ -132,23 +142,33 @@ def run(args: argparse.Namespace) -> int:
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
     from tandem.errors import TandemError
     from tandem.finetune import Pair, encode_pairs, make_evaluator
-    from tandem.model import Seq2SeqLM
+    from tandem.model import Ensemble, Seq2SeqLM
+    from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
 
     if not args.teacher or not args.student or not args.out:
         raise TandemError(
             "tandem distill needs --teacher DIR, --student PRESET|shrink:E,D|config and --out DIR"
         )
-    if not Path(args.teacher).is_dir():
-        raise TandemError(f"--teacher {args.teacher}: not a directory")
+    teachers = list(args.teacher)
+    for t in teachers:
+        if not Path(t).is_dir():
+            raise TandemError(f"--teacher {t}: not a directory")
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = train_config(args, DistillConfig)
     cfg.validate()
     # Everything that can fail cheaply runs before the teacher is loaded.
     train, dev = load_data(args)
-    labels, train, dev = slu_labels(args, train, dev, args.teacher)
-    tok = Tokenizer.load(args.tokenizer or args.teacher)
+    labels, train, dev = slu_labels(args, train, dev, teachers[0])
+    tok = Tokenizer.load(args.tokenizer or teachers[0])
+    for k, t in enumerate(teachers[1:], start=2):  # ensemble members: one vocabulary, one label set
+        check_vocab(tok, Tokenizer.load(t), "teacher 1", f"teacher {k} ({t})")
+        if labels is not None and SLULabels.load(t) != labels:
+            raise TandemError(
+                f"--teacher {t}: its labels.json differs from teacher 1's ({teachers[0]}); ensemble members "
+                "must be fine-tuned with the same SLU tag vocabulary"
+            )
     if labels is not None:
         labels.check_tokenizer(tok)
     if args.student_tokenizer:
@@ -173,11 +193,18 @@ def run(args: argparse.Namespace) -> int:
         raise TandemError("--generic-teacher needs --generic FILE (the unlabelled text it teaches on)")
     if args.generic_teacher and not Path(args.generic_teacher).is_dir():
         raise TandemError(f"--generic-teacher {args.generic_teacher}: not a directory")
-    _teacher_config_check(args.teacher, args)
+    _teacher_config_check(teachers, args)
     try:
-        teacher = Seq2SeqLM.from_pretrained(args.teacher)
+        teacher = (
+            Seq2SeqLM.from_pretrained(teachers[0])
+            if len(teachers) == 1
+            else Ensemble.from_pretrained(teachers)
+        )
     except torch.OutOfMemoryError as e:
         raise TandemError("out of memory loading the teacher; pass --teacher-device cpu to offload it") from e
+    if len(teachers) > 1:
+        n = sum(p.numel() for p in teacher.parameters())
+        print(f"teacher: an ensemble of {len(teachers)} models ({n / 1e6:.2f}M parameters in all)")
     for spec in args.student:  # bad student specs fail before any training
         student_config(spec, teacher.config)
     train_enc = encode_pairs(tok, train, args.clm_prefix, args.max_source_len, args.max_target_len)

@@ -318,9 +318,10 @@ def generic_examples(
 def _fingerprint(teacher: nn.Module, examples: Sequence[Encoded], extra: str = "") -> str:
     h = hashlib.sha256()
     h.update(json.dumps(teacher.config.to_dict(), sort_keys=True, default=str).encode())
-    # a few weights pin the exact teacher checkpoint without hashing all of it
-    for p in list(teacher.parameters())[:3]:
-        h.update(p.detach().float().flatten()[:256].cpu().numpy().tobytes())
+    # a few weights pin the exact teacher checkpoint (each member of an ensemble) without hashing all of it
+    for model in getattr(teacher, "members", None) or [teacher]:
+        for p in list(model.parameters())[:3]:
+            h.update(p.detach().float().flatten()[:256].cpu().numpy().tobytes())
     for e in examples:
         h.update(np.asarray(e.source + [-1] + e.target, dtype=np.int64).tobytes())
     h.update(extra.encode())
@@ -381,7 +382,7 @@ def build_student(
     teacher: nn.Module, spec: Any, shrink: bool = True, **overrides: Any
 ) -> tuple[nn.Module, dict]:
     """A student model for `spec` (preset, shrink:E,D, config file/dict, ModelConfig or an nn.Module),
-    shrink-initialised from the teacher when widths match."""
+    shrink-initialised from the teacher when widths match (from an ensemble teacher: its first member)."""
     from tandem.model import Seq2SeqLM
 
     if isinstance(spec, nn.Module):
@@ -389,7 +390,11 @@ def build_student(
         return spec, {"copied": False, "reason": "given model"}
     cfg = student_config(spec, teacher.config, **overrides)
     student = Seq2SeqLM(cfg)
-    report = shrink_init(teacher, student) if shrink else {"copied": False, "reason": "shrink disabled"}
+    members = getattr(teacher, "members", None)
+    source = members[0] if members else teacher
+    report = shrink_init(source, student) if shrink else {"copied": False, "reason": "shrink disabled"}
+    if members and report.get("copied"):
+        report["source"] = "ensemble member 1"
     return student, report
 
 
@@ -410,6 +415,9 @@ def distill(
 ) -> DistillResult:
     """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
 
+    `teacher` is one model or a `tandem.model.ensemble.Ensemble` of models sharing a vocabulary (their mean
+    probabilities are the soft targets, and they generate the sequence-KD/transfer targets together).
+
     `transfer` is a transfer set (Hinton et al. 2015): unlabelled task inputs (their targets are ignored)
     that the teacher labels with its own greedy generations, generated once and cached as
     `transfer_targets.jsonl`; the task stage then trains on the gold examples and these together, with
@@ -423,6 +431,11 @@ def distill(
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
+    if cfg.hidden_weight > 0 and getattr(teacher, "members", None):
+        raise TandemError(
+            "hidden-state matching needs one teacher model, not an ensemble (its members' hidden states "
+            "differ): set the hidden-state weight to 0 or distil from a single teacher"
+        )
     if generic_teacher is not None:
         if generic is None:
             raise TandemError(

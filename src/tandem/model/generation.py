@@ -8,6 +8,7 @@ and values are computed once; self-attention keys and values are cached.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -80,17 +81,18 @@ def generate(
     if max_new_tokens < 1:
         raise TandemError("max_new_tokens must be at least 1")
     stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
+    members = list(getattr(model, "members", None) or [model])  # an Ensemble decodes with all its members
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            enc = model.encode(input_ids, attention_mask, token_type_ids)
+            encs = [m.encode(input_ids, attention_mask, token_type_ids) for m in members]
             if num_beams > 1:
                 if do_sample:
                     raise TandemError("beam search with sampling is not supported; use num_beams=1 to sample")
                 out = _beam_search(
-                    model,
-                    enc,
+                    members,
+                    encs,
                     attention_mask,
                     num_beams,
                     max_new_tokens,
@@ -105,12 +107,12 @@ def generate(
                 )
             else:
                 if num_return_sequences > 1:
-                    enc = enc.repeat_interleave(num_return_sequences, 0)
+                    encs = [e.repeat_interleave(num_return_sequences, 0) for e in encs]
                     if attention_mask is not None:
                         attention_mask = attention_mask.repeat_interleave(num_return_sequences, 0)
                 out = _greedy_or_sample(
-                    model,
-                    enc,
+                    members,
+                    encs,
                     attention_mask,
                     max_new_tokens,
                     min_new_tokens,
@@ -179,9 +181,40 @@ def _step(model, tokens, cross_kv, enc_mask, cache, past, head_t=None) -> torch.
     return logits.float()
 
 
+class _Decoding:
+    """Incremental decoding of a batch by one model or by the members of an ensemble: each member's
+    cross-attention keys/values (computed once) and self-attention cache.
+
+    `logits` returns one model's own logits; for several members it returns the log of their mean
+    next-token probability (a product-of-experts would sharpen instead of average), which greedy search,
+    sampling and beam search then use like any model's log-probabilities."""
+
+    def __init__(self, members, encs, enc_mask):
+        self.members, self.enc_mask = members, enc_mask
+        self.cross = [m.decoder.cross_kv(e) for m, e in zip(members, encs)]
+        self.caches = [[{} for _ in m.decoder.layers] for m in members]
+        self.heads = [_head_transposed(m) for m in members]
+
+    def logits(self, tokens: torch.Tensor, past: int) -> torch.Tensor:
+        outs = [
+            _step(m, tokens, kv, self.enc_mask, cache, past, head)
+            for m, kv, cache, head in zip(self.members, self.cross, self.caches, self.heads)
+        ]
+        if len(outs) == 1:
+            return outs[0]
+        return torch.stack([o.log_softmax(-1) for o in outs]).logsumexp(0) - math.log(len(outs))
+
+    def reorder(self, rows: torch.Tensor) -> None:
+        """Keep the self-attention caches of `rows` (beam search: each new beam's parent), in that order."""
+        for caches in self.caches:
+            for layer_cache in caches:
+                layer_cache["k"] = layer_cache["k"].index_select(0, rows)
+                layer_cache["v"] = layer_cache["v"].index_select(0, rows)
+
+
 def _greedy_or_sample(
-    model,
-    enc,
+    members,
+    encs,
     enc_mask,
     max_new,
     min_new,
@@ -195,14 +228,12 @@ def _greedy_or_sample(
     stopper,
     gen,
 ) -> torch.Tensor:
-    B = enc.shape[0]
-    cross_kv = model.decoder.cross_kv(enc)
-    cache = [{} for _ in model.decoder.layers]
-    head_t = _head_transposed(model)
-    seq = torch.full((B, 1), start, dtype=torch.long, device=enc.device)
-    unfinished = torch.ones(B, dtype=torch.bool, device=enc.device)
+    B, dev = encs[0].shape[0], encs[0].device
+    state = _Decoding(members, encs, enc_mask)
+    seq = torch.full((B, 1), start, dtype=torch.long, device=dev)
+    unfinished = torch.ones(B, dtype=torch.bool, device=dev)
     for step in range(max_new):
-        logits = _step(model, seq[:, -1:], cross_kv, enc_mask, cache, step, head_t)
+        logits = state.logits(seq[:, -1:], step)
         if step < min_new and eos is not None:
             logits[:, eos] = float("-inf")
         if do_sample:
@@ -222,8 +253,8 @@ def _greedy_or_sample(
 
 
 def _beam_search(
-    model,
-    enc,
+    members,
+    encs,
     enc_mask,
     K,
     max_new,
@@ -237,14 +268,12 @@ def _beam_search(
     stopper,
 ) -> torch.Tensor:
     """Beam search as `transformers` does it (its vectorised algorithm since v4.50), so beams agree."""
-    B, dev = enc.shape[0], enc.device
-    enc = enc.repeat_interleave(K, 0)
+    B, dev = encs[0].shape[0], encs[0].device
+    encs = [e.repeat_interleave(K, 0) for e in encs]
     if enc_mask is not None:
         enc_mask = enc_mask.repeat_interleave(K, 0)
-    cross_kv = model.decoder.cross_kv(enc)
-    cache = [{} for _ in model.decoder.layers]
+    state = _Decoding(members, encs, enc_mask)
     max_len = 1 + max_new
-    head_t = _head_transposed(model)
     keep = 2 * K  # candidates kept per step: enough that K can continue even if K of them end
     fill = pad if pad else eos  # what HF fills unused positions with
 
@@ -261,12 +290,7 @@ def _beam_search(
     batch_offset = torch.arange(B, device=dev)[:, None] * K
     cur = 1
     while True:
-        logprobs = F.log_softmax(
-            _step(
-                model, running[:, :, cur - 1].reshape(B * K, 1), cross_kv, enc_mask, cache, cur - 1, head_t
-            ),
-            -1,
-        )
+        logprobs = F.log_softmax(state.logits(running[:, :, cur - 1].reshape(B * K, 1), cur - 1), -1)
         if cur - 1 < min_new and eos is not None:
             logprobs[:, eos] = float("-inf")
         V = logprobs.shape[-1]
@@ -306,10 +330,7 @@ def _beam_search(
         finished_scores = torch.gather(merged_scores, 1, best)
         is_finished = torch.gather(merged_done, 1, best)
         # reorder the self-attention cache to follow the surviving beams
-        flat = origin.view(-1)
-        for layer_cache in cache:
-            layer_cache["k"] = layer_cache["k"].index_select(0, flat)
-            layer_cache["v"] = layer_cache["v"].index_select(0, flat)
+        state.reorder(origin.view(-1))
         cur += 1
         # can a running beam still beat the worst finished one?
         if early_stopping == "never" and length_penalty > 0.0:
