@@ -108,6 +108,10 @@ for TP, and 11-14 min per student):
     python benchmarks/distill_snips.py --teacher T0 --ensemble TP,T1,T2 --students student10 --arms kd --seed S --threads 1
     python benchmarks/distill_snips.py --teacher T0 --students student10 --arms scratch --seed S --threads 1
 
+A member directory that holds no model is trained in the same run like the teacher (seed + k for the k-th),
+so `--teacher T0 --ensemble T1,T2,T3 --teacher-epochs 8` is the whole pipeline in one command (four plain
+members: not the measured set, which has the pretrained teacher among them).
+
 Targets (issue 5): the <=10% student keeps >= 97% of the teacher's intent accuracy and >= 95% of its slot
 F1 (met against the ensemble: 99.9% and 97.3% on average, 99.7% and 96.4% at worst; against the single
 8-epoch teacher 100.3% and 100.2%), and each distilled student beats the same student trained without a
@@ -333,8 +337,9 @@ def main() -> int:
     ap.add_argument(
         "--ensemble",
         default="",
-        help="comma-separated directories of more teachers (trained with --teacher DIR --teacher-seed K "
-        "--students ''): the teacher becomes the ensemble of --teacher and these, their mean probability",
+        help="comma-separated directories of more teachers: the teacher becomes the ensemble of --teacher and "
+        "these (their mean probability); a directory without a model gets one trained here like the teacher "
+        "(the k-th with teacher seed + k) and saved there",
     )
     ap.add_argument(
         "--teacher-seed",
@@ -428,7 +433,48 @@ def main() -> int:
         return row
 
     # ---------------------------------------------------------------- teacher
+    def train_teacher(
+        seed: int, directory: Path | None, work: str
+    ) -> tuple[Seq2SeqLM, dict, Seq2SeqLM | None]:
+        """A teacher trained here with `seed` (init and data order; the dev split follows --seed), saved in
+        `directory` with its recipe; returns it, its timing row fields, and its pre-fine-tuning copy."""
+        torch.manual_seed(seed)
+        model = Seq2SeqLM(model_config(TEACHER, args.teacher_dropout))
+        info: dict = {}
+        before = None
+        if args.teacher_pretrain_epochs > 0:
+            pre = pretraining_set(unlabelled, tok, args.teacher_pretrain_epochs, args.seed)
+            log(f"{work}: pretraining on {len(pre)} denoising/CLM examples from {len(unlabelled)} texts")
+            pcfg = TrainConfig(
+                epochs=1, lr=args.pretrain_lr, warmup_ratio=0.05, **{**common, "metric": "loss"}
+            )
+            pr = fit(model, pre, pcfg, None, out_dir=out / f"{work}_pretrain", log=log)
+            info.update(pretrain_s=round(pr.train_seconds, 1), pretrain_steps=pr.steps)
+            before = clone_model(model)  # fine-tuning below goes on in `model`
+            if directory is not None:
+                save_model(model, directory / PRETRAINED, tok, labels)
+        log(f"{work}: {len(train)} train / {len(dev)} dev / {len(valid)} valid, seed {seed}")
+        tcfg = TrainConfig(
+            epochs=args.teacher_epochs, lr=args.teacher_lr, warmup_ratio=0.05, **{**common, "seed": seed}
+        )
+        r = fit(model, train_enc, tcfg, dev_eval, out_dir=out / f"{work}_fit", log=log)
+        info.update(train_s=round(r.train_seconds, 1), steps=r.steps)
+        if directory is not None:
+            save_model(model, directory, tok, labels)
+            recipe = {
+                "epochs": args.teacher_epochs,
+                "lr": args.teacher_lr,
+                "dropout": args.teacher_dropout,
+                "pretrain_epochs": args.teacher_pretrain_epochs,
+                "pretrain_lr": args.pretrain_lr,
+                "unlabelled": args.unlabelled if args.teacher_pretrain_epochs > 0 else "",
+            }
+            body = {"recipe": recipe, "seed": seed, "split_seed": args.seed, "device": args.device, **info}
+            (directory / RECIPE_FILE).write_text(json.dumps(body) + "\n")
+        return model, info, before
+
     pretrained_teacher = None  # the teacher before fine-tuning, when it was pretrained here
+    teacher_seed = args.seed if args.teacher_seed is None else args.teacher_seed
     if reuse:
         teacher = Seq2SeqLM.from_pretrained(teacher_dir)
         info = (
@@ -441,62 +487,19 @@ def main() -> int:
         if (teacher_dir / PRETRAINED / "config.json").is_file():
             pretrained_teacher = Seq2SeqLM.from_pretrained(teacher_dir / PRETRAINED)
     else:
-        teacher_seed = args.seed if args.teacher_seed is None else args.teacher_seed
-        torch.manual_seed(teacher_seed)
-        teacher = Seq2SeqLM(model_config(TEACHER, args.teacher_dropout))
-        extra = {}
-        if args.teacher_pretrain_epochs > 0:
-            pre = pretraining_set(unlabelled, tok, args.teacher_pretrain_epochs, args.seed)
-            log(f"teacher: pretraining on {len(pre)} denoising/CLM examples from {len(unlabelled)} texts")
-            pcfg = TrainConfig(
-                epochs=1, lr=args.pretrain_lr, warmup_ratio=0.05, **{**common, "metric": "loss"}
-            )
-            pr = fit(teacher, pre, pcfg, None, out_dir=out / "teacher_pretrain", log=log)
-            extra.update(pretrain_s=round(pr.train_seconds, 1), pretrain_steps=pr.steps)
-            pretrained_teacher = clone_model(teacher)  # fine-tuning below goes on in `teacher`
-            if teacher_dir is not None:
-                save_model(teacher, teacher_dir / PRETRAINED, tok, labels)
-        log(f"teacher: {len(train)} train / {len(dev)} dev / {len(valid)} valid")
-        tcfg = TrainConfig(
-            epochs=args.teacher_epochs,
-            lr=args.teacher_lr,
-            warmup_ratio=0.05,
-            **{**common, "seed": teacher_seed},
-        )
-        r = fit(teacher, train_enc, tcfg, dev_eval, out_dir=out / "teacher_fit", log=log)
-        extra.update(train_s=round(r.train_seconds, 1), steps=r.steps)
-        if teacher_dir is not None:
-            save_model(teacher, teacher_dir, tok, labels)
-            recipe = {
-                "epochs": args.teacher_epochs,
-                "lr": args.teacher_lr,
-                "dropout": args.teacher_dropout,
-                "pretrain_epochs": args.teacher_pretrain_epochs,
-                "pretrain_lr": args.pretrain_lr,
-                "unlabelled": args.unlabelled if args.teacher_pretrain_epochs > 0 else "",
-            }
-            body = {
-                "recipe": recipe,
-                "seed": teacher_seed,
-                "split_seed": args.seed,
-                "device": args.device,
-                **extra,
-            }
-            (teacher_dir / RECIPE_FILE).write_text(json.dumps(body) + "\n")
+        teacher, extra, pretrained_teacher = train_teacher(teacher_seed, teacher_dir, "teacher")
     if args.ensemble:
-        # Hinton et al. (2015) §3: the ensemble's mean prediction teaches; the members were trained like
-        # the teacher (same recipe and dev split, other --teacher-seed)
+        # Hinton et al. (2015) §3: the ensemble's mean prediction teaches. A member directory that holds no
+        # model yet gets one trained here like the teacher (same recipe and dev split, seed teacher seed + k).
         members = [teacher]
-        for d in map(Path, filter(None, args.ensemble.split(","))):
-            if not (d / "config.json").is_file():
-                raise TandemError(
-                    f"--ensemble {d}: no model there; train one first with --teacher {d} --teacher-seed K "
-                    "--students ''"
-                )
-            check_vocab(tok, Tokenizer.load(d), "teacher", f"ensemble member {d}")
-            if SLULabels.load(d) != labels:
-                raise TandemError(f"--ensemble {d}: its labels.json differs from this run's labels")
-            members.append(Seq2SeqLM.from_pretrained(d))
+        for k, d in enumerate(map(Path, filter(None, args.ensemble.split(","))), start=1):
+            if (d / "config.json").is_file():
+                check_vocab(tok, Tokenizer.load(d), "teacher", f"ensemble member {d}")
+                if SLULabels.load(d) != labels:
+                    raise TandemError(f"--ensemble {d}: its labels.json differs from this run's labels")
+                members.append(Seq2SeqLM.from_pretrained(d))
+            else:
+                members.append(train_teacher(teacher_seed + k, d, f"member{k}")[0])
         teacher = Ensemble(members)
         extra["members"] = len(members)
     tn = sum(m.config.num_parameters() for m in getattr(teacher, "members", [teacher]))
