@@ -3,7 +3,8 @@
 Outputs follow Hugging Face: each row starts with the decoder start token and is padded after EOS.
 Beam search reproduces `transformers`' algorithm (length penalty, early stopping heuristic) so that the
 same weights give token-identical beams. The encoder runs once; each decoder layer's cross-attention keys
-and values are computed once; self-attention keys and values are cached.
+and values are computed once; self-attention keys and values are cached. An `Ensemble` decodes the same
+way with every member at once, from the mean of their next-token probabilities.
 """
 
 from __future__ import annotations
