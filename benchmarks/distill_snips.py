@@ -100,8 +100,8 @@ plus seeds 3 to 6. SNIPS valid, intent / slot F1 / exact match:
 Paired by seed, the distilled student10 is +1.84 EM ahead (+1.29, +2.00, -1.71, +2.57, +1.00, +3.29, +4.43;
 standard error 0.74), with slot F1 +1.25 and intent accuracy +0.61 on all seven seeds; student2 is +2.05 EM
 (+0.86, +2.14, +3.14; s.e. 0.66), slot F1 +1.5 and intent +0.7 on all three. The students decode in 8.3
-and 6.6 ms (p50, 1 thread, batch 1), one member in about 60 ms and the ensemble in 225 ms. Reproduce (one core: about 26 min per teacher, plus 24 min of pretraining
-for TP, and 11-14 min per student):
+and 6.6 ms (p50, 1 thread, batch 1), one member in about 60 ms and the ensemble in 225 ms. Reproduce (one
+core: about 26 min per teacher, plus 24 min of pretraining for TP, and 11-14 min per student):
 
     python benchmarks/distill_snips.py --teacher T0 --teacher-epochs 8 --students ''
     python benchmarks/distill_snips.py --teacher TP --teacher-epochs 8 --teacher-pretrain-epochs 3 --students ''
