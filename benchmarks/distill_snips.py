@@ -141,6 +141,7 @@ from tandem.distill import DistillConfig, check_vocab, distill, generic_examples
 from tandem.errors import TandemError
 from tandem.finetune import (
     Encoded,
+    Pair,
     SLULabels,
     TrainConfig,
     clone_model,
@@ -227,6 +228,11 @@ def pretraining_set(texts: list[str], tok: Tokenizer, epochs: float, seed: int) 
         )
         out += part[: round(len(part) * min(1.0, epochs - e))]
     return out
+
+
+def num_parameters(model: Seq2SeqLM | Ensemble) -> int:
+    """A model's parameters; an ensemble's, all its members' together."""
+    return sum(m.config.num_parameters() for m in getattr(model, "members", [model]))
 
 
 def emit(row: dict) -> None:
@@ -426,7 +432,7 @@ def main() -> int:
         m = score_slu(valid, preds, labels)
         if not isinstance(model, Ensemble):  # an ensemble's members are saved where they were trained
             save_model(model, out / name, tok, labels)
-        n = sum(x.config.num_parameters() for x in getattr(model, "members", [model]))
+        n = num_parameters(model)
         row = {"model": name, "params": n, "params_pct_of_teacher": round(100 * n / teacher_params, 2), **m}
         row.update(cpu_latency(model, valid_enc, args.latency_n, args.max_new_tokens))
         row.update(extra)
@@ -504,7 +510,7 @@ def main() -> int:
                 members.append(train_teacher(teacher_seed + k, d, f"member{k}")[0])
         teacher = Ensemble(members)
         extra["members"] = len(members)
-    tn = sum(m.config.num_parameters() for m in getattr(teacher, "members", [teacher]))
+    tn = num_parameters(teacher)
     log(f"teacher: {tn / 1e6:.2f}M parameters")
     rows = {"teacher": score("teacher", teacher, tn, extra)}
 
@@ -574,9 +580,10 @@ def main() -> int:
             transfer = None
             if args.transfer > 0:
                 texts = recombined_utterances([p.source for p in train], args.transfer, args.seed + 2)
-                transfer = [
-                    Encoded(10**9 + k, tok.encode(t)[:127] + [tok.eos_id], []) for k, t in enumerate(texts)
-                ]
+                # the targets are ignored: the teacher writes them
+                transfer = encode_pairs(
+                    tok, [Pair(t, "") for t in texts], max_source_len=128, start_index=10**9
+                )
                 log(f"{name}: transfer set of {len(transfer)} recombined utterances, e.g. {texts[0]!r}")
             dr = distill(
                 teacher,

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tandem.errors import TandemError
-from tandem.model.seq2seq import Seq2SeqLM, Seq2SeqOutput
+from tandem.model.seq2seq import Seq2SeqLM, Seq2SeqOutput, shift_right
 
 # What must agree between members for their distributions to be averaged token by token.
 _SHARED = ("vocab_size", "pad_token_id", "eos_token_id", "bos_token_id", "decoder_start_token_id")
@@ -70,13 +70,15 @@ class Ensemble(nn.Module):
                 "an ensemble has no single hidden state to match: use hidden-state distillation with one "
                 "teacher model, or set the hidden-state loss weight to 0"
             )
+        if decoder_input_ids is None and labels is not None:  # shifted once; members compute no loss
+            c = self.config
+            decoder_input_ids = shift_right(labels, c.decoder_start_token_id, c.pad_token_id)
         logps = [
             F.log_softmax(
                 m(
                     input_ids=input_ids,
                     attention_mask=attention_mask,
                     decoder_input_ids=decoder_input_ids,
-                    labels=labels,
                     **kwargs,
                 ).logits.float(),
                 -1,
