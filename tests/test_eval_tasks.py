@@ -220,3 +220,18 @@ def test_markdown_table_shape():
 
     t = markdown_table([TaskReport("cb", {"acc": 50.0, "f1": 40.0}, 10, 1, 2)])
     assert "| cb | acc | 50.00 | 10 | 1 | 2 |" in t and "| | f1 | 40.00 |" in t.replace("|  |", "| |")
+
+
+def test_more_shots_than_demonstrations_is_an_error(tiny_model, shared_data, tmp_path, capsys):
+    # copa's demonstrations come from train32 (32 examples): 33 shots cannot be honoured, and a run that
+    # quietly used 32 while metrics.json said 33 would be a wrong record
+    args = ["evaluate", "--model", str(tiny_model), "--tasks", "copa", "--limit", "1", "--no-progress",
+            "--data-dir", str(shared_data), "--out", str(tmp_path / "ev")]  # fmt: skip
+    assert cli([*args, "--shots", "33"]) == 2
+    err = capsys.readouterr().err
+    assert "copa" in err and "33 shots" in err and "only 32" in err
+    assert not (tmp_path / "ev" / "metrics.json").exists()
+    assert cli([*args, "--shots", "32"]) == 0
+    rec = json.loads((tmp_path / "ev" / "predictions.jsonl").read_text().splitlines()[0])
+    res = json.loads((tmp_path / "ev" / "metrics.json").read_text())["results"]["copa"]
+    assert rec["num_demos"] + res["dropped_demos"] == 32

@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
             raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
         specs = [s for s in args.tasks.split(",") if s.strip()]
         tasks = [get_task(s, args.flores_spm) for s in specs]  # unknown names fail before the model loads
+        if args.shots:  # so do demonstration pools smaller than --shots
+            from tandem.evaluation.runner import check_shots, demonstration_pool_size
+
+            for task, explicit in tasks:
+                check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit))
         reports = _run_model(args, tasks, data_dir)
     table = markdown_table(reports)
     print(table, end="")

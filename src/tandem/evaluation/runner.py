@@ -78,6 +78,24 @@ def build_prompts(
     return prompts, kept, dropped
 
 
+def check_shots(task: Task, shots: int, pool_size: int, pool_is_eval: bool) -> None:
+    """Raise when `task` cannot give every query `shots` distinct demonstrations (never silently fewer)."""
+    available = pool_size - 1 if pool_is_eval else pool_size  # an evaluation-split pool never holds the query
+    if shots > available:
+        where = "its evaluation split, less the query itself" if pool_is_eval else "its training split"
+        raise TandemError(
+            f"task {task.name}: {shots} shots asked for but only {max(available, 0)} demonstration examples "
+            f"exist ({where}); lower --shots to {max(available, 0)} or fewer"
+        )
+
+
+def demonstration_pool_size(task: Task, data_dir: Path, explicit: str | None = None) -> tuple[int, bool]:
+    """(number of demonstration candidates, whether they come from the evaluation split) of `task`."""
+    if task.load_train is None:
+        return len(task.load(data_dir, explicit)), True
+    return len(task.load_train(data_dir)), False
+
+
 def run_task(
     lm,
     task: Task,
@@ -108,6 +126,7 @@ def run_task(
     pool = docs if pool_is_eval else task.load_train(data_dir)
     if pool_is_eval and shots:
         pool = task.load(data_dir, explicit)  # the whole split, not only the first `limit`
+    check_shots(task, shots, len(pool), pool_is_eval)
     prompts, kept, dropped = build_prompts(
         task,
         docs,
