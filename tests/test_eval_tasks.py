@@ -235,3 +235,25 @@ def test_more_shots_than_demonstrations_is_an_error(tiny_model, shared_data, tmp
     rec = json.loads((tmp_path / "ev" / "predictions.jsonl").read_text().splitlines()[0])
     res = json.loads((tmp_path / "ev" / "metrics.json").read_text())["results"]["copa"]
     assert rec["num_demos"] + res["dropped_demos"] == 32
+
+
+@pytest.mark.parametrize("spec", ["copa", "squad2", "xnli:de", "flores:en-de", "snips", "slurp", "xsid:de"])
+def test_missing_data_dir_says_where_it_looked_and_what_to_do(spec, tmp_path, monkeypatch, capsys):
+    from tandem.evaluation import tasks as T
+
+    def offline(name, config, split):  # no network in tests: the Hugging Face fallback fails at once
+        raise TandemError(f"could not load Hugging Face dataset {name}/{config} [{split}]: offline")
+
+    monkeypatch.setattr(T, "hf_rows", offline)
+    missing = tmp_path / "no-data"
+    task, explicit = get_task(spec)
+    with pytest.raises(TandemError) as e:
+        task.load(missing, explicit)
+    msg = str(e.value)
+    assert str(missing) in msg and "--data-dir" in msg and "TANDEM_DATA" in msg, msg
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": 0}\n')
+    monkeypatch.chdir(tmp_path)  # a relative --data-dir is reported as the absolute path it resolves to
+    assert cli(["evaluate", "--predictions", str(preds), "--task", spec, "--data-dir", "no-data"]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "--data-dir" in err, err

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from tandem.evaluation.runner import markdown_table, write_reports
     from tandem.evaluation.tasks import get_task
 
-    data_dir = Path(args.data_dir or _default_data_dir())
+    data_dir = Path(args.data_dir or _default_data_dir()).absolute()  # errors and metrics.json say where
     if args.predictions:
         from tandem.evaluation.runner import score_predictions
 

@@ -82,14 +82,37 @@ def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
     return [dict(r) for r in ds]
 
 
+DATA_HINT = (
+    "pass --data-dir DIR (the folder holding superglue/, squad2/, flores200/, xnli/, snips/, slurp/, xsid/; "
+    "see ../shared/data/README.md), set TANDEM_DATA, or give the file as TASK=PATH"
+)
+
+
+def _local(path: Path) -> Path:
+    """`path` (a default location under the data directory), or an error naming it and what to do."""
+    if not path.exists():
+        raise TandemError(f"{path}: not found; {DATA_HINT}")
+    return path
+
+
+def _hf_fallback(path: Path, name: str, config: str | None, split: str) -> list[Doc]:
+    """Rows of the Hugging Face copy of a data set whose local file `path` is missing; an error names both."""
+    try:
+        return hf_rows(name, config, split)
+    except TandemError as e:
+        raise TandemError(
+            f"{path}: file not found, and the Hugging Face fallback failed ({e}); {DATA_HINT}"
+        ) from e
+
+
 def _local_or_hf(
     path: Path, hf: tuple[str, str | None, str] | None, convert: Callable[[Doc], Doc] | None
 ) -> list[Doc]:
     if path.is_file():
         return read_jsonl(path)
     if hf is None:
-        raise TandemError(f"{path}: file not found; pass --data-dir or give the file as TASK=PATH")
-    rows = hf_rows(*hf)
+        raise TandemError(f"{path}: file not found; {DATA_HINT}")
+    rows = _hf_fallback(path, *hf)
     return [convert(r) if convert else r for r in rows]
 
 
@@ -394,7 +417,7 @@ def _load_squad(data_dir: Path, explicit: str | None = None) -> list[Doc]:
     if not path.is_file():
         if explicit:
             raise TandemError(f"{path}: file not found")
-        rows = hf_rows("rajpurkar/squad_v2", None, "validation")
+        rows = _hf_fallback(path, "rajpurkar/squad_v2", None, "validation")
         return [
             {
                 "id": r["id"],
@@ -482,7 +505,7 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
         ):
             if p.is_file():
                 return p.read_text(encoding="utf-8").splitlines()
-        raise TandemError(f"FLORES file {code}.{split} not found under {data_dir / 'flores200'}")
+        raise TandemError(f"FLORES file {code}.{split} not found under {data_dir / 'flores200'}; {DATA_HINT}")
 
     def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
         if explicit:  # a jsonl with src/tgt fields
@@ -528,7 +551,7 @@ def _xnli_task(lang: str) -> Task:
         if not path.is_file():
             if explicit:
                 raise TandemError(f"{path}: file not found")
-            rows = hf_rows("facebook/xnli", lang, "validation")
+            rows = _hf_fallback(path, "facebook/xnli", lang, "validation")
             return [
                 {
                     "id": str(i),
@@ -580,9 +603,9 @@ def _summ_task(kind: str, lang: str) -> Task:
             if explicit:
                 raise TandemError(f"{path}: file not found")
             rows = (
-                hf_rows("EdinburghNLP/xsum", None, "test")
+                _hf_fallback(path, "EdinburghNLP/xsum", None, "test")
                 if kind == "xsum"
-                else hf_rows("reciTAL/mlsum", lang, "test")
+                else _hf_fallback(path, "reciTAL/mlsum", lang, "test")
             )
         out = []
         for i, r in enumerate(rows):
@@ -649,22 +672,26 @@ def _slu_tasks(name: str, param: str | None) -> Task:
     if name == "snips":
         return _slu_task(
             "snips",
-            lambda d, f=None: _slu_docs(slu.load_snips(Path(f) if f else d / "snips" / "valid")),
-            lambda d: _slu_docs(slu.load_snips(d / "snips" / "train")),
+            lambda d, f=None: _slu_docs(slu.load_snips(Path(f) if f else _local(d / "snips" / "valid"))),
+            lambda d: _slu_docs(slu.load_snips(_local(d / "snips" / "train"))),
         )
     if name in ("slurp", "massive"):
         default = "slurp/devel.jsonl" if name == "slurp" else f"massive/{param or 'en-US'}/test.jsonl"
         return _slu_task(
             name if not param else f"{name}:{param}",
             lambda d, f=None: _slu_docs(
-                slu.load_slurp(Path(f) if f else d / default, locale=param if name == "massive" else None)
+                slu.load_slurp(
+                    Path(f) if f else _local(d / default), locale=param if name == "massive" else None
+                )
             ),
             None,
         )
     lang = param or "en"
     return _slu_task(
         f"xsid:{lang}",
-        lambda d, f=None: _slu_docs(slu.load_xsid(Path(f) if f else d / "xsid" / f"{lang}.valid.conll")),
+        lambda d, f=None: _slu_docs(
+            slu.load_xsid(Path(f) if f else _local(d / "xsid" / f"{lang}.valid.conll"))
+        ),
         None,
     )
 
