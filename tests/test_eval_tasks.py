@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -257,3 +258,25 @@ def test_missing_data_dir_says_where_it_looked_and_what_to_do(spec, tmp_path, mo
     assert cli(["evaluate", "--predictions", str(preds), "--task", spec, "--data-dir", "no-data"]) == 2
     err = capsys.readouterr().err
     assert str(missing) in err and "--data-dir" in err, err
+
+
+def test_metrics_json_records_the_resolved_data_dir_and_versions(tmp_path, monkeypatch):
+    import platform
+
+    import tandem
+
+    xs = tmp_path / "xsum.jsonl"
+    xs.write_text(json.dumps({"id": "a", "document": "The cat sat.", "summary": "A cat sat."}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "a", "prediction": "A cat sat."}) + "\n")
+    monkeypatch.delenv("TANDEM_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    rc = cli(["evaluate", "--predictions", str(preds), "--task", f"xsum={xs}", "--out", str(tmp_path / "ev")])
+    assert rc == 0
+    cfg = json.loads((tmp_path / "ev" / "metrics.json").read_text())["config"]
+    # the flag was left to its default: the file still says which directory that was
+    assert cfg["data_dir"] and Path(cfg["data_dir"]).is_absolute()
+    env = cfg["environment"]
+    assert env["tandem"] == tandem.__version__ and env["python"] == platform.python_version()
+    assert {"torch", "sacrebleu", "rouge-score"} <= set(env) and cfg["date"][:2] == "20"
+    assert cfg["task"] == f"xsum={xs}" and cfg["seed"] == 1234 and cfg["shots"] == 0 and "limit" in cfg

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from tandem.evaluation.runner import markdown_table, write_reports
     from tandem.evaluation.tasks import get_task
 
-    data_dir = Path(args.data_dir or _default_data_dir()).absolute()  # errors and metrics.json say where
+    data_dir = Path(os.path.abspath(args.data_dir or _default_data_dir()))  # errors, metrics.json say where
     if args.predictions:
         from tandem.evaluation.runner import score_predictions
 
@@ -95,7 +95,14 @@ def run(args: argparse.Namespace) -> int:
     table = markdown_table(reports)
     print(table, end="")
     if args.out:
+        from datetime import UTC, datetime
+
+        from tandem.evaluation.runner import environment
+
         meta = {k: v for k, v in vars(args).items() if k != "func" and not callable(v)}
+        meta["data_dir"] = str(data_dir)  # as resolved (the flag is often left to its default)
+        meta["date"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["environment"] = environment()
         paths = write_reports(reports, args.out, meta)
         print(f"wrote {paths['predictions']}, {paths['metrics']}, {paths['table']}", file=sys.stderr)
     return 0

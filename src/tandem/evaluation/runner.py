@@ -259,6 +259,35 @@ def score_predictions(
     )
 
 
+def environment() -> dict[str, str]:
+    """What decides the numbers besides the model and data: tandem's version (and git commit when run from a
+    checkout), Python, and the installed versions of the packages that compute or feed the scores."""
+    import platform
+    import subprocess
+    from importlib import metadata
+
+    import tandem
+
+    env = {"tandem": tandem.__version__, "python": platform.python_version()}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(Path(tandem.__file__).parent), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    if commit:
+        env["tandem_git"] = commit
+    for pkg in ("torch", "transformers", "sentencepiece", "sacrebleu", "rouge-score", "datasets"):
+        try:
+            env[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return env
+
+
 def markdown_table(reports: Sequence[TaskReport]) -> str:
     """| task | metric | value | n | skipped | dropped demos |"""
     lines = [
