@@ -280,3 +280,19 @@ def test_metrics_json_records_the_resolved_data_dir_and_versions(tmp_path, monke
     assert env["tandem"] == tandem.__version__ and env["python"] == platform.python_version()
     assert {"torch", "sacrebleu", "rouge-score"} <= set(env) and cfg["date"][:2] == "20"
     assert cfg["task"] == f"xsum={xs}" and cfg["seed"] == 1234 and cfg["shots"] == 0 and "limit" in cfg
+
+
+def test_flores_bleu_into_japanese_is_not_13a_and_reports_its_signature(tmp_path):
+    rows = [{"id": "0", "src": "It is sunny today.", "tgt": "今日は晴れです"}]
+    data = tmp_path / "en-ja.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "0", "prediction": "今日は晴れだ"}, ensure_ascii=False) + "\n")
+    task, explicit = get_task(f"flores:en-ja={data}")
+    rep = score_predictions(task, tmp_path, preds, explicit)
+    # with sacreBLEU's 13a the sentence is one token and BLEU would be 0 for any imperfect output
+    assert rep.metrics["bleu"] > 20
+    sig = rep.summary()["signatures"]
+    assert "tok:13a" not in sig["bleu"] and "sacreBLEU" in sig["chrf++"]
+    task, _ = get_task("flores:en-de")
+    assert "tok:13a" in task.signatures["bleu"]

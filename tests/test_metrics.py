@@ -124,3 +124,24 @@ def test_rouge_hand_computed():
     # the default English tokenizer would drop 'ä'; the Unicode one keeps it
     assert M.rouge(["bär"], ["bar"], lang="de")["rouge1"] == 0.0
     assert M.rouge(["x", "the cat"], [["y", "x"], "the cat"])["rouge1"] == 100.0
+
+
+def test_bleu_tokenizer_follows_the_target_language():
+    import sacrebleu
+
+    assert M.bleu_tokenizer("deu_Latn") == M.bleu_tokenizer("en") == "13a"
+    assert M.bleu_tokenizer("zho_Hans") == "zh"
+    assert M.bleu_tokenizer("jpn_Jpan") in ("ja-mecab", "char") and M.bleu_tokenizer("ja") in (
+        "ja-mecab",
+        "char",
+    )
+    # 13a cannot split Japanese: one wrong character makes the whole sentence a miss
+    hyp, ref = ["今日は晴れだ"], ["今日は晴れです"]
+    assert sacrebleu.corpus_bleu(hyp, [ref]).score == 0.0
+    tok = M.bleu_tokenizer("jpn_Jpan")
+    assert M.bleu(hyp, ref, tokenize=tok) == pytest.approx(
+        sacrebleu.corpus_bleu(hyp, [ref], tokenize=tok).score
+    )
+    assert M.bleu(hyp, ref, tokenize=tok) > 20
+    sig = M.sacrebleu_signatures(tok)
+    assert f"tok:{tok}" in sig["bleu"] and "nrefs:1" in sig["bleu"] and "nw:2" in sig["chrf++"]

@@ -5,7 +5,10 @@
 - SuperGLUE: accuracy, CB macro-F1, MultiRC F1a (binary F1 over all answer options) and EM (per question,
   all options right), ReCoRD max-over-answers EM/F1 (SQuAD v1.1 normalisation).
 - Translation: sacreBLEU BLEU, chrF++ (chrF with word bigrams) and spBLEU (BLEU over SentencePiece pieces of
-  a given FLORES SentencePiece model).
+  a given FLORES SentencePiece model). BLEU's tokenizer follows the target language as sacreBLEU recommends
+  (`bleu_tokenizer`): 13a, but `zh` for Chinese and `ja-mecab` / `ko-mecab` for Japanese / Korean, which
+  have no spaces between words; without MeCab installed those two fall back to character-level `char`.
+  `sacrebleu_signatures` gives the signature strings to report with the scores.
 - Summarisation: ROUGE-1/2/L F-measure from `rouge-score`.
 - SLU metrics live in `tandem.slu`.
 """
@@ -13,6 +16,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import re
 import string
 import unicodedata
@@ -140,6 +144,50 @@ def multirc(question_ids: Sequence[Hashable], golds: Sequence[int], preds: Seque
 
 
 # ------------------------------------------------------------------------------------------------ generation
+_ISO = {"jpn": "ja", "zho": "zh", "cmn": "zh", "yue": "zh", "kor": "ko"}
+
+
+@functools.cache
+def _tokenizer_available(name: str) -> bool:
+    from sacrebleu.metrics import BLEU
+
+    try:
+        BLEU(tokenize=name)
+    except (
+        ImportError,
+        RuntimeError,
+    ):  # sacreBLEU raises RuntimeError when MeCab or its dictionary is absent
+        return False
+    return True
+
+
+def bleu_tokenizer(lang: str) -> str:
+    """sacreBLEU's tokenizer for a target language given as a FLORES code (`jpn_Jpan`) or ISO 639-1 (`ja`).
+
+    13a splits words at spaces and punctuation, so on Chinese, Japanese or Korean a whole sentence is one
+    "word" and BLEU is near zero whatever the output; these get sacreBLEU's own choices instead (zh,
+    ja-mecab, ko-mecab), and character-level `char` where MeCab is not installed.
+    """
+    iso = lang.split("_")[0].split("-")[0].lower()
+    iso = _ISO.get(iso, iso)
+    if iso == "zh":
+        return "zh"
+    if iso in ("ja", "ko"):
+        return f"{iso}-mecab" if _tokenizer_available(f"{iso}-mecab") else "char"
+    return "13a"
+
+
+def sacrebleu_signatures(tokenize: str = "13a", nrefs: int = 1) -> dict[str, str]:
+    """The sacreBLEU signature strings of `bleu` (with `tokenize`) and `chrf_pp`, to report with the scores."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    out = {}
+    for name, metric in (("bleu", BLEU(tokenize=tokenize)), ("chrf++", CHRF(word_order=2))):
+        metric.corpus_score(["x"], [["x"]] * nrefs)  # a signature's nrefs is only known after scoring
+        out[name] = f"sacreBLEU {metric.get_signature()}"
+    return out
+
+
 def bleu(
     hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], tokenize: str | None = None
 ) -> float:

@@ -28,8 +28,10 @@ class TaskReport:
     seconds: float = 0.0
     records: list[dict] = field(default_factory=list)
     primary: str = ""
+    signatures: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed
 
     def summary(self) -> dict[str, Any]:
+        extra = {"signatures": dict(self.signatures)} if self.signatures else {}
         return {
             **self.metrics,
             "num_scored": self.num_scored,
@@ -38,6 +40,7 @@ class TaskReport:
             "missing_predictions": self.missing,
             "shots": self.shots,
             "seconds": round(self.seconds, 2),
+            **extra,
         }
 
 
@@ -203,6 +206,7 @@ def run_task(
         seconds=time.perf_counter() - t0,
         records=records,
         primary=task.primary,
+        signatures=task.signatures,
     )
 
 
@@ -256,6 +260,7 @@ def score_predictions(
         missing=len(docs) - len(scored),
         seconds=time.perf_counter() - t0,
         primary=task.primary,
+        signatures=task.signatures,
     )
 
 

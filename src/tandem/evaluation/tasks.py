@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class Task:
     unconditional: str = "Answer:"
     primary: str = "acc"
     description: str = ""
+    signatures: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed (sacreBLEU)
 
 
 # ------------------------------------------------------------------------------------------------- file I/O
@@ -497,6 +498,10 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
     a, b = param.split("-", 1)
     src, tgt = _flores_code(a), _flores_code(b)
     tgt_name = _FLORES_NAME.get(tgt, tgt)
+    bleu_tok = M.bleu_tokenizer(tgt)
+    signatures = M.sacrebleu_signatures(bleu_tok)
+    if spm_path:
+        signatures["spbleu"] = f"pieces of {spm_path}; " + M.sacrebleu_signatures("none")["bleu"]
 
     def read(data_dir: Path, code: str, split: str) -> list[str]:
         for p in (
@@ -521,7 +526,7 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
 
     def metric(docs: list[Doc], preds: list[Any]) -> dict[str, float]:
         hyps, refs = [str(p) for p in preds], [d["tgt"] for d in docs]
-        out = {"bleu": M.bleu(hyps, refs), "chrf++": M.chrf_pp(hyps, refs)}
+        out = {"bleu": M.bleu(hyps, refs, tokenize=bleu_tok), "chrf++": M.chrf_pp(hyps, refs)}
         if spm_path:
             out["spbleu"] = M.spbleu(hyps, refs, spm_path)
         return out
@@ -537,7 +542,9 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
         stop=("\n",),
         max_new_tokens=128,
         primary="chrf++",
-        description=f"FLORES-200 devtest {src} -> {tgt} (sacreBLEU BLEU, chrF++; spBLEU with --flores-spm)",
+        description=f"FLORES-200 devtest {src} -> {tgt} (sacreBLEU BLEU tok:{bleu_tok}, chrF++; spBLEU with "
+        "--flores-spm)",
+        signatures=signatures,
     )
 
 
