@@ -83,3 +83,14 @@ def test_config_file_values_are_overridden_by_flags(model_dir, tmp_path, capsys)
     cfg.write_text(json.dumps({"max_new_tokenz": 1}))
     assert main(["generate", str(model_dir), "--config", str(cfg), "--prompt", "hi"]) == 2
     assert "unknown keys ['max_new_tokenz']" in capsys.readouterr().err
+
+
+def test_generate_unreadable_input_file_is_a_one_line_error(model_dir, tmp_path, capsys):
+    assert main(["generate", str(model_dir), "--input", str(tmp_path / "nope.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nope.txt" in err and len(err.strip().splitlines()) == 1
+    good = tmp_path / "in.txt"
+    good.write_text("set an alarm\n\nplay some jazz\n", encoding="utf-8")
+    assert main(["generate", str(model_dir), "--input", str(good), "--max-new-tokens", "2", "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in rows] == ["set an alarm", "play some jazz"]

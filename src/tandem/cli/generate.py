@@ -58,9 +58,17 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.prompt:
         texts = args.prompt
+    elif args.input in (None, "-"):
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
     else:
-        stream = sys.stdin if args.input in (None, "-") else Path(args.input).open(encoding="utf-8")
-        texts = [line.rstrip("\n") for line in stream if line.strip()]
+        try:
+            lines = Path(args.input).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise TandemError(
+                f"--input {args.input}: cannot read it ({getattr(e, 'strerror', None) or e}); give a UTF-8 text "
+                "file with one input per line, '-' for stdin, or --prompt TEXT"
+            ) from e
+        texts = [line for line in lines if line.strip()]
     if args.clm:
         texts = ["[CLM] " + t for t in texts]
     gen = torch.Generator(device=args.device).manual_seed(args.seed)
