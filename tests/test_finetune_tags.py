@@ -155,3 +155,31 @@ def test_finetune_slu_tags_then_distill_keeps_labels(tmp_path):
         )
         == 2
     )
+
+
+def test_labels_unseen_by_the_models_labels_json_are_named_with_their_file(tmp_path, capsys):
+    model = tmp_path / "model"
+    SLULabels.from_examples(examples()).save(model)  # a fine-tuned model's label vocabulary
+    data = tmp_path / "new.jsonl"
+    rows = [
+        {"sentence_annotation": "play [artist : abba]", "intent": "PlayMusic"},
+        {"sentence_annotation": "wake me at [time : seven]", "intent": "SetAlarm"},
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rc = main(
+        [
+            "finetune",
+            "--model",
+            str(model),
+            "--task",
+            "slu",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1
+    assert "intent 'SetAlarm'" in err and "slot 'time'" in err and str(data) in err
+    assert str(model / LABELS_FILE) in err and "--slu-tags" in err

@@ -140,6 +140,21 @@ def slu_labels(args: argparse.Namespace, train, dev, model_dir: str | None):
     gold = [[p.gold for p in s] for s in (train, dev) if s is not None]
     if labels is None:
         labels = SLULabels.from_examples(*gold)
+    else:  # the model's tags are fixed: every label of the data must already have one
+        sources = [f"training data {args.data}", f"dev data {args.dev or args.data}"]
+        for examples, where in zip(gold, sources):
+            unknown = sorted(
+                {f"intent {ex.intent!r}" for ex in examples if ex.intent not in labels.intents}
+                | {f"slot {n!r}" for ex in examples for n, _ in ex.slots if n not in labels.slots}
+            )
+            if unknown:
+                more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+                raise TandemError(
+                    f"{where}: {', '.join(unknown[:8])}{more} not in {Path(model_dir) / 'labels.json'} "
+                    f"({len(labels.intents)} intents, {len(labels.slots)} slots: the tags {model_dir} was "
+                    "fine-tuned with); fine-tune a model without labels.json (plain `intent ; slot = value` "
+                    "targets), or its base model with --slu-tags on data that holds every label"
+                )
     return labels, slu_pairs(gold[0], labels), (slu_pairs(gold[1], labels) if dev is not None else None)
 
 
