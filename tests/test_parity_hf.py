@@ -209,3 +209,14 @@ def test_unsupported_hf_architecture_is_a_clear_error(tmp_path):
     transformers.GPT2LMHeadModel(cfg).save_pretrained(tmp_path)
     with pytest.raises(TandemError, match="model_type 'gpt2' is not supported"):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("keep", [20, 0.5])
+def test_truncated_hf_weights_are_a_clear_error(tmp_path, keep):
+    hf, *_ = _bart("bart")
+    hf.save_pretrained(tmp_path)
+    path = tmp_path / "model.safetensors"
+    data = path.read_bytes()
+    path.write_bytes(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
+    with pytest.raises(TandemError, match="unreadable or corrupt"):
+        Seq2SeqLM.from_pretrained(tmp_path)

@@ -22,25 +22,12 @@ from tandem.interop import hf as _hf
 from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
 
 
-def tensor_names(directory: Path) -> set[str]:
-    """Names of the tensors stored in a model directory, read from headers (no weights are loaded)."""
-    import json
-
-    from safetensors import safe_open
-
-    if (directory / "model.safetensors").exists():
-        with safe_open(str(directory / "model.safetensors"), "pt") as f:
-            return set(f.keys())
-    if (directory / "model.safetensors.index.json").exists():
-        index = json.loads((directory / "model.safetensors.index.json").read_text(encoding="utf-8"))
-        return set(index.get("weight_map", {}))
-    return set(read_tensors(directory))
-
-
 def load_foreign(directory: Path, kind: str):
     """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
     cfg = read_config(directory)
-    has_head = "lm_head.weight" in tensor_names(directory)
+    # read (and so validate) the weights before anything else: a truncated or corrupt file is a TandemError
+    raw = read_tensors(directory)
+    has_head = "lm_head.weight" in raw
     if kind in ("bart", "mbart"):
         config = _hf.bart_config(cfg)
         convert = _hf.bart_to_tandem
@@ -53,9 +40,7 @@ def load_foreign(directory: Path, kind: str):
     else:  # pragma: no cover - detect_format filters kinds
         raise TandemError(f"{directory}: unsupported model_type {kind!r}")
     model = empty_model(config)
-    tensors = {
-        k: v.float() if v.is_floating_point() else v for k, v in convert(read_tensors(directory)).items()
-    }
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in convert(raw).items()}
     if config.final_logits_bias and "final_logits_bias" not in tensors:
         tensors["final_logits_bias"] = torch.zeros(config.vocab_size)
     load_state_into(model, tensors, str(directory))
