@@ -34,7 +34,10 @@ def _perturb(model: torch.nn.Module, eos: int) -> None:
 
 
 def _bart(kind: str):
-    cls = transformers.MBartConfig if kind == "mbart" else transformers.BartConfig
+    # "mbart-untied": tie_word_embeddings False, which in transformers 5 unties the encoder and decoder
+    # token embeddings and the LM head from model.shared (three tables, each saved under its own name)
+    mbart = kind.startswith("mbart")
+    cls = transformers.MBartConfig if mbart else transformers.BartConfig
     cfg = cls(
         vocab_size=V,
         d_model=32,
@@ -45,16 +48,15 @@ def _bart(kind: str):
         encoder_ffn_dim=64,
         decoder_ffn_dim=64,
         max_position_embeddings=64,
-        scale_embedding=kind == "mbart",
+        scale_embedding=mbart,
+        tie_word_embeddings=kind != "mbart-untied",
         forced_eos_token_id=None,
         dropout=0.0,
         attention_dropout=0.0,
         activation_dropout=0.0,
     )
     model_cls = (
-        transformers.MBartForConditionalGeneration
-        if kind == "mbart"
-        else transformers.BartForConditionalGeneration
+        transformers.MBartForConditionalGeneration if mbart else transformers.BartForConditionalGeneration
     )
     return model_cls(cfg), cfg.eos_token_id, cfg.pad_token_id
 
@@ -91,7 +93,7 @@ def _t5(kind: str):
     return model, cfg.eos_token_id, cfg.pad_token_id
 
 
-KINDS = ["bart", "mbart", "t5", "t5-v1.1", "mt5"]
+KINDS = ["bart", "mbart", "mbart-untied", "t5", "t5-v1.1", "mt5"]
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -166,7 +168,7 @@ def test_beam_generation_with_length_penalty_and_return_sequences(pair):
 
 def test_untied_heads_are_loaded_untied(pair):
     kind, hf, ours, *_ = pair
-    untied = kind in ("t5-v1.1", "mt5")
+    untied = kind in ("t5-v1.1", "mt5", "mbart-untied")
     assert ours.config.tie_lm_head is not untied
     assert (ours.lm_head.weight.data_ptr() == ours.encoder.embed_tokens.weight.data_ptr()) is not untied
 
@@ -193,7 +195,7 @@ def test_round_trip_tandem_hf_tandem_is_bit_exact(pair, tmp_path):
 
 def test_left_padding_gives_the_same_outputs_as_no_padding(pair):
     kind, hf, ours, eos, pad, _ = pair
-    if kind == "bart":  # same code path as mbart; keep the suite quick
+    if kind in ("bart", "mbart-untied"):  # same code path as mbart; keep the suite quick
         pytest.skip("covered by mbart")
     row = torch.randint(3, V, (1, 6), generator=torch.Generator().manual_seed(7))
     row[row == eos] = 5

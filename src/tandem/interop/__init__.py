@@ -29,8 +29,8 @@ def load_foreign(directory: Path, kind: str):
     raw = read_tensors(directory)
     has_head = "lm_head.weight" in raw
     if kind in ("bart", "mbart"):
-        config = _hf.bart_config(cfg)
-        convert = _hf.bart_to_tandem
+        config = _hf.bart_config(cfg, raw)
+        convert = lambda t: _hf.bart_to_tandem(t, config)  # noqa: E731
     elif kind in ("t5", "mt5"):
         config = _hf.t5_config(cfg, has_lm_head=has_head)
         convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731

@@ -40,7 +40,6 @@ _BART_LAYER = {  # HF name -> tandem name, inside one layer
     "final_layer_norm": "ffn_norm",
 }
 _BART_TOP = {
-    "model.shared.weight": "encoder.embed_tokens.weight",
     "model.encoder.embed_positions.weight": "encoder.embed_positions.weight",
     "model.decoder.embed_positions.weight": "decoder.embed_positions.weight",
     "model.encoder.layernorm_embedding.weight": "encoder.embed_norm.weight",
@@ -51,15 +50,45 @@ _BART_TOP = {
     "model.encoder.layer_norm.bias": "encoder.final_norm.bias",
     "model.decoder.layer_norm.weight": "decoder.final_norm.weight",
     "model.decoder.layer_norm.bias": "decoder.final_norm.bias",
-    "lm_head.weight": "lm_head.weight",
 }
+# Token tables and the LM head. transformers 5 ties all of them to model.shared when tie_word_embeddings
+# is true (and saves model.shared alone); when it is false, each is its own parameter saved under its own
+# name, and the forward pass reads the encoder's and the decoder's tables, never model.shared.
+_BART_EMBEDDINGS = (
+    "model.shared.weight",
+    "model.encoder.embed_tokens.weight",
+    "model.decoder.embed_tokens.weight",
+    "lm_head.weight",
+)
+
+
+def _bart_tables(tensors: dict[str, torch.Tensor]):
+    """(encoder table, decoder table, LM head or None) that a BART/mBART checkpoint computes with."""
+    shared = tensors.get("model.shared.weight")
+    enc = tensors.get("model.encoder.embed_tokens.weight", shared)
+    dec = tensors.get("model.decoder.embed_tokens.weight", shared)
+    if enc is None or dec is None:
+        raise TandemError("a BART/mBART checkpoint needs model.shared.weight (or its own token embeddings)")
+    return enc, dec, tensors.get("lm_head.weight")
+
+
+def bart_ties(tensors: dict[str, torch.Tensor]) -> tuple[bool, bool]:
+    """(tie_embeddings, tie_lm_head) of a BART/mBART checkpoint, from the tables it holds: equal tables
+    are one (older .bin files store tied tables under every name), different ones stay apart."""
+    enc, dec, head = _bart_tables(tensors)
+    return enc is dec or torch.equal(enc, dec), head is None or torch.equal(head, dec)
 
 
 def _first_set(*values):
     return next(v for v in values if v is not None)
 
 
-def bart_config(hf: dict) -> ModelConfig:
+def bart_config(hf: dict, tensors: dict[str, torch.Tensor] | None = None) -> ModelConfig:
+    """Config of a BART/mBART directory; `tensors` (its weights) decide which token tables are tied."""
+    if tensors is not None:
+        tie_embeddings, tie_lm_head = bart_ties(tensors)
+    else:
+        tie_embeddings, tie_lm_head = True, hf.get("tie_word_embeddings", True)
     kind = hf.get("model_type", "bart")
     heads = hf.get("encoder_attention_heads", 16)
     if hf.get("decoder_attention_heads", heads) != heads or hf.get("decoder_ffn_dim", 0) not in (
@@ -93,8 +122,8 @@ def bart_config(hf: dict) -> ModelConfig:
         decoder_position_offset=2,
         bias=True,
         norm_bias=True,
-        tie_embeddings=True,
-        tie_lm_head=hf.get("tie_word_embeddings", True),
+        tie_embeddings=tie_embeddings,
+        tie_lm_head=tie_lm_head,
         embed_scale=math.sqrt(d) if hf.get("scale_embedding", False) else 1.0,
         final_logits_bias=True,
         pad_token_id=hf.get("pad_token_id", 1),
@@ -106,9 +135,16 @@ def bart_config(hf: dict) -> ModelConfig:
     )
 
 
-def bart_to_tandem(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    out = {}
+def bart_to_tandem(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
+    enc, dec, head = _bart_tables(tensors)
+    out = {"encoder.embed_tokens.weight": enc}
+    if not config.tie_embeddings:
+        out["decoder.embed_tokens.weight"] = dec
+    if not config.tie_lm_head:
+        out["lm_head.weight"] = head
     for k, v in tensors.items():
+        if k in _BART_EMBEDDINGS:
+            continue
         if k in _BART_TOP:
             out[_BART_TOP[k]] = v
         elif k == "final_logits_bias":
@@ -118,8 +154,6 @@ def bart_to_tandem(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             if name not in _BART_LAYER:
                 raise TandemError(f"unexpected tensor {k} in a BART checkpoint")
             out[f"{stack}.layers.{i}.{_BART_LAYER[name]}.{p}"] = v
-        elif k in ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"):
-            continue  # aliases of model.shared
         else:
             raise TandemError(f"unexpected tensor {k} in a BART/mBART checkpoint")
     return out
@@ -128,8 +162,17 @@ def bart_to_tandem(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def tandem_to_bart(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
     inv_top = {v: k for k, v in _BART_TOP.items()}
     inv_layer = {v: k for k, v in _BART_LAYER.items()}
-    out = {}
+    enc = tensors["encoder.embed_tokens.weight"]
+    dec = tensors.get("decoder.embed_tokens.weight", enc)
+    out = {"model.shared.weight": enc}
+    if not (config.tie_embeddings and config.tie_lm_head):  # tie_word_embeddings false: every table saved
+        # copies: safetensors refuses two names for one storage
+        out["model.encoder.embed_tokens.weight"] = enc.clone()
+        out["model.decoder.embed_tokens.weight"] = dec.clone()
+        out["lm_head.weight"] = tensors.get("lm_head.weight", dec).clone()
     for k, v in tensors.items():
+        if k in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"):
+            continue
         if k in inv_top:
             out[inv_top[k]] = v
         elif k == "final_logits_bias":
@@ -139,8 +182,6 @@ def tandem_to_bart(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dic
             out[f"model.{stack}.layers.{i}.{inv_layer[name]}.{p}"] = v
     if "final_logits_bias" not in out:
         out["final_logits_bias"] = torch.zeros(1, config.vocab_size)
-    if config.tie_lm_head:
-        out.pop("lm_head.weight", None)
     return out
 
 
@@ -161,7 +202,7 @@ def to_bart_config(c: ModelConfig) -> dict:
         "max_position_embeddings": c.max_positions,
         "activation_function": act,
         "scale_embedding": abs(c.embed_scale - math.sqrt(c.d_model)) < 1e-6 and c.embed_scale != 1.0,
-        "tie_word_embeddings": c.tie_lm_head,
+        "tie_word_embeddings": c.tie_embeddings and c.tie_lm_head,
         "pad_token_id": c.pad_token_id,
         "bos_token_id": c.bos_token_id,
         "eos_token_id": c.eos_token_id,
@@ -188,7 +229,6 @@ def bart_mismatch(c: ModelConfig) -> list[str]:
         (c.type_vocab_size == 0, "no token-type embeddings in BART"),
         (c.bias and c.norm_bias, "BART has biases everywhere"),
         (not c.gated_ffn, "BART's FFN is not gated"),
-        (c.tie_embeddings, "BART shares encoder and decoder embeddings"),
         (c.embed_scale in (1.0, math.sqrt(c.d_model)), "embed_scale must be 1 or sqrt(d_model)"),
         (c.lm_head_scale == 1.0 and c.attention_scale in (None, c.resolved_head_dim**-0.5), "unscaled head"),
         (c.head_dim in (None, c.d_model // c.num_heads), "head_dim must be d_model / num_heads"),
