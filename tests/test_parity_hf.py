@@ -222,3 +222,20 @@ def test_truncated_hf_weights_are_a_clear_error(tmp_path, keep):
     path.write_bytes(data[: keep if isinstance(keep, int) else int(len(data) * keep)])
     with pytest.raises(TandemError, match="unreadable or corrupt"):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+def test_decoder_start_from_generation_config(tmp_path, kind):
+    # transformers' generate() reads generation_config.json, which may say something config.json does not
+    # (transformers 5 no longer writes T5's decoder_start_token_id into config.json at all)
+    torch.manual_seed(0)
+    hf, eos, pad = _bart(kind) if kind == "bart" else _t5(kind)
+    hf.eval()
+    hf.generation_config.decoder_start_token_id = 3
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.decoder_start_token_id == 3
+    ids, mask = _batch(pad, eos)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, max_new_tokens=5, do_sample=False)
+    assert ours.generate(ids, attention_mask=mask, max_new_tokens=5).tolist() == ref.tolist()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -21,10 +22,25 @@ from tandem.errors import TandemError
 from tandem.interop import hf as _hf
 from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
 
+_TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
+
+
+def generation_token_ids(directory: Path) -> dict[str, int]:
+    """The special-token ids set in a directory's generation_config.json (what transformers' generate()
+    uses, over config.json); ids given as lists (several EOS tokens) are left out."""
+    path = directory / "generation_config.json"
+    if not path.exists():
+        return {}
+    try:
+        gen = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise TandemError(f"{path}: not valid JSON ({e})") from e
+    return {k: gen[k] for k in _TOKEN_IDS if isinstance(gen.get(k), int)}
+
 
 def load_foreign(directory: Path, kind: str):
     """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
-    cfg = read_config(directory)
+    cfg = {**read_config(directory), **generation_token_ids(directory)}
     # read (and so validate) the weights before anything else: a truncated or corrupt file is a TandemError
     raw = read_tensors(directory)
     has_head = "lm_head.weight" in raw
