@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tandem import Seq2SeqLM
+from tandem.errors import TandemError
 
 transformers = pytest.importorskip("transformers")
 
@@ -251,3 +252,13 @@ def test_alexatm_token_types_change_the_output(tmp_path):
         zero = model(ids, decoder_input_ids=dec).logits
         ones = model(ids, decoder_input_ids=dec, token_type_ids=torch.ones_like(ids)).logits
     assert not torch.allclose(zero, ones)
+
+
+@pytest.mark.parametrize("key,value", [("decoder_attention_heads", 2), ("decoder_ffn_dim", 48)])
+def test_decoder_sizes_unlike_the_encoder_are_refused(tmp_path, key, value):
+    # the reference decoder uses decoder_attention_heads / decoder_ffn_dim; tandem has one of each
+    cfg, t = _random_alexatm(tmp_path, True, 1, 4, False)
+    cfg[key] = value
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(TandemError, match=key):
+        Seq2SeqLM.from_pretrained(tmp_path)

@@ -45,6 +45,14 @@ def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
     (its default `tie_word_embeddings`), and then does not save it: a checkpoint without `lm_head.weight`
     has a tied head."""
     d = hf.get("d_model", hf.get("hidden_size"))
+    heads = hf["encoder_attention_heads"]
+    ffn = hf.get("encoder_ffn_dim", hf.get("intermediate_size"))
+    for key, enc in (("decoder_attention_heads", heads), ("decoder_ffn_dim", ffn)):
+        if hf.get(key, enc) != enc:  # the reference decoder uses these; tandem has one of each
+            raise TandemError(
+                f"alexatm config: {key} {hf[key]} differs from the encoder's {enc}; tandem uses one "
+                "head count and one FFN width for both stacks"
+            )
     act = hf.get("hidden_act", "gelu")
     if act not in _ACT:
         raise TandemError(f"alexatm config: hidden_act {act!r} is not supported ({sorted(_ACT)})")
@@ -53,8 +61,8 @@ def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
         d_model=d,
         encoder_layers=hf["encoder_layers"],
         decoder_layers=hf["decoder_layers"],
-        num_heads=hf["encoder_attention_heads"],
-        ffn_dim=hf.get("encoder_ffn_dim", hf.get("intermediate_size")),
+        num_heads=heads,
+        ffn_dim=ffn,
         max_positions=hf["max_position_embeddings"],
         activation=_ACT[act],
         norm_type="alexatm",
