@@ -7,6 +7,8 @@ batch within 1e-4 (fp32), greedy and beam generations token-identical to `transf
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -239,3 +241,12 @@ def test_decoder_start_from_generation_config(tmp_path, kind):
     with torch.no_grad():
         ref = hf.generate(input_ids=ids, attention_mask=mask, max_new_tokens=5, do_sample=False)
     assert ours.generate(ids, attention_mask=mask, max_new_tokens=5).tolist() == ref.tolist()
+
+
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+def test_config_missing_a_size_is_a_clear_error(tmp_path, kind):
+    hf, *_ = _bart(kind) if kind == "bart" else _t5(kind)
+    hf.save_pretrained(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": kind, "vocab_size": V}))
+    with pytest.raises(TandemError, match=r"config\.json.* lacks 'd_model'"):
+        Seq2SeqLM.from_pretrained(tmp_path)

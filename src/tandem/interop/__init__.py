@@ -44,17 +44,23 @@ def load_foreign(directory: Path, kind: str):
     # read (and so validate) the weights before anything else: a truncated or corrupt file is a TandemError
     raw = read_tensors(directory)
     has_head = "lm_head.weight" in raw
-    if kind in ("bart", "mbart"):
-        config = _hf.bart_config(cfg, raw)
-        convert = lambda t: _hf.bart_to_tandem(t, config)  # noqa: E731
-    elif kind in ("t5", "mt5"):
-        config = _hf.t5_config(cfg, has_lm_head=has_head)
-        convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731
-    elif kind == "alexatm":
-        config = alexatm_config(cfg, has_lm_head=has_head)
-        convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
-    else:  # pragma: no cover - detect_format filters kinds
-        raise TandemError(f"{directory}: unsupported model_type {kind!r}")
+    try:
+        if kind in ("bart", "mbart"):
+            config = _hf.bart_config(cfg, raw)
+            convert = lambda t: _hf.bart_to_tandem(t, config)  # noqa: E731
+        elif kind in ("t5", "mt5"):
+            config = _hf.t5_config(cfg, has_lm_head=has_head)
+            convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731
+        elif kind == "alexatm":
+            config = alexatm_config(cfg, has_lm_head=has_head)
+            convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
+        else:  # pragma: no cover - detect_format filters kinds
+            raise TandemError(f"{directory}: unsupported model_type {kind!r}")
+    except KeyError as e:  # a size transformers would fill from its class defaults; tandem does not guess
+        raise TandemError(
+            f"{directory / 'config.json'}: this {kind} config lacks {e.args[0]!r}; write the full config "
+            "(transformers' save_pretrained does)"
+        ) from e
     model = empty_model(config)
     tensors = {k: v.float() if v.is_floating_point() else v for k, v in convert(raw).items()}
     if config.final_logits_bias and "final_logits_bias" not in tensors:
