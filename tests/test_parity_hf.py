@@ -250,3 +250,20 @@ def test_config_missing_a_size_is_a_clear_error(tmp_path, kind):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": kind, "vocab_size": V}))
     with pytest.raises(TandemError, match=r"config\.json.* lacks 'd_model'"):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_t5_shaped_export_keeps_max_positions(tmp_path):
+    from tandem import ModelConfig
+
+    cfg = ModelConfig(
+        vocab_size=V, d_model=32, num_heads=4, head_dim=12, ffn_dim=48, encoder_layers=2, decoder_layers=2,
+        max_positions=1024, norm_type="rmsnorm", norm_eps=1e-6, embedding_norm=False, position_type="relative",
+        relative_buckets=8, relative_max_distance=20, bias=False, norm_bias=False, attention_scale=1.0,
+        activation="relu", pad_token_id=0, eos_token_id=1, bos_token_id=None, decoder_start_token_id=0,
+    )  # fmt: skip
+    assert to_hf(Seq2SeqLM(cfg), tmp_path) == "t5"
+    back = Seq2SeqLM.from_pretrained(tmp_path).config
+    skip = {"name", "extra", "init_std"}
+    assert {k: v for k, v in back.to_dict().items() if k not in skip} == {
+        k: v for k, v in cfg.to_dict().items() if k not in skip
+    }

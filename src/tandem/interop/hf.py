@@ -395,6 +395,7 @@ def to_t5_config(c: ModelConfig) -> dict:
         "num_heads": c.num_heads,
         "relative_attention_num_buckets": c.relative_buckets,
         "relative_attention_max_distance": c.relative_max_distance,
+        "n_positions": c.max_positions,  # unused by transformers; read back as tandem's max_positions
         "layer_norm_epsilon": c.norm_eps,
         "feed_forward_proj": ("gated-" if c.gated_ffn else "") + act,
         "tie_word_embeddings": c.tie_lm_head,
