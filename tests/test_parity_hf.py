@@ -267,3 +267,12 @@ def test_t5_shaped_export_keeps_max_positions(tmp_path):
     assert {k: v for k, v in back.to_dict().items() if k not in skip} == {
         k: v for k, v in cfg.to_dict().items() if k not in skip
     }
+
+
+def test_bf16_export_is_labelled_bf16(tmp_path):
+    hf, *_ = _bart("mbart")
+    hf.save_pretrained(tmp_path / "src")
+    ours = Seq2SeqLM.from_pretrained(tmp_path / "src", dtype=torch.bfloat16)
+    to_hf(ours, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["dtype"] == "bfloat16"
+    assert transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "out").dtype == torch.bfloat16

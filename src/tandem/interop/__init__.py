@@ -91,10 +91,12 @@ def to_hf(model, out_dir: str | Path, tokenizer=None) -> str:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.cpu() for k, v in unique_state_dict(model).items()}
+    dtype = str(tensors["encoder.embed_tokens.weight"].dtype).removeprefix("torch.")
     if arch == "t5":
-        hf_tensors, hf_cfg = _hf.tandem_to_t5(tensors, model.config), _hf.to_t5_config(model.config)
+        hf_tensors, hf_cfg = _hf.tandem_to_t5(tensors, model.config), _hf.to_t5_config(model.config, dtype)
     else:
-        hf_tensors, hf_cfg = _hf.tandem_to_bart(tensors, model.config), _hf.to_bart_config(model.config)
+        hf_tensors = _hf.tandem_to_bart(tensors, model.config)
+        hf_cfg = _hf.to_bart_config(model.config, dtype)
     _atomic_save_tensors({k: v.contiguous() for k, v in hf_tensors.items()}, out / "model.safetensors")
     _atomic_write_json(out / "config.json", hf_cfg)
     _atomic_write_json(

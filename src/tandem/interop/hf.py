@@ -185,7 +185,7 @@ def tandem_to_bart(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dic
     return out
 
 
-def to_bart_config(c: ModelConfig) -> dict:
+def to_bart_config(c: ModelConfig, dtype: str = "float32") -> dict:
     mbart = c.pre_norm
     act = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu", "silu": "silu"}[c.activation]
     return {
@@ -213,7 +213,8 @@ def to_bart_config(c: ModelConfig) -> dict:
         "activation_dropout": 0.0,
         "init_std": c.resolved_init_std,
         "is_encoder_decoder": True,
-        "torch_dtype": "float32",
+        "dtype": dtype,  # the weights' dtype; transformers loads in it by default
+        "torch_dtype": dtype,  # its name before transformers 5
     }
 
 
@@ -381,7 +382,7 @@ def tandem_to_t5(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[
     return out
 
 
-def to_t5_config(c: ModelConfig) -> dict:
+def to_t5_config(c: ModelConfig, dtype: str = "float32") -> dict:
     act = {"gelu_tanh": "gelu", "gelu": "gelu", "relu": "relu", "silu": "silu"}[c.activation]
     return {
         "model_type": "t5",
@@ -405,7 +406,8 @@ def to_t5_config(c: ModelConfig) -> dict:
         "decoder_start_token_id": c.decoder_start_token_id,
         "dropout_rate": c.dropout,
         "is_encoder_decoder": True,
-        "torch_dtype": "float32",
+        "dtype": dtype,  # the weights' dtype; transformers loads in it by default
+        "torch_dtype": dtype,  # its name before transformers 5
     }
 
 
