@@ -94,6 +94,21 @@ def test_stop_strings_cut_output(edge):
     assert cut_at_stop("a;b;c", [";", "b"]) == ("a", True) and cut_at_stop("abc", ["x"]) == ("abc", False)
 
 
+def test_stop_string_token_count_does_not_depend_on_batching(edge):
+    """A stop-string cut counts the tokens up to the stop, whether the input ran alone or in a batch."""
+    full = edge.generate(TEXTS[1], max_new_tokens=16)
+    stop = full[3:5]
+    single = edge.generate_batch([TEXTS[1]], max_new_tokens=16, stop=[stop])[0]
+    batch = edge.generate_batch([TEXTS[1], TEXTS[0]], max_new_tokens=16, stop=[stop])[0]
+    assert batch.text == single.text and batch.output_tokens == single.output_tokens
+    # the counted tokens are the ones that produced the stop: one fewer does not contain it
+    toks = edge.translator.translate_batch(
+        [edge.encode(TEXTS[1])], beam_size=1, max_decoding_length=16, max_input_length=0
+    )[0].hypotheses[0]
+    assert stop in edge.decode(toks[: single.output_tokens])
+    assert stop not in edge.decode(toks[: single.output_tokens - 1])
+
+
 def test_clm_prompting(built, edge):
     tok = built["tok"]
     assert edge.encode("play", clm=True)[0] == "[CLM]"

@@ -332,3 +332,20 @@ def test_parse_names_slu_tags(tmp_path):
         r = c.post("/v1/parse", json={"inputs": texts, "max_new_tokens": 12})
     assert r.status_code == 200, r.text
     assert r.json()["parses"] == want
+
+
+def test_torch_backend_counts_stop_cut_tokens_as_a_lone_request(tmp_path):
+    """usage.completion_tokens of a stop-string cut is the same alone and in a batch (torch backend)."""
+    from tandem.serve import TorchBackend
+    from tandem.tokenizer import Tokenizer
+
+    tok = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
+    hf = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=2)
+    Tokenizer.load(tok).save(hf)
+    b = TorchBackend(hf, threads=1, device="cpu")
+    full = b.generate([TEXT], GenerateParams(max_new_tokens=16))[0].text
+    p = GenerateParams(max_new_tokens=16, stop=(full[3:5],))
+    alone = b.generate([TEXT], p)[0]
+    batched = b.generate([TEXT, "play the music"], p)[0]
+    assert alone.finish_reason == "stop" and alone.output_tokens < 16
+    assert (batched.text, batched.output_tokens) == (alone.text, alone.output_tokens)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,17 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """Text up to the earliest occurrence of any stop string, and whether one occurred."""
     cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
     return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def tokens_to_stop(decode: Callable[[Sequence[Any]], str], tokens: Sequence[Any], stop: Sequence[str]) -> int:
+    """How many of `tokens` were generated up to and including the one that completed a stop string.
+
+    A batch decodes past a row's stop string; counting only these tokens makes the count (the `usage` the
+    server reports) the same as for the same input decoded alone, which stops at that token."""
+    for k in range(1, len(tokens) + 1):
+        if cut_at_stop(decode(tokens[:k]), stop)[1]:
+            return k
+    return len(tokens)
 
 
 class EdgeModel:
@@ -229,7 +240,7 @@ class EdgeModel:
                     text=text,
                     finish_reason="stop" if (ended or stopped) else "length",
                     input_tokens=len(src),
-                    output_tokens=len(toks),
+                    output_tokens=tokens_to_stop(self.decode, toks, stops) if stopped else len(toks),
                     score=float(res.scores[0]) if return_scores and res.scores else None,
                 )
             )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from tandem.edge.runtime import Generation, cut_at_stop
+from tandem.edge.runtime import Generation, cut_at_stop, tokens_to_stop
 from tandem.errors import TandemError
 from tandem.slu import SLULabels
 
@@ -148,9 +148,9 @@ class TorchBackend:
             if ended:
                 row = row[: row.index(self.eos_id)]
             text, stopped = cut_at_stop(self.tok.decode(row), params.stop)
-            gens.append(
-                Generation(text, "stop" if ended or stopped else "length", n_in, len(row) + int(ended))
-            )
+            # a row stopped by a stop string is padded up to the batch's longest: count its own tokens only
+            n_out = tokens_to_stop(self.tok.decode, row, params.stop) if stopped else len(row) + int(ended)
+            gens.append(Generation(text, "stop" if ended or stopped else "length", n_in, n_out))
         return gens
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
