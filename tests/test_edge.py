@@ -191,6 +191,23 @@ def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
     assert not EdgeModel.load(d).use_vmap
 
 
+def test_lengths_over_the_model_positions_are_refused(edge):
+    """The mbart export has 128 learned positions: longer sources, targets or decodes raise InputTooLong."""
+    from tandem.errors import InputTooLong
+
+    assert edge.max_positions == 128
+    long = "wake " * 150
+    with pytest.raises(InputTooLong, match="of 15[0-9] tokens.*128 positions"):
+        edge.generate(long, max_new_tokens=2)
+    with pytest.raises(InputTooLong, match="128 positions"):
+        edge.rank(long, ["yes"])
+    with pytest.raises(InputTooLong, match="128 positions"):
+        edge.rank("play", ["yes", long])
+    with pytest.raises(TandemError, match="max_new_tokens 129 .*128 positions"):
+        edge.generate("play", max_new_tokens=129)
+    assert edge.generate_batch(["play"], max_new_tokens=128, min_new_tokens=128)[0].output_tokens == 128
+
+
 def test_load_errors(tmp_path):
     with pytest.raises(TandemError, match="not a tandem edge export"):
         EdgeModel.load(tmp_path)

@@ -138,6 +138,24 @@ def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     _expect_ok(client, edge)
 
 
+def test_input_longer_than_the_model_413_and_too_many_new_tokens_422(backend, edge):
+    """The export's 128 positions bound source, choice and decode lengths: 4xx with a message, not a 500."""
+    long = "wake " * 150  # over 150 tokens, well under max_input_chars
+    with TestClient(create_app(backend, ServeSettings())) as c:
+        for route, body in [
+            ("/v1/generate", {"inputs": [TEXT, long]}),
+            ("/v1/completions", {"prompt": long}),
+            ("/v1/score", {"prompt": long, "choices": ["yes"]}),
+            ("/v1/score", {"prompt": TEXT, "choices": ["yes", long]}),
+        ]:
+            r = c.post(route, json=body)
+            assert r.status_code == 413, (route, r.text)
+            assert "128 positions" in r.json()["error"]["message"]
+        r = c.post("/v1/completions", json={"prompt": TEXT, "max_tokens": 200})
+        assert r.status_code == 422 and "max_new_tokens 200" in r.json()["error"]["message"]
+        _expect_ok(c, edge)
+
+
 def test_healthz_and_metrics(client):
     h = client.get("/healthz").json()
     assert h["status"] == "ok" and h["backend"] == "edge"
@@ -334,18 +352,36 @@ def test_parse_names_slu_tags(tmp_path):
     assert r.json()["parses"] == want
 
 
-def test_torch_backend_counts_stop_cut_tokens_as_a_lone_request(tmp_path):
-    """usage.completion_tokens of a stop-string cut is the same alone and in a batch (torch backend)."""
+@pytest.fixture(scope="module")
+def torch_backend(tmp_path_factory):
     from tandem.serve import TorchBackend
     from tandem.tokenizer import Tokenizer
 
-    tok = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
-    hf = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=2)
+    root = tmp_path_factory.mktemp("torch")
+    tok = train_tiny_tokenizer(root / "tok", vocab_size=256)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=2)
     Tokenizer.load(tok).save(hf)
-    b = TorchBackend(hf, threads=1, device="cpu")
+    return TorchBackend(hf, threads=1, device="cpu")
+
+
+def test_torch_backend_counts_stop_cut_tokens_as_a_lone_request(torch_backend):
+    """usage.completion_tokens of a stop-string cut is the same alone and in a batch (torch backend)."""
+    b = torch_backend
     full = b.generate([TEXT], GenerateParams(max_new_tokens=16))[0].text
     p = GenerateParams(max_new_tokens=16, stop=(full[3:5],))
     alone = b.generate([TEXT], p)[0]
     batched = b.generate([TEXT, "play the music"], p)[0]
     assert alone.finish_reason == "stop" and alone.output_tokens < 16
     assert (batched.text, batched.output_tokens) == (alone.text, alone.output_tokens)
+
+
+def test_torch_backend_input_longer_than_the_model_413(torch_backend):
+    with TestClient(create_app(torch_backend, ServeSettings())) as c:
+        r = c.post("/v1/generate", json={"inputs": "wake " * 150})
+        assert r.status_code == 413 and "128 positions" in r.json()["error"]["message"]
+        r = c.post("/v1/score", json={"prompt": TEXT, "choices": ["wake " * 150]})
+        assert r.status_code == 413 and "128 positions" in r.json()["error"]["message"]
+        r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 129})
+        assert r.status_code == 422 and "max_new_tokens 129" in r.json()["error"]["message"]
+        r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 128, "min_new_tokens": 128})
+        assert r.status_code == 200 and r.json()["outputs"][0]["output_tokens"] == 128

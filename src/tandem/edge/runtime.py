@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tandem.errors import TandemError
+from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
 
 EDGE_META = "tandem_edge.json"
@@ -106,6 +106,7 @@ class EdgeModel:
         self.clm_id = self.meta.get("clm_token_id")
         self.decoder_start_id = int(self.meta["decoder_start_token_id"])
         self.source_eos = bool(self.meta.get("source_eos", True))
+        self.max_positions: int | None = _max_positions(self.meta)
         self._sp_size = self.tok.vocab_size
         # Ids that never appear in decoded text: control tokens and the placeholders beyond SentencePiece.
         self._skip = {
@@ -151,6 +152,12 @@ class EdgeModel:
 
     def count_tokens(self, text: str) -> int:
         return len(self.tok.encode(text))
+
+    def _check_length(self, n: int, what: str) -> None:
+        if self.max_positions is not None and n > self.max_positions:
+            raise InputTooLong(
+                f"{what} of {n} tokens is over this model's {self.max_positions} positions; shorten it"
+            )
 
     # -------------------------------------------------------------------------------------- generation
     def generate(
@@ -203,10 +210,16 @@ class EdgeModel:
             raise TandemError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         if num_beams < 1:
             raise TandemError(f"num_beams must be >= 1, got {num_beams}")
+        if self.max_positions is not None and max_new_tokens > self.max_positions:
+            raise TandemError(
+                f"max_new_tokens {max_new_tokens} is over this model's {self.max_positions} positions"
+            )
         if not texts:
             return []
         stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
         source = [self.encode(t, clm=clm) for t in texts]
+        for src in source:
+            self._check_length(len(src), "an input")
         sampling = temperature > 0
         kwargs: dict[str, Any] = dict(
             beam_size=1 if sampling else num_beams,
@@ -228,7 +241,7 @@ class EdgeModel:
                 return cut_at_stop(self.decode(seen), stops)[1]
 
             kwargs["callback"] = _on_token
-        results = self.translator.translate_batch(source, **kwargs)
+        results = _positions_checked(self.translator.translate_batch, source, **kwargs)
         gens = []
         eos_piece = self.pieces[self.eos_id]
         for src, res in zip(source, results):
@@ -257,7 +270,10 @@ class EdgeModel:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
         tgt = [[self.pieces[i] for i in self.tok.encode(t)] for t in targets]
-        res = self.translator.score_batch(src, tgt, max_input_length=0)
+        for s, t in zip(src, tgt):
+            self._check_length(len(s), "a prompt")
+            self._check_length(len(t) + 1, "a target (with EOS)")  # the decoder reads start + target
+        res = _positions_checked(self.translator.score_batch, src, tgt, max_input_length=0)
         return [list(r.log_probs) for r in res]
 
     def rank(
@@ -290,6 +306,24 @@ class EdgeModel:
         return (
             f"EdgeModel({str(self.path)!r}, quantization={q}, vmap={self.use_vmap}, threads={self.threads})"
         )
+
+
+def _max_positions(meta: dict[str, Any]) -> int | None:
+    """The export's learned-position limit (exports made before it was recorded: from tandem_config)."""
+    if "max_positions" in meta:
+        return None if meta["max_positions"] is None else int(meta["max_positions"])
+    cfg = meta.get("tandem_config") or {}
+    return int(cfg["max_positions"]) if cfg.get("position_type") == "learned" else None
+
+
+def _positions_checked(fn, *args: Any, **kwargs: Any) -> Any:
+    """Call CTranslate2, turning its out-of-positions error (an export without a recorded limit) into ours."""
+    try:
+        return fn(*args, **kwargs)
+    except RuntimeError as e:
+        if "No position encodings are defined" in str(e):
+            raise InputTooLong(f"input or decode longer than this model's positions ({e})") from e
+        raise
 
 
 def parse_output(text: str, labels: SLULabels | None = None) -> dict:

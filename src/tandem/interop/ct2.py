@@ -627,6 +627,7 @@ def export_ct2(
         "decoder_start_token_id": start,
         "clm_token_id": _piece_id(vocab, "[CLM]"),
         "source_eos": source_eos,
+        "max_positions": _max_positions(cfg, src.tandem_config),
         "slu_labels": LABELS_FILE if labels_file is not None else None,
         "tandem_config": src.tandem_config,
         "export": report.to_dict(),
@@ -634,6 +635,16 @@ def export_ct2(
     (out / EDGE_META).write_text(json.dumps(meta, indent=2))
     report.size_bytes = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
     return report
+
+
+def _max_positions(hf_config: dict, tandem_config: dict | None) -> int | None:
+    """Longest source/target the export can embed (learned positions), None when positions are relative."""
+    if tandem_config is not None:
+        learned = tandem_config.get("position_type") == "learned"
+        return int(tandem_config["max_positions"]) if learned else None
+    if hf_config.get("model_type") in ("bart", "mbart") and hf_config.get("max_position_embeddings"):
+        return int(hf_config["max_position_embeddings"])
+    return None
 
 
 def _piece_id(vocab: _SentencePieceVocab, piece: str) -> int | None:

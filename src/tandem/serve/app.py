@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tandem.edge.runtime import parse_output
-from tandem.errors import TandemError
+from tandem.errors import InputTooLong, TandemError
 from tandem.serve.backends import Backend, GenerateParams
 from tandem.serve.batching import MicroBatcher, QueueFull
 from tandem.serve.metrics import Metrics
@@ -265,6 +265,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 f.cancel()
             metrics.timeouts += 1
             raise ApiError(504, f"request timed out after {s.timeout_s:g} s", "timeout") from e
+        except InputTooLong as e:  # longer than the model's positions, though under max_input_chars
+            raise ApiError(413, str(e), "too_large") from e
         except TandemError as e:  # the backend refused this input
             raise ApiError(422, str(e), "invalid_request") from e
         except Exception as e:

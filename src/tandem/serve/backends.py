@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from tandem.edge.runtime import Generation, cut_at_stop, tokens_to_stop
-from tandem.errors import TandemError
+from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
 
 
@@ -103,6 +103,13 @@ class TorchBackend:
         self.labels = SLULabels.load(path)
         cfg = self.model.config
         self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
+        self.max_positions = cfg.max_positions if cfg.position_type == "learned" else None
+
+    def _check_length(self, n: int, what: str) -> None:
+        if self.max_positions is not None and n > self.max_positions:
+            raise InputTooLong(
+                f"{what} of {n} tokens is over this model's {self.max_positions} positions; shorten it"
+            )
 
     def _encode(self, texts: list[str], clm: bool):
         torch = self.torch
@@ -114,6 +121,7 @@ class TorchBackend:
                     raise TandemError("this model's tokenizer has no [CLM] token; drop clm")
                 if not ids or ids[0] != self.tok.clm_id:
                     ids = [self.tok.clm_id, *ids]
+            self._check_length(len(ids), "an input")
             rows.append(ids)
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
@@ -124,6 +132,10 @@ class TorchBackend:
         return ids.to(self.device), mask.to(self.device), [len(r) for r in rows]
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
+        if self.max_positions is not None and params.max_new_tokens > self.max_positions:
+            raise TandemError(
+                f"max_new_tokens {params.max_new_tokens} is over this model's {self.max_positions} positions"
+            )
         ids, mask, lengths = self._encode(texts, params.clm)
         sampling = params.temperature > 0
         with self.torch.inference_mode():
@@ -157,6 +169,8 @@ class TorchBackend:
         torch = self.torch
         ids, mask, _ = self._encode(prompts, clm)
         tgts = [self.tok.encode(t) + [self.eos_id] for t in targets]
+        for t in tgts:
+            self._check_length(len(t), "a target (with EOS)")
         width = max(len(t) for t in tgts)
         labels = torch.full((len(tgts), width), -100, dtype=torch.long)
         for i, t in enumerate(tgts):
