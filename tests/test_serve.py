@@ -113,6 +113,14 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/completions", {"prompt": "a", "stream": True}, 422, "stream"),
         ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
         ("/v1/completions", {"prompt": 7}, 422, "prompt"),
+        # fields that would change the answer are refused, not silently ignored
+        ("/v1/completions", {"prompt": "a", "logprobs": 1}, 422, "logprobs"),
+        ("/v1/completions", {"prompt": "a", "logprobs": 0}, 422, "logprobs"),
+        ("/v1/completions", {"prompt": "a", "suffix": "x"}, 422, "suffix"),
+        ("/v1/completions", {"prompt": "a", "best_of": 3}, 422, "best_of"),
+        ("/v1/completions", {"prompt": "a", "logit_bias": {"5": 100}}, 422, "logit_bias"),
+        ("/v1/completions", {"prompt": "a", "presence_penalty": 0.5}, 422, "presence_penalty"),
+        ("/v1/completions", {"prompt": "a", "frequency_penalty": -1}, 422, "frequency_penalty"),
     ],
 )
 def test_bad_requests_get_4xx_and_server_keeps_serving(client, edge, route, body, status, words):
@@ -126,6 +134,26 @@ def test_bad_requests_get_4xx_and_server_keeps_serving(client, edge, route, body
     err = r.json()["error"]
     assert err["code"] == status and words in err["message"]
     _expect_ok(client, edge)
+
+
+def test_completions_accepts_openai_defaults_and_nulls(client, edge):
+    body = {
+        "prompt": TEXT,
+        "max_tokens": 6,
+        "logprobs": None,
+        "suffix": None,
+        "best_of": 1,
+        "logit_bias": {},
+        "presence_penalty": 0,
+        "frequency_penalty": 0.0,
+        "n": None,
+        "echo": False,
+        "stream": None,
+        "user": "u1",
+    }
+    r = client.post("/v1/completions", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
 
 
 def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):

@@ -94,7 +94,8 @@ class ParseRequest(_Strict):
 
 
 class CompletionRequest(BaseModel):
-    # OpenAI clients send fields we do not use (user, logit_bias, ...): accept and ignore them.
+    # OpenAI clients send fields that do not change the answer (user, seed, ...): accept and ignore them.
+    # Fields that would change it are declared so that the route can refuse values it cannot honour.
     model_config = ConfigDict(extra="ignore")
     model: StrictStr | None = None
     prompt: StrictStr | list[StrictStr]
@@ -106,6 +107,11 @@ class CompletionRequest(BaseModel):
     stream: StrictBool | None = False
     echo: StrictBool | None = False
     logprobs: StrictInt | None = None
+    suffix: StrictStr | None = None
+    best_of: StrictInt | None = None
+    logit_bias: dict[str, Any] | None = None
+    presence_penalty: StrictFloat | StrictInt | None = None
+    frequency_penalty: StrictFloat | StrictInt | None = None
 
 
 # ------------------------------------------------------------------------------------------------- the app
@@ -346,6 +352,17 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             raise ApiError(422, "n: only n=1 is supported", "invalid_request")
         if req.echo:
             raise ApiError(422, "echo: not supported by an encoder-decoder model", "invalid_request")
+        unsupported = [
+            ("logprobs", req.logprobs is not None, "token log-probabilities are not returned; send null"),
+            ("suffix", bool(req.suffix), "insertion is not supported"),
+            ("best_of", (req.best_of or 1) != 1, "only best_of=1 is supported"),
+            ("logit_bias", bool(req.logit_bias), "not supported; send {} or null"),
+            ("presence_penalty", bool(req.presence_penalty), "not supported; send 0"),
+            ("frequency_penalty", bool(req.frequency_penalty), "not supported; send 0"),
+        ]
+        for name, given, why in unsupported:
+            if given:
+                raise ApiError(422, f"{name}: {why}", "invalid_request")
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
         check_texts("prompt", prompts)
         if req.stop is not None and not isinstance(req.stop, str) and len(req.stop) > 4:
