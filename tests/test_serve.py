@@ -184,6 +184,21 @@ def test_input_longer_than_the_model_413_and_too_many_new_tokens_422(backend, ed
         _expect_ok(c, edge)
 
 
+def test_non_json_content_type_415_says_what_to_send(client, edge):
+    """`curl -d` sends application/x-www-form-urlencoded: say so, rather than 'not a valid dictionary'."""
+    body = json.dumps({"inputs": TEXT, "max_new_tokens": 8}).encode()
+    for ctype in (None, "application/x-www-form-urlencoded", "text/plain"):
+        r = client.post("/v1/generate", content=body, headers={"content-type": ctype} if ctype else {})
+        assert r.status_code == 415, r.text
+        msg = r.json()["error"]["message"]
+        assert "Content-Type: application/json" in msg and (ctype or "no Content-Type") in msg
+    for ctype in ("application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"):
+        r = client.post("/v1/generate", content=body, headers={"content-type": ctype})
+        assert r.status_code == 200 and r.json()["outputs"][0]["text"] == edge.generate(
+            TEXT, max_new_tokens=8
+        )
+
+
 def test_healthz_and_metrics(client):
     h = client.get("/healthz").json()
     assert h["status"] == "ok" and h["backend"] == "edge"
@@ -357,6 +372,10 @@ def test_cli_serve_defaults_to_loopback():
     _, subs = build_parser()
     args = subs["serve"].parse_args(["some-dir"])
     assert args.host == "127.0.0.1" and args.backend == "edge" and args.token is None
+    from tandem.cli import serve as serve_cli
+
+    posts = [line for line in serve_cli.EXAMPLES.splitlines() if "curl" in line and "/v1/" in line]
+    assert posts and all("Content-Type: application/json" in line for line in posts)
 
 
 def test_parse_names_slu_tags(tmp_path):

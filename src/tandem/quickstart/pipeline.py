@@ -742,7 +742,7 @@ def stage_serve(ctx: Context) -> dict:
                 }  # fmt: skip
             )
         entry["http_commands"] = [
-            f"curl -s {base}/v1/parse -d "
+            f"curl -s {base}/v1/parse -H 'Content-Type: application/json' -d "
             + shlex.quote(json.dumps({"inputs": r["input"]}, ensure_ascii=False))
             for r in requests
         ]

@@ -2,8 +2,9 @@
 
 Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics.
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
-401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 422 wrong types or values,
-503 (+ Retry-After) queue full or shutting down, 504 past the per-request timeout.
+401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a POST body not sent as
+`Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full or shutting
+down, 504 past the per-request timeout.
 """
 
 from __future__ import annotations
@@ -181,6 +182,20 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                     413,
                     f"request body of {length} bytes is over the limit of {s.max_body_bytes}",
                     "too_large",
+                )
+        if request.method == "POST" and request.url.path in _ROUTES:
+            # FastAPI reads only JSON content types as JSON; anything else (curl -d sends form encoding)
+            # would fail validation with "Input should be a valid dictionary", which hides the cause.
+            ctype = request.headers.get("content-type", "")
+            media = ctype.split(";")[0].strip().lower()
+            if not (
+                media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+            ):
+                return _error(
+                    415,
+                    f"send the body as JSON with `Content-Type: application/json` (got {ctype or 'no Content-Type'}"
+                    "; with curl add -H 'Content-Type: application/json')",
+                    "unsupported_media_type",
                 )
         try:
             return await call_next(request)
