@@ -311,6 +311,34 @@ def test_cli_export(tmp_path, tok_dir, capsys):
     assert "--tokenizer" in capsys.readouterr().err
 
 
+def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):
+    """--out must be new, empty or a previous export of the same format; never a file or the model itself."""
+    model = _tiny_tandem()
+    model.save_pretrained(tmp_path / "m")
+    Tokenizer.load(tok_dir).save(tmp_path / "m")
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "m").iterdir())
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("keep me")
+    (tmp_path / "file.txt").write_text("keep me")
+    m = str(tmp_path / "m")
+    for fmt in ("hf", "ct2"):
+        for out, words in [
+            (tmp_path / "junk", "exists and is not"),
+            (tmp_path / "file.txt", "is a file"),
+            (tmp_path / "m", "is the model directory"),
+        ]:
+            assert main(["export", m, "--format", fmt, "--out", str(out)]) == 2, (fmt, out)
+            err = capsys.readouterr().err
+            assert err.startswith("error:") and words in err, err
+    assert sorted(p.name for p in (tmp_path / "junk").iterdir()) == ["notes.txt"]
+    assert (tmp_path / "file.txt").read_text() == "keep me"
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "m").iterdir()) == before
+    # a previous export of the same format is replaced
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "mbart"
+
+
 def test_slu_labels_travel_with_the_export(tmp_path):
     """A --slu-tags student's labels.json goes into the CT2 export (and an HF export); bad ones are refused."""
     from tandem.edge import EdgeModel

@@ -59,6 +59,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _is_hf_export(directory: Path) -> bool:
+    """Whether `directory` holds a Hugging Face model a previous `--format hf` export may have written."""
+    try:
+        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and cfg.get("model_type") in ("bart", "mbart", "t5")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.trim_to:
         from tandem.edge import trim_vocabulary
@@ -72,7 +81,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise TandemError("--out DIR is required")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise TandemError(f"--out {out} is a file; give a new or empty directory")
+    if out.exists() and out.resolve() == Path(args.model).resolve():
+        raise TandemError(f"--out {out} is the model directory itself; give a new or empty directory")
     if args.format == "hf":
+        if out.is_dir() and any(out.iterdir()) and not _is_hf_export(out):
+            raise TandemError(
+                f"output dir {out} exists and is not a Hugging Face export; choose an empty or new dir"
+            )
         from tandem.interop import to_hf
         from tandem.model import Seq2SeqLM
 

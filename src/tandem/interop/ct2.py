@@ -516,6 +516,8 @@ def export_ct2(
     if quantize not in QUANTIZATIONS:
         raise TandemError(f"--quantize {quantize!r} is not supported; choose from {', '.join(QUANTIZATIONS)}")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise TandemError(f"output dir {out} is a file; give a new or empty directory")
     if out.exists() and any(out.iterdir()) and not (out / EDGE_META).is_file():
         raise TandemError(
             f"output dir {out} exists and is not a tandem edge export; choose an empty or new dir"
