@@ -309,6 +309,14 @@ def test_cli_export(tmp_path, tok_dir, capsys):
     assert "error: model" in capsys.readouterr().err
     assert main(["export", str(hf), "--out", str(tmp_path / "y")]) == 2  # no tokenizer in an HF dir
     assert "--tokenizer" in capsys.readouterr().err
+    missing = str(tmp_path / "nope.model")
+    assert main(["export", str(hf), "--out", str(tmp_path / "z"), "--tokenizer", missing]) == 2
+    assert f"--tokenizer {missing}: file not found" in capsys.readouterr().err
+    assert (
+        main(["export", str(hf), "--format", "hf", "--out", str(tmp_path / "z"), "--tokenizer", missing]) == 2
+    )
+    assert f"--tokenizer {missing}: file not found" in capsys.readouterr().err
+    assert not (tmp_path / "z").exists()
 
 
 def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):

@@ -81,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise TandemError("--out DIR is required")
+    if args.tokenizer and not Path(args.tokenizer).is_file():
+        raise TandemError(
+            f"--tokenizer {args.tokenizer}: file not found; give the SentencePiece .model the model was "
+            "trained with"
+        )
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise TandemError(f"--out {out} is a file; give a new or empty directory")

@@ -515,6 +515,10 @@ def export_ct2(
     """
     if quantize not in QUANTIZATIONS:
         raise TandemError(f"--quantize {quantize!r} is not supported; choose from {', '.join(QUANTIZATIONS)}")
+    if tokenizer is not None and not Path(tokenizer).is_file():
+        raise TandemError(
+            f"--tokenizer {tokenizer}: file not found; give the SentencePiece .model the model was trained with"
+        )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise TandemError(f"output dir {out} is a file; give a new or empty directory")
