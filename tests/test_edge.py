@@ -208,6 +208,30 @@ def test_lengths_over_the_model_positions_are_refused(edge):
     assert edge.generate_batch(["play"], max_new_tokens=128, min_new_tokens=128)[0].output_tokens == 128
 
 
+@pytest.mark.parametrize(
+    ("kw", "words"),
+    [
+        (dict(min_new_tokens=-1), "min_new_tokens"),
+        (dict(temperature=-0.5), "temperature"),
+        (dict(temperature=1.0, top_k=-1), "top_k"),
+        (dict(temperature=1.0, top_p=0.0), "top_p"),
+        (dict(temperature=1.0, top_p=1.5), "top_p"),
+        (dict(stop=5), "stop"),
+        (dict(stop=["a", None]), "stop"),
+    ],
+)
+def test_bad_decoding_arguments_say_which(edge, kw, words):
+    with pytest.raises(TandemError, match=words):
+        edge.generate("play the music", max_new_tokens=3, **kw)
+
+
+def test_rank_refuses_a_string_of_choices(edge):
+    with pytest.raises(TandemError, match="choices: expected a list of strings"):
+        edge.rank("is it raining?", "yes")  # would rank the characters y, e, s
+    with pytest.raises(TandemError, match="choices"):
+        edge.rank("is it raining?", ["yes", 3])
+
+
 def test_load_errors(tmp_path):
     with pytest.raises(TandemError, match="not a tandem edge export"):
         EdgeModel.load(tmp_path)

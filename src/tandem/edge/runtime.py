@@ -210,6 +210,16 @@ class EdgeModel:
             raise TandemError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
         if num_beams < 1:
             raise TandemError(f"num_beams must be >= 1, got {num_beams}")
+        if min_new_tokens < 0:
+            raise TandemError(f"min_new_tokens must be >= 0, got {min_new_tokens}")
+        if temperature < 0:
+            raise TandemError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
+        if top_k < 0:
+            raise TandemError(f"top_k must be >= 0 (0 is no limit), got {top_k}")
+        if not 0 < top_p <= 1:
+            raise TandemError(f"top_p must be in (0, 1], got {top_p}")
+        if stop is not None and not isinstance(stop, str):
+            _as_list(stop, "stop")
         if self.max_positions is not None and max_new_tokens > self.max_positions:
             raise TandemError(
                 f"max_new_tokens {max_new_tokens} is over this model's {self.max_positions} positions"
@@ -282,7 +292,11 @@ class EdgeModel:
         """Score each choice as the continuation of `prompt`; the lowest loss wins (AlexaTM's rank scoring)."""
         if normalize not in ("mean", "sum"):
             raise TandemError(f"normalize must be 'mean' or 'sum', got {normalize!r}")
+        if isinstance(choices, str):  # a str is a Sequence of characters: never what was meant
+            raise TandemError(f"choices: expected a list of strings, got the string {choices!r:.80}")
         choices = list(choices)
+        if not all(isinstance(c, str) for c in choices):
+            raise TandemError(f"choices: expected a list of strings, got {choices!r:.80}")
         if not choices:
             raise TandemError("rank: give at least one choice")
         scores = self.score_batch([prompt] * len(choices), choices, clm=clm)
