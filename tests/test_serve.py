@@ -113,6 +113,8 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/completions", {"prompt": "a", "stream": True}, 422, "stream"),
         ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
         ("/v1/completions", {"prompt": 7}, 422, "prompt"),
+        ("/v1/completions", {"prompt": [5, 6, 7]}, 422, "prompt: token-id prompts are not supported"),
+        ("/v1/completions", {"prompt": [[5, 6], [7]]}, 422, "prompt: token-id prompts are not supported"),
         # fields that would change the answer are refused, not silently ignored
         ("/v1/completions", {"prompt": "a", "logprobs": 1}, 422, "logprobs"),
         ("/v1/completions", {"prompt": "a", "logprobs": 0}, 422, "logprobs"),

@@ -99,7 +99,8 @@ class CompletionRequest(BaseModel):
     # Fields that would change it are declared so that the route can refuse values it cannot honour.
     model_config = ConfigDict(extra="ignore")
     model: StrictStr | None = None
-    prompt: StrictStr | list[StrictStr]
+    # token-id prompts (OpenAI allows them) are parsed only so the route can refuse them by name
+    prompt: StrictStr | list[StrictStr] | list[StrictInt] | list[list[StrictInt]]
     max_tokens: StrictInt | None = 16
     temperature: StrictFloat | StrictInt | None = 0.0
     top_p: StrictFloat | StrictInt | None = 1.0
@@ -379,6 +380,13 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             if given:
                 raise ApiError(422, f"{name}: {why}", "invalid_request")
         prompts = [req.prompt] if isinstance(req.prompt, str) else req.prompt
+        if not all(isinstance(x, str) for x in prompts):
+            raise ApiError(
+                422,
+                "prompt: token-id prompts are not supported (token ids depend on the model's tokenizer); "
+                "send the text, as a string or a list of strings",
+                "invalid_request",
+            )
         check_texts("prompt", prompts)
         if req.stop is not None and not isinstance(req.stop, str) and len(req.stop) > 4:
             raise ApiError(422, "stop: at most 4 sequences", "invalid_request")
