@@ -201,6 +201,23 @@ def test_non_json_content_type_415_says_what_to_send(client, edge):
         )
 
 
+def test_chunked_body_without_content_length_is_size_limited(client, edge):
+    """A chunked upload has no Content-Length to check up front: it is cut off at the same byte limit."""
+    limit = client.app.state.settings.max_body_bytes
+
+    def chunks(n_spaces):  # valid JSON whose fields are all within limits: only its size is wrong
+        yield b'{"inputs": "wake me up at seven am", "max_new_tokens": 8'
+        for _ in range(n_spaces // 4096):
+            yield b" " * 4096
+        yield b"}"
+
+    r = client.post("/v1/generate", content=chunks(2 * limit), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and f"over the limit of {limit}" in r.json()["error"]["message"]
+    r = client.post("/v1/generate", content=chunks(8192), headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=8)
+    _expect_ok(client, edge)
+
+
 def test_healthz_and_metrics(client):
     h = client.get("/healthz").json()
     assert h["status"] == "ok" and h["backend"] == "edge"

@@ -65,6 +65,41 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
     )
 
 
+class _BodyLimit:
+    """ASGI middleware: a body sent without Content-Length (chunked) is read up to `limit` bytes, then 413.
+
+    `guard` refuses a declared Content-Length over the limit before reading anything; a chunked body
+    declares none, and without this it would be read whole into memory before any field check."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or any(k.lower() == b"content-length" for k, _ in scope["headers"]):
+            return await self.app(scope, receive, send)
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                response = _error(
+                    413,
+                    f"request body (sent without Content-Length) is over the limit of {self.limit} bytes",
+                    "too_large",
+                )
+                return await response(scope, receive, send)
+            if not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
 # ------------------------------------------------------------------------------------------------- schemas
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -149,6 +184,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     app.state.settings, app.state.metrics, app.state.batcher = s, metrics, batcher
 
     # ------------------------------------------------------------------ middleware and error handlers
+    app.add_middleware(_BodyLimit, limit=s.max_body_bytes)  # added first: runs inside `guard`
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
         start = time.perf_counter()
