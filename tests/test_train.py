@@ -10,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tandem.errors import TandemError
 from tandem.train import (
     Checkpointer,
     LRSchedule,
@@ -204,3 +205,45 @@ def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
     assert loss.dtype == torch.float32 and abs(loss.item() - ref.item()) < 1e-4
     loss.backward()
     assert h.grad.dtype == torch.float32 and w.grad.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("lr", -1.0),
+        ("lr", 0.0),
+        ("min_lr", -1e-5),
+        ("alpha", -0.5),
+        ("spoken_fraction", 1.5),
+        ("clip", -1.0),
+        ("weight_decay", -0.1),
+        ("eps", 0.0),
+        ("betas", (0.9, 1.5)),
+        ("betas", 0.9),
+        ("target_len", 0),
+        ("num_workers", -1),
+        ("keep_ckpts", 0),
+        ("objective", "bert"),
+        ("schedule", "step"),
+        ("steps", 2.5),
+        ("freeze_encoder_steps", -3),
+    ],
+)
+def test_out_of_range_config_is_a_clear_error_before_anything_is_written(tmp_path, field, value):
+    cfg = _cfg(tmp_path)
+    setattr(cfg, field, value)
+    with pytest.raises(TandemError, match=field):
+        train(cfg, model=tiny_model(), data=ToyStream())
+    assert not (tmp_path / "run").exists()
+
+
+def test_betas_of_the_wrong_shape_in_a_config_file_are_a_clear_error():
+    with pytest.raises(TandemError, match="betas"):
+        TrainConfig.from_dict({"betas": 0.9})
+
+
+def test_out_that_is_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    for out in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        with pytest.raises(TandemError, match="afile"):
+            train(_cfg(tmp_path, out=str(out)), model=tiny_model(), data=ToyStream())

@@ -100,7 +100,10 @@ class TrainConfig:
             raise TandemError(f"train config: unknown keys {unknown}; known: {sorted(names)}")
         d = dict(d)
         if "betas" in d:
-            d["betas"] = tuple(d["betas"])
+            b = d["betas"]
+            if not isinstance(b, list | tuple) or len(b) != 2:
+                raise TandemError(f"train config: betas must be two numbers, e.g. [0.9, 0.98], got {b!r}")
+            d["betas"] = tuple(b)
         return cls(**d)
 
     def validate(self) -> None:
@@ -108,7 +111,47 @@ class TrainConfig:
             if not ok:
                 raise TandemError(f"train config: {msg}")
 
+        for name in ("steps", "batch_size", "grad_accum", "seq_len", "warmup", "ckpt_every", "log_every"):
+            v = getattr(self, name)
+            need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}")
+        for name in ("lr", "min_lr", "alpha", "spoken_fraction", "clip", "weight_decay", "eps"):
+            v = getattr(self, name)
+            need(
+                isinstance(v, int | float) and not isinstance(v, bool), f"{name} must be a number, got {v!r}"
+            )
         need(self.steps > 0, f"steps must be > 0, got {self.steps}")
+        need(self.lr > 0, f"lr must be > 0, got {self.lr}")
+        need(0 <= self.min_lr <= self.lr, f"min_lr must be in [0, lr={self.lr}], got {self.min_lr}")
+        need(self.alpha >= 0, f"alpha must be >= 0 (0: languages uniform, 1: by size), got {self.alpha}")
+        need(0 <= self.spoken_fraction <= 1, f"spoken_fraction must be in [0, 1], got {self.spoken_fraction}")
+        need(self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}")
+        need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
+        need(self.eps > 0, f"eps must be > 0, got {self.eps}")
+        need(
+            isinstance(self.betas, list | tuple)
+            and len(self.betas) == 2
+            and all(isinstance(b, int | float) and 0 <= b < 1 for b in self.betas),
+            f"betas must be two numbers in [0, 1), got {self.betas!r}",
+        )
+        need(
+            self.target_len is None or (isinstance(self.target_len, int) and self.target_len > 1),
+            f"target_len must be > 1 (or unset: seq_len), got {self.target_len}",
+        )
+        need(
+            self.num_workers >= 0,
+            f"num_workers must be >= 0 (0: tokenise in this process), got {self.num_workers}",
+        )
+        need(self.keep_ckpts >= 1, f"keep_ckpts must be >= 1, got {self.keep_ckpts}")
+        need(
+            self.freeze_encoder_steps >= 0,
+            f"freeze_encoder_steps must be >= 0, got {self.freeze_encoder_steps}",
+        )
+        objectives = ("alexatm", "denoise", "clm", "t5", "ul2")
+        need(
+            self.objective in objectives, f"objective {self.objective!r}: use one of {', '.join(objectives)}"
+        )
+        schedules = ("linear", "cosine", "constant")
+        need(self.schedule in schedules, f"schedule {self.schedule!r}: use one of {', '.join(schedules)}")
         need(self.batch_size > 0 and self.grad_accum > 0, "batch_size and grad_accum must be > 0")
         need(self.seq_len > 1, f"seq_len must be > 1, got {self.seq_len}")
         need(self.ckpt_every > 0 and self.log_every > 0, "ckpt_every and log_every must be > 0")
@@ -350,7 +393,12 @@ def train(
             cfg, tokenizer=str(out / "tokenizer")
         )  # trained there, found there on resume
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise TandemError(
+                f"--out {out}: it or a folder above it is a file; choose a directory path"
+            ) from None
         (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
 
