@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
+from tandem.errors import TandemError
 from tandem.train import Checkpointer, TrainConfig, train
 from test_train_helpers import ToyStream, tiny_model
 
@@ -92,3 +94,55 @@ def test_sigkill_during_checkpoint_write_resumes_from_last_good(tmp_path):
     assert _losses(out) == _reference(tmp_path)
     assert not list((out / "checkpoints").glob(".tmp-*"))
     assert ck.latest().name == "step_00000008"
+
+
+def test_a_fresh_run_into_a_run_folder_refuses_and_loses_nothing(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out)), model=tiny_model(), data=ToyStream())
+    before = _losses(out)
+    ck = Checkpointer(out / "checkpoints")
+    names = [p.name for p in ck.complete()]
+    with pytest.raises(TandemError, match="--resume.*--overwrite"):
+        train(TrainConfig(**_cfg(out, steps=2, ckpt_every=1)), model=tiny_model(), data=ToyStream())
+    assert _losses(out) == before and [p.name for p in ck.complete()] == names
+    assert json.loads((out / "train_config.json").read_text())["steps"] == 8
+    # --overwrite starts over: no checkpoint of the old run is left to be mixed up with the new one
+    train(
+        TrainConfig(**_cfg(out, steps=2, ckpt_every=1, overwrite=True)), model=tiny_model(), data=ToyStream()
+    )
+    assert [p.name for p in ck.complete()] == ["step_00000001", "step_00000002"]
+    assert ck.latest().name == "step_00000002" and [s for s, _ in _losses(out)] == [1, 2]
+
+
+def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, capsys):
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())
+    saved = (out / "train_config.json").read_text()
+    changed = _cfg(out, resume=True, model_overrides={"d_model": 64})
+    with pytest.raises(TandemError, match="model_overrides.*--init-from"):
+        train(TrainConfig(**changed), model=tiny_model(), data=ToyStream())
+    assert (out / "train_config.json").read_text() == saved
+    # other changes are allowed, and named
+    res = train(
+        TrainConfig(**_cfg(out, resume=True, steps=10, lr=1e-3)), model=tiny_model(), data=ToyStream()
+    )
+    assert res.step == 10
+    err = capsys.readouterr().err
+    assert "steps: 8 -> 10" in err and "lr: 0.003 -> 0.001" in err
+
+
+def test_loading_a_checkpoint_into_another_model_is_a_clear_error(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, steps=2)), model=tiny_model(), data=ToyStream())
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.train import build_optimizer
+    from tandem.train.module import Seq2SeqTrainModule
+    from test_train_helpers import VOCAB
+
+    other = Seq2SeqTrainModule(
+        Seq2SeqLM(ModelConfig.preset("tiny", vocab_size=VOCAB, d_model=64, num_heads=2))
+    )
+    ck = Checkpointer(out / "checkpoints")
+    with pytest.raises(TandemError, match="step_00000002.*another model"):
+        ck.load(ck.latest(), other, build_optimizer(other, lr=1e-3))

@@ -106,6 +106,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--keep-ckpts", type=int, default=d.keep_ckpts, help="checkpoints kept")
     g.add_argument("--log-every", type=int, default=d.log_every, help="metrics every N steps")
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over in an --out that holds a run (deletes its checkpoints)",
+    )
     g.add_argument("--stop-after", type=int, default=None, help="stop after N steps of this invocation")
     g.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
     g.add_argument("--no-plot", dest="plot", action="store_false")

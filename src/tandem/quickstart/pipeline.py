@@ -377,6 +377,7 @@ def stage_pretrain(ctx: Context) -> dict:
         "seed": ctx.seed,
         "device": "cpu",
         "out": "teacher-pretrained",
+        "overwrite": True,  # a stage run again starts over
     }
     from tandem.quickstart.corpus import spoken_available
 

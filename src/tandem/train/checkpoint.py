@@ -178,7 +178,6 @@ class Checkpointer:
     ) -> tuple[dict[str, Any], Any]:
         """Restore model and optimizer in place and this rank's RNG states; returns (trainer_state,
         data_state)."""
-        import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import (
             get_model_state_dict,
             get_state_dict,
@@ -199,21 +198,34 @@ class Checkpointer:
             )
         if optimizer is None:
             sd = {"model": get_model_state_dict(module)}
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="torch.distributed is disabled")
-                dcp.load(sd, checkpoint_id=str(path / "dcp"))
+            _load_dcp(sd, path)
             set_model_state_dict(module, sd["model"])
         else:
             model_sd, optim_sd = get_state_dict(module, optimizer)
             sd = {"model": model_sd, "optim": optim_sd}
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="torch.distributed is disabled")
-                dcp.load(sd, checkpoint_id=str(path / "dcp"))
+            _load_dcp(sd, path)
             set_state_dict(module, optimizer, model_state_dict=sd["model"], optim_state_dict=sd["optim"])
         with open(path / f"rank_{rank:05d}.pt", "rb") as f:
             blob = torch.load(f, weights_only=False)  # our own file: numpy/python RNG states are pickled
         set_rng_state(blob["rng"])
         return meta, blob["data"]
+
+
+def _load_dcp(sd: dict[str, Any], path: Path) -> None:
+    """`dcp.load` in place, with a TandemError naming the checkpoint when the tensors do not fit."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.api import CheckpointException  # a BaseException, not an Exception
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="torch.distributed is disabled")
+            dcp.load(sd, checkpoint_id=str(path / "dcp"))
+    except (Exception, CheckpointException) as e:  # DCP wraps shape/key mismatches with a remote trace
+        lines = [x.strip() for x in str(e).strip().splitlines() if x.strip()]
+        raise TandemError(
+            f"{path}: cannot be loaded into this model ({lines[-1] if lines else type(e).__name__}); it was "
+            "written by another model or optimizer: resume with the run's own settings"
+        ) from None
 
 
 def full_model_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -11,6 +11,8 @@ import json
 import math
 import os
 import random
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +86,7 @@ class TrainConfig:
     keep_ckpts: int = 3
     log_every: int = 10
     resume: bool = False
+    overwrite: bool = False  # start over in an --out that holds checkpoints (they are deleted)
     stop_after: int | None = None  # stop (with a checkpoint) after this many steps in this invocation
     tensorboard: bool = True
     plot: bool = True
@@ -373,6 +376,63 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
     )
 
 
+# settings a checkpoint cannot be resumed under (they change the model's shape), and settings that change
+# nothing a resumed run computes (so changing them on --resume is not worth a warning)
+_MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size")
+_RUN_CONTROL_KEYS = frozenset(
+    (
+        "resume overwrite stop_after progress tensorboard plot log_every ckpt_every keep_ckpts num_workers "
+        "device out init_from encoder_init"
+    ).split()
+)
+
+
+def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int) -> None:
+    """Refuse to start over in a folder that holds a run (unless `overwrite`) or to resume it with another
+    model; name any other setting that changed since the run's last start."""
+    last = ckpt.latest()
+    if last is None:
+        return
+    if not cfg.resume:
+        if not cfg.overwrite:
+            raise TandemError(
+                f"--out {out} already holds a run (checkpoint {last.name}); pass --resume to continue it, "
+                "--overwrite to start over (its checkpoints are deleted), or choose another --out"
+            )
+        if rank == 0:
+            shutil.rmtree(ckpt.root)
+            shutil.rmtree(out / "tensorboard", ignore_errors=True)
+        if dist.is_initialized():
+            dist.barrier()
+        return
+    saved_path = out / "train_config.json"
+    try:
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):  # no record of the run's settings: nothing to compare with
+        return
+    now = json.loads(json.dumps(cfg.to_dict()))
+    changed = {
+        k: (saved[k], v)
+        for k, v in now.items()
+        if k in saved and saved[k] != v and k not in _RUN_CONTROL_KEYS
+    }
+    diffs = {k: f"{k}: {json.dumps(a)} -> {json.dumps(b)}" for k, (a, b) in changed.items()}
+    model = [diffs[k] for k in _MODEL_KEYS if k in changed]
+    if model:
+        raise TandemError(
+            f"--resume {out}: its checkpoints hold another model ({'; '.join(model)}); resume with the run's "
+            f"settings (--config {saved_path} --resume), or train the new model in another --out, starting "
+            f"from this run's weights with --init-from {out / 'model'} once it has finished"
+        )
+    if diffs and rank == 0:
+        print(
+            f"warning: --resume with settings changed since the run's last start ({', '.join(diffs.values())}); "
+            "it continues with the new values, so it will not match an uninterrupted run",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 # ---------------------------------------------------------------------------- the loop
 def train(
     cfg: TrainConfig,
@@ -392,6 +452,10 @@ def train(
         cfg = dataclasses.replace(
             cfg, tokenizer=str(out / "tokenizer")
         )  # trained there, found there on resume
+    if out.is_file():
+        raise TandemError(f"--out {out} is a file; choose a directory path")
+    ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
+    _check_run_folder(cfg, out, ckpt, rank)  # before train_config.json is replaced
     if rank == 0:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -437,7 +501,6 @@ def train(
     schedule = LRSchedule(cfg.lr, cfg.steps, min(cfg.warmup, cfg.steps), cfg.min_lr, cfg.schedule)
 
     # 3. resume
-    ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
     step, tokens_seen = 0, 0
     if cfg.resume:
         last = ckpt.latest()
