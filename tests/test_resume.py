@@ -146,3 +146,41 @@ def test_loading_a_checkpoint_into_another_model_is_a_clear_error(tmp_path):
     ck = Checkpointer(out / "checkpoints")
     with pytest.raises(TandemError, match="step_00000002.*another model"):
         ck.load(ck.latest(), other, build_optimizer(other, lr=1e-3))
+
+
+def test_ctrl_c_saves_a_checkpoint_at_the_step_reached_and_resumes_exactly(tmp_path):
+    out = tmp_path / "interrupted"
+    cfg = _cfg(out, steps=2000, ckpt_every=1000)
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), json.dumps(cfg), "4", "0.1"],
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 60
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the run never reached step 3"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode != 0  # KeyboardInterrupt goes on to the caller once the checkpoint is saved
+    last = Checkpointer(out / "checkpoints").latest()
+    assert last is not None, err[-2000:]  # nothing trained before the interrupt is lost
+    step = int(json.loads((last / "trainer.json").read_text())["step"])
+    assert step >= 3 and "--resume" in err
+    # resuming continues exactly as an uninterrupted run would have
+    train(
+        TrainConfig(**_cfg(out, steps=2000, ckpt_every=1000, resume=True, stop_after=2)),
+        model=tiny_model(dropout=0.1),
+        data=ToyStream(),
+    )
+    ref = tmp_path / "ref"
+    train(
+        TrainConfig(**_cfg(ref, steps=2000, ckpt_every=1000, stop_after=step + 2)),
+        model=tiny_model(dropout=0.1),
+        data=ToyStream(),
+    )
+    assert _losses(out) == _losses(ref)

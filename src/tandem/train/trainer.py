@@ -12,7 +12,9 @@ import math
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -433,6 +435,43 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         )
 
 
+class _DeferredInterrupt:
+    """While active, a first Ctrl-C (SIGINT) only sets `requested`: the loop finishes its step, saves a
+    checkpoint and then raises KeyboardInterrupt. A second Ctrl-C interrupts at once. Single-process runs only
+    (under torchrun every rank would have to agree on the step to save)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.requested = False
+        self._pid = os.getpid()
+        self._prev: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:  # a forked tokeniser worker: the main process decides
+            return
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(
+            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to stop at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def __enter__(self) -> _DeferredInterrupt:
+        if self.enabled:
+            self._prev = signal.getsignal(signal.SIGINT)
+            if self._prev is signal.SIG_IGN:  # e.g. a background job: keep ignoring it
+                self.enabled = False
+            else:
+                signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            signal.signal(signal.SIGINT, self._prev)
+
+
 # ---------------------------------------------------------------------------- the loop
 def train(
     cfg: TrainConfig,
@@ -546,109 +585,126 @@ def train(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     exhausted = False
     last_saved = step
-
-    while step < stop_at:
-        if frozen and step >= cfg.freeze_encoder_steps:
-            _freeze_encoder(module.model, False)
-            frozen = False
-        lr = schedule.apply(optimizer, step)
-        micro = []
-        try:
-            for _ in range(cfg.grad_accum):
-                micro.append(_to_device(next(it), device))
-        except StopIteration:
-            exhausted = True
-            break
-        # normalise by the global number of target tokens so that accumulation and data parallelism
-        # give exactly the mean over the whole global batch (FSDP averages gradients over ranks)
-        n_tok = torch.tensor(
-            [float(sum(int((b["labels"] != -100).sum()) for b in micro))], dtype=torch.float64, device=device
-        )
-        n_global = float(_all_reduce(n_tok).item())
-        scale = world / max(1.0, n_global)
-        step_vec = torch.zeros_like(acc)
-        flops = 0.0
-        for b in micro:
-            with autocast:
-                loss, ex_loss, ex_tok = module(b["input_ids"], b.get("attention_mask"), b["labels"], scale)
-            loss.backward()
-            codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
-            step_vec[0] += ex_loss.sum().double()
-            step_vec[1] += ex_tok.sum().double()
-            for k in range(nk):
-                sel = codes == k
-                step_vec[2 + 2 * k] += ex_loss[sel].sum().double()
-                step_vec[3 + 2 * k] += ex_tok[sel].sum().double()
-            am = b.get("attention_mask")
-            step_vec[-1] += float(am.sum()) if am is not None else float(b["input_ids"].numel())
-            if mcfg is not None:
-                B, S = b["input_ids"].shape
-                flops += seq2seq_train_flops(
-                    mcfg.d_model,
-                    mcfg.ffn_dim,
-                    mcfg.encoder_layers,
-                    mcfg.decoder_layers,
-                    mcfg.vocab_size,
-                    B,
-                    S,
-                    b["labels"].shape[1],
-                )
-        grad_norm = clip_grad_norm(params, cfg.clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        acc += step_vec
-        window_steps += 1
-        window_flops += flops
-        tokens_seen += int(n_global)  # exact target tokens; input tokens are added at log time
-
-        if step % cfg.log_every == 0 or step == stop_at:
-            vec = _all_reduce(acc.clone()).tolist()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            dt = max(1e-9, time.perf_counter() - window_t0)
-            tok_in_out = vec[1] + vec[-1]
-            rec: dict[str, Any] = {
-                "step": step,
-                "loss": vec[0] / max(1.0, vec[1]),
-                "lr": lr,
-                "tokens_per_s": tok_in_out / dt,
-                "target_tokens_per_s": vec[1] / dt,
-                "grad_norm": grad_norm,
-                "tokens_seen": tokens_seen,
-                "time_per_step_s": dt / window_steps,
-            }
-            for k, name in enumerate((*KINDS, "other")):
-                if vec[3 + 2 * k] > 0:
-                    rec[f"loss_{name}"] = vec[2 + 2 * k] / vec[3 + 2 * k]
-            if frozen:
-                rec["encoder_frozen"] = True
-            if peak_flops:
-                rec["tflops"] = window_flops * world / dt / 1e12
-                rec["mfu"] = window_flops / dt / peak_flops
-            if not math.isfinite(rec["loss"]):
-                raise TandemError(
-                    f"step {step}: loss is {rec['loss']}; lower --lr or check the data (last good checkpoint "
-                    f"in {ckpt.root})"
-                )
-            if logger is not None:
-                logger.log(rec)
-                records.append(rec)
-            if bar is not None:
-                post = {"loss": f"{rec['loss']:.3f}", "tok/s": _fmt_rate(rec["tokens_per_s"])}
-                if "mfu" in rec:
-                    post["mfu"] = f"{100 * rec['mfu']:.1f}%"
-                bar.set_postfix(post, refresh=False)
-            acc.zero_()
-            window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
-        if bar is not None:
-            bar.update(1)
-        if step % cfg.ckpt_every == 0 or step == stop_at:
-            state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
-            ckpt.save(
-                step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+    interrupt = _DeferredInterrupt(enabled=world == 1)
+    with interrupt:  # a Ctrl-C ends the loop after the step, with a checkpoint
+        while step < stop_at:
+            if frozen and step >= cfg.freeze_encoder_steps:
+                _freeze_encoder(module.model, False)
+                frozen = False
+            lr = schedule.apply(optimizer, step)
+            micro = []
+            try:
+                for _ in range(cfg.grad_accum):
+                    micro.append(_to_device(next(it), device))
+            except StopIteration:
+                exhausted = True
+                break
+            # normalise by the global number of target tokens so that accumulation and data parallelism
+            # give exactly the mean over the whole global batch (FSDP averages gradients over ranks)
+            n_tok = torch.tensor(
+                [float(sum(int((b["labels"] != -100).sum()) for b in micro))],
+                dtype=torch.float64,
+                device=device,
             )
-            last_saved = step
+            n_global = float(_all_reduce(n_tok).item())
+            scale = world / max(1.0, n_global)
+            step_vec = torch.zeros_like(acc)
+            flops = 0.0
+            for b in micro:
+                with autocast:
+                    loss, ex_loss, ex_tok = module(
+                        b["input_ids"], b.get("attention_mask"), b["labels"], scale
+                    )
+                loss.backward()
+                codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
+                step_vec[0] += ex_loss.sum().double()
+                step_vec[1] += ex_tok.sum().double()
+                for k in range(nk):
+                    sel = codes == k
+                    step_vec[2 + 2 * k] += ex_loss[sel].sum().double()
+                    step_vec[3 + 2 * k] += ex_tok[sel].sum().double()
+                am = b.get("attention_mask")
+                step_vec[-1] += float(am.sum()) if am is not None else float(b["input_ids"].numel())
+                if mcfg is not None:
+                    B, S = b["input_ids"].shape
+                    flops += seq2seq_train_flops(
+                        mcfg.d_model,
+                        mcfg.ffn_dim,
+                        mcfg.encoder_layers,
+                        mcfg.decoder_layers,
+                        mcfg.vocab_size,
+                        B,
+                        S,
+                        b["labels"].shape[1],
+                    )
+            grad_norm = clip_grad_norm(params, cfg.clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            acc += step_vec
+            window_steps += 1
+            window_flops += flops
+            tokens_seen += int(n_global)  # exact target tokens; input tokens are added at log time
+
+            if step % cfg.log_every == 0 or step == stop_at:
+                vec = _all_reduce(acc.clone()).tolist()
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                dt = max(1e-9, time.perf_counter() - window_t0)
+                tok_in_out = vec[1] + vec[-1]
+                rec: dict[str, Any] = {
+                    "step": step,
+                    "loss": vec[0] / max(1.0, vec[1]),
+                    "lr": lr,
+                    "tokens_per_s": tok_in_out / dt,
+                    "target_tokens_per_s": vec[1] / dt,
+                    "grad_norm": grad_norm,
+                    "tokens_seen": tokens_seen,
+                    "time_per_step_s": dt / window_steps,
+                }
+                for k, name in enumerate((*KINDS, "other")):
+                    if vec[3 + 2 * k] > 0:
+                        rec[f"loss_{name}"] = vec[2 + 2 * k] / vec[3 + 2 * k]
+                if frozen:
+                    rec["encoder_frozen"] = True
+                if peak_flops:
+                    rec["tflops"] = window_flops * world / dt / 1e12
+                    rec["mfu"] = window_flops / dt / peak_flops
+                if not math.isfinite(rec["loss"]):
+                    raise TandemError(
+                        f"step {step}: loss is {rec['loss']}; lower --lr or check the data (last good checkpoint "
+                        f"in {ckpt.root})"
+                    )
+                if logger is not None:
+                    logger.log(rec)
+                    records.append(rec)
+                if bar is not None:
+                    post = {"loss": f"{rec['loss']:.3f}", "tok/s": _fmt_rate(rec["tokens_per_s"])}
+                    if "mfu" in rec:
+                        post["mfu"] = f"{100 * rec['mfu']:.1f}%"
+                    bar.set_postfix(post, refresh=False)
+                acc.zero_()
+                window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+            if bar is not None:
+                bar.update(1)
+            if step % cfg.ckpt_every == 0 or step == stop_at:
+                state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
+                ckpt.save(
+                    step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+                )
+                last_saved = step
+            if interrupt.requested:
+                if step > last_saved:
+                    state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
+                    ckpt.save(
+                        step,
+                        module,
+                        optimizer,
+                        state,
+                        data.state_dict() if hasattr(data, "state_dict") else None,
+                    )
+                    last_saved = step
+                break
 
     if exhausted and step > last_saved:
         state = {"tokens_seen": tokens_seen, "schedule": dataclasses.asdict(schedule)}
@@ -673,4 +729,12 @@ def train(
         path.write_text(json.dumps(stats, indent=1, default=str) + "\n", encoding="utf-8")
     if rank == 0 and cfg.plot:
         plot_metrics(out / "metrics.jsonl", out / "loss.png")
+    if interrupt.requested:
+        if rank == 0:
+            print(
+                f"interrupted at step {step}; checkpoint saved in {ckpt.root}: continue with --resume",
+                file=sys.stderr,
+                flush=True,
+            )
+        raise KeyboardInterrupt
     return TrainResult(step, records, out, model_dir)
