@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from tandem.cli import main
 
 WORDS = {
@@ -84,3 +86,40 @@ def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nope.txt" in err
+
+
+def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path):
+    """parquet and HF sources, a jsonl row without its field, invalid UTF-8 and an empty file: the tokenizer
+    trained on --data reads them as the data stream does (bad records skipped and counted), not as a crash."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = random.Random(1)
+    en, de = WORDS["en"], WORDS["de"]
+
+    def line(words):
+        return " ".join(rng.choice(words) for _ in range(rng.randint(6, 14)))
+
+    rows = [json.dumps({"title": "t"} if i == 7 else {"text": line(en)}) for i in range(1, 201)]
+    (tmp_path / "en.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    body = [line(de).encode() for _ in range(200)]
+    body[4] = b"die katze \xff\xfe sass"
+    (tmp_path / "de.txt").write_bytes(b"\n".join(body) + b"\n")
+    (tmp_path / "fr.txt").write_text("")
+    pq.write_table(pa.table({"body": [line(en) for _ in range(200)]}), tmp_path / "it.parquet")
+    cfg = {
+        "data": [
+            str(tmp_path / "en.jsonl"),
+            str(tmp_path / "de.txt"),
+            str(tmp_path / "fr.txt"),
+            {"path": str(tmp_path / "it.parquet"), "lang": "it", "field": "body"},
+        ]
+    }
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    out = tmp_path / "run"
+    argv = ["pretrain", "--config", str(tmp_path / "cfg.json"), "--preset", "tiny", "--vocab-size", "320"]
+    argv += ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}', "--batch-size", "4"]
+    argv += ["--seq-len", "32", "--steps", "2", "--out", str(out), "--no-progress", "--no-tensorboard"]
+    assert main(argv) == 0
+    assert (out / "tokenizer" / "tokenizer.model").is_file()
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert stats["empty_languages"] == ["fr"]

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,10 +264,10 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
         return Tokenizer.load(target)
     from tandem.config import ModelConfig
 
-    files = _data_files(cfg)
+    sources = _sources(cfg)
     vocab = cfg.vocab_size or ModelConfig.preset(cfg.preset).vocab_size
     if rank == 0:
-        tok = Tokenizer.train([str(f) for f in files], vocab_size=vocab, seed=cfg.seed)
+        tok = Tokenizer.train(_source_texts(sources), vocab_size=vocab, seed=cfg.seed)
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
@@ -334,12 +335,31 @@ def _sources(cfg: TrainConfig) -> list[Any]:
     return out
 
 
-def _data_files(cfg: TrainConfig) -> list[Path]:
-    files = []
-    for s in _sources(cfg):
-        p = Path(str(s.path))
-        files += sorted(x for x in p.iterdir() if x.is_file()) if p.is_dir() else [p]
-    return files
+def _source_texts(sources: list[Any]) -> Iterator[str]:
+    """Every document of the sources, read once as the data stream reads them (any format, the source's
+    field; bad records are skipped here and counted by the stream), for training a tokenizer."""
+    from tandem.data import Reader
+    from tandem.data.sources import resolve_files
+
+    if all(resolve_files(s)[0] == "tokens" for s in sources):
+        raise TandemError(
+            "--data holds only token caches: pass --tokenizer, the one the caches were built with"
+        )
+    n = 0
+    for i, src in enumerate(sources):
+        reader = Reader(dataclasses.replace(src, shuffle_files=False), i, seed=0)
+        try:
+            while (item := reader.next()).kind != "epoch_end":
+                if item.kind == "doc" and isinstance(item.payload, str):
+                    n += 1
+                    yield item.payload
+        finally:
+            reader.close()
+    if n == 0:
+        paths = ", ".join(str(s.path) for s in sources)
+        raise TandemError(
+            f"no text to train a tokenizer on: every --data source is empty or unreadable ({paths})"
+        )
 
 
 def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
