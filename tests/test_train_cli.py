@@ -88,7 +88,7 @@ def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):
     assert err.startswith("error: ") and "nope.txt" in err
 
 
-def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path):
+def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path, capsys):
     """parquet and HF sources, a jsonl row without its field, invalid UTF-8 and an empty file: the tokenizer
     trained on --data reads them as the data stream does (bad records skipped and counted), not as a crash."""
     pa = pytest.importorskip("pyarrow")
@@ -123,3 +123,8 @@ def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path):
     assert (out / "tokenizer" / "tokenizer.model").is_file()
     stats = json.loads((out / "data_stats.json").read_text())
     assert stats["empty_languages"] == ["fr"]
+    # what was skipped is said at the end of the run, not only written into data_stats.json
+    said = capsys.readouterr().err
+    counts = [f"{stats[k]} {k}" for k in ("invalid_utf8", "missing_field") if stats[k]]
+    for part in ("1 empty_files", *counts, "no data for languages fr", "data_stats.json"):
+        assert part in said, said

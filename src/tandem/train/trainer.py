@@ -455,6 +455,33 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         )
 
 
+# PretrainStream counters of skipped input (see its stats), in the order a summary names them
+_SKIP_STATS = (
+    "empty_files",
+    "bad_files",
+    "invalid_utf8",
+    "bad_json",
+    "missing_field",
+    "empty_docs",
+    "short_docs",
+    "decontaminated",
+    "spoken_errors",
+)
+
+
+def _data_summary(stats: dict[str, Any]) -> str:
+    """One line on what the data stream skipped ("" when nothing was)."""
+    parts = []
+    skipped = [f"{stats[k]} {k}" for k in _SKIP_STATS if isinstance(stats.get(k), int) and stats[k] > 0]
+    if skipped:
+        parts.append("skipped " + ", ".join(skipped))
+    if stats.get("empty_languages"):
+        parts.append("no data for languages " + ", ".join(map(str, stats["empty_languages"])))
+    if stats.get("dead_sources"):
+        parts.append("no usable document in " + ", ".join(map(str, stats["dead_sources"])))
+    return "; ".join(parts)
+
+
 class _DeferredInterrupt:
     """While active, a first Ctrl-C (SIGINT) only sets `requested`: the loop finishes its step, saves a
     checkpoint and then raises KeyboardInterrupt. A second Ctrl-C interrupts at once. Single-process runs only
@@ -747,6 +774,9 @@ def train(
     if isinstance(stats, dict):
         path = out / (f"data_stats_rank{rank}.json" if world > 1 else "data_stats.json")
         path.write_text(json.dumps(stats, indent=1, default=str) + "\n", encoding="utf-8")
+        summary = _data_summary(stats)
+        if summary and rank == 0:
+            print(f"data: {summary}; files and lines in {path}", file=sys.stderr, flush=True)
     if rank == 0 and cfg.plot:
         plot_metrics(out / "metrics.jsonl", out / "loss.png")
     if interrupt.requested:
