@@ -128,3 +128,19 @@ def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path, ca
     counts = [f"{stats[k]} {k}" for k in ("invalid_utf8", "missing_field") if stats[k]]
     for part in ("1 empty_files", *counts, "no data for languages fr", "data_stats.json"):
         assert part in said, said
+
+
+def test_pretrain_cli_decontaminates_against_evaluation_files(tmp_path, capsys):
+    rng = random.Random(2)
+    docs = [" ".join(rng.choice(WORDS["en"]) for _ in range(16)) for _ in range(40)]
+    (tmp_path / "en.txt").write_text("\n".join(docs) + "\n", encoding="utf-8")
+    (tmp_path / "eval.jsonl").write_text(json.dumps({"question": "x", "context": docs[3]}) + "\n")
+    out = tmp_path / "run"
+    argv = ["pretrain", "--data", str(tmp_path / "en.txt"), "--decontaminate", str(tmp_path / "eval.jsonl")]
+    argv += ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}', "--vocab-size", "290"]
+    argv += ["--batch-size", "4", "--seq-len", "32", "--steps", "12", "--out", str(out), "--no-progress"]
+    assert main([*argv, "--no-tensorboard"]) == 0
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert stats["decontaminated"] == 1 and stats["docs"]["en"] >= 20
+    assert any("13-gram" in m for m in stats["problems"])
+    assert "1 decontaminated" in capsys.readouterr().err

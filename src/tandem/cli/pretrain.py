@@ -65,6 +65,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=d.spoken_fraction,
         help="share of documents converted to spoken form (AlexaTM 0.7)",
     )
+    g.add_argument(
+        "--decontaminate",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="evaluation files (text lines, or every string of .jsonl rows): drop pretraining documents "
+        "sharing a 13-gram with them; counted in data_stats.json",
+    )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
     g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per process per micro-batch")
@@ -126,8 +134,9 @@ def config_from_args(args: argparse.Namespace):
     overrides = dict(kw.pop("model_overrides", None) or {})
     if getattr(args, "dropout", None) is not None:
         overrides["dropout"] = args.dropout
-    if isinstance(kw.get("data"), str):
-        kw["data"] = [kw["data"]]
+    for key in ("data", "decontaminate"):
+        if isinstance(kw.get(key), str):
+            kw[key] = [kw[key]]
     return TrainConfig.from_dict(kw | {"model_overrides": overrides})
 
 

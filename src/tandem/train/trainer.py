@@ -59,6 +59,7 @@ class TrainConfig:
     objective: str = "alexatm"  # alexatm | denoise | clm | t5 | ul2
     alpha: float = 0.5  # language sampling exponent
     spoken_fraction: float = 0.0  # share of documents converted to spoken form (AlexaTM: 0.7)
+    decontaminate: list[str] = field(default_factory=list)  # evaluation files: drop docs sharing a 13-gram
     pad_to_max: bool | None = None  # fixed batch shapes (None: only with compile)
     seq_len: int = 512  # encoder length
     target_len: int | None = None  # decoder length (default: seq_len)
@@ -379,7 +380,16 @@ def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
 
 
 def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
-    from tandem.data import PretrainStream
+    from tandem.data import Decontaminator, PretrainStream
+
+    deco = None
+    if cfg.decontaminate:
+        deco = Decontaminator.from_files(cfg.decontaminate)
+        if rank == 0:
+            print(
+                f"decontamination: {len(deco.grams):,} 13-grams from {deco.num_texts:,} evaluation texts",
+                flush=True,
+            )
 
     return PretrainStream(
         _sources(cfg),
@@ -395,6 +405,7 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
         target_len=cfg.target_len,
         num_workers=cfg.num_workers,
         pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
+        decontaminate=deco,
     )
 
 
