@@ -144,3 +144,11 @@ def test_pretrain_cli_decontaminates_against_evaluation_files(tmp_path, capsys):
     assert stats["decontaminated"] == 1 and stats["docs"]["en"] >= 20
     assert any("13-gram" in m for m in stats["problems"])
     assert "1 decontaminated" in capsys.readouterr().err
+
+
+def test_pretrain_help_names_the_source_formats_and_the_config_form(capsys):
+    with pytest.raises(SystemExit):
+        main(["pretrain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for part in (".jsonl", ".parquet", "upsample", "save_to_disk", "--decontaminate", "--overwrite"):
+        assert part in text, part

@@ -19,6 +19,8 @@ EXAMPLES = """
       --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
   torchrun --nproc_per_node 8 -m tandem pretrain --preset 2b --data 'corpus/*.txt' --tokenizer tok/ \\
       --batch-size 8 --seq-len 1024 --activation-checkpointing --out runs/2b   # FSDP2 over 8 GPUs
+  tandem pretrain --config mix.json --out runs/mix   # mix.json: {"data": [{"path": "wiki/en.txt", "lang": "en",
+      "upsample": 10}, {"path": "mc4_de/", "lang": "de", "format": "hf", "field": "text"}], "preset": "tiny"}
 multi-node: run the same torchrun command on every node with
   --nnodes N --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500
 outputs in --out: train_config.json, metrics.jsonl, loss.png, tensorboard/, checkpoints/, model/ (final)
@@ -48,7 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="FILE",
-        help="text files/globs, one language per file (LANG:PATH, or the language from the name)",
+        help="files, folders or globs, one language each (LANG:PATH, or from the name: eng_Latn.devtest is en): "
+        ".txt (a document per line), .jsonl ('text' field), .parquet ('text' column); for a per-source "
+        "upsample or field, or a Hugging Face dataset saved with save_to_disk, list sources in --config "
+        "(see the examples)",
     )
     g.add_argument("--langs", nargs="+", default=None, help="one language code per data file")
     g.add_argument(
