@@ -9,6 +9,7 @@ import torch
 
 from tandem import ModelConfig, Seq2SeqLM
 from tandem.cli import VERBS, main
+from tandem.errors import TandemError
 from tandem.tokenizer import Tokenizer
 
 _WORDS = "set an alarm timer for six seven eight nine am pm tonight in the kitchen bedroom office hall play some jazz "
@@ -94,3 +95,29 @@ def test_generate_unreadable_input_file_is_a_one_line_error(model_dir, tmp_path,
     assert main(["generate", str(model_dir), "--input", str(good), "--max-new-tokens", "2", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["input"] for r in rows] == ["set an alarm", "play some jazz"]
+
+
+def test_generate_input_longer_than_the_model_is_an_error_naming_the_line(tmp_path, capsys):
+    # The prompt must not be cut (that loses its end and the EOS): like `tandem evaluate`, which skips a
+    # query the model cannot hold rather than truncating it, generate refuses it and says which one.
+    tok = Tokenizer.train(iter(SENTENCES), vocab_size=64, byte_fallback=False)
+    cfg = ModelConfig.preset(
+        "tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64, max_positions=8
+    )
+    d = tmp_path / "m"
+    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    long = "set an alarm for six am in the kitchen tonight and play some jazz music"
+    assert len(tok.encode(long, add_eos=True)) > 8
+    inp = tmp_path / "in.txt"
+    inp.write_text(f"set an alarm\n\n{long}\n", encoding="utf-8")
+    assert main(["generate", str(d), "--input", str(inp), "--max-new-tokens", "2"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error:") and len(err.strip().splitlines()) == 1
+    n = len(tok.encode(long, add_eos=True))
+    assert f"{inp} line 3" in err and f"{n} tokens" in err and "max_positions 8" in err
+    assert main(["generate", str(d), "--prompt", "hi", "--prompt", long, "--max-new-tokens", "2"]) == 2
+    assert "--prompt 2" in capsys.readouterr().err
+    with pytest.raises(TandemError, match=r"row 0 .* max_positions 8"):
+        Seq2SeqLM.from_pretrained(d).generate(
+            torch.tensor([tok.encode(long, add_eos=True)]), max_new_tokens=2
+        )

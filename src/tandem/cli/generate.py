@@ -56,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
             f"tokenizer has {tok.vocab_size} pieces but the model only {model.config.vocab_size}: "
             "pass the tokenizer the model was trained with (--tokenizer)"
         )
+    # each input with where it came from, for error messages
     if args.prompt:
-        texts = args.prompt
+        inputs = [(f"--prompt {i}", t) for i, t in enumerate(args.prompt, 1)]
     elif args.input in (None, "-"):
-        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        inputs = [(f"stdin line {i}", line.rstrip("\n")) for i, line in enumerate(sys.stdin, 1)]
     else:
         try:
             lines = Path(args.input).read_text(encoding="utf-8").splitlines()
@@ -68,13 +69,26 @@ def run(args: argparse.Namespace) -> int:
                 f"--input {args.input}: cannot read it ({getattr(e, 'strerror', None) or e}); give a UTF-8 text "
                 "file with one input per line, '-' for stdin, or --prompt TEXT"
             ) from e
-        texts = [line for line in lines if line.strip()]
+        inputs = [(f"--input {args.input} line {i}", line) for i, line in enumerate(lines, 1)]
+    if not args.prompt:
+        inputs = [(where, t) for where, t in inputs if t.strip()]
     if args.clm:
-        texts = ["[CLM] " + t for t in texts]
+        inputs = [(where, "[CLM] " + t) for where, t in inputs]
+    texts = [t for _, t in inputs]
+    # Like `tandem evaluate` (which skips, never cuts, a query the model cannot hold), an input longer than
+    # the encoder's learned positions is refused: cutting it would drop its end and its EOS.
+    limit = model.config.max_positions if model.config.position_type == "learned" else None
+    encoded = [tok.encode(t, add_eos=True) for t in texts]
+    for (where, _), ids in zip(inputs, encoded):
+        if limit is not None and len(ids) > limit:
+            raise TandemError(
+                f"{where} is {len(ids)} tokens (with EOS) but this model takes at most {limit} "
+                f"(max_positions {limit}); shorten it, generate does not truncate inputs"
+            )
     gen = torch.Generator(device=args.device).manual_seed(args.seed)
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
-        ids = [tok.encode(t, add_eos=True)[: model.config.max_positions] for t in chunk]
+        ids = encoded[start : start + args.batch_size]
         width = max(len(x) for x in ids)
         batch = torch.tensor([x + [tok.pad_id] * (width - len(x)) for x in ids], device=args.device)
         mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=args.device)

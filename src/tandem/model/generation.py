@@ -79,6 +79,18 @@ def generate(
             f"input ids must be in [0, {c.vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
             "is the tokenizer the one this model was trained with?"
         )
+    if c.position_type == "learned" and input_ids.shape[-1] > c.max_positions:
+        lengths = attention_mask.sum(-1).tolist() if attention_mask is not None else [input_ids.shape[-1]]
+        row = next((i for i, n in enumerate(lengths) if n > c.max_positions), None)
+        what = (
+            f"row {row} is {int(lengths[row])} tokens"
+            if row is not None
+            else f"padded to {input_ids.shape[-1]}"
+        )
+        raise TandemError(
+            f"input {what}, more than the encoder's max_positions {c.max_positions}: shorten the input "
+            "(generate does not truncate)"
+        )
     if max_new_tokens < 1:
         raise TandemError("max_new_tokens must be at least 1")
     stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
