@@ -121,3 +121,18 @@ def test_generate_input_longer_than_the_model_is_an_error_naming_the_line(tmp_pa
         Seq2SeqLM.from_pretrained(d).generate(
             torch.tensor([tok.encode(long, add_eos=True)]), max_new_tokens=2
         )
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--num-beams", "0"], "num_beams must be at least 1"),
+        (["--max-new-tokens", "-1"], "max_new_tokens must be at least 1"),
+        (["--do-sample", "--temperature", "-1"], "temperature must be"),
+        (["--do-sample", "--top-p", "0"], "top_p must be in (0, 1]"),
+    ],
+)
+def test_generate_nonsensical_settings_are_one_line_errors(model_dir, capsys, flags, message):
+    assert main(["generate", str(model_dir), "--prompt", "set an alarm", *flags]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1

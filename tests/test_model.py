@@ -155,6 +155,31 @@ def test_out_of_range_ids_are_a_clear_error():
         model.generate(torch.tensor([[5, 250]]))
 
 
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(num_beams=0), "num_beams must be at least 1 .*, got 0"),
+        (dict(num_beams=-2), "num_beams must be at least 1 .*, got -2"),
+        (dict(max_new_tokens=0), "max_new_tokens must be at least 1, got 0"),
+        (dict(max_new_tokens=-5), "max_new_tokens must be at least 1, got -5"),
+        (dict(min_new_tokens=-1), "min_new_tokens must be at least 0, got -1"),
+        (dict(do_sample=True, temperature=-0.5), r"temperature must be .*, got -0.5"),
+        (dict(do_sample=True, temperature=float("nan")), r"temperature must be .*, got nan"),
+        (dict(do_sample=True, top_p=0.0), r"top_p must be in \(0, 1\] .*, got 0.0"),
+        (dict(do_sample=True, top_p=1.5), r"top_p must be in \(0, 1\] .*, got 1.5"),
+        (dict(do_sample=True, top_k=-1), "top_k must be at least 0 .*, got -1"),
+        (dict(num_return_sequences=0), "num_return_sequences must be at least 1, got 0"),
+        (dict(num_beams=2, num_return_sequences=3), "num_return_sequences 3 is more than num_beams 2"),
+        (dict(num_beams=2, early_stopping="sometimes"), "early_stopping must be True, False or 'never'"),
+    ],
+)
+def test_nonsensical_generation_settings_are_clear_errors(bad, message):
+    # checked in the library, so the CLI, the server's torch backend and Python callers all get them
+    model = Seq2SeqLM(tiny())
+    with pytest.raises(TandemError, match=message):
+        model.generate(torch.tensor([[5, 6, 2]]), **{"max_new_tokens": 3, **bad})
+
+
 def test_save_load_is_bit_exact_and_sharded(tmp_path):
     model = Seq2SeqLM(tiny(tie_embeddings=False, tie_lm_head=False, final_logits_bias=True))
     with torch.no_grad():

@@ -47,6 +47,45 @@ def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch
     return logits
 
 
+def check_generation_settings(
+    max_new_tokens: int = 20,
+    min_new_tokens: int = 0,
+    num_beams: int = 1,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    num_return_sequences: int = 1,
+    early_stopping: bool | str = False,
+) -> None:
+    """Raise a TandemError naming the first decoding setting that makes no sense (`generate` calls this,
+    so the CLI, the server's torch backend and Python callers all get the same message)."""
+
+    def bad(what: str, value) -> TandemError:
+        return TandemError(f"{what}, got {value!r}")
+
+    if max_new_tokens < 1:
+        raise bad("max_new_tokens must be at least 1", max_new_tokens)
+    if min_new_tokens < 0:
+        raise bad("min_new_tokens must be at least 0", min_new_tokens)
+    if num_beams < 1:
+        raise bad("num_beams must be at least 1 (1 is greedy search or sampling)", num_beams)
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise bad("temperature must be a finite number >= 0 (0 or 1 without do_sample: greedy)", temperature)
+    if top_k < 0:
+        raise bad("top_k must be at least 0 (0: no top-k filter)", top_k)
+    if not (0 < top_p <= 1):  # also false for nan
+        raise bad("top_p must be in (0, 1] (1: no nucleus filter)", top_p)
+    if num_return_sequences < 1:
+        raise bad("num_return_sequences must be at least 1", num_return_sequences)
+    if num_beams > 1 and num_return_sequences > num_beams:
+        raise TandemError(
+            f"num_return_sequences {num_return_sequences} is more than num_beams {num_beams}: beam search "
+            "returns at most num_beams sequences"
+        )
+    if early_stopping not in (True, False, "never"):
+        raise bad("early_stopping must be True, False or 'never'", early_stopping)
+
+
 def generate(
     model,
     input_ids: torch.Tensor,
@@ -91,8 +130,16 @@ def generate(
             f"input {what}, more than the encoder's max_positions {c.max_positions}: shorten the input "
             "(generate does not truncate)"
         )
-    if max_new_tokens < 1:
-        raise TandemError("max_new_tokens must be at least 1")
+    check_generation_settings(
+        max_new_tokens=max_new_tokens,
+        min_new_tokens=min_new_tokens,
+        num_beams=num_beams,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        num_return_sequences=num_return_sequences,
+        early_stopping=early_stopping,
+    )
     stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
     members = list(getattr(model, "members", None) or [model])  # an Ensemble decodes with all its members
     was_training = model.training
