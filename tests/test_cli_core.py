@@ -136,3 +136,16 @@ def test_generate_nonsensical_settings_are_one_line_errors(model_dir, capsys, fl
     assert main(["generate", str(model_dir), "--prompt", "set an alarm", *flags]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error:") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_generate_with_a_model_vocabulary_larger_than_the_tokenizer(shared_fixtures, capsys):
+    # 512 model ids, 22 SentencePiece pieces: an id past the tokenizer is <unk> in the text, with a warning,
+    # instead of an error that ended the whole run.
+    fx = shared_fixtures / "alexatm-tiny"
+    spm = str(fx / "alexatm-format-spm.model")
+    prompts = ["this is fake data", "hello", "is it"]
+    args = ["generate", str(fx), "--tokenizer", spm, "--max-new-tokens", "4", "--json"]
+    with pytest.warns(UserWarning, match="vocab size 22"):
+        assert main([*args, *(x for p in prompts for x in ("--prompt", p))]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["input"] for r in rows] == prompts

@@ -306,3 +306,28 @@ def test_packed_linears_match_f_linear_and_leave_the_model_alone():
     plain = score_continuations(EncoderDecoder(model, _Tok(), prepack=False), srcs, conts)
     for f_row, p_row in zip(fast, plain):
         assert [r.logprob for r in f_row] == pytest.approx([r.logprob for r in p_row], abs=1e-5)
+
+
+def test_model_vocabulary_larger_than_the_tokenizer_decodes_and_smaller_is_an_error(shared_fixtures):
+    # The AlexaTM fixture: 512 model ids, a 22-piece SentencePiece model. Greedy generation may pick an id
+    # the tokenizer has no piece for; it decodes as <unk> (one warning) and the evaluation goes on.
+    import dataclasses
+
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.tokenizer import Tokenizer
+
+    fx = shared_fixtures / "alexatm-tiny"
+    tok = Tokenizer.load(fx / "alexatm-format-spm.model")
+    model = Seq2SeqLM.from_pretrained(fx)
+    lm = EncoderDecoder(model, tok)
+    prompts = ["this is fake data", "hello", "is it", "tea"]
+    ids = lm.pad([lm.source_ids(p) for p in prompts], lm.pad_id)
+    assert int(model.generate(*ids, max_new_tokens=4).max()) >= tok.vocab_size  # the case under test
+    with pytest.warns(UserWarning, match="vocab size 22"):
+        outs = generate_texts(lm, prompts, max_new_tokens=4, stop=[], batch_size=4)
+    assert len(outs) == 4 and all(isinstance(o, str) for o in outs)
+    small = Seq2SeqLM(dataclasses.replace(model.config, vocab_size=16))
+    with pytest.raises(TandemError, match=r"22 pieces .* 16"):
+        EncoderDecoder(small, tok)

@@ -36,6 +36,7 @@ import math
 import os
 import random
 import re
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +291,7 @@ class Tokenizer:
             ) from e
         self.meta: dict = dict(meta or {})
         self.num_threads = _default_threads()
+        self._warned_beyond_vocab = False
         n = self.sp.get_piece_size()
         self.vocab_size: int = n
 
@@ -635,10 +637,35 @@ class Tokenizer:
                     "the ids come from a different vocabulary, or labels still hold -100"
                 )
 
+    def _unk_beyond_vocab(self, ids: list[int]) -> list[int]:
+        """`ids` with every id past the last piece replaced by `<unk>`; negative ids are still an error.
+
+        A model's vocabulary may be larger than its tokenizer's (AlexaTM-style checkpoints reserve or pad
+        ids), so generation can pick an id that has no piece. Hugging Face tokenizers decode such ids to
+        nothing or `<unk>` rather than failing; here they become `<unk>` so the text shows something was
+        there, with one warning per tokenizer."""
+        n = self.vocab_size
+        beyond = [(pos, i) for pos, i in enumerate(ids) if i >= n]
+        if not beyond:
+            return ids
+        if not self._warned_beyond_vocab:
+            self._warned_beyond_vocab = True
+            pos, i = beyond[0]
+            warnings.warn(
+                f"token id {i} (position {pos}) is past this tokenizer's pieces (vocab size {n}): decoded as "
+                "<unk>; the model's vocabulary is larger than its tokenizer's, so it can generate ids with no "
+                "text (check that this is the tokenizer the model was trained with). Shown once.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return [self.unk_id if i >= n else i for i in ids]
+
     def decode(self, ids: Sequence[int] | Any, skip_special_tokens: bool = True) -> str:
         """Text of `ids`. Skipped when `skip_special_tokens`: bos, eos, pad, [CLM], [DOC], [MASK]; when
-        not skipped they are written as their pieces. Tags, newline and `<unk>` (" ⁇ ") are always kept."""
-        ids = _coerce_ids(ids)
+        not skipped they are written as their pieces. Tags, newline and `<unk>` (" ⁇ ") are always kept.
+        Ids past the last piece (a model vocabulary larger than the tokenizer's) decode as `<unk>`, with a
+        one-time warning; negative ids are an error."""
+        ids = self._unk_beyond_vocab(_coerce_ids(ids))
         self._check_ids(ids)
         if skip_special_tokens:
             return self.sp.decode([i for i in ids if i not in self._special_ids])
@@ -670,6 +697,15 @@ class Tokenizer:
         if hasattr(batch, "tolist"):
             batch = batch.tolist()
         return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
+
+    def check_fits(self, model_vocab_size: int, model: str = "the model") -> None:
+        """Raise a TandemError when this tokenizer has more pieces than the model has ids: those pieces
+        would reach the embedding as ids it does not have. (A larger model vocabulary is fine.)"""
+        if self.vocab_size > model_vocab_size:
+            raise TandemError(
+                f"the tokenizer has {self.vocab_size} pieces but {model} has only {model_vocab_size} ids: pass "
+                "the tokenizer the model was trained with (--tokenizer)"
+            )
 
     def token_to_id(self, piece: str) -> int | None:
         """The id of `piece`, or None when the vocabulary has no such piece."""

@@ -12,6 +12,7 @@ import importlib
 import json
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 
 from tandem.errors import TandemError
@@ -101,6 +102,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     return parser, subparsers
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _tandem_warning_line(message, category, filename, lineno, line=None) -> str:
+    """tandem's own warnings as one `warning: ...` line on stderr, like its errors (others as Python shows them)."""
+    if str(Path(filename).resolve()).startswith(_PACKAGE_DIR):
+        return f"warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, subparsers = build_parser()
@@ -119,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if mod is None:
         print(f"tandem {verb}: not yet available in this version", file=sys.stderr)
         return 2
+    previous_format, warnings.formatwarning = warnings.formatwarning, _tandem_warning_line
     try:
         args = _apply_config(subparsers[verb], argv[1:])
         return int(mod.run(args) or 0)
@@ -128,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":

@@ -51,11 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = Seq2SeqLM.from_pretrained(args.model, device=args.device)
     tok = Tokenizer.load(args.tokenizer or args.model)
-    if tok.vocab_size > model.config.vocab_size:
-        raise TandemError(
-            f"tokenizer has {tok.vocab_size} pieces but the model only {model.config.vocab_size}: "
-            "pass the tokenizer the model was trained with (--tokenizer)"
-        )
+    tok.check_fits(model.config.vocab_size, f"the model {args.model}")
     # each input with where it came from, for error messages
     if args.prompt:
         inputs = [(f"--prompt {i}", t) for i, t in enumerate(args.prompt, 1)]

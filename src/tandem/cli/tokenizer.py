@@ -128,5 +128,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         lines = [args.ids] if args.ids is not None else [line for line in sys.stdin if line.strip()]
         for line in lines:
-            print(tok.decode(_parse_ids(line), skip_special_tokens=not args.keep_special))
+            ids = _parse_ids(line)
+            # ids typed in for this tokenizer: one it has no piece for is a mistake here, not <unk> as in
+            # decoding a model's output (whose vocabulary may be larger than the tokenizer's)
+            for pos, i in enumerate(ids):
+                if not 0 <= i < tok.vocab_size:
+                    raise TandemError(
+                        f"token id {i} (position {pos}) is out of range for this tokenizer "
+                        f"(vocab size {tok.vocab_size})"
+                    )
+            print(tok.decode(ids, skip_special_tokens=not args.keep_special))
     return 0

@@ -244,6 +244,8 @@ class EncoderDecoder:
         cfg = model.config
         self.add_eos = add_eos
         if self.is_tandem:
+            if hasattr(self.tok.tok, "check_fits"):  # a tandem Tokenizer
+                self.tok.tok.check_fits(cfg.vocab_size)
             self.pad_id = cfg.pad_token_id
             self.start_id = cfg.decoder_start_token_id
             self.eos_id = cfg.eos_token_id

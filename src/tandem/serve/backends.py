@@ -99,6 +99,7 @@ class TorchBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
         self.tok = Tokenizer.load(path)
+        self.tok.check_fits(self.model.config.vocab_size, f"the model in {path}")
         self.name = Path(path).name
         self.labels = SLULabels.load(path)
         cfg = self.model.config
