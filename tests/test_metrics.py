@@ -28,19 +28,46 @@ def test_squad_f1_hand_computed():
 def test_squad_v2_official_semantics():
     golds = [["Paris", "the city of Paris"], [], ["1969"], [""]]
     # q1: multiple golds, best one counts; q2: unanswerable answered with "" -> correct;
-    # q3: wrong; q4: a blank gold means unanswerable, model answered -> wrong
+    # q3: wrong; q4: a blank gold is scored against "" only, model answered -> wrong (but its answer list is
+    # not empty, so the official script counts it under HasAns)
     preds = ["city of paris", "", "1970 or 1969", "something"]
     r = M.squad_v2(golds, preds)
     f1_q3 = 2 * (1 / 3) * 1 / (1 / 3 + 1)
     assert r["exact"] == pytest.approx(100 * 2 / 4)
     assert r["f1"] == pytest.approx(100 * (1 + 1 + f1_q3 + 0) / 4)
-    assert r["HasAns_total"] == 2 and r["NoAns_total"] == 2
-    assert r["HasAns_exact"] == 50.0 and r["NoAns_exact"] == 50.0
-    assert r["NoAns_f1"] == 50.0
+    assert r["HasAns_total"] == 3 and r["NoAns_total"] == 1
+    assert r["HasAns_exact"] == pytest.approx(100 / 3) and r["NoAns_exact"] == 100.0
+    assert r["NoAns_f1"] == 100.0 and r["HasAns_f1"] == pytest.approx(100 * (1 + f1_q3 + 0) / 3)
     gold_preds = ["Paris", "", "1969", ""]
     assert M.squad_v2(golds, gold_preds)["f1"] == 100.0 and M.squad_v2(golds, gold_preds)["exact"] == 100.0
     with pytest.raises(TandemError):
         M.squad_v2(golds, preds[:2])
+
+
+def test_squad_v2_has_ans_follows_the_raw_answer_list():
+    # The official v2.0 script: has_ans = bool(qa['answers']) on the raw list, while scoring drops golds
+    # that normalise to "" and scores against "" when none is left. So a question whose only golds are
+    # "The" / "a" / "the ." is HasAns, scored against "". Hand-computed:
+    #   q1 ["Paris"] "paris"      HasAns  EM 1 F1 1
+    #   q2 []        ""           NoAns   EM 1 F1 1
+    #   q3 ["The"]   ""           HasAns  EM 1 F1 1  (gold -> "")
+    #   q4 ["a", "the ."] "something"  HasAns  EM 0 F1 0  (golds -> "")
+    golds = [["Paris"], [], ["The"], ["a", "the ."]]
+    preds = ["paris", "", "", "something"]
+    r = M.squad_v2(golds, preds)
+    assert r == pytest.approx(
+        {
+            "exact": 75.0,
+            "f1": 75.0,
+            "total": 4.0,
+            "HasAns_exact": 200 / 3,
+            "HasAns_f1": 200 / 3,
+            "HasAns_total": 3.0,
+            "NoAns_exact": 100.0,
+            "NoAns_f1": 100.0,
+            "NoAns_total": 1.0,
+        }
+    )
 
 
 def test_record_max_over_golds():

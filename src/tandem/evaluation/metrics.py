@@ -69,16 +69,18 @@ def squad_v2(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict[str, 
     """Official SQuAD 2.0 exact/F1 (no no-answer threshold), overall and split into HasAns / NoAns.
 
     `golds[i]` lists the gold answer texts of question i (empty for an unanswerable question); `preds[i]` is
-    the predicted text, "" meaning "no answer".
+    the predicted text, "" meaning "no answer". As in the official script, a question is HasAns when its raw
+    answer list is not empty, even if every answer normalises to "" (it is then scored against "").
     """
     if len(golds) != len(preds):
         raise TandemError(f"squad_v2: {len(golds)} questions but {len(preds)} predictions")
     ex, f1, has = [], [], []
     for answers, pred in zip(golds, preds):
-        g = squad_gold_answers(list(answers))
+        answers = list(answers)
+        g = squad_gold_answers(answers)
         ex.append(max(exact_score(a, pred) for a in g))
         f1.append(max(f1_score(a, pred) for a in g))
-        has.append(g != [""])
+        has.append(bool(answers))  # the official make_qid_to_has_ans: bool(qa['answers'])
     out = {"exact": _mean(ex), "f1": _mean(f1), "total": float(len(preds))}
     for name, keep in (("HasAns", True), ("NoAns", False)):
         idx = [i for i, h in enumerate(has) if h == keep]
