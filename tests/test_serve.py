@@ -339,6 +339,24 @@ def test_real_uvicorn_queue_full_then_recovers(backend, edge):
         srv.stop()
 
 
+def test_request_larger_than_the_queue_413_not_503(backend, edge):
+    """More rows than --queue-size can never fit: 413 naming the limit, not a 503 that invites retries."""
+    with TestClient(create_app(backend, ServeSettings(queue_size=2, max_items=4))) as c:
+        for route, body in [
+            ("/v1/generate", {"inputs": [TEXT, "a", "b"]}),
+            ("/v1/score", {"prompt": TEXT, "choices": ["a", "b", "c"]}),
+        ]:
+            r = c.post(route, json=body)
+            assert r.status_code == 413, (route, r.text)
+            assert "retry-after" not in r.headers
+            assert "queue size of 2" in r.json()["error"]["message"]
+        r = c.post("/v1/generate", json={"inputs": [TEXT, TEXT], "max_new_tokens": 8})
+        assert (
+            r.status_code == 200
+            and [o["text"] for o in r.json()["outputs"]] == [edge.generate(TEXT, max_new_tokens=8)] * 2
+        )
+
+
 def test_micro_batching_groups_concurrent_requests(backend, edge):
     gated = GatedBackend(backend)
     with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=50))) as c:

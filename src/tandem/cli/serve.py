@@ -29,7 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-batch", type=int, default=16, help="rows per backend call (16)")
     parser.add_argument("--max-wait-ms", type=float, default=5.0, help="longest wait to fill a batch (5)")
-    parser.add_argument("--queue-size", type=int, default=256, help="rows waiting before 503s (256)")
+    parser.add_argument(
+        "--queue-size",
+        type=int,
+        default=256,
+        help="rows waiting before 503s; a request with more rows gets 413 (256)",
+    )
     parser.add_argument("--timeout-s", type=float, default=30.0, help="per-request timeout, then 504 (30)")
     parser.add_argument(
         "--max-input-chars", type=int, default=4096, help="longest input string, else 413 (4096)"

@@ -4,7 +4,8 @@ Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compati
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
 401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a POST body not sent as
 `Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full or shutting
-down, 504 past the per-request timeout.
+down, 504 past the per-request timeout. A request with more rows than the whole queue gets 413, not 503:
+retrying could never help.
 """
 
 from __future__ import annotations
@@ -310,6 +311,13 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         )
 
     async def run_rows(key: Hashable, payloads: list[Any]) -> list[Any]:
+        if len(payloads) > s.queue_size:  # can never fit, however long the client waits: not a 503
+            raise ApiError(
+                413,
+                f"this request's {len(payloads)} rows (inputs or choices) are over the server's queue size "
+                f"of {s.queue_size} (--queue-size); send at most {s.queue_size} per request",
+                "too_large",
+            )
         if state["draining"]:
             raise ApiError(503, "the server is shutting down", "unavailable", {"Retry-After": "1"})
         try:
