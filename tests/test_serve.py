@@ -357,6 +357,45 @@ def test_request_larger_than_the_queue_413_not_503(backend, edge):
         )
 
 
+def test_too_many_requests_in_flight_503_json_with_retry_after(backend, edge, monkeypatch):
+    """The in-flight cap answers in tandem's JSON error format with Retry-After, like a full queue, and
+    `serve` leaves uvicorn's own limit_concurrency (a plain-text 503 without Retry-After) unset."""
+    gated = GatedBackend(backend)
+    settings = ServeSettings(max_batch=1, max_wait_ms=0, queue_size=8, max_in_flight=2)
+    with TestClient(create_app(gated, settings)) as c:
+        results: dict = {}
+
+        def go(k):
+            results[k] = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8})
+
+        threads = [threading.Thread(target=go, args=(k,)) for k in "ab"]
+        for t in threads:
+            t.start()
+        for _ in range(500):
+            if c.app.state.metrics.in_flight >= 2:
+                break
+            time.sleep(0.01)
+        busy = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert busy.json()["error"]["type"] == "overloaded" and "limit 2" in busy.json()["error"]["message"]
+        assert c.get("/healthz").status_code == 200  # probes and metrics still answer under load
+        assert "tandem_in_flight_requests" in c.get("/metrics").text
+        gated.gate.set()
+        for t in threads:
+            t.join(20)
+        assert [results[k].status_code for k in "ab"] == [200, 200]
+        _expect_ok(c, edge)
+
+    import uvicorn
+
+    from tandem.serve import serve
+
+    seen = {}
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: seen.setdefault("config", self.config))
+    serve(backend, ServeSettings(port=_free_port()))
+    assert seen["config"].limit_concurrency is None
+
+
 def test_micro_batching_groups_concurrent_requests(backend, edge):
     gated = GatedBackend(backend)
     with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=50))) as c:

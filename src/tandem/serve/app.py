@@ -4,7 +4,7 @@ Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compati
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
 401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a POST body not sent as
 `Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full or shutting
-down, 504 past the per-request timeout. A request with more rows than the whole queue gets 413, not 503:
+down or too many requests in flight, 504 past the per-request timeout. A request with more rows than the whole queue gets 413, not 503:
 retrying could never help.
 """
 
@@ -47,6 +47,13 @@ class ServeSettings:
     max_items: int = 64  # inputs per request, choices per score request
     max_new_tokens: int = 512
     max_beams: int = 8
+    # Requests handled at once (reading, validating, queued or running) before 503 + Retry-After;
+    # None: queue_size + 64. /healthz and /metrics are exempt, so probes answer under load.
+    max_in_flight: int | None = None
+
+    @property
+    def in_flight_limit(self) -> int:
+        return self.max_in_flight if self.max_in_flight is not None else self.queue_size + 64
 
     @property
     def max_body_bytes(self) -> int:
@@ -193,7 +200,18 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         route = request.url.path if request.url.path in _ROUTES else "other"
         metrics.in_flight += 1
         try:
-            response = await _guarded(request, call_next)
+            if metrics.in_flight > s.in_flight_limit and request.url.path not in ("/healthz", "/metrics"):
+                # tandem's own cap rather than uvicorn's limit_concurrency, whose 503 is plain text
+                # without Retry-After (and also counts idle keep-alive connections)
+                response = _error(
+                    503,
+                    f"server busy: {metrics.in_flight - 1} requests in progress (limit {s.in_flight_limit})"
+                    "; retry later",
+                    "overloaded",
+                    {"Retry-After": "1"},
+                )
+            else:
+                response = await _guarded(request, call_next)
         finally:
             metrics.in_flight -= 1
         metrics.observe_request(route, response.status_code, time.perf_counter() - start)
@@ -482,6 +500,7 @@ def serve(backend: Backend, settings: ServeSettings | None = None, *, log_level:
         port=s.port,
         log_level=log_level,
         timeout_graceful_shutdown=max(5, int(s.timeout_s) + 5),
-        limit_concurrency=s.queue_size + 64,
+        # no limit_concurrency: the app caps requests itself (ServeSettings.max_in_flight) and answers in
+        # its JSON error format with Retry-After; uvicorn's 503 would be plain text without Retry-After
     )
     uvicorn.Server(config).run()
