@@ -158,6 +158,25 @@ def test_completions_accepts_openai_defaults_and_nulls(client, edge):
     assert r.json()["choices"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
 
 
+def test_models_lists_the_served_model_openai_style(backend):
+    """GET /v1/models (the openai client's models.list, most UIs) and /v1/models/{id}, behind the token."""
+    with TestClient(create_app(backend, ServeSettings(token="s3cret"))) as c:
+        assert c.get("/v1/models").status_code == 401
+        auth = {"Authorization": "Bearer s3cret"}
+        r = c.get("/v1/models", headers=auth)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["object"] == "list" and len(body["data"]) == 1
+        m = body["data"][0]
+        assert m["id"] == backend.name and m["object"] == "model"
+        assert isinstance(m["created"], int) and m["created"] > 0 and isinstance(m["owned_by"], str)
+        r = c.get(f"/v1/models/{backend.name}", headers=auth)
+        assert r.status_code == 200 and r.json() == m
+        r = c.get("/v1/models/other", headers=auth)
+        assert r.status_code == 404 and backend.name in r.json()["error"]["message"]
+        assert c.get(f"/v1/models/{backend.name}").status_code == 401
+
+
 def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     big = json.dumps({"inputs": "a" * 10_000_000}).encode()
     r = client.post("/v1/generate", content=big, headers={"content-type": "application/json"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "serve a model over HTTP (generate, score, parse, OpenAI completions, metrics) on 127.0.0.1"
+HELP = "serve a model over HTTP (generate, score, parse, OpenAI completions and models, metrics) on 127.0.0.1"
 EXAMPLES = """
   tandem serve student-int8/                                   # edge backend, http://127.0.0.1:8000
   tandem serve student-int8/ --port 9000 --token s3cret --max-batch 32 --max-wait-ms 10

@@ -1,6 +1,7 @@
 """The HTTP service: FastAPI routes over a Backend, with micro-batching, limits, auth and metrics.
 
-Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics.
+Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics,
+/v1/models and /v1/models/{id} (OpenAI-compatible: the one served model).
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
 401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a POST body not sent as
 `Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full or shutting
@@ -165,6 +166,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     s = settings or ServeSettings()
     metrics = Metrics()
     state: dict[str, Any] = {"draining": False}
+    started = int(time.time())  # the "created" of /v1/models
 
     def run_batch(key: Hashable, payloads: list[Any]) -> list[Any]:
         kind, arg = key
@@ -369,6 +371,21 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         metrics.queue_depth = batcher.depth
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    def model_card() -> dict[str, Any]:
+        return {"id": backend.name, "object": "model", "created": started, "owned_by": "tandem"}
+
+    @app.get("/v1/models")
+    async def models():  # OpenAI-compatible: the openai client's models.list, chat UIs
+        return {"object": "list", "data": [model_card()]}
+
+    @app.get("/v1/models/{model_id}")
+    async def model(model_id: str):
+        if model_id != backend.name:
+            raise ApiError(
+                404, f"model {model_id!r} not found; this server serves {backend.name!r}", "not_found"
+            )
+        return model_card()
+
     @app.post("/v1/generate")
     async def generate(req: GenerateRequest):
         texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
@@ -485,7 +502,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     return app
 
 
-_ROUTES = {"/healthz", "/metrics", "/v1/generate", "/v1/score", "/v1/parse", "/v1/completions"}
+_ROUTES = {"/healthz", "/metrics", "/v1/models", "/v1/generate", "/v1/score", "/v1/parse", "/v1/completions"}
 
 
 def serve(backend: Backend, settings: ServeSettings | None = None, *, log_level: str = "info") -> None:
