@@ -138,6 +138,16 @@ def test_bad_requests_get_4xx_and_server_keeps_serving(client, edge, route, body
     _expect_ok(client, edge)
 
 
+def test_body_not_utf8_400_names_the_byte_offset(client, edge):
+    """Latin-1 text sent as JSON: say the body is not UTF-8 and where, not "error parsing the body"."""
+    body = b'{"inputs": "caf\xe9 au lait"}'
+    r = client.post("/v1/generate", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == 400 and "not valid UTF-8 JSON" in err["message"] and "offset 15" in err["message"]
+    _expect_ok(client, edge)
+
+
 def test_completions_accepts_openai_defaults_and_nulls(client, edge):
     body = {
         "prompt": TEXT,

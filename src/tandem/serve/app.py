@@ -2,11 +2,11 @@
 
 Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics,
 /v1/models and /v1/models/{id} (OpenAI-compatible: the one served model).
-Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON,
-401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a POST body not sent as
-`Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full or shutting
-down or too many requests in flight, 504 past the per-request timeout. A request with more rows than the whole queue gets 413, not 503:
-retrying could never help.
+Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON or
+a body not in UTF-8, 401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a
+POST body not sent as `Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue
+full, too many requests in flight or shutting down, 504 past the per-request timeout. A request with more
+rows than the whole queue gets 413, not 503: retrying could never help.
 """
 
 from __future__ import annotations
@@ -278,6 +278,14 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException):
+        cause = e.__cause__  # FastAPI raises its generic 400 "error parsing the body" from the decode error
+        if e.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+            return _error(
+                400,
+                f"request body is not valid UTF-8 JSON: byte 0x{cause.object[cause.start]:02x} at offset "
+                f"{cause.start} ({cause.encoding}: {cause.reason}); send the JSON encoded as UTF-8",
+                "bad_request",
+            )
         msg = {
             404: f"no route {request.url.path}",
             405: f"method {request.method} not allowed on {request.url.path}",
