@@ -94,6 +94,10 @@ def test_score_parse_and_completions(client, edge):
     [
         ("/v1/generate", b'{"inputs": "abc"', 400, "not valid JSON"),
         ("/v1/generate", b"[1, 2", 400, "not valid JSON"),
+        # lone surrogates (valid JSON escapes) cannot be tokenised: a 500 that failed the whole batch
+        ("/v1/generate", b'{"inputs": ["ok", "a\\ud800b"]}', 422, "inputs[1]: lone surrogate"),
+        ("/v1/score", b'{"prompt": "a", "choices": ["\\udc00"]}', 422, "choices: lone surrogate"),
+        ("/v1/completions", b'{"prompt": "\\ud83d"}', 422, "prompt: lone surrogate"),
         ("/v1/generate", {"inputs": 5}, 422, "inputs"),
         ("/v1/generate", {"inputs": ["a", 3]}, 422, "inputs"),
         ("/v1/generate", {"inputs": "a", "max_new_tokens": "8"}, 422, "max_new_tokens"),

@@ -308,6 +308,16 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 raise ApiError(
                     413, f"{where}: {len(t)} characters is over the limit of {s.max_input_chars}", "too_large"
                 )
+            # a "\ud800" escape is valid JSON but no text: the backend cannot take it and fails the batch
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ApiError(
+                    422,
+                    f"{where}: lone surrogate {t[e.start]!r} at character {e.start} is not a Unicode "
+                    "character (escape a non-BMP character as a surrogate pair, or send it as UTF-8)",
+                    "invalid_request",
+                ) from e
 
     def gen_params(
         max_new_tokens: int, num_beams: int, min_new_tokens: int, stop, clm: bool, temperature, top_k, top_p
