@@ -152,6 +152,19 @@ def test_body_not_utf8_400_names_the_byte_offset(client, edge):
     _expect_ok(client, edge)
 
 
+def test_usage_prompt_tokens_are_the_tokens_the_model_reads(client, edge):
+    """One definition: the encoder's tokens (text, then the source EOS it was trained with; [CLM] first
+    when added), the same as /v1/generate's input_tokens and EdgeModel.count_tokens."""
+    texts = [TEXT, "stop"]
+    want = [len(edge.encode(t)) for t in texts]
+    assert want == [len(edge.tok.encode(t)) + 1 for t in texts] == [edge.count_tokens(t) for t in texts]
+    assert edge.count_tokens(TEXT, clm=True) == len(edge.encode(TEXT, clm=True)) == want[0] + 1
+    r = client.post("/v1/completions", json={"prompt": texts, "max_tokens": 4})
+    assert r.status_code == 200 and r.json()["usage"]["prompt_tokens"] == sum(want)
+    r = client.post("/v1/generate", json={"inputs": texts, "max_new_tokens": 4})
+    assert [o["input_tokens"] for o in r.json()["outputs"]] == want
+
+
 def test_completions_accepts_openai_defaults_and_nulls(client, edge):
     body = {
         "prompt": TEXT,
@@ -294,9 +307,6 @@ class GatedBackend:
 
     def score(self, prompts, targets, clm):
         return self.inner.score(prompts, targets, clm)
-
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
 
 
 def _free_port() -> int:
@@ -541,3 +551,10 @@ def test_torch_backend_input_longer_than_the_model_413(torch_backend):
         assert r.status_code == 422 and "max_new_tokens 129" in r.json()["error"]["message"]
         r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 128, "min_new_tokens": 128})
         assert r.status_code == 200 and r.json()["outputs"][0]["output_tokens"] == 128
+
+
+def test_torch_backend_usage_prompt_tokens_same_definition(torch_backend):
+    with TestClient(create_app(torch_backend, ServeSettings())) as c:
+        r = c.post("/v1/completions", json={"prompt": TEXT, "max_tokens": 2})
+        assert r.status_code == 200
+        assert r.json()["usage"]["prompt_tokens"] == len(torch_backend.tok.encode(TEXT)) + 1

@@ -26,7 +26,7 @@ class Generation:
 
     text: str
     finish_reason: str  # "stop" (EOS or a stop string) or "length"
-    input_tokens: int
+    input_tokens: int  # tokens the encoder read: [CLM] when added, the text, the source EOS
     output_tokens: int
     score: float | None = None  # cumulative log-probability when asked for
 
@@ -150,8 +150,10 @@ class EdgeModel:
         ids = [self.index[t] for t in tokens if t in self.index]
         return self.tok.decode([i for i in ids if i not in self._skip and i < self._sp_size])
 
-    def count_tokens(self, text: str) -> int:
-        return len(self.tok.encode(text))
+    def count_tokens(self, text: str, *, clm: bool = False) -> int:
+        """Tokens the encoder reads for `text` ([CLM], EOS included as `encode` adds them): the count
+        `Generation.input_tokens` and the server's `usage.prompt_tokens` report."""
+        return len(self.encode(text, clm=clm))
 
     def _check_length(self, n: int, what: str) -> None:
         if self.max_positions is not None and n > self.max_positions:

@@ -499,6 +499,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             req.top_p if req.top_p is not None else 1.0,
         )
         gens = await run_rows(("generate", p), prompts)
+        # the tokens the model reads (source EOS included), as OpenAI counts what its models process
         prompt_tokens = sum(g.input_tokens for g in gens)
         completion_tokens = sum(g.output_tokens for g in gens)
         return {

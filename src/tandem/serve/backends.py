@@ -38,15 +38,12 @@ class Backend(Protocol):
     labels: SLULabels | None  # SLU tag names (labels.json) for /v1/parse, None for plain-text parses
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
-        """One Generation per text."""
+        """One Generation per text; its input_tokens (the server's usage.prompt_tokens) counts the tokens
+        the encoder reads: [CLM] when added, the text, and the source EOS the model was trained with."""
         ...
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
         """Per-token log-probabilities of each target followed by EOS, given its prompt."""
-        ...
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens of `text` without specials (for usage reports)."""
         ...
 
 
@@ -77,9 +74,6 @@ class EdgeBackend:
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
         return self.model.score_batch(prompts, targets, clm=clm)
-
-    def count_tokens(self, text: str) -> int:
-        return self.model.count_tokens(text)
 
 
 class TorchBackend:
@@ -181,9 +175,6 @@ class TorchBackend:
             logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
         logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         return [logp[i, : len(t)].tolist() for i, t in enumerate(tgts)]
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.tok.encode(text))
 
 
 def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1) -> Backend:
