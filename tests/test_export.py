@@ -347,6 +347,47 @@ def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "mbart"
 
 
+def test_cli_export_hf_refuses_quantize_and_is_verified(tmp_path, tok_dir, capsys, monkeypatch):
+    """--format hf writes the model's own weights: --quantize is refused, not ignored; and the export is
+    checked like ct2's (greedy parity with tandem on the probe batch, in float32)."""
+    import sys
+
+    from tandem.interop import hf as hf_mod
+
+    _tiny_tandem().save_pretrained(tmp_path / "m")
+    Tokenizer.load(tok_dir).save(tmp_path / "m")
+    m = str(tmp_path / "m")
+    for q in ("int8", "float32"):
+        assert main(["export", m, "--format", "hf", "--quantize", q, "--out", str(tmp_path / "q")]) == 2
+        err = capsys.readouterr().err
+        assert f"--quantize {q}" in err and "--format ct2" in err, err
+    assert not (tmp_path / "q").exists()
+
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rep["verified"] == {"probe_sequences": 6, "probe_match": True, "reference": "tandem (float32)"}
+
+    real = hf_mod.tandem_to_bart
+
+    def wrong_bias(tensors, config):  # a writer that gets one tensor wrong
+        out = real(tensors, config)
+        out["final_logits_bias"] = torch.randn_like(out["final_logits_bias"]) * 10
+        return out
+
+    monkeypatch.setattr(hf_mod, "tandem_to_bart", wrong_bias)
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "export check failed" in err and "position" in err and "reference [" in err, err
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    monkeypatch.setattr(hf_mod, "tandem_to_bart", real)
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # transformers is optional: skip the check
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "unchecked")]) == 0
+    rep = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rep["verified"] is None and any("transformers" in n for n in rep["notes"])
+    assert (tmp_path / "unchecked" / "model.safetensors").is_file()
+
+
 def test_slu_labels_travel_with_the_export(tmp_path):
     """A --slu-tags student's labels.json goes into the CT2 export (and an HF export); bad ones are refused."""
     from tandem.edge import EdgeModel

@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quantize",
         choices=["int8", "int8_float32", "int16", "float32"],
-        default="int8",
-        help="CTranslate2 weight type (int8)",
+        default=None,
+        help="CTranslate2 weight type (int8); --format ct2 only",
     )
     parser.add_argument("--out", metavar="DIR", help="output directory")
     parser.add_argument(
@@ -92,6 +92,12 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and out.resolve() == Path(args.model).resolve():
         raise TandemError(f"--out {out} is the model directory itself; give a new or empty directory")
     if args.format == "hf":
+        if args.quantize is not None:
+            raise TandemError(
+                f"--quantize {args.quantize} applies to --format ct2 only: a Hugging Face export keeps the "
+                "model's own weights and dtype; drop --quantize (quantize after loading it in transformers) "
+                "or export with --format ct2"
+            )
         if out.is_dir() and any(out.iterdir()) and not _is_hf_export(out):
             raise TandemError(
                 f"output dir {out} exists and is not a Hugging Face export; choose an empty or new dir"
@@ -107,23 +113,47 @@ def run(args: argparse.Namespace) -> int:
             tok = Tokenizer.load(args.tokenizer or args.model)
         except (ImportError, TandemError, OSError):
             tok = None
-        arch = to_hf(model, args.out, tokenizer=tok)
+        import shutil
+        import tempfile
+
+        from tandem.interop import verify_hf
         from tandem.slu import LABELS_FILE, SLULabels
 
         labels = SLULabels.locate(args.model, args.labels)
-        if labels is not None:  # tag-format SLU students keep their tag names beside the weights
-            import shutil
-
-            SLULabels.load(labels)  # validated before it is copied
-            shutil.copy2(labels, Path(args.out) / LABELS_FILE)
-        print(json.dumps({"out_dir": args.out, "format": "hf", "architecture": arch}))
+        if labels is not None:
+            SLULabels.load(labels)  # validated before anything is written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # written and checked beside --out first, so a failed check leaves --out as it was
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as stage_s:
+            stage = Path(stage_s)
+            arch = to_hf(model, stage, tokenizer=tok)
+            if labels is not None:  # tag-format SLU students keep their tag names beside the weights
+                shutil.copy2(labels, stage / LABELS_FILE)
+            verified = verify_hf(
+                model, stage, max_new_tokens=args.max_new_tokens, sp_size=tok.vocab_size if tok else None
+            )
+            out.mkdir(parents=True, exist_ok=True)
+            for p in stage.iterdir():
+                p.replace(out / p.name)
+        notes = [] if verified else ["transformers is not installed: the export was not checked against it"]
+        print(
+            json.dumps(
+                {
+                    "out_dir": args.out,
+                    "format": "hf",
+                    "architecture": arch,
+                    "verified": verified,
+                    "notes": notes,
+                }
+            )
+        )
         return 0
     from tandem.interop.ct2 import export_ct2
 
     report = export_ct2(
         args.model,
         args.out,
-        quantize=args.quantize,
+        quantize=args.quantize or "int8",
         tokenizer=args.tokenizer,
         allow_approximate=args.allow_approximate,
         max_new_tokens=args.max_new_tokens,
