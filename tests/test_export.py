@@ -388,6 +388,22 @@ def test_cli_export_hf_refuses_quantize_and_is_verified(tmp_path, tok_dir, capsy
     assert (tmp_path / "unchecked" / "model.safetensors").is_file()
 
 
+def test_exporting_an_edge_export_says_what_to_do(tmp_path, tok_dir, capsys):
+    """An edge export holds CTranslate2 weights, not a model to export again: say so, not 'model_type None'."""
+    hf = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=4)
+    export_ct2(hf, tmp_path / "e", quantize="int8", tokenizer=tok_dir / "tokenizer.model")
+    capsys.readouterr()
+    for fmt in ("ct2", "hf"):
+        assert (
+            main(["export", str(tmp_path / "e"), "--format", fmt, "--out", str(tmp_path / f"re-{fmt}")]) == 2
+        )
+        err = capsys.readouterr().err
+        assert "is a tandem edge export" in err and "--trim-to" in err and "model_type" not in err, err
+        assert not (tmp_path / f"re-{fmt}").exists()
+    with pytest.raises(TandemError, match="is a tandem edge export"):
+        Seq2SeqLM.from_pretrained(tmp_path / "e")
+
+
 def test_slu_labels_travel_with_the_export(tmp_path):
     """A --slu-tags student's labels.json goes into the CT2 export (and an HF export); bad ones are refused."""
     from tandem.edge import EdgeModel

@@ -158,6 +158,13 @@ def _is_tied_alias(model, name: str) -> bool:
 
 def detect_format(directory: Path) -> str:
     """'tandem', 'bart', 'mbart', 't5', 'mt5' or 'alexatm', from config.json."""
+    if (Path(directory) / "tandem_edge.json").is_file():  # tandem.edge.runtime.EDGE_META
+        raise TandemError(
+            f"{directory} is a tandem edge export (CTranslate2 weights for `tandem serve` and "
+            "tandem.edge.EdgeModel), not a model tandem can load or export again: use the tandem or Hugging "
+            f"Face model directory it was exported from; to restrict this export's outputs in place, run "
+            f"`tandem export {directory} --trim-to FILE`"
+        )
     cfg = read_config(directory)
     kind = cfg.get("model_type")
     if kind in ("tandem", "bart", "mbart", "t5", "mt5", "alexatm"):
