@@ -214,6 +214,10 @@ class EdgeModel:
             raise TandemError(f"num_beams must be >= 1, got {num_beams}")
         if min_new_tokens < 0:
             raise TandemError(f"min_new_tokens must be >= 0, got {min_new_tokens}")
+        if min_new_tokens > max_new_tokens:
+            raise TandemError(
+                f"min_new_tokens {min_new_tokens} is over max_new_tokens {max_new_tokens}; lower it"
+            )
         if temperature < 0:
             raise TandemError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
         if top_k < 0:
@@ -236,7 +240,7 @@ class EdgeModel:
         kwargs: dict[str, Any] = dict(
             beam_size=1 if sampling else num_beams,
             max_decoding_length=max_new_tokens,
-            min_decoding_length=min(min_new_tokens, max_new_tokens),
+            min_decoding_length=min_new_tokens,
             return_end_token=True,
             return_scores=return_scores,
             max_input_length=0,
