@@ -214,6 +214,7 @@ def test_lengths_over_the_model_positions_are_refused(edge):
         (dict(min_new_tokens=-1), "min_new_tokens"),
         (dict(min_new_tokens=4), "min_new_tokens 4 is over max_new_tokens 3"),  # the server's 422, too
         (dict(temperature=-0.5), "temperature"),
+        (dict(temperature=0.7, num_beams=2), "num_beams 2 with sampling"),  # was silently beam_size 1
         (dict(temperature=1.0, top_k=-1), "top_k"),
         (dict(temperature=1.0, top_p=0.0), "top_p"),
         (dict(temperature=1.0, top_p=1.5), "top_p"),

@@ -104,6 +104,7 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/generate", {"inputs": "a", "max_new_tokens": 0}, 422, "max_new_tokens"),
         ("/v1/generate", {"inputs": "a", "max_new_tokens": 100000}, 422, "max_new_tokens"),
         ("/v1/generate", {"inputs": "a", "surprise": 1}, 422, "surprise"),
+        ("/v1/generate", {"inputs": "a", "temperature": 0.7, "num_beams": 2}, 422, "num_beams"),
         ("/v1/generate", {}, 422, "inputs"),
         ("/v1/generate", {"inputs": ""}, 422, "empty"),
         ("/v1/generate", {"inputs": ["ok", "   "]}, 422, "inputs[1]: empty"),

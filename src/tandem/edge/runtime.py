@@ -220,6 +220,11 @@ class EdgeModel:
             )
         if temperature < 0:
             raise TandemError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
+        if temperature > 0 and num_beams > 1:
+            raise TandemError(
+                f"num_beams {num_beams} with sampling (temperature {temperature:g}): beam search and "
+                "sampling do not combine here; use num_beams=1 or temperature=0"
+            )
         if top_k < 0:
             raise TandemError(f"top_k must be >= 0 (0 is no limit), got {top_k}")
         if not 0 < top_p <= 1:
@@ -238,7 +243,7 @@ class EdgeModel:
             self._check_length(len(src), "an input")
         sampling = temperature > 0
         kwargs: dict[str, Any] = dict(
-            beam_size=1 if sampling else num_beams,
+            beam_size=num_beams,
             max_decoding_length=max_new_tokens,
             min_decoding_length=min_new_tokens,
             return_end_token=True,

@@ -330,6 +330,13 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             raise ApiError(422, "min_new_tokens must be in [0, max_new_tokens]", "invalid_request")
         if not 0 <= temperature <= 5:
             raise ApiError(422, "temperature must be in [0, 5]", "invalid_request")
+        if temperature > 0 and num_beams > 1:  # both backends would sample with one beam
+            raise ApiError(
+                422,
+                "num_beams: beam search and sampling (temperature > 0) do not combine; "
+                "send num_beams=1 to sample or temperature=0 for beam search",
+                "invalid_request",
+            )
         if top_k < 0 or not 0 < top_p <= 1:
             raise ApiError(422, "top_k must be >= 0 and top_p in (0, 1]", "invalid_request")
         stops = [stop] if isinstance(stop, str) else list(stop or [])
