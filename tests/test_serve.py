@@ -128,6 +128,9 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/completions", {"prompt": "a", "logit_bias": {"5": 100}}, 422, "logit_bias"),
         ("/v1/completions", {"prompt": "a", "presence_penalty": 0.5}, 422, "presence_penalty"),
         ("/v1/completions", {"prompt": "a", "frequency_penalty": -1}, 422, "frequency_penalty"),
+        # CTranslate2 cannot seed one request's sampling: refused rather than silently unseeded
+        ("/v1/completions", {"prompt": "a", "temperature": 0.7, "seed": 3}, 422, "seed"),
+        ("/v1/generate", {"inputs": "a", "temperature": 0.7, "seed": 3}, 422, "seed"),
     ],
 )
 def test_bad_requests_get_4xx_and_server_keeps_serving(client, edge, route, body, status, words):
@@ -180,6 +183,7 @@ def test_completions_accepts_openai_defaults_and_nulls(client, edge):
         "echo": False,
         "stream": None,
         "user": "u1",
+        "seed": 5,  # greedy decoding is deterministic: a seed changes nothing
     }
     r = client.post("/v1/completions", json=body)
     assert r.status_code == 200, r.text

@@ -139,7 +139,7 @@ class ParseRequest(_Strict):
 
 
 class CompletionRequest(BaseModel):
-    # OpenAI clients send fields that do not change the answer (user, seed, ...): accept and ignore them.
+    # OpenAI clients send fields that do not change the answer (user, ...): accept and ignore them.
     # Fields that would change it are declared so that the route can refuse values it cannot honour.
     model_config = ConfigDict(extra="ignore")
     model: StrictStr | None = None
@@ -158,6 +158,7 @@ class CompletionRequest(BaseModel):
     logit_bias: dict[str, Any] | None = None
     presence_penalty: StrictFloat | StrictInt | None = None
     frequency_penalty: StrictFloat | StrictInt | None = None
+    seed: StrictInt | None = None
 
 
 # ------------------------------------------------------------------------------------------------- the app
@@ -480,6 +481,13 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             ("logit_bias", bool(req.logit_bias), "not supported; send {} or null"),
             ("presence_penalty", bool(req.presence_penalty), "not supported; send 0"),
             ("frequency_penalty", bool(req.frequency_penalty), "not supported; send 0"),
+            # CTranslate2 4.x's translate_batch takes no seed, and its process-wide set_random_seed does
+            # not reseed a running translator; greedy decoding (temperature 0) needs none
+            (
+                "seed",
+                req.seed is not None and bool(req.temperature),
+                "seeded sampling is not supported; omit seed, or send temperature=0 (greedy, deterministic)",
+            ),
         ]
         for name, given, why in unsupported:
             if given:
