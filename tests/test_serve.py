@@ -465,6 +465,30 @@ def test_micro_batching_groups_concurrent_requests(backend, edge):
         assert max(gated.batches) > 1  # at least two requests shared one backend call
 
 
+def test_a_bad_row_fails_only_its_own_request_when_batched(backend, edge):
+    """An over-long input micro-batched with good requests gets its 413; the others get their answers."""
+    gated = GatedBackend(backend)
+    long = "wake " * 150
+    with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=200))) as c:
+        results: dict = {}
+        bodies = {"good": {"inputs": TEXT, "max_new_tokens": 6}, "bad": {"inputs": long, "max_new_tokens": 6}}
+
+        def go(k):
+            results[k] = c.post("/v1/generate", json=bodies[k])
+
+        threads = [threading.Thread(target=go, args=(k,)) for k in ("good", "bad")]
+        for t in threads:
+            t.start()
+        time.sleep(0.1)  # both rows queued before the first batch runs
+        gated.gate.set()
+        for t in threads:
+            t.join(20)
+        assert results["bad"].status_code == 413, results["bad"].text
+        assert results["good"].status_code == 200, results["good"].text
+        assert results["good"].json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
+        assert gated.batches[0] == 2  # they did share a batch
+
+
 def test_timeout_gives_504_then_serves(backend, edge):
     gated = GatedBackend(backend)
     with TestClient(create_app(gated, ServeSettings(timeout_s=0.3))) as c:

@@ -2,7 +2,8 @@
 
 A batch starts when the oldest waiting row has waited `max_wait_ms` or `max_batch` compatible rows (same
 kind and decoding params) are waiting. The queue is bounded in rows; a request that does not fit is
-refused at once (`QueueFull`) rather than queued without limit. One worker thread runs the backend.
+refused at once (`QueueFull`) rather than queued without limit. One worker thread runs the backend. When a
+batch fails, its rows are run again one by one, so a bad input fails only its own request.
 """
 
 from __future__ import annotations
@@ -139,9 +140,21 @@ class MicroBatcher:
                 if len(results) != len(batch):
                     raise RuntimeError(f"backend returned {len(results)} results for {len(batch)} rows")
             except Exception as e:  # one failing batch fails its own requests, never the worker
+                if len(batch) == 1:
+                    if not batch[0].future.done():
+                        batch[0].future.set_exception(e)
+                    continue
+                # which row failed? Run each alone, so a bad input fails only the request it came in
                 for r in batch:
-                    if not r.future.done():
-                        r.future.set_exception(e)
+                    if r.future.done():
+                        continue
+                    try:
+                        one = await loop.run_in_executor(self._executor, self.run, first.key, [r.payload])
+                        if not r.future.done():
+                            r.future.set_result(one[0])
+                    except Exception as e1:
+                        if not r.future.done():
+                            r.future.set_exception(e1)
                 continue
             for r, res in zip(batch, results):
                 if not r.future.done():
