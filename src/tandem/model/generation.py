@@ -2,7 +2,10 @@
 
 Outputs follow Hugging Face: each row starts with the decoder start token and is padded after EOS.
 Beam search reproduces `transformers`' algorithm (length penalty, early stopping heuristic) so that the
-same weights give token-identical beams. The encoder runs once; each decoder layer's cross-attention keys
+same weights give token-identical beams. The score rules of `transformers`' logits processors that hub
+BART/mBART checkpoints switch on (repetition penalty, no-repeat n-grams, minimum length, forced first and
+last token) are applied in the same order and to the same scores (raw logits for greedy search and
+sampling, log-probabilities for beam search). The encoder runs once; each decoder layer's cross-attention keys
 and values are computed once; self-attention keys and values are cached. An `Ensemble` decodes the same
 way with every member at once, from the mean of their next-token probabilities.
 """
@@ -47,6 +50,56 @@ def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch
     return logits
 
 
+def _ban_repeated_ngrams(scores: torch.Tensor, seq: torch.Tensor, n: int) -> torch.Tensor:
+    """Scores with -inf for every token that would repeat an n-gram of `seq` (N, L): each earlier n-gram
+    whose first n - 1 tokens are the last n - 1 tokens of its row bans its own last token."""
+    N, L = seq.shape
+    if L < n:
+        return scores
+    V = scores.shape[-1]
+    grams = seq.unfold(1, n, 1)  # (N, L - n + 1, n)
+    same_prefix = (grams[:, :, : n - 1] == seq[:, L - n + 1 :].unsqueeze(1)).all(-1)
+    banned = torch.zeros(N, V + 1, dtype=torch.bool, device=scores.device)  # column V: no ban
+    banned.scatter_(1, torch.where(same_prefix, grams[:, :, -1].clamp(max=V), V), True)
+    return scores.masked_fill(banned[:, :V], float("-inf"))
+
+
+class _ScoreRules:
+    """The rules applied to each step's next-token scores before a token is chosen, in `transformers`'
+    order: repetition penalty, no-repeat n-grams, minimum length, forced first token, forced last token.
+
+    `seq` (N, 1 + step) is each row's decoder input so far, the start token included: like transformers,
+    the penalty and the n-gram ban see it, and `step` counts new tokens (0 for the first)."""
+
+    def __init__(
+        self, eos, min_new, max_new, repetition_penalty, no_repeat_ngram_size, forced_bos, forced_eos
+    ):
+        self.eos, self.min_new, self.max_new = eos, min_new, max_new
+        self.penalty, self.ngram = repetition_penalty, no_repeat_ngram_size
+        self.forced_bos, self.forced_eos = forced_bos, forced_eos
+
+    @staticmethod
+    def _only(scores: torch.Tensor, token) -> torch.Tensor:
+        out = torch.full_like(scores, float("-inf"))
+        out[:, token] = 0.0
+        return out
+
+    def __call__(self, scores: torch.Tensor, seq: torch.Tensor, step: int) -> torch.Tensor:
+        if self.penalty != 1.0:  # a seen token's score moves towards less likely: * p below 0, / p above
+            seen = scores.gather(1, seq)
+            seen = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
+            scores = scores.scatter(1, seq, seen)
+        if self.ngram > 0:
+            scores = _ban_repeated_ngrams(scores, seq, self.ngram)
+        if step < self.min_new and self.eos is not None:
+            scores[:, self.eos] = float("-inf")
+        if self.forced_bos is not None and step == 0:
+            scores = self._only(scores, self.forced_bos)
+        if self.forced_eos is not None and step == self.max_new - 1:
+            scores = self._only(scores, self.forced_eos)
+        return scores
+
+
 def check_generation_settings(
     max_new_tokens: int = 20,
     min_new_tokens: int = 0,
@@ -56,6 +109,12 @@ def check_generation_settings(
     top_p: float = 1.0,
     num_return_sequences: int = 1,
     early_stopping: bool | str = False,
+    no_repeat_ngram_size: int = 0,
+    repetition_penalty: float = 1.0,
+    forced_bos_token_id: int | None = None,
+    forced_eos_token_id: int | Sequence[int] | None = None,
+    vocab_size: int | None = None,
+    length_penalty: float = 1.0,
 ) -> None:
     """Raise a TandemError naming the first decoding setting that makes no sense (`generate` calls this,
     so the CLI, the server's torch backend and Python callers all get the same message)."""
@@ -84,6 +143,43 @@ def check_generation_settings(
         )
     if early_stopping not in (True, False, "never"):
         raise bad("early_stopping must be True, False or 'never'", early_stopping)
+    if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int):
+        raise bad("no_repeat_ngram_size must be a whole number (0: no n-gram ban)", no_repeat_ngram_size)
+    if no_repeat_ngram_size < 0:
+        raise bad("no_repeat_ngram_size must be at least 0 (0: no n-gram ban)", no_repeat_ngram_size)
+    if not (isinstance(repetition_penalty, (int, float)) and math.isfinite(repetition_penalty)):
+        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", repetition_penalty)
+    if repetition_penalty <= 0:
+        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", repetition_penalty)
+    if not (isinstance(length_penalty, (int, float)) and math.isfinite(length_penalty)):
+        raise bad("length_penalty must be a finite number", length_penalty)
+    for name, ids in (
+        ("forced_bos_token_id", forced_bos_token_id),
+        ("forced_eos_token_id", forced_eos_token_id),
+    ):
+        if ids is None:
+            continue
+        many = ids if isinstance(ids, (list, tuple)) and name == "forced_eos_token_id" else [ids]
+        ok = bool(many) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in many)
+        if ok and vocab_size is not None:
+            ok = all(i < vocab_size for i in many)
+        if not ok:
+            where = f"[0, {vocab_size})" if vocab_size is not None else "the vocabulary"
+            raise bad(f"{name} must be None or a token id in {where}", ids)
+
+
+# options whose None, passed explicitly, means "no forcing" rather than "not given"
+_NONE_MEANS_OFF = ("forced_bos_token_id", "forced_eos_token_id")
+
+
+def with_model_defaults(config, options: dict) -> dict:
+    """`options` (a `generate` call's keywords) over the model's decoding defaults `config.generation`,
+    as transformers puts a call's arguments over `model.generation_config`: an option the caller passes
+    wins; passing None for one of them means "not given" (the model's default, else tandem's), except for
+    `forced_bos_token_id` / `forced_eos_token_id`, where None turns the model's forcing off."""
+    defaults = getattr(config, "generation", None) or {}
+    given = {k: v for k, v in options.items() if v is not None or k in _NONE_MEANS_OFF or k not in defaults}
+    return {**defaults, **given}
 
 
 def generate(
@@ -107,8 +203,20 @@ def generate(
     tokenizer=None,
     generator: torch.Generator | None = None,
     token_type_ids: torch.Tensor | None = None,
+    no_repeat_ngram_size: int = 0,
+    repetition_penalty: float = 1.0,
+    forced_bos_token_id: int | None = None,
+    forced_eos_token_id: int | Sequence[int] | None = None,
 ) -> torch.Tensor:
-    """Generate continuations; returns (B * num_return_sequences, 1 + new) token ids."""
+    """Generate continuations; returns (B * num_return_sequences, 1 + new) token ids.
+
+    As in `transformers`: `no_repeat_ngram_size` n > 0 never lets a row repeat an n-gram of its decoder
+    input (start token included); `repetition_penalty` p divides the score of every token already in the
+    row by p (multiplies it when negative); `forced_bos_token_id` is the first new token (mBART-50: the
+    target-language code); `forced_eos_token_id` is the new token at position `max_new_tokens`, so a row
+    that reaches the length limit ends with EOS. These are the model's defaults through `Seq2SeqLM.generate`
+    when its config says so (`config.generation`, read from a Hugging Face generation_config.json); this
+    function itself applies only what it is given."""
     c = model.config
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
@@ -139,6 +247,21 @@ def generate(
         top_p=top_p,
         num_return_sequences=num_return_sequences,
         early_stopping=early_stopping,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+        repetition_penalty=repetition_penalty,
+        forced_bos_token_id=forced_bos_token_id,
+        forced_eos_token_id=forced_eos_token_id,
+        vocab_size=c.vocab_size,
+        length_penalty=length_penalty,
+    )
+    rules = _ScoreRules(
+        eos,
+        min_new_tokens,
+        max_new_tokens,
+        repetition_penalty,
+        no_repeat_ngram_size,
+        forced_bos_token_id,
+        forced_eos_token_id,
     )
     stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
     members = list(getattr(model, "members", None) or [model])  # an Ensemble decodes with all its members
@@ -156,7 +279,7 @@ def generate(
                     attention_mask,
                     num_beams,
                     max_new_tokens,
-                    min_new_tokens,
+                    rules,
                     eos,
                     pad,
                     start,
@@ -175,7 +298,7 @@ def generate(
                     encs,
                     attention_mask,
                     max_new_tokens,
-                    min_new_tokens,
+                    rules,
                     eos,
                     pad,
                     start,
@@ -277,7 +400,7 @@ def _greedy_or_sample(
     encs,
     enc_mask,
     max_new,
-    min_new,
+    rules,
     eos,
     pad,
     start,
@@ -293,9 +416,7 @@ def _greedy_or_sample(
     seq = torch.full((B, 1), start, dtype=torch.long, device=dev)
     unfinished = torch.ones(B, dtype=torch.bool, device=dev)
     for step in range(max_new):
-        logits = state.logits(seq[:, -1:], step)
-        if step < min_new and eos is not None:
-            logits[:, eos] = float("-inf")
+        logits = rules(state.logits(seq[:, -1:], step), seq, step)
         if do_sample:
             logits = _filter_top_k_top_p(logits / max(temperature, 1e-6), top_k, top_p)
             nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(1)
@@ -318,7 +439,7 @@ def _beam_search(
     enc_mask,
     K,
     max_new,
-    min_new,
+    rules,
     eos,
     pad,
     start,
@@ -351,8 +472,7 @@ def _beam_search(
     cur = 1
     while True:
         logprobs = F.log_softmax(state.logits(running[:, :, cur - 1].reshape(B * K, 1), cur - 1), -1)
-        if cur - 1 < min_new and eos is not None:
-            logprobs[:, eos] = float("-inf")
+        logprobs = rules(logprobs, running[:, :, :cur].reshape(B * K, cur), cur - 1)
         V = logprobs.shape[-1]
         total = (logprobs.view(B, K, V) + running_scores[:, :, None]).view(B, K * V)
         cand_scores, cand_idx = torch.topk(total, keep)  # (B, keep)
