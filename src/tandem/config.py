@@ -19,6 +19,24 @@ from tandem.errors import TandemError
 NORM_TYPES = ("layernorm", "alexatm", "rmsnorm")
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu", "silu")
 POSITION_TYPES = ("learned", "relative", "none")
+# Decoding settings a model may carry as its own defaults (`ModelConfig.generation`), by the name of the
+# `generate` option they default; `Seq2SeqLM.generate` uses them unless the caller passes that option.
+GENERATION_KEYS = (
+    "max_new_tokens",
+    "min_new_tokens",
+    "num_beams",
+    "do_sample",
+    "temperature",
+    "top_k",
+    "top_p",
+    "length_penalty",
+    "early_stopping",
+    "num_return_sequences",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+)
 
 
 @dataclass
@@ -70,6 +88,9 @@ class ModelConfig:
     # provenance
     name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # decoding defaults (keys from GENERATION_KEYS), as a Hugging Face generation_config.json gives them:
+    # `Seq2SeqLM.generate` uses them unless the caller passes the option. Empty: tandem's own defaults.
+    generation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -96,6 +117,23 @@ class ModelConfig:
             v = getattr(self, k)
             if v is not None and not 0 <= v < self.vocab_size:
                 raise bad(f"{k}={v} is outside the vocabulary (size {self.vocab_size})")
+        if self.generation:
+            unknown = sorted(set(self.generation) - set(GENERATION_KEYS))
+            if unknown:
+                raise bad(f"generation has unknown keys {unknown}; known: {list(GENERATION_KEYS)}")
+            from tandem.model.generation import check_generation_settings
+
+            if not isinstance(self.generation.get("do_sample", False), bool):
+                raise bad(
+                    f"generation: do_sample must be true or false, got {self.generation['do_sample']!r}"
+                )
+            settings = {k: v for k, v in self.generation.items() if k != "do_sample"}
+            try:
+                check_generation_settings(**settings, vocab_size=self.vocab_size)
+            except TandemError as e:
+                raise bad(f"generation defaults: {e}") from None
+            except TypeError as e:  # a value of the wrong type (a string where a number belongs)
+                raise bad(f"generation defaults: {e}") from None
 
     @property
     def kv_dim(self) -> int:
@@ -144,7 +182,10 @@ class ModelConfig:
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        if not out["generation"]:  # no decoding defaults: the config.json tandem always wrote
+            del out["generation"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -25,17 +26,45 @@ from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
 _TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
 
 
-def generation_token_ids(directory: Path) -> dict[str, int]:
-    """The special-token ids set in a directory's generation_config.json (what transformers' generate()
-    uses, over config.json); ids given as lists (several EOS tokens) are left out."""
+def _generation_config(directory: Path) -> dict | None:
+    """A directory's generation_config.json as a dict, None when it has none."""
     path = directory / "generation_config.json"
     if not path.exists():
-        return {}
+        return None
     try:
         gen = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise TandemError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(gen, dict):
+        raise TandemError(f"{path}: expected a JSON object")
+    return gen
+
+
+def generation_token_ids(directory: Path) -> dict[str, int]:
+    """The special-token ids set in a directory's generation_config.json (what transformers' generate()
+    uses, over config.json); ids given as lists (several EOS tokens) are left out."""
+    gen = _generation_config(directory) or {}
     return {k: gen[k] for k in _TOKEN_IDS if isinstance(gen.get(k), int)}
+
+
+def generation_defaults(directory: Path, config: dict) -> dict:
+    """The decoding defaults transformers' generate() takes from a Hugging Face directory, as tandem's
+    `ModelConfig.generation`: from generation_config.json, or, when there is none, from the generation
+    keys of config.json (`config`), as transformers falls back to (older BART checkpoints keep num_beams,
+    max_length, no_repeat_ngram_size... there). Settings tandem cannot apply are named in a warning."""
+    gen = _generation_config(directory)
+    source = directory / "generation_config.json"
+    if gen is None:
+        gen, source = config, directory / "config.json"
+    out, ignored = _hf.generation_from_hf(gen)
+    if ignored:
+        warnings.warn(
+            f"{source}: tandem does not apply the generation settings {ignored}; transformers' generate() "
+            "would, so outputs may differ from it",
+            UserWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def load_foreign(directory: Path, kind: str):
@@ -61,6 +90,12 @@ def load_foreign(directory: Path, kind: str):
             f"{directory / 'config.json'}: this {kind} config lacks {e.args[0]!r}; write the full config "
             "(transformers' save_pretrained does)"
         ) from e
+    if kind != "alexatm":  # AlexaTM directories are not transformers models; their decoding stays tandem's
+        config.generation = generation_defaults(directory, cfg)
+        try:
+            config.validate()
+        except TandemError as e:
+            raise TandemError(f"{directory}: {e}") from None
     model = empty_model(config)
     tensors = {k: v.float() if v.is_floating_point() else v for k, v in convert(raw).items()}
     if config.final_logits_bias and "final_logits_bias" not in tensors:
@@ -106,6 +141,7 @@ def to_hf(model, out_dir: str | Path, tokenizer=None) -> str:
             "eos_token_id": model.config.eos_token_id,
             "pad_token_id": model.config.pad_token_id,
             "bos_token_id": model.config.bos_token_id,
+            **_hf.generation_to_hf(model.config.generation),
         },
     )
     if tokenizer is not None:

@@ -207,7 +207,9 @@ def to_bart_config(c: ModelConfig, dtype: str = "float32") -> dict:
         "bos_token_id": c.bos_token_id,
         "eos_token_id": c.eos_token_id,
         "decoder_start_token_id": c.decoder_start_token_id,
-        "forced_eos_token_id": None,
+        # generation_config.json (written beside) is what transformers' generate() reads; this only keeps
+        # BartConfig's own default (2) from claiming a forced EOS the tandem model does not have
+        "forced_eos_token_id": c.generation.get("forced_eos_token_id"),
         "dropout": c.dropout,
         "attention_dropout": 0.0,
         "activation_dropout": 0.0,
@@ -433,3 +435,89 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
         if not ok:
             why.append(reason)
     return why
+
+
+# ----------------------------------------------------------------------------- generation defaults
+
+# transformers' generation settings tandem applies, by the same name (max/min length are mapped apart)
+_HF_GENERATION_SAME = (
+    "num_beams",
+    "do_sample",
+    "temperature",
+    "top_k",
+    "top_p",
+    "length_penalty",
+    "early_stopping",
+    "num_return_sequences",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+)
+# transformers' settings that change what generate() returns but tandem does not apply, with the value
+# that leaves them off: a checkpoint setting one of them otherwise gets a warning
+_HF_GENERATION_UNSUPPORTED = {
+    "typical_p": 1.0,
+    "min_p": None,
+    "top_h": None,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "encoder_repetition_penalty": 1.0,
+    "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "force_words_ids": None,
+    "forced_decoder_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "sequence_bias": None,
+    "num_beam_groups": 1,
+    "diversity_penalty": 0.0,
+    "penalty_alpha": None,
+    "exponential_decay_length_penalty": None,
+    "guidance_scale": None,
+    "renormalize_logits": False,
+    "remove_invalid_values": False,
+    "constraints": None,
+    "stop_strings": None,
+    "max_time": None,
+}
+_HF_TOP_K_DEFAULT = 50  # transformers' top_k when a sampling config does not set one (tandem's is 0)
+
+
+def generation_from_hf(gen: dict) -> tuple[dict, list[str]]:
+    """tandem decoding defaults (`ModelConfig.generation`) from a Hugging Face generation config dict,
+    and the names of settings in it that would change transformers' output but tandem does not apply.
+
+    Lengths: in an encoder-decoder, transformers' max_length and min_length count the decoder start
+    token, so max_length L is max_new_tokens L - 1 and min_length M is min_new_tokens max(M - 1, 0);
+    max_new_tokens / min_new_tokens, when set, take precedence as they do in transformers."""
+    out = {k: gen[k] for k in _HF_GENERATION_SAME if gen.get(k) is not None}
+    if gen.get("max_new_tokens") is not None:
+        out["max_new_tokens"] = gen["max_new_tokens"]
+    elif gen.get("max_length") is not None:
+        out["max_new_tokens"] = gen["max_length"] - 1
+    if gen.get("min_new_tokens") is not None:
+        out["min_new_tokens"] = gen["min_new_tokens"]
+    elif gen.get("min_length") is not None:
+        out["min_new_tokens"] = max(gen["min_length"] - 1, 0)
+    if out.get("do_sample") and "top_k" not in out:
+        out["top_k"] = _HF_TOP_K_DEFAULT
+    if isinstance(out.get("forced_eos_token_id"), list) and len(out["forced_eos_token_id"]) == 1:
+        out["forced_eos_token_id"] = out["forced_eos_token_id"][0]
+    ignored = [
+        k for k, off in _HF_GENERATION_UNSUPPORTED.items() if k in gen and gen[k] not in (off, None, [], {})
+    ]
+    return out, ignored
+
+
+def generation_to_hf(gen: dict) -> dict:
+    """A Hugging Face generation config's settings for tandem decoding defaults (`ModelConfig.generation`):
+    the inverse of `generation_from_hf` (lengths as max_length / min_length, which count the start token)."""
+    out = {k: gen[k] for k in _HF_GENERATION_SAME if k in gen}
+    if "max_new_tokens" in gen:
+        out["max_length"] = gen["max_new_tokens"] + 1
+    if "min_new_tokens" in gen:
+        out["min_length"] = gen["min_new_tokens"] + 1 if gen["min_new_tokens"] else 0
+    if gen.get("do_sample") and "top_k" not in gen:
+        out["top_k"] = 0  # tandem samples without a top-k filter unless told; transformers would use 50
+    return out

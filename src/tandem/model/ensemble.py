@@ -97,7 +97,10 @@ class Ensemble(nn.Module):
     def generate(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs
     ) -> torch.Tensor:
-        """Decoding with the members' mean probability; the options of `tandem.model.generation.generate`."""
-        from tandem.model.generation import generate
+        """Decoding with the members' mean probability; the options of `tandem.model.generation.generate`.
 
-        return generate(self, input_ids, attention_mask, **kwargs)
+        Options not passed come from `config.generation` (the first member's decoding defaults, e.g. read
+        from a Hugging Face generation_config.json), then from `generate`'s own defaults."""
+        from tandem.model.generation import generate, with_model_defaults
+
+        return generate(self, input_ids, attention_mask, **with_model_defaults(self.config, kwargs))

@@ -357,10 +357,13 @@ class Seq2SeqLM(nn.Module):
     def generate(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs
     ) -> torch.Tensor:
-        """Greedy, beam search or sampling; see `tandem.model.generation.generate` for the options."""
-        from tandem.model.generation import generate
+        """Greedy, beam search or sampling; see `tandem.model.generation.generate` for the options.
 
-        return generate(self, input_ids, attention_mask, **kwargs)
+        Options not passed come from `config.generation` (the model's decoding defaults, e.g. read from a
+        Hugging Face generation_config.json), then from `generate`'s own defaults."""
+        from tandem.model.generation import generate, with_model_defaults
+
+        return generate(self, input_ids, attention_mask, **with_model_defaults(self.config, kwargs))
 
     def save_pretrained(self, out_dir, tokenizer=None, max_shard_size: int | str = "2GB") -> None:
         """Write config.json + model.safetensors (sharded when large) (+ the tokenizer) into out_dir."""
