@@ -504,9 +504,9 @@ def generation_from_hf(gen: dict) -> tuple[dict, list[str]]:
         out["top_k"] = _HF_TOP_K_DEFAULT
     if isinstance(out.get("forced_eos_token_id"), list) and len(out["forced_eos_token_id"]) == 1:
         out["forced_eos_token_id"] = out["forced_eos_token_id"][0]
-    ignored = [
+    ignored = sorted(
         k for k, off in _HF_GENERATION_UNSUPPORTED.items() if k in gen and gen[k] not in (off, None, [], {})
-    ]
+    )
     return out, ignored
 
 

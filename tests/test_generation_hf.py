@@ -1,0 +1,318 @@
+"""Hugging Face generation settings: forced BOS/EOS, no-repeat n-grams, repetition penalty, and the decoding
+defaults a checkpoint's generation_config.json (or config.json) carries, token-identical to `transformers`'
+generate() on tiny random BART/mBART models with padded batches."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tandem import Seq2SeqLM
+from tandem.cli import main
+from tandem.errors import TandemError
+from tandem.interop import to_hf
+from tandem.interop.hf import generation_from_hf, generation_to_hf
+from tandem.model import Ensemble
+
+transformers = pytest.importorskip("transformers")
+
+V, EOS, PAD, LOOP = 96, 2, 1, 30  # LOOP: a token the models favour, so limits, bans and penalties matter
+
+# what a summarisation checkpoint's generation_config.json says (bart-large-cnn's, scaled down)
+HUB_DEFAULTS = dict(
+    max_length=14,
+    min_length=5,
+    num_beams=4,
+    length_penalty=2.0,
+    early_stopping=True,
+    no_repeat_ngram_size=3,
+    repetition_penalty=1.3,
+    forced_bos_token_id=7,
+    forced_eos_token_id=EOS,
+)
+
+
+def _hf_model(kind: str, seed: int = 0, **generation):
+    torch.manual_seed(seed)
+    mbart = kind == "mbart"
+    cls = transformers.MBartConfig if mbart else transformers.BartConfig
+    cfg = cls(
+        vocab_size=V,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        scale_embedding=mbart,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        init_std=0.1,  # larger than the 0.02 default, so each input gets its own outputs
+    )
+    model_cls = (
+        transformers.MBartForConditionalGeneration if mbart else transformers.BartForConditionalGeneration
+    )
+    model = model_cls(cfg).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.add_(torch.randn(p.shape, generator=g) * 0.2)
+        model.final_logits_bias.normal_(0, 0.1, generator=g)
+        model.final_logits_bias[0, LOOP] += 1.0
+        model.final_logits_bias[0, EOS] += 0.5
+    model.generation_config.forced_eos_token_id = None  # BartConfig's default 2 unless a test sets it
+    for k, v in generation.items():
+        setattr(model.generation_config, k, v)
+    return model
+
+
+def _batch():
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(3, V, (3, 11), generator=g)
+    mask = torch.ones_like(ids)
+    for row, n in ((1, 7), (2, 4)):  # right padding
+        ids[row, n:] = PAD
+        mask[row, n:] = 0
+    ids[ids == EOS] = 5
+    return ids, mask
+
+
+def _both(hf, ours, **kw):
+    ids, mask = _batch()
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, **kw)
+    return ours.generate(ids, attention_mask=mask, **kw).tolist(), ref.tolist()
+
+
+@pytest.fixture(scope="module", params=["bart", "mbart"])
+def hub(request, tmp_path_factory):
+    """(kind, HF model with HUB_DEFAULTS in its generation config, the tandem model loaded from its directory)."""
+    hf = _hf_model(request.param, **HUB_DEFAULTS)
+    d = tmp_path_factory.mktemp(f"hub-{request.param}")
+    hf.save_pretrained(d)
+    return request.param, hf, Seq2SeqLM.from_pretrained(d), d
+
+
+def test_checkpoint_defaults_are_read_with_lengths_mapped(hub):
+    _, _, ours, _ = hub
+    want = {k: v for k, v in HUB_DEFAULTS.items() if k not in ("max_length", "min_length")}
+    # max_length and min_length count the decoder start token
+    assert ours.config.generation == {**want, "max_new_tokens": 13, "min_new_tokens": 4}
+
+
+def test_checkpoint_defaults_give_hf_outputs(hub):
+    # no options at all: both sides decode with the checkpoint's beam search, lengths, penalties, forcing
+    _, hf, ours, _ = hub
+    got, ref = _both(hf, ours)
+    assert got == ref
+    assert all(row[1] == 7 for row in ref)  # forced BOS
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(num_beams=1, max_new_tokens=12),
+        dict(num_beams=1, max_new_tokens=9, min_new_tokens=0, repetition_penalty=0.8),
+        dict(num_beams=4, max_new_tokens=12, num_return_sequences=2, length_penalty=0.6),
+        dict(
+            num_beams=4, max_new_tokens=10, num_return_sequences=2, length_penalty=1.5, early_stopping=False
+        ),
+        dict(num_beams=3, max_new_tokens=10, no_repeat_ngram_size=2, early_stopping="never"),
+    ],
+    ids=["greedy", "greedy-penalty<1", "beam4-ret2-lp0.6", "beam4-ret2-lp1.5", "beam3-ngram2-never"],
+)
+def test_call_options_over_checkpoint_defaults_give_hf_outputs(hub, kw):
+    _, hf, ours, _ = hub
+    got, ref = _both(hf, ours, **kw)
+    assert got == ref
+
+
+@pytest.mark.parametrize("kind", ["bart", "mbart"])
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_library_options_without_checkpoint_defaults_give_hf_outputs(tmp_path, kind, num_beams):
+    hf = _hf_model(kind, seed=5)
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.generation == {}
+    kw = dict(
+        max_new_tokens=11,
+        num_beams=num_beams,
+        num_return_sequences=2 if num_beams > 1 else 1,
+        length_penalty=0.8,
+        min_new_tokens=3,
+        forced_bos_token_id=9,
+        forced_eos_token_id=EOS,
+        no_repeat_ngram_size=3,
+        repetition_penalty=1.25,
+    )
+    got, ref = _both(hf, ours, **kw)
+    assert got == ref
+    plain, plain_ref = _both(hf, ours, max_new_tokens=11, num_beams=num_beams)
+    assert plain == plain_ref and plain != got  # the options change the output, on both sides alike
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_forced_eos_ends_a_row_that_reaches_the_limit(tmp_path, num_beams):
+    # BartConfig's default forced_eos_token_id=2: a row cut by the length limit ends with EOS in transformers
+    # ([2, 30, ..., 30, 2]), where ignoring it gives [2, 30, ..., 30, 30]
+    hf = _hf_model("bart", seed=0, forced_eos_token_id=EOS)
+    with torch.no_grad():
+        hf.final_logits_bias[0, LOOP] += 6.0  # every row repeats LOOP until the limit
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.generation == {"forced_eos_token_id": EOS}
+    got, ref = _both(hf, ours, max_new_tokens=8, num_beams=num_beams)
+    assert got == ref
+    assert ref[0] == [EOS] + [LOOP] * 7 + [EOS]
+    ids, mask = _batch()
+    unforced = ours.generate(ids, attention_mask=mask, max_new_tokens=8, forced_eos_token_id=None)
+    assert unforced[0].tolist() == [EOS] + [LOOP] * 8
+
+
+def test_generation_keys_in_config_json_are_used_without_generation_config(tmp_path):
+    # older hub checkpoints keep num_beams, max_length... in config.json; transformers falls back to them
+    hf = _hf_model("bart", seed=2)
+    hf.save_pretrained(tmp_path)
+    (tmp_path / "generation_config.json").unlink()
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg.update(HUB_DEFAULTS)
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.generation["max_new_tokens"] == 13 and ours.config.generation["num_beams"] == 4
+    again = transformers.BartForConditionalGeneration.from_pretrained(tmp_path).eval()
+    assert again.generation_config.no_repeat_ngram_size == 3  # transformers read them too
+    got, ref = _both(again, ours)
+    assert got == ref
+
+
+def test_convert_round_trips_keep_the_defaults(hub, tmp_path, capsys):
+    kind, hf, ours, d = hub
+    assert main(["convert", str(d), "--to", "tandem", "--out", str(tmp_path / "t")]) == 0
+    assert json.loads((tmp_path / "t" / "config.json").read_text())["generation"] == ours.config.generation
+    back = Seq2SeqLM.from_pretrained(tmp_path / "t")
+    assert back.config.generation == ours.config.generation
+    assert main(["convert", str(tmp_path / "t"), "--to", "hf", "--out", str(tmp_path / "h")]) == 0
+    written = json.loads((tmp_path / "h" / "generation_config.json").read_text())
+    assert {k: written[k] for k in HUB_DEFAULTS} == HUB_DEFAULTS
+    exported = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "h").eval()
+    got, ref = _both(hf, Seq2SeqLM.from_pretrained(tmp_path / "h"))
+    assert got == ref
+    ids, mask = _batch()
+    with torch.no_grad():
+        assert exported.generate(input_ids=ids, attention_mask=mask).tolist() == ref
+
+
+def test_tandem_model_without_defaults_writes_the_config_it_always_wrote(tmp_path):
+    hf = _hf_model("mbart", seed=4)
+    hf.save_pretrained(tmp_path / "hf")
+    Seq2SeqLM.from_pretrained(tmp_path / "hf").save_pretrained(tmp_path / "t")
+    assert "generation" not in json.loads((tmp_path / "t" / "config.json").read_text())
+
+
+def test_ensemble_applies_the_rules_and_the_first_members_defaults(hub, tmp_path):
+    kind, _, ours, d = hub
+    other = _hf_model(kind, seed=7)
+    other.save_pretrained(tmp_path)
+    ens = Ensemble([ours, Seq2SeqLM.from_pretrained(tmp_path)])
+    ids, mask = _batch()
+    for kw in (
+        dict(num_beams=1),
+        dict(num_beams=4, num_return_sequences=2),
+        dict(num_beams=1, do_sample=True, top_k=0, generator=torch.Generator().manual_seed(0)),
+    ):
+        out = ens.generate(ids, attention_mask=mask, max_new_tokens=10, min_new_tokens=0, **kw).tolist()
+        for row in out:
+            assert row[1] == 7  # forced BOS (the first member's default)
+            body = row[1:]
+            n = body.index(EOS) + 1 if EOS in body else len(body)
+            assert n == len(body) or all(t == PAD for t in body[n:])
+            assert len(body) < 10 or body[9] == EOS  # at the limit: forced EOS
+            seq = row[: 1 + n]
+            trigrams = list(zip(seq, seq[1:], seq[2:]))
+            assert len(trigrams) == len(set(trigrams))  # no_repeat_ngram_size 3
+
+
+def test_sampling_keeps_the_forced_tokens_and_the_ngram_ban(hub):
+    _, _, ours, _ = hub
+    ids, mask = _batch()
+    g = torch.Generator().manual_seed(1)
+    out = ours.generate(
+        ids, attention_mask=mask, do_sample=True, num_beams=1, max_new_tokens=9, min_new_tokens=0, generator=g
+    )
+    for row in out.tolist():
+        assert row[1] == 7
+        if EOS not in row[1:-1]:
+            assert row[-1] == EOS
+        trigrams = [t for t in zip(row, row[1:], row[2:]) if PAD not in t]
+        assert len(trigrams) == len(set(trigrams))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(no_repeat_ngram_size=-1), "no_repeat_ngram_size must be at least 0"),
+        (dict(no_repeat_ngram_size=2.5), "no_repeat_ngram_size must be a whole number"),
+        (dict(repetition_penalty=0.0), "repetition_penalty must be a finite number > 0"),
+        (dict(repetition_penalty=float("inf")), "repetition_penalty must be a finite number > 0"),
+        (dict(forced_bos_token_id=V), rf"forced_bos_token_id must be None or a token id in \[0, {V}\)"),
+        (dict(forced_eos_token_id=-3), "forced_eos_token_id must be None or a token id"),
+        (dict(length_penalty=float("nan")), "length_penalty must be a finite number"),
+    ],
+)
+def test_bad_new_settings_are_clear_errors(hub, bad, message):
+    _, _, ours, _ = hub
+    with pytest.raises(TandemError, match=message):
+        ours.generate(torch.tensor([[5, 6, 2]]), **{"max_new_tokens": 3, **bad})
+
+
+def test_bad_checkpoint_defaults_are_errors_naming_the_directory(tmp_path):
+    hf = _hf_model("bart", seed=2)
+    hf.save_pretrained(tmp_path)
+    gen = json.loads((tmp_path / "generation_config.json").read_text())
+    (tmp_path / "generation_config.json").write_text(json.dumps({**gen, "no_repeat_ngram_size": -2}))
+    with pytest.raises(TandemError, match=f"{tmp_path}.*no_repeat_ngram_size must be at least 0"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_settings_tandem_does_not_apply_are_named_in_a_warning(tmp_path):
+    hf = _hf_model("bart", seed=2)
+    hf.save_pretrained(tmp_path)
+    gen = json.loads((tmp_path / "generation_config.json").read_text())
+    gen.update(num_beam_groups=2, diversity_penalty=0.5, typical_p=1.0)
+    (tmp_path / "generation_config.json").write_text(json.dumps(gen))
+    with pytest.warns(UserWarning, match=r"\['diversity_penalty', 'num_beam_groups'\]"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_length_mapping_both_ways():
+    ours, ignored = generation_from_hf(
+        {"max_length": 142, "min_length": 56, "do_sample": True, "top_k": None}
+    )
+    assert ours == {"max_new_tokens": 141, "min_new_tokens": 55, "do_sample": True, "top_k": 50}
+    assert not ignored
+    assert generation_from_hf({"max_length": 20, "max_new_tokens": 5, "min_length": 0})[0] == {
+        "max_new_tokens": 5,
+        "min_new_tokens": 0,
+    }
+    assert generation_to_hf({"max_new_tokens": 141, "min_new_tokens": 55}) == {
+        "max_length": 142,
+        "min_length": 56,
+    }
+    assert generation_to_hf({"min_new_tokens": 0, "do_sample": True}) == {
+        "min_length": 0,
+        "do_sample": True,
+        "top_k": 0,
+    }
+
+
+def test_explicit_export_writes_forced_eos_into_both_files(hub, tmp_path):
+    _, _, ours, _ = hub
+    to_hf(ours, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["forced_eos_token_id"] == EOS
+    assert json.loads((tmp_path / "generation_config.json").read_text())["forced_eos_token_id"] == EOS
