@@ -316,3 +316,47 @@ def test_explicit_export_writes_forced_eos_into_both_files(hub, tmp_path):
     to_hf(ours, tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["forced_eos_token_id"] == EOS
     assert json.loads((tmp_path / "generation_config.json").read_text())["forced_eos_token_id"] == EOS
+
+
+_WORDS = "set an alarm timer for six seven eight nine am pm tonight in the kitchen play some jazz music"
+_SENTENCES = [" ".join(_WORDS.split()[(i * 7 + j * 3) % 19] for j in range(3 + i % 6)) for i in range(300)]
+
+
+def _cli_out(argv, capsys) -> str:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["output"]
+
+
+@pytest.mark.filterwarnings("ignore:token id .* is past this tokenizer's pieces")
+def test_cli_uses_the_checkpoint_defaults_and_the_new_flags(hub, tmp_path, capsys):
+    from tandem.tokenizer import Tokenizer
+
+    kind, _, ours, d = hub
+    tok = Tokenizer.train(iter(_SENTENCES), vocab_size=48, byte_fallback=False)
+    assert (tok.eos_id, tok.pad_id) == (EOS, PAD)
+    model_dir = tmp_path / "m"
+    ours.save_pretrained(model_dir, tokenizer=tok)
+    prompt = "set an alarm for six am"
+    ids = torch.tensor([tok.encode(prompt, add_eos=True)])
+
+    def library(**kw):
+        return tok.decode(ours.generate(ids, eos_token_id=tok.eos_id, **kw)[0, 1:].tolist())
+
+    # no decoding flags: the checkpoint's beam search, lengths and forcing (and not tandem's 64 tokens)
+    assert _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json"], capsys) == library()
+    flags = ["--num-beams", "1", "--max-new-tokens", "6", "--no-repeat-ngram-size", "2"]
+    flags += ["--repetition-penalty", "1.5", "--forced-bos-token", "9", "--forced-eos-token", "none"]
+    want = library(
+        num_beams=1,
+        max_new_tokens=6,
+        no_repeat_ngram_size=2,
+        repetition_penalty=1.5,
+        forced_bos_token_id=9,
+        forced_eos_token_id=None,
+    )
+    assert _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json", *flags], capsys) == want
+    piece = tok.id_to_token(9)
+    flags[flags.index("9")] = piece  # a piece names the same token
+    assert _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json", *flags], capsys) == want
+    assert main(["generate", str(model_dir), "--prompt", prompt, "--forced-bos-token", "no-such-piece"]) == 2
+    assert "not an id and not a piece" in capsys.readouterr().err

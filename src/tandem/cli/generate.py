@@ -15,6 +15,7 @@ EXAMPLES = """
   tandem generate runs/teacher --input prompts.txt --num-beams 4 --max-new-tokens 64 > outputs.txt
   tandem generate runs/teacher --prompt "Sentence: hello; Translation in German:" --stop ";" --json
   tandem generate hf-bart-dir/ --tokenizer tok/ --prompt "..." --do-sample --temperature 0.8 --top-p 0.9 --seed 1
+  tandem generate hf-bart-cnn/ --input docs.txt --num-beams 4 --no-repeat-ngram-size 3 --forced-eos-token 2
 """
 
 
@@ -25,14 +26,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--prompt", action="append", help="input text (repeatable)")
     src.add_argument("--input", help="file with one input per line ('-' for stdin, the default)")
     p.add_argument("--clm", action="store_true", help="prefix each input with '[CLM] ' (AlexaTM CLM mode)")
-    p.add_argument("--max-new-tokens", type=int, default=64)
-    p.add_argument("--min-new-tokens", type=int, default=0)
-    p.add_argument("--num-beams", type=int, default=1)
-    p.add_argument("--length-penalty", type=float, default=1.0)
-    p.add_argument("--do-sample", action="store_true")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--top-p", type=float, default=1.0)
+    # decoding flags left out take the model's defaults (a Hugging Face generation_config.json, kept in
+    # a converted model's config), else tandem's
+    p.add_argument("--max-new-tokens", type=int, default=None, help="default: the model's, else 64")
+    p.add_argument("--min-new-tokens", type=int, default=None)
+    p.add_argument("--num-beams", type=int, default=None)
+    p.add_argument("--length-penalty", type=float, default=None)
+    p.add_argument(
+        "--early-stopping", choices=["true", "false", "never"], default=None, help="beam search stopping rule"
+    )
+    p.add_argument("--do-sample", action="store_true", default=None)
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument(
+        "--no-repeat-ngram-size", type=int, default=None, help="never repeat an n-gram of this size (0: off)"
+    )
+    p.add_argument(
+        "--repetition-penalty", type=float, default=None, help="divide a seen token's score by this (1: off)"
+    )
+    p.add_argument(
+        "--forced-bos-token",
+        default=None,
+        help="first generated token, an id or a piece (mBART-50: the target language code)",
+    )
+    p.add_argument(
+        "--forced-eos-token",
+        default=None,
+        help="token forced at the --max-new-tokens limit, an id or a piece; 'none' turns the model's off",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--stop", action="append", default=None, help="stop string (repeatable); output is cut there"
@@ -40,6 +62,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object per input")
+
+
+def _token(flag: str, value: str, tok) -> int | None:
+    """A --forced-*-token value: an id, a piece of the tokenizer, or 'none'."""
+    if value.lower() == "none":
+        return None
+    if value.lstrip("-").isdigit():
+        return int(value)
+    i = tok.token_to_id(value)
+    if i is None:
+        raise TandemError(f"{flag} {value!r}: not an id and not a piece of the tokenizer")
+    return i
+
+
+def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
+    """The generate options the flags set; those left out come from the model's defaults."""
+    out = {
+        k: getattr(args, k)
+        for k in (
+            "max_new_tokens",
+            "min_new_tokens",
+            "num_beams",
+            "length_penalty",
+            "do_sample",
+            "temperature",
+            "top_k",
+            "top_p",
+            "no_repeat_ngram_size",
+            "repetition_penalty",
+        )
+        if getattr(args, k) is not None
+    }
+    if "max_new_tokens" not in out and "max_new_tokens" not in model.config.generation:
+        out["max_new_tokens"] = 64
+    if args.early_stopping is not None:
+        out["early_stopping"] = {"true": True, "false": False}.get(args.early_stopping, "never")
+    if args.forced_bos_token is not None:
+        out["forced_bos_token_id"] = _token("--forced-bos-token", args.forced_bos_token, tok)
+    if args.forced_eos_token is not None:
+        out["forced_eos_token_id"] = _token("--forced-eos-token", args.forced_eos_token, tok)
+    out["num_return_sequences"] = 1  # one output per input
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{where} is {len(ids)} tokens (with EOS) but this model takes at most {limit} "
                 f"(max_positions {limit}); shorten it, generate does not truncate inputs"
             )
+    options = _decoding_options(args, model, tok)
     gen = torch.Generator(device=args.device).manual_seed(args.seed)
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
@@ -91,14 +156,7 @@ def run(args: argparse.Namespace) -> int:
         out = model.generate(
             batch,
             attention_mask=mask,
-            max_new_tokens=args.max_new_tokens,
-            min_new_tokens=args.min_new_tokens,
-            num_beams=args.num_beams,
-            length_penalty=args.length_penalty,
-            do_sample=args.do_sample,
-            temperature=args.temperature,
-            top_k=args.top_k,
-            top_p=args.top_p,
+            **options,
             stop_strings=args.stop,
             tokenizer=tok,
             generator=gen,
