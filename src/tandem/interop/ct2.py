@@ -169,6 +169,15 @@ def _hf_reference(hf_dir: Path):
     return generate, logits
 
 
+_PLAIN_GREEDY = {
+    "min_new_tokens": 0,
+    "no_repeat_ngram_size": 0,
+    "repetition_penalty": 1.0,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+}
+
+
 def _torch_greedy(model, src: list[int], max_new_tokens: int, hf: bool) -> list[int]:
     """Greedy ids after the decoder start token, EOS included when produced (one sequence, no padding)."""
     import torch
@@ -181,7 +190,8 @@ def _torch_greedy(model, src: list[int], max_new_tokens: int, hf: bool) -> list[
             max_new_tokens=max_new_tokens,
             num_beams=1,
             do_sample=False,
-            **({"min_new_tokens": 0, "forced_bos_token_id": None, "forced_eos_token_id": None} if hf else {}),
+            # plain greedy, as CTranslate2 decodes it here: no decoding defaults from the checkpoint
+            **(_PLAIN_GREEDY if hf or getattr(cfg, "generation", None) else {}),
         )
     seq = out[0].tolist()[1:]
     eos = cfg.eos_token_id
