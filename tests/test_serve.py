@@ -526,6 +526,24 @@ def test_cli_serve_defaults_to_loopback():
     assert posts and all("Content-Type: application/json" in line for line in posts)
 
 
+def test_cli_serve_limits_reach_the_settings_and_bad_ones_are_refused(monkeypatch, capsys):
+    from tandem import serve as serve_pkg
+    from tandem.cli import main
+
+    seen = {}
+    monkeypatch.setattr(serve_pkg, "load_backend", lambda *a, **k: "backend")
+    monkeypatch.setattr(serve_pkg, "serve", lambda backend, settings, **k: seen.setdefault("s", settings))
+    flags = ["--max-new-tokens", "64", "--max-beams", "2", "--max-in-flight", "10", "--queue-size", "4"]
+    assert main(["serve", "some-dir", *flags]) == 0
+    s = seen["s"]
+    assert (s.max_new_tokens, s.max_beams, s.in_flight_limit, s.queue_size) == (64, 2, 10, 4)
+    for bad in (["--max-batch", "0"], ["--queue-size", "-1"], ["--timeout-s", "0"], ["--max-in-flight", "0"]):
+        capsys.readouterr()
+        assert main(["serve", "some-dir", *bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert bad[0][2:].replace("-", "_") in err and "must be" in err, err
+
+
 def test_parse_names_slu_tags(tmp_path):
     """/v1/parse over a tag-format SLU export (labels.json) returns intent/slot names, as EdgeModel.parse."""
     from tandem.edge import trim_vocabulary

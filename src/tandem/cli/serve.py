@@ -40,6 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-input-chars", type=int, default=4096, help="longest input string, else 413 (4096)"
     )
     parser.add_argument("--max-items", type=int, default=64, help="inputs/choices per request, else 413 (64)")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=512,
+        help="largest max_new_tokens a request may ask, else 422 (512)",
+    )
+    parser.add_argument("--max-beams", type=int, default=8, help="largest num_beams a request may ask (8)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="requests handled at once before 503 + Retry-After (default: queue size + 64)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of the backend (1)")
     parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
@@ -59,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout_s,
         max_input_chars=args.max_input_chars,
         max_items=args.max_items,
+        max_new_tokens=args.max_new_tokens,
+        max_beams=args.max_beams,
+        max_in_flight=args.max_in_flight,
     )
     backend = load_backend(args.model, args.backend, threads=args.threads)
     serve(backend, settings, log_level=args.log_level)

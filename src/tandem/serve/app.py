@@ -52,6 +52,26 @@ class ServeSettings:
     # None: queue_size + 64. /healthz and /metrics are exempt, so probes answer under load.
     max_in_flight: int | None = None
 
+    def __post_init__(self) -> None:
+        for name in (
+            "max_batch",
+            "queue_size",
+            "max_input_chars",
+            "max_items",
+            "max_new_tokens",
+            "max_beams",
+        ):
+            if int(getattr(self, name)) < 1:
+                raise TandemError(f"serve setting {name} must be >= 1, got {getattr(self, name)}")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise TandemError(f"serve setting max_in_flight must be >= 1, got {self.max_in_flight}")
+        if not self.max_wait_ms >= 0:
+            raise TandemError(f"serve setting max_wait_ms must be >= 0, got {self.max_wait_ms}")
+        if not self.timeout_s > 0:
+            raise TandemError(f"serve setting timeout_s must be > 0, got {self.timeout_s}")
+        if not 0 <= self.port <= 65535:
+            raise TandemError(f"serve setting port must be in [0, 65535], got {self.port}")
+
     @property
     def in_flight_limit(self) -> int:
         return self.max_in_flight if self.max_in_flight is not None else self.queue_size + 64
