@@ -471,22 +471,39 @@ def test_a_bad_row_fails_only_its_own_request_when_batched(backend, edge):
     long = "wake " * 150
     with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=200))) as c:
         results: dict = {}
-        bodies = {"good": {"inputs": TEXT, "max_new_tokens": 6}, "bad": {"inputs": long, "max_new_tokens": 6}}
+        bodies = {
+            "first": {"inputs": "stop", "max_new_tokens": 6},  # holds the worker at the gate
+            "good": {"inputs": TEXT, "max_new_tokens": 6},
+            "bad": {"inputs": long, "max_new_tokens": 6},
+        }
 
         def go(k):
             results[k] = c.post("/v1/generate", json=bodies[k])
 
-        threads = [threading.Thread(target=go, args=(k,)) for k in ("good", "bad")]
-        for t in threads:
+        threads = [threading.Thread(target=go, args=(k,)) for k in bodies]
+        threads[0].start()
+        assert gated.entered.wait(10)
+        for t in threads[1:]:
             t.start()
-        time.sleep(0.1)  # both rows queued before the first batch runs
+        deadline = time.time() + 10
+        while c.app.state.batcher.depth < 2 and time.time() < deadline:  # both queued behind "first"
+            time.sleep(0.01)
         gated.gate.set()
         for t in threads:
             t.join(20)
         assert results["bad"].status_code == 413, results["bad"].text
         assert results["good"].status_code == 200, results["good"].text
         assert results["good"].json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
-        assert gated.batches[0] == 2  # they did share a batch
+        assert gated.batches[:2] == [1, 2]  # good and bad did share a batch
+
+
+def test_a_lone_request_does_not_wait_to_fill_a_batch(backend, edge):
+    """With nobody else sending, a request runs at once, not after max_wait_ms; concurrent ones still group."""
+    with TestClient(create_app(backend, ServeSettings(max_batch=8, max_wait_ms=3000))) as c:
+        _expect_ok(c, edge)  # warm
+        t0 = time.perf_counter()
+        _expect_ok(c, edge)
+        assert time.perf_counter() - t0 < 1.5  # the 3 s wait would be paid here before
 
 
 def test_timeout_gives_504_then_serves(backend, edge):

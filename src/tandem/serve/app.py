@@ -197,8 +197,16 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             return backend.score([p for p, _ in payloads], [t for _, t in payloads], arg)
         raise ValueError(f"unknown batch kind {kind}")
 
+    work = [0]  # requests on the batched routes, from the first byte to the response
+
     batcher = MicroBatcher(
-        run_batch, max_batch=s.max_batch, max_wait_ms=s.max_wait_ms, queue_size=s.queue_size, metrics=metrics
+        run_batch,
+        max_batch=s.max_batch,
+        max_wait_ms=s.max_wait_ms,
+        queue_size=s.queue_size,
+        metrics=metrics,
+        # wait to fill a batch only while some request is still being received that could join it
+        more_coming=lambda: work[0] > batcher.open_requests,
     )
 
     @asynccontextmanager
@@ -222,6 +230,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         start = time.perf_counter()
         route = request.url.path if request.url.path in _ROUTES else "other"
         metrics.in_flight += 1
+        batched = request.url.path in _BATCHED
+        work[0] += batched
         try:
             if metrics.in_flight > s.in_flight_limit and request.url.path not in ("/healthz", "/metrics"):
                 # tandem's own cap rather than uvicorn's limit_concurrency, whose 503 is plain text
@@ -237,6 +247,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 response = await _guarded(request, call_next)
         finally:
             metrics.in_flight -= 1
+            work[0] -= batched
         metrics.observe_request(route, response.status_code, time.perf_counter() - start)
         return response
 
@@ -557,6 +568,12 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
 
 
 _ROUTES = {"/healthz", "/metrics", "/v1/models", "/v1/generate", "/v1/score", "/v1/parse", "/v1/completions"}
+_BATCHED = {
+    "/v1/generate",
+    "/v1/score",
+    "/v1/parse",
+    "/v1/completions",
+}  # routes whose rows are micro-batched
 
 
 def serve(backend: Backend, settings: ServeSettings | None = None, *, log_level: str = "info") -> None:

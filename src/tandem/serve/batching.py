@@ -1,7 +1,8 @@
 """Dynamic micro-batching: rows from concurrent requests are grouped into one backend call.
 
 A batch starts when the oldest waiting row has waited `max_wait_ms` or `max_batch` compatible rows (same
-kind and decoding params) are waiting. The queue is bounded in rows; a request that does not fit is
+kind and decoding params) are waiting, or at once when no other request is on its way (`more_coming`: the
+server counts requests being received), so a lone client never pays the wait. The queue is bounded in rows; a request that does not fit is
 refused at once (`QueueFull`) rather than queued without limit. One worker thread runs the backend. When a
 batch fails, its rows are run again one by one, so a bad input fails only its own request.
 """
@@ -41,8 +42,13 @@ class MicroBatcher:
         max_wait_ms: float = 5.0,
         queue_size: int = 256,
         metrics: Metrics | None = None,
+        more_coming: Callable[[], bool] | None = None,
     ):
         self.run = run
+        # Asked before waiting to fill a batch: False means no other request can join soon (a lone client),
+        # so the batch runs at once instead of idling for max_wait. None: always wait.
+        self.more_coming = more_coming
+        self._open = 0  # submitted requests with a row not yet answered
         self.max_batch = max(1, int(max_batch))
         self.max_wait = max(0.0, float(max_wait_ms)) / 1000.0
         self.queue_size = int(queue_size)
@@ -58,6 +64,11 @@ class MicroBatcher:
     @property
     def depth(self) -> int:
         return len(self._pending)
+
+    @property
+    def open_requests(self) -> int:
+        """Submitted requests that still wait for a row's result (queued or running)."""
+        return self._open
 
     async def start(self) -> None:
         self._wakeup = asyncio.Event()
@@ -83,6 +94,16 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         now = loop.time()
         rows = [_Row(key, p, loop.create_future(), now) for p in payloads]
+        self._open += 1
+        left = [len(rows)]
+
+        def answered(_fut: asyncio.Future) -> None:
+            left[0] -= 1
+            if left[0] == 0:
+                self._open -= 1
+
+        for r in rows:
+            r.future.add_done_callback(answered)
         self._pending.extend(rows)
         self.metrics.queue_depth = len(self._pending)
         self._wakeup.set()
@@ -120,7 +141,11 @@ class MicroBatcher:
                 continue
             first = self._pending[0]
             deadline = first.enqueued + self.max_wait
-            while not self._closing and self._same_key(first.key) < self.max_batch:
+            while (
+                not self._closing
+                and self._same_key(first.key) < self.max_batch
+                and (self.more_coming is None or self.more_coming())
+            ):
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
