@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,56 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path):
             assert float((w1[k] - w2[k]).abs().max()) <= 2 * 3e-3 * 6, k
             continue
         assert torch.allclose(w1[k], w2[k], atol=1e-5), k
+
+
+@pytest.mark.slow
+def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoint(tmp_path):
+    """Preemption under torchrun: the rank that got SIGTERM tells the others through the step's all-reduce;
+    all finish the same step, save one sharded checkpoint together and exit; the run resumes from it."""
+    pytest.importorskip("torch.distributed.fsdp")
+    if not torch.distributed.is_gloo_available():
+        pytest.skip("torch was built without gloo")
+    out, pids = tmp_path / "two", tmp_path / "pids"
+    cfg = _cfg(out, steps=2000, ckpt_every=1000, warmup=2)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        str(HELPER),
+        json.dumps(cfg),
+        "4",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1", TANDEM_TEST_PID_DIR=str(pids))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 180
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+        assert proc.poll() is None, proc.stdout.read()[-3000:]
+        assert time.time() < deadline, "the run never reached step 2"
+        time.sleep(0.1)
+    os.kill(int((pids / "rank1.pid").read_text()), signal.SIGTERM)  # rank 0 gets no signal
+    log = proc.communicate(timeout=120)[0]
+    ckpts = sorted((out / "checkpoints").glob("step_*"))
+    assert len(ckpts) == 1, log[-3000:]
+    step = int(json.loads((ckpts[0] / "trainer.json").read_text())["step"])
+    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    assert f"interrupted at step {step}" in log  # said by rank 0, which was never signalled
+    assert "exitcode  : 143" in log or "exitcode: 143" in log, log[-3000:]
+
+    _torchrun(_cfg(out, steps=2000, ckpt_every=1000, resume=True, stop_after=2))
+    train(
+        TrainConfig(**_cfg(tmp_path / "one", steps=2000, ckpt_every=1000, stop_after=step + 2)),
+        model=tiny_model(),
+        data=ToyStream(batch=4),
+    )
+    ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    got = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in got] == list(range(1, step + 3))
+    for a, b in zip(ref, got):
+        assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)

@@ -184,3 +184,41 @@ def test_ctrl_c_saves_a_checkpoint_at_the_step_reached_and_resumes_exactly(tmp_p
         data=ToyStream(),
     )
     assert _losses(out) == _losses(ref)
+
+
+def test_sigterm_saves_a_checkpoint_exits_143_and_resumes_exactly(tmp_path):
+    """Cluster preemption (SLURM, Kubernetes: SIGTERM, then SIGKILL after a grace period) is a Ctrl-C."""
+    out = tmp_path / "preempted"
+    cfg = _cfg(out, steps=2000, ckpt_every=1000)
+    proc = subprocess.Popen(
+        [sys.executable, str(HELPER), json.dumps(cfg), "4", "0.1"],
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    metrics = out / "metrics.jsonl"
+    deadline = time.time() + 60
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the run never reached step 3"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)  # delivered twice (SLURM signals every process, torchrun forwards)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode == 143, err[-2000:]  # 128 + SIGTERM, as the shell reports a terminated job
+    last = Checkpointer(out / "checkpoints").latest()
+    assert last is not None, err[-2000:]
+    step = int(json.loads((last / "trainer.json").read_text())["step"])
+    assert step >= 3 and "--resume" in err
+    train(
+        TrainConfig(**_cfg(out, steps=2000, ckpt_every=1000, resume=True, stop_after=2)),
+        model=tiny_model(dropout=0.1),
+        data=ToyStream(),
+    )
+    ref = tmp_path / "ref"
+    train(
+        TrainConfig(**_cfg(ref, steps=2000, ckpt_every=1000, stop_after=step + 2)),
+        model=tiny_model(dropout=0.1),
+        data=ToyStream(),
+    )
+    assert _losses(out) == _losses(ref)

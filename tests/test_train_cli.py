@@ -152,3 +152,20 @@ def test_pretrain_help_names_the_source_formats_and_the_config_form(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for part in (".jsonl", ".parquet", "upsample", "save_to_disk", "--decontaminate", "--overwrite"):
         assert part in text, part
+
+
+@pytest.mark.parametrize(
+    ("signame", "code", "word"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
+def test_pretrain_exits_128_plus_the_signal_after_saving(tmp_path, monkeypatch, capsys, signame, code, word):
+    import signal
+
+    import tandem.train.trainer as trainer
+
+    def stopped(cfg):
+        raise trainer.TrainingInterrupted(getattr(signal, signame), 3)
+
+    monkeypatch.setattr(trainer, "train", stopped)
+    files = _corpus(tmp_path)
+    assert main(["pretrain", "--data", *files, "--out", str(tmp_path / "run")]) == code
+    assert word in capsys.readouterr().err

@@ -87,7 +87,15 @@ def main() -> None:
     dropout = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
     data = ToyStream(batch=global_batch // world, rank=rank, world=world)
-    train(cfg, model=tiny_model(dropout), data=data)
+    if os.environ.get("TANDEM_TEST_PID_DIR"):  # lets a test signal one rank
+        pid_dir = os.environ["TANDEM_TEST_PID_DIR"]
+        os.makedirs(pid_dir, exist_ok=True)
+        with open(os.path.join(pid_dir, f"rank{rank}.pid"), "w") as fh:
+            fh.write(str(os.getpid()))
+    try:
+        train(cfg, model=tiny_model(dropout), data=data)
+    except KeyboardInterrupt as e:  # as `tandem pretrain` exits: 130 (SIGINT), 143 (SIGTERM)
+        sys.exit(getattr(e, "exit_code", 130))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ EXAMPLES = """
 multi-node: run the same torchrun command on every node with
   --nnodes N --nproc_per_node 8 --rdzv_backend c10d --rdzv_endpoint HOST0:29500
 outputs in --out: train_config.json, metrics.jsonl, loss.png, tensorboard/, checkpoints/, model/ (final)
+Ctrl-C or SIGTERM (preemption; under torchrun too): the step is finished and saved, exit 130 / 143;
+  continue with --resume
 """
 
 
@@ -146,7 +148,9 @@ def config_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from tandem.train.trainer import train
+    import sys
+
+    from tandem.train.trainer import TrainingInterrupted, train
 
     cfg = config_from_args(args)
     if not cfg.data and not cfg.resume:
@@ -155,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
         raise TandemError(
             "tandem pretrain --resume: pass the same --data (or --config OUT/train_config.json)"
         )
-    res = train(cfg)
+    try:
+        res = train(cfg)
+    except TrainingInterrupted as e:  # the checkpoint is saved; exit as the shell reports the signal
+        print("interrupted" if e.exit_code == 130 else "terminated", file=sys.stderr)
+        return e.exit_code
     last = res.records[-1] if res.records else None
     if last is not None:
         print(f"step {res.step}: loss {last['loss']:.4f}; run in {res.out}")

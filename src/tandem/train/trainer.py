@@ -34,7 +34,7 @@ from tandem.train.module import Seq2SeqTrainModule
 from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
 from tandem.train.parallelize import init_distributed, parallelize
 
-__all__ = ["KINDS", "TrainConfig", "TrainResult", "lang_from_name", "train"]
+__all__ = ["KINDS", "TrainConfig", "TrainResult", "TrainingInterrupted", "lang_from_name", "train"]
 
 KINDS = ("denoise", "clm")  # objectives logged separately; anything else counts as "other"
 
@@ -493,41 +493,62 @@ def _data_summary(stats: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by `train` after a SIGINT (Ctrl-C) or SIGTERM (cluster preemption) once the step reached is
+    saved; `exit_code` is what `tandem pretrain` exits with: 128 + the signal (130, 143)."""
+
+    def __init__(self, signum: int, step: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f"{name} at step {step}; checkpoint saved")
+        self.signum, self.step = signum, step
+        self.exit_code = 128 + signum
+
+
 class _DeferredInterrupt:
-    """While active, a first Ctrl-C (SIGINT) only sets `requested`: the loop finishes its step, saves a
-    checkpoint and then raises KeyboardInterrupt. A second Ctrl-C interrupts at once. Single-process runs only
-    (under torchrun every rank would have to agree on the step to save)."""
+    """While active, a first SIGINT (Ctrl-C) or SIGTERM (SLURM and Kubernetes send it before a SIGKILL
+    after a grace period; torchrun forwards both to its workers) only records the signal: the loop finishes
+    its step, saves a checkpoint and raises `TrainingInterrupted`. Under torchrun the ranks agree on the step
+    through the loop's per-step all-reduce. A second Ctrl-C stops at once; a repeated SIGTERM does not (it is
+    often the same preemption delivered twice: to every process of the job, and forwarded by torchrun)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and threading.current_thread() is threading.main_thread()
-        self.requested = False
+        self.signum: int | None = None
         self._pid = os.getpid()
-        self._prev: Any = None
+        self._prev: dict[int, Any] = {}
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
 
     def _handle(self, signum: int, frame: Any) -> None:
         if os.getpid() != self._pid:  # a forked tokeniser worker: the main process decides
             return
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print(
-            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to stop at once)",
-            file=sys.stderr,
-            flush=True,
-        )
+        if self.signum is not None:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.signum = signum
+        what = "interrupt" if signum == signal.SIGINT else "SIGTERM"
+        again = " (Ctrl-C again to stop at once)" if signum == signal.SIGINT else ""
+        print(f"\n{what}: finishing this step and saving a checkpoint{again}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> _DeferredInterrupt:
         if self.enabled:
-            self._prev = signal.getsignal(signal.SIGINT)
-            if self._prev is signal.SIG_IGN:  # e.g. a background job: keep ignoring it
-                self.enabled = False
-            else:
-                signal.signal(signal.SIGINT, self._handle)
+            for sig in self.SIGNALS:
+                prev = signal.getsignal(sig)
+                if prev is signal.SIG_IGN:  # e.g. SIGINT of a background job: keep ignoring it
+                    continue
+                self._prev[sig] = prev
+                signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.enabled:
-            signal.signal(signal.SIGINT, self._prev)
+        for sig, prev in self._prev.items():
+            signal.signal(sig, prev)
+        self._prev.clear()
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -643,8 +664,9 @@ def train(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     exhausted = False
     last_saved = step
-    interrupt = _DeferredInterrupt(enabled=world == 1)
-    with interrupt:  # a Ctrl-C ends the loop after the step, with a checkpoint
+    interrupt = _DeferredInterrupt(enabled=True)
+    stop_signal = None  # once a rank got SIGINT/SIGTERM: every rank saves this step's checkpoint and stops
+    with interrupt:  # a Ctrl-C or SIGTERM ends the loop after the step, with a checkpoint
         while step < stop_at:
             if frozen and step >= cfg.freeze_encoder_steps:
                 _freeze_encoder(module.model, False)
@@ -659,12 +681,19 @@ def train(
                 break
             # normalise by the global number of target tokens so that accumulation and data parallelism
             # give exactly the mean over the whole global batch (FSDP averages gradients over ranks)
+            # the same all-reduce tells every rank whether any of them got a stop signal (no extra
+            # collective): all then stop after this step, at the same step, and save one checkpoint
+            # (summed codes: SIGINT 1, SIGTERM world + 1, so a sum > world means some rank got SIGTERM)
+            sig = interrupt.signum
+            code = 0 if sig is None else 1 if sig == signal.SIGINT else world + 1
             n_tok = torch.tensor(
-                [float(sum(int((b["labels"] != -100).sum()) for b in micro))],
+                [float(sum(int((b["labels"] != -100).sum()) for b in micro)), float(code)],
                 dtype=torch.float64,
                 device=device,
             )
-            n_global = float(_all_reduce(n_tok).item())
+            n_global, n_stop = _all_reduce(n_tok).tolist()
+            if world > 1 and n_stop > 0:
+                stop_signal = signal.SIGTERM if n_stop > world else signal.SIGINT
             scale = world / max(1.0, n_global)
             step_vec = torch.zeros_like(acc)
             flops = 0.0
@@ -751,7 +780,9 @@ def train(
                     step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
                 )
                 last_saved = step
-            if interrupt.requested:
+            if world == 1:  # no rank to agree with: stop as soon as the step is done
+                stop_signal = interrupt.signum
+            if stop_signal is not None:
                 if step > last_saved:
                     state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
                     ckpt.save(
@@ -790,12 +821,12 @@ def train(
             print(f"data: {summary}; files and lines in {path}", file=sys.stderr, flush=True)
     if rank == 0 and cfg.plot:
         plot_metrics(out / "metrics.jsonl", out / "loss.png")
-    if interrupt.requested:
+    if stop_signal is not None:
         if rank == 0:
             print(
                 f"interrupted at step {step}; checkpoint saved in {ckpt.root}: continue with --resume",
                 file=sys.stderr,
                 flush=True,
             )
-        raise KeyboardInterrupt
+        raise TrainingInterrupted(stop_signal, step)
     return TrainResult(step, records, out, model_dir)
