@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -19,6 +21,7 @@ from tandem.data import (
     build_cache,
     language_weights,
 )
+from tandem.data.decontam import ngrams
 from tandem.errors import TandemError
 from tandem.objectives import AlexaTMObjective, CLMObjective, DenoiseObjective
 
@@ -417,6 +420,45 @@ def test_13gram_decontamination_removes_overlapping_documents(tmp_path):
     firsts = [r[1] for r in rows(next(s), "input_ids")]
     assert firsts == [103, 500]
     assert s.stats["decontaminated"] == 1
+
+
+def test_13gram_decisions_do_not_depend_on_the_process_hash_seed(tmp_path):
+    """The n-grams of evaluation texts built in one process (say the main one) decide identically in another
+    with another PYTHONHASHSEED (a spawned worker, another node): the hashes do not use Python's `hash`."""
+    words = [f"w{i}" for i in range(40)]
+    evals = [" ".join(words[:20]), "今日は良い天気ですね、散歩に行きましょう。"]
+    docs = [
+        " ".join(words[5:18]),  # shares a 13-gram: removed
+        " ".join(words[5:17]) + " other",  # only a 12-gram
+        " ".join(reversed(words)),
+        "彼は言った：今日は良い天気ですね、散歩に行きましょう。",
+        " ".join(words[20:40]),
+    ]
+    script = (
+        "import json, pickle, sys\n"
+        "from tandem.data import Decontaminator\n"
+        "from tandem.data.decontam import ngrams\n"
+        "mode, path, evals, docs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])\n"
+        "if mode == 'build':\n"
+        "    open(path, 'wb').write(pickle.dumps(Decontaminator(evals)))\n"
+        "    print(json.dumps(sorted(ngrams(evals[0]))))\n"
+        "else:\n"
+        "    deco = pickle.loads(open(path, 'rb').read())\n"
+        "    print(json.dumps([deco.contaminated(d) for d in docs]))\n"
+    )
+    path = str(tmp_path / "deco.pkl")
+
+    def run(mode: str, seed: str) -> object:
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        argv = [sys.executable, "-c", script, mode, path, json.dumps(evals), json.dumps(docs)]
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return json.loads(p.stdout)
+
+    grams = run("build", "1")
+    assert grams == sorted(ngrams(evals[0])) and len(grams) == 8  # the same hashes in every process
+    assert run("check", "2") == [True, False, False, True, False]
+    assert [Decontaminator(evals).contaminated(d) for d in docs] == [True, False, False, True, False]
 
 
 def test_13gram_works_for_japanese_without_spaces():

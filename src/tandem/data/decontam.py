@@ -1,7 +1,14 @@
-"""13-gram decontamination: drop pretraining documents that share an n-gram with evaluation texts."""
+"""13-gram decontamination: drop pretraining documents that share an n-gram with evaluation texts.
+
+N-grams are hashed the same way in every process (not with Python's `hash`, which PYTHONHASHSEED salts per
+process): each word gets a 64-bit id (blake2b of its UTF-8 bytes) and an n-gram the polynomial rolling hash
+of its ids modulo 2**64, so a Decontaminator built in one process decides identically in a spawned worker or
+on another node.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -12,11 +19,35 @@ from tandem.errors import TandemError
 # Words, and single characters of scripts written without spaces (so Japanese gets n-grams too).
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+", re.UNICODE)
 
+_MASK = (1 << 64) - 1
+_P = 0x100000001B3  # odd multiplier (the 64-bit FNV prime)
+
+
+def word_id(word: str) -> int:
+    """A word's 64-bit id: the same in every process and on every machine."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _rolling(ids: list[int | None], n: int) -> set[int]:
+    """Hashes of the n-grams of `ids` (sum of id * P**(n-1-j), mod 2**64), skipping n-grams with a None id."""
+    top, out, run, h = pow(_P, n - 1, 1 << 64), set(), 0, 0
+    for i, v in enumerate(ids):
+        if v is None:
+            run = h = 0
+            continue
+        run += 1
+        if run > n:
+            h = ((h - ids[i - n] * top) * _P + v) & _MASK  # type: ignore[operator]
+        else:
+            h = (h * _P + v) & _MASK
+        if run >= n:
+            out.add(h)
+    return out
+
 
 def ngrams(text: str, n: int = 13) -> set[int]:
-    """Hashes of the lower-cased word n-grams of a text (empty if it has fewer than n words)."""
-    words = _WORD.findall(text.lower())
-    return {hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)}
+    """Stable 64-bit hashes of the lower-cased word n-grams of a text (empty if it has fewer than n words)."""
+    return _rolling([word_id(w) for w in _WORD.findall(text.lower())], n)
 
 
 class Decontaminator:
@@ -26,10 +57,15 @@ class Decontaminator:
         if n < 1:
             raise TandemError(f"Decontaminator: n must be >= 1, got {n}")
         self.n = n
+        self._top = pow(_P, n - 1, 1 << 64)
         self.grams: set[int] = set()
+        self.words: dict[str, int] = {}  # the evaluation vocabulary: word -> word_id
         self.num_texts = 0
+        words = self.words
         for t in texts:
-            self.grams |= ngrams(t, n)
+            ws = _WORD.findall(t.lower())
+            ids = [words[w] if w in words else words.setdefault(w, word_id(w)) for w in ws]
+            self.grams |= _rolling(ids, n)  # type: ignore[arg-type]
             self.num_texts += 1
 
     @classmethod
@@ -66,5 +102,22 @@ class Decontaminator:
         if not self.grams:
             return False
         words = _WORD.findall(text.lower())
-        n = self.n
-        return any(hash(tuple(words[i : i + n])) in self.grams for i in range(len(words) - n + 1))
+        if len(words) < self.n:
+            return False
+        # a word outside the evaluation vocabulary is in none of its n-grams: only runs of n known words
+        # are hashed (and no hash is computed for an unknown word)
+        get, grams, n, top = self.words.get, self.grams, self.n, self._top
+        ids = [get(w) for w in words]
+        run = h = 0
+        for i, v in enumerate(ids):  # _rolling, stopping at the first shared n-gram
+            if v is None:
+                run = h = 0
+                continue
+            run += 1
+            if run > n:
+                h = ((h - ids[i - n] * top) * _P + v) & _MASK  # type: ignore[operator]
+            else:
+                h = (h * _P + v) & _MASK
+            if run >= n and h in grams:
+                return True
+        return False
