@@ -222,3 +222,19 @@ def test_sigterm_saves_a_checkpoint_exits_143_and_resumes_exactly(tmp_path):
         data=ToyStream(),
     )
     assert _losses(out) == _losses(ref)
+
+
+def test_a_resume_that_cannot_load_its_checkpoint_keeps_the_run_config(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())
+    saved = (out / "train_config.json").read_text()
+    # a torchrun run resumed without torchrun: the load fails after the settings checks passed
+    meta_file = Checkpointer(out / "checkpoints").latest() / "trainer.json"
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps(meta | {"world_size": 2}))
+    with pytest.raises(TandemError, match="written by 2 ranks"):
+        train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=ToyStream())
+    assert (out / "train_config.json").read_text() == saved  # still the settings the checkpoints hold
+    meta_file.write_text(json.dumps(meta))
+    train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=ToyStream())
+    assert json.loads((out / "train_config.json").read_text())["lr"] == 1e-3  # written once it loaded

@@ -493,6 +493,13 @@ def _data_summary(stats: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _write_config(cfg: TrainConfig, out: Path) -> None:
+    """`<out>/train_config.json`, replaced atomically (never left half-written)."""
+    tmp = out / ".train_config.json.tmp"
+    tmp.write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "train_config.json")
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Raised by `train` after a SIGINT (Ctrl-C) or SIGTERM (cluster preemption) once the step reached is
     saved; `exit_code` is what `tandem pretrain` exits with: 128 + the signal (130, 143)."""
@@ -574,6 +581,9 @@ def train(
         raise TandemError(f"--out {out} is a file; choose a directory path")
     ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
     _check_run_folder(cfg, out, ckpt, rank)  # before train_config.json is replaced
+    # a resumed run's train_config.json keeps the settings its checkpoints were written with until the
+    # checkpoint has loaded (a failure before that, e.g. a missing --data file, leaves it as it was)
+    resuming = cfg.resume and ckpt.latest() is not None
     if rank == 0:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -581,7 +591,8 @@ def train(
             raise TandemError(
                 f"--out {out}: it or a folder above it is a file; choose a directory path"
             ) from None
-        (out / "train_config.json").write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+        if not resuming:
+            _write_config(cfg, out)
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
 
     # 1. tokenizer, model (same seed on every rank: FSDP shards identical full weights)
@@ -633,6 +644,7 @@ def train(
             if data_state is not None and hasattr(data, "load_state_dict"):
                 data.load_state_dict(data_state)
             if rank == 0:
+                _write_config(cfg, out)
                 print(f"resumed from {last} (step {step}, {tokens_seen:,} tokens)", flush=True)
         elif rank == 0:
             print(f"--resume: no checkpoint in {ckpt.root}; starting from step 0", flush=True)
