@@ -301,6 +301,34 @@ def test_jsonl_parquet_and_hf_sources_give_the_same_documents(tmp_path, corpus):
         assert batches_equal(out[0], b)
 
 
+def test_a_saved_dataset_dict_is_read_from_disk_by_split(tmp_path, monkeypatch):
+    """save_to_disk of a DatasetDict (dataset_dict.json + one folder per split) loads with load_from_disk:
+    load_dataset would build a copy under ~/.cache/huggingface. The split is Source.split (default train)."""
+    datasets = pytest.importorskip("datasets")
+    splits = {"train": ["10 11 12", "13 14 15"], "validation": ["20 21 22"]}
+    dd = datasets.DatasetDict({k: datasets.Dataset.from_dict({"text": v}) for k, v in splits.items()})
+    dd.save_to_disk(str(tmp_path / "dd"))
+
+    def no_cache_copy(*a, **kw):
+        raise AssertionError("load_dataset writes a cache copy of a dataset saved with save_to_disk")
+
+    monkeypatch.setattr(datasets, "load_dataset", no_cache_copy)
+
+    def texts(src: Source) -> list[str]:
+        r = Reader(src, 0, seed=0)
+        got = []
+        while (it := r.next()).kind != "epoch_end":
+            got.append(it.payload)
+        return sorted(got)
+
+    assert texts(Source(tmp_path / "dd", "en", format="hf")) == splits["train"]
+    assert texts(Source(tmp_path / "dd", "en", format="hf", split="validation")) == splits["validation"]
+    assert texts(Source(tmp_path / "dd", "en")) == splits["train"]  # recognised without format="hf"
+    assert texts(Source(tmp_path / "dd" / "validation", "en")) == splits["validation"]
+    with pytest.raises(TandemError, match="no split 'test'.*train, validation"):
+        texts(Source(tmp_path / "dd", "en", format="hf", split="test"))
+
+
 def test_token_cache_matches_text_source(tmp_path, corpus):
     path, _ = corpus["de"]
     meta = build_cache(Source(path, "de"), TOK, tmp_path / "cache")

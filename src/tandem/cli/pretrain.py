@@ -53,9 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="FILE",
         help="files, folders or globs, one language each (LANG:PATH, or from the name: eng_Latn.devtest is en): "
-        ".txt (a document per line), .jsonl ('text' field), .parquet ('text' column); for a per-source "
-        "upsample or field, or a Hugging Face dataset saved with save_to_disk, list sources in --config "
-        "(see the examples)",
+        ".txt (a document per line), .jsonl ('text' field), .parquet ('text' column), a Hugging Face "
+        "dataset saved with save_to_disk (the 'train' split of a DatasetDict); for a per-source upsample, "
+        "field or split, or a dataset on the Hub, list sources in --config (see the examples)",
     )
     g.add_argument("--langs", nargs="+", default=None, help="one language code per data file")
     g.add_argument(

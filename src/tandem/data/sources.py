@@ -30,8 +30,10 @@ class Source:
     """One corpus in one language.
 
     path: a file, a directory (all its files, sorted) or a glob; for format "hf" a dataset name on the Hub
-    or a local directory (`datasets.load_dataset` / `load_from_disk`); for "tokens" a cache directory made
-    by `tandem.data.build_cache`.
+    or a local directory (`datasets.load_dataset`), or a Dataset or DatasetDict saved with `save_to_disk`
+    (read in place with `load_from_disk`, found also with format "auto"); for "tokens" a cache directory
+    made by `tandem.data.build_cache`.
+    split: the split of a Hub dataset or a saved DatasetDict.
     format: "auto" (from the file extension), "txt", "jsonl", "parquet", "hf" or "tokens".
     field: the text field (jsonl), column (parquet) or feature (hf).
     upsample: multiplies this source's sampling weight (AlexaTM: Wikipedia x10).
@@ -106,6 +108,8 @@ def resolve_files(src: Source) -> tuple[str, list[Path]]:
     if fmt == "hf":
         return fmt, []
     p = Path(str(src.path))
+    if fmt == "auto" and _saved_hf(p):  # a Dataset or DatasetDict saved with save_to_disk
+        return "hf", []
     if fmt == "tokens" or (fmt == "auto" and p.is_dir() and (p / "offsets.npy").exists()):
         if not (p / "offsets.npy").exists():
             raise TandemError(
@@ -145,14 +149,29 @@ def _load_hf(src: Source) -> Any:
         ) from None
     p = Path(str(src.path))
     try:
-        if p.is_dir() and ((p / "dataset_info.json").exists() or (p / "state.json").exists()):
+        if _saved_hf(p):  # read in place: load_dataset would copy it into ~/.cache/huggingface
             ds = datasets.load_from_disk(str(p))
-            if isinstance(ds, datasets.DatasetDict):
-                ds = ds[src.split]
-            return ds
-        return datasets.load_dataset(str(src.path), src.hf_config, split=src.split)
+        else:
+            return datasets.load_dataset(str(src.path), src.hf_config, split=src.split)
     except Exception as e:  # datasets raises many types; the user needs the path and the reason
         raise TandemError(f"source {src.path}: could not load Hugging Face dataset: {e}") from None
+    if isinstance(ds, datasets.DatasetDict):
+        if src.split not in ds:
+            raise TandemError(
+                f"source {src.path}: the saved DatasetDict has no split {src.split!r}; it has "
+                f'{", ".join(ds)}: set the source\'s split, e.g. {{"split": "{next(iter(ds), "train")}"}}'
+            )
+        ds = ds[src.split]
+    return ds
+
+
+def _saved_hf(p: Path) -> bool:
+    """A directory written by `Dataset.save_to_disk` or `DatasetDict.save_to_disk`."""
+    if not p.is_dir():
+        return False
+    return (p / "dataset_dict.json").is_file() or all(
+        (p / f).is_file() for f in ("dataset_info.json", "state.json")
+    )
 
 
 def _epoch_order(n: int, seed: int, src_index: int, epoch: int, shuffle: bool) -> list[int]:
