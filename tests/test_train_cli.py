@@ -169,3 +169,24 @@ def test_pretrain_exits_128_plus_the_signal_after_saving(tmp_path, monkeypatch, 
     files = _corpus(tmp_path)
     assert main(["pretrain", "--data", *files, "--out", str(tmp_path / "run")]) == code
     assert word in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [('"ten"', "an integer"), ("10.5", "an integer"), ("true", "an integer"), ('["a", 2]', "an integer")],
+)
+def test_a_mistyped_config_value_names_the_file_and_key(tmp_path, capsys, value, word):
+    cfg = tmp_path / "run.json"
+    cfg.write_text('{"steps": ' + value + ', "data": ["x.txt"]}')
+    assert main(["pretrain", "--config", str(cfg), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {cfg}" in err and "steps" in err and word in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_mistyped_config_list_value_names_the_file_and_key(tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('betas = [0.9, "x"]\ndata = ["x.txt"]\n')
+    assert main(["pretrain", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {cfg}" in err and "betas" in err and "a number" in err, err

@@ -69,8 +69,47 @@ def _apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.
     unknown = sorted(set(values) - known)
     if unknown:
         raise TandemError(f"config file {cfg_path}: unknown keys {unknown}; see `--help` for the flag names")
+    for action in parser._actions:
+        if action.dest in values:
+            _check_config_value(cfg_path, action, values[action.dest])
     parser.set_defaults(**values)
     return parser.parse_args(argv)  # command-line flags win over the file
+
+
+_KINDS = {int: "an integer", float: "a number"}
+
+
+def _check_config_value(path: str, action: argparse.Action, value: object) -> None:
+    """A TandemError naming the file and the key when a config value does not fit its flag (argparse
+    converts only string defaults and then names the flag, not the file; other values it does not check)."""
+    if value is None:
+        return
+    key, kind = action.dest, _KINDS.get(action.type)  # type: ignore[call-overload]
+
+    def bad(what: str) -> TandemError:
+        return TandemError(f"config file {path}: {key} must be {what}, got {json.dumps(value, default=str)}")
+
+    if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return
+    if action.nargs == 0:  # store_const and the like: the flag takes no value to check
+        return
+    if isinstance(action.nargs, int) and (not isinstance(value, list) or len(value) != action.nargs):
+        raise bad(f"a list of {action.nargs} values")
+    many = action.nargs not in (None, "?")
+    for v in value if many and isinstance(value, list) else [value]:
+        if isinstance(v, str) and callable(action.type):
+            try:
+                v = action.type(v)
+            except (TypeError, ValueError, argparse.ArgumentTypeError):
+                raise bad(kind or "a valid value") from None
+        elif kind is not None and (
+            isinstance(v, bool) or not isinstance(v, int if action.type is int else int | float)
+        ):
+            raise bad(kind if not many else f"a list of {kind.split(' ', 1)[1]}s")
+        if action.choices is not None and v not in action.choices:
+            raise bad("one of " + ", ".join(map(str, action.choices)))
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
