@@ -190,3 +190,56 @@ def test_a_mistyped_config_list_value_names_the_file_and_key(tmp_path, capsys):
     assert main(["pretrain", "--config", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert f"config file {cfg}" in err and "betas" in err and "a number" in err, err
+
+
+class _NumTok:
+    pad_id, eos_id, clm_id, doc_id, vocab_size = 1, 2, 4, 5, 1000
+
+    def encode(self, text: str, add_eos: bool = False) -> list[int]:
+        return [int(w) for w in text.split()] + ([2] if add_eos else [])
+
+
+def _pretrain_config(argv: list[str]):
+    from tandem.cli import _apply_config, build_parser
+    from tandem.cli.pretrain import config_from_args
+
+    return config_from_args(_apply_config(build_parser()[1]["pretrain"], argv))
+
+
+def test_objective_settings_from_flags_reach_the_data_stream(tmp_path):
+    from tandem.train.trainer import _build_data
+
+    (tmp_path / "en.txt").write_text("\n".join(" ".join(str(10 + i) for i in range(40)) for _ in range(5)))
+    argv = ["--data", str(tmp_path / "en.txt"), "--seq-len", "32", "--batch-size", "2"]
+    cfg = _pretrain_config([*argv, "--denoise-prob", "0.5", "--drop-rate", "0.3", "--mean-span", "5"])
+    cfg.validate()
+    obj = _build_data(cfg, _NumTok(), 0, 1).objective
+    assert (obj.denoise_prob, obj.drop_rate, obj.mean_span) == (0.5, 0.3, 5.0)
+    default = _build_data(_pretrain_config(argv), _NumTok(), 0, 1).objective  # AlexaTM's
+    assert (default.denoise_prob, default.drop_rate, default.mean_span) == (0.8, 0.15, 3.0)
+    t5 = _build_data(_pretrain_config([*argv, "--objective", "t5", "--drop-rate", "0.25"]), _NumTok(), 0, 1)
+    assert t5.objective.noise_density == 0.25  # T5 calls the corrupted share the noise density
+    cfg = tmp_path / "c.json"  # the same settings through a config file
+    cfg.write_text(json.dumps({"data": [str(tmp_path / "en.txt")], "drop_rate": 0.2, "mean_span": 4}))
+    got = _pretrain_config(["--config", str(cfg)])
+    assert (got.drop_rate, got.mean_span, got.denoise_prob) == (0.2, 4, None)
+
+
+@pytest.mark.parametrize(
+    ("flags", "msg"),
+    [
+        (["--drop-rate", "1.5"], "drop_rate must be in"),
+        (["--drop-rate", "0"], "drop_rate must be in"),
+        (["--mean-span", "0.5"], "mean_span must be >= 1"),
+        (["--denoise-prob", "-0.1"], "denoise_prob must be in"),
+        (["--objective", "denoise", "--denoise-prob", "0.5"], "denoise_prob.*objective alexatm"),
+        (["--objective", "ul2", "--mean-span", "8"], "mean_span.*alexatm, denoise, t5"),
+    ],
+)
+def test_objective_settings_are_range_checked(tmp_path, capsys, flags, msg):
+    import re
+
+    files = _corpus(tmp_path)
+    assert main(["pretrain", "--data", *files, "--out", str(tmp_path / "run"), *flags]) == 2
+    assert re.search(msg, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()

@@ -65,6 +65,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--vocab-size", type=int, default=None, help="vocabulary of a tokenizer trained here")
     g.add_argument("--objective", default=d.objective, choices=["alexatm", "denoise", "clm", "t5", "ul2"])
+    g.add_argument(
+        "--denoise-prob",
+        type=float,
+        default=None,
+        help="alexatm: share of denoising examples, the rest causal LM (default 0.8)",
+    )
+    g.add_argument(
+        "--drop-rate",
+        type=float,
+        default=None,
+        help="alexatm, denoise: share of tokens dropped in spans; t5: noise density (default 0.15)",
+    )
+    g.add_argument(
+        "--mean-span",
+        type=float,
+        default=None,
+        help="alexatm, denoise, t5: mean dropped-span length in tokens (default 3)",
+    )
     g.add_argument("--alpha", type=float, default=d.alpha, help="language sampling exponent (default 0.5)")
     g.add_argument(
         "--spoken-fraction",

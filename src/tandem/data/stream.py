@@ -77,6 +77,7 @@ class PretrainStream:
     sources: `Source` objects, dicts of their fields, or "lang:path" strings.
     tokenizer: anything with encode(text) -> ids, eos_id, pad_id, and clm_id / doc_id (None if absent).
     objective: an Objective, or a name for `build_objective` ("alexatm", "denoise", "clm", "t5", "ul2").
+    objective_args: keyword arguments for the objective built by name (e.g. {"drop_rate": 0.3}).
     seq_len / target_len: encoder / decoder lengths including EOS (target_len defaults to seq_len).
     alpha: language sampling exponent; spoken_fraction: share of documents passed through
     `tandem.spoken.to_spoken` before tokenisation (AlexaTM: 0.7).
@@ -105,6 +106,7 @@ class PretrainStream:
         source_eos: bool = True,
         pad_to_max: bool = True,
         decontaminate: Decontaminator | Sequence[str] | None = None,
+        objective_args: dict[str, Any] | None = None,
         return_tensors: str = "pt",
         max_problems: int = 50,
     ) -> None:
@@ -147,7 +149,9 @@ class PretrainStream:
                 kw["clm_token_id"] = int(clm_id)
             elif objective.lower() in ("t5", "ul2"):
                 kw["vocab_size"] = int(tokenizer.vocab_size)
-            objective = build_objective(objective, **kw)
+            objective = build_objective(objective, **kw, **(objective_args or {}))
+        elif objective_args:
+            raise TandemError("PretrainStream: objective_args apply to an objective given by name")
         self.objective: Objective = objective
         overhead = int(getattr(objective, "overhead", 1))
         self.chunk_len = min(self.seq_len - int(self.source_eos) - overhead, self.target_len - 1)

@@ -57,6 +57,10 @@ class TrainConfig:
     tokenizer: str | None = None  # a tandem tokenizer dir / .model; None or missing: train one
     vocab_size: int | None = None  # for a tokenizer trained here (default: the preset's)
     objective: str = "alexatm"  # alexatm | denoise | clm | t5 | ul2
+    # the objective's settings (None: its default; AlexaTM 0.8, 0.15, 3.0): AlexaTMObjective's names
+    denoise_prob: float | None = None  # share of denoising examples, the rest causal LM (alexatm)
+    drop_rate: float | None = None  # share of tokens dropped (alexatm, denoise; t5: noise density)
+    mean_span: float | None = None  # mean length of a dropped span, in tokens (alexatm, denoise, t5)
     alpha: float = 0.5  # language sampling exponent
     spoken_fraction: float = 0.0  # share of documents converted to spoken form (AlexaTM: 0.7)
     decontaminate: list[str] = field(default_factory=list)  # evaluation files: drop docs sharing a 13-gram
@@ -167,6 +171,38 @@ class TrainConfig:
         )
         need(self.device in ("auto", "cpu", "cuda"), f"device {self.device!r}: use auto, cpu or cuda")
         need(self.warmup >= 0, f"warmup must be >= 0, got {self.warmup}")
+        for name, users in _OBJECTIVE_SETTINGS.items():
+            v = getattr(self, name)
+            if v is None:
+                continue
+            need(
+                isinstance(v, int | float) and not isinstance(v, bool), f"{name} must be a number, got {v!r}"
+            )
+            need(
+                self.objective in users,
+                f"{name} is a setting of objective {', '.join(users)}, not of {self.objective}",
+            )
+        if self.denoise_prob is not None:
+            need(0 <= self.denoise_prob <= 1, f"denoise_prob must be in [0, 1], got {self.denoise_prob}")
+        if self.drop_rate is not None:
+            need(0 < self.drop_rate < 1, f"drop_rate must be in (0, 1), got {self.drop_rate}")
+        if self.mean_span is not None:
+            need(self.mean_span >= 1, f"mean_span must be >= 1 (tokens), got {self.mean_span}")
+
+    def objective_args(self) -> dict[str, float]:
+        """The objective settings given, as keyword arguments of the objective's class."""
+        names = {"drop_rate": "noise_density"} if self.objective == "t5" else {}
+        return {
+            names.get(k, k): getattr(self, k) for k in _OBJECTIVE_SETTINGS if getattr(self, k) is not None
+        }
+
+
+# objective settings of TrainConfig -> the objectives that take them
+_OBJECTIVE_SETTINGS = {
+    "denoise_prob": ("alexatm",),
+    "drop_rate": ("alexatm", "denoise", "t5"),
+    "mean_span": ("alexatm", "denoise", "t5"),
+}
 
 
 @dataclass
@@ -406,6 +442,7 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
         num_workers=cfg.num_workers,
         pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
         decontaminate=deco,
+        objective_args=cfg.objective_args(),
     )
 
 
