@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,36 @@ def test_a_map_allowing_every_token_changes_nothing(built, tmp_path):
 def test_trimming_keeps_slu_tags(tagged):
     vmap = (tagged["export"] / "vmap.txt").read_text().splitlines()[0].split()
     assert {f"<tag_{i}>" for i in range(5)} <= set(vmap) and "<tag_5>" not in vmap
+
+
+# --------------------------------------------------------------------- ids the tokenizer has no piece for
+def test_ids_past_the_tokenizer_decode_as_unk_like_the_torch_path(tmp_path):
+    """A model vocabulary larger than its tokenizer: generated ids with no piece read as <unk> (" ⁇ "), one
+    warning, exactly the text `Tokenizer.decode` (the torch backend) gives, not silently dropped."""
+    tok_dir = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
+    hf_dir = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=300, seed=2)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(hf_dir)).eval()
+    with torch.no_grad():  # make the model write id 280 (no piece) among ordinary tokens
+        hf.final_logits_bias[0, 280] += 4.0
+    hf.save_pretrained(str(hf_dir))
+    export_ct2(hf_dir, tmp_path / "fp32", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    m = EdgeModel.load(tmp_path / "fp32")
+    tok = Tokenizer.load(tok_dir)
+    want_piece = Tokenizer.load(tok_dir)  # a fresh tokenizer: its one warning is still to come
+    assert m.decode([m.pieces[40], m.pieces[280], m.pieces[41]]) == want_piece.decode([40, 280, 41])
+    assert " ⁇ " in m.decode([m.pieces[40], m.pieces[280], m.pieces[41]])
+    m = EdgeModel.load(tmp_path / "fp32")
+    seen = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for text in TEXTS:
+            ids = tok.encode(text, add_eos=True)
+            with torch.no_grad():
+                out = hf.generate(
+                    torch.tensor([ids]), do_sample=False, max_new_tokens=10, forced_eos_token_id=None
+                )
+            row = [i for i in out[0].tolist()[1:] if i != tok.eos_id]
+            seen += 280 in row
+            assert m.generate(text, max_new_tokens=10) == want_piece.decode(row), text
+    assert seen, "the test model never wrote an id past the tokenizer"
+    assert sum("past this tokenizer" in str(w.message) for w in caught) == 1  # once per model, as torch's

@@ -107,8 +107,8 @@ class EdgeModel:
         self.decoder_start_id = int(self.meta["decoder_start_token_id"])
         self.source_eos = bool(self.meta.get("source_eos", True))
         self.max_positions: int | None = _max_positions(self.meta)
-        self._sp_size = self.tok.vocab_size
-        # Ids that never appear in decoded text: control tokens and the placeholders beyond SentencePiece.
+        # Ids that never appear in decoded text (control tokens). Placeholder ids past the SentencePiece
+        # pieces (a model vocabulary larger than the tokenizer's) decode as <unk>, as on the torch path.
         self._skip = {
             i for i in (self.eos_id, self.pad_id, self.bos_id, self.decoder_start_id) if i is not None
         }
@@ -146,9 +146,11 @@ class EdgeModel:
         return [self.pieces[i] for i in ids]
 
     def decode(self, tokens: Sequence[str]) -> str:
-        """Text of generated token strings (control tokens and placeholders dropped)."""
+        """Text of generated token strings: control tokens dropped; ids past the tokenizer's pieces (the
+        export's placeholders) read as `<unk>` (" ⁇ ") with one warning, the text `Tokenizer.decode` gives
+        on the torch path."""
         ids = [self.index[t] for t in tokens if t in self.index]
-        return self.tok.decode([i for i in ids if i not in self._skip and i < self._sp_size])
+        return self.tok.decode([i for i in ids if i not in self._skip])
 
     def count_tokens(self, text: str, *, clm: bool = False) -> int:
         """Tokens the encoder reads for `text` ([CLM], EOS included as `encode` adds them): the count
