@@ -372,3 +372,174 @@ def test_ids_past_the_tokenizer_decode_as_unk_like_the_torch_path(tmp_path):
             assert m.generate(text, max_new_tokens=10) == want_piece.decode(row), text
     assert seen, "the test model never wrote an id past the tokenizer"
     assert sum("past this tokenizer" in str(w.message) for w in caught) == 1  # once per model, as torch's
+
+
+# -------------------------------------------------------------- the checkpoint's decoding defaults (HF)
+GEN_TEXTS = [*TEXTS, "add milk eggs to shopping list call mom dad", "volume up down"]
+GREEDY_DEFAULTS = dict(  # what CTranslate2 expresses exactly when decoding greedily
+    max_length=14, min_length=5, no_repeat_ngram_size=3, forced_bos_token_id=7, forced_eos_token_id=2
+)
+BEAM_DEFAULTS = dict(max_length=14, num_beams=4, length_penalty=2.0, early_stopping=True)
+HUB_DEFAULTS = dict(  # bart-large-cnn's kind of settings: beam search with rules CTranslate2 cannot match
+    max_length=14,
+    min_length=5,
+    num_beams=4,
+    length_penalty=2.0,
+    early_stopping=True,
+    no_repeat_ngram_size=3,
+    repetition_penalty=1.3,
+    forced_bos_token_id=7,
+    forced_eos_token_id=2,
+)
+
+
+def _hub_export(root: Path, tok_dir: Path, seed: int = 0, **generation):
+    """A random HF BART carrying `generation` in its generation_config.json, the tandem model loaded from
+    it, and its float32 edge export."""
+    from tandem import Seq2SeqLM
+
+    torch.manual_seed(seed)
+    cfg = transformers.BartConfig(
+        vocab_size=256,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        dropout=0.0,
+        attention_dropout=0.0,
+        activation_dropout=0.0,
+        init_std=0.1,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=2,
+    )
+    hf = transformers.BartForConditionalGeneration(cfg).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for name, p in hf.named_parameters():
+            if "norm" in name:
+                p.add_(torch.randn(p.shape, generator=g) * 0.2)
+        hf.final_logits_bias.normal_(0, 0.1, generator=g)
+        hf.final_logits_bias[0, 30] += 1.0  # a favoured token: limits, bans and penalties matter
+        hf.final_logits_bias[0, 2] += 0.5
+    hf.generation_config.forced_eos_token_id = None
+    for k, v in generation.items():
+        setattr(hf.generation_config, k, v)
+    hf.save_pretrained(root / "hf")
+    ours = Seq2SeqLM.from_pretrained(root / "hf")
+    export_ct2(root / "hf", root / "fp32", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    return ours, root / "fp32"
+
+
+def _torch_ids(model, tok, texts, **kw) -> list[list[int]]:
+    """Seq2SeqLM.generate (the model's defaults unless overridden), one input at a time: ids after the
+    start token, up to and with EOS."""
+    rows = []
+    for t in texts:
+        with torch.no_grad():
+            out = model.generate(torch.tensor([tok.encode(t, add_eos=True)]), **kw)[0].tolist()[1:]
+        rows.append(out[: out.index(2) + 1] if 2 in out else out)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def gen_tok(tmp_path_factory):
+    return train_tiny_tokenizer(tmp_path_factory.mktemp("gentok"), vocab_size=256)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_greedy_checkpoint_defaults_match_torch(tmp_path, gen_tok, seed):
+    ours, export = _hub_export(tmp_path, gen_tok, seed=seed, **GREEDY_DEFAULTS)
+    tok = Tokenizer.load(gen_tok)
+    m = EdgeModel.load(export)
+    assert m.meta["generation"] == ours.config.generation
+    assert m.meta["generation_edge"]["not_exact"] == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything applies exactly: no warning
+        got = [g.token_ids for g in m.generate_batch(GEN_TEXTS)]
+    want = _torch_ids(ours, tok, GEN_TEXTS)
+    assert got == want
+    assert all(r[0] == 7 for r in want) and all(r[-1] == 2 for r in want)  # forced BOS; EOS at the latest
+    assert any(len(r) == 13 for r in want)  # some row reached the limit: its EOS was forced
+    # caller arguments win over the defaults, as in Seq2SeqLM.generate; None turns forcing off
+    for kw in (
+        dict(max_new_tokens=6),
+        dict(max_new_tokens=1),
+        dict(max_new_tokens=2, min_new_tokens=0),
+        dict(forced_bos_token_id=None, forced_eos_token_id=None, no_repeat_ngram_size=0),
+        dict(no_repeat_ngram_size=2, min_new_tokens=0, max_new_tokens=20),
+    ):
+        assert [g.token_ids for g in m.generate_batch(GEN_TEXTS, **kw)] == _torch_ids(
+            ours, tok, GEN_TEXTS, **kw
+        ), kw
+    # text and finish reasons follow the tokens
+    g = m.generate_batch(GEN_TEXTS[:1], max_new_tokens=4)[0]
+    assert g.finish_reason == "stop" and g.output_tokens == 4 and g.token_ids[-1] == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_beam_checkpoint_defaults_match_torch(tmp_path, gen_tok, seed):
+    ours, export = _hub_export(tmp_path, gen_tok, seed=seed, **BEAM_DEFAULTS)
+    tok = Tokenizer.load(gen_tok)
+    m = EdgeModel.load(export)
+    assert m.meta["generation_edge"]["not_exact"] == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = [g.token_ids for g in m.generate_batch(GEN_TEXTS)]
+    assert got == _torch_ids(ours, tok, GEN_TEXTS)
+    for kw in (dict(length_penalty=0.6), dict(length_penalty=0.0, early_stopping=False), dict(num_beams=2)):
+        assert [g.token_ids for g in m.generate_batch(GEN_TEXTS, **kw)] == _torch_ids(
+            ours, tok, GEN_TEXTS, **kw
+        ), kw
+
+
+def test_defaults_ctranslate2_cannot_match_are_reported_and_left_out(tmp_path, gen_tok):
+    ours, export = _hub_export(tmp_path, gen_tok, **HUB_DEFAULTS)
+    tok = Tokenizer.load(gen_tok)
+    m = EdgeModel.load(export)
+    not_exact = m.meta["generation_edge"]["not_exact"]
+    assert sorted(not_exact) == [
+        "forced_bos_token_id",
+        "forced_eos_token_id",
+        "min_new_tokens",
+        "no_repeat_ngram_size",
+        "repetition_penalty",
+    ]
+    assert any("repetition_penalty" in n for n in m.meta["export"]["notes"])
+    with pytest.warns(UserWarning, match="not applied") as rec:
+        got = [g.token_ids for g in m.generate_batch(GEN_TEXTS)]
+    assert all(name in str(rec[0].message) for name in not_exact)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.generate_batch(GEN_TEXTS[:1])  # once per model
+    off = dict(
+        min_new_tokens=0,
+        no_repeat_ngram_size=0,
+        repetition_penalty=1.0,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+    )
+    assert got == _torch_ids(ours, tok, GEN_TEXTS, **off)  # the rest (beam 4, lp 2, lengths) exactly
+    # greedy: everything but the repetition penalty (transformers counts the decoder start token) applies
+    greedy = [g.token_ids for g in m.generate_batch(GEN_TEXTS, num_beams=1)]
+    assert greedy == _torch_ids(ours, tok, GEN_TEXTS, num_beams=1, repetition_penalty=1.0)
+    # asked for explicitly: a forced last token in beam search is refused, not approximated
+    with pytest.raises(TandemError, match="forced_eos_token_id"):
+        m.generate_batch(GEN_TEXTS[:1], forced_eos_token_id=2)
+    # generation_defaults="off": tandem's plain decoding (greedy, 64 tokens), as before
+    plain = EdgeModel.load(export, generation_defaults="off")
+    assert [g.token_ids for g in plain.generate_batch(GEN_TEXTS, max_new_tokens=12)] == _torch_ids(
+        ours, tok, GEN_TEXTS, max_new_tokens=12, num_beams=1, **off
+    )
+    # "nearest": CTranslate2's own rules for what it can approximate, named in the warning
+    near = EdgeModel.load(export, generation_defaults="nearest")
+    with pytest.warns(UserWarning, match="applied with CTranslate2's rule") as rec:
+        near.generate_batch(GEN_TEXTS[:2])
+    assert "forced_eos_token_id" in str(rec[0].message).split("applied with")[0]  # still left out
+    with pytest.raises(TandemError, match="generation_defaults"):
+        EdgeModel.load(export, generation_defaults="sometimes")

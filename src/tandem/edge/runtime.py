@@ -7,9 +7,11 @@ model. Text goes in and out; token strings are only used at the CTranslate2 boun
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ class Generation:
     input_tokens: int  # tokens the encoder read: [CLM] when added, the text, the source EOS
     output_tokens: int
     score: float | None = None  # cumulative log-probability when asked for
+    token_ids: list[int] | None = None  # the generated ids, EOS included when the row ended with it
 
 
 @dataclass
@@ -66,6 +69,212 @@ def tokens_to_stop(decode: Callable[[Sequence[Any]], str], tokens: Sequence[Any]
     return len(tokens)
 
 
+# ------------------------------------------------------------------------------- decoding defaults
+# The decoding settings the edge runtime takes from an export's "generation" (the model's defaults, as
+# `Seq2SeqLM.generate` uses them) unless the caller passes them, and tandem's own when neither does.
+EDGE_GENERATION_DEFAULTS: dict[str, Any] = {
+    "max_new_tokens": 64,
+    "min_new_tokens": 0,
+    "num_beams": 1,
+    "length_penalty": 1.0,
+    "early_stopping": None,  # None: CTranslate2's beam search, which ends as early_stopping=True does
+    "no_repeat_ngram_size": 0,
+    "repetition_penalty": 1.0,
+    "forced_bos_token_id": None,
+    "forced_eos_token_id": None,
+}
+GENERATION_MODES = ("exact", "nearest", "off")
+_NEUTRAL = {k: v for k, v in EDGE_GENERATION_DEFAULTS.items() if k not in ("max_new_tokens", "num_beams")}
+
+
+class _Unset:
+    """The default of the options whose None means "off" (forced tokens): "not given, use the model's"."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass
+class DecodingPlan:
+    """How one `generate_batch` call decodes with CTranslate2, and what of the settings it could not match.
+
+    `settings` are the resolved options (caller over the model's defaults over tandem's); `left_out` names
+    the model defaults not applied because CTranslate2 cannot apply them as `Seq2SeqLM.generate` does, and
+    `approximate` the ones applied with CTranslate2's own, different, rule (each with the reason)."""
+
+    settings: dict[str, Any]
+    ct2: dict[str, Any]
+    prefix: int | None  # forced first token, through a one-token target prefix
+    append_eos: int | None  # greedy forced last token: decode max_new - 1 tokens, then this if not ended
+    left_out: dict[str, str] = field(default_factory=dict)
+    approximate: dict[str, str] = field(default_factory=dict)
+
+
+def _ids_of(value: Any) -> list[int]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _not_exact(name: str, s: dict[str, Any], *, eos_id: int, start_id: int, sampling: bool) -> str | None:
+    """Why CTranslate2 cannot apply setting `name` of the resolved settings `s` exactly as tandem's torch
+    decoding (= transformers') does, or None when it can (or the setting is off)."""
+    beam = s["num_beams"] > 1 and not sampling
+    if name == "repetition_penalty" and s[name] != 1.0:
+        why = "transformers also penalises the decoder start token, CTranslate2 only generated tokens"
+        return why + (
+            "; in beam search CTranslate2 penalises logits, transformers log-probabilities" if beam else ""
+        )
+    if name == "no_repeat_ngram_size" and s[name] > 0:
+        if beam:
+            return "in beam search CTranslate2 bans n-grams before the softmax, transformers after it"
+        if s[name] == 1 or start_id != eos_id:
+            return "transformers counts the decoder start token in the n-grams, CTranslate2 does not"
+    if name == "min_new_tokens" and s[name] > 0 and beam:
+        return "in beam search CTranslate2 blocks EOS before the softmax, transformers after it"
+    if name == "forced_bos_token_id" and s[name] is not None and beam and s["min_new_tokens"] < 2:
+        return (
+            "after a target prefix CTranslate2's beam search drops EOS from all but the first beam at the "
+            "next step, transformers keeps it"
+        )
+    if name == "forced_eos_token_id" and s[name] is not None:
+        if beam:
+            return "CTranslate2 has no forced last token, and in beam search forcing it changes beam scores"
+        if sampling and len(_ids_of(s[name])) > 1:
+            return "sampling among several forced EOS ids"
+    if name == "early_stopping" and beam and s[name] in (False, "never") and s["length_penalty"] != 0:
+        return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)"
+    return None
+
+
+_CANNOT_APPROXIMATE = ("forced_eos_token_id",)  # no CTranslate2 rule at all (beam search)
+_OUTSIDE = {  # defaults the edge runtime never takes, with why
+    "do_sample": "the edge runtime samples only when asked (temperature > 0)",
+    "num_return_sequences": "the edge runtime returns one sequence per input",
+}
+
+
+def plan_generation(
+    defaults: dict[str, Any] | None,
+    given: dict[str, Any],
+    *,
+    eos_id: int,
+    start_id: int,
+    vocab_size: int | None = None,
+    sampling: bool = False,
+    mode: str = "exact",
+) -> DecodingPlan:
+    """The CTranslate2 decoding of `given` (the caller's options; UNSET or None: not given, except that None
+    turns a forced token off) over the model's `defaults` (an export's "generation").
+
+    mode "exact": a default CTranslate2 cannot apply as tandem's torch decoding does is left out (named in
+    `left_out`); "nearest": it is applied with CTranslate2's rule instead (in `approximate`; a forced last
+    token in beam search is still left out); "off": the defaults are ignored. Options the caller passes are
+    applied as asked, CTranslate2's rule where it differs (in `approximate`), except a forced last token in
+    beam search, which raises TandemError."""
+    if mode not in GENERATION_MODES:
+        raise TandemError(f"generation_defaults must be one of {', '.join(GENERATION_MODES)}, got {mode!r}")
+    model = {} if mode == "off" else {k: v for k, v in (defaults or {}).items()}
+    left_out: dict[str, str] = {}
+    for k, why in _OUTSIDE.items():
+        v = model.get(k)
+        if k == "do_sample" and v:
+            left_out[k] = why
+        if k == "num_return_sequences" and v not in (None, 1):
+            left_out[k] = why
+    model = {k: v for k, v in model.items() if k in EDGE_GENERATION_DEFAULTS}
+    explicit = {
+        k: v
+        for k, v in given.items()
+        if v is not UNSET and (v is not None or k in ("forced_bos_token_id", "forced_eos_token_id"))
+    }
+    s = {**EDGE_GENERATION_DEFAULTS, **model, **explicit}
+    _check_settings(s, vocab_size)
+    if "min_new_tokens" not in explicit and s["min_new_tokens"] > s["max_new_tokens"]:
+        s["min_new_tokens"] = s["max_new_tokens"]  # a default minimum over a shorter limit: the limit wins
+    if s["min_new_tokens"] > s["max_new_tokens"]:
+        raise TandemError(
+            f"min_new_tokens {s['min_new_tokens']} is over max_new_tokens {s['max_new_tokens']}; lower it"
+        )
+    approximate: dict[str, str] = {}
+    # min_new_tokens first: whether EOS is blocked right after a forced first token depends on it
+    order = ["min_new_tokens", "no_repeat_ngram_size", "repetition_penalty", "forced_bos_token_id"]
+    for k in [*order, "forced_eos_token_id", "early_stopping"]:
+        why = _not_exact(k, s, eos_id=eos_id, start_id=start_id, sampling=sampling)
+        if why is None:
+            continue
+        if k in explicit:
+            if k in _CANNOT_APPROXIMATE:
+                raise TandemError(f"{k} with num_beams {s['num_beams']}: {why}; use num_beams=1 or drop it")
+            approximate[k] = why
+        elif k == "early_stopping" or (mode == "nearest" and k not in _CANNOT_APPROXIMATE):
+            approximate[k] = why
+        else:
+            left_out[k] = why
+            s[k] = _NEUTRAL[k]
+    beam = s["num_beams"] > 1 and not sampling
+    max_new, min_new = s["max_new_tokens"], s["min_new_tokens"]
+    append_eos = None
+    if s["forced_eos_token_id"] is not None and not beam:
+        append_eos = min(_ids_of(s["forced_eos_token_id"]))
+        max_new -= 1  # the last token is forced: decode one fewer, then append it unless the row ended
+        min_new = min(min_new, max_new)
+    ct2 = dict(
+        beam_size=s["num_beams"] if not sampling else 1,
+        max_decoding_length=max_new,
+        min_decoding_length=min_new,
+        length_penalty=float(s["length_penalty"]),
+        no_repeat_ngram_size=int(s["no_repeat_ngram_size"]),
+        repetition_penalty=float(s["repetition_penalty"]),
+    )
+    return DecodingPlan(s, ct2, s["forced_bos_token_id"], append_eos, left_out, approximate)
+
+
+def _check_settings(s: dict[str, Any], vocab_size: int | None) -> None:
+    def bad(what: str, value: Any) -> TandemError:
+        return TandemError(f"{what}, got {value!r}")
+
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if not whole(s["max_new_tokens"]) or s["max_new_tokens"] < 1:
+        raise bad("max_new_tokens must be >= 1", s["max_new_tokens"])
+    if not whole(s["num_beams"]) or s["num_beams"] < 1:
+        raise bad("num_beams must be >= 1", s["num_beams"])
+    if not whole(s["min_new_tokens"]) or s["min_new_tokens"] < 0:
+        raise bad("min_new_tokens must be >= 0", s["min_new_tokens"])
+    if not whole(s["no_repeat_ngram_size"]) or s["no_repeat_ngram_size"] < 0:
+        raise bad(
+            "no_repeat_ngram_size must be a whole number >= 0 (0: no n-gram ban)", s["no_repeat_ngram_size"]
+        )
+    p = s["repetition_penalty"]
+    if not (isinstance(p, (int, float)) and math.isfinite(p) and p > 0):
+        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", p)
+    lp = s["length_penalty"]
+    if not (isinstance(lp, (int, float)) and math.isfinite(lp)):
+        raise bad("length_penalty must be a finite number", lp)
+    if s["early_stopping"] not in (None, True, False, "never"):
+        raise bad("early_stopping must be True, False or 'never'", s["early_stopping"])
+    for k in ("forced_bos_token_id", "forced_eos_token_id"):
+        v = s[k]
+        if v is None:
+            continue
+        ids = _ids_of(v) if k == "forced_eos_token_id" else [v]
+        ok = bool(ids) and all(whole(i) and i >= 0 and (vocab_size is None or i < vocab_size) for i in ids)
+        if not ok:
+            raise bad(f"{k} must be None or a token id in [0, {vocab_size})", v)
+
+
+def generation_report(
+    defaults: dict[str, Any] | None, *, eos_id: int, start_id: int, vocab_size: int | None = None
+) -> dict[str, Any]:
+    """What the edge runtime does with a model's decoding defaults when called without options (the
+    export writes it into tandem_edge.json): {"num_beams", "not_exact": {setting: why}}."""
+    plan = plan_generation(defaults, {}, eos_id=eos_id, start_id=start_id, vocab_size=vocab_size)
+    return {"num_beams": plan.settings["num_beams"], "not_exact": {**plan.left_out, **plan.approximate}}
+
+
 class EdgeModel:
     """A torch-free seq2seq model for CPU inference over a tandem edge export directory."""
 
@@ -77,6 +286,7 @@ class EdgeModel:
         compute_type: str = "default",
         device: str = "cpu",
         use_vmap: bool | None = None,
+        generation_defaults: str = "exact",
     ):
         from tandem.edge.isa import configure_ct2_isa
 
@@ -120,6 +330,16 @@ class EdgeModel:
             )
         # SLU tag names (labels.json from `tandem finetune --slu-tags`), used by `parse`.
         self.labels: SLULabels | None = SLULabels.load(self.path)
+        # The model's decoding defaults (an HF generation_config.json, kept by the export), applied unless
+        # the caller passes the option: "exact" applies those CTranslate2 matches exactly, "nearest" also
+        # CTranslate2's nearest rules, "off" none (see `plan_generation`).
+        if generation_defaults not in GENERATION_MODES:
+            raise TandemError(
+                f"generation_defaults must be one of {', '.join(GENERATION_MODES)}, got {generation_defaults!r}"
+            )
+        self.generation: dict[str, Any] = dict(self.meta.get("generation") or {})
+        self.generation_defaults = generation_defaults
+        self._warned: set[str] = set()
         self.threads = threads
         self.translator = ctranslate2.Translator(
             str(self.path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=threads
@@ -168,16 +388,17 @@ class EdgeModel:
         self,
         inputs: str | Sequence[str],
         *,
-        max_new_tokens: int = 64,
-        num_beams: int = 1,
-        min_new_tokens: int = 0,
+        max_new_tokens: int | None = None,
+        num_beams: int | None = None,
+        min_new_tokens: int | None = None,
         stop: Sequence[str] | str | None = None,
         clm: bool = False,
         temperature: float = 0.0,
         top_k: int = 0,
         top_p: float = 1.0,
+        **options: Any,
     ) -> str | list[str]:
-        """Generated text for one input (a str) or a batch (a list of str). Greedy unless num_beams/temperature."""
+        """Generated text for one input (a str) or a batch (a list of str); see `generate_batch`."""
         texts, single = _as_list(inputs, "inputs")
         out = [
             g.text
@@ -191,6 +412,7 @@ class EdgeModel:
                 temperature=temperature,
                 top_k=top_k,
                 top_p=top_p,
+                **options,
             )
         ]
         return out[0] if single else out
@@ -199,30 +421,33 @@ class EdgeModel:
         self,
         texts: Sequence[str],
         *,
-        max_new_tokens: int = 64,
-        num_beams: int = 1,
-        min_new_tokens: int = 0,
+        max_new_tokens: int | None = None,
+        num_beams: int | None = None,
+        min_new_tokens: int | None = None,
         stop: Sequence[str] | str | None = None,
         clm: bool = False,
         temperature: float = 0.0,
         top_k: int = 0,
         top_p: float = 1.0,
         return_scores: bool = False,
+        length_penalty: float | None = None,
+        early_stopping: bool | str | None = None,
+        no_repeat_ngram_size: int | None = None,
+        repetition_penalty: float | None = None,
+        forced_bos_token_id: int | None = UNSET,
+        forced_eos_token_id: int | list[int] | None = UNSET,
     ) -> list[Generation]:
-        """One `Generation` per input text, decoded as one CTranslate2 batch."""
-        if max_new_tokens < 1:
-            raise TandemError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-        if num_beams < 1:
-            raise TandemError(f"num_beams must be >= 1, got {num_beams}")
-        if min_new_tokens < 0:
-            raise TandemError(f"min_new_tokens must be >= 0, got {min_new_tokens}")
-        if min_new_tokens > max_new_tokens:
-            raise TandemError(
-                f"min_new_tokens {min_new_tokens} is over max_new_tokens {max_new_tokens}; lower it"
-            )
+        """One `Generation` per input text, decoded as one CTranslate2 batch.
+
+        Options left out (None) take the model's decoding defaults (the export's "generation", from a
+        Hugging Face generation_config.json) as `Seq2SeqLM.generate` does, then tandem's (greedy, 64 new
+        tokens); passing None for a forced token turns the model's forcing off. Defaults CTranslate2 cannot
+        apply exactly as the torch model does are left out with a one-time warning (`generation_defaults`
+        of the constructor; `plan_generation` lists the cases). Sampling (temperature > 0) is never a default."""
         if temperature < 0:
             raise TandemError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
-        if temperature > 0 and num_beams > 1:
+        sampling = temperature > 0
+        if sampling and num_beams is not None and num_beams > 1:
             raise TandemError(
                 f"num_beams {num_beams} with sampling (temperature {temperature:g}): beam search and "
                 "sampling do not combine here; use num_beams=1 or temperature=0"
@@ -233,43 +458,71 @@ class EdgeModel:
             raise TandemError(f"top_p must be in (0, 1], got {top_p}")
         if stop is not None and not isinstance(stop, str):
             _as_list(stop, "stop")
-        if self.max_positions is not None and max_new_tokens > self.max_positions:
-            raise TandemError(
-                f"max_new_tokens {max_new_tokens} is over this model's {self.max_positions} positions"
-            )
+        plan = plan_generation(
+            self.generation,
+            dict(
+                max_new_tokens=max_new_tokens,
+                num_beams=num_beams,
+                min_new_tokens=min_new_tokens,
+                length_penalty=length_penalty,
+                early_stopping=early_stopping,
+                no_repeat_ngram_size=no_repeat_ngram_size,
+                repetition_penalty=repetition_penalty,
+                forced_bos_token_id=forced_bos_token_id,
+                forced_eos_token_id=forced_eos_token_id,
+            ),
+            eos_id=self.eos_id,
+            start_id=self.decoder_start_id,
+            vocab_size=len(self.pieces),
+            sampling=sampling,
+            mode=self.generation_defaults,
+        )
+        self._warn_once(plan)
+        max_new = plan.settings["max_new_tokens"]
+        if self.max_positions is not None and max_new > self.max_positions:
+            raise TandemError(f"max_new_tokens {max_new} is over this model's {self.max_positions} positions")
         if not texts:
             return []
         stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
         source = [self.encode(t, clm=clm) for t in texts]
         for src in source:
             self._check_length(len(src), "an input")
-        sampling = temperature > 0
-        kwargs: dict[str, Any] = dict(
-            beam_size=num_beams,
-            max_decoding_length=max_new_tokens,
-            min_decoding_length=min_new_tokens,
-            return_end_token=True,
-            return_scores=return_scores,
-            max_input_length=0,
-            use_vmap=self.use_vmap,
-        )
-        if sampling:
-            kwargs.update(sampling_temperature=temperature, sampling_topk=top_k, sampling_topp=top_p)
-        # A single greedy stream stops as soon as a stop string shows up (batches are cut afterwards).
-        if stops and len(texts) == 1 and kwargs["beam_size"] == 1:
-            seen: list[str] = []
-
-            def _on_token(step) -> bool:
-                seen.append(step.token)
-                return cut_at_stop(self.decode(seen), stops)[1]
-
-            kwargs["callback"] = _on_token
-        results = _positions_checked(self.translator.translate_batch, source, **kwargs)
-        gens = []
         eos_piece = self.pieces[self.eos_id]
-        for src, res in zip(source, results):
-            toks = list(res.hypotheses[0])
+        if plan.ct2["max_decoding_length"] == 0:  # one new token, and it is the forced last one
+            hyps: list[list[str]] = [[] for _ in source]
+            scores: list[float | None] = [0.0 if return_scores else None for _ in source]
+        else:
+            kwargs: dict[str, Any] = dict(
+                plan.ct2,
+                return_end_token=True,
+                return_scores=return_scores,
+                max_input_length=0,
+                use_vmap=self.use_vmap,
+            )
+            if plan.prefix is not None:
+                kwargs["target_prefix"] = [[self.pieces[plan.prefix]] for _ in source]
+            if sampling:
+                kwargs.update(sampling_temperature=temperature, sampling_topk=top_k, sampling_topp=top_p)
+            # A single greedy stream stops as soon as a stop string shows up (batches are cut afterwards).
+            if stops and len(texts) == 1 and kwargs["beam_size"] == 1:
+                seen: list[str] = []
+
+                def _on_token(step) -> bool:
+                    seen.append(step.token)
+                    return cut_at_stop(self.decode(seen), stops)[1]
+
+                kwargs["callback"] = _on_token
+            results = _positions_checked(self.translator.translate_batch, source, **kwargs)
+            hyps = [list(res.hypotheses[0]) for res in results]
+            scores = [float(res.scores[0]) if return_scores and res.scores else None for res in results]
+        gens = []
+        for src, toks, score in zip(source, hyps, scores):
             ended = bool(toks) and toks[-1] == eos_piece
+            if plan.append_eos is not None and not ended and len(toks) == plan.ct2["max_decoding_length"]:
+                toks.append(
+                    self.pieces[plan.append_eos]
+                )  # the forced last token, as the torch path writes it
+                ended = plan.append_eos == self.eos_id
             text, stopped = cut_at_stop(self.decode(toks), stops)
             gens.append(
                 Generation(
@@ -277,10 +530,30 @@ class EdgeModel:
                     finish_reason="stop" if (ended or stopped) else "length",
                     input_tokens=len(src),
                     output_tokens=tokens_to_stop(self.decode, toks, stops) if stopped else len(toks),
-                    score=float(res.scores[0]) if return_scores and res.scores else None,
+                    score=score,
+                    token_ids=[self.index[t] for t in toks],
                 )
             )
         return gens
+
+    def _warn_once(self, plan: DecodingPlan) -> None:
+        """Warn, once per model and setting, about defaults left out or settings CTranslate2 applies its own way."""
+        parts = []
+        for what, items in (
+            ("not applied", plan.left_out),
+            ("applied with CTranslate2's rule", plan.approximate),
+        ):
+            new = {k: v for k, v in items.items() if f"{what}:{k}" not in self._warned}
+            if new:
+                self._warned.update(f"{what}:{k}" for k in new)
+                parts.append(f"{what}: " + "; ".join(f"{k} ({why})" for k, why in sorted(new.items())))
+        if parts:
+            warnings.warn(
+                f"{self.path}: decoding settings the edge runtime cannot apply exactly as the torch model "
+                f"does, {' / '.join(parts)}; outputs may differ from `Seq2SeqLM.generate` (shown once)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     # ----------------------------------------------------------------------------------------- scoring
     def score_batch(

@@ -149,6 +149,7 @@ class _Source:
     approximate: bool
     tandem_config: dict | None
     spec_model: Any = None  # tandem Seq2SeqLM for the direct spec path
+    generation: dict = field(default_factory=dict)  # the model's decoding defaults (ModelConfig.generation)
 
 
 def _hf_reference(hf_dir: Path):
@@ -238,15 +239,17 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
         if hf_cfg is not None:
             gen, logits = _hf_reference(path)
             ref_name = f"transformers {hf_cfg['model_type']}"
+            generation: dict = {}
             try:  # the tandem loader, when present, is the reference users actually run
                 from tandem.model import Seq2SeqLM
 
                 tmodel = Seq2SeqLM.from_pretrained(path)
                 gen, logits = _tandem_reference(tmodel)
                 ref_name = "tandem (loaded from the HF directory)"
+                generation = dict(tmodel.config.generation)
             except ImportError:
                 notes.append("tandem.model unavailable: verified against transformers instead")
-            return _Source(path, hf_cfg, gen, ref_name, logits, False, None)
+            return _Source(path, hf_cfg, gen, ref_name, logits, False, None, generation=generation)
         from tandem.model import Seq2SeqLM
 
         model = Seq2SeqLM.from_pretrained(path)
@@ -266,7 +269,15 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
         if approximations:
             notes.append("approximate export: " + "; ".join(approximations))
         return _Source(
-            None, _spec_meta(cfg), gen, "tandem", logits, bool(approximations), tcfg, spec_model=model
+            None,
+            _spec_meta(cfg),
+            gen,
+            "tandem",
+            logits,
+            bool(approximations),
+            tcfg,
+            spec_model=model,
+            generation=dict(getattr(cfg, "generation", None) or {}),
         )
 
     from tandem import interop
@@ -280,7 +291,14 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
             f"cannot express {'; '.join(blockers)}"
         ) from exact_err
     return _Source(
-        hf_dir, json.loads((hf_dir / "config.json").read_text()), gen, "tandem", logits, False, tcfg
+        hf_dir,
+        json.loads((hf_dir / "config.json").read_text()),
+        gen,
+        "tandem",
+        logits,
+        False,
+        tcfg,
+        generation=dict(getattr(cfg, "generation", None) or {}),
     )
 
 
@@ -615,6 +633,16 @@ def export_ct2(
             (out / "tokenizer_config.json").write_text(json.dumps(cfg_data, indent=2), encoding="utf-8")
         if labels_file is not None:  # tag-format SLU: the edge runtime maps tags back to names with it
             shutil.copy2(labels_file, out / LABELS_FILE)
+    from tandem.edge.runtime import generation_report
+
+    edge_generation = generation_report(src.generation, eos_id=eos, start_id=start, vocab_size=vocab_size)
+    if edge_generation["not_exact"]:
+        notes.append(
+            f"decoding defaults the edge runtime cannot apply exactly as tandem does "
+            f"(num_beams {edge_generation['num_beams']}; left out, or CTranslate2's rule with "
+            "EdgeModel(generation_defaults='nearest')): "
+            + "; ".join(f"{k} ({why})" for k, why in sorted(edge_generation["not_exact"].items()))
+        )
     report = ExportReport(
         out_dir=str(out),
         quantization=quantize,
@@ -646,6 +674,9 @@ def export_ct2(
         "max_positions": _max_positions(cfg, src.tandem_config),
         "slu_labels": LABELS_FILE if labels_file is not None else None,
         "tandem_config": src.tandem_config,
+        # the model's decoding defaults, which EdgeModel.generate applies where CTranslate2 matches tandem
+        "generation": src.generation,
+        "generation_edge": edge_generation,
         "export": report.to_dict(),
     }
     (out / EDGE_META).write_text(json.dumps(meta, indent=2))
