@@ -176,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if labels is not None:
         labels.check_tokenizer(tok)
-    model = build_model(args.model, tok, args.model_overrides)
     cfg = train_config(args, TrainConfig)
+    torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
+    model = build_model(args.model, tok, args.model_overrides)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")

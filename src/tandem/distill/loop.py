@@ -570,6 +570,7 @@ def distill_chain(
             student_config(spec, teacher.config) if not isinstance(spec, nn.Module) else spec.config
         )
     for k, spec in enumerate(specs):
+        torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
         student, report = build_student(current, spec, shrink=cfg.shrink)
         if log:
             log(
