@@ -297,3 +297,19 @@ def test_transfer_set_is_labelled_by_the_teacher_once(tmp_path):
         assert got[e.index] == want, (e.index, got[e.index], want)
     with pytest.raises(TandemError, match="transfer set"):
         distill(teacher, student, train, cfg, log=None, transfer=[])
+
+
+def test_a_student_deeper_than_the_teacher_is_refused_or_left_random_with_a_clear_reason():
+    teacher_cfg = tiny(encoder_layers=2, decoder_layers=2)
+    with pytest.raises(TandemError, match=r"shrink:3,1 asks for 3 encoder layers.*has 2"):
+        student_config("shrink:3,1", teacher_cfg)
+    with pytest.raises(TandemError, match=r"shrink:2,4 asks for 4 decoder layers"):
+        student_config("shrink:2,4", teacher_cfg)
+    # the teacher's width but more layers (e.g. a config file): nothing to copy layer for layer
+    teacher = Seq2SeqLM(teacher_cfg)
+    student, report = build_student(teacher, tiny(encoder_layers=3, decoder_layers=2))
+    assert not report["copied"] and "more layers" in report["reason"]
+    # hidden-state matching pairs each student layer with a teacher layer: refused before compute
+    cfg = fast_cfg(hidden_weight=1.0)
+    with pytest.raises(TandemError, match="hidden-state matching.*more layers"):
+        distill(teacher, student, toy_data(8), cfg, log=None)

@@ -91,6 +91,14 @@ def student_config(spec: str | dict | ModelConfig, teacher: ModelConfig, **overr
         m = re.fullmatch(r"shrink:(\d+),(\d+)", spec)
         if not m:
             raise TandemError(f"student {spec!r}: write shrink:ENC,DEC, e.g. shrink:3,1")
+        for n, side in ((int(m.group(1)), "encoder"), (int(m.group(2)), "decoder")):
+            have = getattr(teacher, f"{side}_layers")
+            if n > have:
+                raise TandemError(
+                    f"student {spec} asks for {n} {side} layers but the teacher has {have}; shrink copies a "
+                    f"subset of the teacher's layers, so each count must be at most the teacher's "
+                    f"({teacher.encoder_layers},{teacher.decoder_layers})"
+                )
         cfg = dataclasses.replace(
             teacher, encoder_layers=int(m.group(1)), decoder_layers=int(m.group(2)), name=spec, extra={}
         )
@@ -135,6 +143,9 @@ def shrink_init(teacher: nn.Module, student: nn.Module) -> dict[str, Any]:
     report: dict[str, Any] = {"copied": False, "encoder_map": [], "decoder_map": [], "skipped": []}
     if not widths_match(tc, sc):
         report["reason"] = "widths differ: student keeps its random initialisation"
+        return report
+    if sc.encoder_layers > tc.encoder_layers or sc.decoder_layers > tc.decoder_layers:
+        report["reason"] = "student has more layers than the teacher: it keeps its random initialisation"
         return report
     check_vocab(tc, sc)
     maps = {

@@ -436,6 +436,16 @@ def distill(
             "hidden-state matching needs one teacher model, not an ensemble (its members' hidden states "
             "differ): set the hidden-state weight to 0 or distil from a single teacher"
         )
+    if cfg.hidden_weight > 0 and (
+        student.config.encoder_layers > teacher.config.encoder_layers
+        or student.config.decoder_layers > teacher.config.decoder_layers
+    ):
+        raise TandemError(
+            "hidden-state matching pairs each student layer with a teacher layer, but the student has more "
+            f"layers ({student.config.encoder_layers}+{student.config.decoder_layers}) than the teacher "
+            f"({teacher.config.encoder_layers}+{teacher.config.decoder_layers}); set the hidden-state weight "
+            "to 0 or use a shallower student"
+        )
     if generic_teacher is not None:
         if generic is None:
             raise TandemError(
