@@ -376,3 +376,22 @@ def test_seed_makes_finetune_and_distill_reproducible(snips, tmp_path):
         return _weights(tmp_path / name / "student_1" / "final")
 
     assert _same(distill("d1", 3), distill("d2", 3))
+
+
+def test_distill_refuses_a_tokenizer_that_is_not_the_teachers(snips, tmp_path, capsys):
+    """--tokenizer must be the teacher's vocabulary: other pieces would feed the teacher wrong ids."""
+    from tandem.slu import load_snips
+    from tandem.tokenizer import Tokenizer
+
+    texts = [" ".join(e.tokens) for e in load_snips(snips, "train")]
+    tok = Tokenizer.train(iter(texts * 4), vocab_size=285)
+    rng = random.Random(0)
+    words = [" ".join("".join(rng.choices("abcdefghij", k=5)) for _ in range(6)) for _ in range(300)]
+    Tokenizer.train(iter(words), vocab_size=285).save(tmp_path / "other")
+    _tiny_teacher(tmp_path / "t", tok, seed=0)
+    args = ["distill", "--teacher", str(tmp_path / "t"), "--student", "shrink:1,1", "--task", "slu"]
+    args += ["--data", str(snips), "--train-split", "train", "--max-steps", "1", "--device", "cpu"]
+    assert main(args + ["--tokenizer", str(tmp_path / "other"), "--out", str(tmp_path / "s")]) == 2
+    assert "--tokenizer" in capsys.readouterr().err and not (tmp_path / "s").exists()
+    tok.save(tmp_path / "same")  # the teacher's own vocabulary, given explicitly, is fine
+    assert main(args + ["--tokenizer", str(tmp_path / "same"), "--out", str(tmp_path / "s2")]) == 0

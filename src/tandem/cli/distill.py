@@ -162,6 +162,13 @@ def run(args: argparse.Namespace) -> int:
     train, dev = load_data(args)
     labels, train, dev = slu_labels(args, train, dev, teachers[0])
     tok = Tokenizer.load(args.tokenizer or teachers[0])
+    if args.tokenizer:  # the teacher reads token ids: a tokenizer saved with it is the one to match
+        try:
+            own = Tokenizer.load(teachers[0])
+        except TandemError:
+            own = None  # no tokenizer in the teacher's directory: --tokenizer stands in for it
+        if own is not None:
+            check_vocab(own, tok, f"the teacher's ({teachers[0]})", f"--tokenizer {args.tokenizer}")
     for k, t in enumerate(teachers[1:], start=2):  # ensemble members: one vocabulary, one label set
         check_vocab(tok, Tokenizer.load(t), "teacher 1", f"teacher {k} ({t})")
         if labels is not None and SLULabels.load(t) != labels:
