@@ -395,3 +395,24 @@ def test_distill_refuses_a_tokenizer_that_is_not_the_teachers(snips, tmp_path, c
     assert "--tokenizer" in capsys.readouterr().err and not (tmp_path / "s").exists()
     tok.save(tmp_path / "same")  # the teacher's own vocabulary, given explicitly, is fine
     assert main(args + ["--tokenizer", str(tmp_path / "same"), "--out", str(tmp_path / "s2")]) == 0
+
+
+def test_examples_longer_than_max_positions_are_truncated_to_fit(tmp_path):
+    """--max-source-len / --max-target-len default to 256; a model with 32 positions trains on the first 32."""
+    data = tmp_path / "long.jsonl"
+    rows = [{"source": f"sentence {i} " + "wörd " * 40, "target": "é " * (10 * i)} for i in range(12)]
+    rows.append({"source": "", "target": ""})  # empty source and target: EOS only
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1, "max_positions": 32}'
+    common = ["--data", str(data), "--dev", str(data), "--max-steps", "2", "--batch-size", "8"]
+    common += ["--max-new-tokens", "8", "--device", "cpu", "--log-every", "100"]
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "286"]
+    assert main(args + ["--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "t")] + common) == 0
+    teacher = str(tmp_path / "t" / "best")
+    assert (
+        main(
+            ["distill", "--teacher", teacher, "--student", "shrink:1,1", "--out", str(tmp_path / "s")]
+            + common
+        )
+        == 0
+    )

@@ -121,6 +121,16 @@ def encode_pairs(
     return out
 
 
+def length_limits(configs: Sequence[Any], max_source_len: int, max_target_len: int) -> tuple[int, int]:
+    """The truncation lengths capped at the `max_positions` of every model (config) with a learned
+    position table, so that no example is longer than a model can embed."""
+    for c in configs:
+        if getattr(c, "position_type", None) == "learned":
+            max_source_len = min(max_source_len, c.max_positions)
+            max_target_len = min(max_target_len, c.max_positions)
+    return max_source_len, max_target_len
+
+
 def collate(examples: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-padded batch: input_ids, attention_mask, labels (-100 on padding) and example ids."""
     S = max(len(e.source) for e in examples)
@@ -536,6 +546,7 @@ def finetune(
     require_nonempty(train_pairs, "the training set")
     if dev_pairs is not None:
         require_nonempty(dev_pairs, "the dev set")
+    max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
     train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len)
     evaluate = None
     if dev_pairs is not None:

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
     from tandem.errors import TandemError
-    from tandem.finetune import Pair, encode_pairs, make_evaluator
+    from tandem.finetune import Pair, encode_pairs, length_limits, make_evaluator
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
@@ -212,22 +212,23 @@ def run(args: argparse.Namespace) -> int:
     if len(teachers) > 1:
         n = sum(p.numel() for p in teacher.parameters())
         print(f"teacher: an ensemble of {len(teachers)} models ({n / 1e6:.2f}M parameters in all)")
-    for spec in args.student:  # bad student specs fail before any training
-        student_config(spec, teacher.config)
-    train_enc = encode_pairs(tok, train, args.clm_prefix, args.max_source_len, args.max_target_len)
+    # bad student specs fail before any training; every model of the chain must fit the examples
+    configs = [teacher.config] + [student_config(spec, teacher.config) for spec in args.student]
+    max_src, max_tgt = length_limits(configs, args.max_source_len, args.max_target_len)
+    train_enc = encode_pairs(tok, train, args.clm_prefix, max_src, max_tgt)
     evaluate = None
     if dev is not None:
-        dev_enc = encode_pairs(tok, dev, args.clm_prefix, args.max_source_len, args.max_target_len)
+        dev_enc = encode_pairs(tok, dev, args.clm_prefix, max_src, max_tgt)
         evaluate = make_evaluator(
             tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens, labels
         )
-    generic = generic_examples(texts, tok, args.max_source_len, cfg.seed) if texts else None
+    generic = generic_examples(texts, tok, min(max_src, max_tgt), cfg.seed) if texts else None
     generic_teacher = Seq2SeqLM.from_pretrained(args.generic_teacher) if args.generic_teacher else None
     transfer = None
     if transfer_texts:
         pairs = [Pair(t, "") for t in transfer_texts]  # the teacher writes the targets
         offset = 1 + max(e.index for e in train_enc)
-        enc = encode_pairs(tok, pairs, args.clm_prefix, args.max_source_len, args.max_target_len)
+        enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
