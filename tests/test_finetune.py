@@ -336,8 +336,9 @@ def test_distill_cli_with_an_ensemble_teacher(snips, tmp_path, capsys):
     other = Tokenizer.train(iter(texts * 4), vocab_size=284)
     _tiny_teacher(tmp_path / "t3", other, seed=3)
     args[4] = str(tmp_path / "t3")
-    assert main(args) == 2
+    assert main(args + ["--overwrite"]) == 2
     assert "teacher 1 tokenizer has 285 pieces but teacher 2" in capsys.readouterr().err
+    assert (out / "student_1" / "final" / "model.safetensors").is_file()  # a refused run deletes nothing
 
 
 def _weights(d: Path) -> dict[str, torch.Tensor]:
@@ -416,3 +417,42 @@ def test_examples_longer_than_max_positions_are_truncated_to_fit(tmp_path):
         )
         == 0
     )
+
+
+def test_an_out_dir_holding_a_run_is_not_clobbered_without_overwrite(snips, tmp_path, capsys):
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1, "max_positions": 64}'
+    out = tmp_path / "t"
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--tokenizer", str(tmp_path / "tok")]
+    args += ["--vocab-size", "294", "--task", "slu", "--data", str(snips), "--train-split", "train"]
+    args += [
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "16",
+        "--log-every",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    before = _weights(out / "best")
+    assert main(args + ["--seed", "5"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out} already holds a finished or interrupted run" in err and "--overwrite" in err
+    assert _same(before, _weights(out / "best"))
+    assert main(args + ["--seed", "5", "--overwrite"]) == 0
+    assert not _same(before, _weights(out / "best"))
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]  # the new run's rows only, not appended to the old ones
+
+    dist = ["distill", "--teacher", str(out / "best"), "--student", "shrink:1,1", "--task", "slu"]
+    dist += ["--data", str(snips), "--train-split", "train", "--max-steps", "2", "--batch-size", "16"]
+    dist += ["--topk", "4", "--log-every", "1", "--device", "cpu", "--out", str(tmp_path / "s")]
+    assert main(dist) == 0
+    assert main(dist) == 2 and "--overwrite" in capsys.readouterr().err
+    assert main(dist + ["--overwrite"]) == 0
+    task = tmp_path / "s" / "student_1" / "task"
+    assert [json.loads(x)["step"] for x in (task / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert (tmp_path / "s" / "student_1" / "teacher_topk" / "index.json").is_file()  # the cache is kept

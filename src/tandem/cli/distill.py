@@ -7,7 +7,14 @@ import dataclasses
 import json
 from pathlib import Path
 
-from tandem.cli.finetune import _plot, add_training_arguments, load_data, slu_labels, train_config
+from tandem.cli.finetune import (
+    _plot,
+    add_training_arguments,
+    load_data,
+    prepare_out,
+    slu_labels,
+    train_config,
+)
 
 HELP = "distil a teacher (tandem, HF BART/mBART/T5, AlexaTM) into a smaller student or a chain of students"
 EXAMPLES = """
@@ -154,6 +161,12 @@ def run(args: argparse.Namespace) -> int:
     for t in teachers:
         if not Path(t).is_dir():
             raise TandemError(f"--teacher {t}: not a directory")
+    out = Path(args.out)
+    # a run's results are refused or deleted; the fingerprinted teacher caches are kept for reuse
+    runs = [out / "distill.json"]
+    for sub in sorted(out.glob("student_*")):
+        runs += [sub / "final", sub / "generic", sub / "task"]
+    prepare_out(out, runs, args.overwrite, delete=False)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = train_config(args, DistillConfig)
@@ -230,8 +243,7 @@ def run(args: argparse.Namespace) -> int:
         offset = 1 + max(e.index for e in train_enc)
         enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out, runs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     results = distill_chain(
         teacher,

@@ -69,6 +69,35 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
     g.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N")
     g.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     g.add_argument("--out", required=False, help="run directory")
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over in an --out that holds a run (its model, metrics and fit records are deleted)",
+    )
+
+
+def prepare_out(out: Path, outputs: list[Path], overwrite: bool, delete: bool = True) -> None:
+    """Refuse an --out that holds a run's `outputs` (unless `overwrite`: then they are deleted, when
+    `delete`; a first call with `delete=False` refuses before any compute)."""
+    import shutil
+
+    from tandem.errors import TandemError
+
+    found = [p for p in outputs if p.exists()]
+    if found and not overwrite:
+        shown = ", ".join(str(p.relative_to(out)) for p in found[:4])
+        raise TandemError(
+            f"--out {out} already holds a finished or interrupted run ({shown}); pass --overwrite to start "
+            "over (those outputs are deleted) or choose another --out"
+        )
+    if not delete:
+        return
+    for p in found:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+FINETUNE_OUTPUTS = ("best", "metrics.jsonl", "fit.json", "dev_metrics.json", "loss.png")
 
 
 def train_config(args: argparse.Namespace, cls):
@@ -166,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.model or not args.out:
         raise TandemError("tandem finetune needs --model (directory or preset) and --out")
+    out = Path(args.out)
+    outputs = [out / name for name in FINETUNE_OUTPUTS]
+    prepare_out(out, outputs, args.overwrite, delete=False)
     if args.threads:
         torch.set_num_threads(args.threads)
     train, dev = load_data(args)
@@ -179,8 +211,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = train_config(args, TrainConfig)
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out, outputs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")
     res = finetune(
