@@ -313,3 +313,35 @@ def test_a_student_deeper_than_the_teacher_is_refused_or_left_random_with_a_clea
     cfg = fast_cfg(hidden_weight=1.0)
     with pytest.raises(TandemError, match="hidden-state matching.*more layers"):
         distill(teacher, student, toy_data(8), cfg, log=None)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_signal_ends_fit_after_the_step_with_the_model_and_logit_cache_saved(signame, tmp_path):
+    """Ctrl-C / SIGTERM (preemption) stop a fine-tune or distillation after the step in progress: the
+    model so far is saved to best/, fit.json says where it stopped, the logit cache is flushed, and
+    TrainingInterrupted carries 128 + the signal as `tandem finetune`/`distill` exit code."""
+    import os
+    import signal
+
+    from tandem.train.trainer import TrainingInterrupted
+
+    sig = getattr(signal, signame)
+
+    def log(line: str) -> None:
+        if line.startswith("step 2/"):
+            os.kill(os.getpid(), sig)
+
+    teacher = Seq2SeqLM(tiny(encoder_layers=2, decoder_layers=2))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    cfg = fast_cfg(epochs=5, batch_size=4, log_every=1, topk=4)
+    with pytest.raises(TrainingInterrupted) as e:
+        distill(teacher, student, toy_data(16), cfg, out_dir=tmp_path, log=log)
+    assert e.value.exit_code == 128 + sig and e.value.step == 2
+    task = tmp_path / "task"
+    assert json.loads((task / "fit.json").read_text())["steps"] == 2
+    assert json.loads((task / "fit.json").read_text())["interrupted"] == signame
+    saved = Seq2SeqLM.from_pretrained(task / "best")
+    assert all(torch.equal(a, b) for a, b in zip(saved.state_dict().values(), student.state_dict().values()))
+    index = json.loads((tmp_path / "teacher_topk" / "index.json").read_text())
+    assert len(index["examples"]) == 8  # the two batches the teacher scored
+    assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

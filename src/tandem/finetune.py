@@ -22,6 +22,7 @@ import copy
 import json
 import math
 import random
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -300,6 +301,7 @@ class FitResult:
     stopped_early: bool
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
+    interrupted: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended the run early
 
 
 LossFn = Callable[[nn.Module, dict[str, torch.Tensor], int], tuple[torch.Tensor, dict[str, float]]]
@@ -353,8 +355,14 @@ def fit(
     `extra_modules` (e.g. hidden-state projections) are optimised with the model but not saved.
     With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the best
     checkpoint, with the tokenizer and `labels`) and `fit.json` (the result).
+
+    A SIGINT (Ctrl-C) or SIGTERM (preemption) ends the run after the step in progress, as in pretraining:
+    no further evaluation; the best weights so far (without a dev set: the current ones) are restored and
+    saved, fit.json records the signal, and `tandem.train.trainer.TrainingInterrupted` is raised (its
+    `exit_code` is 128 + the signal). A second Ctrl-C stops at once.
     """
     from tandem.train.optim import LRSchedule, build_optimizer
+    from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
 
     require_nonempty(train, "the training set")
     if cfg.metric != "loss" and evaluate is None:
@@ -406,52 +414,67 @@ def fit(
             log(f"eval step {step}: {shown}{' (best)' if improved else ''}")
         return cfg.patience > 0 and bad_evals >= cfg.patience
 
-    while step < total and not stopped:
-        for batch in iterate_batches(
-            train, cfg.batch_size, model.config.pad_token_id, True, cfg.seed + epoch
-        ):
-            # counted on the CPU copy: no device sync per step
-            win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
-            batch = to_device(batch, device)
-            lr = sched.apply(opt, step)
-            loss, extra = loss_fn(model, batch, step)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=device.type == "cuda")
-            opt.step()
-            step += 1
-            win_loss = win_loss + loss.detach()
-            win_n += 1
-            if step % cfg.log_every == 0 or step == total:
-                dt = time.perf_counter() - win_t0
-                mean_loss = float(win_loss) / win_n
-                if not math.isfinite(mean_loss):
-                    raise TandemError(f"step {step}: loss is {mean_loss}; lower --lr or check the data")
-                row = {"step": step, "loss": mean_loss, "lr": lr, "tokens_per_s": win_tokens / max(dt, 1e-9)}
-                row.update({k: float(v) for k, v in extra.items()})
-                mlog.write(row)
-                if log:
-                    log(
-                        f"step {step}/{total} loss {row['loss']:.4f} lr {lr:.2e} {row['tokens_per_s']:.0f} tok/s"
-                    )
-                win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
-            if step % eval_every == 0 or step == total:
-                stopped = run_eval()
-            if stopped or step >= total:
-                break
-        epoch += 1
-    if evaluate is not None and (not history or history[-1]["step"] != step):
+    interrupt = _DeferredInterrupt(enabled=True)  # Ctrl-C / SIGTERM: finish the step, save, stop
+    with interrupt:
+        while step < total and not stopped and not interrupt.requested:
+            for batch in iterate_batches(
+                train, cfg.batch_size, model.config.pad_token_id, True, cfg.seed + epoch
+            ):
+                # counted on the CPU copy: no device sync per step
+                win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
+                batch = to_device(batch, device)
+                lr = sched.apply(opt, step)
+                loss, extra = loss_fn(model, batch, step)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=device.type == "cuda")
+                opt.step()
+                step += 1
+                win_loss = win_loss + loss.detach()
+                win_n += 1
+                if step % cfg.log_every == 0 or step == total:
+                    dt = time.perf_counter() - win_t0
+                    mean_loss = float(win_loss) / win_n
+                    if not math.isfinite(mean_loss):
+                        raise TandemError(f"step {step}: loss is {mean_loss}; lower --lr or check the data")
+                    row = {
+                        "step": step,
+                        "loss": mean_loss,
+                        "lr": lr,
+                        "tokens_per_s": win_tokens / max(dt, 1e-9),
+                    }
+                    row.update({k: float(v) for k, v in extra.items()})
+                    mlog.write(row)
+                    if log:
+                        log(
+                            f"step {step}/{total} loss {row['loss']:.4f} lr {lr:.2e} {row['tokens_per_s']:.0f} tok/s"
+                        )
+                    win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
+                if (step % eval_every == 0 or step == total) and not interrupt.requested:
+                    stopped = run_eval()
+                if stopped or step >= total or interrupt.requested:
+                    break
+            epoch += 1
+    signum = interrupt.signum
+    if signum is None and evaluate is not None and (not history or history[-1]["step"] != step):
         run_eval()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     result = FitResult(best_val, best_step, step, stopped, history, time.perf_counter() - t_start)
+    if signum is not None:
+        result.interrupted = signal.Signals(signum).name
     if out is not None:
-        if evaluate is None:
+        if evaluate is None or best_state is None:
             save_model(model, out / "best", tokenizer, labels)
         (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
     mlog.close()
+    if signum is not None:
+        if log:
+            where = f"; model in {out / 'best'}" if out is not None else ""
+            log(f"{result.interrupted} at step {step}: stopped after the step{where}")
+        raise TrainingInterrupted(signum, step)
     return result
 
 

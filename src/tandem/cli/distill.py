@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 from tandem.cli.finetune import (
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
+    from tandem.train.trainer import TrainingInterrupted
 
     if not args.teacher or not args.student or not args.out:
         raise TandemError(
@@ -245,19 +247,23 @@ def run(args: argparse.Namespace) -> int:
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
     prepare_out(out, runs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
-    results = distill_chain(
-        teacher,
-        args.student,
-        train_enc,
-        cfg,
-        evaluate,
-        out,
-        tok,
-        generic,
-        labels=labels,
-        generic_teacher=generic_teacher,
-        transfer=transfer,
-    )
+    try:
+        results = distill_chain(
+            teacher,
+            args.student,
+            train_enc,
+            cfg,
+            evaluate,
+            out,
+            tok,
+            generic,
+            labels=labels,
+            generic_teacher=generic_teacher,
+            transfer=transfer,
+        )
+    except TrainingInterrupted as e:  # the student so far is in student_N/<stage>/best/
+        print("interrupted" if e.exit_code == 130 else "terminated", file=sys.stderr)
+        return e.exit_code
     for k, r in enumerate(results, 1):
         sub = out / f"student_{k}"
         _plot(sub / "task")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 HELP = "fine-tune a seq2seq model on jsonl (source, target) pairs or a named task (slu), with early stopping"
@@ -192,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tandem.errors import TandemError
     from tandem.finetune import TrainConfig, build_model, finetune, load_or_train_tokenizer
+    from tandem.train.trainer import TrainingInterrupted
 
     if not args.model or not args.out:
         raise TandemError("tandem finetune needs --model (directory or preset) and --out")
@@ -214,20 +216,25 @@ def run(args: argparse.Namespace) -> int:
     prepare_out(out, outputs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")
-    res = finetune(
-        model,
-        tok,
-        train,
-        dev,
-        cfg,
-        out,
-        args.clm_prefix,
-        args.max_source_len,
-        args.max_target_len,
-        args.max_new_tokens,
-        args.generate_eval,
-        labels=labels,
-    )
+    try:
+        res = finetune(
+            model,
+            tok,
+            train,
+            dev,
+            cfg,
+            out,
+            args.clm_prefix,
+            args.max_source_len,
+            args.max_target_len,
+            args.max_new_tokens,
+            args.generate_eval,
+            labels=labels,
+        )
+    except TrainingInterrupted as e:  # the model so far is in best/; exit as the shell reports the signal
+        _plot(out)
+        print("interrupted" if e.exit_code == 130 else "terminated", file=sys.stderr)
+        return e.exit_code
     _plot(out)
     if res.history:
         best = next(h for h in res.history if h["step"] == res.best_step)

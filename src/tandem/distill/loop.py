@@ -543,11 +543,22 @@ def distill(
     loss = DistillLoss(t, cfg, cache, projector)
     if log:
         log(f"stage 2: task distillation on {len(data)} examples")
-    stages["task"] = fit(
-        student, data, cfg, evaluate, loss, out / "task" if out else None, projector, tokenizer, log, labels
-    )
-    if cache is not None:
-        cache.flush()
+    try:
+        stages["task"] = fit(
+            student,
+            data,
+            cfg,
+            evaluate,
+            loss,
+            out / "task" if out else None,
+            projector,
+            tokenizer,
+            log,
+            labels,
+        )
+    finally:  # also after Ctrl-C / SIGTERM: the logits computed so far stay valid for the next run
+        if cache is not None:
+            cache.flush()
     return DistillResult(student, {}, stages, forwards + loss.teacher_forwards, hits + loss.cache_hits)
 
 
