@@ -345,3 +345,17 @@ def test_a_signal_ends_fit_after_the_step_with_the_model_and_logit_cache_saved(s
     index = json.loads((tmp_path / "teacher_topk" / "index.json").read_text())
     assert len(index["examples"]) == 8  # the two batches the teacher scored
     assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_the_cache_fingerprint_sees_a_change_in_any_layer_of_the_teacher():
+    """A teacher that differs only in a deep layer must not reuse another teacher's logit cache."""
+    from tandem.distill.loop import _fingerprint
+
+    a = Seq2SeqLM(tiny())
+    b = Seq2SeqLM(tiny())
+    b.load_state_dict(a.state_dict())
+    data = toy_data(4)
+    assert _fingerprint(a, data) == _fingerprint(b, data)
+    with torch.no_grad():
+        b.decoder.layers[3].ffn.fc2.weight.mul_(0.5)
+    assert _fingerprint(a, data) != _fingerprint(b, data)
