@@ -149,3 +149,20 @@ def test_generate_with_a_model_vocabulary_larger_than_the_tokenizer(shared_fixtu
         assert main([*args, *(x for p in prompts for x in ("--prompt", p))]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["input"] for r in rows] == prompts
+
+
+def test_config_file_values_of_repeatable_flags(tmp_path):
+    """A repeatable flag (--teacher, --stop) takes one value or a list from a config file; given on the command
+    line it replaces the file's value instead of being appended to it."""
+    from tandem.cli import _apply_config, build_parser
+
+    _, subs = build_parser()
+    cfg = tmp_path / "d.json"
+    cfg.write_text(json.dumps({"teacher": "teacher/best", "data": "x.jsonl"}))
+    args = _apply_config(subs["distill"], ["--config", str(cfg)])
+    assert args.teacher == ["teacher/best"]
+    cfg.write_text(json.dumps({"teacher": ["a", "b"], "data": "x.jsonl"}))
+    assert _apply_config(subs["distill"], ["--config", str(cfg)]).teacher == ["a", "b"]
+    assert _apply_config(subs["distill"], ["--config", str(cfg), "--teacher", "c"]).teacher == ["c"]
+    cfg.write_text(json.dumps({"stop": ";"}))
+    assert _apply_config(subs["generate"], ["m", "--config", str(cfg)]).stop == [";"]

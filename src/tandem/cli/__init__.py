@@ -69,11 +69,21 @@ def _apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.
     unknown = sorted(set(values) - known)
     if unknown:
         raise TandemError(f"config file {cfg_path}: unknown keys {unknown}; see `--help` for the flag names")
+    appended = {}  # repeatable flags (action="append"): the file gives one value or a list
     for action in parser._actions:
         if action.dest in values:
-            _check_config_value(cfg_path, action, values[action.dest])
+            if isinstance(action, argparse._AppendAction):
+                v = values.pop(action.dest)
+                appended[action.dest] = v if isinstance(v, list) or v is None else [v]
+                _check_config_value(cfg_path, action, appended[action.dest])
+            else:
+                _check_config_value(cfg_path, action, values[action.dest])
     parser.set_defaults(**values)
-    return parser.parse_args(argv)  # command-line flags win over the file
+    args = parser.parse_args(argv)  # command-line flags win over the file
+    for dest, v in appended.items():  # as a default, argparse would append the command line's to the file's
+        if getattr(args, dest) is None:
+            setattr(args, dest, v)
+    return args
 
 
 _KINDS = {int: "an integer", float: "a number"}
@@ -97,7 +107,7 @@ def _check_config_value(path: str, action: argparse.Action, value: object) -> No
         return
     if isinstance(action.nargs, int) and (not isinstance(value, list) or len(value) != action.nargs):
         raise bad(f"a list of {action.nargs} values")
-    many = action.nargs not in (None, "?")
+    many = action.nargs not in (None, "?") or isinstance(action, argparse._AppendAction)
     for v in value if many and isinstance(value, list) else [value]:
         if isinstance(v, str) and callable(action.type):
             try:
