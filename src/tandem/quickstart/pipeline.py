@@ -466,6 +466,7 @@ def _finetune_flags(ctx: Context, init: str | None, out: str, student: bool) -> 
         "log_every": max(1, steps // 30),
         "seed": ctx.seed,
         "out": out,
+        "overwrite": True,  # a stage run again starts over
     }
     if p.slu_tags:
         # The MASSIVE-format files: SLU examples whose intent and slot names become tokenizer tags, so a
