@@ -75,6 +75,12 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("7:05 Uhr", "sieben uhr fünf"),
         ("am 3. Mai 2024", "am dritten mai zweitausendvierundzwanzig"),
         ("12.05.2024", "zwölften mai zweitausendvierundzwanzig"),
+        # the day's ending agrees with the article before it: nominative "der dritte", else "dritten"
+        ("der 3. Mai", "der dritte mai"),
+        ("Der 1. Mai ist ein Feiertag", "der erste mai ist ein feiertag"),
+        ("Montag, der 03.05.2024", "montag der dritte mai zweitausendvierundzwanzig"),
+        ("den 3. Mai", "den dritten mai"),
+        ("bis zum 5. Mai", "bis zum fünften mai"),
         ("im Jahr 1492", "im jahr vierzehnhundertzweiundneunzig"),
         ("1999", "neunzehnhundertneunundneunzig"),
         ("5 km/h", "fünf kilometer pro stunde"),

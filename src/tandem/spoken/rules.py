@@ -73,6 +73,11 @@ class _CleanTable(dict):
         return out
 
 
+def _before(m: re.Match[str]) -> str:
+    """The text before a match (its last 40 characters), the context that decides agreement."""
+    return m.string[max(0, m.start() - 40) : m.start()]
+
+
 class LanguageRules:
     """Compiled rules for one language; `normalize(text)` is the spoken form."""
 
@@ -286,15 +291,23 @@ class LanguageRules:
     def _abbr(self, m: re.Match[str]) -> str:
         return f" {self.abbr[m.group(0)]} "
 
-    def _day(self, n: int) -> str:
+    def _day(self, n: int, before: str = "") -> str:
         d = self.date
         if str(n) in d.get("day_overrides", {}):
             return d["day_overrides"][str(n)]
         if d.get("day") == "ordinal":
-            return self.v.ordinal(n, d.get("day_variant"))
+            variant = d.get("day_variant")
+            after = d.get("day_variant_after")
+            if after:  # the word before the date decides the case ending: "der dritte", "am dritten"
+                prev = re.search(r"(\w+)\W*$", before[-40:])
+                if prev and prev.group(1).lower() in after:
+                    variant = after[prev.group(1).lower()] or None
+            return self.v.ordinal(n, variant)
         return self.v.cardinal(n)
 
-    def _render_date(self, day: int | None, month: int, year: str | None, order: str) -> str | None:
+    def _render_date(
+        self, day: int | None, month: int, year: str | None, order: str, before: str = ""
+    ) -> str | None:
         if not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
             return None
         key = order if day is not None else "my"
@@ -304,12 +317,14 @@ class LanguageRules:
         tpl = d.get(key) or d.get("dmy" if day is not None and year else "dm" if day is not None else "my")
         y = None if year is None else self.v.year(int(year)) if len(year) == 4 else self.v.cardinal(int(year))
         out = tpl.format(
-            day=self._day(day) if day is not None else "", month=self.t["months"][month - 1], year=y or ""
+            day=self._day(day, before) if day is not None else "",
+            month=self.t["months"][month - 1],
+            year=y or "",
         )
         return f" {' '.join(out.split())} "
 
     def _date_ymd(self, m: re.Match[str]) -> str:
-        out = self._render_date(int(m.group("d")), int(m.group("m")), m.group("y"), "ymd")
+        out = self._render_date(int(m.group("d")), int(m.group("m")), m.group("y"), "ymd", _before(m))
         return out if out else m.group(0).replace(m.group("sep") if "sep" in m.groupdict() else "-", " ")
 
     def _date_num(self, m: re.Match[str]) -> str:
@@ -318,7 +333,7 @@ class LanguageRules:
         day, month = (b, a) if order == "mdy" else (a, b)
         if month > 12 and day <= 12:  # the other order is the only valid reading
             day, month = month, day
-        out = self._render_date(day, month, m.group("y"), "mdy" if order == "mdy" else "dmy")
+        out = self._render_date(day, month, m.group("y"), "mdy" if order == "mdy" else "dmy", _before(m))
         return out if out else m.group(0).replace(m.group("sep"), " ")
 
     def _month_of(self, s: str) -> int:
@@ -326,11 +341,13 @@ class LanguageRules:
         return self.month_abbr.get(s) or self.month_index.get(s.lower(), 0)
 
     def _date_dm(self, m: re.Match[str]) -> str:
-        out = self._render_date(int(m.group("d")), self._month_of(m.group("mon")), m.group("y"), "dmy")
+        day, month = int(m.group("d")), self._month_of(m.group("mon"))
+        out = self._render_date(day, month, m.group("y"), "dmy", _before(m))
         return out or m.group(0)
 
     def _date_md(self, m: re.Match[str]) -> str:
-        out = self._render_date(int(m.group("d")), self._month_of(m.group("mon")), m.group("y"), "mdy")
+        day, month = int(m.group("d")), self._month_of(m.group("mon"))
+        out = self._render_date(day, month, m.group("y"), "mdy", _before(m))
         return out or m.group(0)
 
     def _date_my(self, m: re.Match[str]) -> str:
