@@ -199,6 +199,26 @@ def test_unknown_stage_is_an_error(tmp_path):
         run_quickstart(tmp_path, stages=["pretrain", "nope"], log=lambda s: None)
 
 
+def test_unwritable_out_is_a_one_line_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(TandemError, match="--out .*file/qs"):
+        run_quickstart(tmp_path / "file" / "qs", stages=["corpus"], log=lambda s: None)
+
+
+def test_a_stage_that_cannot_write_fails_with_the_reason(tmp_path, monkeypatch):
+    """A full disk or a read-only file inside the run folder fails that stage (reported), not the run."""
+    import tandem.quickstart.pipeline as pipeline
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_corpus", full)
+    res = run_quickstart(tmp_path, minutes=0.05, stages=["corpus"], log=lambda s: None)
+    assert res["stages"]["corpus"]["status"] == "failed"
+    assert "No space left on device" in res["stages"]["corpus"]["reason"]
+    assert (tmp_path / "report.md").is_file()
+
+
 @pytest.mark.slow
 def test_quickstart_reduced_end_to_end(tmp_path):
     """The reduced mode CI runs: every stage either ran (and its numbers match the files its verb wrote) or is

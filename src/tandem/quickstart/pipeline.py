@@ -834,7 +834,6 @@ def run_quickstart(
     from tandem.quickstart.report import write_report
 
     out_dir = Path(out).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     plan = make_plan(minutes)
     ctx = Context(out_dir, plan, seed, list(data) if data else None, list(langs or LANGS), quiet, log=log)
     known = [s.name for s in STAGES]
@@ -854,7 +853,13 @@ def run_quickstart(
         "stages": {},
     }
     previous = _previous_stages(out_dir) if stages else {}
-    ctx.save()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        ctx.save()
+    except OSError as e:
+        raise TandemError(
+            f"--out {out}: cannot write the run folder there ({e.strerror or e}); pick another"
+        ) from None
     t_all = time.perf_counter()
     n = len(STAGES)
     for i, stage in enumerate(STAGES, 1):
@@ -873,7 +878,7 @@ def run_quickstart(
             entry["status"] = "ok"
         except Skip as e:
             entry.update(status="skipped", reason=str(e))
-        except TandemError as e:
+        except (TandemError, OSError) as e:  # OSError: a full disk, a read-only file in the run folder
             entry.update(status="failed", reason=str(e))
         entry["seconds"] = time.perf_counter() - t0
         mark = {"ok": "done", "skipped": "skipped", "failed": "FAILED"}[entry["status"]]
