@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -43,6 +45,35 @@ def test_help_lists_every_verb(capsys):
         "quickstart",
     ):
         assert verb in out and verb in VERBS
+
+
+_NO_TORCH = """
+import sys
+class _NoTorch:  # the base install (`pip install tandem`): no torch
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "safetensors"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, _NoTorch())
+from tandem.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def test_torch_free_verbs_work_without_torch_and_the_others_say_what_to_install():
+    def tandem(*argv: str, stdin: str = "") -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-c", _NO_TORCH, *argv]
+        return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120)
+
+    out = tandem("normalize", "--lang", "de", stdin="am 3. Mai\n")
+    assert (out.returncode, out.stdout) == (0, "am dritten mai\n"), out.stderr
+    assert tandem("--help").returncode == 0
+    assert tandem("tokenizer", "--help").returncode == 0
+    out = tandem("pretrain", "--help")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: tandem pretrain needs") and "tandem[torch]" in out.stderr
+    out = tandem("generate", "some/model", "--prompt", "hi")  # flags parse, running needs torch
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("error: tandem generate needs") and "tandem[torch]" in out.stderr
 
 
 def test_generate_matches_the_library(model_dir, capsys):

@@ -33,6 +33,23 @@ VERBS: dict[str, str] = {
 }
 
 
+# An optional dependency -> the extra of pyproject.toml that installs it.
+_EXTRAS = {"torch": "torch", "safetensors": "torch", "ctranslate2": "edge", "fastapi": "serve", "uvicorn": "serve",
+           "sacrebleu": "eval", "rouge_score": "eval", "transformers": "interop", "matplotlib": "train",
+           "tensorboard": "train", "pyarrow": "data", "lm_eval": "lm-eval"}  # fmt: skip
+
+# verb -> why it cannot run here (an optional dependency missing), filled in by build_parser.
+UNAVAILABLE: dict[str, str] = {}
+
+
+def _missing_dependency(e: ModuleNotFoundError) -> str | None:
+    """What to install for a verb whose flags need a package that is absent; None for tandem's own modules."""
+    top = (e.name or "").split(".")[0]
+    if not top or top == "tandem":
+        return None
+    return f"needs the Python package {top!r}, which is not installed: pip install 'tandem[{_EXTRAS.get(top, 'all')}]'"
+
+
 def _load_verb(name: str):
     try:
         return importlib.import_module(VERBS[name])
@@ -146,7 +163,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             sp.add_argument(
                 "--config", metavar="FILE", help="JSON/TOML file of flag values (flags override it)"
             )
-            mod.add_arguments(sp)
+            try:
+                mod.add_arguments(sp)
+            except ModuleNotFoundError as e:  # the base install is torch-free: only some verbs run there
+                why = _missing_dependency(e)
+                if why is None:
+                    raise
+                UNAVAILABLE[name] = why
         subparsers[name] = sp
     return parser, subparsers
 
@@ -182,12 +205,21 @@ def main(argv: list[str] | None = None) -> int:
     if mod is None:
         print(f"tandem {verb}: not yet available in this version", file=sys.stderr)
         return 2
+    if verb in UNAVAILABLE:
+        print(f"error: tandem {verb} {UNAVAILABLE[verb]}", file=sys.stderr)
+        return 2
     previous_format, warnings.formatwarning = warnings.formatwarning, _tandem_warning_line
     try:
         args = _apply_config(subparsers[verb], argv[1:])
         return int(mod.run(args) or 0)
     except TandemError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        why = _missing_dependency(e)
+        if why is None:
+            raise
+        print(f"error: tandem {verb} {why}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -137,10 +137,10 @@ _PARSER_CACHE: dict[str, Any] = {}
 def _verb_parser(verb: str):
     """The argparse parser of `tandem <verb>`, or None when this version of tandem lacks the verb."""
     if "parsers" not in _PARSER_CACHE:
-        from tandem.cli import VERBS, _load_verb, build_parser
+        from tandem.cli import UNAVAILABLE, VERBS, _load_verb, build_parser
 
         _PARSER_CACHE["parsers"] = build_parser()[1]
-        _PARSER_CACHE["present"] = {v for v in VERBS if _load_verb(v) is not None}
+        _PARSER_CACHE["present"] = {v for v in VERBS if _load_verb(v) is not None and v not in UNAVAILABLE}
     if verb not in _PARSER_CACHE["present"]:
         return None
     return _PARSER_CACHE["parsers"][verb]
@@ -150,6 +150,10 @@ def require_verb(verb: str, flags: dict[str, Any] | None = None) -> None:
     """Raise Skip when `tandem <verb>` is missing or does not accept these config keys."""
     parser = _verb_parser(verb)
     if parser is None:
+        from tandem.cli import UNAVAILABLE
+
+        if verb in UNAVAILABLE:  # an optional dependency is missing: the run cannot do its job
+            raise TandemError(f"`tandem {verb}` {UNAVAILABLE[verb]}")
         raise Skip(f"`tandem {verb}` is not available in this version of tandem")
     if flags:
         known = {a.dest for a in parser._actions}
@@ -880,6 +884,12 @@ def run_quickstart(
             entry.update(status="skipped", reason=str(e))
         except (TandemError, OSError) as e:  # OSError: a full disk, a read-only file in the run folder
             entry.update(status="failed", reason=str(e))
+        except ModuleNotFoundError as e:
+            from tandem.cli import _missing_dependency
+
+            if _missing_dependency(e) is None:
+                raise
+            entry.update(status="failed", reason=f"this stage {_missing_dependency(e)}")
         entry["seconds"] = time.perf_counter() - t0
         mark = {"ok": "done", "skipped": "skipped", "failed": "FAILED"}[entry["status"]]
         extra = f": {entry['reason']}" if entry.get("reason") else ""
