@@ -410,6 +410,14 @@ def test_load_errors(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a sentencepiece model")
     with pytest.raises(TandemError, match="bad.model.*not a valid SentencePiece model"):
         Tokenizer.load(bad)
+    # a Hugging Face tokenizers file (fast tokenizer) is named as such, in a directory or on its own
+    hf = tmp_path / "hf"
+    hf.mkdir()
+    (hf / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE", "vocab": {}}}')
+    with pytest.raises(TandemError, match="tokenizer.json is a Hugging Face tokenizers file"):
+        Tokenizer.load(hf)
+    with pytest.raises(TandemError, match="tokenizer.json is a Hugging Face tokenizers file"):
+        Tokenizer.load(hf / "tokenizer.json")
 
 
 # --- CLI ------------------------------------------------------------------------------------------------------

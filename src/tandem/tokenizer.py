@@ -263,6 +263,14 @@ def sample_corpus(
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _hf_tokenizer_json(path: Path) -> str:
+    return (
+        f"{path}: tokenizer.json is a Hugging Face tokenizers file (a fast tokenizer), not a SentencePiece "
+        "model, and tandem reads only SentencePiece models; pass the model's SentencePiece .model file "
+        "(T5/mT5 ship spiece.model beside tokenizer.json) or train one with `tandem tokenizer train`"
+    )
+
+
 def _coerce_ids(ids: Any) -> list[int]:
     if hasattr(ids, "tolist"):  # numpy arrays and torch tensors, without importing either
         ids = ids.tolist()
@@ -480,6 +488,8 @@ class Tokenizer:
                         f"{path}: sentencepiece.bpe.model is an mBART/XLM-R vocabulary whose ids are shifted by "
                         "fairseq's offset, which tandem does not reproduce; use that model's Hugging Face tokenizer"
                     )
+                if (p / "tokenizer.json").is_file():
+                    raise TandemError(_hf_tokenizer_json(p / "tokenizer.json"))
                 raise TandemError(
                     f"{path}: no {MODEL_FILE} (or {', '.join(_FOREIGN_MODEL_FILES)}) in this directory; pass a "
                     "SentencePiece .model file or a directory written by Tokenizer.save"
@@ -495,6 +505,8 @@ class Tokenizer:
         try:
             return cls(proto, newline=newline, meta=meta)
         except TandemError as e:
+            if proto.lstrip()[:1] == b"{":  # JSON: a Hugging Face tokenizer.json, not a serialized proto
+                raise TandemError(_hf_tokenizer_json(p)) from e
             raise TandemError(f"{p}: {e}") from e
 
     def save(self, directory: str | os.PathLike) -> Path:
