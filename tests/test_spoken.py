@@ -43,6 +43,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("12:00", "twelve o'clock"),
         ("March 3, 2024", "march third twenty twenty four"),
         ("3 March 2024", "the third of march twenty twenty four"),
+        ("on the 3rd of March", "on the third of march"),
+        ("The 4th of July", "the fourth of july"),
         ("3/4/2024", "march fourth twenty twenty four"),
         ("2024-12-25", "december twenty fifth twenty twenty four"),
         ("in 1492", "in fourteen ninety two"),

@@ -320,8 +320,12 @@ class LanguageRules:
             day=self._day(day, before) if day is not None else "",
             month=self.t["months"][month - 1],
             year=y or "",
-        )
-        return f" {' '.join(out.split())} "
+        ).split()
+        lead = re.match(r"\s*([^\s{]+)\s", tpl)  # a template's own first word ("the {day} of {month}")
+        prev = re.search(r"(\w+)\W*$", before)
+        if lead and prev and prev.group(1).lower() == lead.group(1).lower():
+            out = out[1:]  # already written before the date: "on the 3rd of March" has one "the"
+        return f" {' '.join(out)} "
 
     def _date_ymd(self, m: re.Match[str]) -> str:
         out = self._render_date(int(m.group("d")), int(m.group("m")), m.group("y"), "ymd", _before(m))
