@@ -87,6 +87,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("1999", "neunzehnhundertneunundneunzig"),
         ("5 km/h", "fünf kilometer pro stunde"),
         ("1 km", "ein kilometer"),
+        ("-1 °C", "minus ein grad celsius"),
         ("Nr. 7", "nummer sieben"),
         ("z. B. dies", "zum beispiel dies"),
         ("geht's", "geht's"),
@@ -315,6 +316,15 @@ def test_every_category_leaves_no_digits(lang: str) -> None:
     assert not re.search(r"[0-9]", out)
     assert out == out.lower()
     assert to_spoken(out, lang) == out
+
+
+@pytest.mark.parametrize("lang", SUPPORTED_LANGUAGES)
+def test_negative_measures_keep_their_sign(lang: str) -> None:
+    """A language's special form for "1 <unit>" or "2 <unit>" ("ein Grad", the Arabic dual) must not
+    drop the minus: -1 °C is not 1 °C."""
+    minus = language_table(lang)["numbers"]["minus"].lower()
+    for text in ("-1 °C", "-2 °C", "-1 km", "-2 km"):
+        assert minus in to_spoken(text, lang), (lang, text)
 
 
 def test_language_codes_and_errors() -> None:

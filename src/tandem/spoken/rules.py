@@ -436,10 +436,9 @@ class LanguageRules:
     def _unit(self, m: re.Match[str]) -> str:
         i, f, _ = self.parse(m.group("num"))
         forms = self.units[self.unit_key[m.group("unit")]]
-        words = self.read_amount(i, f)
-        if m.group("neg"):
-            words = f"{self.v.minus} {words}"
-        return f" {self.amount(words, forms, None if f else int(i))} "
+        words = self.amount(self.read_amount(i, f), forms, None if f else int(i))
+        # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
+        return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 
     def _phone(self, m: re.Match[str]) -> str:
         s = m.group(0)
