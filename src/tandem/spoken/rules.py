@@ -199,6 +199,10 @@ class LanguageRules:
         self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
+        na = t.get("noun_agreement", {})
+        self.feminine = set(na.get("feminine", []))
+        self.agreement = {"m": na.get("m", []), "f": na.get("f", [])}
+        self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
         self._build_digit_rules()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -217,8 +221,26 @@ class LanguageRules:
                     break
         return forms[min(idx, len(forms) - 1)]
 
-    def amount(self, words: str, forms: Forms, n: int | None) -> str:
-        """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms)."""
+    def agree(self, words: str, key: str | None) -> str:
+        """Number words as said before the noun of unit or currency `key`: its gender's forms ("veintiún
+        kilómetros", "doscientas libras", "eine Minute"), from the words after the last million-like scale
+        word on ("dos millones" stays)."""
+        rules = self.agreement["f" if key in self.feminine else "m"]
+        if not rules:
+            return words
+        parts = words.split()
+        start = 0
+        if self.re_agree_scale is not None:
+            for j, w in enumerate(parts):
+                if self.re_agree_scale.fullmatch(w):
+                    start = j + 1
+        return " ".join(parts[:start] + [apply_rules(w, rules) for w in parts[start:]])
+
+    def amount(self, words: str, forms: Forms, n: int | None, key: str | None = None) -> str:
+        """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms);
+        whole amounts agree with the unit or currency `key` (see `agree`)."""
+        if n is not None:
+            words = self.agree(words, key)
         tpl = (
             self.measure.get("by_n", {}).get(str(n), self.measure["template"])
             if n is not None
@@ -408,7 +430,7 @@ class LanguageRules:
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
-            maj = self.amount(self.v.cardinal(major), names["major"], major)
+            maj = self.amount(self.v.cardinal(major), names["major"], major, code)
             mnr = self.amount(self.v.cardinal(minor), names["minor"], minor)
             if minor == 0:
                 return f" {neg}{maj} "
@@ -416,7 +438,7 @@ class LanguageRules:
                 return f" {neg}{mnr} "
             return f" {neg}{self.t['money']['cents'].format(major=maj, minor=mnr)} "
         words = self.read_amount(i, f)
-        return f" {neg}{self.amount(words, names['major'], None if f else major)} "
+        return f" {neg}{self.amount(words, names['major'], None if f else major, code)} "
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -435,8 +457,8 @@ class LanguageRules:
 
     def _unit(self, m: re.Match[str]) -> str:
         i, f, _ = self.parse(m.group("num"))
-        forms = self.units[self.unit_key[m.group("unit")]]
-        words = self.amount(self.read_amount(i, f), forms, None if f else int(i))
+        key = self.unit_key[m.group("unit")]
+        words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key)
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 

@@ -11,6 +11,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
 - `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
 - `measure`: `template` ("{n} {unit}") and `by_n` {n: template}; `percent` template.
+- `noun_agreement` (optional): `feminine` [unit keys and currency codes], `m` and `f` rules applied to
+  each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`,
