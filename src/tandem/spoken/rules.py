@@ -123,7 +123,9 @@ class LanguageRules:
         sufs = self.ord_suffixes = t.get("ordinal_suffixes", {})
         suf = _alternation(list(sufs))
         conn = _alternation(d.get("connectors", []))
-        day = rf"(?P<d>\d{{1,2}})(?:{suf})?"
+        # a day may also carry a date-only ordinal mark: "1° maggio" (° after a day before a month name)
+        day_suf = _alternation(list(sufs) + d.get("day_suffixes", []))
+        day = rf"(?P<d>\d{{1,2}})(?:{day_suf})?"
         self.re_date_iso = rx(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d-])")
         self.re_date_ymd = rx(
             r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"

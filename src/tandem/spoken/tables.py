@@ -16,7 +16,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`,
-  `day_variant_after` {preceding word: variant, "" for the plain ordinal}, `day_overrides`, `connectors`, and templates `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
+  `day_variant_after` {preceding word: variant, "" for the plain ordinal}, `day_overrides`, `connectors`,
+  `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
+  `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
   `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`.
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules"} (e.g. en 1990s).
