@@ -28,6 +28,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ),
         ("the 2nd and 23rd", "the second and twenty third"),
         ("3.75", "three point seven five"),
+        (".5", "zero point five"),
+        ("-.25", "minus zero point two five"),
+        ("$.50", "fifty cents"),
         ("-12", "minus twelve"),
         ("3/5 of it", "three fifths of it"),
         ("1/2", "one half"),
@@ -69,6 +72,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
         ("3,75", "drei komma sieben fünf"),
+        (",5 l", "null komma fünf liter"),
         ("-12", "minus zwölf"),
         ("3/5", "drei fünftel"),
         ("1/2", "ein halb"),

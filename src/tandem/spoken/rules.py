@@ -93,6 +93,13 @@ class LanguageRules:
         self.long_digits = int(fmt.get("long_digits", 9))
         self._num_parse = re.compile(rf"(?P<i>{fmt['group']}|\d+)(?:(?:{dec})(?P<f>\d+))?")
         self._grouped = re.compile(rf"{fmt['group']}")
+        # ".5" / ",5" (no integer digits) is 0.5: written with its zero so that every rule reads it whole
+        seps = "".join(
+            x.replace("\\", "")
+            for x in (fmt["decimal"], fmt.get("alt_decimal"))
+            if x and len(x.strip("\\")) == 1
+        )
+        self.re_bare_fraction = re.compile(rf"(?<![\w.,])(-?)([{re.escape(seps)}])(?=\d)") if seps else None
         # the look-ahead lets the regex engine skip positions that cannot start a number quickly
         neg = r"(?=[-\d])(?:(?<![^\s(\[])(?P<neg>-))?"
         rx: Callable[[str], re.Pattern[str]] = re.compile
@@ -534,6 +541,8 @@ class LanguageRules:
         if "." in s:
             s = self.re_url.sub(self._url, s)
         if re.search(r"\d", s):
+            if self.re_bare_fraction is not None:
+                s = self.re_bare_fraction.sub(r"\g<1>0\2", s)
             if self.re_abbr_num is not None:
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()
