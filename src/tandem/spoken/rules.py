@@ -140,11 +140,20 @@ class LanguageRules:
         self.re_date_num = rx(
             r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d)"
         )
-        self.re_date_dm = rx(
-            rf"(?<!\d){day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
-        )
+        dm = rf"{day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
+        self.re_date_dm = rx(rf"(?<!\d){dm}")
         self.re_date_md = rx(rf"{mon}\s+{day}(?!\d)(?:,?\s+(?P<y>\d{{4}})(?!\d))?")
         self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
+        # ranges of days in one month, where days are ordinals: "3.-5. Mai", "March 3-5", "3rd to 5th March"
+        self.re_days_dm = self.re_days_md = None
+        if d.get("day_range_words"):
+            sep = rf"\s*(?P<sep>[-–—]|(?:{_alternation(d['day_range_words'])})(?=\s))\s*"
+            d1 = rf"(?P<d1>\d{{1,2}})(?:{day_suf}|\.)?"
+            self.re_days_dm = rx(rf"(?<![\d.]){d1}{sep}{dm}")
+            self.re_days_md = rx(
+                rf"{mon}\s+(?P<d1>\d{{1,2}})(?:{suf})?{sep}(?P<d>\d{{1,2}})(?:{suf})?(?!\d)"
+                rf"(?:,?\s+(?P<y>\d{{4}})(?!\d))?"
+            )
         # times
         tm = self.time = t["time"]
         ap = tm.get("ampm_patterns", {})
@@ -337,7 +346,13 @@ class LanguageRules:
         return self.v.cardinal(n)
 
     def _render_date(
-        self, day: int | None, month: int, year: str | None, order: str, before: str = ""
+        self,
+        day: int | None,
+        month: int,
+        year: str | None,
+        order: str,
+        before: str = "",
+        agree_before: str | None = None,
     ) -> str | None:
         if not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
             return None
@@ -348,7 +363,7 @@ class LanguageRules:
         tpl = d.get(key) or d.get("dmy" if day is not None and year else "dm" if day is not None else "my")
         y = None if year is None else self.v.year(int(year)) if len(year) == 4 else self.v.cardinal(int(year))
         out = tpl.format(
-            day=self._day(day, before) if day is not None else "",
+            day=self._day(day, before if agree_before is None else agree_before) if day is not None else "",
             month=self.t["months"][month - 1],
             year=y or "",
         ).split()
@@ -384,6 +399,38 @@ class LanguageRules:
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
         out = self._render_date(day, month, m.group("y"), "mdy", _before(m))
         return out or m.group(0)
+
+    def _range_word(self, m: re.Match[str]) -> str:
+        sep = m.group("sep")
+        return self.t["range"] if sep in "-–—" else sep.lower()
+
+    def _days_dm(self, m: re.Match[str]) -> str:
+        d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
+        before = _before(m)
+        if not 1 <= d1 <= 31 or d1 >= d2 and m.group("sep") in "-–—":
+            return m.group(0)
+        first = self._render_date(d1, month, None, "dmy", before)
+        if first is None:
+            return m.group(0)
+        # the first day as the template says a day on its own: "the third" / "dritten" (no month)
+        tpl = self.date.get("dm", "{day}")
+        lead = re.match(r"\s*([^\s{]+)\s", tpl)
+        prev = re.search(r"(\w+)\W*$", before)
+        head = lead.group(1) if lead and not (prev and prev.group(1).lower() == lead.group(1).lower()) else ""
+        day1 = f"{head} {self._day(d1, before)}".strip()
+        conn = self._range_word(m)
+        rest = self._render_date(d2, month, m.group("y"), "dmy", f"{day1} {conn} ", agree_before=before)
+        return f" {day1} {conn}{rest}" if rest else m.group(0)
+
+    def _days_md(self, m: re.Match[str]) -> str:
+        d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
+        if not 1 <= d1 < d2 <= 31 and m.group("sep") in "-–—" or not 1 <= d2 <= 31:
+            return m.group(0)
+        first = self._render_date(d1, month, None, "mdy", _before(m))
+        if first is None:
+            return m.group(0)
+        year = f" {self.v.year(int(m.group('y')))}" if m.group("y") else ""
+        return f"{first}{self._range_word(m)} {self._day(d2, _before(m))}{year} "
 
     def _date_my(self, m: re.Match[str]) -> str:
         out = self._render_date(None, self._month_of(m.group("mon")), m.group("y"), "my")
@@ -575,6 +622,8 @@ class LanguageRules:
             (self.re_date_iso, self._date_ymd, ("-",), False),
             (self.re_date_ymd, self._date_ymd, ("/", "."), False),
             (self.re_date_num, self._date_num, ("/", ".", "-"), False),
+            (self.re_days_dm, self._days_dm, months, True),
+            (self.re_days_md, self._days_md, months, True),
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
