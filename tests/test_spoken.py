@@ -116,6 +116,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("7h05", "sept heures cinq"),
         ("19:45", "dix neuf heures quarante cinq"),
         ("1h", "une heure"),
+        ("1h01", "une heure une"),
+        ("21h21", "vingt et une heures vingt et une"),
         ("1er mai 2024", "premier mai deux mille vingt quatre"),
         ("12/05/2024", "douze mai deux mille vingt quatre"),
         ("le 2e et la 1re", "le deuxième et la première"),

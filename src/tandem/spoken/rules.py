@@ -440,7 +440,10 @@ class LanguageRules:
         tm = self.time
         hw = tm.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
         hu = self.form(tm.get("hour_unit", ""), h)
-        fields = {"h": hw, "hu": hu, "m": self.v.cardinal(mi), "mu": self.form(tm.get("minute_unit", ""), mi)}
+        mw = self.v.cardinal(mi)
+        if tm.get("minute_agreement"):  # minutes agree like this unit: French "une heure une" (minute)
+            mw = self.agree(mw, tm["minute_agreement"])
+        fields = {"h": hw, "hu": hu, "m": mw, "mu": self.form(tm.get("minute_unit", ""), mi)}
         if mi == 0:
             tpl = tm.get("h_ampm", "{h}") if ap else tm["h"]
         elif mi < 10 and "hm_lt10" in tm:

@@ -20,7 +20,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
   `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
-  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`.
+  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`,
+  `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`).
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules"} (e.g. en 1990s).
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
