@@ -199,6 +199,19 @@ def test_unknown_stage_is_an_error(tmp_path):
         run_quickstart(tmp_path, stages=["pretrain", "nope"], log=lambda s: None)
 
 
+def test_prompting_scores_keep_how_many_requests_they_are_on():
+    """`tandem evaluate` says how many examples a score is on as num_scored (rank-scored tasks) or n (parse
+    tasks); the report shows it as n for every task, not only for the parse task."""
+    from tandem.quickstart.pipeline import _eval_metrics
+
+    metrics = {"results": {"rte": {"acc": 50.0, "num_scored": 6, "shots": 0, "seconds": 0.1},
+                           "massive:en-US": {"exact_match": 0.0, "n": 6, "num_scored": 6}}}  # fmt: skip
+    assert _eval_metrics(metrics) == {
+        "rte": {"acc": 50.0, "n": 6},
+        "massive:en-US": {"exact_match": 0.0, "n": 6},
+    }
+
+
 def test_unwritable_out_is_a_one_line_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(TandemError, match="--out .*file/qs"):

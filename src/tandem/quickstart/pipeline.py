@@ -451,6 +451,8 @@ def _eval_metrics(metrics: Any) -> dict[str, dict[str, float]]:
             for k, v in m.items()
             if isinstance(v, int | float) and not isinstance(v, bool) and k not in _BOOKKEEPING
         }
+        if "n" not in out[name] and isinstance(m.get("num_scored"), int):  # how many requests a score is on
+            out[name]["n"] = m["num_scored"]
     return out
 
 

@@ -189,7 +189,8 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
         b += [("h2", "Zero- and one-shot prompting"),
               ("p", "The pretrained teacher, prompted with [CLM] and scored on held-out test requests: intent "
                     "recognition as entailment (rte) and yes/no questions (boolq), parsing (massive) and "
-                    "translation (flores). Nothing here was trained on these tasks.")]  # fmt: skip
+                    "translation (flores). Nothing here was trained on these tasks; n is the number of "
+                    "requests each task was scored on.")]  # fmt: skip
         header, trows = ["task", "metric"], {}
         for shots, tasks in pr.items():
             header.append(shots.replace("0shot", "zero-shot").replace("1shot", "one-shot"))
