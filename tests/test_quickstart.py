@@ -168,6 +168,18 @@ def test_report_numbers_all_come_from_results(tmp_path):
     assert (tmp_path / "plots" / "comparison.png").is_file()
 
 
+def test_report_marks_stages_reused_from_an_earlier_run(tmp_path):
+    """`--stages measure serve` reuses the other stages' results: the report must not present their numbers
+    as measured in this run."""
+    res = _fake_results(tmp_path)
+    res["stages"]["pretrain"]["reused"] = True
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    md = write_report(tmp_path)["md"].read_text(encoding="utf-8")
+    assert re.search(r"^\| pretrain \| ok, reused from an earlier run \|", md, flags=re.M)
+    assert re.search(r"^\| corpus \| ok \|", md, flags=re.M)
+    assert "not run again" in md
+
+
 def test_fmt():
     assert [fmt(3), fmt(1234.4), fmt(12.345), fmt(0.5), fmt(0.0), fmt(5e-5), fmt(True)] == [
         "3", "1234", "12.3", "0.50", "0", "5.00e-05", "yes"

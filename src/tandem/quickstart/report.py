@@ -149,9 +149,12 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     rows = []
     for s in STAGES:
         e = st.get(s.name, {})
-        rows.append([s.name, e.get("status", "not run"), fmt(e["seconds"]) if "seconds" in e else "",
-                     _summary(s.name, e)])  # fmt: skip
+        status = e.get("status", "not run") + (", reused from an earlier run" if e.get("reused") else "")
+        rows.append([s.name, status, fmt(e["seconds"]) if "seconds" in e else "", _summary(s.name, e)])
     b += [("h2", "Stages"), ("table", (["stage", "status", "seconds", "result"], rows))]
+    if any(e.get("reused") for e in st.values()):
+        b.append(("p", "Stages reused from an earlier run were not run again (`--stages`): their numbers, "
+                       "here and below, were measured by that run in this folder."))  # fmt: skip
     skipped = [
         (s.name, st[s.name]) for s in STAGES if st.get(s.name, {}).get("status") in ("skipped", "failed")
     ]
