@@ -286,7 +286,8 @@ def test_quickstart_reduced_end_to_end(tmp_path):
             written = json.loads((out / "eval" / shots / "metrics.json").read_text())["results"]
             for task, metrics in tasks.items():
                 for k, v in metrics.items():
-                    assert written[task][k] == v, (shots, task, k)
+                    key = "num_scored" if k == "n" and "n" not in written[task] else k
+                    assert written[task][key] == v, (shots, task, k)
     if st["measure"]["status"] == "ok":
         m = st["measure"]["result"]
         for key in ("teacher", "student", "student_noteacher", "student_int8"):
