@@ -415,3 +415,14 @@ def test_cli_stdin_and_files(tmp_path, monkeypatch, capsys) -> None:
     assert capsys.readouterr().err.startswith("error:")
     assert main(["normalize", "--lang", "fr", str(tmp_path / "missing.txt")]) == 2
     assert "missing.txt" in capsys.readouterr().err
+
+
+def test_cli_output_over_an_input_is_refused(tmp_path, capsys) -> None:
+    """`-o` naming an input file would truncate it before it is read: the text would be lost."""
+    from tandem.cli import main
+
+    src = tmp_path / "in.txt"
+    src.write_text("Il a 3 chats.\n", encoding="utf-8")
+    assert main(["normalize", "--lang", "fr", str(src), "-o", str(tmp_path / "." / "in.txt")]) == 2
+    assert "is also an input" in capsys.readouterr().err
+    assert src.read_text(encoding="utf-8") == "Il a 3 chats.\n"

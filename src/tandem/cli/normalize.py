@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
             raise TandemError(
                 f"input file {p} not found; pass existing UTF-8 text files or pipe text to stdin"
             )
+        if args.output and Path(args.output).exists() and Path(args.output).samefile(p):
+            raise TandemError(
+                f"-o {args.output} is also an input file: writing it would erase the text before it is "
+                "read; write to another file"
+            )
     with ExitStack() as stack:
         out = (
             stack.enter_context(open(args.output, "w", encoding="utf-8", newline="\n"))
