@@ -426,3 +426,7 @@ def test_cli_output_over_an_input_is_refused(tmp_path, capsys) -> None:
     assert main(["normalize", "--lang", "fr", str(src), "-o", str(tmp_path / "." / "in.txt")]) == 2
     assert "is also an input" in capsys.readouterr().err
     assert src.read_text(encoding="utf-8") == "Il a 3 chats.\n"
+    (tmp_path / "file").write_text("x")
+    assert main(["normalize", "--lang", "fr", str(src), "-o", str(tmp_path / "file" / "out.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: -o ") and "Traceback" not in err

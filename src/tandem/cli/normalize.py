@@ -52,11 +52,14 @@ def run(args: argparse.Namespace) -> int:
                 "read; write to another file"
             )
     with ExitStack() as stack:
-        out = (
-            stack.enter_context(open(args.output, "w", encoding="utf-8", newline="\n"))
-            if args.output
-            else sys.stdout
-        )
+        try:
+            out = (
+                stack.enter_context(open(args.output, "w", encoding="utf-8", newline="\n"))
+                if args.output
+                else sys.stdout
+            )
+        except OSError as e:
+            raise TandemError(f"-o {args.output}: cannot write ({e.strerror or e})") from e
         if not paths:
             for line in normalize_lines(sys.stdin, lang):
                 out.write(line + "\n")
