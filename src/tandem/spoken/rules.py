@@ -185,6 +185,7 @@ class LanguageRules:
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?<![A-Za-z0-9.,-])(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}(?![A-Za-z0-9]|[.,-]\d)"
+            r"|(?<![A-Za-z0-9.,-])0\d{1,4}\s\d{5,8}(?![A-Za-z0-9]|[.,-]\d)"  # area code, trunk 0, subscriber
         )
         # ordinals, decades, fractions, ranges, numbers
         self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
@@ -526,9 +527,11 @@ class LanguageRules:
         digits = sum(c.isdigit() for c in s)
         spaced_only = not re.search(r"[+().-]", s)
         groups = re.findall(r"\d+", s)
+        # "030 1234567": an area code with its trunk zero makes two spaced groups a phone number
+        trunk = spaced_only and len(groups) == 2 and groups[0][0] == "0" and len(groups[0]) > 1
         if (
             digits < 7
-            or (spaced_only and (len(groups) < 3 or digits < 8))
+            or (spaced_only and not trunk and (len(groups) < 3 or digits < 8))
             or self._grouped.fullmatch(s.strip())
         ):
             return s
