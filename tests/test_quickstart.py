@@ -261,6 +261,8 @@ def test_quickstart_reduced_end_to_end(tmp_path):
         if e["status"] != "ok":
             assert e["reason"] and "result" not in e
             assert f"**{name}** ({e['status']})" in md
+        if e["status"] == "failed":  # only an optional dependency missing here may fail a stage
+            assert "needs the Python package" in e["reason"], (name, e["reason"])
     # the stages that must work in any version with the corpus and tokenizer verbs
     assert st["corpus"]["status"] == "ok" and st["tokenizer"]["status"] == "ok"
     assert st["corpus"]["result"]["languages"] == 2
