@@ -167,6 +167,13 @@ class LanguageRules:
         )
         self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
         self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
+        # a range of times ("9am-5pm", "10:30-11:45"): each side is read by the rules above
+        one = "|".join(
+            re.sub(r"\(\?P<\w+>", "(?:", r.pattern)
+            for r in (self.re_time, self.re_time_ampm, self.re_time_h)
+            if r is not None
+        )
+        self.re_time_range = rx(rf"(?P<a>{one})\s?[-–—]\s?(?P<b>{one})")
         # money, percent, measures
         self.currencies = t["currencies"]
         syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
@@ -472,6 +479,16 @@ class LanguageRules:
             return m.group(0).replace(":", " ")
         return self._render_time(h, mi, s, ap)
 
+    def _time_range(self, m: re.Match[str]) -> str:
+        sides = []
+        for side in (m.group("a"), m.group("b")):
+            for rx, fn in ((self.re_time, self._time), (self.re_time_ampm, self._time_ampm),
+                           (self.re_time_h, self._time_h)):  # fmt: skip
+                if rx is not None:
+                    side = rx.sub(fn, side)
+            sides.append(side.strip())
+        return f" {sides[0]} {self.t['range']} {sides[1]} "
+
     def _time_ampm(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
@@ -633,6 +650,7 @@ class LanguageRules:
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
+            (self.re_time_range, self._time_range, ("-", "–", "—"), False),
             (self.re_time, self._time, tm, False),
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
