@@ -53,6 +53,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("March 3-5", "march third to fifth"),
         ("March 3-5, 2024", "march third to fifth twenty twenty four"),
         ("3-5 March", "the third to the fifth of march"),
+        ("On March 3 and 4 people came", "on march third and four people came"),
         ("3/4/2024", "march fourth twenty twenty four"),
         ("2024-12-25", "december twenty fifth twenty twenty four"),
         ("in 1492", "in fourteen ninety two"),

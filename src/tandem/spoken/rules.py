@@ -78,6 +78,13 @@ def _before(m: re.Match[str]) -> str:
     return m.string[max(0, m.start() - 40) : m.start()]
 
 
+def _bare_fraction(m: re.Match[str]) -> str:
+    """ ".5" -> "0.5" where the separator follows no letter, digit, "." or "," (a regex look-behind here
+    would be tried at every position of every text)."""
+    prev = m.string[m.start() - 1] if m.start() else " "
+    return m.group(0) if prev.isalnum() or prev in "_.," else "0" + m.group(0)
+
+
 class LanguageRules:
     """Compiled rules for one language; `normalize(text)` is the spoken form."""
 
@@ -99,7 +106,7 @@ class LanguageRules:
             for x in (fmt["decimal"], fmt.get("alt_decimal"))
             if x and len(x.strip("\\")) == 1
         )
-        self.re_bare_fraction = re.compile(rf"(?<![\w.,])(-?)([{re.escape(seps)}])(?=\d)") if seps else None
+        self.re_bare_fraction = re.compile(rf"[{re.escape(seps)}](?=\d)") if seps else None
         # the look-ahead lets the regex engine skip positions that cannot start a number quickly
         neg = r"(?=[-\d])(?:(?<![^\s(\[])(?P<neg>-))?"
         rx: Callable[[str], re.Pattern[str]] = re.compile
@@ -141,19 +148,19 @@ class LanguageRules:
             r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d)"
         )
         dm = rf"{day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
-        self.re_date_dm = rx(rf"(?<!\d){dm}")
-        self.re_date_md = rx(rf"{mon}\s+{day}(?!\d)(?:,?\s+(?P<y>\d{{4}})(?!\d))?")
-        self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
-        # ranges of days in one month, where days are ordinals: "3.-5. Mai", "March 3-5", "3rd to 5th March"
-        self.re_days_dm = self.re_days_md = None
-        if d.get("day_range_words"):
+        md_y = r"(?!\d)(?:,?\s+(?P<y>\d{4})(?!\d))?"
+        self.day_ranges = bool(d.get("day_range_words"))
+        if self.day_ranges:  # where days are ordinals: "3.-5. Mai", "3rd to 5th March", "March 3-5"
             sep = rf"\s*(?P<sep>[-–—]|(?:{_alternation(d['day_range_words'])})(?=\s))\s*"
             d1 = rf"(?P<d1>\d{{1,2}})(?:{day_suf}|\.)?"
-            self.re_days_dm = rx(rf"(?<![\d.]){d1}{sep}{dm}")
-            self.re_days_md = rx(
-                rf"{mon}\s+(?P<d1>\d{{1,2}})(?:{suf})?{sep}(?P<d>\d{{1,2}})(?:{suf})?(?!\d)"
-                rf"(?:,?\s+(?P<y>\d{{4}})(?!\d))?"
-            )
+            self.re_date_dm = rx(rf"(?:(?<![\d.]){d1}{sep}|(?<!\d)){dm}")
+            # after the month only a dash: "March 3 and 4 people" is a date and a count
+            md_range = rf"(?:\s*(?P<sep>[-–—])\s*(?P<d2>\d{{1,2}})(?:{suf})?)?"
+            self.re_date_md = rx(rf"{mon}\s+{day}{md_range}{md_y}")
+        else:
+            self.re_date_dm = rx(rf"(?<!\d){dm}")
+            self.re_date_md = rx(rf"{mon}\s+{day}{md_y}")
+        self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
         # times
         tm = self.time = t["time"]
         ap = tm.get("ampm_patterns", {})
@@ -173,7 +180,7 @@ class LanguageRules:
             for r in (self.re_time, self.re_time_ampm, self.re_time_h)
             if r is not None
         )
-        self.re_time_range = rx(rf"(?P<a>{one})\s?[-–—]\s?(?P<b>{one})")
+        self.re_time_range = rx(rf"(?=\d)(?P<a>{one})\s?[-–—]\s?(?P<b>{one})")
         # money, percent, measures
         self.currencies = t["currencies"]
         syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
@@ -191,8 +198,10 @@ class LanguageRules:
         )
         # phone numbers and long digit strings
         self.re_phone = rx(
-            r"(?<![A-Za-z0-9.,-])(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}(?![A-Za-z0-9]|[.,-]\d)"
-            r"|(?<![A-Za-z0-9.,-])0\d{1,4}\s\d{5,8}(?![A-Za-z0-9]|[.,-]\d)"  # area code, trunk 0, subscriber
+            r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
+            r"(?:(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}"
+            r"|0\d{1,4}\s\d{5,8})"  # area code with its trunk 0, then a subscriber number of 5-8 digits
+            r"(?![A-Za-z0-9]|[.,-]\d)"
         )
         # ordinals, decades, fractions, ranges, numbers
         self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
@@ -399,12 +408,24 @@ class LanguageRules:
         return self.month_abbr.get(s) or self.month_index.get(s.lower(), 0)
 
     def _date_dm(self, m: re.Match[str]) -> str:
+        if self.day_ranges and m.group("d1"):
+            days = self._days_dm(m)
+            if days is not None:
+                return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
         out = self._render_date(day, month, m.group("y"), "dmy", _before(m))
-        return out or m.group(0)
+        head = m.group(0)[: m.start("d") - m.start()]  # an unreadable first day of a range stays as written
+        return head + out if out else m.group(0)
 
     def _date_md(self, m: re.Match[str]) -> str:
+        if self.day_ranges and m.group("d2"):
+            days = self._days_md(m)
+            if days is not None:
+                return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
+        if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-3"): the rest stays as written
+            out = self._render_date(day, month, None, "mdy", _before(m))
+            return out + m.group(0)[m.end("d") - m.start() :] if out else m.group(0)
         out = self._render_date(day, month, m.group("y"), "mdy", _before(m))
         return out or m.group(0)
 
@@ -412,31 +433,27 @@ class LanguageRules:
         sep = m.group("sep")
         return self.t["range"] if sep in "-–—" else sep.lower()
 
-    def _days_dm(self, m: re.Match[str]) -> str:
+    def _days_dm(self, m: re.Match[str]) -> str | None:
         d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
         before = _before(m)
         if not 1 <= d1 <= 31 or d1 >= d2 and m.group("sep") in "-–—":
-            return m.group(0)
-        first = self._render_date(d1, month, None, "dmy", before)
-        if first is None:
-            return m.group(0)
+            return None
         # the first day as the template says a day on its own: "the third" / "dritten" (no month)
-        tpl = self.date.get("dm", "{day}")
-        lead = re.match(r"\s*([^\s{]+)\s", tpl)
+        lead = re.match(r"\s*([^\s{]+)\s", self.date.get("dm", "{day}"))
         prev = re.search(r"(\w+)\W*$", before)
         head = lead.group(1) if lead and not (prev and prev.group(1).lower() == lead.group(1).lower()) else ""
         day1 = f"{head} {self._day(d1, before)}".strip()
         conn = self._range_word(m)
         rest = self._render_date(d2, month, m.group("y"), "dmy", f"{day1} {conn} ", agree_before=before)
-        return f" {day1} {conn}{rest}" if rest else m.group(0)
+        return f" {day1} {conn}{rest}" if rest else None
 
-    def _days_md(self, m: re.Match[str]) -> str:
-        d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
-        if not 1 <= d1 < d2 <= 31 and m.group("sep") in "-–—" or not 1 <= d2 <= 31:
-            return m.group(0)
+    def _days_md(self, m: re.Match[str]) -> str | None:
+        d1, d2, month = int(m.group("d")), int(m.group("d2")), self._month_of(m.group("mon"))
+        if not 1 <= d1 < d2 <= 31:
+            return None
         first = self._render_date(d1, month, None, "mdy", _before(m))
         if first is None:
-            return m.group(0)
+            return None
         year = f" {self.v.year(int(m.group('y')))}" if m.group("y") else ""
         return f"{first}{self._range_word(m)} {self._day(d2, _before(m))}{year} "
 
@@ -612,12 +629,14 @@ class LanguageRules:
             s = self.re_url.sub(self._url, s)
         if re.search(r"\d", s):
             if self.re_bare_fraction is not None:
-                s = self.re_bare_fraction.sub(r"\g<1>0\2", s)
+                s = self.re_bare_fraction.sub(_bare_fraction, s)
             if self.re_abbr_num is not None:
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()
             for rx, fn, gate, lower in self.digit_rules:
-                if gate is None or any(g in (low if lower else s) for g in gate):
+                if gate is None or (
+                    gate(low) if callable(gate) else any(g in (low if lower else s) for g in gate)
+                ):
                     s = rx.sub(fn, s)
                     if lower:
                         low = s.lower()
@@ -634,19 +653,23 @@ class LanguageRules:
         return unicodedata.normalize("NFC", s)
 
     def _build_digit_rules(self) -> None:
-        """(regex, callback, gate) in order; a rule runs only if one of its gate strings occurs in the
-        text (None: always). The gates are plain substring tests, far cheaper than a failed regex scan."""
+        """(regex, callback, gate, lower) in order; a rule runs only if one of its gate strings occurs in
+        the text (lowercased if `lower`), or if a callable gate says so for the lowercased text (None:
+        always). The gates are plain substring tests, far cheaper than a failed regex scan."""
         months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
         cur = tuple(self.cur_code)
         tm = ("h", ":") if self.time.get("h_sep") else (":",)
         self.digit_rules: list[
-            tuple[re.Pattern[str] | None, Callable[[re.Match[str]], str], tuple[str, ...] | None, bool]
+            tuple[
+                re.Pattern[str] | None,
+                Callable[[re.Match[str]], str],
+                tuple[str, ...] | Callable[[str], bool] | None,
+                bool,
+            ]
         ] = [
             (self.re_date_iso, self._date_ymd, ("-",), False),
             (self.re_date_ymd, self._date_ymd, ("/", "."), False),
             (self.re_date_num, self._date_num, ("/", ".", "-"), False),
-            (self.re_days_dm, self._days_dm, months, True),
-            (self.re_days_md, self._days_md, months, True),
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
