@@ -310,7 +310,9 @@ def test_quickstart_reduced_end_to_end(tmp_path):
     # a stage run again into the same folder starts over instead of refusing the folder its first run wrote
     again = [n for n in ("pretrain", "finetune", "distill") if st[n]["status"] == "ok"]
     if again:
-        res2 = run_quickstart(out, minutes=0.05, langs=["en", "de"], quiet=True, stages=again, log=lambda s: None)
+        res2 = run_quickstart(
+            out, minutes=0.05, langs=["en", "de"], quiet=True, stages=again, log=lambda s: None
+        )
         assert all(res2["stages"][n]["status"] == "ok" for n in again), {n: res2["stages"][n] for n in again}
 
 
