@@ -445,9 +445,9 @@ def test_too_many_requests_in_flight_503_json_with_retry_after(backend, edge, mo
 
 
 def test_micro_batching_groups_concurrent_requests(backend, edge):
+    """Requests that arrive while the backend is busy share the next backend call, each with its own answer."""
     gated = GatedBackend(backend)
     with TestClient(create_app(gated, ServeSettings(max_batch=8, max_wait_ms=50))) as c:
-        gated.gate.set()
         results: dict = {}
         texts = [TEXT, "play the music", "stop", "set an alarm"]
 
@@ -455,14 +455,20 @@ def test_micro_batching_groups_concurrent_requests(backend, edge):
             results[i] = c.post("/v1/generate", json={"inputs": texts[i], "max_new_tokens": 6})
 
         threads = [threading.Thread(target=go, args=(i,)) for i in range(4)]
-        for t in threads:
+        threads[0].start()
+        assert gated.entered.wait(10)  # the first request holds the worker at the gate
+        for t in threads[1:]:
             t.start()
+        deadline = time.time() + 10
+        while c.app.state.batcher.depth < 3 and time.time() < deadline:
+            time.sleep(0.01)
+        gated.gate.set()
         for t in threads:
             t.join(20)
         assert [results[i].json()["outputs"][0]["text"] for i in range(4)] == edge.generate(
             texts, max_new_tokens=6
         )
-        assert max(gated.batches) > 1  # at least two requests shared one backend call
+        assert gated.batches == [1, 3]  # the three that waited shared one backend call
 
 
 def test_a_bad_row_fails_only_its_own_request_when_batched(backend, edge):
