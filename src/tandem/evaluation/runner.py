@@ -59,11 +59,12 @@ def build_prompts(
     length_of: Callable[[str], int],
     max_length: int | None,
     balanced: bool = True,
-) -> tuple[list[str | None], list[int], int]:
-    """One prompt per doc (None when the query alone is too long); demos kept per prompt; demos dropped."""
+) -> tuple[list[str | None], list[int], list[int]]:
+    """One prompt per doc (None when the query alone is too long); demos kept and demos dropped per prompt
+    (0 dropped for a skipped query)."""
     prompts: list[str | None] = []
     kept: list[int] = []
-    dropped = 0
+    dropped: list[int] = []
     for i, d in enumerate(docs):
         demos = select_demonstrations(
             pool,
@@ -77,7 +78,7 @@ def build_prompts(
         fitted = fit_prompt(demo_texts, task.prompt(d), fmt, length_of, max_length)
         prompts.append(fitted.text)
         kept.append(fitted.num_demos)
-        dropped += fitted.dropped if fitted.text is not None else 0
+        dropped.append(fitted.dropped if fitted.text is not None else 0)
     return prompts, kept, dropped
 
 
@@ -186,14 +187,17 @@ def run_task(
         }
         for i, d, p, x in zip(ok, scored, preds, extra)
     ]
+    scored_ids = set(ok)
     for i, p in enumerate(prompts):
-        if p is None:
+        if i not in scored_ids:
             records.append(
                 {
                     "task": task.name,
                     "id": docs[i]["id"],
                     "prediction": None,
-                    "skipped": "query longer than the model maximum",
+                    "skipped": "query longer than the model maximum"
+                    if p is None
+                    else "a choice longer than the decoder maximum",
                 }
             )
     return TaskReport(
@@ -201,7 +205,7 @@ def run_task(
         metrics,
         len(scored),
         skipped_too_long=len(docs) - len(scored),
-        dropped_demos=dropped,
+        dropped_demos=sum(dropped[i] for i in ok),  # demonstrations left out of prompts that were scored
         shots=shots,
         seconds=time.perf_counter() - t0,
         records=records,
