@@ -136,3 +136,52 @@ def test_rolling_and_generation_parity(models):
     assert td.generate_until(_instances("generate_until", gen), disable_tqdm=True) == hf.generate_until(
         _instances("generate_until", gen), disable_tqdm=True
     )
+
+
+def test_generate_until_cuts_at_until_and_max_gen_toks(tmp_path):
+    # The tiny T5 above emits its pad id at every step, so every generation there decodes to "" and the
+    # generation comparison cannot fail. Here its decoder is re-drawn (and pad/EOS can never win) so it
+    # writes text: each output is checked against transformers' own greedy generate(max_new_tokens=
+    # max_gen_toks) cut at the first `until` string, at several batch sizes.
+    import torch
+    from lm_eval.models.utils import postprocess_generated_text
+
+    import tandem.integrations.lm_eval as bridge
+
+    d = build_t5_dir(tmp_path)
+    model = transformers.T5ForConditionalGeneration.from_pretrained(d)
+    with torch.no_grad():
+        torch.manual_seed(0)
+        model.lm_head.weight[:2] = 0
+        for p in model.decoder.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 1.0)
+    model.save_pretrained(d)
+    td = bridge.TandemLM(pretrained=str(d), batch_size=2)
+
+    def reference(ctx: str, max_gen_toks: int) -> str:
+        with torch.no_grad():
+            out = model.generate(input_ids=torch.tensor([td.tok_encode(ctx)]), max_new_tokens=max_gen_toks)
+        out = out[0, 1:].tolist()
+        return td.tok_decode(out[: out.index(1)] if 1 in out else out)
+
+    contexts = [
+        ("near 3; near 4;", 10),
+        ("The old", 8),
+        ("Question: is", 20),
+        ("Hello world", 3),
+        ("The red dog", 5),
+        ("The small bird sat on the green mat near 3 houses;", 6),
+    ]
+    gen, want = [], []
+    for j, (ctx, n) in enumerate(contexts):
+        full = reference(ctx, n)
+        assert len(full) >= (4 if j % 2 == 0 else 1)  # the model writes text
+        # even requests stop inside their text; odd ones at max_gen_toks (";" is in some contexts: no cut)
+        until = [full[2:4]] if j % 2 == 0 else [";", "\u00a7"]
+        gen.append((ctx, {"until": until, "max_gen_toks": n}))
+        want.append(postprocess_generated_text(full, until, None))
+    assert [len(w) < len(reference(c, n)) for w, (c, n) in zip(want, contexts)][::2] == [True] * 3
+    for bs in (1, 2, 4):
+        td._batch_size = bs
+        assert td.generate_until(_instances("generate_until", gen), disable_tqdm=True) == want
