@@ -10,7 +10,7 @@ import pytest
 
 from tandem.errors import TandemError
 from tandem.quickstart.pipeline import STAGES, make_plan, run_quickstart
-from tandem.quickstart.report import fmt, write_report
+from tandem.quickstart.report import fmt, fmt_seconds, write_report
 
 # A number in prose: not part of a word, a path, a date or a time (those are strings of results.json).
 NUMBER = re.compile(r"(?<![\w.\-:/])-?\d+(?:\.\d+)?(?:e[-+]\d+)?(?![\w.:/\-])")
@@ -25,7 +25,9 @@ def _prose(md: str) -> str:
 
 def _leaves(x, nums: set[str], strs: list[str]) -> None:
     if isinstance(x, dict):
-        for v in x.values():
+        for k, v in x.items():
+            if k in ("seconds", "total_seconds") and isinstance(v, int | float):
+                nums.update(NUMBER.findall(fmt_seconds(v)))  # durations are written by fmt_seconds
             _leaves(v, nums, strs)
     elif isinstance(x, list):
         for v in x:
@@ -184,6 +186,23 @@ def test_fmt():
     assert [fmt(3), fmt(1234.4), fmt(12.345), fmt(0.5), fmt(0.0), fmt(5e-5), fmt(True)] == [
         "3", "1234", "12.3", "0.50", "0", "5.00e-05", "yes"
     ]  # fmt: skip
+
+
+def test_durations_are_written_as_seconds_not_in_scientific_notation(tmp_path):
+    """A stage that was skipped at once took microseconds: the report says "<0.1", not "1.18e-05"."""
+    assert [fmt_seconds(1.18e-05), fmt_seconds(0.0), fmt_seconds(0.04), fmt_seconds(0.05)] == [
+        "<0.1", "0.0", "<0.1", "0.1"
+    ]  # fmt: skip
+    assert [fmt_seconds(9.5), fmt_seconds(61.26), fmt_seconds(598.25), fmt_seconds(12345.6)] == [
+        "9.5", "61.3", "598", "12346"
+    ]  # fmt: skip
+    res = _fake_results(tmp_path)
+    res["stages"]["distill"]["seconds"] = 1.18e-05
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    md = write_report(tmp_path)["md"].read_text(encoding="utf-8")
+    assert "e-05" not in md and re.search(r"^\| distill \| skipped \| <0\.1 \|", md, flags=re.M)
+    assert re.search(r"^\| pretrain \| ok \| 201 \|", md, flags=re.M)
+    assert untraced_numbers(md, res) == []
 
 
 def test_plan_scales_with_minutes():

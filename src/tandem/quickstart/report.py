@@ -40,6 +40,18 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def fmt_seconds(v: Any) -> str:
+    """How the report writes a duration in seconds: one decimal under 100 s, whole seconds above; a duration
+    that rounds to 0.0 but is not zero (a stage skipped at once) is "<0.1", never scientific notation."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return fmt(v)
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if 0 < v < 0.05:
+        return "<0.1"
+    return f"{v:.1f}"
+
+
 def _get(d: dict, *keys: str, default: Any = None) -> Any:
     for k in keys:
         if not isinstance(d, dict) or k not in d:
@@ -142,7 +154,7 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
                        + res.get("data_note", "")))  # fmt: skip
     m = res.get("machine", {})
     b.append(("p", f"tandem {res.get('tandem_version')}, run {res.get('started')} to {res.get('finished', '?')}: "
-                   f"{fmt(res.get('total_seconds', 0.0))} s in all, for a budget of {fmt(plan.get('minutes'))} "
+                   f"{fmt_seconds(res.get('total_seconds', 0.0))} s in all, for a budget of {fmt(plan.get('minutes'))} "
                    f"minutes. Machine: {m.get('platform')}, {fmt(m.get('cpus_available', m.get('cpu_count')))} "
                    f"CPUs available, Python {m.get('python')}, torch {m.get('torch')}."))  # fmt: skip
     # ----------------------------------------------------------------------------------- stage table
@@ -150,7 +162,9 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     for s in STAGES:
         e = st.get(s.name, {})
         status = e.get("status", "not run") + (", reused from an earlier run" if e.get("reused") else "")
-        rows.append([s.name, status, fmt(e["seconds"]) if "seconds" in e else "", _summary(s.name, e)])
+        rows.append(
+            [s.name, status, fmt_seconds(e["seconds"]) if "seconds" in e else "", _summary(s.name, e)]
+        )
     b += [("h2", "Stages"), ("table", (["stage", "status", "seconds", "result"], rows))]
     if any(e.get("reused") for e in st.values()):
         b.append(("p", "Stages reused from an earlier run were not run again (`--stages`): their numbers, "
