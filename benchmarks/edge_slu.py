@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import statistics
 import sys
@@ -116,7 +117,7 @@ def main() -> int:
         rows[n] = {
             "backend": n,
             "p50_ms": round(statistics.median(ts), 3),
-            "p90_ms": round(ts[int(0.9 * (len(ts) - 1))], 3),
+            "p90_ms": round(ts[math.ceil(0.9 * len(ts)) - 1], 3),
             "exact_match": round(m["exact_match"], 2),
             "intent_acc": round(m["intent_acc"], 2),
             "slot_f1": round(m["slot_f1"], 2),
