@@ -129,6 +129,47 @@ def test_early_stopping_restores_the_best_weights():
     assert batch["labels"][0].tolist()[-1] == 2 and batch["input_ids"].shape == (2, 3)
 
 
+def test_a_tie_on_the_dev_metric_keeps_the_checkpoint_with_the_lower_dev_loss():
+    """Exact match ties on small dev sets all the time: the later checkpoint wins a tie only when its dev loss
+    is lower (and then counts as a gain for --patience); without a dev loss the earlier one is kept."""
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    def run(scores, patience):
+        torch.manual_seed(0)
+        model = Seq2SeqLM(
+            ModelConfig.preset(
+                "tiny", vocab_size=64, d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1,
+                decoder_layers=1, max_positions=64,
+            )
+        )  # fmt: skip
+        data = encode_pairs(CharTok(), [Pair("ab", "ba"), Pair("cd", "dc")] * 4)
+        it, seen = iter(scores), []
+
+        def evaluate(m):
+            seen.append({k: v.clone() for k, v in m.state_dict().items()})
+            return next(it)
+
+        cfg = TrainConfig(
+            max_steps=len(scores), batch_size=4, eval_every=1, patience=patience, metric="exact_match",
+            log_every=100, device="cpu",
+        )  # fmt: skip
+        res = fit(model, data, cfg, evaluate, log=None)
+        assert all(torch.equal(v, seen[res.best_step - 1][k]) for k, v in model.state_dict().items())
+        return res
+
+    em = lambda e, loss: {"exact_match": e, "loss": loss}  # noqa: E731
+    res = run([em(5.0, 3.0), em(5.0, 2.0), em(5.0, 2.5), em(4.0, 1.0)], patience=0)
+    assert res.best_step == 2 and res.best_metric == 5.0
+    # the tie with a lower loss is a gain: patience 1 does not stop after it
+    res = run([em(5.0, 3.0), em(5.0, 2.0), em(5.0, 2.5), em(4.0, 1.0)], patience=1)
+    assert res.best_step == 2 and res.steps == 3 and res.stopped_early
+    # a higher primary metric wins whatever the loss
+    assert run([em(5.0, 1.0), em(6.0, 9.0), em(5.0, 0.5)], patience=0).best_step == 2
+    # no dev loss computed: the earlier checkpoint is kept on a tie
+    assert run([{"exact_match": 5.0}, {"exact_match": 5.0}], patience=0).best_step == 1
+
+
 def test_finetune_then_distill_cli(snips, tmp_path, capsys):
     teacher_dir = tmp_path / "teacher"
     rc = main(

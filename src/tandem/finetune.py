@@ -321,6 +321,24 @@ def _better(metric: str, new: float, old: float | None) -> bool:
     return new > old if metric in _HIGHER_IS_BETTER else new < old
 
 
+def _improves(
+    metric: str, metrics: dict[str, float], best_val: float | None, best_loss: float | None
+) -> bool:
+    """Whether an evaluation beats the best so far: a better `metric`, or (metric other than loss) a tie on
+    it with a lower dev loss, when the evaluator computes one."""
+    new = metrics[metric]
+    if _better(metric, new, best_val):
+        return True
+    loss = metrics.get("loss")
+    return (
+        metric != "loss"
+        and new == best_val
+        and loss is not None
+        and best_loss is not None
+        and loss < best_loss
+    )
+
+
 class _MetricsLog:
     def __init__(self, out_dir: Path | None):
         self.f = None
@@ -360,6 +378,11 @@ def fit(
     no further evaluation; the best weights so far (without a dev set: the current ones) are restored and
     saved, fit.json records the signal, and `tandem.train.trainer.TrainingInterrupted` is raised (its
     `exit_code` is 128 + the signal). A second Ctrl-C stops at once.
+
+    Checkpoint selection: an evaluation is the new best when `cfg.metric` is better than the best so far;
+    on a tie (exact match ties often on a small dev set) it is the new best only if `evaluate` also
+    returns a dev "loss" and that loss is lower than the best checkpoint's, otherwise the earlier
+    checkpoint is kept. A new best resets the --patience count.
     """
     from tandem.train.optim import LRSchedule, build_optimizer
     from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
@@ -383,14 +406,14 @@ def fit(
     mlog = _MetricsLog(out)
     torch.manual_seed(cfg.seed)
 
-    best_state, best_val, best_step, bad_evals = None, None, 0, 0
+    best_state, best_val, best_loss, best_step, bad_evals = None, None, None, 0, 0
     history: list[dict] = []
     step, epoch, stopped = 0, 0, False
     t_start = time.perf_counter()
     win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
 
     def run_eval() -> bool:
-        nonlocal best_state, best_val, best_step, bad_evals
+        nonlocal best_state, best_val, best_loss, best_step, bad_evals
         if evaluate is None:
             return False
         model.eval()
@@ -401,9 +424,10 @@ def fit(
         row = {"step": step, "epoch": epoch, **{f"dev_{k}": v for k, v in metrics.items()}}
         history.append(row)
         mlog.write(row)
-        improved = _better(cfg.metric, metrics[cfg.metric], best_val)
+        improved = _improves(cfg.metric, metrics, best_val, best_loss)
         if improved:
             best_val, best_step, bad_evals = metrics[cfg.metric], step, 0
+            best_loss = metrics.get("loss")
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if out is not None:
                 save_model(model, out / "best", tokenizer, labels)
