@@ -439,6 +439,30 @@ def test_distill_refuses_a_tokenizer_that_is_not_the_teachers(snips, tmp_path, c
     assert main(args + ["--tokenizer", str(tmp_path / "same"), "--out", str(tmp_path / "s2")]) == 0
 
 
+def test_finetune_refuses_a_tokenizer_that_is_not_the_models(snips, tmp_path, capsys):
+    """finetune --model DIR --tokenizer X: X must be the model's own vocabulary, checked piece by piece as
+    distill does; a missing X is not trained as a new vocabulary for a trained model."""
+    from tandem.slu import load_snips
+    from tandem.tokenizer import Tokenizer
+
+    texts = [" ".join(e.tokens) for e in load_snips(snips, "train")]
+    tok = Tokenizer.train(iter(texts * 4), vocab_size=285)
+    rng = random.Random(0)
+    words = [" ".join("".join(rng.choices("abcdefghij", k=5)) for _ in range(6)) for _ in range(300)]
+    Tokenizer.train(iter(words), vocab_size=285).save(tmp_path / "other")
+    _tiny_teacher(tmp_path / "m", tok, seed=0)
+    args = ["finetune", "--model", str(tmp_path / "m"), "--task", "slu", "--data", str(snips)]
+    args += ["--train-split", "train", "--max-steps", "1", "--device", "cpu"]
+    assert main(args + ["--tokenizer", str(tmp_path / "other"), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert "--tokenizer" in err and "differ" in err and not (tmp_path / "f").exists()
+    missing = tmp_path / "new-tok"
+    assert main(args + ["--tokenizer", str(missing), "--out", str(tmp_path / "f")]) == 2
+    assert "--tokenizer" in capsys.readouterr().err and not missing.exists()
+    tok.save(tmp_path / "same")  # the model's own vocabulary, given explicitly, is fine
+    assert main(args + ["--tokenizer", str(tmp_path / "same"), "--out", str(tmp_path / "f2")]) == 0
+
+
 def test_examples_longer_than_max_positions_are_truncated_to_fit(tmp_path):
     """--max-source-len / --max-target-len default to 256; a model with 32 positions trains on the first 32."""
     data = tmp_path / "long.jsonl"

@@ -205,9 +205,26 @@ def run(args: argparse.Namespace) -> int:
     train, dev = load_data(args)
     model_dir = args.model if Path(args.model).is_dir() else None
     labels, train, dev = slu_labels(args, train, dev, model_dir)
+    own = _own_tokenizer(model_dir) if args.tokenizer else None
+    if own is not None and not Path(args.tokenizer).exists():
+        raise TandemError(
+            f"--tokenizer {args.tokenizer}: not found, and --model {args.model} has its own tokenizer; a "
+            "vocabulary trained here would not match the model's embeddings: leave --tokenizer out to use the "
+            "model's"
+        )
     tok = load_or_train_tokenizer(
         args.tokenizer, model_dir, train, args.vocab_size, len(labels) if labels is not None else 0
     )
+    if own is not None:  # the model reads token ids: the tokenizer saved with it is the one to match
+        from tandem.distill import check_vocab
+
+        check_vocab(
+            own,
+            tok,
+            f"the model's ({args.model})",
+            f"--tokenizer {args.tokenizer}",
+            advice="fine-tuning a trained model needs its own vocabulary: leave --tokenizer out to use it",
+        )
     if labels is not None:
         labels.check_tokenizer(tok)
     cfg = train_config(args, TrainConfig)
@@ -243,6 +260,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"trained {res.steps} steps; model in {out / 'best'}")
     return 0
+
+
+def _own_tokenizer(model_dir: str | None):
+    """The tokenizer saved with a model directory, or None (no directory, or none saved in it)."""
+    from tandem.errors import TandemError
+    from tandem.tokenizer import Tokenizer
+
+    if model_dir is None:
+        return None
+    try:
+        return Tokenizer.load(model_dir)
+    except TandemError:
+        return None  # no tokenizer in the model's directory: --tokenizer stands in for it
 
 
 def _plot(out: Path) -> None:

@@ -27,12 +27,17 @@ _WIDTH_FIELDS = ("d_model", "ffn_dim", "num_heads", "resolved_head_dim", "gated_
 
 
 def check_vocab(
-    teacher: Any, student: Any, teacher_name: str = "teacher", student_name: str = "student"
+    teacher: Any,
+    student: Any,
+    teacher_name: str = "teacher",
+    student_name: str = "student",
+    *,
+    advice: str = "distillation needs identical vocabularies: give the student the teacher's tokenizer",
 ) -> None:
     """Raise a TandemError unless teacher and student use the same vocabulary.
 
     Each side is a `ModelConfig` (vocab size and special ids compared) or a tokenizer with `vocab_size`
-    and `id_to_token` (every piece compared).
+    and `id_to_token` (every piece compared); `advice` ends the message of a tokenizer mismatch.
     """
     if isinstance(teacher, ModelConfig) and isinstance(student, ModelConfig):
         for f in _TOKEN_FIELDS:
@@ -47,15 +52,13 @@ def check_vocab(
     tv, sv = int(teacher.vocab_size), int(student.vocab_size)
     if tv != sv:
         raise TandemError(
-            f"{teacher_name} tokenizer has {tv} pieces but {student_name} tokenizer has {sv}; distillation needs "
-            f"identical vocabularies: give the student the teacher's tokenizer"
+            f"{teacher_name} tokenizer has {tv} pieces but {student_name} tokenizer has {sv}; {advice}"
         )
     for i in range(tv):
         a, b = teacher.id_to_token(i), student.id_to_token(i)
         if a != b:
             raise TandemError(
-                f"{teacher_name} and {student_name} tokenizers differ at id {i} ({a!r} vs {b!r}); distillation "
-                f"needs identical vocabularies: give the student the teacher's tokenizer"
+                f"{teacher_name} and {student_name} tokenizers differ at id {i} ({a!r} vs {b!r}); {advice}"
             )
 
 
