@@ -145,6 +145,19 @@ def _teacher_config_check(paths: list[str], args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tandem.errors import TandemError
+    from tandem.outlock import OutLock, check_out_free
+
+    if not args.teacher or not args.student or not args.out:
+        raise TandemError(
+            "tandem distill needs --teacher DIR, --student PRESET|shrink:E,D|config and --out DIR"
+        )
+    check_out_free(args.out, "tandem distill")  # another run writing there: refused before any work
+    with OutLock("tandem distill") as lock:
+        return _run(args, lock)
+
+
+def _run(args: argparse.Namespace, lock) -> int:
     import torch
 
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
@@ -245,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         offset = 1 + max(e.index for e in train_enc)
         enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
+    lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
     prepare_out(out, runs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     try:

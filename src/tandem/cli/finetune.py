@@ -189,14 +189,23 @@ def slu_labels(args: argparse.Namespace, train, dev, model_dir: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tandem.errors import TandemError
+    from tandem.outlock import OutLock, check_out_free
+
+    if not args.model or not args.out:
+        raise TandemError("tandem finetune needs --model (directory or preset) and --out")
+    check_out_free(args.out, "tandem finetune")  # another run writing there: refused before any work
+    with OutLock("tandem finetune") as lock:
+        return _run(args, lock)
+
+
+def _run(args: argparse.Namespace, lock) -> int:
     import torch
 
     from tandem.errors import TandemError
     from tandem.finetune import TrainConfig, build_model, finetune, load_or_train_tokenizer
     from tandem.train.trainer import TrainingInterrupted
 
-    if not args.model or not args.out:
-        raise TandemError("tandem finetune needs --model (directory or preset) and --out")
     out = Path(args.out)
     outputs = [out / name for name in FINETUNE_OUTPUTS]
     prepare_out(out, outputs, args.overwrite, delete=False)
@@ -230,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = train_config(args, TrainConfig)
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
+    lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
     prepare_out(out, outputs, args.overwrite)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")

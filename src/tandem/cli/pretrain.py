@@ -168,9 +168,11 @@ def config_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from tandem.outlock import check_out_free
     from tandem.train.trainer import TrainingInterrupted, train
 
     cfg = config_from_args(args)
+    check_out_free(cfg.out, "tandem pretrain")  # another run writing there: refused before any work
     if not cfg.data and not cfg.resume:
         raise TandemError("tandem pretrain: no --data given; pass text files (one language per file)")
     if not cfg.data and cfg.resume:

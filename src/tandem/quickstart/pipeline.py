@@ -835,7 +835,28 @@ def run_quickstart(
     stages: Sequence[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Run the stages (all by default) into `out`, then write report.md/report.html; returns results."""
+    """Run the stages (all by default) into `out`, then write report.md/report.html; returns results.
+
+    The run holds `out`'s run lock (tandem.outlock) throughout: a second quickstart into the same folder
+    is refused with the pid of the one running there."""
+    from tandem.outlock import OutLock, check_out_free
+
+    check_out_free(out, "tandem quickstart")
+    with OutLock("tandem quickstart") as lock:
+        return _run_quickstart(out, minutes, data, seed, langs, quiet, stages, log, lock)
+
+
+def _run_quickstart(
+    out: str | Path,
+    minutes: float,
+    data: Sequence[str] | None,
+    seed: int,
+    langs: Sequence[str] | None,
+    quiet: bool,
+    stages: Sequence[str] | None,
+    log: Callable[[str], None],
+    lock: Any,
+) -> dict:
     from tandem import __version__
     from tandem.quickstart.report import write_report
 
@@ -861,6 +882,7 @@ def run_quickstart(
     previous = _previous_stages(out_dir) if stages else {}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire(out_dir)  # before results.json is replaced
         ctx.save()
     except OSError as e:
         raise TandemError(

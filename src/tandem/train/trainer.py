@@ -602,7 +602,17 @@ def train(
     data: Any = None,
     tokenizer: Any = None,
 ) -> TrainResult:
-    """Run (or resume) pretraining as configured; returns the step reached and the logged records."""
+    """Run (or resume) pretraining as configured; returns the step reached and the logged records.
+
+    The first process holds `cfg.out`'s run lock (tandem.outlock) from before the folder is checked or
+    written until the run ends: a second run into the same folder is refused."""
+    from tandem.outlock import OutLock
+
+    with OutLock("tandem pretrain") as lock:
+        return _train(cfg, model, data, tokenizer, lock)
+
+
+def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any, lock: Any) -> TrainResult:
     cfg.validate()
     if cfg.device == "cpu":
         os.environ["TANDEM_DEVICE"] = "cpu"
@@ -617,6 +627,8 @@ def train(
     if out.is_file():
         raise TandemError(f"--out {out} is a file; choose a directory path")
     ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
+    if rank == 0 and out.is_dir():
+        lock.acquire(out)  # before _check_run_folder may delete an earlier run's checkpoints
     _check_run_folder(cfg, out, ckpt, rank)  # before train_config.json is replaced
     # a resumed run's train_config.json keeps the settings its checkpoints were written with until the
     # checkpoint has loaded (a failure before that, e.g. a missing --data file, leaves it as it was)
@@ -628,6 +640,7 @@ def train(
             raise TandemError(
                 f"--out {out}: it or a folder above it is a file; choose a directory path"
             ) from None
+        lock.acquire(out)
         if not resuming:
             _write_config(cfg, out)
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")

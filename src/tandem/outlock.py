@@ -1,0 +1,104 @@
+"""One run per output folder: an exclusive lock on `OUT/.lock` held while a run writes into OUT.
+
+`tandem quickstart`, `pretrain`, `finetune` and `distill` take it before they delete or write anything in
+their --out, so two runs cannot interleave their results there. The lock is `fcntl.flock`: the kernel drops
+it when the holder exits, however it exits, so a lock file left by a dead process never blocks (the file
+stays; only a live holder counts). The holder writes its pid into the file for the error message.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tandem.errors import TandemError
+
+LOCK_NAME = ".lock"
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs are not guarded there
+    fcntl = None
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        pid = ""
+    return f"pid {pid}" if pid.isdigit() else "a process whose pid is unknown"
+
+
+def _busy(out: Path, what: str, path: Path) -> TandemError:
+    return TandemError(
+        f"--out {out} is in use by another run ({_holder(path)} holds {path}); wait for it to finish, stop "
+        f"it, or give this {what} another --out"
+    )
+
+
+def check_out_free(out: str | Path, what: str) -> None:
+    """Raise a TandemError if a live process holds OUT's lock (creates nothing; for an early refusal)."""
+    path = Path(out) / LOCK_NAME
+    if fcntl is None or not path.is_file():
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _busy(Path(out), what, path) from None
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+
+
+class OutLock:
+    """`with OutLock("tandem finetune") as lock: ... lock.acquire(out) ...`: acquire when the run is about
+    to write into `out` (the folder is created then); released when the `with` block ends."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.fd: int | None = None
+        self.path: Path | None = None
+
+    def acquire(self, out: str | Path) -> None:
+        out = Path(out)
+        if self.fd is not None:
+            if self.path == out / LOCK_NAME:
+                return
+            raise RuntimeError(f"{self.what}: already holds {self.path}")
+        if fcntl is None:
+            return
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise TandemError(
+                f"--out {out}: it or a folder above it is a file; choose a directory path"
+            ) from None
+        path = out / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise _busy(out, self.what, path) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd, self.path = fd, path
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                os.ftruncate(fd, 0)  # no stale pid in the file once the run is over
+            except OSError:
+                pass
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def __enter__(self) -> OutLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
