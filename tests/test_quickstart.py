@@ -263,6 +263,51 @@ def test_a_stage_that_cannot_write_fails_with_the_reason(tmp_path, monkeypatch):
     assert (tmp_path / "report.md").is_file()
 
 
+def test_ctrl_c_still_writes_the_report_and_exits_130(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during a stage: the stages done so far are reported, the interrupted one is marked so, the
+    rest are not run, and the command exits 130 (as the shell reports SIGINT)."""
+    import tandem.quickstart.pipeline as pipeline
+    from tandem.cli import main
+
+    def ctrl_c(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "pretraining_files", ctrl_c)  # the tokenizer stage's first step
+    out = tmp_path / "qs"
+    argv = ["quickstart", "--out", str(out), "--minutes", "0.05", "--quiet"]
+    assert main(argv + ["--stages", "corpus", "tokenizer", "pretrain"]) == 130
+    res = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    st = res["stages"]
+    assert st["corpus"]["status"] == "ok" and st["tokenizer"]["status"] == "interrupted"
+    assert "status" not in st.get("pretrain", {}) and res["interrupted"] is True and "finished" in res
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert re.search(r"^\| tokenizer \| interrupted \|", md, flags=re.M)
+    assert re.search(r"^\| pretrain \| not run \|", md, flags=re.M)
+    assert "**tokenizer** (interrupted)" in md and (out / "report.html").is_file()
+    assert untraced_numbers(md, res) == []
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_a_verb_stopped_by_ctrl_c_stops_the_quickstart(tmp_path, monkeypatch):
+    """A verb that exits 130 (it got the Ctrl-C too and saved its work) ends the run like the Ctrl-C."""
+    import tandem.quickstart.pipeline as pipeline
+
+    class Proc:
+        stdout = None
+
+        def wait(self, timeout=None):
+            return 130
+
+        def poll(self):
+            return 130
+
+    monkeypatch.setattr(pipeline.subprocess, "Popen", lambda *a, **k: Proc())
+    monkeypatch.setattr(pipeline, "_tee", lambda proc, log_path, quiet: log_path.write_text("interrupted\n"))
+    res = run_quickstart(tmp_path, minutes=0.05, stages=["corpus", "tokenizer"], log=lambda s: None)
+    assert res["stages"]["tokenizer"]["status"] == "interrupted" and res["interrupted"] is True
+    assert (tmp_path / "report.md").is_file()
+
+
 @pytest.mark.slow
 def test_quickstart_reduced_end_to_end(tmp_path):
     """The reduced mode CI runs: every stage either ran (and its numbers match the files its verb wrote) or is

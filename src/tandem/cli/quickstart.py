@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from tandem.quickstart.pipeline import run_quickstart
 
     res = run_quickstart(
@@ -50,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         stages=args.stages,
     )
+    if res.get("interrupted"):  # the report covers the stages done so far
+        print("interrupted", file=sys.stderr)
+        return 130
     failed = [n for n, e in res["stages"].items() if e.get("status") == "failed"]
     return 1 if failed else 0

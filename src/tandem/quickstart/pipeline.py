@@ -209,12 +209,30 @@ def run_verb(
         stderr=subprocess.STDOUT,
         env=env,
     )
-    _tee(proc, log_path, ctx.quiet)
-    rc = proc.wait()
+    try:
+        _tee(proc, log_path, ctx.quiet)
+        rc = proc.wait()
+    except KeyboardInterrupt:
+        _stop_verb(proc)
+        raise
+    if rc in (130, -signal.SIGINT):  # the verb got the Ctrl-C too (and saved its work): the run stops
+        raise KeyboardInterrupt
     if rc != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
         raise TandemError(f"`{cmd}` exited with {rc}: {' | '.join(tail)} (full log: {ctx.rel(log_path)})")
     return cmd
+
+
+def _stop_verb(proc: subprocess.Popen, grace: float = 120.0) -> None:
+    """After a Ctrl-C: let the verb finish its step and save (a terminal's Ctrl-C reached it too; a SIGINT
+    sent to quickstart alone is passed on), then kill it if it does not end within `grace` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=grace)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C: stop at once
+        proc.kill()
+        proc.wait()
 
 
 def run_python(ctx: Context, stage: str, module: str, args: Sequence[str], tag: str = "") -> dict:
@@ -837,6 +855,10 @@ def run_quickstart(
 ) -> dict:
     """Run the stages (all by default) into `out`, then write report.md/report.html; returns results.
 
+    Ctrl-C (KeyboardInterrupt, or a verb that exits 130) ends the run after marking the stage in progress
+    "interrupted": the report is still written for the stages done so far, and results["interrupted"] is
+    True (`tandem quickstart` then exits 130).
+
     The run holds `out`'s run lock (tandem.outlock) throughout: a second quickstart into the same folder
     is refused with the pid of the one running there."""
     from tandem.outlock import OutLock, check_out_free
@@ -890,6 +912,7 @@ def _run_quickstart(
         ) from None
     t_all = time.perf_counter()
     n = len(STAGES)
+    interrupted = False
     for i, stage in enumerate(STAGES, 1):
         entry = ctx.stage(stage.name)
         entry["title"] = stage.title
@@ -914,11 +937,18 @@ def _run_quickstart(
             if _missing_dependency(e) is None:
                 raise
             entry.update(status="failed", reason=f"this stage {_missing_dependency(e)}")
+        except KeyboardInterrupt:  # Ctrl-C: report what is done, then stop
+            entry.update(status="interrupted", reason="stopped by Ctrl-C (SIGINT); later stages were not run")
+            interrupted = True
         entry["seconds"] = time.perf_counter() - t0
-        mark = {"ok": "done", "skipped": "skipped", "failed": "FAILED"}[entry["status"]]
+        mark = {"ok": "done", "skipped": "skipped", "failed": "FAILED", "interrupted": "INTERRUPTED"}
         extra = f": {entry['reason']}" if entry.get("reason") else ""
-        log(f"<== [{i}/{n}] {stage.name} {mark} in {entry['seconds']:.1f} s{extra}")
+        log(f"<== [{i}/{n}] {stage.name} {mark[entry['status']]} in {entry['seconds']:.1f} s{extra}")
         ctx.save()
+        if interrupted:
+            break
+    if interrupted:
+        ctx.results["interrupted"] = True
     ctx.results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     ctx.results["total_seconds"] = time.perf_counter() - t_all
     ctx.save()

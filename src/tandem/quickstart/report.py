@@ -170,7 +170,9 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
         b.append(("p", "Stages reused from an earlier run were not run again (`--stages`): their numbers, "
                        "here and below, were measured by that run in this folder."))  # fmt: skip
     skipped = [
-        (s.name, st[s.name]) for s in STAGES if st.get(s.name, {}).get("status") in ("skipped", "failed")
+        (s.name, st[s.name])
+        for s in STAGES
+        if st.get(s.name, {}).get("status") in ("skipped", "failed", "interrupted")
     ]
     if skipped:
         b.append(("p", "Stages that did not run, and why (nothing is filled in for them):"))
