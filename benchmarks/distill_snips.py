@@ -372,10 +372,11 @@ def main() -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
 
     train_ex = load_snips(args.data, "train")
+    # The label vocabulary comes from the whole training split (valid labels all occur there), also when
+    # --limit-train keeps only the first N examples, which need not have every label.
+    labels = SLULabels.from_examples(train_ex) if args.tags else None
     if args.limit_train:
         train_ex = train_ex[: args.limit_train]
-    # The label vocabulary comes from the training split only; valid labels all occur there.
-    labels = SLULabels.from_examples(train_ex) if args.tags else None
     train_all = slu_pairs(train_ex, labels)
     valid = slu_pairs(load_snips(args.data, "valid"), labels)
     train, dev = split_dev(train_all, args.dev_holdout, args.seed)
