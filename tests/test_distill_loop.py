@@ -359,3 +359,15 @@ def test_the_cache_fingerprint_sees_a_change_in_any_layer_of_the_teacher():
     with torch.no_grad():
         b.decoder.layers[3].ffn.fc2.weight.mul_(0.5)
     assert _fingerprint(a, data) != _fingerprint(b, data)
+
+
+def test_the_cache_fingerprint_handles_tensors_past_two_to_the_24_elements():
+    """Sample positions are integers: float32 positions round past the end of a 2**24 + 4 element tensor."""
+    from tandem.distill.loop import _fingerprint
+
+    model = Seq2SeqLM(tiny())
+    model.big = torch.nn.Parameter(torch.zeros(2**24 + 4))
+    fp = _fingerprint(model, toy_data(2))
+    with torch.no_grad():
+        model.big[-1] = 1.0  # the last element is one of the sampled ones
+    assert _fingerprint(model, toy_data(2)) != fp

@@ -323,7 +323,9 @@ def _fingerprint(teacher: nn.Module, examples: Sequence[Encoded], extra: str = "
     for model in getattr(teacher, "members", None) or [teacher]:
         for p in model.parameters():
             flat = p.detach().reshape(-1)
-            idx = torch.linspace(0, flat.numel() - 1, min(64, flat.numel()), device=flat.device).long()
+            n, k = flat.numel(), min(64, flat.numel())
+            # integer positions: float32 linspace rounds n - 1 up to n past 2**24 elements (out of range)
+            idx = torch.arange(k, device=flat.device) * (n - 1) // max(1, k - 1)
             h.update(flat[idx].float().cpu().numpy().tobytes())
     for e in examples:
         h.update(np.asarray(e.source + [-1] + e.target, dtype=np.int64).tobytes())
