@@ -607,3 +607,32 @@ def test_duplicate_source_names_are_made_unique(tmp_path):
     srcs = [Source(tmp_path / "wiki" / "en.txt", "en"), Source(tmp_path / "web" / "en.txt", "en")]
     s = PretrainStream(srcs, TOK, CLMObjective(CLM), 16, 2)
     assert len({src.name for src in s.sources}) == 2
+
+
+def test_tokeniser_workers_ignore_ctrl_c_and_end_on_sigterm(corpus):
+    """Workers forked while the trainer defers signals must not inherit its handlers: Ctrl-C is the main
+    process's to handle, and SIGTERM ends a worker (it used to be ignored for the worker's whole life)."""
+    import os
+    import signal
+    import time
+
+    prev = signal.signal(signal.SIGTERM, lambda *a: None)  # as the trainer's deferred handler
+    try:
+        stream = _alexatm_stream(corpus, num_workers=2, prefetch_docs=5)
+        next(stream)
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+    workers = [p.pid for p in stream._pool._pool]
+    os.kill(workers[0], signal.SIGINT)
+    time.sleep(0.2)
+    assert any(w.pid == workers[0] and w.is_alive() for w in stream._pool._pool)  # Ctrl-C ignored
+    os.kill(workers[1], signal.SIGTERM)
+
+    def alive(pid):
+        return any(w.pid == pid and w.is_alive() for w in stream._pool._pool)
+
+    deadline = time.time() + 5
+    while alive(workers[1]) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(workers[1])  # ended (the pool starts a replacement)
+    stream._pool.terminate()

@@ -67,6 +67,15 @@ def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
     return "doc", (ids, flag)
 
 
+def _worker_signals() -> None:
+    """In a tokeniser worker: the main process decides about Ctrl-C (it saves a checkpoint first), and
+    SIGTERM ends the worker, whatever handler the trainer had installed when the pool was forked."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class PretrainStream:
     """Infinite iterator of pretraining batches (see module docstring).
 
@@ -260,7 +269,7 @@ class PretrainStream:
         if self.num_workers > 0 and self._pool is None:
             _CTX["tokenizer"] = self.tokenizer
             _CTX["decontaminator"] = self.decontaminator
-            self._pool = mp.get_context("fork").Pool(self.num_workers)
+            self._pool = mp.get_context("fork").Pool(self.num_workers, initializer=_worker_signals)
         return self._pool
 
     def _refill(self, i: int) -> None:
