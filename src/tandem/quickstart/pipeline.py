@@ -208,6 +208,9 @@ def run_verb(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
+        # its own session: a terminal's Ctrl-C reaches quickstart alone, which passes exactly one SIGINT on
+        # (two would make the verb stop at once instead of finishing its step and saving)
+        start_new_session=True,
     )
     try:
         _tee(proc, log_path, ctx.quiet)
@@ -224,8 +227,8 @@ def run_verb(
 
 
 def _stop_verb(proc: subprocess.Popen, grace: float = 120.0) -> None:
-    """After a Ctrl-C: let the verb finish its step and save (a terminal's Ctrl-C reached it too; a SIGINT
-    sent to quickstart alone is passed on), then kill it if it does not end within `grace` seconds."""
+    """After a Ctrl-C: pass one SIGINT on to the verb (in its own session, so the terminal's did not reach
+    it), let it finish its step and save, then kill it if it does not end within `grace` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
     try:
