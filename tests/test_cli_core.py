@@ -197,3 +197,35 @@ def test_config_file_values_of_repeatable_flags(tmp_path):
     assert _apply_config(subs["distill"], ["--config", str(cfg), "--teacher", "c"]).teacher == ["c"]
     cfg.write_text(json.dumps({"stop": ";"}))
     assert _apply_config(subs["generate"], ["m", "--config", str(cfg)]).stop == [";"]
+
+
+def test_config_file_values_of_multi_value_flags(tmp_path):
+    """A nargs="+"/"*" flag takes one value or a list from a config file, its items converted with the flag's
+    type; an empty list for "+" is an error naming the file and the key; null keeps the flag's default."""
+    import argparse
+
+    from tandem.cli import _apply_config
+
+    cfg = tmp_path / "c.json"
+
+    def parse(values, *argv):  # a fresh parser each time: _apply_config sets the file's values as defaults
+        p = argparse.ArgumentParser()
+        p.add_argument("--config")
+        p.add_argument("--ids", nargs="+", type=int)
+        p.add_argument("--files", nargs="*", default=["a.txt"])
+        p.add_argument("--steps", type=int, default=7)
+        cfg.write_text(json.dumps(values))
+        return _apply_config(p, ["--config", str(cfg), *argv])
+
+    assert parse({"ids": ["1", "2"]}).ids == [1, 2]
+    assert parse({"ids": "3"}).ids == [3]
+    assert parse({"ids": 4}).ids == [4]
+    assert parse({"files": "x.txt"}).files == ["x.txt"]
+    assert parse({"ids": ["1"]}, "--ids", "5").ids == [5]
+    with pytest.raises(TandemError, match=rf"{cfg}: ids must be a list of at least one value"):
+        parse({"ids": []})
+    assert parse({"files": []}).files == []
+    args = parse({"files": None, "steps": None, "ids": None})
+    assert args.files == ["a.txt"] and args.steps == 7 and args.ids is None
+    with pytest.raises(TandemError, match=rf"{cfg}: ids must be an integer"):
+        parse({"ids": ["1", "x"]})

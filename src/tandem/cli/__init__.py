@@ -88,13 +88,20 @@ def _apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.
         raise TandemError(f"config file {cfg_path}: unknown keys {unknown}; see `--help` for the flag names")
     appended = {}  # repeatable flags (action="append"): the file gives one value or a list
     for action in parser._actions:
-        if action.dest in values:
-            if isinstance(action, argparse._AppendAction):
-                v = values.pop(action.dest)
-                appended[action.dest] = v if isinstance(v, list) or v is None else [v]
-                _check_config_value(cfg_path, action, appended[action.dest])
-            else:
-                _check_config_value(cfg_path, action, values[action.dest])
+        if action.dest not in values:
+            continue
+        v = values[action.dest]
+        if v is None and action.default is not None:  # null: the flag's own default
+            del values[action.dest]
+            continue
+        if action.nargs in ("+", "*") or isinstance(action, argparse._AppendAction):
+            v = v if isinstance(v, list) or v is None else [v]  # one value stands for a list of one
+        v = _check_config_value(cfg_path, action, v)
+        if isinstance(action, argparse._AppendAction):
+            del values[action.dest]
+            appended[action.dest] = v
+        else:
+            values[action.dest] = v
     parser.set_defaults(**values)
     args = parser.parse_args(argv)  # command-line flags win over the file
     for dest, v in appended.items():  # as a default, argparse would append the command line's to the file's
@@ -106,11 +113,12 @@ def _apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.
 _KINDS = {int: "an integer", float: "a number"}
 
 
-def _check_config_value(path: str, action: argparse.Action, value: object) -> None:
-    """A TandemError naming the file and the key when a config value does not fit its flag (argparse
-    converts only string defaults and then names the flag, not the file; other values it does not check)."""
+def _check_config_value(path: str, action: argparse.Action, value: object) -> object:
+    """The config value converted with the flag's type (each item, for a flag taking several values), or a
+    TandemError naming the file and the key when it does not fit its flag (argparse converts only string
+    defaults and then names the flag, not the file; other values it does not check)."""
     if value is None:
-        return
+        return None
     key, kind = action.dest, _KINDS.get(action.type)  # type: ignore[call-overload]
 
     def bad(what: str) -> TandemError:
@@ -119,12 +127,15 @@ def _check_config_value(path: str, action: argparse.Action, value: object) -> No
     if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
         if not isinstance(value, bool):
             raise bad("true or false")
-        return
+        return value
     if action.nargs == 0:  # store_const and the like: the flag takes no value to check
-        return
+        return value
     if isinstance(action.nargs, int) and (not isinstance(value, list) or len(value) != action.nargs):
         raise bad(f"a list of {action.nargs} values")
+    if action.nargs == "+" and value == []:
+        raise bad("a list of at least one value")
     many = action.nargs not in (None, "?") or isinstance(action, argparse._AppendAction)
+    converted = []
     for v in value if many and isinstance(value, list) else [value]:
         if isinstance(v, str) and callable(action.type):
             try:
@@ -137,6 +148,8 @@ def _check_config_value(path: str, action: argparse.Action, value: object) -> No
             raise bad(kind if not many else f"a list of {kind.split(' ', 1)[1]}s")
         if action.choices is not None and v not in action.choices:
             raise bad("one of " + ", ".join(map(str, action.choices)))
+        converted.append(v)
+    return converted if many and isinstance(value, list) else converted[0]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
