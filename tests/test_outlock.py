@@ -117,3 +117,48 @@ def test_quickstart_takes_and_releases_the_lock(tmp_path):
     res = run_quickstart(tmp_path / "qs", minutes=0.05, stages=["corpus"], log=lambda s: None)  # stale lock
     assert res["stages"]["corpus"]["status"] == "ok"
     check_out_free(tmp_path / "qs", "tandem quickstart")  # released when the run returned
+
+
+@pytest.mark.parametrize("fails", ["mkdir", "open", "ftruncate", "write"])
+def test_an_unwritable_out_is_a_tandem_error_and_leaks_no_lock(tmp_path, monkeypatch, fails):
+    """Permission denied or a read-only file system while taking the lock: a TandemError naming --out and the
+    OS error, with the lock file's descriptor closed (so the lock is not left held)."""
+    import errno
+
+    import tandem.outlock as outlock
+
+    out = tmp_path / "out"
+    opened, closed = [], []
+    real_open, real_close = os.open, os.close
+
+    def deny(*a, **k):
+        raise (
+            PermissionError(errno.EACCES, "Permission denied")
+            if fails in ("mkdir", "open")
+            else OSError(errno.EROFS, "Read-only file system")
+        )
+
+    def tracking_open(*a, **k):
+        if fails == "open":
+            deny()
+        fd = real_open(*a, **k)
+        opened.append(fd)
+        return fd
+
+    def tracking_close(fd):
+        closed.append(fd)
+        real_close(fd)
+
+    monkeypatch.setattr(outlock.os, "open", tracking_open)
+    monkeypatch.setattr(outlock.os, "close", tracking_close)
+    if fails == "mkdir":
+        monkeypatch.setattr(Path, "mkdir", deny)
+    else:
+        monkeypatch.setattr(outlock.os, fails, deny)
+    lock = OutLock("tandem finetune")
+    with pytest.raises(TandemError, match=r"--out .*out: .*(Permission denied|Read-only file system)"):
+        lock.acquire(out)
+    assert lock.fd is None and sorted(opened) == sorted(closed)
+    monkeypatch.undo()
+    with OutLock("tandem distill") as other:  # nothing left held
+        other.acquire(out)

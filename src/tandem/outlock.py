@@ -36,6 +36,10 @@ def _busy(out: Path, what: str, path: Path) -> TandemError:
     )
 
 
+def _unwritable(out: Path, e: OSError) -> TandemError:
+    return TandemError(f"--out {out}: cannot write there: {e.strerror or e}; choose a writable directory")
+
+
 def check_out_free(out: str | Path, what: str) -> None:
     """Raise a TandemError if a live process holds OUT's lock (creates nothing; for an early refusal)."""
     path = Path(out) / LOCK_NAME
@@ -76,15 +80,26 @@ class OutLock:
             raise TandemError(
                 f"--out {out}: it or a folder above it is a file; choose a directory path"
             ) from None
+        except OSError as e:  # permission denied, read-only file system, ...
+            raise _unwritable(out, e) from None
         path = out / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise _busy(out, self.what, path) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise _unwritable(out, e) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _busy(out, self.what, path) from None
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as e:
+                raise _unwritable(out, e) from None
+        except BaseException:
+            os.close(fd)  # closing drops a lock taken here
+            raise
         self.fd, self.path = fd, path
 
     def release(self) -> None:
