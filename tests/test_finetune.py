@@ -521,3 +521,37 @@ def test_an_out_dir_holding_a_run_is_not_clobbered_without_overwrite(snips, tmp_
     task = tmp_path / "s" / "student_1" / "task"
     assert [json.loads(x)["step"] for x in (task / "metrics.jsonl").read_text().splitlines()] == [1, 2]
     assert (tmp_path / "s" / "student_1" / "teacher_topk" / "index.json").is_file()  # the cache is kept
+
+
+def test_overwrite_refuses_to_delete_the_runs_own_input(tmp_path, capsys):
+    """--overwrite deletes OUT's previous run: when --model (finetune) or a --teacher (distill) is that run's
+    output, or inside it, the run is refused before anything is deleted."""
+    out = tmp_path / "out"
+    (out / "best").mkdir(parents=True)
+    (out / "best" / "model.safetensors").write_text("weights")
+    (out / "metrics.jsonl").write_text("{}\n")
+    args = ["finetune", "--model", str(out / "best"), "--data", "x.jsonl", "--out", str(out), "--overwrite"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--model {out / 'best'} would be deleted by --overwrite ({out / 'best'} is an output" in err
+    assert (out / "best" / "model.safetensors").is_file() and (out / "metrics.jsonl").is_file()
+
+    final = out / "student_1" / "final"
+    final.mkdir(parents=True)
+    (out / "distill.json").write_text("{}")
+    dist = [
+        "distill",
+        "--teacher",
+        str(out / "best"),
+        "--teacher",
+        str(final / "."),
+        "--student",
+        "shrink:1,1",
+    ]
+    assert main([*dist, "--data", "x.jsonl", "--out", str(out), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"--teacher {final / '.'} would be deleted by --overwrite ({final} is" in err
+    assert final.is_dir() and (out / "distill.json").is_file()
+    # a teacher outside the deleted outputs (OUT/best is finetune's, not distill's) does not stop the check
+    assert main([*dist[:3], "--student", "shrink:1,1", "--data", "x.jsonl", "--out", str(out)]) == 2
+    assert "already holds" in capsys.readouterr().err

@@ -181,7 +181,9 @@ def _run(args: argparse.Namespace, lock) -> int:
     runs = [out / "distill.json"]
     for sub in sorted(out.glob("student_*")):
         runs += [sub / "final", sub / "generic", sub / "task"]
-    prepare_out(out, runs, args.overwrite, delete=False)
+    inputs = [("--teacher", t) for t in teachers] + [("--generic-teacher", args.generic_teacher)]
+    inputs += [("--tokenizer", args.tokenizer), ("--student-tokenizer", args.student_tokenizer)]
+    prepare_out(out, runs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = train_config(args, DistillConfig)
@@ -259,7 +261,7 @@ def _run(args: argparse.Namespace, lock) -> int:
         enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
-    prepare_out(out, runs, args.overwrite)
+    prepare_out(out, runs, args.overwrite, inputs=inputs)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     try:
         results = distill_chain(

@@ -77,9 +77,17 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
     )
 
 
-def prepare_out(out: Path, outputs: list[Path], overwrite: bool, delete: bool = True) -> None:
+def prepare_out(
+    out: Path,
+    outputs: list[Path],
+    overwrite: bool,
+    delete: bool = True,
+    inputs: list[tuple[str, str | Path | None]] | tuple = (),
+) -> None:
     """Refuse an --out that holds a run's `outputs` (unless `overwrite`: then they are deleted, when
-    `delete`; a first call with `delete=False` refuses before any compute)."""
+    `delete`; a first call with `delete=False` refuses before any compute). `inputs` ([("--model", path)]) are
+    the run's input folders: --overwrite refuses, before deleting anything, to delete one of them or a
+    folder holding one (`--model OUT/best --out OUT --overwrite`)."""
     import shutil
 
     from tandem.errors import TandemError
@@ -91,6 +99,16 @@ def prepare_out(out: Path, outputs: list[Path], overwrite: bool, delete: bool = 
             f"--out {out} already holds a finished or interrupted run ({shown}); pass --overwrite to start "
             "over (those outputs are deleted) or choose another --out"
         )
+    for flag, given in inputs:
+        if given is None or not Path(given).exists():
+            continue
+        src = Path(given).resolve()
+        for p in found:
+            if src == p.resolve() or p.resolve() in src.parents:
+                raise TandemError(
+                    f"{flag} {given} would be deleted by --overwrite ({p} is an output of the run in --out "
+                    f"{out}); copy it elsewhere first or choose another --out"
+                )
     if not delete:
         return
     for p in found:
@@ -208,7 +226,8 @@ def _run(args: argparse.Namespace, lock) -> int:
 
     out = Path(args.out)
     outputs = [out / name for name in FINETUNE_OUTPUTS]
-    prepare_out(out, outputs, args.overwrite, delete=False)
+    inputs = [("--model", args.model), ("--tokenizer", args.tokenizer)]
+    prepare_out(out, outputs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
         torch.set_num_threads(args.threads)
     train, dev = load_data(args)
@@ -240,7 +259,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
-    prepare_out(out, outputs, args.overwrite)
+    prepare_out(out, outputs, args.overwrite, inputs=inputs)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")
     try:
