@@ -247,3 +247,15 @@ def test_out_that_is_a_file_is_a_clear_error(tmp_path):
     for out in (tmp_path / "afile", tmp_path / "afile" / "sub"):
         with pytest.raises(TandemError, match="afile"):
             train(_cfg(tmp_path, out=str(out)), model=tiny_model(), data=ToyStream())
+
+
+def test_min_lr_above_lr_is_refused_only_for_schedules_that_decay_to_it(tmp_path):
+    """min_lr is where linear and cosine decay end: above lr it is an error there, but the constant schedule
+    never uses it, so `--lr 3e-6 --schedule constant` runs despite the default min_lr 5e-6."""
+    cfg = _cfg(tmp_path, lr=3e-6, min_lr=5e-6, schedule="constant", steps=2, ckpt_every=2)
+    res = train(cfg, model=tiny_model(), data=ToyStream())
+    assert res is not None and (tmp_path / "run").is_dir()
+    assert LRSchedule(peak=3e-6, total=10, warmup=2, min_lr=5e-6, kind="constant")(5) == 3e-6
+    for kind in ("linear", "cosine"):
+        with pytest.raises(TandemError, match="min_lr"):
+            _cfg(tmp_path, lr=3e-6, min_lr=5e-6, schedule=kind).validate()

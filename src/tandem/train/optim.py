@@ -97,7 +97,7 @@ class LRSchedule:
     def __post_init__(self) -> None:
         if self.kind not in ("linear", "cosine", "constant"):
             raise TandemError(f"lr schedule {self.kind!r} unknown; use linear, cosine or constant")
-        if self.min_lr > self.peak:
+        if self.kind != "constant" and self.min_lr > self.peak:  # constant never decays to min_lr
             raise TandemError(f"min_lr {self.min_lr} is above the peak lr {self.peak}; lower min_lr")
 
     def __call__(self, step: int) -> float:

@@ -132,7 +132,12 @@ class TrainConfig:
             )
         need(self.steps > 0, f"steps must be > 0, got {self.steps}")
         need(self.lr > 0, f"lr must be > 0, got {self.lr}")
-        need(0 <= self.min_lr <= self.lr, f"min_lr must be in [0, lr={self.lr}], got {self.min_lr}")
+        need(self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}")
+        need(  # min_lr is where linear and cosine decay end; a constant schedule never reaches it
+            self.schedule == "constant" or self.min_lr <= self.lr,
+            f"min_lr must be in [0, lr={self.lr}] for the {self.schedule} schedule, got {self.min_lr}; "
+            "lower min_lr or use the constant schedule",
+        )
         need(self.alpha >= 0, f"alpha must be >= 0 (0: languages uniform, 1: by size), got {self.alpha}")
         need(0 <= self.spoken_fraction <= 1, f"spoken_fraction must be in [0, 1], got {self.spoken_fraction}")
         need(self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}")
