@@ -229,3 +229,10 @@ def test_config_file_values_of_multi_value_flags(tmp_path):
     assert args.files == ["a.txt"] and args.steps == 7 and args.ids is None
     with pytest.raises(TandemError, match=rf"{cfg}: ids must be an integer"):
         parse({"ids": ["1", "x"]})
+
+
+@pytest.mark.parametrize("flag", ["--forced-bos-token", "--forced-eos-token"])
+def test_generate_negative_forced_token_id_is_an_error(model_dir, capsys, flag):
+    assert main(["generate", str(model_dir), "--prompt", "hi", "--max-new-tokens", "2", flag, "-1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"{flag} -1: a token id must be >= 0" in err and len(err.strip().splitlines()) == 1

@@ -69,6 +69,10 @@ def _token(flag: str, value: str, tok) -> int | None:
     if value.lower() == "none":
         return None
     if value.lstrip("-").isdigit():
+        if int(value) < 0:
+            raise TandemError(
+                f"{flag} {value}: a token id must be >= 0 (or give a piece of the tokenizer, or 'none')"
+            )
         return int(value)
     i = tok.token_to_id(value)
     if i is None:
