@@ -360,3 +360,21 @@ def test_cli_uses_the_checkpoint_defaults_and_the_new_flags(hub, tmp_path, capsy
     assert _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json", *flags], capsys) == want
     assert main(["generate", str(model_dir), "--prompt", prompt, "--forced-bos-token", "no-such-piece"]) == 2
     assert "not an id and not a piece" in capsys.readouterr().err
+
+
+def test_a_caller_sampling_or_pairing_rows_is_not_overridden_by_checkpoint_beams(hub):
+    """Checkpoint beams do not turn a sampling call into an error, and a checkpoint's num_return_sequences
+    never changes how many rows come back per input (callers pair outputs with inputs)."""
+    _, _, ours, _ = hub
+    ids, mask = _batch()
+    saved = dict(ours.config.generation)
+    try:
+        ours.config.generation = {**saved, "num_beams": 4, "num_return_sequences": 2}
+        out = ours.generate(
+            ids, attention_mask=mask, do_sample=True, generator=torch.Generator().manual_seed(0)
+        )
+        assert out.shape[0] == ids.shape[0]
+        assert ours.generate(ids, attention_mask=mask).shape[0] == ids.shape[0]  # beam 4, one row per input
+        assert ours.generate(ids, attention_mask=mask, num_return_sequences=2).shape[0] == 2 * ids.shape[0]
+    finally:
+        ours.config.generation = saved

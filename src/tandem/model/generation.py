@@ -176,8 +176,17 @@ def with_model_defaults(config, options: dict) -> dict:
     """`options` (a `generate` call's keywords) over the model's decoding defaults `config.generation`,
     as transformers puts a call's arguments over `model.generation_config`: an option the caller passes
     wins; passing None for one of them means "not given" (the model's default, else tandem's), except for
-    `forced_bos_token_id` / `forced_eos_token_id`, where None turns the model's forcing off."""
-    defaults = getattr(config, "generation", None) or {}
+    `forced_bos_token_id` / `forced_eos_token_id`, where None turns the model's forcing off. Never taken from
+    the model: `num_return_sequences`, and `num_beams` when the caller samples."""
+    # num_return_sequences is a call's choice: a checkpoint's value would silently change how many rows
+    # come back per input for every caller that pairs outputs with inputs
+    defaults = {
+        k: v for k, v in (getattr(config, "generation", None) or {}).items() if k != "num_return_sequences"
+    }
+    if options.get("do_sample") and options.get("num_beams") is None:
+        defaults.pop(
+            "num_beams", None
+        )  # a caller who samples gets one beam, not the checkpoint's beam search
     given = {k: v for k, v in options.items() if v is not None or k in _NONE_MEANS_OFF or k not in defaults}
     return {**defaults, **given}
 
