@@ -628,3 +628,54 @@ def test_torch_backend_usage_prompt_tokens_same_definition(torch_backend):
         r = c.post("/v1/completions", json={"prompt": TEXT, "max_tokens": 2})
         assert r.status_code == 200
         assert r.json()["usage"]["prompt_tokens"] == len(torch_backend.tok.encode(TEXT)) + 1
+
+
+class _RefusingBackend:
+    """Refuses any input containing "bad" (as a backend refuses an over-long one) and logs its calls."""
+
+    kind, name = "edge", "stub"
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def generate(self, texts, params):
+        from tandem.edge.runtime import Generation
+        from tandem.errors import TandemError
+
+        self.calls.append(list(texts))
+        if any("bad" in t for t in texts):
+            raise TandemError("refused")
+        return [Generation(t.upper(), "stop", 1, 1) for t in texts]
+
+    def score(self, prompts, targets, clm):
+        raise NotImplementedError
+
+
+def test_a_failed_request_does_not_leave_its_other_rows_running():
+    """Once one row of a request failed, its other rows are not rerun one by one for nobody."""
+    stub = _RefusingBackend()
+    with TestClient(create_app(stub, ServeSettings(max_batch=8))) as c:
+        r = c.post("/v1/generate", json={"inputs": ["bad", "a", "b", "c"]})
+        assert r.status_code == 422
+        time.sleep(0.3)  # give a leftover rerun the time to show up
+        assert stub.calls == [["bad", "a", "b", "c"], ["bad"]]
+        r = c.post("/v1/generate", json={"inputs": ["a", "b"]})
+        assert r.status_code == 200 and [o["text"] for o in r.json()["outputs"]] == ["A", "B"]
+        # POST to a GET route is 405, whatever the body's type
+        assert c.post("/healthz", content=b"x", headers={"content-type": "text/plain"}).status_code == 405
+
+
+def test_tokens_to_stop_equals_the_first_prefix_that_holds_the_stop():
+    import random
+
+    from tandem.edge.runtime import cut_at_stop, tokens_to_stop
+
+    rng = random.Random(0)
+    pieces = ["a", "b", ";", " c", "ab", "; "]
+    for _ in range(300):
+        toks = [rng.choice(pieces) for _ in range(rng.randint(1, 30))]
+        stop = [rng.choice([";", "ab", "c;", "zz"])]
+        brute = next(
+            (k for k in range(1, len(toks) + 1) if cut_at_stop("".join(toks[:k]), stop)[1]), len(toks)
+        )
+        assert tokens_to_stop("".join, toks, stop) == brute

@@ -62,11 +62,19 @@ def tokens_to_stop(decode: Callable[[Sequence[Any]], str], tokens: Sequence[Any]
     """How many of `tokens` were generated up to and including the one that completed a stop string.
 
     A batch decodes past a row's stop string; counting only these tokens makes the count (the `usage` the
-    server reports) the same as for the same input decoded alone, which stops at that token."""
-    for k in range(1, len(tokens) + 1):
-        if cut_at_stop(decode(tokens[:k]), stop)[1]:
-            return k
-    return len(tokens)
+    server reports) the same as for the same input decoded alone, which stops at that token. A longer
+    prefix decodes to a longer text, so "has a stop" is monotone in the prefix length: binary search (a scan
+    decoding every prefix was quadratic, 27 ms for a stop at token 512)."""
+    if not cut_at_stop(decode(tokens), stop)[1]:
+        return len(tokens)
+    lo, hi = 1, len(tokens)  # the answer is in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cut_at_stop(decode(tokens[:mid]), stop)[1]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 # ------------------------------------------------------------------------------- decoding defaults

@@ -274,7 +274,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                     f"request body of {length} bytes is over the limit of {s.max_body_bytes}",
                     "too_large",
                 )
-        if request.method == "POST" and request.url.path in _ROUTES:
+        if request.method == "POST" and request.url.path in _BATCHED:  # POST elsewhere: 404/405 as usual
             # FastAPI reads only JSON content types as JSON; anything else (curl -d sends form encoding)
             # would fail validation with "Input should be a valid dictionary", which hides the cause.
             ctype = request.headers.get("content-type", "")
@@ -404,17 +404,21 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             raise ApiError(503, f"server busy: {e}; retry later", "overloaded", {"Retry-After": "1"}) from e
         try:
             return list(await asyncio.wait_for(asyncio.gather(*futures), timeout=s.timeout_s))
-        except TimeoutError as e:
+        except BaseException as e:
+            # the request has failed as a whole: its rows still queued (or waiting for a rerun after a
+            # failed batch) are not run for a client that already has its answer
             for f in futures:
                 f.cancel()
-            metrics.timeouts += 1
-            raise ApiError(504, f"request timed out after {s.timeout_s:g} s", "timeout") from e
-        except InputTooLong as e:  # longer than the model's positions, though under max_input_chars
-            raise ApiError(413, str(e), "too_large") from e
-        except TandemError as e:  # the backend refused this input
-            raise ApiError(422, str(e), "invalid_request") from e
-        except Exception as e:
-            raise ApiError(500, f"backend error: {type(e).__name__}: {e}", "backend_error") from e
+            if isinstance(e, TimeoutError):
+                metrics.timeouts += 1
+                raise ApiError(504, f"request timed out after {s.timeout_s:g} s", "timeout") from e
+            if isinstance(e, InputTooLong):  # longer than the model's positions, though under max_input_chars
+                raise ApiError(413, str(e), "too_large") from e
+            if isinstance(e, TandemError):  # the backend refused this input
+                raise ApiError(422, str(e), "invalid_request") from e
+            if isinstance(e, Exception):
+                raise ApiError(500, f"backend error: {type(e).__name__}: {e}", "backend_error") from e
+            raise
 
     # -------------------------------------------------------------------------------------- routes
     @app.get("/healthz")

@@ -29,6 +29,7 @@ class _Row:
     payload: Any
     future: asyncio.Future
     enqueued: float = field(default=0.0)
+    request: int = 0  # rows of one request share this number
 
 
 class MicroBatcher:
@@ -49,6 +50,7 @@ class MicroBatcher:
         # so the batch runs at once instead of idling for max_wait. None: always wait.
         self.more_coming = more_coming
         self._open = 0  # submitted requests with a row not yet answered
+        self._requests = 0  # requests submitted so far (numbers their rows)
         self.max_batch = max(1, int(max_batch))
         self.max_wait = max(0.0, float(max_wait_ms)) / 1000.0
         self.queue_size = int(queue_size)
@@ -93,7 +95,8 @@ class MicroBatcher:
             raise QueueFull(f"queue full ({len(self._pending)}/{self.queue_size} rows waiting)")
         loop = asyncio.get_running_loop()
         now = loop.time()
-        rows = [_Row(key, p, loop.create_future(), now) for p in payloads]
+        self._requests += 1
+        rows = [_Row(key, p, loop.create_future(), now, self._requests) for p in payloads]
         self._open += 1
         left = [len(rows)]
 
@@ -169,15 +172,21 @@ class MicroBatcher:
                     if not batch[0].future.done():
                         batch[0].future.set_exception(e)
                     continue
-                # which row failed? Run each alone, so a bad input fails only the request it came in
+                # which row failed? Run each alone, so a bad input fails only the request it came in; a
+                # request with a failed row has failed as a whole, so its other rows are not run
+                failed: set[int] = set()
                 for r in batch:
                     if r.future.done():
+                        continue
+                    if r.request in failed:
+                        r.future.cancel()
                         continue
                     try:
                         one = await loop.run_in_executor(self._executor, self.run, first.key, [r.payload])
                         if not r.future.done():
                             r.future.set_result(one[0])
                     except Exception as e1:
+                        failed.add(r.request)
                         if not r.future.done():
                             r.future.set_exception(e1)
                 continue
