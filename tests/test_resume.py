@@ -131,6 +131,25 @@ def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, ca
     assert "steps: 8 -> 10" in err and "lr: 0.003 -> 0.001" in err
 
 
+def test_resume_accepts_another_spelling_of_the_run_folder(tmp_path, monkeypatch):
+    """The run's own tokenizer (OUT/tokenizer, where pretrain trains it) is the same tokenizer whether OUT
+    is given relative to one working directory or as an absolute path."""
+    monkeypatch.chdir(tmp_path)
+    train(
+        TrainConfig(**_cfg("run", stop_after=4, tokenizer="run/tokenizer")),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    out = tmp_path / "run"
+    monkeypatch.chdir(tmp_path.parent)
+    res = train(
+        TrainConfig(**_cfg(out, resume=True, tokenizer=str(out / "tokenizer"))),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    assert res.step == 8
+
+
 def test_loading_a_checkpoint_into_another_model_is_a_clear_error(tmp_path):
     out = tmp_path / "run"
     train(TrainConfig(**_cfg(out, steps=2)), model=tiny_model(), data=ToyStream())

@@ -486,6 +486,16 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
     except (OSError, json.JSONDecodeError):  # no record of the run's settings: nothing to compare with
         return
     now = json.loads(json.dumps(cfg.to_dict()))
+    # the run's own tokenizer (trained into OUT/tokenizer) is the same one however OUT is spelled
+    own = (out / "tokenizer").resolve()
+    if (
+        isinstance(saved.get("tokenizer"), str)
+        and isinstance(now.get("tokenizer"), str)
+        and Path(saved["tokenizer"]).name == "tokenizer"
+        and Path(saved.get("out", "")).name == out.name
+        and Path(now["tokenizer"]).resolve() == own
+    ):
+        saved["tokenizer"] = now["tokenizer"]
     changed = {
         k: (saved[k], v)
         for k, v in now.items()
