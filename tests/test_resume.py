@@ -114,6 +114,26 @@ def test_a_fresh_run_into_a_run_folder_refuses_and_loses_nothing(tmp_path):
     assert ck.latest().name == "step_00000002" and [s for s, _ in _losses(out)] == [1, 2]
 
 
+def test_overwrite_drops_the_old_runs_own_tokenizer_and_refuses_resume_with_it(tmp_path):
+    """--overwrite starts over, so the tokenizer the old run trained from its data into OUT/tokenizer goes
+    too (a new --data would otherwise silently reuse it); --resume with --overwrite is contradictory."""
+    out = tmp_path / "run"
+    tok = str(out / "tokenizer")
+    train(TrainConfig(**_cfg(out, stop_after=4, tokenizer=tok)), model=tiny_model(), data=ToyStream())
+    (out / "tokenizer").mkdir()
+    (out / "tokenizer" / "tokenizer.model").write_bytes(b"old")
+    with pytest.raises(TandemError, match="pass one of them"):
+        train(
+            TrainConfig(**_cfg(out, resume=True, overwrite=True, tokenizer=tok)),
+            model=tiny_model(),
+            data=ToyStream(),
+        )
+    train(
+        TrainConfig(**_cfg(out, steps=2, overwrite=True, tokenizer=tok)), model=tiny_model(), data=ToyStream()
+    )
+    assert not (out / "tokenizer").exists()
+
+
 def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, capsys):
     out = tmp_path / "run"
     train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())

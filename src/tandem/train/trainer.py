@@ -465,6 +465,10 @@ _RUN_CONTROL_KEYS = frozenset(
 def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int) -> None:
     """Refuse to start over in a folder that holds a run (unless `overwrite`) or to resume it with another
     model; name any other setting that changed since the run's last start."""
+    if cfg.resume and cfg.overwrite:
+        raise TandemError(
+            "--resume continues the run in --out and --overwrite starts it over: pass one of them"
+        )
     last = ckpt.latest()
     if last is None:
         return
@@ -477,6 +481,9 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         if rank == 0:
             shutil.rmtree(ckpt.root)
             shutil.rmtree(out / "tensorboard", ignore_errors=True)
+            own = out / "tokenizer"  # trained by the old run from its data: the new run trains its own
+            if cfg.tokenizer and Path(cfg.tokenizer).resolve() == own.resolve():
+                shutil.rmtree(own, ignore_errors=True)
         if dist.is_initialized():
             dist.barrier()
         return
