@@ -478,8 +478,8 @@ def test_greedy_checkpoint_defaults_match_torch(tmp_path, gen_tok, seed):
             ours, tok, GEN_TEXTS, **kw
         ), kw
     # text and finish reasons follow the tokens
-    g = m.generate_batch(GEN_TEXTS[:1], max_new_tokens=4)[0]
-    assert g.finish_reason == "stop" and g.output_tokens == 4 and g.token_ids[-1] == 2
+    g = m.generate_batch(GEN_TEXTS[:1], max_new_tokens=4)[0]  # EOS forced at the limit: "length"
+    assert g.finish_reason == "length" and g.output_tokens == 4 and g.token_ids[-1] == 2
 
 
 @pytest.mark.parametrize("seed", [0, 1])

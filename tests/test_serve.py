@@ -679,3 +679,18 @@ def test_tokens_to_stop_equals_the_first_prefix_that_holds_the_stop():
             (k for k in range(1, len(toks) + 1) if cut_at_stop("".join(toks[:k]), stop)[1]), len(toks)
         )
         assert tokens_to_stop("".join, toks, stop) == brute
+
+
+def test_torch_backend_an_eos_forced_at_the_limit_finishes_with_length(torch_backend):
+    """A checkpoint's forced_eos_token_id writes EOS at the length limit; the row still ran to the limit,
+    so its finish reason is "length" (OpenAI clients continue on it), and the EOS is counted."""
+    b = torch_backend
+    plain = b.generate([TEXT], GenerateParams(max_new_tokens=3, min_new_tokens=3))[0]
+    assert plain.finish_reason == "length" and plain.output_tokens == 3
+    saved = dict(b.model.config.generation)
+    try:
+        b.model.config.generation = {**saved, "forced_eos_token_id": b.eos_id}
+        forced = b.generate([TEXT], GenerateParams(max_new_tokens=3, min_new_tokens=0))[0]
+    finally:
+        b.model.config.generation = saved
+    assert forced.finish_reason == "length" and forced.output_tokens == 3

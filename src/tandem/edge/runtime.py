@@ -527,10 +527,9 @@ class EdgeModel:
         for src, toks, score in zip(source, hyps, scores):
             ended = bool(toks) and toks[-1] == eos_piece
             if plan.append_eos is not None and not ended and len(toks) == plan.ct2["max_decoding_length"]:
-                toks.append(
-                    self.pieces[plan.append_eos]
-                )  # the forced last token, as the torch path writes it
-                ended = plan.append_eos == self.eos_id
+                # the forced last token, as the torch path writes it; the row ran to the length limit, so
+                # its finish reason stays "length" (as OpenAI reports a limit that was hit)
+                toks.append(self.pieces[plan.append_eos])
             text, stopped = cut_at_stop(self.decode(toks), stops)
             gens.append(
                 Generation(

@@ -149,14 +149,18 @@ class TorchBackend:
                 tokenizer=self.tok,
             )
         gens = []
+        forced = (self.model.config.generation or {}).get("forced_eos_token_id") is not None
         for row, n_in in zip(out.tolist(), lengths):
             row = row[1:]  # the decoder start token
-            ended = self.eos_id in row
-            if ended:
+            has_eos = ended = self.eos_id in row
+            if has_eos:
+                # an EOS forced at the length limit (a checkpoint's forced_eos_token_id): the row ran to
+                # the limit, so it finishes with "length", as the edge runtime reports it
+                ended = not (forced and row.index(self.eos_id) == params.max_new_tokens - 1)
                 row = row[: row.index(self.eos_id)]
             text, stopped = cut_at_stop(self.tok.decode(row), params.stop)
             # a row stopped by a stop string is padded up to the batch's longest: count its own tokens only
-            n_out = tokens_to_stop(self.tok.decode, row, params.stop) if stopped else len(row) + int(ended)
+            n_out = tokens_to_stop(self.tok.decode, row, params.stop) if stopped else len(row) + int(has_eos)
             gens.append(Generation(text, "stop" if ended or stopped else "length", n_in, n_out))
         return gens
 
