@@ -694,3 +694,18 @@ def test_torch_backend_an_eos_forced_at_the_limit_finishes_with_length(torch_bac
     finally:
         b.model.config.generation = saved
     assert forced.finish_reason == "length" and forced.output_tokens == 3
+
+
+def test_an_unexpected_error_is_still_a_json_500_and_infinite_timeout_is_refused(backend, monkeypatch):
+    app = create_app(backend, ServeSettings())
+    monkeypatch.setattr(app.state.metrics, "render", lambda: 1 / 0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/metrics")
+        assert r.status_code == 500 and r.json()["error"]["message"].startswith(
+            "internal error: ZeroDivisionError"
+        )
+        assert c.get("/healthz").status_code == 200
+    from tandem.errors import TandemError
+
+    with pytest.raises(TandemError, match="timeout_s must be a finite number"):
+        ServeSettings(timeout_s=float("inf"))

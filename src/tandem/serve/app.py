@@ -67,8 +67,8 @@ class ServeSettings:
             raise TandemError(f"serve setting max_in_flight must be >= 1, got {self.max_in_flight}")
         if not self.max_wait_ms >= 0:
             raise TandemError(f"serve setting max_wait_ms must be >= 0, got {self.max_wait_ms}")
-        if not self.timeout_s > 0:
-            raise TandemError(f"serve setting timeout_s must be > 0, got {self.timeout_s}")
+        if not 0 < self.timeout_s < float("inf"):
+            raise TandemError(f"serve setting timeout_s must be a finite number > 0, got {self.timeout_s}")
         if not 0 <= self.port <= 65535:
             raise TandemError(f"serve setting port must be in [0, 65535], got {self.port}")
 
@@ -296,6 +296,10 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError):
         return _error(e.status, e.message, e.kind, e.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, e: Exception):  # a bug of ours: still JSON, still a 500
+        return _error(500, f"internal error: {type(e).__name__}: {e}", "internal_error")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError):
