@@ -11,7 +11,7 @@ import re
 
 import torch
 
-from tandem.config import ModelConfig
+from tandem.config import GENERATION_KEYS, ModelConfig
 from tandem.errors import TandemError
 
 # ----------------------------------------------------------------------------- BART / mBART
@@ -440,20 +440,7 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
 # ----------------------------------------------------------------------------- generation defaults
 
 # transformers' generation settings tandem applies, by the same name (max/min length are mapped apart)
-_HF_GENERATION_SAME = (
-    "num_beams",
-    "do_sample",
-    "temperature",
-    "top_k",
-    "top_p",
-    "length_penalty",
-    "early_stopping",
-    "num_return_sequences",
-    "no_repeat_ngram_size",
-    "repetition_penalty",
-    "forced_bos_token_id",
-    "forced_eos_token_id",
-)
+_HF_GENERATION_SAME = tuple(k for k in GENERATION_KEYS if k not in ("max_new_tokens", "min_new_tokens"))
 # transformers' settings that change what generate() returns but tandem does not apply, with the value
 # that leaves them off: a checkpoint setting one of them otherwise gets a warning
 _HF_GENERATION_UNSUPPORTED = {
