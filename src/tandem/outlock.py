@@ -72,8 +72,6 @@ class OutLock:
             if self.path == out / LOCK_NAME:
                 return
             raise RuntimeError(f"{self.what}: already holds {self.path}")
-        if fcntl is None:
-            return
         try:
             out.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -82,6 +80,8 @@ class OutLock:
             ) from None
         except OSError as e:  # permission denied, read-only file system, ...
             raise _unwritable(out, e) from None
+        if fcntl is None:  # no flock here (Windows): the folder is made, nothing is locked
+            return
         path = out / LOCK_NAME
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

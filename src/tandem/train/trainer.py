@@ -656,13 +656,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     # checkpoint has loaded (a failure before that, e.g. a missing --data file, leaves it as it was)
     resuming = cfg.resume and ckpt.latest() is not None
     if rank == 0:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise TandemError(
-                f"--out {out}: it or a folder above it is a file; choose a directory path"
-            ) from None
-        lock.acquire(out)
+        lock.acquire(out)  # makes the folder (a clear error when a file is in the way)
         if not resuming:
             _write_config(cfg, out)
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
