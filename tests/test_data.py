@@ -609,30 +609,53 @@ def test_duplicate_source_names_are_made_unique(tmp_path):
     assert len({src.name for src in s.sources}) == 2
 
 
+def _worker_pids(stream) -> list[int]:
+    return sorted(stream._pool._processes)
+
+
 def test_tokeniser_workers_ignore_ctrl_c_and_end_on_sigterm(corpus):
     """Workers forked while the trainer defers signals must not inherit its handlers: Ctrl-C is the main
-    process's to handle, and SIGTERM ends a worker (it used to be ignored for the worker's whole life)."""
+    process's to handle, and SIGTERM ends a worker (it used to be ignored for the worker's whole life). A
+    worker's death must not hang the stream (multiprocessing.Pool lost the task and could deadlock in
+    terminate()): the documents are redone by fresh workers and the batches are the ones a run without the
+    death gives."""
     import os
     import signal
     import time
 
+    ref = _alexatm_stream(corpus, num_workers=0, prefetch_docs=5)
+    want = [next(ref) for _ in range(12)]
     prev = signal.signal(signal.SIGTERM, lambda *a: None)  # as the trainer's deferred handler
     try:
         stream = _alexatm_stream(corpus, num_workers=2, prefetch_docs=5)
-        next(stream)
+        got = [next(stream)]
     finally:
         signal.signal(signal.SIGTERM, prev)
-    workers = [p.pid for p in stream._pool._pool]
+    workers = _worker_pids(stream)
     os.kill(workers[0], signal.SIGINT)
     time.sleep(0.2)
-    assert any(w.pid == workers[0] and w.is_alive() for w in stream._pool._pool)  # Ctrl-C ignored
+    assert stream._pool._processes[workers[0]].is_alive()  # Ctrl-C ignored
     os.kill(workers[1], signal.SIGTERM)
+    stream._pool._processes[workers[1]].join(5)
+    assert stream._pool._processes[workers[1]].exitcode == -signal.SIGTERM  # ended
+    got += [next(stream) for _ in range(11)]  # several refills: the dead pool is noticed and replaced
+    assert batches_equal(got, want)
+    assert not set(_worker_pids(stream)) & set(workers)
+    stream.close()
+    assert stream._pool is None
 
-    def alive(pid):
-        return any(w.pid == pid and w.is_alive() for w in stream._pool._pool)
 
-    deadline = time.time() + 5
-    while alive(workers[1]) and time.time() < deadline:
-        time.sleep(0.05)
-    assert not alive(workers[1])  # ended (the pool starts a replacement)
-    stream._pool.terminate()
+def _killed_by_the_oom_killer(task):
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_workers_that_keep_dying_are_an_error_that_says_what_to_do(corpus, monkeypatch):
+    import tandem.data.stream as stream_mod
+
+    monkeypatch.setattr(stream_mod, "_process", _killed_by_the_oom_killer)
+    stream = _alexatm_stream(corpus, num_workers=2, prefetch_docs=5)
+    with pytest.raises(TandemError, match=r"died 3 times in a row.*-9.*--num-workers"):
+        next(stream)
+    assert stream._pool is None

@@ -17,8 +17,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import multiprocessing as mp
+import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,7 @@ _MASK64 = (1 << 64) - 1
 
 # Worker-process context, set before the pool forks (tokenizers need not be picklable).
 _CTX: dict[str, Any] = {}
+_POOL_RETRIES = 2  # fresh worker pools after a worker died, before giving up
 
 
 def unit_hash(*values: int) -> float:
@@ -269,8 +273,43 @@ class PretrainStream:
         if self.num_workers > 0 and self._pool is None:
             _CTX["tokenizer"] = self.tokenizer
             _CTX["decontaminator"] = self.decontaminator
-            self._pool = mp.get_context("fork").Pool(self.num_workers, initializer=_worker_signals)
+            # An executor, not multiprocessing.Pool: a Pool whose worker dies (OOM killer, a SIGTERM sent to
+            # the whole process group) loses that worker's task, so map() never returns, and terminate() can
+            # block for ever on a queue lock the dead worker held. An executor reports the death instead.
+            self._pool = ProcessPoolExecutor(
+                self.num_workers, mp_context=mp.get_context("fork"), initializer=_worker_signals
+            )
         return self._pool
+
+    def _tokenise(self, tasks: list[tuple]) -> list[tuple]:
+        """_process over tasks in the worker processes; a dead worker costs a fresh pool and a retry (the work
+        is a pure function of the text), a pool that keeps dying is an error that says what to do."""
+        chunk = max(1, len(tasks) // (4 * self.num_workers))
+        for attempt in range(_POOL_RETRIES + 1):
+            pool = self._ensure_pool()
+            try:
+                return list(pool.map(_process, tasks, chunksize=chunk))
+            except BrokenProcessPool as e:
+                codes = sorted({p.exitcode for p in list(pool._processes.values()) if p.exitcode is not None})
+                self._drop_pool()
+                if attempt == _POOL_RETRIES:
+                    raise TandemError(
+                        f"PretrainStream: tokeniser worker processes died {attempt + 1} times in a row "
+                        f"(exit codes {codes}; -9 is usually the out-of-memory killer). Use fewer "
+                        "workers (--num-workers) or 0 to tokenise in the main process."
+                    ) from e
+                print(
+                    f"[tandem] a tokeniser worker died (exit codes {codes}); restarting the workers and "
+                    "redoing their documents",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        raise AssertionError("unreachable")
+
+    def _drop_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _refill(self, i: int) -> None:
         """Read up to prefetch_docs records of source i and tokenise the documents among them."""
@@ -291,9 +330,8 @@ class PretrainStream:
                 tasks.append((it.payload, src.lang, spoken))
                 where.append(j)
         if tasks:
-            pool = self._ensure_pool()
-            if pool is not None:
-                results = pool.map(_process, tasks, chunksize=max(1, len(tasks) // (4 * self.num_workers)))
+            if self.num_workers > 0:
+                results = self._tokenise(tasks)
             else:
                 _CTX["tokenizer"] = self.tokenizer
                 _CTX["decontaminator"] = self.decontaminator
@@ -519,9 +557,7 @@ class PretrainStream:
         self._readers = [None] * len(self.sources)
         # Prefetched records are re-read from the last consumed cursor when the readers reopen.
         self._queues = [deque() for _ in self.sources]
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
+        self._drop_pool()
 
     def __del__(self) -> None:  # best effort; worker pools otherwise linger until exit
         try:
