@@ -555,3 +555,28 @@ def test_overwrite_refuses_to_delete_the_runs_own_input(tmp_path, capsys):
     # a teacher outside the deleted outputs (OUT/best is finetune's, not distill's) does not stop the check
     assert main([*dist[:3], "--student", "shrink:1,1", "--data", "x.jsonl", "--out", str(out)]) == 2
     assert "already holds" in capsys.readouterr().err
+
+
+def test_dev_set_generations_are_greedy_whatever_the_checkpoints_decoding_defaults():
+    """Dev-set scoring and the quickstart's measurements decode greedily; a checkpoint's beams, n-gram
+    blocking or minimum length (from its generation_config.json) must not change that."""
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.finetune import Encoded, generate_texts
+    from tandem.model import Seq2SeqLM
+
+    class Tok:
+        def decode(self, ids, skip_special_tokens=True):
+            return " ".join(map(str, ids))
+
+    torch.manual_seed(0)
+    base = dataclasses.replace(ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64)
+    defaults = {"num_beams": 3, "no_repeat_ngram_size": 1, "repetition_penalty": 3.0, "min_new_tokens": 6}
+    plain = Seq2SeqLM(base).eval()
+    fancy = Seq2SeqLM(dataclasses.replace(base, generation=defaults)).eval()
+    fancy.load_state_dict(plain.state_dict())
+    examples = [Encoded(i, [5 + i, 6, 7, 2], [2]) for i in range(4)]
+    want = generate_texts(plain, Tok(), examples, max_new_tokens=8)
+    assert generate_texts(fancy, Tok(), examples, max_new_tokens=8) == want
+    assert generate_texts(fancy, Tok(), examples, max_new_tokens=8, num_beams=3) != want  # kwargs still rule

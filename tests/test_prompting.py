@@ -331,3 +331,46 @@ def test_model_vocabulary_larger_than_the_tokenizer_decodes_and_smaller_is_an_er
     small = Seq2SeqLM(dataclasses.replace(model.config, vocab_size=16))
     with pytest.raises(TandemError, match=r"22 pieces .* 16"):
         EncoderDecoder(small, tok)
+
+
+def test_prompted_generation_is_greedy_whatever_the_checkpoints_decoding_defaults(hf_lm):
+    """A checkpoint's decoding defaults (a summariser's beams, n-gram blocking, minimum length, read from
+    its generation_config.json) must not turn the documented greedy evaluation into another search; the
+    transformers branch likewise."""
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+
+    torch.manual_seed(0)
+    base = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=60, d_model=32, ffn_dim=64, max_positions=64
+    )
+    defaults = {"num_beams": 3, "no_repeat_ngram_size": 1, "repetition_penalty": 3.0, "min_new_tokens": 6}
+    plain = Seq2SeqLM(base).eval()
+    fancy = Seq2SeqLM(dataclasses.replace(base, generation=defaults)).eval()
+    fancy.load_state_dict(plain.state_dict())
+
+    class Tok(_Tok):
+        eos_token_id, pad_token_id = 2, 1
+
+    prompts = ["[CLM] abc", "[CLM] abcdefg", "[CLM] zz"]
+    want = generate_texts(EncoderDecoder(plain, Tok()), prompts, max_new_tokens=8, stop=[])
+    assert generate_texts(EncoderDecoder(fancy, Tok()), prompts, max_new_tokens=8, stop=[]) == want
+    lm = EncoderDecoder(fancy, Tok())
+    ids = lm.pad([lm.source_ids(p) for p in prompts], lm.pad_id)
+    searched = fancy.generate(*ids, max_new_tokens=8)  # the defaults do change this model's output
+    assert [lm.tok.decode(r[1:]) for r in searched.tolist()] != want
+
+    model, hlm = hf_lm
+    want = generate_texts(hlm, prompts, max_new_tokens=8, stop=[])
+    old = model.generation_config
+    model.generation_config = type(old)(
+        **{**old.to_dict(), "num_beams": 3, "no_repeat_ngram_size": 1, "min_length": 7}
+    )
+    try:
+        assert generate_texts(hlm, prompts, max_new_tokens=8, stop=[]) == want
+    finally:
+        model.generation_config = old

@@ -34,6 +34,7 @@ import torch.nn as nn
 
 from tandem.errors import TandemError
 from tandem.jsonl import iter_jsonl
+from tandem.model.generation import GREEDY
 from tandem.slu import SLULabels
 
 TASKS = ("slu",)
@@ -205,7 +206,8 @@ def generate_texts(
     max_new_tokens: int = 64,
     **gen_kwargs: Any,
 ) -> list[str]:
-    """Greedy (default) generations for encoded examples, decoded, in the examples' order."""
+    """Greedy generations (unless `gen_kwargs` say otherwise: not the model's decoding defaults, such as a
+    checkpoint's beam search) for encoded examples, decoded, in the examples' order."""
     texts: list[str] = [""] * len(examples)
     pos = {e.index: k for k, e in enumerate(examples)}
     for batch in iterate_batches(examples, batch_size, model.config.pad_token_id, shuffle=False):
@@ -213,7 +215,7 @@ def generate_texts(
             batch["input_ids"].to(model.device),
             batch["attention_mask"].to(model.device),
             max_new_tokens=max_new_tokens,
-            **gen_kwargs,
+            **{**GREEDY, **gen_kwargs},
         )
         for ex, row in zip(batch["ids"].tolist(), ids.tolist()):
             texts[pos[ex]] = tokenizer.decode(row[1:], skip_special_tokens=True)

@@ -168,6 +168,18 @@ def check_generation_settings(
             raise bad(f"{name} must be None or a token id in {where}", ids)
 
 
+# Keywords that make a `generate` call plain greedy search whatever the model's decoding defaults
+# (`config.generation`: a summariser's beam search, n-gram blocking, minimum length...); the same keywords
+# in transformers. Prompted evaluation and dev-set scoring are defined as greedy. A checkpoint's forced
+# BOS/EOS stay: they belong to the model's input protocol (mBART-50's target-language code), not the search.
+GREEDY = {
+    "num_beams": 1,
+    "do_sample": False,
+    "no_repeat_ngram_size": 0,
+    "repetition_penalty": 1.0,
+    "min_new_tokens": 0,
+}
+
 # options whose None, passed explicitly, means "no forcing" rather than "not given"
 _NONE_MEANS_OFF = ("forced_bos_token_id", "forced_eos_token_id")
 

@@ -6,7 +6,11 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from tandem.model.generation import GREEDY
 from tandem.prompting.lm import EncoderDecoder
+
+# transformers also has min_length (counting the start token) beside min_new_tokens
+HF_GREEDY = {**GREEDY, "min_length": 0}
 
 
 def postprocess(text: str, stop: Sequence[str] = ()) -> str:
@@ -44,14 +48,13 @@ def generate_texts(
                 ids,
                 mask,
                 max_new_tokens=max_new_tokens,
-                num_beams=1,
-                do_sample=False,
                 stop_strings=stops or None,
                 tokenizer=lm.tok if stops else None,
+                **GREEDY,
             )
-        else:
+        else:  # a transformers model: its generation_config's beams, blocking... must not apply either
             gen = lm.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False
+                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, **HF_GREEDY
             )
         for row, i in zip(gen.tolist(), idx):
             new = row[1:]  # drop the decoder start token
