@@ -228,6 +228,60 @@ def test_bad_decoding_arguments_say_which(edge, kw, words):
         edge.generate("play the music", max_new_tokens=3, **kw)
 
 
+_NAN, _INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "edge_kw, torch_kw",
+    [
+        # the same bad setting for each backend: the edge runtime samples when temperature > 0, torch on
+        # do_sample; everything else has the same name on both
+        (dict(max_new_tokens=0), None),
+        (dict(max_new_tokens=2.5), None),
+        (dict(min_new_tokens=-1), None),
+        (dict(min_new_tokens=4), None),  # over max_new_tokens 3: refused on torch too (was decoded)
+        (dict(num_beams=0), None),
+        (dict(num_beams=1.5), None),
+        (dict(temperature=-0.5), None),
+        (dict(temperature=_NAN), None),
+        (dict(top_k=-1), None),
+        (dict(top_k=2.5), None),
+        (dict(top_p=0.0), None),
+        (dict(top_p=1.5), None),
+        (dict(temperature=0.7, num_beams=2), dict(do_sample=True, temperature=0.7, num_beams=2)),
+        (dict(early_stopping="sometimes"), None),
+        (dict(no_repeat_ngram_size=-1), None),
+        (dict(no_repeat_ngram_size=2.5), None),
+        (dict(repetition_penalty=0.0), None),
+        (dict(repetition_penalty=_INF), None),
+        (dict(length_penalty=_NAN), None),
+        (dict(forced_bos_token_id=256), None),
+        (dict(forced_eos_token_id=-3), None),
+        (dict(forced_eos_token_id=[2, "x"]), None),
+    ],
+)
+def test_both_backends_refuse_bad_decoding_settings_with_one_message(built, edge, edge_kw, torch_kw):
+    """One validator (`tandem.decoding`) for the torch model and the edge runtime: the same bad setting is
+    the same TandemError text on both (the server answers either with a 422 carrying it)."""
+    model = _torch_model(built)
+    assert model.config.vocab_size == len(edge.pieces) == 256  # so "[0, 256)" is the same range on both
+    with pytest.raises(TandemError) as on_edge:
+        edge.generate_batch(["play the music"], **{"max_new_tokens": 3, **edge_kw})
+    ids = torch.tensor([built["tok"].encode("play the music", add_eos=True)])
+    with pytest.raises(TandemError) as on_torch:
+        model.generate(ids, **{"max_new_tokens": 3, **(edge_kw if torch_kw is None else torch_kw)})
+    assert str(on_edge.value) == str(on_torch.value)
+
+
+def _torch_model(built):
+    """tandem's torch model on the weights the edge export was made from (loaded once per module)."""
+    from tandem.model import Seq2SeqLM
+
+    if "torch_model" not in built:
+        built["torch_model"] = Seq2SeqLM.from_pretrained(built["root"] / "hf")
+    return built["torch_model"]
+
+
 def test_rank_refuses_a_string_of_choices(edge):
     with pytest.raises(TandemError, match="choices: expected a list of strings"):
         edge.rank("is it raining?", "yes")  # would rank the characters y, e, s

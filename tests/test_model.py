@@ -180,6 +180,18 @@ def test_nonsensical_generation_settings_are_clear_errors(bad, message):
         model.generate(torch.tensor([[5, 6, 2]]), **{"max_new_tokens": 3, **bad})
 
 
+def test_a_default_minimum_gives_way_to_a_shorter_limit_but_a_callers_is_an_error():
+    # as on the edge runtime: a model's min_new_tokens over the call's max_new_tokens is cut to the limit;
+    # the caller's own is refused with the edge runtime's message (torch used to decode it silently)
+    model = Seq2SeqLM(tiny(generation={"min_new_tokens": 30, "max_new_tokens": 4}))  # a config may say so
+    x = torch.tensor([[5, 6, 2]])
+    assert model.generate(x).shape == (1, 5)
+    assert model.generate(x, max_new_tokens=2).shape == (1, 3)
+    assert Seq2SeqLM(tiny(generation={"min_new_tokens": 30})).generate(x).shape == (1, 21)  # 20: tandem's
+    with pytest.raises(TandemError, match="min_new_tokens 4 is over max_new_tokens 3; lower it"):
+        model.generate(x, max_new_tokens=3, min_new_tokens=4)
+
+
 def test_save_load_is_bit_exact_and_sharded(tmp_path):
     model = Seq2SeqLM(tiny(tie_embeddings=False, tie_lm_head=False, final_logits_bias=True))
     with torch.no_grad():

@@ -121,7 +121,7 @@ class ModelConfig:
             unknown = sorted(set(self.generation) - set(GENERATION_KEYS))
             if unknown:
                 raise bad(f"generation has unknown keys {unknown}; known: {list(GENERATION_KEYS)}")
-            from tandem.model.generation import check_generation_settings
+            from tandem.decoding import check_generation_settings
 
             if not isinstance(self.generation.get("do_sample", False), bool):
                 raise bad(
@@ -129,7 +129,8 @@ class ModelConfig:
                 )
             settings = {k: v for k, v in self.generation.items() if k != "do_sample"}
             try:
-                check_generation_settings(**settings, vocab_size=self.vocab_size)
+                # a default minimum over a shorter limit is fine: the limit wins when decoding
+                check_generation_settings(**settings, vocab_size=self.vocab_size, min_within_max=False)
             except TandemError as e:
                 raise bad(f"generation defaults: {e}") from None
             except TypeError as e:  # a value of the wrong type (a string where a number belongs)

@@ -7,7 +7,6 @@ model. Text goes in and out; token strings are only used at the CTranslate2 boun
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tandem.decoding import check_generation_settings, model_min_new_tokens
 from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
 
@@ -170,11 +170,17 @@ def plan_generation(
     eos_id: int,
     start_id: int,
     vocab_size: int | None = None,
-    sampling: bool = False,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
     mode: str = "exact",
 ) -> DecodingPlan:
     """The CTranslate2 decoding of `given` (the caller's options; UNSET or None: not given, except that None
-    turns a forced token off) over the model's `defaults` (an export's "generation").
+    turns a forced token off) over the model's `defaults` (an export's "generation"); temperature > 0
+    samples (with `top_k` / `top_p`), and then the model's beam search is not taken.
+
+    Every setting is checked by `tandem.decoding.check_generation_settings`, as `Seq2SeqLM.generate` checks
+    it, so a bad value gets the same message on both backends.
 
     mode "exact": a default CTranslate2 cannot apply as tandem's torch decoding does is left out (named in
     `left_out`); "nearest": it is applied with CTranslate2's rule instead (in `approximate`; a forced last
@@ -197,14 +203,22 @@ def plan_generation(
         for k, v in given.items()
         if v is not UNSET and (v is not None or k in ("forced_bos_token_id", "forced_eos_token_id"))
     }
+    # sampling is only ever asked for (temperature > 0): then a caller who gives no num_beams gets one
+    # beam, not the model's beam search, as in Seq2SeqLM.generate
+    sampling = isinstance(temperature, (int, float)) and temperature > 0  # a bad value: named below
+    if sampling and "num_beams" not in explicit:
+        model.pop("num_beams", None)
     s = {**EDGE_GENERATION_DEFAULTS, **model, **explicit}
-    _check_settings(s, vocab_size)
-    if "min_new_tokens" not in explicit and s["min_new_tokens"] > s["max_new_tokens"]:
-        s["min_new_tokens"] = s["max_new_tokens"]  # a default minimum over a shorter limit: the limit wins
-    if s["min_new_tokens"] > s["max_new_tokens"]:
-        raise TandemError(
-            f"min_new_tokens {s['min_new_tokens']} is over max_new_tokens {s['max_new_tokens']}; lower it"
-        )
+    if "min_new_tokens" not in explicit:  # a default minimum over a shorter limit: the limit wins
+        s["min_new_tokens"] = model_min_new_tokens(s["min_new_tokens"], s["max_new_tokens"])
+    check_generation_settings(
+        **{k: v for k, v in s.items() if not (k == "early_stopping" and v is None)},
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        do_sample=sampling,
+        vocab_size=vocab_size,
+    )
     approximate: dict[str, str] = {}
     # min_new_tokens first: whether EOS is blocked right after a forced first token depends on it
     order = ["min_new_tokens", "no_repeat_ngram_size", "repetition_penalty", "forced_bos_token_id"]
@@ -237,41 +251,6 @@ def plan_generation(
         repetition_penalty=float(s["repetition_penalty"]),
     )
     return DecodingPlan(s, ct2, s["forced_bos_token_id"], append_eos, left_out, approximate)
-
-
-def _check_settings(s: dict[str, Any], vocab_size: int | None) -> None:
-    def bad(what: str, value: Any) -> TandemError:
-        return TandemError(f"{what}, got {value!r}")
-
-    def whole(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    if not whole(s["max_new_tokens"]) or s["max_new_tokens"] < 1:
-        raise bad("max_new_tokens must be >= 1", s["max_new_tokens"])
-    if not whole(s["num_beams"]) or s["num_beams"] < 1:
-        raise bad("num_beams must be >= 1", s["num_beams"])
-    if not whole(s["min_new_tokens"]) or s["min_new_tokens"] < 0:
-        raise bad("min_new_tokens must be >= 0", s["min_new_tokens"])
-    if not whole(s["no_repeat_ngram_size"]) or s["no_repeat_ngram_size"] < 0:
-        raise bad(
-            "no_repeat_ngram_size must be a whole number >= 0 (0: no n-gram ban)", s["no_repeat_ngram_size"]
-        )
-    p = s["repetition_penalty"]
-    if not (isinstance(p, (int, float)) and math.isfinite(p) and p > 0):
-        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", p)
-    lp = s["length_penalty"]
-    if not (isinstance(lp, (int, float)) and math.isfinite(lp)):
-        raise bad("length_penalty must be a finite number", lp)
-    if s["early_stopping"] not in (None, True, False, "never"):
-        raise bad("early_stopping must be True, False or 'never'", s["early_stopping"])
-    for k in ("forced_bos_token_id", "forced_eos_token_id"):
-        v = s[k]
-        if v is None:
-            continue
-        ids = _ids_of(v) if k == "forced_eos_token_id" else [v]
-        ok = bool(ids) and all(whole(i) and i >= 0 and (vocab_size is None or i < vocab_size) for i in ids)
-        if not ok:
-            raise bad(f"{k} must be None or a token id in [0, {vocab_size})", v)
 
 
 def generation_report(
@@ -452,18 +431,6 @@ class EdgeModel:
         tokens); passing None for a forced token turns the model's forcing off. Defaults CTranslate2 cannot
         apply exactly as the torch model does are left out with a one-time warning (`generation_defaults`
         of the constructor; `plan_generation` lists the cases). Sampling (temperature > 0) is never a default."""
-        if temperature < 0:
-            raise TandemError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
-        sampling = temperature > 0
-        if sampling and num_beams is not None and num_beams > 1:
-            raise TandemError(
-                f"num_beams {num_beams} with sampling (temperature {temperature:g}): beam search and "
-                "sampling do not combine here; use num_beams=1 or temperature=0"
-            )
-        if top_k < 0:
-            raise TandemError(f"top_k must be >= 0 (0 is no limit), got {top_k}")
-        if not 0 < top_p <= 1:
-            raise TandemError(f"top_p must be in (0, 1], got {top_p}")
         if stop is not None and not isinstance(stop, str):
             _as_list(stop, "stop")
         plan = plan_generation(
@@ -482,9 +449,12 @@ class EdgeModel:
             eos_id=self.eos_id,
             start_id=self.decoder_start_id,
             vocab_size=len(self.pieces),
-            sampling=sampling,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
             mode=self.generation_defaults,
         )
+        sampling = temperature > 0
         self._warn_once(plan)
         max_new = plan.settings["max_new_tokens"]
         if self.max_positions is not None and max_new > self.max_positions:

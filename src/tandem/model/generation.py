@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from tandem.decoding import check_generation_settings, model_min_new_tokens
 from tandem.errors import TandemError
 
 
@@ -100,73 +101,7 @@ class _ScoreRules:
         return scores
 
 
-def check_generation_settings(
-    max_new_tokens: int = 20,
-    min_new_tokens: int = 0,
-    num_beams: int = 1,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    num_return_sequences: int = 1,
-    early_stopping: bool | str = False,
-    no_repeat_ngram_size: int = 0,
-    repetition_penalty: float = 1.0,
-    forced_bos_token_id: int | None = None,
-    forced_eos_token_id: int | Sequence[int] | None = None,
-    vocab_size: int | None = None,
-    length_penalty: float = 1.0,
-) -> None:
-    """Raise a TandemError naming the first decoding setting that makes no sense (`generate` calls this,
-    so the CLI, the server's torch backend and Python callers all get the same message)."""
-
-    def bad(what: str, value) -> TandemError:
-        return TandemError(f"{what}, got {value!r}")
-
-    if max_new_tokens < 1:
-        raise bad("max_new_tokens must be at least 1", max_new_tokens)
-    if min_new_tokens < 0:
-        raise bad("min_new_tokens must be at least 0", min_new_tokens)
-    if num_beams < 1:
-        raise bad("num_beams must be at least 1 (1 is greedy search or sampling)", num_beams)
-    if not (math.isfinite(temperature) and temperature >= 0):
-        raise bad("temperature must be a finite number >= 0 (0 or 1 without do_sample: greedy)", temperature)
-    if top_k < 0:
-        raise bad("top_k must be at least 0 (0: no top-k filter)", top_k)
-    if not (0 < top_p <= 1):  # also false for nan
-        raise bad("top_p must be in (0, 1] (1: no nucleus filter)", top_p)
-    if num_return_sequences < 1:
-        raise bad("num_return_sequences must be at least 1", num_return_sequences)
-    if num_beams > 1 and num_return_sequences > num_beams:
-        raise TandemError(
-            f"num_return_sequences {num_return_sequences} is more than num_beams {num_beams}: beam search "
-            "returns at most num_beams sequences"
-        )
-    if early_stopping not in (True, False, "never"):
-        raise bad("early_stopping must be True, False or 'never'", early_stopping)
-    if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int):
-        raise bad("no_repeat_ngram_size must be a whole number (0: no n-gram ban)", no_repeat_ngram_size)
-    if no_repeat_ngram_size < 0:
-        raise bad("no_repeat_ngram_size must be at least 0 (0: no n-gram ban)", no_repeat_ngram_size)
-    if not (isinstance(repetition_penalty, (int, float)) and math.isfinite(repetition_penalty)):
-        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", repetition_penalty)
-    if repetition_penalty <= 0:
-        raise bad("repetition_penalty must be a finite number > 0 (1: no penalty)", repetition_penalty)
-    if not (isinstance(length_penalty, (int, float)) and math.isfinite(length_penalty)):
-        raise bad("length_penalty must be a finite number", length_penalty)
-    for name, ids in (
-        ("forced_bos_token_id", forced_bos_token_id),
-        ("forced_eos_token_id", forced_eos_token_id),
-    ):
-        if ids is None:
-            continue
-        many = ids if isinstance(ids, (list, tuple)) and name == "forced_eos_token_id" else [ids]
-        ok = bool(many) and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in many)
-        if ok and vocab_size is not None:
-            ok = all(i < vocab_size for i in many)
-        if not ok:
-            where = f"[0, {vocab_size})" if vocab_size is not None else "the vocabulary"
-            raise bad(f"{name} must be None or a token id in {where}", ids)
-
+MAX_NEW_TOKENS = 20  # `generate`'s limit when neither the caller nor the model sets one
 
 # Keywords that make a `generate` call plain greedy search whatever the model's decoding defaults
 # (`config.generation`: a summariser's beam search, n-gram blocking, minimum length...); the same keywords
@@ -200,14 +135,22 @@ def with_model_defaults(config, options: dict) -> dict:
             "num_beams", None
         )  # a caller who samples gets one beam, not the checkpoint's beam search
     given = {k: v for k, v in options.items() if v is not None or k in _NONE_MEANS_OFF or k not in defaults}
-    return {**defaults, **given}
+    merged = {**defaults, **given}
+    if "min_new_tokens" in defaults and "min_new_tokens" not in given:
+        # a default minimum over a shorter limit gives way to the limit, as on the edge runtime; only a
+        # caller's own minimum over its limit is an error
+        limit = merged.get("max_new_tokens")
+        merged["min_new_tokens"] = model_min_new_tokens(
+            merged["min_new_tokens"], MAX_NEW_TOKENS if limit is None else limit
+        )
+    return merged
 
 
 def generate(
     model,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor | None = None,
-    max_new_tokens: int = 20,
+    max_new_tokens: int = MAX_NEW_TOKENS,
     num_beams: int = 1,
     do_sample: bool = False,
     temperature: float = 1.0,
@@ -274,6 +217,7 @@ def generate(
         forced_eos_token_id=forced_eos_token_id,
         vocab_size=c.vocab_size,
         length_penalty=length_penalty,
+        do_sample=do_sample,
     )
     rules = _ScoreRules(
         eos,
@@ -291,9 +235,7 @@ def generate(
     try:
         with torch.inference_mode():
             encs = [m.encode(input_ids, attention_mask, token_type_ids) for m in members]
-            if num_beams > 1:
-                if do_sample:
-                    raise TandemError("beam search with sampling is not supported; use num_beams=1 to sample")
+            if num_beams > 1:  # with do_sample refused above
                 out = _beam_search(
                     members,
                     encs,
