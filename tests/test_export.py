@@ -121,6 +121,50 @@ def test_export_fails_showing_the_difference(tmp_path, tok_dir, monkeypatch):
     assert not (tmp_path / "out" / "model.bin").exists()
 
 
+def test_a_refused_export_writes_nothing(tmp_path, tok_dir, monkeypatch):
+    """Whatever refuses an export does so before --out is written: a refused export leaves no folder (nor the
+    missing folders above it), and an earlier export in --out stays whole. The decoding-defaults check used to
+    run after the export was in place, and a failed quantized conversion left an empty --out behind."""
+    import shutil
+
+    spm = tok_dir / "tokenizer.model"
+    bad = _tiny_tandem()
+    bad.config.generation = {"num_beams": 0}  # set after construction: only the export's own check sees it
+    with pytest.raises(TandemError, match="num_beams must be at least 1"):
+        export_ct2(bad, tmp_path / "new" / "out", quantize="float32", tokenizer=spm)
+    assert not (tmp_path / "new").exists()
+
+    export_ct2(_tiny_tandem(), tmp_path / "e", quantize="float32", tokenizer=spm)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "e").iterdir()}
+    with pytest.raises(TandemError, match="num_beams must be at least 1"):
+        export_ct2(bad, tmp_path / "e", quantize="float32", tokenizer=spm)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "e").iterdir()} == before
+
+    # a broken tokenizer_config.json beside the tokenizer: a one-line error naming it (was a traceback)
+    (tmp_path / "tok").mkdir()
+    shutil.copy2(spm, tmp_path / "tok" / "tokenizer.model")
+    (tmp_path / "tok" / "tokenizer_config.json").write_text("{", encoding="utf-8")
+    with pytest.raises(TandemError, match="tokenizer_config.json: cannot read it as JSON"):
+        export_ct2(_tiny_tandem(), tmp_path / "t", tokenizer=tmp_path / "tok" / "tokenizer.model")
+    assert not (tmp_path / "t").exists()
+
+    real = ct2._convert
+
+    def no_int8(src, vocab, out, quantization, start):  # the quantized conversion fails, late
+        if quantization != "float32":
+            raise TandemError("CTranslate2 rejected the quantized model")
+        return real(src, vocab, out, quantization, start)
+
+    monkeypatch.setattr(ct2, "_convert", no_int8)
+    with pytest.raises(TandemError, match="quantized"):
+        export_ct2(_tiny_tandem(), tmp_path / "q", quantize="int8", tokenizer=spm)
+    assert not (tmp_path / "q").exists()
+    with pytest.raises(TandemError, match="quantized"):
+        export_ct2(_tiny_tandem(), tmp_path / "e", quantize="int8", tokenizer=spm)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "e").iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e", "tok"]  # no staging folder left beside
+
+
 def _alexatm_shaped(norm_type: str = "alexatm", seed: int = 0) -> Seq2SeqLM:
     """A random tandem model with AlexaTM's layout: no embedding norm, encoder positions from 0 plus a
     token-type embedding, untied embeddings and LM head, a non-zero final logits bias."""
@@ -375,11 +419,18 @@ def test_cli_export_hf_refuses_quantize_and_is_verified(tmp_path, tok_dir, capsy
         return out
 
     monkeypatch.setattr(hf_mod, "tandem_to_bart", wrong_bias)
-    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "bad")]) == 2
+    assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "bad" / "hf")]) == 2
     err = capsys.readouterr().err
     assert "export check failed" in err and "position" in err and "reference [" in err, err
-    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    assert not (tmp_path / "bad").exists()  # nor the folder made above --out
     monkeypatch.setattr(hf_mod, "tandem_to_bart", real)
+
+    # no Hugging Face architecture (AlexaTM's LayerNorm): refused before any folder is made
+    _alexatm_shaped().save_pretrained(tmp_path / "a")
+    Tokenizer.load(tok_dir).save(tmp_path / "a")
+    assert main(["export", str(tmp_path / "a"), "--format", "hf", "--out", str(tmp_path / "x" / "hf")]) == 2
+    assert "no Hugging Face architecture" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # transformers is optional: skip the check
     assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "unchecked")]) == 0

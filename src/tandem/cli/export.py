@@ -102,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
             raise TandemError(
                 f"output dir {out} exists and is not a Hugging Face export; choose an empty or new dir"
             )
-        from tandem.interop import to_hf
+        from tandem.interop import hf_architecture, to_hf
         from tandem.model import Seq2SeqLM
 
         model = Seq2SeqLM.from_pretrained(args.model)
+        hf_architecture(model.config)  # no HF architecture expresses it: refused before anything is written
         tok = None
         try:
             from tandem.tokenizer import Tokenizer
@@ -122,19 +123,28 @@ def run(args: argparse.Namespace) -> int:
         labels = SLULabels.locate(args.model, args.labels)
         if labels is not None:
             SLULabels.load(labels)  # validated before anything is written
+        created = [d for d in out.parents if not d.exists()]  # deepest first
         out.parent.mkdir(parents=True, exist_ok=True)
         # written and checked beside --out first, so a failed check leaves --out as it was
-        with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as stage_s:
-            stage = Path(stage_s)
-            arch = to_hf(model, stage, tokenizer=tok)
-            if labels is not None:  # tag-format SLU students keep their tag names beside the weights
-                shutil.copy2(labels, stage / LABELS_FILE)
-            verified = verify_hf(
-                model, stage, max_new_tokens=args.max_new_tokens, sp_size=tok.vocab_size if tok else None
-            )
-            out.mkdir(parents=True, exist_ok=True)
-            for p in stage.iterdir():
-                p.replace(out / p.name)
+        try:
+            with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as stage_s:
+                stage = Path(stage_s)
+                arch = to_hf(model, stage, tokenizer=tok)
+                if labels is not None:  # tag-format SLU students keep their tag names beside the weights
+                    shutil.copy2(labels, stage / LABELS_FILE)
+                verified = verify_hf(
+                    model, stage, max_new_tokens=args.max_new_tokens, sp_size=tok.vocab_size if tok else None
+                )
+                out.mkdir(exist_ok=True)
+                for p in stage.iterdir():
+                    p.replace(out / p.name)
+        except BaseException:
+            for d in created:  # nor the folders made above it
+                try:
+                    d.rmdir()
+                except OSError:
+                    break
+            raise
         notes = [] if verified else ["transformers is not installed: the export was not checked against it"]
         print(
             json.dumps(

@@ -555,6 +555,9 @@ def export_ct2(
             f"output dir {out} exists and is not a tandem edge export; choose an empty or new dir"
         )
     notes: list[str] = []
+    # Everything that can refuse the export runs before anything is written to `out`: the export is built
+    # and checked in a temporary folder, then moved into place (`_publish`), so a refused or failed export
+    # leaves `out` as it was (not created, or the earlier export untouched).
     with tempfile.TemporaryDirectory(prefix="tandem-export-") as tmp_s:
         tmp = Path(tmp_s)
         src = _prepare_source(model, tmp, allow_approximate, notes)
@@ -572,6 +575,7 @@ def export_ct2(
         vocab_size = int(cfg["vocab_size"])
         vocab = _SentencePieceVocab(spm_path, vocab_size)
         labels_file = _labels_file(model, labels, vocab)
+        tok_settings = _tokenizer_settings(spm_path)
         pad, bos, eos = (
             int(cfg.get("pad_token_id", 1)),
             cfg.get("bos_token_id"),
@@ -580,6 +584,10 @@ def export_ct2(
         start = cfg.get("decoder_start_token_id")
         start = int(start if start is not None else (eos if cfg["model_type"] in ("bart", "mbart") else pad))
         arch = cfg["model_type"]
+        from tandem.edge.runtime import generation_report
+
+        # what the edge runtime will do with the model's decoding defaults (refuses bad ones)
+        edge_generation = generation_report(src.generation, eos_id=eos, start_id=start, vocab_size=vocab_size)
 
         # 1) float32 conversion: the exactness check.
         fp32_dir = tmp / "ct2-float32"
@@ -611,7 +619,6 @@ def export_ct2(
             mapping_check = _check_mapping(src, fp32_dir, vocab.tokens, ids, got, start, max_new_tokens)
 
         # 2) the requested quantization.
-        out.mkdir(parents=True, exist_ok=True)
         final = tmp / "ct2-out"
         if quantize == "float32":
             final = fp32_dir
@@ -621,67 +628,100 @@ def export_ct2(
         if quantize != "float32":
             q = _ct2_greedy(final, vocab.tokens, ids, max_new_tokens)
             agreement = _token_agreement(got, q)
+
+        # 3) the export folder, complete, still in the temporary folder.
+        stage = tmp / "export"
+        stage.mkdir()
+        for p in final.iterdir():
+            shutil.copy2(p, stage / p.name)
+        shutil.copy2(spm_path, stage / TOKENIZER_FILE)
+        # the newline policy and specials of tandem's tokenizer travel with the model
+        if tok_settings is not None:
+            (stage / "tokenizer_config.json").write_text(json.dumps(tok_settings, indent=2), encoding="utf-8")
+        if labels_file is not None:  # tag-format SLU: the edge runtime maps tags back to names with it
+            shutil.copy2(labels_file, stage / LABELS_FILE)
+        if edge_generation["not_exact"]:
+            notes.append(
+                f"decoding defaults the edge runtime cannot apply exactly as tandem does "
+                f"(num_beams {edge_generation['num_beams']}; left out, or CTranslate2's rule with "
+                "EdgeModel(generation_defaults='nearest')): "
+                + "; ".join(f"{k} ({why})" for k, why in sorted(edge_generation["not_exact"].items()))
+            )
+        report = ExportReport(
+            out_dir=str(out),
+            quantization=quantize,
+            architecture=arch,
+            probe_sequences=len(ids),
+            probe_match=not mismatches,
+            reference=src.reference_name,
+            approximate=src.approximate,
+            max_abs_logit_deviation=deviation,
+            greedy_token_agreement=greedy_agreement,
+            quantized_agreement=agreement,
+            mapping_check=mapping_check,
+            notes=notes,
+        )
+        report.size_bytes = sum(p.stat().st_size for p in stage.iterdir() if p.is_file())
+        meta = {
+            "format": 1,
+            "architecture": arch,
+            "quantization": quantize,
+            "tokenizer": TOKENIZER_FILE,
+            "vocab_size": vocab_size,
+            "sentencepiece_size": vocab.sp_size,
+            "pad_token_id": pad,
+            "bos_token_id": bos,
+            "eos_token_id": eos,
+            "decoder_start_token_id": start,
+            "clm_token_id": _piece_id(vocab, "[CLM]"),
+            "source_eos": source_eos,
+            "max_positions": _max_positions(cfg, src.tandem_config),
+            "slu_labels": LABELS_FILE if labels_file is not None else None,
+            "tandem_config": src.tandem_config,
+            # the model's decoding defaults, which EdgeModel.generate applies where CTranslate2 matches tandem
+            "generation": src.generation,
+            "generation_edge": edge_generation,
+            "export": report.to_dict(),
+        }
+        (stage / EDGE_META).write_text(json.dumps(meta, indent=2))
+        report.size_bytes = sum(p.stat().st_size for p in stage.iterdir() if p.is_file())
+
+        # 4) into place: the first write to `out`.
+        _publish(stage, out)
+    return report
+
+
+def _tokenizer_settings(spm_path: Path) -> dict | None:
+    """tandem's tokenizer_config.json beside the SentencePiece model (its path dropped), or None."""
+    tok_cfg = spm_path.parent / "tokenizer_config.json"
+    if not tok_cfg.is_file():
+        return None
+    try:
+        data = json.loads(tok_cfg.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TandemError(f"{tok_cfg}: cannot read it as JSON ({e}); fix or remove it") from e
+    if not isinstance(data, dict):
+        raise TandemError(f"{tok_cfg}: expected a JSON object; fix or remove it")
+    data.pop("model_file", None)
+    return data
+
+
+def _publish(stage: Path, out: Path) -> None:
+    """Put the finished export `stage` at `out` (new, empty, or an earlier edge export, whose files go).
+
+    The files are first copied beside `out` (the slow part, maybe across file systems), then renamed into
+    place, so an export that fails while copying leaves `out` as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as side_s:
+        side = Path(side_s) / "export"
+        shutil.copytree(stage, side)
+        if not out.exists():
+            side.rename(out)
+            return
         for p in out.iterdir():
             shutil.rmtree(p) if p.is_dir() else p.unlink()
-        for p in final.iterdir():
-            shutil.copy2(p, out / p.name)
-        shutil.copy2(spm_path, out / TOKENIZER_FILE)
-        tok_cfg = spm_path.parent / "tokenizer_config.json"
-        if tok_cfg.is_file():  # newline policy and specials of tandem's tokenizer travel with the model
-            cfg_data = json.loads(tok_cfg.read_text(encoding="utf-8"))
-            cfg_data.pop("model_file", None)
-            (out / "tokenizer_config.json").write_text(json.dumps(cfg_data, indent=2), encoding="utf-8")
-        if labels_file is not None:  # tag-format SLU: the edge runtime maps tags back to names with it
-            shutil.copy2(labels_file, out / LABELS_FILE)
-    from tandem.edge.runtime import generation_report
-
-    edge_generation = generation_report(src.generation, eos_id=eos, start_id=start, vocab_size=vocab_size)
-    if edge_generation["not_exact"]:
-        notes.append(
-            f"decoding defaults the edge runtime cannot apply exactly as tandem does "
-            f"(num_beams {edge_generation['num_beams']}; left out, or CTranslate2's rule with "
-            "EdgeModel(generation_defaults='nearest')): "
-            + "; ".join(f"{k} ({why})" for k, why in sorted(edge_generation["not_exact"].items()))
-        )
-    report = ExportReport(
-        out_dir=str(out),
-        quantization=quantize,
-        architecture=arch,
-        probe_sequences=len(ids),
-        probe_match=not mismatches,
-        reference=src.reference_name,
-        approximate=src.approximate,
-        max_abs_logit_deviation=deviation,
-        greedy_token_agreement=greedy_agreement,
-        quantized_agreement=agreement,
-        mapping_check=mapping_check,
-        notes=notes,
-    )
-    report.size_bytes = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    meta = {
-        "format": 1,
-        "architecture": arch,
-        "quantization": quantize,
-        "tokenizer": TOKENIZER_FILE,
-        "vocab_size": vocab_size,
-        "sentencepiece_size": vocab.sp_size,
-        "pad_token_id": pad,
-        "bos_token_id": bos,
-        "eos_token_id": eos,
-        "decoder_start_token_id": start,
-        "clm_token_id": _piece_id(vocab, "[CLM]"),
-        "source_eos": source_eos,
-        "max_positions": _max_positions(cfg, src.tandem_config),
-        "slu_labels": LABELS_FILE if labels_file is not None else None,
-        "tandem_config": src.tandem_config,
-        # the model's decoding defaults, which EdgeModel.generate applies where CTranslate2 matches tandem
-        "generation": src.generation,
-        "generation_edge": edge_generation,
-        "export": report.to_dict(),
-    }
-    (out / EDGE_META).write_text(json.dumps(meta, indent=2))
-    report.size_bytes = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    return report
+        for p in side.iterdir():
+            p.replace(out / p.name)
 
 
 def _max_positions(hf_config: dict, tandem_config: dict | None) -> int | None:
