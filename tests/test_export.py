@@ -350,7 +350,7 @@ def test_cli_export(tmp_path, tok_dir, capsys):
     assert (tmp_path / "o" / "vmap.txt").is_file()
     # errors are one line, exit 2
     assert main(["export", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
-    assert "error: model" in capsys.readouterr().err
+    assert f"error: {tmp_path / 'missing'}: not a directory" in capsys.readouterr().err  # as every verb says
     assert main(["export", str(hf), "--out", str(tmp_path / "y")]) == 2  # no tokenizer in an HF dir
     assert "--tokenizer" in capsys.readouterr().err
     missing = str(tmp_path / "nope.model")

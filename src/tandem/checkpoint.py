@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tandem.config import ModelConfig
-from tandem.errors import TandemError
+from tandem.errors import TandemError, model_dir_error
 
 SINGLE = "model.safetensors"
 INDEX = "model.safetensors.index.json"
@@ -193,7 +193,7 @@ def load_pretrained(path: str | Path, device: str | torch.device = "cpu", dtype:
     """Load any supported model directory as a tandem Seq2SeqLM (eval mode)."""
     directory = Path(path)
     if not directory.is_dir():
-        raise TandemError(f"{path}: not a directory; give a model directory (config.json + weights)")
+        raise model_dir_error(path)
     kind = detect_format(directory)
     if kind == "tandem":
         cfg = read_config(directory)

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, download_hint, looks_like_hub_name
 from tandem.jsonl import iter_jsonl
 from tandem.model.generation import GREEDY
 from tandem.slu import SLULabels
@@ -542,6 +542,18 @@ def load_or_train_tokenizer(
     return tok
 
 
+def not_a_model_spec(spec: str) -> TandemError | None:
+    """The error for a --model that is neither a checkpoint directory nor a preset name, else None (checked
+    before any data is read or a tokenizer trained)."""
+    from tandem.config import ModelConfig
+
+    if Path(spec).is_dir() or spec in ModelConfig.preset_names():
+        return None
+    presets = ", ".join(ModelConfig.preset_names())
+    msg = f"--model {spec!r} is neither a checkpoint directory nor a preset ({presets})"
+    return TandemError(msg + (f"; {download_hint(spec)}" if looks_like_hub_name(spec) else ""))
+
+
 def build_model(spec: str, tokenizer: Any, overrides: dict | None = None, device: str = "cpu") -> nn.Module:
     """A model from a checkpoint directory (loaded) or a preset name (fresh, sized to the tokenizer)."""
     from tandem.config import ModelConfig
@@ -564,9 +576,7 @@ def build_model(spec: str, tokenizer: Any, overrides: dict | None = None, device
         kw.update(overrides or {})
         model = Seq2SeqLM(ModelConfig.preset(spec, **kw))
     else:
-        raise TandemError(
-            f"--model {spec!r} is neither a checkpoint directory nor a preset ({', '.join(ModelConfig.preset_names())})"
-        )
+        raise not_a_model_spec(spec)
     from tandem.distill.init import check_tokenizer_fits
 
     check_tokenizer_fits(model.config, tokenizer, "model")

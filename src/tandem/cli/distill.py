@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     import torch
 
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
-    from tandem.errors import TandemError
+    from tandem.errors import TandemError, model_dir_error
     from tandem.finetune import Pair, encode_pairs, length_limits, make_evaluator
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     teachers = list(args.teacher)
     for t in teachers:
         if not Path(t).is_dir():
-            raise TandemError(f"--teacher {t}: not a directory")
+            raise model_dir_error(t, "--teacher")
     out = Path(args.out)
     # a run's results are refused or deleted; the fingerprinted teacher caches are kept for reuse
     runs = [out / "distill.json"]
@@ -229,7 +229,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     if args.generic_teacher and not texts:
         raise TandemError("--generic-teacher needs --generic FILE (the unlabelled text it teaches on)")
     if args.generic_teacher and not Path(args.generic_teacher).is_dir():
-        raise TandemError(f"--generic-teacher {args.generic_teacher}: not a directory")
+        raise model_dir_error(args.generic_teacher, "--generic-teacher")
     _teacher_config_check(teachers, args)
     try:
         teacher = (

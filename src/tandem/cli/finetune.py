@@ -212,6 +212,11 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.model or not args.out:
         raise TandemError("tandem finetune needs --model (directory or preset) and --out")
+    from tandem.finetune import not_a_model_spec
+
+    bad_model = not_a_model_spec(args.model)
+    if bad_model is not None:  # before the data is read or a tokenizer trained on it
+        raise bad_model
     check_out_free(args.out, "tandem finetune")  # another run writing there: refused before any work
     with OutLock("tandem finetune") as lock:
         return _run(args, lock)

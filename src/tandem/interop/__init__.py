@@ -158,17 +158,17 @@ def verify_hf(
 
     `sp_size`: ids below it are real tokens (the tokenizer's size); default the model's vocabulary."""
     try:
-        import transformers
+        import transformers  # noqa: F401  (optional: without it the export is not checked)
     except ImportError:
         return None
     import copy
 
-    from tandem.interop.ct2 import _first_difference, _torch_greedy, probe_batch
+    from tandem.interop.ct2 import _first_difference, _torch_greedy, load_hf_dir, probe_batch
 
     c = model.config
     ref = model if next(model.parameters()).dtype == torch.float32 else copy.deepcopy(model).float()
     ref = ref.eval()
-    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(hf_dir), dtype=torch.float32).eval()
+    hf = load_hf_dir(hf_dir)
     specials = (c.pad_token_id, c.bos_token_id, c.eos_token_id, c.decoder_start_token_id, 6)
     first_regular = max(i for i in specials if i is not None) + 1
     ids = probe_batch(sp_size or c.vocab_size, int(c.eos_token_id), first_regular)

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, model_dir_error
 from tandem.slu import LABELS_FILE, SLULabels
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float32")
@@ -112,7 +112,10 @@ def _converter(hf_dir: Path, vocab: _SentencePieceVocab):
             return vocab
 
         def load_model(self, model_class, model_name_or_path, **kwargs):
-            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            # a local directory (checked before): never the Hub
+            model = super().load_model(
+                model_class, model_name_or_path, **{"local_files_only": True, **kwargs}
+            )
             cfg = model.config
             # transformers 5 configs dropped these flags that CTranslate2's BART loader still reads; they are
             # fixed by the architecture (mBART: pre-norm; BART: post-norm; both normalise the embeddings).
@@ -152,12 +155,31 @@ class _Source:
     generation: dict = field(default_factory=dict)  # the model's decoding defaults (ModelConfig.generation)
 
 
-def _hf_reference(hf_dir: Path):
-    import numpy as np
+def load_hf_dir(hf_dir: str | Path):
+    """transformers' float32 model from a local Hugging Face directory: local files only, so a directory
+    missing a file is an error at once, never a wait on the Hub (offline, transformers retries for ~25 s)."""
     import torch
     import transformers
 
-    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(hf_dir), dtype=torch.float32).eval()
+    if not Path(hf_dir).is_dir():  # transformers would take it for a Hub name
+        raise model_dir_error(hf_dir)
+    try:
+        model = transformers.AutoModelForSeq2SeqLM.from_pretrained(
+            str(hf_dir), dtype=torch.float32, local_files_only=True
+        )
+    except (OSError, ValueError) as e:
+        raise TandemError(
+            f"{hf_dir}: transformers cannot load this directory ({str(e).splitlines()[0]}); give a complete "
+            "Hugging Face model directory (config.json + weights)"
+        ) from e
+    return model.eval()
+
+
+def _hf_reference(hf_dir: Path):
+    import numpy as np
+    import torch
+
+    model = load_hf_dir(hf_dir)
 
     def generate(ids: list[list[int]], max_new_tokens: int) -> list[list[int]]:
         return [_torch_greedy(model, x, max_new_tokens, hf=True) for x in ids]
@@ -233,22 +255,21 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
     """Resolve MODEL (a tandem model, a tandem dir, or an HF BART/mBART/T5 dir) into an HF dir + reference."""
     if isinstance(model, (str, Path)):
         path = Path(model)
-        if not path.exists():
-            raise TandemError(f"model {path} not found; pass a tandem or Hugging Face model directory")
+        if not path.is_dir():
+            raise model_dir_error(path)
         hf_cfg = _is_hf_dir(path)
         if hf_cfg is not None:
-            gen, logits = _hf_reference(path)
-            ref_name = f"transformers {hf_cfg['model_type']}"
-            generation: dict = {}
             try:  # the tandem loader, when present, is the reference users actually run
                 from tandem.model import Seq2SeqLM
-
+            except ImportError:
+                gen, logits = _hf_reference(path)
+                notes.append("tandem.model unavailable: verified against transformers instead")
+                ref_name, generation = f"transformers {hf_cfg['model_type']}", {}
+            else:
                 tmodel = Seq2SeqLM.from_pretrained(path)
                 gen, logits = _tandem_reference(tmodel)
                 ref_name = "tandem (loaded from the HF directory)"
                 generation = dict(tmodel.config.generation)
-            except ImportError:
-                notes.append("tandem.model unavailable: verified against transformers instead")
             return _Source(path, hf_cfg, gen, ref_name, logits, False, None, generation=generation)
         from tandem.model import Seq2SeqLM
 

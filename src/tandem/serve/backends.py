@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from tandem.edge.runtime import Generation, cut_at_stop, tokens_to_stop
-from tandem.errors import InputTooLong, TandemError
+from tandem.errors import InputTooLong, TandemError, model_dir_error
 from tandem.slu import SLULabels
 
 
@@ -185,7 +185,7 @@ def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1)
     """The backend for a model directory: "edge" needs a `tandem export --format ct2` dir, "torch" a tandem dir."""
     path = Path(model)
     if not path.is_dir():
-        raise TandemError(f"model directory {path} not found")
+        raise model_dir_error(path)
     if kind == "edge":
         if not (path / "tandem_edge.json").is_file():
             raise TandemError(
