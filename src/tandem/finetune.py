@@ -19,9 +19,12 @@ weights, stops early after `patience` evaluations without improvement and restor
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
+import os
 import random
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -152,11 +156,12 @@ def collate(examples: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]
     }
 
 
-def iterate_batches(
-    examples: Sequence[Encoded], batch_size: int, pad_id: int, shuffle: bool = True, seed: int = 0
-) -> Iterator[dict[str, torch.Tensor]]:
-    """Batches of similar lengths (shuffled pools of 50 batches sorted by length, batches shuffled),
-    so that little compute goes to padding."""
+def batch_order(
+    examples: Sequence[Encoded], batch_size: int, shuffle: bool = True, seed: int = 0
+) -> list[list[int]]:
+    """The positions in `examples` of each batch `iterate_batches` yields, in order: ceil(n / batch_size)
+    batches of similar lengths (shuffled pools of 50 batches sorted by length, batches shuffled), so that
+    little compute goes to padding."""
     order = list(range(len(examples)))
     rng = random.Random(seed)
     if shuffle:
@@ -168,7 +173,14 @@ def iterate_batches(
         batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
     if shuffle:
         rng.shuffle(batches)
-    for b in batches:
+    return batches
+
+
+def iterate_batches(
+    examples: Sequence[Encoded], batch_size: int, pad_id: int, shuffle: bool = True, seed: int = 0
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Collated batches in `batch_order`."""
+    for b in batch_order(examples, batch_size, shuffle, seed):
         yield collate([examples[i] for i in b], pad_id)
 
 
@@ -288,6 +300,11 @@ class TrainConfig:
     log_every: int = 50
     seed: int = 0
     device: str = "auto"
+    ckpt_every: int = (
+        500  # steps between checkpoints in <out>/checkpoints; 0: only when the run ends or stops
+    )
+    resume: bool = False  # continue from the checkpoint in <out>/checkpoints (a fresh start when none)
+    stop_after: int | None = None  # stop, with a checkpoint, after this many steps of this call
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -303,7 +320,9 @@ class FitResult:
     stopped_early: bool
     history: list[dict] = field(default_factory=list)
     train_seconds: float = 0.0
-    interrupted: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended the run early
+    # "SIGINT" / "SIGTERM" when a signal ended the run early, "stop_after" when `TrainConfig.stop_after` did
+    interrupted: str | None = None
+    start_step: int = 0  # the step this call started from (> 0 when it resumed a checkpoint)
 
 
 LossFn = Callable[[nn.Module, dict[str, torch.Tensor], int], tuple[torch.Tensor, dict[str, float]]]
@@ -342,20 +361,103 @@ def _improves(
 
 
 class _MetricsLog:
-    def __init__(self, out_dir: Path | None):
+    def __init__(self, out_dir: Path | None, truncate_to: int | None = None):
         self.f = None
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            self.f = (out_dir / "metrics.jsonl").open("a", encoding="utf-8")
+            path = out_dir / "metrics.jsonl"
+            # resuming: the rows of steps after the checkpoint are about to be redone
+            if truncate_to is not None and path.is_file() and path.stat().st_size > truncate_to:
+                os.truncate(path, truncate_to)
+            self.f = path.open("a", encoding="utf-8")
 
     def write(self, row: dict) -> None:
         if self.f is not None:
             self.f.write(json.dumps(row) + "\n")
             self.f.flush()
 
+    def size(self) -> int:
+        """Bytes written so far (every row is flushed)."""
+        return os.fstat(self.f.fileno()).st_size if self.f is not None else 0
+
     def close(self) -> None:
         if self.f is not None:
             self.f.close()
+
+
+@dataclass
+class _Progress:
+    """Where a `fit` run stands: what a checkpoint's trainer.json keeps besides weights, optimizer and RNG."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0  # batches of `epoch` done (its order: `batch_order` seeded with seed + epoch)
+    best_val: float | None = None
+    best_loss: float | None = None
+    best_step: int = 0
+    bad_evals: int = 0
+    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0
+    win_tokens: int = 0  # the metrics window in progress (its loss sum is a tensor, in the rank file)
+    win_n: int = 0
+    win_seconds: float = 0.0
+
+
+def examples_fingerprint(examples: Sequence[Encoded]) -> str:
+    """A hash of the examples' indices and token ids (their order included)."""
+    h = hashlib.sha256()
+    for e in examples:
+        h.update(np.asarray([e.index, len(e.source), *e.source, *e.target], dtype=np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+# ModelConfig fields that describe where a model came from or how it decodes, not what it computes
+_PROVENANCE = ("name", "extra", "generation")
+
+
+def _fit_identity(
+    model: nn.Module, train: Sequence[Encoded], cfg: TrainConfig, extra: nn.Module | None
+) -> dict[str, Any]:
+    """What a checkpoint must share with the run resuming it: the model, the data and its batching, the
+    metric its best-so-far values are in."""
+    mc = getattr(model, "config", None)
+    model_cfg = mc.to_dict() if hasattr(mc, "to_dict") else None
+    return {
+        "examples": examples_fingerprint(train),
+        "num_examples": len(train),
+        "batch_size": cfg.batch_size,
+        "seed": cfg.seed,
+        "metric": cfg.metric,
+        "extra_parameters": sum(p.numel() for p in extra.parameters()) if extra is not None else 0,
+        "model": {k: v for k, v in model_cfg.items() if k not in _PROVENANCE} if model_cfg else None,
+    }
+
+
+def _check_identity(saved: Any, now: dict[str, Any], path: Path) -> None:
+    """A TandemError naming every difference between a checkpoint's run and this one."""
+    if not isinstance(saved, dict):
+        raise TandemError(
+            f"{path} is not a fine-tuning checkpoint (its trainer.json names no run); resume it with the verb "
+            "that wrote it"
+        )
+    diffs = []
+    if saved.get("examples") != now["examples"]:
+        diffs.append(
+            f"the training examples differ ({saved.get('num_examples')} -> {now['num_examples']} examples: "
+            "other data or split, another tokenizer or length limit, --clm-prefix, or the data file changed)"
+        )
+    for k in ("batch_size", "seed", "metric", "extra_parameters"):
+        if saved.get(k) != now[k]:
+            diffs.append(f"{k}: {json.dumps(saved.get(k))} -> {json.dumps(now[k])}")
+    a, b = saved.get("model") or {}, now["model"] or {}
+    for k in sorted(a.keys() | b.keys()):
+        if a.get(k) != b.get(k):
+            diffs.append(f"model {k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}")
+    if diffs:
+        raise TandemError(
+            f"cannot resume from {path}: {'; '.join(diffs)}; resume with the run's own model, data and "
+            "settings, or start over (--overwrite, or another --out)"
+        )
 
 
 def fit(
@@ -372,26 +474,48 @@ def fit(
 ) -> FitResult:
     """Train `model` on encoded examples; evaluate, keep the best weights, stop early; restore the best.
 
-    `extra_modules` (e.g. hidden-state projections) are optimised with the model but not saved.
-    With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the best
-    checkpoint, with the tokenizer and `labels`) and `fit.json` (the result).
+    `extra_modules` (e.g. hidden-state projections) are optimised with the model and kept in checkpoints,
+    but not in best/. With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the
+    best checkpoint, with the tokenizer and `labels`), `fit.json` (the result) and `checkpoints/`.
+
+    Checkpoints (`tandem.train.checkpoint.Checkpointer`, the last one kept) are written every
+    `cfg.ckpt_every` steps, when the run ends and when it stops early: model and extra modules, optimizer,
+    the step, epoch and position in the epoch's batch order, the RNG states, the best-so-far state (value,
+    dev loss, step, evaluations without gain, history, weights), the metrics.jsonl length and, when
+    `loss_fn` has `state_dict()` / `load_state_dict()`, the loss's own state. With `cfg.resume` the run
+    continues exactly from the last one (a fresh start when there is none; a fresh start deletes an earlier
+    run's checkpoints): the same per-step losses, evaluations and weights as a run that never stopped.
+    A checkpoint of another model, other training examples, batch size, seed, metric or extra modules is
+    refused. `cfg.stop_after` ends this call after that many steps, with a checkpoint, as a signal does
+    (`FitResult.interrupted` is "stop_after"; nothing is raised).
 
     A SIGINT (Ctrl-C) or SIGTERM (preemption) ends the run after the step in progress, as in pretraining:
-    no further evaluation; the best weights so far (without a dev set: the current ones) are restored and
-    saved, fit.json records the signal, and `tandem.train.trainer.TrainingInterrupted` is raised (its
-    `exit_code` is 128 + the signal). A second Ctrl-C stops at once.
+    no further evaluation; a checkpoint is written, the best weights so far (without a dev set: the current
+    ones) are restored and saved, fit.json records the signal, and
+    `tandem.train.trainer.TrainingInterrupted` is raised (its `exit_code` is 128 + the signal). A second
+    Ctrl-C stops at once.
 
     Checkpoint selection: an evaluation is the new best when `cfg.metric` is better than the best so far;
     on a tie (exact match ties often on a small dev set) it is the new best only if `evaluate` also
     returns a dev "loss" and that loss is lower than the best checkpoint's, otherwise the earlier
     checkpoint is kept. A new best resets the --patience count.
     """
+    from tandem.train.checkpoint import Checkpointer
     from tandem.train.optim import LRSchedule, build_optimizer
     from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
 
     require_nonempty(train, "the training set")
     if cfg.metric != "loss" and evaluate is None:
         raise TandemError(f"metric {cfg.metric!r} needs a dev set; give one or use metric 'loss'")
+    if cfg.ckpt_every < 0:
+        raise TandemError(
+            f"ckpt_every must be >= 0 (0: only when the run ends or stops), got {cfg.ckpt_every}"
+        )
+    if cfg.stop_after is not None and cfg.stop_after < 1:
+        raise TandemError(f"stop_after must be >= 1 (steps of this run), got {cfg.stop_after}")
+    out = Path(out_dir) if out_dir is not None else None
+    if cfg.resume and out is None:
+        raise TandemError("resume needs the run's output folder: its checkpoints are there")
     device = cfg.resolved_device()
     model.to(device).train()
     params_owner = nn.ModuleDict({"model": model})
@@ -404,18 +528,46 @@ def fit(
     total = cfg.max_steps if cfg.max_steps > 0 else max(1, int(round(cfg.epochs * steps_per_epoch)))
     sched = LRSchedule(cfg.lr, total, warmup=int(cfg.warmup_ratio * total), min_lr=cfg.lr * cfg.min_lr_ratio)
     eval_every = cfg.eval_every if cfg.eval_every > 0 else steps_per_epoch
-    out = Path(out_dir) if out_dir is not None else None
-    mlog = _MetricsLog(out)
+    pad = model.config.pad_token_id
     torch.manual_seed(cfg.seed)
 
-    best_state, best_val, best_loss, best_step, bad_evals = None, None, None, 0, 0
-    history: list[dict] = []
-    step, epoch, stopped = 0, 0, False
+    ckpt = Checkpointer(out / "checkpoints", keep=1) if out is not None else None
+    identity = _fit_identity(model, train, cfg, extra_modules)
+    prog = _Progress()
+    best_state: dict[str, torch.Tensor] | None = None
+    win_loss: torch.Tensor | float = 0.0
+    eval_pending, metrics_size = False, None
+    last = ckpt.latest() if ckpt is not None and cfg.resume else None
+    if ckpt is not None and not cfg.resume and ckpt.root.exists():
+        shutil.rmtree(ckpt.root)  # a fresh run: an earlier run's checkpoints must not be mixed with its own
+    if last is not None:
+        meta = json.loads((last / "trainer.json").read_text(encoding="utf-8"))
+        _check_identity(meta.get("identity"), identity, last)
+        meta, state = ckpt.load(last, params_owner, opt)  # weights, optimizer and RNG states
+        prog = _Progress(**meta["progress"])
+        best_state, win_loss = state["best_state"], state["win_loss"]
+        eval_pending, metrics_size = bool(meta["eval_pending"]), int(meta["metrics_bytes"])
+        if state.get("loss") is not None and hasattr(loss_fn, "load_state_dict"):
+            loss_fn.load_state_dict(state["loss"])
+        # best/ as the checkpoint knew it: the stopped run may have saved a later best since
+        if best_state is not None:
+            current = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(best_state)
+            save_model(model, out / "best", tokenizer, labels)
+            model.load_state_dict(current)
+            del current
+        elif evaluate is not None:
+            shutil.rmtree(out / "best", ignore_errors=True)
+        if log:
+            log(f"resumed from {last} at step {prog.step}/{total}")
+    start_step, saved_step, seconds_before = prog.step, prog.step, prog.train_seconds
+    mlog = _MetricsLog(out, truncate_to=metrics_size)
+    stop_at = total if cfg.stop_after is None else min(total, start_step + cfg.stop_after)
     t_start = time.perf_counter()
-    win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
+    win_t0 = t_start - prog.win_seconds
 
     def run_eval() -> bool:
-        nonlocal best_state, best_val, best_loss, best_step, bad_evals
+        nonlocal best_state
         if evaluate is None:
             return False
         model.eval()
@@ -423,52 +575,76 @@ def fit(
         model.train()
         if cfg.metric not in metrics:
             raise TandemError(f"metric {cfg.metric!r} is not computed here; available: {sorted(metrics)}")
-        row = {"step": step, "epoch": epoch, **{f"dev_{k}": v for k, v in metrics.items()}}
-        history.append(row)
+        row = {"step": prog.step, "epoch": prog.epoch, **{f"dev_{k}": v for k, v in metrics.items()}}
+        prog.history.append(row)
         mlog.write(row)
-        improved = _improves(cfg.metric, metrics, best_val, best_loss)
+        improved = _improves(cfg.metric, metrics, prog.best_val, prog.best_loss)
         if improved:
-            best_val, best_step, bad_evals = metrics[cfg.metric], step, 0
-            best_loss = metrics.get("loss")
+            prog.best_val, prog.best_step, prog.bad_evals = metrics[cfg.metric], prog.step, 0
+            prog.best_loss = metrics.get("loss")
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if out is not None:
                 save_model(model, out / "best", tokenizer, labels)
         else:
-            bad_evals += 1
+            prog.bad_evals += 1
         if log:
             shown = " ".join(f"{k}={v:.4g}" for k, v in metrics.items())
-            log(f"eval step {step}: {shown}{' (best)' if improved else ''}")
-        return cfg.patience > 0 and bad_evals >= cfg.patience
+            log(f"eval step {prog.step}: {shown}{' (best)' if improved else ''}")
+        return cfg.patience > 0 and prog.bad_evals >= cfg.patience
 
+    def save_checkpoint(pending: bool) -> None:
+        nonlocal saved_step
+        now = time.perf_counter()
+        prog.train_seconds = seconds_before + (now - t_start)
+        prog.win_seconds = now - win_t0
+        meta = {
+            "progress": asdict(prog),
+            "eval_pending": pending,  # a signal skipped the evaluation due at this step: resuming runs it
+            "metrics_bytes": mlog.size(),
+            "total_steps": total,
+            "identity": identity,
+        }
+        loss_state = loss_fn.state_dict() if hasattr(loss_fn, "state_dict") else None
+        window = win_loss.cpu() if isinstance(win_loss, torch.Tensor) else win_loss
+        state = {"best_state": best_state, "win_loss": window, "loss": loss_state}
+        ckpt.save(prog.step, params_owner, opt, meta, state)
+        saved_step = prog.step
+
+    stopped = cfg.patience > 0 and prog.bad_evals >= cfg.patience
     interrupt = _DeferredInterrupt(enabled=True)  # Ctrl-C / SIGTERM: finish the step, save, stop
     with interrupt:
-        while step < total and not stopped and not interrupt.requested:
-            for batch in iterate_batches(
-                train, cfg.batch_size, model.config.pad_token_id, True, cfg.seed + epoch
-            ):
+        if eval_pending:
+            stopped = run_eval()
+            eval_pending = False
+        while prog.step < stop_at and not stopped and not interrupt.requested:
+            order = batch_order(train, cfg.batch_size, True, cfg.seed + prog.epoch)
+            for ids in order[prog.batch :]:
+                batch = collate([train[i] for i in ids], pad)
                 # counted on the CPU copy: no device sync per step
-                win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
+                prog.win_tokens += int(batch["attention_mask"].sum()) + int((batch["labels"] != -100).sum())
                 batch = to_device(batch, device)
-                lr = sched.apply(opt, step)
-                loss, extra = loss_fn(model, batch, step)
+                lr = sched.apply(opt, prog.step)
+                loss, extra = loss_fn(model, batch, prog.step)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=device.type == "cuda")
                 opt.step()
-                step += 1
+                prog.step += 1
+                prog.batch += 1
                 win_loss = win_loss + loss.detach()
-                win_n += 1
+                prog.win_n += 1
+                step = prog.step
                 if step % cfg.log_every == 0 or step == total:
                     dt = time.perf_counter() - win_t0
-                    mean_loss = float(win_loss) / win_n
+                    mean_loss = float(win_loss) / prog.win_n
                     if not math.isfinite(mean_loss):
                         raise TandemError(f"step {step}: loss is {mean_loss}; lower --lr or check the data")
                     row = {
                         "step": step,
                         "loss": mean_loss,
                         "lr": lr,
-                        "tokens_per_s": win_tokens / max(dt, 1e-9),
+                        "tokens_per_s": prog.win_tokens / max(dt, 1e-9),
                     }
                     row.update({k: float(v) for k, v in extra.items()})
                     mlog.write(row)
@@ -476,31 +652,56 @@ def fit(
                         log(
                             f"step {step}/{total} loss {row['loss']:.4f} lr {lr:.2e} {row['tokens_per_s']:.0f} tok/s"
                         )
-                    win_tokens, win_loss, win_n, win_t0 = 0, 0.0, 0, time.perf_counter()
-                if (step % eval_every == 0 or step == total) and not interrupt.requested:
-                    stopped = run_eval()
-                if stopped or step >= total or interrupt.requested:
+                    win_loss, prog.win_tokens, prog.win_n, win_t0 = 0.0, 0, 0, time.perf_counter()
+                if step % eval_every == 0 or step == total:
+                    if interrupt.requested:
+                        eval_pending = True
+                    else:
+                        stopped = run_eval()
+                if stopped or step >= stop_at or interrupt.requested:
                     break
-            epoch += 1
+                if ckpt is not None and cfg.ckpt_every > 0 and step % cfg.ckpt_every == 0:
+                    save_checkpoint(False)
+            else:  # the epoch's batches are done
+                prog.epoch, prog.batch = prog.epoch + 1, 0
+        finished = stopped or prog.step >= total
+        if (
+            finished
+            and not interrupt.requested
+            and evaluate is not None
+            and (not prog.history or prog.history[-1]["step"] != prog.step)
+        ):
+            run_eval()
+        # never the step of the checkpoint resumed from (replacing it could lose it to a kill mid-write): a
+        # resume from it redoes the same work; nor step 0 (nothing trained, no optimizer state)
+        if ckpt is not None and prog.step > saved_step:
+            save_checkpoint(eval_pending)
     signum = interrupt.signum
-    if signum is None and evaluate is not None and (not history or history[-1]["step"] != step):
-        run_eval()
+    paused = signum is None and not finished
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    result = FitResult(best_val, best_step, step, stopped, history, time.perf_counter() - t_start)
+    seconds = seconds_before + time.perf_counter() - t_start
+    result = FitResult(prog.best_val, prog.best_step, prog.step, stopped, prog.history, seconds)
+    result.start_step = start_step
     if signum is not None:
         result.interrupted = signal.Signals(signum).name
+    elif paused:
+        result.interrupted = "stop_after"
     if out is not None:
         if evaluate is None or best_state is None:
             save_model(model, out / "best", tokenizer, labels)
         (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
     mlog.close()
+    where = f"; model in {out / 'best'}" if out is not None else ""
+    if ckpt is not None and saved_step > 0:
+        where += f", checkpoint in {ckpt.root}: continue with --resume"
     if signum is not None:
         if log:
-            where = f"; model in {out / 'best'}" if out is not None else ""
-            log(f"{result.interrupted} at step {step}: stopped after the step{where}")
-        raise TrainingInterrupted(signum, step)
+            log(f"{result.interrupted} at step {prog.step}: stopped after the step{where}")
+        raise TrainingInterrupted(signum, prog.step)
+    if paused and log:
+        log(f"stopped after {prog.step - start_step} steps of this run at step {prog.step}/{total}{where}")
     return result
 
 

@@ -1,0 +1,189 @@
+"""Exact resume of `fit` (fine-tuning and distillation).
+
+A run stopped by a signal, by --stop-after, by a crash between checkpoints or by a SIGKILL in the middle of a
+checkpoint write, then resumed, gives the per-step losses, dev metrics and final weights of a run that was
+never stopped (CPU, fp32, dropout on: bit for bit)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tandem.config import ModelConfig
+from tandem.errors import TandemError
+from tandem.finetune import Encoded, TrainConfig, evaluate_loss, fit
+from tandem.model import Seq2SeqLM
+from tandem.train import Checkpointer
+from tandem.train.trainer import TrainingInterrupted
+
+V = 40
+
+
+def tiny(seed: int = 0, **kw) -> Seq2SeqLM:
+    torch.manual_seed(seed)
+    dims = dict(d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1, decoder_layers=1, max_positions=32)
+    return Seq2SeqLM(ModelConfig.preset("tiny", vocab_size=V, dropout=0.1, **(dims | kw)))
+
+
+def toy(n: int, seed: int) -> list[Encoded]:
+    """Copy task: target = source reversed, ids 7..V-1, EOS (2) at the end."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        L = int(torch.randint(3, 7, (1,), generator=g))
+        src = torch.randint(7, V, (L,), generator=g).tolist()
+        out.append(Encoded(i, src + [2], src[::-1] + [2]))
+    return out
+
+
+TRAIN, DEV = toy(22, 0), toy(8, 1)  # batch 4: 6 batches an epoch, the last one short
+
+
+def dev_eval(m) -> dict[str, float]:
+    return {"loss": evaluate_loss(m, DEV)}
+
+
+def cfg(**kw) -> TrainConfig:
+    base = dict(
+        max_steps=16, batch_size=4, lr=3e-3, warmup_ratio=0.1, eval_every=3, log_every=1, ckpt_every=5
+    )
+    return TrainConfig(**(base | dict(device="cpu") | kw))
+
+
+def rows(out: Path) -> list[dict]:
+    """metrics.jsonl without the timings."""
+    lines = (Path(out) / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k != "tokens_per_s"} for x in lines]
+
+
+def state(m) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in m.state_dict().items()}
+
+
+def saved(d: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(d) / "model.safetensors"))
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def signal_at(step: int | str, sig: int = signal.SIGTERM):
+    """A `log` for fit that sends `sig` to this process when it logs step `step` ("step 4/10": of that many)."""
+    prefix = f"step {step}/" if isinstance(step, int) else f"step {step} "
+
+    def log(line: str) -> None:
+        if line.startswith(prefix):
+            os.kill(os.getpid(), sig)
+
+    return log
+
+
+def scramble() -> None:
+    """Every global RNG somewhere else, as in a new process."""
+    random.seed(123), np.random.seed(123), torch.manual_seed(123)
+
+
+# ============================================================================================ fit
+@pytest.mark.parametrize("stop", [5, 6, 7])  # 5: a periodic checkpoint; 6: an eval step, end of epoch 1
+def test_fit_resumed_after_a_signal_matches_an_uninterrupted_run(stop, tmp_path):
+    ref_model = tiny()
+    ref = fit(ref_model, TRAIN, cfg(), dev_eval, out_dir=tmp_path / "ref", log=None)
+    out = tmp_path / "split"
+    with pytest.raises(TrainingInterrupted) as e:
+        fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=out, log=signal_at(stop))
+    assert e.value.step == stop and Checkpointer(out / "checkpoints").latest().name == f"step_{stop:08d}"
+    scramble()
+    model = tiny(seed=5)  # other initial weights: the checkpoint's replace them
+    res = fit(model, TRAIN, cfg(resume=True), dev_eval, out_dir=out, log=None)
+    assert rows(out) == rows(tmp_path / "ref")  # every step's loss and lr, every dev evaluation
+    assert (res.steps, res.best_step, res.best_metric, res.history) == (
+        ref.steps,
+        ref.best_step,
+        ref.best_metric,
+        ref.history,
+    )
+    assert res.start_step == stop and ref.start_step == 0
+    assert same(state(model), state(ref_model))  # the best weights, restored
+    assert same(saved(out / "best"), saved(tmp_path / "ref" / "best"))
+    fitted = json.loads((out / "fit.json").read_text())
+    assert fitted["interrupted"] is None and fitted["steps"] == 16
+
+
+def test_fit_resumes_from_the_last_checkpoint_after_a_crash_and_ignores_a_half_written_one(tmp_path):
+    """A crash (here an exception at step 9; kill -9 alike) loses the steps after the last checkpoint (5): the
+    resumed run redoes them, drops their metrics rows and rewrites best/, which the crashed run had already
+    replaced with a later best (step 6), to the checkpoint's best."""
+    best_at: dict[str, dict] = {}  # best/ as a run saw it when it logged a line
+
+    def watch(run: Path, prefix: str, key: str):
+        def log(line: str) -> None:
+            if line.startswith(prefix):
+                best_at[key] = saved(run / "best")
+
+        return log
+
+    ref_model = tiny()
+    ref_dir = tmp_path / "ref"
+    ref = fit(
+        ref_model, TRAIN, cfg(patience=3), dev_eval, out_dir=ref_dir, log=watch(ref_dir, "step 6/", "ref")
+    )
+    out = tmp_path / "crashed"
+
+    def crash(line: str) -> None:
+        if line.startswith("step 9/"):
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        fit(tiny(), TRAIN, cfg(patience=3), dev_eval, out_dir=out, log=crash)
+    dev = {r["step"]: r["dev_loss"] for r in rows(out) if "dev_loss" in r}
+    assert 9 not in dev and dev[6] < dev[3]  # best/ was replaced at step 6, after the checkpoint
+    ck = out / "checkpoints"
+    assert Checkpointer(ck).latest().name == "step_00000005"
+    # what a kill -9 during a later write leaves behind: a temporary folder, and a folder without trainer.json
+    (ck / ".tmp-step_00000010" / "dcp").mkdir(parents=True)
+    (ck / "step_00000010" / "dcp").mkdir(parents=True)
+    scramble()
+    model = tiny(seed=3)
+    res = fit(
+        model, TRAIN, cfg(patience=3, resume=True), dev_eval, out_dir=out, log=watch(out, "step 6/", "split")
+    )
+    assert res.start_step == 5
+    assert same(best_at["split"], best_at["ref"])  # back to the step-3 best before step 6 was redone
+    assert rows(out) == rows(tmp_path / "ref")
+    assert (res.steps, res.best_step, res.history) == (ref.steps, ref.best_step, ref.history)
+    assert same(state(model), state(ref_model))
+    assert same(saved(out / "best"), saved(tmp_path / "ref" / "best"))
+    assert not (ck / ".tmp-step_00000010").exists()
+
+
+def test_fit_refuses_to_resume_on_other_data_or_batches(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted):
+        fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=out, log=signal_at(4))
+    with pytest.raises(TandemError, match=r"training examples differ"):
+        fit(tiny(), toy(22, 9), cfg(resume=True), dev_eval, out_dir=out, log=None)
+    with pytest.raises(TandemError, match=r"batch_size: 4 -> 8"):
+        fit(tiny(), TRAIN, cfg(resume=True, batch_size=8), dev_eval, out_dir=out, log=None)
+    with pytest.raises(TandemError, match=r"metric"):
+        fit(tiny(), TRAIN, cfg(resume=True, metric="exact_match"), dev_eval, out_dir=out, log=None)
+    with pytest.raises(TandemError, match=r"d_model"):
+        fit(tiny(d_model=16, ffn_dim=32), TRAIN, cfg(resume=True), dev_eval, out_dir=out, log=None)
+    # nothing was overwritten by the refused attempts: the run still resumes
+    assert fit(tiny(), TRAIN, cfg(resume=True), dev_eval, out_dir=out, log=None).steps == 16
+
+
+def test_a_fresh_fit_replaces_the_checkpoints_of_an_earlier_run(tmp_path):
+    with pytest.raises(TrainingInterrupted):
+        fit(tiny(), TRAIN, cfg(max_steps=30), dev_eval, out_dir=tmp_path, log=signal_at(12))
+    fit(tiny(), TRAIN, cfg(max_steps=4), dev_eval, out_dir=tmp_path, log=None)
+    assert [p.name for p in Checkpointer(tmp_path / "checkpoints").complete()] == ["step_00000004"]
