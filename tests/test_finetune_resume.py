@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from tandem.config import ModelConfig
+from tandem.distill import DistillConfig, distill, generic_examples
 from tandem.errors import TandemError
 from tandem.finetune import Encoded, TrainConfig, evaluate_loss, fit
 from tandem.model import Seq2SeqLM
@@ -187,3 +188,82 @@ def test_a_fresh_fit_replaces_the_checkpoints_of_an_earlier_run(tmp_path):
         fit(tiny(), TRAIN, cfg(max_steps=30), dev_eval, out_dir=tmp_path, log=signal_at(12))
     fit(tiny(), TRAIN, cfg(max_steps=4), dev_eval, out_dir=tmp_path, log=None)
     assert [p.name for p in Checkpointer(tmp_path / "checkpoints").complete()] == ["step_00000004"]
+
+
+# ============================================================================================ distill
+class Tok:
+    clm_id, eos_id, vocab_size, pad_id = 4, 2, V, 1
+
+    def encode(self, text):
+        return [7 + (ord(c) % (V - 7)) for c in text.replace(" ", "")]
+
+
+GENERIC_TEXTS = [f"{w} unlabelled text number {i}" for i, w in enumerate("abcdefghij")]
+
+
+def distill_cfg(**kw) -> DistillConfig:
+    base = dict(max_steps=10, batch_size=4, lr=3e-3, eval_every=4, log_every=1, ckpt_every=3, device="cpu")
+    base |= dict(topk=4, onpolicy=0.3, onpolicy_max_new_tokens=4, hidden_weight=0.5, generic_epochs=1)
+    return DistillConfig(**(base | kw))
+
+
+def run_distill(out: Path, seed: int, log=None, **kw):
+    teacher = tiny(seed=1, encoder_layers=2, decoder_layers=2)
+    student = tiny(seed=seed)
+    generic = generic_examples(GENERIC_TEXTS, Tok())
+    return distill(teacher, student, TRAIN, distill_cfg(**kw), dev_eval, out, generic=generic, log=log)
+
+
+# generic: 3 steps; task: 10, 6 an epoch (from step 7 on the top-k logits come from the cache, unless the
+# hidden-state loss needs the teacher's forward anyway)
+@pytest.mark.parametrize("stage, stop, hidden", [("generic", 2, 0.5), ("task", 4, 0.0), ("task", 8, 0.5)])
+def test_distill_resumed_after_a_signal_matches_an_uninterrupted_run(stage, stop, hidden, tmp_path):
+    """Logit KD on top-k logits (cached), hidden-state projections, on-policy batches and a generic stage:
+    stopped in either stage and resumed, it is the run that was never stopped."""
+    ref = run_distill(tmp_path / "ref", seed=0, hidden_weight=hidden)
+    out = tmp_path / "split"
+    with pytest.raises(TrainingInterrupted):
+        stop_at = signal_at(stop if stage == "generic" else f"{stop}/10")
+        run_distill(out, seed=0, log=stop_at, hidden_weight=hidden)
+    assert Checkpointer(out / stage / "checkpoints").latest().name == f"step_{stop:08d}"
+    scramble()
+    res = run_distill(out, seed=7, resume=True, hidden_weight=hidden)
+    if not hidden:
+        assert ref.cache_hits > 0 and res.cache_hits == ref.cache_hits
+    for name in ("generic", "task"):
+        assert rows(out / name) == rows(tmp_path / "ref" / name), name
+        assert res.stages[name].history == ref.stages[name].history
+    assert res.stages["task"].start_step == (stop if stage == "task" else 0)
+    assert same(state(res.student), state(ref.student))
+    assert same(saved(out / "task" / "best"), saved(tmp_path / "ref" / "task" / "best"))
+
+
+def test_distill_resumed_after_a_crash_matches_though_the_cache_holds_logits_past_the_checkpoint(tmp_path):
+    """A crash at task step 5 (checkpoint at 3) still writes out the logit cache: the resumed run reads the
+    logits of steps 4 and 5 from it where the uninterrupted run had the teacher compute them; fresh logits
+    are rounded as cached ones are, so both train alike."""
+    ref = run_distill(tmp_path / "ref", seed=0, hidden_weight=0.0)
+    out = tmp_path / "crashed"
+
+    def crash(line: str) -> None:
+        if line.startswith("step 5/10 "):
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_distill(out, seed=0, log=crash, hidden_weight=0.0)
+    assert Checkpointer(out / "task" / "checkpoints").latest().name == "step_00000003"
+    res = run_distill(out, seed=7, resume=True, hidden_weight=0.0)
+    assert res.teacher_forwards < ref.teacher_forwards  # steps 4 and 5 found their logits cached
+    assert rows(out / "task") == rows(tmp_path / "ref" / "task")
+    assert same(state(res.student), state(ref.student))
+
+
+def test_distill_refuses_to_resume_with_another_teacher(tmp_path):
+    with pytest.raises(TrainingInterrupted):
+        run_distill(tmp_path, seed=0, log=signal_at("4/10"))
+    teacher = tiny(seed=2, encoder_layers=2, decoder_layers=2)
+    generic = generic_examples(GENERIC_TEXTS, Tok())
+    with pytest.raises(TandemError, match="teacher"):
+        distill(
+            teacher, tiny(), TRAIN, distill_cfg(resume=True), dev_eval, tmp_path, generic=generic, log=None
+        )

@@ -218,6 +218,38 @@ class DistillLoss:
         self.rng = random.Random(cfg.seed)
         self.teacher_forwards = 0
         self.cache_hits = 0
+        self._teacher_fp: str | None = None
+
+    def teacher_fingerprint(self) -> str:
+        """`_fingerprint` of the teacher's config and weights as they run (device dtype included)."""
+        if self._teacher_fp is None:
+            self._teacher_fp = _fingerprint(self.teacher.model, [], str(self.teacher.dtype))
+        return self._teacher_fp
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a `fit` checkpoint keeps of this loss: the on-policy sampling RNG, the counters and the
+        teacher's fingerprint. The logit cache is written out first, so that a run killed later resumes with
+        every logit computed until the checkpoint."""
+        if self.cache is not None:
+            self.cache.flush()
+        return {
+            "rng": self.rng.getstate(),
+            "teacher_forwards": self.teacher_forwards,
+            "cache_hits": self.cache_hits,
+            "teacher": self.teacher_fingerprint(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore `state_dict()`; a checkpoint distilled from another teacher is refused."""
+        if state.get("teacher") != self.teacher_fingerprint():
+            raise TandemError(
+                "the teacher differs from the one this checkpoint was distilled from (other weights, or "
+                "another --teacher-dtype or --teacher-device); resume with the run's own teacher, or start "
+                "over (--overwrite, or another --out)"
+            )
+        self.rng.setstate(state["rng"])
+        self.teacher_forwards = int(state["teacher_forwards"])
+        self.cache_hits = int(state["cache_hits"])
 
     def _divergence(self, logits: torch.Tensor, teacher: dict, mask: torch.Tensor) -> torch.Tensor:
         c = self.cfg
@@ -248,7 +280,9 @@ class DistillLoss:
             if cacheable and self.cache is not None:
                 self.cache.put_batch(ids, out["logits"], mask)
             v, i = out["logits"].topk(c.topk, dim=-1)
-            out["topk_values"], out["topk_indices"] = v, i
+            # rounded as the cache stores them: a batch read from the cache (a resumed or repeated run finds
+            # logits an earlier run computed) trains exactly as one the teacher just scored
+            out["topk_values"], out["topk_indices"] = v.half().float(), i
         return out
 
     def __call__(self, student: nn.Module, batch: dict, step: int) -> tuple[torch.Tensor, dict[str, float]]:
@@ -381,6 +415,12 @@ class DistillResult:
     stages: dict[str, FitResult]
     teacher_forwards: int
     cache_hits: int
+    paused: bool = False  # `stop_after` ended the run before this student was finished
+
+
+def _steps_run(results: Sequence[FitResult]) -> int:
+    """Optimizer steps the fit calls took in this run (not those of the checkpoints they resumed)."""
+    return sum(r.steps - r.start_step for r in results)
 
 
 def build_student(
@@ -433,6 +473,12 @@ def distill(
     Checks (vocabulary, empty data, teacher memory) run before any compute. Returns the trained student
     (best dev checkpoint restored) and each stage's FitResult. `labels` (the teacher's SLU tag vocabulary)
     is saved with the student's checkpoints.
+
+    Each stage checkpoints into `<out>/generic/checkpoints` and `<out>/task/checkpoints` (see `fit`; the
+    loss keeps its on-policy RNG and the teacher's fingerprint there, and writes out the logit cache). With
+    `cfg.resume` a finished stage is restored from its last checkpoint without training and an unfinished
+    one continues exactly; a checkpoint distilled from another teacher is refused. `cfg.stop_after` counts
+    the steps of both stages; `paused` is set in the result when it ended the run.
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
@@ -514,6 +560,11 @@ def distill(
             log,
         )
         forwards += gloss.teacher_forwards
+        if cfg.stop_after is not None:  # its steps count towards this run's stop_after
+            left = cfg.stop_after - _steps_run([stages["generic"]])
+            if stages["generic"].interrupted or left < 1:
+                return DistillResult(student, {}, stages, forwards, hits, paused=True)
+            cfg = dataclasses.replace(cfg, stop_after=left)
 
     def teacher_labelled(examples: Sequence[Encoded], name: str) -> list[Encoded]:
         """`examples` with the teacher's generations as targets, cached in `<out>/<name>_targets.jsonl`."""
@@ -564,7 +615,10 @@ def distill(
     finally:  # also after Ctrl-C / SIGTERM: the logits computed so far stay valid for the next run
         if cache is not None:
             cache.flush()
-    return DistillResult(student, {}, stages, forwards + loss.teacher_forwards, hits + loss.cache_hits)
+    paused = stages["task"].interrupted is not None
+    return DistillResult(
+        student, {}, stages, forwards + loss.teacher_forwards, hits + loss.cache_hits, paused=paused
+    )
 
 
 def distill_chain(
@@ -584,7 +638,12 @@ def distill_chain(
     """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M).
 
     `generic_teacher` (the teacher before fine-tuning) teaches the first link's generic stage; later links
-    learn both stages from the previous student. Each link's teacher labels the `transfer` set itself."""
+    learn both stages from the previous student. Each link's teacher labels the `transfer` set itself.
+
+    `cfg.resume` resumes every link (finished ones are restored from their checkpoints, not retrained).
+    `cfg.stop_after` counts the steps of all links together: the chain then ends early, with the last
+    result `paused`, or with fewer results than `specs` when a student finished just as the steps ran out.
+    A paused student's `final/` is not written."""
     if not specs:
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
@@ -595,7 +654,11 @@ def distill_chain(
         configs.append(
             student_config(spec, teacher.config) if not isinstance(spec, nn.Module) else spec.config
         )
+    budget = cfg.stop_after
     for k, spec in enumerate(specs):
+        if budget is not None and budget < 1:
+            break  # stop_after used up by the students before: this one has not started
+        link_cfg = cfg if budget == cfg.stop_after else dataclasses.replace(cfg, stop_after=budget)
         torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
         student, report = build_student(current, spec, shrink=cfg.shrink)
         if log:
@@ -607,7 +670,7 @@ def distill_chain(
             current,
             student,
             train,
-            cfg,
+            link_cfg,
             evaluate,
             sub,
             tokenizer,
@@ -618,8 +681,12 @@ def distill_chain(
             transfer=transfer,
         )
         r.init = report
+        results.append(r)
+        if r.paused:
+            break
         if sub is not None:
             save_model(r.student, sub / "final", tokenizer, labels)
-        results.append(r)
+        if budget is not None:
+            budget -= _steps_run(list(r.stages.values()))
         current = r.student
     return results
