@@ -1,4 +1,4 @@
-"""Exact resume of `fit` (fine-tuning and distillation).
+"""Exact resume of `fit` (fine-tuning and distillation) and of `tandem finetune` / `tandem distill`.
 
 A run stopped by a signal, by --stop-after, by a crash between checkpoints or by a SIGKILL in the middle of a
 checkpoint write, then resumed, gives the per-step losses, dev metrics and final weights of a run that was
@@ -10,12 +10,16 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from tandem.cli import main
 from tandem.config import ModelConfig
 from tandem.distill import DistillConfig, distill, generic_examples
 from tandem.errors import TandemError
@@ -23,6 +27,7 @@ from tandem.finetune import Encoded, TrainConfig, evaluate_loss, fit
 from tandem.model import Seq2SeqLM
 from tandem.train import Checkpointer
 from tandem.train.trainer import TrainingInterrupted
+from test_finetune import write_snips
 
 V = 40
 
@@ -267,3 +272,162 @@ def test_distill_refuses_to_resume_with_another_teacher(tmp_path):
         distill(
             teacher, tiny(), TRAIN, distill_cfg(resume=True), dev_eval, tmp_path, generic=generic, log=None
         )
+
+
+# ============================================================================================ the CLI
+DIMS = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1, "max_positions": 64, "dropout": 0.1}'
+
+
+@pytest.fixture(scope="module")
+def snips(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("snips")
+    write_snips(d / "train", 64, 0)
+    write_snips(d / "valid", 8, 1)
+    return d
+
+
+@pytest.fixture(scope="module")
+def tok(snips, tmp_path_factory) -> Path:
+    from tandem.finetune import load_pairs
+    from tandem.tokenizer import Tokenizer
+
+    pairs = load_pairs(snips, "slu", "train")
+    path = tmp_path_factory.mktemp("tok") / "tok"
+    Tokenizer.train(iter([p.source for p in pairs] + [p.target for p in pairs]), vocab_size=294).save(path)
+    return path
+
+
+def finetune_args(snips: Path, tok: Path, out: Path, *extra: str) -> list[str]:
+    args = ["finetune", "--model", "tiny", "--model-overrides", DIMS, "--tokenizer", str(tok)]
+    args += ["--task", "slu", "--data", str(snips), "--train-split", "train"]
+    args += ["--dev", str(snips), "--dev-split", "valid", "--metric", "exact_match", "--max-new-tokens", "12"]
+    args += ["--batch-size", "16", "--lr", "3e-3", "--eval-every", "3", "--log-every", "1"]
+    return args + ["--device", "cpu", "--out", str(out), *extra]
+
+
+def test_finetune_cli_stop_after_then_resume_matches_and_refuses_other_settings(snips, tok, tmp_path, capsys):
+    common = ["--max-steps", "12", "--ckpt-every", "5"]
+    assert main(finetune_args(snips, tok, tmp_path / "ref", *common)) == 0
+    out = tmp_path / "split"
+    assert main(finetune_args(snips, tok, out, *common, "--stop-after", "7")) == 0
+    assert "--resume" in capsys.readouterr().out
+    assert json.loads((out / "fit.json").read_text())["interrupted"] == "stop_after"
+    # refused: no --resume (the run is kept), --resume with --overwrite, another batch size or seed
+    assert main(finetune_args(snips, tok, out, *common)) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(finetune_args(snips, tok, out, *common, "--resume", "--overwrite")) == 2
+    assert "pass one of them" in capsys.readouterr().err
+    assert main(finetune_args(snips, tok, out, *common, "--resume", "--batch-size", "8")) == 2
+    err = capsys.readouterr().err
+    assert "batch_size: 16 -> 8" in err and "--overwrite" in err
+    assert main(finetune_args(snips, tok, out, *common, "--resume", "--seed", "1")) == 2
+    assert "seed: 0 -> 1" in capsys.readouterr().err
+    # resumed in two more pieces (--stop-after counts the steps of one invocation); config.json holds the flags
+    assert main(["finetune", "--config", str(out / "config.json"), "--resume", "--stop-after", "2"]) == 0
+    assert main(finetune_args(snips, tok, out, *common, "--resume")) == 0
+    assert rows(out) == rows(tmp_path / "ref")
+    assert same(saved(out / "best"), saved(tmp_path / "ref" / "best"))
+    dev = json.loads((out / "dev_metrics.json").read_text())
+    assert dev == json.loads((tmp_path / "ref" / "dev_metrics.json").read_text()) and "dev_exact_match" in dev
+    capsys.readouterr()
+    # settings that change neither the model nor the data are allowed, and named
+    assert main(finetune_args(snips, tok, out, "--max-steps", "12", "--resume", "--lr", "1e-3")) == 0
+    assert "lr: 0.003 -> 0.001" in capsys.readouterr().err
+    assert rows(out) == rows(tmp_path / "ref")  # a finished run has nothing left to train
+    # no checkpoint to resume
+    assert main(finetune_args(snips, tok, tmp_path / "empty", *common, "--resume")) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, what: str, lines: int = 0) -> None:
+    deadline = time.time() + 90
+    while not (path.exists() and len(path.read_text().splitlines()) >= lines):
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert time.time() < deadline, what
+        time.sleep(0.05)
+
+
+def test_finetune_cli_sigterm_exits_143_with_a_checkpoint_and_resumes_exactly(snips, tok, tmp_path):
+    common = ["--max-steps", "2000", "--ckpt-every", "1000", "--eval-every", "1000"]
+    out = tmp_path / "preempted"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tandem", *finetune_args(snips, tok, out, *common)],
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _wait_for(out / "metrics.jsonl", proc, "the run never reached step 3", lines=3)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1].decode()
+    assert proc.returncode == 143, err[-3000:]
+    last = Checkpointer(out / "checkpoints").latest()
+    assert last is not None, err[-3000:]
+    step = int(json.loads((last / "trainer.json").read_text())["step"])
+    assert step >= 3 and "--resume" in err
+    assert main(finetune_args(snips, tok, out, *common, "--resume", "--stop-after", "2")) == 0
+    ref = tmp_path / "ref"
+    assert main(finetune_args(snips, tok, ref, *common, "--stop-after", str(step + 2))) == 0
+    assert rows(out) == rows(ref) and len(rows(ref)) == step + 2
+    assert same(saved(out / "best"), saved(ref / "best"))
+
+
+def test_finetune_cli_sigkill_during_a_checkpoint_write_resumes_from_the_last_good_one(snips, tok, tmp_path):
+    common = ["--max-steps", "9", "--ckpt-every", "3"]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tandem", *finetune_args(snips, tok, out, *common)],
+        env=dict(os.environ, OMP_NUM_THREADS="1", TANDEM_TEST_HANG_IN_CHECKPOINT="6"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _wait_for(out / "checkpoints" / ".tmp-step_00000006" / "HANGING", proc, "no checkpoint write at step 6")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert Checkpointer(out / "checkpoints").latest().name == "step_00000003"
+    assert main(finetune_args(snips, tok, out, *common, "--resume")) == 0
+    ref = tmp_path / "ref"
+    assert main(finetune_args(snips, tok, ref, *common)) == 0
+    assert rows(out) == rows(ref)
+    assert same(saved(out / "best"), saved(ref / "best"))
+    assert not list((out / "checkpoints").glob(".tmp-*"))
+
+
+def test_distill_cli_chain_stop_after_then_resume_matches(snips, tok, tmp_path, capsys):
+    """A chain teacher -> student 1 -> student 2, paused inside the second link and resumed: the first link
+    is not trained again, and both students are those of a run that was never paused."""
+    teacher = tmp_path / "teacher"
+    assert main(finetune_args(snips, tok, teacher, "--max-steps", "2")) == 0
+    args = [
+        "distill",
+        "--teacher",
+        str(teacher / "best"),
+        "--student",
+        "shrink:1,1",
+        "--student",
+        "shrink:1,1",
+    ]
+    args += ["--task", "slu", "--data", str(snips), "--train-split", "train", "--dev-holdout", "8"]
+    args += ["--max-steps", "5", "--batch-size", "16", "--topk", "4", "--log-every", "1", "--ckpt-every", "2"]
+    args += ["--eval-every", "2", "--max-new-tokens", "12", "--device", "cpu"]
+    ref = tmp_path / "ref"
+    assert main(args + ["--out", str(ref)]) == 0
+    out = tmp_path / "split"
+    assert main(args + ["--out", str(out), "--stop-after", "7"]) == 0  # link 1: 5 steps, link 2: 2 of 5
+    assert "--resume" in capsys.readouterr().out
+    assert not (out / "student_2" / "final").exists() and not (out / "distill.json").exists()
+    assert main(args + ["--out", str(out), "--resume", "--student", "edge-2m"]) == 2
+    assert "student" in capsys.readouterr().err
+    assert main(args + ["--out", str(out), "--resume", "--topk", "8"]) == 2
+    assert "topk: 4 -> 8" in capsys.readouterr().err
+    assert main(args + ["--out", str(out), "--resume", "--kd-weight", "0.5"]) == 0
+    printed = capsys.readouterr()
+    assert "kd_weight" not in printed.err  # 0.5 is the default: nothing changed
+    assert f"resumed from {out / 'student_1' / 'task' / 'checkpoints' / 'step_00000005'}" in printed.out
+    for k in (1, 2):
+        sub = f"student_{k}"
+        assert rows(out / sub / "task") == rows(ref / sub / "task"), sub
+        assert same(saved(out / sub / "final"), saved(ref / sub / "final")), sub
+    summary = json.loads((out / "distill.json").read_text())
+    assert [s["steps"] for s in summary] == [5, 5]
+    assert main(args + ["--out", str(tmp_path / "none"), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err

@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 from tandem.cli.finetune import (
+    DATA_KEYS,
     _plot,
+    _stopped_by,
     add_training_arguments,
+    check_checkpoint_flags,
+    check_resume,
     load_data,
     prepare_out,
     slu_labels,
@@ -34,7 +38,8 @@ DistilBART-style), or a config.json; repeat --student for a chain. The teacher's
 its SLU tag vocabulary (labels.json, from `tandem finetune --slu-tags`) when it has one.
 outputs in --out: student_N/final (the student), student_N/task/{metrics.jsonl,loss.png,best/},
 student_N/teacher_topk/ (logit cache), student_N/seqkd_targets.jsonl, student_N/transfer_targets.jsonl,
-distill.json
+student_N/{generic,task}/checkpoints/, distill.json. --resume continues every student exactly from its
+checkpoints (finished ones are restored, not retrained); Ctrl-C/SIGTERM saves one and exits 130/143.
 """
 
 
@@ -120,6 +125,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, d)
 
 
+# the students, what they start as and what they learn from (top-k: the cached logits): a run cannot be
+# resumed with other values
+DISTILL_RUN_KEYS = tuple(
+    "teacher student tokenizer shrink generic_teacher teacher_dtype seq_kd generic transfer topk".split()
+)
+
+
 def _teacher_config_check(paths: list[str], args) -> None:
     """Refuse a teacher (all members of an ensemble together) that won't fit before its weights are read."""
     import torch
@@ -166,6 +178,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
+    from tandem.train.checkpoint import Checkpointer
     from tandem.train.trainer import TrainingInterrupted
 
     if not args.teacher or not args.student or not args.out:
@@ -183,7 +196,14 @@ def _run(args: argparse.Namespace, lock) -> int:
         runs += [sub / "final", sub / "generic", sub / "task"]
     inputs = [("--teacher", t) for t in teachers] + [("--generic-teacher", args.generic_teacher)]
     inputs += [("--tokenizer", args.tokenizer), ("--student-tokenizer", args.student_tokenizer)]
-    prepare_out(out, runs, args.overwrite, delete=False, inputs=inputs)
+    check_checkpoint_flags(args)
+    if args.resume:
+        stages = [sub / stage for sub in out.glob("student_*") for stage in ("generic", "task")]
+        has = any(Checkpointer(d / "checkpoints").latest() is not None for d in stages)
+        switches = {"hidden_weight": lambda w: (w or 0) > 0}  # on/off: the projections are trained state
+        check_resume(out, args, has, DISTILL_RUN_KEYS + tuple(DATA_KEYS), switches)
+    else:
+        prepare_out(out, runs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = train_config(args, DistillConfig)
@@ -261,7 +281,8 @@ def _run(args: argparse.Namespace, lock) -> int:
         enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
-    prepare_out(out, runs, args.overwrite, inputs=inputs)
+    if not args.resume:
+        prepare_out(out, runs, args.overwrite, inputs=inputs)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     try:
         results = distill_chain(
@@ -278,8 +299,17 @@ def _run(args: argparse.Namespace, lock) -> int:
             transfer=transfer,
         )
     except TrainingInterrupted as e:  # the student so far is in student_N/<stage>/best/
-        print("interrupted" if e.exit_code == 130 else "terminated", file=sys.stderr)
+        stages = [sub / stage for sub in out.glob("student_*") for stage in ("generic", "task")]
+        saved = any(Checkpointer(d / "checkpoints").latest() is not None for d in stages)
+        print(_stopped_by(e, "continue with --resume" if saved else "no checkpoint yet"), file=sys.stderr)
         return e.exit_code
+    if len(results) < len(args.student) or results[-1].paused:
+        done = sum(not r.paused for r in results)
+        print(
+            f"stopped after --stop-after {args.stop_after} steps ({done} of {len(args.student)} students "
+            "finished): continue with --resume"
+        )
+        return 0
     for k, r in enumerate(results, 1):
         sub = out / f"student_{k}"
         _plot(sub / "task")

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 HELP = "fine-tune a seq2seq model on jsonl (source, target) pairs or a named task (slu), with early stopping"
@@ -17,10 +18,12 @@ EXAMPLES = """
   tandem finetune --model small --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 \\
       --slu-tags --vocab-size 1000 --metric exact_match --out runs/snips-tags
   tandem finetune --model runs/base/model --data train.jsonl --clm-prefix --epochs 1 --out runs/ft-clm
+  tandem finetune --config runs/ft-clm/config.json --resume     # continue exactly where it stopped
 SLU targets are `intent ; slot = value ; ...` (tandem.slu.linearize); with --slu-tags each intent and slot
 name is one reserved tokenizer tag (`<tag_3><tag_17> the beatles`, label vocabulary in labels.json beside
-the model). Dev metrics are intent accuracy, slot F1 and exact match. outputs in --out: metrics.jsonl,
-loss.png, best/ (the best dev checkpoint with its tokenizer), fit.json, dev_metrics.json
+the model). Dev metrics are intent accuracy, slot F1 and exact match. outputs in --out: config.json,
+metrics.jsonl, loss.png, best/ (the best dev checkpoint with its tokenizer), fit.json, dev_metrics.json,
+checkpoints/ (the last training checkpoint: --ckpt-every, at the end, at Ctrl-C/SIGTERM, exit 130/143)
 """
 
 
@@ -73,8 +76,114 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
     g.add_argument(
         "--overwrite",
         action="store_true",
-        help="start over in an --out that holds a run (its model, metrics and fit records are deleted)",
+        help="start over in an --out that holds a run (its model, metrics, fit records and checkpoints are "
+        "deleted)",
     )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out exactly from its last checkpoint (same model and data settings)",
+    )
+    g.add_argument(
+        "--ckpt-every",
+        "--save-every",
+        dest="ckpt_every",
+        type=int,
+        default=d.ckpt_every,
+        help=f"checkpoint into OUT/checkpoints every N steps (default {d.ckpt_every}; 0: only when the run "
+        "ends or stops); a signal or --stop-after always saves one",
+    )
+    g.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after N steps of this invocation, with a checkpoint",
+    )
+
+
+# settings a run cannot be resumed under: they change the data, its batches, or what the best checkpoint is
+DATA_KEYS = (
+    "task data train_split dev dev_split dev_holdout clm_prefix max_source_len max_target_len batch_size seed "
+    "metric"
+).split()
+FINETUNE_MODEL_KEYS = ("model", "model_overrides", "tokenizer", "vocab_size", "slu_tags")
+# settings that change nothing a resumed run computes: not compared
+RUN_CONTROL_KEYS = frozenset(
+    "config out overwrite resume stop_after ckpt_every log_every device threads".split()
+)
+
+
+def check_checkpoint_flags(args: argparse.Namespace) -> None:
+    from tandem.errors import TandemError
+
+    if args.ckpt_every < 0:
+        raise TandemError(
+            f"--ckpt-every must be >= 0 (0: only when the run ends or stops), got {args.ckpt_every}"
+        )
+    if args.stop_after is not None and args.stop_after < 1:
+        raise TandemError(f"--stop-after must be >= 1 (steps of this invocation), got {args.stop_after}")
+
+
+def _same_setting(a, b) -> bool:
+    """Equal values, or two spellings of one existing file or folder."""
+    if a == b:
+        return True
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same_setting, a, b))
+    if isinstance(a, str) and isinstance(b, str) and Path(a).exists() and Path(b).exists():
+        return Path(a).resolve() == Path(b).resolve()
+    return False
+
+
+def check_resume(
+    out: Path,
+    args: argparse.Namespace,
+    has_checkpoint: bool,
+    refused: Sequence[str],
+    switches: dict[str, Callable] | None = None,
+) -> None:
+    """Refuse --resume with --overwrite, without a checkpoint in --out, or with a `refused` setting (one that
+    changes the model or the data) other than at the run's last start (its config.json), or a setting of
+    `switches` whose value the function maps to something else (hidden_weight: on/off); name any other
+    changed setting in a warning."""
+    from tandem.errors import TandemError
+
+    if args.overwrite:
+        raise TandemError(
+            "--resume continues the run in --out and --overwrite starts it over: pass one of them"
+        )
+    if not has_checkpoint:
+        raise TandemError(
+            f"--resume: --out {out} holds no checkpoint to continue from; run without --resume to start "
+            "(with --overwrite if --out holds a run)"
+        )
+    path = out / "config.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):  # no record of the run's settings: the checkpoint's checks remain
+        return
+    now = json.loads(json.dumps(vars(args), default=str))
+    changed = [
+        k for k in now if k in saved and k not in RUN_CONTROL_KEYS and not _same_setting(saved[k], now[k])
+    ]
+    shown = {k: f"{k}: {json.dumps(saved[k])} -> {json.dumps(now[k])}" for k in changed}
+    switches = switches or {}
+    bad = [
+        shown[k]
+        for k in changed
+        if k in refused or (k in switches and switches[k](saved[k]) != switches[k](now[k]))
+    ]
+    if bad:
+        raise TandemError(
+            f"--resume {out}: the run was started with other model or data settings ({'; '.join(bad)}); resume "
+            f"with its own (--config {path} --resume), or start over: --overwrite, or another --out"
+        )
+    if changed:
+        print(
+            f"warning: --resume with settings changed since the run's last start ({', '.join(shown.values())}); "
+            "it continues with the new values, so it will not match an uninterrupted run",
+            file=sys.stderr,
+        )
 
 
 def prepare_out(
@@ -96,8 +205,8 @@ def prepare_out(
     if found and not overwrite:
         shown = ", ".join(str(p.relative_to(out)) for p in found[:4])
         raise TandemError(
-            f"--out {out} already holds a finished or interrupted run ({shown}); pass --overwrite to start "
-            "over (those outputs are deleted) or choose another --out"
+            f"--out {out} already holds a finished or interrupted run ({shown}); pass --resume to continue it, "
+            "--overwrite to start over (those outputs are deleted) or choose another --out"
         )
     for flag, given in inputs:
         if given is None or not Path(given).exists():
@@ -116,7 +225,7 @@ def prepare_out(
     out.mkdir(parents=True, exist_ok=True)
 
 
-FINETUNE_OUTPUTS = ("best", "metrics.jsonl", "fit.json", "dev_metrics.json", "loss.png")
+FINETUNE_OUTPUTS = ("best", "metrics.jsonl", "fit.json", "dev_metrics.json", "loss.png", "checkpoints")
 
 
 def train_config(args: argparse.Namespace, cls):
@@ -227,12 +336,18 @@ def _run(args: argparse.Namespace, lock) -> int:
 
     from tandem.errors import TandemError
     from tandem.finetune import TrainConfig, build_model, finetune, load_or_train_tokenizer
+    from tandem.train.checkpoint import Checkpointer
     from tandem.train.trainer import TrainingInterrupted
 
     out = Path(args.out)
     outputs = [out / name for name in FINETUNE_OUTPUTS]
     inputs = [("--model", args.model), ("--tokenizer", args.tokenizer)]
-    prepare_out(out, outputs, args.overwrite, delete=False, inputs=inputs)
+    check_checkpoint_flags(args)
+    if args.resume:
+        has = Checkpointer(out / "checkpoints").latest() is not None
+        check_resume(out, args, has, FINETUNE_MODEL_KEYS + tuple(DATA_KEYS))
+    else:
+        prepare_out(out, outputs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
         torch.set_num_threads(args.threads)
     train, dev = load_data(args)
@@ -264,7 +379,8 @@ def _run(args: argparse.Namespace, lock) -> int:
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
-    prepare_out(out, outputs, args.overwrite, inputs=inputs)
+    if not args.resume:
+        prepare_out(out, outputs, args.overwrite, inputs=inputs)
     (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")
     try:
@@ -284,9 +400,12 @@ def _run(args: argparse.Namespace, lock) -> int:
         )
     except TrainingInterrupted as e:  # the model so far is in best/; exit as the shell reports the signal
         _plot(out)
-        print("interrupted" if e.exit_code == 130 else "terminated", file=sys.stderr)
+        saved = Checkpointer(out / "checkpoints").latest() is not None
+        print(_stopped_by(e, "continue with --resume" if saved else "no checkpoint yet"), file=sys.stderr)
         return e.exit_code
     _plot(out)
+    if res.interrupted == "stop_after":  # fit said where it stopped and how to go on
+        return 0
     if res.history:
         best = next(h for h in res.history if h["step"] == res.best_step)
         (out / "dev_metrics.json").write_text(json.dumps(best, indent=2) + "\n", encoding="utf-8")
@@ -294,6 +413,11 @@ def _run(args: argparse.Namespace, lock) -> int:
     else:
         print(f"trained {res.steps} steps; model in {out / 'best'}")
     return 0
+
+
+def _stopped_by(e, then: str) -> str:
+    """The last line of a run a signal ended (`e`: tandem.train.trainer.TrainingInterrupted)."""
+    return f"{'interrupted' if e.exit_code == 130 else 'terminated'} at step {e.step}: {then}"
 
 
 def _own_tokenizer(model_dir: str | None):
