@@ -403,7 +403,7 @@ class _Progress:
     win_seconds: float = 0.0
 
 
-def examples_fingerprint(examples: Sequence[Encoded]) -> str:
+def _examples_fingerprint(examples: Sequence[Encoded]) -> str:
     """A hash of the examples' indices and token ids (their order included)."""
     h = hashlib.sha256()
     for e in examples:
@@ -423,7 +423,7 @@ def _fit_identity(
     mc = getattr(model, "config", None)
     model_cfg = mc.to_dict() if hasattr(mc, "to_dict") else None
     return {
-        "examples": examples_fingerprint(train),
+        "examples": _examples_fingerprint(train),
         "num_examples": len(train),
         "batch_size": cfg.batch_size,
         "seed": cfg.seed,
