@@ -324,6 +324,7 @@ def test_finetune_cli_stop_after_then_resume_matches_and_refuses_other_settings(
     assert "seed: 0 -> 1" in capsys.readouterr().err
     # resumed in two more pieces (--stop-after counts the steps of one invocation); config.json holds the flags
     assert main(["finetune", "--config", str(out / "config.json"), "--resume", "--stop-after", "2"]) == 0
+    assert json.loads((out / "fit.json").read_text())["steps"] == 9
     assert main(finetune_args(snips, tok, out, *common, "--resume")) == 0
     assert rows(out) == rows(tmp_path / "ref")
     assert same(saved(out / "best"), saved(tmp_path / "ref" / "best"))
