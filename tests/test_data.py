@@ -613,6 +613,16 @@ def _worker_pids(stream) -> list[int]:
     return sorted(stream._pool._processes)
 
 
+def _caught_signals(pid: int) -> set[int] | None:
+    """The signals process `pid` has a handler for (Linux /proc), or None where that cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
 def test_tokeniser_workers_ignore_ctrl_c_and_end_on_sigterm(corpus):
     """Workers forked while the trainer defers signals must not inherit its handlers: Ctrl-C is the main
     process's to handle, and SIGTERM ends a worker (it used to be ignored for the worker's whole life). A
@@ -632,13 +642,20 @@ def test_tokeniser_workers_ignore_ctrl_c_and_end_on_sigterm(corpus):
     finally:
         signal.signal(signal.SIGTERM, prev)
     workers = _worker_pids(stream)
+    # A worker starts with its parent's handlers (Python's for SIGINT, the trainer's for SIGTERM) and drops
+    # them first thing; a slow machine may not have run that yet in a worker that got no task so far.
+    deadline = time.monotonic() + 60
+    for pid in workers:
+        while (caught := _caught_signals(pid)) and caught & {signal.SIGINT, signal.SIGTERM}:
+            assert time.monotonic() < deadline, f"worker {pid} still has handlers for {sorted(caught)}"
+            time.sleep(0.01)
     os.kill(workers[0], signal.SIGINT)
     time.sleep(0.2)
     assert stream._pool._processes[workers[0]].is_alive()  # Ctrl-C ignored
     os.kill(workers[1], signal.SIGTERM)
     killed = stream._pool._processes[workers[1]]
-    deadline = time.time() + 60  # the executor's own thread may reap it first: poll, don't join
-    while killed.exitcode is None and time.time() < deadline:
+    deadline = time.monotonic() + 60  # the executor's own thread may reap it first: poll, don't join
+    while killed.exitcode is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert killed.exitcode == -signal.SIGTERM  # ended
     got += [next(stream) for _ in range(11)]  # several refills: the dead pool is noticed and replaced
