@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,12 +19,11 @@ from tandem.train import TrainConfig, train
 from test_train_helpers import ToyStream, tiny_model
 
 HELPER = Path(__file__).with_name("test_train_helpers.py")
+PATIENCE_S = 240  # for a torchrun of a few steps (it imports torch in 3 processes) on a slow CI machine
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# One node: torchrun's own rendezvous store binds a port the OS picks and the ranks use it (a port picked
+# beforehand and passed as --master_port could be taken by another process in between).
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr", "127.0.0.1"]
 
 
 def _cfg(out, **kw) -> dict:
@@ -45,24 +43,39 @@ def _cfg(out, **kw) -> dict:
     return base | kw
 
 
-def _torchrun(cfg: dict) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        str(HELPER),
-        json.dumps(cfg),
-        "4",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+def _start(cfg: dict, log: Path, **env: str) -> subprocess.Popen:
+    """torchrun with 2 ranks of the helper trainer, in its own process group (see _finish), its output into
+    `log` (a file: a pipe read only at the end could fill and block it)."""
+    cmd = [*TORCHRUN, "--nproc_per_node", "2", str(HELPER), json.dumps(cfg), "4"]
+    with log.open("wb") as fh:
+        return subprocess.Popen(
+            cmd,
+            env=dict(os.environ, OMP_NUM_THREADS="1", **env),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _finish(proc: subprocess.Popen, log: Path, timeout: float = PATIENCE_S) -> str:
+    """Waits for torchrun and returns its output; one still running after `timeout` seconds is killed with
+    its ranks (killing torchrun alone would leave them running) and fails the test."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if timeout:
+            raise AssertionError(
+                f"torchrun still running after {timeout} s: {log.read_text()[-3000:]}"
+            ) from None
+    return log.read_text()
+
+
+def _torchrun(cfg: dict, log: Path) -> None:
+    proc = _start(cfg, log)
+    out = _finish(proc, log)
+    assert proc.returncode == 0, out[-6000:]
 
 
 @pytest.mark.slow
@@ -74,12 +87,13 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path):
     ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
 
     two = tmp_path / "two"
-    _torchrun(_cfg(two, stop_after=3))  # ranks each see 2 of the 4 rows, then stop after a sharded save
+    # ranks each see 2 of the 4 rows, then stop after a sharded save
+    _torchrun(_cfg(two, stop_after=3), tmp_path / "first.log")
     assert sorted(p.name for p in (two / "checkpoints" / "step_00000003" / "dcp").glob("*.distcp")) == [
         "__0_0.distcp",
         "__1_0.distcp",
     ]
-    _torchrun(_cfg(two, resume=True))
+    _torchrun(_cfg(two, resume=True), tmp_path / "resumed.log")
     got = [json.loads(x) for x in (two / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in got] == [1, 2, 3, 4, 5, 6]
     for a, b in zip(ref, got):
@@ -107,30 +121,20 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoi
         pytest.skip("torch was built without gloo")
     out, pids = tmp_path / "two", tmp_path / "pids"
     cfg = _cfg(out, steps=2000, ckpt_every=1000, warmup=2)
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        str(HELPER),
-        json.dumps(cfg),
-        "4",
-    ]
-    env = dict(os.environ, OMP_NUM_THREADS="1", TANDEM_TEST_PID_DIR=str(pids))
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    metrics = out / "metrics.jsonl"
-    deadline = time.time() + 180
-    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
-        assert proc.poll() is None, proc.stdout.read()[-3000:]
-        assert time.time() < deadline, "the run never reached step 2"
-        time.sleep(0.1)
-    os.kill(int((pids / "rank1.pid").read_text()), signal.SIGTERM)  # rank 0 gets no signal
-    log = proc.communicate(timeout=120)[0]
+    log_file = tmp_path / "torchrun.log"
+    proc = _start(cfg, log_file, TANDEM_TEST_PID_DIR=str(pids))
+    try:
+        metrics = out / "metrics.jsonl"
+        deadline = time.monotonic() + PATIENCE_S
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 2):
+            assert proc.poll() is None, log_file.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the run never reached step 2"
+            time.sleep(0.1)
+        os.kill(int((pids / "rank1.pid").read_text()), signal.SIGTERM)  # rank 0 gets no signal
+    except BaseException:
+        _finish(proc, log_file, timeout=0)  # leave no run behind
+        raise
+    log = _finish(proc, log_file)
     ckpts = sorted((out / "checkpoints").glob("step_*"))
     assert len(ckpts) == 1, log[-3000:]
     step = int(json.loads((ckpts[0] / "trainer.json").read_text())["step"])
@@ -138,7 +142,7 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoi
     assert f"interrupted at step {step}" in log  # said by rank 0, which was never signalled
     assert "exitcode  : 143" in log or "exitcode: 143" in log, log[-3000:]
 
-    _torchrun(_cfg(out, steps=2000, ckpt_every=1000, resume=True, stop_after=2))
+    _torchrun(_cfg(out, steps=2000, ckpt_every=1000, resume=True, stop_after=2), tmp_path / "resumed.log")
     train(
         TrainConfig(**_cfg(tmp_path / "one", steps=2000, ckpt_every=1000, stop_after=step + 2)),
         model=tiny_model(),

@@ -20,6 +20,46 @@ from tandem.train import Checkpointer, TrainConfig, train
 from test_train_helpers import ToyStream, tiny_model
 
 HELPER = Path(__file__).with_name("test_train_helpers.py")
+# for a run in a subprocess to get somewhere: it imports torch first, on a slow CI machine too
+PATIENCE_S = 180
+
+
+@pytest.fixture
+def launch():
+    """Starts the helper trainer in a subprocess, its stderr into a log file (a pipe nobody reads could fill
+    and block it); one still running when the test ends (it failed) is killed."""
+    procs: list[subprocess.Popen] = []
+
+    def start(cfg: dict, log: Path, env: dict | None = None, **popen) -> subprocess.Popen:
+        with log.open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, str(HELPER), json.dumps(cfg), "4", "0.1"],
+                env=dict(os.environ, OMP_NUM_THREADS="1", **(env or {})),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                **popen,
+            )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_until(condition, proc: subprocess.Popen, log: Path, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE_S
+    while not condition():
+        assert proc.poll() is None, f"the run exited with {proc.returncode}: " + log.read_text()[-2000:]
+        assert time.monotonic() < deadline, f"{what} within {PATIENCE_S} s: " + log.read_text()[-2000:]
+        time.sleep(0.05)
+
+
+def _steps_logged(out: Path) -> int:
+    metrics = out / "metrics.jsonl"
+    return len(metrics.read_text().splitlines()) if metrics.exists() else 0
 
 
 def _cfg(out, **kw) -> dict:
@@ -66,22 +106,11 @@ def test_exact_resume_in_process(tmp_path):
     assert _losses(out) == ref  # bit-identical, dropout included
 
 
-def test_sigkill_during_checkpoint_write_resumes_from_last_good(tmp_path):
-    out = tmp_path / "killed"
-    env = dict(os.environ, TANDEM_TEST_HANG_IN_CHECKPOINT="6", OMP_NUM_THREADS="1")
-    cfg = json.dumps(_cfg(out, ckpt_every=2))
-    proc = subprocess.Popen(
-        [sys.executable, str(HELPER), cfg, "4", "0.1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def test_sigkill_during_checkpoint_write_resumes_from_last_good(tmp_path, launch):
+    out, log = tmp_path / "killed", tmp_path / "stderr.log"
+    proc = launch(_cfg(out, ckpt_every=2), log, {"TANDEM_TEST_HANG_IN_CHECKPOINT": "6"})
     hang = out / "checkpoints" / ".tmp-step_00000006" / "HANGING"
-    deadline = time.time() + 60
-    while not hang.exists():
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.time() < deadline, "the run never reached the checkpoint at step 6"
-        time.sleep(0.1)
+    _wait_until(hang.exists, proc, log, "the run reached no checkpoint at step 6")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     ck = Checkpointer(out / "checkpoints")
@@ -187,24 +216,18 @@ def test_loading_a_checkpoint_into_another_model_is_a_clear_error(tmp_path):
         ck.load(ck.latest(), other, build_optimizer(other, lr=1e-3))
 
 
-def test_ctrl_c_saves_a_checkpoint_at_the_step_reached_and_resumes_exactly(tmp_path):
-    out = tmp_path / "interrupted"
+def test_ctrl_c_saves_a_checkpoint_at_the_step_reached_and_resumes_exactly(tmp_path, launch):
+    out, log = tmp_path / "interrupted", tmp_path / "stderr.log"
     cfg = _cfg(out, steps=2000, ckpt_every=1000)
-    proc = subprocess.Popen(
-        [sys.executable, str(HELPER), json.dumps(cfg), "4", "0.1"],
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    proc = launch(
+        cfg,
+        log,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )
-    metrics = out / "metrics.jsonl"
-    deadline = time.time() + 60
-    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.time() < deadline, "the run never reached step 3"
-        time.sleep(0.05)
+    _wait_until(lambda: _steps_logged(out) >= 3, proc, log, "the run reached no step 3")
     proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=60)[1].decode()
+    proc.wait(timeout=PATIENCE_S)
+    err = log.read_text()
     assert proc.returncode != 0  # KeyboardInterrupt goes on to the caller once the checkpoint is saved
     last = Checkpointer(out / "checkpoints").latest()
     assert last is not None, err[-2000:]  # nothing trained before the interrupt is lost
@@ -225,25 +248,15 @@ def test_ctrl_c_saves_a_checkpoint_at_the_step_reached_and_resumes_exactly(tmp_p
     assert _losses(out) == _losses(ref)
 
 
-def test_sigterm_saves_a_checkpoint_exits_143_and_resumes_exactly(tmp_path):
+def test_sigterm_saves_a_checkpoint_exits_143_and_resumes_exactly(tmp_path, launch):
     """Cluster preemption (SLURM, Kubernetes: SIGTERM, then SIGKILL after a grace period) is a Ctrl-C."""
-    out = tmp_path / "preempted"
-    cfg = _cfg(out, steps=2000, ckpt_every=1000)
-    proc = subprocess.Popen(
-        [sys.executable, str(HELPER), json.dumps(cfg), "4", "0.1"],
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    metrics = out / "metrics.jsonl"
-    deadline = time.time() + 60
-    while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        assert time.time() < deadline, "the run never reached step 3"
-        time.sleep(0.05)
+    out, log = tmp_path / "preempted", tmp_path / "stderr.log"
+    proc = launch(_cfg(out, steps=2000, ckpt_every=1000), log)
+    _wait_until(lambda: _steps_logged(out) >= 3, proc, log, "the run reached no step 3")
     proc.send_signal(signal.SIGTERM)
     proc.send_signal(signal.SIGTERM)  # delivered twice (SLURM signals every process, torchrun forwards)
-    err = proc.communicate(timeout=60)[1].decode()
+    proc.wait(timeout=PATIENCE_S)
+    err = log.read_text()
     assert proc.returncode == 143, err[-2000:]  # 128 + SIGTERM, as the shell reports a terminated job
     last = Checkpointer(out / "checkpoints").latest()
     assert last is not None, err[-2000:]
