@@ -347,6 +347,43 @@ def test_a_signal_ends_fit_after_the_step_with_the_model_and_logit_cache_saved(s
     assert signal.getsignal(sig) is not None and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
 
+def test_a_sigterm_while_a_stopped_fit_saves_its_model_is_only_recorded(tmp_path, monkeypatch):
+    """A preemption's SIGTERM delivered again while the stopped fit writes best/ and fit.json must not get the
+    default action, which would kill the process half-way through the save (the handlers used to be
+    restored before it)."""
+    import os
+    import signal
+
+    import tandem.finetune as ft
+    from tandem.train.trainer import TrainingInterrupted
+
+    real_save = ft.save_model
+
+    def save_model(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_save(*args, **kwargs)
+
+    def log(line: str) -> None:
+        if line.startswith("step 2/"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ft, "save_model", save_model)
+    teacher = Seq2SeqLM(tiny(encoder_layers=2, decoder_layers=2))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    cfg = fast_cfg(epochs=5, batch_size=4, log_every=1, topk=4)
+    reached: list[int] = []  # SIGTERMs that got past fit: SIG_DFL would have killed the process there
+    prev = signal.signal(signal.SIGTERM, lambda signum, frame: reached.append(signum))
+    try:
+        with pytest.raises(TrainingInterrupted) as e:
+            distill(teacher, student, toy_data(16), cfg, out_dir=tmp_path, log=log)
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+    assert reached == [] and e.value.exit_code == 143 and e.value.step == 2
+    fit = json.loads((tmp_path / "task" / "fit.json").read_text())
+    assert fit["steps"] == 2 and fit["interrupted"] == "SIGTERM"
+    assert (tmp_path / "task" / "best").is_dir()
+
+
 def test_the_cache_fingerprint_sees_a_change_in_any_layer_of_the_teacher():
     """A teacher that differs only in a deep layer must not reuse another teacher's logit cache."""
     from tandem.distill.loop import _fingerprint

@@ -276,6 +276,43 @@ def test_sigterm_saves_a_checkpoint_exits_143_and_resumes_exactly(tmp_path, laun
     assert _losses(out) == _losses(ref)
 
 
+class _PreemptedStream(ToyStream):
+    """Sends this process SIGTERM as batch 4 is drawn (a preemption), and again when the trainer closes the
+    stream in its wrap-up: the same preemption delivered twice, or torchrun's SIGTERM to a rank that is still
+    finishing when another rank has exited."""
+
+    def __next__(self) -> dict:
+        if self.pos == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return super().__next__()
+
+    def close(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_sigterm_during_the_wrap_up_after_a_stop_is_only_recorded(tmp_path, capsys):
+    """After the stop, the run still writes its files and says how to resume; a SIGTERM then must not get
+    the default action, which would kill the process half-way through (the handlers used to be restored
+    before the wrap-up)."""
+    from tandem.train.trainer import TrainingInterrupted
+
+    reached: list[int] = []  # SIGTERMs that got past the trainer: SIG_DFL would have killed the run there
+    prev = signal.signal(signal.SIGTERM, lambda signum, frame: reached.append(signum))
+    try:
+        with pytest.raises(TrainingInterrupted) as e:
+            train(
+                TrainConfig(**_cfg(tmp_path / "run", steps=2000, ckpt_every=1000)),
+                model=tiny_model(),
+                data=_PreemptedStream(),
+            )
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+    assert reached == []
+    assert e.value.exit_code == 143 and e.value.step == 4
+    assert "interrupted at step 4" in capsys.readouterr().err
+    assert Checkpointer(tmp_path / "run" / "checkpoints").latest().name == "step_00000004"
+
+
 def test_a_resume_that_cannot_load_its_checkpoint_keeps_the_run_config(tmp_path):
     out = tmp_path / "run"
     train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())

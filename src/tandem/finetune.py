@@ -611,7 +611,10 @@ def fit(
         saved_step = prog.step
 
     stopped = cfg.patience > 0 and prog.bad_evals >= cfg.patience
-    interrupt = _DeferredInterrupt(enabled=True)  # Ctrl-C / SIGTERM: finish the step, save, stop
+    # Ctrl-C / SIGTERM: finish the step, save, stop. The handlers stay until the model and fit.json are
+    # written: a SIGTERM during the wrap-up (a preemption's signal sent twice) is only recorded, where the
+    # default action would kill the process half-way through saving best/.
+    interrupt = _DeferredInterrupt(enabled=True)
     with interrupt:
         if eval_pending:
             stopped = run_eval()
@@ -676,23 +679,23 @@ def fit(
         # resume from it redoes the same work; nor step 0 (nothing trained, no optimizer state)
         if ckpt is not None and prog.step > saved_step:
             save_checkpoint(eval_pending)
-    signum = interrupt.signum
-    paused = signum is None and not finished
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    seconds = seconds_before + time.perf_counter() - t_start
-    result = FitResult(prog.best_val, prog.best_step, prog.step, stopped, prog.history, seconds)
-    result.start_step = start_step
-    if signum is not None:
-        result.interrupted = signal.Signals(signum).name
-    elif paused:
-        result.interrupted = "stop_after"
-    if out is not None:
-        if evaluate is None or best_state is None:
-            save_model(model, out / "best", tokenizer, labels)
-        (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
-    mlog.close()
+        signum = interrupt.signum
+        paused = signum is None and not finished
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        seconds = seconds_before + time.perf_counter() - t_start
+        result = FitResult(prog.best_val, prog.best_step, prog.step, stopped, prog.history, seconds)
+        result.start_step = start_step
+        if signum is not None:
+            result.interrupted = signal.Signals(signum).name
+        elif paused:
+            result.interrupted = "stop_after"
+        if out is not None:
+            if evaluate is None or best_state is None:
+                save_model(model, out / "best", tokenizer, labels)
+            (out / "fit.json").write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
+        mlog.close()
     where = f"; model in {out / 'best'}" if out is not None else ""
     if ckpt is not None and saved_step > 0:
         where += f", checkpoint in {ckpt.root}: continue with --resume"

@@ -744,7 +744,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     last_saved = step
     interrupt = _DeferredInterrupt(enabled=True)
     stop_signal = None  # once a rank got SIGINT/SIGTERM: every rank saves this step's checkpoint and stops
-    with interrupt:  # a Ctrl-C or SIGTERM ends the loop after the step, with a checkpoint
+    # A Ctrl-C or SIGTERM ends the loop after the step, with a checkpoint. The handlers stay until the run's
+    # files are written: a SIGTERM during the wrap-up (sent twice, or torchrun's to the ranks still busy once
+    # one has exited) is only recorded, where the default action would kill the process half-way through.
+    with interrupt:
         while step < stop_at:
             if frozen and step >= cfg.freeze_encoder_steps:
                 _freeze_encoder(module.model, False)
@@ -873,38 +876,40 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                     last_saved = step
                 break
 
-    if exhausted and step > last_saved:
-        state = {"tokens_seen": tokens_seen, "schedule": dataclasses.asdict(schedule)}
-        ckpt.save(step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None)
-    if bar is not None:
-        bar.close()
-    if logger is not None:
-        logger.close()
-        if exhausted:
-            print(f"the data ran out at step {step}; saved a checkpoint", flush=True)
-    model_dir = None
-    if step >= cfg.steps or exhausted:
-        if hasattr(module.model, "save_pretrained") and hasattr(module.model, "config"):
-            model_dir = save_final_model(module.model, out / "model")
-            if rank == 0 and tokenizer is not None and hasattr(tokenizer, "save"):
-                tokenizer.save(out / "model")
-    if hasattr(data, "close"):
-        data.close()
-    stats = getattr(data, "stats", None)
-    if isinstance(stats, dict):
-        path = out / (f"data_stats_rank{rank}.json" if world > 1 else "data_stats.json")
-        path.write_text(json.dumps(stats, indent=1, default=str) + "\n", encoding="utf-8")
-        summary = _data_summary(stats)
-        if summary and rank == 0:
-            print(f"data: {summary}; files and lines in {path}", file=sys.stderr, flush=True)
-    if rank == 0 and cfg.plot:
-        plot_metrics(out / "metrics.jsonl", out / "loss.png")
-    if stop_signal is not None:
-        if rank == 0:
+        if exhausted and step > last_saved:
+            state = {"tokens_seen": tokens_seen, "schedule": dataclasses.asdict(schedule)}
+            ckpt.save(
+                step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+            )
+        if bar is not None:
+            bar.close()
+        if logger is not None:
+            logger.close()
+            if exhausted:
+                print(f"the data ran out at step {step}; saved a checkpoint", flush=True)
+        model_dir = None
+        if step >= cfg.steps or exhausted:
+            if hasattr(module.model, "save_pretrained") and hasattr(module.model, "config"):
+                model_dir = save_final_model(module.model, out / "model")
+                if rank == 0 and tokenizer is not None and hasattr(tokenizer, "save"):
+                    tokenizer.save(out / "model")
+        if hasattr(data, "close"):
+            data.close()
+        stats = getattr(data, "stats", None)
+        if isinstance(stats, dict):
+            path = out / (f"data_stats_rank{rank}.json" if world > 1 else "data_stats.json")
+            path.write_text(json.dumps(stats, indent=1, default=str) + "\n", encoding="utf-8")
+            summary = _data_summary(stats)
+            if summary and rank == 0:
+                print(f"data: {summary}; files and lines in {path}", file=sys.stderr, flush=True)
+        if rank == 0 and cfg.plot:
+            plot_metrics(out / "metrics.jsonl", out / "loss.png")
+        if stop_signal is not None and rank == 0:
             print(
                 f"interrupted at step {step}; checkpoint saved in {ckpt.root}: continue with --resume",
                 file=sys.stderr,
                 flush=True,
             )
+    if stop_signal is not None:
         raise TrainingInterrupted(stop_signal, step)
     return TrainResult(step, records, out, model_dir)
