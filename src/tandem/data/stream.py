@@ -290,8 +290,11 @@ class PretrainStream:
             try:
                 return list(pool.map(_process, tasks, chunksize=chunk))
             except BrokenProcessPool as e:
-                codes = sorted({p.exitcode for p in list(pool._processes.values()) if p.exitcode is not None})
+                # the exit codes are read once the workers are joined: the executor's own thread may be
+                # reaping one right now, and until it has, that worker shows none
+                workers = list(pool._processes.values())
                 self._drop_pool()
+                codes = sorted({p.exitcode for p in workers if p.exitcode is not None})
                 if attempt == _POOL_RETRIES:
                     raise TandemError(
                         f"PretrainStream: tokeniser worker processes died {attempt + 1} times in a row "
