@@ -59,6 +59,30 @@ def test_lock_is_exclusive_names_the_holder_and_dies_with_it(tmp_path):
     assert not (tmp_path / "never-made").exists()
 
 
+def test_a_worker_forked_by_the_run_does_not_keep_the_lock(tmp_path):
+    """A run killed outright (OOM killer, a scheduler's SIGKILL) leaves its forked tokeniser workers behind
+    for a while, or for good: they must not hold --out (a flock lasts while any copy of its descriptor is
+    open), or the run's --resume is refused as "in use by another run"."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = tmp_path / "run"
+    lock = OutLock("tandem pretrain")
+    lock.acquire(out)
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    try:
+        assert pool.submit(os.getpid).result() != os.getpid()  # the worker is forked and alive
+        with pytest.raises(TandemError, match="in use by another run"):
+            check_out_free(out, "tandem pretrain")
+        os.close(lock.fd)  # the run dies: the kernel closes its descriptor, nobody unlocks
+        lock.fd = None
+        check_out_free(out, "tandem pretrain")  # free, though the worker is still running
+        assert all(p.is_alive() for p in pool._processes.values())
+    finally:
+        lock.release()
+        pool.shutdown()
+
+
 def _write_snips(root: Path) -> Path:
     root.mkdir()
     (root / "seq.in").write_text("play queen\nweather in rome\n" * 4, encoding="utf-8")

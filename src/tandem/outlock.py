@@ -4,11 +4,16 @@
 their --out, so two runs cannot interleave their results there. The lock is `fcntl.flock`: the kernel drops
 it when the holder exits, however it exits, so a lock file left by a dead process never blocks (the file
 stays; only a live holder counts). The holder writes its pid into the file for the error message.
+
+A child forked while a lock is held (a tokeniser worker) does not keep it: a flock lasts as long as any copy
+of its descriptor, so a worker orphaned when its run was killed outright (the OOM killer, a scheduler's
+SIGKILL after the grace period) would have held --out, and refused the run's resume, until killed by hand.
 """
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 from tandem.errors import TandemError
@@ -57,6 +62,25 @@ def check_out_free(out: str | Path, what: str) -> None:
         os.close(fd)  # closing drops a lock taken here
 
 
+_HELD: weakref.WeakSet[OutLock] = weakref.WeakSet()  # locks this process holds
+
+
+def _forget_in_child() -> None:
+    """After a fork, in the child: close its copies of the lock descriptors (the parent keeps the locks)."""
+    for lock in list(_HELD):
+        fd, lock.fd = lock.fd, None  # the child's release() must not unlock the parent's lock
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 class OutLock:
     """`with OutLock("tandem finetune") as lock: ... lock.acquire(out) ...`: acquire when the run is about
     to write into `out` (the folder is created then); released when the `with` block ends."""
@@ -101,8 +125,10 @@ class OutLock:
             os.close(fd)  # closing drops a lock taken here
             raise
         self.fd, self.path = fd, path
+        _HELD.add(self)
 
     def release(self) -> None:
+        _HELD.discard(self)
         if self.fd is not None:
             fd, self.fd = self.fd, None
             try:
