@@ -309,6 +309,10 @@ def test_a_verb_stopped_by_ctrl_c_stops_the_quickstart(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+# A dozen verbs, each its own process that imports torch, three of them twice: 210 s on a shared 2-core
+# machine, 240 s with two busy loops beside it. The suite's 300 s per test would fail it on a slower CI
+# machine; 900 s still stops a hang long before CI's limit.
+@pytest.mark.timeout(900)
 def test_quickstart_reduced_end_to_end(tmp_path):
     """The reduced mode CI runs: every stage either ran (and its numbers match the files its verb wrote) or is
     reported as skipped/failed with a reason; every number in the report comes from results.json."""
