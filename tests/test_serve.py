@@ -371,7 +371,8 @@ def test_real_uvicorn_queue_full_then_recovers(backend, edge):
         assert gated.entered.wait(PATIENCE_S)  # request a is inside the backend, blocked at the gate
         threads += [_post_async(srv.url + "/v1/generate", body, results, k) for k in "bc"]
         _wait_for(  # b and c fill the queue of 2 rows
-            lambda: "tandem_queue_depth 2" in httpx.get(srv.url + "/metrics").text, "b and c queued"
+            lambda: "tandem_queue_depth 2" in httpx.get(srv.url + "/metrics", timeout=PATIENCE_S).text,
+            "b and c queued",
         )
         full = httpx.post(srv.url + "/v1/generate", json=body, timeout=PATIENCE_S)
         assert full.status_code == 503 and full.headers["retry-after"] == "1"
