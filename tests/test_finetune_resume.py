@@ -340,26 +340,52 @@ def test_finetune_cli_stop_after_then_resume_matches_and_refuses_other_settings(
     assert "no checkpoint" in capsys.readouterr().err
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, what: str, lines: int = 0) -> None:
-    deadline = time.time() + 90
+PATIENCE_S = (
+    180  # for `tandem finetune` in a subprocess to get somewhere (it imports torch) on a slow machine
+)
+
+
+@pytest.fixture
+def launch(tmp_path):
+    """Starts `tandem ARGS` in a subprocess, its stderr into a log file (a pipe nobody reads until the end
+    could fill and block it); one still running when the test ends (it failed) is killed."""
+    procs: list[subprocess.Popen] = []
+
+    def start(args: list[str], **env: str) -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"stderr-{len(procs)}.log"
+        with log.open("wb") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tandem", *args],
+                env=dict(os.environ, OMP_NUM_THREADS="1", **env),
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+        procs.append(proc)
+        return proc, log
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, log: Path, what: str, lines: int = 0) -> None:
+    deadline = time.monotonic() + PATIENCE_S
     while not (path.exists() and len(path.read_text().splitlines()) >= lines):
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-        assert time.time() < deadline, what
+        assert proc.poll() is None, f"exited with {proc.returncode}: {log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"{what} within {PATIENCE_S} s: {log.read_text()[-3000:]}"
         time.sleep(0.05)
 
 
-def test_finetune_cli_sigterm_exits_143_with_a_checkpoint_and_resumes_exactly(snips, tok, tmp_path):
+def test_finetune_cli_sigterm_exits_143_with_a_checkpoint_and_resumes_exactly(snips, tok, tmp_path, launch):
     common = ["--max-steps", "2000", "--ckpt-every", "1000", "--eval-every", "1000"]
     out = tmp_path / "preempted"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tandem", *finetune_args(snips, tok, out, *common)],
-        env=dict(os.environ, OMP_NUM_THREADS="1"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _wait_for(out / "metrics.jsonl", proc, "the run never reached step 3", lines=3)
+    proc, log = launch(finetune_args(snips, tok, out, *common))
+    _wait_for(out / "metrics.jsonl", proc, log, "the run reached no step 3", lines=3)
     proc.send_signal(signal.SIGTERM)
-    err = proc.communicate(timeout=60)[1].decode()
+    proc.wait(timeout=PATIENCE_S)
+    err = log.read_text()
     assert proc.returncode == 143, err[-3000:]
     last = Checkpointer(out / "checkpoints").latest()
     assert last is not None, err[-3000:]
@@ -372,16 +398,14 @@ def test_finetune_cli_sigterm_exits_143_with_a_checkpoint_and_resumes_exactly(sn
     assert same(saved(out / "best"), saved(ref / "best"))
 
 
-def test_finetune_cli_sigkill_during_a_checkpoint_write_resumes_from_the_last_good_one(snips, tok, tmp_path):
+def test_finetune_cli_sigkill_during_a_checkpoint_write_resumes_from_the_last_good_one(
+    snips, tok, tmp_path, launch
+):
     common = ["--max-steps", "9", "--ckpt-every", "3"]
     out = tmp_path / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tandem", *finetune_args(snips, tok, out, *common)],
-        env=dict(os.environ, OMP_NUM_THREADS="1", TANDEM_TEST_HANG_IN_CHECKPOINT="6"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _wait_for(out / "checkpoints" / ".tmp-step_00000006" / "HANGING", proc, "no checkpoint write at step 6")
+    proc, log = launch(finetune_args(snips, tok, out, *common), TANDEM_TEST_HANG_IN_CHECKPOINT="6")
+    hang = out / "checkpoints" / ".tmp-step_00000006" / "HANGING"
+    _wait_for(hang, proc, log, "no checkpoint write at step 6")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert Checkpointer(out / "checkpoints").latest().name == "step_00000003"
