@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from tandem.errors import TandemError
 from tandem.train import (
@@ -178,6 +181,36 @@ def test_checkpoints_keep_last_k_and_latest_fallback(tmp_path):
     (ck.root / "step_00000010" / "dcp").mkdir(parents=True)
     (ck.root / "latest").write_text("step_00000012\n")
     assert ck.latest().name == "step_00000008"
+
+
+def test_resaving_a_step_never_leaves_it_without_a_complete_checkpoint(tmp_path, monkeypatch):
+    """Re-saving step N (a resumed run stopped again at N) replaces the old copy; a process killed between
+    moving the old copy aside and moving the new one in must still resume from step N."""
+    model = nn.Linear(4, 4)
+    opt = torch.optim.AdamW(model.parameters())
+    ck = Checkpointer(tmp_path / "ck")
+    ck.save(2, model, opt, {"tag": "first"}, None)
+    real_rename = os.rename
+
+    def killed_before_the_new_copy_lands(src, dst):
+        if Path(src).name.startswith(".tmp-"):
+            raise KeyboardInterrupt  # stands for SIGKILL: nothing after this line runs
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", killed_before_the_new_copy_lands)
+    with pytest.raises(KeyboardInterrupt):
+        ck.save(2, model, opt, {"tag": "second"}, None)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert not (ck.root / "step_00000002").exists()  # the old copy was moved aside ...
+    ck = Checkpointer(tmp_path / "ck")
+    found = ck.latest()  # ... and still counts as step 2
+    assert found is not None and ck.complete() == [found]
+    state, _ = ck.load(found, model, opt)
+    assert state["step"] == 2 and state["tag"] == "first"
+    ck.save(2, model, opt, {"tag": "third"}, None)  # the next save of step 2 cleans up
+    assert [p.name for p in ck.complete()] == ["step_00000002"]
+    assert not any(p.name.startswith((".old-", ".tmp-")) for p in ck.root.iterdir())
+    assert ck.load(ck.latest(), model, opt)[0]["tag"] == "third"
 
 
 def test_encoder_frozen_then_unfrozen(tmp_path):

@@ -9,7 +9,9 @@ Layout under `<out>/checkpoints/`:
 
 A checkpoint is written into `.tmp-step_...`, every file fsynced, then renamed into place, then `latest`
 is updated: a process killed at any moment leaves either the previous checkpoint or the new one, never
-a half-written one that `--resume` would pick.
+a half-written one that `--resume` would pick. Re-saving a step that already has a checkpoint (a resumed
+run stopped again at the same step) moves the old copy to `.old-step_...` first; it stays usable until the
+new copy is in place.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from tandem.errors import TandemError
 __all__ = ["Checkpointer", "get_rng_state", "save_final_model", "set_rng_state"]
 
 _PREFIX = "step_"
+# A checkpoint being replaced by a re-save of the same step is first renamed to `.old-step_...`; it counts
+# as that step's checkpoint until the new copy is in place, so no moment leaves the step without one.
+_OLD = ".old-"
 # Test hook: make rank 0 hang (after writing the files, before the rename) when saving this step, so a
 # test can SIGKILL the process in the middle of a checkpoint write.
 _HANG_ENV = "TANDEM_TEST_HANG_IN_CHECKPOINT"
@@ -85,7 +90,7 @@ def _barrier() -> None:
 
 
 def _step_of(name: str) -> int:
-    return int(name[len(_PREFIX) :])
+    return int(name.removeprefix(_OLD)[len(_PREFIX) :])
 
 
 class Checkpointer:
@@ -97,23 +102,30 @@ class Checkpointer:
 
     # ---------------------------------------------------------------- discovery
     def complete(self) -> list[Path]:
-        """Complete checkpoints (those with trainer.json), oldest first."""
+        """Complete checkpoints (those with trainer.json), oldest first.
+
+        A `.old-step_N` copy (left by a process killed while it replaced step N with a re-save) stands in
+        for step N when no complete `step_N` exists."""
         if not self.root.is_dir():
             return []
-        out = [
-            p
-            for p in self.root.iterdir()
-            if p.is_dir() and p.name.startswith(_PREFIX) and (p / "trainer.json").is_file()
-        ]
-        return sorted(out, key=lambda p: _step_of(p.name))
+        found: dict[int, Path] = {}
+        for p in self.root.iterdir():
+            name = p.name.removeprefix(_OLD)
+            if not (name.startswith(_PREFIX) and p.is_dir() and (p / "trainer.json").is_file()):
+                continue
+            step = _step_of(name)
+            if step not in found or found[step].name.startswith(_OLD):
+                found[step] = p
+        return [found[k] for k in sorted(found)]
 
     def latest(self) -> Path | None:
         """The checkpoint `latest` names if it is complete, else the newest complete one, else None."""
         pointer = self.root / "latest"
         if pointer.is_file():
-            cand = self.root / pointer.read_text(encoding="utf-8").strip()
-            if (cand / "trainer.json").is_file():
-                return cand
+            name = pointer.read_text(encoding="utf-8").strip()
+            for cand in (self.root / name, self.root / f"{_OLD}{name}"):
+                if (cand / "trainer.json").is_file():
+                    return cand
         done = self.complete()
         return done[-1] if done else None
 
@@ -159,10 +171,16 @@ class Checkpointer:
                 (tmp / "HANGING").write_text("waiting to be killed\n")
                 while True:
                     time.sleep(1)
-            if final.exists():  # re-saving a step after a resume: replace the old copy
-                shutil.rmtree(final)
+            old = self.root / f"{_OLD}{name}"
+            if final.exists():  # re-saving a step after a resume: the old copy stays complete until
+                if old.exists():  # the new one is in place (see `complete`)
+                    shutil.rmtree(old)
+                os.rename(final, old)
+                _fsync_dir(self.root)
             os.rename(tmp, final)
             _fsync_dir(self.root)
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
             ptr_tmp = self.root / ".latest.tmp"
             _write_durable(ptr_tmp, (name + "\n").encode())
             os.replace(ptr_tmp, self.root / "latest")
