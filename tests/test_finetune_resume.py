@@ -312,6 +312,16 @@ def test_finetune_cli_stop_after_then_resume_matches_and_refuses_other_settings(
     assert main(finetune_args(snips, tok, out, *common, "--stop-after", "7")) == 0
     assert "--resume" in capsys.readouterr().out
     assert json.loads((out / "fit.json").read_text())["interrupted"] == "stop_after"
+    # a resume refused by its checkpoint keeps the config.json that the checkpoint was written with
+    meta_path = Checkpointer(out / "checkpoints").latest() / "trainer.json"
+    meta_text, config_before = meta_path.read_text(), (out / "config.json").read_bytes()
+    meta = json.loads(meta_text)
+    meta["identity"]["seed"] = 5
+    meta_path.write_text(json.dumps(meta))
+    assert main(finetune_args(snips, tok, out, *common, "--resume", "--lr", "1e-3")) == 2
+    assert "seed" in capsys.readouterr().err
+    assert (out / "config.json").read_bytes() == config_before
+    meta_path.write_text(meta_text)
     # refused: no --resume (the run is kept), --resume with --overwrite, another batch size or seed
     assert main(finetune_args(snips, tok, out, *common)) == 2
     assert "--resume" in capsys.readouterr().err

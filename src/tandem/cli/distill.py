@@ -17,6 +17,7 @@ from tandem.cli.finetune import (
     check_resume,
     load_data,
     prepare_out,
+    run_config,
     slu_labels,
     train_config,
 )
@@ -283,21 +284,21 @@ def _run(args: argparse.Namespace, lock) -> int:
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
     if not args.resume:
         prepare_out(out, runs, args.overwrite, inputs=inputs)
-    (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     try:
-        results = distill_chain(
-            teacher,
-            args.student,
-            train_enc,
-            cfg,
-            evaluate,
-            out,
-            tok,
-            generic,
-            labels=labels,
-            generic_teacher=generic_teacher,
-            transfer=transfer,
-        )
+        with run_config(out, args):
+            results = distill_chain(
+                teacher,
+                args.student,
+                train_enc,
+                cfg,
+                evaluate,
+                out,
+                tok,
+                generic,
+                labels=labels,
+                generic_teacher=generic_teacher,
+                transfer=transfer,
+            )
     except TrainingInterrupted as e:  # the student so far is in student_N/<stage>/best/
         stages = [sub / stage for sub in out.glob("student_*") for stage in ("generic", "task")]
         saved = any(Checkpointer(d / "checkpoints").latest() is not None for d in stages)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 HELP = "fine-tune a seq2seq model on jsonl (source, target) pairs or a named task (slu), with early stopping"
@@ -184,6 +186,30 @@ def check_resume(
             "it continues with the new values, so it will not match an uninterrupted run",
             file=sys.stderr,
         )
+
+
+@contextlib.contextmanager
+def run_config(out: Path, args: argparse.Namespace) -> Iterator[None]:
+    """Record the run's settings in `out/config.json` (replaced atomically) for the body of the `with`. A
+    resumed run whose body fails with a TandemError (its checkpoint did not load, a setting was refused) puts
+    back the config.json of the run's last start, which its checkpoints were written with."""
+    from tandem.errors import TandemError
+
+    path = out / "config.json"
+    before = path.read_bytes() if args.resume and path.is_file() else None
+
+    def write(data: bytes) -> None:
+        tmp = out / ".config.json.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    write((json.dumps(vars(args), indent=2, default=str) + "\n").encode())
+    try:
+        yield
+    except TandemError:
+        if before is not None:
+            write(before)
+        raise
 
 
 def prepare_out(
@@ -381,23 +407,23 @@ def _run(args: argparse.Namespace, lock) -> int:
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
     if not args.resume:
         prepare_out(out, outputs, args.overwrite, inputs=inputs)
-    (out / "config.json").write_text(json.dumps(vars(args), indent=2, default=str) + "\n", encoding="utf-8")
     print(f"fine-tuning {model.config.num_parameters() / 1e6:.2f}M parameters on {len(train)} examples")
     try:
-        res = finetune(
-            model,
-            tok,
-            train,
-            dev,
-            cfg,
-            out,
-            args.clm_prefix,
-            args.max_source_len,
-            args.max_target_len,
-            args.max_new_tokens,
-            args.generate_eval,
-            labels=labels,
-        )
+        with run_config(out, args):
+            res = finetune(
+                model,
+                tok,
+                train,
+                dev,
+                cfg,
+                out,
+                args.clm_prefix,
+                args.max_source_len,
+                args.max_target_len,
+                args.max_new_tokens,
+                args.generate_eval,
+                labels=labels,
+            )
     except TrainingInterrupted as e:  # the model so far is in best/; exit as the shell reports the signal
         _plot(out)
         saved = Checkpointer(out / "checkpoints").latest() is not None
