@@ -387,8 +387,13 @@ def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):
     assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "m").iterdir()) == before
     # a previous export of the same format is replaced
     assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
+    fresh = sorted(p.name for p in (tmp_path / "hf").iterdir())
+    # ... with none of its files left behind (here: the shards of a larger model exported there before)
+    for name in ("model-00001-of-00002.safetensors", "model.safetensors.index.json"):
+        (tmp_path / "hf" / name).write_bytes(b"{}")
     assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "mbart"
+    assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == fresh
 
 
 def test_cli_export_hf_refuses_quantize_and_is_verified(tmp_path, tok_dir, capsys, monkeypatch):

@@ -207,6 +207,64 @@ def test_save_load_is_bit_exact_and_sharded(tmp_path):
         assert back.config == model.config
 
 
+@pytest.mark.parametrize("before,after", [("2GB", "100KB"), ("100KB", "2GB"), ("100KB", "60KB")])
+def test_resaving_a_model_dir_never_leaves_it_unloadable(before, after, tmp_path, monkeypatch):
+    """A save killed after any of its file writes leaves a directory that loads (old or new weights); a
+    finished save leaves only the new layout's files."""
+    import shutil
+
+    import tandem.checkpoint as ck
+
+    torch.manual_seed(0)
+    old = Seq2SeqLM(tiny())
+    torch.manual_seed(1)
+    new = Seq2SeqLM(tiny())
+    base = tmp_path / "base"
+    old.save_pretrained(base, max_shard_size=before)
+    real = {"_atomic_save_tensors": ck._atomic_save_tensors, "_atomic_write_json": ck._atomic_write_json}
+
+    def states(m):
+        return {k: v.clone() for k, v in m.state_dict().items()}
+
+    want = {"old": states(old), "new": states(new)}
+    writes_left = [0]
+
+    def killable(name):
+        def f(*a, **kw):
+            if writes_left[0] == 0:
+                raise KeyboardInterrupt  # stands for SIGKILL
+            writes_left[0] -= 1
+            return real[name](*a, **kw)
+
+        return f
+
+    kill_after = 0
+    while True:
+        d = tmp_path / f"kill{kill_after}"
+        shutil.copytree(base, d)
+        writes_left[0] = kill_after
+        for name in real:
+            monkeypatch.setattr(ck, name, killable(name))
+        try:
+            new.save_pretrained(d, max_shard_size=after)
+            finished = True
+        except KeyboardInterrupt:
+            finished = False
+        for name in real:
+            monkeypatch.setattr(ck, name, real[name])
+        got = Seq2SeqLM.from_pretrained(d).state_dict()
+        match = [k for k, w in want.items() if all(torch.equal(got[n], w[n]) for n in w)]
+        assert match, f"killed after {kill_after} writes: the directory holds neither model"
+        if finished:
+            assert match == ["new"]
+            ref = tmp_path / "ref"
+            new.save_pretrained(ref, max_shard_size=after)
+            assert sorted(p.name for p in d.iterdir()) == sorted(p.name for p in ref.iterdir())
+            break
+        kill_after += 1
+    assert kill_after >= 2
+
+
 def test_tied_weights_stay_tied_after_loading(tmp_path):
     model = Seq2SeqLM(tiny())
     model.save_pretrained(tmp_path)

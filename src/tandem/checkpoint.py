@@ -73,21 +73,29 @@ def save_pretrained(model, out_dir: str | Path, tokenizer=None, max_shard_size: 
             size = 0
         shards[-1][k] = v
         size += n
-    for stale in list(out.glob("model-*-of-*.safetensors")) + [out / SINGLE, out / INDEX]:
-        if stale.exists():
-            stale.unlink()
+    # an earlier save's weights are removed only after the new ones are in place: a save killed midway
+    # leaves a loadable directory (the single file wins over an index, see `read_tensors`)
+    earlier = set(out.glob("model-*-of-*.safetensors")) | {
+        p for p in (out / SINGLE, out / INDEX) if p.exists()
+    }
     if len(shards) == 1:
+        written = {out / SINGLE}
         _atomic_save_tensors(shards[0], out / SINGLE)
     else:
         weight_map = {}
+        written = {out / INDEX}
         for i, shard in enumerate(shards, 1):
             name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
             _atomic_save_tensors(shard, out / name)
             weight_map.update({k: name for k in shard})
+            written.add(out / name)
         total = sum(v.numel() * v.element_size() for v in tensors.values())
         _atomic_write_json(out / INDEX, {"metadata": {"total_size": total}, "weight_map": weight_map})
+        (out / SINGLE).unlink(missing_ok=True)  # else it would shadow the new shards
     cfg = {"model_type": "tandem", **model.config.to_dict()}
     _atomic_write_json(out / "config.json", cfg)
+    for stale in earlier - written:
+        stale.unlink(missing_ok=True)
     if tokenizer is not None:
         tokenizer.save(out)
 

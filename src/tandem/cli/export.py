@@ -136,8 +136,13 @@ def run(args: argparse.Namespace) -> int:
                     model, stage, max_new_tokens=args.max_new_tokens, sp_size=tok.vocab_size if tok else None
                 )
                 out.mkdir(exist_ok=True)
-                for p in stage.iterdir():
-                    p.replace(out / p.name)
+                earlier = {p.name for p in out.iterdir()}  # an earlier HF export's (checked above)
+                written = {p.name for p in stage.iterdir()}
+                for name in written:
+                    (stage / name).replace(out / name)
+                for name in earlier - written:  # its files the new export has not replaced (old shards)
+                    stale = out / name
+                    shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
         except BaseException:
             for d in created:  # nor the folders made above it
                 try:

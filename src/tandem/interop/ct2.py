@@ -739,10 +739,15 @@ def _publish(stage: Path, out: Path) -> None:
         if not out.exists():
             side.rename(out)
             return
-        for p in out.iterdir():
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-        for p in side.iterdir():
-            p.replace(out / p.name)
+        earlier = {p.name for p in out.iterdir()}
+        written = {p.name for p in side.iterdir()}
+        for name in written:  # each file replaced atomically, then the earlier export's others go
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            (side / name).replace(out / name)
+        for name in earlier - written:
+            stale = out / name
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
 
 
 def _max_positions(hf_config: dict, tandem_config: dict | None) -> int | None:
