@@ -98,6 +98,14 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("vom 3. bis 5. Mai", "vom dritten bis fünften mai"),
         ("3.-5. Mai 2024", "dritten bis fünften mai zweitausendvierundzwanzig"),
         ("der 3. und 4. Mai", "der dritte und vierte mai"),
+        # "N." after an article or a contracted preposition is an ordinal outside dates too
+        ("Das ist die 2. Auflage.", "das ist die zweite auflage"),
+        ("Der 21. Platz ging an Jan.", "der einundzwanzigste platz ging an jan"),
+        ("Im 3. Jahr und beim 10. Versuch", "im dritten jahr und beim zehnten versuch"),
+        ("zum 100. Geburtstag", "zum hundertsten geburtstag"),
+        ("Er war der 3.", "er war der dritte"),
+        ("Er wurde 3. im Rennen", "er wurde drei im rennen"),  # no article: the number stays
+        ("Seite 3. Dann", "seite drei dann"),
         ("im Jahr 1492", "im jahr vierzehnhundertzweiundneunzig"),
         ("1999", "neunzehnhundertneunundneunzig"),
         ("5 km/h", "fünf kilometer pro stunde"),

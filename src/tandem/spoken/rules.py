@@ -205,6 +205,15 @@ class LanguageRules:
         )
         # ordinals, decades, fractions, ranges, numbers
         self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
+        # "N." after a determiner or a contracted preposition is an ordinal: "die 2. Auflage", "im 3. Jahr"
+        # (dates such as "am 3. Mai" are read earlier; elsewhere "N." stays a number before a full stop)
+        self.dot_ordinals = {k.lower(): v for k, v in t.get("dot_ordinals", {}).items()}
+        words = _alternation(list(self.dot_ordinals))
+        self.re_dot_ordinal = (
+            rx(rf"(?<![\w.])(?P<w>(?i:{words}))\s+(?P<n>\d{{1,4}})\.(?![\d.–—-])")
+            if self.dot_ordinals
+            else None
+        )
         self.decades = t.get("decades")
         self.re_decade = rx(r"(?<![\d'])'?(?P<n>\d{1,3}0)s(?!\w)") if self.decades else None
         self.fraction = t["fraction"]
@@ -580,6 +589,13 @@ class LanguageRules:
             return m.group(0)
         return f" {self.v.ordinal(int(n), self.ord_suffixes[m.group('suf')] or None)} "
 
+    def _dot_ordinal(self, m: re.Match[str]) -> str:
+        n = m.group("n")
+        if len(n) > 1 and n[0] == "0":
+            return m.group(0)
+        variant = self.dot_ordinals[m.group("w").lower()] or None
+        return f"{m.group('w')} {self.v.ordinal(int(n), variant)} "
+
     def _decade(self, m: re.Match[str]) -> str:
         n = int(m.group("n"))
         words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
@@ -683,6 +699,7 @@ class LanguageRules:
             (self.re_unit, self._unit, None, False),
             (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
+            (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
             (self.re_decade, self._decade, ("0s",), False),
             (self.re_fraction, self._fraction, ("/",), False),
             (self.re_range, self._range, ("-", "–", "—"), False),
