@@ -431,6 +431,15 @@ def test_clear_errors_for_missing_or_all_empty_data(tmp_path):
         Source.coerce("just-a-path.txt")
 
 
+def test_language_weights_with_huge_or_infinite_alpha():
+    w = language_weights({"a": 1e12, "b": 10.0, "c": 0.0}, 400.0)
+    assert w == {"a": 1.0, "b": 0.0, "c": 0.0}
+    assert language_weights({"a": 1e300, "b": 1e300}, 1e6) == {"a": 0.5, "b": 0.5}
+    for alpha in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(TandemError, match="alpha must be a finite number"):
+            language_weights({"a": 1.0}, alpha)
+
+
 # -- decontamination and spoken form ---------------------------------------------------------------------------
 def test_13gram_decontamination_removes_overlapping_documents(tmp_path):
     eval_text = " ".join(str(100 + i) for i in range(20))
