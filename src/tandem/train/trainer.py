@@ -138,7 +138,25 @@ class TrainConfig:
             f"min_lr must be in [0, lr={self.lr}] for the {self.schedule} schedule, got {self.min_lr}; "
             "lower min_lr or use the constant schedule",
         )
-        need(self.alpha >= 0, f"alpha must be >= 0 (0: languages uniform, 1: by size), got {self.alpha}")
+        need(
+            self.alpha >= 0 and math.isfinite(self.alpha),
+            f"alpha must be a finite number >= 0 (0: languages uniform, 1: by size), got {self.alpha}",
+        )
+        need(
+            isinstance(self.data, list) and all(isinstance(d, str | dict) for d in self.data),
+            f"data must be a list of paths (LANG:PATH) or source objects, got {self.data!r}",
+        )
+        for entry in self.data:
+            if isinstance(entry, dict):
+                from tandem.data import Source
+
+                Source.coerce(entry)  # its fields' types and values, before anything is written
+        for name in ("decontaminate", "langs"):
+            v = getattr(self, name)
+            need(
+                v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+                f"{name} must be a list of strings, got {v!r}",
+            )
         need(0 <= self.spoken_fraction <= 1, f"spoken_fraction must be in [0, 1], got {self.spoken_fraction}")
         need(self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}")
         need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
@@ -536,6 +554,7 @@ _SKIP_STATS = (
     "short_docs",
     "decontaminated",
     "spoken_errors",
+    "foreign_tokens",
 )
 
 
@@ -545,6 +564,10 @@ def _data_summary(stats: dict[str, Any]) -> str:
     skipped = [f"{stats[k]} {k}" for k in _SKIP_STATS if isinstance(stats.get(k), int) and stats[k] > 0]
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
+    if stats.get("changed_files"):
+        parts.append(f"{stats['changed_files']} files changed since the checkpoint")
+    if stats.get("split_docs"):
+        parts.append(f"{stats['split_docs']} long documents split")
     if stats.get("empty_languages"):
         parts.append("no data for languages " + ", ".join(map(str, stats["empty_languages"])))
     if stats.get("dead_sources"):
