@@ -431,6 +431,217 @@ def test_clear_errors_for_missing_or_all_empty_data(tmp_path):
         Source.coerce("just-a-path.txt")
 
 
+# -- adversarial input ----------------------------------------------------------------------------------------
+def read_all(src: Source, **kw) -> list:
+    """Every item of one pass of a reader, the epoch end excluded."""
+    r = Reader(src, 0, seed=0, **kw)
+    out = []
+    while (it := r.next()).kind != "epoch_end":
+        out.append(it)
+    r.close()
+    return out
+
+
+def test_a_directory_of_mixed_files_reads_each_in_its_own_format(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    d = tmp_path / "mixed"
+    d.mkdir()
+    write_docs(d / "a.txt", 0, [5, 5])
+    (d / "b.jsonl").write_text("".join(json.dumps({"text": "11 12 13"}) + "\n" for _ in range(2)))
+    pq.write_table(pa.table({"text": ["21 22 23"]}), d / "c.parquet")
+    items = read_all(Source(d, "en", shuffle_files=False))
+    assert [it.kind for it in items] == ["doc"] * 5
+    docs = [it.payload for it in items]
+    assert docs[2:] == ["11 12 13", "11 12 13", "21 22 23"]  # not '{"text": ...}', not parquet bytes
+
+
+def test_byte_order_marks_utf16_and_deeply_nested_json(tmp_path):
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf11 12 13\n14 15 16\n")
+    (tmp_path / "bom.jsonl").write_bytes(b'\xef\xbb\xbf{"text": "11 12 13"}\n')
+    (tmp_path / "u16.txt").write_bytes("11 12 13\n".encode("utf-16"))
+    (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n" + json.dumps({"text": "7 8 9"}))
+    assert [it.payload for it in read_all(Source(tmp_path / "bom.txt", "en"))] == ["11 12 13", "14 15 16"]
+    assert [it.payload for it in read_all(Source(tmp_path / "bom.jsonl", "en"))] == ["11 12 13"]
+    (u16,) = read_all(Source(tmp_path / "u16.txt", "en"))
+    assert u16.kind == "bad" and u16.payload[0] == "bad_files"
+    assert "u16.txt: UTF-16" in u16.payload[1] and "convert it to UTF-8" in u16.payload[1]
+    deep = read_all(Source(tmp_path / "deep.jsonl", "en"))
+    assert [it.kind for it in deep] == ["bad", "doc"]
+    assert deep[0].payload[0] == "bad_json" and "deep.jsonl line 1: invalid JSON" in deep[0].payload[1]
+    # through the stream (the tokenizer would choke on a BOM glued to the first number)
+    s = PretrainStream(
+        [
+            Source(tmp_path / p, lang)
+            for p, lang in zip(("bom.txt", "bom.jsonl", "u16.txt", "deep.jsonl"), "abcd")
+        ],
+        TOK,
+        AlexaTMObjective(CLM),
+        16,
+        4,
+        alpha=0,
+    )
+    for _ in range(8):
+        next(s)
+    assert (s.stats["bad_files"], s.stats["bad_json"]) == (1, 1)
+
+
+def test_rows_that_are_not_objects_say_so(tmp_path):
+    (tmp_path / "r.jsonl").write_text('[1, 2]\n"text"\n3\nnull\n{"text": [1]}\n')
+    msgs = [it.payload[1] for it in read_all(Source(tmp_path / "r.jsonl", "en"))]
+    assert "r.jsonl line 1: an array where a JSON object was expected" in msgs[0]
+    assert "line 4: null where a JSON object was expected" in msgs[3]
+    assert "line 5: field 'text' is list, not a string" in msgs[4]
+
+
+def test_a_huge_line_is_split_into_documents_and_resumes_inside_it(tmp_path):
+    tokens = list(range(100, 400))
+    f = tmp_path / "big.txt"
+    f.write_text("7 8 9\n" + " ".join(map(str, tokens)) + "\n10 11 12\n")
+    items = read_all(Source(f, "en"), max_doc_chars=100)
+    assert all(len(it.payload) <= 100 for it in items) and len(items) > 5
+    assert " ".join(it.payload for it in items[1:-1]).split() == list(map(str, tokens))  # nothing lost
+    assert items[1].note[0] == "split_docs" and "big.txt line 2: 1,199 characters" in items[1].note[1]
+    # a reader reopened at any item's cursor continues with exactly the next item
+    for k in range(len(items) - 1):
+        r = Reader(Source(f, "en"), 0, seed=0, cursor=items[k].cursor, max_doc_chars=100)
+        assert r.next().payload == items[k + 1].payload
+    s = PretrainStream([Source(f, "en")], TOK, CLMObjective(CLM), 16, 2, max_doc_chars=100)
+    next(s)
+    assert s.stats["split_docs"] == 1
+    assert max(len(v) for v in s.state_dict()["buffers"].values()) < 100  # not the whole line
+
+
+def test_files_changed_or_gone_before_a_resume_are_reported_and_read_from_a_line_start(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    write_docs(d / "a.txt", 0, [4] * 20)
+    write_docs(d / "b.txt", 1, [4] * 20)
+
+    def stream():
+        return PretrainStream([Source(d, "en", shuffle_files=False)], TOK, CLMObjective(CLM), 16, 2)
+
+    s = stream()
+    for _ in range(3):
+        next(s)
+    state = s.state_dict()
+    assert state["cursors"][0]["path"] == str(d / "a.txt")
+    # truncated in the middle of a line: the saved offset would now start a document mid-line
+    (d / "a.txt").write_bytes((d / "a.txt").read_bytes()[:50])
+    r = stream()
+    r.load_state_dict(state)
+    b = next(r)
+    assert r.stats["changed_files"] == 1
+    assert any("a.txt: changed since the checkpoint" in p for p in r.stats["problems"])
+    assert origin(rows(b, "input_ids")[0][1]) == (0, 0)  # a.txt from its first line
+    # gone: continue with the next file of the source
+    (d / "a.txt").unlink()
+    r = stream()
+    r.load_state_dict(state)
+    b = next(r)
+    assert any("a.txt: gone since the checkpoint" in p for p in r.stats["problems"])
+    assert {origin(t)[0] for row in rows(b, "labels") for t in row if t > 6} == {1}
+
+
+def test_problems_found_when_the_stream_is_built_survive_a_resume(tmp_path):
+    write_docs(tmp_path / "en.txt", 0, [6] * 10)
+    write_docs(tmp_path / "de.txt", 1, [6] * 10)
+    srcs = [Source(tmp_path / "en.txt", "en"), Source(tmp_path / "de.txt", "de")]
+    s = PretrainStream(srcs, TOK, AlexaTMObjective(CLM), 24, 2)
+    next(s)
+    state = s.state_dict()
+    (tmp_path / "de.txt").write_text("")
+    r = PretrainStream(srcs, TOK, AlexaTMObjective(CLM), 24, 2)
+    r.load_state_dict(state)
+    assert r.stats["empty_files"] == 1 and r.stats["empty_languages"] == ["de"]
+    assert any("de.txt: empty file" in p for p in r.stats["problems"])
+
+
+def test_short_and_decontaminated_documents_are_named_by_file_and_line(tmp_path):
+    f = tmp_path / "f.txt"
+    f.write_text("7 8 9 10\n7\n" + " ".join(str(100 + i) for i in range(13)) + "\n11 12 13 14\n")
+    s = PretrainStream(
+        [Source(f, "en")],
+        TOK,
+        CLMObjective(CLM),
+        16,
+        2,
+        decontaminate=[" ".join(str(100 + i) for i in range(13))],
+    )
+    next(s)
+    problems = "\n".join(s.stats["problems"])
+    assert "f.txt line 2: 1 tokens (skipped)" in problems
+    assert "f.txt line 3: document shares a 13-gram" in problems
+
+
+def test_language_weights_with_huge_or_infinite_alpha():
+    w = language_weights({"a": 1e12, "b": 10.0, "c": 0.0}, 400.0)
+    assert w == {"a": 1.0, "b": 0.0, "c": 0.0}
+    assert language_weights({"a": 1e300, "b": 1e300}, 1e6) == {"a": 0.5, "b": 0.5}
+    for alpha in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(TandemError, match="alpha must be a finite number"):
+            language_weights({"a": 1.0}, alpha)
+
+
+@pytest.mark.parametrize(
+    "entry,match",
+    [
+        ({"path": "x.txt", "lang": "en", "upsample": "10"}, "upsample must be a finite number"),
+        ({"path": "x.txt", "lang": "en", "upsample": None}, "upsample must be"),
+        ({"path": "x.txt", "lang": "en", "upsample": float("inf")}, "upsample must be"),
+        ({"path": "x.txt", "lang": "en", "upsample": -1}, "upsample must be"),
+        ({"path": "x.txt", "lang": "en", "size": "big"}, "size must be"),
+        ({"path": "x.txt", "lang": "en", "size": -5}, "size must be"),
+        ({"path": "x.txt", "lang": 5}, "lang must be a language code"),
+        ({"path": "x.txt", "lang": "en", "field": 3}, "field must be a string"),
+        ({"path": "x.txt", "lang": "en", "shuffle_files": "no"}, "shuffle_files must be true or false"),
+        ({"path": None, "lang": "en"}, "path must be"),
+        ({"path": "x.txt"}, "missing lang"),
+        ({"path": "x.txt", "lang": "en", "upsampel": 2}, r"unknown keys \['upsampel'\]"),
+    ],
+)
+def test_source_entries_of_the_wrong_type_are_clear_errors(entry, match):
+    with pytest.raises(TandemError, match=match):
+        Source.coerce(entry)
+
+
+def test_a_token_cache_of_another_vocabulary_is_refused_or_its_documents_skipped(tmp_path, corpus):
+    path, _ = corpus["de"]
+    build_cache(Source(path, "de"), TOK, tmp_path / "cache")  # ids up to ~2M
+
+    class SmallTok(NumTok):
+        vocab_size = 1000
+
+    src = Source(tmp_path / "cache", "de", format="tokens")
+    with pytest.raises(TandemError, match="vocabulary of 10000000, this tokenizer has 1000"):
+        PretrainStream([src], SmallTok(), AlexaTMObjective(CLM), 32, 2)
+    (tmp_path / "cache" / "meta.json").unlink()  # no record of the vocabulary: checked per document
+    (tmp_path / "ok.txt").write_text("7 8 9 10 11\n" * 20)
+    s = PretrainStream([src, Source(tmp_path / "ok.txt", "en")], SmallTok(), AlexaTMObjective(CLM), 32, 2)
+    next(s)
+    assert s.stats["foreign_tokens"] > 0 and s.stats["dead_sources"] == ["de:cache"]
+
+
+def test_build_cache_into_a_path_it_cannot_write_is_a_clear_error(tmp_path, corpus):
+    path, _ = corpus["de"]
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(TandemError, match="cannot write the cache in .*afile"):
+        build_cache(Source(path, "de"), TOK, tmp_path / "afile")
+
+
+def test_decontamination_files_empty_a_directory_or_with_a_bom(tmp_path):
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.warns(UserWarning, match="empty.txt holds no evaluation text"):
+        d = Decontaminator.from_files([tmp_path / "empty.txt"])
+    assert d.empty_files == [str(tmp_path / "empty.txt")]
+    with pytest.raises(TandemError, match="is a directory"):
+        Decontaminator.from_files([tmp_path])
+    text = " ".join(str(100 + i) for i in range(13))
+    (tmp_path / "e.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps({"q": text}).encode() + b"\n")
+    assert Decontaminator.from_files([tmp_path / "e.jsonl"]).contaminated(text)
+
+
 # -- decontamination and spoken form ---------------------------------------------------------------------------
 def test_13gram_decontamination_removes_overlapping_documents(tmp_path):
     eval_text = " ".join(str(100 + i) for i in range(20))

@@ -327,3 +327,47 @@ def test_a_resume_that_cannot_load_its_checkpoint_keeps_the_run_config(tmp_path)
     meta_file.write_text(json.dumps(meta))
     train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=ToyStream())
     assert json.loads((out / "train_config.json").read_text())["lr"] == 1e-3  # written once it loaded
+
+
+class _FailingStream(ToyStream):
+    """Raises as batch `fail_at` is drawn (a data error the stream could not skip); with grad_accum 2 the
+    step's first micro-batch was drawn already."""
+
+    def __init__(self, fail_at: int, error: type[Exception] = TandemError) -> None:
+        super().__init__()
+        self.fail_at, self.error = fail_at, error
+
+    def __next__(self) -> dict:
+        if self.pos == self.fail_at:
+            raise self.error(f"bad data in batch {self.pos}")
+        return super().__next__()
+
+
+@pytest.mark.parametrize("error", [TandemError, RuntimeError])
+def test_a_data_error_mid_run_keeps_the_steps_trained_and_resumes_exactly(tmp_path, capsys, error):
+    ref = _reference(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(error, match="bad data in batch 5"):  # steps 1-5 trained, no checkpoint due until 100
+        train(
+            TrainConfig(**_cfg(out, ckpt_every=100)),
+            model=tiny_model(dropout=0.1),
+            data=_FailingStream(5, error),
+        )
+    assert Checkpointer(out / "checkpoints").latest().name == "step_00000005"
+    assert "the data stream failed at step 5" in capsys.readouterr().err
+    assert (out / "metrics.jsonl").exists()
+    res = train(
+        TrainConfig(**_cfg(out, ckpt_every=100, resume=True)), model=tiny_model(dropout=0.1), data=ToyStream()
+    )
+    assert res.step == 8 and _losses(out) == ref  # the failed step is drawn again from the batch it failed on
+
+
+def test_a_data_error_midway_through_accumulation_saves_the_state_before_the_step(tmp_path):
+    kw = dict(grad_accum=2, ckpt_every=100)
+    train(TrainConfig(**_cfg(tmp_path / "ref", **kw)), model=tiny_model(), data=ToyStream())
+    out = tmp_path / "run"
+    with pytest.raises(TandemError, match="batch 7"):  # step 4's second micro-batch
+        train(TrainConfig(**_cfg(out, **kw)), model=tiny_model(), data=_FailingStream(7))
+    assert Checkpointer(out / "checkpoints").latest().name == "step_00000003"
+    train(TrainConfig(**_cfg(out, resume=True, **kw)), model=tiny_model(), data=ToyStream())
+    assert _losses(out) == _losses(tmp_path / "ref")

@@ -260,6 +260,10 @@ def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
         ("schedule", "step"),
         ("steps", 2.5),
         ("freeze_encoder_steps", -3),
+        ("alpha", float("inf")),
+        ("data", [5]),
+        ("decontaminate", [5]),
+        ("langs", "en"),
     ],
 )
 def test_out_of_range_config_is_a_clear_error_before_anything_is_written(tmp_path, field, value):

@@ -21,6 +21,13 @@ def build_cache(source: Source | dict | str, tokenizer: Any, out_dir: str | Path
     """
     src = Source.coerce(source)
     out = Path(out_dir)
+    try:
+        return _build(src, tokenizer, out)
+    except OSError as e:  # a read-only or full disk, a file where the folder should be
+        raise TandemError(f"build_cache: cannot write the cache in {out}: {e}") from None
+
+
+def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if getattr(tokenizer, "vocab_size", 0) and int(tokenizer.vocab_size) >= 2**32:
         raise TandemError("build_cache: vocabularies above 2^32 do not fit uint32 tokens")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class Decontaminator:
         self.grams: set[int] = set()
         self.words: dict[str, int] = {}  # the evaluation vocabulary: word -> word_id
         self.num_texts = 0
+        self.empty_files: list[str] = []  # files (from_files) that held no evaluation text
         words = self.words
         for t in texts:
             ws = _WORD.findall(t.lower())
@@ -73,29 +75,48 @@ class Decontaminator:
         """Evaluation texts from files: one text per line, or for .jsonl the string `field` (or every string
         value of each row when field is None)."""
 
+        paths = [Path(p) for p in paths]
+        found: dict[Path, int] = {}  # texts per file
+
         def texts() -> Iterable[str]:
             for p in paths:
-                p = Path(p)
+                if p.is_dir():
+                    raise TandemError(f"decontamination file {p} is a directory; pass the files in it")
                 if not p.is_file():
                     raise TandemError(f"decontamination file {p} not found")
-                with open(p, encoding="utf-8", errors="replace") as fh:
-                    for lineno, line in enumerate(fh, 1):
-                        if p.suffix.lower() not in (".jsonl", ".ndjson"):
-                            yield line
-                            continue
-                        if not line.strip():
-                            continue
-                        try:
-                            row = json.loads(line)
-                        except json.JSONDecodeError:
-                            raise TandemError(f"{p} line {lineno}: invalid JSON") from None
-                        if field is not None:
-                            if isinstance(row, dict) and isinstance(row.get(field), str):
-                                yield row[field]
-                        elif isinstance(row, dict):
-                            yield from (v for v in row.values() if isinstance(v, str))
+                found[p] = 0
+                for text in _file_texts(p):
+                    found[p] += bool(text.strip())
+                    yield text
 
-        return cls(texts(), n)
+        def _file_texts(p: Path) -> Iterable[str]:
+            # utf-8-sig: a byte-order mark would make the first JSON line invalid
+            with open(p, encoding="utf-8-sig", errors="replace") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    if p.suffix.lower() not in (".jsonl", ".ndjson"):
+                        yield line
+                        continue
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except (ValueError, RecursionError) as e:  # JSONDecodeError, nesting too deep
+                        raise TandemError(
+                            f"decontamination file {p} line {lineno}: invalid JSON ({e}); fix or drop the line"
+                        ) from None
+                    if field is not None:
+                        if isinstance(row, dict) and isinstance(row.get(field), str):
+                            yield row[field]
+                    elif isinstance(row, dict):
+                        yield from (v for v in row.values() if isinstance(v, str))
+
+        deco = cls(texts(), n)
+        deco.empty_files = [str(p) for p in paths if found.get(p, 0) == 0]
+        for p in deco.empty_files:  # a decontamination that silently removes nothing is worse than a note
+            warnings.warn(
+                f"decontamination file {p} holds no evaluation text: it removes nothing", stacklevel=2
+            )
+        return deco
 
     def contaminated(self, text: str) -> bool:
         """True when the text shares at least one n-gram with the evaluation texts."""

@@ -9,9 +9,13 @@ across a resume.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import glob
 import json
+import math
 import os
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,14 +58,37 @@ class Source:
     shuffle_files: bool = True
 
     def __post_init__(self) -> None:
+        # a config file can hold anything: check types here, where the message can name the source and field
+        def bad(field: str, what: str) -> TandemError:
+            value = getattr(self, field)
+            return TandemError(f"source {self.path}: {field} must be {what}, got {value!r}")
+
+        if not isinstance(self.path, str | os.PathLike) or not str(self.path):
+            raise TandemError(f"source {self.path!r}: path must be a file, directory or glob (a string)")
+        if not isinstance(self.lang, str) or not self.lang:
+            raise bad("lang", 'a language code (a non-empty string), e.g. "en"')
+        for name in ("format", "field", "txt_docs", "split"):
+            if not isinstance(getattr(self, name), str):
+                raise bad(name, "a string")
+        for name in ("name", "hf_config"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise bad(name, "a string (or null)")
+        if not isinstance(self.shuffle_files, bool):
+            raise bad("shuffle_files", "true or false")
+        for name in ("upsample", "size"):
+            v = getattr(self, name)
+            if name == "size" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise bad(
+                    name, "a finite number >= 0" + (" (0: never sampled)" if name == "upsample" else "")
+                )
         if self.format not in ("auto", *FORMATS):
             raise TandemError(f"source {self.path}: unknown format {self.format!r}; use one of {FORMATS}")
         if self.txt_docs not in TXT_MODES:
             raise TandemError(
                 f"source {self.path}: txt_docs must be one of {TXT_MODES}, got {self.txt_docs!r}"
             )
-        if self.upsample < 0:
-            raise TandemError(f"source {self.path}: upsample must be >= 0, got {self.upsample}")
         if self.name is None:
             self.name = f"{self.lang}:{Path(str(self.path)).name}"
 
@@ -71,10 +98,18 @@ class Source:
         if isinstance(obj, Source):
             return obj
         if isinstance(obj, dict):
-            try:
-                return cls(**obj)
-            except TypeError as e:
-                raise TandemError(f"bad source entry {obj}: {e}") from None
+            fields = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(obj) - fields)
+            if unknown:
+                raise TandemError(
+                    f"source entry {obj}: unknown keys {unknown}; known: {', '.join(sorted(fields))}"
+                )
+            missing = [k for k in ("path", "lang") if k not in obj]
+            if missing:
+                raise TandemError(
+                    f'source entry {obj}: missing {" and ".join(missing)}, e.g. {{"path": "wiki/en.txt", "lang": "en"}}'
+                )
+            return cls(**obj)
         text = str(obj)
         lang, sep, path = text.partition(":")
         if not sep or not lang or not path:
@@ -85,12 +120,18 @@ class Source:
 @dataclass
 class Item:
     """One record from a reader. kind: "doc" (payload = text, or token array for caches), "bad" (payload =
-    (stat name, message)), or "epoch_end". `cursor` is the reader position after this record."""
+    (stat name, message)), or "epoch_end". `cursor` is the reader position after this record. `where` names
+    the file and line (or row) of the record; `note` is a (stat, message) about a document that is used all
+    the same (a long one split in pieces); `always`: a "bad" item to count on every pass, not only the first
+    (a file that changed since the checkpoint the reader resumed from)."""
 
     kind: str
     payload: Any
     cursor: dict
     record: tuple[int, int] = (-1, -1)  # (epoch, record index): identifies the document
+    where: str = ""
+    note: tuple[str, str] | None = None
+    always: bool = False
 
 
 def _ext_format(path: Path) -> str:
@@ -100,6 +141,12 @@ def _ext_format(path: Path) -> str:
     if suffix == ".parquet":
         return "parquet"
     return "txt"
+
+
+def file_format(src: Source, path: Path) -> str:
+    """The format a file of a source is read in: the source's, or for "auto" the file's own extension (a
+    directory may mix .txt, .jsonl and .parquet files)."""
+    return _ext_format(path) if src.format == "auto" else src.format
 
 
 def resolve_files(src: Source) -> tuple[str, list[Path]]:
@@ -180,8 +227,36 @@ def _epoch_order(n: int, seed: int, src_index: int, epoch: int, shuffle: bool) -
     return np.random.default_rng([seed, src_index, epoch, 7]).permutation(n).tolist()
 
 
+MAX_DOC_CHARS = 1_000_000  # longer documents are split into pieces of at most this many characters
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in consecutive pieces of at most `limit` characters, cut after a space or newline where one is
+    in the second half of the window (deterministic: a resumed reader cuts a record the same way)."""
+    pieces, i, n = [], 0, len(text)
+    while n - i > limit:
+        j = i + limit
+        k = max(text.rfind(" ", i + limit // 2, j), text.rfind("\n", i + limit // 2, j))
+        if k > i:
+            j = k + 1
+        pieces.append(text[i:j])
+        i = j
+    pieces.append(text[i:])
+    return pieces
+
+
+def _fresh_cursor(epoch: int = 0) -> dict:
+    return {"epoch": epoch, "file": 0, "offset": 0, "line": 0, "record": 0, "piece": 0}
+
+
 class Reader:
-    """Resumable cursor over one source's records for one rank. `next()` never raises on bad data."""
+    """Resumable cursor over one source's records for one rank. `next()` never raises on bad data.
+
+    A document of more than `max_doc_chars` characters comes back as several (a single 50 MB line would
+    otherwise sit in the packing buffer, and in every checkpoint, for a long time); the cursor then says how
+    many of its pieces were read ("piece"). Cursors of files also hold the file's path and size: a reader
+    reopened at a cursor whose file changed or went away says so (a "changed_files" item) and reads on from
+    the start of that file, or from the next one."""
 
     def __init__(
         self,
@@ -191,26 +266,35 @@ class Reader:
         rank: int = 0,
         world_size: int = 1,
         cursor: dict | None = None,
+        max_doc_chars: int = MAX_DOC_CHARS,
     ) -> None:
         self.src = src
         self.src_index = src_index
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        self.max_doc_chars = max(1, int(max_doc_chars))
         self.fmt, self.files = resolve_files(src)
+        self.file_fmts = [file_format(src, f) for f in self.files] if self.fmt not in ("hf", "tokens") else []
         self._fh: Any = None  # open binary file (txt/jsonl)
         self._table: Any = None  # parquet rows of the current file, hf dataset, or token cache
         self._offsets: Any = None
-        self.cursor = dict(cursor) if cursor else {"epoch": 0, "file": 0, "offset": 0, "line": 0, "record": 0}
+        self._pending: deque[Item] = deque()  # notes on the resume position, pieces of a split document
+        self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._order = self._make_order()
         if self.fmt == "hf":
             self._table = _load_hf(src)
         elif self.fmt == "tokens":
             d = self.files[0]
             self._offsets = np.load(d / "offsets.npy", mmap_mode="r")
-            self._table = np.memmap(d / "tokens.bin", dtype=np.uint32, mode="r")
+            tokens = d / "tokens.bin"
+            size = tokens.stat().st_size if tokens.is_file() else 0
+            # an empty cache cannot be memory-mapped; it simply has no documents
+            self._table = np.memmap(tokens, dtype=np.uint32, mode="r") if size else np.zeros(0, np.uint32)
             if len(self._offsets) < 1:
                 self._offsets = np.zeros(1, dtype=np.int64)
+        if cursor:
+            self._check_resumed()
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _make_order(self) -> list[int]:
@@ -227,12 +311,55 @@ class Reader:
         return record % self.world_size == self.rank
 
     def _end_epoch(self) -> Item:
-        c = self.cursor
-        ended = c["epoch"]
+        ended = self.cursor["epoch"]
         self.close()
-        self.cursor = {"epoch": ended + 1, "file": 0, "offset": 0, "line": 0, "record": 0}
+        self._table = self._table if self.fmt in ("hf", "tokens") else None
+        self.cursor = _fresh_cursor(ended + 1)
         self._order = self._make_order()
         return Item("epoch_end", ended, dict(self.cursor))
+
+    def _next_file(self) -> None:
+        """Move the cursor to the start of the next file of this pass."""
+        self.close()
+        self._table = None
+        self._restart_file(self.cursor["file"] + 1)
+
+    def _bad_file(self, path: Path, message: str) -> Item:
+        self._next_file()
+        return Item(
+            "bad", ("bad_files", f"{path}: {message}; file skipped"), dict(self.cursor), where=str(path)
+        )
+
+    def _check_resumed(self) -> None:
+        """A cursor from a checkpoint names the file it was in and that file's size: if the file is now
+        elsewhere in the list, gone, or of another size (truncated, rewritten), continuing at the saved offset
+        would read from the middle of some line. Say so, and continue where that still makes sense."""
+        c = self.cursor
+        p = c.get("path")
+        if p is None or self.fmt in ("hf", "tokens"):
+            return
+        names = [str(f) for f in self.files]
+        here = names[self._order[c["file"]]] if c["file"] < len(names) else None
+        msg = ""
+        if p not in names:
+            self._restart_file(c["file"])  # the file now at this position, from its start
+            msg = f"{p}: gone since the checkpoint; continuing with the next file of source {self.src.name}"
+        else:
+            if here != p:
+                c["file"] = self._order.index(names.index(p))
+                msg = f"{p}: the files of source {self.src.name} changed since the checkpoint; continuing in {p}"
+            size, saved = Path(p).stat().st_size, c.get("size")
+            if size != saved:
+                self._restart_file(c["file"])
+                msg = f"{p}: changed since the checkpoint ({saved} -> {size} bytes); reading it again from its start"
+        if msg:
+            self._pending.append(Item("bad", ("changed_files", msg), dict(c), where=p, always=True))
+
+    def _restart_file(self, index: int) -> None:
+        c = self.cursor
+        c["file"], c["offset"], c["line"], c["piece"] = index, 0, 0, 0
+        c.pop("path", None)
+        c.pop("size", None)
 
     def _record_count_flat(self) -> int:
         if self.fmt == "hf":
@@ -242,11 +369,51 @@ class Reader:
     # -- main entry ----------------------------------------------------------------------------------------
     def next(self) -> Item:
         """The next record owned by this rank (or a bad record, or an epoch end)."""
+        if self._pending:
+            return self._pending.popleft()
+        skip = int(self.cursor.get("piece", 0))  # pieces of the next record read before a resume
+        self.cursor["piece"] = 0
+        before = dict(self.cursor)
+        it = self._next_record()
+        if it.kind != "doc" or not isinstance(it.payload, str) or len(it.payload) <= self.max_doc_chars:
+            return it
+        text = it.payload
+        pieces = split_text(text, self.max_doc_chars)
+        note = (
+            "split_docs",
+            f"{it.where}: {len(text):,} characters, more than max_doc_chars={self.max_doc_chars:,}; "
+            f"used as {len(pieces)} documents",
+        )
+        items = [
+            Item(
+                "doc",
+                piece,
+                dict(it.cursor) if k == len(pieces) - 1 else {**before, "piece": k + 1},
+                it.record,
+                it.where,
+                note if k == 0 else None,
+            )
+            for k, piece in enumerate(pieces)
+        ][skip:]
+        if not items:  # the record is shorter than when the cursor was saved
+            return self.next()
+        self._pending.extend(items[1:])
+        return items[0]
+
+    def _next_record(self) -> Item:
         if self.fmt in ("hf", "tokens"):
             return self._next_indexed()
-        if self.fmt == "parquet":
-            return self._next_parquet()
-        return self._next_text()
+        c = self.cursor
+        while True:
+            if c["file"] >= len(self.files):
+                return self._end_epoch()
+            k = self._order[c["file"]]
+            path = self.files[k]
+            fmt = self.file_fmts[k]
+            it = self._next_parquet(path) if fmt == "parquet" else self._next_text(path, fmt)
+            if it is not None:
+                return it
+            self._next_file()
 
     def _next_indexed(self) -> Item:
         c = self.cursor
@@ -261,81 +428,105 @@ class Reader:
         where = f"{self.src.path} row {order_key}"
         if self.fmt == "tokens":
             a, b = int(self._offsets[order_key]), int(self._offsets[order_key + 1])
-            return Item("doc", np.asarray(self._table[a:b], dtype=np.int64), dict(c), rec)
+            return Item("doc", np.asarray(self._table[a:b], dtype=np.int64), dict(c), rec, where)
         row = self._table[order_key]
         return self._from_mapping(row, where, rec)
 
     def _from_mapping(self, row: Any, where: str, rec: tuple[int, int]) -> Item:
         fld = self.src.field
-        if not isinstance(row, dict) or fld not in row or row[fld] is None:
-            return Item(
-                "bad", ("missing_field", f"{where}: field {fld!r} missing (skipped)"), dict(self.cursor), rec
-            )
+        c = dict(self.cursor)
+        if not isinstance(row, dict):
+            kinds = {
+                list: "an array",
+                str: "a string",
+                int: "a number",
+                float: "a number",
+                bool: "true/false",
+            }
+            what = f"{kinds.get(type(row), 'null')} where a JSON object was expected"
+            return Item("bad", ("missing_field", f"{where}: {what} (skipped)"), c, rec, where)
+        if fld not in row or row[fld] is None:
+            return Item("bad", ("missing_field", f"{where}: field {fld!r} missing (skipped)"), c, rec, where)
         text = row[fld]
         if not isinstance(text, str):
             return Item(
                 "bad",
-                ("missing_field", f"{where}: field {fld!r} is not a string (skipped)"),
-                dict(self.cursor),
+                ("missing_field", f"{where}: field {fld!r} is {type(text).__name__}, not a string (skipped)"),
+                c,
                 rec,
+                where,
             )
         if not text.strip():
-            return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), dict(self.cursor), rec)
-        return Item("doc", text, dict(self.cursor), rec)
+            return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), c, rec, where)
+        return Item("doc", text, c, rec, where)
 
-    def _next_parquet(self) -> Item:
+    def _next_parquet(self, path: Path) -> Item | None:
+        """The next record of this parquet file, or None at its end."""
         c = self.cursor
+        fld = self.src.field
+        if self._table is None:
+            try:
+                import pyarrow.parquet as pq
+            except ImportError:
+                raise TandemError(
+                    f"source {path}: parquet needs pyarrow (pip install 'tandem[data]')"
+                ) from None
+            try:  # a corrupt or foreign file: report it and move on
+                pf = pq.ParquetFile(path)
+                names = list(pf.schema_arrow.names)
+            except Exception as e:
+                return self._bad_file(path, f"not a readable parquet file ({e})")
+            if fld not in names:
+                return self._bad_file(
+                    path,
+                    f"no column {fld!r} (its columns: {', '.join(names[:10]) or 'none'}); set the source's "
+                    f'field, e.g. {{"field": "{names[0] if names else "text"}"}}',
+                )
+            try:
+                self._table = pf.read(columns=[fld]).column(0).to_pylist()
+            except Exception as e:
+                return self._bad_file(path, f"unreadable parquet ({e})")
+            c["path"], c["size"] = str(path), path.stat().st_size
         while True:
-            if c["file"] >= len(self.files):
-                return self._end_epoch()
-            path = self.files[self._order[c["file"]]]
-            if self._table is None:
-                try:
-                    import pyarrow.parquet as pq
-                except ImportError:
-                    raise TandemError(
-                        f"source {path}: parquet needs pyarrow (pip install 'tandem[data]')"
-                    ) from None
-                try:
-                    self._table = pq.read_table(path, columns=[self.src.field]).column(0).to_pylist()
-                except Exception as e:  # a corrupt or foreign file: report it and move on
-                    self._table = None
-                    c["file"] += 1
-                    c["line"] = 0
-                    msg = (
-                        f"{path}: unreadable parquet or column {self.src.field!r} missing ({e}); file skipped"
-                    )
-                    return Item("bad", ("bad_files", msg), dict(c))
             if c["line"] >= len(self._table):
-                self._table = None
-                c["file"] += 1
-                c["line"] = 0
-                continue
+                return None
             i = c["line"]
             c["line"] += 1
             rec_id = c["record"]
             c["record"] += 1
             if not self._mine(rec_id):
                 continue
-            value = self._table[i]
-            return self._from_mapping({self.src.field: value}, f"{path} row {i}", (c["epoch"], rec_id))
+            return self._from_mapping({fld: self._table[i]}, f"{path} row {i}", (c["epoch"], rec_id))
 
-    def _open(self) -> Any:
+    def _open(self, path: Path) -> Item | None:
+        """Open the current text file at the cursor; a UTF-16/32 file is reported and skipped (it would read
+        as text full of NUL bytes), a UTF-8 byte-order mark is skipped."""
         c = self.cursor
-        path = self.files[self._order[c["file"]]]
         fh = open(path, "rb")  # noqa: SIM115 - the reader keeps it open across calls
+        if c["offset"] == 0:
+            head = fh.read(4)
+            if head.startswith(codecs.BOM_UTF8):
+                c["offset"] = len(codecs.BOM_UTF8)
+            elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head == codecs.BOM_UTF32_BE:
+                fh.close()
+                return self._bad_file(
+                    path, "UTF-16/UTF-32 text (byte-order mark); convert it to UTF-8, e.g. iconv -t UTF-8"
+                )
         fh.seek(c["offset"])
+        c["path"], c["size"] = str(path), os.fstat(fh.fileno()).st_size
         self._fh = fh
-        return fh
+        return None
 
-    def _next_text(self) -> Item:
+    def _next_text(self, path: Path, fmt: str) -> Item | None:
+        """The next record of this txt/jsonl file, or None at its end."""
         c = self.cursor
-        mode = "jsonl" if self.fmt == "jsonl" else self.src.txt_docs
+        mode = "jsonl" if fmt == "jsonl" else self.src.txt_docs
         while True:
-            if c["file"] >= len(self.files):
-                return self._end_epoch()
-            path = self.files[self._order[c["file"]]]
-            fh = self._fh or self._open()
+            if self._fh is None:
+                bad = self._open(path)
+                if bad is not None:
+                    return bad
+            fh = self._fh
             first_line = c["line"] + 1
             if mode == "file":
                 raw = fh.read()
@@ -359,11 +550,7 @@ class Reader:
                 raw = fh.readline()
                 lines = 1 if raw else 0
             if not raw:
-                self.close()  # end of this file (empty files are reported when the stream is built)
-                c["file"] += 1
-                c["offset"] = 0
-                c["line"] = 0
-                continue
+                return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()
             c["line"] += lines
             rec_id = c["record"]
@@ -380,18 +567,21 @@ class Reader:
                     ("invalid_utf8", f"{where}: invalid UTF-8 at byte {e.start} (skipped)"),
                     dict(c),
                     rec,
+                    where,
                 )
             if mode == "jsonl":
                 if not text.strip():
-                    return Item("bad", ("empty_docs", f"{where}: blank line (skipped)"), dict(c), rec)
+                    return Item("bad", ("empty_docs", f"{where}: blank line (skipped)"), dict(c), rec, where)
                 try:
                     row = json.loads(text)
                 except json.JSONDecodeError as e:
-                    return Item(
-                        "bad", ("bad_json", f"{where}: invalid JSON ({e.msg}) (skipped)"), dict(c), rec
-                    )
+                    msg = f"{where}: invalid JSON ({e.msg}) (skipped)"
+                    return Item("bad", ("bad_json", msg), dict(c), rec, where)
+                except (RecursionError, ValueError) as e:  # nested too deeply, a number too long, ...
+                    msg = f"{where}: invalid JSON ({type(e).__name__}: {str(e)[:80]}) (skipped)"
+                    return Item("bad", ("bad_json", msg), dict(c), rec, where)
                 return self._from_mapping(row, where, rec)
             text = text.rstrip("\r\n") if mode == "line" else text.strip()
             if not text.strip():
-                return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), dict(c), rec)
-            return Item("doc", text, dict(c), rec)
+                return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), dict(c), rec, where)
+            return Item("doc", text, dict(c), rec, where)

@@ -28,7 +28,7 @@ import numpy as np
 
 from tandem.data.decontam import Decontaminator
 from tandem.data.sampling import language_weights
-from tandem.data.sources import Item, Reader, Source, resolve_files, source_size
+from tandem.data.sources import MAX_DOC_CHARS, Item, Reader, Source, resolve_files, source_size
 from tandem.errors import TandemError
 from tandem.objectives import Objective, build_objective
 
@@ -71,6 +71,25 @@ def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
     return "doc", (ids, flag)
 
 
+def _check_cache_vocab(src: Source, cache: Any, tokenizer: Any) -> None:
+    """A token cache built with another vocabulary would feed the model ids it has no embedding for (an
+    index error mid-run, a device assert on GPU): refuse it before anything is trained."""
+    import json
+
+    meta_file = cache / "meta.json"
+    try:
+        built = int(json.loads(meta_file.read_text(encoding="utf-8")).get("vocab_size") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return  # no readable meta.json: token ids are still checked document by document
+    mine = int(getattr(tokenizer, "vocab_size", 0) or 0)
+    if built and mine and built != mine:
+        raise TandemError(
+            f"source {src.path}: the token cache was built with a vocabulary of {built}, this tokenizer has "
+            f"{mine}; rebuild the cache with this tokenizer (tandem.data.build_cache) or use the one it was "
+            "built with"
+        )
+
+
 def _worker_signals() -> None:
     """In a tokeniser worker: the main process decides about Ctrl-C (it saves a checkpoint first), and
     SIGTERM ends the worker, whatever handler the trainer had installed when the pool was forked."""
@@ -97,6 +116,9 @@ class PretrainStream:
     decontaminate: texts (or a Decontaminator) whose 13-grams exclude a document.
     num_workers: tokenise in that many forked processes (0: in this process).
     min_doc_tokens: shorter documents are skipped and counted as `short_docs`.
+    max_doc_chars: longer documents are split into pieces of at most that many characters, each used as a
+    document (counted as `split_docs`): a 50 MB line would otherwise fill the packing buffer, which every
+    checkpoint saves.
     """
 
     def __init__(
@@ -122,6 +144,7 @@ class PretrainStream:
         objective_args: dict[str, Any] | None = None,
         return_tensors: str = "pt",
         max_problems: int = 50,
+        max_doc_chars: int = MAX_DOC_CHARS,
     ) -> None:
         if world_size < 1 or not 0 <= rank < world_size:
             raise TandemError(
@@ -149,6 +172,9 @@ class PretrainStream:
         self.pad_to_max = bool(pad_to_max)
         self.return_tensors = return_tensors
         self.max_problems = int(max_problems)
+        if not isinstance(max_doc_chars, int) or isinstance(max_doc_chars, bool) or max_doc_chars < 1:
+            raise TandemError(f"PretrainStream: max_doc_chars must be an integer >= 1, got {max_doc_chars!r}")
+        self.max_doc_chars = max_doc_chars
         self.eos_id = int(tokenizer.eos_id)
         self.pad_id = int(tokenizer.pad_id)
         doc_id = getattr(tokenizer, "doc_id", None)
@@ -186,6 +212,7 @@ class PretrainStream:
 
         self.stats: dict[str, Any] = {}
         self._reset_stats()
+        self._setup_problems: list[tuple[str, str]] = []  # found when the stream is built (kept on resume)
         # Sources, sizes and weights.
         self.sources = [dataclasses.replace(Source.coerce(s)) for s in sources]  # copies: names may change
         if not self.sources:
@@ -197,9 +224,11 @@ class PretrainStream:
         sizes: list[float] = []
         for s in self.sources:
             fmt, files = resolve_files(s)
+            if fmt == "tokens":
+                _check_cache_vocab(s, files[0], tokenizer)
             for f in files:
                 if f.is_file() and f.stat().st_size == 0:
-                    self._problem("empty_files", f"{f}: empty file")
+                    self._setup_problem("empty_files", f"{f}: empty file")
             sizes.append(source_size(s, files, fmt) * float(s.upsample))
         self._src_weight = np.asarray(sizes, dtype=float)
         self.languages = sorted({s.lang for s in self.sources})
@@ -207,11 +236,14 @@ class PretrainStream:
         for s, w in zip(self.sources, sizes, strict=True):
             lang_sizes[s.lang] += w
             if w <= 0:
-                self._problem("empty_sources", f"source {s.name} ({s.path}) has no data; it is never sampled")
+                why = "upsample 0" if float(s.upsample) == 0 else "no data"
+                self._setup_problem(
+                    "empty_sources", f"source {s.name} ({s.path}) has {why}; it is never sampled"
+                )
         for lang, n in lang_sizes.items():
             if n <= 0:
                 self.stats["empty_languages"].append(lang)
-                self._problem(
+                self._setup_problem(
                     "empty_language_notes", f"language {lang!r} has no data in any source; it is skipped"
                 )
         if all(n <= 0 for n in lang_sizes.values()):
@@ -248,12 +280,19 @@ class PretrainStream:
             "spoken_docs": 0,
             "spoken_errors": 0,
             "truncated": 0,
+            "split_docs": 0,
+            "changed_files": 0,
+            "foreign_tokens": 0,
             "empty_sources": 0,
             "dead_sources": [],
             "empty_languages": [],
             "epochs": Counter(),  # completed passes per source name
             "problems": [],  # the first few messages naming file and line
         }
+
+    def _setup_problem(self, stat: str, message: str) -> None:
+        self._setup_problems.append((stat, message))
+        self._problem(stat, message)
 
     def _problem(self, stat: str, message: str) -> None:
         if stat in self.stats and isinstance(self.stats[stat], int):
@@ -265,7 +304,15 @@ class PretrainStream:
     def _reader(self, i: int) -> Reader:
         r = self._readers[i]
         if r is None:
-            r = Reader(self.sources[i], i, self.seed, self.rank, self.world_size, self._cursors[i])
+            r = Reader(
+                self.sources[i],
+                i,
+                self.seed,
+                self.rank,
+                self.world_size,
+                self._cursors[i],
+                max_doc_chars=self.max_doc_chars,
+            )
             self._readers[i] = r
         return r
 
@@ -343,11 +390,11 @@ class PretrainStream:
                 it = items[j]
                 if kind == "bad":
                     stat, msg = payload
-                    items[j] = Item(
-                        "bad", (stat, f"{src.name} record {it.record[1]}: {msg}"), it.cursor, it.record
+                    items[j] = dataclasses.replace(
+                        it, kind="bad", payload=(stat, f"{self._where(i, it)}: {msg}")
                     )
                 else:
-                    items[j] = Item("doc", payload, it.cursor, it.record)
+                    items[j] = dataclasses.replace(it, payload=payload)
         self._queues[i].extend(items)
 
     def _consume(self, i: int) -> np.ndarray | None:
@@ -371,23 +418,34 @@ class PretrainStream:
             first_pass = it.cursor.get("epoch", 0) == 0  # count each bad record once, not on every pass
             if it.kind == "bad":
                 stat, msg = it.payload
-                if first_pass:
+                if first_pass or it.always:
                     self._problem(stat, msg)
                 continue
+            if it.note is not None and first_pass:
+                self._problem(*it.note)
             payload = it.payload
             if isinstance(payload, tuple):
                 ids, flag = payload
                 if flag == "spoken":
                     self.stats["spoken_docs"] += 1
                 elif flag and first_pass:
-                    self._problem("spoken_errors", f"{self.sources[i].name} record {it.record[1]}: {flag}")
+                    self._problem("spoken_errors", f"{self._where(i, it)}: {flag}")
             else:  # token cache
                 ids = payload
+                vocab = getattr(self.tokenizer, "vocab_size", None)
+                if vocab and len(ids) and int(ids.max()) >= int(vocab):
+                    if first_pass:
+                        self._problem(
+                            "foreign_tokens",
+                            f"{self._where(i, it)}: token id {int(ids.max())} >= the tokenizer's vocabulary "
+                            f"{vocab} (skipped); was the cache built with another tokenizer?",
+                        )
+                    continue
             if len(ids) < self.min_doc_tokens:
                 if first_pass:
                     self._problem(
                         "short_docs",
-                        f"{self.sources[i].name} record {it.record[1]}: {len(ids)} tokens (skipped)",
+                        f"{self._where(i, it)}: {len(ids)} tokens (skipped)",
                     )
                 continue
             self._epoch_docs[i] += 1
@@ -395,6 +453,10 @@ class PretrainStream:
             self.stats["docs"][lang] += 1
             self.stats["tokens"][lang] += len(ids)
             return ids
+
+    def _where(self, i: int, it: Item) -> str:
+        """File and line (or row) of a record, for messages."""
+        return it.where or f"{self.sources[i].name} record {it.record[1]}"
 
     def _live_langs(self) -> list[str]:
         alive = {s.lang for s, d in zip(self.sources, self._dead, strict=True) if not d}
@@ -547,10 +609,19 @@ class PretrainStream:
         self._epoch_docs = list(state["epoch_docs"])
         self._dead = list(state["dead"])
         self._buffers = {k: list(v) for k, v in state["buffers"].items()}
-        stats = copy.deepcopy(state["stats"])
+        saved = copy.deepcopy(state["stats"])
         for k in ("examples", "docs", "tokens", "epochs"):
-            stats[k] = Counter(stats.get(k, {}))
-        self.stats = stats
+            saved[k] = Counter(saved.get(k, {}))
+        self._reset_stats()
+        self.stats.update(saved)  # counters added since the state was saved start at 0
+        # what this stream found when it was built (an empty file, a language with no data) may be new: the
+        # data can have changed since the checkpoint
+        for stat, msg in self._setup_problems:
+            if msg not in self.stats["problems"]:
+                self._problem(stat, msg)
+        for lang in self.languages:
+            if self.lang_sizes[lang] <= 0 and lang not in self.stats["empty_languages"]:
+                self.stats["empty_languages"].append(lang)
 
     def close(self) -> None:
         """Close files and worker processes (the stream can still be used; they reopen on demand)."""

@@ -138,7 +138,25 @@ class TrainConfig:
             f"min_lr must be in [0, lr={self.lr}] for the {self.schedule} schedule, got {self.min_lr}; "
             "lower min_lr or use the constant schedule",
         )
-        need(self.alpha >= 0, f"alpha must be >= 0 (0: languages uniform, 1: by size), got {self.alpha}")
+        need(
+            self.alpha >= 0 and math.isfinite(self.alpha),
+            f"alpha must be a finite number >= 0 (0: languages uniform, 1: by size), got {self.alpha}",
+        )
+        need(
+            isinstance(self.data, list) and all(isinstance(d, str | dict) for d in self.data),
+            f"data must be a list of paths (LANG:PATH) or source objects, got {self.data!r}",
+        )
+        for entry in self.data:
+            if isinstance(entry, dict):
+                from tandem.data import Source
+
+                Source.coerce(entry)  # its fields' types and values, before anything is written
+        for name in ("decontaminate", "langs"):
+            v = getattr(self, name)
+            need(
+                v is None or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
+                f"{name} must be a list of strings, got {v!r}",
+            )
         need(0 <= self.spoken_fraction <= 1, f"spoken_fraction must be in [0, 1], got {self.spoken_fraction}")
         need(self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}")
         need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
@@ -536,6 +554,7 @@ _SKIP_STATS = (
     "short_docs",
     "decontaminated",
     "spoken_errors",
+    "foreign_tokens",
 )
 
 
@@ -545,6 +564,10 @@ def _data_summary(stats: dict[str, Any]) -> str:
     skipped = [f"{stats[k]} {k}" for k in _SKIP_STATS if isinstance(stats.get(k), int) and stats[k] > 0]
     if skipped:
         parts.append("skipped " + ", ".join(skipped))
+    if stats.get("changed_files"):
+        parts.append(f"{stats['changed_files']} files changed since the checkpoint")
+    if stats.get("split_docs"):
+        parts.append(f"{stats['split_docs']} long documents split")
     if stats.get("empty_languages"):
         parts.append("no data for languages " + ", ".join(map(str, stats["empty_languages"])))
     if stats.get("dead_sources"):
@@ -741,6 +764,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     stop_at = cfg.steps if cfg.stop_after is None else min(cfg.steps, step + cfg.stop_after)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     exhausted = False
+    data_failure: BaseException | None = None  # an error the data stream raised mid-run
     last_saved = step
     interrupt = _DeferredInterrupt(enabled=True)
     stop_signal = None  # once a rank got SIGINT/SIGTERM: every rank saves this step's checkpoint and stops
@@ -753,13 +777,19 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                 _freeze_encoder(module.model, False)
                 frozen = False
             lr = schedule.apply(optimizer, step)
+            # the data state before this step's batches: what a checkpoint saved because the data failed
+            # while they were drawn holds (every step trained so far is kept, none is counted twice)
+            pre_state = data.state_dict() if hasattr(data, "state_dict") else None
             micro = []
+            data_error: BaseException | None = None
             try:
                 for _ in range(cfg.grad_accum):
                     micro.append(_to_device(next(it), device))
             except StopIteration:
                 exhausted = True
                 break
+            except Exception as e:  # bad data the stream could not skip: keep what was trained, then stop
+                data_error, micro = e, []
             # normalise by the global number of target tokens so that accumulation and data parallelism
             # give exactly the mean over the whole global batch (FSDP averages gradients over ranks)
             # the same all-reduce tells every rank whether any of them got a stop signal (no extra
@@ -767,12 +797,27 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             # (summed codes: SIGINT 1, SIGTERM world + 1, so a sum > world means some rank got SIGTERM)
             sig = interrupt.signum
             code = 0 if sig is None else 1 if sig == signal.SIGINT else world + 1
+            # a third entry says whether any rank's data failed: then every rank saves the steps trained so
+            # far (the checkpoint is collective) and stops
             n_tok = torch.tensor(
-                [float(sum(int((b["labels"] != -100).sum()) for b in micro)), float(code)],
+                [
+                    float(sum(int((b["labels"] != -100).sum()) for b in micro)),
+                    float(code),
+                    float(data_error is not None),
+                ],
                 dtype=torch.float64,
                 device=device,
             )
-            n_global, n_stop = _all_reduce(n_tok).tolist()
+            n_global, n_stop, n_failed = _all_reduce(n_tok).tolist()
+            if n_failed > 0:
+                if step > last_saved:
+                    state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
+                    ckpt.save(step, module, optimizer, state, pre_state)
+                    last_saved = step
+                data_failure = data_error or TandemError(
+                    f"step {step}: the data stream of another rank failed; see that rank's error"
+                )
+                break
             if world > 1 and n_stop > 0:
                 stop_signal = signal.SIGTERM if n_stop > world else signal.SIGINT
             scale = world / max(1.0, n_global)
@@ -910,6 +955,15 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                 file=sys.stderr,
                 flush=True,
             )
+        if data_failure is not None and rank == 0 and step > 0:
+            print(
+                f"the data stream failed at step {step}; the steps trained so far are in the checkpoint in "
+                f"{ckpt.root}: fix the data (see the error below) and continue with --resume",
+                file=sys.stderr,
+                flush=True,
+            )
+    if data_failure is not None:
+        raise data_failure
     if stop_signal is not None:
         raise TrainingInterrupted(stop_signal, step)
     return TrainResult(step, records, out, model_dir)
