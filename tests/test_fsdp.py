@@ -153,3 +153,20 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoi
     assert [r["step"] for r in got] == list(range(1, step + 3))
     for a, b in zip(ref, got):
         assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)
+
+
+def test_data_running_out_on_one_rank_ends_every_rank_with_one_checkpoint(tmp_path):
+    """A rank whose data runs out tells the others through the step's all-reduce (one that stopped alone
+    would leave them waiting in the next collective for ever): all end at the same step and save together."""
+    pytest.importorskip("torch.distributed.fsdp")
+    if not torch.distributed.is_gloo_available():
+        pytest.skip("torch was built without gloo")
+    out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
+    proc = _start(_cfg(out, steps=50, ckpt_every=100), log_file, TANDEM_TEST_RUN_OUT="1:3")
+    log = _finish(proc, log_file)
+    assert proc.returncode == 0, log[-3000:]
+    assert "the data ran out at step 3" in log, log[-3000:]
+    ckpts = sorted((out / "checkpoints").glob("step_*"))
+    assert [p.name for p in ckpts] == ["step_00000003"], log[-3000:]
+    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    assert (out / "model" / "config.json").is_file()

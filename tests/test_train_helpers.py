@@ -41,15 +41,25 @@ class ToyStream:
     """
 
     def __init__(
-        self, batch: int = 4, src: int = 12, tgt: int = 12, seed: int = 0, rank: int = 0, world: int = 1
+        self,
+        batch: int = 4,
+        src: int = 12,
+        tgt: int = 12,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        limit: int | None = None,
     ):
         self.batch, self.src, self.tgt, self.seed, self.rank, self.world = batch, src, tgt, seed, rank, world
+        self.limit = limit  # batches before the stream runs out (None: never)
         self.pos = 0
 
     def __iter__(self):
         return self
 
     def __next__(self) -> dict:
+        if self.limit is not None and self.pos >= self.limit:
+            raise StopIteration
         rng = np.random.default_rng([self.seed, self.pos])
         self.pos += 1
         n = self.batch * self.world
@@ -86,7 +96,10 @@ def main() -> None:
     global_batch = int(sys.argv[2]) if len(sys.argv) > 2 else 4
     dropout = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
-    data = ToyStream(batch=global_batch // world, rank=rank, world=world)
+    # TANDEM_TEST_RUN_OUT="R:N": rank R's data runs out after N batches (the other ranks' never does)
+    out_rank, _, out_after = os.environ.get("TANDEM_TEST_RUN_OUT", "").partition(":")
+    limit = int(out_after) if out_rank and int(out_rank) == rank else None
+    data = ToyStream(batch=global_batch // world, rank=rank, world=world, limit=limit)
     if os.environ.get("TANDEM_TEST_PID_DIR"):  # lets a test signal one rank
         pid_dir = os.environ["TANDEM_TEST_PID_DIR"]
         os.makedirs(pid_dir, exist_ok=True)

@@ -782,12 +782,12 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             pre_state = data.state_dict() if hasattr(data, "state_dict") else None
             micro = []
             data_error: BaseException | None = None
+            ran_out = False
             try:
                 for _ in range(cfg.grad_accum):
                     micro.append(_to_device(next(it), device))
-            except StopIteration:
-                exhausted = True
-                break
+            except StopIteration:  # told to every rank below: one that stopped alone would hang the others
+                ran_out, micro = True, []
             except Exception as e:  # bad data the stream could not skip: keep what was trained, then stop
                 data_error, micro = e, []
             # normalise by the global number of target tokens so that accumulation and data parallelism
@@ -798,17 +798,19 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             sig = interrupt.signum
             code = 0 if sig is None else 1 if sig == signal.SIGINT else world + 1
             # a third entry says whether any rank's data failed: then every rank saves the steps trained so
-            # far (the checkpoint is collective) and stops
+            # far (the checkpoint is collective) and stops; a fourth whether any rank's data ran out: then
+            # every rank ends the run here
             n_tok = torch.tensor(
                 [
                     float(sum(int((b["labels"] != -100).sum()) for b in micro)),
                     float(code),
                     float(data_error is not None),
+                    float(ran_out),
                 ],
                 dtype=torch.float64,
                 device=device,
             )
-            n_global, n_stop, n_failed = _all_reduce(n_tok).tolist()
+            n_global, n_stop, n_failed, n_out = _all_reduce(n_tok).tolist()
             if n_failed > 0:
                 if step > last_saved:
                     state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
@@ -817,6 +819,9 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                 data_failure = data_error or TandemError(
                     f"step {step}: the data stream of another rank failed; see that rank's error"
                 )
+                break
+            if n_out > 0:
+                exhausted = True
                 break
             if world > 1 and n_stop > 0:
                 stop_signal = signal.SIGTERM if n_stop > world else signal.SIGINT
