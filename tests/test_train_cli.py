@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -194,6 +195,7 @@ def test_a_mistyped_config_list_value_names_the_file_and_key(tmp_path, capsys):
 
 class _NumTok:
     pad_id, eos_id, clm_id, doc_id, vocab_size = 1, 2, 4, 5, 1000
+    sentinel_ids = list(range(900, 1000))
 
     def encode(self, text: str, add_eos: bool = False) -> list[int]:
         return [int(w) for w in text.split()] + ([2] if add_eos else [])
@@ -243,3 +245,50 @@ def test_objective_settings_are_range_checked(tmp_path, capsys, flags, msg):
     assert main(["pretrain", "--data", *files, "--out", str(tmp_path / "run"), *flags]) == 2
     assert re.search(msg, capsys.readouterr().err)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("objective", ["t5", "ul2"])
+def test_span_objectives_train_from_the_cli_with_their_own_sentinel_and_mode_tokens(
+    tmp_path, capsys, objective
+):
+    """`--objective t5|ul2` trains a tokenizer holding T5's sentinels (and UL2's mode tokens) as their own
+    symbols: no ordinary piece of the text doubles as a sentinel, and the run trains."""
+    from tandem.tokenizer import Tokenizer
+    from tandem.train.trainer import _build_data
+
+    files = _corpus(tmp_path)
+    out = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--preset",
+        "tiny",
+        "--model-overrides",
+        '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}',
+    ]
+    argv += ["--data", *files, "--vocab-size", "420", "--batch-size", "4", "--seq-len", "32", "--steps", "2"]
+    argv += ["--objective", objective, "--out", str(out), "--no-progress", "--no-tensorboard", "--no-plot"]
+    assert main(argv) == 0
+    tok = Tokenizer.load(out / "tokenizer")
+    assert len(tok.sentinel_ids) == 100 and tok.sentinel_ids == sorted(tok.sentinel_ids)
+    assert set(tok.mode_ids) == ({"R", "S", "X"} if objective == "ul2" else set())
+    reserved = set(tok.sentinel_ids) | set(tok.mode_ids.values())
+    text = Path(files[0]).read_text(encoding="utf-8")
+    assert not reserved & set(tok.encode(text))
+    stream = iter(_build_data(_pretrain_config(argv[1:]), tok, 0, 1))
+    ids = set()
+    for _ in range(10):
+        batch = next(stream)
+        ids |= set(batch["input_ids"].flatten().tolist()) | set(batch["labels"].flatten().tolist())
+    assert tok.sentinel_ids[0] in ids
+    if objective == "ul2":
+        assert set(tok.mode_ids.values()) & ids
+    # a tokenizer without them is refused up front, naming what is missing and what to do
+    plain = Tokenizer.train(iter(text.splitlines()), vocab_size=290, num_threads=1)
+    plain.save(tmp_path / "plain")
+    argv2 = [a if a != str(out) else str(tmp_path / "run2") for a in argv] + [
+        "--tokenizer",
+        str(tmp_path / "plain"),
+    ]
+    capsys.readouterr()
+    assert main(argv2) == 2
+    assert "<extra_id_0>" in capsys.readouterr().err

@@ -4,6 +4,10 @@ Layout of a tandem-trained model (fairseq/BART/AlexaTM order)::
 
     <s>=0  <pad>=1  </s>=2  <unk>=3  [CLM]=4  [DOC]=5  [MASK]=6  "\\n"=7  <tag_0>=8 ... <tag_{N-1}>  <0x00>..<0xFF>  pieces
 
+A tokenizer trained for the T5 or UL2 objective also holds, after the tag slots, T5's 100 sentinels
+`<extra_id_0>` ... `<extra_id_99>` and (UL2) the mode tokens `[NLU]`, `[S2S]`, `[NLG]` of the R, S and X
+denoisers (`objective_symbols`).
+
 `[CLM]`, `[DOC]`, `[MASK]`, the newline and the reserved tag slots (AlexaTM reserved 1K for downstream
 tags) are SentencePiece *user-defined* symbols: they are always single tokens, and writing them in text
 (`"[CLM] Sentence: ..."`, `"<tag_3>"`) encodes them as such. A text that starts with one of them gets no
@@ -54,6 +58,21 @@ _FOREIGN_MODEL_FILES = ("spiece.model", "20b_tokenizer.model", "sentencepiece.mo
 SPECIAL_SYMBOLS = ("[CLM]", "[DOC]", "[MASK]")
 NEWLINE = "\n"
 TAG_FORMAT = "<tag_{}>"
+SENTINEL_FORMAT = "<extra_id_{}>"  # T5's sentinels, numbered in order of use
+NUM_SENTINELS = 100
+UL2_MODE_SYMBOLS = {"R": "[NLU]", "S": "[S2S]", "X": "[NLG]"}  # UL2's paradigm tokens per denoiser
+
+
+def objective_symbols(objective: str) -> list[str]:
+    """The user-defined symbols a pretraining objective needs in the vocabulary (T5 and UL2: sentinels;
+    UL2: its mode tokens too); none for the AlexaTM objectives, whose [CLM] every tandem tokenizer has."""
+    key = objective.lower().replace("-", "_")
+    sentinels = [SENTINEL_FORMAT.format(i) for i in range(NUM_SENTINELS)]
+    if key == "t5":
+        return sentinels
+    if key == "ul2":
+        return sentinels + list(UL2_MODE_SYMBOLS.values())
+    return []
 TANDEM_LAYOUT = ("<s>", "<pad>", "</s>", "<unk>", *SPECIAL_SYMBOLS, NEWLINE)  # ids 0..7
 _TAG_RE = re.compile(r"<tag_(\d+)>")
 _MODEL_TYPES = ("unigram", "bpe", "char", "word")
@@ -322,10 +341,21 @@ class Tokenizer:
         self.num_reserved_tags: int = 0
         while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
             self.num_reserved_tags += 1
+        # T5's sentinels <extra_id_0>, <extra_id_1>, ... in order, and UL2's mode tokens, where present
+        self.sentinel_ids: list[int] = []
+        while (i := self._find(SENTINEL_FORMAT.format(len(self.sentinel_ids)))) is not None:
+            self.sentinel_ids.append(i)
+        self.mode_ids: dict[str, int] = {
+            m: i for m, sym in UL2_MODE_SYMBOLS.items() if (i := self._find(sym)) is not None
+        }
         self._special_ids = frozenset(
-            i
-            for i in (self.bos_id, self.eos_id, self.pad_id, self.clm_id, self.doc_id, self.mask_id)
-            if i is not None
+            [
+                i
+                for i in (self.bos_id, self.eos_id, self.pad_id, self.clm_id, self.doc_id, self.mask_id)
+                if i is not None
+            ]
+            + self.sentinel_ids
+            + list(self.mode_ids.values())
         )
 
         if newline is None:
@@ -368,6 +398,7 @@ class Tokenizer:
         seed: int = 0,
         num_threads: int | None = None,
         spoken_fn: Callable[[str, str], str] | None = None,
+        extra_symbols: Sequence[str] = (),
     ) -> Tokenizer:
         """Train a tandem tokenizer (layout in the module docstring) on text files (one sentence per
         line; `.gz` allowed; `.jsonl` files give their "text" fields) or an iterator of strings (split at
@@ -377,6 +408,7 @@ class Tokenizer:
         `spoken_ratio`, that fraction of the sampled sentences is converted to spoken form with
         `tandem.spoken.to_spoken(text, spoken_lang)` first (AlexaTM trained on a 7:3 spoken:written mix).
         `spoken_lang` may list one language per input file. `train_stats` reports what was drawn.
+        `extra_symbols` are more user-defined symbols, after the tag slots (`objective_symbols(name)`).
         """
         if model_type not in _MODEL_TYPES:
             raise TandemError(f"model_type {model_type!r} is not one of {', '.join(_MODEL_TYPES)}")
@@ -393,6 +425,11 @@ class Tokenizer:
             spoken_fn=spoken_fn,
         )
         user_symbols = [*SPECIAL_SYMBOLS, NEWLINE, *(TAG_FORMAT.format(i) for i in range(reserved_tags))]
+        extra = [str(x) for x in extra_symbols]
+        clash = sorted({x for x in extra if x in user_symbols or extra.count(x) > 1 or not x})
+        if clash:
+            raise TandemError(f"extra_symbols: {clash} are empty, repeated or already part of the layout")
+        user_symbols += extra
         n_fixed = 4 + len(user_symbols) + (256 if byte_fallback else 0)
         if vocab_size <= n_fixed:
             raise TandemError(
@@ -565,7 +602,8 @@ class Tokenizer:
 
     @property
     def special_ids(self) -> frozenset[int]:
-        """Ids that `decode(..., skip_special_tokens=True)` drops: bos, eos, pad, [CLM], [DOC], [MASK]."""
+        """Ids that `decode(..., skip_special_tokens=True)` drops: bos, eos, pad, [CLM], [DOC], [MASK], and
+        T5 sentinels and UL2 mode tokens where the vocabulary has them (as Hugging Face does)."""
         return self._special_ids
 
     def tag_id(self, i: int) -> int:
@@ -673,7 +711,8 @@ class Tokenizer:
         return [self.unk_id if i >= n else i for i in ids]
 
     def decode(self, ids: Sequence[int] | Any, skip_special_tokens: bool = True) -> str:
-        """Text of `ids`. Skipped when `skip_special_tokens`: bos, eos, pad, [CLM], [DOC], [MASK]; when
+        """Text of `ids`. Skipped when `skip_special_tokens`: `special_ids` (bos, eos, pad, [CLM], [DOC],
+        [MASK], T5 sentinels and UL2 mode tokens); when
         not skipped they are written as their pieces. Tags, newline and `<unk>` (" ⁇ ") are always kept.
         Ids past the last piece (a model vocabulary larger than the tokenizer's) decode as `<unk>`, with a
         one-time warning; negative ids are an error."""

@@ -99,6 +99,36 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _span_objective_ids(name: str, tokenizer: Any, objective_args: dict[str, Any] | None) -> dict[str, Any]:
+    """T5/UL2 sentinel ids (and UL2 mode ids) from the tokenizer's own `<extra_id_N>`, `[NLU]`, `[S2S]`,
+    `[NLG]` pieces: ids taken from the end of the vocabulary would be ordinary pieces of tandem's
+    tokenizers (T5's own sentinels lie past its SentencePiece model). Ids given in `objective_args` win."""
+    given = objective_args or {}
+    out: dict[str, Any] = {}
+    advice = (
+        f"let `tandem pretrain --objective {name}` train the tokenizer (it reserves them), or train one with "
+        f"Tokenizer.train(..., extra_symbols=objective_symbols({name!r}))"
+    )
+    if "sentinel_ids" not in given:
+        sentinels = list(getattr(tokenizer, "sentinel_ids", None) or [])
+        if not sentinels:
+            raise TandemError(
+                f"objective {name!r} needs sentinel tokens <extra_id_0>, <extra_id_1>, ... and the tokenizer "
+                f"has none: {advice}"
+            )
+        out["sentinel_ids"] = sentinels
+    if name == "ul2" and "mode_token_ids" not in given:
+        modes = dict(getattr(tokenizer, "mode_ids", None) or {})
+        missing = [m for m in ("R", "S", "X") if m not in modes]
+        if missing:
+            raise TandemError(
+                f"objective 'ul2' needs the mode tokens [NLU], [S2S], [NLG] and the tokenizer lacks those of "
+                f"modes {missing}: {advice}"
+            )
+        out["mode_token_ids"] = modes
+    return out
+
+
 class PretrainStream:
     """Infinite iterator of pretraining batches (see module docstring).
 
@@ -187,7 +217,7 @@ class PretrainStream:
             if objective.lower() in ("alexatm", "clm"):
                 kw["clm_token_id"] = int(clm_id)
             elif objective.lower() in ("t5", "ul2"):
-                kw["vocab_size"] = int(tokenizer.vocab_size)
+                kw.update(_span_objective_ids(objective.lower(), tokenizer, objective_args))
             objective = build_objective(objective, **kw, **(objective_args or {}))
         elif objective_args:
             raise TandemError("PretrainStream: objective_args apply to an objective given by name")

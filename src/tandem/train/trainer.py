@@ -315,7 +315,7 @@ def _fmt_rate(x: float) -> str:
 
 # ---------------------------------------------------------------------------- building
 def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
-    from tandem.tokenizer import Tokenizer
+    from tandem.tokenizer import Tokenizer, objective_symbols
 
     if cfg.tokenizer and Path(cfg.tokenizer).exists():
         return Tokenizer.load(cfg.tokenizer)
@@ -327,7 +327,12 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     sources = _sources(cfg)
     vocab = cfg.vocab_size or ModelConfig.preset(cfg.preset).vocab_size
     if rank == 0:
-        tok = Tokenizer.train(_source_texts(sources), vocab_size=vocab, seed=cfg.seed)
+        tok = Tokenizer.train(
+            _source_texts(sources),
+            vocab_size=vocab,
+            seed=cfg.seed,
+            extra_symbols=objective_symbols(cfg.objective),  # T5/UL2 sentinels and mode tokens
+        )
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
