@@ -170,3 +170,30 @@ def test_data_running_out_on_one_rank_ends_every_rank_with_one_checkpoint(tmp_pa
     assert [p.name for p in ckpts] == ["step_00000003"], log[-3000:]
     assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
     assert (out / "model" / "config.json").is_file()
+
+
+def test_a_data_error_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path):
+    """Bad data one rank's stream cannot skip: every rank learns of it through the step's all-reduce, the
+    steps trained so far are saved together (one sharded checkpoint, the data state before the failed
+    step), the run fails naming the error, and a resume continues the loss curve of an unbroken run."""
+    pytest.importorskip("torch.distributed.fsdp")
+    if not torch.distributed.is_gloo_available():
+        pytest.skip("torch was built without gloo")
+    out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
+    proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, TANDEM_TEST_DATA_ERROR="0:3")
+    log = _finish(proc, log_file)
+    assert proc.returncode != 0 and "batch 3 is unreadable" in log, log[-3000:]
+    ckpts = sorted((out / "checkpoints").glob("step_*"))
+    assert [p.name for p in ckpts] == ["step_00000003"], log[-3000:]
+    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    _torchrun(_cfg(out, steps=6, ckpt_every=100, resume=True), tmp_path / "resumed.log")
+    train(
+        TrainConfig(**_cfg(tmp_path / "one", steps=6, ckpt_every=100)),
+        model=tiny_model(),
+        data=ToyStream(batch=4),
+    )
+    ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    got = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in got] == list(range(1, 7))
+    for a, b in zip(ref, got):
+        assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)

@@ -49,9 +49,11 @@ class ToyStream:
         rank: int = 0,
         world: int = 1,
         limit: int | None = None,
+        fail_at: int | None = None,
     ):
         self.batch, self.src, self.tgt, self.seed, self.rank, self.world = batch, src, tgt, seed, rank, world
         self.limit = limit  # batches before the stream runs out (None: never)
+        self.fail_at = fail_at  # drawing batch `fail_at` raises a TandemError (bad data it cannot skip)
         self.pos = 0
 
     def __iter__(self):
@@ -60,6 +62,10 @@ class ToyStream:
     def __next__(self) -> dict:
         if self.limit is not None and self.pos >= self.limit:
             raise StopIteration
+        if self.fail_at is not None and self.pos == self.fail_at:
+            from tandem.errors import TandemError
+
+            raise TandemError(f"rank {self.rank}: batch {self.pos} is unreadable (test)")
         rng = np.random.default_rng([self.seed, self.pos])
         self.pos += 1
         n = self.batch * self.world
@@ -99,7 +105,10 @@ def main() -> None:
     # TANDEM_TEST_RUN_OUT="R:N": rank R's data runs out after N batches (the other ranks' never does)
     out_rank, _, out_after = os.environ.get("TANDEM_TEST_RUN_OUT", "").partition(":")
     limit = int(out_after) if out_rank and int(out_rank) == rank else None
-    data = ToyStream(batch=global_batch // world, rank=rank, world=world, limit=limit)
+    # TANDEM_TEST_DATA_ERROR="R:N": rank R's stream raises a TandemError when drawing batch N
+    err_rank, _, err_at = os.environ.get("TANDEM_TEST_DATA_ERROR", "").partition(":")
+    fail_at = int(err_at) if err_rank and int(err_rank) == rank else None
+    data = ToyStream(batch=global_batch // world, rank=rank, world=world, limit=limit, fail_at=fail_at)
     if os.environ.get("TANDEM_TEST_PID_DIR"):  # lets a test signal one rank
         pid_dir = os.environ["TANDEM_TEST_PID_DIR"]
         os.makedirs(pid_dir, exist_ok=True)
