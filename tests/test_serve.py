@@ -534,6 +534,47 @@ def test_timeout_gives_504_then_serves(backend, edge):
         assert "tandem_timeouts_total 1" in c.get("/metrics").text
 
 
+def test_timed_out_requests_free_their_queue_slots(backend, edge):
+    """Rows of a request that timed out while queued behind a long batch leave the queue at once: they do
+    not make the next request a 503 "queue full" while nobody is waiting, nor show in the queue depth."""
+    gated = GatedBackend(backend)
+    body = {"inputs": TEXT, "max_new_tokens": 8}
+    settings = ServeSettings(max_batch=1, max_wait_ms=0, queue_size=2, timeout_s=PATIENCE_S)
+    with TestClient(create_app(gated, settings)) as c:
+        results: dict = {}
+
+        def go(k):
+            results[k] = c.post("/v1/generate", json=body)
+
+        first = threading.Thread(target=go, args=("first",))
+        try:
+            first.start()
+            assert gated.entered.wait(PATIENCE_S)  # holds the worker at the gate
+            c.app.state.settings.timeout_s = 0.2
+            late = [threading.Thread(target=go, args=(k,)) for k in "ab"]
+            for t in late:
+                t.start()
+            for t in late:
+                t.join(PATIENCE_S)
+            assert [results[k].status_code for k in "ab"] == [504, 504]
+            c.app.state.settings.timeout_s = PATIENCE_S
+            assert c.get("/healthz").json()["queue_depth"] == 0
+            assert "tandem_queue_depth 0" in c.get("/metrics").text
+            queued = threading.Thread(target=go, args=("c",))
+            queued.start()  # fits: the queue holds no live row
+            _wait_for(lambda: c.app.state.batcher.depth == 1 or "c" in results, "request c queued")
+            assert "c" not in results, results["c"].text
+        finally:
+            gated.gate.set()
+        first.join(PATIENCE_S)
+        queued.join(PATIENCE_S)
+        want = edge.generate(TEXT, max_new_tokens=8)
+        for k in ("first", "c"):
+            assert results[k].status_code == 200, results[k].text
+            assert results[k].json()["outputs"][0]["text"] == want
+        assert gated.batches == [1, 1]  # the timed-out rows were never run
+
+
 def test_graceful_shutdown_finishes_in_flight(backend, edge):
     gated = GatedBackend(backend)
     srv = _Server(gated, ServeSettings())
