@@ -681,6 +681,40 @@ def test_torch_backend_input_longer_than_the_model_413(torch_backend):
         assert r.status_code == 200 and r.json()["outputs"][0]["output_tokens"] == 128
 
 
+@pytest.mark.parametrize("which", ["edge", "torch"])
+def test_extreme_sampling_settings_sample_or_decode_greedily_not_500(which, backend, torch_backend):
+    """Values inside the documented ranges that float32 cannot hold: a temperature of 1e-38 (overflowed to
+    NaN: the edge backend sampled padding, "" with 8 tokens), a top_p of 1e-300 (rounded to 0: a 500 on both
+    backends), a top_k over the vocabulary (a 500 on the edge backend)."""
+    b = backend if which == "edge" else torch_backend
+    greedy = b.generate([TEXT], GenerateParams(max_new_tokens=8))[0].text
+    with TestClient(create_app(b, ServeSettings())) as c:
+        for extra in ({"temperature": 1e-38}, {"temperature": 1.0, "top_p": 1e-300}):
+            r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8, **extra})
+            assert r.status_code == 200, (extra, r.text)
+            assert r.json()["outputs"][0]["text"] == greedy, extra  # only the most likely token is left
+        r = c.post(
+            "/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8, "temperature": 1, "top_k": 10**12}
+        )
+        assert r.status_code == 200, r.text
+
+
+def test_top_k_over_a_vocabulary_map_samples(export_dir, tmp_path):
+    """With a vocabulary map (trim_vocabulary) CTranslate2 samples from the few tokens this batch maps to and
+    refused top_k=50 over them: a 500 for a common setting."""
+    import shutil
+
+    from tandem.edge import trim_vocabulary
+
+    shutil.copytree(export_dir, tmp_path / "e")
+    trim_vocabulary(tmp_path / "e", ["queen", "seven am"], copy_source=False)
+    with TestClient(create_app(EdgeBackend(tmp_path / "e"))) as c:
+        body = {"inputs": "play queen", "max_new_tokens": 4, "temperature": 1.0, "top_k": 50}
+        r = c.post("/v1/generate", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["outputs"][0]["output_tokens"] >= 1
+
+
 def test_torch_backend_usage_prompt_tokens_same_definition(torch_backend):
     with TestClient(create_app(torch_backend, ServeSettings())) as c:
         r = c.post("/v1/completions", json={"prompt": TEXT, "max_tokens": 2})
