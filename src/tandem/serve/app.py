@@ -509,14 +509,14 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     async def completions(req: CompletionRequest):
         if req.stream:
             raise ApiError(422, "stream: streaming is not supported; send stream=false", "invalid_request")
-        if (req.n or 1) != 1:
+        if req.n is not None and req.n != 1:  # n=0 was read as the default 1
             raise ApiError(422, "n: only n=1 is supported", "invalid_request")
         if req.echo:
             raise ApiError(422, "echo: not supported by an encoder-decoder model", "invalid_request")
         unsupported = [
             ("logprobs", req.logprobs is not None, "token log-probabilities are not returned; send null"),
             ("suffix", bool(req.suffix), "insertion is not supported"),
-            ("best_of", (req.best_of or 1) != 1, "only best_of=1 is supported"),
+            ("best_of", req.best_of is not None and req.best_of != 1, "only best_of=1 is supported"),
             ("logit_bias", bool(req.logit_bias), "not supported; send {} or null"),
             ("presence_penalty", bool(req.presence_penalty), "not supported; send 0"),
             ("frequency_penalty", bool(req.frequency_penalty), "not supported; send 0"),
