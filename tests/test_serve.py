@@ -226,7 +226,10 @@ def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     assert r.status_code == 413 and "over the limit" in r.json()["error"]["message"]
     assert client.get("/v1/nothing").status_code == 404
     assert client.post("/v2/generate", json={"inputs": "a"}).json()["error"]["code"] == 404
-    assert client.get("/v1/generate").status_code == 405
+    r = client.get("/v1/generate")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"  # a 405 names the allowed methods
+    r = client.request("DELETE", "/healthz")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
     _expect_ok(client, edge)
 
 

@@ -326,7 +326,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             404: f"no route {request.url.path}",
             405: f"method {request.method} not allowed on {request.url.path}",
         }
-        return _error(e.status_code, msg.get(e.status_code, str(e.detail)), "http_error")
+        # the exception's headers carry a 405's Allow (RFC 9110 requires it)
+        return _error(e.status_code, msg.get(e.status_code, str(e.detail)), "http_error", e.headers)
 
     # ------------------------------------------------------------------------------------- helpers
     def check_texts(field: str, texts: list[str], allow_empty: bool = False) -> None:
