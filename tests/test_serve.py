@@ -623,7 +623,15 @@ def test_cli_serve_limits_reach_the_settings_and_bad_ones_are_refused(monkeypatc
     assert main(["serve", "some-dir", *flags]) == 0
     s = seen["s"]
     assert (s.max_new_tokens, s.max_beams, s.in_flight_limit, s.queue_size) == (64, 2, 10, 4)
-    for bad in (["--max-batch", "0"], ["--queue-size", "-1"], ["--timeout-s", "0"], ["--max-in-flight", "0"]):
+    for bad in (
+        ["--max-batch", "0"],
+        ["--queue-size", "-1"],
+        ["--timeout-s", "0"],
+        ["--max-in-flight", "0"],
+        ["--token", ""],  # `--token "$UNSET"` served without auth
+        ["--token", "s\u00e9cret"],  # no client could send it so that it matched
+        ["--token", " s3cret"],
+    ):
         capsys.readouterr()
         assert main(["serve", "some-dir", *bad]) == 2, bad
         err = capsys.readouterr().err

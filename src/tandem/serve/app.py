@@ -63,6 +63,19 @@ class ServeSettings:
         ):
             if int(getattr(self, name)) < 1:
                 raise TandemError(f"serve setting {name} must be >= 1, got {getattr(self, name)}")
+        # An empty token (`--token "$UNSET_VAR"`) turned auth off without a word; a non-ASCII one could not
+        # be sent (clients encode the header as UTF-8 or refuse, the server reads it as Latin-1); a space
+        # at either end was stripped from what the client sent, so it never matched.
+        if self.token is not None and not (
+            self.token
+            and self.token.isascii()
+            and self.token.isprintable()
+            and self.token.strip() == self.token
+        ):
+            raise TandemError(
+                f"serve setting token must be non-empty printable ASCII without surrounding spaces, got "
+                f"{self.token!r}; leave it out to serve without auth"
+            )
         if self.max_in_flight is not None and self.max_in_flight < 1:
             raise TandemError(f"serve setting max_in_flight must be >= 1, got {self.max_in_flight}")
         if not self.max_wait_ms >= 0:
