@@ -396,6 +396,41 @@ def test_real_uvicorn_queue_full_then_recovers(backend, edge):
         srv.stop()
 
 
+def test_a_client_that_disconnects_leaves_the_queue(backend, edge):
+    """A client that closes its connection while its request is queued: its row is dropped, not run for
+    nobody (a client retrying after its own timeout filled the queue with answers no one reads)."""
+    gated = GatedBackend(backend)
+    srv = _Server(gated, ServeSettings(max_batch=1, max_wait_ms=0, queue_size=4, timeout_s=PATIENCE_S))
+    try:
+        results: dict = {}
+        body = {"inputs": TEXT, "max_new_tokens": 8}
+        first = _post_async(srv.url + "/v1/generate", body, results, "first")
+        assert gated.entered.wait(PATIENCE_S)  # the worker is held at the gate
+        batcher = srv.server.config.app.state.batcher
+        payload = json.dumps({"inputs": "play the music", "max_new_tokens": 8}).encode()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=PATIENCE_S) as sock:
+            sock.sendall(
+                b"POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                + payload
+            )
+            _wait_for(lambda: batcher.depth == 1, "the request queued")
+        _wait_for(lambda: batcher.depth == 0, "the closed connection's row left the queue")
+        metrics = srv.server.config.app.state.metrics
+        _wait_for(lambda: metrics.disconnects == 1, "the disconnect counted")
+        gated.gate.set()
+        first.join(PATIENCE_S)
+        want = edge.generate(TEXT, max_new_tokens=8)
+        assert results["first"].status_code == 200 and results["first"].json()["outputs"][0]["text"] == want
+        after = httpx.post(srv.url + "/v1/generate", json=body, timeout=PATIENCE_S)
+        assert after.status_code == 200 and after.json()["outputs"][0]["text"] == want
+        assert gated.batches == [1, 1]  # first and after: the disconnected row never ran
+        assert metrics.in_flight == 0 and "tandem_client_disconnects_total 1" in metrics.render()
+    finally:
+        gated.gate.set()
+        srv.stop()
+
+
 def test_request_larger_than_the_queue_413_not_503(backend, edge):
     """More rows than --queue-size can never fit: 413 naming the limit, not a 503 that invites retries."""
     with TestClient(create_app(backend, ServeSettings(queue_size=2, max_items=4))) as c:
