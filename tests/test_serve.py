@@ -126,6 +126,8 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/parse", {"inputs": None}, 422, "inputs"),
         ("/v1/completions", {"prompt": "a", "stream": True}, 422, "stream"),
         ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
+        ("/v1/completions", {"prompt": "a", "n": 0}, 422, "n: only n=1"),  # was read as the default
+        ("/v1/completions", {"prompt": "a", "best_of": 0}, 422, "best_of: only best_of=1"),
         ("/v1/completions", {"prompt": 7}, 422, "prompt"),
         ("/v1/completions", {"prompt": [5, 6, 7]}, 422, "prompt: token-id prompts are not supported"),
         ("/v1/completions", {"prompt": [[5, 6], [7]]}, 422, "prompt: token-id prompts are not supported"),
@@ -224,7 +226,10 @@ def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     assert r.status_code == 413 and "over the limit" in r.json()["error"]["message"]
     assert client.get("/v1/nothing").status_code == 404
     assert client.post("/v2/generate", json={"inputs": "a"}).json()["error"]["code"] == 404
-    assert client.get("/v1/generate").status_code == 405
+    r = client.get("/v1/generate")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"  # a 405 names the allowed methods
+    r = client.request("DELETE", "/healthz")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"
     _expect_ok(client, edge)
 
 
@@ -391,6 +396,41 @@ def test_real_uvicorn_queue_full_then_recovers(backend, edge):
         srv.stop()
 
 
+def test_a_client_that_disconnects_leaves_the_queue(backend, edge):
+    """A client that closes its connection while its request is queued: its row is dropped, not run for
+    nobody (a client retrying after its own timeout filled the queue with answers no one reads)."""
+    gated = GatedBackend(backend)
+    srv = _Server(gated, ServeSettings(max_batch=1, max_wait_ms=0, queue_size=4, timeout_s=PATIENCE_S))
+    try:
+        results: dict = {}
+        body = {"inputs": TEXT, "max_new_tokens": 8}
+        first = _post_async(srv.url + "/v1/generate", body, results, "first")
+        assert gated.entered.wait(PATIENCE_S)  # the worker is held at the gate
+        batcher = srv.server.config.app.state.batcher
+        payload = json.dumps({"inputs": "play the music", "max_new_tokens": 8}).encode()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=PATIENCE_S) as sock:
+            sock.sendall(
+                b"POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                + payload
+            )
+            _wait_for(lambda: batcher.depth == 1, "the request queued")
+        _wait_for(lambda: batcher.depth == 0, "the closed connection's row left the queue")
+        metrics = srv.server.config.app.state.metrics
+        _wait_for(lambda: metrics.disconnects == 1, "the disconnect counted")
+        gated.gate.set()
+        first.join(PATIENCE_S)
+        want = edge.generate(TEXT, max_new_tokens=8)
+        assert results["first"].status_code == 200 and results["first"].json()["outputs"][0]["text"] == want
+        after = httpx.post(srv.url + "/v1/generate", json=body, timeout=PATIENCE_S)
+        assert after.status_code == 200 and after.json()["outputs"][0]["text"] == want
+        assert gated.batches == [1, 1]  # first and after: the disconnected row never ran
+        assert metrics.in_flight == 0 and "tandem_client_disconnects_total 1" in metrics.render()
+    finally:
+        gated.gate.set()
+        srv.stop()
+
+
 def test_request_larger_than_the_queue_413_not_503(backend, edge):
     """More rows than --queue-size can never fit: 413 naming the limit, not a 503 that invites retries."""
     with TestClient(create_app(backend, ServeSettings(queue_size=2, max_items=4))) as c:
@@ -534,6 +574,47 @@ def test_timeout_gives_504_then_serves(backend, edge):
         assert "tandem_timeouts_total 1" in c.get("/metrics").text
 
 
+def test_timed_out_requests_free_their_queue_slots(backend, edge):
+    """Rows of a request that timed out while queued behind a long batch leave the queue at once: they do
+    not make the next request a 503 "queue full" while nobody is waiting, nor show in the queue depth."""
+    gated = GatedBackend(backend)
+    body = {"inputs": TEXT, "max_new_tokens": 8}
+    settings = ServeSettings(max_batch=1, max_wait_ms=0, queue_size=2, timeout_s=PATIENCE_S)
+    with TestClient(create_app(gated, settings)) as c:
+        results: dict = {}
+
+        def go(k):
+            results[k] = c.post("/v1/generate", json=body)
+
+        first = threading.Thread(target=go, args=("first",))
+        try:
+            first.start()
+            assert gated.entered.wait(PATIENCE_S)  # holds the worker at the gate
+            c.app.state.settings.timeout_s = 0.2
+            late = [threading.Thread(target=go, args=(k,)) for k in "ab"]
+            for t in late:
+                t.start()
+            for t in late:
+                t.join(PATIENCE_S)
+            assert [results[k].status_code for k in "ab"] == [504, 504]
+            c.app.state.settings.timeout_s = PATIENCE_S
+            assert c.get("/healthz").json()["queue_depth"] == 0
+            assert "tandem_queue_depth 0" in c.get("/metrics").text
+            queued = threading.Thread(target=go, args=("c",))
+            queued.start()  # fits: the queue holds no live row
+            _wait_for(lambda: c.app.state.batcher.depth == 1 or "c" in results, "request c queued")
+            assert "c" not in results, results["c"].text
+        finally:
+            gated.gate.set()
+        first.join(PATIENCE_S)
+        queued.join(PATIENCE_S)
+        want = edge.generate(TEXT, max_new_tokens=8)
+        for k in ("first", "c"):
+            assert results[k].status_code == 200, results[k].text
+            assert results[k].json()["outputs"][0]["text"] == want
+        assert gated.batches == [1, 1]  # the timed-out rows were never run
+
+
 def test_graceful_shutdown_finishes_in_flight(backend, edge):
     gated = GatedBackend(backend)
     srv = _Server(gated, ServeSettings())
@@ -577,7 +658,15 @@ def test_cli_serve_limits_reach_the_settings_and_bad_ones_are_refused(monkeypatc
     assert main(["serve", "some-dir", *flags]) == 0
     s = seen["s"]
     assert (s.max_new_tokens, s.max_beams, s.in_flight_limit, s.queue_size) == (64, 2, 10, 4)
-    for bad in (["--max-batch", "0"], ["--queue-size", "-1"], ["--timeout-s", "0"], ["--max-in-flight", "0"]):
+    for bad in (
+        ["--max-batch", "0"],
+        ["--queue-size", "-1"],
+        ["--timeout-s", "0"],
+        ["--max-in-flight", "0"],
+        ["--token", ""],  # `--token "$UNSET"` served without auth
+        ["--token", "s\u00e9cret"],  # no client could send it so that it matched
+        ["--token", " s3cret"],
+    ):
         capsys.readouterr()
         assert main(["serve", "some-dir", *bad]) == 2, bad
         err = capsys.readouterr().err
@@ -638,6 +727,40 @@ def test_torch_backend_input_longer_than_the_model_413(torch_backend):
         assert r.status_code == 422 and "max_new_tokens 129" in r.json()["error"]["message"]
         r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 128, "min_new_tokens": 128})
         assert r.status_code == 200 and r.json()["outputs"][0]["output_tokens"] == 128
+
+
+@pytest.mark.parametrize("which", ["edge", "torch"])
+def test_extreme_sampling_settings_sample_or_decode_greedily_not_500(which, backend, torch_backend):
+    """Values inside the documented ranges that float32 cannot hold: a temperature of 1e-38 (overflowed to
+    NaN: the edge backend sampled padding, "" with 8 tokens), a top_p of 1e-300 (rounded to 0: a 500 on both
+    backends), a top_k over the vocabulary (a 500 on the edge backend)."""
+    b = backend if which == "edge" else torch_backend
+    greedy = b.generate([TEXT], GenerateParams(max_new_tokens=8))[0].text
+    with TestClient(create_app(b, ServeSettings())) as c:
+        for extra in ({"temperature": 1e-38}, {"temperature": 1.0, "top_p": 1e-300}):
+            r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8, **extra})
+            assert r.status_code == 200, (extra, r.text)
+            assert r.json()["outputs"][0]["text"] == greedy, extra  # only the most likely token is left
+        r = c.post(
+            "/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8, "temperature": 1, "top_k": 10**12}
+        )
+        assert r.status_code == 200, r.text
+
+
+def test_top_k_over_a_vocabulary_map_samples(export_dir, tmp_path):
+    """With a vocabulary map (trim_vocabulary) CTranslate2 samples from the few tokens this batch maps to and
+    refused top_k=50 over them: a 500 for a common setting."""
+    import shutil
+
+    from tandem.edge import trim_vocabulary
+
+    shutil.copytree(export_dir, tmp_path / "e")
+    trim_vocabulary(tmp_path / "e", ["queen", "seven am"], copy_source=False)
+    with TestClient(create_app(EdgeBackend(tmp_path / "e"))) as c:
+        body = {"inputs": "play queen", "max_new_tokens": 4, "temperature": 1.0, "top_k": 50}
+        r = c.post("/v1/generate", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["outputs"][0]["output_tokens"] >= 1
 
 
 def test_torch_backend_usage_prompt_tokens_same_definition(torch_backend):

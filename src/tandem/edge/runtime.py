@@ -480,7 +480,15 @@ class EdgeModel:
             if plan.prefix is not None:
                 kwargs["target_prefix"] = [[self.pieces[plan.prefix]] for _ in source]
             if sampling:
-                kwargs.update(sampling_temperature=temperature, sampling_topk=top_k, sampling_topp=top_p)
+                # as Seq2SeqLM.generate does: a temperature under 1e-6 (CTranslate2 divides float32 logits by
+                # it: 1e-38 overflowed to NaN and sampled padding) samples as 1e-6; a top-k over the whole
+                # vocabulary filters nothing; a top-p under float32's range (rounded to 0, which
+                # CTranslate2 refuses) keeps the most likely token, as any top-p under its probability does
+                kwargs.update(
+                    sampling_temperature=max(float(temperature), 1e-6),
+                    sampling_topk=0 if top_k >= len(self.pieces) else top_k,
+                    sampling_topp=max(float(top_p), 1e-7),
+                )
             # A single greedy stream stops as soon as a stop string shows up (batches are cut afterwards).
             if stops and len(texts) == 1 and kwargs["beam_size"] == 1:
                 seen: list[str] = []
@@ -490,7 +498,15 @@ class EdgeModel:
                     return cut_at_stop(self.decode(seen), stops)[1]
 
                 kwargs["callback"] = _on_token
-            results = _positions_checked(self.translator.translate_batch, source, **kwargs)
+            try:
+                results = _positions_checked(self.translator.translate_batch, source, **kwargs)
+            except ValueError as e:
+                # With a vocabulary map CTranslate2 samples from the tokens mapped from this batch's words
+                # only, and refuses a top-k over their number: a top-k over all of them filters nothing.
+                if not (sampling and kwargs["sampling_topk"] and "sampling_topk" in str(e)):
+                    raise
+                kwargs["sampling_topk"] = 0
+                results = _positions_checked(self.translator.translate_batch, source, **kwargs)
             hyps = [list(res.hypotheses[0]) for res in results]
             scores = [float(res.scores[0]) if return_scores and res.scores else None for res in results]
         gens = []

@@ -47,6 +47,9 @@ def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch
         sorted_logits, idx = torch.sort(logits, descending=True)
         cum = sorted_logits.softmax(-1).cumsum(-1)
         remove = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set with mass >= top_p
+        # ...which always holds the most likely token: a top_p that rounds to 0 in the logits' dtype (1e-300
+        # in float32) removed it too, leaving no token (NaN probabilities, a RuntimeError in multinomial)
+        remove[..., 0] = False
         logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
     return logits
 

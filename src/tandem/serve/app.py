@@ -63,6 +63,19 @@ class ServeSettings:
         ):
             if int(getattr(self, name)) < 1:
                 raise TandemError(f"serve setting {name} must be >= 1, got {getattr(self, name)}")
+        # An empty token (`--token "$UNSET_VAR"`) turned auth off without a word; a non-ASCII one could not
+        # be sent (clients encode the header as UTF-8 or refuse, the server reads it as Latin-1); a space
+        # at either end was stripped from what the client sent, so it never matched.
+        if self.token is not None and not (
+            self.token
+            and self.token.isascii()
+            and self.token.isprintable()
+            and self.token.strip() == self.token
+        ):
+            raise TandemError(
+                f"serve setting token must be non-empty printable ASCII without surrounding spaces, got "
+                f"{self.token!r}; leave it out to serve without auth"
+            )
         if self.max_in_flight is not None and self.max_in_flight < 1:
             raise TandemError(f"serve setting max_in_flight must be >= 1, got {self.max_in_flight}")
         if not self.max_wait_ms >= 0:
@@ -326,7 +339,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             404: f"no route {request.url.path}",
             405: f"method {request.method} not allowed on {request.url.path}",
         }
-        return _error(e.status_code, msg.get(e.status_code, str(e.detail)), "http_error")
+        # the exception's headers carry a 405's Allow (RFC 9110 requires it)
+        return _error(e.status_code, msg.get(e.status_code, str(e.detail)), "http_error", e.headers)
 
     # ------------------------------------------------------------------------------------- helpers
     def check_texts(field: str, texts: list[str], allow_empty: bool = False) -> None:
@@ -391,7 +405,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             float(top_p),
         )
 
-    async def run_rows(key: Hashable, payloads: list[Any]) -> list[Any]:
+    async def run_rows(request: Request, key: Hashable, payloads: list[Any]) -> list[Any]:
         if len(payloads) > s.queue_size:  # can never fit, however long the client waits: not a 503
             raise ApiError(
                 413,
@@ -406,13 +420,28 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         except QueueFull as e:
             metrics.rejected_queue_full += 1
             raise ApiError(503, f"server busy: {e}; retry later", "overloaded", {"Retry-After": "1"}) from e
+        rows = asyncio.gather(*futures)
+        # a client that closes its connection (gave up, timed out on its side) no longer waits: its rows
+        # leave the queue rather than run for nobody and hold slots that retries need
+        gone = asyncio.ensure_future(_disconnected(request))
         try:
-            return list(await asyncio.wait_for(asyncio.gather(*futures), timeout=s.timeout_s))
+            done, _ = await asyncio.wait(
+                {rows, gone}, timeout=s.timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if rows in done:
+                return list(rows.result())
+            if gone in done:
+                metrics.disconnects += 1
+                # nobody reads this answer; 499 (as nginx logs it) keeps it apart in the request metrics
+                raise ApiError(499, "the client closed the connection", "client_closed")
+            raise TimeoutError
         except BaseException as e:
             # the request has failed as a whole: its rows still queued (or waiting for a rerun after a
             # failed batch) are not run for a client that already has its answer
             for f in futures:
                 f.cancel()
+            if isinstance(e, ApiError):
+                raise
             if isinstance(e, TimeoutError):
                 metrics.timeouts += 1
                 raise ApiError(504, f"request timed out after {s.timeout_s:g} s", "timeout") from e
@@ -423,6 +452,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             if isinstance(e, Exception):
                 raise ApiError(500, f"backend error: {type(e).__name__}: {e}", "backend_error") from e
             raise
+        finally:
+            gone.cancel()
 
     # -------------------------------------------------------------------------------------- routes
     @app.get("/healthz")
@@ -452,7 +483,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         return model_card()
 
     @app.post("/v1/generate")
-    async def generate(req: GenerateRequest):
+    async def generate(req: GenerateRequest, request: Request):
         texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
         check_texts("inputs", texts)
         p = gen_params(
@@ -465,7 +496,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             req.top_k,
             req.top_p,
         )
-        gens = await run_rows(("generate", p), texts)
+        gens = await run_rows(request, ("generate", p), texts)
         return {
             "model": backend.name,
             "outputs": [
@@ -480,10 +511,10 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         }
 
     @app.post("/v1/score")
-    async def score(req: ScoreRequest):
+    async def score(req: ScoreRequest, request: Request):
         check_texts("prompt", [req.prompt])
         check_texts("choices", req.choices)
-        rows = await run_rows(("score", req.clm), [(req.prompt, c) for c in req.choices])
+        rows = await run_rows(request, ("score", req.clm), [(req.prompt, c) for c in req.choices])
         logprobs = [float(sum(r)) for r in rows]
         losses = [-lp / (len(r) if req.normalize == "mean" else 1) for lp, r in zip(logprobs, rows)]
         best = min(range(len(rows)), key=lambda i: (losses[i], i))
@@ -497,26 +528,26 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         }
 
     @app.post("/v1/parse")
-    async def parse(req: ParseRequest):
+    async def parse(req: ParseRequest, request: Request):
         texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
         check_texts("inputs", texts)
         p = gen_params(req.max_new_tokens, 1, 0, None, False, 0.0, 0, 1.0)
-        gens = await run_rows(("generate", p), texts)
+        gens = await run_rows(request, ("generate", p), texts)
         labels = getattr(backend, "labels", None)  # tag-format SLU models name their tags in labels.json
         return {"model": backend.name, "parses": [parse_output(g.text, labels) for g in gens]}
 
     @app.post("/v1/completions")
-    async def completions(req: CompletionRequest):
+    async def completions(req: CompletionRequest, request: Request):
         if req.stream:
             raise ApiError(422, "stream: streaming is not supported; send stream=false", "invalid_request")
-        if (req.n or 1) != 1:
+        if req.n is not None and req.n != 1:  # n=0 was read as the default 1
             raise ApiError(422, "n: only n=1 is supported", "invalid_request")
         if req.echo:
             raise ApiError(422, "echo: not supported by an encoder-decoder model", "invalid_request")
         unsupported = [
             ("logprobs", req.logprobs is not None, "token log-probabilities are not returned; send null"),
             ("suffix", bool(req.suffix), "insertion is not supported"),
-            ("best_of", (req.best_of or 1) != 1, "only best_of=1 is supported"),
+            ("best_of", req.best_of is not None and req.best_of != 1, "only best_of=1 is supported"),
             ("logit_bias", bool(req.logit_bias), "not supported; send {} or null"),
             ("presence_penalty", bool(req.presence_penalty), "not supported; send 0"),
             ("frequency_penalty", bool(req.frequency_penalty), "not supported; send 0"),
@@ -552,7 +583,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             0,
             req.top_p if req.top_p is not None else 1.0,
         )
-        gens = await run_rows(("generate", p), prompts)
+        gens = await run_rows(request, ("generate", p), prompts)
         # the tokens the model reads (source EOS included), as OpenAI counts what its models process
         prompt_tokens = sum(g.input_tokens for g in gens)
         completion_tokens = sum(g.output_tokens for g in gens)
@@ -582,6 +613,12 @@ _BATCHED = {
     "/v1/parse",
     "/v1/completions",
 }  # routes whose rows are micro-batched
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has closed the connection (the request's body has been read by then)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def serve(backend: Backend, settings: ServeSettings | None = None, *, log_level: str = "info") -> None:

@@ -65,7 +65,16 @@ class MicroBatcher:
 
     @property
     def depth(self) -> int:
+        """Rows waiting for a batch; rows of requests that already failed or timed out are not counted."""
+        self._drop_done()
         return len(self._pending)
+
+    def _drop_done(self) -> None:
+        # A request that timed out cancels its queued rows, but the worker removes them only when it next
+        # takes a batch (it may be busy in a long one): without this they would hold queue slots for nobody.
+        if any(r.future.done() for r in self._pending):
+            self._pending = deque(r for r in self._pending if not r.future.done())
+            self.metrics.queue_depth = len(self._pending)
 
     @property
     def open_requests(self) -> int:
@@ -91,6 +100,7 @@ class MicroBatcher:
         """Queue one request's rows together; raises QueueFull if they do not all fit."""
         if self._closing or self._wakeup is None:
             raise QueueFull("the server is shutting down")
+        self._drop_done()
         if len(self._pending) + len(payloads) > self.queue_size:
             raise QueueFull(f"queue full ({len(self._pending)}/{self.queue_size} rows waiting)")
         loop = asyncio.get_running_loop()

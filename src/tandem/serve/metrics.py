@@ -44,6 +44,7 @@ class Metrics:
         self.in_flight = 0
         self.rejected_queue_full = 0
         self.timeouts = 0
+        self.disconnects = 0
 
     def observe_request(self, route: str, code: int, seconds: float) -> None:
         with self._lock:
@@ -84,5 +85,8 @@ class Metrics:
                 "# HELP tandem_timeouts_total Requests that ran past their timeout.",
                 "# TYPE tandem_timeouts_total counter",
                 f"tandem_timeouts_total {self.timeouts}",
+                "# HELP tandem_client_disconnects_total Requests whose client closed the connection before the answer.",
+                "# TYPE tandem_client_disconnects_total counter",
+                f"tandem_client_disconnects_total {self.disconnects}",
             ]
         return "\n".join(lines) + "\n"
