@@ -128,6 +128,7 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
         ("/v1/completions", {"prompt": "a", "n": 0}, 422, "n: only n=1"),  # was read as the default
         ("/v1/completions", {"prompt": "a", "best_of": 0}, 422, "best_of: only best_of=1"),
+        ("/v1/completions", {"prompt": "a", "max_tokens": 0}, 422, "max_tokens must be in"),  # its own name
         ("/v1/completions", {"prompt": 7}, 422, "prompt"),
         ("/v1/completions", {"prompt": [5, 6, 7]}, 422, "prompt: token-id prompts are not supported"),
         ("/v1/completions", {"prompt": [[5, 6], [7]]}, 422, "prompt: token-id prompts are not supported"),

@@ -370,10 +370,18 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 ) from e
 
     def gen_params(
-        max_new_tokens: int, num_beams: int, min_new_tokens: int, stop, clm: bool, temperature, top_k, top_p
+        max_new_tokens: int,
+        num_beams: int,
+        min_new_tokens: int,
+        stop,
+        clm: bool,
+        temperature,
+        top_k,
+        top_p,
+        max_name: str = "max_new_tokens",  # the field as the client named it (completions: max_tokens)
     ) -> GenerateParams:
         if not 1 <= max_new_tokens <= s.max_new_tokens:
-            raise ApiError(422, f"max_new_tokens must be in [1, {s.max_new_tokens}]", "invalid_request")
+            raise ApiError(422, f"{max_name} must be in [1, {s.max_new_tokens}]", "invalid_request")
         if not 1 <= num_beams <= s.max_beams:
             raise ApiError(422, f"num_beams must be in [1, {s.max_beams}]", "invalid_request")
         if not 0 <= min_new_tokens <= max_new_tokens:
@@ -582,6 +590,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             req.temperature or 0.0,
             0,
             req.top_p if req.top_p is not None else 1.0,
+            max_name="max_tokens",
         )
         gens = await run_rows(request, ("generate", p), prompts)
         # the tokens the model reads (source EOS included), as OpenAI counts what its models process
