@@ -73,6 +73,8 @@ def objective_symbols(objective: str) -> list[str]:
     if key == "ul2":
         return sentinels + list(UL2_MODE_SYMBOLS.values())
     return []
+
+
 TANDEM_LAYOUT = ("<s>", "<pad>", "</s>", "<unk>", *SPECIAL_SYMBOLS, NEWLINE)  # ids 0..7
 _TAG_RE = re.compile(r"<tag_(\d+)>")
 _MODEL_TYPES = ("unigram", "bpe", "char", "word")
