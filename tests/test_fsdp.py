@@ -72,6 +72,31 @@ def _finish(proc: subprocess.Popen, log: Path, timeout: float = PATIENCE_S) -> s
     return log.read_text()
 
 
+@pytest.fixture
+def fsdp_gloo() -> None:
+    """Skips a test where torch lacks FSDP2 or the gloo backend (CPU collectives)."""
+    pytest.importorskip("torch.distributed.fsdp")
+    if not torch.distributed.is_gloo_available():
+        pytest.skip("torch was built without gloo")
+
+
+def _one_sharded_checkpoint(out: Path, log: str) -> Path:
+    """The run's only checkpoint, checked to hold one DCP shard per rank."""
+    ckpts = sorted((out / "checkpoints").glob("step_*"))
+    assert len(ckpts) == 1, log[-3000:]
+    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    return ckpts[0]
+
+
+def _same_loss_curve(one: Path, two: Path, end: int) -> None:
+    """Run `two` logged steps 1 .. end-1 with the losses (within 1e-4) of the one-process run `one`."""
+    ref = [json.loads(x) for x in (one / "metrics.jsonl").read_text().splitlines()]
+    got = [json.loads(x) for x in (two / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in got] == list(range(1, end))
+    for a, b in zip(ref, got):
+        assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)
+
+
 def _torchrun(cfg: dict, log: Path) -> None:
     proc = _start(cfg, log)
     out = _finish(proc, log)
@@ -79,10 +104,7 @@ def _torchrun(cfg: dict, log: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fsdp2_two_ranks_match_one_process(tmp_path):
-    pytest.importorskip("torch.distributed.fsdp")
-    if not torch.distributed.is_gloo_available():
-        pytest.skip("torch was built without gloo")
+def test_fsdp2_two_ranks_match_one_process(tmp_path, fsdp_gloo):
     train(TrainConfig(**_cfg(tmp_path / "one")), model=tiny_model(), data=ToyStream(batch=4))
     ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
 
@@ -113,12 +135,9 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoint(tmp_path):
+def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoint(tmp_path, fsdp_gloo):
     """Preemption under torchrun: the rank that got SIGTERM tells the others through the step's all-reduce;
     all finish the same step, save one sharded checkpoint together and exit; the run resumes from it."""
-    pytest.importorskip("torch.distributed.fsdp")
-    if not torch.distributed.is_gloo_available():
-        pytest.skip("torch was built without gloo")
     out, pids = tmp_path / "two", tmp_path / "pids"
     cfg = _cfg(out, steps=2000, ckpt_every=1000, warmup=2)
     log_file = tmp_path / "torchrun.log"
@@ -135,10 +154,7 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoi
         _finish(proc, log_file, timeout=0)  # leave no run behind
         raise
     log = _finish(proc, log_file)
-    ckpts = sorted((out / "checkpoints").glob("step_*"))
-    assert len(ckpts) == 1, log[-3000:]
-    step = int(json.loads((ckpts[0] / "trainer.json").read_text())["step"])
-    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    step = int(json.loads((_one_sharded_checkpoint(out, log) / "trainer.json").read_text())["step"])
     assert f"interrupted at step {step}" in log  # said by rank 0, which was never signalled
     assert "exitcode  : 143" in log or "exitcode: 143" in log, log[-3000:]
 
@@ -148,52 +164,34 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoi
         model=tiny_model(),
         data=ToyStream(batch=4),
     )
-    ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
-    got = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in got] == list(range(1, step + 3))
-    for a, b in zip(ref, got):
-        assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)
+    _same_loss_curve(tmp_path / "one", out, step + 3)
 
 
-def test_data_running_out_on_one_rank_ends_every_rank_with_one_checkpoint(tmp_path):
+def test_data_running_out_on_one_rank_ends_every_rank_with_one_checkpoint(tmp_path, fsdp_gloo):
     """A rank whose data runs out tells the others through the step's all-reduce (one that stopped alone
     would leave them waiting in the next collective for ever): all end at the same step and save together."""
-    pytest.importorskip("torch.distributed.fsdp")
-    if not torch.distributed.is_gloo_available():
-        pytest.skip("torch was built without gloo")
     out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
     proc = _start(_cfg(out, steps=50, ckpt_every=100), log_file, TANDEM_TEST_RUN_OUT="1:3")
     log = _finish(proc, log_file)
     assert proc.returncode == 0, log[-3000:]
     assert "the data ran out at step 3" in log, log[-3000:]
-    ckpts = sorted((out / "checkpoints").glob("step_*"))
-    assert [p.name for p in ckpts] == ["step_00000003"], log[-3000:]
-    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    assert _one_sharded_checkpoint(out, log).name == "step_00000003", log[-3000:]
     assert (out / "model" / "config.json").is_file()
 
 
-def test_a_data_error_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path):
+def test_a_data_error_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path, fsdp_gloo):
     """Bad data one rank's stream cannot skip: every rank learns of it through the step's all-reduce, the
     steps trained so far are saved together (one sharded checkpoint, the data state before the failed
     step), the run fails naming the error, and a resume continues the loss curve of an unbroken run."""
-    pytest.importorskip("torch.distributed.fsdp")
-    if not torch.distributed.is_gloo_available():
-        pytest.skip("torch was built without gloo")
     out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
     proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, TANDEM_TEST_DATA_ERROR="0:3")
     log = _finish(proc, log_file)
     assert proc.returncode != 0 and "batch 3 is unreadable" in log, log[-3000:]
-    ckpts = sorted((out / "checkpoints").glob("step_*"))
-    assert [p.name for p in ckpts] == ["step_00000003"], log[-3000:]
-    assert sorted(p.name for p in (ckpts[0] / "dcp").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
+    assert _one_sharded_checkpoint(out, log).name == "step_00000003", log[-3000:]
     _torchrun(_cfg(out, steps=6, ckpt_every=100, resume=True), tmp_path / "resumed.log")
     train(
         TrainConfig(**_cfg(tmp_path / "one", steps=6, ckpt_every=100)),
         model=tiny_model(),
         data=ToyStream(batch=4),
     )
-    ref = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
-    got = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in got] == list(range(1, 7))
-    for a, b in zip(ref, got):
-        assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)
+    _same_loss_curve(tmp_path / "one", out, 7)
