@@ -432,6 +432,33 @@ def test_a_client_that_disconnects_leaves_the_queue(backend, edge):
         srv.stop()
 
 
+def test_a_body_sent_too_slowly_gets_408_and_frees_its_place(backend, edge):
+    """A client that sends less body than its Content-Length (or sends it slowly) gets 408 once the
+    per-request timeout has passed, and its place under --max-in-flight is free again: a few such
+    connections cannot hold the server (slowloris)."""
+    srv = _Server(backend, ServeSettings(timeout_s=1.0, max_in_flight=1))
+    try:
+        metrics = srv.server.config.app.state.metrics
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=PATIENCE_S) as sock:
+            sock.sendall(
+                b"POST /v1/generate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n" + b'{"inputs": "pl'
+            )
+            reply = b""
+            while b"\r\n\r\n" not in reply:
+                chunk = sock.recv(4096)
+                assert chunk, "the server closed the connection without an answer"
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+        _wait_for(lambda: metrics.in_flight == 0, "the slow request's place freed")
+        body = {"inputs": TEXT, "max_new_tokens": 8}
+        after = httpx.post(srv.url + "/v1/generate", json=body, timeout=PATIENCE_S)
+        assert after.status_code == 200
+        assert after.json()["outputs"][0]["text"] == edge.generate(TEXT, max_new_tokens=8)
+    finally:
+        srv.stop()
+
+
 def test_request_larger_than_the_queue_413_not_503(backend, edge):
     """More rows than --queue-size can never fit: 413 naming the limit, not a 503 that invites retries."""
     with TestClient(create_app(backend, ServeSettings(queue_size=2, max_items=4))) as c:
@@ -472,7 +499,10 @@ def test_too_many_requests_in_flight_503_json_with_retry_after(backend, edge, mo
                 busy.json()["error"]["type"] == "overloaded" and "limit 2" in busy.json()["error"]["message"]
             )
             assert c.get("/healthz").status_code == 200  # probes and metrics still answer under load
-            assert "tandem_in_flight_requests" in c.get("/metrics").text
+            text = c.get("/metrics").text
+            assert "tandem_in_flight_requests" in text
+            assert 'tandem_rejected_total{reason="in_flight"} 1' in text  # counted apart from a full queue
+            assert 'tandem_rejected_total{reason="queue_full"} 0' in text
         finally:
             gated.gate.set()
         for t in threads:

@@ -35,7 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=256,
         help="rows waiting before 503s; a request with more rows gets 413 (256)",
     )
-    parser.add_argument("--timeout-s", type=float, default=30.0, help="per-request timeout, then 504 (30)")
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=30.0,
+        help="per-request timeout, then 504 (30); also the time a request body may take to arrive, then 408",
+    )
     parser.add_argument(
         "--max-input-chars", type=int, default=4096, help="longest input string, else 413 (4096)"
     )

@@ -3,9 +3,10 @@
 Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics,
 /v1/models and /v1/models/{id} (OpenAI-compatible: the one served model).
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON or
-a body not in UTF-8, 401 missing/wrong bearer token, 404 unknown route, 413 input over a size limit, 415 a
-POST body not sent as `Content-Type: application/json`, 422 wrong types or values, 503 (+ Retry-After) queue
-full, too many requests in flight or shutting down, 504 past the per-request timeout. A request with more
+a body not in UTF-8, 401 missing/wrong bearer token, 404 unknown route, 408 a body not received within the
+per-request timeout, 413 input over a size limit, 415 a POST body not sent as `Content-Type:
+application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full, too many requests in flight or
+shutting down, 504 past the per-request timeout. A request with more
 rows than the whole queue gets 413, not 503: retrying could never help.
 """
 
@@ -108,25 +109,40 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
 
 
 class _BodyLimit:
-    """ASGI middleware: a body sent without Content-Length (chunked) is read up to `limit` bytes, then 413.
+    """ASGI middleware: reads the request body before the app sees it, within `timeout_s` (else 408: a client
+    that sends its body slowly, or less of it than its Content-Length says, would hold one of the
+    `max_in_flight` places for as long as it liked), and a body sent without Content-Length (chunked) up to
+    `limit` bytes, then 413. `guard` refuses a declared Content-Length over the limit before reading anything;
+    a chunked body declares none, and without this it would be read whole into memory before any field
+    check."""
 
-    `guard` refuses a declared Content-Length over the limit before reading anything; a chunked body
-    declares none, and without this it would be read whole into memory before any field check."""
-
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, timeout_s: float):
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or any(k.lower() == b"content-length" for k, _ in scope["headers"]):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        chunked = not any(k.lower() == b"content-length" for k, _ in scope["headers"])
         messages, size = [], 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                response = _error(
+                    408,
+                    f"request body not received within {self.timeout_s:g} s (sent too slowly, or shorter than "
+                    "its Content-Length); send the whole body at once",
+                    "timeout",
+                    {"Connection": "close"},
+                )
+                return await response(scope, receive, send)
             messages.append(message)
             if message["type"] != "http.request":
                 break
             size += len(message.get("body", b""))
-            if size > self.limit:
+            if chunked and size > self.limit:
                 response = _error(
                     413,
                     f"request body (sent without Content-Length) is over the limit of {self.limit} bytes",
@@ -236,7 +252,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     app.state.settings, app.state.metrics, app.state.batcher = s, metrics, batcher
 
     # ------------------------------------------------------------------ middleware and error handlers
-    app.add_middleware(_BodyLimit, limit=s.max_body_bytes)  # added first: runs inside `guard`
+    # added first, so it runs inside `guard` (which counts the request in flight)
+    app.add_middleware(_BodyLimit, limit=s.max_body_bytes, timeout_s=s.timeout_s)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -249,6 +266,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             if metrics.in_flight > s.in_flight_limit and request.url.path not in ("/healthz", "/metrics"):
                 # tandem's own cap rather than uvicorn's limit_concurrency, whose 503 is plain text
                 # without Retry-After (and also counts idle keep-alive connections)
+                metrics.rejected_in_flight += 1
                 response = _error(
                     503,
                     f"server busy: {metrics.in_flight - 1} requests in progress (limit {s.in_flight_limit})"

@@ -43,6 +43,7 @@ class Metrics:
         self.queue_depth = 0
         self.in_flight = 0
         self.rejected_queue_full = 0
+        self.rejected_in_flight = 0
         self.timeouts = 0
         self.disconnects = 0
 
@@ -79,9 +80,11 @@ class Metrics:
                 "# HELP tandem_in_flight_requests Requests being handled.",
                 "# TYPE tandem_in_flight_requests gauge",
                 f"tandem_in_flight_requests {self.in_flight}",
-                "# HELP tandem_rejected_total Requests rejected because the queue was full.",
+                "# HELP tandem_rejected_total Requests turned away with 503: the queue was full, or too many "
+                "requests were in flight.",
                 "# TYPE tandem_rejected_total counter",
-                f"tandem_rejected_total {self.rejected_queue_full}",
+                f'tandem_rejected_total{{reason="queue_full"}} {self.rejected_queue_full}',
+                f'tandem_rejected_total{{reason="in_flight"}} {self.rejected_in_flight}',
                 "# HELP tandem_timeouts_total Requests that ran past their timeout.",
                 "# TYPE tandem_timeouts_total counter",
                 f"tandem_timeouts_total {self.timeouts}",
