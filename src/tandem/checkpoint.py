@@ -3,7 +3,10 @@
 A tandem directory holds `config.json` (`"model_type": "tandem"`), `model.safetensors` or shards
 `model-00001-of-0000N.safetensors` with `model.safetensors.index.json` (the Hugging Face layout), and
 optionally `tokenizer.model`. Pickle is never written. Files are written to temporary names and renamed,
-so an interrupted save never leaves a half-written file under a final name.
+so an interrupted save never leaves a half-written file under a final name. A re-save into a folder that
+already holds a model keeps it loadable at every moment: the new weights go in first (shards that would
+overwrite ones the current index names get a suffix, `model-00001-of-0000N-1.safetensors`; the index,
+replaced after them, switches over at once), and the earlier save's other files are removed last.
 """
 
 from __future__ import annotations
@@ -84,8 +87,16 @@ def save_pretrained(model, out_dir: str | Path, tokenizer=None, max_shard_size: 
     else:
         weight_map = {}
         written = {out / INDEX}
-        for i, shard in enumerate(shards, 1):
-            name = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        n = len(shards)
+        # a shard the current index names is never overwritten (a save killed midway would leave that
+        # index pointing at a mix of old and new shards): over the same layout the new shards get a suffix,
+        # and the index, replaced last, switches to them at once
+        names = [f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)]
+        k = 0
+        while any((out / name).exists() for name in names):
+            k += 1
+            names = [f"model-{i:05d}-of-{n:05d}-{k}.safetensors" for i in range(1, n + 1)]
+        for name, shard in zip(names, shards, strict=True):
             _atomic_save_tensors(shard, out / name)
             weight_map.update({k: name for k in shard})
             written.add(out / name)
