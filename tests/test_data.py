@@ -487,6 +487,14 @@ def test_byte_order_marks_utf16_and_deeply_nested_json(tmp_path):
     assert (s.stats["bad_files"], s.stats["bad_json"]) == (1, 1)
 
 
+def test_a_file_with_bare_carriage_returns_is_reported_not_read_as_one_document(tmp_path):
+    (tmp_path / "mac.txt").write_bytes(b"11 12 13\r14 15 16\r17 18 19\r")
+    (tmp_path / "crlf.txt").write_bytes(b"11 12 13\r\n14 15 16\r\n")  # Windows line ends read as usual
+    (mac,) = read_all(Source(tmp_path / "mac.txt", "en"))
+    assert mac.kind == "bad" and mac.payload[0] == "bad_files" and "bare carriage return" in mac.payload[1]
+    assert [it.payload for it in read_all(Source(tmp_path / "crlf.txt", "en"))] == ["11 12 13", "14 15 16"]
+
+
 def test_rows_that_are_not_objects_say_so(tmp_path):
     (tmp_path / "r.jsonl").write_text('[1, 2]\n"text"\n3\nnull\n{"text": [1]}\n')
     msgs = [it.payload[1] for it in read_all(Source(tmp_path / "r.jsonl", "en"))]

@@ -504,13 +504,18 @@ class Reader:
         c = self.cursor
         fh = open(path, "rb")  # noqa: SIM115 - the reader keeps it open across calls
         if c["offset"] == 0:
-            head = fh.read(4)
+            head = fh.read(1 << 16)
             if head.startswith(codecs.BOM_UTF8):
                 c["offset"] = len(codecs.BOM_UTF8)
-            elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head == codecs.BOM_UTF32_BE:
+            elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[:4] == codecs.BOM_UTF32_BE:
                 fh.close()
                 return self._bad_file(
                     path, "UTF-16/UTF-32 text (byte-order mark); convert it to UTF-8, e.g. iconv -t UTF-8"
+                )
+            elif b"\n" not in head and head.count(b"\r") > 1:  # classic Mac line ends: read as one line
+                fh.close()
+                return self._bad_file(
+                    path, "lines end in a bare carriage return (\\r); convert them, e.g. tr '\\r' '\\n'"
                 )
         fh.seek(c["offset"])
         c["path"], c["size"] = str(path), os.fstat(fh.fileno()).st_size
