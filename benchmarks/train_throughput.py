@@ -12,6 +12,7 @@ process (clean peak memory), sharing one measured peak.
     python benchmarks/train_throughput.py --impl both --preset tiny --device cpu --threads 1 --rounds 3
     python benchmarks/train_throughput.py --impl both --preset base --device cuda --compile   # 32x(512+512)
     python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --compile
+    python benchmarks/train_throughput.py --impl tandem --preset base --device cuda --compile --profile prof/
 
 Measured 2026-11-26 on one H200 (torch 2.11, transformers 5.17; 2 warm-up + 6 timed steps, matmul peak
 769 TFLOP/s): base: tandem --compile 38.7% MFU (395k tokens/s, 17.3 GiB) and eager 31.8%, HF 30.3% (309k
@@ -166,6 +167,7 @@ def run_one(args) -> dict:
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
     final = float(loss.detach())
+    profile = _profile(args, train_step, sync) if args.profile else None
     # the median step: robust to other processes' bursts on a shared machine (equal to the mean on a GPU)
     dt = statistics.median(times) * args.steps
     flops = (
@@ -203,6 +205,44 @@ def run_one(args) -> dict:
         "matmul_peak_tflops": peak / 1e12,
         mem_key: mem,
         "final_loss": final,
+        **({"profile": profile} if profile is not None else {}),
+    }
+
+
+def _profile(args, train_step, sync, steps: int = 3, top: int = 15) -> dict:
+    """`steps` more steps under torch.profiler: a Chrome trace in --profile DIR (open it in
+    chrome://tracing or Perfetto) and the `top` ops by self time (device time on CUDA) per step, with their
+    share of the profiled time: where a step goes, for the next optimisation."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = args.device == "cuda"
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=acts) as prof:
+        for i in range(steps):
+            train_step(i)
+        sync()
+    os.makedirs(args.profile, exist_ok=True)
+    trace = os.path.join(args.profile, f"{args.impl}-{args.preset}-{args.device}.json")
+    prof.export_chrome_trace(trace)
+    key = "self_device_time_total" if cuda else "self_cpu_time_total"
+    events = [e for e in prof.key_averages() if getattr(e, key, 0) > 0]
+    total = sum(getattr(e, key) for e in events) or 1.0
+    events.sort(key=lambda e: getattr(e, key), reverse=True)
+    del torch
+    return {
+        "trace": trace,
+        "time": "device" if cuda else "cpu",
+        "ms_per_step": round(total / 1e3 / steps, 3),
+        "top": [
+            {
+                "op": e.key[:120],
+                "calls_per_step": e.count / steps,
+                "ms_per_step": round(getattr(e, key) / 1e3 / steps, 3),
+                "share": round(getattr(e, key) / total, 4),
+            }
+            for e in events[:top]
+        ],
     }
 
 
@@ -225,6 +265,12 @@ def main(argv=None) -> int:
     p.add_argument("--no-fused-loss", action="store_true", help="tandem: plain cross-entropy on full logits")
     p.add_argument(
         "--rounds", type=int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"
+    )
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        default=None,
+        help="after timing, profile 3 more steps: a Chrome trace per impl in DIR and the top ops per step",
     )
     p.add_argument("--peak-flops", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
