@@ -482,13 +482,14 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             gone.cancel()
 
     # -------------------------------------------------------------------------------------- routes
-    @app.get("/healthz")
+    # HEAD too: load balancers and uptime monitors often probe with it (HTTP says GET routes serve HEAD)
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz():
         if state["draining"]:
             return _error(503, "shutting down", "unavailable", {"Retry-After": "1"})
         return {"status": "ok", "backend": backend.kind, "model": backend.name, "queue_depth": batcher.depth}
 
-    @app.get("/metrics")
+    @app.api_route("/metrics", methods=["GET", "HEAD"])
     async def prometheus():
         metrics.queue_depth = batcher.depth
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
