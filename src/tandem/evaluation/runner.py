@@ -93,10 +93,32 @@ def check_shots(task: Task, shots: int, pool_size: int, pool_is_eval: bool) -> N
         )
 
 
+def load_eval_docs(task: Task, data_dir: Path, explicit: str | None = None) -> list[Doc]:
+    """The evaluation examples of `task`; an error (not an empty score) when its file holds none."""
+    docs = task.load(data_dir, explicit)
+    if not docs:
+        where = explicit or f"its default file under {data_dir}"
+        raise TandemError(f"task {task.name}: no evaluation examples in {where}; is the file empty?")
+    return docs
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Fail before any work when `out_dir` (or a folder above it) exists but is not a directory."""
+    p = Path(out_dir)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                raise TandemError(
+                    f"--out {out_dir}: {q} is a file, not a directory; give a directory for "
+                    "predictions.jsonl, metrics.json and results.md"
+                )
+            return
+
+
 def demonstration_pool_size(task: Task, data_dir: Path, explicit: str | None = None) -> tuple[int, bool]:
     """(number of demonstration candidates, whether they come from the evaluation split) of `task`."""
     if task.load_train is None:
-        return len(task.load(data_dir, explicit)), True
+        return len(load_eval_docs(task, data_dir, explicit)), True
     return len(task.load_train(data_dir)), False
 
 
@@ -123,7 +145,7 @@ def run_task(
     fmt = fmt or PromptFormat()
     if task.delimiter is not None:
         fmt = PromptFormat(prefix=fmt.prefix, delimiter=task.delimiter)
-    docs = task.load(data_dir, explicit)
+    docs = load_eval_docs(task, data_dir, explicit)
     if limit is not None:
         docs = docs[:limit]
     pool_is_eval = task.load_train is None
@@ -241,7 +263,7 @@ def score_predictions(
         if r["prediction"] is None:  # a skipped example in one of our own files
             continue
         by_id[str(r["id"])] = r["prediction"]
-    docs = task.load(data_dir, explicit)
+    docs = load_eval_docs(task, data_dir, explicit)
     scored = [d for d in docs if d["id"] in by_id]
     if not scored:
         raise TandemError(
