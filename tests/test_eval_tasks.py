@@ -399,3 +399,10 @@ def test_line_aligned_files_split_only_at_newlines(tmp_path):
     (tmp_path / "flores200" / "deu_Latn.devtest").write_text("eins\r\nzwei\r\n", encoding="utf-8")
     docs = get_task("flores:en-de")[0].load(tmp_path, None)
     assert [(d["src"], d["tgt"]) for d in docs] == [("one\u2028still one", "eins"), ("two", "zwei")]
+
+
+def test_bad_task_file_fails_before_the_model_is_loaded(tmp_path, capsys):
+    f = tmp_path / "copa.jsonl"
+    f.write_text(json.dumps({"premise": "p", "label": 0}) + "\n")
+    err = _evaluate_err(capsys, "--model", str(tmp_path / "no-model"), "--tasks", f"copa={f}")
+    assert f"{f} line 1: field 'choice1' missing" in err and "no-model" not in err

@@ -87,12 +87,13 @@ def run(args: argparse.Namespace) -> int:
         if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
             raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
         tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
-        if args.shots:  # so do demonstration pools smaller than --shots
-            from tandem.evaluation.runner import check_shots, demonstration_pool_size
+        from tandem.evaluation.runner import check_shots, demonstration_pool_size, load_eval_docs
 
+        sizes = [len(load_eval_docs(task, data_dir, explicit)) for task, explicit in tasks]  # so do bad files
+        if args.shots:  # and demonstration pools smaller than --shots
             for task, explicit in tasks:
                 check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit))
-        reports = _run_model(args, tasks, data_dir)
+        reports = _run_model(args, tasks, data_dir, sizes)
     table = markdown_table(reports)
     print(table, end="")
     if args.out:
@@ -109,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_model(args: argparse.Namespace, tasks, data_dir: Path):
+def _run_model(args: argparse.Namespace, tasks, data_dir: Path, sizes: list[int]):
     import torch
     from tqdm import tqdm
 
-    from tandem.evaluation.runner import load_eval_docs, run_task
+    from tandem.evaluation.runner import run_task
     from tandem.model import Seq2SeqLM
     from tandem.prompting.lm import EncoderDecoder
     from tandem.prompting.templates import PromptFormat
@@ -125,8 +126,7 @@ def _run_model(args: argparse.Namespace, tasks, data_dir: Path):
     lm = EncoderDecoder(model, tok)
     fmt = PromptFormat.named(args.delimiter, clm_prefix=not args.no_clm_prefix)
     reports = []
-    for task, explicit in tasks:
-        n = len(load_eval_docs(task, data_dir, explicit))
+    for (task, explicit), n in zip(tasks, sizes):
         total = min(n, args.limit) if args.limit else n
         with tqdm(total=total, desc=task.name, disable=args.no_progress, file=sys.stderr) as bar:
             reports.append(
