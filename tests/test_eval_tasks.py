@@ -406,3 +406,16 @@ def test_bad_task_file_fails_before_the_model_is_loaded(tmp_path, capsys):
     f.write_text(json.dumps({"premise": "p", "label": 0}) + "\n")
     err = _evaluate_err(capsys, "--model", str(tmp_path / "no-model"), "--tasks", f"copa={f}")
     assert f"{f} line 1: field 'choice1' missing" in err and "no-model" not in err
+
+
+def test_malformed_predictions_files_are_errors_naming_the_line(tmp_path, capsys):
+    squad = tmp_path / "dev.json"
+    qas = [{"id": "q1", "question": "Who?", "answers": [{"text": "Ann", "answer_start": 0}]}]
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Ann came.", "qas": qas}]}]}))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "q1", "prediction": ["Ann"]}\n')  # was scored as the text "['Ann']"
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"squad2={squad}")
+    assert f"{preds} line 1: task squad2 predicts text, but 'prediction' is a list" in err
+    preds.write_text('{"id": "q1", "prediction": "Ann"}\n\n{"id": "q1", "prediction": ""}\n')  # last one won
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"squad2={squad}")
+    assert f"{preds} line 3: a second prediction for id 'q1' (first on line 1)" in err

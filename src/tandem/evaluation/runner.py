@@ -255,14 +255,27 @@ def score_predictions(
     path = Path(predictions)
     rows = read_jsonl(path)
     by_id: dict[str, Any] = {}
+    line_of: dict[str, int] = {}
     for r in rows:
         if "task" in r and r["task"] != task.name:
             continue
         if "id" not in r or "prediction" not in r:
             raise TandemError(f"{path} line {r['_line']}: fields 'id' and 'prediction' are required")
+        rid = str(r["id"])
+        if rid in line_of:
+            raise TandemError(
+                f"{path} line {r['_line']}: a second prediction for id {rid!r} (first on line {line_of[rid]}); "
+                "keep one prediction per example"
+            )
+        line_of[rid] = r["_line"]
         if r["prediction"] is None:  # a skipped example in one of our own files
             continue
-        by_id[str(r["id"])] = r["prediction"]
+        if task.kind == "generate" and isinstance(r["prediction"], (list, dict)):
+            raise TandemError(
+                f"{path} line {r['_line']}: task {task.name} predicts text, but 'prediction' is a "
+                f"{type(r['prediction']).__name__}; give the predicted string"
+            )
+        by_id[rid] = r["prediction"]
     docs = load_eval_docs(task, data_dir, explicit)
     scored = [d for d in docs if d["id"] in by_id]
     if not scored:
