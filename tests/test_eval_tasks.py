@@ -419,3 +419,24 @@ def test_malformed_predictions_files_are_errors_naming_the_line(tmp_path, capsys
     preds.write_text('{"id": "q1", "prediction": "Ann"}\n\n{"id": "q1", "prediction": ""}\n')  # last one won
     err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"squad2={squad}")
     assert f"{preds} line 3: a second prediction for id 'q1' (first on line 1)" in err
+
+
+def test_hugging_face_fallback_reads_the_cache_only_unless_asked(monkeypatch):
+    # with the Hub unreachable, `datasets` retried with back-off for ~25 s per missing task file
+    datasets = pytest.importorskip("datasets")
+    hf_config = pytest.importorskip("datasets.config")
+    from tandem.evaluation import tasks as T
+
+    seen = []
+
+    def fake_load(name, config, split):
+        seen.append(hf_config.HF_HUB_OFFLINE)
+        return [{"x": 1}]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.delenv("TANDEM_HF_DOWNLOAD", raising=False)
+    before = hf_config.HF_HUB_OFFLINE
+    assert T.hf_rows("super_glue", "copa", "validation") == [{"x": 1}]
+    monkeypatch.setenv("TANDEM_HF_DOWNLOAD", "1")
+    T.hf_rows("super_glue", "copa", "validation")
+    assert seen == [True, before] and hf_config.HF_HUB_OFFLINE == before

@@ -11,9 +11,11 @@ way a prediction is a plain JSON value, so `tandem evaluate --predictions FILE` 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Callable, Hashable
+import os
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,16 +75,40 @@ def need(doc: Doc, key: str, where: str = "") -> Any:
 
 
 def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
-    """Rows of a Hugging Face dataset from the local cache (no download is attempted at test time)."""
+    """Rows of a Hugging Face dataset from the local cache (no download unless TANDEM_HF_DOWNLOAD=1)."""
     try:
         import datasets
     except ImportError as e:  # pragma: no cover - datasets is optional
         raise TandemError(f"the `datasets` package is needed to load {name}; pip install datasets") from e
     try:
-        ds = datasets.load_dataset(name, config, split=split)
+        with _hf_offline():
+            ds = datasets.load_dataset(name, config, split=split)
     except Exception as e:  # datasets raises many types (connection, missing config, ...)
         raise TandemError(f"could not load Hugging Face dataset {name}/{config} [{split}]: {e}") from e
     return [dict(r) for r in ds]
+
+
+@contextlib.contextmanager
+def _hf_offline() -> Iterator[None]:
+    """Hugging Face offline mode for one call, unless TANDEM_HF_DOWNLOAD=1: without it a missing local file
+    made `datasets` retry an unreachable Hub with back-off (about 25 s per task on a machine without
+    network) before the error, and could start a download nobody asked for."""
+    if os.environ.get("TANDEM_HF_DOWNLOAD", "").lower() in ("1", "true", "yes"):
+        yield
+        return
+    import datasets.config as dc
+    import huggingface_hub.constants as hc
+
+    saved = [
+        (m, a, getattr(m, a)) for m, a in ((dc, "HF_HUB_OFFLINE"), (hc, "HF_HUB_OFFLINE")) if hasattr(m, a)
+    ]
+    try:
+        for m, a, _ in saved:
+            setattr(m, a, True)
+        yield
+    finally:
+        for m, a, v in saved:
+            setattr(m, a, v)
 
 
 DATA_HINT = (
@@ -104,7 +130,8 @@ def _hf_fallback(path: Path, name: str, config: str | None, split: str) -> list[
         return hf_rows(name, config, split)
     except TandemError as e:
         raise TandemError(
-            f"{path}: file not found, and the Hugging Face fallback failed ({e}); {DATA_HINT}"
+            f"{path}: file not found, and the Hugging Face fallback (local cache only; TANDEM_HF_DOWNLOAD=1 "
+            f"allows a download) failed ({e}); {DATA_HINT}"
         ) from e
 
 
