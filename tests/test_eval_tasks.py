@@ -440,3 +440,18 @@ def test_hugging_face_fallback_reads_the_cache_only_unless_asked(monkeypatch):
     monkeypatch.setenv("TANDEM_HF_DOWNLOAD", "1")
     T.hf_rows("super_glue", "copa", "validation")
     assert seen == [True, before] and hf_config.HF_HUB_OFFLINE == before
+
+
+def test_rank_predictions_map_verbalisations_and_reject_unknown_labels(tmp_path, capsys):
+    mrc = tmp_path / "multirc.jsonl"
+    answers = [{"text": "Ann", "label": 1, "idx": 0}, {"text": "Bob", "label": 0, "idx": 1}]
+    passage = {"text": "Ann came.", "questions": [{"question": "Who came?", "answers": answers, "idx": 0}]}
+    mrc.write_text(json.dumps({"idx": 0, "passage": passage}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0-0-0", "prediction": "yes"}\n{"id": "0-0-1", "prediction": " No"}\n')
+    task, explicit = get_task(f"multirc={mrc}")
+    report = score_predictions(task, tmp_path, preds, explicit)  # "yes" was int("yes"): a ValueError
+    assert report.metrics == {"f1a": 100.0, "em": 100.0}
+    preds.write_text('{"id": "0-0-0", "prediction": "maybe"}\n')
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"multirc={mrc}")
+    assert f"{preds} line 1: prediction 'maybe' is not a label of task multirc (0, 1)" in err

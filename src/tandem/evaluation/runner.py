@@ -236,15 +236,22 @@ def run_task(
     )
 
 
-def _match_label(pred: Any, labels: Sequence[Any]) -> Any:
-    """Map an external prediction onto a task label: exact, else by case-insensitive string form."""
+_NO_LABEL = object()
+
+
+def _match_label(pred: Any, labels: Sequence[Any], verbalized: Sequence[str] = ()) -> Any:
+    """Map an external prediction onto a task label: exact, else by case-insensitive string form of the
+    label or of its verbalisation (`yes` for MultiRC's 1); `_NO_LABEL` when nothing matches."""
     if pred in labels:
         return pred
     s = str(pred).strip().lower()
     for lab in labels:
         if str(lab).lower() == s:
             return lab
-    return pred
+    for lab, v in zip(labels, verbalized):
+        if v.strip().lower() == s:
+            return lab
+    return _NO_LABEL
 
 
 def score_predictions(
@@ -288,7 +295,15 @@ def score_predictions(
     for d in scored:
         p = by_id[d["id"]]
         if task.kind == "rank":
-            p = _match_label(p, task.choice_labels(d))
+            labels = task.choice_labels(d)
+            p = _match_label(by_id[d["id"]], labels, task.choices(d))
+            if p is _NO_LABEL:
+                if not task.free_form:
+                    raise TandemError(
+                        f"{path} line {line_of[d['id']]}: prediction {by_id[d['id']]!r} is not a label of "
+                        f"task {task.name} ({', '.join(map(repr, labels))})"
+                    )
+                p = by_id[d["id"]]
         elif task.postprocess:
             p = task.postprocess(str(p), d)
         preds.append(p)

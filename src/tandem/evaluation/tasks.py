@@ -52,6 +52,7 @@ class Task:
     primary: str = "acc"
     description: str = ""
     signatures: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed (sacreBLEU)
+    free_form: bool = False  # rank task whose scored predictions may be any text (ReCoRD), not only a label
 
 
 # ------------------------------------------------------------------------------------------------- file I/O
@@ -477,6 +478,7 @@ def _superglue_tasks() -> dict[str, Task]:
             primary="f1",
             unconditional="",
             description="SuperGLUE ReCoRD (max-over-answers F1 and EM); local split: dev32",
+            free_form=True,
         ),
     ]
     return {t.name: t for t in tasks}
