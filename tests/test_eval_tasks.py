@@ -321,3 +321,137 @@ def test_choices_too_long_for_the_decoder_are_recorded_skips(tiny_model, shared_
     assert len(rep.records) == 6 and {r["id"] for r in rep.records if r.get("skipped")} == too_long
     scored = [r for r in rep.records if not r.get("skipped")]
     assert rep.dropped_demos == sum(2 - r["num_demos"] for r in scored) > 0
+
+
+# ----------------------------------------------------------------------------- bad input through the CLI (audit)
+_COPA = {"premise": "It rained.", "choice1": "I got wet.", "choice2": "I got rich.", "question": "effect"}
+
+
+def _evaluate_err(capsys, *argv) -> str:
+    """Run `tandem evaluate ARGV`, require exit 2, and return stderr (no model is ever loaded here)."""
+    assert cli(["evaluate", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+def test_task_file_with_invalid_utf8_names_file_and_line(tmp_path, capsys):
+    bad = tmp_path / "copa.jsonl"
+    bad.write_bytes(json.dumps({**_COPA, "label": 0}).encode() + b"\n" + b'{"premise": "caf\xe9"}\n')
+    err = _evaluate_err(capsys, "--predictions", str(bad), "--task", f"copa={bad}")
+    assert f"{bad} line 2: not valid UTF-8" in err
+    squad = tmp_path / "dev.json"
+    squad.write_bytes(b'{"data": [\n"\xff"]}')
+    with pytest.raises(TandemError, match=r"dev.json line 2: not valid UTF-8"):
+        get_task(f"squad2={squad}")[0].load(tmp_path, str(squad))
+
+
+def test_task_file_missing_a_template_field_names_line_and_field(tmp_path, capsys):
+    f = tmp_path / "copa.jsonl"
+    rows = [{**_COPA, "label": 0}, {k: v for k, v in _COPA.items() if k != "choice2"} | {"label": 1}]
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": 0}\n')
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"copa={f}")
+    assert f"{f} line 2: field 'choice2' missing" in err
+    f.write_text(json.dumps({**_COPA, "label": "yes"}) + "\n")
+    with pytest.raises(TandemError, match=r"line 1: label 'yes' is not one of 0, 1"):
+        get_task(f"copa={f}")[0].load(tmp_path, str(f))
+
+
+def test_squad_question_without_id_is_an_error_naming_it(tmp_path):
+    f = tmp_path / "dev.json"
+    f.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"question": "q?"}]}]}]}))
+    with pytest.raises(TandemError, match=r"dev.json \(question 1\): field 'id' missing"):
+        get_task(f"squad2={f}")[0].load(tmp_path, str(f))
+
+
+def test_empty_task_file_is_an_error_not_an_empty_score(tmp_path, capsys):
+    f = tmp_path / "copa.jsonl"
+    f.write_text("\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": 0}\n')
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"copa={f}")
+    assert "task copa: no evaluation examples in" in err and str(f) in err
+
+
+def test_tasks_naming_nothing_or_an_empty_file_are_errors(tmp_path, capsys):
+    model = str(tmp_path / "no-model")  # never loaded: the specs fail first
+    assert "names no task" in _evaluate_err(capsys, "--model", model, "--tasks", " , ")
+    assert "no file after '='" in _evaluate_err(capsys, "--model", model, "--tasks", "copa=")
+
+
+def test_out_that_is_a_file_fails_before_any_work(tmp_path, capsys):
+    out = tmp_path / "results.txt"
+    out.write_text("keep me\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": 0}\n')
+    for target in (out, out / "sub"):
+        err = _evaluate_err(capsys, "--predictions", str(preds), "--task", "copa", "--out", str(target))
+        assert "is a file, not a directory" in err
+    assert out.read_text() == "keep me\n"
+
+
+def test_line_aligned_files_split_only_at_newlines(tmp_path):
+    # U+2028 inside a sentence is text, not a line break: splitlines() would shift every later line
+    (tmp_path / "flores200").mkdir()
+    (tmp_path / "flores200" / "eng_Latn.devtest").write_text("one\u2028still one\ntwo\n", encoding="utf-8")
+    (tmp_path / "flores200" / "deu_Latn.devtest").write_text("eins\r\nzwei\r\n", encoding="utf-8")
+    docs = get_task("flores:en-de")[0].load(tmp_path, None)
+    assert [(d["src"], d["tgt"]) for d in docs] == [("one\u2028still one", "eins"), ("two", "zwei")]
+
+
+def test_bad_task_file_fails_before_the_model_is_loaded(tmp_path, capsys):
+    f = tmp_path / "copa.jsonl"
+    f.write_text(json.dumps({"premise": "p", "label": 0}) + "\n")
+    err = _evaluate_err(capsys, "--model", str(tmp_path / "no-model"), "--tasks", f"copa={f}")
+    assert f"{f} line 1: field 'choice1' missing" in err and "no-model" not in err
+
+
+def test_malformed_predictions_files_are_errors_naming_the_line(tmp_path, capsys):
+    squad = tmp_path / "dev.json"
+    qas = [{"id": "q1", "question": "Who?", "answers": [{"text": "Ann", "answer_start": 0}]}]
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Ann came.", "qas": qas}]}]}))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "q1", "prediction": ["Ann"]}\n')  # was scored as the text "['Ann']"
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"squad2={squad}")
+    assert f"{preds} line 1: task squad2 predicts text, but 'prediction' is a list" in err
+    preds.write_text('{"id": "q1", "prediction": "Ann"}\n\n{"id": "q1", "prediction": ""}\n')  # last one won
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"squad2={squad}")
+    assert f"{preds} line 3: a second prediction for id 'q1' (first on line 1)" in err
+
+
+def test_hugging_face_fallback_reads_the_cache_only_unless_asked(monkeypatch):
+    # with the Hub unreachable, `datasets` retried with back-off for ~25 s per missing task file
+    datasets = pytest.importorskip("datasets")
+    hf_config = pytest.importorskip("datasets.config")
+    from tandem.evaluation import tasks as T
+
+    seen = []
+
+    def fake_load(name, config, split):
+        seen.append(hf_config.HF_HUB_OFFLINE)
+        return [{"x": 1}]
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.delenv("TANDEM_HF_DOWNLOAD", raising=False)
+    before = hf_config.HF_HUB_OFFLINE
+    assert T.hf_rows("super_glue", "copa", "validation") == [{"x": 1}]
+    monkeypatch.setenv("TANDEM_HF_DOWNLOAD", "1")
+    T.hf_rows("super_glue", "copa", "validation")
+    assert seen == [True, before] and hf_config.HF_HUB_OFFLINE == before
+
+
+def test_rank_predictions_map_verbalisations_and_reject_unknown_labels(tmp_path, capsys):
+    mrc = tmp_path / "multirc.jsonl"
+    answers = [{"text": "Ann", "label": 1, "idx": 0}, {"text": "Bob", "label": 0, "idx": 1}]
+    passage = {"text": "Ann came.", "questions": [{"question": "Who came?", "answers": answers, "idx": 0}]}
+    mrc.write_text(json.dumps({"idx": 0, "passage": passage}) + "\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0-0-0", "prediction": "yes"}\n{"id": "0-0-1", "prediction": " No"}\n')
+    task, explicit = get_task(f"multirc={mrc}")
+    report = score_predictions(task, tmp_path, preds, explicit)  # "yes" was int("yes"): a ValueError
+    assert report.metrics == {"f1a": 100.0, "em": 100.0}
+    preds.write_text('{"id": "0-0-0", "prediction": "maybe"}\n')
+    err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"multirc={mrc}")
+    assert f"{preds} line 1: prediction 'maybe' is not a label of task multirc (0, 1)" in err

@@ -3,10 +3,40 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from tandem.errors import TandemError
+
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # how errors="surrogateescape" shows an undecodable byte
+
+
+def _check_utf8(line: str, path: Path, lineno: int) -> str:
+    m = _BAD_BYTE.search(line)
+    if m:
+        raise TandemError(
+            f"{path} line {lineno}: not valid UTF-8 (byte 0x{ord(m.group()) - 0xDC00:02x} at column "
+            f"{m.start() + 1}); convert the file to UTF-8"
+        )
+    return line
+
+
+def read_text(path: str | Path) -> str:
+    """The whole UTF-8 text of a file; a missing, unreadable or non-UTF-8 file is a TandemError naming it
+    (and, for bad bytes, the line)."""
+    p = Path(path)
+    if not p.is_file():
+        raise TandemError(f"{p}: file not found")
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise TandemError(f"{p}: cannot read ({e.strerror or e}); check the path and permissions") from e
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise TandemError(f"{p} line {lineno}: not valid UTF-8; convert the file to UTF-8") from e
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
@@ -14,8 +44,13 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     p = Path(path)
     if not p.is_file():
         raise TandemError(f"{p}: file not found")
-    with p.open(encoding="utf-8") as f:
+    try:
+        f = p.open(encoding="utf-8-sig", errors="surrogateescape")
+    except OSError as e:
+        raise TandemError(f"{p}: cannot read ({e.strerror or e}); check the path and permissions") from e
+    with f:
         for i, line in enumerate(f, 1):
+            _check_utf8(line, p, i)
             if not line.strip():
                 continue
             try:
@@ -25,3 +60,16 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
             if not isinstance(obj, dict):
                 raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")
             yield i, obj
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The lines of a UTF-8 text file, split at \\n (and \\r\\n) only, as `wc -l` and line-aligned corpora
+    count them: `str.splitlines` would also split inside a line at U+2028, U+0085 or a form feed and shift
+    every later line against its parallel file."""
+    text = read_text(path)
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [x[:-1] if x.endswith("\r") else x for x in lines]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
-from tandem.jsonl import iter_jsonl
+from tandem.jsonl import iter_jsonl, read_lines
 
 Span = tuple[str, int, int]  # (slot type, start token, end token exclusive)
 SlotPair = tuple[str, str]  # (slot type, value text)
@@ -259,9 +259,7 @@ class SLUExample:
 
 
 def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise TandemError(f"{path}: file not found")
-    return path.read_text(encoding="utf-8").splitlines()
+    return read_lines(path)
 
 
 def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:

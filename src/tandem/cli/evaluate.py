@@ -66,10 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tandem.evaluation.runner import markdown_table, write_reports
-    from tandem.evaluation.tasks import get_task
+    from tandem.evaluation.runner import check_out_dir, markdown_table, write_reports
+    from tandem.evaluation.tasks import get_task, get_tasks
 
     data_dir = Path(os.path.abspath(args.data_dir or _default_data_dir()))  # errors, metrics.json say where
+    if args.out:
+        check_out_dir(args.out)  # before any model or data work
     if args.predictions:
         from tandem.evaluation.runner import score_predictions
 
@@ -84,14 +86,14 @@ def run(args: argparse.Namespace) -> int:
             )
         if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
             raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
-        specs = [s for s in args.tasks.split(",") if s.strip()]
-        tasks = [get_task(s, args.flores_spm) for s in specs]  # unknown names fail before the model loads
-        if args.shots:  # so do demonstration pools smaller than --shots
-            from tandem.evaluation.runner import check_shots, demonstration_pool_size
+        tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
+        from tandem.evaluation.runner import check_shots, demonstration_pool_size, load_eval_docs
 
+        sizes = [len(load_eval_docs(task, data_dir, explicit)) for task, explicit in tasks]  # so do bad files
+        if args.shots:  # and demonstration pools smaller than --shots
             for task, explicit in tasks:
                 check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit))
-        reports = _run_model(args, tasks, data_dir)
+        reports = _run_model(args, tasks, data_dir, sizes)
     table = markdown_table(reports)
     print(table, end="")
     if args.out:
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_model(args: argparse.Namespace, tasks, data_dir: Path):
+def _run_model(args: argparse.Namespace, tasks, data_dir: Path, sizes: list[int]):
     import torch
     from tqdm import tqdm
 
@@ -124,8 +126,7 @@ def _run_model(args: argparse.Namespace, tasks, data_dir: Path):
     lm = EncoderDecoder(model, tok)
     fmt = PromptFormat.named(args.delimiter, clm_prefix=not args.no_clm_prefix)
     reports = []
-    for task, explicit in tasks:
-        n = len(task.load(data_dir, explicit))
+    for (task, explicit), n in zip(tasks, sizes):
         total = min(n, args.limit) if args.limit else n
         with tqdm(total=total, desc=task.name, disable=args.no_progress, file=sys.stderr) as bar:
             reports.append(

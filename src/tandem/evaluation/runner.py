@@ -93,10 +93,32 @@ def check_shots(task: Task, shots: int, pool_size: int, pool_is_eval: bool) -> N
         )
 
 
+def load_eval_docs(task: Task, data_dir: Path, explicit: str | None = None) -> list[Doc]:
+    """The evaluation examples of `task`; an error (not an empty score) when its file holds none."""
+    docs = task.load(data_dir, explicit)
+    if not docs:
+        where = explicit or f"its default file under {data_dir}"
+        raise TandemError(f"task {task.name}: no evaluation examples in {where}; is the file empty?")
+    return docs
+
+
+def check_out_dir(out_dir: str | Path) -> None:
+    """Fail before any work when `out_dir` (or a folder above it) exists but is not a directory."""
+    p = Path(out_dir)
+    for q in (p, *p.parents):
+        if q.exists():
+            if not q.is_dir():
+                raise TandemError(
+                    f"--out {out_dir}: {q} is a file, not a directory; give a directory for "
+                    "predictions.jsonl, metrics.json and results.md"
+                )
+            return
+
+
 def demonstration_pool_size(task: Task, data_dir: Path, explicit: str | None = None) -> tuple[int, bool]:
     """(number of demonstration candidates, whether they come from the evaluation split) of `task`."""
     if task.load_train is None:
-        return len(task.load(data_dir, explicit)), True
+        return len(load_eval_docs(task, data_dir, explicit)), True
     return len(task.load_train(data_dir)), False
 
 
@@ -123,7 +145,7 @@ def run_task(
     fmt = fmt or PromptFormat()
     if task.delimiter is not None:
         fmt = PromptFormat(prefix=fmt.prefix, delimiter=task.delimiter)
-    docs = task.load(data_dir, explicit)
+    docs = load_eval_docs(task, data_dir, explicit)
     if limit is not None:
         docs = docs[:limit]
     pool_is_eval = task.load_train is None
@@ -214,15 +236,22 @@ def run_task(
     )
 
 
-def _match_label(pred: Any, labels: Sequence[Any]) -> Any:
-    """Map an external prediction onto a task label: exact, else by case-insensitive string form."""
+_NO_LABEL = object()
+
+
+def _match_label(pred: Any, labels: Sequence[Any], verbalized: Sequence[str] = ()) -> Any:
+    """Map an external prediction onto a task label: exact, else by case-insensitive string form of the
+    label or of its verbalisation (`yes` for MultiRC's 1); `_NO_LABEL` when nothing matches."""
     if pred in labels:
         return pred
     s = str(pred).strip().lower()
     for lab in labels:
         if str(lab).lower() == s:
             return lab
-    return pred
+    for lab, v in zip(labels, verbalized):
+        if v.strip().lower() == s:
+            return lab
+    return _NO_LABEL
 
 
 def score_predictions(
@@ -233,15 +262,28 @@ def score_predictions(
     path = Path(predictions)
     rows = read_jsonl(path)
     by_id: dict[str, Any] = {}
+    line_of: dict[str, int] = {}
     for r in rows:
         if "task" in r and r["task"] != task.name:
             continue
         if "id" not in r or "prediction" not in r:
             raise TandemError(f"{path} line {r['_line']}: fields 'id' and 'prediction' are required")
+        rid = str(r["id"])
+        if rid in line_of:
+            raise TandemError(
+                f"{path} line {r['_line']}: a second prediction for id {rid!r} (first on line {line_of[rid]}); "
+                "keep one prediction per example"
+            )
+        line_of[rid] = r["_line"]
         if r["prediction"] is None:  # a skipped example in one of our own files
             continue
-        by_id[str(r["id"])] = r["prediction"]
-    docs = task.load(data_dir, explicit)
+        if task.kind == "generate" and isinstance(r["prediction"], (list, dict)):
+            raise TandemError(
+                f"{path} line {r['_line']}: task {task.name} predicts text, but 'prediction' is a "
+                f"{type(r['prediction']).__name__}; give the predicted string"
+            )
+        by_id[rid] = r["prediction"]
+    docs = load_eval_docs(task, data_dir, explicit)
     scored = [d for d in docs if d["id"] in by_id]
     if not scored:
         raise TandemError(
@@ -253,7 +295,15 @@ def score_predictions(
     for d in scored:
         p = by_id[d["id"]]
         if task.kind == "rank":
-            p = _match_label(p, task.choice_labels(d))
+            labels = task.choice_labels(d)
+            p = _match_label(by_id[d["id"]], labels, task.choices(d))
+            if p is _NO_LABEL:
+                if not task.free_form:
+                    raise TandemError(
+                        f"{path} line {line_of[d['id']]}: prediction {by_id[d['id']]!r} is not a label of "
+                        f"task {task.name} ({', '.join(map(repr, labels))})"
+                    )
+                p = by_id[d["id"]]
         elif task.postprocess:
             p = task.postprocess(str(p), d)
         preds.append(p)

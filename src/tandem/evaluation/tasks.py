@@ -11,9 +11,11 @@ way a prediction is a plain JSON value, so `tandem evaluate --predictions FILE` 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
-from collections.abc import Callable, Hashable
+import os
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 from tandem import slu
 from tandem.errors import TandemError
 from tandem.evaluation import metrics as M
-from tandem.jsonl import iter_jsonl
+from tandem.jsonl import iter_jsonl, read_lines, read_text
 
 Doc = dict[str, Any]
 
@@ -50,6 +52,7 @@ class Task:
     primary: str = "acc"
     description: str = ""
     signatures: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed (sacreBLEU)
+    free_form: bool = False  # rank task whose scored predictions may be any text (ReCoRD), not only a label
 
 
 # ------------------------------------------------------------------------------------------------- file I/O
@@ -64,6 +67,8 @@ def read_jsonl(path: Path) -> list[Doc]:
 
 def need(doc: Doc, key: str, where: str = "") -> Any:
     """doc[key], or a TandemError naming the file line and the missing field."""
+    if not isinstance(doc, dict):
+        raise TandemError(f"{where or 'document'}: expected a JSON object holding {key!r}, got {doc!r:.60}")
     if key not in doc:
         line = f" line {doc['_line']}" if "_line" in doc else ""
         raise TandemError(f"{where or 'document'}{line}: field {key!r} missing")
@@ -71,16 +76,40 @@ def need(doc: Doc, key: str, where: str = "") -> Any:
 
 
 def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
-    """Rows of a Hugging Face dataset from the local cache (no download is attempted at test time)."""
+    """Rows of a Hugging Face dataset from the local cache (no download unless TANDEM_HF_DOWNLOAD=1)."""
     try:
         import datasets
     except ImportError as e:  # pragma: no cover - datasets is optional
         raise TandemError(f"the `datasets` package is needed to load {name}; pip install datasets") from e
     try:
-        ds = datasets.load_dataset(name, config, split=split)
+        with _hf_offline():
+            ds = datasets.load_dataset(name, config, split=split)
     except Exception as e:  # datasets raises many types (connection, missing config, ...)
         raise TandemError(f"could not load Hugging Face dataset {name}/{config} [{split}]: {e}") from e
     return [dict(r) for r in ds]
+
+
+@contextlib.contextmanager
+def _hf_offline() -> Iterator[None]:
+    """Hugging Face offline mode for one call, unless TANDEM_HF_DOWNLOAD=1: without it a missing local file
+    made `datasets` retry an unreachable Hub with back-off (about 25 s per task on a machine without
+    network) before the error, and could start a download nobody asked for."""
+    if os.environ.get("TANDEM_HF_DOWNLOAD", "").lower() in ("1", "true", "yes"):
+        yield
+        return
+    import datasets.config as dc
+    import huggingface_hub.constants as hc
+
+    saved = [
+        (m, a, getattr(m, a)) for m, a in ((dc, "HF_HUB_OFFLINE"), (hc, "HF_HUB_OFFLINE")) if hasattr(m, a)
+    ]
+    try:
+        for m, a, _ in saved:
+            setattr(m, a, True)
+        yield
+    finally:
+        for m, a, v in saved:
+            setattr(m, a, v)
 
 
 DATA_HINT = (
@@ -102,7 +131,8 @@ def _hf_fallback(path: Path, name: str, config: str | None, split: str) -> list[
         return hf_rows(name, config, split)
     except TandemError as e:
         raise TandemError(
-            f"{path}: file not found, and the Hugging Face fallback failed ({e}); {DATA_HINT}"
+            f"{path}: file not found, and the Hugging Face fallback (local cache only; TANDEM_HF_DOWNLOAD=1 "
+            f"allows a download) failed ({e}); {DATA_HINT}"
         ) from e
 
 
@@ -132,12 +162,49 @@ def _sg_file(task: str, split: str) -> Callable[[Path, str | None], list[Doc]]:
         if task == "record":
             return _flatten_record(rows, where)
         for i, r in enumerate(rows):
+            _check_sg_fields(task, r, where)
             r.setdefault("id", str(r.get("idx", i)))
             r["id"] = str(r["id"])
             r["_where"] = where
         return rows
 
     return load
+
+
+# the fields each SuperGLUE task's template reads, and the labels it knows (None: any true/false value)
+_SG_FIELDS: dict[str, tuple[str, ...]] = {
+    "boolq": ("passage", "question", "label"),
+    "cb": ("premise", "hypothesis", "label"),
+    "copa": ("premise", "choice1", "choice2", "question", "label"),
+    "rte": ("premise", "hypothesis", "label"),
+    "wic": ("sentence1", "sentence2", "word", "label"),
+    "wsc": ("text", "target", "label"),
+}
+_SG_LABELS: dict[str, tuple[Any, ...]] = {
+    "cb": ("entailment", "contradiction", "neutral"),
+    "copa": (0, 1),
+    "rte": ("entailment", "not_entailment"),
+}
+
+
+def _check_sg_fields(task: str, doc: Doc, where: str) -> None:
+    """A TandemError naming the file, line and field when `doc` lacks what the task's template reads."""
+    for key in _SG_FIELDS.get(task, ()):
+        need(doc, key, where)
+    line = f" line {doc['_line']}" if "_line" in doc else ""
+    if task == "wsc":
+        target = doc["target"]
+        if not isinstance(target, dict) or not {"span1_text", "span2_text"} <= set(target):
+            raise TandemError(f"{where}{line}: field 'target' needs 'span1_text' and 'span2_text'")
+    if task == "copa" and doc["question"] not in ("cause", "effect"):
+        raise TandemError(
+            f"{where}{line}: field 'question' must be 'cause' or 'effect', got {doc['question']!r}"
+        )
+    known = _SG_LABELS.get(task)
+    if known is not None and doc["label"] not in known:
+        raise TandemError(
+            f"{where}{line}: label {doc['label']!r} is not one of {', '.join(map(repr, known))} ({task})"
+        )
 
 
 def _bool_label(doc: Doc, where: str = "") -> bool:
@@ -199,14 +266,15 @@ def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
             )
             continue
         passage = need(r, "passage", where)
-        text = need(passage, "text", where)
-        for q in need(passage, "questions", where):
-            for a in need(q, "answers", where):
+        where_r = f"{where} line {r['_line']}" if "_line" in r else where
+        text = need(passage, "text", where_r)
+        for q in need(passage, "questions", where_r):
+            for a in need(q, "answers", where_r):
                 out.append(
                     {
                         "passage": text,
-                        "question": q["question"],
-                        "answer": a["text"],
+                        "question": need(q, "question", where_r),
+                        "answer": need(a, "text", where_r),
                         "label": int(a.get("label", -1)),
                         "qid": f"{r.get('idx')}-{q.get('idx')}",
                         "id": f"{r.get('idx')}-{q.get('idx')}-{a.get('idx')}",
@@ -237,15 +305,21 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
             )
             continue
         passage = need(r, "passage", where)
-        text = need(passage, "text", where)
-        ents = list(dict.fromkeys(text[e["start"] : e["end"] + 1] for e in passage.get("entities", [])))
-        for q in need(r, "qas", where):
+        where_r = f"{where} line {r['_line']}" if "_line" in r else where
+        text = need(passage, "text", where_r)
+        ents = list(
+            dict.fromkeys(
+                text[need(e, "start", where_r) : need(e, "end", where_r) + 1]
+                for e in passage.get("entities", [])
+            )
+        )
+        for q in need(r, "qas", where_r):
             out.append(
                 {
                     "passage": _record_passage(text),
-                    "query": q["query"],
+                    "query": need(q, "query", where_r),
                     "entities": ents,
-                    "answers": list(dict.fromkeys(a["text"] for a in q.get("answers", []))),
+                    "answers": list(dict.fromkeys(need(a, "text", where_r) for a in q.get("answers", []))),
                     "id": str(q.get("idx", len(out))),
                 }
             )
@@ -404,6 +478,7 @@ def _superglue_tasks() -> dict[str, Task]:
             primary="f1",
             unconditional="",
             description="SuperGLUE ReCoRD (max-over-answers F1 and EM); local split: dev32",
+            free_form=True,
         ),
     ]
     return {t.name: t for t in tasks}
@@ -429,19 +504,23 @@ def _load_squad(data_dir: Path, explicit: str | None = None) -> list[Doc]:
             for r in rows
         ]
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise TandemError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
     out = []
     for art in need(data, "data", str(path)):
         for para in need(art, "paragraphs", str(path)):
             for qa in need(para, "qas", str(path)):
-                answers = [] if qa.get("is_impossible") else [a["text"] for a in qa.get("answers", [])]
+                qid = qa.get("id", len(out) + 1) if isinstance(qa, dict) else len(out) + 1
+                where = f"{path} (question {qid!r})"
+                answers = (
+                    [] if qa.get("is_impossible") else [need(a, "text", where) for a in qa.get("answers", [])]
+                )
                 out.append(
                     {
-                        "id": qa["id"],
-                        "context": para["context"],
-                        "question": qa["question"],
+                        "id": str(need(qa, "id", where)),
+                        "context": need(para, "context", where),
+                        "question": need(qa, "question", where),
                         "answers": answers,
                     }
                 )
@@ -509,7 +588,7 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
             data_dir / "flores200" / split / f"{code}.{split}",
         ):
             if p.is_file():
-                return p.read_text(encoding="utf-8").splitlines()
+                return read_lines(p)
         raise TandemError(f"FLORES file {code}.{split} not found under {data_dir / 'flores200'}; {DATA_HINT}")
 
     def load(data_dir: Path, explicit: str | None = None) -> list[Doc]:
@@ -569,15 +648,15 @@ def _xnli_task(lang: str) -> Task:
                 for i, r in enumerate(rows)
             ]
         out = []
-        with path.open(encoding="utf-8", newline="") as f:
-            for i, row in enumerate(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-                if not row:
-                    continue
-                if len(row) < 3 or row[2] not in _XNLI:
-                    raise TandemError(
-                        f"{path} line {i}: expected premise<TAB>hypothesis<TAB>label with label in {_XNLI}"
-                    )
-                out.append({"id": str(i - 1), "premise": row[0], "hypothesis": row[1], "label": row[2]})
+        lines = read_lines(path)
+        for i, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not row:
+                continue
+            if len(row) < 3 or row[2] not in _XNLI:
+                raise TandemError(
+                    f"{path} line {i}: expected premise<TAB>hypothesis<TAB>label with label in {_XNLI}"
+                )
+            out.append({"id": str(i - 1), "premise": row[0], "hypothesis": row[1], "label": row[2]})
         return out
 
     return Task(
@@ -725,6 +804,9 @@ def get_task(spec: str, flores_spm: str | None = None) -> tuple[Task, str | None
     explicit = None
     if "=" in spec:
         spec, explicit = spec.split("=", 1)
+        spec, explicit = spec.strip(), explicit.strip()
+        if not explicit:
+            raise TandemError(f"task spec {spec + '='!r}: no file after '='; give TASK=PATH or just TASK")
     name, _, param = spec.partition(":")
     name = name.lower()
     if name in _SUPERGLUE and not param:
@@ -744,6 +826,14 @@ def get_task(spec: str, flores_spm: str | None = None) -> tuple[Task, str | None
     else:
         raise TandemError(f"unknown task {spec!r}; known tasks: {', '.join(TASK_NAMES)}")
     return task, explicit
+
+
+def get_tasks(specs: str, flores_spm: str | None = None) -> list[tuple[Task, str | None]]:
+    """The tasks of a comma-separated `--tasks` value; an error when it names none."""
+    names = [s for s in specs.split(",") if s.strip()]
+    if not names:
+        raise TandemError(f"--tasks {specs!r} names no task; known tasks: {', '.join(TASK_NAMES)}")
+    return [get_task(s, flores_spm) for s in names]
 
 
 def with_name(task: Task, name: str) -> Task:
