@@ -14,8 +14,17 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     p = Path(path)
     if not p.is_file():
         raise TandemError(f"{p}: file not found")
-    with p.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
+    with p.open("rb") as f:
+        for i, raw in enumerate(f, 1):
+            if i == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark (Windows editors): not data
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise TandemError(
+                    f"{p} line {i}: not valid UTF-8 (byte {e.start + 1} of the line); save the file as UTF-8 "
+                    "or remove the line"
+                ) from None
             if not line.strip():
                 continue
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import random
 from collections.abc import Callable, Sequence
@@ -73,6 +74,15 @@ class DistillConfig(TrainConfig):
     generic_epochs: float = 1.0  # stage-1 passes over the unlabelled examples
 
     def validate(self) -> None:
+        super().validate()
+        for name in ("ce_weight", "kd_weight", "temperature", "beta", "hidden_weight", "onpolicy"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise TandemError(f"--{name.replace('_', '-')} must be a finite number, got {v!r}")
+        if self.topk < 0:
+            raise TandemError(f"--topk must be >= 0 (0: off), got {self.topk}")
+        if self.generic_epochs <= 0 or not math.isfinite(self.generic_epochs):
+            raise TandemError(f"--generic-epochs must be a finite number > 0, got {self.generic_epochs}")
         if self.divergence not in DIVERGENCES:
             raise TandemError(f"--divergence {self.divergence!r}: choose from {', '.join(DIVERGENCES)}")
         if self.seq_kd not in SEQ_KD_MODES:
