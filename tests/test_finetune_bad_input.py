@@ -3,8 +3,10 @@ before any model is built or trained."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import re
 
 import pytest
 
@@ -67,7 +69,7 @@ def test_finetune_flags_out_of_range_fail_before_any_compute(tmp_path, capsys, f
     assert main(args + flags) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert not (tmp_path / "tok").exists() and not (out / "best").exists()  # no tokenizer, no model
 
 
@@ -94,3 +96,30 @@ def test_split_dev_names_the_flag():
         split_dev(pairs, 3, flag="--dev-holdout")
     with pytest.raises(TandemError, match="none to spare"):
         split_dev(pairs[:1], 1, flag="--dev-holdout")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ("{bad", "--model-overrides: not valid JSON"),
+        ("[1]", "expected a JSON object"),
+        ('{"nope": 1}', r"unknown ModelConfig fields \['nope'\]"),  # was a TypeError traceback
+        ('{"d_model": "big"}', 'd_model must be int, got "big"'),
+        ('{"dropout": true}', "dropout must be float"),
+    ],
+)
+def test_model_overrides_are_checked_before_the_data_is_read(tmp_path, capsys, overrides, message):
+    out = tmp_path / "o"
+    args = ["finetune", "--model", "tiny", "--data", str(tmp_path / "absent.jsonl"), "--out", str(out)]
+    with pytest.raises(SystemExit) if overrides in ("{bad", "[1]") else contextlib.nullcontext():
+        assert main(args + ["--model-overrides", overrides]) == 2
+    err = capsys.readouterr().err
+    assert message in err or re.search(message, err), err
+    assert "Traceback" not in err and "absent.jsonl" not in err
+
+
+def test_model_overrides_from_a_config_file_are_checked(tmp_path, capsys):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"model": "tiny", "model_overrides": [1], "data": "x.jsonl", "out": "o"}))
+    assert main(["finetune", "--config", str(cfg)]) == 2
+    assert "--model-overrides must be a JSON object" in capsys.readouterr().err

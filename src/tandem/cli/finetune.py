@@ -288,6 +288,7 @@ def load_data(args: argparse.Namespace, cfg=None):
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from tandem.config import parse_overrides
     from tandem.finetune import TrainConfig
 
     g = p.add_argument_group("model")
@@ -296,7 +297,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--model-overrides",
-        type=json.loads,
+        type=parse_overrides,
         default={},
         metavar="JSON",
         help="ModelConfig fields for a preset, e.g. '{\"d_model\": 256}'",
@@ -360,6 +361,14 @@ def run(args: argparse.Namespace) -> int:
     bad_model = not_a_model_spec(args.model)
     if bad_model is not None:  # before the data is read or a tokenizer trained on it
         raise bad_model
+    if args.model_overrides:
+        from tandem.config import ModelConfig
+
+        if Path(args.model).is_dir():
+            raise TandemError(
+                f"--model-overrides applies to presets only; --model {args.model} is a checkpoint directory"
+            )
+        ModelConfig.check_overrides(args.model_overrides)
     check_out_free(args.out, "tandem finetune")  # another run writing there: refused before any work
     with OutLock("tandem finetune") as lock:
         return _run(args, lock)
