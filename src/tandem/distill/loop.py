@@ -101,6 +101,15 @@ class DistillConfig(TrainConfig):
             )
 
 
+def check_topk(topk: int, vocab_size: int) -> None:
+    """A TandemError when --topk asks for more logits than the teacher's vocabulary has."""
+    if topk > vocab_size:
+        raise TandemError(
+            f"--topk {topk} is larger than the teacher's vocabulary ({vocab_size} tokens); give at most "
+            f"{vocab_size}, or 0 to distil from the full distribution"
+        )
+
+
 # ============================================================================================ teacher placement
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -492,6 +501,7 @@ def distill(
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
+    check_topk(cfg.topk, teacher.config.vocab_size)
     if cfg.hidden_weight > 0 and getattr(teacher, "members", None):
         raise TandemError(
             "hidden-state matching needs one teacher model, not an ensemble (its members' hidden states "
