@@ -259,9 +259,17 @@ class SLUExample:
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines (a UTF-8 byte-order mark dropped); invalid UTF-8 is a TandemError naming the line."""
     if not path.is_file():
         raise TandemError(f"{path}: file not found")
-    return path.read_text(encoding="utf-8").splitlines()
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise TandemError(
+            f"{path} line {line}: not valid UTF-8; save the file as UTF-8 or fix the line"
+        ) from None
 
 
 def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
@@ -286,6 +294,17 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
         if len(toks) != len(tags):
             raise TandemError(
                 f"{d / 'seq.out'} line {i}: {len(tags)} tags for {len(toks)} tokens in seq.in; fix the line"
+            )
+        if not toks:
+            raise TandemError(
+                f"{d / 'seq.in'} line {i}: empty utterance; remove the line from all three files"
+            )
+        if not lbl.strip():
+            raise TandemError(f"{d / 'label'} line {i}: no intent; give the line its intent label")
+        nameless = [tag for tag in tags if len(tag) == 2 and tag[1] in "-_" and tag[0] in "BIESbies"]
+        if nameless:
+            raise TandemError(
+                f"{d / 'seq.out'} line {i}: tag {nameless[0]!r} has no slot name; write B-<slot>, I-<slot> or O"
             )
         out.append(SLUExample(toks, tags, lbl.strip(), id=str(i - 1)))
     return out
