@@ -375,8 +375,8 @@ class TrainConfig:
             raise TandemError(f"--epochs must be > 0 (or give --max-steps), got {self.epochs}")
         if self.lr <= 0:
             raise TandemError(f"--lr must be > 0, got {self.lr}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise TandemError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not 0 <= self.warmup_ratio <= 1:
+            raise TandemError(f"--warmup-ratio must be in [0, 1], got {self.warmup_ratio}")
         if not 0 <= self.min_lr_ratio <= 1:
             raise TandemError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.stop_after is not None and self.stop_after < 1:
