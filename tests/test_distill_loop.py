@@ -408,3 +408,31 @@ def test_the_cache_fingerprint_handles_tensors_past_two_to_the_24_elements():
     with torch.no_grad():
         model.big[-1] = 1.0  # the last element is one of the sampled ones
     assert _fingerprint(model, toy_data(2)) != fp
+
+
+def test_bad_settings_fail_before_compute(monkeypatch):
+    teacher = Seq2SeqLM(tiny())
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    _no_compute(monkeypatch)
+    bad = [
+        (dict(topk=V + 1), f"--topk {V + 1} is larger than the teacher's vocabulary"),  # was a RuntimeError
+        (dict(topk=-1), "--topk must be >= 0"),
+        (dict(temperature=float("nan")), "--temperature must be a finite number"),
+        (dict(batch_size=0), "--batch-size must be >= 1"),
+        (dict(epochs=float("inf")), "--epochs must be a finite number"),
+        (dict(generic_epochs=0.0), "--generic-epochs"),
+    ]
+    for kw, message in bad:
+        with pytest.raises(TandemError, match=message):
+            distill(teacher, student, toy_data(), fast_cfg(**kw), log=None)
+
+
+def test_student_config_file_with_a_wrong_type_is_named(tmp_path):
+    teacher = tiny()
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps({**teacher.to_dict(), "d_model": "wide"}))
+    with pytest.raises(TandemError, match=r"student config .*s.json: d_model must be int"):
+        student_config(str(p), teacher)  # was a TypeError from the '<=' in validate
+    p.write_text("[1, 2]")
+    with pytest.raises(TandemError, match="expected a JSON object"):
+        student_config(str(p), teacher)

@@ -194,3 +194,32 @@ def test_shared_data_loaders(shared_data):
         parsed = [parse_linearized(e.target) for e in exs]
         m = slu_metrics(exs, [p[0] for p in parsed], [p[1] for p in parsed])
         assert m["intent_acc"] == 100.0 and m["slot_f1"] == 100.0 and m["exact_match"] == 100.0
+
+
+def _snips_dir(root, seq_in: bytes, seq_out: bytes, label: bytes):
+    root.mkdir(parents=True, exist_ok=True)
+    for name, data in (("seq.in", seq_in), ("seq.out", seq_out), ("label", label)):
+        (root / name).write_bytes(data)
+    return root
+
+
+@pytest.mark.parametrize(
+    "seq_in, seq_out, label, message",
+    [
+        (b"play it\n\xff\n", b"O O\nO\n", b"A\nB\n", r"seq.in line 2: not valid UTF-8"),  # a traceback
+        (b"play it\nstop\n", b"O O\nO\n", b"A\n \n", r"label line 2: no intent"),  # intent ''
+        (b"play it\n\nstop\n", b"O O\n\nO\n", b"A\nB\nC\n", r"seq.in line 2: empty utterance"),
+        (b"play it\n", b"O B-\n", b"A\n", r"seq.out line 1: tag 'B-' has no slot name"),  # a slot 'B-'
+    ],
+)
+def test_snips_malformed_lines_are_named(tmp_path, seq_in, seq_out, label, message):
+    _snips_dir(tmp_path / "train", seq_in, seq_out, label)
+    with pytest.raises(TandemError, match=message):
+        load_snips(tmp_path, "train")
+
+
+def test_snips_byte_order_mark_is_not_part_of_the_first_token_or_intent(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    _snips_dir(tmp_path, bom + b"play it\n", bom + b"O B-x\n", bom + b"PlayMusic\n")
+    (ex,) = load_snips(tmp_path)
+    assert ex.tokens == ["play", "it"] and ex.intent == "PlayMusic" and ex.slots == [("x", "it")]

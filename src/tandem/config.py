@@ -207,8 +207,44 @@ class ModelConfig:
         if name not in PRESETS:
             raise TandemError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
         kw = dict(PRESETS[name])
-        kw.update(overrides)
+        kw.update(cls.check_overrides(overrides))
         return cls(name=name, **kw)
+
+    @classmethod
+    def check_overrides(cls, overrides: Any, where: str = "--model-overrides") -> dict[str, Any]:
+        """`overrides` if it is an object of ModelConfig fields with values of their types, else a
+        TandemError naming `where`, the key and the type expected."""
+        if not isinstance(overrides, dict):
+            raise TandemError(
+                f"{where} must be a JSON object of ModelConfig fields, e.g. '{{\"d_model\": 256}}', got "
+                f"{json.dumps(overrides, default=str)}"
+            )
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - set(types))
+        if unknown:
+            raise TandemError(f"{where}: unknown ModelConfig fields {unknown}; known fields: {sorted(types)}")
+        for k, v in overrides.items():
+            t = str(types[k])
+            if v is None:
+                ok = "None" in t
+            elif t.startswith("bool"):
+                ok = isinstance(v, bool)
+            elif t.startswith("int"):
+                ok = isinstance(v, int) and not isinstance(v, bool)
+            elif t.startswith("float"):
+                ok = isinstance(v, int | float) and not isinstance(v, bool)
+            elif t.startswith("str"):
+                ok = isinstance(v, str)
+            elif t.startswith("dict"):
+                ok = isinstance(v, dict)
+            else:
+                ok = True
+            if not ok:
+                shown = (
+                    t.replace("None", "null").replace("str", "string").replace("dict[string, Any]", "object")
+                )
+                raise TandemError(f"{where}: {k} must be {shown}, got {json.dumps(v, default=str)}")
+        return overrides
 
     @staticmethod
     def preset_names() -> list[str]:
@@ -328,3 +364,19 @@ PRESETS: dict[str, dict[str, Any]] = {
         final_logits_bias=True,
     ),
 }
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """`--model-overrides JSON` for argparse: a JSON object (its fields are checked with the preset)."""
+    import argparse
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({e.msg} at character {e.pos + 1}): {text!r}; give an object such as "
+            "'{\"d_model\": 256}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object of ModelConfig fields, got {text!r}")
+    return value

@@ -114,6 +114,7 @@ def encode_pairs(
 
     With `clm_prefix`, sources start with `[CLM] ` (AlexaTM's causal-LM mode, best for in-context use).
     """
+    check_lengths(max_source_len, max_target_len)
     if clm_prefix and getattr(tokenizer, "clm_id", None) is None:
         raise TandemError("--clm-prefix needs a tokenizer with a [CLM] token; this one has none")
     eos = tokenizer.eos_id
@@ -125,6 +126,17 @@ def encode_pairs(
         tgt = tokenizer.encode(p.target)[: max_target_len - 1] + [eos]
         out.append(Encoded(start_index + i, src, tgt))
     return out
+
+
+def check_lengths(max_source_len: int, max_target_len: int, max_new_tokens: int | None = None) -> None:
+    """A TandemError naming the flag when a length limit leaves no room for a token (a source or target
+    keeps at least its EOS; a dev generation at least one new token)."""
+    limits = {"--max-source-len": max_source_len, "--max-target-len": max_target_len}
+    if max_new_tokens is not None:
+        limits["--max-new-tokens"] = max_new_tokens
+    for name, v in limits.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise TandemError(f"{name} must be an integer >= 1, got {v!r}")
 
 
 def length_limits(configs: Sequence[Any], max_source_len: int, max_target_len: int) -> tuple[int, int]:
@@ -254,6 +266,38 @@ def score_exact(pairs: Sequence[Pair], predictions: Sequence[str]) -> dict[str, 
     return {"exact_match": 100.0 * ok / max(1, len(pairs))}
 
 
+def evaluator_metrics(pairs: Sequence[Pair] | None, generate: bool = True) -> list[str]:
+    """The dev metrics `make_evaluator` computes for `pairs` (none without a dev set)."""
+    if pairs is None:
+        return []
+    if not generate:
+        return ["loss"]
+    if pairs and pairs[0].gold is not None:
+        return ["loss", "intent_acc", "slot_f1", "exact_match"]
+    return ["loss", "exact_match"]
+
+
+def check_metric(metric: str, dev_pairs: Sequence[Pair] | None, generate: bool = True) -> None:
+    """A TandemError, before any training, when --metric is not one the dev evaluation computes."""
+    if metric == "loss" and dev_pairs is None:
+        return
+    available = evaluator_metrics(dev_pairs, generate)
+    if metric in available:
+        return
+    if not available:
+        raise TandemError(
+            f"--metric {metric} needs a dev set; give --dev FILE or --dev-holdout N, or use --metric loss"
+        )
+    why = (
+        "--no-generate-eval computes the dev loss only"
+        if not generate
+        else "intent_acc and slot_f1 need --task slu"
+        if metric in ("intent_acc", "slot_f1")
+        else "it is not a dev metric"
+    )
+    raise TandemError(f"--metric {metric} is not computed here ({why}); choose from {', '.join(available)}")
+
+
 def make_evaluator(
     tokenizer: Any,
     pairs: Sequence[Pair],
@@ -305,6 +349,44 @@ class TrainConfig:
     )
     resume: bool = False  # continue from the checkpoint in <out>/checkpoints (a fresh start when none)
     stop_after: int | None = None  # stop, with a checkpoint, after this many steps of this call
+
+    def validate(self) -> None:
+        """A TandemError naming the flag of the first setting out of range (checked before any compute: a
+        zero or negative batch size, a NaN or infinite rate, no step to run)."""
+
+        def flag(name: str) -> str:
+            return "--" + name.replace("_", "-")
+
+        for name in ("epochs", "lr", "weight_decay", "warmup_ratio", "min_lr_ratio", "grad_clip"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise TandemError(f"{flag(name)} must be a finite number, got {v!r}")
+        for name in ("max_steps", "batch_size", "eval_every", "patience", "log_every", "seed", "ckpt_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TandemError(f"{flag(name)} must be an integer, got {v!r}")
+        for name in ("batch_size", "log_every"):
+            if getattr(self, name) < 1:
+                raise TandemError(f"{flag(name)} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_steps", "eval_every", "patience", "ckpt_every", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise TandemError(f"{flag(name)} must be >= 0, got {getattr(self, name)}")
+        if self.max_steps == 0 and self.epochs <= 0:
+            raise TandemError(f"--epochs must be > 0 (or give --max-steps), got {self.epochs}")
+        if self.lr <= 0:
+            raise TandemError(f"--lr must be > 0, got {self.lr}")
+        if not 0 <= self.warmup_ratio <= 1:
+            raise TandemError(f"--warmup-ratio must be in [0, 1], got {self.warmup_ratio}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise TandemError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.stop_after is not None and self.stop_after < 1:
+            raise TandemError(f"--stop-after must be >= 1 (steps of this run), got {self.stop_after}")
+        try:
+            self.resolved_device()
+        except RuntimeError as e:
+            raise TandemError(
+                f"--device {self.device!r} is not a device: use auto, cpu, cuda or cuda:N ({e})"
+            ) from None
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
@@ -505,6 +587,7 @@ def fit(
     from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
 
     require_nonempty(train, "the training set")
+    cfg.validate()
     if cfg.metric != "loss" and evaluate is None:
         raise TandemError(f"metric {cfg.metric!r} needs a dev set; give one or use metric 'loss'")
     if cfg.ckpt_every < 0:
@@ -809,6 +892,9 @@ def finetune(
     require_nonempty(train_pairs, "the training set")
     if dev_pairs is not None:
         require_nonempty(dev_pairs, "the dev set")
+    cfg.validate()
+    check_lengths(max_source_len, max_target_len, max_new_tokens)
+    check_metric(cfg.metric, dev_pairs, generate_eval)
     max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
     train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len)
     evaluate = None
@@ -822,10 +908,18 @@ def finetune(
     return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log, labels)
 
 
-def split_dev(pairs: Sequence[Pair], n_dev: int, seed: int = 0) -> tuple[list[Pair], list[Pair]]:
+def split_dev(
+    pairs: Sequence[Pair], n_dev: int, seed: int = 0, flag: str = "n_dev"
+) -> tuple[list[Pair], list[Pair]]:
     """A seeded random held-out dev split of `n_dev` pairs from a training set: (train, dev)."""
     if not 0 < n_dev < len(pairs):
-        raise TandemError(f"cannot hold out {n_dev} of {len(pairs)} examples as a dev set")
+        raise TandemError(
+            f"{flag} {n_dev}: cannot hold out {n_dev} of {len(pairs)} training examples as a dev set; give "
+            f"a number from 1 to {len(pairs) - 1} (at least one example must be left to train on)"
+            if len(pairs) > 1
+            else f"{flag} {n_dev}: the training data has {len(pairs)} example, none to spare for a dev set; "
+            "give a --dev file instead"
+        )
     order = list(range(len(pairs)))
     random.Random(seed).shuffle(order)
     dev = set(order[:n_dev])

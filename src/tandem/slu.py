@@ -285,6 +285,17 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
             raise TandemError(
                 f"{d / 'seq.out'} line {i}: {len(tags)} tags for {len(toks)} tokens in seq.in; fix the line"
             )
+        if not toks:
+            raise TandemError(
+                f"{d / 'seq.in'} line {i}: empty utterance; remove the line from all three files"
+            )
+        if not lbl.strip():
+            raise TandemError(f"{d / 'label'} line {i}: no intent; give the line its intent label")
+        nameless = [tag for tag in tags if len(tag) == 2 and tag[1] in "-_" and tag[0] in "BIESbies"]
+        if nameless:
+            raise TandemError(
+                f"{d / 'seq.out'} line {i}: tag {nameless[0]!r} has no slot name; write B-<slot>, I-<slot> or O"
+            )
         out.append(SLUExample(toks, tags, lbl.strip(), id=str(i - 1)))
     return out
 

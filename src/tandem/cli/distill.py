@@ -208,9 +208,8 @@ def _run(args: argparse.Namespace, lock) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = train_config(args, DistillConfig)
-    cfg.validate()
     # Everything that can fail cheaply runs before the teacher is loaded.
-    train, dev = load_data(args)
+    train, dev = load_data(args, cfg)
     labels, train, dev = slu_labels(args, train, dev, teachers[0])
     tok = Tokenizer.load(args.tokenizer or teachers[0])
     if args.tokenizer:  # the teacher reads token ids: a tokenizer saved with it is the one to match

@@ -124,6 +124,8 @@ def check_checkpoint_flags(args: argparse.Namespace) -> None:
         )
     if args.stop_after is not None and args.stop_after < 1:
         raise TandemError(f"--stop-after must be >= 1 (steps of this invocation), got {args.stop_after}")
+    if getattr(args, "threads", None) is not None and args.threads < 1:
+        raise TandemError(f"--threads must be >= 1 (CPU threads for torch), got {args.threads}")
 
 
 def _same_setting(a, b) -> bool:
@@ -259,11 +261,15 @@ def train_config(args: argparse.Namespace, cls):
     return cls(**{k: v for k, v in vars(args).items() if k in names and v is not None})
 
 
-def load_data(args: argparse.Namespace):
-    """(train pairs, dev pairs or None) from the flags; empty sets fail here, before any model is built."""
+def load_data(args: argparse.Namespace, cfg=None):
+    """(train pairs, dev pairs or None) from the flags; empty sets, out-of-range settings of `cfg` (a
+    TrainConfig) and a --metric the dev set does not give fail here, before any model is built."""
     from tandem.errors import TandemError
-    from tandem.finetune import load_pairs, require_nonempty, split_dev
+    from tandem.finetune import check_lengths, check_metric, load_pairs, require_nonempty, split_dev
 
+    if cfg is not None:
+        cfg.validate()
+    check_lengths(args.max_source_len, args.max_target_len, args.max_new_tokens)
     if not args.data:
         raise TandemError(
             "no --data given; pass a jsonl with source/target fields or a task path with --task"
@@ -275,11 +281,14 @@ def load_data(args: argparse.Namespace):
         dev = load_pairs(args.dev, args.task, args.dev_split)
         require_nonempty(dev, f"dev data {args.dev}")
     elif args.dev_holdout:
-        train, dev = split_dev(train, args.dev_holdout, args.seed)
+        train, dev = split_dev(train, args.dev_holdout, args.seed, flag="--dev-holdout")
+    if cfg is not None:
+        check_metric(cfg.metric, dev, args.generate_eval)
     return train, dev
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from tandem.config import parse_overrides
     from tandem.finetune import TrainConfig
 
     g = p.add_argument_group("model")
@@ -288,7 +297,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--model-overrides",
-        type=json.loads,
+        type=parse_overrides,
         default={},
         metavar="JSON",
         help="ModelConfig fields for a preset, e.g. '{\"d_model\": 256}'",
@@ -352,6 +361,14 @@ def run(args: argparse.Namespace) -> int:
     bad_model = not_a_model_spec(args.model)
     if bad_model is not None:  # before the data is read or a tokenizer trained on it
         raise bad_model
+    if args.model_overrides:
+        from tandem.config import ModelConfig
+
+        if Path(args.model).is_dir():
+            raise TandemError(
+                f"--model-overrides applies to presets only; --model {args.model} is a checkpoint directory"
+            )
+        ModelConfig.check_overrides(args.model_overrides)
     check_out_free(args.out, "tandem finetune")  # another run writing there: refused before any work
     with OutLock("tandem finetune") as lock:
         return _run(args, lock)
@@ -376,7 +393,8 @@ def _run(args: argparse.Namespace, lock) -> int:
         prepare_out(out, outputs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
         torch.set_num_threads(args.threads)
-    train, dev = load_data(args)
+    cfg = train_config(args, TrainConfig)
+    train, dev = load_data(args, cfg)
     model_dir = args.model if Path(args.model).is_dir() else None
     labels, train, dev = slu_labels(args, train, dev, model_dir)
     own = _own_tokenizer(model_dir) if args.tokenizer else None
@@ -401,7 +419,6 @@ def _run(args: argparse.Namespace, lock) -> int:
         )
     if labels is not None:
         labels.check_tokenizer(tok)
-    cfg = train_config(args, TrainConfig)
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile

@@ -78,9 +78,12 @@ def check_tokenizer_fits(config: ModelConfig, tokenizer: Any, name: str = "model
 def _read_config_file(path: Path) -> dict:
     p = path / "config.json" if path.is_dir() else path
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # ValueError: invalid JSON or UTF-8
         raise TandemError(f"student config {p}: cannot read it as JSON ({e})") from e
+    if not isinstance(d, dict):
+        raise TandemError(f"student config {p}: expected a JSON object of ModelConfig fields")
+    return d
 
 
 def student_config(spec: str | dict | ModelConfig, teacher: ModelConfig, **overrides: Any) -> ModelConfig:
@@ -121,7 +124,11 @@ def student_config(spec: str | dict | ModelConfig, teacher: ModelConfig, **overr
                     f"student {spec!r} is neither a preset ({', '.join(ModelConfig.preset_names())}), "
                     f"shrink:E,D, nor an existing config file/dir"
                 )
-            cfg = ModelConfig.from_dict(_read_config_file(p))
+            d = _read_config_file(p)
+            # a field of the wrong type is named with the file (unknown ones by from_dict), not a TypeError
+            known = {k: v for k, v in d.items() if k in ModelConfig.__dataclass_fields__}
+            ModelConfig.check_overrides(known, where=f"student config {p}")
+            cfg = ModelConfig.from_dict(d)
         check_vocab(teacher, cfg)
     return dataclasses.replace(cfg, **overrides) if overrides else cfg
 

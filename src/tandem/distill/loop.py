@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import random
 from collections.abc import Callable, Sequence
@@ -73,6 +74,15 @@ class DistillConfig(TrainConfig):
     generic_epochs: float = 1.0  # stage-1 passes over the unlabelled examples
 
     def validate(self) -> None:
+        super().validate()
+        for name in ("ce_weight", "kd_weight", "temperature", "beta", "hidden_weight", "onpolicy"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise TandemError(f"--{name.replace('_', '-')} must be a finite number, got {v!r}")
+        if self.topk < 0:
+            raise TandemError(f"--topk must be >= 0 (0: off), got {self.topk}")
+        if self.generic_epochs <= 0 or not math.isfinite(self.generic_epochs):
+            raise TandemError(f"--generic-epochs must be a finite number > 0, got {self.generic_epochs}")
         if self.divergence not in DIVERGENCES:
             raise TandemError(f"--divergence {self.divergence!r}: choose from {', '.join(DIVERGENCES)}")
         if self.seq_kd not in SEQ_KD_MODES:
@@ -89,6 +99,15 @@ class DistillConfig(TrainConfig):
             raise TandemError(
                 "every loss weight is 0; give --ce-weight, --kd-weight or --hidden-weight a value"
             )
+
+
+def check_topk(topk: int, vocab_size: int) -> None:
+    """A TandemError when --topk asks for more logits than the teacher's vocabulary has."""
+    if topk > vocab_size:
+        raise TandemError(
+            f"--topk {topk} is larger than the teacher's vocabulary ({vocab_size} tokens); give at most "
+            f"{vocab_size}, or 0 to distil from the full distribution"
+        )
 
 
 # ============================================================================================ teacher placement
@@ -482,6 +501,7 @@ def distill(
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
+    check_topk(cfg.topk, teacher.config.vocab_size)
     if cfg.hidden_weight > 0 and getattr(teacher, "members", None):
         raise TandemError(
             "hidden-state matching needs one teacher model, not an ensemble (its members' hidden states "

@@ -1,0 +1,125 @@
+"""`tandem finetune` / `tandem distill` on bad input: a TandemError (exit 2) naming the file, line or flag,
+before any model is built or trained."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+
+import pytest
+
+from tandem.cli import main
+from tandem.errors import TandemError
+from tandem.finetune import Pair, TrainConfig, check_metric, load_jsonl_pairs, split_dev
+
+
+def _good(n: int = 6) -> bytes:
+    return "".join(json.dumps({"source": f"hi {i}", "target": f"yo {i}"}) + "\n" for i in range(n)).encode()
+
+
+def test_invalid_utf8_is_named_by_line(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(_good(2) + b'{"source": "\xff", "target": "y"}\n')
+    with pytest.raises(TandemError, match=r"d.jsonl line 3: not valid UTF-8"):
+        load_jsonl_pairs(p)
+
+
+def test_a_byte_order_mark_is_not_data(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + _good(2).replace(b"\n", b"\r\n"))
+    assert [x.source for x in load_jsonl_pairs(p)] == ["hi 0", "hi 1"]
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--batch-size", "-2"], "--batch-size must be >= 1"),  # ran for ever
+        (["--epochs", "0"], "--epochs must be > 0"),
+        (["--epochs", "nan"], "--epochs must be a finite number"),
+        (["--epochs", "inf"], "--epochs must be a finite number"),
+        (["--lr", "0"], "--lr must be > 0"),
+        (["--lr", "-1"], "--lr must be a finite number|--lr must be > 0"),
+        (["--lr", "nan"], "--lr must be a finite number"),
+        (["--max-steps", "-3"], "--max-steps must be >= 0"),
+        (["--patience", "-1"], "--patience must be >= 0"),
+        (["--log-every", "0"], "--log-every must be >= 1"),
+        (["--warmup-ratio", "nan"], "--warmup-ratio must be a finite number"),
+        (["--grad-clip", "nan"], "--grad-clip must be a finite number"),
+        (["--max-source-len", "0"], "--max-source-len must be an integer >= 1"),
+        (["--max-target-len", "-1"], "--max-target-len must be an integer >= 1"),
+        (["--max-new-tokens", "0"], "--max-new-tokens must be an integer >= 1"),
+        (["--device", "bogus"], "--device 'bogus' is not a device"),
+        (["--threads", "-1"], "--threads must be >= 1"),
+        (["--dev-holdout", "50"], "--dev-holdout 50: cannot hold out 50 of 6"),
+        (["--dev-holdout", "-1"], "--dev-holdout -1"),
+        (["--dev-holdout", "2", "--metric", "slot_f1"], "slot_f1 is not computed here .*--task slu"),
+        (["--dev-holdout", "2", "--metric", "exact_match", "--no-generate-eval"], "--no-generate-eval"),
+        (["--metric", "exact_match"], "--metric exact_match needs a dev set"),
+    ],
+)
+def test_finetune_flags_out_of_range_fail_before_any_compute(tmp_path, capsys, flags, message):
+    data = tmp_path / "d.jsonl"
+    data.write_bytes(_good())
+    out = tmp_path / "o"
+    args = ["finetune", "--model", "tiny", "--data", str(data), "--out", str(out), "--vocab-size", "300"]
+    args += ["--tokenizer", str(tmp_path / "tok")]
+    assert main(args + flags) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(message, err), err
+    assert not (tmp_path / "tok").exists() and not (out / "best").exists()  # no tokenizer, no model
+
+
+def test_train_config_validate_names_the_flag():
+    TrainConfig().validate()
+    with pytest.raises(TandemError, match="--batch-size"):
+        TrainConfig(batch_size=0).validate()
+    with pytest.raises(TandemError, match="--lr"):
+        TrainConfig(lr=math.inf).validate()
+
+
+def test_check_metric():
+    plain, slu = [Pair("a", "b")], [Pair("a", "b", gold=object())]
+    check_metric("loss", None)
+    check_metric("exact_match", plain)
+    check_metric("slot_f1", slu)
+    with pytest.raises(TandemError, match="need --task slu"):
+        check_metric("intent_acc", plain)
+
+
+def test_split_dev_names_the_flag():
+    pairs = [Pair(str(i), str(i)) for i in range(3)]
+    with pytest.raises(TandemError, match="--dev-holdout 3: .* from 1 to 2"):
+        split_dev(pairs, 3, flag="--dev-holdout")
+    with pytest.raises(TandemError, match="none to spare"):
+        split_dev(pairs[:1], 1, flag="--dev-holdout")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ("{bad", "--model-overrides: not valid JSON"),
+        ("[1]", "expected a JSON object"),
+        ('{"nope": 1}', r"unknown ModelConfig fields \['nope'\]"),  # was a TypeError traceback
+        ('{"d_model": "big"}', 'd_model must be int, got "big"'),
+        ('{"dropout": true}', "dropout must be float"),
+    ],
+)
+def test_model_overrides_are_checked_before_the_data_is_read(tmp_path, capsys, overrides, message):
+    out = tmp_path / "o"
+    args = ["finetune", "--model", "tiny", "--data", str(tmp_path / "absent.jsonl"), "--out", str(out)]
+    with pytest.raises(SystemExit) if overrides in ("{bad", "[1]") else contextlib.nullcontext():
+        assert main(args + ["--model-overrides", overrides]) == 2
+    err = capsys.readouterr().err
+    assert message in err or re.search(message, err), err
+    assert "Traceback" not in err and "absent.jsonl" not in err
+
+
+def test_model_overrides_from_a_config_file_are_checked(tmp_path, capsys):
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"model": "tiny", "model_overrides": [1], "data": "x.jsonl", "out": "o"}))
+    assert main(["finetune", "--config", str(cfg)]) == 2
+    assert "--model-overrides must be a JSON object" in capsys.readouterr().err
