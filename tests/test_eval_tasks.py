@@ -404,8 +404,11 @@ def test_line_aligned_files_split_only_at_newlines(tmp_path):
 def test_bad_task_file_fails_before_the_model_is_loaded(tmp_path, capsys):
     f = tmp_path / "copa.jsonl"
     f.write_text(json.dumps({"premise": "p", "label": 0}) + "\n")
-    err = _evaluate_err(capsys, "--model", str(tmp_path / "no-model"), "--tasks", f"copa={f}")
-    assert f"{f} line 1: field 'choice1' missing" in err and "no-model" not in err
+    model = tmp_path / "model"  # a config but no weights: loading it would fail, so it is never loaded
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "tandem", "d_model": 32}))
+    err = _evaluate_err(capsys, "--model", str(model), "--tasks", f"copa={f}")
+    assert f"{f} line 1: field 'choice1' missing" in err and "weights" not in err
 
 
 def test_malformed_predictions_files_are_errors_naming_the_line(tmp_path, capsys):

@@ -59,9 +59,13 @@ def _argv(verb: str, model: str, tmp_path) -> list[str]:
     data = tmp_path / "train.jsonl"
     if not data.exists():
         data.write_text('{"source": "set an alarm", "target": "alarm"}\n' * 4)
+    copa = tmp_path / "copa.jsonl"  # a good task file: evaluate reads its tasks before the model loads
+    if not copa.exists():
+        row = {"premise": "p", "choice1": "a", "choice2": "b", "question": "cause", "label": 0, "idx": 0}
+        copa.write_text(json.dumps(row) + "\n")
     out = str(tmp_path / f"out-{verb}")
     return {
-        "evaluate": ["evaluate", "--model", model, "--tasks", "copa", "--limit", "1"],
+        "evaluate": ["evaluate", "--model", model, "--tasks", f"copa={copa}", "--limit", "1"],
         "generate": ["generate", model, "--prompt", "set an alarm"],
         "convert": ["convert", model, "--to", "tandem", "--out", out],
         "export-ct2": ["export", model, "--format", "ct2", "--out", out],

@@ -236,6 +236,9 @@ def test_objective_settings_from_flags_reach_the_data_stream(tmp_path):
         (["--denoise-prob", "-0.1"], "denoise_prob must be in"),
         (["--objective", "denoise", "--denoise-prob", "0.5"], "denoise_prob.*objective alexatm"),
         (["--objective", "ul2", "--mean-span", "8"], "mean_span.*alexatm, denoise, t5"),
+        # checked before the tokenizer is trained (and nothing is written)
+        (["--model-overrides", '{"nope": 1}'], r"unknown ModelConfig fields \['nope'\]"),
+        (["--model-overrides", '{"d_model": "big"}'], "d_model must be int"),
     ],
 )
 def test_objective_settings_are_range_checked(tmp_path, capsys, flags, msg):
@@ -292,3 +295,21 @@ def test_span_objectives_train_from_the_cli_with_their_own_sentinel_and_mode_tok
     capsys.readouterr()
     assert main(argv2) == 2
     assert "<extra_id_0>" in capsys.readouterr().err
+
+
+def test_pretrain_model_overrides_that_are_not_json_objects_are_usage_errors(tmp_path, capsys):
+    for value, msg in (("{bad", "not valid JSON"), ("[1]", "expected a JSON object")):
+        with pytest.raises(SystemExit) as e:
+            main(
+                [
+                    "pretrain",
+                    "--data",
+                    *_corpus(tmp_path),
+                    "--model-overrides",
+                    value,
+                    "--out",
+                    str(tmp_path / "r"),
+                ]
+            )
+        assert e.value.code == 2 and f"--model-overrides: {msg}" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

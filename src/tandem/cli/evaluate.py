@@ -87,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
         if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
             raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
         tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
+        if not Path(args.model).is_dir():  # so does a wrong model path (named at once, no Hub lookup)
+            from tandem.errors import model_dir_error
+
+            raise model_dir_error(args.model, "--model")
+        from tandem.checkpoint import detect_format
+
+        detect_format(Path(args.model))  # config.json readable and of a supported kind
         from tandem.evaluation.runner import check_shots, demonstration_pool_size, load_eval_docs
 
         sizes = [len(load_eval_docs(task, data_dir, explicit)) for task, explicit in tasks]  # so do bad files

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 
 from tandem.errors import TandemError
 
@@ -30,6 +29,7 @@ Ctrl-C or SIGTERM (preemption; under torchrun too): the step is finished and sav
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from tandem.config import parse_overrides
     from tandem.train.trainer import TrainConfig
 
     d = TrainConfig()
@@ -38,7 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dropout", type=float, default=None, help="override the preset's dropout")
     g.add_argument(
         "--model-overrides",
-        type=json.loads,
+        type=parse_overrides,
         default={},
         metavar="JSON",
         help="ModelConfig fields to override, e.g. '{\"d_model\": 256}'",

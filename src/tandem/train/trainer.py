@@ -122,6 +122,10 @@ class TrainConfig:
             if not ok:
                 raise TandemError(f"train config: {msg}")
 
+        from tandem.config import ModelConfig
+
+        # before a tokenizer is trained or a folder written: a misspelt or mistyped field fails now
+        ModelConfig.check_overrides(self.model_overrides, "model_overrides (--model-overrides)")
         for name in ("steps", "batch_size", "grad_accum", "seq_len", "warmup", "ckpt_every", "log_every"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}")
