@@ -587,15 +587,9 @@ def fit(
     from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
 
     require_nonempty(train, "the training set")
-    cfg.validate()
+    cfg.validate()  # ranges of every setting, ckpt_every and stop_after included
     if cfg.metric != "loss" and evaluate is None:
         raise TandemError(f"metric {cfg.metric!r} needs a dev set; give one or use metric 'loss'")
-    if cfg.ckpt_every < 0:
-        raise TandemError(
-            f"ckpt_every must be >= 0 (0: only when the run ends or stops), got {cfg.ckpt_every}"
-        )
-    if cfg.stop_after is not None and cfg.stop_after < 1:
-        raise TandemError(f"stop_after must be >= 1 (steps of this run), got {cfg.stop_after}")
     out = Path(out_dir) if out_dir is not None else None
     if cfg.resume and out is None:
         raise TandemError("resume needs the run's output folder: its checkpoints are there")

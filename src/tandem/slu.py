@@ -258,17 +258,13 @@ class SLUExample:
         }
 
 
-def _read_lines(path: Path) -> list[str]:
-    return read_lines(path)
-
-
 def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
     """SNIPS/ATIS (MiuLab format): a folder with `seq.in` (tokens), `seq.out` (BIO tags) and `label` (intent).
 
     `path` is that folder, or its parent with `split` naming the subfolder (train/valid/test).
     """
     d = Path(path) / split if split else Path(path)
-    src, tgt, lab = (_read_lines(d / n) for n in ("seq.in", "seq.out", "label"))
+    src, tgt, lab = (read_lines(d / n) for n in ("seq.in", "seq.out", "label"))
     # A trailing empty line is common; anything else misaligned is an error.
     while src and not src[-1].strip() and len(src) > len(lab):
         src.pop()
@@ -381,7 +377,7 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
         tags.clear()
         meta.clear()
 
-    for i, line in enumerate(_read_lines(p), 1):
+    for i, line in enumerate(read_lines(p), 1):
         if not line.strip():
             flush()
             start_line = i + 1

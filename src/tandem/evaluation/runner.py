@@ -296,14 +296,14 @@ def score_predictions(
         p = by_id[d["id"]]
         if task.kind == "rank":
             labels = task.choice_labels(d)
-            p = _match_label(by_id[d["id"]], labels, task.choices(d))
-            if p is _NO_LABEL:
-                if not task.free_form:
-                    raise TandemError(
-                        f"{path} line {line_of[d['id']]}: prediction {by_id[d['id']]!r} is not a label of "
-                        f"task {task.name} ({', '.join(map(repr, labels))})"
-                    )
-                p = by_id[d["id"]]
+            label = _match_label(p, labels, task.choices(d))
+            if label is not _NO_LABEL:
+                p = label
+            elif not task.free_form:  # ReCoRD scores any text; the others a label
+                raise TandemError(
+                    f"{path} line {line_of[d['id']]}: prediction {p!r} is not a label of "
+                    f"task {task.name} ({', '.join(map(repr, labels))})"
+                )
         elif task.postprocess:
             p = task.postprocess(str(p), d)
         preds.append(p)

@@ -65,13 +65,17 @@ def read_jsonl(path: Path) -> list[Doc]:
     return out
 
 
+def _line(doc: Doc) -> str:
+    """ " line N" for a row read from a jsonl file (its `_line`), else ""."""
+    return f" line {doc['_line']}" if isinstance(doc, dict) and "_line" in doc else ""
+
+
 def need(doc: Doc, key: str, where: str = "") -> Any:
     """doc[key], or a TandemError naming the file line and the missing field."""
     if not isinstance(doc, dict):
         raise TandemError(f"{where or 'document'}: expected a JSON object holding {key!r}, got {doc!r:.60}")
     if key not in doc:
-        line = f" line {doc['_line']}" if "_line" in doc else ""
-        raise TandemError(f"{where or 'document'}{line}: field {key!r} missing")
+        raise TandemError(f"{where or 'document'}{_line(doc)}: field {key!r} missing")
     return doc[key]
 
 
@@ -191,7 +195,7 @@ def _check_sg_fields(task: str, doc: Doc, where: str) -> None:
     """A TandemError naming the file, line and field when `doc` lacks what the task's template reads."""
     for key in _SG_FIELDS.get(task, ()):
         need(doc, key, where)
-    line = f" line {doc['_line']}" if "_line" in doc else ""
+    line = _line(doc)
     if task == "wsc":
         target = doc["target"]
         if not isinstance(target, dict) or not {"span1_text", "span2_text"} <= set(target):
@@ -266,7 +270,7 @@ def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
             )
             continue
         passage = need(r, "passage", where)
-        where_r = f"{where} line {r['_line']}" if "_line" in r else where
+        where_r = where + _line(r)
         text = need(passage, "text", where_r)
         for q in need(passage, "questions", where_r):
             for a in need(q, "answers", where_r):
@@ -305,7 +309,7 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
             )
             continue
         passage = need(r, "passage", where)
-        where_r = f"{where} line {r['_line']}" if "_line" in r else where
+        where_r = where + _line(r)
         text = need(passage, "text", where_r)
         ents = list(
             dict.fromkeys(
