@@ -6,8 +6,8 @@ Every error is JSON `{"error": {"message", "type", "code"}}` with the matching s
 a body not in UTF-8, 401 missing/wrong bearer token, 404 unknown route, 408 a body not received within the
 per-request timeout, 413 input over a size limit, 415 a POST body not sent as `Content-Type:
 application/json`, 422 wrong types or values, 503 (+ Retry-After) queue full, too many requests in flight or
-shutting down, 504 past the per-request timeout. A request with more
-rows than the whole queue gets 413, not 503: retrying could never help.
+shutting down, 504 past the per-request timeout. A request with more rows than the whole queue gets 413, not
+503: retrying could never help.
 """
 
 from __future__ import annotations
