@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
         sizes = [len(load_eval_docs(task, data_dir, explicit)) for task, explicit in tasks]  # so do bad files
         if args.shots:  # and demonstration pools smaller than --shots
-            for task, explicit in tasks:
-                check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit))
+            for (task, explicit), n in zip(tasks, sizes, strict=True):
+                check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit, n))
         reports = _run_model(args, tasks, data_dir, sizes)
     table = markdown_table(reports)
     print(table, end="")

@@ -115,10 +115,13 @@ def check_out_dir(out_dir: str | Path) -> None:
             return
 
 
-def demonstration_pool_size(task: Task, data_dir: Path, explicit: str | None = None) -> tuple[int, bool]:
-    """(number of demonstration candidates, whether they come from the evaluation split) of `task`."""
+def demonstration_pool_size(
+    task: Task, data_dir: Path, explicit: str | None = None, n_eval: int | None = None
+) -> tuple[int, bool]:
+    """(number of demonstration candidates, whether they come from the evaluation split) of `task`;
+    `n_eval`: the number of evaluation examples when the caller has already loaded them."""
     if task.load_train is None:
-        return len(load_eval_docs(task, data_dir, explicit)), True
+        return (n_eval if n_eval is not None else len(load_eval_docs(task, data_dir, explicit))), True
     return len(task.load_train(data_dir)), False
 
 
