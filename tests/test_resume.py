@@ -371,3 +371,17 @@ def test_a_data_error_midway_through_accumulation_saves_the_state_before_the_ste
     assert Checkpointer(out / "checkpoints").latest().name == "step_00000003"
     train(TrainConfig(**_cfg(out, resume=True, **kw)), model=tiny_model(), data=ToyStream())
     assert _losses(out) == _losses(tmp_path / "ref")
+
+
+@pytest.mark.parametrize("freeze", [3, 4, 5])
+def test_resume_around_the_encoder_unfreeze_step_is_exact(tmp_path, freeze):
+    """A checkpoint written at the unfreeze step itself (the encoder still frozen, no optimizer state for
+    it) loads and continues as the uninterrupted run does; so do those just before and after it."""
+    ref = tmp_path / "ref"
+    train(TrainConfig(**_cfg(ref, freeze_encoder_steps=freeze)), model=tiny_model(), data=ToyStream())
+    out = tmp_path / "split"
+    cfg = _cfg(out, freeze_encoder_steps=freeze)
+    train(TrainConfig(**cfg, stop_after=4), model=tiny_model(), data=ToyStream())
+    res = train(TrainConfig(**cfg, resume=True), model=tiny_model(seed=7), data=ToyStream())
+    assert res.step == 8
+    assert _losses(out) == _losses(ref)

@@ -734,7 +734,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if last is not None:
             meta = json.loads((last / "trainer.json").read_text(encoding="utf-8"))
             step = int(meta["step"])
-            if frozen and step >= cfg.freeze_encoder_steps:
+            # a checkpoint of step <= freeze_encoder_steps was written with the encoder still frozen (it
+            # thaws at the start of that step's successor), so its optimizer holds no state for it: load it
+            # frozen, the loop thaws the encoder where the uninterrupted run does
+            if frozen and step > cfg.freeze_encoder_steps:
                 _freeze_encoder(module.model, False)
                 frozen = False
             meta, data_state = ckpt.load(last, module, optimizer)
