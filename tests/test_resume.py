@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -385,3 +386,25 @@ def test_resume_around_the_encoder_unfreeze_step_is_exact(tmp_path, freeze):
     res = train(TrainConfig(**cfg, resume=True), model=tiny_model(seed=7), data=ToyStream())
     assert res.step == 8
     assert _losses(out) == _losses(ref)
+
+
+def test_tensorboard_shows_each_step_once_after_a_resume_from_an_earlier_checkpoint(tmp_path):
+    """A run killed after step 5 resumes from its step-3 checkpoint and redoes steps 4 and 5: TensorBoard
+    drops the first run's events of those steps, as metrics.jsonl drops their rows."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    cfg = _cfg(out, steps=7, ckpt_every=3, tensorboard=True)
+    train(TrainConfig(**cfg, stop_after=5), model=tiny_model(), data=ToyStream())
+    ckpt = Checkpointer(out / "checkpoints")
+    for path in ckpt.complete()[1:]:  # the kill came before step 5's checkpoint
+        shutil.rmtree(path)
+    (ckpt.root / "latest").unlink()
+    assert ckpt.latest().name == "step_00000003"
+    train(TrainConfig(**cfg, resume=True), model=tiny_model(), data=ToyStream())
+    ea = EventAccumulator(str(out / "tensorboard"))
+    ea.Reload()
+    events = ea.Scalars("train/loss")
+    assert [e.step for e in events] == list(range(1, 8))
+    assert [e.value for e in events] == pytest.approx([loss for _, loss in _losses(out)])

@@ -28,7 +28,8 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
 class MetricsLogger:
     """Appends metrics to `<out>/metrics.jsonl` and, if the package is installed, TensorBoard event files.
 
-    `resume_step` drops records after that step (they belong to steps that are about to be redone).
+    `resume_step` drops records after that step (they belong to steps that are about to be redone), from
+    metrics.jsonl and, through a TensorBoard purge event, from what TensorBoard shows.
     """
 
     def __init__(self, out_dir: str | os.PathLike, tensorboard: bool = True, resume_step: int | None = None):
@@ -46,7 +47,10 @@ class MetricsLogger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tb = SummaryWriter(log_dir=str(self.out / "tensorboard"))
+                # events of the steps after `resume_step` (a run killed past its last checkpoint) are
+                # dropped from the earlier event files by TensorBoard's purge, as their metrics.jsonl rows are
+                purge = None if resume_step is None else resume_step + 1
+                self._tb = SummaryWriter(log_dir=str(self.out / "tensorboard"), purge_step=purge)
             except ImportError:  # tensorboard is optional (the `train` extra)
                 self._tb = None
 
