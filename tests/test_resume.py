@@ -408,3 +408,20 @@ def test_tensorboard_shows_each_step_once_after_a_resume_from_an_earlier_checkpo
     events = ea.Scalars("train/loss")
     assert [e.step for e in events] == list(range(1, 8))
     assert [e.value for e in events] == pytest.approx([loss for _, loss in _losses(out)])
+
+
+@pytest.mark.parametrize("killed", [False, True])
+def test_a_log_row_whose_window_spans_the_resume_matches_the_uninterrupted_run(tmp_path, killed):
+    """--log-every 4: a stop after step 3 (a row of its own) or a kill after step 7 (back to the step-6
+    checkpoint) leaves a log window open; the rows of steps 4 and 8 are those of the uninterrupted run."""
+    ref = tmp_path / "ref"
+    cfg = _cfg(ref, log_every=4, ckpt_every=3)
+    train(TrainConfig(**cfg), model=tiny_model(), data=ToyStream())
+    out = tmp_path / "split"
+    cfg = _cfg(out, log_every=4, ckpt_every=3)
+    train(TrainConfig(**cfg, stop_after=7 if killed else 3), model=tiny_model(), data=ToyStream())
+    if killed:  # the kill came before step 7's checkpoint
+        shutil.rmtree(Checkpointer(out / "checkpoints").latest())
+    train(TrainConfig(**cfg, resume=True), model=tiny_model(), data=ToyStream())
+    assert [s for s, _ in _losses(ref)] == [4, 8]
+    assert [r for r in _losses(out) if r[0] % 4 == 0] == _losses(ref)

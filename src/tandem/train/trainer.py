@@ -729,6 +729,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
 
     # 3. resume
     step, tokens_seen = 0, 0
+    window: dict[str, Any] | None = None  # the log window the checkpoint was saved in the middle of
     if cfg.resume:
         last = ckpt.latest()
         if last is not None:
@@ -742,6 +743,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                 frozen = False
             meta, data_state = ckpt.load(last, module, optimizer)
             tokens_seen = int(meta.get("tokens_seen", 0))
+            window = meta.get("window")
             if data_state is not None and hasattr(data, "load_state_dict"):
                 data.load_state_dict(data_state)
             if rank == 0:
@@ -772,6 +774,28 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     nk = len(KINDS) + 1
     acc = torch.zeros(2 + 2 * nk + 1, dtype=torch.float64, device=device)
     window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+    if window:  # resumed inside a log window: its row covers the steps before the stop too, as uninterrupted
+        if rank == 0:  # the saved sums are over every rank; the log's all-reduce adds the others' zeros
+            acc.copy_(torch.tensor(window["sums"], dtype=acc.dtype))
+        window_steps, window_flops = int(window["steps"]), float(window["flops"])
+        window_t0 -= float(window["time_s"])
+
+    def trainer_state() -> dict[str, Any]:
+        """What a checkpoint keeps of the loop (collective: the sums of an open log window are reduced)."""
+        state: dict[str, Any] = {
+            "tokens_seen": tokens_seen,
+            "lr": lr,
+            "schedule": dataclasses.asdict(schedule),
+        }
+        if window_steps:
+            state["window"] = {
+                "sums": _all_reduce(acc.clone()).tolist(),
+                "steps": window_steps,
+                "flops": window_flops,
+                "time_s": time.perf_counter() - window_t0,
+            }
+        return state
+
     grad_norm = float("nan")
     stop_at = cfg.steps if cfg.stop_after is None else min(cfg.steps, step + cfg.stop_after)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
@@ -825,8 +849,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             n_global, n_stop, n_failed, n_out = _all_reduce(n_tok).tolist()
             if n_failed > 0:
                 if step > last_saved:
-                    state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
-                    ckpt.save(step, module, optimizer, state, pre_state)
+                    ckpt.save(step, module, optimizer, trainer_state(), pre_state)
                     last_saved = step
                 data_failure = data_error or TandemError(
                     f"step {step}: the data stream of another rank failed; see that rank's error"
@@ -913,35 +936,41 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                     if "mfu" in rec:
                         post["mfu"] = f"{100 * rec['mfu']:.1f}%"
                     bar.set_postfix(post, refresh=False)
-                acc.zero_()
-                window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+                if step % cfg.log_every == 0:  # a row at a stop only: its window goes on in the checkpoint
+                    acc.zero_()
+                    window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
             if bar is not None:
                 bar.update(1)
             if step % cfg.ckpt_every == 0 or step == stop_at:
-                state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
                 ckpt.save(
-                    step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+                    step,
+                    module,
+                    optimizer,
+                    trainer_state(),
+                    data.state_dict() if hasattr(data, "state_dict") else None,
                 )
                 last_saved = step
             if world == 1:  # no rank to agree with: stop as soon as the step is done
                 stop_signal = interrupt.signum
             if stop_signal is not None:
                 if step > last_saved:
-                    state = {"tokens_seen": tokens_seen, "lr": lr, "schedule": dataclasses.asdict(schedule)}
                     ckpt.save(
                         step,
                         module,
                         optimizer,
-                        state,
+                        trainer_state(),
                         data.state_dict() if hasattr(data, "state_dict") else None,
                     )
                     last_saved = step
                 break
 
         if exhausted and step > last_saved:
-            state = {"tokens_seen": tokens_seen, "schedule": dataclasses.asdict(schedule)}
             ckpt.save(
-                step, module, optimizer, state, data.state_dict() if hasattr(data, "state_dict") else None
+                step,
+                module,
+                optimizer,
+                trainer_state(),
+                data.state_dict() if hasattr(data, "state_dict") else None,
             )
         if bar is not None:
             bar.close()
