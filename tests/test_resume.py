@@ -181,6 +181,30 @@ def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, ca
     assert "steps: 8 -> 10" in err and "lr: 0.003 -> 0.001" in err
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"batch_size": 2},
+        {"grad_accum": 2},
+        {"seq_len": 64},
+        {"objective": "clm"},
+        {"alpha": 0.3},
+        {"seed": 1},
+    ],
+)
+def test_resume_with_other_batches_refuses_and_keeps_the_run_config(tmp_path, change):
+    """A setting that changes what the batches after the checkpoint are would continue the data stream's
+    state into another run: refused before anything is loaded, naming the setting and the way out."""
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())
+    saved = (out / "train_config.json").read_text()
+    ((key, value),) = change.items()
+    with pytest.raises(TandemError, match=f"other data settings \\({key}: .*--config .*--init-from"):
+        train(TrainConfig(**_cfg(out, resume=True, **change)), model=tiny_model(), data=ToyStream())
+    assert (out / "train_config.json").read_text() == saved
+    assert Checkpointer(out / "checkpoints").latest().name == "step_00000004"
+
+
 def test_resume_accepts_another_spelling_of_the_run_folder(tmp_path, monkeypatch):
     """The run's own tokenizer (OUT/tokenizer, where pretrain trains it) is the same tokenizer whether OUT
     is given relative to one working directory or as an absolute path."""

@@ -478,9 +478,14 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
     )
 
 
-# settings a checkpoint cannot be resumed under (they change the model's shape), and settings that change
-# nothing a resumed run computes (so changing them on --resume is not worth a warning)
+# settings a checkpoint cannot be resumed under: they change the model's shape, or what the batches after the
+# checkpoint are (the data stream's state continues only the stream it was saved from); and settings that
+# change nothing a resumed run computes (so changing them on --resume is not worth a warning)
 _MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size")
+_BATCH_KEYS = (
+    "seq_len target_len batch_size grad_accum objective denoise_prob drop_rate mean_span alpha spoken_fraction "
+    "seed"
+).split()
 _RUN_CONTROL_KEYS = frozenset(
     (
         "resume overwrite stop_after progress tensorboard plot log_every ckpt_every keep_ckpts num_workers "
@@ -491,7 +496,7 @@ _RUN_CONTROL_KEYS = frozenset(
 
 def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int) -> None:
     """Refuse to start over in a folder that holds a run (unless `overwrite`) or to resume it with another
-    model; name any other setting that changed since the run's last start."""
+    model or other batches; name any other setting that changed since the run's last start."""
     if cfg.resume and cfg.overwrite:
         raise TandemError(
             "--resume continues the run in --out and --overwrite starts it over: pass one of them"
@@ -542,6 +547,14 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
             f"--resume {out}: its checkpoints hold another model ({'; '.join(model)}); resume with the run's "
             f"settings (--config {saved_path} --resume), or train the new model in another --out, starting "
             f"from this run's weights with --init-from {out / 'model'} once it has finished"
+        )
+    batches = [diffs[k] for k in _BATCH_KEYS if k in changed]
+    if batches:
+        raise TandemError(
+            f"--resume {out}: the run was started with other data settings ({'; '.join(batches)}); its "
+            f"checkpoints continue only the batches it was drawing: resume with the run's settings (--config "
+            f"{saved_path} --resume), or train with the new ones in another --out, starting from this run's "
+            f"weights with --init-from {out / 'model'} once it has finished"
         )
     if diffs and rank == 0:
         print(
