@@ -449,3 +449,19 @@ def test_a_log_row_whose_window_spans_the_resume_matches_the_uninterrupted_run(t
     train(TrainConfig(**cfg, resume=True), model=tiny_model(), data=ToyStream())
     assert [s for s, _ in _losses(ref)] == [4, 8]
     assert [r for r in _losses(out) if r[0] % 4 == 0] == _losses(ref)
+
+
+def test_a_resume_of_a_finished_run_writes_a_final_model_the_kill_cut_short(tmp_path, capsys):
+    """Killed after the last step's checkpoint, while `model/` was written: --resume has no step left to
+    train but writes the final model from that checkpoint (not an earlier run's, nor none)."""
+    from safetensors.torch import load_file
+
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, steps=4)), model=tiny_model(), data=ToyStream())
+    final = load_file(out / "model" / "model.safetensors")
+    shutil.rmtree(out / "model")
+    res = train(TrainConfig(**_cfg(out, steps=4, resume=True)), model=tiny_model(seed=7), data=ToyStream())
+    assert res.step == 4 and res.model_dir == out / "model"
+    again = load_file(out / "model" / "model.safetensors")
+    assert again.keys() == final.keys() and all(torch.equal(again[k], final[k]) for k in final)
+    assert "nothing to train" in capsys.readouterr().out

@@ -765,9 +765,20 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         elif rank == 0:
             print(f"--resume: no checkpoint in {ckpt.root}; starting from step 0", flush=True)
     if step >= cfg.steps:
+        model_dir = None
+        # the run reached its last step, but a kill after that step's checkpoint can have cut the final save
+        # short (or left an earlier, shorter run's model): write it again from the checkpoint
+        if step > 0 and hasattr(module.model, "save_pretrained") and hasattr(module.model, "config"):
+            model_dir = save_final_model(module.model, out / "model")
+            if rank == 0 and tokenizer is not None and hasattr(tokenizer, "save"):
+                tokenizer.save(out / "model")
         if rank == 0:
-            print(f"already at step {step} >= steps {cfg.steps}; nothing to do", flush=True)
-        return TrainResult(step, [], out)
+            print(
+                f"already at step {step} >= steps {cfg.steps}; nothing to train"
+                + (f" (the final model is in {model_dir})" if model_dir else ""),
+                flush=True,
+            )
+        return TrainResult(step, [], out, model_dir)
 
     # 4. logging
     logger = MetricsLogger(out, tensorboard=cfg.tensorboard, resume_step=step) if rank == 0 else None
