@@ -184,8 +184,6 @@ def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, ca
 @pytest.mark.parametrize(
     "change",
     [
-        {"batch_size": 2},
-        {"grad_accum": 2},
         {"seq_len": 64},
         {"objective": "clm"},
         {"alpha": 0.3},
@@ -203,6 +201,24 @@ def test_resume_with_other_batches_refuses_and_keeps_the_run_config(tmp_path, ch
         train(TrainConfig(**_cfg(out, resume=True, **change)), model=tiny_model(), data=ToyStream())
     assert (out / "train_config.json").read_text() == saved
     assert Checkpointer(out / "checkpoints").latest().name == "step_00000004"
+
+
+def test_resume_with_another_batch_grouping_warns_and_continues(tmp_path, capsys):
+    """--batch-size / --grad-accum group the same examples into other batches (a run moving to a machine
+    with less memory): named in a warning, and the run goes on from its checkpoint."""
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())
+    capsys.readouterr()
+    train(
+        TrainConfig(**_cfg(out, resume=True, batch_size=4, grad_accum=2)),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    err = capsys.readouterr()
+    warning = err.out + err.err
+    assert "warning: --resume with settings changed" in warning
+    assert "batch_size" in warning and "grad_accum" in warning
+    assert [step for step, _ in _losses(out)] == list(range(1, 9))
 
 
 def test_resume_accepts_another_spelling_of_the_run_folder(tmp_path, monkeypatch):

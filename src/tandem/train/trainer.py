@@ -482,9 +482,10 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
 # checkpoint are (the data stream's state continues only the stream it was saved from); and settings that
 # change nothing a resumed run computes (so changing them on --resume is not worth a warning)
 _MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size")
+# (--batch-size and --grad-accum only warn: the stream goes on with the same examples, grouped into other
+# batches, which is how a run moves to a machine with less memory)
 _BATCH_KEYS = (
-    "seq_len target_len batch_size grad_accum objective denoise_prob drop_rate mean_span alpha spoken_fraction "
-    "seed"
+    "seq_len target_len objective denoise_prob drop_rate mean_span alpha spoken_fraction seed"
 ).split()
 _RUN_CONTROL_KEYS = frozenset(
     (
