@@ -484,6 +484,54 @@ def test_examples_longer_than_max_positions_are_truncated_to_fit(tmp_path):
     )
 
 
+def test_encode_pairs_counts_what_it_truncates():
+    from tandem.finetune import Truncation
+
+    class Words:  # one token per word
+        eos_id = 0
+
+        def encode(self, text):
+            return [1] * len(text.split())
+
+    pairs = [Pair("a b c", "x"), Pair("a b", "x y z w"), Pair("a", "x"), Pair("a b c d", "x y")]
+    cut = Truncation()
+    enc = encode_pairs(Words(), pairs, max_source_len=3, max_target_len=3, truncation=cut)
+    # a 2-word source plus EOS fits 3 places; 3 and 4 words do not; targets: only the 4-word one
+    assert [len(e.source) for e in enc] == [3, 3, 2, 3] and [len(e.target) for e in enc] == [2, 3, 2, 3]
+    assert (cut.examples, cut.sources, cut.targets) == (4, 2, 1)
+    note = cut.summary("training data t.jsonl")
+    assert "2 of 4 sources (50.0%) to 3 tokens (--max-source-len)" in note
+    assert "1 of 4 targets (25.0%) to 3 tokens (--max-target-len)" in note
+    assert "capped at the model's positions" in cut.summary("x", requested=(256, 3))
+    encode_pairs(Words(), pairs[2:3], max_source_len=3, max_target_len=3, truncation=cut)
+    assert cut.summary("training data") is None  # nothing cut: nothing to say
+
+
+def test_finetune_and_distill_report_truncated_examples_once(tmp_path, capsys):
+    """Examples longer than --max-source-len / --max-target-len were cut without a word: the count and
+    share are printed once, before training, for the training and the dev data."""
+    data = tmp_path / "d.jsonl"
+    rows = [{"source": "short one", "target": "ok"} for _ in range(7)]
+    rows += [{"source": "word " * 30, "target": "long " * 20} for _ in range(3)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1, "max_positions": 64}'
+    common = ["--data", str(data), "--dev", str(data), "--max-source-len", "12", "--max-target-len", "10"]
+    common += ["--max-steps", "1", "--batch-size", "8", "--max-new-tokens", "4", "--device", "cpu"]
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "280"]
+    assert main(args + ["--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "t")] + common) == 0
+    out = capsys.readouterr().out
+    for what in ("training data", "dev data"):
+        line = next(x for x in out.splitlines() if x.startswith(f"{what}: truncated"))
+        assert "3 of 10 sources (30.0%) to 12 tokens (--max-source-len)" in line
+        assert "3 of 10 targets (30.0%) to 10 tokens (--max-target-len)" in line
+    assert out.count("training data: truncated") == 1
+    dist = ["distill", "--teacher", str(tmp_path / "t" / "best"), "--student", "shrink:1,1"]
+    assert main(dist + ["--out", str(tmp_path / "s")] + common) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"training data {data}: truncated 3 of 10 sources (30.0%)") == 1
+    assert f"dev data {data}: truncated 3 of 10 sources" in out
+
+
 def test_an_out_dir_holding_a_run_is_not_clobbered_without_overwrite(snips, tmp_path, capsys):
     dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1, "max_positions": 64}'
     out = tmp_path / "t"

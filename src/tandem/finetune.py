@@ -102,6 +102,42 @@ def require_nonempty(pairs: Sequence, what: str) -> None:
         raise TandemError(f"{what} is empty: no examples to train or evaluate on; check the path and split")
 
 
+@dataclass
+class Truncation:
+    """How many examples `encode_pairs` cut to the length limits (`max_*_len`: the limits applied, EOS
+    included), to report once before training."""
+
+    examples: int = 0
+    sources: int = 0
+    targets: int = 0
+    max_source_len: int = 0
+    max_target_len: int = 0
+
+    def summary(self, what: str, requested: tuple[int, int] | None = None) -> str | None:
+        """One line naming the truncated sources and targets of `what` ("training data x.jsonl") with their
+        share, or None when nothing was cut. `requested`: the --max-source-len / --max-target-len given,
+        when a model's position table capped them."""
+        parts = []
+        for n, limit, flag, side, asked in (
+            (self.sources, self.max_source_len, "--max-source-len", "sources", requested and requested[0]),
+            (self.targets, self.max_target_len, "--max-target-len", "targets", requested and requested[1]),
+        ):
+            if n:
+                why = (
+                    flag
+                    if not asked or asked == limit
+                    else f"{flag} {asked}, capped at the model's positions"
+                )
+                share = 100.0 * n / max(1, self.examples)
+                parts.append(f"{n} of {self.examples} {side} ({share:.1f}%) to {limit} tokens ({why})")
+        if not parts:
+            return None
+        return (
+            f"{what}: truncated {' and '.join(parts)}; the model never sees the cut tokens: raise the limit "
+            "to keep them"
+        )
+
+
 def encode_pairs(
     tokenizer: Any,
     pairs: Sequence[Pair],
@@ -109,22 +145,30 @@ def encode_pairs(
     max_source_len: int = 256,
     max_target_len: int = 256,
     start_index: int = 0,
+    truncation: Truncation | None = None,
 ) -> list[Encoded]:
     """Tokenise pairs; sources and targets end with EOS and are truncated (EOS kept) to the max lengths.
 
     With `clm_prefix`, sources start with `[CLM] ` (AlexaTM's causal-LM mode, best for in-context use).
+    `truncation`, when given, is filled with how many sources and targets were cut.
     """
     check_lengths(max_source_len, max_target_len)
     if clm_prefix and getattr(tokenizer, "clm_id", None) is None:
         raise TandemError("--clm-prefix needs a tokenizer with a [CLM] token; this one has none")
     eos = tokenizer.eos_id
     out = []
+    cut_src = cut_tgt = 0
     for i, p in enumerate(pairs):
-        src = tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source)[: max_source_len - 1] + [
-            eos
-        ]
-        tgt = tokenizer.encode(p.target)[: max_target_len - 1] + [eos]
-        out.append(Encoded(start_index + i, src, tgt))
+        src = tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source)
+        tgt = tokenizer.encode(p.target)
+        cut_src += len(src) >= max_source_len  # EOS takes the last place
+        cut_tgt += len(tgt) >= max_target_len
+        out.append(
+            Encoded(start_index + i, src[: max_source_len - 1] + [eos], tgt[: max_target_len - 1] + [eos])
+        )
+    if truncation is not None:
+        truncation.examples, truncation.sources, truncation.targets = len(pairs), cut_src, cut_tgt
+        truncation.max_source_len, truncation.max_target_len = max_source_len, max_target_len
     return out
 
 
@@ -889,16 +933,23 @@ def finetune(
     cfg.validate()
     check_lengths(max_source_len, max_target_len, max_new_tokens)
     check_metric(cfg.metric, dev_pairs, generate_eval)
+    requested = (max_source_len, max_target_len)
     max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
-    train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len)
+    cut = Truncation()
+    train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)
+    notes = [cut.summary("training data", requested)]
     evaluate = None
     if dev_pairs is not None:
-        dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len)
+        dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)
+        notes.append(cut.summary("dev data", requested))
         evaluate = make_evaluator(
             tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens, labels
         )
     if labels is not None:
         labels.check_tokenizer(tokenizer)
+    for note in notes:
+        if note and log:
+            log(note)
     return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log, labels)
 
 

@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace, lock) -> int:
 
     from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
     from tandem.errors import TandemError, model_dir_error
-    from tandem.finetune import Pair, encode_pairs, length_limits, make_evaluator
+    from tandem.finetune import Pair, Truncation, encode_pairs, length_limits, make_evaluator
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
@@ -265,10 +265,13 @@ def _run(args: argparse.Namespace, lock) -> int:
     # bad student specs fail before any training; every model of the chain must fit the examples
     configs = [teacher.config] + [student_config(spec, teacher.config) for spec in args.student]
     max_src, max_tgt = length_limits(configs, args.max_source_len, args.max_target_len)
-    train_enc = encode_pairs(tok, train, args.clm_prefix, max_src, max_tgt)
+    requested, cut = (args.max_source_len, args.max_target_len), Truncation()
+    train_enc = encode_pairs(tok, train, args.clm_prefix, max_src, max_tgt, truncation=cut)
+    notes = [cut.summary(f"training data {args.data}", requested)]
     evaluate = None
     if dev is not None:
-        dev_enc = encode_pairs(tok, dev, args.clm_prefix, max_src, max_tgt)
+        dev_enc = encode_pairs(tok, dev, args.clm_prefix, max_src, max_tgt, truncation=cut)
+        notes.append(cut.summary(f"dev data {args.dev or args.data}", requested))
         evaluate = make_evaluator(
             tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens, labels
         )
@@ -278,8 +281,12 @@ def _run(args: argparse.Namespace, lock) -> int:
     if transfer_texts:
         pairs = [Pair(t, "") for t in transfer_texts]  # the teacher writes the targets
         offset = 1 + max(e.index for e in train_enc)
-        enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt)
+        enc = encode_pairs(tok, pairs, args.clm_prefix, max_src, max_tgt, truncation=cut)
+        notes.append(cut.summary(f"--transfer {args.transfer}", requested))
         transfer = [dataclasses.replace(e, index=offset + e.index) for e in enc]
+    for note in notes:  # once, before the teacher's caches are built
+        if note:
+            print(note)
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
     if not args.resume:
         prepare_out(out, runs, args.overwrite, inputs=inputs)
