@@ -123,3 +123,54 @@ def test_model_overrides_from_a_config_file_are_checked(tmp_path, capsys):
     cfg.write_text(json.dumps({"model": "tiny", "model_overrides": [1], "data": "x.jsonl", "out": "o"}))
     assert main(["finetune", "--config", str(cfg)]) == 2
     assert "--model-overrides must be a JSON object" in capsys.readouterr().err
+
+
+def _pairs_file(path, rows) -> str:
+    path.write_text("".join(json.dumps({"source": s, "target": t}) + "\n" for s, t in rows), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("verb", ["finetune", "distill"])
+def test_a_data_file_of_empty_pairs_is_refused_naming_it(tmp_path, capsys, verb):
+    """Every pair with an empty source or target trained silently on EOS -> EOS; now a one-line error naming
+    the file and its lines, before any tokenizer or model."""
+    data = _pairs_file(tmp_path / "e.jsonl", [("", ""), ("  ", "y"), ("x", ""), ("", " ")])
+    args = [verb, "--data", data, "--out", str(tmp_path / "o"), "--device", "cpu"]
+    if verb == "finetune":
+        args += ["--model", "tiny", "--tokenizer", str(tmp_path / "tok")]
+    else:
+        (tmp_path / "t").mkdir()
+        args += ["--teacher", str(tmp_path / "t"), "--student", "tiny"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"training data {data}: all 4 pairs have an empty source or target (lines 1, 2, 3, 4)" in err, err
+    assert not (tmp_path / "tok").exists() and not (tmp_path / "o" / "best").exists()
+    good = _pairs_file(tmp_path / "g.jsonl", [("a", "b"), ("c", "d")])
+    assert main([*args[:2], good, *args[3:], "--dev", data]) == 2  # the dev file too
+    assert f"dev data {data}: all 4 pairs" in capsys.readouterr().err
+
+
+def test_some_empty_pairs_are_skipped_and_counted(tmp_path, capsys):
+    from tandem.finetune import drop_empty
+
+    rows = [(f"hi {i}", f"yo {i}") for i in range(8)]
+    rows[2], rows[5] = ("", "yo"), ("hi", "   ")
+    data = _pairs_file(tmp_path / "d.jsonl", rows)
+    kept, note = drop_empty(load_jsonl_pairs(data), "training data d.jsonl")
+    assert [p.line for p in kept] == [1, 2, 4, 5, 7, 8]
+    assert (
+        note
+        == "training data d.jsonl: skipped 2 of 8 pairs (25.0%) with an empty source or target (lines 3, 6)"
+    )
+    assert drop_empty(kept, "x") == (kept, None)
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1}'
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--data", data, "--max-steps", "1"]
+    args += ["--device", "cpu", "--vocab-size", "276", "--tokenizer", str(tmp_path / "tok")]
+    assert main(args + ["--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"training data {data}: skipped 2 of 8 pairs (25.0%)") == 1
+    assert "on 6 examples" in out
+    with pytest.raises(TandemError, match="the training set: all 1 pairs have an empty source or target"):
+        from tandem.finetune import finetune
+
+        finetune(None, None, [Pair(" ", "x")], None, TrainConfig())

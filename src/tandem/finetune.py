@@ -54,6 +54,7 @@ class Pair:
     source: str
     target: str
     gold: Any = None
+    line: int | None = None  # the jsonl line it was read from, for messages
 
 
 @dataclass
@@ -74,7 +75,7 @@ def load_jsonl_pairs(
         for k in (source_field, target_field):
             if not isinstance(obj.get(k), str):
                 raise TandemError(f"{path} line {n}: field {k!r} missing or not a string")
-        pairs.append(Pair(obj[source_field], obj[target_field]))
+        pairs.append(Pair(obj[source_field], obj[target_field], line=n))
     return pairs
 
 
@@ -100,6 +101,34 @@ def load_pairs(data: str | Path, task: str | None = None, split: str | None = No
 def require_nonempty(pairs: Sequence, what: str) -> None:
     if not pairs:
         raise TandemError(f"{what} is empty: no examples to train or evaluate on; check the path and split")
+
+
+def _where(pairs: Sequence[Pair]) -> str:
+    lines = [p.line for p in pairs if p.line is not None]
+    if not lines:
+        return ""
+    more = f", ... ({len(lines) - 5} more)" if len(lines) > 5 else ""
+    return f" (line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}{more})"
+
+
+def drop_empty(pairs: Sequence[Pair], what: str) -> tuple[list[Pair], str | None]:
+    """The pairs with a non-blank source and target, and a line saying how many were skipped (None when
+    none was). A pair with an empty (or whitespace-only) source or target teaches nothing but EOS; a data
+    set of nothing else is a TandemError naming `what` ("training data x.jsonl")."""
+    kept = [p for p in pairs if p.source.strip() and p.target.strip()]
+    if len(kept) == len(pairs):
+        return kept, None
+    empty = [p for p in pairs if not (p.source.strip() and p.target.strip())]
+    if not kept:
+        raise TandemError(
+            f"{what}: all {len(pairs)} pairs have an empty source or target{_where(empty)}: no usable "
+            "example; fill in the `source` and `target` fields (or check --data and the field names)"
+        )
+    share = 100.0 * len(empty) / len(pairs)
+    return kept, (
+        f"{what}: skipped {len(empty)} of {len(pairs)} pairs ({share:.1f}%) with an empty source or target"
+        f"{_where(empty)}"
+    )
 
 
 @dataclass
@@ -928,8 +957,12 @@ def finetune(
     With `labels` the pairs' targets are in tag format (see `slu_pairs`); it is saved with the checkpoint.
     """
     require_nonempty(train_pairs, "the training set")
+    train_pairs, skipped = drop_empty(train_pairs, "the training set")
+    notes = [skipped]
     if dev_pairs is not None:
         require_nonempty(dev_pairs, "the dev set")
+        dev_pairs, skipped = drop_empty(dev_pairs, "the dev set")
+        notes.append(skipped)
     cfg.validate()
     check_lengths(max_source_len, max_target_len, max_new_tokens)
     check_metric(cfg.metric, dev_pairs, generate_eval)
@@ -937,7 +970,7 @@ def finetune(
     max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
     cut = Truncation()
     train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)
-    notes = [cut.summary("training data", requested)]
+    notes.append(cut.summary("training data", requested))
     evaluate = None
     if dev_pairs is not None:
         dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)

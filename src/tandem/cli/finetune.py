@@ -262,10 +262,19 @@ def train_config(args: argparse.Namespace, cls):
 
 
 def load_data(args: argparse.Namespace, cfg=None):
-    """(train pairs, dev pairs or None) from the flags; empty sets, out-of-range settings of `cfg` (a
-    TrainConfig) and a --metric the dev set does not give fail here, before any model is built."""
+    """(train pairs, dev pairs or None) from the flags; empty sets (no pairs, or only pairs with an empty
+    source or target), out-of-range settings of `cfg` (a TrainConfig) and a --metric the dev set does not give
+    fail here, before any model is built. Pairs with an empty source or target are skipped, and how many
+    is printed."""
     from tandem.errors import TandemError
-    from tandem.finetune import check_lengths, check_metric, load_pairs, require_nonempty, split_dev
+    from tandem.finetune import (
+        check_lengths,
+        check_metric,
+        drop_empty,
+        load_pairs,
+        require_nonempty,
+        split_dev,
+    )
 
     if cfg is not None:
         cfg.validate()
@@ -276,14 +285,21 @@ def load_data(args: argparse.Namespace, cfg=None):
         )
     train = load_pairs(args.data, args.task, args.train_split)
     require_nonempty(train, f"training data {args.data}")
+    train, skipped = drop_empty(train, f"training data {args.data}")
+    notes = [skipped]
     dev = None
     if args.dev:
         dev = load_pairs(args.dev, args.task, args.dev_split)
         require_nonempty(dev, f"dev data {args.dev}")
+        dev, skipped = drop_empty(dev, f"dev data {args.dev}")
+        notes.append(skipped)
     elif args.dev_holdout:
         train, dev = split_dev(train, args.dev_holdout, args.seed, flag="--dev-holdout")
     if cfg is not None:
         check_metric(cfg.metric, dev, args.generate_eval)
+    for note in notes:  # with the run's other data statistics, on stdout
+        if note:
+            print(note)
     return train, dev
 
 
