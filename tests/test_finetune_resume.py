@@ -466,3 +466,65 @@ def test_distill_cli_chain_stop_after_then_resume_matches(snips, tok, tmp_path, 
     assert [s["steps"] for s in summary] == [5, 5]
     assert main(args + ["--out", str(tmp_path / "none"), "--resume"]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def nan_at(step: int):
+    """The cross-entropy, but NaN at fit's step `step` (1-based, as logged)."""
+    from tandem.finetune import ce_loss
+
+    def loss_fn(model, batch, k):
+        loss, extra = ce_loss(model, batch, k)
+        return (loss * float("nan") if k + 1 == step else loss), extra
+
+    return loss_fn
+
+
+def test_a_nan_loss_keeps_the_last_good_checkpoint_and_says_how_to_resume(tmp_path):
+    """A NaN loss between log lines used to be noticed only at the next log line: a checkpoint and best/ could
+    be written from the diverged weights in between, and the message named neither step nor resume point."""
+    out = tmp_path / "o"
+    with pytest.raises(TandemError) as e:  # eval every 3, checkpoint every 5, NaN at 7, log every 100
+        fit(tiny(), TRAIN, cfg(log_every=100), dev_eval, loss_fn=nan_at(7), out_dir=out, log=None)
+    msg = str(e.value)
+    assert msg.startswith("step 7: the training loss is nan")
+    assert "stopped at step 9 without saving the weights after step 5" in msg  # found at the eval of 9
+    assert f"{out / 'checkpoints'}" in msg and "(step 5)" in msg and "--resume and a lower --lr" in msg
+    assert f"best dev model so far (step 6) is in {out / 'best'}" in msg
+    last = Checkpointer(out / "checkpoints").latest()
+    assert last is not None and last.name.endswith("5")  # not replaced by a checkpoint of step 7 or later
+    assert all(torch.isfinite(v).all() for v in saved(out / "best").values())
+    assert not (out / "fit.json").exists()
+    # the resume point is the last good checkpoint: resumed with a sane loss it runs to the end
+    res = fit(tiny(), TRAIN, cfg(log_every=100, resume=True, lr=1e-3), dev_eval, out_dir=out, log=None)
+    assert res.start_step == 5 and res.steps == 16
+    assert all(torch.isfinite(v).all() for v in saved(out / "best").values())
+
+
+def test_a_nan_loss_before_any_checkpoint_says_so_and_fails_without_an_out_dir_too(tmp_path):
+    with pytest.raises(TandemError, match="step 2: .* No checkpoint was written before it .*--overwrite"):
+        fit(tiny(), TRAIN, cfg(ckpt_every=0), None, loss_fn=nan_at(2), out_dir=tmp_path / "o", log=None)
+    assert not (tmp_path / "o" / "best").exists() and not (tmp_path / "o" / "checkpoints").exists()
+    with pytest.raises(TandemError, match="step 16: the training loss is nan"):  # the last step, no log line
+        fit(tiny(), TRAIN, cfg(log_every=100), None, loss_fn=nan_at(16), log=None)
+
+
+def test_finetune_cli_exits_2_on_a_nan_loss_naming_the_step(snips, tok, tmp_path, capsys, monkeypatch):
+    import tandem.finetune
+
+    monkeypatch.setattr(tandem.finetune, "ce_loss", nan_at(3))
+    args = [
+        "finetune",
+        "--model",
+        "tiny",
+        "--model-overrides",
+        DIMS,
+        "--tokenizer",
+        str(tok),
+        "--task",
+        "slu",
+    ]
+    args += ["--data", str(snips), "--train-split", "train", "--max-steps", "6", "--batch-size", "16"]
+    args += ["--ckpt-every", "2", "--log-every", "1", "--device", "cpu", "--out", str(tmp_path / "f")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "error: step 3: the training loss is nan" in err and "(step 2)" in err and "--resume" in err

@@ -644,6 +644,11 @@ def fit(
     refused. `cfg.stop_after` ends this call after that many steps, with a checkpoint, as a signal does
     (`FitResult.interrupted` is "stop_after"; nothing is raised).
 
+    A NaN or infinite loss ends the run, as in pretraining, with a TandemError naming the first such step,
+    the last checkpoint (the resume point: no checkpoint, best/ or fit.json is written from the weights after
+    a non-finite loss) and what to do (a lower lr). Every step's loss is watched on the device; it is read at
+    each log line and before every evaluation and checkpoint.
+
     A SIGINT (Ctrl-C) or SIGTERM (preemption) ends the run after the step in progress, as in pretraining:
     no further evaluation; a checkpoint is written, the best weights so far (without a dev set: the current
     ones) are restored and saved, fit.json records the signal, and
@@ -712,6 +717,10 @@ def fit(
             log(f"resumed from {last} at step {prog.step}/{total}")
     start_step, saved_step, seconds_before = prog.step, prog.step, prog.train_seconds
     mlog = _MetricsLog(out, truncate_to=metrics_size)
+    # the first step of this call whose loss was NaN/inf (0: none) and that loss, kept on the device so that
+    # watching every step costs no sync; read before anything is saved or evaluated, and at each log line
+    bad_step = torch.zeros((), dtype=torch.long, device=device)
+    bad_loss = torch.zeros((), dtype=torch.float32, device=device)
     stop_at = total if cfg.stop_after is None else min(total, start_step + cfg.stop_after)
     t_start = time.perf_counter()
     win_t0 = t_start - prog.win_seconds
@@ -720,6 +729,7 @@ def fit(
         nonlocal best_state
         if evaluate is None:
             return False
+        check_finite()  # diverged weights are neither scored nor kept as best/
         model.eval()
         metrics = evaluate(model)
         model.train()
@@ -742,8 +752,38 @@ def fit(
             log(f"eval step {prog.step}: {shown}{' (best)' if improved else ''}")
         return cfg.patience > 0 and prog.bad_evals >= cfg.patience
 
+    def check_finite() -> None:
+        """A TandemError once a loss was not finite: the weights after it are not saved (neither as a
+        checkpoint nor as best/), so the last checkpoint stays the resume point, as in pretraining."""
+        bad = int(bad_step)
+        if bad == 0:
+            return
+        mlog.close()
+        value = float(bad_loss)
+        msg = (
+            f"step {bad}: the training loss is {value} (not finite: the model diverged or a batch is broken); "
+            f"the run stopped at step {prog.step} without saving the weights after step {saved_step}"
+        )
+        last = ckpt.latest() if ckpt is not None else None
+        if last is not None:
+            msg += (
+                f". The last good checkpoint, {last} (step {saved_step}), is kept: continue from it with "
+                f"--resume and a lower --lr (now {cfg.lr:g})"
+            )
+        elif out is not None:
+            msg += (
+                f". No checkpoint was written before it (--ckpt-every {cfg.ckpt_every}): start over with "
+                f"--overwrite and a lower --lr (now {cfg.lr:g}), and a smaller --ckpt-every to keep more of a run"
+            )
+        else:
+            msg += f"; train again with a lower lr (now {cfg.lr:g})"
+        if best_state is not None and out is not None:
+            msg += f"; the best dev model so far (step {prog.best_step}) is in {out / 'best'}"
+        raise TandemError(msg + "; or check the training data, or raise --warmup-ratio")
+
     def save_checkpoint(pending: bool) -> None:
         nonlocal saved_step
+        check_finite()
         now = time.perf_counter()
         prog.train_seconds = seconds_before + (now - t_start)
         prog.win_seconds = now - win_t0
@@ -785,14 +825,17 @@ def fit(
                 opt.step()
                 prog.step += 1
                 prog.batch += 1
-                win_loss = win_loss + loss.detach()
+                lv = loss.detach()
+                first = (bad_step == 0) & ~torch.isfinite(lv)
+                bad_step = torch.where(first, prog.step, bad_step)
+                bad_loss = torch.where(first, lv.float(), bad_loss)
+                win_loss = win_loss + lv
                 prog.win_n += 1
                 step = prog.step
                 if step % cfg.log_every == 0 or step == total:
+                    check_finite()
                     dt = time.perf_counter() - win_t0
                     mean_loss = float(win_loss) / prog.win_n
-                    if not math.isfinite(mean_loss):
-                        raise TandemError(f"step {step}: loss is {mean_loss}; lower --lr or check the data")
                     row = {
                         "step": step,
                         "loss": mean_loss,
@@ -817,6 +860,7 @@ def fit(
                     save_checkpoint(False)
             else:  # the epoch's batches are done
                 prog.epoch, prog.batch = prog.epoch + 1, 0
+        check_finite()  # before the wrap-up saves or returns anything (also without an out_dir)
         finished = stopped or prog.step >= total
         if (
             finished
