@@ -86,6 +86,7 @@ def test_summarisation_and_massive_fixtures(tmp_path):
     preds.write_text(json.dumps({"id": "u1", "prediction": "Bär läuft"}) + "\n")
     rep = score_predictions(task, tmp_path, preds, explicit)
     assert rep.metrics["rouge1"] == pytest.approx(100.0) and rep.metrics["rougeL"] == pytest.approx(100.0)
+    assert rep.metrics["rougeLsum"] == pytest.approx(100.0)
     ms = tmp_path / "massive.jsonl"
     ms.write_text(
         json.dumps(

@@ -153,6 +153,29 @@ def test_rouge_hand_computed():
     assert M.rouge(["x", "the cat"], [["y", "x"], "the cat"])["rouge1"] == 100.0
 
 
+def test_rouge_lsum_matches_rouge_score_on_multi_sentence_summaries():
+    """ROUGE-Lsum (MLSum, HF `evaluate`): summary-level LCS over newline-separated sentences, where rougeL takes
+    one LCS over the whole text; both as the rouge-score package computes them."""
+    from rouge_score import rouge_scorer
+
+    ref = "The cat sat on the mat.\nThe dog ran in the park."
+    hyp = "The dog sat in the park.\nThe cat ran on the mat."
+    want = rouge_scorer.RougeScorer(["rougeL", "rougeLsum"], use_stemmer=True).score(ref, hyp)
+    got = M.rouge([hyp], [ref])
+    assert got["rougeLsum"] == pytest.approx(100 * want["rougeLsum"].fmeasure)
+    assert got["rougeL"] == pytest.approx(100 * want["rougeL"].fmeasure)
+    assert got["rougeLsum"] == pytest.approx(100.0) and got["rougeL"] == pytest.approx(50.0)  # they differ
+    # one line each: summary-level LCS is the plain LCS
+    flat = M.rouge([hyp.replace("\n", " ")], [ref.replace("\n", " ")])
+    assert flat["rougeLsum"] == pytest.approx(flat["rougeL"])
+    # other languages: the same split into lines, with the Unicode tokenizer; several references: the best
+    de_ref, de_hyp = "Der Bär läuft.\nDie Katze schläft.", "Die Katze läuft.\nDer Bär schläft."
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"], tokenizer=M._UnicodeTokenizer())
+    want_de = scorer.score(de_ref, de_hyp)["rougeLsum"].fmeasure
+    assert M.rouge([de_hyp], [de_ref], lang="de")["rougeLsum"] == pytest.approx(100 * want_de)
+    assert M.rouge([hyp], [["x y", ref]])["rougeLsum"] == pytest.approx(100.0)
+
+
 def test_bleu_tokenizer_follows_the_target_language():
     import sacrebleu
 

@@ -9,7 +9,8 @@
   (`bleu_tokenizer`): 13a, but `zh` for Chinese and `ja-mecab` / `ko-mecab` for Japanese / Korean, which
   have no spaces between words; without MeCab installed those two fall back to character-level `char`.
   `sacrebleu_signatures` gives the signature strings to report with the scores.
-- Summarisation: ROUGE-1/2/L F-measure from `rouge-score`.
+- Summarisation: ROUGE-1/2/L and ROUGE-Lsum F-measure from `rouge-score` (Lsum: the summary-level LCS over
+  sentences separated by newlines, as MLSum and Hugging Face `evaluate` report it).
 - SLU metrics live in `tandem.slu`.
 """
 
@@ -245,12 +246,18 @@ class _UnicodeTokenizer:
 def rouge(
     hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], lang: str = "en"
 ) -> dict[str, float]:
-    """Mean ROUGE-1/2/L F-measure (rouge-score; Porter stemming for English, a Unicode tokenizer otherwise)."""
+    """Mean ROUGE-1/2/L and ROUGE-Lsum F-measure (rouge-score; Porter stemming for English, a Unicode
+    tokenizer otherwise).
+
+    rougeL is the LCS of the whole texts; rougeLsum is rouge-score's summary-level LCS (the union LCS of each
+    reference sentence with every hypothesis sentence), sentences being the lines of the text, as the
+    package splits them (no sentence splitter runs: texts without newlines get rougeLsum == rougeL).
+    """
     from rouge_score import rouge_scorer
 
     if len(hyps) != len(refs):
         raise TandemError(f"rouge: {len(hyps)} hypotheses but {len(refs)} references")
-    keys = ["rouge1", "rouge2", "rougeL"]
+    keys = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     if lang == "en":
         scorer = rouge_scorer.RougeScorer(keys, use_stemmer=True)
     else:

@@ -719,7 +719,7 @@ def _summ_task(kind: str, lang: str) -> Task:
         metric=lambda docs, p: M.rouge([str(x) for x in p], [d["summary"] for d in docs], lang=lang),
         max_new_tokens=64,
         primary="rougeL",
-        description=f"{'XSum' if kind == 'xsum' else 'MLSum'} summarisation ({lang}; ROUGE-1/2/L F)",
+        description=f"{'XSum' if kind == 'xsum' else 'MLSum'} summarisation ({lang}; ROUGE-1/2/L/Lsum F)",
     )
 
 
