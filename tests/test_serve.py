@@ -237,6 +237,26 @@ def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     _expect_ok(client, edge)
 
 
+def test_a_trailing_slash_is_served_not_redirected(client, edge):
+    """`POST /v1/generate/` answered 307 (Starlette's redirect_slashes), which a client that does not follow a
+    POST redirect (httpx, curl without -L) reports as a failure; it is now the same route, same checks."""
+    want = edge.generate(TEXT, max_new_tokens=8)
+    r = client.post("/v1/generate/", json={"inputs": TEXT, "max_new_tokens": 8}, follow_redirects=False)
+    assert r.status_code == 200, r.text
+    assert r.json()["outputs"][0]["text"] == want
+    assert client.get("/healthz/", follow_redirects=False).status_code == 200
+    assert client.get("/v1/models/", follow_redirects=False).json()["data"][0]["id"]
+    # the route's own checks still apply; an unknown route is still a JSON 404, never a redirect
+    r = client.post("/v1/generate/", content=b"inputs=x", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+    r = client.post("/v1/nothing/", json={"inputs": "a"}, follow_redirects=False)
+    assert r.status_code == 404 and r.json()["error"]["code"] == 404
+    r = client.get("/v1/generate/", follow_redirects=False)
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/generate"' in metrics and 'route="/v1/generate/"' not in metrics
+
+
 def test_input_longer_than_the_model_413_and_too_many_new_tokens_422(backend, edge):
     """The export's 128 positions bound source, choice and decode lengths: 4xx with a message, not a 500."""
     long = "wake " * 150  # over 150 tokens, well under max_input_chars

@@ -1,7 +1,8 @@
 """The HTTP service: FastAPI routes over a Backend, with micro-batching, limits, auth and metrics.
 
 Routes: POST /v1/generate, /v1/score, /v1/parse, /v1/completions (OpenAI-compatible), GET /healthz, /metrics,
-/v1/models and /v1/models/{id} (OpenAI-compatible: the one served model).
+/v1/models and /v1/models/{id} (OpenAI-compatible: the one served model). A trailing slash is ignored
+(`/v1/generate/` is `/v1/generate`), never answered with a redirect.
 Every error is JSON `{"error": {"message", "type", "code"}}` with the matching status: 400 malformed JSON or
 a body not in UTF-8, 401 missing/wrong bearer token, 404 unknown route, 408 a body not received within the
 per-request timeout, 413 input over a size limit, 415 a POST body not sent as `Content-Type:
@@ -106,6 +107,25 @@ def _error(status: int, message: str, kind: str, headers: dict[str, str] | None 
     return JSONResponse(
         {"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers
     )
+
+
+class _NoTrailingSlash:
+    """ASGI middleware, outermost: a path with a trailing slash (`/v1/generate/`) is served as the route
+    without it, before auth, limits, metrics and routing see it. Starlette's default answers it with a 307
+    redirect instead, which a client that does not follow POST redirects (curl without -L, httpx, many
+    SDKs) reports as a failure with an empty body."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+            raw = scope.get("raw_path")
+            if raw:
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
 
 
 class _BodyLimit:
@@ -248,7 +268,15 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             state["draining"] = True
             await batcher.stop()
 
-    app = FastAPI(title="tandem", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    # redirect_slashes off: no route answers 307 (see _NoTrailingSlash, which serves `/route/` as `/route`)
+    app = FastAPI(
+        title="tandem",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+    )
     app.state.settings, app.state.metrics, app.state.batcher = s, metrics, batcher
 
     # ------------------------------------------------------------------ middleware and error handlers
@@ -323,6 +351,9 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             return await call_next(request)
         except ApiError as e:  # raised inside a route
             return _error(e.status, e.message, e.kind, e.headers)
+
+    # added last, so it runs first: `guard` and the router see the path without its trailing slash
+    app.add_middleware(_NoTrailingSlash)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, e: ApiError):
