@@ -90,9 +90,26 @@ def test_spans_bio_round_trip_and_slots():
     assert spans_to_bio(toks, spans) == tags
     assert slots_from_bio(toks, tags) == [("song", "let it be"), ("artist", "the beatles")]
     # from (slot, value) pairs: "the" occurs three times; the value aligns to the first free exact match
-    assert spans_to_bio(toks, [("artist", "The Beatles"), ("song", "let it be")]) == tags
+    assert spans_to_bio(toks, [("artist", "the beatles"), ("song", "let it be")]) == tags
+    # a value in another case is not the utterance's span, unless asked for
+    recased = [("artist", "The Beatles"), ("song", "let it be")]
+    assert spans_to_bio(toks, recased) == tags[:7] + ["O", "O"]
+    assert spans_to_bio(toks, recased, ignore_case=True) == tags
     spans, missing = align_slots(toks, [("x", "the"), ("y", "the"), ("z", "nope")])
     assert spans == [("x", 1, 2), ("y", 7, 8)] and missing == [("z", "nope")]
+
+
+def test_slot_values_are_scored_case_sensitively_as_the_official_metrics_do():
+    """A predicted value in another case than the utterance was aligned case-insensitively and counted as the
+    gold span. conlleval / xSID's nluEval compare spans of the utterance's own tokens and SLURP's span F1
+    compares filler strings exactly; xSID keeps the original casing, so `berlin` is not `Berlin`."""
+    gold = [SLUExample("find a flight to Berlin".split(), ["O"] * 4 + ["B-city"], "flight")]
+    right = slu_metrics(gold, ["flight"], [[("city", "Berlin")]])
+    assert right["slot_f1"] == 100.0 and right["exact_match"] == 100.0
+    recased = slu_metrics(gold, ["flight"], [[("city", "berlin")]])
+    assert recased["slot_f1"] == 0.0 and recased["exact_match"] == 0.0 and recased["slot_precision"] == 0.0
+    assert align_slots(gold[0].tokens, [("city", "berlin")]) == ([], [("city", "berlin")])
+    assert align_slots(gold[0].tokens, [("city", "berlin")], ignore_case=True) == ([("city", 4, 5)], [])
 
 
 def test_bracket_annotation():

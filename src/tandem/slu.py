@@ -160,21 +160,27 @@ def _norm_tok(t: str) -> str:
     return t.casefold()
 
 
-def align_slots(tokens: Sequence[str], slots: Iterable[SlotPair]) -> tuple[list[Span], list[SlotPair]]:
-    """Place (slot, value) pairs on the utterance tokens: each value's tokens are matched (exactly, then
-    case-insensitively) at the first position not already used, left to right.
+def align_slots(
+    tokens: Sequence[str], slots: Iterable[SlotPair], ignore_case: bool = False
+) -> tuple[list[Span], list[SlotPair]]:
+    """Place (slot, value) pairs on the utterance tokens: each value's tokens are matched exactly (with
+    `ignore_case`, then also case-insensitively) at the first position not already used, left to right.
 
     Returns (spans, unaligned pairs). Unaligned pairs are values that do not occur in the utterance (a model
-    hallucinated or paraphrased them); metrics count them as wrong predictions.
+    hallucinated, paraphrased or re-cased them); metrics count them as wrong predictions. The metrics match
+    exactly, as the official ones do: conlleval and xSID's nluEval compare spans of the utterance's own
+    tokens, SLURP's span F1 compares filler strings with `==` (xSID keeps the original casing, so a value
+    written `berlin` for `Berlin` is not the gold span).
     """
     used = [False] * len(tokens)
     spans: list[Span] = []
     missing: list[SlotPair] = []
+    keys = (lambda t: t, _norm_tok) if ignore_case else (lambda t: t,)
     for name, value in slots:
         vt = str(value).split()
         hit = None
         if vt:
-            for key in (lambda t: t, _norm_tok):
+            for key in keys:
                 want = [key(t) for t in vt]
                 for s in range(len(tokens) - len(vt) + 1):
                     if any(used[s : s + len(vt)]):
@@ -194,14 +200,17 @@ def align_slots(tokens: Sequence[str], slots: Iterable[SlotPair]) -> tuple[list[
     return spans, missing
 
 
-def spans_to_bio(tokens: Sequence[str], spans: Iterable[Span | SlotPair]) -> list[str]:
-    """BIO tags for `tokens` from (type, start, end) spans, or from (slot, value) pairs aligned to the tokens.
+def spans_to_bio(
+    tokens: Sequence[str], spans: Iterable[Span | SlotPair], ignore_case: bool = False
+) -> list[str]:
+    """BIO tags for `tokens` from (type, start, end) spans, or from (slot, value) pairs aligned to the tokens
+    (`align_slots`: exactly, or also case-insensitively with `ignore_case`).
 
     Overlapping spans: the earlier one wins; pairs whose value is not in the utterance are skipped.
     """
     spans = list(spans)
     if spans and len(spans[0]) == 2:
-        spans, _ = align_slots(tokens, spans)  # type: ignore[arg-type]
+        spans, _ = align_slots(tokens, spans, ignore_case)  # type: ignore[arg-type]
     tags = ["O"] * len(tokens)
     for typ, start, end in spans:  # type: ignore[misc]
         if not (0 <= start < end <= len(tokens)):
@@ -462,7 +471,8 @@ def slu_metrics(
     """Intent accuracy, slot precision/recall/F1 over spans, and exact match (intent and every slot right).
 
     `pred_slots[i]` is either a BIO tag list for `gold[i].tokens` or a list of (slot, value) pairs (e.g. from
-    `parse_linearized`), which are aligned to the utterance tokens; values not found there count as wrong.
+    `parse_linearized`), which are aligned to the utterance tokens exactly, case included (`align_slots`);
+    values not found there count as wrong.
     """
     if not (len(gold) == len(pred_intents) == len(pred_slots)):
         raise TandemError(
