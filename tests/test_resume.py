@@ -481,3 +481,42 @@ def test_a_resume_of_a_finished_run_writes_a_final_model_the_kill_cut_short(tmp_
     again = load_file(out / "model" / "model.safetensors")
     assert again.keys() == final.keys() and all(torch.equal(again[k], final[k]) for k in final)
     assert "nothing to train" in capsys.readouterr().out
+
+
+def _nan_at_forward(model, n: int):
+    """Makes the encoder's output NaN in the model's `n`-th training forward (1-based): that step's loss and
+    gradients are not finite."""
+    calls = [0]
+
+    def hook(module, args, out):
+        if not module.training:
+            return out
+        calls[0] += 1
+        return (out[0] * float("nan"), *out[1:]) if calls[0] == n else out
+
+    return model.encoder.register_forward_hook(hook)
+
+
+def test_a_non_finite_step_is_not_applied_and_the_steps_before_it_resume_exactly(tmp_path):
+    """A NaN loss at step 6 (checkpoints every 7, one log row at the end): the update is skipped, steps 1-5
+    are saved (the checkpoint due at 7 would otherwise have held NaN weights), the error names the step, and a
+    resume continues as the run that never saw the NaN."""
+    out = tmp_path / "run"
+    model = tiny_model(dropout=0.1)
+    _nan_at_forward(model, 6)
+    with pytest.raises(TandemError, match=r"step 6: the loss or its gradient is not finite.*--resume .*--lr"):
+        train(TrainConfig(**_cfg(out, log_every=8, ckpt_every=7)), model=model, data=ToyStream())
+    last = Checkpointer(out / "checkpoints").latest()
+    assert last.name == "step_00000005"
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the NaN step changed nothing
+    assert not (out / "model").exists()
+    res = train(
+        TrainConfig(**_cfg(out, log_every=8, resume=True)), model=tiny_model(dropout=0.1), data=ToyStream()
+    )
+    assert res.step == 8
+    logged = _losses(out)
+    assert len(logged) == 1 and logged[0][0] == 8
+    # the one row (steps 1-8, its window kept in the step-5 checkpoint) is the uninterrupted run's
+    reference = tmp_path / "ref8"
+    train(TrainConfig(**_cfg(reference, log_every=8)), model=tiny_model(dropout=0.1), data=ToyStream())
+    assert logged == _losses(reference)

@@ -27,7 +27,7 @@ import torch.distributed as dist
 from torch import nn
 
 from tandem.errors import TandemError
-from tandem.train.checkpoint import Checkpointer, save_final_model
+from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.metrics import MetricsLogger, plot_metrics
 from tandem.train.module import Seq2SeqTrainModule
@@ -826,6 +826,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     exhausted = False
     data_failure: BaseException | None = None  # an error the data stream raised mid-run
+    diverged: TandemError | None = None  # a step whose loss or gradient was not finite
     last_saved = step
     interrupt = _DeferredInterrupt(enabled=True)
     stop_signal = None  # once a rank got SIGINT/SIGTERM: every rank saves this step's checkpoint and stops
@@ -841,6 +842,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             # the data state before this step's batches: what a checkpoint saved because the data failed
             # while they were drawn holds (every step trained so far is kept, none is counted twice)
             pre_state = data.state_dict() if hasattr(data, "state_dict") else None
+            pre_rng = get_rng_state()  # and the RNGs before its dropout, for a step that is not applied
             micro = []
             data_error: BaseException | None = None
             ran_out = False
@@ -916,6 +918,21 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                         b["labels"].shape[1],
                     )
             grad_norm = clip_grad_norm(params, cfg.clip)
+            if not math.isfinite(grad_norm):
+                # a non-finite loss or gradient (the norm is global, so every rank sees it): the update would
+                # write NaN into the weights and every checkpoint after it. Skip it, keep the steps trained so
+                # far (with the data state from before this step's batches, as for a data failure) and stop
+                optimizer.zero_grad(set_to_none=True)
+                set_rng_state(pre_rng)
+                if step > last_saved:
+                    ckpt.save(step, module, optimizer, trainer_state(), pre_state)
+                    last_saved = step
+                diverged = TandemError(
+                    f"step {step + 1}: the loss or its gradient is not finite (gradient norm {grad_norm}); the "
+                    f"update was not applied and the {step} steps before it are in the checkpoint in {ckpt.root}: "
+                    "continue with --resume and a lower --lr (or a longer --warmup), or check the data"
+                )
+                break
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -1035,6 +1052,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             )
     if data_failure is not None:
         raise data_failure
+    if diverged is not None:
+        raise diverged
     if stop_signal is not None:
         raise TrainingInterrupted(stop_signal, step)
     return TrainResult(step, records, out, model_dir)
