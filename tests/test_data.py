@@ -638,6 +638,41 @@ def test_build_cache_into_a_path_it_cannot_write_is_a_clear_error(tmp_path, corp
         build_cache(Source(path, "de"), TOK, tmp_path / "afile")
 
 
+def test_a_rebuild_of_a_token_cache_killed_midway_is_refused_not_read_with_the_old_offsets(
+    tmp_path, corpus, monkeypatch
+):
+    """build_cache over an existing cache, killed after tokens.bin was replaced: the new tokens and the old
+    offsets would cut documents in the wrong places; the stream refuses the pair, and a rebuild mends it."""
+    import tandem.data.cache as cache_mod
+
+    path, _ = corpus["de"]
+    short = tmp_path / "short.txt"
+    short.write_text("".join(line for line in path.read_text().splitlines(True)[:10]))
+    build_cache(Source(short, "de"), TOK, tmp_path / "cache")
+    real_replace = os.replace
+
+    def killed(src, dst):
+        real_replace(src, dst)
+        if str(dst).endswith("tokens.bin"):
+            raise KeyboardInterrupt  # the process dies here
+
+    monkeypatch.setattr(cache_mod.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        build_cache(Source(path, "de"), TOK, tmp_path / "cache")
+    monkeypatch.setattr(cache_mod.os, "replace", real_replace)
+    with pytest.raises(
+        TandemError, match=r"cache.*inconsistent \(offsets.npy ends at token \d+, tokens.bin holds"
+    ):
+        PretrainStream([Source(tmp_path / "cache", "de", format="tokens")], TOK, AlexaTMObjective(CLM), 32, 4)
+    build_cache(Source(path, "de"), TOK, tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*.tmp"))
+    stream = PretrainStream(
+        [Source(tmp_path / "cache", "de", format="tokens")], TOK, AlexaTMObjective(CLM), 32, 4
+    )
+    next(stream)
+    stream.close()
+
+
 def test_decontamination_files_empty_a_directory_or_with_a_bom(tmp_path):
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.warns(UserWarning, match="empty.txt holds no evaluation text"):

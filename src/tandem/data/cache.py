@@ -47,8 +47,8 @@ def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
             fh.write(ids.tobytes())
             offsets.append(offsets[-1] + len(ids))
     reader.close()
-    os.replace(tmp, out / "tokens.bin")  # atomic: a half-written cache is never picked up
-    np.save(out / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    with open(out / "offsets.npy.tmp", "wb") as fh:
+        np.save(fh, np.asarray(offsets, dtype=np.int64))
     meta = {
         "source": str(src.path),
         "lang": src.lang,
@@ -57,5 +57,9 @@ def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
         "skipped": skipped,
         "vocab_size": int(getattr(tokenizer, "vocab_size", 0) or 0),
     }
-    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+    (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))
+    # each file is replaced atomically, the three one after another: a kill in between leaves tokens and
+    # offsets of two builds, which the reader refuses (their ends differ) rather than cutting documents wrong
+    for name in ("tokens.bin", "offsets.npy", "meta.json"):
+        os.replace(out / f"{name}.tmp", out / name)
     return meta

@@ -162,6 +162,7 @@ def resolve_files(src: Source) -> tuple[str, list[Path]]:
             raise TandemError(
                 f"source {p}: not a token cache (offsets.npy missing); build it with build_cache"
             )
+        _check_cache(p)
         return "tokens", [p]
     if p.is_file():
         files = [p]
@@ -174,6 +175,24 @@ def resolve_files(src: Source) -> tuple[str, list[Path]]:
     if fmt == "auto":
         fmt = _ext_format(files[0]) if files else "txt"
     return fmt, files
+
+
+def _check_cache(p: Path) -> None:
+    """A token cache whose offsets do not end where its tokens do (a build_cache killed while it replaced
+    the files, or files copied from two builds) would serve documents cut at the wrong places."""
+    try:
+        offsets = np.load(p / "offsets.npy", mmap_mode="r")
+    except (OSError, ValueError, EOFError) as e:
+        raise TandemError(f"source {p}: offsets.npy cannot be read ({e}); build the cache again") from None
+    tokens = p / "tokens.bin"
+    size = tokens.stat().st_size if tokens.is_file() else 0
+    end = int(offsets[-1]) if len(offsets) else 0
+    if offsets.ndim != 1 or size != 4 * end:
+        raise TandemError(
+            f"source {p}: the token cache is inconsistent (offsets.npy ends at token {end}, tokens.bin holds "
+            f"{size / 4:g} tokens): a build was interrupted or the files come from two builds; build the "
+            "cache again with build_cache"
+        )
 
 
 def source_size(src: Source, files: Sequence[Path], fmt: str) -> float:
