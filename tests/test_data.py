@@ -552,6 +552,31 @@ def test_files_changed_or_gone_before_a_resume_are_reported_and_read_from_a_line
     assert {origin(t)[0] for row in rows(b, "labels") for t in row if t > 6} == {1}
 
 
+@pytest.mark.parametrize("mode", ["line", "paragraph"])
+def test_a_file_appended_to_reads_on_and_one_rewritten_to_the_same_size_restarts(tmp_path, mode):
+    """The cursor keeps a checksum of the bytes before its offset: a file that only grew after it (a corpus
+    being appended to) continues at the offset instead of being read twice; one rewritten before it, even
+    to the same size, is read again from its start rather than from the middle of some line."""
+    f = tmp_path / "a.txt"
+    sep = "\n\n" if mode == "paragraph" else "\n"
+    docs = [f"doc {k}" + " x" * (k % 5) for k in range(12)]
+    f.write_text(sep.join(docs) + sep)
+    src = Source(f, "en", txt_docs=mode)
+    items = read_all(src)
+    assert [it.payload for it in items] == docs
+    cursor = items[4].cursor
+    f.write_text(f.read_text() + sep.join(["new 1", "new 2"]) + sep)
+    r = Reader(src, 0, seed=0, cursor=cursor)
+    note = r.next()
+    assert note.kind == "bad" and "after the position reached, which is unchanged" in note.payload[1]
+    assert [r.next().payload for _ in range(3)] == docs[5:8]  # on from the offset, nothing twice
+    f.write_text(sep.join(docs[::-1] + ["new 1", "new 2"]) + sep)  # rewritten to the same size
+    r = Reader(src, 0, seed=0, cursor=cursor)
+    note = r.next()
+    assert note.kind == "bad" and "other bytes before the position reached" in note.payload[1]
+    assert r.next().payload == docs[-1]  # from its start (the rewritten file starts with the last doc)
+
+
 def test_problems_found_when_the_stream_is_built_survive_a_resume(tmp_path):
     write_docs(tmp_path / "en.txt", 0, [6] * 10)
     write_docs(tmp_path / "de.txt", 1, [6] * 10)

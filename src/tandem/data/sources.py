@@ -15,6 +15,7 @@ import glob
 import json
 import math
 import os
+import zlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -264,6 +265,23 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
+_TAIL = 64  # bytes before a text cursor's offset whose checksum the cursor keeps
+
+
+def _tail_matches(path: Path, c: dict) -> bool:
+    """Whether `path` still holds the bytes the cursor `c` saw just before its offset."""
+    n, end = int(c.get("tail_len", 0)), int(c["offset"])
+    if end < n:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(end - n)
+            seen = fh.read(n)
+    except OSError:
+        return False
+    return len(seen) == n and zlib.crc32(seen) == c["tail"]
+
+
 def _fresh_cursor(epoch: int = 0) -> dict:
     return {"epoch": epoch, "file": 0, "offset": 0, "line": 0, "record": 0, "piece": 0}
 
@@ -273,9 +291,10 @@ class Reader:
 
     A document of more than `max_doc_chars` characters comes back as several (a single 50 MB line would
     otherwise sit in the packing buffer, and in every checkpoint, for a long time); the cursor then says how
-    many of its pieces were read ("piece"). Cursors of files also hold the file's path and size: a reader
-    reopened at a cursor whose file changed or went away says so (a "changed_files" item) and reads on from
-    the start of that file, or from the next one."""
+    many of its pieces were read ("piece"). Cursors of files also hold the file's path and size, and for text
+    files a checksum of the bytes just before the offset: a reader reopened at a cursor whose file changed
+    before that offset, or went away, says so (a "changed_files" item) and reads on from the start of that
+    file, or from the next one; a file that only grew past the offset (appended to) is read on from it."""
 
     def __init__(
         self,
@@ -296,6 +315,7 @@ class Reader:
         self.fmt, self.files = resolve_files(src)
         self.file_fmts = [file_format(src, f) for f in self.files] if self.fmt not in ("hf", "tokens") else []
         self._fh: Any = None  # open binary file (txt/jsonl)
+        self._recent = b""  # up to _TAIL bytes before the cursor's offset in the open text file
         self._table: Any = None  # parquet rows of the current file, hf dataset, or token cache
         self._offsets: Any = None
         self._pending: deque[Item] = deque()  # notes on the resume position, pieces of a split document
@@ -350,8 +370,9 @@ class Reader:
         )
 
     def _check_resumed(self) -> None:
-        """A cursor from a checkpoint names the file it was in and that file's size: if the file is now
-        elsewhere in the list, gone, or of another size (truncated, rewritten), continuing at the saved offset
+        """A cursor from a checkpoint names the file it was in, that file's size and (text) a checksum of the
+        bytes before its offset: if the file is now elsewhere in the list, gone, or holds other bytes before
+        the offset (truncated, rewritten; without a checksum: another size), continuing at the saved offset
         would read from the middle of some line. Say so, and continue where that still makes sense."""
         c = self.cursor
         p = c.get("path")
@@ -368,7 +389,19 @@ class Reader:
                 c["file"] = self._order.index(names.index(p))
                 msg = f"{p}: the files of source {self.src.name} changed since the checkpoint; continuing in {p}"
             size, saved = Path(p).stat().st_size, c.get("size")
-            if size != saved:
+            if "tail" in c:  # text: the bytes before the offset say whether it still starts a line
+                if not _tail_matches(Path(p), c):
+                    self._restart_file(c["file"])
+                    msg = (
+                        f"{p}: changed since the checkpoint ({saved} -> {size} bytes, other bytes before the "
+                        "position reached); reading it again from its start"
+                    )
+                elif size != saved:
+                    msg = (
+                        f"{p}: changed since the checkpoint ({saved} -> {size} bytes) after the position "
+                        "reached, which is unchanged (appended to?); reading on from it"
+                    )
+            elif size != saved:
                 self._restart_file(c["file"])
                 msg = f"{p}: changed since the checkpoint ({saved} -> {size} bytes); reading it again from its start"
         if msg:
@@ -377,8 +410,8 @@ class Reader:
     def _restart_file(self, index: int) -> None:
         c = self.cursor
         c["file"], c["offset"], c["line"], c["piece"] = index, 0, 0, 0
-        c.pop("path", None)
-        c.pop("size", None)
+        for key in ("path", "size", "tail", "tail_len"):
+            c.pop(key, None)
 
     def _record_count_flat(self) -> int:
         if self.fmt == "hf":
@@ -536,7 +569,9 @@ class Reader:
                 return self._bad_file(
                     path, "lines end in a bare carriage return (\\r); convert them, e.g. tr '\\r' '\\n'"
                 )
-        fh.seek(c["offset"])
+        # the bytes before the offset, the start of the window whose checksum each cursor keeps
+        fh.seek(max(0, c["offset"] - _TAIL))
+        self._recent = fh.read(c["offset"] - fh.tell())
         c["path"], c["size"] = str(path), os.fstat(fh.fileno()).st_size
         self._fh = fh
         return None
@@ -558,10 +593,12 @@ class Reader:
             elif mode == "paragraph":
                 parts: list[bytes] = []
                 lines = 0
+                seen: list[bytes] = []  # every line read, blank ones too: the bytes before the new offset
                 while True:
                     line = fh.readline()
                     if not line:
                         break
+                    seen.append(line)
                     lines += 1
                     if line.strip():
                         parts.append(line)
@@ -576,6 +613,9 @@ class Reader:
             if not raw:
                 return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()
+            read = b"".join(seen) if mode == "paragraph" else raw
+            self._recent = (self._recent + read[-_TAIL:])[-_TAIL:]
+            c["tail"], c["tail_len"] = zlib.crc32(self._recent), len(self._recent)
             c["line"] += lines
             rec_id = c["record"]
             c["record"] += 1
