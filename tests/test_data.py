@@ -577,6 +577,25 @@ def test_a_file_appended_to_reads_on_and_one_rewritten_to_the_same_size_restarts
     assert r.next().payload == docs[-1]  # from its start (the rewritten file starts with the last doc)
 
 
+def test_parquet_is_read_one_row_group_at_a_time_and_resumes_inside_one(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    texts = [f"{100 + k} {200 + k}" if k != 7 else None for k in range(20)]
+    pq.write_table(pa.table({"text": texts}), tmp_path / "x.parquet", row_group_size=6)
+    src = Source(tmp_path / "x.parquet", "en")
+    r = Reader(src, 0, seed=0)
+    items = []
+    while (it := r.next()).kind != "epoch_end":
+        items.append(it)
+        assert r._table is None or len(r._table.rows) <= 6  # one row group in memory at a time
+    assert [it.payload for it in items if it.kind == "doc"] == [t for t in texts if t is not None]
+    assert [it.payload[0] for it in items if it.kind == "bad"] == ["missing_field"]  # row 7 is null
+    for k in (4, 5, 6, 12):  # before, at and after row-group boundaries
+        resumed = Reader(src, 0, seed=0, cursor=items[k].cursor)
+        assert resumed.next().payload == items[k + 1].payload
+
+
 def test_problems_found_when_the_stream_is_built_survive_a_resume(tmp_path):
     write_docs(tmp_path / "en.txt", 0, [6] * 10)
     write_docs(tmp_path / "de.txt", 1, [6] * 10)

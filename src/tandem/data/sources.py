@@ -265,6 +265,31 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
+class _ParquetRows:
+    """One column of a parquet file, read one row group at a time: a shard's text column can hold gigabytes,
+    which a whole-file read would keep in memory (as Python strings) while the file is being used."""
+
+    def __init__(self, pf: Any, field: str):
+        self.pf, self.field = pf, field
+        meta = pf.metadata
+        self.starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+        self.n = int(self.starts[-1])
+        self.lo, self.rows = 0, []  # the rows in memory: [lo, lo + len(rows))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> Any:
+        k = i - self.lo
+        if 0 <= k < len(self.rows):
+            return self.rows[k]
+        g = int(np.searchsorted(self.starts, i, side="right")) - 1
+        self.rows = []  # drop the previous group before reading the next
+        self.rows = self.pf.read_row_group(g, columns=[self.field]).column(0).to_pylist()
+        self.lo = int(self.starts[g])
+        return self.rows[i - self.lo]
+
+
 _TAIL = 64  # bytes before a text cursor's offset whose checksum the cursor keeps
 
 
@@ -534,10 +559,7 @@ class Reader:
                     f"no column {fld!r} (its columns: {', '.join(names[:10]) or 'none'}); set the source's "
                     f'field, e.g. {{"field": "{names[0] if names else "text"}"}}',
                 )
-            try:
-                self._table = pf.read(columns=[fld]).column(0).to_pylist()
-            except Exception as e:
-                return self._bad_file(path, f"unreadable parquet ({e})")
+            self._table = _ParquetRows(pf, fld)
             c["path"], c["size"] = str(path), path.stat().st_size
         while True:
             if c["line"] >= len(self._table):
@@ -548,7 +570,11 @@ class Reader:
             c["record"] += 1
             if not self._mine(rec_id):
                 continue
-            return self._from_mapping({fld: self._table[i]}, f"{path} row {i}", (c["epoch"], rec_id))
+            try:
+                value = self._table[i]
+            except Exception as e:  # a damaged row group
+                return self._bad_file(path, f"unreadable parquet at row {i} ({e})")
+            return self._from_mapping({fld: value}, f"{path} row {i}", (c["epoch"], rec_id))
 
     def _open(self, path: Path) -> Item | None:
         """Open the current text file at the cursor; a UTF-16/32 file is reported and skipped (it would read
