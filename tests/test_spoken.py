@@ -75,6 +75,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("It's Bob's \"car\"", "it's bob's car"),
         ("10-20", "ten to twenty"),
         ("2010-2020", "twenty ten to twenty twenty"),
+        ("at 2.30 pm", "at two thirty p m"),
+        ("the 2.30 train", "the two point three zero train"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -118,6 +120,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("z. B. dies", "zum beispiel dies"),
         ("geht's", "geht's"),
         ("info@firma.de", "info at firma punkt de"),
+        # "14.30 Uhr" and "1 Uhr" are times: a "." before the minutes, the hour read as "ein"
+        ("um 14.30 Uhr", "um vierzehn uhr dreißig"),
+        ("um 1 Uhr", "um ein uhr"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),

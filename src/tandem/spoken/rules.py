@@ -173,6 +173,17 @@ class LanguageRules:
             rf"(?:\s?{ampm})?(?:\s?(?:{tsuf})(?!\w))?"
         )
         self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
+        # "14.30 Uhr", "2.30 pm", "1 Uhr": a "." between hour and minutes, or an hour alone, is a time
+        # only where a time word or am/pm follows (elsewhere "14.30" is a number)
+        self.time_suffixes = tuple(tm.get("suffixes", []))
+        self.re_time_marked = (
+            rx(
+                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}}))?(?![\d.,])"
+                rf"\s?(?:{ampm}|(?:{tsuf})(?!\w))"
+            )
+            if ap or self.time_suffixes
+            else None
+        )
         self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
         # a range of times ("9am-5pm", "10:30-11:45"): each side is read by the rules above
         one = "|".join(
@@ -498,12 +509,22 @@ class LanguageRules:
         return "am" if gd.get("am") else "pm" if gd.get("pm") else None
 
     def _time(self, m: re.Match[str]) -> str:
-        h, mi = int(m.group("h")), int(m.group("m"))
-        s = int(m.group("s")) if m.group("s") else None
+        gd = m.groupdict()
+        h, mi = int(gd["h"]), int(gd["m"] or 0)
+        s = int(gd["s"]) if gd.get("s") else None
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
         return self._render_time(h, mi, s, ap)
+
+    def _time_marked(self, m: re.Match[str]) -> str:
+        if m.group("m") is None and self._ap(m):  # "7 pm": as the am/pm rule reads it
+            return self._time_ampm(m)
+        return self._time(m)
+
+    def _has_time_mark(self, low: str) -> bool:
+        """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule (am/pm is matched by the rule itself)."""
+        return "." in low or any(w.lower() in low for w in self.time_suffixes)
 
     def _time_range(self, m: re.Match[str]) -> str:
         sides = []
@@ -691,6 +712,7 @@ class LanguageRules:
             (self.re_date_my, self._date_my, months, True),
             (self.re_time_range, self._time_range, ("-", "–", "—"), False),
             (self.re_time, self._time, tm, False),
+            (self.re_time_marked, self._time_marked, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
             (self.re_money_pre, self._money, cur, False),
