@@ -231,6 +231,9 @@ class LanguageRules:
         self.re_fraction = rx(r"(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])")
         self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d)")
+        # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
+        marks = t.get("range_marks", [])
+        self.re_range_mark = rx(rf"(?<=\w)\s?(?:{_alternation(marks)})\s?(?=\d)") if marks else None
         yr = t.get("year_reading", {})
         self.year_always = yr.get("always", [0, -1])
         self.year_context = yr.get("context", [0, -1])
@@ -649,6 +652,9 @@ class LanguageRules:
     def _number(self, m: re.Match[str]) -> str:
         return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
 
+    def _range_mark(self, m: re.Match[str]) -> str:
+        return f" {self.t['range']} "
+
     def _sym_digit(self, m: re.Match[str]) -> str:
         return f" {self.sym_digit[m.group('s')]} "
 
@@ -725,6 +731,7 @@ class LanguageRules:
             (self.re_decade, self._decade, ("0s",), False),
             (self.re_fraction, self._fraction, ("/",), False),
             (self.re_range, self._range, ("-", "–", "—"), False),
+            (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
             (self.re_number, self._number, None, False),
         ]

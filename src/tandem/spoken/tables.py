@@ -28,7 +28,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`.
-- `range` (word between "10-20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
+- `range` (word between "10-20"), `range_marks` (optional: marks read as `range` between a word or
+  number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `abbreviations` {written: spoken},
   `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map}.
 """
