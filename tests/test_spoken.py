@@ -177,6 +177,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("2.000.000 lb", "dos millones libras"),
         ("EE. UU.", "estados unidos"),
         ("Sr. López", "señor lópez"),
+        ("la 2° vez", "la segunda vez"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
@@ -194,6 +195,10 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("£1", "una sterlina"),
         ("l'anno", "l'anno"),
         ("Sig.ra Rossi", "signora rossi"),
+        # "°" for "º" after an article is an ordinal; elsewhere a degree
+        ("al 2° piano", "al secondo piano"),
+        ("la 3° edizione", "la terza edizione"),
+        ("oggi ci sono 30°", "oggi ci sono trenta gradi"),
     ],
     "pt": [
         ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),
@@ -212,6 +217,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("1 oz", "uma onça"),
         ("200 mi", "duzentas milhas"),
         ("2 kg", "dois quilogramas"),
+        ("no 2° andar", "no segundo andar"),
     ],
     "ja": [
         ("1,234,567個", "百二十三万四千五百六十七個"),

@@ -225,6 +225,17 @@ class LanguageRules:
             if self.dot_ordinals
             else None
         )
+        # "N°" after an article is an ordinal where "°" also writes "º" (it "al 2° piano", es "el 3° lugar");
+        # elsewhere it stays a degree ("30°")
+        self.degree_ordinals = {k.lower(): v for k, v in t.get("degree_ordinals", {}).items()}
+        self.re_degree_ordinal = (
+            rx(
+                rf"(?<![\w.])(?P<w>(?i:{_alternation(list(self.degree_ordinals))}))\s+(?P<n>\d{{1,4}})°"
+                r"(?!\s?[CF](?!\w)|\w)"
+            )
+            if self.degree_ordinals
+            else None
+        )
         self.decades = t.get("decades")
         self.re_decade = rx(r"(?<![\d'])'?(?P<n>\d{1,3}0)s(?!\w)") if self.decades else None
         self.fraction = t["fraction"]
@@ -620,6 +631,10 @@ class LanguageRules:
         variant = self.dot_ordinals[m.group("w").lower()] or None
         return f"{m.group('w')} {self.v.ordinal(int(n), variant)} "
 
+    def _degree_ordinal(self, m: re.Match[str]) -> str:
+        variant = self.degree_ordinals[m.group("w").lower()] or None
+        return f"{m.group('w')} {self.v.ordinal(int(m.group('n')), variant)} "
+
     def _decade(self, m: re.Match[str]) -> str:
         n = int(m.group("n"))
         words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
@@ -721,6 +736,7 @@ class LanguageRules:
             (self.re_time_marked, self._time_marked, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
+            (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),

@@ -25,6 +25,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules"} (e.g. en 1990s).
 - `dot_ordinals` (optional) {preceding word: variant or ""}: "N." right after one of these words is read as
   an ordinal with that case ending (de: "die 2. Auflage", "im 3. Jahr").
+- `degree_ordinals` (optional) {preceding word: variant or ""}: "N°" right after one of these words is an
+  ordinal, "°" written for "º" (it "al 2° piano"); elsewhere "°" is a degree.
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`.
