@@ -77,6 +77,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("2010-2020", "twenty ten to twenty twenty"),
         ("at 2.30 pm", "at two thirty p m"),
         ("the 2.30 train", "the two point three zero train"),
+        # a scale word after a currency amount comes before the currency
+        ("$5 million", "five million dollars"),
+        ("€1.5bn", "one point five billion euros"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -123,6 +126,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # "14.30 Uhr" and "1 Uhr" are times: a "." before the minutes, the hour read as "ein"
         ("um 14.30 Uhr", "um vierzehn uhr dreißig"),
         ("um 1 Uhr", "um ein uhr"),
+        # the number agrees with Million/Milliarde (feminine), Mio./Mrd. are read out
+        ("1 Million Menschen", "eine million menschen"),
+        ("1,5 Mio. €", "eins komma fünf millionen euro"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),
@@ -178,6 +184,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("EE. UU.", "estados unidos"),
         ("Sr. López", "señor lópez"),
         ("la 2° vez", "la segunda vez"),
+        # apocope before millón/millones
+        ("1 millón de personas", "un millón de personas"),
+        ("21 millones", "veintiún millones"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
@@ -199,6 +208,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("al 2° piano", "al secondo piano"),
         ("la 3° edizione", "la terza edizione"),
         ("oggi ci sono 30°", "oggi ci sono trenta gradi"),
+        ("1 milione di euro", "un milione di euro"),
     ],
     "pt": [
         ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),

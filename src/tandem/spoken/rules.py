@@ -198,10 +198,16 @@ class LanguageRules:
         words = {k: v for k, v in common["currency_words"].items() if v in self.currencies}
         self.cur_code = {**syms, **words}
         cur = rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
-        self.re_money_pre = rx(rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<num>{num})(?!\d)")
+        # "$5 million", "$2.5bn": a scale word after the amount is read before the currency
+        self.money_scales = t.get("money_scales", {})
+        scale = (
+            rf"(?:\s?(?P<scale>{_alternation(list(self.money_scales))})(?!\w))?" if self.money_scales else ""
+        )
+        self.re_money_pre = rx(rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<num>{num})(?!\d){scale}")
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
-        self.units = t["units"]
+        # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
+        self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         self.re_unit = rx(
@@ -565,6 +571,9 @@ class LanguageRules:
         names = self.currencies[code]
         i, f, _ = self.parse(m.group("num"))
         neg = f"{self.v.minus} " if m.group("neg") else ""
+        if m.groupdict().get("scale"):
+            words = f"{self.read_amount(i, f)} {self.money_scales[m.group('scale')]}"
+            return f" {neg}{self.amount(words, names['major'], None)} "
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)

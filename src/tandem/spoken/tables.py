@@ -14,7 +14,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `noun_agreement` (optional): `feminine` [unit keys and currency codes], `m` and `f` rules applied to
   each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
-- `units` {canonical unit: forms}; `months` (12 names), `month_abbrevs` {abbrev: month number}.
+- `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
+  like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
+  amount with a currency sign, said before the currency ("$5 million", "$2bn");
+  `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`,
   `day_variant_after` {preceding word: variant, "" for the plain ordinal}, `day_overrides`, `connectors`,
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
