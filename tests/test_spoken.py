@@ -129,6 +129,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # the number agrees with Million/Milliarde (feminine), Mio./Mrd. are read out
         ("1 Million Menschen", "eine million menschen"),
         ("1,5 Mio. €", "eins komma fünf millionen euro"),
+        # decades: "1990er", "80ern" are one word, not "neunzig er"
+        ("in den 1990er Jahren", "in den neunzehnhundertneunziger jahren"),
+        ("die 80er und 90ern", "die achtziger und neunzigern"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),

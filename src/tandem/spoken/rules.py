@@ -243,7 +243,12 @@ class LanguageRules:
             else None
         )
         self.decades = t.get("decades")
-        self.re_decade = rx(r"(?<![\d'])'?(?P<n>\d{1,3}0)s(?!\w)") if self.decades else None
+        self.decade_suffixes = tuple(self.decades.get("suffixes", ["s"])) if self.decades else ()
+        self.re_decade = (
+            rx(rf"(?<![\d'])'?(?P<n>\d{{1,3}}0)(?P<suf>{_alternation(list(self.decade_suffixes))})(?!\w)")
+            if self.decades
+            else None
+        )
         self.fraction = t["fraction"]
         self.re_fraction = rx(r"(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])")
         self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
@@ -649,6 +654,8 @@ class LanguageRules:
         words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
         parts = words.split()
         parts[-1] = apply_rules(parts[-1], self.decades["rules"])
+        if self.decades.get("append"):  # de "1990er", "in den 80ern": the written ending is said as is
+            parts[-1] += m.group("suf")
         return f" {' '.join(parts)} "
 
     def _fraction(self, m: re.Match[str]) -> str:
@@ -753,7 +760,7 @@ class LanguageRules:
             (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
-            (self.re_decade, self._decade, ("0s",), False),
+            (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
             (self.re_fraction, self._fraction, ("/",), False),
             (self.re_range, self._range, ("-", "–", "—"), False),
             (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),

@@ -25,7 +25,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
   `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`).
-- `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules"} (e.g. en 1990s).
+- `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]), "append"}
+  (en 1990s; de 1990er, where `append` keeps the written ending).
 - `dot_ordinals` (optional) {preceding word: variant or ""}: "N." right after one of these words is read as
   an ordinal with that case ending (de: "die 2. Auflage", "im 3. Jahr").
 - `degree_ordinals` (optional) {preceding word: variant or ""}: "N°" right after one of these words is an
