@@ -158,6 +158,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("Mme Curie", "madame curie"),
         ("n° 5", "numéro cinq"),
         ("a@b.fr", "a arobase b point fr"),
+        # "2nd", "2nde", "2de" abbreviate second/seconde, not deuxième
+        ("la 2nde guerre mondiale", "la seconde guerre mondiale"),
+        ("le 2nd tour", "le second tour"),
     ],
     "es": [
         (
