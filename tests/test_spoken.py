@@ -215,6 +215,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("la 3° edizione", "la terza edizione"),
         ("oggi ci sono 30°", "oggi ci sono trenta gradi"),
         ("1 milione di euro", "un milione di euro"),
+        # an elided article stays attached to the number after it
+        ("l'11 settembre", "l'undici settembre"),
+        ("nell'80% dei casi", "nell'ottanta per cento dei casi"),
     ],
     "pt": [
         ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),

@@ -73,6 +73,10 @@ class _CleanTable(dict):
         return out
 
 
+# an apostrophe between a letter and a digit: an elided word before a number (it "l'11", "dell'800")
+_RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
+
+
 def _before(m: re.Match[str]) -> str:
     """The text before a match (its last 40 characters), the context that decides agreement."""
     return m.string[max(0, m.start() - 40) : m.start()]
@@ -275,7 +279,8 @@ class LanguageRules:
         self.prep = dict(_prepare_table())
         for k, v in txt.get("char_map", {}).items():
             self.prep[ord(k)] = v
-        self.clean = _CleanTable(self.v.digit_words, bool(txt.get("apostrophes")))
+        self.keep_apostrophe = bool(txt.get("apostrophes"))
+        self.clean = _CleanTable(self.v.digit_words, self.keep_apostrophe)
         self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
@@ -702,6 +707,8 @@ class LanguageRules:
         if "." in s:
             s = self.re_url.sub(self._url, s)
         if re.search(r"\d", s):
+            if self.keep_apostrophe and "'" in s:  # "l'11 settembre": the elided word stays on the number
+                s = _RE_ELISION.sub("'\ue000", s)
             if self.re_bare_fraction is not None:
                 s = self.re_bare_fraction.sub(_bare_fraction, s)
             if self.re_abbr_num is not None:
@@ -718,6 +725,8 @@ class LanguageRules:
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:
             s = self.re_symbols.sub(self._symbol, s)
+        if "\ue000" in s:
+            s = re.sub("\ue000\\s*", "", s)
         s = s.lower().translate(self.clean)
         if "'" in s:
             s = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", s)
