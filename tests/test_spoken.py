@@ -218,6 +218,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # an elided article stays attached to the number after it
         ("l'11 settembre", "l'undici settembre"),
         ("nell'80% dei casi", "nell'ottanta per cento dei casi"),
+        # "p.es." is an abbreviation, not the domain "p.es"
+        ("frutta, p.es. mele", "frutta per esempio mele"),
     ],
     "pt": [
         ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),

@@ -390,6 +390,8 @@ class LanguageRules:
         return self._spell_token(m.group(0))
 
     def _url(self, m: re.Match[str]) -> str:
+        if m.group(0) + "." in self.abbr:  # it "p.es." (per esempio) looks like a domain
+            return m.group(0)
         return self._spell_token(re.sub(r"^https?://", "", m.group(0)))
 
     def _abbr_num(self, m: re.Match[str]) -> str:
