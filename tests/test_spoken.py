@@ -80,6 +80,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # a scale word after a currency amount comes before the currency
         ("$5 million", "five million dollars"),
         ("€1.5bn", "one point five billion euros"),
+        # a version number keeps every separator: "three point two one" would be 3.21
+        ("version 3.2.1", "version three point two point one"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -132,6 +134,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # decades: "1990er", "80ern" are one word, not "neunzig er"
         ("in den 1990er Jahren", "in den neunzehnhundertneunziger jahren"),
         ("die 80er und 90ern", "die achtziger und neunzigern"),
+        ("Version 3.2.1", "version drei punkt zwei punkt eins"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),

@@ -224,6 +224,9 @@ class LanguageRules:
             r"|0\d{1,4}\s\d{5,8})"  # area code with its trunk 0, then a subscriber number of 5-8 digits
             r"(?![A-Za-z0-9]|[.,-]\d)"
         )
+        # version numbers "3.2.1" (three or more dotted parts left by the date and phone rules)
+        self.re_version = rx(r"(?<![\d.,])\d+(?:\.\d+){2,}(?![\d]|\.\d)")
+        self.version_dot = t.get("version_dot") or t["url"]["dot"]
         # ordinals, decades, fractions, ranges, numbers
         self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
         # "N." after a determiner or a contracted preposition is an ordinal: "die 2. Auflage", "im 3. Jahr"
@@ -639,6 +642,12 @@ class LanguageRules:
         plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
         return f" {plus}{' '.join(self.v.digits(g) for g in groups)} "
 
+    def _version(self, m: re.Match[str]) -> str:
+        s = m.group(0)
+        if self._grouped.fullmatch(s):  # "1.234.567" where "." groups thousands
+            return s
+        return f" {f' {self.version_dot} '.join(self.read_number(p) for p in s.split('.'))} "
+
     def _ordinal(self, m: re.Match[str]) -> str:
         n = m.group("n")
         if len(n) > 1 and n[0] == "0":
@@ -769,6 +778,7 @@ class LanguageRules:
             (self.re_percent, self._percent, ("%",), False),
             (self.re_unit, self._unit, None, False),
             (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
+            (self.re_version, self._version, (".",), False),
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),

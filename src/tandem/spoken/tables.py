@@ -36,7 +36,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `numerator_one`.
 - `range` (word between "10-20"), `range_marks` (optional: marks read as `range` between a word or
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
-  `url` {dot, at, slash, dash, underscore, colon}, `abbreviations` {written: spoken},
+  `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
+  "3.2.1", default `url.dot`), `abbreviations` {written: spoken},
   `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map}.
 """
 
