@@ -135,6 +135,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("in den 1990er Jahren", "in den neunzehnhundertneunziger jahren"),
         ("die 80er und 90ern", "die achtziger und neunzigern"),
         ("Version 3.2.1", "version drei punkt zwei punkt eins"),
+        # day and month without a year after a word announcing a date
+        ("am 3.5. um 9 Uhr", "am dritten mai um neun uhr"),
+        ("bei 3.5.", "bei drei komma fünf"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),

@@ -151,6 +151,16 @@ class LanguageRules:
         self.re_date_num = rx(
             r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d)"
         )
+        # de "am 3.5.": day and month without a year, a date only after a word that announces one
+        dm_after = d.get("dm_numeric_after", [])
+        self.re_date_dm_num = (
+            rx(
+                rf"(?<![\w.])(?P<w>(?i:{_alternation(dm_after)})),?\s+"
+                r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?![\d.])"
+            )
+            if dm_after
+            else None
+        )
         dm = rf"{day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
         md_y = r"(?!\d)(?:,?\s+(?P<y>\d{4})(?!\d))?"
         self.day_ranges = bool(d.get("day_range_words"))
@@ -458,6 +468,11 @@ class LanguageRules:
         out = self._render_date(day, month, m.group("y"), "mdy" if order == "mdy" else "dmy", _before(m))
         return out if out else m.group(0).replace(m.group("sep"), " ")
 
+    def _date_dm_num(self, m: re.Match[str]) -> str:
+        head = m.group(0)[: m.start("a") - m.start()]
+        out = self._render_date(int(m.group("a")), int(m.group("b")), None, "dmy", m.string[: m.start("a")])
+        return f"{head}{out}" if out else m.group(0)
+
     def _month_of(self, s: str) -> int:
         s = s.rstrip(".")
         return self.month_abbr.get(s) or self.month_index.get(s.lower(), 0)
@@ -764,6 +779,7 @@ class LanguageRules:
             (self.re_date_iso, self._date_ymd, ("-",), False),
             (self.re_date_ymd, self._date_ymd, ("/", "."), False),
             (self.re_date_num, self._date_num, ("/", ".", "-"), False),
+            (self.re_date_dm_num, self._date_dm_num, (".",), False),
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),

@@ -20,6 +20,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`,
   `day_variant_after` {preceding word: variant, "" for the plain ordinal}, `day_overrides`, `connectors`,
+  `dm_numeric_after` (words after which "3.5." is a day and month, de "am 3.5."),
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
   `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
