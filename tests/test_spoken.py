@@ -82,6 +82,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("€1.5bn", "one point five billion euros"),
         # a version number keeps every separator: "three point two one" would be 3.21
         ("version 3.2.1", "version three point two point one"),
+        # a minus after the currency sign keeps the sign
+        ("$-1.50", "minus one dollar and fifty cents"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),

@@ -217,7 +217,9 @@ class LanguageRules:
         scale = (
             rf"(?:\s?(?P<scale>{_alternation(list(self.money_scales))})(?!\w))?" if self.money_scales else ""
         )
-        self.re_money_pre = rx(rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<num>{num})(?!\d){scale}")
+        self.re_money_pre = rx(
+            rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?(?P<num>{num})(?!\d){scale}"
+        )
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
@@ -600,8 +602,9 @@ class LanguageRules:
         code = self.cur_code[m.group("cur")]
         names = self.currencies[code]
         i, f, _ = self.parse(m.group("num"))
-        neg = f"{self.v.minus} " if m.group("neg") else ""
-        if m.groupdict().get("scale"):
+        gd = m.groupdict()
+        neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
+        if gd.get("scale"):
             words = f"{self.read_amount(i, f)} {self.money_scales[m.group('scale')]}"
             return f" {neg}{self.amount(words, names['major'], None)} "
         major = int(i)
