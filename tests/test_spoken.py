@@ -84,6 +84,11 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("version 3.2.1", "version three point two point one"),
         # a minus after the currency sign keeps the sign
         ("$-1.50", "minus one dollar and fifty cents"),
+        # a range before a unit, percent or currency keeps its range word
+        ("5-10%", "five to ten percent"),
+        ("$5-10", "five to ten dollars"),
+        ("$1.50-$2.00", "one dollar and fifty cents to two dollars"),
+        ("-5-10 °C", "minus five to ten degrees celsius"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -140,6 +145,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # day and month without a year after a word announcing a date
         ("am 3.5. um 9 Uhr", "am dritten mai um neun uhr"),
         ("bei 3.5.", "bei drei komma fünf"),
+        ("1-2 km", "ein bis zwei kilometer"),
+        ("5–10 %", "fünf bis zehn prozent"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),
@@ -201,6 +208,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # apocope before millón/millones
         ("1 millón de personas", "un millón de personas"),
         ("21 millones", "veintiún millones"),
+        ("1-2 km", "uno a dos kilómetros"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
@@ -247,6 +255,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("200 mi", "duzentas milhas"),
         ("2 kg", "dois quilogramas"),
         ("no 2° andar", "no segundo andar"),
+        ("£2-3", "duas a três libras"),
     ],
     "ja": [
         ("1,234,567個", "百二十三万四千五百六十七個"),
@@ -267,6 +276,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # a wave dash between numbers is a range: the numbers must not be glued ("十二十")
         ("10〜20ページ", "十から二十ページ"),
         ("1990年〜1995年", "千九百九十年から千九百九十五年"),
+        ("10-20km", "十から二十キロメートル"),
     ],
     "ar": [
         ("1,234,567 تفاحة", "مليون و مئتان و أربعة و ثلاثون ألفاً و خمسمائة و سبعة و ستون تفاحة"),

@@ -217,8 +217,11 @@ class LanguageRules:
         scale = (
             rf"(?:\s?(?P<scale>{_alternation(list(self.money_scales))})(?!\w))?" if self.money_scales else ""
         )
+        cur_any = re.sub(r"\(\?P<\w+>", "(?:", cur)
+        # "$5-10", "$5-$10": a range of amounts after one currency sign
+        lo = rf"(?:(?P<lo>{num})\s?[-–—]\s?(?:{cur_any})?\s?(?=\d))?"
         self.re_money_pre = rx(
-            rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?(?P<num>{num})(?!\d){scale}"
+            rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
         )
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
@@ -226,8 +229,14 @@ class LanguageRules:
         self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
-        self.re_unit = rx(
-            rf"{neg}(?<!\d)(?P<num>{num})\s?(?P<unit>{_alternation(list(self.unit_key))})(?![\w/²³])"
+        units = _alternation(list(self.unit_key))
+        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?(?P<unit>{units})(?![\w/²³])")
+        # "5-10 %", "10-20 km", "5-10 €": the first number of a range before a quantity, with the range word
+        # (the quantity rules below read the second number with its unit)
+        cur_key = _alternation(list(syms)) + rf"|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d])"
+        self.re_range_qty = rx(
+            rf"{neg}(?<![\d.,])(?<![\d.,]-)(?P<a>{num})\s?[-–—]\s?"
+            rf"(?={num}\s?(?:%|(?P<unit>{units})(?![\w/²³])|(?P<cur>{cur_key})))"
         )
         # phone numbers and long digit strings
         self.re_phone = rx(
@@ -302,6 +311,7 @@ class LanguageRules:
         na = t.get("noun_agreement", {})
         self.feminine = set(na.get("feminine", []))
         self.agreement = {"m": na.get("m", []), "f": na.get("f", [])}
+        self.agreement_apart = {g: na.get(f"{g}_apart", self.agreement[g]) for g in ("m", "f")}
         self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
         self._build_digit_rules()
 
@@ -321,11 +331,13 @@ class LanguageRules:
                     break
         return forms[min(idx, len(forms) - 1)]
 
-    def agree(self, words: str, key: str | None) -> str:
+    def agree(self, words: str, key: str | None, before_noun: bool = True) -> str:
         """Number words as said before the noun of unit or currency `key`: its gender's forms ("veintiún
         kilómetros", "doscientas libras", "eine Minute"), from the words after the last million-like scale
         word on ("dos millones" stays)."""
-        rules = self.agreement["f" if key in self.feminine else "m"]
+        gender = "f" if key in self.feminine else "m"
+        # not right before the noun (the first number of "1-2 km") a language may keep a form: es "uno a dos"
+        rules = self.agreement[gender] if before_noun else self.agreement_apart[gender]
         if not rules:
             return words
         parts = words.split()
@@ -600,25 +612,47 @@ class LanguageRules:
 
     def _money(self, m: re.Match[str]) -> str:
         code = self.cur_code[m.group("cur")]
-        names = self.currencies[code]
         i, f, _ = self.parse(m.group("num"))
         gd = m.groupdict()
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
-        if gd.get("scale"):
-            words = f"{self.read_amount(i, f)} {self.money_scales[m.group('scale')]}"
-            return f" {neg}{self.amount(words, names['major'], None)} "
+        if gd.get("lo"):  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
+            li, lf, _ = self.parse(gd["lo"])
+            if lf is None:
+                first = self.agree(self.read_amount(li, lf), code, before_noun=False)
+            else:
+                first = self._money_words(code, li, lf)
+            return f" {neg}{first} {self.t['range']} {self._money_words(code, i, f, gd.get('scale'))} "
+        return f" {neg}{self._money_words(code, i, f, gd.get('scale'))} "
+
+    def _range_qty(self, m: re.Match[str]) -> str:
+        i, f, _ = self.parse(m.group("a"))
+        words = self.read_amount(i, f)
+        if (
+            f is None
+        ):  # the first number agrees with the unit too: "ein bis zwei Kilometer", "duas a três libras"
+            unit, cur = m.group("unit"), m.group("cur")
+            key = self.unit_key[unit] if unit else self.cur_code[cur] if cur else None
+            if key is not None:
+                words = self.agree(words, key, before_noun=False)
+        neg = f"{self.v.minus} " if m.group("neg") else ""
+        return f" {neg}{words} {self.t['range']} "
+
+    def _money_words(self, code: str, i: str, f: str | None, scale: str | None = None) -> str:
+        """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars")."""
+        names = self.currencies[code]
+        if scale:
+            return self.amount(f"{self.read_amount(i, f)} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
             maj = self.amount(self.v.cardinal(major), names["major"], major, code)
             mnr = self.amount(self.v.cardinal(minor), names["minor"], minor)
             if minor == 0:
-                return f" {neg}{maj} "
+                return maj
             if major == 0:
-                return f" {neg}{mnr} "
-            return f" {neg}{self.t['money']['cents'].format(major=maj, minor=mnr)} "
-        words = self.read_amount(i, f)
-        return f" {neg}{self.amount(words, names['major'], None if f else major, code)} "
+                return mnr
+            return self.t["money"]["cents"].format(major=maj, minor=mnr)
+        return self.amount(self.read_amount(i, f), names["major"], None if f else major, code)
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -792,6 +826,7 @@ class LanguageRules:
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
+            (self.re_range_qty, self._range_qty, ("-", "–", "—"), False),
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),

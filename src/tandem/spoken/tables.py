@@ -12,7 +12,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
 - `measure`: `template` ("{n} {unit}") and `by_n` {n: template}; `percent` template.
 - `noun_agreement` (optional): `feminine` [unit keys and currency codes], `m` and `f` rules applied to
-  each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex).
+  each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex);
+  `m_apart`/`f_apart` replace them for a number not right before the noun (the "1" of "1-2 km").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
