@@ -209,6 +209,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("1 millón de personas", "un millón de personas"),
         ("21 millones", "veintiún millones"),
         ("1-2 km", "uno a dos kilómetros"),
+        # the "h" after a time is not read as a letter; "5 h" alone stays
+        ("a las 14:30 h", "a las catorce y treinta"),
+        ("a las 14.30 h", "a las catorce y treinta"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),

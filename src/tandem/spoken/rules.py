@@ -189,11 +189,14 @@ class LanguageRules:
         self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
         # "14.30 Uhr", "2.30 pm", "1 Uhr": a "." between hour and minutes, or an hour alone, is a time
         # only where a time word or am/pm follows (elsewhere "14.30" is a number)
+        # (`hour_suffixes`, default `suffixes`: the time words that make an hour alone a time; es "5 h" is
+        # a duration, "14:30 h" a time)
         self.time_suffixes = tuple(tm.get("suffixes", []))
+        hsuf = _alternation(tm.get("hour_suffixes", tm.get("suffixes", [])))
         self.re_time_marked = (
             rx(
-                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}}))?(?![\d.,])"
-                rf"\s?(?:{ampm}|(?:{tsuf})(?!\w))"
+                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?:{tsuf})(?!\w))"
+                rf"|(?![\d.,])\s?(?:{hsuf})(?!\w))"
             )
             if ap or self.time_suffixes
             else None
@@ -581,11 +584,6 @@ class LanguageRules:
             return m.group(0).replace(":", " ")
         return self._render_time(h, mi, s, ap)
 
-    def _time_marked(self, m: re.Match[str]) -> str:
-        if m.group("m") is None and self._ap(m):  # "7 pm": as the am/pm rule reads it
-            return self._time_ampm(m)
-        return self._time(m)
-
     def _has_time_mark(self, low: str) -> bool:
         """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule (am/pm is matched by the rule itself)."""
         return "." in low or any(w.lower() in low for w in self.time_suffixes)
@@ -822,7 +820,7 @@ class LanguageRules:
             (self.re_date_my, self._date_my, months, True),
             (self.re_time_range, self._time_range, ("-", "–", "—"), False),
             (self.re_time, self._time, tm, False),
-            (self.re_time_marked, self._time_marked, self._has_time_mark, False),
+            (self.re_time_marked, self._time, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),

@@ -25,7 +25,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
   `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
-  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes`, `h_sep`,
+  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes` (time words after a time, dropped
+  or said by the template: "Uhr"), `hour_suffixes` (those that make an hour alone a time, default
+  `suffixes`), `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`).
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]), "append"}
   (en 1990s; de 1990er, where `append` keeps the written ending).
