@@ -212,6 +212,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # the "h" after a time is not read as a letter; "5 h" alone stays
         ("a las 14:30 h", "a las catorce y treinta"),
         ("a las 14.30 h", "a las catorce y treinta"),
+        # num2words writes "décimoprimero"; the compound has no accent
+        ("el 11.º y la 12.ª", "el decimoprimero y la decimosegunda"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
