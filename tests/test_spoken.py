@@ -89,6 +89,12 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("$5-10", "five to ten dollars"),
         ("$1.50-$2.00", "one dollar and fifty cents to two dollars"),
         ("-5-10 °C", "minus five to ten degrees celsius"),
+        # a fraction before a unit keeps its slash reading ("three four miles" was thirty-four)
+        ("3/4 mi", "three quarters miles"),
+        ("½ km", "one half kilometer"),
+        # a whole number and a fraction
+        ("3 1/2 cups", "three and a half cups"),
+        ("3½ kg", "three and a half kilograms"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -176,6 +182,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # "2nd", "2nde", "2de" abbreviate second/seconde, not deuxième
         ("la 2nde guerre mondiale", "la seconde guerre mondiale"),
         ("le 2nd tour", "le second tour"),
+        ("2 1/2", "deux et demi"),
     ],
     "es": [
         (
@@ -214,6 +221,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("a las 14.30 h", "a las catorce y treinta"),
         # num2words writes "décimoprimero"; the compound has no accent
         ("el 11.º y la 12.ª", "el decimoprimero y la decimosegunda"),
+        ("1/2 km", "un medio kilómetro"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
@@ -282,6 +290,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("10〜20ページ", "十から二十ページ"),
         ("1990年〜1995年", "千九百九十年から千九百九十五年"),
         ("10-20km", "十から二十キロメートル"),
+        ("3 1/2", "三と二分の一"),
     ],
     "ar": [
         ("1,234,567 تفاحة", "مليون و مئتان و أربعة و ثلاثون ألفاً و خمسمائة و سبعة و ستون تفاحة"),

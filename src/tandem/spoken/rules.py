@@ -282,6 +282,16 @@ class LanguageRules:
         )
         self.fraction = t["fraction"]
         self.re_fraction = rx(r"(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])")
+        # "3 1/2" (and "3½"): a whole number and a fraction, where the table says how they are joined
+        self.mixed = self.fraction.get("mixed")
+        whole = r"(?:(?P<w>\d{1,4})\s)?" if self.mixed else ""
+        self.re_mixed = (
+            rx(r"(?<![\d/.,])(?P<w>\d{1,4})\s(?P<n>\d{1,2})/(?P<d>\d{1,2})(?![\d/])") if self.mixed else None
+        )
+        # "1/2 km", "3/4 mi": a fraction of a unit (else the unit rule would read "2 km" alone)
+        self.re_fraction_unit = rx(
+            rf"(?<![\d/.,]){whole}(?P<n>\d{{1,3}})\s?/\s?(?P<d>\d{{1,3}})\s*(?P<unit>{units})(?![\w/²³])"
+        )
         self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d)")
         # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
@@ -725,10 +735,39 @@ class LanguageRules:
         return f" {' '.join(parts)} "
 
     def _fraction(self, m: re.Match[str]) -> str:
+        return f" {self.fraction_words(m.group('n'), m.group('d'))} "
+
+    def _mixed_words(self, w: str, n: str, d: str) -> str | None:
+        """ "3", "1", "2" -> "three and one half" by the table's `fraction.mixed`; None if not a proper fraction."""
+        if not 0 < int(n) < int(d):
+            return None
+        whole = self.read_number(w)
+        if d == "2" and n == "1" and self.mixed.get("half"):
+            return self.mixed["half"].format(w=whole)
+        return self.mixed["template"].format(w=whole, f=self.fraction_words(n, d))
+
+    def _mixed(self, m: re.Match[str]) -> str:
+        words = self._mixed_words(m.group("w"), m.group("n"), m.group("d"))
+        return m.group(0) if words is None else f" {words} "
+
+    def _fraction_unit(self, m: re.Match[str]) -> str:
+        key = self.unit_key[m.group("unit")]
+        w = m.groupdict().get("w")
+        words = self._mixed_words(w, m.group("n"), m.group("d")) if w else None
+        if words is not None:  # "3 1/2 km": three and a half kilometers
+            return f" {words} {self.form(self.units[key], None)} "
+        head = f" {self.read_number(w)} " if w else " "
+        if int(m.group("d")) == 0:
+            return m.group(0)
+        n = int(m.group("n"))
+        return f"{head}{self.fraction_words(m.group('n'), m.group('d'))} {self.form(self.units[key], n)} "
+
+    def fraction_words(self, ns: str, ds: str) -> str:
+        """ "3", "4" -> "three quarters": a fraction as words."""
         fr = self.fraction
-        n, d = int(m.group("n")), int(m.group("d"))
-        if d == 0 or len(m.group("n")) > 6 or len(m.group("d")) > 6:
-            return f" {self.read_number(m.group('n'))} {self.read_number(m.group('d'))} "
+        n, d = int(ns), int(ds)
+        if d == 0 or len(ns) > 6 or len(ds) > 6:
+            return f"{self.read_number(ns)} {self.read_number(ds)}"
         num = fr.get("numerator_one") if n == 1 and fr.get("numerator_one") else self.v.cardinal(n)
         den = None
         if str(d) in fr.get("names", {}):
@@ -738,8 +777,8 @@ class LanguageRules:
             base = self.v.ordinal(d)
             den = apply_rules(base, rules.get("sg" if n == 1 else "pl", []))
         if den is not None:
-            return f" {fr.get('named', '{n} {d}').format(n=num, d=den)} "
-        return f" {fr['template'].format(n=self.v.cardinal(n), d=self.v.cardinal(d))} "
+            return fr.get("named", "{n} {d}").format(n=num, d=den)
+        return fr["template"].format(n=self.v.cardinal(n), d=self.v.cardinal(d))
 
     def _range(self, m: re.Match[str]) -> str:
         a = self.read_number(m.group("a"), before=m.string[: m.start()])
@@ -824,6 +863,8 @@ class LanguageRules:
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
+            (self.re_fraction_unit, self._fraction_unit, ("/",), False),
+            (self.re_mixed, self._mixed, ("/",), False),
             (self.re_range_qty, self._range_qty, ("-", "–", "—"), False),
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),

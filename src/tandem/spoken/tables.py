@@ -37,7 +37,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   ordinal, "°" written for "º" (it "al 2° piano"); elsewhere "°" is a degree.
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
-  `numerator_one`.
+  `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
 - `range` (word between "10-20"), `range_marks` (optional: marks read as `range` between a word or
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
