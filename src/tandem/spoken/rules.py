@@ -77,6 +77,21 @@ class _CleanTable(dict):
 _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
 
+_RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
+# cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
+_RE_SLASH_DIGIT = re.compile(r"/\s?\d")
+# a day and month "3.5.": the gate of the de date rule for it
+_RE_DOT_DAY_MONTH = re.compile(r"\.\d{1,2}\.(?![\d.])")
+
+
+def _has_slash_digit(s: str) -> bool:
+    return "/" in s and _RE_SLASH_DIGIT.search(s) is not None
+
+
+def _has_dot_day_month(s: str) -> bool:
+    return "." in s and _RE_DOT_DAY_MONTH.search(s) is not None
+
+
 def _before(m: re.Match[str]) -> str:
     """The text before a match (its last 40 characters), the context that decides agreement."""
     return m.string[max(0, m.start() - 40) : m.start()]
@@ -100,7 +115,9 @@ class LanguageRules:
         self.v = Verbalizer(lang, t)
         fmt = t["format"]
         dec = fmt["decimal"] + (f"|{fmt['alt_decimal']}" if fmt.get("alt_decimal") else "")
-        num = rf"(?:{fmt['group']}|\d+)(?:(?:{dec})\d+)?"
+        # possessive digit runs: what follows a number never starts with a digit, so giving digits back
+        # (a backtracking step per digit at every number) can never make a match
+        num = rf"(?:{fmt['group']}|\d++)(?:(?:{dec})\d++)?"
         self.long_digits = int(fmt.get("long_digits", 9))
         self._num_parse = re.compile(rf"(?P<i>{fmt['group']}|\d+)(?:(?:{dec})(?P<f>\d+))?")
         self._grouped = re.compile(rf"{fmt['group']}")
@@ -153,14 +170,8 @@ class LanguageRules:
         )
         # de "am 3.5.": day and month without a year, a date only after a word that announces one
         dm_after = d.get("dm_numeric_after", [])
-        self.re_date_dm_num = (
-            rx(
-                rf"(?<![\w.])(?P<w>(?i:{_alternation(dm_after)})),?\s+"
-                r"(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?![\d.])"
-            )
-            if dm_after
-            else None
-        )
+        self.dm_after = {w.lower() for w in dm_after}
+        self.re_date_dm_num = rx(r"(?<![\d.])(?P<a>\d{1,2})\.(?P<b>\d{1,2})\.(?![\d.])") if dm_after else None
         dm = rf"{day}\.?\s+(?:(?:{conn})\s+)?{mon}(?:,?\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d))?"
         md_y = r"(?!\d)(?:,?\s+(?P<y>\d{4})(?!\d))?"
         self.day_ranges = bool(d.get("day_range_words"))
@@ -192,7 +203,13 @@ class LanguageRules:
         # (`hour_suffixes`, default `suffixes`: the time words that make an hour alone a time; es "5 h" is
         # a duration, "14:30 h" a time)
         self.time_suffixes = tuple(tm.get("suffixes", []))
-        hsuf = _alternation(tm.get("hour_suffixes", tm.get("suffixes", [])))
+        hour_suffixes = tm.get("hour_suffixes", tm.get("suffixes", []))
+        hsuf = _alternation(hour_suffixes)
+        self.hour_words_gate = tuple({v for w in hour_suffixes for v in (w, w.lower(), w.capitalize())})
+        # the gate: a dot between digits before am/pm or a time word (the regex starts with a literal ".")
+        self.re_time_dot_gate = (
+            rx(rf"\.(?<=\d\.)\d\d\s?(?i:{ampm}|{tsuf})") if ap or self.time_suffixes else None
+        )
         self.re_time_marked = (
             rx(
                 rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?:{tsuf})(?!\w))"
@@ -226,21 +243,17 @@ class LanguageRules:
         self.re_money_pre = rx(
             rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
         )
-        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?{cur}")
-        self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?%")
+        # "5-10 €", "5-10 %", "10-20 km": a range before a quantity is read with it ("five to ten euros")
+        # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)")
+        to_hi = rf"(?:\s?[-–—]\s?(?P<hi>{num}))?"
+        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?{cur}")
+        self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
         self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         units = _alternation(list(self.unit_key))
-        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num})\s?(?P<unit>{units})(?![\w/²³])")
-        # "5-10 %", "10-20 km", "5-10 €": the first number of a range before a quantity, with the range word
-        # (the quantity rules below read the second number with its unit)
-        cur_key = _alternation(list(syms)) + rf"|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d])"
-        self.re_range_qty = rx(
-            rf"{neg}(?<![\d.,])(?<![\d.,]-)(?P<a>{num})\s?[-–—]\s?"
-            rf"(?={num}\s?(?:%|(?P<unit>{units})(?![\w/²³])|(?P<cur>{cur_key})))"
-        )
+        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?(?P<unit>{units})(?![\w/²³])")
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
@@ -248,8 +261,8 @@ class LanguageRules:
             r"|0\d{1,4}\s\d{5,8})"  # area code with its trunk 0, then a subscriber number of 5-8 digits
             r"(?![A-Za-z0-9]|[.,-]\d)"
         )
-        # version numbers "3.2.1" (three or more dotted parts left by the date and phone rules)
-        self.re_version = rx(r"(?<![\d.,])\d+(?:\.\d+){2,}(?![\d]|\.\d)")
+        # version numbers "3.2.1" (three or more dotted parts, too few digits for a phone number; the phone
+        # rule finds them, a regex of their own would cost a scan of every text with a ".")
         self.version_dot = t.get("version_dot") or t["url"]["dot"]
         # ordinals, decades, fractions, ranges, numbers
         self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
@@ -281,16 +294,13 @@ class LanguageRules:
             else None
         )
         self.fraction = t["fraction"]
-        self.re_fraction = rx(r"(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])")
-        # "3 1/2" (and "3½"): a whole number and a fraction, where the table says how they are joined
+        # fractions run before the unit rule (which would read "2 km" of "1/2 km" alone): "3/4", a fraction of
+        # a unit ("3/4 mi"), and a whole number with a fraction ("3 1/2", "3½") where the table says how they
+        # are joined
         self.mixed = self.fraction.get("mixed")
-        whole = r"(?:(?P<w>\d{1,4})\s)?" if self.mixed else ""
-        self.re_mixed = (
-            rx(r"(?<![\d/.,])(?P<w>\d{1,4})\s(?P<n>\d{1,2})/(?P<d>\d{1,2})(?![\d/])") if self.mixed else None
-        )
-        # "1/2 km", "3/4 mi": a fraction of a unit (else the unit rule would read "2 km" alone)
-        self.re_fraction_unit = rx(
-            rf"(?<![\d/.,]){whole}(?P<n>\d{{1,3}})\s?/\s?(?P<d>\d{{1,3}})\s*(?P<unit>{units})(?![\w/²³])"
+        whole = r"(?:(?<![\d/.,])(?P<w>\d{1,4})\s)?" if self.mixed else ""
+        self.re_fraction = rx(
+            rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units})(?![\w/²³]))?"
         )
         self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d)")
@@ -496,9 +506,12 @@ class LanguageRules:
         return out if out else m.group(0).replace(m.group("sep"), " ")
 
     def _date_dm_num(self, m: re.Match[str]) -> str:
-        head = m.group(0)[: m.start("a") - m.start()]
-        out = self._render_date(int(m.group("a")), int(m.group("b")), None, "dmy", m.string[: m.start("a")])
-        return f"{head}{out}" if out else m.group(0)
+        before = _before(m)
+        prev = re.search(r"(?<![\w.])(\w+),?\s+$", before)
+        if not prev or prev.group(1).lower() not in self.dm_after:
+            return m.group(0)
+        out = self._render_date(int(m.group("a")), int(m.group("b")), None, "dmy", before)
+        return out or m.group(0)
 
     def _month_of(self, s: str) -> int:
         s = s.rstrip(".")
@@ -594,9 +607,12 @@ class LanguageRules:
             return m.group(0).replace(":", " ")
         return self._render_time(h, mi, s, ap)
 
-    def _has_time_mark(self, low: str) -> bool:
-        """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule (am/pm is matched by the rule itself)."""
-        return "." in low or any(w.lower() in low for w in self.time_suffixes)
+    def _has_time_mark(self, s: str) -> bool:
+        """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule: an hour word, or a dot between digits before
+        am/pm or a time word."""
+        if any(w in s for w in self.hour_words_gate):
+            return True
+        return "." in s and self.re_time_dot_gate.search(s) is not None  # type: ignore[union-attr]
 
     def _time_range(self, m: re.Match[str]) -> str:
         sides = []
@@ -618,13 +634,20 @@ class LanguageRules:
         h = int(m.group("h"))
         return self._render_time(h, 0, None, None) if h <= 24 else m.group(0)
 
+    @staticmethod
+    def _amounts(m: re.Match[str]) -> tuple[str | None, str]:
+        """(first number of a range or None, the number before the unit) of a quantity match."""
+        gd = m.groupdict()
+        return (gd["num"], gd["hi"]) if gd.get("hi") else (gd.get("lo"), gd["num"])
+
     def _money(self, m: re.Match[str]) -> str:
         code = self.cur_code[m.group("cur")]
-        i, f, _ = self.parse(m.group("num"))
+        lo, num = self._amounts(m)
+        i, f, _ = self.parse(num)
         gd = m.groupdict()
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
-        if gd.get("lo"):  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
-            li, lf, _ = self.parse(gd["lo"])
+        if lo:  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
+            li, lf, _ = self.parse(lo)
             if lf is None:
                 first = self.agree(self.read_amount(li, lf), code, before_noun=False)
             else:
@@ -632,18 +655,15 @@ class LanguageRules:
             return f" {neg}{first} {self.t['range']} {self._money_words(code, i, f, gd.get('scale'))} "
         return f" {neg}{self._money_words(code, i, f, gd.get('scale'))} "
 
-    def _range_qty(self, m: re.Match[str]) -> str:
-        i, f, _ = self.parse(m.group("a"))
+    def _range_head(self, m: re.Match[str], lo: str, key: str | None) -> str:
+        """The first number of a range before a quantity ("5-10 km") with its sign and the range word; the
+        number agrees with the unit like the second one ("ein bis zwei Kilometer", "duas a três libras")."""
+        i, f, _ = self.parse(lo)
         words = self.read_amount(i, f)
-        if (
-            f is None
-        ):  # the first number agrees with the unit too: "ein bis zwei Kilometer", "duas a três libras"
-            unit, cur = m.group("unit"), m.group("cur")
-            key = self.unit_key[unit] if unit else self.cur_code[cur] if cur else None
-            if key is not None:
-                words = self.agree(words, key, before_noun=False)
+        if f is None and key is not None:
+            words = self.agree(words, key, before_noun=False)
         neg = f"{self.v.minus} " if m.group("neg") else ""
-        return f" {neg}{words} {self.t['range']} "
+        return f"{neg}{words} {self.t['range']} "
 
     def _money_words(self, code: str, i: str, f: str | None, scale: str | None = None) -> str:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars")."""
@@ -669,7 +689,10 @@ class LanguageRules:
         return self.v.number(i, f)
 
     def _percent(self, m: re.Match[str]) -> str:
-        i, f, _ = self.parse(m.group("num"))
+        lo, num = self._amounts(m)
+        i, f, _ = self.parse(num)
+        if lo:
+            return f" {self._range_head(m, lo, None)}{self.t['percent'].format(n=self.read_amount(i, f))} "
         words = (
             self.v.number(i, f, bool(m.group("neg")))
             if len(i) < self.long_digits + 6
@@ -678,9 +701,12 @@ class LanguageRules:
         return f" {self.t['percent'].format(n=words)} "
 
     def _unit(self, m: re.Match[str]) -> str:
-        i, f, _ = self.parse(m.group("num"))
+        lo, num = self._amounts(m)
+        i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
         words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key)
+        if lo:
+            return f" {self._range_head(m, lo, key)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 
@@ -691,6 +717,8 @@ class LanguageRules:
         groups = re.findall(r"\d+", s)
         # "030 1234567": an area code with its trunk zero makes two spaced groups a phone number
         trunk = spaced_only and len(groups) == 2 and groups[0][0] == "0" and len(groups[0]) > 1
+        if digits < 7 and _RE_VERSION.fullmatch(s) and not self._grouped.fullmatch(s):
+            return f" {f' {self.version_dot} '.join(self.read_number(p) for p in s.split('.'))} "
         if (
             digits < 7
             or (spaced_only and not trunk and (len(groups) < 3 or digits < 8))
@@ -701,12 +729,6 @@ class LanguageRules:
             return s  # a range of years such as 2010-2020, read by the range rule
         plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
         return f" {plus}{' '.join(self.v.digits(g) for g in groups)} "
-
-    def _version(self, m: re.Match[str]) -> str:
-        s = m.group(0)
-        if self._grouped.fullmatch(s):  # "1.234.567" where "." groups thousands
-            return s
-        return f" {f' {self.version_dot} '.join(self.read_number(p) for p in s.split('.'))} "
 
     def _ordinal(self, m: re.Match[str]) -> str:
         n = m.group("n")
@@ -734,9 +756,6 @@ class LanguageRules:
             parts[-1] += m.group("suf")
         return f" {' '.join(parts)} "
 
-    def _fraction(self, m: re.Match[str]) -> str:
-        return f" {self.fraction_words(m.group('n'), m.group('d'))} "
-
     def _mixed_words(self, w: str, n: str, d: str) -> str | None:
         """ "3", "1", "2" -> "three and one half" by the table's `fraction.mixed`; None if not a proper fraction."""
         if not 0 < int(n) < int(d):
@@ -746,21 +765,18 @@ class LanguageRules:
             return self.mixed["half"].format(w=whole)
         return self.mixed["template"].format(w=whole, f=self.fraction_words(n, d))
 
-    def _mixed(self, m: re.Match[str]) -> str:
-        words = self._mixed_words(m.group("w"), m.group("n"), m.group("d"))
-        return m.group(0) if words is None else f" {words} "
-
-    def _fraction_unit(self, m: re.Match[str]) -> str:
-        key = self.unit_key[m.group("unit")]
-        w = m.groupdict().get("w")
-        words = self._mixed_words(w, m.group("n"), m.group("d")) if w else None
-        if words is not None:  # "3 1/2 km": three and a half kilometers
-            return f" {words} {self.form(self.units[key], None)} "
-        head = f" {self.read_number(w)} " if w else " "
-        if int(m.group("d")) == 0:
-            return m.group(0)
-        n = int(m.group("n"))
-        return f"{head}{self.fraction_words(m.group('n'), m.group('d'))} {self.form(self.units[key], n)} "
+    def _fraction(self, m: re.Match[str]) -> str:
+        w, n, d, unit = m.groupdict().get("w"), m.group("n"), m.group("d"), m.group("unit")
+        words = self._mixed_words(w, n, d) if w else None
+        if words is None:  # "3/4", or a whole number before an improper fraction ("3 5/2")
+            words = (f"{self.read_number(w)} " if w else "") + self.fraction_words(n, d)
+            if unit is None:
+                return f" {words} "
+            forms = self.units[self.unit_key[unit]]
+            return f" {words} {self.form(forms, int(n) if not w and len(n) < 7 else None)} "
+        if unit is None:
+            return f" {words} "
+        return f" {words} {self.form(self.units[self.unit_key[unit]], None)} "  # three and a half kilometers
 
     def fraction_words(self, ns: str, ds: str) -> str:
         """ "3", "4" -> "three quarters": a fraction as words."""
@@ -814,13 +830,23 @@ class LanguageRules:
             if self.re_abbr_num is not None:
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()
+            seen: dict[int, bool] = {}  # gates on the lowercased text, shared by the month rules: tested once
             for rx, fn, gate, lower in self.digit_rules:
-                if gate is None or (
-                    gate(low) if callable(gate) else any(g in (low if lower else s) for g in gate)
-                ):
+                if gate is None:
+                    ok = True
+                elif callable(gate):
+                    ok = gate(s)
+                elif lower:
+                    ok = seen.get(id(gate))
+                    if ok is None:
+                        ok = seen[id(gate)] = any(g in low for g in gate)
+                else:
+                    ok = any(g in s for g in gate)
+                if ok:
                     s = rx.sub(fn, s)
                     if lower:
                         low = s.lower()
+                        seen.clear()
         if self.re_abbr is not None:
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:
@@ -837,8 +863,9 @@ class LanguageRules:
 
     def _build_digit_rules(self) -> None:
         """(regex, callback, gate, lower) in order; a rule runs only if one of its gate strings occurs in
-        the text (lowercased if `lower`), or if a callable gate says so for the lowercased text (None:
-        always). The gates are plain substring tests, far cheaper than a failed regex scan."""
+        the text (lowercased if `lower`), or if a callable gate says so for the text as it is then (None:
+        always). The gates are plain substring tests or regexes that start with a literal, far cheaper than
+        a failed scan of the rule's regex."""
         months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
         cur = tuple(self.cur_code)
         tm = ("h", ":") if self.time.get("h_sep") else (":",)
@@ -853,7 +880,7 @@ class LanguageRules:
             (self.re_date_iso, self._date_ymd, ("-",), False),
             (self.re_date_ymd, self._date_ymd, ("/", "."), False),
             (self.re_date_num, self._date_num, ("/", ".", "-"), False),
-            (self.re_date_dm_num, self._date_dm_num, (".",), False),
+            (self.re_date_dm_num, self._date_dm_num, _has_dot_day_month, False),
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
@@ -863,19 +890,15 @@ class LanguageRules:
             (self.re_time_ampm, self._time_ampm, None, False),
             (self.re_time_h, self._time_h, ("h",), False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
-            (self.re_fraction_unit, self._fraction_unit, ("/",), False),
-            (self.re_mixed, self._mixed, ("/",), False),
-            (self.re_range_qty, self._range_qty, ("-", "–", "—"), False),
+            (self.re_fraction, self._fraction, _has_slash_digit, False),
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),
             (self.re_unit, self._unit, None, False),
             (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
-            (self.re_version, self._version, (".",), False),
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
-            (self.re_fraction, self._fraction, ("/",), False),
             (self.re_range, self._range, ("-", "–", "—"), False),
             (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
