@@ -183,6 +183,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("la 2nde guerre mondiale", "la seconde guerre mondiale"),
         ("le 2nd tour", "le second tour"),
         ("2 1/2", "deux et demi"),
+        # a Roman numeral with an ordinal suffix
+        ("le XXIe siècle et François Ier", "le vingt et unième siècle et françois premier"),
+        ("Le Ce Me De Vie", "le ce me de vie"),
     ],
     "es": [
         (
@@ -222,6 +225,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # num2words writes "décimoprimero"; the compound has no accent
         ("el 11.º y la 12.ª", "el decimoprimero y la decimosegunda"),
         ("1/2 km", "un medio kilómetro"),
+        # Roman centuries: ordinal up to ten, then cardinal
+        ("el siglo XXI y el siglo V", "el siglo veintiuno y el siglo quinto"),
     ],
     "it": [
         ("1.234.567 mele", "un milione e duecentotrentaquattromilacinquecentosessantasette mele"),
@@ -249,6 +254,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("nell'80% dei casi", "nell'ottanta per cento dei casi"),
         # "p.es." is an abbreviation, not the domain "p.es"
         ("frutta, p.es. mele", "frutta per esempio mele"),
+        ("il XXI secolo", "il ventunesimo secolo"),
     ],
     "pt": [
         ("1.234.567 maçãs", "um milhão duzentos e trinta e quatro mil quinhentos e sessenta e sete maçãs"),
@@ -269,6 +275,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("2 kg", "dois quilogramas"),
         ("no 2° andar", "no segundo andar"),
         ("£2-3", "duas a três libras"),
+        ("o século XXI", "o século vinte e um"),
     ],
     "ja": [
         ("1,234,567個", "百二十三万四千五百六十七個"),

@@ -84,6 +84,18 @@ _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 _RE_DOT_DAY_MONTH = re.compile(r"\.\d{1,2}\.(?![\d.])")
 
 
+_RE_ROMAN = re.compile(r"(?=[MDCLXVI])M{0,3}(?:C[MD]|D?C{0,3})(?:X[CL]|L?X{0,3})(?:I[XV]|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+
+
+def _roman(r: str) -> int | None:
+    """ "XXI" -> 21; None for a string that is not a well-formed Roman numeral."""
+    if not _RE_ROMAN.fullmatch(r):
+        return None
+    vals = [_ROMAN_VALUES[c] for c in r]
+    return sum(-v if i + 1 < len(vals) and v < vals[i + 1] else v for i, v in enumerate(vals))
+
+
 def _has_slash_digit(s: str) -> bool:
     return "/" in s and _RE_SLASH_DIGIT.search(s) is not None
 
@@ -328,6 +340,25 @@ class LanguageRules:
             self.prep[ord(k)] = v
         self.keep_apostrophe = bool(txt.get("apostrophes"))
         self.clean = _CleanTable(self.v.digit_words, self.keep_apostrophe)
+        # Roman numerals where they are conventional: a century after or before its word (es "siglo XXI",
+        # it "XXI secolo") and, where the table allows, with an ordinal suffix (fr "XXIe siècle", "Ier")
+        rom = t.get("roman", {})
+        self.roman_ctx = {k.lower(): v for k, v in {**rom.get("after", {}), **rom.get("before", {})}.items()}
+        self.roman_gate = tuple({v for w in self.roman_ctx for v in (w, w.capitalize(), w.upper())})
+        after, before = _alternation(list(rom.get("after", {}))), _alternation(list(rom.get("before", {})))
+        self.re_roman_ctx = (
+            rx(
+                rf"(?<![\w.])(?P<w>(?i:{after}))\s+(?P<r>[IVXLC]+)(?!\w)"
+                rf"|(?<!\w)(?P<r2>[IVXLC]+)\s+(?P<w2>(?i:{before}))(?!\w)"
+            )
+            if self.roman_ctx
+            else None
+        )
+        self.re_roman_suf = (
+            rx(rf"(?P<r>[IVX]+)(?P<suf>{_alternation(rom['suffixes'])})(?!\w)")
+            if rom.get("suffixes")
+            else None
+        )
         self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
@@ -807,6 +838,25 @@ class LanguageRules:
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "
 
+    def _roman_ctx(self, m: re.Match[str]) -> str:
+        r, w = (m.group("r"), m.group("w")) if m.group("r") else (m.group("r2"), m.group("w2"))
+        n = _roman(r)
+        if n is None:
+            return m.group(0)
+        mode = self.roman_ctx[w.lower()]
+        words = (
+            self.v.ordinal(n)
+            if mode == "ordinal" or mode == "ordinal_to_10" and n <= 10
+            else self.v.cardinal(n)
+        )
+        return f" {w} {words} " if m.group("r") else f" {words} {w} "
+
+    def _roman_suf(self, m: re.Match[str]) -> str:
+        n = _roman(m.group("r"))
+        if n is None or m.start() and m.string[m.start() - 1].isalnum():  # "DIVe": part of a word
+            return m.group(0)
+        return f" {self.v.ordinal(n, self.ord_suffixes.get(m.group('suf')) or None)} "
+
     def _sym_digit(self, m: re.Match[str]) -> str:
         return f" {self.sym_digit[m.group('s')]} "
 
@@ -847,6 +897,10 @@ class LanguageRules:
                     if lower:
                         low = s.lower()
                         seen.clear()
+        if self.re_roman_ctx is not None and any(w in s for w in self.roman_gate):
+            s = self.re_roman_ctx.sub(self._roman_ctx, s)
+        if self.re_roman_suf is not None and ("I" in s or "V" in s or "X" in s):
+            s = self.re_roman_suf.sub(self._roman_suf, s)
         if self.re_abbr is not None:
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:

@@ -35,6 +35,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   an ordinal with that case ending (de: "die 2. Auflage", "im 3. Jahr").
 - `degree_ordinals` (optional) {preceding word: variant or ""}: "N°" right after one of these words is an
   ordinal, "°" written for "º" (it "al 2° piano"); elsewhere "°" is a degree.
+- `roman` (optional): Roman numerals where conventional: `after` / `before` {word: "ordinal" | "cardinal" |
+  "ordinal_to_10"} (es "siglo XXI", it "XXI secolo"), `suffixes` (ordinal suffixes read after I, V, X:
+  fr "XXIe", "Ier").
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
