@@ -95,6 +95,8 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # a whole number and a fraction
         ("3 1/2 cups", "three and a half cups"),
         ("3½ kg", "three and a half kilograms"),
+        # more dotted or dashed groups than a date: not a date with a stray rest
+        ("01.23.45.67.89", "zero one two three four five six seven eight nine"),
     ],
     "de": [
         ("1.234.567 Äpfel", "eine million zweihundertvierunddreißigtausendfünfhundertsiebenundsechzig äpfel"),
@@ -153,6 +155,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("bei 3.5.", "bei drei komma fünf"),
         ("1-2 km", "ein bis zwei kilometer"),
         ("5–10 %", "fünf bis zehn prozent"),
+        ("06-12-34-56-78", "null sechs eins zwei drei vier fünf sechs sieben acht"),
     ],
     "fr": [
         ("1 234 567 pommes", "un million deux cent trente quatre mille cinq cent soixante sept pommes"),

@@ -175,10 +175,10 @@ class LanguageRules:
         day = rf"(?P<d>\d{{1,2}})(?:{day_suf})?"
         self.re_date_iso = rx(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d-])")
         self.re_date_ymd = rx(
-            r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"
+            r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d|(?P=sep)\d)"
         )
         self.re_date_num = rx(
-            r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d)"
+            r"(?<![\d./-])(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})(?!\d|(?P=sep)\d)"
         )
         # de "am 3.5.": day and month without a year, a date only after a word that announces one
         dm_after = d.get("dm_numeric_after", [])
