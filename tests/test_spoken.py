@@ -189,6 +189,9 @@ CASES: dict[str, list[tuple[str, str]]] = {
         # a Roman numeral with an ordinal suffix
         ("le XXIe siècle et François Ier", "le vingt et unième siècle et françois premier"),
         ("Le Ce Me De Vie", "le ce me de vie"),
+        # phone numbers are said in pairs
+        ("Tél. 01 23 45 67 89", "tél zéro un vingt trois quarante cinq soixante sept quatre vingt neuf"),
+        ("+33 6 12 34 56 08", "plus trente trois six douze trente quatre cinquante six zéro huit"),
     ],
     "es": [
         (

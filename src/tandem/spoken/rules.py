@@ -273,6 +273,7 @@ class LanguageRules:
             r"|0\d{1,4}\s\d{5,8})"  # area code with its trunk 0, then a subscriber number of 5-8 digits
             r"(?![A-Za-z0-9]|[.,-]\d)"
         )
+        self.phone_pairs = bool(t.get("phone_pairs"))
         # version numbers "3.2.1" (three or more dotted parts, too few digits for a phone number; the phone
         # rule finds them, a regex of their own would cost a scan of every text with a ".")
         self.version_dot = t.get("version_dot") or t["url"]["dot"]
@@ -759,7 +760,14 @@ class LanguageRules:
         if len(groups) == 2 and all(len(g) == 4 and self.is_year(int(g), "") for g in groups):
             return s  # a range of years such as 2010-2020, read by the range rule
         plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
-        return f" {plus}{' '.join(self.v.digits(g) for g in groups)} "
+        return f" {plus}{' '.join(self._phone_group(g) for g in groups)} "
+
+    def _phone_group(self, g: str) -> str:
+        """One group of a phone number: digit by digit, or where the table says so pairs as numbers
+        (fr "01 23 45" -> "zéro un vingt trois quarante cinq")."""
+        if self.phone_pairs and len(g) == 2 and g[0] != "0":
+            return self.v.cardinal(int(g))
+        return self.v.digits(g)
 
     def _ordinal(self, m: re.Match[str]) -> str:
         n = m.group("n")

@@ -38,6 +38,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `roman` (optional): Roman numerals where conventional: `after` / `before` {word: "ordinal" | "cardinal" |
   "ordinal_to_10"} (es "siglo XXI", it "XXI secolo"), `suffixes` (ordinal suffixes read after I, V, X:
   fr "XXIe", "Ier").
+- `phone_pairs` (optional): two-digit groups of a phone number are read as numbers (fr "01 23 45 67 89").
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
