@@ -350,6 +350,7 @@ def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
         + b"\n\n"  # an empty line
         + b"7 8 \xff\xfe 9\n"  # invalid UTF-8 on line 3
         + b"7\n"  # shorter than min_doc_tokens
+        + b"7 8 \x00\x00 9\n"  # NUL characters: binary data (line 5)
         + b" ".join(str(t).encode() for t in doc_tokens(1, 4, 8))
         + b"\n"
     )
@@ -360,6 +361,8 @@ def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
         + json.dumps({"title": "no text"})
         + "\n"
         + json.dumps({"text": 5})
+        + "\n"
+        + json.dumps({"text": "7 8 \u0000 9"})  # an escaped NUL (line 5)
         + "\n"
     )
     empty = tmp_path / "empty.txt"
@@ -374,8 +377,9 @@ def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
     # every bad record is counted exactly once, although the sources were read several times
     assert st["epochs"]["de:mixed.txt"] >= 2 and st["epochs"]["fr:rows.jsonl"] >= 2
     assert (st["empty_docs"], st["invalid_utf8"], st["short_docs"]) == (1, 1, 1)
-    assert (st["bad_json"], st["missing_field"], st["empty_files"]) == (1, 2, 1)
+    assert (st["bad_json"], st["missing_field"], st["empty_files"], st["nul_docs"]) == (1, 2, 1, 2)
     problems = "\n".join(st["problems"])
+    assert "mixed.txt line 5: NUL characters" in problems and "rows.jsonl line 5: NUL characters" in problems
     assert "mixed.txt line 3: invalid UTF-8" in problems
     assert "rows.jsonl line 2: invalid JSON" in problems
     assert "rows.jsonl line 3: field 'text' missing" in problems

@@ -291,6 +291,9 @@ class _ParquetRows:
 
 
 _TAIL = 64  # bytes before a text cursor's offset whose checksum the cursor keeps
+# NUL characters do not occur in text: a document holding them is binary data read as text (a database dump,
+# a mis-encoded file); sentencepiece would turn them into unknown pieces the model learns to produce
+_NUL_MSG = "NUL characters (binary data, not text?) (skipped)"
 
 
 def _tail_matches(path: Path, c: dict) -> bool:
@@ -535,6 +538,8 @@ class Reader:
             )
         if not text.strip():
             return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), c, rec, where)
+        if "\x00" in text:
+            return Item("bad", ("nul_docs", f"{where}: {_NUL_MSG}"), c, rec, where)
         return Item("doc", text, c, rec, where)
 
     def _next_parquet(self, path: Path) -> Item | None:
@@ -674,4 +679,6 @@ class Reader:
             text = text.rstrip("\r\n") if mode == "line" else text.strip()
             if not text.strip():
                 return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), dict(c), rec, where)
+            if "\x00" in text:
+                return Item("bad", ("nul_docs", f"{where}: {_NUL_MSG}"), dict(c), rec, where)
             return Item("doc", text, dict(c), rec, where)

@@ -300,6 +300,7 @@ class PretrainStream:
             "docs": Counter(),  # documents used, per language
             "tokens": Counter(),  # document tokens used, per language
             "empty_docs": 0,
+            "nul_docs": 0,
             "empty_files": 0,
             "bad_files": 0,
             "invalid_utf8": 0,

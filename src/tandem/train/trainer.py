@@ -574,6 +574,7 @@ _SKIP_STATS = (
     "bad_json",
     "missing_field",
     "empty_docs",
+    "nul_docs",
     "short_docs",
     "decontaminated",
     "spoken_errors",
