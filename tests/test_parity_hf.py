@@ -276,3 +276,63 @@ def test_bf16_export_is_labelled_bf16(tmp_path):
     to_hf(ours, tmp_path / "out")
     assert json.loads((tmp_path / "out" / "config.json").read_text())["dtype"] == "bfloat16"
     assert transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "out").dtype == torch.bfloat16
+
+
+def _bin_dir(tmp_path, hf, shards: int = 1):
+    """`hf` saved the way older transformers did: pytorch_model.bin, or shards with their index."""
+    hf.save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    state = hf.state_dict()  # every tied name, as .bin files hold them
+    if shards == 1:
+        torch.save(state, tmp_path / "pytorch_model.bin")
+        return tmp_path
+    keys = list(state)
+    weight_map = {}
+    for i in range(shards):
+        name = f"pytorch_model-{i + 1:05d}-of-{shards:05d}.bin"
+        part = keys[i::shards]
+        torch.save({k: state[k] for k in part}, tmp_path / name)
+        weight_map.update({k: name for k in part})
+    index = {"metadata": {}, "weight_map": weight_map}
+    (tmp_path / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    return tmp_path
+
+
+def test_sharded_pytorch_model_bin_is_read_as_transformers_reads_it(tmp_path):
+    torch.manual_seed(0)
+    hf, eos, pad = _bart("mbart")
+    _perturb(hf, eos)
+    hf.eval()
+    d = _bin_dir(tmp_path, hf, shards=2)
+    ours = Seq2SeqLM.from_pretrained(d)
+    ids, mask = _batch(pad, eos)
+    dec = torch.full((3, 1), ours.config.decoder_start_token_id)
+    with torch.no_grad():
+        ref = transformers.AutoModelForSeq2SeqLM.from_pretrained(d).eval()(
+            input_ids=ids, attention_mask=mask, decoder_input_ids=dec
+        )
+        assert torch.allclose(
+            ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref.logits, atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_pytorch_model_bin_is_a_clear_error(tmp_path, damage):
+    hf, *_ = _bart("bart")
+    path = _bin_dir(tmp_path, hf) / "pytorch_model.bin"
+    data = path.read_bytes()
+    path.write_bytes(b"not a checkpoint" * 8 if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(TandemError, match=r"pytorch_model\.bin: weights are unreadable or corrupt"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("index", ["[]", '{"weight_map": ["a"]}', "\x00\xff"])
+def test_malformed_weight_index_is_a_clear_error(tmp_path, index):
+    hf, *_ = _bart("bart")
+    hf.save_pretrained(tmp_path, max_shard_size="20KB")
+    assert not (tmp_path / "model.safetensors").exists()
+    (tmp_path / "model.safetensors.index.json").write_bytes(index.encode("latin-1"))
+    with pytest.raises(
+        TandemError, match=r"model\.safetensors\.index\.json: (not a weight index|unreadable)"
+    ):
+        Seq2SeqLM.from_pretrained(tmp_path)

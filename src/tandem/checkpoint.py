@@ -25,6 +25,7 @@ from tandem.errors import TandemError, model_dir_error
 
 SINGLE = "model.safetensors"
 INDEX = "model.safetensors.index.json"
+LEGACY_INDEX = "pytorch_model.bin.index.json"  # sharded pytorch_model-0000N-of-0000M.bin (HF)
 
 
 def _parse_size(size: int | str) -> int:
@@ -111,27 +112,68 @@ def save_pretrained(model, out_dir: str | Path, tokenizer=None, max_shard_size: 
         tokenizer.save(out)
 
 
+def _read_index(directory: Path, index_name: str) -> list[str]:
+    """The shard file names a Hugging Face weight index names, each checked to exist."""
+    try:
+        index = json.loads((directory / index_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # ValueError: invalid JSON or UTF-8
+        raise TandemError(
+            f"{directory / index_name}: unreadable ({e}); re-download or re-save the model"
+        ) from e
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise TandemError(
+            f'{directory / index_name}: not a weight index (expected a JSON object with a "weight_map" of '
+            "tensor name -> shard file); re-download or re-save the model"
+        )
+    shards = sorted(set(weight_map.values()))
+    for shard in shards:
+        if not (directory / shard).exists():
+            raise TandemError(f"{directory / index_name} names shard {shard}, which is missing")
+    return shards
+
+
+def _load_pickled(path: Path) -> dict[str, torch.Tensor]:
+    """A pytorch_model*.bin state dict; weights_only refuses arbitrary pickled objects."""
+    try:
+        tensors = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises pickle, zip (RuntimeError) and EOF errors for a damaged file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TandemError(
+            f"{path}: weights are unreadable or corrupt ({first}); re-download or re-save them"
+        ) from e
+    if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+        raise TandemError(f"{path}: not a state dict of tensors; re-download or re-save the model")
+    return tensors
+
+
 def read_tensors(directory: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a directory: single or sharded safetensors, or (HF interop only) pytorch_model.bin."""
+    """All tensors of a directory: single or sharded safetensors, or (HF interop only) single or sharded
+    pytorch_model.bin, in the order of preference transformers uses."""
     try:
         if (directory / SINGLE).exists():
             return load_file(str(directory / SINGLE))
         if (directory / INDEX).exists():
-            index = json.loads((directory / INDEX).read_text(encoding="utf-8"))
             tensors = {}
-            for shard in sorted(set(index["weight_map"].values())):
-                if not (directory / shard).exists():
-                    raise TandemError(f"{directory / INDEX} names shard {shard}, which is missing")
+            for shard in _read_index(directory, INDEX):
                 tensors.update(load_file(str(directory / shard)))
             return tensors
-    except (SafetensorError, OSError, json.JSONDecodeError, KeyError) as e:
+    except (SafetensorError, OSError) as e:
         raise TandemError(
             f"{directory}: weights are unreadable or corrupt ({e}); re-download or re-save them"
         ) from e
+    # Hugging Face's older format, single or sharded
     legacy = directory / "pytorch_model.bin"
-    if legacy.exists():  # Hugging Face's older format; weights_only refuses arbitrary pickled objects
-        return torch.load(legacy, map_location="cpu", weights_only=True)
-    raise TandemError(f"{directory}: no weights found (expected {SINGLE}, {INDEX} or pytorch_model.bin)")
+    if legacy.exists():
+        return _load_pickled(legacy)
+    if (directory / LEGACY_INDEX).exists():
+        tensors = {}
+        for shard in _read_index(directory, LEGACY_INDEX):
+            tensors.update(_load_pickled(directory / shard))
+        return tensors
+    raise TandemError(
+        f"{directory}: no weights found (expected {SINGLE}, {INDEX}, pytorch_model.bin or {LEGACY_INDEX})"
+    )
 
 
 def read_config(directory: Path) -> dict:
