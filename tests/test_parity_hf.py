@@ -336,3 +336,36 @@ def test_malformed_weight_index_is_a_clear_error(tmp_path, index):
         TandemError, match=r"model\.safetensors\.index\.json: (not a weight index|unreadable)"
     ):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "encoder.block.0.layer.1.DenseReluDense.wo_extra.weight",  # not an FFN tensor at all
+        "encoder.block.0.layer.1.DenseReluDense.wi.weight",  # a plain FFN's input beside the gated pair
+    ],
+)
+def test_t5_ffn_tensor_without_a_place_is_a_clear_error(tmp_path, extra):
+    from safetensors.torch import load_file, save_file
+
+    hf, *_ = _t5("t5-v1.1")
+    hf.save_pretrained(tmp_path)
+    path = tmp_path / "model.safetensors"
+    tensors = load_file(path)
+    tensors[extra] = torch.zeros(48, 32)
+    save_file(tensors, path)
+    with pytest.raises(TandemError, match=rf"{tmp_path}: unexpected tensor {extra} in a T5 checkpoint"):
+        Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_bart_checkpoint_without_token_table_names_the_directory(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    hf, *_ = _bart("bart")
+    hf.save_pretrained(tmp_path)
+    path = tmp_path / "model.safetensors"
+    save_file({k: v for k, v in load_file(path).items() if k != "model.shared.weight"}, path)
+    with pytest.raises(
+        TandemError, match=rf"{tmp_path}: a BART/mBART checkpoint needs model\.shared\.weight"
+    ):
+        Seq2SeqLM.from_pretrained(tmp_path)

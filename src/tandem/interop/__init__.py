@@ -84,12 +84,14 @@ def load_foreign(directory: Path, kind: str):
             config = alexatm_config(cfg, has_lm_head=has_head)
             convert = lambda t: alexatm_to_tandem(t, config)  # noqa: E731
         else:  # pragma: no cover - detect_format filters kinds
-            raise TandemError(f"{directory}: unsupported model_type {kind!r}")
+            raise TandemError(f"unsupported model_type {kind!r}")
     except KeyError as e:  # a size transformers would fill from its class defaults; tandem does not guess
         raise TandemError(
             f"{directory / 'config.json'}: this {kind} config lacks {e.args[0]!r}; write the full config "
             "(transformers' save_pretrained does)"
         ) from e
+    except TandemError as e:  # a setting (or token table) tandem cannot represent: say where it is
+        raise TandemError(f"{directory}: {e}") from None
     if kind != "alexatm":  # AlexaTM directories are not transformers models; their decoding stays tandem's
         config.generation = generation_defaults(directory, cfg)
         try:
@@ -97,7 +99,14 @@ def load_foreign(directory: Path, kind: str):
         except TandemError as e:
             raise TandemError(f"{directory}: {e}") from None
     model = empty_model(config)
-    tensors = {k: v.float() if v.is_floating_point() else v for k, v in convert(raw).items()}
+    try:
+        converted = convert(raw)
+    except TandemError as e:  # a tensor the converter has no place for: name the directory and the way out
+        raise TandemError(
+            f"{directory}: {e}; tandem reads the {kind} ...ForConditionalGeneration layout only (is "
+            "config.json's model_type right, and are these the weights transformers saved?)"
+        ) from None
+    tensors = {k: v.float() if v.is_floating_point() else v for k, v in converted.items()}
     if config.final_logits_bias and "final_logits_bias" not in tensors:
         tensors["final_logits_bias"] = torch.zeros(config.vocab_size)
     load_state_into(model, tensors, str(directory))

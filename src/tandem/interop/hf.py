@@ -246,6 +246,18 @@ def bart_mismatch(c: ModelConfig) -> list[str]:
 # ----------------------------------------------------------------------------- T5 / mT5
 
 _T5_ATTN = {"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "out_proj"}
+# inside a block's FFN sub-layer: a plain FFN has wi, a gated one (v1.1, mT5) wi_0 (gate) and wi_1
+_T5_FFN = {
+    "layer_norm.weight": "ffn_norm.weight",
+    "DenseReluDense.wi.weight": "ffn.fc1.weight",
+    "DenseReluDense.wo.weight": "ffn.fc2.weight",
+}
+_T5_FFN_GATED = {
+    "layer_norm.weight": "ffn_norm.weight",
+    "DenseReluDense.wi_0.weight": "ffn.gate.weight",
+    "DenseReluDense.wi_1.weight": "ffn.fc1.weight",
+    "DenseReluDense.wo.weight": "ffn.fc2.weight",
+}
 
 
 def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
@@ -322,14 +334,15 @@ def t5_to_tandem(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[
                     raise TandemError(f"{k}: tandem shares one relative bias per stack, as T5 does (block 0)")
                 out[f"{stack}.relative_bias.embedding.weight"] = v
             elif sub == ffn_sub:
-                name = {
-                    "layer_norm.weight": "ffn_norm.weight",
-                    "DenseReluDense.wi.weight": "ffn.fc1.weight",
-                    "DenseReluDense.wi_0.weight": "ffn.gate.weight",
-                    "DenseReluDense.wi_1.weight": "ffn.fc1.weight",
-                    "DenseReluDense.wo.weight": "ffn.fc2.weight",
-                }[rest]
-                out[f"{stack}.layers.{i}.{name}"] = v
+                ffn = _T5_FFN_GATED if config.gated_ffn else _T5_FFN
+                if rest not in ffn:
+                    raise TandemError(
+                        f"unexpected tensor {k} in a T5 checkpoint whose feed_forward_proj is "
+                        f"{'gated' if config.gated_ffn else 'not gated'} (its FFN holds {sorted(ffn)})"
+                    )
+                out[f"{stack}.layers.{i}.{ffn[rest]}"] = v
+            elif sub > ffn_sub:
+                raise TandemError(f"unexpected tensor {k} in a T5 checkpoint")
             else:
                 attn = "self_attn" if sub == 0 else "cross_attn"
                 if rest == "layer_norm.weight":
