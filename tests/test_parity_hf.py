@@ -369,3 +369,24 @@ def test_bart_checkpoint_without_token_table_names_the_directory(tmp_path):
         TandemError, match=rf"{tmp_path}: a BART/mBART checkpoint needs model\.shared\.weight"
     ):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_t5_bin_storing_the_tied_head_twice_loads_tied(tmp_path):
+    # older pytorch_model.bin files hold every tied name (shared, embed_tokens, lm_head); transformers ties
+    # equal tables again, and so must tandem: an untied copy would train apart from the embeddings
+    torch.manual_seed(0)
+    hf, eos, pad = _t5("t5")
+    _perturb(hf, eos)
+    hf.eval()
+    d = _bin_dir(tmp_path, hf)
+    assert "lm_head.weight" in torch.load(d / "pytorch_model.bin", weights_only=True)
+    ours = Seq2SeqLM.from_pretrained(d)
+    assert ours.config.tie_lm_head
+    assert ours.lm_head.weight.data_ptr() == ours.encoder.embed_tokens.weight.data_ptr()
+    ids, mask = _batch(pad, eos)
+    dec = torch.randint(3, V, (3, 6), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+        assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)
+    to_hf(ours, tmp_path / "hf")
+    assert json.loads((tmp_path / "hf" / "config.json").read_text())["tie_word_embeddings"] is True

@@ -78,7 +78,7 @@ def load_foreign(directory: Path, kind: str):
             config = _hf.bart_config(cfg, raw)
             convert = lambda t: _hf.bart_to_tandem(t, config)  # noqa: E731
         elif kind in ("t5", "mt5"):
-            config = _hf.t5_config(cfg, has_lm_head=has_head)
+            config = _hf.t5_config(cfg, has_lm_head=_hf.t5_has_own_head(raw))
             convert = lambda t: _hf.t5_to_tandem(t, config)  # noqa: E731
         elif kind == "alexatm":
             config = alexatm_config(cfg, has_lm_head=has_head)

@@ -260,12 +260,22 @@ _T5_FFN_GATED = {
 }
 
 
+def t5_has_own_head(tensors: dict[str, torch.Tensor]) -> bool:
+    """Whether a T5 checkpoint's LM head is its own table: it holds `lm_head.weight` and that differs from
+    `shared.weight` (older .bin files store the tied head under both names, as transformers notes)."""
+    head, shared = tensors.get("lm_head.weight"), tensors.get("shared.weight")
+    if head is None:
+        return False
+    return shared is None or head.shape != shared.shape or not torch.equal(head, shared)
+
+
 def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
     """Config of a T5 / T5 v1.1 / mT5 directory.
 
     Original T5 ties the LM head and rescales the decoder output by d^-0.5; v1.1 and mT5 do neither.
     Old configs signal both with `tie_word_embeddings`; transformers 5 writes `scale_decoder_outputs` and
-    always says tied, so the head is untied exactly when the file holds its own `lm_head.weight`.
+    always says tied, so the head is untied exactly when the file holds its own `lm_head.weight`
+    (`t5_has_own_head`).
     """
     proj = hf.get("feed_forward_proj", "relu")
     gated = proj.startswith("gated-")
@@ -321,7 +331,8 @@ def t5_to_tandem(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[
         elif k in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"):
             continue
         elif k == "lm_head.weight":
-            out[k] = v
+            if not config.tie_lm_head:  # a tied head is shared.weight again (older .bin files)
+                out[k] = v
         elif m := re.fullmatch(r"(encoder|decoder)\.final_layer_norm\.weight", k):
             out[f"{m.group(1)}.final_norm.weight"] = v
         elif m := re.fullmatch(r"(encoder|decoder)\.block\.(\d+)\.layer\.(\d)\.(.+)", k):
