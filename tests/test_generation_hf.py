@@ -290,6 +290,31 @@ def test_settings_tandem_does_not_apply_are_named_in_a_warning(tmp_path):
         Seq2SeqLM.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("where", ["generation_config.json", "config.json"])
+def test_several_eos_ids_end_at_the_first_with_a_warning(tmp_path, where):
+    # transformers' generate() stops at any id of an eos_token_id list; tandem decodes with one EOS id, so
+    # a list must neither break loading (config.json: it did, with a raw TypeError) nor be dropped silently
+    # (generation_config.json: it was, and outputs ran past the other ids)
+    hf = _hf_model("bart", seed=2)
+    hf.save_pretrained(tmp_path)
+    if where == "config.json":  # without generation_config.json, transformers reads config.json's ids
+        (tmp_path / "generation_config.json").unlink()
+    path = tmp_path / where
+    data = json.loads(path.read_text())
+    data["eos_token_id"] = [EOS, LOOP]
+    path.write_text(json.dumps(data))
+    with pytest.warns(
+        UserWarning, match=rf"{where}: eos_token_id \[{EOS}, {LOOP}\]: tandem ends a sequence at one id"
+    ):
+        ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.eos_token_id == EOS
+    one = tmp_path / "one"
+    hf.save_pretrained(one)
+    gen = json.loads((one / "generation_config.json").read_text())
+    (one / "generation_config.json").write_text(json.dumps({**gen, "eos_token_id": [LOOP]}))
+    assert Seq2SeqLM.from_pretrained(one).config.eos_token_id == LOOP  # a one-id list is that id
+
+
 def test_length_mapping_both_ways():
     ours, ignored = generation_from_hf(
         {"max_length": 142, "min_length": 56, "do_sample": True, "top_k": None}

@@ -40,11 +40,32 @@ def _generation_config(directory: Path) -> dict | None:
     return gen
 
 
-def generation_token_ids(directory: Path) -> dict[str, int]:
+def generation_token_ids(directory: Path) -> dict[str, int | list[int]]:
     """The special-token ids set in a directory's generation_config.json (what transformers' generate()
-    uses, over config.json); ids given as lists (several EOS tokens) are left out."""
+    uses, over config.json); `eos_token_id` may be a list (several EOS tokens, see `single_eos`)."""
     gen = _generation_config(directory) or {}
-    return {k: gen[k] for k in _TOKEN_IDS if isinstance(gen.get(k), int)}
+    out = {k: gen[k] for k in _TOKEN_IDS if isinstance(gen.get(k), int)}
+    if isinstance(gen.get("eos_token_id"), list) and gen["eos_token_id"]:
+        out["eos_token_id"] = gen["eos_token_id"]
+    return out
+
+
+def single_eos(eos, source: Path):
+    """The one EOS id tandem decodes with for a Hugging Face `eos_token_id`, which may be a list: its first
+    id, with a warning when the list has others (transformers' generate() stops at any of them)."""
+    if not isinstance(eos, list):
+        return eos
+    ids = list(dict.fromkeys(eos))
+    if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise TandemError(f"{source}: eos_token_id {eos!r} must be a token id or a list of token ids")
+    if len(ids) > 1:
+        warnings.warn(
+            f"{source}: eos_token_id {eos}: tandem ends a sequence at one id only, {ids[0]}; transformers' "
+            f"generate() also stops at {ids[1:]}, so outputs may differ from it",
+            UserWarning,
+            stacklevel=4,
+        )
+    return ids[0]
 
 
 def generation_defaults(directory: Path, config: dict) -> dict:
@@ -69,7 +90,12 @@ def generation_defaults(directory: Path, config: dict) -> dict:
 
 def load_foreign(directory: Path, kind: str):
     """Build a tandem Seq2SeqLM from a Hugging Face BART/mBART/T5/mT5 or AlexaTM directory."""
-    cfg = {**read_config(directory), **generation_token_ids(directory)}
+    gen_ids = generation_token_ids(directory)
+    cfg = {**read_config(directory), **gen_ids}
+    eos_source = directory / ("generation_config.json" if "eos_token_id" in gen_ids else "config.json")
+    cfg["eos_token_id"] = single_eos(cfg.get("eos_token_id"), eos_source)
+    if cfg["eos_token_id"] is None:
+        del cfg["eos_token_id"]  # unset: each architecture's own default
     # read (and so validate) the weights before anything else: a truncated or corrupt file is a TandemError
     raw = read_tensors(directory)
     has_head = "lm_head.weight" in raw
