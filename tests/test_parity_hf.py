@@ -390,3 +390,33 @@ def test_t5_bin_storing_the_tied_head_twice_loads_tied(tmp_path):
         assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)
     to_hf(ours, tmp_path / "hf")
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["tie_word_embeddings"] is True
+
+
+@pytest.mark.parametrize("name", ["decoder.embed_tokens.weight", "encoder.embed_tokens.weight"])
+def test_t5_token_table_under_another_tied_name(tmp_path, name):
+    # google/madlad400-* hold their token table as decoder.embed_tokens.weight, with no shared.weight
+    # (and their own lm_head); transformers ties the three names, so any one of them is the table
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    hf, eos, pad = _t5("t5-v1.1")
+    _perturb(hf, eos)
+    hf.eval()
+    hf.save_pretrained(tmp_path)
+    path = tmp_path / "model.safetensors"
+    tensors = load_file(path)
+    tensors[name] = tensors.pop("shared.weight")
+    save_file(tensors, path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert not ours.config.tie_lm_head
+    ids, mask = _batch(pad, eos)
+    dec = torch.randint(3, V, (3, 6), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+        assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)
+    tensors["shared.weight"] = (
+        tensors[name] + 1.0
+    )  # two different tables: not a T5 tandem (or T5) can express
+    save_file(tensors, path)
+    with pytest.raises(TandemError, match=rf"{tmp_path}: shared\.weight and {name} differ"):
+        Seq2SeqLM.from_pretrained(tmp_path)

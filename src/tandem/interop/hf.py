@@ -260,13 +260,34 @@ _T5_FFN_GATED = {
 }
 
 
+_T5_TABLES = ("shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight")
+
+
+def _t5_table(tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The one token table of a T5 checkpoint. transformers ties shared, encoder and decoder embed_tokens,
+    and a file may hold any of them: older .bin files all three, most safetensors `shared.weight` alone,
+    some (google/madlad400-*) `decoder.embed_tokens.weight` alone."""
+    present = [k for k in _T5_TABLES if k in tensors]
+    if not present:
+        raise TandemError(f"a T5 checkpoint needs a token embedding table ({' or '.join(_T5_TABLES)})")
+    table = tensors[present[0]]
+    for k in present[1:]:
+        other = tensors[k]
+        if other is not table and (other.shape != table.shape or not torch.equal(other, table)):
+            raise TandemError(
+                f"{present[0]} and {k} differ; T5 shares one token table between encoder and decoder"
+            )
+    return table
+
+
 def t5_has_own_head(tensors: dict[str, torch.Tensor]) -> bool:
     """Whether a T5 checkpoint's LM head is its own table: it holds `lm_head.weight` and that differs from
-    `shared.weight` (older .bin files store the tied head under both names, as transformers notes)."""
-    head, shared = tensors.get("lm_head.weight"), tensors.get("shared.weight")
+    the token table (older .bin files store the tied head under every name, as transformers notes)."""
+    head = tensors.get("lm_head.weight")
     if head is None:
         return False
-    return shared is None or head.shape != shared.shape or not torch.equal(head, shared)
+    table = _t5_table(tensors)
+    return head.shape != table.shape or not torch.equal(head, table)
 
 
 def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
@@ -324,11 +345,9 @@ def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
 
 
 def t5_to_tandem(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[str, torch.Tensor]:
-    out = {}
+    out = {"encoder.embed_tokens.weight": _t5_table(tensors)}
     for k, v in tensors.items():
-        if k == "shared.weight":
-            out["encoder.embed_tokens.weight"] = v
-        elif k in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight"):
+        if k in _T5_TABLES:
             continue
         elif k == "lm_head.weight":
             if not config.tie_lm_head:  # a tied head is shared.weight again (older .bin files)
