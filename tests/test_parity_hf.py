@@ -365,9 +365,7 @@ def test_bart_checkpoint_without_token_table_names_the_directory(tmp_path):
     hf.save_pretrained(tmp_path)
     path = tmp_path / "model.safetensors"
     save_file({k: v for k, v in load_file(path).items() if k != "model.shared.weight"}, path)
-    with pytest.raises(
-        TandemError, match=rf"{tmp_path}: a BART/mBART checkpoint needs model\.shared\.weight"
-    ):
+    with pytest.raises(TandemError, match=rf"{tmp_path}: a BART/mBART checkpoint needs its token embeddings"):
         Seq2SeqLM.from_pretrained(tmp_path)
 
 
@@ -420,3 +418,29 @@ def test_t5_token_table_under_another_tied_name(tmp_path, name):
     save_file(tensors, path)
     with pytest.raises(TandemError, match=rf"{tmp_path}: shared\.weight and {name} differ"):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["model.decoder.embed_tokens.weight", "model.encoder.embed_tokens.weight"])
+def test_bart_token_table_under_one_stacks_name(tmp_path, name):
+    # facebook/bart-large-cnn's weights hold the tied table as model.decoder.embed_tokens.weight, with no
+    # model.shared.weight; transformers ties the names, so that one table is the encoder's and the head too
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    hf, eos, pad = _bart("bart")
+    _perturb(hf, eos)
+    hf.eval()
+    hf.save_pretrained(tmp_path)
+    path = tmp_path / "model.safetensors"
+    tensors = load_file(path)
+    tensors[name] = tensors.pop("model.shared.weight")
+    save_file(tensors, path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.tie_embeddings and ours.config.tie_lm_head
+    ids, mask = _batch(pad, eos)
+    dec = torch.randint(3, V, (3, 6), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+        again = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
+        assert torch.allclose(again(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits, ref)
+        assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)

@@ -63,13 +63,26 @@ _BART_EMBEDDINGS = (
 
 
 def _bart_tables(tensors: dict[str, torch.Tensor]):
-    """(encoder table, decoder table, LM head or None) that a BART/mBART checkpoint computes with."""
+    """(encoder table, decoder table, LM head or None) that a BART/mBART checkpoint computes with.
+
+    A tied checkpoint may store its one table under any of the tied names: transformers' own saves keep
+    model.shared.weight, others one stack's table alone (facebook/bart-large-cnn holds
+    model.decoder.embed_tokens.weight and no model.shared.weight); a name that is absent is that table."""
     shared = tensors.get("model.shared.weight")
-    enc = tensors.get("model.encoder.embed_tokens.weight", shared)
-    dec = tensors.get("model.decoder.embed_tokens.weight", shared)
-    if enc is None or dec is None:
-        raise TandemError("a BART/mBART checkpoint needs model.shared.weight (or its own token embeddings)")
-    return enc, dec, tensors.get("lm_head.weight")
+    enc = tensors.get("model.encoder.embed_tokens.weight")
+    dec = tensors.get("model.decoder.embed_tokens.weight")
+    if shared is None:
+        shared = enc if enc is not None else dec
+    if shared is None:
+        raise TandemError(
+            "a BART/mBART checkpoint needs its token embeddings (model.shared.weight, or "
+            "model.encoder.embed_tokens.weight / model.decoder.embed_tokens.weight)"
+        )
+    return (
+        shared if enc is None else enc,
+        shared if dec is None else dec,
+        tensors.get("lm_head.weight"),
+    )
 
 
 def bart_ties(tensors: dict[str, torch.Tensor]) -> tuple[bool, bool]:
