@@ -403,3 +403,19 @@ def test_a_caller_sampling_or_pairing_rows_is_not_overridden_by_checkpoint_beams
         assert ours.generate(ids, attention_mask=mask, num_return_sequences=2).shape[0] == 2 * ids.shape[0]
     finally:
         ours.config.generation = saved
+
+
+def test_checkpoint_num_return_sequences_is_named_in_a_warning(tmp_path):
+    # transformers' generate() would return num_return_sequences rows per input; tandem deliberately keeps
+    # one row per input (see the test above), so loading says so instead of differing silently
+    hf = _hf_model("bart", seed=2, num_beams=4, num_return_sequences=2, max_length=8)
+    hf.save_pretrained(tmp_path)
+    with pytest.warns(
+        UserWarning, match=r"generation_config\.json: num_return_sequences 2 is kept for export"
+    ):
+        ours = Seq2SeqLM.from_pretrained(tmp_path)
+    ids, mask = _batch()
+    with torch.no_grad():
+        assert hf.generate(input_ids=ids, attention_mask=mask).shape[0] == 2 * ids.shape[0]
+    assert ours.generate(ids, attention_mask=mask).shape[0] == ids.shape[0]
+    assert ours.config.generation["num_return_sequences"] == 2  # written back by convert --to hf

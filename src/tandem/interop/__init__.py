@@ -85,6 +85,14 @@ def generation_defaults(directory: Path, config: dict) -> dict:
             UserWarning,
             stacklevel=3,
         )
+    if out.get("num_return_sequences", 1) != 1:  # see tandem.model.generation.with_model_defaults
+        warnings.warn(
+            f"{source}: num_return_sequences {out['num_return_sequences']} is kept for export but not applied: "
+            "tandem's generate() returns one sequence per input unless the call asks for more, where "
+            "transformers' would return several",
+            UserWarning,
+            stacklevel=3,
+        )
     return out
 
 
