@@ -444,3 +444,29 @@ def test_bart_token_table_under_one_stacks_name(tmp_path, name):
         again = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path).eval()
         assert torch.allclose(again(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits, ref)
         assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("proj", ["gelu_new", "gelu_pytorch_tanh", "gated-gelu_new", "gated-swish", "silu"])
+def test_t5_feed_forward_proj_with_any_activation_name(tmp_path, proj):
+    # transformers reads feed_forward_proj as "ACT" or "gated-ACT" with ACT any of its activation names
+    # (only exactly "gated-gelu" is remapped, to gelu_new); tandem refused all but relu/gelu/silu
+    torch.manual_seed(0)
+    cfg = transformers.T5Config(
+        vocab_size=V, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, feed_forward_proj=proj,
+        relative_attention_num_buckets=8, relative_attention_max_distance=20, dropout_rate=0.0,
+    )  # fmt: skip
+    hf = transformers.T5ForConditionalGeneration(cfg)
+    _perturb(hf, cfg.eos_token_id)
+    hf.eval()
+    hf.save_pretrained(tmp_path / "hf")
+    ours = Seq2SeqLM.from_pretrained(tmp_path / "hf")
+    ids, mask = _batch(cfg.pad_token_id, cfg.eos_token_id)
+    dec = torch.randint(3, V, (3, 6), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits
+        assert torch.allclose(ours(ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5)
+        to_hf(ours, tmp_path / "back")
+        back = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "back").eval()
+        assert torch.allclose(
+            back(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5
+        )

@@ -312,13 +312,16 @@ def t5_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
     (`t5_has_own_head`).
     """
     proj = hf.get("feed_forward_proj", "relu")
-    gated = proj.startswith("gated-")
-    act = proj.split("-")[-1]
-    act = {"relu": "relu", "gelu": "gelu", "silu": "silu"}.get(act)
-    if gated and act == "gelu":
-        act = "gelu_tanh"  # HF maps "gated-gelu" to gelu_new, the tanh approximation
+    parts = proj.split("-")  # "ACT" or "gated-ACT", ACT one of transformers' activation names
+    gated = len(parts) == 2 and parts[0] == "gated"
+    act = _BART_ACT.get(parts[-1]) if len(parts) == 1 or gated else None
+    if proj == "gated-gelu":
+        act = "gelu_tanh"  # HF maps exactly "gated-gelu" to gelu_new, the tanh approximation
     if act is None:
-        raise TandemError(f"t5 config: feed_forward_proj {proj!r} is not supported")
+        raise TandemError(
+            f"t5 config: feed_forward_proj {proj!r} is not supported (ACT or gated-ACT, ACT one of "
+            f"{sorted(_BART_ACT)})"
+        )
     scale = hf.get("scale_decoder_outputs", hf.get("tie_word_embeddings", True))
     if hf.get("model_type") == "mt5":
         scale = False  # mT5 never rescales the decoder output
@@ -441,7 +444,9 @@ def tandem_to_t5(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dict[
 
 
 def to_t5_config(c: ModelConfig, dtype: str = "float32") -> dict:
-    act = {"gelu_tanh": "gelu", "gelu": "gelu", "relu": "relu", "silu": "silu"}[c.activation]
+    # "gated-gelu" is read as the tanh GELU; a plain tanh GELU is "gelu_new"
+    act = {"gelu_tanh": "gelu" if c.gated_ffn else "gelu_new", "gelu": "gelu", "relu": "relu", "silu": "silu"}
+    act = act[c.activation]
     return {
         "model_type": "t5",
         "architectures": ["T5ForConditionalGeneration"],
@@ -485,7 +490,6 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
             "T5 scales the decoder output by d^-0.5 or not at all",
         ),
         (c.activation != "gelu" or not c.gated_ffn, "T5's gated GELU is the tanh approximation"),
-        (c.activation != "gelu_tanh" or c.gated_ffn, "T5's plain GELU is exact (erf)"),
     ]
     for ok, reason in checks:
         if not ok:
