@@ -13,7 +13,7 @@ import torch
 
 from tandem.config import ModelConfig
 from tandem.errors import TandemError
-from tandem.interop.hf import _BART_LAYER
+from tandem.interop.hf import _BART_ACT, _BART_LAYER
 
 _ENC_LAYER = {
     "layer_norm": "self_attn_norm",
@@ -37,7 +37,7 @@ _TOP = {
     "model.decoder.layernorm_output.bias": "decoder.final_norm.bias",
     "lm_head.weight": "lm_head.weight",
 }
-_ACT = {"gelu": "gelu", "gelu_new": "gelu_tanh", "relu": "relu"}
+_ACT = _BART_ACT  # the reference code looks hidden_act up in transformers' ACT2FN, as BART does
 
 
 def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
