@@ -55,6 +55,10 @@ def test_unknown_preset_and_bad_fields_are_clear_errors():
         tiny(num_heads=5)
     with pytest.raises(TandemError, match="unknown fields"):
         ModelConfig.from_dict({"d_modle": 3})
+    with pytest.raises(TandemError, match=r"d_model must be int, got 12\.5"):
+        ModelConfig.from_dict({"d_model": 12.5})
+    with pytest.raises(TandemError, match=r"tie_lm_head must be bool, got 1"):
+        tiny(tie_lm_head=1)
 
 
 def test_initial_loss_is_near_uniform():

@@ -252,6 +252,26 @@ def test_config_missing_a_size_is_a_clear_error(tmp_path, kind):
         Seq2SeqLM.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("kind", ["bart", "t5", "tandem"])
+def test_a_mistyped_config_field_is_a_clear_error(tmp_path, kind):
+    """A hand-edited config.json ("vocab_size": "x") is refused naming the directory and the field, not a
+    TypeError from a comparison deep in the config checks."""
+    if kind == "tandem":
+        from tandem import ModelConfig
+
+        Seq2SeqLM(
+            ModelConfig.preset("tiny", vocab_size=V, d_model=32, num_heads=4, ffn_dim=64)
+        ).save_pretrained(tmp_path)
+    else:
+        hf, *_ = _bart(kind) if kind == "bart" else _t5(kind)
+        hf.save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps(cfg | {"vocab_size": "x"}))
+    with pytest.raises(TandemError, match=r'vocab_size must be int, got "x"') as e:
+        Seq2SeqLM.from_pretrained(tmp_path)
+    assert str(tmp_path) in str(e.value)
+
+
 def test_t5_shaped_export_keeps_max_positions(tmp_path):
     from tandem import ModelConfig
 

@@ -258,7 +258,11 @@ def load_pretrained(path: str | Path, device: str | torch.device = "cpu", dtype:
     kind = detect_format(directory)
     if kind == "tandem":
         cfg = read_config(directory)
-        model = empty_model(ModelConfig.from_dict(cfg))
+        try:
+            config = ModelConfig.from_dict(cfg)
+        except TandemError as e:
+            raise TandemError(f"{directory / 'config.json'}: {e}") from None
+        model = empty_model(config)
         load_state_into(model, read_tensors(directory), str(directory))
     else:
         from tandem.interop import load_foreign

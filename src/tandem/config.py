@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,11 @@ class ModelConfig:
     dropout: float = 0.0
     init_std: float | None = None  # None: d_model**-0.5 (0.02 leaves narrow models on a long plateau)
     # special tokens (fairseq/BART/AlexaTM convention)
-    pad_token_id: int = 1
-    bos_token_id: int = 0
-    eos_token_id: int = 2
-    decoder_start_token_id: int = 2
+    # (None where a checkpoint has no such token: T5 has no BOS)
+    pad_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    eos_token_id: int | None = 2
+    decoder_start_token_id: int | None = 2
     # provenance
     name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +101,11 @@ class ModelConfig:
     def validate(self) -> None:
         def bad(msg: str) -> TandemError:
             return TandemError(f"ModelConfig{f' {self.name!r}' if self.name else ''}: {msg}")
+
+        for f in dataclasses.fields(self):  # a hand-edited config.json: "vocab_size": "32000"
+            problem = _type_problem(f.name, getattr(self, f.name), str(f.type))
+            if problem:
+                raise bad(problem)
 
         if self.norm_type not in NORM_TYPES:
             raise bad(f"norm_type {self.norm_type!r} is not one of {NORM_TYPES}")
@@ -224,31 +231,37 @@ class ModelConfig:
         if unknown:
             raise TandemError(f"{where}: unknown ModelConfig fields {unknown}; known fields: {sorted(types)}")
         for k, v in overrides.items():
-            t = str(types[k])
-            if v is None:
-                ok = "None" in t
-            elif t.startswith("bool"):
-                ok = isinstance(v, bool)
-            elif t.startswith("int"):
-                ok = isinstance(v, int) and not isinstance(v, bool)
-            elif t.startswith("float"):
-                ok = isinstance(v, int | float) and not isinstance(v, bool)
-            elif t.startswith("str"):
-                ok = isinstance(v, str)
-            elif t.startswith("dict"):
-                ok = isinstance(v, dict)
-            else:
-                ok = True
-            if not ok:
-                shown = (
-                    t.replace("None", "null").replace("str", "string").replace("dict[string, Any]", "object")
-                )
-                raise TandemError(f"{where}: {k} must be {shown}, got {json.dumps(v, default=str)}")
+            problem = _type_problem(k, v, str(types[k]))
+            if problem:
+                raise TandemError(f"{where}: {problem}")
         return overrides
 
     @staticmethod
     def preset_names() -> list[str]:
         return list(PRESETS)
+
+
+def _type_problem(key: str, value: Any, annotation: str) -> str | None:
+    """What is wrong with `value` for a ModelConfig field annotated `annotation` (None: nothing)."""
+    t = annotation
+    if value is None:
+        ok = "None" in t
+    elif t.startswith("bool"):
+        ok = isinstance(value, bool)
+    elif t.startswith("int"):
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    elif t.startswith("float"):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    elif t.startswith("str"):
+        ok = isinstance(value, str)
+    elif t.startswith("dict"):
+        ok = isinstance(value, dict)
+    else:
+        ok = True
+    if ok:
+        return None
+    shown = t.replace("None", "null").replace("str", "string").replace("dict[string, Any]", "object")
+    return f"{key} must be {shown}, got {json.dumps(value, default=str)}"
 
 
 # tandem's own presets are mBART-shaped (pre-LN, embedding LayerNorm, final norms, learned positions with
