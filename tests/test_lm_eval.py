@@ -185,3 +185,67 @@ def test_generate_until_cuts_at_until_and_max_gen_toks(tmp_path):
     for bs in (1, 2, 4):
         td._batch_size = bs
         assert td.generate_until(_instances("generate_until", gen), disable_tqdm=True) == want
+
+
+def _tandem_parts(max_positions: int = 32):
+    """A tandem tokenizer trained here and a random tiny tandem model with learned positions whose decoder
+    writes text and never ends it (EOS can never win)."""
+    import dataclasses
+
+    import torch
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    lines = [
+        f"The {a} {b} sat on the {c} mat near {n} houses; answer: {'yes' if n % 2 else 'no'}. Answer:"
+        for n, (a, b, c) in enumerate(
+            (a, b, c)
+            for a in ("big", "small", "red", "old")
+            for b in ("cat", "dog")
+            for c in ("blue", "green")
+        )
+    ]
+    tok = Tokenizer.train(iter(lines * 5), vocab_size=48, byte_fallback=False, character_coverage=1.0)
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"),
+        vocab_size=tok.vocab_size,
+        d_model=32,
+        ffn_dim=64,
+        max_positions=max_positions,
+        final_logits_bias=True,
+    )
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.5)
+        model.final_logits_bias[cfg.eos_token_id] = -1e4
+    return model, tok
+
+
+@pytest.fixture(scope="module")
+def tandem_dir(tmp_path_factory):
+    model, tok = _tandem_parts()
+    out = tmp_path_factory.mktemp("tandem") / "model"
+    model.save_pretrained(out, tokenizer=tok)
+    return out
+
+
+def test_generate_until_stays_within_the_decoder_positions(tandem_dir):
+    # lm-eval's default max_gen_toks (256) and task values such as 1024 are more than a learned-position
+    # decoder holds: generation stops at the last position instead of raising mid-run
+    import tandem.integrations.lm_eval as bridge
+
+    td = bridge.TandemLM(pretrained=str(tandem_dir), batch_size=2)
+    assert td.lm.max_target_len == 32
+    full = [("The big cat", {"until": ["\u00a7"], "max_gen_toks": 32})]
+    want = td.generate_until(_instances("generate_until", full), disable_tqdm=True)
+    assert len(td.tok_encode(want[0], add_special_tokens=False)) >= 20  # it did write to the end
+    for gen_kwargs in ({"until": ["\u00a7"], "max_gen_toks": 1024}, {"until": ["\u00a7"]}):
+        got = td.generate_until(
+            _instances("generate_until", [("The big cat", gen_kwargs)]), disable_tqdm=True
+        )
+        assert got == want

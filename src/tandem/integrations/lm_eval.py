@@ -12,6 +12,7 @@ move to the continuation. Unlike `hf`, requests that share a context are scored 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any
 
@@ -27,6 +28,8 @@ from tandem.prompting.lm import EncoderDecoder
 from tandem.prompting.scoring import score_continuations
 
 _DEFAULT_MAX_LENGTH = 2048
+
+log = logging.getLogger(__name__)
 
 
 def _as_bool(x: Any) -> bool:
@@ -179,6 +182,16 @@ class TandemLM(TemplateLM):
             kw = normalize_gen_kwargs(requests[idx[0]].args[1], self.max_gen_toks)
             until = handle_stop_sequences(kw.pop("until", None), eos=None)
             max_new = int(kw.pop("max_gen_toks"))
+            limit = self.lm.max_target_len
+            if limit is not None and max_new > limit:
+                # learned decoder positions end there: generating on would stop the run with an error
+                log.warning(
+                    "max_gen_toks %d is more than the decoder's %d positions; generating at most %d tokens",
+                    max_new,
+                    limit,
+                    limit,
+                )
+                max_new = limit
             do_sample = bool(kw.get("do_sample", False))
             temperature = float(kw.get("temperature", 0.0) or 0.0)
             ctxs = [requests[i].args[0] for i in idx]
