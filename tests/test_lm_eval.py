@@ -249,3 +249,39 @@ def test_generate_until_stays_within_the_decoder_positions(tandem_dir):
             _instances("generate_until", [("The big cat", gen_kwargs)]), disable_tqdm=True
         )
         assert got == want
+
+
+def test_generate_until_applies_or_refuses_every_gen_kwarg():
+    # top_k / num_beams reach the search (they used to be dropped silently: sampling ran without top_k,
+    # beam search ran greedy); a key the model has no use for is an error, as in transformers' generate
+    import torch
+
+    import tandem.integrations.lm_eval as bridge
+    from tandem.errors import TandemError
+
+    model, tok = _tandem_parts()
+    td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
+    ctxs = ["The big cat", "near 3 houses; answer:", "The old dog sat"]
+
+    def run(**kw):
+        reqs = [(c, {"until": ["\u00a7"], "max_gen_toks": 8, **kw}) for c in ctxs]
+        return td.generate_until(_instances("generate_until", reqs), disable_tqdm=True)
+
+    def reference(**kw):
+        out = []
+        for c in ctxs:
+            row = model.generate(torch.tensor([td.tok_encode(c)]), max_new_tokens=8, **kw)[0, 1:].tolist()
+            out.append(td.tok_decode(row))
+        return out
+
+    greedy = run()
+    assert greedy == reference()
+    torch.manual_seed(0)
+    assert run(do_sample=True, temperature=5.0, top_k=1) == greedy  # top_k=1 sampling is greedy
+    torch.manual_seed(0)
+    assert run(do_sample=True, temperature=5.0) != greedy  # ...and without it, it is not
+    beams = run(num_beams=3)
+    assert beams == reference(num_beams=3) and beams != greedy
+    for bad in ({"bogus_option": 1}, {"max_length": 5}, {"num_return_sequences": 2}):
+        with pytest.raises(TandemError, match=next(iter(bad))):
+            run(**bad)

@@ -31,6 +31,18 @@ _DEFAULT_MAX_LENGTH = 2048
 
 log = logging.getLogger(__name__)
 
+# gen_kwargs keys passed on to generate besides until / max_gen_toks (and its aliases) / do_sample / temperature
+GEN_OPTIONS = (
+    "num_beams",
+    "top_k",
+    "top_p",
+    "repetition_penalty",
+    "no_repeat_ngram_size",
+    "min_new_tokens",
+    "length_penalty",
+    "early_stopping",
+)
+
 
 def _as_bool(x: Any) -> bool:
     return x if isinstance(x, bool) else str(x).lower() in ("1", "true", "yes")
@@ -172,7 +184,8 @@ class TandemLM(TemplateLM):
 
     # --------------------------------------------------------------------------------------- generation
     def generate_until(self, requests: list, disable_tqdm: bool = False) -> list[str]:
-        """Greedy (or sampled, when asked) generation cut at the request's stop strings."""
+        """Greedy (or sampled, when asked) generation cut at the request's stop strings. gen_kwargs other than
+        until, max_gen_toks, do_sample, temperature and GEN_OPTIONS are refused, not ignored."""
         results: list[str | None] = [None] * len(requests)
         by_kwargs: dict[str, list[int]] = defaultdict(list)
         for i, req in enumerate(requests):
@@ -192,15 +205,23 @@ class TandemLM(TemplateLM):
                     limit,
                 )
                 max_new = limit
-            do_sample = bool(kw.get("do_sample", False))
-            temperature = float(kw.get("temperature", 0.0) or 0.0)
+            do_sample = bool(kw.pop("do_sample", False))
+            temperature = float(kw.pop("temperature", 0.0) or 0.0)
+            unknown = sorted(k for k in kw if k not in GEN_OPTIONS)
+            if unknown:
+                hint = " (give max_gen_toks, the number of new tokens)" if "max_length" in unknown else ""
+                raise TandemError(
+                    f"generate_until: gen_kwargs {', '.join(map(repr, unknown))} not supported{hint}; the "
+                    "tandem model takes until, max_gen_toks (or max_new_tokens), do_sample, temperature, "
+                    + ", ".join(GEN_OPTIONS)
+                )
             ctxs = [requests[i].args[0] for i in idx]
             enc = [self.tok_encode(c)[-self.max_length :] for c in ctxs]
             order = sorted(range(len(idx)), key=lambda j: -len(enc[j]))
             for b in range(0, len(order), self.batch_size):
                 chunk = order[b : b + self.batch_size]
                 ids, mask = self.lm.pad([enc[j] for j in chunk], self.lm.pad_id)
-                gen = self._generate(ids, mask, max_new, until, do_sample, temperature)
+                gen = self._generate(ids, mask, max_new, until, do_sample, temperature, kw)
                 for j, row in zip(chunk, gen.tolist()):
                     new = row[1:]
                     if self.lm.eos_id in new:
@@ -212,16 +233,31 @@ class TandemLM(TemplateLM):
         bar.close()
         return results  # type: ignore[return-value]
 
-    def _generate(self, ids, mask, max_new: int, until: list[str], do_sample: bool, temperature: float):
+    def _generate(
+        self,
+        ids,
+        mask,
+        max_new: int,
+        until: list[str],
+        do_sample: bool,
+        temperature: float,
+        options: dict[str, Any],
+    ):
         model = self.lm.model
+        sample = do_sample and temperature > 0
         if self.lm.is_tandem:
             return model.generate(
                 ids,
                 mask,
                 max_new_tokens=max_new,
-                do_sample=do_sample and temperature > 0,
-                temperature=temperature if temperature > 0 else 1.0,
+                do_sample=sample,
+                temperature=temperature if sample else 1.0,
                 stop_strings=[u for u in until if u] or None,
                 tokenizer=self.tokenizer if any(until) else None,
+                **options,
             )
-        return model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False)
+        if sample:
+            options = {**options, "temperature": temperature}
+        return model.generate(
+            input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=sample, **options
+        )
