@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -285,3 +286,41 @@ def test_generate_until_applies_or_refuses_every_gen_kwarg():
     for bad in ({"bogus_option": 1}, {"max_length": 5}, {"num_return_sequences": 2}):
         with pytest.raises(TandemError, match=next(iter(bad))):
             run(**bad)
+
+
+def test_model_args_parse_and_bad_values_are_clear_errors(tandem_dir):
+    import torch
+    from lm_eval.api.registry import get_model
+
+    import tandem.integrations.lm_eval  # noqa: F401  (registers "tandem")
+    from tandem.errors import TandemError
+
+    cls = get_model("tandem")
+    harness = {"batch_size": None, "max_batch_size": 4, "device": None}  # what simple_evaluate adds
+    td = cls.create_from_arg_string(
+        f"pretrained={tandem_dir},batch_size=16,device=cpu,dtype=bfloat16,add_eos=false,max_length=20,"
+        "max_gen_toks=7,trust_remote_code=True",
+        harness,
+    )
+    assert (td.batch_size, td.device, td.max_length, td.max_gen_toks) == (16, torch.device("cpu"), 20, 7)
+    assert next(td.lm.model.parameters()).dtype == torch.bfloat16 and td.lm.add_eos is False
+    assert cls.create_from_arg_string(f"pretrained={tandem_dir},batch_size=auto:4", harness).batch_size == 8
+    bad = {
+        "batch_size=0": "batch_size=0",
+        "batch_size=-2": "batch_size=-2",
+        "batch_size=abc": "batch_size='abc'",
+        "batch_size=2.5": "batch_size=2.5",
+        "max_gen_toks=0": "max_gen_toks",
+        "max_length=0": "max_length",
+        "max_length=33": "32 learned positions",
+        "dtype=fp16": "dtype='fp16'",
+        "dtype=Tensor": "dtype='Tensor'",
+        "add_eos=maybe": "add_eos",
+        "device=gpu": "device='gpu'",
+        "dtyp=float16": "dtyp not understood",
+    }
+    if not torch.cuda.is_available():
+        bad["device=cuda:0"] = "--device cpu"
+    for arg, msg in bad.items():
+        with pytest.raises(TandemError, match=re.escape(msg)):
+            cls.create_from_arg_string(f"pretrained={tandem_dir},{arg}", harness)

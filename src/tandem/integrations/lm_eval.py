@@ -1,7 +1,15 @@
 """lm-evaluation-harness bridge: importing this module registers the model name "tandem".
 
-    lm_eval --model tandem --model_args pretrained=DIR[,batch_size=16,device=cpu,dtype=bfloat16] --tasks ...
-    # Python: import tandem.integrations.lm_eval; lm_eval.simple_evaluate(model="tandem", ...)
+    python -c "import tandem.integrations.lm_eval, lm_eval.__main__ as m; m.cli_evaluate()" \
+        --model tandem --model_args pretrained=DIR[,dtype=bfloat16] --batch_size 16 --device cpu --tasks ...
+    # Python: import tandem.integrations.lm_eval
+    #         lm_eval.simple_evaluate(model="tandem", model_args="pretrained=DIR,batch_size=16,device=cpu", ...)
+
+(The plain `lm_eval` command does not import this module, so it does not know "tandem". lm-eval's command
+line always passes --batch_size (default 1) and --device (default cuda:0) itself: give them there, not in
+--model_args, where they are a duplicate keyword.) model_args: pretrained, tokenizer, batch_size (a number;
+"auto" means 8), device, dtype (float32, bfloat16, float16, auto), add_eos, max_length (at most the
+model's learned positions), max_gen_toks; any other key is an error.
 
 DIR is anything `tandem.Seq2SeqLM.from_pretrained` loads (tandem, HF BART/mBART/T5, AlexaTM) with a
 SentencePiece tokenizer `tandem.Tokenizer.load` reads (or `tokenizer=PATH`). Requests are tokenised as
@@ -44,8 +52,53 @@ GEN_OPTIONS = (
 )
 
 
-def _as_bool(x: Any) -> bool:
-    return x if isinstance(x, bool) else str(x).lower() in ("1", "true", "yes")
+# keys lm-eval itself may add to model_args (--max_batch_size, --trust_remote_code): nothing to do here
+_IGNORED_ARGS = ("max_batch_size", "trust_remote_code")
+
+
+def _as_bool(name: str, x: Any) -> bool:
+    if isinstance(x, bool):
+        return x
+    s = str(x).strip().lower()
+    if s in ("1", "true", "yes"):
+        return True
+    if s in ("0", "false", "no"):
+        return False
+    raise TandemError(f"model_args {name}={x!r}: give true or false")
+
+
+def _whole(name: str, x: Any, least: int = 1) -> int:
+    """`x` (an int or its digits, as lm-eval's argument parsing may leave it) as an int >= least."""
+    text = str(x).strip()
+    if isinstance(x, bool) or not (isinstance(x, int) or text.lstrip("-").isdigit()) or int(text) < least:
+        raise TandemError(f"model_args {name}={x!r}: give a whole number >= {least}")
+    return int(text)
+
+
+def _torch_dtype(dtype: Any) -> torch.dtype | None:
+    if dtype is None or dtype == "auto":
+        return None
+    found = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype), None)
+    if not isinstance(found, torch.dtype) or not found.is_floating_point:
+        raise TandemError(f"model_args dtype={dtype!r}: give float32, bfloat16, float16 or auto")
+    return found
+
+
+def _torch_device(device: Any) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise TandemError(
+            f"model_args device={device!r} is not a torch device (cpu, cuda, cuda:0, mps)"
+        ) from e
+    if dev.type == "cuda" and (
+        not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()
+    ):
+        raise TandemError(
+            f"device {device!r} is not available here ({torch.cuda.device_count()} CUDA devices); lm-eval's "
+            "default device is cuda:0: pass --device cpu (or device=cpu in model_args) on a machine without one"
+        )
+    return dev
 
 
 @register_model("tandem")
@@ -71,22 +124,40 @@ class TandemLM(TemplateLM):
         from tandem.model import Seq2SeqLM
         from tandem.tokenizer import Tokenizer
 
+        unknown = sorted(k for k in kwargs if k not in _IGNORED_ARGS)
+        if unknown:
+            raise TandemError(
+                f"model_args {', '.join(unknown)} not understood by the tandem model; it takes pretrained, "
+                "tokenizer, batch_size, device, dtype, add_eos, max_length, max_gen_toks"
+            )
+        if str(batch_size) == "auto" or str(batch_size).startswith("auto:"):
+            batch_size = 8  # no automatic batch size search: a safe default
+        self._batch_size = _whole("batch_size", batch_size)
+        self._max_gen_toks = _whole("max_gen_toks", max_gen_toks)
+        add_eos = _as_bool("add_eos", add_eos)
         if model is None:
             if not pretrained:
                 raise TandemError("the tandem lm-eval model needs model_args pretrained=DIR")
-            torch_dtype = getattr(torch, dtype) if dtype and dtype != "auto" else None
+            torch_dtype = _torch_dtype(dtype)
+            _torch_device(device)
             model = Seq2SeqLM.from_pretrained(pretrained, device=device, dtype=torch_dtype)
         tok = (
             tokenizer
             if tokenizer is not None and not isinstance(tokenizer, str)
             else Tokenizer.load(tokenizer or pretrained)
         )
-        self.lm = EncoderDecoder(model, tok, add_eos=_as_bool(add_eos))
+        self.lm = EncoderDecoder(model, tok, add_eos=add_eos)
         self.tokenizer = self.lm.tok
-        self._batch_size = int(batch_size) if str(batch_size).isdigit() else 8  # "auto" -> a safe default
         self._device = torch.device(device)
-        self._max_length = int(max_length) if max_length else (self.lm.max_source_len or _DEFAULT_MAX_LENGTH)
-        self._max_gen_toks = int(max_gen_toks)
+        limit = self.lm.max_source_len
+        if max_length is None:
+            self._max_length = limit or _DEFAULT_MAX_LENGTH
+        else:
+            self._max_length = _whole("max_length", max_length)
+            if limit is not None and self._max_length > limit:
+                raise TandemError(
+                    f"model_args max_length={max_length}: the model has {limit} learned positions; give at most {limit}"
+                )
 
     # ------------------------------------------------------------------------------ properties lm-eval reads
     @property
