@@ -324,3 +324,24 @@ def test_model_args_parse_and_bad_values_are_clear_errors(tandem_dir):
     for arg, msg in bad.items():
         with pytest.raises(TandemError, match=re.escape(msg)):
             cls.create_from_arg_string(f"pretrained={tandem_dir},{arg}", harness)
+
+
+def test_loglikelihood_truncates_long_contexts_on_the_left_and_refuses_long_continuations(tandem_dir):
+    import torch
+
+    import tandem.integrations.lm_eval as bridge
+    from tandem.errors import TandemError
+
+    td = bridge.TandemLM(pretrained=str(tandem_dir), batch_size=2)
+    long_text = "The big cat sat on the blue mat near 3 houses. " * 4
+    ctx, cont = td._encode_pair(long_text, " yes")
+    assert len(ctx) > td.max_length == 32
+    (lp, _), (same, _) = td.loglikelihood(
+        _instances("loglikelihood", [(long_text, " yes"), ("x" + long_text, " yes")]), disable_tqdm=True
+    )
+    with torch.no_grad():  # the last max_length context tokens (EOS included), as lm-eval's hf seq2seq keeps
+        logits = td.lm.model(input_ids=torch.tensor([ctx[-32:]]), labels=torch.tensor([cont])).logits[0]
+    assert lp == pytest.approx(torch.log_softmax(logits, -1)[range(len(cont)), cont].sum().item(), abs=1e-4)
+    assert same == pytest.approx(lp, abs=1e-6)  # the cut-off head does not matter
+    with pytest.raises(TandemError, match="more than max_length 32"):
+        td.loglikelihood(_instances("loglikelihood", [("The big cat", long_text)]), disable_tqdm=True)

@@ -212,10 +212,17 @@ class TandemLM(TemplateLM):
         for i, (_, ctx, cont) in enumerate(requests):
             if not cont:
                 raise TandemError(f"lm-eval request {i} has an empty continuation")
-            # like lm-eval's hf seq2seq: keep the last max_length tokens of each side
+            if len(cont) > self.max_length:
+                # lm-eval's hf refuses it too (an assert): scoring only its last tokens would report a number
+                # for another continuation, conditioned on a context that lacks the rest of it
+                raise TandemError(
+                    f"lm-eval request {i}: the continuation is {len(cont)} tokens, more than max_length "
+                    f"{self.max_length}; it cannot be scored whole"
+                )
+            # like lm-eval's hf seq2seq: keep the last max_length tokens of the context
             groups[tuple(ctx[-self.max_length :])].append(i)
         keys = list(groups)
-        conts = [[list(requests[i][2][-self.max_length :]) for i in groups[k]] for k in keys]
+        conts = [[list(requests[i][2]) for i in groups[k]] for k in keys]
         bar = tqdm(total=len(keys), disable=disable_tqdm, desc="tandem loglikelihood (contexts)")
         scores = score_continuations(
             self.lm, [list(k) for k in keys], conts, self.batch_size, progress=bar.update
