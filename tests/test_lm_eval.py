@@ -345,3 +345,27 @@ def test_loglikelihood_truncates_long_contexts_on_the_left_and_refuses_long_cont
     assert same == pytest.approx(lp, abs=1e-6)  # the cut-off head does not matter
     with pytest.raises(TandemError, match="more than max_length 32"):
         td.loglikelihood(_instances("loglikelihood", [("The big cat", long_text)]), disable_tqdm=True)
+
+
+def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
+    # tandem's own k-shot rank scoring and lm-eval's requests through the bridge score the same
+    # (encoder input, continuation) pairs: [CLM] prompt with demonstrations, EOS appended, choices as given
+    import tandem.integrations.lm_eval as bridge
+    from tandem.prompting import PromptFormat, build_prompt
+    from tandem.prompting.scoring import rank_choices
+
+    model, tok = _tandem_parts(max_positions=256)
+    td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
+    demos = ["The big cat sat on the blue mat. Answer: yes", "The old dog sat near 3 houses. Answer: no"]
+    prompts = [
+        build_prompt(demos, "The red cat sat on the green mat. Answer:", PromptFormat.named("semicolon")),
+        build_prompt([], "The small dog sat. Answer:", PromptFormat.named("br", clm_prefix=False)),
+    ]
+    choices = [[" yes", " no", " the big cat"], [" yes", " no"]]
+    assert td.tok_encode(prompts[0]) == td.lm.source_ids(prompts[0])  # [CLM] token first, EOS last
+    ranked = rank_choices(td.lm, prompts, choices, batch_size=2)
+    reqs = [(p, c) for p, cs in zip(prompts, choices) for c in cs]
+    got = td.loglikelihood(_instances("loglikelihood", reqs), disable_tqdm=True)
+    want = [(s.logprob, s.is_greedy) for r in ranked for s in r.raw]
+    assert [g for _, g in got] == [g for _, g in want]
+    assert [lp for lp, _ in got] == pytest.approx([lp for lp, _ in want], abs=1e-5)
