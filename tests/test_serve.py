@@ -86,10 +86,11 @@ def test_score_parse_and_completions(client, edge):
     p = r.json()["parses"][0]
     assert p["text"] == edge.generate(TEXT, max_new_tokens=64) and set(p) == {"intent", "slots", "text"}
 
-    r = client.post("/v1/completions", json={"model": "x", "prompt": TEXT, "max_tokens": 6, "user": "u1"})
+    served = client.get("/v1/models").json()["data"][0]["id"]
+    r = client.post("/v1/completions", json={"model": served, "prompt": TEXT, "max_tokens": 6, "user": "u1"})
     assert r.status_code == 200
     c = r.json()
-    assert c["object"] == "text_completion" and c["model"] == "x" and c["id"].startswith("cmpl-")
+    assert c["object"] == "text_completion" and c["model"] == served and c["id"].startswith("cmpl-")
     assert c["choices"][0]["text"] == edge.generate(TEXT, max_new_tokens=6)
     assert c["choices"][0]["finish_reason"] in ("stop", "length") and c["choices"][0]["index"] == 0
     u = c["usage"]
@@ -125,6 +126,12 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/score", {"prompt": "a", "choices": ["x"], "normalize": "max"}, 422, "normalize"),
         ("/v1/parse", {"inputs": None}, 422, "inputs"),
         ("/v1/completions", {"prompt": "a", "stream": True}, 422, "stream"),
+        (
+            "/v1/completions",
+            {"model": "gpt-4", "prompt": "a"},
+            404,
+            "model 'gpt-4' not found; this server serves",
+        ),
         ("/v1/completions", {"prompt": "a", "n": 2}, 422, "n"),
         ("/v1/completions", {"prompt": "a", "n": 0}, 422, "n: only n=1"),  # was read as the default
         ("/v1/completions", {"prompt": "a", "best_of": 0}, 422, "best_of: only best_of=1"),

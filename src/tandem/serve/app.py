@@ -596,6 +596,12 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
 
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest, request: Request):
+        if req.model is not None and req.model != backend.name:  # as vLLM: a request meant for another model
+            raise ApiError(
+                404,
+                f"model {req.model!r} not found; this server serves {backend.name!r} (GET /v1/models)",
+                "not_found",
+            )
         if req.stream:
             raise ApiError(422, "stream: streaming is not supported; send stream=false", "invalid_request")
         if req.n is not None and req.n != 1:  # n=0 was read as the default 1
@@ -650,7 +656,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             "id": f"cmpl-{uuid.uuid4().hex[:24]}",
             "object": "text_completion",
             "created": int(time.time()),
-            "model": req.model or backend.name,
+            "model": backend.name,
             "choices": [
                 {"text": g.text, "index": i, "logprobs": None, "finish_reason": g.finish_reason}
                 for i, g in enumerate(gens)
