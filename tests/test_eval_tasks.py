@@ -197,6 +197,12 @@ def test_cli_end_to_end(tiny_model, shared_data, tmp_path, capsys):
         metrics["snips"]["dropped_demos"] > 0
         and metrics["cb"]["skipped_too_long"] + metrics["cb"]["num_scored"] == 3
     )
+    # SuperGLUE and SNIPS draw demonstrations from their training splits; xSID has only its evaluation split
+    assert {k: m["demonstrations_from"] for k, m in metrics.items() if k in ("copa", "snips", "xsid:de")} == {
+        "copa": "train",
+        "snips": "train",
+        "xsid:de": "eval",
+    }
     recs = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert any(r.get("skipped") for r in recs) and all("task" in r for r in recs)
     assert (out / "results.md").read_text().startswith("| task |")

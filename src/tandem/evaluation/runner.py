@@ -29,9 +29,12 @@ class TaskReport:
     records: list[dict] = field(default_factory=list)
     primary: str = ""
     signatures: dict[str, str] = field(default_factory=dict)  # metric -> how it was computed
+    demonstrations_from: str = ""  # with shots: "train" or "eval" (the evaluation split, query excluded)
 
     def summary(self) -> dict[str, Any]:
         extra = {"signatures": dict(self.signatures)} if self.signatures else {}
+        if self.demonstrations_from:
+            extra["demonstrations_from"] = self.demonstrations_from
         return {
             **self.metrics,
             "num_scored": self.num_scored,
@@ -236,6 +239,7 @@ def run_task(
         records=records,
         primary=task.primary,
         signatures=task.signatures,
+        demonstrations_from=("eval" if pool_is_eval else "train") if shots else "",
     )
 
 
