@@ -195,3 +195,21 @@ def test_a_data_error_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path, 
         data=ToyStream(batch=4),
     )
     _same_loss_curve(tmp_path / "one", out, 7)
+
+
+def test_a_nan_on_one_rank_stops_every_rank_at_that_step_with_the_steps_before_it(tmp_path, fsdp_gloo):
+    """A non-finite loss on one rank: the global gradient norm is NaN on every rank, so all skip the update,
+    save the steps before it together (one sharded checkpoint) and fail naming the step; a resume continues
+    the loss curve of the run that never saw the NaN."""
+    out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
+    proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, TANDEM_TEST_NAN="1:4")
+    log = _finish(proc, log_file)
+    assert proc.returncode != 0 and "step 4: the loss or its gradient is not finite" in log, log[-3000:]
+    assert _one_sharded_checkpoint(out, log).name == "step_00000003", log[-3000:]
+    _torchrun(_cfg(out, steps=6, ckpt_every=100, resume=True), tmp_path / "resumed.log")
+    train(
+        TrainConfig(**_cfg(tmp_path / "one", steps=6, ckpt_every=100)),
+        model=tiny_model(),
+        data=ToyStream(batch=4),
+    )
+    _same_loss_curve(tmp_path / "one", out, 7)

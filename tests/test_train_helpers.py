@@ -114,8 +114,22 @@ def main() -> None:
         os.makedirs(pid_dir, exist_ok=True)
         with open(os.path.join(pid_dir, f"rank{rank}.pid"), "w") as fh:
             fh.write(str(os.getpid()))
+    model = tiny_model(dropout)
+    # TANDEM_TEST_NAN="R:N": rank R's encoder output is NaN in its N-th training forward (step N)
+    nan_rank, _, nan_at = os.environ.get("TANDEM_TEST_NAN", "").partition(":")
+    if nan_rank and int(nan_rank) == rank:
+        calls = [0]
+
+        def poison(module, args, out):
+            if module.training:
+                calls[0] += 1
+                if calls[0] == int(nan_at):
+                    return (out[0] * float("nan"), *out[1:])
+            return out
+
+        model.encoder.register_forward_hook(poison)
     try:
-        train(cfg, model=tiny_model(dropout), data=data)
+        train(cfg, model=model, data=data)
     except KeyboardInterrupt as e:  # as `tandem pretrain` exits: 130 (SIGINT), 143 (SIGTERM)
         sys.exit(getattr(e, "exit_code", 130))
 
