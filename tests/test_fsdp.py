@@ -179,32 +179,23 @@ def test_data_running_out_on_one_rank_ends_every_rank_with_one_checkpoint(tmp_pa
     assert (out / "model" / "config.json").is_file()
 
 
-def test_a_data_error_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path, fsdp_gloo):
-    """Bad data one rank's stream cannot skip: every rank learns of it through the step's all-reduce, the
-    steps trained so far are saved together (one sharded checkpoint, the data state before the failed
-    step), the run fails naming the error, and a resume continues the loss curve of an unbroken run."""
+@pytest.mark.parametrize(
+    "knob, message",
+    [
+        (("TANDEM_TEST_DATA_ERROR", "0:3"), "batch 3 is unreadable"),
+        (("TANDEM_TEST_NAN", "1:4"), "step 4: the loss or its gradient is not finite"),
+    ],
+    ids=["data-error", "nan"],
+)
+def test_a_failure_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path, fsdp_gloo, knob, message):
+    """Bad data one rank's stream cannot skip (every rank learns of it through the step's all-reduce), or a
+    NaN loss on one rank (the global gradient norm is NaN on every rank, so none applies the update): the
+    steps trained before it are saved together (one sharded checkpoint, the data state before the failed
+    step), the run fails naming it, and a resume continues the loss curve of an unbroken run."""
     out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
-    proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, TANDEM_TEST_DATA_ERROR="0:3")
+    proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, **dict([knob]))
     log = _finish(proc, log_file)
-    assert proc.returncode != 0 and "batch 3 is unreadable" in log, log[-3000:]
-    assert _one_sharded_checkpoint(out, log).name == "step_00000003", log[-3000:]
-    _torchrun(_cfg(out, steps=6, ckpt_every=100, resume=True), tmp_path / "resumed.log")
-    train(
-        TrainConfig(**_cfg(tmp_path / "one", steps=6, ckpt_every=100)),
-        model=tiny_model(),
-        data=ToyStream(batch=4),
-    )
-    _same_loss_curve(tmp_path / "one", out, 7)
-
-
-def test_a_nan_on_one_rank_stops_every_rank_at_that_step_with_the_steps_before_it(tmp_path, fsdp_gloo):
-    """A non-finite loss on one rank: the global gradient norm is NaN on every rank, so all skip the update,
-    save the steps before it together (one sharded checkpoint) and fail naming the step; a resume continues
-    the loss curve of the run that never saw the NaN."""
-    out, log_file = tmp_path / "two", tmp_path / "torchrun.log"
-    proc = _start(_cfg(out, steps=6, ckpt_every=100), log_file, TANDEM_TEST_NAN="1:4")
-    log = _finish(proc, log_file)
-    assert proc.returncode != 0 and "step 4: the loss or its gradient is not finite" in log, log[-3000:]
+    assert proc.returncode != 0 and message in log, log[-3000:]
     assert _one_sharded_checkpoint(out, log).name == "step_00000003", log[-3000:]
     _torchrun(_cfg(out, steps=6, ckpt_every=100, resume=True), tmp_path / "resumed.log")
     train(

@@ -410,21 +410,31 @@ def test_t5_bin_storing_the_tied_head_twice_loads_tied(tmp_path):
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["tie_word_embeddings"] is True
 
 
-@pytest.mark.parametrize("name", ["decoder.embed_tokens.weight", "encoder.embed_tokens.weight"])
-def test_t5_token_table_under_another_tied_name(tmp_path, name):
-    # google/madlad400-* hold their token table as decoder.embed_tokens.weight, with no shared.weight
-    # (and their own lm_head); transformers ties the three names, so any one of them is the table
+def _saved_with_the_table_renamed(tmp_path, built, old: str, new: str):
+    """Saves the (perturbed) HF model `built` (model, eos, pad) into tmp_path with its token table stored
+    under `new` instead of `old`; returns (model, eos, pad, the saved tensors)."""
     from safetensors.torch import load_file, save_file
 
-    torch.manual_seed(0)
-    hf, eos, pad = _t5("t5-v1.1")
+    hf, eos, pad = built
     _perturb(hf, eos)
     hf.eval()
     hf.save_pretrained(tmp_path)
     path = tmp_path / "model.safetensors"
     tensors = load_file(path)
-    tensors[name] = tensors.pop("shared.weight")
+    tensors[new] = tensors.pop(old)
     save_file(tensors, path)
+    return hf, eos, pad, tensors
+
+
+@pytest.mark.parametrize("name", ["decoder.embed_tokens.weight", "encoder.embed_tokens.weight"])
+def test_t5_token_table_under_another_tied_name(tmp_path, name):
+    # google/madlad400-* hold their token table as decoder.embed_tokens.weight, with no shared.weight
+    # (and their own lm_head); transformers ties the three names, so any one of them is the table
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    hf, eos, pad, tensors = _saved_with_the_table_renamed(tmp_path, _t5("t5-v1.1"), "shared.weight", name)
+    path = tmp_path / "model.safetensors"
     ours = Seq2SeqLM.from_pretrained(tmp_path)
     assert not ours.config.tie_lm_head
     ids, mask = _batch(pad, eos)
@@ -444,17 +454,8 @@ def test_t5_token_table_under_another_tied_name(tmp_path, name):
 def test_bart_token_table_under_one_stacks_name(tmp_path, name):
     # facebook/bart-large-cnn's weights hold the tied table as model.decoder.embed_tokens.weight, with no
     # model.shared.weight; transformers ties the names, so that one table is the encoder's and the head too
-    from safetensors.torch import load_file, save_file
-
     torch.manual_seed(0)
-    hf, eos, pad = _bart("bart")
-    _perturb(hf, eos)
-    hf.eval()
-    hf.save_pretrained(tmp_path)
-    path = tmp_path / "model.safetensors"
-    tensors = load_file(path)
-    tensors[name] = tensors.pop("model.shared.weight")
-    save_file(tensors, path)
+    hf, eos, pad, _ = _saved_with_the_table_renamed(tmp_path, _bart("bart"), "model.shared.weight", name)
     ours = Seq2SeqLM.from_pretrained(tmp_path)
     assert ours.config.tie_embeddings and ours.config.tie_lm_head
     ids, mask = _batch(pad, eos)

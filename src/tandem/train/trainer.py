@@ -542,21 +542,21 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         if k in saved and saved[k] != v and k not in _RUN_CONTROL_KEYS
     }
     diffs = {k: f"{k}: {json.dumps(a)} -> {json.dumps(b)}" for k, (a, b) in changed.items()}
-    model = [diffs[k] for k in _MODEL_KEYS if k in changed]
-    if model:
-        raise TandemError(
-            f"--resume {out}: its checkpoints hold another model ({'; '.join(model)}); resume with the run's "
-            f"settings (--config {saved_path} --resume), or train the new model in another --out, starting "
-            f"from this run's weights with --init-from {out / 'model'} once it has finished"
-        )
-    batches = [diffs[k] for k in _BATCH_KEYS if k in changed]
-    if batches:
-        raise TandemError(
-            f"--resume {out}: the run was started with other data settings ({'; '.join(batches)}); its "
-            f"checkpoints continue only the batches it was drawing: resume with the run's settings (--config "
-            f"{saved_path} --resume), or train with the new ones in another --out, starting from this run's "
-            f"weights with --init-from {out / 'model'} once it has finished"
-        )
+    for keys, what, why in (
+        (_MODEL_KEYS, "its checkpoints hold another model", ""),
+        (
+            _BATCH_KEYS,
+            "the run was started with other data settings",
+            "; its checkpoints continue only its batches",
+        ),
+    ):
+        refused = [diffs[k] for k in keys if k in changed]
+        if refused:
+            raise TandemError(
+                f"--resume {out}: {what} ({'; '.join(refused)}){why}: resume with the run's settings (--config "
+                f"{saved_path} --resume), or train with the new ones in another --out, starting from this "
+                f"run's weights with --init-from {out / 'model'} once it has finished"
+            )
     if diffs and rank == 0:
         print(
             f"warning: --resume with settings changed since the run's last start ({', '.join(diffs.values())}); "
