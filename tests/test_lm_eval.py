@@ -369,3 +369,23 @@ def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
     want = [(s.logprob, s.is_greedy) for r in ranked for s in r.raw]
     assert [g for _, g in got] == [g for _, g in want]
     assert [lp for lp, _ in got] == pytest.approx([lp for lp, _ in want], abs=1e-5)
+
+
+def test_prefix_token_of_a_transformers_tokenizer_is_its_bos_as_in_lm_eval_hf(tmp_path):
+    """With a transformers tokenizer object, the rolling-window prefix token is its BOS when it has one (BART),
+    else EOS (T5), as lm-eval's `hf` model picks it; the bridge looked only for a tandem tokenizer's bos_id."""
+    from lm_eval.models.huggingface import HFLM
+
+    import tandem.integrations.lm_eval as bridge
+
+    d = build_t5_dir(tmp_path)
+    model = transformers.T5ForConditionalGeneration.from_pretrained(d)
+    for bos in (None, "<pad>"):
+        tok = transformers.T5Tokenizer.from_pretrained(str(d), extra_ids=0)
+        if bos is not None:
+            tok.bos_token = bos
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hf = HFLM(pretrained=model, tokenizer=tok, backend="seq2seq", batch_size=1, device="cpu")
+        td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=1)
+        assert td.prefix_token_id == hf.prefix_token_id == (tok.eos_token_id if bos is None else 0)

@@ -166,7 +166,11 @@ class TandemLM(TemplateLM):
 
     @property
     def prefix_token_id(self) -> int:
-        bos = getattr(self.tokenizer.tok, "bos_id", None)
+        # as lm-eval's `hf` model: BOS when the tokenizer has one (tandem: bos_id, transformers: bos_token_id)
+        tok = self.tokenizer.tok
+        bos = getattr(tok, "bos_id", None)
+        if bos is None:
+            bos = getattr(tok, "bos_token_id", None)
         return bos if bos is not None else self.lm.eos_id
 
     @property
