@@ -81,6 +81,18 @@ def test_finish_reason_and_lengths(edge):
         edge.generate("x", max_new_tokens=0)
 
 
+def test_an_input_with_no_tokens_is_refused_not_answered_empty(edge):
+    """CTranslate2 decodes nothing for a source that is only EOS: an empty input came back as "" with
+    finish_reason "length" and 0 tokens (the torch model decodes from it); it is an error."""
+    with pytest.raises(TandemError, match=r"inputs\[1\].*no tokens"):
+        edge.generate_batch([TEXTS[0], ""], max_new_tokens=4)
+    with pytest.raises(TandemError, match="no tokens"):
+        edge.parse("")
+    assert edge.generate_batch(["   "], max_new_tokens=4)[0].output_tokens >= 1  # spaces are tokens here
+    # [CLM] is a token: an empty prompt in CLM mode decodes
+    assert edge.generate_batch([""], clm=True, max_new_tokens=4)[0].output_tokens >= 1
+
+
 def test_stop_strings_cut_output(edge):
     full = edge.generate(TEXTS[1], max_new_tokens=16)
     assert len(full) > 4

@@ -463,8 +463,15 @@ class EdgeModel:
             return []
         stops = [stop] if isinstance(stop, str) else [s for s in (stop or []) if s]
         source = [self.encode(t, clm=clm) for t in texts]
-        for src in source:
+        for k, src in enumerate(source):
             self._check_length(len(src), "an input")
+            if not [p for p in src if p != self.pieces[self.eos_id]]:
+                # CTranslate2 decodes nothing for a source that is only EOS: the row came back as "" with
+                # finish_reason "length" and 0 tokens, where the torch model decodes from it
+                raise TandemError(
+                    f"inputs[{k}]: {texts[k]!r} has no tokens (empty text), and CTranslate2 "
+                    "decodes nothing for it; give some text (or clm=True, which reads [CLM])"
+                )
         eos_piece = self.pieces[self.eos_id]
         if plan.ct2["max_decoding_length"] == 0:  # one new token, and it is the forced last one
             hyps: list[list[str]] = [[] for _ in source]
