@@ -495,3 +495,16 @@ def test_slu_labels_travel_with_the_export(tmp_path):
     (tmp_path / "m" / "labels.json").unlink()
     export_ct2(tmp_path / "m", tmp_path / "ct2d", quantize="int8")
     assert not (tmp_path / "ct2d" / "labels.json").exists()
+
+
+def test_probe_decodes_longer_than_the_positions_are_refused(tmp_path, tok_dir):
+    """`--max-new-tokens` over the model's positions was a ValueError from deep inside the torch decoder, and
+    a model with fewer than 20 positions could not be exported at all (its probe inputs were longer)."""
+    model = _tiny_tandem(max_positions=16)
+    with pytest.raises(TandemError, match="--max-new-tokens 17 is over this model's 16 positions"):
+        export_ct2(model, tmp_path / "o", tokenizer=tok_dir / "tokenizer.model", max_new_tokens=17)
+    assert not (tmp_path / "o").exists()
+    rep = export_ct2(
+        model, tmp_path / "o", quantize="float32", tokenizer=tok_dir / "tokenizer.model", max_new_tokens=16
+    )
+    assert rep.probe_match

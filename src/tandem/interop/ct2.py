@@ -475,12 +475,17 @@ def _write_spec(model: Any, vocab: _SentencePieceVocab, out: Path, quantization:
 
 
 # -------------------------------------------------------------------------------------------------- export
-def probe_batch(sp_size: int, eos: int, first_regular: int = 7, n: int = 6, seed: int = 0) -> list[list[int]]:
-    """Seeded random source sequences of varied lengths over the regular (non-special) ids, each ending in EOS."""
+def probe_batch(
+    sp_size: int, eos: int, first_regular: int = 7, n: int = 6, seed: int = 0, max_len: int | None = None
+) -> list[list[int]]:
+    """Seeded random source sequences of varied lengths over the regular (non-special) ids, each ending in EOS
+    and at most `max_len` tokens long (the model's positions)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     lengths = [1] + [int(rng.integers(3, 20)) for _ in range(n - 1)]
+    if max_len is not None:  # a model with fewer positions than the longest probe: shorter probes
+        lengths = [min(k, max(1, max_len - 1)) for k in lengths]
     return [rng.integers(first_regular, sp_size, size=k).tolist() + [eos] for k in lengths]
 
 
@@ -593,6 +598,13 @@ def export_ct2(
                 f"no SentencePiece model found for {model}; pass --tokenizer FILE (the .model it was trained with)"
             )
         cfg = src.hf_config
+        positions = _max_positions(cfg, src.tandem_config)
+        if positions is not None and max_new_tokens > positions:
+            # the probe decodes would run past the position table (a ValueError from deep inside torch)
+            raise TandemError(
+                f"--max-new-tokens {max_new_tokens} is over this model's {positions} positions (max_positions "
+                f"in {model if isinstance(model, (str, Path)) else 'its config'}); give at most {positions}"
+            )
         vocab_size = int(cfg["vocab_size"])
         vocab = _SentencePieceVocab(spm_path, vocab_size)
         labels_file = _labels_file(model, labels, vocab)
@@ -615,7 +627,9 @@ def export_ct2(
         _convert(src, vocab, fp32_dir, "float32", vocab.tokens[start])
         first_regular = max(i for i in (pad, bos, eos, start, 6) if i is not None) + 1
         ids = (
-            [list(x) for x in probe] if probe is not None else probe_batch(vocab.sp_size, eos, first_regular)
+            [list(x) for x in probe]
+            if probe is not None
+            else probe_batch(vocab.sp_size, eos, first_regular, max_len=positions)
         )
         want = src.reference(ids, max_new_tokens)
         got = _ct2_greedy(fp32_dir, vocab.tokens, ids, max_new_tokens)
@@ -696,7 +710,7 @@ def export_ct2(
             "decoder_start_token_id": start,
             "clm_token_id": _piece_id(vocab, "[CLM]"),
             "source_eos": source_eos,
-            "max_positions": _max_positions(cfg, src.tandem_config),
+            "max_positions": positions,
             "slu_labels": LABELS_FILE if labels_file is not None else None,
             "tandem_config": src.tandem_config,
             # the model's decoding defaults, which EdgeModel.generate applies where CTranslate2 matches tandem
