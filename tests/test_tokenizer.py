@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import shutil
 import warnings
 from collections import Counter
@@ -354,6 +355,28 @@ def test_iterator_input() -> None:
     t = Tokenizer.train(docs, vocab_size=300, num_threads=1)
     assert t.train_stats["sentences"] == 600
     assert t.decode(t.encode("line 12 of doc\nsecond")) == "line 12 of doc\nsecond"
+
+
+def test_lines_longer_than_sentencepieces_limit_are_trained_on() -> None:
+    # SentencePiece skips sentences over max_sentence_length bytes (65536 by default) without a word: a
+    # corpus of one such line failed with "INTERNAL ... [!sentences_.empty()]", and in a mixed corpus the
+    # long lines were silently left out of training.
+    rng = random.Random(0)
+    words = ("".join(rng.choice("abcdefgh") for _ in range(5)) for _ in range(12000))
+    long_line = " ".join(words) + " Ж"  # ~72 KB, one Cyrillic letter
+    assert len(long_line.encode("utf-8")) > 1 << 16
+    t = Tokenizer.train(
+        iter([long_line]), vocab_size=400, byte_fallback=False, character_coverage=1.0, num_threads=1
+    )
+    assert t.token_to_id("Ж") is not None
+    t = Tokenizer.train(
+        iter(["hello world"] * 50 + [long_line]),
+        vocab_size=300,
+        byte_fallback=False,
+        character_coverage=1.0,
+        num_threads=1,
+    )
+    assert t.token_to_id("Ж") is not None and t.token_to_id("g") is not None
 
 
 # --- errors ------------------------------------------------------------------------------------------------

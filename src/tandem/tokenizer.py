@@ -439,6 +439,9 @@ class Tokenizer:
                 f"(4 control, {len(user_symbols)} user-defined{', 256 bytes' if byte_fallback else ''}); "
                 "raise --vocab-size"
             )
+        # SentencePiece silently drops every sentence longer than max_sentence_length bytes (and fails with
+        # an internal error when that leaves none): let the longest sampled line through instead.
+        max_sentence_length = max(1 << 16, max(len(s.encode("utf-8")) for s in sample.sentences))
         spm.set_random_generator_seed(seed)
         buf = io.BytesIO()
         try:
@@ -462,7 +465,7 @@ class Tokenizer:
                 normalization_rule_name="identity",
                 remove_extra_whitespaces=False,
                 allow_whitespace_only_pieces=True,
-                max_sentence_length=1 << 16,
+                max_sentence_length=max_sentence_length,
                 num_threads=num_threads or _default_threads(),
                 minloglevel=2,
             )
