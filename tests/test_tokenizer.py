@@ -379,6 +379,16 @@ def test_lines_longer_than_sentencepieces_limit_are_trained_on() -> None:
     assert t.token_to_id("Ж") is not None and t.token_to_id("g") is not None
 
 
+def test_byte_order_mark_is_not_training_text(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "bom.txt").write_bytes("\ufeffhello world\nfoo bar\n".encode())
+    with gzip.open(tmp_path / "bom.txt.gz", "wb") as f:
+        f.write("\ufeffgzipped line\n".encode())
+    s = sample_corpus([tmp_path / "bom.txt", tmp_path / "bom.txt.gz"])
+    assert sorted(s.sentences) == ["foo bar", "gzipped line", "hello world"]
+
+
 # --- errors ------------------------------------------------------------------------------------------------
 
 
