@@ -236,3 +236,11 @@ def test_generate_negative_forced_token_id_is_an_error(model_dir, capsys, flag):
     assert main(["generate", str(model_dir), "--prompt", "hi", "--max-new-tokens", "2", flag, "-1"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and f"{flag} -1: a token id must be >= 0" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("size", ["0", "-1"])
+def test_generate_batch_size_below_one_is_an_error(model_dir, capsys, size):
+    # 0 was a ValueError traceback from range(); a negative size printed nothing and exited 0
+    assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--batch-size", size]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: --batch-size must be at least 1")

@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     from tandem.prompting.generation import postprocess
     from tandem.tokenizer import Tokenizer
 
+    if args.batch_size < 1:
+        raise TandemError(f"--batch-size must be at least 1, got {args.batch_size}")
     model = Seq2SeqLM.from_pretrained(args.model, device=args.device)
     tok = Tokenizer.load(args.tokenizer or args.model)
     tok.check_fits(model.config.vocab_size, f"the model {args.model}")
