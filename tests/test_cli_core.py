@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -244,3 +245,23 @@ def test_generate_batch_size_below_one_is_an_error(model_dir, capsys, size):
     assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--batch-size", size]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("error: --batch-size must be at least 1")
+
+
+def test_generate_reads_stdin_and_files_alike(model_dir, tmp_path, capsys, monkeypatch):
+    # CRLF line ends, a byte-order mark and a form feed / U+2028 inside a line: the file used str.splitlines
+    # (which splits at \x0c and U+2028 too, shifting the line numbers) and kept the BOM; stdin kept the "\r"
+    raw = "\ufeffset an alarm\r\n\r\nplay\x0csome jazz\u2028music\r\nturn on lights\r\n"
+    want = ["set an alarm", "play\x0csome jazz\u2028music", "turn on lights"]
+    flags = ["--max-new-tokens", "2", "--json"]
+    f = tmp_path / "in.txt"
+    f.write_bytes(raw.encode("utf-8"))
+    assert main(["generate", str(model_dir), "--input", str(f), *flags]) == 0
+    from_file = [json.loads(x) for x in capsys.readouterr().out.split("\n")[:-1]]
+    monkeypatch.setattr(
+        "sys.stdin", io.TextIOWrapper(io.BytesIO(raw.encode("utf-8")), encoding="utf-8", newline="")
+    )
+    assert main(["generate", str(model_dir), *flags]) == 0
+    from_stdin = [json.loads(x) for x in capsys.readouterr().out.split("\n")[:-1]]
+    assert [r["input"] for r in from_file] == want and from_stdin == from_file
+    assert main(["generate", str(model_dir), *flags, *(x for t in want for x in ("--prompt", t))]) == 0
+    assert [json.loads(x) for x in capsys.readouterr().out.split("\n")[:-1]] == from_file
