@@ -265,3 +265,15 @@ def test_generate_reads_stdin_and_files_alike(model_dir, tmp_path, capsys, monke
     assert [r["input"] for r in from_file] == want and from_stdin == from_file
     assert main(["generate", str(model_dir), *flags, *(x for t in want for x in ("--prompt", t))]) == 0
     assert [json.loads(x) for x in capsys.readouterr().out.split("\n")[:-1]] == from_file
+
+
+def test_generate_empty_stop_string(model_dir, capsys):
+    # "" is in every text: the stop check ended every row after its first token
+    assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--stop", ""]) == 2
+    assert "--stop: a stop string must not be empty" in capsys.readouterr().err
+    model, tok = Seq2SeqLM.from_pretrained(model_dir), Tokenizer.load(model_dir)
+    ids = torch.tensor([tok.encode("set an alarm", add_eos=True)])
+    for beams in (1, 2):
+        plain = model.generate(ids, max_new_tokens=6, num_beams=beams, min_new_tokens=6)
+        empty = model.generate(ids, max_new_tokens=6, num_beams=beams, min_new_tokens=6, stop_strings=[""])
+        assert plain.shape[1] == 7 and torch.equal(empty, plain)

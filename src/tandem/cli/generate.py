@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.batch_size < 1:
         raise TandemError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.stop and not all(args.stop):
+        raise TandemError("--stop: a stop string must not be empty (it would stop at the first token)")
     model = Seq2SeqLM.from_pretrained(args.model, device=args.device)
     tok = Tokenizer.load(args.tokenizer or args.model)
     tok.check_fits(model.config.vocab_size, f"the model {args.model}")

@@ -23,12 +23,14 @@ from tandem.errors import TandemError
 
 
 class _StopStrings:
-    """Stops a row once its decoded continuation contains one of the stop strings."""
+    """Stops a row once its decoded continuation contains one of the stop strings (empty ones are ignored,
+    as the edge runtime and `postprocess` ignore them: "" is in every text, so it would stop every row at its
+    first token)."""
 
     def __init__(self, stop_strings: Sequence[str], tokenizer) -> None:
         if tokenizer is None:
             raise TandemError("stop_strings need the tokenizer: pass generate(..., tokenizer=tok)")
-        self.stops, self.tok = list(stop_strings), tokenizer
+        self.stops, self.tok = [s for s in stop_strings if s], tokenizer
 
     def __call__(self, generated: torch.Tensor) -> torch.Tensor:
         """generated: (N, L) new tokens so far -> (N,) bool."""
@@ -231,7 +233,7 @@ def generate(
         forced_bos_token_id,
         forced_eos_token_id,
     )
-    stopper = _StopStrings(stop_strings, tokenizer) if stop_strings else None
+    stopper = _StopStrings(stop_strings, tokenizer) if stop_strings and any(stop_strings) else None
     members = list(getattr(model, "members", None) or [model])  # an Ensemble decodes with all its members
     was_training = model.training
     model.eval()
