@@ -277,3 +277,11 @@ def test_generate_empty_stop_string(model_dir, capsys):
         plain = model.generate(ids, max_new_tokens=6, num_beams=beams, min_new_tokens=6)
         empty = model.generate(ids, max_new_tokens=6, num_beams=beams, min_new_tokens=6, stop_strings=[""])
         assert plain.shape[1] == 7 and torch.equal(empty, plain)
+
+
+@pytest.mark.parametrize("device", ["cuda:99", "nonsense"])
+def test_generate_unavailable_device_is_a_one_line_error(model_dir, capsys, device):
+    # a CUDA device on a machine without one was an AssertionError traceback from torch, exit 1
+    assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--device", device]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"error: --device {device!r}") and len(err.strip().splitlines()) == 1

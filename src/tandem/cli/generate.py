@@ -119,6 +119,24 @@ def _lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
+def _device(name: str):
+    """--device as a torch device, refused with a one-line error when it is not one or not here."""
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError) as e:
+        raise TandemError(f"--device {name!r} is not a torch device (cpu, cuda, cuda:0, mps)") from e
+    if dev.type == "cuda" and (
+        not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()
+    ):
+        raise TandemError(
+            f"--device {name!r} is not available here ({torch.cuda.device_count()} CUDA devices); "
+            "pass --device cpu"
+        )
+    return dev
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -130,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         raise TandemError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.stop and not all(args.stop):
         raise TandemError("--stop: a stop string must not be empty (it would stop at the first token)")
-    model = Seq2SeqLM.from_pretrained(args.model, device=args.device)
+    device = _device(args.device)
+    model = Seq2SeqLM.from_pretrained(args.model, device=device)
     tok = Tokenizer.load(args.tokenizer or args.model)
     tok.check_fits(model.config.vocab_size, f"the model {args.model}")
     # each input with where it came from, for error messages
@@ -163,13 +182,13 @@ def run(args: argparse.Namespace) -> int:
                 f"(max_positions {limit}); shorten it, generate does not truncate inputs"
             )
     options = _decoding_options(args, model, tok)
-    gen = torch.Generator(device=args.device).manual_seed(args.seed)
+    gen = torch.Generator(device=device).manual_seed(args.seed)
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
         ids = encoded[start : start + args.batch_size]
         width = max(len(x) for x in ids)
-        batch = torch.tensor([x + [tok.pad_id] * (width - len(x)) for x in ids], device=args.device)
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=args.device)
+        batch = torch.tensor([x + [tok.pad_id] * (width - len(x)) for x in ids], device=device)
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids], device=device)
         out = model.generate(
             batch,
             attention_mask=mask,
