@@ -482,3 +482,12 @@ def test_cli_train_encode_decode(flores: dict[str, Path], tmp_path: Path, capsys
     assert "token id 99999" in capsys.readouterr().err
     assert cli_main(["tokenizer", "train", "--input", str(tmp_path / "none.txt"), "--out", str(out)]) == 2
     assert "none.txt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ids", ["[5, 2.5]", "[5, true]", '["5"]', "5 2.5"])
+def test_cli_decode_refuses_ids_that_are_not_integers(tok: Tokenizer, tmp_path: Path, capsys, ids) -> None:
+    # a JSON list went through int(): 2.5 decoded as id 2 and true as id 1, without a word
+    tok.save(tmp_path / "tok")
+    assert cli_main(["tokenizer", "decode", "--tokenizer", str(tmp_path / "tok"), "--ids", ids]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "cannot read token ids" in err

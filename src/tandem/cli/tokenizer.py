@@ -73,7 +73,11 @@ def _parse_ids(line: str) -> list[int]:
     line = line.strip()
     try:
         if line.startswith("["):
-            return [int(x) for x in json.loads(line)]
+            ids = json.loads(line)
+            # int() would turn 2.5 into 2 and true into 1: only whole JSON numbers are ids
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in ids):
+                raise ValueError("not all integers")
+            return ids
         return [int(x) for x in line.replace(",", " ").split()]
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         raise TandemError(
