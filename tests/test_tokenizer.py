@@ -451,6 +451,11 @@ def test_load_errors(tmp_path: Path) -> None:
         Tokenizer.load(hf)
     with pytest.raises(TandemError, match="tokenizer.json is a Hugging Face tokenizers file"):
         Tokenizer.load(hf / "tokenizer.json")
+    # any other JSON file (a model's config.json passed as --tokenizer) is not called a tokenizer.json
+    (hf / "config.json").write_text('{"d_model": 32}')
+    with pytest.raises(TandemError, match=r"config.json: a JSON file, not a SentencePiece model") as e:
+        Tokenizer.load(hf / "config.json")
+    assert "tokenizer.json" not in str(e.value)
 
 
 # --- CLI ------------------------------------------------------------------------------------------------------

@@ -548,8 +548,13 @@ class Tokenizer:
         try:
             return cls(proto, newline=newline, meta=meta)
         except TandemError as e:
-            if proto.lstrip()[:1] == b"{":  # JSON: a Hugging Face tokenizer.json, not a serialized proto
-                raise TandemError(_hf_tokenizer_json(p)) from e
+            if proto.lstrip()[:1] == b"{":  # JSON, not a serialized proto
+                if p.name == "tokenizer.json":  # a Hugging Face fast tokenizer
+                    raise TandemError(_hf_tokenizer_json(p)) from e
+                raise TandemError(
+                    f"{p}: a JSON file, not a SentencePiece model; pass a tokenizer directory or its "
+                    f"{MODEL_FILE} (or another SentencePiece .model file)"
+                ) from e
             raise TandemError(f"{p}: {e}") from e
 
     def save(self, directory: str | os.PathLike) -> Path:
