@@ -17,7 +17,8 @@ exactly like the inputs the causal-LM objective builds.
 Newlines. AlexaTM's and T5's tokenizers normalise `\\n` to a space, so it silently disappears. tandem
 trains with the `identity` normalisation rule, keeps whitespace as written (no collapsing of runs, no
 stripping) and makes `"\\n"` a user-defined symbol, so `decode(encode(text)) == text` for any text: what
-is not in the vocabulary falls back to UTF-8 byte pieces. The cost of skipping NFKC is that visually
+is not in the vocabulary falls back to UTF-8 byte pieces (except U+2581 "▁", SentencePiece's own space
+marker, which decodes as a space; and written special symbols, which `decode` skips by default). The cost of skipping NFKC is that visually
 equal variants (full-width vs ASCII forms) stay distinct, which is what a lossless tokenizer must do.
 
 Foreign models (T5, the AlexaTM one, ...) are loaded as they are: ids are the model's own. Their special
