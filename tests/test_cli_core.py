@@ -285,3 +285,24 @@ def test_generate_unavailable_device_is_a_one_line_error(model_dir, capsys, devi
     assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--device", device]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith(f"error: --device {device!r}") and len(err.strip().splitlines()) == 1
+
+
+def test_generate_more_new_tokens_than_decoder_positions(tmp_path, capsys):
+    # past the decoder's learned positions generation died mid-way with a ValueError traceback
+    tok = Tokenizer.train(iter(SENTENCES), vocab_size=64, byte_fallback=False)
+    cfg = ModelConfig.preset(
+        "tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64, max_positions=8
+    )
+    d = tmp_path / "m"
+    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    for beams in ("1", "2"):
+        flags = ["--prompt", "set an alarm", "--num-beams", beams, "--min-new-tokens", "8"]
+        assert main(["generate", str(d), *flags, "--max-new-tokens", "8"]) == 0
+        capsys.readouterr()
+        assert main(["generate", str(d), *flags, "--max-new-tokens", "9"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith("error: --max-new-tokens 9") and "max_positions 8" in err
+        assert len(err.strip().splitlines()) == 1
+    # the CLI's own default (64) gives way to the model's 8 positions
+    assert main(["generate", str(d), "--prompt", "set an alarm", "--min-new-tokens", "8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == "set an alarm"

@@ -28,7 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clm", action="store_true", help="prefix each input with '[CLM] ' (AlexaTM CLM mode)")
     # decoding flags left out take the model's defaults (a Hugging Face generation_config.json, kept in
     # a converted model's config), else tandem's
-    p.add_argument("--max-new-tokens", type=int, default=None, help="default: the model's, else 64")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="default: the model's, else 64 (or max_positions if fewer)",
+    )
     p.add_argument("--min-new-tokens", type=int, default=None)
     p.add_argument("--num-beams", type=int, default=None)
     p.add_argument("--length-penalty", type=float, default=None)
@@ -100,6 +105,8 @@ def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
     }
     if "max_new_tokens" not in out and "max_new_tokens" not in model.config.generation:
         out["max_new_tokens"] = 64
+        if model.config.position_type == "learned":  # no more than the decoder's positions allow
+            out["max_new_tokens"] = min(64, model.config.max_positions)
     if args.early_stopping is not None:
         out["early_stopping"] = {"true": True, "false": False}.get(args.early_stopping, "never")
     if args.forced_bos_token is not None:
@@ -141,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from tandem.model import Seq2SeqLM
+    from tandem.model.generation import with_model_defaults
     from tandem.prompting.generation import postprocess
     from tandem.tokenizer import Tokenizer
 
@@ -182,6 +190,14 @@ def run(args: argparse.Namespace) -> int:
                 f"(max_positions {limit}); shorten it, generate does not truncate inputs"
             )
     options = _decoding_options(args, model, tok)
+    n_new = with_model_defaults(model.config, options).get("max_new_tokens")
+    if limit is not None and isinstance(n_new, int) and n_new > limit:
+        # the decoder takes the start token and all new tokens but the last, one learned position each: past
+        # that, generation died mid-way (after printing earlier batches) with a ValueError traceback
+        raise TandemError(
+            f"--max-new-tokens {n_new} is more than this model can generate: its decoder has max_positions "
+            f"{limit}, so at most {limit} new tokens; lower --max-new-tokens"
+        )
     gen = torch.Generator(device=device).manual_seed(args.seed)
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
