@@ -66,7 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--json", action="store_true", help="print one JSON object per input")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per input (plain output prints each completion as is, newlines included)",
+    )
 
 
 def _token(flag: str, value: str, tok) -> int | None:
