@@ -496,3 +496,17 @@ def test_cli_decode_refuses_ids_that_are_not_integers(tok: Tokenizer, tmp_path: 
     assert cli_main(["tokenizer", "decode", "--tokenizer", str(tmp_path / "tok"), "--ids", ids]) == 2
     out, err = capsys.readouterr()
     assert out == "" and "cannot read token ids" in err
+
+
+def test_cli_encode_then_decode_keeps_blank_lines(
+    tok: Tokenizer, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    # encode prints an empty line for an empty text; decode skipped blank lines, so the lines of
+    # `encode | decode` no longer matched the input's
+    tok.save(tmp_path / "tok")
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hello\n\nworld\n"))
+    assert cli_main(["tokenizer", "encode", "--tokenizer", str(tmp_path / "tok")]) == 0
+    encoded = capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO(encoded))
+    assert cli_main(["tokenizer", "decode", "--tokenizer", str(tmp_path / "tok")]) == 0
+    assert capsys.readouterr().out == "Hello\n\nworld\n"

@@ -130,7 +130,9 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(" ".join(map(str, ids)))
     else:
-        lines = [args.ids] if args.ids is not None else [line for line in sys.stdin if line.strip()]
+        # every stdin line, blank ones included: `encode` prints an empty line for an empty text, so
+        # `encode | decode` keeps one output line per input line
+        lines = [args.ids] if args.ids is not None else list(sys.stdin)
         for line in lines:
             ids = _parse_ids(line)
             # ids typed in for this tokenizer: one it has no piece for is a mistake here, not <unk> as in
