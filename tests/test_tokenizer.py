@@ -429,6 +429,12 @@ def test_bad_inputs(tmp_path: Path, flores: dict[str, Path]) -> None:
         Tokenizer.train([small], vocab_size=500, spoken_ratio=0.5, spoken_lang="xx", spoken_fn=broken)
     with pytest.raises(TandemError, match="model_type"):
         Tokenizer.train([small], model_type="wordpiece")
+    # was SentencePiece's "INTERNAL: ... [trainer_spec.num_threads() >= 1 && ...]", after reading the corpus
+    for threads in (-1, 2000):
+        with pytest.raises(
+            TandemError, match=rf"num_threads \(--threads\) must be in 1..1024, got {threads}"
+        ):
+            Tokenizer.train([small], vocab_size=500, num_threads=threads)
 
 
 def test_load_errors(tmp_path: Path) -> None:

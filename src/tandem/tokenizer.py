@@ -420,6 +420,8 @@ class Tokenizer:
             raise TandemError(f"reserved_tags must be >= 0, got {reserved_tags}")
         if not 0.0 < character_coverage <= 1.0:
             raise TandemError(f"character_coverage must be in (0, 1], got {character_coverage}")
+        if num_threads is not None and not 0 <= num_threads <= 1024:  # SentencePiece's bounds; 0: default
+            raise TandemError(f"num_threads (--threads) must be in 1..1024, got {num_threads}")
         sample = sample_corpus(
             inputs,
             input_sentence_size=input_sentence_size,
