@@ -131,21 +131,9 @@ def _lines(text: str) -> list[str]:
 
 
 def _device(name: str):
-    """--device as a torch device, refused with a one-line error when it is not one or not here."""
-    import torch
+    from tandem.devices import torch_device
 
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, TypeError) as e:
-        raise TandemError(f"--device {name!r} is not a torch device (cpu, cuda, cuda:0, mps)") from e
-    if dev.type == "cuda" and (
-        not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()
-    ):
-        raise TandemError(
-            f"--device {name!r} is not available here ({torch.cuda.device_count()} CUDA devices); "
-            "pass --device cpu"
-        )
-    return dev
+    return torch_device(name, "--device ")
 
 
 def run(args: argparse.Namespace) -> int:

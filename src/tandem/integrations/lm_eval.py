@@ -31,6 +31,7 @@ from lm_eval.api.registry import register_model
 from lm_eval.models.utils import handle_stop_sequences, normalize_gen_kwargs, postprocess_generated_text
 from tqdm import tqdm
 
+from tandem.devices import torch_device
 from tandem.errors import TandemError
 from tandem.prompting.lm import EncoderDecoder
 from tandem.prompting.scoring import score_continuations
@@ -85,20 +86,13 @@ def _torch_dtype(dtype: Any) -> torch.dtype | None:
 
 
 def _torch_device(device: Any) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise TandemError(
-            f"model_args device={device!r} is not a torch device (cpu, cuda, cuda:0, mps)"
-        ) from e
-    if dev.type == "cuda" and (
-        not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()
-    ):
-        raise TandemError(
-            f"device {device!r} is not available here ({torch.cuda.device_count()} CUDA devices); lm-eval's "
-            "default device is cuda:0: pass --device cpu (or device=cpu in model_args) on a machine without one"
-        )
-    return dev
+    # lm-eval's CLI passes its default device, cuda:0, also on a machine without CUDA
+    return torch_device(
+        device,
+        "model_args device=",
+        "lm-eval's default device is cuda:0: pass --device cpu (or device=cpu in model_args) on a machine "
+        "without one",
+    )
 
 
 @register_model("tandem")
