@@ -66,10 +66,13 @@ def read_lines(path: str | Path) -> list[str]:
     """The lines of a UTF-8 text file, split at \\n (and \\r\\n) only, as `wc -l` and line-aligned corpora
     count them: `str.splitlines` would also split inside a line at U+2028, U+0085 or a form feed and shift
     every later line against its parallel file."""
-    text = read_text(path)
-    if not text:
-        return []
-    lines = text.split("\n")
+    return split_lines(read_text(path))
+
+
+def split_lines(text: str) -> list[str]:
+    """`text` split into lines as `read_lines` splits a file (at \n only, \r\n as \n, a leading byte-order
+    mark dropped): for text read from stdin or elsewhere."""
+    lines = text.removeprefix("\ufeff").split("\n")
     if lines[-1] == "":
         lines.pop()
-    return [x[:-1] if x.endswith("\r") else x for x in lines]
+    return [x.removesuffix("\r") for x in lines]

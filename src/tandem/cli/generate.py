@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tandem.errors import TandemError
+from tandem.jsonl import split_lines
 
 HELP = "generate text from a model directory (greedy, beam search or sampling)"
 EXAMPLES = """
@@ -121,15 +122,6 @@ def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
     return out
 
 
-def _lines(text: str) -> list[str]:
-    """The inputs of a file or stdin: one per line, split at "\n" only (a form feed or U+2028 inside a line
-    stays text, as it does for the tokenizer), "\r\n" line ends as "\n", a leading byte-order mark dropped."""
-    lines = text.removeprefix("\ufeff").split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line.removesuffix("\r") for line in lines]
-
-
 def _device(name: str):
     from tandem.devices import torch_device
 
@@ -156,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if args.prompt:
         inputs = [(f"--prompt {i}", t) for i, t in enumerate(args.prompt, 1)]
     elif args.input in (None, "-"):
-        inputs = [(f"stdin line {i}", line) for i, line in enumerate(_lines(sys.stdin.read()), 1)]
+        inputs = [(f"stdin line {i}", line) for i, line in enumerate(split_lines(sys.stdin.read()), 1)]
     else:
         try:
             text = Path(args.input).read_text(encoding="utf-8")
@@ -165,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--input {args.input}: cannot read it ({getattr(e, 'strerror', None) or e}); give a UTF-8 text "
                 "file with one input per line, '-' for stdin, or --prompt TEXT"
             ) from e
-        inputs = [(f"--input {args.input} line {i}", line) for i, line in enumerate(_lines(text), 1)]
+        inputs = [(f"--input {args.input} line {i}", line) for i, line in enumerate(split_lines(text), 1)]
     if not args.prompt:
         inputs = [(where, t) for where, t in inputs if t.strip()]
     if args.clm:
