@@ -298,9 +298,8 @@ _NUL_MSG = "NUL characters (binary data, not text?) (skipped)"
 
 def _tail_matches(path: Path, c: dict) -> bool:
     """Whether `path` still holds the bytes the cursor `c` saw just before its offset."""
-    n, end = int(c.get("tail_len", 0)), int(c["offset"])
-    if end < n:
-        return False
+    end = int(c["offset"])
+    n = min(_TAIL, end)  # the window ends at the offset and starts at most _TAIL bytes before it
     try:
         with open(path, "rb") as fh:
             fh.seek(end - n)
@@ -438,7 +437,7 @@ class Reader:
     def _restart_file(self, index: int) -> None:
         c = self.cursor
         c["file"], c["offset"], c["line"], c["piece"] = index, 0, 0, 0
-        for key in ("path", "size", "tail", "tail_len"):
+        for key in ("path", "size", "tail"):
             c.pop(key, None)
 
     def _record_count_flat(self) -> int:
@@ -646,7 +645,7 @@ class Reader:
             c["offset"] = fh.tell()
             read = b"".join(seen) if mode == "paragraph" else raw
             self._recent = (self._recent + read[-_TAIL:])[-_TAIL:]
-            c["tail"], c["tail_len"] = zlib.crc32(self._recent), len(self._recent)
+            c["tail"] = zlib.crc32(self._recent)
             c["line"] += lines
             rec_id = c["record"]
             c["record"] += 1
