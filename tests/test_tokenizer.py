@@ -516,3 +516,19 @@ def test_cli_encode_then_decode_keeps_blank_lines(
     monkeypatch.setattr("sys.stdin", io.StringIO(encoded))
     assert cli_main(["tokenizer", "decode", "--tokenizer", str(tmp_path / "tok")]) == 0
     assert capsys.readouterr().out == "Hello\n\nworld\n"
+
+
+def test_options_that_would_be_ignored_are_refused_or_reported() -> None:
+    lines = ["the quick brown fox jumps over the lazy dog"] * 20
+    # --lang without --spoken-ratio converted nothing and said nothing
+    with pytest.raises(TandemError, match=r"--lang.*no spoken_ratio.*add --spoken-ratio"):
+        Tokenizer.train(iter(lines), vocab_size=300, spoken_lang="en", num_threads=1)
+    # an explicit ratio of 0 is a choice, not an oversight
+    t = Tokenizer.train(
+        iter(lines), vocab_size=36, byte_fallback=False, spoken_ratio=0.0, spoken_lang="en", num_threads=1
+    )
+    assert t.train_stats["spoken_sentences"] == 0
+    # a char model takes the corpus characters whatever --vocab-size says: the size it got is reported
+    with pytest.warns(UserWarning, match=r"char vocabulary has (\d+) pieces, not the 8000 asked for"):
+        t = Tokenizer.train(iter(lines), vocab_size=8000, model_type="char", num_threads=1)
+    assert t.vocab_size < 8000

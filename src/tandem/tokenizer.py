@@ -205,6 +205,11 @@ def sample_corpus(
     if input_sentence_size < 1:
         raise TandemError(f"input_sentence_size must be >= 1, got {input_sentence_size}")
     langs: list[str] | None = None
+    if spoken_ratio is None and spoken_lang is not None:
+        raise TandemError(
+            "spoken_lang (--lang) only names the language for spoken-form conversion, and no spoken_ratio "
+            "(--spoken-ratio) was given: add --spoken-ratio R (AlexaTM: 0.7) or drop --lang"
+        )
     if spoken_ratio is not None:
         if not 0.0 <= spoken_ratio <= 1.0:
             raise TandemError(f"spoken_ratio must be in [0, 1], got {spoken_ratio}")
@@ -488,6 +493,18 @@ class Tokenizer:
                     "needs; raise --vocab-size or lower character_coverage"
                 ) from e
             raise TandemError(f"SentencePiece training failed: {msg.splitlines()[-1] if msg else e}") from e
+        model = buf.getvalue()
+        got = spm.SentencePieceProcessor(model_proto=model).get_piece_size()
+        if got != vocab_size:
+            # SentencePiece's char model takes every character the corpus has (at the coverage) and
+            # nothing else, whatever vocab_size says; say so rather than hand back a surprise size
+            warnings.warn(
+                f"the trained {model_type} vocabulary has {got} pieces, not the {vocab_size} asked for "
+                f"(--vocab-size): {'a char model holds exactly the corpus characters it covers' if model_type == 'char' else 'SentencePiece found no more pieces in this corpus'}; "
+                "give a model this tokenizer's size",
+                UserWarning,
+                stacklevel=2,
+            )
         meta = {
             "training": {
                 "vocab_size": vocab_size,
@@ -504,7 +521,7 @@ class Tokenizer:
                 **sample.stats,
             }
         }
-        return cls(buf.getvalue(), meta=meta)
+        return cls(model, meta=meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike, newline: str | None = None) -> Tokenizer:
