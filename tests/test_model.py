@@ -184,6 +184,18 @@ def test_nonsensical_generation_settings_are_clear_errors(bad, message):
         model.generate(torch.tensor([[5, 6, 2]]), **{"max_new_tokens": 3, **bad})
 
 
+def test_more_new_tokens_than_decoder_positions_is_refused_before_decoding():
+    # learned positions: the start token and new tokens 1..n-1 each take one, so n <= max_positions; more
+    # failed with a ValueError from the decoder once a row got that long (only the CLI and server checked)
+    model = Seq2SeqLM(tiny(max_positions=16))
+    x = torch.tensor([[5, 6, 2]])
+    assert model.generate(x, max_new_tokens=16, eos_token_id=None).shape == (1, 17)
+    with pytest.raises(TandemError, match="max_new_tokens 17 is more than .* max_positions 16"):
+        model.generate(x, max_new_tokens=17, eos_token_id=None)
+    with pytest.raises(TandemError, match="max_new_tokens 17 is more than"):
+        model.generate(x, max_new_tokens=17, num_beams=2)
+
+
 def test_a_default_minimum_gives_way_to_a_shorter_limit_but_a_callers_is_an_error():
     # as on the edge runtime: a model's min_new_tokens over the call's max_new_tokens is cut to the limit;
     # the caller's own is refused with the edge runtime's message (torch used to decode it silently)

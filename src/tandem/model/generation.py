@@ -207,6 +207,13 @@ def generate(
             f"input {what}, more than the encoder's max_positions {c.max_positions}: shorten the input "
             "(generate does not truncate)"
         )
+    if c.position_type == "learned" and isinstance(max_new_tokens, int) and max_new_tokens > c.max_positions:
+        # the decoder reads the start token and every new token but the last, one learned position each;
+        # refused here rather than failing with a ValueError once a row gets that long
+        raise TandemError(
+            f"max_new_tokens {max_new_tokens} is more than this model can generate: its decoder has "
+            f"max_positions {c.max_positions}, so at most {c.max_positions} new tokens; lower max_new_tokens"
+        )
     check_generation_settings(
         max_new_tokens=max_new_tokens,
         min_new_tokens=min_new_tokens,
