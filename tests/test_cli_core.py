@@ -267,6 +267,18 @@ def test_generate_reads_stdin_and_files_alike(model_dir, tmp_path, capsys, monke
     assert [json.loads(x) for x in capsys.readouterr().out.split("\n")[:-1]] == from_file
 
 
+def test_generate_samples_a_line_the_same_whatever_the_batch_size(model_dir, capsys):
+    prompts = [x for t in ("set an alarm", "play some jazz", "turn on lights") for x in ("--prompt", t)]
+    flags = ["--do-sample", "--temperature", "2.0", "--max-new-tokens", "6", "--seed", "3", "--json"]
+    outs = []
+    for batch in ("1", "2", "8"):
+        assert main(["generate", str(model_dir), *prompts, *flags, "--batch-size", batch]) == 0
+        outs.append([json.loads(x)["output"] for x in capsys.readouterr().out.split("\n")[:-1]])
+    assert outs[0] == outs[1] == outs[2] and len(set(outs[0])) == 3
+    assert main(["generate", str(model_dir), *prompts, *flags[:-2], "4", "--json"]) == 0
+    assert [json.loads(x)["output"] for x in capsys.readouterr().out.split("\n")[:-1]] != outs[0]
+
+
 def test_generate_empty_stop_string(model_dir, capsys):
     # "" is in every text: the stop check ended every row after its first token
     assert main(["generate", str(model_dir), "--prompt", "set an alarm", "--stop", ""]) == 2

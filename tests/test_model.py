@@ -138,6 +138,29 @@ def test_sampling_is_seeded_and_min_new_tokens_holds():
     assert (out[:, 1:4] != 2).all() and (out[:, 4] == 2).all()
 
 
+def test_per_row_generators_make_a_rows_samples_independent_of_its_batch():
+    model = Seq2SeqLM(tiny()).eval()
+    x = torch.randint(3, 200, (3, 5))
+    kw = dict(max_new_tokens=8, do_sample=True, temperature=1.5, num_return_sequences=2, eos_token_id=None)
+
+    def gens(*seeds):
+        return [torch.Generator().manual_seed(s) for s in seeds]
+
+    together = model.generate(x, generator=gens(7, 8, 9), **kw)
+    alone = torch.cat(
+        [model.generate(x[i : i + 1], generator=gens(s), **kw) for i, s in enumerate((7, 8, 9))]
+    )
+    assert torch.equal(together, alone)
+    # ...and a row's two return sequences are two different draws
+    assert not torch.equal(together[0], together[1])
+    # one generator for the batch: row 1's samples depend on row 0 being there (what the CLI used to do)
+    shared = model.generate(x, generator=torch.Generator().manual_seed(7), **kw)
+    second = model.generate(x[1:2], generator=torch.Generator().manual_seed(7), **kw)
+    assert not torch.equal(shared[2:4], second)
+    with pytest.raises(TandemError, match=r"one per input row \(3\); got 2 items"):
+        model.generate(x, generator=gens(1, 2), **kw)
+
+
 def test_stop_strings_end_generation():
     class Tok:  # decodes id i as the letter chr(97 + i % 26)
         def decode(self, ids):

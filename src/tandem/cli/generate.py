@@ -129,6 +129,7 @@ def _device(name: str):
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
     import torch
 
     from tandem.model import Seq2SeqLM
@@ -182,7 +183,13 @@ def run(args: argparse.Namespace) -> int:
             f"--max-new-tokens {n_new} is more than this model can generate: its decoder has max_positions "
             f"{limit}, so at most {limit} new tokens; lower --max-new-tokens"
         )
-    gen = torch.Generator(device=device).manual_seed(args.seed)
+
+    def line_generator(i: int) -> torch.Generator:
+        # one per input, seeded from (--seed, its index): a line's samples do not depend on --batch-size
+        # or on the lines decoded beside it
+        seed = np.random.SeedSequence((args.seed % 2**64, i)).generate_state(1, np.uint64)[0]
+        return torch.Generator(device=device).manual_seed(int(seed))
+
     for start in range(0, len(texts), args.batch_size):
         chunk = texts[start : start + args.batch_size]
         ids = encoded[start : start + args.batch_size]
@@ -195,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
             **options,
             stop_strings=args.stop,
             tokenizer=tok,
-            generator=gen,
+            generator=[line_generator(start + i) for i in range(len(chunk))],
             eos_token_id=tok.eos_id,
         )
         for text, row in zip(chunk, out.tolist()):

@@ -170,7 +170,7 @@ def generate(
     num_return_sequences: int = 1,
     stop_strings: Sequence[str] | None = None,
     tokenizer=None,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | Sequence[torch.Generator] | None = None,
     token_type_ids: torch.Tensor | None = None,
     no_repeat_ngram_size: int = 0,
     repetition_penalty: float = 1.0,
@@ -185,7 +185,11 @@ def generate(
     target-language code); `forced_eos_token_id` is the new token at position `max_new_tokens`, so a row
     that reaches the length limit ends with EOS. These are the model's defaults through `Seq2SeqLM.generate`
     when its config says so (`config.generation`, read from a Hugging Face generation_config.json); this
-    function itself applies only what it is given."""
+    function itself applies only what it is given.
+
+    Sampling draws from `generator`: one for the batch (each row's draws then depend on the rows beside
+    it, as in `transformers`), or one per input row, so that a row's samples are the same whatever batch
+    it is decoded in (`tandem generate --do-sample` seeds one per input line)."""
     c = model.config
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
@@ -214,6 +218,13 @@ def generate(
             f"max_new_tokens {max_new_tokens} is more than this model can generate: its decoder has "
             f"max_positions {c.max_positions}, so at most {c.max_positions} new tokens; lower max_new_tokens"
         )
+    if generator is not None and not isinstance(generator, torch.Generator):
+        generator = list(generator)
+        if len(generator) != input_ids.shape[0] or not all(isinstance(g, torch.Generator) for g in generator):
+            raise TandemError(
+                f"generator: give one torch.Generator, or one per input row ({input_ids.shape[0]}); got "
+                f"{len(generator)} items"
+            )
     check_generation_settings(
         max_new_tokens=max_new_tokens,
         min_new_tokens=min_new_tokens,
@@ -264,6 +275,8 @@ def generate(
                     stopper,
                 )
             else:
+                if isinstance(generator, list):  # a row's return sequences draw from its generator in turn
+                    generator = [g for g in generator for _ in range(num_return_sequences)]
                 if num_return_sequences > 1:
                     encs = [e.repeat_interleave(num_return_sequences, 0) for e in encs]
                     if attention_mask is not None:
@@ -394,7 +407,11 @@ def _greedy_or_sample(
         logits = rules(state.logits(seq[:, -1:], step), seq, step)
         if do_sample:
             logits = _filter_top_k_top_p(logits / max(temperature, 1e-6), top_k, top_p)
-            nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(1)
+            probs = logits.softmax(-1)
+            if isinstance(gen, list):  # one generator per row: a row's draws do not depend on its batch
+                nxt = torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(gen)])
+            else:
+                nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
         else:
             nxt = logits.argmax(-1)
         nxt = torch.where(unfinished, nxt, torch.full_like(nxt, pad))
