@@ -79,7 +79,8 @@ def poisson_span_lengths(total: int, mean_span: float, rng: np.random.Generator)
 def place_spans(n: int, lengths: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Start positions (sorted) and lengths of non-overlapping, non-adjacent spans placed uniformly in n tokens.
 
-    If there are more spans than gaps between kept tokens, the extras are merged into the last span.
+    The spans are placed in random order. If there are more spans than gaps between kept tokens, the extras
+    are merged into one span first.
     """
     k = len(lengths)
     if k == 0:
@@ -89,6 +90,9 @@ def place_spans(n: int, lengths: np.ndarray, rng: np.random.Generator) -> tuple[
     if k > slots:
         lengths = np.concatenate([lengths[: slots - 1], [lengths[slots - 1 :].sum()]])
         k = slots
+    # Random order: `poisson_span_lengths` cuts its last span short, and placed always last it would leave
+    # the end of every sequence less corrupted than the rest.
+    lengths = rng.permutation(lengths)
     # k distinct sorted slots, uniform over subsets; distinct slots keep spans apart.
     chosen = np.sort(rng.choice(slots, size=k, replace=False, shuffle=False))
     starts = chosen + (np.cumsum(lengths) - lengths)
