@@ -235,6 +235,29 @@ def test_ul2_modes_tokens_and_mixture():
         assert abs(kinds.count(kind) / len(kinds) - p) < 0.04
 
 
+@pytest.mark.parametrize("rate", [0.25, 0.1, 0.5])
+def test_ul2_s_denoiser_targets_its_corruption_rate(rate):
+    # UL2's S-denoiser is listed with r = 0.25 (the share of tokens in the target); the split follows T5's
+    # random_prefix_noise_mask generalised to any rate: the prefix is uniform in [(1 - 2r)(n - 1), n - 1].
+    obj = UL2Objective(SENTINELS, {"R": 7, "S": 8, "X": 9}, denoisers=[("S", 0.0, rate)])
+    rng = np.random.default_rng(12)
+    n = 400
+    toks = list(range(10, 10 + n))
+    fracs = []
+    for _ in range(3000):
+        ex = obj(toks, rng)
+        assert ex.kind == "ul2_s" and ex.source[0] == 8 and ex.source[1:] + ex.target == toks
+        fracs.append(len(ex.target) / n)
+    fracs = np.asarray(fracs)
+    assert abs(fracs.mean() - rate) < 0.01
+    assert fracs.max() <= 2 * rate + 0.01 and fracs.min() <= 0.01
+    # an explicit s_prefix still wins: the prefix is a uniform share in that range
+    obj = UL2Objective(SENTINELS, {"R": 7, "S": 8, "X": 9}, denoisers=[("S", 0.0, rate)], s_prefix=(0.5, 0.5))
+    assert len(obj(toks, rng).target) == n // 2
+    with pytest.raises(TandemError, match="S-denoiser's rate"):
+        UL2Objective(SENTINELS, {"R": 7, "S": 8, "X": 9}, denoisers=[("S", 0.0, 0.75)])
+
+
 def test_build_objective_by_name_and_errors():
     assert isinstance(build_objective("alexatm", clm_token_id=4), AlexaTMObjective)
     assert build_objective("denoise").choose_kind(np.random.default_rng(0)) == "denoise"

@@ -310,6 +310,7 @@ class T5Objective(_Base):
 
 
 #: UL2's seven denoisers (Tay et al. 2022, "mixture of denoisers"): (mode, mean span, corruption rate).
+#: The S-denoiser (prefix LM) has no spans; its rate is the mean share of the tokens in the target.
 UL2_DENOISERS: tuple[tuple[str, float, float], ...] = (
     ("R", 3.0, 0.15),
     ("R", 8.0, 0.15),
@@ -324,15 +325,20 @@ UL2_DENOISERS: tuple[tuple[str, float, float], ...] = (
 @dataclass
 class UL2Objective(_Base):
     """UL2 mixture of denoisers. R and X are T5 span corruption with different span/rate settings; S is
-    prefix LM (a uniform split, the target continues the source). Each source starts with its mode token.
+    prefix LM (the target continues the source). Each source starts with its mode token.
     Kinds are "ul2_r", "ul2_s", "ul2_x".
+
+    The S-denoiser's rate is the share of the tokens that go to the target, on average: as in T5's
+    `random_prefix_noise_mask` generalised to any rate, the prefix holds a uniform number of tokens in
+    [round((1 - 2 * rate) * (n - 1)), n - 1] (at least one), so S rates must lie in (0, 0.5]. `s_prefix=(lo,
+    hi)` instead draws the prefix as a uniform share of the tokens in [lo, hi], whatever the rate.
     """
 
     sentinel_ids: Sequence[int]
     mode_token_ids: dict[str, int]
     denoisers: Sequence[tuple[str, float, float]] = UL2_DENOISERS
     weights: Sequence[float] | None = None
-    s_prefix: tuple[float, float] = (0.0, 1.0)
+    s_prefix: tuple[float, float] | None = None
     overhead = 2  # mode token + a possible trailing sentinel
     _p: np.ndarray = field(init=False, repr=False)
 
@@ -344,6 +350,13 @@ class UL2Objective(_Base):
         if len(w) != len(self.denoisers) or (w < 0).any() or w.sum() <= 0:
             raise TandemError("UL2Objective: weights must be non-negative, one per denoiser, not all zero")
         self._p = w / w.sum()
+        if self.s_prefix is None:
+            bad = [rate for m, _, rate in self.denoisers if m == "S" and not 0.0 < rate <= 0.5]
+            if bad:
+                raise TandemError(
+                    f"UL2Objective: an S-denoiser's rate (the mean share of tokens in the target) must be in "
+                    f"(0, 0.5], got {bad[0]}; or give s_prefix=(lo, hi) for the prefix share"
+                )
 
     def choose_kind(self, rng: np.random.Generator) -> str:
         i = int(rng.choice(len(self.denoisers), p=self._p))
@@ -362,8 +375,14 @@ class UL2Objective(_Base):
         if mode == "S":
             arr = _as_array(tokens)
             n = len(arr)
-            frac = rng.uniform(*self.s_prefix)
-            cut = int(min(max(round(frac * n), 1), n - 1)) if n >= 2 else n
+            if n < 2:
+                cut = n
+            elif self.s_prefix is not None:
+                cut = int(min(max(round(rng.uniform(*self.s_prefix) * n), 1), n - 1))
+            else:
+                hi = n - 1
+                lo = min(hi, max(1, round((1.0 - 2.0 * rate) * hi)))
+                cut = int(rng.integers(lo, hi + 1))
             return Example([mode_id, *arr[:cut].tolist()], arr[cut:].tolist(), kind)
         return t5_span_corruption(
             tokens, rng, self.sentinel_ids, rate, span, kind=kind, prefix_ids=(mode_id,)
