@@ -272,3 +272,45 @@ def test_build_objective_by_name_and_errors():
         AlexaTMObjective(4, denoise_prob=1.5)
     with pytest.raises(TandemError):
         build_objective("alexatm")  # clm_token_id missing
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: AlexaTMObjective(CLM, mean_span=NAN), "mean_span"),
+        (lambda: AlexaTMObjective(CLM, mean_span=0), "mean_span"),
+        (lambda: AlexaTMObjective(CLM, clm_prefix=0.5), "clm_prefix must be a pair"),
+        (lambda: build_objective("clm", clm_token_id=CLM, clm_prefix=(0.9, 0.1)), "clm_prefix"),
+        (lambda: build_objective("denoise", drop_rate=1.5), "drop_rate"),
+        (lambda: build_objective("denoise", drop_rate=-0.1), "drop_rate"),
+        (lambda: build_objective("t5", vocab_size=1000, mean_span=0), "mean_span"),
+        (lambda: build_objective("t5", vocab_size=1000, noise_density=1.5), "noise_density"),
+        (lambda: build_objective("t5", vocab_size=50), "vocab_size=50"),
+        (
+            lambda: build_objective(
+                "ul2", vocab_size=1000, mode_token_ids={"R": 1, "S": 2, "X": 3}, weights=[NAN] * 7
+            ),
+            "weights",
+        ),
+        (lambda: UL2Objective(SENTINELS, {"R": 1}, denoisers=[("R", 0.0, 0.15)]), "mean_span"),
+        (lambda: UL2Objective(SENTINELS, {"R": 1}, denoisers=[("R", 3.0, 2.0)]), "rate"),
+        (lambda: denoise(np.zeros((2, 3), dtype=np.int64), np.random.default_rng(0)), "1-D"),
+        (lambda: clm(np.zeros((2, 3), dtype=np.int64), np.random.default_rng(0), CLM), "1-D"),
+    ],
+)
+def test_bad_settings_are_named_errors_not_tracebacks_or_silent(make, match):
+    # before: NaN/0 spans crashed deep in numpy (int(nan), division by zero), out-of-range rates were
+    # clamped silently, a small vocab_size gave negative sentinel ids, a 2-D array was denoised row-wise
+    with pytest.raises(TandemError, match=match):
+        make()
+
+
+def test_ul2_mode_of_zero_weight_asked_for_by_name_still_builds_an_example():
+    modes = {"R": 7, "S": 8, "X": 9}
+    obj = build_objective("ul2", vocab_size=1000, mode_token_ids=modes, weights=[1, 1, 1, 0, 0, 0, 0])
+    ex = obj.apply(list(range(10, 210)), "ul2_x", np.random.default_rng(0))  # was: probabilities contain NaN
+    assert ex.kind == "ul2_x" and ex.source[0] == 9
+    assert untangle_t5(ex.source[1:], ex.target, obj.sentinel_ids) == list(range(10, 210))

@@ -45,6 +45,33 @@ def _as_array(tokens: Tokens) -> np.ndarray:
     return arr.astype(np.int64, copy=False)
 
 
+def _as_list(tokens: Tokens) -> list[int]:
+    if isinstance(tokens, np.ndarray):
+        if tokens.ndim != 1:
+            raise TandemError(f"objectives: expected a 1-D sequence of token ids, got shape {tokens.shape}")
+        return tokens.tolist()
+    return list(tokens)
+
+
+def _check_rate(owner: str, name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:  # also refuses NaN
+        raise TandemError(f"{owner}: {name} must be in [0, 1), got {value}")
+
+
+def _check_span(owner: str, value: float, least: float) -> None:
+    if not least <= value < float("inf"):
+        raise TandemError(f"{owner}: mean_span must be a number >= {least:g} (tokens), got {value}")
+
+
+def _check_prefix(owner: str, name: str, value: Any) -> None:
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TandemError(f"{owner}: {name} must be a pair (lo, hi) of shares, got {value!r}") from None
+    if not 0.0 <= lo <= hi <= 1.0:
+        raise TandemError(f"{owner}: {name} must satisfy 0 <= lo <= hi <= 1, got {value}")
+
+
 def _num_to_drop(n: int, drop_rate: float) -> int:
     """How many of `n` tokens to drop: round(n * rate), at least one and never all of them."""
     if n < 2 or drop_rate <= 0.0:
@@ -123,7 +150,7 @@ def denoise(
     tokens: Tokens, rng: np.random.Generator, drop_rate: float = 0.15, mean_span: float = 3.0
 ) -> Example:
     """AlexaTM denoising: source = tokens with spans deleted (no mask tokens), target = all tokens."""
-    toks = tokens.tolist() if isinstance(tokens, np.ndarray) else list(tokens)
+    toks = _as_list(tokens)
     n = len(toks)
     lengths = poisson_span_lengths(_num_to_drop(n, drop_rate), mean_span, rng)
     starts, lengths = place_spans(n, lengths, rng)
@@ -148,7 +175,7 @@ def clm(
 
     The cut keeps at least one token on each side when the sequence has two or more tokens.
     """
-    toks = tokens.tolist() if isinstance(tokens, np.ndarray) else list(tokens)
+    toks = _as_list(tokens)
     n = len(toks)
     frac = rng.uniform(prefix[0], prefix[1])
     cut = int(min(max(round(frac * n), 1), n - 1)) if n >= 2 else n
@@ -232,6 +259,10 @@ class DenoiseObjective(_Base):
     mean_span: float = 3.0
     overhead = 0
 
+    def __post_init__(self) -> None:
+        _check_rate("DenoiseObjective", "drop_rate", self.drop_rate)
+        _check_span("DenoiseObjective", self.mean_span, 1.0)
+
     def choose_kind(self, rng: np.random.Generator) -> str:
         return "denoise"
 
@@ -246,6 +277,9 @@ class CLMObjective(_Base):
     clm_token_id: int
     clm_prefix: tuple[float, float] = (0.2, 0.8)
     overhead = 1
+
+    def __post_init__(self) -> None:
+        _check_prefix("CLMObjective", "clm_prefix", self.clm_prefix)
 
     def choose_kind(self, rng: np.random.Generator) -> str:
         return "clm"
@@ -271,13 +305,9 @@ class AlexaTMObjective(_Base):
     def __post_init__(self) -> None:
         if not 0.0 <= self.denoise_prob <= 1.0:
             raise TandemError(f"AlexaTMObjective: denoise_prob must be in [0, 1], got {self.denoise_prob}")
-        lo, hi = self.clm_prefix
-        if not 0.0 <= lo <= hi <= 1.0:
-            raise TandemError(
-                f"AlexaTMObjective: clm_prefix must satisfy 0 <= lo <= hi <= 1, got {self.clm_prefix}"
-            )
-        if not 0.0 <= self.drop_rate < 1.0:
-            raise TandemError(f"AlexaTMObjective: drop_rate must be in [0, 1), got {self.drop_rate}")
+        _check_prefix("AlexaTMObjective", "clm_prefix", self.clm_prefix)
+        _check_rate("AlexaTMObjective", "drop_rate", self.drop_rate)
+        _check_span("AlexaTMObjective", self.mean_span, 1.0)
 
     def choose_kind(self, rng: np.random.Generator) -> str:
         return "denoise" if rng.random() < self.denoise_prob else "clm"
@@ -301,6 +331,10 @@ class T5Objective(_Base):
     noise_density: float = 0.15
     mean_span: float = 3.0
     overhead = 1  # a trailing sentinel can make the target one longer than the input
+
+    def __post_init__(self) -> None:
+        _check_rate("T5Objective", "noise_density", self.noise_density)
+        _check_span("T5Objective", self.mean_span, 1.0)
 
     def choose_kind(self, rng: np.random.Generator) -> str:
         return "span"
@@ -346,9 +380,15 @@ class UL2Objective(_Base):
         missing = {m for m, _, _ in self.denoisers} - set(self.mode_token_ids)
         if missing:
             raise TandemError(f"UL2Objective: mode_token_ids lacks ids for modes {sorted(missing)}")
+        for mode, span, rate in self.denoisers:
+            if mode != "S":
+                _check_rate(f"UL2Objective: denoiser {(mode, span, rate)}", "its rate", rate)
+                _check_span(f"UL2Objective: denoiser {(mode, span, rate)}", span, 1.0)
         w = np.ones(len(self.denoisers)) if self.weights is None else np.asarray(self.weights, dtype=float)
-        if len(w) != len(self.denoisers) or (w < 0).any() or w.sum() <= 0:
+        if len(w) != len(self.denoisers) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
             raise TandemError("UL2Objective: weights must be non-negative, one per denoiser, not all zero")
+        if self.s_prefix is not None:
+            _check_prefix("UL2Objective", "s_prefix", self.s_prefix)
         self._p = w / w.sum()
         if self.s_prefix is None:
             bad = [rate for m, _, rate in self.denoisers if m == "S" and not 0.0 < rate <= 0.5]
@@ -369,7 +409,8 @@ class UL2Objective(_Base):
         cand = [j for j, d in enumerate(self.denoisers) if d[0] == mode]
         if not cand:
             raise TandemError(f"UL2Objective: unknown kind {kind!r} (expected ul2_r, ul2_s or ul2_x)")
-        p = self._p[cand] / self._p[cand].sum()
+        w = self._p[cand]
+        p = w / w.sum() if w.sum() > 0 else None  # a mode of zero weight, asked for by name: uniform
         _, span, rate = self.denoisers[cand[int(rng.choice(len(cand), p=p))] if len(cand) > 1 else cand[0]]
         mode_id = int(self.mode_token_ids[mode])
         if mode == "S":
@@ -406,6 +447,11 @@ def build_objective(name: str, **kwargs: Any) -> Objective:
         vocab = kw.pop("vocab_size", None)
         if vocab is None:
             raise TandemError(f"objective {name!r} needs sentinel_ids=[...] or vocab_size=V")
+        if int(vocab) <= 100:
+            raise TandemError(
+                f"objective {name!r}: vocab_size={vocab} leaves no room for T5's 100 sentinels V-1 ... V-100; "
+                "pass sentinel_ids=[...]"
+            )
         kw["sentinel_ids"] = list(range(int(vocab) - 1, int(vocab) - 101, -1))
     else:
         kw.pop("vocab_size", None)
