@@ -40,6 +40,7 @@ def python_denoise(tokens: list[int], rnd: random.Random, drop_rate: float = 0.1
         length = min(1 + k, left)
         lengths.append(length)
         left -= length
+    rnd.shuffle(lengths)  # random order, as tandem's place_spans (the cut last span is not always last)
     slots = n - total + 1
     chosen = sorted(rnd.sample(range(slots), min(len(lengths), slots)))
     drop = [False] * n
