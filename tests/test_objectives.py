@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -17,6 +18,7 @@ from tandem.objectives import (
     clm,
     denoise,
     poisson_span_lengths,
+    random_segmentation,
     span_mask,
     t5_span_corruption,
 )
@@ -207,6 +209,49 @@ def test_t5_span_corruption_matches_t5_layout():
         noise.append((len(ex.target) - k) / n)
         assert k == max(1, round(round(0.15 * n) / 3))
     assert abs(np.mean(noise) - 0.15) < 0.005
+
+
+def _t5_reference(tokens: list[int], noise: np.ndarray, keep: np.ndarray, sentinels: list[int]):
+    """T5's procedure written out (t5.data.preprocessors): a noise mask of interleaved kept/noise segments,
+    then noise_span_to_unique_sentinel for the inputs and nonnoise_span_to_unique_sentinel for the targets."""
+    mask: list[bool] = []
+    for k, z in zip(keep.tolist(), noise.tolist(), strict=True):
+        mask += [False] * k + [True] * z
+
+    def to_sentinels(mask: list[bool]) -> list[int]:
+        out, used, prev = [], 0, False
+        for t, m in zip(tokens, mask, strict=True):
+            if m and not prev:
+                out.append(sentinels[used])
+                used += 1
+            elif not m:
+                out.append(t)
+            prev = m
+        return out
+
+    return to_sentinels(mask), to_sentinels([not m for m in mask])
+
+
+def test_t5_and_denoise_equal_straightforward_references():
+    rng = np.random.default_rng(13)
+    for _ in range(400):
+        n = int(rng.integers(2, 120))
+        density, span = float(rng.choice([0.15, 0.3, 0.5])), float(rng.choice([1.0, 3.0, 8.0]))
+        toks = list(range(10, 10 + n))
+        # the same draws, replayed: T5's segment lengths, then the reference layout
+        replay = copy.deepcopy(rng)
+        ex = t5_span_corruption(toks, rng, SENTINELS, density, span)
+        num_noise = min(max(round(n * density), 1), n - 1)
+        num_spans = max(1, min(round(num_noise / span), num_noise, n - num_noise))
+        noise = random_segmentation(num_noise, num_spans, replay)
+        keep = random_segmentation(n - num_noise, num_spans, replay)
+        assert (ex.source, ex.target) == _t5_reference(toks, noise, keep, SENTINELS)
+        # denoise = the tokens outside span_mask's spans, for the same draws
+        replay = copy.deepcopy(rng)
+        ex = denoise(toks, rng, density, span)
+        assert ex.source == [
+            t for t, m in zip(toks, span_mask(n, density, span, replay), strict=True) if not m
+        ]
 
 
 def test_t5_needs_enough_sentinels():
