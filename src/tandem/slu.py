@@ -164,7 +164,12 @@ def align_slots(
     tokens: Sequence[str], slots: Iterable[SlotPair], ignore_case: bool = False
 ) -> tuple[list[Span], list[SlotPair]]:
     """Place (slot, value) pairs on the utterance tokens: each value's tokens are matched exactly (with
-    `ignore_case`, then also case-insensitively) at the first position not already used, left to right.
+    `ignore_case`, then also case-insensitively) at the first position not already used at or after the end
+    of the previous pair's span, else at the first unused position before it.
+
+    Searching on from the previous span follows the order `linearize` writes slots in (utterance order), so a
+    value that also occurs earlier as an unlabelled token is not put there: in SNIPS' "... in bastian in"
+    (city = bastian ; state = in) the state is the last "in", not the first.
 
     Returns (spans, unaligned pairs). Unaligned pairs are values that do not occur in the utterance (a model
     hallucinated, paraphrased or re-cased them); metrics count them as wrong predictions. The metrics match
@@ -176,13 +181,16 @@ def align_slots(
     spans: list[Span] = []
     missing: list[SlotPair] = []
     keys = (lambda t: t, _norm_tok) if ignore_case else (lambda t: t,)
+    cursor = 0  # end of the previous aligned span
     for name, value in slots:
         vt = str(value).split()
         hit = None
         if vt:
+            last = len(tokens) - len(vt) + 1
+            starts = [*range(min(cursor, max(last, 0)), last), *range(0, min(cursor, last))]
             for key in keys:
                 want = [key(t) for t in vt]
-                for s in range(len(tokens) - len(vt) + 1):
+                for s in starts:
                     if any(used[s : s + len(vt)]):
                         continue
                     if [key(t) for t in tokens[s : s + len(vt)]] == want:
@@ -196,6 +204,7 @@ def align_slots(
         for j in range(hit, hit + len(vt)):
             used[j] = True
         spans.append((name, hit, hit + len(vt)))
+        cursor = hit + len(vt)
     spans.sort(key=lambda s: (s[1], s[2]))
     return spans, missing
 
