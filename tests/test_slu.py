@@ -110,6 +110,20 @@ def test_pairs_align_in_utterance_order_after_the_previous_slot():
     assert align_slots(toks, [("city", "bastian"), ("dish", "salami")]) == ([("dish", 5, 6), ("city", 8, 9)], [])
 
 
+def test_a_right_slot_value_that_also_occurs_elsewhere_is_scored_right():
+    """Pairs were aligned to the first occurrence of their value, so the gold parse of SNIPS train's "show me
+    the show goldimouse" (object_type = the second "show") scored slot F1 50 and exact match 0."""
+    tags = ["O", "O", "O", "B-object_type", "B-object_name"]
+    gold = [SLUExample("show me the show goldimouse".split(), tags, "RateBook")]
+    intent, slots = parse_linearized(gold[0].target)
+    m = slu_metrics(gold, [intent], [slots])
+    assert m["slot_f1"] == 100.0 and m["exact_match"] == 100.0
+    # each gold span is matched once: a second "show" is a false positive
+    m = slu_metrics(gold, [intent], [[*slots, ("object_type", "show")]])
+    assert m["slot_precision"] == pytest.approx(200 / 3) and m["slot_recall"] == 100.0
+    assert m["exact_match"] == 0.0
+
+
 def test_slot_values_are_scored_case_sensitively_as_the_official_metrics_do():
     """A predicted value in another case than the utterance was aligned case-insensitively and counted as the
     gold span. conlleval / xSID's nluEval compare spans of the utterance's own tokens and SLURP's span F1

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,10 +173,10 @@ def align_slots(
     (city = bastian ; state = in) the state is the last "in", not the first.
 
     Returns (spans, unaligned pairs). Unaligned pairs are values that do not occur in the utterance (a model
-    hallucinated, paraphrased or re-cased them); metrics count them as wrong predictions. The metrics match
-    exactly, as the official ones do: conlleval and xSID's nluEval compare spans of the utterance's own
-    tokens, SLURP's span F1 compares filler strings with `==` (xSID keeps the original casing, so a value
-    written `berlin` for `Berlin` is not the gold span).
+    hallucinated, paraphrased or re-cased them). `slu_metrics` does not place pairs: it matches them to the
+    gold spans by slot and exact value, as the official metrics compare (conlleval and xSID's nluEval: spans
+    of the utterance's own tokens; SLURP's span F1: filler strings with `==`; xSID keeps the original casing,
+    so a value written `berlin` for `Berlin` is not the gold span).
     """
     used = [False] * len(tokens)
     spans: list[Span] = []
@@ -444,14 +445,22 @@ def intent_accuracy(gold: Sequence[str], pred: Sequence[str]) -> float:
     return 100.0 * sum(g == p for g, p in zip(gold, pred)) / len(gold)
 
 
-def _as_spans(tokens: Sequence[str], pred: Sequence) -> tuple[list[Span], int]:
-    """Spans from predicted tags (str items) or (slot, value) pairs; second item counts unaligned pairs."""
+def _slot_counts(ex: SLUExample, pred: Sequence) -> tuple[int, int]:
+    """(predicted slots, correct ones) of one utterance, from predicted tags (str items) or (slot, value) pairs.
+
+    Tags: exact (type, start, end) chunks, as conlleval. Pairs: a pair is right when the gold has a span of that
+    slot whose tokens are exactly the value, case included, each gold span matched once (a multiset match of
+    (slot, value) as SLURP's span F1 compares type and filler). A value written as text carries no position,
+    so where it also occurs elsewhere in the utterance ("show me the show goldimouse") no place is guessed.
+    """
     if not pred:
-        return [], 0
+        return 0, 0
     if isinstance(pred[0], str):
-        return bio_to_spans(tokens, pred), 0
-    spans, missing = align_slots(tokens, pred)
-    return spans, len(missing)
+        spans = set(bio_to_spans(ex.tokens, pred))
+        return len(spans), len(spans & set(ex.spans))
+    want = Counter((typ, tuple(ex.tokens[s:e])) for typ, s, e in ex.spans)
+    got = Counter((str(name), tuple(str(value).split())) for name, value in pred)
+    return len(pred), sum((want & got).values())
 
 
 def slot_f1(gold_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -480,8 +489,8 @@ def slu_metrics(
     """Intent accuracy, slot precision/recall/F1 over spans, and exact match (intent and every slot right).
 
     `pred_slots[i]` is either a BIO tag list for `gold[i].tokens` or a list of (slot, value) pairs (e.g. from
-    `parse_linearized`), which are aligned to the utterance tokens exactly, case included (`align_slots`);
-    values not found there count as wrong.
+    `parse_linearized`); a pair is right when the gold has a span of that slot whose tokens are exactly the
+    value, case included, each gold span counted once (`_slot_counts`); values not in the utterance are wrong.
     """
     if not (len(gold) == len(pred_intents) == len(pred_slots)):
         raise TandemError(
@@ -489,13 +498,10 @@ def slu_metrics(
         )
     n_gold = n_pred = n_ok = n_exact = 0
     for ex, pi, ps in zip(gold, pred_intents, pred_slots):
-        gs = set(ex.spans)
-        spans, n_missing = _as_spans(ex.tokens, list(ps))
-        pset = set(spans)
-        n_gold += len(gs)
-        n_pred += len(spans) + n_missing
-        n_ok += len(gs & pset)
-        n_exact += int(pi == ex.intent and n_missing == 0 and pset == gs and len(spans) == len(gs))
+        n_g = len(set(ex.spans))
+        n_p, n_k = _slot_counts(ex, list(ps))
+        n_gold, n_pred, n_ok = n_gold + n_g, n_pred + n_p, n_ok + n_k
+        n_exact += int(pi == ex.intent and n_k == n_p == n_g)
     prf = _prf(n_ok, n_pred, n_gold)
     return {
         "intent_acc": intent_accuracy([e.intent for e in gold], list(pred_intents)),
