@@ -153,6 +153,15 @@ def test_rouge_hand_computed():
     assert M.rouge(["x", "the cat"], [["y", "x"], "the cat"])["rouge1"] == 100.0
 
 
+def test_rouge_unicode_tokenizer_keeps_indic_words_whole():
+    # `\w+` split Devanagari / Tamil words at every vowel sign and virama (category M): "हिन्दी" became
+    # "ह", "न", "द", so two summaries sharing one of two words scored ROUGE-1 F 54.5, not 50
+    assert M._UnicodeTokenizer().tokenize("हिन्दी भाषा, தமிழ்!") == ["हिन्दी", "भाषा", "தமிழ்"]
+    assert M._UnicodeTokenizer().tokenize("می\u200cخواهم") == ["می\u200cخواهم"]  # ZWNJ inside a Persian word
+    r = M.rouge(["हिन्दी भाषा"], ["हिन्दी किताब"], lang="hi")
+    assert r["rouge1"] == pytest.approx(50.0) and r["rouge2"] == 0.0
+
+
 def test_rouge_lsum_matches_rouge_score_on_multi_sentence_summaries():
     """ROUGE-Lsum (MLSum, HF `evaluate`): summary-level LCS over newline-separated sentences, where rougeL takes
     one LCS over the whole text; both as the rouge-score package computes them."""

@@ -235,12 +235,22 @@ def _ref_streams(hyps: Sequence[str], refs) -> list[list[str]]:
     return [[r[min(j, len(r) - 1)] for r in per_hyp] for j in range(n)]
 
 
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: inside words in Indic scripts and Persian
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or unicodedata.category(ch)[0] == "M" or ch in _JOINERS
+
+
 class _UnicodeTokenizer:
-    """rouge-score's default tokenizer drops every non a-z0-9 character; this keeps letters of any script."""
+    """rouge-score's default tokenizer drops every non a-z0-9 character; this keeps the words of any script:
+    NFKC, lower case, then runs of letters, digits and combining marks (`\\w` alone would split Devanagari,
+    Tamil or Telugu words at every vowel sign and virama: "हिन्दी" into "ह", "न", "द"). Scripts written
+    without spaces between words (Chinese, Japanese, Thai) come out as one token per run of text."""
 
     def tokenize(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text).lower()
-        return re.findall(r"\w+", text, flags=re.UNICODE)
+        return "".join(ch if _word_char(ch) else " " for ch in text).split()
 
 
 def rouge(
