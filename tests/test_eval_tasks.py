@@ -465,3 +465,36 @@ def test_rank_predictions_map_verbalisations_and_reject_unknown_labels(tmp_path,
     preds.write_text('{"id": "0-0-0", "prediction": "maybe"}\n')
     err = _evaluate_err(capsys, "--predictions", str(preds), "--task", f"multirc={mrc}")
     assert f"{preds} line 1: prediction 'maybe' is not a label of task multirc (0, 1)" in err
+
+
+def _multirc_file(path, passages):
+    path.write_text("".join(json.dumps(p) + "\n" for p in passages))
+    return path
+
+
+def test_multirc_without_idx_fields_keeps_questions_apart(tmp_path):
+    # without idx fields every question was grouped as "None-None" (one question for EM) with ids
+    # "None-None-None": EM over two questions, one right and one wrong, was 0 instead of 50
+    def passage(text):
+        answers = [{"text": "yes", "label": 1}, {"text": "no", "label": 0}]
+        return {"passage": {"text": text, "questions": [{"question": "q?", "answers": answers}]}}
+
+    f = _multirc_file(tmp_path / "mrc.jsonl", [passage("a"), passage("b")])
+    task, explicit = get_task(f"multirc={f}")
+    docs = task.load(tmp_path, explicit)
+    assert len({d["qid"] for d in docs}) == 2 and len({d["id"] for d in docs}) == 4
+    assert task.metric(docs, [1, 0, 0, 0]) == {"f1a": pytest.approx(200 / 3), "em": 50.0}
+
+
+def test_multirc_answer_without_a_label_is_an_error(tmp_path):
+    # a missing label was read as -1 and scored as a wrong option, silently
+    answers = [{"text": "yes", "idx": 0}]
+    row = {"idx": 0, "passage": {"text": "t", "questions": [{"question": "q?", "answers": answers, "idx": 0}]}}
+    f = _multirc_file(tmp_path / "mrc.jsonl", [row])
+    with pytest.raises(TandemError, match=r"mrc.jsonl line 1: field 'label' missing"):
+        get_task(f"multirc={f}")[0].load(tmp_path, str(f))
+    answers[0]["label"] = 2
+    f = _multirc_file(tmp_path / "mrc.jsonl", [row])
+    with pytest.raises(TandemError, match=r"line 1: answer label 2 is not 0 or 1"):
+        get_task(f"multirc={f}")[0].load(tmp_path, str(f))
+

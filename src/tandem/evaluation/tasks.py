@@ -272,16 +272,22 @@ def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
         passage = need(r, "passage", where)
         where_r = where + _line(r)
         text = need(passage, "text", where_r)
-        for q in need(passage, "questions", where_r):
-            for a in need(q, "answers", where_r):
+        # without idx fields, positions keep questions apart (EM groups by qid) and ids unique
+        p_idx = r.get("idx", r.get("_line", len(out)))
+        for qi, q in enumerate(need(passage, "questions", where_r)):
+            q_idx = q.get("idx", qi) if isinstance(q, dict) else qi
+            for ai, a in enumerate(need(q, "answers", where_r)):
+                label = need(a, "label", where_r)
+                if label not in (0, 1):  # True / False too
+                    raise TandemError(f"{where_r}: answer label {label!r} is not 0 or 1 (multirc)")
                 out.append(
                     {
                         "passage": text,
                         "question": need(q, "question", where_r),
                         "answer": need(a, "text", where_r),
-                        "label": int(a.get("label", -1)),
-                        "qid": f"{r.get('idx')}-{q.get('idx')}",
-                        "id": f"{r.get('idx')}-{q.get('idx')}-{a.get('idx')}",
+                        "label": int(label),
+                        "qid": f"{p_idx}-{q_idx}",
+                        "id": f"{p_idx}-{q_idx}-{a.get('idx', ai)}",
                     }
                 )
     return out
