@@ -498,3 +498,16 @@ def test_multirc_answer_without_a_label_is_an_error(tmp_path):
     with pytest.raises(TandemError, match=r"line 1: answer label 2 is not 0 or 1"):
         get_task(f"multirc={f}")[0].load(tmp_path, str(f))
 
+
+def test_record_query_without_gold_answers_is_an_error(tmp_path):
+    # a query without answers (a test split) scored 0 whatever the prediction
+    passage = {"text": "Ann met Bob.", "entities": [{"start": 0, "end": 2}, {"start": 8, "end": 10}]}
+    row = {"idx": 0, "passage": passage, "qas": [{"query": "@placeholder came", "idx": 7}]}
+    f = tmp_path / "record.jsonl"
+    f.write_text(json.dumps(row) + "\n")
+    with pytest.raises(TandemError, match=r"record.jsonl line 1: field 'answers' missing"):
+        get_task(f"record={f}")[0].load(tmp_path, str(f))
+    row["qas"][0]["answers"] = []
+    f.write_text(json.dumps(row) + "\n")
+    with pytest.raises(TandemError, match=r"record.jsonl line 1: ReCoRD query '7' has no gold answers"):
+        get_task(f"record={f}")[0].load(tmp_path, str(f))

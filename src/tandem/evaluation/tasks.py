@@ -309,7 +309,9 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
                     "passage": _record_passage(r["passage"]),
                     "query": r["query"],
                     "entities": ents,
-                    "answers": list(r.get("answers", [])),
+                    "answers": _record_answers(
+                        list(r.get("answers", [])), where, f"{r['idx']['passage']}-{r['idx']['query']}"
+                    ),
                     "id": f"{r['idx']['passage']}-{r['idx']['query']}",
                 }
             )
@@ -324,16 +326,26 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
             )
         )
         for q in need(r, "qas", where_r):
+            qid = str(q.get("idx", len(out))) if isinstance(q, dict) else str(len(out))
+            answers = list(dict.fromkeys(need(a, "text", where_r) for a in need(q, "answers", where_r)))
             out.append(
                 {
                     "passage": _record_passage(text),
                     "query": need(q, "query", where_r),
                     "entities": ents,
-                    "answers": list(dict.fromkeys(need(a, "text", where_r) for a in q.get("answers", []))),
-                    "id": str(q.get("idx", len(out))),
+                    "answers": _record_answers(answers, where_r, qid),
+                    "id": qid,
                 }
             )
     return out
+
+
+def _record_answers(answers: list[str], where: str, qid: str) -> list[str]:
+    """The gold answers of a ReCoRD query, or an error: the official script takes a max over them, and a query
+    without any (a test split) would score 0 whatever the prediction."""
+    if not answers:
+        raise TandemError(f"{where}: ReCoRD query {qid!r} has no gold answers; evaluate on a labelled split")
+    return answers
 
 
 def _acc_metric(docs: list[Doc], preds: list[Any], gold: Callable[[Doc], Any]) -> dict[str, float]:
