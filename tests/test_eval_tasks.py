@@ -489,7 +489,10 @@ def test_multirc_without_idx_fields_keeps_questions_apart(tmp_path):
 def test_multirc_answer_without_a_label_is_an_error(tmp_path):
     # a missing label was read as -1 and scored as a wrong option, silently
     answers = [{"text": "yes", "idx": 0}]
-    row = {"idx": 0, "passage": {"text": "t", "questions": [{"question": "q?", "answers": answers, "idx": 0}]}}
+    row = {
+        "idx": 0,
+        "passage": {"text": "t", "questions": [{"question": "q?", "answers": answers, "idx": 0}]},
+    }
     f = _multirc_file(tmp_path / "mrc.jsonl", [row])
     with pytest.raises(TandemError, match=r"mrc.jsonl line 1: field 'label' missing"):
         get_task(f"multirc={f}")[0].load(tmp_path, str(f))
@@ -511,3 +514,29 @@ def test_record_query_without_gold_answers_is_an_error(tmp_path):
     f.write_text(json.dumps(row) + "\n")
     with pytest.raises(TandemError, match=r"record.jsonl line 1: ReCoRD query '7' has no gold answers"):
         get_task(f"record={f}")[0].load(tmp_path, str(f))
+
+
+def test_non_text_gold_fields_are_errors_naming_file_line_and_field(tmp_path):
+    # a null / list target or summary, or a null SQuAD answer, failed inside the metric with a TypeError
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": "x"}\n')
+    cases = [
+        ("flores:en-de", {"id": "0", "src": "a", "tgt": None}, "field 'tgt' must be a string, got null"),
+        ("xsum", {"id": "0", "text": "d", "summary": ["a", "b"]}, "field 'summary' must be a string"),
+    ]
+    for spec, row, message in cases:
+        f = tmp_path / "task.jsonl"
+        f.write_text(
+            '{"id": "9", "src": "s", "tgt": "t", "text": "d", "summary": "s"}\n' + json.dumps(row) + "\n"
+        )
+        task, explicit = get_task(f"{spec}={f}")
+        with pytest.raises(TandemError, match=f"task.jsonl line 2: {message}"):
+            score_predictions(task, tmp_path, preds, explicit)
+    squad = tmp_path / "dev.json"
+    qas = [{"id": "q1", "question": "Who?", "answers": [{"text": None}]}]
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": qas}]}]}))
+    with pytest.raises(TandemError, match=r"dev.json \(question 'q1'\): field 'text' must be a string"):
+        get_task(f"squad2={squad}")[0].load(tmp_path, str(squad))
+    squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": ["q1"]}]}]}))
+    with pytest.raises(TandemError, match=r"dev.json \(question 1\): expected a JSON object"):
+        get_task(f"squad2={squad}")[0].load(tmp_path, str(squad))

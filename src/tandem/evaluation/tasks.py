@@ -79,6 +79,17 @@ def need(doc: Doc, key: str, where: str = "") -> Any:
     return doc[key]
 
 
+def need_text(doc: Doc, key: str, where: str = "") -> str:
+    """doc[key] when it is a string, else a TandemError naming the file line and the field (a null or a number
+    there used to fail inside the metric with a bare TypeError)."""
+    value = need(doc, key, where)
+    if not isinstance(value, str):
+        raise TandemError(
+            f"{where or 'document'}{_line(doc)}: field {key!r} must be a string, got {json.dumps(value)[:60]}"
+        )
+    return value
+
+
 def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
     """Rows of a Hugging Face dataset from the local cache (no download unless TANDEM_HF_DOWNLOAD=1)."""
     try:
@@ -327,7 +338,7 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
         )
         for q in need(r, "qas", where_r):
             qid = str(q.get("idx", len(out))) if isinstance(q, dict) else str(len(out))
-            answers = list(dict.fromkeys(need(a, "text", where_r) for a in need(q, "answers", where_r)))
+            answers = list(dict.fromkeys(need_text(a, "text", where_r) for a in need(q, "answers", where_r)))
             out.append(
                 {
                     "passage": _record_passage(text),
@@ -535,14 +546,17 @@ def _load_squad(data_dir: Path, explicit: str | None = None) -> list[Doc]:
             for qa in need(para, "qas", str(path)):
                 qid = qa.get("id", len(out) + 1) if isinstance(qa, dict) else len(out) + 1
                 where = f"{path} (question {qid!r})"
+                question = need_text(qa, "question", where)  # first: also says when qa is not an object
                 answers = (
-                    [] if qa.get("is_impossible") else [need(a, "text", where) for a in qa.get("answers", [])]
+                    []
+                    if qa.get("is_impossible")
+                    else [need_text(a, "text", where) for a in qa.get("answers", [])]
                 )
                 out.append(
                     {
                         "id": str(need(qa, "id", where)),
-                        "context": need(para, "context", where),
-                        "question": need(qa, "question", where),
+                        "context": need_text(para, "context", where),
+                        "question": question,
                         "answers": answers,
                     }
                 )
@@ -617,7 +631,11 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
         if explicit:  # a jsonl with src/tgt fields
             rows = read_jsonl(Path(explicit))
             return [
-                {"id": str(r.get("id", i)), "src": need(r, "src", explicit), "tgt": need(r, "tgt", explicit)}
+                {
+                    "id": str(r.get("id", i)),
+                    "src": need_text(r, "src", explicit),
+                    "tgt": need_text(r, "tgt", explicit),
+                }
                 for i, r in enumerate(rows)
             ]
         s, t = read(data_dir, src, "devtest"), read(data_dir, tgt, "devtest")
@@ -721,8 +739,8 @@ def _summ_task(kind: str, lang: str) -> Task:
             out.append(
                 {
                     "id": str(r.get("id", r.get("url", i))),
-                    "document": need(r, doc_field, str(path)),
-                    "summary": need(r, "summary", str(path)),
+                    "document": need_text(r, doc_field, str(path)),
+                    "summary": need_text(r, "summary", str(path)),
                 }
             )
         return out
