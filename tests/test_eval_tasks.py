@@ -540,3 +540,9 @@ def test_non_text_gold_fields_are_errors_naming_file_line_and_field(tmp_path):
     squad.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": ["q1"]}]}]}))
     with pytest.raises(TandemError, match=r"dev.json \(question 1\): expected a JSON object"):
         get_task(f"squad2={squad}")[0].load(tmp_path, str(squad))
+
+
+def test_unreadable_flores_spm_fails_when_the_task_is_built(tmp_path):
+    # --flores-spm was only opened by the metric, after the model had translated the whole devtest
+    with pytest.raises(TandemError, match=r"spBLEU: cannot load SentencePiece model .*missing.model"):
+        get_task("flores:en-de", str(tmp_path / "missing.model"))

@@ -209,14 +209,19 @@ def chrf_pp(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]]) 
     return float(CHRF(word_order=2).corpus_score(list(hyps), _ref_streams(hyps, refs)).score)
 
 
-def spbleu(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], spm_path: str) -> float:
-    """spBLEU: BLEU over the pieces of the FLORES SentencePiece model at `spm_path` (no further tokenisation)."""
+def load_spm(spm_path: str):
+    """The SentencePiece model of spBLEU, or a TandemError naming the path (call it early to fail before a run)."""
     import sentencepiece as spm
 
     try:
-        sp = spm.SentencePieceProcessor(model_file=str(spm_path))
+        return spm.SentencePieceProcessor(model_file=str(spm_path))
     except (OSError, RuntimeError) as e:
         raise TandemError(f"spBLEU: cannot load SentencePiece model {spm_path}: {e}") from e
+
+
+def spbleu(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], spm_path: str) -> float:
+    """spBLEU: BLEU over the pieces of the FLORES SentencePiece model at `spm_path` (no further tokenisation)."""
+    sp = load_spm(spm_path)
 
     def pieces(s: str) -> str:
         return " ".join(sp.encode(s, out_type=str))

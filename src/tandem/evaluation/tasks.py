@@ -616,6 +616,7 @@ def _flores_task(param: str, spm_path: str | None = None) -> Task:
     bleu_tok = M.bleu_tokenizer(tgt)
     signatures = M.sacrebleu_signatures(bleu_tok)
     if spm_path:
+        M.load_spm(spm_path)  # a bad --flores-spm fails here, not after every translation is generated
         signatures["spbleu"] = f"pieces of {spm_path}; " + M.sacrebleu_signatures("none")["bleu"]
 
     def read(data_dir: Path, code: str, split: str) -> list[str]:
