@@ -119,6 +119,15 @@ def test_bleu_chrf_against_sacrebleu():
     )
 
 
+def test_a_hypothesis_without_references_is_a_named_error():
+    # an empty reference list was an IndexError from inside the stream building
+    for fn in (M.bleu, M.chrf_pp):
+        with pytest.raises(
+            TandemError, match="hypothesis 1: references must be a string or a non-empty list"
+        ):
+            fn(["a", "b"], ["a", []])
+
+
 def test_spbleu_uses_the_given_spm(tmp_path):
     import sacrebleu
     import sentencepiece as spm

@@ -235,6 +235,11 @@ def _ref_streams(hyps: Sequence[str], refs) -> list[list[str]]:
     if len(hyps) != len(refs):
         raise TandemError(f"{len(hyps)} hypotheses but {len(refs)} references")
     per_hyp = [[r] if isinstance(r, str) else list(r) for r in refs]
+    for i, r in enumerate(per_hyp):
+        if not r or not all(isinstance(x, str) for x in r):
+            raise TandemError(
+                f"hypothesis {i}: references must be a string or a non-empty list of strings, got {r!r:.60}"
+            )
     n = max((len(r) for r in per_hyp), default=1)
     # hypotheses with fewer references repeat their last one (sacreBLEU needs rectangular streams)
     return [[r[min(j, len(r) - 1)] for r in per_hyp] for j in range(n)]
