@@ -74,6 +74,9 @@ def test_record_max_over_golds():
     r = M.max_over_golds([["Benazir Bhutto", "Bhutto"], ["Obama"]], ["Bhutto", "Barack"])
     assert r["exact"] == 50.0 and r["f1"] == 50.0
     assert M.max_over_golds([["x y"]], ["x"])["f1"] == pytest.approx(100 * 2 / 3)
+    # SQuAD v1.1 / ReCoRD F1 has no empty-answer rule (that is SQuAD 2.0's): a gold that normalises to ""
+    # against an empty prediction is F1 0 (no common token), though EM 1; it was F1 100
+    assert M.max_over_golds([["The"]], [""]) == {"exact": 100.0, "f1": 0.0}
 
 
 def test_classification_metrics_against_hand_and_sklearn():

@@ -47,11 +47,15 @@ def exact_score(gold: str, pred: str) -> float:
     return float(normalize_answer(gold) == normalize_answer(pred))
 
 
-def f1_score(gold: str, pred: str) -> float:
-    """Bag-of-tokens F1 of normalised answers; if either is empty, 1.0 only when both are (SQuAD 2.0)."""
+def f1_score(gold: str, pred: str, empty_match: bool = True) -> float:
+    """Bag-of-tokens F1 of normalised answers; if either is empty, 1.0 only when both are (SQuAD 2.0).
+
+    `empty_match=False` is the SQuAD v1.1 / ReCoRD script, which has no empty-answer rule: no common token is
+    0.0, both sides empty included.
+    """
     g, p = _tokens(gold), _tokens(pred)
     if not g or not p:
-        return float(g == p)
+        return float(g == p and empty_match)
     common = collections.Counter(g) & collections.Counter(p)
     same = sum(common.values())
     if same == 0:
@@ -101,7 +105,7 @@ def max_over_golds(golds: Sequence[Sequence[str]], preds: Sequence[str]) -> dict
     if len(golds) != len(preds):
         raise TandemError(f"max_over_golds: {len(golds)} examples but {len(preds)} predictions")
     em = [max((exact_score(g, p) for g in gs), default=0.0) for gs, p in zip(golds, preds)]
-    f1 = [max((f1_score(g, p) for g in gs), default=0.0) for gs, p in zip(golds, preds)]
+    f1 = [max((f1_score(g, p, empty_match=False) for g in gs), default=0.0) for gs, p in zip(golds, preds)]
     return {"exact": _mean(em), "f1": _mean(f1)}
 
 
