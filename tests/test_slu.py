@@ -105,9 +105,15 @@ def test_pairs_align_in_utterance_order_after_the_previous_slot():
     toks = "i want to find a salami restaurant in bastian in".split()
     tags = ["O"] * 5 + ["B-served_dish", "B-restaurant_type", "O", "B-city", "B-state"]
     assert spans_to_bio(toks, slots_from_bio(toks, tags)) == tags
-    assert align_slots(toks, [("city", "bastian"), ("state", "in")]) == ([("city", 8, 9), ("state", 9, 10)], [])
+    assert align_slots(toks, [("city", "bastian"), ("state", "in")]) == (
+        [("city", 8, 9), ("state", 9, 10)],
+        [],
+    )
     # a value found only before the previous span still aligns (written out of order)
-    assert align_slots(toks, [("city", "bastian"), ("dish", "salami")]) == ([("dish", 5, 6), ("city", 8, 9)], [])
+    assert align_slots(toks, [("city", "bastian"), ("dish", "salami")]) == (
+        [("dish", 5, 6), ("city", 8, 9)],
+        [],
+    )
 
 
 def test_a_right_slot_value_that_also_occurs_elsewhere_is_scored_right():
