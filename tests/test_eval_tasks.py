@@ -318,7 +318,8 @@ def test_choices_too_long_for_the_decoder_are_recorded_skips(tiny_model, shared_
     lm = EncoderDecoder(Seq2SeqLM.from_pretrained(tiny_model), Tokenizer.load(tiny_model))
     task, _ = get_task("copa")
     docs = task.load(shared_data, None)[:6]
-    longest = [max(len(continuation_ids(lm, c)) for c in task.choices(d)) for d in docs]
+    # choices are tokenized after their prompt (whose end, the query, every fitted prompt keeps)
+    longest = [max(len(continuation_ids(lm, c, task.prompt(d))) for c in task.choices(d)) for d in docs]
     lm.max_target_len = sorted(longest)[2]
     # room for the query and part of one demonstration: every prompt loses demonstrations, none is skipped
     lm.max_source_len = max(len(lm.source_ids("[CLM] " + task.prompt(d))) for d in docs) + 12

@@ -348,11 +348,13 @@ def test_loglikelihood_truncates_long_contexts_on_the_left_and_refuses_long_cont
 
 
 def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
-    # tandem's own k-shot rank scoring and lm-eval's requests through the bridge score the same
-    # (encoder input, continuation) pairs: [CLM] prompt with demonstrations, EOS appended, choices as given
+    # tandem's own k-shot rank scoring and the bridge score the same (encoder input, continuation) pairs
+    # alike: [CLM] prompt with demonstrations, EOS appended. tandem tokenizes a choice in its prompt's context;
+    # lm-eval's seq2seq requests encode it alone, which with this whitespace-keeping tokenizer gives " yes"
+    # an extra dummy-prefix token, so the pairs go to the bridge as token ids.
     import tandem.integrations.lm_eval as bridge
     from tandem.prompting import PromptFormat, build_prompt
-    from tandem.prompting.scoring import rank_choices
+    from tandem.prompting.scoring import choice_ids, rank_choices
 
     model, tok = _tandem_parts(max_positions=256)
     td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
@@ -364,8 +366,10 @@ def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
     choices = [[" yes", " no", " the big cat"], [" yes", " no"]]
     assert td.tok_encode(prompts[0]) == td.lm.source_ids(prompts[0])  # [CLM] token first, EOS last
     ranked = rank_choices(td.lm, prompts, choices, batch_size=2)
-    reqs = [(p, c) for p, cs in zip(prompts, choices) for c in cs]
-    got = td.loglikelihood(_instances("loglikelihood", reqs), disable_tqdm=True)
+    reqs = [
+        (None, td.tok_encode(p), ids) for p, cs in zip(prompts, choices) for ids in choice_ids(td.lm, p, cs)
+    ]
+    got = td._loglikelihood_tokens(reqs, disable_tqdm=True)
     want = [(s.logprob, s.is_greedy) for r in ranked for s in r.raw]
     assert [g for _, g in got] == [g for _, g in want]
     assert [lp for lp, _ in got] == pytest.approx([lp for lp, _ in want], abs=1e-5)

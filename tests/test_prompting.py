@@ -374,3 +374,61 @@ def test_prompted_generation_is_greedy_whatever_the_checkpoints_decoding_default
         assert generate_texts(hlm, prompts, max_new_tokens=8, stop=[]) == want
     finally:
         model.generation_config = old
+
+
+def _tandem_tokenizer_and_model(max_positions: int = 128):
+    """A tandem-trained tokenizer (identity normalisation: whitespace kept as written, SentencePiece's dummy
+    prefix on) and a random tiny tandem model over its vocabulary."""
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    lines = [
+        f"The {a} {b} sat on the {c} mat. Is it {c}? Answer: {'yes' if (a + b) < c else 'no'}"
+        for a in ("big", "small", "red", "old")
+        for b in ("cat", "dog")
+        for c in ("blue", "green")
+    ]
+    tok = Tokenizer.train(iter(lines * 5), vocab_size=40, byte_fallback=False, character_coverage=1.0)
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"),
+        vocab_size=tok.vocab_size,
+        d_model=32,
+        ffn_dim=64,
+        max_positions=max_positions,
+    )
+    return tok, Seq2SeqLM(cfg).eval()
+
+
+def test_choices_are_tokenized_in_the_context_of_their_prompt():
+    # The causal-LM objective splits a document's tokens between encoder and decoder, so after "Answer:" the
+    # decoder continues with the tokens " yes" has INSIDE "...Answer: yes" (as in the demonstrations). Encoded
+    # alone, a whitespace-keeping SentencePiece model turns the choice's leading space plus its dummy prefix
+    # into an extra lone "▁" token that the model never sees there; rank scoring scored that.
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import continuation_ids, rank_choices
+
+    tok, model = _tandem_tokenizer_and_model()
+    lm = EncoderDecoder(model, tok)
+    query = "The big cat sat on the blue mat. Is it blue? Answer:"
+    prompt = "[CLM] The old dog sat on the green mat. Is it green? Answer: yes; " + query
+    body = prompt[len("[CLM] ") :]
+    in_context = {c: tok.encode(body + c)[len(tok.encode(body)) :] for c in (" yes", " no")}
+    assert tok.encode(" yes") != in_context[" yes"]  # the case under test: alone it is one token longer
+    res = rank_choices(lm, [prompt], [[" yes", " no"]])[0]
+    src = lm.source_ids(prompt)
+    for c, s in zip((" yes", " no"), res.raw):
+        assert s.num_tokens == len(in_context[c])
+        assert s.logprob == pytest.approx(_brute(model, src, in_context[c]), abs=1e-4)
+    assert continuation_ids(lm, " yes", prompt) == in_context[" yes"]
+    assert continuation_ids(lm, " yes") == tok.encode(" yes")  # no context: alone
+    # calibration subtracts the score of the same ids after the unconditional prompt
+    cal = rank_choices(
+        lm, [prompt], [[" yes", " no"]], normalization="calibrated", unconditional_prompt="[CLM]"
+    )
+    usrc = lm.source_ids("[CLM]")
+    for c, s, r in zip((" yes", " no"), cal[0].scores, res.raw):
+        assert s == pytest.approx(r.logprob - _brute(model, usrc, in_context[c]), abs=1e-4)

@@ -145,7 +145,7 @@ def run_task(
 ) -> TaskReport:
     """Evaluate `lm` (a `tandem.prompting.lm.EncoderDecoder`) on one task."""
     from tandem.prompting.generation import generate_texts
-    from tandem.prompting.scoring import continuation_ids, rank_choices
+    from tandem.prompting.scoring import choice_ids, rank_choices
 
     t0 = time.perf_counter()
     fmt = fmt or PromptFormat()
@@ -174,8 +174,10 @@ def run_task(
     ok = [i for i, p in enumerate(prompts) if p is not None]
     if task.kind == "rank":
         choices = {i: task.choices(docs[i]) for i in ok}
-        if lm.max_target_len is not None:  # a verbalisation the decoder cannot hold is a skip, not a cut
-            ok = [i for i in ok if all(len(continuation_ids(lm, c)) <= lm.max_target_len for c in choices[i])]
+        cap = lm.max_target_len
+        # a verbalisation the decoder cannot hold is a skip, not a cut (tokenized in context, as it is scored)
+        if cap is not None:
+            ok = [i for i in ok if all(len(c) <= cap for c in choice_ids(lm, str(prompts[i]), choices[i]))]
         if progress is not None:
             progress(len(docs) - len(ok))
         results = rank_choices(

@@ -268,14 +268,19 @@ class EncoderDecoder:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
+    def split_clm(self, text: str) -> tuple[list[int], str]:
+        """(the ids an `[CLM] ` prefix of `text` stands for, the text after it): `[clm_id]` when the vocabulary
+        has the token, [] when it has not (models without the token were never trained with it) or when
+        `text` has no such prefix."""
+        if not text.startswith("[CLM]"):
+            return [], text
+        body = text[len("[CLM]") :].lstrip(" ")
+        return ([self.tok.clm_id] if self.tok.clm_id is not None else []), body
+
     def source_ids(self, text: str) -> list[int]:
         """Encoder input ids: an `[CLM] ` prefix becomes the [CLM] token when the vocabulary has one, else
-        it is left out (models without the token were never trained with it); EOS appended if add_eos."""
-        prefix = []
-        if text.startswith("[CLM]"):
-            text = text[len("[CLM]") :].lstrip(" ")
-            if self.tok.clm_id is not None:
-                prefix = [self.tok.clm_id]
+        it is left out (see `split_clm`); EOS appended if add_eos."""
+        prefix, text = self.split_clm(text)
         ids = prefix + self.tok.encode(text)
         if self.add_eos and self.eos_id is not None:
             ids.append(self.eos_id)

@@ -5,7 +5,7 @@ cross-attention keys/values) is shared by all of its choices; lm-eval and HELM r
 every choice. With tandem models the choices of an example are then decoded together as one prefix tree
 (one decoder row; each position attends to its ancestors only), so the start position and any prefix the
 choices share are computed once, and the LM head runs once per tree node. Examples are length-sorted into
-batches so padding stays small.
+batches so padding stays small. A choice is scored as the tokens it has after its prompt (`continuation_ids`).
 
 Normalisations of a choice's summed log-likelihood `ll`:
 - "none": ll;  "token": ll / number of choice tokens;  "char": ll / number of characters of the choice;
@@ -223,13 +223,14 @@ def rank_choices(
 ) -> list[RankResult]:
     """Score the choices (verbalisations such as " yes" / " no") of each prompt; best first via `.prediction`.
 
-    With `normalization="calibrated"` each distinct (unconditional prompt, choice) pair is scored once and
-    subtracted.
+    Each choice is tokenized in the context of its prompt (see `continuation_ids`). With
+    `normalization="calibrated"` the same choice ids are scored after the unconditional prompt (each distinct
+    pair once) and subtracted.
     """
     if normalization not in NORMALIZATIONS:
         raise TandemError(f"unknown normalisation {normalization!r}; choose from {', '.join(NORMALIZATIONS)}")
     sources = [lm.source_ids(p) for p in prompts]
-    cont_ids = [[continuation_ids(lm, c) for c in cs] for cs in choices]
+    cont_ids = [choice_ids(lm, p, cs) for p, cs in zip(prompts, choices)]
     raw = score_continuations(lm, sources, cont_ids, batch_size, progress)
     uncond: list[list[ContinuationScore]] | None = None
     if normalization == "calibrated":
@@ -238,28 +239,55 @@ def rank_choices(
             if isinstance(unconditional_prompt, str)
             else list(unconditional_prompt)
         )
-        keys = sorted({(u, c) for u, cs in zip(uprompts, choices) for c in cs})
-        by_prompt: dict[str, list[str]] = {}
+        keys = sorted({(u, tuple(c)) for u, cs in zip(uprompts, cont_ids) for c in cs})
+        by_prompt: dict[str, list[tuple[int, ...]]] = {}
         for u, c in keys:
             by_prompt.setdefault(u, []).append(c)
         plist = list(by_prompt)
         res = score_continuations(
             lm,
             [lm.source_ids(u) for u in plist],
-            [[continuation_ids(lm, c) for c in by_prompt[u]] for u in plist],
+            [[list(c) for c in by_prompt[u]] for u in plist],
             batch_size,
         )
-        table = {(u, c): s for u in plist for c, s in zip(by_prompt[u], res[plist.index(u)])}
-        uncond = [[table[(u, c)] for c in cs] for u, cs in zip(uprompts, choices)]
+        table = {(u, c): s for u, r in zip(plist, res) for c, s in zip(by_prompt[u], r)}
+        uncond = [[table[(u, tuple(c))] for c in cs] for u, cs in zip(uprompts, cont_ids)]
     out = []
     for i, (r, cs) in enumerate(zip(raw, choices)):
         out.append(RankResult(normalize_scores(r, cs, normalization, uncond[i] if uncond else None), r))
     return out
 
 
-def continuation_ids(lm: EncoderDecoder, text: str) -> list[int]:
-    """Decoder target ids of a verbalised choice (no start or end token)."""
-    ids = lm.tok.encode(text)
-    if not ids:
-        raise TandemError(f"choice {text!r} encodes to no tokens; give every choice some text")
-    return ids
+def choice_ids(lm: EncoderDecoder, context: str, choices: Sequence[str]) -> list[list[int]]:
+    """`continuation_ids` of each choice after `context` (the context is encoded once)."""
+    _, body = lm.split_clm(context)
+    in_context: list[list[int] | None] = [None] * len(choices)
+    if body:
+        ctx = lm.tok.encode(body)
+        for j, whole in enumerate(lm.tok.encode_batch([body + c for c in choices])):
+            if whole[: len(ctx)] == ctx:
+                in_context[j] = whole[len(ctx) :]
+    out = []
+    for c, ids in zip(choices, in_context):
+        if ids is None:  # no context, or a token spans the boundary
+            ids = lm.tok.encode(c)
+        if not ids:
+            raise TandemError(f"choice {c!r} encodes to no tokens; give every choice some text")
+        out.append(ids)
+    return out
+
+
+def continuation_ids(lm: EncoderDecoder, text: str, context: str | None = None) -> list[int]:
+    """Decoder target ids of a verbalised choice (no start or end token).
+
+    With `context`, the prompt the choice follows, the choice is tokenized in context: the ids that
+    `context + text` has beyond those of `context` alone. That is how the causal-LM objective splits a
+    document between the encoder and the decoder, and how the choice reads in a demonstration. Encoded on its
+    own, a choice's leading space can become a token of its own: SentencePiece puts its dummy-prefix `▁`
+    before the text, so with a model that keeps whitespace as written (tandem's) " yes" alone is `▁` `▁yes`
+    but after "Answer:" it is `▁yes`. Without a context (or an `[CLM] `-only one), or when a token spans the
+    boundary (the context's ids are not a prefix of the whole), the choice is encoded alone.
+    """
+    if context is None:
+        context = ""
+    return choice_ids(lm, context, [text])[0]
