@@ -378,7 +378,8 @@ def test_prompted_generation_is_greedy_whatever_the_checkpoints_decoding_default
 
 def _tandem_tokenizer_and_model(max_positions: int = 128):
     """A tandem-trained tokenizer (identity normalisation: whitespace kept as written, SentencePiece's dummy
-    prefix on) and a random tiny tandem model over its vocabulary."""
+    prefix on) and a random tiny tandem model over its vocabulary that writes text and never ends it (EOS
+    can never win)."""
     import dataclasses
 
     from tandem.config import ModelConfig
@@ -399,8 +400,15 @@ def _tandem_tokenizer_and_model(max_positions: int = 128):
         d_model=32,
         ffn_dim=64,
         max_positions=max_positions,
+        final_logits_bias=True,
     )
-    return tok, Seq2SeqLM(cfg).eval()
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        for p in model.decoder.parameters():
+            if p.dim() > 1:
+                p.normal_(0, 0.5)
+        model.final_logits_bias[cfg.eos_token_id] = -1e4
+    return tok, model
 
 
 def test_choices_are_tokenized_in_the_context_of_their_prompt():
@@ -432,3 +440,16 @@ def test_choices_are_tokenized_in_the_context_of_their_prompt():
     usrc = lm.source_ids("[CLM]")
     for c, s, r in zip((" yes", " no"), cal[0].scores, res.raw):
         assert s == pytest.approx(r.logprob - _brute(model, usrc, in_context[c]), abs=1e-4)
+
+
+def test_generation_batch_size_below_one_still_generates():
+    # batch_size 0 stepped through the prompts one at a time but sliced empty batches: every answer was ""
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+
+    tok, model = _tandem_tokenizer_and_model()
+    lm = EncoderDecoder(model, tok)
+    prompts = ["[CLM] The big cat sat on the", "[CLM] Is it blue? Answer:"]
+    want = generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=1)
+    assert all(want)  # the random model writes something (EOS cannot win in 6 tokens here)
+    assert generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=0) == want

@@ -40,8 +40,9 @@ def generate_texts(
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
     out: list[str] = [""] * len(sources)
     stops = [s for s in stop if s]
-    for b in range(0, len(order), max(1, batch_size)):
-        idx = order[b : b + batch_size]
+    bs = max(1, int(batch_size))  # as in rank scoring: below 1 means one prompt per pass
+    for b in range(0, len(order), bs):
+        idx = order[b : b + bs]
         ids, mask = lm.pad([sources[i] for i in idx], lm.pad_id)
         if lm.is_tandem:
             gen = lm.model.generate(
