@@ -453,3 +453,18 @@ def test_generation_batch_size_below_one_still_generates():
     want = generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=1)
     assert all(want)  # the random model writes something (EOS cannot win in 6 tokens here)
     assert generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=0) == want
+
+
+def test_generation_uses_every_decoder_position():
+    # A decoder with P learned positions reads the start token and P - 1 new tokens, so it writes P new
+    # tokens (as model.generate and the lm-eval bridge allow); generate_texts stopped one short, at P - 1.
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+
+    tok, model = _tandem_tokenizer_and_model(max_positions=16)
+    lm = EncoderDecoder(model, tok)
+    prompt = "[CLM] The big cat"
+    ids = lm.pad([lm.source_ids(prompt)], lm.pad_id)
+    full = model.generate(*ids, max_new_tokens=16)[0, 1:].tolist()
+    assert len(full) == 16 and tok.eos_id not in full
+    assert generate_texts(lm, [prompt], max_new_tokens=100, stop=[]) == [tok.decode(full).strip()]

@@ -35,8 +35,8 @@ def generate_texts(
 ) -> list[str]:
     """Greedy continuations of `prompts`, cut at the first stop string; batched longest first."""
     sources = [lm.source_ids(p) for p in prompts]
-    if lm.max_target_len is not None:
-        max_new_tokens = max(1, min(max_new_tokens, lm.max_target_len - 1))
+    if lm.max_target_len is not None:  # the decoder reads the start token and all new tokens but the last
+        max_new_tokens = max(1, min(max_new_tokens, lm.max_target_len))
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
     out: list[str] = [""] * len(sources)
     stops = [s for s in stop if s]
