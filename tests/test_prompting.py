@@ -468,3 +468,24 @@ def test_generation_uses_every_decoder_position():
     full = model.generate(*ids, max_new_tokens=16)[0, 1:].tolist()
     assert len(full) == 16 and tok.eos_id not in full
     assert generate_texts(lm, [prompt], max_new_tokens=100, stop=[]) == [tok.decode(full).strip()]
+
+
+def test_clm_prefix_without_a_clm_token_is_left_out_with_one_warning(shared_fixtures):
+    # The AlexaTM-format test tokenizer has no [CLM] piece: an AlexaTM model would silently read "[CLM] "
+    # prompts in denoising mode. The prefix is still left out (T5/BART never had the token), but said once.
+    import warnings
+
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.tokenizer import Tokenizer
+
+    fx = shared_fixtures / "alexatm-tiny"
+    tok = Tokenizer.load(fx / "alexatm-format-spm.model")
+    assert tok.clm_id is None  # the case under test
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(fx), tok)
+    with pytest.warns(UserWarning, match=r"no \[CLM\] token.*--no-clm-prefix"):
+        ids = lm.source_ids("[CLM] is it")
+    assert ids == lm.source_ids("is it") == tok.encode("is it") + [lm.eos_id]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lm.source_ids("[CLM] tea")  # once per model view, not once per prompt

@@ -7,6 +7,7 @@ continuation) and with Hugging Face seq2seq models (encoder states shared), and 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -243,6 +244,7 @@ class EncoderDecoder:
         self.is_tandem = hasattr(model, "decoder") and hasattr(model.decoder, "cross_kv")
         cfg = model.config
         self.add_eos = add_eos
+        self._warned_no_clm = False
         if self.is_tandem:
             if hasattr(self.tok.tok, "check_fits"):  # a tandem Tokenizer
                 self.tok.tok.check_fits(cfg.vocab_size)
@@ -270,12 +272,24 @@ class EncoderDecoder:
 
     def split_clm(self, text: str) -> tuple[list[int], str]:
         """(the ids an `[CLM] ` prefix of `text` stands for, the text after it): `[clm_id]` when the vocabulary
-        has the token, [] when it has not (models without the token were never trained with it) or when
-        `text` has no such prefix."""
+        has the token, [] when it has not (models without the token were never trained with it; warned once,
+        since an AlexaTM-style model then silently reads its prompts in denoising mode) or when `text` has no
+        such prefix."""
         if not text.startswith("[CLM]"):
             return [], text
         body = text[len("[CLM]") :].lstrip(" ")
-        return ([self.tok.clm_id] if self.tok.clm_id is not None else []), body
+        if self.tok.clm_id is not None:
+            return [self.tok.clm_id], body
+        if not self._warned_no_clm:
+            self._warned_no_clm = True
+            warnings.warn(
+                "the prompt starts with [CLM] but this tokenizer has no [CLM] token: the prefix is left out, so "
+                "the model does not read the prompt in causal-LM mode. Pass the tokenizer the model was trained "
+                "with (--tokenizer), or prompts without the prefix (--no-clm-prefix) to silence this. Shown once.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return [], body
 
     def source_ids(self, text: str) -> list[int]:
         """Encoder input ids: an `[CLM] ` prefix becomes the [CLM] token when the vocabulary has one, else
