@@ -489,3 +489,52 @@ def test_clm_prefix_without_a_clm_token_is_left_out_with_one_warning(shared_fixt
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lm.source_ids("[CLM] tea")  # once per model view, not once per prompt
+
+
+def test_newline_stop_also_stops_at_the_tokenizers_newline_replacement():
+    # An AlexaTM-style tokenizer cannot represent "\n" and encodes it as "<br>": a newline-delimited prompt
+    # reaches the model with "<br>" and the model writes "<br>" back, which decodes as "<br>", never "\n".
+    # A "\n" stop string (FLORES' own, or --delimiter newline) then never fired.
+    import dataclasses
+    import io
+
+    import sentencepiece as spm
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.generation import generate_texts
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.tokenizer import Tokenizer
+
+    lines = [
+        f"the {a} {b} sat on the mat <br> answer yes" for a in ("big", "small", "red") for b in ("cat", "dog")
+    ]
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines * 5),
+        model_writer=buf,
+        vocab_size=26,
+        user_defined_symbols=["<br>"],
+        bos_id=0,
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        minloglevel=2,
+    )
+    tok = Tokenizer(buf.getvalue())
+    assert tok.newline_mode == "<br>"  # the case under test
+    br = tok.token_to_id("<br>")
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
+        final_logits_bias=True,
+    )  # fmt: skip
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        model.final_logits_bias[br] = 1e4  # the model writes line breaks
+    lm = EncoderDecoder(model, tok)
+    prompts = ["the big cat sat\nanswer yes\nthe red dog sat"]
+    assert tok.decode(
+        model.generate(*lm.pad([lm.source_ids(prompts[0])], lm.pad_id), max_new_tokens=3)[0]
+    ) == ("<br><br><br>")
+    assert generate_texts(lm, prompts, max_new_tokens=3, stop=["\n"]) == [""]
+    assert generate_texts(lm, prompts, max_new_tokens=3, stop=[";"]) == ["<br><br><br>"]  # no newline stop

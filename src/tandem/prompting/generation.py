@@ -33,13 +33,21 @@ def generate_texts(
     batch_size: int = 8,
     progress: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """Greedy continuations of `prompts`, cut at the first stop string; batched longest first."""
+    """Greedy continuations of `prompts`, cut at the first stop string; batched longest first.
+
+    A tokenizer that cannot represent `\\n` encodes it as a replacement (`<br>` for AlexaTM-style models, see
+    `Tokenizer.newline_mode`), so the model writes, and decoding gives, that replacement where the prompts
+    had a newline: a stop string with a newline also stops at its replaced form (not at a space replacement,
+    which would cut every answer at its first word)."""
     sources = [lm.source_ids(p) for p in prompts]
     if lm.max_target_len is not None:  # the decoder reads the start token and all new tokens but the last
         max_new_tokens = max(1, min(max_new_tokens, lm.max_target_len))
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
     out: list[str] = [""] * len(sources)
     stops = [s for s in stop if s]
+    repl = getattr(lm.tok.tok, "newline_mode", "native")
+    if repl != "native" and repl.strip():
+        stops += [r for r in (s.replace("\n", repl) for s in stops if "\n" in s) if r not in stops]
     bs = max(1, int(batch_size))  # as in rank scoring: below 1 means one prompt per pass
     for b in range(0, len(order), bs):
         idx = order[b : b + bs]
