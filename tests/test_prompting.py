@@ -538,3 +538,30 @@ def test_newline_stop_also_stops_at_the_tokenizers_newline_replacement():
     ) == ("<br><br><br>")
     assert generate_texts(lm, prompts, max_new_tokens=3, stop=["\n"]) == [""]
     assert generate_texts(lm, prompts, max_new_tokens=3, stop=[";"]) == ["<br><br><br>"]  # no newline stop
+
+
+def test_an_example_without_choices_is_a_named_error(tmp_path):
+    # A ReCoRD row whose passage lists no entities has nothing to rank: the run ended, after scoring every
+    # other example, in a bare "max() arg is an empty sequence" from RankResult.prediction.
+    import json
+
+    from tandem.evaluation.runner import run_task
+    from tandem.evaluation.tasks import get_task
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import rank_choices
+
+    tok, model = _tandem_tokenizer_and_model(max_positions=256)
+    lm = EncoderDecoder(model, tok)
+    with pytest.raises(TandemError, match="prompt 1 has no choices"):
+        rank_choices(lm, ["The big cat sat. Answer:", "Is it blue? Answer:"], [[" yes", " no"], []])
+    rows = [
+        {"passage": "The big cat sat.", "query": "The @placeholder sat.", "entities": ["cat", "dog"],
+         "answers": ["cat"], "idx": {"passage": 0, "query": 0}},
+        {"passage": "The big dog sat.", "query": "The @placeholder sat.", "entities": [], "answers": [],
+         "idx": {"passage": 1, "query": 0}},
+    ]  # fmt: skip
+    path = tmp_path / "record.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    task, explicit = get_task(f"record={path}")
+    with pytest.raises(TandemError, match=r"example '1-0' in .*record\.jsonl has no choices"):
+        run_task(lm, task, tmp_path, explicit)

@@ -154,6 +154,13 @@ def run_task(
     docs = load_eval_docs(task, data_dir, explicit)
     if limit is not None:
         docs = docs[:limit]
+    if task.kind == "rank":  # before any scoring: an example with nothing to rank has no prediction
+        for d in docs:
+            if not task.choices(d):
+                raise TandemError(
+                    f"task {task.name}: example {d['id']!r} in {explicit or 'its evaluation file'} has no "
+                    "choices to rank (a ReCoRD query needs its passage's entities); fix or remove it"
+                )
     pool_is_eval = task.load_train is None
     pool = docs if pool_is_eval else task.load_train(data_dir)
     if pool_is_eval and shots:

@@ -229,6 +229,11 @@ def rank_choices(
     """
     if normalization not in NORMALIZATIONS:
         raise TandemError(f"unknown normalisation {normalization!r}; choose from {', '.join(NORMALIZATIONS)}")
+    if len(prompts) != len(choices):
+        raise TandemError(f"rank_choices: {len(prompts)} prompts but {len(choices)} choice lists")
+    for i, cs in enumerate(choices):
+        if not cs:
+            raise TandemError(f"rank_choices: prompt {i} has no choices; give every prompt at least one")
     sources = [lm.source_ids(p) for p in prompts]
     cont_ids = [choice_ids(lm, p, cs) for p, cs in zip(prompts, choices)]
     raw = score_continuations(lm, sources, cont_ids, batch_size, progress)
