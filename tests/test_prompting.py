@@ -565,3 +565,34 @@ def test_an_example_without_choices_is_a_named_error(tmp_path):
     task, explicit = get_task(f"record={path}")
     with pytest.raises(TandemError, match=r"example '1-0' in .*record\.jsonl has no choices"):
         run_task(lm, task, tmp_path, explicit)
+
+
+def test_rank_scores_of_the_alexatm_fixture_match_the_reference_code(shared_fixtures):
+    # Parity with the released AlexaTM code, not with our own forward: each continuation's summed
+    # log-probability from the reference logits, for every batch size (padding must not move a score).
+    from safetensors.torch import load_file
+
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import score_continuations
+    from tandem.tokenizer import Tokenizer
+
+    fx = shared_fixtures / "alexatm-tiny"
+    ref = load_file(str(fx / "reference_outputs.safetensors"))
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(fx), Tokenizer.load(fx / "alexatm-format-spm.model"))
+    logp = torch.log_softmax(ref["logits"].double(), -1)
+    srcs, conts, want = [], [], []
+    for i in range(ref["input_ids"].shape[0]):
+        n = int(ref["attention_mask"][i].sum())
+        srcs.append(ref["input_ids"][i, :n].tolist())
+        dec = ref["decoder_input_ids"][i].tolist()
+        assert dec[0] == lm.start_id  # the decoder start the reference used is the one we prepend
+        cs = [dec[1 : t + 1] for t in (1, 3, len(dec) - 1)] + [
+            dec[1:4] + [dec[5]]
+        ]  # shared prefixes, a branch
+        conts.append(cs)
+        want.append([sum(logp[i, j, c[j]].item() for j in range(len(c))) for c in cs])
+    for bs in (1, 2, 3):
+        got = score_continuations(lm, srcs, conts, batch_size=bs)
+        for g_row, w_row in zip(got, want):
+            assert [g.logprob for g in g_row] == pytest.approx(w_row, abs=1e-4)
