@@ -557,7 +557,7 @@ def test_an_example_without_choices_is_a_named_error(tmp_path):
     rows = [
         {"passage": "The big cat sat.", "query": "The @placeholder sat.", "entities": ["cat", "dog"],
          "answers": ["cat"], "idx": {"passage": 0, "query": 0}},
-        {"passage": "The big dog sat.", "query": "The @placeholder sat.", "entities": [], "answers": [],
+        {"passage": "The big dog sat.", "query": "The @placeholder sat.", "entities": [], "answers": ["dog"],
          "idx": {"passage": 1, "query": 0}},
     ]  # fmt: skip
     path = tmp_path / "record.jsonl"
