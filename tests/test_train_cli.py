@@ -80,6 +80,22 @@ def test_pretrain_cli_smoke_and_resume(tmp_path, capsys):
     assert stats  # per-language document counts and problems are reported
 
 
+def test_pretrain_resumes_from_its_own_train_config(tmp_path):
+    """`tandem pretrain --config OUT/train_config.json --resume` (the README's resume command) reads back the
+    resolved config the run wrote, `"decontaminate": []` included, and continues the run."""
+    files = _corpus(tmp_path)
+    out = tmp_path / "run"
+    argv = ["pretrain", "--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}']
+    argv += ["--preset", "tiny", "--data", *files, "--vocab-size", "320", "--batch-size", "2"]
+    argv += ["--seq-len", "16", "--steps", "3"]
+    argv += ["--log-every", "1", "--out", str(out), "--no-progress", "--no-tensorboard", "--no-plot"]
+    assert main([*argv, "--stop-after", "2"]) == 0
+    assert json.loads((out / "train_config.json").read_text())["decontaminate"] == []
+    assert main(["pretrain", "--config", str(out / "train_config.json"), "--resume"]) == 0
+    recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == [1, 2, 3]
+
+
 def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):
     rc = main(
         ["pretrain", "--data", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "r"), "--steps", "2"]

@@ -132,7 +132,9 @@ def _check_config_value(path: str, action: argparse.Action, value: object) -> ob
         return value
     if isinstance(action.nargs, int) and (not isinstance(value, list) or len(value) != action.nargs):
         raise bad(f"a list of {action.nargs} values")
-    if action.nargs == "+" and value == []:
+    # An empty list is the default of some "+" flags (pretrain's --decontaminate), so a run's resolved config
+    # (`--config OUT/train_config.json --resume`) holds one; elsewhere it is an error.
+    if action.nargs == "+" and value == [] and action.default != []:
         raise bad("a list of at least one value")
     many = action.nargs not in (None, "?") or isinstance(action, argparse._AppendAction)
     converted = []
