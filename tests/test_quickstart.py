@@ -243,6 +243,23 @@ def test_prompting_scores_keep_how_many_requests_they_are_on():
     }
 
 
+def test_data_globs_may_be_absolute_or_start_with_a_tilde(tmp_path, monkeypatch):
+    """`tandem quickstart --data '/data/corpus/*.txt'`: an absolute glob (and one under ~) lists its files;
+    Path().glob raised NotImplementedError ("Non-relative patterns are unsupported"), a traceback."""
+    from tandem.quickstart.pipeline import Context, pretraining_files
+
+    for name in ("en.txt", "de.txt", "notes.md"):
+        (tmp_path / name).write_text("one document\n", encoding="utf-8")
+    ctx = Context(tmp_path / "qs", make_plan(), data=[str(tmp_path / "*.txt")])
+    assert pretraining_files(ctx) == [str((tmp_path / n).resolve()) for n in ("de.txt", "en.txt")]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ctx.data = ["~/e*.txt"]
+    assert pretraining_files(ctx) == [str((tmp_path / "en.txt").resolve())]
+    ctx.data = [str(tmp_path / "*.json")]
+    with pytest.raises(TandemError, match="matched no files"):
+        pretraining_files(ctx)
+
+
 def test_unwritable_out_is_a_one_line_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(TandemError, match="--out .*file/qs"):

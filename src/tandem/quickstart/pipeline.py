@@ -10,6 +10,7 @@ makes its stage (and the stages that need its output) "skipped" with the reason,
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
@@ -336,7 +337,9 @@ def pretraining_files(ctx: Context) -> list[str]:
         files = []
         for pattern in ctx.data:
             p = Path(pattern).expanduser()
-            matches = sorted(Path().glob(pattern)) if any(ch in pattern for ch in "*?[") else [p]
+            matches = [p]
+            if any(ch in pattern for ch in "*?["):  # glob.glob, unlike Path().glob, takes '/data/*.txt' too
+                matches = [Path(m) for m in sorted(glob.glob(str(p)))]
             for m in matches:
                 if not m.is_file():
                     raise TandemError(f"--data {pattern}: no such file")
