@@ -260,6 +260,21 @@ def test_data_globs_may_be_absolute_or_start_with_a_tilde(tmp_path, monkeypatch)
         pretraining_files(ctx)
 
 
+def test_real_data_commands_export_the_folder_distill_writes(tmp_path):
+    """The report's "real data" commands: `tandem export` takes the model `tandem distill --out OUT` saves,
+    OUT/student_1/final (there is no OUT/best), and `tandem serve` the folder the export writes."""
+    import shlex
+
+    from tandem.quickstart.report import REAL_DATA_COMMANDS
+
+    cmds = [shlex.split(line) for line in REAL_DATA_COMMANDS.splitlines() if line.startswith("tandem ")]
+    distill = next(c for c in cmds if c[1] == "distill")
+    export = next(c for c in cmds if c[1] == "export")
+    serve = next(c for c in cmds if c[1] == "serve")
+    assert export[2] == f"{distill[distill.index('--out') + 1]}/student_1/final"
+    assert serve[2] == export[export.index("--out") + 1]
+
+
 def test_unwritable_out_is_a_one_line_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(TandemError, match="--out .*file/qs"):

@@ -367,7 +367,7 @@ tandem finetune --model runs/base/model --task slu --data ../shared/data/snips -
 tandem distill --teacher runs/teacher/best --student edge-17m --task slu --data ../shared/data/snips --train-split train --dev-holdout 500 --out runs/student
 
 # ship it
-tandem export runs/student/best --format ct2 --quantize int8 --out student-int8/
+tandem export runs/student/student_1/final --format ct2 --quantize int8 --out student-int8/
 tandem serve student-int8/ --port 8000
 """
 
