@@ -298,6 +298,22 @@ def test_bf16_export_is_labelled_bf16(tmp_path):
     assert transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "out").dtype == torch.bfloat16
 
 
+def test_bf16_export_without_a_logits_bias_has_only_bf16_tensors(tmp_path):
+    """`tandem convert --to hf --dtype bfloat16` of a model without final_logits_bias (tandem's presets): the
+    zero bias BART checkpoints carry is written in bf16 too, not as the one float32 tensor of the file."""
+    from safetensors import safe_open
+
+    from tandem import ModelConfig
+
+    cfg = ModelConfig.preset("tiny", vocab_size=V, d_model=32, num_heads=4, ffn_dim=48, max_positions=64)
+    assert not cfg.final_logits_bias
+    to_hf(Seq2SeqLM(cfg).to(torch.bfloat16), tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
+        dtypes = {k: f.get_tensor(k).dtype for k in f.keys()}
+    assert dtypes["final_logits_bias"] == torch.bfloat16
+    assert set(dtypes.values()) == {torch.bfloat16}
+
+
 def _bin_dir(tmp_path, hf, shards: int = 1):
     """`hf` saved the way older transformers did: pytorch_model.bin, or shards with their index."""
     hf.save_pretrained(tmp_path)

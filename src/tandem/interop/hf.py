@@ -193,8 +193,8 @@ def tandem_to_bart(tensors: dict[str, torch.Tensor], config: ModelConfig) -> dic
         elif m := re.fullmatch(r"(encoder|decoder)\.layers\.(\d+)\.(.+)\.(weight|bias)", k):
             stack, i, name, p = m.groups()
             out[f"model.{stack}.layers.{i}.{inv_layer[name]}.{p}"] = v
-    if "final_logits_bias" not in out:
-        out["final_logits_bias"] = torch.zeros(1, config.vocab_size)
+    if "final_logits_bias" not in out:  # in the weights' dtype: a bf16 export is bf16 throughout
+        out["final_logits_bias"] = torch.zeros(1, config.vocab_size, dtype=enc.dtype)
     return out
 
 
