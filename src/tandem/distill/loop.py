@@ -35,6 +35,7 @@ from tandem.distill.losses import (
     kd_loss,
     topk_kd_loss,
 )
+from tandem.devices import torch_device
 from tandem.errors import TandemError
 from tandem.finetune import (
     Encoded,
@@ -99,6 +100,8 @@ class DistillConfig(TrainConfig):
             raise TandemError(
                 "every loss weight is 0; give --ce-weight, --kd-weight or --hidden-weight a value"
             )
+        if self.teacher_device != "auto":  # a typo or a missing GPU: one line now, not torch's traceback later
+            torch_device(self.teacher_device, "--teacher-device ", "pass --teacher-device cpu or auto")
 
 
 def check_topk(topk: int, vocab_size: int) -> None:
@@ -125,7 +128,11 @@ def _free_bytes(device: torch.device) -> int | None:
 
 def teacher_placement(cfg: DistillConfig, student_device: torch.device) -> tuple[torch.device, torch.dtype]:
     """Where the teacher runs and in which dtype (bf16 on GPU unless told otherwise)."""
-    dev = student_device if cfg.teacher_device == "auto" else torch.device(cfg.teacher_device)
+    dev = (
+        student_device
+        if cfg.teacher_device == "auto"
+        else torch_device(cfg.teacher_device, "--teacher-device ", "pass --teacher-device cpu or auto")
+    )
     if cfg.teacher_dtype == "auto":
         dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
     elif cfg.teacher_dtype in _DTYPES:
