@@ -421,6 +421,8 @@ def test_bad_settings_fail_before_compute(monkeypatch):
         (dict(batch_size=0), "--batch-size must be >= 1"),
         (dict(epochs=float("inf")), "--epochs must be a finite number"),
         (dict(generic_epochs=0.0), "--generic-epochs"),
+        # on-policy batches had a loss without a gradient: "element 0 of tensors does not require grad"
+        (dict(onpolicy=0.5, kd_weight=0.0, ce_weight=1.0), "--onpolicy 0.5 needs --kd-weight > 0"),
         # were torch's RuntimeError / "Torch not compiled with CUDA enabled" tracebacks
         (dict(teacher_device="gpu"), "--teacher-device 'gpu' is not a torch device"),
         (dict(teacher_device="cuda:99"), "--teacher-device 'cuda:99' is not available here"),

@@ -100,6 +100,13 @@ class DistillConfig(TrainConfig):
             raise TandemError(
                 "every loss weight is 0; give --ce-weight, --kd-weight or --hidden-weight a value"
             )
+        if self.onpolicy > 0 and self.kd_weight == 0 and self.hidden_weight == 0:
+            # on-policy batches (the student's own samples) have no gold targets: CE does not train them
+            raise TandemError(
+                f"--onpolicy {self.onpolicy} needs --kd-weight > 0: on-policy batches are the student's own "
+                "samples, trained only by the divergence to the teacher (and --hidden-weight); give "
+                "--kd-weight a value or set --onpolicy 0"
+            )
         if self.teacher_device != "auto":  # a typo or a missing GPU: one line now, not torch's traceback later
             torch_device(self.teacher_device, "--teacher-device ", "pass --teacher-device cpu or auto")
 
