@@ -441,3 +441,18 @@ def test_student_config_file_with_a_wrong_type_is_named(tmp_path):
     p.write_text("[1, 2]")
     with pytest.raises(TandemError, match="expected a JSON object"):
         student_config(str(p), teacher)
+
+
+def test_a_chain_link_is_resolved_against_its_own_teacher_before_any_training(monkeypatch):
+    """Link k's shrink:E,D copies student k-1, so it is checked against student k-1, up front: a link deeper
+    than the student before it failed only after the links before it had trained."""
+    teacher = Seq2SeqLM(tiny())
+    with monkeypatch.context() as m:
+        _no_compute(m)
+        with pytest.raises(TandemError, match=r"chain link 2, taught by student 1: student shrink:2,1 .* has 1"):
+            distill_chain(teacher, ["shrink:1,1", "shrink:2,1"], toy_data(8), fast_cfg(epochs=1), log=None)
+    from tandem.distill import chain_configs
+
+    narrow = dataclasses.replace(tiny(encoder_layers=3, decoder_layers=2), d_model=16, ffn_dim=32).to_dict()
+    configs = chain_configs(teacher.config, [narrow, "shrink:2,1"])
+    assert [(c.d_model, c.encoder_layers, c.decoder_layers) for c in configs] == [(16, 3, 2), (16, 2, 1)]

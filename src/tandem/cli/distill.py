@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, lock) -> int:
     import torch
 
-    from tandem.distill import DistillConfig, check_vocab, distill_chain, generic_examples, student_config
+    from tandem.distill import DistillConfig, chain_configs, check_vocab, distill_chain, generic_examples
     from tandem.errors import TandemError, model_dir_error
     from tandem.finetune import Pair, Truncation, encode_pairs, length_limits, make_evaluator
     from tandem.model import Ensemble, Seq2SeqLM
@@ -263,7 +263,7 @@ def _run(args: argparse.Namespace, lock) -> int:
         n = sum(p.numel() for p in teacher.parameters())
         print(f"teacher: an ensemble of {len(teachers)} models ({n / 1e6:.2f}M parameters in all)")
     # bad student specs fail before any training; every model of the chain must fit the examples
-    configs = [teacher.config] + [student_config(spec, teacher.config) for spec in args.student]
+    configs = [teacher.config] + chain_configs(teacher.config, args.student)
     max_src, max_tgt = length_limits(configs, args.max_source_len, args.max_target_len)
     requested, cut = (args.max_source_len, args.max_target_len), Truncation()
     train_enc = encode_pairs(tok, train, args.clm_prefix, max_src, max_tgt, truncation=cut)

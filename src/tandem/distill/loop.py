@@ -655,6 +655,28 @@ def distill(
     )
 
 
+def chain_configs(teacher: Any, specs: Sequence[Any]) -> list[Any]:
+    """The student config of each chain link, resolved against the model that teaches it, as
+    `distill_chain` builds them: link 1 against the teacher's config, link k against student k-1's (so
+    `shrink:E,D` in link k copies student k-1's architecture). A spec that cannot be built is a TandemError
+    naming its link, before any training."""
+    configs, prev = [], teacher
+    for k, spec in enumerate(specs):
+        try:
+            if isinstance(spec, nn.Module):
+                check_vocab(prev, spec.config)
+                cfg = spec.config
+            else:
+                cfg = student_config(spec, prev)
+        except TandemError as e:
+            if k == 0:
+                raise
+            raise TandemError(f"chain link {k + 1}, taught by student {k}: {e}") from e
+        configs.append(cfg)
+        prev = cfg
+    return configs
+
+
 def distill_chain(
     teacher: nn.Module,
     specs: Sequence[Any],
@@ -681,13 +703,9 @@ def distill_chain(
     if not specs:
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
+    configs = chain_configs(teacher.config, specs)
     current = teacher
     results = []
-    configs = []
-    for spec in specs:
-        configs.append(
-            student_config(spec, teacher.config) if not isinstance(spec, nn.Module) else spec.config
-        )
     budget = cfg.stop_after
     for k, spec in enumerate(specs):
         if budget is not None and budget < 1:
