@@ -456,3 +456,14 @@ def test_a_chain_link_is_resolved_against_its_own_teacher_before_any_training(mo
     narrow = dataclasses.replace(tiny(encoder_layers=3, decoder_layers=2), d_model=16, ffn_dim=32).to_dict()
     configs = chain_configs(teacher.config, [narrow, "shrink:2,1"])
     assert [(c.d_model, c.encoder_layers, c.decoder_layers) for c in configs] == [(16, 3, 2), (16, 2, 1)]
+
+
+def test_a_chain_with_one_cache_dir_gives_each_link_its_own_logit_cache(tmp_path):
+    """Every link has another teacher: one --cache-dir for all of them refused link 2 as a stale cache, after
+    link 1 had trained."""
+    teacher = Seq2SeqLM(tiny())
+    cfg = fast_cfg(epochs=2, topk=4, cache_dir=str(tmp_path / "cache"))
+    rs = distill_chain(teacher, ["shrink:2,2", "shrink:1,1"], toy_data(16), cfg, out_dir=tmp_path / "out", log=None)
+    assert len(rs) == 2 and all(r.cache_hits == 2 for r in rs)  # epoch 2 of each link reads its own cache
+    for k in (1, 2):
+        assert (tmp_path / "cache" / f"student_{k}" / "index.json").is_file()

@@ -91,7 +91,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--topk", type=int, default=d.topk, help="cache the teacher's top-k logits on disk (0: off)"
     )
-    g.add_argument("--cache-dir", default=None, help="logit cache folder (default OUT/teacher_topk)")
+    g.add_argument(
+        "--cache-dir",
+        default=None,
+        help="logit cache folder (default OUT/student_N/teacher_topk; with several students DIR/student_N)",
+    )
     g.add_argument(
         "--seq-kd",
         default=d.seq_kd,

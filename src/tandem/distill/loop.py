@@ -699,7 +699,8 @@ def distill_chain(
     `cfg.resume` resumes every link (finished ones are restored from their checkpoints, not retrained).
     `cfg.stop_after` counts the steps of all links together: the chain then ends early, with the last
     result `paused`, or with fewer results than `specs` when a student finished just as the steps ran out.
-    A paused student's `final/` is not written."""
+    A paused student's `final/` is not written. With `cfg.cache_dir` and more than one student, link k keeps
+    its top-k logit cache in `cache_dir/student_k` (each link has another teacher)."""
     if not specs:
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
@@ -711,6 +712,8 @@ def distill_chain(
         if budget is not None and budget < 1:
             break  # stop_after used up by the students before: this one has not started
         link_cfg = cfg if budget == cfg.stop_after else dataclasses.replace(cfg, stop_after=budget)
+        if cfg.cache_dir and len(specs) > 1:  # each link has its own teacher, so its own logit cache
+            link_cfg = dataclasses.replace(link_cfg, cache_dir=str(Path(cfg.cache_dir) / f"student_{k + 1}"))
         torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
         student, report = build_student(current, spec, shrink=cfg.shrink)
         if log:
