@@ -467,3 +467,23 @@ def test_a_chain_with_one_cache_dir_gives_each_link_its_own_logit_cache(tmp_path
     assert len(rs) == 2 and all(r.cache_hits == 2 for r in rs)  # epoch 2 of each link reads its own cache
     for k in (1, 2):
         assert (tmp_path / "cache" / f"student_{k}" / "index.json").is_file()
+
+
+def test_a_cut_short_teacher_generation_cache_is_generated_again(tmp_path):
+    """seqkd_targets.jsonl cut short (a run killed while writing it) was read with the right fingerprint and
+    failed with a JSONDecodeError; it is now written atomically, and an unreadable one is regenerated."""
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny())
+    cfg = fast_cfg(epochs=1, seq_kd="replace", seq_kd_max_new_tokens=4, shrink=False)
+
+    def run():
+        student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+        distill(teacher, student, toy_data(8), cfg, out_dir=tmp_path, log=None)
+
+    run()
+    path = tmp_path / "seqkd_targets.jsonl"
+    whole = path.read_text()
+    assert not list(tmp_path.glob("*.tmp"))
+    path.write_text(whole[: len(whole) - 5])  # the last line cut in the middle
+    run()
+    assert path.read_text() == whole

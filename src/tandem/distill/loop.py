@@ -411,12 +411,15 @@ def sequence_kd_targets(
 ) -> list[Encoded]:
     """Teacher generations as targets (Kim & Rush 2016), generated once and cached as jsonl."""
     if cache_file is not None and cache_file.is_file():
-        lines = cache_file.read_text(encoding="utf-8").splitlines()
-        head = json.loads(lines[0]) if lines else {}
-        if head.get("fingerprint") == fingerprint:
-            targets = {int(o["index"]): o["target"] for o in map(json.loads, lines[1:])}
-            if all(e.index in targets for e in examples):
-                return [Encoded(e.index, e.source, targets[e.index]) for e in examples]
+        try:
+            lines = cache_file.read_text(encoding="utf-8").splitlines()
+            head = json.loads(lines[0]) if lines else {}
+            if head.get("fingerprint") == fingerprint:
+                targets = {int(o["index"]): list(o["target"]) for o in map(json.loads, lines[1:])}
+                if all(e.index in targets for e in examples):
+                    return [Encoded(e.index, e.source, targets[e.index]) for e in examples]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # unreadable (cut short by a crash before writes were atomic, or edited): generate again
     targets: dict[int, list[int]] = {}
     for batch in iterate_batches(examples, max(cfg.batch_size, 64), pad_id, shuffle=False):
         seqs = teacher.generate(
@@ -433,10 +436,12 @@ def sequence_kd_targets(
             targets[ex] = tgt
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with cache_file.open("w", encoding="utf-8") as f:
+        tmp = cache_file.with_name(cache_file.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
             f.write(json.dumps({"fingerprint": fingerprint}) + "\n")
             for i, t in targets.items():
                 f.write(json.dumps({"index": i, "target": t}) + "\n")
+        tmp.replace(cache_file)  # atomic: a run killed while writing never leaves a half-written file
     return [Encoded(e.index, e.source, targets[e.index]) for e in examples]
 
 
