@@ -487,3 +487,24 @@ def test_a_cut_short_teacher_generation_cache_is_generated_again(tmp_path):
     path.write_text(whole[: len(whole) - 5])  # the last line cut in the middle
     run()
     assert path.read_text() == whole
+
+
+def test_teacher_generations_are_greedy_whatever_the_teachers_decoding_defaults(tmp_path):
+    """Sequence-KD targets are the teacher's greedy (or beam) outputs (Kim & Rush 2016): a checkpoint's own
+    decoding defaults (a Hugging Face generation_config.json that samples) made them random samples."""
+    from tandem.model.generation import GREEDY
+
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny(generation={"do_sample": True, "top_k": 5, "min_new_tokens": 2}))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    data = toy_data(8)
+    cfg = fast_cfg(epochs=1, seq_kd="replace", seq_kd_max_new_tokens=5, shrink=False)
+    distill(teacher, student, data, cfg, out_dir=tmp_path, log=None)
+    lines = (tmp_path / "seqkd_targets.jsonl").read_text().splitlines()
+    got = {o["index"]: o["target"] for o in map(json.loads, lines[1:])}
+    for e in data:
+        ids = torch.tensor([e.source])
+        out = teacher.generate(ids, torch.ones_like(ids), max_new_tokens=5, **GREEDY)[0].tolist()
+        want = [t for t in out[1:] if t != teacher.config.pad_token_id]
+        want = want[: want.index(2) + 1] if 2 in want else want + [2]
+        assert got[e.index] == want, (e.index, got[e.index], want)

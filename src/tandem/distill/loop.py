@@ -47,6 +47,7 @@ from tandem.finetune import (
     require_nonempty,
     save_model,
 )
+from tandem.model.generation import GREEDY
 
 SEQ_KD_MODES = ("off", "replace", "add")
 
@@ -422,11 +423,13 @@ def sequence_kd_targets(
             pass  # unreadable (cut short by a crash before writes were atomic, or edited): generate again
     targets: dict[int, list[int]] = {}
     for batch in iterate_batches(examples, max(cfg.batch_size, 64), pad_id, shuffle=False):
+        # greedy / beam search whatever the teacher's decoding defaults (a checkpoint's sampling, minimum
+        # length or n-gram blocking would make the targets something other than its best outputs)
         seqs = teacher.generate(
             batch["input_ids"],
             batch["attention_mask"],
+            **{**GREEDY, "num_beams": cfg.seq_kd_beams},
             max_new_tokens=cfg.seq_kd_max_new_tokens,
-            num_beams=cfg.seq_kd_beams,
         )
         labels = labels_from_generation(seqs, eos_id)
         for ex, row in zip(batch["ids"].tolist(), labels.tolist()):
