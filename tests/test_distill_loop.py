@@ -508,3 +508,27 @@ def test_teacher_generations_are_greedy_whatever_the_teachers_decoding_defaults(
         want = [t for t in out[1:] if t != teacher.config.pad_token_id]
         want = want[: want.index(2) + 1] if 2 in want else want + [2]
         assert got[e.index] == want, (e.index, got[e.index], want)
+
+
+def test_onpolicy_samples_come_from_the_students_full_distribution(monkeypatch):
+    """A shrink student inherits its teacher's decoding defaults (here top-k 1 and a minimum length): the
+    on-policy samples must still be plain samples at --onpolicy-temperature, not greedy-like ones."""
+    import tandem.model.generation as generation
+
+    seen = []
+    real = generation.generate
+
+    def spy(model, input_ids, attention_mask=None, **kw):
+        seen.append(kw)
+        return real(model, input_ids, attention_mask, **kw)
+
+    monkeypatch.setattr(generation, "generate", spy)
+    teacher = Seq2SeqLM(tiny(generation={"top_k": 1, "top_p": 0.5, "min_new_tokens": 2, "num_beams": 3}))
+    student, _ = build_student(teacher, "shrink:1,1")
+    cfg = fast_cfg(epochs=1, onpolicy=1.0, onpolicy_max_new_tokens=3, onpolicy_temperature=0.7)
+    distill(teacher, student, toy_data(8), cfg, log=None)
+    assert seen and all(
+        kw["do_sample"] and kw["top_k"] == 0 and kw["top_p"] == 1.0 and kw["min_new_tokens"] == 0
+        and kw["num_beams"] == 1 and kw["temperature"] == 0.7
+        for kw in seen
+    ), seen

@@ -50,6 +50,8 @@ from tandem.finetune import (
 from tandem.model.generation import GREEDY
 
 SEQ_KD_MODES = ("off", "replace", "add")
+# what, on top of GREEDY's neutral settings, makes a generate call sample from the full distribution
+ONPOLICY_SAMPLING = {"do_sample": True, "top_k": 0, "top_p": 1.0}
 
 
 @dataclass
@@ -323,11 +325,13 @@ class DistillLoss:
         c = self.cfg
         labels, onpolicy = batch["labels"], False
         if c.onpolicy > 0 and self.rng.random() < c.onpolicy:
+            # plain sampling from the student at the on-policy temperature (GKD): not the top-k / top-p /
+            # n-gram blocking of decoding defaults a shrink student inherits from its teacher's checkpoint
             seqs = student.generate(
                 batch["input_ids"],
                 batch["attention_mask"],
+                **{**GREEDY, **ONPOLICY_SAMPLING},
                 max_new_tokens=c.onpolicy_max_new_tokens,
-                do_sample=True,
                 temperature=c.onpolicy_temperature,
             )
             labels, onpolicy = labels_from_generation(seqs, student.config.eos_token_id), True
