@@ -449,7 +449,9 @@ def test_a_chain_link_is_resolved_against_its_own_teacher_before_any_training(mo
     teacher = Seq2SeqLM(tiny())
     with monkeypatch.context() as m:
         _no_compute(m)
-        with pytest.raises(TandemError, match=r"chain link 2, taught by student 1: student shrink:2,1 .* has 1"):
+        with pytest.raises(
+            TandemError, match=r"chain link 2, taught by student 1: student shrink:2,1 .* has 1"
+        ):
             distill_chain(teacher, ["shrink:1,1", "shrink:2,1"], toy_data(8), fast_cfg(epochs=1), log=None)
     from tandem.distill import chain_configs
 
@@ -463,7 +465,9 @@ def test_a_chain_with_one_cache_dir_gives_each_link_its_own_logit_cache(tmp_path
     link 1 had trained."""
     teacher = Seq2SeqLM(tiny())
     cfg = fast_cfg(epochs=2, topk=4, cache_dir=str(tmp_path / "cache"))
-    rs = distill_chain(teacher, ["shrink:2,2", "shrink:1,1"], toy_data(16), cfg, out_dir=tmp_path / "out", log=None)
+    rs = distill_chain(
+        teacher, ["shrink:2,2", "shrink:1,1"], toy_data(16), cfg, out_dir=tmp_path / "out", log=None
+    )
     assert len(rs) == 2 and all(r.cache_hits == 2 for r in rs)  # epoch 2 of each link reads its own cache
     for k in (1, 2):
         assert (tmp_path / "cache" / f"student_{k}" / "index.json").is_file()
@@ -528,7 +532,27 @@ def test_onpolicy_samples_come_from_the_students_full_distribution(monkeypatch):
     cfg = fast_cfg(epochs=1, onpolicy=1.0, onpolicy_max_new_tokens=3, onpolicy_temperature=0.7)
     distill(teacher, student, toy_data(8), cfg, log=None)
     assert seen and all(
-        kw["do_sample"] and kw["top_k"] == 0 and kw["top_p"] == 1.0 and kw["min_new_tokens"] == 0
-        and kw["num_beams"] == 1 and kw["temperature"] == 0.7
+        kw["do_sample"]
+        and kw["top_k"] == 0
+        and kw["top_p"] == 1.0
+        and kw["min_new_tokens"] == 0
+        and kw["num_beams"] == 1
+        and kw["temperature"] == 0.7
         for kw in seen
     ), seen
+
+
+@pytest.mark.parametrize("opts", [dict(seq_kd="replace"), dict(onpolicy=1.0)])
+def test_generated_targets_fit_the_models_position_tables(opts, tmp_path):
+    """Teacher generations (64 new tokens + EOS by default) and on-policy samples (64) past max_positions 8
+    failed in the student's forward with "target length ... exceeds max_positions"; they are capped."""
+    torch.manual_seed(0)
+    teacher = Seq2SeqLM(tiny(max_positions=8, final_logits_bias=True))
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1, max_positions=8, final_logits_bias=True))
+    for m in (teacher, student):
+        m.final_logits_bias[2] = -1e4  # EOS never comes: every generation runs to its length limit
+    r = distill(teacher, student, toy_data(8), fast_cfg(epochs=1, **opts), out_dir=tmp_path, log=None)
+    assert r.stages["task"].steps == 1
+    if "seq_kd" in opts:
+        lines = (tmp_path / "seqkd_targets.jsonl").read_text().splitlines()[1:]
+        assert {len(json.loads(line)["target"]) for line in lines} == {8}  # 7 new tokens + EOS

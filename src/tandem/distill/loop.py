@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from tandem.devices import torch_device
 from tandem.distill.cache import TopKLogitCache
 from tandem.distill.init import check_vocab, shrink_init, student_config
 from tandem.distill.losses import (
@@ -35,7 +36,6 @@ from tandem.distill.losses import (
     kd_loss,
     topk_kd_loss,
 )
-from tandem.devices import torch_device
 from tandem.errors import TandemError
 from tandem.finetune import (
     Encoded,
@@ -110,7 +110,9 @@ class DistillConfig(TrainConfig):
                 "samples, trained only by the divergence to the teacher (and --hidden-weight); give "
                 "--kd-weight a value or set --onpolicy 0"
             )
-        if self.teacher_device != "auto":  # a typo or a missing GPU: one line now, not torch's traceback later
+        if (
+            self.teacher_device != "auto"
+        ):  # a typo or a missing GPU: one line now, not torch's traceback later
             torch_device(self.teacher_device, "--teacher-device ", "pass --teacher-device cpu or auto")
 
 
@@ -230,6 +232,18 @@ class Teacher:
             raise TandemError(_oom_message(self.device)) from e
 
 
+def target_limit(*models: nn.Module) -> int | None:
+    """The longest decoder target (EOS included) that every one of `models` (ensemble members included) can
+    read: the smallest learned position table among them; None when none has one (relative positions)."""
+    limits = [
+        m.config.max_positions
+        for model in models
+        for m in (getattr(model, "members", None) or [model])
+        if m.config.position_type == "learned"
+    ]
+    return min(limits) if limits else None
+
+
 # ============================================================================================ the loss
 def labels_from_generation(seqs: torch.Tensor, eos_id: int) -> torch.Tensor:
     """(B, 1 + L) generated ids (start token first) -> (B, L) labels, -100 after each row's first EOS."""
@@ -327,11 +341,15 @@ class DistillLoss:
         if c.onpolicy > 0 and self.rng.random() < c.onpolicy:
             # plain sampling from the student at the on-policy temperature (GKD): not the top-k / top-p /
             # n-gram blocking of decoding defaults a shrink student inherits from its teacher's checkpoint
+            # the samples become decoder targets: no longer than the student's and teacher's position tables
+            limit = target_limit(student, self.teacher.model)
             seqs = student.generate(
                 batch["input_ids"],
                 batch["attention_mask"],
                 **{**GREEDY, **ONPOLICY_SAMPLING},
-                max_new_tokens=c.onpolicy_max_new_tokens,
+                max_new_tokens=c.onpolicy_max_new_tokens
+                if limit is None
+                else min(c.onpolicy_max_new_tokens, limit),
                 temperature=c.onpolicy_temperature,
             )
             labels, onpolicy = labels_from_generation(seqs, student.config.eos_token_id), True
@@ -612,12 +630,23 @@ def distill(
                 return DistillResult(student, {}, stages, forwards, hits, paused=True)
             cfg = dataclasses.replace(cfg, stop_after=left)
 
+    # a generated target (EOS appended when the teacher did not end it) must fit every learned position table
+    limit = target_limit(teacher, student)
+    gen_cfg = cfg
+    if limit is not None and cfg.seq_kd_max_new_tokens > limit - 1:
+        gen_cfg = dataclasses.replace(cfg, seq_kd_max_new_tokens=max(1, limit - 1))
+
     def teacher_labelled(examples: Sequence[Encoded], name: str) -> list[Encoded]:
         """`examples` with the teacher's generations as targets, cached in `<out>/<name>_targets.jsonl`."""
-        fp = _fingerprint(teacher, examples, f"{name}{cfg.seq_kd_max_new_tokens}b{cfg.seq_kd_beams}")
+        n = gen_cfg.seq_kd_max_new_tokens
+        fp = _fingerprint(teacher, examples, f"{name}{n}b{cfg.seq_kd_beams}")
         cache_file = out / f"{name}_targets.jsonl" if out else None
         eos, pad = teacher.config.eos_token_id, teacher.config.pad_token_id
-        return sequence_kd_targets(t, examples, cfg, cache_file, fp, eos, pad)
+        if log and n < cfg.seq_kd_max_new_tokens:
+            log(
+                f"{name}: teacher generations capped at {n} new tokens + EOS (the models' max_positions {limit})"
+            )
+        return sequence_kd_targets(t, examples, gen_cfg, cache_file, fp, eos, pad)
 
     data = list(train)
     if cfg.seq_kd != "off":
