@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -556,3 +557,17 @@ def test_generated_targets_fit_the_models_position_tables(opts, tmp_path):
     if "seq_kd" in opts:
         lines = (tmp_path / "seqkd_targets.jsonl").read_text().splitlines()[1:]
         assert {len(json.loads(line)["target"]) for line in lines} == {8}  # 7 new tokens + EOS
+
+
+def test_a_student_not_smaller_than_its_teacher_is_warned_about_and_the_chain_logs_its_share():
+    import warnings
+
+    teacher = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    bigger = Seq2SeqLM(tiny(encoder_layers=3, decoder_layers=3))
+    with pytest.warns(UserWarning, match=r"student \(0\.\d+M parameters\) is not smaller than its teacher"):
+        distill(teacher, bigger, toy_data(8), fast_cfg(epochs=1), log=None)
+    lines: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a smaller student: no warning
+        distill_chain(Seq2SeqLM(tiny()), ["shrink:1,1"], toy_data(8), fast_cfg(epochs=1), log=lines.append)
+    assert re.search(r"chain link 1/1: 0\.\d+M-parameter student \(\d+(\.\d+)?% of its teacher\)", lines[0])

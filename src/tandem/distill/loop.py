@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -481,6 +482,11 @@ class DistillResult:
     paused: bool = False  # `stop_after` ended the run before this student was finished
 
 
+def _num_params(model: nn.Module) -> int:
+    """Parameters of a model (all members of an ensemble), shared tensors once."""
+    return sum(p.numel() for p in model.parameters())
+
+
 def _steps_run(results: Sequence[FitResult]) -> int:
     """Optimizer steps the fit calls took in this run (not those of the checkpoints they resumed)."""
     return sum(r.steps - r.start_step for r in results)
@@ -572,6 +578,14 @@ def distill(
 
         check_tokenizer_fits(student.config, tokenizer, "student")
     require_nonempty(train, "the distillation training set")
+    n_student, n_teacher_own = _num_params(student), _num_params(teacher)
+    if n_student >= n_teacher_own:  # allowed (born-again distillation), but usually a mixed-up --student
+        warnings.warn(
+            f"the student ({n_student / 1e6:.2f}M parameters) is not smaller than its teacher "
+            f"({n_teacher_own / 1e6:.2f}M): distillation is meant to shrink a model (AlexaTM's students are "
+            "0.2-10% of the teacher); check --student, or go on if a same-size student is what you want",
+            stacklevel=2,
+        )
     if transfer is not None:
         require_nonempty(transfer, "the transfer set (unlabelled inputs for the teacher to label)")
     if generic is not None:
@@ -758,8 +772,11 @@ def distill_chain(
         torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
         student, report = build_student(current, spec, shrink=cfg.shrink)
         if log:
+            share = 100 * _num_params(student) / max(1, _num_params(current))
+            pct = f"{share:.3g}" if share < 1000 else f"{share:,.0f}"
             log(
-                f"chain link {k + 1}/{len(specs)}: {configs[k].num_parameters() / 1e6:.2f}M-parameter student"
+                f"chain link {k + 1}/{len(specs)}: {configs[k].num_parameters() / 1e6:.2f}M-parameter student "
+                f"({pct}% of its teacher)"
             )
         sub = Path(out_dir) / f"student_{k + 1}" if out_dir is not None else None
         r = distill(
