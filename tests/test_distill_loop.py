@@ -571,3 +571,15 @@ def test_a_student_not_smaller_than_its_teacher_is_warned_about_and_the_chain_lo
         warnings.simplefilter("error")  # a smaller student: no warning
         distill_chain(Seq2SeqLM(tiny()), ["shrink:1,1"], toy_data(8), fast_cfg(epochs=1), log=lines.append)
     assert re.search(r"chain link 1/1: 0\.\d+M-parameter student \(\d+(\.\d+)?% of its teacher\)", lines[0])
+
+
+def test_sequence_level_kd_alone_runs_no_teacher_forward_per_batch(tmp_path):
+    """--seq-kd replace with --kd-weight 0 (Kim & Rush: cross-entropy on the teacher's generations) needs the
+    teacher once, to generate; its per-batch forward, whose logits no loss read, doubled the cost of a step."""
+    teacher = Seq2SeqLM(tiny())
+    student = Seq2SeqLM(tiny(encoder_layers=1, decoder_layers=1))
+    calls = []
+    teacher.register_forward_hook(lambda *_: calls.append(1))
+    cfg = fast_cfg(epochs=2, seq_kd="replace", seq_kd_max_new_tokens=4, kd_weight=0.0, ce_weight=1.0)
+    r = distill(teacher, student, toy_data(16), cfg, out_dir=tmp_path, log=None)
+    assert r.stages["task"].steps == 4 and r.teacher_forwards == 0 and calls == []

@@ -362,7 +362,9 @@ class DistillLoss:
             output_hidden_states=hidden,
         )
         mask = labels != -100
-        teacher = self._teacher_outputs(batch, labels, cacheable=not onpolicy)
+        # no teacher forward when no loss reads it (sequence-level KD alone: CE on the teacher's generations)
+        needed = c.kd_weight > 0 or hidden
+        teacher = self._teacher_outputs(batch, labels, cacheable=not onpolicy) if needed else {}
         logs: dict[str, torch.Tensor | float] = {}
         total = torch.zeros((), device=out.logits.device)
         if c.kd_weight > 0:
