@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 
 import pytest
@@ -583,3 +584,18 @@ def test_sequence_level_kd_alone_runs_no_teacher_forward_per_batch(tmp_path):
     cfg = fast_cfg(epochs=2, seq_kd="replace", seq_kd_max_new_tokens=4, kd_weight=0.0, ce_weight=1.0)
     r = distill(teacher, student, toy_data(16), cfg, out_dir=tmp_path, log=None)
     assert r.stages["task"].steps == 4 and r.teacher_forwards == 0 and calls == []
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/meminfo"), reason="Linux /proc/meminfo")
+def test_cpu_memory_check_counts_the_page_cache_the_kernel_gives_back(monkeypatch):
+    """Free pages alone (SC_AVPHYS_PAGES, MemFree) leave out the page cache, most of a busy machine's memory:
+    a teacher that fits in MemAvailable was refused."""
+    import tandem.distill.loop as loop
+
+    with open("/proc/meminfo") as f:
+        available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    real_sysconf = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda n: 1 if n == "SC_AVPHYS_PAGES" else real_sysconf(n))
+    got = loop._free_bytes(torch.device("cpu"))
+    assert abs(got - available) < 2**30  # MemAvailable (give or take what moved since), not one free page
+    check_teacher_fits(available // 8, torch.device("cpu"), torch.float32)  # 0.6x of it in fp32 fits

@@ -131,8 +131,18 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
 
 
 def _free_bytes(device: torch.device) -> int | None:
+    """Memory a teacher can still take on `device` (None: unknown)."""
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
+    # Linux: MemAvailable counts the page cache the kernel gives back on demand; free pages alone (MemFree,
+    # what SC_AVPHYS_PAGES reads) are a small part of the memory of a machine that has read much data
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
