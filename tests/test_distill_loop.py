@@ -599,3 +599,18 @@ def test_cpu_memory_check_counts_the_page_cache_the_kernel_gives_back(monkeypatc
     got = loop._free_bytes(torch.device("cpu"))
     assert abs(got - available) < 2**30  # MemAvailable (give or take what moved since), not one free page
     check_teacher_fits(available // 8, torch.device("cpu"), torch.float32)  # 0.6x of it in fp32 fits
+
+
+def test_a_teacher_already_on_the_gpu_counts_as_there(monkeypatch):
+    """The memory check credits a teacher's weights already on the target device; the target is a bare
+    "cuda" and the weights sit on "cuda:0", which `==` does not equate, so the teacher was counted twice
+    (once as used memory, once as needed) and a teacher over ~45% of the GPU was refused."""
+    import tandem.distill.loop as loop
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    cuda, cuda0, cuda1 = torch.device("cuda"), torch.device("cuda:0"), torch.device("cuda:1")
+    assert cuda0 != cuda  # what the check compared with before
+    assert loop.same_device(cuda0, cuda) and loop.same_device(cuda, cuda0) and loop.same_device(cuda1, cuda1)
+    assert not loop.same_device(cuda1, cuda) and not loop.same_device(torch.device("cpu"), cuda)
+    assert loop.same_device(torch.device("cpu"), torch.device("cpu"))

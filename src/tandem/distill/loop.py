@@ -165,6 +165,17 @@ def teacher_placement(cfg: DistillConfig, student_device: torch.device) -> tuple
     return dev, dtype
 
 
+def same_device(a: torch.device, b: torch.device) -> bool:
+    """Whether `a` and `b` are one device: a bare "cuda" is the current CUDA device, as torch places tensors
+    there (torch.device("cuda") != torch.device("cuda:0"), so `==` misses a teacher already on the GPU)."""
+    if a.type != b.type:
+        return False
+    if a.index == b.index or a.type != "cuda":
+        return True
+    current = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return (current if a.index is None else a.index) == (current if b.index is None else b.index)
+
+
 def check_teacher_fits(
     num_params: int, device: torch.device, dtype: torch.dtype, already_there: int = 0
 ) -> None:
@@ -606,7 +617,7 @@ def distill(
     t_dev, t_dtype = teacher_placement(cfg, student_device)
     teachers = [teacher] if generic_teacher is None else [teacher, generic_teacher]  # both resident at once
     on_device = sum(
-        p.numel() * p.element_size() for m in teachers if m.device == t_dev for p in m.parameters()
+        p.numel() * p.element_size() for m in teachers for p in m.parameters() if same_device(p.device, t_dev)
     )
     n_teacher = sum(p.numel() for m in teachers for p in m.parameters())
     check_teacher_fits(n_teacher, t_dev, t_dtype, already_there=on_device)
