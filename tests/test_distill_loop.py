@@ -427,6 +427,10 @@ def test_bad_settings_fail_before_compute(monkeypatch):
         (dict(onpolicy=0.5, kd_weight=0.0, ce_weight=1.0), "--onpolicy 0.5 needs --kd-weight > 0"),
         # were torch's RuntimeError / "Torch not compiled with CUDA enabled" tracebacks
         (dict(teacher_device="gpu"), "--teacher-device 'gpu' is not a torch device"),
+        # were refused by generate only once reached: after the teacher was placed or a generic stage trained
+        (dict(seq_kd="add", seq_kd_beams=0), "seq_kd_beams must be an integer >= 1"),
+        (dict(onpolicy=0.5, onpolicy_temperature=0.0), "onpolicy_temperature must be a finite number > 0"),
+        (dict(onpolicy=0.5, onpolicy_max_new_tokens=0), "onpolicy_max_new_tokens must be an integer >= 1"),
         (dict(teacher_device="cuda:99"), "--teacher-device 'cuda:99' is not available here"),
     ]
     for kw, message in bad:

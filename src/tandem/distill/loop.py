@@ -86,6 +86,13 @@ class DistillConfig(TrainConfig):
                 raise TandemError(f"--{name.replace('_', '-')} must be a finite number, got {v!r}")
         if self.topk < 0:
             raise TandemError(f"--topk must be >= 0 (0: off), got {self.topk}")
+        for name in ("seq_kd_max_new_tokens", "seq_kd_beams", "onpolicy_max_new_tokens"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise TandemError(f"{name} must be an integer >= 1, got {v!r}")
+        t = self.onpolicy_temperature
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t <= 0:
+            raise TandemError(f"onpolicy_temperature must be a finite number > 0, got {t!r}")
         if self.generic_epochs <= 0 or not math.isfinite(self.generic_epochs):
             raise TandemError(f"--generic-epochs must be a finite number > 0, got {self.generic_epochs}")
         if self.divergence not in DIVERGENCES:
