@@ -51,7 +51,11 @@ def test_a_byte_order_mark_is_not_data(tmp_path):
         (["--max-source-len", "0"], "--max-source-len must be an integer >= 1"),
         (["--max-target-len", "-1"], "--max-target-len must be an integer >= 1"),
         (["--max-new-tokens", "0"], "--max-new-tokens must be an integer >= 1"),
-        (["--device", "bogus"], "--device 'bogus' is not a device"),
+        (["--device", "bogus"], "--device 'bogus' is not a torch device"),
+        (
+            ["--device", "cuda:7"],
+            r"--device 'cuda:7' is not available here \(\d+ CUDA devices\); use auto or cpu",
+        ),
         (["--threads", "-1"], "--threads must be >= 1"),
         (["--dev-holdout", "50"], "--dev-holdout 50: cannot hold out 50 of 6"),
         (["--dev-holdout", "-1"], "--dev-holdout -1"),

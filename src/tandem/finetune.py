@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from tandem.devices import torch_device
 from tandem.errors import TandemError, download_hint, looks_like_hub_name
 from tandem.jsonl import iter_jsonl
 from tandem.model.generation import GREEDY
@@ -454,17 +455,14 @@ class TrainConfig:
             raise TandemError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.stop_after is not None and self.stop_after < 1:
             raise TandemError(f"--stop-after must be >= 1 (steps of this run), got {self.stop_after}")
-        try:
-            self.resolved_device()
-        except RuntimeError as e:
-            raise TandemError(
-                f"--device {self.device!r} is not a device: use auto, cpu, cuda or cuda:N ({e})"
-            ) from None
+        self.resolved_device()
 
     def resolved_device(self) -> torch.device:
+        """The torch device; one that is no device, or a GPU this machine lacks, is a one-line error
+        (torch failed with an AssertionError traceback at the first tensor moved to a missing GPU)."""
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return torch_device(self.device, hint="use auto or cpu")
 
 
 @dataclass
