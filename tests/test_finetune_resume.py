@@ -454,6 +454,13 @@ def test_distill_cli_chain_stop_after_then_resume_matches(snips, tok, tmp_path, 
     assert "student" in capsys.readouterr().err
     assert main(args + ["--out", str(out), "--resume", "--topk", "8"]) == 2
     assert "topk: 4 -> 8" in capsys.readouterr().err
+    # a longer schedule would train student 1 further and leave student 2's checkpoints from the old one
+    # (this used to train student 1 on, overwrite its final/, then refuse student 2's checkpoint)
+    before = saved(out / "student_1" / "final")
+    assert main(args + ["--out", str(out), "--resume", "--max-steps", "6"]) == 2
+    err = capsys.readouterr().err
+    assert "student 2 already has checkpoints" in err and "--max-steps 5 -> 6" in err
+    assert same(saved(out / "student_1" / "final"), before)
     assert main(args + ["--out", str(out), "--resume", "--kd-weight", "0.5"]) == 0
     printed = capsys.readouterr()
     assert "kd_weight" not in printed.err  # 0.5 is the default: nothing changed

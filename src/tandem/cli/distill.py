@@ -21,6 +21,7 @@ from tandem.cli.finetune import (
     slu_labels,
     train_config,
 )
+from tandem.errors import TandemError
 
 HELP = "distil a teacher (tandem, HF BART/mBART/T5, AlexaTM) into a smaller student or a chain of students"
 EXAMPLES = """
@@ -137,6 +138,43 @@ DISTILL_RUN_KEYS = tuple(
 )
 
 
+# settings that let a finished student train further when resumed: in a chain, the next student's
+# checkpoints were distilled from it as it was
+CHAIN_SCHEDULE_KEYS = ("max_steps", "epochs", "patience")
+
+
+def _check_chain_schedule(out: Path, args) -> None:
+    """Refuse, before any work, a resumed chain whose students after the first have checkpoints and whose
+    --max-steps/--epochs/--patience changed: it would train an earlier student further, then refuse the next
+    one's checkpoints (distilled from the earlier student as it was), with the earlier one overwritten."""
+    from tandem.train.checkpoint import Checkpointer
+
+    later = [
+        k
+        for k in range(2, len(args.student) + 1)
+        if any(
+            Checkpointer(out / f"student_{k}" / stage / "checkpoints").latest() is not None
+            for stage in ("generic", "task")
+        )
+    ]
+    try:
+        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    changed = [
+        f"--{k.replace('_', '-')} {saved[k]} -> {getattr(args, k)}"
+        for k in CHAIN_SCHEDULE_KEYS
+        if k in saved and saved[k] != getattr(args, k, saved[k])
+    ]
+    if later and changed:
+        raise TandemError(
+            f"--resume {out}: student {later[0]} already has checkpoints, distilled from student "
+            f"{later[0] - 1} as it was trained; {', '.join(changed)} would train the students before it further "
+            "and make those checkpoints unusable. Resume with the run's own settings (--config "
+            f"{out / 'config.json'} --resume), or start the chain over (--overwrite, or another --out)"
+        )
+
+
 def _teacher_config_check(paths: list[str], args) -> None:
     """Refuse a teacher (all members of an ensemble together) that won't fit before its weights are read."""
     import torch
@@ -162,7 +200,6 @@ def _teacher_config_check(paths: list[str], args) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tandem.errors import TandemError
     from tandem.outlock import OutLock, check_out_free
 
     if not args.teacher or not args.student or not args.out:
@@ -207,6 +244,7 @@ def _run(args: argparse.Namespace, lock) -> int:
         has = any(Checkpointer(d / "checkpoints").latest() is not None for d in stages)
         switches = {"hidden_weight": lambda w: (w or 0) > 0}  # on/off: the projections are trained state
         check_resume(out, args, has, DISTILL_RUN_KEYS + tuple(DATA_KEYS), switches)
+        _check_chain_schedule(out, args)
     else:
         prepare_out(out, runs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
