@@ -173,7 +173,16 @@ def run_one(args) -> dict:
     dt = statistics.median(times) * args.steps
     flops = (
         seq2seq_train_flops(
-            cfg.d_model, cfg.ffn_dim, cfg.encoder_layers, cfg.decoder_layers, cfg.vocab_size, B, S, T
+            cfg.d_model,
+            cfg.ffn_dim,
+            cfg.encoder_layers,
+            cfg.decoder_layers,
+            cfg.vocab_size,
+            B,
+            S,
+            T,
+            kv_dim=cfg.kv_dim,
+            gated_ffn=cfg.gated_ffn,
         )
         * args.steps
     )

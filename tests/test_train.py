@@ -145,6 +145,37 @@ class _Split:
         return self.buf.pop(0)
 
 
+@pytest.mark.parametrize(
+    "overrides", [{}, {"gated_ffn": True}, {"head_dim": 24}, {"gated_ffn": True, "head_dim": 24}]
+)
+def test_train_flops_equal_the_matmul_flops_torch_counts(overrides):
+    """The MFU numerator: every matmul of forward+backward, counted by torch's FlopCounterMode (attention
+    through the math kernel, which it can see); gated FFNs (mT5) and heads narrower than d_model count too."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.train.flops import seq2seq_train_flops
+
+    torch.manual_seed(0)
+    c = ModelConfig.preset(
+        "tiny", vocab_size=VOCAB, d_model=32, num_heads=2, ffn_dim=64, encoder_layers=2, decoder_layers=3,
+        max_positions=64, **overrides,
+    )  # fmt: skip
+    module = Seq2SeqTrainModule(Seq2SeqLM(c), fused_loss=False)
+    B, S, T = 2, 10, 7
+    ids, labels = torch.randint(5, VOCAB, (B, S)), torch.randint(5, VOCAB, (B, T))
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        loss, _, _ = module(ids, torch.ones(B, S, dtype=torch.long), labels)
+        loss.backward()
+    est = seq2seq_train_flops(
+        c.d_model, c.ffn_dim, c.encoder_layers, c.decoder_layers, c.vocab_size, B, S, T,
+        kv_dim=c.kv_dim, gated_ffn=c.gated_ffn,
+    )  # fmt: skip
+    assert est == counter.get_total_flops()
+
+
 def test_grad_accumulation_equals_big_batch(tmp_path):
     r1 = train(_cfg(tmp_path / "a", ckpt_every=100), model=tiny_model(), data=ToyStream(batch=4))
     r2 = train(_cfg(tmp_path / "b", ckpt_every=100, grad_accum=2), model=tiny_model(), data=_Split())

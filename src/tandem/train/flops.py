@@ -18,17 +18,23 @@ def seq2seq_train_flops(
     batch: int,
     src_len: int,
     tgt_len: int,
+    kv_dim: int | None = None,
+    gated_ffn: bool = False,
 ) -> float:
     """Matmul FLOPs of one forward+backward (3x forward) over a padded (batch, src_len, tgt_len) batch.
 
     Counts every projection, the attention score and value products (full, not halved for causal masks)
     and the LM head; ignores embeddings lookups, norms and softmax, like the usual 6N+attention estimates.
+    `kv_dim` is the width of the concatenated heads (`ModelConfig.kv_dim`: num_heads * head_dim; default
+    d_model); `gated_ffn` counts the third FFN matrix of T5 v1.1 / mT5 (`ModelConfig.gated_ffn`).
     """
     d, f, s, t = d_model, ffn_dim, src_len, tgt_len
-    enc = encoder_layers * (2 * s * (4 * d * d + 2 * d * f) + 4 * s * s * d)
-    dec_self = 2 * t * (4 * d * d) + 4 * t * t * d
-    dec_cross = 2 * t * (2 * d * d) + 2 * s * (2 * d * d) + 4 * t * s * d
-    dec_ffn = 2 * t * (2 * d * f)
+    kv = d if kv_dim is None else kv_dim
+    ffn = (3 if gated_ffn else 2) * d * f  # multiply-adds per token
+    enc = encoder_layers * (2 * s * (4 * d * kv + ffn) + 4 * s * s * kv)
+    dec_self = 2 * t * (4 * d * kv) + 4 * t * t * kv
+    dec_cross = 2 * t * (2 * d * kv) + 2 * s * (2 * d * kv) + 4 * t * s * kv
+    dec_ffn = 2 * t * ffn
     dec = decoder_layers * (dec_self + dec_cross + dec_ffn)
     head = 2 * t * d * vocab_size
     return 3.0 * batch * (enc + dec + head)

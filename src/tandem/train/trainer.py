@@ -917,6 +917,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                         B,
                         S,
                         b["labels"].shape[1],
+                        kv_dim=getattr(mcfg, "kv_dim", None),
+                        gated_ffn=bool(getattr(mcfg, "gated_ffn", False)),
                     )
             grad_norm = clip_grad_norm(params, cfg.clip)
             if not math.isfinite(grad_norm):
