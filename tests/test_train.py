@@ -258,6 +258,59 @@ def test_encoder_frozen_then_unfrozen(tmp_path):
     assert not all(torch.equal(p, enc0[n]) for n, p in model.encoder.layers.named_parameters())
 
 
+def _toy_config(**overrides):
+    from tandem.config import ModelConfig
+
+    kw = dict(d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1, decoder_layers=1, max_positions=64)
+    return ModelConfig.preset("tiny", vocab_size=VOCAB, **(kw | overrides))
+
+
+def test_encoder_init_copies_the_encoder_only_and_keeps_it_frozen(tmp_path):
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(1)
+    src = Seq2SeqLM(_toy_config(tie_embeddings=False, tie_lm_head=False))
+    src.save_pretrained(tmp_path / "src")
+    torch.manual_seed(2)
+    model = Seq2SeqLM(_toy_config(tie_embeddings=False, tie_lm_head=False))
+    head0 = model.lm_head.weight.detach().clone()
+    dec_emb0 = model.decoder.embed_tokens.weight.detach().clone()
+    cfg = _cfg(tmp_path, steps=1, freeze_encoder_steps=1, encoder_init=str(tmp_path / "src"), ckpt_every=100)
+    train(cfg, model=model, data=ToyStream())
+    theirs = src.encoder.state_dict()
+    for k, v in model.encoder.state_dict().items():  # copied, and unchanged by the frozen step
+        assert torch.equal(v, theirs[k]), k
+    assert not torch.equal(model.decoder.embed_tokens.weight, dec_emb0)  # untied: its own, trained
+    assert not torch.equal(model.decoder.embed_tokens.weight, src.encoder.embed_tokens.weight)
+    assert not torch.equal(model.lm_head.weight, head0)
+    # a table the model shares with its decoder and LM head is the encoder's: it takes the source's values
+    tied = Seq2SeqLM(_toy_config())
+    cfg = _cfg(tmp_path / "tied", steps=1, encoder_init=str(tmp_path / "src"), lr=1e-9, min_lr=0.0)
+    train(cfg, model=tied, data=ToyStream())
+    assert torch.allclose(tied.lm_head.weight, src.encoder.embed_tokens.weight, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"encoder_layers": 2}, "2 encoder layers vs this model's 1"),  # the extra layer was dropped silently
+        ({"num_heads": 4}, "num_heads 4 vs this model's 2"),  # same shapes, another function
+        ({"activation": "relu"}, "activation 'relu'"),
+        ({"d_model": 48, "ffn_dim": 64}, "another shape"),
+    ],
+)
+def test_encoder_init_from_another_architecture_is_refused(tmp_path, overrides, message):
+    from tandem.model import Seq2SeqLM
+
+    Seq2SeqLM(_toy_config(**overrides)).save_pretrained(tmp_path / "src")
+    model = Seq2SeqLM(_toy_config())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    cfg = _cfg(tmp_path, steps=1, encoder_init=str(tmp_path / "src"))
+    with pytest.raises(TandemError, match=f"encoder_init .*{message}"):
+        train(cfg, model=model, data=ToyStream())
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
 def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
     torch.manual_seed(0)
     h = torch.randn(40, 32, requires_grad=True)

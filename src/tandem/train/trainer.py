@@ -288,18 +288,63 @@ def _freeze_encoder(model: nn.Module, frozen: bool) -> int:
     return n
 
 
+# ModelConfig fields that change what an encoder computes without changing its tensors' names or shapes
+_ENCODER_FUNCTION_KEYS = (
+    "num_heads",
+    "activation",
+    "norm_type",
+    "pre_norm",
+    "encoder_position_offset",
+    "embed_scale",
+    "attention_scale",
+    "relative_max_distance",
+)
+
+
 def _load_encoder(model: nn.Module, path: str) -> int:
-    """Copy the encoder weights of the checkpoint at `path` into `model.encoder`; returns #tensors."""
+    """Copy the encoder weights of the checkpoint at `path` into `model.encoder`; returns #tensors.
+
+    Only `model.encoder`'s own tensors are written: its token embedding is among them, so a table the
+    model shares with its decoder (and a tied LM head) takes the source's values too; an untied decoder
+    embedding and LM head keep their own. The source's encoder must be the same architecture: the same
+    tensors (no more, no fewer: e.g. the same number of layers) of the same shapes, and the same settings
+    that shapes do not show (heads, activation, norm, positions, scales)."""
     from tandem.model import Seq2SeqLM
 
     src = Seq2SeqLM.from_pretrained(path)
     mine = model.encoder.state_dict()
     theirs = src.encoder.state_dict()
-    bad = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
-    if bad:
+    problems = []
+    missing = [k for k in mine if k not in theirs]
+    if missing:
+        problems.append(f"tensors missing from it: {missing[:4]}")
+    extra = [k for k in theirs if k not in mine]
+    if extra:
+        problems.append(f"tensors this model has no place for: {extra[:4]}")
+    shapes = [
+        f"{k} {tuple(theirs[k].shape)} vs {tuple(v.shape)}"
+        for k, v in mine.items()
+        if k in theirs and theirs[k].shape != v.shape
+    ]
+    if shapes:
+        problems.append(f"tensors of another shape: {shapes[:4]}")
+    mcfg, scfg = getattr(model, "config", None), src.config
+    layers = (scfg.encoder_layers, getattr(mcfg, "encoder_layers", scfg.encoder_layers))
+    if layers[0] != layers[1]:
+        problems.insert(0, f"{layers[0]} encoder layers vs this model's {layers[1]}")
+    if mcfg is not None:
+        for key in _ENCODER_FUNCTION_KEYS:
+            if (key == "encoder_position_offset" and scfg.position_type != "learned") or (
+                key == "relative_max_distance" and scfg.position_type != "relative"
+            ):
+                continue  # not used by this kind of positions
+            a, b = getattr(scfg, key, None), getattr(mcfg, key, None)
+            if a != b:
+                problems.append(f"{key} {a!r} vs this model's {b!r}")
+    if problems:
         raise TandemError(
-            f"encoder_init {path}: encoder tensors missing or of another shape: {bad[:4]}; the source model "
-            f"must have this preset's encoder dimensions"
+            f"encoder_init {path}: its encoder is not this model's ({'; '.join(problems)}); warm-start from "
+            "a model with this preset's encoder, or match it with --preset / --model-overrides"
         )
     with torch.no_grad():
         for k, v in mine.items():
