@@ -3,6 +3,7 @@ checkpoint atomicity, encoder freezing, run outputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -288,6 +289,26 @@ def test_encoder_init_copies_the_encoder_only_and_keeps_it_frozen(tmp_path):
     cfg = _cfg(tmp_path / "tied", steps=1, encoder_init=str(tmp_path / "src"), lr=1e-9, min_lr=0.0)
     train(cfg, model=tied, data=ToyStream())
     assert torch.allclose(tied.lm_head.weight, src.encoder.embed_tokens.weight, atol=1e-6)
+
+
+def test_resume_needs_no_encoder_init_source(tmp_path):
+    """The checkpoint holds the warm-started (and since trained) encoder: --resume must not read the source
+    again (it may be a 10B model on a scratch disk that is gone by then)."""
+    import shutil
+
+    from tandem.model import Seq2SeqLM
+
+    Seq2SeqLM(_toy_config()).save_pretrained(tmp_path / "src")
+    ref = train(
+        _cfg(tmp_path / "ref", steps=4, encoder_init=str(tmp_path / "src")),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    cfg = _cfg(tmp_path, steps=4, encoder_init=str(tmp_path / "src"), stop_after=2, ckpt_every=100)
+    train(cfg, model=tiny_model(), data=ToyStream())
+    shutil.rmtree(tmp_path / "src")
+    res = train(dataclasses.replace(cfg, stop_after=None, resume=True), model=tiny_model(), data=ToyStream())
+    assert [r["loss"] for r in res.records] == pytest.approx([r["loss"] for r in ref.records[2:]], abs=1e-6)
 
 
 @pytest.mark.parametrize(

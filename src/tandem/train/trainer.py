@@ -759,7 +759,7 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
         model = _build_model(cfg, tokenizer.vocab_size)
-    if cfg.encoder_init:
+    if cfg.encoder_init and not resuming:  # a resumed run's checkpoint holds the encoder (and its training)
         _load_encoder(model, cfg.encoder_init)
     frozen = cfg.freeze_encoder_steps > 0
     if frozen:
