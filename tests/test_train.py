@@ -332,6 +332,18 @@ def test_encoder_init_from_another_architecture_is_refused(tmp_path, overrides, 
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
+def test_a_token_table_shared_with_the_decoder_trains_while_the_encoder_is_frozen(tmp_path):
+    """The tiny preset ties the encoder's token table to the decoder's and to the LM head: freezing the
+    encoder must not freeze the decoder's input embeddings and output layer."""
+    model = tiny_model()
+    assert model.lm_head.weight is model.encoder.embed_tokens.weight is model.decoder.embed_tokens.weight
+    table0 = model.lm_head.weight.detach().clone()
+    pos0 = model.encoder.embed_positions.weight.detach().clone()
+    train(_cfg(tmp_path, steps=2, freeze_encoder_steps=2, ckpt_every=100), model=model, data=ToyStream())
+    assert torch.equal(model.encoder.embed_positions.weight, pos0)  # the encoder's own: frozen
+    assert not torch.equal(model.lm_head.weight, table0)  # shared with the decoder: trained
+
+
 def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
     torch.manual_seed(0)
     h = torch.randn(40, 32, requires_grad=True)

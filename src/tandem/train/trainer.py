@@ -277,8 +277,12 @@ def _freeze_encoder(model: nn.Module, frozen: bool) -> int:
     if enc is None:
         raise TandemError("freeze_encoder_steps: the model has no `.encoder`")
     enc_ids = {id(p) for p in enc.parameters()}
+    # every name of every parameter: a table tied to the decoder is listed first (once, by default) under
+    # `encoder.`, and only its other names show that the decoder uses it too
     shared = {
-        id(p) for name, p in model.named_parameters() if not name.startswith("encoder.") and id(p) in enc_ids
+        id(p)
+        for name, p in model.named_parameters(remove_duplicate=False)
+        if not name.startswith("encoder.") and id(p) in enc_ids
     }
     n = 0
     for p in enc.parameters():
