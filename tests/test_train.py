@@ -185,6 +185,24 @@ def test_grad_accumulation_equals_big_batch(tmp_path):
     assert l1[-1] != pytest.approx(l1[0], abs=1e-3)  # it trained
 
 
+def test_a_model_without_a_tandem_config_trains(tmp_path):
+    """`train(model=...)` takes any Seq2SeqLM-like model; one whose config is not a tandem ModelConfig (here
+    Hugging Face BART, whose config has no `ffn_dim`) trains without the FLOPs estimate instead of failing
+    at the first step."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    c = transformers.BartConfig(
+        vocab_size=VOCAB, d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
+    )  # fmt: skip
+    res = train(
+        _cfg(tmp_path, steps=2, ckpt_every=100),
+        model=transformers.BartForConditionalGeneration(c),
+        data=ToyStream(),
+    )
+    assert res.step == 2 and all(math.isfinite(r["loss"]) for r in res.records)
+
+
 def test_run_outputs_and_metrics(tmp_path):
     cfg = _cfg(tmp_path, plot=True, tensorboard=True)
     res = train(cfg, model=tiny_model(), data=ToyStream())

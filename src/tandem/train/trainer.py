@@ -772,7 +772,11 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
         data = _build_data(cfg, tokenizer, rank, world)
+    from tandem.config import ModelConfig
+
+    # the FLOPs behind tflops/MFU come from a tandem config (another model, e.g. a Hugging Face one, has none)
     mcfg = getattr(model, "config", None)
+    mcfg = mcfg if isinstance(mcfg, ModelConfig) else None
 
     # 2. parallelism from outside, then the optimizer over the (possibly sharded) parameters
     module = Seq2SeqTrainModule(
@@ -966,8 +970,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                         B,
                         S,
                         b["labels"].shape[1],
-                        kv_dim=getattr(mcfg, "kv_dim", None),
-                        gated_ffn=bool(getattr(mcfg, "gated_ffn", False)),
+                        kv_dim=mcfg.kv_dim,
+                        gated_ffn=mcfg.gated_ffn,
                     )
             grad_norm = clip_grad_norm(params, cfg.clip)
             if not math.isfinite(grad_norm):
