@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import types
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from tandem.data import (
     build_cache,
     language_weights,
 )
-from tandem.data.decontam import ngrams
+from tandem.data.decontam import ngrams, words
 from tandem.errors import TandemError
 from tandem.objectives import AlexaTMObjective, CLMObjective, DenoiseObjective
 
@@ -795,6 +796,27 @@ def test_13gram_works_for_japanese_without_spaces():
     deco = Decontaminator(["今日は良い天気ですね、散歩に行きましょう。"])
     assert deco.contaminated("彼は言った：今日は良い天気ですね、散歩に行きましょう。")
     assert not deco.contaminated("今日は良い天気ですね")
+
+
+def test_13gram_words_keep_combining_marks_and_text_is_normalised():
+    """A Devanagari word is one word, vowel signs and virama included: `\\w+` alone cut "संयुक्त" into
+    consonants, so a 13-"word" n-gram spanned 4-5 real words and a shared 7-word name removed a document.
+    Text is NFKC-normalised and invisible joiners dropped, so other encodings of the same words still match."""
+    phrase = "संयुक्त राज्य अमेरिका की राष्ट्रीय विज्ञान अकादमी"  # 7 words
+    eval_text = f"पिछले साल {phrase} ने कहा था कि यह अध्ययन बहुत ज़रूरी है और इसे जारी रखना चाहिए"
+    deco = Decontaminator([eval_text])
+    assert not deco.contaminated(f"इस बार {phrase} की रिपोर्ट में नए आंकड़े दिए गए हैं जो पहले कभी नहीं देखे")
+    shared13 = " ".join(eval_text.split()[1:14])
+    assert deco.contaminated(f"शुरुआत {shared13} अंत")
+    precomposed = eval_text.replace("ज\u093c", "\u095b")  # ज़ as one code point (NFC decomposes it)
+    assert precomposed != eval_text and deco.contaminated(precomposed)
+    en = "the national academy of sciences said last year that this study is very important and should go on"
+    deco = Decontaminator([en])
+    variant = (
+        unicodedata.normalize("NFD", "Thé " + en).replace("study", "stu\u00addy").replace("year", "ｙｅａｒ")
+    )
+    assert deco.contaminated(variant)
+    assert words("हिन्दी தமிழ் తెలుగు café, ok.") == ["हिन्दी", "தமிழ்", "తెలుగు", "café", "ok"]
 
 
 def test_spoken_fraction_passes_documents_through_the_hook(tmp_path, monkeypatch):

@@ -1,5 +1,11 @@
 """13-gram decontamination: drop pretraining documents that share an n-gram with evaluation texts.
 
+An n-gram is n consecutive words of the normalised text: NFKC, lower-cased, zero-width (non-)joiners and soft
+hyphens removed. A word is a run of letters, digits and combining marks (so a Devanagari or Tamil word keeps
+its vowel signs and viramas instead of falling apart into consonants), or one character of a script written
+without spaces (kana, CJK ideographs, Hangul); punctuation separates words and is not part of any n-gram.
+A document that shares one n-gram with an evaluation text is dropped whole.
+
 N-grams are hashed the same way in every process (not with Python's `hash`, which PYTHONHASHSEED salts per
 process): each word gets a 64-bit id (blake2b of its UTF-8 bytes) and an n-gram the polynomial rolling hash
 of its ids modulo 2**64, so a Decontaminator built in one process decides identically in a spawned worker or
@@ -11,14 +17,44 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
+import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 from tandem.errors import TandemError
 
-# Words, and single characters of scripts written without spaces (so Japanese gets n-grams too).
-_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+", re.UNICODE)
+
+def _mark_class() -> str:
+    """A regex character class body of the combining marks (Unicode categories Mn, Mc, Me) of planes 0-1.
+
+    `\\w` leaves them out, and Brahmic scripts write most vowels and the virama with them: with `\\w+` alone
+    "हिन्दी" is three words (ह, न, द) and a 13-gram spans four or five real words."""
+    ranges, start = [], None
+    for cp in range(min(sys.maxunicode, 0x1FFFF) + 2):
+        mark = cp <= 0x1FFFF and unicodedata.category(chr(cp)).startswith("M")
+        if mark and start is None:
+            start = cp
+        elif not mark and start is not None:
+            ranges.append((start, cp - 1))
+            start = None
+    return "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+
+
+# Single characters of scripts written without spaces (so Japanese gets n-grams too), else runs of word
+# characters and combining marks.
+_WORD = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[\w" + _mark_class() + r"]+", re.UNICODE
+)
+# invisible format characters inside words: ZWNJ/ZWJ (Indic conjunct shaping), soft hyphen, word joiner, BOM
+_INVISIBLE = re.compile("[\u200c\u200d\u00ad\u2060\ufeff]")
+
+
+def words(text: str) -> list[str]:
+    """The words of a text after normalisation (NFKC, lower case, invisible joiners dropped)."""
+    return _WORD.findall(_INVISIBLE.sub("", unicodedata.normalize("NFKC", text).lower()))
+
 
 _MASK = (1 << 64) - 1
 _P = 0x100000001B3  # odd multiplier (the 64-bit FNV prime)
@@ -47,8 +83,8 @@ def _rolling(ids: list[int | None], n: int) -> set[int]:
 
 
 def ngrams(text: str, n: int = 13) -> set[int]:
-    """Stable 64-bit hashes of the lower-cased word n-grams of a text (empty if it has fewer than n words)."""
-    return _rolling([word_id(w) for w in _WORD.findall(text.lower())], n)
+    """Stable 64-bit hashes of the word n-grams of a text (`words`; empty if it has fewer than n words)."""
+    return _rolling([word_id(w) for w in words(text)], n)
 
 
 class Decontaminator:
@@ -63,10 +99,9 @@ class Decontaminator:
         self.words: dict[str, int] = {}  # the evaluation vocabulary: word -> word_id
         self.num_texts = 0
         self.empty_files: list[str] = []  # files (from_files) that held no evaluation text
-        words = self.words
+        vocab = self.words
         for t in texts:
-            ws = _WORD.findall(t.lower())
-            ids = [words[w] if w in words else words.setdefault(w, word_id(w)) for w in ws]
+            ids = [vocab[w] if w in vocab else vocab.setdefault(w, word_id(w)) for w in words(t)]
             self.grams |= _rolling(ids, n)  # type: ignore[arg-type]
             self.num_texts += 1
 
@@ -122,13 +157,13 @@ class Decontaminator:
         """True when the text shares at least one n-gram with the evaluation texts."""
         if not self.grams:
             return False
-        words = _WORD.findall(text.lower())
-        if len(words) < self.n:
+        ws = words(text)
+        if len(ws) < self.n:
             return False
         # a word outside the evaluation vocabulary is in none of its n-grams: only runs of n known words
         # are hashed (and no hash is computed for an unknown word)
         get, grams, n, top = self.words.get, self.grams, self.n, self._top
-        ids = [get(w) for w in words]
+        ids = [get(w) for w in ws]
         run = h = 0
         for i, v in enumerate(ids):  # _rolling, stopping at the first shared n-gram
             if v is None:
