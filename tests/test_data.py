@@ -341,6 +341,26 @@ def test_token_cache_matches_text_source(tmp_path, corpus):
     assert batches_equal([next(a) for _ in range(8)], [next(b) for _ in range(8)])
 
 
+def test_a_token_cache_is_weighted_like_its_text_source(tmp_path, corpus):
+    """Among other sources, a cache weighs what its text does: weighted by its token count (here about 8
+    times fewer than its bytes), a cached language was sampled far less often than the same text."""
+    build_cache(Source(corpus["de"][0], "de"), TOK, tmp_path / "cache")
+    text = [Source(corpus["en"][0], "en"), Source(corpus["de"][0], "de")]
+    cached = [text[0], Source(tmp_path / "cache", "de", format="tokens")]
+    a = PretrainStream(text, TOK, AlexaTMObjective(CLM), seq_len=32, batch_size=4, seed=9)
+    b = PretrainStream(cached, TOK, AlexaTMObjective(CLM), seq_len=32, batch_size=4, seed=9)
+    assert b.lang_probs == a.lang_probs
+    assert batches_equal([next(a) for _ in range(8)], [next(b) for _ in range(8)])
+    assert not any("does not record the size" in p for p in b.stats["problems"])
+    meta = json.loads((tmp_path / "cache" / "meta.json").read_text())
+    del meta["size"]  # a cache built before caches recorded their text's size
+    (tmp_path / "cache" / "meta.json").write_text(json.dumps(meta))
+    old = PretrainStream(cached, TOK, AlexaTMObjective(CLM), seq_len=32, batch_size=4, seed=9)
+    assert any(
+        p.startswith("source de:cache:") and "does not record the size" in p for p in old.stats["problems"]
+    )
+
+
 # -- bad input -------------------------------------------------------------------------------------------------
 def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
     good = tmp_path / "good.txt"

@@ -9,15 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from tandem.data.sources import Reader, Source
+from tandem.data.sources import Reader, Source, resolve_files, source_size
 from tandem.errors import TandemError
 
 
 def build_cache(source: Source | dict | str, tokenizer: Any, out_dir: str | Path) -> dict[str, Any]:
     """Tokenise every document of `source` into `out_dir`; returns the counts (documents, tokens, skipped).
 
-    Read it back with `Source(out_dir, lang, format="tokens")`. Spoken-form conversion and decontamination
-    are not applied here (they need text); apply them to the text first if you want them in the cache.
+    Read it back with `Source(out_dir, lang, format="tokens")`. The cache records the text source's weight
+    basis (`size` in meta.json), so a PretrainStream samples it as it would sample the text. Spoken-form
+    conversion and decontamination are not applied here (they need text); apply them to the text first if
+    you want them in the cache.
     """
     src = Source.coerce(source)
     out = Path(out_dir)
@@ -31,6 +33,8 @@ def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     if getattr(tokenizer, "vocab_size", 0) and int(tokenizer.vocab_size) >= 2**32:
         raise TandemError("build_cache: vocabularies above 2^32 do not fit uint32 tokens")
+    fmt, files = resolve_files(src)
+    size = source_size(src, files, fmt)
     reader = Reader(Source(**{**src.__dict__, "shuffle_files": False}), 0, 0)
     offsets = [0]
     skipped: dict[str, int] = {}
@@ -55,6 +59,7 @@ def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
         "documents": len(offsets) - 1,
         "tokens": offsets[-1],
         "skipped": skipped,
+        "size": size,  # the text source's sampling weight basis (Source.size), which the cache keeps
         "vocab_size": int(getattr(tokenizer, "vocab_size", 0) or 0),
     }
     (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))

@@ -42,7 +42,8 @@ class Source:
     format: "auto" (from the file extension), "txt", "jsonl", "parquet", "hf" or "tokens".
     field: the text field (jsonl), column (parquet) or feature (hf).
     upsample: multiplies this source's sampling weight (AlexaTM: Wikipedia x10).
-    size: the weight basis; by default bytes on disk (rows for hf, tokens for caches).
+    size: the weight basis; by default bytes on disk (rows for hf; for a token cache, the size of the text
+    source it was built from, or its tokens for caches built before caches recorded that).
     txt_docs: in txt files, one document per "line", per blank-line separated "paragraph", or per "file".
     """
 
@@ -196,12 +197,25 @@ def _check_cache(p: Path) -> None:
         )
 
 
+def cache_text_size(cache: Path) -> float | None:
+    """The weight basis of the text source a token cache was built from (its meta.json `size`), or None for a
+    cache built before caches recorded it."""
+    try:
+        size = json.loads((cache / "meta.json").read_text(encoding="utf-8")).get("size")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(size, bool) or not isinstance(size, int | float) or not math.isfinite(size) or size < 0:
+        return None
+    return float(size)
+
+
 def source_size(src: Source, files: Sequence[Path], fmt: str) -> float:
     """The weight basis of a source before upsampling (see Source.size)."""
     if src.size is not None:
         return float(src.size)
-    if fmt == "tokens":
-        return float(np.load(files[0] / "offsets.npy", mmap_mode="r")[-1])
+    if fmt == "tokens":  # the text's weight, so a cache is sampled as its text source would be
+        size = cache_text_size(files[0])
+        return size if size is not None else float(np.load(files[0] / "offsets.npy", mmap_mode="r")[-1])
     if fmt == "hf":
         return float(len(_load_hf(src)))
     return float(sum(f.stat().st_size for f in files))

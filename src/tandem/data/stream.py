@@ -28,7 +28,15 @@ import numpy as np
 
 from tandem.data.decontam import Decontaminator
 from tandem.data.sampling import language_weights
-from tandem.data.sources import MAX_DOC_CHARS, Item, Reader, Source, resolve_files, source_size
+from tandem.data.sources import (
+    MAX_DOC_CHARS,
+    Item,
+    Reader,
+    Source,
+    cache_text_size,
+    resolve_files,
+    source_size,
+)
 from tandem.errors import TandemError
 from tandem.objectives import Objective, build_objective
 
@@ -256,6 +264,13 @@ class PretrainStream:
             fmt, files = resolve_files(s)
             if fmt == "tokens":
                 _check_cache_vocab(s, files[0], tokenizer)
+                if s.size is None and len(sources) > 1 and cache_text_size(files[0]) is None:
+                    self._setup_problem(
+                        "cache_notes",
+                        f"source {s.name}: the token cache {s.path} does not record the size of its text (built "
+                        "by an older tandem), so it is weighted by its token count, which other sources' "
+                        "sizes in bytes are not comparable with; rebuild it with build_cache or set its size",
+                    )
             for f in files:
                 if f.is_file() and f.stat().st_size == 0:
                     self._setup_problem("empty_files", f"{f}: empty file")
