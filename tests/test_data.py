@@ -23,6 +23,7 @@ from tandem.data import (
     language_weights,
 )
 from tandem.data.decontam import ngrams, words
+from tandem.data.sources import resolve_files, source_size
 from tandem.errors import TandemError
 from tandem.objectives import AlexaTMObjective, CLMObjective, DenoiseObjective
 
@@ -300,6 +301,32 @@ def test_jsonl_parquet_and_hf_sources_give_the_same_documents(tmp_path, corpus):
         assert s.stats["missing_field"] == 0
     for b in out[1:]:
         assert batches_equal(out[0], b)
+
+
+def test_sources_weigh_the_bytes_of_their_text_whatever_the_format(tmp_path):
+    """The default weight basis is the UTF-8 bytes of the documents' text in every format: it was rows for
+    a Hugging Face dataset (about 100 times less than the same text in a .txt file), the compressed size for
+    parquet and, for jsonl, also the keys, the other fields and the \\u escapes of non-ASCII text."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    datasets = pytest.importorskip("datasets")
+    texts = [f"पाठ संख्या {i} " + "शब्द " * (5 + i % 40) for i in range(400)]
+    (tmp_path / "t.txt").write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    text_bytes = (tmp_path / "t.txt").stat().st_size
+    rows = [{"url": f"https://example.org/{i}", "text": t, "ts": "2020-01-01"} for i, t in enumerate(texts)]
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))  # \\u escapes
+    pq.write_table(pa.table({"text": texts}), tmp_path / "t.parquet", row_group_size=64)
+    datasets.Dataset.from_dict({"text": texts, "id": list(range(400))}).save_to_disk(str(tmp_path / "hf"))
+    for name in ("t.txt", "t.jsonl", "t.parquet", "hf"):
+        src = Source(tmp_path / name, "hi")
+        fmt, files = resolve_files(src)
+        assert source_size(src, files, fmt) == pytest.approx(text_bytes, rel=0.05), name
+    # the same text as .txt in one language and as a saved dataset in another: sampled alike
+    s = PretrainStream(
+        [Source(tmp_path / "t.txt", "en"), Source(tmp_path / "hf", "hi")], TOK, CLMObjective(CLM), 32, 2
+    )
+    assert s.lang_probs == pytest.approx({"en": 0.5, "hi": 0.5}, abs=0.01)
 
 
 def test_a_saved_dataset_dict_is_read_from_disk_by_split(tmp_path, monkeypatch):

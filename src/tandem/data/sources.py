@@ -42,8 +42,9 @@ class Source:
     format: "auto" (from the file extension), "txt", "jsonl", "parquet", "hf" or "tokens".
     field: the text field (jsonl), column (parquet) or feature (hf).
     upsample: multiplies this source's sampling weight (AlexaTM: Wikipedia x10).
-    size: the weight basis; by default bytes on disk (rows for hf; for a token cache, the size of the text
-    source it was built from, or its tokens for caches built before caches recorded that).
+    size: the weight basis; by default the bytes of UTF-8 text the source holds, whatever its format (see
+    `source_size`; for a token cache, the size of the text source it was built from, or its tokens for
+    caches built before caches recorded that). Set it to weigh by something else, e.g. token counts.
     txt_docs: in txt files, one document per "line", per blank-line separated "paragraph", or per "file".
     """
 
@@ -210,15 +211,89 @@ def cache_text_size(cache: Path) -> float | None:
 
 
 def source_size(src: Source, files: Sequence[Path], fmt: str) -> float:
-    """The weight basis of a source before upsampling (see Source.size)."""
+    """The weight basis of a source before upsampling (see Source.size): the bytes of UTF-8 text its
+    documents hold, whatever the format, so that sources (and languages) stored in different formats are
+    weighed alike. Text files count their size; parquet the uncompressed size of the text column; jsonl its
+    size times the share of the text field in the bytes of its first lines (keys, other fields and \\u
+    escapes are not text); a Hugging Face dataset the bytes of its text column."""
     if src.size is not None:
         return float(src.size)
     if fmt == "tokens":  # the text's weight, so a cache is sampled as its text source would be
         size = cache_text_size(files[0])
         return size if size is not None else float(np.load(files[0] / "offsets.npy", mmap_mode="r")[-1])
     if fmt == "hf":
-        return float(len(_load_hf(src)))
-    return float(sum(f.stat().st_size for f in files))
+        return _hf_text_bytes(src)
+    total, jsonl = 0.0, []
+    for f in files:
+        kind = file_format(src, f)
+        if kind == "jsonl":
+            jsonl.append(f)
+        elif kind == "parquet":
+            total += _parquet_text_bytes(f, src.field)
+        else:
+            total += f.stat().st_size
+    return total + (_jsonl_text_bytes(jsonl, src.field) if jsonl else 0.0)
+
+
+_SAMPLE_BYTES = 1 << 20  # read from the start of a jsonl file to measure the share of its text field
+_SAMPLE_FILES = 16  # jsonl files of a source sampled (evenly spread), the share applied to all of them
+
+
+def _jsonl_text_bytes(files: Sequence[Path], field: str) -> float:
+    """The UTF-8 bytes (plus a newline each) of the `field` texts of jsonl files, estimated from the first
+    lines of up to _SAMPLE_FILES of them (exact for files within the sample)."""
+    total = float(sum(f.stat().st_size for f in files))
+    step = max(1, len(files) / _SAMPLE_FILES)
+    picks = [files[int(k * step)] for k in range(min(len(files), _SAMPLE_FILES))]
+    raw = text = 0
+    for f in picks:
+        try:
+            with open(f, "rb") as fh:
+                head = fh.read(_SAMPLE_BYTES + 1)
+        except OSError:
+            continue  # the reader reports it
+        lines = head.split(b"\n")
+        if len(head) > _SAMPLE_BYTES or not lines[-1]:
+            lines.pop()  # cut short, the last line is incomplete; or the empty rest after the last newline
+        for line in lines:
+            raw += len(line) + 1
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError):  # a bad line: no text (the reader skips it too)
+                continue
+            value = row.get(field) if isinstance(row, dict) else None
+            if isinstance(value, str) and value.strip():
+                text += len(value.encode("utf-8", "replace")) + 1
+    return total * text / raw if raw else total
+
+
+def _parquet_text_bytes(path: Path, field: str) -> float:
+    """The uncompressed size of the `field` column of a parquet file (its file size if unreadable or without
+    that column: the reader reports the file)."""
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path).metadata
+        names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+        col = names.index(field)
+        return float(
+            sum(meta.row_group(g).column(col).total_uncompressed_size for g in range(meta.num_row_groups))
+        )
+    except Exception:  # no pyarrow, a corrupt file, no such column
+        return float(path.stat().st_size)
+
+
+def _hf_text_bytes(src: Source) -> float:
+    """The bytes of a Hugging Face dataset's `field` column (all its columns if it has no such column)."""
+    ds = _load_hf(src)
+    table = getattr(ds, "data", None)
+    if table is None or not getattr(table, "num_rows", 0):
+        return float(len(ds))
+    try:
+        nbytes = table.column(src.field).nbytes
+    except (KeyError, ValueError, TypeError):
+        nbytes = table.nbytes
+    return float(nbytes) * len(ds) / table.num_rows  # a selection or filter views part of the table
 
 
 def _load_hf(src: Source) -> Any:
