@@ -368,6 +368,49 @@ def test_token_cache_matches_text_source(tmp_path, corpus):
     assert batches_equal([next(a) for _ in range(8)], [next(b) for _ in range(8)])
 
 
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_token_cache_gives_the_stream_of_its_text_across_files_ranks_and_bad_records(tmp_path, rank):
+    """A cache of a folder is read in the text's file order, reshuffled each epoch, and its documents go to
+    the ranks the text's records go to, skipped records (a blank line, a decontaminated one) included: the
+    cache used to read its documents in one fixed order and deal them to ranks by their index in the cache."""
+    d = tmp_path / "shards"
+    d.mkdir()
+    for i in range(4):
+        write_docs(d / f"part{i}.txt", i, [5 + 3 * i + k % 7 for k in range(9)])
+    lines = (d / "part1.txt").read_text().splitlines(True)
+    (d / "part1.txt").write_text("".join(lines[:2] + ["\n"] + lines[2:]))  # a blank line: a skipped record
+    evals = [" ".join(map(str, doc_tokens(2, 4, 13)))]  # part2's document 4 shares a 13-gram: removed
+    meta = build_cache(Source(d, "en"), TOK, tmp_path / "cache", decontaminate=evals)
+    assert meta["skipped"] == {"empty_docs": 1, "decontaminated": 1} and meta["documents"] == 35
+
+    def stream(path):
+        src = Source(path, "en")
+        return PretrainStream(
+            [src], TOK, AlexaTMObjective(CLM), 24, 3, seed=4, rank=rank, world_size=2, decontaminate=evals
+        )
+
+    text, cache = stream(d), stream(tmp_path / "cache")
+    assert batches_equal([next(text) for _ in range(30)], [next(cache) for _ in range(30)])
+    assert text.stats["epochs"]["en:shards"] >= 3 and cache.stats["problems"] == []
+    state = json.loads(json.dumps(cache.state_dict()))
+    resumed = stream(tmp_path / "cache")
+    resumed.load_state_dict(state)
+    assert batches_equal([next(text) for _ in range(5)], [next(resumed) for _ in range(5)])
+
+
+def test_a_token_cache_says_what_it_cannot_do_with_text(tmp_path, corpus):
+    """Spoken form and decontamination need text: a stream asked for them over a cache says so."""
+    build_cache(Source(corpus["de"][0], "de"), TOK, tmp_path / "cache")
+    src = Source(tmp_path / "cache", "de", format="tokens")
+    s = PretrainStream([src], TOK, CLMObjective(CLM), 32, 2, spoken_fraction=0.5, decontaminate=["1 2 3"])
+    assert any(
+        "de:cache is a token cache: its documents stay in written form" in p for p in s.stats["problems"]
+    )
+    assert any("built without decontamination" in p for p in s.stats["problems"])
+    with pytest.raises(TandemError, match="is a token cache already"):
+        build_cache(src, TOK, tmp_path / "again")
+
+
 def test_a_token_cache_is_weighted_like_its_text_source(tmp_path, corpus):
     """Among other sources, a cache weighs what its text does: weighted by its token count (here about 8
     times fewer than its bytes), a cached language was sampled far less often than the same text."""
@@ -734,11 +777,19 @@ def test_build_cache_into_a_path_it_cannot_write_is_a_clear_error(tmp_path, corp
         build_cache(Source(path, "de"), TOK, tmp_path / "afile")
 
 
+@pytest.mark.parametrize(
+    "last,match",
+    [
+        ("tokens.bin", r"offsets.npy ends at token \d+, tokens.bin holds"),
+        ("offsets.npy", r"meta.json, records.npy and offsets.npy disagree"),
+        ("records.npy", r"meta.json, records.npy and offsets.npy disagree"),
+    ],
+)
 def test_a_rebuild_of_a_token_cache_killed_midway_is_refused_not_read_with_the_old_offsets(
-    tmp_path, corpus, monkeypatch
+    tmp_path, corpus, monkeypatch, last, match
 ):
-    """build_cache over an existing cache, killed after tokens.bin was replaced: the new tokens and the old
-    offsets would cut documents in the wrong places; the stream refuses the pair, and a rebuild mends it."""
+    """build_cache over an existing cache, killed after `last` was replaced: files of two builds would cut
+    documents in the wrong places or number them wrong; the stream refuses them, and a rebuild mends it."""
     import tandem.data.cache as cache_mod
 
     path, _ = corpus["de"]
@@ -749,16 +800,14 @@ def test_a_rebuild_of_a_token_cache_killed_midway_is_refused_not_read_with_the_o
 
     def killed(src, dst):
         real_replace(src, dst)
-        if str(dst).endswith("tokens.bin"):
+        if str(dst).endswith(last):
             raise KeyboardInterrupt  # the process dies here
 
     monkeypatch.setattr(cache_mod.os, "replace", killed)
     with pytest.raises(KeyboardInterrupt):
         build_cache(Source(path, "de"), TOK, tmp_path / "cache")
     monkeypatch.setattr(cache_mod.os, "replace", real_replace)
-    with pytest.raises(
-        TandemError, match=r"cache.*inconsistent \(offsets.npy ends at token \d+, tokens.bin holds"
-    ):
+    with pytest.raises(TandemError, match=r"cache.*inconsistent \(" + match):
         PretrainStream([Source(tmp_path / "cache", "de", format="tokens")], TOK, AlexaTMObjective(CLM), 32, 4)
     build_cache(Source(path, "de"), TOK, tmp_path / "cache")
     assert not list((tmp_path / "cache").glob("*.tmp"))

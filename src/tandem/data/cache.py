@@ -1,70 +1,115 @@
-"""Pre-tokenised shard cache: a source tokenised once into `tokens.bin` (uint32) + `offsets.npy`."""
+"""Pre-tokenised shard cache: a source tokenised once into `tokens.bin` (uint32), `offsets.npy`, `records.npy`
+and `meta.json`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tandem.data.sources import Reader, Source, resolve_files, source_size
+from tandem.data.decontam import Decontaminator
+from tandem.data.sources import Reader, Source, file_format, resolve_files, source_size
 from tandem.errors import TandemError
 
 
-def build_cache(source: Source | dict | str, tokenizer: Any, out_dir: str | Path) -> dict[str, Any]:
+def build_cache(
+    source: Source | dict | str,
+    tokenizer: Any,
+    out_dir: str | Path,
+    decontaminate: Decontaminator | Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Tokenise every document of `source` into `out_dir`; returns the counts (documents, tokens, skipped).
 
-    Read it back with `Source(out_dir, lang, format="tokens")`. The cache records the text source's weight
-    basis (`size` in meta.json), so a PretrainStream samples it as it would sample the text. Spoken-form
-    conversion and decontamination are not applied here (they need text); apply them to the text first if
-    you want them in the cache.
+    Read it back with `Source(out_dir, lang, format="tokens")` (with the text source's `shuffle_files` and
+    `upsample`): a PretrainStream then gives the batches it gives from the text. The cache records what that
+    takes: the text source's weight basis (`size` in meta.json), its files and how many records each holds,
+    and each document's record number (records.npy), so files are read in the same shuffled order and
+    documents go to the same rank. `decontaminate` (evaluation texts or a Decontaminator) drops the documents
+    that share a 13-gram with them, as the stream's `decontaminate` does with text; meta.json records it.
+    Spoken-form conversion cannot be cached (the stream draws it anew each epoch); a stream with
+    `spoken_fraction` leaves cached documents in written form and says so.
     """
     src = Source.coerce(source)
     out = Path(out_dir)
+    if decontaminate is not None and not isinstance(decontaminate, Decontaminator):
+        decontaminate = Decontaminator(decontaminate)
     try:
-        return _build(src, tokenizer, out)
+        return _build(src, tokenizer, out, decontaminate)
     except OSError as e:  # a read-only or full disk, a file where the folder should be
         raise TandemError(f"build_cache: cannot write the cache in {out}: {e}") from None
 
 
-def _build(src: Source, tokenizer: Any, out: Path) -> dict[str, Any]:
+def _parts(src: Source, fmt: str, files: list[Path]) -> list[tuple[str, Source]]:
+    """One single-file source per file of `src` (in the order of resolve_files), or `src` itself (hf)."""
+    if fmt == "hf":
+        return [(str(src.path), src)]
+    return [
+        (str(f), dataclasses.replace(src, path=str(f), format=file_format(src, f), shuffle_files=False))
+        for f in files
+    ]
+
+
+def _build(src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None) -> dict[str, Any]:
+    fmt, files = resolve_files(src)
+    if fmt == "tokens":
+        raise TandemError(f"build_cache: source {src.path} is a token cache already; give the text source")
     out.mkdir(parents=True, exist_ok=True)
     if getattr(tokenizer, "vocab_size", 0) and int(tokenizer.vocab_size) >= 2**32:
         raise TandemError("build_cache: vocabularies above 2^32 do not fit uint32 tokens")
-    fmt, files = resolve_files(src)
     size = source_size(src, files, fmt)
-    reader = Reader(Source(**{**src.__dict__, "shuffle_files": False}), 0, 0)
     offsets = [0]
+    records: list[int] = []  # each document's record number within its file
+    parts: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
     tmp = out / "tokens.bin.tmp"
     with open(tmp, "wb") as fh:
-        while True:
-            it = reader.next()
-            if it.kind == "epoch_end":
-                break
-            if it.kind == "bad":
-                skipped[it.payload[0]] = skipped.get(it.payload[0], 0) + 1
-                continue
-            ids = np.asarray(tokenizer.encode(it.payload), dtype=np.uint32)
-            fh.write(ids.tobytes())
-            offsets.append(offsets[-1] + len(ids))
-    reader.close()
+        for path, part in _parts(src, fmt, files):
+            reader = Reader(part, 0, 0)
+            n_records, n_docs = 0, 0
+            while True:
+                it = reader.next()
+                if it.kind == "epoch_end":
+                    break
+                # the text reader numbers every record it reads, usable or not: so does the cache
+                n_records = max(n_records, int(it.cursor.get("record", 0)))
+                if it.kind == "bad":
+                    skipped[it.payload[0]] = skipped.get(it.payload[0], 0) + 1
+                    continue
+                if deco is not None and deco.contaminated(it.payload):
+                    skipped["decontaminated"] = skipped.get("decontaminated", 0) + 1
+                    continue
+                ids = np.asarray(tokenizer.encode(it.payload), dtype=np.uint32)
+                fh.write(ids.tobytes())
+                offsets.append(offsets[-1] + len(ids))
+                records.append(it.record[1])
+                n_docs += 1
+            reader.close()
+            parts.append({"path": path, "records": n_records, "docs": n_docs})
     with open(out / "offsets.npy.tmp", "wb") as fh:
         np.save(fh, np.asarray(offsets, dtype=np.int64))
+    with open(out / "records.npy.tmp", "wb") as fh:
+        np.save(fh, np.asarray(records, dtype=np.int64))
     meta = {
         "source": str(src.path),
         "lang": src.lang,
         "documents": len(offsets) - 1,
         "tokens": offsets[-1],
         "skipped": skipped,
-        "size": size,  # the text source's sampling weight basis (Source.size), which the cache keeps
         "vocab_size": int(getattr(tokenizer, "vocab_size", 0) or 0),
+        "size": size,  # the text source's sampling weight basis (Source.size), which the cache keeps
+        "decontaminated": None
+        if deco is None
+        else {"n": deco.n, "ngrams": len(deco.grams), "texts": deco.num_texts},
+        "files": parts,
     }
     (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))
-    # each file is replaced atomically, the three one after another: a kill in between leaves tokens and
-    # offsets of two builds, which the reader refuses (their ends differ) rather than cutting documents wrong
-    for name in ("tokens.bin", "offsets.npy", "meta.json"):
+    # each file is replaced atomically, one after another: a kill in between leaves files of two builds,
+    # which the reader refuses (their ends or document counts differ) rather than cutting documents wrong
+    for name in ("tokens.bin", "offsets.npy", "records.npy", "meta.json"):
         os.replace(out / f"{name}.tmp", out / name)
     return meta

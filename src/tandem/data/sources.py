@@ -196,6 +196,37 @@ def _check_cache(p: Path) -> None:
             f"{size / 4:g} tokens): a build was interrupted or the files come from two builds; build the "
             "cache again with build_cache"
         )
+    cache_layout(p, len(offsets) - 1)
+
+
+def cache_layout(p: Path, documents: int) -> tuple[list[dict], np.ndarray] | None:
+    """The text files a token cache was built from (meta.json `files`: path, records, docs, in the order the
+    source lists them) and each document's record index within its file (records.npy), for reading the cache
+    in the order, and with the rank sharding, of its text source; None for a cache built before caches
+    recorded them (read in cache order)."""
+    try:
+        files = json.loads((p / "meta.json").read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if files is None:
+        return None
+    try:
+        records = np.load(p / "records.npy", mmap_mode="r")
+        ok = (
+            isinstance(files, list)
+            and all(isinstance(f, dict) and int(f["records"]) >= 0 and int(f["docs"]) >= 0 for f in files)
+            and records.ndim == 1
+            and len(records) == documents == sum(int(f["docs"]) for f in files)
+        )
+    except (OSError, ValueError, EOFError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise TandemError(
+            f"source {p}: the token cache is inconsistent (meta.json, records.npy and offsets.npy disagree on "
+            "its documents): a build was interrupted or the files come from two builds; build the cache "
+            "again with build_cache"
+        )
+    return files, records
 
 
 def cache_text_size(cache: Path) -> float | None:
@@ -436,7 +467,7 @@ class Reader:
         self._offsets: Any = None
         self._pending: deque[Item] = deque()  # notes on the resume position, pieces of a split document
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
-        self._order = self._make_order()
+        self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
         if self.fmt == "hf":
             self._table = _load_hf(src)
         elif self.fmt == "tokens":
@@ -448,14 +479,18 @@ class Reader:
             self._table = np.memmap(tokens, dtype=np.uint32, mode="r") if size else np.zeros(0, np.uint32)
             if len(self._offsets) < 1:
                 self._offsets = np.zeros(1, dtype=np.int64)
+            layout = cache_layout(d, len(self._offsets) - 1)
+            if layout is not None:
+                self._cache_files, self._records = layout
+                self._doc_start = np.cumsum([0] + [int(f["docs"]) for f in self._cache_files]).tolist()
+        self._order = self._make_order()
         if cursor:
             self._check_resumed()
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _make_order(self) -> list[int]:
-        return _epoch_order(
-            len(self.files), self.seed, self.src_index, self.cursor["epoch"], self.src.shuffle_files
-        )
+        n = len(self._cache_files) if self._cache_files is not None else len(self.files)
+        return _epoch_order(n, self.seed, self.src_index, self.cursor["epoch"], self.src.shuffle_files)
 
     def close(self) -> None:
         if self._fh is not None:
@@ -569,6 +604,8 @@ class Reader:
         return items[0]
 
     def _next_record(self) -> Item:
+        if self._cache_files is not None:
+            return self._next_cached()
         if self.fmt in ("hf", "tokens"):
             return self._next_indexed()
         c = self.cursor
@@ -599,6 +636,32 @@ class Reader:
             return Item("doc", np.asarray(self._table[a:b], dtype=np.int64), dict(c), rec, where)
         row = self._table[order_key]
         return self._from_mapping(row, where, rec)
+
+    def _next_cached(self) -> Item:
+        """The next document of a token cache that records its text files: the files in the order the text
+        reader reads them this epoch (shuffled alike), each document numbered (and so owned by a rank) as
+        the text reader numbers its record. Cursor: "file" = position in that order, "record" = the records
+        of the files before it, "line" = documents of this file already passed."""
+        c = self.cursor
+        files = self._cache_files
+        while c["file"] < len(files):
+            k = self._order[c["file"]]
+            lo, hi = self._doc_start[k], self._doc_start[k + 1]
+            while lo + c["line"] < hi:
+                e = lo + c["line"]
+                c["line"] += 1
+                local = int(self._records[e])
+                rec_id = c["record"] + local
+                if not self._mine(rec_id):
+                    continue
+                a, b = int(self._offsets[e]), int(self._offsets[e + 1])
+                where = f"{files[k].get('path', f'file {k}')} record {local} (token cache {self.src.path})"
+                ids = np.asarray(self._table[a:b], dtype=np.int64)
+                return Item("doc", ids, dict(c), (c["epoch"], rec_id), where)
+            c["record"] += int(files[k]["records"])
+            c["file"] += 1
+            c["line"] = 0
+        return self._end_epoch()
 
     def _from_mapping(self, row: Any, where: str, rec: tuple[int, int]) -> Item:
         fld = self.src.field

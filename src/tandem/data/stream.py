@@ -264,6 +264,7 @@ class PretrainStream:
             fmt, files = resolve_files(s)
             if fmt == "tokens":
                 _check_cache_vocab(s, files[0], tokenizer)
+                self._check_cache_text_steps(s, files[0], spoken_fraction, decontaminate)
                 if s.size is None and len(sources) > 1 and cache_text_size(files[0]) is None:
                     self._setup_problem(
                         "cache_notes",
@@ -306,6 +307,29 @@ class PretrainStream:
         self.rng = np.random.default_rng([self.seed, self.rank, 1234])
         self.batches = 0
         self._pool: Any = None
+
+    def _check_cache_text_steps(self, src: Source, cache: Any, spoken_fraction: float, deco: Any) -> None:
+        """Spoken form and decontamination work on text, and a token cache holds token ids: say so when they
+        are asked for (a cache built with build_cache(..., decontaminate=...) was decontaminated then)."""
+        import json
+
+        if spoken_fraction > 0:
+            self._setup_problem(
+                "cache_notes",
+                f"source {src.name} is a token cache: its documents stay in written form (spoken_fraction "
+                f"{spoken_fraction} applies to text sources only)",
+            )
+        if deco is not None:
+            try:
+                done = json.loads((cache / "meta.json").read_text(encoding="utf-8")).get("decontaminated")
+            except (OSError, ValueError, AttributeError):
+                done = None
+            if not done:
+                self._setup_problem(
+                    "cache_notes",
+                    f"source {src.name} is a token cache built without decontamination: its documents are not "
+                    "checked (token ids hold no words); build it with build_cache(..., decontaminate=...)",
+                )
 
     # -- statistics ------------------------------------------------------------------------------------------
     def _reset_stats(self) -> None:
