@@ -1020,6 +1020,27 @@ def test_real_spoken_form_hook(tmp_path):
     assert s.stats["spoken_docs"] == 4 and s.stats["spoken_errors"] == 0
 
 
+def test_a_language_without_spoken_rules_is_noted_once_and_stays_written(tmp_path):
+    """spoken_fraction over a language tandem.spoken has no rules for: one note when the stream is built,
+    not a spoken-form error for every document drawn for conversion."""
+    pytest.importorskip("tandem.spoken")
+    (tmp_path / "sw.txt").write_text("".join(f"{7 + k} {8 + k} {9 + k}\n" for k in range(40)))
+    (tmp_path / "en.txt").write_text("".join(f"{7 + k} {8 + k} {9 + k}\n" for k in range(40)))
+    srcs = [Source(tmp_path / "sw.txt", "sw"), Source(tmp_path / "en.txt", "en")]
+
+    class WordTok(NumTok):
+        def encode(self, text, add_eos=False):
+            return [7 + sum(map(ord, w)) for w in text.split()]
+
+    s = PretrainStream(srcs, WordTok(), CLMObjective(CLM), 16, 20, spoken_fraction=1.0)
+    for _ in range(3):
+        next(s)
+    assert s.stats["spoken_errors"] == 0
+    assert s.stats["spoken_docs"] == s.stats["docs"]["en"] > 0  # every English document, no Swahili one
+    notes = [p for p in s.stats["problems"] if "'sw'" in p]
+    assert len(notes) == 1 and "stay in written form" in notes[0]
+
+
 def test_duplicate_source_names_are_made_unique(tmp_path):
     for d in ("wiki", "web"):
         (tmp_path / d).mkdir()

@@ -298,6 +298,21 @@ class PretrainStream:
             )
         self.lang_sizes = lang_sizes
         self.lang_probs = language_weights(lang_sizes, self.alpha)
+        # languages tandem.spoken has no rules for keep their documents written: said once here, rather than
+        # an error for every document drawn for spoken form (which hid the realised spoken share)
+        self._written_only: set[str] = set()
+        if self.spoken_fraction > 0:
+            from tandem.spoken import to_spoken
+
+            for lang in self.languages:
+                try:
+                    to_spoken("", lang)
+                except Exception as e:
+                    self._written_only.add(lang)
+                    self._setup_problem(
+                        "spoken_notes",
+                        f"language {lang!r}: no spoken form ({e}); its documents stay in written form",
+                    )
         self._dead = [w <= 0 for w in sizes]
         self._readers: list[Reader | None] = [None] * len(self.sources)
         self._queues: list[deque] = [deque() for _ in self.sources]
@@ -445,7 +460,9 @@ class PretrainStream:
         for j, it in enumerate(items):
             if it.kind == "doc" and isinstance(it.payload, str):
                 spoken = (
-                    self.spoken_fraction > 0 and unit_hash(self.seed, i, *it.record) < self.spoken_fraction
+                    self.spoken_fraction > 0
+                    and src.lang not in self._written_only
+                    and unit_hash(self.seed, i, *it.record) < self.spoken_fraction
                 )
                 tasks.append((it.payload, src.lang, spoken))
                 where.append(j)
