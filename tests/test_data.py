@@ -830,6 +830,34 @@ def test_decontamination_files_empty_a_directory_or_with_a_bom(tmp_path):
     assert Decontaminator.from_files([tmp_path / "e.jsonl"]).contaminated(text)
 
 
+def test_decontamination_reads_nested_jsonl_and_json_files(tmp_path):
+    """SuperGLUE MultiRC/ReCoRD rows hold the passage in {"passage": {"text": ...}} and SQuAD is one JSON
+    value: only top-level strings were read ("CNN", an id) and a .json file was read as text, its \\u
+    escapes and keys inside the n-grams; a file that gives no 13-gram at all removes nothing, and says so."""
+    # 16 words, every 13 of them in a row hold one written with \\u escapes in JSON
+    passage = "Zürich café owners said on Thursday that the new rules would hurt the crème brûlée trade"
+    question = "what did the café owners say about the rules"
+    (tmp_path / "record.jsonl").write_text(
+        json.dumps({"source": "CNN", "passage": {"text": passage}, "qas": [{"query": question}]}) + "\n"
+    )
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": passage, "qas": [{"question": question}]}]}]}
+    (tmp_path / "squad.json").write_text(json.dumps(squad))  # ensure_ascii: Zürich is Z\\u00fcrich
+    doc = f"Reports: {passage}. More later."
+    for name in ("record.jsonl", "squad.json"):
+        deco = Decontaminator.from_files([tmp_path / name])
+        assert deco.contaminated(doc), name
+        assert not deco.contaminated("owners said on Thursday that the new rules would hurt the trade")
+    (tmp_path / "lines.json").write_text(
+        json.dumps({"text": passage}) + "\n" + json.dumps({"text": "x"}) + "\n"
+    )
+    assert Decontaminator.from_files([tmp_path / "lines.json"]).contaminated(doc)  # JSON lines named .json
+    (tmp_path / "short.jsonl").write_text(json.dumps({"source": "CNN", "id": "a1"}) + "\n")
+    with pytest.warns(UserWarning, match="short.jsonl holds no evaluation text of 13 or more words"):
+        assert Decontaminator.from_files([tmp_path / "short.jsonl"]).empty_files == [
+            str(tmp_path / "short.jsonl")
+        ]
+
+
 # -- decontamination and spoken form ---------------------------------------------------------------------------
 def test_13gram_decontamination_removes_overlapping_documents(tmp_path):
     eval_text = " ".join(str(100 + i) for i in range(20))

@@ -95,8 +95,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         nargs="+",
         default=[],
         metavar="FILE",
-        help="evaluation files (text lines, or every string of .jsonl rows): drop pretraining documents "
-        "sharing a 13-gram with them; counted in data_stats.json",
+        help="evaluation files (text lines; every string of .jsonl rows, nested ones included, or of a .json "
+        "file such as SQuAD's): drop pretraining documents sharing a 13-gram with them; counted in "
+        "data_stats.json",
     )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
     g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")

@@ -87,6 +87,65 @@ def ngrams(text: str, n: int = 13) -> set[int]:
     return _rolling([word_id(w) for w in words(text)], n)
 
 
+def _strings(value: object) -> Iterable[str]:
+    """Every string in a JSON value, nested objects and lists included (keys are not texts)."""
+    stack = [value]
+    while stack:  # no recursion: a deeply nested file must not overflow the stack
+        v = stack.pop()
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, dict):
+            stack.extend(reversed(list(v.values())))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+
+
+def _file_texts(p: Path, field: str | None) -> Iterable[str]:
+    """The evaluation texts of one file (see Decontaminator.from_files)."""
+    suffix = p.suffix.lower()
+    # utf-8-sig: a byte-order mark would make the first JSON line invalid
+    with open(p, encoding="utf-8-sig", errors="replace") as fh:
+        if suffix == ".json":
+            try:
+                value = json.load(fh)
+            except (ValueError, RecursionError):  # not one JSON value: JSON lines named .json
+                fh.seek(0)
+            else:
+                yield from (_strings(value) if field is None else _strings(_fields(value, field)))
+                return
+        for lineno, line in enumerate(fh, 1):
+            if suffix not in (".jsonl", ".ndjson", ".json"):
+                yield line
+                continue
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError) as e:  # JSONDecodeError, nesting too deep
+                raise TandemError(
+                    f"decontamination file {p} line {lineno}: invalid JSON ({e}); fix or drop the line"
+                ) from None
+            if field is not None:
+                if isinstance(row, dict) and isinstance(row.get(field), str):
+                    yield row[field]
+            else:
+                yield from _strings(row)
+
+
+def _fields(value: object, field: str) -> list[str]:
+    """The string values of key `field` anywhere in a JSON value."""
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if isinstance(v.get(field), str):
+                out.append(v[field])
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
 class Decontaminator:
     """Holds the n-grams of evaluation texts; `contaminated(doc)` is True when a document shares one."""
 
@@ -98,58 +157,39 @@ class Decontaminator:
         self.grams: set[int] = set()
         self.words: dict[str, int] = {}  # the evaluation vocabulary: word -> word_id
         self.num_texts = 0
-        self.empty_files: list[str] = []  # files (from_files) that held no evaluation text
-        vocab = self.words
+        self.empty_files: list[str] = []  # files (from_files) that held no text of n or more words
         for t in texts:
-            ids = [vocab[w] if w in vocab else vocab.setdefault(w, word_id(w)) for w in words(t)]
-            self.grams |= _rolling(ids, n)  # type: ignore[arg-type]
-            self.num_texts += 1
+            self.add(t)
+
+    def add(self, text: str) -> int:
+        """Add one evaluation text; returns how many n-grams it has (0 when it is shorter than n words)."""
+        vocab = self.words
+        ids = [vocab[w] if w in vocab else vocab.setdefault(w, word_id(w)) for w in words(text)]
+        grams = _rolling(ids, self.n)  # type: ignore[arg-type]
+        self.grams |= grams
+        self.num_texts += 1
+        return len(grams)
 
     @classmethod
     def from_files(cls, paths: Iterable[str | Path], field: str | None = None, n: int = 13) -> Decontaminator:
-        """Evaluation texts from files: one text per line, or for .jsonl the string `field` (or every string
-        value of each row when field is None)."""
+        """Evaluation texts from files: one text per line; for .jsonl (and .ndjson) the string `field` of each
+        row, or when field is None every string in it, nested objects and lists included (SuperGLUE's
+        MultiRC and ReCoRD hold the passage in {"passage": {"text": ...}}); for .json the whole file parsed as
+        one JSON value (SQuAD's format) and every string in it, or, if it is JSON lines, as .jsonl."""
 
         paths = [Path(p) for p in paths]
-        found: dict[Path, int] = {}  # texts per file
-
-        def texts() -> Iterable[str]:
-            for p in paths:
-                if p.is_dir():
-                    raise TandemError(f"decontamination file {p} is a directory; pass the files in it")
-                if not p.is_file():
-                    raise TandemError(f"decontamination file {p} not found")
-                found[p] = 0
-                for text in _file_texts(p):
-                    found[p] += bool(text.strip())
-                    yield text
-
-        def _file_texts(p: Path) -> Iterable[str]:
-            # utf-8-sig: a byte-order mark would make the first JSON line invalid
-            with open(p, encoding="utf-8-sig", errors="replace") as fh:
-                for lineno, line in enumerate(fh, 1):
-                    if p.suffix.lower() not in (".jsonl", ".ndjson"):
-                        yield line
-                        continue
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except (ValueError, RecursionError) as e:  # JSONDecodeError, nesting too deep
-                        raise TandemError(
-                            f"decontamination file {p} line {lineno}: invalid JSON ({e}); fix or drop the line"
-                        ) from None
-                    if field is not None:
-                        if isinstance(row, dict) and isinstance(row.get(field), str):
-                            yield row[field]
-                    elif isinstance(row, dict):
-                        yield from (v for v in row.values() if isinstance(v, str))
-
-        deco = cls(texts(), n)
-        deco.empty_files = [str(p) for p in paths if found.get(p, 0) == 0]
+        deco = cls([], n)
+        for p in paths:
+            if p.is_dir():
+                raise TandemError(f"decontamination file {p} is a directory; pass the files in it")
+            if not p.is_file():
+                raise TandemError(f"decontamination file {p} not found")
+            if not sum(bool(deco.add(text)) for text in _file_texts(p, field)):
+                deco.empty_files.append(str(p))
         for p in deco.empty_files:  # a decontamination that silently removes nothing is worse than a note
             warnings.warn(
-                f"decontamination file {p} holds no evaluation text: it removes nothing", stacklevel=2
+                f"decontamination file {p} holds no evaluation text of {n} or more words: it removes nothing",
+                stacklevel=2,
             )
         return deco
 
