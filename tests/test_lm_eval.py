@@ -349,9 +349,9 @@ def test_loglikelihood_truncates_long_contexts_on_the_left_and_refuses_long_cont
 
 def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
     # tandem's own k-shot rank scoring and the bridge score the same (encoder input, continuation) pairs
-    # alike: [CLM] prompt with demonstrations, EOS appended. tandem tokenizes a choice in its prompt's context;
-    # lm-eval's seq2seq requests encode it alone, which with this whitespace-keeping tokenizer gives " yes"
-    # an extra dummy-prefix token, so the pairs go to the bridge as token ids.
+    # alike: [CLM] prompt with demonstrations, EOS appended, each choice tokenized in its prompt's context.
+    # (lm-eval's own seq2seq requests encode a choice alone, which with this whitespace-keeping tokenizer gave
+    # " yes" an extra dummy-prefix token: the bridge's string requests scored other tokens than tandem.)
     import tandem.integrations.lm_eval as bridge
     from tandem.prompting import PromptFormat, build_prompt
     from tandem.prompting.scoring import choice_ids, rank_choices
@@ -373,6 +373,14 @@ def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
     want = [(s.logprob, s.is_greedy) for r in ranked for s in r.raw]
     assert [g for _, g in got] == [g for _, g in want]
     assert [lp for lp, _ in got] == pytest.approx([lp for lp, _ in want], abs=1e-5)
+    # the same through lm-eval's string requests
+    strings = td.loglikelihood(
+        _instances("loglikelihood", [(p, c) for p, cs in zip(prompts, choices) for c in cs]),
+        disable_tqdm=True,
+    )
+    assert [lp for lp, _ in strings] == pytest.approx([lp for lp, _ in want], abs=1e-5)
+    alone = tok.encode(" yes")
+    assert td._encode_pair(prompts[1], " yes")[1] == choice_ids(td.lm, prompts[1], [" yes"])[0] != alone
 
 
 def test_prefix_token_of_a_transformers_tokenizer_is_its_bos_as_in_lm_eval_hf(tmp_path):

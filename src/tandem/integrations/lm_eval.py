@@ -15,7 +15,9 @@ DIR is anything `tandem.Seq2SeqLM.from_pretrained` loads (tandem, HF BART/mBART/
 SentencePiece tokenizer `tandem.Tokenizer.load` reads (or `tokenizer=PATH`). Requests are tokenised as
 lm-eval's `hf` model does with `backend=seq2seq`: the context is encoded with the end-of-sequence token
 appended (`add_eos=False` turns that off), the continuation without special tokens, trailing context spaces
-move to the continuation. Unlike `hf`, requests that share a context are scored with one encoder pass.
+move to the continuation; the continuation is tokenized in its context (the ids of context + continuation
+after the context's own), as tandem's rank scoring does, which for T5/BART tokenizers equals encoding it
+alone. Unlike `hf`, requests that share a context are scored with one encoder pass.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from tqdm import tqdm
 from tandem.devices import torch_device
 from tandem.errors import TandemError
 from tandem.prompting.lm import EncoderDecoder
-from tandem.prompting.scoring import score_continuations
+from tandem.prompting.scoring import continuation_ids, score_continuations
 
 _DEFAULT_MAX_LENGTH = 2048
 
@@ -197,6 +199,17 @@ class TandemLM(TemplateLM):
 
     def tok_decode(self, tokens: list[int]) -> str:
         return self.tokenizer.decode(tokens)
+
+    def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """As lm-eval's seq2seq requests (trailing context spaces move to the continuation; the context is
+        encoded with EOS), except that the continuation is tokenized in its context, as tandem's own rank
+        scoring does (`continuation_ids`): with a whitespace-keeping tokenizer such as tandem's, " yes" encoded
+        alone has an extra dummy-prefix token that it never has after the prompt. Tokenizers that drop that
+        prefix (T5's, BART's) give the same ids both ways, so scores equal lm-eval `hf`'s for them."""
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
+        return self.tok_encode(context), continuation_ids(self.lm, continuation, context)
 
     # ------------------------------------------------------------------------------------------ scoring
     def _loglikelihood_tokens(
