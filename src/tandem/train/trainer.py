@@ -308,9 +308,12 @@ _ENCODER_FUNCTION_KEYS = (
 def _load_encoder(model: nn.Module, path: str) -> int:
     """Copy the encoder weights of the checkpoint at `path` into `model.encoder`; returns #tensors.
 
-    Only `model.encoder`'s own tensors are written: its token embedding is among them, so a table the
-    model shares with its decoder (and a tied LM head) takes the source's values too; an untied decoder
-    embedding and LM head keep their own. The source's encoder must be the same architecture: the same
+    `model.encoder`'s own tensors are written: its token embedding is among them, so a table the model
+    shares with its decoder (and a tied LM head) takes the source's values too. An untied decoder input
+    embedding and LM head of the same shape are initialised from that token table as well, without tying
+    them: AlexaTM 20B's recipe ("decoder input embeddings and the LM head were initialised from the encoder
+    embeddings but are not tied"), so the new decoder starts from the pretrained encoder's vocabulary instead
+    of random vectors. The source's encoder must be the same architecture: the same
     tensors (no more, no fewer: e.g. the same number of layers) of the same shapes, and the same settings
     that shapes do not show (heads, activation, norm, positions, scales)."""
     from tandem.model import Seq2SeqLM
@@ -353,6 +356,10 @@ def _load_encoder(model: nn.Module, path: str) -> int:
     with torch.no_grad():
         for k, v in mine.items():
             v.copy_(theirs[k].to(v.dtype))
+        table = model.encoder.embed_tokens.weight
+        for w in (model.decoder.embed_tokens.weight, model.lm_head.weight):
+            if w is not table and w.shape == table.shape:  # untied: initialised from it, not tied to it
+                w.copy_(table)
     return len(mine)
 
 
