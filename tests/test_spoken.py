@@ -396,6 +396,150 @@ def test_expected_spoken_form(lang: str, text: str, expected: str) -> None:
     assert to_spoken(text, lang) == expected
 
 
+# A whole number before a written counted noun agrees with it (noun_agreement.nouns): each of these was
+# read in its counting form before ("dois horas", "uno año", "un heure", "uno settimana", "eins Stunde").
+COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
+    "pt": [
+        ("2 horas", "duas horas"),
+        ("1 hora", "uma hora"),
+        ("22 pessoas", "vinte e duas pessoas"),
+        ("1.200 pessoas", "mil e duzentas pessoas"),
+        ("2 semanas", "duas semanas"),
+        ("2 libras", "duas libras"),
+        ("200 pessoas", "duzentas pessoas"),
+        ("21 mulheres", "vinte e uma mulheres"),
+        ("32 vezes", "trinta e duas vezes"),
+        ("Há 2 Semanas", "há duas semanas"),
+        ("às 2 horas", "às duas horas"),
+        ("-2 horas", "menos duas horas"),
+        ("1 hora e 21 minutos", "uma hora e vinte e um minutos"),
+        # "mil" belongs to the number; after a million-like word the rest agrees
+        ("2 mil pessoas", "duas mil pessoas"),
+        ("1.200.000 pessoas", "um milhão e duzentas mil pessoas"),
+        # both numbers of a range agree
+        ("1-2 horas", "uma a duas horas"),
+    ],
+    "es": [
+        ("1 año", "un año"),
+        ("21 años", "veintiún años"),
+        ("200 personas", "doscientas personas"),
+        ("1 hora", "una hora"),
+        ("1 vez", "una vez"),
+        ("31 días", "treinta y un días"),
+        ("21 personas", "veintiuna personas"),
+        ("101 personas", "ciento una personas"),
+        ("1.001 noches", "mil una noches"),
+        ("a las 21 horas", "a las veintiuna horas"),
+        ("1 año y 1 día", "un año y un día"),
+        ("200 mil personas", "doscientas mil personas"),
+        ("1 hora y 21 minutos", "una hora y veintiún minutos"),
+        # the first number of a range is not right before the noun: "uno a dos años", but "una a dos horas"
+        ("1-2 horas", "una a dos horas"),
+        ("21-31 días", "veintiuno a treinta y un días"),
+    ],
+    "fr": [
+        ("1 heure", "une heure"),
+        ("21 heures", "vingt et une heures"),
+        ("1 fois", "une fois"),
+        ("81 pages", "quatre vingt une pages"),
+        ("101 fois", "cent une fois"),
+        ("il y a 1 semaine", "il y a une semaine"),
+        ("1\u00a0personne", "une personne"),
+        ("1-2 heures", "une à deux heures"),
+    ],
+    "it": [
+        ("1 settimana", "una settimana"),
+        ("1 giorno", "un giorno"),
+        ("1 anno", "un anno"),
+        ("1 persona", "una persona"),
+        ("1 uomo", "un uomo"),
+        ("dopo 1 mese e 1 settimana", "dopo un mese e una settimana"),
+        # "una" before a vowel is elided and joined to the noun
+        ("1 ora", "un'ora"),
+        ("1 Azienda", "un'azienda"),
+        ("1-2 ore", "una a due ore"),
+    ],
+    "de": [
+        ("1 Stunde", "eine stunde"),
+        ("1 Tag", "ein tag"),
+        ("1 Jahr", "ein jahr"),
+        ("1 Woche", "eine woche"),
+        ("1 STUNDE", "eine stunde"),
+        ("-1 Stunde", "minus eine stunde"),
+        ("1-2 Stunden", "eine bis zwei stunden"),
+        ("vor 1-2 Jahren", "vor ein bis zwei jahren"),
+        # a count, not a year
+        ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
+    ],
+}
+
+# ... and where it must not: a number that labels ("Seite 1 Zeile 2"), decimals, digit strings, a noun
+# after a million-like word, words that are not counted nouns, and languages without a noun list.
+NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
+    "pt": [
+        ("2 milhões de pessoas", "dois milhões de pessoas"),
+        ("2,5 horas", "dois vírgula cinco horas"),
+        ("página 1 parte 2", "página um parte dois"),
+        ("1 dia", "um dia"),
+        ("2 de maio", "dois de maio"),
+    ],
+    "es": [
+        ("2 millones de personas", "dos millones de personas"),
+        ("1,5 horas", "uno coma cinco horas"),
+        ("1-2 años", "uno a dos años"),
+        ("capítulo 1 parte 2", "capítulo uno parte dos"),
+        ("el 1 de mayo", "el primero de mayo"),
+        ("a las 14:30 horas", "a las catorce y treinta"),
+    ],
+    "fr": [("21 ans", "vingt et un ans"), ("page 1 ligne 2", "page un ligne deux")],
+    "it": [("21 ore", "ventuno ore"), ("1 studente", "uno studente"), ("1,5 ore", "uno virgola cinque ore")],
+    "de": [
+        ("Seite 1 Absatz 2", "seite eins absatz zwei"),
+        ("Seite 1 Zeile 2", "seite eins zeile zwei"),
+        ("Kapitel 1 Teil 2", "kapitel eins teil zwei"),
+        ("S. 1 Zeile 2", "seite eins zeile zwei"),
+        ("1,5 Stunden", "eins komma fünf stunden"),
+        ("01 Stunde", "null eins stunde"),
+        ("die 1. Stunde", "die erste stunde"),
+        ("1 Stundenlohn", "eins stundenlohn"),
+        ("um 1 Uhr", "um ein uhr"),
+        ("im Jahr 1999", "im jahr neunzehnhundertneunundneunzig"),
+    ],
+    "en": [("1999 people", "nineteen ninety nine people")],
+    "ar": [("2 ساعات", "اثنان ساعات")],
+    "hi": [("1 घंटा", "एक घंटा")],
+}
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [(lang, text, exp) for lang, cases in COUNTED_NOUNS.items() for text, exp in cases],
+)
+def test_number_agrees_with_counted_noun(lang: str, text: str, expected: str) -> None:
+    out = to_spoken(text, lang)
+    assert out == expected
+    assert to_spoken(out, lang) == out
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected", [(lang, text, exp) for lang, cases in NOT_COUNTED.items() for text, exp in cases]
+)
+def test_number_not_before_counted_noun_keeps_its_form(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
+def test_noun_lists_are_checked() -> None:
+    from tandem.spoken.tables import _check_nouns
+
+    _check_nouns("xx", {"nouns": {"m": ["Tag"], "f": ["Stunde"]}})
+    with pytest.raises(TandemError, match=r"xx\.json: noun_agreement\.nouns: 'n' is not a gender"):
+        _check_nouns("xx", {"nouns": {"n": ["Jahr"]}})
+    with pytest.raises(TandemError, match="'stunde' is listed as both genders"):
+        _check_nouns("xx", {"nouns": {"f": ["Stunde"], "m": ["stunde"]}})
+    with pytest.raises(TandemError, match="'zwei Worte' is not one word"):
+        _check_nouns("xx", {"nouns": {"f": ["zwei Worte"]}})
+
+
 def test_every_language_has_cases() -> None:
     assert set(CASES) == set(SUPPORTED_LANGUAGES)
 

@@ -27,6 +27,7 @@ PIECES = [
     "İ", "ﬁ", "😀", "\u200d", "\u200c", "\u00a0", "\t", "\n", "e", "s", "h", "x",
     "14.30", "Uhr", "बजे", "〜", "XXIe", "Ier", "siglo XXI", "secolo", "Mio.", "million", "$5-10", "5-10 km",
     "3 1/2", "l'11", "3.2.1", "1990er", "2nde", "al 2°", "01 23 45 67 89", "am 3.5.",
+    "horas", "Stunde", "Seite", "ora", "heures", "años", "mil", "vor",
 ]  # fmt: skip
 SEPARATORS = ["", " ", "  ", ", ", ". ", "-", "/", ":"]
 

@@ -78,6 +78,8 @@ _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
 
 _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
+# the word right before a number (with a "." after it: "Nr. 1"), for noun agreement
+_RE_PREV_WORD = re.compile(r"[^\W\d_]+\.?(?=\s+$)")
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -315,8 +317,13 @@ class LanguageRules:
         self.re_fraction = rx(
             rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units})(?![\w/²³]))?"
         )
-        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d)")
-        self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d)")
+        # the word after a plain number or range, where the table lists counted nouns: a look-ahead group
+        # "w" that `_counted` looks up ("2 horas", "2 mil pessoas"), no second regex call per number
+        na = t.get("noun_agreement", {})
+        skip = rf"(?i:{_alternation(na['nouns_skip'])})[^\S\r\n]+" if na.get("nouns_skip") else ""
+        noun = rf"(?:(?=[^\S\r\n]+(?:{skip})?(?P<w>[^\W\d_]+)(?!\w)))?" if na.get("nouns") else ""
+        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d){noun}")
+        self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d){noun}")
         # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
         marks = t.get("range_marks", [])
         self.re_range_mark = rx(rf"(?<=\w)\s?(?:{_alternation(marks)})\s?(?=\d)") if marks else None
@@ -363,11 +370,15 @@ class LanguageRules:
         self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
-        na = t.get("noun_agreement", {})
         self.feminine = set(na.get("feminine", []))
         self.agreement = {"m": na.get("m", []), "f": na.get("f", [])}
         self.agreement_apart = {g: na.get(f"{g}_apart", self.agreement[g]) for g in ("m", "f")}
         self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
+        # counted nouns: a plain whole number right before one agrees with it ("duas horas", "un año")
+        self.nouns = {w.lower(): g for g, ws in na.get("nouns", {}).items() for w in ws}
+        self.noun_labels = {w.lower() for w in na.get("labels", [])}
+        elision = na.get("elision")
+        self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
         self._build_digit_rules()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -390,7 +401,10 @@ class LanguageRules:
         """Number words as said before the noun of unit or currency `key`: its gender's forms ("veintiún
         kilómetros", "doscientas libras", "eine Minute"), from the words after the last million-like scale
         word on ("dos millones" stays)."""
-        gender = "f" if key in self.feminine else "m"
+        return self.agree_gender(words, "f" if key in self.feminine else "m", before_noun)
+
+    def agree_gender(self, words: str, gender: str, before_noun: bool = True) -> str:
+        """Number words as said before a noun of `gender` ("m" or "f"), see `agree`."""
         # not right before the noun (the first number of "1-2 km") a language may keep a form: es "uno a dos"
         rules = self.agreement[gender] if before_noun else self.agreement_apart[gender]
         if not rules:
@@ -424,19 +438,52 @@ class LanguageRules:
         digits = re.sub(r"\D", "", i)
         return digits, m.group("f"), digits != i
 
-    def read_number(self, s: str, negative: bool = False, before: str = "") -> str:
+    def read_number(
+        self,
+        s: str,
+        negative: bool = False,
+        before: str = "",
+        gender: str | None = None,
+        before_noun: bool = True,
+    ) -> str:
         """A plain number as words: digit strings with a leading zero or many digits digit by digit,
-        four-digit years as years, the rest as cardinals/decimals."""
+        four-digit years as years, the rest as cardinals/decimals. `gender`: the number counts a noun
+        of that gender after it ("2 horas"): it is no year, and a whole number agrees with the noun
+        (`agree_gender` with `before_noun`); decimals and digit strings stay as they are."""
         i, f, grouped = self.parse(s)
         if f is None and not grouped and not negative:
             if len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits:
                 return self.v.digits(i)
-            if len(i) == 4 and self.is_year(int(i), before):
+            if len(i) == 4 and gender is None and self.is_year(int(i), before):
                 return self.v.year(int(i))
         if len(i) >= self.long_digits + 6:  # absurdly long integer part: digits
             words = self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
             return f"{self.v.minus} {words}" if negative else words
+        if gender is not None and f is None:
+            words = self.agree_gender(self.v.cardinal(int(i)), gender, before_noun)
+            return f"{self.v.minus} {words}" if negative else words
         return self.v.number(i, f, negative)
+
+    @staticmethod
+    def _prev_word(m: re.Match[str]) -> str | None:
+        """The word right before a match, with a "." right after it ("Nr." of "Nr. 1"), or None."""
+        p = _RE_PREV_WORD.search(_before(m))
+        return p.group(0) if p else None
+
+    def _counted(self, m: re.Match[str]) -> tuple[str, str] | None:
+        """(gender, noun) where a number match is followed by a counted noun of `noun_agreement.nouns`
+        ("2 horas", "2 mil pessoas"), unless the number labels something ("Seite 1 Zeile 2": the word
+        before it is one of `noun_agreement.labels`); else None."""
+        noun = m["w"]
+        if noun is None:
+            return None
+        gender = self.nouns.get(noun.lower())
+        if gender is None:
+            return None
+        prev = self._prev_word(m)
+        if prev is not None and prev.rstrip(".").lower() in self.noun_labels:
+            return None
+        return gender, noun
 
     def is_year(self, n: int, before: str) -> bool:
         if self.year_always[0] <= n <= self.year_always[1]:
@@ -836,12 +883,25 @@ class LanguageRules:
         return fr["template"].format(n=self.v.cardinal(n), d=self.v.cardinal(d))
 
     def _range(self, m: re.Match[str]) -> str:
-        a = self.read_number(m.group("a"), before=m.string[: m.start()])
-        b = self.read_number(m.group("b"), before=m.string[: m.start()])
+        # before a counted noun both numbers agree, the first one as not right before it ("una a dos horas")
+        counted = self._counted(m) if self.nouns else None
+        g = counted[0] if counted else None
+        a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
+        b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
         return f" {a} {self.t['range']} {b} "
 
     def _number(self, m: re.Match[str]) -> str:
-        return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
+        counted = self._counted(m) if self.nouns else None
+        if counted is None:
+            return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
+        gender, noun = counted
+        words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender)
+        if self.elision is not None and self.elision[0].match(noun):  # it "un'ora": joined to the noun
+            head, _, last = words.rpartition(" ")
+            elided = apply_rules(last, self.elision[1])
+            if elided != last:
+                return f" {head} {elided}\ue000"
+        return f" {words} "
 
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "

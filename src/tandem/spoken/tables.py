@@ -14,6 +14,16 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `noun_agreement` (optional): `feminine` [unit keys and currency codes], `m` and `f` rules applied to
   each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex);
   `m_apart`/`f_apart` replace them for a number not right before the noun (the "1" of "1-2 km").
+  Optional, for written nouns: `nouns` {"m": [...], "f": [...]} (counted nouns, singular and plural
+  forms, one word each; German neuters under "m"), matched case-insensitively as the next word after a
+  plain whole number or a range of them: the number agrees with the noun like with a unit of that gender
+  ("2 horas" -> "duas horas", "21 años" -> "veintiún años", "1-2 Stunden" -> "eine bis zwei Stunden")
+  and is never read as a year; decimals and digit strings stay as they are. `nouns_skip` [words]:
+  words of the number that may stand before the noun (pt/es "mil": "2 mil pessoas" -> "duas mil").
+  `labels` [words]: a number right after one of these words (or it with a ".") is a label, not a count,
+  and does not agree ("Seite 1 Zeile 2"). `elision` {"before": regex, "rules": rules}: before a counted
+  noun whose start matches `before`, the last number word is elided by `rules` and joined to the noun
+  (it "1 ora" -> "un'ora").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
@@ -119,4 +129,21 @@ def language_table(lang: str) -> dict[str, Any]:
         raise TandemError(f"tandem/spoken/languages/{code}.json: sections {missing} missing; add them")
     if len(table["months"]) != 12 or len(table["numbers"]["digits"]) != 10:
         raise TandemError(f"tandem/spoken/languages/{code}.json: need 12 months and 10 digit words")
+    _check_nouns(code, table.get("noun_agreement", {}))
     return table
+
+
+def _check_nouns(code: str, agreement: dict[str, Any]) -> None:
+    """`noun_agreement.nouns` must give single words under "m" and "f", each noun under one gender only."""
+    where = f"tandem/spoken/languages/{code}.json: noun_agreement.nouns"
+    seen: dict[str, str] = {}
+    for gender, words in agreement.get("nouns", {}).items():
+        if gender not in ("m", "f") or not isinstance(words, list):
+            raise TandemError(f'{where}: {gender!r} is not a gender; use "m" and "f" with lists of nouns')
+        for w in words:
+            if not isinstance(w, str) or not w.isalpha():
+                raise TandemError(
+                    f"{where}.{gender}: {w!r} is not one word of letters; write one form per entry"
+                )
+            if seen.setdefault(w.lower(), gender) != gender:
+                raise TandemError(f"{where}: {w!r} is listed as both genders; keep it under one")
