@@ -468,6 +468,10 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("-1 Stunde", "minus eine stunde"),
         ("1-2 Stunden", "eine bis zwei stunden"),
         ("vor 1-2 Jahren", "vor ein bis zwei jahren"),
+        # "Min.", "Std.", "Sek." are units
+        ("1 Min.", "eine minute"),
+        ("Das dauert 5 Std.", "das dauert fünf stunden"),
+        ("1 Std. und 30 Sek.", "eine stunde und dreißig sekunden"),
         # a count, not a year
         ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
     ],
