@@ -472,6 +472,15 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1 Min.", "eine minute"),
         ("Das dauert 5 Std.", "das dauert fünf stunden"),
         ("1 Std. und 30 Sek.", "eine stunde und dreißig sekunden"),
+        # the dative after a preposition, before nouns, units and currencies
+        ("vor 1 Jahr", "vor einem jahr"),
+        ("nach 1 Stunde", "nach einer stunde"),
+        ("Seit 1 Woche", "seit einer woche"),
+        ("mit 1 km", "mit einem kilometer"),
+        ("bei -1 °C", "bei minus einem grad celsius"),
+        ("mit 1 €", "mit einem euro"),
+        ("mit 1,01 €", "mit einem euro und einem cent"),
+        ("seit 1 Million Jahren", "seit einer million jahren"),
         # a count, not a year
         ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
     ],
@@ -508,6 +517,9 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("1 Stundenlohn", "eins stundenlohn"),
         ("um 1 Uhr", "um ein uhr"),
         ("im Jahr 1999", "im jahr neunzehnhundertneunundneunzig"),
+        # not a preposition that takes the dative, or not right before the number
+        ("für 1 Woche", "für eine woche"),
+        ("nach. 1 Stunde", "nach eine stunde"),
     ],
     "en": [("1999 people", "nineteen ninety nine people")],
     "ar": [("2 ساعات", "اثنان ساعات")],

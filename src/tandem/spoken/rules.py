@@ -377,6 +377,7 @@ class LanguageRules:
         # counted nouns: a plain whole number right before one agrees with it ("duas horas", "un año")
         self.nouns = {w.lower(): g for g, ws in na.get("nouns", {}).items() for w in ws}
         self.noun_labels = {w.lower() for w in na.get("labels", [])}
+        self.agree_after = {k.lower(): v for k, v in na.get("after", {}).items()}
         elision = na.get("elision")
         self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
         self._build_digit_rules()
@@ -397,16 +398,19 @@ class LanguageRules:
                     break
         return forms[min(idx, len(forms) - 1)]
 
-    def agree(self, words: str, key: str | None, before_noun: bool = True) -> str:
+    def agree(self, words: str, key: str | None, before_noun: bool = True, prev: str | None = None) -> str:
         """Number words as said before the noun of unit or currency `key`: its gender's forms ("veintiún
         kilómetros", "doscientas libras", "eine Minute"), from the words after the last million-like scale
-        word on ("dos millones" stays)."""
-        return self.agree_gender(words, "f" if key in self.feminine else "m", before_noun)
+        word on ("dos millones" stays). `prev`: the word right before the number (see `agree_gender`)."""
+        return self.agree_gender(words, "f" if key in self.feminine else "m", before_noun, prev)
 
-    def agree_gender(self, words: str, gender: str, before_noun: bool = True) -> str:
-        """Number words as said before a noun of `gender` ("m" or "f"), see `agree`."""
+    def agree_gender(self, words: str, gender: str, before_noun: bool = True, prev: str | None = None) -> str:
+        """Number words as said before a noun of `gender` ("m" or "f"); a preposition `prev` right before
+        the number may ask for other forms (`noun_agreement.after`: de "vor einem Jahr")."""
         # not right before the noun (the first number of "1-2 km") a language may keep a form: es "uno a dos"
         rules = self.agreement[gender] if before_noun else self.agreement_apart[gender]
+        if before_noun and prev is not None and self.agree_after:
+            rules = self.agree_after.get(prev.lower(), {}).get(gender, rules)
         if not rules:
             return words
         parts = words.split()
@@ -417,11 +421,13 @@ class LanguageRules:
                     start = j + 1
         return " ".join(parts[:start] + [apply_rules(w, rules) for w in parts[start:]])
 
-    def amount(self, words: str, forms: Forms, n: int | None, key: str | None = None) -> str:
+    def amount(
+        self, words: str, forms: Forms, n: int | None, key: str | None = None, prev: str | None = None
+    ) -> str:
         """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms);
-        whole amounts agree with the unit or currency `key` (see `agree`)."""
+        whole amounts agree with the unit or currency `key` (see `agree`; `prev`: the word before)."""
         if n is not None:
-            words = self.agree(words, key)
+            words = self.agree(words, key, prev=prev)
         tpl = (
             self.measure.get("by_n", {}).get(str(n), self.measure["template"])
             if n is not None
@@ -445,11 +451,12 @@ class LanguageRules:
         before: str = "",
         gender: str | None = None,
         before_noun: bool = True,
+        prev: str | None = None,
     ) -> str:
         """A plain number as words: digit strings with a leading zero or many digits digit by digit,
         four-digit years as years, the rest as cardinals/decimals. `gender`: the number counts a noun
         of that gender after it ("2 horas"): it is no year, and a whole number agrees with the noun
-        (`agree_gender` with `before_noun`); decimals and digit strings stay as they are."""
+        (`agree_gender` with `before_noun` and `prev`); decimals and digit strings stay as they are."""
         i, f, grouped = self.parse(s)
         if f is None and not grouped and not negative:
             if len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits:
@@ -460,7 +467,7 @@ class LanguageRules:
             words = self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
             return f"{self.v.minus} {words}" if negative else words
         if gender is not None and f is None:
-            words = self.agree_gender(self.v.cardinal(int(i)), gender, before_noun)
+            words = self.agree_gender(self.v.cardinal(int(i)), gender, before_noun, prev)
             return f"{self.v.minus} {words}" if negative else words
         return self.v.number(i, f, negative)
 
@@ -470,10 +477,10 @@ class LanguageRules:
         p = _RE_PREV_WORD.search(_before(m))
         return p.group(0) if p else None
 
-    def _counted(self, m: re.Match[str]) -> tuple[str, str] | None:
-        """(gender, noun) where a number match is followed by a counted noun of `noun_agreement.nouns`
-        ("2 horas", "2 mil pessoas"), unless the number labels something ("Seite 1 Zeile 2": the word
-        before it is one of `noun_agreement.labels`); else None."""
+    def _counted(self, m: re.Match[str]) -> tuple[str, str, str | None] | None:
+        """(gender, noun, word before the number) where a number match is followed by a counted noun of
+        `noun_agreement.nouns` ("2 horas", "2 mil pessoas"), unless the number labels something ("Seite 1
+        Zeile 2": the word before it is one of `noun_agreement.labels`); else None."""
         noun = m["w"]
         if noun is None:
             return None
@@ -483,7 +490,7 @@ class LanguageRules:
         prev = self._prev_word(m)
         if prev is not None and prev.rstrip(".").lower() in self.noun_labels:
             return None
-        return gender, noun
+        return gender, noun, prev
 
     def is_year(self, n: int, before: str) -> bool:
         if self.year_always[0] <= n <= self.year_always[1]:
@@ -732,7 +739,8 @@ class LanguageRules:
             else:
                 first = self._money_words(code, li, lf)
             return f" {neg}{first} {self.t['range']} {self._money_words(code, i, f, gd.get('scale'))} "
-        return f" {neg}{self._money_words(code, i, f, gd.get('scale'))} "
+        prev = self._prev_word(m) if self.agree_after else None  # de "mit einem Euro"
+        return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev)} "
 
     def _range_head(self, m: re.Match[str], lo: str, key: str | None) -> str:
         """The first number of a range before a quantity ("5-10 km") with its sign and the range word; the
@@ -744,22 +752,25 @@ class LanguageRules:
         neg = f"{self.v.minus} " if m.group("neg") else ""
         return f"{neg}{words} {self.t['range']} "
 
-    def _money_words(self, code: str, i: str, f: str | None, scale: str | None = None) -> str:
-        """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars")."""
+    def _money_words(
+        self, code: str, i: str, f: str | None, scale: str | None = None, prev: str | None = None
+    ) -> str:
+        """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
+        `prev`: the word before the amount (see `agree_gender`)."""
         names = self.currencies[code]
         if scale:
             return self.amount(f"{self.read_amount(i, f)} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
-            maj = self.amount(self.v.cardinal(major), names["major"], major, code)
-            mnr = self.amount(self.v.cardinal(minor), names["minor"], minor)
+            maj = self.amount(self.v.cardinal(major), names["major"], major, code, prev)
+            mnr = self.amount(self.v.cardinal(minor), names["minor"], minor, prev=prev)
             if minor == 0:
                 return maj
             if major == 0:
                 return mnr
             return self.t["money"]["cents"].format(major=maj, minor=mnr)
-        return self.amount(self.read_amount(i, f), names["major"], None if f else major, code)
+        return self.amount(self.read_amount(i, f), names["major"], None if f else major, code, prev)
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -783,7 +794,8 @@ class LanguageRules:
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
-        words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key)
+        prev = self._prev_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
+        words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key, prev)
         if lo:
             return f" {self._range_head(m, lo, key)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
@@ -894,8 +906,8 @@ class LanguageRules:
         counted = self._counted(m) if self.nouns else None
         if counted is None:
             return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
-        gender, noun = counted
-        words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender)
+        gender, noun, prev = counted
+        words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
         if self.elision is not None and self.elision[0].match(noun):  # it "un'ora": joined to the noun
             head, _, last = words.rpartition(" ")
             elided = apply_rules(last, self.elision[1])

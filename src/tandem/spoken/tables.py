@@ -21,9 +21,11 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   and is never read as a year; decimals and digit strings stay as they are. `nouns_skip` [words]:
   words of the number that may stand before the noun (pt/es "mil": "2 mil pessoas" -> "duas mil").
   `labels` [words]: a number right after one of these words (or it with a ".") is a label, not a count,
-  and does not agree ("Seite 1 Zeile 2"). `elision` {"before": regex, "rules": rules}: before a counted
-  noun whose start matches `before`, the last number word is elided by `rules` and joined to the noun
-  (it "1 ora" -> "un'ora").
+  and does not agree ("Seite 1 Zeile 2"). `after` {word: {"m": rules, "f": rules}}: a number right after
+  that word (a preposition) uses these rules instead of `m`/`f`, before nouns, units and currencies (de
+  dative "vor 1 Jahr" -> "vor einem Jahr"). `elision` {"before": regex, "rules": rules}: before a
+  counted noun whose start matches `before`, the last number word is elided by `rules` and joined to the
+  noun (it "1 ora" -> "un'ora").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
