@@ -466,8 +466,11 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1 Woche", "eine woche"),
         ("1 STUNDE", "eine stunde"),
         ("-1 Stunde", "minus eine stunde"),
-        ("1-2 Stunden", "eine bis zwei stunden"),
+        # "ein" before "bis" stays uninflected, in every gender and case
+        ("1-2 Stunden", "ein bis zwei stunden"),
+        ("vor 1-2 Stunden", "vor ein bis zwei stunden"),
         ("vor 1-2 Jahren", "vor ein bis zwei jahren"),
+        ("1-2 min", "ein bis zwei minuten"),
         # "Min.", "Std.", "Sek." are units
         ("1 Min.", "eine minute"),
         ("Das dauert 5 Std.", "das dauert fünf stunden"),

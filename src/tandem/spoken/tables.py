@@ -17,7 +17,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   Optional, for written nouns: `nouns` {"m": [...], "f": [...]} (counted nouns, singular and plural
   forms, one word each; German neuters under "m"), matched case-insensitively as the next word after a
   plain whole number or a range of them: the number agrees with the noun like with a unit of that gender
-  ("2 horas" -> "duas horas", "21 años" -> "veintiún años", "1-2 Stunden" -> "eine bis zwei Stunden")
+  ("2 horas" -> "duas horas", "21 años" -> "veintiún años", "1-2 horas" -> "una a dos horas")
   and is never read as a year; decimals and digit strings stay as they are. `nouns_skip` [words]:
   words of the number that may stand before the noun (pt/es "mil": "2 mil pessoas" -> "duas mil").
   `labels` [words]: a number right after one of these words (or it with a ".") is a label, not a count,
