@@ -418,6 +418,7 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1.200.000 pessoas", "um milhão e duzentas mil pessoas"),
         # both numbers of a range agree
         ("1-2 horas", "uma a duas horas"),
+        ("2 moradias", "duas moradias"),
     ],
     "es": [
         ("1 año", "un año"),
@@ -436,6 +437,7 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         # the first number of a range is not right before the noun: "uno a dos años", but "una a dos horas"
         ("1-2 horas", "una a dos horas"),
         ("21-31 días", "veintiuno a treinta y un días"),
+        ("cerca de 400 viviendas", "cerca de cuatrocientas viviendas"),
     ],
     "fr": [
         ("1 heure", "une heure"),
@@ -446,6 +448,7 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("il y a 1 semaine", "il y a une semaine"),
         ("1\u00a0personne", "une personne"),
         ("1-2 heures", "une à deux heures"),
+        ("1 habitation", "une habitation"),
     ],
     "it": [
         ("1 settimana", "una settimana"),
@@ -458,6 +461,7 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1 ora", "un'ora"),
         ("1 Azienda", "un'azienda"),
         ("1-2 ore", "una a due ore"),
+        ("1 abitazione", "un'abitazione"),
     ],
     "de": [
         ("1 Stunde", "eine stunde"),
