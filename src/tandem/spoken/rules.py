@@ -78,8 +78,9 @@ _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
 
 _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
-# the word right before a number (with a "." after it: "Nr. 1"), for noun agreement
-_RE_PREV_WORD = re.compile(r"[^\W\d_]+\.?(?=\s+$)")
+# the word right before a number (with a "." after it: "Nr. 1"), for noun agreement: matched on the
+# reversed text before the number, so that only its end is read
+_RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -474,8 +475,8 @@ class LanguageRules:
     @staticmethod
     def _prev_word(m: re.Match[str]) -> str | None:
         """The word right before a match, with a "." right after it ("Nr." of "Nr. 1"), or None."""
-        p = _RE_PREV_WORD.search(_before(m))
-        return p.group(0) if p else None
+        p = _RE_PREV_WORD_REVERSED.match(_before(m)[::-1])
+        return p.group(1)[::-1] if p else None
 
     def _counted(self, m: re.Match[str]) -> tuple[str, str, str | None] | None:
         """(gender, noun, word before the number) where a number match is followed by a counted noun of
