@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import json
 import os
 import subprocess
@@ -54,6 +56,18 @@ def write_docs(path: Path, src: int, lengths: list[int]) -> list[list[int]]:
     docs = [doc_tokens(src, k, n) for k, n in enumerate(lengths)]
     path.write_text("".join(" ".join(map(str, d)) + "\n" for d in docs))
     return docs
+
+
+def gzip_files(folder: Path, members: int = 1) -> None:
+    """Replace every file of `folder` by its gzip (NAME.gz), written as `members` gzip members one after
+    another (a valid gzip file, as appending or pigz make them)."""
+    for f in sorted(folder.iterdir()):
+        data = f.read_bytes()
+        cuts = [len(data) * k // members for k in range(members + 1)]
+        f.with_name(f.name + ".gz").write_bytes(
+            b"".join(gzip.compress(data[a:b], compresslevel=1, mtime=0) for a, b in itertools.pairwise(cuts))
+        )
+        f.unlink()
 
 
 def origin(token: int) -> tuple[int, int]:
@@ -221,11 +235,14 @@ def test_resume_rejects_other_settings(corpus):
         other.load_state_dict(state)
 
 
-def test_multi_file_source_resumes_across_files(tmp_path):
+@pytest.mark.parametrize("gz", [False, True])
+def test_multi_file_source_resumes_across_files(tmp_path, gz):
     d = tmp_path / "shards"
     d.mkdir()
     for i in range(4):
         write_docs(d / f"part{i}.txt", i, [5 + i] * 7)
+    if gz:  # .txt.gz shards: the cursor's offset is in the decompressed text
+        gzip_files(d)
     make = lambda: PretrainStream([Source(d, "en")], TOK, CLMObjective(CLM), seq_len=20, batch_size=3, seed=2)  # noqa: E731
     ref = make()
     ref_b = [next(ref) for _ in range(25)]
@@ -368,17 +385,20 @@ def test_token_cache_matches_text_source(tmp_path, corpus):
     assert batches_equal([next(a) for _ in range(8)], [next(b) for _ in range(8)])
 
 
-@pytest.mark.parametrize("rank", [0, 1])
-def test_a_token_cache_gives_the_stream_of_its_text_across_files_ranks_and_bad_records(tmp_path, rank):
+@pytest.mark.parametrize("rank, gz", [(0, False), (1, False), (1, True)])
+def test_a_token_cache_gives_the_stream_of_its_text_across_files_ranks_and_bad_records(tmp_path, rank, gz):
     """A cache of a folder is read in the text's file order, reshuffled each epoch, and its documents go to
     the ranks the text's records go to, skipped records (a blank line, a decontaminated one) included: the
-    cache used to read its documents in one fixed order and deal them to ranks by their index in the cache."""
+    cache used to read its documents in one fixed order and deal them to ranks by their index in the cache.
+    The same holds for a folder of .txt.gz shards."""
     d = tmp_path / "shards"
     d.mkdir()
     for i in range(4):
         write_docs(d / f"part{i}.txt", i, [5 + 3 * i + k % 7 for k in range(9)])
     lines = (d / "part1.txt").read_text().splitlines(True)
     (d / "part1.txt").write_text("".join(lines[:2] + ["\n"] + lines[2:]))  # a blank line: a skipped record
+    if gz:
+        gzip_files(d, members=2)
     evals = [" ".join(map(str, doc_tokens(2, 4, 13)))]  # part2's document 4 shares a 13-gram: removed
     meta = build_cache(Source(d, "en"), TOK, tmp_path / "cache", decontaminate=evals)
     assert meta["skipped"] == {"empty_docs": 1, "decontaminated": 1} and meta["documents"] == 35
@@ -670,6 +690,200 @@ def test_a_file_appended_to_reads_on_and_one_rewritten_to_the_same_size_restarts
     note = r.next()
     assert note.kind == "bad" and "other bytes before the position reached" in note.payload[1]
     assert r.next().payload == docs[-1]  # from its start (the rewritten file starts with the last doc)
+
+
+# -- gzip ------------------------------------------------------------------------------------------------------
+def _same_items(a: list, b: list) -> bool:
+    """Items equal but for the file name and size their cursors and messages carry."""
+
+    def key(it):
+        cursor = {k: v for k, v in it.cursor.items() if k not in ("path", "size")}
+        payload = it.payload if it.kind == "doc" else (it.payload[0], it.payload[1].split(": ", 1)[1])
+        return it.kind, payload, cursor, it.record, it.where.split(" ", 1)[-1]
+
+    return [key(it) for it in a] == [key(it) for it in b]
+
+
+@pytest.mark.parametrize("mode", ["line", "paragraph", "file", "jsonl"])
+def test_gzip_files_are_read_like_the_text_they_hold(tmp_path, mode):
+    """A .txt.gz / .jsonl.gz file gives the documents, bad records, lines and cursors of the text it holds
+    (offsets in the decompressed text); it was read as its compressed bytes, every line invalid UTF-8."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    if mode == "jsonl":
+        rows = [json.dumps({"text": f"{k} {k + 1} é"}) for k in range(40)]
+        rows[7] = "{not json"
+        (plain / "x.jsonl").write_text("\ufeff" + "\n".join(rows) + "\n", encoding="utf-8")
+    else:
+        sep = "\n\n" if mode == "paragraph" else "\n"
+        docs = [f"doc {k}" + " x" * (k % 5) for k in range(40)]
+        docs[5] = ""
+        bad = b"\n7 \xff\n" if mode != "file" else b"\n"  # invalid UTF-8 (in "file" mode: the whole file)
+        (plain / "x.txt").write_bytes(sep.join(docs).encode() + bad + sep.encode() + b"end\n")
+    gz = tmp_path / "gz"
+    gz.mkdir()
+    for f in plain.iterdir():
+        (gz / f.name).write_bytes(f.read_bytes())
+    gzip_files(gz, members=3)
+    (f_gz,) = gz.iterdir()
+    docs_mode = mode if mode != "jsonl" else "line"
+    got = read_all(Source(f_gz, "en", txt_docs=docs_mode))
+    want = read_all(Source(next(plain.iterdir()), "en", txt_docs=docs_mode))
+    assert len(got) == len(want) and any(it.kind == "doc" for it in got)
+    assert _same_items(got, want)
+    assert resolve_files(Source(f_gz, "en"))[0] == ("jsonl" if mode == "jsonl" else "txt")
+    # a reader reopened at any cursor goes on with the next record
+    for k in range(0, len(got) - 1, 7):
+        r = Reader(Source(f_gz, "en", txt_docs=docs_mode), 0, seed=0, cursor=got[k].cursor)
+        assert _same_items([r.next()], [got[k + 1]])
+        r.close()
+
+
+def test_folders_and_globs_read_gzip_files_in_their_own_format(tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt.gz").write_bytes(gzip.compress(b"11 12 13\n14 15 16\n"))
+    (d / "b.jsonl.gz").write_bytes(gzip.compress(b'{"text": "21 22 23"}\n'))
+    (d / "c.json.gz").write_bytes(gzip.compress(b'{"text": "31 32 33"}\n'))  # JSON lines, as mC4 ships
+    (d / "d.txt").write_text("41 42 43\n")
+    (d / "e.txt.gz").write_bytes(gzip.compress(b""))  # empty once decompressed
+    want = ["11 12 13", "14 15 16", "21 22 23", "31 32 33", "41 42 43"]
+    assert [it.payload for it in read_all(Source(d, "en", shuffle_files=False))] == want
+    got = read_all(Source(str(d / "*.gz"), "en", shuffle_files=False))
+    assert [it.payload for it in got] == want[:4]
+    s = PretrainStream([Source(d, "en")], TOK, CLMObjective(CLM), 16, 2)
+    assert s.stats["empty_files"] == 1 and any("e.txt.gz: empty file" in p for p in s.stats["problems"])
+
+
+@pytest.mark.parametrize("mode", ["line", "paragraph"])
+def test_a_gzip_file_appended_to_reads_on_and_one_rewritten_restarts(tmp_path, mode):
+    """As for plain files (the checksum is of the decompressed bytes before the offset): a second gzip member
+    appended is new text after the position reached; a file recompressed from other text is read again."""
+    f = tmp_path / "a.txt.gz"
+    sep = "\n\n" if mode == "paragraph" else "\n"
+    docs = [f"doc {k}" + " x" * (k % 5) for k in range(12)]
+    f.write_bytes(gzip.compress((sep.join(docs) + sep).encode()))
+    src = Source(f, "en", txt_docs=mode)
+    items = read_all(src)
+    assert [it.payload for it in items] == docs
+    cursor = items[4].cursor
+    with open(f, "ab") as fh:  # a second member
+        fh.write(gzip.compress((sep.join(["new 1", "new 2"]) + sep).encode()))
+    r = Reader(src, 0, seed=0, cursor=cursor)
+    note = r.next()
+    assert note.kind == "bad" and "after the position reached, which is unchanged" in note.payload[1]
+    assert [r.next().payload for _ in range(9)] == docs[5:] + ["new 1", "new 2"]  # nothing twice
+    r.close()
+    f.write_bytes(gzip.compress((sep.join(docs[::-1]) + sep).encode(), compresslevel=1))
+    r = Reader(src, 0, seed=0, cursor=cursor)
+    note = r.next()
+    assert note.kind == "bad" and "other bytes before the position reached" in note.payload[1]
+    assert r.next().payload == docs[-1]  # from its start
+    r.close()
+    f.write_bytes(gzip.compress(b"doc 0\n")[:-12])  # now shorter than the position reached, and cut short
+    r = Reader(src, 0, seed=0, cursor=cursor)
+    assert "other bytes before the position reached" in r.next().payload[1]
+    assert r.next().payload[0] == "bad_files"
+    r.close()
+
+
+def test_a_damaged_gzip_file_is_reported_with_how_far_it_got_and_its_documents_kept(tmp_path):
+    """Cut short, corrupt compressed data, a failed CRC check, not gzip at all: one counted `bad_files`
+    problem naming the file and how far it was read, after the documents before the damage; never a crash."""
+    docs = [" ".join(map(str, doc_tokens(0, k, 4 + k % 9))) for k in range(900)]
+    data = gzip.compress("".join(d + "\n" for d in docs).encode(), mtime=0)
+    damaged = {
+        "cut.txt.gz": data[: len(data) // 2],
+        "corrupt.txt.gz": data[: len(data) // 2] + b"\xff" * 64 + data[len(data) // 2 + 64 :],
+        "crc.txt.gz": data[:-8] + bytes([data[-8] ^ 1]) + data[-7:],
+        "plain.txt.gz": b"11 12 13\n",
+    }
+    for name, blob in damaged.items():
+        (tmp_path / name).write_bytes(blob)
+        items = read_all(Source(tmp_path / name, "en"))
+        *good, bad = items
+        assert [it.payload for it in good] == docs[: len(good)], name  # what came before the damage
+        assert bad.kind == "bad" and bad.payload[0] == "bad_files", name
+        msg = bad.payload[1]
+        assert msg.startswith(f"{tmp_path / name}: corrupt or truncated gzip file"), msg
+        if name == "plain.txt.gz":
+            assert not good and "Not a gzipped file" in msg and "at its start; file skipped" in msg
+        else:
+            assert len(good) > (len(docs) - 1 if name == "crc.txt.gz" else 300), name
+            assert f"its first {len(good):,} lines were read, the rest is skipped" in msg
+    assert "EOFError" in damaged_msg(tmp_path / "cut.txt.gz") and "CRC" in damaged_msg(
+        tmp_path / "crc.txt.gz"
+    )
+    assert "zlib.error" in damaged_msg(tmp_path / "corrupt.txt.gz")
+    sources = [Source(tmp_path / n, lang) for n, lang in zip(damaged, "abcd", strict=True)]
+    s = PretrainStream(sources, TOK, CLMObjective(CLM), 16, 64, alpha=0)
+    for _ in range(100):
+        next(s)
+        if min(s.stats["epochs"].get(src.name, 0) for src in sources[:3]) >= 2:
+            break
+    assert min(s.stats["epochs"].get(src.name, 0) for src in sources[:3]) >= 2
+    assert s.stats["bad_files"] == 4  # once each, though read several times
+    assert s.stats["invalid_utf8"] == 0 and s.stats["dead_sources"] == ["d:plain.txt.gz"]
+
+
+def damaged_msg(path: Path) -> str:
+    return read_all(Source(path, "en"))[-1].payload[1]
+
+
+def test_gzip_sources_weigh_their_decompressed_text(tmp_path):
+    """A .gz source weighs the text it holds, as the plain file does (it weighed its compressed size, a
+    third or less), also when its size cannot be read off the gzip trailer (several members, each of whose
+    trailers has the size of that member only)."""
+    rng = np.random.default_rng(0)
+    words = np.asarray(["शब्द", "पाठ", "word", "mot", "Wort", "語"] + [str(k) for k in range(300)])
+    sizes = {}
+    for name, n in (("small", 200), ("big", 30_000)):
+        cuts = np.cumsum(rng.integers(5, 40, size=n))[:-1]
+        lines = [" ".join(x) for x in np.split(rng.choice(words, size=int(cuts[-1]) + 20), cuts)]
+        text = "".join(x + "\n" for x in lines).encode()
+        sizes[name] = len(text)
+        rows = "".join(json.dumps({"id": k, "text": x}) + "\n" for k, x in enumerate(lines)).encode()
+        d = tmp_path / name
+        d.mkdir()
+        (d / "t.txt").write_bytes(text)
+        (d / "t.jsonl").write_bytes(rows)
+        gzip_files(d, members=1 if name == "small" else 4)
+        assert len(text) > (2 << 20 if name == "big" else 0)  # beyond the first MiB the estimate measures
+        for f in ("t.txt.gz", "t.jsonl.gz"):
+            src = Source(d / f, "hi")
+            fmt, files = resolve_files(src)
+            rel = 1e-9 if (name, f) == ("small", "t.txt.gz") else 0.03  # exact when decompressed whole
+            assert source_size(src, files, fmt) == pytest.approx(len(text), rel=rel), (name, f)
+    s = PretrainStream(
+        [Source(tmp_path / "small" / "t.txt.gz", "hi"), Source(tmp_path / "big" / "t.txt.gz", "en")],
+        TOK,
+        CLMObjective(CLM),
+        32,
+        2,
+        alpha=1.0,
+    )
+    assert s.lang_sizes["en"] / s.lang_sizes["hi"] == pytest.approx(sizes["big"] / sizes["small"], rel=0.03)
+
+
+def test_zstd_xz_and_misnamed_compressed_files_are_clear_errors(tmp_path):
+    """Compressions that are not read are refused naming the file and what to do; compressed data in a file
+    not named for it is one bad file. Both were read as text: a flood of invalid UTF-8 lines."""
+    (tmp_path / "en.txt.zst").write_bytes(b"\x28\xb5\x2f\xfd" + bytes(range(256)))
+    with pytest.raises(TandemError, match=r"en\.txt\.zst is zstd-compressed, which is not read.*zstd -dc"):
+        Reader(Source(tmp_path / "en.txt.zst", "en"), 0, seed=0)
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.txt").write_text("11 12 13\n")
+    (d / "b.jsonl.xz").write_bytes(b"\xfd7zXZ\x00" + bytes(range(256)))
+    with pytest.raises(TandemError, match=r"b\.jsonl\.xz is xz-compressed.*xz -dc.*gzip.*with a glob"):
+        PretrainStream([Source(d, "en")], TOK, CLMObjective(CLM), 16, 2)
+    (tmp_path / "gz.txt").write_bytes(gzip.compress(b"11 12 13\n" * 50))
+    (tmp_path / "zst.jsonl").write_bytes(b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4)
+    (bad,) = read_all(Source(tmp_path / "gz.txt", "en"))
+    assert bad.payload[0] == "bad_files" and "gzip-compressed data" in bad.payload[1]
+    assert "rename it to end in .gz" in bad.payload[1]
+    (bad,) = read_all(Source(tmp_path / "zst.jsonl", "en"))
+    assert bad.payload[0] == "bad_files" and "zstd-compressed data" in bad.payload[1]
 
 
 def test_parquet_is_read_one_row_group_at_a_time_and_resumes_inside_one(tmp_path):

@@ -1,4 +1,5 @@
-"""Document sources (txt / jsonl / parquet / Hugging Face datasets / token caches) read through resumable cursors.
+"""Document sources (txt / jsonl, either also gzipped / parquet / Hugging Face datasets / token caches) read
+through resumable cursors.
 
 A reader walks its records in a fixed order, one epoch after another, and can be reopened at any saved
 cursor. Record k of an epoch belongs to rank `k % world_size`, so ranks see disjoint documents whose union
@@ -12,6 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import glob
+import gzip
 import json
 import math
 import os
@@ -34,12 +36,13 @@ TXT_MODES = ("line", "paragraph", "file")
 class Source:
     """One corpus in one language.
 
-    path: a file, a directory (all its files, sorted) or a glob; for format "hf" a dataset name on the Hub
+    path: a file, a directory (all its files, sorted) or a glob (txt and jsonl files may be gzipped, .gz;
+    zstd, xz, bzip2 and lz4 files and archives are refused with what to do); for format "hf" a dataset name on the Hub
     or a local directory (`datasets.load_dataset`), or a Dataset or DatasetDict saved with `save_to_disk`
     (read in place with `load_from_disk`, found also with format "auto"); for "tokens" a cache directory
     made by `tandem.data.build_cache`.
     split: the split of a Hub dataset or a saved DatasetDict.
-    format: "auto" (from the file extension), "txt", "jsonl", "parquet", "hf" or "tokens".
+    format: "auto" (from the file extension, without a .gz), "txt", "jsonl", "parquet", "hf" or "tokens".
     field: the text field (jsonl), column (parquet) or feature (hf).
     upsample: multiplies this source's sampling weight (AlexaTM: Wikipedia x10).
     size: the weight basis; by default the bytes of UTF-8 text the source holds, whatever its format (see
@@ -137,8 +140,14 @@ class Item:
     always: bool = False
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether a text or jsonl file is read through gzip (its name ends in .gz)."""
+    return path.name.lower().endswith(".gz")
+
+
 def _ext_format(path: Path) -> str:
-    suffix = path.suffix.lower()
+    name = path.name.lower()
+    suffix = os.path.splitext(name[:-3] if name.endswith(".gz") else name)[1]  # en.jsonl.gz is jsonl
     if suffix in (".jsonl", ".json", ".ndjson"):
         return "jsonl"
     if suffix == ".parquet":
@@ -147,9 +156,41 @@ def _ext_format(path: Path) -> str:
 
 
 def file_format(src: Source, path: Path) -> str:
-    """The format a file of a source is read in: the source's, or for "auto" the file's own extension (a
-    directory may mix .txt, .jsonl and .parquet files)."""
+    """The format a file of a source is read in: the source's, or for "auto" the file's own extension with a
+    .gz stripped (a directory may mix .txt, .jsonl and .parquet files, and .txt.gz and .jsonl.gz ones)."""
     return _ext_format(path) if src.format == "auto" else src.format
+
+
+# compressions (and archives) the readers do not read: (what it is, how to decompress it to stdout)
+_UNREAD = {
+    ".zst": ("zstd-compressed", "zstd -dc"),
+    ".zstd": ("zstd-compressed", "zstd -dc"),
+    ".xz": ("xz-compressed", "xz -dc"),
+    ".lzma": ("lzma-compressed", "xz -dc"),
+    ".bz2": ("bzip2-compressed", "bzip2 -dc"),
+    ".lz4": ("lz4-compressed", "lz4 -dc"),
+}
+_ARCHIVES = (".zip", ".7z", ".tar", ".tgz", ".tar.gz")
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a file of a text source cannot be read, and what to do, for compressions other than gzip and for
+    archives (read as text they would give a flood of invalid UTF-8 lines); None for other files."""
+    name = path.name.lower()
+    suffix = os.path.splitext(name)[1]
+    if suffix in _UNREAD:
+        what, cmd = _UNREAD[suffix]
+        plain = path.name[: -len(suffix)]
+        return (
+            f"{path} is {what}, which is not read (only gzip is, as .gz): decompress it "
+            f"({cmd} {path.name} > {plain}) or recompress it with gzip ({cmd} {path.name} | gzip > {plain}.gz) "
+            "and give the source the result"
+        )
+    if name.endswith(_ARCHIVES):
+        return f"{path} is an archive, which is not read: extract its files and give the source those"
+    if name.endswith(".parquet.gz"):
+        return f"{path} is a gzipped parquet file, which is not read: gunzip it (parquet compresses itself)"
+    return None
 
 
 def resolve_files(src: Source) -> tuple[str, list[Path]]:
@@ -175,6 +216,12 @@ def resolve_files(src: Source) -> tuple[str, list[Path]]:
         files = sorted(Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file())
         if not files:
             raise TandemError(f"source {p}: no such file, directory or glob match; check the path")
+    bad = [why for f in files if (why := _unreadable(f)) is not None]
+    if bad:
+        more = f" ({len(bad) - 1} more such files)" if len(bad) > 1 else ""
+        if not p.is_file():
+            more += "; or leave such files out of the source with a glob, e.g. DIR/*.txt"
+        raise TandemError(f"source {p}: {bad[0]}{more}")
     if fmt == "auto":
         fmt = _ext_format(files[0]) if files else "txt"
     return fmt, files
@@ -246,7 +293,8 @@ def source_size(src: Source, files: Sequence[Path], fmt: str) -> float:
     documents hold, whatever the format, so that sources (and languages) stored in different formats are
     weighed alike. Text files count their size; parquet the uncompressed size of the text column; jsonl its
     size times the share of the text field in the bytes of its first lines (keys, other fields and \\u
-    escapes are not text); a Hugging Face dataset the bytes of its text column."""
+    escapes are not text); a Hugging Face dataset the bytes of its text column. A .gz text or jsonl file counts
+    its decompressed size (estimated, see `_gz_bytes`)."""
     if src.size is not None:
         return float(src.size)
     if fmt == "tokens":  # the text's weight, so a cache is sampled as its text source would be
@@ -254,15 +302,18 @@ def source_size(src: Source, files: Sequence[Path], fmt: str) -> float:
         return size if size is not None else float(np.load(files[0] / "offsets.npy", mmap_mode="r")[-1])
     if fmt == "hf":
         return _hf_text_bytes(src)
-    total, jsonl = 0.0, []
+    total, jsonl, gz = 0.0, [], []
     for f in files:
         kind = file_format(src, f)
         if kind == "jsonl":
             jsonl.append(f)
         elif kind == "parquet":
             total += _parquet_text_bytes(f, src.field)
+        elif is_gzip(f):
+            gz.append(f)
         else:
             total += f.stat().st_size
+    total += _gz_bytes(gz) if gz else 0.0
     return total + (_jsonl_text_bytes(jsonl, src.field) if jsonl else 0.0)
 
 
@@ -270,17 +321,85 @@ _SAMPLE_BYTES = 1 << 20  # read from the start of a jsonl file to measure the sh
 _SAMPLE_FILES = 16  # jsonl files of a source sampled (evenly spread), the share applied to all of them
 
 
+def _spread(files: Sequence[Path]) -> list[Path]:
+    """Up to _SAMPLE_FILES of `files`, evenly spread."""
+    step = max(1, len(files) / _SAMPLE_FILES)
+    return [files[int(k * step)] for k in range(min(len(files), _SAMPLE_FILES))]
+
+
+def _gz_head(path: Path, limit: int) -> tuple[bytes, int, bool]:
+    """The first `limit` + 1 decompressed bytes of a gzip file (fewer if it holds fewer; every member of a
+    multi-member file), how many compressed bytes they came from, and whether that is the whole file. Corrupt
+    data ends it quietly: the reader reports the file."""
+    out, used, whole = bytearray(), 0, False
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip header and trailer
+    fresh = True  # no byte of the current member seen yet
+    try:
+        with open(path, "rb") as fh:
+            data = b""
+            while len(out) <= limit:
+                if not data:
+                    data = fh.read(1 << 16)
+                    if not data:
+                        whole = fresh
+                        break
+                n = len(data)
+                if fresh:
+                    data = data.lstrip(b"\0")  # zero padding after a member, as gzip allows
+                    if not data:
+                        used += n
+                        continue
+                out += d.decompress(data, limit + 1 - len(out))
+                fresh = d.eof
+                if d.eof:  # the member ended; another one may follow
+                    data = d.unused_data
+                    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    data = d.unconsumed_tail
+                used += n - len(data)
+    except (OSError, zlib.error):
+        pass
+    return bytes(out), used, whole
+
+
+def _gz_bytes(files: Sequence[Path]) -> float:
+    """The decompressed bytes of gzip files: those up to _SAMPLE_BYTES decompressed exactly, the others their
+    size times the decompressed bytes per compressed byte of the first MiB of up to _SAMPLE_FILES of them.
+    Not the ISIZE trailer: it holds the size of the last member only (files written by appending, pigz or
+    bgzip have many), modulo 4 GiB."""
+    out = used = 0
+    exact: dict[Path, int] = {}
+    for f in _spread(files):
+        head, n, whole = _gz_head(f, _SAMPLE_BYTES)
+        out, used = out + len(head), used + n
+        if whole:
+            exact[f] = len(head)
+    ratio = out / used if used else 1.0
+    total = 0.0
+    for f in files:
+        if f in exact:
+            total += exact[f]
+        else:
+            try:
+                total += f.stat().st_size * ratio
+            except OSError:
+                pass
+    return total
+
+
 def _jsonl_text_bytes(files: Sequence[Path], field: str) -> float:
     """The UTF-8 bytes (plus a newline each) of the `field` texts of jsonl files, estimated from the first
     lines of up to _SAMPLE_FILES of them (exact for files within the sample)."""
-    total = float(sum(f.stat().st_size for f in files))
-    step = max(1, len(files) / _SAMPLE_FILES)
-    picks = [files[int(k * step)] for k in range(min(len(files), _SAMPLE_FILES))]
+    gz = [f for f in files if is_gzip(f)]
+    total = float(sum(f.stat().st_size for f in files if not is_gzip(f))) + (_gz_bytes(gz) if gz else 0.0)
     raw = text = 0
-    for f in picks:
+    for f in _spread(files):
         try:
-            with open(f, "rb") as fh:
-                head = fh.read(_SAMPLE_BYTES + 1)
+            if is_gzip(f):
+                head = _gz_head(f, _SAMPLE_BYTES)[0]
+            else:
+                with open(f, "rb") as fh:
+                    head = fh.read(_SAMPLE_BYTES + 1)
         except OSError:
             continue  # the reader reports it
         lines = head.split(b"\n")
@@ -296,6 +415,16 @@ def _jsonl_text_bytes(files: Sequence[Path], field: str) -> float:
             if isinstance(value, str) and value.strip():
                 text += len(value.encode("utf-8", "replace")) + 1
     return total * text / raw if raw else total
+
+
+def file_is_empty(path: Path) -> bool:
+    """Whether a file holds nothing: no bytes, or for a .gz file no bytes once decompressed."""
+    if path.stat().st_size == 0:
+        return True
+    if not is_gzip(path):
+        return False
+    head, _, whole = _gz_head(path, 0)
+    return whole and not head
 
 
 def _parquet_text_bytes(path: Path, field: str) -> float:
@@ -416,17 +545,37 @@ _TAIL = 64  # bytes before a text cursor's offset whose checksum the cursor keep
 _NUL_MSG = "NUL characters (binary data, not text?) (skipped)"
 
 
-def _tail_matches(path: Path, c: dict) -> bool:
-    """Whether `path` still holds the bytes the cursor `c` saw just before its offset."""
-    end = int(c["offset"])
-    n = min(_TAIL, end)  # the window ends at the offset and starts at most _TAIL bytes before it
+# what a damaged gzip file raises while it is read: BadGzipFile (an OSError: not gzip, CRC or length check
+# failed), EOFError (cut short), zlib.error (corrupt compressed data)
+_GZ_ERRORS = (OSError, EOFError, zlib.error)
+# compressed data in a file not named for it (read as text it would be a flood of invalid UTF-8 lines): no
+# UTF-8 text starts with these bytes
+_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed data in a file whose name does not end in .gz; rename it to end in .gz"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data, which is not read; decompress it (zstd -d)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data, which is not read; decompress it (xz -d)"),
+    (b"PK\x03\x04", "a zip archive, which is not read; extract its files"),
+)
+
+
+def _read_head(fh: Any, n: int) -> tuple[bytes, bool]:
+    """Up to the first `n` bytes of a gzip file, fewer where it is damaged sooner (the lines before the
+    damage are read all the same, and the damage then reported), and whether no damage was met."""
+    parts: list[bytes] = []
+    got = 0
     try:
-        with open(path, "rb") as fh:
-            fh.seek(end - n)
-            seen = fh.read(n)
-    except OSError:
-        return False
-    return len(seen) == n and zlib.crc32(seen) == c["tail"]
+        while got < n and (part := fh.read1(n - got)):
+            parts.append(part)
+            got += len(part)
+    except _GZ_ERRORS:
+        return b"".join(parts), False
+    return b"".join(parts), True
+
+
+def _open_file(path: Path) -> Any:
+    """A text or jsonl file opened for reading bytes: through gzip for a .gz file (offsets and seeks are then
+    in the decompressed bytes)."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115 - kept open
 
 
 def _fresh_cursor(epoch: int = 0) -> dict:
@@ -461,7 +610,7 @@ class Reader:
         self.max_doc_chars = max(1, int(max_doc_chars))
         self.fmt, self.files = resolve_files(src)
         self.file_fmts = [file_format(src, f) for f in self.files] if self.fmt not in ("hf", "tokens") else []
-        self._fh: Any = None  # open binary file (txt/jsonl)
+        self._fh: Any = None  # open binary file (txt/jsonl; a GzipFile for .gz)
         self._recent = b""  # up to _TAIL bytes before the cursor's offset in the open text file
         self._table: Any = None  # parquet rows of the current file, hf dataset, or token cache
         self._offsets: Any = None
@@ -514,10 +663,27 @@ class Reader:
         self._table = None
         self._restart_file(self.cursor["file"] + 1)
 
-    def _bad_file(self, path: Path, message: str) -> Item:
+    def _bad_file(self, path: Path, message: str, skipped: str = "file skipped") -> Item:
         self._next_file()
-        return Item(
-            "bad", ("bad_files", f"{path}: {message}; file skipped"), dict(self.cursor), where=str(path)
+        return Item("bad", ("bad_files", f"{path}: {message}; {skipped}"), dict(self.cursor), where=str(path))
+
+    def _bad_gzip(self, path: Path, fh: Any, error: BaseException) -> Item:
+        """A .gz file that cannot be decompressed further (not gzip, cut short, corrupt, a failed CRC check):
+        named with how far it was read. The documents before the damage were used (but not those decompressed
+        along with the damaged block, at most a few KiB of text), the rest of the file is skipped."""
+        c = self.cursor
+        try:
+            reached = max(int(fh.tell()), int(c["offset"]))
+        except (*_GZ_ERRORS, ValueError):
+            reached = int(c["offset"])
+        fh.close()
+        name = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
+        reason = f"{name}: {error}" if str(error) else name
+        where = f"after {reached:,} bytes of text" if reached else "at its start"
+        return self._bad_file(
+            path,
+            f"corrupt or truncated gzip file ({reason}) {where}",
+            f"its first {c['line']:,} lines were read, the rest is skipped" if c["line"] else "file skipped",
         )
 
     def _check_resumed(self) -> None:
@@ -541,7 +707,7 @@ class Reader:
                 msg = f"{p}: the files of source {self.src.name} changed since the checkpoint; continuing in {p}"
             size, saved = Path(p).stat().st_size, c.get("size")
             if "tail" in c:  # text: the bytes before the offset say whether it still starts a line
-                if not _tail_matches(Path(p), c):
+                if not self._reopen_at(Path(p)):
                     self._restart_file(c["file"])
                     msg = (
                         f"{p}: changed since the checkpoint ({saved} -> {size} bytes, other bytes before the "
@@ -732,28 +898,75 @@ class Reader:
                 return self._bad_file(path, f"unreadable parquet at row {i} ({e})")
             return self._from_mapping({fld: value}, f"{path} row {i}", (c["epoch"], rec_id))
 
+    def _reopen_at(self, path: Path) -> bool:
+        """On a resume: open `path` at the cursor's offset if the bytes before it are those the cursor saw
+        (their checksum); keeps it open for reading on (a .gz file is then decompressed up to the offset once,
+        not twice). False, with nothing open, if they differ or cannot be read."""
+        try:
+            fh = _open_file(path)
+        except OSError:
+            return False
+        try:
+            self._seek(fh, int(self.cursor["offset"]))
+        except _GZ_ERRORS:  # cut short before the offset, or damaged: reread (and reported) from its start
+            fh.close()
+            return False
+        end = int(self.cursor["offset"])
+        if len(self._recent) != min(_TAIL, end) or zlib.crc32(self._recent) != self.cursor["tail"]:
+            fh.close()
+            return False
+        self.close()
+        self._fh = fh
+        self.cursor["path"], self.cursor["size"] = str(path), os.fstat(fh.fileno()).st_size
+        return True
+
+    def _seek(self, fh: Any, offset: int) -> None:
+        """Move `fh` to `offset`, keeping the up to _TAIL bytes before it (the window whose checksum each
+        cursor keeps) in self._recent. A gzip file seeks forward by decompressing everything before the
+        offset: slow for a big file, but done once per resume (the reader then keeps the file open)."""
+        fh.seek(max(0, offset - _TAIL))
+        self._recent = fh.read(offset - fh.tell())
+
     def _open(self, path: Path) -> Item | None:
-        """Open the current text file at the cursor; a UTF-16/32 file is reported and skipped (it would read
-        as text full of NUL bytes), a UTF-8 byte-order mark is skipped."""
+        """Open the current text file at the cursor (a .gz file through gzip); a UTF-16/32 file is reported
+        and skipped (it would read as text full of NUL bytes), a UTF-8 byte-order mark is skipped, and so is
+        a file of compressed data not named .gz, and a .gz file that cannot be decompressed."""
         c = self.cursor
-        fh = open(path, "rb")  # noqa: SIM115 - the reader keeps it open across calls
-        if c["offset"] == 0:
-            head = fh.read(1 << 16)
-            if head.startswith(codecs.BOM_UTF8):
-                c["offset"] = len(codecs.BOM_UTF8)
-            elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[:4] == codecs.BOM_UTF32_BE:
+        gz = is_gzip(path)
+        fh = _open_file(path)
+        try:
+            if c["offset"] == 0:
+                if gz:
+                    head, ok = _read_head(fh, 1 << 16)
+                    if not ok:  # a GzipFile that raised is in no state to seek: start afresh
+                        fh.close()
+                        fh = _open_file(path)
+                else:
+                    head = fh.read(1 << 16)
+                magic = next((m for b, m in _MAGIC if head.startswith(b)), None) if not gz else None
+                if head.startswith(codecs.BOM_UTF8):
+                    c["offset"] = len(codecs.BOM_UTF8)
+                elif (
+                    head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or head[:4] == codecs.BOM_UTF32_BE
+                ):
+                    fh.close()
+                    return self._bad_file(
+                        path, "UTF-16/UTF-32 text (byte-order mark); convert it to UTF-8, e.g. iconv -t UTF-8"
+                    )
+                elif magic is not None:
+                    fh.close()
+                    return self._bad_file(path, magic)
+                elif b"\n" not in head and head.count(b"\r") > 1:  # classic Mac line ends: read as one line
+                    fh.close()
+                    return self._bad_file(
+                        path, "lines end in a bare carriage return (\\r); convert them, e.g. tr '\\r' '\\n'"
+                    )
+            self._seek(fh, c["offset"])
+        except _GZ_ERRORS as e:
+            if not gz:
                 fh.close()
-                return self._bad_file(
-                    path, "UTF-16/UTF-32 text (byte-order mark); convert it to UTF-8, e.g. iconv -t UTF-8"
-                )
-            elif b"\n" not in head and head.count(b"\r") > 1:  # classic Mac line ends: read as one line
-                fh.close()
-                return self._bad_file(
-                    path, "lines end in a bare carriage return (\\r); convert them, e.g. tr '\\r' '\\n'"
-                )
-        # the bytes before the offset, the start of the window whose checksum each cursor keeps
-        fh.seek(max(0, c["offset"] - _TAIL))
-        self._recent = fh.read(c["offset"] - fh.tell())
+                raise
+            return self._bad_gzip(path, fh, e)
         c["path"], c["size"] = str(path), os.fstat(fh.fileno()).st_size
         self._fh = fh
         return None
@@ -769,29 +982,35 @@ class Reader:
                     return bad
             fh = self._fh
             first_line = c["line"] + 1
-            if mode == "file":
-                raw = fh.read()
-                lines = 1 if raw else 0
-            elif mode == "paragraph":
-                parts: list[bytes] = []
-                lines = 0
-                seen: list[bytes] = []  # every line read, blank ones too: the bytes before the new offset
-                while True:
-                    line = fh.readline()
-                    if not line:
-                        break
-                    seen.append(line)
-                    lines += 1
-                    if line.strip():
-                        parts.append(line)
-                    elif parts:  # a blank line ends a paragraph
-                        break
-                    else:
-                        first_line += 1
-                raw = b"".join(parts)
-            else:
-                raw = fh.readline()
-                lines = 1 if raw else 0
+            try:
+                if mode == "file":
+                    raw = fh.read()
+                    lines = 1 if raw else 0
+                elif mode == "paragraph":
+                    parts: list[bytes] = []
+                    lines = 0
+                    seen: list[bytes] = []  # every line read, blank ones too: the bytes before the new offset
+                    while True:
+                        line = fh.readline()
+                        if not line:
+                            break
+                        seen.append(line)
+                        lines += 1
+                        if line.strip():
+                            parts.append(line)
+                        elif parts:  # a blank line ends a paragraph
+                            break
+                        else:
+                            first_line += 1
+                    raw = b"".join(parts)
+                else:
+                    raw = fh.readline()
+                    lines = 1 if raw else 0
+            except _GZ_ERRORS as e:  # a damaged .gz file (a plain file's read error is not data: raised)
+                if not is_gzip(path):
+                    raise
+                self._fh = None
+                return self._bad_gzip(path, fh, e)
             if not raw:
                 return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()

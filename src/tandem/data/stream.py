@@ -34,6 +34,7 @@ from tandem.data.sources import (
     Reader,
     Source,
     cache_text_size,
+    file_is_empty,
     resolve_files,
     source_size,
 )
@@ -273,7 +274,7 @@ class PretrainStream:
                         "sizes in bytes are not comparable with; rebuild it with build_cache or set its size",
                     )
             for f in files:
-                if f.is_file() and f.stat().st_size == 0:
+                if f.is_file() and file_is_empty(f):
                     self._setup_problem("empty_files", f"{f}: empty file")
             sizes.append(source_size(s, files, fmt) * float(s.upsample))
         self._src_weight = np.asarray(sizes, dtype=float)
