@@ -628,3 +628,45 @@ def test_dev_set_generations_are_greedy_whatever_the_checkpoints_decoding_defaul
     want = generate_texts(plain, Tok(), examples, max_new_tokens=8)
     assert generate_texts(fancy, Tok(), examples, max_new_tokens=8) == want
     assert generate_texts(fancy, Tok(), examples, max_new_tokens=8, num_beams=3) != want  # kwargs still rule
+
+
+def _tiny_model(**overrides):
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.preset(
+        "tiny", vocab_size=64, d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1, decoder_layers=1
+    )
+    return Seq2SeqLM(dataclasses.replace(cfg, **overrides))
+
+
+def test_targets_begin_with_the_token_the_models_decoding_forces_first(monkeypatch):
+    """A checkpoint whose decoding defaults force the first new token (HF BART-large: forced_bos_token_id 0,
+    `<s>`) generates [start, <s>, ...]; fine-tuning must train on that decoder input, as HF's BART labels
+    `<s> ... </s>` do. Targets without it left the model reading, at every dev evaluation and generation, a
+    prefix it never saw: a copy task it had learnt scored 27.5% dev exact match instead of 92.5%."""
+    import tandem.finetune as ft
+    from tandem.model import shift_right
+
+    seen = {}
+
+    def fake_fit(model, train, cfg, evaluate=None, *args, **kwargs):
+        seen["train"] = train
+
+    monkeypatch.setattr(ft, "fit", fake_fit)
+    pairs = [Pair("ab", "ba"), Pair("cd", "dc")]
+    cfg = TrainConfig(max_steps=1, batch_size=2, device="cpu", log_every=100)
+    model = _tiny_model(generation={"forced_bos_token_id": 0})
+    ft.finetune(model, CharTok(), pairs, None, cfg, log=None)
+    assert [e.target for e in seen["train"]] == [[0, 55, 54, 2], [0, 7, 56, 2]]  # <s> "ba" </s>, <s> "dc" </s>
+    # the teacher-forced decoder input starts as generation does: decoder start, then the forced token
+    labels = collate(seen["train"], 1)["labels"]
+    c = model.config
+    first = model.generate(collate(seen["train"], 1)["input_ids"], max_new_tokens=2)[:, :2]
+    assert shift_right(labels, c.decoder_start_token_id, c.pad_token_id)[:, :2].tolist() == first.tolist()
+    # a model without a forced first token trains on the plain targets
+    ft.finetune(_tiny_model(), CharTok(), pairs, None, cfg, log=None)
+    assert [e.target for e in seen["train"]] == [[55, 54, 2], [7, 56, 2]]

@@ -176,11 +176,14 @@ def encode_pairs(
     max_target_len: int = 256,
     start_index: int = 0,
     truncation: Truncation | None = None,
+    target_start: int | None = None,
 ) -> list[Encoded]:
     """Tokenise pairs; sources and targets end with EOS and are truncated (EOS kept) to the max lengths.
 
     With `clm_prefix`, sources start with `[CLM] ` (AlexaTM's causal-LM mode, best for in-context use).
-    `truncation`, when given, is filled with how many sources and targets were cut.
+    `target_start`, when given, is the first token of every target (`forced_first_token`: the token the
+    model's decoding forces first, which it must also be trained to see there). `truncation`, when given, is
+    filled with how many sources and targets were cut.
     """
     check_lengths(max_source_len, max_target_len)
     if clm_prefix and getattr(tokenizer, "clm_id", None) is None:
@@ -190,7 +193,7 @@ def encode_pairs(
     cut_src = cut_tgt = 0
     for i, p in enumerate(pairs):
         src = tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source)
-        tgt = tokenizer.encode(p.target)
+        tgt = ([] if target_start is None else [target_start]) + tokenizer.encode(p.target)
         cut_src += len(src) >= max_source_len  # EOS takes the last place
         cut_tgt += len(tgt) >= max_target_len
         out.append(
@@ -200,6 +203,17 @@ def encode_pairs(
         truncation.examples, truncation.sources, truncation.targets = len(pairs), cut_src, cut_tgt
         truncation.max_source_len, truncation.max_target_len = max_source_len, max_target_len
     return out
+
+
+def forced_first_token(config: Any) -> int | None:
+    """The token a model's decoding defaults force as the first new token (`forced_bos_token_id`, from a
+    Hugging Face generation_config.json: BART-large's `<s>`, an mBART-50 target-language code), else None.
+
+    Generation puts it right after the decoder start token, so fine-tuning targets must begin with it too (as
+    Hugging Face's BART and mBART-50 tokenizers write labels): a model trained on targets without it would
+    read, at generation time, a decoder input it never saw in training."""
+    token = (getattr(config, "generation", None) or {}).get("forced_bos_token_id")
+    return token if isinstance(token, int) and not isinstance(token, bool) else None
 
 
 def check_lengths(max_source_len: int, max_target_len: int, max_new_tokens: int | None = None) -> None:
@@ -997,6 +1011,8 @@ def finetune(
     """Fine-tune on (source, target) pairs with dev evaluation, best-checkpoint selection and early stopping.
 
     With `labels` the pairs' targets are in tag format (see `slu_pairs`); it is saved with the checkpoint.
+    A model whose decoding defaults force a first token (`forced_first_token`) trains on targets that begin
+    with it, so that training sees the decoder input generation gives it.
     """
     require_nonempty(train_pairs, "the training set")
     train_pairs, skipped = drop_empty(train_pairs, "the training set")
@@ -1011,11 +1027,16 @@ def finetune(
     requested = (max_source_len, max_target_len)
     max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
     cut = Truncation()
-    train = encode_pairs(tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)
+    start = forced_first_token(model.config)
+    train = encode_pairs(
+        tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut, target_start=start
+    )
     notes.append(cut.summary("training data", requested))
     evaluate = None
     if dev_pairs is not None:
-        dev = encode_pairs(tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut)
+        dev = encode_pairs(
+            tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut, target_start=start
+        )
         notes.append(cut.summary("dev data", requested))
         evaluate = make_evaluator(
             tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens, labels
