@@ -670,3 +670,20 @@ def test_targets_begin_with_the_token_the_models_decoding_forces_first(monkeypat
     # a model without a forced first token trains on the plain targets
     ft.finetune(_tiny_model(), CharTok(), pairs, None, cfg, log=None)
     assert [e.target for e in seen["train"]] == [[55, 54, 2], [7, 56, 2]]
+
+
+def test_dev_generations_stop_at_the_models_positions():
+    """--max-new-tokens defaults to 64; a model with fewer learned positions failed its first dev evaluation,
+    after training, with `max_new_tokens 64 is more than this model can generate`. Dev generations are
+    capped at the positions, as targets are."""
+    from tandem.finetune import Encoded, generate_texts, generation_limit
+
+    class Tok:
+        def decode(self, ids, skip_special_tokens=True):
+            return " ".join(map(str, ids))
+
+    model = _tiny_model(max_positions=12).eval()
+    assert generation_limit(model.config, 64) == 12 and generation_limit(model.config, 5) == 5
+    examples = [Encoded(i, [5 + i, 6, 2], [9, 2]) for i in range(3)]
+    texts = generate_texts(model, Tok(), examples, max_new_tokens=64, eos_token_id=-1)  # never stops early
+    assert [len(t.split()) for t in texts] == [12, 12, 12]

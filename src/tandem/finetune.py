@@ -319,7 +319,9 @@ def generate_texts(
     **gen_kwargs: Any,
 ) -> list[str]:
     """Greedy generations (unless `gen_kwargs` say otherwise: not the model's decoding defaults, such as a
-    checkpoint's beam search) for encoded examples, decoded, in the examples' order."""
+    checkpoint's beam search) for encoded examples, decoded, in the examples' order. At most `max_new_tokens`
+    new tokens, and no more than a learned position table holds (`generation_limit`)."""
+    max_new_tokens = generation_limit(model.config, max_new_tokens)
     texts: list[str] = [""] * len(examples)
     pos = {e.index: k for k, e in enumerate(examples)}
     for batch in iterate_batches(examples, batch_size, model.config.pad_token_id, shuffle=False):
@@ -332,6 +334,16 @@ def generate_texts(
         for ex, row in zip(batch["ids"].tolist(), ids.tolist()):
             texts[pos[ex]] = tokenizer.decode(row[1:], skip_special_tokens=True)
     return texts
+
+
+def generation_limit(config: Any, max_new_tokens: int) -> int:
+    """`max_new_tokens` capped at the model's `max_positions` when its positions are learned: the decoder
+    reads one position per token, and `generate` refuses a longer limit (the default 64 of
+    --max-new-tokens failed the first dev evaluation of a 48-position model, after its training steps).
+    Targets are cut to `max_positions` too, so the cap loses no token a target could hold."""
+    if getattr(config, "position_type", None) == "learned":
+        return min(max_new_tokens, config.max_positions)
+    return max_new_tokens
 
 
 def score_slu(
