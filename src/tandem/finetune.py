@@ -346,6 +346,21 @@ def generation_limit(config: Any, max_new_tokens: int) -> int:
     return max_new_tokens
 
 
+def long_targets_note(encoded: Sequence[Encoded], limit: int, what: str = "dev data") -> str | None:
+    """A line naming the targets a generation of at most `limit` new tokens cannot write whole (their tokens
+    before EOS number more than `limit`), to print before training; None when every target fits. Their dev
+    generations are cut, so they score as no exact match and lose slots at the end, whatever the model."""
+    long = [len(e.target) - 1 for e in encoded if len(e.target) - 1 > limit]
+    if not long:
+        return None
+    share = 100.0 * len(long) / len(encoded)
+    return (
+        f"{what}: {len(long)} of {len(encoded)} targets ({share:.1f}%) are longer than the {limit} tokens a dev "
+        f"generation may have (--max-new-tokens): their generations are cut, so they never score as exact "
+        f"matches; --max-new-tokens {max(long)} covers every target"
+    )
+
+
 def score_slu(
     pairs: Sequence[Pair], predictions: Sequence[str], labels: SLULabels | None = None
 ) -> dict[str, float]:
@@ -1050,6 +1065,8 @@ def finetune(
             tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut, target_start=start
         )
         notes.append(cut.summary("dev data", requested))
+        if generate_eval:
+            notes.append(long_targets_note(dev, generation_limit(model.config, max_new_tokens)))
         evaluate = make_evaluator(
             tokenizer, dev_pairs, dev, generate_eval, max(64, cfg.batch_size), max_new_tokens, labels
         )
