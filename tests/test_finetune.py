@@ -664,7 +664,8 @@ def test_targets_begin_with_the_token_the_models_decoding_forces_first(monkeypat
     cfg = TrainConfig(max_steps=1, batch_size=2, device="cpu", log_every=100)
     model = _tiny_model(generation={"forced_bos_token_id": 0})
     ft.finetune(model, CharTok(), pairs, None, cfg, log=None)
-    assert [e.target for e in seen["train"]] == [[0, 55, 54, 2], [0, 7, 56, 2]]  # <s> "ba" </s>, <s> "dc" </s>
+    # <s> "ba" </s>, <s> "dc" </s>
+    assert [e.target for e in seen["train"]] == [[0, 55, 54, 2], [0, 7, 56, 2]]
     # the teacher-forced decoder input starts as generation does: decoder start, then the forced token
     labels = collate(seen["train"], 1)["labels"]
     c = model.config
@@ -712,3 +713,35 @@ def test_dev_targets_longer_than_a_dev_generation_are_reported(tmp_path, capsys)
     assert "dev data: 1 of 2 targets (50.0%) are longer than the 6 tokens" in out
     finetune(model, CharTok(), pairs, pairs, cfg, max_new_tokens=8)
     assert "are longer than" not in capsys.readouterr().out
+
+
+def test_a_model_fine_tuned_with_clm_prefix_generates_with_it(tmp_path, capsys):
+    """--clm-prefix trained and scored on `[CLM] `-prefixed sources, but the saved model did not say so:
+    `tandem generate OUT/best` fed it inputs without the prefix (a copy task: 95% of the dev targets
+    generated with it, 12.5% without). The model records it, and generate applies it unless told not to."""
+    from tandem.model import Seq2SeqLM
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"source": w, "target": w}) + "\n" for w in ["ab", "cd"] * 4))
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1}'
+    run = ["--data", str(data), "--max-steps", "1", "--device", "cpu", "--log-every", "9"]
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "270", *run]
+    args += ["--tokenizer", str(tmp_path / "tok")]
+    assert main([*args, "--clm-prefix", "--out", str(tmp_path / "clm")]) == 0
+    best = tmp_path / "clm" / "best"
+    assert Seq2SeqLM.from_pretrained(best).config.extra == {"clm_prefix": True}
+    capsys.readouterr()
+    gen = ["generate", str(best), "--max-new-tokens", "2", "--json"]
+    assert main([*gen, "--prompt", "ab", "--prompt", "[CLM] cd"]) == 0
+    out = capsys.readouterr()
+    assert [json.loads(x)["input"] for x in out.out.splitlines()] == ["[CLM] ab", "[CLM] cd"]
+    assert "fine-tuned with --clm-prefix: inputs start with '[CLM] '" in out.err
+    assert main([*gen, "--prompt", "ab", "--no-clm"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == "ab"
+    # fine-tuned again without the prefix, it reads plain inputs: the mark goes
+    assert main(["finetune", "--model", str(best), *run, "--out", str(tmp_path / "p")]) == 0
+    assert Seq2SeqLM.from_pretrained(tmp_path / "p" / "best").config.extra == {}
+    capsys.readouterr()
+    gen[1] = str(tmp_path / "p" / "best")
+    assert main([*gen, "--prompt", "ab"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == "ab"

