@@ -745,3 +745,31 @@ def test_a_model_fine_tuned_with_clm_prefix_generates_with_it(tmp_path, capsys):
     gen[1] = str(tmp_path / "p" / "best")
     assert main([*gen, "--prompt", "ab"]) == 0
     assert json.loads(capsys.readouterr().out)["input"] == "ab"
+
+
+def test_the_fine_tuned_model_decodes_as_its_dev_scoring_did(tmp_path):
+    """Dev metrics are greedy whatever the checkpoint's decoding defaults, but best/ kept a base checkpoint's
+    beam search, minimum length and n-gram blocking, so `tandem generate` decoded otherwise than the
+    metrics that picked the model (a copy task: 95% of the dev targets greedily, 22.5% with the base's
+    defaults). They are dropped, and said so; length limits and forced tokens stay."""
+    from tandem.finetune import finetune
+    from tandem.model import Seq2SeqLM
+
+    base = {"num_beams": 4, "no_repeat_ngram_size": 3, "min_new_tokens": 11, "length_penalty": 2.0}
+    forced = {"forced_bos_token_id": 0, "forced_eos_token_id": 2, "max_new_tokens": 20}
+    model = _tiny_model(generation={**base, **forced})
+    pairs = [Pair("ab", "ba"), Pair("cd", "dc")]
+    cfg = TrainConfig(max_steps=1, batch_size=2, device="cpu", log_every=100)
+    lines = []
+
+    class Tok(CharTok):
+        def save(self, directory):  # best/ gets no tokenizer files
+            pass
+
+    finetune(model, Tok(), pairs, pairs, cfg, out_dir=tmp_path / "ft", max_new_tokens=8, log=lines.append)
+    assert Seq2SeqLM.from_pretrained(tmp_path / "ft" / "best").config.generation == forced
+    note = next(x for x in lines if "decoding defaults" in x)
+    assert "num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3, min_new_tokens=11" in note
+    lines.clear()  # nothing to drop: nothing said
+    finetune(_tiny_model(), CharTok(), pairs, None, cfg, log=lines.append)
+    assert not any("decoding defaults" in x for x in lines)

@@ -1041,7 +1041,9 @@ def finetune(
     A model whose decoding defaults force a first token (`forced_first_token`) trains on targets that begin
     with it, so that training sees the decoder input generation gives it. With `clm_prefix` the saved model
     records it (`config.extra["clm_prefix"]`, `CLM_PREFIX_KEY`), and `tandem generate` then starts its inputs
-    with `[CLM] ` as training did.
+    with `[CLM] ` as training did. Decoding defaults that dev scoring overrides (`decode_as_dev_scoring`: a
+    base checkpoint's beam search, minimum length, ...) are dropped, so the saved model decodes as it was
+    scored.
     """
     require_nonempty(train_pairs, "the training set")
     train_pairs, skipped = drop_empty(train_pairs, "the training set")
@@ -1084,7 +1086,44 @@ def finetune(
         if note and log:
             log(note)
     mark_clm_prefix(model.config, clm_prefix)  # every save of the model (best/) says how it reads inputs
+    dropped = decode_as_dev_scoring(model.config)
+    if dropped and log:
+        shown = ", ".join(f"{k}={v}" for k, v in dropped.items())
+        log(
+            f"the model's decoding defaults ({shown}) are dropped: the fine-tuned model is scored, picked and "
+            "saved with greedy decoding, which tandem generate, the server and an export then use too (pass "
+            "e.g. --num-beams to tandem generate to decode otherwise)"
+        )
     return fit(model, train, cfg, evaluate, ce_loss, out_dir, None, tokenizer, log, labels)
+
+
+# decoding defaults that make a search other than greedy: dev scoring overrides them (GREEDY), so a
+# fine-tuned model keeps none of them (length limits and forced first/last tokens stay)
+_SEARCH_DEFAULTS = (
+    "num_beams",
+    "do_sample",
+    "temperature",
+    "top_k",
+    "top_p",
+    "length_penalty",
+    "early_stopping",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "min_new_tokens",
+)
+
+
+def decode_as_dev_scoring(config: Any) -> dict[str, Any]:
+    """Drop from a model's decoding defaults (`config.generation`) the settings that dev scoring overrides
+    (beam search, sampling, n-gram blocking, repetition penalty, a minimum length: `GREEDY`), and return
+    them. A base checkpoint's defaults (bart-large-cnn: 4 beams, min_length 56, no repeated 3-grams) were
+    made for its own task; kept in the fine-tuned model, they made `tandem generate` decode otherwise than
+    the dev metrics that picked it were measured (a copy task: 95% of the dev targets greedily, 22.5% with
+    4 beams, a minimum of 11 new tokens and no repeated 3-grams)."""
+    gen = getattr(config, "generation", None)
+    if not isinstance(gen, dict):
+        return {}
+    return {k: gen.pop(k) for k in _SEARCH_DEFAULTS if k in gen}
 
 
 # ModelConfig.extra key of a model fine-tuned on `[CLM] `-prefixed sources (finetune --clm-prefix)
