@@ -773,3 +773,28 @@ def test_the_fine_tuned_model_decodes_as_its_dev_scoring_did(tmp_path):
     lines.clear()  # nothing to drop: nothing said
     finetune(_tiny_model(), CharTok(), pairs, None, cfg, log=lines.append)
     assert not any("decoding defaults" in x for x in lines)
+
+
+def test_an_alexatm_checkpoint_fine_tunes_with_a_tokenizer_without_a_pad_piece(shared_fixtures, tmp_path):
+    """The AlexaTM repository's SentencePiece model has no pad piece, so the tokenizer's pad id stands in
+    with its EOS id (2) while the checkpoint's pad is 1: finetune refused the pair ("tokenizer pad_id=2 but
+    config pad_token_id=1"), though batches pad with the model's id under a zero mask. A different EOS is
+    still refused."""
+    from tandem.finetune import build_model, finetune
+    from tandem.tokenizer import Tokenizer
+
+    d = shared_fixtures / "alexatm-tiny"
+    tok = Tokenizer.load(d / "alexatm-format-spm.model")
+    assert not tok.has_pad and tok.pad_id == 2
+    model = build_model(str(d), tok)
+    assert model.config.pad_token_id == 1
+    pairs = [Pair("hello world", "world hello"), Pair("is it okay", "okay it is")]
+    cfg = TrainConfig(max_steps=2, batch_size=2, device="cpu", log_every=100)
+    res = finetune(model, tok, pairs, pairs, cfg, out_dir=tmp_path / "ft", max_new_tokens=4, log=None)
+    assert res.steps == 2 and (tmp_path / "ft" / "best" / "model.safetensors").is_file()
+
+    class OtherEos:  # a tokenizer whose EOS is not the model's
+        vocab_size, pad_id, eos_id, has_pad = 22, 2, 3, False
+
+    with pytest.raises(TandemError, match="tokenizer eos_id=3 but config eos_token_id=2"):
+        build_model(str(d), OtherEos())

@@ -63,13 +63,19 @@ def check_vocab(
 
 
 def check_tokenizer_fits(config: ModelConfig, tokenizer: Any, name: str = "model") -> None:
-    """The tokenizer's ids must fit the model's embedding table and agree on pad/eos."""
+    """The tokenizer's ids must fit the model's embedding table and agree on pad/eos (pad only when the
+    tokenizer has a pad piece: without one, its pad id is a stand-in for the EOS id that batches never use,
+    as they pad with the model's pad id under a zero mask; the AlexaTM repository's test SentencePiece model
+    has none, so its model could not be fine-tuned)."""
     if int(tokenizer.vocab_size) > config.vocab_size:
         raise TandemError(
             f"{name}: tokenizer has {tokenizer.vocab_size} pieces but the model's vocab_size is {config.vocab_size}; "
             f"use the tokenizer saved with the model"
         )
-    for tok_attr, cfg_attr in (("pad_id", "pad_token_id"), ("eos_id", "eos_token_id")):
+    checked = (("eos_id", "eos_token_id"),)
+    if getattr(tokenizer, "has_pad", True):
+        checked = (("pad_id", "pad_token_id"), *checked)
+    for tok_attr, cfg_attr in checked:
         t, c = getattr(tokenizer, tok_attr, None), getattr(config, cfg_attr)
         if t is not None and t >= 0 and t != c:
             raise TandemError(f"{name}: tokenizer {tok_attr}={t} but config {cfg_attr}={c}; they must agree")
