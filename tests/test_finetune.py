@@ -442,6 +442,41 @@ def test_distill_refuses_a_tokenizer_that_is_not_the_teachers(snips, tmp_path, c
     assert main(args + ["--tokenizer", str(tmp_path / "same"), "--out", str(tmp_path / "s2")]) == 0
 
 
+def test_distill_targets_begin_with_the_token_the_teachers_decoding_forces_first(
+    snips, tmp_path, monkeypatch
+):
+    """As in fine-tuning: a teacher whose decoding forces a first token (BART-large's <s>) is fed targets that
+    begin with it, the decoder input it generates from; the student learns the same sequences. distill
+    encoded plain targets, so the teacher's logits came from a decoder input it never sees."""
+    import tandem.distill as distill_pkg
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.slu import load_snips
+    from tandem.tokenizer import Tokenizer
+
+    texts = [" ".join(e.tokens) for e in load_snips(snips, "train")]
+    tok = Tokenizer.train(iter(texts * 4), vocab_size=285)
+    dims = dict(d_model=32, num_heads=2, ffn_dim=64, encoder_layers=1, decoder_layers=1, max_positions=64)
+    cfg = ModelConfig.preset("tiny", vocab_size=tok.vocab_size, generation={"forced_bos_token_id": 0}, **dims)
+    Seq2SeqLM(cfg).save_pretrained(tmp_path / "t", tokenizer=tok)
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def fake_chain(teacher, specs, train, *a, **k):
+        seen.append(train)
+        raise Seen
+
+    monkeypatch.setattr(distill_pkg, "distill_chain", fake_chain)
+    args = ["distill", "--teacher", str(tmp_path / "t"), "--student", "shrink:1,1", "--task", "slu"]
+    args += ["--data", str(snips), "--train-split", "train", "--max-steps", "1", "--device", "cpu"]
+    with pytest.raises(Seen):
+        main(args + ["--out", str(tmp_path / "s")])
+    assert seen and all(e.target[0] == 0 and e.target[-1] == tok.eos_id for e in seen[0])
+    assert sum(e.target.count(0) for e in seen[0]) == len(seen[0])  # only the forced one
+
+
 def test_finetune_refuses_a_tokenizer_that_is_not_the_models(snips, tmp_path, capsys):
     """finetune --model DIR --tokenizer X: X must be the model's own vocabulary, checked piece by piece as
     distill does; a missing X is not trained as a new vocabulary for a trained model."""

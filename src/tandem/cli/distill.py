@@ -216,7 +216,14 @@ def _run(args: argparse.Namespace, lock) -> int:
 
     from tandem.distill import DistillConfig, chain_configs, check_vocab, distill_chain, generic_examples
     from tandem.errors import TandemError, model_dir_error
-    from tandem.finetune import Pair, Truncation, encode_pairs, length_limits, make_evaluator
+    from tandem.finetune import (
+        Pair,
+        Truncation,
+        encode_pairs,
+        forced_first_token,
+        length_limits,
+        make_evaluator,
+    )
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
@@ -308,11 +315,18 @@ def _run(args: argparse.Namespace, lock) -> int:
     configs = [teacher.config] + chain_configs(teacher.config, args.student)
     max_src, max_tgt = length_limits(configs, args.max_source_len, args.max_target_len)
     requested, cut = (args.max_source_len, args.max_target_len), Truncation()
-    train_enc = encode_pairs(tok, train, args.clm_prefix, max_src, max_tgt, truncation=cut)
+    # a teacher whose decoding forces a first token (BART-large's <s>, an mBART-50 language code) is fed the
+    # targets as it generates them, as fine-tuning does; the student learns the same sequences
+    start = forced_first_token(teacher.config)
+    train_enc = encode_pairs(
+        tok, train, args.clm_prefix, max_src, max_tgt, truncation=cut, target_start=start
+    )
     notes = [cut.summary(f"training data {args.data}", requested)]
     evaluate = None
     if dev is not None:
-        dev_enc = encode_pairs(tok, dev, args.clm_prefix, max_src, max_tgt, truncation=cut)
+        dev_enc = encode_pairs(
+            tok, dev, args.clm_prefix, max_src, max_tgt, truncation=cut, target_start=start
+        )
         notes.append(cut.summary(f"dev data {args.dev or args.data}", requested))
         evaluate = make_evaluator(
             tok, dev, dev_enc, args.generate_eval, max(64, cfg.batch_size), args.max_new_tokens, labels
