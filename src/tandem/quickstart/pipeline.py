@@ -339,7 +339,8 @@ def pretraining_files(ctx: Context) -> list[str]:
             p = Path(pattern).expanduser()
             matches = [p]
             if any(ch in pattern for ch in "*?["):  # glob.glob, unlike Path().glob, takes '/data/*.txt' too
-                matches = [Path(m) for m in sorted(glob.glob(str(p)))]
+                # recursive: '**' spans folders, as it did with Path().glob and does in pretrain's --data
+                matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True))]
             for m in matches:
                 if not m.is_file():
                     raise TandemError(f"--data {pattern}: no such file")
