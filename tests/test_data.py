@@ -346,6 +346,18 @@ def test_sources_weigh_the_bytes_of_their_text_whatever_the_format(tmp_path):
     assert s.lang_probs == pytest.approx({"en": 0.5, "hi": 0.5}, abs=0.01)
 
 
+def test_a_jsonl_source_with_a_misnamed_field_reports_the_field(tmp_path):
+    """Weighed by its field's text, a jsonl file whose rows lack the field weighed 0: the source was dropped as
+    having "no data" (a lone one: "every source is empty") before the reader could say the field is missing."""
+    f = tmp_path / "x.jsonl"
+    f.write_text("".join(json.dumps({"content": f"{k} {k + 1} {k + 2}"}) + "\n" for k in range(50)))
+    src = Source(f, "en")
+    fmt, files = resolve_files(src)
+    assert source_size(src, files, fmt) == f.stat().st_size  # as parquet without the column: its size
+    with pytest.raises(TandemError, match=r"x\.jsonl line 1: field 'text' missing"):
+        next(PretrainStream([src], TOK, CLMObjective(CLM), 16, 2))
+
+
 def test_a_saved_dataset_dict_is_read_from_disk_by_split(tmp_path, monkeypatch):
     """save_to_disk of a DatasetDict (dataset_dict.json + one folder per split) loads with load_from_disk:
     load_dataset would build a copy under ~/.cache/huggingface. The split is Source.split (default train)."""

@@ -389,7 +389,9 @@ def _gz_bytes(files: Sequence[Path]) -> float:
 
 def _jsonl_text_bytes(files: Sequence[Path], field: str) -> float:
     """The UTF-8 bytes (plus a newline each) of the `field` texts of jsonl files, estimated from the first
-    lines of up to _SAMPLE_FILES of them (exact for files within the sample)."""
+    lines of up to _SAMPLE_FILES of them (exact for files within the sample); their size when the sampled
+    lines hold no such text (a misnamed field: weighed 0, the source would be dropped as empty before the
+    reader could report the missing field, as with parquet)."""
     gz = [f for f in files if is_gzip(f)]
     total = float(sum(f.stat().st_size for f in files if not is_gzip(f))) + (_gz_bytes(gz) if gz else 0.0)
     raw = text = 0
@@ -414,7 +416,7 @@ def _jsonl_text_bytes(files: Sequence[Path], field: str) -> float:
             value = row.get(field) if isinstance(row, dict) else None
             if isinstance(value, str) and value.strip():
                 text += len(value.encode("utf-8", "replace")) + 1
-    return total * text / raw if raw else total
+    return total * text / raw if text else total
 
 
 def file_is_empty(path: Path) -> bool:
