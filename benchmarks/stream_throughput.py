@@ -3,7 +3,8 @@
 One source per file (the language from its name, `eng_Latn.devtest` -> en), the same files gzipped into
 `--gz-dir` (`NAME.gz`), a small SentencePiece tokenizer trained on them once (`--tokenizer`), the AlexaTM
 objective, tokenisation in this process (`num_workers=0`), on one core. Rounds alternate plain and gzip; the
-best round of each is reported (the machine may be shared: expect noise). One JSON line per measurement.
+best round of each is reported (the machine may be shared: expect noise). One JSON line per measurement, then
+a ratio line (gzip over plain).
 
     python benchmarks/stream_throughput.py [--files '../shared/data/flores200/*'] [--rounds 3] [--only plain]
 """
@@ -112,6 +113,11 @@ def main() -> None:
                 best[("stream", kind)] = rec
     for rec in best.values():
         print(json.dumps({"best_of": args.rounds, **rec}))
+    if len(kinds) == 2:  # the final ratio line every benchmark prints (gzip against plain text)
+        ratio = {"ratio": "gzip / plain"}
+        for what, key in (("read", "mb_per_s"), ("stream", "tokens_per_s")):
+            ratio[f"{what}_{key}"] = round(best[(what, "gzip")][key] / best[(what, "plain")][key], 3)
+        print(json.dumps(ratio))
 
 
 if __name__ == "__main__":
