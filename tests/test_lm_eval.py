@@ -188,48 +188,18 @@ def test_generate_until_cuts_at_until_and_max_gen_toks(tmp_path):
         assert td.generate_until(_instances("generate_until", gen), disable_tqdm=True) == want
 
 
-def _tandem_parts(max_positions: int = 32):
-    """A tandem tokenizer trained here and a random tiny tandem model with learned positions whose decoder
-    writes text and never ends it (EOS can never win)."""
-    import dataclasses
-
-    import torch
-
-    from tandem.config import ModelConfig
-    from tandem.model import Seq2SeqLM
-    from tandem.tokenizer import Tokenizer
-
-    lines = [
-        f"The {a} {b} sat on the {c} mat near {n} houses; answer: {'yes' if n % 2 else 'no'}. Answer:"
-        for n, (a, b, c) in enumerate(
-            (a, b, c)
-            for a in ("big", "small", "red", "old")
-            for b in ("cat", "dog")
-            for c in ("blue", "green")
-        )
-    ]
-    tok = Tokenizer.train(iter(lines * 5), vocab_size=48, byte_fallback=False, character_coverage=1.0)
-    torch.manual_seed(0)
-    cfg = dataclasses.replace(
-        ModelConfig.preset("tiny"),
-        vocab_size=tok.vocab_size,
-        d_model=32,
-        ffn_dim=64,
-        max_positions=max_positions,
-        final_logits_bias=True,
+#: the corpus of the whitespace-keeping tokenizer of `tiny_tandem_lm` (conftest) in the tests below
+_LINES = [
+    f"The {a} {b} sat on the {c} mat near {n} houses; answer: {'yes' if n % 2 else 'no'}. Answer:"
+    for n, (a, b, c) in enumerate(
+        (a, b, c) for a in ("big", "small", "red", "old") for b in ("cat", "dog") for c in ("blue", "green")
     )
-    model = Seq2SeqLM(cfg).eval()
-    with torch.no_grad():
-        for p in model.decoder.parameters():
-            if p.dim() > 1:
-                p.normal_(0, 0.5)
-        model.final_logits_bias[cfg.eos_token_id] = -1e4
-    return model, tok
+]
 
 
 @pytest.fixture(scope="module")
-def tandem_dir(tmp_path_factory):
-    model, tok = _tandem_parts()
+def tandem_dir(tmp_path_factory, tiny_tandem_lm):
+    tok, model = tiny_tandem_lm(_LINES, 48, max_positions=32)
     out = tmp_path_factory.mktemp("tandem") / "model"
     model.save_pretrained(out, tokenizer=tok)
     return out
@@ -252,7 +222,7 @@ def test_generate_until_stays_within_the_decoder_positions(tandem_dir):
         assert got == want
 
 
-def test_generate_until_applies_or_refuses_every_gen_kwarg():
+def test_generate_until_applies_or_refuses_every_gen_kwarg(tiny_tandem_lm):
     # top_k / num_beams reach the search (they used to be dropped silently: sampling ran without top_k,
     # beam search ran greedy); a key the model has no use for is an error, as in transformers' generate
     import torch
@@ -260,7 +230,7 @@ def test_generate_until_applies_or_refuses_every_gen_kwarg():
     import tandem.integrations.lm_eval as bridge
     from tandem.errors import TandemError
 
-    model, tok = _tandem_parts()
+    tok, model = tiny_tandem_lm(_LINES, 48, max_positions=32)
     td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
     ctxs = ["The big cat", "near 3 houses; answer:", "The old dog sat"]
 
@@ -347,7 +317,7 @@ def test_loglikelihood_truncates_long_contexts_on_the_left_and_refuses_long_cont
         td.loglikelihood(_instances("loglikelihood", [("The big cat", long_text)]), disable_tqdm=True)
 
 
-def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
+def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt(tiny_tandem_lm):
     # tandem's own k-shot rank scoring and the bridge score the same (encoder input, continuation) pairs
     # alike: [CLM] prompt with demonstrations, EOS appended, each choice tokenized in its prompt's context.
     # (lm-eval's own seq2seq requests encode a choice alone, which with this whitespace-keeping tokenizer gave
@@ -356,7 +326,7 @@ def test_rank_scoring_agrees_with_the_bridge_on_the_same_prompt():
     from tandem.prompting import PromptFormat, build_prompt
     from tandem.prompting.scoring import choice_ids, rank_choices
 
-    model, tok = _tandem_parts(max_positions=256)
+    tok, model = tiny_tandem_lm(_LINES, 48, max_positions=256)
     td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
     demos = ["The big cat sat on the blue mat. Answer: yes", "The old dog sat near 3 houses. Answer: no"]
     prompts = [

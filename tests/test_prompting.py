@@ -376,42 +376,16 @@ def test_prompted_generation_is_greedy_whatever_the_checkpoints_decoding_default
         model.generation_config = old
 
 
-def _tandem_tokenizer_and_model(max_positions: int = 128):
-    """A tandem-trained tokenizer (identity normalisation: whitespace kept as written, SentencePiece's dummy
-    prefix on) and a random tiny tandem model over its vocabulary that writes text and never ends it (EOS
-    can never win)."""
-    import dataclasses
-
-    from tandem.config import ModelConfig
-    from tandem.model import Seq2SeqLM
-    from tandem.tokenizer import Tokenizer
-
-    lines = [
-        f"The {a} {b} sat on the {c} mat. Is it {c}? Answer: {'yes' if (a + b) < c else 'no'}"
-        for a in ("big", "small", "red", "old")
-        for b in ("cat", "dog")
-        for c in ("blue", "green")
-    ]
-    tok = Tokenizer.train(iter(lines * 5), vocab_size=40, byte_fallback=False, character_coverage=1.0)
-    torch.manual_seed(0)
-    cfg = dataclasses.replace(
-        ModelConfig.preset("tiny"),
-        vocab_size=tok.vocab_size,
-        d_model=32,
-        ffn_dim=64,
-        max_positions=max_positions,
-        final_logits_bias=True,
-    )
-    model = Seq2SeqLM(cfg).eval()
-    with torch.no_grad():
-        for p in model.decoder.parameters():
-            if p.dim() > 1:
-                p.normal_(0, 0.5)
-        model.final_logits_bias[cfg.eos_token_id] = -1e4
-    return tok, model
+#: the corpus of the whitespace-keeping tokenizer of `tiny_tandem_lm` (conftest) in the tests below
+_LINES = [
+    f"The {a} {b} sat on the {c} mat. Is it {c}? Answer: {'yes' if (a + b) < c else 'no'}"
+    for a in ("big", "small", "red", "old")
+    for b in ("cat", "dog")
+    for c in ("blue", "green")
+]
 
 
-def test_choices_are_tokenized_in_the_context_of_their_prompt():
+def test_choices_are_tokenized_in_the_context_of_their_prompt(tiny_tandem_lm):
     # The causal-LM objective splits a document's tokens between encoder and decoder, so after "Answer:" the
     # decoder continues with the tokens " yes" has INSIDE "...Answer: yes" (as in the demonstrations). Encoded
     # alone, a whitespace-keeping SentencePiece model turns the choice's leading space plus its dummy prefix
@@ -419,7 +393,7 @@ def test_choices_are_tokenized_in_the_context_of_their_prompt():
     from tandem.prompting.lm import EncoderDecoder
     from tandem.prompting.scoring import continuation_ids, rank_choices
 
-    tok, model = _tandem_tokenizer_and_model()
+    tok, model = tiny_tandem_lm(_LINES, 40, max_positions=128)
     lm = EncoderDecoder(model, tok)
     query = "The big cat sat on the blue mat. Is it blue? Answer:"
     prompt = "[CLM] The old dog sat on the green mat. Is it green? Answer: yes; " + query
@@ -442,12 +416,12 @@ def test_choices_are_tokenized_in_the_context_of_their_prompt():
         assert s == pytest.approx(r.logprob - _brute(model, usrc, in_context[c]), abs=1e-4)
 
 
-def test_generation_batch_size_below_one_still_generates():
+def test_generation_batch_size_below_one_still_generates(tiny_tandem_lm):
     # batch_size 0 stepped through the prompts one at a time but sliced empty batches: every answer was ""
     from tandem.prompting.generation import generate_texts
     from tandem.prompting.lm import EncoderDecoder
 
-    tok, model = _tandem_tokenizer_and_model()
+    tok, model = tiny_tandem_lm(_LINES, 40, max_positions=128)
     lm = EncoderDecoder(model, tok)
     prompts = ["[CLM] The big cat sat on the", "[CLM] Is it blue? Answer:"]
     want = generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=1)
@@ -455,13 +429,13 @@ def test_generation_batch_size_below_one_still_generates():
     assert generate_texts(lm, prompts, max_new_tokens=6, stop=[], batch_size=0) == want
 
 
-def test_generation_uses_every_decoder_position():
+def test_generation_uses_every_decoder_position(tiny_tandem_lm):
     # A decoder with P learned positions reads the start token and P - 1 new tokens, so it writes P new
     # tokens (as model.generate and the lm-eval bridge allow); generate_texts stopped one short, at P - 1.
     from tandem.prompting.generation import generate_texts
     from tandem.prompting.lm import EncoderDecoder
 
-    tok, model = _tandem_tokenizer_and_model(max_positions=16)
+    tok, model = tiny_tandem_lm(_LINES, 40, max_positions=16)
     lm = EncoderDecoder(model, tok)
     prompt = "[CLM] The big cat"
     ids = lm.pad([lm.source_ids(prompt)], lm.pad_id)
@@ -540,7 +514,7 @@ def test_newline_stop_also_stops_at_the_tokenizers_newline_replacement():
     assert generate_texts(lm, prompts, max_new_tokens=3, stop=[";"]) == ["<br><br><br>"]  # no newline stop
 
 
-def test_an_example_without_choices_is_a_named_error(tmp_path):
+def test_an_example_without_choices_is_a_named_error(tmp_path, tiny_tandem_lm):
     # A ReCoRD row whose passage lists no entities has nothing to rank: the run ended, after scoring every
     # other example, in a bare "max() arg is an empty sequence" from RankResult.prediction.
     import json
@@ -550,7 +524,7 @@ def test_an_example_without_choices_is_a_named_error(tmp_path):
     from tandem.prompting.lm import EncoderDecoder
     from tandem.prompting.scoring import rank_choices
 
-    tok, model = _tandem_tokenizer_and_model(max_positions=256)
+    tok, model = tiny_tandem_lm(_LINES, 40, max_positions=256)
     lm = EncoderDecoder(model, tok)
     with pytest.raises(TandemError, match="prompt 1 has no choices"):
         rank_choices(lm, ["The big cat sat. Answer:", "Is it blue? Answer:"], [[" yes", " no"], []])
