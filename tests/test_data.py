@@ -439,6 +439,9 @@ def test_a_token_cache_says_what_it_cannot_do_with_text(tmp_path, corpus):
         "de:cache is a token cache: its documents stay in written form" in p for p in s.stats["problems"]
     )
     assert any("built without decontamination" in p for p in s.stats["problems"])
+    # no evaluation files (pretrain's resolved config holds decontaminate: []) asks for no decontamination
+    s = PretrainStream([src], TOK, CLMObjective(CLM), 32, 2, decontaminate=[])
+    assert s.decontaminator is None and not any("decontamination" in p for p in s.stats["problems"])
     with pytest.raises(TandemError, match="is a token cache already"):
         build_cache(src, TOK, tmp_path / "again")
 

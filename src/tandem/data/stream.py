@@ -246,7 +246,9 @@ class PretrainStream:
                     f"spoken_fraction={spoken_fraction} needs tandem.spoken, which failed to import: {e}"
                 ) from None
         if decontaminate is not None and not isinstance(decontaminate, Decontaminator):
-            decontaminate = Decontaminator(decontaminate)
+            # no evaluation files (pretrain's resolved config holds []) is no decontamination, not an empty one
+            empty = isinstance(decontaminate, (list, tuple)) and not decontaminate
+            decontaminate = None if empty else Decontaminator(decontaminate)
         self.decontaminator = decontaminate
 
         self.stats: dict[str, Any] = {}
