@@ -782,6 +782,31 @@ def test_a_model_fine_tuned_with_clm_prefix_generates_with_it(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["input"] == "ab"
 
 
+def test_distilled_students_record_clm_prefix_and_decode_as_they_were_scored(tmp_path, capsys):
+    """As a fine-tuned model: a student distilled with --clm-prefix records it (tandem generate then prefixes
+    its inputs), and a shrink student does not keep its teacher's search defaults (it is scored greedily).
+    Students were saved with neither: the mark was missing and a teacher's beams were copied."""
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"source": w, "target": w}) + "\n" for w in ["ab", "cd"] * 4))
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 2, "decoder_layers": 2}'
+    run = ["--data", str(data), "--max-steps", "1", "--device", "cpu", "--log-every", "9"]
+    args = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "270", *run]
+    assert main([*args, "--tokenizer", str(tmp_path / "tok"), "--out", str(tmp_path / "t")]) == 0
+    teacher = Seq2SeqLM.from_pretrained(tmp_path / "t" / "best")
+    teacher.config.generation = {"num_beams": 4, "max_new_tokens": 7}  # a teacher that searches
+    teacher.save_pretrained(tmp_path / "beams", tokenizer=Tokenizer.load(tmp_path / "tok"))
+    distill = ["distill", "--teacher", str(tmp_path / "beams"), "--student", "shrink:1,1", *run]
+    assert main([*distill, "--clm-prefix", "--out", str(tmp_path / "s")]) == 0
+    student = Seq2SeqLM.from_pretrained(tmp_path / "s" / "student_1" / "final").config
+    assert student.extra == {"clm_prefix": True} and student.generation == {"max_new_tokens": 7}
+    assert "decoding defaults (num_beams=4) are dropped" in capsys.readouterr().out
+    assert main([*distill, "--out", str(tmp_path / "plain")]) == 0
+    assert Seq2SeqLM.from_pretrained(tmp_path / "plain" / "student_1" / "final").config.extra == {}
+
+
 def test_the_fine_tuned_model_decodes_as_its_dev_scoring_did(tmp_path):
     """Dev metrics are greedy whatever the checkpoint's decoding defaults, but best/ kept a base checkpoint's
     beam search, minimum length and n-gram blocking, so `tandem generate` decoded otherwise than the

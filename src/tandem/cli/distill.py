@@ -360,6 +360,8 @@ def _run(args: argparse.Namespace, lock) -> int:
                 labels=labels,
                 generic_teacher=generic_teacher,
                 transfer=transfer,
+                clm_prefix=args.clm_prefix,
+                greedy_defaults=True,
             )
     except TrainingInterrupted as e:  # the student so far is in student_N/<stage>/best/
         stages = [sub / stage for sub in out.glob("student_*") for stage in ("generic", "task")]

@@ -43,8 +43,10 @@ from tandem.finetune import (
     FitResult,
     SLULabels,
     TrainConfig,
+    decode_as_dev_scoring,
     fit,
     iterate_batches,
+    mark_clm_prefix,
     require_nonempty,
     save_model,
 )
@@ -775,8 +777,15 @@ def distill_chain(
     labels: SLULabels | None = None,
     generic_teacher: nn.Module | None = None,
     transfer: Sequence[Encoded] | None = None,
+    clm_prefix: bool | None = None,
+    greedy_defaults: bool = False,
 ) -> list[DistillResult]:
     """Teacher -> student_1 -> student_2 ...: each trained student teaches the next (e.g. 2.3B -> 170M -> 17M).
+
+    As `finetune` does for its model, each student's config records whether its sources start with
+    `[CLM] ` (`clm_prefix` True/False: `mark_clm_prefix`, so `tandem generate` prefixes inputs alike; None
+    leaves the config as built), and with `greedy_defaults` drops the decoding defaults a `shrink:` student
+    copied from its teacher that greedy dev scoring overrides (`decode_as_dev_scoring`).
 
     `generic_teacher` (the teacher before fine-tuning) teaches the first link's generic stage; later links
     learn both stages from the previous student. Each link's teacher labels the `transfer` set itself.
@@ -801,6 +810,15 @@ def distill_chain(
             link_cfg = dataclasses.replace(link_cfg, cache_dir=str(Path(cfg.cache_dir) / f"student_{k + 1}"))
         torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
         student, report = build_student(current, spec, shrink=cfg.shrink)
+        if clm_prefix is not None:
+            mark_clm_prefix(student.config, clm_prefix)
+        if greedy_defaults:
+            dropped = decode_as_dev_scoring(student.config)
+            if dropped and log:
+                shown = ", ".join(f"{k}={v}" for k, v in dropped.items())
+                log(
+                    f"student {k + 1}: its teacher's decoding defaults ({shown}) are dropped: it is scored greedily"
+                )
         if log:
             share = 100 * _num_params(student) / max(1, _num_params(current))
             pct = f"{share:.3g}" if share < 1000 else f"{share:,.0f}"
