@@ -143,11 +143,20 @@ DISTILL_RUN_KEYS = tuple(
 CHAIN_SCHEDULE_KEYS = ("max_steps", "epochs", "patience")
 
 
-def _check_chain_schedule(out: Path, args) -> None:
+def _check_chain_schedule(out: Path, args, changed: dict) -> None:
     """Refuse, before any work, a resumed chain whose students after the first have checkpoints and whose
     --max-steps/--epochs/--patience changed: it would train an earlier student further, then refuse the next
-    one's checkpoints (distilled from the earlier student as it was), with the earlier one overwritten."""
+    one's checkpoints (distilled from the earlier student as it was), with the earlier one overwritten.
+    `changed`: `check_resume`'s changed settings."""
     from tandem.train.checkpoint import Checkpointer
+
+    schedule = [
+        f"--{k.replace('_', '-')} {changed[k][0]} -> {changed[k][1]}"
+        for k in CHAIN_SCHEDULE_KEYS
+        if k in changed
+    ]
+    if not schedule:
+        return
 
     later = [
         k
@@ -157,19 +166,10 @@ def _check_chain_schedule(out: Path, args) -> None:
             for stage in ("generic", "task")
         )
     ]
-    try:
-        saved = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return
-    changed = [
-        f"--{k.replace('_', '-')} {saved[k]} -> {getattr(args, k)}"
-        for k in CHAIN_SCHEDULE_KEYS
-        if k in saved and saved[k] != getattr(args, k, saved[k])
-    ]
-    if later and changed:
+    if later:
         raise TandemError(
             f"--resume {out}: student {later[0]} already has checkpoints, distilled from student "
-            f"{later[0] - 1} as it was trained; {', '.join(changed)} would train the students before it further "
+            f"{later[0] - 1} as it was trained; {', '.join(schedule)} would train the students before it further "
             "and make those checkpoints unusable. Resume with the run's own settings (--config "
             f"{out / 'config.json'} --resume), or start the chain over (--overwrite, or another --out)"
         )
@@ -250,8 +250,8 @@ def _run(args: argparse.Namespace, lock) -> int:
         stages = [sub / stage for sub in out.glob("student_*") for stage in ("generic", "task")]
         has = any(Checkpointer(d / "checkpoints").latest() is not None for d in stages)
         switches = {"hidden_weight": lambda w: (w or 0) > 0}  # on/off: the projections are trained state
-        check_resume(out, args, has, DISTILL_RUN_KEYS + tuple(DATA_KEYS), switches)
-        _check_chain_schedule(out, args)
+        changed = check_resume(out, args, has, DISTILL_RUN_KEYS + tuple(DATA_KEYS), switches)
+        _check_chain_schedule(out, args, changed)
     else:
         prepare_out(out, runs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:

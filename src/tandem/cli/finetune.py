@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 HELP = "fine-tune a seq2seq model on jsonl (source, target) pairs or a named task (slu), with early stopping"
 EXAMPLES = """
@@ -145,11 +146,11 @@ def check_resume(
     has_checkpoint: bool,
     refused: Sequence[str],
     switches: dict[str, Callable] | None = None,
-) -> None:
+) -> dict[str, tuple[Any, Any]]:
     """Refuse --resume with --overwrite, without a checkpoint in --out, or with a `refused` setting (one that
     changes the model or the data) other than at the run's last start (its config.json), or a setting of
     `switches` whose value the function maps to something else (hidden_weight: on/off); name any other
-    changed setting in a warning."""
+    changed setting in a warning. Returns the changed settings, name -> (value at the last start, now)."""
     from tandem.errors import TandemError
 
     if args.overwrite:
@@ -165,7 +166,7 @@ def check_resume(
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):  # no record of the run's settings: the checkpoint's checks remain
-        return
+        return {}
     now = json.loads(json.dumps(vars(args), default=str))
     changed = [
         k for k in now if k in saved and k not in RUN_CONTROL_KEYS and not _same_setting(saved[k], now[k])
@@ -188,6 +189,7 @@ def check_resume(
             "it continues with the new values, so it will not match an uninterrupted run",
             file=sys.stderr,
         )
+    return {k: (saved[k], now[k]) for k in changed}
 
 
 @contextlib.contextmanager
