@@ -493,18 +493,6 @@ class Tokenizer:
                     "needs; raise --vocab-size or lower character_coverage"
                 ) from e
             raise TandemError(f"SentencePiece training failed: {msg.splitlines()[-1] if msg else e}") from e
-        model = buf.getvalue()
-        got = spm.SentencePieceProcessor(model_proto=model).get_piece_size()
-        if got != vocab_size:
-            # SentencePiece's char model takes every character the corpus has (at the coverage) and
-            # nothing else, whatever vocab_size says; say so rather than hand back a surprise size
-            warnings.warn(
-                f"the trained {model_type} vocabulary has {got} pieces, not the {vocab_size} asked for "
-                f"(--vocab-size): {'a char model holds exactly the corpus characters it covers' if model_type == 'char' else 'SentencePiece found no more pieces in this corpus'}; "
-                "give a model this tokenizer's size",
-                UserWarning,
-                stacklevel=2,
-            )
         meta = {
             "training": {
                 "vocab_size": vocab_size,
@@ -521,7 +509,19 @@ class Tokenizer:
                 **sample.stats,
             }
         }
-        return cls(model, meta=meta)
+        tok = cls(buf.getvalue(), meta=meta)
+        got = tok.vocab_size
+        if got != vocab_size:
+            # SentencePiece's char model takes every character the corpus has (at the coverage) and
+            # nothing else, whatever vocab_size says; say so rather than hand back a surprise size
+            warnings.warn(
+                f"the trained {model_type} vocabulary has {got} pieces, not the {vocab_size} asked for "
+                f"(--vocab-size): {'a char model holds exactly the corpus characters it covers' if model_type == 'char' else 'SentencePiece found no more pieces in this corpus'}; "
+                "give a model this tokenizer's size",
+                UserWarning,
+                stacklevel=2,
+            )
+        return tok
 
     @classmethod
     def load(cls, path: str | os.PathLike, newline: str | None = None) -> Tokenizer:
