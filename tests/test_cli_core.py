@@ -129,15 +129,21 @@ def test_generate_unreadable_input_file_is_a_one_line_error(model_dir, tmp_path,
     assert [r["input"] for r in rows] == ["set an alarm", "play some jazz"]
 
 
-def test_generate_input_longer_than_the_model_is_an_error_naming_the_line(tmp_path, capsys):
-    # The prompt must not be cut (that loses its end and the EOS): like `tandem evaluate`, which skips a
-    # query the model cannot hold rather than truncating it, generate refuses it and says which one.
+def _eight_position_model(tmp_path):
+    """(tokenizer, model dir) of a tiny model with 8 learned positions."""
     tok = Tokenizer.train(iter(SENTENCES), vocab_size=64, byte_fallback=False)
     cfg = ModelConfig.preset(
         "tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64, max_positions=8
     )
     d = tmp_path / "m"
     Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    return tok, d
+
+
+def test_generate_input_longer_than_the_model_is_an_error_naming_the_line(tmp_path, capsys):
+    # The prompt must not be cut (that loses its end and the EOS): like `tandem evaluate`, which skips a
+    # query the model cannot hold rather than truncating it, generate refuses it and says which one.
+    tok, d = _eight_position_model(tmp_path)
     long = "set an alarm for six am in the kitchen tonight and play some jazz music"
     assert len(tok.encode(long, add_eos=True)) > 8
     inp = tmp_path / "in.txt"
@@ -301,12 +307,7 @@ def test_generate_unavailable_device_is_a_one_line_error(model_dir, capsys, devi
 
 def test_generate_more_new_tokens_than_decoder_positions(tmp_path, capsys):
     # past the decoder's learned positions generation died mid-way with a ValueError traceback
-    tok = Tokenizer.train(iter(SENTENCES), vocab_size=64, byte_fallback=False)
-    cfg = ModelConfig.preset(
-        "tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64, max_positions=8
-    )
-    d = tmp_path / "m"
-    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    tok, d = _eight_position_model(tmp_path)
     for beams in ("1", "2"):
         flags = ["--prompt", "set an alarm", "--num-beams", beams, "--min-new-tokens", "8"]
         assert main(["generate", str(d), *flags, "--max-new-tokens", "8"]) == 0
