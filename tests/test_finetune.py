@@ -858,3 +858,26 @@ def test_an_alexatm_checkpoint_fine_tunes_with_a_tokenizer_without_a_pad_piece(s
 
     with pytest.raises(TandemError, match="tokenizer eos_id=3 but config eos_token_id=2"):
         build_model(str(d), OtherEos())
+
+
+def test_min_lr_ratio_sets_the_floor_the_schedule_decays_to(tmp_path, capsys):
+    """The lr floor after linear decay was fixed at 0.05 x --lr; `--min-lr-ratio` sets it. Without warmup
+    the schedule decays linearly from --lr at step 1 towards the floor, which it reaches after the last step."""
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"source": w, "target": w}) + "\n" for w in ["ab", "cd"] * 4))
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1}'
+    base = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "270"]
+    base += ["--data", str(data), "--tokenizer", str(tmp_path / "tok"), "--max-steps", "6"]
+    base += ["--lr", "1e-3", "--warmup-ratio", "0"]
+    base += ["--device", "cpu", "--log-every", "1", "--no-generate-eval"]
+    lrs = {}
+    for ratio in (None, "0.5"):
+        out = tmp_path / f"r{ratio}"
+        assert main([*base, "--out", str(out), *(["--min-lr-ratio", ratio] if ratio else [])]) == 0
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        lrs[ratio] = [r["lr"] for r in rows if "loss" in r and "lr" in r]
+    for ratio, floor in ((None, 0.05e-3), ("0.5", 0.5e-3)):
+        assert lrs[ratio] == pytest.approx([1e-3 - (1e-3 - floor) * k / 6 for k in range(6)], rel=1e-6)
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "bad"), "--min-lr-ratio", "1.5"]) == 2
+    assert "--min-lr-ratio must be in [0, 1], got 1.5" in capsys.readouterr().err

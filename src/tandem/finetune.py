@@ -493,7 +493,7 @@ class TrainConfig:
         if not 0 <= self.warmup_ratio <= 1:
             raise TandemError(f"--warmup-ratio must be in [0, 1], got {self.warmup_ratio}")
         if not 0 <= self.min_lr_ratio <= 1:
-            raise TandemError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+            raise TandemError(f"--min-lr-ratio must be in [0, 1], got {self.min_lr_ratio}")
         if self.stop_after is not None and self.stop_after < 1:
             raise TandemError(f"--stop-after must be >= 1 (steps of this run), got {self.stop_after}")
         self.resolved_device()

@@ -54,6 +54,12 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
     g.add_argument("--weight-decay", type=float, default=d.weight_decay)
     g.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
+    g.add_argument(
+        "--min-lr-ratio",
+        type=float,
+        default=d.min_lr_ratio,
+        help=f"lr floor after linear decay, as a fraction of --lr (default {d.min_lr_ratio})",
+    )
     g.add_argument("--grad-clip", type=float, default=d.grad_clip)
     g.add_argument(
         "--eval-every", type=int, default=d.eval_every, help="dev evaluation every N steps (0: epoch)"
