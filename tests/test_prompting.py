@@ -114,6 +114,10 @@ def test_rank_scores_match_one_forward_per_choice(hf_lm):
     assert tok[1].scores[1] == pytest.approx(res[1].raw[1].logprob / len(" longer choice"))
     ch = rank_choices(lm, prompts, choices, normalization="char")
     assert ch[0].scores[0] == pytest.approx(res[0].raw[0].logprob / len(" yes"))
+    # bytes, not characters: " très" is 5 characters and 6 UTF-8 bytes
+    raw = rank_choices(lm, prompts[:1], [[" très", " no"]])[0].raw
+    by = rank_choices(lm, prompts[:1], [[" très", " no"]], normalization="byte")[0]
+    assert by.scores == pytest.approx([raw[0].logprob / 6, raw[1].logprob / 3])
     cal = rank_choices(lm, prompts, choices, normalization="calibrated", unconditional_prompt="[CLM] Answer:")
     usrc = lm.source_ids("[CLM] Answer:")
     want = res[0].raw[1].logprob - _brute(model, usrc, continuation_ids(lm, " no"))

@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--normalization",
         default="none",
-        choices=["none", "token", "char", "calibrated"],
+        choices=["none", "token", "char", "byte", "calibrated"],
         help="rank-scoring normalisation of choice log-likelihoods (default none: summed)",
     )
     p.add_argument(

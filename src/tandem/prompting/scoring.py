@@ -9,6 +9,7 @@ batches so padding stays small. A choice is scored as the tokens it has after it
 
 Normalisations of a choice's summed log-likelihood `ll`:
 - "none": ll;  "token": ll / number of choice tokens;  "char": ll / number of characters of the choice;
+- "byte": ll / number of UTF-8 bytes of the choice (lm-eval's `acc_bytes`; comparable across scripts);
 - "calibrated": ll - ll(choice | unconditional context) (Holtzman et al. 2021's domain-conditional PMI;
   the unconditional context is the task's answer cue, e.g. "Answer:").
 """
@@ -24,7 +25,7 @@ import torch
 from tandem.errors import TandemError
 from tandem.prompting.lm import ContinuationTree, EncoderDecoder, PackedMemory
 
-NORMALIZATIONS = ("none", "token", "char", "calibrated")
+NORMALIZATIONS = ("none", "token", "char", "byte", "calibrated")
 
 
 @dataclass
@@ -205,6 +206,8 @@ def normalize_scores(
         return [r.logprob / max(1, r.num_tokens) for r in raw]
     if normalization == "char":
         return [r.logprob / max(1, len(c)) for r, c in zip(raw, choices)]
+    if normalization == "byte":
+        return [r.logprob / max(1, len(c.encode("utf-8"))) for r, c in zip(raw, choices)]
     if normalization == "calibrated":
         if unconditional is None:
             raise TandemError("calibrated normalisation needs the unconditional choice scores")
