@@ -112,6 +112,16 @@ def test_tokenisation_matches_hf(models):
         assert td._encode_pair(ctx, cont) == hf._encode_pair(ctx, cont)
 
 
+def test_a_clm_context_is_split_as_the_bridge_encodes_it(models):
+    # the bridge encodes contexts as written; a "[CLM]" that T5's tokenizer lacks stays text. Splitting the
+    # continuation went through `source_ids`' [CLM] handling, which warned that the prefix was dropped.
+    hf, td = models
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for ctx, cont in [("[CLM] Question: is it red? Answer:", " yes"), ("[CLM]", " a whole text")]:
+            assert td._encode_pair(ctx, cont) == hf._encode_pair(ctx, cont)
+
+
 def test_loglikelihood_parity(models):
     hf, td = models
     a = hf.loglikelihood(_instances("loglikelihood", REQUESTS), disable_tqdm=True)

@@ -209,7 +209,9 @@ class TandemLM(TemplateLM):
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
-        return self.tok_encode(context), continuation_ids(self.lm, continuation, context)
+        # the context is encoded as written (`tok_encode`), so the continuation is split from it as written:
+        # a "[CLM]" a tokenizer lacks stays text here, not the prefix `source_ids` would drop with a warning
+        return self.tok_encode(context), continuation_ids(self.lm, continuation, context, split_clm=False)
 
     # ------------------------------------------------------------------------------------------ scoring
     def _loglikelihood_tokens(

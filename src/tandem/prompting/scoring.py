@@ -266,9 +266,13 @@ def rank_choices(
     return out
 
 
-def choice_ids(lm: EncoderDecoder, context: str, choices: Sequence[str]) -> list[list[int]]:
-    """`continuation_ids` of each choice after `context` (the context is encoded once)."""
-    _, body = lm.split_clm(context)
+def choice_ids(
+    lm: EncoderDecoder, context: str, choices: Sequence[str], split_clm: bool = True
+) -> list[list[int]]:
+    """`continuation_ids` of each choice after `context` (the context is encoded once). `split_clm=False`:
+    the context is tokenized as written, `[CLM]` included (for callers that encode it so, as the lm-eval
+    bridge does), instead of as `source_ids` splits it."""
+    body = lm.split_clm(context)[1] if split_clm else context
     in_context: list[list[int] | None] = [None] * len(choices)
     if body:
         ctx = lm.tok.encode(body)
@@ -285,7 +289,9 @@ def choice_ids(lm: EncoderDecoder, context: str, choices: Sequence[str]) -> list
     return out
 
 
-def continuation_ids(lm: EncoderDecoder, text: str, context: str | None = None) -> list[int]:
+def continuation_ids(
+    lm: EncoderDecoder, text: str, context: str | None = None, split_clm: bool = True
+) -> list[int]:
     """Decoder target ids of a verbalised choice (no start or end token).
 
     With `context`, the prompt the choice follows, the choice is tokenized in context: the ids that
@@ -298,4 +304,4 @@ def continuation_ids(lm: EncoderDecoder, text: str, context: str | None = None) 
     """
     if context is None:
         context = ""
-    return choice_ids(lm, context, [text])[0]
+    return choice_ids(lm, context, [text], split_clm=split_clm)[0]
