@@ -571,6 +571,8 @@ def distill(
 
     `generic_teacher` teaches the generic stage instead of `teacher`: in FitzGerald et al. (KDD 2022) that
     is the pretrained checkpoint, whose denoising/CLM distributions fine-tuning has not yet narrowed.
+    The teacher is moved to its device and dtype in place (`--teacher-device`/`--teacher-dtype`; bf16 on GPU
+    by default) and frozen in eval mode, without a copy: pass a deep copy to keep the original.
     Checks (vocabulary, empty data, teacher memory) run before any compute. Returns the trained student
     (best dev checkpoint restored) and each stage's FitResult. `labels` (the teacher's SLU tag vocabulary)
     is saved with the student's checkpoints.
