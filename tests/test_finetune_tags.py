@@ -183,3 +183,25 @@ def test_labels_unseen_by_the_models_labels_json_are_named_with_their_file(tmp_p
     assert rc == 2 and len(err.strip().splitlines()) == 1
     assert "intent 'SetAlarm'" in err and "slot 'time'" in err and str(data) in err
     assert str(model / LABELS_FILE) in err and "--slu-tags" in err
+
+
+def test_slu_sources_are_the_tokens_the_slot_values_are_written_in(tmp_path):
+    """xSID's raw `# text` is segmented otherwise than its tokens (Japanese "今日" vs "今 日"), SLURP's raw
+    text is lowercased where a token is not: the source was the raw text, so a gold value such as "今 日" did
+    not occur in what the model read. Sources are now the space-joined tokens, as `tandem evaluate` prompts."""
+    from tandem.slu import load_xsid
+
+    conll = tmp_path / "ja.valid.conll"
+    conll.write_text(
+        "# text = 今日 は 雨\n# intent = weather/find\n"
+        "1\t今\tweather/find\tB-datetime\n2\t日\tweather/find\tI-datetime\n"
+        "3\tは\tweather/find\tO\n4\t雨\tweather/find\tB-weather/attribute\n\n",
+        encoding="utf-8",
+    )
+    (ex,) = load_xsid(conll)
+    assert ex.text == "今日 は 雨"
+    for labels in (None, SLULabels.from_examples([ex])):
+        (pair,) = slu_pairs([ex], labels)
+        assert pair.source == "今 日 は 雨"
+        for _, value in ex.slots:
+            assert value in pair.source

@@ -82,10 +82,13 @@ def load_jsonl_pairs(
 
 def slu_pairs(examples: Sequence[Any], labels: SLULabels | None = None) -> list[Pair]:
     """SLU examples (tandem.slu.SLUExample) as utterance -> linearised parse pairs (tag targets with
-    `labels`)."""
+    `labels`). The source is the utterance's annotated tokens joined by spaces, the text its slot values are
+    written in (and the utterance `tandem evaluate` prompts with), not its raw `text`: xSID's raw Japanese
+    text is segmented otherwise ("今日" where the tokens are "今 日"), SLURP's is lowercased where a token is
+    not ("friday" / "Friday"), and a model reading it would have to learn to re-segment to score."""
     if labels is None:
-        return [Pair(ex.text, ex.target, gold=ex) for ex in examples]
-    return [Pair(ex.text, labels.to_target(ex.intent, ex.slots), gold=ex) for ex in examples]
+        return [Pair(" ".join(ex.tokens), ex.target, gold=ex) for ex in examples]
+    return [Pair(" ".join(ex.tokens), labels.to_target(ex.intent, ex.slots), gold=ex) for ex in examples]
 
 
 def load_pairs(data: str | Path, task: str | None = None, split: str | None = None) -> list[Pair]:
