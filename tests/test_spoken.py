@@ -415,9 +415,15 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1 hora e 21 minutos", "uma hora e vinte e um minutos"),
         # "mil" belongs to the number; after a million-like word the rest agrees
         ("2 mil pessoas", "duas mil pessoas"),
+        ("200 a 300 mil pessoas", "duzentas a trezentas mil pessoas"),
         ("1.200.000 pessoas", "um milhão e duzentas mil pessoas"),
-        # both numbers of a range agree
+        # both numbers of a range agree, also with a range word (`range_words`) for the dash
         ("1-2 horas", "uma a duas horas"),
+        ("1 a 2 horas", "uma a duas horas"),
+        ("de 1 a 2 horas", "de uma a duas horas"),
+        ("1 ou 2 semanas", "uma ou duas semanas"),
+        ("entre 1 e 2 horas", "entre uma e duas horas"),
+        ("1 a 2 libras", "uma a duas libras"),
         ("2 moradias", "duas moradias"),
     ],
     "es": [
@@ -437,6 +443,11 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         # the first number of a range is not right before the noun: "uno a dos años", but "una a dos horas"
         ("1-2 horas", "una a dos horas"),
         ("21-31 días", "veintiuno a treinta y un días"),
+        ("1 a 2 horas", "una a dos horas"),
+        ("1 A 21 horas", "una a veintiuna horas"),
+        ("1 o 2 semanas", "una o dos semanas"),
+        ("entre 1 y 2 horas", "entre una y dos horas"),
+        ("1 a 2 millas", "una a dos millas"),
         ("cerca de 400 viviendas", "cerca de cuatrocientas viviendas"),
     ],
     "fr": [
@@ -448,6 +459,10 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("il y a 1 semaine", "il y a une semaine"),
         ("1\u00a0personne", "une personne"),
         ("1-2 heures", "une à deux heures"),
+        ("1 à 2 heures", "une à deux heures"),
+        ("de 1 à 2 semaines", "de une à deux semaines"),
+        ("1 ou 2 fois", "une ou deux fois"),
+        ("entre 1 et 2 heures", "entre une et deux heures"),
         ("1 habitation", "une habitation"),
     ],
     "it": [
@@ -462,6 +477,15 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("1 Azienda", "un'azienda"),
         ("1-2 ore", "una a due ore"),
         ("1 abitazione", "un'abitazione"),
+        ("da 1 a 2 ore", "da una a due ore"),
+        ("1 o 2 settimane", "una o due settimane"),
+        ("tra 1 e 2 ore", "tra una e due ore"),
+        # "h" is an hour, and a feminine unit starting with a vowel elides "una" like a noun
+        ("1 h", "un'ora"),
+        ("1 ora e 1 minuto", "un'ora e un minuto"),
+        ("1 h e 1 min", "un'ora e un minuto"),
+        ("24 h su 24", "ventiquattro ore su ventiquattro"),
+        ("1 oz", "un'oncia"),
     ],
     "de": [
         ("1 Stunde", "eine stunde"),
@@ -488,6 +512,29 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("mit 1 €", "mit einem euro"),
         ("mit 1,01 €", "mit einem euro und einem cent"),
         ("seit 1 Million Jahren", "seit einer million jahren"),
+        ("mit 1 Kind", "mit einem kind"),
+        ("mit 1 kg", "mit einem kilogramm"),
+        # the accusative after für, durch, gegen, ohne, um, pro: masculine "einen", neuter and feminine as
+        # in the nominative
+        ("für 1 Tag", "für einen tag"),
+        ("Für 1 Monat", "für einen monat"),
+        ("durch 1 Mann", "durch einen mann"),
+        ("gegen 1 Euro", "gegen einen euro"),
+        ("ohne 1 €", "ohne einen euro"),
+        ("um 1 Meter", "um einen meter"),
+        ("um 1 km", "um einen kilometer"),
+        ("pro 1 Tag", "pro einen tag"),
+        ("für 1 Jahr", "für ein jahr"),
+        ("für 1 kg", "für ein kilogramm"),
+        ("für 1 Woche", "für eine woche"),
+        ("für 1 Million Euro", "für eine million euro"),
+        # "bis" or "oder" for the dash: "ein" stays uninflected
+        ("1 bis 2 Stunden", "ein bis zwei stunden"),
+        ("für 1 bis 2 Tage", "für ein bis zwei tage"),
+        ("vor 1 bis 2 Jahren", "vor ein bis zwei jahren"),
+        ("1 oder 2 Kinder", "ein oder zwei kinder"),
+        ("1 bis 2 km", "ein bis zwei kilometer"),
+        ("1 bis 2 €", "ein bis zwei euro"),
         # a count, not a year
         ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
     ],
@@ -510,9 +557,19 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("capítulo 1 parte 2", "capítulo uno parte dos"),
         ("el 1 de mayo", "el primero de mayo"),
         ("a las 14:30 horas", "a las catorce y treinta"),
+        ("1 a 2", "uno a dos"),
+        ("ganó 2 a 1", "ganó dos a uno"),
+        ("1 a 2 años", "uno a dos años"),
+        ("el 1 y 2 de mayo", "el uno y dos de mayo"),
     ],
     "fr": [("21 ans", "vingt et un ans"), ("page 1 ligne 2", "page un ligne deux")],
-    "it": [("21 ore", "ventuno ore"), ("1 studente", "uno studente"), ("1,5 ore", "uno virgola cinque ore")],
+    "it": [
+        ("21 ore", "ventuno ore"),
+        ("1 studente", "uno studente"),
+        ("1,5 ore", "uno virgola cinque ore"),
+        ("1 e 30 minuti", "uno e trenta minuti"),
+        ("1 anno", "un anno"),
+    ],
     "de": [
         ("Seite 1 Absatz 2", "seite eins absatz zwei"),
         ("Seite 1 Zeile 2", "seite eins zeile zwei"),
@@ -525,8 +582,14 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("um 1 Uhr", "um ein uhr"),
         ("im Jahr 1999", "im jahr neunzehnhundertneunundneunzig"),
         # not a preposition that takes the dative, or not right before the number
-        ("für 1 Woche", "für eine woche"),
         ("nach. 1 Stunde", "nach eine stunde"),
+        # a range word makes a range only before a counted noun or a unit; "und" is no range word
+        ("1 bis 2", "eins bis zwei"),
+        ("Seite 1 bis 2", "seite eins bis zwei"),
+        ("1 oder 2 Versuche", "eins oder zwei versuche"),
+        ("von 1990 bis 2000", "von neunzehnhundertneunzig bis zweitausend"),
+        ("zwischen 1 und 2 Stunden", "zwischen eins und zwei stunden"),
+        ("1 bis 2 %", "eins bis zwei prozent"),
     ],
     "en": [("1999 people", "nineteen ninety nine people")],
     "ar": [("2 ساعات", "اثنان ساعات")],
@@ -554,9 +617,11 @@ def test_number_not_before_counted_noun_keeps_its_form(lang: str, text: str, exp
 def test_noun_lists_are_checked() -> None:
     from tandem.spoken.tables import _check_nouns
 
-    _check_nouns("xx", {"nouns": {"m": ["Tag"], "f": ["Stunde"]}})
-    with pytest.raises(TandemError, match=r"xx\.json: noun_agreement\.nouns: 'n' is not a gender"):
-        _check_nouns("xx", {"nouns": {"n": ["Jahr"]}})
+    _check_nouns("xx", {"nouns": {"m": ["Tag"], "f": ["Stunde"], "n": ["Jahr"]}})
+    with pytest.raises(TandemError, match=r"xx\.json: noun_agreement\.nouns: 'x' is not a gender"):
+        _check_nouns("xx", {"nouns": {"x": ["Jahr"]}})
+    with pytest.raises(TandemError, match="'jahr' is listed as both genders"):
+        _check_nouns("xx", {"nouns": {"n": ["Jahr"], "m": ["jahr"]}})
     with pytest.raises(TandemError, match="'stunde' is listed as both genders"):
         _check_nouns("xx", {"nouns": {"f": ["Stunde"], "m": ["stunde"]}})
     with pytest.raises(TandemError, match="'zwei Worte' is not one word"):

@@ -259,16 +259,24 @@ class LanguageRules:
             rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
         )
         # "5-10 €", "5-10 %", "10-20 km": a range before a quantity is read with it ("five to ten euros")
-        # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)")
+        # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)"); before a unit or
+        # currency, a range word of the table's `range_words` may stand for the dash ("1 bis 2 km")
+        self.range_words = t.get("range_words", [])
+        rw = (
+            rf"[^\S\r\n]+(?P<rw>(?i:{_alternation(self.range_words)}))[^\S\r\n]+"
+            if self.range_words
+            else None
+        )
         to_hi = rf"(?:\s?[-–—]\s?(?P<hi>{num}))?"
-        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?{cur}")
+        to_hi_w = rf"(?:(?:\s?[-–—]\s?|{rw})(?P<hi>{num}))?" if rw else to_hi
+        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
         self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         units = _alternation(list(self.unit_key))
-        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?(?P<unit>{units})(?![\w/²³])")
+        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units})(?![\w/²³])")
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
@@ -323,7 +331,9 @@ class LanguageRules:
         na = t.get("noun_agreement", {})
         skip = rf"(?i:{_alternation(na['nouns_skip'])})[^\S\r\n]+" if na.get("nouns_skip") else ""
         noun = rf"(?:(?=[^\S\r\n]+(?:{skip})?(?P<w>[^\W\d_]+)(?!\w)))?" if na.get("nouns") else ""
-        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?!\d|-\d){noun}")
+        # a range word ("1 bis 2 Stunden") makes a range only before a counted noun (see `_range`)
+        rw_sep = f"|{rw}" if rw and noun else ""
+        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?{rw_sep})(?P<b>{num})(?!\d|-\d){noun}")
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d){noun}")
         # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
         marks = t.get("range_marks", [])
@@ -372,8 +382,14 @@ class LanguageRules:
         self.plural = t["plural"]
         self.measure = t["measure"]
         self.feminine = set(na.get("feminine", []))
+        self.neuter = set(na.get("neuter", []))
+        # a neuter ("n", de) agrees like a masculine wherever the table gives it no rules of its own
         self.agreement = {"m": na.get("m", []), "f": na.get("f", [])}
+        self.agreement["n"] = na.get("n", self.agreement["m"])
         self.agreement_apart = {g: na.get(f"{g}_apart", self.agreement[g]) for g in ("m", "f")}
+        self.agreement_apart["n"] = na.get(
+            "n_apart", self.agreement["n"] if "n" in na else self.agreement_apart["m"]
+        )
         self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
         # counted nouns: a plain whole number right before one agrees with it ("duas horas", "un año")
         self.nouns = {w.lower(): g for g, ws in na.get("nouns", {}).items() for w in ws}
@@ -403,15 +419,18 @@ class LanguageRules:
         """Number words as said before the noun of unit or currency `key`: its gender's forms ("veintiún
         kilómetros", "doscientas libras", "eine Minute"), from the words after the last million-like scale
         word on ("dos millones" stays). `prev`: the word right before the number (see `agree_gender`)."""
-        return self.agree_gender(words, "f" if key in self.feminine else "m", before_noun, prev)
+        gender = "f" if key in self.feminine else "n" if key in self.neuter else "m"
+        return self.agree_gender(words, gender, before_noun, prev)
 
     def agree_gender(self, words: str, gender: str, before_noun: bool = True, prev: str | None = None) -> str:
-        """Number words as said before a noun of `gender` ("m" or "f"); a preposition `prev` right before
-        the number may ask for other forms (`noun_agreement.after`: de "vor einem Jahr")."""
+        """Number words as said before a noun of `gender` ("m", "f" or "n"); a preposition `prev` right
+        before the number may ask for other forms (`noun_agreement.after`: de dative "vor einem Jahr",
+        accusative "für einen Tag"; a neuter takes the masculine's forms where none are given)."""
         # not right before the noun (the first number of "1-2 km") a language may keep a form: es "uno a dos"
         rules = self.agreement[gender] if before_noun else self.agreement_apart[gender]
         if before_noun and prev is not None and self.agree_after:
-            rules = self.agree_after.get(prev.lower(), {}).get(gender, rules)
+            after = self.agree_after.get(prev.lower(), {})
+            rules = after.get(gender, after.get("m", rules) if gender == "n" else rules)
         if not rules:
             return words
         parts = words.split()
@@ -434,7 +453,19 @@ class LanguageRules:
             if n is not None
             else self.measure["template"]
         )
-        return tpl.format(n=words, unit=self.form(forms, n))
+        unit = self.form(forms, n)
+        if n is not None and tpl == "{n} {unit}":  # it "1 h" -> "un'ora", like a counted noun
+            words = self.elide(words, unit)
+        return tpl.format(n=words, unit=unit)
+
+    def elide(self, words: str, noun: str) -> str:
+        """Number words with their last word elided by `noun_agreement.elision` where `noun` starts as
+        it says, marked to be joined to the noun ("una", "ora" -> "un'" + mark); else `words`."""
+        if self.elision is None or not self.elision[0].match(noun):
+            return words
+        head, _, last = words.rpartition(" ")
+        elided = apply_rules(last, self.elision[1])
+        return words if elided == last else f"{head} {elided}\ue000".lstrip()
 
     def parse(self, s: str) -> tuple[str, str | None, bool]:
         """A matched number -> (integer digits, fraction digits or None, had group separators)."""
@@ -739,7 +770,7 @@ class LanguageRules:
                 first = self.agree(self.read_amount(li, lf), code, before_noun=False)
             else:
                 first = self._money_words(code, li, lf)
-            return f" {neg}{first} {self.t['range']} {self._money_words(code, i, f, gd.get('scale'))} "
+            return f" {neg}{first} {self._range_sep(m)} {self._money_words(code, i, f, gd.get('scale'))} "
         prev = self._prev_word(m) if self.agree_after else None  # de "mit einem Euro"
         return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev)} "
 
@@ -751,7 +782,7 @@ class LanguageRules:
         if f is None and key is not None:
             words = self.agree(words, key, before_noun=False)
         neg = f"{self.v.minus} " if m.group("neg") else ""
-        return f"{neg}{words} {self.t['range']} "
+        return f"{neg}{words} {self._range_sep(m)} "
 
     def _money_words(
         self, code: str, i: str, f: str | None, scale: str | None = None, prev: str | None = None
@@ -895,13 +926,20 @@ class LanguageRules:
             return fr.get("named", "{n} {d}").format(n=num, d=den)
         return fr["template"].format(n=self.v.cardinal(n), d=self.v.cardinal(d))
 
+    def _range_sep(self, m: re.Match[str]) -> str:
+        """The word said between the numbers of a range match: its range word as written, or `range`."""
+        rw = m.groupdict().get("rw")
+        return rw.lower() if rw else self.t["range"]
+
     def _range(self, m: re.Match[str]) -> str:
         # before a counted noun both numbers agree, the first one as not right before it ("una a dos horas")
         counted = self._counted(m) if self.nouns else None
+        if counted is None and m.groupdict().get("rw"):  # "1 bis 2" before no counted noun: two numbers
+            return m.group(0)
         g = counted[0] if counted else None
         a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
         b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
-        return f" {a} {self.t['range']} {b} "
+        return f" {a} {self._range_sep(m)} {b} "
 
     def _number(self, m: re.Match[str]) -> str:
         counted = self._counted(m) if self.nouns else None
@@ -909,12 +947,7 @@ class LanguageRules:
             return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
-        if self.elision is not None and self.elision[0].match(noun):  # it "un'ora": joined to the noun
-            head, _, last = words.rpartition(" ")
-            elided = apply_rules(last, self.elision[1])
-            if elided != last:
-                return f" {head} {elided}\ue000"
-        return f" {words} "
+        return f" {self.elide(words, noun)} "  # it "un'ora": joined to the noun
 
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "
@@ -1004,6 +1037,11 @@ class LanguageRules:
         months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
         cur = tuple(self.cur_code)
         tm = ("h", ":") if self.time.get("h_sep") else (":",)
+        range_gate: tuple[str, ...] | Callable[[str], bool] = ("-", "–", "—")
+        if self.range_words:  # or a range word between two numbers ("1 bis 2 Stunden")
+            words = rf"\d[^\S\r\n]+(?i:{_alternation(self.range_words)})[^\S\r\n]+\d"
+            re_gate = re.compile(words)
+            range_gate = lambda s: "-" in s or "–" in s or "—" in s or re_gate.search(s) is not None  # noqa: E731
         self.digit_rules: list[
             tuple[
                 re.Pattern[str] | None,
@@ -1034,7 +1072,7 @@ class LanguageRules:
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
-            (self.re_range, self._range, ("-", "–", "—"), False),
+            (self.re_range, self._range, range_gate, False),
             (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
             (self.re_number, self._number, None, False),

@@ -11,21 +11,24 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
 - `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
 - `measure`: `template` ("{n} {unit}") and `by_n` {n: template}; `percent` template.
-- `noun_agreement` (optional): `feminine` [unit keys and currency codes], `m` and `f` rules applied to
-  each number word before a masculine/feminine unit or currency (after the last `scale` word, a regex);
-  `m_apart`/`f_apart` replace them for a number not right before the noun (the "1" of "1-2 km").
-  Optional, for written nouns: `nouns` {"m": [...], "f": [...]} (counted nouns, singular and plural
-  forms, one word each; German neuters under "m"), matched case-insensitively as the next word after a
-  plain whole number or a range of them: the number agrees with the noun like with a unit of that gender
-  ("2 horas" -> "duas horas", "21 años" -> "veintiún años", "1-2 horas" -> "una a dos horas")
-  and is never read as a year; decimals and digit strings stay as they are. `nouns_skip` [words]:
-  words of the number that may stand before the noun (pt/es "mil": "2 mil pessoas" -> "duas mil").
-  `labels` [words]: a number right after one of these words (or it with a ".") is a label, not a count,
-  and does not agree ("Seite 1 Zeile 2"). `after` {word: {"m": rules, "f": rules}}: a number right after
-  that word (a preposition) uses these rules instead of `m`/`f`, before nouns, units and currencies (de
-  dative "vor 1 Jahr" -> "vor einem Jahr"). `elision` {"before": regex, "rules": rules}: before a
-  counted noun whose start matches `before`, the last number word is elided by `rules` and joined to the
-  noun (it "1 ora" -> "un'ora").
+- `noun_agreement` (optional): `feminine` and `neuter` [unit keys and currency codes], `m`, `f` and `n`
+  rules applied to each number word before a masculine/feminine/neuter unit or currency (after the last
+  `scale` word, a regex; `n` defaults to `m`, de neuters differ from masculines only in the accusative);
+  `m_apart`/`f_apart`/`n_apart` replace them for a number not right before the noun (the "1" of "1-2 km").
+  Optional, for written nouns: `nouns` {"m": [...], "f": [...], "n": [...]} (counted nouns, singular and
+  plural forms, one word each; en lists its plural counts under "m", with no rules), matched
+  case-insensitively as the next word after a plain whole number or a range of them: the number agrees with
+  the noun like with a unit of that gender ("2 horas" -> "duas horas", "21 años" -> "veintiún años",
+  "1-2 horas" -> "una a dos horas") and is never read as a year ("1999 people"); decimals and digit strings
+  stay as they are. `nouns_skip` [words]: words of the number that may stand before the noun (pt/es "mil":
+  "2 mil pessoas" -> "duas mil"). `labels` [words]: a number right after one of these words (or it with a
+  ".") is not a count (a label, "Seite 1 Zeile 2"; en a year, "in 1999 dollars", "the 2020 elections") and
+  is read as if no noun followed. `after` {word: {"m": rules, "f": rules, "n": rules}}: a number right after
+  that word (a preposition) uses these rules instead of `m`/`f`/`n` (a missing "n" takes "m"), before
+  nouns, units and currencies (de dative "vor 1 Jahr" -> "vor einem Jahr", accusative "für 1 Tag" -> "für
+  einen Tag"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose start
+  matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
+  "un'ora").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
@@ -54,7 +57,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
-- `range` (word between "10-20"), `range_marks` (optional: marks read as `range` between a word or
+- `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
+  range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
+  dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"), `range_marks` (optional: marks read as `range` between a word or
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
   "3.2.1", default `url.dot`), `abbreviations` {written: spoken},
@@ -136,12 +141,12 @@ def language_table(lang: str) -> dict[str, Any]:
 
 
 def _check_nouns(code: str, agreement: dict[str, Any]) -> None:
-    """`noun_agreement.nouns` must give single words under "m" and "f", each noun under one gender only."""
+    """`noun_agreement.nouns` must give single words under "m", "f" (and "n"), each noun under one gender."""
     where = f"tandem/spoken/languages/{code}.json: noun_agreement.nouns"
     seen: dict[str, str] = {}
     for gender, words in agreement.get("nouns", {}).items():
-        if gender not in ("m", "f") or not isinstance(words, list):
-            raise TandemError(f'{where}: {gender!r} is not a gender; use "m" and "f" with lists of nouns')
+        if gender not in ("m", "f", "n") or not isinstance(words, list):
+            raise TandemError(f'{where}: {gender!r} is not a gender; use "m", "f" or "n" with lists of nouns')
         for w in words:
             if not isinstance(w, str) or not w.isalpha():
                 raise TandemError(
