@@ -538,6 +538,15 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         # a count, not a year
         ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
     ],
+    # en has no agreement, but a number before a counted plural noun is a count, never a year: read as
+    # a cardinal like other counts ("1500 people", "1999 km")
+    "en": [
+        ("1999 people", "one thousand nine hundred and ninety nine people"),
+        ("About 1999 people died.", "about one thousand nine hundred and ninety nine people died"),
+        ("1950 dollars", "one thousand nine hundred and fifty dollars"),
+        ("2019 years", "two thousand and nineteen years"),
+        ("1999-2000 people", "one thousand nine hundred and ninety nine to two thousand people"),
+    ],
 }
 
 # ... and where it must not: a number that labels ("Seite 1 Zeile 2"), decimals, digit strings, a noun
@@ -591,7 +600,18 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("zwischen 1 und 2 Stunden", "zwischen eins und zwei stunden"),
         ("1 bis 2 %", "eins bis zwei prozent"),
     ],
-    "en": [("1999 people", "nineteen ninety nine people")],
+    "en": [
+        ("in 1999", "in nineteen ninety nine"),
+        ("1999 was", "nineteen ninety nine was"),
+        ("since 1999", "since nineteen ninety nine"),
+        # after a word that announces a year or a determiner, a year stays a year
+        ("In 1999 people voted", "in nineteen ninety nine people voted"),
+        ("in 1999 dollars", "in nineteen ninety nine dollars"),
+        ("the 2020 elections", "the twenty twenty elections"),
+        ("the 1999 people", "the nineteen ninety nine people"),
+        ("the 1999 season", "the nineteen ninety nine season"),
+        ("2 or 3 people", "two or three people"),
+    ],
     "ar": [("2 ساعات", "اثنان ساعات")],
     "hi": [("1 घंटा", "एक घंटा")],
 }
