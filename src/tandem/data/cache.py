@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tandem.data.decontam import Decontaminator
-from tandem.data.sources import Reader, Source, file_format, resolve_files, source_size
+from tandem.data.sources import MAX_DOC_CHARS, Reader, Source, file_format, resolve_files, source_size
 from tandem.errors import TandemError
 
 
@@ -22,6 +22,7 @@ def build_cache(
     tokenizer: Any,
     out_dir: str | Path,
     decontaminate: Decontaminator | Sequence[str] | None = None,
+    max_doc_chars: int = MAX_DOC_CHARS,
 ) -> dict[str, Any]:
     """Tokenise every document of `source` into `out_dir`; returns the counts (documents, tokens, skipped).
 
@@ -33,13 +34,18 @@ def build_cache(
     that share a 13-gram with them, as the stream's `decontaminate` does with text; meta.json records it.
     Spoken-form conversion cannot be cached (the stream draws it anew each epoch); a stream with
     `spoken_fraction` leaves cached documents in written form and says so.
+    Documents longer than `max_doc_chars` characters are cached in pieces, as the stream's `max_doc_chars`
+    cuts text: meta.json records the value (and the longest document, `longest_doc_chars`), and a stream
+    whose max_doc_chars would cut this cache's documents otherwise refuses it.
     """
     src = Source.coerce(source)
     out = Path(out_dir)
     if decontaminate is not None and not isinstance(decontaminate, Decontaminator):
         decontaminate = Decontaminator(decontaminate)
+    if not isinstance(max_doc_chars, int) or isinstance(max_doc_chars, bool) or max_doc_chars < 1:
+        raise TandemError(f"build_cache: max_doc_chars must be an integer >= 1, got {max_doc_chars!r}")
     try:
-        return _build(src, tokenizer, out, decontaminate)
+        return _build(src, tokenizer, out, decontaminate, max_doc_chars)
     except OSError as e:  # a read-only or full disk, a file where the folder should be
         raise TandemError(f"build_cache: cannot write the cache in {out}: {e}") from None
 
@@ -54,7 +60,9 @@ def _parts(src: Source, fmt: str, files: list[Path]) -> list[tuple[str, Source]]
     ]
 
 
-def _build(src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None) -> dict[str, Any]:
+def _build(
+    src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None, max_doc_chars: int
+) -> dict[str, Any]:
     fmt, files = resolve_files(src)
     if fmt == "tokens":
         raise TandemError(f"build_cache: source {src.path} is a token cache already; give the text source")
@@ -66,11 +74,14 @@ def _build(src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None) 
     records: list[int] = []  # each document's record number within its file
     parts: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
+    longest = 0  # characters of the longest record read (before max_doc_chars cut it)
     tmp = out / "tokens.bin.tmp"
     with open(tmp, "wb") as fh:
         for path, part in _parts(src, fmt, files):
-            reader = Reader(part, 0, 0)
+            reader = Reader(part, 0, 0, max_doc_chars=max_doc_chars)
             n_records, n_docs = 0, 0
+            # the record being read (its pieces come one after another) and its length so far
+            record, chars = None, 0
             while True:
                 it = reader.next()
                 if it.kind == "epoch_end":
@@ -80,6 +91,8 @@ def _build(src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None) 
                 if it.kind == "bad":
                     skipped[it.payload[0]] = skipped.get(it.payload[0], 0) + 1
                     continue
+                chars = chars + len(it.payload) if it.record == record else len(it.payload)
+                record, longest = it.record, max(longest, chars)
                 if deco is not None and deco.contaminated(it.payload):
                     skipped["decontaminated"] = skipped.get("decontaminated", 0) + 1
                     continue
@@ -106,6 +119,11 @@ def _build(src: Source, tokenizer: Any, out: Path, deco: Decontaminator | None) 
         if deco is None
         else {"n": deco.n, "ngrams": len(deco.grams), "texts": deco.num_texts},
         "files": parts,
+        # what cut the documents: a stream with another max_doc_chars would cut records longer than either
+        "max_doc_chars": max_doc_chars,
+        "longest_doc_chars": longest,
+        "txt_docs": src.txt_docs,
+        "field": src.field,
     }
     (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))
     # each file is replaced atomically, one after another: a kill in between leaves files of two builds,

@@ -99,6 +99,40 @@ def _check_cache_vocab(src: Source, cache: Any, tokenizer: Any) -> None:
         )
 
 
+def _check_cache_max_doc_chars(src: Source, cache: Any, max_doc_chars: int) -> None:
+    """A token cache holds documents cut at the max_doc_chars it was built with: a stream that cuts text
+    elsewhere would give other documents from the cache than from its text. Refuse that, unless no document
+    of the cache is long enough to be cut by either value."""
+    import json
+
+    try:
+        meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+        built, longest = meta.get("max_doc_chars"), meta.get("longest_doc_chars")
+    except (OSError, ValueError, AttributeError):
+        return  # no readable meta.json: nothing to compare with
+    if built == max_doc_chars:
+        return
+    if isinstance(built, int) and isinstance(longest, int):
+        if longest <= min(built, max_doc_chars):  # no document is cut either way
+            return
+        what = (
+            f"was built with max_doc_chars={built:,}, which cuts its documents (the longest has {longest:,} "
+            f"characters) otherwise than this stream's max_doc_chars={max_doc_chars:,}"
+        )
+    elif max_doc_chars == MAX_DOC_CHARS:
+        return  # a cache built before caches recorded it: built with the default
+    else:
+        built = MAX_DOC_CHARS
+        what = (
+            "does not record the max_doc_chars it cut its documents at (built by an older tandem, with the "
+            f"default {MAX_DOC_CHARS:,}), and this stream has max_doc_chars={max_doc_chars:,}"
+        )
+    raise TandemError(
+        f"source {src.path}: the token cache {what}; rebuild it with build_cache(..., "
+        f"max_doc_chars={max_doc_chars}) or give the stream max_doc_chars={built}"
+    )
+
+
 def _worker_signals() -> None:
     """In a tokeniser worker: the main process decides about Ctrl-C (it saves a checkpoint first), and
     SIGTERM ends the worker, whatever handler the trainer had installed when the pool was forked."""
@@ -267,6 +301,7 @@ class PretrainStream:
             fmt, files = resolve_files(s)
             if fmt == "tokens":
                 _check_cache_vocab(s, files[0], tokenizer)
+                _check_cache_max_doc_chars(s, files[0], self.max_doc_chars)
                 self._check_cache_text_steps(s, files[0], spoken_fraction, decontaminate)
                 if s.size is None and len(sources) > 1 and cache_text_size(files[0]) is None:
                     self._setup_problem(
