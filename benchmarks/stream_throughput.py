@@ -7,6 +7,7 @@ best round of each is reported (the machine may be shared: expect noise). One JS
 a ratio line (gzip over plain).
 
     python benchmarks/stream_throughput.py [--files '../shared/data/flores200/*'] [--rounds 3] [--only plain]
+        [--shuffle-docs 1000]
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from tandem.data import PretrainStream, Reader, Source
 from tandem.train.trainer import lang_from_name
 
 
-def sources(files: list[Path]) -> list[Source]:
-    return [Source(f, lang_from_name(f)) for f in files]
+def sources(files: list[Path], shuffle_docs: int = 0) -> list[Source]:
+    return [Source(f, lang_from_name(f), shuffle_docs=shuffle_docs) for f in files]
 
 
 def read_pass(srcs: list[Source]) -> tuple[float, int]:
@@ -64,6 +65,7 @@ def main() -> None:
     ap.add_argument("--seq-len", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", choices=["plain", "gzip"], default=None, help="measure one kind only")
+    ap.add_argument("--shuffle-docs", type=int, default=0, help="Source.shuffle_docs (0: file order)")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -84,7 +86,7 @@ def main() -> None:
     else:
         tok = Tokenizer.train([str(f) for f in files], vocab_size=args.vocab, seed=0)
         tok.save(tok_dir)
-    kinds = {"plain": sources(files), "gzip": sources(gz_files)}
+    kinds = {"plain": sources(files, args.shuffle_docs), "gzip": sources(gz_files, args.shuffle_docs)}
     if args.only:
         kinds = {args.only: kinds[args.only]}
     best: dict[tuple[str, str], dict] = {}

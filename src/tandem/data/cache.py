@@ -26,11 +26,11 @@ def build_cache(
 ) -> dict[str, Any]:
     """Tokenise every document of `source` into `out_dir`; returns the counts (documents, tokens, skipped).
 
-    Read it back with `Source(out_dir, lang, format="tokens")` (with the text source's `shuffle_files` and
-    `upsample`): a PretrainStream then gives the batches it gives from the text. The cache records what that
-    takes: the text source's weight basis (`size` in meta.json), its files and how many records each holds,
-    and each document's record number (records.npy), so files are read in the same shuffled order and
-    documents go to the same rank. `decontaminate` (evaluation texts or a Decontaminator) drops the documents
+    Read it back with `Source(out_dir, lang, format="tokens")` (with the text source's `shuffle_files`,
+    `shuffle_docs` and `upsample`): a PretrainStream then gives the batches it gives from the text. The cache
+    records what that takes: the text source's weight basis (`size` in meta.json), its files and how many
+    records each holds, and each document's record number (records.npy), so files (and blocks of records) are
+    read in the same shuffled order and documents go to the same rank. `decontaminate` (evaluation texts or a Decontaminator) drops the documents
     that share a 13-gram with them, as the stream's `decontaminate` does with text; meta.json records it.
     Spoken-form conversion cannot be cached (the stream draws it anew each epoch); a stream with
     `spoken_fraction` leaves cached documents in written form and says so.
@@ -55,7 +55,12 @@ def _parts(src: Source, fmt: str, files: list[Path]) -> list[tuple[str, Source]]
     if fmt == "hf":
         return [(str(src.path), src)]
     return [
-        (str(f), dataclasses.replace(src, path=str(f), format=file_format(src, f), shuffle_files=False))
+        (
+            str(f),
+            dataclasses.replace(
+                src, path=str(f), format=file_format(src, f), shuffle_files=False, shuffle_docs=0
+            ),
+        )
         for f in files
     ]
 

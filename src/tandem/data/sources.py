@@ -3,7 +3,9 @@ through resumable cursors.
 
 A reader walks its records in a fixed order, one epoch after another, and can be reopened at any saved
 cursor. Record k of an epoch belongs to rank `k % world_size`, so ranks see disjoint documents whose union
-is the whole source. Bad records (invalid UTF-8, bad JSON, a missing field, empty text) come back as
+is the whole source. With `Source.shuffle_docs` the records of a file are read in blocks of that many, each
+block in a seeded order (see `block_order`); a cursor then names the block and how far into its order it got,
+so a resume reads the block again instead of saving it. Bad records (invalid UTF-8, bad JSON, a missing field, empty text) come back as
 `Item("bad", ...)` so the consumer counts them at the moment it consumes them; this keeps statistics exact
 across a resume.
 """
@@ -49,6 +51,10 @@ class Source:
     `source_size`; for a token cache, the size of the text source it was built from, or its tokens for
     caches built before caches recorded that). Set it to weigh by something else, e.g. token counts.
     txt_docs: in txt files, one document per "line", per blank-line separated "paragraph", or per "file".
+    shuffle_files: read the files in another seeded order each epoch.
+    shuffle_docs: read the records of each file in blocks of this many consecutive records, each block in a
+    seeded order that changes every epoch (0: file order). A resume reads the current block again, so a block
+    is never saved; the reader holds up to this many documents in memory (of its own rank).
     """
 
     path: str | os.PathLike
@@ -62,6 +68,7 @@ class Source:
     split: str = "train"
     hf_config: str | None = None
     shuffle_files: bool = True
+    shuffle_docs: int = 0
 
     def __post_init__(self) -> None:
         # a config file can hold anything: check types here, where the message can name the source and field
@@ -81,6 +88,11 @@ class Source:
                 raise bad(name, "a string (or null)")
         if not isinstance(self.shuffle_files, bool):
             raise bad("shuffle_files", "true or false")
+        k = self.shuffle_docs
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise bad(
+                "shuffle_docs", "an integer >= 0 (records per shuffled block, e.g. 1000; 0: file order)"
+            )
         for name in ("upsample", "size"):
             v = getattr(self, name)
             if name == "size" and v is None:
@@ -498,6 +510,14 @@ def _epoch_order(n: int, seed: int, src_index: int, epoch: int, shuffle: bool) -
     return np.random.default_rng([seed, src_index, epoch, 7]).permutation(n).tolist()
 
 
+def block_order(n: int, seed: int, src_index: int, epoch: int, file: int, start: int) -> list[int]:
+    """The order in which a block of `n` records of a file is read with `Source.shuffle_docs`: offsets into
+    the block, which starts at record `start` of the file (numbered in the file, from 0). `file` is the file's
+    index in the source's sorted file list (the same in a token cache built from it), whatever order the files
+    are read in; every rank computes the same order and reads its own records in it."""
+    return np.random.default_rng([seed, src_index, epoch, file, start, 11]).permutation(n).tolist()
+
+
 MAX_DOC_CHARS = 1_000_000  # longer documents are split into pieces of at most this many characters
 
 
@@ -592,7 +612,13 @@ class Reader:
     many of its pieces were read ("piece"). Cursors of files also hold the file's path and size, and for text
     files a checksum of the bytes just before the offset: a reader reopened at a cursor whose file changed
     before that offset, or went away, says so (a "changed_files" item) and reads on from the start of that
-    file, or from the next one; a file that only grew past the offset (appended to) is read on from it."""
+    file, or from the next one; a file that only grew past the offset (appended to) is read on from it.
+
+    With `src.shuffle_docs` = K the records of each file are read K at a time (records of every rank, counted
+    from the file's start) and given in `block_order`; the cursor's file fields then hold the position where the
+    block starts, "block" its first record's number in the file and "slot" how far into its order the reader
+    got. A cursor without "block" (saved before, or with shuffle_docs 0) in the middle of a file reads the rest
+    of that file in file order, and shuffles from the next one."""
 
     def __init__(
         self,
@@ -617,6 +643,10 @@ class Reader:
         self._table: Any = None  # parquet rows of the current file, hf dataset, or token cache
         self._offsets: Any = None
         self._pending: deque[Item] = deque()  # notes on the resume position, pieces of a split document
+        self.shuffle_docs = int(src.shuffle_docs)
+        self._limit: int | None = None  # while a block is read: the epoch record number it ends before
+        self._block: dict | None = None  # the block being given (see _fill_block)
+        self._perm: tuple[tuple, list[int]] | None = None  # the last block_order computed, by its key
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
         if self.fmt == "hf":
@@ -634,6 +664,16 @@ class Reader:
             if layout is not None:
                 self._cache_files, self._records = layout
                 self._doc_start = np.cumsum([0] + [int(f["docs"]) for f in self._cache_files]).tolist()
+        c = self.cursor
+        if self.shuffle_docs and "block" not in c:
+            # a cursor at the start of a file (or of a dataset) starts a block; one in the middle of a file
+            # (saved without shuffle_docs) reads on in file order (see the class docstring)
+            flat = self.fmt in ("hf", "tokens") and self._cache_files is None
+            if not (c["record"] if flat else c["line"]):
+                c.update(block=0, slot=0)
+        elif not self.shuffle_docs:  # saved with shuffle_docs: read on in file order from the block's start
+            c.pop("block", None)
+            c.pop("slot", None)
         self._order = self._make_order()
         if cursor:
             self._check_resumed()
@@ -655,7 +695,8 @@ class Reader:
         ended = self.cursor["epoch"]
         self.close()
         self._table = self._table if self.fmt in ("hf", "tokens") else None
-        self.cursor = _fresh_cursor(ended + 1)
+        self.cursor = _fresh_cursor(ended + 1) | ({"block": 0, "slot": 0} if self.shuffle_docs else {})
+        self._block = None
         self._order = self._make_order()
         return Item("epoch_end", ended, dict(self.cursor))
 
@@ -731,6 +772,9 @@ class Reader:
         c["file"], c["offset"], c["line"], c["piece"] = index, 0, 0, 0
         for key in ("path", "size", "tail"):
             c.pop(key, None)
+        self._block = None
+        if self.shuffle_docs:
+            c["block"], c["slot"] = 0, 0
 
     def _record_count_flat(self) -> int:
         if self.fmt == "hf":
@@ -778,25 +822,105 @@ class Reader:
             return self._next_indexed()
         c = self.cursor
         while True:
+            if self._block is not None:
+                it = self._from_block()
+                if it is not None:
+                    return it
+                c = self.cursor
             if c["file"] >= len(self.files):
                 return self._end_epoch()
-            k = self._order[c["file"]]
-            path = self.files[k]
-            fmt = self.file_fmts[k]
-            it = self._next_parquet(path) if fmt == "parquet" else self._next_text(path, fmt)
+            if self.shuffle_docs and "block" in c:
+                self._fill_block()
+                continue
+            it = self._file_record()
             if it is not None:
                 return it
             self._next_file()
 
+    def _file_record(self) -> Item | None:
+        """The next record of the current file (or a bad file), or None at its end (or at self._limit)."""
+        k = self._order[self.cursor["file"]]
+        path, fmt = self.files[k], self.file_fmts[k]
+        return self._next_parquet(path) if fmt == "parquet" else self._next_text(path, fmt)
+
+    def _block_order(self, file: int, start: int, n: int) -> list[int]:
+        key = (self.cursor["epoch"], file, start, n)
+        if self._perm is None or self._perm[0] != key:
+            self._perm = (key, block_order(n, self.seed, self.src_index, self.cursor["epoch"], file, start))
+        return self._perm[1]
+
+    def _fill_block(self) -> None:
+        """Read the block of shuffle_docs records that starts at the cursor (this rank's records among them;
+        fewer at the end of the file) into self._block, to be given in block_order from the cursor's slot
+        on. A file found bad on the way (unreadable, a damaged .gz) ends the block; its item comes last."""
+        c = self.cursor
+        k = self._order[c["file"]]
+        skip = int(c["slot"])
+        c["slot"] = 0
+        start = dict(c)
+        first = int(c["record"])
+        items: dict[int, Item] = {}
+        tail = None
+        self._limit = first + self.shuffle_docs
+        try:
+            while (it := self._file_record()) is not None:
+                if it.record[1] < 0:  # the file is skipped from here on: the cursor is at the next file
+                    tail = it
+                    break
+                items[it.record[1] - first] = it
+        finally:
+            self._limit = None
+        n = int(c["record"]) - first
+        if tail is None:
+            if n < self.shuffle_docs:  # the end of the file
+                self._next_file()
+            else:
+                c["block"] = int(start["block"]) + n
+        order = self._block_order(k, int(start["block"]), n)
+        slots = deque(j for j in range(skip, n) if order[j] in items)
+        self._block = {"start": start, "order": order, "items": items, "slots": slots, "tail": tail}
+        self._block["after"] = dict(self.cursor)
+
+    def _from_block(self) -> Item | None:
+        """The next item of the block being given, or None (the cursor then at the next block) at its end.
+        An item's cursor is its slot in the block's order, or (the block's last) the position after the block."""
+        b = self._block
+        assert b is not None
+        if b["slots"]:
+            j = b["slots"].popleft()
+            it = b["items"].pop(b["order"][j])
+            last = not b["slots"] and b["tail"] is None
+            it.cursor = dict(b["after"]) if last else {**b["start"], "slot": j + 1}
+            self.cursor = dict(it.cursor)
+            return it
+        tail, self._block = b["tail"], None
+        self.cursor = dict(b["after"])
+        return tail
+
     def _next_indexed(self) -> Item:
         c = self.cursor
         n = self._record_count_flat()
+        if self.shuffle_docs and "block" in c:  # rows read in blocks, each in block_order (as one file)
+            while c["block"] < n:
+                start, size = c["block"], min(self.shuffle_docs, n - c["block"])
+                order = self._block_order(0, start, size)
+                while c["slot"] < size:
+                    key = start + order[c["slot"]]
+                    c["slot"] += 1
+                    if self._mine(key):
+                        return self._indexed_item(key)
+                c["block"], c["slot"] = start + size, 0
+            return self._end_epoch()
         order_key = c["record"]
         while order_key < n and not self._mine(order_key):
             order_key += 1
         if order_key >= n:
             return self._end_epoch()
         c["record"] = order_key + 1
+        return self._indexed_item(order_key)
+
+    def _indexed_item(self, order_key: int) -> Item:
+        c = self.cursor
         rec = (c["epoch"], order_key)
         where = f"{self.src.path} row {order_key}"
         if self.fmt == "tokens":
@@ -815,21 +939,62 @@ class Reader:
         while c["file"] < len(files):
             k = self._order[c["file"]]
             lo, hi = self._doc_start[k], self._doc_start[k + 1]
-            while lo + c["line"] < hi:
+            if self.shuffle_docs and "block" in c:
+                it = self._next_cached_block(k, lo, hi)
+                if it is not None:
+                    return it
+            while lo + c["line"] < hi and not (self.shuffle_docs and "block" in c):
                 e = lo + c["line"]
                 c["line"] += 1
                 local = int(self._records[e])
                 rec_id = c["record"] + local
-                if not self._mine(rec_id):
-                    continue
-                a, b = int(self._offsets[e]), int(self._offsets[e + 1])
-                where = f"{files[k].get('path', f'file {k}')} record {local} (token cache {self.src.path})"
-                ids = np.asarray(self._table[a:b], dtype=np.int64)
-                return Item("doc", ids, dict(c), (c["epoch"], rec_id), where)
+                if self._mine(rec_id):
+                    return self._cached_item(k, e)
             c["record"] += int(files[k]["records"])
             c["file"] += 1
             c["line"] = 0
+            if self.shuffle_docs:
+                c["block"], c["slot"] = 0, 0
         return self._end_epoch()
+
+    def _next_cached_block(self, k: int, lo: int, hi: int) -> Item | None:
+        """With shuffle_docs: the next document of file k of the cache (documents lo..hi) in the text reader's
+        block order, or None at the file's end. The cache holds the documents of the records that have one,
+        in record order (a record split in pieces has several): each record in a block's order gives its
+        documents. Cursor: "block" and "slot" as in a text file, "line" = documents of that record given."""
+        c = self.cursor
+        total = int(self._cache_files[k]["records"])
+        records = self._records[lo:hi]
+        while c["block"] < total:
+            start, size = c["block"], min(self.shuffle_docs, total - c["block"])
+            order = self._block_order(k, start, size)
+            while c["slot"] < size:
+                local = start + order[c["slot"]]
+                a = b = 0
+                if self._mine(c["record"] + local):
+                    a = lo + int(np.searchsorted(records, local, "left"))
+                    b = lo + int(np.searchsorted(records, local, "right"))
+                e = a + c["line"]
+                if e + 1 < b:
+                    c["line"] += 1
+                else:
+                    c["slot"], c["line"] = c["slot"] + 1, 0
+                if e < b:
+                    return self._cached_item(k, e)
+            c["block"], c["slot"] = start + size, 0
+        return None
+
+    def _cached_item(self, k: int, e: int) -> Item:
+        """Document e of a token cache, from file k, as its text reader numbers it (the cursor is past it)."""
+        c = self.cursor
+        local = int(self._records[e])
+        rec_id = c["record"] + local
+        a, b = int(self._offsets[e]), int(self._offsets[e + 1])
+        where = (
+            f"{self._cache_files[k].get('path', f'file {k}')} record {local} (token cache {self.src.path})"
+        )
+        ids = np.asarray(self._table[a:b], dtype=np.int64)
+        return Item("doc", ids, dict(c), (c["epoch"], rec_id), where)
 
     def _from_mapping(self, row: Any, where: str, rec: tuple[int, int]) -> Item:
         fld = self.src.field
@@ -886,7 +1051,7 @@ class Reader:
             self._table = _ParquetRows(pf, fld)
             c["path"], c["size"] = str(path), path.stat().st_size
         while True:
-            if c["line"] >= len(self._table):
+            if c["line"] >= len(self._table) or (self._limit is not None and c["record"] >= self._limit):
                 return None
             i = c["line"]
             c["line"] += 1
@@ -978,6 +1143,8 @@ class Reader:
         c = self.cursor
         mode = "jsonl" if fmt == "jsonl" else self.src.txt_docs
         while True:
+            if self._limit is not None and c["record"] >= self._limit:
+                return None
             if self._fh is None:
                 bad = self._open(path)
                 if bad is not None:

@@ -472,7 +472,7 @@ def _source_texts(sources: list[Any]) -> Iterator[str]:
         )
     n = 0
     for i, src in enumerate(sources):
-        reader = Reader(dataclasses.replace(src, shuffle_files=False), i, seed=0)
+        reader = Reader(dataclasses.replace(src, shuffle_files=False, shuffle_docs=0), i, seed=0)
         try:
             while (item := reader.next()).kind != "epoch_end":
                 if item.kind == "doc" and isinstance(item.payload, str):
