@@ -3,11 +3,11 @@ through resumable cursors.
 
 A reader walks its records in a fixed order, one epoch after another, and can be reopened at any saved
 cursor. Record k of an epoch belongs to rank `k % world_size`, so ranks see disjoint documents whose union
-is the whole source. With `Source.shuffle_docs` the records of a file are read in blocks of that many, each
-block in a seeded order (see `block_order`); a cursor then names the block and how far into its order it got,
-so a resume reads the block again instead of saving it. Bad records (invalid UTF-8, bad JSON, a missing field, empty text) come back as
+is the whole source. Bad records (invalid UTF-8, bad JSON, a missing field, empty text) come back as
 `Item("bad", ...)` so the consumer counts them at the moment it consumes them; this keeps statistics exact
-across a resume.
+across a resume. With `Source.shuffle_docs` the records of a file are read in blocks of that many, each block
+in a seeded order (see `block_order`); a cursor then names the block and how far into its order it got, so a
+resume reads the block again instead of saving it.
 """
 
 from __future__ import annotations
