@@ -26,7 +26,8 @@ from tandem.train.trainer import lang_from_name
 
 
 def sources(files: list[Path], shuffle_docs: int = 0) -> list[Source]:
-    return [Source(f, lang_from_name(f), shuffle_docs=shuffle_docs) for f in files]
+    extra = {"shuffle_docs": shuffle_docs} if shuffle_docs else {}  # none: runs on tandem before it too
+    return [Source(f, lang_from_name(f), **extra) for f in files]
 
 
 def read_pass(srcs: list[Source]) -> tuple[float, int]:
