@@ -290,6 +290,50 @@ def test_stream_ranks_cover_the_corpus_once(corpus):
     assert sorted(got) == list(range(len(docs)))
 
 
+def test_a_stream_resharded_to_another_number_of_ranks_skips_no_document(corpus):
+    """load_resharded (a resume under another world size) goes on from the slowest saved rank's position:
+    no document is skipped, only those a faster rank had read since are seen again; buffers and counts
+    carry over once."""
+    path, docs = corpus["en"]
+    make = lambda rank, world: PretrainStream(  # noqa: E731
+        [Source(path, "en")], TOK, CLMObjective(CLM), 64, 6, rank=rank, world_size=world
+    )
+
+    def draw(s, n):  # the documents of n batches (one per CLM row)
+        return [origin(r[1])[1] for _ in range(n) for r in rows(next(s), "input_ids")]
+
+    # 2 -> 1: rank 0 read records 0, 2, ..., 34, rank 1 (slower) 1, 3, ..., 23
+    old = [make(0, 2), make(1, 2)]
+    before = draw(old[0], 3) + draw(old[1], 2)
+    states = [json.loads(json.dumps(s.state_dict())) for s in old]
+    one = make(0, 1)
+    one.load_resharded(states)
+    after = draw(one, 6)
+    assert after == list(range(24, 60))  # from the slowest rank's position on, in order
+    assert sorted(set(before) | set(after)) == list(range(len(docs)))
+    assert one.stats["docs"]["en"] == 30 + 36 and one.stats["batches"] == 3 + 6
+    # 1 -> 2: the two ranks share the rest of the epoch, one document each
+    single = make(0, 1)
+    before = draw(single, 4)
+    state = json.loads(json.dumps(single.state_dict()))
+    two = [make(0, 2), make(1, 2)]
+    for s in two:
+        s.load_resharded([state])
+    after = [draw(s, 3) for s in two]
+    assert after == [list(range(24, 60, 2)), list(range(25, 60, 2))]
+    assert two[0].stats["docs"]["en"] == 24 + 18 and two[1].stats["docs"]["en"] == 18
+    # packing buffers (documents read, not yet used) go to one new rank each: nothing lost or doubled
+    packed = [_alexatm_stream(corpus, rank=r, world_size=2) for r in range(2)]
+    for s in packed:
+        draw(s, 3)
+    merged = _alexatm_stream(corpus)
+    merged.load_resharded([s.state_dict() for s in packed])
+    for lang in merged.languages:
+        assert merged._buffers[lang] == packed[0]._buffers[lang] + packed[1]._buffers[lang]
+    with pytest.raises(TandemError, match="every rank, rank 0 first"):
+        merged.load_resharded([packed[1].state_dict()])
+
+
 # -- formats ---------------------------------------------------------------------------------------------------
 def test_jsonl_parquet_and_hf_sources_give_the_same_documents(tmp_path, corpus):
     _, docs = corpus["en"]

@@ -134,6 +134,20 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path, fsdp_gloo):
         assert torch.allclose(w1[k], w2[k], atol=1e-5), k
 
 
+def test_resume_under_another_number_of_ranks_reshards_and_continues(tmp_path, fsdp_gloo, capsys):
+    """2 ranks -> 1 process -> 2 ranks: DCP reshards the model and optimizer each way and the loss curve is
+    the one-process run's (the toy stream continues at its global batch under any world size)."""
+    two = tmp_path / "two"
+    _torchrun(_cfg(two, stop_after=3), tmp_path / "first.log")
+    capsys.readouterr()
+    train(TrainConfig(**_cfg(two, resume=True, stop_after=1)), model=tiny_model(), data=ToyStream(batch=4))
+    assert "written by 2 ranks and this run has 1" in capsys.readouterr().out
+    _torchrun(_cfg(two, resume=True), tmp_path / "resumed.log")
+    assert "written by 1 rank and this run has 2" in (tmp_path / "resumed.log").read_text()
+    train(TrainConfig(**_cfg(tmp_path / "one")), model=tiny_model(), data=ToyStream(batch=4))
+    _same_loss_curve(tmp_path / "one", two, 7)
+
+
 @pytest.mark.slow
 def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step_with_one_checkpoint(tmp_path, fsdp_gloo):
     """Preemption under torchrun: the rank that got SIGTERM tells the others through the step's all-reduce;

@@ -358,16 +358,40 @@ def test_a_resume_that_cannot_load_its_checkpoint_keeps_the_run_config(tmp_path)
     out = tmp_path / "run"
     train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(), data=ToyStream())
     saved = (out / "train_config.json").read_text()
-    # a torchrun run resumed without torchrun: the load fails after the settings checks passed
+    # a torchrun run resumed without torchrun, with a stream that cannot combine the ranks' data states:
+    # refused after the settings checks passed
     meta_file = Checkpointer(out / "checkpoints").latest() / "trainer.json"
     meta = json.loads(meta_file.read_text())
     meta_file.write_text(json.dumps(meta | {"world_size": 2}))
-    with pytest.raises(TandemError, match="written by 2 ranks"):
+    with pytest.raises(TandemError, match="written by 2 ranks.*no load_resharded.*resume with 2 processes"):
+        train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=_SameWorldStream())
+    assert (out / "train_config.json").read_text() == saved
+    # one whose rank files are not all there (a damaged checkpoint) is named
+    with pytest.raises(TandemError, match="rank_00001.pt is missing"):
         train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=ToyStream())
     assert (out / "train_config.json").read_text() == saved  # still the settings the checkpoints hold
     meta_file.write_text(json.dumps(meta))
     train(TrainConfig(**_cfg(out, resume=True, lr=1e-3)), model=tiny_model(), data=ToyStream())
     assert json.loads((out / "train_config.json").read_text())["lr"] == 1e-3  # written once it loaded
+
+
+class _SameWorldStream:
+    """A resumable stream that knows nothing of other world sizes (no load_resharded)."""
+
+    def __init__(self) -> None:
+        self.toy = ToyStream()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        return next(self.toy)
+
+    def state_dict(self) -> dict:
+        return self.toy.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.toy.load_state_dict(state)
 
 
 class _FailingStream(ToyStream):

@@ -80,6 +80,12 @@ def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
     return "doc", (ids, flag)
 
 
+def _cursor_key(cursor: dict[str, Any]) -> tuple[int, ...]:
+    """Order of reader cursors of one source (`record` counts the records of the epoch before the position;
+    a token cache's cursor counts them per file and its documents in `line`)."""
+    return tuple(int(cursor.get(k, 0)) for k in ("epoch", "file", "record", "line", "piece"))
+
+
 def _check_cache_vocab(src: Source, cache: Any, tokenizer: Any) -> None:
     """A token cache built with another vocabulary would feed the model ids it has no embedding for (an
     index error mid-run, a device assert on GPU): refuse it before anything is trained."""
@@ -747,6 +753,70 @@ class PretrainStream:
         for lang in self.languages:
             if self.lang_sizes[lang] <= 0 and lang not in self.stats["empty_languages"]:
                 self.stats["empty_languages"].append(lang)
+
+    def load_resharded(self, states: Sequence[dict[str, Any]]) -> None:
+        """Continue from the `state_dict()`s of every rank (rank 0 first) of a run with another number of
+        ranks; approximate, as no one position continues all of them exactly. Each source goes on from the
+        earliest position any saved rank reached in it, so no document is skipped, and the documents the
+        other ranks had read since then are read again (by whichever rank now owns them). This rank takes
+        the packing buffers and statistics of saved ranks `rank`, `rank + world_size`, ... (each saved rank's
+        go to one rank: nothing is lost or counted twice) and a generator of its own."""
+        states = list(states)
+        ranks = [s.get("rank") for s in states]
+        if (
+            not states
+            or ranks != list(range(len(states)))
+            or any(s["world_size"] != len(states) for s in states)
+        ):
+            raise TandemError(
+                f"load_resharded needs the data states of every rank, rank 0 first; got ranks {ranks}"
+            )
+        merged = copy.deepcopy(states[0])
+        merged.update(rank=self.rank, world_size=self.world_size)
+        for s in states[1:]:
+            for key in ("version", "seed", "sources"):
+                if s.get(key) != merged.get(key):
+                    raise TandemError(
+                        f"data state of rank {s['rank']} has {key}={s.get(key)!r}, rank 0's {merged.get(key)!r}"
+                    )
+        mine = [s for s in states if s["rank"] % self.world_size == self.rank]
+        merged["batches"] = max(int(s["batches"]) for s in states)
+        merged["rng"] = np.random.default_rng(
+            [self.seed, self.rank, 1234, self.world_size, len(states), merged["batches"]]
+        ).bit_generator.state
+        cursors = []
+        for i in range(len(self.sources)):
+            saved = [s["cursors"][i] for s in states]
+            if any(c is None for c in saved):  # a rank never read this source: from its start
+                cursors.append(None)
+                continue
+            first = dict(min(saved, key=_cursor_key))
+            first["piece"] = 0  # inside a split document: it is read again whole, by the rank that owns it
+            cursors.append(first)
+        merged["cursors"] = cursors
+        merged["epoch_docs"] = [max(s["epoch_docs"][i] for s in states) for i in range(len(self.sources))]
+        merged["dead"] = [all(s["dead"][i] for s in states) for i in range(len(self.sources))]
+        buffers: dict[str, list[int]] = {lang: [] for lang in self.languages}
+        stats: dict[str, Any] = {}
+        for s in mine:
+            for lang, buf in s["buffers"].items():
+                buffers[lang].extend(buf)
+            for k, v in s["stats"].items():
+                if k not in stats:
+                    stats[k] = copy.deepcopy(v)
+                elif isinstance(v, dict):
+                    for name, n in v.items():
+                        stats[k][name] = stats[k].get(name, 0) + n
+                elif isinstance(v, list):
+                    stats[k].extend(x for x in v if x not in stats[k])
+                elif isinstance(v, int | float):
+                    stats[k] += v
+        merged["buffers"] = buffers
+        merged["stats"] = stats
+        if "problems" in stats:
+            stats["problems"] = stats["problems"][: self.max_problems]
+        stats["batches"] = merged["batches"]
+        self.load_state_dict(merged)
 
     def close(self) -> None:
         """Close files and worker processes (the stream can still be used; they reopen on demand)."""

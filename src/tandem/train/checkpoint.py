@@ -195,7 +195,12 @@ class Checkpointer:
         self, path: str | os.PathLike, module: nn.Module, optimizer: torch.optim.Optimizer | None
     ) -> tuple[dict[str, Any], Any]:
         """Restore model and optimizer in place and this rank's RNG states; returns (trainer_state,
-        data_state)."""
+        data_state).
+
+        A checkpoint written by another number of ranks (`trainer_state["world_size"]`) loads too: DCP
+        reshards the model and optimizer; a rank the checkpoint has no file for takes the RNG states of rank
+        `rank % world_size` of the checkpoint (every rank is seeded alike), and data_state is then the list
+        of every saved rank's data state, rank 0 first, for the data stream to combine."""
         from torch.distributed.checkpoint.state_dict import (
             get_model_state_dict,
             get_state_dict,
@@ -209,11 +214,10 @@ class Checkpointer:
             raise TandemError(f"{path} is not a complete checkpoint (no trainer.json); pick another one")
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         rank, world = _rank_world()
-        if int(meta.get("world_size", 1)) != world:
-            raise TandemError(
-                f"{path} was written by {meta.get('world_size')} ranks, this run has {world}; resume with "
-                f"the same number of processes (or load only the weights with --init-from)"
-            )
+        saved_world = int(meta.get("world_size", 1))
+        blobs = {}
+        for r in range(saved_world) if saved_world != world else [rank]:
+            blobs[r] = _read_rank_file(path, r)  # before the model is touched: a missing file fails now
         if optimizer is None:
             sd = {"model": get_model_state_dict(module)}
             _load_dcp(sd, path)
@@ -223,10 +227,18 @@ class Checkpointer:
             sd = {"model": model_sd, "optim": optim_sd}
             _load_dcp(sd, path)
             set_state_dict(module, optimizer, model_state_dict=sd["model"], optim_state_dict=sd["optim"])
-        with open(path / f"rank_{rank:05d}.pt", "rb") as f:
-            blob = torch.load(f, weights_only=False)  # our own file: numpy/python RNG states are pickled
-        set_rng_state(blob["rng"])
-        return meta, blob["data"]
+        set_rng_state(blobs[rank % saved_world]["rng"])
+        if saved_world == world:
+            return meta, blobs[rank]["data"]
+        return meta, [blobs[r]["data"] for r in range(saved_world)]
+
+
+def _read_rank_file(path: Path, rank: int) -> dict[str, Any]:
+    f = path / f"rank_{rank:05d}.pt"
+    if not f.is_file():
+        raise TandemError(f"{path}: {f.name} is missing; the checkpoint is damaged, resume from another one")
+    with open(f, "rb") as fh:
+        return torch.load(fh, weights_only=False)  # our own file: numpy/python RNG states are pickled
 
 
 def _load_dcp(sd: dict[str, Any], path: Path) -> None:

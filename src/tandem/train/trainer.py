@@ -662,6 +662,22 @@ def _write_config(cfg: TrainConfig, out: Path) -> None:
     os.replace(tmp, out / "train_config.json")
 
 
+def _reshard_note(saved_world: int, world: int, saved_batch: Any, now: int | None, cfg: TrainConfig) -> str:
+    """What a resume under another number of ranks changes (said once, by rank 0)."""
+    note = (
+        f"note: the checkpoint was written by {saved_world} rank{'s' * (saved_world > 1)} and this run has "
+        f"{world}: the model and optimizer are resharded; the data stream goes on from the position of its "
+        "slowest rank in each source, so documents the faster ranks had read since may be seen again (none "
+        "is skipped), and the examples after the checkpoint are not the uninterrupted run's"
+    )
+    if isinstance(saved_batch, int) and now is not None and saved_batch != now:
+        note += f"; the global batch changes from {saved_batch} to {now} sequences per step"
+        accum, rem = divmod(saved_batch * cfg.grad_accum, now)
+        if rem == 0 and accum > 0:
+            note += f" (--grad-accum {accum} keeps {saved_batch})"
+    return note
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Raised by `train` after a SIGINT (Ctrl-C) or SIGTERM (cluster preemption) once the step reached is
     saved; `exit_code` is what `tandem pretrain` exits with: 128 + the signal (130, 143)."""
@@ -775,6 +791,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     frozen = cfg.freeze_encoder_steps > 0
     if frozen:
         _freeze_encoder(model, True)
+    # sequences per step (a stream given by the caller makes its own batches)
+    global_batch = world * cfg.batch_size * cfg.grad_accum if data is None else None
     if data is None:
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
@@ -810,6 +828,17 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if last is not None:
             meta = json.loads((last / "trainer.json").read_text(encoding="utf-8"))
             step = int(meta["step"])
+            saved_world = int(meta.get("world_size", 1))
+            if (
+                saved_world != world
+                and hasattr(data, "load_state_dict")
+                and not hasattr(data, "load_resharded")
+            ):
+                raise TandemError(
+                    f"{last} was written by {saved_world} ranks, this run has {world}, and its data stream "
+                    f"({type(data).__name__}) has no load_resharded to continue under another number of ranks: "
+                    f"resume with {saved_world} processes"
+                )
             # a checkpoint of step <= freeze_encoder_steps was written with the encoder still frozen (it
             # thaws at the start of that step's successor), so its optimizer holds no state for it: load it
             # frozen, the loop thaws the encoder where the uninterrupted run does
@@ -819,11 +848,19 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             meta, data_state = ckpt.load(last, module, optimizer)
             tokens_seen = int(meta.get("tokens_seen", 0))
             window = meta.get("window")
-            if data_state is not None and hasattr(data, "load_state_dict"):
+            if saved_world != world:
+                if any(s is not None for s in data_state) and hasattr(data, "load_resharded"):
+                    data.load_resharded(data_state)
+            elif data_state is not None and hasattr(data, "load_state_dict"):
                 data.load_state_dict(data_state)
             if rank == 0:
                 _write_config(cfg, out)
                 print(f"resumed from {last} (step {step}, {tokens_seen:,} tokens)", flush=True)
+                if saved_world != world:
+                    print(
+                        _reshard_note(saved_world, world, meta.get("global_batch"), global_batch, cfg),
+                        flush=True,
+                    )
         elif rank == 0:
             print(f"--resume: no checkpoint in {ckpt.root}; starting from step 0", flush=True)
     if step >= cfg.steps:
@@ -873,6 +910,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             "lr": lr,
             "schedule": dataclasses.asdict(schedule),
         }
+        if global_batch is not None:
+            state["global_batch"] = global_batch
         if window_steps:
             state["window"] = {
                 "sums": _all_reduce(acc.clone()).tolist(),
