@@ -134,6 +134,7 @@ def test_fsdp2_two_ranks_match_one_process(tmp_path, fsdp_gloo):
         assert torch.allclose(w1[k], w2[k], atol=1e-5), k
 
 
+@pytest.mark.slow
 def test_resume_under_another_number_of_ranks_reshards_and_continues(tmp_path, fsdp_gloo, capsys):
     """2 ranks -> 1 process -> 2 ranks: DCP reshards the model and optimizer each way and the loss curve is
     the one-process run's (the toy stream continues at its global batch under any world size)."""

@@ -666,11 +666,16 @@ def _reshard_note(saved_world: int, world: int, saved_batch: Any, now: int | Non
     """What a resume under another number of ranks changes (said once, by rank 0)."""
     note = (
         f"note: the checkpoint was written by {saved_world} rank{'s' * (saved_world > 1)} and this run has "
-        f"{world}: the model and optimizer are resharded; the data stream goes on from the position of its "
-        "slowest rank in each source, so documents the faster ranks had read since may be seen again (none "
-        "is skipped), and the examples after the checkpoint are not the uninterrupted run's"
+        f"{world}: the model and optimizer are resharded; "
     )
-    if isinstance(saved_batch, int) and now is not None and saved_batch != now:
+    if now is None:  # a stream the caller gave
+        return note + "the data stream goes on from the saved ranks' states through its load_resharded"
+    note += (
+        "the data stream goes on from the position of its slowest rank in each source, so documents the "
+        "faster ranks had read since may be seen again (none is skipped), and the examples after the "
+        "checkpoint are not the uninterrupted run's"
+    )
+    if isinstance(saved_batch, int) and saved_batch != now:
         note += f"; the global batch changes from {saved_batch} to {now} sequences per step"
         accum, rem = divmod(saved_batch * cfg.grad_accum, now)
         if rem == 0 and accum > 0:
