@@ -334,6 +334,30 @@ def test_a_stream_resharded_to_another_number_of_ranks_skips_no_document(corpus)
         merged.load_resharded([packed[1].state_dict()])
 
 
+def test_a_resharded_stream_reads_a_shuffled_block_again_whole(corpus):
+    """With shuffle_docs a cursor is a block's start and a slot: how many of the saved rank's records of the
+    block it had given. Under another number of ranks that count means other records: the block is read
+    again whole, so no document of it is skipped."""
+    path, docs = corpus["en"]
+    make = lambda rank, world: PretrainStream(  # noqa: E731
+        [Source(path, "en", shuffle_docs=8)], TOK, CLMObjective(CLM), 64, 6, rank=rank, world_size=world
+    )
+
+    def draw(s, n):
+        return [origin(r[1])[1] for _ in range(n) for r in rows(next(s), "input_ids")]
+
+    # blocks of 8 records hold 4 of each rank's: rank 1's 6 documents end inside the block at record 8
+    old = [make(0, 2), make(1, 2)]
+    draw(old[0], 3), draw(old[1], 1)
+    states = [json.loads(json.dumps(s.state_dict())) for s in old]
+    assert states[1]["cursors"][0]["block"] == 8 and states[1]["cursors"][0]["slot"] > 0
+    one = make(0, 1)
+    one.load_resharded(states)
+    rest = len(docs) - 8
+    after = draw(one, -(-rest // 6))[:rest]
+    assert sorted(after) == list(range(8, len(docs)))
+
+
 # -- formats ---------------------------------------------------------------------------------------------------
 def test_jsonl_parquet_and_hf_sources_give_the_same_documents(tmp_path, corpus):
     _, docs = corpus["en"]

@@ -792,6 +792,8 @@ class PretrainStream:
                 continue
             first = dict(min(saved, key=_cursor_key))
             first["piece"] = 0  # inside a split document: it is read again whole, by the rank that owns it
+            if "slot" in first:  # inside a shuffle_docs block: the slot counted the saved rank's records of
+                first["slot"] = 0  # the block, not this rank's; the block is read again whole
             cursors.append(first)
         merged["cursors"] = cursors
         merged["epoch_docs"] = [max(s["epoch_docs"][i] for s in states) for i in range(len(self.sources))]
