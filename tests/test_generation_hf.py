@@ -419,3 +419,51 @@ def test_checkpoint_num_return_sequences_is_named_in_a_warning(tmp_path):
         assert hf.generate(input_ids=ids, attention_mask=mask).shape[0] == 2 * ids.shape[0]
     assert ours.generate(ids, attention_mask=mask).shape[0] == ids.shape[0]
     assert ours.config.generation["num_return_sequences"] == 2  # written back by convert --to hf
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(max_length=9, min_length=6),
+        dict(max_length=9, min_length=6, num_beams=3),
+        dict(max_length=30, max_new_tokens=7),  # max_new_tokens wins, as in transformers
+        dict(min_length=1, max_length=2),  # min 1 counts only the start token; one new token
+    ],
+    ids=["greedy", "beam3", "max_new_tokens-wins", "shortest"],
+)
+def test_hf_max_length_and_min_length_count_the_start_token(tmp_path, kw):
+    # transformers code passes max_length / min_length; they used to be a TypeError here
+    hf = _hf_model("bart", seed=5)
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    got, ref = _both(hf, ours, **kw)
+    assert got == ref
+    want_len = 1 + kw.get("max_new_tokens", kw["max_length"] - 1)
+    assert max(len(row) for row in ref) <= want_len
+
+
+def test_hf_options_tandem_does_not_apply_are_named_errors(hub):
+    _, _, ours, _ = hub
+    ids, mask = _batch()
+    for kw in (dict(bad_words_ids=[[5]]), dict(suppress_tokens=[5]), dict(num_beam_groups=2)):
+        with pytest.raises(TandemError, match=f"{next(iter(kw))}: transformers generate\\(\\) option"):
+            ours.generate(ids, attention_mask=mask, **kw)
+    # their "off" values are accepted, as transformers accepts them
+    off = ours.generate(ids, attention_mask=mask, suppress_tokens=None, bad_words_ids=[], num_beams=1)
+    assert off.tolist() == ours.generate(ids, attention_mask=mask, num_beams=1).tolist()
+    with pytest.raises(TandemError, match="max_length must be a whole number >= 2"):
+        ours.generate(ids, attention_mask=mask, max_length=1)
+
+
+def test_greedy_num_return_sequences_is_refused_as_transformers_does(hub):
+    # greedy search returned N identical copies of each row; transformers raises a ValueError
+    _, hf, ours, _ = hub
+    ids, mask = _batch()
+    with pytest.raises(ValueError, match="num_return_sequences"):
+        hf.generate(input_ids=ids, attention_mask=mask, num_beams=1, num_return_sequences=2)
+    with pytest.raises(TandemError, match="num_return_sequences 2 with greedy search"):
+        ours.generate(ids, attention_mask=mask, num_beams=1, num_return_sequences=2)
+    sampled = ours.generate(
+        ids, attention_mask=mask, num_beams=1, num_return_sequences=2, do_sample=True, max_new_tokens=4
+    )
+    assert sampled.shape[0] == 2 * ids.shape[0]

@@ -14,6 +14,39 @@ from typing import Any
 
 from tandem.errors import TandemError
 
+# transformers' generate() settings that change what it returns but tandem does not apply, with the value
+# that leaves each off: a checkpoint setting one gets a warning on load, a call passing one an error
+HF_UNSUPPORTED: dict[str, Any] = {
+    "typical_p": 1.0,
+    "min_p": None,
+    "top_h": None,
+    "epsilon_cutoff": 0.0,
+    "eta_cutoff": 0.0,
+    "encoder_repetition_penalty": 1.0,
+    "encoder_no_repeat_ngram_size": 0,
+    "bad_words_ids": None,
+    "force_words_ids": None,
+    "forced_decoder_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
+    "sequence_bias": None,
+    "num_beam_groups": 1,
+    "diversity_penalty": 0.0,
+    "penalty_alpha": None,
+    "exponential_decay_length_penalty": None,
+    "guidance_scale": None,
+    "renormalize_logits": False,
+    "remove_invalid_values": False,
+    "constraints": None,
+    "stop_strings": None,  # tandem's generate(stop_strings=...) applies them, given the tokenizer
+    "max_time": None,
+}
+
+
+def hf_setting_on(name: str, value: Any) -> bool:
+    """Whether transformers' setting `name` (one of HF_UNSUPPORTED) is switched on by `value`."""
+    return value not in (HF_UNSUPPORTED[name], None, [], {})
+
 
 def _whole(v: Any) -> bool:
     return isinstance(v, Integral) and not isinstance(v, bool)

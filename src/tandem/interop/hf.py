@@ -12,6 +12,7 @@ import re
 import torch
 
 from tandem.config import GENERATION_KEYS, ModelConfig
+from tandem.decoding import HF_UNSUPPORTED, hf_setting_on
 from tandem.errors import TandemError
 
 # ----------------------------------------------------------------------------- BART / mBART
@@ -501,33 +502,6 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
 
 # transformers' generation settings tandem applies, by the same name (max/min length are mapped apart)
 _HF_GENERATION_SAME = tuple(k for k in GENERATION_KEYS if k not in ("max_new_tokens", "min_new_tokens"))
-# transformers' settings that change what generate() returns but tandem does not apply, with the value
-# that leaves them off: a checkpoint setting one of them otherwise gets a warning
-_HF_GENERATION_UNSUPPORTED = {
-    "typical_p": 1.0,
-    "min_p": None,
-    "top_h": None,
-    "epsilon_cutoff": 0.0,
-    "eta_cutoff": 0.0,
-    "encoder_repetition_penalty": 1.0,
-    "encoder_no_repeat_ngram_size": 0,
-    "bad_words_ids": None,
-    "force_words_ids": None,
-    "forced_decoder_ids": None,
-    "suppress_tokens": None,
-    "begin_suppress_tokens": None,
-    "sequence_bias": None,
-    "num_beam_groups": 1,
-    "diversity_penalty": 0.0,
-    "penalty_alpha": None,
-    "exponential_decay_length_penalty": None,
-    "guidance_scale": None,
-    "renormalize_logits": False,
-    "remove_invalid_values": False,
-    "constraints": None,
-    "stop_strings": None,
-    "max_time": None,
-}
 _HF_TOP_K_DEFAULT = 50  # transformers' top_k when a sampling config does not set one (tandem's is 0)
 
 
@@ -551,9 +525,7 @@ def generation_from_hf(gen: dict) -> tuple[dict, list[str]]:
         out["top_k"] = _HF_TOP_K_DEFAULT
     if isinstance(out.get("forced_eos_token_id"), list) and len(out["forced_eos_token_id"]) == 1:
         out["forced_eos_token_id"] = out["forced_eos_token_id"][0]
-    ignored = sorted(
-        k for k, off in _HF_GENERATION_UNSUPPORTED.items() if k in gen and gen[k] not in (off, None, [], {})
-    )
+    ignored = sorted(k for k in HF_UNSUPPORTED if k in gen and hf_setting_on(k, gen[k]))
     return out, ignored
 
 

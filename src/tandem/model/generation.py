@@ -18,7 +18,13 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from tandem.decoding import check_generation_settings, model_min_new_tokens
+from tandem.config import GENERATION_KEYS
+from tandem.decoding import (
+    HF_UNSUPPORTED,
+    check_generation_settings,
+    hf_setting_on,
+    model_min_new_tokens,
+)
 from tandem.errors import TandemError
 
 
@@ -124,12 +130,44 @@ GREEDY = {
 _NONE_MEANS_OFF = ("forced_bos_token_id", "forced_eos_token_id")
 
 
+def _hf_call_options(options: dict) -> dict:
+    """A call's keywords with transformers' `max_length` / `min_length` as tandem's lengths, and its decoding
+    options that tandem does not apply refused by name (they used to be a bare TypeError).
+
+    In an encoder-decoder, transformers' lengths count the decoder start token: `max_length` L is
+    `max_new_tokens` L - 1 and `min_length` M is `min_new_tokens` max(M - 1, 0); `max_new_tokens` /
+    `min_new_tokens`, when also given, win, as they do in transformers."""
+    hf_only = {k for k in HF_UNSUPPORTED if k != "stop_strings"}  # tandem's stop_strings is its own option
+    off = sorted(k for k in options if k in hf_only and hf_setting_on(k, options[k]))
+    if off:
+        raise TandemError(
+            f"generate: {', '.join(off)}: transformers generate() option(s) that tandem does not apply; "
+            "leave them out (tandem applies "
+            f"{', '.join(GENERATION_KEYS)}, max_length, min_length)"
+        )
+    out = {k: v for k, v in options.items() if k not in hf_only}
+    for hf_name, name, least in (("max_length", "max_new_tokens", 2), ("min_length", "min_new_tokens", 0)):
+        value = out.pop(hf_name, None)
+        if value is None:
+            continue
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+            raise TandemError(
+                f"{hf_name} must be a whole number >= {least} (it counts the decoder start token, as in "
+                f"transformers; or pass {name}), got {value!r}"
+            )
+        if out.get(name) is None:
+            out[name] = max(value - 1, 0)
+    return out
+
+
 def with_model_defaults(config, options: dict) -> dict:
     """`options` (a `generate` call's keywords) over the model's decoding defaults `config.generation`,
     as transformers puts a call's arguments over `model.generation_config`: an option the caller passes
     wins; passing None for one of them means "not given" (the model's default, else tandem's), except for
     `forced_bos_token_id` / `forced_eos_token_id`, where None turns the model's forcing off. Never taken from
-    the model: `num_return_sequences`, and `num_beams` when the caller samples."""
+    the model: `num_return_sequences`, and `num_beams` when the caller samples. transformers' `max_length`
+    and `min_length` are read as in transformers (`_hf_call_options`)."""
+    options = _hf_call_options(options)
     # num_return_sequences is a call's choice: a checkpoint's value would silently change how many rows
     # come back per input for every caller that pairs outputs with inputs
     defaults = {
@@ -242,6 +280,12 @@ def generate(
         length_penalty=length_penalty,
         do_sample=do_sample,
     )
+    if num_return_sequences > 1 and num_beams == 1 and not do_sample:
+        # N copies of the one greedy sequence (transformers refuses this too)
+        raise TandemError(
+            f"num_return_sequences {num_return_sequences} with greedy search would return the same sequence "
+            f"{num_return_sequences} times: use num_beams >= {num_return_sequences}, or do_sample=True"
+        )
     rules = _ScoreRules(
         eos,
         min_new_tokens,
