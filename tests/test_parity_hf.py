@@ -314,6 +314,56 @@ def test_bf16_export_without_a_logits_bias_has_only_bf16_tensors(tmp_path):
     assert set(dtypes.values()) == {torch.bfloat16}
 
 
+@pytest.mark.parametrize("kind", ["mbart", "t5-v1.1"])
+def test_convert_round_trip_keeps_bf16_weights_bit_exact(tmp_path, kind):
+    """HF bf16 -> `tandem convert --to tandem` -> `--to hf`: the weights stay bf16 (they were written as
+    float32, twice the size, and came back as float32) and equal the original bit for bit."""
+    from safetensors.torch import load_file
+
+    from tandem.cli import main
+
+    torch.manual_seed(0)
+    hf, eos, _ = _bart(kind) if "bart" in kind else _t5(kind)
+    _perturb(hf, eos)
+    hf.to(torch.bfloat16).save_pretrained(tmp_path / "a")
+    assert main(["convert", str(tmp_path / "a"), "--to", "tandem", "--out", str(tmp_path / "t")]) == 0
+    assert {v.dtype for v in load_file(tmp_path / "t" / "model.safetensors").values()} == {torch.bfloat16}
+    assert main(["convert", str(tmp_path / "t"), "--to", "hf", "--out", str(tmp_path / "b")]) == 0
+    before, after = (
+        load_file(tmp_path / "a" / "model.safetensors"),
+        load_file(tmp_path / "b" / "model.safetensors"),
+    )
+    assert set(before) == set(after)
+    assert all(after[k].dtype == before[k].dtype and torch.equal(after[k], before[k]) for k in before)
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["dtype"] == "bfloat16"
+    # --dtype still casts; from a float32 tandem directory, float32 stays float32
+    assert (
+        main(
+            [
+                "convert",
+                str(tmp_path / "t"),
+                "--to",
+                "tandem",
+                "--out",
+                str(tmp_path / "w"),
+                "--dtype",
+                "float32",
+            ]
+        )
+        == 0
+    )
+    assert {v.dtype for v in load_file(tmp_path / "w" / "model.safetensors").values()} == {torch.float32}
+    assert main(["convert", str(tmp_path / "w"), "--to", "hf", "--out", str(tmp_path / "c")]) == 0
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["dtype"] == "float32"
+
+
+def test_stored_dtype_of_a_pytorch_model_bin(tmp_path):
+    from tandem.checkpoint import stored_dtype
+
+    hf, *_ = _bart("bart")
+    assert stored_dtype(_bin_dir(tmp_path, hf.to(torch.float16))) == torch.float16
+
+
 def _bin_dir(tmp_path, hf, shards: int = 1):
     """`hf` saved the way older transformers did: pytorch_model.bin, or shards with their index."""
     hf.save_pretrained(tmp_path)

@@ -12,6 +12,7 @@ replaced after them, switches over at once), and the earlier save's other files 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -174,6 +175,49 @@ def read_tensors(directory: Path) -> dict[str, torch.Tensor]:
     raise TandemError(
         f"{directory}: no weights found (expected {SINGLE}, {INDEX}, pytorch_model.bin or {LEGACY_INDEX})"
     )
+
+
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+}
+
+
+def _safetensors_header(path: Path) -> dict:
+    """A safetensors file's header (tensor name -> dtype, shape, offsets), read without its data."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+    except (OSError, ValueError) as e:
+        raise TandemError(
+            f"{path}: weights are unreadable or corrupt ({e}); re-download or re-save them"
+        ) from e
+    if not isinstance(header, dict):
+        raise TandemError(f"{path}: weights are unreadable or corrupt; re-download or re-save them")
+    return header
+
+
+def stored_dtype(directory: Path) -> torch.dtype:
+    """The floating dtype a directory's weights are stored in (the one holding most of their values);
+    safetensors files are judged from their headers, without reading the weights."""
+    counts: dict[torch.dtype, int] = {}
+    files = [directory / SINGLE] if (directory / SINGLE).exists() else []
+    if not files and (directory / INDEX).exists():
+        files = [directory / shard for shard in _read_index(directory, INDEX)]
+    if files:
+        for path in files:
+            for name, info in _safetensors_header(path).items():
+                dtype = _SAFETENSORS_DTYPES.get(info.get("dtype")) if name != "__metadata__" else None
+                if dtype is not None:
+                    counts[dtype] = counts.get(dtype, 0) + math.prod(info.get("shape", []))
+    else:
+        for t in read_tensors(directory).values():
+            if t.is_floating_point():
+                counts[t.dtype] = counts.get(t.dtype, 0) + t.numel()
+    return max(counts, key=counts.get) if counts else torch.float32
 
 
 def read_config(directory: Path) -> dict:

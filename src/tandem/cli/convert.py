@@ -19,12 +19,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="source model directory (any format tandem reads)")
     p.add_argument("--to", choices=["tandem", "hf"], required=True, help="target format")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default=None, help="cast weights")
+    p.add_argument(
+        "--dtype",
+        choices=["float32", "bfloat16", "float16"],
+        default=None,
+        help="cast the weights (default: keep the source's dtype)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from tandem.checkpoint import stored_dtype
     from tandem.interop import to_hf
     from tandem.model import Seq2SeqLM
     from tandem.tokenizer import Tokenizer
@@ -33,8 +39,13 @@ def run(args: argparse.Namespace) -> int:
     if out.resolve() == Path(args.model).resolve():
         raise TandemError("--out must differ from the source directory")
     model = Seq2SeqLM.from_pretrained(args.model)
-    if args.dtype:
-        model = model.to(getattr(torch, args.dtype))
+    # the weights keep the source's dtype unless --dtype says otherwise (a bfloat16 checkpoint used to be
+    # written as float32, twice its size, and came back from a round trip as float32)
+    dtype = getattr(torch, args.dtype) if args.dtype else stored_dtype(Path(args.model))
+    if dtype != torch.float32:
+        model = model.to(dtype)
+        if not args.dtype:
+            print(f"kept the source's {str(dtype).removeprefix('torch.')} weights (--dtype float32 to widen)")
     try:
         tok = Tokenizer.load(args.model)
     except TandemError:
