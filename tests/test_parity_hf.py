@@ -557,3 +557,14 @@ def test_t5_feed_forward_proj_with_any_activation_name(tmp_path, proj):
         assert torch.allclose(
             back(input_ids=ids, attention_mask=mask, decoder_input_ids=dec).logits, ref, atol=1e-5
         )
+
+
+def test_bart_init_std_survives_hf_tandem_hf(tmp_path):
+    # init_std was dropped on load and came back as tandem's d_model**-0.5 (0.177 here) instead of 0.02
+    hf, *_ = _bart("bart")
+    hf.config.init_std = 0.02
+    hf.save_pretrained(tmp_path / "a")
+    ours = Seq2SeqLM.from_pretrained(tmp_path / "a")
+    assert ours.config.init_std == 0.02
+    to_hf(ours, tmp_path / "b")
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["init_std"] == 0.02

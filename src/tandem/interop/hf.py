@@ -145,6 +145,7 @@ def bart_config(hf: dict, tensors: dict[str, torch.Tensor] | None = None) -> Mod
         eos_token_id=hf.get("eos_token_id", 2),
         # mBART leaves it unset (a language code starts each target); generate() then starts with BOS
         decoder_start_token_id=_first_set(hf.get("decoder_start_token_id"), hf.get("bos_token_id"), 2),
+        init_std=hf.get("init_std"),  # transformers initialises new weights with it (0.02 default)
         name=kind,
     )
 
