@@ -547,3 +547,98 @@ def test_unreadable_flores_spm_fails_when_the_task_is_built(tmp_path):
     # --flores-spm was only opened by the metric, after the model had translated the whole devtest
     with pytest.raises(TandemError, match=r"spBLEU: cannot load SentencePiece model .*missing.model"):
         get_task("flores:en-de", str(tmp_path / "missing.model"))
+
+
+def _wsc_row(idx, span2_index, label, text="Tom told Bill that he would win because he trained hard."):
+    target = {"span1_index": 0, "span1_text": "Tom", "span2_index": span2_index, "span2_text": "he"}
+    return {"text": text, "target": target, "label": label, "idx": idx}
+
+
+def test_wsc_prompt_marks_which_pronoun_occurrence_is_meant(tmp_path):
+    # "he" occurs twice: the two examples differ only in span2_index, and their prompts must differ too
+    f = tmp_path / "wsc.jsonl"
+    rows = [_wsc_row(0, 4, True), _wsc_row(1, 8, False), _wsc_row(2, 7, False)]  # idx 2: index one word off
+    f.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task, _ = get_task(f"wsc={f}")
+    p = [task.prompt(d) for d in task.load(tmp_path, str(f))]
+    assert p[0].startswith("Tom told Bill that *he* would win because he trained hard. Question:")
+    assert p[1].startswith("Tom told Bill that he would win because *he* trained hard. Question:")
+    assert p[2] == p[1]  # the nearest matching word, as in validation idx 42
+    assert "does the pronoun '*he*' refer to 'Tom'? Answer:" in p[0]
+
+
+def test_wsc_validation_prompts_determine_their_label(shared_data):
+    # 27 of the 104 passages hold their pronoun more than once; unmarked, "the master" / "he" in one passage
+    # gave the same prompt with labels True and False
+    task, _ = get_task("wsc")
+    labels: dict[str, set] = {}
+    for d in task.load(shared_data, None):
+        labels.setdefault(task.prompt(d), set()).add(d["label"])
+    assert len(labels) == 101 and all(len(v) == 1 for v in labels.values())
+
+
+def _xnli_file(tmp_path):
+    rows = [
+        (f"Premise {p}.", f"Hypothesis {p}{h}.", lab)
+        for p in "ABCD"
+        for h, lab in zip("xyz", ["entailment", "neutral", "contradiction"])
+    ]
+    f = tmp_path / "xnli.tsv"
+    f.write_text("".join("\t".join(r) + "\n" for r in rows))
+    return f
+
+
+def test_eval_split_demonstrations_skip_the_querys_premise_siblings(tmp_path):
+    from tandem.evaluation.runner import build_prompts
+    from tandem.prompting.templates import PromptFormat
+
+    f = _xnli_file(tmp_path)
+    task, explicit = get_task(f"xnli:en={f}")
+    docs = task.load(tmp_path, explicit)
+    # each premise has one hypothesis per label: a sibling demonstration gives the query's label away
+    prompts, kept, _ = build_prompts(task, docs, docs, True, 9, 0, PromptFormat(), len, None)
+    for d, p in zip(docs, prompts):
+        assert kept == [9] * 12 and p.count(d["premise"]) == 1, p  # only the query's own
+    from tandem.evaluation.runner import check_shots, demonstrations_available
+
+    assert demonstrations_available(task, docs, docs, True) == 9
+    check_shots(task, 9, 9, True)
+    with pytest.raises(TandemError, match="10 shots asked for but only 9"):
+        check_shots(task, 10, demonstrations_available(task, docs, docs, True), True)
+
+
+def test_demonstrations_never_repeat_the_querys_input(tmp_path):
+    from tandem.evaluation.runner import build_prompts
+    from tandem.prompting.templates import PromptFormat
+
+    # a duplicated example (xSID, SQuAD 2.0 and SLURP have some) shows the query's own gold answer
+    f = tmp_path / "mt.jsonl"
+    srcs = ["Hello.", "Good day.", "Hello.", "Thanks.", "Bye.", "See you."]
+    f.write_text(
+        "".join(json.dumps({"id": str(i), "src": s, "tgt": f"T{i}"}) + "\n" for i, s in enumerate(srcs))
+    )
+    task, explicit = get_task(f"flores:en-de={f}")
+    docs = task.load(tmp_path, explicit)
+    for seed in range(5):
+        prompts, kept, _ = build_prompts(task, docs, docs, True, 4, seed, PromptFormat(), len, None)
+        assert kept == [4] * 6
+        for i in (0, 2):
+            assert prompts[i].count("Sentence: Hello.") == 1, prompts[i]
+    from tandem.evaluation.runner import demonstrations_available
+
+    assert demonstrations_available(task, docs, docs, True) == 4
+
+
+def test_copa_choices_keep_the_pronoun_i_capitalised(tmp_path):
+    f = tmp_path / "copa.jsonl"
+    row = {
+        "premise": "My body cast a shadow.",
+        "choice1": "I stood up.",
+        "choice2": "Ice melted.",
+        "question": "cause",
+    }
+    f.write_text(json.dumps({**row, "label": 0, "idx": 0}) + "\n")
+    task, explicit = get_task(f"copa={f}")
+    d = task.load(tmp_path, explicit)[0]
+    assert task.prompt(d) == "My body cast a shadow because"
+    assert task.choices(d) == [" I stood up.", " ice melted."] and task.target(d) == " I stood up."

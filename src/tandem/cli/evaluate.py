@@ -94,12 +94,26 @@ def run(args: argparse.Namespace) -> int:
         from tandem.checkpoint import detect_format
 
         detect_format(Path(args.model))  # config.json readable and of a supported kind
-        from tandem.evaluation.runner import check_shots, demonstration_pool_size, load_eval_docs
+        from tandem.evaluation.runner import (
+            check_shots,
+            demonstration_pool,
+            demonstrations_available,
+            load_eval_docs,
+        )
 
-        sizes = [len(load_eval_docs(task, data_dir, explicit)) for task, explicit in tasks]  # so do bad files
-        if args.shots:  # and demonstration pools smaller than --shots
-            for (task, explicit), n in zip(tasks, sizes, strict=True):
-                check_shots(task, args.shots, *demonstration_pool_size(task, data_dir, explicit, n))
+        sizes = []
+        for task, explicit in tasks:
+            docs = load_eval_docs(task, data_dir, explicit)  # so do bad files
+            sizes.append(len(docs))
+            if args.shots:  # and demonstration pools smaller than --shots
+                pool, pool_is_eval = demonstration_pool(task, data_dir, explicit, docs)
+                queries = docs[: args.limit] if args.limit else docs
+                check_shots(
+                    task,
+                    args.shots,
+                    demonstrations_available(task, queries, pool, pool_is_eval),
+                    pool_is_eval,
+                )
         reports = _run_model(args, tasks, data_dir, sizes)
     table = markdown_table(reports)
     print(table, end="")

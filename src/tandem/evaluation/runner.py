@@ -51,6 +51,32 @@ def _jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x, default=str))
 
 
+def demonstration_exclusions(
+    task: Task, docs: Sequence[Doc], pool: Sequence[Doc], pool_is_eval: bool
+) -> list[set[int]]:
+    """Per query, the pool entries (by `id()`) that must not demonstrate it: any with the query's own input
+    (a duplicate example would show the query's gold answer; SQuAD 2.0, xSID and SNIPS's training split have
+    such), and from an evaluation-split pool the query itself (same id) and its `task.group_of` siblings."""
+    by_prompt: dict[str, list[int]] = {}
+    by_id: dict[str, list[int]] = {}
+    by_group: dict[Any, list[int]] = {}
+    for x in pool:
+        by_prompt.setdefault(task.prompt(x), []).append(id(x))
+        if pool_is_eval:
+            by_id.setdefault(x["id"], []).append(id(x))
+            if task.group_of is not None:
+                by_group.setdefault(task.group_of(x), []).append(id(x))
+    out = []
+    for d in docs:
+        ex = set(by_prompt.get(task.prompt(d), ()))
+        if pool_is_eval:
+            ex.update(by_id.get(d["id"], ()))
+            if task.group_of is not None:
+                ex.update(by_group.get(task.group_of(d), ()))
+        out.append(ex)
+    return out
+
+
 def build_prompts(
     task: Task,
     docs: Sequence[Doc],
@@ -68,6 +94,7 @@ def build_prompts(
     prompts: list[str | None] = []
     kept: list[int] = []
     dropped: list[int] = []
+    excluded = demonstration_exclusions(task, docs, pool, pool_is_eval) if shots else [set()] * len(docs)
     for i, d in enumerate(docs):
         demos = select_demonstrations(
             pool,
@@ -75,7 +102,7 @@ def build_prompts(
             seed,
             query_index=i,
             label_of=task.label_of if balanced else None,
-            exclude=(lambda x, _id=d["id"]: x["id"] == _id) if pool_is_eval else None,
+            exclude=(lambda x, _ex=excluded[i]: id(x) in _ex) if excluded[i] else None,
         )
         demo_texts = [task.prompt(x) + task.target(x) for x in demos]
         fitted = fit_prompt(demo_texts, task.prompt(d), fmt, length_of, max_length)
@@ -85,15 +112,27 @@ def build_prompts(
     return prompts, kept, dropped
 
 
-def check_shots(task: Task, shots: int, pool_size: int, pool_is_eval: bool) -> None:
-    """Raise when `task` cannot give every query `shots` distinct demonstrations (never silently fewer)."""
-    available = pool_size - 1 if pool_is_eval else pool_size  # an evaluation-split pool never holds the query
+def check_shots(task: Task, shots: int, available: int, pool_is_eval: bool) -> None:
+    """Raise when `task` cannot give every query `shots` distinct demonstrations (never silently fewer);
+    `available`: the fewest demonstration candidates any query has (see `demonstrations_available`)."""
     if shots > available:
-        where = "its evaluation split, less the query itself" if pool_is_eval else "its training split"
+        where = (
+            "its evaluation split, less the query, its duplicates"
+            + (" and the examples it shares a group with" if task.group_of is not None else "")
+            if pool_is_eval
+            else "its training split, less any example with the query's own input"
+        )
         raise TandemError(
             f"task {task.name}: {shots} shots asked for but only {max(available, 0)} demonstration examples "
             f"exist ({where}); lower --shots to {max(available, 0)} or fewer"
         )
+
+
+def demonstrations_available(task: Task, docs: Sequence[Doc], pool: Sequence[Doc], pool_is_eval: bool) -> int:
+    """The fewest demonstration candidates any of `docs` has in `pool` once its exclusions are taken out."""
+    if not docs:
+        return len(pool)
+    return len(pool) - max(len(ex) for ex in demonstration_exclusions(task, docs, pool, pool_is_eval))
 
 
 def load_eval_docs(task: Task, data_dir: Path, explicit: str | None = None) -> list[Doc]:
@@ -118,14 +157,14 @@ def check_out_dir(out_dir: str | Path) -> None:
             return
 
 
-def demonstration_pool_size(
-    task: Task, data_dir: Path, explicit: str | None = None, n_eval: int | None = None
-) -> tuple[int, bool]:
-    """(number of demonstration candidates, whether they come from the evaluation split) of `task`;
-    `n_eval`: the number of evaluation examples when the caller has already loaded them."""
+def demonstration_pool(
+    task: Task, data_dir: Path, explicit: str | None = None, docs: Sequence[Doc] | None = None
+) -> tuple[list[Doc], bool]:
+    """(demonstration candidates, whether they come from the evaluation split) of `task`: its training split,
+    else the whole evaluation split (`docs` when the caller has already loaded it whole)."""
     if task.load_train is None:
-        return (n_eval if n_eval is not None else len(load_eval_docs(task, data_dir, explicit))), True
-    return len(task.load_train(data_dir)), False
+        return (list(docs) if docs is not None else load_eval_docs(task, data_dir, explicit)), True
+    return task.load_train(data_dir), False
 
 
 def run_task(
@@ -162,10 +201,10 @@ def run_task(
                     "choices to rank (a ReCoRD query needs its passage's entities); fix or remove it"
                 )
     pool_is_eval = task.load_train is None
-    pool = docs if pool_is_eval else task.load_train(data_dir)
-    if pool_is_eval and shots:
-        pool = task.load(data_dir, explicit)  # the whole split, not only the first `limit`
-    check_shots(task, shots, len(pool), pool_is_eval)
+    pool: Sequence[Doc] = docs
+    if shots:  # from an evaluation split: the whole split, not only the first `limit`
+        pool, pool_is_eval = demonstration_pool(task, data_dir, explicit)
+        check_shots(task, shots, demonstrations_available(task, docs, pool, pool_is_eval), pool_is_eval)
     prompts, kept, dropped = build_prompts(
         task,
         docs,

@@ -44,6 +44,10 @@ class Task:
     choice_labels: Callable[[Doc], list[Any]] | None = None  # rank: the label each choice stands for
     load_train: Callable[[Path], list[Doc]] | None = None  # demonstration pool; None: the eval split
     label_of: Callable[[Doc], Hashable] | None = None  # class for balanced demonstration selection
+    # demonstrations drawn from the evaluation split never share this with the query (XNLI: the premise, whose
+    # three hypotheses take one label each, so a sibling tells the query's label by elimination; SQuAD 2.0: the
+    # paragraph, whose unanswerable questions were written against its answerable ones)
+    group_of: Callable[[Doc], Hashable] | None = None
     max_new_tokens: int = 32
     stop: tuple[str, ...] = ("\n",)
     postprocess: Callable[[str, Doc], Any] | None = None
@@ -369,12 +373,45 @@ def _copa_prompt(d: Doc) -> str:
 
 
 def _copa_choice(text: str) -> str:
+    """The choice continuing the premise mid-sentence: first letter in lower case, except the pronoun "I" (32 of
+    the 200 validation choices start with it; "because i ..." is no sentence a model has read)."""
+    if text[:1] == "I" and (len(text) == 1 or not text[1].isalpha()):
+        return " " + text
     return " " + text[:1].lower() + text[1:]
 
 
 def _wsc_fields(d: Doc) -> tuple[str, str]:
     t = need(d, "target", d.get("_where", ""))
     return t["span1_text"], t["span2_text"]
+
+
+_WSC_PUNCT = ".,;:!?'\"()"
+
+
+def _wsc_text(d: Doc) -> str:
+    """The passage with the pronoun under test marked `*he*`: a pronoun often occurs more than once (27 of the
+    104 validation passages), and the span texts alone made examples that differ only in which occurrence is
+    meant (with opposite labels) the same prompt. The mark goes on the words at `span2_index` (split at single
+    spaces, as SuperGLUE counts them), or on the nearest words that match the pronoun where the index is off
+    (validation idx 42 points at the word before its `it`); the passage stays unmarked when nothing matches."""
+    t = d["target"]
+    words = d["text"].split(" ")
+    pronoun = [w.strip(_WSC_PUNCT).lower() for w in str(t["span2_text"]).split(" ")]
+    n = len(pronoun)
+    at = [
+        i
+        for i in range(len(words) - n + 1)
+        if [w.strip(_WSC_PUNCT).lower() for w in words[i : i + n]] == pronoun
+    ]
+    if not at:
+        return d["text"]
+    index = t.get("span2_index")
+    i = min(at, key=lambda j: abs(j - index)) if isinstance(index, int) else at[0]
+    span = " ".join(words[i : i + n])
+    core = span.strip(_WSC_PUNCT)
+    start = span.index(core)
+    marked = f"{span[:start]}*{core}*{span[start + len(core) :]}"
+    return " ".join([*words[:i], marked, *words[i + n :]])
 
 
 def _superglue_tasks() -> dict[str, Task]:
@@ -461,7 +498,7 @@ def _superglue_tasks() -> dict[str, Task]:
             "rank",
             _sg_file("wsc", "val"),
             prompt=lambda d: (
-                f"{d['text']} Question: In the passage above, does the pronoun '{_wsc_fields(d)[1]}' refer to "
+                f"{_wsc_text(d)} Question: In the passage above, does the pronoun '*{_wsc_fields(d)[1]}*' refer to "
                 f"'{_wsc_fields(d)[0]}'? Answer:"
             ),
             target=lambda d: yn[int(_bool_label(d))],
@@ -577,6 +614,7 @@ def _squad_task() -> Task:
         gold=lambda d: d["answers"],
         metric=lambda docs, p: M.squad_v2([d["answers"] for d in docs], [str(x) for x in p]),
         postprocess=_squad_post,
+        group_of=lambda d: d["context"],
         max_new_tokens=24,
         primary="f1",
         description="SQuAD 2.0 (official exact/F1; 'unanswerable' or empty = no answer)",
@@ -711,7 +749,9 @@ def _xnli_task(lang: str) -> Task:
         choice_labels=lambda d: list(_XNLI),
         metric=lambda docs, p: _acc_metric(docs, p, lambda d: d["label"]),
         label_of=lambda d: d["label"],
-        description=f"XNLI dev {lang} (accuracy); demonstrations from the same split, never the query",
+        group_of=lambda d: d["premise"],
+        description=f"XNLI dev {lang} (accuracy); demonstrations from the same split, never the query or "
+        "another hypothesis of its premise",
     )
 
 
