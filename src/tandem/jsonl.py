@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -40,26 +41,34 @@ def read_text(path: str | Path) -> str:
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each non-blank line; a malformed line is a TandemError naming it."""
+    """(line number, object) for each non-blank line; a malformed line is a TandemError naming it. A .gz file
+    is read through gzip as a pretraining source's is (`tandem.data.sources.open_data_file`: other
+    compressions and archives are refused, a damaged .gz file is named)."""
+    from tandem.data.sources import _GZ_ERRORS, gzip_error, is_gzip, open_data_file  # numpy: on first use
+
     p = Path(path)
     if not p.is_file():
         raise TandemError(f"{p}: file not found")
-    try:
-        f = p.open(encoding="utf-8-sig", errors="surrogateescape")
-    except OSError as e:
-        raise TandemError(f"{p}: cannot read ({e.strerror or e}); check the path and permissions") from e
-    with f:
-        for i, line in enumerate(f, 1):
-            _check_utf8(line, p, i)
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TandemError(f"{p} line {i}: not valid JSON ({e.msg}); fix or remove the line") from e
-            if not isinstance(obj, dict):
-                raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")
-            yield i, obj
+    with io.TextIOWrapper(open_data_file(p, ""), encoding="utf-8-sig", errors="surrogateescape") as f:
+        i = 0
+        try:
+            for i, line in enumerate(f, 1):
+                _check_utf8(line, p, i)
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise TandemError(
+                        f"{p} line {i}: not valid JSON ({e.msg}); fix or remove the line"
+                    ) from e
+                if not isinstance(obj, dict):
+                    raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")
+                yield i, obj
+        except _GZ_ERRORS as e:
+            if not is_gzip(p):
+                raise
+            raise gzip_error(p, "", e, i) from None
 
 
 def read_lines(path: str | Path) -> list[str]:

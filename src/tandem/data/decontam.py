@@ -15,6 +15,7 @@ on another node.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import sys
@@ -22,7 +23,9 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from tandem.data.sources import _GZ_ERRORS, gzip_error, is_gzip, open_data_file
 from tandem.errors import TandemError
 
 
@@ -100,36 +103,51 @@ def _strings(value: object) -> Iterable[str]:
             stack.extend(reversed(v))
 
 
+_WHAT = "decontamination file"
+
+
 def _file_texts(p: Path, field: str | None) -> Iterable[str]:
     """The evaluation texts of one file (see Decontaminator.from_files)."""
-    suffix = p.suffix.lower()
+    # the kind from the name without a .gz, which is read through gzip as the stream reads its sources
+    suffix = Path(p.name[:-3] if is_gzip(p) else p.name).suffix.lower()
     # utf-8-sig: a byte-order mark would make the first JSON line invalid
-    with open(p, encoding="utf-8-sig", errors="replace") as fh:
-        if suffix == ".json":
-            try:
-                value = json.load(fh)
-            except (ValueError, RecursionError):  # not one JSON value: JSON lines named .json
-                fh.seek(0)
-            else:
-                yield from (_strings(value) if field is None else _strings(_fields(value, field)))
-                return
-        for lineno, line in enumerate(fh, 1):
-            if suffix not in (".jsonl", ".ndjson", ".json"):
-                yield line
-                continue
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except (ValueError, RecursionError) as e:  # JSONDecodeError, nesting too deep
-                raise TandemError(
-                    f"decontamination file {p} line {lineno}: invalid JSON ({e}); fix or drop the line"
-                ) from None
-            if field is not None:
-                if isinstance(row, dict) and isinstance(row.get(field), str):
-                    yield row[field]
-            else:
-                yield from _strings(row)
+    with io.TextIOWrapper(open_data_file(p, _WHAT), encoding="utf-8-sig", errors="replace") as fh:
+        lines = [0]  # lines read, for the message on a damaged .gz file
+        try:
+            yield from _texts(fh, p, suffix, field, lines)
+        except _GZ_ERRORS as e:  # a damaged .gz file (json.load reads it whole)
+            if not is_gzip(p):
+                raise
+            raise gzip_error(p, _WHAT, e, lines[0]) from None
+
+
+def _texts(fh: Any, p: Path, suffix: str, field: str | None, lines: list[int]) -> Iterable[str]:
+    if suffix == ".json":
+        try:
+            value = json.load(fh)
+        except (ValueError, RecursionError):  # not one JSON value: JSON lines named .json
+            fh.seek(0)
+        else:
+            yield from (_strings(value) if field is None else _strings(_fields(value, field)))
+            return
+    for lineno, line in enumerate(fh, 1):
+        lines[0] = lineno
+        if suffix not in (".jsonl", ".ndjson", ".json"):
+            yield line
+            continue
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, nesting too deep
+            raise TandemError(
+                f"decontamination file {p} line {lineno}: invalid JSON ({e}); fix or drop the line"
+            ) from None
+        if field is not None:
+            if isinstance(row, dict) and isinstance(row.get(field), str):
+                yield row[field]
+        else:
+            yield from _strings(row)
 
 
 def _fields(value: object, field: str) -> list[str]:
@@ -175,7 +193,9 @@ class Decontaminator:
         """Evaluation texts from files: one text per line; for .jsonl (and .ndjson) the string `field` of each
         row, or when field is None every string in it, nested objects and lists included (SuperGLUE's
         MultiRC and ReCoRD hold the passage in {"passage": {"text": ...}}); for .json the whole file parsed as
-        one JSON value (SQuAD's format) and every string in it, or, if it is JSON lines, as .jsonl."""
+        one JSON value (SQuAD's format) and every string in it, or, if it is JSON lines, as .jsonl. A file
+        named .gz (`dev.jsonl.gz`) is read through gzip, its kind from the name without .gz, as a pretraining
+        source's; other compressions and archives are refused, as there."""
 
         paths = [Path(p) for p in paths]
         deco = cls([], n)

@@ -10,13 +10,15 @@ from typing import Any
 
 import numpy as np
 
+from tandem.data.sources import data_lines, open_data_file
 from tandem.errors import TandemError
 
 
 def read_pairs(
     path: str | Path, source_field: str = "source", target_field: str = "target", strict: bool = False
 ) -> tuple[list[tuple[str, str]], Counter, list[str]]:
-    """Pairs from a jsonl file. Bad rows are skipped and counted (or raise TandemError when strict)."""
+    """Pairs from a jsonl file (a .gz one read through gzip, as a pretraining source's). Bad rows are skipped
+    and counted (or raise TandemError when strict); a damaged .gz file is a TandemError naming it."""
     p = Path(path)
     if not p.is_file():
         raise TandemError(
@@ -25,8 +27,8 @@ def read_pairs(
     pairs: list[tuple[str, str]] = []
     counts: Counter = Counter()
     problems: list[str] = []
-    with open(p, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
+    with open_data_file(p, "fine-tuning data") as fh:
+        for lineno, raw in enumerate(data_lines(fh, p, "fine-tuning data"), 1):
             problem = None
             try:
                 line = raw.decode("utf-8")

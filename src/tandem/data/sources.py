@@ -21,7 +21,7 @@ import math
 import os
 import zlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -598,6 +598,57 @@ def _open_file(path: Path) -> Any:
     """A text or jsonl file opened for reading bytes: through gzip for a .gz file (offsets and seeks are then
     in the decompressed bytes)."""
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115 - kept open
+
+
+def open_data_file(path: str | os.PathLike, what: str) -> Any:
+    """A text or jsonl file outside a source (decontamination files, fine-tuning data) opened for reading
+    bytes as the stream's readers open theirs: through gzip when named .gz. The compressions and archives a
+    source refuses are refused here with the same message, and compressed data in a file not named for it too
+    (read as text it would be a flood of invalid UTF-8); `what` names the file's role ("decontamination
+    file"). Read its lines with `data_lines`, which names the file if its gzip data is damaged."""
+    p, what = Path(path), f"{what} " if what else ""
+    why = _unreadable(p)
+    if why is not None:
+        raise TandemError(f"{what}{why}")
+    try:
+        fh = _open_file(p)
+    except OSError as e:
+        raise TandemError(
+            f"{what}{p}: cannot read ({e.strerror or e}); check the path and permissions"
+        ) from e
+    if not is_gzip(p):
+        head = fh.peek(8)[:8]
+        magic = next((m for b, m in _MAGIC if head.startswith(b)), None)
+        if magic is not None:
+            fh.close()
+            raise TandemError(f"{what}{p}: {magic}")
+    return fh
+
+
+def data_lines(fh: Any, path: str | os.PathLike, what: str) -> Iterator[bytes]:
+    """The lines (bytes, line ends kept) of a file opened with `open_data_file`; a .gz file that is cut
+    short, corrupt or fails its CRC check is a TandemError naming it and the lines read before the damage."""
+    p, lines = Path(path), 0
+    try:
+        for line in fh:
+            lines += 1
+            yield line
+    except _GZ_ERRORS as e:
+        if not is_gzip(p):  # a plain file's read error is not data
+            raise
+        raise gzip_error(p, what, e, lines) from None
+
+
+def gzip_error(path: Path, what: str, error: BaseException, lines: int) -> TandemError:
+    """The error for a damaged .gz file read whole (outside a source, whose reader skips the rest instead)."""
+    name = "zlib.error" if isinstance(error, zlib.error) else type(error).__name__
+    reason = f"{name}: {error}" if str(error) else name
+    where = f"after line {lines:,}" if lines else "at its start"
+    what = f"{what} " if what else ""
+    return TandemError(
+        f"{what}{path}: corrupt or truncated gzip file ({reason}) {where}; check it with gzip -t and "
+        "recompress it from the original"
+    )
 
 
 def _fresh_cursor(epoch: int = 0) -> dict:
