@@ -6,11 +6,14 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tandem.data import Decontaminator, Seq2SeqStream, read_pairs
+from tandem.data import Decontaminator, Seq2SeqStream, read_pairs, sources
+from tandem.data.sources import Reader, Source, split_text
 from tandem.errors import TandemError
 from tandem.finetune import load_pairs
 
@@ -126,3 +129,101 @@ def test_damaged_or_unread_fine_tuning_files_are_named_errors(tmp_path):
             TandemError, match=r"train\.jsonl\.xz is xz-compressed, which is not read.*xz -dc"
         ):
             read(tmp_path / "train.jsonl.xz")
+
+
+# -- long records read piecewise --------------------------------------------------------------------------------
+
+
+def all_items(reader: Reader) -> list[tuple]:
+    out = []
+    while True:
+        it = reader.next()
+        out.append((it.kind, it.payload, it.cursor, it.record, it.where, it.note))
+        if it.kind == "epoch_end":
+            return out
+
+
+def awkward_records(rng: np.random.Generator, bad: bool = True) -> list[bytes]:
+    """Lines of multi-byte characters, spaces, tabs and ideographic spaces (cut points and strips), some
+    invalid UTF-8 (deep inside, or a sequence cut at the end), holding NUL, blank, or with CRLF endings."""
+    alphabet = np.asarray(list("ab é語😀  \t\u3000\r"))
+    out = []
+    for k in range(24):
+        b = "".join(rng.choice(alphabet, size=int(rng.integers(0, 900)))).encode()
+        if not bad:
+            pass
+        elif k % 10 == 1:
+            b = b[: len(b) * 3 // 4] + b"\xff" + b[len(b) * 3 // 4 :]
+        elif k % 10 == 4:
+            b += b"\xe2\x82"
+        elif k % 10 == 6:
+            b += b"\x00"
+        elif k % 10 == 9:
+            b = b" \t" * int(rng.integers(1, 400))
+        out.append(b + (b"\r\n" if k % 3 == 0 else b"\n"))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["line", "file"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_long_records_read_piecewise_give_the_documents_and_cursors_of_a_whole_read(
+    tmp_path, monkeypatch, mode, gz
+):
+    """A line or file of more than 4 * max_doc_chars bytes is read in chunks (3 bytes here: multi-byte
+    characters and invalid sequences straddle them) and split as it is read: the items (pieces, notes, bad
+    records with the byte of their invalid UTF-8, cursors) are those of the whole record read at once and cut
+    by split_text, for every rank, and a reader reopened at any cursor goes on with the next item."""
+    monkeypatch.setattr(sources, "_CHUNK", 3)
+    rng = np.random.default_rng(1)
+    d = tmp_path / "d"
+    d.mkdir()
+    for f in range(3):
+        data = b"\xef\xbb\xbf" * (f == 1) + b"".join(awkward_records(rng, mode == "line" or f == 2))
+        name = f"f{f}.txt"
+        if gz:
+            (d / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
+        else:
+            (d / name).write_bytes(data)
+    src = Source(d, "en", txt_docs=mode)
+    for limit, world in ((40, 1), (150, 2)):
+        for rank in range(world):
+            piecewise = Reader(src, 0, seed=3, rank=rank, world_size=world, max_doc_chars=limit)
+            whole = Reader(src, 0, seed=3, rank=rank, world_size=world, max_doc_chars=limit)
+            whole._read_cap = 1 << 30  # every record read at once
+            got, want = all_items(piecewise), all_items(whole)
+            assert got == want
+            assert sum(1 for it in want if it[5]) >= (1 if mode == "file" else 10)  # documents split
+            if mode == "line" and world == 1:
+                assert {it[1][0] for it in want if it[0] == "bad"} == {
+                    "invalid_utf8",
+                    "nul_docs",
+                    "empty_docs",
+                }
+            for k in range(0, len(got) - 1, 1 if mode == "line" else 7):
+                r = Reader(src, 0, seed=3, rank=rank, world_size=world, cursor=got[k][2], max_doc_chars=limit)
+                nxt = r.next()
+                assert (nxt.kind, nxt.payload, nxt.cursor) == got[k + 1][:3], k
+                r.close()
+
+
+@pytest.mark.parametrize("mode", ["line", "file"])
+def test_a_huge_record_is_read_in_bounded_memory(tmp_path, mode):
+    """An 8 MB line, or file, is read a chunk and max_doc_chars characters at a time (it was read whole, as
+    bytes and then as text), and its pieces are split_text's of the whole."""
+    text = " ".join(f"w{k}" for k in range(1_200_000))
+    f = tmp_path / "big.txt"
+    f.write_text("1 2 3\n" + text + "\n4 5 6\n")
+    pieces = split_text(text if mode == "line" else f.read_text().strip(), 20_000)
+    want = ["1 2 3", *pieces, "4 5 6"] if mode == "line" else pieces
+    reader = Reader(Source(f, "en", txt_docs=mode), 0, seed=0, max_doc_chars=20_000)
+    same = docs = 0
+    tracemalloc.start()  # what is allocated from here on: the reader's, and one document at a time
+    try:
+        while (it := reader.next()).kind != "epoch_end":
+            same += it.kind == "doc" and docs < len(want) and it.payload == want[docs]
+            docs += 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert same == docs == len(want) and len(pieces) > 400
+    assert len(text) > 8_000_000 and peak < 1_000_000, peak

@@ -536,6 +536,74 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
+class _StreamSplit:
+    """`split_text` of a text that comes in chunks, after the strip a reader applies to its records ("line":
+    line ends, "file": surrounding whitespace), holding at most `limit` characters plus one chunk (and a run
+    of whitespace that may turn out to end the text): `feed` and `end` return the pieces completed, the same
+    pieces `split_text` gives for the whole stripped text."""
+
+    def __init__(self, limit: int, mode: str):
+        self.limit = limit
+        self.chars: str | None = "\r\n" if mode == "line" else None  # str.rstrip's argument
+        self.lead = mode != "line"  # strip leading whitespace too, until the first other character
+        self.held = ""  # trailing characters of the strip set: the end of the text, unless more follows
+        self.parts: list[str] = []
+        self.size = 0  # characters in parts
+        self.total = 0  # characters of the stripped text so far
+        self.blank = True  # nothing but whitespace so far
+        self.nul = False
+
+    def feed(self, text: str) -> list[str]:
+        if self.lead:
+            text = text.lstrip()
+            if not text:
+                return []
+            self.lead = False
+        self.nul = self.nul or "\x00" in text
+        body = text.rstrip(self.chars)
+        if not body:
+            self.held += text
+            return []
+        if self.blank and body.strip():
+            self.blank = False
+        text, self.held = self.held + body, text[len(body) :]
+        self.parts.append(text)
+        self.size += len(text)
+        self.total += len(text)
+        return self._cut() if self.size > self.limit else []
+
+    def _cut(self) -> list[str]:
+        buf, limit, out = "".join(self.parts), self.limit, []
+        while len(buf) > limit:  # split_text's loop, i = 0 in buf
+            j = limit
+            k = max(buf.rfind(" ", limit // 2, j), buf.rfind("\n", limit // 2, j))
+            if k > 0:
+                j = k + 1
+            out.append(buf[:j])
+            buf = buf[j:]
+        self.parts, self.size = [buf], len(buf)
+        return out
+
+    def end(self) -> list[str]:
+        """The last pieces (held trailing characters dropped, as the strip drops them)."""
+        return [*self._cut(), "".join(self.parts)]
+
+
+@dataclass
+class _Big:
+    """A txt record too long to read whole (see Reader._scan): where it ends and what a reading of it found,
+    for the item that stands for it; its text is read again, piece by piece, when it is used."""
+
+    start: int  # offset of its first byte
+    end: int  # offset after its last byte
+    recent: bytes  # its last _TAIL bytes
+    bad_byte: int | None = None  # where its first invalid UTF-8 is (a byte index in the record)
+    blank: bool = True
+    nul: bool = False
+    chars: int = 0  # characters once stripped
+    pieces: int = 0  # split_text pieces
+
+
 class _ParquetRows:
     """One column of a parquet file, read one row group at a time: a shard's text column can hold gigabytes,
     which a whole-file read would keep in memory (as Python strings) while the file is being used."""
@@ -562,6 +630,7 @@ class _ParquetRows:
 
 
 _TAIL = 64  # bytes before a text cursor's offset whose checksum the cursor keeps
+_CHUNK = 1 << 16  # bytes read at a time from a txt record too long to read whole
 # NUL characters do not occur in text: a document holding them is binary data read as text (a database dump,
 # a mis-encoded file); sentencepiece would turn them into unknown pieces the model learns to produce
 _NUL_MSG = "NUL characters (binary data, not text?) (skipped)"
@@ -660,7 +729,8 @@ class Reader:
 
     A document of more than `max_doc_chars` characters comes back as several (a single 50 MB line would
     otherwise sit in the packing buffer, and in every checkpoint, for a long time); the cursor then says how
-    many of its pieces were read ("piece"). Cursors of files also hold the file's path and size, and for text
+    many of its pieces were read ("piece"). A txt line or file too long to read whole is read twice in
+    chunks instead, to check and count it, then piece by piece (see `_scan`). Cursors of files also hold the file's path and size, and for text
     files a checksum of the bytes just before the offset: a reader reopened at a cursor whose file changed
     before that offset, or went away, says so (a "changed_files" item) and reads on from the start of that
     file, or from the next one; a file that only grew past the offset (appended to) is read on from it.
@@ -698,6 +768,10 @@ class Reader:
         self._limit: int | None = None  # while a block is read: the epoch record number it ends before
         self._block: dict | None = None  # the block being given (see _fill_block)
         self._perm: tuple[tuple, list[int]] | None = None  # the last block_order computed, by its key
+        self._pieces: Iterator[Item] | None = None  # the pieces still to come of a document read piecewise
+        # a txt record (a line, a file) of more bytes than this is not read whole: it is read twice, once to
+        # its end to check it and count its pieces, then piece by piece as they are used (see _scan)
+        self._read_cap = 4 * self.max_doc_chars + 4
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
         if self.fmt == "hf":
@@ -837,34 +911,95 @@ class Reader:
         """The next record owned by this rank (or a bad record, or an epoch end)."""
         if self._pending:
             return self._pending.popleft()
+        if self._pieces is not None:
+            it = next(self._pieces, None)
+            if it is not None:
+                return it
+            self._pieces = None
         skip = int(self.cursor.get("piece", 0))  # pieces of the next record read before a resume
         self.cursor["piece"] = 0
         before = dict(self.cursor)
         it = self._next_record()
-        if it.kind != "doc" or not isinstance(it.payload, str) or len(it.payload) <= self.max_doc_chars:
+        if it.kind != "doc":
             return it
-        text = it.payload
-        pieces = split_text(text, self.max_doc_chars)
+        if isinstance(it.payload, _Big):  # a record read piecewise
+            big = it.payload
+            if big.pieces == 1:
+                return dataclasses.replace(it, payload=next(self._big_pieces(big)))
+            chars, count, pieces = big.chars, big.pieces, self._big_pieces(big)
+        else:
+            if not isinstance(it.payload, str) or len(it.payload) <= self.max_doc_chars:
+                return it
+            text = it.payload
+            split = split_text(text, self.max_doc_chars)
+            chars, count, pieces = len(text), len(split), iter(split)
         note = (
             "split_docs",
-            f"{it.where}: {len(text):,} characters, more than max_doc_chars={self.max_doc_chars:,}; "
-            f"used as {len(pieces)} documents",
+            f"{it.where}: {chars:,} characters, more than max_doc_chars={self.max_doc_chars:,}; "
+            f"used as {count} documents",
         )
-        items = [
+        items = (
             Item(
                 "doc",
                 piece,
-                dict(it.cursor) if k == len(pieces) - 1 else {**before, "piece": k + 1},
+                dict(it.cursor) if k == count - 1 else {**before, "piece": k + 1},
                 it.record,
                 it.where,
                 note if k == 0 else None,
             )
             for k, piece in enumerate(pieces)
-        ][skip:]
-        if not items:  # the record is shorter than when the cursor was saved
+            if k >= skip
+        )
+        first = next(items, None)
+        if first is None:  # the record is shorter than when the cursor was saved
             return self.next()
-        self._pending.extend(items[1:])
-        return items[0]
+        self._pieces = items
+        return first
+
+    def _scan(self, fh: Any, head: bytes, mode: str, check: bool) -> _Big:
+        """Read on to the end of a txt record whose first bytes `head` are more than _read_cap: to check it
+        (UTF-8, blank, NUL: `check`, for a record of this rank) and count its pieces as they will be cut,
+        holding one chunk and at most max_doc_chars characters at a time."""
+        start = int(self.cursor["offset"])
+        big = _Big(start, start, b"")
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        split = _StreamSplit(self.max_doc_chars, mode)
+        read = fh.readline if mode == "line" else fh.read
+        chunk, fed = head, 0
+        while True:
+            big.recent = (big.recent + chunk[-_TAIL:])[-_TAIL:]
+            last = not chunk or (mode == "line" and chunk.endswith(b"\n"))
+            if check and big.bad_byte is None:
+                held = len(decoder.getstate()[0])
+                try:
+                    text = decoder.decode(chunk, last)
+                except UnicodeDecodeError as e:  # as a whole-record decode: the byte index in the record
+                    big.bad_byte = fed - held + e.start
+                else:
+                    big.pieces += len(split.feed(text)) + (len(split.end()) if last else 0)
+            fed += len(chunk)
+            if last:
+                break
+            chunk = read(_CHUNK)
+        big.end = start + fed
+        big.blank, big.nul, big.chars = split.blank, split.nul, split.total
+        return big
+
+    def _big_pieces(self, big: _Big) -> Iterator[str]:
+        """The pieces of a record `_scan` read, reading it again from its start (a .gz file decompresses again
+        up to there); leaves the file at the record's end, where the cursor is."""
+        fh, mode = self._fh, ("line" if self.src.txt_docs == "line" else "file")
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        split = _StreamSplit(self.max_doc_chars, mode)
+        fh.seek(big.start)
+        left = big.end - big.start
+        while left > 0:
+            chunk = fh.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield from split.feed(decoder.decode(chunk, left <= 0))
+        yield from split.end()
 
     def _next_record(self) -> Item:
         if self._cache_files is not None:
@@ -1189,6 +1324,19 @@ class Reader:
         self._fh = fh
         return None
 
+    def _big_item(self, big: _Big, rec: tuple[int, int], where: str) -> Item:
+        """The item of a record `_scan` read: bad as its text read whole would be, else a document whose
+        payload is the _Big that `next` reads its pieces from."""
+        c = dict(self.cursor)
+        if big.bad_byte is not None:
+            msg = f"{where}: invalid UTF-8 at byte {big.bad_byte} (skipped)"
+            return Item("bad", ("invalid_utf8", msg), c, rec, where)
+        if big.blank:
+            return Item("bad", ("empty_docs", f"{where}: empty document (skipped)"), c, rec, where)
+        if big.nul:
+            return Item("bad", ("nul_docs", f"{where}: {_NUL_MSG}"), c, rec, where)
+        return Item("doc", big, c, rec, where)
+
     def _next_text(self, path: Path, fmt: str) -> Item | None:
         """The next record of this txt/jsonl file, or None at its end."""
         c = self.cursor
@@ -1202,9 +1350,10 @@ class Reader:
                     return bad
             fh = self._fh
             first_line = c["line"] + 1
+            big = None
             try:
                 if mode == "file":
-                    raw = fh.read()
+                    raw = fh.read(self._read_cap + 1)
                     lines = 1 if raw else 0
                 elif mode == "paragraph":
                     parts: list[bytes] = []
@@ -1224,8 +1373,10 @@ class Reader:
                             first_line += 1
                     raw = b"".join(parts)
                 else:
-                    raw = fh.readline()
+                    raw = fh.readline(self._read_cap + 1)
                     lines = 1 if raw else 0
+                if len(raw) > self._read_cap and mode != "paragraph":  # not read whole: see _scan
+                    big = self._scan(fh, raw, mode, self._mine(c["record"]))
             except _GZ_ERRORS as e:  # a damaged .gz file (a plain file's read error is not data: raised)
                 if not is_gzip(path):
                     raise
@@ -1234,7 +1385,7 @@ class Reader:
             if not raw:
                 return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()
-            read = b"".join(seen) if mode == "paragraph" else raw
+            read = b"".join(seen) if mode == "paragraph" else big.recent if big is not None else raw
             self._recent = (self._recent + read[-_TAIL:])[-_TAIL:]
             c["tail"] = zlib.crc32(self._recent)
             c["line"] += lines
@@ -1244,6 +1395,8 @@ class Reader:
                 continue
             rec = (c["epoch"], rec_id)
             where = f"{path} line {first_line}"
+            if big is not None:
+                return self._big_item(big, rec, where)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
