@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from tandem.errors import TandemError
 
@@ -28,3 +29,46 @@ def language_weights(sizes: Mapping[str, float], alpha: float) -> dict[str, floa
     powered = {k: (math.exp(alpha * (live[k] - top)) if k in live else 0.0) for k in sizes}
     total = sum(powered.values())
     return {k: v / total for k, v in powered.items()}
+
+
+_TAG = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
+
+
+def language_tag(lang: object, what: str = "language") -> str:
+    """The sampling group of a source's language tag: BCP 47 spelling, "_" read as "-" (the POSIX locale form)
+    and case as BCP 47 writes it (language lower case, a four-letter script title case, a two-letter region
+    upper case): "en_US", "EN-us" and "en-US" are one language, "en" and "en-US" two. `what` names the tag's
+    owner in the TandemError raised for an empty or malformed tag (letters and digits, subtags joined by "-"
+    or "_")."""
+    if not isinstance(lang, str) or not lang.strip():
+        raise TandemError(f'{what}: the language tag is empty ({lang!r}); give one such as "en" or "pt-BR"')
+    if not _TAG.fullmatch(lang):
+        raise TandemError(
+            f'{what}: {lang!r} is not a language tag; write one such as "en", "pt-BR" or "zh-Hans" (letters '
+            'and digits, subtags joined by "-" or "_", no spaces)'
+        )
+    first, *rest = re.split("[-_]", lang)
+    out = [first.lower()]
+    for sub in rest:
+        if len(sub) == 4 and sub.isalpha():
+            out.append(sub.title())
+        elif len(sub) == 2 and sub.isalpha():
+            out.append(sub.upper())
+        else:
+            out.append(sub.lower())
+    return "-".join(out)
+
+
+def same_language_notes(tags: Sequence[str]) -> list[str]:
+    """Messages for sampling groups (language_tag results) that share a language subtag ("en" and "en-US"):
+    alpha sampling then weighs them as two languages, which is what deliberate regional groups (en-US, en-GB)
+    want and a source tagged "en-US" among "en" ones does not."""
+    by_lang: dict[str, list[str]] = {}
+    for tag in sorted(set(tags)):
+        by_lang.setdefault(tag.split("-")[0], []).append(tag)
+    return [
+        f"languages {', '.join(repr(t) for t in group)} are sampled as {len(group)} languages (alpha weighs "
+        "each on its own); if they are one language, give their sources one tag"
+        for group in by_lang.values()
+        if len(group) > 1
+    ]

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from tandem.data.sampling import language_tag
 from tandem.errors import TandemError
 
 FORMATS = ("txt", "jsonl", "parquet", "hf", "tokens")
@@ -80,6 +81,9 @@ class Source:
             raise TandemError(f"source {self.path!r}: path must be a file, directory or glob (a string)")
         if not isinstance(self.lang, str) or not self.lang:
             raise bad("lang", 'a language code (a non-empty string), e.g. "en"')
+        language_tag(
+            self.lang, f"source {self.path}: lang"
+        )  # a malformed tag: a TandemError naming the source
         for name in ("format", "field", "txt_docs", "split"):
             if not isinstance(getattr(self, name), str):
                 raise bad(name, "a string")

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import multiprocessing as mp
 import sys
+import warnings
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tandem.data.decontam import Decontaminator
-from tandem.data.sampling import language_weights
+from tandem.data.sampling import language_tag, language_weights, same_language_notes
 from tandem.data.sources import (
     MAX_DOC_CHARS,
     Item,
@@ -178,6 +179,14 @@ def _span_objective_ids(name: str, tokenizer: Any, objective_args: dict[str, Any
     return out
 
 
+def _saved_tag(lang: str) -> str:
+    """The sampling group of a language key of a saved state (see language_tag)."""
+    try:
+        return language_tag(lang)
+    except TandemError:
+        return lang
+
+
 class PretrainStream:
     """Infinite iterator of pretraining batches (see module docstring).
 
@@ -321,10 +330,16 @@ class PretrainStream:
                     self._setup_problem("empty_files", f"{f}: empty file")
             sizes.append(source_size(s, files, fmt) * float(s.upsample))
         self._src_weight = np.asarray(sizes, dtype=float)
-        self.languages = sorted({s.lang for s in self.sources})
+        # sources are grouped by language_tag: "en_US" and "en-us" are "en-US"; "en" and "en-US" stay apart
+        self._src_lang = [language_tag(s.lang) for s in self.sources]
+        self.languages = sorted(set(self._src_lang))
+        for msg in same_language_notes(self.languages):
+            warnings.warn(f"PretrainStream: {msg}", stacklevel=2)
+            self._setup_problem("language_notes", msg)
         lang_sizes = {lang: 0.0 for lang in self.languages}
+        for lang, w in zip(self._src_lang, sizes, strict=True):
+            lang_sizes[lang] += w
         for s, w in zip(self.sources, sizes, strict=True):
-            lang_sizes[s.lang] += w
             if w <= 0:
                 why = "upsample 0" if float(s.upsample) == 0 else "no data"
                 self._setup_problem(
@@ -499,16 +514,16 @@ class PretrainStream:
             items.append(it)
             if it.kind == "epoch_end":
                 break
-        src = self.sources[i]
+        lang = self._src_lang[i]
         tasks, where = [], []
         for j, it in enumerate(items):
             if it.kind == "doc" and isinstance(it.payload, str):
                 spoken = (
                     self.spoken_fraction > 0
-                    and src.lang not in self._written_only
+                    and lang not in self._written_only
                     and unit_hash(self.seed, i, *it.record) < self.spoken_fraction
                 )
-                tasks.append((it.payload, src.lang, spoken))
+                tasks.append((it.payload, lang, spoken))
                 where.append(j)
         if tasks:
             if self.num_workers > 0:
@@ -580,7 +595,7 @@ class PretrainStream:
                     )
                 continue
             self._epoch_docs[i] += 1
-            lang = self.sources[i].lang
+            lang = self._src_lang[i]
             self.stats["docs"][lang] += 1
             self.stats["tokens"][lang] += len(ids)
             return ids
@@ -590,7 +605,7 @@ class PretrainStream:
         return it.where or f"{self.sources[i].name} record {it.record[1]}"
 
     def _live_langs(self) -> list[str]:
-        alive = {s.lang for s, d in zip(self.sources, self._dead, strict=True) if not d}
+        alive = {lang for lang, d in zip(self._src_lang, self._dead, strict=True) if not d}
         return [lang for lang in self.languages if lang in alive and self.lang_probs[lang] > 0]
 
     def _sample_lang(self) -> str:
@@ -606,7 +621,7 @@ class PretrainStream:
     def _next_doc(self, lang: str) -> np.ndarray | None:
         """A document of `lang` from a source drawn by weight; None when the language has run dry."""
         while True:
-            idx = [i for i, s in enumerate(self.sources) if s.lang == lang and not self._dead[i]]
+            idx = [i for i, x in enumerate(self._src_lang) if x == lang and not self._dead[i]]
             if not idx:
                 return None
             w = self._src_weight[idx]
@@ -739,10 +754,18 @@ class PretrainStream:
         self._queues = [deque() for _ in self.sources]
         self._epoch_docs = list(state["epoch_docs"])
         self._dead = list(state["dead"])
-        self._buffers = {k: list(v) for k, v in state["buffers"].items()}
+        # a state saved before language tags were grouped by language_tag can hold "en_US" for "en-US"
+        self._buffers = {lang: [] for lang in self.languages}
+        for k, v in state["buffers"].items():
+            self._buffers.setdefault(_saved_tag(k), []).extend(v)
         saved = copy.deepcopy(state["stats"])
         for k in ("examples", "docs", "tokens", "epochs"):
             saved[k] = Counter(saved.get(k, {}))
+        for k in ("docs", "tokens"):
+            merged: Counter = Counter()
+            for tag, n in saved[k].items():
+                merged[_saved_tag(tag)] += n
+            saved[k] = merged
         self._reset_stats()
         self.stats.update(saved)  # counters added since the state was saved start at 0
         # what this stream found when it was built (an empty file, a language with no data) may be new: the

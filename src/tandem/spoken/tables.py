@@ -69,6 +69,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from functools import cache
 from importlib import resources
@@ -110,9 +111,23 @@ def _read(name: str) -> dict[str, Any]:
     return _nfc(json.loads(text))
 
 
+_TAG = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")  # as tandem.data.sampling.language_tag reads tags
+
+
 def canonical_language(lang: str) -> str:
-    """'en-US', 'pt_BR', 'EN' -> 'en'; raises TandemError for languages without a table."""
-    code = str(lang).strip().replace("_", "-").split("-")[0].lower()
+    """'en-US', 'pt_BR', 'EN', 'pt-Latn-BR' -> the table of the language subtag ('en', 'pt'); raises TandemError
+    for an empty or malformed tag and for languages without a table."""
+    tag = lang.strip() if isinstance(lang, str) else ""
+    if not tag:
+        raise TandemError(
+            f"spoken form: the language tag is empty ({lang!r}); give one of {', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    if not _TAG.fullmatch(tag):
+        raise TandemError(
+            f'spoken form: {lang!r} is not a language tag; write one such as "en" or "pt-BR" (letters and '
+            'digits, subtags joined by "-" or "_", no spaces)'
+        )
+    code = tag.replace("_", "-").split("-")[0].lower()
     if code not in SUPPORTED_LANGUAGES:
         raise TandemError(
             f"spoken form: language {lang!r} is not supported; choose one of {', '.join(SUPPORTED_LANGUAGES)}"

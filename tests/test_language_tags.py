@@ -1,0 +1,131 @@
+"""Language tags: sources are grouped for sampling by their BCP 47 spelling ("en_US", "en-us" and "en-US" are
+one language; "en" and "en-US" two, with a warning), empty or malformed tags are named errors, and spoken form
+reads a regional tag with its language's rules."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from tandem.data import PretrainStream, Source, language_weights
+from tandem.data.sampling import language_tag
+from tandem.errors import TandemError
+from tandem.objectives import CLMObjective
+from tandem.spoken import to_spoken
+from tandem.spoken.tables import canonical_language
+
+PAD, EOS, CLM = 1, 2, 3
+
+
+class CharTok:
+    """A text encodes to its characters' code points (+ 10), so a batch decodes back to the text."""
+
+    pad_id, eos_id, clm_id, doc_id, vocab_size = PAD, EOS, CLM, None, 1 << 21
+
+    def encode(self, text: str, add_eos: bool = False) -> list[int]:
+        return [ord(c) + 10 for c in text] + ([EOS] if add_eos else [])
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+    return path
+
+
+def stream(sources: list[Source], **kw) -> PretrainStream:
+    return PretrainStream(sources, CharTok(), CLMObjective(CLM), 64, 8, alpha=kw.pop("alpha", 0.0), **kw)
+
+
+def test_tags_that_differ_in_case_or_underscore_are_one_language(tmp_path):
+    """ "en_US", "en-us" and "EN-US" are one language, "en-US" (BCP 47 tags ignore case; "_" is the POSIX
+    spelling of "-"): with alpha 0 it gets the same share as "de", not three shares to one."""
+    en = [
+        write(tmp_path / f"en{k}.txt", [f"hello world number {k} {j}" for j in range(20)]) for k in range(3)
+    ]
+    de = write(tmp_path / "de.txt", ["hallo welt " * 3] * 20)
+    sources = [Source(en[0], "en_US"), Source(en[1], "en-us"), Source(en[2], "EN-US"), Source(de, "de")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same language spelt three ways is not a mistake to warn of
+        s = stream(sources)
+    assert s.languages == ["de", "en-US"]
+    assert s.lang_probs == pytest.approx({"de": 0.5, "en-US": 0.5})
+    assert s.lang_sizes["en-US"] == pytest.approx(sum(f.stat().st_size for f in en))
+    s1 = stream(sources, alpha=0.5)
+    assert s1.lang_probs == pytest.approx(language_weights(s1.lang_sizes, 0.5))
+    for _ in range(5):
+        next(s)
+    assert set(s.stats["docs"]) <= {"de", "en-US"} and s.stats["docs"]["en-US"] > 0
+    assert [Source(en[0], t).name for t in ("en_US", "EN-US")] == [
+        "en_US:en0.txt",
+        "EN-US:en0.txt",
+    ]  # as given
+
+
+def test_a_language_with_and_without_a_region_is_sampled_as_two_with_a_warning(tmp_path):
+    a = write(tmp_path / "a.txt", ["one two three four"] * 10)
+    b = write(tmp_path / "b.txt", ["five six seven eight"] * 10)
+    msg = r"languages 'en', 'en-US' are sampled as 2 languages .*if they are one language, give their sources one tag"
+    with pytest.warns(UserWarning, match=msg):
+        s = stream([Source(a, "en"), Source(b, "en_US")])
+    assert s.languages == ["en", "en-US"] and s.lang_probs == pytest.approx({"en": 0.5, "en-US": 0.5})
+    assert sum("'en', 'en-US' are sampled as 2" in p for p in s.stats["problems"]) == 1
+    state = s.state_dict()
+    with pytest.warns(UserWarning, match=msg):  # each stream built says it
+        s2 = stream([Source(a, "en"), Source(b, "en_US")])
+    s2.load_state_dict(state)
+    assert (
+        sum("'en', 'en-US' are sampled as 2" in p for p in s2.stats["problems"]) == 1
+    )  # once, after a resume
+
+
+def test_a_state_saved_with_unnormalised_language_keys_resumes_exactly(tmp_path):
+    """A checkpoint written when "en_US" keyed its own buffer and counts continues as the same stream."""
+    f = write(tmp_path / "en.txt", [" ".join(f"w{k}{j}" for j in range(30)) for k in range(40)])
+    ref = stream([Source(f, "en_US")])
+    for _ in range(3):
+        next(ref)
+    state = ref.state_dict()
+    want = [next(ref)["input_ids"].tolist() for _ in range(3)]
+    old = {**state, "buffers": {"en_US": state["buffers"]["en-US"]}}
+    old["stats"] = {**state["stats"], "docs": {"en_US": state["stats"]["docs"]["en-US"]}}
+    s = stream([Source(f, "en_US")])
+    s.load_state_dict(old)
+    assert [next(s)["input_ids"].tolist() for _ in range(3)] == want
+    assert set(s.stats["docs"]) == {"en-US"}
+
+
+@pytest.mark.parametrize(
+    ("tag", "want"),
+    [("en", "en"), ("EN", "en"), ("en_us", "en-US"), ("pt_BR", "pt-BR"), ("zh_hans_cn", "zh-Hans-CN"),
+     ("es-419", "es-419"), ("eng_Latn", "eng-Latn")],
+)  # fmt: skip
+def test_language_tag_spelling(tag, want):
+    assert language_tag(tag) == want
+
+
+@pytest.mark.parametrize(
+    ("tag", "match"),
+    [("", "(must be a language code|the language tag is empty)"), ("  ", "the language tag is empty"), ("en US", "not a language tag"),
+     ("en-", "not a language tag"), ("en/US", "not a language tag"), ("français", "not a language tag")],
+)  # fmt: skip
+def test_empty_or_malformed_tags_are_named_errors(tmp_path, tag, match):
+    f = write(tmp_path / "x.txt", ["a b c d"])
+    with pytest.raises(TandemError, match=rf"^source {f}: lang.*{match}"):
+        Source(f, tag)
+    with pytest.raises(TandemError, match=rf"^source {f}: lang.*{match}"):
+        Source.coerce({"path": str(f), "lang": tag})
+    with pytest.raises(TandemError, match=rf"^spoken form: .*{match}"):
+        canonical_language(tag)
+
+
+def test_spoken_form_reads_a_regional_tag_with_its_languages_rules(tmp_path):
+    """A source tagged "pt_BR" or "en-US" gets the pt / en rules (not "no spoken form")."""
+    for tag, base in (("pt_BR", "pt"), ("en-US", "en"), ("EN", "en")):
+        f = write(tmp_path / f"{tag}.txt", ["5 7 5 7 5 7 5 7"] * 4)
+        s = stream([Source(f, tag)], spoken_fraction=1.0)
+        batch = next(s)
+        text = "".join(chr(t - 10) for row in batch["labels"].tolist() for t in row if t > 10)
+        spoken = to_spoken("5 7 5 7 5 7 5 7", base)
+        assert s.stats["spoken_docs"] > 0 and not any("no spoken form" in p for p in s.stats["problems"])
+        assert text and set(text) <= set(spoken) and spoken != "5 7 5 7 5 7 5 7", tag
