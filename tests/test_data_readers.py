@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tandem.cli import main
 from tandem.data import Decontaminator, Seq2SeqStream, read_pairs, sources
 from tandem.data.sources import Reader, Source, split_text
 from tandem.errors import TandemError
@@ -227,3 +228,20 @@ def test_a_huge_record_is_read_in_bounded_memory(tmp_path, mode):
         tracemalloc.stop()
     assert same == docs == len(want) and len(pieces) > 400
     assert len(text) > 8_000_000 and peak < 1_000_000, peak
+
+
+def test_finetune_cli_reads_gzipped_data_and_refuses_xz(tmp_path, capsys):
+    """`tandem finetune --data d.jsonl.gz` reads its 6 pairs (the --dev-holdout check that fails then names
+    them, before any tokenizer or model); `--dev dev.jsonl.xz` is refused naming the file."""
+    rows = "".join(json.dumps({"source": f"hi {i}", "target": f"yo {i}"}) + "\n" for i in range(6))
+    data = tmp_path / "d.jsonl.gz"
+    data.write_bytes(gzip.compress(rows.encode(), mtime=0))
+    (tmp_path / "dev.jsonl.xz").write_bytes(b"\xfd7zXZ\x00" + bytes(range(256)))
+    args = ["finetune", "--model", "tiny", "--data", str(data), "--out", str(tmp_path / "o")]
+    args += ["--tokenizer", str(tmp_path / "tok"), "--vocab-size", "300"]
+    assert main([*args, "--dev-holdout", "50"]) == 2
+    assert "--dev-holdout 50: cannot hold out 50 of 6" in capsys.readouterr().err
+    assert main([*args, "--dev", str(tmp_path / "dev.jsonl.xz")]) == 2
+    err = capsys.readouterr().err
+    assert "dev.jsonl.xz is xz-compressed, which is not read" in err and "Traceback" not in err
+    assert not (tmp_path / "tok").exists()

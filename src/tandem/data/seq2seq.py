@@ -65,7 +65,7 @@ def read_pairs(
 class Seq2SeqStream:
     """Batches of tokenised (source, target) pairs for fine-tuning.
 
-    data: a jsonl path (fields `source_field` / `target_field`), or an iterable of (source, target) pairs or
+    data: a jsonl path (fields `source_field` / `target_field`; a .jsonl.gz is read through gzip), or an iterable of (source, target) pairs or
     dicts with those fields. Each epoch is a fresh permutation (seed, epoch) when `shuffle`; rank r takes
     every world_size-th example of it (padded by wrapping so every rank gets the same count, like
     torch's DistributedSampler). `epochs=None` iterates forever; `len(stream)` is batches per epoch.
