@@ -16,6 +16,7 @@ import codecs
 import dataclasses
 import glob
 import gzip
+import io
 import json
 import math
 import os
@@ -606,6 +607,8 @@ class _Big:
     nul: bool = False
     chars: int = 0  # characters once stripped
     pieces: int = 0  # split_text pieces
+    lines: int = 0  # lines read (a paragraph: with the blank lines before and after it)
+    leading: int = 0  # blank lines before a paragraph
 
 
 class _ParquetRows:
@@ -733,11 +736,12 @@ class Reader:
 
     A document of more than `max_doc_chars` characters comes back as several (a single 50 MB line would
     otherwise sit in the packing buffer, and in every checkpoint, for a long time); the cursor then says how
-    many of its pieces were read ("piece"). A txt line or file too long to read whole is read twice in
-    chunks instead, to check and count it, then piece by piece (see `_scan`). Cursors of files also hold the file's path and size, and for text
-    files a checksum of the bytes just before the offset: a reader reopened at a cursor whose file changed
-    before that offset, or went away, says so (a "changed_files" item) and reads on from the start of that
-    file, or from the next one; a file that only grew past the offset (appended to) is read on from it.
+    many of its pieces were read ("piece"). A txt line, paragraph or file too long to read whole is read
+    twice in chunks instead, to check and count it, then piece by piece (see `_scan`). Cursors of files also
+    hold the file's path and size, and for text files a checksum of the bytes just before the offset: a
+    reader reopened at a cursor whose file changed before that offset, or went away, says so (a
+    "changed_files" item) and reads on from the start of that file, or from the next one; a file that only
+    grew past the offset (appended to) is read on from it.
 
     With `src.shuffle_docs` = K the records of each file are read K at a time (records of every rank, counted
     from the file's start) and given in `block_order`; the cursor's file fields then hold the position where the
@@ -773,7 +777,7 @@ class Reader:
         self._block: dict | None = None  # the block being given (see _fill_block)
         self._perm: tuple[tuple, list[int]] | None = None  # the last block_order computed, by its key
         self._pieces: Iterator[Item] | None = None  # the pieces still to come of a document read piecewise
-        # a txt record (a line, a file) of more bytes than this is not read whole: it is read twice, once to
+        # a txt record (a line, paragraph, file) of more bytes than this is not read whole: it is read twice, once to
         # its end to check it and count its pieces, then piece by piece as they are used (see _scan)
         self._read_cap = 4 * self.max_doc_chars + 4
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
@@ -960,31 +964,64 @@ class Reader:
         self._pieces = items
         return first
 
-    def _scan(self, fh: Any, head: bytes, mode: str, check: bool) -> _Big:
-        """Read on to the end of a txt record whose first bytes `head` are more than _read_cap: to check it
-        (UTF-8, blank, NUL: `check`, for a record of this rank) and count its pieces as they will be cut,
-        holding one chunk and at most max_doc_chars characters at a time."""
+    def _scan(self, fh: Any, head: bytes, mode: str, check: bool) -> _Big | None:
+        """Read on to the end of a txt record whose first bytes `head` (from the cursor's offset) are more than
+        _read_cap: to check it (UTF-8, blank, NUL: `check`, for a record of this rank) and count its pieces as
+        they will be cut, holding one chunk and at most max_doc_chars characters at a time. A paragraph's bytes
+        run from the blank lines before it to the blank line after it (both whitespace, which the strip of its
+        text drops); None when only blank lines are left (the end of the file, as for a whole read)."""
         start = int(self.cursor["offset"])
         big = _Big(start, start, b"")
         decoder = codecs.getincrementaldecoder("utf-8")()
         split = _StreamSplit(self.max_doc_chars, mode)
-        read = fh.readline if mode == "line" else fh.read
-        chunk, fed = head, 0
-        while True:
-            big.recent = (big.recent + chunk[-_TAIL:])[-_TAIL:]
-            last = not chunk or (mode == "line" and chunk.endswith(b"\n"))
+        read = fh.read if mode == "file" else fh.readline
+        fed = lead = 0  # bytes read; bytes of the blank lines before a paragraph
+        in_line, line_blank, found = False, True, mode != "paragraph"  # paragraph: a line's state, text found
+
+        def segments() -> Iterator[bytes]:  # a paragraph's head line by line, as a whole read met them
+            if mode == "paragraph":
+                part = io.BytesIO(head)
+                while seg := part.readline():
+                    yield seg
+            else:
+                yield head
+            while seg := read(_CHUNK):
+                yield seg
+            yield b""  # the end of the file
+
+        for seg in segments():
+            if mode == "paragraph" and (seg.endswith(b"\n") or (not seg and in_line)):  # a line ends
+                big.lines += 1
+                if line_blank and not seg.strip():
+                    if found:
+                        seg_last = True  # the blank line after the paragraph
+                    else:
+                        big.leading += 1  # a blank line before it
+                        lead = fed + len(seg)
+                        seg_last = not seg
+                else:
+                    found, seg_last = True, not seg
+                in_line, line_blank = False, True
+            elif mode == "paragraph":
+                in_line, line_blank = in_line or bool(seg), line_blank and not seg.strip()
+                seg_last = not seg
+            else:
+                seg_last = not seg or (mode == "line" and seg.endswith(b"\n"))
+            big.recent = (big.recent + seg[-_TAIL:])[-_TAIL:]
             if check and big.bad_byte is None:
                 held = len(decoder.getstate()[0])
                 try:
-                    text = decoder.decode(chunk, last)
+                    text = decoder.decode(seg, seg_last)
                 except UnicodeDecodeError as e:  # as a whole-record decode: the byte index in the record
-                    big.bad_byte = fed - held + e.start
+                    big.bad_byte = fed - held + e.start - lead
                 else:
-                    big.pieces += len(split.feed(text)) + (len(split.end()) if last else 0)
-            fed += len(chunk)
-            if last:
+                    big.pieces += len(split.feed(text)) + (len(split.end()) if seg_last else 0)
+            fed += len(seg)
+            if seg_last:
                 break
-            chunk = read(_CHUNK)
+        if not found:
+            return None
+        big.lines = big.lines if mode == "paragraph" else 1
         big.end = start + fed
         big.blank, big.nul, big.chars = split.blank, split.nul, split.total
         return big
@@ -1363,11 +1400,16 @@ class Reader:
                     parts: list[bytes] = []
                     lines = 0
                     seen: list[bytes] = []  # every line read, blank ones too: the bytes before the new offset
+                    size = 0
                     while True:
-                        line = fh.readline()
+                        line = fh.readline(self._read_cap + 1)
                         if not line:
                             break
                         seen.append(line)
+                        size += len(line)
+                        if size > self._read_cap:  # not read whole: see _scan
+                            big = self._scan(fh, b"".join(seen), mode, self._mine(c["record"]))
+                            break
                         lines += 1
                         if line.strip():
                             parts.append(line)
@@ -1381,6 +1423,8 @@ class Reader:
                     lines = 1 if raw else 0
                 if len(raw) > self._read_cap and mode != "paragraph":  # not read whole: see _scan
                     big = self._scan(fh, raw, mode, self._mine(c["record"]))
+                if big is not None:
+                    raw, lines, first_line = b"-", big.lines, c["line"] + 1 + big.leading
             except _GZ_ERRORS as e:  # a damaged .gz file (a plain file's read error is not data: raised)
                 if not is_gzip(path):
                     raise
@@ -1389,7 +1433,7 @@ class Reader:
             if not raw:
                 return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()
-            read = b"".join(seen) if mode == "paragraph" else big.recent if big is not None else raw
+            read = big.recent if big is not None else b"".join(seen) if mode == "paragraph" else raw
             self._recent = (self._recent + read[-_TAIL:])[-_TAIL:]
             c["tail"] = zlib.crc32(self._recent)
             c["line"] += lines
