@@ -175,7 +175,8 @@ def test_long_records_read_piecewise_give_the_documents_and_cursors_of_a_whole_r
     """A line, paragraph or file of more than 4 * max_doc_chars bytes is read in chunks (3 bytes here: multi-byte
     characters and invalid sequences straddle them) and split as it is read: the items (pieces, notes, bad
     records with the byte of their invalid UTF-8, cursors) are those of the whole record read at once and cut
-    by split_text, for every rank, and a reader reopened at any cursor goes on with the next item."""
+    by split_text, for every rank, also given out of order in shuffle_docs blocks, and a reader reopened at
+    any cursor goes on with the next item."""
     monkeypatch.setattr(sources, "_CHUNK", 3)
     rng = np.random.default_rng(1)
     d = tmp_path / "d"
@@ -187,8 +188,8 @@ def test_long_records_read_piecewise_give_the_documents_and_cursors_of_a_whole_r
             (d / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
         else:
             (d / name).write_bytes(data)
-    src = Source(d, "en", txt_docs=mode)
-    for limit, world in ((40, 1), (150, 2)):
+    for limit, world, shuffle in ((40, 1, 0), (150, 2, 0), (40, 2, 5)):  # shuffle_docs: records given later
+        src = Source(d, "en", txt_docs=mode, shuffle_docs=shuffle)
         for rank in range(world):
             piecewise = Reader(src, 0, seed=3, rank=rank, world_size=world, max_doc_chars=limit)
             whole = Reader(src, 0, seed=3, rank=rank, world_size=world, max_doc_chars=limit)

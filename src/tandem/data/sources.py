@@ -599,6 +599,7 @@ class _Big:
     """A txt record too long to read whole (see Reader._scan): where it ends and what a reading of it found,
     for the item that stands for it; its text is read again, piece by piece, when it is used."""
 
+    path: Path  # its file
     start: int  # offset of its first byte
     end: int  # offset after its last byte
     recent: bytes  # its last _TAIL bytes
@@ -964,14 +965,14 @@ class Reader:
         self._pieces = items
         return first
 
-    def _scan(self, fh: Any, head: bytes, mode: str, check: bool) -> _Big | None:
+    def _scan(self, path: Path, fh: Any, head: bytes, mode: str, check: bool) -> _Big | None:
         """Read on to the end of a txt record whose first bytes `head` (from the cursor's offset) are more than
         _read_cap: to check it (UTF-8, blank, NUL: `check`, for a record of this rank) and count its pieces as
         they will be cut, holding one chunk and at most max_doc_chars characters at a time. A paragraph's bytes
         run from the blank lines before it to the blank line after it (both whitespace, which the strip of its
         text drops); None when only blank lines are left (the end of the file, as for a whole read)."""
         start = int(self.cursor["offset"])
-        big = _Big(start, start, b"")
+        big = _Big(path, start, start, b"")
         decoder = codecs.getincrementaldecoder("utf-8")()
         split = _StreamSplit(self.max_doc_chars, mode)
         read = fh.read if mode == "file" else fh.readline
@@ -1027,19 +1028,21 @@ class Reader:
         return big
 
     def _big_pieces(self, big: _Big) -> Iterator[str]:
-        """The pieces of a record `_scan` read, reading it again from its start (a .gz file decompresses again
-        up to there); leaves the file at the record's end, where the cursor is."""
-        fh, mode = self._fh, ("line" if self.src.txt_docs == "line" else "file")
+        """The pieces of a record `_scan` read, reading it again from its start in a handle of its own (a .gz
+        file decompresses again up to there): the reader's file stays where it is, and may be closed, as
+        after a shuffle_docs block, which gives its records after reading past them."""
+        mode = "line" if self.src.txt_docs == "line" else "file"
         decoder = codecs.getincrementaldecoder("utf-8")()
         split = _StreamSplit(self.max_doc_chars, mode)
-        fh.seek(big.start)
-        left = big.end - big.start
-        while left > 0:
-            chunk = fh.read(min(_CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            yield from split.feed(decoder.decode(chunk, left <= 0))
+        with _open_file(big.path) as fh:
+            fh.seek(big.start)
+            left = big.end - big.start
+            while left > 0:
+                chunk = fh.read(min(_CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                yield from split.feed(decoder.decode(chunk, left <= 0))
         yield from split.end()
 
     def _next_record(self) -> Item:
@@ -1408,7 +1411,7 @@ class Reader:
                         seen.append(line)
                         size += len(line)
                         if size > self._read_cap:  # not read whole: see _scan
-                            big = self._scan(fh, b"".join(seen), mode, self._mine(c["record"]))
+                            big = self._scan(path, fh, b"".join(seen), mode, self._mine(c["record"]))
                             break
                         lines += 1
                         if line.strip():
@@ -1422,7 +1425,7 @@ class Reader:
                     raw = fh.readline(self._read_cap + 1)
                     lines = 1 if raw else 0
                 if len(raw) > self._read_cap and mode != "paragraph":  # not read whole: see _scan
-                    big = self._scan(fh, raw, mode, self._mine(c["record"]))
+                    big = self._scan(path, fh, raw, mode, self._mine(c["record"]))
                 if big is not None:
                     raw, lines, first_line = b"-", big.lines, c["line"] + 1 + big.leading
             except _GZ_ERRORS as e:  # a damaged .gz file (a plain file's read error is not data: raised)

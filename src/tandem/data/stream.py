@@ -825,7 +825,7 @@ class PretrainStream:
         stats: dict[str, Any] = {}
         for s in mine:
             for lang, buf in s["buffers"].items():
-                buffers[lang].extend(buf)
+                buffers.setdefault(_saved_tag(lang), []).extend(buf)
             for k, v in s["stats"].items():
                 if k not in stats:
                     stats[k] = copy.deepcopy(v)
