@@ -129,3 +129,20 @@ def test_spoken_form_reads_a_regional_tag_with_its_languages_rules(tmp_path):
         spoken = to_spoken("5 7 5 7 5 7 5 7", base)
         assert s.stats["spoken_docs"] > 0 and not any("no spoken form" in p for p in s.stats["problems"])
         assert text and set(text) <= set(spoken) and spoken != "5 7 5 7 5 7 5 7", tag
+
+
+def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, monkeypatch):
+    """`--data "my corpus.txt"` guesses the language 'my corpus' from the name, which is no tag: the error
+    says it was guessed and how to give the language; `en:PATH` then reads the same file."""
+    from types import SimpleNamespace
+
+    from tandem.train.trainer import _sources
+
+    monkeypatch.chdir(tmp_path)
+    Path("my corpus.txt").write_text("hello world\n", encoding="utf-8")
+    with pytest.raises(TandemError, match=r"guessed from the file name \('my corpus'\).*LANG:PATH.*--langs"):
+        _sources(SimpleNamespace(data=["my corpus.txt"], langs=None))
+    (src,) = _sources(SimpleNamespace(data=["en:my corpus.txt"], langs=None))
+    assert src.lang == "en" and src.path == "my corpus.txt"
+    (src,) = _sources(SimpleNamespace(data=["my corpus.txt"], langs=["de"]))
+    assert src.lang == "de"

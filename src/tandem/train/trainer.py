@@ -454,7 +454,16 @@ def _sources(cfg: TrainConfig) -> list[Any]:
             f"--langs gives {len(langs)} languages for {len(files)} data files; give one per file"
         )
     for i, (f, lang) in enumerate(files):
-        out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
+        guessed = not langs and not lang
+        try:
+            out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
+        except TandemError as e:
+            if not guessed:
+                raise
+            raise TandemError(
+                f"--data {f}: the language was guessed from the file name ({lang_from_name(f)!r}), which is "
+                f"not a language tag; give it as LANG:PATH (e.g. en:{f}) or with --langs"
+            ) from e
     if not out:
         raise TandemError("no training data: pass --data FILE [FILE ...] (one language per file)")
     return out
