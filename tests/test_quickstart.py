@@ -476,3 +476,22 @@ def test_tag_format_flags_and_served_parse_text(tmp_path):
     }
     assert _parse_text(parse) == "alarm_set ; time = nine a m"
     assert _parse_text({"text": "raw"}) == "raw"
+
+
+def test_data_languages_come_from_the_name_or_lang_prefix_and_are_checked_first(tmp_path):
+    """A file name that gives no language tag ("my corpus.txt") failed two stages in (the tokenizer's spoken
+    form, then pretrain): it is refused before any stage, saying how to give the language, `LANG:FILE`."""
+    from tandem.quickstart.pipeline import Context, pretraining_sources
+
+    for name in ("de.txt", "my corpus.txt"):
+        (tmp_path / name).write_text("one document\n", encoding="utf-8")
+    odd = str((tmp_path / "my corpus.txt").resolve())
+    ctx = Context(
+        tmp_path / "qs", make_plan(), data=[str(tmp_path / "de.txt"), f"en:{tmp_path}/my corpus.txt"]
+    )
+    assert pretraining_sources(ctx) == [(str((tmp_path / "de.txt").resolve()), "de"), (odd, "en")]
+    with pytest.raises(TandemError, match=r"guessed from the file name \('my corpus'\).*LANG:FILE"):
+        run_quickstart(out=tmp_path / "qs", minutes=1, data=[odd], quiet=True)
+    assert not (tmp_path / "qs" / "tokenizer").exists()
+    with pytest.raises(TandemError, match="not a language tag"):
+        pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[f"e n:{odd}"]))

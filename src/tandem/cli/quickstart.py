@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data",
         nargs="+",
         metavar="FILE",
-        help="pretraining text files (one document per line, language from the file name) instead of the "
-        "built-in corpus's text; parsing and serving still use the built-in corpus",
+        help="pretraining text files or globs (one document per line; language from the file name, "
+        "or LANG:FILE) instead of the built-in corpus's text; parsing and serving still use the built-in corpus",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--langs", nargs="+", metavar="L", help="corpus languages (default: all seven)")

@@ -331,30 +331,50 @@ def stage_corpus(ctx: Context) -> dict:
     }
 
 
-def pretraining_files(ctx: Context) -> list[str]:
-    """The pretraining text: the user's `--data` files, else the corpus's written-form documents."""
-    if ctx.data:
-        files = []
-        for pattern in ctx.data:
-            p = Path(pattern).expanduser()
-            matches = [p]
-            if any(ch in pattern for ch in "*?["):  # glob.glob, unlike Path().glob, takes '/data/*.txt' too
-                # recursive: '**' spans folders, as it did with Path().glob and does in pretrain's --data
-                matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True))]
-            for m in matches:
-                if not m.is_file():
-                    raise TandemError(f"--data {pattern}: no such file")
-                files.append(str(m.resolve()))
-        if not files:
-            raise TandemError(f"--data {' '.join(ctx.data)}: matched no files")
-        return files
-    return [f"data/text/{lang}.txt" for lang in ctx.langs]
-
-
-def _langs_of(files: Sequence[str]) -> list[str]:
+def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
+    """The pretraining text as (file, language): the user's `--data` entries (`FILE`/glob, language from the
+    file name as `tandem pretrain` reads it, or `LANG:FILE`), else the corpus's written-form documents."""
+    from tandem.data.sampling import language_tag
     from tandem.train.trainer import lang_from_name
 
-    return [lang_from_name(f) for f in files]
+    if not ctx.data:
+        return [(f"data/text/{lang}.txt", lang) for lang in ctx.langs]
+    out = []
+    for entry in ctx.data:
+        lang, pattern = None, entry
+        head, sep, rest = entry.partition(":")
+        if sep and head and "/" not in head and "\\" not in head and not Path(entry).expanduser().exists():
+            lang, pattern = head, rest
+        p = Path(pattern).expanduser()
+        matches = [p]
+        if any(ch in pattern for ch in "*?["):  # glob.glob, unlike Path().glob, takes '/data/*.txt' too
+            # recursive: '**' spans folders, as it did with Path().glob and does in pretrain's --data
+            matches = [Path(m) for m in sorted(glob.glob(str(p), recursive=True))]
+        for m in matches:
+            if not m.is_file():
+                raise TandemError(f"--data {pattern}: no such file")
+            f = str(m.resolve())
+            if lang is not None:
+                language_tag(lang, f"--data {entry}")
+                out.append((f, lang))
+                continue
+            guess = lang_from_name(f)
+            try:
+                language_tag(guess)
+            except TandemError:
+                raise TandemError(
+                    f"--data {m}: the language guessed from the file name ({guess!r}) is not a language tag; "
+                    f"give it as LANG:FILE (e.g. en:{m})"
+                ) from None
+            out.append((f, guess))
+    if not out:
+        raise TandemError(f"--data {' '.join(ctx.data)}: matched no files")
+    return out
+
+
+def pretraining_files(ctx: Context) -> list[str]:
+    """The pretraining text files (see `pretraining_sources`)."""
+    return [f for f, _ in pretraining_sources(ctx)]
 
 
 def stage_tokenizer(ctx: Context) -> dict:
@@ -373,7 +393,7 @@ def stage_tokenizer(ctx: Context) -> dict:
     from tandem.quickstart.corpus import spoken_available
 
     if spoken_available():  # AlexaTM: a 7:3 spoken:written mix
-        flags.update(spoken_ratio=0.7, lang=_langs_of(files))
+        flags.update(spoken_ratio=0.7, lang=[lang for _, lang in pretraining_sources(ctx)])
     run_verb(ctx, "tokenizer", "tokenizer", ["train"], flags)
     cfg_path = ctx.out / "tokenizer" / "tokenizer_config.json"
     info = json.loads(cfg_path.read_text(encoding="utf-8")) if cfg_path.is_file() else {}
@@ -388,9 +408,8 @@ def stage_tokenizer(ctx: Context) -> dict:
 
 def stage_pretrain(ctx: Context) -> dict:
     p = ctx.plan
-    files = pretraining_files(ctx)
     flags = {
-        "data": files,
+        "data": [f"{lang}:{f}" for f, lang in pretraining_sources(ctx)],
         "tokenizer": "tokenizer",
         "preset": "tiny",
         "model_overrides": p.teacher,
@@ -897,6 +916,8 @@ def _run_quickstart(
     bad = [s for s in chosen if s not in known]
     if bad:
         raise TandemError(f"--stages: unknown {bad}; choose from {', '.join(known)}")
+    if ctx.data:  # files and languages checked before any stage runs
+        pretraining_sources(ctx)
     ctx.results = {
         "tandem_version": __version__,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
