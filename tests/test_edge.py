@@ -306,6 +306,46 @@ def test_load_errors(tmp_path):
         EdgeModel.load(tmp_path)
 
 
+def _cut(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:1000])
+
+
+def _drop_eos(path: Path) -> None:
+    meta = json.loads(path.read_text())
+    del meta["eos_token_id"]
+    path.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "words"),
+    [
+        ("tandem_edge.json", lambda p: p.write_text("{not json"), "not valid JSON"),
+        ("tandem_edge.json", lambda p: p.write_text("[]"), "expected an object"),
+        ("tandem_edge.json", lambda p: p.write_bytes(b"\xff{}"), "not UTF-8"),
+        ("tandem_edge.json", _drop_eos, "'eos_token_id' is missing"),
+        ("shared_vocabulary.json", lambda p: p.unlink(), "not found"),
+        ("shared_vocabulary.json", lambda p: p.write_text("[1, 2"), "not valid JSON"),
+        ("shared_vocabulary.json", lambda p: p.write_text('["<s>", "</s>"]'), "2 tokens, the model has 256"),
+        ("config.json", lambda p: p.unlink(), "not found"),
+        ("config.json", lambda p: p.write_text("{"), "not valid JSON"),
+        ("model.bin", lambda p: p.unlink(), "not found"),
+        ("model.bin", _cut, "CTranslate2 cannot load it"),
+    ],
+)
+def test_a_damaged_export_file_is_named(built, tmp_path, name, damage, words):
+    """A missing or damaged export file is an error naming it: json's, Python's and CTranslate2's own errors
+    (a JSONDecodeError, KeyError 'eos_token_id', IndexError, "invalid payload size") named none."""
+    import shutil
+
+    d = tmp_path / "e"
+    shutil.copytree(built["export"], d)
+    damage(d / name)
+    with pytest.raises(TandemError) as e:
+        EdgeModel.load(d)
+    msg = str(e.value)
+    assert str(d / name) in msg and words in msg and "export the model again" in msg, msg
+
+
 def test_int8_export_loads_and_is_smaller(built, tmp_path):
     hf_dir = built["root"] / "hf"
     tok_file = built["root"] / "tok" / "tokenizer.model"

@@ -289,13 +289,26 @@ class EdgeModel:
                 f"{self.path}: no {EDGE_META}; this is not a tandem edge export "
                 "(create one with `tandem export MODEL --format ct2 --out DIR`)"
             )
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.meta: dict[str, Any] = _read_json(meta_path, dict, "an object")
+        for key in ("eos_token_id", "pad_token_id", "decoder_start_token_id"):
+            if not isinstance(self.meta.get(key), int):
+                raise TandemError(f"{meta_path}: {_DAMAGED} (field {key!r} is missing or not an integer)")
         self.tok = Tokenizer.load(self.path)
         vocab_file = self.path / "shared_vocabulary.json"
         if vocab_file.is_file():
-            self.pieces: list[str] = json.loads(vocab_file.read_text(encoding="utf-8"))
-        else:  # older CTranslate2 versions write one token per line
-            self.pieces = (self.path / "shared_vocabulary.txt").read_text(encoding="utf-8").split("\n")[:-1]
+            self.pieces: list[str] = _read_json(vocab_file, list, "a list of tokens")
+        elif (self.path / "shared_vocabulary.txt").is_file():  # older CTranslate2 versions: one token a line
+            vocab_file = self.path / "shared_vocabulary.txt"
+            self.pieces = _read_text(vocab_file).split("\n")[:-1]
+        else:
+            raise TandemError(f"{vocab_file}: not found; {_DAMAGED}")
+        if not all(isinstance(p, str) for p in self.pieces) or len(self.pieces) != self.meta.get(
+            "vocab_size", len(self.pieces)
+        ):
+            raise TandemError(
+                f"{vocab_file}: {_DAMAGED} ({len(self.pieces)} tokens, the model has "
+                f"{self.meta.get('vocab_size')} in {EDGE_META})"
+            )
         self.index = {p: i for i, p in enumerate(self.pieces)}
         self.eos_id = int(self.meta["eos_token_id"])
         self.pad_id = int(self.meta["pad_token_id"])
@@ -328,9 +341,21 @@ class EdgeModel:
         self.generation_defaults = generation_defaults
         self._warned: set[str] = set()
         self.threads = threads
-        self.translator = ctranslate2.Translator(
-            str(self.path), device=device, compute_type=compute_type, inter_threads=1, intra_threads=threads
-        )
+        _read_json(self.path / "config.json", dict, "an object")  # CTranslate2's errors do not name it
+        if not (self.path / "model.bin").is_file():
+            raise TandemError(f"{self.path / 'model.bin'}: not found; {_DAMAGED}")
+        try:
+            self.translator = ctranslate2.Translator(
+                str(self.path),
+                device=device,
+                compute_type=compute_type,
+                inter_threads=1,
+                intra_threads=threads,
+            )
+        except RuntimeError as e:  # a truncated or damaged model.bin ("... has an invalid payload size")
+            raise TandemError(
+                f"{self.path / 'model.bin'}: CTranslate2 cannot load it ({e}); {_DAMAGED}"
+            ) from e
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs: Any) -> EdgeModel:
@@ -606,6 +631,31 @@ class EdgeModel:
         return (
             f"EdgeModel({str(self.path)!r}, quantization={q}, vmap={self.use_vmap}, threads={self.threads})"
         )
+
+
+_DAMAGED = (
+    "the export is damaged or incomplete; export the model again with `tandem export MODEL --format ct2`"
+)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise TandemError(f"{path}: not UTF-8 text (byte {e.start}); {_DAMAGED}") from e
+
+
+def _read_json(path: Path, kind: type, what: str) -> Any:
+    """A JSON file of an export, or a TandemError naming it (json's own errors name no file)."""
+    if not path.is_file():
+        raise TandemError(f"{path}: not found; {_DAMAGED}")
+    try:
+        value = json.loads(_read_text(path))
+    except json.JSONDecodeError as e:
+        raise TandemError(f"{path}: not valid JSON ({e}); {_DAMAGED}") from e
+    if not isinstance(value, kind):
+        raise TandemError(f"{path}: expected {what}, got {type(value).__name__}; {_DAMAGED}")
+    return value
 
 
 def _max_positions(meta: dict[str, Any]) -> int | None:
