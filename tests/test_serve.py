@@ -910,3 +910,96 @@ def test_an_unexpected_error_is_still_a_json_500_and_infinite_timeout_is_refused
 
     with pytest.raises(TandemError, match="timeout_s must be a finite number"):
         ServeSettings(timeout_s=float("inf"))
+
+
+# ------------------------------------------------------------------------ the model's decoding defaults
+DEFAULTS_TEXTS = [TEXT, "play the music by queen", "stop"]
+
+
+@pytest.fixture(scope="module")
+def with_defaults(tmp_path_factory):
+    """A model whose generation_config.json asks for 3 beams and at most 5 new tokens (a fine-tuned model
+    keeps such defaults, e.g. its dev-scoring limit), as a tandem model and as its float32 edge export."""
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    root = tmp_path_factory.mktemp("defaults")
+    tok = train_tiny_tokenizer(root / "tok", vocab_size=256)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=4)
+    gen = {"num_beams": 3, "max_length": 6, "early_stopping": True, "decoder_start_token_id": 2}
+    (hf / "generation_config.json").write_text(json.dumps(gen))
+    Tokenizer.load(tok).save(hf)
+    export_ct2(hf, root / "fp32", quantize="float32", tokenizer=tok / "tokenizer.model")
+    model = Seq2SeqLM.from_pretrained(hf).eval()
+    assert model.config.generation["num_beams"] == 3 and model.config.generation["max_new_tokens"] == 5
+    return {"hf": hf, "export": root / "fp32", "model": model, "tok": Tokenizer.load(tok)}
+
+
+def _seq2seq_texts(m, texts, **kw) -> list[str]:
+    """Seq2SeqLM.generate (the model's defaults unless overridden), one input at a time."""
+    import torch
+
+    out = []
+    for t in texts:
+        with torch.no_grad():
+            ids = m["model"].generate(torch.tensor([m["tok"].encode(t, add_eos=True)]), **kw)
+        out.append(m["tok"].decode(ids[0].tolist()))
+    return out
+
+
+@pytest.mark.parametrize("which", ["edge", "torch"])
+def test_a_request_without_options_decodes_with_the_model_defaults(which, with_defaults):
+    """A request that sets no decoding option decodes as the model's defaults say, as `EdgeModel.generate`
+    and `Seq2SeqLM.generate` do (README: "`EdgeModel.generate` and `tandem serve` use them unless a call sets
+    the option"). The server sent max_new_tokens 64, num_beams 1 and min_new_tokens 0 itself, so both
+    backends decoded greedily up to 64 tokens."""
+    from tandem.serve import TorchBackend
+
+    m = with_defaults
+    b = EdgeBackend(m["export"]) if which == "edge" else TorchBackend(m["hf"], threads=1, device="cpu")
+    want = _seq2seq_texts(m, DEFAULTS_TEXTS)
+    assert want != _seq2seq_texts(m, DEFAULTS_TEXTS, num_beams=1, max_new_tokens=64)  # the defaults matter
+    with TestClient(create_app(b, ServeSettings())) as c:
+        r = c.post("/v1/generate", json={"inputs": DEFAULTS_TEXTS})
+        assert r.status_code == 200, r.text
+        outs = r.json()["outputs"]
+        assert [o["text"] for o in outs] == want
+        assert all(o["output_tokens"] <= 5 for o in outs)
+        # what the client sets still wins over the model's defaults
+        r = c.post("/v1/generate", json={"inputs": DEFAULTS_TEXTS, "num_beams": 1, "max_new_tokens": 9})
+        assert [o["text"] for o in r.json()["outputs"]] == _seq2seq_texts(
+            m, DEFAULTS_TEXTS, num_beams=1, max_new_tokens=9
+        )
+        # /v1/parse decodes greedily (as EdgeModel.parse) within the model's length limit
+        r = c.post("/v1/parse", json={"inputs": DEFAULTS_TEXTS})
+        greedy = _seq2seq_texts(m, DEFAULTS_TEXTS, num_beams=1)
+        assert [p["text"] for p in r.json()["parses"]] == greedy
+    if which == "edge":
+        assert [p["text"] for p in b.model.parse(DEFAULTS_TEXTS)] == greedy
+
+
+@pytest.mark.parametrize("which", ["edge", "torch"])
+def test_the_default_length_gives_way_to_fewer_positions(which, tmp_path):
+    """On a model with 40 learned positions a request without max_new_tokens was refused with "max_new_tokens
+    64 is over this model's 40 positions", a limit the client never sent (EdgeModel.generate and .parse
+    the same); tandem's default of 64 gives way to the positions, as in `tandem generate`."""
+    from tandem.serve import TorchBackend
+    from tandem.tokenizer import Tokenizer
+
+    tok = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
+    hf = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=2, max_positions=40)
+    Tokenizer.load(tok).save(hf)
+    export_ct2(hf, tmp_path / "e", quantize="float32", tokenizer=tok / "tokenizer.model")
+    edge = EdgeModel.load(tmp_path / "e")
+    want = edge.generate(DEFAULTS_TEXTS, max_new_tokens=40)
+    assert edge.generate(DEFAULTS_TEXTS) == want
+    assert [p["text"] for p in edge.parse(DEFAULTS_TEXTS)] == want
+    b = EdgeBackend(tmp_path / "e") if which == "edge" else TorchBackend(hf, threads=1, device="cpu")
+    with TestClient(create_app(b, ServeSettings())) as c:
+        r = c.post("/v1/generate", json={"inputs": DEFAULTS_TEXTS})
+        assert r.status_code == 200, r.text
+        assert [o["text"] for o in r.json()["outputs"]] == want
+        r = c.post("/v1/parse", json={"inputs": DEFAULTS_TEXTS})
+        assert r.status_code == 200, r.text
+        r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 41})  # asked for: still refused
+        assert r.status_code == 422 and "max_new_tokens 41" in r.json()["error"]["message"]

@@ -458,6 +458,11 @@ class EdgeModel:
         of the constructor; `plan_generation` lists the cases). Sampling (temperature > 0) is never a default."""
         if stop is not None and not isinstance(stop, str):
             _as_list(stop, "stop")
+        model_limit = self.generation_defaults != "off" and "max_new_tokens" in self.generation
+        if max_new_tokens is None and not model_limit and self.max_positions is not None:
+            # tandem's default of 64 gives way to fewer learned positions, as in `tandem generate`: a call
+            # that set no limit was refused for a limit it never asked for
+            max_new_tokens = min(EDGE_GENERATION_DEFAULTS["max_new_tokens"], self.max_positions)
         plan = plan_generation(
             self.generation,
             dict(
@@ -617,12 +622,16 @@ class EdgeModel:
         return ChoiceScores(best, losses, logprobs, [len(s) for s in scores])
 
     # ---------------------------------------------------------------------------------------------- SLU
-    def parse(self, utterances: str | Sequence[str], *, max_new_tokens: int = 64) -> dict | list[dict]:
+    def parse(
+        self, utterances: str | Sequence[str], *, max_new_tokens: int | None = None
+    ) -> dict | list[dict]:
         """Intent and slots of utterances, decoded greedily and read with `tandem.slu.parse_linearized`.
 
-        A model with a `labels.json` (tag-format SLU) has its tags mapped back to intent/slot names first."""
+        `max_new_tokens` None: the model's default (a fine-tuned model keeps its dev-scoring limit), else 64
+        or its positions. A model with a `labels.json` (tag-format SLU) has its tags mapped back to
+        intent/slot names first."""
         texts, single = _as_list(utterances, "utterances")
-        gens = self.generate_batch(texts, max_new_tokens=max_new_tokens)
+        gens = self.generate_batch(texts, max_new_tokens=max_new_tokens, num_beams=1)
         out = [parse_output(g.text, self.labels) for g in gens]
         return out[0] if single else out
 

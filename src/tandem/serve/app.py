@@ -185,9 +185,10 @@ class _Strict(BaseModel):
 
 class GenerateRequest(_Strict):
     inputs: StrictStr | list[StrictStr]
-    max_new_tokens: StrictInt = 64
-    num_beams: StrictInt = 1
-    min_new_tokens: StrictInt = 0
+    # None (left out): the model's decoding default, as `EdgeModel.generate` / `Seq2SeqLM.generate` take it
+    max_new_tokens: StrictInt | None = None
+    num_beams: StrictInt | None = None
+    min_new_tokens: StrictInt | None = None
     stop: StrictStr | list[StrictStr] | None = None
     clm: StrictBool = False
     temperature: StrictFloat | StrictInt = 0.0
@@ -204,7 +205,7 @@ class ScoreRequest(_Strict):
 
 class ParseRequest(_Strict):
     inputs: StrictStr | list[StrictStr]
-    max_new_tokens: StrictInt = 64
+    max_new_tokens: StrictInt | None = None
 
 
 class CompletionRequest(BaseModel):
@@ -419,9 +420,9 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 ) from e
 
     def gen_params(
-        max_new_tokens: int,
-        num_beams: int,
-        min_new_tokens: int,
+        max_new_tokens: int | None,
+        num_beams: int | None,
+        min_new_tokens: int | None,
         stop,
         clm: bool,
         temperature,
@@ -429,15 +430,17 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         top_p,
         max_name: str = "max_new_tokens",  # the field as the client named it (completions: max_tokens)
     ) -> GenerateParams:
-        if not 1 <= max_new_tokens <= s.max_new_tokens:
+        # a setting left out (None) is the model's default, which the backend applies; only what a client
+        # asks for is held to the server's limits
+        if max_new_tokens is not None and not 1 <= max_new_tokens <= s.max_new_tokens:
             raise ApiError(422, f"{max_name} must be in [1, {s.max_new_tokens}]", "invalid_request")
-        if not 1 <= num_beams <= s.max_beams:
+        if num_beams is not None and not 1 <= num_beams <= s.max_beams:
             raise ApiError(422, f"num_beams must be in [1, {s.max_beams}]", "invalid_request")
-        if not 0 <= min_new_tokens <= max_new_tokens:
+        if min_new_tokens is not None and not 0 <= min_new_tokens <= (max_new_tokens or s.max_new_tokens):
             raise ApiError(422, "min_new_tokens must be in [0, max_new_tokens]", "invalid_request")
         if not 0 <= temperature <= 5:
             raise ApiError(422, "temperature must be in [0, 5]", "invalid_request")
-        if temperature > 0 and num_beams > 1:  # both backends would sample with one beam
+        if temperature > 0 and (num_beams or 1) > 1:  # both backends would sample with one beam
             raise ApiError(
                 422,
                 "num_beams: beam search and sampling (temperature > 0) do not combine; "
@@ -589,7 +592,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     async def parse(req: ParseRequest, request: Request):
         texts = [req.inputs] if isinstance(req.inputs, str) else req.inputs
         check_texts("inputs", texts)
-        p = gen_params(req.max_new_tokens, 1, 0, None, False, 0.0, 0, 1.0)
+        # greedy, as `EdgeModel.parse`; the length limit and the rest of the model's defaults apply
+        p = gen_params(req.max_new_tokens, 1, None, None, False, 0.0, 0, 1.0)
         gens = await run_rows(request, ("generate", p), texts)
         labels = getattr(backend, "labels", None)  # tag-format SLU models name their tags in labels.json
         return {"model": backend.name, "parses": [parse_output(g.text, labels) for g in gens]}

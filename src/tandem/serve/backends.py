@@ -17,11 +17,13 @@ from tandem.slu import SLULabels
 
 @dataclass(frozen=True)
 class GenerateParams:
-    """Decoding settings; requests with equal params share one batch."""
+    """Decoding settings; requests with equal params share one batch. None: the model's decoding default
+    (its `generation`, e.g. a fine-tuned model's dev-scoring limit), else tandem's (64 new tokens, or the
+    model's learned positions when fewer; one beam; no minimum)."""
 
-    max_new_tokens: int = 64
-    num_beams: int = 1
-    min_new_tokens: int = 0
+    max_new_tokens: int | None = None
+    num_beams: int | None = None
+    min_new_tokens: int | None = None
     stop: tuple[str, ...] = ()
     clm: bool = False
     temperature: float = 0.0
@@ -127,26 +129,30 @@ class TorchBackend:
         return ids.to(self.device), mask.to(self.device), [len(r) for r in rows]
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
-        if self.max_positions is not None and params.max_new_tokens > self.max_positions:
-            raise TandemError(
-                f"max_new_tokens {params.max_new_tokens} is over this model's {self.max_positions} positions"
-            )
+        max_new = params.max_new_tokens
+        if max_new is None:  # the model's default, else the edge runtime's (64, or fewer positions)
+            max_new = (self.model.config.generation or {}).get("max_new_tokens")
+            if max_new is None:
+                max_new = 64 if self.max_positions is None else min(64, self.max_positions)
+        if self.max_positions is not None and max_new > self.max_positions:
+            raise TandemError(f"max_new_tokens {max_new} is over this model's {self.max_positions} positions")
         ids, mask, lengths = self._encode(texts, params.clm)
         sampling = params.temperature > 0
+        # settings left out (None) are not passed: Seq2SeqLM.generate takes the model's defaults for them
+        given = {"num_beams": params.num_beams, "min_new_tokens": params.min_new_tokens}
         with self.torch.inference_mode():
             out = self.model.generate(
                 ids,
                 attention_mask=mask,
-                max_new_tokens=params.max_new_tokens,
-                num_beams=1 if sampling else params.num_beams,
+                max_new_tokens=max_new,
                 do_sample=sampling,
                 temperature=params.temperature if sampling else 1.0,
                 top_k=params.top_k,
                 top_p=params.top_p,
                 eos_token_id=self.eos_id,
-                min_new_tokens=params.min_new_tokens,
                 stop_strings=list(params.stop) or None,
                 tokenizer=self.tok,
+                **{k: v for k, v in given.items() if v is not None},
             )
         gens = []
         forced = (self.model.config.generation or {}).get("forced_eos_token_id") is not None
@@ -156,7 +162,7 @@ class TorchBackend:
             if has_eos:
                 # an EOS forced at the length limit (a checkpoint's forced_eos_token_id): the row ran to
                 # the limit, so it finishes with "length", as the edge runtime reports it
-                ended = not (forced and row.index(self.eos_id) == params.max_new_tokens - 1)
+                ended = not (forced and row.index(self.eos_id) == max_new - 1)
                 row = row[: row.index(self.eos_id)]
             text, stopped = cut_at_stop(self.tok.decode(row), params.stop)
             # a row stopped by a stop string is padded up to the batch's longest: count its own tokens only
