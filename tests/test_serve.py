@@ -1003,3 +1003,29 @@ def test_the_default_length_gives_way_to_fewer_positions(which, tmp_path):
         assert r.status_code == 200, r.text
         r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 41})  # asked for: still refused
         assert r.status_code == 422 and "max_new_tokens 41" in r.json()["error"]["message"]
+
+
+def test_cli_serve_refuses_bad_threads_and_host_naming_them(export_dir, tmp_path, monkeypatch, capsys):
+    """`--threads -1` failed in CTranslate2 with a pybind11 TypeError traceback, and a config file's
+    `"host": 5` with a TypeError from uvicorn; both are errors naming the setting."""
+    from tandem import serve as serve_pkg
+    from tandem.cli import main
+
+    monkeypatch.setattr(serve_pkg, "serve", lambda *a, **k: None)
+    assert main(["serve", str(export_dir), "--threads", "-1"]) == 2
+    assert "threads must be an integer >= 0" in capsys.readouterr().err
+    cfg = tmp_path / "serve.json"
+    cfg.write_text(json.dumps({"host": 5}))
+    assert main(["serve", str(export_dir), "--config", str(cfg)]) == 2
+    assert "host must be a non-empty string, got 5" in capsys.readouterr().err
+    assert main(["serve", str(export_dir), "--threads", "0"]) == 0  # 0: CTranslate2's own choice
+
+
+def test_a_model_served_as_dot_is_named_after_its_folder(export_dir, monkeypatch):
+    """`tandem serve .` named the model "" in /healthz, /v1/models and every response."""
+    monkeypatch.chdir(export_dir)
+    b = EdgeBackend(".")
+    assert b.name == export_dir.name
+    with TestClient(create_app(b)) as c:
+        assert c.get("/v1/models").json()["data"][0]["id"] == export_dir.name
+        assert c.get("/healthz").json()["model"] == export_dir.name

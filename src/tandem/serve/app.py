@@ -84,7 +84,9 @@ class ServeSettings:
             raise TandemError(f"serve setting max_wait_ms must be >= 0, got {self.max_wait_ms}")
         if not 0 < self.timeout_s < float("inf"):
             raise TandemError(f"serve setting timeout_s must be a finite number > 0, got {self.timeout_s}")
-        if not 0 <= self.port <= 65535:
+        if not isinstance(self.host, str) or not self.host:  # a config file's `"host": 5` failed in uvicorn
+            raise TandemError(f"serve setting host must be a non-empty string, got {self.host!r}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise TandemError(f"serve setting port must be in [0, 65535], got {self.port}")
 
     @property

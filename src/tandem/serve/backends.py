@@ -58,7 +58,7 @@ class EdgeBackend:
         from tandem.edge import EdgeModel
 
         self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
-        self.name = Path(path).name
+        self.name = Path(path).resolve().name  # "." or "../" named the model ""
         self.labels = self.model.labels
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
@@ -96,7 +96,7 @@ class TorchBackend:
         self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
         self.tok = Tokenizer.load(path)
         self.tok.check_fits(self.model.config.vocab_size, f"the model in {path}")
-        self.name = Path(path).name
+        self.name = Path(path).resolve().name  # "." or "../" named the model ""
         self.labels = SLULabels.load(path)
         cfg = self.model.config
         self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
@@ -192,6 +192,11 @@ def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1)
     path = Path(model)
     if not path.is_dir():
         raise model_dir_error(path)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        # CTranslate2 refused -1 with a pybind11 TypeError listing its whole signature
+        raise TandemError(
+            f"serve setting threads must be an integer >= 0 (0: the runtime's default), got {threads!r}"
+        )
     if kind == "edge":
         if not (path / "tandem_edge.json").is_file():
             raise TandemError(
