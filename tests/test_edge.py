@@ -346,6 +346,15 @@ def test_a_damaged_export_file_is_named(built, tmp_path, name, damage, words):
     assert str(d / name) in msg and words in msg and "export the model again" in msg, msg
 
 
+def test_trimming_a_damaged_export_names_its_metadata(built, tmp_path):
+    import shutil
+
+    shutil.copytree(built["export"], tmp_path / "e")
+    (tmp_path / "e" / "tandem_edge.json").write_text("{not json")
+    with pytest.raises(TandemError, match=r"tandem_edge\.json: not valid JSON"):
+        trim_vocabulary(tmp_path / "e", ["queen"])
+
+
 def test_int8_export_loads_and_is_smaller(built, tmp_path):
     hf_dir = built["root"] / "hf"
     tok_file = built["root"] / "tok" / "tokenizer.model"

@@ -8,7 +8,6 @@ vocabulary. It needs no re-export: the file sits in the export directory and `Ed
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ def trim_vocabulary(
     """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied.
 
     An export with a `labels.json` (tag-format SLU) always allows its intent/slot tags as well."""
+    from tandem.edge.runtime import _read_json
     from tandem.slu import SLULabels
     from tandem.tokenizer import Tokenizer
 
@@ -47,7 +47,7 @@ def trim_vocabulary(
     meta_path = d / "tandem_edge.json"
     if not meta_path.is_file():
         raise TandemError(f"{d}: not a tandem edge export (no tandem_edge.json)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _read_json(meta_path, dict, "an object")
     tok = Tokenizer.load(d)
     sp = tok.sp
     n = sp.get_piece_size()
