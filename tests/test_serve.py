@@ -104,6 +104,21 @@ def test_score_parse_and_completions(client, edge):
     [
         ("/v1/generate", b'{"inputs": "abc"', 400, "not valid JSON"),
         ("/v1/generate", b"[1, 2", 400, "not valid JSON"),
+        # json.loads' other failures were a bare "There was an error parsing the body"
+        pytest.param(
+            "/v1/generate",
+            b'{"inputs": ' + b"[" * 30000 + b"]" * 30000 + b"}",
+            400,
+            "RecursionError",
+            id="json-nested-too-deep",
+        ),
+        pytest.param(
+            "/v1/generate",
+            b'{"max_new_tokens": ' + b"9" * 5000 + b"}",
+            400,
+            "4300 digits",
+            id="json-huge-int",
+        ),
         # lone surrogates (valid JSON escapes) cannot be tokenised: a 500 that failed the whole batch
         ("/v1/generate", b'{"inputs": ["ok", "a\\ud800b"]}', 422, "inputs[1]: lone surrogate"),
         ("/v1/score", b'{"prompt": "a", "choices": ["\\udc00"]}', 422, "choices: lone surrogate"),

@@ -387,6 +387,11 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 f"{cause.start} ({cause.encoding}: {cause.reason}); send the JSON encoded as UTF-8",
                 "bad_request",
             )
+        if e.status_code == 400 and cause is not None:  # json.loads failing otherwise: depth, huge numbers
+            why = str(cause).split("; use sys.")[0]  # the int-digits limit's advice is for the server's code
+            return _error(
+                400, f"request body is not valid JSON here ({type(cause).__name__}: {why})", "bad_request"
+            )
         msg = {
             404: f"no route {request.url.path}",
             405: f"method {request.method} not allowed on {request.url.path}",
