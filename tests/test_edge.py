@@ -93,6 +93,15 @@ def test_an_input_with_no_tokens_is_refused_not_answered_empty(edge):
     assert edge.generate_batch([""], clm=True, max_new_tokens=4)[0].output_tokens >= 1
 
 
+def test_a_lone_surrogate_is_an_error_naming_it(edge):
+    """A lone surrogate (from a JSON "\\ud800" escape, or bad decoding) failed in SentencePiece with
+    "RuntimeError: Unable to cast Python instance of type <class 'str'> to C++ type '?'"."""
+    with pytest.raises(TandemError, match=r"lone surrogate '\\ud800' at character 1"):
+        edge.generate(["ok", "a\ud800b"], max_new_tokens=2)
+    with pytest.raises(TandemError, match="lone surrogate"):
+        edge.rank("is it raining?", ["yes", "\udc00"])
+
+
 def test_stop_strings_cut_output(edge):
     full = edge.generate(TEXTS[1], max_new_tokens=16)
     assert len(full) > 4

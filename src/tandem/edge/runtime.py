@@ -367,7 +367,7 @@ class EdgeModel:
         """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained).
 
         Text is tokenised by `tandem.tokenizer.Tokenizer`, exactly as the torch model sees it."""
-        ids = self.tok.encode(text)
+        ids = self._ids(text)
         if clm:
             if self.clm_id is None:
                 raise TandemError(f"{self.path}: this model's tokenizer has no [CLM] token; drop clm=True")
@@ -376,6 +376,16 @@ class EdgeModel:
         if self.source_eos:
             ids = [*ids, self.eos_id]
         return [self.pieces[i] for i in ids]
+
+    def _ids(self, text: str) -> list[int]:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:  # SentencePiece failed with "Unable to cast Python instance ..."
+            raise TandemError(
+                f"{text!r:.80}: lone surrogate {text[e.start]!r} at character {e.start} is not a Unicode "
+                "character; pass text (a non-BMP character as itself, not as two surrogates)"
+            ) from e
+        return self.tok.encode(text)
 
     def decode(self, tokens: Sequence[str]) -> str:
         """Text of generated token strings: control tokens dropped; ids past the tokenizer's pieces (the
@@ -595,7 +605,7 @@ class EdgeModel:
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        tgt = [[self.pieces[i] for i in self.tok.encode(t)] for t in targets]
+        tgt = [[self.pieces[i] for i in self._ids(t)] for t in targets]
         for s, t in zip(src, tgt):
             self._check_length(len(s), "a prompt")
             self._check_length(len(t) + 1, "a target (with EOS)")  # the decoder reads start + target
