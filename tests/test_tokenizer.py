@@ -442,26 +442,25 @@ def test_load_errors(tmp_path: Path) -> None:
         Tokenizer.load(tmp_path / "nope.model")
     with pytest.raises(TandemError, match="no tokenizer.model"):
         Tokenizer.load(tmp_path)
-    (tmp_path / "sentencepiece.bpe.model").write_bytes(b"")
-    with pytest.raises(TandemError, match="fairseq's offset"):
-        Tokenizer.load(tmp_path)
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"this is not a sentencepiece model")
     with pytest.raises(TandemError, match="bad.model.*not a valid SentencePiece model"):
         Tokenizer.load(bad)
-    # a Hugging Face tokenizers file (fast tokenizer) is named as such, in a directory or on its own
+    # any other JSON file (a model's config.json passed as --tokenizer) is not called a tokenizer.json
     hf = tmp_path / "hf"
     hf.mkdir()
-    (hf / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE", "vocab": {}}}')
-    with pytest.raises(TandemError, match="tokenizer.json is a Hugging Face tokenizers file"):
-        Tokenizer.load(hf)
-    with pytest.raises(TandemError, match="tokenizer.json is a Hugging Face tokenizers file"):
-        Tokenizer.load(hf / "tokenizer.json")
-    # any other JSON file (a model's config.json passed as --tokenizer) is not called a tokenizer.json
     (hf / "config.json").write_text('{"d_model": 32}')
     with pytest.raises(TandemError, match=r"config.json: a JSON file, not a SentencePiece model") as e:
         Tokenizer.load(hf / "config.json")
     assert "tokenizer.json" not in str(e.value)
+    # a Hugging Face tokenizer directory is read through transformers (tests/test_hf_tokenizer.py); one it
+    # cannot read is named, in a directory or as its tokenizer.json
+    pytest.importorskip("transformers")
+    (hf / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "BPE", "vocab": {}}}')
+    with pytest.raises(TandemError, match="hf: transformers could not load the Hugging Face tokenizer"):
+        Tokenizer.load(hf)
+    with pytest.raises(TandemError, match="hf: transformers could not load the Hugging Face tokenizer"):
+        Tokenizer.load(hf / "tokenizer.json")
 
 
 # --- CLI ------------------------------------------------------------------------------------------------------

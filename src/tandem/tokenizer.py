@@ -45,11 +45,14 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sentencepiece as spm
 
 from tandem.errors import TandemError
+
+if TYPE_CHECKING:
+    from tandem.hf_tokenizer import HFTokenizer
 
 MODEL_FILE = "tokenizer.model"
 CONFIG_FILE = "tokenizer_config.json"
@@ -291,14 +294,6 @@ def sample_corpus(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _hf_tokenizer_json(path: Path) -> str:
-    return (
-        f"{path}: tokenizer.json is a Hugging Face tokenizers file (a fast tokenizer), not a SentencePiece "
-        "model, and tandem reads only SentencePiece models; pass the model's SentencePiece .model file "
-        "(T5/mT5 ship spiece.model beside tokenizer.json) or train one with `tandem tokenizer train`"
-    )
-
-
 def _coerce_ids(ids: Any) -> list[int]:
     if hasattr(ids, "tolist"):  # numpy arrays and torch tensors, without importing either
         ids = ids.tolist()
@@ -524,12 +519,21 @@ class Tokenizer:
         return tok
 
     @classmethod
-    def load(cls, path: str | os.PathLike, newline: str | None = None) -> Tokenizer:
+    def load(cls, path: str | os.PathLike, newline: str | None = None) -> Tokenizer | HFTokenizer:
         """Load a tandem tokenizer directory (tokenizer.model + tokenizer_config.json), a model directory
-        holding a SentencePiece model (tokenizer.model, spiece.model, 20b_tokenizer.model), or any
-        SentencePiece `.model` file. `newline` overrides what `\\n` becomes for models without one."""
+        holding a SentencePiece model (tokenizer.model, spiece.model, 20b_tokenizer.model), any
+        SentencePiece `.model` file, or a directory holding a Hugging Face tokenizer and none of those
+        (BART's vocab.json + merges.txt, mBART's sentencepiece.bpe.model, a tokenizer.json), which comes
+        back as a `tandem.hf_tokenizer.HFTokenizer` (read through transformers, local files only).
+        `newline` overrides what `\\n` becomes for models without one."""
+        from tandem.hf_tokenizer import HFTokenizer, is_hf_tokenizer_dir
+
         p = Path(path)
         meta: dict = {}
+        if p.is_file() and p.name == "tokenizer.json":  # a Hugging Face fast tokenizer: read its directory
+            p = p.parent
+            if not any((p / name).is_file() for name in (MODEL_FILE, *_FOREIGN_MODEL_FILES)):
+                return HFTokenizer.load(p, newline=newline)
         if p.is_dir():
             cfg = p / CONFIG_FILE
             if cfg.is_file():
@@ -541,21 +545,19 @@ class Tokenizer:
                     ) from e
                 if not isinstance(meta, dict):
                     raise TandemError(f"{cfg}: expected a JSON object")
+                if isinstance(meta.get("tandem"), dict):  # written for transformers too (convert --to hf)
+                    meta = meta["tandem"]
             for name in (meta.get("model_file", MODEL_FILE), MODEL_FILE, *_FOREIGN_MODEL_FILES):
                 if (p / name).is_file():
                     p = p / name
                     break
             else:
-                if (p / "sentencepiece.bpe.model").is_file():
-                    raise TandemError(
-                        f"{path}: sentencepiece.bpe.model is an mBART/XLM-R vocabulary whose ids are shifted by "
-                        "fairseq's offset, which tandem does not reproduce; use that model's Hugging Face tokenizer"
-                    )
-                if (p / "tokenizer.json").is_file():
-                    raise TandemError(_hf_tokenizer_json(p / "tokenizer.json"))
+                if is_hf_tokenizer_dir(p):
+                    return HFTokenizer.load(p, newline=newline)
                 raise TandemError(
-                    f"{path}: no {MODEL_FILE} (or {', '.join(_FOREIGN_MODEL_FILES)}) in this directory; pass a "
-                    "SentencePiece .model file or a directory written by Tokenizer.save"
+                    f"{path}: no {MODEL_FILE} (or {', '.join(_FOREIGN_MODEL_FILES)}) in this directory, nor a "
+                    "Hugging Face tokenizer (tokenizer.json, vocab.json + merges.txt, sentencepiece.bpe.model); "
+                    "pass a SentencePiece .model file or a directory written by Tokenizer.save"
                 )
         elif not p.is_file():
             raise TandemError(
@@ -569,8 +571,6 @@ class Tokenizer:
             return cls(proto, newline=newline, meta=meta)
         except TandemError as e:
             if proto.lstrip()[:1] == b"{":  # JSON, not a serialized proto
-                if p.name == "tokenizer.json":  # a Hugging Face fast tokenizer
-                    raise TandemError(_hf_tokenizer_json(p)) from e
                 raise TandemError(
                     f"{p}: a JSON file, not a SentencePiece model; pass a tokenizer directory or its "
                     f"{MODEL_FILE} (or another SentencePiece .model file)"

@@ -1,0 +1,376 @@
+"""Hugging Face tokenizers in tandem: reading them (`HFTokenizer`) and writing tandem's for transformers.
+
+Reading. A model directory that holds a Hugging Face tokenizer and no SentencePiece model tandem reads itself
+(BART's byte-level BPE: `vocab.json` + `merges.txt` or `tokenizer.json`; mBART's `sentencepiece.bpe.model`,
+whose ids fairseq shifts by one; any `tokenizer.json`) is read with `transformers.AutoTokenizer` from the local
+files (nothing is downloaded) and wrapped in `HFTokenizer`, which offers the part of `tandem.Tokenizer`
+that generation, evaluation, fine-tuning and distillation use. Its ids are the Hugging Face tokenizer's own:
+`encode(text, add_eos=True)` is `tok(text).input_ids`, with the model's special-token template (BART:
+`<s> ... </s>`; T5: `... </s>`; mBART: `... </s> <src_lang>`); `encode(text)` adds nothing.
+
+Writing. `write_for_transformers` writes a `tokenizer.json` (a `tokenizers` pipeline built from the
+SentencePiece model) and a `tokenizer_config.json` beside tandem's `tokenizer.model`, so that
+`transformers.AutoTokenizer.from_pretrained(dir)(text).input_ids == tok.encode(text, add_eos=True)`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tandem.errors import TandemError
+
+# What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
+HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
+_SPACE = "\u2581"  # SentencePiece's whitespace marker
+
+
+class UnsupportedByHF(TandemError, AttributeError):
+    """What a wrapped Hugging Face tokenizer cannot do (an AttributeError too, so `hasattr` says False)."""
+
+
+def _transformers():
+    try:
+        import transformers
+    except ImportError as e:
+        raise TandemError(
+            "this directory holds a Hugging Face tokenizer, which tandem reads through transformers: "
+            "pip install 'tandem[interop]' (or transformers)"
+        ) from e
+    return transformers
+
+
+def is_hf_tokenizer_dir(directory: Path) -> bool:
+    """Whether `directory` holds a Hugging Face tokenizer's files."""
+    if any((directory / name).is_file() for name in HF_TOKENIZER_FILES):
+        return True
+    cfg = directory / "tokenizer_config.json"
+    if not cfg.is_file():
+        return False
+    try:
+        meta = json.loads(cfg.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("tokenizer_class") not in (None, "tandem.Tokenizer")
+
+
+def _coerce_ids(ids: Any) -> list[int]:
+    if hasattr(ids, "tolist"):
+        ids = ids.tolist()
+    out = list(ids)
+    if out and isinstance(out[0], list):
+        raise TandemError("decode takes one sequence of ids; use decode_batch for a batch")
+    return [int(i) for i in out]
+
+
+class HFTokenizer:
+    """A Hugging Face tokenizer behind `tandem.Tokenizer`'s interface; build it with `Tokenizer.load(dir)`.
+
+    Special ids are the tokenizer's (`pad_id` falls back to `eos_id` when it has none); `clm_id`, `doc_id`,
+    `newline_id` and tags are found by their pieces (`[CLM]`, `[DOC]`, `"\\n"`, `<tag_i>`), None/0 when
+    absent. `decode(..., skip_special_tokens=True)` is the tokenizer's own `decode`, which drops every special
+    token it knows (for mBART also the language codes; unlike tandem's tokenizers, also `<unk>`).
+
+    mBART-style tokenizers put the source language code after `</s>`: `src_lang` (initially the
+    tokenizer_config.json's, transformers' default `en_XX`) says which; set it (`tok.src_lang = "ro_RO"`) to
+    encode another language. The target language is the model's business (its `decoder_start_token_id` or
+    generation_config.json's `forced_bos_token_id`), not the tokenizer's.
+
+    Not available: training (`tandem tokenizer train` makes SentencePiece tokenizers), the SentencePiece
+    model itself (`sp`, `model_proto`: edge export and vocabulary trimming read one).
+    """
+
+    is_tandem_layout = False
+
+    def __init__(self, hf: Any, *, source: str = "", newline: str | None = None, meta: dict | None = None):
+        self.hf = hf
+        self.source = source
+        self.meta: dict = dict(meta or {})
+        self.num_threads = 1
+        self._warned_beyond_vocab = False
+        self.vocab_size: int = len(hf)
+        self.unk_id: int | None = hf.unk_token_id
+        self.bos_id: int | None = hf.bos_token_id
+        self.eos_id: int | None = hf.eos_token_id
+        pad = hf.pad_token_id
+        self.has_pad: bool = pad is not None
+        self.pad_id: int | None = pad if pad is not None else self.eos_id
+        self.clm_id = self._find("[CLM]")
+        self.doc_id = self._find("[DOC]")
+        self.mask_id = hf.mask_token_id if getattr(hf, "mask_token", None) else self._find("[MASK]")
+        self.newline_id = self._find("\n")
+        from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS
+
+        self._tag_format = TAG_FORMAT
+        self.num_reserved_tags = 0
+        while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
+            self.num_reserved_tags += 1
+        self.sentinel_ids: list[int] = []
+        while (i := self._find(SENTINEL_FORMAT.format(len(self.sentinel_ids)))) is not None:
+            self.sentinel_ids.append(i)
+        self.mode_ids: dict[str, int] = {
+            m: i for m, sym in UL2_MODE_SYMBOLS.items() if (i := self._find(sym)) is not None
+        }
+        self._special_ids = frozenset(int(i) for i in hf.all_special_ids)
+        # does the tokenizer's own template end a text with EOS? (BART, T5, mBART do; some have no template)
+        probe = list(hf.encode("a", add_special_tokens=True))
+        self._template_eos = self.eos_id is not None and self.eos_id in probe
+        if newline is None:
+            newline = self.meta.get("newline_replacement")
+        if newline is not None and "\n" in newline:
+            raise TandemError("the newline replacement must not itself contain a newline")
+        self._newline_repl: str | None = newline
+
+    # -- construction --------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, newline: str | None = None) -> HFTokenizer:
+        """`transformers.AutoTokenizer.from_pretrained(directory, local_files_only=True)`, wrapped."""
+        d = Path(directory)
+        transformers = _transformers()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                hf = transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+        except Exception as e:  # transformers raises ValueError, OSError, KeyError... for what it cannot read
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise TandemError(
+                f"{d}: transformers could not load the Hugging Face tokenizer here ({type(e).__name__}: "
+                f"{first}); a BART directory needs vocab.json + merges.txt (or tokenizer.json), an mBART one "
+                "sentencepiece.bpe.model, each with the tokenizer_config.json (or config.json) naming its class"
+            ) from e
+        if isinstance(hf, bool) or not hasattr(hf, "convert_tokens_to_ids"):
+            raise TandemError(f"{d}: transformers loaded no text tokenizer from this directory")
+        meta: dict = {}
+        cfg = d / "tokenizer_config.json"
+        if cfg.is_file():
+            try:
+                raw = json.loads(cfg.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raw = {}
+            if isinstance(raw, dict) and isinstance(raw.get("tandem"), dict):
+                meta = raw["tandem"]
+        return cls(hf, source=str(d), newline=newline, meta=meta)
+
+    @classmethod
+    def train(cls, *args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedByHF(
+            "a Hugging Face tokenizer is not trained by tandem: `tandem tokenizer train` (Tokenizer.train) "
+            "makes SentencePiece tokenizers"
+        )
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the Hugging Face tokenizer's files (`save_pretrained`) into `directory`."""
+        d = Path(directory)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            self.hf.save_pretrained(str(d))
+            if self._newline_repl is not None:
+                cfg_path = d / "tokenizer_config.json"
+                cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+                cfg["tandem"] = {"newline_replacement": self._newline_repl}
+                cfg_path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise TandemError(f"cannot write the tokenizer to {d}: {e.strerror or e}") from e
+        return d
+
+    def config(self) -> dict:
+        """The special ids and newline policy (as `Tokenizer.config`), and the Hugging Face class."""
+        return {
+            "tokenizer_class": "transformers.AutoTokenizer",
+            "hf_class": type(self.hf).__name__,
+            "vocab_size": self.vocab_size,
+            "bos_id": self.bos_id,
+            "pad_id": self.pad_id,
+            "has_pad": self.has_pad,
+            "eos_id": self.eos_id,
+            "unk_id": self.unk_id,
+            "clm_id": self.clm_id,
+            "doc_id": self.doc_id,
+            "mask_id": self.mask_id,
+            "newline_id": self.newline_id,
+            "reserved_tags": self.num_reserved_tags,
+            "newline_mode": self.newline_mode,
+            **({"src_lang": self.src_lang} if self.src_lang is not None else {}),
+        }
+
+    # -- what only a SentencePiece tokenizer has -----------------------------------------------------
+
+    def _no_sentencepiece(self, what: str) -> UnsupportedByHF:
+        return UnsupportedByHF(
+            f"{what} needs a SentencePiece tokenizer; {self.source or 'this tokenizer'} is a Hugging Face "
+            f"tokenizer ({type(self.hf).__name__}) read through transformers"
+        )
+
+    @property
+    def sp(self) -> Any:
+        raise self._no_sentencepiece("the SentencePiece processor (edge export, vocabulary trimming)")
+
+    @property
+    def model_proto(self) -> bytes:
+        raise self._no_sentencepiece("the serialized SentencePiece model (edge export)")
+
+    # -- properties ----------------------------------------------------------------------------------
+
+    @property
+    def src_lang(self) -> str | None:
+        """mBART-style tokenizers: the language code the template appends to a source; else None."""
+        return getattr(self.hf, "src_lang", None)
+
+    @src_lang.setter
+    def src_lang(self, lang: str) -> None:
+        if not hasattr(self.hf, "src_lang"):
+            raise TandemError(f"{type(self.hf).__name__} has no source language to set")
+        if self._find(lang) is None:
+            raise TandemError(
+                f"src_lang {lang!r} is not a token of this tokenizer (a language code like en_XX)"
+            )
+        self.hf.src_lang = lang
+
+    @property
+    def newline_mode(self) -> str:
+        """ "native" when `\\n` round-trips; else what it becomes (the given replacement, or a space)."""
+        if self._newline_repl is not None:
+            return self._newline_repl
+        ids = self.hf.encode("a\nb", add_special_tokens=False)
+        return "native" if self.hf.decode(ids) == "a\nb" else " "
+
+    @property
+    def train_stats(self) -> dict:
+        return {}
+
+    @property
+    def special_ids(self) -> frozenset[int]:
+        """The tokenizer's special ids (`all_special_ids`), which `decode` skips by default."""
+        return self._special_ids
+
+    def tag_id(self, i: int) -> int:
+        if not 0 <= i < self.num_reserved_tags:
+            raise TandemError(
+                f"tag slot {i} does not exist: this tokenizer reserves {self.num_reserved_tags} tags"
+            )
+        return int(self.hf.convert_tokens_to_ids(self._tag_format.format(i)))
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def __repr__(self) -> str:
+        return (
+            f"HFTokenizer({type(self.hf).__name__}, vocab_size={self.vocab_size}, bos={self.bos_id}, "
+            f"pad={self.pad_id}, eos={self.eos_id}, unk={self.unk_id}, newline={self.newline_mode!r})"
+        )
+
+    # -- encode / decode -----------------------------------------------------------------------------
+
+    def _prepare(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TandemError(f"encode takes a str, got {type(text).__name__}")
+        if self._newline_repl is not None and "\n" in text:
+            return text.replace("\n", self._newline_repl)
+        return text
+
+    def _finish(self, ids: list[int], add_eos: bool, add_bos: bool) -> list[int]:
+        if add_eos and not self._template_eos:
+            ids = ids + [self.eos_id]
+        if add_bos and (not ids or ids[0] != self.bos_id):
+            ids = [self.bos_id, *ids]
+        return ids
+
+    def _check_specials(self, add_eos: bool, add_bos: bool) -> None:
+        if add_eos and self.eos_id is None:
+            raise TandemError("add_eos=True but this tokenizer has no EOS token")
+        if add_bos and self.bos_id is None:
+            raise TandemError("add_bos=True but this tokenizer has no BOS token")
+
+    def encode(self, text: str, add_eos: bool = False, add_bos: bool = False) -> list[int]:
+        """Token ids of `text`: with `add_eos`, the tokenizer's special-token template (as `tok(text)`),
+        EOS appended when the template has none; `add_bos` puts BOS first when the template did not."""
+        self._check_specials(add_eos, add_bos)
+        ids = list(self.hf.encode(self._prepare(text), add_special_tokens=add_eos))
+        return self._finish(ids, add_eos, add_bos)
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        add_eos: bool = False,
+        add_bos: bool = False,
+        num_threads: int | None = None,
+    ) -> list[list[int]]:
+        """`encode` over many texts (a fast tokenizer batches them in its own threads)."""
+        self._check_specials(add_eos, add_bos)
+        prepared = [self._prepare(t) for t in texts]
+        if not prepared:
+            return []
+        out = self.hf(prepared, add_special_tokens=add_eos)["input_ids"]
+        return [self._finish(list(ids), add_eos, add_bos) for ids in out]
+
+    def tokenize(self, text: str) -> list[str]:
+        """The pieces `encode` would produce, as strings."""
+        return list(self.hf.convert_ids_to_tokens(self.encode(text)))
+
+    def _checked(self, ids: list[int]) -> list[int]:
+        n = self.vocab_size
+        for pos, i in enumerate(ids):
+            if i < 0:
+                raise TandemError(
+                    f"token id {i} (position {pos}) is out of range for this tokenizer (vocab size {n}); "
+                    "the ids come from a different vocabulary, or labels still hold -100"
+                )
+        if any(i >= n for i in ids):  # a model vocabulary larger than the tokenizer's: see Tokenizer.decode
+            if not self._warned_beyond_vocab:
+                self._warned_beyond_vocab = True
+                pos, i = next((p, i) for p, i in enumerate(ids) if i >= n)
+                warnings.warn(
+                    f"token id {i} (position {pos}) is past this tokenizer's tokens (vocab size {n}): decoded "
+                    "as <unk>; the model's vocabulary is larger than its tokenizer's. Shown once.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            ids = [self.unk_id if i >= n else i for i in ids]
+        return ids
+
+    def decode(self, ids: Sequence[int] | Any, skip_special_tokens: bool = True) -> str:
+        """Text of `ids`, as the Hugging Face tokenizer decodes them (`skip_special_tokens`: drop the
+        tokenizer's special tokens)."""
+        ids = self._checked(_coerce_ids(ids))
+        return self.hf.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    def decode_batch(
+        self, batch: Iterable[Sequence[int]] | Any, skip_special_tokens: bool = True
+    ) -> list[str]:
+        if hasattr(batch, "tolist"):
+            batch = batch.tolist()
+        return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
+
+    def check_fits(self, model_vocab_size: int, model: str = "the model") -> None:
+        """As `Tokenizer.check_fits`: a TandemError when the tokenizer has more tokens than the model ids."""
+        if self.vocab_size > model_vocab_size:
+            raise TandemError(
+                f"the tokenizer has {self.vocab_size} tokens but {model} has only {model_vocab_size} ids: pass "
+                "the tokenizer the model was trained with (--tokenizer)"
+            )
+
+    def token_to_id(self, piece: str) -> int | None:
+        return self._find(piece)
+
+    def id_to_token(self, i: int) -> str:
+        i = int(i)
+        if not 0 <= i < self.vocab_size:
+            raise TandemError(
+                f"token id {i} is out of range for this tokenizer (vocab size {self.vocab_size})"
+            )
+        return self.hf.convert_ids_to_tokens(i)
+
+    def _find(self, *pieces: str) -> int | None:
+        for piece in pieces:
+            i = self.hf.convert_tokens_to_ids(piece)
+            if isinstance(i, int) and 0 <= i < len(self.hf) and self.hf.convert_ids_to_tokens(i) == piece:
+                return i
+        return None
+
+
+__all__ = ["HFTokenizer", "is_hf_tokenizer_dir"]

@@ -1,0 +1,210 @@
+"""Hugging Face tokenizers: BART's byte-level BPE and mBART's shifted SentencePiece read through
+`Tokenizer.load` with the ids transformers gives, a tiny random BART checkpoint generating and scoring with
+it, and tandem tokenizers written for `AutoTokenizer` with tandem's exact ids. Everything is built here."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tandem.cli import main as cli_main
+from tandem.errors import TandemError
+from tandem.tokenizer import Tokenizer
+
+transformers = pytest.importorskip("transformers")
+tokenizers = pytest.importorskip("tokenizers")
+spm = pytest.importorskip("sentencepiece")
+
+CORPUS = [
+    "Hello world, this is a tiny corpus for a tiny tokenizer.",
+    "The quick brown fox jumps over the lazy dog.",
+    "héllo wörld, ünïcode ✓ and 日本語 too",
+    "first line\nsecond line",
+    "Numbers 123 and 456.78; punctuation!?",
+]
+TEXTS = [
+    "Hello world",
+    "The lazy fox.\nA second line",
+    "  leading and trailing spaces  ",
+    "unicode ✓ 日本 🙂 ｆｕｌｌ",
+    "",
+    "[CLM] Sentence: a prompt",
+]
+
+
+def _bart_tokenizer_dir(d: Path) -> Path:
+    """A BART tokenizer directory as the Hub ships one: byte-level BPE vocab.json + merges.txt."""
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        CORPUS * 20,
+        vocab_size=320,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+    )
+    d.mkdir(parents=True, exist_ok=True)
+    bpe.save_model(str(d))  # vocab.json, merges.txt
+    (d / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "BartTokenizer"}))
+    return d
+
+
+def _mbart_tokenizer_dir(d: Path) -> tuple[Path, bytes]:
+    """An mBART tokenizer directory: a SentencePiece BPE model (fairseq's <unk>=0 <s>=1 </s>=2 layout)."""
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(CORPUS * 20),
+        model_writer=buf,
+        vocab_size=120,
+        model_type="bpe",
+        character_coverage=1.0,
+        minloglevel=2,
+    )
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    (d / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "MBartTokenizer", "src_lang": "en_XX", "tgt_lang": "ro_RO"})
+    )
+    return d, buf.getvalue()
+
+
+def _auto(d: Path):
+    return transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+
+
+# --- reading Hugging Face tokenizers ----------------------------------------------------------------------
+
+
+def test_bart_tokenizer_ids_are_transformers(tmp_path: Path) -> None:
+    d = _bart_tokenizer_dir(tmp_path / "bart")
+    ref = _auto(d)
+    tok = Tokenizer.load(d)  # was: "no tokenizer.model ... in this directory"
+    assert (tok.bos_id, tok.pad_id, tok.eos_id, tok.unk_id, tok.mask_id) == (0, 1, 2, 3, 4)
+    assert tok.vocab_size == len(ref) and tok.clm_id is None and tok.newline_mode == "native"
+    for text in TEXTS:
+        want = ref(text).input_ids
+        assert want[0] == 0 and want[-1] == 2  # <s> ... </s>
+        assert tok.encode(text, add_eos=True) == want
+        assert tok.encode(text) == want[1:-1] == ref(text, add_special_tokens=False).input_ids
+        assert tok.decode(want) == text  # byte-level BPE is lossless; <s> and </s> are skipped
+        assert tok.decode(want, skip_special_tokens=False) == "<s>" + text + "</s>"
+    assert tok.encode_batch(TEXTS, add_eos=True) == [ref(t).input_ids for t in TEXTS]
+    assert tok.token_to_id("<mask>") == 4 and tok.id_to_token(2) == "</s>"
+    # the tokenizer.json file, the directory Tokenizer.save writes, and a re-load of it give the same ids
+    saved = tmp_path / "saved"
+    tok.save(saved)
+    assert (
+        Tokenizer.load(saved / "tokenizer.json").encode("Hello world", add_eos=True)
+        == ref("Hello world").input_ids
+    )
+    # what a wrapper cannot be: a SentencePiece model
+    with pytest.raises(TandemError, match="needs a SentencePiece tokenizer"):
+        tok.sp  # noqa: B018
+    assert not hasattr(tok, "model_proto")
+    with pytest.raises(TandemError, match="tandem tokenizer train"):
+        type(tok).train(["x"])
+    with pytest.raises(TandemError, match="out of range"):
+        tok.decode([-100])
+
+
+def test_mbart_tokenizer_offset_and_language_codes(tmp_path: Path) -> None:
+    d, proto = _mbart_tokenizer_dir(tmp_path / "mbart")
+    sp = spm.SentencePieceProcessor(model_proto=proto)
+    ref = _auto(d)
+    tok = Tokenizer.load(d)  # was: refused, "fairseq's offset"
+    en, ro = ref.convert_tokens_to_ids("en_XX"), ref.convert_tokens_to_ids("ro_RO")
+    assert tok.src_lang == "en_XX" and (tok.bos_id, tok.pad_id, tok.eos_id, tok.unk_id) == (0, 1, 2, 3)
+    for text in ["Hello world", "The quick brown fox.", "héllo wörld ✓"]:
+        ids = tok.encode(text, add_eos=True)
+        assert ids == ref(text).input_ids
+        # fairseq's layout: every SentencePiece id + 1, then </s> and the source language code
+        assert ids == [i + 1 for i in sp.encode(text)] + [2, en]
+        assert tok.decode(ids) == text
+    # mBART's normaliser turns a newline into a space, as transformers' tokenizer does
+    assert tok.encode("a\nb", add_eos=True) == ref("a\nb").input_ids and tok.newline_mode == " "
+    tok.src_lang = "ro_RO"
+    assert tok.encode("Hello", add_eos=True)[-2:] == [2, ro]
+    with pytest.raises(TandemError, match="not a token"):
+        tok.src_lang = "xx_YY"
+
+
+def test_hf_directory_without_transformers_is_named(tmp_path: Path, monkeypatch) -> None:
+    d = _bart_tokenizer_dir(tmp_path / "bart")
+    monkeypatch.setitem(__import__("sys").modules, "transformers", None)  # import transformers fails
+    with pytest.raises(TandemError, match=r"reads through transformers: pip install 'tandem\[interop\]'"):
+        Tokenizer.load(d)
+
+
+# --- a tiny BART checkpoint end to end --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bart_checkpoint(tmp_path_factory) -> Path:
+    d = _bart_tokenizer_dir(tmp_path_factory.mktemp("bart-ckpt"))
+    hf_tok = _auto(d)
+    torch.manual_seed(0)
+    cfg = transformers.BartConfig(
+        vocab_size=len(hf_tok),
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        dropout=0.0,
+        init_std=0.2,  # each input gets its own output
+    )
+    model = transformers.BartForConditionalGeneration(cfg).eval()
+    with torch.no_grad():
+        model.final_logits_bias[0, 2] = -1e4  # never ends early: every output is max_new_tokens long
+    model.save_pretrained(str(d))
+    hf_tok.save_pretrained(str(d))
+    return d
+
+
+def test_bart_checkpoint_generates_as_transformers(bart_checkpoint: Path, capsys) -> None:
+    d = bart_checkpoint
+    prompts = ["Hello world", "The quick brown fox jumps", "ünïcode ✓"]
+    hf_tok, hf = _auto(d), transformers.BartForConditionalGeneration.from_pretrained(str(d)).eval()
+    want = []
+    for p in prompts:
+        ids = hf_tok(p, return_tensors="pt")
+        out = hf.generate(**ids, max_new_tokens=8, do_sample=False, num_beams=1)
+        want.append(hf_tok.decode(out[0], skip_special_tokens=True))
+    assert len(set(want)) == len(want)
+    args = ["generate", str(d), "--max-new-tokens", "8", "--num-beams", "1", "--json"]
+    assert cli_main(args + [x for p in prompts for x in ("--prompt", p)]) == 0
+    got = [json.loads(line)["output"] for line in capsys.readouterr().out.splitlines()]
+    assert got == want
+    # converted to tandem's format, the directory keeps its tokenizer (was: weights only) and its outputs
+    conv = d.parent / "bart-as-tandem"
+    assert cli_main(["convert", str(d), "--to", "tandem", "--out", str(conv)]) == 0
+    capsys.readouterr()
+    assert cli_main(["generate", str(conv), "--max-new-tokens", "8", "--json", "--prompt", prompts[0]]) == 0
+    assert json.loads(capsys.readouterr().out)["output"] == want[0]
+
+
+def test_bart_checkpoint_rank_scoring(bart_checkpoint: Path) -> None:
+    from tandem import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import rank_choices
+
+    d = bart_checkpoint
+    tok = Tokenizer.load(d)
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(d), tok)
+    res = rank_choices(lm, ["Is the fox quick? Answer:"], [[" yes", " no"]])
+    # the reference: transformers' BART scores the same ids (source + EOS, decoder start </s>)
+    hf = transformers.BartForConditionalGeneration.from_pretrained(str(d)).eval()
+    src = torch.tensor([tok.encode("Is the fox quick? Answer:") + [tok.eos_id]])
+    for choice, score in zip([" yes", " no"], res[0].raw):
+        cont = tok.encode("Is the fox quick? Answer:" + choice)[
+            len(tok.encode("Is the fox quick? Answer:")) :
+        ]
+        dec = torch.tensor([[2, *cont[:-1]]])
+        with torch.no_grad():
+            lp = hf(input_ids=src, decoder_input_ids=dec).logits.log_softmax(-1)[0]
+        assert score.logprob == pytest.approx(float(lp[range(len(cont)), cont].sum()), abs=1e-4)
