@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import warnings
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,84 @@ def test_bart_checkpoint_rank_scoring(bart_checkpoint: Path) -> None:
         with torch.no_grad():
             lp = hf(input_ids=src, decoder_input_ids=dec).logits.log_softmax(-1)[0]
         assert score.logprob == pytest.approx(float(lp[range(len(cont)), cont].sum()), abs=1e-4)
+
+
+# --- writing tandem tokenizers for transformers -------------------------------------------------------------
+
+
+def _random_texts(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = list("abc xyz\n\t✓日🙂éHlo.,") + ["[CLM]", "<tag_1>", " ", "  ", "Hello", "[MASK]", "world"]
+    alphabet += ["[CL", "<tag_", "\n\n", "<0x41>", "ｆ", "ﬁ"]
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(n)]
+
+
+def _lines() -> list[str]:
+    rng = random.Random(1)
+    letters = "abcdefghijklmnopqrstuvwxyzéü✓日本"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(1, 7))) for _ in range(300)]
+    return [" ".join(rng.choice(words) for _ in range(8)) for _ in range(300)] + CORPUS * 30
+
+
+@pytest.mark.parametrize("model_type", ["unigram", "bpe"])
+def test_convert_to_hf_tokenizer_gives_tandem_ids(model_type: str, tmp_path: Path) -> None:
+    from tandem.hf_tokenizer import write_for_transformers
+
+    lines = _lines()
+    tok = Tokenizer.train(iter(lines), vocab_size=420, model_type=model_type, reserved_tags=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the written tokenizer passes its own check
+        write_for_transformers(tok, tmp_path)
+    ref = _auto(tmp_path)
+    texts = TEXTS + _random_texts(2000) + lines[:100] + ["[CLM] a prompt\nwith a newline", "\n", " [CLM] x"]
+    for text in texts:
+        assert ref(text).input_ids == tok.encode(text, add_eos=True), repr(text)
+    assert ref("[CLM] Hello").input_ids[0] == tok.clm_id and ref("x").input_ids[-1] == tok.eos_id
+    assert ref.eos_token_id == tok.eos_id and ref.pad_token_id == tok.pad_id
+    # tandem still reads its own model from the directory, with its settings
+    again = Tokenizer.load(tmp_path)
+    assert again.model_proto == tok.model_proto and again.num_reserved_tags == 3
+
+
+@pytest.mark.parametrize("model_type", ["unigram", "bpe"])
+def test_foreign_sentencepiece_written_for_transformers(model_type: str, tmp_path: Path) -> None:
+    """A T5-style SentencePiece model (NFKC normalisation, whitespace collapsed, no byte fallback, newline
+    replaced by a space) loaded in tandem and written for transformers keeps its ids."""
+    from tandem.hf_tokenizer import write_for_transformers
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_lines()[:300]),
+        model_writer=buf,
+        vocab_size=250,
+        model_type=model_type,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        user_defined_symbols=["<extra_id_0>"],
+        minloglevel=2,
+    )
+    tok = Tokenizer(buf.getvalue())
+    assert not tok.is_tandem_layout and tok.newline_mode == " "
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_for_transformers(tok, tmp_path)
+    ref = _auto(tmp_path)
+    for text in TEXTS + _random_texts(1000, seed=5) + ["①②", "<extra_id_0> x", "a\n\nb"]:
+        assert ref(text).input_ids == tok.encode(text, add_eos=True), repr(text)
+
+
+def test_cli_convert_to_hf_writes_autotokenizer(tiny_tandem_lm, tmp_path: Path, capsys) -> None:
+    tok, model = tiny_tandem_lm(_lines(), 300, 64)
+    src = tmp_path / "tandem"
+    model.save_pretrained(src, tokenizer=tok)
+    out = tmp_path / "hf"
+    assert cli_main(["convert", str(src), "--to", "hf", "--out", str(out)]) == 0
+    cfg = json.loads((out / "tokenizer_config.json").read_text())
+    assert (
+        cfg["tokenizer_class"] != "tandem.Tokenizer"
+    )  # was tandem's own config: a generic, EOS-less tokenizer
+    ref = _auto(out)
+    for text in TEXTS + _random_texts(300, seed=3):
+        assert ref(text).input_ids == tok.encode(text, add_eos=True), repr(text)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -373,4 +374,166 @@ class HFTokenizer:
         return None
 
 
-__all__ = ["HFTokenizer", "is_hf_tokenizer_dir"]
+# ---------------------------------------------------------------------------------------------------------
+# Writing tandem's SentencePiece tokenizers for transformers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _pipeline(tok: Any) -> Any:
+    """A `tokenizers.Tokenizer` giving `tok.encode(text)`'s ids for a tandem (SentencePiece) tokenizer.
+
+    SentencePiece with `add_dummy_prefix` puts one "▁" before the whole text, then matches user-defined
+    symbols anywhere, and tandem drops the lone "▁" before a symbol the text starts with. So: normalise the
+    whole text (no symbol is pulled out first: `tokenizers` would then prefix every segment), then cut the
+    symbols out as their own words (the model reads a word that is a vocabulary entry as that entry), and
+    remove a leading lone "▁" before one. With byte fallback, "<" before "0xHH>" is cut off too, so that the
+    text "<0x41>" is not read as the byte piece SentencePiece uses only for bytes it has no piece for."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import Tokenizer as Pipeline
+
+    proto = pb.ModelProto()
+    proto.ParseFromString(tok.model_proto)
+    kind = pb.ModelProto.SentencePiece
+    pieces = list(proto.pieces)
+    byte_fallback = bool(proto.trainer_spec.byte_fallback)
+    if proto.trainer_spec.model_type == pb.TrainerSpec.UNIGRAM:
+        model = models.Unigram(
+            [(p.piece, p.score) for p in pieces], unk_id=tok.unk_id, byte_fallback=byte_fallback
+        )
+    elif proto.trainer_spec.model_type == pb.TrainerSpec.BPE:
+        vocab = {p.piece: i for i, p in enumerate(pieces)}
+        normal = {i for i, p in enumerate(pieces) if p.type == kind.NORMAL}
+        merges = []  # ranked as SentencePiece merges: the higher-scoring (earlier) result first
+        for i, p in enumerate(pieces):
+            if i not in normal:
+                continue
+            for k in range(1, len(p.piece)):
+                a, b = vocab.get(p.piece[:k]), vocab.get(p.piece[k:])
+                if a in normal and b in normal:
+                    merges.append((i, a, b))
+        merges.sort()
+        model = models.BPE(
+            vocab,
+            [(pieces[a].piece, pieces[b].piece) for _, a, b in merges],
+            unk_token=pieces[tok.unk_id].piece,
+            byte_fallback=byte_fallback,
+            fuse_unk=True,  # SentencePiece writes a run of unknown characters as one <unk>
+            ignore_merges=True,  # a word that is a vocabulary entry ([CLM], <tag_3>) is that entry
+        )
+    else:
+        raise TandemError(
+            f"a {pb.TrainerSpec.ModelType.Name(proto.trainer_spec.model_type).lower()} SentencePiece model "
+            "has no Hugging Face tokenizer.json form here (unigram and bpe do)"
+        )
+    spec = proto.normalizer_spec
+    norm = []
+    if tok.newline_mode != "native":  # what tandem's encode does before SentencePiece sees the text
+        norm.append(normalizers.Replace("\n", tok.newline_mode))
+    if spec.name != "identity" and spec.precompiled_charsmap:
+        norm.append(normalizers.Precompiled(spec.precompiled_charsmap))
+    if spec.remove_extra_whitespaces:
+        norm += [normalizers.Strip(left=True, right=True), normalizers.Replace(Regex(" {2,}"), " ")]
+    if spec.add_dummy_prefix:
+        norm.append(normalizers.Prepend(_SPACE))
+    norm.append(normalizers.Replace(" ", _SPACE))
+    pipe = Pipeline(model)
+    pipe.normalizer = normalizers.Sequence(norm)
+    users = sorted((p.piece for p in pieces if p.type == kind.USER_DEFINED), key=len, reverse=True)
+    split = []
+    if users:
+        alt = "|".join(re.escape(u) for u in users)
+        if getattr(tok, "_lone_prefix", None) is not None:
+            split.append(pre_tokenizers.Split(Regex(rf"\A{_SPACE}(?={alt})"), behavior="removed"))
+        split.append(pre_tokenizers.Split(Regex(alt), behavior="isolated"))
+    if byte_fallback:
+        split.append(pre_tokenizers.Split(Regex("<(?=0x[0-9A-F]{2}>)"), behavior="isolated"))
+    if split:
+        pipe.pre_tokenizer = pre_tokenizers.Sequence(split)
+    decode = [decoders.Replace(_SPACE, " "), decoders.ByteFallback(), decoders.Fuse()]
+    if spec.add_dummy_prefix:
+        decode.append(decoders.Strip(" ", 1, 0))
+    pipe.decoder = decoders.Sequence(decode)
+    if tok.eos_id is not None:
+        eos = pieces[tok.eos_id].piece
+        pipe.post_processor = processors.TemplateProcessing(
+            single=f"$A {eos}", pair=f"$A {eos} $B {eos}", special_tokens=[(eos, tok.eos_id)]
+        )
+    return pipe
+
+
+# Texts a written tokenizer is checked on: newlines, [CLM] prompts, tags, whitespace runs, unicode, bytes
+PROBE_TEXTS = (
+    "Hello world.",
+    "[CLM] Sentence: the cat sat on the mat.\nAnswer:",
+    "first line\nsecond line\n\nafter a blank line",
+    "  two leading spaces, two trailing  ",
+    "tabs\tand\tmore",
+    "unicode: é ü ß 日本語 🙂 ｆｕｌｌ ﬁ",
+    "<tag_0> tagged <tag_1>",
+    "x[CLM]y [MASK] [DOC]",
+    "\n",
+    "",
+)
+
+
+def write_for_transformers(tok: Any, out: str | os.PathLike) -> Path:
+    """Write tandem tokenizer `tok` into `out` for both tandem and transformers: tandem's `tokenizer.model`,
+    a `tokenizer.json` that reproduces `tok`'s ids, and a `tokenizer_config.json` that transformers reads
+    (tandem's own settings kept under its "tandem" key). A wrapped Hugging Face tokenizer writes its own files.
+
+    Checked after writing on `PROBE_TEXTS` when transformers is installed: a text whose ids differ is named in
+    a warning. Known differences (see README): a text holding a special token's spelling (`</s>`), which
+    transformers reads as that token; runs of whitespace that two segmentations score exactly alike
+    (SentencePiece and `tokenizers` break the tie differently, unigram models only); text starting with "▁"."""
+    if isinstance(tok, HFTokenizer):
+        return tok.save(out)
+    from tokenizers import AddedToken  # a dependency of transformers; tandem's interop extra brings both
+
+    d = Path(out)
+    tok.save(d)
+    pipe = _pipeline(tok)
+    proto_pieces = [tok.sp.id_to_piece(i) for i in range(tok.vocab_size)]
+    specials: dict[str, str] = {}
+    for key, i in (("bos_token", tok.bos_id), ("eos_token", tok.eos_id), ("unk_token", tok.unk_id)):
+        if i is not None:
+            specials[key] = proto_pieces[i]
+    if tok.has_pad and tok.pad_id is not None:
+        specials["pad_token"] = proto_pieces[tok.pad_id]
+    pipe.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials.values()])
+    pipe.save(str(d / "tokenizer.json"))
+    cfg = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        **specials,
+        "clean_up_tokenization_spaces": False,
+        "model_max_length": 1_000_000_000_000,
+        "tandem": tok.config(),
+    }
+    (d / "tokenizer_config.json").write_text(
+        json.dumps(cfg, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (d / "special_tokens_map.json").write_text(json.dumps(specials, indent=2, ensure_ascii=False) + "\n")
+    mismatched = check_for_transformers(tok, d)
+    if mismatched:
+        warnings.warn(
+            f"{d}: transformers' tokenizer gives other ids than tandem's for {len(mismatched)} of "
+            f"{len(PROBE_TEXTS)} check texts, first {mismatched[0]!r}; use tandem's tokenizer.model for "
+            "exact ids",
+            UserWarning,
+            stacklevel=2,
+        )
+    return d
+
+
+def check_for_transformers(tok: Any, directory: Path, texts: Sequence[str] = PROBE_TEXTS) -> list[str]:
+    """The texts whose `AutoTokenizer.from_pretrained(directory)` ids differ from `tok.encode(text,
+    add_eos=True)`; [] when transformers is not installed (nothing to check with)."""
+    try:
+        import transformers
+    except ImportError:
+        return []
+    hf = transformers.AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    return [t for t in texts if list(hf(t).input_ids) != tok.encode(t, add_eos=tok.eos_id is not None)]
+
+
+__all__ = ["HFTokenizer", "write_for_transformers", "check_for_transformers", "is_hf_tokenizer_dir"]

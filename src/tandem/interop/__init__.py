@@ -187,8 +187,10 @@ def to_hf(model, out_dir: str | Path, tokenizer=None) -> str:
             **_hf.generation_to_hf(model.config.generation),
         },
     )
-    if tokenizer is not None:
-        tokenizer.save(out)
+    if tokenizer is not None:  # tokenizer.json + tokenizer_config.json for AutoTokenizer, with tandem's ids
+        from tandem.hf_tokenizer import write_for_transformers
+
+        write_for_transformers(tokenizer, out)
     return arch
 
 
