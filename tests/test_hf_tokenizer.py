@@ -190,6 +190,27 @@ def test_bart_checkpoint_generates_as_transformers(bart_checkpoint: Path, capsys
     assert json.loads(capsys.readouterr().out)["output"] == want[0]
 
 
+def test_bart_checkpoint_evaluates_and_finetunes(bart_checkpoint: Path, tmp_path: Path) -> None:
+    row = {"premise": "The fox ran.", "choice1": "It was quick.", "choice2": "It was lazy."}
+    copa = tmp_path / "copa.jsonl"
+    copa.write_text(json.dumps({**row, "question": "cause", "label": 0, "idx": 0}) + "\n")
+    ev = tmp_path / "eval"
+    args = ["evaluate", "--model", str(bart_checkpoint), "--tasks", f"copa={copa}", "--out", str(ev)]
+    assert cli_main([*args, "--no-progress", "--no-clm-prefix"]) == 0
+    assert json.loads((ev / "metrics.json").read_text())["results"]["copa"]["num_scored"] == 1
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps({"source": "Hello world", "target": "héllo wörld ✓"}) + "\n")
+    out = tmp_path / "ft"
+    args = ["finetune", "--model", str(bart_checkpoint), "--data", str(data), "--out", str(out)]
+    assert cli_main([*args, "--max-steps", "1", "--batch-size", "1"]) == 0
+    # the fine-tuned model keeps the Hugging Face tokenizer beside it
+    best = next(p.parent for p in sorted(out.rglob("config.json")))
+    assert (
+        Tokenizer.load(best).encode("Hello world", add_eos=True)
+        == _auto(bart_checkpoint)("Hello world").input_ids
+    )
+
+
 def test_bart_checkpoint_rank_scoring(bart_checkpoint: Path) -> None:
     from tandem import Seq2SeqLM
     from tandem.prompting.lm import EncoderDecoder

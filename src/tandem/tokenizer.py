@@ -30,6 +30,10 @@ are None when absent. Where such a model cannot represent `\\n` (it would normal
 field or `load(..., newline=...)`, else `"<br>"` when the vocabulary has a `<br>` piece (the delimiter
 AlexaTM's prompts use), else a space (what the model would have done, but now stated). `newline_mode`
 says which applies; decoding never invents newlines for such models.
+
+A directory holding a Hugging Face tokenizer and no SentencePiece model (BART's vocab.json + merges.txt,
+mBART's sentencepiece.bpe.model, a tokenizer.json) loads as a `tandem.hf_tokenizer.HFTokenizer`, read
+through transformers with the same interface and transformers' own ids.
 """
 
 from __future__ import annotations
