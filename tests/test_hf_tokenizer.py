@@ -190,7 +190,7 @@ def test_bart_checkpoint_generates_as_transformers(bart_checkpoint: Path, capsys
     assert json.loads(capsys.readouterr().out)["output"] == want[0]
 
 
-def test_bart_checkpoint_evaluates_and_finetunes(bart_checkpoint: Path, tmp_path: Path) -> None:
+def test_bart_checkpoint_evaluates_finetunes_and_distills(bart_checkpoint: Path, tmp_path: Path) -> None:
     row = {"premise": "The fox ran.", "choice1": "It was quick.", "choice2": "It was lazy."}
     copa = tmp_path / "copa.jsonl"
     copa.write_text(json.dumps({**row, "question": "cause", "label": 0, "idx": 0}) + "\n")
@@ -203,6 +203,11 @@ def test_bart_checkpoint_evaluates_and_finetunes(bart_checkpoint: Path, tmp_path
     out = tmp_path / "ft"
     args = ["finetune", "--model", str(bart_checkpoint), "--data", str(data), "--out", str(out)]
     assert cli_main([*args, "--max-steps", "1", "--batch-size", "1"]) == 0
+    dist = tmp_path / "distill"
+    args = ["distill", "--teacher", str(bart_checkpoint), "--student", "tiny", "--data", str(data)]
+    with pytest.warns(UserWarning, match="not smaller than its teacher"):
+        assert cli_main([*args, "--out", str(dist), "--max-steps", "1", "--batch-size", "1"]) == 0
+    assert Tokenizer.load(dist / "student_1" / "final").vocab_size == len(_auto(bart_checkpoint))
     # the fine-tuned model keeps the Hugging Face tokenizer beside it
     best = next(p.parent for p in sorted(out.rglob("config.json")))
     assert (
@@ -312,3 +317,10 @@ def test_cli_convert_to_hf_writes_autotokenizer(tiny_tandem_lm, tmp_path: Path, 
     ref = _auto(out)
     for text in TEXTS + _random_texts(300, seed=3):
         assert ref(text).input_ids == tok.encode(text, add_eos=True), repr(text)
+
+
+def test_edge_export_names_the_hf_tokenizer(bart_checkpoint: Path, tmp_path: Path, capsys) -> None:
+    pytest.importorskip("ctranslate2")
+    rc = cli_main(["export", str(bart_checkpoint), "--format", "ct2", "--out", str(tmp_path / "edge")])
+    assert rc == 2
+    assert "Hugging Face tokenizer" in capsys.readouterr().err  # was: "pass --tokenizer FILE" alone

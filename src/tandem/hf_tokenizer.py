@@ -133,7 +133,11 @@ class HFTokenizer:
         """`transformers.AutoTokenizer.from_pretrained(directory, local_files_only=True)`, wrapped."""
         d = Path(directory)
         transformers = _transformers()
+        logging = transformers.utils.logging
+        verbosity = logging.get_verbosity()
         try:
+            # quiet: transformers logs about a tandem config.json beside the tokenizer, which it does not need
+            logging.set_verbosity_error()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 hf = transformers.AutoTokenizer.from_pretrained(str(d), local_files_only=True)
@@ -144,6 +148,8 @@ class HFTokenizer:
                 f"{first}); a BART directory needs vocab.json + merges.txt (or tokenizer.json), an mBART one "
                 "sentencepiece.bpe.model, each with the tokenizer_config.json (or config.json) naming its class"
             ) from e
+        finally:
+            logging.set_verbosity(verbosity)
         if isinstance(hf, bool) or not hasattr(hf, "convert_tokens_to_ids"):
             raise TandemError(f"{d}: transformers loaded no text tokenizer from this directory")
         meta: dict = {}

@@ -594,8 +594,19 @@ def export_ct2(
                 if spm_path:
                     break
         if spm_path is None or not spm_path.is_file():
+            from tandem.hf_tokenizer import is_hf_tokenizer_dir
+
+            hf_tok = isinstance(model, (str, Path)) and is_hf_tokenizer_dir(Path(model))
             raise TandemError(
-                f"no SentencePiece model found for {model}; pass --tokenizer FILE (the .model it was trained with)"
+                f"no SentencePiece model found for {model}; "
+                + (
+                    "its Hugging Face tokenizer (byte-level BPE such as BART's, or a tokenizer.json) cannot run "
+                    "in the edge runtime, which tokenizes with SentencePiece: serve this model with "
+                    "`tandem serve --backend torch`, or pass --tokenizer FILE (a SentencePiece .model with the "
+                    "same ids)"
+                    if hf_tok
+                    else "pass --tokenizer FILE (the .model it was trained with)"
+                )
             )
         cfg = src.hf_config
         positions = _max_positions(cfg, src.tandem_config)
