@@ -449,8 +449,11 @@ def _pipeline(tok: Any) -> Any:
     split = []
     if users:
         alt = "|".join(re.escape(u) for u in users)
-        if getattr(tok, "_lone_prefix", None) is not None:
-            split.append(pre_tokenizers.Split(Regex(rf"\A{_SPACE}(?={alt})"), behavior="removed"))
+        # tandem drops the lone prefix before [CLM], [DOC], [MASK], "\n" and tags (`Tokenizer._user_ids`)
+        lead = sorted((pieces[i].piece for i in getattr(tok, "_user_ids", ())), key=len, reverse=True)
+        if getattr(tok, "_lone_prefix", None) is not None and lead:
+            lead_alt = "|".join(re.escape(u) for u in lead)
+            split.append(pre_tokenizers.Split(Regex(rf"\A{_SPACE}(?={lead_alt})"), behavior="removed"))
         split.append(pre_tokenizers.Split(Regex(alt), behavior="isolated"))
     if byte_fallback:
         split.append(pre_tokenizers.Split(Regex("<(?=0x[0-9A-F]{2}>)"), behavior="isolated"))
