@@ -330,3 +330,13 @@ def test_edge_export_names_the_hf_tokenizer(bart_checkpoint: Path, tmp_path: Pat
     rc = cli_main(["export", str(bart_checkpoint), "--format", "ct2", "--out", str(tmp_path / "edge")])
     assert rc == 2
     assert "Hugging Face tokenizer" in capsys.readouterr().err  # was: "pass --tokenizer FILE" alone
+
+
+def test_char_model_keeps_tandem_files_with_a_warning(tmp_path: Path) -> None:
+    from tandem.hf_tokenizer import write_for_transformers
+
+    tok = Tokenizer.train(iter(_lines()), vocab_size=300, model_type="char")
+    with pytest.warns(UserWarning, match="tokenizer.model only, no tokenizer.json.*char SentencePiece model"):
+        write_for_transformers(tok, tmp_path)
+    assert not (tmp_path / "tokenizer.json").exists()
+    assert Tokenizer.load(tmp_path).model_proto == tok.model_proto

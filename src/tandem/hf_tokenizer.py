@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
+from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS, _coerce_ids
 
 # What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
@@ -57,15 +58,6 @@ def is_hf_tokenizer_dir(directory: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(meta, dict) and meta.get("tokenizer_class") not in (None, "tandem.Tokenizer")
-
-
-def _coerce_ids(ids: Any) -> list[int]:
-    if hasattr(ids, "tolist"):
-        ids = ids.tolist()
-    out = list(ids)
-    if out and isinstance(out[0], list):
-        raise TandemError("decode takes one sequence of ids; use decode_batch for a batch")
-    return [int(i) for i in out]
 
 
 class HFTokenizer:
@@ -102,10 +94,9 @@ class HFTokenizer:
         self.pad_id: int | None = pad if pad is not None else self.eos_id
         self.clm_id = self._find("[CLM]")
         self.doc_id = self._find("[DOC]")
-        self.mask_id = hf.mask_token_id if getattr(hf, "mask_token", None) else self._find("[MASK]")
+        mask = getattr(hf, "mask_token_id", None)
+        self.mask_id: int | None = mask if mask is not None else self._find("[MASK]")
         self.newline_id = self._find("\n")
-        from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS
-
         self._tag_format = TAG_FORMAT
         self.num_reserved_tags = 0
         while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
@@ -493,15 +484,29 @@ def write_for_transformers(tok: Any, out: str | os.PathLike) -> Path:
 
     Checked after writing on `PROBE_TEXTS` when transformers is installed: a text whose ids differ is named in
     a warning. Known differences (see README): a text holding a special token's spelling (`</s>`), which
-    transformers reads as that token; runs of whitespace that two segmentations score exactly alike
-    (SentencePiece and `tokenizers` break the tie differently, unigram models only); text starting with "▁"."""
+    transformers reads as that token; stretches that two segmentations score exactly alike (SentencePiece and
+    `tokenizers` break the tie differently, unigram models only); text starting with "▁" before a symbol.
+    Without `tokenizers` (or for a char/word model) only tandem's files are written, with a warning."""
     if isinstance(tok, HFTokenizer):
         return tok.save(out)
-    from tokenizers import AddedToken  # a dependency of transformers; tandem's interop extra brings both
-
     d = Path(out)
     tok.save(d)
-    pipe = _pipeline(tok)
+    try:
+        from tokenizers import AddedToken  # a dependency of transformers; tandem's interop extra brings both
+
+        pipe = _pipeline(tok)
+    except (ImportError, TandemError) as e:  # no tokenizers/protobuf, or a model type with no such form
+        why = (
+            f"{e}"
+            if isinstance(e, TandemError)
+            else f"{e.name or e} is not installed (pip install 'tandem[interop]')"
+        )
+        warnings.warn(
+            f"{d}: wrote tandem's tokenizer.model only, no tokenizer.json for transformers: {why}",
+            UserWarning,
+            stacklevel=2,
+        )
+        return d
     proto_pieces = [tok.sp.id_to_piece(i) for i in range(tok.vocab_size)]
     specials: dict[str, str] = {}
     for key, i in (("bos_token", tok.bos_id), ("eos_token", tok.eos_id), ("unk_token", tok.unk_id)):
