@@ -190,6 +190,41 @@ def test_bart_checkpoint_generates_as_transformers(bart_checkpoint: Path, capsys
     assert json.loads(capsys.readouterr().out)["output"] == want[0]
 
 
+def test_mbart_checkpoint_generates_as_transformers(tmp_path: Path, capsys) -> None:
+    """The source carries mBART's `</s> en_XX` suffix; the target language is the model's decoder start."""
+    d, _ = _mbart_tokenizer_dir(tmp_path / "mbart")
+    hf_tok = _auto(d)
+    torch.manual_seed(0)
+    cfg = transformers.MBartConfig(
+        vocab_size=len(hf_tok),
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        scale_embedding=True,
+        init_std=0.2,
+    )
+    hf = transformers.MBartForConditionalGeneration(cfg).eval()
+    with torch.no_grad():
+        hf.final_logits_bias[0, 2] = -1e4
+    hf.generation_config.decoder_start_token_id = hf_tok.convert_tokens_to_ids("ro_RO")
+    hf.save_pretrained(str(d))
+    hf_tok.save_pretrained(str(d))
+    prompts = ["Hello world", "The quick brown fox"]
+    want = []
+    for p in prompts:
+        out = hf.generate(**hf_tok(p, return_tensors="pt"), max_new_tokens=8, do_sample=False, num_beams=1)
+        want.append(hf_tok.decode(out[0], skip_special_tokens=True))
+    assert len(set(want)) == len(want)
+    args = ["generate", str(d), "--max-new-tokens", "8", "--num-beams", "1", "--json"]
+    assert cli_main(args + [x for p in prompts for x in ("--prompt", p)]) == 0
+    assert [json.loads(line)["output"] for line in capsys.readouterr().out.splitlines()] == want
+
+
 def test_bart_checkpoint_evaluates_finetunes_and_distills(bart_checkpoint: Path, tmp_path: Path) -> None:
     row = {"premise": "The fox ran.", "choice1": "It was quick.", "choice2": "It was lazy."}
     copa = tmp_path / "copa.jsonl"
