@@ -531,3 +531,108 @@ def test_options_that_would_be_ignored_are_refused_or_reported() -> None:
     with pytest.warns(UserWarning, match=r"char vocabulary has (\d+) pieces, not the 8000 asked for"):
         t = Tokenizer.train(iter(lines), vocab_size=8000, model_type="char", num_threads=1)
     assert t.vocab_size < 8000
+
+
+# --- audit: prompts with T5/UL2 symbols, invalid text, iterators, damaged files, word models ---------------
+
+
+def test_ul2_mode_and_sentinel_prompts_match_objective_input() -> None:
+    # The UL2 objective builds [mode] + encode(document); a written "[NLU] " prompt began with a lone
+    # dummy-prefix "▁" before [NLU] (only [CLM], [DOC], [MASK], newline and tags were exempt).
+    from tandem.tokenizer import objective_symbols
+
+    lines = [f"sentence number {i} says hello to the world" for i in range(200)]
+    t = Tokenizer.train(iter(lines), vocab_size=400, extra_symbols=objective_symbols("ul2"), num_threads=1)
+    doc = "Sentence: hello world"
+    for sym, i in [
+        ("[NLU]", t.mode_ids["R"]),
+        ("[S2S]", t.mode_ids["S"]),
+        ("<extra_id_0>", t.sentinel_ids[0]),
+    ]:
+        assert t.encode(f"{sym} {doc}") == [i, *t.encode(doc)], sym
+        assert t.encode_batch([f"{sym} {doc}"]) == [[i, *t.encode(doc)]]
+        assert t.decode(t.encode(f"{sym} {doc}"), skip_special_tokens=False) == f"{sym} {doc}"
+    assert t.encode(f" [NLU] {doc}")[0] != t.mode_ids["R"]  # a real leading space stays a token
+
+
+def test_lone_surrogates_are_named_errors(tok: Tokenizer, tmp_path: Path, capsys, monkeypatch) -> None:
+    # SentencePiece failed with "RuntimeError: Unable to cast Python instance of type <class 'str'> ..."
+    # (encode) and "TypeError: List elements must be str or bytes" (encode_batch)
+    with pytest.raises(TandemError, match=r"lone surrogate '\\ud800' at character 1"):
+        tok.encode("a\ud800b")
+    with pytest.raises(TandemError, match=r"text #1 .*lone surrogate '\\udcff' at character 2"):
+        tok.encode_batch(["fine", "ab\udcffc"])
+    # invalid UTF-8 on stdin arrives as surrogates (surrogateescape): the CLI names the line
+    tok.save(tmp_path / "tok")
+    monkeypatch.setattr("sys.stdin", io.StringIO("fine\ncaf\udce9\n"))
+    assert cli_main(["tokenizer", "encode", "--tokenizer", str(tmp_path / "tok")]) == 2
+    assert "stdin line 2:" in capsys.readouterr().err
+
+
+def test_encode_batch_of_an_iterator_and_of_one_string(tok: Tokenizer) -> None:
+    # An iterator was consumed by the encode, then again by the lone-prefix pass: the result was []
+    texts = ["Hello world.", "[CLM] Satz: x", "a\nb"]
+    assert tok.encode_batch(iter(texts), add_eos=True) == [tok.encode(t, add_eos=True) for t in texts]
+    assert tok.encode_batch(t for t in texts) == [tok.encode(t) for t in texts]
+    with pytest.raises(TandemError, match="not one text"):
+        tok.encode_batch("Hello")  # was one encoding per character
+
+
+def test_invalid_utf8_names_the_line_and_file_offset(tmp_path: Path) -> None:
+    import gzip
+
+    lines = [f"sentence number {i} with some words".encode() for i in range(5000)]
+    lines[3000] = "caf\xe9 au lait".encode("latin-1")
+    data = b"\n".join(lines) + b"\n"
+    offset = data.index(b"\xe9")
+    (tmp_path / "bad.txt").write_bytes(data)
+    with gzip.open(tmp_path / "bad.txt.gz", "wb") as f:
+        f.write(data)
+    # was "near byte 3397": an offset into the decoder's current chunk, not into the file
+    for name in ("bad.txt", "bad.txt.gz"):
+        with pytest.raises(TandemError, match=rf"{name}: line 3001 is not valid UTF-8 .*offset {offset}\b"):
+            sample_corpus([tmp_path / name])
+    (tmp_path / "utf16.txt").write_bytes("hello world\n".encode("utf-16"))
+    with pytest.raises(TandemError, match="utf16.txt: UTF-16 text"):
+        sample_corpus([tmp_path / "utf16.txt"])
+
+
+def test_truncated_gzip_is_a_named_error(tmp_path: Path) -> None:
+    import gzip
+
+    data = gzip.compress(b"".join(b"line %d of some text\n" % i for i in range(20000)))
+    (tmp_path / "cut.txt.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TandemError, match="cut.txt.gz: not a complete gzip file"):  # was a bare EOFError
+        sample_corpus([tmp_path / "cut.txt.gz"])
+
+
+def test_word_model_is_refused(flores: dict[str, Path]) -> None:
+    # Trained with SentencePiece's word model (what model_type="word" did), the layout does not hold:
+    # newlines vanish, [CLM] is no token, unknown words decode with a literal "▁".
+    raw = Tokenizer(
+        _train_raw(
+            _read(flores["en"])[:300],
+            model_type="word",
+            vocab_size=600,
+            user_defined_symbols=["[CLM]", "\n"],
+            byte_fallback=True,
+            normalization_rule_name="identity",
+            remove_extra_whitespaces=False,
+        )
+    )
+    assert raw.decode(raw.encode("Xyzzy\nfoo")) != "Xyzzy\nfoo"
+    with pytest.raises(TandemError, match="model_type 'word' cannot keep tandem's layout"):
+        Tokenizer.train(iter(_read(flores["en"])[:300]), vocab_size=600, model_type="word", num_threads=1)
+
+
+def test_vocab_size_is_checked_before_the_corpus_is_read() -> None:
+    read = []
+
+    def texts():
+        for i in range(100):
+            read.append(i)
+            yield f"line {i}"
+
+    with pytest.raises(TandemError, match="leaves no room"):
+        Tokenizer.train(texts(), vocab_size=100)
+    assert read == []  # was: the whole corpus sampled (and spoken-converted) first

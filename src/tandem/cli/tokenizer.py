@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", metavar="DIR", help="directory to write tokenizer.model + tokenizer_config.json to"
     )
     t.add_argument("--vocab-size", type=int, default=8000, help="total vocabulary, specials included (8000)")
-    t.add_argument("--model-type", default="unigram", choices=["unigram", "bpe", "char", "word"])
+    t.add_argument("--model-type", default="unigram", choices=["unigram", "bpe", "char"])
     t.add_argument("--reserved-tags", type=int, default=0, metavar="N", help="reserve <tag_0>..<tag_N-1> (0)")
     t.add_argument(
         "--input-sentence-size",
@@ -122,8 +122,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(tok.config(), indent=2, ensure_ascii=False))
     elif args.action == "encode":
         texts = [args.text] if args.text is not None else [line.rstrip("\r\n") for line in sys.stdin]
-        for text in texts:
-            ids = tok.encode(text, add_eos=args.add_eos)
+        for lineno, text in enumerate(texts, 1):
+            try:
+                ids = tok.encode(text, add_eos=args.add_eos)
+            except TandemError as e:
+                raise TandemError(
+                    f"{'--text' if args.text is not None else f'stdin line {lineno}'}: {e}"
+                ) from e
             if args.pieces:
                 pieces = [tok.id_to_token(i) for i in ids]
                 print(json.dumps({"ids": ids, "pieces": pieces}, ensure_ascii=False))
