@@ -636,3 +636,13 @@ def test_vocab_size_is_checked_before_the_corpus_is_read() -> None:
     with pytest.raises(TandemError, match="leaves no room"):
         Tokenizer.train(texts(), vocab_size=100)
     assert read == []  # was: the whole corpus sampled (and spoken-converted) first
+
+
+def test_control_pieces_typed_in_text_are_text(tok: Tokenizer) -> None:
+    # A user cannot end or pad a sequence by typing "</s>": SentencePiece never matches control pieces in
+    # text; user-defined symbols ([CLM], tags) are matched, as in pretraining data (README, Tokenizer).
+    controls = {tok.bos_id, tok.eos_id, tok.pad_id, tok.unk_id}
+    for text in ["</s>", "a </s> b<pad><s>", "<unk>"]:
+        ids = tok.encode(text)
+        assert not controls & set(ids) and tok.decode(ids) == text
+    assert tok.encode("x [MASK] y").count(tok.mask_id) == 1
