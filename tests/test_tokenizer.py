@@ -646,3 +646,55 @@ def test_control_pieces_typed_in_text_are_text(tok: Tokenizer) -> None:
         ids = tok.encode(text)
         assert not controls & set(ids) and tok.decode(ids) == text
     assert tok.encode("x [MASK] y").count(tok.mask_id) == 1
+
+
+def test_alpha_balances_languages_in_the_tokenizer_sample(tmp_path, capsys):
+    """Lines were drawn uniformly over all files, so the largest language filled the sample. With alpha each
+    language's share is ∝ lines^alpha (mT5/XLM-R style), uniform within it; a small language is repeated."""
+    sizes = {"en": 1000, "de": 100, "hi": 10}
+    files = []
+    for lang, n in sizes.items():
+        f = tmp_path / f"{lang}.txt"
+        f.write_text("".join(f"{lang} line {i}\n" for i in range(n)), encoding="utf-8")
+        files.append(f)
+
+    def shares(sample):
+        return Counter(s.split()[0] for s in sample.sentences)
+
+    # shares 300 * n^0.5 / sum: 211.7, 66.9, 21.2 -> 212, 67, 21 (largest remainders)
+    half = sample_corpus(files, input_sentence_size=300, alpha=0.5, seed=1)
+    assert shares(half) == {"en": 212, "de": 67, "hi": 21}
+    assert half.stats["languages"][str(files[2])] == {"lines": 10, "drawn": 21}
+    hi = Counter(s for s in half.sentences if s.startswith("hi"))
+    assert sorted(hi.values()) == [2] * 9 + [3]  # two whole copies, then one line more
+    assert len({s for s in half.sentences if s.startswith("en")}) == 212  # no repeats where there is enough
+    assert shares(sample_corpus(files, input_sentence_size=300, alpha=0.0)) == {
+        "en": 100,
+        "de": 100,
+        "hi": 100,
+    }
+    assert shares(sample_corpus(files, input_sentence_size=1110, alpha=1.0)) == sizes  # all lines, once
+    assert sample_corpus(files, input_sentence_size=300, alpha=0.5, seed=1).sentences == half.sentences
+    # several files of one language share its share
+    extra = tmp_path / "en2.txt"
+    extra.write_text("".join(f"en more {i}\n" for i in range(300)), encoding="utf-8")
+    two = sample_corpus(
+        [*files, extra], input_sentence_size=300, alpha=0.0, file_langs=["en", "de", "hi", "en"]
+    )
+    assert shares(two) == {"en": 100, "de": 100, "hi": 100}
+    assert two.stats["languages"]["en"] == {"lines": 1300, "drawn": 100}
+    for bad, match in [
+        (dict(alpha=1.5), r"alpha \(--alpha\) must be a number in \[0, 1\]"),
+        (dict(alpha=0.3, file_langs=["en"]), "1 languages for 3 input files"),
+        (dict(file_langs=["en", "de", "hi"]), "only matters with alpha"),
+    ]:
+        with pytest.raises(TandemError, match=match):
+            sample_corpus(files, **bad)
+    with pytest.raises(TandemError, match="give files, not an iterator"):
+        sample_corpus(iter(["a b", "c d"]), alpha=0.3)
+    # CLI: --lang names the files' languages without --spoken-ratio; the sample is recorded
+    out = tmp_path / "tok"
+    args = ["tokenizer", "train", "--input", *map(str, files), "--out", str(out), "--vocab-size", "300"]
+    assert cli_main([*args, "--alpha", "0", "--lang", "en", "de", "hi", "--input-sentence-size", "300"]) == 0
+    training = Tokenizer.load(out).config()["training"]
+    assert training["alpha"] == 0 and training["languages"]["hi"] == {"lines": 10, "drawn": 100}

@@ -219,6 +219,48 @@ def _reservoir(
     return res, n
 
 
+def _balanced_sample(
+    files: Sequence[Path], groups: Sequence[str], size: int, alpha: float, rng: random.Random
+) -> tuple[list[tuple[str, int]], int, dict[str, dict[str, int]]]:
+    """`sample_corpus`'s language-balanced draw: (line, file index) pairs, lines seen, and per language its
+    non-empty lines and how many were drawn."""
+    order = list(dict.fromkeys(groups))
+    members = {g: [i for i, x in enumerate(groups) if x == g] for g in order}
+
+    def group_lines(g: str) -> Iterable[tuple[str, int]]:
+        for i in members[g]:
+            for line in _iter_file_lines(files[i]):
+                if line.strip():
+                    yield line, i
+
+    counts = {g: sum(1 for _ in group_lines(g)) for g in order}
+    seen = sum(counts.values())
+    live = [g for g in order if counts[g] > 0]
+    if not live:
+        return [], 0, {}
+    budget = min(size, seen)
+    weights = [counts[g] ** alpha for g in live]
+    total = sum(weights)
+    exact = [budget * w / total for w in weights]
+    want = [max(1, int(x)) for x in exact]
+    # largest remainders take the lines rounding left over (every language keeps at least one)
+    for j in sorted(range(len(live)), key=lambda j: int(exact[j]) - exact[j])[: max(0, budget - sum(want))]:
+        want[j] += 1
+    drawn: list[tuple[str, int]] = []
+    stats = {}
+    for g, k in zip(live, want):
+        n = counts[g]
+        if k <= n:
+            part, _ = _reservoir(group_lines(g), k, rng)
+        else:  # fewer lines than its share: whole copies, then a random part of one more
+            every = list(group_lines(g))
+            reps, rest = divmod(k, n)
+            part = every * reps + rng.sample(every, rest)
+        drawn += part
+        stats[g] = {"lines": n, "drawn": len(part)}
+    return drawn, seen, stats
+
+
 def sample_corpus(
     inputs: Sequence[str | os.PathLike] | Iterable[str] | str | os.PathLike,
     *,
@@ -227,17 +269,41 @@ def sample_corpus(
     spoken_lang: str | Sequence[str] | None = None,
     seed: int = 0,
     spoken_fn: Callable[[str, str], str] | None = None,
+    alpha: float | None = None,
+    file_langs: Sequence[str] | None = None,
 ) -> CorpusSample:
     """Draw the training sentences: lines of the input files (text, `.gz`, or `.jsonl` "text" fields) or
-    of the iterated strings (split at newlines), a uniform seeded sample of at most `input_sentence_size` non-empty lines, shuffled, with
-    exactly round(spoken_ratio * n) of them, chosen at random, converted to spoken form.
+    of the iterated strings (split at newlines), a uniform seeded sample of at most `input_sentence_size`
+    non-empty lines, shuffled, with exactly round(spoken_ratio * n) of them, chosen at random, converted to
+    spoken form.
 
     `spoken_lang` is one language for all inputs or, for file inputs, one per file. `spoken_fn(text, lang)`
     replaces `tandem.spoken.to_spoken` (the default).
+
+    `alpha` balances languages as multilingual vocabularies are (mT5, XLM-R: 0.3): each language gets a
+    share of the sample ∝ n^alpha, n its non-empty lines, drawn uniformly within it; a language with fewer
+    lines than its share is repeated (whole copies, then a random part). Languages are `file_langs` (one
+    per file), else a per-file `spoken_lang` list, else each file is its own. File inputs only.
     """
     files, texts = _normalise_inputs(inputs)
     if input_sentence_size < 1:
         raise TandemError(f"input_sentence_size must be >= 1, got {input_sentence_size}")
+    groups: list[str] | None = None
+    if alpha is not None:
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
+            raise TandemError(f"alpha (--alpha) must be a number in [0, 1], got {alpha!r}")
+        if files is None:
+            raise TandemError("alpha (--alpha) balances input files by language: give files, not an iterator")
+        if file_langs is not None:
+            groups = [str(x) for x in file_langs]
+        elif spoken_lang is not None and not isinstance(spoken_lang, str):
+            groups = [str(x) for x in spoken_lang]
+        else:
+            groups = [str(p) for p in files]
+        if len(groups) != len(files):
+            raise TandemError(f"{len(groups)} languages for {len(files)} input files; give one per file")
+    elif file_langs is not None:
+        raise TandemError("file_langs (--lang without --spoken-ratio) only matters with alpha (--alpha)")
     langs: list[str] | None = None
     if spoken_ratio is None and spoken_lang is not None:
         raise TandemError(
@@ -297,7 +363,11 @@ def sample_corpus(
                 ) from e
 
     rng = random.Random(seed)
-    drawn, seen = _reservoir(lines(), input_sentence_size, rng)
+    balance: dict[str, dict[str, int]] = {}
+    if groups is None:
+        drawn, seen = _reservoir(lines(), input_sentence_size, rng)
+    else:
+        drawn, seen, balance = _balanced_sample(files, groups, input_sentence_size, alpha, rng)
     if not drawn:
         where = ", ".join(str(p) for p in files) if files is not None else "the given texts"
         raise TandemError(f"tokenizer training corpus is empty: no non-blank lines in {where}")
@@ -317,6 +387,9 @@ def sample_corpus(
         "spoken_sentences": k,
         "spoken_ratio_measured": k / n,
     }
+    if balance:
+        stats["alpha"] = alpha
+        stats["languages"] = balance
     return CorpusSample(sentences=sentences, spoken=spoken, seen=seen, stats=stats)
 
 
@@ -452,6 +525,8 @@ class Tokenizer:
         num_threads: int | None = None,
         spoken_fn: Callable[[str, str], str] | None = None,
         extra_symbols: Sequence[str] = (),
+        alpha: float | None = None,
+        file_langs: Sequence[str] | None = None,
     ) -> Tokenizer:
         """Train a tandem tokenizer (layout in the module docstring) on text files (one sentence per
         line; `.gz` allowed; `.jsonl` files give their "text" fields) or an iterator of strings (split at
@@ -462,6 +537,8 @@ class Tokenizer:
         `tandem.spoken.to_spoken(text, spoken_lang)` first (AlexaTM trained on a 7:3 spoken:written mix).
         `spoken_lang` may list one language per input file. `train_stats` reports what was drawn.
         `extra_symbols` are more user-defined symbols, after the tag slots (`objective_symbols(name)`).
+        `alpha` (with `file_langs`, one language per file) balances languages in the sample (see
+        `sample_corpus`; mT5 and XLM-R used 0.3, tandem's pretraining data sampling 0.5).
         """
         if model_type == "word":
             # SentencePiece's word model looks up whole whitespace-separated words only: user-defined symbols
@@ -501,6 +578,8 @@ class Tokenizer:
             spoken_lang=spoken_lang,
             seed=seed,
             spoken_fn=spoken_fn,
+            alpha=alpha,
+            file_langs=file_langs,
         )
         # SentencePiece silently drops every sentence longer than max_sentence_length bytes (and fails with
         # an internal error when that leaves none): let the longest sampled line through instead.

@@ -52,7 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="convert this fraction of the sampled sentences to spoken form (AlexaTM: 0.7)",
     )
     t.add_argument(
-        "--lang", nargs="+", metavar="L", help="language for --spoken-ratio: one, or one per --input file"
+        "--lang",
+        nargs="+",
+        metavar="L",
+        help="language for --spoken-ratio: one, or one per --input file (with --alpha: the files' languages)",
+    )
+    t.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        metavar="A",
+        help="balance languages: each gets a share of the sample ∝ its lines^A (mT5/XLM-R: 0.3); "
+        "languages from --lang (one per file), else one per file",
     )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
@@ -96,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         lang = None
         if args.lang:
             lang = args.lang[0] if len(args.lang) == 1 else args.lang
+        file_langs = None
+        if args.alpha is not None and args.lang:
+            file_langs = args.lang if len(args.lang) > 1 else args.lang * len(args.input)
+            if args.spoken_ratio is None:  # --lang names the files' languages only
+                lang = None
         tok = Tokenizer.train(
             args.input,
             vocab_size=args.vocab_size,
@@ -108,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             spoken_lang=lang,
             seed=args.seed,
             num_threads=args.threads,
+            alpha=args.alpha,
+            file_langs=file_langs,
         )
         out = tok.save(args.out)
         print(json.dumps({"out": str(out), **tok.config()}, ensure_ascii=False))
