@@ -47,6 +47,7 @@ class Verbalizer:
         self.ordinal_rules: list[list[str]] = spec.get("ordinal_rules", [])
         self.ordinal_variants: dict[str, list[list[str]]] = spec.get("ordinal_variants", {})
         self.year_spec: dict[str, Any] = spec.get("year", {"mode": "cardinal"})
+        self.standalone_rules: list[list[str]] = spec.get("standalone_rules", [])
         if self.engine == "indic":
             self._init_indic(spec["indic"])
         self.cardinal = lru_cache(maxsize=4096)(self._cardinal)
@@ -131,7 +132,19 @@ class Verbalizer:
             base = " ".join(apply_rules(w, rules) for w in words)
         return base
 
+    def standalone(self, words: str) -> str:
+        """Number words said on their own, before no noun: the table's `standalone_rules` applied to the
+        last word (ar: num2words ends 200 and 2000 with the construct forms "مئتا", "ألفا" of "مئتا شخص";
+        alone they are "مئتان", "ألفان")."""
+        if not self.standalone_rules:
+            return words
+        head, _, last = words.rpartition(" ")
+        return f"{head} {apply_rules(last, self.standalone_rules)}".lstrip()
+
     def _year(self, n: int) -> str:
+        return self.standalone(self._year_words(n))
+
+    def _year_words(self, n: int) -> str:
         mode = self.year_spec.get("mode", "cardinal")
         if mode == "num2words":
             try:

@@ -81,6 +81,8 @@ _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
 # the word right before a number (with a "." after it: "Nr. 1"), for noun agreement: matched on the
 # reversed text before the number, so that only its end is read
 _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
+# a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
+_RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -249,8 +251,13 @@ class LanguageRules:
         cur = rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
         # "$5 million", "$2.5bn": a scale word after the amount is read before the currency
         self.money_scales = t.get("money_scales", {})
+        # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
+        cjk_scales = [k for k in self.money_scales if re.match(f"[{_CJK}]", k[-1])]
+        word_scales = [k for k in self.money_scales if k not in cjk_scales]
         scale = (
-            rf"(?:\s?(?P<scale>{_alternation(list(self.money_scales))})(?!\w))?" if self.money_scales else ""
+            rf"(?:\s?(?P<scale>(?:{_alternation(word_scales)})(?!\w)|{_alternation(cjk_scales)}))?"
+            if self.money_scales
+            else ""
         )
         cur_any = re.sub(r"\(\?P<\w+>", "(?:", cur)
         # "$5-10", "$5-$10": a range of amounts after one currency sign
@@ -289,7 +296,8 @@ class LanguageRules:
         # rule finds them, a regex of their own would cost a scan of every text with a ".")
         self.version_dot = t.get("version_dot") or t["url"]["dot"]
         # ordinals, decades, fractions, ranges, numbers
-        self.re_ordinal = rx(rf"(?<!\d)(?P<n>\d+)(?P<suf>{suf})(?!\w)") if sufs else None
+        # (a grouped number too: "1,000th", te "1,000వ")
+        self.re_ordinal = rx(rf"(?<!\d)(?P<n>{fmt['group']}|\d+)(?P<suf>{suf})(?!\w)") if sufs else None
         # "N." after a determiner or a contracted preposition is an ordinal: "die 2. Auflage", "im 3. Jahr"
         # (dates such as "am 3. Mai" are read earlier; elsewhere "N." stays a number before a full stop)
         self.dot_ordinals = {k.lower(): v for k, v in t.get("dot_ordinals", {}).items()}
@@ -358,6 +366,10 @@ class LanguageRules:
         for k, v in txt.get("char_map", {}).items():
             self.prep[ord(k)] = v
         self.keep_apostrophe = bool(txt.get("apostrophes"))
+        # te "వి౦టు౦డడ౦": a native digit written inside a word for the letter it looks like (the zero ౦
+        # for the anusvara ం) is that letter, not a number
+        self.letter_digits = txt.get("letter_digits", {})
+        self.re_letter_digit = rx(f"(?<=\\S)[{''.join(self.letter_digits)}]") if self.letter_digits else None
         self.clean = _CleanTable(self.v.digit_words, self.keep_apostrophe)
         # Roman numerals where they are conventional: a century after or before its word (es "siglo XXI",
         # it "XXI secolo") and, where the table allows, with an ordinal suffix (fr "XXIe siècle", "Ier")
@@ -848,8 +860,10 @@ class LanguageRules:
             or self._grouped.fullmatch(s.strip())
         ):
             return s
-        if len(groups) == 2 and all(len(g) == 4 and self.is_year(int(g), "") for g in groups):
-            return s  # a range of years such as 2010-2020, read by the range rule
+        if len(groups) == 2 and all(len(g) == 4 for g in groups):
+            a, b = int(groups[0]), int(groups[1])
+            if all(self.is_year(int(g), "") for g in groups) or "-" in s and 1000 <= a < b <= 2099:
+                return s  # a range of years such as 2010-2020 or 1644-1912, read by the range rule
         plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
         return f" {plus}{' '.join(self._phone_group(g) for g in groups)} "
 
@@ -864,7 +878,8 @@ class LanguageRules:
         n = m.group("n")
         if len(n) > 1 and n[0] == "0":
             return m.group(0)
-        return f" {self.v.ordinal(int(n), self.ord_suffixes[m.group('suf')] or None)} "
+        value = int(re.sub(r"\D", "", n))
+        return f" {self.v.ordinal(value, self.ord_suffixes[m.group('suf')] or None)} "
 
     def _dot_ordinal(self, m: re.Match[str]) -> str:
         n = m.group("n")
@@ -937,14 +952,30 @@ class LanguageRules:
         if counted is None and m.groupdict().get("rw"):  # "1 bis 2" before no counted noun: two numbers
             return m.group(0)
         g = counted[0] if counted else None
+        if g is None and self._is_year_range(m.group("a"), m.group("b"), m.string[: m.start()]):
+            return f" {self.v.year(int(m.group('a')))} {self._range_sep(m)} {self.v.year(int(m.group('b')))} "
         a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
         b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
         return f" {a} {self._range_sep(m)} {b} "
 
+    def _is_year_range(self, a: str, b: str, before: str) -> bool:
+        """ "1644-1912": two four-digit numbers, rising, one of them a year (`is_year`) and both in the
+        ranges where the table reads years: both are read as years, not one as a plain number."""
+        if not (len(a) == len(b) == 4 and a.isdigit() and b.isdigit() and int(a) < int(b)):
+            return False
+        lo = min(self.year_always[0], self.year_context[0])
+        hi = max(self.year_always[1], self.year_context[1])
+        return (
+            lo <= int(a) and int(b) <= hi and (self.is_year(int(a), before) or self.is_year(int(b), before))
+        )
+
     def _number(self, m: re.Match[str]) -> str:
         counted = self._counted(m) if self.nouns else None
         if counted is None:
-            return f" {self.read_number(m.group('num'), bool(m.group('neg')), m.string[: m.start()])} "
+            words = self.read_number(m.group("num"), bool(m.group("neg")), m.string[: m.start()])
+            if self.v.standalone_rules and not _RE_WORD_NEXT.match(m.string, m.end()):
+                words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
+            return f" {words} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
         return f" {self.elide(words, noun)} "  # it "un'ora": joined to the noun
@@ -971,6 +1002,11 @@ class LanguageRules:
             return m.group(0)
         return f" {self.v.ordinal(n, self.ord_suffixes.get(m.group('suf')) or None)} "
 
+    def _letter_digit(self, m: re.Match[str]) -> str:
+        """A digit of `text.letter_digits` right after a letter or a vowel sign is the letter it stands for."""
+        prev = unicodedata.category(m.string[m.start() - 1])
+        return self.letter_digits[m.group(0)] if prev[0] in "LM" else m.group(0)
+
     def _sym_digit(self, m: re.Match[str]) -> str:
         return f" {self.sym_digit[m.group('s')]} "
 
@@ -981,7 +1017,10 @@ class LanguageRules:
     # -- the pipeline ------------------------------------------------------------------------------
     def normalize(self, text: str) -> str:
         """The spoken form of `text` (see the module docstring for the order of the rules)."""
-        s = unicodedata.normalize("NFC", text).translate(self.prep)
+        s = unicodedata.normalize("NFC", text)
+        if self.re_letter_digit is not None:
+            s = self.re_letter_digit.sub(self._letter_digit, s)
+        s = s.translate(self.prep)
         if "@" in s:
             s = self.re_email.sub(self._email, s)
         if "." in s:

@@ -5,7 +5,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `numbers`: `engine` ("num2words" or "indic"), `num2words_lang`, `digits` (10 words), `point`, `minus`,
   `ordinal_engine` ("num2words", "rules" or "none"), `ordinal_exceptions` {n: word}, `ordinal_rules` and
   `ordinal_variants` {name: rules} (rules are [regex, replacement] pairs applied to the last word), `year`
-  ({"mode": "cardinal" | "num2words" | "hundreds", "range", "template"}), and for the indic engine `indic`
+  ({"mode": "cardinal" | "num2words" | "hundreds", "range", "template"}), `standalone_rules` (optional:
+  rules for the last word of a year or of a number before no word, ar "ألفا" -> "ألفان"; a number before
+  a word keeps the engine's form, ar "ألفا شخص"), and for the indic engine `indic`
   (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table}]).
 - `format`: `group` (regex of a grouped integer), `decimal` (regex of the decimal separator), optional
   `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
@@ -63,7 +65,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
   "3.2.1", default `url.dot`), `abbreviations` {written: spoken},
-  `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map}.
+  `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map, letter_digits}
+  (`letter_digits` {digit: letter}: a native digit right after a letter or vowel sign written for the
+  letter it looks like, te "౦" for the anusvara "ం" in "వి౦టు౦డడ౦").
 """
 
 from __future__ import annotations
