@@ -888,6 +888,42 @@ def test_grouped_number_with_an_ordinal_suffix_is_one_ordinal() -> None:
     assert to_spoken("1,000वाँ", "hi") == to_spoken("1000वाँ", "hi")
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("من الـستات.", "من الستات"),  # the tatweel only stretches the word: removed, not a letter
+        ("معادلة بـقيمة", "معادلة بقيمة"),
+        ("ضعيفة ـ وكان", "ضعيفة وكان"),  # used as a dash it is punctuation
+        ("نموذج الـ35 مم", "نموذج ال خمسة و ثلاثون مليمترا"),  # مم, سم: Arabic unit abbreviations
+        ("طوله 3 سم", "طوله ثلاثة سنتيمترات"),
+        ("10 ممثلين", "عشرة ممثلين"),  # guard: a word that starts like a unit
+    ],
+)
+def test_arabic_tatweel_and_unit_abbreviations(text: str, expected: str) -> None:
+    assert to_spoken(text, "ar") == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("२१वे शतक", "एकविसावे शतक"),  # was "एकवीस वे शतक": the neuter suffixes वे, ले, रे, थे
+        ("१ले", "पहिले"),
+        ("४थे", "चौथे"),
+        ("२५वा", "पंचविसावा"),  # -ीस numbers shorten the vowel and take -आवा (was "पंचवीसवा")
+        ("१९वा", "एकोणिसावा"),
+        ("१००वे", "शंभरावे"),
+        ("५०वा", "पन्नासावा"),
+        ("७वा", "सातवा"),  # guards: पाच, सात, आठ take -वा, vowel-final numbers -वा
+        ("१०७वा", "एकशे सातवा"),
+        ("१२वा", "बारावा"),
+        ("२०वे शतक", "विसावे शतक"),
+        ("५वी", "पाचवी"),
+    ],
+)
+def test_marathi_ordinals(text: str, expected: str) -> None:
+    assert to_spoken(text, "mr") == expected
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 
