@@ -924,6 +924,32 @@ def test_marathi_ordinals(text: str, expected: str) -> None:
     assert to_spoken(text, "mr") == expected
 
 
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        # a date written month first is said month first (was "பதினாறு நவம்பர் தேதி", reordered)
+        ("ta", "நவம்பர் 16ஆம் தேதி", "நவம்பர் பதினாறாம் தேதி"),
+        ("ta", "ஜனவரி 25-ஆம் தேதி", "ஜனவரி இருபத்து ஐந்தாம் தேதி"),
+        ("ta", "செப்டம்பர் 17, 2020", "செப்டம்பர் பதினேழு இரண்டாயிரத்து இருபது"),
+        ("te", "జనవరి 25వ తేదీ", "జనవరి ఇరవై ఐదవ తేదీ"),
+        ("hi", "जुलाई 4, 1776", "जुलाई चार सत्रह सौ छिहत्तर"),
+        ("mr", "जुलै 4", "जुलै चार"),
+        # a day written with an ordinal suffix is said as an ordinal (was "पाँच जुलाई")
+        ("hi", "5वीं जुलाई", "पाँचवीं जुलाई"),
+        ("ta", "16ஆம் நவம்பர்", "பதினாறாம் நவம்பர்"),
+        # the ordinal suffix written apart (was "பதின்மூன்று ஆம் ஆண்டு")
+        ("ta", "2013 ஆம் ஆண்டு", "இரண்டாயிரத்து பதின்மூன்றாம் ஆண்டு"),
+        # guards: day first stays day first; languages whose days are ordinals already
+        ("hi", "5 जुलाई 2020", "पाँच जुलाई दो हज़ार बीस"),
+        ("ta", "5 ஆண்டுகள்", "ஐந்து ஆண்டுகள்"),
+        ("pt", "1º de maio", "primeiro de maio"),
+        ("en", "4th July", "the fourth of july"),
+    ],
+)
+def test_dates_keep_their_written_order_and_ordinal_days(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 

@@ -177,7 +177,7 @@ class LanguageRules:
         conn = _alternation(d.get("connectors", []))
         # a day may also carry a date-only ordinal mark: "1° maggio" (° after a day before a month name)
         day_suf = _alternation(list(sufs) + d.get("day_suffixes", []))
-        day = rf"(?P<d>\d{{1,2}})(?:{day_suf})?"
+        day = rf"(?P<d>\d{{1,2}})(?P<dsuf>{day_suf})?"
         self.re_date_iso = rx(r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\d-])")
         self.re_date_ymd = rx(
             r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[./])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?!\d|(?P=sep)\d)"
@@ -580,8 +580,10 @@ class LanguageRules:
     def _abbr(self, m: re.Match[str]) -> str:
         return f" {self.abbr[m.group(0)]} "
 
-    def _day(self, n: int, before: str = "") -> str:
+    def _day(self, n: int, before: str = "", suffix: str | None = None) -> str:
         d = self.date
+        if suffix in self.ord_suffixes and d.get("day") != "ordinal":  # ta "நவம்பர் 16ஆம்": as written
+            return self.v.ordinal(n, self.ord_suffixes[suffix] or None)
         if str(n) in d.get("day_overrides", {}):
             return d["day_overrides"][str(n)]
         if d.get("day") == "ordinal":
@@ -602,6 +604,7 @@ class LanguageRules:
         order: str,
         before: str = "",
         agree_before: str | None = None,
+        suffix: str | None = None,
     ) -> str | None:
         if not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
             return None
@@ -612,7 +615,9 @@ class LanguageRules:
         tpl = d.get(key) or d.get("dmy" if day is not None and year else "dm" if day is not None else "my")
         y = None if year is None else self.v.year(int(year)) if len(year) == 4 else self.v.cardinal(int(year))
         out = tpl.format(
-            day=self._day(day, before if agree_before is None else agree_before) if day is not None else "",
+            day=self._day(day, before if agree_before is None else agree_before, suffix)
+            if day is not None
+            else "",
             month=self.t["months"][month - 1],
             year=y or "",
         ).split()
@@ -653,7 +658,7 @@ class LanguageRules:
             if days is not None:
                 return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
-        out = self._render_date(day, month, m.group("y"), "dmy", _before(m))
+        out = self._render_date(day, month, m.group("y"), "dmy", _before(m), suffix=m.group("dsuf"))
         head = m.group(0)[: m.start("d") - m.start()]  # an unreadable first day of a range stays as written
         return head + out if out else m.group(0)
 
@@ -666,7 +671,7 @@ class LanguageRules:
         if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-3"): the rest stays as written
             out = self._render_date(day, month, None, "mdy", _before(m))
             return out + m.group(0)[m.end("d") - m.start() :] if out else m.group(0)
-        out = self._render_date(day, month, m.group("y"), "mdy", _before(m))
+        out = self._render_date(day, month, m.group("y"), "mdy", _before(m), suffix=m.group("dsuf"))
         return out or m.group(0)
 
     def _range_word(self, m: re.Match[str]) -> str:
