@@ -950,6 +950,24 @@ def test_dates_keep_their_written_order_and_ordinal_days(lang: str, text: str, e
     assert to_spoken(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("10〜20%", "十から二十パーセント"),  # was "十二十パーセント": the mark was dropped
+        ("100～250 m", "百から二百五十メートル"),
+        ("$5～10", "五から十ドル"),
+        ("10:00～11:00pm", "十時から午後十一時"),  # was "十時午後十一"
+        ("7pm", "午後七時"),  # was "午後七": an hour needs its 時
+        ("9am-5pm", "午前九時から午後五時"),
+        ("7:30pm", "午後七時三十分"),  # guards
+        ("10〜20人", "十から二十人"),
+        ("5-10km", "五から十キロメートル"),
+    ],
+)
+def test_japanese_range_marks_before_units_and_hours_with_am_pm(text: str, expected: str) -> None:
+    assert to_spoken(text, "ja") == expected
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 

@@ -242,7 +242,10 @@ class LanguageRules:
             for r in (self.re_time, self.re_time_ampm, self.re_time_h)
             if r is not None
         )
-        self.re_time_range = rx(rf"(?=\d)(?P<a>{one})\s?[-–—]\s?(?P<b>{one})")
+        # a dash, or a range mark of the table (ja "10:00〜11:00", "100〜250 m", "10〜20%")
+        self.range_marks = t.get("range_marks", [])
+        dash = f"[-–—{''.join(re.escape(c) for c in self.range_marks)}]"
+        self.re_time_range = rx(rf"(?=\d)(?P<a>{one})\s?{dash}\s?(?P<b>{one})")
         # money, percent, measures
         self.currencies = t["currencies"]
         syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
@@ -261,7 +264,7 @@ class LanguageRules:
         )
         cur_any = re.sub(r"\(\?P<\w+>", "(?:", cur)
         # "$5-10", "$5-$10": a range of amounts after one currency sign
-        lo = rf"(?:(?P<lo>{num})\s?[-–—]\s?(?:{cur_any})?\s?(?=\d))?"
+        lo = rf"(?:(?P<lo>{num})\s?{dash}\s?(?:{cur_any})?\s?(?=\d))?"
         self.re_money_pre = rx(
             rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
         )
@@ -274,8 +277,8 @@ class LanguageRules:
             if self.range_words
             else None
         )
-        to_hi = rf"(?:\s?[-–—]\s?(?P<hi>{num}))?"
-        to_hi_w = rf"(?:(?:\s?[-–—]\s?|{rw})(?P<hi>{num}))?" if rw else to_hi
+        to_hi = rf"(?:\s?{dash}\s?(?P<hi>{num}))?"
+        to_hi_w = rf"(?:(?:\s?{dash}\s?|{rw})(?P<hi>{num}))?" if rw else to_hi
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
@@ -1101,7 +1104,7 @@ class LanguageRules:
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
-            (self.re_time_range, self._time_range, ("-", "–", "—"), False),
+            (self.re_time_range, self._time_range, ("-", "–", "—", *self.range_marks), False),
             (self.re_time, self._time, tm, False),
             (self.re_time_marked, self._time, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, None, False),
