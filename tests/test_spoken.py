@@ -968,6 +968,18 @@ def test_japanese_range_marks_before_units_and_hours_with_am_pm(text: str, expec
     assert to_spoken(text, "ja") == expected
 
 
+@pytest.mark.parametrize("lang", ["hi", "ta", "te", "mr", "ar", "en"])
+def test_phone_number_with_country_code_and_long_subscriber_number(lang: str) -> None:
+    """ "+91-9876543210" (an Indian mobile number) was "plus ninety one to ..." (a range), "+49 30 1234567"
+    "plus forty nine thirty one million ...": digit by digit like any phone number."""
+    plus = language_table(lang)["symbols"]["+"]
+    digits = language_table(lang)["numbers"]["digits"]
+    for text in ("+91-9876543210", "+49 30 1234567"):
+        expected = " ".join([plus] + [digits[int(c)] for c in text if c.isdigit()])
+        assert to_spoken(text, lang) == expected
+    assert to_spoken("+3-4", lang) == f"{plus} {to_spoken('3-4', lang)}"  # guard: too short for a phone
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 

@@ -290,7 +290,9 @@ class LanguageRules:
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
-            r"(?:(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}"
+            # after "+" and a country code, a subscriber number of up to 10 digits ("+91-9876543210")
+            r"(?:(?P<plus2>\+\s?)\d{1,4}(?:[\s.-]\d{1,10}){1,6}"
+            r"|(?P<plus>\+\s?)?(?:\(\d{1,5}\)[\s.-]?)?\d{1,5}(?:[\s.-]\d{1,5}){1,6}"
             r"|0\d{1,4}\s\d{5,8})"  # area code with its trunk 0, then a subscriber number of 5-8 digits
             r"(?![A-Za-z0-9]|[.,-]\d)"
         )
@@ -872,7 +874,7 @@ class LanguageRules:
             a, b = int(groups[0]), int(groups[1])
             if all(self.is_year(int(g), "") for g in groups) or "-" in s and 1000 <= a < b <= 2099:
                 return s  # a range of years such as 2010-2020 or 1644-1912, read by the range rule
-        plus = f"{self.symbols.get('+') or ''} " if m.group("plus") else ""
+        plus = f"{self.symbols.get('+') or ''} " if m.group("plus") or m.group("plus2") else ""
         return f" {plus}{' '.join(self._phone_group(g) for g in groups)} "
 
     def _phone_group(self, g: str) -> str:
