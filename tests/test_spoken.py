@@ -980,6 +980,33 @@ def test_phone_number_with_country_code_and_long_subscriber_number(lang: str) ->
     assert to_spoken("+3-4", lang) == f"{plus} {to_spoken('3-4', lang)}"  # guard: too short for a phone
 
 
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        # ja runs on after a unit without a space: the unit was left in Latin letters ("五 kmの距離")
+        ("ja", "5kmの距離", "五キロメートルの距離"),
+        ("ja", "3,850 km²で", "三千八百五十平方キロメートルで"),
+        ("ja", "25°Cの", "二十五度の"),
+        ("ja", "2.4Ghzまたは", "二点四ギガヘルツまたは"),  # "Ghz" for "GHz" (FLORES ja, mr, ta)
+        ("mr", "3,850 किमी² आहे", "तीन हजार आठशे पन्नास चौरस किलोमीटर आहे"),  # was "किमी", ² dropped
+        ("hi", "3,850 किमी² है", "तीन हज़ार आठ सौ पचास वर्ग किलोमीटर है"),
+        ("fr", "3 hélicoptères", "trois hélicoptères"),  # guard: a unit letter starting a word
+        # mixed numbers (FLORES "29¾ × 24½"): ar "و", "و نصف"; hi "सही" (was "चौबीस एक बटा दो")
+        ("ar", "24½ بوصة", "أربعة و عشرون و نصف بوصة"),
+        ("ar", "29¾", "تسعة و عشرون و ثلاثة على أربعة"),
+        ("hi", "24½ इंच", "चौबीस सही एक बटा दो इंच"),
+        ("hi", "1/2", "एक बटा दो"),  # guard: a plain fraction
+        # numbers written as one character were dropped by the clean-up
+        ("ja", "二〇二四年", "二〇二四年"),  # was "二二四年"
+        ("ja", "①番", "一番"),
+        ("en", "step ① and ②", "step one and two"),
+        ("en", "Henry Ⅷ", "henry viii"),
+    ],
+)
+def test_units_mixed_numbers_and_number_characters(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 

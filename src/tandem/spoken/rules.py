@@ -21,7 +21,7 @@ from tandem.spoken.tables import common_table, language_table
 
 Forms = str | list[str]
 
-_CJK = "\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
+_CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
 _NEVER = r"(?!x)x"  # a pattern that never matches, for optional table entries that are absent
 
 
@@ -42,6 +42,13 @@ def _prepare_table() -> dict[int, str]:
             table[cp] = str(unicodedata.decimal(c))
     for cp in range(0xFF01, 0xFF5F):
         table[cp] = chr(cp - 0xFF01 + 0x21)
+    # enclosed numbers and Roman numeral signs ("①", "⑴", "⒈", "Ⅻ") are their digits or letters; the
+    # clean-up would drop them (exponents such as "²" are left to the units that use them)
+    for cp in range(0x2150, 0x2800):
+        c = chr(cp)
+        folded = unicodedata.normalize("NFKC", c)
+        if unicodedata.category(c) in ("No", "Nl") and re.fullmatch(r"\(?(?:\d+|[IVXLCDM]+)\)?\.?", folded):
+            table[cp] = f" {folded} "
     for k, v in common_table()["char_map"].items():
         table[ord(k)] = v
     return table
@@ -286,7 +293,9 @@ class LanguageRules:
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         units = _alternation(list(self.unit_key))
-        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units})(?![\w/²³])")
+        # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
+        unit_end = rf"(?![/²³]|(?![{_CJK}])\w)"
+        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units}){unit_end}")
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
@@ -337,7 +346,7 @@ class LanguageRules:
         self.mixed = self.fraction.get("mixed")
         whole = r"(?:(?<![\d/.,])(?P<w>\d{1,4})\s)?" if self.mixed else ""
         self.re_fraction = rx(
-            rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units})(?![\w/²³]))?"
+            rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units}){unit_end})?"
         )
         # the word after a plain number or range, where the table lists counted nouns: a look-ahead group
         # "w" that `_counted` looks up ("2 horas", "2 mil pessoas"), no second regex call per number
@@ -376,6 +385,8 @@ class LanguageRules:
         self.letter_digits = txt.get("letter_digits", {})
         self.re_letter_digit = rx(f"(?<=\\S)[{''.join(self.letter_digits)}]") if self.letter_digits else None
         self.clean = _CleanTable(self.v.digit_words, self.keep_apostrophe)
+        for c in txt.get("keep", []):  # ja "〇" (a number letter) of "二〇二四年": written as it is
+            self.clean[ord(c)] = c
         # Roman numerals where they are conventional: a century after or before its word (es "siglo XXI",
         # it "XXI secolo") and, where the table allows, with an ordinal suffix (fr "XXIe siècle", "Ier")
         rom = t.get("roman", {})
