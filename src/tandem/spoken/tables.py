@@ -65,9 +65,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
   "3.2.1", default `url.dot`), `abbreviations` {written: spoken},
-  `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map, letter_digits}
+  `abbreviations_before_number` {written: spoken}, `text` {apostrophes, join_cjk, char_map, letter_digits, keep}
   (`letter_digits` {digit: letter}: a native digit right after a letter or vowel sign written for the
-  letter it looks like, te "౦" for the anusvara "ం" in "వి౦టు౦డడ౦").
+  letter it looks like, te "౦" for the anusvara "ం" in "వి౦టు౦డడ౦"; `keep` [chars]: symbols or number letters
+  the clean-up keeps, ja "〇").
 """
 
 from __future__ import annotations
