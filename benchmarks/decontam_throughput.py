@@ -20,6 +20,7 @@ import re
 import time
 from pathlib import Path
 
+from _common import positive_int
 from tandem.data import Decontaminator
 
 _WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|\w+", re.UNICODE)
@@ -43,9 +44,11 @@ def main() -> None:
     root = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flores200" / "*"
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", default=str(root), help="glob of text files (a document per line)")
-    ap.add_argument("--eval-every", type=int, default=10, help="every k-th line is an evaluation text")
-    ap.add_argument("--repeat", type=int, default=1, help="check the lines this many times")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument(
+        "--eval-every", type=positive_int, default=10, help="every k-th line is an evaluation text"
+    )
+    ap.add_argument("--repeat", type=positive_int, default=1, help="check the lines this many times")
+    ap.add_argument("--rounds", type=positive_int, default=5)
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

@@ -33,7 +33,10 @@ import sys
 import time
 from pathlib import Path
 
+from _common import nonneg_int, positive_int, require
+
 NEW_TOKENS = 24
+BACKENDS = ("ct2_int8", "tandem_edge_int8", "tandem_edge_int8_vmap", "ct2_fp32", "hf_fp32", "tandem_eager")
 SRC_TOKENS = 24
 # CT2_* variables the user set before running the benchmark are passed to every worker unchanged.
 _USER_CT2_ENV = {k for k in os.environ if k.startswith("CT2_")}
@@ -304,9 +307,11 @@ def worker(backend: str, work: Path, text: str, iters: int, warmup: int) -> dict
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iters", type=int, default=40)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3, help="repeat every worker this many times, round-robin")
+    ap.add_argument("--iters", type=positive_int, default=40)
+    ap.add_argument("--warmup", type=nonneg_int, default=5)
+    ap.add_argument(
+        "--rounds", type=positive_int, default=3, help="repeat every worker this many times, round-robin"
+    )
     ap.add_argument("--workdir", default="/tmp/tandem-edge-bench")
     ap.add_argument(
         "--backends", default="ct2_int8,tandem_edge_int8,tandem_edge_int8_vmap,ct2_fp32,hf_fp32,tandem_eager"
@@ -324,6 +329,11 @@ def main() -> None:
         print(json.dumps(worker(args.worker, work, args.text, args.iters, args.warmup)))
         return
 
+    backends = args.backends.split(",")
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        ap.error(f"--backends: unknown {', '.join(map(repr, unknown))}; choose from {','.join(BACKENDS)}")
+    require("edge_latency.py", "ctranslate2", "transformers")  # the exports and the HF workers need both
     info = prepare(work)
     from tandem.edge import EdgeModel, trim_vocabulary
 

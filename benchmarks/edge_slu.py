@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from _common import nonneg_int, positive_int, require
+
 MAX_NEW = 64
 
 
@@ -32,10 +34,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="tandem SLU model dir (with tokenizer and labels.json)")
     ap.add_argument("--data", default="../shared/data/snips")
-    ap.add_argument("--n", type=int, default=300, help="valid utterances to parse (700 in SNIPS valid)")
-    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument(
+        "--n", type=positive_int, default=300, help="valid utterances to parse (700 in SNIPS valid)"
+    )
+    ap.add_argument("--warmup", type=nonneg_int, default=10)
     ap.add_argument("--workdir", default="/tmp/tandem-edge-slu")
     args = ap.parse_args()
+    require("edge_slu.py", "transformers", "ctranslate2")
 
     import torch
 
@@ -43,7 +48,6 @@ def main() -> int:
     import transformers
 
     from tandem.edge import EdgeModel, trim_vocabulary
-    from tandem.errors import TandemError
     from tandem.finetune import score_slu, slu_pairs
     from tandem.interop import to_hf
     from tandem.interop.ct2 import export_ct2
@@ -54,7 +58,7 @@ def main() -> int:
     src = Path(args.model)
     labels = SLULabels.load(src)
     if labels is None or not (src / "tokenizer.model").is_file():
-        raise TandemError(f"--model {src}: needs a tag-format SLU model with its tokenizer and labels.json")
+        sys.exit(f"error: --model {src}: needs a tag-format SLU model with its tokenizer and labels.json")
     work = Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -19,6 +19,8 @@ import time
 
 import torch
 
+from _common import positive_int, require
+
 
 def timed(fn, repeats: int, warmup: int = 3) -> list[float]:
     for _ in range(warmup):
@@ -34,12 +36,12 @@ def timed(fn, repeats: int, warmup: int = 3) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="edge-17m")
-    ap.add_argument("--repeats", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--src-len", type=int, default=24)
-    ap.add_argument("--new-tokens", type=int, default=24)
+    ap.add_argument("--repeats", type=positive_int, default=30)
+    ap.add_argument("--threads", type=positive_int, default=1)
+    ap.add_argument("--src-len", type=positive_int, default=24)
+    ap.add_argument("--new-tokens", type=positive_int, default=24)
     args = ap.parse_args()
-
+    require("generate_cpu.py", "transformers")
     import transformers
 
     from tandem import ModelConfig, Seq2SeqLM

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from _common import positive_int
 from tandem.objectives import AlexaTMObjective, build_objective
 
 
@@ -84,9 +85,11 @@ def measure(impls: dict, docs_by_impl: dict, rounds: int) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=2000)
-    ap.add_argument("--length", type=int, default=512, help="tokens per input (a packed sequence)")
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (best one reported)")
+    ap.add_argument("--docs", type=positive_int, default=2000)
+    ap.add_argument("--length", type=positive_int, default=512, help="tokens per input (a packed sequence)")
+    ap.add_argument(
+        "--rounds", type=positive_int, default=5, help="interleaved timing rounds (best one reported)"
+    )
     args = ap.parse_args()
     try:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core

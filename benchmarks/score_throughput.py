@@ -30,6 +30,8 @@ import time
 import warnings
 from pathlib import Path
 
+from _common import positive_int, require
+
 
 def build_model(tmp: Path, data_dir: Path, d_model: int, layers: int, vocab: int) -> Path:
     import sentencepiece as spm
@@ -63,16 +65,21 @@ def build_model(tmp: Path, data_dir: Path, d_model: int, layers: int, vocab: int
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default="../shared/data")
-    ap.add_argument("--limit", type=int, default=100, help="examples per task")
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--d-model", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--vocab", type=int, default=8000)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--limit", type=positive_int, default=100, help="examples per task")
+    ap.add_argument("--batch-size", type=positive_int, default=16)
+    ap.add_argument("--d-model", type=positive_int, default=256)
+    ap.add_argument("--layers", type=positive_int, default=4)
+    ap.add_argument("--vocab", type=positive_int, default=8000)
+    ap.add_argument("--threads", type=positive_int, default=1)
     ap.add_argument("--tasks", default="copa,rte")
-    ap.add_argument("--rounds", type=int, default=5, help="alternating timed rounds (median is reported)")
+    ap.add_argument(
+        "--rounds", type=positive_int, default=5, help="alternating timed rounds (median is reported)"
+    )
     ap.add_argument("--no-prepack", action="store_true", help="tandem with PyTorch's default linear kernels")
     args = ap.parse_args()
+    if args.d_model % 8:
+        ap.error(f"--d-model must be a multiple of 8 (8 heads), got {args.d_model}")
+    require("score_throughput.py", "lm_eval", "transformers", "sentencepiece")
 
     import statistics
 

@@ -20,10 +20,13 @@ import re
 import time
 import unicodedata
 
-from num2words import CONVERTER_CLASSES, num2words
+from _common import positive_int, require
 
-from tandem.spoken import SUPPORTED_LANGUAGES, to_spoken
-from tandem.spoken.tables import language_table
+require("spoken_throughput.py", "num2words")
+from num2words import CONVERTER_CLASSES, num2words  # noqa: E402
+
+from tandem.spoken import SUPPORTED_LANGUAGES, to_spoken  # noqa: E402
+from tandem.spoken.tables import language_table  # noqa: E402
 
 # how each language writes a grouped thousand and a decimal (so the sentences look like real text)
 GROUP = {"de": ".", "es": ".", "it": ".", "pt": ".", "fr": " "}
@@ -90,9 +93,14 @@ def timed(fn, sentences: list[str], lang: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sentences", type=int, default=2000)
+    ap.add_argument("--sentences", type=positive_int, default=2000)
     ap.add_argument("--langs", default=",".join(SUPPORTED_LANGUAGES))
     args = ap.parse_args()
+    unknown = [x for x in args.langs.split(",") if x not in SUPPORTED_LANGUAGES]
+    if unknown:
+        ap.error(
+            f"--langs: unknown {', '.join(map(repr, unknown))}; choose from {','.join(SUPPORTED_LANGUAGES)}"
+        )
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # per core: one pinned process
     ratios = []

@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+from _common import nonneg_int, positive_int
 from tandem import Tokenizer
 from tandem.data import PretrainStream, Reader, Source
 from tandem.train.trainer import lang_from_name
@@ -61,12 +62,12 @@ def main() -> None:
     ap.add_argument("--files", default=str(root), help="glob of text files (a document per line)")
     ap.add_argument("--gz-dir", default="/tmp/tandem_stream_gz", help="where the gzipped copies go")
     ap.add_argument("--tokenizer", default="/tmp/tandem_stream_tok", help="trained here once, then reused")
-    ap.add_argument("--vocab", type=int, default=4000)
-    ap.add_argument("--batches", type=int, default=150)
-    ap.add_argument("--seq-len", type=int, default=256)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--vocab", type=positive_int, default=4000)
+    ap.add_argument("--batches", type=positive_int, default=150)
+    ap.add_argument("--seq-len", type=positive_int, default=256)
+    ap.add_argument("--rounds", type=positive_int, default=3)
     ap.add_argument("--only", choices=["plain", "gzip"], default=None, help="measure one kind only")
-    ap.add_argument("--shuffle-docs", type=int, default=0, help="Source.shuffle_docs (0: file order)")
+    ap.add_argument("--shuffle-docs", type=nonneg_int, default=0, help="Source.shuffle_docs (0: file order)")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})

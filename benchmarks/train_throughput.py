@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from _common import nonneg_int, positive_int, require
+
 # name -> (tandem ModelConfig preset, overrides, batch, src_len, tgt_len)
 SHAPES = {
     "tiny": ("tiny", {}, 8, 128, 128),
@@ -264,17 +266,17 @@ def main(argv=None) -> int:
     p.add_argument(
         "--precision", default="auto", choices=["auto", "fp32"], help="auto: bf16 autocast on CUDA"
     )
-    p.add_argument("--batch", type=int, default=None)
-    p.add_argument("--src-len", type=int, default=None)
-    p.add_argument("--tgt-len", type=int, default=None)
-    p.add_argument("--steps", type=int, default=10, help="timed steps")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads")
+    p.add_argument("--batch", type=positive_int, default=None)
+    p.add_argument("--src-len", type=positive_int, default=None)
+    p.add_argument("--tgt-len", type=positive_int, default=None)
+    p.add_argument("--steps", type=positive_int, default=10, help="timed steps")
+    p.add_argument("--warmup", type=nonneg_int, default=3, help="untimed steps first")
+    p.add_argument("--threads", type=positive_int, default=2, help="CPU threads")
     p.add_argument("--compile", action="store_true", help="tandem: torch.compile each block")
     p.add_argument("--ac", action="store_true", help="activation checkpointing (both)")
     p.add_argument("--no-fused-loss", action="store_true", help="tandem: plain cross-entropy on full logits")
     p.add_argument(
-        "--rounds", type=int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"
+        "--rounds", type=positive_int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"
     )
     p.add_argument(
         "--profile",
@@ -284,6 +286,13 @@ def main(argv=None) -> int:
     )
     p.add_argument("--peak-flops", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.impl in ("hf", "both"):
+        require("train_throughput.py", "transformers")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error("--device cuda: no CUDA device is available here; use --device cpu")
 
     if args.impl != "both":
         print(json.dumps(run_one(args)), flush=True)
