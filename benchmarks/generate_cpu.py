@@ -3,7 +3,8 @@
 Setting (DESIGN.md §5 anchor): random edge-17m-shaped student (mBART layout), batch 1, 1 thread, 24 source
 tokens, exactly 24 new tokens (EOS suppressed so both decode the same length), fp32. The HF model is built
 from the same weights (tandem -> HF directory -> transformers), and outputs are checked token-identical
-before timing. Prints one JSON line per implementation and a final ratio line.
+before timing; the timed calls alternate between the two. Prints one JSON line per implementation and a
+final ratio line.
 
     python benchmarks/generate_cpu.py [--preset edge-17m] [--repeats 30] [--threads 1]
 """
@@ -22,14 +23,18 @@ import torch
 from _common import positive_int, require
 
 
-def timed(fn, repeats: int, warmup: int = 3) -> list[float]:
+def timed(fns: dict, repeats: int, warmup: int = 3) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, the calls interleaved (a, b, a, b, ...), so that a change in
+    the machine's load during the run weighs on every implementation alike."""
     for _ in range(warmup):
-        fn()
-    out = []
+        for fn in fns.values():
+            fn()
+    out: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            out[name].append((time.perf_counter() - t) * 1000)
     return out
 
 
@@ -75,8 +80,7 @@ def main() -> None:
     a, b = run_tandem(), run_hf()
     assert a.tolist() == b.tolist(), "tandem and HF disagree; the comparison would be meaningless"
     results = {}
-    for name, fn in (("hf_fp32", run_hf), ("tandem_eager_fp32", run_tandem)):
-        ms = timed(fn, args.repeats)
+    for name, ms in timed({"hf_fp32": run_hf, "tandem_eager_fp32": run_tandem}, args.repeats).items():
         results[name] = statistics.median(ms)
         print(
             json.dumps(
