@@ -260,9 +260,10 @@ def test_bart_checkpoint_rank_scoring(bart_checkpoint: Path) -> None:
     tok = Tokenizer.load(d)
     lm = EncoderDecoder(Seq2SeqLM.from_pretrained(d), tok)
     res = rank_choices(lm, ["Is the fox quick? Answer:"], [[" yes", " no"]])
-    # the reference: transformers' BART scores the same ids (source + EOS, decoder start </s>)
+    # the reference: transformers' BART scores the same ids (source as `tok(text)` frames it: <s> ... </s>;
+    # decoder start </s>)
     hf = transformers.BartForConditionalGeneration.from_pretrained(str(d)).eval()
-    src = torch.tensor([tok.encode("Is the fox quick? Answer:") + [tok.eos_id]])
+    src = torch.tensor([_auto(d)("Is the fox quick? Answer:").input_ids])
     for choice, score in zip([" yes", " no"], res[0].raw):
         cont = tok.encode("Is the fox quick? Answer:" + choice)[
             len(tok.encode("Is the fox quick? Answer:")) :

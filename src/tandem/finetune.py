@@ -41,6 +41,7 @@ from tandem.errors import TandemError, download_hint, looks_like_hub_name
 from tandem.jsonl import iter_jsonl
 from tandem.model.generation import GREEDY
 from tandem.slu import SLULabels
+from tandem.tokenizer import affixes, frame
 
 TASKS = ("slu",)
 # Metrics where higher is better; everything else (loss) is minimised.
@@ -181,27 +182,30 @@ def encode_pairs(
     truncation: Truncation | None = None,
     target_start: int | None = None,
 ) -> list[Encoded]:
-    """Tokenise pairs; sources and targets end with EOS and are truncated (EOS kept) to the max lengths.
+    """Tokenise pairs, framed as the tokenizer frames them (`tandem.tokenizer.affixes`): a source as
+    `tok(source)` (tandem, T5: `... </s>`; BART `<s> ... </s>`; mBART `... </s> src_lang`), a target as
+    `tok(text_target=target)` writes labels (mBART `... </s> tgt_lang`, mBART-50 `tgt_lang ... </s>`); the
+    text is cut at its end to the max lengths, the framing tokens kept.
 
     With `clm_prefix`, sources start with `[CLM] ` (AlexaTM's causal-LM mode, best for in-context use).
     `target_start`, when given, is the first token of every target (`forced_first_token`: the token the
-    model's decoding forces first, which it must also be trained to see there). `truncation`, when given, is
-    filled with how many sources and targets were cut.
+    model's decoding forces first, which it must also be trained to see there; see `target_framing`).
+    `truncation`, when given, is filled with how many sources and targets were cut.
     """
     check_lengths(max_source_len, max_target_len)
     if clm_prefix and getattr(tokenizer, "clm_id", None) is None:
         raise TandemError("--clm-prefix needs a tokenizer with a [CLM] token; this one has none")
-    eos = tokenizer.eos_id
+    src_affixes, tgt_affixes = affixes(tokenizer), target_framing(tokenizer, target_start)
     out = []
     cut_src = cut_tgt = 0
     for i, p in enumerate(pairs):
-        src = tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source)
-        tgt = ([] if target_start is None else [target_start]) + tokenizer.encode(p.target)
-        cut_src += len(src) >= max_source_len  # EOS takes the last place
-        cut_tgt += len(tgt) >= max_target_len
-        out.append(
-            Encoded(start_index + i, src[: max_source_len - 1] + [eos], tgt[: max_target_len - 1] + [eos])
+        src, src_cut = frame(
+            tokenizer.encode(("[CLM] " + p.source) if clm_prefix else p.source), src_affixes, max_source_len
         )
+        tgt, tgt_cut = frame(tokenizer.encode(p.target), tgt_affixes, max_target_len)
+        cut_src += src_cut
+        cut_tgt += tgt_cut
+        out.append(Encoded(start_index + i, src, tgt))
     if truncation is not None:
         truncation.examples, truncation.sources, truncation.targets = len(pairs), cut_src, cut_tgt
         truncation.max_source_len, truncation.max_target_len = max_source_len, max_target_len
@@ -217,6 +221,51 @@ def forced_first_token(config: Any) -> int | None:
     read, at generation time, a decoder input it never saw in training."""
     token = (getattr(config, "generation", None) or {}).get("forced_bos_token_id")
     return token if isinstance(token, int) and not isinstance(token, bool) else None
+
+
+def target_framing(tokenizer: Any, target_start: int | None = None) -> tuple[list[int], list[int]]:
+    """How targets are framed in the labels: the tokenizer's target affixes (`tok(text_target=...)`), with
+    `target_start` (a forced first token) first when they do not already start with it (a tandem or T5
+    tokenizer under a model that forces BART's `<s>`). A TandemError when the tokenizer starts targets with
+    another token (an mBART-50 `tgt_lang` other than the language the model's decoding forces)."""
+    pre, post = affixes(tokenizer, target=True)
+    if target_start is None or pre[:1] == [target_start]:
+        return pre, post
+    if pre:
+        name = getattr(tokenizer, "id_to_token", str)
+        raise TandemError(
+            f"the tokenizer starts every target with {name(pre[0])!r} (id {pre[0]}) but the model's decoding "
+            f"forces {name(target_start)!r} (id {target_start}) first (forced_bos_token_id): set the "
+            "tokenizer's tgt_lang (tokenizer_config.json) or the model's generation_config.json to agree"
+        )
+    return [target_start], post
+
+
+def wrapped_decoder_start(tokenizer: Any) -> int | None:
+    """The decoder start token Hugging Face's mBART trains with when the tokenizer ends targets with a
+    language code (mBART-cc25's `... </s> tgt_lang`): its `shift_tokens_right` moves the labels' last token to
+    the front, so the decoder starts from that code (as mBART-cc25 generates: `decoder_start_token_id` set to
+    the target language). None when targets end with EOS (tandem, T5, BART, mBART-50: the model's own start
+    token is the one HF uses)."""
+    post = affixes(tokenizer, target=True)[1]
+    eos = getattr(tokenizer, "eos_id", None)
+    return post[-1] if post and post[-1] != eos else None
+
+
+def match_decoder_start(config: Any, tokenizer: Any) -> str | None:
+    """Set `config.decoder_start_token_id` to `wrapped_decoder_start(tokenizer)` when that is not None and
+    differs, so that tandem's shifted labels are the decoder input Hugging Face's mBART trains with; returns
+    a note saying so (None when nothing changed)."""
+    start = wrapped_decoder_start(tokenizer)
+    if start is None or config.decoder_start_token_id == start:
+        return None
+    old, config.decoder_start_token_id = config.decoder_start_token_id, start
+    name = getattr(tokenizer, "id_to_token", str)(start)
+    return (
+        f"targets end with the language code {name!r} (the tokenizer's tgt_lang), which mBART moves to the "
+        f"front of the decoder input: decoder_start_token_id is now {start} (was {old}), for training and "
+        "generation alike"
+    )
 
 
 def check_lengths(max_source_len: int, max_target_len: int, max_new_tokens: int | None = None) -> None:
@@ -1062,6 +1111,7 @@ def finetune(
     max_source_len, max_target_len = length_limits([model.config], max_source_len, max_target_len)
     cut = Truncation()
     start = forced_first_token(model.config)
+    notes.append(match_decoder_start(model.config, tokenizer))
     train = encode_pairs(
         tokenizer, train_pairs, clm_prefix, max_source_len, max_target_len, truncation=cut, target_start=start
     )

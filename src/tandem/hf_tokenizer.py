@@ -68,10 +68,11 @@ class HFTokenizer:
     absent. `decode(..., skip_special_tokens=True)` is the tokenizer's own `decode`, which drops every special
     token it knows (for mBART also the language codes; unlike tandem's tokenizers, also `<unk>`).
 
-    mBART-style tokenizers put the source language code after `</s>`: `src_lang` (initially the
-    tokenizer_config.json's, transformers' default `en_XX`) says which; set it (`tok.src_lang = "ro_RO"`) to
-    encode another language. The target language is the model's business (its `decoder_start_token_id` or
-    generation_config.json's `forced_bos_token_id`), not the tokenizer's.
+    mBART-style tokenizers put the source language code after `</s>` (mBART-50: before the text): `src_lang`
+    (initially the tokenizer_config.json's, transformers' default `en_XX`) says which; set it
+    (`tok.src_lang = "ro_RO"`) to encode another language. `tgt_lang` frames fine-tuning targets as
+    `tok(text_target=...)` does (`target_affixes`); at generation the target language is the model's business
+    (its `decoder_start_token_id` or generation_config.json's `forced_bos_token_id`).
 
     Not available: training (`tandem tokenizer train` makes SentencePiece tokenizers), the SentencePiece
     model itself (`sp`, `model_proto`: edge export and vocabulary trimming read one).
@@ -116,6 +117,7 @@ class HFTokenizer:
         if newline is not None and "\n" in newline:
             raise TandemError("the newline replacement must not itself contain a newline")
         self._newline_repl: str | None = newline
+        self._affix_cache: dict[tuple, tuple[list[int], list[int]]] = {}
 
     # -- construction --------------------------------------------------------------------------------
 
@@ -228,6 +230,39 @@ class HFTokenizer:
                 f"src_lang {lang!r} is not a token of this tokenizer (a language code like en_XX)"
             )
         self.hf.src_lang = lang
+
+    @property
+    def tgt_lang(self) -> str | None:
+        """mBART-style tokenizers: the language code that frames a target (`target_affixes`, as
+        `tok(text_target=...)` writes labels); else None."""
+        return getattr(self.hf, "tgt_lang", None)
+
+    @tgt_lang.setter
+    def tgt_lang(self, lang: str) -> None:
+        if not hasattr(self.hf, "tgt_lang"):
+            raise TandemError(f"{type(self.hf).__name__} has no target language to set")
+        if self._find(lang) is None:
+            raise TandemError(
+                f"tgt_lang {lang!r} is not a token of this tokenizer (a language code like ro_RO)"
+            )
+        self.hf.tgt_lang = lang
+
+    def source_affixes(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) a source's own ids, as the tokenizer's template frames them in `tok(text)`
+        (BART `([<s>], [</s>])`, mBART `([], [</s>, src_lang])`, mBART-50 `([src_lang], [</s>])`)."""
+        return self._affixes(False)
+
+    def target_affixes(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) a target's own ids in labels, as `tok(text_target=...)` frames them (BART
+        `([<s>], [</s>])`, mBART `([], [</s>, tgt_lang])`, mBART-50 `([tgt_lang], [</s>])`)."""
+        return self._affixes(True)
+
+    def _affixes(self, target: bool) -> tuple[list[int], list[int]]:
+        key = (target, self.src_lang, self.tgt_lang)
+        if key not in self._affix_cache:
+            self._affix_cache[key] = hf_affixes(self.hf, target)
+        pre, post = self._affix_cache[key]
+        return list(pre), list(post)
 
     @property
     def newline_mode(self) -> str:
@@ -369,6 +404,29 @@ class HFTokenizer:
             if isinstance(i, int) and 0 <= i < len(self.hf) and self.hf.convert_ids_to_tokens(i) == piece:
                 return i
         return None
+
+
+_AFFIX_PROBE = "a"  # a text whose ids are the same alone and inside the template
+
+
+def hf_affixes(hf: Any, target: bool = False) -> tuple[list[int], list[int]]:
+    """(ids before, ids after) the text's own ids in what a `transformers` tokenizer `hf` gives for `tok(text)`
+    (`target`: `tok(text_target=text)`, labels), read by encoding a probe text with and without special
+    tokens. EOS is added after when the template has none (as `HFTokenizer.encode(text, add_eos=True)`)."""
+    kw = {"text_target": _AFFIX_PROBE} if target else {"text": _AFFIX_PROBE}
+    body = list(hf(**kw, add_special_tokens=False)["input_ids"])
+    full = list(hf(**kw)["input_ids"])
+    eos = hf.eos_token_id
+    at = next((i for i in range(len(full) - len(body) + 1) if full[i : i + len(body)] == body), None)
+    if not body or at is None:
+        raise TandemError(
+            f"cannot tell how {type(hf).__name__} frames a text with special tokens: {_AFFIX_PROBE!r} is "
+            f"{body} alone and {full} with them"
+        )
+    pre, post = full[:at], full[at + len(body) :]
+    if eos is not None and eos not in full:
+        post.append(eos)
+    return pre, post
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -550,4 +608,10 @@ def check_for_transformers(tok: Any, directory: Path, texts: Sequence[str] = PRO
     return [t for t in texts if list(hf(t).input_ids) != tok.encode(t, add_eos=tok.eos_id is not None)]
 
 
-__all__ = ["HFTokenizer", "write_for_transformers", "check_for_transformers", "is_hf_tokenizer_dir"]
+__all__ = [
+    "HFTokenizer",
+    "hf_affixes",
+    "write_for_transformers",
+    "check_for_transformers",
+    "is_hf_tokenizer_dir",
+]

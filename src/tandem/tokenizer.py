@@ -808,6 +808,14 @@ class Tokenizer:
             raise TandemError("add_bos=True but this tokenizer's model has no <s> piece")
         return ([self.bos_id] if add_bos else []), ([self.eos_id] if add_eos else [])
 
+    def source_affixes(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) a source text's own ids in an encoder input: `([], [eos])`. See `frame`."""
+        return [], ([] if self.eos_id is None else [self.eos_id])
+
+    def target_affixes(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) a target text's own ids in the labels: `([], [eos])`. See `frame`."""
+        return self.source_affixes()
+
     def encode(self, text: str, add_eos: bool = False, add_bos: bool = False) -> list[int]:
         """Token ids of `text` (no special tokens unless asked for)."""
         pre, post = self._suffix(add_bos, add_eos)
@@ -963,4 +971,48 @@ class Tokenizer:
         return self.sp.decode(self.sp.encode(text, out_type=int)) == text
 
 
-__all__ = ["Tokenizer", "CorpusSample", "sample_corpus", "SPECIAL_SYMBOLS", "MODEL_FILE", "CONFIG_FILE"]
+def affixes(tok: Any, target: bool = False) -> tuple[list[int], list[int]]:
+    """How `tok` frames a source (or, with `target`, a target) text's ids: (ids before, ids after).
+
+    tandem's and T5's tokenizers: `([], [eos])`; BART's `([bos], [eos])`; mBART's source `([], [eos,
+    src_lang])`, its target `([], [eos, tgt_lang])` (mBART-50: `([tgt_lang], [eos])`). A `tandem.Tokenizer`
+    or `HFTokenizer` says it itself (`source_affixes` / `target_affixes`); a `transformers` tokenizer is
+    asked through `hf_affixes`; anything else frames with its EOS (`eos_id` or `eos_token_id`) only."""
+    method = getattr(tok, "target_affixes" if target else "source_affixes", None)
+    if method is not None:
+        return method()
+    if hasattr(tok, "convert_tokens_to_ids") and hasattr(tok, "all_special_ids"):
+        from tandem.hf_tokenizer import hf_affixes
+
+        return hf_affixes(tok, target)
+    eos = getattr(tok, "eos_id", getattr(tok, "eos_token_id", None))
+    return [], ([] if eos is None else [int(eos)])
+
+
+def frame(
+    body: Sequence[int], affixes: tuple[Sequence[int], Sequence[int]], max_len: int | None = None
+) -> tuple[list[int], bool]:
+    """(`prefix + body + suffix`, whether `body` was cut): with `max_len`, the body is cut at its end so that
+    the whole fits and the affixes are kept (a limit shorter than the affixes keeps their last `max_len`).
+
+    This is how every encoder input and label tandem builds from text is framed, as a Hugging Face
+    tokenizer's `tok(text, truncation=True, max_length=n)` / `tok(text_target=...)` frames them."""
+    prefix, suffix = list(affixes[0]), list(affixes[1])
+    body = list(body)
+    if max_len is None or len(prefix) + len(body) + len(suffix) <= max_len:
+        return prefix + body + suffix, False
+    room = max(0, max_len - len(prefix) - len(suffix))
+    ids = prefix + body[:room] + suffix
+    return ids[-max_len:] if len(ids) > max_len else ids, True
+
+
+__all__ = [
+    "affixes",
+    "frame",
+    "Tokenizer",
+    "CorpusSample",
+    "sample_corpus",
+    "SPECIAL_SYMBOLS",
+    "MODEL_FILE",
+    "CONFIG_FILE",
+]

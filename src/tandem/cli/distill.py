@@ -223,6 +223,7 @@ def _run(args: argparse.Namespace, lock) -> int:
         forced_first_token,
         length_limits,
         make_evaluator,
+        match_decoder_start,
     )
     from tandem.model import Ensemble, Seq2SeqLM
     from tandem.slu import SLULabels
@@ -311,6 +312,11 @@ def _run(args: argparse.Namespace, lock) -> int:
     if len(teachers) > 1:
         n = sum(p.numel() for p in teacher.parameters())
         print(f"teacher: an ensemble of {len(teachers)} models ({n / 1e6:.2f}M parameters in all)")
+    # mBART-cc25-style targets (`... </s> tgt_lang`) start the decoder from their language code, as HF's mBART
+    # trains: the teacher reads them so, and the students copy its start token
+    start_note = None
+    for m in [teacher, *(getattr(teacher, "members", None) or [])]:
+        start_note = match_decoder_start(m.config, tok) or start_note
     # bad student specs fail before any training; every model of the chain must fit the examples
     configs = [teacher.config] + chain_configs(teacher.config, args.student)
     max_src, max_tgt = length_limits(configs, args.max_source_len, args.max_target_len)
@@ -321,7 +327,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     train_enc = encode_pairs(
         tok, train, args.clm_prefix, max_src, max_tgt, truncation=cut, target_start=start
     )
-    notes = [cut.summary(f"training data {args.data}", requested)]
+    notes = [start_note, cut.summary(f"training data {args.data}", requested)]
     evaluate = None
     if dev is not None:
         dev_enc = encode_pairs(

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     from tandem.model import Seq2SeqLM
     from tandem.model.generation import with_model_defaults
     from tandem.prompting.generation import postprocess
-    from tandem.tokenizer import Tokenizer
+    from tandem.tokenizer import Tokenizer, affixes, frame
 
     if args.batch_size < 1:
         raise TandemError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -178,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
     # Like `tandem evaluate` (which skips, never cuts, a query the model cannot hold), an input longer than
     # the encoder's learned positions is refused: cutting it would drop its end and its EOS.
     limit = model.config.max_positions if model.config.position_type == "learned" else None
-    encoded = [tok.encode(t, add_eos=True) for t in texts]
+    framing = affixes(tok)  # as `tok(text)` frames it: tandem's EOS after, BART's <s> ... </s>, mBART's code
+    encoded = [frame(tok.encode(t), framing)[0] for t in texts]
     for (where, _), ids in zip(inputs, encoded):
         if limit is not None and len(ids) > limit:
             raise TandemError(

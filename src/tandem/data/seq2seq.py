@@ -12,6 +12,7 @@ import numpy as np
 
 from tandem.data.sources import data_lines, open_data_file
 from tandem.errors import TandemError
+from tandem.tokenizer import affixes, frame
 
 
 def read_pairs(
@@ -69,7 +70,10 @@ class Seq2SeqStream:
     dicts with those fields. Each epoch is a fresh permutation (seed, epoch) when `shuffle`; rank r takes
     every world_size-th example of it (padded by wrapping so every rank gets the same count, like
     torch's DistributedSampler). `epochs=None` iterates forever; `len(stream)` is batches per epoch.
-    Batches match PretrainStream's: input_ids, attention_mask, labels (-100 padding, EOS appended), kind.
+    Batches match PretrainStream's: input_ids, attention_mask, labels (-100 padding), kind. Sources and
+    targets are framed as the tokenizer frames them (`tandem.tokenizer.affixes`; tandem's: EOS appended; BART's
+    `<s> ... </s>`; mBART's a language code after `</s>`), as `tok(source, text_target=target)` gives them,
+    their text cut at the end to the max lengths (`source_eos=False`: the source text's ids alone).
     """
 
     def __init__(
@@ -138,21 +142,15 @@ class Seq2SeqStream:
         self.source_eos, self.pad_to_max = bool(source_eos), bool(pad_to_max)
         self.kind, self.return_tensors = kind, return_tensors
         self.examples: list[tuple[list[int], list[int]]] = []
+        # framed as the tokenizer frames them (`tandem.tokenizer.affixes`: `tok(src)`, `tok(text_target=tgt)`);
+        # without source_eos the source is its text's ids alone
+        src_affixes = affixes(tokenizer) if self.source_eos else ([], [])
+        tgt_affixes = affixes(tokenizer, target=True)
         for src, tgt in pairs:
-            s = list(tokenizer.encode(src))
-            if self.source_eos:
-                s.append(self.eos_id)
-            t = [*tokenizer.encode(tgt), self.eos_id]
-            if len(s) > self.max_source_len:
-                self.stats["truncated_sources"] += 1
-                s = (
-                    s[: self.max_source_len - 1] + [self.eos_id]
-                    if self.source_eos
-                    else s[: self.max_source_len]
-                )
-            if len(t) > self.max_target_len:
-                self.stats["truncated_targets"] += 1
-                t = t[: self.max_target_len - 1] + [self.eos_id]
+            s, cut = frame(tokenizer.encode(src), src_affixes, self.max_source_len)
+            self.stats["truncated_sources"] += cut
+            t, cut = frame(tokenizer.encode(tgt), tgt_affixes, self.max_target_len)
+            self.stats["truncated_targets"] += cut
             self.examples.append((s, t))
         self.num_examples = len(self.examples)
         self.per_rank = -(-self.num_examples // self.world_size)

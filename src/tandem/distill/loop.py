@@ -51,6 +51,7 @@ from tandem.finetune import (
     save_model,
 )
 from tandem.model.generation import GREEDY
+from tandem.tokenizer import affixes, frame
 
 SEQ_KD_MODES = ("off", "replace", "add")
 # what, on top of GREEDY's neutral settings, makes a generate call sample from the full distribution
@@ -425,16 +426,20 @@ def generic_examples(
         raise TandemError("generic distillation needs a tokenizer with a [CLM] token (a tandem-trained one)")
     obj = AlexaTMObjective(clm_token_id=tokenizer.clm_id)
     rng = np.random.default_rng(seed)
-    eos = tokenizer.eos_id
+    # framed as the tokenizer frames sources and targets (`tandem.tokenizer.affixes`; tandem's: EOS appended),
+    # the text cut so that the objective's one added token and the framing fit in max_len
+    src_affixes, tgt_affixes = affixes(tokenizer), affixes(tokenizer, target=True)
+    framing = max(sum(map(len, src_affixes)), sum(map(len, tgt_affixes)))
     out = []
     for i, t in enumerate(texts):
-        ids = tokenizer.encode(t)[: max_len - 2]
+        ids = tokenizer.encode(t)[: max_len - 1 - framing]
         if len(ids) < 2:
             continue
         ex = obj(ids, rng)
         if not ex.target:
             continue
-        out.append(Encoded(start_index + i, list(ex.source) + [eos], list(ex.target) + [eos]))
+        src, tgt = frame(ex.source, src_affixes)[0], frame(ex.target, tgt_affixes)[0]
+        out.append(Encoded(start_index + i, src, tgt))
     return out
 
 

@@ -12,9 +12,9 @@ line always passes --batch_size (default 1) and --device (default cuda:0) itself
 model's learned positions), max_gen_toks; any other key is an error.
 
 DIR is anything `tandem.Seq2SeqLM.from_pretrained` loads (tandem, HF BART/mBART/T5, AlexaTM) with a
-SentencePiece tokenizer `tandem.Tokenizer.load` reads (or `tokenizer=PATH`). Requests are tokenised as
-lm-eval's `hf` model does with `backend=seq2seq`: the context is encoded with the end-of-sequence token
-appended (`add_eos=False` turns that off), the continuation without special tokens, trailing context spaces
+tokenizer `tandem.Tokenizer.load` reads (or `tokenizer=PATH`). Requests are tokenised as lm-eval's `hf`
+model does with `backend=seq2seq`: the context is encoded with the tokenizer's special tokens (tandem, T5:
+EOS appended; BART: `<s> ... </s>`; `add_eos=False` turns them off), the continuation without, trailing context spaces
 move to the continuation; the continuation is tokenized in its context (the ids of context + continuation
 after the context's own), as tandem's rank scoring does, which for T5/BART tokenizers equals encoding it
 alone. Unlike `hf`, requests that share a context are scored with one encoder pass.
@@ -37,6 +37,7 @@ from tandem.devices import torch_device
 from tandem.errors import TandemError
 from tandem.prompting.lm import EncoderDecoder
 from tandem.prompting.scoring import continuation_ids, score_continuations
+from tandem.tokenizer import frame
 
 _DEFAULT_MAX_LENGTH = 2048
 
@@ -192,8 +193,9 @@ class TandemLM(TemplateLM):
     # ------------------------------------------------------------------------------------- tokenisation
     def tok_encode(self, string: str, add_special_tokens: bool | None = None, **kwargs: Any) -> list[int]:
         ids = self.tokenizer.encode(string)
-        if add_special_tokens is not False and self.lm.add_eos and self.lm.eos_id is not None:
-            ids.append(self.lm.eos_id)
+        if add_special_tokens is not False and self.lm.add_eos:
+            # the tokenizer's own framing, as `tok(string)` gives it (BART: <s> ... </s>; tandem, T5: ... </s>)
+            ids = frame(ids, self.tokenizer.affixes())[0]
         left = kwargs.get("left_truncate_len")
         return ids[-left:] if left else ids
 

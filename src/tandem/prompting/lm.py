@@ -19,6 +19,7 @@ from torch import nn
 
 from tandem.errors import TandemError
 from tandem.model.generation import weight_key
+from tandem.tokenizer import affixes, frame
 
 # Auto prepacking keeps a second copy of every linear weight: only for models whose linear weights fit here.
 PREPACK_MAX_BYTES = 2**31
@@ -29,6 +30,7 @@ class TextTokenizer:
 
     def __init__(self, tok: Any) -> None:
         self.tok = tok
+        self._affixes: tuple[tuple, tuple[list[int], list[int]]] | None = None
         self.is_hf = hasattr(tok, "convert_tokens_to_ids") and not hasattr(tok, "sp")
         if self.is_hf:
             self.eos_id = tok.eos_token_id
@@ -39,6 +41,15 @@ class TextTokenizer:
             self.eos_id = tok.eos_id
             self.pad_id = tok.pad_id
             self.clm_id = getattr(tok, "clm_id", None)
+
+    def affixes(self) -> tuple[list[int], list[int]]:
+        """(ids before, ids after) a source's own ids, as the tokenizer frames it (`tandem.tokenizer.affixes`:
+        tandem/T5 `([], [eos])`, BART `([bos], [eos])`, mBART `([], [eos, src_lang])`)."""
+        key = (getattr(self.tok, "src_lang", None), getattr(self.tok, "tgt_lang", None))
+        if self._affixes is None or self._affixes[0] != key:
+            self._affixes = (key, affixes(self.tok))
+        pre, post = self._affixes[1]
+        return list(pre), list(post)
 
     def encode(self, text: str) -> list[int]:
         if self.is_hf:
@@ -293,12 +304,14 @@ class EncoderDecoder:
 
     def source_ids(self, text: str) -> list[int]:
         """Encoder input ids: an `[CLM] ` prefix becomes the [CLM] token when the vocabulary has one, else
-        it is left out (see `split_clm`); EOS appended if add_eos."""
+        it is left out (see `split_clm`); if add_eos, framed as the tokenizer frames a source (`tok(text)`:
+        tandem/T5 EOS appended, BART `<s> ... </s>`, mBART `... </s> src_lang`; the [CLM] token after a
+        leading `<s>`)."""
         prefix, text = self.split_clm(text)
         ids = prefix + self.tok.encode(text)
-        if self.add_eos and self.eos_id is not None:
-            ids.append(self.eos_id)
-        return ids
+        if not self.add_eos:
+            return ids
+        return frame(ids, self.tok.affixes())[0]
 
     def pad(self, seqs: Sequence[Sequence[int]], value: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Right-pad to (B, L) ids and a (B, L) 1/0 mask."""

@@ -110,14 +110,18 @@ class TorchBackend:
 
     def _encode(self, texts: list[str], clm: bool):
         torch = self.torch
+        from tandem.tokenizer import affixes, frame
+
         rows = []
+        framing = affixes(self.tok)  # as `tok(text)`: tandem's EOS after, BART's <s> ... </s>, mBART's code
         for t in texts:
-            ids = self.tok.encode(t, add_eos=True)
+            ids = self.tok.encode(t)
             if clm:
                 if self.tok.clm_id is None:
                     raise TandemError("this model's tokenizer has no [CLM] token; drop clm")
                 if not ids or ids[0] != self.tok.clm_id:
                     ids = [self.tok.clm_id, *ids]
+            ids = frame(ids, framing)[0]
             self._check_length(len(ids), "an input")
             rows.append(ids)
         width = max(len(r) for r in rows)
@@ -173,9 +177,13 @@ class TorchBackend:
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
         torch = self.torch
         ids, mask, _ = self._encode(prompts, clm)
-        tgts = [self.tok.encode(t) + [self.eos_id] for t in targets]
+        from tandem.tokenizer import affixes, frame
+
+        # framed as fine-tuning labels are (`tok(text_target=t)`: tandem's EOS after, BART's <s> ... </s>)
+        framing = affixes(self.tok, target=True)
+        tgts = [frame(self.tok.encode(t), framing)[0] for t in targets]
         for t in tgts:
-            self._check_length(len(t), "a target (with EOS)")
+            self._check_length(len(t), "a target (with its special tokens)")
         width = max(len(t) for t in tgts)
         labels = torch.full((len(tgts), width), -100, dtype=torch.long)
         for i, t in enumerate(tgts):

@@ -1,0 +1,282 @@
+"""How sources and targets are framed with a tokenizer's special tokens (`tandem.tokenizer.affixes`): every
+place tandem builds model inputs or labels from text frames them as Hugging Face's tokenizer does
+(`tok(source, text_target=target)`): BART `<s> ... </s>`, mBART `... </s> lang`, mBART-50 `lang ... </s>`;
+tandem's own SentencePiece tokenizers keep `... </s>`. The references are transformers' tokenizers and
+models and lm-eval's `hf` seq2seq model; everything is built here, nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from tandem.errors import TandemError
+from tandem.tokenizer import Tokenizer, affixes, frame
+
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("tokenizers")
+pytest.importorskip("sentencepiece")
+
+from test_hf_tokenizer import _auto, _bart_tokenizer_dir, _lines, _mbart_tokenizer_dir  # noqa: E402
+
+SOURCES = [
+    "Hello world",
+    "The quick brown fox jumps over the lazy dog. The quick brown fox jumps over the lazy dog.",
+    "héllo wörld ✓",
+    "[CLM] Sentence: a prompt",
+]
+TARGETS = ["The lazy fox.", "Numbers 123 and 456.78; punctuation!? and more punctuation", "x", "ünïcode"]
+
+
+def _mbart50_dir(d: Path, tmp: Path) -> Path:
+    """An mBART-50 tokenizer directory (language code before the text) from the mBART SentencePiece model."""
+    m, _ = _mbart_tokenizer_dir(tmp / "mbart-sp")
+    d.mkdir(parents=True)
+    (d / "sentencepiece.bpe.model").write_bytes((m / "sentencepiece.bpe.model").read_bytes())
+    (d / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "MBart50Tokenizer", "src_lang": "en_XX", "tgt_lang": "ro_RO"})
+    )
+    return d
+
+
+@pytest.fixture(scope="module")
+def hf_dirs(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("framing")
+    return {
+        "bart": _bart_tokenizer_dir(tmp / "bart"),
+        "mbart": _mbart_tokenizer_dir(tmp / "mbart")[0],
+        "mbart50": _mbart50_dir(tmp / "mbart50", tmp),
+    }
+
+
+@pytest.fixture(scope="module")
+def sp_tokenizer(tiny_tandem_lm):
+    tok, _ = tiny_tandem_lm(_lines() + SOURCES + TARGETS, 300, 64)
+    return tok
+
+
+def test_affixes_are_the_tokenizers_templates(hf_dirs, sp_tokenizer) -> None:
+    eos = sp_tokenizer.eos_id
+    assert sp_tokenizer.source_affixes() == sp_tokenizer.target_affixes() == ([], [eos])
+    assert affixes(sp_tokenizer) == affixes(sp_tokenizer, target=True) == ([], [eos])
+    ref = {k: _auto(d) for k, d in hf_dirs.items()}
+    en, ro = ref["mbart"].convert_tokens_to_ids("en_XX"), ref["mbart"].convert_tokens_to_ids("ro_RO")
+    want = {
+        "bart": (([0], [2]), ([0], [2])),
+        "mbart": (([], [2, en]), ([], [2, ro])),  # mBART-cc25: the code after </s>
+        "mbart50": (([en], [2]), ([ro], [2])),  # mBART-50: the code first
+    }
+    for k, d in hf_dirs.items():
+        tok = Tokenizer.load(d)
+        assert (tok.source_affixes(), tok.target_affixes()) == want[k], k
+        # a transformers tokenizer itself (lm-eval's, prompting's) is asked the same way
+        assert (affixes(ref[k]), affixes(ref[k], target=True)) == want[k], k
+    tok = Tokenizer.load(hf_dirs["mbart"])
+    tok.src_lang, tok.tgt_lang = "ro_RO", "en_XX"
+    assert (tok.source_affixes(), tok.target_affixes()) == (([], [2, ro]), ([], [2, en]))
+    with pytest.raises(TandemError, match="not a token"):
+        tok.tgt_lang = "xx_YY"
+
+
+def test_frame_cuts_the_text_and_keeps_the_affixes() -> None:
+    assert frame([5, 6, 7], ([0], [2])) == ([0, 5, 6, 7, 2], False)
+    assert frame([5, 6, 7], ([0], [2]), 5) == ([0, 5, 6, 7, 2], False)
+    assert frame([5, 6, 7], ([0], [2]), 4) == ([0, 5, 6, 2], True)
+    assert frame([5, 6, 7], ([], [2, 9]), 3) == ([5, 2, 9], True)
+    assert frame([5, 6, 7], ([0], [2]), 1) == ([2], True)  # the limit leaves room for the last one only
+
+
+@pytest.mark.parametrize("kind", ["bart", "mbart", "mbart50"])
+@pytest.mark.parametrize("limits", [(64, 64), (6, 5)])
+def test_finetune_and_stream_examples_are_transformers_ids(hf_dirs, kind, limits) -> None:
+    from tandem.data import Seq2SeqStream
+    from tandem.finetune import Pair, Truncation, encode_pairs
+
+    ms, mt = limits
+    tok, ref = Tokenizer.load(hf_dirs[kind]), _auto(hf_dirs[kind])
+    want_src = [ref(s, max_length=ms, truncation=True).input_ids for s in SOURCES]
+    want_tgt = [ref(text_target=t, max_length=mt, truncation=True).input_ids for t in TARGETS]
+    if limits == (64, 64):  # whole: as run_summarization / run_translation tokenise a pair
+        both = [ref(s, text_target=t) for s, t in zip(SOURCES, TARGETS)]
+        assert [b["input_ids"] for b in both] == want_src and [b["labels"] for b in both] == want_tgt
+    cut = Truncation()
+    enc = encode_pairs(tok, [Pair(s, t) for s, t in zip(SOURCES, TARGETS)], False, ms, mt, truncation=cut)
+    assert [e.source for e in enc] == want_src  # was: no <s> (BART), no language code (mBART)
+    assert [e.target for e in enc] == want_tgt
+    n_cut = (cut.sources, cut.targets)
+    longer = (
+        [len(ref(s).input_ids) > ms for s in SOURCES],
+        [len(ref(text_target=t).input_ids) > mt for t in TARGETS],
+    )
+    assert n_cut == (sum(longer[0]), sum(longer[1])) and (n_cut == (0, 0)) == (limits == (64, 64))
+    stream = Seq2SeqStream(list(zip(SOURCES, TARGETS)), tok, 2, ms, mt, shuffle=False)
+    assert [list(s) for s, _ in stream.examples] == want_src
+    assert [list(t) for _, t in stream.examples] == want_tgt
+    assert (stream.stats["truncated_sources"], stream.stats["truncated_targets"]) == n_cut
+    batch = next(iter(stream))
+    assert batch["labels"][0, : len(want_tgt[0])].tolist() == want_tgt[0]
+
+
+def test_sentencepiece_ids_are_unchanged(sp_tokenizer) -> None:
+    """tandem's own tokenizers: sources and targets are the text's ids and EOS, cut with EOS kept, as before."""
+    from tandem.data import Seq2SeqStream
+    from tandem.distill import generic_examples
+    from tandem.finetune import Pair, encode_pairs
+
+    tok, eos = sp_tokenizer, sp_tokenizer.eos_id
+    for ms, mt in [(64, 64), (5, 4)]:
+        enc = encode_pairs(tok, [Pair(s, t) for s, t in zip(SOURCES, TARGETS)], False, ms, mt)
+        assert [e.source for e in enc] == [tok.encode(s)[: ms - 1] + [eos] for s in SOURCES]
+        assert [e.target for e in enc] == [tok.encode(t)[: mt - 1] + [eos] for t in TARGETS]
+        enc = encode_pairs(tok, [Pair(s, t) for s, t in zip(SOURCES, TARGETS)], True, ms, mt, target_start=7)
+        assert [e.source for e in enc] == [tok.encode("[CLM] " + s)[: ms - 1] + [eos] for s in SOURCES]
+        assert [e.target for e in enc] == [([7] + tok.encode(t))[: mt - 1] + [eos] for t in TARGETS]
+        stream = Seq2SeqStream(list(zip(SOURCES, TARGETS)), tok, 2, ms, mt, shuffle=False)
+        assert [s for s, _ in stream.examples] == [tok.encode(s)[: ms - 1] + [eos] for s in SOURCES]
+        assert [t for _, t in stream.examples] == [tok.encode(t)[: mt - 1] + [eos] for t in TARGETS]
+        stream = Seq2SeqStream(list(zip(SOURCES, TARGETS)), tok, 2, ms, mt, shuffle=False, source_eos=False)
+        assert [s for s, _ in stream.examples] == [tok.encode(s)[:ms] for s in SOURCES]
+    for ex in generic_examples(SOURCES, tok, max_len=6, seed=3):
+        assert ex.source[-1] == ex.target[-1] == eos and len(ex.source) <= 6 and len(ex.target) <= 6
+
+
+def test_forced_first_token_and_the_tokenizers_target_start(hf_dirs) -> None:
+    """A model that forces a first token (BART-large's <s>, an mBART-50 language code) trains on HF's labels:
+    the tokenizer's own target prefix is that token, so it is not added twice."""
+    from tandem.finetune import Pair, encode_pairs
+
+    pairs = [Pair(s, t) for s, t in zip(SOURCES, TARGETS)]
+    for kind in ("bart", "mbart50"):
+        tok, ref = Tokenizer.load(hf_dirs[kind]), _auto(hf_dirs[kind])
+        first = ref(text_target="x").input_ids[0]
+        enc = encode_pairs(tok, pairs, target_start=first)
+        assert [e.target for e in enc] == [ref(text_target=t).input_ids for t in TARGETS]  # was: <s> <s> ...
+    tok = Tokenizer.load(hf_dirs["mbart50"])
+    with pytest.raises(TandemError, match="starts every target with 'ro_RO'.*forces 'en_XX'"):
+        encode_pairs(tok, pairs, target_start=tok.token_to_id("en_XX"))
+
+
+def _tiny(config_cls, vocab: int, **kw):
+    torch.manual_seed(0)
+    return config_cls(
+        vocab_size=vocab,
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        dropout=0.0,
+        init_std=0.2,
+        **kw,
+    )
+
+
+def test_mbart_cc25_targets_train_as_transformers(hf_dirs, tmp_path) -> None:
+    """mBART-cc25 labels end `</s> tgt_lang`, which HF's mBART moves to the decoder's first position: tandem's
+    decoder starts from that code too, so its loss on the same pair is transformers'."""
+    from tandem import Seq2SeqLM
+    from tandem.finetune import Pair, encode_pairs, match_decoder_start
+
+    ref = _auto(hf_dirs["mbart"])
+    hf = transformers.MBartForConditionalGeneration(_tiny(transformers.MBartConfig, len(ref))).eval()
+    hf.save_pretrained(str(tmp_path))
+    ref.save_pretrained(str(tmp_path))
+    model, tok = Seq2SeqLM.from_pretrained(tmp_path).eval(), Tokenizer.load(tmp_path)
+    ro = tok.token_to_id("ro_RO")
+    note = match_decoder_start(model.config, tok)
+    assert model.config.decoder_start_token_id == ro and "ro_RO" in note
+    assert match_decoder_start(model.config, tok) is None
+    (e,) = encode_pairs(tok, [Pair(SOURCES[0], TARGETS[0])])
+    b = ref(SOURCES[0], text_target=TARGETS[0], return_tensors="pt")
+    assert e.source == b["input_ids"][0].tolist() and e.target == b["labels"][0].tolist()
+    with torch.no_grad():
+        want = hf(**b).loss
+        got = model(input_ids=torch.tensor([e.source]), labels=torch.tensor([e.target])).loss
+    assert float(got) == pytest.approx(float(want), abs=1e-4)
+    # BART and mBART-50 targets end with </s>: the model's own start token is HF's
+    for kind in ("bart", "mbart50"):
+        cfg = type("C", (), {"decoder_start_token_id": 2})()
+        assert match_decoder_start(cfg, Tokenizer.load(hf_dirs[kind])) is None
+
+
+@pytest.fixture(scope="module")
+def bart_dir(hf_dirs, tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("bart-model")
+    ref = _auto(hf_dirs["bart"])
+    model = transformers.BartForConditionalGeneration(_tiny(transformers.BartConfig, len(ref))).eval()
+    with torch.no_grad():
+        model.final_logits_bias[0, 2] = -1e4  # never ends early
+    model.save_pretrained(str(d))
+    ref.save_pretrained(str(d))
+    return d
+
+
+REQUESTS = [
+    ("Is the fox quick? Answer:", " yes"),
+    ("Is the fox quick? Answer:", " no"),
+    ("The quick brown fox", " jumps over the lazy dog."),
+]
+
+
+def test_bart_rank_scoring_and_lm_eval_bridge_agree_with_lm_eval_hf(bart_dir) -> None:
+    pytest.importorskip("lm_eval")
+    pytest.importorskip("accelerate")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    import tandem.integrations.lm_eval as bridge
+    from tandem import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import rank_choices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf = HFLM(pretrained=str(bart_dir), backend="seq2seq", batch_size=2, device="cpu", dtype="float32")
+    td = bridge.TandemLM(pretrained=str(bart_dir), batch_size=2)
+    for ctx, cont in REQUESTS:
+        assert td._encode_pair(ctx, cont) == hf._encode_pair(ctx, cont)  # was: the context without <s>
+    inst = [
+        Instance(request_type="loglikelihood", doc={}, arguments=a, idx=i) for i, a in enumerate(REQUESTS)
+    ]
+    want = [lp for lp, _ in hf.loglikelihood(inst, disable_tqdm=True)]
+    got = [lp for lp, _ in td.loglikelihood(inst, disable_tqdm=True)]
+    assert got == pytest.approx(want, abs=1e-4)
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(bart_dir), Tokenizer.load(bart_dir))
+    res = rank_choices(lm, [REQUESTS[0][0]], [[REQUESTS[0][1], REQUESTS[1][1]]])
+    assert [s.logprob for s in res[0].raw] == pytest.approx(want[:2], abs=1e-4)
+    # a transformers tokenizer passed as is frames the source the same way
+    lm_raw = EncoderDecoder(Seq2SeqLM.from_pretrained(bart_dir), _auto(bart_dir))
+    assert (
+        lm_raw.source_ids(REQUESTS[0][0])
+        == lm.source_ids(REQUESTS[0][0])
+        == _auto(bart_dir)(REQUESTS[0][0]).input_ids
+    )
+
+
+def test_bart_serve_generates_and_scores_as_transformers(bart_dir) -> None:
+    from tandem.serve import TorchBackend
+    from tandem.serve.backends import GenerateParams
+
+    ref = _auto(bart_dir)
+    hf = transformers.BartForConditionalGeneration.from_pretrained(str(bart_dir)).eval()
+    backend = TorchBackend(bart_dir, threads=1, device="cpu")
+    prompts = ["Hello world", "The quick brown fox jumps"]
+    gens = backend.generate(prompts, GenerateParams(max_new_tokens=6, num_beams=1))
+    for p, g in zip(prompts, gens):
+        out = hf.generate(**ref(p, return_tensors="pt"), max_new_tokens=6, do_sample=False, num_beams=1)
+        assert g.text == ref.decode(out[0], skip_special_tokens=True)
+        assert g.input_tokens == len(ref(p).input_ids)
+    # scores: the target as labels are written (`tok(text_target=t)`: <s> ... </s>), given `tok(prompt)`
+    got = backend.score(prompts, ["The lazy fox.", "x"], clm=False)
+    for p, t, row in zip(prompts, ["The lazy fox.", "x"], got):
+        b = ref(p, text_target=t, return_tensors="pt")
+        with torch.no_grad():
+            logp = hf(**b).logits.log_softmax(-1)[0]
+        labels = b["labels"][0]
+        assert row == pytest.approx(logp[range(len(labels)), labels].tolist(), abs=1e-4)  # was: no <s>
