@@ -177,6 +177,9 @@ def _tiny(config_cls, vocab: int, **kw):
     )
 
 
+STEP = ["--max-steps", "1", "--batch-size", "1"]
+
+
 def test_mbart_cc25_targets_train_as_transformers(hf_dirs, tmp_path) -> None:
     """mBART-cc25 labels end `</s> tgt_lang`, which HF's mBART moves to the decoder's first position: tandem's
     decoder starts from that code too, so its loss on the same pair is transformers'."""
@@ -199,6 +202,31 @@ def test_mbart_cc25_targets_train_as_transformers(hf_dirs, tmp_path) -> None:
         want = hf(**b).loss
         got = model(input_ids=torch.tensor([e.source]), labels=torch.tensor([e.target])).loss
     assert float(got) == pytest.approx(float(want), abs=1e-4)
+    # fine-tuning and distilling such a model start the decoder from the code, and say so
+    from tandem.cli import main as cli_main
+
+    data = tmp_path / "train.jsonl"
+    data.write_text(json.dumps({"source": SOURCES[0], "target": TARGETS[0]}) + "\n")
+    ft, dist = tmp_path / "ft", tmp_path / "dist"
+    assert cli_main(["finetune", "--model", str(tmp_path), "--data", str(data), "--out", str(ft), *STEP]) == 0
+    args = [
+        "distill",
+        "--teacher",
+        str(tmp_path),
+        "--student",
+        "tiny",
+        "--data",
+        str(data),
+        "--out",
+        str(dist),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the student is not smaller than this tiny teacher
+        assert cli_main([*args, *STEP]) == 0
+    for out in (ft, dist):
+        starts = [json.loads(p.read_text()).get("decoder_start_token_id") for p in out.rglob("config.json")]
+        starts = [s for s in starts if s is not None]
+        assert starts and set(starts) == {ro}, out  # was: the checkpoint's BOS (0)
     # BART and mBART-50 targets end with </s>: the model's own start token is HF's
     for kind in ("bart", "mbart50"):
         cfg = type("C", (), {"decoder_start_token_id": 2})()
@@ -247,6 +275,18 @@ def test_bart_rank_scoring_and_lm_eval_bridge_agree_with_lm_eval_hf(bart_dir) ->
     want = [lp for lp, _ in hf.loglikelihood(inst, disable_tqdm=True)]
     got = [lp for lp, _ in td.loglikelihood(inst, disable_tqdm=True)]
     assert got == pytest.approx(want, abs=1e-4)
+    texts = [("The quick brown fox jumps over the lazy dog.",)]
+    inst = [Instance(request_type="loglikelihood_rolling", doc={}, arguments=a, idx=0) for a in texts]
+    assert td.loglikelihood_rolling(inst, disable_tqdm=True) == pytest.approx(
+        hf.loglikelihood_rolling(inst, disable_tqdm=True), rel=1e-6
+    )  # (about -1e4: the model never ends, and the rolling windows score EOS)
+    gen = [("Hello world", {"until": ["\n\n"], "max_gen_toks": 5, "do_sample": False})]
+    inst = [Instance(request_type="generate_until", doc={}, arguments=a, idx=0) for a in gen]
+    # (lm-eval's hf lets a seq2seq model generate context length + max_gen_toks tokens: transformers is the
+    # reference here, on the context as `tok(context)` frames it)
+    ref, model = _auto(bart_dir), transformers.BartForConditionalGeneration.from_pretrained(str(bart_dir))
+    out = model.eval().generate(**ref("Hello world", return_tensors="pt"), max_new_tokens=5, do_sample=False)
+    assert td.generate_until(inst, disable_tqdm=True) == [ref.decode(out[0], skip_special_tokens=True)]
     lm = EncoderDecoder(Seq2SeqLM.from_pretrained(bart_dir), Tokenizer.load(bart_dir))
     res = rank_choices(lm, [REQUESTS[0][0]], [[REQUESTS[0][1], REQUESTS[1][1]]])
     assert [s.logprob for s in res[0].raw] == pytest.approx(want[:2], abs=1e-4)
