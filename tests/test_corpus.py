@@ -238,3 +238,20 @@ def test_tandem_evaluate_reads_the_corpus(tmp_path):
     assert [(d["src"], d["tgt"]) for d in docs] == [
         (by_frame[(f, "en")], by_frame[(f, "hi")]) for f in frames
     ]
+
+
+def test_massive_annotation_marks_slot_values_as_whole_words():
+    """The MASSIVE `annot_utt` tokens are what SLU fine-tuning reads as the source (`slu_pairs`): they must
+    be the utterance's own words. German "reservier" ends in the value "vier" (four), which the annotation
+    used to mark inside the word ("reser[party_size : vier]" -> tokens "reser vier")."""
+    from tandem.quickstart.corpus import _annotate
+    from tandem.slu import parse_bracket_annotation
+
+    corpus = generate_corpus(300, langs=["de"])
+    hit = [u for u in corpus if "reservier " in u.source and " vier " in u.source]
+    assert hit, "the corpus no longer has the case this test is about"
+    for u in corpus:
+        tokens, tags = parse_bracket_annotation(_annotate(u))
+        assert " ".join(tokens) == u.source
+        values = u.slots_spoken if u.spoken is not None else u.slots
+        assert sum(t.startswith("B-") for t in tags) == len(values)  # every value marked once

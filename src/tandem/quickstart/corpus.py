@@ -296,9 +296,11 @@ def _annotate(u: Utterance) -> str:
     text, out = u.source, []
     pos = 0
     for slot, value in slots:
-        at = text.find(value, pos)
-        if at < 0 or not value:
+        # the value as whole words: "vier" (four) is also the end of German "reservier"
+        m = re.compile(rf"(?<!\w){re.escape(value)}(?!\w)").search(text, pos) if value else None
+        if m is None:
             continue  # a value the normaliser merged into its context: keep the text unannotated
+        at = m.start()
         out.append(text[pos:at])
         out.append(f"[{slot} : {value}]")
         pos = at + len(value)
