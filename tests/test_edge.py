@@ -15,6 +15,7 @@ pytest.importorskip("ctranslate2")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from _hf_tiny import TINY_BART_DIMS  # noqa: E402
 from tandem.edge import EdgeModel, cut_at_stop, parse_output, remove_trimming, trim_vocabulary  # noqa: E402
 from tandem.errors import TandemError  # noqa: E402
 from tandem.interop.ct2 import build_random_hf, export_ct2, train_tiny_tokenizer  # noqa: E402
@@ -525,14 +526,7 @@ def _hub_export(root: Path, tok_dir: Path, seed: int = 0, **generation):
     torch.manual_seed(seed)
     cfg = transformers.BartConfig(
         vocab_size=256,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         dropout=0.0,
         attention_dropout=0.0,
         activation_dropout=0.0,

@@ -20,6 +20,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 pytest.importorskip("sentencepiece")
 
+from _hf_tiny import TINY_BART_DIMS  # noqa: E402
 from test_hf_tokenizer import _auto, _bart_tokenizer_dir, _lines, _mbart_tokenizer_dir  # noqa: E402
 
 SOURCES = [
@@ -163,14 +164,7 @@ def _tiny(config_cls, vocab: int, **kw):
     torch.manual_seed(0)
     return config_cls(
         vocab_size=vocab,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         dropout=0.0,
         init_std=0.2,
         **kw,

@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 
+from _hf_tiny import TINY_BART_DIMS
 from tandem import Seq2SeqLM
 from tandem.cli import main
 from tandem.errors import TandemError
@@ -40,14 +41,7 @@ def _hf_model(kind: str, seed: int = 0, **generation):
     cls = transformers.MBartConfig if mbart else transformers.BartConfig
     cfg = cls(
         vocab_size=V,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         scale_embedding=mbart,
         dropout=0.0,
         attention_dropout=0.0,

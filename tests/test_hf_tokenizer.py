@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from _hf_tiny import TINY_BART_DIMS
 from tandem.cli import main as cli_main
 from tandem.errors import TandemError
 from tandem.tokenizer import Tokenizer
@@ -149,14 +150,7 @@ def bart_checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     cfg = transformers.BartConfig(
         vocab_size=len(hf_tok),
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         dropout=0.0,
         init_std=0.2,  # each input gets its own output
     )
@@ -197,14 +191,7 @@ def test_mbart_checkpoint_generates_as_transformers(tmp_path: Path, capsys) -> N
     torch.manual_seed(0)
     cfg = transformers.MBartConfig(
         vocab_size=len(hf_tok),
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         scale_embedding=True,
         init_std=0.2,
     )

@@ -12,6 +12,7 @@ import json
 import pytest
 import torch
 
+from _hf_tiny import TINY_BART_DIMS
 from tandem import Seq2SeqLM
 from tandem.errors import TandemError
 from tandem.interop import to_hf
@@ -42,14 +43,7 @@ def _bart(kind: str):
     cls = transformers.MBartConfig if mbart else transformers.BartConfig
     cfg = cls(
         vocab_size=V,
-        d_model=32,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_position_embeddings=64,
+        **TINY_BART_DIMS,
         scale_embedding=mbart,
         tie_word_embeddings=kind != "mbart-untied",
         forced_eos_token_id=None,
