@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
-from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS, _coerce_ids
+from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS, _coerce_ids, _TokenizerBase
 
 # What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
@@ -60,7 +60,7 @@ def is_hf_tokenizer_dir(directory: Path) -> bool:
     return isinstance(meta, dict) and meta.get("tokenizer_class") not in (None, "tandem.Tokenizer")
 
 
-class HFTokenizer:
+class HFTokenizer(_TokenizerBase):
     """A Hugging Face tokenizer behind `tandem.Tokenizer`'s interface; build it with `Tokenizer.load(dir)`.
 
     Special ids are the tokenizer's (`pad_id` falls back to `eos_id` when it has none); `clm_id`, `doc_id`,
@@ -98,7 +98,6 @@ class HFTokenizer:
         mask = getattr(hf, "mask_token_id", None)
         self.mask_id: int | None = mask if mask is not None else self._find("[MASK]")
         self.newline_id = self._find("\n")
-        self._tag_format = TAG_FORMAT
         self.num_reserved_tags = 0
         while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
             self.num_reserved_tags += 1
@@ -281,15 +280,8 @@ class HFTokenizer:
         """The tokenizer's special ids (`all_special_ids`), which `decode` skips by default."""
         return self._special_ids
 
-    def tag_id(self, i: int) -> int:
-        if not 0 <= i < self.num_reserved_tags:
-            raise TandemError(
-                f"tag slot {i} does not exist: this tokenizer reserves {self.num_reserved_tags} tags"
-            )
-        return int(self.hf.convert_tokens_to_ids(self._tag_format.format(i)))
-
-    def __len__(self) -> int:
-        return self.vocab_size
+    def _tag_piece_id(self, piece: str) -> int:
+        return int(self.hf.convert_tokens_to_ids(piece))
 
     def __repr__(self) -> str:
         return (
@@ -298,13 +290,6 @@ class HFTokenizer:
         )
 
     # -- encode / decode -----------------------------------------------------------------------------
-
-    def _prepare(self, text: str) -> str:
-        if not isinstance(text, str):
-            raise TandemError(f"encode takes a str, got {type(text).__name__}")
-        if self._newline_repl is not None and "\n" in text:
-            return text.replace("\n", self._newline_repl)
-        return text
 
     def _finish(self, ids: list[int], add_eos: bool, add_bos: bool) -> list[int]:
         if add_eos and not self._template_eos:

@@ -423,7 +423,36 @@ def _raise_unencodable(texts: Sequence[str], error: Exception) -> None:
     raise error
 
 
-class Tokenizer:
+class _TokenizerBase:
+    """What tandem's SentencePiece `Tokenizer` and the Hugging Face wrapper (`tandem.hf_tokenizer`) share."""
+
+    vocab_size: int
+    num_reserved_tags: int
+    _newline_repl: str | None
+
+    def _tag_piece_id(self, piece: str) -> int:
+        raise NotImplementedError
+
+    def tag_id(self, i: int) -> int:
+        """The id of reserved tag slot i (`<tag_i>`)."""
+        if not 0 <= i < self.num_reserved_tags:
+            raise TandemError(
+                f"tag slot {i} does not exist: this tokenizer reserves {self.num_reserved_tags} tags"
+            )
+        return self._tag_piece_id(TAG_FORMAT.format(i))
+
+    def __len__(self) -> int:
+        return self.vocab_size
+
+    def _prepare(self, text: str) -> str:
+        if not isinstance(text, str):
+            raise TandemError(f"encode takes a str, got {type(text).__name__}")
+        if self._newline_repl is not None and NEWLINE in text:
+            return text.replace(NEWLINE, self._newline_repl)
+        return text
+
+
+class Tokenizer(_TokenizerBase):
     """A SentencePiece model plus the special-token ids and newline policy tandem uses around it.
 
     Build one with `Tokenizer.train(...)` or `Tokenizer.load(path)`; write it with `save(dir)`.
@@ -775,16 +804,8 @@ class Tokenizer:
         T5 sentinels and UL2 mode tokens where the vocabulary has them (as Hugging Face does)."""
         return self._special_ids
 
-    def tag_id(self, i: int) -> int:
-        """The id of reserved tag slot i (`<tag_i>`)."""
-        if not 0 <= i < self.num_reserved_tags:
-            raise TandemError(
-                f"tag slot {i} does not exist: this tokenizer reserves {self.num_reserved_tags} tags"
-            )
-        return self.sp.piece_to_id(TAG_FORMAT.format(i))
-
-    def __len__(self) -> int:
-        return self.vocab_size
+    def _tag_piece_id(self, piece: str) -> int:
+        return self.sp.piece_to_id(piece)
 
     def __repr__(self) -> str:
         return (
@@ -793,13 +814,6 @@ class Tokenizer:
         )
 
     # -- encode / decode ---------------------------------------------------------------------------
-
-    def _prepare(self, text: str) -> str:
-        if not isinstance(text, str):
-            raise TandemError(f"encode takes a str, got {type(text).__name__}")
-        if self._newline_repl is not None and NEWLINE in text:
-            return text.replace(NEWLINE, self._newline_repl)
-        return text
 
     def _suffix(self, add_bos: bool, add_eos: bool) -> tuple[list[int], list[int]]:
         if add_eos and self.eos_id is None:
