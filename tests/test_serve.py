@@ -994,6 +994,25 @@ def test_a_request_without_options_decodes_with_the_model_defaults(which, with_d
 
 
 @pytest.mark.parametrize("which", ["edge", "torch"])
+def test_model_defaults_over_the_servers_limits_are_cut_to_them(which, with_defaults):
+    """--max-beams 2 --max-new-tokens 3 held only what a request asked for: a request that left the options
+    out decoded with the model's 3 beams and 5 tokens, past the operator's limits. They are cut to them."""
+    from tandem.serve import TorchBackend
+
+    m = with_defaults
+    b = EdgeBackend(m["export"]) if which == "edge" else TorchBackend(m["hf"], threads=1, device="cpu")
+    want = _seq2seq_texts(m, DEFAULTS_TEXTS, num_beams=2, max_new_tokens=3)
+    assert want != _seq2seq_texts(m, DEFAULTS_TEXTS)  # the model's own defaults decode otherwise
+    with TestClient(create_app(b, ServeSettings(max_new_tokens=3, max_beams=2))) as c:
+        r = c.post("/v1/generate", json={"inputs": DEFAULTS_TEXTS})
+        assert r.status_code == 200, r.text
+        assert [o["text"] for o in r.json()["outputs"]] == want
+        assert all(o["output_tokens"] <= 3 for o in r.json()["outputs"])
+        r = c.post("/v1/generate", json={"inputs": DEFAULTS_TEXTS, "num_beams": 3})
+        assert r.status_code == 422 and "num_beams must be in [1, 2]" in r.text
+
+
+@pytest.mark.parametrize("which", ["edge", "torch"])
 def test_the_default_length_gives_way_to_fewer_positions(which, tmp_path):
     """On a model with 40 learned positions a request without max_new_tokens was refused with "max_new_tokens
     64 is over this model's 40 positions", a limit the client never sent (EdgeModel.generate and .parse

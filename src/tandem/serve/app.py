@@ -234,6 +234,11 @@ class CompletionRequest(BaseModel):
 
 
 # ------------------------------------------------------------------------------------------------- the app
+def _over(value: Any, limit: int) -> bool:
+    """Whether a model's decoding default is a number over the server's limit for it."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > limit
+
+
 def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastAPI:
     """A FastAPI app serving `backend`; micro-batching starts and drains with the app's lifespan."""
     s = settings or ServeSettings()
@@ -437,8 +442,15 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         top_p,
         max_name: str = "max_new_tokens",  # the field as the client named it (completions: max_tokens)
     ) -> GenerateParams:
-        # a setting left out (None) is the model's default, which the backend applies; only what a client
-        # asks for is held to the server's limits
+        # a setting left out (None) is the model's default, which the backend applies; what a client asks
+        # for is held to the server's limits, and a model default over them is cut to the limit
+        default = getattr(backend, "default", lambda name: None)
+        if max_new_tokens is None and _over(default("max_new_tokens"), s.max_new_tokens):
+            max_new_tokens = s.max_new_tokens
+            if min_new_tokens is None and _over(default("min_new_tokens"), max_new_tokens):
+                min_new_tokens = max_new_tokens
+        if num_beams is None and _over(default("num_beams"), s.max_beams):
+            num_beams = s.max_beams
         if max_new_tokens is not None and not 1 <= max_new_tokens <= s.max_new_tokens:
             raise ApiError(422, f"{max_name} must be in [1, {s.max_new_tokens}]", "invalid_request")
         if num_beams is not None and not 1 <= num_beams <= s.max_beams:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tandem.edge.runtime import Generation, cut_at_stop, tokens_to_stop
 from tandem.errors import InputTooLong, TandemError, model_dir_error
@@ -48,6 +48,10 @@ class Backend(Protocol):
         """Per-token log-probabilities of each target followed by EOS, given its prompt."""
         ...
 
+    def default(self, name: str) -> Any:
+        """The model's own decoding default for `name` (e.g. "max_new_tokens", "num_beams"), None if unset."""
+        ...
+
 
 class EdgeBackend:
     """The torch-free runtime (`tandem.edge.EdgeModel`) over a CTranslate2 export."""
@@ -60,6 +64,9 @@ class EdgeBackend:
         self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
         self.name = Path(path).resolve().name  # "." or "../" named the model ""
         self.labels = self.model.labels
+
+    def default(self, name: str) -> Any:
+        return None if self.model.generation_defaults == "off" else self.model.generation.get(name)
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
         return self.model.generate_batch(
@@ -131,6 +138,9 @@ class TorchBackend:
             ids[i, : len(r)] = torch.tensor(r)
             mask[i, : len(r)] = 1
         return ids.to(self.device), mask.to(self.device), [len(r) for r in rows]
+
+    def default(self, name: str) -> Any:
+        return (self.model.config.generation or {}).get(name)
 
     def generate(self, texts: list[str], params: GenerateParams) -> list[Generation]:
         max_new = params.max_new_tokens
