@@ -329,3 +329,16 @@ def test_pretrain_model_overrides_that_are_not_json_objects_are_usage_errors(tmp
             )
         assert e.value.code == 2 and f"--model-overrides: {msg}" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_folder_given_as_a_model_names_its_final_model(tmp_path, capsys):
+    """`tandem evaluate --model runs/tiny` (the README's pretrain --out) pointed at the run folder, not its
+    model: the error names the folder to pass."""
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    Seq2SeqLM(ModelConfig.preset("tiny", vocab_size=64, d_model=16, ffn_dim=32, num_heads=2)).save_pretrained(
+        tmp_path / "run" / "model"
+    )
+    assert main(["generate", str(tmp_path / "run"), "--prompt", "x"]) == 2
+    assert f"pass its final model, {tmp_path / 'run' / 'model'}" in capsys.readouterr().err

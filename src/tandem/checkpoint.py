@@ -223,6 +223,11 @@ def stored_dtype(directory: Path) -> torch.dtype:
 def read_config(directory: Path) -> dict:
     path = directory / "config.json"
     if not path.exists():
+        if (Path(directory) / "model" / "config.json").is_file():  # a pretrain/finetune run folder
+            raise TandemError(
+                f"{directory}: no config.json; it is a training run folder: pass its final model, "
+                f"{Path(directory) / 'model'}"
+            )
         raise TandemError(f"{directory}: no config.json; is this a model directory?")
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -11,9 +11,9 @@ from tandem.errors import TandemError
 
 HELP = "evaluate a checkpoint few-shot on SuperGLUE, SQuAD 2.0, FLORES, XNLI, summarisation and SLU tasks"
 EXAMPLES = """
-  tandem evaluate --model runs/tiny --tasks copa,rte,cb --shots 4 --limit 100 --out runs/tiny/eval
-  tandem evaluate --model runs/tiny --tasks flores:en-de,xsid:de,squad2 --shots 1 --limit 50 --out eval/
-  tandem evaluate --model runs/tiny --tasks xsum=data/xsum_test.jsonl --out eval/   # explicit eval file
+  tandem evaluate --model runs/tiny/model --tasks copa,rte,cb --shots 4 --limit 100 --out runs/tiny/eval
+  tandem evaluate --model runs/tiny/model --tasks flores:en-de,xsid:de,squad2 --shots 1 --limit 50 --out eval/
+  tandem evaluate --model runs/tiny/model --tasks xsum=data/xsum_test.jsonl --out eval/   # explicit eval file
   tandem evaluate --predictions other_system.jsonl --task squad2 --out eval/other   # score external output
 tasks: boolq cb copa rte wic wsc multirc record squad2 flores:SRC-TGT xnli:LANG xsum mlsum:LANG snips slurp
        massive:LOCALE xsid:LANG (append =FILE to read the evaluation examples from FILE)
