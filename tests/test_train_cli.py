@@ -255,6 +255,15 @@ def test_objective_settings_from_flags_reach_the_data_stream(tmp_path):
         # checked before the tokenizer is trained (and nothing is written)
         (["--model-overrides", '{"nope": 1}'], r"unknown ModelConfig fields \['nope'\]"),
         (["--model-overrides", '{"d_model": "big"}'], "d_model must be int"),
+        # the model the preset and overrides make, also checked before any work (a tokenizer was trained
+        # and written first, then the run failed; vocab_size in the overrides was a TypeError traceback)
+        (["--model-overrides", '{"d_model": -4}'], "d_model must be positive"),
+        (["--model-overrides", '{"d_model": 63, "num_heads": 2}'], "not divisible by num_heads"),
+        (
+            ["--model-overrides", '{"vocab_size": 500}'],
+            "vocab_size is the tokenizer's; set it with --vocab-size",
+        ),
+        (["--preset", "huge"], "unknown preset 'huge'"),
     ],
 )
 def test_objective_settings_are_range_checked(tmp_path, capsys, flags, msg):

@@ -126,6 +126,13 @@ class TrainConfig:
 
         # before a tokenizer is trained or a folder written: a misspelt or mistyped field fails now
         ModelConfig.check_overrides(self.model_overrides, "model_overrides (--model-overrides)")
+        need(
+            "vocab_size" not in self.model_overrides,
+            "model_overrides (--model-overrides): vocab_size is the tokenizer's; set it with --vocab-size "
+            "(for a tokenizer trained here) or give a --tokenizer of that size",
+        )
+        if not self.init_from:  # the preset and overrides make a valid model (shapes, heads, ...)
+            ModelConfig.preset(self.preset, **self.model_overrides)
         for name in ("steps", "batch_size", "grad_accum", "seq_len", "warmup", "ckpt_every", "log_every"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}")
