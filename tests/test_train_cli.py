@@ -340,6 +340,35 @@ def test_pretrain_model_overrides_that_are_not_json_objects_are_usage_errors(tmp
     assert not (tmp_path / "r").exists()
 
 
+def test_a_tokenizer_left_by_an_earlier_start_is_not_reused_for_another_objective_or_size(tmp_path, capsys):
+    """A start killed before its first checkpoint leaves OUT/tokenizer behind. A new start with another
+    --objective or --vocab-size used to pick it up silently (or fail with advice to let pretrain train the
+    tokenizer, which it had): it is refused naming the mismatch, and --overwrite trains a new one."""
+    from tandem.tokenizer import Tokenizer
+
+    files = _corpus(tmp_path)
+    out = tmp_path / "run"
+    Tokenizer.train(iter(Path(files[0]).read_text(encoding="utf-8").splitlines()), vocab_size=300).save(
+        out / "tokenizer"
+    )
+    argv = [
+        "pretrain",
+        "--model-overrides",
+        '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}',
+        "--data",
+        *files,
+    ]
+    argv += ["--batch-size", "2", "--seq-len", "32", "--steps", "1", "--out", str(out), "--no-progress"]
+    argv += ["--no-tensorboard", "--no-plot", "--vocab-size", "420"]
+    assert main([*argv, "--objective", "ul2"]) == 2
+    err = capsys.readouterr().err
+    assert "vocabulary 300, not --vocab-size 420" in err and "no <extra_id_0>" in err and "--overwrite" in err
+    assert main([*argv, "--objective", "ul2", "--overwrite"]) == 0
+    tok = Tokenizer.load(out / "tokenizer")
+    assert tok.vocab_size == 420 and set(tok.mode_ids) == {"R", "S", "X"}
+    assert main([*argv, "--objective", "ul2", "--resume", "--steps", "2"]) == 0  # its own tokenizer fits
+
+
 def test_a_run_folder_given_as_a_model_names_its_final_model(tmp_path, capsys):
     """`tandem evaluate --model runs/tiny` (the README's pretrain --out) pointed at the run folder, not its
     model: the error names the folder to pass."""

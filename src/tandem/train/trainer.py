@@ -385,7 +385,10 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     from tandem.tokenizer import Tokenizer, objective_symbols
 
     if cfg.tokenizer and Path(cfg.tokenizer).exists():
-        return Tokenizer.load(cfg.tokenizer)
+        tok = Tokenizer.load(cfg.tokenizer)
+        if Path(cfg.tokenizer).resolve() == (out / "tokenizer").resolve():
+            _check_own_tokenizer(cfg, tok, Path(cfg.tokenizer))
+        return tok
     target = Path(cfg.tokenizer) if cfg.tokenizer else out / "tokenizer"
     if (target / "tokenizer.model").is_file():
         return Tokenizer.load(target)
@@ -404,6 +407,27 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     if dist.is_initialized():
         dist.barrier()
     return Tokenizer.load(target)
+
+
+def _check_own_tokenizer(cfg: TrainConfig, tok: Any, path: Path) -> None:
+    """A tokenizer found in OUT/tokenizer (trained by an earlier start in this folder, e.g. one killed before
+    its first checkpoint) is used again only if it fits this run: the requested vocabulary size, and the
+    symbols the objective needs."""
+    from tandem.tokenizer import objective_symbols
+
+    problems = []
+    if cfg.vocab_size is not None and tok.vocab_size != cfg.vocab_size:
+        problems.append(f"vocabulary {tok.vocab_size}, not --vocab-size {cfg.vocab_size}")
+    missing = [s for s in objective_symbols(cfg.objective) if tok.token_to_id(s) is None]
+    if missing:
+        problems.append(
+            f"no {', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''} for --objective {cfg.objective}"
+        )
+    if problems:
+        raise TandemError(
+            f"{path} holds a tokenizer trained for another run ({'; '.join(problems)}): pass --overwrite to "
+            "train a new one there, or choose another --out"
+        )
 
 
 # FLORES-200 / ISO 639-3 names of the AlexaTM languages -> the two-letter codes tandem.spoken uses
@@ -575,7 +599,7 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
             "--resume continues the run in --out and --overwrite starts it over: pass one of them"
         )
     last = ckpt.latest()
-    if last is None:
+    if last is None and not cfg.overwrite:
         return
     if not cfg.resume:
         if not cfg.overwrite:
@@ -583,8 +607,8 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
                 f"--out {out} already holds a run (checkpoint {last.name}); pass --resume to continue it, "
                 "--overwrite to start over (its checkpoints are deleted), or choose another --out"
             )
-        if rank == 0:
-            shutil.rmtree(ckpt.root)
+        if rank == 0:  # also when an earlier start stopped before its first checkpoint
+            shutil.rmtree(ckpt.root, ignore_errors=True)
             shutil.rmtree(out / "tensorboard", ignore_errors=True)
             own = out / "tokenizer"  # trained by the old run from its data: the new run trains its own
             if cfg.tokenizer and Path(cfg.tokenizer).resolve() == own.resolve():
