@@ -380,3 +380,37 @@ def test_a_run_folder_given_as_a_model_names_its_final_model(tmp_path, capsys):
     )
     assert main(["generate", str(tmp_path / "run"), "--prompt", "x"]) == 2
     assert f"pass its final model, {tmp_path / 'run' / 'model'}" in capsys.readouterr().err
+
+
+def test_the_saved_train_config_resumes_after_an_overwrite_and_stop_after_start(tmp_path):
+    """README: `tandem pretrain --config OUT/train_config.json --resume`. The file kept the first start's
+    --overwrite (then refused with --resume) and --stop-after (the resume stopped again after as many
+    steps); it holds neither now, and the resume reaches --steps."""
+    files = _corpus(tmp_path)
+    out = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--model-overrides",
+        '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}',
+        "--data",
+        *files,
+    ]
+    argv += [
+        "--vocab-size",
+        "320",
+        "--batch-size",
+        "2",
+        "--seq-len",
+        "32",
+        "--steps",
+        "4",
+        "--log-every",
+        "1",
+    ]
+    argv += ["--out", str(out), "--no-progress", "--no-tensorboard", "--no-plot", "--ckpt-every", "1"]
+    assert main([*argv, "--overwrite", "--stop-after", "1"]) == 0
+    saved = json.loads((out / "train_config.json").read_text())
+    assert (saved["resume"], saved["overwrite"], saved["stop_after"]) == (False, False, None)
+    assert main(["pretrain", "--config", str(out / "train_config.json"), "--resume"]) == 0
+    recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in recs] == [1, 2, 3, 4]

@@ -698,7 +698,11 @@ def _data_summary(stats: dict[str, Any]) -> str:
 def _write_config(cfg: TrainConfig, out: Path) -> None:
     """`<out>/train_config.json`, replaced atomically (never left half-written)."""
     tmp = out / ".train_config.json.tmp"
-    tmp.write_text(json.dumps(cfg.to_dict(), indent=1) + "\n", encoding="utf-8")
+    # --resume, --overwrite and --stop-after say what one invocation does, not how the run is set up: kept,
+    # `--config OUT/train_config.json --resume` after an --overwrite start was refused, and after a
+    # --stop-after start stopped again after as many steps
+    d = cfg.to_dict() | {"resume": False, "overwrite": False, "stop_after": None}
+    tmp.write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out / "train_config.json")
 
 
