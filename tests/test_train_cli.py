@@ -414,3 +414,53 @@ def test_the_saved_train_config_resumes_after_an_overwrite_and_stop_after_start(
     assert main(["pretrain", "--config", str(out / "train_config.json"), "--resume"]) == 0
     recs = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in recs] == [1, 2, 3, 4]
+
+
+def test_init_from_takes_dropout_and_refuses_overrides_that_would_change_the_model(tmp_path, capsys):
+    """--init-from loaded the saved model and silently dropped --dropout and every --model-overrides field.
+    Dropout now applies to the loaded weights; a field that would change the model is refused up front."""
+    import torch
+
+    from tandem.config import ModelConfig
+    from tandem.errors import TandemError
+    from tandem.model import Seq2SeqLM
+    from tandem.train.trainer import TrainConfig, _build_model
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.preset("tiny", vocab_size=300, d_model=32, num_heads=2, ffn_dim=64)
+    src = tmp_path / "src"
+    Seq2SeqLM(cfg).save_pretrained(src)
+    run = TrainConfig(init_from=str(src), model_overrides={"dropout": 0.3}, out=str(tmp_path / "o"))
+    run.validate()
+    model = _build_model(run, 300)
+    assert model.config.dropout == 0.3 and cfg.dropout != 0.3
+    rates = {m.dropout for m in model.modules() if isinstance(getattr(m, "dropout", None), float)}
+    assert rates == {0.3}  # the layers' functional dropout rate
+    want = Seq2SeqLM.from_pretrained(src).state_dict()
+    got = model.state_dict()
+    assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
+    bad = TrainConfig(
+        init_from=str(src), model_overrides={"d_model": 64, "dropout": 0.1}, out=str(tmp_path / "o")
+    )
+    with pytest.raises(TandemError, match=r"init_from .*\['d_model'\] would change it"):
+        bad.validate()
+    data = tmp_path / "en.txt"
+    data.write_text("one document\n", encoding="utf-8")
+    assert (
+        main(
+            [
+                "pretrain",
+                "--data",
+                str(data),
+                "--init-from",
+                str(src),
+                "--model-overrides",
+                '{"ffn_dim": 8}',
+                "--out",
+                str(tmp_path / "cli"),
+            ]
+        )
+        == 2
+    )
+    assert "['ffn_dim'] would change it" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()

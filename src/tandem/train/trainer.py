@@ -39,6 +39,10 @@ __all__ = ["KINDS", "TrainConfig", "TrainResult", "TrainingInterrupted", "lang_f
 KINDS = ("denoise", "clm")  # objectives logged separately; anything else counts as "other"
 
 
+# ModelConfig fields --model-overrides may set on a model loaded with --init-from (they change no weight)
+_INIT_FROM_OVERRIDES = ("dropout",)
+
+
 @dataclass
 class TrainConfig:
     """Everything a pretraining run needs; written as resolved to `<out>/train_config.json`."""
@@ -133,6 +137,14 @@ class TrainConfig:
         )
         if not self.init_from:  # the preset and overrides make a valid model (shapes, heads, ...)
             ModelConfig.preset(self.preset, **self.model_overrides)
+        else:  # the weights give the model: overrides could only change what they do not fix
+            fixed = sorted(k for k in self.model_overrides if k not in _INIT_FROM_OVERRIDES)
+            need(
+                not fixed,
+                f"init_from {self.init_from}: the model is the one saved there; model_overrides "
+                f"(--model-overrides) {fixed} would change it and cannot apply (only "
+                f"{', '.join(_INIT_FROM_OVERRIDES)} can, e.g. --dropout); drop them or start without --init-from",
+            )
         for name in ("steps", "batch_size", "grad_accum", "seq_len", "warmup", "ckpt_every", "log_every"):
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer, got {v!r}")
@@ -538,6 +550,11 @@ def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
                 f"init_from {cfg.init_from}: vocabulary {model.config.vocab_size} != tokenizer's {vocab_size}; "
                 "use the tokenizer saved with that model"
             )
+        changed = {k: v for k, v in cfg.model_overrides.items() if getattr(model.config, k) != v}
+        if changed:  # e.g. --dropout: the same weights in a model built with the new setting
+            weights = model.state_dict()
+            model = Seq2SeqLM(dataclasses.replace(model.config, **changed))
+            model.load_state_dict(weights)
         return model
     mcfg = ModelConfig.preset(cfg.preset, vocab_size=vocab_size, **cfg.model_overrides)
     return Seq2SeqLM(mcfg)
