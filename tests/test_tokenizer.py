@@ -698,3 +698,19 @@ def test_alpha_balances_languages_in_the_tokenizer_sample(tmp_path, capsys):
     assert cli_main([*args, "--alpha", "0", "--lang", "en", "de", "hi", "--input-sentence-size", "300"]) == 0
     training = Tokenizer.load(out).config()["training"]
     assert training["alpha"] == 0 and training["languages"]["hi"] == {"lines": 10, "drawn": 100}
+
+
+def test_binary_lines_are_skipped_and_named(tmp_path: Path) -> None:
+    """Lines holding NUL characters are binary data: skipped, counted per file in train_stats, and named in
+    the error when nothing else is left (it said "vocab_size ... too large (1 sentences ...)")."""
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"\x00" * 5000)
+    with pytest.raises(TandemError, match=r"corpus is empty.*1 line of .*blob\.bin skipped: NUL characters"):
+        Tokenizer.train([blob], vocab_size=400, num_threads=1)
+    text = tmp_path / "text.txt"
+    text.write_bytes(b"".join(f"line {i} of plain words\n".encode() for i in range(50)) + b"a\x00b\n" * 3)
+    sample = sample_corpus([text])
+    assert sample.seen == 50 and not any("\x00" in s for s in sample.sentences)
+    assert sample.stats["binary_lines_skipped"] == {str(text): 3}
+    balanced = sample_corpus([text], alpha=0.3, file_langs=["en"])
+    assert balanced.seen == 50 and balanced.stats["binary_lines_skipped"] == {str(text): 3}

@@ -464,3 +464,25 @@ def test_init_from_takes_dropout_and_refuses_overrides_that_would_change_the_mod
     )
     assert "['ffn_dim'] would change it" in capsys.readouterr().err
     assert not (tmp_path / "cli").exists()
+
+
+def test_pretrain_on_binary_data_says_what_was_skipped(tmp_path, capsys):
+    """A --data file of binary bytes: the tokenizer error says how many records of which file were skipped
+    and why, and suggests only pretrain's options (no character_coverage, which pretrain has no flag for)."""
+    rng = random.Random(3)
+    blob = tmp_path / "blob.bin"
+    # every line but the last starts with an invalid UTF-8 byte; the last one is short valid text
+    lines = [bytes([0xFF]) + bytes(rng.randrange(32, 127) for _ in range(40)) for _ in range(50)]
+    blob.write_bytes(b"\n".join([*lines, b"x y"]) + b"\n")
+    argv = ["pretrain", "--data", f"en:{blob}", "--out", str(tmp_path / "r"), "--steps", "1"]
+    assert main([*argv, "--vocab-size", "2000"]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {blob}: 1 document read, 50 records skipped (50 invalid utf8" in err
+    assert "character_coverage" not in err and "--character-coverage" not in err
+    assert "--vocab-size" in err and "--tokenizer" in err
+
+    zeros = tmp_path / "zeros.bin"
+    zeros.write_bytes(b"\x00" * 1000)
+    assert main(["pretrain", "--data", f"en:{zeros}", "--out", str(tmp_path / "z"), "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {zeros}: 0 documents read, 1 records skipped (1 nul docs" in err

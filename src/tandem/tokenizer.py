@@ -98,6 +98,18 @@ def _default_threads() -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
+class VocabularyMismatch(TandemError):
+    """SentencePiece could not build `vocab_size` pieces from the corpus: too large for its text (`limit`:
+    the most it allows) or too small for its characters (`limit`: the least it needs)."""
+
+    def __init__(self, message: str, *, vocab_size: int, limit: int, sentences: int) -> None:
+        super().__init__(message)
+        self.vocab_size = vocab_size
+        self.limit = limit
+        self.sentences = sentences
+        self.too_large = limit < vocab_size
+
+
 @dataclass
 class CorpusSample:
     """The sentences a tokenizer is trained on, and how they were drawn."""
@@ -119,12 +131,17 @@ def _is_jsonl(path: Path) -> bool:
     return path.name.endswith((".jsonl", ".jsonl.gz"))
 
 
-def _iter_file_lines(path: Path) -> Iterable[str]:
-    """Lines of a text file; for `.jsonl` files the lines of each record's "text" field."""
+def _iter_file_lines(path: Path, binary: dict[Path, int] | None = None) -> Iterable[str]:
+    """Lines of a text file; for `.jsonl` files the lines of each record's "text" field. Lines of a text
+    file holding NUL characters (binary data, not text) are skipped, and counted in `binary[path]`."""
     try:
         with _open_text(path) as f:
             if not _is_jsonl(path):
                 for line in f:
+                    if "\x00" in line:
+                        if binary is not None:
+                            binary[path] = binary.get(path, 0) + 1
+                        continue
                     yield line.rstrip("\r\n")
                 return
             for lineno, line in enumerate(f, 1):
@@ -167,6 +184,14 @@ def _locate_bad_utf8(path: Path) -> str:
                 )
             offset += len(line)
     return "not valid UTF-8"
+
+
+def _binary_note(binary: dict[Path, int]) -> str:
+    """What `_iter_file_lines` skipped as binary, as a clause for an error message ("" when nothing)."""
+    if not binary:
+        return ""
+    parts = ", ".join(f"{n:,} line{'s' if n != 1 else ''} of {p}" for p, n in binary.items())
+    return f" ({parts} skipped: NUL characters, binary data rather than text; give UTF-8 text files)"
 
 
 def _normalise_inputs(inputs: Any) -> tuple[list[Path] | None, Iterable[str] | None]:
@@ -220,7 +245,12 @@ def _reservoir(
 
 
 def _balanced_sample(
-    files: Sequence[Path], groups: Sequence[str], size: int, alpha: float, rng: random.Random
+    files: Sequence[Path],
+    groups: Sequence[str],
+    size: int,
+    alpha: float,
+    rng: random.Random,
+    binary: dict[Path, int] | None = None,
 ) -> tuple[list[tuple[str, int]], int, dict[str, dict[str, int]]]:
     """`sample_corpus`'s language-balanced draw: (line, file index) pairs, lines seen, and per language its
     non-empty lines and how many were drawn."""
@@ -233,7 +263,14 @@ def _balanced_sample(
                 if line.strip():
                     yield line, i
 
-    counts = {g: sum(1 for _ in group_lines(g)) for g in order}
+    def counted(g: str) -> int:
+        n = 0
+        for i in members[g]:
+            for line in _iter_file_lines(files[i], binary):
+                n += bool(line.strip())
+        return n
+
+    counts = {g: counted(g) for g in order}
     seen = sum(counts.values())
     live = [g for g in order if counts[g] > 0]
     if not live:
@@ -334,10 +371,12 @@ def sample_corpus(
                         f"spoken_ratio needs tandem.spoken.to_spoken, which failed to import: {e}"
                     ) from e
 
+    binary: dict[Path, int] = {}
+
     def lines() -> Iterable[tuple[str, int]]:
         if files is not None:
             for i, p in enumerate(files):
-                for line in _iter_file_lines(p):
+                for line in _iter_file_lines(p, binary):
                     if line.strip():
                         yield line, i
         else:
@@ -367,10 +406,12 @@ def sample_corpus(
     if groups is None:
         drawn, seen = _reservoir(lines(), input_sentence_size, rng)
     else:
-        drawn, seen, balance = _balanced_sample(files, groups, input_sentence_size, alpha, rng)
+        drawn, seen, balance = _balanced_sample(files, groups, input_sentence_size, alpha, rng, binary)
     if not drawn:
         where = ", ".join(str(p) for p in files) if files is not None else "the given texts"
-        raise TandemError(f"tokenizer training corpus is empty: no non-blank lines in {where}")
+        raise TandemError(
+            f"tokenizer training corpus is empty: no non-blank lines in {where}{_binary_note(binary)}"
+        )
     rng.shuffle(drawn)
     sentences = [s for s, _ in drawn]
     spoken = [False] * len(sentences)
@@ -387,6 +428,8 @@ def sample_corpus(
         "spoken_sentences": k,
         "spoken_ratio_measured": k / n,
     }
+    if binary:
+        stats["binary_lines_skipped"] = {str(p): n for p, n in binary.items()}
     if balance:
         stats["alpha"] = alpha
         stats["languages"] = balance
@@ -643,16 +686,24 @@ class Tokenizer(_TokenizerBase):
         except RuntimeError as e:
             msg = str(e)
             m = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg)
+            skipped = {Path(p): n for p, n in sample.stats.get("binary_lines_skipped", {}).items()}
             if m:
-                raise TandemError(
+                raise VocabularyMismatch(
                     f"vocab_size {vocab_size} is too large for this corpus ({sample.stats['sentences']} "
-                    f"sentences allow at most {m.group(2)}); lower --vocab-size or add text"
+                    f"sentences allow at most {m.group(2)}){_binary_note(skipped)}; lower --vocab-size or "
+                    "add text",
+                    vocab_size=vocab_size,
+                    limit=int(m.group(2)),
+                    sentences=sample.stats["sentences"],
                 ) from e
             m = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", msg)
             if m:
-                raise TandemError(
+                raise VocabularyMismatch(
                     f"vocab_size {vocab_size} is smaller than the {m.group(2)} characters and symbols the corpus "
-                    "needs; raise --vocab-size or lower character_coverage"
+                    f"needs{_binary_note(skipped)}; raise --vocab-size or lower --character-coverage",
+                    vocab_size=vocab_size,
+                    limit=int(m.group(2)),
+                    sentences=sample.stats["sentences"],
                 ) from e
             raise TandemError(f"SentencePiece training failed: {msg.splitlines()[-1] if msg else e}") from e
         meta = {

@@ -394,7 +394,7 @@ def _fmt_rate(x: float) -> str:
 
 # ---------------------------------------------------------------------------- building
 def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
-    from tandem.tokenizer import Tokenizer, objective_symbols
+    from tandem.tokenizer import Tokenizer, VocabularyMismatch, objective_symbols
 
     if cfg.tokenizer and Path(cfg.tokenizer).exists():
         tok = Tokenizer.load(cfg.tokenizer)
@@ -409,12 +409,27 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     sources = _sources(cfg)
     vocab = cfg.vocab_size or ModelConfig.preset(cfg.preset).vocab_size
     if rank == 0:
-        tok = Tokenizer.train(
-            _source_texts(sources),
-            vocab_size=vocab,
-            seed=cfg.seed,
-            extra_symbols=objective_symbols(cfg.objective),  # T5/UL2 sentinels and mode tokens
-        )
+        read: dict[str, dict[str, Any]] = {}
+        try:
+            tok = Tokenizer.train(
+                _source_texts(sources, read),
+                vocab_size=vocab,
+                seed=cfg.seed,
+                extra_symbols=objective_symbols(cfg.objective),  # T5/UL2 sentinels and mode tokens
+            )
+        except VocabularyMismatch as e:
+            # the library's advice names `tandem tokenizer train` options; say what pretrain can change
+            why = (
+                f"too large for the text read ({e.sentences} sentences allow at most {e.limit})"
+                if e.too_large
+                else f"smaller than the {e.limit} characters and symbols the text needs"
+            )
+            note = f" ({_read_note(read)})" if _read_note(read) else ""
+            raise TandemError(
+                f"cannot train a tokenizer of --vocab-size {vocab}: {why}{note}; "
+                f"{'lower' if e.too_large else 'raise'} --vocab-size, add text to --data, or pass --tokenizer "
+                "(one made with `tandem tokenizer train`)"
+            ) from e
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
@@ -512,9 +527,24 @@ def _sources(cfg: TrainConfig) -> list[Any]:
     return out
 
 
-def _source_texts(sources: list[Any]) -> Iterator[str]:
+def _read_note(read: dict[str, dict[str, Any]]) -> str:
+    """What `_source_texts` skipped, per source, for an error message ("" when nothing)."""
+    parts = []
+    for path, r in read.items():
+        if r["skipped"]:
+            kinds = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in r["skipped"].items())
+            parts.append(
+                f"--data {path}: {r['docs']:,} document{'s' if r['docs'] != 1 else ''} read, "
+                f"{sum(r['skipped'].values()):,} records skipped ({kinds}; first: {r['first']})"
+            )
+    return "; ".join(parts)
+
+
+def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = None) -> Iterator[str]:
     """Every document of the sources, read once as the data stream reads them (any format, the source's
-    field; bad records are skipped here and counted by the stream), for training a tokenizer."""
+    field; bad records are skipped here and counted by the stream), for training a tokenizer. `read`
+    gets per source path its documents read and records skipped by kind (for error messages)."""
+    read = {} if read is None else read
     from tandem.data import Reader
     from tandem.data.sources import resolve_files
 
@@ -525,17 +555,24 @@ def _source_texts(sources: list[Any]) -> Iterator[str]:
     n = 0
     for i, src in enumerate(sources):
         reader = Reader(dataclasses.replace(src, shuffle_files=False, shuffle_docs=0), i, seed=0)
+        r = read.setdefault(str(src.path), {"docs": 0, "skipped": {}, "first": ""})
         try:
             while (item := reader.next()).kind != "epoch_end":
                 if item.kind == "doc" and isinstance(item.payload, str):
                     n += 1
+                    r["docs"] += 1
                     yield item.payload
+                elif item.kind == "bad":
+                    stat, msg = item.payload
+                    r["skipped"][stat] = r["skipped"].get(stat, 0) + 1
+                    r["first"] = r["first"] or msg
         finally:
             reader.close()
     if n == 0:
         paths = ", ".join(str(s.path) for s in sources)
         raise TandemError(
-            f"no text to train a tokenizer on: every --data source is empty or unreadable ({paths})"
+            f"no text to train a tokenizer on: every --data source is empty or unreadable "
+            f"({_read_note(read) or paths}); give UTF-8 text, .jsonl or .parquet files"
         )
 
 
