@@ -1031,3 +1031,25 @@ def test_flores_devtest_outputs_have_no_stray_marks_or_digits(lang: str, shared_
         zeros = [i for i, c in enumerate(line) if c.isdigit() and unicodedata.digit(c) == 0]
         free = sum(not (i and unicodedata.category(line[i - 1])[0] in "LM") for i in zeros)
         assert out.split().count(zero) <= free + line.split().count(zero), (line, out)
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a bare hour, a dash and a time with its word or am/pm: the dash is the range word (it was dropped:
+        # "zehn zwölf uhr", "ten twelve p m")
+        ("de", "10-12 Uhr", "zehn bis zwölf uhr"),
+        ("de", "von 9-17 Uhr geöffnet", "von neun bis siebzehn uhr geöffnet"),
+        ("de", "1-2 Uhr", "ein bis zwei uhr"),
+        ("en", "10-12 pm", "ten to twelve p m"),
+        ("en", "9-5pm", "nine to five p m"),
+        ("fr", "10-12 h", "dix à douze heures"),
+        # unchanged: ranges without a time mark, durations, a side that is no hour
+        ("de", "10-12 Stunden", "zehn bis zwölf stunden"),
+        ("de", "10-12", "zehn bis zwölf"),
+        ("en", "9am-5pm", "nine a m to five p m"),
+        ("es", "10-12 h", "diez a doce h"),
+    ],
+)
+def test_a_bare_hour_before_a_marked_time_is_a_time_range(lang, text, want):
+    assert to_spoken(text, lang) == want

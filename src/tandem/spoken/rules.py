@@ -253,6 +253,16 @@ class LanguageRules:
         self.range_marks = t.get("range_marks", [])
         dash = f"[-–—{''.join(re.escape(c) for c in self.range_marks)}]"
         self.re_time_range = rx(rf"(?=\d)(?P<a>{one})\s?{dash}\s?(?P<b>{one})")
+        # a bare hour, a dash and a time with a time word or am/pm ("10-12 Uhr", "10-12 pm"): the range's
+        # first side shares the second's mark (read as an hour, without the word)
+        marked = "|".join(
+            re.sub(r"\(\?P<\w+>", "(?:", r.pattern)
+            for r in (self.re_time_marked, self.re_time_ampm, self.re_time_h)
+            if r is not None
+        )
+        self.re_time_range_bare = (
+            rx(rf"(?<![\d:.,\-–—])(?P<a>\d{{1,2}})\s?{dash}\s?(?=\d)(?P<b>{marked})") if marked else None
+        )
         # money, percent, measures
         self.currencies = t["currencies"]
         syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
@@ -775,6 +785,21 @@ class LanguageRules:
             sides.append(side.strip())
         return f" {sides[0]} {self.t['range']} {sides[1]} "
 
+    def _time_range_bare(self, m: re.Match[str]) -> str:
+        h = int(m.group("a"))
+        side = m.group("b")
+        for rx, fn in (
+            (self.re_time_marked, self._time),
+            (self.re_time_ampm, self._time_ampm),
+            (self.re_time_h, self._time_h),
+        ):
+            if rx is not None:
+                side = rx.sub(fn, side)
+        if h > 24 or any(c.isdigit() for c in side):  # not an hour, or the second side was no time after all
+            return m.group(0)
+        hw = self.time.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
+        return f" {hw} {self.t['range']} {side.strip()} "
+
     def _time_ampm(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
@@ -1118,6 +1143,7 @@ class LanguageRules:
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
             (self.re_time_range, self._time_range, ("-", "–", "—", *self.range_marks), False),
+            (self.re_time_range_bare, self._time_range_bare, ("-", "–", "—", *self.range_marks), False),
             (self.re_time, self._time, tm, False),
             (self.re_time_marked, self._time, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, None, False),
