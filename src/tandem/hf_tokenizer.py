@@ -182,18 +182,7 @@ class HFTokenizer(_TokenizerBase):
         return {
             "tokenizer_class": "transformers.AutoTokenizer",
             "hf_class": type(self.hf).__name__,
-            "vocab_size": self.vocab_size,
-            "bos_id": self.bos_id,
-            "pad_id": self.pad_id,
-            "has_pad": self.has_pad,
-            "eos_id": self.eos_id,
-            "unk_id": self.unk_id,
-            "clm_id": self.clm_id,
-            "doc_id": self.doc_id,
-            "mask_id": self.mask_id,
-            "newline_id": self.newline_id,
-            "reserved_tags": self.num_reserved_tags,
-            "newline_mode": self.newline_mode,
+            **self._id_config(),
             **({"src_lang": self.src_lang} if self.src_lang is not None else {}),
         }
 

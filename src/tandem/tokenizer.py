@@ -487,6 +487,23 @@ class _TokenizerBase:
     def __len__(self) -> int:
         return self.vocab_size
 
+    def _id_config(self) -> dict[str, Any]:
+        """The special ids and newline policy, as both kinds of tokenizer write them in their config()."""
+        return {
+            "vocab_size": self.vocab_size,
+            "bos_id": self.bos_id,
+            "pad_id": self.pad_id,
+            "has_pad": self.has_pad,
+            "eos_id": self.eos_id,
+            "unk_id": self.unk_id,
+            "clm_id": self.clm_id,
+            "doc_id": self.doc_id,
+            "mask_id": self.mask_id,
+            "newline_id": self.newline_id,
+            "reserved_tags": self.num_reserved_tags,
+            "newline_mode": self.newline_mode,
+        }
+
     def _prepare(self, text: str) -> str:
         if not isinstance(text, str):
             raise TandemError(f"encode takes a str, got {type(text).__name__}")
@@ -813,18 +830,7 @@ class Tokenizer(_TokenizerBase):
         cfg: dict[str, Any] = {
             "tokenizer_class": "tandem.Tokenizer",
             "model_file": MODEL_FILE,
-            "vocab_size": self.vocab_size,
-            "bos_id": self.bos_id,
-            "pad_id": self.pad_id,
-            "has_pad": self.has_pad,
-            "eos_id": self.eos_id,
-            "unk_id": self.unk_id,
-            "clm_id": self.clm_id,
-            "doc_id": self.doc_id,
-            "mask_id": self.mask_id,
-            "newline_id": self.newline_id,
-            "reserved_tags": self.num_reserved_tags,
-            "newline_mode": self.newline_mode,
+            **self._id_config(),
         }
         if self._newline_repl is not None:
             cfg["newline_replacement"] = self._newline_repl
