@@ -19,7 +19,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,8 @@ class HFTokenizer(_TokenizerBase):
     Not available: training (`tandem tokenizer train` makes SentencePiece tokenizers), the SentencePiece
     model itself (`sp`, `model_proto`: edge export and vocabulary trimming read one).
     """
+
+    _units = "tokens"
 
     is_tandem_layout = False
 
@@ -345,24 +347,6 @@ class HFTokenizer(_TokenizerBase):
         tokenizer's special tokens)."""
         ids = self._checked(_coerce_ids(ids))
         return self.hf.decode(ids, skip_special_tokens=skip_special_tokens)
-
-    def decode_batch(
-        self, batch: Iterable[Sequence[int]] | Any, skip_special_tokens: bool = True
-    ) -> list[str]:
-        if hasattr(batch, "tolist"):
-            batch = batch.tolist()
-        return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
-
-    def check_fits(self, model_vocab_size: int, model: str = "the model") -> None:
-        """As `Tokenizer.check_fits`: a TandemError when the tokenizer has more tokens than the model ids."""
-        if self.vocab_size > model_vocab_size:
-            raise TandemError(
-                f"the tokenizer has {self.vocab_size} tokens but {model} has only {model_vocab_size} ids: pass "
-                "the tokenizer the model was trained with (--tokenizer)"
-            )
-
-    def token_to_id(self, piece: str) -> int | None:
-        return self._find(piece)
 
     def id_to_token(self, i: int) -> str:
         i = int(i)

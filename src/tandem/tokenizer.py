@@ -487,6 +487,29 @@ class _TokenizerBase:
     def __len__(self) -> int:
         return self.vocab_size
 
+    _units = "pieces"  # what the vocabulary holds, as messages name it (decode and _find: the subclasses')
+
+    def decode_batch(
+        self, batch: Iterable[Sequence[int]] | Any, skip_special_tokens: bool = True
+    ) -> list[str]:
+        """`decode` of each row."""
+        if hasattr(batch, "tolist"):
+            batch = batch.tolist()
+        return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
+
+    def check_fits(self, model_vocab_size: int, model: str = "the model") -> None:
+        """Raise a TandemError when this tokenizer has more pieces than the model has ids: those pieces
+        would reach the embedding as ids it does not have. (A larger model vocabulary is fine.)"""
+        if self.vocab_size > model_vocab_size:
+            raise TandemError(
+                f"the tokenizer has {self.vocab_size} {self._units} but {model} has only {model_vocab_size} "
+                "ids: pass the tokenizer the model was trained with (--tokenizer)"
+            )
+
+    def token_to_id(self, piece: str) -> int | None:
+        """The id of `piece`, or None when the vocabulary has no such piece."""
+        return self._find(piece)
+
     def _id_config(self) -> dict[str, Any]:
         """The special ids and newline policy, as both kinds of tokenizer write them in their config()."""
         return {
@@ -1002,27 +1025,6 @@ class Tokenizer(_TokenizerBase):
                 run.append(i)
         flush()
         return "".join(parts)
-
-    def decode_batch(
-        self, batch: Iterable[Sequence[int]] | Any, skip_special_tokens: bool = True
-    ) -> list[str]:
-        """`decode` of each row."""
-        if hasattr(batch, "tolist"):
-            batch = batch.tolist()
-        return [self.decode(row, skip_special_tokens=skip_special_tokens) for row in batch]
-
-    def check_fits(self, model_vocab_size: int, model: str = "the model") -> None:
-        """Raise a TandemError when this tokenizer has more pieces than the model has ids: those pieces
-        would reach the embedding as ids it does not have. (A larger model vocabulary is fine.)"""
-        if self.vocab_size > model_vocab_size:
-            raise TandemError(
-                f"the tokenizer has {self.vocab_size} pieces but {model} has only {model_vocab_size} ids: pass "
-                "the tokenizer the model was trained with (--tokenizer)"
-            )
-
-    def token_to_id(self, piece: str) -> int | None:
-        """The id of `piece`, or None when the vocabulary has no such piece."""
-        return self._find(piece)
 
     def id_to_token(self, i: int) -> str:
         """The piece with id `i`."""
