@@ -213,13 +213,7 @@ class HFTokenizer(_TokenizerBase):
 
     @src_lang.setter
     def src_lang(self, lang: str) -> None:
-        if not hasattr(self.hf, "src_lang"):
-            raise TandemError(f"{type(self.hf).__name__} has no source language to set")
-        if self._find(lang) is None:
-            raise TandemError(
-                f"src_lang {lang!r} is not a token of this tokenizer (a language code like en_XX)"
-            )
-        self.hf.src_lang = lang
+        self._set_lang("src_lang", "source", lang, "en_XX")
 
     @property
     def tgt_lang(self) -> str | None:
@@ -229,13 +223,16 @@ class HFTokenizer(_TokenizerBase):
 
     @tgt_lang.setter
     def tgt_lang(self, lang: str) -> None:
-        if not hasattr(self.hf, "tgt_lang"):
-            raise TandemError(f"{type(self.hf).__name__} has no target language to set")
+        self._set_lang("tgt_lang", "target", lang, "ro_RO")
+
+    def _set_lang(self, attr: str, side: str, lang: str, example: str) -> None:
+        if not hasattr(self.hf, attr):
+            raise TandemError(f"{type(self.hf).__name__} has no {side} language to set")
         if self._find(lang) is None:
             raise TandemError(
-                f"tgt_lang {lang!r} is not a token of this tokenizer (a language code like ro_RO)"
+                f"{attr} {lang!r} is not a token of this tokenizer (a language code like {example})"
             )
-        self.hf.tgt_lang = lang
+        setattr(self.hf, attr, lang)
 
     def source_affixes(self) -> tuple[list[int], list[int]]:
         """(ids before, ids after) a source's own ids, as the tokenizer's template frames them in `tok(text)`
