@@ -257,20 +257,14 @@ def _balanced_sample(
     order = list(dict.fromkeys(groups))
     members = {g: [i for i, x in enumerate(groups) if x == g] for g in order}
 
-    def group_lines(g: str) -> Iterable[tuple[str, int]]:
+    def group_lines(g: str, skipped: dict[Path, int] | None = None) -> Iterable[tuple[str, int]]:
         for i in members[g]:
-            for line in _iter_file_lines(files[i]):
+            for line in _iter_file_lines(files[i], skipped):
                 if line.strip():
                     yield line, i
 
-    def counted(g: str) -> int:
-        n = 0
-        for i in members[g]:
-            for line in _iter_file_lines(files[i], binary):
-                n += bool(line.strip())
-        return n
-
-    counts = {g: counted(g) for g in order}
+    # the counting pass records the binary lines skipped; the drawing pass reads the same files again
+    counts = {g: sum(1 for _ in group_lines(g, binary)) for g in order}
     seen = sum(counts.values())
     live = [g for g in order if counts[g] > 0]
     if not live:
