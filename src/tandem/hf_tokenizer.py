@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
-from tandem.tokenizer import SENTINEL_FORMAT, TAG_FORMAT, UL2_MODE_SYMBOLS, _coerce_ids, _TokenizerBase
+from tandem.tokenizer import _coerce_ids, _TokenizerBase
 
 # What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
@@ -95,20 +95,9 @@ class HFTokenizer(_TokenizerBase):
         pad = hf.pad_token_id
         self.has_pad: bool = pad is not None
         self.pad_id: int | None = pad if pad is not None else self.eos_id
-        self.clm_id = self._find("[CLM]")
-        self.doc_id = self._find("[DOC]")
         mask = getattr(hf, "mask_token_id", None)
         self.mask_id: int | None = mask if mask is not None else self._find("[MASK]")
-        self.newline_id = self._find("\n")
-        self.num_reserved_tags = 0
-        while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
-            self.num_reserved_tags += 1
-        self.sentinel_ids: list[int] = []
-        while (i := self._find(SENTINEL_FORMAT.format(len(self.sentinel_ids)))) is not None:
-            self.sentinel_ids.append(i)
-        self.mode_ids: dict[str, int] = {
-            m: i for m, sym in UL2_MODE_SYMBOLS.items() if (i := self._find(sym)) is not None
-        }
+        self._find_symbols()
         self._special_ids = frozenset(int(i) for i in hf.all_special_ids)
         # does the tokenizer's own template end a text with EOS? (BART, T5, mBART do; some have no template)
         probe = list(hf.encode("a", add_special_tokens=True))

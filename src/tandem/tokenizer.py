@@ -504,6 +504,23 @@ class _TokenizerBase:
         """The id of `piece`, or None when the vocabulary has no such piece."""
         return self._find(piece)
 
+    def _find_symbols(self) -> None:
+        """The ids of tandem's symbols where the vocabulary has them (by their pieces; `_find` is the
+        subclass's): [CLM], [DOC], the newline, the reserved tags, T5's sentinels <extra_id_0>, ... in order,
+        and UL2's mode tokens."""
+        self.clm_id: int | None = self._find("[CLM]")
+        self.doc_id: int | None = self._find("[DOC]")
+        self.newline_id: int | None = self._find(NEWLINE)
+        self.num_reserved_tags = 0
+        while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
+            self.num_reserved_tags += 1
+        self.sentinel_ids: list[int] = []
+        while (i := self._find(SENTINEL_FORMAT.format(len(self.sentinel_ids)))) is not None:
+            self.sentinel_ids.append(i)
+        self.mode_ids: dict[str, int] = {
+            m: i for m, sym in UL2_MODE_SYMBOLS.items() if (i := self._find(sym)) is not None
+        }
+
     def _id_config(self) -> dict[str, Any]:
         """The special ids and newline policy, as both kinds of tokenizer write them in their config()."""
         return {
@@ -564,20 +581,8 @@ class Tokenizer(_TokenizerBase):
         self.has_pad: bool = pad is not None
         # No pad piece: pad with EOS (padded positions are masked, so the id never reaches a loss).
         self.pad_id: int | None = pad if pad is not None else self.eos_id
-        self.clm_id: int | None = self._find("[CLM]")
-        self.doc_id: int | None = self._find("[DOC]")
         self.mask_id: int | None = self._find("[MASK]", "<mask>")
-        self.newline_id: int | None = self._find(NEWLINE)
-        self.num_reserved_tags: int = 0
-        while self._find(TAG_FORMAT.format(self.num_reserved_tags)) is not None:
-            self.num_reserved_tags += 1
-        # T5's sentinels <extra_id_0>, <extra_id_1>, ... in order, and UL2's mode tokens, where present
-        self.sentinel_ids: list[int] = []
-        while (i := self._find(SENTINEL_FORMAT.format(len(self.sentinel_ids)))) is not None:
-            self.sentinel_ids.append(i)
-        self.mode_ids: dict[str, int] = {
-            m: i for m, sym in UL2_MODE_SYMBOLS.items() if (i := self._find(sym)) is not None
-        }
+        self._find_symbols()
         self._special_ids = frozenset(
             [
                 i
