@@ -184,7 +184,9 @@ def test_a_token_cache_gives_the_shuffled_stream_of_its_text(tmp_path, rank, gz)
             f.with_name(f.name + ".gz").write_bytes(gzip.compress(f.read_bytes(), mtime=0))
             f.unlink()
     evals = [doc(2, 9, 13)]  # part2's document 9 shares a 13-gram: removed
-    build_cache(Source(d, "en"), TOK, tmp_path / "cache", decontaminate=evals, max_doc_chars=200)
+    build_cache(
+        Source(d, "en", shuffle_docs=7), TOK, tmp_path / "cache", decontaminate=evals, max_doc_chars=200
+    )
 
     def stream(path):
         src = Source(path, "en", shuffle_docs=7)
@@ -270,6 +272,33 @@ def test_a_flat_token_cache_and_a_dataset_are_shuffled_in_blocks_too(tmp_path):
     for k in range(len(items) - 1):
         r = Reader(src, 0, seed=0, rank=1, world_size=2, cursor=items[k].cursor)
         assert r.next().payload == items[k + 1].payload
+
+
+def test_a_token_cache_read_in_another_order_than_its_text_source_is_refused(tmp_path):
+    """A cache built from a source with shuffle_docs (or shuffle_files) gave, read with other values (the
+    cache source's defaults), other batches than its text source, silently. meta.json records them now, and a
+    stream refuses the mismatch saying what to give; with the values, it gives the text's batches."""
+    write(tmp_path / "a.txt", 0, 40)
+    text = Source(tmp_path / "a.txt", "en", shuffle_docs=8)
+    build_cache(text, TOK, tmp_path / "cache")
+    meta = json.loads((tmp_path / "cache" / "meta.json").read_text())
+    assert (meta["shuffle_docs"], meta["shuffle_files"]) == (8, True)
+
+    def make(src):
+        return PretrainStream([src], TOK, CLMObjective(CLM), 16, 4, seed=3)
+
+    with pytest.raises(
+        TandemError, match=r"shuffle_docs=8 \(this source: 0\).*give the cache source shuffle_docs=8"
+    ):
+        make(Source(tmp_path / "cache", "en"))
+    with pytest.raises(TandemError, match=r"shuffle_files=True \(this source: False\)"):
+        make(Source(tmp_path / "cache", "en", shuffle_docs=8, shuffle_files=False))
+    ref = make(text)
+    cache = make(Source(tmp_path / "cache", "en", shuffle_docs=8))
+    assert batches_equal([next(ref) for _ in range(8)], [next(cache) for _ in range(8)])
+    del meta["shuffle_docs"], meta["shuffle_files"]  # a cache built before caches recorded them
+    (tmp_path / "cache" / "meta.json").write_text(json.dumps(meta))
+    make(Source(tmp_path / "cache", "en"))
 
 
 @pytest.mark.parametrize("value", [-1, "1000", 2.5, True])

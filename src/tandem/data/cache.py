@@ -36,7 +36,9 @@ def build_cache(
     `spoken_fraction` leaves cached documents in written form and says so.
     Documents longer than `max_doc_chars` characters are cached in pieces, as the stream's `max_doc_chars`
     cuts text: meta.json records the value (and the longest document, `longest_doc_chars`), and a stream
-    whose max_doc_chars would cut this cache's documents otherwise refuses it.
+    whose max_doc_chars would cut this cache's documents otherwise refuses it. meta.json also records the
+    source's `shuffle_files` and `shuffle_docs`, and a stream whose cache source reads in another order
+    than that (e.g. shuffle_docs left at 0) refuses it.
     """
     src = Source.coerce(source)
     out = Path(out_dir)
@@ -129,6 +131,9 @@ def _build(
         "longest_doc_chars": longest,
         "txt_docs": src.txt_docs,
         "field": src.field,
+        # the order the text source reads its documents in: a stream reading the cache in another one refuses it
+        "shuffle_files": src.shuffle_files,
+        "shuffle_docs": src.shuffle_docs,
     }
     (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))
     # each file is replaced atomically, one after another: a kill in between leaves files of two builds,

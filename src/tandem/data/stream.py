@@ -140,6 +140,28 @@ def _check_cache_max_doc_chars(src: Source, cache: Any, max_doc_chars: int) -> N
     )
 
 
+def _check_cache_order(src: Source, cache: Any) -> None:
+    """A token cache gives its text source's batches only when read in that source's order: refuse a cache
+    source whose shuffle_files or shuffle_docs differ from those of the source it was built from (a cache
+    built before caches recorded them is not checked)."""
+    import json
+
+    try:
+        meta = json.loads((cache / "meta.json").read_text(encoding="utf-8"))
+        built = {k: meta[k] for k in ("shuffle_files", "shuffle_docs") if k in meta}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return  # no readable meta.json: nothing to compare with
+    diff = [f"{k}={v!r} (this source: {getattr(src, k)!r})" for k, v in built.items() if getattr(src, k) != v]
+    if diff:
+        fix = ", ".join(f"{k}={v!r}" for k, v in built.items() if getattr(src, k) != v)
+        raise TandemError(
+            f"source {src.path}: the token cache was built from a source with {' and '.join(diff)}, so it "
+            "would give its documents in another order than its text source; give the cache source "
+            f"{fix} as the text source has, or rebuild the cache with build_cache from a source with this "
+            "source's order"
+        )
+
+
 def _worker_signals() -> None:
     """In a tokeniser worker: the main process decides about Ctrl-C (it saves a checkpoint first), and
     SIGTERM ends the worker, whatever handler the trainer had installed when the pool was forked."""
@@ -317,6 +339,7 @@ class PretrainStream:
             if fmt == "tokens":
                 _check_cache_vocab(s, files[0], tokenizer)
                 _check_cache_max_doc_chars(s, files[0], self.max_doc_chars)
+                _check_cache_order(s, files[0])
                 self._check_cache_text_steps(s, files[0], spoken_fraction, decontaminate)
                 if s.size is None and len(sources) > 1 and cache_text_size(files[0]) is None:
                     self._setup_problem(
