@@ -249,3 +249,67 @@ def test_finetune_cli_reads_gzipped_data_and_refuses_xz(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dev.jsonl.xz is xz-compressed, which is not read" in err and "Traceback" not in err
     assert not (tmp_path / "tok").exists()
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_jsonl_line_too_long_to_parse_is_skipped_and_counted_with_its_line(tmp_path, monkeypatch, gz):
+    """A jsonl line of more than 4 * max_doc_chars bytes was read as a txt record: its JSON syntax became
+    text and, with no txt line end to stop at, the rest of the file went into that one document. Now a line
+    up to 16 * max_doc_chars bytes is parsed (its text split as usual); a longer one is read to its end in
+    chunks, skipped as a "long_records" bad record naming file and line, counted and warned about, and the
+    lines after it are read, with cursors that resume exactly (every rank, also in shuffle_docs blocks)."""
+    monkeypatch.setattr(sources, "_CHUNK", 3)
+    texts = [f"doc {k} é" for k in range(9)]
+    texts[2] = "mid " * 25  # a 100-character text: parsed, then split in pieces of at most 40
+    texts[5] = "huge " * 200  # a 1,000-character text: more than 16 * 40 bytes, skipped
+    data = "".join(json.dumps({"id": k, "text": t}) + "\n" for k, t in enumerate(texts)).encode()
+    f = tmp_path / ("a.jsonl.gz" if gz else "a.jsonl")
+    f.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    items = all_items(Reader(Source(f, "en"), 0, seed=0, max_doc_chars=40))
+    docs = [it[1] for it in items if it[0] == "doc"]
+    assert docs == [*texts[:2], *split_text(texts[2], 40), texts[3], texts[4], *texts[6:]]
+    bad = [it for it in items if it[0] == "bad"]
+    assert [(b[1][0], b[4]) for b in bad] == [("long_records", f"{f} line 6")]
+    assert re.search(r"line 6: a JSON line of 1,0\d\d bytes, more than the 656 read whole", bad[0][1][1])
+    for world, shuffle in ((1, 0), (2, 0), (2, 3)):
+        src = Source(f, "en", shuffle_docs=shuffle)
+        for rank in range(world):
+            got = all_items(Reader(src, 0, seed=1, rank=rank, world_size=world, max_doc_chars=40))
+            for k in range(len(got) - 1):
+                r = Reader(src, 0, seed=1, rank=rank, world_size=world, cursor=got[k][2], max_doc_chars=40)
+                nxt = r.next()
+                assert (nxt.kind, nxt.payload, nxt.cursor) == got[k + 1][:3], (world, shuffle, k)
+                r.close()
+    from tandem.data import PretrainStream
+    from tandem.objectives import CLMObjective
+
+    class Chars:
+        pad_id, eos_id, clm_id, doc_id, vocab_size = 0, 1, 2, 3, 300
+
+        def encode(self, text, add_eos=False):
+            return [4 + ord(c) % 290 for c in text] + [1] * add_eos
+
+    stream = PretrainStream([Source(f, "en")], Chars(), CLMObjective(2), 16, 4, max_doc_chars=40)
+    with pytest.warns(UserWarning, match=rf"{re.escape(str(f))} line 6: a JSON line of"):
+        for _ in range(6):
+            next(stream)
+    assert stream.stats["long_records"] == 1 and stream.stats["epochs"]["en:" + f.name] >= 1
+
+
+def test_a_huge_jsonl_line_is_skipped_in_bounded_memory(tmp_path):
+    """An 8 MB jsonl line (more than 16 * max_doc_chars bytes) is read a chunk at a time to its end, never
+    whole, and the records after it are read."""
+    f = tmp_path / "big.jsonl"
+    body = json.dumps({"text": " ".join(f"w{k}" for k in range(1_200_000))})
+    f.write_text('{"text": "first"}\n' + body + '\n{"text": "last"}\n')
+    reader = Reader(Source(f, "en"), 0, seed=0, max_doc_chars=20_000)
+    tracemalloc.start()
+    try:
+        got = []
+        while (it := reader.next()).kind != "epoch_end":
+            got.append(it.payload if it.kind == "doc" else it.payload[0])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got == ["first", "long_records", "last"]
+    assert len(body) > 8_000_000 and peak < 2_000_000, peak

@@ -671,6 +671,16 @@ def _read_head(fh: Any, n: int) -> tuple[bytes, bool]:
     return b"".join(parts), True
 
 
+def _skip_line(fh: Any, head: bytes) -> tuple[int, bytes]:
+    """Read on to the end of the line whose first bytes `head` were read, _CHUNK bytes at a time; its length
+    in bytes (line end included) and its last _TAIL bytes."""
+    size, recent, seg = len(head), head[-_TAIL:], head
+    while not seg.endswith(b"\n") and (seg := fh.readline(_CHUNK)):
+        size += len(seg)
+        recent = (recent + seg[-_TAIL:])[-_TAIL:]
+    return size, recent
+
+
 def _open_file(path: Path) -> Any:
     """A text or jsonl file opened for reading bytes: through gzip for a .gz file (offsets and seeks are then
     in the decompressed bytes)."""
@@ -781,6 +791,10 @@ class Reader:
         # a txt record (a line, paragraph, file) of more bytes than this is not read whole: it is read twice, once to
         # its end to check it and count its pieces, then piece by piece as they are used (see _scan)
         self._read_cap = 4 * self.max_doc_chars + 4
+        # a jsonl line must be read whole to be parsed: one of more bytes than this is skipped (read in chunks
+        # to its end, never held whole) as a "long_records" bad record. 16 x max_doc_chars leaves room for a
+        # text of max_doc_chars characters or more written with \uXXXX escapes (6 bytes a character)
+        self._json_cap = 16 * self.max_doc_chars + 16
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
         if self.fmt == "hf":
@@ -1395,6 +1409,7 @@ class Reader:
             fh = self._fh
             first_line = c["line"] + 1
             big = None
+            long_line: tuple[int, bytes] | None = None  # a jsonl line skipped: its bytes and its last _TAIL
             try:
                 if mode == "file":
                     raw = fh.read(self._read_cap + 1)
@@ -1422,9 +1437,13 @@ class Reader:
                             first_line += 1
                     raw = b"".join(parts)
                 else:
-                    raw = fh.readline(self._read_cap + 1)
+                    raw = fh.readline((self._json_cap if mode == "jsonl" else self._read_cap) + 1)
                     lines = 1 if raw else 0
-                if len(raw) > self._read_cap and mode != "paragraph":  # not read whole: see _scan
+                if mode == "jsonl":
+                    if len(raw) > self._json_cap:  # too long to parse: skipped, read to its end in chunks
+                        long_line = _skip_line(fh, raw)
+                        raw = b"-"
+                elif len(raw) > self._read_cap and mode != "paragraph":  # not read whole: see _scan
                     big = self._scan(path, fh, raw, mode, self._mine(c["record"]))
                 if big is not None:
                     raw, lines, first_line = b"-", big.lines, c["line"] + 1 + big.leading
@@ -1436,7 +1455,12 @@ class Reader:
             if not raw:
                 return None  # end of this file (empty files are reported when the stream is built)
             c["offset"] = fh.tell()
-            read = big.recent if big is not None else b"".join(seen) if mode == "paragraph" else raw
+            if big is not None:
+                read = big.recent
+            elif long_line is not None:
+                read = long_line[1]
+            else:
+                read = b"".join(seen) if mode == "paragraph" else raw
             self._recent = (self._recent + read[-_TAIL:])[-_TAIL:]
             c["tail"] = zlib.crc32(self._recent)
             c["line"] += lines
@@ -1448,6 +1472,12 @@ class Reader:
             where = f"{path} line {first_line}"
             if big is not None:
                 return self._big_item(big, rec, where)
+            if long_line is not None:
+                msg = (
+                    f"{where}: a JSON line of {long_line[0]:,} bytes, more than the {self._json_cap:,} read whole "
+                    f"(16 x max_doc_chars) (skipped)"
+                )
+                return Item("bad", ("long_records", msg), dict(c), rec, where)
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:

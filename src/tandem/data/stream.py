@@ -441,6 +441,7 @@ class PretrainStream:
             "bad_files": 0,
             "invalid_utf8": 0,
             "bad_json": 0,
+            "long_records": 0,
             "missing_field": 0,
             "short_docs": 0,
             "decontaminated": 0,
@@ -589,6 +590,8 @@ class PretrainStream:
                 stat, msg = it.payload
                 if first_pass or it.always:
                     self._problem(stat, msg)
+                    if stat == "long_records":  # a whole document lost, not a broken one: say so now
+                        warnings.warn(f"PretrainStream: {msg}", stacklevel=2)
                 continue
             if it.note is not None and first_pass:
                 self._problem(*it.note)

@@ -722,6 +722,7 @@ _SKIP_STATS = (
     "bad_files",
     "invalid_utf8",
     "bad_json",
+    "long_records",
     "missing_field",
     "empty_docs",
     "nul_docs",
