@@ -146,3 +146,39 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
     assert src.lang == "en" and src.path == "my corpus.txt"
     (src,) = _sources(SimpleNamespace(data=["my corpus.txt"], langs=["de"]))
     assert src.lang == "de"
+
+
+def test_a_language_taken_from_a_folder_name_is_said_with_how_to_give_it(tmp_path, monkeypatch, capsys):
+    """`--data corpus/bad` took the folder name 'bad' as the language, a valid-looking tag, silently. Now the
+    run says so (once, rank 0) and how to give the language; LANG:PATH and --langs say nothing; a folder name
+    that is no tag is an error naming the folder name."""
+    from types import SimpleNamespace
+
+    from tandem.train.trainer import _build_data, _sources
+
+    monkeypatch.chdir(tmp_path)
+    for d in ("corpus/bad", "my corpus"):
+        (tmp_path / d).mkdir(parents=True)
+    write(tmp_path / "corpus" / "bad" / "a.txt", ["5 7 5 7 5 7"] * 4)
+    write(tmp_path / "en.txt", ["5 7 5 7 5 7"] * 4)
+    notes: list[str] = []
+    srcs = _sources(SimpleNamespace(data=["corpus/bad", "en.txt"], langs=None), notes)
+    assert [s.lang for s in srcs] == ["bad", "en"]
+    assert notes == [
+        "note: --data corpus/bad: the language is taken from the folder name ('bad'); if that is not its "
+        "language, give it as LANG:PATH (e.g. en:corpus/bad) or with --langs"
+    ]
+    for data, langs in ((["de:corpus/bad"], None), (["corpus/bad"], ["de"])):
+        notes = []
+        (src,) = _sources(SimpleNamespace(data=data, langs=langs), notes)
+        assert src.lang == "de" and notes == []
+    from tandem.train.trainer import TrainConfig
+
+    cfg = TrainConfig.from_dict({"data": ["corpus/bad"], "seq_len": 16, "batch_size": 2, "objective": "clm"})
+    for rank in (0, 1):
+        _build_data(cfg, CharTok(), rank, 2)
+        out = capsys.readouterr().out
+        assert out.count("taken from the folder name ('bad')") == (rank == 0), out
+    write(tmp_path / "my corpus" / "a.txt", ["5 7 5 7"])
+    with pytest.raises(TandemError, match=r"guessed from the folder name \('my corpus'\).*LANG:PATH"):
+        _sources(SimpleNamespace(data=["my corpus"], langs=None))

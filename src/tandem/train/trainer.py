@@ -482,8 +482,9 @@ def lang_from_name(path: str | os.PathLike) -> str:
     return _LANG3.get(code, code)
 
 
-def _sources(cfg: TrainConfig) -> list[Any]:
-    """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand."""
+def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
+    """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand.
+    `notes` gets a line for each folder whose language is taken from its name (any valid-looking tag passes)."""
     import glob
 
     from tandem.data import Source
@@ -513,15 +514,21 @@ def _sources(cfg: TrainConfig) -> list[Any]:
         )
     for i, (f, lang) in enumerate(files):
         guessed = not langs and not lang
+        name = "folder name" if Path(f).is_dir() else "file name"
         try:
             out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
         except TandemError as e:
             if not guessed:
                 raise
             raise TandemError(
-                f"--data {f}: the language was guessed from the file name ({lang_from_name(f)!r}), which is "
+                f"--data {f}: the language was guessed from the {name} ({lang_from_name(f)!r}), which is "
                 f"not a language tag; give it as LANG:PATH (e.g. en:{f}) or with --langs"
             ) from e
+        if guessed and name == "folder name" and notes is not None:
+            notes.append(
+                f"note: --data {f}: the language is taken from the folder name ({lang_from_name(f)!r}); if "
+                f"that is not its language, give it as LANG:PATH (e.g. en:{f}) or with --langs"
+            )
     if not out:
         raise TandemError("no training data: pass --data FILE [FILE ...] (one language per file)")
     return out
@@ -609,8 +616,13 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
                 flush=True,
             )
 
+    notes: list[str] = []
+    sources = _sources(cfg, notes)
+    if rank == 0:
+        for note in notes:
+            print(note, flush=True)
     return PretrainStream(
-        _sources(cfg),
+        sources,
         tokenizer,
         cfg.objective,
         seq_len=cfg.seq_len,
