@@ -486,3 +486,38 @@ def test_pretrain_on_binary_data_says_what_was_skipped(tmp_path, capsys):
     assert main(["pretrain", "--data", f"en:{zeros}", "--out", str(tmp_path / "z"), "--steps", "1"]) == 2
     err = capsys.readouterr().err
     assert f"--data {zeros}: 0 documents read, 1 records skipped (1 nul docs" in err
+
+
+def test_a_tokenizer_trained_on_a_mostly_skipped_file_warns_with_its_counts(tmp_path, capsys):
+    """A file two thirds of whose lines are binary: the tokenizer was trained on the rest without a word when
+    the vocabulary still fit. Now it warns, per file, with the records read and skipped (blank lines and a
+    file with a few bad lines are not warned of), and still trains."""
+    from tandem.train.trainer import TrainConfig, _build_tokenizer
+
+    rng = random.Random(0)
+    words = ["".join(rng.choice("abcdefghijklmnop") for _ in range(rng.randrange(2, 7))) for _ in range(300)]
+
+    def text(n: int) -> bytes:
+        return " ".join(rng.choice(words) for _ in range(n)).encode() + b"\n"
+
+    d = tmp_path / "mix"
+    d.mkdir()
+    bad, ok = d / "bad.txt", d / "ok.txt"
+    bad.write_bytes(
+        b"".join(
+            text(12) if k % 3 == 0 else bytes(rng.randrange(128, 256) for _ in range(40)) + b"\n"
+            for k in range(3000)
+        )
+    )
+    # 1 bad line in 20 (5%), and a blank line after every line (skipped, but no sign of binary data)
+    ok.write_bytes(b"".join((b"\xff\n" if k % 20 == 0 else text(10)) + b"\n" for k in range(1000)))
+    cfg = TrainConfig.from_dict({"data": [f"en:{d}"], "vocab_size": 300, "out": str(tmp_path / "run")})
+    tok = _build_tokenizer(cfg, tmp_path / "run", 0)
+    assert tok.vocab_size == 300
+    err = capsys.readouterr().err
+    assert (
+        f"warning: the tokenizer was trained on what was left of files with more than 10% of their records "
+        f"skipped (blank ones not counted): {bad}: 1,000 read, 2,000 skipped (67%: 2,000 invalid utf8; first: "
+        f"{bad} line 2: invalid UTF-8 at byte 0 (skipped)). Binary data"
+    ) in err
+    assert str(ok) not in err and err.count("warning") == 1

@@ -430,6 +430,8 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
                 f"{'lower' if e.too_large else 'raise'} --vocab-size, add text to --data, or pass --tokenizer "
                 "(one made with `tandem tokenizer train`)"
             ) from e
+        if _skipped_note(read):
+            print(_skipped_note(read), file=sys.stderr, flush=True)
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
@@ -547,10 +549,51 @@ def _read_note(read: dict[str, dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+# a file more than this share of whose (non-blank) records were skipped is warned of after a tokenizer is
+# trained on what remains of it: mostly binary data, another encoding, JSON rows without the field
+_SKIPPED_SHARE = 0.1
+
+
+def _file_of(where: str) -> str:
+    """The file an item's `where` names ("PATH line N", "PATH row N", or the path of a bad file)."""
+    for sep in (" line ", " row "):
+        head, found, tail = where.rpartition(sep)
+        if found and tail.isdigit():
+            return head
+    return where
+
+
+def _skipped_note(read: dict[str, dict[str, Any]]) -> str:
+    """A warning naming the files of which more than _SKIPPED_SHARE of the records were skipped (blank ones
+    not counted), with their counts ("" when none)."""
+    bad = []
+    for r in read.values():
+        for path, f in r.get("files", {}).items():
+            skipped = sum(n for k, n in f["skipped"].items() if k != "empty_docs")
+            if skipped and skipped > _SKIPPED_SHARE * (skipped + f["docs"]):
+                kinds = ", ".join(
+                    f"{n:,} {k.replace('_', ' ')}" for k, n in f["skipped"].items() if k != "empty_docs"
+                )
+                share = skipped / (skipped + f["docs"])
+                bad.append(
+                    f"{path}: {f['docs']:,} read, {skipped:,} skipped ({share:.0%}: {kinds}; first: {f['first']})"
+                )
+    if not bad:
+        return ""
+    more = f"; and {len(bad) - 10} more such files" if len(bad) > 10 else ""
+    return (
+        f"warning: the tokenizer was trained on what was left of files with more than {_SKIPPED_SHARE:.0%} "
+        f"of their records skipped (blank ones not counted): {'; '.join(bad[:10])}{more}. Binary "
+        "data, another encoding or another field? Check these files, convert or leave them out of --data, "
+        "then start again with --overwrite"
+    )
+
+
 def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = None) -> Iterator[str]:
     """Every document of the sources, read once as the data stream reads them (any format, the source's
     field; bad records are skipped here and counted by the stream), for training a tokenizer. `read`
-    gets per source path its documents read and records skipped by kind (for error messages)."""
+    gets per source path its documents read and records skipped by kind (for error messages), and the
+    same per file ("files": records, not pieces, read)."""
     read = {} if read is None else read
     from tandem.data import Reader
     from tandem.data.sources import resolve_files
@@ -562,17 +605,23 @@ def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = N
     n = 0
     for i, src in enumerate(sources):
         reader = Reader(dataclasses.replace(src, shuffle_files=False, shuffle_docs=0), i, seed=0)
-        r = read.setdefault(str(src.path), {"docs": 0, "skipped": {}, "first": ""})
+        r = read.setdefault(str(src.path), {"docs": 0, "skipped": {}, "first": "", "files": {}})
+        last = None  # the record of the last document (a long one comes in pieces)
         try:
             while (item := reader.next()).kind != "epoch_end":
+                name = _file_of(item.where) if item.where else str(src.path)
+                f = r["files"].setdefault(name, {"docs": 0, "skipped": {}, "first": ""})
                 if item.kind == "doc" and isinstance(item.payload, str):
                     n += 1
                     r["docs"] += 1
+                    f["docs"] += item.record != last
+                    last = item.record
                     yield item.payload
                 elif item.kind == "bad":
                     stat, msg = item.payload
-                    r["skipped"][stat] = r["skipped"].get(stat, 0) + 1
-                    r["first"] = r["first"] or msg
+                    for counts in (r, f):
+                        counts["skipped"][stat] = counts["skipped"].get(stat, 0) + 1
+                        counts["first"] = counts["first"] or msg
         finally:
             reader.close()
     if n == 0:
