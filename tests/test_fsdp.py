@@ -43,10 +43,10 @@ def _cfg(out, **kw) -> dict:
     return base | kw
 
 
-def _start(cfg: dict, log: Path, **env: str) -> subprocess.Popen:
+def _start(cfg: dict, log: Path, *extra: str, **env: str) -> subprocess.Popen:
     """torchrun with 2 ranks of the helper trainer, in its own process group (see _finish), its output into
-    `log` (a file: a pipe read only at the end could fill and block it)."""
-    cmd = [*TORCHRUN, "--nproc_per_node", "2", str(HELPER), json.dumps(cfg), "4"]
+    `log` (a file: a pipe read only at the end could fill and block it); `extra`: the helper's dropout."""
+    cmd = [*TORCHRUN, "--nproc_per_node", "2", str(HELPER), json.dumps(cfg), "4", *extra]
     with log.open("wb") as fh:
         return subprocess.Popen(
             cmd,
@@ -97,8 +97,8 @@ def _same_loss_curve(one: Path, two: Path, end: int) -> None:
         assert abs(a["loss"] - b["loss"]) <= 1e-4, (a, b)
 
 
-def _torchrun(cfg: dict, log: Path) -> None:
-    proc = _start(cfg, log)
+def _torchrun(cfg: dict, log: Path, *extra: str, **env: str) -> None:
+    proc = _start(cfg, log, *extra, **env)
     out = _finish(proc, log)
     assert proc.returncode == 0, out[-6000:]
 
@@ -219,3 +219,42 @@ def test_a_failure_on_one_rank_saves_every_ranks_steps_and_resumes(tmp_path, fsd
         data=ToyStream(batch=4),
     )
     _same_loss_curve(tmp_path / "one", out, 7)
+
+
+@pytest.mark.slow
+def test_each_rank_draws_its_own_dropout_masks_and_resumes_them_exactly(tmp_path, fsdp_gloo):
+    """Every rank was seeded alike (for identical initial weights) and so drew the same dropout masks as the
+    others. Now each rank has its own torch RNG stream: no mask of rank 1 is rank 0's; a run stopped and
+    resumed draws the masks and logs the losses of an unbroken one, bit for bit; and a one-process checkpoint
+    resumed by 2 ranks gives the new rank a stream of its own (it was handed a copy of rank 0's)."""
+
+    def masks(d: Path, rank: int) -> list[str]:
+        return (d / f"rank{rank}.txt").read_text().split()
+
+    def losses(out: Path) -> list[float]:
+        return [json.loads(x)["loss"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+
+    runs = {name: tmp_path / f"masks-{name}" for name in ("full", "split", "grow")}
+    _torchrun(_cfg(tmp_path / "full"), tmp_path / "full.log", "0.1", TANDEM_TEST_MASKS=str(runs["full"]))
+    full = [masks(runs["full"], r) for r in (0, 1)]
+    assert len(full[0]) == len(full[1]) > 30 and not set(full[0]) & set(full[1])
+    for kw in ({"stop_after": 3}, {"resume": True}):
+        _torchrun(
+            _cfg(tmp_path / "split", **kw),
+            tmp_path / "split.log",
+            "0.1",
+            TANDEM_TEST_MASKS=str(runs["split"]),
+        )
+    assert [masks(runs["split"], r) for r in (0, 1)] == full
+    assert losses(tmp_path / "split") == losses(tmp_path / "full")
+    train(
+        TrainConfig(**_cfg(tmp_path / "grow", stop_after=3)), model=tiny_model(0.1), data=ToyStream(batch=4)
+    )
+    _torchrun(
+        _cfg(tmp_path / "grow", resume=True),
+        tmp_path / "grow.log",
+        "0.1",
+        TANDEM_TEST_MASKS=str(runs["grow"]),
+    )
+    grown = [masks(runs["grow"], r) for r in (0, 1)]
+    assert len(grown[0]) == len(grown[1]) > 10 and not set(grown[0]) & set(grown[1])

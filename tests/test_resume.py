@@ -107,6 +107,33 @@ def test_exact_resume_in_process(tmp_path):
     assert _losses(out) == ref  # bit-identical, dropout included
 
 
+def test_each_rank_has_its_own_dropout_stream_and_rank_0_keeps_a_single_processs(tmp_path):
+    """Ranks were seeded alike (for identical initial weights) and drew identical dropout masks. _seed_rank,
+    called once the model is built, gives rank r > 0 a stream from (seed, r); rank 0 keeps the one-process
+    stream; a rank a checkpoint of fewer ranks has no state for is seeded from (seed, rank, step)."""
+    from tandem.train.trainer import _seed_all, _seed_rank
+
+    def mask(seed: int, rank: int, step=None) -> torch.Tensor:
+        _seed_all(seed)
+        torch.rand(5)  # the model's initialisation: the same on every rank
+        if step is not None:
+            torch.rand(3)  # the RNG state of the rank it was given (rank % saved ranks)
+        _seed_rank(seed, rank, step)
+        return torch.nn.functional.dropout(torch.ones(4096), 0.5) == 0
+
+    def single(seed: int) -> torch.Tensor:
+        _seed_all(seed)
+        torch.rand(5)
+        return torch.nn.functional.dropout(torch.ones(4096), 0.5) == 0
+
+    masks = [mask(0, r) for r in range(4)] + [mask(1, 1), mask(0, 2, step=10), mask(0, 3, step=10)]
+    assert torch.equal(masks[0], single(0))
+    for i in range(len(masks)):
+        for j in range(i):
+            assert not torch.equal(masks[i], masks[j]), (i, j)
+    assert torch.equal(mask(0, 2), masks[2]) and torch.equal(mask(0, 2, step=10), masks[5])  # deterministic
+
+
 def test_sigkill_during_checkpoint_write_resumes_from_last_good(tmp_path, launch):
     out, log = tmp_path / "killed", tmp_path / "stderr.log"
     proc = launch(_cfg(out, ckpt_every=2), log, {"TANDEM_TEST_HANG_IN_CHECKPOINT": "6"})

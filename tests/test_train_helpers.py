@@ -98,6 +98,24 @@ class ToyStream:
         self.pos = int(states[0]["pos"])
 
 
+def record_dropout_masks(path: str) -> None:
+    """Append a digest of the mask of every training-time `F.dropout` call to `path`, one line each."""
+    import hashlib
+
+    import torch.nn.functional as F
+
+    plain = F.dropout
+
+    def dropout(x, p=0.5, training=True, inplace=False):
+        y = plain(x, p, training, inplace)
+        if training and p > 0:
+            with open(path, "a") as fh:
+                fh.write(hashlib.sha1(((y == 0) & (x != 0)).numpy().tobytes()).hexdigest()[:16] + "\n")
+        return y
+
+    F.dropout = dropout
+
+
 def main() -> None:
     """`python tests/test_train_helpers.py '{"out": ..., "steps": ...}' [global_batch] [dropout]`."""
     from tandem.train import TrainConfig, train
@@ -120,6 +138,9 @@ def main() -> None:
         with open(os.path.join(pid_dir, f"rank{rank}.pid"), "w") as fh:
             fh.write(str(os.getpid()))
     model = tiny_model(dropout)
+    if os.environ.get("TANDEM_TEST_MASKS"):  # a digest of every dropout mask, one line each, per rank
+        os.makedirs(os.environ["TANDEM_TEST_MASKS"], exist_ok=True)
+        record_dropout_masks(os.path.join(os.environ["TANDEM_TEST_MASKS"], f"rank{rank}.txt"))
     # TANDEM_TEST_NAN="R:N": rank R's encoder output is NaN in its N-th training forward (step N)
     nan_rank, _, nan_at = os.environ.get("TANDEM_TEST_NAN", "").partition(":")
     if nan_rank and int(nan_rank) == rank:

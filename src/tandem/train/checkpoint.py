@@ -199,8 +199,9 @@ class Checkpointer:
 
         A checkpoint written by another number of ranks (`trainer_state["world_size"]`) loads too: DCP
         reshards the model and optimizer; a rank the checkpoint has no file for takes the RNG states of rank
-        `rank % world_size` of the checkpoint (every rank is seeded alike), and data_state is then the list
-        of every saved rank's data state, rank 0 first, for the data stream to combine."""
+        `rank % world_size` of the checkpoint (the trainer then reseeds its torch RNG, see _seed_rank), and
+        data_state is then the list of every saved rank's data state, rank 0 first, for the data stream to
+        combine."""
         from torch.distributed.checkpoint.state_dict import (
             get_model_state_dict,
             get_state_dict,

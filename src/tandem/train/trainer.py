@@ -268,6 +268,18 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _seed_rank(seed: int, rank: int, step: int | None = None) -> None:
+    """Give this rank a torch RNG stream of its own (dropout masks, CPU and CUDA): every rank is seeded alike
+    for the model's initialisation (FSDP shards identical weights), and would then draw the same masks as
+    every other rank. Rank r > 0 is seeded from (seed, r); rank 0 keeps the stream it has, so a one-process
+    run is unchanged. `step`: a rank a checkpoint written by fewer ranks holds no RNG state for, seeded from
+    (seed, rank, step) so that it neither repeats the rank whose state it was given nor depends on more."""
+    if rank == 0 and step is None:
+        return
+    key = [seed % 2**64, rank, -1 if step is None else step, 17]
+    torch.manual_seed(int(np.random.SeedSequence([k % 2**64 for k in key]).generate_state(1, np.uint64)[0]))
+
+
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     out = {}
     for k, v in batch.items():
@@ -985,6 +997,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     )
     schedule = LRSchedule(cfg.lr, cfg.steps, min(cfg.warmup, cfg.steps), cfg.min_lr, cfg.schedule)
 
+    _seed_rank(cfg.seed, rank)  # after the model's initialisation: each rank its own dropout masks
+
     # 3. resume
     step, tokens_seen = 0, 0
     window: dict[str, Any] | None = None  # the log window the checkpoint was saved in the middle of
@@ -1010,7 +1024,9 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             if frozen and step > cfg.freeze_encoder_steps:
                 _freeze_encoder(module.model, False)
                 frozen = False
-            meta, data_state = ckpt.load(last, module, optimizer)
+            meta, data_state = ckpt.load(last, module, optimizer)  # and this rank's saved RNG states
+            if rank >= saved_world:  # none saved for this rank: it was given those of rank % saved_world
+                _seed_rank(cfg.seed, rank, step)
             tokens_seen = int(meta.get("tokens_seen", 0))
             window = meta.get("window")
             if saved_world != world:
