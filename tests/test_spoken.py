@@ -529,6 +529,22 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("für 1 kg", "für ein kilogramm"),
         ("für 1 Woche", "für eine woche"),
         ("für 1 Million Euro", "für eine million euro"),
+        # ... and after a transitive verb: a form that is never 3rd person singular, or any form after or
+        # before a subject pronoun, and "es gibt"; nouns, units and currencies
+        ("Ich habe 1 Hund", "ich habe einen hund"),
+        ("Wir brauchen 1 Tag.", "wir brauchen einen tag"),
+        ("Sie haben 1 Sohn", "sie haben einen sohn"),
+        ("Er hat 1 Bruder", "er hat einen bruder"),
+        ("Sie hatte 1 Monat Zeit", "sie hatte einen monat zeit"),
+        ("Hast du 1 Euro?", "hast du einen euro"),
+        ("Gestern kaufte ich 1 Hund", "gestern kaufte ich einen hund"),
+        ("Es gibt 1 Punkt", "es gibt einen punkt"),
+        ("Gibt es 1 Fall?", "gibt es einen fall"),
+        ("Das kostet 1 €", "das kostet einen euro"),
+        ("Ich nehme 1 km", "ich nehme einen kilometer"),
+        ("Ich habe 1 Kind", "ich habe ein kind"),
+        ("Er hat 1 Tochter", "er hat eine tochter"),
+        ("Ich kaufe 1 kg", "ich kaufe ein kilogramm"),
         # "bis" or "oder" for the dash: "ein" stays uninflected
         ("1 bis 2 Stunden", "ein bis zwei stunden"),
         ("für 1 bis 2 Tage", "für ein bis zwei tage"),
@@ -593,6 +609,11 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("im Jahr 1999", "im jahr neunzehnhundertneunundneunzig"),
         # not a preposition that takes the dative, or not right before the number
         ("nach. 1 Stunde", "nach eine stunde"),
+        # a verb form that may be 3rd person singular, without a subject pronoun before it: the number may
+        # be the subject (also after "es": "Es hat ein Mann angerufen")
+        ("Gestern hat 1 Mann angerufen", "gestern hat ein mann angerufen"),
+        ("Dort sah 1 Mann zu", "dort sah ein mann zu"),
+        ("Es hat 1 Mann angerufen", "es hat ein mann angerufen"),
         # a range word makes a range only before a counted noun or a unit; "und" is no range word
         ("1 bis 2", "eins bis zwei"),
         ("Seite 1 bis 2", "seite eins bis zwei"),
@@ -647,6 +668,8 @@ def test_noun_lists_are_checked() -> None:
         _check_nouns("xx", {"nouns": {"f": ["Stunde"], "m": ["stunde"]}})
     with pytest.raises(TandemError, match="'zwei Worte' is not one word"):
         _check_nouns("xx", {"nouns": {"f": ["zwei Worte"]}})
+    with pytest.raises(TandemError, match=r"xx\.json: noun_agreement\.verbs needs a \"case\""):
+        _check_nouns("xx", {"verbs": {"forms": ["habe"]}})
 
 
 def test_every_language_has_cases() -> None:

@@ -88,6 +88,8 @@ _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
 # the word right before a number (with a "." after it: "Nr. 1"), for noun agreement: matched on the
 # reversed text before the number, so that only its end is read
 _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
+# ... and the word before it: "er hat" of "er hat 1 Hund"
+_RE_PREV_WORDS_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
@@ -433,6 +435,22 @@ class LanguageRules:
         self.nouns = {w.lower(): g for g, ws in na.get("nouns", {}).items() for w in ws}
         self.noun_labels = {w.lower() for w in na.get("labels", [])}
         self.agree_after = {k.lower(): v for k, v in na.get("after", {}).items()}
+        # transitive verbs: the counted noun right after one is its object (de accusative "habe 1 Hund" ->
+        # "habe einen Hund"); a form that may also be 3rd person singular only after a subject pronoun ("er
+        # hat 1 Hund", not "Gestern hat 1 Mann ...") or before one ("hat er 1 Hund"); keys of two words
+        verbs = na.get("verbs", {})
+        before = [
+            f"{s} {v}" for s in verbs.get("subjects_before", []) for v in verbs.get("after_subject", [])
+        ]
+        after = [
+            f"{v} {s}"
+            for v in verbs.get("forms", []) + verbs.get("after_subject", [])
+            for s in verbs.get("subjects_after", [])
+        ]
+        # (a one-word form counts only written in lowercase: "Zahlen", "Finden" may be nouns)
+        self.verb_forms = {w.lower() for w in verbs.get("forms", [])}
+        for k in [*verbs.get("forms", []), *before, *after, *verbs.get("phrases", [])]:
+            self.agree_after.setdefault(k.lower(), verbs["case"])
         elision = na.get("elision")
         self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
         self._build_digit_rules()
@@ -547,6 +565,23 @@ class LanguageRules:
         p = _RE_PREV_WORD_REVERSED.match(_before(m)[::-1])
         return p.group(1)[::-1] if p else None
 
+    def _case_word(self, m: re.Match[str]) -> str | None:
+        """The key of `noun_agreement.after` that governs the case of a number match: the word right before
+        it, or that word with the one before it ("er hat", "gibt es"), or None."""
+        before = _before(m)
+        p = _RE_PREV_WORDS_REVERSED.match(before[::-1])
+        if p is None:
+            return None
+        prev = p.group(1)[::-1]
+        # (a first word that reaches the start of the 40 characters read may be cut off: not used)
+        if p.group(2) and (p.end(2) < len(before) or m.start() <= len(before)):
+            two = f"{p.group(2)[::-1]} {prev}".lower()
+            if two in self.agree_after:
+                return two
+        if prev.lower() in self.verb_forms and not prev.islower():
+            return None
+        return prev
+
     def _counted(self, m: re.Match[str]) -> tuple[str, str, str | None] | None:
         """(gender, noun, word before the number) where a number match is followed by a counted noun of
         `noun_agreement.nouns` ("2 horas", "2 mil pessoas"), unless the number labels something ("Seite 1
@@ -560,7 +595,7 @@ class LanguageRules:
         prev = self._prev_word(m)
         if prev is not None and prev.rstrip(".").lower() in self.noun_labels:
             return None
-        return gender, noun, prev
+        return gender, noun, self._case_word(m) if self.agree_after else prev
 
     def is_year(self, n: int, before: str) -> bool:
         if self.year_always[0] <= n <= self.year_always[1]:
@@ -829,7 +864,7 @@ class LanguageRules:
             else:
                 first = self._money_words(code, li, lf)
             return f" {neg}{first} {self._range_sep(m)} {self._money_words(code, i, f, gd.get('scale'))} "
-        prev = self._prev_word(m) if self.agree_after else None  # de "mit einem Euro"
+        prev = self._case_word(m) if self.agree_after else None  # de "mit einem Euro"
         return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev)} "
 
     def _range_head(self, m: re.Match[str], lo: str, key: str | None) -> str:
@@ -884,7 +919,7 @@ class LanguageRules:
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
-        prev = self._prev_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
+        prev = self._case_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
         words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key, prev)
         if lo:
             return f" {self._range_head(m, lo, key)}{words} "

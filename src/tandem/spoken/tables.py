@@ -28,7 +28,12 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   is read as if no noun followed. `after` {word: {"m": rules, "f": rules, "n": rules}}: a number right after
   that word (a preposition) uses these rules instead of `m`/`f`/`n` (a missing "n" takes "m"), before
   nouns, units and currencies (de dative "vor 1 Jahr" -> "vor einem Jahr", accusative "für 1 Tag" -> "für
-  einen Tag"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose start
+  einen Tag"). `verbs` {"case": rules by gender, "forms", "after_subject", "subjects_before",
+  "subjects_after", "phrases"}: the case after a transitive verb, added to `after` (de accusative "ich habe 1
+  Hund" -> "einen Hund"): `forms` (never 3rd person singular) govern alone, written in lowercase ("Zahlen"
+  may be a noun); `after_subject` (forms that may be 3rd person singular) only after a pronoun of
+  `subjects_before` ("er hat"); both also right before a pronoun of `subjects_after` ("hat er"); `phrases`
+  are two words as written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose start
   matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
   "un'ora").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
@@ -162,6 +167,12 @@ def language_table(lang: str) -> dict[str, Any]:
 
 def _check_nouns(code: str, agreement: dict[str, Any]) -> None:
     """`noun_agreement.nouns` must give single words under "m", "f" (and "n"), each noun under one gender."""
+    verbs = agreement.get("verbs")
+    if verbs is not None and not isinstance(verbs.get("case") if isinstance(verbs, dict) else None, dict):
+        raise TandemError(
+            f'tandem/spoken/languages/{code}.json: noun_agreement.verbs needs a "case" object of rules '
+            '{"m": [...], "f": [...], "n": [...]} for the numbers after its verbs'
+        )
     where = f"tandem/spoken/languages/{code}.json: noun_agreement.nouns"
     seen: dict[str, str] = {}
     for gender, words in agreement.get("nouns", {}).items():
