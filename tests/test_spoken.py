@@ -555,6 +555,27 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         # a count, not a year
         ("1999 Menschen", "eintausendneunhundertneunundneunzig menschen"),
     ],
+    # ar: 3-10 take the gender opposite to the noun's (num2words gives the forms said before a masculine
+    # noun), 11-19 and the ones of 21-99 agree as in "إحدى عشرة", "ثلاث عشرة", "إحدى و عشرون"; after a
+    # scale word nothing changes ("ثلاثة آلاف سنة": آلاف is masculine); masculine nouns keep num2words' form
+    "ar": [
+        ("3 ساعات", "ثلاث ساعات"),
+        ("بعد 3 دقائق", "بعد ثلاث دقائق"),
+        ("8 سنوات", "ثماني سنوات"),
+        ("10 مرات", "عشر مرات"),
+        ("11 ساعة", "إحدى عشرة ساعة"),
+        ("12 دولة", "اثنتا عشرة دولة"),
+        ("15 مباراة", "خمس عشرة مباراة"),
+        ("21 ساعة", "إحدى و عشرون ساعة"),
+        ("22 دقيقة", "اثنتان و عشرون دقيقة"),
+        ("28 دولة", "ثماني و عشرون دولة"),
+        ("103 سنوات", "مائة و ثلاث سنوات"),
+        ("3-5 ساعات", "ثلاث إلى خمس ساعات"),
+        ("3000 سنة", "ثلاثة آلاف سنة"),
+        ("3 أيام", "ثلاثة أيام"),
+        ("13 يوما", "ثلاثة عشر يوما"),
+        ("منذ 2000 سنة", "منذ ألفا سنة"),  # a count, not the year "ألفان"
+    ],
     # en has no agreement, but a number before a counted plural noun is a count, never a year: read as
     # a cardinal like other counts ("1500 people", "1999 km")
     "en": [
@@ -634,7 +655,7 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("the 1999 season", "the nineteen ninety nine season"),
         ("2 or 3 people", "two or three people"),
     ],
-    "ar": [("2 ساعات", "اثنان ساعات")],
+    "ar": [("3 قطط", "ثلاثة قطط"), ("3.5 ساعات", "ثلاثة فاصلة خمسة ساعات")],
     "hi": [("1 घंटा", "एक घंटा")],
 }
 
@@ -1014,6 +1035,14 @@ def test_phone_number_with_country_code_and_long_subscriber_number(lang: str) ->
         ("mr", "3,850 किमी² आहे", "तीन हजार आठशे पन्नास चौरस किलोमीटर आहे"),  # was "किमी", ² dropped
         ("hi", "3,850 किमी² है", "तीन हज़ार आठ सौ पचास वर्ग किलोमीटर है"),
         ("fr", "3 hélicoptères", "trois hélicoptères"),  # guard: a unit letter starting a word
+        # ar feminine units and currencies (دقيقة, درجة, روبية): 3-10 without "ة", 1 "واحدة" after the noun
+        ("ar", "3 min", "ثلاث دقائق"),
+        ("ar", "1 min", "دقيقة واحدة"),
+        ("ar", "11 min", "إحدى عشرة دقيقة"),
+        ("ar", "25 °C", "خمس و عشرون درجة مئوية"),
+        ("ar", "₹5", "خمس روبيات"),
+        ("ar", "5 km", "خمسة كيلومترات"),  # guard: a masculine unit
+        ("ar", "1 km", "كيلومتر واحد"),
         # mixed numbers (FLORES "29¾ × 24½"): ar "و", "و نصف"; hi "सही" (was "चौबीस एक बटा दो")
         ("ar", "24½ بوصة", "أربعة و عشرون و نصف بوصة"),
         ("ar", "29¾", "تسعة و عشرون و ثلاثة على أربعة"),

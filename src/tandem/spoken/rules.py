@@ -431,6 +431,9 @@ class LanguageRules:
             "n_apart", self.agreement["n"] if "n" in na else self.agreement_apart["m"]
         )
         self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
+        # rules for a number said in one word after the last scale word, tried first (ar feminine "واحدة"
+        # for 1, but "إحدى" of 21 "إحدى و عشرون")
+        self.agreement_single = {g: na.get(f"{g}_single", []) for g in ("m", "f", "n")}
         # counted nouns: a plain whole number right before one agrees with it ("duas horas", "un año")
         self.nouns = {w.lower(): g for g, ws in na.get("nouns", {}).items() for w in ws}
         self.noun_labels = {w.lower() for w in na.get("labels", [])}
@@ -495,6 +498,10 @@ class LanguageRules:
             for j, w in enumerate(parts):
                 if self.re_agree_scale.fullmatch(w):
                     start = j + 1
+        if len(parts) == start + 1 and self.agreement_single[gender]:
+            single = apply_rules(parts[start], self.agreement_single[gender])
+            if single != parts[start]:
+                return " ".join(parts[:start] + [single])
         return " ".join(parts[:start] + [apply_rules(w, rules) for w in parts[start:]])
 
     def amount(

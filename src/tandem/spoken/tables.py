@@ -16,7 +16,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `noun_agreement` (optional): `feminine` and `neuter` [unit keys and currency codes], `m`, `f` and `n`
   rules applied to each number word before a masculine/feminine/neuter unit or currency (after the last
   `scale` word, a regex; `n` defaults to `m`, de neuters differ from masculines only in the accusative);
-  `m_apart`/`f_apart`/`n_apart` replace them for a number not right before the noun (the "1" of "1-2 km").
+  `m_apart`/`f_apart`/`n_apart` replace them for a number not right before the noun (the "1" of "1-2 km");
+  `m_single`/`f_single`/`n_single` are tried first on a number said in one word after the last scale word
+  (ar feminine 1 "واحدة", but "إحدى" in 21 "إحدى و عشرون").
   Optional, for written nouns: `nouns` {"m": [...], "f": [...], "n": [...]} (counted nouns, singular and
   plural forms, one word each; en lists its plural counts under "m", with no rules), matched
   case-insensitively as the next word after a plain whole number or a range of them: the number agrees with
