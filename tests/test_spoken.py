@@ -1059,6 +1059,94 @@ def test_units_mixed_numbers_and_number_characters(lang: str, text: str, expecte
     assert to_spoken(text, lang) == expected
 
 
+# powers: a square or cubic unit ("km³", "cm3", "m^2", a bare "m²"), and an exponent after a number, a
+# letter or a parenthesis, said by the table's `powers` after it (mr, ta, te: words of the textbooks' kind)
+POWERS = [
+    ("en", "10 km³", "ten cubic kilometers"),
+    ("en", "2³", "two cubed"),
+    ("en", "10⁻³", "ten to the power of minus three"),
+    ("en", "x²", "x squared"),
+    ("en", "5 cm3", "five cubic centimeters"),
+    ("en", "100 ft²", "one hundred square feet"),
+    ("en", "3 m^2", "three square meters"),
+    ("en", "10^3", "ten cubed"),
+    ("en", "2^10", "two to the power of ten"),
+    ("en", "x³y²", "x cubed y squared"),
+    ("en", "(a+b)²", "a plus b squared"),
+    ("en", "price per m²", "price per square meter"),
+    ("en", "1.5²", "one point five squared"),
+    ("de", "10 km³", "zehn kubikkilometer"),
+    ("de", "2³", "zwei hoch drei"),
+    ("de", "10⁻³", "zehn hoch minus drei"),
+    ("de", "x²", "x hoch zwei"),
+    ("de", "1 mi²", "eine quadratmeile"),
+    ("de", "Preis pro m²", "preis pro quadratmeter"),
+    ("de", "1 ft²", "ein quadratfuß"),
+    ("es", "10 km³", "diez kilómetros cúbicos"),
+    ("es", "2³", "dos al cubo"),
+    ("es", "10⁻³", "diez elevado a menos tres"),
+    ("es", "x²", "x al cuadrado"),
+    ("es", "1 mi²", "una milla cuadrada"),
+    ("es", "21 mi²", "veintiuna millas cuadradas"),
+    ("es", "10 mi³", "diez millas cúbicas"),
+    ("fr", "10 km³", "dix kilomètres cubes"),
+    ("fr", "2³", "deux au cube"),
+    ("fr", "10⁻³", "dix puissance moins trois"),
+    ("fr", "x²", "x au carré"),
+    ("fr", "100 ft²", "cent pieds carrés"),
+    ("fr", "10^6", "dix puissance six"),
+    ("it", "10 km³", "dieci chilometri cubi"),
+    ("it", "2³", "due al cubo"),
+    ("it", "10⁻³", "dieci alla meno tre"),
+    ("it", "x²", "x al quadrato"),
+    ("it", "10 mi²", "dieci miglia quadrate"),
+    ("it", "1 mi²", "un miglio quadrato"),
+    ("pt", "10 km³", "dez quilômetros cúbicos"),
+    ("pt", "2³", "dois ao cubo"),
+    ("pt", "10⁻³", "dez elevado a menos três"),
+    ("pt", "x²", "x ao quadrado"),
+    ("pt", "19.500 Km²", "dezenove mil e quinhentos quilômetros quadrados"),
+    ("pt", "1 mi²", "uma milha quadrada"),
+    ("ar", "10 km³", "عشرة كيلومترات مكعبة"),
+    ("ar", "2³", "اثنان تكعيب"),
+    ("ar", "10⁻³", "عشرة أس سالب ثلاثة"),
+    ("ar", "x²", "x تربيع"),
+    ("ar", "3 km²", "ثلاثة كيلومترات مربعة"),
+    ("ar", "1 km²", "كيلومتر مربع واحد"),
+    ("ar", "11 km²", "أحد عشر كيلومترا مربعا"),
+    ("hi", "10 km³", "दस घन किलोमीटर"),
+    ("hi", "2³", "दो का घन"),
+    ("hi", "10⁻³", "दस की घात माइनस तीन"),
+    ("hi", "x²", "x का वर्ग"),
+    ("mr", "10 km³", "दहा घन किलोमीटर"),
+    ("mr", "2³", "दोन घन"),
+    ("mr", "10⁻³", "दहा घात उणे तीन"),
+    ("mr", "x²", "x वर्ग"),
+    ("ta", "10 km³", "பத்து கன கிலோமீட்டர்"),
+    ("ta", "2³", "இரண்டு கனம்"),
+    ("ta", "10⁻³", "பத்து அடுக்கு மைனஸ் மூன்று"),
+    ("ta", "x²", "x வர்க்கம்"),
+    ("te", "10 km³", "పది ఘనపు కిలోమీటర్లు"),
+    ("te", "2³", "రెండు ఘనం"),
+    ("te", "10⁻³", "పది ఘాతం మైనస్ మూడు"),
+    ("te", "x²", "x వర్గం"),
+    ("ja", "10 km³", "十立方キロメートル"),
+    ("ja", "2³", "二の三乗"),
+    ("ja", "10⁻³", "十のマイナス三乗"),
+    ("ja", "x²", "x の二乗"),
+    # guards: after a word, or a lone "¹" after a number, a superscript is a footnote mark
+    ("en", "Einstein² said", "einstein said"),
+    ("en", "in 1990¹", "in nineteen ninety"),
+    ("en", "5 m²", "five square meters"),
+]
+
+
+@pytest.mark.parametrize("lang,text,expected", POWERS)
+def test_powers_and_square_and_cubic_units(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+    assert to_spoken(expected, lang) == expected
+
+
 def _lone_marks(text: str) -> int:
     return sum(all(unicodedata.category(c)[0] == "M" for c in w) for w in text.split())
 

@@ -43,7 +43,7 @@ def _prepare_table() -> dict[int, str]:
     for cp in range(0xFF01, 0xFF5F):
         table[cp] = chr(cp - 0xFF01 + 0x21)
     # enclosed numbers and Roman numeral signs ("①", "⑴", "⒈", "Ⅻ") are their digits or letters; the
-    # clean-up would drop them (exponents such as "²" are left to the units that use them)
+    # clean-up would drop them (exponents such as "²" are left to the unit and power rules)
     for cp in range(0x2150, 0x2800):
         c = chr(cp)
         folded = unicodedata.normalize("NFKC", c)
@@ -92,6 +92,10 @@ _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 _RE_PREV_WORDS_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
+# a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
+_SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -128,6 +132,16 @@ def _bare_fraction(m: re.Match[str]) -> str:
     would be tried at every position of every text)."""
     prev = m.string[m.start() - 1] if m.start() else " "
     return m.group(0) if prev.isalnum() or prev in "_.," else "0" + m.group(0)
+
+
+def _power_forms(forms: Forms, tpl: Forms) -> Forms:
+    """A base unit's forms through a `unit_powers` template ("square {u}"; a list: form by form, the last
+    one for the rest): ["mile", "miles"] -> ["square mile", "square miles"]."""
+    if isinstance(forms, str) and isinstance(tpl, str):
+        return tpl.format(u=forms)
+    fl = [forms] if isinstance(forms, str) else forms
+    tl = [tpl] if isinstance(tpl, str) else tpl
+    return [tl[min(i, len(tl) - 1)].format(u=fl[min(i, len(fl) - 1)]) for i in range(max(len(fl), len(tl)))]
 
 
 class LanguageRules:
@@ -304,10 +318,26 @@ class LanguageRules:
         self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
+        derived = self._derive_unit_powers(t, common)
+        self.units.update(derived)
+        self.unit_key.update({k: k for k in derived})
         units = _alternation(list(self.unit_key))
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
-        unit_end = rf"(?![/²³]|(?![{_CJK}])\w)"
+        unit_end = rf"(?![/²³^]|(?![{_CJK}])\w)"
         self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units}){unit_end}")
+        # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
+        # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
+        # after a longer word it is a footnote mark, dropped), or "^" and digits after a letter or number
+        self.powers = t.get("powers")
+        self.re_power = (
+            rx(
+                # (superscripts are \w: "x³y²" has two bases)
+                rf"(?:(?<=\d)|(?<=\))|(?<![^\W_{_SUPERSCRIPTS}])(?P<l>[^\W\d_{_SUPERSCRIPTS}]{{1,3}}))"
+                rf"(?:(?P<sneg>⁻)?(?P<sup>[{_SUPERSCRIPTS}]+)|\^(?P<neg>-)?(?P<e>\d{{1,3}})(?!\d|[.,]\d))"
+            )
+            if self.powers
+            else None
+        )
         # phone numbers and long digit strings
         self.re_phone = rx(
             r"(?=[+(\d])(?<![A-Za-z0-9.,-])"
@@ -423,6 +453,12 @@ class LanguageRules:
         self.measure = t["measure"]
         self.feminine = set(na.get("feminine", []))
         self.neuter = set(na.get("neuter", []))
+        # a square or cubic unit has its base unit's gender ("eine Quadratmeile", "una milla cuadrada")
+        for k in derived:
+            base = k.rstrip("23²³^")
+            for genders in (self.feminine, self.neuter):
+                if base in genders:
+                    genders.add(k)
         # a neuter ("n", de) agrees like a masculine wherever the table gives it no rules of its own
         self.agreement = {"m": na.get("m", []), "f": na.get("f", [])}
         self.agreement["n"] = na.get("n", self.agreement["m"])
@@ -457,6 +493,30 @@ class LanguageRules:
         elision = na.get("elision")
         self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
         self._build_digit_rules()
+
+    def _derive_unit_powers(self, t: dict[str, Any], common: dict[str, Any]) -> dict[str, Forms]:
+        """Square and cubic units made from the table's `unit_powers` ("km³" -> "cubic kilometers"): each
+        base unit's forms through the template of its exponent (form by form where the template is a list;
+        `2f`/`3f` for a feminine base), written with "²"/"³", "^2"/"^3" and, for the bases of common.json's
+        `unit_power_ascii`, "2"/"3" ("cm3"). A unit the table or an alias already gives keeps its forms."""
+        pw = t.get("unit_powers")
+        if not pw:
+            return {}
+        feminine = set((t.get("noun_agreement") or {}).get("feminine", []))
+        ascii_bases = set(common.get("unit_power_ascii", []))
+        out: dict[str, Forms] = {}
+        for base in pw["units"]:
+            forms = self.units[base]
+            for e, sup in (("2", "²"), ("3", "³")):
+                written = [base + sup, f"{base}^{e}"] + ([base + e] if base in ascii_bases else [])
+                known = next((self.unit_key[w] for w in written if w in self.unit_key), None)
+                if known is not None:  # "m2" of the table: its forms ("घनमीटर")
+                    made = self.units[known]
+                else:
+                    tpl = pw.get(f"{e}f") if base in feminine and pw.get(f"{e}f") else pw[e]
+                    made = _power_forms(forms, tpl)
+                out.update((w, made) for w in written if w not in self.unit_key)
+        return out
 
     # -- helpers ---------------------------------------------------------------------------------
     def form(self, forms: Forms, n: int | None) -> str:
@@ -933,6 +993,23 @@ class LanguageRules:
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 
+    def _power(self, m: re.Match[str]) -> str:
+        """ "²" of "x²" -> " squared ", "⁻³" of "10⁻³" -> " to the power of minus three " by the table's
+        `powers` (the base is read by the other rules); "m²" alone -> the unit's name."""
+        sup, letters = m.group("sup"), m.group("l")
+        written = (letters or "") + (sup if sup is not None else f"^{m.group('e')}")
+        if letters is not None and written in self.unit_key and not m.group("neg"):
+            return f" {self.form(self.units[self.unit_key[written]], 1)} "
+        if letters is not None and len(letters) > 1 or sup == "¹" and not m.group("sneg"):
+            return m.group(0)  # a footnote mark ("word²", "1990¹"): left to the clean-up
+        e = sup.translate(_SUPERSCRIPT_DIGITS) if sup is not None else m.group("e")
+        neg = bool(m.group("sneg") or m.group("neg"))
+        pw = self.powers
+        words = pw.get(str(int(e))) if not neg and str(int(e)) in pw else None
+        if words is None:
+            words = pw["n"].format(e=self.v.number(str(int(e)), None, neg))
+        return f"{letters or ''} {words} "
+
     def _phone(self, m: re.Match[str]) -> str:
         s = m.group(0)
         digits = sum(c.isdigit() for c in s)
@@ -1113,7 +1190,7 @@ class LanguageRules:
             s = self.re_email.sub(self._email, s)
         if "." in s:
             s = self.re_url.sub(self._url, s)
-        if re.search(r"\d", s):
+        if re.search(r"\d", s) or self.re_power is not None and _RE_POWER_GATE.search(s):
             if self.keep_apostrophe and "'" in s:  # "l'11 settembre": the elided word stays on the number
                 s = _RE_ELISION.sub("'\ue000", s)
             if self.re_bare_fraction is not None:
@@ -1196,6 +1273,7 @@ class LanguageRules:
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),
             (self.re_unit, self._unit, None, False),
+            (self.re_power, self._power, _RE_POWER_GATE.search, False),
             (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),

@@ -43,6 +43,12 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
   amount with a currency sign, said before the currency ("$5 million", "$2bn");
   `months` (12 names), `month_abbrevs` {abbrev: month number}.
+- `unit_powers` (optional): `units` [base unit keys] and templates "2", "3" (optional "2f", "3f" for a
+  feminine base) of "{u}", a base form: square and cubic units written "km²", "km^2" (and "km2" for the
+  bases of common.json's `unit_power_ascii`), form by form where a template is a list (es ["{u} cuadrado",
+  "{u} cuadrados"]); units the table or an alias gives already keep their forms. `powers` (optional):
+  words said after a base with an exponent ("x²", "2³", "10⁻³", "10^3"): "2", "3" (optional) and "n" with
+  "{e}", the exponent's number ("to the power of {e}").
 - `date`: `order` ("dmy" | "mdy" | "ymd"), `day` ("ordinal" | "cardinal"), `day_variant`,
   `day_variant_after` {preceding word: variant, "" for the plain ordinal}, `day_overrides`, `connectors`,
   `dm_numeric_after` (words after which "3.5." is a day and month, de "am 3.5."),
