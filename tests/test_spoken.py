@@ -883,7 +883,7 @@ def test_time_word_written_after_a_time_is_said_once(lang: str, text: str, expec
 def test_arabic_am_pm_word_keeps_its_tanween() -> None:
     """ "صباحاً" (tanween after the alif, as FLORES writes it) left a lone "ً" token behind."""
     assert to_spoken("الساعة 10:00 صباحاً مع", "ar") == "الساعة العاشرة صباحا مع"
-    assert to_spoken("الساعة ٠٧:١٩ صباحًا", "ar") == "الساعة السابعة و تسعة عشر دقيقة صباحا"
+    assert to_spoken("الساعة ٠٧:١٩ صباحًا", "ar") == "الساعة السابعة و تسع عشرة دقيقة صباحا"
 
 
 @pytest.mark.parametrize(
@@ -1043,6 +1043,9 @@ def test_phone_number_with_country_code_and_long_subscriber_number(lang: str) ->
         ("ar", "₹5", "خمس روبيات"),
         ("ar", "5 km", "خمسة كيلومترات"),  # guard: a masculine unit
         ("ar", "1 km", "كيلومتر واحد"),
+        # ... and the minutes of a time (FLORES "11:35 مساء")
+        ("ar", "11:35 مساء", "الحادية عشرة و خمس و ثلاثون دقيقة مساء"),
+        ("ar", "10:08", "العاشرة و ثماني دقائق"),
         # mixed numbers (FLORES "29¾ × 24½"): ar "و", "و نصف"; hi "सही" (was "चौबीस एक बटा दो")
         ("ar", "24½ بوصة", "أربعة و عشرون و نصف بوصة"),
         ("ar", "29¾", "تسعة و عشرون و ثلاثة على أربعة"),
