@@ -545,6 +545,7 @@ COUNTED_NOUNS: dict[str, list[tuple[str, str]]] = {
         ("Ich habe 1 Kind", "ich habe ein kind"),
         ("Er hat 1 Tochter", "er hat eine tochter"),
         ("Ich kaufe 1 kg", "ich kaufe ein kilogramm"),
+        ("Wir haben 1 Hund und 2 Katzen", "wir haben einen hund und zwei katzen"),
         # "bis" or "oder" for the dash: "ein" stays uninflected
         ("1 bis 2 Stunden", "ein bis zwei stunden"),
         ("für 1 bis 2 Tage", "für ein bis zwei tage"),
@@ -635,6 +636,8 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("Gestern hat 1 Mann angerufen", "gestern hat ein mann angerufen"),
         ("Dort sah 1 Mann zu", "dort sah ein mann zu"),
         ("Es hat 1 Mann angerufen", "es hat ein mann angerufen"),
+        # a plural form alone before a coordination: the nouns may be its subject
+        ("Gestern haben 1 Mann und 1 Frau gewonnen", "gestern haben ein mann und eine frau gewonnen"),
         # a range word makes a range only before a counted noun or a unit; "und" is no range word
         ("1 bis 2", "eins bis zwei"),
         ("Seite 1 bis 2", "seite eins bis zwei"),

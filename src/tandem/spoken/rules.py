@@ -479,7 +479,9 @@ class LanguageRules:
         # hat 1 Hund", not "Gestern hat 1 Mann ...") or before one ("hat er 1 Hund"); keys of two words
         verbs = na.get("verbs", {})
         before = [
-            f"{s} {v}" for s in verbs.get("subjects_before", []) for v in verbs.get("after_subject", [])
+            f"{s} {v}"
+            for s in verbs.get("subjects_before", [])
+            for v in verbs.get("forms", []) + verbs.get("after_subject", [])
         ]
         after = [
             f"{v} {s}"
@@ -488,6 +490,8 @@ class LanguageRules:
         ]
         # (a one-word form counts only written in lowercase: "Zahlen", "Finden" may be nouns)
         self.verb_forms = {w.lower() for w in verbs.get("forms", [])}
+        coord = _alternation(verbs.get("coordinators", []))
+        self.re_coordination = rx(rf"[^\S\r\n]*(?:[^\W\d_]+[^\S\r\n]+)?(?i:{coord})(?!\w)")
         for k in [*verbs.get("forms", []), *before, *after, *verbs.get("phrases", [])]:
             self.agree_after.setdefault(k.lower(), verbs["case"])
         elision = na.get("elision")
@@ -645,8 +649,11 @@ class LanguageRules:
             two = f"{p.group(2)[::-1]} {prev}".lower()
             if two in self.agree_after:
                 return two
-        if prev.lower() in self.verb_forms and not prev.islower():
-            return None
+        if prev.lower() in self.verb_forms:
+            # a verb form alone: written in lowercase, and not before a coordination ("haben 1 Mann und 1
+            # Frau" may be a plural subject)
+            if not prev.islower() or self.re_coordination.match(m.string, m.end()):
+                return None
         return prev
 
     def _counted(self, m: re.Match[str]) -> tuple[str, str, str | None] | None:

@@ -30,13 +30,14 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   is read as if no noun followed. `after` {word: {"m": rules, "f": rules, "n": rules}}: a number right after
   that word (a preposition) uses these rules instead of `m`/`f`/`n` (a missing "n" takes "m"), before
   nouns, units and currencies (de dative "vor 1 Jahr" -> "vor einem Jahr", accusative "für 1 Tag" -> "für
-  einen Tag"). `verbs` {"case": rules by gender, "forms", "after_subject", "subjects_before",
-  "subjects_after", "phrases"}: the case after a transitive verb, added to `after` (de accusative "ich habe 1
+  einen Tag"). `verbs` {"case": rules by gender, "forms", "after_subject", "subjects_before", "subjects_after",
+  "phrases", "coordinators"}: the case after a transitive verb, added to `after` (de accusative "ich habe 1
   Hund" -> "einen Hund"): `forms` (never 3rd person singular) govern alone, written in lowercase ("Zahlen"
-  may be a noun); `after_subject` (forms that may be 3rd person singular) only after a pronoun of
-  `subjects_before` ("er hat"); both also right before a pronoun of `subjects_after` ("hat er"); `phrases`
-  are two words as written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose start
-  matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
+  may be a noun) and not before one of `coordinators` ("haben 1 Mann und 1 Frau" may be a plural subject);
+  `forms` and `after_subject` (forms that may be 3rd person singular) govern after a pronoun of
+  `subjects_before` ("er hat") and before one of `subjects_after` ("hat er"); `phrases` are two words as
+  written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose
+  start matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
   "un'ora").
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
