@@ -314,3 +314,147 @@ def test_bart_serve_generates_and_scores_as_transformers(bart_dir) -> None:
             logp = hf(**b).logits.log_softmax(-1)[0]
         labels = b["labels"][0]
         assert row == pytest.approx(logp[range(len(labels)), labels].tolist(), abs=1e-4)  # was: no <s>
+
+
+# --- pretraining (PretrainStream) and sequence-level KD targets ------------------------------------------
+
+DOCS = [f"{s} {t}" for s, t in zip(SOURCES[:3], TARGETS[:3])] * 8  # no "[CLM]": plain documents
+
+
+def _ref(d: Path, lang: str | None = "en_XX"):
+    """transformers' tokenizer, framing both sides in `lang` (mBART's pretraining: the text's own language)."""
+    ref = _auto(d)
+    if lang is not None and hasattr(ref, "tgt_lang"):
+        ref.src_lang, ref.tgt_lang = lang, lang
+    return ref
+
+
+@pytest.mark.parametrize("kind", ["bart", "mbart", "mbart50"])
+@pytest.mark.parametrize("seq_len", [24, 48])
+def test_pretrain_stream_examples_are_transformers_ids(hf_dirs, kind, seq_len, tmp_path) -> None:
+    """Denoising packs documents, separated by EOS (these tokenizers have no [DOC]), into one text framed once,
+    as transformers frames that text: with nothing dropped, source and target are `tok(text)` and
+    `tok(text_target=text)` of the packed documents, cut to the length with the affixes kept."""
+    from tandem.data import PretrainStream
+
+    data = tmp_path / "en.txt"
+    data.write_text("\n".join(DOCS) + "\n")
+    tok, ref = Tokenizer.load(hf_dirs[kind]), _ref(hf_dirs[kind])
+    stream = PretrainStream(
+        [f"en:{data}"], tok, "denoise", seq_len, 3, objective_args={"drop_rate": 0.0}, pad_to_max=False
+    )
+    assert tok.doc_id is None and stream.doc_sep == tok.eos_id
+    packed = "".join(d + ref.eos_token for d in DOCS)
+    want_src = ref(packed, max_length=seq_len, truncation=True).input_ids
+    want_tgt = ref(text_target=packed, max_length=seq_len, truncation=True).input_ids
+    batch = next(stream)
+    assert batch["input_ids"][0].tolist() == want_src  # was: no <s> (BART), no language code (mBART)
+    assert batch["labels"][0].tolist() == want_tgt
+    # every row: the next stretch of the documents' ids, framed the same way (the budget leaves the affixes room)
+    flat = [i for d in DOCS for i in ref(d + ref.eos_token, add_special_tokens=False).input_ids]
+    n = len(want_tgt) - (
+        len(ref(text_target="a").input_ids) - len(ref("a", add_special_tokens=False).input_ids)
+    )
+    pre = want_tgt[: want_tgt.index(flat[0])]
+    post = want_tgt[len(pre) + n :]
+    for k, row in enumerate(batch["labels"].tolist()):
+        assert row == pre + flat[k * n : (k + 1) * n] + post
+    assert stream.stats["truncated"] == 0
+    # mBART-cc25 ends targets with the code, which HF's mBART moves to the decoder's first position
+    assert stream.decoder_start == (tok.token_to_id("en_XX") if kind == "mbart" else None)
+
+
+def test_pretrain_stream_language_codes(hf_dirs, tmp_path) -> None:
+    """mBART frames each row with its own language's code (the sources' language tag: "de" is de_DE), on both
+    sides, as mBART was pretrained; the tokenizer's src_lang / tgt_lang are left as they were."""
+    from tandem.data import PretrainStream
+    from tandem.model.seq2seq import shift_right
+
+    data = tmp_path / "de.txt"
+    data.write_text("\n".join(DOCS) + "\n")
+    packed = "".join(d + "</s>" for d in DOCS)
+    for kind in ("mbart", "mbart50"):
+        tok, ref = Tokenizer.load(hf_dirs[kind]), _ref(hf_dirs[kind], "de_DE")
+        stream = PretrainStream([f"de:{data}"], tok, "denoise", 32, 2, objective_args={"drop_rate": 0.0})
+        batch = next(stream)
+        assert batch["input_ids"][0].tolist() == ref(packed, max_length=32, truncation=True).input_ids
+        assert (
+            batch["labels"][0].tolist() == ref(text_target=packed, max_length=32, truncation=True).input_ids
+        )
+        assert (tok.src_lang, tok.tgt_lang) == ("en_XX", "ro_RO")
+        if kind == "mbart":  # tandem's decoder input is HF's mBART's (the code moved to the front)
+            from transformers.models.mbart.modeling_mbart import shift_tokens_right
+
+            de = tok.token_to_id("de_DE")
+            assert stream.decoder_start == de
+            labels = batch["labels"]
+            want = shift_tokens_right(labels, tok.pad_id)
+            assert torch.equal(shift_right(labels, stream.decoder_start, tok.pad_id), want)
+    en = tmp_path / "en.txt"
+    en.write_text("\n".join(DOCS) + "\n")
+    two = [f"de:{data}", f"en:{en}"]
+    with pytest.raises(TandemError, match="one language per run"):  # one decoder start token for all rows
+        PretrainStream(two, Tokenizer.load(hf_dirs["mbart"]), "denoise", 32, 2)
+    stream = PretrainStream(two, Tokenizer.load(hf_dirs["mbart50"]), "denoise", 32, 8, seed=1)
+    codes = {tok.token_to_id("de_DE"), tok.token_to_id("en_XX")}
+    firsts = [row[0] for row in next(stream)["input_ids"].tolist()]
+    assert set(firsts) == codes  # mBART-50: each row's own code first
+    with pytest.raises(TandemError, match="no language code|none for the sources' language 'xx'"):
+        PretrainStream([f"xx:{data}"], Tokenizer.load(hf_dirs["mbart50"]), "denoise", 32, 2)
+
+
+def test_pretrain_stream_needs_a_clm_symbol(hf_dirs, tmp_path) -> None:
+    """A Hugging Face tokenizer has no [CLM]: the causal-LM objectives say so and what to do; "[CLM]" is never
+    written as text (ordinary pieces) in its place."""
+    from tandem.data import PretrainStream
+
+    data = tmp_path / "en.txt"
+    data.write_text("\n".join(DOCS) + "\n")
+    tok = Tokenizer.load(hf_dirs["bart"])
+    assert tok.clm_id is None and tok.doc_id is None
+    for objective in ("alexatm", "clm"):
+        with pytest.raises(TandemError, match="no \\[CLM\\].*--objective denoise"):
+            PretrainStream([f"en:{data}"], tok, objective, 32, 2)
+
+
+class _Unframed:
+    """A tokenizer whose texts get no affixes at all (the stream then frames nothing)."""
+
+    def __init__(self, tok):
+        self.tok = tok
+
+    def __getattr__(self, name):
+        return getattr(self.tok, name)
+
+    def source_affixes(self):
+        return [], []
+
+    def target_affixes(self):
+        return [], []
+
+
+@pytest.mark.parametrize("objective", ["alexatm", "t5"])
+def test_pretrain_stream_sentencepiece_ids_are_unchanged(tmp_path, objective) -> None:
+    """tandem's own tokenizers: every example is the objective's ids with EOS appended on both sides, from the
+    same budget and random draws, as before the framing came from the tokenizer (the rows of a stream whose
+    tokenizer frames nothing, one token shorter on each side, plus EOS)."""
+    from tandem.data import PretrainStream
+    from tandem.tokenizer import objective_symbols
+
+    tok = Tokenizer.train(iter(_lines() * 2), vocab_size=600, extra_symbols=objective_symbols(objective))
+    data = tmp_path / "en.txt"
+    data.write_text("\n".join(_lines()[:200]) + "\n")
+    eos = tok.eos_id
+    assert affixes(tok) == affixes(tok, target=True) == ([], [eos])
+    framed = PretrainStream([f"en:{data}"], tok, objective, 40, 4, seed=3, target_len=30, pad_to_max=False)
+    bare = PretrainStream(
+        [f"en:{data}"], _Unframed(tok), objective, 39, 4, seed=3, target_len=29, pad_to_max=False
+    )
+    assert framed.chunk_len == bare.chunk_len
+    for _ in range(5):
+        a, b = next(framed), next(bare)
+        assert a["kind"] == b["kind"]
+        for key in ("input_ids", "labels"):
+            pad = tok.pad_id if key == "input_ids" else -100
+            got = [[i for i in row if i != pad] for row in a[key].tolist()]
+            assert got == [[i for i in row if i != pad] + [eos] for row in b[key].tolist()]

@@ -29,6 +29,7 @@ from tandem.tokenizer import _coerce_ids, _TokenizerBase
 # What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
 _SPACE = "\u2581"  # SentencePiece's whitespace marker
+_LANG_CODE = re.compile(r"[a-z]{2,3}_[A-Z]{2}")  # mBART's language codes: en_XX, ro_RO, ...
 
 
 class UnsupportedByHF(TandemError, AttributeError):
@@ -239,6 +240,30 @@ class HFTokenizer(_TokenizerBase):
             self._affix_cache[key] = hf_affixes(self.hf, target)
         pre, post = self._affix_cache[key]
         return list(pre), list(post)
+
+    @property
+    def language_codes(self) -> list[str]:
+        """mBART-style tokenizers: the language codes among its special tokens (`en_XX`, `ro_RO`, ...), in the
+        tokenizer's order; [] for a tokenizer without a source language."""
+        if self.src_lang is None:
+            return []
+        return [t for t in self.hf.all_special_tokens if _LANG_CODE.fullmatch(str(t))]
+
+    def language_affixes(self, code: str) -> tuple[tuple[list[int], list[int]], tuple[list[int], list[int]]]:
+        """(source affixes, target affixes) of a text in language `code` on both sides, as pretraining frames
+        its examples (mBART's denoising: `... </s> code` on both sides; mBART-50: `code ... </s>`). `src_lang`
+        and `tgt_lang` are left as they were."""
+        has_tgt = hasattr(self.hf, "tgt_lang")
+        before = (self.hf.src_lang, getattr(self.hf, "tgt_lang", None))
+        try:
+            self.src_lang = code
+            if has_tgt:
+                self.tgt_lang = code
+            return self.source_affixes(), self.target_affixes()
+        finally:
+            self.hf.src_lang = before[0]
+            if has_tgt:
+                self.hf.tgt_lang = before[1]
 
     @property
     def newline_mode(self) -> str:

@@ -3,8 +3,11 @@
 Per batch row: the objective picks a kind (AlexaTM: denoise 80%, CLM 20%), the stream picks a language
 (p ~ n^alpha) and, within it, a source (p ~ size x upsample). Packed kinds (denoising) concatenate that
 language's documents separated by [DOC] into a chunk that fills the sequence; CLM takes one document (a long
-one is cut, the rest goes to the packing buffer so nothing is lost). EOS is appended to every target and, by
-default, to every source (BART/mBART convention).
+one is cut, the rest goes to the packing buffer so nothing is lost). Every target and, by default, every source
+is framed as the tokenizer frames a text (`tandem.tokenizer.affixes`): tandem's and T5's tokenizers append EOS,
+BART's gives `<s> ... </s>`, mBART's `... </s> lang` (mBART-50: `lang ... </s>`) with the language code of the
+row's language on both sides, as mBART was pretrained. A packed chunk is framed once, as one text, and the
+length budget leaves room for the affixes.
 
 Every random choice comes from one numpy Generator per rank, in a fixed order, in the main process; worker
 processes only tokenise (a pure function of the text). The state (generator state, reader cursors of the last
@@ -41,6 +44,7 @@ from tandem.data.sources import (
 )
 from tandem.errors import TandemError
 from tandem.objectives import Objective, build_objective
+from tandem.tokenizer import affixes, frame
 
 STATE_VERSION = 1
 _MASK64 = (1 << 64) - 1
@@ -201,6 +205,43 @@ def _span_objective_ids(name: str, tokenizer: Any, objective_args: dict[str, Any
     return out
 
 
+Affixes = tuple[list[int], list[int]]
+
+
+def _language_code(tokenizer: Any, lang: str) -> str:
+    """The language code of an mBART-style tokenizer for a stream language tag: the code of that tag ("de-DE"
+    is de_DE), else the one code of its language ("en" is en_XX)."""
+    codes = list(tokenizer.language_codes)
+    exact = [c for c in codes if _saved_tag(c) == lang]
+    same = [c for c in codes if c.split("_")[0] == lang.split("-")[0]]
+    if exact or len(same) == 1:
+        return (exact or same)[0]
+    shown = ", ".join(same or codes[:12]) + ("" if same or len(codes) <= 12 else ", ...")
+    raise TandemError(
+        f"PretrainStream: the tokenizer frames each text with a language code and has "
+        f"{'several' if same else 'none'} for the sources' language {lang!r} ({shown}): tag those sources "
+        "with one of its codes (e.g. LANG:PATH as de_DE:wiki.txt)"
+    )
+
+
+def _framing(
+    tokenizer: Any, languages: Sequence[str], source_eos: bool
+) -> dict[str, tuple[Affixes, Affixes]]:
+    """Per stream language: (source affixes, target affixes). One framing for every language, the
+    tokenizer's own (`tandem.tokenizer.affixes`), unless the tokenizer frames texts with a language code
+    (mBART's `src_lang`): then each language's code frames both sides (the target is the source's
+    language). Without `source_eos` sources are not framed."""
+    codes = getattr(tokenizer, "language_codes", None)
+    if codes:
+        out = {lang: tokenizer.language_affixes(_language_code(tokenizer, lang)) for lang in languages}
+    else:
+        both = (affixes(tokenizer), affixes(tokenizer, target=True))
+        out = {lang: both for lang in languages}
+    if not source_eos:
+        out = {lang: (([], []), tgt) for lang, (_, tgt) in out.items()}
+    return out
+
+
 def _saved_tag(lang: str) -> str:
     """The sampling group of a language key of a saved state (see language_tag)."""
     try:
@@ -213,14 +254,19 @@ class PretrainStream:
     """Infinite iterator of pretraining batches (see module docstring).
 
     Each batch is a dict: `input_ids` (B,S) and `attention_mask` (B,S) LongTensors, `labels` (B,T) with
-    -100 padding and EOS after each target, and `kind` (one objective kind per row). With `pad_to_max` the
-    shapes are always (batch_size, seq_len) and (batch_size, target_len); otherwise padded to the longest row.
+    -100 padding and each target framed as the tokenizer frames a text (tandem's: EOS after it), and `kind`
+    (one objective kind per row). With `pad_to_max` the shapes are always (batch_size, seq_len) and
+    (batch_size, target_len); otherwise padded to the longest row.
 
     sources: `Source` objects, dicts of their fields, or "lang:path" strings.
-    tokenizer: anything with encode(text) -> ids, eos_id, pad_id, and clm_id / doc_id (None if absent).
+    tokenizer: anything with encode(text) -> ids, eos_id, pad_id, and clm_id / doc_id (None if absent; without
+    [DOC], documents are separated by EOS); its `source_affixes` / `target_affixes` frame the examples (see
+    `tandem.tokenizer.affixes`). `decoder_start` is the start token the targets ask for (an mBART-cc25
+    language code; None: the model's own).
     objective: an Objective, or a name for `build_objective` ("alexatm", "denoise", "clm", "t5", "ul2").
     objective_args: keyword arguments for the objective built by name (e.g. {"drop_rate": 0.3}).
-    seq_len / target_len: encoder / decoder lengths including EOS (target_len defaults to seq_len).
+    seq_len / target_len: encoder / decoder lengths including the affixes (target_len defaults to seq_len).
+    source_eos: frame the sources (False: the objective's source alone, not even EOS).
     alpha: language sampling exponent; spoken_fraction: share of documents passed through
     `tandem.spoken.to_spoken` before tokenisation (AlexaTM: 0.7).
     decontaminate: texts (or a Decontaminator) whose 13-grams exclude a document.
@@ -292,7 +338,13 @@ class PretrainStream:
         if isinstance(objective, str):
             clm_id = getattr(tokenizer, "clm_id", None)
             if objective.lower() in ("alexatm", "clm") and clm_id is None:
-                raise TandemError(f"objective {objective!r} needs a [CLM] token but the tokenizer has none")
+                # a Hugging Face tokenizer (BART, mBART, T5) has none: "[CLM]" would be read as ordinary text
+                raise TandemError(
+                    f"objective {objective!r} needs a [CLM] token but the tokenizer has none ({tokenizer!r}; "
+                    "a Hugging Face BART/mBART/T5 tokenizer has no [CLM] symbol): pretrain it with --objective "
+                    "denoise (or t5/ul2 where it has T5's sentinels), or use a tokenizer with [CLM] (tandem's "
+                    "own, `tandem tokenizer train`) and a model of its vocabulary"
+                )
             kw: dict[str, Any] = {}
             if objective.lower() in ("alexatm", "clm"):
                 kw["clm_token_id"] = int(clm_id)
@@ -303,7 +355,10 @@ class PretrainStream:
             raise TandemError("PretrainStream: objective_args apply to an objective given by name")
         self.objective: Objective = objective
         overhead = int(getattr(objective, "overhead", 1))
-        self.chunk_len = min(self.seq_len - int(self.source_eos) - overhead, self.target_len - 1)
+        # the affixes' lengths (no language code changes them; the framing itself is per language, below)
+        src_fix = sum(map(len, affixes(tokenizer))) if self.source_eos else 0
+        tgt_fix = sum(map(len, affixes(tokenizer, target=True)))
+        self.chunk_len = min(self.seq_len - src_fix - overhead, self.target_len - tgt_fix)
         if self.chunk_len < max(2, self.min_doc_tokens):
             raise TandemError(
                 f"PretrainStream: seq_len={self.seq_len}/target_len={self.target_len} leave only "
@@ -379,6 +434,8 @@ class PretrainStream:
                 f"PretrainStream: every source is empty ({[str(s.path) for s in self.sources]})"
             )
         self.lang_sizes = lang_sizes
+        self._framing = _framing(tokenizer, self.languages, self.source_eos)
+        self.decoder_start = self._decoder_start()
         self.lang_probs = language_weights(lang_sizes, self.alpha)
         # languages tandem.spoken has no rules for keep their documents written: said once here, rather than
         # an error for every document drawn for spoken form (which hid the realised spoken share)
@@ -404,6 +461,24 @@ class PretrainStream:
         self.rng = np.random.default_rng([self.seed, self.rank, 1234])
         self.batches = 0
         self._pool: Any = None
+
+    def _decoder_start(self) -> int | None:
+        """The decoder start token the targets ask for: the language code an mBART-cc25-style framing ends
+        them with (HF's mBART moves it to the front of the decoder input), else None (EOS ends them: the
+        model's own start token). A TandemError when languages ask for different ones: tandem's decoder
+        starts every row from one token."""
+        ends = {lang: tgt[1][-1] for lang, (_, tgt) in self._framing.items() if tgt[1]}
+        starts = {lang: t for lang, t in ends.items() if t != self.eos_id}
+        if not starts:
+            return None
+        if len(set(starts.values())) > 1 or len(starts) < len(self._framing):
+            raise TandemError(
+                f"PretrainStream: the tokenizer ends each target with its language's code (mBART-cc25), which "
+                f"becomes the decoder's start token, and this stream has {len(self._framing)} languages "
+                f"({', '.join(self._framing)}); tandem starts every row from one token: pretrain one language "
+                "per run, or use a tokenizer that puts the code first (mBART-50)"
+            )
+        return next(iter(starts.values()))
 
     def _check_cache_text_steps(self, src: Source, cache: Any, spoken_fraction: float, deco: Any) -> None:
         """Spoken form and decontamination work on text, and a token cache holds token ids: say so when they
@@ -691,13 +766,13 @@ class PretrainStream:
             if tokens is not None and len(tokens) > 0:
                 break
         ex = self.objective.apply(tokens, kind, self.rng)
-        src = list(ex.source)
-        if self.source_eos:
-            src.append(self.eos_id)
-        tgt = [*ex.target, self.eos_id]
-        if len(src) > self.seq_len or len(tgt) > self.target_len:
+        # framed once, the packed chunk as one text; an objective's tokens past its `overhead` are cut, not the
+        # affixes (the budget leaves them room, so the built-in objectives are never cut)
+        src_affixes, tgt_affixes = self._framing[lang]
+        src, cut_src = frame(ex.source, src_affixes, self.seq_len)
+        tgt, cut_tgt = frame(ex.target, tgt_affixes, self.target_len)
+        if cut_src or cut_tgt:
             self.stats["truncated"] += 1
-            src, tgt = src[: self.seq_len], tgt[: self.target_len]
         self.stats["examples"][ex.kind] += 1
         return src, tgt, ex.kind
 
