@@ -644,6 +644,34 @@ def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = N
         )
 
 
+def _holds_tokenizer(directory: Path) -> bool:
+    """Whether a model directory holds a tokenizer `Tokenizer.load` reads (tandem's, a SentencePiece model,
+    a Hugging Face tokenizer's files)."""
+    from tandem.hf_tokenizer import is_hf_tokenizer_dir
+    from tandem.tokenizer import _FOREIGN_MODEL_FILES, MODEL_FILE
+
+    if not directory.is_dir():
+        return False
+    return any((directory / f).is_file() for f in (MODEL_FILE, *_FOREIGN_MODEL_FILES)) or is_hf_tokenizer_dir(
+        directory
+    )
+
+
+def _match_decoder_start(model: nn.Module, start: int | None, tokenizer: Any = None) -> str | None:
+    """Set the model's `decoder_start_token_id` to the one the data stream's targets ask for (mBART-cc25's
+    language code, which HF's mBART moves from the end of the labels to the front of the decoder input);
+    a note saying so, None when nothing changed."""
+    mcfg = getattr(model, "config", None)
+    if start is None or mcfg is None or getattr(mcfg, "decoder_start_token_id", None) == start:
+        return None
+    old, mcfg.decoder_start_token_id = mcfg.decoder_start_token_id, int(start)
+    name = getattr(tokenizer, "id_to_token", str)(start)
+    return (
+        f"targets end with the language code {name!r}, which mBART moves to the front of the decoder input: "
+        f"decoder_start_token_id is now {start} (was {old}), for training and generation alike"
+    )
+
+
 def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
     from tandem.config import ModelConfig
     from tandem.model import Seq2SeqLM
@@ -939,9 +967,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         raise TandemError("device cuda requested but torch sees no GPU; use --device cpu")
     out = Path(cfg.out)
     if model is None and tokenizer is None and not cfg.tokenizer:
-        cfg = dataclasses.replace(
-            cfg, tokenizer=str(out / "tokenizer")
-        )  # trained there, found there on resume
+        # --init-from weights read the ids of the tokenizer saved with them; else one is trained into OUT
+        # (and found there on resume)
+        own = cfg.init_from if cfg.init_from and _holds_tokenizer(Path(cfg.init_from)) else None
+        cfg = dataclasses.replace(cfg, tokenizer=own or str(out / "tokenizer"))
     if out.is_file():
         raise TandemError(f"--out {out} is a file; choose a directory path")
     ckpt = Checkpointer(out / "checkpoints", keep=cfg.keep_ckpts)
@@ -974,6 +1003,9 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
         data = _build_data(cfg, tokenizer, rank, world)
+    note = _match_decoder_start(model, getattr(data, "decoder_start", None), tokenizer)
+    if note and rank == 0:
+        print(note, flush=True)
     from tandem.config import ModelConfig
 
     # the FLOPs behind tflops/MFU come from a tandem config (another model, e.g. a Hugging Face one, has none)
