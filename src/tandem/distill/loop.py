@@ -45,10 +45,12 @@ from tandem.finetune import (
     TrainConfig,
     decode_as_dev_scoring,
     fit,
+    forced_first_token,
     iterate_batches,
     mark_clm_prefix,
     require_nonempty,
     save_model,
+    target_framing,
 )
 from tandem.model.generation import GREEDY
 from tandem.tokenizer import affixes, frame
@@ -461,6 +463,21 @@ def _fingerprint(teacher: nn.Module, examples: Sequence[Encoded], extra: str = "
     return h.hexdigest()[:16]
 
 
+def framed_generation(
+    ids: Sequence[int], framing: tuple[Sequence[int], Sequence[int]], eos_id: int, max_len: int | None = None
+) -> list[int]:
+    """A generated target (the new tokens up to the first EOS) framed as the tokenizer frames targets: its
+    text is what lies between the framing's prefix, when it starts with it (a forced `<s>` or language
+    code), and the EOS; `frame` puts the affixes around that (`max_len`: the text cut to fit)."""
+    body = list(ids)
+    if body and body[-1] == eos_id:
+        body.pop()
+    pre = list(framing[0])
+    if pre and body[: len(pre)] == pre:
+        body = body[len(pre) :]
+    return frame(body, framing, max_len)[0]
+
+
 def sequence_kd_targets(
     teacher: Teacher,
     examples: Sequence[Encoded],
@@ -469,8 +486,13 @@ def sequence_kd_targets(
     fingerprint: str,
     eos_id: int,
     pad_id: int,
+    framing: tuple[Sequence[int], Sequence[int]] | None = None,
+    max_len: int | None = None,
 ) -> list[Encoded]:
-    """Teacher generations as targets (Kim & Rush 2016), generated once and cached as jsonl."""
+    """Teacher generations as targets (Kim & Rush 2016), generated once and cached as jsonl; each is framed
+    as the tokenizer frames targets (`framing`, the target affixes; None: EOS after it), see
+    `framed_generation`, cut to `max_len`."""
+    framing = framing if framing is not None else ([], [eos_id])
     if cache_file is not None and cache_file.is_file():
         try:
             lines = cache_file.read_text(encoding="utf-8").splitlines()
@@ -493,10 +515,7 @@ def sequence_kd_targets(
         )
         labels = labels_from_generation(seqs, eos_id)
         for ex, row in zip(batch["ids"].tolist(), labels.tolist()):
-            tgt = [t for t in row if t != -100]
-            if not tgt or tgt[-1] != eos_id:
-                tgt.append(eos_id)
-            targets[ex] = tgt
+            targets[ex] = framed_generation([t for t in row if t != -100], framing, eos_id, max_len)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_name(cache_file.name + ".tmp")
@@ -689,17 +708,25 @@ def distill(
     if limit is not None and cfg.seq_kd_max_new_tokens > limit - 1:
         gen_cfg = dataclasses.replace(cfg, seq_kd_max_new_tokens=max(1, limit - 1))
 
+    # generated targets are framed as the gold ones (`tok(text_target=...)`: BART's <s> ... </s>, mBART's
+    # ... </s> tgt_lang), a forced first token included
+    eos, pad = teacher.config.eos_token_id, teacher.config.pad_token_id
+    framing = (
+        ([], [eos]) if tokenizer is None else target_framing(tokenizer, forced_first_token(teacher.config))
+    )
+
     def teacher_labelled(examples: Sequence[Encoded], name: str) -> list[Encoded]:
         """`examples` with the teacher's generations as targets, cached in `<out>/<name>_targets.jsonl`."""
         n = gen_cfg.seq_kd_max_new_tokens
-        fp = _fingerprint(teacher, examples, f"{name}{n}b{cfg.seq_kd_beams}")
+        # (tandem's framing, EOS alone, is what caches written before framing hold: they stay valid)
+        framed = "" if framing == ([], [eos]) else f"f{framing}"
+        fp = _fingerprint(teacher, examples, f"{name}{n}b{cfg.seq_kd_beams}{framed}")
         cache_file = out / f"{name}_targets.jsonl" if out else None
-        eos, pad = teacher.config.eos_token_id, teacher.config.pad_token_id
         if log and n < cfg.seq_kd_max_new_tokens:
             log(
                 f"{name}: teacher generations capped at {n} new tokens + EOS (the models' max_positions {limit})"
             )
-        return sequence_kd_targets(t, examples, gen_cfg, cache_file, fp, eos, pad)
+        return sequence_kd_targets(t, examples, gen_cfg, cache_file, fp, eos, pad, framing, limit)
 
     data = list(train)
     if cfg.seq_kd != "off":
