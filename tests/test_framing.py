@@ -458,3 +458,108 @@ def test_pretrain_stream_sentencepiece_ids_are_unchanged(tmp_path, objective) ->
             pad = tok.pad_id if key == "input_ids" else -100
             got = [[i for i in row if i != pad] for row in a[key].tolist()]
             assert got == [[i for i in row if i != pad] + [eos] for row in b[key].tolist()]
+
+
+@pytest.mark.parametrize("kind", ["bart", "bart-forced", "mbart"])
+@pytest.mark.parametrize("new_tokens", [6, 64])
+def test_sequence_kd_targets_are_framed_as_transformers(hf_dirs, tmp_path, kind, new_tokens) -> None:
+    """Sequence-level KD trains on the teacher's generations framed as gold targets are (`tok(text_target=
+    generated text)`: BART `<s> ... </s>`, mBART-cc25 `... </s> ro_RO`), a forced first token not doubled, cut
+    to the models' positions with the affixes kept. The teacher here writes one token over and over (a token
+    whose repetition transformers' tokenizer reads back as written), so the generated text is known."""
+    from tandem import Seq2SeqLM
+    from tandem.distill import DistillConfig, distill
+    from tandem.finetune import Pair, encode_pairs, match_decoder_start
+
+    tok_dir = hf_dirs[kind.split("-")[0]]
+    ref = _auto(tok_dir)
+    pieces = ref(" the quick brown fox jumps", add_special_tokens=False).input_ids
+    rep = next(t for t in pieces if ref(ref.decode([t] * 5), add_special_tokens=False).input_ids == [t] * 5)
+    cls = (
+        transformers.MBartForConditionalGeneration
+        if kind == "mbart"
+        else transformers.BartForConditionalGeneration
+    )
+    cfg = transformers.MBartConfig if kind == "mbart" else transformers.BartConfig
+    hf = cls(_tiny(cfg, len(ref))).eval()
+    with torch.no_grad():
+        hf.final_logits_bias[0, rep] = 1e4  # writes `rep` whatever it reads, never ends
+    d = tmp_path / "teacher"
+    hf.save_pretrained(str(d))
+    ref.save_pretrained(str(d))
+    teacher, tok = Seq2SeqLM.from_pretrained(d).eval(), Tokenizer.load(d)
+    match_decoder_start(teacher.config, tok)  # mBART-cc25: the decoder starts from ro_RO, as the CLI sets it
+    forced = kind == "bart-forced"
+    # no forced </s> at the token limit: a generation that fills it is cut to the positions
+    gen = {k: v for k, v in (teacher.config.generation or {}).items() if k != "forced_eos_token_id"}
+    teacher.config.generation = {**gen, "forced_bos_token_id": 0} if forced else gen  # BART-large forces <s>
+    student = Seq2SeqLM(teacher.config)
+    train = encode_pairs(
+        tok, [Pair(s, t) for s, t in zip(SOURCES[:2], TARGETS[:2])], target_start=0 if forced else None
+    )
+    dcfg = DistillConfig(
+        seq_kd="replace",
+        seq_kd_max_new_tokens=new_tokens,
+        max_steps=1,
+        batch_size=2,
+        device="cpu",
+        kd_weight=0.0,
+        ce_weight=1.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the student is not smaller than its teacher
+        distill(teacher, student, train, dcfg, out_dir=tmp_path / "out", tokenizer=tok, log=None)
+    rows = (tmp_path / "out" / "seqkd_targets.jsonl").read_text().splitlines()[1:]
+    got = [json.loads(r)["target"] for r in rows]
+    n = (
+        min(new_tokens, 63) - forced
+    )  # 63: the models' 64 positions, EOS included; a forced <s> is one of them
+    want = ref(text_target=ref.decode([rep] * n), max_length=64, truncation=True).input_ids
+    assert got == [want, want]  # was: no <s> (BART), no code after </s> (mBART), <s> ... </s> without the cut
+
+
+@pytest.mark.parametrize("kind", ["bart", "mbart"])
+def test_pretrain_init_from_a_transformers_checkpoint(hf_dirs, tmp_path, kind) -> None:
+    """`tandem pretrain --init-from DIR` reads its data with the tokenizer saved in DIR (was: trained a new one,
+    whose ids the weights do not know), frames examples as that tokenizer does and starts mBART-cc25's decoder
+    from the language code: its first step's loss is transformers' loss on the same batch."""
+    from tandem.cli import main as cli_main
+    from tandem.data import PretrainStream
+
+    ref = _auto(hf_dirs[kind])
+    cls = (
+        transformers.MBartForConditionalGeneration
+        if kind == "mbart"
+        else transformers.BartForConditionalGeneration
+    )
+    hf = cls(_tiny(transformers.MBartConfig if kind == "mbart" else transformers.BartConfig, len(ref))).eval()
+    d = tmp_path / "hf"
+    hf.save_pretrained(str(d))
+    ref.save_pretrained(str(d))
+    data = tmp_path / "en.txt"
+    data.write_text("\n".join(DOCS) + "\n")
+    out = tmp_path / "run"
+    argv = [
+        "pretrain",
+        "--init-from",
+        str(d),
+        "--objective",
+        "denoise",
+        "--data",
+        f"en:{data}",
+        "--steps",
+        "1",
+    ]
+    argv += ["--batch-size", "2", "--seq-len", "32", "--out", str(out), "--device", "cpu", "--log-every", "1"]
+    assert cli_main([*argv, "--no-progress", "--no-tensorboard"]) == 0
+    assert json.loads((out / "train_config.json").read_text())["tokenizer"] == str(d)
+    saved = json.loads((out / "model" / "config.json").read_text())
+    want_start = ref.convert_tokens_to_ids("en_XX") if kind == "mbart" else hf.config.decoder_start_token_id
+    assert saved["decoder_start_token_id"] == want_start
+    loss = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()][0]["loss"]
+    batch = next(PretrainStream([f"en:{data}"], Tokenizer.load(d), "denoise", 32, 2))
+    with torch.no_grad():
+        want = hf(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        ).loss
+    assert loss == pytest.approx(float(want), abs=1e-4)
