@@ -460,6 +460,54 @@ def test_pretrain_stream_sentencepiece_ids_are_unchanged(tmp_path, objective) ->
             assert got == [[i for i in row if i != pad] + [eos] for row in b[key].tolist()]
 
 
+class _CharTok:
+    """A text's ids are its code points + 10; framed as tandem's tokenizers frame (EOS after)."""
+
+    pad_id, eos_id, clm_id, doc_id, vocab_size = 1, 2, 3, 4, 1 << 21
+    sentinel_ids = list(range(200, 100, -1))
+
+    def encode(self, text: str, add_eos: bool = False) -> list[int]:
+        return [ord(c) + 10 for c in text] + ([2] if add_eos else [])
+
+    def source_affixes(self):
+        return [], [2]
+
+    def target_affixes(self):
+        return [], [2]
+
+
+def test_pretrain_stream_batches_are_the_old_codes(tmp_path) -> None:
+    """Framed with EOS alone, the stream gives, bit for bit, the batches of the code before framing came from
+    the tokenizer (the hash of its batches on these documents and seeds, computed with that code)."""
+    import hashlib
+
+    from tandem.data import PretrainStream
+
+    words = "the quick brown fox jumps over a lazy dog while seven cats watch".split()
+    (tmp_path / "en.txt").write_text(
+        "".join(" ".join(words[i % 13 :] + words[: i % 13]) + "\n" for i in range(40))
+    )
+    (tmp_path / "de.txt").write_text("".join(" ".join(reversed(words[i % 7 :])) + "\n" for i in range(40)))
+    h = hashlib.sha256()
+    for objective in ("alexatm", "t5"):
+        for seq_len, target_len in ((24, None), (40, 16)):
+            stream = PretrainStream(
+                [f"en:{tmp_path / 'en.txt'}", f"de:{tmp_path / 'de.txt'}"],
+                _CharTok(),
+                objective,
+                seq_len,
+                4,
+                seed=5,
+                target_len=target_len,
+                pad_to_max=False,
+                return_tensors="np",
+            )
+            for _ in range(4):
+                b = next(stream)
+                h.update(json.dumps([b["input_ids"].tolist(), b["labels"].tolist(), b["kind"]]).encode())
+    assert h.hexdigest()[:16] == "0a3f495d04f377fb"
+
+
 @pytest.mark.parametrize("kind", ["bart", "bart-forced", "mbart"])
 @pytest.mark.parametrize("new_tokens", [6, 64])
 def test_sequence_kd_targets_are_framed_as_transformers(hf_dirs, tmp_path, kind, new_tokens) -> None:
