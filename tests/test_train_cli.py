@@ -96,6 +96,22 @@ def test_pretrain_resumes_from_its_own_train_config(tmp_path):
     assert [r["step"] for r in recs] == [1, 2, 3]
 
 
+def test_pretrain_init_from_reads_the_data_with_the_models_tokenizer(tmp_path):
+    """Continued pretraining (`--init-from DIR`, no --tokenizer) tokenises with the tokenizer saved in DIR; it
+    used to train a new one on the new data, which, of the same size, ran on ids the weights never saw."""
+    en, de = _corpus(tmp_path)
+    argv = ["pretrain", "--steps", "1", "--vocab-size", "300", "--batch-size", "2", "--seq-len", "16"]
+    argv += ["--no-progress", "--no-tensorboard"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    small = ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}']
+    assert main([*argv, *small, "--data", en, "--out", str(first)]) == 0
+    assert main([*argv, "--data", de, "--out", str(second), "--init-from", str(first / "model")]) == 0
+    assert json.loads((second / "train_config.json").read_text())["tokenizer"] == str(first / "model")
+    assert not (second / "tokenizer").exists()
+    saved = (second / "model" / "tokenizer.model").read_bytes()
+    assert saved == (first / "model" / "tokenizer.model").read_bytes()
+
+
 def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):
     rc = main(
         ["pretrain", "--data", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "r"), "--steps", "2"]
