@@ -43,7 +43,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help="ModelConfig fields to override, e.g. '{\"d_model\": 256}'",
     )
-    g.add_argument("--init-from", default=None, help="start from these weights (tandem or HF directory)")
+    g.add_argument(
+        "--init-from",
+        default=None,
+        help="start from these weights (tandem or HF directory), read with the tokenizer saved there unless "
+        "--tokenizer is given",
+    )
     g.add_argument("--encoder-init", default=None, help="warm-start only the encoder from this checkpoint")
     g.add_argument("--freeze-encoder-steps", type=int, default=0, help="keep the encoder frozen N steps")
     g = p.add_argument_group("data")
