@@ -96,7 +96,7 @@ def test_pretrain_resumes_from_its_own_train_config(tmp_path):
     assert [r["step"] for r in recs] == [1, 2, 3]
 
 
-def test_pretrain_init_from_reads_the_data_with_the_models_tokenizer(tmp_path):
+def test_pretrain_init_from_reads_the_data_with_the_models_tokenizer(tmp_path, capsys):
     """Continued pretraining (`--init-from DIR`, no --tokenizer) tokenises with the tokenizer saved in DIR; it
     used to train a new one on the new data, which, of the same size, ran on ids the weights never saw."""
     en, de = _corpus(tmp_path)
@@ -110,6 +110,13 @@ def test_pretrain_init_from_reads_the_data_with_the_models_tokenizer(tmp_path):
     assert not (second / "tokenizer").exists()
     saved = (second / "model" / "tokenizer.model").read_bytes()
     assert saved == (first / "model" / "tokenizer.model").read_bytes()
+    # --vocab-size sizes only a tokenizer trained here: with another size it was silently ignored
+    third = tmp_path / "third"
+    argv[argv.index("--vocab-size") + 1] = "400"
+    assert main([*argv, "--data", de, "--out", str(third), "--init-from", str(first / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "--vocab-size 400" in err and "--init-from" in err and "vocabulary is 300" in err
+    assert not (third / "model").exists()
 
 
 def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):

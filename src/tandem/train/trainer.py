@@ -412,6 +412,18 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
         tok = Tokenizer.load(cfg.tokenizer)
         if Path(cfg.tokenizer).resolve() == (out / "tokenizer").resolve():
             _check_own_tokenizer(cfg, tok, Path(cfg.tokenizer))
+        elif cfg.vocab_size is not None and tok.vocab_size != cfg.vocab_size:
+            # --vocab-size sizes a tokenizer trained here; a given one (--tokenizer, or the one saved in
+            # --init-from) has its own size, and ignoring the flag would hide that the run differs
+            given = (
+                "--init-from"
+                if cfg.init_from and Path(cfg.tokenizer) == Path(cfg.init_from)
+                else "--tokenizer"
+            )
+            raise TandemError(
+                f"--vocab-size {cfg.vocab_size}: the run reads with the tokenizer of {given} {cfg.tokenizer}, "
+                f"whose vocabulary is {tok.vocab_size}; --vocab-size only sizes a tokenizer trained here: drop it"
+            )
         return tok
     target = Path(cfg.tokenizer) if cfg.tokenizer else out / "tokenizer"
     if (target / "tokenizer.model").is_file():
