@@ -340,6 +340,7 @@ def _drop_eos(path: Path) -> None:
         ("config.json", lambda p: p.write_text("{"), "not valid JSON"),
         ("model.bin", lambda p: p.unlink(), "not found"),
         ("model.bin", _cut, "CTranslate2 cannot load it"),
+        ("tokenizer.model", lambda p: p.unlink(), "not found"),  # was: "pass a SentencePiece .model file"
     ],
 )
 def test_a_damaged_export_file_is_named(built, tmp_path, name, damage, words):

@@ -293,6 +293,11 @@ class EdgeModel:
         for key in ("eos_token_id", "pad_token_id", "decoder_start_token_id"):
             if not isinstance(self.meta.get(key), int):
                 raise TandemError(f"{meta_path}: {_DAMAGED} (field {key!r} is missing or not an integer)")
+        spm_file = self.path / str(self.meta.get("tokenizer") or "tokenizer.model")
+        if not spm_file.is_file():
+            raise TandemError(
+                f"{spm_file}: not found; the model's SentencePiece tokenizer is missing; {_DAMAGED}"
+            )
         self.tok = Tokenizer.load(self.path)
         vocab_file = self.path / "shared_vocabulary.json"
         if vocab_file.is_file():
