@@ -348,11 +348,27 @@ def test_cli_convert_to_hf_writes_autotokenizer(tiny_tandem_lm, tmp_path: Path, 
         assert ref(text).input_ids == tok.encode(text, add_eos=True), repr(text)
 
 
-def test_edge_export_names_the_hf_tokenizer(bart_checkpoint: Path, tmp_path: Path, capsys) -> None:
+def test_edge_export_takes_the_hf_tokenizer_or_names_what_is_missing(
+    bart_checkpoint: Path, tmp_path: Path, capsys
+) -> None:
+    import shutil
+
     pytest.importorskip("ctranslate2")
     rc = cli_main(["export", str(bart_checkpoint), "--format", "ct2", "--out", str(tmp_path / "edge")])
+    assert rc == 0 and (tmp_path / "edge" / "tokenizer.json").is_file()  # (see test_edge_hf.py)
+    bare = tmp_path / "weights-only"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy2(bart_checkpoint / name, bare / name)
+    rc = cli_main(["export", str(bare), "--format", "ct2", "--out", str(tmp_path / "edge2")])
     assert rc == 2
-    assert "Hugging Face tokenizer" in capsys.readouterr().err  # was: "pass --tokenizer FILE" alone
+    err = capsys.readouterr().err
+    assert "no tokenizer found" in err and "--tokenizer FILE" in err and "tokenizer.json" in err, err
+    tok_json = str(bart_checkpoint / "tokenizer.json")
+    rc = cli_main(
+        ["export", str(bare), "--format", "ct2", "--out", str(tmp_path / "e3"), "--tokenizer", tok_json]
+    )
+    assert rc == 0 and (tmp_path / "e3" / "tokenizer.json").is_file()
 
 
 def test_char_model_keeps_tandem_files_with_a_warning(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", metavar="DIR", help="output directory")
     parser.add_argument(
-        "--tokenizer", metavar="FILE", help="SentencePiece .model (default: the one in MODEL)"
+        "--tokenizer",
+        metavar="FILE",
+        help="SentencePiece .model, or a Hugging Face tokenizer.json or tokenizer directory (default: MODEL's)",
     )
     parser.add_argument(
         "--allow-approximate",
@@ -81,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise TandemError("--out DIR is required")
-    if args.tokenizer and not Path(args.tokenizer).is_file():
+    if args.tokenizer and not Path(args.tokenizer).exists():
         raise TandemError(
-            f"--tokenizer {args.tokenizer}: file not found; give the SentencePiece .model the model was "
-            "trained with"
+            f"--tokenizer {args.tokenizer}: not found; give the SentencePiece .model the model was trained "
+            "with, or its Hugging Face tokenizer.json (or tokenizer directory)"
         )
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -1,7 +1,9 @@
 """The edge runtime: a `tandem export --format ct2` directory served by CTranslate2 + SentencePiece, no torch.
 
-One `EdgeModel` owns one CTranslate2 `Translator` (CPU, int8 by default as exported) and the SentencePiece
-model. Text goes in and out; token strings are only used at the CTranslate2 boundary.
+One `EdgeModel` owns one CTranslate2 `Translator` (CPU, int8 by default as exported) and the tokenizer: the
+SentencePiece model, or for a model with a Hugging Face tokenizer (BART, mBART) its tokenizer.json, read with
+`tokenizers` (`tandem.edge.hf_tokens`). Text goes in and out; token strings are only used at the CTranslate2
+boundary.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from tandem.decoding import check_generation_settings, model_min_new_tokens
 from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
+from tandem.tokenizer import frame
 
 EDGE_META = "tandem_edge.json"
 VMAP_FILE = "vmap.txt"
@@ -293,12 +296,27 @@ class EdgeModel:
         for key in ("eos_token_id", "pad_token_id", "decoder_start_token_id"):
             if not isinstance(self.meta.get(key), int):
                 raise TandemError(f"{meta_path}: {_DAMAGED} (field {key!r} is missing or not an integer)")
-        spm_file = self.path / str(self.meta.get("tokenizer") or "tokenizer.model")
-        if not spm_file.is_file():
-            raise TandemError(
-                f"{spm_file}: not found; the model's SentencePiece tokenizer is missing; {_DAMAGED}"
+        # the tokenizer: tandem's SentencePiece model, or a Hugging Face tokenizer.json (BART, mBART, ...)
+        hf_spec = self.meta.get("hf_tokenizer")
+        self.hf_tokenizer = hf_spec is not None
+        if hf_spec is not None:
+            from tandem.edge.hf_tokens import HF_TOKENIZER_FILE, EdgeHFTokenizer
+
+            if not isinstance(hf_spec, dict):
+                raise TandemError(f"{meta_path}: {_DAMAGED} (field 'hf_tokenizer' is not an object)")
+            self.tok: Any = EdgeHFTokenizer(
+                self.path / str(self.meta.get("tokenizer") or HF_TOKENIZER_FILE),
+                hf_spec,
+                where=str(meta_path),
+                damaged=_DAMAGED,
             )
-        self.tok = Tokenizer.load(self.path)
+        else:
+            spm_file = self.path / str(self.meta.get("tokenizer") or "tokenizer.model")
+            if not spm_file.is_file():
+                raise TandemError(
+                    f"{spm_file}: not found; the model's SentencePiece tokenizer is missing; {_DAMAGED}"
+                )
+            self.tok = Tokenizer.load(self.path)
         vocab_file = self.path / "shared_vocabulary.json"
         if vocab_file.is_file():
             self.pieces: list[str] = _read_json(vocab_file, list, "a list of tokens")
@@ -369,16 +387,21 @@ class EdgeModel:
 
     # ------------------------------------------------------------------------------------------ tokens
     def encode(self, text: str, *, clm: bool = False) -> list[str]:
-        """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained).
+        """Source token strings for CTranslate2: optional [CLM] first, then the text, then EOS (as trained);
+        with a Hugging Face tokenizer, framed by its special tokens as `tok(text)` frames them instead.
 
-        Text is tokenised by `tandem.tokenizer.Tokenizer`, exactly as the torch model sees it."""
+        Text is tokenised by `tandem.tokenizer.Tokenizer` (or, for a Hugging Face tokenizer, its tokenizer.json
+        through `tokenizers`), exactly as the torch model sees it."""
         ids = self._ids(text)
         if clm:
             if self.clm_id is None:
                 raise TandemError(f"{self.path}: this model's tokenizer has no [CLM] token; drop clm=True")
             if not ids or ids[0] != self.clm_id:
                 ids = [self.clm_id, *ids]
-        if self.source_eos:
+        if self.hf_tokenizer:  # framed as `tok(text)` frames it: BART <s> ... </s>, mBART ... </s> en_XX
+            if self.source_eos:
+                ids = frame(ids, self.tok.source_affixes)[0]
+        elif self.source_eos:
             ids = [*ids, self.eos_id]
         return [self.pieces[i] for i in ids]
 
@@ -391,6 +414,13 @@ class EdgeModel:
                 "character; pass text (a non-BMP character as itself, not as two surrogates)"
             ) from e
         return self.tok.encode(text)
+
+    def _no_text(self, source: Sequence[str]) -> bool:
+        """Whether an encoded source holds no token of its text (nor [CLM]), only its special tokens."""
+        if self.hf_tokenizer:
+            pre, post = self.tok.source_affixes if self.source_eos else ([], [])
+            return len(source) <= len(pre) + len(post)
+        return not [p for p in source if p != self.pieces[self.eos_id]]
 
     def decode(self, tokens: Sequence[str]) -> str:
         """Text of generated token strings: control tokens dropped; ids past the tokenizer's pieces (the
@@ -510,9 +540,10 @@ class EdgeModel:
         source = [self.encode(t, clm=clm) for t in texts]
         for k, src in enumerate(source):
             self._check_length(len(src), "an input")
-            if not [p for p in src if p != self.pieces[self.eos_id]]:
-                # CTranslate2 decodes nothing for a source that is only EOS: the row came back as "" with
-                # finish_reason "length" and 0 tokens, where the torch model decodes from it
+            if self._no_text(src):
+                # CTranslate2 decodes nothing for a source that is only EOS (or a Hugging Face tokenizer's
+                # special tokens: BART's <s> </s>): the row came back as "" with finish_reason "length" and 0
+                # tokens, where the torch model decodes from it
                 raise TandemError(
                     f"inputs[{k}]: {texts[k]!r} has no tokens (empty text), and CTranslate2 "
                     "decodes nothing for it; give some text (or clm=True, which reads [CLM])"
@@ -610,12 +641,27 @@ class EdgeModel:
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        tgt = [[self.pieces[i] for i in self._ids(t)] for t in targets]
-        for s, t in zip(src, tgt):
+        # CTranslate2 scores the target then EOS. A Hugging Face tokenizer's targets are framed as its labels
+        # are (`tok(text_target=t)`: BART <s> ... </s>, mBART ... </s> ro_RO), as the torch path scores them:
+        # a framing that ends with EOS leaves it to CTranslate2, one that does not drops CTranslate2's EOS.
+        extra = [False] * len(targets)
+        if self.hf_tokenizer:
+            tgt_ids = [frame(self._ids(t), self.tok.target_affixes)[0] for t in targets]
+            for k, ids in enumerate(tgt_ids):
+                if ids and ids[-1] == self.eos_id:
+                    tgt_ids[k] = ids[:-1]
+                else:
+                    extra[k] = True
+        else:
+            tgt_ids = [self._ids(t) for t in targets]
+        tgt = [[self.pieces[i] for i in ids] for ids in tgt_ids]
+        for s, t, more in zip(src, tgt, extra):
             self._check_length(len(s), "a prompt")
-            self._check_length(len(t) + 1, "a target (with EOS)")  # the decoder reads start + target
+            # the decoder reads start + target
+            what = "a target (with its special tokens)" if self.hf_tokenizer else "a target (with EOS)"
+            self._check_length(len(t) + 1 - more, what)
         res = _positions_checked(self.translator.score_batch, src, tgt, max_input_length=0)
-        return [list(r.log_probs) for r in res]
+        return [list(r.log_probs)[: len(r.log_probs) - more] for r, more in zip(res, extra)]
 
     def rank(
         self, prompt: str, choices: Sequence[str], *, normalize: str = "mean", clm: bool = False

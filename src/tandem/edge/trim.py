@@ -48,6 +48,11 @@ def trim_vocabulary(
     if not meta_path.is_file():
         raise TandemError(f"{d}: not a tandem edge export (no tandem_edge.json)")
     meta = _read_json(meta_path, dict, "an object")
+    if meta.get("hf_tokenizer") is not None:
+        raise TandemError(
+            f"{d}: vocabulary trimming needs a SentencePiece export; this model's tokenizer is a Hugging Face "
+            "tokenizer.json (serve it untrimmed)"
+        )
     tok = Tokenizer.load(d)
     sp = tok.sp
     n = sp.get_piece_size()

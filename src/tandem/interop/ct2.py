@@ -14,7 +14,10 @@ A float32 conversion is decoded greedily on a probe batch and must give exactly 
 model, the vocabulary and a small `tandem_edge.json` (special tokens, export report) go beside the model.
 
 Token ids of the model are SentencePiece ids (tandem's convention); the CTranslate2 vocabulary is the list
-of SentencePiece pieces in id order, padded with placeholders up to the model's vocabulary size.
+of SentencePiece pieces in id order, padded with placeholders up to the model's vocabulary size. A model whose
+tokenizer is a Hugging Face one (`HFTokenizer`: BART, mBART) has that tokenizer's ids: its tokens make the
+vocabulary, and its tokenizer.json (with its framing, in `tandem_edge.json["hf_tokenizer"]`) replaces the
+SentencePiece model (`tandem.edge.hf_tokens`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tandem.edge.hf_tokens import HF_TOKENIZER_FILE
 from tandem.errors import TandemError, model_dir_error
 from tandem.slu import LABELS_FILE, SLULabels
 
@@ -65,8 +69,27 @@ class ExportReport:
 
 
 # ------------------------------------------------------------------------------------------- tokenizer glue
-class _SentencePieceVocab:
-    """The slice of a Hugging Face tokenizer that CTranslate2's loaders read, backed by a SentencePiece model.
+class _Vocab:
+    """The slice of a Hugging Face tokenizer that CTranslate2's loaders read: `tokens` in id order (padded with
+    placeholders up to the model's vocabulary size), the special tokens, `sp_size` real tokens."""
+
+    tokens: list[str]
+    sp_size: int
+    unk_token: str
+    eos_token: str
+    pad_token: str
+    bos_token: str
+    special_tokens_map: dict[str, Any]
+
+    def get_vocab(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.tokens)}
+
+    def convert_ids_to_tokens(self, i: int) -> str:
+        return self.tokens[int(i)]
+
+
+class _SentencePieceVocab(_Vocab):
+    """CTranslate2's vocabulary backed by a SentencePiece model.
 
     The model's token ids are SentencePiece ids, so the vocabulary is the pieces in id order (padded with
     placeholders up to the model's vocabulary size), whatever tokenizer files the HF directory has.
@@ -94,20 +117,42 @@ class _SentencePieceVocab:
         self.eos_token = piece(sp.eos_id(), "</s>")
         self.pad_token = piece(sp.pad_id(), self.tokens[0])
         self.bos_token = piece(sp.bos_id(), self.pad_token)
-        self.special_tokens_map: dict[str, Any] = {}
-
-    def get_vocab(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.tokens)}
-
-    def convert_ids_to_tokens(self, i: int) -> str:
-        return self.tokens[int(i)]
+        self.special_tokens_map = {}
 
 
-def _converter(hf_dir: Path, vocab: _SentencePieceVocab):
+class _HFVocab(_Vocab):
+    """CTranslate2's vocabulary for a model whose tokenizer is a Hugging Face one (`HFTokenizer`): its tokens in
+    id order. CTranslate2 maps token strings to ids, so an id with no token of its own (none, or one another id
+    also has) gets a placeholder, as do the model's ids past the tokenizer's."""
+
+    def __init__(self, tok: Any, vocab_size: int):
+        tok.check_fits(vocab_size)
+        n = tok.vocab_size
+        seen: set[str] = set()
+        self.tokens = []
+        for i, t in enumerate(tok.hf.convert_ids_to_tokens(list(range(n)))):
+            if not isinstance(t, str) or not t or t in seen:
+                t = f"<tandem_unused_{i}>"
+            seen.add(t)
+            self.tokens.append(t)
+        self.tokens += [f"<tandem_unused_{i}>" for i in range(n, vocab_size)]
+        self.sp_size = n
+
+        def token(i: int | None, fallback: str) -> str:
+            return self.tokens[i] if i is not None and 0 <= i < n else fallback
+
+        self.unk_token = token(tok.unk_id, "<unk>")
+        self.eos_token = token(tok.eos_id, "</s>")
+        self.pad_token = token(tok.pad_id, self.tokens[0])
+        self.bos_token = token(tok.bos_id, self.pad_token)
+        self.special_tokens_map = {}
+
+
+def _converter(hf_dir: Path, vocab: _Vocab):
     from ctranslate2.converters import TransformersConverter
 
     class _Converter(TransformersConverter):
-        # CTranslate2's documented hook for where the tokenizer comes from: ours is the SentencePiece model.
+        # CTranslate2's documented hook for where the tokenizer comes from: ours (SentencePiece or HFTokenizer)
         def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
             return vocab
 
@@ -270,6 +315,10 @@ def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[
                 gen, logits = _tandem_reference(tmodel)
                 ref_name = "tandem (loaded from the HF directory)"
                 generation = dict(tmodel.config.generation)
+                # the special ids tandem decodes with: config.json's, over which generation_config.json's win
+                # (an mBART's target-language decoder start lives there); the export decodes with the same
+                ids = {k: v for k, v in _spec_meta(tmodel.config).items() if k.endswith("_token_id")}
+                hf_cfg = {**hf_cfg, **ids}
             return _Source(path, hf_cfg, gen, ref_name, logits, False, None, generation=generation)
         from tandem.model import Seq2SeqLM
 
@@ -461,7 +510,7 @@ def build_spec(model: Any, tokens: list[str], unk_token: str):
     return spec
 
 
-def _write_spec(model: Any, vocab: _SentencePieceVocab, out: Path, quantization: str) -> None:
+def _write_spec(model: Any, vocab: _Vocab, out: Path, quantization: str) -> None:
     from ctranslate2.converters.converter import Converter
 
     class _SpecConverter(Converter):  # CTranslate2's own validate -> quantize -> save, from our spec
@@ -514,9 +563,7 @@ def _first_difference(a: list[int], b: list[int]) -> int:
     return min(len(a), len(b))
 
 
-def _convert(
-    src: _Source, vocab: _SentencePieceVocab, out: Path, quantization: str, decoder_start: str
-) -> None:
+def _convert(src: _Source, vocab: _Vocab, out: Path, quantization: str, decoder_start: str) -> None:
     if src.hf_dir is None:
         _write_spec(src.spec_model, vocab, out, quantization)
         return
@@ -531,7 +578,7 @@ def _convert(
     cfg_path.write_text(json.dumps(cfg, indent=2))
 
 
-def _labels_file(model: Any, labels: str | Path | None, vocab: _SentencePieceVocab) -> Path | None:
+def _labels_file(model: Any, labels: str | Path | None, vocab: _Vocab) -> Path | None:
     """The labels.json to carry into the export (checked: valid, and every tag is a token), or None."""
     p = SLULabels.locate(model, labels)
     if p is None:
@@ -552,7 +599,7 @@ def export_ct2(
     out_dir: str | Path,
     *,
     quantize: str = "int8",
-    tokenizer: str | Path | None = None,
+    tokenizer: str | Path | Any | None = None,
     allow_approximate: bool = False,
     probe: Sequence[Sequence[int]] | None = None,
     max_new_tokens: int = 16,
@@ -564,14 +611,20 @@ def export_ct2(
     The SLU tag vocabulary (`labels.json` from `tandem finetune --slu-tags`; `labels`, else the one in the
     model dir) is copied into the export, so `EdgeModel.parse` and `tandem serve` name tags.
 
+    The tokenizer is `tokenizer` (a SentencePiece .model, a Hugging Face tokenizer.json or tokenizer directory,
+    or an `HFTokenizer`), else the model directory's, found as `Tokenizer.load` finds it. A Hugging Face
+    tokenizer (BART's byte-level BPE, mBART's) goes into the export as its tokenizer.json, with its source and
+    target framing; the export checks that the edge runtime reads it (with `tokenizers`) as tandem does.
+
     Raises TandemError when the float32 CTranslate2 model's greedy outputs differ from the source model's on
     the probe batch, or when the architecture needs an approximation and `allow_approximate` is False.
     """
     if quantize not in QUANTIZATIONS:
         raise TandemError(f"--quantize {quantize!r} is not supported; choose from {', '.join(QUANTIZATIONS)}")
-    if tokenizer is not None and not Path(tokenizer).is_file():
+    if isinstance(tokenizer, (str, Path)) and not Path(tokenizer).exists():
         raise TandemError(
-            f"--tokenizer {tokenizer}: file not found; give the SentencePiece .model the model was trained with"
+            f"--tokenizer {tokenizer}: not found; give the SentencePiece .model the model was trained with, or "
+            "its Hugging Face tokenizer.json (or tokenizer directory)"
         )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -587,26 +640,19 @@ def export_ct2(
     with tempfile.TemporaryDirectory(prefix="tandem-export-") as tmp_s:
         tmp = Path(tmp_s)
         src = _prepare_source(model, tmp, allow_approximate, notes)
-        spm_path = Path(tokenizer) if tokenizer else None
-        if spm_path is None:
+        hf_tok = _hf_tokenizer(model, tokenizer)
+        spm_path = Path(tokenizer) if isinstance(tokenizer, (str, Path)) else None
+        if spm_path is not None and (spm_path.is_dir() or spm_path.name == HF_TOKENIZER_FILE):
+            spm_path = find_spm(spm_path if spm_path.is_dir() else spm_path.parent)
+        elif spm_path is None and hf_tok is None:
             for d in ([Path(model)] if isinstance(model, (str, Path)) else []) + [src.hf_dir or tmp]:
                 spm_path = find_spm(d)
                 if spm_path:
                     break
-        if spm_path is None or not spm_path.is_file():
-            from tandem.hf_tokenizer import is_hf_tokenizer_dir
-
-            hf_tok = isinstance(model, (str, Path)) and is_hf_tokenizer_dir(Path(model))
+        if hf_tok is None and (spm_path is None or not spm_path.is_file()):
             raise TandemError(
-                f"no SentencePiece model found for {model}; "
-                + (
-                    "its Hugging Face tokenizer (byte-level BPE such as BART's, or a tokenizer.json) cannot run "
-                    "in the edge runtime, which tokenizes with SentencePiece: serve this model with "
-                    "`tandem serve --backend torch`, or pass --tokenizer FILE (a SentencePiece .model with the "
-                    "same ids)"
-                    if hf_tok
-                    else "pass --tokenizer FILE (the .model it was trained with)"
-                )
+                f"no tokenizer found for {model} (neither a SentencePiece model nor a Hugging Face tokenizer); "
+                "pass --tokenizer FILE (the .model it was trained with, or its tokenizer.json)"
             )
         cfg = src.hf_config
         positions = _max_positions(cfg, src.tandem_config)
@@ -617,9 +663,13 @@ def export_ct2(
                 f"in {model if isinstance(model, (str, Path)) else 'its config'}); give at most {positions}"
             )
         vocab_size = int(cfg["vocab_size"])
-        vocab = _SentencePieceVocab(spm_path, vocab_size)
+        tok_settings = None
+        if hf_tok is None:
+            vocab: _Vocab = _SentencePieceVocab(spm_path, vocab_size)
+            tok_settings = _tokenizer_settings(spm_path)
+        else:
+            vocab = _HFVocab(hf_tok, vocab_size)
         labels_file = _labels_file(model, labels, vocab)
-        tok_settings = _tokenizer_settings(spm_path)
         pad, bos, eos = (
             int(cfg.get("pad_token_id", 1)),
             cfg.get("bos_token_id"),
@@ -637,11 +687,12 @@ def export_ct2(
         fp32_dir = tmp / "ct2-float32"
         _convert(src, vocab, fp32_dir, "float32", vocab.tokens[start])
         first_regular = max(i for i in (pad, bos, eos, start, 6) if i is not None) + 1
-        ids = (
-            [list(x) for x in probe]
-            if probe is not None
-            else probe_batch(vocab.sp_size, eos, first_regular, max_len=positions)
-        )
+        if probe is not None:
+            ids = [list(x) for x in probe]
+        elif hf_tok is not None:  # the tokenizer's regular ids, framed as its sources are
+            ids = _hf_probe(hf_tok, source_eos, max_len=positions)
+        else:
+            ids = probe_batch(vocab.sp_size, eos, first_regular, max_len=positions)
         want = src.reference(ids, max_new_tokens)
         got = _ct2_greedy(fp32_dir, vocab.tokens, ids, max_new_tokens)
         mismatches = [(k, a, b) for k, (a, b) in enumerate(zip(want, got)) if a != b]
@@ -680,7 +731,11 @@ def export_ct2(
         stage.mkdir()
         for p in final.iterdir():
             shutil.copy2(p, stage / p.name)
-        shutil.copy2(spm_path, stage / TOKENIZER_FILE)
+        hf_spec = None
+        if hf_tok is not None:  # its tokenizer.json, checked as the edge runtime reads it
+            hf_spec = _write_hf_tokenizer(hf_tok, stage, tmp)
+        else:
+            shutil.copy2(spm_path, stage / TOKENIZER_FILE)
         # the newline policy and specials of tandem's tokenizer travel with the model
         if tok_settings is not None:
             (stage / "tokenizer_config.json").write_text(json.dumps(tok_settings, indent=2), encoding="utf-8")
@@ -729,12 +784,126 @@ def export_ct2(
             "generation_edge": edge_generation,
             "export": report.to_dict(),
         }
+        if hf_tok is not None:
+            del meta["sentencepiece_size"]
+            meta.update(
+                tokenizer=HF_TOKENIZER_FILE,
+                tokenizer_size=vocab.sp_size,
+                clm_token_id=hf_tok.clm_id,
+                hf_tokenizer=hf_spec,
+            )
         (stage / EDGE_META).write_text(json.dumps(meta, indent=2))
         report.size_bytes = sum(p.stat().st_size for p in stage.iterdir() if p.is_file())
 
         # 4) into place: the first write to `out`.
         _publish(stage, out)
     return report
+
+
+def _hf_tokenizer(model: Any, tokenizer: Any) -> Any | None:
+    """The model's Hugging Face tokenizer (`HFTokenizer`) when the export takes one, else None (SentencePiece).
+
+    `tokenizer` (a path, or an `HFTokenizer`), else the model directory, is read as `Tokenizer.load` reads it:
+    a SentencePiece model tandem reads (tokenizer.model, spiece.model, ...; or one lone .model, as AlexaTM
+    directories have) keeps the SentencePiece export; else a Hugging Face tokenizer's files (BART's vocab.json
+    + merges.txt, mBART's sentencepiece.bpe.model, whose ids fairseq shifts by one, a tokenizer.json)."""
+    from tandem.hf_tokenizer import HFTokenizer, is_hf_tokenizer_dir
+    from tandem.tokenizer import Tokenizer
+
+    if tokenizer is not None and not isinstance(tokenizer, (str, Path)):
+        if isinstance(tokenizer, HFTokenizer):
+            return tokenizer
+        raise TandemError(
+            f"tokenizer: expected a path or an HFTokenizer, got {type(tokenizer).__name__}; give the "
+            "SentencePiece .model, or the Hugging Face tokenizer.json or directory"
+        )
+    if tokenizer is not None:
+        where = Path(tokenizer)
+        if where.is_file() and where.name != HF_TOKENIZER_FILE:
+            return None  # a SentencePiece .model
+    elif isinstance(model, (str, Path)):
+        where = Path(model)
+    else:
+        return None
+    d = where if where.is_dir() else where.parent
+    spm = find_spm(d)
+    if (spm is not None and spm.name != "sentencepiece.bpe.model") or not is_hf_tokenizer_dir(d):
+        return None
+    tok = Tokenizer.load(where)
+    return tok if isinstance(tok, HFTokenizer) else None
+
+
+def _hf_probe(tok: Any, source_eos: bool, n: int = 6, seed: int = 0, max_len: int | None = None):
+    """Seeded random sources of `tok`'s regular (non-special) ids, framed as its sources are (`tok(text)`), of
+    varied lengths and at most `max_len` tokens long."""
+    import numpy as np
+
+    from tandem.tokenizer import frame
+
+    rng = np.random.default_rng(seed)
+    skip = set(tok.special_ids) | {
+        i for i in (tok.pad_id, tok.bos_id, tok.eos_id, tok.unk_id) if i is not None
+    }
+    regular = np.array([i for i in range(tok.vocab_size) if i not in skip])
+    pre, post = tok.source_affixes() if source_eos else ([], [])
+    lengths = [1] + [int(rng.integers(3, 20)) for _ in range(n - 1)]
+    if max_len is not None:
+        lengths = [min(k, max(1, max_len - len(pre) - len(post))) for k in lengths]
+    return [frame(rng.choice(regular, size=k).tolist(), (pre, post))[0] for k in lengths]
+
+
+# Texts the edge runtime's reading of an exported tokenizer.json is checked on (with the convert --to hf ones)
+_HF_CHECK_TEXTS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Is it raining? Yes , it is . I'm sure they've gone, isn't it !",
+    "héllo wörld ✓",
+)
+
+
+def _write_hf_tokenizer(tok: Any, stage: Path, tmp: Path) -> dict:
+    """Write `tok`'s tokenizer.json into the export `stage` and return the "hf_tokenizer" entry of
+    tandem_edge.json; raise TandemError unless the edge runtime's `EdgeHFTokenizer` then gives tandem's ids and
+    texts on the check texts."""
+    from tandem.edge.hf_tokens import EdgeHFTokenizer
+    from tandem.hf_tokenizer import PROBE_TEXTS
+
+    saved = tok.save(tmp / "hf-tokenizer")  # save_pretrained: a fast tokenizer writes its tokenizer.json
+    if not (saved / HF_TOKENIZER_FILE).is_file():
+        raise TandemError(
+            f"{tok.source or 'the tokenizer'}: this Hugging Face tokenizer ({type(tok.hf).__name__}) has no "
+            f"{HF_TOKENIZER_FILE} form (a Python-only tokenizer), which the edge runtime reads; export a model "
+            "whose tokenizer transformers loads as a fast tokenizer, or serve it with `tandem serve --backend "
+            "torch`"
+        )
+    shutil.copy2(saved / HF_TOKENIZER_FILE, stage / HF_TOKENIZER_FILE)
+    # transformers may clean up spaces before punctuation after decoding (clean_up_tokenization_spaces):
+    # seen on a text that has such spaces, decoded by transformers and by `tokenizers` alone
+    probe = tok.encode("a . b , c ? d ! e 's")
+    backend = getattr(tok.hf, "backend_tokenizer", None)
+    clean_up = backend is not None and tok.decode(probe) != backend.decode(probe, skip_special_tokens=True)
+    spec = {
+        "class": type(tok.hf).__name__,
+        "size": tok.vocab_size,
+        "unk_id": tok.unk_id,
+        "source_affixes": [list(x) for x in tok.source_affixes()],
+        "target_affixes": [list(x) for x in tok.target_affixes()],
+        "src_lang": tok.src_lang,
+        "tgt_lang": tok.tgt_lang,
+        "newline_replacement": tok._newline_repl,
+        "clean_up_tokenization_spaces": clean_up,
+    }
+    edge = EdgeHFTokenizer(stage / HF_TOKENIZER_FILE, spec, where="the export", damaged="")
+    for text in (*PROBE_TEXTS, *_HF_CHECK_TEXTS):
+        want = tok.encode(text)
+        got = edge.encode(text)
+        if got != want or edge.decode(want) != tok.decode(want):
+            what = "ids" if got != want else "decoded text"
+            raise TandemError(
+                f"export check failed: the edge runtime's reading of {tok.source or 'the'} tokenizer.json (the "
+                f"`tokenizers` library) gives other {what} than tandem's tokenizer (transformers) for "
+                f"{text!r}; serve this model with `tandem serve --backend torch`"
+            )
+    return spec
 
 
 def _tokenizer_settings(spm_path: Path) -> dict | None:
@@ -785,7 +954,7 @@ def _max_positions(hf_config: dict, tandem_config: dict | None) -> int | None:
     return None
 
 
-def _piece_id(vocab: _SentencePieceVocab, piece: str) -> int | None:
+def _piece_id(vocab: _Vocab, piece: str) -> int | None:
     try:
         return vocab.tokens.index(piece, 0, vocab.sp_size)
     except ValueError:

@@ -1,0 +1,250 @@
+"""The edge runtime for models with a Hugging Face tokenizer (BART's byte-level BPE, mBART-cc25's and mBART-50's
+shifted SentencePiece): exported with their tokenizer.json, read by `tokenizers` alone, and decoding and
+scoring as tandem's torch path (`tandem generate`, the torch serve backend) does on the same checkpoint.
+Tiny random checkpoints and tokenizers are built here; nothing is downloaded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ctranslate2")
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+pytest.importorskip("tokenizers")
+pytest.importorskip("sentencepiece")
+
+from _hf_tiny import TINY_BART_DIMS  # noqa: E402
+from tandem.cli import main as cli_main  # noqa: E402
+from tandem.edge import EdgeModel  # noqa: E402
+from tandem.errors import TandemError  # noqa: E402
+from tandem.tokenizer import Tokenizer, affixes, frame  # noqa: E402
+from test_framing import _mbart50_dir  # noqa: E402
+from test_hf_tokenizer import _auto, _bart_tokenizer_dir, _mbart_tokenizer_dir, _random_texts  # noqa: E402
+
+KINDS = ("bart", "mbart", "mbart50")
+WORDS = "the quick brown fox jumps over lazy dog hello world numbers punctuation héllo wörld ✓ 日本語".split()
+
+
+def _texts(tok) -> list[str]:
+    """24 inputs: sentences, punctuation, newlines, unicode, odd spellings; each with some text tokens."""
+    import random
+
+    rng = random.Random(5)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 9))) for _ in range(12)]
+    texts += [
+        "Is it raining? Yes , it is .",
+        "first line\nsecond line",
+        "  two spaces  ",
+        "Numbers 123 and 4.5!",
+    ]
+    texts += [t for t in _random_texts(40, seed=2) if t.strip()][:12]
+    return [t for t in texts if tok.encode(t)][:24]
+
+
+def _checkpoint(kind: str, d: Path) -> Path:
+    if kind == "bart":
+        tok_dir, cls, cfg_cls, extra = _bart_tokenizer_dir(d), "Bart", transformers.BartConfig, {}
+    elif kind == "mbart":
+        tok_dir, cls, cfg_cls = _mbart_tokenizer_dir(d)[0], "MBart", transformers.MBartConfig
+        extra = {"scale_embedding": True}
+    else:
+        tok_dir = _mbart50_dir(d, d.parent / f"{d.name}-sp")
+        cls, cfg_cls, extra = "MBart", transformers.MBartConfig, {"scale_embedding": True}
+    ref = _auto(tok_dir)
+    torch.manual_seed(0)
+    cfg = cfg_cls(vocab_size=len(ref), **TINY_BART_DIMS, dropout=0.0, init_std=0.2, **extra)
+    model = getattr(transformers, f"{cls}ForConditionalGeneration")(cfg).eval()
+    with torch.no_grad():  # wide random weights: each input gets its own output, no near-ties
+        for p in model.parameters():
+            if p.dim() > 1:
+                p.normal_(0.0, 0.3 if p.shape[0] != len(ref) else 0.5)
+    ro = ref.convert_tokens_to_ids("ro_RO") if kind != "bart" else None
+    if kind == "mbart":  # mBART-cc25: the decoder starts from the target-language code
+        model.generation_config.decoder_start_token_id = ro
+    if kind == "mbart50":  # mBART-50: the code is forced as the first generated token
+        model.generation_config.decoder_start_token_id = 2
+        model.generation_config.forced_bos_token_id = ro
+    model.save_pretrained(str(d))
+    ref.save_pretrained(str(d))
+    return d
+
+
+class _Exports(dict):
+    """kind -> (checkpoint dir, fp32 export dir), each built on first use."""
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.root = root
+
+    def __missing__(self, kind: str) -> tuple[Path, Path]:
+        d = _checkpoint(kind, self.root / kind)
+        out = self.root / f"{kind}-ct2"
+        # was: "no SentencePiece model found ... cannot run in the edge runtime" (BART); mBART's export failed
+        # its check (the decoder start from config.json, not generation_config.json's code, and its
+        # sentencepiece.bpe.model taken for tandem's, ids off by one from the model's)
+        assert (
+            cli_main(["export", str(d), "--format", "ct2", "--quantize", "float32", "--out", str(out)]) == 0
+        )
+        self[kind] = (d, out)
+        return self[kind]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    return _Exports(tmp_path_factory.mktemp("edge-hf"))
+
+
+def _torch_ids(model, tok, text: str, max_new_tokens: int) -> list[int]:
+    """Greedy ids after the decoder start, EOS included when produced: tandem's torch model, input framed as
+    `tandem generate` frames it."""
+    src = torch.tensor([frame(tok.encode(text), affixes(tok))[0]])
+    with torch.no_grad():
+        row = model.generate(src, max_new_tokens=max_new_tokens, num_beams=1).tolist()[0][1:]
+    return row[: row.index(tok.eos_id) + 1] if tok.eos_id in row else row
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_greedy_outputs_equal_tandem_generate(exported, kind, capsys):
+    from tandem import Seq2SeqLM
+
+    d, ct2 = exported[kind]
+    meta = json.loads((ct2 / "tandem_edge.json").read_text())
+    assert meta["tokenizer"] == "tokenizer.json" and (ct2 / "tokenizer.json").is_file()
+    assert not (ct2 / "tokenizer.model").exists()
+    tok = Tokenizer.load(d)
+    texts = _texts(tok)
+    assert len(texts) >= 20
+    capsys.readouterr()
+    args = ["generate", str(d), "--max-new-tokens", "10", "--num-beams", "1", "--json"]
+    assert cli_main(args + [x for t in texts for x in ("--prompt", t)]) == 0
+    want = [json.loads(line)["output"] for line in capsys.readouterr().out.splitlines()]
+    assert len(set(want)) >= 5  # the inputs get different outputs
+    edge = EdgeModel.load(ct2)
+    gens = edge.generate_batch(texts, max_new_tokens=10)
+    assert [g.text for g in gens] == want
+    model = Seq2SeqLM.from_pretrained(d).eval()
+    for text, g in zip(texts, gens):
+        assert g.token_ids == _torch_ids(model, tok, text, 10), text
+        # the source as `tok(text)` frames it: BART <s> ... </s>, mBART ... </s> en_XX, mBART-50 en_XX ... </s>
+        assert g.input_tokens == len(_auto(d)(text).input_ids)
+    if kind == "mbart":
+        assert edge.encode("Hello")[-2:] == ["</s>", "en_XX"]
+        assert edge.pieces[edge.decoder_start_id] == "ro_RO"  # the model's start, from generation_config.json
+    if kind == "mbart50":
+        assert edge.encode("Hello")[0] == "en_XX" and edge.encode("Hello")[-1] == "</s>"
+        assert all(g.token_ids[0] == tok.token_to_id("ro_RO") for g in gens)  # forced first token
+    if kind == "bart":
+        assert edge.encode("Hello")[0] == "<s>" and edge.encode("Hello")[-1] == "</s>"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_scores_and_serving_equal_the_torch_backend(exported, kind):
+    from tandem.serve.backends import EdgeBackend, GenerateParams, TorchBackend
+
+    d, ct2 = exported[kind]
+    torch_b, edge_b = TorchBackend(d, threads=1, device="cpu"), EdgeBackend(ct2)
+    prompts = ["Is the fox quick? Answer:", "The quick brown fox", "héllo wörld"]
+    targets = [" yes", "The lazy dog.", "✓ 日本"]
+    want, got = torch_b.score(prompts, targets, False), edge_b.score(prompts, targets, False)
+    for w, g in zip(want, got):
+        # the target framed as labels are (BART <s> ... </s>, mBART ... </s> ro_RO, mBART-50 ro_RO ... </s>)
+        assert g == pytest.approx(w, abs=1e-4)
+    choices = [" yes", " no", " maybe so"]
+    ranked = edge_b.model.rank(prompts[0], choices)
+    ref = torch_b.score([prompts[0]] * 3, choices, False)
+    assert ranked.losses == pytest.approx([-sum(r) / len(r) for r in ref], abs=1e-4)
+    assert ranked.num_tokens == [len(r) for r in ref]
+    params = GenerateParams(max_new_tokens=6, num_beams=1, stop=("o",))
+    for w, g in zip(torch_b.generate(prompts, params), edge_b.generate(prompts, params)):
+        assert (g.text, g.finish_reason, g.input_tokens, g.output_tokens) == (
+            w.text,
+            w.finish_reason,
+            w.input_tokens,
+            w.output_tokens,
+        )
+    # the SLU parse reads the same generation
+    assert edge_b.model.parse(prompts[1])["text"] == edge_b.model.generate(prompts[1])
+
+
+def test_a_distilled_or_finetuned_tandem_student_exports_with_its_hf_tokenizer(exported, tmp_path, capsys):
+    """A tandem-format model whose tokenizer is a Hugging Face one (what `tandem finetune` / `distill` of a BART
+    teacher write) goes through the direct CTranslate2 spec path, with the same tokenizer handling."""
+    d, _ = exported["bart"]
+    conv = tmp_path / "student"
+    assert cli_main(["convert", str(d), "--to", "tandem", "--out", str(conv)]) == 0
+    args = ["export", str(conv), "--format", "ct2", "--quantize", "float32", "--out", str(tmp_path / "e")]
+    assert cli_main(args) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["architecture"] == "ct2-transformer"
+    texts = _texts(Tokenizer.load(conv))[:6]
+    args = ["generate", str(conv), "--max-new-tokens", "8", "--json"]
+    assert cli_main(args + [x for t in texts for x in ("--prompt", t)]) == 0
+    want = [json.loads(line)["output"] for line in capsys.readouterr().out.splitlines()]
+    assert EdgeModel.load(tmp_path / "e").generate(texts, max_new_tokens=8) == want
+
+
+def test_int8_export_runs_without_torch(exported, tmp_path):
+    d, _ = exported["mbart"]
+    out = tmp_path / "int8"
+    assert cli_main(["export", str(d), "--format", "ct2", "--out", str(out)]) == 0
+    code = textwrap.dedent(
+        f"""
+        import sys, json
+        import tandem.edge
+        m = tandem.edge.EdgeModel.load({str(out)!r})
+        out = m.generate(["Hello world", "The quick brown fox"], max_new_tokens=5)
+        best = m.rank("Is the fox quick?", [" yes", " no"]).best
+        heavy = sorted(k for k in ("torch", "transformers", "tandem.model") if k in sys.modules)
+        print(json.dumps({{"heavy": heavy, "out": out, "best": best, "q": m.meta["quantization"]}}))
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["heavy"] == [] and got["q"] == "int8", got
+    assert all(isinstance(t, str) for t in got["out"]) and got["best"] in (0, 1)
+
+
+def test_an_input_with_no_text_is_refused_and_trimming_is_named(exported):
+    from tandem.edge import trim_vocabulary
+
+    edge = EdgeModel.load(exported["bart"][1])
+    with pytest.raises(TandemError, match="has no tokens"):  # CTranslate2 decodes nothing from <s> </s>
+        edge.generate("")
+    with pytest.raises(TandemError, match="trimming needs a SentencePiece export"):
+        trim_vocabulary(exported["bart"][1], ["yes", "no"])
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda d: (d / "tokenizer.json").unlink(), "tokenizer.json: not found"),
+        (lambda d: (d / "tokenizer.json").write_text("{not json"), "cannot read it"),
+    ],
+)
+def test_a_missing_or_damaged_tokenizer_json_is_named(exported, tmp_path, damage, words):
+    d = tmp_path / "e"
+    shutil.copytree(exported["bart"][1], d)
+    damage(d)
+    with pytest.raises(TandemError) as e:
+        EdgeModel.load(d)
+    msg = str(e.value)
+    assert str(d / "tokenizer.json") in msg and words in msg and "export the model again" in msg, msg
+
+
+def test_a_damaged_tokenizer_description_is_named(exported, tmp_path):
+    d = tmp_path / "e"
+    shutil.copytree(exported["mbart"][1], d)
+    meta = json.loads((d / "tandem_edge.json").read_text())
+    meta["hf_tokenizer"]["source_affixes"] = "</s> en_XX"
+    (d / "tandem_edge.json").write_text(json.dumps(meta))
+    with pytest.raises(
+        TandemError, match=r"tandem_edge.json: 'source_affixes' must be \[ids before, ids after\]"
+    ):
+        EdgeModel.load(d)
