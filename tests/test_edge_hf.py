@@ -248,3 +248,38 @@ def test_a_damaged_tokenizer_description_is_named(exported, tmp_path):
         TandemError, match=r"tandem_edge.json: 'source_affixes' must be \[ids before, ids after\]"
     ):
         EdgeModel.load(d)
+
+
+def test_a_tokenizer_that_cleans_up_spaces_decodes_the_same_on_the_edge(tmp_path):
+    """transformers' decode may remove spaces before punctuation (`clean_up_tokenization_spaces`, honoured for
+    non-BPE tokenizers such as WordPiece); `tokenizers` alone does not, so the export records it."""
+    import tokenizers
+    from tokenizers import decoders, models, pre_tokenizers, trainers
+
+    from tandem.edge.hf_tokens import EdgeHFTokenizer
+    from tandem.interop.ct2 import _write_hf_tokenizer
+
+    corpus = ["Hello world, this is a tiny corpus.", "Is it raining? Yes , it is . I'm sure they've gone!"]
+    pipe = tokenizers.Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    pipe.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    pipe.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[SEP]"]
+    pipe.train_from_iterator(corpus * 20, trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials))
+    hf = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=pipe,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        eos_token="[SEP]",
+        clean_up_tokenization_spaces=True,
+    )
+    hf.save_pretrained(str(tmp_path / "tok"))
+    tok = Tokenizer.load(tmp_path / "tok")
+    (tmp_path / "stage").mkdir()
+    spec = _write_hf_tokenizer(tok, tmp_path / "stage", tmp_path)
+    assert spec["clean_up_tokenization_spaces"] is True
+    edge = EdgeHFTokenizer(tmp_path / "stage" / "tokenizer.json", spec, where="test", damaged="")
+    for text in corpus + ["Hello , world ! it is ."]:
+        ids = tok.encode(text)
+        assert edge.encode(text) == ids
+        assert edge.decode(ids) == tok.decode(ids) == hf.decode(ids, skip_special_tokens=True)
+    assert edge.decode(tok.encode("Yes , it is .")) == "Yes, it is."  # without the clean-up: "Yes , it is ."
