@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         raise TandemError("--out DIR is required")
     if args.tokenizer and not Path(args.tokenizer).exists():
         raise TandemError(
-            f"--tokenizer {args.tokenizer}: not found; give the SentencePiece .model the model was trained "
+            f"--tokenizer {args.tokenizer}: file not found; give the SentencePiece .model the model was trained "
             "with, or its Hugging Face tokenizer.json (or tokenizer directory)"
         )
     out = Path(args.out)

@@ -623,7 +623,7 @@ def export_ct2(
         raise TandemError(f"--quantize {quantize!r} is not supported; choose from {', '.join(QUANTIZATIONS)}")
     if isinstance(tokenizer, (str, Path)) and not Path(tokenizer).exists():
         raise TandemError(
-            f"--tokenizer {tokenizer}: not found; give the SentencePiece .model the model was trained with, or "
+            f"--tokenizer {tokenizer}: file not found; give the SentencePiece .model the model was trained with, or "
             "its Hugging Face tokenizer.json (or tokenizer directory)"
         )
     out = Path(out_dir)
