@@ -5,6 +5,7 @@ generate() on tiny random BART/mBART models with padded batches."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -97,7 +98,8 @@ def test_checkpoint_defaults_are_read_with_lengths_mapped(hub):
     _, _, ours, _ = hub
     want = {k: v for k, v in HUB_DEFAULTS.items() if k not in ("max_length", "min_length")}
     # max_length and min_length count the decoder start token
-    assert ours.config.generation == {**want, "max_new_tokens": 13, "min_new_tokens": 4}
+    # top_k: transformers' 50 when the checkpoint leaves it unset
+    assert ours.config.generation == {**want, "max_new_tokens": 13, "min_new_tokens": 4, "top_k": 50}
 
 
 def test_checkpoint_defaults_give_hf_outputs(hub):
@@ -133,7 +135,7 @@ def test_library_options_without_checkpoint_defaults_give_hf_outputs(tmp_path, k
     hf = _hf_model(kind, seed=5)
     hf.save_pretrained(tmp_path)
     ours = Seq2SeqLM.from_pretrained(tmp_path)
-    assert ours.config.generation == {}
+    assert ours.config.generation == {"top_k": 50}
     kw = dict(
         max_new_tokens=11,
         num_beams=num_beams,
@@ -160,7 +162,7 @@ def test_forced_eos_ends_a_row_that_reaches_the_limit(tmp_path, num_beams):
         hf.final_logits_bias[0, LOOP] += 6.0  # every row repeats LOOP until the limit
     hf.save_pretrained(tmp_path)
     ours = Seq2SeqLM.from_pretrained(tmp_path)
-    assert ours.config.generation == {"forced_eos_token_id": EOS}
+    assert ours.config.generation == {"forced_eos_token_id": EOS, "top_k": 50}
     got, ref = _both(hf, ours, max_new_tokens=8, num_beams=num_beams)
     assert got == ref
     assert ref[0] == [EOS] + [LOOP] * 7 + [EOS]
@@ -205,7 +207,10 @@ def test_convert_round_trips_keep_the_defaults(hub, tmp_path, capsys):
 def test_tandem_model_without_defaults_writes_the_config_it_always_wrote(tmp_path):
     hf = _hf_model("mbart", seed=4)
     hf.save_pretrained(tmp_path / "hf")
-    Seq2SeqLM.from_pretrained(tmp_path / "hf").save_pretrained(tmp_path / "t")
+    ours = Seq2SeqLM.from_pretrained(tmp_path / "hf")
+    assert ours.config.generation == {"top_k": 50}  # transformers' default, kept for the converted model
+    ours.config.generation = {}  # as tandem's own models have it
+    ours.save_pretrained(tmp_path / "t")
     assert "generation" not in json.loads((tmp_path / "t" / "config.json").read_text())
 
 
@@ -318,10 +323,12 @@ def test_length_mapping_both_ways():
     assert generation_from_hf({"max_length": 20, "max_new_tokens": 5, "min_length": 0})[0] == {
         "max_new_tokens": 5,
         "min_new_tokens": 0,
+        "top_k": 50,
     }
     assert generation_to_hf({"max_new_tokens": 141, "min_new_tokens": 55}) == {
         "max_length": 142,
         "min_length": 56,
+        "top_k": 0,
     }
     assert generation_to_hf({"min_new_tokens": 0, "do_sample": True}) == {
         "min_length": 0,
@@ -439,11 +446,11 @@ def test_hf_max_length_and_min_length_count_the_start_token(tmp_path, kw):
 def test_hf_options_tandem_does_not_apply_are_named_errors(hub):
     _, _, ours, _ = hub
     ids, mask = _batch()
-    for kw in (dict(bad_words_ids=[[5]]), dict(suppress_tokens=[5]), dict(num_beam_groups=2)):
+    for kw in (dict(typical_p=0.5), dict(sequence_bias=[[[5], -1.0]]), dict(num_beam_groups=2)):
         with pytest.raises(TandemError, match=f"{next(iter(kw))}: transformers generate\\(\\) option"):
             ours.generate(ids, attention_mask=mask, **kw)
     # their "off" values are accepted, as transformers accepts them
-    off = ours.generate(ids, attention_mask=mask, suppress_tokens=None, bad_words_ids=[], num_beams=1)
+    off = ours.generate(ids, attention_mask=mask, typical_p=1.0, sequence_bias=None, num_beams=1)
     assert off.tolist() == ours.generate(ids, attention_mask=mask, num_beams=1).tolist()
     with pytest.raises(TandemError, match="max_length must be a whole number >= 2"):
         ours.generate(ids, attention_mask=mask, max_length=1)
@@ -461,3 +468,211 @@ def test_greedy_num_return_sequences_is_refused_as_transformers_does(hub):
         ids, attention_mask=mask, num_beams=1, num_return_sequences=2, do_sample=True, max_new_tokens=4
     )
     assert sampled.shape[0] == 2 * ids.shape[0]
+
+
+# ------------------------------------------------------------------ token bans and transformers' sampling default
+def _hf_t5(seed: int = 0):
+    torch.manual_seed(seed)
+    cfg = transformers.T5Config(
+        vocab_size=V,
+        d_model=32,
+        d_kv=8,
+        d_ff=48,
+        num_layers=2,
+        num_decoder_layers=2,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=20,
+        dropout_rate=0.0,
+        feed_forward_proj="relu",
+        tie_word_embeddings=True,
+    )
+    model = transformers.T5ForConditionalGeneration(cfg).eval()
+    model.generation_config.decoder_start_token_id = 0  # T5 starts decoding with its pad id 0
+    return model
+
+
+@pytest.fixture(scope="module", params=["bart", "t5"])
+def plain(request, tmp_path_factory):
+    """(HF model without generation defaults, the tandem model loaded from its directory, its EOS, pad and
+    decoder start ids)."""
+    hf = _hf_model("bart", seed=0) if request.param == "bart" else _hf_t5()
+    d = tmp_path_factory.mktemp(f"plain-{request.param}")
+    hf.save_pretrained(d)
+    ours = Seq2SeqLM.from_pretrained(d)
+    c = ours.config
+    return hf, ours, c.eos_token_id, c.pad_token_id, c.decoder_start_token_id
+
+
+@pytest.fixture(scope="module")
+def plain_bart(plain):
+    return plain[:2]
+
+
+_BAN_KW = dict(max_new_tokens=10, min_new_tokens=6, no_repeat_ngram_size=2)  # long, varied rows
+
+
+def _pair(rows: list[list[int]], skip) -> tuple[int, int]:
+    """Two different tokens generated one after the other (past the start token), neither in `skip`."""
+    for row in rows:
+        body = row[1:]
+        for a, b in zip(body, body[1:]):
+            if a != b and a not in skip and b not in skip:
+                return a, b
+    raise AssertionError(f"no pair of generated tokens in {rows}")
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+@pytest.mark.parametrize(
+    "ban",
+    [
+        "bad-word-one",
+        "bad-word-two",
+        "bad-word-after-start",
+        "bad-word-eos",
+        "suppress",
+        "begin",
+        "begin-forced",
+    ],
+)
+def test_token_bans_give_hf_outputs(plain, ban, num_beams):
+    hf, ours, eos, pad, start = plain
+    plain_out, plain_ref = _both(hf, ours, num_beams=num_beams, **_BAN_KW)
+    assert plain_out == plain_ref
+    a, b = _pair(plain_out, (eos, pad, start))
+    first = plain_out[0][1]
+    kw = {
+        "bad-word-one": dict(bad_words_ids=[[b], [77, 78, 79]]),
+        # a two-token bad word bans b only right after a
+        "bad-word-two": dict(bad_words_ids=[[a, b]]),
+        # transformers matches against the decoder input, start token included: banned at step 0 only
+        "bad-word-after-start": dict(bad_words_ids=[[start, first]]),
+        "bad-word-eos": dict(bad_words_ids=[[eos]], min_new_tokens=0),  # dropped, as transformers drops it
+        "suppress": dict(suppress_tokens=[first, LOOP]),
+        "begin": dict(begin_suppress_tokens=[first]),
+        # after a forced first token, the tokens are suppressed at the second step
+        "begin-forced": dict(begin_suppress_tokens=[first, 9], forced_bos_token_id=9),
+    }[ban]
+    got, ref = _both(hf, ours, num_beams=num_beams, **{**_BAN_KW, **kw})
+    assert got == ref
+    if ban != "bad-word-eos":
+        assert got != plain_out  # the ban changed the output, on both sides alike
+    if ban == "bad-word-two":
+        assert not any((a, b) in set(zip(row, row[1:])) for row in got)
+
+
+def test_bans_in_the_checkpoint_apply_and_none_turns_them_off_as_in_transformers(tmp_path):
+    hf = _hf_model(
+        "bart", seed=0, suppress_tokens=[LOOP], bad_words_ids=[[5, 6]], begin_suppress_tokens=[EOS]
+    )
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    bans = {"suppress_tokens": [LOOP], "bad_words_ids": [[5, 6]], "begin_suppress_tokens": [EOS]}
+    assert {k: ours.config.generation[k] for k in bans} == bans
+    got, ref = _both(hf, ours, max_new_tokens=8)
+    assert got == ref and not any(LOOP in row for row in got)
+    off = dict(max_new_tokens=8, suppress_tokens=None, bad_words_ids=None, begin_suppress_tokens=None)
+    got_off, ref_off = _both(hf, ours, **off)
+    assert got_off == ref_off and got_off != got
+    # written back by convert --to hf
+    assert {k: generation_to_hf(ours.config.generation)[k] for k in bans} == bans
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [dict(), dict(top_p=0.9, temperature=0.7), dict(bad_words_ids=[[LOOP, LOOP]], suppress_tokens=[7])],
+    ids=["defaults", "top-p", "bans"],
+)
+def test_sampling_draws_as_transformers_does(plain_bart, kw):
+    """One generator for the batch consumes randomness as transformers' sampler does (one multinomial
+    draw per row and step), so with the same seed the same tokens come out; a model loaded from Hugging Face
+    samples with transformers' top_k=50 unless told."""
+    hf, ours = plain_bart
+    ids, mask = _batch()
+    torch.manual_seed(11)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, do_sample=True, max_new_tokens=12, **kw)
+    torch.manual_seed(11)
+    got = ours.generate(ids, attention_mask=mask, do_sample=True, max_new_tokens=12, **kw)
+    assert got.tolist() == ref.tolist()
+
+
+def test_a_hf_model_samples_with_transformers_top_k_50(plain):
+    # the distribution itself: tandem's own default (0) keeps all tokens, a HF model's keeps the 50 best
+    hf, ours, *_ = plain
+    assert ours.config.generation == {"top_k": 50}
+    ids, mask = _batch()
+    start = torch.full((3, 1), ours.config.decoder_start_token_id)
+    with torch.no_grad():
+        first = hf(input_ids=ids, attention_mask=mask, decoder_input_ids=start).logits[:, -1]
+    top50 = first.topk(50, -1).indices.tolist()
+    g = [torch.Generator().manual_seed(i) for i in range(3)]
+    drawn = [
+        ours.generate(
+            ids, attention_mask=mask, do_sample=True, max_new_tokens=1, temperature=50.0, generator=g
+        )
+        for _ in range(40)
+    ]
+    for row in range(3):  # near-uniform over the 50 best: every draw among them, and many of them drawn
+        seen = {int(out[row, 1]) for out in drawn}
+        assert seen <= set(top50[row]) and len(seen) > 15, row
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            dict(bad_words_ids=[[5, V]]),
+            rf"bad_words_ids must be None or a list of non-empty lists of token ids in \[0, {V}\)",
+        ),
+        (dict(bad_words_ids=[[]]), "bad_words_ids must be None or a list of non-empty lists"),
+        (dict(bad_words_ids=[5]), "bad_words_ids must be None or a list of non-empty lists"),
+        (dict(suppress_tokens=[-1]), rf"suppress_tokens must be None or a list of token ids in \[0, {V}\)"),
+        (dict(begin_suppress_tokens=5), "begin_suppress_tokens must be None or a list of token ids"),
+        (dict(suppress_tokens=[7], forced_bos_token_id=7), "forced_bos_token_id 7 is in suppress_tokens"),
+    ],
+)
+def test_bad_token_bans_are_clear_errors(plain_bart, bad, message):
+    _, ours = plain_bart
+    with pytest.raises(TandemError, match=message):
+        ours.generate(torch.tensor([[5, 6, 2]]), **{"max_new_tokens": 3, **bad})
+
+
+@pytest.mark.filterwarnings("ignore:token id .* is past this tokenizer's pieces")
+def test_cli_token_ban_flags(plain, tmp_path, capsys):
+    from tandem.tokenizer import Tokenizer
+
+    _, ours, eos, pad, _ = plain
+    if eos != EOS:
+        pytest.skip("the trained tokenizer has BART's special ids")
+    tok = Tokenizer.train(iter(_SENTENCES), vocab_size=48, byte_fallback=False)
+    model_dir = tmp_path / "m"
+    ours.save_pretrained(model_dir, tokenizer=tok)
+    prompt = "set an alarm for six am"
+    ids = torch.tensor([tok.encode(prompt, add_eos=True)])
+    base = dict(max_new_tokens=8, min_new_tokens=4, no_repeat_ngram_size=2)
+
+    def library(**kw):
+        return tok.decode(ours.generate(ids, eos_token_id=tok.eos_id, **base, **kw)[0, 1:].tolist())
+
+    def cli(*flags):
+        argv = ["generate", str(model_dir), "--prompt", prompt, "--json", "--max-new-tokens", "8"]
+        return _cli_out([*argv, "--min-new-tokens", "4", "--no-repeat-ngram-size", "2", *flags], capsys)
+
+    row = ours.generate(ids, eos_token_id=tok.eos_id, **base)[0, 1:].tolist()
+    a, b = _pair([[0, *row]], (EOS, PAD))
+    piece = tok.id_to_token(9)  # a piece names the same token as its id
+    want = library(bad_words_ids=[[a, b]], suppress_tokens=[row[0], 9], begin_suppress_tokens=[11])
+    assert want != library()
+    flags = ["--bad-words-ids", f"[[{a}, {b}]]", "--suppress-tokens", f"{row[0]},{piece}"]
+    assert cli(*flags, "--begin-suppress-tokens", "11") == want
+    assert cli("--bad-words-ids", json.dumps([[piece, b]])) == library(bad_words_ids=[[9, b]])
+    for flags, words in (
+        (["--bad-words-ids", "[[5,"], "--bad-words-ids '\\[\\[5,': not JSON"),
+        (["--bad-words-ids", "[5]"], "--bad-words-ids '\\[5\\]': give a JSON list of non-empty lists"),
+        (["--bad-words-ids", f"[[{V}]]"], rf"bad_words_ids must be .* token ids in \[0, {V}\)"),
+        (["--suppress-tokens", "5,,6"], "--suppress-tokens '5,,6': give comma-separated ids or pieces"),
+        (["--begin-suppress-tokens", "no-such-piece"], "not an id and not a piece"),
+    ):
+        assert main(["generate", str(model_dir), "--prompt", prompt, *flags]) == 2, flags
+        assert re.search(words, capsys.readouterr().err), flags

@@ -37,6 +37,9 @@ GENERATION_KEYS = (
     "repetition_penalty",
     "forced_bos_token_id",
     "forced_eos_token_id",
+    "bad_words_ids",
+    "suppress_tokens",
+    "begin_suppress_tokens",
 )
 
 

@@ -24,11 +24,8 @@ HF_UNSUPPORTED: dict[str, Any] = {
     "eta_cutoff": 0.0,
     "encoder_repetition_penalty": 1.0,
     "encoder_no_repeat_ngram_size": 0,
-    "bad_words_ids": None,
     "force_words_ids": None,
     "forced_decoder_ids": None,
-    "suppress_tokens": None,
-    "begin_suppress_tokens": None,
     "sequence_bias": None,
     "num_beam_groups": 1,
     "diversity_penalty": 0.0,
@@ -60,11 +57,59 @@ def _bad(what: str, value: Any) -> TandemError:
     return TandemError(f"{what}, got {value!r}")
 
 
+def _ids(v: Any) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
 def _check_whole(name: str, value: Any, least: int, hint: str = "") -> None:
     if not _whole(value):
         raise _bad(f"{name} must be a whole number{hint}", value)
     if value < least:
         raise _bad(f"{name} must be at least {least}{hint}", value)
+
+
+# transformers' token bans, which tandem applies with its semantics (`check_token_bans` reads them)
+TOKEN_BANS = ("bad_words_ids", "suppress_tokens", "begin_suppress_tokens")
+
+
+def _token_id(v: Any, vocab_size: int | None) -> bool:
+    return _whole(v) and v >= 0 and (vocab_size is None or v < vocab_size)
+
+
+def check_token_bans(
+    bad_words_ids: Any = None,
+    suppress_tokens: Any = None,
+    begin_suppress_tokens: Any = None,
+    vocab_size: int | None = None,
+) -> tuple[list[list[int]], list[int], list[int]]:
+    """transformers' token bans, checked, as lists (empty: off; None and [] are off).
+
+    `bad_words_ids`: token sequences never generated; one of one token is banned at every step, a longer
+    one bans its last token when the tokens before it are the last ones of the decoder input (the decoder
+    start token included). `suppress_tokens`: banned at every step. `begin_suppress_tokens`: banned at the
+    first generated step (the second when `forced_bos_token_id` forces the first). Raises a TandemError
+    naming the field."""
+    where = f"[0, {vocab_size})" if vocab_size is not None else "the vocabulary"
+    out: list[Any] = []
+    for name, value in (
+        ("suppress_tokens", suppress_tokens),
+        ("begin_suppress_tokens", begin_suppress_tokens),
+    ):
+        ids = [] if value is None else value
+        if not isinstance(ids, (list, tuple)) or not all(_token_id(i, vocab_size) for i in ids):
+            raise _bad(f"{name} must be None or a list of token ids in {where}", value)
+        out.append([int(i) for i in ids])
+    words = [] if bad_words_ids is None else bad_words_ids
+    ok = isinstance(words, (list, tuple)) and all(
+        isinstance(w, (list, tuple)) and w and all(_token_id(i, vocab_size) for i in w) for w in words
+    )
+    if not ok:
+        raise _bad(
+            f"bad_words_ids must be None or a list of non-empty lists of token ids in {where} (e.g. "
+            "[[5], [17, 9]])",
+            bad_words_ids,
+        )
+    return [[int(i) for i in w] for w in words], out[0], out[1]
 
 
 def check_generation_settings(
@@ -84,6 +129,9 @@ def check_generation_settings(
     length_penalty: float = 1.0,
     do_sample: bool = False,
     min_within_max: bool = True,
+    bad_words_ids: Sequence[Sequence[int]] | None = None,
+    suppress_tokens: Sequence[int] | None = None,
+    begin_suppress_tokens: Sequence[int] | None = None,
 ) -> None:
     """Raise a TandemError naming the first decoding setting that makes no sense.
 
@@ -131,6 +179,18 @@ def check_generation_settings(
         if not ok:
             where = f"[0, {vocab_size})" if vocab_size is not None else "the vocabulary"
             raise _bad(f"{name} must be None or a token id in {where}", ids)
+    _, suppressed, _ = check_token_bans(bad_words_ids, suppress_tokens, begin_suppress_tokens, vocab_size)
+    # transformers suppresses after forcing: a forced token that is also suppressed leaves no token at all
+    if forced_bos_token_id is not None and forced_bos_token_id in suppressed:
+        raise TandemError(
+            f"forced_bos_token_id {forced_bos_token_id} is in suppress_tokens: the first step would have no "
+            "token left; drop one of them"
+        )
+    if forced_eos_token_id is not None and set(_ids(forced_eos_token_id)) <= set(suppressed):
+        raise TandemError(
+            f"forced_eos_token_id {forced_eos_token_id} is in suppress_tokens: the last step would have no "
+            "token left; drop one of them"
+        )
     if min_within_max and min_new_tokens > max_new_tokens:
         raise TandemError(
             f"min_new_tokens {min_new_tokens} is over max_new_tokens {max_new_tokens}; lower it"

@@ -67,6 +67,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="token forced at the --max-new-tokens limit, an id or a piece; 'none' turns the model's off",
     )
+    p.add_argument(
+        "--bad-words-ids",
+        default=None,
+        help="JSON list of token sequences never generated, each a list of ids or pieces, e.g. "
+        "'[[5], [17, 9]]' (a longer one bans its last token right after the others); 'none' turns the "
+        "model's off",
+    )
+    p.add_argument(
+        "--suppress-tokens",
+        default=None,
+        help="comma-separated ids or pieces never generated; 'none' turns the model's off",
+    )
+    p.add_argument(
+        "--begin-suppress-tokens",
+        default=None,
+        help="comma-separated ids or pieces not generated as the first token (after a forced first token: "
+        "the second); 'none' turns the model's off",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--stop", action="append", default=None, help="stop string (repeatable); output is cut there"
@@ -94,6 +112,43 @@ def _token(flag: str, value: str, tok) -> int | None:
     if i is None:
         raise TandemError(f"{flag} {value!r}: not an id and not a piece of the tokenizer")
     return i
+
+
+def _token_list(flag: str, value: str, tok) -> list[int]:
+    """A --suppress-tokens value: comma-separated ids or pieces; 'none' is the empty list (off)."""
+    if value.strip().lower() == "none":
+        return []
+    items = [v.strip() for v in value.split(",")]
+    if not all(items):
+        raise TandemError(f"{flag} {value!r}: give comma-separated ids or pieces (or 'none'), no empty items")
+    return [_checked_token(flag, v, tok) for v in items]
+
+
+def _checked_token(flag: str, value, tok) -> int:
+    i = _token(flag, str(value), tok)
+    if i is None:
+        raise TandemError(f"{flag}: 'none' cannot be one of the tokens; give ids or pieces")
+    return i
+
+
+def _bad_words(value: str, tok) -> list[list[int]]:
+    """A --bad-words-ids value: a JSON list of lists of ids or pieces; 'none' is the empty list (off)."""
+    flag = "--bad-words-ids"
+    if value.strip().lower() == "none":
+        return []
+    try:
+        words = json.loads(value)
+    except json.JSONDecodeError as e:
+        raise TandemError(f"{flag} {value!r}: not JSON ({e}); give e.g. '[[5], [17, 9]]' or 'none'") from e
+    ok = isinstance(words, list) and all(
+        isinstance(w, list) and w and all(isinstance(t, (int, str)) and not isinstance(t, bool) for t in w)
+        for w in words
+    )
+    if not ok:
+        raise TandemError(
+            f"{flag} {value!r}: give a JSON list of non-empty lists of token ids or pieces, e.g. '[[5], [17, 9]]'"
+        )
+    return [[_checked_token(flag, t, tok) for t in w] for w in words]
 
 
 def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
@@ -124,6 +179,11 @@ def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
         out["forced_bos_token_id"] = _token("--forced-bos-token", args.forced_bos_token, tok)
     if args.forced_eos_token is not None:
         out["forced_eos_token_id"] = _token("--forced-eos-token", args.forced_eos_token, tok)
+    if args.bad_words_ids is not None:
+        out["bad_words_ids"] = _bad_words(args.bad_words_ids, tok)
+    for name in ("suppress_tokens", "begin_suppress_tokens"):
+        if getattr(args, name) is not None:
+            out[name] = _token_list("--" + name.replace("_", "-"), getattr(args, name), tok)
     out["num_return_sequences"] = 1  # one output per input
     return out
 

@@ -243,6 +243,9 @@ _PLAIN_GREEDY = {
     "repetition_penalty": 1.0,
     "forced_bos_token_id": None,
     "forced_eos_token_id": None,
+    "bad_words_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
 }
 
 

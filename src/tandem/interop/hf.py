@@ -503,7 +503,8 @@ def t5_mismatch(c: ModelConfig) -> list[str]:
 
 # transformers' generation settings tandem applies, by the same name (max/min length are mapped apart)
 _HF_GENERATION_SAME = tuple(k for k in GENERATION_KEYS if k not in ("max_new_tokens", "min_new_tokens"))
-_HF_TOP_K_DEFAULT = 50  # transformers' top_k when a sampling config does not set one (tandem's is 0)
+# transformers' top_k when a generation config leaves it unset (tandem's own default is 0: no top-k filter)
+_HF_TOP_K_DEFAULT = 50
 
 
 def generation_from_hf(gen: dict) -> tuple[dict, list[str]]:
@@ -522,7 +523,7 @@ def generation_from_hf(gen: dict) -> tuple[dict, list[str]]:
         out["min_new_tokens"] = gen["min_new_tokens"]
     elif gen.get("min_length") is not None:
         out["min_new_tokens"] = max(gen["min_length"] - 1, 0)
-    if out.get("do_sample") and "top_k" not in out:
+    if "top_k" not in out:  # sampling from a HF model filters as transformers does, whoever asks to sample
         out["top_k"] = _HF_TOP_K_DEFAULT
     if isinstance(out.get("forced_eos_token_id"), list) and len(out["forced_eos_token_id"]) == 1:
         out["forced_eos_token_id"] = out["forced_eos_token_id"][0]
@@ -538,6 +539,6 @@ def generation_to_hf(gen: dict) -> dict:
         out["max_length"] = gen["max_new_tokens"] + 1
     if "min_new_tokens" in gen:
         out["min_length"] = gen["min_new_tokens"] + 1 if gen["min_new_tokens"] else 0
-    if gen.get("do_sample") and "top_k" not in gen:
+    if "top_k" not in gen:
         out["top_k"] = 0  # tandem samples without a top-k filter unless told; transformers would use 50
     return out

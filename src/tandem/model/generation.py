@@ -21,7 +21,9 @@ import torch.nn.functional as F
 from tandem.config import GENERATION_KEYS
 from tandem.decoding import (
     HF_UNSUPPORTED,
+    TOKEN_BANS,
     check_generation_settings,
+    check_token_bans,
     hf_setting_on,
     model_min_new_tokens,
 )
@@ -76,19 +78,67 @@ def _ban_repeated_ngrams(scores: torch.Tensor, seq: torch.Tensor, n: int) -> tor
     return scores.masked_fill(banned[:, :V], float("-inf"))
 
 
+class _BadWords:
+    """transformers' `bad_words_ids`: a banned sequence of one token is banned at every step; a longer one
+    bans its last token in a row whose decoder input (start token included) ends with its other tokens. A
+    one-token sequence that is EOS is dropped, as transformers drops it."""
+
+    def __init__(self, words: list[list[int]], eos) -> None:
+        eos_ids = set(eos) if isinstance(eos, (list, tuple)) else {eos}
+        self.single = sorted({w[0] for w in words if len(w) == 1 and w[0] not in eos_ids})
+        by_len: dict[int, set[tuple[int, ...]]] = {}
+        for w in words:
+            if len(w) > 1:
+                by_len.setdefault(len(w) - 1, set()).add(tuple(w))
+        # per prefix length: (prefixes (M, n), last tokens (M,))
+        self.multi = [
+            (torch.tensor([w[:-1] for w in sorted(ws)]), torch.tensor([w[-1] for w in sorted(ws)]))
+            for n, ws in sorted(by_len.items())
+        ]
+
+    def __call__(self, scores: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
+        if self.single:
+            scores[:, self.single] = float("-inf")
+        for prefixes, last in self.multi:
+            n = prefixes.shape[1]
+            if n > seq.shape[1]:  # longer than the decoder input so far: cannot match yet
+                continue
+            prefixes, last = prefixes.to(seq.device), last.to(seq.device)
+            hit = (seq[:, None, -n:] == prefixes[None]).all(-1)  # (N, M)
+            rows, which = hit.nonzero(as_tuple=True)
+            scores[rows, last[which]] = float("-inf")
+        return scores
+
+
 class _ScoreRules:
     """The rules applied to each step's next-token scores before a token is chosen, in `transformers`'
-    order: repetition penalty, no-repeat n-grams, minimum length, forced first token, forced last token.
+    order: repetition penalty, no-repeat n-grams, bad words, minimum length, forced first token, forced
+    last token, suppressed tokens, tokens suppressed at the beginning.
 
     `seq` (N, 1 + step) is each row's decoder input so far, the start token included: like transformers,
-    the penalty and the n-gram ban see it, and `step` counts new tokens (0 for the first)."""
+    the penalty, the n-gram ban and the bad words see it, and `step` counts new tokens (0 for the first)."""
 
     def __init__(
-        self, eos, min_new, max_new, repetition_penalty, no_repeat_ngram_size, forced_bos, forced_eos
+        self,
+        eos,
+        min_new,
+        max_new,
+        repetition_penalty,
+        no_repeat_ngram_size,
+        forced_bos,
+        forced_eos,
+        bad_words_ids=(),
+        suppress_tokens=(),
+        begin_suppress_tokens=(),
     ):
         self.eos, self.min_new, self.max_new = eos, min_new, max_new
         self.penalty, self.ngram = repetition_penalty, no_repeat_ngram_size
         self.forced_bos, self.forced_eos = forced_bos, forced_eos
+        self.bad_words = _BadWords(list(bad_words_ids), eos) if bad_words_ids else None
+        self.suppress = sorted(set(suppress_tokens))
+        self.begin_suppress = sorted(set(begin_suppress_tokens))
+        # as in transformers: the first free step, after a forced first token
+        self.begin_step = 0 if forced_bos is None else 1
 
     @staticmethod
     def _only(scores: torch.Tensor, token) -> torch.Tensor:
@@ -103,12 +153,18 @@ class _ScoreRules:
             scores = scores.scatter(1, seq, seen)
         if self.ngram > 0:
             scores = _ban_repeated_ngrams(scores, seq, self.ngram)
+        if self.bad_words is not None:
+            scores = self.bad_words(scores, seq)
         if step < self.min_new and self.eos is not None:
             scores[:, self.eos] = float("-inf")
         if self.forced_bos is not None and step == 0:
             scores = self._only(scores, self.forced_bos)
         if self.forced_eos is not None and step == self.max_new - 1:
             scores = self._only(scores, self.forced_eos)
+        if self.suppress:
+            scores[:, self.suppress] = float("-inf")
+        if self.begin_suppress and step == self.begin_step:
+            scores[:, self.begin_suppress] = float("-inf")
         return scores
 
 
@@ -126,8 +182,9 @@ GREEDY = {
     "min_new_tokens": 0,
 }
 
-# options whose None, passed explicitly, means "no forcing" rather than "not given"
-_NONE_MEANS_OFF = ("forced_bos_token_id", "forced_eos_token_id")
+# options whose None, passed explicitly, means "off" (no forcing, no bans) rather than "not given", as in
+# transformers
+_NONE_MEANS_OFF = ("forced_bos_token_id", "forced_eos_token_id", *TOKEN_BANS)
 
 
 def _hf_call_options(options: dict) -> dict:
@@ -164,7 +221,8 @@ def with_model_defaults(config, options: dict) -> dict:
     """`options` (a `generate` call's keywords) over the model's decoding defaults `config.generation`,
     as transformers puts a call's arguments over `model.generation_config`: an option the caller passes
     wins; passing None for one of them means "not given" (the model's default, else tandem's), except for
-    `forced_bos_token_id` / `forced_eos_token_id`, where None turns the model's forcing off. Never taken from
+    `forced_bos_token_id` / `forced_eos_token_id` and the token bans (`bad_words_ids`, `suppress_tokens`,
+    `begin_suppress_tokens`), where None turns the model's forcing or ban off, as in transformers. Never taken from
     the model: `num_return_sequences`, and `num_beams` when the caller samples. transformers' `max_length`
     and `min_length` are read as in transformers (`_hf_call_options`)."""
     options = _hf_call_options(options)
@@ -214,6 +272,9 @@ def generate(
     repetition_penalty: float = 1.0,
     forced_bos_token_id: int | None = None,
     forced_eos_token_id: int | Sequence[int] | None = None,
+    bad_words_ids: Sequence[Sequence[int]] | None = None,
+    suppress_tokens: Sequence[int] | None = None,
+    begin_suppress_tokens: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Generate continuations; returns (B * num_return_sequences, 1 + new) token ids.
 
@@ -221,7 +282,11 @@ def generate(
     input (start token included); `repetition_penalty` p divides the score of every token already in the
     row by p (multiplies it when negative); `forced_bos_token_id` is the first new token (mBART-50: the
     target-language code); `forced_eos_token_id` is the new token at position `max_new_tokens`, so a row
-    that reaches the length limit ends with EOS. These are the model's defaults through `Seq2SeqLM.generate`
+    that reaches the length limit ends with EOS; `bad_words_ids` (lists of token ids) are never generated:
+    a one-token list bans its token everywhere (except EOS, as in transformers), a longer one bans its last
+    token right after its other tokens (the decoder start token counts, as in transformers);
+    `suppress_tokens` are banned at every step, `begin_suppress_tokens` at the first generated step (the
+    second when `forced_bos_token_id` forces the first). None or [] turns each off. These are the model's defaults through `Seq2SeqLM.generate`
     when its config says so (`config.generation`, read from a Hugging Face generation_config.json); this
     function itself applies only what it is given.
 
@@ -279,6 +344,12 @@ def generate(
         vocab_size=c.vocab_size,
         length_penalty=length_penalty,
         do_sample=do_sample,
+        bad_words_ids=bad_words_ids,
+        suppress_tokens=suppress_tokens,
+        begin_suppress_tokens=begin_suppress_tokens,
+    )
+    bad_words, suppressed, begin_suppressed = check_token_bans(
+        bad_words_ids, suppress_tokens, begin_suppress_tokens, c.vocab_size
     )
     if num_return_sequences > 1 and num_beams == 1 and not do_sample:
         # N copies of the one greedy sequence (transformers refuses this too)
@@ -294,6 +365,9 @@ def generate(
         no_repeat_ngram_size,
         forced_bos_token_id,
         forced_eos_token_id,
+        bad_words,
+        suppressed,
+        begin_suppressed,
     )
     stopper = _StopStrings(stop_strings, tokenizer) if stop_strings and any(stop_strings) else None
     members = list(getattr(model, "members", None) or [model])  # an Ensemble decodes with all its members
