@@ -662,3 +662,91 @@ def test_defaults_ctranslate2_cannot_match_are_reported_and_left_out(tmp_path, g
     assert "forced_eos_token_id" in str(rec[0].message).split("applied with")[0]  # still left out
     with pytest.raises(TandemError, match="generation_defaults"):
         EdgeModel.load(export, generation_defaults="sometimes")
+
+
+# ------------------------------------------------------------------------------------------ token bans
+def _first_pair(rows: list[list[int]]) -> tuple[int, int]:
+    for row in rows:
+        for a, b in zip(row, row[1:]):
+            if a != b and 2 not in (a, b):
+                return a, b
+    raise AssertionError(f"no pair in {rows}")
+
+
+@pytest.fixture(scope="module")
+def bans_export(tmp_path_factory, gen_tok):
+    ours, export = _hub_export(tmp_path_factory.mktemp("bans"), gen_tok, seed=0, suppress_tokens=[88])
+    return ours, export, Tokenizer.load(gen_tok)
+
+
+def test_token_bans_match_torch_greedy(bans_export):
+    """bad_words_ids and suppress_tokens go to CTranslate2's suppress_sequences, exact for greedy search
+    (the checkpoint's suppress_tokens too); what it cannot match is refused by name."""
+    ours, export, tok = bans_export
+    m = EdgeModel.load(export)
+    assert m.meta["generation"]["suppress_tokens"] == [88]
+    base = dict(num_beams=1, max_new_tokens=10, min_new_tokens=4, no_repeat_ngram_size=2)
+    plain = _torch_ids(ours, tok, GEN_TEXTS, **base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything applies exactly: no warning
+        assert [g.token_ids for g in m.generate_batch(GEN_TEXTS, **base)] == plain
+    a, b = _first_pair(plain)
+    first = plain[0][0]
+    for kw in (
+        dict(bad_words_ids=[[a, b]]),  # bans b right after a only
+        dict(bad_words_ids=[[b], [2]]),  # a lone EOS is dropped, as transformers drops it
+        dict(suppress_tokens=[first, 30]),
+        dict(forced_bos_token_id=a, bad_words_ids=[[a, b]]),  # the forced token counts
+        dict(suppress_tokens=None),  # None turns the checkpoint's ban off
+    ):
+        want = _torch_ids(ours, tok, GEN_TEXTS, **base, **kw)
+        assert want != plain, kw  # the ban matters
+        assert [g.token_ids for g in m.generate_batch(GEN_TEXTS, **base, **kw)] == want, kw
+    refused = (
+        (dict(num_beams=2, bad_words_ids=[[a]]), "bad_words_ids: .* in beam search CTranslate2 bans"),
+        (dict(num_beams=2), "suppress_tokens: .* in beam search"),  # the checkpoint's, kept in beam search
+        (dict(begin_suppress_tokens=[first]), "begin_suppress_tokens: .* no tokens suppressed at the first"),
+        (dict(bad_words_ids=[[2, first]]), "bad_words_ids: .* starting with the decoder start token"),
+        (dict(suppress_tokens=[256]), r"suppress_tokens must be None or a list of token ids in \[0, 256\)"),
+    )
+    for kw, words in refused:
+        with pytest.raises(TandemError, match=words):
+            m.generate_batch(GEN_TEXTS[:1], **{**base, "suppress_tokens": [88], **kw})
+    beam = dict(num_beams=2, max_new_tokens=10, suppress_tokens=None)  # without bans, beam search matches
+    assert [g.token_ids for g in m.generate_batch(GEN_TEXTS, **beam)] == _torch_ids(
+        ours, tok, GEN_TEXTS, **beam
+    )
+
+
+def test_token_bans_hold_when_sampling_and_the_model_top_k_applies(bans_export, monkeypatch):
+    ours, export, tok = bans_export
+    m = EdgeModel.load(export)
+    drawn = [t for _ in range(5) for g in m.generate_batch(GEN_TEXTS, temperature=1.0) for t in g.token_ids]
+    assert 88 not in drawn and 30 in drawn  # the checkpoint's ban holds; the favoured token is drawn
+    drawn = m.generate_batch(GEN_TEXTS, temperature=1.0, suppress_tokens=[30], max_new_tokens=12)
+    assert not any(30 in g.token_ids for g in drawn)
+    # top_k left out: the model's (transformers' 50 for a Hugging Face model), given: the caller's
+    seen = []
+    real = m.translator.translate_batch
+    monkeypatch.setattr(
+        m,
+        "translator",
+        type("T", (), {"translate_batch": lambda self, *a, **k: seen.append(k) or real(*a, **k)})(),
+    )
+    m.generate_batch(GEN_TEXTS[:1], temperature=1.0)
+    m.generate_batch(GEN_TEXTS[:1], temperature=1.0, top_k=0)
+    assert [k["sampling_topk"] for k in seen] == [50, 0]
+    assert seen[0]["suppress_sequences"] == [[m.pieces[88]]]
+
+
+def test_checkpoint_bans_ctranslate2_cannot_match_are_left_out_with_a_warning(tmp_path, gen_tok):
+    ours, export = _hub_export(
+        tmp_path, gen_tok, begin_suppress_tokens=[2], bad_words_ids=[[7, 8]], num_beams=3
+    )
+    m = EdgeModel.load(export)
+    assert sorted(m.meta["generation_edge"]["not_exact"]) == ["bad_words_ids", "begin_suppress_tokens"]
+    with pytest.warns(UserWarning, match="not applied: bad_words_ids .*; begin_suppress_tokens"):
+        got = [g.token_ids for g in m.generate_batch(GEN_TEXTS, max_new_tokens=8)]
+    tok = Tokenizer.load(gen_tok)
+    off = dict(bad_words_ids=None, begin_suppress_tokens=None)
+    assert got == _torch_ids(ours, tok, GEN_TEXTS, max_new_tokens=8, **off)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tandem.decoding import check_generation_settings, model_min_new_tokens
+from tandem.decoding import TOKEN_BANS, check_generation_settings, check_token_bans, model_min_new_tokens
 from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
 from tandem.tokenizer import frame
@@ -93,13 +93,17 @@ EDGE_GENERATION_DEFAULTS: dict[str, Any] = {
     "repetition_penalty": 1.0,
     "forced_bos_token_id": None,
     "forced_eos_token_id": None,
+    "bad_words_ids": None,
+    "suppress_tokens": None,
+    "begin_suppress_tokens": None,
 }
 GENERATION_MODES = ("exact", "nearest", "off")
 _NEUTRAL = {k: v for k, v in EDGE_GENERATION_DEFAULTS.items() if k not in ("max_new_tokens", "num_beams")}
 
 
 class _Unset:
-    """The default of the options whose None means "off" (forced tokens): "not given, use the model's"."""
+    """The default of the options whose None means "off" (forced tokens, token bans): "not given, use the
+    model's"."""
 
     def __repr__(self) -> str:
         return "UNSET"
@@ -128,10 +132,36 @@ def _ids_of(value: Any) -> list[int]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _not_exact(name: str, s: dict[str, Any], *, eos_id: int, start_id: int, sampling: bool) -> str | None:
+def _banned_sequences(s: dict[str, Any], eos_id: int) -> list[list[int]]:
+    """The token sequences CTranslate2's `suppress_sequences` bans for the resolved settings `s`: each
+    suppressed token, and each bad word but a lone EOS (transformers drops that one)."""
+    words, suppressed, _ = check_token_bans(s["bad_words_ids"], s["suppress_tokens"], None)
+    seqs = [[i] for i in suppressed] + [w for w in words if w != [eos_id]]
+    return [list(w) for w in dict.fromkeys(tuple(w) for w in seqs)]
+
+
+def _not_exact(
+    name: str, s: dict[str, Any], *, eos_id: int, start_id: int, sampling: bool, use_vmap: bool = False
+) -> str | None:
     """Why CTranslate2 cannot apply setting `name` of the resolved settings `s` exactly as tandem's torch
     decoding (= transformers') does, or None when it can (or the setting is off)."""
     beam = s["num_beams"] > 1 and not sampling
+    if name == "begin_suppress_tokens" and s[name]:
+        return "CTranslate2's translate_batch has no tokens suppressed at the first step only"
+    if name in ("bad_words_ids", "suppress_tokens") and s[name]:
+        words = [w for w in (s[name] if name == "bad_words_ids" else [[i] for i in s[name]]) if w != [eos_id]]
+        if words and beam:
+            return "in beam search CTranslate2 bans tokens before the softmax, transformers after it"
+        if any(len(w) > 1 and w[0] == start_id for w in words):
+            return (
+                "a bad word starting with the decoder start token: transformers matches it against the start "
+                "token, CTranslate2 only against generated tokens"
+            )
+        if use_vmap and any(len(w) > 1 for w in words):
+            return (
+                "with a vocabulary map CTranslate2 drops a bad word's tokens outside the map, which bans its "
+                "last token after a shorter prefix (load with use_vmap=False)"
+            )
     if name == "repetition_penalty" and s[name] != 1.0:
         why = "transformers also penalises the decoder start token, CTranslate2 only generated tokens"
         return why + (
@@ -159,7 +189,9 @@ def _not_exact(name: str, s: dict[str, Any], *, eos_id: int, start_id: int, samp
     return None
 
 
-_CANNOT_APPROXIMATE = ("forced_eos_token_id",)  # no CTranslate2 rule at all (beam search)
+_CANNOT_APPROXIMATE = ("forced_eos_token_id", "begin_suppress_tokens")  # no CTranslate2 rule at all
+# a caller's value CTranslate2 cannot apply exactly gets an error, not CTranslate2's rule
+_REFUSED_WHEN_GIVEN = ("forced_eos_token_id", *TOKEN_BANS)
 _OUTSIDE = {  # defaults the edge runtime never takes, with why
     "do_sample": "the edge runtime samples only when asked (temperature > 0)",
     "num_return_sequences": "the edge runtime returns one sequence per input",
@@ -174,13 +206,15 @@ def plan_generation(
     start_id: int,
     vocab_size: int | None = None,
     temperature: float = 0.0,
-    top_k: int = 0,
+    top_k: int | None = 0,
     top_p: float = 1.0,
     mode: str = "exact",
+    use_vmap: bool = False,
 ) -> DecodingPlan:
     """The CTranslate2 decoding of `given` (the caller's options; UNSET or None: not given, except that None
-    turns a forced token off) over the model's `defaults` (an export's "generation"); temperature > 0
-    samples (with `top_k` / `top_p`), and then the model's beam search is not taken.
+    turns a forced token or a token ban off) over the model's `defaults` (an export's "generation"); temperature > 0
+    samples (with `top_k` / `top_p`; `top_k` None: the model's, else 0), and then the model's beam search is
+    not taken.
 
     Every setting is checked by `tandem.decoding.check_generation_settings`, as `Seq2SeqLM.generate` checks
     it, so a bad value gets the same message on both backends.
@@ -189,7 +223,7 @@ def plan_generation(
     `left_out`); "nearest": it is applied with CTranslate2's rule instead (in `approximate`; a forced last
     token in beam search is still left out); "off": the defaults are ignored. Options the caller passes are
     applied as asked, CTranslate2's rule where it differs (in `approximate`), except a forced last token in
-    beam search, which raises TandemError."""
+    beam search and token bans CTranslate2 cannot apply exactly (`_not_exact`), which raise TandemError."""
     if mode not in GENERATION_MODES:
         raise TandemError(f"generation_defaults must be one of {', '.join(GENERATION_MODES)}, got {mode!r}")
     model = {} if mode == "off" else {k: v for k, v in (defaults or {}).items()}
@@ -200,11 +234,14 @@ def plan_generation(
             left_out[k] = why
         if k == "num_return_sequences" and v not in (None, 1):
             left_out[k] = why
+    if top_k is None:  # a Hugging Face model's top_k (transformers' 50 when its config leaves it unset)
+        top_k = model.get("top_k", 0)
     model = {k: v for k, v in model.items() if k in EDGE_GENERATION_DEFAULTS}
     explicit = {
         k: v
         for k, v in given.items()
-        if v is not UNSET and (v is not None or k in ("forced_bos_token_id", "forced_eos_token_id"))
+        if v is not UNSET
+        and (v is not None or k in ("forced_bos_token_id", "forced_eos_token_id", *TOKEN_BANS))
     }
     # sampling is only ever asked for (temperature > 0): then a caller who gives no num_beams gets one
     # beam, not the model's beam search, as in Seq2SeqLM.generate
@@ -225,13 +262,18 @@ def plan_generation(
     approximate: dict[str, str] = {}
     # min_new_tokens first: whether EOS is blocked right after a forced first token depends on it
     order = ["min_new_tokens", "no_repeat_ngram_size", "repetition_penalty", "forced_bos_token_id"]
-    for k in [*order, "forced_eos_token_id", "early_stopping"]:
-        why = _not_exact(k, s, eos_id=eos_id, start_id=start_id, sampling=sampling)
+    for k in [*order, "forced_eos_token_id", "early_stopping", *TOKEN_BANS]:
+        why = _not_exact(k, s, eos_id=eos_id, start_id=start_id, sampling=sampling, use_vmap=use_vmap)
         if why is None:
             continue
         if k in explicit:
-            if k in _CANNOT_APPROXIMATE:
+            if k == "forced_eos_token_id":
                 raise TandemError(f"{k} with num_beams {s['num_beams']}: {why}; use num_beams=1 or drop it")
+            if k in _REFUSED_WHEN_GIVEN:
+                raise TandemError(
+                    f"{k}: the edge runtime cannot apply it as the torch model (and transformers) does: {why}; "
+                    "drop it, or decode with the torch model"
+                )
             approximate[k] = why
         elif k == "early_stopping" or (mode == "nearest" and k not in _CANNOT_APPROXIMATE):
             approximate[k] = why
@@ -253,6 +295,10 @@ def plan_generation(
         no_repeat_ngram_size=int(s["no_repeat_ngram_size"]),
         repetition_penalty=float(s["repetition_penalty"]),
     )
+    banned = _banned_sequences(s, eos_id)
+    if banned:
+        ct2["suppress_sequences"] = banned  # ids: `EdgeModel` passes them as its token strings
+    s["top_k"] = top_k
     return DecodingPlan(s, ct2, s["forced_bos_token_id"], append_eos, left_out, approximate)
 
 
@@ -451,7 +497,7 @@ class EdgeModel:
         stop: Sequence[str] | str | None = None,
         clm: bool = False,
         temperature: float = 0.0,
-        top_k: int = 0,
+        top_k: int | None = None,
         top_p: float = 1.0,
         **options: Any,
     ) -> str | list[str]:
@@ -484,7 +530,7 @@ class EdgeModel:
         stop: Sequence[str] | str | None = None,
         clm: bool = False,
         temperature: float = 0.0,
-        top_k: int = 0,
+        top_k: int | None = None,
         top_p: float = 1.0,
         return_scores: bool = False,
         length_penalty: float | None = None,
@@ -493,12 +539,18 @@ class EdgeModel:
         repetition_penalty: float | None = None,
         forced_bos_token_id: int | None = UNSET,
         forced_eos_token_id: int | list[int] | None = UNSET,
+        bad_words_ids: list[list[int]] | None = UNSET,
+        suppress_tokens: list[int] | None = UNSET,
+        begin_suppress_tokens: list[int] | None = UNSET,
     ) -> list[Generation]:
         """One `Generation` per input text, decoded as one CTranslate2 batch.
 
         Options left out (None) take the model's decoding defaults (the export's "generation", from a
         Hugging Face generation_config.json) as `Seq2SeqLM.generate` does, then tandem's (greedy, 64 new
-        tokens); passing None for a forced token turns the model's forcing off. Defaults CTranslate2 cannot
+        tokens); passing None for a forced token or a token ban turns the model's off. `top_k` None is the
+        model's (a Hugging Face model's 50), else 0. Token bans (`bad_words_ids`, `suppress_tokens`) go to
+        CTranslate2's `suppress_sequences`, exact for greedy search and sampling; what it cannot apply as
+        the torch model does (beam search, `begin_suppress_tokens`) is refused. Defaults CTranslate2 cannot
         apply exactly as the torch model does are left out with a one-time warning (`generation_defaults`
         of the constructor; `plan_generation` lists the cases). Sampling (temperature > 0) is never a default."""
         if stop is not None and not isinstance(stop, str):
@@ -520,6 +572,9 @@ class EdgeModel:
                 repetition_penalty=repetition_penalty,
                 forced_bos_token_id=forced_bos_token_id,
                 forced_eos_token_id=forced_eos_token_id,
+                bad_words_ids=bad_words_ids,
+                suppress_tokens=suppress_tokens,
+                begin_suppress_tokens=begin_suppress_tokens,
             ),
             eos_id=self.eos_id,
             start_id=self.decoder_start_id,
@@ -528,8 +583,10 @@ class EdgeModel:
             top_k=top_k,
             top_p=top_p,
             mode=self.generation_defaults,
+            use_vmap=self.use_vmap,
         )
         sampling = temperature > 0
+        top_k = plan.settings["top_k"]
         self._warn_once(plan)
         max_new = plan.settings["max_new_tokens"]
         if self.max_positions is not None and max_new > self.max_positions:
@@ -560,6 +617,10 @@ class EdgeModel:
                 max_input_length=0,
                 use_vmap=self.use_vmap,
             )
+            if "suppress_sequences" in kwargs:
+                kwargs["suppress_sequences"] = [
+                    [self.pieces[i] for i in w] for w in kwargs["suppress_sequences"]
+                ]
             if plan.prefix is not None:
                 kwargs["target_prefix"] = [[self.pieces[plan.prefix]] for _ in source]
             if sampling:
