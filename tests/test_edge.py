@@ -750,3 +750,17 @@ def test_checkpoint_bans_ctranslate2_cannot_match_are_left_out_with_a_warning(tm
     tok = Tokenizer.load(gen_tok)
     off = dict(bad_words_ids=None, begin_suppress_tokens=None)
     assert got == _torch_ids(ours, tok, GEN_TEXTS, max_new_tokens=8, **off)
+
+
+def test_plan_refuses_multi_token_bad_words_with_a_vocabulary_map():
+    # with a vocabulary map CTranslate2 drops a bad word's tokens outside the map ([7, 8] could become [8])
+    from tandem.edge.runtime import plan_generation
+
+    kw = dict(eos_id=2, start_id=2, vocab_size=256)
+    plan = plan_generation(None, {"bad_words_ids": [[7, 8], [9]], "suppress_tokens": [4]}, **kw)
+    assert plan.ct2["suppress_sequences"] == [[4], [7, 8], [9]]
+    assert plan_generation(None, {"bad_words_ids": [[9]]}, use_vmap=True, **kw).ct2["suppress_sequences"] == [
+        [9]
+    ]
+    with pytest.raises(TandemError, match="bad_words_ids: .* vocabulary map .* use_vmap=False"):
+        plan_generation(None, {"bad_words_ids": [[7, 8]]}, use_vmap=True, **kw)
