@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -1063,3 +1064,56 @@ def test_a_model_served_as_dot_is_named_after_its_folder(export_dir, monkeypatch
     with TestClient(create_app(b)) as c:
         assert c.get("/v1/models").json()["data"][0]["id"] == export_dir.name
         assert c.get("/healthz").json()["model"] == export_dir.name
+
+
+@pytest.mark.parametrize("which", ["edge", "torch"])
+def test_token_bans_in_requests_apply_and_bad_ones_get_422_naming_the_field(which, backend, torch_backend):
+    b = backend if which == "edge" else torch_backend
+    plain = b.generate([TEXT], GenerateParams(max_new_tokens=8))[0]
+    with TestClient(create_app(b, ServeSettings())) as c:
+        r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8})
+        assert r.json()["outputs"][0]["text"] == plain.text
+        first = (plain.token_ids or [None])[0] if which == "edge" else None
+        if first is None:  # the torch backend does not report ids: ask the model
+            ids = b.model.generate(b._encode([TEXT], False)[0], max_new_tokens=1)[0, 1:].tolist()
+            first = ids[0]
+        for extra in (
+            {"suppress_tokens": [first]},
+            {"bad_words_ids": [[first]]},
+            {"bad_words_ids": [[first, 7], [first]], "suppress_tokens": []},
+        ):
+            r = c.post("/v1/generate", json={"inputs": TEXT, "max_new_tokens": 8, **extra})
+            assert r.status_code == 200, r.text
+            params = GenerateParams(max_new_tokens=8, **{k: _frozen(v) for k, v in extra.items()})
+            want = b.generate([TEXT], params)[0].text
+            assert r.json()["outputs"][0]["text"] == want != plain.text, extra
+        for extra, status, words in (
+            (
+                {"suppress_tokens": [256]},
+                422,
+                r"suppress_tokens must be None or a list of token ids in \[0, 256\)",
+            ),
+            ({"bad_words_ids": [[]]}, 422, "bad_words_ids must be None or a list of non-empty lists"),
+            ({"bad_words_ids": [5]}, 422, "bad_words_ids.0: Input should be a valid list"),
+            (
+                {"begin_suppress_tokens": [-1]},
+                422,
+                "begin_suppress_tokens must be None or a list of token ids",
+            ),
+        ):
+            r = c.post("/v1/generate", json={"inputs": TEXT, **extra})
+            assert r.status_code == status and re.search(words, r.json()["error"]["message"]), (extra, r.text)
+        if which == "edge":  # what CTranslate2 cannot apply exactly is refused, not approximated
+            for extra, words in (
+                (
+                    {"begin_suppress_tokens": [first]},
+                    "begin_suppress_tokens: the edge runtime cannot apply it",
+                ),
+                ({"suppress_tokens": [first], "num_beams": 2}, "suppress_tokens: .* in beam search"),
+            ):
+                r = c.post("/v1/generate", json={"inputs": TEXT, **extra})
+                assert r.status_code == 422 and re.search(words, r.json()["error"]["message"]), r.text
+
+
+def _frozen(v):
+    return tuple(tuple(w) if isinstance(w, list) else w for w in v)

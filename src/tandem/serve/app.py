@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tandem.decoding import check_token_bans
 from tandem.edge.runtime import parse_output
 from tandem.errors import InputTooLong, TandemError
 from tandem.serve.backends import Backend, GenerateParams
@@ -194,8 +195,12 @@ class GenerateRequest(_Strict):
     stop: StrictStr | list[StrictStr] | None = None
     clm: StrictBool = False
     temperature: StrictFloat | StrictInt = 0.0
-    top_k: StrictInt = 0
+    top_k: StrictInt | None = None  # left out: the model's (a Hugging Face model: 50), else 0 (no filter)
     top_p: StrictFloat | StrictInt = 1.0
+    # transformers' token bans, by token id; left out: the model's, [] turns the model's off
+    bad_words_ids: list[list[StrictInt]] | None = None
+    suppress_tokens: list[StrictInt] | None = None
+    begin_suppress_tokens: list[StrictInt] | None = None
 
 
 class ScoreRequest(_Strict):
@@ -441,6 +446,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         top_k,
         top_p,
         max_name: str = "max_new_tokens",  # the field as the client named it (completions: max_tokens)
+        bans: dict[str, Any] | None = None,  # bad_words_ids, suppress_tokens, begin_suppress_tokens
     ) -> GenerateParams:
         # a setting left out (None) is the model's default, which the backend applies; what a client asks
         # for is held to the server's limits, and a model default over them is cut to the limit
@@ -466,8 +472,16 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 "send num_beams=1 to sample or temperature=0 for beam search",
                 "invalid_request",
             )
-        if top_k < 0 or not 0 < top_p <= 1:
+        if (top_k is not None and top_k < 0) or not 0 < top_p <= 1:
             raise ApiError(422, "top_k must be >= 0 and top_p in (0, 1]", "invalid_request")
+        given = {k: v for k, v in (bans or {}).items() if v is not None}
+        try:  # ids outside the vocabulary, empty sequences: named here, before the request joins a batch
+            check_token_bans(**given, vocab_size=getattr(backend, "vocab_size", None))
+        except TandemError as e:
+            raise ApiError(422, str(e), "invalid_request") from e
+        frozen = {
+            k: tuple(tuple(w) for w in v) if k == "bad_words_ids" else tuple(v) for k, v in given.items()
+        }
         stops = [stop] if isinstance(stop, str) else list(stop or [])
         if len(stops) > 8 or any(len(x) > 64 for x in stops):
             raise ApiError(422, "stop: at most 8 strings of at most 64 characters", "invalid_request")
@@ -482,6 +496,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             float(temperature),
             top_k,
             float(top_p),
+            **frozen,
         )
 
     async def run_rows(request: Request, key: Hashable, payloads: list[Any]) -> list[Any]:
@@ -575,6 +590,11 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             req.temperature,
             req.top_k,
             req.top_p,
+            bans={
+                "bad_words_ids": req.bad_words_ids,
+                "suppress_tokens": req.suppress_tokens,
+                "begin_suppress_tokens": req.begin_suppress_tokens,
+            },
         )
         gens = await run_rows(request, ("generate", p), texts)
         return {

@@ -27,8 +27,20 @@ class GenerateParams:
     stop: tuple[str, ...] = ()
     clm: bool = False
     temperature: float = 0.0
-    top_k: int = 0
+    top_k: int | None = None  # None: the model's default, else 0 (no filter)
     top_p: float = 1.0
+    # transformers' token bans (None: the model's; empty: off)
+    bad_words_ids: tuple[tuple[int, ...], ...] | None = None
+    suppress_tokens: tuple[int, ...] | None = None
+    begin_suppress_tokens: tuple[int, ...] | None = None
+
+    def bans(self) -> dict[str, Any]:
+        """The token bans a request sets, as lists (those it leaves out are not in the dict)."""
+        return {
+            k: [list(w) for w in v] if k == "bad_words_ids" else list(v)
+            for k in ("bad_words_ids", "suppress_tokens", "begin_suppress_tokens")
+            if (v := getattr(self, k)) is not None
+        }
 
 
 @runtime_checkable
@@ -64,6 +76,7 @@ class EdgeBackend:
         self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
         self.name = Path(path).resolve().name  # "." or "../" named the model ""
         self.labels = self.model.labels
+        self.vocab_size = len(self.model.pieces)
 
     def default(self, name: str) -> Any:
         return None if self.model.generation_defaults == "off" else self.model.generation.get(name)
@@ -79,6 +92,7 @@ class EdgeBackend:
             temperature=params.temperature,
             top_k=params.top_k,
             top_p=params.top_p,
+            **params.bans(),
         )
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
@@ -106,6 +120,7 @@ class TorchBackend:
         self.name = Path(path).resolve().name  # "." or "../" named the model ""
         self.labels = SLULabels.load(path)
         cfg = self.model.config
+        self.vocab_size = cfg.vocab_size
         self.pad_id, self.eos_id = int(cfg.pad_token_id), int(cfg.eos_token_id)
         self.max_positions = cfg.max_positions if cfg.position_type == "learned" else None
 
@@ -153,7 +168,11 @@ class TorchBackend:
         ids, mask, lengths = self._encode(texts, params.clm)
         sampling = params.temperature > 0
         # settings left out (None) are not passed: Seq2SeqLM.generate takes the model's defaults for them
-        given = {"num_beams": params.num_beams, "min_new_tokens": params.min_new_tokens}
+        given = {
+            "num_beams": params.num_beams,
+            "min_new_tokens": params.min_new_tokens,
+            "top_k": params.top_k,
+        }
         with self.torch.inference_mode():
             out = self.model.generate(
                 ids,
@@ -161,12 +180,12 @@ class TorchBackend:
                 max_new_tokens=max_new,
                 do_sample=sampling,
                 temperature=params.temperature if sampling else 1.0,
-                top_k=params.top_k,
                 top_p=params.top_p,
                 eos_token_id=self.eos_id,
                 stop_strings=list(params.stop) or None,
                 tokenizer=self.tok,
                 **{k: v for k, v in given.items() if v is not None},
+                **params.bans(),
             )
         gens = []
         forced = (self.model.config.generation or {}).get("forced_eos_token_id") is not None
