@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The GPU training measurements of issue #3 in one prepared run (a lent H100/H200 device has minutes, not hours).
+#
+#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape, tandem --compile vs HF; plain-CE variant; profile
+#   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
+#
+# Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
+# tandem is put on PYTHONPATH). Every benchmark's JSON lines go to $OUT (default ./gpu_out) as one file per
+# stage, and a trace of the profiled steps to $OUT/prof; stderr is kept beside them. Each step is cut by
+# `timeout` so that one hang cannot eat the whole lease.
+set -u
+stage=${1:-base}
+out=${OUT:-gpu_out}
+mkdir -p "$out"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+py=${PYTHON:-python3}
+tb=benchmarks/train_throughput.py
+log="$out/$stage.jsonl"
+: >"$log"
+
+step() {  # step SECONDS ARGS...: run one benchmark, append its JSON lines to the stage log
+    local secs=$1
+    shift
+    echo "== $*" | tee -a "$out/$stage.err"
+    timeout "$secs" "$py" "$tb" "$@" 2>>"$out/$stage.err" | tee -a "$log"
+    echo "rc=${PIPESTATUS[0]}" | tee -a "$out/$stage.err"
+}
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+"$py" -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)" |
+    tee -a "$out/gpu.txt"
+case "$stage" in
+base)
+    step 200 --impl both --preset base --device cuda --compile
+    step 120 --impl tandem --preset base --device cuda --compile --no-fused-loss
+    step 150 --impl tandem --preset base --device cuda --compile --profile "$out/prof"
+    ;;
+1.9b)
+    step 420 --impl both --preset alexatm-1.9b --device cuda --compile
+    ;;
+*)
+    echo "unknown stage $stage (base or 1.9b)" >&2
+    exit 2
+    ;;
+esac
