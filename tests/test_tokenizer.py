@@ -714,3 +714,27 @@ def test_binary_lines_are_skipped_and_named(tmp_path: Path) -> None:
     assert sample.stats["binary_lines_skipped"] == {str(text): 3}
     balanced = sample_corpus([text], alpha=0.3, file_langs=["en"])
     assert balanced.seen == 50 and balanced.stats["binary_lines_skipped"] == {str(text): 3}
+
+
+def test_extra_symbols_written_in_text_are_one_id_without_stray_prefix() -> None:
+    # Only tandem's own symbols, T5 sentinels and UL2 mode tokens were exempt from the lone dummy-prefix "▁":
+    # "<sep> doc" encoded as ["▁", "<sep>", ...], unlike "[CLM] doc" and unlike [sep_id] + encode(doc).
+    lines = [f"sentence number {i} says hello to the world" for i in range(200)]
+    t = Tokenizer.train(iter(lines), vocab_size=300, extra_symbols=["<sep>", "[Q]"], num_threads=1)
+    doc = "hello world"
+    for sym in ("<sep>", "[Q]"):
+        i = t.token_to_id(sym)
+        assert t.encode(f"{sym} {doc}") == [i, *t.encode(doc)], sym
+        assert t.encode_batch([f"{sym} {doc}"]) == [[i, *t.encode(doc)]]
+        # mid-sentence: the symbol is one id, the space before it SentencePiece's own "▁" (as for [CLM])
+        assert t.tokenize(f"{doc} {sym} {doc}") == [*t.tokenize(doc), "\u2581", sym, *t.tokenize(doc)]
+        for text in (f"{sym} {doc}", f"{doc} {sym} {doc}", f"{doc}{sym}{doc}", f" {sym} {doc}"):
+            assert t.encode(text).count(i) == 1
+            assert t.decode(t.encode(text), skip_special_tokens=False) == text
+    assert t.encode(f" <sep> {doc}")[0] != t.token_to_id("<sep>")  # a real leading space stays a token
+
+
+def test_extra_symbols_with_a_space_are_refused() -> None:
+    # SentencePiece writes spaces as "▁" before matching symbols: "[a b]" was accepted and never matched text
+    with pytest.raises(TandemError, match=r"extra_symbols: \['\[a b\]'\] hold a space"):
+        Tokenizer.train(iter(["a b c"] * 50), vocab_size=300, extra_symbols=["[a b]"], num_threads=1)

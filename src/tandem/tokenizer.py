@@ -435,6 +435,53 @@ def sample_corpus(
 # ---------------------------------------------------------------------------------------------------------
 
 
+_USER_DEFINED = 4  # sentencepiece_model.proto: ModelProto.SentencePiece.Type.USER_DEFINED
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    """The protobuf varint at `buf[i:]` and the index after it."""
+    value = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, i
+        shift += 7
+
+
+def _proto_fields(buf: bytes) -> Iterable[tuple[int, int | bytes]]:
+    """(field number, value) of a serialized protobuf message: ints for varints, bytes otherwise."""
+    i, n = 0, len(buf)
+    while i < n:
+        key, i = _varint(buf, i)
+        field_no, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+            yield field_no, value
+        elif wire == 2:
+            size, i = _varint(buf, i)
+            yield field_no, buf[i : i + size]
+            i += size
+        elif wire in (1, 5):  # fixed 64 / 32 bits
+            width = 8 if wire == 1 else 4
+            yield field_no, buf[i : i + width]
+            i += width
+        else:
+            raise ValueError(f"protobuf wire type {wire} is not read here")
+
+
+def _user_defined_ids(proto: bytes) -> list[int]:
+    """Ids of the user-defined pieces of a serialized SentencePiece model (which its Python API does not
+    tell): ModelProto field 1 holds the pieces in id order, each with its type in field 3."""
+    ids = []
+    pieces = (v for f, v in _proto_fields(proto) if f == 1 and isinstance(v, bytes))
+    for i, piece in enumerate(pieces):
+        if any(f == 3 and v == _USER_DEFINED for f, v in _proto_fields(piece)):
+            ids.append(i)
+    return ids
+
+
 def _coerce_ids(ids: Any) -> list[int]:
     if hasattr(ids, "tolist"):  # numpy arrays and torch tensors, without importing either
         ids = ids.tolist()
@@ -612,11 +659,9 @@ class Tokenizer(_TokenizerBase):
         layout = tuple(self.sp.id_to_piece(i) for i in range(min(n, len(TANDEM_LAYOUT))))
         self.is_tandem_layout: bool = layout == TANDEM_LAYOUT
         self._lone_prefix: int | None = self._find("\u2581") if self.is_tandem_layout else None
-        user = [self.clm_id, self.doc_id, self.mask_id, self.newline_id]
-        user += [self.sp.piece_to_id(TAG_FORMAT.format(i)) for i in range(self.num_reserved_tags)]
-        # T5 sentinels and UL2 mode tokens too: "[NLU] " + doc encodes as the UL2 objective's [mode] + tokens
-        user += self.sentinel_ids + list(self.mode_ids.values())
-        self._user_ids = frozenset(i for i in user if i is not None)
+        # Every user-defined symbol: tandem's own, T5 sentinels and UL2 mode tokens ("[NLU] " + doc encodes as
+        # the UL2 objective's [mode] + tokens) and the `extra_symbols` it was trained with ("<sep>", "[Q]").
+        self._user_ids = frozenset(_user_defined_ids(self._proto)) if self.is_tandem_layout else frozenset()
 
     # -- construction --------------------------------------------------------------------------------
 
@@ -647,7 +692,8 @@ class Tokenizer(_TokenizerBase):
         `spoken_ratio`, that fraction of the sampled sentences is converted to spoken form with
         `tandem.spoken.to_spoken(text, spoken_lang)` first (AlexaTM trained on a 7:3 spoken:written mix).
         `spoken_lang` may list one language per input file. `train_stats` reports what was drawn.
-        `extra_symbols` are more user-defined symbols, after the tag slots (`objective_symbols(name)`).
+        `extra_symbols` are more user-defined symbols, after the tag slots (`objective_symbols(name)`): like
+        [CLM], each written in text is one id, and a text starting with one encodes as its id + the rest.
         `alpha` (with `file_langs`, one language per file) balances languages in the sample (see
         `sample_corpus`; mT5 and XLM-R used 0.3, tandem's pretraining data sampling 0.5).
         """
@@ -674,6 +720,13 @@ class Tokenizer(_TokenizerBase):
         clash = sorted({x for x in extra if x in user_symbols or extra.count(x) > 1 or not x})
         if clash:
             raise TandemError(f"extra_symbols: {clash} are empty, repeated or already part of the layout")
+        spaced = [x for x in extra if " " in x]
+        if spaced:
+            # SentencePiece matches symbols after writing spaces as "▁": one with a space never matches text
+            raise TandemError(
+                f"extra_symbols: {spaced} hold a space, so text could never encode them as one id; write them "
+                'without spaces (e.g. "[a_b]")'
+            )
         user_symbols += extra
         n_fixed = 4 + len(user_symbols) + (256 if byte_fallback else 0)
         if vocab_size <= n_fixed:
