@@ -738,3 +738,54 @@ def test_extra_symbols_with_a_space_are_refused() -> None:
     # SentencePiece writes spaces as "▁" before matching symbols: "[a b]" was accepted and never matched text
     with pytest.raises(TandemError, match=r"extra_symbols: \['\[a b\]'\] hold a space"):
         Tokenizer.train(iter(["a b c"] * 50), vocab_size=300, extra_symbols=["[a b]"], num_threads=1)
+
+
+def test_over_long_lines_are_skipped_in_bounded_memory_and_named(tmp_path: Path) -> None:
+    """A line over 1,000,000 characters (the Reader's max_doc_chars) was read whole and trained on as one
+    sentence (a 300 MB single-line file took GBs): it is skipped, read to its end in bounded chunks, counted
+    in train_stats and named (file and line) in a warning and in the empty-corpus error."""
+    import tracemalloc
+
+    limit = 1_000_000  # tandem.tokenizer.MAX_SENTENCE_CHARS
+    short = [f"line {i} of plain words" for i in range(20)]
+    huge = "word " * 1_600_000  # 8,000,000 characters on one line
+    text = tmp_path / "text.txt"
+    text.write_text("\n".join([*short[:10], huge, *short[10:]]) + "\n")
+    tracemalloc.start()
+    try:
+        with pytest.warns(UserWarning, match=r"text\.txt line 11 skipped: longer than 1,000,000 char"):
+            sample = sample_corpus([text])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sorted(sample.sentences) == sorted(short)
+    assert peak < 3 * limit < len(huge) / 2, peak  # never held whole, nor near it
+    # a line of exactly the limit is kept
+    text.write_text("\n".join([*short[:10], "x" * limit, huge, *short[10:]]) + "\n")
+    with pytest.warns(UserWarning, match=r"text\.txt line 12 skipped: longer than 1,000,000 char"):
+        sample = sample_corpus([text])
+    assert sorted(sample.sentences) == sorted([*short, "x" * limit])
+    assert sample.stats["long_lines_skipped"] == {str(text): [1, f"{text} line 12"]}
+    with pytest.warns(UserWarning, match="line 12"):
+        balanced = sample_corpus([text], alpha=0.3, file_langs=["en"])
+    assert balanced.seen == 21 and balanced.stats["long_lines_skipped"] == {str(text): [1, f"{text} line 12"]}
+
+    # .jsonl: a "text" line over the limit, and a JSON line too long to parse (16 x the limit)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        json.dumps({"text": "short one\n" + "y" * 101}) + "\n" + json.dumps({"text": "z" * 1700}) + "\n"
+    )
+    with pytest.warns(UserWarning) as caught:
+        sample = sample_corpus([rows], max_sentence_chars=100)
+    assert sample.sentences == ["short one"]
+    assert sample.stats["long_lines_skipped"] == {str(rows): [2, f"{rows} line 1"]}
+    assert f"2 lines of {rows} (the first: {rows} line 1) skipped" in str(caught[0].message)
+
+    # nothing left: the error says why
+    only = tmp_path / "only.txt"
+    only.write_text("a" * 101 + "\n")
+    with pytest.raises(TandemError, match=r"corpus is empty.*only\.txt line 1 skipped: longer than 100 char"):
+        Tokenizer.train([only], vocab_size=400, num_threads=1, max_sentence_chars=100)
+    with pytest.warns(UserWarning, match=r"text #1 line 2 skipped"):
+        sample = sample_corpus(iter(["a b", "c d\n" + "e" * 101]), max_sentence_chars=100)
+    assert sorted(sample.sentences) == ["a b", "c d"]

@@ -131,20 +131,73 @@ def _is_jsonl(path: Path) -> bool:
     return path.name.endswith((".jsonl", ".jsonl.gz"))
 
 
-def _iter_file_lines(path: Path, binary: dict[Path, int] | None = None) -> Iterable[str]:
+# Longest line (characters) a tokenizer is trained on, as the pretraining Reader's default max_doc_chars
+# (tandem.data.sources.MAX_DOC_CHARS): a longer one is skipped, and read in bounded chunks to its end, never
+# held whole (a 300 MB single-line file took GBs, and SentencePiece then trained on it as one sentence)
+MAX_SENTENCE_CHARS = 1_000_000
+_JSON_FACTOR = 16  # a .jsonl line is parsed whole: one of more than 16 x the limit is skipped (as the Reader)
+_CHUNK_CHARS = 1 << 16  # characters read at a time from the rest of a line that is skipped
+
+
+@dataclass
+class _Skipped:
+    """Lines `_iter_file_lines` skipped: with NUL characters (binary data) per file, and over the length
+    limit per file or text (how many, and where the first was)."""
+
+    binary: dict[Path, int] = field(default_factory=dict)
+    long: dict[str, list] = field(default_factory=dict)  # name -> [count, where the first was]
+    limit: int = MAX_SENTENCE_CHARS
+
+    def add_long(self, name: str, where: str) -> None:
+        entry = self.long.setdefault(name, [0, where])
+        entry[0] += 1
+
+
+def _read_line(f: io.TextIOBase, limit: int) -> tuple[str, bool]:
+    """The next line of `f` (line end kept; "" at the end) and whether it fits in `limit` characters, line end
+    not counted. One that does not comes back as "" (when not at the end): its rest is read _CHUNK_CHARS at a
+    time and dropped, so no more than `limit` + 2 characters of it are ever held."""
+    line = f.readline(limit + 2)
+    if len(line.rstrip("\r\n")) <= limit:
+        return line, True
+    while not line.endswith(("\n", "\r")) and (line := f.readline(_CHUNK_CHARS)):
+        pass
+    return "\n", False
+
+
+def _iter_file_lines(path: Path, skipped: _Skipped | None = None) -> Iterable[str]:
     """Lines of a text file; for `.jsonl` files the lines of each record's "text" field. Lines of a text
-    file holding NUL characters (binary data, not text) are skipped, and counted in `binary[path]`."""
+    file holding NUL characters (binary data, not text), and lines (and .jsonl lines) longer than the limit,
+    are skipped and counted in `skipped`."""
+    limit = skipped.limit if skipped is not None else MAX_SENTENCE_CHARS
     try:
         with _open_text(path) as f:
             if not _is_jsonl(path):
-                for line in f:
+                lineno = 0
+                while True:
+                    line, fits = _read_line(f, limit)
+                    if not line:
+                        return
+                    lineno += 1
+                    if not fits:
+                        if skipped is not None:
+                            skipped.add_long(str(path), f"{path} line {lineno}")
+                        continue
                     if "\x00" in line:
-                        if binary is not None:
-                            binary[path] = binary.get(path, 0) + 1
+                        if skipped is not None:
+                            skipped.binary[path] = skipped.binary.get(path, 0) + 1
                         continue
                     yield line.rstrip("\r\n")
-                return
-            for lineno, line in enumerate(f, 1):
+            lineno = 0
+            while True:
+                line, fits = _read_line(f, _JSON_FACTOR * limit)
+                if not line:
+                    return
+                lineno += 1
+                if not fits:
+                    if skipped is not None:
+                        skipped.add_long(str(path), f"{path} line {lineno} (a JSON line)")
+                    continue
                 if not line.strip():
                     continue
                 try:
@@ -153,7 +206,12 @@ def _iter_file_lines(path: Path, binary: dict[Path, int] | None = None) -> Itera
                     raise TandemError(f"{path} line {lineno}: not a JSON object ({e})") from e
                 if not isinstance(text, str):
                     raise TandemError(f"{path} line {lineno}: field 'text' missing or not a string")
-                yield from text.split("\n")
+                for part in text.split("\n"):
+                    if len(part.rstrip("\r")) > limit:
+                        if skipped is not None:
+                            skipped.add_long(str(path), f"{path} line {lineno}")
+                        continue
+                    yield part
     except UnicodeDecodeError as e:
         # e.start counts from the start of the decoder's current chunk, not of the file: find the line
         raise TandemError(f"{path}: {_locate_bad_utf8(path)}; convert the file to UTF-8") from e
@@ -186,12 +244,33 @@ def _locate_bad_utf8(path: Path) -> str:
     return "not valid UTF-8"
 
 
-def _binary_note(binary: dict[Path, int]) -> str:
-    """What `_iter_file_lines` skipped as binary, as a clause for an error message ("" when nothing)."""
-    if not binary:
-        return ""
-    parts = ", ".join(f"{n:,} line{'s' if n != 1 else ''} of {p}" for p, n in binary.items())
-    return f" ({parts} skipped: NUL characters, binary data rather than text; give UTF-8 text files)"
+def _lines(n: int) -> str:
+    return f"{n:,} line{'s' if n != 1 else ''}"
+
+
+def _long_note(long: dict[str, Any], limit: int) -> str:
+    """The lines skipped as too long (`_Skipped.long`, or its record in train_stats), in words."""
+    parts = ", ".join(
+        f"{_lines(n)} of {name} (the first: {first})" if n > 1 else first for name, (n, first) in long.items()
+    )
+    return (
+        f"{parts} skipped: longer than {limit:,} characters, a tokenizer's training sentences are lines "
+        f"(a .jsonl line: {_JSON_FACTOR} x that); break such text into lines"
+    )
+
+
+def _skip_note(stats: dict[str, Any]) -> str:
+    """What `_iter_file_lines` skipped (as `sample_corpus` records it in its stats), as a clause for an error
+    message ("" when nothing)."""
+    notes = []
+    binary = stats.get("binary_lines_skipped", {})
+    if binary:
+        parts = ", ".join(f"{_lines(n)} of {p}" for p, n in binary.items())
+        notes.append(f"{parts} skipped: NUL characters, binary data rather than text; give UTF-8 text files")
+    long = stats.get("long_lines_skipped", {})
+    if long:
+        notes.append(_long_note(long, stats["max_sentence_chars"]))
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _normalise_inputs(inputs: Any) -> tuple[list[Path] | None, Iterable[str] | None]:
@@ -250,21 +329,21 @@ def _balanced_sample(
     size: int,
     alpha: float,
     rng: random.Random,
-    binary: dict[Path, int] | None = None,
+    skipped: _Skipped,
 ) -> tuple[list[tuple[str, int]], int, dict[str, dict[str, int]]]:
     """`sample_corpus`'s language-balanced draw: (line, file index) pairs, lines seen, and per language its
     non-empty lines and how many were drawn."""
     order = list(dict.fromkeys(groups))
     members = {g: [i for i, x in enumerate(groups) if x == g] for g in order}
 
-    def group_lines(g: str, skipped: dict[Path, int] | None = None) -> Iterable[tuple[str, int]]:
+    def group_lines(g: str, record: _Skipped | None = None) -> Iterable[tuple[str, int]]:
         for i in members[g]:
-            for line in _iter_file_lines(files[i], skipped):
+            for line in _iter_file_lines(files[i], record or _Skipped(limit=skipped.limit)):
                 if line.strip():
                     yield line, i
 
-    # the counting pass records the binary lines skipped; the drawing pass reads the same files again
-    counts = {g: sum(1 for _ in group_lines(g, binary)) for g in order}
+    # the counting pass records the lines skipped; the drawing pass reads the same files again
+    counts = {g: sum(1 for _ in group_lines(g, skipped)) for g in order}
     seen = sum(counts.values())
     live = [g for g in order if counts[g] > 0]
     if not live:
@@ -302,6 +381,7 @@ def sample_corpus(
     spoken_fn: Callable[[str, str], str] | None = None,
     alpha: float | None = None,
     file_langs: Sequence[str] | None = None,
+    max_sentence_chars: int = MAX_SENTENCE_CHARS,
 ) -> CorpusSample:
     """Draw the training sentences: lines of the input files (text, `.gz`, or `.jsonl` "text" fields) or
     of the iterated strings (split at newlines), a uniform seeded sample of at most `input_sentence_size`
@@ -315,10 +395,19 @@ def sample_corpus(
     share of the sample ∝ n^alpha, n its non-empty lines, drawn uniformly within it; a language with fewer
     lines than its share is repeated (whole copies, then a random part). Languages are `file_langs` (one
     per file), else a per-file `spoken_lang` list, else each file is its own. File inputs only.
+
+    Lines longer than `max_sentence_chars` characters are skipped (read to their end in bounded chunks, never
+    held whole), counted in `stats["long_lines_skipped"]` and named in a warning.
     """
     files, texts = _normalise_inputs(inputs)
     if input_sentence_size < 1:
         raise TandemError(f"input_sentence_size must be >= 1, got {input_sentence_size}")
+    if (
+        isinstance(max_sentence_chars, bool)
+        or not isinstance(max_sentence_chars, int)
+        or max_sentence_chars < 1
+    ):
+        raise TandemError(f"max_sentence_chars must be an integer >= 1, got {max_sentence_chars!r}")
     groups: list[str] | None = None
     if alpha is not None:
         if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 <= alpha <= 1.0:
@@ -365,12 +454,12 @@ def sample_corpus(
                         f"spoken_ratio needs tandem.spoken.to_spoken, which failed to import: {e}"
                     ) from e
 
-    binary: dict[Path, int] = {}
+    skipped = _Skipped(limit=max_sentence_chars)
 
     def lines() -> Iterable[tuple[str, int]]:
         if files is not None:
             for i, p in enumerate(files):
-                for line in _iter_file_lines(p, binary):
+                for line in _iter_file_lines(p, skipped):
                     if line.strip():
                         yield line, i
         else:
@@ -379,9 +468,11 @@ def sample_corpus(
                     raise TandemError(
                         f"tokenizer training text #{j} is a {type(text).__name__}, expected str"
                     )
-                for line in text.split("\n"):
+                for k, line in enumerate(text.split("\n"), 1):
                     line = line.rstrip("\r")
-                    if line.strip():
+                    if len(line) > max_sentence_chars:
+                        skipped.add_long("the given texts", f"text #{j} line {k}")
+                    elif line.strip():
                         yield line, 0
 
     if langs is not None:
@@ -400,11 +491,21 @@ def sample_corpus(
     if groups is None:
         drawn, seen = _reservoir(lines(), input_sentence_size, rng)
     else:
-        drawn, seen, balance = _balanced_sample(files, groups, input_sentence_size, alpha, rng, binary)
+        drawn, seen, balance = _balanced_sample(files, groups, input_sentence_size, alpha, rng, skipped)
+    skip_stats: dict[str, Any] = {}
+    if skipped.binary:
+        skip_stats["binary_lines_skipped"] = {str(p): n for p, n in skipped.binary.items()}
+    if skipped.long:
+        skip_stats["long_lines_skipped"] = skipped.long
+        skip_stats["max_sentence_chars"] = max_sentence_chars
     if not drawn:
         where = ", ".join(str(p) for p in files) if files is not None else "the given texts"
         raise TandemError(
-            f"tokenizer training corpus is empty: no non-blank lines in {where}{_binary_note(binary)}"
+            f"tokenizer training corpus is empty: no non-blank lines in {where}{_skip_note(skip_stats)}"
+        )
+    if skipped.long:
+        warnings.warn(
+            f"tokenizer training: {_long_note(skipped.long, max_sentence_chars)}", UserWarning, stacklevel=3
         )
     rng.shuffle(drawn)
     sentences = [s for s, _ in drawn]
@@ -422,8 +523,7 @@ def sample_corpus(
         "spoken_sentences": k,
         "spoken_ratio_measured": k / n,
     }
-    if binary:
-        stats["binary_lines_skipped"] = {str(p): n for p, n in binary.items()}
+    stats.update(skip_stats)
     if balance:
         stats["alpha"] = alpha
         stats["languages"] = balance
@@ -683,6 +783,7 @@ class Tokenizer(_TokenizerBase):
         extra_symbols: Sequence[str] = (),
         alpha: float | None = None,
         file_langs: Sequence[str] | None = None,
+        max_sentence_chars: int = MAX_SENTENCE_CHARS,
     ) -> Tokenizer:
         """Train a tandem tokenizer (layout in the module docstring) on text files (one sentence per
         line; `.gz` allowed; `.jsonl` files give their "text" fields) or an iterator of strings (split at
@@ -695,7 +796,8 @@ class Tokenizer(_TokenizerBase):
         `extra_symbols` are more user-defined symbols, after the tag slots (`objective_symbols(name)`): like
         [CLM], each written in text is one id, and a text starting with one encodes as its id + the rest.
         `alpha` (with `file_langs`, one language per file) balances languages in the sample (see
-        `sample_corpus`; mT5 and XLM-R used 0.3, tandem's pretraining data sampling 0.5).
+        `sample_corpus`; mT5 and XLM-R used 0.3, tandem's pretraining data sampling 0.5). Lines longer than
+        `max_sentence_chars` characters are skipped, with a warning naming them (`sample_corpus`).
         """
         if model_type == "word":
             # SentencePiece's word model looks up whole whitespace-separated words only: user-defined symbols
@@ -744,9 +846,11 @@ class Tokenizer(_TokenizerBase):
             spoken_fn=spoken_fn,
             alpha=alpha,
             file_langs=file_langs,
+            max_sentence_chars=max_sentence_chars,
         )
         # SentencePiece silently drops every sentence longer than max_sentence_length bytes (and fails with
-        # an internal error when that leaves none): let the longest sampled line through instead.
+        # an internal error when that leaves none): let the longest sampled line (at most max_sentence_chars
+        # characters, so at most 4 bytes each) through instead.
         max_sentence_length = max(1 << 16, max(len(s.encode("utf-8")) for s in sample.sentences))
         spm.set_random_generator_seed(seed)
         buf = io.BytesIO()
@@ -778,11 +882,11 @@ class Tokenizer(_TokenizerBase):
         except RuntimeError as e:
             msg = str(e)
             m = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", msg)
-            skipped = {Path(p): n for p, n in sample.stats.get("binary_lines_skipped", {}).items()}
+            skipped = _skip_note(sample.stats)
             if m:
                 raise VocabularyMismatch(
                     f"vocab_size {vocab_size} is too large for this corpus ({sample.stats['sentences']} "
-                    f"sentences allow at most {m.group(2)}){_binary_note(skipped)}; lower --vocab-size or "
+                    f"sentences allow at most {m.group(2)}){skipped}; lower --vocab-size or "
                     "add text",
                     vocab_size=vocab_size,
                     limit=int(m.group(2)),
@@ -792,7 +896,7 @@ class Tokenizer(_TokenizerBase):
             if m:
                 raise VocabularyMismatch(
                     f"vocab_size {vocab_size} is smaller than the {m.group(2)} characters and symbols the corpus "
-                    f"needs{_binary_note(skipped)}; raise --vocab-size or lower --character-coverage",
+                    f"needs{skipped}; raise --vocab-size or lower --character-coverage",
                     vocab_size=vocab_size,
                     limit=int(m.group(2)),
                     sentences=sample.stats["sentences"],
