@@ -789,3 +789,11 @@ def test_over_long_lines_are_skipped_in_bounded_memory_and_named(tmp_path: Path)
     with pytest.warns(UserWarning, match=r"text #1 line 2 skipped"):
         sample = sample_corpus(iter(["a b", "c d\n" + "e" * 101]), max_sentence_chars=100)
     assert sorted(sample.sentences) == ["a b", "c d"]
+    only.write_text(
+        "a" * 101 + "\n" + "".join(f"sentence number {i} says hello to the world\n" for i in range(200))
+    )
+    args = ["tokenizer", "train", "--input", str(only), "--vocab-size", "300", "--threads", "1"]
+    with pytest.warns(UserWarning, match="only.txt line 1 skipped"):
+        assert cli_main([*args, "--out", str(tmp_path / "tok"), "--max-sentence-chars", "100"]) == 0
+    training = Tokenizer.load(tmp_path / "tok").config()["training"]
+    assert training["long_lines_skipped"] == {str(only): [1, f"{only} line 1"]}

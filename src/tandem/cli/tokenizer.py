@@ -40,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="train on a uniform sample of at most N lines (1000000)",
     )
+    t.add_argument(
+        "--max-sentence-chars",
+        type=int,
+        default=1_000_000,
+        metavar="N",
+        help="skip (and name) lines longer than N characters (1000000)",
+    )
     t.add_argument("--character-coverage", type=float, default=0.9995)
     t.add_argument(
         "--no-byte-fallback", action="store_true", help="map unknown characters to <unk> instead of bytes"
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             num_threads=args.threads,
             alpha=args.alpha,
             file_langs=file_langs,
+            max_sentence_chars=args.max_sentence_chars,
         )
         out = tok.save(args.out)
         print(json.dumps({"out": str(out), **tok.config()}, ensure_ascii=False))
