@@ -98,7 +98,8 @@ def test_a_state_saved_with_unnormalised_language_keys_resumes_exactly(tmp_path)
 @pytest.mark.parametrize(
     ("tag", "want"),
     [("en", "en"), ("EN", "en"), ("en_us", "en-US"), ("pt_BR", "pt-BR"), ("zh_hans_cn", "zh-Hans-CN"),
-     ("es-419", "es-419"), ("eng_Latn", "eng-Latn")],
+     ("es-419", "es-419"), ("eng_Latn", "en-Latn"), ("GER-ch", "de-CH"), ("arb", "arb"),
+     ("cmn-Hans", "cmn-Hans")],
 )  # fmt: skip
 def test_language_tag_spelling(tag, want):
     assert language_tag(tag) == want
@@ -182,3 +183,67 @@ def test_a_language_taken_from_a_folder_name_is_said_with_how_to_give_it(tmp_pat
     write(tmp_path / "my corpus" / "a.txt", ["5 7 5 7"])
     with pytest.raises(TandemError, match=r"guessed from the folder name \('my corpus'\).*LANG:PATH"):
         _sources(SimpleNamespace(data=["my corpus"], langs=None))
+
+
+def test_three_letter_codes_with_a_two_letter_code_are_that_language_noted_once(tmp_path, monkeypatch):
+    """ "eng" (ISO 639-3, FLORES-200's file names) and "en" were sampled as two languages, and "deu" had no
+    spoken form: BCP 47 writes a language with its ISO 639-1 code where it has one. The rewrite is noted once
+    per code; individual languages of a macrolanguage ("arb", "cmn") keep their codes, as in BCP 47."""
+    import tandem.langcodes
+
+    monkeypatch.setattr(tandem.langcodes, "_noted", set())
+    en = write(tmp_path / "en.txt", [f"hello world number {j}" for j in range(20)])
+    eng = write(tmp_path / "eng.txt", [f"hello again number {j}" for j in range(20)])
+    de = write(tmp_path / "de.txt", ["hallo welt " * 3] * 20)
+    with pytest.warns(UserWarning) as caught:
+        s = stream([Source(en, "en"), Source(eng, "eng"), Source(de, "ger")])
+        stream([Source(eng, "eng_US")])
+    notes = [str(w.message) for w in caught if "is read as" in str(w.message)]
+    assert notes == [
+        "language 'eng' is read as 'en': BCP 47 writes a language with its two-letter ISO 639-1 code where it "
+        "has one, so 'eng' and 'en' are one language (noted once)",
+        "language 'ger' is read as 'de': BCP 47 writes a language with its two-letter ISO 639-1 code where it "
+        "has one, so 'ger' and 'de' are one language (noted once)",
+    ]
+    assert s.languages == ["de", "en"] and s.lang_probs == pytest.approx({"de": 0.5, "en": 0.5})
+    assert canonical_language("deu") == "de" and canonical_language("fra-CA") == "fr"
+    assert to_spoken("3 Katzen", "deu") == to_spoken("3 Katzen", "de") != "3 Katzen"
+
+
+def test_file_names_and_bleu_tokenizers_read_three_letter_codes_from_the_table():
+    from tandem.evaluation.metrics import bleu_tokenizer
+    from tandem.train.trainer import lang_from_name
+
+    names = [
+        "eng_Latn.devtest",
+        "ger.txt",
+        "arb_Arab.devtest",
+        "kor_Hang.dev",
+        "swe.txt",
+        "de.txt",
+        "xyz.txt",
+    ]
+    assert [lang_from_name(n) for n in names] == ["en", "de", "ar", "ko", "sv", "de", "xyz"]
+    assert [bleu_tokenizer(x) for x in ("chi", "zho_Hans", "yue_Hant", "deu_Latn")] == [
+        "zh",
+        "zh",
+        "zh",
+        "13a",
+    ]
+
+
+def test_the_iso_639_table_matches_the_iso_codes_data():
+    """Every ISO 639-3 code with a Part 1 equivalent and every ISO 639-2/B code of one, as Debian's
+    iso-codes package lists them."""
+    import json
+
+    from tandem.langcodes import TWO_LETTER
+
+    root = Path("/usr/share/iso-codes/json")
+    if not (root / "iso_639-3.json").is_file():
+        pytest.skip("the iso-codes package (/usr/share/iso-codes/json) is not installed")
+    part3 = json.loads((root / "iso_639-3.json").read_text(encoding="utf-8"))["639-3"]
+    part2 = json.loads((root / "iso_639-2.json").read_text(encoding="utf-8"))["639-2"]
+    want = {x["alpha_3"]: x["alpha_2"] for x in part3 if "alpha_2" in x}
+    want |= {x["bibliographic"]: x["alpha_2"] for x in part2 if "bibliographic" in x and "alpha_2" in x}
+    assert TWO_LETTER == want

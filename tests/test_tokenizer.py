@@ -797,3 +797,17 @@ def test_over_long_lines_are_skipped_in_bounded_memory_and_named(tmp_path: Path)
         assert cli_main([*args, "--out", str(tmp_path / "tok"), "--max-sentence-chars", "100"]) == 0
     training = Tokenizer.load(tmp_path / "tok").config()["training"]
     assert training["long_lines_skipped"] == {str(only): [1, f"{only} line 1"]}
+
+
+def test_alpha_languages_are_read_as_language_tags(tmp_path: Path) -> None:
+    # --lang eng en with --alpha balanced "eng" and "en" as two languages (and "en_US", "en-US" too)
+    a = tmp_path / "a.txt"
+    a.write_text("".join(f"first file line {i}\n" for i in range(30)))
+    b = tmp_path / "b.txt"
+    b.write_text("".join(f"second file line {i}\n" for i in range(10)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the note that 'eng' is read as 'en'
+        sample = sample_corpus([a, b], alpha=0.0, file_langs=["eng", "en"], input_sentence_size=40)
+    assert sample.stats["languages"] == {"en": {"lines": 40, "drawn": 40}}
+    sample = sample_corpus([a, b], alpha=0.0, file_langs=["en_us", "EN-US"], input_sentence_size=40)
+    assert sample.stats["languages"] == {"en-US": {"lines": 40, "drawn": 40}}

@@ -394,7 +394,8 @@ def sample_corpus(
     `alpha` balances languages as multilingual vocabularies are (mT5, XLM-R: 0.3): each language gets a
     share of the sample ∝ n^alpha, n its non-empty lines, drawn uniformly within it; a language with fewer
     lines than its share is repeated (whole copies, then a random part). Languages are `file_langs` (one
-    per file), else a per-file `spoken_lang` list, else each file is its own. File inputs only.
+    per file), else a per-file `spoken_lang` list (both read as `tandem.data.sampling.language_tag` reads a
+    source's: "eng" is "en"), else each file is its own. File inputs only.
 
     Lines longer than `max_sentence_chars` characters are skipped (read to their end in bounded chunks, never
     held whole), counted in `stats["long_lines_skipped"]` and named in a warning.
@@ -414,10 +415,13 @@ def sample_corpus(
             raise TandemError(f"alpha (--alpha) must be a number in [0, 1], got {alpha!r}")
         if files is None:
             raise TandemError("alpha (--alpha) balances input files by language: give files, not an iterator")
+        from tandem.data.sampling import language_tag  # here: tandem.data imports this module
+
+        # languages as the pretraining stream groups them: "en_US" and "en-US", "eng" and "en" are one
         if file_langs is not None:
-            groups = [str(x) for x in file_langs]
+            groups = [language_tag(x, "file_langs (--lang)") for x in file_langs]
         elif spoken_lang is not None and not isinstance(spoken_lang, str):
-            groups = [str(x) for x in spoken_lang]
+            groups = [language_tag(x, "spoken_lang (--lang)") for x in spoken_lang]
         else:
             groups = [str(p) for p in files]
         if len(groups) != len(files):

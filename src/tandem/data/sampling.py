@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from tandem.errors import TandemError
+from tandem.langcodes import two_letter
 
 
 def language_weights(sizes: Mapping[str, float], alpha: float) -> dict[str, float]:
@@ -37,7 +38,8 @@ _TAG = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
 def language_tag(lang: object, what: str = "language") -> str:
     """The sampling group of a source's language tag: BCP 47 spelling, "_" read as "-" (the POSIX locale form)
     and case as BCP 47 writes it (language lower case, a four-letter script title case, a two-letter region
-    upper case): "en_US", "EN-us" and "en-US" are one language, "en" and "en-US" two. `what` names the tag's
+    upper case), and a language's two-letter ISO 639-1 code for a three-letter one (`tandem.langcodes`, noted
+    once): "en_US", "EN-us", "eng-US" and "en-US" are one language, "en" and "en-US" two. `what` names the tag's
     owner in the TandemError raised for an empty or malformed tag (letters and digits, subtags joined by "-"
     or "_")."""
     if not isinstance(lang, str) or not lang.strip():
@@ -48,7 +50,7 @@ def language_tag(lang: object, what: str = "language") -> str:
             'and digits, subtags joined by "-" or "_", no spaces)'
         )
     first, *rest = re.split("[-_]", lang)
-    out = [first.lower()]
+    out = [two_letter(first.lower())]
     for sub in rest:
         if len(sub) == 4 and sub.isalpha():
             out.append(sub.title())

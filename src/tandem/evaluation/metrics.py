@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Hashable, Sequence
 
 from tandem.errors import TandemError
+from tandem.langcodes import TWO_LETTER
 
 # ------------------------------------------------------------------------------------- SQuAD-style answers
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
@@ -151,7 +152,7 @@ def multirc(question_ids: Sequence[Hashable], golds: Sequence[int], preds: Seque
 
 
 # ------------------------------------------------------------------------------------------------ generation
-_ISO = {"jpn": "ja", "zho": "zh", "cmn": "zh", "yue": "zh", "kor": "ko"}
+_CHINESE = {"cmn": "zh", "yue": "zh"}  # Mandarin and Cantonese, written in Chinese characters
 
 
 @functools.cache
@@ -176,7 +177,7 @@ def bleu_tokenizer(lang: str) -> str:
     ja-mecab, ko-mecab), and character-level `char` where MeCab is not installed.
     """
     iso = lang.split("_")[0].split("-")[0].lower()
-    iso = _ISO.get(iso, iso)
+    iso = _CHINESE.get(iso) or TWO_LETTER.get(iso, iso)
     if iso == "zh":
         return "zh"
     if iso in ("ja", "ko"):

@@ -95,6 +95,7 @@ from importlib import resources
 from typing import Any
 
 from tandem.errors import TandemError
+from tandem.langcodes import two_letter
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = (
     "ar",
@@ -134,8 +135,9 @@ _TAG = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")  # as tandem.data.sampli
 
 
 def canonical_language(lang: str) -> str:
-    """'en-US', 'pt_BR', 'EN', 'pt-Latn-BR' -> the table of the language subtag ('en', 'pt'); raises TandemError
-    for an empty or malformed tag and for languages without a table."""
+    """'en-US', 'pt_BR', 'EN', 'pt-Latn-BR', 'eng' -> the table of the language subtag ('en', 'pt'; a
+    three-letter code read as its ISO 639-1 code, `tandem.langcodes`); raises TandemError for an empty or
+    malformed tag and for languages without a table."""
     tag = lang.strip() if isinstance(lang, str) else ""
     if not tag:
         raise TandemError(
@@ -146,7 +148,7 @@ def canonical_language(lang: str) -> str:
             f'spoken form: {lang!r} is not a language tag; write one such as "en" or "pt-BR" (letters and '
             'digits, subtags joined by "-" or "_", no spaces)'
         )
-    code = tag.replace("_", "-").split("-")[0].lower()
+    code = two_letter(tag.replace("_", "-").split("-")[0].lower())
     if code not in SUPPORTED_LANGUAGES:
         raise TandemError(
             f"spoken form: language {lang!r} is not supported; choose one of {', '.join(SUPPORTED_LANGUAGES)}"

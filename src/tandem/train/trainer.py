@@ -27,6 +27,7 @@ import torch.distributed as dist
 from torch import nn
 
 from tandem.errors import TandemError
+from tandem.langcodes import TWO_LETTER
 from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.metrics import MetricsLogger, plot_metrics
@@ -483,29 +484,16 @@ def _check_own_tokenizer(cfg: TrainConfig, tok: Any, path: Path) -> None:
         )
 
 
-# FLORES-200 / ISO 639-3 names of the AlexaTM languages -> the two-letter codes tandem.spoken uses
-_LANG3 = {
-    "arb": "ar",
-    "ara": "ar",
-    "deu": "de",
-    "eng": "en",
-    "fra": "fr",
-    "hin": "hi",
-    "ita": "it",
-    "jpn": "ja",
-    "mar": "mr",
-    "por": "pt",
-    "spa": "es",
-    "tam": "ta",
-    "tel": "te",
-}
+# FLORES-200 names Arabic by its individual language Standard Arabic, whose spoken-form rules are ar's
+_FLORES_INDIVIDUAL = {"arb": "ar"}
 
 
 def lang_from_name(path: str | os.PathLike) -> str:
-    """Language of a one-language file from its name: `eng_Latn.devtest` -> en, `de.txt` -> de."""
+    """Language of a one-language file from its name: `eng_Latn.devtest` -> en (a three-letter ISO 639 code
+    as its two-letter one, `tandem.langcodes`), `de.txt` -> de."""
     stem = Path(path).name.split(".")[0]
     code = stem.split("_")[0].split("-")[0].lower()
-    return _LANG3.get(code, code)
+    return _FLORES_INDIVIDUAL.get(code) or TWO_LETTER.get(code, code)
 
 
 def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
