@@ -263,6 +263,11 @@ def test_generate_until_applies_or_refuses_every_gen_kwarg(tiny_tandem_lm):
     assert run(do_sample=True, temperature=5.0) != greedy  # ...and without it, it is not
     beams = run(num_beams=3)
     assert beams == reference(num_beams=3) and beams != greedy
+    # token bans reach the search too (they were refused as unknown keys): the first greedy tokens banned
+    first = [model.generate(torch.tensor([td.tok_encode(c)]), max_new_tokens=1)[0, 1].item() for c in ctxs]
+    bans = {"suppress_tokens": sorted(set(first)), "bad_words_ids": [[first[0]]]}
+    banned = run(**bans)
+    assert banned == reference(**bans) and banned != greedy
     for bad in ({"bogus_option": 1}, {"max_length": 5}, {"num_return_sequences": 2}):
         with pytest.raises(TandemError, match=next(iter(bad))):
             run(**bad)

@@ -53,6 +53,10 @@ GEN_OPTIONS = (
     "min_new_tokens",
     "length_penalty",
     "early_stopping",
+    # transformers' token bans (tandem.decoding.TOKEN_BANS): what lm-eval's `hf` model passes to generate
+    "bad_words_ids",
+    "suppress_tokens",
+    "begin_suppress_tokens",
 )
 
 
