@@ -360,8 +360,12 @@ def test_pretrain_stream_examples_are_transformers_ids(hf_dirs, kind, seq_len, t
     for k, row in enumerate(batch["labels"].tolist()):
         assert row == pre + flat[k * n : (k + 1) * n] + post
     assert stream.stats["truncated"] == 0
-    # mBART-cc25 ends targets with the code, which HF's mBART moves to the decoder's first position
+    # mBART-cc25 ends targets with the code, which HF's mBART moves to the decoder's first position; only its
+    # batches carry their decoder input (BART's and mBART-50's are the labels shifted behind the model's start)
     assert stream.decoder_start == (tok.token_to_id("en_XX") if kind == "mbart" else None)
+    assert sorted(batch) == sorted(
+        ["input_ids", "attention_mask", "labels", "kind"] + ["decoder_input_ids"] * (kind == "mbart")
+    )
 
 
 def test_pretrain_stream_language_codes(hf_dirs, tmp_path) -> None:
@@ -393,12 +397,26 @@ def test_pretrain_stream_language_codes(hf_dirs, tmp_path) -> None:
     en = tmp_path / "en.txt"
     en.write_text("\n".join(DOCS) + "\n")
     two = [f"de:{data}", f"en:{en}"]
-    with pytest.raises(TandemError, match="one language per run"):  # one decoder start token for all rows
-        PretrainStream(two, Tokenizer.load(hf_dirs["mbart"]), "denoise", 32, 2)
     stream = PretrainStream(two, Tokenizer.load(hf_dirs["mbart50"]), "denoise", 32, 8, seed=1)
     codes = {tok.token_to_id("de_DE"), tok.token_to_id("en_XX")}
-    firsts = [row[0] for row in next(stream)["input_ids"].tolist()]
+    batch = next(stream)
+    firsts = [row[0] for row in batch["input_ids"].tolist()]
     assert set(firsts) == codes  # mBART-50: each row's own code first
+    assert "decoder_input_ids" not in batch and stream.decoder_starts == {}  # the model's start token
+    # mBART-cc25: each row's decoder starts from its own code, as transformers' mBART starts it (was: refused)
+    from transformers.models.mbart.modeling_mbart import shift_tokens_right
+
+    tok = Tokenizer.load(hf_dirs["mbart"])
+    assert tok.add_symbols(["[CLM]", "[DOC]"]) == [tok.clm_id, tok.doc_id]  # alexatm: both kinds of rows
+    for pad_to_max in (True, False):
+        stream = PretrainStream(two, tok, "alexatm", 32, 8, seed=1, pad_to_max=pad_to_max)
+        assert stream.decoder_start is None
+        assert stream.decoder_starts == {"de": tok.token_to_id("de_DE"), "en": tok.token_to_id("en_XX")}
+        batch = next(stream)
+        ends = [[i for i in row if i != -100][-1] for row in batch["labels"].tolist()]
+        assert set(ends) == codes
+        assert torch.equal(batch["decoder_input_ids"], shift_tokens_right(batch["labels"], tok.pad_id))
+        assert batch["decoder_input_ids"][:, 0].tolist() == ends
     with pytest.raises(TandemError, match="no language code|none for the sources' language 'xx'"):
         PretrainStream([f"xx:{data}"], Tokenizer.load(hf_dirs["mbart50"]), "denoise", 32, 2)
 
@@ -508,6 +526,36 @@ def test_pretrain_stream_batches_are_the_old_codes(tmp_path) -> None:
     assert h.hexdigest()[:16] == "0a3f495d04f377fb"
 
 
+def test_bart_and_mbart50_pretrain_batches_are_the_old_codes(hf_dirs, tmp_path) -> None:
+    """Per-row decoder starts (mBART-cc25's) leave the other framings' batches as they were, bit for bit: the
+    hash of BART's and mBART-50's batches on these documents and seeds, computed with the code before them."""
+    import hashlib
+
+    from tandem.data import PretrainStream
+
+    (tmp_path / "en.txt").write_text("\n".join(DOCS) + "\n")
+    (tmp_path / "de.txt").write_text("\n".join(reversed(DOCS)) + "\n")
+    h = hashlib.sha256()
+    for kind in ("bart", "mbart50"):
+        for pad_to_max in (True, False):
+            stream = PretrainStream(
+                [f"en:{tmp_path / 'en.txt'}", f"de:{tmp_path / 'de.txt'}"],
+                Tokenizer.load(hf_dirs[kind]),
+                "denoise",
+                40,
+                4,
+                seed=5,
+                target_len=24,
+                pad_to_max=pad_to_max,
+            )
+            for _ in range(3):
+                b = next(stream)
+                h.update(
+                    json.dumps({k: v if k == "kind" else v.tolist() for k, v in sorted(b.items())}).encode()
+                )
+    assert h.hexdigest()[:16] == "7f9214438cea8d1b"
+
+
 @pytest.mark.parametrize("kind", ["bart", "bart-forced", "mbart"])
 @pytest.mark.parametrize("new_tokens", [6, 64])
 def test_sequence_kd_targets_are_framed_as_transformers(hf_dirs, tmp_path, kind, new_tokens) -> None:
@@ -611,3 +659,216 @@ def test_pretrain_init_from_a_transformers_checkpoint(hf_dirs, tmp_path, kind) -
             input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
         ).loss
     assert loss == pytest.approx(float(want), abs=1e-4)
+
+
+def _hf_model(kind: str, tok_dir: Path, d: Path, **kw):
+    """A tiny random transformers BART/mBART over `tok_dir`'s tokenizer, saved with it into `d`."""
+    ref = _auto(tok_dir)
+    mbart = kind.startswith("mbart")
+    cls = transformers.MBartForConditionalGeneration if mbart else transformers.BartForConditionalGeneration
+    cfg = _tiny(
+        transformers.MBartConfig if mbart else transformers.BartConfig, kw.pop("vocab", len(ref)), **kw
+    )
+    hf = cls(cfg).eval()
+    hf.save_pretrained(str(d))
+    ref.save_pretrained(str(d))
+    return hf, ref
+
+
+def _grown_reference(hf, ref, known: int):
+    """transformers' own way to a model that reads [CLM] and [DOC]: the tokens added to its tokenizer as special
+    tokens, the embeddings resized, and the new rows set to the mean of the old ones (tandem's choice). An
+    untied model's tables are grown one by one: transformers' resize_token_embeddings gives its encoder and
+    decoder the one resized `shared` table, dropping the decoder's own."""
+    from tokenizers import AddedToken
+
+    ref.add_tokens(
+        [AddedToken(s, special=True, normalized=False) for s in ("[CLM]", "[DOC]")], special_tokens=True
+    )
+    new = ref.convert_tokens_to_ids(["[CLM]", "[DOC]"])
+    rows = max(hf.config.vocab_size, len(ref))
+    m = hf.model
+    with torch.no_grad():
+        if hf.config.tie_word_embeddings:
+            hf.resize_token_embeddings(rows, mean_resizing=False)
+            tables = [hf.get_input_embeddings().weight]
+        else:
+            grown = {}
+            for mod, name in (
+                (m, "shared"),
+                (m.encoder, "embed_tokens"),
+                (m.decoder, "embed_tokens"),
+                (hf, "lm_head"),
+            ):
+                w = getattr(mod, name).weight
+                if w.data_ptr() not in grown:
+                    grown[w.data_ptr()] = torch.nn.Parameter(
+                        torch.cat([w, w.new_zeros(rows - w.shape[0], w.shape[1])])
+                    )
+                getattr(mod, name).weight = grown[w.data_ptr()]
+            tables = list(grown.values())
+        for w in tables:
+            w[new] = w[:known].mean(0)
+        bias = torch.zeros(1, rows)
+        bias[:, : hf.final_logits_bias.shape[1]] = hf.final_logits_bias
+        bias[:, new] = 0
+        hf.final_logits_bias = bias
+    hf.config.vocab_size = rows
+    return hf, ref, new
+
+
+@pytest.mark.parametrize("kind", ["bart", "bart-padded", "mbart-untied"])
+def test_pretrain_add_symbols_runs_alexatm_on_a_transformers_model(hf_dirs, tmp_path, kind, capsys) -> None:
+    """`--add-symbols` adds [CLM] and [DOC] to a Hugging Face tokenizer (special tokens, never split) and rows
+    for them to the model (at the mean of its rows; a padded vocabulary's spare rows first): the AlexaTM
+    objective then runs (was: refused), its first loss is transformers' loss on the same batch with the same
+    tokens added, and the saved model and tokenizer are read by transformers with the same ids and logits,
+    resume and fine-tune."""
+    from tandem import Seq2SeqLM
+    from tandem.cli import main as cli_main
+    from tandem.data import PretrainStream
+
+    base = kind.split("-")[0]
+    ref0 = _auto(hf_dirs[base])
+    known = len(ref0)
+    kw = {"vocab": known + 8} if kind == "bart-padded" else {}
+    if kind == "mbart-untied":
+        kw["tie_word_embeddings"] = False
+    d = tmp_path / "hf"
+    hf, ref = _hf_model(kind, hf_dirs[base], d, **kw)
+    with torch.no_grad():
+        hf.final_logits_bias.normal_(0, 0.1)  # the new tokens' entries are 0, the others kept
+        if kind == "mbart-untied":  # three tables of their own, as such a checkpoint holds them
+            hf.model.decoder.embed_tokens.weight.add_(0.1)
+            hf.lm_head.weight.mul_(0.5)
+    hf.save_pretrained(str(d))
+    data = tmp_path / "en.txt"
+    data.write_text("\n".join(DOCS) + "\n")
+    out = tmp_path / "run"
+    argv = ["pretrain", "--init-from", str(d), "--data", f"en:{data}", "--steps", "2", "--batch-size", "4"]
+    argv += [
+        "--seq-len",
+        "32",
+        "--denoise-prob",
+        "0.5",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--log-every",
+        "1",
+    ]
+    argv += ["--no-progress", "--no-tensorboard", "--no-plot"]
+    assert cli_main([*argv, "--stop-after", "1"]) != 0  # the default objective (alexatm) needs [CLM]
+    assert "add it with --add-symbols" in capsys.readouterr().err
+    assert cli_main([*argv, "--add-symbols", "--overwrite", "--stop-after", "1"]) == 0
+    assert cli_main([*argv, "--add-symbols", "--resume"]) == 0  # the checkpoint holds the grown tables
+    tok = Tokenizer.load(out / "model")
+    hf, ref, new = _grown_reference(hf, ref, known)
+    assert [tok.clm_id, tok.doc_id] == new == [known, known + 1]
+    # step 1: transformers' loss on the batch the stream gives with the grown tokenizer
+    batch = next(PretrainStream([f"en:{data}"], tok, "alexatm", 32, 4, objective_args={"denoise_prob": 0.5}))
+    assert "clm" in batch["kind"] and "denoise" in batch["kind"]
+    assert (batch["input_ids"] == tok.clm_id).any() and (batch["labels"] == tok.doc_id).any()
+    with torch.no_grad():
+        want = hf(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        )
+    records = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert records[0]["loss"] == pytest.approx(float(want.loss), abs=1e-4)
+    # the saved model: grown tables (a padded vocabulary keeps its size), ties as they were
+    model = Seq2SeqLM.from_pretrained(out / "model").eval()
+    rows = max(known + 8 if kind == "bart-padded" else 0, known + 2)
+    assert model.config.vocab_size == rows and model.lm_head.weight.shape[0] == rows
+    tied = kind != "mbart-untied"
+    assert (model.lm_head.weight is model.encoder.embed_tokens.weight) == tied
+    assert (model.decoder.embed_tokens.weight is model.encoder.embed_tokens.weight) == tied
+    # transformers reads the converted model and the saved tokenizer: same ids, same logits
+    assert cli_main(["convert", str(out / "model"), "--to", "hf", "--out", str(tmp_path / "out-hf")]) == 0
+    back = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(tmp_path / "out-hf")).eval()
+    back_tok = _auto(tmp_path / "out-hf")
+    assert back.config.tie_word_embeddings == tied and back.config.vocab_size == rows
+    texts = ["[CLM] Sentence: the lazy fox.", "Hello[DOC]world", SOURCES[1]]
+    for text in texts:
+        ids = back_tok(text).input_ids
+        assert ids == tok.encode(text, add_eos=True) == ref(text).input_ids
+    ids = torch.tensor([back_tok(texts[0]).input_ids])
+    dec = torch.tensor([[model.config.decoder_start_token_id, tok.clm_id, 5, 6]])
+    with torch.no_grad():
+        a = back(input_ids=ids, decoder_input_ids=dec).logits
+        b = model(input_ids=ids, decoder_input_ids=dec).logits
+    torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    # fine-tuning and generating from a [CLM] prompt read the grown model
+    pairs = tmp_path / "train.jsonl"
+    pairs.write_text(json.dumps({"source": texts[0], "target": TARGETS[0]}) + "\n")
+    assert (
+        cli_main(
+            [
+                "finetune",
+                "--model",
+                str(out / "model"),
+                "--data",
+                str(pairs),
+                "--out",
+                str(tmp_path / "ft"),
+                *STEP,
+            ]
+        )
+        == 0
+    )
+    assert cli_main(["generate", str(out / "model"), "--prompt", texts[0], "--max-new-tokens", "3"]) == 0
+
+
+def test_added_token_rows_leave_the_old_tokens_logits(hf_dirs, tmp_path) -> None:
+    """`Seq2SeqLM.add_token_rows`: on old tokens the grown model computes what transformers' model computes
+    (the old logits unchanged), the new rows are the mean of the old ones, the LM head stays tied."""
+    from tandem import Seq2SeqLM
+
+    hf, ref = _hf_model("bart", hf_dirs["bart"], tmp_path)
+    model = Seq2SeqLM.from_pretrained(tmp_path).eval()
+    n = len(ref)
+    model.add_token_rows([n, n + 1], n)
+    assert model.config.vocab_size == n + 2 and model.final_logits_bias.shape == (n + 2,)
+    assert model.lm_head.weight is model.encoder.embed_tokens.weight is model.decoder.embed_tokens.weight
+    table = model.encoder.embed_tokens.weight
+    torch.testing.assert_close(table[n], hf.model.shared.weight.mean(0))
+    ids = torch.tensor([ref(SOURCES[1]).input_ids])
+    dec = torch.tensor([[2, 0, 7, 9]])
+    with torch.no_grad():
+        want = hf(input_ids=ids, decoder_input_ids=dec).logits
+        got = model(input_ids=ids, decoder_input_ids=dec).logits
+    assert got.shape[-1] == n + 2
+    torch.testing.assert_close(got[..., :n], want, atol=1e-5, rtol=1e-5)
+
+
+def test_pretrain_init_from_mbart_cc25_in_two_languages(hf_dirs, tmp_path, capsys) -> None:
+    """mBART-cc25 pretrains several languages in one run (was: refused, one decoder start token for all rows):
+    each row's decoder starts from its own language code, and the first step's loss is transformers' loss on
+    the same batch (whose decoder input transformers builds itself from the labels)."""
+    from tandem.cli import main as cli_main
+    from tandem.data import PretrainStream
+
+    d = tmp_path / "hf"
+    hf, ref = _hf_model("mbart", hf_dirs["mbart"], d)
+    sources = []
+    for lang, docs in (("de", DOCS[:9]), ("en", DOCS[9:])):
+        (tmp_path / f"{lang}.txt").write_text("\n".join(docs) + "\n")
+        sources.append(f"{lang}:{tmp_path / f'{lang}.txt'}")
+    out = tmp_path / "run"
+    argv = ["pretrain", "--init-from", str(d), "--objective", "denoise", "--data", *sources, "--steps", "1"]
+    argv += ["--batch-size", "6", "--seq-len", "32", "--out", str(out), "--device", "cpu", "--log-every", "1"]
+    assert cli_main([*argv, "--no-progress", "--no-tensorboard", "--no-plot"]) == 0
+    assert "each row starts from its own" in capsys.readouterr().out
+    loss = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])["loss"]
+    batch = next(PretrainStream(sources, Tokenizer.load(d), "denoise", 32, 6))
+    codes = {[i for i in row if i != -100][-1] for row in batch["labels"].tolist()}
+    assert codes == set(ref.convert_tokens_to_ids(["de_DE", "en_XX"]))  # both languages in the batch
+    with torch.no_grad():
+        want = hf(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=batch["labels"]
+        ).loss
+    assert loss == pytest.approx(float(want), abs=1e-4)
+    # the model's own start token is left for generation (no one code fits both languages)
+    saved = json.loads((out / "model" / "config.json").read_text())
+    assert saved["decoder_start_token_id"] == ref.bos_token_id  # as loaded (the checkpoint sets none)

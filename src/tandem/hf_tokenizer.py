@@ -99,7 +99,7 @@ class HFTokenizer(_TokenizerBase):
         mask = getattr(hf, "mask_token_id", None)
         self.mask_id: int | None = mask if mask is not None else self._find("[MASK]")
         self._find_symbols()
-        self._special_ids = frozenset(int(i) for i in hf.all_special_ids)
+        self._special_ids = self._specials()
         # does the tokenizer's own template end a text with EOS? (BART, T5, mBART do; some have no template)
         probe = list(hf.encode("a", add_special_tokens=True))
         self._template_eos = self.eos_id is not None and self.eos_id in probe
@@ -146,6 +146,38 @@ class HFTokenizer(_TokenizerBase):
             if isinstance(raw, dict) and isinstance(raw.get("tandem"), dict):
                 meta = raw["tandem"]
         return cls(hf, source=str(d), newline=newline, meta=meta)
+
+    def _specials(self) -> frozenset[int]:
+        """`all_special_ids`, and the tokens added as special (`add_symbols`: transformers lists those only
+        among its added tokens), which the tokenizer's `decode` skips too."""
+        added = getattr(self.hf, "added_tokens_decoder", {}) or {}
+        extra = (i for i, t in added.items() if getattr(t, "special", False))
+        return frozenset(int(i) for i in (*self.hf.all_special_ids, *extra))
+
+    def add_symbols(self, symbols: Sequence[str]) -> list[int]:
+        """Add those of `symbols` this tokenizer lacks as special tokens (never split, never normalised,
+        skipped by `decode`), through transformers' `add_tokens`: they take the ids from `vocab_size` on, in
+        the order given, and `save` writes them with the tokenizer. Returns the new ids ([] when none was
+        missing). The model reading these ids needs rows for them (`Seq2SeqLM.add_token_rows`)."""
+        from tokenizers import AddedToken
+
+        missing = [s for s in dict.fromkeys(symbols) if self._find(s) is None]
+        if not missing:
+            return []
+        start = len(self.hf)
+        self.hf.add_tokens(
+            [AddedToken(s, special=True, normalized=False) for s in missing], special_tokens=True
+        )
+        ids = [int(self.hf.convert_tokens_to_ids(s)) for s in missing]
+        if ids != list(range(start, start + len(missing))) or len(self.hf) != start + len(missing):
+            raise TandemError(
+                f"{type(self.hf).__name__}: adding {missing} gave ids {ids}, not {start}..{start + len(missing) - 1}"
+            )
+        self.vocab_size = len(self.hf)
+        self._find_symbols()
+        self._special_ids = self._specials()
+        self._affix_cache.clear()
+        return ids
 
     @classmethod
     def train(cls, *args: Any, **kwargs: Any) -> Any:

@@ -49,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="start from these weights (tandem or HF directory), read with the tokenizer saved there unless "
         "--tokenizer is given",
     )
+    g.add_argument(
+        "--add-symbols",
+        action="store_true",
+        help="add [CLM], [DOC] (t5/ul2: the sentinels) to a Hugging Face tokenizer that lacks them, and rows "
+        "for them to the model (mean-initialised), so the AlexaTM objective runs on BART/mBART",
+    )
     g.add_argument("--encoder-init", default=None, help="warm-start only the encoder from this checkpoint")
     g.add_argument("--freeze-encoder-steps", type=int, default=0, help="keep the encoder frozen N steps")
     g = p.add_argument_group("data")

@@ -262,7 +262,9 @@ class PretrainStream:
     tokenizer: anything with encode(text) -> ids, eos_id, pad_id, and clm_id / doc_id (None if absent; without
     [DOC], documents are separated by EOS); its `source_affixes` / `target_affixes` frame the examples (see
     `tandem.tokenizer.affixes`). `decoder_start` is the start token the targets ask for (an mBART-cc25
-    language code; None: the model's own).
+    language code; None: the model's own, or one per language). A tokenizer whose targets end with the
+    language code (mBART-cc25) gives batches a `decoder_input_ids` (B,T) too: each row's labels shifted right
+    behind their last token, as transformers' mBART builds its decoder input.
     objective: an Objective, or a name for `build_objective` ("alexatm", "denoise", "clm", "t5", "ul2").
     objective_args: keyword arguments for the objective built by name (e.g. {"drop_rate": 0.3}).
     seq_len / target_len: encoder / decoder lengths including the affixes (target_len defaults to seq_len).
@@ -341,9 +343,10 @@ class PretrainStream:
                 # a Hugging Face tokenizer (BART, mBART, T5) has none: "[CLM]" would be read as ordinary text
                 raise TandemError(
                     f"objective {objective!r} needs a [CLM] token but the tokenizer has none ({tokenizer!r}; "
-                    "a Hugging Face BART/mBART/T5 tokenizer has no [CLM] symbol): pretrain it with --objective "
-                    "denoise (or t5/ul2 where it has T5's sentinels), or use a tokenizer with [CLM] (tandem's "
-                    "own, `tandem tokenizer train`) and a model of its vocabulary"
+                    "a Hugging Face BART/mBART/T5 tokenizer has no [CLM] symbol): add it with --add-symbols "
+                    "(`tandem pretrain`; it grows the model's embeddings), pretrain with --objective denoise (or "
+                    "t5/ul2 where it has T5's sentinels), or use a tokenizer with [CLM] (tandem's own, `tandem "
+                    "tokenizer train`) and a model of its vocabulary"
                 )
             kw: dict[str, Any] = {}
             if objective.lower() in ("alexatm", "clm"):
@@ -465,20 +468,16 @@ class PretrainStream:
     def _decoder_start(self) -> int | None:
         """The decoder start token the targets ask for: the language code an mBART-cc25-style framing ends
         them with (HF's mBART moves it to the front of the decoder input), else None (EOS ends them: the
-        model's own start token). A TandemError when languages ask for different ones: tandem's decoder
-        starts every row from one token."""
+        model's own start token). Such a framing sets `decoder_starts` (language -> its code) and makes every
+        batch carry `decoder_input_ids` built as transformers' mBART builds them from the labels (each row
+        starts from its own last token, its language's code), so one stream holds any number of languages;
+        with several codes there is no one start token, and this is None."""
         ends = {lang: tgt[1][-1] for lang, (_, tgt) in self._framing.items() if tgt[1]}
-        starts = {lang: t for lang, t in ends.items() if t != self.eos_id}
-        if not starts:
-            return None
-        if len(set(starts.values())) > 1 or len(starts) < len(self._framing):
-            raise TandemError(
-                f"PretrainStream: the tokenizer ends each target with its language's code (mBART-cc25), which "
-                f"becomes the decoder's start token, and this stream has {len(self._framing)} languages "
-                f"({', '.join(self._framing)}); tandem starts every row from one token: pretrain one language "
-                "per run, or use a tokenizer that puts the code first (mBART-50)"
-            )
-        return next(iter(starts.values()))
+        self.decoder_starts = {lang: int(t) for lang, t in ends.items() if t != self.eos_id}
+        starts = set(self.decoder_starts.values())
+        if len(starts) == 1 and len(self.decoder_starts) == len(self._framing):
+            return next(iter(starts))
+        return None
 
     def _check_cache_text_steps(self, src: Source, cache: Any, spoken_fraction: float, deco: Any) -> None:
         """Spoken form and decontamination work on text, and a token cache holds token ids: say so when they
@@ -789,6 +788,13 @@ class PretrainStream:
             mask[k, : len(src)] = 1
             labels[k, : len(tgt)] = tgt
         batch: dict[str, Any] = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        if self.decoder_starts:  # mBART-cc25: transformers' shift_tokens_right (the last token moved first)
+            dec = np.full((b, t), self.pad_id, dtype=np.int64)
+            for k, (_, tgt, _) in enumerate(rows):
+                dec[k, 0] = tgt[-1]
+                n = min(len(tgt), t - 1)
+                dec[k, 1 : n + 1] = tgt[:n]
+            batch["decoder_input_ids"] = dec
         if self.return_tensors == "pt":
             import torch
 

@@ -5,6 +5,7 @@ Shapes: B batch, S source length, T target length, D d_model, V vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -251,6 +252,47 @@ class Seq2SeqLM(nn.Module):
             self.decoder.embed_tokens = self.encoder.embed_tokens
         if self.config.tie_lm_head:
             self.lm_head.weight = self.decoder.embed_tokens.weight
+
+    @torch.no_grad()
+    def add_token_rows(self, new_ids: Sequence[int], known: int) -> None:
+        """Give tokens added to the tokenizer (`HFTokenizer.add_symbols`) rows of their own: every token table
+        (a tied one once, an untied decoder table and LM head each) grows to cover `new_ids` (rows already
+        there, a padded vocabulary's, are reused) and each new row starts at the mean of that table's rows
+        of the `known` ids the tokenizer had (a common initialisation: the new tokens start as an average
+        token, not as random vectors the model never saw); `final_logits_bias` gets 0 there (as
+        transformers' `resize_token_embeddings`). Ties stay ties; `config.vocab_size` is updated."""
+        ids = sorted({int(i) for i in new_ids})
+        c = self.config
+        if not ids:
+            return
+        if ids[0] < known or not 0 < known <= c.vocab_size:
+            raise ValueError(
+                f"new token ids {ids} must come after the {known} known ids (vocab {c.vocab_size})"
+            )
+        size = max(c.vocab_size, ids[-1] + 1)
+
+        def grown(w: torch.Tensor) -> nn.Parameter:
+            out = w.new_empty(size, w.shape[1])
+            out[: w.shape[0]] = w
+            out[ids] = w[:known].float().mean(0).to(w.dtype)
+            return nn.Parameter(out, requires_grad=w.requires_grad)
+
+        enc = self.encoder.embed_tokens
+        dec = self.decoder.embed_tokens
+        head = self.lm_head.weight
+        self.encoder.embed_tokens = nn.Embedding(size, c.d_model, _weight=grown(enc.weight))
+        if not c.tie_embeddings:
+            self.decoder.embed_tokens = nn.Embedding(size, c.d_model, _weight=grown(dec.weight))
+        self.lm_head = nn.Linear(c.d_model, size, bias=False, device=head.device, dtype=head.dtype)
+        if not c.tie_lm_head:
+            self.lm_head.weight = grown(head)
+        c.vocab_size = size  # the config the encoder and decoder share
+        self.tie_weights()
+        if self.final_logits_bias is not None:
+            bias = self.final_logits_bias.new_zeros(size)
+            bias[: self.final_logits_bias.shape[0]] = self.final_logits_bias
+            bias[ids] = 0
+            self.final_logits_bias = bias  # a registered buffer: replaced as a buffer
 
     # ------------------------------------------------------------------ init
     @torch.no_grad()

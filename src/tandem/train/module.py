@@ -18,7 +18,8 @@ __all__ = ["Seq2SeqTrainModule"]
 
 
 class Seq2SeqTrainModule(nn.Module):
-    """Wraps a `Seq2SeqLM`-like model; `forward(input_ids, attention_mask, labels, scale)` returns
+    """Wraps a `Seq2SeqLM`-like model; `forward(input_ids, attention_mask, labels, scale, decoder_input_ids)`
+    (the decoder input: by default the labels shifted right behind the model's start token) returns
     `(loss, example_loss_sum (B,), example_tokens (B,))`, the last two detached, for per-objective logs.
 
     With `fused_loss` and a model that can skip its logits (`forward(..., compute_logits=False)` returning
@@ -50,8 +51,12 @@ class Seq2SeqTrainModule(nn.Module):
         attention_mask: torch.Tensor | None,
         labels: torch.Tensor,
         scale: float | None = None,
+        decoder_input_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        decoder_input_ids = shift_right(labels, self.start_id, self.pad_id)
+        if (
+            decoder_input_ids is None
+        ):  # given by a batch whose rows start from tokens of their own (mBART-cc25)
+            decoder_input_ids = shift_right(labels, self.start_id, self.pad_id)
         if self.fused_loss:
             out = self.model(
                 input_ids=input_ids,

@@ -52,6 +52,9 @@ class TrainConfig:
     preset: str = "tiny"
     model_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. {"dropout": 0.1}
     init_from: str | None = None  # start from these weights (a tandem/HF directory)
+    # add the symbols tandem's objectives use ([CLM], [DOC]; t5/ul2: sentinels) to a Hugging Face tokenizer
+    # that lacks them, and rows for them to the model's token tables
+    add_symbols: bool = False
     encoder_init: str | None = None  # warm-start only the encoder from this checkpoint (AlexaTM)
     freeze_encoder_steps: int = 0  # keep the encoder frozen for the first N steps
     # data
@@ -672,24 +675,80 @@ def _match_decoder_start(model: nn.Module, start: int | None, tokenizer: Any = N
     )
 
 
-def _build_model(cfg: TrainConfig, vocab_size: int) -> nn.Module:
+# what --add-symbols adds (besides an objective's own symbols, `objective_symbols`): AlexaTM's causal-LM and
+# document-separator tokens
+_ADDED_SYMBOLS = ("[CLM]", "[DOC]")
+
+
+def _add_symbols(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[int]:
+    """With `add_symbols`: add [CLM], [DOC] and the objective's symbols that the (Hugging Face) tokenizer
+    lacks, as special tokens; their new ids ([] when nothing was added or asked for)."""
+    if not cfg.add_symbols:
+        return []
+    from tandem.tokenizer import objective_symbols
+
+    wanted = [*_ADDED_SYMBOLS, *objective_symbols(cfg.objective)]
+    missing = [s for s in wanted if tokenizer.token_to_id(s) is None]
+    if not missing:
+        return []
+    if not hasattr(tokenizer, "add_symbols"):
+        raise TandemError(
+            f"--add-symbols: the tokenizer {getattr(tokenizer, 'source', '') or tokenizer!r} lacks "
+            f"{', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''}, and only a Hugging Face "
+            "tokenizer is extended here; train a tandem tokenizer with them (`tandem tokenizer train`, or "
+            "pretrain without --tokenizer)"
+        )
+    ids = tokenizer.add_symbols(missing)
+    if rank == 0:
+        shown = (
+            ", ".join(f"{s} = {i}" for s, i in zip(missing, ids, strict=True))
+            if len(ids) <= 4
+            else f"{len(ids)} symbols, ids {ids[0]}..{ids[-1]}"
+        )
+        print(
+            f"--add-symbols: added {shown} to the tokenizer (saved with the model); the model's token tables "
+            "get rows for them, initialised at the mean of the existing rows",
+            flush=True,
+        )
+    return ids
+
+
+def _check_vocab(model: nn.Module, tokenizer: Any) -> None:
+    """A model given to `train` must have rows for every id the tokenizer gives (those --add-symbols added
+    included): refuse one that has not."""
+    rows = int(getattr(getattr(model, "config", None), "vocab_size", 0) or 0)
+    if rows and rows < tokenizer.vocab_size:
+        raise TandemError(
+            f"the model has {rows} token rows and the tokenizer {tokenizer.vocab_size} ids: give a model with "
+            "rows for every token (Seq2SeqLM.add_token_rows adds them)"
+        )
+
+
+def _build_model(cfg: TrainConfig, vocab_size: int, added: list[int] | None = None) -> nn.Module:
+    """The model the run trains: the preset (at the tokenizer's size, `vocab_size` + the `added` ids), or
+    the one saved in `init_from`, given rows for the `added` ids (--add-symbols)."""
     from tandem.config import ModelConfig
     from tandem.model import Seq2SeqLM
 
+    added = list(added or [])
     if cfg.init_from:
         model = Seq2SeqLM.from_pretrained(cfg.init_from)
-        if model.config.vocab_size != vocab_size:
+        rows = model.config.vocab_size
+        # more rows than tokens: a vocabulary padded (T5's 32128 rows for 32100 tokens); the rows past the
+        # tokenizer's ids are never read, and --add-symbols gives its new ids those rows first
+        if rows < vocab_size:
             raise TandemError(
-                f"init_from {cfg.init_from}: vocabulary {model.config.vocab_size} != tokenizer's {vocab_size}; "
-                "use the tokenizer saved with that model"
+                f"init_from {cfg.init_from}: vocabulary {rows} < the tokenizer's {vocab_size} (it gives ids the "
+                "model has no row for); use the tokenizer saved with that model"
             )
         changed = {k: v for k, v in cfg.model_overrides.items() if getattr(model.config, k) != v}
         if changed:  # e.g. --dropout: the same weights in a model built with the new setting
             weights = model.state_dict()
             model = Seq2SeqLM(dataclasses.replace(model.config, **changed))
             model.load_state_dict(weights)
+        model.add_token_rows(added, vocab_size)
         return model
-    mcfg = ModelConfig.preset(cfg.preset, vocab_size=vocab_size, **cfg.model_overrides)
+    mcfg = ModelConfig.preset(cfg.preset, vocab_size=vocab_size + len(added), **cfg.model_overrides)
     return Seq2SeqLM(mcfg)
 
 
@@ -732,7 +791,7 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
 # settings a checkpoint cannot be resumed under: they change the model's shape, or what the batches after the
 # checkpoint are (the data stream's state continues only the stream it was saved from); and settings that
 # change nothing a resumed run computes (so changing them on --resume is not worth a warning)
-_MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size")
+_MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size", "add_symbols")
 # (--batch-size and --grad-accum only warn: the stream goes on with the same examples, grouped into other
 # batches, which is how a run moves to a machine with less memory)
 _BATCH_KEYS = (
@@ -988,10 +1047,12 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
 
     # 1. tokenizer, model (same seed on every rank: FSDP shards identical full weights)
     _seed_all(cfg.seed)
+    added: list[int] = []  # ids --add-symbols gave the tokenizer's new symbols
     if model is None:
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
-        model = _build_model(cfg, tokenizer.vocab_size)
+            added = _add_symbols(cfg, tokenizer, rank)
+        model = _build_model(cfg, tokenizer.vocab_size - len(added), added)
     if cfg.encoder_init and not resuming:  # a resumed run's checkpoint holds the encoder (and its training)
         _load_encoder(model, cfg.encoder_init)
     frozen = cfg.freeze_encoder_steps > 0
@@ -1002,8 +1063,20 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     if data is None:
         if tokenizer is None:
             tokenizer = _build_tokenizer(cfg, out, rank)
+            added = _add_symbols(cfg, tokenizer, rank)
+        if added:
+            _check_vocab(model, tokenizer)
         data = _build_data(cfg, tokenizer, rank, world)
     note = _match_decoder_start(model, getattr(data, "decoder_start", None), tokenizer)
+    starts = getattr(data, "decoder_starts", None) or {}
+    if not note and len(set(starts.values())) > 1:  # mBART-cc25 with several languages
+        codes = ", ".join(tokenizer.id_to_token(t) for t in sorted(set(starts.values())))
+        first = getattr(getattr(model, "config", None), "decoder_start_token_id", None)
+        note = (
+            f"targets end with their language's code ({codes}), which mBART moves to the front of the decoder "
+            f"input: each row starts from its own; generation starts from the model's decoder_start_token_id "
+            f"({first}, config.json): set it to a language's code to generate in that language"
+        )
     if note and rank == 0:
         print(note, flush=True)
     from tandem.config import ModelConfig
@@ -1206,7 +1279,11 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             for b in micro:
                 with autocast:
                     loss, ex_loss, ex_tok = module(
-                        b["input_ids"], b.get("attention_mask"), b["labels"], scale
+                        b["input_ids"],
+                        b.get("attention_mask"),
+                        b["labels"],
+                        scale,
+                        b.get("decoder_input_ids"),
                     )
                 loss.backward()
                 codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
