@@ -682,8 +682,9 @@ def _grown_reference(hf, ref, known: int):
     decoder the one resized `shared` table, dropping the decoder's own."""
     from tokenizers import AddedToken
 
-    ref.add_tokens(
-        [AddedToken(s, special=True, normalized=False) for s in ("[CLM]", "[DOC]")], special_tokens=True
+    ref.add_tokens(  # "[CLM] text": the space is stripped, the text's ids are its own (as tandem reads it)
+        [AddedToken(s, special=True, normalized=False, rstrip=s == "[CLM]") for s in ("[CLM]", "[DOC]")],
+        special_tokens=True,
     )
     new = ref.convert_tokens_to_ids(["[CLM]", "[DOC]"])
     rows = max(hf.config.vocab_size, len(ref))
@@ -799,6 +800,12 @@ def test_pretrain_add_symbols_runs_alexatm_on_a_transformers_model(hf_dirs, tmp_
         a = back(input_ids=ids, decoder_input_ids=dec).logits
         b = model(input_ids=ids, decoder_input_ids=dec).logits
     torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    # evaluation's prompts read [CLM] as the token (was: left out, with a warning), as transformers does
+    from tandem.prompting.lm import EncoderDecoder
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert EncoderDecoder(model, tok).source_ids(texts[0]) == ref(texts[0]).input_ids
     # fine-tuning and generating from a [CLM] prompt read the grown model
     pairs = tmp_path / "train.jsonl"
     pairs.write_text(json.dumps({"source": texts[0], "target": TARGETS[0]}) + "\n")

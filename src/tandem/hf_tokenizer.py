@@ -30,6 +30,10 @@ from tandem.tokenizer import _coerce_ids, _TokenizerBase
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
 _SPACE = "\u2581"  # SentencePiece's whitespace marker
 _LANG_CODE = re.compile(r"[a-z]{2,3}_[A-Z]{2}")  # mBART's language codes: en_XX, ro_RO, ...
+# symbols `add_symbols` adds with the whitespace after them stripped: a prompt is written "[CLM] text", and
+# tandem reads it as [CLM] + the ids of "text" alone (the CLM objective's examples, `split_clm`); a byte-level
+# BPE (BART) would otherwise read the space into the text's first token
+_RSTRIP_SYMBOLS = frozenset({"[CLM]"})
 
 
 class UnsupportedByHF(TandemError, AttributeError):
@@ -157,7 +161,8 @@ class HFTokenizer(_TokenizerBase):
     def add_symbols(self, symbols: Sequence[str]) -> list[int]:
         """Add those of `symbols` this tokenizer lacks as special tokens (never split, never normalised,
         skipped by `decode`), through transformers' `add_tokens`: they take the ids from `vocab_size` on, in
-        the order given, and `save` writes them with the tokenizer. Returns the new ids ([] when none was
+        the order given, and `save` writes them with the tokenizer. The space after `[CLM]` is stripped, so
+        that `tok("[CLM] text")` is [CLM] + the ids of "text", as tandem reads such a prompt. Returns the new ids ([] when none was
         missing). The model reading these ids needs rows for them (`Seq2SeqLM.add_token_rows`)."""
         from tokenizers import AddedToken
 
@@ -165,9 +170,8 @@ class HFTokenizer(_TokenizerBase):
         if not missing:
             return []
         start = len(self.hf)
-        self.hf.add_tokens(
-            [AddedToken(s, special=True, normalized=False) for s in missing], special_tokens=True
-        )
+        new = [AddedToken(s, special=True, normalized=False, rstrip=s in _RSTRIP_SYMBOLS) for s in missing]
+        self.hf.add_tokens(new, special_tokens=True)
         ids = [int(self.hf.convert_tokens_to_ids(s)) for s in missing]
         if ids != list(range(start, start + len(missing))) or len(self.hf) != start + len(missing):
             raise TandemError(
