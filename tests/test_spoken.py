@@ -1199,3 +1199,64 @@ def test_flores_devtest_outputs_have_no_stray_marks_or_digits(lang: str, shared_
 )
 def test_a_bare_hour_before_a_marked_time_is_a_time_range(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # m:ss or h:mm:ss with a decimal part after the seconds is a duration, never a clock time (it was
+        # "four forty one thirty", de "vier uhr einundvierzig dreißig"); a minute word after it is said once
+        (
+            "en",
+            "a time of 4:41.30, 2:11.60 minutes slower",
+            "a time of four minutes forty one point three zero"
+            " seconds two minutes eleven point six zero seconds slower",
+        ),
+        ("en", "1:02:03.5 hours", "one hour two minutes three point five seconds"),
+        ("en", "in 0:41.3", "in forty one point three seconds"),
+        ("de", "von 4:41,30. Damit", "von vier minuten einundvierzig komma drei null sekunden damit"),
+        ("de", "1:09,02 Minuten", "eine minute neun komma null zwei sekunden"),
+        ("fr", "1:09.02 minutes", "une minute neuf virgule zéro deux secondes"),
+        ("es", "2:11.60 minutos", "dos minutos y once coma seis cero segundos"),
+        ("it", "1:09.02 minuti", "un minuto e nove virgola zero due secondi"),
+        ("pt", "de 4:41.30", "de quatro minutos e quarenta e um vírgula três zero segundos"),
+        ("ar", "بـ 2:11.60 دقيقة", "ب دقيقتان و أحد عشر فاصلة ستة صفر ثانية"),
+        ("ar", "و 1:09.02 دقيقة", "و دقيقة واحدة و تسعة فاصلة صفر اثنان ثانية"),
+        ("hi", "4: 41.30", "चार मिनट इकतालीस दशमलव तीन शून्य सेकंड"),
+        ("mr", "1:09.02 मिनिटे", "एक मिनिट नऊ पूर्णांक शून्य दोन सेकंद"),
+        ("ta", "1:09.02 நிமிடங்கள்", "ஒரு நிமிடம் ஒன்பது புள்ளி பூஜ்ஜியம் இரண்டு வினாடி"),
+        ("te", "1: 09.02 నిమిషాలు", "ఒక నిమిషం తొమ్మిది పాయింట్ సున్నా రెండు సెకన్లు"),
+        ("ja", "4:41.30で", "四分四十一点三零秒で"),
+        # unchanged: clock times, and seconds past 59
+        ("en", "at 10:30.", "at ten thirty"),
+        ("en", "4:71.30", "four seventy one point three zero"),
+    ],
+)
+def test_minutes_seconds_with_a_decimal_part_are_a_duration(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # numbers joined by و / إلى / a dash before a counted noun agree with it, the first like the second
+        # (3-10 take the opposite gender of the noun: سنة is feminine -> "أربع"; it was "بين أربعة و خمس")
+        ("بين 4 و 5 سنوات", "بين أربع و خمس سنوات"),
+        ("بين 4 و5 سنوات", "بين أربع و خمس سنوات"),
+        ("من 4 إلى 5 سنوات", "من أربع إلى خمس سنوات"),
+        ("من 10 إلى 60 دقيقة", "من عشر إلى ستون دقيقة"),
+        ("4-5 سنوات", "أربع إلى خمس سنوات"),
+        ("ولد 4 و 5 أطفال", "ولد أربعة و خمسة أطفال"),
+        # before no counted noun: two numbers, each as said alone
+        ("الرقمان 4 و 5 فقط", "الرقمان أربعة و خمسة فقط"),
+        # a time's 1 and 2 minutes (seconds) are the noun alone or after it, as with any counted noun
+        # (it was "و اثنتان دقيقتان", "و واحدة دقيقة")
+        ("الساعة 2:02", "الساعة الثانية و دقيقتان"),
+        ("الساعة 1:01", "الساعة الواحدة و دقيقة واحدة"),
+        ("الساعة 12:03", "الساعة الثانية عشرة و ثلاث دقائق"),
+        ("الساعة 10:15:02", "الساعة العاشرة و خمس عشرة دقيقة و ثانيتان"),
+        ("الساعة 10:15:05", "الساعة العاشرة و خمس عشرة دقيقة و خمس ثوان"),
+    ],
+)
+def test_arabic_range_with_wa_and_times_of_one_and_two_minutes(text, want):
+    assert to_spoken(text, "ar") == want

@@ -259,6 +259,18 @@ class LanguageRules:
             else None
         )
         self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
+        # a duration or race time "4:41.30", "1:02:03.5", hi "4: 41.30" (m:ss or h:mm:ss with a decimal
+        # part after the seconds, which no clock time has): read with the table's `duration` units, and a minute (hour)
+        # word written after it is the unit of its first field, said once ("2:11.60 minutes")
+        self.duration = t.get("duration")
+        if self.duration:
+            dur_words = [w for k in ("h", "m") for w in self.duration.get("after", {}).get(k, [])]
+            self.re_duration = rx(
+                r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})[.,](?P<f>\d{1,3})(?![\d:]|[.,]\d)"
+                rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)}))(?!\w))?"
+            )
+        else:
+            self.re_duration = None
         # a range of times ("9am-5pm", "10:30-11:45"): each side is read by the rules above
         one = "|".join(
             re.sub(r"\(\?P<\w+>", "(?:", r.pattern)
@@ -305,11 +317,12 @@ class LanguageRules:
         # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)"); before a unit or
         # currency, a range word of the table's `range_words` may stand for the dash ("1 bis 2 km")
         self.range_words = t.get("range_words", [])
-        rw = (
-            rf"[^\S\r\n]+(?P<rw>(?i:{_alternation(self.range_words)}))[^\S\r\n]+"
-            if self.range_words
-            else None
+        # (`range_words_joined`: those also written on the second number, ar "4 و5")
+        joined = t.get("range_words_joined", [])
+        self.re_range_word = (
+            rf"(?:(?i:{_alternation(self.range_words)})(?=[^\S\r\n])|(?:{_alternation(joined)})(?=\d))"
         )
+        rw = rf"[^\S\r\n]+(?P<rw>{self.re_range_word})[^\S\r\n]*" if self.range_words else None
         to_hi = rf"(?:\s?{dash}\s?(?P<hi>{num}))?"
         to_hi_w = rf"(?:(?:\s?{dash}\s?|{rw})(?P<hi>{num}))?" if rw else to_hi
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{cur}")
@@ -569,12 +582,21 @@ class LanguageRules:
         return " ".join(parts[:start] + [apply_rules(w, rules) for w in parts[start:]])
 
     def amount(
-        self, words: str, forms: Forms, n: int | None, key: str | None = None, prev: str | None = None
+        self,
+        words: str,
+        forms: Forms,
+        n: int | None,
+        key: str | None = None,
+        prev: str | None = None,
+        gender: str | None = None,
     ) -> str:
         """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms);
-        whole amounts agree with the unit or currency `key` (see `agree`; `prev`: the word before)."""
+        whole amounts agree with the unit or currency `key` (see `agree`; `prev`: the word before), or
+        with a noun of `gender` where given."""
         if n is not None:
-            words = self.agree(words, key, prev=prev)
+            words = (
+                self.agree_gender(words, gender, prev=prev) if gender else self.agree(words, key, prev=prev)
+            )
         tpl = (
             self.measure.get("by_n", {}).get(str(n), self.measure["template"])
             if n is not None
@@ -851,14 +873,19 @@ class LanguageRules:
         fields = {"h": hw, "hu": hu, "m": mw, "mu": self.form(tm.get("minute_unit", ""), mi)}
         if mi == 0:
             tpl = tm.get("h_ampm", "{h}") if ap else tm["h"]
+        elif str(mi) in tm.get("hm_by_m", {}):  # ar "و دقيقتان", not "و اثنتان دقيقتان"
+            tpl = tm["hm_by_m"][str(mi)]
         elif mi < 10 and "hm_lt10" in tm:
             tpl = tm["hm_lt10"]
         else:
             tpl = tm["hm"]
         out = tpl.format(**fields)
         if s:
-            out += " " + tm.get("s", "{s}").format(
-                s=self.v.cardinal(s), su=self.form(tm.get("second_unit", ""), s)
+            sw = self.v.cardinal(s)
+            if tm.get("second_agreement"):
+                sw = self.agree_gender(sw, tm["second_agreement"])
+            out += " " + tm.get("s_by_s", {}).get(str(s), tm.get("s", "{s}")).format(
+                s=sw, su=self.form(tm.get("second_unit", ""), s)
             )
         if ap:
             out = tm["ampm"].format(time=out, ap=tm["ampm_patterns"][ap]["word"])
@@ -876,6 +903,34 @@ class LanguageRules:
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
         return self._render_time(h, mi, s, ap)
+
+    def _duration(self, m: re.Match[str]) -> str:
+        """ "4:41.30" -> "four minutes forty one point three zero seconds" by the table's `duration`: each
+        field with its unit (agreeing with it, in the measure template), joined by `join`; a leading zero
+        field is not said ("0:41.30")."""
+        h, mi, sec, f = m.group("h"), int(m.group("m")), int(m.group("s")), m.group("f")
+        if sec > 59 or h is not None and mi > 59:
+            return m.group(0)
+        du = self.duration
+        parts = []
+        if h is not None and int(h):
+            parts.append(self._duration_part("h", int(h), None))
+        if mi or parts:
+            parts.append(self._duration_part("m", mi, None))
+        parts.append(self._duration_part("s", sec, f))
+        out = du.get("join", " ").join(parts)
+        uw = m.group("uw")
+        first = "h" if h is not None else "m"
+        if uw and uw.lower() not in {w.lower() for w in du["after"].get(first, [])}:
+            out += f" {uw}"  # a word of another unit: not this duration's, kept
+        return f" {out} "
+
+    def _duration_part(self, field: str, n: int, frac: str | None) -> str:
+        du = self.duration
+        forms = du[field]
+        if frac is not None:
+            return self.amount(self.v.number(str(n), frac), forms, None)
+        return self.amount(self.v.cardinal(n), forms, n, gender=du.get("gender", {}).get(field, "m"))
 
     def _has_time_mark(self, s: str) -> bool:
         """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule: an hour word, or a dot between digits before
@@ -1250,7 +1305,7 @@ class LanguageRules:
         tm = ("h", ":") if self.time.get("h_sep") else (":",)
         range_gate: tuple[str, ...] | Callable[[str], bool] = ("-", "–", "—")
         if self.range_words:  # or a range word between two numbers ("1 bis 2 Stunden")
-            words = rf"\d[^\S\r\n]+(?i:{_alternation(self.range_words)})[^\S\r\n]+\d"
+            words = rf"\d[^\S\r\n]+{self.re_range_word}[^\S\r\n]*\d"
             re_gate = re.compile(words)
             range_gate = lambda s: "-" in s or "–" in s or "—" in s or re_gate.search(s) is not None  # noqa: E731
         self.digit_rules: list[
@@ -1268,6 +1323,7 @@ class LanguageRules:
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
+            (self.re_duration, self._duration, (":",), False),
             (self.re_time_range, self._time_range, ("-", "–", "—", *self.range_marks), False),
             (self.re_time_range_bare, self._time_range_bare, ("-", "–", "—", *self.range_marks), False),
             (self.re_time, self._time, tm, False),
