@@ -1260,3 +1260,25 @@ def test_minutes_seconds_with_a_decimal_part_are_a_duration(lang, text, want):
 )
 def test_arabic_range_with_wa_and_times_of_one_and_two_minutes(text, want):
     assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a letter run with a superscript right after an operator sign (or before one) is a product of
+        # variables in a formula: its letters, then the power (the "²" of "mc²" was dropped as a footnote)
+        ("en", "E=mc²", "e equals m c squared"),
+        ("en", "E = mc².", "e equals m c squared"),
+        ("en", "ab² + 1", "a b squared plus one"),
+        ("de", "E=mc²", "e gleich m c hoch zwei"),
+        ("fr", "E=mc²", "e égal m c au carré"),
+        ("es", "E=mc²", "e igual a m c al cuadrado"),
+        ("ja", "E=mc²", "e イコール m c の二乗"),
+        # unchanged: after a word (or a short run of letters outside a formula) it is a footnote mark
+        ("en", "the word² is", "the word is"),
+        ("en", "the ab² is", "the ab is"),
+        ("en", "x² + y²", "x squared plus y squared"),
+    ],
+)
+def test_power_of_a_letter_run_in_a_formula(lang, text, want):
+    assert to_spoken(text, lang) == want

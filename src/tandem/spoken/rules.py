@@ -96,6 +96,8 @@ _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
 _SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
+# signs around a power's letter run that make it a formula, not a footnote after a word ("E=mc²")
+_FORMULA_OPS = "=+−×·*/<>≈≤≥"
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -1062,8 +1064,12 @@ class LanguageRules:
         written = (letters or "") + (sup if sup is not None else f"^{m.group('e')}")
         if letters is not None and written in self.unit_key and not m.group("neg"):
             return f" {self.form(self.units[self.unit_key[written]], 1)} "
-        if letters is not None and len(letters) > 1 or sup == "¹" and not m.group("sneg"):
-            return m.group(0)  # a footnote mark ("word²", "1990¹"): left to the clean-up
+        if letters is not None and len(letters) > 1:
+            if not self._in_formula(m):
+                return m.group(0)  # a footnote mark ("word²"): left to the clean-up
+            letters = " ".join(letters)  # "E=mc²": a product of variables, "m c squared"
+        elif sup == "¹" and not m.group("sneg"):
+            return m.group(0)  # a footnote mark ("1990¹"): left to the clean-up
         e = sup.translate(_SUPERSCRIPT_DIGITS) if sup is not None else m.group("e")
         neg = bool(m.group("sneg") or m.group("neg"))
         pw = self.powers
@@ -1071,6 +1077,15 @@ class LanguageRules:
         if words is None:
             words = pw["n"].format(e=self.v.number(str(int(e)), None, neg))
         return f"{letters or ''} {words} "
+
+    @staticmethod
+    def _in_formula(m: re.Match[str]) -> bool:
+        """A power's letter run is in a formula: an operator sign ("=", "+", "×", ...) right before it or
+        right after the exponent, spaces aside ("E=mc²", "mc² + 1")."""
+        text, start, end = m.string, m.start(), m.end()
+        before = text[max(0, start - 3) : start].rstrip()
+        after = text[end : end + 3].lstrip()
+        return bool(before) and before[-1] in _FORMULA_OPS or bool(after) and after[0] in _FORMULA_OPS
 
     def _phone(self, m: re.Match[str]) -> str:
         s = m.group(0)
