@@ -1282,3 +1282,21 @@ def test_arabic_range_with_wa_and_times_of_one_and_two_minutes(text, want):
 )
 def test_power_of_a_letter_run_in_a_formula(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a plain 2/3 after mi and ft is a square/cubic unit like after m, km, cm, mm (was "five mi three")
+        ("en", "5 mi3", "five cubic miles"),
+        ("en", "5mi2", "five square miles"),
+        ("en", "100 ft2 of", "one hundred square feet of"),
+        ("es", "1 mi2", "una milla cuadrada"),
+        ("de", "5 mi3", "fünf kubikmeilen"),
+        ("ja", "5 ft3", "五立方フィート"),
+        # unchanged: "5ft3" without a space may be a height of 5 ft 3 in
+        ("en", "she is 5ft3", "she is five ft three"),
+    ],
+)
+def test_plain_exponent_after_miles_and_feet(lang, text, want):
+    assert to_spoken(text, lang) == want

@@ -517,7 +517,10 @@ class LanguageRules:
         """Square and cubic units made from the table's `unit_powers` ("km³" -> "cubic kilometers"): each
         base unit's forms through the template of its exponent (form by form where the template is a list;
         `2f`/`3f` for a feminine base), written with "²"/"³", "^2"/"^3" and, for the bases of common.json's
-        `unit_power_ascii`, "2"/"3" ("cm3"). A unit the table or an alias already gives keeps its forms."""
+        `unit_power_ascii`, "2"/"3" ("cm3"; after a space only for `unit_power_ascii_spaced`: "5 ft3"). A unit the table or an alias already gives keeps its forms."""
+        # "5ft3" may be 5 ft 3 in: these bases take a plain exponent only after a space ("5 ft3")
+        spaced = set(common.get("unit_power_ascii_spaced", []))
+        self.spaced_powers = {f"{b}{e}" for b in spaced for e in "23"}
         pw = t.get("unit_powers")
         if not pw:
             return {}
@@ -1048,6 +1051,8 @@ class LanguageRules:
 
     def _unit(self, m: re.Match[str]) -> str:
         lo, num = self._amounts(m)
+        if m.group("unit") in self.spaced_powers and m.end("num") == m.start("unit"):
+            return m.group(0)  # "5ft3": maybe a height in feet and inches, not cubic feet
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
         prev = self._case_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
