@@ -1300,3 +1300,39 @@ def test_power_of_a_letter_run_in_a_formula(lang, text, want):
 )
 def test_plain_exponent_after_miles_and_feet(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # before a noun a number takes its attributive form: ta ஒரு (ஒன்று alone), also at the end of a
+        # compound (பதினொரு, இருபத்து ஒரு, ஆயிரத்து ஒரு); te ఒక (ఒకటి alone) and the oblique వందల, వేల,
+        # లక్షల of a round number (as the table already said before a currency: "ఐదు వందల రూపాయలు")
+        ("ta", "1 புத்தகம்", "ஒரு புத்தகம்"),
+        ("ta", "11 பவுண்டரிகள்", "பதினொரு பவுண்டரிகள்"),
+        ("ta", "21 நாட்கள்", "இருபத்து ஒரு நாட்கள்"),
+        ("ta", "1001 இரவுகள்", "ஆயிரத்து ஒரு இரவுகள்"),
+        ("ta", "இரவு 11 மணி", "இரவு பதினொரு மணி"),
+        ("ta", "1:30", "ஒரு மணி முப்பது நிமிடம்"),
+        ("ta", "1 மணி நேரம்", "ஒரு மணி நேரம்"),
+        ("te", "1 పుస్తకం", "ఒక పుస్తకం"),
+        ("te", "1 ప్రోటాన్ మరియు 1 ఎలక్ట్రాన్", "ఒక ప్రోటాన్ మరియు ఒక ఎలక్ట్రాన్"),
+        ("te", "500 పుస్తకాలు", "ఐదు వందల పుస్తకాలు"),
+        ("te", "2000 మంది", "రెండు వేల మంది"),
+        # unchanged: 2 has one form; before a conjunction or postposition, after a label, glued to a
+        # letter, before a month, an abbreviation, a decimal
+        ("ta", "2 மணி", "இரண்டு மணி"),
+        ("ta", "எண் 1 மற்றும் எண் 2", "எண் ஒன்று மற்றும் எண் இரண்டு"),
+        ("ta", "1 முதல் 10 வரை", "ஒன்று முதல் பத்து வரை"),
+        ("ta", "டைப் 1 இரத்த", "டைப் ஒன்று இரத்த"),
+        ("ta", "கட்பேக், 21 ஆகியோர்", "கட்பேக் இருபத்து ஒன்று ஆகியோர்"),
+        ("ta", "2001 செப்டம்பர்", "இரண்டாயிரத்து ஒன்று செப்டம்பர்"),
+        ("te", "1 నుండి 3", "ఒకటి నుండి మూడు"),
+        ("te", "టైప్ 1 మధుమేహంతో", "టైప్ ఒకటి మధుమేహంతో"),
+        ("te", "H5N1 కేసులు", "h ఐదు n ఒకటి కేసులు"),
+        ("te", "400 ఏ.డి లో", "నాలుగు వందలు ఏ డి లో"),
+        ("te", "1.5 లీటర్లు", "ఒకటి పాయింట్ ఐదు లీటర్లు"),
+    ],
+)
+def test_tamil_telugu_number_before_a_noun_is_attributive(lang, text, want):
+    assert to_spoken(text, lang) == want

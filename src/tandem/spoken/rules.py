@@ -509,6 +509,18 @@ class LanguageRules:
         self.re_coordination = rx(rf"[^\S\r\n]*(?:[^\W\d_]+[^\S\r\n]+)?(?i:{coord})(?!\w)")
         for k in [*verbs.get("forms", []), *before, *after, *verbs.get("phrases", [])]:
             self.agree_after.setdefault(k.lower(), verbs["case"])
+        bw = t.get("numbers_before_word")
+        self.before_word = (
+            {
+                "rules": bw["rules"],
+                "not_before": set(bw.get("not_before", [])),
+                "labels": set(bw.get("labels", [])),
+            }
+            if bw
+            else None
+        )
+        # the word after a number, to its end (vowel signs are no \w: "புத்தகம்" is one word)
+        self.re_word_after = rx(rf"[^\S\r\n]+([{bw['script']}][^\s\d.,;:!?()\[\]\"'/–—-]*)") if bw else None
         elision = na.get("elision")
         self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
         self._build_digit_rules()
@@ -1222,10 +1234,34 @@ class LanguageRules:
             words = self.read_number(m.group("num"), bool(m.group("neg")), m.string[: m.start()])
             if self.v.standalone_rules and not _RE_WORD_NEXT.match(m.string, m.end()):
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
+            elif self.before_word is not None:
+                words = self._before_word(m, words)
             return f" {words} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
         return f" {self.elide(words, noun)} "  # it "un'ora": joined to the noun
+
+    def _before_word(self, m: re.Match[str], words: str) -> str:
+        """A whole number right before a word of the language's script takes the attributive form of
+        `numbers_before_word.rules` (ta "ஒரு புத்தகம்", "இருபத்து ஒரு நாட்கள்"; te "ఒక పుస్తకం", "ఐదు వందల
+        పుస్తకాలు"), unless that word is one of its `not_before` (ta "1 மற்றும் 2": "ஒன்று"), the number
+        is glued to a letter ("F1") or follows one of its `labels` (te "టైప్ 1")."""
+        nxt = self.re_word_after.match(m.string, m.end())
+        if nxt is None or m.group("neg") or nxt.group(1) in self.before_word["not_before"]:
+            return words
+        if len(nxt.group(1)) <= 2 and m.string.startswith(".", nxt.end()):  # te "400 ఏ.డి" (AD)
+            return words
+        if nxt.group(1).lower() in self.month_index:  # a year or day before a month
+            return words
+        if m.start() and m.string[m.start() - 1].isalpha():
+            return words
+        before = _before(m).split()
+        if before and before[-1] in self.before_word["labels"]:
+            return words
+        digits, frac, _ = self.parse(m.group("num"))
+        if frac is not None or words != self.v.cardinal(int(digits)):  # a decimal, a year, digit by digit
+            return words
+        return apply_rules(words, self.before_word["rules"])
 
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "
