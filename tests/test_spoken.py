@@ -1227,8 +1227,16 @@ def test_a_bare_hour_before_a_marked_time_is_a_time_range(lang, text, want):
         ("ta", "1:09.02 நிமிடங்கள்", "ஒரு நிமிடம் ஒன்பது புள்ளி பூஜ்ஜியம் இரண்டு வினாடி"),
         ("te", "1: 09.02 నిమిషాలు", "ఒక నిమిషం తొమ్మిది పాయింట్ సున్నా రెండు సెకన్లు"),
         ("ja", "4:41.30で", "四分四十一点三零秒で"),
-        # unchanged: clock times, and seconds past 59
+        # without a decimal part, before a minute or hour word ("1:30 hours": hours and minutes)
+        ("en", "2:11 minutes", "two minutes eleven seconds"),
+        ("en", "1:30 hours", "one hour thirty minutes"),
+        ("de", "1:30 Stunden", "eine stunde dreißig minuten"),
+        ("en", "1:02:03 hours", "one hour two minutes three seconds"),
+        # unchanged: clock times (also before a time word: es "horas", te "గంటలు"), seconds past 59
         ("en", "at 10:30.", "at ten thirty"),
+        ("en", "1:02:03", "one oh two and three seconds"),
+        ("es", "14:30 horas", "catorce y treinta"),
+        ("te", "10:30 గంటలు", "పది గంటల ముప్పై నిమిషాలు"),
         ("en", "4:71.30", "four seventy one point three zero"),
     ],
 )

@@ -262,13 +262,13 @@ class LanguageRules:
         )
         self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
         # a duration or race time "4:41.30", "1:02:03.5", hi "4: 41.30" (m:ss or h:mm:ss with a decimal
-        # part after the seconds, which no clock time has): read with the table's `duration` units, and a minute (hour)
-        # word written after it is the unit of its first field, said once ("2:11.60 minutes")
+        # part after the seconds, which no clock time has, or before a minute or hour word: "2:11 minutes"):
+        # read with the table's `duration` units, the word said once
         self.duration = t.get("duration")
         if self.duration:
             dur_words = [w for k in ("h", "m") for w in self.duration.get("after", {}).get(k, [])]
             self.re_duration = rx(
-                r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})[.,](?P<f>\d{1,3})(?![\d:]|[.,]\d)"
+                r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
                 rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)}))(?!\w))?"
             )
         else:
@@ -923,22 +923,30 @@ class LanguageRules:
 
     def _duration(self, m: re.Match[str]) -> str:
         """ "4:41.30" -> "four minutes forty one point three zero seconds" by the table's `duration`: each
-        field with its unit (agreeing with it, in the measure template), joined by `join`; a leading zero
-        field is not said ("0:41.30")."""
-        h, mi, sec, f = m.group("h"), int(m.group("m")), int(m.group("s")), m.group("f")
-        if sec > 59 or h is not None and mi > 59:
-            return m.group(0)
+        field with its unit (agreeing with it, in the measure template), joined by `join`; a field of zero
+        is not said ("0:41.30"). Without a decimal part only before a minute or hour word of
+        `duration.after` that is no time word of the table ("2:11 minutes"; "1:30 hours" is hours and
+        minutes); elsewhere "10:30" is left to the time rules."""
+        h, a, b, f, uw = m.group("h"), int(m.group("m")), int(m.group("s")), m.group("f"), m.group("uw")
         du = self.duration
-        parts = []
-        if h is not None and int(h):
-            parts.append(self._duration_part("h", int(h), None))
-        if mi or parts:
-            parts.append(self._duration_part("m", mi, None))
-        parts.append(self._duration_part("s", sec, f))
+        after = {k: {w.lower() for w in ws} for k, ws in du["after"].items()}
+        unit = next((k for k in ("h", "m") if uw and uw.lower() in after.get(k, ())), None)
+        if f is None:
+            if unit is None or uw in self.time_suffixes or h is not None and unit != "h":
+                return m.group(0)
+            if h is None and unit == "h":  # "1:30 hours": h:mm
+                h, a, b = str(a), b, None  # type: ignore[assignment]
+        if b is not None and b > 59 or h is not None and a > 59:
+            return m.group(0)
+        fields = [
+            (k, n, frac) for k, n, frac in (("h", h, None), ("m", a, None), ("s", b, f)) if n is not None
+        ]
+        # a field of zero is not said ("2:00 minutes", "0:41.3"), unless all are zero
+        said = [(k, int(n), frac) for k, n, frac in fields if int(n) or frac] or [fields[-1]]
+        parts = [self._duration_part(k, int(n), frac) for k, n, frac in said]
         out = du.get("join", " ").join(parts)
-        uw = m.group("uw")
         first = "h" if h is not None else "m"
-        if uw and uw.lower() not in {w.lower() for w in du["after"].get(first, [])}:
+        if uw and unit != first:
             out += f" {uw}"  # a word of another unit: not this duration's, kept
         return f" {out} "
 
