@@ -272,7 +272,7 @@ class Seq2SeqLM(nn.Module):
         size = max(c.vocab_size, ids[-1] + 1)
 
         def grown(w: torch.Tensor) -> nn.Parameter:
-            out = w.new_empty(size, w.shape[1])
+            out = w.new_zeros(size, w.shape[1])  # rows no id names (none: added ids are consecutive) stay 0
             out[: w.shape[0]] = w
             out[ids] = w[:known].float().mean(0).to(w.dtype)
             return nn.Parameter(out, requires_grad=w.requires_grad)
