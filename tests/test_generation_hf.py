@@ -386,6 +386,14 @@ def test_cli_uses_the_checkpoint_defaults_and_the_new_flags(hub, tmp_path, capsy
     assert _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json", *flags], capsys) == want
     assert main(["generate", str(model_dir), "--prompt", prompt, "--forced-bos-token", "no-such-piece"]) == 2
     assert "not an id and not a piece" in capsys.readouterr().err
+    # --decoder-start-token: the decoder starts from another token, as transformers' decoder_start_token_id
+    start = ["--decoder-start-token", tok.id_to_token(11), "--num-beams", "1", "--max-new-tokens", "6"]
+    got = _cli_out(["generate", str(model_dir), "--prompt", prompt, "--json", *start], capsys)
+    hf = hub[1].generate(ids, decoder_start_token_id=11, num_beams=1, max_new_tokens=6)
+    assert got == tok.decode(hf[0, 1:].tolist())
+    assert got == library(decoder_start_token_id=11, num_beams=1, max_new_tokens=6)
+    assert hf[0, 0] == 11 != ours.config.decoder_start_token_id  # the flag changed the start
+    assert main(["generate", str(model_dir), "--prompt", prompt, "--decoder-start-token", "99"]) == 2
 
 
 def test_a_caller_sampling_or_pairing_rows_is_not_overridden_by_checkpoint_beams(hub):

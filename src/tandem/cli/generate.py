@@ -63,6 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="first generated token, an id or a piece (mBART-50: the target language code)",
     )
     p.add_argument(
+        "--decoder-start-token",
+        default=None,
+        help="token the decoder starts from, an id or a piece (default: the model's decoder_start_token_id; "
+        "an mBART-cc25 model pretrained in several languages: the target language code)",
+    )
+    p.add_argument(
         "--forced-eos-token",
         default=None,
         help="token forced at the --max-new-tokens limit, an id or a piece; 'none' turns the model's off",
@@ -179,6 +185,8 @@ def _decoding_options(args: argparse.Namespace, model, tok) -> dict:
         out["forced_bos_token_id"] = _token("--forced-bos-token", args.forced_bos_token, tok)
     if args.forced_eos_token is not None:
         out["forced_eos_token_id"] = _token("--forced-eos-token", args.forced_eos_token, tok)
+    if args.decoder_start_token is not None:
+        out["decoder_start_token_id"] = _token("--decoder-start-token", args.decoder_start_token, tok)
     if args.bad_words_ids is not None:
         out["bad_words_ids"] = _bad_words(args.bad_words_ids, tok)
     for name in ("suppress_tokens", "begin_suppress_tokens"):

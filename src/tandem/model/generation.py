@@ -297,6 +297,11 @@ def generate(
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
     start = c.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
+    if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < c.vocab_size:
+        raise TandemError(
+            f"decoder_start_token_id must be a token id in [0, {c.vocab_size}), got {start!r}"
+            + (" (the model's decoder_start_token_id)" if decoder_start_token_id is None else "")
+        )
     if input_ids.numel() and (int(input_ids.max()) >= c.vocab_size or int(input_ids.min()) < 0):
         raise TandemError(
             f"input ids must be in [0, {c.vocab_size}); got {int(input_ids.min())}..{int(input_ids.max())}: "
