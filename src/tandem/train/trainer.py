@@ -487,8 +487,26 @@ def _check_own_tokenizer(cfg: TrainConfig, tok: Any, path: Path) -> None:
         )
 
 
-# FLORES-200 names Arabic by its individual language Standard Arabic, whose spoken-form rules are ar's
-_FLORES_INDIVIDUAL = {"arb": "ar"}
+# FLORES-200 names some languages by the individual language of their macrolanguage that is the standard
+# variety (Standard Arabic, whose spoken-form rules are ar's; Western Persian, Standard Malay, ...): a
+# file named so is that macrolanguage's. Dialects with codes of their own (arz, ary, acm, ...) stay apart.
+_FLORES_INDIVIDUAL = {
+    "arb": "ar",
+    "pes": "fa",
+    "zsm": "ms",
+    "swh": "sw",
+    "lvs": "lv",
+    "ekk": "et",
+    "uzn": "uz",
+    "khk": "mn",
+    "plt": "mg",
+    "gaz": "om",
+    "ydd": "yi",
+    "azj": "az",
+    "npi": "ne",
+    "ory": "or",
+    "als": "sq",
+}
 
 
 def lang_from_name(path: str | os.PathLike) -> str:
