@@ -58,7 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flores-spm", help="FLORES SentencePiece model: adds spBLEU to FLORES tasks")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.add_argument(
-        "--dtype", default=None, choices=[None, "float32", "bfloat16", "float16"], help="weights dtype"
+        "--dtype",
+        default=None,
+        choices=["float32", "bfloat16", "float16"],  # was [None, ...]: the usage offered a 'None' it refused
+        help="weights dtype (default float32)",
     )
     p.add_argument("--predictions", help="score this jsonl of {id, prediction} instead of running a model")
     p.add_argument("--task", help="the task of --predictions")

@@ -116,8 +116,21 @@ def _token(flag: str, value: str, tok) -> int | None:
         return int(value)
     i = tok.token_to_id(value)
     if i is None:
-        raise TandemError(f"{flag} {value!r}: not an id and not a piece of the tokenizer")
+        raise TandemError(
+            f"{flag} {value!r}: not an id and not a piece of the tokenizer{_as_pieces(value, tok)}"
+        )
     return i
+
+
+def _as_pieces(text: str, tok) -> str:
+    """How the tokenizer writes `text` (at the start of an input and after a space, where they differ), for
+    an error: BART's byte-level BPE spells ' green' 'Ġgreen', SentencePiece '▁green'."""
+    shown: dict[tuple[int, ...], str] = {}
+    for t in (text, " " + text):
+        ids = tuple(tok.encode(t))
+        if ids and ids not in shown:
+            shown[ids] = f"{t!r} is " + " ".join(f"{p!r} ({i})" for p, i in zip(tok.tokenize(t), ids))
+    return f"; as text, {'; '.join(shown.values())}: give those pieces or ids" if shown else ""
 
 
 def _token_list(flag: str, value: str, tok) -> list[int]:
@@ -219,6 +232,11 @@ def run(args: argparse.Namespace) -> int:
     model = Seq2SeqLM.from_pretrained(args.model, device=device)
     tok = Tokenizer.load(args.tokenizer or args.model)
     tok.check_fits(model.config.vocab_size, f"the model {args.model}")
+    if args.clm and tok.clm_id is None:  # was: "[CLM] " encoded as characters (BART, mBART, T5 tokenizers)
+        raise TandemError(
+            f"--clm: the tokenizer of {args.tokenizer or args.model} has no [CLM] token, so its inputs cannot "
+            "start in causal-LM mode; drop --clm"
+        )
     # each input with where it came from, for error messages
     if args.prompt:
         inputs = [(f"--prompt {i}", t) for i, t in enumerate(args.prompt, 1)]
