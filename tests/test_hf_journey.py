@@ -68,3 +68,23 @@ def test_evaluate_usage_offers_only_the_dtypes_it_takes(capsys) -> None:
     with pytest.raises(SystemExit):
         cli_main(["evaluate", "--help"])
     assert "{float32,bfloat16,float16}" in capsys.readouterr().out
+
+
+def test_slu_tags_on_a_trained_models_vocabulary_says_to_drop_them(
+    bart_checkpoint: Path, tmp_path, capsys
+) -> None:
+    # was: "train one with `tandem tokenizer train --reserved-tags 3` (or let finetune train it)", neither
+    # possible for a checkpoint: finetune --tokenizer must be the model's own vocabulary
+    split = tmp_path / "snips" / "train"
+    split.mkdir(parents=True)
+    (split / "seq.in").write_text("play queen\nplay abba now\nwake me up\n")
+    (split / "seq.out").write_text("O B-artist\nO B-artist O\nO O O\n")
+    (split / "label").write_text("PlayMusic\nPlayMusic\nSetAlarm\n")
+    args = ["finetune", "--model", str(bart_checkpoint), "--task", "slu", "--data", str(tmp_path / "snips")]
+    rc = cli_main(
+        [*args, "--train-split", "train", "--slu-tags", "--max-steps", "1", "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "needs 3 reserved tags but the tokenizer has 0" in err
+    assert "drop --slu-tags" in err and "tandem tokenizer train" not in err
+    assert not (tmp_path / "o" / "best").exists()

@@ -579,13 +579,18 @@ class SLULabels:
                 slots.append((self.slots[i - n_int], value))
         return linearize(intent, slots)
 
-    def check_tokenizer(self, tokenizer: Any) -> None:
-        """Raise unless the tokenizer reserves a tag for every label."""
+    def check_tokenizer(self, tokenizer: Any, advice: str | None = None) -> None:
+        """Raise unless the tokenizer reserves a tag for every label; `advice` replaces the default what-to-do
+        (train a tokenizer with the tags), which a trained model's fixed vocabulary cannot follow."""
         have = getattr(tokenizer, "num_reserved_tags", 0)
         if have < len(self):
             raise TandemError(
-                f"the label vocabulary needs {len(self)} reserved tags but the tokenizer has {have}; train one "
-                f"with `tandem tokenizer train --reserved-tags {len(self)}` (or let finetune train it)"
+                f"the label vocabulary needs {len(self)} reserved tags but the tokenizer has {have}; "
+                + (
+                    advice
+                    or f"train one with `tandem tokenizer train --reserved-tags {len(self)}` (or let finetune "
+                    "train it)"
+                )
             )
 
     def save(self, directory: str | Path) -> Path:

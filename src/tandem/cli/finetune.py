@@ -442,7 +442,16 @@ def _run(args: argparse.Namespace, lock) -> int:
             advice="fine-tuning a trained model needs its own vocabulary: leave --tokenizer out to use it",
         )
     if labels is not None:
-        labels.check_tokenizer(tok)
+        # was: "train one with `tandem tokenizer train --reserved-tags N`", which a trained model's
+        # vocabulary (a Hugging Face BART's, say) cannot take: its embeddings fix the ids
+        labels.check_tokenizer(
+            tok,
+            advice=None
+            if model_dir is None
+            else f"--model {args.model} is a trained model, whose vocabulary cannot gain tags: drop --slu-tags to "
+            "train on `intent ; slot = value` text targets, or fine-tune a preset (a tokenizer with the tags is "
+            "trained for it)",
+        )
     torch.manual_seed(cfg.seed)  # --seed also pins a fresh preset's initial weights
     model = build_model(args.model, tok, args.model_overrides)
     lock.acquire(out)  # held until the run ends: no other run writes into --out meanwhile
