@@ -88,3 +88,31 @@ def test_slu_tags_on_a_trained_models_vocabulary_says_to_drop_them(
     assert rc == 2 and "needs 3 reserved tags but the tokenizer has 0" in err
     assert "drop --slu-tags" in err and "tandem tokenizer train" not in err
     assert not (tmp_path / "o" / "best").exists()
+
+
+def test_evaluate_predictions_with_limit_scores_the_first_n_examples(tmp_path: Path) -> None:
+    # the journey's check of a fine-tuned model: `tandem generate` on the first N inputs, scored with
+    # --predictions --limit N. Was: --limit ignored there, every later example counted as missing and any
+    # prediction past N scored
+    import json
+
+    copa = tmp_path / "copa.jsonl"
+    row = {
+        "premise": "The fox ran.",
+        "choice1": "It was quick.",
+        "choice2": "It was lazy.",
+        "question": "cause",
+    }
+    copa.write_text("".join(json.dumps({**row, "label": i % 2, "idx": i}) + "\n" for i in range(5)))
+    preds = tmp_path / "preds.jsonl"  # right on 0 and 1, wrong on 2
+    preds.write_text("".join(json.dumps({"id": str(i), "prediction": [0, 1, 1][i]}) + "\n" for i in range(3)))
+    out = tmp_path / "ev"
+    args = ["evaluate", "--predictions", str(preds), "--task", f"copa={copa}", "--out", str(out)]
+    assert cli_main([*args, "--limit", "2"]) == 0
+    res = json.loads((out / "metrics.json").read_text())["results"]["copa"]
+    assert (res["acc"], res["num_scored"], res["missing_predictions"]) == (100.0, 2, 0)
+    assert cli_main(args) == 0  # without --limit: the whole file, two examples without a prediction
+    res = json.loads((out / "metrics.json").read_text())["results"]["copa"]
+    assert (res["num_scored"], res["missing_predictions"]) == (3, 2)
+    assert res["acc"] == pytest.approx(200 / 3)
+    assert cli_main([*args, "--limit", "0"]) == 2

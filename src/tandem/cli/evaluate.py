@@ -80,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.task:
             raise TandemError("--predictions needs --task naming the task the predictions are for")
+        if args.limit is not None and args.limit < 1:
+            raise TandemError("--limit must be >= 1")
         task, explicit = get_task(args.task, args.flores_spm)
-        reports = [score_predictions(task, data_dir, args.predictions, explicit)]
+        reports = [score_predictions(task, data_dir, args.predictions, explicit, limit=args.limit)]
     else:
         if not args.model or not args.tasks:
             raise TandemError(

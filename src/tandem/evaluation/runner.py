@@ -310,9 +310,14 @@ def _match_label(pred: Any, labels: Sequence[Any], verbalized: Sequence[str] = (
 
 
 def score_predictions(
-    task: Task, data_dir: Path, predictions: str | Path, explicit: str | None = None
+    task: Task,
+    data_dir: Path,
+    predictions: str | Path,
+    explicit: str | None = None,
+    limit: int | None = None,
 ) -> TaskReport:
-    """Score a jsonl of {"id": ..., "prediction": ...} (other fields ignored) with the task's metric."""
+    """Score a jsonl of {"id": ..., "prediction": ...} (other fields ignored) with the task's metric; `limit`:
+    over the task's first N examples only, as a model run with --limit N scores them."""
     t0 = time.perf_counter()
     path = Path(predictions)
     rows = read_jsonl(path)
@@ -339,6 +344,8 @@ def score_predictions(
             )
         by_id[rid] = r["prediction"]
     docs = load_eval_docs(task, data_dir, explicit)
+    if limit is not None:  # was ignored: every other example of the task counted as a missing prediction
+        docs = docs[:limit]
     scored = [d for d in docs if d["id"] in by_id]
     if not scored:
         raise TandemError(
