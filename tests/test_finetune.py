@@ -817,7 +817,9 @@ def test_the_fine_tuned_model_decodes_as_its_dev_scoring_did(tmp_path):
 
     base = {"num_beams": 4, "no_repeat_ngram_size": 3, "min_new_tokens": 11, "length_penalty": 2.0}
     forced = {"forced_bos_token_id": 0, "forced_eos_token_id": 2, "max_new_tokens": 20}
-    model = _tiny_model(generation={**base, **forced})
+    # sampling filters change nothing in greedy decoding: kept for a caller who samples (HF's top_k 50)
+    forced |= {"top_k": 50, "top_p": 0.9, "temperature": 0.7}
+    model = _tiny_model(generation={**base, "do_sample": True, **forced})
     pairs = [Pair("ab", "ba"), Pair("cd", "dc")]
     cfg = TrainConfig(max_steps=1, batch_size=2, device="cpu", log_every=100)
     lines = []
@@ -829,7 +831,10 @@ def test_the_fine_tuned_model_decodes_as_its_dev_scoring_did(tmp_path):
     finetune(model, Tok(), pairs, pairs, cfg, out_dir=tmp_path / "ft", max_new_tokens=8, log=lines.append)
     assert Seq2SeqLM.from_pretrained(tmp_path / "ft" / "best").config.generation == forced
     note = next(x for x in lines if "decoding defaults" in x)
-    assert "num_beams=4, length_penalty=2.0, no_repeat_ngram_size=3, min_new_tokens=11" in note
+    assert (
+        "num_beams=4, do_sample=True, length_penalty=2.0, no_repeat_ngram_size=3, min_new_tokens=11" in note
+    )
+    assert "top_k" not in note
     lines.clear()  # nothing to drop: nothing said
     finetune(_tiny_model(), CharTok(), pairs, None, cfg, log=lines.append)
     assert not any("decoding defaults" in x for x in lines)

@@ -1151,13 +1151,12 @@ def finetune(
 
 
 # decoding defaults that make a search other than greedy: dev scoring overrides them (GREEDY), so a
-# fine-tuned model keeps none of them (length limits and forced first/last tokens stay)
+# fine-tuned model keeps none of them (length limits and forced first/last tokens stay). The sampling
+# filters (temperature, top_k, top_p) stay: they change nothing in greedy decoding and are read only when a
+# caller samples, which then samples as the base model did (a Hugging Face checkpoint's top_k 50)
 _SEARCH_DEFAULTS = (
     "num_beams",
     "do_sample",
-    "temperature",
-    "top_k",
-    "top_p",
     "length_penalty",
     "early_stopping",
     "no_repeat_ngram_size",
@@ -1169,7 +1168,7 @@ _SEARCH_DEFAULTS = (
 def decode_as_dev_scoring(config: Any) -> dict[str, Any]:
     """Drop from a model's decoding defaults (`config.generation`) the settings that dev scoring overrides
     (beam search, sampling, n-gram blocking, repetition penalty, a minimum length: `GREEDY`), and return
-    them. A base checkpoint's defaults (bart-large-cnn: 4 beams, min_length 56, no repeated 3-grams) were
+    them; the sampling filters (temperature, top_k, top_p) stay for callers that sample. A base checkpoint's defaults (bart-large-cnn: 4 beams, min_length 56, no repeated 3-grams) were
     made for its own task; kept in the fine-tuned model, they made `tandem generate` decode otherwise than
     the dev metrics that picked it were measured (a copy task: 95% of the dev targets greedily, 22.5% with
     4 beams, a minimum of 11 new tokens and no repeated 3-grams)."""
