@@ -134,6 +134,25 @@ def test_loglikelihood_parity(models):
     assert abs(b[0][0] - b[1][0]) > 1e-3
 
 
+def test_loglikelihood_parity_when_the_model_forces_a_first_token(models, tmp_path):
+    # lm-eval's `hf` scores a continuation right after the decoder start token, whatever the model's decoding
+    # forces first (mBART-50's language code); the bridge keeps that (`tandem evaluate` puts the token first)
+    import json
+
+    import tandem.integrations.lm_eval as bridge
+
+    hf, _ = models
+    d = tmp_path / "forced"
+    shutil.copytree(hf.model.name_or_path, d)
+    gen = json.loads((d / "generation_config.json").read_text())
+    (d / "generation_config.json").write_text(json.dumps({**gen, "forced_bos_token_id": 5}))
+    td = bridge.TandemLM(pretrained=str(d), batch_size=2)
+    assert td.lm.model.config.generation["forced_bos_token_id"] == 5 and td.lm.prefix == [0]
+    a = hf.loglikelihood(_instances("loglikelihood", REQUESTS[:4]), disable_tqdm=True)
+    b = td.loglikelihood(_instances("loglikelihood", REQUESTS[:4]), disable_tqdm=True)
+    assert [x for x, _ in b] == pytest.approx([x for x, _ in a], abs=1e-4)
+
+
 def test_rolling_and_generation_parity(models):
     hf, td = models
     texts = [("The small bird sat on the green mat near 3 houses. " * 3,), ("answer: no",)]

@@ -574,3 +574,74 @@ def test_rank_scores_of_the_alexatm_fixture_match_the_reference_code(shared_fixt
         got = score_continuations(lm, srcs, conts, batch_size=bs)
         for g_row, w_row in zip(got, want):
             assert [g.logprob for g in g_row] == pytest.approx(w_row, abs=1e-4)
+
+
+def _forced_mbart50(tmp_path):
+    """A tiny random mBART-50-like HF model whose decoding forces a first token (a target-language code),
+    and its tandem conversion."""
+    transformers = pytest.importorskip("transformers")
+    from _hf_tiny import TINY_BART_DIMS
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(0)
+    cfg = transformers.MBartConfig(
+        vocab_size=96, **TINY_BART_DIMS, scale_embedding=True, dropout=0.0, attention_dropout=0.0,
+        activation_dropout=0.0, init_std=0.1, decoder_start_token_id=2,
+    )  # fmt: skip
+    hf = transformers.MBartForConditionalGeneration(cfg).eval()
+    with torch.no_grad():
+        hf.final_logits_bias.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+    hf.generation_config.forced_bos_token_id = 90  # mBART-50: the target language's code
+    hf.save_pretrained(str(tmp_path / "hf"))
+    model = Seq2SeqLM.from_pretrained(tmp_path / "hf").eval()
+    assert model.config.generation["forced_bos_token_id"] == 90
+    return hf, model
+
+
+def _forced_reference(hf, src, cont, prefix):
+    """Summed log-probs of `cont` from transformers, its decoder reading `prefix + cont[:-1]`, and whether every
+    token of it is the argmax."""
+    dec = torch.tensor([[*prefix, *cont[:-1]]])
+    with torch.no_grad():
+        logits = hf(input_ids=torch.tensor([src]), decoder_input_ids=dec).logits[0, len(prefix) - 1 :].float()
+    lp = torch.log_softmax(logits, -1).gather(1, torch.tensor(cont)[:, None]).sum().item()
+    return lp, bool((logits.argmax(-1) == torch.tensor(cont)).all())
+
+
+def test_scoring_puts_a_forced_first_token_first(tmp_path):
+    """A model whose decoding forces a first token (mBART-50's target-language code) generates, and is
+    fine-tuned, with `[start, forced, ...]`: choices are scored after the forced token (not scored itself),
+    on the prefix-tree path (tandem), the row path (tandem and HF models) and with the lm-eval opt-out not."""
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import score_continuations
+
+    hf, model = _forced_mbart50(tmp_path)
+    g = torch.Generator().manual_seed(2)
+    srcs = [torch.randint(4, 90, (n,), generator=g).tolist() + [2, 91] for n in (7, 3, 11)]
+    # shared prefixes (a branching tree), a single choice (a chain), a one-token choice
+    conts = [[[10, 11, 12], [10, 11, 13], [14]], [[20, 21, 22, 23]], [[30], [31, 30], [30, 32]]]
+    tandem_lm, hf_lm = EncoderDecoder(model, _Tok()), EncoderDecoder(hf, _Tok())
+    assert tandem_lm.prefix == hf_lm.prefix == [2, 90]
+    want = [[_forced_reference(hf, s, c, [2, 90]) for c in cs] for s, cs in zip(srcs, conts)]
+    for lm in (tandem_lm, hf_lm):  # tandem: prefix trees; HF: one row per choice
+        got = score_continuations(lm, srcs, conts, batch_size=2)
+        for cs, rs, ws in zip(conts, got, want):
+            assert [r.num_tokens for r in rs] == [len(c) for c in cs]
+            assert [r.logprob for r in rs] == pytest.approx([w[0] for w in ws], abs=1e-4)
+            assert [r.is_greedy for r in rs] == [w[1] for w in ws]
+    # tandem's row path
+    flat = [(i, j) for i, cs in enumerate(conts) for j in range(len(cs))]
+    memory = tandem_lm.encode([srcs]).rows(torch.tensor([i for i, _ in flat]))
+    sums, greedy = tandem_lm.score_rows(memory, [conts[i][j] for i, j in flat])
+    assert sums.tolist() == pytest.approx([want[i][j][0] for i, j in flat], abs=1e-4)
+    assert greedy.tolist() == [want[i][j][1] for i, j in flat]
+    # opted out (the lm-eval bridge, as lm-eval's `hf`): right after the start token, whatever is forced
+    for lm in (
+        EncoderDecoder(model, _Tok(), forced_first=False),
+        EncoderDecoder(hf, _Tok(), forced_first=False),
+    ):
+        assert lm.prefix == [2]
+        got = score_continuations(lm, srcs, conts, batch_size=2)
+        for s, cs, rs in zip(srcs, conts, got):
+            ref = [_forced_reference(hf, s, c, [2])[0] for c in cs]
+            assert [r.logprob for r in rs] == pytest.approx(ref, abs=1e-4)

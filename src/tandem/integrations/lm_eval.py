@@ -17,7 +17,9 @@ model does with `backend=seq2seq`: the context is encoded with the tokenizer's s
 EOS appended; BART: `<s> ... </s>`; `add_eos=False` turns them off), the continuation without, trailing context spaces
 move to the continuation; the continuation is tokenized in its context (the ids of context + continuation
 after the context's own), as tandem's rank scoring does, which for T5/BART tokenizers equals encoding it
-alone. Unlike `hf`, requests that share a context are scored with one encoder pass.
+alone; a continuation follows the decoder start token alone, as in `hf`, also for a model whose decoding
+forces a first token (mBART-50's language code, which `tandem evaluate` puts first). Unlike `hf`, requests
+that share a context are scored with one encoder pass.
 """
 
 from __future__ import annotations
@@ -147,7 +149,9 @@ class TandemLM(TemplateLM):
             if tokenizer is not None and not isinstance(tokenizer, str)
             else Tokenizer.load(tokenizer or pretrained)
         )
-        self.lm = EncoderDecoder(model, tok, add_eos=add_eos)
+        # continuations follow the start token alone, as `hf` scores them, even where the model's decoding
+        # forces a first token (mBART-50's language code; `tandem evaluate` scores after it)
+        self.lm = EncoderDecoder(model, tok, add_eos=add_eos, forced_first=False)
         self.tokenizer = self.lm.tok
         self._device = torch.device(device)
         limit = self.lm.max_source_len

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tandem.errors import TandemError
+from tandem.finetune import forced_first_token
 from tandem.model.generation import weight_key
 from tandem.tokenizer import affixes, frame
 
@@ -199,7 +200,8 @@ class PackedLinears:
 @dataclass
 class ContinuationTree:
     """Continuations of one source as a prefix tree, decoded as ONE row: continuations that share a prefix
-    share its decoder positions (and the start position, always). Node 0 reads the start token; node n reads
+    share its decoder positions (and the decoder prefix's, always). Nodes 0 .. k-1 read the k ids of the decoder
+    prefix (the start token, then a forced first token when the model forces one; never scored); node n reads
     `inputs[n]` at position `depths[n]`, after its parent `parents[n]` (the root is its own parent). Entry m
     scores token `targets[m]` of continuation `owners[m]` from node `nodes[m]`'s next-token distribution."""
 
@@ -212,14 +214,21 @@ class ContinuationTree:
     num_continuations: int
 
     @classmethod
-    def build(cls, start_id: int, continuations: Sequence[Sequence[int]]) -> ContinuationTree:
-        inputs, parents, depths = [start_id], [0], [0]
-        children: list[dict[int, int]] = [{}]
+    def build(cls, prefix: int | Sequence[int], continuations: Sequence[Sequence[int]]) -> ContinuationTree:
+        """`prefix`: the decoder start token, or the ids every continuation follows (`EncoderDecoder.prefix`)."""
+        inputs = [prefix] if isinstance(prefix, int) else list(prefix)
+        if not inputs:
+            raise TandemError(
+                "ContinuationTree.build: the decoder prefix is empty; give at least the start token"
+            )
+        k = len(inputs)
+        parents, depths = [max(0, n - 1) for n in range(k)], list(range(k))
+        children: list[dict[int, int]] = [{} for _ in range(k)]
         nodes: list[int] = []
         targets: list[int] = []
         owners: list[int] = []
         for j, cont in enumerate(continuations):
-            node = 0
+            node = k - 1
             for i, t in enumerate(cont):
                 nodes.append(node)
                 targets.append(t)
@@ -246,9 +255,21 @@ class ContinuationTree:
 class EncoderDecoder:
     """Model view used by rank scoring and generation."""
 
-    def __init__(self, model: Any, tokenizer: Any, add_eos: bool = True, prepack: bool | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        add_eos: bool = True,
+        prepack: bool | None = None,
+        forced_first: bool = True,
+    ) -> None:
         """`prepack`: run the linear layers through `PackedLinears` while scoring (None: when on CPU in fp32
-        and the linear weights fit in PREPACK_MAX_BYTES, as it keeps a packed copy of them)."""
+        and the linear weights fit in PREPACK_MAX_BYTES, as it keeps a packed copy of them).
+
+        `forced_first`: when the model's decoding forces a first token (`forced_bos_token_id`: an mBART-50
+        target-language code, BART-large's `<s>`), every scored continuation follows it, as the model generates
+        and as fine-tuning trains it (`prefix` is `[start, forced]`; the forced token itself is not scored).
+        False scores right after the start token whatever the model forces (lm-eval's `hf` convention)."""
         self.model = model.eval()
         self.packed = PackedLinears(self.model, prepack)
         self.tok = tokenizer if isinstance(tokenizer, TextTokenizer) else TextTokenizer(tokenizer)
@@ -276,6 +297,9 @@ class EncoderDecoder:
             self.pad_id = self.tok.pad_id if self.tok.pad_id is not None else 0
         if self.start_id is None:
             raise TandemError("the model config has no decoder_start_token_id; set it in config.json")
+        forced = _forced_first_token(model, self.is_tandem) if forced_first else None
+        # what every scored continuation follows in the decoder (read, never scored)
+        self.prefix: list[int] = [self.start_id] if forced is None else [self.start_id, forced]
 
     @property
     def device(self) -> torch.device:
@@ -425,13 +449,16 @@ class EncoderDecoder:
     def score_rows(
         self, memory: Memory, continuations: Sequence[Sequence[int]]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher-forced log-likelihood of each continuation (row i reads memory row i): summed log-probs
-        (float64, (N,)) and whether every token is the argmax at its position ((N,) bool)."""
+        """Teacher-forced log-likelihood of each continuation (row i reads memory row i; the decoder reads
+        `prefix` first): summed log-probs (float64, (N,)) and whether every token is the argmax at its position
+        ((N,) bool)."""
         dev = self.device
-        dec_in = [[self.start_id, *c[:-1]] for c in continuations]
+        dec_in = [[*self.prefix, *c[:-1]] for c in continuations]
         targets = torch.tensor([t for c in continuations for t in c], device=dev)
+        skip = len(self.prefix) - 1  # prefix positions whose next token is still prefix: nothing scored there
         if self.is_tandem:
             hidden, mask = self.decode(memory, dec_in)
+            mask[:, :skip] = 0
             positions = mask.nonzero()  # (M, 2) row-major: rows in order, positions ascending
             # the LM head only where a continuation token is scored: padding costs no V-sized matmul
             logits = self.model.project(hidden[positions[:, 0], positions[:, 1]])
@@ -439,6 +466,7 @@ class EncoderDecoder:
             from transformers.modeling_outputs import BaseModelOutput
 
             ids, mask = self.pad(dec_in, self.pad_id)
+            mask[:, :skip] = 0
             positions = mask.nonzero()
             out = self.model(
                 encoder_outputs=BaseModelOutput(last_hidden_state=memory.states),
@@ -448,6 +476,18 @@ class EncoderDecoder:
             logits = out.logits[positions[:, 0], positions[:, 1]]
         tok_lp, greedy = self.target_logprobs(logits, torch.arange(len(targets), device=dev), targets)
         return _per_continuation(positions[:, 0], len(continuations), tok_lp, greedy)
+
+
+def _forced_first_token(model: Any, is_tandem: bool) -> int | None:
+    """The token the model's decoding forces first (`forced_bos_token_id`), else None: a tandem model's
+    `config.generation` (`tandem.finetune.forced_first_token`), a Hugging Face model's generation_config."""
+    token = forced_first_token(model.config)
+    if token is None and not is_tandem:
+        gen = getattr(model, "generation_config", None)
+        token = getattr(gen if gen is not None else model.config, "forced_bos_token_id", None)
+        if not isinstance(token, int) or isinstance(token, bool):
+            token = None
+    return token
 
 
 def _per_continuation(

@@ -5,7 +5,9 @@ cross-attention keys/values) is shared by all of its choices; lm-eval and HELM r
 every choice. With tandem models the choices of an example are then decoded together as one prefix tree
 (one decoder row; each position attends to its ancestors only), so the start position and any prefix the
 choices share are computed once, and the LM head runs once per tree node. Examples are length-sorted into
-batches so padding stays small. A choice is scored as the tokens it has after its prompt (`continuation_ids`).
+batches so padding stays small. A choice is scored as the tokens it has after its prompt (`continuation_ids`),
+read after the decoder start token and, for a model whose decoding forces a first token (mBART-50's target
+language code), after that token too, as the model generates (`EncoderDecoder.prefix`; never scored itself).
 
 Normalisations of a choice's summed log-likelihood `ll`:
 - "none": ll;  "token": ll / number of choice tokens;  "char": ll / number of characters of the choice;
@@ -80,7 +82,8 @@ def score_continuations(
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> list[list[ContinuationScore]]:
-    """Log-likelihood of each continuation (token ids, no start token) given its source (encoder ids).
+    """Log-likelihood of each continuation (token ids, no start token) given its source (encoder ids), read
+    after the decoder prefix `lm.prefix` (the start token, then the token the model forces first, if any).
 
     `continuations[i]` lists the continuations of `sources[i]`. Each source is encoded once (encoder passes
     of at most `batch_size` sources, grouped by length to cut padding) and its cross-attention K/V are shared
@@ -172,15 +175,15 @@ def _score_trees(
     trees: list[tuple[int, list[int], ContinuationTree]] = []  # (source, its continuation indices, tree)
     for w, cs in enumerate(conts):
         group: list[int] = []
-        size = 1
+        size = len(lm.prefix)
         for j, c in enumerate(cs):
             if group and size + len(c) > MAX_TREE_NODES:
-                trees.append((w, group, ContinuationTree.build(lm.start_id, [cs[i] for i in group])))
-                group, size = [], 1
+                trees.append((w, group, ContinuationTree.build(lm.prefix, [cs[i] for i in group])))
+                group, size = [], len(lm.prefix)
             group.append(j)
             size += len(c)
         if group:
-            trees.append((w, group, ContinuationTree.build(lm.start_id, [cs[i] for i in group])))
+            trees.append((w, group, ContinuationTree.build(lm.prefix, [cs[i] for i in group])))
     trees.sort(key=lambda x: (-len(x[2].inputs), -lens[x[0]]))
     cuts = plan_batches([len(t.inputs) for _, _, t in trees], max_trees)
     for a, b in zip(cuts, cuts[1:]):
