@@ -305,17 +305,21 @@ def test_flores_bleu_into_japanese_is_not_13a_and_reports_its_signature(tmp_path
     assert "tok:13a" in task.signatures["bleu"]
 
 
-def test_choices_too_long_for_the_decoder_are_recorded_skips(tiny_model, shared_data):
+@pytest.mark.parametrize("forced", [False, True])
+def test_choices_too_long_for_the_decoder_are_recorded_skips(tiny_model, shared_data, forced):
     # A rank example whose verbalisation the decoder cannot hold is a skip, like a query the encoder cannot
     # hold: it has its own record in predictions.jsonl, and demonstrations dropped from its (unscored) prompt
-    # are not counted as dropped.
+    # are not counted as dropped. A forced first token (mBART-50's language code) takes one decoder position.
     from tandem.evaluation.runner import run_task
     from tandem.model import Seq2SeqLM
     from tandem.prompting.lm import EncoderDecoder
     from tandem.prompting.scoring import continuation_ids
     from tandem.tokenizer import Tokenizer
 
-    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(tiny_model), Tokenizer.load(tiny_model))
+    model = Seq2SeqLM.from_pretrained(tiny_model)
+    if forced:
+        model.config.generation = {**(model.config.generation or {}), "forced_bos_token_id": 7}
+    lm = EncoderDecoder(model, Tokenizer.load(tiny_model))
     task, _ = get_task("copa")
     docs = task.load(shared_data, None)[:6]
     # choices are tokenized after their prompt (whose end, the query, every fitted prompt keeps)
@@ -324,7 +328,7 @@ def test_choices_too_long_for_the_decoder_are_recorded_skips(tiny_model, shared_
     # room for the query and part of one demonstration: every prompt loses demonstrations, none is skipped
     lm.max_source_len = max(len(lm.source_ids("[CLM] " + task.prompt(d))) for d in docs) + 12
     rep = run_task(lm, task, shared_data, shots=2, limit=6, batch_size=2)
-    too_long = {d["id"] for d, n in zip(docs, longest) if n > lm.max_target_len}
+    too_long = {d["id"] for d, n in zip(docs, longest) if n + forced > lm.max_target_len}
     assert too_long and rep.num_scored == 6 - len(too_long) and rep.skipped_too_long == len(too_long)
     assert len(rep.records) == 6 and {r["id"] for r in rep.records if r.get("skipped")} == too_long
     scored = [r for r in rep.records if not r.get("skipped")]

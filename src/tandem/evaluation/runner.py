@@ -220,8 +220,9 @@ def run_task(
     ok = [i for i, p in enumerate(prompts) if p is not None]
     if task.kind == "rank":
         choices = {i: task.choices(docs[i]) for i in ok}
-        cap = lm.max_target_len
-        # a verbalisation the decoder cannot hold is a skip, not a cut (tokenized in context, as it is scored)
+        # a verbalisation the decoder cannot hold is a skip, not a cut (tokenized in context, as it is scored);
+        # the decoder reads the prefix (start, a forced first token) and all of a choice but its last token
+        cap = None if lm.max_target_len is None else lm.max_target_len - len(lm.prefix) + 1
         if cap is not None:
             ok = [i for i in ok if all(len(c) <= cap for c in choice_ids(lm, str(prompts[i]), choices[i]))]
         if progress is not None:
