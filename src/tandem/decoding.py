@@ -204,3 +204,14 @@ def model_min_new_tokens(min_new_tokens: Any, max_new_tokens: Any) -> Any:
     if _whole(min_new_tokens) and _whole(max_new_tokens) and min_new_tokens > max_new_tokens:
         return max_new_tokens
     return min_new_tokens
+
+
+def forced_first_token(config: Any) -> int | None:
+    """The token a model's decoding defaults force as the first new token (`forced_bos_token_id`, from a
+    Hugging Face generation_config.json: BART-large's `<s>`, an mBART-50 target-language code), else None.
+
+    Generation puts it right after the decoder start token, so fine-tuning targets must begin with it too (as
+    Hugging Face's BART and mBART-50 tokenizers write labels): a model trained on targets without it would
+    read, at generation time, a decoder input it never saw in training."""
+    token = (getattr(config, "generation", None) or {}).get("forced_bos_token_id")
+    return token if isinstance(token, int) and not isinstance(token, bool) else None

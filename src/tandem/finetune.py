@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from tandem.decoding import forced_first_token  # re-exported: fine-tuning frames targets with it
 from tandem.devices import torch_device
 from tandem.errors import TandemError, download_hint, looks_like_hub_name
 from tandem.jsonl import iter_jsonl
@@ -210,17 +211,6 @@ def encode_pairs(
         truncation.examples, truncation.sources, truncation.targets = len(pairs), cut_src, cut_tgt
         truncation.max_source_len, truncation.max_target_len = max_source_len, max_target_len
     return out
-
-
-def forced_first_token(config: Any) -> int | None:
-    """The token a model's decoding defaults force as the first new token (`forced_bos_token_id`, from a
-    Hugging Face generation_config.json: BART-large's `<s>`, an mBART-50 target-language code), else None.
-
-    Generation puts it right after the decoder start token, so fine-tuning targets must begin with it too (as
-    Hugging Face's BART and mBART-50 tokenizers write labels): a model trained on targets without it would
-    read, at generation time, a decoder input it never saw in training."""
-    token = (getattr(config, "generation", None) or {}).get("forced_bos_token_id")
-    return token if isinstance(token, int) and not isinstance(token, bool) else None
 
 
 def target_framing(tokenizer: Any, target_start: int | None = None) -> tuple[list[int], list[int]]:

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tandem.decoding import forced_first_token
 from tandem.errors import TandemError
-from tandem.finetune import forced_first_token
 from tandem.model.generation import weight_key
 from tandem.tokenizer import affixes, frame
 
@@ -480,7 +480,7 @@ class EncoderDecoder:
 
 def _forced_first_token(model: Any, is_tandem: bool) -> int | None:
     """The token the model's decoding forces first (`forced_bos_token_id`), else None: a tandem model's
-    `config.generation` (`tandem.finetune.forced_first_token`), a Hugging Face model's generation_config."""
+    `config.generation` (`tandem.decoding.forced_first_token`), a Hugging Face model's generation_config."""
     token = forced_first_token(model.config)
     if token is None and not is_tandem:
         gen = getattr(model, "generation_config", None)
