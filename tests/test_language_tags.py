@@ -146,6 +146,16 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
         _sources(SimpleNamespace(data=["my corpus.txt"], langs=None))
     (src,) = _sources(SimpleNamespace(data=["en:my corpus.txt"], langs=None))
     assert src.lang == "en" and src.path == "my corpus.txt"
+    # a name that passes as a tag but names no language: 'train' (5 letters) was sampled as a language
+    for name in ("train.txt", "data.jsonl", "wiki_dump.txt"):
+        Path(name).write_text("hello world\n", encoding="utf-8")
+        with pytest.raises(
+            TandemError, match=rf"guessed from the file name \('{name.split('.')[0].split('_')[0]}'\)"
+        ):
+            _sources(SimpleNamespace(data=[name], langs=None))
+    for name, lang in (("de.txt", "de"), ("arz_Arab.devtest", "arz"), ("pt-BR.txt", "pt")):
+        Path(name).write_text("hallo\n", encoding="utf-8")
+        assert _sources(SimpleNamespace(data=[name], langs=None))[0].lang == lang
     (src,) = _sources(SimpleNamespace(data=["my corpus.txt"], langs=["de"]))
     assert src.lang == "de"
 

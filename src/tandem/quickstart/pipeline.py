@@ -335,7 +335,7 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
     """The pretraining text as (file, language): the user's `--data` entries (`FILE`/glob, language from the
     file name as `tandem pretrain` reads it, or `LANG:FILE`), else the corpus's written-form documents."""
     from tandem.data.sampling import language_tag
-    from tandem.train.trainer import lang_from_name
+    from tandem.train.trainer import check_guessed_language, lang_from_name
 
     if not ctx.data:
         return [(f"data/text/{lang}.txt", lang) for lang in ctx.langs]
@@ -360,7 +360,7 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
                 continue
             guess = lang_from_name(f)
             try:
-                language_tag(guess)
+                check_guessed_language(guess)
             except TandemError:
                 raise TandemError(
                     f"--data {m}: the language guessed from the file name ({guess!r}) is not a language tag; "

@@ -517,6 +517,18 @@ def lang_from_name(path: str | os.PathLike) -> str:
     return _FLORES_INDIVIDUAL.get(code) or TWO_LETTER.get(code, code)
 
 
+def check_guessed_language(code: str) -> str:
+    """`code`, a language guessed from a file or folder name, if it can be one: a valid tag whose language
+    subtag has 2 or 3 letters (BCP 47 reserves 4 letters and registers no 5-8 letter language), else a
+    TandemError: `train.txt` or `corpus.txt` name no language, and read as one they were sampled as one."""
+    from tandem.data.sampling import language_tag
+
+    language_tag(code)
+    if not 2 <= len(code.split("-")[0]) <= 3:
+        raise TandemError(f"{code!r} has no 2- or 3-letter language code")
+    return code
+
+
 def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
     """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand.
     `notes` gets a line for each folder whose language is taken from its name (any valid-looking tag passes)."""
@@ -551,6 +563,8 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
         guessed = not langs and not lang
         name = "folder name" if Path(f).is_dir() else "file name"
         try:
+            if guessed:
+                check_guessed_language(lang_from_name(f))
             out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
         except TandemError as e:
             if not guessed:
