@@ -165,6 +165,23 @@ def _read_line(f: io.TextIOBase, limit: int) -> tuple[str, bool]:
     return "\n", False
 
 
+def _fitting_lines(
+    f: io.TextIOBase, limit: int, path: Path, skipped: _Skipped | None, what: str = ""
+) -> Iterable[tuple[int, str]]:
+    """(line number, line) of `f`, line ends kept; a line over `limit` characters is read to its end in
+    chunks, dropped and counted in `skipped` ("PATH line N" + `what`)."""
+    lineno = 0
+    while True:
+        line, fits = _read_line(f, limit)
+        if not line:
+            return
+        lineno += 1
+        if fits:
+            yield lineno, line
+        elif skipped is not None:
+            skipped.add_long(str(path), f"{path} line {lineno}{what}")
+
+
 def _iter_file_lines(path: Path, skipped: _Skipped | None = None) -> Iterable[str]:
     """Lines of a text file; for `.jsonl` files the lines of each record's "text" field. Lines of a text
     file holding NUL characters (binary data, not text), and lines (and .jsonl lines) longer than the limit,
@@ -173,31 +190,14 @@ def _iter_file_lines(path: Path, skipped: _Skipped | None = None) -> Iterable[st
     try:
         with _open_text(path) as f:
             if not _is_jsonl(path):
-                lineno = 0
-                while True:
-                    line, fits = _read_line(f, limit)
-                    if not line:
-                        return
-                    lineno += 1
-                    if not fits:
-                        if skipped is not None:
-                            skipped.add_long(str(path), f"{path} line {lineno}")
-                        continue
+                for _, line in _fitting_lines(f, limit, path, skipped):
                     if "\x00" in line:
                         if skipped is not None:
                             skipped.binary[path] = skipped.binary.get(path, 0) + 1
                         continue
                     yield line.rstrip("\r\n")
-            lineno = 0
-            while True:
-                line, fits = _read_line(f, _JSON_FACTOR * limit)
-                if not line:
-                    return
-                lineno += 1
-                if not fits:
-                    if skipped is not None:
-                        skipped.add_long(str(path), f"{path} line {lineno} (a JSON line)")
-                    continue
+                return
+            for lineno, line in _fitting_lines(f, _JSON_FACTOR * limit, path, skipped, " (a JSON line)"):
                 if not line.strip():
                     continue
                 try:
