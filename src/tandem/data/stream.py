@@ -155,9 +155,10 @@ def _check_cache_order(src: Source, cache: Any) -> None:
         built = {k: meta[k] for k in ("shuffle_files", "shuffle_docs") if k in meta}
     except (OSError, ValueError, AttributeError, TypeError):
         return  # no readable meta.json: nothing to compare with
-    diff = [f"{k}={v!r} (this source: {getattr(src, k)!r})" for k, v in built.items() if getattr(src, k) != v]
-    if diff:
-        fix = ", ".join(f"{k}={v!r}" for k, v in built.items() if getattr(src, k) != v)
+    other = {k: v for k, v in built.items() if getattr(src, k) != v}
+    if other:
+        diff = [f"{k}={v!r} (this source: {getattr(src, k)!r})" for k, v in other.items()]
+        fix = ", ".join(f"{k}={v!r}" for k, v in other.items())
         raise TandemError(
             f"source {src.path}: the token cache was built from a source with {' and '.join(diff)}, so it "
             "would give its documents in another order than its text source; give the cache source "
