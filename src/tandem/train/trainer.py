@@ -458,8 +458,8 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
                 f"{'lower' if e.too_large else 'raise'} --vocab-size, add text to --data, or pass --tokenizer "
                 "(one made with `tandem tokenizer train`)"
             ) from e
-        if _skipped_note(read):
-            print(_skipped_note(read), file=sys.stderr, flush=True)
+        if note := _skipped_note(read):
+            print(note, file=sys.stderr, flush=True)
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
@@ -616,11 +616,10 @@ def _skipped_note(read: dict[str, dict[str, Any]]) -> str:
     bad = []
     for r in read.values():
         for path, f in r.get("files", {}).items():
-            skipped = sum(n for k, n in f["skipped"].items() if k != "empty_docs")
+            counts = {k: n for k, n in f["skipped"].items() if k != "empty_docs"}
+            skipped = sum(counts.values())
             if skipped and skipped > _SKIPPED_SHARE * (skipped + f["docs"]):
-                kinds = ", ".join(
-                    f"{n:,} {k.replace('_', ' ')}" for k, n in f["skipped"].items() if k != "empty_docs"
-                )
+                kinds = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in counts.items())
                 share = skipped / (skipped + f["docs"])
                 bad.append(
                     f"{path}: {f['docs']:,} read, {skipped:,} skipped ({share:.0%}: {kinds}; first: {f['first']})"
