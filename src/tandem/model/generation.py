@@ -99,11 +99,12 @@ class _BadWords:
     def __call__(self, scores: torch.Tensor, seq: torch.Tensor) -> torch.Tensor:
         if self.single:
             scores[:, self.single] = float("-inf")
+        if self.multi and self.multi[0][0].device != seq.device:  # moved once, not at every step
+            self.multi = [(p.to(seq.device), t.to(seq.device)) for p, t in self.multi]
         for prefixes, last in self.multi:
             n = prefixes.shape[1]
             if n > seq.shape[1]:  # longer than the decoder input so far: cannot match yet
                 continue
-            prefixes, last = prefixes.to(seq.device), last.to(seq.device)
             hit = (seq[:, None, -n:] == prefixes[None]).all(-1)  # (N, M)
             rows, which = hit.nonzero(as_tuple=True)
             scores[rows, last[which]] = float("-inf")
