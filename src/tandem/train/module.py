@@ -53,9 +53,8 @@ class Seq2SeqTrainModule(nn.Module):
         scale: float | None = None,
         decoder_input_ids: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if (
-            decoder_input_ids is None
-        ):  # given by a batch whose rows start from tokens of their own (mBART-cc25)
+        # a batch whose rows start from tokens of their own (mBART-cc25) gives its decoder input
+        if decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, self.start_id, self.pad_id)
         if self.fused_loss:
             out = self.model(
