@@ -10,6 +10,11 @@ from pathlib import Path
 
 from tandem.errors import TandemError
 
+# A JSON line is parsed whole, so readers that bound what they hold (the pretraining Reader, tokenizer
+# training) skip one longer than this many times their text limit, reading it to its end in chunks: the
+# margin leaves room for a text at the limit written with \uXXXX escapes (6 bytes a character)
+JSON_LINE_FACTOR = 16
+
 _BAD_BYTE = re.compile("[\udc80-\udcff]")  # how errors="surrogateescape" shows an undecodable byte
 
 

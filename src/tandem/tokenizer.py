@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import sentencepiece as spm
 
 from tandem.errors import TandemError
+from tandem.jsonl import JSON_LINE_FACTOR
 
 if TYPE_CHECKING:
     from tandem.hf_tokenizer import HFTokenizer
@@ -135,7 +136,6 @@ def _is_jsonl(path: Path) -> bool:
 # (tandem.data.sources.MAX_DOC_CHARS): a longer one is skipped, and read in bounded chunks to its end, never
 # held whole (a 300 MB single-line file took GBs, and SentencePiece then trained on it as one sentence)
 MAX_SENTENCE_CHARS = 1_000_000
-_JSON_FACTOR = 16  # a .jsonl line is parsed whole: one of more than 16 x the limit is skipped (as the Reader)
 _CHUNK_CHARS = 1 << 16  # characters read at a time from the rest of a line that is skipped
 
 
@@ -197,7 +197,7 @@ def _iter_file_lines(path: Path, skipped: _Skipped | None = None) -> Iterable[st
                         continue
                     yield line.rstrip("\r\n")
                 return
-            for lineno, line in _fitting_lines(f, _JSON_FACTOR * limit, path, skipped, " (a JSON line)"):
+            for lineno, line in _fitting_lines(f, JSON_LINE_FACTOR * limit, path, skipped, " (a JSON line)"):
                 if not line.strip():
                     continue
                 try:
@@ -255,7 +255,7 @@ def _long_note(long: dict[str, Any], limit: int) -> str:
     )
     return (
         f"{parts} skipped: longer than {limit:,} characters, a tokenizer's training sentences are lines "
-        f"(a .jsonl line: {_JSON_FACTOR} x that); break such text into lines"
+        f"(a .jsonl line: {JSON_LINE_FACTOR} x that); break such text into lines"
     )
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from tandem.data.sampling import language_tag
 from tandem.errors import TandemError
+from tandem.jsonl import JSON_LINE_FACTOR
 
 FORMATS = ("txt", "jsonl", "parquet", "hf", "tokens")
 TXT_MODES = ("line", "paragraph", "file")
@@ -792,9 +793,8 @@ class Reader:
         # its end to check it and count its pieces, then piece by piece as they are used (see _scan)
         self._read_cap = 4 * self.max_doc_chars + 4
         # a jsonl line must be read whole to be parsed: one of more bytes than this is skipped (read in chunks
-        # to its end, never held whole) as a "long_records" bad record. 16 x max_doc_chars leaves room for a
-        # text of max_doc_chars characters or more written with \uXXXX escapes (6 bytes a character)
-        self._json_cap = 16 * self.max_doc_chars + 16
+        # to its end, never held whole) as a "long_records" bad record (see JSON_LINE_FACTOR)
+        self._json_cap = JSON_LINE_FACTOR * (self.max_doc_chars + 1)
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
         if self.fmt == "hf":
@@ -1475,7 +1475,7 @@ class Reader:
             if long_line is not None:
                 msg = (
                     f"{where}: a JSON line of {long_line[0]:,} bytes, more than the {self._json_cap:,} read whole "
-                    f"(16 x max_doc_chars) (skipped)"
+                    f"({JSON_LINE_FACTOR} x max_doc_chars) (skipped)"
                 )
                 return Item("bad", ("long_records", msg), dict(c), rec, where)
             try:
