@@ -1158,10 +1158,11 @@ _SEARCH_DEFAULTS = (
 def decode_as_dev_scoring(config: Any) -> dict[str, Any]:
     """Drop from a model's decoding defaults (`config.generation`) the settings that dev scoring overrides
     (beam search, sampling, n-gram blocking, repetition penalty, a minimum length: `GREEDY`), and return
-    them; the sampling filters (temperature, top_k, top_p) stay for callers that sample. A base checkpoint's defaults (bart-large-cnn: 4 beams, min_length 56, no repeated 3-grams) were
-    made for its own task; kept in the fine-tuned model, they made `tandem generate` decode otherwise than
-    the dev metrics that picked it were measured (a copy task: 95% of the dev targets greedily, 22.5% with
-    4 beams, a minimum of 11 new tokens and no repeated 3-grams)."""
+    them; the sampling filters (temperature, top_k, top_p) stay for callers that sample. A base checkpoint's
+    defaults (bart-large-cnn: 4 beams, min_length 56, no repeated 3-grams) were made for its own task; kept in
+    the fine-tuned model, they made `tandem generate` decode otherwise than the dev metrics that picked it
+    were measured (a copy task: 95% of the dev targets greedily, 22.5% with 4 beams, a minimum of 11 new
+    tokens and no repeated 3-grams)."""
     gen = getattr(config, "generation", None)
     if not isinstance(gen, dict):
         return {}
