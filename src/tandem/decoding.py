@@ -57,8 +57,9 @@ def _bad(what: str, value: Any) -> TandemError:
     return TandemError(f"{what}, got {value!r}")
 
 
-def _ids(v: Any) -> list:
-    return list(v) if isinstance(v, (list, tuple)) else [v]
+def id_list(value: Any) -> list:
+    """An option that takes one token id or several (`forced_eos_token_id`), as a list."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _check_whole(name: str, value: Any, least: int, hint: str = "") -> None:
@@ -186,7 +187,7 @@ def check_generation_settings(
             f"forced_bos_token_id {forced_bos_token_id} is in suppress_tokens: the first step would have no "
             "token left; drop one of them"
         )
-    if forced_eos_token_id is not None and set(_ids(forced_eos_token_id)) <= set(suppressed):
+    if forced_eos_token_id is not None and set(id_list(forced_eos_token_id)) <= set(suppressed):
         raise TandemError(
             f"forced_eos_token_id {forced_eos_token_id} is in suppress_tokens: the last step would have no "
             "token left; drop one of them"
