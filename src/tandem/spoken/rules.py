@@ -265,8 +265,13 @@ class LanguageRules:
         # part after the seconds, which no clock time has, or before a minute or hour word: "2:11 minutes"):
         # read with the table's `duration` units, the word said once
         self.duration = t.get("duration")
+        # (`duration_after`: the unit, "h" or "m", of each lowercased word of `duration.after`)
+        self.duration_after: dict[str, str] = {}
         if self.duration:
-            dur_words = [w for k in ("h", "m") for w in self.duration.get("after", {}).get(k, [])]
+            after = self.duration.get("after", {})
+            for k in ("m", "h"):  # a word under both is an hour word
+                self.duration_after.update((w.lower(), k) for w in after.get(k, []))
+            dur_words = [w for k in ("h", "m") for w in after.get(k, [])]
             self.re_duration = rx(
                 r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
                 rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)}))(?!\w))?"
@@ -929,8 +934,7 @@ class LanguageRules:
         minutes); elsewhere "10:30" is left to the time rules."""
         h, a, b, f, uw = m.group("h"), int(m.group("m")), int(m.group("s")), m.group("f"), m.group("uw")
         du = self.duration
-        after = {k: {w.lower() for w in ws} for k, ws in du["after"].items()}
-        unit = next((k for k in ("h", "m") if uw and uw.lower() in after.get(k, ())), None)
+        unit = self.duration_after.get(uw.lower()) if uw else None
         if f is None:
             if unit is None or uw in self.time_suffixes or h is not None and unit != "h":
                 return m.group(0)
