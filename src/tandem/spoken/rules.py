@@ -339,6 +339,8 @@ class LanguageRules:
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         derived = self._derive_unit_powers(t, common)
+        # "5ft3" may be 5 ft 3 in: these bases take a plain exponent only after a space ("5 ft3")
+        self.spaced_powers = {f"{b}{e}" for b in common.get("unit_power_ascii_spaced", []) for e in "23"}
         self.units.update(derived)
         self.unit_key.update({k: k for k in derived})
         units = _alternation(list(self.unit_key))
@@ -535,9 +537,6 @@ class LanguageRules:
         base unit's forms through the template of its exponent (form by form where the template is a list;
         `2f`/`3f` for a feminine base), written with "²"/"³", "^2"/"^3" and, for the bases of common.json's
         `unit_power_ascii`, "2"/"3" ("cm3"; after a space only for `unit_power_ascii_spaced`: "5 ft3"). A unit the table or an alias already gives keeps its forms."""
-        # "5ft3" may be 5 ft 3 in: these bases take a plain exponent only after a space ("5 ft3")
-        spaced = set(common.get("unit_power_ascii_spaced", []))
-        self.spaced_powers = {f"{b}{e}" for b in spaced for e in "23"}
         pw = t.get("unit_powers")
         if not pw:
             return {}
