@@ -1098,12 +1098,11 @@ class LanguageRules:
             letters = " ".join(letters)  # "E=mc²": a product of variables, "m c squared"
         elif sup == "¹" and not m.group("sneg"):
             return m.group(0)  # a footnote mark ("1990¹"): left to the clean-up
-        e = sup.translate(_SUPERSCRIPT_DIGITS) if sup is not None else m.group("e")
+        e = str(int(sup.translate(_SUPERSCRIPT_DIGITS) if sup is not None else m.group("e")))
         neg = bool(m.group("sneg") or m.group("neg"))
-        pw = self.powers
-        words = pw.get(str(int(e))) if not neg and str(int(e)) in pw else None
+        words = None if neg else self.powers.get(e)
         if words is None:
-            words = pw["n"].format(e=self.v.number(str(int(e)), None, neg))
+            words = self.powers["n"].format(e=self.v.number(e, None, neg))
         return f"{letters or ''} {words} "
 
     @staticmethod
