@@ -89,7 +89,7 @@ _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
 # reversed text before the number, so that only its end is read
 _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 # ... and the word before it: "er hat" of "er hat 1 Hund"
-_RE_PREV_WORDS_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
+_RE_PREV_WORDS_REVERSED = re.compile(_RE_PREV_WORD_REVERSED.pattern + r"(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
 # a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
