@@ -39,6 +39,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose
   start matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
   "un'ora").
+- `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the last number
+  word of a whole number right before a word of that script: its attributive form, ta "ஒரு", te "ఒక"),
+  `not_before` [words] (conjunctions, postpositions) and `labels` [words] (a number after them is a label).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
@@ -59,7 +62,12 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes` (time words after a time, dropped
   or said by the template: "Uhr"), `hour_suffixes` (those that make an hour alone a time, default
   `suffixes`), `h_sep`,
-  `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`).
+  `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`), `second_agreement` (a
+  gender seconds agree with), `hm_by_m` / `s_by_s` {n: template} (the time or seconds template for n
+  minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2).
+- `duration` (optional): `h`, `m`, `s` (a word, or forms by `plural`), `gender` {h/m/s: "m" | "f"}, `join`
+  (between the parts), `after` {"h": [words], "m": [words]}: "m:ss.xx" / "h:mm:ss.xx" (and "m:ss" before an
+  `after` word) is read as a duration, an `after` word written after it said once ("2:11.60 minutes").
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]), "append"}
   (en 1990s; de 1990er, where `append` keeps the written ending).
 - `dot_ordinals` (optional) {preceding word: variant or ""}: "N." right after one of these words is read as
@@ -75,7 +83,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
 - `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
   range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
-  dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"), `range_marks` (optional: marks read as `range` between a word or
+  dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"; `range_words_joined`: those of them also written
+joined to the second number, ar "4 و5"), `range_marks` (optional: marks read as `range` between a word or
   number and a number, ja "10〜20"), `symbols` {char: word}, `symbols_before_digit` {char: word},
   `url` {dot, at, slash, dash, underscore, colon}, `version_dot` (optional: the word between the parts of
   "3.2.1", default `url.dot`), `abbreviations` {written: spoken},
