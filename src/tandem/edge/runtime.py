@@ -385,6 +385,13 @@ class EdgeModel:
         self.clm_id = self.meta.get("clm_token_id")
         self.decoder_start_id = int(self.meta["decoder_start_token_id"])
         self.source_eos = bool(self.meta.get("source_eos", True))
+        # how a text's ids are framed, as `tok(text)` / `tok(text_target=text)` frame them (`frame`): tandem's
+        # SentencePiece model ends with EOS; a Hugging Face tokenizer has its own (BART <s> ... </s>, mBART
+        # ... </s> en_XX)
+        eos_only: tuple[list[int], list[int]] = ([], [self.eos_id])
+        own = self.tok.source_affixes if self.hf_tokenizer else eos_only
+        self._source_affixes = own if self.source_eos else ([], [])
+        self._target_affixes = self.tok.target_affixes if self.hf_tokenizer else eos_only
         self.max_positions: int | None = _max_positions(self.meta)
         # Ids that never appear in decoded text (control tokens). Placeholder ids past the SentencePiece
         # pieces (a model vocabulary larger than the tokenizer's) decode as <unk>, as on the torch path.
@@ -444,11 +451,7 @@ class EdgeModel:
                 raise TandemError(f"{self.path}: this model's tokenizer has no [CLM] token; drop clm=True")
             if not ids or ids[0] != self.clm_id:
                 ids = [self.clm_id, *ids]
-        if self.hf_tokenizer:  # framed as `tok(text)` frames it: BART <s> ... </s>, mBART ... </s> en_XX
-            if self.source_eos:
-                ids = frame(ids, self.tok.source_affixes)[0]
-        elif self.source_eos:
-            ids = [*ids, self.eos_id]
+        ids = frame(ids, self._source_affixes)[0]
         return [self.pieces[i] for i in ids]
 
     def _ids(self, text: str) -> list[int]:
@@ -464,8 +467,7 @@ class EdgeModel:
     def _no_text(self, source: Sequence[str]) -> bool:
         """Whether an encoded source holds no token of its text (nor [CLM]), only its special tokens."""
         if self.hf_tokenizer:
-            pre, post = self.tok.source_affixes if self.source_eos else ([], [])
-            return len(source) <= len(pre) + len(post)
+            return len(source) <= sum(map(len, self._source_affixes))
         return not [p for p in source if p != self.pieces[self.eos_id]]
 
     def decode(self, tokens: Sequence[str]) -> str:
@@ -702,19 +704,12 @@ class EdgeModel:
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        # CTranslate2 scores the target then EOS. A Hugging Face tokenizer's targets are framed as its labels
-        # are (`tok(text_target=t)`: BART <s> ... </s>, mBART ... </s> ro_RO), as the torch path scores them:
-        # a framing that ends with EOS leaves it to CTranslate2, one that does not drops CTranslate2's EOS.
-        extra = [False] * len(targets)
-        if self.hf_tokenizer:
-            tgt_ids = [frame(self._ids(t), self.tok.target_affixes)[0] for t in targets]
-            for k, ids in enumerate(tgt_ids):
-                if ids and ids[-1] == self.eos_id:
-                    tgt_ids[k] = ids[:-1]
-                else:
-                    extra[k] = True
-        else:
-            tgt_ids = [self._ids(t) for t in targets]
+        # CTranslate2 scores the target then EOS. Targets are framed as their labels are (`tok(text_target=t)`:
+        # tandem's ... </s>, BART <s> ... </s>, mBART ... </s> ro_RO), as the torch path scores them: a framing
+        # that ends with EOS leaves it to CTranslate2, one that does not drops CTranslate2's EOS.
+        tgt_ids = [frame(self._ids(t), self._target_affixes)[0] for t in targets]
+        extra = [not ids or ids[-1] != self.eos_id for ids in tgt_ids]
+        tgt_ids = [ids if more else ids[:-1] for ids, more in zip(tgt_ids, extra)]
         tgt = [[self.pieces[i] for i in ids] for ids in tgt_ids]
         for s, t, more in zip(src, tgt, extra):
             self._check_length(len(s), "a prompt")
