@@ -81,6 +81,18 @@ class _Vocab:
     bos_token: str
     special_tokens_map: dict[str, Any]
 
+    def _set_specials(self, unk: int | None, eos: int | None, pad: int | None, bos: int | None) -> None:
+        """The special tokens of the tokenizer's ids (None or out of range: absent), with fallbacks."""
+
+        def token(i: int | None, fallback: str) -> str:
+            return self.tokens[i] if i is not None and 0 <= i < self.sp_size else fallback
+
+        self.unk_token = token(unk, "<unk>")
+        self.eos_token = token(eos, "</s>")
+        self.pad_token = token(pad, self.tokens[0])
+        self.bos_token = token(bos, self.pad_token)
+        self.special_tokens_map = {}
+
     def get_vocab(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.tokens)}
 
@@ -109,15 +121,7 @@ class _SentencePieceVocab(_Vocab):
             f"<tandem_unused_{i}>" for i in range(n, vocab_size)
         ]
         self.sp_size = n
-
-        def piece(i: int, fallback: str) -> str:
-            return self.tokens[i] if 0 <= i < n else fallback
-
-        self.unk_token = piece(sp.unk_id(), "<unk>")
-        self.eos_token = piece(sp.eos_id(), "</s>")
-        self.pad_token = piece(sp.pad_id(), self.tokens[0])
-        self.bos_token = piece(sp.bos_id(), self.pad_token)
-        self.special_tokens_map = {}
+        self._set_specials(sp.unk_id(), sp.eos_id(), sp.pad_id(), sp.bos_id())
 
 
 class _HFVocab(_Vocab):
@@ -137,15 +141,7 @@ class _HFVocab(_Vocab):
             self.tokens.append(t)
         self.tokens += [f"<tandem_unused_{i}>" for i in range(n, vocab_size)]
         self.sp_size = n
-
-        def token(i: int | None, fallback: str) -> str:
-            return self.tokens[i] if i is not None and 0 <= i < n else fallback
-
-        self.unk_token = token(tok.unk_id, "<unk>")
-        self.eos_token = token(tok.eos_id, "</s>")
-        self.pad_token = token(tok.pad_id, self.tokens[0])
-        self.bos_token = token(tok.bos_id, self.pad_token)
-        self.special_tokens_map = {}
+        self._set_specials(tok.unk_id, tok.eos_id, tok.pad_id, tok.bos_id)
 
 
 def _converter(hf_dir: Path, vocab: _Vocab):
