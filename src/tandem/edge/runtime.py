@@ -190,8 +190,6 @@ def _not_exact(
 
 
 _CANNOT_APPROXIMATE = ("forced_eos_token_id", "begin_suppress_tokens")  # no CTranslate2 rule at all
-# a caller's value CTranslate2 cannot apply exactly gets an error, not CTranslate2's rule
-_REFUSED_WHEN_GIVEN = ("forced_eos_token_id", *TOKEN_BANS)
 _OUTSIDE = {  # defaults the edge runtime never takes, with why
     "do_sample": "the edge runtime samples only when asked (temperature > 0)",
     "num_return_sequences": "the edge runtime returns one sequence per input",
@@ -269,7 +267,7 @@ def plan_generation(
         if k in explicit:
             if k == "forced_eos_token_id":
                 raise TandemError(f"{k} with num_beams {s['num_beams']}: {why}; use num_beams=1 or drop it")
-            if k in _REFUSED_WHEN_GIVEN:
+            if k in TOKEN_BANS:  # a caller's ban CTranslate2 cannot apply exactly: an error, not its rule
                 raise TandemError(
                     f"{k}: the edge runtime cannot apply it as the torch model (and transformers) does: {why}; "
                     "drop it, or decode with the torch model"
