@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tandem.decoding import TOKEN_BANS, check_generation_settings, check_token_bans, model_min_new_tokens
+from tandem.decoding import (
+    TOKEN_BANS,
+    check_generation_settings,
+    check_token_bans,
+    id_list,
+    model_min_new_tokens,
+)
 from tandem.errors import InputTooLong, TandemError
 from tandem.slu import SLULabels
 from tandem.tokenizer import frame
@@ -128,10 +134,6 @@ class DecodingPlan:
     approximate: dict[str, str] = field(default_factory=dict)
 
 
-def _ids_of(value: Any) -> list[int]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def _banned_sequences(s: dict[str, Any], eos_id: int) -> list[list[int]]:
     """The token sequences CTranslate2's `suppress_sequences` bans for the resolved settings `s`: each
     suppressed token, and each bad word but a lone EOS (transformers drops that one)."""
@@ -182,7 +184,7 @@ def _not_exact(
     if name == "forced_eos_token_id" and s[name] is not None:
         if beam:
             return "CTranslate2 has no forced last token, and in beam search forcing it changes beam scores"
-        if sampling and len(_ids_of(s[name])) > 1:
+        if sampling and len(id_list(s[name])) > 1:
             return "sampling among several forced EOS ids"
     if name == "early_stopping" and beam and s[name] in (False, "never") and s["length_penalty"] != 0:
         return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)"
@@ -282,7 +284,7 @@ def plan_generation(
     max_new, min_new = s["max_new_tokens"], s["min_new_tokens"]
     append_eos = None
     if s["forced_eos_token_id"] is not None and not beam:
-        append_eos = min(_ids_of(s["forced_eos_token_id"]))
+        append_eos = min(id_list(s["forced_eos_token_id"]))
         max_new -= 1  # the last token is forced: decode one fewer, then append it unless the row ended
         min_new = min(min_new, max_new)
     ct2 = dict(
