@@ -49,7 +49,7 @@ def _texts(tok) -> list[str]:
 
 
 def _checkpoint(kind: str, d: Path) -> Path:
-    if kind == "bart":
+    if kind in ("bart", "bart-forced"):
         tok_dir, cls, cfg_cls, extra = _bart_tokenizer_dir(d), "Bart", transformers.BartConfig, {}
     elif kind == "mbart":
         tok_dir, cls, cfg_cls = _mbart_tokenizer_dir(d)[0], "MBart", transformers.MBartConfig
@@ -65,12 +65,14 @@ def _checkpoint(kind: str, d: Path) -> Path:
         for p in model.parameters():
             if p.dim() > 1:
                 p.normal_(0.0, 0.3 if p.shape[0] != len(ref) else 0.5)
-    ro = ref.convert_tokens_to_ids("ro_RO") if kind != "bart" else None
+    ro = None if kind.startswith("bart") else ref.convert_tokens_to_ids("ro_RO")
     if kind == "mbart":  # mBART-cc25: the decoder starts from the target-language code
         model.generation_config.decoder_start_token_id = ro
     if kind == "mbart50":  # mBART-50: the code is forced as the first generated token
         model.generation_config.decoder_start_token_id = 2
         model.generation_config.forced_bos_token_id = ro
+    if kind == "bart-forced":  # BART-large: <s> is forced as the first generated token
+        model.generation_config.forced_bos_token_id = ref.bos_token_id
     model.save_pretrained(str(d))
     ref.save_pretrained(str(d))
     return d
@@ -154,7 +156,6 @@ def test_scores_and_serving_equal_the_torch_backend(exported, kind):
     targets = [" yes", "The lazy dog.", "✓ 日本"]
     want, got = torch_b.score(prompts, targets, False), edge_b.score(prompts, targets, False)
     for w, g in zip(want, got):
-        # the target framed as labels are (BART <s> ... </s>, mBART ... </s> ro_RO, mBART-50 ro_RO ... </s>)
         assert g == pytest.approx(w, abs=1e-4)
     choices = [" yes", " no", " maybe so"]
     ranked = edge_b.model.rank(prompts[0], choices)
@@ -171,6 +172,60 @@ def test_scores_and_serving_equal_the_torch_backend(exported, kind):
         )
     # the SLU parse reads the same generation
     assert edge_b.model.parse(prompts[1])["text"] == edge_b.model.generate(prompts[1])
+
+
+@pytest.mark.parametrize("kind", ["mbart50", "bart-forced", "bart", "mbart"])
+def test_score_rank_and_evaluate_read_the_same_tokens(exported, kind):
+    """/v1/score (torch and edge), `EdgeModel.rank` and `tandem evaluate`'s rank scoring give the log-probs of a
+    target's text tokens then EOS, read after what the model is forced to emit before them (the decoder start,
+    then a forced first token: mBART-50's ro_RO, BART-large's <s>), as transformers' forward computes them. Was:
+    the serving paths scored the fine-tuning labels (ro_RO ... </s>, <s> ... </s>, mBART-cc25 ... </s> ro_RO),
+    the forced token and the trailing code included."""
+    from tandem import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import score_continuations
+    from tandem.serve.backends import EdgeBackend, TorchBackend
+
+    d, ct2 = exported[kind]
+    ref = _auto(d)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(d)).eval()
+    gen = hf.generation_config
+    prefix = [gen.decoder_start_token_id] + (
+        [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
+    )
+    assert len(prefix) == (2 if kind in ("mbart50", "bart-forced") else 1)
+    prompts = ["Is the fox quick? Answer:", "The quick brown fox", "héllo wörld"]
+    targets = [" yes", "The lazy dog.", "✓ 日本"]
+    want = []
+    for p, t in zip(prompts, targets):
+        text = ref(t, add_special_tokens=False).input_ids
+        scored = text + [ref.eos_token_id]
+        with torch.no_grad():
+            logits = hf(
+                input_ids=torch.tensor([ref(p).input_ids]), decoder_input_ids=torch.tensor([prefix + text])
+            ).logits[0]
+        lp = torch.log_softmax(logits.double(), -1)[len(prefix) - 1 :]
+        want.append([lp[i, s].item() for i, s in enumerate(scored)])
+    torch_b, edge_b = TorchBackend(d, threads=1, device="cpu"), EdgeBackend(ct2)
+    for got in (torch_b.score(prompts, targets, False), edge_b.score(prompts, targets, False)):
+        assert [len(g) for g in got] == [len(w) for w in want]  # the target's tokens, then EOS
+        for w, g in zip(want, got):
+            assert g == pytest.approx(w, abs=1e-4)
+    ranked = edge_b.model.rank(prompts[0], targets)
+    lone = [want[0]] + [
+        torch_b.score([prompts[0]], [t], False)[0] for t in targets[1:]
+    ]  # each target after the first prompt
+    assert ranked.losses == pytest.approx([-sum(w) / len(w) for w in lone], abs=1e-4)
+    # evaluate's rank scoring: a continuation's summed log-probs after EncoderDecoder.prefix; each prefix of
+    # text + EOS summed, so that their differences are the per-token log-probs
+    tok = Tokenizer.load(d)
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(d).eval(), tok)
+    assert lm.prefix == prefix
+    for p, t, w in zip(prompts, targets, want):
+        scored = tok.encode(t) + [tok.eos_id]
+        res = score_continuations(lm, [lm.source_ids(p)], [[scored[: k + 1] for k in range(len(scored))]])[0]
+        sums = [0.0] + [r.logprob for r in res]
+        assert [b - a for a, b in zip(sums, sums[1:])] == pytest.approx(w, abs=1e-4)
 
 
 def test_a_distilled_or_finetuned_tandem_student_exports_with_its_hf_tokenizer(exported, tmp_path, capsys):

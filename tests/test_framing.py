@@ -306,14 +306,16 @@ def test_bart_serve_generates_and_scores_as_transformers(bart_dir) -> None:
         out = hf.generate(**ref(p, return_tensors="pt"), max_new_tokens=6, do_sample=False, num_beams=1)
         assert g.text == ref.decode(out[0], skip_special_tokens=True)
         assert g.input_tokens == len(ref(p).input_ids)
-    # scores: the target as labels are written (`tok(text_target=t)`: <s> ... </s>), given `tok(prompt)`
+    # scores: the target's text tokens then </s>, read after the decoder start as `tandem evaluate` reads a
+    # choice (this model forces no first token: the labels' leading <s> is not scored), given `tok(prompt)`
     got = backend.score(prompts, ["The lazy fox.", "x"], clm=False)
     for p, t, row in zip(prompts, ["The lazy fox.", "x"], got):
-        b = ref(p, text_target=t, return_tensors="pt")
+        text = ref(t, add_special_tokens=False).input_ids
+        dec = torch.tensor([[hf.config.decoder_start_token_id, *text]])
         with torch.no_grad():
-            logp = hf(**b).logits.log_softmax(-1)[0]
-        labels = b["labels"][0]
-        assert row == pytest.approx(logp[range(len(labels)), labels].tolist(), abs=1e-4)  # was: no <s>
+            logp = hf(**ref(p, return_tensors="pt"), decoder_input_ids=dec).logits.log_softmax(-1)[0]
+        scored = [*text, ref.eos_token_id]
+        assert row == pytest.approx(logp[range(len(scored)), scored].tolist(), abs=1e-4)  # was: <s> first
 
 
 # --- pretraining (PretrainStream) and sequence-level KD targets ------------------------------------------

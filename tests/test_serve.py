@@ -772,15 +772,42 @@ def test_parse_names_slu_tags(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def torch_backend(tmp_path_factory):
-    from tandem.serve import TorchBackend
+def torch_dir(tmp_path_factory):
+    """A random tiny mBART-architecture model with tandem's tokenizer."""
     from tandem.tokenizer import Tokenizer
 
     root = tmp_path_factory.mktemp("torch")
     tok = train_tiny_tokenizer(root / "tok", vocab_size=256)
     hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=2)
     Tokenizer.load(tok).save(hf)
-    return TorchBackend(hf, threads=1, device="cpu")
+    return hf
+
+
+@pytest.fixture(scope="module")
+def torch_backend(torch_dir):
+    from tandem.serve import TorchBackend
+
+    return TorchBackend(torch_dir, threads=1, device="cpu")
+
+
+def test_torch_backend_scores_a_tandem_tokenizers_target_then_eos(torch_dir, torch_backend):
+    """Pinned: with tandem's tokenizer (and no forced first token) /v1/score reads the target's tokens then EOS
+    after the decoder start token, as transformers' loss on labels `text + [eos]` does."""
+    import torch
+    import transformers
+
+    from tandem.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(torch_dir)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(torch_dir)).eval()
+    choices = ["yes", "no", "seven am"]
+    with TestClient(create_app(torch_backend, ServeSettings())) as c:
+        body = c.post("/v1/score", json={"prompt": TEXT, "choices": choices, "normalize": "sum"}).json()
+    for c, lp, n in zip(choices, body["logprobs"], body["num_tokens"]):
+        labels = torch.tensor([tok.encode(c) + [tok.eos_id]])
+        with torch.no_grad():
+            loss = hf(input_ids=torch.tensor([tok.encode(TEXT, add_eos=True)]), labels=labels).loss.item()
+        assert n == labels.shape[1] and lp == pytest.approx(-loss * n, abs=1e-4)
 
 
 def test_torch_backend_counts_stop_cut_tokens_as_a_lone_request(torch_backend):

@@ -14,12 +14,14 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from tandem.decoding import (
     TOKEN_BANS,
     check_generation_settings,
     check_token_bans,
+    forced_first_token,
     id_list,
     model_min_new_tokens,
 )
@@ -385,13 +387,11 @@ class EdgeModel:
         self.clm_id = self.meta.get("clm_token_id")
         self.decoder_start_id = int(self.meta["decoder_start_token_id"])
         self.source_eos = bool(self.meta.get("source_eos", True))
-        # how a text's ids are framed, as `tok(text)` / `tok(text_target=text)` frame them (`frame`): tandem's
-        # SentencePiece model ends with EOS; a Hugging Face tokenizer has its own (BART <s> ... </s>, mBART
-        # ... </s> en_XX)
+        # how a source's ids are framed, as `tok(text)` frames them (`frame`): tandem's SentencePiece model ends
+        # with EOS; a Hugging Face tokenizer has its own (BART <s> ... </s>, mBART ... </s> en_XX)
         eos_only: tuple[list[int], list[int]] = ([], [self.eos_id])
         own = self.tok.source_affixes if self.hf_tokenizer else eos_only
         self._source_affixes = own if self.source_eos else ([], [])
-        self._target_affixes = self.tok.target_affixes if self.hf_tokenizer else eos_only
         self.max_positions: int | None = _max_positions(self.meta)
         # Ids that never appear in decoded text (control tokens). Placeholder ids past the SentencePiece
         # pieces (a model vocabulary larger than the tokenizer's) decode as <unk>, as on the torch path.
@@ -414,6 +414,9 @@ class EdgeModel:
                 f"generation_defaults must be one of {', '.join(GENERATION_MODES)}, got {generation_defaults!r}"
             )
         self.generation: dict[str, Any] = dict(self.meta.get("generation") or {})
+        # what a scored target follows after the start token: the model's forced first token, if any
+        forced = forced_first_token(SimpleNamespace(generation=self.generation))
+        self._score_lead: list[int] = [] if forced is None else [forced]
         self.generation_defaults = generation_defaults
         self._warned: set[str] = set()
         self.threads = threads
@@ -698,26 +701,26 @@ class EdgeModel:
     def score_batch(
         self, prompts: Sequence[str], targets: Sequence[str], *, clm: bool = False
     ) -> list[list[float]]:
-        """Per-token log-probabilities of each target (then EOS) given its prompt, teacher-forced."""
+        """Per-token log-probabilities of each target's text tokens then EOS given its prompt, teacher-forced
+        after the decoder start token and the token the model's decoding forces first, if any (mBART-50's
+        language code, BART-large's `<s>`; read, never scored): the torch backend's and `tandem evaluate`'s
+        tokens. The fine-tuning labels' own framing (BART's leading `<s>`, mBART-cc25's trailing code) is not
+        scored."""
         if len(prompts) != len(targets):
             raise TandemError(f"score_batch: {len(prompts)} prompts but {len(targets)} targets")
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        # CTranslate2 scores the target then EOS. Targets are framed as their labels are (`tok(text_target=t)`:
-        # tandem's ... </s>, BART <s> ... </s>, mBART ... </s> ro_RO), as the torch path scores them: a framing
-        # that ends with EOS leaves it to CTranslate2, one that does not drops CTranslate2's EOS.
-        tgt_ids = [frame(self._ids(t), self._target_affixes)[0] for t in targets]
-        extra = [not ids or ids[-1] != self.eos_id for ids in tgt_ids]
-        tgt_ids = [ids if more else ids[:-1] for ids, more in zip(tgt_ids, extra)]
-        tgt = [[self.pieces[i] for i in ids] for ids in tgt_ids]
-        for s, t, more in zip(src, tgt, extra):
+        # CTranslate2 reads the start token, scores every target token and then EOS; the forced token leads
+        # the target and its own log-prob is dropped
+        lead = self._score_lead
+        tgt = [[self.pieces[i] for i in [*lead, *self._ids(t)]] for t in targets]
+        what = "a target (with EOS and the forced first token)" if lead else "a target (with EOS)"
+        for s, t in zip(src, tgt):
             self._check_length(len(s), "a prompt")
-            # the decoder reads start + target
-            what = "a target (with its special tokens)" if self.hf_tokenizer else "a target (with EOS)"
-            self._check_length(len(t) + 1 - more, what)
+            self._check_length(len(t) + 1, what)  # the decoder reads start + target
         res = _positions_checked(self.translator.score_batch, src, tgt, max_input_length=0)
-        return [list(r.log_probs)[: len(r.log_probs) - more] for r, more in zip(res, extra)]
+        return [list(r.log_probs)[len(lead) :] for r in res]
 
     def rank(
         self, prompt: str, choices: Sequence[str], *, normalize: str = "mean", clm: bool = False

@@ -57,7 +57,10 @@ class Backend(Protocol):
         ...
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
-        """Per-token log-probabilities of each target followed by EOS, given its prompt."""
+        """Per-token log-probabilities of each target's text tokens followed by EOS, given its prompt, read
+        after what the model is forced to emit before them (the decoder start token, then a forced first token
+        when its decoding forces one: mBART-50's language code, BART-large's `<s>`; never scored), the tokens
+        `tandem evaluate` scores a choice by."""
         ...
 
     def default(self, name: str) -> Any:
@@ -205,14 +208,19 @@ class TorchBackend:
 
     def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
         torch = self.torch
-        ids, mask, _ = self._encode(prompts, clm)
-        from tandem.tokenizer import affixes, frame
+        from tandem.decoding import forced_first_token
 
-        # framed as fine-tuning labels are (`tok(text_target=t)`: tandem's EOS after, BART's <s> ... </s>)
-        framing = affixes(self.tok, target=True)
-        tgts = [frame(self.tok.encode(t), framing)[0] for t in targets]
+        ids, mask, _ = self._encode(prompts, clm)
+        # the text's tokens then EOS (not the labels' framing: BART's <s>, mBART-cc25's trailing code), after
+        # the start token and the token the model's decoding forces first, as it generates and as evaluate
+        # scores; the forced token is read, not scored
+        forced = forced_first_token(self.model.config)
+        lead = [] if forced is None else [forced]
+        tgts = [[*lead, *self.tok.encode(t), self.eos_id] for t in targets]
         for t in tgts:
-            self._check_length(len(t), "a target (with its special tokens)")
+            self._check_length(
+                len(t), "a target (with EOS and the forced first token)" if lead else "a target (with EOS)"
+            )
         width = max(len(t) for t in tgts)
         labels = torch.full((len(tgts), width), -100, dtype=torch.long)
         for i, t in enumerate(tgts):
@@ -221,7 +229,7 @@ class TorchBackend:
         with torch.inference_mode():
             logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
         logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        return [logp[i, : len(t)].tolist() for i, t in enumerate(tgts)]
+        return [logp[i, len(lead) : len(t)].tolist() for i, t in enumerate(tgts)]
 
 
 def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1) -> Backend:
