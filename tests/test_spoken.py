@@ -1344,3 +1344,82 @@ def test_plain_exponent_after_miles_and_feet(lang, text, want):
 )
 def test_tamil_telugu_number_before_a_noun_is_attributive(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # te one o'clock is ఒంటి గంట, with the singular noun (two o'clock: రెండు గంటలు); a duration of one
+        # hour stays ఒక గంట (clock form: Krishnamurti & Gwynn, A Grammar of Modern Telugu, 1985, telling
+        # the time)
+        ("te", "1:00", "ఒంటి గంట"),
+        ("te", "01:05", "ఒంటి గంట ఐదు నిమిషాలు"),
+        ("te", "1:30 pm", "సాయంత్రం ఒంటి గంట ముప్పై నిమిషాలు"),
+        ("te", "1 pm", "సాయంత్రం ఒంటి గంట"),
+        ("te", "1 గంటలు", "ఒంటి గంట"),
+        ("te", "12-1 గంటలు", "పన్నెండు నుండి ఒంటి గంట"),
+        # before an hour noun in the plural (no count of one hour), or after a part of the day
+        ("te", "1 గంటలకు", "ఒంటి గంటలకు"),
+        ("te", "మధ్యాహ్నం 1 గంటకు", "మధ్యాహ్నం ఒంటి గంటకు"),
+        ("te", "రాత్రి 1 గంటల సమయంలో", "రాత్రి ఒంటి గంటల సమయంలో"),
+    ],
+)
+def test_telugu_one_oclock_is_onti_ganta(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a duration or count of one hour keeps ఒక; other hours keep their plural noun
+        ("te", "1 గంట 45 నిముషాలు", "ఒక గంట నలభై ఐదు నిముషాలు"),
+        ("te", "1 గంటకు", "ఒక గంటకు"),
+        ("te", "2:00", "రెండు గంటలు"),
+        ("te", "ఉదయం 11 గంటలకు", "ఉదయం పదకొండు గంటలకు"),
+        ("te", "1-2 గంటలు", "ఒకటి నుండి రెండు గంటలు"),
+    ],
+)
+def test_telugu_hour_one_outside_clock_times_stays(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # te: a compound numeral ending in 1 takes ఒక్క before its noun (నూట ఒక్క, ఇరవై ఒక్క), where 1
+        # alone takes ఒక; ఒకటి is the form said alone (Krishnamurti & Gwynn 1985 on the adjectival forms
+        # of numerals)
+        ("te", "21 పుస్తకాలు", "ఇరవై ఒక్క పుస్తకాలు"),
+        ("te", "101 పుస్తకాలు", "నూట ఒక్క పుస్తకాలు"),
+        ("te", "1,00,001 ఓట్లు", "ఒక లక్ష ఒక్క ఓట్లు"),
+        ("te", "కేవలం 41 బంతుల్లోనే", "కేవలం నలభై ఒక్క బంతుల్లోనే"),  # FLORES devtest 66
+        # the second number of a range is right before the noun (the first one is before the range word)
+        ("ta", "20-21 நாட்கள்", "இருபது முதல் இருபத்து ஒரு நாட்கள்"),
+        ("ta", "10-11 பவுண்டரிகள்", "பத்து முதல் பதினொரு பவுண்டரிகள்"),
+        ("te", "10-21 రోజులు", "పది నుండి ఇరవై ఒక్క రోజులు"),
+        ("te", "100-500 పుస్తకాలు", "వంద నుండి ఐదు వందల పుస్తకాలు"),
+        # a year before a word keeps its form ("the 2001 census"); ta used to read it as a count
+        ("ta", "2001 மக்கள்தொகை கணக்கெடுப்பு", "இரண்டாயிரத்து ஒன்று மக்கள்தொகை கணக்கெடுப்பு"),
+    ],
+)
+def test_tamil_telugu_compounds_and_ranges_before_a_noun(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # unchanged: 1 alone, years, a postposition or case ending after the number, the first number of
+        # a range
+        ("te", "1 పుస్తకం", "ఒక పుస్తకం"),
+        ("te", "2001 జనాభా లెక్కల", "రెండు వేల ఒకటి జనాభా లెక్కల"),
+        ("te", "1998-2001 మధ్య", "వెయ్యి తొమ్మిది వందల తొంభై ఎనిమిది నుండి రెండు వేల ఒకటి మధ్య"),
+        ("te", "కుడ్డేబ్యాక్, 21 లకు", "కుడ్డేబ్యాక్ ఇరవై ఒకటి లకు"),  # FLORES devtest 270
+        ("te", "21 మరియు 22", "ఇరవై ఒకటి మరియు ఇరవై రెండు"),
+        ("te", "1-2 రోజులు", "ఒకటి నుండి రెండు రోజులు"),
+        ("ta", "1-2 நாள்", "ஒன்று முதல் இரண்டு நாள்"),
+        ("ta", "1001 இரவுகள்", "ஆயிரத்து ஒரு இரவுகள்"),
+    ],
+)
+def test_tamil_telugu_compounds_before_a_noun_stay(lang, text, want):
+    assert to_spoken(text, lang) == want

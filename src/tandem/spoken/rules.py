@@ -522,8 +522,21 @@ class LanguageRules:
                 "rules": bw["rules"],
                 "not_before": set(bw.get("not_before", [])),
                 "labels": set(bw.get("labels", [])),
+                "years": bw.get("years", [0, -1]),
             }
             if bw
+            else None
+        )
+        # te "1 గంటలకు" *ఒంటి గంటలకు*: the clock form of an hour before an hour noun (see `_before_word`)
+        ch = tm.get("clock_hour")
+        self.clock_hour = (
+            {
+                "words": ch["words"],
+                "nouns": set(ch.get("nouns", [])),
+                "day_parts": set(ch.get("day_parts", [])),
+                "day_part_nouns": set(ch.get("day_part_nouns", [])),
+            }
+            if ch
             else None
         )
         # the word after a number, to its end (vowel signs are no \w: "புத்தகம்" is one word)
@@ -892,14 +905,16 @@ class LanguageRules:
         if tm.get("minute_agreement"):  # minutes agree like this unit: French "une heure une" (minute)
             mw = self.agree(mw, tm["minute_agreement"])
         fields = {"h": hw, "hu": hu, "m": mw, "mu": self.form(tm.get("minute_unit", ""), mi)}
+        # an hour with templates of its own (te 1 o'clock "ఒంటి గంట", not "ఒకటి గంటలు")
+        by_h = tm.get("h_by_h", {}).get(str(h), {})
         if mi == 0:
-            tpl = tm.get("h_ampm", "{h}") if ap else tm["h"]
+            key = "h_ampm" if ap else "h"
+            tpl = by_h.get(key, tm.get(key, "{h}"))
         elif str(mi) in tm.get("hm_by_m", {}):  # ar "و دقيقتان", not "و اثنتان دقيقتان"
             tpl = tm["hm_by_m"][str(mi)]
-        elif mi < 10 and "hm_lt10" in tm:
-            tpl = tm["hm_lt10"]
         else:
-            tpl = tm["hm"]
+            key = "hm_lt10" if mi < 10 and "hm_lt10" in tm else "hm"
+            tpl = by_h.get(key, tm[key])
         out = tpl.format(**fields)
         if s:
             sw = self.v.cardinal(s)
@@ -1225,6 +1240,8 @@ class LanguageRules:
             return f" {self.v.year(int(m.group('a')))} {self._range_sep(m)} {self.v.year(int(m.group('b')))} "
         a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
         b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
+        if g is None and self.before_word is not None:  # ta "20-21 நாட்கள்": "இருபது முதல் இருபத்து ஒரு"
+            b = self._before_word(m.string, m.start(), m.end(), m.group("b"), b)
         return f" {a} {self._range_sep(m)} {b} "
 
     def _is_year_range(self, a: str, b: str, before: str) -> bool:
@@ -1244,34 +1261,47 @@ class LanguageRules:
             words = self.read_number(m.group("num"), bool(m.group("neg")), m.string[: m.start()])
             if self.v.standalone_rules and not _RE_WORD_NEXT.match(m.string, m.end()):
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
-            elif self.before_word is not None:
-                words = self._before_word(m, words)
+            elif self.before_word is not None and not m.group("neg"):
+                words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
             return f" {words} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
         return f" {self.elide(words, noun)} "  # it "un'ora": joined to the noun
 
-    def _before_word(self, m: re.Match[str], words: str) -> str:
-        """A whole number right before a word of the language's script takes the attributive form of
-        `numbers_before_word.rules` (ta "ஒரு புத்தகம்", "இருபத்து ஒரு நாட்கள்"; te "ఒక పుస్తకం", "ఐదు వందల
-        పుస్తకాలు"), unless that word is one of its `not_before` (ta "1 மற்றும் 2": "ஒன்று"), the number
-        is glued to a letter ("F1") or follows one of its `labels` (te "టైప్ 1")."""
-        nxt = self.re_word_after.match(m.string, m.end())
-        if nxt is None or m.group("neg") or nxt.group(1) in self.before_word["not_before"]:
+    def _before_word(self, s: str, start: int, end: int, num: str, words: str) -> str:
+        """The words of the whole number `num` written at s[start:end], right before a word of the
+        language's script, in the attributive form of `numbers_before_word.rules` (ta "ஒரு புத்தகம்",
+        "இருபத்து ஒரு நாட்கள்"; te "ఒక పుస్తకం", "ఇరవై ఒక్క రోజులు", "ఐదు వందల పుస్తకాలు"), unless that word
+        is one of its `not_before` (ta "1 மற்றும் 2": "ஒன்று"), the number is glued to a letter ("F1") or
+        follows one of its `labels` (te "టైప్ 1"). An hour of `time.clock_hour` before an hour noun that
+        makes it a clock time is said in its clock form (te "మధ్యాహ్నం 1 గంటకు" *ఒంటి గంటకు*)."""
+        bw = self.before_word
+        nxt = self.re_word_after.match(s, end)  # type: ignore[union-attr]
+        if nxt is None or bw is None or nxt.group(1) in bw["not_before"]:
             return words
-        if len(nxt.group(1)) <= 2 and m.string.startswith(".", nxt.end()):  # te "400 ఏ.డి" (AD)
+        if len(nxt.group(1)) <= 2 and s.startswith(".", nxt.end()):  # te "400 ఏ.డి" (AD)
             return words
         if nxt.group(1).lower() in self.month_index:  # a year or day before a month
             return words
-        if m.start() and m.string[m.start() - 1].isalpha():
+        if start and s[start - 1].isalpha():
             return words
-        before = _before(m).split()
-        if before and before[-1] in self.before_word["labels"]:
+        before = s[max(0, start - 40) : start].split()
+        if before and before[-1] in bw["labels"]:
             return words
-        digits, frac, _ = self.parse(m.group("num"))
+        digits, frac, _ = self.parse(num)
         if frac is not None or words != self.v.cardinal(int(digits)):  # a decimal, a year, digit by digit
             return words
-        return apply_rules(words, self.before_word["rules"])
+        lo, hi = bw["years"]
+        if lo <= int(digits) <= hi and int(digits) % 100:  # a year ("2001 జనాభా లెక్కల", the 2001 census)
+            return words
+        clock = self.clock_hour
+        if clock and digits in clock["words"]:
+            noun = nxt.group(1)
+            if noun in clock["nouns"] or (
+                noun in clock["day_part_nouns"] and before and before[-1] in clock["day_parts"]
+            ):
+                return clock["words"][digits]
+        return apply_rules(words, bw["rules"])
 
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "

@@ -39,9 +39,11 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose
   start matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
   "un'ora").
-- `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the last number
-  word of a whole number right before a word of that script: its attributive form, ta "ஒரு", te "ఒక"),
-  `not_before` [words] (conjunctions, postpositions) and `labels` [words] (a number after them is a label).
+- `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
+  of a whole number right before a word of that script, also the second number of a range: its attributive
+  form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
+  (a number after them is a label) and `years` [lo, hi] (a number in this range that is no multiple of 100
+  is taken for a year and keeps its form: "2001 జనాభా లెక్కల", the 2001 census).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
@@ -64,7 +66,11 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `suffixes`), `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`), `second_agreement` (a
   gender seconds agree with), `hm_by_m` / `s_by_s` {n: template} (the time or seconds template for n
-  minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2).
+  minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2), `h_by_h` {n: {template
+  name: template}} (templates `h`, `h_ampm`, `hm`, `hm_lt10` of hour n: te one o'clock "ఒంటి గంట"),
+  `clock_hour` {"words": {n: word}, "nouns", "day_parts", "day_part_nouns"} (the clock form of hour n said
+  for a whole number right before one of `nouns`, or before one of `day_part_nouns` right after one of
+  `day_parts`: te "1 గంటలకు", "మధ్యాహ్నం 1 గంటకు" -> "ఒంటి"; needs `numbers_before_word`).
 - `duration` (optional): `h`, `m`, `s` (a word, or forms by `plural`), `gender` {h/m/s: "m" | "f"}, `join`
   (between the parts), `after` {"h": [words], "m": [words]}: "m:ss.xx" / "h:mm:ss.xx" (and "m:ss" before an
   `after` word) is read as a duration, an `after` word written after it said once ("2:11.60 minutes").
