@@ -1423,3 +1423,23 @@ def test_tamil_telugu_compounds_and_ranges_before_a_noun(lang, text, want):
 )
 def test_tamil_telugu_compounds_before_a_noun_stay(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a minute word with a case ending after a race time is said once: its case goes to the unit said
+        # last (a Marathi or Tamil case ending attaches to the noun's oblique plural stem: mr सेकंद ->
+        # सेकंदांनी, ta வினாடி -> வினாடிகளில்; see e.g. Dhongde & Wali, Marathi, 2009, and Lehmann, A
+        # Grammar of Modern Tamil, 1989, on case suffixes); FLORES-200 devtest line 276 in mr and ta
+        ("mr", "2:11.60 मिनिटांच्या", "दोन मिनिटे अकरा पूर्णांक सहा शून्य सेकंदांच्या"),
+        ("mr", "1:09.02 मिनिटांनी", "एक मिनिट नऊ पूर्णांक शून्य दोन सेकंदांनी"),
+        ("mr", "2:11 मिनिटांत", "दोन मिनिटे अकरा सेकंदांत"),
+        ("mr", "2:00 मिनिटांत", "दोन मिनिटांत"),
+        ("ta", "4:41.30 நிமிடங்களில்", "நான்கு நிமிடம் நாற்பத்து ஒன்று புள்ளி மூன்று பூஜ்ஜியம் வினாடிகளில்"),
+        ("ta", "2:00 நிமிடத்தில்", "இரண்டு நிமிடத்தில்"),
+        ("te", "2:11.60 నిమిషాల్లో", "రెండు నిమిషాలు పదకొండు పాయింట్ ఆరు సున్నా సెకన్లలో"),
+    ],
+)
+def test_inflected_minute_word_after_a_duration_is_said_once(lang, text, want):
+    assert to_spoken(text, lang) == want

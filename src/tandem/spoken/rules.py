@@ -267,11 +267,15 @@ class LanguageRules:
         self.duration = t.get("duration")
         # (`duration_after`: the unit, "h" or "m", of each lowercased word of `duration.after`)
         self.duration_after: dict[str, str] = {}
+        # (`duration_cases`: {lowercased inflected minute or hour word: {part: its unit in that case}})
+        self.duration_cases: dict[str, dict[str, str]] = {}
         if self.duration:
             after = self.duration.get("after", {})
+            inflected = self.duration.get("inflected", {})
             for k in ("m", "h"):  # a word under both is an hour word
-                self.duration_after.update((w.lower(), k) for w in after.get(k, []))
-            dur_words = [w for k in ("h", "m") for w in after.get(k, [])]
+                self.duration_after.update((w.lower(), k) for w in [*after.get(k, []), *inflected.get(k, {})])
+                self.duration_cases.update((w.lower(), cases) for w, cases in inflected.get(k, {}).items())
+            dur_words = [w for k in ("h", "m") for w in [*after.get(k, []), *inflected.get(k, {})]]
             self.re_duration = rx(
                 r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
                 rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)}))(?!\w))?"
@@ -961,16 +965,25 @@ class LanguageRules:
         ]
         # a field of zero is not said ("2:00 minutes", "0:41.3"), unless all are zero
         said = [(k, int(n), frac) for k, n, frac in fields if int(n) or frac] or [fields[-1]]
-        parts = [self._duration_part(k, int(n), frac) for k, n, frac in said]
-        out = du.get("join", " ").join(parts)
         first = "h" if h is not None else "m"
+        # a minute word with a case ending (`duration.inflected`, mr "मिनिटांनी", ta "நிமிடங்களில்") passes
+        # its case to the unit said last (mr "... सेकंदांनी", ta "... வினாடிகளில்"), not said twice
+        cases: dict[str, str] = {}
+        if uw and unit == first and uw.lower() in self.duration_cases:  # its own unit: the word as written
+            cases = {unit: uw, **self.duration_cases[uw.lower()]}
+        last = len(said) - 1
+        parts = [
+            self._duration_part(k, int(n), frac, cases.get(k) if i == last else None)
+            for i, (k, n, frac) in enumerate(said)
+        ]
+        out = du.get("join", " ").join(parts)
         if uw and unit != first:
             out += f" {uw}"  # a word of another unit: not this duration's, kept
         return f" {out} "
 
-    def _duration_part(self, field: str, n: int, frac: str | None) -> str:
+    def _duration_part(self, field: str, n: int, frac: str | None, case: str | None = None) -> str:
         du = self.duration
-        forms = du[field]
+        forms = du[field] if case is None else case
         if frac is not None:
             return self.amount(self.v.number(str(n), frac), forms, None)
         return self.amount(self.v.cardinal(n), forms, n, gender=du.get("gender", {}).get(field, "m"))

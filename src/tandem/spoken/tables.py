@@ -73,7 +73,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `day_parts`: te "1 గంటలకు", "మధ్యాహ్నం 1 గంటకు" -> "ఒంటి"; needs `numbers_before_word`).
 - `duration` (optional): `h`, `m`, `s` (a word, or forms by `plural`), `gender` {h/m/s: "m" | "f"}, `join`
   (between the parts), `after` {"h": [words], "m": [words]}: "m:ss.xx" / "h:mm:ss.xx" (and "m:ss" before an
-  `after` word) is read as a duration, an `after` word written after it said once ("2:11.60 minutes").
+  `after` word) is read as a duration, an `after` word written after it said once ("2:11.60 minutes");
+  `inflected` {"m"/"h": {word: {part: word}}}: minute or hour words with a case ending, like `after` words,
+  whose case goes to the unit of the part said last (mr "2:11.60 मिनिटांनी" -> "... सेकंदांनी"; the word's
+  own part says it as written, "2:00 मिनिटांत" -> "दोन मिनिटांत"; a part not given keeps its plain unit).
 - `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]), "append"}
   (en 1990s; de 1990er, where `append` keeps the written ending).
 - `dot_ordinals` (optional) {preceding word: variant or ""}: "N." right after one of these words is read as
