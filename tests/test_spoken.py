@@ -1443,3 +1443,29 @@ def test_tamil_telugu_compounds_before_a_noun_stay(lang, text, want):
 )
 def test_inflected_minute_word_after_a_duration_is_said_once(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a time word with a case ending after h:mm (`time.inflected`) is said once, its case on the last
+        # word of the time (ta dative மணிக்கு "at ... o'clock", te dative గంటలకు and oblique గంటల); FLORES-200
+        # devtest ta 182, 231, 307, 738 and te 137, 231, 307
+        ("ta", "திங்கள் மாலை 10:08 மணிக்கு", "திங்கள் மாலை பத்து மணி எட்டு நிமிடத்துக்கு"),
+        ("ta", "10:00 மணிக்கு", "பத்து மணிக்கு"),
+        (
+            "ta",
+            "06:30 முதல் 07:30 மணிக்கு இடையே",
+            "ஆறு மணி முப்பது நிமிடம் முதல் ஏழு மணி முப்பது நிமிடத்துக்கு இடையே",
+        ),
+        ("te", "రాత్రి 8:30 గంటలకు", "రాత్రి ఎనిమిది గంటల ముప్పై నిమిషాలకు"),
+        ("te", "10:00 గంటలకు", "పది గంటలకు"),
+        ("te", "1:00 గంటలకు", "ఒంటి గంటకు"),
+        ("te", "రాత్రి 11:35 గంటల సమయంలో", "రాత్రి పదకొండు గంటల ముప్పై ఐదు నిమిషాల సమయంలో"),
+        # the am/pm word is not said again after the same word written before the time (ta 307)
+        ("ta", "உள்ளூர் நேரம் காலை 07:19 a.m. மணிக்கு", "உள்ளூர் நேரம் காலை ஏழு மணி பத்தொன்பது நிமிடத்துக்கு"),
+        ("te", "ఉదయం 10:00am", "ఉదయం పది"),
+    ],
+)
+def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):
+    assert to_spoken(text, lang) == want

@@ -235,9 +235,13 @@ class LanguageRules:
         ampm = rf"(?:(?P<am>{ap['am']['pattern']})|(?P<pm>{ap['pm']['pattern']}))(?!\w)" if ap else _NEVER
         tsuf = _alternation(tm.get("suffixes", []))
         sep = r"(?::|h\s?)" if tm.get("h_sep") else ":"
+        # time words with a case ending (`time.inflected`, ta "மணிக்கு", te "గంటలకు"): the case goes to the
+        # last word of the time said ("... நிமிடத்துக்கு"), the written word is not said again
+        self.time_cases: dict[str, dict[str, str]] = tm.get("inflected", {})
+        tw = _alternation([*tm.get("suffixes", []), *self.time_cases])
         self.re_time = rx(
             rf"(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
-            rf"(?:\s?{ampm})?(?:\s?(?:{tsuf})(?!\w))?"
+            rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw})(?!\w))?"
         )
         self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
         # "14.30 Uhr", "2.30 pm", "1 Uhr": a "." between hour and minutes, or an hour alone, is a time
@@ -901,7 +905,9 @@ class LanguageRules:
         out = self._render_date(None, self._month_of(m.group("mon")), m.group("y"), "my")
         return out or m.group(0)
 
-    def _render_time(self, h: int, mi: int, s: int | None, ap: str | None) -> str:
+    def _render_time(self, h: int, mi: int, s: int | None, ap: str | None, before: str = "") -> str:
+        """The time h:mi(:s) with its am/pm mark `ap`, by the table's templates; the am/pm word is not said
+        again right after the same word written before the time (`before`: ta "காலை 07:19 a.m.")."""
         tm = self.time
         hw = tm.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
         hu = self.form(tm.get("hour_unit", ""), h)
@@ -928,7 +934,9 @@ class LanguageRules:
                 s=sw, su=self.form(tm.get("second_unit", ""), s)
             )
         if ap:
-            out = tm["ampm"].format(time=out, ap=tm["ampm_patterns"][ap]["word"])
+            ap_word = tm["ampm_patterns"][ap]["word"]
+            if not before.rstrip().lower().endswith(ap_word.lower()):
+                out = tm["ampm"].format(time=out, ap=ap_word)
         return f" {' '.join(out.split())} "
 
     def _ap(self, m: re.Match[str]) -> str | None:
@@ -942,7 +950,14 @@ class LanguageRules:
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
-        return self._render_time(h, mi, s, ap)
+        out = self._render_time(h, mi, s, ap, _before(m))
+        cases = self.time_cases.get(gd.get("tw") or "")
+        if cases is None:
+            return out
+        head, _, last = out.strip().rpartition(" ")
+        if last not in cases:  # no case form known for it: the word stays as written
+            return f"{out}{gd['tw']} "
+        return f" {f'{head} {cases[last]}'.strip()} "
 
     def _duration(self, m: re.Match[str]) -> str:
         """ "4:41.30" -> "four minutes forty one point three zero seconds" by the table's `duration`: each
@@ -1024,7 +1039,7 @@ class LanguageRules:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
             return m.group(0)
-        return self._render_time(h, 0, None, self._ap(m))
+        return self._render_time(h, 0, None, self._ap(m), _before(m))
 
     def _time_h(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))

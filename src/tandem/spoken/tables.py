@@ -70,7 +70,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   name: template}} (templates `h`, `h_ampm`, `hm`, `hm_lt10` of hour n: te one o'clock "ఒంటి గంట"),
   `clock_hour` {"words": {n: word}, "nouns", "day_parts", "day_part_nouns"} (the clock form of hour n said
   for a whole number right before one of `nouns`, or before one of `day_part_nouns` right after one of
-  `day_parts`: te "1 గంటలకు", "మధ్యాహ్నం 1 గంటకు" -> "ఒంటి"; needs `numbers_before_word`).
+  `day_parts`: te "1 గంటలకు", "మధ్యాహ్నం 1 గంటకు" -> "ఒంటి"; needs `numbers_before_word`), `inflected`
+  {written word: {last word said: its form}} (time words with a case ending written after "h:mm": the
+  last word of the time takes the case, ta "10:08 மணிக்கு" -> "... நிமிடத்துக்கு"; where that word has no
+  form given, the written word is said after the time).
 - `duration` (optional): `h`, `m`, `s` (a word, or forms by `plural`), `gender` {h/m/s: "m" | "f"}, `join`
   (between the parts), `after` {"h": [words], "m": [words]}: "m:ss.xx" / "h:mm:ss.xx" (and "m:ss" before an
   `after` word) is read as a duration, an `after` word written after it said once ("2:11.60 minutes");
