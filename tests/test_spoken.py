@@ -1469,3 +1469,36 @@ def test_inflected_minute_word_after_a_duration_is_said_once(lang, text, want):
 )
 def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # ar 1 and 2 follow the counted noun as adjectives, and 2 is usually the noun's dual alone (Ryding, A
+        # Reference Grammar of Modern Standard Arabic, 2005, on the numerals one and two); after a
+        # preposition the dual takes its genitive ending -ين (Arabic case is otherwise not handled)
+        ("1 ساعة", "ساعة واحدة"),
+        ("في 1 يوم", "في يوم واحد"),
+        ("منذ 1 سنة", "منذ سنة واحدة"),
+        ("2 سنة", "سنتان"),
+        ("بعد 2 يوم", "بعد يومين"),
+        ("في 2 ساعة", "في ساعتين"),
+    ],
+)
+def test_arabic_one_and_two_are_said_with_the_noun(text, want):
+    assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # unchanged: 3 and more, 21, a decimal, a range, a noun the table gives no dual of, a unit
+        ("3 ساعات", "ثلاث ساعات"),
+        ("21 ساعة", "إحدى و عشرون ساعة"),
+        ("12 ساعة", "اثنتا عشرة ساعة"),
+        ("1.5 ساعة", "واحد فاصلة خمسة ساعة"),
+        ("1 min", "دقيقة واحدة"),
+    ],
+)
+def test_arabic_numbers_before_a_noun_other_than_one_and_two_stay(text, want):
+    assert to_spoken(text, "ar") == want

@@ -551,6 +551,16 @@ class LanguageRules:
         self.re_word_after = rx(rf"[^\S\r\n]+([{bw['script']}][^\s\d.,;:!?()\[\]\"'/–—-]*)") if bw else None
         elision = na.get("elision")
         self.elision = (rx(elision["before"]), elision["rules"]) if elision else None
+        # ar "1 ساعة" -> "ساعة واحدة", "2 ساعة" -> "ساعتان": 1 and 2 said with the noun, not before it
+        nf = na.get("noun_first")
+        self.noun_first = nf
+        self.re_noun_first = (
+            rx(
+                rf"(?<![\w.,:/\-])(?P<num>[12])[^\S\r\n]+(?P<w>{_alternation(list(nf['duals']))})(?![\w\u064b-\u065f])"
+            )
+            if nf
+            else None
+        )
         self._build_digit_rules()
 
     def _derive_unit_powers(self, t: dict[str, Any], common: dict[str, Any]) -> dict[str, Forms]:
@@ -1331,6 +1341,21 @@ class LanguageRules:
                 return clock["words"][digits]
         return apply_rules(words, bw["rules"])
 
+    def _noun_first(self, m: re.Match[str]) -> str:
+        """ar: 1 and 2 are said with a counted noun of `noun_agreement.noun_first`, not before it: the noun
+        and 1 as its adjective, agreeing ("1 ساعة" -> "ساعة واحدة", "1 يوم" -> "يوم واحد"), and for 2 the
+        noun's dual alone ("2 ساعة" -> "ساعتان"); after a label word the number stays a number."""
+        prev = self._prev_word(m)
+        if prev is not None and prev.rstrip(".").lower() in self.noun_labels:
+            return m.group(0)
+        nf, noun = self.noun_first, m.group("w")
+        if m.group("num") == "2":
+            dual = nf["duals"][noun]  # type: ignore[index]
+            if prev is not None and prev in nf.get("oblique_after", []):  # type: ignore[union-attr]
+                dual = apply_rules(dual, nf["oblique"])  # type: ignore[index]
+            return f" {dual} "
+        return f" {noun} {nf['1'][self.nouns.get(noun, 'm')]} "  # type: ignore[index]
+
     def _range_mark(self, m: re.Match[str]) -> str:
         return f" {self.t['range']} "
 
@@ -1465,6 +1490,7 @@ class LanguageRules:
             (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
             (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
+            (self.re_noun_first, self._noun_first, ("1", "2"), False),
             (self.re_range, self._range, range_gate, False),
             (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),

@@ -38,7 +38,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `subjects_before` ("er hat") and before one of `subjects_after` ("hat er"); `phrases` are two words as
   written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose
   start matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
-  "un'ora").
+  "un'ora"). `noun_first` (ar) {"1": {"m": word, "f": word}, "duals": {singular noun: dual}, "oblique",
+  "oblique_after"}: "1" or "2" right before one of the singular nouns of `duals` is said with the noun, not
+  before it: the noun and the word of its gender ("1 ساعة" -> "ساعة واحدة"), or the dual alone ("2 ساعة" ->
+  "ساعتان"; after a word of `oblique_after` changed by the `oblique` rules, "بعد 2 يوم" -> "بعد يومين").
 - `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
   of a whole number right before a word of that script, also the second number of a range: its attributive
   form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
