@@ -1502,3 +1502,33 @@ def test_arabic_one_and_two_are_said_with_the_noun(text, want):
 )
 def test_arabic_numbers_before_a_noun_other_than_one_and_two_stay(text, want):
     assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a compound ending in 1 before a unit, a currency or a duration's unit takes the attributive form
+        # as before a written noun (ta ஒரு, te ఒక్క; 1 alone already said "ஒரு கிலோமீட்டர்", "ఒక కిలోమీటరు")
+        ("ta", "21 km", "இருபத்து ஒரு கிலோமீட்டர்"),
+        ("ta", "₹21", "இருபத்து ஒரு ரூபாய்"),
+        ("ta", "2:11 நிமிடங்களில்", "இரண்டு நிமிடம் பதினொரு வினாடிகளில்"),
+        ("te", "21 km", "ఇరవై ఒక్క కిలోమీటర్లు"),
+        ("te", "₹101", "నూట ఒక్క రూపాయలు"),
+    ],
+)
+def test_tamil_telugu_compounds_before_a_unit(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # unchanged: the first number of a range, a decimal, 1 alone
+        ("ta", "1-2 km", "ஒன்று முதல் இரண்டு கிலோமீட்டர்"),
+        ("te", "1-2 km", "ఒకటి నుండి రెండు కిలోమీటర్లు"),
+        ("ta", "21.5 km", "இருபத்து ஒன்று புள்ளி ஐந்து கிலோமீட்டர்"),
+        ("te", "1 km", "ఒక కిలోమీటరు"),
+    ],
+)
+def test_tamil_telugu_numbers_before_a_unit_stay(lang, text, want):
+    assert to_spoken(text, lang) == want
