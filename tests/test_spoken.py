@@ -1465,6 +1465,8 @@ def test_inflected_minute_word_after_a_duration_is_said_once(lang, text, want):
         # the am/pm word is not said again after the same word written before the time (ta 307)
         ("ta", "உள்ளூர் நேரம் காலை 07:19 a.m. மணிக்கு", "உள்ளூர் நேரம் காலை ஏழு மணி பத்தொன்பது நிமிடத்துக்கு"),
         ("te", "ఉదయం 10:00am", "ఉదయం పది"),
+        ("te", "(ఉదయం 10 am)", "ఉదయం పది"),
+        ("te", "సూర్యోదయం 6 am", "సూర్యోదయం ఉదయం ఆరు"),  # another word that ends like it: said
     ],
 )
 def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):

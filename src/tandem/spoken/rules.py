@@ -92,6 +92,8 @@ _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 _RE_PREV_WORDS_REVERSED = re.compile(_RE_PREV_WORD_REVERSED.pattern + r"(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
+# punctuation around a written word ("(morning"), stripped to compare it with a word the rules would say
+_EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 # a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
@@ -945,7 +947,8 @@ class LanguageRules:
             )
         if ap:
             ap_word = tm["ampm_patterns"][ap]["word"]
-            if not before.rstrip().lower().endswith(ap_word.lower()):
+            said = ap_word.lower().split()
+            if [w.strip(_EDGE_PUNCT) for w in before.lower().split()][-len(said) :] != said:
                 out = tm["ampm"].format(time=out, ap=ap_word)
         return f" {' '.join(out.split())} "
 
