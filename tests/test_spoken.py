@@ -1350,8 +1350,7 @@ def test_tamil_telugu_number_before_a_noun_is_attributive(lang, text, want):
     "lang,text,want",
     [
         # te one o'clock is ఒంటి గంట, with the singular noun (two o'clock: రెండు గంటలు); a duration of one
-        # hour stays ఒక గంట (clock form: Krishnamurti & Gwynn, A Grammar of Modern Telugu, 1985, telling
-        # the time)
+        # hour stays ఒక గంట (common usage; not checked against a printed grammar or a native speaker)
         ("te", "1:00", "ఒంటి గంట"),
         ("te", "01:05", "ఒంటి గంట ఐదు నిమిషాలు"),
         ("te", "1:30 pm", "సాయంత్రం ఒంటి గంట ముప్పై నిమిషాలు"),
@@ -1387,8 +1386,7 @@ def test_telugu_hour_one_outside_clock_times_stays(lang, text, want):
     "lang,text,want",
     [
         # te: a compound numeral ending in 1 takes ఒక్క before its noun (నూట ఒక్క, ఇరవై ఒక్క), where 1
-        # alone takes ఒక; ఒకటి is the form said alone (Krishnamurti & Gwynn 1985 on the adjectival forms
-        # of numerals)
+        # alone takes ఒక; ఒకటి is the form said alone (common usage; wants a native speaker's check)
         ("te", "21 పుస్తకాలు", "ఇరవై ఒక్క పుస్తకాలు"),
         ("te", "101 పుస్తకాలు", "నూట ఒక్క పుస్తకాలు"),
         ("te", "1,00,001 ఓట్లు", "ఒక లక్ష ఒక్క ఓట్లు"),
@@ -1430,8 +1428,8 @@ def test_tamil_telugu_compounds_before_a_noun_stay(lang, text, want):
     [
         # a minute word with a case ending after a race time is said once: its case goes to the unit said
         # last (a Marathi or Tamil case ending attaches to the noun's oblique plural stem: mr सेकंद ->
-        # सेकंदांनी, ta வினாடி -> வினாடிகளில்; see e.g. Dhongde & Wali, Marathi, 2009, and Lehmann, A
-        # Grammar of Modern Tamil, 1989, on case suffixes); FLORES-200 devtest line 276 in mr and ta
+        # सेकंदांनी, ta வினாடி -> வினாடிகளில்); FLORES-200
+        # devtest line 276 in mr and ta
         ("mr", "2:11.60 मिनिटांच्या", "दोन मिनिटे अकरा पूर्णांक सहा शून्य सेकंदांच्या"),
         ("mr", "1:09.02 मिनिटांनी", "एक मिनिट नऊ पूर्णांक शून्य दोन सेकंदांनी"),
         ("mr", "2:11 मिनिटांत", "दोन मिनिटे अकरा सेकंदांत"),
@@ -1476,8 +1474,8 @@ def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):
 @pytest.mark.parametrize(
     "text,want",
     [
-        # ar 1 and 2 follow the counted noun as adjectives, and 2 is usually the noun's dual alone (Ryding, A
-        # Reference Grammar of Modern Standard Arabic, 2005, on the numerals one and two); after a
+        # ar 1 and 2 follow the counted noun as adjectives, and 2 is usually the noun's dual alone (standard
+        # grammar of Modern Standard Arabic numerals; not checked against a printed grammar); after a
         # preposition the dual takes its genitive ending -ين (Arabic case is otherwise not handled)
         ("1 ساعة", "ساعة واحدة"),
         ("في 1 يوم", "في يوم واحد"),
