@@ -462,6 +462,28 @@ def test_a_map_allowing_every_token_changes_nothing(built, tmp_path):
         assert m.generate(text, max_new_tokens=12) == full.generate(text, max_new_tokens=12), text
 
 
+def test_a_suppressed_token_with_a_vocabulary_map_stays_suppressed(built, tmp_path):
+    """CTranslate2 keeps the id -> candidate position table of its first call with a map and only adds to it:
+    a suppressed token's position from an earlier call suppressed another token in a later one, and the banned
+    token came out. Each output must be the one a freshly loaded model gives, without the banned token."""
+    import shutil
+    from collections import Counter
+
+    d = tmp_path / "trim"
+    shutil.copytree(built["export"], d)
+    trim_vocabulary(d, ["play_music ; artist =", "set_alarm ; time ="])
+    texts = TEXTS + ["play queen now", "set an alarm for seven", "what time is it in paris"]
+    m = EdgeModel.load(d)
+    free = [m.generate_batch([t], max_new_tokens=8)[0].token_ids for t in texts]
+    banned = Counter(i for row in free for i in row).most_common(1)[0][0]  # a token the texts produce
+    got = [m.generate_batch([t], max_new_tokens=8, suppress_tokens=[banned])[0].token_ids for t in texts]
+    fresh = [
+        EdgeModel.load(d).generate_batch([t], max_new_tokens=8, suppress_tokens=[banned])[0].token_ids
+        for t in texts
+    ]
+    assert got == fresh and all(banned not in row for row in got), (banned, got, fresh)
+
+
 def test_trimming_keeps_slu_tags(tagged):
     vmap = (tagged["export"] / "vmap.txt").read_text().splitlines()[0].split()
     assert {f"<tag_{i}>" for i in range(5)} <= set(vmap) and "<tag_5>" not in vmap

@@ -266,14 +266,90 @@ def test_int8_export_runs_without_torch(exported, tmp_path):
     assert all(isinstance(t, str) for t in got["out"]) and got["best"] in (0, 1)
 
 
-def test_an_input_with_no_text_is_refused_and_trimming_is_named(exported):
-    from tandem.edge import trim_vocabulary
-
+def test_an_input_with_no_text_is_refused(exported):
     edge = EdgeModel.load(exported["bart"][1])
     with pytest.raises(TandemError, match="has no tokens"):  # CTranslate2 decodes nothing from <s> </s>
         edge.generate("")
-    with pytest.raises(TandemError, match="trimming needs a SentencePiece export"):
-        trim_vocabulary(exported["bart"][1], ["yes", "no"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_map_allowing_every_token_changes_nothing(exported, kind, tmp_path):
+    """Vocabulary trimming of an export with a Hugging Face tokenizer (was refused: "needs a SentencePiece
+    export"): a map allowing every token gives exactly the untrimmed greedy ids."""
+    from tandem.edge import trim_vocabulary
+
+    d, ct2 = exported[kind]
+    full = EdgeModel.load(ct2)
+    trimmed = tmp_path / "all"
+    shutil.copytree(ct2, trimmed)
+    everything = [p for p in full.pieces if p and not set(p) & set(" \t\n\r")]
+    assert len(everything) == len(full.pieces)  # byte-level BPE and SentencePiece tokens hold no separator
+    trim_vocabulary(trimmed, [], extra_tokens=everything, copy_source=False)
+    lines = (trimmed / "vmap.txt").read_text(encoding="utf-8").split("\n")
+    assert lines == ["\t" + " ".join(everything), ""]  # in id order, one always-allowed list
+    m = EdgeModel.load(trimmed)
+    assert m.use_vmap and not full.use_vmap
+    texts = _texts(Tokenizer.load(d))
+    want = full.generate_batch(texts, max_new_tokens=10)
+    got = m.generate_batch(texts, max_new_tokens=10)
+    assert [g.token_ids for g in got] == [w.token_ids for w in want]
+    assert [g.text for g in got] == [w.text for w in want]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_trimmed_outputs_use_the_tasks_tokens_and_the_source(exported, kind, tmp_path, capsys):
+    """`tandem export EXPORT --trim-to labels.txt` on a BART/mBART export: the map lists the outputs' tokens
+    bare and after a space, as the model's own tokenizer (transformers) writes them, and the specials the model
+    decodes with; every generated token is one of those or of the source. `EdgeModel` and the edge serving
+    backend pick the map up."""
+    from tandem.serve.backends import EdgeBackend
+
+    d, ct2 = exported[kind]
+    ref = _auto(d)  # transformers' tokenizer of the checkpoint: the reference ids
+    trimmed = tmp_path / "trim"
+    shutil.copytree(ct2, trimmed)
+    labels = ["line", "and", "the lazy dog", "héllo"]
+    (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+    assert cli_main(["export", str(trimmed), "--trim-to", str(tmp_path / "labels.txt")]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert report["copy_source"] is True and report["fixed_tokens"] < report["vocab_size"]
+
+    fixed = {i for lab in labels for t in (lab, " " + lab) for i in ref.encode(t, add_special_tokens=False)}
+    gen = transformers.GenerationConfig.from_pretrained(str(d))
+    cfg = transformers.AutoConfig.from_pretrained(str(d))
+    specials = {ref.eos_token_id, ref.pad_token_id, ref.bos_token_id, ref.unk_token_id}
+    specials |= {cfg.bos_token_id, gen.decoder_start_token_id, gen.forced_bos_token_id}
+    specials.discard(None)
+    # what framing adds to a target: mBART's ... </s> ro_RO, mBART-50's ro_RO ... </s>
+    specials |= set(ref(text_target="yes").input_ids) - set(ref.encode("yes", add_special_tokens=False))
+    if kind != "bart":
+        assert ref.convert_tokens_to_ids("ro_RO") in specials
+    always = (trimmed / "vmap.txt").read_text(encoding="utf-8").split("\n")[0]
+    assert always.startswith("\t")
+    assert set(always[1:].split(" ")) == set(ref.convert_ids_to_tokens(sorted(fixed | specials)))
+    if kind == "bart":  # byte-level BPE: the bare word and the word after a space
+        assert {"l", "ine", "Ġline", "a", "nd", "Ġand"} <= set(always.split())
+    else:  # SentencePiece: the word-initial form
+        assert {"▁line", "▁a", "nd"} <= set(always.split())
+
+    m = EdgeModel.load(trimmed)
+    assert m.use_vmap and EdgeBackend(trimmed).model.use_vmap
+    full = EdgeModel.load(ct2)
+    texts = _texts(Tokenizer.load(d))
+    escaped, outputs = 0, {}
+    for text in texts:  # one at a time: CTranslate2 allows the source tokens of the whole batch
+        allowed = fixed | specials | set(ref(text).input_ids)
+        got = outputs[text] = m.generate_batch([text], max_new_tokens=10)[0].token_ids
+        assert set(got) <= allowed, (text, ref.convert_ids_to_tokens(got))
+        want = full.generate_batch([text], max_new_tokens=10)[0].token_ids
+        escaped += not set(want) <= allowed
+        if set(want) <= allowed:  # trimming only removes candidates: an allowed argmax stays the argmax
+            assert got == want, text
+    assert escaped, "the untrimmed model never left the allowed set: this test would not see trimming fail"
+    # an output does not depend on the calls before it (CTranslate2 keeps a table from its first call with the
+    # map: a later decoder start or forced language code was placed by it, wrongly or out of range)
+    for text in reversed(texts):
+        assert m.generate_batch([text], max_new_tokens=10)[0].token_ids == outputs[text], text
 
 
 @pytest.mark.parametrize(

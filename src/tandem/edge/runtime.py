@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -331,8 +332,6 @@ class EdgeModel:
         configure_ct2_isa()  # before CTranslate2 loads: AVX-512 on AMD parts that have it
         import ctranslate2
 
-        from tandem.tokenizer import Tokenizer  # torch-free; same text handling as the torch path
-
         self.path = Path(path)
         meta_path = self.path / EDGE_META
         if not meta_path.is_file():
@@ -344,42 +343,9 @@ class EdgeModel:
         for key in ("eos_token_id", "pad_token_id", "decoder_start_token_id"):
             if not isinstance(self.meta.get(key), int):
                 raise TandemError(f"{meta_path}: {_DAMAGED} (field {key!r} is missing or not an integer)")
-        # the tokenizer: tandem's SentencePiece model, or a Hugging Face tokenizer.json (BART, mBART, ...)
-        hf_spec = self.meta.get("hf_tokenizer")
-        self.hf_tokenizer = hf_spec is not None
-        if hf_spec is not None:
-            from tandem.edge.hf_tokens import HF_TOKENIZER_FILE, EdgeHFTokenizer
-
-            if not isinstance(hf_spec, dict):
-                raise TandemError(f"{meta_path}: {_DAMAGED} (field 'hf_tokenizer' is not an object)")
-            self.tok: Any = EdgeHFTokenizer(
-                self.path / str(self.meta.get("tokenizer") or HF_TOKENIZER_FILE),
-                hf_spec,
-                where=str(meta_path),
-                damaged=_DAMAGED,
-            )
-        else:
-            spm_file = self.path / str(self.meta.get("tokenizer") or "tokenizer.model")
-            if not spm_file.is_file():
-                raise TandemError(
-                    f"{spm_file}: not found; the model's SentencePiece tokenizer is missing; {_DAMAGED}"
-                )
-            self.tok = Tokenizer.load(self.path)
-        vocab_file = self.path / "shared_vocabulary.json"
-        if vocab_file.is_file():
-            self.pieces: list[str] = _read_json(vocab_file, list, "a list of tokens")
-        elif (self.path / "shared_vocabulary.txt").is_file():  # older CTranslate2 versions: one token a line
-            vocab_file = self.path / "shared_vocabulary.txt"
-            self.pieces = _read_text(vocab_file).split("\n")[:-1]
-        else:
-            raise TandemError(f"{vocab_file}: not found; {_DAMAGED}")
-        if not all(isinstance(p, str) for p in self.pieces) or len(self.pieces) != self.meta.get(
-            "vocab_size", len(self.pieces)
-        ):
-            raise TandemError(
-                f"{vocab_file}: {_DAMAGED} ({len(self.pieces)} tokens, the model has "
-                f"{self.meta.get('vocab_size')} in {EDGE_META})"
-            )
+        self.tok: Any = load_tokenizer(self.path, self.meta)
+        self.hf_tokenizer = self.meta.get("hf_tokenizer") is not None
+        self.pieces: list[str] = read_vocabulary(self.path, self.meta)
         self.index = {p: i for i, p in enumerate(self.pieces)}
         self.eos_id = int(self.meta["eos_token_id"])
         self.pad_id = int(self.meta["pad_token_id"])
@@ -404,6 +370,10 @@ class EdgeModel:
             raise TandemError(
                 f"{self.path}: use_vmap=True but there is no {VMAP_FILE}; build one with trim_vocabulary"
             )
+        # ids below this one are candidates of every call with the map (see `_translate`)
+        self._vmap_stable_below = self._always_candidates_below() if self.use_vmap else 0
+        self._vmap_dirty = False
+        self._vmap_lock = threading.Lock()
         # SLU tag names (labels.json from `tandem finetune --slu-tags`), used by `parse`.
         self.labels: SLULabels | None = SLULabels.load(self.path)
         # The model's decoding defaults (an HF generation_config.json, kept by the export), applied unless
@@ -648,14 +618,14 @@ class EdgeModel:
 
                 kwargs["callback"] = _on_token
             try:
-                results = _positions_checked(self.translator.translate_batch, source, **kwargs)
+                results = self._translate(source, kwargs)
             except ValueError as e:
                 # With a vocabulary map CTranslate2 samples from the tokens mapped from this batch's words
                 # only, and refuses a top-k over their number: a top-k over all of them filters nothing.
                 if not (sampling and kwargs["sampling_topk"] and "sampling_topk" in str(e)):
                     raise
                 kwargs["sampling_topk"] = 0
-                results = _positions_checked(self.translator.translate_batch, source, **kwargs)
+                results = self._translate(source, kwargs)
             hyps = [list(res.hypotheses[0]) for res in results]
             scores = [float(res.scores[0]) if return_scores and res.scores else None for res in results]
         gens = []
@@ -677,6 +647,38 @@ class EdgeModel:
                 )
             )
         return gens
+
+    def _always_candidates_below(self) -> int:
+        """The first id that is not a candidate of every call with the vocabulary map: the map's always-allowed
+        tokens and the unknown, BOS and EOS tokens CTranslate2 adds; ids below it keep their place among the
+        candidates from call to call."""
+        fixed: set[str] = set()
+        for line in _read_text(self.path / VMAP_FILE).split("\n"):
+            if line.startswith("\t"):
+                fixed.update(line[1:].split(" "))
+        cfg = _read_json(self.path / "config.json", dict, "an object")
+        fixed.update(str(cfg[k]) for k in ("unk_token", "bos_token", "eos_token") if k in cfg)
+        ids = {self.index[t] for t in fixed if t in self.index}
+        return next(i for i in range(len(self.pieces) + 1) if i not in ids)
+
+    def _translate(self, source: list[list[str]], kwargs: dict[str, Any]) -> Any:
+        """`translate_batch`, first undoing what an earlier call with the vocabulary map left behind when it
+        matters. CTranslate2 (4.x) keeps the id -> candidate position table of the first call with the map
+        and only adds to it later: the decoder start, a forced first token, EOS and suppressed tokens of a
+        later call are looked up in it, which places a token whose position changed (an id above a source
+        token's: mBART's language codes) wrongly, or past the candidates (an IndexError). A call without the
+        map clears the table; one is made first when such a token is looked up."""
+        if not kwargs.get("use_vmap"):
+            return _positions_checked(self.translator.translate_batch, source, **kwargs)
+        looked_up = [self.decoder_start_id, self.eos_id]
+        looked_up += [self.index[t] for row in kwargs.get("target_prefix") or [] for t in row]
+        looked_up += [self.index[t] for w in kwargs.get("suppress_sequences") or [] for t in w]
+        with self._vmap_lock:
+            if self._vmap_dirty and max(looked_up) >= self._vmap_stable_below:
+                any_token = next(p for i, p in enumerate(self.pieces) if i not in self._skip)
+                self.translator.translate_batch([[any_token]], max_decoding_length=1, use_vmap=False)
+            self._vmap_dirty = True
+            return _positions_checked(self.translator.translate_batch, source, **kwargs)
 
     def _warn_once(self, plan: DecodingPlan) -> None:
         """Warn, once per model and setting, about defaults left out or settings CTranslate2 applies its own way."""
@@ -785,6 +787,51 @@ def _read_json(path: Path, kind: type, what: str) -> Any:
     if not isinstance(value, kind):
         raise TandemError(f"{path}: expected {what}, got {type(value).__name__}; {_DAMAGED}")
     return value
+
+
+def load_tokenizer(path: Path, meta: dict[str, Any]) -> Any:
+    """An export's tokenizer: tandem's SentencePiece model (`tandem.tokenizer.Tokenizer`, torch-free, the torch
+    path's text handling), or a Hugging Face tokenizer.json read with `tokenizers` (`EdgeHFTokenizer`) when
+    `meta` (its tandem_edge.json) has "hf_tokenizer"."""
+    hf_spec = meta.get("hf_tokenizer")
+    if hf_spec is not None:
+        from tandem.edge.hf_tokens import HF_TOKENIZER_FILE, EdgeHFTokenizer
+
+        if not isinstance(hf_spec, dict):
+            raise TandemError(f"{path / EDGE_META}: {_DAMAGED} (field 'hf_tokenizer' is not an object)")
+        return EdgeHFTokenizer(
+            path / str(meta.get("tokenizer") or HF_TOKENIZER_FILE),
+            hf_spec,
+            where=str(path / EDGE_META),
+            damaged=_DAMAGED,
+        )
+    from tandem.tokenizer import Tokenizer
+
+    spm_file = path / str(meta.get("tokenizer") or "tokenizer.model")
+    if not spm_file.is_file():
+        raise TandemError(
+            f"{spm_file}: not found; the model's SentencePiece tokenizer is missing; {_DAMAGED}"
+        )
+    return Tokenizer.load(path)
+
+
+def read_vocabulary(path: Path, meta: dict[str, Any]) -> list[str]:
+    """An export's CTranslate2 vocabulary: the token string of each model id, as CTranslate2 reads sources,
+    writes outputs and matches a vocabulary map's tokens."""
+    vocab_file = path / "shared_vocabulary.json"
+    if vocab_file.is_file():
+        pieces = _read_json(vocab_file, list, "a list of tokens")
+    elif (path / "shared_vocabulary.txt").is_file():  # older CTranslate2 versions: one token a line
+        vocab_file = path / "shared_vocabulary.txt"
+        pieces = _read_text(vocab_file).split("\n")[:-1]
+    else:
+        raise TandemError(f"{vocab_file}: not found; {_DAMAGED}")
+    if not all(isinstance(p, str) for p in pieces) or len(pieces) != meta.get("vocab_size", len(pieces)):
+        raise TandemError(
+            f"{vocab_file}: {_DAMAGED} ({len(pieces)} tokens, the model has "
+            f"{meta.get('vocab_size')} in {EDGE_META})"
+        )
+    return pieces
 
 
 def _max_positions(meta: dict[str, Any]) -> int | None:

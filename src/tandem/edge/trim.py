@@ -39,52 +39,54 @@ def trim_vocabulary(
     """Write `vmap.txt` into an edge export: the task's outputs' tokens always, source tokens when copied.
 
     An export with a `labels.json` (tag-format SLU) always allows its intent/slot tags as well."""
-    from tandem.edge.runtime import _read_json
+    from tandem.edge.runtime import _read_json, load_tokenizer, read_vocabulary
     from tandem.slu import SLULabels
-    from tandem.tokenizer import Tokenizer
 
     d = Path(export_dir)
     meta_path = d / "tandem_edge.json"
     if not meta_path.is_file():
         raise TandemError(f"{d}: not a tandem edge export (no tandem_edge.json)")
     meta = _read_json(meta_path, dict, "an object")
-    if meta.get("hf_tokenizer") is not None:
-        raise TandemError(
-            f"{d}: vocabulary trimming needs a SentencePiece export; this model's tokenizer is a Hugging Face "
-            "tokenizer.json (serve it untrimmed)"
-        )
-    tok = Tokenizer.load(d)
-    sp = tok.sp
-    n = sp.get_piece_size()
+    # the tokenizer the edge runtime encodes with (SentencePiece, or a Hugging Face tokenizer.json), and the
+    # token strings CTranslate2 reads the map's tokens as: its vocabulary's, up to the tokenizer's size
+    tok = load_tokenizer(d, meta)
+    n = tok.vocab_size
+    pieces = read_vocabulary(d, meta)[:n]
+    index = {p: i for i, p in enumerate(pieces)}
     fixed: set[int] = {int(meta[k]) for k in ("eos_token_id", "pad_token_id", "decoder_start_token_id")}
     fixed |= {int(meta["bos_token_id"])} if meta.get("bos_token_id") is not None else set()
-    fixed.add(sp.unk_id())
+    fixed |= {tok.unk_id} if tok.unk_id is not None else set()
+    if meta.get("hf_tokenizer") is not None:
+        # what framing puts around a target (BART <s> ... </s>, mBART ... </s> ro_RO, mBART-50 ro_RO ... </s>)
+        fixed.update(i for ids in tok.target_affixes for i in ids)
+    # tokens the model's decoding forces (mBART-50's target language code first)
+    generation = meta.get("generation") or {}
+    for key in ("forced_bos_token_id", "forced_eos_token_id"):
+        value = generation.get(key)
+        fixed.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, int))
     for text in outputs:
         fixed.update(tok.encode(text))
         # The same text after a separator is tokenised with a leading word boundary: allow both forms.
         fixed.update(tok.encode(" " + text))
     labels = SLULabels.load(d)
     for tag in labels.tags() if labels else []:
-        i = sp.piece_to_id(tag)
-        if i == sp.unk_id():
+        if tag not in index:
             raise TandemError(
                 f"{d / 'labels.json'}: {len(labels)} labels but the tokenizer has no {tag}; export the "
                 "tokenizer the model was fine-tuned with"
             )
-        fixed.add(i)
+        fixed.add(index[tag])
     for piece in extra_tokens:
-        i = sp.piece_to_id(piece)
-        if i == sp.unk_id() and piece != sp.id_to_piece(sp.unk_id()):
+        if piece not in index:
             raise TandemError(f"extra token {piece!r} is not in the tokenizer of {d}")
-        fixed.add(i)
-    pieces = [sp.id_to_piece(i) for i in range(n)]
+        fixed.add(index[piece])
     # CTranslate2 reads the map line by line (tab between key and candidates, spaces between tokens). A
     # piece holding one of these characters cannot be written: the identity rule of tandem's newline piece
     # "\n" became a bare "\t" line, an empty always-allowed list that replaced the real one. Such pieces
     # are left out, so a trimmed model never emits them.
     usable = [p for p in pieces if p and not _MAP_SEPARATORS.intersection(p)]
     listable = set(usable)
-    lines = ["\t" + " ".join(pieces[i] for i in sorted(fixed) if pieces[i] in listable)]
+    lines = ["\t" + " ".join(pieces[i] for i in sorted(fixed) if i < n and pieces[i] in listable)]
     if copy_source:
         lines += [f"{p}\t{p}" for p in usable]
     out = d / VMAP_FILE
