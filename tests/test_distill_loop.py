@@ -242,6 +242,34 @@ def test_two_stage_and_chain(tmp_path):
     assert (tmp_path / "student_2" / "final" / "config.json").is_file()
 
 
+def test_generic_examples_of_a_tandem_tokenizer_are_alexatm_mixtures():
+    """A tokenizer with [CLM]: per text, the AlexaTM mixture's draw (80% denoising, else a [CLM] continuation)
+    from one seeded generator, EOS after source and target, the text cut for [CLM] and EOS (pinned as it was
+    before tokenizers without [CLM] got denoising-only examples)."""
+    import numpy as np
+
+    from tandem.distill import generic_examples
+    from tandem.objectives import clm, denoise
+
+    class Tok:
+        clm_id, eos_id, vocab_size, pad_id = 4, 2, V, 1
+
+        def encode(self, text):
+            return [7 + (ord(c) % (V - 7)) for c in text.replace(" ", "")]
+
+    texts = [f"text number {i} " * (1 + i % 4) for i in range(40)] + ["x"]
+    got = generic_examples(texts, Tok(), max_len=24, seed=5)
+    rng, want = np.random.default_rng(5), []
+    for i, text in enumerate(texts):
+        ids = Tok().encode(text)[:22]
+        if len(ids) < 2:
+            continue
+        ex = denoise(ids, rng) if rng.random() < 0.8 else clm(ids, rng, 4)
+        want.append(Encoded(1_000_000_000 + i, [*ex.source, 2], [*ex.target, 2]))
+    assert got == want
+    assert 0 < sum(e.source[0] == 4 for e in got) < len(got)  # both kinds drawn
+
+
 def test_generic_teacher_teaches_only_the_generic_stage():
     """KDD 2022: the pretrained checkpoint teaches stage 1, the fine-tuned one stage 2."""
 

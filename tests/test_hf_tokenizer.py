@@ -238,6 +238,51 @@ def test_bart_checkpoint_evaluates_finetunes_and_distills(bart_checkpoint: Path,
     )
 
 
+def _after_deleting_spans(source: list[int], target: list[int]) -> bool:
+    """Whether `source` is `target` with some tokens deleted (in order, nothing added)."""
+    rest = iter(target)
+    return all(any(t == s for t in rest) for s in source)
+
+
+def test_generic_distillation_of_a_bart_teacher_denoises(
+    bart_checkpoint: Path, tmp_path: Path, capsys
+) -> None:
+    """`tandem distill --generic` with a Hugging Face teacher (no [CLM] token; was refused: "needs a tokenizer
+    with a [CLM] token"): the generic stage trains on AlexaTM denoising examples only, framed as transformers
+    frames sources and labels, and says so once."""
+    from tandem.distill import generic_examples
+
+    ref = _auto(bart_checkpoint)
+    tok = Tokenizer.load(bart_checkpoint)
+    texts = [" ".join(random.Random(i).choices(CORPUS[1].split(), k=12)) for i in range(8)]
+    with pytest.warns(UserWarning, match=r"no \[CLM\] token.*denoising.*--add-symbols") as caught:
+        examples = generic_examples(texts, tok, max_len=64, seed=0)
+    assert sum("[CLM]" in str(w.message) for w in caught) == 1
+    assert [e.index for e in examples] == [1_000_000_000 + i for i in range(len(texts))]
+    dropped = 0
+    for text, e in zip(texts, examples):
+        assert e.target == ref(text_target=text).input_ids  # the whole text, framed as labels: <s> ... </s>
+        full = ref(text).input_ids
+        assert e.source[:1] == full[:1] and e.source[-1:] == full[-1:]  # framed as sources: <s> ... </s>
+        assert _after_deleting_spans(e.source[1:-1], full[1:-1]), (e.source, full)
+        dropped += len(full) - len(e.source)
+    assert dropped > 0  # spans were deleted
+    # the generic stage runs end to end
+    data, generic = tmp_path / "train.jsonl", tmp_path / "generic.txt"
+    data.write_text(json.dumps({"source": "Hello world", "target": "héllo wörld"}) + "\n")
+    generic.write_text("\n".join(texts) + "\n")
+    dist = tmp_path / "distill"
+    args = ["distill", "--teacher", str(bart_checkpoint), "--student", "tiny", "--data", str(data)]
+    args += ["--generic", str(generic), "--out", str(dist), "--max-steps", "1", "--batch-size", "1"]
+    with pytest.warns(UserWarning) as caught:
+        assert cli_main(args) == 0
+    assert sum("no [CLM] token" in str(w.message) for w in caught) == 1
+    assert f"stage 1: generic distillation on {len(texts)} " in capsys.readouterr().out
+    assert (dist / "student_1" / "generic").is_dir() and (
+        dist / "student_1" / "final" / "config.json"
+    ).is_file()
+
+
 def test_bart_checkpoint_rank_scoring(bart_checkpoint: Path) -> None:
     from tandem import Seq2SeqLM
     from tandem.prompting.lm import EncoderDecoder

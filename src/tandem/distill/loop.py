@@ -421,20 +421,30 @@ class DistillLoss:
 def generic_examples(
     texts: Sequence[str], tokenizer: Any, max_len: int = 128, seed: int = 0, start_index: int = 1_000_000_000
 ) -> list[Encoded]:
-    """Unlabelled text -> AlexaTM pretraining examples (80% denoising, 20% [CLM] continuation), EOS added."""
-    from tandem.objectives import AlexaTMObjective
+    """Unlabelled text -> AlexaTM pretraining examples (80% denoising, 20% [CLM] continuation), framed as the
+    tokenizer frames sources and targets. A tokenizer without a [CLM] token (a Hugging Face BART/mBART/T5
+    teacher's) gets denoising examples only, with a warning."""
+    from tandem.objectives import AlexaTMObjective, DenoiseObjective
 
+    obj: AlexaTMObjective | DenoiseObjective
     if tokenizer.clm_id is None:
-        raise TandemError("generic distillation needs a tokenizer with a [CLM] token (a tandem-trained one)")
-    obj = AlexaTMObjective(clm_token_id=tokenizer.clm_id)
+        warnings.warn(
+            "generic distillation: the tokenizer has no [CLM] token (a Hugging Face tokenizer), so the generic "
+            "stage uses AlexaTM denoising examples only, no [CLM] continuations; `tandem pretrain "
+            "--add-symbols` adds the token (and continued pretraining teaches it)",
+            stacklevel=2,
+        )
+        obj = DenoiseObjective()
+    else:
+        obj = AlexaTMObjective(clm_token_id=tokenizer.clm_id)
     rng = np.random.default_rng(seed)
     # framed as the tokenizer frames sources and targets (`tandem.tokenizer.affixes`; tandem's: EOS appended),
-    # the text cut so that the objective's one added token and the framing fit in max_len
+    # the text cut so that the objective's added token ([CLM]; none for denoising) and the framing fit in max_len
     src_affixes, tgt_affixes = affixes(tokenizer), affixes(tokenizer, target=True)
     framing = max(sum(map(len, src_affixes)), sum(map(len, tgt_affixes)))
     out = []
     for i, t in enumerate(texts):
-        ids = tokenizer.encode(t)[: max_len - 1 - framing]
+        ids = tokenizer.encode(t)[: max_len - obj.overhead - framing]
         if len(ids) < 2:
             continue
         ex = obj(ids, rng)
