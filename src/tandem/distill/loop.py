@@ -693,7 +693,7 @@ def distill(
         gt = t if generic_teacher is None else Teacher(generic_teacher, t_dev, t_dtype)
         gloss = DistillLoss(gt, gcfg, None, projector)
         if log:
-            log(f"stage 1: generic distillation on {len(generic)} denoising/CLM examples")
+            log(f"stage 1: generic distillation on {len(generic)} pretraining-objective examples")
         stages["generic"] = fit(
             student,
             generic,

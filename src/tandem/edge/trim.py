@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tandem.edge.runtime import VMAP_FILE
 from tandem.errors import TandemError
 
-VMAP_FILE = "vmap.txt"
 _MAP_SEPARATORS = frozenset(" \t\n\r")
 
 
