@@ -1532,3 +1532,70 @@ def test_tamil_telugu_compounds_before_a_unit(lang, text, want):
 )
 def test_tamil_telugu_numbers_before_a_unit_stay(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # ta/te: a whole number before a scale word after a currency sign takes the attributive form it
+        # takes before a written noun (te "1 లక్ష" *ఒక లక్ష*, "21 లక్షలు" *ఇరవై ఒక్క*, "2000 కోట్లు" *రెండు వేల*)
+        ("te", "₹1 లక్ష", "ఒక లక్ష రూపాయలు"),
+        ("te", "₹1 కోటి", "ఒక కోటి రూపాయలు"),
+        ("te", "$1 మిలియన్", "ఒక మిలియన్ డాలర్లు"),
+        ("te", "₹21 లక్షలు", "ఇరవై ఒక్క లక్షల రూపాయలు"),
+        ("te", "₹2000 కోట్లు", "రెండు వేల కోట్ల రూపాయలు"),
+        ("ta", "₹1 லட்சம்", "ஒரு லட்சம் ரூபாய்"),
+        ("ta", "₹21 கோடி", "இருபத்து ஒரு கோடி ரூபாய்"),
+    ],
+)
+def test_tamil_telugu_number_before_a_money_scale_is_attributive(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # unchanged: a decimal before the scale word, the first number of a range, plain amounts
+        ("te", "₹1.5 లక్షలు", "ఒకటి పాయింట్ ఐదు లక్షల రూపాయలు"),
+        ("te", "1.5 లక్షలు", "ఒకటి పాయింట్ ఐదు లక్షలు"),
+        ("te", "₹1-2 లక్షలు", "ఒకటి నుండి రెండు లక్షల రూపాయలు"),
+        ("te", "1 లక్ష", "ఒక లక్ష"),
+        ("te", "1 కోటి", "ఒక కోటి"),
+        ("hi", "₹1 लाख", "एक लाख रुपये"),
+    ],
+)
+def test_numbers_before_a_money_scale_stay(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # "%" reads like the percent word written out (ta/te: a noun, after which a whole number takes its
+        # attributive form): te "31%" as "31 శాతం"
+        ("te", "31%", "ముప్పై ఒక్క శాతం"),
+        ("te", "31 శాతం", "ముప్పై ఒక్క శాతం"),
+        ("te", "1%", "ఒక శాతం"),
+        ("te", "1-21%", "ఒకటి నుండి ఇరవై ఒక్క శాతం"),
+        ("ta", "31%", "முப்பத்து ஒரு சதவீதம்"),
+        ("ta", "11%", "பதினொரு சதவீதம்"),
+        ("ta", "1%", "ஒரு சதவீதம்"),
+    ],
+)
+def test_tamil_telugu_percent_sign_reads_like_the_percent_word(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # unchanged: a decimal, a negative number (as "-1 శాతం"), a number with no 1 at its end
+        ("te", "1.5%", "ఒకటి పాయింట్ ఐదు శాతం"),
+        ("te", "-1%", "మైనస్ ఒకటి శాతం"),
+        ("te", "-1 శాతం", "మైనస్ ఒకటి శాతం"),
+        ("te", "25%", "ఇరవై ఐదు శాతం"),
+        ("ta", "21.5%", "இருபத்து ஒன்று புள்ளி ஐந்து சதவீதம்"),
+    ],
+)
+def test_tamil_telugu_percent_decimals_and_negatives_stay(lang, text, want):
+    assert to_spoken(text, lang) == want

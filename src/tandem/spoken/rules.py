@@ -1096,8 +1096,9 @@ class LanguageRules:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
         `prev`: the word before the amount (see `agree_gender`)."""
         names = self.currencies[code]
-        if scale:
-            return self.amount(f"{self.read_amount(i, f)} {self.money_scales[scale]}", names["major"], None)
+        if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
+            words = self.attributive(self.read_amount(i, f), i, f)
+            return self.amount(f"{words} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
@@ -1116,16 +1117,27 @@ class LanguageRules:
             return self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
         return self.v.number(i, f)
 
+    def attributive(self, words: str, i: str, f: str | None) -> str:
+        """The words of the number `i` (fraction digits `f`) in their attributive form by the rules of
+        `numbers_before_word` (ta "ஒரு", te "ఒక", "ఇరవై ఒక్క", "రెండు వేల"), as said right before a noun:
+        for a whole number read as a cardinal; else `words`."""
+        if self.before_word is None or f is not None or words != self.v.cardinal(int(i)):
+            return words
+        return apply_rules(words, self.before_word["rules"])
+
     def _percent(self, m: re.Match[str]) -> str:
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
+        # a percent word said after the number is a noun: ta/te "31%" as "31 சதவீதம்" (te "ముప్పై ఒక్క శాతం")
+        noun_after = self.t["percent"].startswith("{n} ")
         if lo:
-            return f" {self._range_head(m, lo, None)}{self.t['percent'].format(n=self.read_amount(i, f))} "
-        words = (
-            self.v.number(i, f, bool(m.group("neg")))
-            if len(i) < self.long_digits + 6
-            else self.read_amount(i, f)
-        )
+            words = self.read_amount(i, f)
+            words = self.attributive(words, i, f) if noun_after else words
+            return f" {self._range_head(m, lo, None)}{self.t['percent'].format(n=words)} "
+        neg = bool(m.group("neg"))
+        words = self.v.number(i, f, neg) if len(i) < self.long_digits + 6 else self.read_amount(i, f)
+        if noun_after and not neg:  # (a negative number keeps its form, as before a written word)
+            words = self.attributive(words, i, f)
         return f" {self.t['percent'].format(n=words)} "
 
     def _unit(self, m: re.Match[str]) -> str:

@@ -43,8 +43,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   before it: the noun and the word of its gender ("1 ساعة" -> "ساعة واحدة"), or the dual alone ("2 ساعة" ->
   "ساعتان"; after a word of `oblique_after` changed by the `oblique` rules, "بعد 2 يوم" -> "بعد يومين").
 - `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
-  of a whole number right before a word of that script, also the second number of a range: its attributive
-  form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
+  of a whole number right before a word of that script, also the second number of a range, a number before
+  a `money_scales` word or a percent word said after it: its attributive form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
   (a number after them is a label) and `years` [lo, hi] (a number in this range that is no multiple of 100
   is taken for a year and keeps its form: "2001 జనాభా లెక్కల", the 2001 census).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
