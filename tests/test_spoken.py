@@ -1353,8 +1353,8 @@ def test_tamil_telugu_number_before_a_noun_is_attributive(lang, text, want):
         # hour stays ఒక గంట (common usage; not checked against a printed grammar or a native speaker)
         ("te", "1:00", "ఒంటి గంట"),
         ("te", "01:05", "ఒంటి గంట ఐదు నిమిషాలు"),
-        ("te", "1:30 pm", "సాయంత్రం ఒంటి గంట ముప్పై నిమిషాలు"),
-        ("te", "1 pm", "సాయంత్రం ఒంటి గంట"),
+        ("te", "1:30 pm", "మధ్యాహ్నం ఒంటి గంట ముప్పై నిమిషాలు"),
+        ("te", "1 pm", "మధ్యాహ్నం ఒంటి గంట"),
         ("te", "1 గంటలు", "ఒంటి గంట"),
         ("te", "12-1 గంటలు", "పన్నెండు నుండి ఒంటి గంట"),
         # before an hour noun in the plural (no count of one hour), or after a part of the day
@@ -1599,3 +1599,68 @@ def test_tamil_telugu_percent_sign_reads_like_the_percent_word(lang, text, want)
 )
 def test_tamil_telugu_percent_decimals_and_negatives_stay(lang, text, want):
     assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # the word for am/pm follows the hour (`time.ampm_by_hour`, the usual parts of the day: te/ta/mr
+        # midnight, night, dawn, morning, afternoon, evening, night; hi without a dawn word)
+        ("te", "12 am", "అర్ధరాత్రి పన్నెండు"),
+        ("te", "1 am", "రాత్రి ఒంటి గంట"),
+        ("te", "3 am", "తెల్లవారుజామున మూడు"),
+        ("te", "11:59 am", "ఉదయం పదకొండు గంటల యాభై తొమ్మిది నిమిషాలు"),
+        ("te", "12 pm", "మధ్యాహ్నం పన్నెండు"),
+        ("te", "3:45 pm", "మధ్యాహ్నం మూడు గంటల నలభై ఐదు నిమిషాలు"),
+        ("te", "4 pm", "సాయంత్రం నాలుగు"),
+        ("te", "7:30 pm", "సాయంత్రం ఏడు గంటల ముప్పై నిమిషాలు"),
+        ("te", "8 pm", "రాత్రి ఎనిమిది"),
+        ("te", "9am-5pm", "ఉదయం తొమ్మిది నుండి సాయంత్రం ఐదు"),
+        ("ta", "12 am", "நள்ளிரவு பன்னிரண்டு மணி"),
+        ("ta", "4 am", "அதிகாலை நான்கு மணி"),
+        ("ta", "1 pm", "மதியம் ஒரு மணி"),
+        ("ta", "5 pm", "மாலை ஐந்து மணி"),
+        ("ta", "9 pm", "இரவு ஒன்பது மணி"),
+        ("hi", "2 am", "रात दो"),
+        ("hi", "1 pm", "दोपहर एक"),
+        ("hi", "9 pm", "रात नौ"),
+        ("mr", "4 am", "पहाटे चार"),
+        ("mr", "1 pm", "दुपारी एक"),
+        ("mr", "9 pm", "रात्री नऊ"),
+        # a part of the day written before the time stands for the mark (te FLORES-200 devtest 307)
+        ("te", "రాత్రి 7 pm", "రాత్రి ఏడు"),
+        ("te", "(09:19 p.m. GMT", "రాత్రి తొమ్మిది గంటల పంతొమ్మిది నిమిషాలు gmt"),
+    ],
+)
+def test_am_pm_word_follows_the_hour(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # unchanged: the one word of the mark where the hour gives that word anyway, and languages
+        # without `ampm_by_hour`
+        ("te", "10 am", "ఉదయం పది"),
+        ("te", "5 pm", "సాయంత్రం ఐదు"),
+        ("hi", "10 am", "सुबह दस"),
+        ("en", "11 pm", "eleven p m"),
+    ],
+)
+def test_am_pm_word_of_the_usual_hours_stays(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # te am/pm written in Telugu script, with or without the last dot, ఎం or యం (FLORES-200 devtest 182)
+        ("రాత్రి 10:08 పి.యం.మధ్యస్థ భూకంపం", "రాత్రి పది గంటల ఎనిమిది నిమిషాలు మధ్యస్థ భూకంపం"),
+        ("5 పి.యం.", "సాయంత్రం ఐదు"),
+        ("5:30 పీ.ఎం", "సాయంత్రం ఐదు గంటల ముప్పై నిమిషాలు"),
+        ("10 ఏ.యం.", "ఉదయం పది"),
+        ("10:15 ఏ.ఎం.", "ఉదయం పది గంటల పదిహేను నిమిషాలు"),
+    ],
+)
+def test_telugu_am_pm_in_telugu_script(text, want):
+    assert to_spoken(text, "te") == want

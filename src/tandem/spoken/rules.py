@@ -246,6 +246,9 @@ class LanguageRules:
             rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw})(?!\w))?"
         )
         self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
+        # (a word of `ampm_by_hour` written right before a time with am/pm stands for its mark: not said
+        # again, te "రాత్రి 10:08 పి.యం." *రాత్రి పది ...*)
+        self.day_part_words = {w.lower() for _, w in tm.get("ampm_by_hour", [])}
         # "14.30 Uhr", "2.30 pm", "1 Uhr": a "." between hour and minutes, or an hour alone, is a time
         # only where a time word or am/pm follows (elsewhere "14.30" is a number)
         # (`hour_suffixes`, default `suffixes`: the time words that make an hour alone a time; es "5 h" is
@@ -946,11 +949,23 @@ class LanguageRules:
                 s=sw, su=self.form(tm.get("second_unit", ""), s)
             )
         if ap:
-            ap_word = tm["ampm_patterns"][ap]["word"]
+            ap_word = self._day_part(h, ap)
             said = ap_word.lower().split()
-            if [w.strip(_EDGE_PUNCT) for w in before.lower().split()][-len(said) :] != said:
+            written = [w.strip(_EDGE_PUNCT) for w in before.lower().split()]
+            if written[-len(said) :] != said and not (written and written[-1] in self.day_part_words):
                 out = tm["ampm"].format(time=out, ap=ap_word)
         return f" {' '.join(out.split())} "
+
+    def _day_part(self, h: int, ap: str) -> str:
+        """The am/pm word of hour `h` (1-12) with mark `ap`: the word of `time.ampm_by_hour` whose hour (on
+        the 24-hour clock) is the last one at or before h's (te 1 pm "మధ్యాహ్నం", 9 pm "రాత్రి"), else the
+        mark's `word`."""
+        h24 = h % 12 + (12 if ap == "pm" else 0)
+        word = self.time["ampm_patterns"][ap]["word"]
+        for start, w in self.time.get("ampm_by_hour", []):
+            if start <= h24:
+                word = w
+        return word
 
     def _ap(self, m: re.Match[str]) -> str | None:
         gd = m.groupdict()

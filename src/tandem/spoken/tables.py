@@ -64,7 +64,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
   `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
-  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `suffixes` (time words after a time, dropped
+  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `ampm_by_hour` [[hour, word]]
+  (optional, hours 0-23 rising: the am/pm word of the time from that hour on, in place of the mark's `word`;
+  one of these words written right before the time stands for the mark), `suffixes` (time words after a time, dropped
   or said by the template: "Uhr"), `hour_suffixes` (those that make an hour alone a time, default
   `suffixes`), `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`), `second_agreement` (a
