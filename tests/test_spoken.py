@@ -1664,3 +1664,17 @@ def test_am_pm_word_of_the_usual_hours_stays(lang, text, want):
 )
 def test_telugu_am_pm_in_telugu_script(text, want):
     assert to_spoken(text, "te") == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # ta மணியளவில் ("at about ... o'clock", மணி + அளவில்) after h:mm: said once, the minute noun in the
+        # form it takes before another noun (நிமிட, as in "நிமிட நேரம்"); FLORES-200 devtest 137
+        ("இரவு 11:35 மணியளவில் தீ", "இரவு பதினொரு மணி முப்பத்து ஐந்து நிமிட அளவில் தீ"),
+        ("11:00 மணியளவில்", "பதினொரு மணியளவில்"),
+        ("11 மணியளவில்", "பதினொரு மணியளவில்"),
+    ],
+)
+def test_tamil_maniyalavil_after_a_time_is_said_once(text, want):
+    assert to_spoken(text, "ta") == want
