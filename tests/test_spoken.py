@@ -206,6 +206,13 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("1.250,05 €", "mil doscientos cincuenta euros con cinco céntimos"),
         ("$5.99", "cinco dólares con noventa y nueve centavos"),
         ("7:30 p. m.", "siete y treinta de la tarde"),
+        # the part of the day follows the hour (time.ampm_by_hour): madrugada, mañana, mediodía, tarde, noche
+        ("11:35 p. m.", "once y treinta y cinco de la noche"),
+        ("8:30 pm", "ocho y treinta de la noche"),
+        ("3 am", "tres de la madrugada"),
+        ("12 pm", "doce del mediodía"),
+        ("12 am", "doce de la noche"),
+        ("9 a. m.", "nueve de la mañana"),
         ("1 de mayo de 2024", "primero de mayo de dos mil veinticuatro"),
         ("1° de mayo", "primero de mayo"),
         ("del 3 al 5 de mayo", "del tres al cinco de mayo"),
