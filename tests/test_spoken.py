@@ -890,6 +890,24 @@ def test_time_word_written_after_a_time_is_said_once(lang: str, text: str, expec
     assert to_spoken(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        # a whole hour with am/pm says its hour word as the hour alone does (hi "बजे", mr "वाजता"; ta already)
+        ("hi", "10 am", "सुबह दस बजे"),
+        ("hi", "9am-5pm", "सुबह नौ बजे से शाम पाँच बजे"),
+        ("mr", "सकाळी 10 am", "सकाळी दहा वाजता"),
+        # and a time word written after an hour with am/pm is said once, as after h:mm
+        ("hi", "सुबह 10 am बजे", "सुबह दस बजे"),
+        ("mr", "10 am वाजता", "सकाळी दहा वाजता"),
+        ("ta", "10 am மணிக்கு", "காலை பத்து மணிக்கு"),
+        ("ta", "10 am மணி", "காலை பத்து மணி"),
+    ],
+)
+def test_an_hour_with_am_pm_says_its_hour_word_once(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
 def test_arabic_am_pm_word_keeps_its_tanween() -> None:
     """ "صباحاً" (tanween after the alif, as FLORES writes it) left a lone "ً" token behind."""
     assert to_spoken("الساعة 10:00 صباحاً مع", "ar") == "الساعة العاشرة صباحا مع"
@@ -1628,12 +1646,12 @@ def test_tamil_telugu_percent_decimals_and_negatives_stay(lang, text, want):
         ("ta", "1 pm", "மதியம் ஒரு மணி"),
         ("ta", "5 pm", "மாலை ஐந்து மணி"),
         ("ta", "9 pm", "இரவு ஒன்பது மணி"),
-        ("hi", "2 am", "रात दो"),
-        ("hi", "1 pm", "दोपहर एक"),
-        ("hi", "9 pm", "रात नौ"),
-        ("mr", "4 am", "पहाटे चार"),
-        ("mr", "1 pm", "दुपारी एक"),
-        ("mr", "9 pm", "रात्री नऊ"),
+        ("hi", "2 am", "रात दो बजे"),
+        ("hi", "1 pm", "दोपहर एक बजे"),
+        ("hi", "9 pm", "रात नौ बजे"),
+        ("mr", "4 am", "पहाटे चार वाजता"),
+        ("mr", "1 pm", "दुपारी एक वाजता"),
+        ("mr", "9 pm", "रात्री नऊ वाजता"),
         # a part of the day written before the time stands for the mark (te FLORES-200 devtest 307)
         ("te", "రాత్రి 7 pm", "రాత్రి ఏడు"),
         ("te", "(09:19 p.m. GMT", "రాత్రి తొమ్మిది గంటల పంతొమ్మిది నిమిషాలు gmt"),
@@ -1650,7 +1668,7 @@ def test_am_pm_word_follows_the_hour(lang, text, want):
         # without `ampm_by_hour`
         ("te", "10 am", "ఉదయం పది"),
         ("te", "5 pm", "సాయంత్రం ఐదు"),
-        ("hi", "10 am", "सुबह दस"),
+        ("hi", "10 am", "सुबह दस बजे"),
         ("en", "11 pm", "eleven p m"),
     ],
 )

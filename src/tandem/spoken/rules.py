@@ -245,7 +245,10 @@ class LanguageRules:
             rf"(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
             rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw})(?!\w))?"
         )
-        self.re_time_ampm = rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}") if ap else None
+        # (a time word written after it is said once, as after h:mm: hi "10 am बजे")
+        self.re_time_ampm = (
+            rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}(?:\s?(?P<tw>{tw})(?!\w))?") if ap else None
+        )
         # (a word of `ampm_by_hour` written right before a time with am/pm stands for its mark: not said
         # again, te "రాత్రి 10:08 పి.యం." *రాత్రి పది ...*)
         self.day_part_words = {w.lower() for _, w in tm.get("ampm_by_hour", [])}
@@ -978,13 +981,17 @@ class LanguageRules:
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
-        out = self._render_time(h, mi, s, ap, _before(m))
-        cases = self.time_cases.get(gd.get("tw") or "")
+        return self._time_word(self._render_time(h, mi, s, ap, _before(m)), gd.get("tw"))
+
+    def _time_word(self, out: str, tw: str | None) -> str:
+        """A time said (`out`) with the time word written after it (`tw`): not said again, or, a word with a
+        case ending (`time.inflected`), its case on the time's last word (ta "... நிமிடத்துக்கு")."""
+        cases = self.time_cases.get(tw or "")
         if cases is None:
             return out
         head, _, last = out.strip().rpartition(" ")
         if last not in cases:  # no case form known for it: the word stays as written
-            return f"{out}{gd['tw']} "
+            return f"{out}{tw} "
         return f" {f'{head} {cases[last]}'.strip()} "
 
     def _duration(self, m: re.Match[str]) -> str:
@@ -1067,7 +1074,7 @@ class LanguageRules:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
             return m.group(0)
-        return self._render_time(h, 0, None, self._ap(m), _before(m))
+        return self._time_word(self._render_time(h, 0, None, self._ap(m), _before(m)), m.group("tw"))
 
     def _time_h(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))
