@@ -569,6 +569,27 @@ class LanguageRules:
             if nf
             else None
         )
+        # ar case: a number right after a preposition (or a particle of its kind), or in construct with a
+        # noun ("عام 2000"), is said in the oblique case ("ألفين"); see `_oblique_before`
+        cs = t.get("case")
+        self.case_rules: list[list[str]] = cs["oblique"] if cs else []
+        self.case_noun_rules: list[list[str]] = cs.get("nouns", []) if cs else []
+        self.re_oblique = None
+        if cs:
+            pre = f"(?:{cs['prefixes']})?" if cs.get("prefixes") else ""
+            gov = rf"{pre}(?:{_alternation(cs['after'])})"
+            alts = [gov]
+            if cs.get("construct"):
+                alts.append(rf"(?:{cs.get('construct_prefixes', '')})(?:{_alternation(cs['construct'])})")
+            if cs.get("apposition"):
+                alts.append(rf"{gov}[^\S\r\n]+(?:{_alternation(cs['apposition'])})")
+            att = rf"|(?<!\w)(?:{cs['attached']})" if cs.get("attached") else ""
+            bw = cs.get("between")
+            if bw:  # "بين 10 و 20": the second number too
+                sp = r"[^\S\r\n]"
+                ands = _alternation([bw["and"]])
+                att += rf"|(?<!\w){pre}(?:{_alternation(bw['words'])}){sp}+\d[\d.,]*{sp}+(?:{ands}){sp}*"
+            self.re_oblique = rx(rf"(?:(?<!\w)(?:{'|'.join(alts)})[^\S\r\n]+{att})\Z")
         self._build_digit_rules()
 
     def _derive_unit_powers(self, t: dict[str, Any], common: dict[str, Any]) -> dict[str, Forms]:
@@ -649,20 +670,26 @@ class LanguageRules:
         key: str | None = None,
         prev: str | None = None,
         gender: str | None = None,
+        oblique: bool = False,
     ) -> str:
         """ "<number words> <unit>" by the language's measure template (order, spacing, n-specific forms);
         whole amounts agree with the unit or currency `key` (see `agree`; `prev`: the word before), or
-        with a noun of `gender` where given."""
+        with a noun of `gender` where given; `oblique`: the number words, and the unit's form for 2 (ar:
+        its dual), in the oblique case (`case`)."""
         if n is not None:
             words = (
                 self.agree_gender(words, gender, prev=prev) if gender else self.agree(words, key, prev=prev)
             )
+        if oblique and self.case_rules:
+            words = self.oblique(words)
         tpl = (
             self.measure.get("by_n", {}).get(str(n), self.measure["template"])
             if n is not None
             else self.measure["template"]
         )
         unit = self.form(forms, n)
+        if oblique and n == 2 and not isinstance(forms, str):
+            unit = " ".join(apply_rules(w, self.case_noun_rules) for w in unit.split())
         if n is not None and tpl == "{n} {unit}":  # it "1 h" -> "un'ora", like a counted noun
             words = self.elide(words, unit)
         return tpl.format(n=words, unit=unit)
@@ -752,6 +779,36 @@ class LanguageRules:
         if prev is not None and prev.rstrip(".").lower() in self.noun_labels:
             return None
         return gender, noun, self._case_word(m) if self.agree_after else prev
+
+    def _oblique_before(self, before: str) -> bool:
+        """Whether a number written after the text `before` is said in the oblique case (`case`): right
+        after one of its `after` words, which may carry a clitic of `prefixes` ("في", "وحوالي", "ب" of
+        "بـ 2"), or one of `attached` written on the digits ("ب20"); after a noun of `construct`, maybe with a
+        clitic of `construct_prefixes` ("عام 2000", "لعام 2016"); after a noun of `apposition` that
+        follows an `after` word ("في العام 2000"); or the second of two numbers joined by `between.and`
+        after a word of `between.words` ("بين 10 و 20")."""
+        return self.re_oblique is not None and self.re_oblique.search(before[-40:]) is not None
+
+    def oblique(self, words: str) -> str:
+        """Number words in the oblique case by `case.oblique`, each word of the whole part (the words
+        after a decimal point are digits): ar "ألفان و عشرون" -> "ألفين و عشرين", "مئتا" -> "مئتي"."""
+        head, sep, tail = words.partition(f" {self.v.point} ")
+        return " ".join(apply_rules(w, self.case_rules) for w in head.split()) + sep + tail
+
+    def _case(self, words: str, s: str, negative: bool, oblique: bool) -> str:
+        """`words` of the written number `s` in the oblique case where `oblique` and where they are no
+        digit-by-digit reading (see `read_number`); else as they are."""
+        if not oblique or not self.case_rules:
+            return words
+        i, f, grouped = self.parse(s)
+        if len(i) >= self.long_digits + 6 or (
+            f is None
+            and not grouped
+            and not negative
+            and (len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits)
+        ):
+            return words
+        return self.oblique(words)
 
     def is_year(self, n: int, before: str) -> bool:
         if self.year_always[0] <= n <= self.year_always[1]:
@@ -1092,46 +1149,65 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         gd = m.groupdict()
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
+        obl = self._oblique_before(_before(m)) and not neg
         if lo:  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
             li, lf, _ = self.parse(lo)
             if lf is None:
-                first = self.agree(self.read_amount(li, lf), code, before_noun=False)
+                first = self._case(
+                    self.agree(self.read_amount(li, lf), code, before_noun=False), lo, False, obl
+                )
             else:
-                first = self._money_words(code, li, lf)
-            return f" {neg}{first} {self._range_sep(m)} {self._money_words(code, i, f, gd.get('scale'))} "
+                first = self._money_words(code, li, lf, oblique=obl)
+            sep = self._range_sep(m)
+            second = self._money_words(
+                code, i, f, gd.get("scale"), oblique=obl or self._oblique_before(f" {sep} ")
+            )
+            return f" {neg}{first} {sep} {second} "
         prev = self._case_word(m) if self.agree_after else None  # de "mit einem Euro"
-        return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev)} "
+        return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev, obl)} "
 
-    def _range_head(self, m: re.Match[str], lo: str, key: str | None) -> str:
+    def _range_head(self, m: re.Match[str], lo: str, key: str | None, oblique: bool = False) -> str:
         """The first number of a range before a quantity ("5-10 km") with its sign and the range word; the
-        number agrees with the unit like the second one ("ein bis zwei Kilometer", "duas a três libras")."""
+        number agrees with the unit like the second one ("ein bis zwei Kilometer", "duas a três libras");
+        `oblique`: in the oblique case."""
         i, f, _ = self.parse(lo)
         words = self.read_amount(i, f)
         if f is None and key is not None:
             words = self.agree(words, key, before_noun=False)
+        words = self._case(words, lo, bool(m.group("neg")), oblique)
         neg = f"{self.v.minus} " if m.group("neg") else ""
         return f"{neg}{words} {self._range_sep(m)} "
 
     def _money_words(
-        self, code: str, i: str, f: str | None, scale: str | None = None, prev: str | None = None
+        self,
+        code: str,
+        i: str,
+        f: str | None,
+        scale: str | None = None,
+        prev: str | None = None,
+        oblique: bool = False,
     ) -> str:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
-        `prev`: the word before the amount (see `agree_gender`)."""
+        `prev`: the word before the amount (see `agree_gender`); `oblique`: in the oblique case (`case`)."""
         names = self.currencies[code]
+        oblique = oblique and len(i) < self.long_digits + 6  # (not a digit-by-digit reading)
         if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
             words = self.attributive(self.read_amount(i, f), i, f)
+            words = self.oblique(words) if oblique and self.case_rules else words
             return self.amount(f"{words} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
-            maj = self.amount(self.v.cardinal(major), names["major"], major, code, prev)
-            mnr = self.amount(self.v.cardinal(minor), names["minor"], minor, prev=prev)
+            maj = self.amount(self.v.cardinal(major), names["major"], major, code, prev, oblique=oblique)
+            mnr = self.amount(self.v.cardinal(minor), names["minor"], minor, prev=prev, oblique=oblique)
             if minor == 0:
                 return maj
             if major == 0:
                 return mnr
             return self.t["money"]["cents"].format(major=maj, minor=mnr)
-        return self.amount(self.read_amount(i, f), names["major"], None if f else major, code, prev)
+        return self.amount(
+            self.read_amount(i, f), names["major"], None if f else major, code, prev, oblique=oblique
+        )
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -1152,14 +1228,17 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         # a percent word said after the number is a noun: ta/te "31%" as "31 சதவீதம்" (te "ముప్పై ఒక్క శాతం")
         noun_after = self.t["percent"].startswith("{n} ")
+        obl = self._oblique_before(_before(m))
         if lo:
             words = self.read_amount(i, f)
             words = self.attributive(words, i, f) if noun_after else words
-            return f" {self._range_head(m, lo, None)}{self.t['percent'].format(n=words)} "
+            words = self._case(words, num, False, obl or self._oblique_before(f" {self._range_sep(m)} "))
+            return f" {self._range_head(m, lo, None, obl)}{self.t['percent'].format(n=words)} "
         neg = bool(m.group("neg"))
         words = self.v.number(i, f, neg) if len(i) < self.long_digits + 6 else self.read_amount(i, f)
         if noun_after and not neg:  # (a negative number keeps its form, as before a written word)
             words = self.attributive(words, i, f)
+        words = self._case(words, num, neg, obl)
         return f" {self.t['percent'].format(n=words)} "
 
     def _unit(self, m: re.Match[str]) -> str:
@@ -1169,9 +1248,15 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
         prev = self._case_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
-        words = self.amount(self.read_amount(i, f), self.units[key], None if f else int(i), key, prev)
+        obl = self._oblique_before(_before(m)) and not m.group("neg")
+        # (the second number of a range follows the first one's case or that of the range word)
+        obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
+        obl_num = obl_num and len(i) < self.long_digits + 6
+        words = self.amount(
+            self.read_amount(i, f), self.units[key], None if f else int(i), key, prev, oblique=obl_num
+        )
         if lo:
-            return f" {self._range_head(m, lo, key)}{words} "
+            return f" {self._range_head(m, lo, key, obl)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 
@@ -1311,13 +1396,22 @@ class LanguageRules:
         if counted is None and m.groupdict().get("rw"):  # "1 bis 2" before no counted noun: two numbers
             return m.group(0)
         g = counted[0] if counted else None
+        sep = self._range_sep(m)
+        # the first number takes the case of its place; the second, after the range word, that case or the
+        # one the range word governs (ar "من 10-20": "من عشرة إلى عشرين")
+        obl_a = self._oblique_before(_before(m))
+        obl_b = obl_a or self._oblique_before(f" {sep} ")
         if g is None and self._is_year_range(m.group("a"), m.group("b"), m.string[: m.start()]):
-            return f" {self.v.year(int(m.group('a')))} {self._range_sep(m)} {self.v.year(int(m.group('b')))} "
+            a = self._case(self.v.year(int(m.group("a"))), m.group("a"), False, obl_a)
+            b = self._case(self.v.year(int(m.group("b"))), m.group("b"), False, obl_b)
+            return f" {a} {sep} {b} "
         a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
         b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
         if g is None and self.before_word is not None:  # ta "20-21 நாட்கள்": "இருபது முதல் இருபத்து ஒரு"
             b = self._before_word(m.string, m.start(), m.end(), m.group("b"), b)
-        return f" {a} {self._range_sep(m)} {b} "
+        a = self._case(a, m.group("a"), False, obl_a)
+        b = self._case(b, m.group("b"), False, obl_b)
+        return f" {a} {sep} {b} "
 
     def _is_year_range(self, a: str, b: str, before: str) -> bool:
         """ "1644-1912": two four-digit numbers, rising, one of them a year (`is_year`) and both in the
@@ -1332,16 +1426,19 @@ class LanguageRules:
 
     def _number(self, m: re.Match[str]) -> str:
         counted = self._counted(m) if self.nouns else None
+        neg = bool(m.group("neg"))
+        # ar "في 2000" -> "في ألفين": the case last, after agreement and the standalone form
+        obl = self._oblique_before(_before(m))
         if counted is None:
-            words = self.read_number(m.group("num"), bool(m.group("neg")), m.string[: m.start()])
+            words = self.read_number(m.group("num"), neg, m.string[: m.start()])
             if self.v.standalone_rules and not _RE_WORD_NEXT.match(m.string, m.end()):
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
-            elif self.before_word is not None and not m.group("neg"):
+            elif self.before_word is not None and not neg:
                 words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
-            return f" {words} "
+            return f" {self._case(words, m.group('num'), neg, obl)} "
         gender, noun, prev = counted
-        words = self.read_number(m.group("num"), bool(m.group("neg")), gender=gender, prev=prev)
-        return f" {self.elide(words, noun)} "  # it "un'ora": joined to the noun
+        words = self.read_number(m.group("num"), neg, gender=gender, prev=prev)
+        return f" {self.elide(self._case(words, m.group('num'), neg, obl), noun)} "  # it "un'ora": joined to the noun
 
     def _before_word(self, s: str, start: int, end: int, num: str, words: str) -> str:
         """The words of the whole number `num` written at s[start:end], right before a word of the
@@ -1388,8 +1485,8 @@ class LanguageRules:
         nf, noun = self.noun_first, m.group("w")
         if m.group("num") == "2":
             dual = nf["duals"][noun]  # type: ignore[index]
-            if prev is not None and prev in nf.get("oblique_after", []):  # type: ignore[union-attr]
-                dual = apply_rules(dual, nf["oblique"])  # type: ignore[index]
+            if self._oblique_before(_before(m)):
+                dual = " ".join(apply_rules(w, self.case_noun_rules) for w in dual.split())
             return f" {dual} "
         return f" {noun} {nf['1'][self.nouns.get(noun, 'm')]} "  # type: ignore[index]
 

@@ -38,10 +38,20 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `subjects_before` ("er hat") and before one of `subjects_after` ("hat er"); `phrases` are two words as
   written ("es gibt"). `elision` {"before": regex, "rules": rules}: before a counted noun or a unit whose
   start matches `before`, the last number word is elided by `rules` and joined to it (it "1 ora", "1 h" ->
-  "un'ora"). `noun_first` (ar) {"1": {"m": word, "f": word}, "duals": {singular noun: dual}, "oblique",
-  "oblique_after"}: "1" or "2" right before one of the singular nouns of `duals` is said with the noun, not
-  before it: the noun and the word of its gender ("1 ساعة" -> "ساعة واحدة"), or the dual alone ("2 ساعة" ->
-  "ساعتان"; after a word of `oblique_after` changed by the `oblique` rules, "بعد 2 يوم" -> "بعد يومين").
+  "un'ora"). `noun_first` (ar) {"1": {"m": word, "f": word}, "duals": {singular noun: dual}}: "1" or "2"
+  right before one of the singular nouns of `duals` is said with the noun, not before it: the noun and the
+  word of its gender ("1 ساعة" -> "ساعة واحدة"), or the dual alone ("2 ساعة" -> "ساعتان"; in the oblique
+  case by `case.nouns`, "بعد 2 يوم" -> "بعد يومين").
+- `case` (optional, ar): `oblique` (rules for each number word of a whole part, after agreement and the
+  standalone form: "عشرون" -> "عشرين", "ألفان" -> "ألفين", "مئتا" -> "مئتي"), `nouns` (rules for each word of
+  a dual noun or unit said for 2: "كيلومتران" -> "كيلومترين"); a number (plain, a year, a count, a unit,
+  currency or percent amount, either number of a range; not a time, date or digit string) is said in that
+  case right after a word of `after` (prepositions, adverbs and particles of their kind), which may carry a
+  clitic of `prefixes` ("وحوالي"); right after a clitic of `attached` written on its digits ("ب20"); after
+  a noun of `construct` with an optional clitic of `construct_prefixes` ("عام 2000", "لعام 2016"); after a
+  noun of `apposition` right after an `after` word ("في العام 2000"); as the second of two numbers joined by
+  `between.and` after a word of `between.words` ("بين 10 و 20"); and as the second number of a range whose
+  range word is an `after` word ("10-20": "... إلى عشرين").
 - `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
   of a whole number right before a word of that script, also the second number of a range, a number before
   a `money_scales` word or a percent word said after it: its attributive form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
@@ -199,7 +209,21 @@ def language_table(lang: str) -> dict[str, Any]:
     if len(table["months"]) != 12 or len(table["numbers"]["digits"]) != 10:
         raise TandemError(f"tandem/spoken/languages/{code}.json: need 12 months and 10 digit words")
     _check_nouns(code, table.get("noun_agreement", {}))
+    _check_case(code, table.get("case"))
     return table
+
+
+def _check_case(code: str, case: Any) -> None:
+    """`case`, where given, must have its "oblique" rules and its "after" words."""
+    if case is not None and not (
+        isinstance(case, dict)
+        and isinstance(case.get("oblique"), list)
+        and isinstance(case.get("after"), list)
+    ):
+        raise TandemError(
+            f'tandem/spoken/languages/{code}.json: case needs "oblique" (a list of [regex, replacement] rules) '
+            'and "after" (a list of words after which a number takes that case)'
+        )
 
 
 def _check_nouns(code: str, agreement: dict[str, Any]) -> None:

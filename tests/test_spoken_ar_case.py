@@ -1,0 +1,109 @@
+"""tandem.spoken, Arabic case: a number after a preposition or in construct with عام/سنة is genitive.
+
+Modern Standard Arabic (standard grammar): the object of a preposition (في، من، إلى، على، عن، منذ، ب، ...) or
+of an adverb or noun in construct (بعد، قبل، بين، مع، حوالي، نحو، لمدة، عام 2000) is genitive, the noun after
+أنّ/إنّ accusative. Of the number words, only the sound-plural tens and the duals show it in unvowelled
+writing: عشرون -> عشرين ... تسعون -> تسعين, اثنان/اثنتان -> اثنين/اثنتين, مئتان -> مئتين, ألفان -> ألفين,
+مليونان -> مليونين, and the construct forms before a noun اثنا -> اثني, مئتا -> مئتي, ألفا -> ألفي. Each part
+of a compound ("ألفان و عشرون") takes the case of the whole. Everywhere else the number stays nominative.
+"""
+
+from __future__ import annotations
+
+import pytest
+from num2words import num2words
+
+from tandem.errors import TandemError
+from tandem.spoken import to_spoken
+from tandem.spoken.tables import _check_case
+
+# the tens, nominative -> genitive/accusative, written out
+_TENS = {
+    "عشرون": "عشرين",
+    "ثلاثون": "ثلاثين",
+    "أربعون": "أربعين",
+    "خمسون": "خمسين",
+    "ستون": "ستين",
+    "سبعون": "سبعين",
+    "ثمانون": "ثمانين",
+    "تسعون": "تسعين",
+}
+
+
+@pytest.mark.parametrize("n", range(20, 100))
+def test_tens_after_a_preposition_are_genitive(n: int) -> None:
+    nominative = " ".join(num2words(n, lang="ar").replace("-", " ").split())
+    want = " ".join(_TENS.get(w, "اثنين" if w == "اثنان" else w) for w in nominative.split())
+    assert any(w in _TENS for w in nominative.split())  # (num2words still says the nominative)
+    assert to_spoken(f"في {n}", "ar") == f"في {want}"
+    assert to_spoken(str(n), "ar") == nominative  # alone: nominative
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # after a preposition, an adverb or a particle of its kind (with و/ف on it, or ب written on the digits)
+        ("في 2000", "في ألفين"),
+        ("منذ 2011.", "منذ ألفين و أحد عشر"),  # a year: the year reading in the genitive
+        ("من 20 إلى 30 شخصا", "من عشرين إلى ثلاثين شخصا"),
+        ("بين 10 و 20", "بين عشرة و عشرين"),  # both numbers after بين
+        ("إلى 2000000", "إلى مليونين"),
+        ("على 12 للحصول", "على اثني عشر للحصول"),
+        ("وحوالي 30", "وحوالي ثلاثين"),
+        ("بـ 2", "ب اثنين"),
+        ("ب20 دولار", "ب عشرين دولار"),
+        ("في 20.5", "في عشرين فاصلة خمسة"),  # the whole part only
+        ("أن 20 شخصا", "أن عشرين شخصا"),  # accusative after أنّ: the same forms
+        # in construct with عام/سنة (the year in the genitive), or after العام that follows a preposition
+        ("في عام 2000", "في عام ألفين"),
+        ("عام 2000 كان", "عام ألفين كان"),
+        ("لعام 2016", "لعام ألفين و ستة عشر"),
+        ("سنة 1200", "سنة ألف و مئتين"),
+        ("في العام 2000", "في العام ألفين"),
+        # after agreement with a counted noun, and in construct before a noun
+        ("حوالي 22 ساعة", "حوالي اثنتين و عشرين ساعة"),
+        ("في 12 مباراة", "في اثنتي عشرة مباراة"),
+        ("في 200 شخص", "في مئتي شخص"),
+        ("ومنذ 2 يوم", "ومنذ يومين"),  # the dual noun of 2 after a clitic and its preposition
+        # units, currencies and percentages: the number, and a dual unit
+        ("في 20 كم", "في عشرين كيلومترا"),
+        ("في 2 كم", "في كيلومترين"),
+        ("في $2.50", "في دولارين و خمسين سنتا"),
+        ("في 20%", "في عشرين بالمئة"),
+        ("في 10-20 كم", "في عشرة إلى عشرين كيلومترا"),
+        # the second number of a range is said after إلى: genitive whatever the case of the first
+        ("10-20", "عشرة إلى عشرين"),
+        ("من 1644-1912", "من ألف و ستمائة و أربعة و أربعين إلى ألف و تسعمائة و اثني عشر"),
+    ],
+)
+def test_arabic_oblique_case(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("2000", "ألفان"),  # alone
+        ("20 شخصا وصلوا", "عشرون شخصا وصلوا"),  # a subject
+        ("وصل 20 شخصا", "وصل عشرون شخصا"),  # after a verb (subject or object: not known)
+        ("حتى 20 شخصا", "حتى عشرون شخصا"),  # حتى: "until" or "even"
+        ("العام 2020 كان", "العام ألفان و عشرون كان"),  # العام: the case of العام, not known here
+        ("10 و 20", "عشرة و عشرون"),
+        ("كتاب20", "كتاب عشرون"),  # glued to a word that is no clitic
+        ("في 012", "في صفر واحد اثنان"),  # digit by digit
+        ("في 10:30", "في العاشرة و ثلاثون دقيقة"),  # times are read on their own path
+        ("الساعة 20", "الساعة عشرون"),
+        ("2 ساعة", "ساعتان"),
+    ],
+)
+def test_arabic_nominative_elsewhere(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want
+
+
+def test_case_section_without_its_rules_is_a_clear_error() -> None:
+    _check_case("xx", None)  # optional
+    _check_case("xx", {"oblique": [], "after": []})
+    with pytest.raises(TandemError, match=r'xx\.json: case needs "oblique"'):
+        _check_case("xx", {"after": ["في"]})
+    with pytest.raises(TandemError, match=r'xx\.json: case needs "oblique"'):
+        _check_case("xx", ["في"])
