@@ -1149,7 +1149,7 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         gd = m.groupdict()
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
-        obl = self._oblique_before(_before(m)) and not neg
+        obl = self._oblique_before(_before(m))
         if lo:  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
             li, lf, _ = self.parse(lo)
             if lf is None:
@@ -1248,7 +1248,7 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
         prev = self._case_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
-        obl = self._oblique_before(_before(m)) and not m.group("neg")
+        obl = self._oblique_before(_before(m))
         # (the second number of a range follows the first one's case or that of the range word)
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and len(i) < self.long_digits + 6
