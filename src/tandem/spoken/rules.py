@@ -100,6 +100,12 @@ _RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
 _SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
 # signs around a power's letter run that make it a formula, not a footnote after a word ("E=mc²")
 _FORMULA_OPS = "=+−×·*/<>≈≤≥"
+# the word right after a number, to its end (vowel signs are no \w): what `fraction.spoken` looks at
+_RE_NEXT_WORD = re.compile(r"[^\S\r\n]*([^\s\d.,;:!?()\[\]\"'/–—-]+)")
+# the fraction digits of a decimal, and the proper fraction of a mixed number, that `fraction.spoken`
+# says with words of their own: a half, a quarter, three quarters
+_SPOKEN_DECIMALS = {"5": "half", "25": "quarter", "75": "three_quarters"}
+_SPOKEN_FRACTIONS = {(1, 2): "half", (1, 4): "quarter", (3, 4): "three_quarters"}
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
 # a day and month "3.5.": the gate of the de date rule for it
@@ -136,6 +142,19 @@ def _bare_fraction(m: re.Match[str]) -> str:
     would be tried at every position of every text)."""
     prev = m.string[m.start() - 1] if m.start() else " "
     return m.group(0) if prev.isalnum() or prev in "_.," else "0" + m.group(0)
+
+
+def _word_list(entries: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A table's list of words, an entry ending in "*" standing for every word it begins: (the whole
+    words, the beginnings), for `_in_word_list`."""
+    return (
+        frozenset(e for e in entries if not e.endswith("*")),
+        tuple(e[:-1] for e in entries if e.endswith("*")),
+    )
+
+
+def _in_word_list(word: str, words: tuple[frozenset[str], tuple[str, ...]]) -> bool:
+    return word in words[0] or word.startswith(words[1])
 
 
 def _power_forms(forms: Forms, tpl: Forms) -> Forms:
@@ -424,7 +443,15 @@ class LanguageRules:
         # a unit ("3/4 mi"), and a whole number with a fraction ("3 1/2", "3½") where the table says how they
         # are joined
         self.mixed = self.fraction.get("mixed")
-        whole = r"(?:(?<![\d/.,])(?P<w>\d{1,4})\s)?" if self.mixed else ""
+        # `fraction.spoken`: a half, a quarter and three quarters after a whole number said with words of
+        # their own (hi "ढाई", "साढ़े तीन", "सवा", "पौने दो"; ta "இரண்டரை"): for a mixed number ("3 1/2",
+        # "3½"), and for a decimal ("2.5") before a scale word (`money_scales` and `scales`) or, for a half
+        # only, before a word of `half_before` or a unit of `half_units`
+        sp = self.spoken_fractions = self.fraction.get("spoken")
+        self.spoken_scales = _word_list([*self.money_scales, *sp.get("scales", [])] if sp else [])
+        self.spoken_half_before = _word_list(sp.get("half_before", []) if sp else [])
+        self.spoken_half_units = set(sp.get("half_units", [])) if sp else set()
+        whole = r"(?:(?<![\d/.,])(?P<w>\d{1,4})\s)?" if self.mixed or sp else ""
         self.re_fraction = rx(
             rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units}){unit_end})?"
         )
@@ -1152,26 +1179,37 @@ class LanguageRules:
         obl = self._oblique_before(_before(m))
         if lo:  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
             li, lf, _ = self.parse(lo)
+            pair = self._spoken_range(lo, num, False) if gd.get("scale") else None
             if lf is None:
                 first = self._case(
                     self.agree(self.read_amount(li, lf), code, before_noun=False), lo, False, obl
                 )
+            elif gd.get("scale"):  # "₹1.5-2.5 लाख": the first number shares the scale and the currency
+                first = (pair[0] if pair else None) or self._case(self.read_amount(li, lf), lo, False, obl)
             else:
                 first = self._money_words(code, li, lf, oblique=obl)
             sep = self._range_sep(m)
             second = self._money_words(
-                code, i, f, gd.get("scale"), oblique=obl or self._oblique_before(f" {sep} ")
+                code,
+                i,
+                f,
+                gd.get("scale"),
+                oblique=obl or self._oblique_before(f" {sep} "),
+                spoken=pair is not None,
             )
             return f" {neg}{first} {sep} {second} "
         prev = self._case_word(m) if self.agree_after else None  # de "mit einem Euro"
         return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev, obl)} "
 
-    def _range_head(self, m: re.Match[str], lo: str, key: str | None, oblique: bool = False) -> str:
+    def _range_head(
+        self, m: re.Match[str], lo: str, key: str | None, oblique: bool = False, said: str | None = None
+    ) -> str:
         """The first number of a range before a quantity ("5-10 km") with its sign and the range word; the
         number agrees with the unit like the second one ("ein bis zwei Kilometer", "duas a três libras");
-        `oblique`: in the oblique case."""
+        `oblique`: in the oblique case; `said`: its words where given (`fraction.spoken`, hi "1.5-2 kg"
+        *डेढ़ से दो ...*)."""
         i, f, _ = self.parse(lo)
-        words = self.read_amount(i, f)
+        words = said or self.read_amount(i, f)
         if f is None and key is not None:
             words = self.agree(words, key, before_noun=False)
         words = self._case(words, lo, bool(m.group("neg")), oblique)
@@ -1186,13 +1224,17 @@ class LanguageRules:
         scale: str | None = None,
         prev: str | None = None,
         oblique: bool = False,
+        spoken: bool = True,
     ) -> str:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
-        `prev`: the word before the amount (see `agree_gender`); `oblique`: in the oblique case (`case`)."""
+        `prev`: the word before the amount (see `agree_gender`); `oblique`: in the oblique case (`case`);
+        `spoken`: a half or quarter before the scale word may be said by `fraction.spoken` (hi "₹2.5 लाख"
+        *ढाई लाख रुपये*)."""
         names = self.currencies[code]
         oblique = oblique and len(i) < self.long_digits + 6  # (not a digit-by-digit reading)
         if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
-            words = self.attributive(self.read_amount(i, f), i, f)
+            said = self._spoken_decimal(i, f) if spoken else None
+            words = said or self.attributive(self.read_amount(i, f), i, f)
             words = self.oblique(words) if oblique and self.case_rules else words
             return self.amount(f"{words} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
@@ -1252,11 +1294,13 @@ class LanguageRules:
         # (the second number of a range follows the first one's case or that of the range word)
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and len(i) < self.long_digits + 6
-        words = self.amount(
-            self.read_amount(i, f), self.units[key], None if f else int(i), key, prev, oblique=obl_num
-        )
+        # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`
+        half = key in self.spoken_half_units and not m.group("neg")
+        pair = self._spoken_range(lo or "0", num, True) if half else None
+        said = (pair[1] if pair else None) or self.read_amount(i, f)
+        words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
         if lo:
-            return f" {self._range_head(m, lo, key, obl)}{words} "
+            return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
 
@@ -1346,9 +1390,14 @@ class LanguageRules:
         return f" {' '.join(parts)} "
 
     def _mixed_words(self, w: str, n: str, d: str) -> str | None:
-        """ "3", "1", "2" -> "three and one half" by the table's `fraction.mixed`; None if not a proper fraction."""
+        """ "3", "1", "2" -> "three and one half" by the table's `fraction.spoken` (hi "साढ़े तीन") or
+        `fraction.mixed`; None if not a proper fraction or the table has no way to say it."""
         if not 0 < int(n) < int(d):
             return None
+        kind = _SPOKEN_FRACTIONS.get((int(n), int(d)))
+        words = self.spoken_fraction(int(w), kind) if kind else None
+        if words is not None or self.mixed is None:
+            return words
         whole = self.read_number(w)
         if d == "2" and n == "1" and self.mixed.get("half"):
             return self.mixed["half"].format(w=whole)
@@ -1366,6 +1415,58 @@ class LanguageRules:
         if unit is None:
             return f" {words} "
         return f" {words} {self.form(self.units[self.unit_key[unit]], None)} "  # three and a half kilometers
+
+    def spoken_fraction(self, whole: int, kind: str) -> str | None:
+        """`whole` and a half (`kind` "half"), a quarter ("quarter") or three quarters ("three_quarters")
+        by the table's `fraction.spoken` (hi 2, "half" -> "ढाई"; 3 -> "साढ़े तीन"; mr 1, "three_quarters"
+        -> "पावणेदोन"; te 3, "half" -> "మూడున్నర"), or None where it gives no form (a whole number from 1
+        to `max` only)."""
+        sp = self.spoken_fractions
+        spec = sp.get(kind) if sp else None
+        if spec is None or not 1 <= whole <= sp.get("max", 99):  # type: ignore[union-attr]
+            return None
+        if str(whole) in spec.get("words", {}):
+            return spec["words"][str(whole)]
+        n = self.v.cardinal(whole)
+        if "rules" in spec:  # ta "இரண்டு" -> "இரண்டரை": the last word takes the fraction
+            said = apply_rules(n, spec["rules"])
+            return said if said != n else None
+        return spec["template"].format(n=n, next=self.v.cardinal(whole + 1))
+
+    def _spoken_decimal(self, i: str, f: str | None, half_only: bool = False) -> str | None:
+        """The decimal `i`.`f` said by `spoken_fraction` where its fraction is .5, .25 or .75 (trailing zeros
+        aside: "2.50"), a half only if `half_only`; else None."""
+        if self.spoken_fractions is None or not f:
+            return None
+        kind = _SPOKEN_DECIMALS.get(f.rstrip("0"))
+        if kind is None or half_only and kind != "half":
+            return None
+        return self.spoken_fraction(int(i), kind)
+
+    def _spoken_context(self, s: str, end: int) -> bool | None:
+        """Whether the word at s[end:] asks for `fraction.spoken`: a scale word (hi "2.5 लाख" *ढाई लाख*) for
+        halves and quarters (False: not a half only), a word of `half_before` (hi "1.5 घंटे" *डेढ़ घंटे*)
+        for a half only (True); None for any other word."""
+        nxt = _RE_NEXT_WORD.match(s, end)
+        if nxt is None:
+            return None
+        if _in_word_list(nxt.group(1), self.spoken_scales):
+            return False
+        if _in_word_list(nxt.group(1), self.spoken_half_before):
+            return True
+        return None
+
+    def _spoken_range(self, lo: str, hi: str, half_only: bool) -> tuple[str | None, str | None] | None:
+        """`_spoken_decimal` of both numbers of a range (None for a whole number, read as usual), or None
+        where a decimal one has no such form: "1.5-1.8 लाख" keeps both decimals."""
+        out = []
+        for num in (lo, hi):
+            i, f, _ = self.parse(num)
+            said = self._spoken_decimal(i, f, half_only)
+            if f is not None and said is None:
+                return None
+            out.append(said)
+        return out[0], out[1]
 
     def fraction_words(self, ns: str, ds: str) -> str:
         """ "3", "4" -> "three quarters": a fraction as words."""
@@ -1411,6 +1512,10 @@ class LanguageRules:
             b = self._before_word(m.string, m.start(), m.end(), m.group("b"), b)
         a = self._case(a, m.group("a"), False, obl_a)
         b = self._case(b, m.group("b"), False, obl_b)
+        ctx = self._spoken_context(m.string, m.end()) if self.spoken_fractions is not None else None
+        pair = self._spoken_range(m.group("a"), m.group("b"), ctx) if ctx is not None else None
+        if pair is not None:  # hi "1.5-2.5 लाख" *डेढ़ से ढाई लाख*
+            a, b = pair[0] or a, pair[1] or b
         return f" {a} {sep} {b} "
 
     def _is_year_range(self, a: str, b: str, before: str) -> bool:
@@ -1425,6 +1530,12 @@ class LanguageRules:
         )
 
     def _number(self, m: re.Match[str]) -> str:
+        if self.spoken_fractions is not None and not m.group("neg"):  # hi "2.5 लाख" *ढाई लाख*
+            i, f, _ = self.parse(m.group("num"))
+            ctx = self._spoken_context(m.string, m.end()) if f is not None else None
+            said = self._spoken_decimal(i, f, ctx) if ctx is not None else None
+            if said is not None:
+                return f" {said} "
         counted = self._counted(m) if self.nouns else None
         neg = bool(m.group("neg"))
         # ar "في 2000" -> "في ألفين": the case last, after agreement and the standalone form

@@ -107,7 +107,13 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `phone_pairs` (optional): two-digit groups of a phone number are read as numbers (fr "01 23 45 67 89").
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
-  `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2").
+  `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2"),
+  `spoken` (optional, hi/mr/ta/te: a whole number from 1 to `max` with a half, a quarter or three quarters
+  said with words of their own: `half`, `quarter`, `three_quarters`, each {"words": {n: word}, "template":
+  "साढ़े {n}" ({next}: n + 1, "पौने {next}")} or {"rules": [[regex, replacement]]} on the number's words,
+  ta "ு$" -> "ரை"; used for a mixed number, and for a decimal before a scale word of `money_scales` or
+  `scales`, or, a half only, before a word of `half_before` or a unit of `half_units`; "x*" in a word list
+  stands for every word that begins with "x").
 - `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
   range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
   dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"; `range_words_joined`: those of them also written
