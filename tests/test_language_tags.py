@@ -153,7 +153,23 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
             TandemError, match=rf"guessed from the file name \('{name.split('.')[0].split('_')[0]}'\)"
         ):
             _sources(SimpleNamespace(data=[name], langs=None))
-    for name, lang in (("de.txt", "de"), ("arz_Arab.devtest", "arz"), ("pt-BR.txt", "pt")):
+    # a 2-3 letter name that is no ISO 639 language (tandem.langcodes): 'all' and 'foo' were languages
+    for name in ("all.txt", "foo.txt", "txt.jsonl", "abc_def.txt", "yue.txt"):
+        Path(name).write_text("hello world\n", encoding="utf-8")
+        code = name.split(".")[0].split("_")[0]
+        with pytest.raises(TandemError, match=rf"\('{code}'\), which is not a language.*ISO 639.*LANG:PATH"):
+            _sources(SimpleNamespace(data=[name], langs=None))
+        # given explicitly, a tag stays free-form
+        assert _sources(SimpleNamespace(data=[f"{code}:{name}"], langs=None))[0].lang == code
+        assert _sources(SimpleNamespace(data=[name], langs=["x-private"]))[0].lang == "x-private"
+    for name, lang in (
+        ("de.txt", "de"),
+        ("arz_Arab.devtest", "arz"),
+        ("yue_Hant.devtest", "yue"),
+        ("pt-BR.txt", "pt"),
+        ("ger.txt", "de"),
+        ("FR.txt", "fr"),
+    ):
         Path(name).write_text("hallo\n", encoding="utf-8")
         assert _sources(SimpleNamespace(data=[name], langs=None))[0].lang == lang
     (src,) = _sources(SimpleNamespace(data=["my corpus.txt"], langs=["de"]))
@@ -161,36 +177,41 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
 
 
 def test_a_language_taken_from_a_folder_name_is_said_with_how_to_give_it(tmp_path, monkeypatch, capsys):
-    """`--data corpus/bad` took the folder name 'bad' as the language, a valid-looking tag, silently. Now the
-    run says so (once, rank 0) and how to give the language; LANG:PATH and --langs say nothing; a folder name
-    that is no tag is an error naming the folder name."""
+    """`--data corpus/bad` took the folder name 'bad' as the language, a valid-looking tag, silently. Now a
+    folder name that is a language code is taken with a note (once, rank 0) saying how to give the language;
+    LANG:PATH and --langs say nothing; a folder name that is no tag or no ISO 639 language is an error naming
+    the folder name."""
     from types import SimpleNamespace
 
     from tandem.train.trainer import _build_data, _sources
 
     monkeypatch.chdir(tmp_path)
-    for d in ("corpus/bad", "my corpus"):
+    for d in ("corpus/bad", "corpus/no", "my corpus"):
         (tmp_path / d).mkdir(parents=True)
     write(tmp_path / "corpus" / "bad" / "a.txt", ["5 7 5 7 5 7"] * 4)
+    write(tmp_path / "corpus" / "no" / "a.txt", ["5 7 5 7 5 7"] * 4)
     write(tmp_path / "en.txt", ["5 7 5 7 5 7"] * 4)
     notes: list[str] = []
-    srcs = _sources(SimpleNamespace(data=["corpus/bad", "en.txt"], langs=None), notes)
-    assert [s.lang for s in srcs] == ["bad", "en"]
+    srcs = _sources(SimpleNamespace(data=["corpus/no", "en.txt"], langs=None), notes)
+    assert [s.lang for s in srcs] == ["no", "en"]  # 'no': Norwegian, as far as a name can tell
     assert notes == [
-        "note: --data corpus/bad: the language is taken from the folder name ('bad'); if that is not its "
-        "language, give it as LANG:PATH (e.g. en:corpus/bad) or with --langs"
+        "note: --data corpus/no: the language is taken from the folder name ('no'); if that is not its "
+        "language, give it as LANG:PATH (e.g. en:corpus/no) or with --langs"
     ]
+    # 'bad' is no ISO 639 language: refused, not sampled as one
+    with pytest.raises(TandemError, match=r"folder name \('bad'\), which is not a language.*LANG:PATH"):
+        _sources(SimpleNamespace(data=["corpus/bad"], langs=None), [])
     for data, langs in ((["de:corpus/bad"], None), (["corpus/bad"], ["de"])):
         notes = []
         (src,) = _sources(SimpleNamespace(data=data, langs=langs), notes)
         assert src.lang == "de" and notes == []
     from tandem.train.trainer import TrainConfig
 
-    cfg = TrainConfig.from_dict({"data": ["corpus/bad"], "seq_len": 16, "batch_size": 2, "objective": "clm"})
+    cfg = TrainConfig.from_dict({"data": ["corpus/no"], "seq_len": 16, "batch_size": 2, "objective": "clm"})
     for rank in (0, 1):
         _build_data(cfg, CharTok(), rank, 2)
         out = capsys.readouterr().out
-        assert out.count("taken from the folder name ('bad')") == (rank == 0), out
+        assert out.count("taken from the folder name ('no')") == (rank == 0), out
     write(tmp_path / "my corpus" / "a.txt", ["5 7 5 7"])
     with pytest.raises(TandemError, match=r"guessed from the folder name \('my corpus'\).*LANG:PATH"):
         _sources(SimpleNamespace(data=["my corpus"], langs=None))

@@ -495,3 +495,6 @@ def test_data_languages_come_from_the_name_or_lang_prefix_and_are_checked_first(
     assert not (tmp_path / "qs" / "tokenizer").exists()
     with pytest.raises(TandemError, match="not a language tag"):
         pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[f"e n:{odd}"]))
+    (tmp_path / "all.txt").write_text("one document\n", encoding="utf-8")  # 'all': no ISO 639 language
+    with pytest.raises(TandemError, match=r"file name \('all'\) is not a language.*LANG:FILE"):
+        pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[str(tmp_path / "all.txt")]))

@@ -34,6 +34,8 @@ alb:sq arm:hy baq:eu bur:my chi:zh cze:cs dut:nl fre:fr geo:ka ger:de gre:el ice
 per:fa rum:ro slo:sk tib:bo wel:cy
 """
 TWO_LETTER: dict[str, str] = dict(pair.split(":") for pair in (_PART3 + _PART2B).split())
+# every ISO 639-1 code (184), and the three-letter codes above: the languages this table knows
+KNOWN: frozenset[str] = frozenset(TWO_LETTER) | frozenset(TWO_LETTER.values())
 
 _noted: set[str] = set()  # codes whose rewriting was reported
 

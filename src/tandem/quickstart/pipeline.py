@@ -360,11 +360,11 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
                 continue
             guess = lang_from_name(f)
             try:
-                check_guessed_language(guess)
-            except TandemError:
+                check_guessed_language(guess, f)
+            except TandemError as e:
                 raise TandemError(
-                    f"--data {m}: the language guessed from the file name ({guess!r}) is not a language tag; "
-                    f"give it as LANG:FILE (e.g. en:{m})"
+                    f"--data {m}: the language guessed from the file name ({guess!r}) is not a language "
+                    f"({e}); give it as LANG:FILE (e.g. en:{m})"
                 ) from None
             out.append((f, guess))
     if not out:

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -27,7 +28,7 @@ import torch.distributed as dist
 from torch import nn
 
 from tandem.errors import TandemError
-from tandem.langcodes import TWO_LETTER
+from tandem.langcodes import KNOWN, TWO_LETTER
 from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.metrics import MetricsLogger, plot_metrics
@@ -517,21 +518,30 @@ def lang_from_name(path: str | os.PathLike) -> str:
     return _FLORES_INDIVIDUAL.get(code) or TWO_LETTER.get(code, code)
 
 
-def check_guessed_language(code: str) -> str:
-    """`code`, a language guessed from a file or folder name, if it can be one: a valid tag whose language
-    subtag has 2 or 3 letters (BCP 47 reserves 4 letters and registers no 5-8 letter language), else a
-    TandemError: `train.txt` or `corpus.txt` name no language, and read as one they were sampled as one."""
+# a FLORES-200 / NLLB file name: an ISO 639-3 code and an ISO 15924 script (`arz_Arab.devtest`)
+_FLORES_NAME = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")
+
+
+def check_guessed_language(code: str, path: str | os.PathLike | None = None) -> str:
+    """`code`, a language guessed from a file or folder name (`path`'s, `lang_from_name`), if it is one: a
+    valid tag whose language subtag is an ISO 639-1 code or a three-letter code `tandem.langcodes` knows, or
+    any three-letter code in a FLORES-200 name (`arz_Arab.devtest`); else a TandemError. `train.txt` or
+    `corpus.txt` name no language, nor do `all.txt` or `foo.txt`, and read as one they were sampled as one."""
     from tandem.data.sampling import language_tag
 
     language_tag(code)
-    if not 2 <= len(code.split("-")[0]) <= 3:
+    lang = code.split("-")[0].lower()
+    if not 2 <= len(lang) <= 3:
         raise TandemError(f"{code!r} has no 2- or 3-letter language code")
+    flores = path is not None and _FLORES_NAME.fullmatch(Path(path).name.split(".")[0])
+    if lang not in KNOWN and not flores:
+        raise TandemError(f"{code!r} is not an ISO 639-1 language code (nor a three-letter code of one)")
     return code
 
 
 def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
     """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand.
-    `notes` gets a line for each folder whose language is taken from its name (any valid-looking tag passes)."""
+    `notes` gets a line for each folder whose language is taken from its name (any language code passes)."""
     import glob
 
     from tandem.data import Source
@@ -564,14 +574,14 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
         name = "folder name" if Path(f).is_dir() else "file name"
         try:
             if guessed:
-                check_guessed_language(lang_from_name(f))
+                check_guessed_language(lang_from_name(f), f)
             out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
         except TandemError as e:
             if not guessed:
                 raise
             raise TandemError(
                 f"--data {f}: the language was guessed from the {name} ({lang_from_name(f)!r}), which is "
-                f"not a language tag; give it as LANG:PATH (e.g. en:{f}) or with --langs"
+                f"not a language ({e}); give it as LANG:PATH (e.g. en:{f}) or with --langs"
             ) from e
         if guessed and name == "folder name" and notes is not None:
             notes.append(
