@@ -580,6 +580,39 @@ def test_bad_input_is_counted_and_reported_never_a_crash(tmp_path):
     assert "language 'sw' has no data" in problems
 
 
+def test_problems_are_listed_up_to_max_problems_of_each_kind(tmp_path):
+    """data_stats.json lists the first problems with file and line. It listed the first max_problems of any
+    kind, so a corpus with many short documents (or decontaminated ones) before an invalid UTF-8 line or a
+    JSON row without the field counted those but never said where they were. Now up to max_problems of each
+    kind are listed, also after a resume."""
+    mixed = tmp_path / "mixed.txt"
+    short = [b"7\n"] * 8  # shorter than min_doc_tokens: lines 1-8
+    good = [" ".join(map(str, doc_tokens(0, k, 8))).encode() + b"\n" for k in range(4)]
+    mixed.write_bytes(b"".join([*short, b"7 8 \xff 9\n", *good]))  # invalid UTF-8 on line 9
+    js = tmp_path / "rows.jsonl"
+    js.write_text("".join(json.dumps({"text": "7"}) + "\n" for _ in range(5)) + json.dumps({"t": 1}) + "\n")
+    sources = [Source(mixed, "de"), Source(js, "fr")]
+
+    def make() -> PretrainStream:
+        return PretrainStream(sources, TOK, CLMObjective(CLM), seq_len=16, batch_size=2, max_problems=3)
+
+    stream = make()
+    next(stream)
+    state = stream.state_dict()
+    stream = make()
+    stream.load_state_dict(state)
+    for _ in range(4):
+        next(stream)
+    st = stream.stats
+    assert (st["short_docs"], st["invalid_utf8"], st["missing_field"]) == (13, 1, 1)
+    problems = st["problems"]
+    short_listed = [m for m in problems if "1 tokens (skipped)" in m]
+    assert len(short_listed) == 3 and len(set(short_listed)) == 3  # max_problems of the kind
+    assert any(m.startswith(f"{mixed} line 9: invalid UTF-8") for m in problems), problems
+    assert any(f"{js} line 6: field 'text' missing" in m for m in problems), problems
+    assert st["problems_listed"]["short_docs"] == 3
+
+
 def test_exact_bad_counts_after_one_pass(tmp_path):
     f = tmp_path / "f.jsonl"
     lines = [

@@ -530,7 +530,8 @@ class PretrainStream:
             "dead_sources": [],
             "empty_languages": [],
             "epochs": Counter(),  # completed passes per source name
-            "problems": [],  # the first few messages naming file and line
+            "problems": [],  # the first few messages of each kind naming file and line
+            "problems_listed": Counter(),  # how many of each kind are in "problems" (max_problems at most)
         }
 
     def _setup_problem(self, stat: str, message: str) -> None:
@@ -540,7 +541,11 @@ class PretrainStream:
     def _problem(self, stat: str, message: str) -> None:
         if stat in self.stats and isinstance(self.stats[stat], int):
             self.stats[stat] += 1
-        if len(self.stats["problems"]) < self.max_problems:
+        # up to max_problems of each kind: thousands of decontaminated or short documents must not keep an
+        # invalid UTF-8 line or a file without the field found later from being listed
+        listed = self.stats["problems_listed"]
+        if listed[stat] < self.max_problems:
+            listed[stat] += 1
             self.stats["problems"].append(message)
 
     # -- document supply -------------------------------------------------------------------------------------
@@ -867,7 +872,7 @@ class PretrainStream:
         for k, v in state["buffers"].items():
             self._buffers.setdefault(_saved_tag(k), []).extend(v)
         saved = copy.deepcopy(state["stats"])
-        for k in ("examples", "docs", "tokens", "epochs"):
+        for k in ("examples", "docs", "tokens", "epochs", "problems_listed"):
             saved[k] = Counter(saved.get(k, {}))
         for k in ("docs", "tokens"):
             merged: Counter = Counter()
@@ -947,7 +952,8 @@ class PretrainStream:
         merged["buffers"] = buffers
         merged["stats"] = stats
         if "problems" in stats:
-            stats["problems"] = stats["problems"][: self.max_problems]
+            kinds = max(1, len(stats.get("problems_listed") or {}))
+            stats["problems"] = stats["problems"][: self.max_problems * kinds]
         stats["batches"] = merged["batches"]
         self.load_state_dict(merged)
 
