@@ -261,11 +261,11 @@ def test_data_globs_may_be_absolute_or_start_with_a_tilde(tmp_path, monkeypatch)
     # '**' spans folders (as Path().glob did before, and pretrain's --data does): not one '*'
     deep = tmp_path / "more" / "hi" / "wiki"
     deep.mkdir(parents=True)
-    for f in (tmp_path / "more" / "top.txt", deep / "hi.txt"):
+    for f in (tmp_path / "more" / "ta.txt", deep / "hi.txt"):
         f.write_text("one document\n", encoding="utf-8")
     ctx.data = [str(tmp_path / "more" / "**" / "*.txt")]
     assert pretraining_files(ctx) == [
-        str(f.resolve()) for f in (deep / "hi.txt", tmp_path / "more" / "top.txt")
+        str(f.resolve()) for f in (deep / "hi.txt", tmp_path / "more" / "ta.txt")
     ]
 
 
