@@ -319,3 +319,43 @@ def test_generate_more_new_tokens_than_decoder_positions(tmp_path, capsys):
     # the CLI's own default (64) gives way to the model's 8 positions
     assert main(["generate", str(d), "--prompt", "set an alarm", "--min-new-tokens", "8", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["input"] == "set an alarm"
+
+
+def _help_examples(parser) -> list[str]:
+    """The example lines of a verb's rendered `--help` (everything after its `examples:` line)."""
+    text = parser.format_help()
+    return text.split("\nexamples:\n", 1)[1].splitlines() if "\nexamples:\n" in text else []
+
+
+def test_help_examples_keep_their_line_breaks_and_parse():
+    """Every verb's `--help` examples show a continued command on its own lines (a `\\` ending a line in the
+    source must reach the help, not join the next line onto it), and each `tandem VERB ...` example, its
+    continuation lines joined as a shell joins them, parses with that verb's own flags."""
+    import re
+    import shlex
+
+    from tandem.cli import build_parser
+
+    _, subs = build_parser()
+    checked = 0
+    for verb, parser in subs.items():
+        lines = _help_examples(parser)
+        for line in lines:
+            # a swallowed `\`+newline leaves the next line's indentation inside this one
+            assert not re.search(r"\S {6,}-", line.split("#")[0]), (
+                f"tandem {verb} --help joined two lines: {line}"
+            )
+        commands = "\n".join(lines).replace("\\\n", " ").splitlines()
+        for command in commands:
+            command = command.strip()
+            if " -m tandem " in command:
+                command = command[command.index("-m tandem ") + 3 :]
+            if not command.startswith(f"tandem {verb} "):
+                continue
+            args = shlex.split(command.split(" > ")[0], comments=True)[2:]
+            try:
+                parser.parse_args(args)
+            except SystemExit:
+                pytest.fail(f"tandem {verb} --help example does not parse: {command}")
+            checked += 1
+    assert checked >= 40

@@ -33,7 +33,7 @@ EXAMPLES = """
       --generic unlabelled.txt --generic-epochs 1 --seq-kd add --out runs/chain   # teacher -> 6+3 -> edge-2m
   tandem distill --teacher big/ --teacher-device cpu --student edge-17m --data train.jsonl --out runs/s
   tandem distill --teacher runs/t/best --student edge-2m --data train.jsonl --transfer utterances.txt --out runs/s
-  tandem distill --teacher runs/t1/best --teacher runs/t2/best --teacher runs/t3/best --student edge-2m \
+  tandem distill --teacher runs/t1/best --teacher runs/t2/best --teacher runs/t3/best --student edge-2m \\
       --data train.jsonl --out runs/s                          # an ensemble teacher: the members' mean
 students: a preset (adopts the teacher's vocabulary), shrink:E,D (teacher's width, E+D layers copied
 DistilBART-style), or a config.json; repeat --student for a chain. The teacher's tokenizer is used, and

@@ -9,9 +9,9 @@ EXAMPLES = """
   tandem serve student-int8/                                   # edge backend, http://127.0.0.1:8000
   tandem serve student-int8/ --port 9000 --token s3cret --max-batch 32 --max-wait-ms 10
   tandem serve runs/student --backend torch --threads 4
-  curl -s 127.0.0.1:8000/v1/generate -H 'Content-Type: application/json' \
+  curl -s 127.0.0.1:8000/v1/generate -H 'Content-Type: application/json' \\
        -d '{"inputs": "wake me up at seven", "max_new_tokens": 32}'
-  curl -s 127.0.0.1:8000/v1/completions -H 'Content-Type: application/json' \
+  curl -s 127.0.0.1:8000/v1/completions -H 'Content-Type: application/json' \\
        -d '{"prompt": "[CLM] hello", "max_tokens": 16, "stop": [";"]}'
 """
 
