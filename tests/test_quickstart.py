@@ -498,3 +498,27 @@ def test_data_languages_come_from_the_name_or_lang_prefix_and_are_checked_first(
     (tmp_path / "all.txt").write_text("one document\n", encoding="utf-8")  # 'all': no ISO 639 language
     with pytest.raises(TandemError, match=r"file name \('all'\) is not a language.*LANG:FILE"):
         pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[str(tmp_path / "all.txt")]))
+
+
+def test_stages_rerun_takes_the_earlier_runs_settings(tmp_path):
+    """README: `tandem quickstart --out qs --minutes 2`, then `--out qs --stages measure serve` reuses the other
+    stages. The rerun took the defaults instead (a 10-minute plan, all seven languages, seed 0): the stages it
+    ran no longer fit the reused ones (a tokenizer rerun after `--langs en de` looked for data/text/fr.txt and
+    failed). Settings left out now take the earlier run's; settings given still win."""
+    out = tmp_path / "qs"
+    quiet = {"quiet": True, "log": lambda s: None}
+    run_quickstart(out, minutes=2, langs=["en", "de"], seed=3, stages=["corpus"], **quiet)
+    first = json.loads((out / "data" / "corpus.json").read_text(encoding="utf-8"))
+
+    res = run_quickstart(out, stages=["corpus"], **quiet)
+    corpus = res["stages"]["corpus"]
+    assert corpus["status"] == "ok"
+    assert corpus["result"]["frames"] == make_plan(2).frames != make_plan(10).frames
+    assert corpus["result"]["languages"] == 2
+    assert json.loads((out / "data" / "corpus.json").read_text(encoding="utf-8")) == first  # same seed too
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert (saved["plan"]["minutes"], saved["langs"], saved["seed"]) == (2, ["en", "de"], 3)
+
+    res = run_quickstart(out, minutes=10, stages=["corpus"], **quiet)  # a flag given is used
+    assert res["stages"]["corpus"]["result"]["frames"] == make_plan(10).frames
+    assert res["stages"]["corpus"]["result"]["languages"] == 2

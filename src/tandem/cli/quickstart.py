@@ -20,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--minutes",
         type=float,
-        default=10.0,
-        help="time budget on 2 CPU cores; scales step counts and sizes (10)",
+        default=None,
+        help="time budget on 2 CPU cores; scales step counts and sizes (10; with --stages, the earlier run's)",
     )
     parser.add_argument(
         "--data",
@@ -30,10 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretraining text files or globs (one document per line; language from the file name, "
         "or LANG:FILE) instead of the built-in corpus's text; parsing and serving still use the built-in corpus",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--langs", nargs="+", metavar="L", help="corpus languages (default: all seven)")
+    parser.add_argument("--seed", type=int, default=None, help="(0; with --stages, the earlier run's)")
     parser.add_argument(
-        "--stages", nargs="+", metavar="S", help=f"run only these stages: {', '.join(s.name for s in STAGES)}"
+        "--langs",
+        nargs="+",
+        metavar="L",
+        help="corpus languages (default: all seven; with --stages, the earlier run's)",
+    )
+    parser.add_argument(
+        "--stages",
+        nargs="+",
+        metavar="S",
+        help=f"run only these stages: {', '.join(s.name for s in STAGES)}; the others' results in --out are "
+        "reused, and --minutes, --seed, --langs and --data left out take the values of the run that made them",
     )
     parser.add_argument("--quiet", action="store_true", help="show stage lines only, not each verb's output")
 

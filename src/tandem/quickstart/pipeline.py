@@ -859,27 +859,49 @@ def _machine() -> dict:
     return info
 
 
-def _previous_stages(out: Path) -> dict[str, Any]:
+def _previous_results(out: Path) -> dict[str, Any]:
+    """The results.json an earlier run left in `out` ({} when there is none or it is unreadable)."""
     path = out / RESULTS
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("stages", {})
-    except json.JSONDecodeError:
+        res = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return {}
+    return res if isinstance(res, dict) else {}
+
+
+def _earlier_settings(previous: dict[str, Any]) -> dict[str, Any]:
+    """The settings an earlier run recorded (`--minutes`, `--seed`, `--langs`, `--data`), those it has."""
+    got: dict[str, Any] = {}
+    plan = previous.get("plan")
+    minutes = plan.get("minutes") if isinstance(plan, dict) else None
+    if isinstance(minutes, int | float) and minutes > 0:
+        got["minutes"] = float(minutes)
+    if isinstance(previous.get("seed"), int):
+        got["seed"] = previous["seed"]
+    if isinstance(previous.get("langs"), list) and previous["langs"]:
+        got["langs"] = [str(x) for x in previous["langs"]]
+    if isinstance(previous.get("user_data"), list) and previous["user_data"]:
+        got["data"] = [str(x) for x in previous["user_data"]]
+    return got
 
 
 def run_quickstart(
     out: str | Path = "quickstart",
-    minutes: float = 10.0,
+    minutes: float | None = None,
     data: Sequence[str] | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     langs: Sequence[str] | None = None,
     quiet: bool = False,
     stages: Sequence[str] | None = None,
     log: Callable[[str], None] = print,
 ) -> dict:
     """Run the stages (all by default) into `out`, then write report.md/report.html; returns results.
+
+    `minutes` (default 10), `seed` (0), `langs` (all seven) and `data` (the built-in corpus) left as None take,
+    when `stages` reruns some stages in a folder an earlier run wrote, that run's values, so that the stages
+    rerun fit the reused ones (the corpus its languages, the budget its sizes).
 
     Ctrl-C (KeyboardInterrupt, or a verb that exits 130) ends the run after marking the stage in progress
     "interrupted": the report is still written for the stages done so far, and results["interrupted"] is
@@ -896,9 +918,9 @@ def run_quickstart(
 
 def _run_quickstart(
     out: str | Path,
-    minutes: float,
+    minutes: float | None,
     data: Sequence[str] | None,
-    seed: int,
+    seed: int | None,
     langs: Sequence[str] | None,
     quiet: bool,
     stages: Sequence[str] | None,
@@ -909,6 +931,18 @@ def _run_quickstart(
     from tandem.quickstart.report import write_report
 
     out_dir = Path(out).resolve()
+    previous = _previous_results(out_dir) if stages else {}
+    given = {"minutes": minutes, "seed": seed, "langs": langs or None, "data": data or None}
+    earlier = {k: v for k, v in _earlier_settings(previous).items() if given[k] is None}
+    if earlier:  # rerunning some stages: the ones reused were made with these
+        flags = " ".join(
+            f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in earlier.items()
+        )
+        log(f"settings of the earlier run in {out}: {flags}")
+    minutes = earlier.get("minutes", 10.0) if minutes is None else minutes
+    seed = earlier.get("seed", 0) if seed is None else seed
+    langs = earlier.get("langs", langs)
+    data = earlier.get("data", data)
     plan = make_plan(minutes)
     ctx = Context(out_dir, plan, seed, list(data) if data else None, list(langs or LANGS), quiet, log=log)
     known = [s.name for s in STAGES]
@@ -925,11 +959,13 @@ def _run_quickstart(
         "synthetic_data": not ctx.data,
         "data_note": SYNTHETIC_NOTE,
         "user_data": ctx.data,
+        "seed": ctx.seed,
+        "langs": ctx.langs,
         "machine": _machine(),
         "plan": asdict(plan),
         "stages": {},
     }
-    previous = _previous_stages(out_dir) if stages else {}
+    previous = previous.get("stages", {}) if isinstance(previous.get("stages"), dict) else {}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(out_dir)  # before results.json is replaced
