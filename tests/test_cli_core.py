@@ -359,3 +359,36 @@ def test_help_examples_keep_their_line_breaks_and_parse():
                 pytest.fail(f"tandem {verb} --help example does not parse: {command}")
             checked += 1
     assert checked >= 40
+
+
+def test_readme_commands_parse():
+    """Every `tandem VERB ...` command in README.md's bash blocks (continuation lines joined, `...` placeholders
+    dropped) parses with that verb's flags, so a renamed or removed flag cannot stay in the README."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    from tandem.cli import build_parser
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.is_file():
+        pytest.skip("README.md is not beside tests/ (an installed copy of the tests)")
+    _, subs = build_parser()
+    checked = 0
+    for block in re.findall(r"```bash\n(.*?)```", readme.read_text(encoding="utf-8"), re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            if " -m tandem " in line:
+                line = line[line.index("-m tandem ") + 3 :]
+            elif "| tandem " in line:
+                line = line[line.index("| tandem ") + 2 :]
+            if not line.startswith("tandem "):
+                continue
+            words = [w for w in shlex.split(line.split(" > ")[0], comments=True) if w != "..."]
+            verb, args = words[1], words[2:]
+            assert verb in subs, f"README runs an unknown verb: {line}"
+            try:
+                subs[verb].parse_args(args)
+            except SystemExit:
+                pytest.fail(f"README command does not parse: {line}")
+            checked += 1
+    assert checked >= 40
