@@ -1093,6 +1093,16 @@ def test_a_model_served_as_dot_is_named_after_its_folder(export_dir, monkeypatch
         assert c.get("/healthz").json()["model"] == export_dir.name
 
 
+def test_a_model_served_through_a_symlink_is_named_after_the_link(export_dir, tmp_path):
+    """`tandem serve models/student` (a link to runs/x/final) named the model after the link's target."""
+    link = tmp_path / "student"
+    link.symlink_to(export_dir, target_is_directory=True)
+    b = EdgeBackend(link)
+    assert b.name == "student" != export_dir.name
+    with TestClient(create_app(b)) as c:
+        assert c.get("/v1/models").json()["data"][0]["id"] == "student"
+
+
 @pytest.mark.parametrize("which", ["edge", "torch"])
 def test_token_bans_in_requests_apply_and_bad_ones_get_422_naming_the_field(which, backend, torch_backend):
     b = backend if which == "edge" else torch_backend

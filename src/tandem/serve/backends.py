@@ -77,7 +77,7 @@ class EdgeBackend:
         from tandem.edge import EdgeModel
 
         self.model = EdgeModel.load(path, threads=threads, use_vmap=use_vmap)
-        self.name = Path(path).resolve().name  # "." or "../" named the model ""
+        self.name = _model_name(path)
         self.labels = self.model.labels
         self.vocab_size = len(self.model.pieces)
 
@@ -120,7 +120,7 @@ class TorchBackend:
         self.model = Seq2SeqLM.from_pretrained(path).to(self.device).eval()
         self.tok = Tokenizer.load(path)
         self.tok.check_fits(self.model.config.vocab_size, f"the model in {path}")
-        self.name = Path(path).resolve().name  # "." or "../" named the model ""
+        self.name = _model_name(path)
         self.labels = SLULabels.load(path)
         cfg = self.model.config
         self.vocab_size = cfg.vocab_size
@@ -230,6 +230,12 @@ class TorchBackend:
             logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
         logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         return [logp[i, len(lead) : len(t)].tolist() for i, t in enumerate(tgts)]
+
+
+def _model_name(path: str | os.PathLike) -> str:
+    """The name a model is served under: its folder's name as given, "." and ".." made absolute (they named
+    it ""), a symlink's own name (`models/student` -> `runs/x/final` is "student", not "final")."""
+    return Path(os.path.abspath(path)).name
 
 
 def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1) -> Backend:
