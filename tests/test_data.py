@@ -613,6 +613,45 @@ def test_problems_are_listed_up_to_max_problems_of_each_kind(tmp_path):
     assert st["problems_listed"]["short_docs"] == 3
 
 
+def test_a_resharded_stream_lists_problems_of_each_kind(tmp_path):
+    """load_resharded keeps max_problems listed problems of each kind from the saved ranks: it cut their
+    joined lists to max_problems times the number of kinds, which dropped a rare kind found late on a later
+    rank (rank 1's invalid UTF-8 line after both ranks' short documents)."""
+    mixed = tmp_path / "mixed.txt"
+    short = [b"7\n"] * 8  # shorter than min_doc_tokens: lines 1-8, 4 on each rank
+    good = [" ".join(map(str, doc_tokens(0, k, 8))).encode() + b"\n" for k in range(40)]
+    mixed.write_bytes(b"".join([*short, good[0], b"7 8 \xff 9\n", *good[1:]]))  # line 10: rank 1's
+
+    def make(rank: int, world: int) -> PretrainStream:
+        return PretrainStream(
+            [Source(mixed, "de")], TOK, CLMObjective(CLM), 16, 2, rank=rank, world_size=world, max_problems=3
+        )
+
+    old = [make(0, 2), make(1, 2)]
+    for s in old:
+        for _ in range(3):
+            next(s)
+    assert [s.stats["short_docs"] for s in old] == [4, 4] and old[1].stats["invalid_utf8"] == 1
+    one = make(0, 1)
+    one.load_resharded([json.loads(json.dumps(s.state_dict())) for s in old])
+    problems = one.stats["problems"]
+    assert any(m.startswith(f"{mixed} line 10: invalid UTF-8") for m in problems), problems
+    short_listed = [m for m in problems if "1 tokens (skipped)" in m]
+    assert len(short_listed) == 3  # max_problems of the kind, as a stream that read them all lists
+    assert one.stats["problems_listed"] == {"short_docs": 3, "invalid_utf8": 1}
+    # a state written before kinds were recorded (no "problem_kinds", no "problems_listed") still loads
+    legacy = [json.loads(json.dumps(s.state_dict())) for s in old]
+    for st in legacy:
+        st.pop("problem_kinds", None)
+        st["stats"].pop("problems_listed")
+    one = make(0, 1)
+    one.load_resharded(legacy)
+    assert len(one.stats["problems"]) == 3  # max_problems of messages of unknown kinds, as before
+    again = make(0, 2)
+    again.load_state_dict(legacy[0])
+    assert again.stats["problems"] == legacy[0]["stats"]["problems"]
+
+
 def test_exact_bad_counts_after_one_pass(tmp_path):
     f = tmp_path / "f.jsonl"
     lines = [

@@ -85,6 +85,16 @@ def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
     return "doc", (ids, flag)
 
 
+def _problem_kinds(state: dict[str, Any]) -> list[str | None]:
+    """The kind of each listed problem of a saved stream state (None for each of a state saved before they
+    were recorded)."""
+    problems = state["stats"].get("problems", [])
+    kinds = state.get("problem_kinds")
+    if isinstance(kinds, list) and len(kinds) == len(problems):
+        return list(kinds)
+    return [None] * len(problems)
+
+
 def _cursor_key(cursor: dict[str, Any]) -> tuple[int, ...]:
     """Order of reader cursors of one source (`record` counts the records of the epoch before the position;
     a token cache's cursor counts them per file and its documents in `line`)."""
@@ -533,6 +543,7 @@ class PretrainStream:
             "problems": [],  # the first few messages of each kind naming file and line
             "problems_listed": Counter(),  # how many of each kind are in "problems" (max_problems at most)
         }
+        self._problem_kinds: list[str | None] = []  # the kind of each message of "problems" (None: unknown)
 
     def _setup_problem(self, stat: str, message: str) -> None:
         self._setup_problems.append((stat, message))
@@ -547,6 +558,7 @@ class PretrainStream:
         if listed[stat] < self.max_problems:
             listed[stat] += 1
             self.stats["problems"].append(message)
+            self._problem_kinds.append(stat)
 
     # -- document supply -------------------------------------------------------------------------------------
     def _reader(self, i: int) -> Reader:
@@ -841,6 +853,7 @@ class PretrainStream:
             "dead": list(self._dead),
             "buffers": {k: list(v) for k, v in self._buffers.items()},
             "stats": stats,
+            "problem_kinds": list(self._problem_kinds),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -881,6 +894,7 @@ class PretrainStream:
             saved[k] = merged
         self._reset_stats()
         self.stats.update(saved)  # counters added since the state was saved start at 0
+        self._problem_kinds = _problem_kinds(state)
         # what this stream found when it was built (an empty file, a language with no data) may be new: the
         # data can have changed since the checkpoint
         for stat, msg in self._setup_problems:
@@ -951,9 +965,18 @@ class PretrainStream:
                     stats[k] += v
         merged["buffers"] = buffers
         merged["stats"] = stats
-        if "problems" in stats:
-            kinds = max(1, len(stats.get("problems_listed") or {}))
-            stats["problems"] = stats["problems"][: self.max_problems * kinds]
+        # up to max_problems listed problems of each kind, as one stream that had read them all lists (a state
+        # saved before kinds were recorded: max_problems of its messages)
+        problems: list[str] = []
+        kinds: list[str | None] = []
+        for s in mine:
+            for msg, kind in zip(s["stats"].get("problems", []), _problem_kinds(s)):
+                if msg not in problems and kinds.count(kind) < self.max_problems:
+                    problems.append(msg)
+                    kinds.append(kind)
+        stats["problems"] = problems
+        stats["problems_listed"] = dict(Counter(k for k in kinds if k is not None))
+        merged["problem_kinds"] = kinds
         stats["batches"] = merged["batches"]
         self.load_state_dict(merged)
 
