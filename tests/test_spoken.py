@@ -1500,6 +1500,27 @@ def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):
 
 
 @pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        # a word that merely begins like a time word (te గంటల + the vowel sign of గంటలో, "in the hour"; vowel
+        # signs are no \w) stays whole: was cut to the time word, its vowel sign left alone (*... నిమిషాల ో*)
+        ("te", "8:30 గంటలో", "ఎనిమిది గంటల ముప్పై నిమిషాలు గంటలో"),
+        ("te", "10 am గంటలో", "ఉదయం పది గంటలో"),
+        ("mr", "2:11 तासांनी", "दोन वाजून अकरा मिनिटे तासांनी"),
+        # a time word after an hour with am/pm is left out only where the hour says one (hi बजे, ta மணி):
+        # te and es say the hour alone, so the written word stays (was dropped: te *రాత్రి పది*)
+        ("te", "10 pm గంటలు", "రాత్రి పది గంటలు"),
+        ("es", "10 pm horas", "diez de la noche horas"),
+        ("hi", "10 am बजे", "सुबह दस बजे"),
+        ("ta", "10 am மணி", "காலை பத்து மணி"),
+        ("te", "1 pm గంటలు", "మధ్యాహ్నం ఒంటి గంట"),  # te 1 o'clock says its hour word
+    ],
+)
+def test_a_time_word_is_said_whole_and_once(lang, text, want):
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
     "text,want",
     [
         # ar 1 and 2 follow the counted noun as adjectives, and 2 is usually the noun's dual alone (standard

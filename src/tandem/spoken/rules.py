@@ -92,6 +92,24 @@ _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 _RE_PREV_WORDS_REVERSED = re.compile(_RE_PREV_WORD_REVERSED.pattern + r"(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
+
+
+def _mark_ranges() -> str:
+    """A regex character class body of the combining marks (Unicode M*) of the Basic Multilingual Plane."""
+    out, start = [], None
+    for cp in range(0x300, 0x10000):
+        mark = unicodedata.category(chr(cp)).startswith("M")
+        if mark and start is None:
+            start = cp
+        elif not mark and start is not None:
+            out.append(f"\\u{start:04x}-\\u{cp - 1:04x}")
+            start = None
+    return "".join(out)
+
+
+# the end of a word: no letter, digit or combining mark follows (vowel signs are no \w: "గంటల" does not end
+# "గంటలో")
+_WORD_END = rf"(?![\w{_mark_ranges()}])"
 # punctuation around a written word ("(morning"), stripped to compare it with a word the rules would say
 _EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 # a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
@@ -262,11 +280,11 @@ class LanguageRules:
         tw = _alternation([*tm.get("suffixes", []), *self.time_cases])
         self.re_time = rx(
             rf"(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
-            rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw})(?!\w))?"
+            rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw}){_WORD_END})?"
         )
         # (a time word written after it is said once, as after h:mm: hi "10 am बजे")
         self.re_time_ampm = (
-            rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}(?:\s?(?P<tw>{tw})(?!\w))?") if ap else None
+            rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}(?:\s?(?P<tw>{tw}){_WORD_END})?") if ap else None
         )
         # (a word of `ampm_by_hour` written right before a time with am/pm stands for its mark: not said
         # again, te "రాత్రి 10:08 పి.యం." *రాత్రి పది ...*)
@@ -309,7 +327,7 @@ class LanguageRules:
             dur_words = [w for k in ("h", "m") for w in [*after.get(k, []), *inflected.get(k, {})]]
             self.re_duration = rx(
                 r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
-                rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)}))(?!\w))?"
+                rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)})){_WORD_END})?"
             )
         else:
             self.re_duration = None
@@ -1017,17 +1035,7 @@ class LanguageRules:
         if tm.get("minute_agreement"):  # minutes agree like this unit: French "une heure une" (minute)
             mw = self.agree(mw, tm["minute_agreement"])
         fields = {"h": hw, "hu": hu, "m": mw, "mu": self.form(tm.get("minute_unit", ""), mi)}
-        # an hour with templates of its own (te 1 o'clock "ఒంటి గంట", not "ఒకటి గంటలు")
-        by_h = tm.get("h_by_h", {}).get(str(h), {})
-        if mi == 0:
-            key = "h_ampm" if ap else "h"
-            tpl = by_h.get(key, tm.get(key, "{h}"))
-        elif str(mi) in tm.get("hm_by_m", {}):  # ar "و دقيقتان", not "و اثنتان دقيقتان"
-            tpl = tm["hm_by_m"][str(mi)]
-        else:
-            key = "hm_lt10" if mi < 10 and "hm_lt10" in tm else "hm"
-            tpl = by_h.get(key, tm[key])
-        out = tpl.format(**fields)
+        out = self._time_template(h, mi, ap).format(**fields)
         if s:
             sw = self.v.cardinal(s)
             if tm.get("second_agreement"):
@@ -1042,6 +1050,19 @@ class LanguageRules:
             if written[-len(said) :] != said and not (written and written[-1] in self.day_part_words):
                 out = tm["ampm"].format(time=out, ap=ap_word)
         return f" {' '.join(out.split())} "
+
+    def _time_template(self, h: int, mi: int, ap: str | None) -> str:
+        """The table's template of the time h:mi (am/pm mark `ap`) before its seconds and am/pm word."""
+        tm = self.time
+        # an hour with templates of its own (te 1 o'clock "ఒంటి గంట", not "ఒకటి గంటలు")
+        by_h = tm.get("h_by_h", {}).get(str(h), {})
+        if mi == 0:
+            key = "h_ampm" if ap else "h"
+            return by_h.get(key, tm.get(key, "{h}"))
+        if str(mi) in tm.get("hm_by_m", {}):  # ar "و دقيقتان", not "و اثنتان دقيقتان"
+            return tm["hm_by_m"][str(mi)]
+        key = "hm_lt10" if mi < 10 and "hm_lt10" in tm else "hm"
+        return by_h.get(key, tm[key])
 
     def _day_part(self, h: int, ap: str) -> str:
         """The am/pm word of hour `h` (1-12) with mark `ap`: the word of `time.ampm_by_hour` whose hour (on
@@ -1158,7 +1179,13 @@ class LanguageRules:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
             return m.group(0)
-        return self._time_word(self._render_time(h, 0, None, self._ap(m), _before(m)), m.group("tw"))
+        ap, tw = self._ap(m), m.group("tw")
+        out = self._render_time(h, 0, None, ap, _before(m))
+        if tw not in self.time_cases and self._time_template(h, 0, ap).strip() == "{h}":
+            # the hour is said alone (te, es): a time word written after it is not said yet, so it stays
+            # (te "10 pm గంటలు" *రాత్రి పది గంటలు*)
+            return f"{out}{tw} " if tw else out
+        return self._time_word(out, tw)
 
     def _time_h(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))
