@@ -771,9 +771,9 @@ class LanguageRules:
         of that gender after it ("2 horas"): it is no year, and a whole number agrees with the noun
         (`agree_gender` with `before_noun` and `prev`); decimals and digit strings stay as they are."""
         i, f, grouped = self.parse(s)
+        if self._digit_string(i, f, grouped, negative):
+            return self.v.digits(i)
         if f is None and not grouped and not negative:
-            if len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits:
-                return self.v.digits(i)
             if len(i) == 4 and gender is None and self.is_year(int(i), before):
                 return self.v.year(int(i))
         if len(i) >= self.long_digits + 6:  # absurdly long integer part: digits
@@ -846,14 +846,19 @@ class LanguageRules:
         if not oblique or not self.case_rules:
             return words
         i, f, grouped = self.parse(s)
-        if len(i) >= self.long_digits + 6 or (
+        if len(i) >= self.long_digits + 6 or self._digit_string(i, f, grouped, negative):
+            return words
+        return self.oblique(words)
+
+    def _digit_string(self, i: str, f: str | None, grouped: bool, negative: bool) -> bool:
+        """Whether `read_number` reads the parsed number (`parse`) as a digit string, digit by digit: a whole,
+        ungrouped, non-negative number with a leading zero or of `long_digits` digits or more."""
+        return (
             f is None
             and not grouped
             and not negative
             and (len(i) > 1 and i[0] == "0" or len(i) >= self.long_digits)
-        ):
-            return words
-        return self.oblique(words)
+        )
 
     def is_year(self, n: int, before: str) -> bool:
         if self.year_always[0] <= n <= self.year_always[1]:
