@@ -1507,9 +1507,10 @@ def test_inflected_time_word_after_a_time_is_said_once(lang, text, want):
         ("te", "8:30 గంటలో", "ఎనిమిది గంటల ముప్పై నిమిషాలు గంటలో"),
         ("te", "10 am గంటలో", "ఉదయం పది గంటలో"),
         ("mr", "2:11 तासांनी", "दोन वाजून अकरा मिनिटे तासांनी"),
-        # a time word after an hour with am/pm is left out only where the hour says one (hi बजे, ta மணி):
-        # te and es say the hour alone, so the written word stays (was dropped: te *రాత్రి పది*)
+        # a time word after a whole hour with am/pm is left out only where the hour says one (hi बजे, ta
+        # மணி): te and es say the hour alone, so the written word stays (was dropped: te *రాత్రి పది*)
         ("te", "10 pm గంటలు", "రాత్రి పది గంటలు"),
+        ("te", "10:00 pm గంటలు", "రాత్రి పది గంటలు"),
         ("es", "10 pm horas", "diez de la noche horas"),
         ("hi", "10 am बजे", "सुबह दस बजे"),
         ("ta", "10 am மணி", "காலை பத்து மணி"),

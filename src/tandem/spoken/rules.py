@@ -1091,13 +1091,17 @@ class LanguageRules:
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
-        return self._time_word(self._render_time(h, mi, s, ap, _before(m)), gd.get("tw"))
+        return self._time_word(self._render_time(h, mi, s, ap, _before(m)), gd.get("tw"), (h, mi, ap))
 
-    def _time_word(self, out: str, tw: str | None) -> str:
+    def _time_word(self, out: str, tw: str | None, time: tuple[int, int, str | None]) -> str:
         """A time said (`out`) with the time word written after it (`tw`): not said again, or, a word with a
-        case ending (`time.inflected`), its case on the time's last word (ta "... நிமிடத்துக்கு")."""
+        case ending (`time.inflected`), its case on the time's last word (ta "... நிமிடத்துக்கு"). Where the
+        time (h, m, am/pm mark) is said as its hour alone (te, es "10 pm"), a time word is not said yet, and
+        stays (te "10 pm గంటలు" *రాత్రి పది గంటలు*)."""
         cases = self.time_cases.get(tw or "")
         if cases is None:
+            if tw and self._time_template(*time).strip() == "{h}":
+                return f"{out}{tw} "
             return out
         head, _, last = out.strip().rpartition(" ")
         if last not in cases:  # no case form known for it: the word stays as written
@@ -1184,13 +1188,8 @@ class LanguageRules:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
             return m.group(0)
-        ap, tw = self._ap(m), m.group("tw")
-        out = self._render_time(h, 0, None, ap, _before(m))
-        if tw not in self.time_cases and self._time_template(h, 0, ap).strip() == "{h}":
-            # the hour is said alone (te, es): a time word written after it is not said yet, so it stays
-            # (te "10 pm గంటలు" *రాత్రి పది గంటలు*)
-            return f"{out}{tw} " if tw else out
-        return self._time_word(out, tw)
+        ap = self._ap(m)
+        return self._time_word(self._render_time(h, 0, None, ap, _before(m)), m.group("tw"), (h, 0, ap))
 
     def _time_h(self, m: re.Match[str]) -> str:
         h = int(m.group("h"))

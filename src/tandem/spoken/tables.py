@@ -77,7 +77,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `ampm_by_hour` [[hour, word]]
   (optional, hours 0-23 rising: the am/pm word of the time from that hour on, in place of the mark's `word`;
   one of these words written right before the time stands for the mark), `suffixes` (time words after a time, dropped
-  or said by the template: "Uhr"; kept after an hour with am/pm whose `h_ampm` says the hour alone), `hour_suffixes` (those that make an hour alone a time, default
+  or said by the template: "Uhr"; kept after a whole hour with am/pm whose `h_ampm` says the hour alone), `hour_suffixes` (those that make an hour alone a time, default
   `suffixes`), `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`), `second_agreement` (a
   gender seconds agree with), `hm_by_m` / `s_by_s` {n: template} (the time or seconds template for n
