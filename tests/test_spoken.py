@@ -1522,6 +1522,24 @@ def test_a_time_word_is_said_whole_and_once(lang, text, want):
 
 
 @pytest.mark.parametrize(
+    "lang,text,word",
+    [
+        # a scale word, ordinal suffix or month only matches a whole written word: one that merely begins
+        # with it, then a vowel sign (no \w), was cut there and the vowel sign said alone (*पाच लाख रुपये ांचा*)
+        ("mr", "₹5 लाखांचा निधी", "लाखांचा"),
+        ("mr", "₹5 कोटींचा", "कोटींचा"),
+        ("hi", "₹5 लाखों", "लाखों"),
+        ("te", "5వెర్షన్", "వెర్షన్"),
+        ("te", "100-వేల", "వేల"),
+    ],
+)
+def test_a_word_that_begins_like_a_rule_word_stays_whole(lang, text, word):
+    out = to_spoken(text, lang)
+    assert word in out.split(), out
+    assert not any(unicodedata.category(t[0]).startswith("M") for t in out.split()), out
+
+
+@pytest.mark.parametrize(
     "text,want",
     [
         # ar 1 and 2 follow the counted noun as adjectives, and 2 is usually the noun's dual alone (standard

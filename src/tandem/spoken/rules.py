@@ -109,7 +109,8 @@ def _mark_ranges() -> str:
 
 # the end of a word: no letter, digit or combining mark follows (vowel signs are no \w: "గంటల" does not end
 # "గంటలో")
-_WORD_END = rf"(?![\w{_mark_ranges()}])"
+_MARKS = _mark_ranges()
+_WORD_END = rf"(?![\w{_MARKS}])"
 # punctuation around a written word ("(morning"), stripped to compare it with a word the rules would say
 _EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 # a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
@@ -225,7 +226,7 @@ class LanguageRules:
         # abbreviations
         self.abbr = t.get("abbreviations", {})
         self.abbr_num = t.get("abbreviations_before_number", {})
-        self.re_abbr = rx(rf"(?<![\w.])(?:{_alternation(list(self.abbr))})(?!\w)") if self.abbr else None
+        self.re_abbr = rx(rf"(?<![\w.])(?:{_alternation(list(self.abbr))}){_WORD_END}") if self.abbr else None
         self.re_abbr_num = (
             rx(rf"(?<![\w.])(?P<k>{_alternation(list(self.abbr_num))})\s?(?=\d)") if self.abbr_num else None
         )
@@ -235,7 +236,7 @@ class LanguageRules:
         months = t["months"]
         self.month_index = {m.lower(): i + 1 for i, m in enumerate(months)}
         self.month_abbr = {k: int(v) for k, v in t.get("month_abbrevs", {}).items()}
-        mon = rf"(?P<mon>(?i:{_alternation(months)})|{_alternation(list(self.month_abbr))})(?!\w)\.?"
+        mon = rf"(?P<mon>(?i:{_alternation(months)})|{_alternation(list(self.month_abbr))}){_WORD_END}\.?"
         sufs = self.ord_suffixes = t.get("ordinal_suffixes", {})
         suf = _alternation(list(sufs))
         conn = _alternation(d.get("connectors", []))
@@ -271,7 +272,9 @@ class LanguageRules:
         tm = self.time = t["time"]
         ap = tm.get("ampm_patterns", {})
         self.has_ampm = bool(ap)
-        ampm = rf"(?:(?P<am>{ap['am']['pattern']})|(?P<pm>{ap['pm']['pattern']}))(?!\w)" if ap else _NEVER
+        ampm = (
+            rf"(?:(?P<am>{ap['am']['pattern']})|(?P<pm>{ap['pm']['pattern']})){_WORD_END}" if ap else _NEVER
+        )
         tsuf = _alternation(tm.get("suffixes", []))
         sep = r"(?::|h\s?)" if tm.get("h_sep") else ":"
         # time words with a case ending (`time.inflected`, ta "மணிக்கு", te "గంటలకు"): the case goes to the
@@ -303,8 +306,8 @@ class LanguageRules:
         )
         self.re_time_marked = (
             rx(
-                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?:{tsuf})(?!\w))"
-                rf"|(?![\d.,])\s?(?:{hsuf})(?!\w))"
+                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?:{tsuf}){_WORD_END})"
+                rf"|(?![\d.,])\s?(?:{hsuf}){_WORD_END})"
             )
             if ap or self.time_suffixes
             else None
@@ -363,7 +366,7 @@ class LanguageRules:
         cjk_scales = [k for k in self.money_scales if re.match(f"[{_CJK}]", k[-1])]
         word_scales = [k for k in self.money_scales if k not in cjk_scales]
         scale = (
-            rf"(?:\s?(?P<scale>(?:{_alternation(word_scales)})(?!\w)|{_alternation(cjk_scales)}))?"
+            rf"(?:\s?(?P<scale>(?:{_alternation(word_scales)}){_WORD_END}|{_alternation(cjk_scales)}))?"
             if self.money_scales
             else ""
         )
@@ -398,7 +401,7 @@ class LanguageRules:
         self.unit_key.update({k: k for k in derived})
         units = _alternation(list(self.unit_key))
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
-        unit_end = rf"(?![/²³^]|(?![{_CJK}])\w)"
+        unit_end = rf"(?![/²³^{_MARKS}]|(?![{_CJK}])\w)"
         self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units}){unit_end}")
         # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
         # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
@@ -428,7 +431,7 @@ class LanguageRules:
         self.version_dot = t.get("version_dot") or t["url"]["dot"]
         # ordinals, decades, fractions, ranges, numbers
         # (a grouped number too: "1,000th", te "1,000వ")
-        self.re_ordinal = rx(rf"(?<!\d)(?P<n>{fmt['group']}|\d+)(?P<suf>{suf})(?!\w)") if sufs else None
+        self.re_ordinal = rx(rf"(?<!\d)(?P<n>{fmt['group']}|\d+)(?P<suf>{suf}){_WORD_END}") if sufs else None
         # "N." after a determiner or a contracted preposition is an ordinal: "die 2. Auflage", "im 3. Jahr"
         # (dates such as "am 3. Mai" are read earlier; elsewhere "N." stays a number before a full stop)
         self.dot_ordinals = {k.lower(): v for k, v in t.get("dot_ordinals", {}).items()}
@@ -452,7 +455,9 @@ class LanguageRules:
         self.decades = t.get("decades")
         self.decade_suffixes = tuple(self.decades.get("suffixes", ["s"])) if self.decades else ()
         self.re_decade = (
-            rx(rf"(?<![\d'])'?(?P<n>\d{{1,3}}0)(?P<suf>{_alternation(list(self.decade_suffixes))})(?!\w)")
+            rx(
+                rf"(?<![\d'])'?(?P<n>\d{{1,3}}0)(?P<suf>{_alternation(list(self.decade_suffixes))}){_WORD_END}"
+            )
             if self.decades
             else None
         )
@@ -574,7 +579,7 @@ class LanguageRules:
         # (a one-word form counts only written in lowercase: "Zahlen", "Finden" may be nouns)
         self.verb_forms = {w.lower() for w in verbs.get("forms", [])}
         coord = _alternation(verbs.get("coordinators", []))
-        self.re_coordination = rx(rf"[^\S\r\n]*(?:[^\W\d_]+[^\S\r\n]+)?(?i:{coord})(?!\w)")
+        self.re_coordination = rx(rf"[^\S\r\n]*(?:[^\W\d_]+[^\S\r\n]+)?(?i:{coord}){_WORD_END}")
         for k in [*verbs.get("forms", []), *before, *after, *verbs.get("phrases", [])]:
             self.agree_after.setdefault(k.lower(), verbs["case"])
         bw = t.get("numbers_before_word")
