@@ -522,3 +522,23 @@ def test_stages_rerun_takes_the_earlier_runs_settings(tmp_path):
     res = run_quickstart(out, minutes=10, stages=["corpus"], **quiet)  # a flag given is used
     assert res["stages"]["corpus"]["result"]["frames"] == make_plan(10).frames
     assert res["stages"]["corpus"]["result"]["languages"] == 2
+
+
+def test_stages_rerun_from_another_directory_finds_the_earlier_data(tmp_path, monkeypatch):
+    """`--data` given relative to the working directory was kept as written in results.json, so a `--stages`
+    rerun from another directory looked for the files there ("--data de.txt: no such file")."""
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    (work / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (work / "de.txt").write_text("ein Dokument\n", encoding="utf-8")
+    (work / "sub" / "corpus.txt").write_text("one document\n", encoding="utf-8")
+    out = tmp_path / "qs"
+    quiet = {"quiet": True, "log": lambda s: None}
+    monkeypatch.chdir(work)
+    run_quickstart(out, minutes=1, data=["de.txt", "en:sub/*.txt"], stages=["corpus"], **quiet)
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert saved["user_data"] == [str(work / "de.txt"), f"en:{work / 'sub' / '*.txt'}"]
+    monkeypatch.chdir(elsewhere)
+    res = run_quickstart(out, stages=["corpus"], **quiet)
+    assert res["stages"]["corpus"]["status"] == "ok"
+    assert res["user_data"] == saved["user_data"]

@@ -331,6 +331,26 @@ def stage_corpus(ctx: Context) -> dict:
     }
 
 
+def _data_entry(entry: str) -> tuple[str | None, str]:
+    """A `--data` entry as (language or None, file or glob): `LANG:FILE` gives its language, unless the whole
+    entry names an existing file (`a:b.txt`) or the part before ':' holds a path separator."""
+    head, sep, rest = entry.partition(":")
+    if sep and head and "/" not in head and "\\" not in head and not Path(entry).expanduser().exists():
+        return head, rest
+    return None, entry
+
+
+def _absolute_data(entries: list[str]) -> list[str]:
+    """`--data` entries with their files or globs made absolute (kept in results.json, where a `--stages`
+    rerun from another working directory takes them)."""
+    out = []
+    for entry in entries:
+        lang, pattern = _data_entry(entry)
+        path = os.path.abspath(os.path.expanduser(pattern))
+        out.append(path if lang is None else f"{lang}:{path}")
+    return out
+
+
 def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
     """The pretraining text as (file, language): the user's `--data` entries (`FILE`/glob, language from the
     file name as `tandem pretrain` reads it, or `LANG:FILE`), else the corpus's written-form documents."""
@@ -341,10 +361,7 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
         return [(f"data/text/{lang}.txt", lang) for lang in ctx.langs]
     out = []
     for entry in ctx.data:
-        lang, pattern = None, entry
-        head, sep, rest = entry.partition(":")
-        if sep and head and "/" not in head and "\\" not in head and not Path(entry).expanduser().exists():
-            lang, pattern = head, rest
+        lang, pattern = _data_entry(entry)
         p = Path(pattern).expanduser()
         matches = [p]
         if any(ch in pattern for ch in "*?["):  # glob.glob, unlike Path().glob, takes '/data/*.txt' too
@@ -958,7 +975,7 @@ def _run_quickstart(
         "out": str(out_dir),
         "synthetic_data": not ctx.data,
         "data_note": SYNTHETIC_NOTE,
-        "user_data": ctx.data,
+        "user_data": _absolute_data(ctx.data) if ctx.data else ctx.data,
         "seed": ctx.seed,
         "langs": ctx.langs,
         "machine": _machine(),
