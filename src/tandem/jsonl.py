@@ -17,6 +17,21 @@ JSON_LINE_FACTOR = 16
 
 _BAD_BYTE = re.compile("[\udc80-\udcff]")  # how errors="surrogateescape" shows an undecodable byte
 
+# What json.loads raises for a line it cannot read: JSONDecodeError (a ValueError) for bad syntax, but also a
+# plain ValueError for an integer of over 4300 digits and RecursionError for arrays/objects nested too deeply
+JSON_ERRORS = (ValueError, RecursionError)
+
+
+def json_error_reason(e: BaseException) -> str:
+    """Why json.loads failed, in words for an error message (one of JSON_ERRORS)."""
+    if isinstance(e, json.JSONDecodeError):
+        return e.msg
+    if isinstance(e, RecursionError):
+        return "arrays or objects nested too deeply"
+    return str(e).split("; use sys.")[
+        0
+    ]  # the int-digits limit's advice is for the reading code, not the user
+
 
 def _check_utf8(line: str, path: Path, lineno: int) -> str:
     m = _BAD_BYTE.search(line)
@@ -28,12 +43,32 @@ def _check_utf8(line: str, path: Path, lineno: int) -> str:
     return line
 
 
+def lone_surrogate(field: str, text: str) -> str | None:
+    """What is wrong with a JSON string holding a lone surrogate (a valid `\\ud800` escape, but no Unicode
+    character: the tokenizer cannot encode it), naming `field` and the character; None for valid text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return (
+            f"field {field!r} has the lone surrogate {text[e.start]!r} at character {e.start}, which is not a "
+            "Unicode character (escape a character outside the BMP as a surrogate pair, or write it as UTF-8)"
+        )
+    return None
+
+
+def need_file(path: Path, what: str = "") -> None:
+    """A TandemError unless `path` is a file: a folder is named as one (it was "file not found")."""
+    if path.is_dir():
+        raise TandemError(f"{what}{path}: is a folder, not a file; give the path of a file in it")
+    if not path.is_file():
+        raise TandemError(f"{what}{path}: file not found")
+
+
 def read_text(path: str | Path) -> str:
     """The whole UTF-8 text of a file; a missing, unreadable or non-UTF-8 file is a TandemError naming it
     (and, for bad bytes, the line)."""
     p = Path(path)
-    if not p.is_file():
-        raise TandemError(f"{p}: file not found")
+    need_file(p)
     try:
         data = p.read_bytes()
     except OSError as e:
@@ -52,8 +87,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     from tandem.data.sources import _GZ_ERRORS, gzip_error, is_gzip, open_data_file  # numpy: on first use
 
     p = Path(path)
-    if not p.is_file():
-        raise TandemError(f"{p}: file not found")
+    need_file(p)
     with io.TextIOWrapper(open_data_file(p, ""), encoding="utf-8-sig", errors="surrogateescape") as f:
         i = 0
         try:
@@ -63,9 +97,9 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                     continue
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError as e:
+                except JSON_ERRORS as e:
                     raise TandemError(
-                        f"{p} line {i}: not valid JSON ({e.msg}); fix or remove the line"
+                        f"{p} line {i}: not valid JSON ({json_error_reason(e)}); fix or remove the line"
                     ) from e
                 if not isinstance(obj, dict):
                     raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")

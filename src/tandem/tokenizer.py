@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import sentencepiece as spm
 
 from tandem.errors import TandemError
-from tandem.jsonl import JSON_LINE_FACTOR
+from tandem.jsonl import JSON_ERRORS, JSON_LINE_FACTOR, json_error_reason
 
 if TYPE_CHECKING:
     from tandem.hf_tokenizer import HFTokenizer
@@ -202,8 +202,12 @@ def _iter_file_lines(path: Path, skipped: _Skipped | None = None) -> Iterable[st
                     continue
                 try:
                     text = json.loads(line).get("text")
-                except (json.JSONDecodeError, AttributeError) as e:
+                except AttributeError as e:
                     raise TandemError(f"{path} line {lineno}: not a JSON object ({e})") from e
+                except JSON_ERRORS as e:
+                    raise TandemError(
+                        f"{path} line {lineno}: not a JSON object ({json_error_reason(e)})"
+                    ) from e
                 if not isinstance(text, str):
                     raise TandemError(f"{path} line {lineno}: field 'text' missing or not a string")
                 for part in text.split("\n"):

@@ -22,6 +22,7 @@ from tandem.cli.finetune import (
     train_config,
 )
 from tandem.errors import TandemError
+from tandem.jsonl import read_lines
 
 HELP = "distil a teacher (tandem, HF BART/mBART/T5, AlexaTM) into a smaller student or a chain of students"
 EXAMPLES = """
@@ -199,6 +200,15 @@ def _teacher_config_check(paths: list[str], args) -> None:
     check_teacher_fits(n, t_dev, t_dtype)
 
 
+def _text_lines(path: Path, flag: str) -> list[str]:
+    """The lines of a --generic/--transfer text file; a missing, non-UTF-8 or folder path is a TandemError
+    naming the flag, the file and the line."""
+    try:
+        return read_lines(path)
+    except TandemError as e:
+        raise TandemError(f"{flag} {e}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from tandem.outlock import OutLock, check_out_free
 
@@ -283,17 +293,13 @@ def _run(args: argparse.Namespace, lock) -> int:
     texts = None
     if args.generic:
         gp = Path(args.generic)
-        if not gp.is_file():
-            raise TandemError(f"--generic {gp}: file not found")
-        texts = [ln for ln in gp.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        texts = [ln for ln in _text_lines(gp, "--generic") if ln.strip()]
         if not texts:
             raise TandemError(f"--generic {gp} is empty: no unlabelled text for stage-1 distillation")
     transfer_texts = None
     if args.transfer:
         tp = Path(args.transfer)
-        if not tp.is_file():
-            raise TandemError(f"--transfer {tp}: file not found")
-        transfer_texts = [ln.strip() for ln in tp.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        transfer_texts = [ln.strip() for ln in _text_lines(tp, "--transfer") if ln.strip()]
         if not transfer_texts:
             raise TandemError(f"--transfer {tp} is empty: give unlabelled inputs, one per line")
     if args.generic_teacher and not texts:

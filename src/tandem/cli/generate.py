@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from tandem.errors import TandemError
-from tandem.jsonl import split_lines
+from tandem.jsonl import read_text, split_lines
 
 HELP = "generate text from a model directory (greedy, beam search or sampling)"
 EXAMPLES = """
@@ -243,13 +242,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.input in (None, "-"):
         inputs = [(f"stdin line {i}", line) for i, line in enumerate(split_lines(sys.stdin.read()), 1)]
     else:
-        try:
-            text = Path(args.input).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise TandemError(
-                f"--input {args.input}: cannot read it ({getattr(e, 'strerror', None) or e}); give a UTF-8 text "
-                "file with one input per line, '-' for stdin, or --prompt TEXT"
-            ) from e
+        try:  # a folder, a missing file or bytes that are not UTF-8 (named by line): one line saying so
+            text = read_text(args.input)
+        except TandemError as e:
+            raise TandemError(f"--input {e}") from None
         inputs = [(f"--input {args.input} line {i}", line) for i, line in enumerate(split_lines(text), 1)]
     if not args.prompt:
         inputs = [(where, t) for where, t in inputs if t.strip()]
@@ -265,7 +261,12 @@ def run(args: argparse.Namespace) -> int:
     # the encoder's learned positions is refused: cutting it would drop its end and its EOS.
     limit = model.config.max_positions if model.config.position_type == "learned" else None
     framing = affixes(tok)  # as `tok(text)` frames it: tandem's EOS after, BART's <s> ... </s>, mBART's code
-    encoded = [frame(tok.encode(t), framing)[0] for t in texts]
+    encoded = []
+    for where, t in inputs:
+        try:  # invalid UTF-8 on stdin arrives as lone surrogates: name the line, as `tokenizer encode` does
+            encoded.append(frame(tok.encode(t), framing)[0])
+        except TandemError as e:
+            raise TandemError(f"{where}: {e}") from None
     for (where, _), ids in zip(inputs, encoded):
         if limit is not None and len(ids) > limit:
             raise TandemError(

@@ -12,6 +12,7 @@ import numpy as np
 
 from tandem.data.sources import data_lines, open_data_file
 from tandem.errors import TandemError
+from tandem.jsonl import JSON_ERRORS, json_error_reason, lone_surrogate
 from tandem.tokenizer import affixes, frame
 
 
@@ -40,8 +41,8 @@ def read_pairs(
                     continue
                 try:
                     row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    problem = ("bad_json", f"{p} line {lineno}: invalid JSON ({e.msg})")
+                except JSON_ERRORS as e:
+                    problem = ("bad_json", f"{p} line {lineno}: invalid JSON ({json_error_reason(e)})")
                 else:
                     missing = [
                         f
@@ -54,7 +55,13 @@ def read_pairs(
                             f"{p} line {lineno}: field {missing[0]!r} missing or not a string",
                         )
                     else:
-                        pairs.append((row[source_field], row[target_field]))
+                        bad = lone_surrogate(source_field, row[source_field]) or lone_surrogate(
+                            target_field, row[target_field]
+                        )
+                        if bad:  # SentencePiece cannot encode it: the batch would fail, not name the line
+                            problem = ("invalid_utf8", f"{p} line {lineno}: {bad}")
+                        else:
+                            pairs.append((row[source_field], row[target_field]))
             if problem:
                 if strict:
                     raise TandemError(problem[1])

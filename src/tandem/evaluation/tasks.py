@@ -23,7 +23,7 @@ from typing import Any
 from tandem import slu
 from tandem.errors import TandemError
 from tandem.evaluation import metrics as M
-from tandem.jsonl import iter_jsonl, read_lines, read_text
+from tandem.jsonl import JSON_ERRORS, iter_jsonl, json_error_reason, read_lines, read_text
 
 Doc = dict[str, Any]
 
@@ -577,6 +577,8 @@ def _load_squad(data_dir: Path, explicit: str | None = None) -> list[Doc]:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise TandemError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from e
+    except JSON_ERRORS as e:  # nested too deeply, an integer of over 4300 digits
+        raise TandemError(f"{path}: not valid JSON ({json_error_reason(e)})") from e
     out = []
     for art in need(data, "data", str(path)):
         for para in need(art, "paragraphs", str(path)):

@@ -1,0 +1,156 @@
+"""Data files the CLI reads (finetune/distill jsonl, distill --generic/--transfer text, generate --input and
+stdin), malformed in ways a JSON or UTF-8 decoder reports with something other than its usual error: a one-line
+error naming the file, line and field, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from tandem.cli import main
+from tandem.config import ModelConfig
+from tandem.data.seq2seq import read_pairs
+from tandem.errors import TandemError
+from tandem.finetune import load_jsonl_pairs
+from tandem.jsonl import iter_jsonl
+from tandem.model import Seq2SeqLM
+from tandem.tokenizer import Tokenizer
+
+GOOD = "".join(json.dumps({"source": f"set an alarm {i}", "target": f"alarm {i}"}) + "\n" for i in range(4))
+# line 5 of each: what json.loads refuses with RecursionError / a plain ValueError (a traceback before), or
+# valid JSON whose string the tokenizer cannot encode (an error naming neither the file nor the line before)
+BAD_LINES = {
+    "nested": (
+        '{"source": "a", "target": "b", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "nested too deeply",
+    ),
+    "long-int": ('{"source": "a", "target": "b", "x": ' + "9" * 5000 + "}", "4300 digits"),
+    "surrogate-source": ('{"source": "a\\ud800b", "target": "b"}', "field 'source' has the lone surrogate"),
+    "surrogate-target": ('{"source": "a", "target": "\\udfff"}', "field 'target' has the lone surrogate"),
+}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("m")
+    words = (
+        "set an alarm timer for six seven eight nine am pm play some jazz music turn on off lights".split()
+    )
+    lines = [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(3 + i % 6)) for i in range(300)]
+    tok = Tokenizer.train(iter(lines), vocab_size=48, byte_fallback=False)
+    cfg = ModelConfig.preset("tiny", vocab_size=tok.vocab_size, d_model=32, num_heads=4, ffn_dim=64)
+    Seq2SeqLM(cfg).save_pretrained(d, tokenizer=tok)
+    return d
+
+
+def _assert_one_line_error(capsys, *words):
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.mark.parametrize("kind", list(BAD_LINES))
+def test_a_bad_jsonl_line_is_named_by_the_pair_readers(tmp_path, kind):
+    line, words = BAD_LINES[kind]
+    p = tmp_path / "d.jsonl"
+    p.write_text(GOOD + line + "\n", encoding="utf-8")
+    with pytest.raises(TandemError, match="d.jsonl line 5: ") as e:
+        load_jsonl_pairs(p)
+    assert words in str(e.value)
+    pairs, counts, problems = read_pairs(p)  # Seq2SeqStream's reader: skipped and counted
+    assert len(pairs) == 4 and sum(counts.values()) == 1
+    assert problems[0].startswith(f"{p} line 5: ") and words in problems[0]
+    with pytest.raises(TandemError, match="d.jsonl line 5: "):
+        read_pairs(p, strict=True)
+
+
+@pytest.mark.parametrize("kind", ["nested", "long-int"])
+def test_json_that_json_loads_cannot_read_is_named_by_iter_jsonl(tmp_path, kind):
+    p = tmp_path / "d.jsonl"
+    p.write_text(GOOD + BAD_LINES[kind][0] + "\n", encoding="utf-8")
+    with pytest.raises(TandemError, match=rf"d.jsonl line 5: not valid JSON \(.*{BAD_LINES[kind][1]}"):
+        list(iter_jsonl(p))
+
+
+@pytest.mark.parametrize("kind", list(BAD_LINES))
+@pytest.mark.parametrize("flag", ["--data", "--dev"])
+def test_finetune_names_the_bad_line_without_a_traceback(tmp_path, capsys, model_dir, kind, flag):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text(GOOD, encoding="utf-8")
+    bad.write_text(GOOD + BAD_LINES[kind][0] + "\n", encoding="utf-8")
+    files = {"--data": good, "--dev": good, flag: bad}
+    args = [
+        "finetune",
+        "--model",
+        str(model_dir),
+        "--data",
+        str(files["--data"]),
+        "--dev",
+        str(files["--dev"]),
+    ]
+    assert main([*args, "--out", str(tmp_path / "o"), "--device", "cpu", "--max-steps", "1"]) == 2
+    _assert_one_line_error(capsys, f"{bad} line 5: ", BAD_LINES[kind][1])
+    assert not (tmp_path / "o" / "best").exists()
+
+
+def test_a_folder_given_as_a_data_file_is_named_as_a_folder(tmp_path, capsys, model_dir):
+    folder = tmp_path / "train.jsonl"
+    folder.mkdir()
+    args = ["finetune", "--model", str(model_dir), "--data", str(folder), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    _assert_one_line_error(capsys, f"{folder}: is a folder, not a file")  # was "file not found"
+    assert main(["generate", str(model_dir), "--input", str(folder)]) == 2
+    _assert_one_line_error(capsys, f"--input {folder}: is a folder, not a file")
+
+
+@pytest.mark.parametrize("flag", ["--generic", "--transfer"])
+def test_distill_text_files_not_utf8_are_named_by_line(tmp_path, capsys, model_dir, flag):
+    """--generic/--transfer files were read with Path.read_text: invalid UTF-8 was a UnicodeDecodeError
+    traceback, a folder "file not found"."""
+    data = tmp_path / "d.jsonl"
+    data.write_text(GOOD, encoding="utf-8")
+    text = tmp_path / "u.txt"
+    text.write_bytes(b"set an alarm\ncaf\xe9 au lait\n")
+    args = ["distill", "--teacher", str(model_dir), "--student", "shrink:1,1", "--data", str(data)]
+    args += ["--dev-holdout", "1", "--max-steps", "1", "--out", str(tmp_path / "o"), "--device", "cpu"]
+    assert main([*args, flag, str(text)]) == 2
+    _assert_one_line_error(capsys, f"{flag} {text} line 2: not valid UTF-8")
+    assert main([*args, flag, str(tmp_path)]) == 2
+    _assert_one_line_error(capsys, f"{flag} {tmp_path}: is a folder, not a file")
+
+
+def test_generate_names_the_line_that_is_not_utf8(tmp_path, capsys, model_dir, monkeypatch):
+    """The file's error gave a byte offset and no line; stdin's named neither the line nor stdin."""
+    f = tmp_path / "in.txt"
+    f.write_bytes(b"set an alarm\nplay\nturn on caf\xe9 lights\n")
+    assert main(["generate", str(model_dir), "--input", str(f), "--max-new-tokens", "2"]) == 2
+    _assert_one_line_error(capsys, f"--input {f} line 3: not valid UTF-8")
+    stdin = io.TextIOWrapper(io.BytesIO(f.read_bytes()), encoding="utf-8", errors="surrogateescape")
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["generate", str(model_dir), "--max-new-tokens", "2"]) == 2
+    _assert_one_line_error(capsys, "stdin line 3: ", "lone surrogate '\\udce9'")
+
+
+@pytest.mark.parametrize("kind", ["nested", "long-int"])
+def test_tokenizer_training_jsonl_names_the_line(tmp_path, kind):
+    from tandem.tokenizer import _iter_file_lines
+
+    p = tmp_path / "t.jsonl"
+    p.write_text(
+        '{"text": "hello"}\n' + BAD_LINES[kind][0].replace('"source"', '"text"') + "\n", encoding="utf-8"
+    )
+    with pytest.raises(TandemError, match=rf"t.jsonl line 2: not a JSON object \(.*{BAD_LINES[kind][1]}"):
+        list(_iter_file_lines(p))
+
+
+@pytest.mark.parametrize("kind", ["nested", "long-int"])
+def test_a_squad_file_json_cannot_read_is_named(tmp_path, kind):
+    from tandem.evaluation.tasks import _load_squad
+
+    p = tmp_path / "dev.json"
+    p.write_text('{"data": [], "x": ' + BAD_LINES[kind][0] + "}", encoding="utf-8")
+    with pytest.raises(TandemError, match=rf"dev.json: not valid JSON \(.*{BAD_LINES[kind][1]}"):
+        _load_squad(tmp_path, str(p))
