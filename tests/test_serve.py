@@ -124,6 +124,14 @@ def test_score_parse_and_completions(client, edge):
         ("/v1/generate", b'{"inputs": ["ok", "a\\ud800b"]}', 422, "inputs[1]: lone surrogate"),
         ("/v1/score", b'{"prompt": "a", "choices": ["\\udc00"]}', 422, "choices: lone surrogate"),
         ("/v1/completions", b'{"prompt": "\\ud83d"}', 422, "prompt: lone surrogate"),
+        # a stop string no output can contain: was accepted (200), where inputs holding one are refused
+        (
+            "/v1/generate",
+            b'{"inputs": "a", "stop": ["ok", "\\ud800"]}',
+            422,
+            "stop: lone surrogate '\\ud800'",
+        ),
+        ("/v1/completions", b'{"prompt": "a", "stop": "x\\udc00"}', 422, "stop: lone surrogate '\\udc00'"),
         ("/v1/generate", {"inputs": 5}, 422, "inputs"),
         ("/v1/generate", {"inputs": ["a", 3]}, 422, "inputs"),
         ("/v1/generate", {"inputs": "a", "max_new_tokens": "8"}, 422, "max_new_tokens"),
@@ -294,7 +302,8 @@ def test_input_longer_than_the_model_413_and_too_many_new_tokens_422(backend, ed
             assert r.status_code == 413, (route, r.text)
             assert "128 positions" in r.json()["error"]["message"]
         r = c.post("/v1/completions", json={"prompt": TEXT, "max_tokens": 200})
-        assert r.status_code == 422 and "max_new_tokens 200" in r.json()["error"]["message"]
+        # named as the client sent it (was max_new_tokens, a field completions does not have)
+        assert r.status_code == 422 and "max_tokens 200 is over" in r.json()["error"]["message"], r.text
         _expect_ok(c, edge)
 
 

@@ -459,6 +459,14 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             num_beams = s.max_beams
         if max_new_tokens is not None and not 1 <= max_new_tokens <= s.max_new_tokens:
             raise ApiError(422, f"{max_name} must be in [1, {s.max_new_tokens}]", "invalid_request")
+        positions = getattr(backend, "max_positions", None)
+        if max_new_tokens is not None and positions is not None and max_new_tokens > positions:
+            # the backend refuses it too, but naming max_new_tokens where a completions client sent max_tokens
+            raise ApiError(
+                422,
+                f"{max_name} {max_new_tokens} is over this model's {positions} positions; send at most {positions}",
+                "invalid_request",
+            )
         if num_beams is not None and not 1 <= num_beams <= s.max_beams:
             raise ApiError(422, f"num_beams must be in [1, {s.max_beams}]", "invalid_request")
         if min_new_tokens is not None and not 0 <= min_new_tokens <= (max_new_tokens or s.max_new_tokens):
@@ -487,6 +495,16 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             raise ApiError(422, "stop: at most 8 strings of at most 64 characters", "invalid_request")
         if any(not x for x in stops):
             raise ApiError(422, "stop: empty string", "invalid_request")
+        for x in stops:  # a "\ud800" escape: valid JSON, but no text an output could ever contain
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ApiError(
+                    422,
+                    f"stop: lone surrogate {x[e.start]!r} at character {e.start} is not a Unicode character "
+                    "(escape a non-BMP character as a surrogate pair, or send it as UTF-8)",
+                    "invalid_request",
+                ) from e
         return GenerateParams(
             max_new_tokens,
             num_beams,

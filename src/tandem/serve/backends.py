@@ -80,6 +80,7 @@ class EdgeBackend:
         self.name = _model_name(path)
         self.labels = self.model.labels
         self.vocab_size = len(self.model.pieces)
+        self.max_positions = self.model.max_positions  # learned decoder positions; None: no limit
 
     def default(self, name: str) -> Any:
         return None if self.model.generation_defaults == "off" else self.model.generation.get(name)
