@@ -547,6 +547,99 @@ def test_non_text_gold_fields_are_errors_naming_file_line_and_field(tmp_path):
         get_task(f"squad2={squad}")[0].load(tmp_path, str(squad))
 
 
+_SG_ROWS = {
+    "boolq": {"passage": "p", "question": "q?", "label": True},
+    "cb": {"premise": "p", "hypothesis": "h", "label": "entailment"},
+    "copa": {**_COPA, "label": 0},
+    "rte": {"premise": "p", "hypothesis": "h", "label": "not_entailment"},
+    "wic": {"sentence1": "a b", "sentence2": "b c", "word": "b", "label": False},
+    "wsc": {
+        "text": "Tom said he won.",
+        "target": {"span1_index": 0, "span1_text": "Tom", "span2_index": 2, "span2_text": "he"},
+        "label": True,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("task", "change", "message"),
+    [
+        # a traceback (AttributeError / TypeError in the template) before
+        ("copa", {"premise": None}, "field 'premise' must be a string, got null"),
+        ("copa", {"choice2": 5}, "field 'choice2' must be a string, got 5"),
+        ("wsc", {"text": 5}, "field 'text' must be a string, got 5"),
+        # read into the prompt as "{}" / "None" / "5", silently, before
+        ("rte", {"hypothesis": {}}, "field 'hypothesis' must be a string, got {}"),
+        ("boolq", {"passage": None}, "field 'passage' must be a string, got null"),
+        ("wic", {"word": 5}, "field 'word' must be a string, got 5"),
+        (
+            "wsc",
+            {"target": {"span1_text": "Tom", "span2_text": None}},
+            "field 'target.span2_text' must be a string, got null",
+        ),
+        # a yes/no label of another type was read as bool(label): 5 true, "maybe" false, null false
+        ("boolq", {"label": 5}, "label 5 is not a boolean"),
+        ("wic", {"label": "maybe"}, "label 'maybe' is not a boolean"),
+        ("wsc", {"label": None}, "label None is not a boolean"),
+        ("copa", {"label": True}, r"label True is not one of 0, 1"),  # True == 1
+    ],
+)
+def test_superglue_fields_of_the_wrong_type_are_named(tmp_path, task, change, message):
+    f = tmp_path / f"{task}.jsonl"
+    f.write_text(json.dumps(_SG_ROWS[task]) + "\n" + json.dumps({**_SG_ROWS[task], **change}) + "\n")
+    with pytest.raises(TandemError, match=f"{task}.jsonl line 2: {message}"):
+        get_task(f"{task}={f}")[0].load(tmp_path, str(f))
+
+
+def test_superglue_boolean_labels_in_their_spellings_load(tmp_path):
+    f = tmp_path / "boolq.jsonl"
+    labels = [True, False, 1, 0, "True", "false", "yes", "NO", "1", "0"]
+    f.write_text("".join(json.dumps({**_SG_ROWS["boolq"], "label": x}) + "\n" for x in labels))
+    assert len(get_task(f"boolq={f}")[0].load(tmp_path, str(f))) == len(labels)
+
+
+def test_record_and_multirc_fields_of_the_wrong_type_are_named(tmp_path):
+    """A null or a number where a list or a string belongs was a TypeError traceback (ReCoRD's qas and entities,
+    an entity offset), or read as text (MultiRC's passage, question, answer)."""
+    passage = {"text": "Ann met Bob.", "entities": [{"start": 0, "end": 2}, {"start": 8, "end": 10}]}
+    good = {
+        "idx": 0,
+        "passage": passage,
+        "qas": [{"query": "@placeholder came", "answers": [{"text": "Ann"}]}],
+    }
+    f = tmp_path / "record.jsonl"
+    for row, message in [
+        ({**good, "qas": 5}, "field 'qas' must be a list, got 5"),
+        ({**good, "passage": {**passage, "entities": 5}}, "field 'entities' must be a list, got 5"),
+        (
+            {**good, "passage": {**passage, "entities": [{"start": None, "end": 2}]}},
+            "an entity's 'start' and 'end' must be integers",
+        ),
+        ({**good, "passage": {**passage, "text": None}}, "field 'text' must be a string, got null"),
+        ({**good, "qas": [{"query": 3, "answers": [{"text": "Ann"}]}]}, "field 'query' must be a string"),
+    ]:
+        f.write_text(json.dumps(good) + "\n" + json.dumps(row) + "\n")
+        with pytest.raises(TandemError, match=f"record.jsonl line 2: {message}"):
+            get_task(f"record={f}")[0].load(tmp_path, str(f))
+    q = {"question": "q?", "answers": [{"text": "yes", "label": 1}]}
+    good = {"idx": 0, "passage": {"text": "t", "questions": [q]}}
+    for row, message in [
+        ({"passage": {"text": None, "questions": [q]}}, "field 'text' must be a string, got null"),
+        ({"passage": {"text": "t", "questions": 5}}, "field 'questions' must be a list, got 5"),
+        (
+            {"passage": {"text": "t", "questions": [{**q, "question": [1]}]}},
+            "field 'question' must be a string",
+        ),
+        (
+            {"passage": {"text": "t", "questions": [{**q, "answers": [{"text": 4, "label": 0}]}]}},
+            "field 'text' must be a string, got 4",
+        ),
+    ]:
+        f = _multirc_file(tmp_path / "mrc.jsonl", [good, row])
+        with pytest.raises(TandemError, match=f"mrc.jsonl line 2: {message}"):
+            get_task(f"multirc={f}")[0].load(tmp_path, str(f))
+
+
 def test_unreadable_flores_spm_fails_when_the_task_is_built(tmp_path):
     # --flores-spm was only opened by the metric, after the model had translated the whole devtest
     with pytest.raises(TandemError, match=r"spBLEU: cannot load SentencePiece model .*missing.model"):

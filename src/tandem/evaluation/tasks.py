@@ -94,6 +94,17 @@ def need_text(doc: Doc, key: str, where: str = "") -> str:
     return value
 
 
+def need_list(doc: Doc, key: str, where: str = "") -> list:
+    """doc[key] when it is a list, else a TandemError naming the file line and the field (a null or a number
+    there failed with a bare TypeError when iterated)."""
+    value = need(doc, key, where)
+    if not isinstance(value, list):
+        raise TandemError(
+            f"{where or 'document'}{_line(doc)}: field {key!r} must be a list, got {json.dumps(value)[:60]}"
+        )
+    return value
+
+
 def hf_rows(name: str, config: str | None, split: str) -> list[Doc]:
     """Rows of a Hugging Face dataset from the local cache (no download unless TANDEM_HF_DOWNLOAD=1)."""
     try:
@@ -206,21 +217,42 @@ _SG_LABELS: dict[str, tuple[Any, ...]] = {
 }
 
 
+_BOOL_LABELS = ("true", "false", "1", "0", "yes", "no")  # as strings, any case; also JSON true/false, 0/1
+
+
 def _check_sg_fields(task: str, doc: Doc, where: str) -> None:
-    """A TandemError naming the file, line and field when `doc` lacks what the task's template reads."""
+    """A TandemError naming the file, line and field when `doc` lacks what the task's template reads, or holds
+    it with the wrong type: a text field that is not a string (a null or a number was a traceback in COPA and
+    WSC, and the prompt read "None" or "5" in the others), a yes/no label that is not a boolean."""
     for key in _SG_FIELDS.get(task, ()):
-        need(doc, key, where)
+        if key in ("label", "target"):
+            need(doc, key, where)
+        else:
+            need_text(doc, key, where)
     line = _line(doc)
     if task == "wsc":
         target = doc["target"]
         if not isinstance(target, dict) or not {"span1_text", "span2_text"} <= set(target):
             raise TandemError(f"{where}{line}: field 'target' needs 'span1_text' and 'span2_text'")
+        for key in ("span1_text", "span2_text"):
+            if not isinstance(target[key], str):
+                raise TandemError(
+                    f"{where}{line}: field 'target.{key}' must be a string, got {json.dumps(target[key])[:60]}"
+                )
+    if task in ("boolq", "wic", "wsc"):
+        lab = doc["label"]
+        if not (
+            lab in (0, 1)  # True and False too
+            if isinstance(lab, (bool, int))
+            else isinstance(lab, str) and lab.lower() in _BOOL_LABELS
+        ):
+            raise TandemError(f"{where}{line}: label {lab!r} is not a boolean (true/false, 1/0) ({task})")
     if task == "copa" and doc["question"] not in ("cause", "effect"):
         raise TandemError(
             f"{where}{line}: field 'question' must be 'cause' or 'effect', got {doc['question']!r}"
         )
     known = _SG_LABELS.get(task)
-    if known is not None and doc["label"] not in known:
+    if known is not None and (doc["label"] not in known or isinstance(doc["label"], bool)):  # True == 1
         raise TandemError(
             f"{where}{line}: label {doc['label']!r} is not one of {', '.join(map(repr, known))} ({task})"
         )
@@ -286,20 +318,20 @@ def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
             continue
         passage = need(r, "passage", where)
         where_r = where + _line(r)
-        text = need(passage, "text", where_r)
+        text = need_text(passage, "text", where_r)
         # without idx fields, positions keep questions apart (EM groups by qid) and ids unique
         p_idx = r.get("idx", r.get("_line", len(out)))
-        for qi, q in enumerate(need(passage, "questions", where_r)):
+        for qi, q in enumerate(need_list(passage, "questions", where_r)):
             q_idx = q.get("idx", qi) if isinstance(q, dict) else qi
-            for ai, a in enumerate(need(q, "answers", where_r)):
+            for ai, a in enumerate(need_list(q, "answers", where_r)):
                 label = need(a, "label", where_r)
                 if label not in (0, 1):  # True / False too
                     raise TandemError(f"{where_r}: answer label {label!r} is not 0 or 1 (multirc)")
                 out.append(
                     {
                         "passage": text,
-                        "question": need(q, "question", where_r),
-                        "answer": need(a, "text", where_r),
+                        "question": need_text(q, "question", where_r),
+                        "answer": need_text(a, "text", where_r),
                         "label": int(label),
                         "qid": f"{p_idx}-{q_idx}",
                         "id": f"{p_idx}-{q_idx}-{a.get('idx', ai)}",
@@ -333,20 +365,23 @@ def _flatten_record(rows: list[Doc], where: str) -> list[Doc]:
             continue
         passage = need(r, "passage", where)
         where_r = where + _line(r)
-        text = need(passage, "text", where_r)
-        ents = list(
-            dict.fromkeys(
-                text[need(e, "start", where_r) : need(e, "end", where_r) + 1]
-                for e in passage.get("entities", [])
+        text = need_text(passage, "text", where_r)
+        entities = need_list(passage, "entities", where_r) if "entities" in passage else []
+        spans = [(need(e, "start", where_r), need(e, "end", where_r)) for e in entities]
+        if not all(type(a) is int and type(b) is int for a, b in spans):
+            raise TandemError(
+                f"{where_r}: an entity's 'start' and 'end' must be integers (character offsets)"
             )
-        )
-        for q in need(r, "qas", where_r):
+        ents = list(dict.fromkeys(text[a : b + 1] for a, b in spans))
+        for q in need_list(r, "qas", where):
             qid = str(q.get("idx", len(out))) if isinstance(q, dict) else str(len(out))
-            answers = list(dict.fromkeys(need_text(a, "text", where_r) for a in need(q, "answers", where_r)))
+            answers = list(
+                dict.fromkeys(need_text(a, "text", where_r) for a in need_list(q, "answers", where_r))
+            )
             out.append(
                 {
                     "passage": _record_passage(text),
-                    "query": need(q, "query", where_r),
+                    "query": need_text(q, "query", where_r),
                     "entities": ents,
                     "answers": _record_answers(answers, where_r, qid),
                     "id": qid,
