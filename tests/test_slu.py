@@ -214,6 +214,30 @@ def test_load_slurp_and_massive_fixture(tmp_path):
         load_slurp(p)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # read as str(value) before: the utterance "5" / "[]", the intent "[]", "True" or ""
+        ({"sentence_annotation": 5}, "field 'sentence_annotation' must be a string, got 5"),
+        ({"sentence_annotation": ["wake", "me"]}, "field 'sentence_annotation' must be a string"),
+        ({"sentence_annotation": "  "}, "field 'sentence_annotation' is empty"),
+        ({"intent": []}, "field 'intent' must be a non-empty string .*got \\[\\]"),
+        ({"intent": True}, "field 'intent' must be a non-empty string .*got true"),
+        ({"intent": ""}, "field 'intent' must be a non-empty string"),
+        ({"sentence": None}, "field 'sentence' must be a string, got null"),
+    ],
+)
+def test_load_slurp_names_a_field_of_the_wrong_type(tmp_path, change, message):
+    good = {"slurp_id": 1, "sentence": "wake me at seven", "sentence_annotation": "wake me at [time : seven]"}
+    good["intent"] = "alarm_set"
+    p = tmp_path / "s.jsonl"
+    p.write_text(json.dumps(good) + "\n" + json.dumps({**good, **change}) + "\n")
+    with pytest.raises(TandemError, match=f"s.jsonl line 2: {message}"):
+        load_slurp(p)
+    p.write_text(json.dumps(good) + "\n" + json.dumps({**good, "intent": 7}) + "\n")  # MASSIVE's class ids
+    assert [x.intent for x in load_slurp(p)] == ["alarm_set", "7"]
+
+
 def test_load_xsid_fixture(tmp_path):
     p = tmp_path / "x.conll"
     p.write_text(

@@ -356,13 +356,27 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
             raise TandemError(
                 f"{p} line {i}: field 'sentence_annotation' (SLURP) or 'annot_utt' (MASSIVE) missing"
             )
+        if not isinstance(annot, str):  # a number or a list was read as its str(), the utterance "5"
+            key = "sentence_annotation" if "sentence_annotation" in obj else "annot_utt"
+            raise TandemError(f"{p} line {i}: field {key!r} must be a string, got {json.dumps(annot)[:60]}")
         intent = obj.get("intent")
         if intent is None:
             raise TandemError(f"{p} line {i}: field 'intent' missing")
-        if isinstance(intent, int):  # MASSIVE on the HF hub stores intents as class ids
+        if isinstance(intent, int) and not isinstance(intent, bool):  # MASSIVE on the HF hub: class ids
             intent = str(intent)
-        tokens, tags = parse_bracket_annotation(str(annot))
+        if not isinstance(intent, str) or not intent.strip():
+            raise TandemError(
+                f"{p} line {i}: field 'intent' must be a non-empty string (or a class id), got "
+                f"{json.dumps(intent)[:60]}"
+            )
+        tokens, tags = parse_bracket_annotation(annot)
+        if not tokens:  # as SNIPS: nothing to parse or to train on
+            key = "sentence_annotation" if "sentence_annotation" in obj else "annot_utt"
+            raise TandemError(f"{p} line {i}: field {key!r} is empty; remove the line")
         text = obj.get("sentence", obj.get("utt", " ".join(tokens)))
+        if not isinstance(text, str):
+            key = "sentence" if "sentence" in obj else "utt"
+            raise TandemError(f"{p} line {i}: field {key!r} must be a string, got {json.dumps(text)[:60]}")
         ex_id = str(obj.get("slurp_id", obj.get("id", i - 1)))
         meta = {k: obj[k] for k in ("scenario", "locale") if k in obj}
         out.append(SLUExample(tokens, tags, str(intent), text=text, id=ex_id, meta=meta))
