@@ -251,6 +251,23 @@ def test_load_xsid_fixture(tmp_path):
     assert load_slu(p)[1].tokens == ["hi"]
 
 
+def test_load_xsid_refuses_what_snips_refuses(tmp_path):
+    """A tag without a slot name and an empty intent: errors naming the line in a SNIPS folder, but read as
+    they were from an xSID file (the intent "", the tag "B-")."""
+    p = tmp_path / "x.conll"
+    first = "# text = hi\n# intent = greet\n1\thi\tgreet\tO\n\n"
+    p.write_text(
+        first + "# text = wake me\n# intent = alarm/set\n1\twake\talarm/set\tO\n2\tme\talarm/set\tB-\n"
+    )
+    with pytest.raises(TandemError, match=r"x.conll line 8: tag 'B-' has no slot name"):
+        load_xsid(p)
+    p.write_text(first + "# text = wake\n# intent = \n1\twake\t\tO\n")
+    with pytest.raises(TandemError, match=r"x.conll line 5: sentence with an empty intent"):
+        load_xsid(p)
+    p.write_text(first + "# text = wake\n1\twake\talarm/set\tO\n")  # the intent column alone still does
+    assert [x.intent for x in load_xsid(p)] == ["greet", "alarm/set"]
+
+
 def test_shared_data_loaders(shared_data):
     snips = load_snips(shared_data / "snips", "valid")
     assert len(snips) == 700 and len({e.intent for e in snips}) == 7

@@ -277,6 +277,11 @@ class SLUExample:
         }
 
 
+def _nameless(tag: str) -> bool:
+    """A BIO(ES) tag without its slot name: `B-`, `I_`."""
+    return len(tag) == 2 and tag[1] in "-_" and tag[0] in "BIESbies"
+
+
 def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
     """SNIPS/ATIS (MiuLab format): a folder with `seq.in` (tokens), `seq.out` (BIO tags) and `label` (intent).
 
@@ -306,7 +311,7 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
             )
         if not lbl.strip():
             raise TandemError(f"{d / 'label'} line {i}: no intent; give the line its intent label")
-        nameless = [tag for tag in tags if len(tag) == 2 and tag[1] in "-_" and tag[0] in "BIESbies"]
+        nameless = [tag for tag in tags if _nameless(tag)]
         if nameless:
             raise TandemError(
                 f"{d / 'seq.out'} line {i}: tag {nameless[0]!r} has no slot name; write B-<slot>, I-<slot> or O"
@@ -397,6 +402,11 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
             intent = meta.get("intent")
             if intent is None:
                 raise TandemError(f"{p} line {start_line}: sentence without a '# intent = ' comment")
+            if not intent.strip():  # as a SNIPS label line: an intent the model would learn to write as ""
+                raise TandemError(
+                    f"{p} line {start_line}: sentence with an empty intent; give it one ('# intent = ' comment "
+                    "or the third column)"
+                )
             out.append(
                 SLUExample(
                     list(toks),
@@ -428,8 +438,11 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
             raise TandemError(
                 f"{p} line {i}: expected 4 tab-separated columns (id, token, intent, tag), got {len(cols)}"
             )
+        tag = cols[3].strip()
+        if _nameless(tag):
+            raise TandemError(f"{p} line {i}: tag {tag!r} has no slot name; write B-<slot>, I-<slot> or O")
         toks.append(cols[1])
-        tags.append(cols[3].strip())
+        tags.append(tag)
         meta.setdefault("intent", cols[2].strip())
     flush()
     return out
