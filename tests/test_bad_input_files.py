@@ -154,3 +154,39 @@ def test_a_squad_file_json_cannot_read_is_named(tmp_path, kind):
     p.write_text('{"data": [], "x": ' + BAD_LINES[kind][0] + "}", encoding="utf-8")
     with pytest.raises(TandemError, match=rf"dev.json: not valid JSON \(.*{BAD_LINES[kind][1]}"):
         _load_squad(tmp_path, str(p))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("c.json", b'{"batch_size": 2, "stop": "caf\xe9"}', "c.json line 1: not valid UTF-8"),
+        (
+            "c.json",
+            b'{"batch_size": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            "not valid JSON: arrays or objects",
+        ),
+        (
+            "c.json",
+            b'{"batch_size": ' + b"9" * 5000 + b"}",
+            "not valid JSON: Exceeds the limit (4300 digits)",
+        ),
+        ("c.toml", b"stop = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "not valid TOML: arrays or objects"),
+    ],
+    ids=["not-utf8", "json-nested", "json-long-int", "toml-nested"],
+)
+def test_a_config_file_json_cannot_read_is_named(tmp_path, capsys, model_dir, name, content, message):
+    """Each was a traceback (UnicodeDecodeError, RecursionError, ValueError)."""
+    cfg = tmp_path / name
+    cfg.write_bytes(content)
+    assert main(["generate", str(model_dir), "--config", str(cfg), "--prompt", "hi"]) == 2
+    _assert_one_line_error(capsys, f"config file {cfg}", message)
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path, capsys, model_dir):
+    """Notepad's UTF-8 starts with a byte-order mark: it was "not valid JSON: Unexpected UTF-8 BOM"."""
+    cfg = tmp_path / "c.json"
+    cfg.write_bytes(b'\xef\xbb\xbf{"max_new_tokens": 2, "json": true}')
+    assert main(["generate", str(model_dir), "--config", str(cfg), "--prompt", "hi"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == "hi"
+    assert main(["generate", str(model_dir), "--config", str(tmp_path), "--prompt", "hi"]) == 2
+    _assert_one_line_error(capsys, f"config file {tmp_path}: is a folder, not a file")

@@ -61,15 +61,24 @@ def _load_verb(name: str):
 
 def read_config_file(path: str) -> dict:
     """Read a verb's config file (JSON or TOML) into a flat dict of flag values."""
+    from tandem.jsonl import JSON_ERRORS, json_error_reason, read_text
+
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise TandemError(f"config file {path} not found")
-    text = p.read_text(encoding="utf-8")
+    try:  # a folder, bytes that are not UTF-8 (named by line); a byte-order mark is dropped
+        text = read_text(p)
+    except TandemError as e:
+        raise TandemError(f"config file {e}") from None
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
         raise TandemError(
             f"config file {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {e}"
+        ) from e
+    except JSON_ERRORS as e:  # nested too deeply, an integer of over 4300 digits (tomllib raises these too)
+        raise TandemError(
+            f"config file {path}: not valid {'TOML' if p.suffix == '.toml' else 'JSON'}: {json_error_reason(e)}"
         ) from e
     if not isinstance(data, dict):
         raise TandemError(f"config file {path}: expected an object of flag names to values")
