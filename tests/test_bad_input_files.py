@@ -190,3 +190,51 @@ def test_a_config_file_with_a_byte_order_mark_is_read(tmp_path, capsys, model_di
     assert json.loads(capsys.readouterr().out)["input"] == "hi"
     assert main(["generate", str(model_dir), "--config", str(tmp_path), "--prompt", "hi"]) == 2
     _assert_one_line_error(capsys, f"config file {tmp_path}: is a folder, not a file")
+
+
+NESTED = "[" * 5000 + "]" * 5000
+
+
+@pytest.fixture(scope="module")
+def hf_dir(tmp_path_factory):
+    """A random tiny mBART checkpoint in Hugging Face's format, with tandem's tokenizer."""
+    pytest.importorskip("transformers")
+    from tandem.interop.ct2 import build_random_hf, train_tiny_tokenizer
+
+    root = tmp_path_factory.mktemp("hf")
+    tok = train_tiny_tokenizer(root / "tok", vocab_size=256)
+    hf = build_random_hf(root / "hf", arch="mbart", vocab_size=256, seed=2)
+    Tokenizer.load(tok).save(hf)
+    assert (hf / "generation_config.json").is_file()
+    return hf
+
+
+@pytest.mark.parametrize(
+    "name", ["config.json", "tokenizer_config.json", "hf/config.json", "hf/generation_config.json"]
+)
+@pytest.mark.parametrize(
+    "content",
+    [b'{"d_model": "caf\xe9"}', b'{"d_model": ' + NESTED.encode() + b"}"],
+    ids=["not-utf8", "nested"],
+)
+def test_a_model_folders_json_files_unreadable_are_named(tmp_path, capsys, request, name, content):
+    """A model folder's config.json, generation_config.json or tokenizer_config.json not in UTF-8 or nested
+    too deeply was a UnicodeDecodeError / RecursionError traceback."""
+    import shutil
+
+    kind, _, name = name.rpartition("/")
+    d = tmp_path / "m"
+    shutil.copytree(request.getfixturevalue("hf_dir" if kind else "model_dir"), d)
+    (d / name).write_bytes(content)
+    capsys.readouterr()  # the fixture's progress bars
+    assert main(["generate", str(d), "--prompt", "hi", "--max-new-tokens", "2"]) == 2
+    _assert_one_line_error(capsys, f"{d / name}")
+
+
+def test_json_flag_values_nested_too_deeply_are_named(tmp_path, capsys, model_dir):
+    assert main(["generate", str(model_dir), "--prompt", "hi", "--bad-words-ids", NESTED]) == 2
+    _assert_one_line_error(capsys, "--bad-words-ids", "not JSON (arrays or objects nested too deeply)")
+    with pytest.raises(SystemExit):  # argparse's usage error, exit 2
+        main(["finetune", "--model", "tiny", "--model-overrides", '{"d_model": ' + NESTED + "}"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--model-overrides: not valid JSON (nested too deeply)" in err

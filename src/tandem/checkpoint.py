@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from tandem.config import ModelConfig
 from tandem.errors import TandemError, model_dir_error
+from tandem.jsonl import read_json
 
 SINGLE = "model.safetensors"
 INDEX = "model.safetensors.index.json"
@@ -229,10 +230,7 @@ def read_config(directory: Path) -> dict:
                 f"{Path(directory) / 'model'}"
             )
         raise TandemError(f"{directory}: no config.json; is this a model directory?")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise TandemError(f"{path}: not valid JSON ({e})") from e
+    return read_json(path)  # not UTF-8, not JSON: an error naming the file, not a traceback
 
 
 def load_state_into(model, tensors: dict[str, torch.Tensor], source: str) -> None:

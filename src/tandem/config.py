@@ -393,6 +393,11 @@ def parse_overrides(text: str) -> dict[str, Any]:
             f"not valid JSON ({e.msg} at character {e.pos + 1}): {text!r}; give an object such as "
             "'{\"d_model\": 256}'"
         ) from None
+    except (ValueError, RecursionError) as e:  # nested too deeply, an integer of over 4300 digits
+        why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split("; use sys.")[0]
+        raise argparse.ArgumentTypeError(
+            f"not valid JSON ({why}): {text!r:.80}; give an object such as '{{\"d_model\": 256}}'"
+        ) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(f"expected a JSON object of ModelConfig fields, got {text!r}")
     return value

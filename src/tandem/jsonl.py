@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tandem.errors import TandemError
 
@@ -78,6 +79,19 @@ def read_text(path: str | Path) -> str:
     except UnicodeDecodeError as e:
         lineno = data.count(b"\n", 0, e.start) + 1
         raise TandemError(f"{p} line {lineno}: not valid UTF-8; convert the file to UTF-8") from e
+
+
+def read_json(path: str | Path) -> Any:
+    """The JSON value of a UTF-8 file (a byte-order mark dropped); a missing file, bytes that are not UTF-8
+    (named by line) or JSON that json.loads cannot read (also nested too deeply, an integer of over 4300
+    digits) is a TandemError naming the file."""
+    p = Path(path)
+    text = read_text(p)
+    try:
+        return json.loads(text)
+    except JSON_ERRORS as e:
+        why = str(e) if isinstance(e, json.JSONDecodeError) else json_error_reason(e)
+        raise TandemError(f"{p}: not valid JSON ({why})") from e
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
-from tandem.jsonl import iter_jsonl, read_lines
+from tandem.jsonl import iter_jsonl, read_json, read_lines
 
 Span = tuple[str, int, int]  # (slot type, start token, end token exclusive)
 SlotPair = tuple[str, str]  # (slot type, value text)
@@ -649,9 +649,9 @@ class SLULabels:
         if not p.is_file():
             return None
         try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise TandemError(f"{p}: not valid JSON ({e.msg}); delete it or rewrite it") from e
+            d = read_json(p)
+        except TandemError as e:
+            raise TandemError(f"{e}; delete it or rewrite it") from None
         if not isinstance(d, dict) or d.get("format") != LABELS_FORMAT:
             raise TandemError(f"{p}: field 'format' must be {LABELS_FORMAT!r}")
         if not all(isinstance(d.get(k), list) for k in ("intents", "slots")):

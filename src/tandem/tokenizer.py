@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import sentencepiece as spm
 
 from tandem.errors import TandemError
-from tandem.jsonl import JSON_ERRORS, JSON_LINE_FACTOR, json_error_reason
+from tandem.jsonl import JSON_ERRORS, JSON_LINE_FACTOR, json_error_reason, read_json
 
 if TYPE_CHECKING:
     from tandem.hf_tokenizer import HFTokenizer
@@ -960,11 +960,9 @@ class Tokenizer(_TokenizerBase):
             cfg = p / CONFIG_FILE
             if cfg.is_file():
                 try:
-                    meta = json.loads(cfg.read_text(encoding="utf-8"))
-                except json.JSONDecodeError as e:
-                    raise TandemError(
-                        f"{cfg}: not valid JSON ({e}); delete it or write it again with save()"
-                    ) from e
+                    meta = read_json(cfg)
+                except TandemError as e:
+                    raise TandemError(f"{e}; delete it or write it again with save()") from None
                 if not isinstance(meta, dict):
                     raise TandemError(f"{cfg}: expected a JSON object")
                 if isinstance(meta.get("tandem"), dict):  # written for transformers too (convert --to hf)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from tandem.errors import TandemError
-from tandem.jsonl import read_text, split_lines
+from tandem.jsonl import JSON_ERRORS, json_error_reason, read_text, split_lines
 
 HELP = "generate text from a model directory (greedy, beam search or sampling)"
 EXAMPLES = """
@@ -156,8 +156,10 @@ def _bad_words(value: str, tok) -> list[list[int]]:
         return []
     try:
         words = json.loads(value)
-    except json.JSONDecodeError as e:
-        raise TandemError(f"{flag} {value!r}: not JSON ({e}); give e.g. '[[5], [17, 9]]' or 'none'") from e
+    except JSON_ERRORS as e:  # also nested too deeply, an integer of over 4300 digits
+        raise TandemError(
+            f"{flag} {value!r:.80}: not JSON ({json_error_reason(e)}); give e.g. '[[5], [17, 9]]' or 'none'"
+        ) from e
     ok = isinstance(words, list) and all(
         isinstance(w, list) and w and all(isinstance(t, (int, str)) and not isinstance(t, bool) for t in w)
         for w in words

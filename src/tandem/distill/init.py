@@ -85,7 +85,7 @@ def _read_config_file(path: Path) -> dict:
     p = path / "config.json" if path.is_dir() else path
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:  # ValueError: invalid JSON or UTF-8
+    except (OSError, ValueError, RecursionError) as e:  # invalid JSON or UTF-8, nested too deeply
         raise TandemError(f"student config {p}: cannot read it as JSON ({e})") from e
     if not isinstance(d, dict):
         raise TandemError(f"student config {p}: expected a JSON object of ModelConfig fields")

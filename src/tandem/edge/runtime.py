@@ -782,7 +782,7 @@ def _read_json(path: Path, kind: type, what: str) -> Any:
         raise TandemError(f"{path}: not found; {_DAMAGED}")
     try:
         value = json.loads(_read_text(path))
-    except json.JSONDecodeError as e:
+    except (ValueError, RecursionError) as e:  # JSONDecodeError; nested too deeply, an over-long integer
         raise TandemError(f"{path}: not valid JSON ({e}); {_DAMAGED}") from e
     if not isinstance(value, kind):
         raise TandemError(f"{path}: expected {what}, got {type(value).__name__}; {_DAMAGED}")

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tandem.checkpoint import (
 from tandem.errors import TandemError
 from tandem.interop import hf as _hf
 from tandem.interop.alexatm import alexatm_config, alexatm_to_tandem
+from tandem.jsonl import read_json
 
 _TOKEN_IDS = ("decoder_start_token_id", "bos_token_id", "eos_token_id", "pad_token_id")
 
@@ -31,10 +31,7 @@ def _generation_config(directory: Path) -> dict | None:
     path = directory / "generation_config.json"
     if not path.exists():
         return None
-    try:
-        gen = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise TandemError(f"{path}: not valid JSON ({e})") from e
+    gen = read_json(path)
     if not isinstance(gen, dict):
         raise TandemError(f"{path}: expected a JSON object")
     return gen

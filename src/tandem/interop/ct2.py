@@ -34,6 +34,7 @@ from typing import Any
 
 from tandem.edge.hf_tokens import HF_TOKENIZER_FILE
 from tandem.errors import TandemError, model_dir_error
+from tandem.jsonl import read_json
 from tandem.slu import LABELS_FILE, SLULabels
 
 QUANTIZATIONS = ("int8", "int8_float32", "int16", "float32")
@@ -288,11 +289,8 @@ def _is_hf_dir(path: Path) -> dict | None:
     cfg_path = path / "config.json"
     if not cfg_path.is_file():
         return None
-    try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise TandemError(f"{cfg_path}: not valid JSON ({e})") from e
-    return cfg if cfg.get("model_type") in _HF_TYPES else None
+    cfg = read_json(cfg_path)
+    return cfg if isinstance(cfg, dict) and cfg.get("model_type") in _HF_TYPES else None
 
 
 def _prepare_source(model: Any, tmp: Path, allow_approximate: bool, notes: list[str]) -> _Source:
