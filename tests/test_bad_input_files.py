@@ -238,3 +238,25 @@ def test_json_flag_values_nested_too_deeply_are_named(tmp_path, capsys, model_di
         main(["finetune", "--model", "tiny", "--model-overrides", '{"d_model": ' + NESTED + "}"])
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--model-overrides: not valid JSON (nested too deeply)" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"d_model": 32,\n"num_heads": 2,\n"ffn_dim": "caf\xe9"}', "s.json line 3: not valid UTF-8"),
+        (
+            b'{"d_model": ' + NESTED.encode() + b"}",
+            "s.json: not valid JSON (arrays or objects nested too deeply)",
+        ),
+    ],
+    ids=["not-utf8", "nested"],
+)
+def test_a_student_config_file_unreadable_is_named(tmp_path, capsys, model_dir, content, message):
+    """Bytes that are not UTF-8 were named by byte offset, nesting too deep was a RecursionError traceback."""
+    data = tmp_path / "d.jsonl"
+    data.write_text(GOOD, encoding="utf-8")
+    student = tmp_path / "s.json"
+    student.write_bytes(content)
+    args = ["distill", "--teacher", str(model_dir), "--student", str(student), "--data", str(data)]
+    assert main([*args, "--dev-holdout", "1", "--out", str(tmp_path / "o"), "--device", "cpu"]) == 2
+    _assert_one_line_error(capsys, f"student config {tmp_path}/{message}")

@@ -8,7 +8,6 @@ kept, the rest spread evenly). A student of a different width starts from random
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import torch.nn as nn
 from tandem.config import ModelConfig
 from tandem.distill.losses import layer_map
 from tandem.errors import TandemError
+from tandem.jsonl import read_json
 
 # Fields a student must share with its teacher for the two to see the same token ids.
 _TOKEN_FIELDS = ("vocab_size", "pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
@@ -83,10 +83,10 @@ def check_tokenizer_fits(config: ModelConfig, tokenizer: Any, name: str = "model
 
 def _read_config_file(path: Path) -> dict:
     p = path / "config.json" if path.is_dir() else path
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as e:  # invalid JSON or UTF-8, nested too deeply
-        raise TandemError(f"student config {p}: cannot read it as JSON ({e})") from e
+    try:  # not UTF-8 (named by line), not JSON (also nested too deeply): named, not a traceback
+        d = read_json(p)
+    except TandemError as e:
+        raise TandemError(f"student config {e}") from None
     if not isinstance(d, dict):
         raise TandemError(f"student config {p}: expected a JSON object of ModelConfig fields")
     return d
