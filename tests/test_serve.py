@@ -132,6 +132,10 @@ def test_score_parse_and_completions(client, edge):
             "stop: lone surrogate '\\ud800'",
         ),
         ("/v1/completions", b'{"prompt": "a", "stop": "x\\udc00"}', 422, "stop: lone surrogate '\\udc00'"),
+        # a body that is not an object: "Input should be a valid dictionary or object to extract fields from"
+        ("/v1/generate", b"[1, 2]", 422, "body: expected a JSON object of fields, got an array"),
+        ("/v1/score", b'"text"', 422, "body: expected a JSON object of fields, got a string"),
+        ("/v1/completions", b"", 422, "body: empty; send a JSON object"),  # was "body: Field required"
         ("/v1/generate", {"inputs": 5}, 422, "inputs"),
         ("/v1/generate", {"inputs": ["a", 3]}, 422, "inputs"),
         ("/v1/generate", {"inputs": "a", "max_new_tokens": "8"}, 422, "max_new_tokens"),

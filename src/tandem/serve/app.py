@@ -384,7 +384,15 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         parts = []
         for err in errors[:5]:
             loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body") or "body"
-            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+            if loc == "body" and err.get("type") == "missing":  # pydantic's "Field required"
+                parts.append("body: empty; send a JSON object of fields")
+            elif loc == "body" and err.get("type") == "model_attributes_type":  # "... extract fields from"
+                got = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+                    type(err.get("input")), "a number"
+                )
+                parts.append(f"body: expected a JSON object of fields, got {got}")
+            else:
+                parts.append(f"{loc}: {err.get('msg', 'invalid')}")
         return _error(422, "; ".join(parts), "invalid_request")
 
     @app.exception_handler(StarletteHTTPException)
