@@ -260,3 +260,29 @@ def test_a_student_config_file_unreadable_is_named(tmp_path, capsys, model_dir, 
     args = ["distill", "--teacher", str(model_dir), "--student", str(student), "--data", str(data)]
     assert main([*args, "--dev-holdout", "1", "--out", str(tmp_path / "o"), "--device", "cpu"]) == 2
     _assert_one_line_error(capsys, f"student config {tmp_path}/{message}")
+
+
+def test_a_lone_surrogate_in_any_jsonl_field_is_named_by_line_and_field(tmp_path):
+    """Task files (and every other jsonl tandem reads through iter_jsonl): the tokenizer failed on the prompt
+    after the model was loaded, naming neither the file, the line nor the field."""
+    from tandem.evaluation.tasks import get_task
+
+    f = tmp_path / "xsum.jsonl"
+    f.write_text(
+        '{"id": "0", "text": "\\ud83d\\ude00 ok", "summary": "s"}\n{"id": "1", "text": "a\\ud800"}\n'
+    )
+    with pytest.raises(
+        TandemError, match=r"xsum.jsonl line 2: field 'text' has the lone surrogate '\\ud800'"
+    ):
+        get_task(f"xsum={f}")[0].load(tmp_path, str(f))
+    row = {"passage": {"text": "t", "questions": [{"answers": [{"text": "ok"}, {"text": "x\udc00"}]}]}}
+    f.write_text(json.dumps(row) + "\n")  # json.dumps escapes it as \udc00
+    with pytest.raises(
+        TandemError, match=r"line 1: field 'passage.questions\[0\].answers\[1\].text' has the"
+    ):
+        list(iter_jsonl(f))
+    f.write_text('{"ok": 1}\n{"\\udfff": 1}\n')
+    with pytest.raises(TandemError, match=r"line 2: field '\\udfff \(the key\)' has the lone surrogate"):
+        list(iter_jsonl(f))
+    f.write_text('{"text": "\\ud83d\\ude00 and \\\\ud800 as text"}\n')  # a pair, and an escaped backslash
+    assert [o["text"] for _, o in iter_jsonl(f)] == ["\U0001f600 and \\ud800 as text"]

@@ -39,7 +39,7 @@ import torch.nn as nn
 from tandem.decoding import forced_first_token  # re-exported: fine-tuning frames targets with it
 from tandem.devices import torch_device
 from tandem.errors import TandemError, download_hint, looks_like_hub_name
-from tandem.jsonl import iter_jsonl, lone_surrogate
+from tandem.jsonl import iter_jsonl
 from tandem.model.generation import GREEDY
 from tandem.slu import SLULabels
 from tandem.tokenizer import affixes, frame
@@ -78,9 +78,6 @@ def load_jsonl_pairs(
         for k in (source_field, target_field):
             if not isinstance(obj.get(k), str):
                 raise TandemError(f"{path} line {n}: field {k!r} missing or not a string")
-            bad = lone_surrogate(k, obj[k])
-            if bad:
-                raise TandemError(f"{path} line {n}: {bad}")
         pairs.append(Pair(obj[source_field], obj[target_field], line=n))
     return pairs
 

@@ -57,6 +57,23 @@ def lone_surrogate(field: str, text: str) -> str | None:
     return None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a \ud800-\udfff escape: maybe half of a valid pair
+
+
+def _unencodable(value: Any, where: str = "") -> str | None:
+    """What is wrong with the first string in a parsed JSON value (keys too) that holds a lone surrogate,
+    naming its field (`passage.text`, `choices[1]`); None when every string is valid text."""
+    if isinstance(value, str):
+        return lone_surrogate(where or "the value", value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        sub = f"{where}[{k}]" if isinstance(k, int) else f"{where}.{k}" if where else str(k)
+        bad = (lone_surrogate(f"{sub} (the key)", k) if isinstance(k, str) else None) or _unencodable(v, sub)
+        if bad:
+            return bad
+    return None
+
+
 def need_file(path: Path, what: str = "") -> None:
     """A TandemError unless `path` is a file: a folder is named as one (it was "file not found")."""
     if path.is_dir():
@@ -117,6 +134,10 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                     ) from e
                 if not isinstance(obj, dict):
                     raise TandemError(f"{p} line {i}: expected a JSON object, got {type(obj).__name__}")
+                # a "\ud800" escape is valid JSON but no text: the tokenizer would fail later, naming no line
+                bad = _SURROGATE_ESCAPE.search(line) and _unencodable(obj)
+                if bad:
+                    raise TandemError(f"{p} line {i}: {bad}")
                 yield i, obj
         except _GZ_ERRORS as e:
             if not is_gzip(p):
