@@ -286,3 +286,15 @@ def test_a_lone_surrogate_in_any_jsonl_field_is_named_by_line_and_field(tmp_path
         list(iter_jsonl(f))
     f.write_text('{"text": "\\ud83d\\ude00 and \\\\ud800 as text"}\n')  # a pair, and an escaped backslash
     assert [o["text"] for _, o in iter_jsonl(f)] == ["\U0001f600 and \\ud800 as text"]
+
+
+def test_a_lone_surrogate_in_a_squad_file_is_named(tmp_path):
+    from tandem.evaluation.tasks import get_task
+
+    qas = [{"id": "q1", "question": "Who\udc00?", "answers": [{"text": "Ann"}]}]
+    f = tmp_path / "dev.json"
+    f.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Ann came.", "qas": qas}]}]}))
+    with pytest.raises(
+        TandemError, match=r"dev.json \(question 'q1'\): field 'question' has the lone surrogate"
+    ):
+        get_task(f"squad2={f}")[0].load(tmp_path, str(f))

@@ -23,7 +23,7 @@ from typing import Any
 from tandem import slu
 from tandem.errors import TandemError
 from tandem.evaluation import metrics as M
-from tandem.jsonl import JSON_ERRORS, iter_jsonl, json_error_reason, read_lines, read_text
+from tandem.jsonl import JSON_ERRORS, iter_jsonl, json_error_reason, lone_surrogate, read_lines, read_text
 
 Doc = dict[str, Any]
 
@@ -91,6 +91,9 @@ def need_text(doc: Doc, key: str, where: str = "") -> str:
         raise TandemError(
             f"{where or 'document'}{_line(doc)}: field {key!r} must be a string, got {json.dumps(value)[:60]}"
         )
+    bad = lone_surrogate(key, value)  # a .json file's "\ud800" (jsonl lines are checked as they are read)
+    if bad:
+        raise TandemError(f"{where or 'document'}{_line(doc)}: {bad}")
     return value
 
 
