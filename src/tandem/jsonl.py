@@ -29,9 +29,8 @@ def json_error_reason(e: BaseException) -> str:
         return e.msg
     if isinstance(e, RecursionError):
         return "arrays or objects nested too deeply"
-    return str(e).split("; use sys.")[
-        0
-    ]  # the int-digits limit's advice is for the reading code, not the user
+    # (the int-digits limit's advice, "; use sys.set_int_max_str_digits()", is for the reading code)
+    return str(e).split("; use sys.")[0]
 
 
 def _check_utf8(line: str, path: Path, lineno: int) -> str:
