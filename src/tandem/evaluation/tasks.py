@@ -771,10 +771,18 @@ def _xnli_task(lang: str) -> Task:
         for i, row in enumerate(csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
             if not row:
                 continue
+            if len(row) > 3:  # the rest was ignored: a tab inside a sentence, or another file's layout
+                raise TandemError(
+                    f"{path} line {i}: {len(row)} tab-separated columns; expected 3, "
+                    "premise<TAB>hypothesis<TAB>label (the XTREME XNLI layout)"
+                )
             if len(row) < 3 or row[2] not in _XNLI:
                 raise TandemError(
                     f"{path} line {i}: expected premise<TAB>hypothesis<TAB>label with label in {_XNLI}"
                 )
+            for col, name in ((0, "premise"), (1, "hypothesis")):
+                if not row[col].strip():  # was a prompt with nothing to judge
+                    raise TandemError(f"{path} line {i}: empty {name}; fill it in or remove the line")
             out.append({"id": str(i - 1), "premise": row[0], "hypothesis": row[1], "label": row[2]})
         return out
 
