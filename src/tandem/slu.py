@@ -277,9 +277,16 @@ class SLUExample:
         }
 
 
-def _nameless(tag: str) -> bool:
-    """A BIO(ES) tag without its slot name: `B-`, `I_`."""
-    return len(tag) == 2 and tag[1] in "-_" and tag[0] in "BIESbies"
+def _tag_problem(tag: str) -> str | None:
+    """What is wrong with a data file's slot tag, None for `O` or a prefixed tag with a slot name (`B-x`,
+    `I-x`, IOBES `E-x`/`S-x`, the forms `_split_tag` reads, also `b-x` and `B_x`). conlleval reads anything
+    else as a bare slot name, so `X-time` or `ZZZ` (a typo, another column) was a slot of that name; `B-` was
+    one named `B-`. An `I-x` after `O` or another slot is a valid tag: it starts a chunk, as in conlleval."""
+    if tag == "O":
+        return None
+    if len(tag) >= 2 and tag[1] in "-_" and tag[0] in "BIESbies":
+        return None if len(tag) > 2 else f"tag {tag!r} has no slot name; write B-<slot>, I-<slot> or O"
+    return f"tag {tag!r} is not a BIO tag; write B-<slot>, I-<slot> or O"
 
 
 def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
@@ -311,11 +318,9 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
             )
         if not lbl.strip():
             raise TandemError(f"{d / 'label'} line {i}: no intent; give the line its intent label")
-        nameless = [tag for tag in tags if _nameless(tag)]
-        if nameless:
-            raise TandemError(
-                f"{d / 'seq.out'} line {i}: tag {nameless[0]!r} has no slot name; write B-<slot>, I-<slot> or O"
-            )
+        bad = next((why for why in map(_tag_problem, tags) if why), None)
+        if bad:
+            raise TandemError(f"{d / 'seq.out'} line {i}: {bad}")
         out.append(SLUExample(toks, tags, lbl.strip(), id=str(i - 1)))
     return out
 
@@ -389,7 +394,10 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
 
 
 def load_xsid(path: str | Path) -> list[SLUExample]:
-    """xSID CoNLL: `# text = ...`, `# intent = ...` comments, then `idx<TAB>token<TAB>intent<TAB>tag` rows."""
+    """xSID CoNLL: `# text = ...`, `# intent = ...` comments, then `idx<TAB>token<TAB>intent<TAB>tag` rows.
+
+    A tag that is not `O` or `B-`/`I-` with a slot name, or a sentence's comments with no token rows after
+    them, is an error naming the line."""
     p = Path(path)
     out: list[SLUExample] = []
     toks: list[str] = []
@@ -398,6 +406,11 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
     start_line = 1
 
     def flush() -> None:
+        if not toks and ("text" in meta or "intent" in meta):  # was dropped without a word
+            raise TandemError(
+                f"{p} line {start_line}: sentence with '# text' or '# intent' comments but no token lines; "
+                "add its id<TAB>token<TAB>intent<TAB>tag lines or remove the comments"
+            )
         if toks:
             intent = meta.get("intent")
             if intent is None:
@@ -439,8 +452,9 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
                 f"{p} line {i}: expected 4 tab-separated columns (id, token, intent, tag), got {len(cols)}"
             )
         tag = cols[3].strip()
-        if _nameless(tag):
-            raise TandemError(f"{p} line {i}: tag {tag!r} has no slot name; write B-<slot>, I-<slot> or O")
+        bad = _tag_problem(tag)
+        if bad:
+            raise TandemError(f"{p} line {i}: {bad}")
         toks.append(cols[1])
         tags.append(tag)
         meta.setdefault("intent", cols[2].strip())
