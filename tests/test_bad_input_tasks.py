@@ -4,11 +4,22 @@ prediction has the wrong type, `generate --prompt ""`. Each is an error naming t
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tandem.cli import main
 from tandem.errors import TandemError
+from tandem.evaluation.runner import score_predictions
 from tandem.evaluation.tasks import get_task
 from tandem.slu import bio_to_spans, load_snips, load_xsid
+
+
+def _one_line_error(capsys) -> str:
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
 
 # ------------------------------------------------------------------------------------------------------ XNLI
 XNLI_GOOD = "A man sleeps.\tA man is awake.\tcontradiction\nA man sleeps.\tSomeone rests.\tentailment\n"
@@ -95,3 +106,86 @@ def test_xsid_sentence_comments_without_tokens_are_named(tmp_path):
         load_xsid(p)
     p.write_text("# newdoc\n\n" + first)  # a comment that is no sentence's stays allowed
     assert [x.intent for x in load_xsid(p)] == ["greet"]
+
+
+# ---------------------------------------------------------------------------------------- --predictions rows
+@pytest.fixture
+def squad(tmp_path):
+    f = tmp_path / "dev.json"
+    qas = [
+        {"id": "q1", "question": "Who?", "answers": [{"text": "Ann", "answer_start": 0}]},
+        {"id": "7", "question": "When?", "answers": [{"text": "1999", "answer_start": 10}]},
+    ]
+    f.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Ann came in 1999.", "qas": qas}]}]}))
+    return f
+
+
+def _score(tmp_path, spec, rows):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(r if isinstance(r, str) else json.dumps(r) + "\n" for r in rows))
+    task, explicit = get_task(spec)
+    return score_predictions(task, tmp_path, preds, explicit)
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        # a number was scored as its text: 1999 right, NaN the answer "nan"
+        (
+            '{"id": "7", "prediction": 1999}\n',
+            r"'prediction' is a number \(1999\); give the predicted string",
+        ),
+        ('{"id": "7", "prediction": NaN}\n', r"'prediction' is a number \(NaN\)"),
+        ('{"id": "7", "prediction": true}\n', r"'prediction' is a boolean \(true\)"),
+        # skipped without a word (counted as missing)
+        (
+            '{"id": "7", "prediction": null}\n',
+            "field 'prediction' is null; give the predicted string, or leave",
+        ),
+        # "no prediction matches an example id", naming no line
+        ('{"id": 7.0, "prediction": "1999"}\n', "field 'id' must be a string \\(or an integer\\), got 7.0"),
+        ('{"id": null, "prediction": "1999"}\n', "field 'id' must be a string .*got null"),
+        ('{"id": ["7"], "prediction": "1999"}\n', "field 'id' must be a string .*got \\[\"7\"\\]"),
+        ('{"id": true, "prediction": "1999"}\n', "field 'id' must be a string .*got true"),
+    ],
+)
+def test_prediction_rows_of_the_wrong_type_are_named(tmp_path, squad, line, message):
+    with pytest.raises(TandemError, match=f"p.jsonl line 2: .*{message}"):
+        _score(tmp_path, f"squad2={squad}", ['{"id": "q1", "prediction": "Ann"}\n', line])
+
+
+def test_prediction_ids_as_integers_and_our_own_skipped_records_still_score(tmp_path, squad):
+    rows = [{"id": "q1", "prediction": "Ann"}, {"id": 7, "prediction": "1999"}]
+    assert _score(tmp_path, f"squad2={squad}", rows).metrics["exact"] == 100.0
+    skipped = {"id": "7", "prediction": None, "skipped": "query longer than the model maximum"}
+    report = _score(tmp_path, f"squad2={squad}", [rows[0], skipped])  # as `tandem evaluate --out` writes it
+    assert report.num_scored == 1 and report.missing == 1
+
+
+def test_slu_and_record_predictions_must_be_strings(tmp_path, capsys):
+    conll = tmp_path / "x.conll"
+    conll.write_text("# intent = greet\n1\thi\tgreet\tO\n\n# intent = bye\n1\tbye\tbye\tO\n")
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "0", "prediction": "greet"}\n{"id": "1", "prediction": 5}\n')
+    assert main(["evaluate", "--no-progress", "--predictions", str(preds), "--task", f"xsid:xx={conll}"]) == 2
+    assert f"{preds} line 2: task xsid:xx predicts text, but 'prediction' is a number (5)" in _one_line_error(
+        capsys
+    )
+    preds.write_text('{"id": "0", "prediction": "greet"}\n{"id": "1", "prediction": "bye"}\n')
+    assert (
+        score_predictions(get_task(f"xsid:xx={conll}")[0], tmp_path, preds, str(conll)).metrics["exact_match"]
+        == 100
+    )
+    record = tmp_path / "record.jsonl"
+    passage = {
+        "text": "Ann met 5 friends. @highlight\nBob",
+        "entities": [{"start": 0, "end": 2}, {"start": 8, "end": 8}],
+    }
+    qas = [{"idx": "r1", "query": "@placeholder came", "answers": [{"text": "5"}]}]
+    record.write_text(json.dumps({"idx": 0, "passage": passage, "qas": qas}) + "\n")
+    preds.write_text('{"id": "r1", "prediction": 6}\n')  # was scored as the text "6"
+    task, explicit = get_task(f"record={record}")
+    with pytest.raises(
+        TandemError, match="p.jsonl line 1: task record predicts text, but 'prediction' is a number"
+    ):
+        score_predictions(task, tmp_path, preds, explicit)

@@ -260,7 +260,7 @@ def test_missing_data_dir_says_where_it_looked_and_what_to_do(spec, tmp_path, mo
     msg = str(e.value)
     assert str(missing) in msg and "--data-dir" in msg and "TANDEM_DATA" in msg, msg
     preds = tmp_path / "p.jsonl"
-    preds.write_text('{"id": "0", "prediction": 0}\n')
+    preds.write_text('{"id": "0", "prediction": "0"}\n')  # a string: a number is an error for text tasks
     monkeypatch.chdir(tmp_path)  # a relative --data-dir is reported as the absolute path it resolves to
     assert cli(["evaluate", "--predictions", str(preds), "--task", spec, "--data-dir", "no-data"]) == 2
     err = capsys.readouterr().err

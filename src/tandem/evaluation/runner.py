@@ -293,6 +293,7 @@ def run_task(
 
 
 _NO_LABEL = object()
+_JSON_TYPE = {bool: "boolean", int: "number", float: "number", list: "list", dict: "dict"}
 
 
 def _match_label(pred: Any, labels: Sequence[Any], verbalized: Sequence[str] = ()) -> Any:
@@ -329,21 +330,37 @@ def score_predictions(
             continue
         if "id" not in r or "prediction" not in r:
             raise TandemError(f"{path} line {r['_line']}: fields 'id' and 'prediction' are required")
-        rid = str(r["id"])
+        rid, line = r["id"], r["_line"]
+        # an id 1.0, null or [1] was its str(), so the file scored "no prediction matches", naming no line
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise TandemError(
+                f"{path} line {line}: field 'id' must be a string (or an integer), got {json.dumps(rid)[:60]}; "
+                "give the example's id as the task file has it"
+            )
+        rid = str(rid)
         if rid in line_of:
             raise TandemError(
-                f"{path} line {r['_line']}: a second prediction for id {rid!r} (first on line {line_of[rid]}); "
+                f"{path} line {line}: a second prediction for id {rid!r} (first on line {line_of[rid]}); "
                 "keep one prediction per example"
             )
-        line_of[rid] = r["_line"]
-        if r["prediction"] is None:  # a skipped example in one of our own files
-            continue
-        if task.kind == "generate" and isinstance(r["prediction"], (list, dict)):
+        line_of[rid] = line
+        pred = r["prediction"]
+        if pred is None:
+            if "skipped" in r:  # an example our own run skipped (too long), with its reason: counted missing
+                continue
+            what = "string" if task.kind == "generate" else "label"
             raise TandemError(
-                f"{path} line {r['_line']}: task {task.name} predicts text, but 'prediction' is a "
-                f"{type(r['prediction']).__name__}; give the predicted string"
+                f"{path} line {line}: field 'prediction' is null; give the predicted {what}, or leave the "
+                "example out (it is counted as missing)"
             )
-        by_id[rid] = r["prediction"]
+        if (task.kind == "generate" or task.free_form) and not isinstance(pred, str):
+            # a number or NaN was scored as its str() ("5", "nan"); a list or object as its repr
+            raise TandemError(
+                f"{path} line {line}: task {task.name} predicts text, but 'prediction' is a "
+                f"{_JSON_TYPE.get(type(pred), type(pred).__name__)} ({json.dumps(pred)[:40]}); give the "
+                "predicted string"
+            )
+        by_id[rid] = pred
     docs = load_eval_docs(task, data_dir, explicit)
     if limit is not None:  # was ignored: every other example of the task counted as a missing prediction
         docs = docs[:limit]
