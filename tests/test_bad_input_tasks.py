@@ -189,3 +189,13 @@ def test_slu_and_record_predictions_must_be_strings(tmp_path, capsys):
         TandemError, match="p.jsonl line 1: task record predicts text, but 'prediction' is a number"
     ):
         score_predictions(task, tmp_path, preds, explicit)
+
+
+# ------------------------------------------------------------------------------------------ generate --prompt
+@pytest.mark.parametrize("prompt", ["", "  "])
+def test_generate_refuses_an_empty_prompt_as_the_server_does(tmp_path, capsys, prompt):
+    # ran: the encoder read EOS alone; /v1/generate answers 422 "inputs: empty string" and --input skips blanks.
+    # Refused before the model is loaded (this one does not exist).
+    args = ["generate", str(tmp_path / "no-model"), "--prompt", "hi", "--prompt", prompt]
+    assert main(args) == 2
+    assert "--prompt 2: empty; give the text to generate from" in _one_line_error(capsys)

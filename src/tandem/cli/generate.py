@@ -229,6 +229,9 @@ def run(args: argparse.Namespace) -> int:
         raise TandemError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.stop and not all(args.stop):
         raise TandemError("--stop: a stop string must not be empty (it would stop at the first token)")
+    for i, t in enumerate(args.prompt or (), 1):  # an encoder input of only EOS: as /v1/generate's 422
+        if not t.strip():
+            raise TandemError(f"--prompt {i}: empty; give the text to generate from")
     device = _device(args.device)
     model = Seq2SeqLM.from_pretrained(args.model, device=device)
     tok = Tokenizer.load(args.tokenizer or args.model)
