@@ -45,9 +45,10 @@ import math
 import os
 import random
 import re
+import unicodedata
 import warnings
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,9 @@ def _is_jsonl(path: Path) -> bool:
 # (tandem.data.sources.MAX_DOC_CHARS): a longer one is skipped, and read in bounded chunks to its end, never
 # held whole (a 300 MB single-line file took GBs, and SentencePiece then trained on it as one sentence)
 MAX_SENTENCE_CHARS = 1_000_000
+# SentencePiece is fed pieces of at most this many characters (its own default max_sentence_length is 4192
+# bytes): it trains about 35x slower on 100,000-character lines than on the same text in 1,000-character ones
+TRAIN_PIECE_CHARS = 4096
 _CHUNK_CHARS = 1 << 16  # characters read at a time from the rest of a line that is skipped
 
 
@@ -373,6 +377,27 @@ def _balanced_sample(
         drawn += part
         stats[g] = {"lines": n, "drawn": len(part)}
     return drawn, seen, stats
+
+
+def training_pieces(sentences: Iterable[str], limit: int = TRAIN_PIECE_CHARS) -> Iterator[str]:
+    """`sentences` with each one over `limit` characters cut into pieces of at most `limit`: at the last space
+    in the second half of the window (the space dropped: the next piece starts a word, as a sentence does),
+    else (text without spaces: Chinese, Japanese, Thai) at the window's end, moved back over combining marks
+    so that no piece starts with one. Pieces of a sentence keep its order."""
+    for s in sentences:
+        while len(s) > limit:
+            cut = s.rfind(" ", limit // 2, limit + 1)
+            if cut > 0:
+                yield s[:cut]
+                s = s[cut + 1 :]
+                continue
+            cut = limit
+            while cut > limit // 2 and unicodedata.category(s[cut])[0] == "M":
+                cut -= 1
+            yield s[:cut]
+            s = s[cut:]
+        if s:
+            yield s
 
 
 def sample_corpus(
@@ -856,15 +881,16 @@ class Tokenizer(_TokenizerBase):
             file_langs=file_langs,
             max_sentence_chars=max_sentence_chars,
         )
-        # SentencePiece silently drops every sentence longer than max_sentence_length bytes (and fails with
-        # an internal error when that leaves none): let the longest sampled line (at most max_sentence_chars
-        # characters, so at most 4 bytes each) through instead.
-        max_sentence_length = max(1 << 16, max(len(s.encode("utf-8")) for s in sample.sentences))
+        # Long lines go to SentencePiece in pieces of at most TRAIN_PIECE_CHARS characters (`training_pieces`),
+        # so at most 4 bytes each: SentencePiece silently drops every sentence longer than max_sentence_length
+        # bytes (and fails with an internal error when that leaves none)
+        pieces = list(training_pieces(sample.sentences))
+        max_sentence_length = max(1 << 16, max(len(s.encode("utf-8")) for s in pieces))
         spm.set_random_generator_seed(seed)
         buf = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(sample.sentences),
+                sentence_iterator=iter(pieces),
                 model_writer=buf,
                 vocab_size=vocab_size,
                 model_type=model_type,
