@@ -228,8 +228,8 @@ def spbleu(hyps: Sequence[str], refs: Sequence[str] | Sequence[Sequence[str]], s
     """spBLEU: BLEU over the pieces of the FLORES SentencePiece model at `spm_path` (no further tokenisation)."""
     sp = load_spm(spm_path)
 
-    def pieces(s: str) -> str:
-        return " ".join(sp.encode(s, out_type=str))
+    def pieces(s: str) -> str:  # sacreBLEU strips trailing whitespace before its flores200 tokenizer runs
+        return " ".join(sp.encode(s.rstrip(), out_type=str))
 
     streams = [[pieces(r) for r in stream] for stream in _ref_streams(hyps, refs)]
     return bleu([pieces(h) for h in hyps], [list(s) for s in zip(*streams)], tokenize="none")
