@@ -9,7 +9,7 @@ import pytest
 
 from tandem.cli import main as cli
 from tandem.errors import TandemError
-from tandem.evaluation.runner import markdown_table, score_predictions
+from tandem.evaluation.runner import first_docs, markdown_table, score_predictions
 from tandem.evaluation.tasks import TASK_NAMES, get_task, read_jsonl
 
 LOCAL = [
@@ -192,7 +192,8 @@ def test_cli_end_to_end(tiny_model, shared_data, tmp_path, capsys):
     assert set(metrics) == {"copa", "cb", "multirc", "squad2", "flores:eng_Latn-deu_Latn", "snips", "xsid:de"}
     # 96 positions: long SQuAD/MultiRC passages are counted skips, never truncated queries
     assert metrics["squad2"]["skipped_too_long"] + metrics["squad2"]["num_scored"] == 3
-    assert metrics["multirc"]["skipped_too_long"] == 3 and metrics["copa"]["num_scored"] == 3
+    # --limit 3 keeps all 4 answer options of MultiRC's first question (EM is per question)
+    assert metrics["multirc"]["skipped_too_long"] == 4 and metrics["copa"]["num_scored"] == 3
     assert (
         metrics["snips"]["dropped_demos"] > 0
         and metrics["cb"]["skipped_too_long"] + metrics["cb"]["num_scored"] == 3
@@ -489,6 +490,28 @@ def test_multirc_without_idx_fields_keeps_questions_apart(tmp_path):
     docs = task.load(tmp_path, explicit)
     assert len({d["qid"] for d in docs}) == 2 and len({d["id"] for d in docs}) == 4
     assert task.metric(docs, [1, 0, 0, 0]) == {"f1a": pytest.approx(200 / 3), "em": 50.0}
+
+
+def test_limit_keeps_whole_multirc_questions(tmp_path):
+    # EM needs every answer option of a question right. --limit 4 cut the second question after its first
+    # option, which the prediction gets right: EM counted it as a right question (EM 100, F1a 100) on one of
+    # its three options; over whole questions (6 options scored) EM is 50, the official per-question EM
+    opts = [{"text": f"o{i}", "label": int(i == 0), "idx": i} for i in range(3)]
+    questions = [{"question": f"q{q}?", "answers": opts, "idx": q} for q in range(2)]
+    f = _multirc_file(tmp_path / "mrc.jsonl", [{"idx": 0, "passage": {"text": "t", "questions": questions}}])
+    preds = tmp_path / "p.jsonl"
+    right, wrong = {"0-0-0": 1, "0-0-1": 0, "0-0-2": 0, "0-1-0": 1}, {"0-1-1": 1, "0-1-2": 0}
+    preds.write_text(
+        "".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in {**right, **wrong}.items())
+    )
+    task, explicit = get_task(f"multirc={f}")
+    report = score_predictions(task, tmp_path, preds, explicit, limit=4)
+    assert report.num_scored == 6 and report.metrics == {"f1a": pytest.approx(100 * 4 / 5), "em": 50.0}
+    assert score_predictions(task, tmp_path, preds, explicit, limit=3).metrics["em"] == 100.0  # q0 whole
+    assert (
+        len(first_docs(task.load(tmp_path, explicit), 1)) == 3
+        and first_docs([{"id": 0}] * 5, 2) == [{"id": 0}] * 2
+    )
 
 
 def test_multirc_answer_without_a_label_is_an_error(tmp_path):

@@ -103,16 +103,17 @@ def run(args: argparse.Namespace) -> int:
             check_shots,
             demonstration_pool,
             demonstrations_available,
+            first_docs,
             load_eval_docs,
         )
 
         sizes = []
         for task, explicit in tasks:
             docs = load_eval_docs(task, data_dir, explicit)  # so do bad files
-            sizes.append(len(docs))
+            queries = first_docs(docs, args.limit)
+            sizes.append(len(queries))
             if args.shots:  # and demonstration pools smaller than --shots
                 pool, pool_is_eval = demonstration_pool(task, data_dir, explicit, docs)
-                queries = docs[: args.limit] if args.limit else docs
                 check_shots(
                     task,
                     args.shots,
@@ -153,8 +154,7 @@ def _run_model(args: argparse.Namespace, tasks, data_dir: Path, sizes: list[int]
     fmt = PromptFormat.named(args.delimiter, clm_prefix=not args.no_clm_prefix)
     reports = []
     for (task, explicit), n in zip(tasks, sizes):
-        total = min(n, args.limit) if args.limit else n
-        with tqdm(total=total, desc=task.name, disable=args.no_progress, file=sys.stderr) as bar:
+        with tqdm(total=n, desc=task.name, disable=args.no_progress, file=sys.stderr) as bar:
             reports.append(
                 run_task(
                     lm,

@@ -144,6 +144,17 @@ def load_eval_docs(task: Task, data_dir: Path, explicit: str | None = None) -> l
     return docs
 
 
+def first_docs(docs: list[Doc], limit: int | None) -> list[Doc]:
+    """The first `limit` examples (all with None); a MultiRC question cut by the limit keeps all its answer
+    options, since its EM needs every option (the last question's first options alone could all be right)."""
+    if limit is None:
+        return docs
+    n = max(limit, 0)
+    while 0 < n < len(docs) and "qid" in docs[n] and docs[n]["qid"] == docs[n - 1].get("qid"):
+        n += 1
+    return docs[:n]
+
+
 def check_out_dir(out_dir: str | Path) -> None:
     """Fail before any work when `out_dir` (or a folder above it) exists but is not a directory."""
     p = Path(out_dir)
@@ -190,9 +201,7 @@ def run_task(
     fmt = fmt or PromptFormat()
     if task.delimiter is not None:
         fmt = PromptFormat(prefix=fmt.prefix, delimiter=task.delimiter)
-    docs = load_eval_docs(task, data_dir, explicit)
-    if limit is not None:
-        docs = docs[:limit]
+    docs = first_docs(load_eval_docs(task, data_dir, explicit), limit)
     if task.kind == "rank":  # before any scoring: an example with nothing to rank has no prediction
         for d in docs:
             if not task.choices(d):
@@ -361,9 +370,8 @@ def score_predictions(
                 "predicted string"
             )
         by_id[rid] = pred
-    docs = load_eval_docs(task, data_dir, explicit)
-    if limit is not None:  # was ignored: every other example of the task counted as a missing prediction
-        docs = docs[:limit]
+    # `limit` was ignored: every other example of the task counted as a missing prediction
+    docs = first_docs(load_eval_docs(task, data_dir, explicit), limit)
     scored = [d for d in docs if d["id"] in by_id]
     if not scored:
         raise TandemError(
