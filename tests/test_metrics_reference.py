@@ -513,6 +513,11 @@ def test_slu_metrics_on_the_shared_data():
         assert got == pytest.approx(want), name
         gold = slu.slu_metrics(exs, [e.intent for e in exs], [e.slots for e in exs])
         assert gold["slot_f1"] == gold["exact_match"] == gold["intent_acc"] == 100.0, name
+        # the evaluate task: its own documents, the generated text parsed as a prediction file's
+        task, _ = T.get_task(name)
+        docs = task.load(DATA, None)
+        assert len(docs) == len(exs)
+        assert task.metric(docs, texts) == pytest.approx(want), name
 
 
 # ------------------------------------------------------------------------------------------------------ ROUGE
