@@ -108,6 +108,51 @@ def test_xsid_sentence_comments_without_tokens_are_named(tmp_path):
     assert [x.intent for x in load_xsid(p)] == ["greet"]
 
 
+XSID_FIRST = "# text = hi\n# intent = greet\n1\thi\tgreet\tO\n\n"
+
+
+@pytest.mark.parametrize(
+    "second, message",
+    [
+        # a fifth column was ignored: the tag read was the fourth, whatever the row meant
+        (
+            "# intent = set\n1\twake\tset\tO\tB-time\n",
+            r"line 6: expected 4 tab-separated columns \(id, token, intent, tag\), got 5",
+        ),
+        ("# intent = set\n1\twake\tset\tO\t\n", r"line 6: expected 4 tab-separated columns .*got 5"),
+        # a row's intent that is not the sentence's was ignored: the `# intent` line won
+        (
+            "# intent = alarm/set\n1\twake\talarm/set\tO\n2\tup\talarm/cancel\tO\n",
+            r"line 7: intent column 'alarm/cancel' disagrees with the sentence's intent 'alarm/set' \(line 5\)",
+        ),
+        # without a `# intent` line the first row's intent was the sentence's, later rows ignored
+        ("1\twake\tset\tO\n2\tup\tcancel\tO\n", r"line 6: intent column 'cancel' disagrees .*\(line 5\)"),
+        # a second `# text` replaced the first without a word (a sentence run into the next, say)
+        (
+            "# text = wake up\n# intent = set\n# text = bye\n1\twake\tset\tO\n",
+            r"line 7: a second '# text' comment in one sentence \(the first on line 5\)",
+        ),
+        ("# intent = set\n# intent = bye\n1\twake\tset\tO\n", r"line 6: a second '# intent' comment"),
+    ],
+)
+def test_xsid_rows_that_were_silently_misread_are_named(tmp_path, second, message):
+    p = tmp_path / "x.conll"
+    p.write_text(XSID_FIRST + second, encoding="utf-8")
+    with pytest.raises(TandemError, match=rf"x.conll {message}"):
+        load_xsid(p)
+
+
+def test_xsid_rows_that_agree_or_leave_the_intent_column_empty_load(tmp_path):
+    p = tmp_path / "x.conll"
+    # repeated comments other than id/text/intent (xSID's `# text-en`, `# slots`) are not read: allowed
+    p.write_text(
+        XSID_FIRST
+        + "# text = wake up\n# slots = x\n# slots = y\n# intent = set\n1\twake\tset\tO\n2\tup\t\tO\n"
+    )
+    got = [(x.text, x.intent, x.tokens) for x in load_xsid(p)]
+    assert got == [("hi", "greet", ["hi"]), ("wake up", "set", ["wake", "up"])]
+
+
 # ---------------------------------------------------------------------------------------- --predictions rows
 @pytest.fixture
 def squad(tmp_path):

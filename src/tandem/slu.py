@@ -393,16 +393,22 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
     return out
 
 
+_XSID_KEYS = ("id", "text", "intent")  # the sentence comments load_xsid reads
+
+
 def load_xsid(path: str | Path) -> list[SLUExample]:
     """xSID CoNLL: `# text = ...`, `# intent = ...` comments, then `idx<TAB>token<TAB>intent<TAB>tag` rows.
 
-    A tag that is not `O` or `B-`/`I-` with a slot name, or a sentence's comments with no token rows after
-    them, is an error naming the line."""
+    A tag that is not `O` or `B-`/`I-` with a slot name, a row with other than 4 columns, a row's intent that
+    is not its sentence's (an empty intent column is allowed), a second `# id`, `# text` or `# intent`
+    comment in one sentence, or a sentence's comments with no token rows after them, is an error naming the
+    line."""
     p = Path(path)
     out: list[SLUExample] = []
     toks: list[str] = []
     tags: list[str] = []
     meta: dict[str, str] = {}
+    meta_line: dict[str, int] = {}  # where each of `meta` was read
     start_line = 1
 
     def flush() -> None:
@@ -432,6 +438,7 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
         toks.clear()
         tags.clear()
         meta.clear()
+        meta_line.clear()
 
     for i, line in enumerate(read_lines(p), 1):
         if not line.strip():
@@ -444,10 +451,17 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
                 start_line = i
             m = re.match(r"#\s*([\w-]+)\s*[=:]\s?(.*)$", line)
             if m:
-                meta[m.group(1)] = m.group(2).strip()
+                key = m.group(1)
+                if key in _XSID_KEYS and key in meta_line:  # the second silently replaced the first
+                    raise TandemError(
+                        f"{p} line {i}: a second '# {key}' comment in one sentence (the first on line "
+                        f"{meta_line[key]}); keep one, or separate the sentences with a blank line"
+                    )
+                meta[key] = m.group(2).strip()
+                meta_line[key] = i
             continue
         cols = line.split("\t")
-        if len(cols) < 4:
+        if len(cols) != 4:  # a fifth column was ignored without a word
             raise TandemError(
                 f"{p} line {i}: expected 4 tab-separated columns (id, token, intent, tag), got {len(cols)}"
             )
@@ -457,7 +471,15 @@ def load_xsid(path: str | Path) -> list[SLUExample]:
             raise TandemError(f"{p} line {i}: {bad}")
         toks.append(cols[1])
         tags.append(tag)
-        meta.setdefault("intent", cols[2].strip())
+        row_intent = cols[2].strip()
+        if "intent" not in meta:
+            meta["intent"] = row_intent
+            meta_line["intent"] = i
+        elif row_intent and meta["intent"] and row_intent != meta["intent"]:  # was ignored
+            raise TandemError(
+                f"{p} line {i}: intent column {row_intent!r} disagrees with the sentence's intent "
+                f"{meta['intent']!r} (line {meta_line['intent']}); one sentence has one intent"
+            )
     flush()
     return out
 
