@@ -117,6 +117,7 @@ def test_hf_layout_converters():
         "label": 1,
         "qid": "1-2",
         "id": "1-2-3",
+        "num_options": 1,
     }
     rec = [
         {
@@ -512,6 +513,65 @@ def test_limit_keeps_whole_multirc_questions(tmp_path):
         len(first_docs(task.load(tmp_path, explicit), 1)) == 3
         and first_docs([{"id": 0}] * 5, 2) == [{"id": 0}] * 2
     )
+
+
+def _two_question_multirc(tmp_path):
+    """Question 0 with options labelled 1, 0; question 1 with options labelled 1, 0, 0."""
+    questions = [
+        {"question": f"q{q}?", "answers": [{"text": f"o{i}", "label": int(i == 0), "idx": i} for i in range(n)],
+         "idx": q}
+        for q, n in ((0, 2), (1, 3))
+    ]  # fmt: skip
+    return _multirc_file(
+        tmp_path / "mrc.jsonl", [{"idx": 0, "passage": {"text": "t", "questions": questions}}]
+    )
+
+
+@pytest.mark.parametrize(
+    "preds, want",
+    [
+        # question 1 without a prediction for its third option: right on the other two, it was an exact question
+        # (EM 100 on a question half-answered); left out of EM it is counted instead
+        ({"0-1-0": 1, "0-1-1": 0}, {"f1a": 100.0, "em": 0.0, "em_left_out_total": 1.0}),
+        (
+            {"0-0-0": 1, "0-0-1": 0, "0-1-0": 1, "0-1-1": 0},
+            {"f1a": 100.0, "em": 100.0, "em_left_out_total": 1.0},
+        ),
+        (
+            {"0-0-0": 0, "0-0-1": 0, "0-1-0": 1, "0-1-1": 0},
+            {"f1a": 200 / 3, "em": 0.0, "em_left_out_total": 1.0},
+        ),
+        ({"0-0-0": 1, "0-0-1": 0, "0-1-0": 1, "0-1-1": 0, "0-1-2": 1}, {"f1a": 80.0, "em": 50.0}),
+    ],
+)
+def test_multirc_em_leaves_out_questions_with_a_missing_option(tmp_path, preds, want):
+    f = _two_question_multirc(tmp_path)
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in preds.items()))
+    task, explicit = get_task(f"multirc={f}")
+    report = score_predictions(task, tmp_path, p, explicit)
+    assert report.metrics == pytest.approx(want) and report.missing == 5 - len(preds)
+    assert "em_left_out_total" not in markdown_table([report])  # a count, in metrics.json only
+
+
+def test_multirc_em_leaves_out_a_question_whose_option_the_model_skipped(tiny_model, tmp_path):
+    # an option too long for the model is a counted skip; its question was still scored for EM on its others
+    from tandem.evaluation.runner import run_task
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.tokenizer import Tokenizer
+
+    f = _two_question_multirc(tmp_path)
+    row = json.loads(f.read_text())
+    row["passage"]["questions"][1]["answers"][2]["text"] = "a long answer " * 60  # past 96 positions
+    f.write_text(json.dumps(row) + "\n")
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(tiny_model), Tokenizer.load(tiny_model))
+    task, explicit = get_task(f"multirc={f}")
+    rep = run_task(lm, task, tmp_path, explicit, batch_size=2)
+    assert rep.skipped_too_long == 1 and rep.num_scored == 4
+    got = {r["id"]: (r["gold"], r["prediction"]) for r in rep.records if not r.get("skipped")}
+    q0_exact = all(g == p for k, (g, p) in got.items() if k.startswith("0-0-"))
+    assert rep.metrics["em"] == 100.0 * q0_exact and rep.metrics["em_left_out_total"] == 1.0
 
 
 def test_multirc_answer_without_a_label_is_an_error(tmp_path):

@@ -293,6 +293,31 @@ def test_multirc_on_generated_sets(seed):
     assert got == pytest.approx(ref_multirc(options))
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_multirc_with_missing_options_on_generated_sets(seed):
+    """Options without a prediction (skipped or missing) are left out of F1a, and their questions out of EM
+    (counted in em_left_out_total); the task's metric sees only the scored docs, as the runner passes them."""
+    rng = random.Random(400 + seed)
+    docs = []
+    for q in range(rng.randint(1, 8)):
+        n = rng.randint(1, 5)
+        docs += [{"qid": f"0-{q}", "label": rng.randint(0, 1), "num_options": n} for _ in range(n)]
+    kept = [(d, d["label"] if rng.random() < 0.7 else 1 - d["label"]) for d in docs if rng.random() < 0.8]
+    if not kept:
+        kept = [(docs[0], docs[0]["label"])]
+    present = {q: sum(d["qid"] == q for d, _ in kept) for q in {d["qid"] for d, _ in kept}}
+    whole = {q for q, n in present.items() if n == sum(d["qid"] == q for d in docs)}
+    options = [(d["qid"], d["label"], p) for d, p in kept]
+    want = {
+        "f1a": ref_multirc(options)["f1a"],
+        "em": ref_multirc([o for o in options if o[0] in whole])["em"] if whole else 0.0,
+    }
+    if len(whole) < len(present):
+        want["em_left_out_total"] = float(len(present) - len(whole))
+    got = T._superglue_tasks()["multirc"].metric([d for d, _ in kept], [p for _, p in kept])
+    assert got == pytest.approx(want)
+
+
 def test_superglue_tasks_on_the_shared_validation_sets():
     sg = T._superglue_tasks()
     rng = random.Random(3)

@@ -3,7 +3,7 @@
 - SQuAD 2.0: the official script's answer normalisation, exact match and token F1, max over gold answers,
   unanswerable questions scored against the empty string, HasAns/NoAns breakdowns.
 - SuperGLUE: accuracy, CB macro-F1, MultiRC F1a (binary F1 over all answer options) and EM (per question,
-  all options right), ReCoRD max-over-answers EM/F1 (SQuAD v1.1 normalisation).
+  all options right; a question with an option unscored is left out), ReCoRD max-over-answers EM/F1 (SQuAD v1.1 normalisation).
 - Translation: sacreBLEU BLEU, chrF++ (chrF with word bigrams) and spBLEU (BLEU over SentencePiece pieces of
   a given FLORES SentencePiece model). BLEU's tokenizer follows the target language as sacreBLEU recommends
   (`bleu_tokenizer`): 13a, but `zh` for Chinese and `ja-mecab` / `ko-mecab` for Japanese / Korean, which
@@ -21,7 +21,7 @@ import functools
 import re
 import string
 import unicodedata
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 from tandem.errors import TandemError
 from tandem.langcodes import TWO_LETTER
@@ -141,14 +141,31 @@ def binary_f1(golds: Sequence[int], preds: Sequence[int]) -> float:
     return 100.0 * _f1_for(list(golds), list(preds), 1)
 
 
-def multirc(question_ids: Sequence[Hashable], golds: Sequence[int], preds: Sequence[int]) -> dict[str, float]:
-    """MultiRC F1a (binary F1 over all answer options) and EM (share of questions with every option right)."""
+def multirc(
+    question_ids: Sequence[Hashable],
+    golds: Sequence[int],
+    preds: Sequence[int],
+    num_options: Mapping[Hashable, int] | None = None,
+) -> dict[str, float]:
+    """MultiRC F1a (binary F1 over the answer options given) and EM (share of questions with every option right).
+
+    `num_options[q]`: how many options question q has in the task. A question given fewer (an option skipped
+    or without a prediction) is left out of EM, as a missing example is left out of any score, not scored
+    on the options it has (all right there made it an exact question); `em_left_out_total` counts those
+    questions when there are any. F1a is over the options given, missing ones left out.
+    """
     if not (len(question_ids) == len(golds) == len(preds)):
         raise TandemError("multirc: question_ids, golds and preds must have the same length")
     per_q: dict[Hashable, bool] = {}
+    seen: collections.Counter[Hashable] = collections.Counter()
     for q, g, p in zip(question_ids, golds, preds):
         per_q[q] = per_q.get(q, True) and g == p
-    return {"f1a": binary_f1(golds, preds), "em": _mean([float(v) for v in per_q.values()])}
+        seen[q] += 1
+    whole = [q for q in per_q if seen[q] >= (num_options or {}).get(q, 0)]
+    out = {"f1a": binary_f1(golds, preds), "em": _mean([float(per_q[q]) for q in whole])}
+    if len(whole) < len(per_q):
+        out["em_left_out_total"] = float(len(per_q) - len(whole))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ generation

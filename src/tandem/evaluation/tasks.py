@@ -11,6 +11,7 @@ way a prediction is a plain JSON value, so `tandem evaluate --predictions FILE` 
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import json
@@ -340,6 +341,9 @@ def _flatten_multirc(rows: list[Doc], where: str) -> list[Doc]:
                         "id": f"{p_idx}-{q_idx}-{a.get('idx', ai)}",
                     }
                 )
+    per_question = collections.Counter(d["qid"] for d in out)
+    for d in out:  # EM needs a question whole: it scores one only when all of its options have predictions
+        d["num_options"] = per_question[d["qid"]]
     return out
 
 
@@ -561,7 +565,10 @@ def _superglue_tasks() -> dict[str, Task]:
             choices=lambda d: yn,
             choice_labels=lambda d: [0, 1],
             metric=lambda docs, p: M.multirc(
-                [d["qid"] for d in docs], [d["label"] for d in docs], [int(x) for x in p]
+                [d["qid"] for d in docs],
+                [d["label"] for d in docs],
+                [int(x) for x in p],
+                {d["qid"]: d["num_options"] for d in docs if "num_options" in d},
             ),
             load_train=_sg_train("multirc"),
             label_of=lambda d: d["label"],
