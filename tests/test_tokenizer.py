@@ -854,3 +854,20 @@ def test_alpha_languages_are_read_as_language_tags(tmp_path: Path) -> None:
     assert sample.stats["languages"] == {"en": {"lines": 40, "drawn": 40}}
     sample = sample_corpus([a, b], alpha=0.0, file_langs=["en_us", "EN-US"], input_sentence_size=40)
     assert sample.stats["languages"] == {"en-US": {"lines": 40, "drawn": 40}}
+
+
+def test_cli_info_names_the_model_file_it_read(tmp_path: Path, capsys) -> None:
+    """`tokenizer info --tokenizer some/name.model` reported "tokenizer.model" (the name save() writes) for a
+    bare .model file; it names the file read, and a saved directory still reports its tokenizer.model."""
+    rng = random.Random(0)
+    words = "the cat sat on a mat and looked at one small red bird in the old green tree".split()
+    lines = [" ".join(rng.choice(words) for _ in range(10)) for _ in range(600)]
+    tok = Tokenizer.train(iter(lines), vocab_size=290)
+    saved = tok.save(tmp_path / "tok")
+    bare = tmp_path / "mine.model"
+    shutil.copy(saved / "tokenizer.model", bare)
+    assert cli_main(["tokenizer", "info", "--tokenizer", str(bare)]) == 0
+    assert json.loads(capsys.readouterr().out)["model_file"] == "mine.model"
+    assert cli_main(["tokenizer", "info", "--tokenizer", str(saved)]) == 0
+    assert json.loads(capsys.readouterr().out)["model_file"] == "tokenizer.model"
+    assert (Tokenizer.load(bare).save(tmp_path / "again") / "tokenizer.model").is_file()  # save() as before

@@ -744,6 +744,7 @@ class Tokenizer(_TokenizerBase):
                 f"not a valid SentencePiece model ({e}); pass a .model file written by SentencePiece"
             ) from e
         self.meta: dict = dict(meta or {})
+        self.model_path: Path | None = None  # the .model file `load` read (None: built in memory)
         self.num_threads = _default_threads()
         self._warned_beyond_vocab = False
         n = self.sp.get_piece_size()
@@ -1014,7 +1015,7 @@ class Tokenizer(_TokenizerBase):
         except OSError as e:
             raise TandemError(f"{p}: cannot read ({e.strerror or e})") from e
         try:
-            return cls(proto, newline=newline, meta=meta)
+            tok = cls(proto, newline=newline, meta=meta)
         except TandemError as e:
             if proto.lstrip()[:1] == b"{":  # JSON, not a serialized proto
                 raise TandemError(
@@ -1022,6 +1023,8 @@ class Tokenizer(_TokenizerBase):
                     f"{MODEL_FILE} (or another SentencePiece .model file)"
                 ) from e
             raise TandemError(f"{p}: {e}") from e
+        tok.model_path = p  # the file read (config() names the one save() writes, tokenizer.model)
+        return tok
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write tokenizer.model and tokenizer_config.json into `directory` (created if needed)."""

@@ -145,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
         )
     tok = Tokenizer.load(args.tokenizer)
     if args.action == "info":
-        print(json.dumps(tok.config(), indent=2, ensure_ascii=False))
+        info = tok.config()
+        path = getattr(tok, "model_path", None)
+        if path is not None and "model_file" in info:  # the file read, not the name save() would write
+            info["model_file"] = path.name
+        print(json.dumps(info, indent=2, ensure_ascii=False))
     elif args.action == "encode":
         texts = [args.text] if args.text is not None else [line.rstrip("\r\n") for line in sys.stdin]
         for lineno, text in enumerate(texts, 1):
