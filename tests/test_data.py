@@ -1074,6 +1074,45 @@ def test_problems_found_when_the_stream_is_built_survive_a_resume(tmp_path):
     assert any("de.txt: empty file" in p for p in r.stats["problems"])
 
 
+def test_a_resumed_stream_counts_its_setup_problems_as_an_uninterrupted_one(tmp_path):
+    """Setup problems past max_problems are not listed, so a resume took them for new ones and counted them
+    again (4 empty files, 3 of them unlisted, counted 10 times after two resumes). A resumed run's statistics are now an
+    uninterrupted run's, through a resharded resume too."""
+    en = tmp_path / "en"
+    en.mkdir()
+    write_docs(en / "a.txt", 0, [6] * 10)
+    for name in ("b.txt", "c.txt", "d.txt"):
+        (en / name).write_text("")
+    write_docs(tmp_path / "de.txt", 1, [6] * 10)
+    (tmp_path / "fr.txt").write_text("")
+    srcs = [Source(en, "en"), Source(tmp_path / "de.txt", "de"), Source(tmp_path / "fr.txt", "fr")]
+
+    def stream(**kw):
+        return PretrainStream(srcs, TOK, AlexaTMObjective(CLM), 24, 2, max_problems=1, **kw)
+
+    ref = stream()
+    ref_batches = [next(ref) for _ in range(6)]
+    assert ref.stats["empty_files"] == 4 and ref.stats["empty_sources"] == 1
+    run = stream()
+    got = [next(run) for _ in range(2)]
+    for _ in range(2):  # resumed twice, each time from a checkpoint round-trip
+        state = json.loads(json.dumps(run.state_dict()))
+        run = stream()
+        run.load_state_dict(state)
+        got += [next(run) for _ in range(2)]
+    assert batches_equal(got, ref_batches)
+    assert json.loads(json.dumps(run.state_dict()["stats"])) == json.loads(
+        json.dumps(ref.state_dict()["stats"])
+    )
+    # the states of two ranks resumed by one: each rank's counters held the setup problems once
+    ranks = [stream(rank=r, world_size=2) for r in range(2)]
+    for s in ranks:
+        next(s)
+    one = stream()
+    one.load_resharded([json.loads(json.dumps(s.state_dict())) for s in ranks])
+    assert one.stats["empty_files"] == 4 and one.stats["empty_sources"] == 1
+
+
 def test_short_and_decontaminated_documents_are_named_by_file_and_line(tmp_path):
     f = tmp_path / "f.txt"
     f.write_text("7 8 9 10\n7\n" + " ".join(str(100 + i) for i in range(13)) + "\n11 12 13 14\n")

@@ -552,6 +552,9 @@ class PretrainStream:
     def _problem(self, stat: str, message: str) -> None:
         if stat in self.stats and isinstance(self.stats[stat], int):
             self.stats[stat] += 1
+        self._list_problem(stat, message)
+
+    def _list_problem(self, stat: str, message: str) -> None:
         # up to max_problems of each kind: thousands of decontaminated or short documents must not keep an
         # invalid UTF-8 line or a file without the field found later from being listed
         listed = self.stats["problems_listed"]
@@ -854,6 +857,9 @@ class PretrainStream:
             "buffers": {k: list(v) for k, v in self._buffers.items()},
             "stats": stats,
             "problem_kinds": list(self._problem_kinds),
+            # the setup problems (found when the stream was built) its counters hold: a resumed stream finds
+            # its own, and counts only the difference
+            "setup_counts": dict(Counter(stat for stat, _ in self._setup_problems)),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -896,10 +902,26 @@ class PretrainStream:
         self.stats.update(saved)  # counters added since the state was saved start at 0
         self._problem_kinds = _problem_kinds(state)
         # what this stream found when it was built (an empty file, a language with no data) may be new: the
-        # data can have changed since the checkpoint
+        # data can have changed since the checkpoint. The saved counters hold the setup problems of the stream
+        # that saved them: they change by the difference, so a resumed run counts what an uninterrupted one
+        # does (each problem once, listed or not)
+        now = Counter(stat for stat, _ in self._setup_problems)
+        before = state.get("setup_counts")
+        if isinstance(before, dict):
+            before = Counter({k: int(v) for k, v in before.items()})
+        else:  # a state saved before they were recorded: new are those missing from a list not yet full
+            listed = self.stats["problems_listed"]
+            before = now - Counter(
+                stat
+                for stat, msg in self._setup_problems
+                if msg not in self.stats["problems"] and listed[stat] < self.max_problems
+            )
+        for stat in set(now) | set(before):
+            if isinstance(self.stats.get(stat), int) and not isinstance(self.stats[stat], bool):
+                self.stats[stat] = max(0, self.stats[stat] + now[stat] - before[stat])
         for stat, msg in self._setup_problems:
             if msg not in self.stats["problems"]:
-                self._problem(stat, msg)
+                self._list_problem(stat, msg)
         for lang in self.languages:
             if self.lang_sizes[lang] <= 0 and lang not in self.stats["empty_languages"]:
                 self.stats["empty_languages"].append(lang)
@@ -977,6 +999,11 @@ class PretrainStream:
         stats["problems"] = problems
         stats["problems_listed"] = dict(Counter(k for k in kinds if k is not None))
         merged["problem_kinds"] = kinds
+        # the counters summed above hold the setup problems of each of those ranks: so do their setup counts
+        if all(isinstance(s.get("setup_counts"), dict) for s in mine):
+            merged["setup_counts"] = dict(sum((Counter(s["setup_counts"]) for s in mine), Counter()))
+        else:
+            merged.pop("setup_counts", None)
         stats["batches"] = merged["batches"]
         self.load_state_dict(merged)
 
