@@ -701,6 +701,28 @@ def test_clear_errors_for_missing_or_all_empty_data(tmp_path):
         Source.coerce("just-a-path.txt")
 
 
+def test_no_usable_document_names_every_dead_source_first(tmp_path):
+    """The error listed the first three problems, which could all be one source's: the other dead source
+    (a failed file) went unnamed. Each dead source now comes first, with the first problem naming it."""
+    (tmp_path / "en.txt").write_bytes(b"\xff\n" * 4)  # 4 invalid UTF-8 lines
+    (tmp_path / "de.txt").write_text("7\n" * 4)  # 4 documents of 1 token (min_doc_tokens 3)
+    (tmp_path / "fr.txt").write_text("")
+    srcs = [Source(tmp_path / n, lang) for n, lang in (("en.txt", "en"), ("de.txt", "de"), ("fr.txt", "fr"))]
+    s = PretrainStream(srcs, TOK, "alexatm", 32, 2)
+    with pytest.raises(TandemError, match="no source has any usable document") as e:
+        next(s)
+    msg = str(e.value)
+    assert "every problem is listed in stream.stats['problems']" in msg
+    for name, why in (
+        ("en:en.txt", f"{tmp_path / 'en.txt'} line 1: invalid UTF-8"),
+        ("de:de.txt", f"{tmp_path / 'de.txt'} line 1: 1 tokens (skipped)"),
+        ("fr:fr.txt", f"{tmp_path / 'fr.txt'}: empty file"),
+    ):
+        assert f"{name}: {why}" in msg, msg
+    assert msg.index("Sources without one:") < msg.index("en.txt line 1")
+    assert {name for name, _ in e.value.dead} == {"en:en.txt", "de:de.txt", "fr:fr.txt"}
+
+
 # -- adversarial input ----------------------------------------------------------------------------------------
 def read_all(src: Source, **kw) -> list:
     """Every item of one pass of a reader, the epoch end excluded."""

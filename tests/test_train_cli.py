@@ -545,3 +545,25 @@ def test_a_tokenizer_trained_on_a_mostly_skipped_file_warns_with_its_counts(tmp_
         f"{bad} line 2: invalid UTF-8 at byte 0 (skipped)). Binary data"
     ) in err
     assert str(ok) not in err and err.count("warning") == 1
+
+
+def test_pretrain_without_a_usable_document_points_to_its_data_stats(tmp_path, capsys):
+    """The error sent CLI users to `stream.stats['problems']`, a Python object they do not have: it names the
+    data_stats.json written before it, and each source without a usable document comes first."""
+    from tandem.tokenizer import Tokenizer
+
+    Tokenizer.train(iter(open(_corpus(tmp_path)[0], encoding="utf-8")), vocab_size=300).save(tmp_path / "tok")
+    (tmp_path / "bad.txt").write_bytes(b"\xff\n" * 5)
+    (tmp_path / "short.txt").write_text("a\n" * 5)
+    out = tmp_path / "run"
+    argv = ["pretrain", "--data", f"en:{tmp_path / 'bad.txt'}", f"de:{tmp_path / 'short.txt'}"]
+    argv += ["--tokenizer", str(tmp_path / "tok"), "--preset", "tiny", "--batch-size", "2", "--seq-len", "32"]
+    argv += ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}', "--steps", "2"]
+    assert main([*argv, "--out", str(out), "--no-progress", "--no-tensorboard", "--no-plot"]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("error: ") and "stream.stats" not in err
+    assert f"every problem is listed in {out / 'data_stats.json'}" in err
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert sorted(stats["dead_sources"]) == ["de:short.txt", "en:bad.txt"]
+    assert f"en:bad.txt: {tmp_path / 'bad.txt'} line 1: invalid UTF-8" in err
+    assert f"de:short.txt: {tmp_path / 'short.txt'} line 1: " in err

@@ -85,6 +85,33 @@ def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
     return "doc", (ids, flag)
 
 
+class NoUsableData(TandemError):
+    """No source has a usable document left. `dead`: per source that gave none, its name and the first listed
+    problem that names it or one of its files (else the message saying it is dead); `problems`: the first few
+    other listed problems; `where`: where every problem is listed (`stream.stats['problems']`; `tandem
+    pretrain` names its data_stats.json)."""
+
+    def __init__(
+        self, dead: list[tuple[str, str]], problems: list[str], where: str = "stream.stats['problems']"
+    ) -> None:
+        self.dead, self.problems, self.where = list(dead), list(problems), where
+        shown = [f"{name}: {why}" for name, why in self.dead[:_SHOWN_DEAD]]
+        if len(self.dead) > _SHOWN_DEAD:
+            shown.append(f"and {len(self.dead) - _SHOWN_DEAD} more sources")
+        more = f"; other problems: {'; '.join(self.problems)}" if self.problems else ""
+        super().__init__(
+            f"PretrainStream: no source has any usable document left; every problem is listed in {where}. "
+            f"Sources without one: {'; '.join(shown)}{more}"
+        )
+
+    def listed_in(self, where: str) -> NoUsableData:
+        """The same error, saying its problems are listed in `where`."""
+        return NoUsableData(self.dead, self.problems, where)
+
+
+_SHOWN_DEAD = 10  # sources named in a NoUsableData message
+
+
 def _problem_kinds(state: dict[str, Any]) -> list[str | None]:
     """The kind of each listed problem of a saved stream state (None for each of a state saved before they
     were recorded)."""
@@ -732,12 +759,40 @@ class PretrainStream:
     def _sample_lang(self) -> str:
         live = self._live_langs()
         if not live:
-            raise TandemError(
-                "PretrainStream: no source has any usable document left; see stream.stats['problems']: "
-                + "; ".join(self.stats["problems"][:3])
-            )
+            raise self._no_usable_data()
         p = np.asarray([self.lang_probs[lang] for lang in live])
         return live[int(self.rng.choice(len(live), p=p / p.sum()))]
+
+    def _no_usable_data(self) -> NoUsableData:
+        """The error for a stream none of whose sources has a usable document: each source first, with the
+        first listed problem naming it or one of its files (a failed parquet file, an invalid line), then the
+        first few other problems."""
+        problems = list(self.stats["problems"])
+        kinds = self._problem_kinds if len(self._problem_kinds) == len(problems) else [None] * len(problems)
+        used: set[int] = set()
+        dead: list[tuple[str, str]] = []
+        for src, is_dead in zip(self.sources, self._dead, strict=True):
+            if not is_dead:  # alive but never drawn (a language of weight 0): not why the stream stopped
+                continue
+            try:
+                files = [str(f) for f in resolve_files(src)[1]]
+            except TandemError:
+                files = []
+            paths = (*files, str(src.path))  # a message about a file starts "PATH: " or "PATH line N: "
+            named = (f"source {src.name} ", f"{src.name} record ")
+            mine = [
+                k
+                for k, msg in enumerate(problems)
+                if msg.startswith(named) or any(msg.startswith((f"{p}:", f"{p} ")) for p in paths)
+            ]
+            why = [k for k in mine if kinds[k] != "dead"] or mine
+            if why:
+                used.update(mine)
+                dead.append((str(src.name), problems[why[0]]))
+            else:
+                dead.append((str(src.name), "no usable document"))
+        others = [msg for k, msg in enumerate(problems) if k not in used][:3]
+        return NoUsableData(dead, others)
 
     def _next_doc(self, lang: str) -> np.ndarray | None:
         """A document of `lang` from a source drawn by weight; None when the language has run dry."""

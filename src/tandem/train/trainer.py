@@ -1468,6 +1468,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             summary = _data_summary(stats)
             if summary and rank == 0:
                 print(f"data: {summary}; files and lines in {path}", file=sys.stderr, flush=True)
+            from tandem.data.stream import NoUsableData
+
+            if isinstance(data_failure, NoUsableData):  # its problems are in the file just written
+                data_failure = data_failure.listed_in(f"{path} ('problems')")
         if rank == 0 and cfg.plot:
             plot_metrics(out / "metrics.jsonl", out / "loss.png")
         if stop_signal is not None and rank == 0:
