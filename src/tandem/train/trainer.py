@@ -459,8 +459,9 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
                 f"{'lower' if e.too_large else 'raise'} --vocab-size, add text to --data, or pass --tokenizer "
                 "(one made with `tandem tokenizer train`)"
             ) from e
-        if note := _skipped_note(read):
-            print(note, file=sys.stderr, flush=True)
+        for note in (_damaged_note(read), _skipped_note(read)):
+            if note:
+                print(note, file=sys.stderr, flush=True)
         tok.save(target)
     if dist.is_initialized():
         dist.barrier()
@@ -645,6 +646,23 @@ def _skipped_note(read: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def _damaged_note(read: dict[str, dict[str, Any]]) -> str:
+    """A warning naming the files the readers could read only in part or not at all (a truncated or corrupt
+    .gz, an unreadable parquet file), whatever share of the text they are ("" when none): the tokenizer was
+    trained without the rest, as the data stream will read them (skipped and counted in bad_files)."""
+    bad = [f["damaged"] for r in read.values() for f in r.get("files", {}).values() if f.get("damaged")]
+    if not bad:
+        return ""
+    more = f"; and {len(bad) - 10} more such files" if len(bad) > 10 else ""
+    files, them = ("files", "them") if len(bad) > 1 else ("file", "it")
+    return (
+        f"warning: the tokenizer was trained on what could be read of {len(bad)} damaged --data {files}, as "
+        f"the data stream reads {them} (the rest skipped; bad_files in data_stats.json once the stream gets "
+        f"there): {'; '.join(bad[:10])}{more}. Repair or replace {them}, or leave {them} out of --data, then "
+        "start again with --overwrite"
+    )
+
+
 def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = None) -> Iterator[str]:
     """Every document of the sources, read once as the data stream reads them (any format, the source's
     field; bad records are skipped here and counted by the stream), for training a tokenizer. `read`
@@ -678,6 +696,8 @@ def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = N
                     for counts in (r, f):
                         counts["skipped"][stat] = counts["skipped"].get(stat, 0) + 1
                         counts["first"] = counts["first"] or msg
+                    if stat == "bad_files":  # a file read in part or not at all (a damaged .gz, parquet)
+                        f.setdefault("damaged", msg)
         finally:
             reader.close()
     if n == 0:
