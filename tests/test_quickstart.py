@@ -542,3 +542,29 @@ def test_stages_rerun_from_another_directory_finds_the_earlier_data(tmp_path, mo
     res = run_quickstart(out, stages=["corpus"], **quiet)
     assert res["stages"]["corpus"]["status"] == "ok"
     assert res["user_data"] == saved["user_data"]
+
+
+def test_report_corpus_section_describes_the_users_data(tmp_path):
+    """With --data the Corpus section still counted the built-in pretraining documents, which nothing was
+    trained on. It now describes the user's files (files, languages, documents, bytes) and says what the
+    built-in corpus is still used for; without --data it is as before."""
+    import gzip
+
+    (tmp_path / "de.txt").write_text("ein Dokument\n\nnoch eins\ndrei\n", encoding="utf-8")  # 3 documents
+    (tmp_path / "en.txt.gz").write_bytes(gzip.compress(b"one document\ntwo\n", mtime=0))  # 2 documents
+    out = tmp_path / "qs"
+    quiet = {"quiet": True, "log": lambda s: None}
+    data = [str(tmp_path / "de.txt"), str(tmp_path / "en.txt.gz")]
+    res = run_quickstart(out, minutes=1, data=data, stages=["corpus"], **quiet)
+    size = (tmp_path / "de.txt").stat().st_size + (tmp_path / "en.txt.gz").stat().st_size
+    assert res["user_data_summary"] == {"files": 2, "languages": ["de", "en"], "documents": 5, "bytes": size}
+    md = (out / "report.md").read_text(encoding="utf-8")
+    corpus = md.split("## Corpus\n", 1)[1].split("\n## ", 1)[0]
+    assert f"2 files in languages de, en, 5 documents (non-blank lines), {fmt(size)} bytes" in corpus
+    assert "The built-in synthetic corpus, used for prompting" in corpus
+    assert "pretraining documents" not in corpus
+    assert untraced_numbers(md, res) == []
+    res = run_quickstart(tmp_path / "plain", minutes=1, stages=["corpus"], **quiet)
+    md = (tmp_path / "plain" / "report.md").read_text(encoding="utf-8")
+    assert f"{fmt(res['stages']['corpus']['result']['documents'])} pretraining documents" in md
+    assert "Your data" not in md and res["user_data_summary"] is None

@@ -389,6 +389,23 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
+def data_summary(sources: list[tuple[str, str]]) -> dict:
+    """What the report says of the user's `--data` (`pretraining_sources`): its files, languages, documents
+    (non-blank lines, as the tokenizer and `tandem pretrain` read a text file) and bytes on disk."""
+    from tandem.data.sources import data_lines, open_data_file
+
+    docs = 0
+    for f, _ in sources:
+        with open_data_file(f, "--data file") as fh:
+            docs += sum(1 for line in data_lines(fh, f, "--data file") if line.strip())
+    return {
+        "files": len(sources),
+        "languages": sorted({lang for _, lang in sources}),
+        "documents": docs,
+        "bytes": sum(Path(f).stat().st_size for f, _ in sources),
+    }
+
+
 def pretraining_files(ctx: Context) -> list[str]:
     """The pretraining text files (see `pretraining_sources`)."""
     return [f for f, _ in pretraining_sources(ctx)]
@@ -967,8 +984,9 @@ def _run_quickstart(
     bad = [s for s in chosen if s not in known]
     if bad:
         raise TandemError(f"--stages: unknown {bad}; choose from {', '.join(known)}")
+    summary = None
     if ctx.data:  # files and languages checked before any stage runs
-        pretraining_sources(ctx)
+        summary = data_summary(pretraining_sources(ctx))
     ctx.results = {
         "tandem_version": __version__,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -976,6 +994,7 @@ def _run_quickstart(
         "synthetic_data": not ctx.data,
         "data_note": SYNTHETIC_NOTE,
         "user_data": _absolute_data(ctx.data) if ctx.data else ctx.data,
+        "user_data_summary": summary,  # the report's Corpus section describes it
         "seed": ctx.seed,
         "langs": ctx.langs,
         "machine": _machine(),

@@ -179,13 +179,27 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
         b.append(("ul", [f"**{n}** ({e['status']}): {e.get('reason', '')}" for n, e in skipped]))
     # ---------------------------------------------------------------------------------------- corpus
     c = _get(st, "corpus", "result")
+    u = res.get("user_data_summary") if not res.get("synthetic_data", True) else None
+    if c or isinstance(u, dict):
+        b.append(("h2", "Corpus"))
+    if isinstance(u, dict):  # --data: the user's files trained the tokenizer and the teacher
+        b.append(("p", (
+            f"Your data (`--data`), on which the tokenizer and the teacher were trained: {fmt(u['files'])} "
+            f"files in languages {', '.join(u['languages'])}, {fmt(u['documents'])} documents (non-blank "
+            f"lines), {fmt(u['bytes'])} bytes.")))  # fmt: skip
     if c:
-        b += [("h2", "Corpus"), ("p", (
-            f"{fmt(c['frames'])} requests, each in {fmt(c['languages'])} languages, across {fmt(c['domains'])} "
-            f"domains and {fmt(c['intents'])} intents: {fmt(c['utterances_train'])} training, "
-            f"{fmt(c['utterances_dev'])} dev and {fmt(c['utterances_test'])} test utterances; "
-            f"{fmt(c['documents'])} pretraining documents. The test split uses only held-out templates and "
-            f"held-out slot values. Spoken form: {fmt(c['spoken_form'])}."))]  # fmt: skip
+        what = (
+            "The built-in synthetic corpus, used for prompting, fine-tuning (parsing), distillation and serving: "
+            if isinstance(u, dict)
+            else ""
+        )
+        docs = "" if isinstance(u, dict) else f"; {fmt(c['documents'])} pretraining documents"
+        b.append(("p", (
+            f"{what}{fmt(c['frames'])} requests, each in {fmt(c['languages'])} languages, across "
+            f"{fmt(c['domains'])} domains and {fmt(c['intents'])} intents: {fmt(c['utterances_train'])} training, "
+            f"{fmt(c['utterances_dev'])} dev and {fmt(c['utterances_test'])} test utterances{docs}. The test "
+            f"split uses only held-out templates and held-out slot values. Spoken form: "
+            f"{fmt(c['spoken_form'])}.")))  # fmt: skip
     t = _get(st, "tokenizer", "result")
     if t:
         b += [("h2", "Tokenizer"), ("p", f"SentencePiece unigram, {fmt(t['vocab_size'])} pieces (with [CLM], [DOC] "
