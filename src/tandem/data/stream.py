@@ -776,7 +776,7 @@ class PretrainStream:
                 continue
             try:
                 files = [str(f) for f in resolve_files(src)[1]]
-            except TandemError:
+            except (TandemError, OSError):  # gone since: its messages still start with its path
                 files = []
             paths = (*files, str(src.path))  # a message about a file starts "PATH: " or "PATH line N: "
             named = (f"source {src.name} ", f"{src.name} record ")
