@@ -107,3 +107,44 @@ def test_case_section_without_its_rules_is_a_clear_error() -> None:
         _check_case("xx", {"after": ["في"]})
     with pytest.raises(TandemError, match=r'xx\.json: case needs "oblique"'):
         _check_case("xx", ["في"])
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # a number before a separate "و" (or "و" written on the next number) has no noun after it: not the
+        # construct form ألفا/مئتا (ألفي/مئتي in the oblique case) but the standalone one
+        ("2000 و 2020", "ألفان و ألفان و عشرون"),
+        ("200 و 300", "مئتان و ثلاثمائة"),
+        ("في 200 و 300", "في مئتين و ثلاثمائة"),
+        ("بين 2000 و 2020", "بين ألفين و ألفين و عشرين"),
+        ("بين 2000 و2020", "بين ألفين و ألفين و عشرين"),
+        ("بين 200 و 300 شخص", "بين مئتين و ثلاثمائة شخص"),  # the noun follows the second number only
+        # عامي/سنتي (the dual of عام/سنة) in construct: both numbers genitive
+        ("عامي 2000 و 2001", "عامي ألفين و ألفين و واحد"),
+        ("سنتي 1990 و 1991", "سنتي ألف و تسعمائة و تسعين و ألف و تسعمائة و واحد و تسعين"),
+        # the first number of a range is followed by the range word; the second alone before no word
+        ("200-300 شخص", "مئتان إلى ثلاثمائة شخص"),
+        ("100-200", "مائة إلى مئتين"),
+        ("200 و 300 كم", "مئتان و ثلاثمائة كيلومتر"),
+        ("2000-3000%", "ألفان إلى ثلاثة آلاف بالمئة"),
+        ("1000-2000", "ألف إلى ألفين"),
+    ],
+)
+def test_arabic_number_before_and_stands_alone(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # a noun right after the number: the construct form stays
+        ("2000 شخص", "ألفا شخص"),
+        ("في 200 شخص", "في مئتي شخص"),
+        ("2000 وحدة", "ألفا وحدة"),  # a noun that starts with و is no "و"
+        ("100-200 شخص", "مائة إلى مئتي شخص"),
+        ("2000", "ألفان"),
+    ],
+)
+def test_arabic_construct_form_before_a_noun(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want

@@ -48,6 +48,7 @@ class Verbalizer:
         self.ordinal_variants: dict[str, list[list[str]]] = spec.get("ordinal_variants", {})
         self.year_spec: dict[str, Any] = spec.get("year", {"mode": "cardinal"})
         self.standalone_rules: list[list[str]] = spec.get("standalone_rules", [])
+        self.standalone_before: list[str] = spec.get("standalone_before", [])
         if self.engine == "indic":
             self._init_indic(spec["indic"])
         self.cardinal = lru_cache(maxsize=4096)(self._cardinal)

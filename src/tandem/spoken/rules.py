@@ -195,6 +195,10 @@ class LanguageRules:
         self.lang = lang
         self.t = t
         self.v = Verbalizer(lang, t)
+        # a number before one of `numbers.standalone_before` stands alone: no noun follows it (ar "2000 و 2001"
+        # *ألفان و ألفان و واحد*), the word apart or written on the next number ("و2020"), not on a word ("وحدة")
+        sb = self.v.standalone_before
+        self.re_standalone_next = re.compile(rf"[^\S\r\n]*(?:{_alternation(sb)})(?![^\W\d_])") if sb else None
         fmt = t["format"]
         dec = fmt["decimal"] + (f"|{fmt['alt_decimal']}" if fmt.get("alt_decimal") else "")
         # possessive digit runs: what follows a number never starts with a digit, so giving digits back
@@ -1248,7 +1252,8 @@ class LanguageRules:
         words = said or self.read_amount(i, f)
         if f is None and key is not None:
             words = self.agree(words, key, before_noun=False)
-        words = self._case(words, lo, bool(m.group("neg")), oblique)
+        # the range word follows it, not the noun: ar "200-300 شخص" *مئتان إلى ثلاثمائة شخص*
+        words = self._case(self.v.standalone(words), lo, bool(m.group("neg")), oblique)
         neg = f"{self.v.minus} " if m.group("neg") else ""
         return f"{neg}{words} {self._range_sep(m)} "
 
@@ -1544,6 +1549,11 @@ class LanguageRules:
             return f" {a} {sep} {b} "
         a = self.read_number(m.group("a"), before=m.string[: m.start()], gender=g, before_noun=False)
         b = self.read_number(m.group("b"), before=m.string[: m.start()], gender=g)
+        # the first is followed by the range word, not the noun: ar "100-200" *مائة إلى مئتين*, "200-300 شخص"
+        # *مئتان إلى ثلاثمائة شخص*
+        a = self.v.standalone(a)
+        if g is None and self._no_noun_next(m.string, m.end()):
+            b = self.v.standalone(b)
         if g is None and self.before_word is not None:  # ta "20-21 நாட்கள்": "இருபது முதல் இருபத்து ஒரு"
             b = self._before_word(m.string, m.start(), m.end(), m.group("b"), b)
         a = self._case(a, m.group("a"), False, obl_a)
@@ -1578,7 +1588,7 @@ class LanguageRules:
         obl = self._oblique_before(_before(m))
         if counted is None:
             words = self.read_number(m.group("num"), neg, m.string[: m.start()])
-            if self.v.standalone_rules and not _RE_WORD_NEXT.match(m.string, m.end()):
+            if self.v.standalone_rules and self._no_noun_next(m.string, m.end()):
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
             elif self.before_word is not None and not neg:
                 words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
@@ -1586,6 +1596,13 @@ class LanguageRules:
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), neg, gender=gender, prev=prev)
         return f" {self.elide(self._case(words, m.group('num'), neg, obl), noun)} "  # it "un'ora": joined to the noun
+
+    def _no_noun_next(self, s: str, end: int) -> bool:
+        """Whether no noun follows a number written up to s[end], so that it is said in its `standalone_rules`
+        form: no word follows it on its line, or one of `numbers.standalone_before` does (ar "2000 و 2001")."""
+        if not _RE_WORD_NEXT.match(s, end):
+            return True
+        return self.re_standalone_next is not None and self.re_standalone_next.match(s, end) is not None
 
     def _before_word(self, s: str, start: int, end: int, num: str, words: str) -> str:
         """The words of the whole number `num` written at s[start:end], right before a word of the

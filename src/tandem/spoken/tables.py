@@ -7,7 +7,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `ordinal_variants` {name: rules} (rules are [regex, replacement] pairs applied to the last word), `year`
   ({"mode": "cardinal" | "num2words" | "hundreds", "range", "template"}), `standalone_rules` (optional:
   rules for the last word of a year or of a number before no word, ar "ألفا" -> "ألفان"; a number before
-  a word keeps the engine's form, ar "ألفا شخص"), and for the indic engine `indic`
+  a word keeps the engine's form, ar "ألفا شخص"; `standalone_before`, optional: words after which it
+  stands alone all the same, written apart or on a digit, ar "و" of "2000 و 2001", "2000 و2020"), and for
+  the indic engine `indic`
   (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table}]).
 - `format`: `group` (regex of a grouped integer), `decimal` (regex of the decimal separator), optional
   `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
@@ -50,7 +52,7 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   clitic of `prefixes` ("وحوالي"); right after a clitic of `attached` written on its digits ("ب20"); after
   a noun of `construct` with an optional clitic of `construct_prefixes` ("عام 2000", "لعام 2016"); after a
   noun of `apposition` right after an `after` word ("في العام 2000"); as the second of two numbers joined by
-  `between.and` after a word of `between.words` ("بين 10 و 20"); and as the second number of a range whose
+  `between.and` after a word of `between.words` ("بين 10 و 20", "عامي 2000 و 2001"); and as the second number of a range whose
   range word is an `after` word ("10-20": "... إلى عشرين").
 - `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
   of a whole number right before a word of that script, also the second number of a range, a number before
