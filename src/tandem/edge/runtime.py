@@ -27,6 +27,7 @@ from tandem.decoding import (
     model_min_new_tokens,
 )
 from tandem.errors import InputTooLong, TandemError
+from tandem.jsonl import JSON_ERRORS
 from tandem.slu import SLULabels
 from tandem.tokenizer import frame
 
@@ -782,7 +783,7 @@ def _read_json(path: Path, kind: type, what: str) -> Any:
         raise TandemError(f"{path}: not found; {_DAMAGED}")
     try:
         value = json.loads(_read_text(path))
-    except (ValueError, RecursionError) as e:  # JSONDecodeError; nested too deeply, an over-long integer
+    except JSON_ERRORS as e:  # JSONDecodeError; nested too deeply, an over-long integer
         raise TandemError(f"{path}: not valid JSON ({e}); {_DAMAGED}") from e
     if not isinstance(value, kind):
         raise TandemError(f"{path}: expected {what}, got {type(value).__name__}; {_DAMAGED}")
