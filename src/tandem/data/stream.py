@@ -768,7 +768,7 @@ class PretrainStream:
         first listed problem naming it or one of its files (a failed parquet file, an invalid line), then the
         first few other problems."""
         problems = list(self.stats["problems"])
-        kinds = self._problem_kinds if len(self._problem_kinds) == len(problems) else [None] * len(problems)
+        kinds = self._problem_kinds  # one per listed problem (`_list_problem`, `load_state_dict`)
         used: set[int] = set()
         dead: list[tuple[str, str]] = []
         for src, is_dead in zip(self.sources, self._dead, strict=True):
