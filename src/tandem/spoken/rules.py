@@ -785,7 +785,7 @@ class LanguageRules:
         if f is None and not grouped and not negative:
             if len(i) == 4 and gender is None and self.is_year(int(i), before):
                 return self.v.year(int(i))
-        if len(i) >= self.long_digits + 6:  # absurdly long integer part: digits
+        if self._absurdly_long(i):
             words = self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
             return f"{self.v.minus} {words}" if negative else words
         if gender is not None and f is None:
@@ -855,9 +855,14 @@ class LanguageRules:
         if not oblique or not self.case_rules:
             return words
         i, f, grouped = self.parse(s)
-        if len(i) >= self.long_digits + 6 or self._digit_string(i, f, grouped, negative):
+        if self._absurdly_long(i) or self._digit_string(i, f, grouped, negative):
             return words
         return self.oblique(words)
+
+    def _absurdly_long(self, i: str) -> bool:
+        """Whether the integer part `i` is too long for number words (`long_digits` + 6 digits or more): read
+        digit by digit wherever it stands, in no case."""
+        return len(i) >= self.long_digits + 6
 
     def _digit_string(self, i: str, f: str | None, grouped: bool, negative: bool) -> bool:
         """Whether `read_number` reads the parsed number (`parse`) as a digit string, digit by digit: a whole,
@@ -1272,7 +1277,7 @@ class LanguageRules:
         `spoken`: a half or quarter before the scale word may be said by `fraction.spoken` (hi "₹2.5 लाख"
         *ढाई लाख रुपये*)."""
         names = self.currencies[code]
-        oblique = oblique and len(i) < self.long_digits + 6  # (not a digit-by-digit reading)
+        oblique = oblique and not self._absurdly_long(i)  # (not a digit-by-digit reading)
         if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
             said = self._spoken_decimal(i, f) if spoken else None
             words = said or self.attributive(self.read_amount(i, f), i, f)
@@ -1294,7 +1299,7 @@ class LanguageRules:
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
-        if len(i) >= self.long_digits + 6:
+        if self._absurdly_long(i):
             return self.v.digits(i) + (f" {self.v.point} {self.v.digits(f)}" if f else "")
         return self.v.number(i, f)
 
@@ -1318,7 +1323,7 @@ class LanguageRules:
             words = self._case(words, num, False, obl or self._oblique_before(f" {self._range_sep(m)} "))
             return f" {self._range_head(m, lo, None, obl)}{self.t['percent'].format(n=words)} "
         neg = bool(m.group("neg"))
-        words = self.v.number(i, f, neg) if len(i) < self.long_digits + 6 else self.read_amount(i, f)
+        words = self.v.number(i, f, neg) if not self._absurdly_long(i) else self.read_amount(i, f)
         if noun_after and not neg:  # (a negative number keeps its form, as before a written word)
             words = self.attributive(words, i, f)
         words = self._case(words, num, neg, obl)
@@ -1334,7 +1339,7 @@ class LanguageRules:
         obl = self._oblique_before(_before(m))
         # (the second number of a range follows the first one's case or that of the range word)
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
-        obl_num = obl_num and len(i) < self.long_digits + 6
+        obl_num = obl_num and not self._absurdly_long(i)
         # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`
         half = key in self.spoken_half_units and not m.group("neg")
         pair = self._spoken_range(lo or "0", num, True) if half else None
