@@ -361,13 +361,13 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
     for i, obj in iter_jsonl(p):
         if locale and obj.get("locale", locale) != locale:
             continue
-        annot = obj.get("sentence_annotation", obj.get("annot_utt"))
+        key = "sentence_annotation" if "sentence_annotation" in obj else "annot_utt"  # SLURP's, MASSIVE's
+        annot = obj.get(key)
         if annot is None:
             raise TandemError(
                 f"{p} line {i}: field 'sentence_annotation' (SLURP) or 'annot_utt' (MASSIVE) missing"
             )
         if not isinstance(annot, str):  # a number or a list was read as its str(), the utterance "5"
-            key = "sentence_annotation" if "sentence_annotation" in obj else "annot_utt"
             raise TandemError(f"{p} line {i}: field {key!r} must be a string, got {json.dumps(annot)[:60]}")
         intent = obj.get("intent")
         if intent is None:
@@ -381,7 +381,6 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
             )
         tokens, tags = parse_bracket_annotation(annot)
         if not tokens:  # as SNIPS: nothing to parse or to train on
-            key = "sentence_annotation" if "sentence_annotation" in obj else "annot_utt"
             raise TandemError(f"{p} line {i}: field {key!r} is empty; remove the line")
         text = obj.get("sentence", obj.get("utt", " ".join(tokens)))
         if not isinstance(text, str):
