@@ -106,6 +106,20 @@ class ApiError(Exception):
         self.status, self.message, self.kind, self.headers = status, message, kind, headers or {}
 
 
+def _refuse_lone_surrogate(where: str, text: str) -> None:
+    """A 422 naming `where` when `text` holds a lone surrogate (a valid JSON "\\ud800" escape, but no Unicode
+    character: it cannot be tokenised, nor appear in an output)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ApiError(
+            422,
+            f"{where}: lone surrogate {text[e.start]!r} at character {e.start} is not a Unicode character "
+            "(escape a non-BMP character as a surrogate pair, or send it as UTF-8)",
+            "invalid_request",
+        ) from e
+
+
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": kind, "code": status}}, status_code=status, headers=headers
@@ -434,15 +448,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                     413, f"{where}: {len(t)} characters is over the limit of {s.max_input_chars}", "too_large"
                 )
             # a "\ud800" escape is valid JSON but no text: the backend cannot take it and fails the batch
-            try:
-                t.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise ApiError(
-                    422,
-                    f"{where}: lone surrogate {t[e.start]!r} at character {e.start} is not a Unicode "
-                    "character (escape a non-BMP character as a surrogate pair, or send it as UTF-8)",
-                    "invalid_request",
-                ) from e
+            _refuse_lone_surrogate(where, t)
 
     def gen_params(
         max_new_tokens: int | None,
@@ -504,15 +510,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         if any(not x for x in stops):
             raise ApiError(422, "stop: empty string", "invalid_request")
         for x in stops:  # a "\ud800" escape: valid JSON, but no text an output could ever contain
-            try:
-                x.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise ApiError(
-                    422,
-                    f"stop: lone surrogate {x[e.start]!r} at character {e.start} is not a Unicode character "
-                    "(escape a non-BMP character as a surrogate pair, or send it as UTF-8)",
-                    "invalid_request",
-                ) from e
+            _refuse_lone_surrogate("stop", x)
         return GenerateParams(
             max_new_tokens,
             num_beams,
