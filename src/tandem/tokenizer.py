@@ -140,6 +140,8 @@ MAX_SENTENCE_CHARS = 1_000_000
 # SentencePiece is fed pieces of at most this many characters (its own default max_sentence_length is 4192
 # bytes): it trains about 35x slower on 100,000-character lines than on the same text in 1,000-character ones
 TRAIN_PIECE_CHARS = 4096
+# SentencePiece's max_sentence_length as tandem sets it: a piece of TRAIN_PIECE_CHARS characters is 16 KiB at most
+_MAX_SENTENCE_BYTES = 1 << 16
 _CHUNK_CHARS = 1 << 16  # characters read at a time from the rest of a line that is skipped
 
 
@@ -883,15 +885,13 @@ class Tokenizer(_TokenizerBase):
             max_sentence_chars=max_sentence_chars,
         )
         # Long lines go to SentencePiece in pieces of at most TRAIN_PIECE_CHARS characters (`training_pieces`),
-        # so at most 4 bytes each: SentencePiece silently drops every sentence longer than max_sentence_length
-        # bytes (and fails with an internal error when that leaves none)
-        pieces = list(training_pieces(sample.sentences))
-        max_sentence_length = max(1 << 16, max(len(s.encode("utf-8")) for s in pieces))
+        # at most 4 bytes each, so all fit in _MAX_SENTENCE_BYTES: SentencePiece silently drops every sentence
+        # longer than its max_sentence_length (and fails with an internal error when that leaves none)
         spm.set_random_generator_seed(seed)
         buf = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(pieces),
+                sentence_iterator=training_pieces(sample.sentences),
                 model_writer=buf,
                 vocab_size=vocab_size,
                 model_type=model_type,
@@ -910,7 +910,7 @@ class Tokenizer(_TokenizerBase):
                 normalization_rule_name="identity",
                 remove_extra_whitespaces=False,
                 allow_whitespace_only_pieces=True,
-                max_sentence_length=max_sentence_length,
+                max_sentence_length=_MAX_SENTENCE_BYTES,
                 num_threads=num_threads or _default_threads(),
                 minloglevel=2,
             )
