@@ -40,6 +40,7 @@ def test_serve_load_refuses_a_model_dir_that_is_no_export(monkeypatch, tmp_path)
         ("objectives_throughput.py", ["--rounds", "0"]),
         ("edge_latency.py", ["--iters", "0"]),
         ("train_throughput.py", ["--steps", "0"]),
+        ("tokenizer_long_lines.py", ["--chars", "0"]),
     ],
 )
 def test_counts_below_one_are_rejected(script, argv, monkeypatch, capsys):
