@@ -325,11 +325,11 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("$1", "دولار واحد"),
         ("$5", "خمسة دولارات"),
         ("50 SAR", "خمسون ريالا"),
-        ("1 مايو 2024", "واحد مايو ألفان و أربعة و عشرون"),
+        ("1 مايو 2024", "الأول من مايو ألفين و أربعة و عشرين"),
         ("5 كم", "خمسة كيلومترات"),
         # hours are feminine ordinals: "اثنان و ثلاثون دقيقة" would be thirty-two minutes
-        ("2:30 pm", "الثانية و ثلاثون دقيقة مساء"),
-        ("الساعة 14:30", "الساعة الرابعة عشرة و ثلاثون دقيقة"),
+        ("2:30 pm", "الثانية و النصف مساء"),
+        ("الساعة 14:30", "الساعة الرابعة عشرة و النصف"),
     ],
     "hi": [
         ("12,34,567 सेब", "बारह लाख चौंतीस हज़ार पाँच सौ सड़सठ सेब"),
@@ -969,7 +969,7 @@ def test_grouped_number_with_an_ordinal_suffix_is_one_ordinal() -> None:
         ("من الـستات.", "من الستات"),  # the tatweel only stretches the word: removed, not a letter
         ("معادلة بـقيمة", "معادلة بقيمة"),
         ("ضعيفة ـ وكان", "ضعيفة وكان"),  # used as a dash it is punctuation
-        ("نموذج الـ35 مم", "نموذج ال خمسة و ثلاثون مليمترا"),  # مم, سم: Arabic unit abbreviations
+        ("نموذج الـ35 مم", "نموذج الخمسة و الثلاثون مليمترا"),  # مم, سم: Arabic unit abbreviations
         ("طوله 3 سم", "طوله ثلاثة سنتيمترات"),
         ("10 ممثلين", "عشرة ممثلين"),  # guard: a word that starts like a unit
     ],
@@ -1248,7 +1248,7 @@ def test_a_bare_hour_before_a_marked_time_is_a_time_range(lang, text, want):
         ("es", "2:11.60 minutos", "dos minutos y once coma seis cero segundos"),
         ("it", "1:09.02 minuti", "un minuto e nove virgola zero due secondi"),
         ("pt", "de 4:41.30", "de quatro minutos e quarenta e um vírgula três zero segundos"),
-        ("ar", "بـ 2:11.60 دقيقة", "ب دقيقتان و أحد عشر فاصلة ستة صفر ثانية"),
+        ("ar", "بـ 2:11.60 دقيقة", "بدقيقتين و أحد عشر فاصلة ستة صفر ثانية"),
         ("ar", "و 1:09.02 دقيقة", "و دقيقة واحدة و تسعة فاصلة صفر اثنان ثانية"),
         ("hi", "4: 41.30", "चार मिनट इकतालीस दशमलव तीन शून्य सेकंड"),
         ("mr", "1:09.02 मिनिटे", "एक मिनिट नऊ पूर्णांक शून्य दोन सेकंद"),

@@ -84,6 +84,10 @@ class _CleanTable(dict):
 _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
 
+# marks written by a rule before a number: joined to the next word at the end (it "l'11" -> "l'undici", ar
+# "ب20" -> "بعشرين"), or the Arabic article said on the next word (`_clitic_digits`)
+_JOIN = "\ue000"
+_ARTICLE = "\ue001"
 _RE_VERSION = re.compile(r"\d+(?:\.\d+){2,}")
 # the word right before a number (with a "." after it: "Nr. 1"), for noun agreement: matched on the
 # reversed text before the number, so that only its end is read
@@ -642,8 +646,24 @@ class LanguageRules:
             if bw:  # "بين 10 و 20": the second number too
                 sp = r"[^\S\r\n]"
                 ands = _alternation([bw["and"]])
-                att += rf"|(?<!\w){pre}(?:{_alternation(bw['words'])}){sp}+\d[\d.,]*{sp}+(?:{ands}){sp}*"
+                bpre = f"(?:{bw['prefixes']})" if bw.get("prefixes") else pre  # ar "لعامي 2000 و 2001"
+                att += rf"|(?<!\w){bpre}(?:{_alternation(bw['words'])}){sp}+\d[\d.,]*{sp}+(?:{ands}){sp}*"
             self.re_oblique = rx(rf"(?:(?<!\w)(?:{'|'.join(alts)})[^\S\r\n]+{att})\Z")
+        # ar "بـ 27", "ل15", "ال78", "بالـ5": a one-letter preposition or the article written on the digits
+        # (or apart, with a tatweel) is joined to the first number word said ("بسبعة و عشرين"), the article
+        # put on each part of the number ("الثمانية و السبعين"); marked before the digits by _JOIN (joined to
+        # the next word at the end) or _ARTICLE (said "ال" on the next word)
+        # ar "بالاسوبرامانيان -29 عاماً-": dashes written as brackets around a number and its words, no minus
+        self.re_paired_dash = (
+            rx(r"(?<![^\s(\[])-(?=\d[^\n-]{0,40}?[^\W\d_][^\s\d-]*-(?![\w-]))")
+            if t.get("text", {}).get("paired_dashes")
+            else None
+        )
+        self.re_clitic_digits = (
+            rx(r"(?<!\w)(?P<c>[وف]?[بلك]?)(?P<al>ال|(?<=ل)ل)?[^\S\r\n]?(?=\d)")
+            if cs and cs.get("join_attached")
+            else None
+        )
         self._build_digit_rules()
 
     def _derive_unit_powers(self, t: dict[str, Any], common: dict[str, Any]) -> dict[str, Forms]:
@@ -834,6 +854,18 @@ class LanguageRules:
             return None
         return gender, noun, self._case_word(m) if self.agree_after else prev
 
+    def _clitic_digits(self, m: re.Match[str]) -> str:
+        c, al = m.group("c"), m.group("al")
+        if al:
+            return c + _ARTICLE
+        return c + _JOIN if c and c[-1] in "بلك" else m.group(0)
+
+    def definite(self, words: str) -> str:
+        """Number words with the article on each part joined by "و" (ar "ثمانية و سبعين" -> "الثمانية و
+        السبعين", "خمسة عشر" -> "الخمسة عشر")."""
+        parts = words.split(" و ")
+        return " و ".join(p if p.startswith("ال") else f"ال{p}" for p in parts)
+
     def _oblique_before(self, before: str) -> bool:
         """Whether a number written after the text `before` is said in the oblique case (`case`): right
         after one of its `after` words, which may carry a clitic of `prefixes` ("في", "وحوالي", "ب" of
@@ -841,7 +873,9 @@ class LanguageRules:
         clitic of `construct_prefixes` ("عام 2000", "لعام 2016"); after a noun of `apposition` that
         follows an `after` word ("في العام 2000"); or the second of two numbers joined by `between.and`
         after a word of `between.words` ("بين 10 و 20")."""
-        return self.re_oblique is not None and self.re_oblique.search(before[-40:]) is not None
+        if self.re_oblique is None:
+            return False
+        return self.re_oblique.search(before.rstrip(_JOIN + _ARTICLE)[-40:]) is not None
 
     def oblique(self, words: str) -> str:
         """Number words in the oblique case by `case.oblique`, each word of the whole part (the words
@@ -943,7 +977,10 @@ class LanguageRules:
         before: str = "",
         agree_before: str | None = None,
         suffix: str | None = None,
+        written: str | None = None,
     ) -> str | None:
+        """A date by the table's templates; `written`: the month's name as written, said as it is where
+        `date.keep_month` (ar "آب", "شباط": the Levantine names of the Gregorian months)."""
         if not 1 <= month <= 12 or day is not None and not 1 <= day <= 31:
             return None
         key = order if day is not None else "my"
@@ -952,11 +989,15 @@ class LanguageRules:
         d = self.date
         tpl = d.get(key) or d.get("dmy" if day is not None and year else "dm" if day is not None else "my")
         y = None if year is None else self.v.year(int(year)) if len(year) == 4 else self.v.cardinal(int(year))
+        if y is not None and d.get("year_oblique") and self.case_rules:
+            y = self.oblique(y)  # ar: the year in construct with the month (an implied عام/سنة)
+        dw = ""
+        if day is not None:
+            dw = self._day(day, before if agree_before is None else agree_before, suffix)
+            dw = self._day_case(dw, before, agree_before)
         out = tpl.format(
-            day=self._day(day, before if agree_before is None else agree_before, suffix)
-            if day is not None
-            else "",
-            month=self.t["months"][month - 1],
+            day=dw,
+            month=written if written and d.get("keep_month") else self.t["months"][month - 1],
             year=y or "",
         ).split()
         lead = re.match(r"\s*([^\s{]+)\s", tpl)  # a template's own first word ("the {day} of {month}")
@@ -964,6 +1005,17 @@ class LanguageRules:
         if lead and prev and prev.group(1).lower() == lead.group(1).lower():
             out = out[1:]  # already written before the date: "on the 3rd of March" has one "the"
         return f" {' '.join(out)} "
+
+    def _day_case(self, words: str, *befores: str | None) -> str:
+        """A day's words in the oblique case where `date.day_case` and one of the texts before it asks
+        for it (ar "في 20 مارس" *في العشرين من مارس*, "3-20 مارس": the second day after إلى)."""
+        if (
+            self.date.get("day_case")
+            and self.case_rules
+            and any(b and self._oblique_before(b) for b in befores)
+        ):
+            return self.oblique(words)
+        return words
 
     def _date_ymd(self, m: re.Match[str]) -> str:
         out = self._render_date(int(m.group("d")), int(m.group("m")), m.group("y"), "ymd", _before(m))
@@ -996,7 +1048,9 @@ class LanguageRules:
             if days is not None:
                 return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
-        out = self._render_date(day, month, m.group("y"), "dmy", _before(m), suffix=m.group("dsuf"))
+        out = self._render_date(
+            day, month, m.group("y"), "dmy", _before(m), suffix=m.group("dsuf"), written=m.group("mon")
+        )
         head = m.group(0)[: m.start("d") - m.start()]  # an unreadable first day of a range stays as written
         return head + out if out else m.group(0)
 
@@ -1007,9 +1061,11 @@ class LanguageRules:
                 return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
         if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-3"): the rest stays as written
-            out = self._render_date(day, month, None, "mdy", _before(m))
+            out = self._render_date(day, month, None, "mdy", _before(m), written=m.group("mon"))
             return out + m.group(0)[m.end("d") - m.start() :] if out else m.group(0)
-        out = self._render_date(day, month, m.group("y"), "mdy", _before(m), suffix=m.group("dsuf"))
+        out = self._render_date(
+            day, month, m.group("y"), "mdy", _before(m), suffix=m.group("dsuf"), written=m.group("mon")
+        )
         return out or m.group(0)
 
     def _range_word(self, m: re.Match[str]) -> str:
@@ -1025,23 +1081,27 @@ class LanguageRules:
         lead = re.match(r"\s*([^\s{]+)\s", self.date.get("dm", "{day}"))
         prev = re.search(r"(\w+)\W*$", before)
         head = lead.group(1) if lead and not (prev and prev.group(1).lower() == lead.group(1).lower()) else ""
-        day1 = f"{head} {self._day(d1, before)}".strip()
+        day1 = f"{head} {self._day_case(self._day(d1, before), before)}".strip()
         conn = self._range_word(m)
-        rest = self._render_date(d2, month, m.group("y"), "dmy", f"{day1} {conn} ", agree_before=before)
+        rest = self._render_date(
+            d2, month, m.group("y"), "dmy", f"{day1} {conn} ", agree_before=before, written=m.group("mon")
+        )
         return f" {day1} {conn}{rest}" if rest else None
 
     def _days_md(self, m: re.Match[str]) -> str | None:
         d1, d2, month = int(m.group("d")), int(m.group("d2")), self._month_of(m.group("mon"))
         if not 1 <= d1 < d2 <= 31:
             return None
-        first = self._render_date(d1, month, None, "mdy", _before(m))
+        first = self._render_date(d1, month, None, "mdy", _before(m), written=m.group("mon"))
         if first is None:
             return None
         year = f" {self.v.year(int(m.group('y')))}" if m.group("y") else ""
         return f"{first}{self._range_word(m)} {self._day(d2, _before(m))}{year} "
 
     def _date_my(self, m: re.Match[str]) -> str:
-        out = self._render_date(None, self._month_of(m.group("mon")), m.group("y"), "my")
+        out = self._render_date(
+            None, self._month_of(m.group("mon")), m.group("y"), "my", written=m.group("mon")
+        )
         return out or m.group(0)
 
     def _render_time(self, h: int, mi: int, s: int | None, ap: str | None, before: str = "") -> str:
@@ -1053,15 +1113,25 @@ class LanguageRules:
         mw = self.v.cardinal(mi)
         if tm.get("minute_agreement"):  # minutes agree like this unit: French "une heure une" (minute)
             mw = self.agree(mw, tm["minute_agreement"])
-        fields = {"h": hw, "hu": hu, "m": mw, "mu": self.form(tm.get("minute_unit", ""), mi)}
-        out = self._time_template(h, mi, ap).format(**fields)
+        mu = self.form(tm.get("minute_unit", ""), mi)
+        # ar "في الساعة 11:35" *في الساعة الحادية عشرة و خمس و ثلاثين دقيقة*: the hour after a preposition is
+        # genitive, and the minutes joined to it with it (a dual minute unit too: "و دقيقتين")
+        oblique = bool(tm.get("case")) and self.case_rules and self._oblique_before(before)
+        if oblique:
+            hw, mw = self.oblique(hw), self.oblique(mw)
+            if mi == 2:
+                mu = " ".join(apply_rules(w, self.case_noun_rules) for w in mu.split())
+        fields = {"h": hw, "hu": hu, "m": mw, "mu": mu}
+        out = self._time_template(h, mi, ap, bool(s)).format(**fields)
         if s:
             sw = self.v.cardinal(s)
             if tm.get("second_agreement"):
                 sw = self.agree_gender(sw, tm["second_agreement"])
-            out += " " + tm.get("s_by_s", {}).get(str(s), tm.get("s", "{s}")).format(
-                s=sw, su=self.form(tm.get("second_unit", ""), s)
-            )
+            su = self.form(tm.get("second_unit", ""), s)
+            if oblique:
+                sw = self.oblique(sw)
+                su = " ".join(apply_rules(w, self.case_noun_rules) for w in su.split()) if s == 2 else su
+            out += " " + tm.get("s_by_s", {}).get(str(s), tm.get("s", "{s}")).format(s=sw, su=su)
         if ap:
             ap_word = self._day_part(h, ap)
             said = ap_word.lower().split()
@@ -1070,9 +1140,12 @@ class LanguageRules:
                 out = tm["ampm"].format(time=out, ap=ap_word)
         return f" {' '.join(out.split())} "
 
-    def _time_template(self, h: int, mi: int, ap: str | None) -> str:
-        """The table's template of the time h:mi (am/pm mark `ap`) before its seconds and am/pm word."""
+    def _time_template(self, h: int, mi: int, ap: str | None, seconds: bool = False) -> str:
+        """The table's template of the time h:mi (am/pm mark `ap`) before its seconds and am/pm word; a
+        time without `seconds` may say its minutes as a part of the hour (`hm_named`, ar "و النصف")."""
         tm = self.time
+        if not seconds and str(mi) in tm.get("hm_named", {}):
+            return tm["hm_named"][str(mi)]
         # an hour with templates of its own (te 1 o'clock "ఒంటి గంట", not "ఒకటి గంటలు")
         by_h = tm.get("h_by_h", {}).get(str(h), {})
         if mi == 0:
@@ -1150,8 +1223,9 @@ class LanguageRules:
         if uw and unit == first and uw.lower() in self.duration_cases:  # its own unit: the word as written
             cases = {unit: uw, **self.duration_cases[uw.lower()]}
         last = len(said) - 1
+        obl = self._oblique_before(_before(m))  # ar "بـ 2:11.60 دقيقة" *بدقيقتين و ...*
         parts = [
-            self._duration_part(k, int(n), frac, cases.get(k) if i == last else None)
+            self._duration_part(k, int(n), frac, cases.get(k) if i == last else None, obl)
             for i, (k, n, frac) in enumerate(said)
         ]
         out = du.get("join", " ").join(parts)
@@ -1159,12 +1233,15 @@ class LanguageRules:
             out += f" {uw}"  # a word of another unit: not this duration's, kept
         return f" {out} "
 
-    def _duration_part(self, field: str, n: int, frac: str | None, case: str | None = None) -> str:
+    def _duration_part(
+        self, field: str, n: int, frac: str | None, case: str | None = None, oblique: bool = False
+    ) -> str:
         du = self.duration
         forms = du[field] if case is None else case
         if frac is not None:
-            return self.amount(self.v.number(str(n), frac), forms, None)
-        return self.amount(self.v.cardinal(n), forms, n, gender=du.get("gender", {}).get(field, "m"))
+            return self.amount(self.v.number(str(n), frac), forms, None, oblique=oblique)
+        gender = du.get("gender", {}).get(field, "m")
+        return self.amount(self.v.cardinal(n), forms, n, gender=gender, oblique=oblique)
 
     def _has_time_mark(self, s: str) -> bool:
         """Gate of the "14.30 Uhr" / "2.30 pm" / "1 Uhr" rule: an hour word, or a dot between digits before
@@ -1345,6 +1422,10 @@ class LanguageRules:
         pair = self._spoken_range(lo or "0", num, True) if half else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
         words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
+        if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
+            head, sp, unit = words.rpartition(" ")
+            if head and not isinstance(self.units[key], str) and unit == self.form(self.units[key], int(i)):
+                words = f"{self.definite(head)}{sp}{unit}"
         if lo:
             return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
@@ -1597,10 +1678,17 @@ class LanguageRules:
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
             elif self.before_word is not None and not neg:
                 words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
-            return f" {self._case(words, m.group('num'), neg, obl)} "
+            words = self._case(words, m.group("num"), neg, obl)
+            return f" {self.definite(words) if self._after_article(m) else words} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), neg, gender=gender, prev=prev)
-        return f" {self.elide(self._case(words, m.group('num'), neg, obl), noun)} "  # it "un'ora": joined to the noun
+        words = self._case(words, m.group("num"), neg, obl)
+        return f" {self.elide(self.definite(words) if self._after_article(m) else words, noun)} "  # it "un'ora": joined to the noun
+
+    @staticmethod
+    def _after_article(m: re.Match[str]) -> bool:
+        """Whether the article is written on the digits of a number match (marked by `_clitic_digits`)."""
+        return m.start() > 0 and m.string[m.start() - 1] == _ARTICLE and not m.group("neg")
 
     def _no_noun_next(self, s: str, end: int) -> bool:
         """Whether no noun follows a number written up to s[end], so that it is said in its `standalone_rules`
@@ -1700,6 +1788,10 @@ class LanguageRules:
         if self.re_letter_digit is not None:
             s = self.re_letter_digit.sub(self._letter_digit, s)
         s = s.translate(self.prep)
+        if self.re_paired_dash is not None and "-" in s:
+            s = self.re_paired_dash.sub(" ", s)
+        if self.re_clitic_digits is not None and re.search(r"\d", s):
+            s = self.re_clitic_digits.sub(self._clitic_digits, s)
         if "@" in s:
             s = self.re_email.sub(self._email, s)
         if "." in s:
@@ -1737,6 +1829,10 @@ class LanguageRules:
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:
             s = self.re_symbols.sub(self._symbol, s)
+        if _ARTICLE in s:
+            s = re.sub(
+                f"(ل?){_ARTICLE}\\s*(?:ال)?", lambda a: "لل" if a.group(1) else "ال", s
+            )  # ل + ال: "لل"
         if "\ue000" in s:
             s = re.sub("\ue000\\s*", "", s)
         s = s.lower().translate(self.clean)
