@@ -68,27 +68,32 @@ class Verbalizer:
         if len(below) != 100:
             raise ValueError(f"{self.lang}: numbers.indic must give 100 words below 100, got {len(below)}")
         self.below_100 = below
-        # descending (value, joining template pair, table of irregular multiplier forms)
+        # descending (value, joining template pair, table of irregular multiplier forms, rules)
         self.scales = sorted(
-            ((int(s["value"]), s["word"], s.get("table", {})) for s in spec["scales"]), key=lambda x: -x[0]
+            ((int(s["value"]), s["word"], s.get("table", {}), s.get("rules", [])) for s in spec["scales"]),
+            key=lambda x: -x[0],
         )
 
-    def _scale_part(self, q: int, word: list[str], table: dict[str, list[str]]) -> tuple[str, str]:
+    def _scale_part(
+        self, q: int, word: list[str], table: dict[str, list[str]], rules: list[list[str]]
+    ) -> tuple[str, str]:
+        """The multiplier `q` with its scale word, (standalone, joining): the table's irregular form, or the
+        templates filled with `q`'s words and then the scale's `rules` (ta "முப்பது ஆயிரம்" -> "முப்பதாயிரம்")."""
         if str(q) in table:
             standalone, joining = table[str(q)]
             return standalone, joining
         head = self._cardinal(q)
-        return word[0].format(n=head), word[1].format(n=head)
+        return apply_rules(word[0].format(n=head), rules), apply_rules(word[1].format(n=head), rules)
 
     def _indic(self, n: int) -> str:
         if n < 100:
             return self.below_100[n]
         parts: list[tuple[str, str]] = []
         rest = n
-        for value, word, table in self.scales:
+        for value, word, table, rules in self.scales:
             q, rest = divmod(rest, value)
             if q:
-                parts.append(self._scale_part(q, word, table))
+                parts.append(self._scale_part(q, word, table, rules))
         words = [joining for _, joining in parts[:-1]]
         if rest:
             words += [parts[-1][1], self.below_100[rest]]

@@ -373,8 +373,15 @@ class LanguageRules:
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
         cjk_scales = [k for k in self.money_scales if re.match(f"[{_CJK}]", k[-1])]
         word_scales = [k for k in self.money_scales if k not in cjk_scales]
+        # mr "₹5 लाखांचा": a scale word with a case ending (`money_scale_cases`), its case said on the currency
+        msc = self.money_scale_cases = t.get("money_scale_cases")
+        cased = (
+            rf"|(?P<cstem>{_alternation(list(msc['stems']))})(?P<cend>{_alternation(msc['endings'])}){_WORD_END}"
+            if msc
+            else ""
+        )
         scale = (
-            rf"(?:\s?(?P<scale>(?:{_alternation(word_scales)}){_WORD_END}|{_alternation(cjk_scales)}))?"
+            rf"(?:\s?(?P<scale>(?:{_alternation(word_scales)}){_WORD_END}|{_alternation(cjk_scales)}{cased}))?"
             if self.money_scales
             else ""
         )
@@ -1104,9 +1111,12 @@ class LanguageRules:
         )
         return out or m.group(0)
 
-    def _render_time(self, h: int, mi: int, s: int | None, ap: str | None, before: str = "") -> str:
-        """The time h:mi(:s) with its am/pm mark `ap`, by the table's templates; the am/pm word is not said
-        again right after the same word written before the time (`before`: ta "காலை 07:19 a.m.")."""
+    def _render_time(
+        self, h: int, mi: int, s: int | None, ap: str | None, before: str = "", body: str | None = None
+    ) -> str:
+        """The time h:mi(:s) with its am/pm mark `ap`, by the table's templates (`body`: the time as said
+        instead, `_clock_fraction`); the am/pm word is not said again right after the same word written
+        before the time (`before`: ta "காலை 07:19 a.m.")."""
         tm = self.time
         hw = tm.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
         hu = self.form(tm.get("hour_unit", ""), h)
@@ -1122,7 +1132,7 @@ class LanguageRules:
             if mi == 2:
                 mu = " ".join(apply_rules(w, self.case_noun_rules) for w in mu.split())
         fields = {"h": hw, "hu": hu, "m": mw, "mu": mu}
-        out = self._time_template(h, mi, ap, bool(s)).format(**fields)
+        out = body if body is not None else self._time_template(h, mi, ap, bool(s)).format(**fields)
         if s:
             sw = self.v.cardinal(s)
             if tm.get("second_agreement"):
@@ -1178,7 +1188,20 @@ class LanguageRules:
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
-        return self._time_word(self._render_time(h, mi, s, ap, _before(m)), gd.get("tw"), (h, mi, ap))
+        body = self._clock_fraction(h, mi, s, gd.get("tw"))
+        return self._time_word(self._render_time(h, mi, s, ap, _before(m), body), gd.get("tw"), (h, mi, ap))
+
+    def _clock_fraction(self, h: int, mi: int, s: int | None, tw: str | None) -> str | None:
+        """hi "3:30 बजे" -> "साढ़े तीन बजे": a time of hour 1-12 and 15, 30 or 45 minutes, with a time word of
+        `time.suffixes` written after it, said by `time.fractions` (its `template` with "{f}", the hour and
+        a quarter, a half or three quarters of the next by `fraction.spoken`, hi "सवा तीन", "डेढ़", "पौने चार";
+        its `words` {"h:mm": words} first: "1:15" *सवा एक*); else None."""
+        cf = self.time.get("fractions")
+        kind = {15: "quarter", 30: "half", 45: "three_quarters"}.get(mi)
+        if cf is None or kind is None or s or tw not in self.time_suffixes or not 1 <= h <= 12:
+            return None
+        said = cf.get("words", {}).get(f"{h}:{mi}") or self.spoken_fraction(h, kind)
+        return cf["template"].format(f=said) if said else None
 
     def _time_word(self, out: str, tw: str | None, time: tuple[int, int, str | None]) -> str:
         """A time said (`out`) with the time word written after it (`tw`): not said again, or, a word with a
@@ -1297,16 +1320,18 @@ class LanguageRules:
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
         gd = m.groupdict()
+        case = gd.get("cend")  # mr "₹5 लाखांचा": the scale "लाख", the case ending "चा" said on the currency
+        scale = self.money_scale_cases["stems"][gd["cstem"]] if case else gd.get("scale")
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
         obl = self._oblique_before(_before(m))
         if lo:  # "$5-10": "five to ten dollars"; "$1.50-$2": each amount in full
             li, lf, _ = self.parse(lo)
-            pair = self._spoken_range(lo, num, False) if gd.get("scale") else None
+            pair = self._spoken_range(lo, num, False, gd.get("scale") or "") if scale else None
             if lf is None:
                 first = self._case(
                     self.agree(self.read_amount(li, lf), code, before_noun=False), lo, False, obl
                 )
-            elif gd.get("scale"):  # "₹1.5-2.5 लाख": the first number shares the scale and the currency
+            elif scale:  # "₹1.5-2.5 लाख": the first number shares the scale and the currency
                 first = (pair[0] if pair else None) or self._case(self.read_amount(li, lf), lo, False, obl)
             else:
                 first = self._money_words(code, li, lf, oblique=obl)
@@ -1315,13 +1340,14 @@ class LanguageRules:
                 code,
                 i,
                 f,
-                gd.get("scale"),
+                scale,
                 oblique=obl or self._oblique_before(f" {sep} "),
                 spoken=pair is not None,
+                case=case,
             )
             return f" {neg}{first} {sep} {second} "
         prev = self._case_word(m) if self.agree_after else None  # de "mit einem Euro"
-        return f" {neg}{self._money_words(code, i, f, gd.get('scale'), prev, obl)} "
+        return f" {neg}{self._money_words(code, i, f, scale, prev, obl, case=case, after=gd.get('scale') or '')} "
 
     def _range_head(
         self, m: re.Match[str], lo: str, key: str | None, oblique: bool = False, said: str | None = None
@@ -1348,17 +1374,25 @@ class LanguageRules:
         prev: str | None = None,
         oblique: bool = False,
         spoken: bool = True,
+        case: str | None = None,
+        after: str = "",
     ) -> str:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
         `prev`: the word before the amount (see `agree_gender`); `oblique`: in the oblique case (`case`);
         `spoken`: a half or quarter before the scale word may be said by `fraction.spoken` (hi "₹2.5 लाख"
-        *ढाई लाख रुपये*)."""
+        *ढाई लाख रुपये*; `after`: the scale word as written); `case`: the case ending written on the scale
+        word, said on the currency (`money_scale_cases`, mr "₹5 लाखांचा" *पाच लाख रुपयांचा*)."""
         names = self.currencies[code]
         oblique = oblique and not self._absurdly_long(i)  # (not a digit-by-digit reading)
         if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
-            said = self._spoken_decimal(i, f) if spoken else None
+            said = self._spoken_decimal(i, f, after=after) if spoken else None
             words = said or self.attributive(self.read_amount(i, f), i, f)
             words = self.oblique(words) if oblique and self.case_rules else words
+            if case:
+                major = names["major"]
+                stem = self.money_scale_cases.get("currencies", {}).get(code)  # type: ignore[union-attr]
+                stem = stem or (major if isinstance(major, str) else major[0])
+                return f"{words} {self.money_scales[scale]} {stem}{case}"
             return self.amount(f"{words} {self.money_scales[scale]}", names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
@@ -1418,8 +1452,8 @@ class LanguageRules:
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and not self._absurdly_long(i)
         # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`
-        half = key in self.spoken_half_units and not m.group("neg")
-        pair = self._spoken_range(lo or "0", num, True) if half else None
+        half = key in self.spoken_half_units
+        pair = self._spoken_range(lo or "0", num, True, m.group("unit")) if half else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
         words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
         if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
@@ -1543,12 +1577,15 @@ class LanguageRules:
             return f" {words} "
         return f" {words} {self.form(self.units[self.unit_key[unit]], None)} "  # three and a half kilometers
 
-    def spoken_fraction(self, whole: int, kind: str) -> str | None:
+    def spoken_fraction(self, whole: int, kind: str, after: str = "") -> str | None:
         """`whole` and a half (`kind` "half"), a quarter ("quarter") or three quarters ("three_quarters")
         by the table's `fraction.spoken` (hi 2, "half" -> "ढाई"; 3 -> "साढ़े तीन"; mr 1, "three_quarters"
         -> "पावणेदोन"; te 3, "half" -> "మూడున్నర"), or None where it gives no form (a whole number from 1
-        to `max` only)."""
+        to `max`, or 0 by `zero`: hi "आधा", "पाव", "पौन"; `after`, the text after the number, picks the
+        form of `zero.before`: hi "0.5 घंटे" *आधे घंटे*)."""
         sp = self.spoken_fractions
+        if whole == 0 and sp:
+            return self._zero_fraction(sp.get("zero", {}), kind, after)
         spec = sp.get(kind) if sp else None
         if spec is None or not 1 <= whole <= sp.get("max", 99):  # type: ignore[union-attr]
             return None
@@ -1560,15 +1597,29 @@ class LanguageRules:
             return said if said != n else None
         return spec["template"].format(n=n, next=self.v.cardinal(whole + 1))
 
-    def _spoken_decimal(self, i: str, f: str | None, half_only: bool = False) -> str | None:
+    @staticmethod
+    def _zero_fraction(zero: dict[str, Any], kind: str, after: str) -> str | None:
+        """A half, a quarter or three quarters alone by `fraction.spoken.zero` (hi "आधा"), in the form of
+        the first of its `before` rules [regex, {kind: word}] whose regex finds the word at the start of
+        `after` (hi "आधे" before "घंटे"); None where it gives no word."""
+        word = zero.get(kind)
+        nxt = _RE_NEXT_WORD.match(after) if word is not None else None
+        if nxt is not None:
+            for pattern, forms in zero.get("before", []):
+                if re.search(pattern, nxt.group(1)):
+                    return forms.get(kind, word)
+        return word
+
+    def _spoken_decimal(self, i: str, f: str | None, half_only: bool = False, after: str = "") -> str | None:
         """The decimal `i`.`f` said by `spoken_fraction` where its fraction is .5, .25 or .75 (trailing zeros
-        aside: "2.50"), a half only if `half_only`; else None."""
+        aside: "2.50"), a half only if `half_only` but for a whole part of 0 (hi "0.25 kg" *पाव ...*); else
+        None. `after`: the text after the number (see `spoken_fraction`)."""
         if self.spoken_fractions is None or not f:
             return None
         kind = _SPOKEN_DECIMALS.get(f.rstrip("0"))
-        if kind is None or half_only and kind != "half":
+        if kind is None or half_only and kind != "half" and int(i):
             return None
-        return self.spoken_fraction(int(i), kind)
+        return self.spoken_fraction(int(i), kind, after)
 
     def _spoken_context(self, s: str, end: int) -> bool | None:
         """Whether the word at s[end:] asks for `fraction.spoken`: a scale word (hi "2.5 लाख" *ढाई लाख*) for
@@ -1583,13 +1634,16 @@ class LanguageRules:
             return True
         return None
 
-    def _spoken_range(self, lo: str, hi: str, half_only: bool) -> tuple[str | None, str | None] | None:
+    def _spoken_range(
+        self, lo: str, hi: str, half_only: bool, after: str = ""
+    ) -> tuple[str | None, str | None] | None:
         """`_spoken_decimal` of both numbers of a range (None for a whole number, read as usual), or None
-        where a decimal one has no such form: "1.5-1.8 लाख" keeps both decimals."""
+        where a decimal one has no such form: "1.5-1.8 लाख" keeps both decimals. `after`: the text after
+        the range."""
         out = []
         for num in (lo, hi):
             i, f, _ = self.parse(num)
-            said = self._spoken_decimal(i, f, half_only)
+            said = self._spoken_decimal(i, f, half_only, after)
             if f is not None and said is None:
                 return None
             out.append(said)
@@ -1645,7 +1699,8 @@ class LanguageRules:
         a = self._case(a, m.group("a"), False, obl_a)
         b = self._case(b, m.group("b"), False, obl_b)
         ctx = self._spoken_context(m.string, m.end()) if self.spoken_fractions is not None else None
-        pair = self._spoken_range(m.group("a"), m.group("b"), ctx) if ctx is not None else None
+        after = m.string[m.end() : m.end() + 40]
+        pair = self._spoken_range(m.group("a"), m.group("b"), ctx, after) if ctx is not None else None
         if pair is not None:  # hi "1.5-2.5 लाख" *डेढ़ से ढाई लाख*
             a, b = pair[0] or a, pair[1] or b
         return f" {a} {sep} {b} "
@@ -1662,12 +1717,13 @@ class LanguageRules:
         )
 
     def _number(self, m: re.Match[str]) -> str:
-        if self.spoken_fractions is not None and not m.group("neg"):  # hi "2.5 लाख" *ढाई लाख*
+        if self.spoken_fractions is not None:  # hi "2.5 लाख" *ढाई लाख*, "-2.5 लाख" *माइनस ढाई लाख*
             i, f, _ = self.parse(m.group("num"))
             ctx = self._spoken_context(m.string, m.end()) if f is not None else None
-            said = self._spoken_decimal(i, f, ctx) if ctx is not None else None
+            after = m.string[m.end() : m.end() + 40] if ctx is not None else ""
+            said = self._spoken_decimal(i, f, ctx, after) if ctx is not None else None
             if said is not None:
-                return f" {said} "
+                return f" {self.v.minus} {said} " if m.group("neg") else f" {said} "
         counted = self._counted(m) if self.nouns else None
         neg = bool(m.group("neg"))
         # ar "في 2000" -> "في ألفين": the case last, after agreement and the standalone form

@@ -10,7 +10,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   a word keeps the engine's form, ar "ألفا شخص"; `standalone_before`, optional: words after which it
   stands alone all the same, written apart or on a digit, ar "و" of "2000 و 2001", "2000 و2020"), and for
   the indic engine `indic`
-  (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table}]).
+  (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table, rules}]: `rules`
+  are applied to the multiplier with its scale word where `table` gives no form, ta "முப்பது ஆயிரம்" ->
+  "முப்பதாயிரம்").
 - `format`: `group` (regex of a grouped integer), `decimal` (regex of the decimal separator), optional
   `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
 - `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
@@ -62,7 +64,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
-  amount with a currency sign, said before the currency ("$5 million", "$2bn");
+  amount with a currency sign, said before the currency ("$5 million", "$2bn"); `money_scale_cases`
+  (optional, mr) {"stems": {written stem: scale}, "endings": [...], "currencies": {code: stem}}: a scale
+  written with a case ending, its ending said on the currency (its stem, else its first form): "₹5 लाखांचा"
+  -> "पाच लाख रुपयांचा";
   `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `unit_powers` (optional): `units` [base unit keys] and templates "2", "3" (optional "2f", "3f" for a
   feminine base) of "{u}", a base form: square and cubic units written "km²", "km^2" (and "km2" for the
@@ -85,6 +90,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   gender seconds agree with), `hm_by_m` / `s_by_s` {n: template} (the time or seconds template for n
   minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2), `h_by_h` {n: {template
   name: template}} (templates `h`, `h_ampm`, `hm`, `hm_lt10` of hour n: te one o'clock "ఒంటి గంట"),
+  `fractions` (optional, hi/mr) {"template": "{f} बजे", "words": {"h:mm": words}}: a time of hour 1-12 and
+  15, 30 or 45 minutes with a word of `suffixes` written after it, said with `fraction.spoken` ("3:30 बजे"
+  *साढ़े तीन बजे*, "3:45 बजे" *पौने चार बजे*; `words` first, "1:15" *सवा एक*),
   `clock_hour` {"words": {n: word}, "nouns", "day_parts", "day_part_nouns"} (the clock form of hour n said
   for a whole number right before one of `nouns`, or before one of `day_part_nouns` right after one of
   `day_parts`: te "1 గంటలకు", "మధ్యాహ్నం 1 గంటకు" -> "ఒంటి"; needs `numbers_before_word`), `inflected`
@@ -115,7 +123,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   "साढ़े {n}" ({next}: n + 1, "पौने {next}")} or {"rules": [[regex, replacement]]} on the number's words,
   ta "ு$" -> "ரை"; used for a mixed number, and for a decimal before a scale word of `money_scales` or
   `scales`, or, a half only, before a word of `half_before` or a unit of `half_units`; "x*" in a word list
-  stands for every word that begins with "x").
+  stands for every word that begins with "x"; `zero` {"half", "quarter", "three_quarters": words, "before":
+  [[regex, {kind: word}]]}: 0.5, 0.25 and 0.75 alone, all three where a half is said, hi "0.5 लाख" *आधा
+  लाख*, the form of the first `before` rule whose regex finds the next word, hi "0.5 घंटे" *आधे घंटे*).
 - `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
   range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
   dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"; `range_words_joined`: those of them also written
