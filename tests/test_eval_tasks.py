@@ -9,7 +9,7 @@ import pytest
 
 from tandem.cli import main as cli
 from tandem.errors import TandemError
-from tandem.evaluation.runner import first_docs, markdown_table, score_predictions
+from tandem.evaluation.runner import first_docs, markdown_table, score_predictions, write_reports
 from tandem.evaluation.tasks import TASK_NAMES, get_task, read_jsonl
 
 LOCAL = [
@@ -515,6 +515,42 @@ def test_limit_keeps_whole_multirc_questions(tmp_path):
     )
 
 
+def test_limit_keeps_a_multirc_question_whole_when_its_options_are_apart(tmp_path):
+    # one row per option (the Hugging Face layout), question 0's options not adjacent: --limit 2 kept
+    # 0-0-0 and 0-1-0 only, so EM scored question 0 on one of its two options (right there: EM 100); the
+    # question is kept whole wherever its options are, in file order
+    def row(q, a, label):
+        idx = {"paragraph": 0, "question": q, "answer": a}
+        return {"paragraph": "t", "question": f"q{q}?", "answer": f"o{a}", "label": label, "idx": idx}
+
+    f = _multirc_file(tmp_path / "mrc.jsonl", [row(0, 0, 1), row(1, 0, 1), row(1, 1, 0), row(0, 1, 0)])
+    task, explicit = get_task(f"multirc={f}")
+    kept = first_docs(task.load(tmp_path, explicit), 2)
+    assert [d["id"] for d in kept] == ["0-0-0", "0-1-0", "0-1-1", "0-0-1"]
+    preds = tmp_path / "p.jsonl"
+    answers = {"0-0-0": 1, "0-1-0": 1, "0-1-1": 0, "0-0-1": 1}  # question 0's second option wrong
+    preds.write_text("".join(json.dumps({"id": k, "prediction": v}) + "\n" for k, v in answers.items()))
+    report = score_predictions(task, tmp_path, preds, explicit, limit=2)
+    assert report.num_scored == 4 and report.metrics["em"] == 50.0
+    assert [d["id"] for d in first_docs(task.load(tmp_path, explicit), 1)] == ["0-0-0", "0-0-1"]
+
+
+def test_multirc_em_over_no_whole_question_is_absent_not_zero(tmp_path):
+    # every question lacks a prediction for an option: no question is scorable for EM. It was reported as
+    # EM 0.0 (a score no model earned); now None in metrics.json and n/a in the table, with the count of
+    # questions left out kept
+    f = _two_question_multirc(tmp_path)
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps({"id": k, "prediction": 1}) + "\n" for k in ("0-0-0", "0-1-0")))
+    task, explicit = get_task(f"multirc={f}")
+    report = score_predictions(task, tmp_path, p, explicit)
+    assert report.metrics == {"f1a": 100.0, "em": None, "em_left_out_total": 2.0}
+    assert "| multirc | f1a | 100.00 |" in markdown_table([report])
+    assert "|  | em | n/a |" in markdown_table([report])
+    out = write_reports([report], tmp_path / "out")
+    assert json.loads(out["metrics"].read_text())["results"]["multirc"]["em"] is None
+
+
 def _two_question_multirc(tmp_path):
     """Question 0 with options labelled 1, 0; question 1 with options labelled 1, 0, 0."""
     questions = [
@@ -531,8 +567,9 @@ def _two_question_multirc(tmp_path):
     "preds, want",
     [
         # question 1 without a prediction for its third option: right on the other two, it was an exact question
-        # (EM 100 on a question half-answered); left out of EM it is counted instead
-        ({"0-1-0": 1, "0-1-1": 0}, {"f1a": 100.0, "em": 0.0, "em_left_out_total": 1.0}),
+        # (EM 100 on a question half-answered); left out of EM it is counted instead, and with no question
+        # whole there is no EM (None, not 0)
+        ({"0-1-0": 1, "0-1-1": 0}, {"f1a": 100.0, "em": None, "em_left_out_total": 1.0}),
         (
             {"0-0-0": 1, "0-0-1": 0, "0-1-0": 1, "0-1-1": 0},
             {"f1a": 100.0, "em": 100.0, "em_left_out_total": 1.0},

@@ -146,13 +146,14 @@ def multirc(
     golds: Sequence[int],
     preds: Sequence[int],
     num_options: Mapping[Hashable, int] | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """MultiRC F1a (binary F1 over the answer options given) and EM (share of questions with every option right).
 
     `num_options[q]`: how many options question q has in the task. A question given fewer (an option skipped
     or without a prediction) is left out of EM, as a missing example is left out of any score, not scored
     on the options it has (all right there made it an exact question); `em_left_out_total` counts those
-    questions when there are any. F1a is over the options given, missing ones left out.
+    questions when there are any. With no question whole, EM is None (no score; `tandem evaluate` writes null
+    in metrics.json and n/a in its table), not 0. F1a is over the options given, missing ones left out.
     """
     if not (len(question_ids) == len(golds) == len(preds)):
         raise TandemError("multirc: question_ids, golds and preds must have the same length")
@@ -162,7 +163,8 @@ def multirc(
         per_q[q] = per_q.get(q, True) and g == p
         seen[q] += 1
     whole = [q for q in per_q if seen[q] >= (num_options or {}).get(q, 0)]
-    out = {"f1a": binary_f1(golds, preds), "em": _mean([float(per_q[q]) for q in whole])}
+    em = _mean([float(per_q[q]) for q in whole]) if whole else None
+    out: dict[str, float | None] = {"f1a": binary_f1(golds, preds), "em": em}
     if len(whole) < len(per_q):
         out["em_left_out_total"] = float(len(per_q) - len(whole))
     return out

@@ -19,7 +19,7 @@ from tandem.prompting.templates import PromptFormat, fit_prompt
 @dataclass
 class TaskReport:
     task: str
-    metrics: dict[str, float]
+    metrics: dict[str, float | None]  # None: no score (e.g. MultiRC EM with no question whole)
     num_scored: int
     skipped_too_long: int = 0  # queries longer than the model accepts (never truncated)
     dropped_demos: int = 0  # demonstrations left out so that prompts fit
@@ -146,13 +146,15 @@ def load_eval_docs(task: Task, data_dir: Path, explicit: str | None = None) -> l
 
 def first_docs(docs: list[Doc], limit: int | None) -> list[Doc]:
     """The first `limit` examples (all with None); a MultiRC question cut by the limit keeps all its answer
-    options, since its EM needs every option (the last question's first options alone could all be right)."""
+    options, wherever in the file they are (in file order), since its EM needs every option (the last
+    question's first options alone could all be right)."""
     if limit is None:
         return docs
     n = max(limit, 0)
-    while 0 < n < len(docs) and "qid" in docs[n] and docs[n]["qid"] == docs[n - 1].get("qid"):
-        n += 1
-    return docs[:n]
+    kept = {d["qid"] for d in docs[:n] if "qid" in d}
+    if not kept:
+        return docs[:n]
+    return docs[:n] + [d for d in docs[n:] if d.get("qid") in kept]
 
 
 def check_out_dir(out_dir: str | Path) -> None:
@@ -445,7 +447,10 @@ def markdown_table(reports: Sequence[TaskReport]) -> str:
         shown = [k for k in r.metrics if not k.endswith("_total") and k not in ("total", "n")]
         for j, k in enumerate(shown):
             tail = f"{r.num_scored} | {r.skipped_too_long} | {r.dropped_demos}" if j == 0 else " | | "
-            lines.append(f"| {r.task if j == 0 else ''} | {k} | {r.metrics[k]:.2f} | {tail} |")
+            v = r.metrics[k]
+            lines.append(
+                f"| {r.task if j == 0 else ''} | {k} | {'n/a' if v is None else f'{v:.2f}'} | {tail} |"
+            )
         if not shown:
             lines.append(f"| {r.task} | - | - | {r.num_scored} | {r.skipped_too_long} | {r.dropped_demos} |")
     return "\n".join(lines) + "\n"
