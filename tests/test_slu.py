@@ -312,3 +312,54 @@ def test_snips_byte_order_mark_is_not_part_of_the_first_token_or_intent(tmp_path
     _snips_dir(tmp_path, bom + b"play it\n", bom + b"O B-x\n", bom + b"PlayMusic\n")
     (ex,) = load_snips(tmp_path)
     assert ex.tokens == ["play", "it"] and ex.intent == "PlayMusic" and ex.slots == [("x", "it")]
+
+
+def _official_slurp_gold(row: dict) -> list[tuple[str, str]]:
+    """SLURP's own scorer's gold (scripts/evaluation/util.py, release2prediction), restated: each entity's
+    type and its tokens' surfaces, lower-cased, joined by single spaces."""
+    surfaces = [t["surface"] for t in row["tokens"]]
+    return sorted((e["type"], " ".join(surfaces[i].lower() for i in e["span"])) for e in row["entities"])
+
+
+def test_load_slurp_reads_the_official_entities_not_the_bracket_annotation(tmp_path):
+    # sentence_annotation puts the possessive inside the slot ([date : Today's]) or outside it
+    # ([person : jean]'s); SLURP's scorer reads `entities` over `tokens`: "today 's" and "jean 's". The
+    # bracket annotation gave "Today's" and "jean", so a parse the official scorer counts right was wrong here
+    words = ["Today", "'s", "meeting", "with", "jean", "'s", "team"]
+    row = {
+        "slurp_id": 7,
+        "sentence": "Today's meeting with jean's team",
+        "sentence_annotation": "[date : Today's] [event_name : meeting] with [person : jean]'s team",
+        "intent": "calendar_query",
+        "tokens": [{"surface": w, "id": i} for i, w in enumerate(words)],
+        "entities": [
+            {"span": [0, 1], "type": "date"},
+            {"span": [2], "type": "event_name"},
+            {"span": [4, 5], "type": "person"},
+        ],
+    }
+    p = tmp_path / "slurp.jsonl"
+    p.write_text(json.dumps(row) + "\n")
+    (ex,) = load_slurp(p)
+    assert sorted(ex.slots) == _official_slurp_gold(row)
+    assert ex.text == row["sentence"] and ex.id == "7"
+    m = slu_metrics([ex], ["calendar_query"], [[("date", "today 's"), ("person", "jean 's")]])
+    assert m["slot_precision"] == 100.0 and m["slot_recall"] == pytest.approx(200 / 3)
+    for bad, message in (
+        ({"span": [4, 6], "type": "person"}, r"slurp.jsonl line 1: entity span \[4, 6\] is not consecutive"),
+        ({"span": [9], "type": "person"}, r"line 1: entity span \[9\] is not consecutive indices of its 7"),
+        ({"span": [0], "type": "person"}, r"line 1: entity span \[0\] overlaps another entity"),
+        ({"span": [], "type": "person"}, r"line 1: entity .* needs a 'type' and a non-empty 'span'"),
+    ):
+        p.write_text(json.dumps({**row, "entities": [*row["entities"], bad]}) + "\n")
+        with pytest.raises(TandemError, match=message):
+            load_slurp(p)
+
+
+def test_slurp_dev_golds_are_the_official_ones(shared_data):
+    # 69 of the 2,033 dev rows had another gold from sentence_annotation (possessives, lower case)
+    path = shared_data / "slurp" / "devel.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    exs = load_slurp(path)
+    assert len(exs) == len(rows) == 2033
+    assert all(sorted(e.slots) == _official_slurp_gold(r) for e, r in zip(exs, rows))

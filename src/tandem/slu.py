@@ -351,10 +351,45 @@ def parse_bracket_annotation(annot: str) -> tuple[list[str], list[str]]:
     return tokens, tags
 
 
+def _slurp_release_tags(obj: dict, where: str) -> tuple[list[str], list[str]]:
+    """Tokens and BIO tags of a SLURP release row from its `tokens` (their `surface`s) and `entities` (`type`,
+    `span`: token indices), the gold that SLURP's own evaluation (scripts/evaluation/util.py) scores: an
+    entity's filler is its tokens' surfaces, lower-cased, joined by spaces, so `[date : Today's]` is `today 's`."""
+    toks, ents = obj["tokens"], obj["entities"]
+    if not isinstance(toks, list) or not all(
+        isinstance(t, dict) and isinstance(t.get("surface"), str) for t in toks
+    ):
+        raise TandemError(f"{where}: field 'tokens' must be a list of {{\"surface\": ...}} objects")
+    tokens = [t["surface"] for t in toks]
+    tags = ["O"] * len(tokens)
+    if not isinstance(ents, list):
+        raise TandemError(f"{where}: field 'entities' must be a list, got {json.dumps(ents)[:60]}")
+    for e in ents:
+        span = e.get("span") if isinstance(e, dict) else None
+        typ = e.get("type") if isinstance(e, dict) else None
+        if not isinstance(typ, str) or not typ.strip() or not isinstance(span, list) or not span:
+            raise TandemError(
+                f"{where}: entity {json.dumps(e)[:60]} needs a 'type' and a non-empty 'span' list"
+            )
+        if span != list(range(span[0], span[0] + len(span))) or not 0 <= span[0] <= span[-1] < len(tokens):
+            raise TandemError(
+                f"{where}: entity span {span} is not consecutive indices of its {len(tokens)} tokens; fix the row"
+            )
+        if any(tags[j] != "O" for j in span):
+            raise TandemError(f"{where}: entity span {span} overlaps another entity; fix the row")
+        for k, j in enumerate(span):
+            tags[j] = ("B-" if k == 0 else "I-") + typ.strip()
+            tokens[j] = tokens[j].lower()  # the official filler is lower-cased (`Friday` is `friday`)
+    return tokens, tags
+
+
 def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
     """SLURP (`sentence_annotation`, `intent`) or MASSIVE (`annot_utt`, `intent`, `locale`) jsonl.
 
-    `locale` keeps only MASSIVE rows of that locale (e.g. "en-US").
+    A SLURP release row (with `tokens` and `entities`) takes its tokens and slots from those, as SLURP's
+    official evaluation does (`_slurp_release_tags`); its `sentence_annotation` splits some of them otherwise
+    (`[date : today's]` is the slot `today's` there, `today 's` in `entities`). Other rows are read from the
+    bracket annotation. `locale` keeps only MASSIVE rows of that locale (e.g. "en-US").
     """
     p = Path(path)
     out = []
@@ -379,7 +414,10 @@ def load_slurp(path: str | Path, locale: str | None = None) -> list[SLUExample]:
                 f"{p} line {i}: field 'intent' must be a non-empty string (or a class id), got "
                 f"{json.dumps(intent)[:60]}"
             )
-        tokens, tags = parse_bracket_annotation(annot)
+        if "tokens" in obj and "entities" in obj:  # SLURP's release: the spans its official scorer reads
+            tokens, tags = _slurp_release_tags(obj, f"{p} line {i}")
+        else:
+            tokens, tags = parse_bracket_annotation(annot)
         if not tokens:  # as SNIPS: nothing to parse or to train on
             raise TandemError(f"{p} line {i}: field {key!r} is empty; remove the line")
         text = obj.get("sentence", obj.get("utt", " ".join(tokens)))
