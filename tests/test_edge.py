@@ -147,9 +147,10 @@ def test_clm_prompting(built, edge):
 
 
 def test_rank_scores_match_transformers_loss(built, edge):
+    # sequence=True: each choice a whole output, alone then EOS (the default scores continuations)
     tok, hf = built["tok"], built["hf"]
     prompt, choices = "play the music", ["yes", "no", "play the music by queen"]
-    res = edge.rank(prompt, choices)
+    res = edge.rank(prompt, choices, sequence=True)
     src = torch.tensor([tok.encode(prompt, add_eos=True)])
     want_losses, want_lp = [], []
     for c in choices:
@@ -161,7 +162,7 @@ def test_rank_scores_match_transformers_loss(built, edge):
     assert res.losses == pytest.approx(want_losses, abs=1e-4)
     assert res.logprobs == pytest.approx(want_lp, abs=1e-3)
     assert res.best == min(range(3), key=lambda i: want_losses[i])
-    summed = edge.rank(prompt, choices, normalize="sum")
+    summed = edge.rank(prompt, choices, normalize="sum", sequence=True)
     assert summed.best == max(range(3), key=lambda i: want_lp[i])
 
 

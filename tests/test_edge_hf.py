@@ -174,16 +174,30 @@ def test_scores_and_serving_equal_the_torch_backend(exported, kind):
     assert edge_b.model.parse(prompts[1])["text"] == edge_b.model.generate(prompts[1])
 
 
+def _hf_logprobs(hf, ref, prefix, prompt, scored, text):
+    """transformers' log-prob of each of `scored`, the decoder reading `prefix + text` (teacher forcing)."""
+    with torch.no_grad():
+        logits = hf(
+            input_ids=torch.tensor([ref(prompt).input_ids]), decoder_input_ids=torch.tensor([prefix + text])
+        ).logits[0]
+    lp = torch.log_softmax(logits.double(), -1)[len(prefix) - 1 :]
+    return [lp[i, s].item() for i, s in enumerate(scored)]
+
+
 @pytest.mark.parametrize("kind", ["mbart50", "bart-forced", "bart", "mbart"])
 def test_score_rank_and_evaluate_read_the_same_tokens(exported, kind):
-    """/v1/score (torch and edge), `EdgeModel.rank` and `tandem evaluate`'s rank scoring give the log-probs of a
-    target's text tokens then EOS, read after what the model is forced to emit before them (the decoder start,
-    then a forced first token: mBART-50's ro_RO, BART-large's <s>), as transformers' forward computes them. Was:
-    the serving paths scored the fine-tuning labels (ro_RO ... </s>, <s> ... </s>, mBART-cc25 ... </s> ro_RO),
-    the forced token and the trailing code included."""
+    """/v1/score (torch and edge, through the app), `EdgeModel.rank` and `tandem evaluate`'s rank scoring give
+    the log-probs of a choice's tokens in its prompt's context (those of prompt + choice after the prompt's
+    own, with Hugging Face's tokenizer), no EOS, read after what the model is forced to emit before them (the
+    decoder start, then a forced first token: mBART-50's ro_RO, BART-large's <s>), as transformers' forward
+    computes them. Was: the serving paths scored the choice encoded alone, then EOS (now `sequence`), and
+    evaluate the in-context tokens without EOS, so one pair got two scores."""
+    from fastapi.testclient import TestClient
+
     from tandem import Seq2SeqLM
     from tandem.prompting.lm import EncoderDecoder
-    from tandem.prompting.scoring import score_continuations
+    from tandem.prompting.scoring import rank_choices, score_continuations
+    from tandem.serve import ServeSettings, create_app
     from tandem.serve.backends import EdgeBackend, TorchBackend
 
     d, ct2 = exported[kind]
@@ -194,33 +208,41 @@ def test_score_rank_and_evaluate_read_the_same_tokens(exported, kind):
         [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
     )
     assert len(prefix) == (2 if kind in ("mbart50", "bart-forced") else 1)
+    prompt = "Is the fox quick? Answer:"
+    choices = [" yes", " no", "✓ 日本", "es, it is."]  # the last one glued to "Answer:"
+    ctx = ref(prompt, add_special_tokens=False).input_ids
+    want = []
+    for c in choices:
+        whole = ref(prompt + c, add_special_tokens=False).input_ids
+        cont = whole[len(ctx) :] if whole[: len(ctx)] == ctx else ref(c, add_special_tokens=False).input_ids
+        want.append(sum(_hf_logprobs(hf, ref, prefix, prompt, cont, cont[:-1])))
+    torch_b, edge_b = TorchBackend(d, threads=1, device="cpu"), EdgeBackend(ct2)
+    for b in (torch_b, edge_b):
+        with TestClient(create_app(b, ServeSettings())) as client:
+            req = {"prompt": prompt, "choices": choices, "normalize": "sum"}
+            body = client.post("/v1/score", json=req).json()
+        assert body["logprobs"] == pytest.approx(want, abs=1e-4), b.kind
+    assert edge_b.model.rank(prompt, choices, normalize="sum").logprobs == pytest.approx(want, abs=1e-4)
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(d).eval(), Tokenizer.load(d))
+    assert lm.prefix == prefix
+    (res,) = rank_choices(lm, [prompt], [choices])  # evaluate's scorer (no [CLM]: these tokenizers lack it)
+    assert res.scores == pytest.approx(want, abs=1e-4)
+
+    # `sequence`: each target alone, then EOS (a whole output); evaluate's scorer on the same ids agrees
     prompts = ["Is the fox quick? Answer:", "The quick brown fox", "héllo wörld"]
     targets = [" yes", "The lazy dog.", "✓ 日本"]
     want = []
     for p, t in zip(prompts, targets):
         text = ref(t, add_special_tokens=False).input_ids
-        scored = text + [ref.eos_token_id]
-        with torch.no_grad():
-            logits = hf(
-                input_ids=torch.tensor([ref(p).input_ids]), decoder_input_ids=torch.tensor([prefix + text])
-            ).logits[0]
-        lp = torch.log_softmax(logits.double(), -1)[len(prefix) - 1 :]
-        want.append([lp[i, s].item() for i, s in enumerate(scored)])
-    torch_b, edge_b = TorchBackend(d, threads=1, device="cpu"), EdgeBackend(ct2)
-    for got in (torch_b.score(prompts, targets, False), edge_b.score(prompts, targets, False)):
+        want.append(_hf_logprobs(hf, ref, prefix, p, text + [ref.eos_token_id], text))
+    for got in (torch_b.score(prompts, targets, False, True), edge_b.score(prompts, targets, False, True)):
         assert [len(g) for g in got] == [len(w) for w in want]  # the target's tokens, then EOS
         for w, g in zip(want, got):
             assert g == pytest.approx(w, abs=1e-4)
-    ranked = edge_b.model.rank(prompts[0], targets)
-    lone = [want[0]] + [
-        torch_b.score([prompts[0]], [t], False)[0] for t in targets[1:]
-    ]  # each target after the first prompt
+    ranked = edge_b.model.rank(prompts[0], targets, sequence=True)
+    lone = [want[0]] + [torch_b.score([prompts[0]], [t], False, True)[0] for t in targets[1:]]
     assert ranked.losses == pytest.approx([-sum(w) / len(w) for w in lone], abs=1e-4)
-    # evaluate's rank scoring: a continuation's summed log-probs after EncoderDecoder.prefix; each prefix of
-    # text + EOS summed, so that their differences are the per-token log-probs
     tok = Tokenizer.load(d)
-    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(d).eval(), tok)
-    assert lm.prefix == prefix
     for p, t, w in zip(prompts, targets, want):
         scored = tok.encode(t) + [tok.eos_id]
         res = score_continuations(lm, [lm.source_ids(p)], [[scored[: k + 1] for k in range(len(scored))]])[0]

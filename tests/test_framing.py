@@ -306,9 +306,9 @@ def test_bart_serve_generates_and_scores_as_transformers(bart_dir) -> None:
         out = hf.generate(**ref(p, return_tensors="pt"), max_new_tokens=6, do_sample=False, num_beams=1)
         assert g.text == ref.decode(out[0], skip_special_tokens=True)
         assert g.input_tokens == len(ref(p).input_ids)
-    # scores: the target's text tokens then </s>, read after the decoder start as `tandem evaluate` reads a
+    # scores (`sequence`): the target's text tokens then </s>, read after the decoder start as `tandem evaluate` reads a
     # choice (this model forces no first token: the labels' leading <s> is not scored), given `tok(prompt)`
-    got = backend.score(prompts, ["The lazy fox.", "x"], clm=False)
+    got = backend.score(prompts, ["The lazy fox.", "x"], clm=False, sequence=True)
     for p, t, row in zip(prompts, ["The lazy fox.", "x"], got):
         text = ref(t, add_special_tokens=False).input_ids
         dec = torch.tensor([[hf.config.decoder_start_token_id, *text]])

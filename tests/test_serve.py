@@ -804,8 +804,8 @@ def torch_backend(torch_dir):
 
 
 def test_torch_backend_scores_a_tandem_tokenizers_target_then_eos(torch_dir, torch_backend):
-    """Pinned: with tandem's tokenizer (and no forced first token) /v1/score reads the target's tokens then EOS
-    after the decoder start token, as transformers' loss on labels `text + [eos]` does."""
+    """Pinned: with tandem's tokenizer (and no forced first token) /v1/score with `sequence` reads the target's
+    tokens then EOS after the decoder start token, as transformers' loss on labels `text + [eos]` does."""
     import torch
     import transformers
 
@@ -815,7 +815,8 @@ def test_torch_backend_scores_a_tandem_tokenizers_target_then_eos(torch_dir, tor
     hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(torch_dir)).eval()
     choices = ["yes", "no", "seven am"]
     with TestClient(create_app(torch_backend, ServeSettings())) as c:
-        body = c.post("/v1/score", json={"prompt": TEXT, "choices": choices, "normalize": "sum"}).json()
+        req = {"prompt": TEXT, "choices": choices, "normalize": "sum", "sequence": True}
+        body = c.post("/v1/score", json=req).json()
     for c, lp, n in zip(choices, body["logprobs"], body["num_tokens"]):
         labels = torch.tensor([tok.encode(c) + [tok.eos_id]])
         with torch.no_grad():
@@ -1167,3 +1168,47 @@ def test_token_bans_in_requests_apply_and_bad_ones_get_422_naming_the_field(whic
 
 def _frozen(v):
     return tuple(tuple(w) if isinstance(w, list) else w for w in v)
+
+
+def test_score_rank_and_evaluate_score_a_choice_in_its_prompts_context(torch_dir, torch_backend, tmp_path):
+    """tandem's whitespace-keeping SentencePiece: " yes" alone is `▁` `▁yes`, after "Answer:" it is `▁yes`.
+    /v1/score (torch and edge backends), `EdgeModel.rank` and `tandem evaluate`'s scorer all score the choice's
+    in-context ids without EOS, read after [CLM] + prompt, as transformers' forward pass gives them. Was: the
+    serving paths scored `▁` `▁yes` then EOS, evaluate `▁yes`: one (prompt, choice) pair, two log-probs."""
+    import torch
+    import transformers
+
+    from tandem.model import Seq2SeqLM
+    from tandem.prompting.lm import EncoderDecoder
+    from tandem.prompting.scoring import rank_choices
+    from tandem.tokenizer import Tokenizer
+
+    tok = Tokenizer.load(torch_dir)
+    assert tok.clm_id is not None
+    prompt, choices = "wake me up at seven? Answer:", [" yes", " no", " seven am"]
+    ctx = tok.encode(prompt)
+    conts = [tok.encode(prompt + c)[len(ctx) :] for c in choices]
+    assert all(tok.encode(prompt + c)[: len(ctx)] == ctx for c in choices)
+    assert tok.encode(" yes") != conts[0]  # the leading space alone is a token of its own
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(torch_dir)).eval()
+    assert hf.generation_config.forced_bos_token_id is None
+    src = torch.tensor([[tok.clm_id, *ctx, tok.eos_id]])
+    want = []
+    for cont in conts:
+        dec = torch.tensor([[hf.config.decoder_start_token_id, *cont[:-1]]])
+        with torch.no_grad():
+            lp = torch.log_softmax(hf(input_ids=src, decoder_input_ids=dec).logits[0].double(), -1)
+        want.append(sum(lp[i, t].item() for i, t in enumerate(cont)))
+    export_ct2(torch_dir, tmp_path / "f32", quantize="float32", tokenizer=torch_dir / "tokenizer.model")
+    edge_b = EdgeBackend(tmp_path / "f32")
+    for b in (torch_backend, edge_b):
+        with TestClient(create_app(b, ServeSettings())) as c:
+            req = {"prompt": prompt, "choices": choices, "normalize": "sum", "clm": True}
+            body = c.post("/v1/score", json=req).json()
+        assert body["logprobs"] == pytest.approx(want, abs=1e-4), b.kind
+        assert body["num_tokens"] == [len(x) for x in conts]
+    ranked = edge_b.model.rank(prompt, choices, normalize="sum", clm=True)
+    assert ranked.logprobs == pytest.approx(want, abs=1e-4)
+    lm = EncoderDecoder(Seq2SeqLM.from_pretrained(torch_dir), tok)
+    (res,) = rank_choices(lm, ["[CLM] " + prompt], [choices])  # as `tandem evaluate` prompts
+    assert res.scores == pytest.approx(want, abs=1e-4)

@@ -1270,8 +1270,26 @@ def frame(
     return ids[-max_len:] if len(ids) > max_len else ids, True
 
 
+def continuation_ids(
+    encode_batch: Callable[[list[str]], list[list[int]]], context: str, choices: Sequence[str]
+) -> list[list[int]]:
+    """Ids of each choice as it continues `context` (no special tokens; `encode_batch` adds none): those that
+    `context + choice` has beyond the ids of `context` alone, as the causal-LM objective splits a document's
+    token ids between encoder and decoder. Encoded on its own, a choice's leading space can be another token:
+    SentencePiece's dummy-prefix `▁` makes a whitespace-keeping tokenizer's (tandem's) " yes" `▁` `▁yes`, while
+    after "Answer:" it is `▁yes`. With an empty context, or where a token spans the boundary (the context's ids
+    are not a prefix of the whole), the choice is encoded alone. Torch-free: rank scoring (`tandem evaluate`),
+    `tandem serve`'s /v1/score and `EdgeModel.rank` all split a (prompt, choice) pair here."""
+    alone = encode_batch(list(choices))
+    if not context:
+        return alone
+    ctx, *wholes = encode_batch([context, *(context + c for c in choices)])
+    return [w[len(ctx) :] if w[: len(ctx)] == ctx else a for a, w in zip(alone, wholes)]
+
+
 __all__ = [
     "affixes",
+    "continuation_ids",
     "frame",
     "Tokenizer",
     "CorpusSample",

@@ -3,7 +3,7 @@
     from tandem.edge import EdgeModel
     m = EdgeModel.load("student-int8/")            # made by `tandem export MODEL --format ct2`
     m.generate("[CLM] Sentence: hello; Translation in French:", stop=[";"])
-    m.rank("is it raining?", ["yes", "no"]).best
+    m.rank("is it raining? Answer:", [" yes", " no"]).best
     m.parse("wake me up at seven am")               # {"intent": ..., "slots": [...]}; tags via labels.json
 
 Importing this package never imports torch.

@@ -29,7 +29,7 @@ from tandem.decoding import (
 from tandem.errors import InputTooLong, TandemError
 from tandem.jsonl import JSON_ERRORS
 from tandem.slu import SLULabels
-from tandem.tokenizer import frame
+from tandem.tokenizer import continuation_ids, frame
 
 EDGE_META = "tandem_edge.json"
 VMAP_FILE = "vmap.txt"
@@ -702,33 +702,48 @@ class EdgeModel:
 
     # ----------------------------------------------------------------------------------------- scoring
     def score_batch(
-        self, prompts: Sequence[str], targets: Sequence[str], *, clm: bool = False
+        self, prompts: Sequence[str], targets: Sequence[str], *, clm: bool = False, sequence: bool = False
     ) -> list[list[float]]:
-        """Per-token log-probabilities of each target's text tokens then EOS given its prompt, teacher-forced
-        after the decoder start token and the token the model's decoding forces first, if any (mBART-50's
-        language code, BART-large's `<s>`; read, never scored): the torch backend's and `tandem evaluate`'s
-        tokens. The fine-tuning labels' own framing (BART's leading `<s>`, mBART-cc25's trailing code) is not
-        scored."""
+        """Per-token log-probabilities of each target given its prompt, teacher-forced after the decoder start
+        token and the token the model's decoding forces first, if any (mBART-50's language code, BART-large's
+        `<s>`; read, never scored).
+
+        By default a target is a continuation of its prompt's text, scored as `tandem evaluate`'s rank scoring
+        scores a choice: its tokens in the prompt's context (`tandem.tokenizer.continuation_ids`: " yes" after
+        "Answer:" is `▁yes`, not `▁` `▁yes`), no EOS. `sequence=True` scores it as a whole output instead (a
+        fine-tuned model's target): encoded alone, then EOS. The fine-tuning labels' own framing (BART's
+        leading `<s>`, mBART-cc25's trailing code) is never scored."""
         if len(prompts) != len(targets):
             raise TandemError(f"score_batch: {len(prompts)} prompts but {len(targets)} targets")
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
+        ids = _target_ids(lambda ts: [self._ids(t) for t in ts], prompts, targets, sequence)
         # CTranslate2 reads the start token, scores every target token and then EOS; the forced token leads
-        # the target and its own log-prob is dropped
+        # the target and its own log-prob is dropped, and so is EOS's for a continuation
         lead = self._score_lead
-        tgt = [[self.pieces[i] for i in [*lead, *self._ids(t)]] for t in targets]
+        tgt = [[self.pieces[i] for i in [*lead, *t]] for t in ids]
         what = "a target (with EOS and the forced first token)" if lead else "a target (with EOS)"
+        if not sequence:  # CTranslate2 reads and scores one more than is kept: the EOS after the target
+            what = what.replace("(with EOS", "(with the EOS scored after it")
         for s, t in zip(src, tgt):
             self._check_length(len(s), "a prompt")
             self._check_length(len(t) + 1, what)  # the decoder reads start + target
         res = _positions_checked(self.translator.score_batch, src, tgt, max_input_length=0)
-        return [list(r.log_probs)[len(lead) :] for r in res]
+        n = len(lead)
+        return [list(r.log_probs)[n : None if sequence else n + len(t)] for r, t in zip(res, ids)]
 
     def rank(
-        self, prompt: str, choices: Sequence[str], *, normalize: str = "mean", clm: bool = False
+        self,
+        prompt: str,
+        choices: Sequence[str],
+        *,
+        normalize: str = "mean",
+        clm: bool = False,
+        sequence: bool = False,
     ) -> ChoiceScores:
-        """Score each choice as the continuation of `prompt`; the lowest loss wins (AlexaTM's rank scoring)."""
+        """Score each choice as the continuation of `prompt` (`score_batch`: in context, no EOS, as `tandem
+        evaluate` scores it; `sequence=True`: alone, then EOS); the lowest loss wins (AlexaTM's rank scoring)."""
         if normalize not in ("mean", "sum"):
             raise TandemError(f"normalize must be 'mean' or 'sum', got {normalize!r}")
         if isinstance(choices, str):  # a str is a Sequence of characters: never what was meant
@@ -738,7 +753,7 @@ class EdgeModel:
             raise TandemError(f"choices: expected a list of strings, got {choices!r:.80}")
         if not choices:
             raise TandemError("rank: give at least one choice")
-        scores = self.score_batch([prompt] * len(choices), choices, clm=clm)
+        scores = self.score_batch([prompt] * len(choices), choices, clm=clm, sequence=sequence)
         logprobs = [float(sum(s)) for s in scores]
         losses = [-lp / (len(s) if normalize == "mean" else 1) for lp, s in zip(logprobs, scores)]
         best = min(range(len(choices)), key=lambda i: (losses[i], i))
@@ -763,6 +778,30 @@ class EdgeModel:
         return (
             f"EdgeModel({str(self.path)!r}, quantization={q}, vmap={self.use_vmap}, threads={self.threads})"
         )
+
+
+def _target_ids(
+    encode_batch: Callable[[list[str]], list[list[int]]],
+    prompts: Sequence[str],
+    targets: Sequence[str],
+    sequence: bool,
+) -> list[list[int]]:
+    """The ids `score_batch` scores per (prompt, target) before any EOS: each target alone (`sequence`), else
+    in its prompt's context (the targets of one prompt split together); an error for one with no tokens."""
+    if sequence:
+        out = encode_batch(list(targets))
+    else:
+        by_prompt: dict[str, list[int]] = {}
+        for i, p in enumerate(prompts):
+            by_prompt.setdefault(p, []).append(i)
+        out = [[] for _ in targets]
+        for p, idx in by_prompt.items():
+            for i, ids in zip(idx, continuation_ids(encode_batch, p, [targets[i] for i in idx])):
+                out[i] = ids
+    for t, ids in zip(targets, out):
+        if not ids and not sequence:
+            raise TandemError(f"choice {t!r:.80} adds no tokens to its prompt; give every choice some text")
+    return out
 
 
 _DAMAGED = (

@@ -26,6 +26,7 @@ import torch
 
 from tandem.errors import TandemError
 from tandem.prompting.lm import ContinuationTree, EncoderDecoder, PackedMemory
+from tandem.tokenizer import continuation_ids as split_continuations
 
 NORMALIZATIONS = ("none", "token", "char", "byte", "calibrated")
 
@@ -276,19 +277,10 @@ def choice_ids(
     the context is tokenized as written, `[CLM]` included (for callers that encode it so, as the lm-eval
     bridge does), instead of as `source_ids` splits it."""
     body = lm.split_clm(context)[1] if split_clm else context
-    in_context: list[list[int] | None] = [None] * len(choices)
-    if body:
-        ctx = lm.tok.encode(body)
-        for j, whole in enumerate(lm.tok.encode_batch([body + c for c in choices])):
-            if whole[: len(ctx)] == ctx:
-                in_context[j] = whole[len(ctx) :]
-    out = []
-    for c, ids in zip(choices, in_context):
-        if ids is None:  # no context, or a token spans the boundary
-            ids = lm.tok.encode(c)
+    out = split_continuations(lm.tok.encode_batch, body, choices)
+    for c, ids in zip(choices, out):
         if not ids:
             raise TandemError(f"choice {c!r} encodes to no tokens; give every choice some text")
-        out.append(ids)
     return out
 
 

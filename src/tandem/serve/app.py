@@ -222,6 +222,7 @@ class ScoreRequest(_Strict):
     choices: list[StrictStr]
     normalize: Literal["mean", "sum"] = "mean"
     clm: StrictBool = False
+    sequence: StrictBool = False  # score each choice as a whole output (alone, then EOS), not a continuation
 
 
 class ParseRequest(_Strict):
@@ -270,7 +271,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         if kind == "generate":
             return backend.generate(list(payloads), arg)
         if kind == "score":
-            return backend.score([p for p, _ in payloads], [t for _, t in payloads], arg)
+            return backend.score([p for p, _ in payloads], [t for _, t in payloads], *arg)
         raise ValueError(f"unknown batch kind {kind}")
 
     work = [0]  # requests on the batched routes, from the first byte to the response
@@ -638,7 +639,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     async def score(req: ScoreRequest, request: Request):
         check_texts("prompt", [req.prompt])
         check_texts("choices", req.choices)
-        rows = await run_rows(request, ("score", req.clm), [(req.prompt, c) for c in req.choices])
+        key = ("score", (req.clm, req.sequence))
+        rows = await run_rows(request, key, [(req.prompt, c) for c in req.choices])
         logprobs = [float(sum(r)) for r in rows]
         losses = [-lp / (len(r) if req.normalize == "mean" else 1) for lp, r in zip(logprobs, rows)]
         best = min(range(len(rows)), key=lambda i: (losses[i], i))

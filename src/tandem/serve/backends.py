@@ -56,11 +56,14 @@ class Backend(Protocol):
         the encoder reads: [CLM] when added, the text, and the source EOS the model was trained with."""
         ...
 
-    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
-        """Per-token log-probabilities of each target's text tokens followed by EOS, given its prompt, read
-        after what the model is forced to emit before them (the decoder start token, then a forced first token
-        when its decoding forces one: mBART-50's language code, BART-large's `<s>`; never scored), the tokens
-        `tandem evaluate` scores a choice by."""
+    def score(
+        self, prompts: list[str], targets: list[str], clm: bool, sequence: bool = False
+    ) -> list[list[float]]:
+        """Per-token log-probabilities of each target given its prompt, read after what the model is forced to
+        emit before them (the decoder start token, then a forced first token when its decoding forces one:
+        mBART-50's language code, BART-large's `<s>`; never scored). A target is the prompt's continuation,
+        its tokens in the prompt's context and no EOS: the tokens `tandem evaluate` scores a choice by;
+        `sequence`: a whole output, encoded alone, then EOS (see `EdgeModel.score_batch`)."""
         ...
 
     def default(self, name: str) -> Any:
@@ -99,8 +102,10 @@ class EdgeBackend:
             **params.bans(),
         )
 
-    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
-        return self.model.score_batch(prompts, targets, clm=clm)
+    def score(
+        self, prompts: list[str], targets: list[str], clm: bool, sequence: bool = False
+    ) -> list[list[float]]:
+        return self.model.score_batch(prompts, targets, clm=clm, sequence=sequence)
 
 
 class TorchBackend:
@@ -207,21 +212,23 @@ class TorchBackend:
             gens.append(Generation(text, "stop" if ended or stopped else "length", n_in, n_out))
         return gens
 
-    def score(self, prompts: list[str], targets: list[str], clm: bool) -> list[list[float]]:
+    def score(
+        self, prompts: list[str], targets: list[str], clm: bool, sequence: bool = False
+    ) -> list[list[float]]:
         torch = self.torch
         from tandem.decoding import forced_first_token
+        from tandem.edge.runtime import _target_ids
 
         ids, mask, _ = self._encode(prompts, clm)
-        # the text's tokens then EOS (not the labels' framing: BART's <s>, mBART-cc25's trailing code), after
-        # the start token and the token the model's decoding forces first, as it generates and as evaluate
-        # scores; the forced token is read, not scored
+        # a continuation's tokens in its prompt's context (a sequence's alone, then EOS; never the labels'
+        # framing: BART's <s>, mBART-cc25's trailing code), after the start token and the token the model's
+        # decoding forces first, as it generates and as evaluate scores; the forced token is read, not scored
         forced = forced_first_token(self.model.config)
         lead = [] if forced is None else [forced]
-        tgts = [[*lead, *self.tok.encode(t), self.eos_id] for t in targets]
+        texts = _target_ids(lambda ts: [self.tok.encode(t) for t in ts], prompts, targets, sequence)
+        tgts = [[*lead, *t, *([self.eos_id] if sequence else [])] for t in texts]
         for t in tgts:
-            self._check_length(
-                len(t), "a target (with EOS and the forced first token)" if lead else "a target (with EOS)"
-            )
+            self._check_length(len(t), _target_what(sequence, bool(lead)))
         width = max(len(t) for t in tgts)
         labels = torch.full((len(tgts), width), -100, dtype=torch.long)
         for i, t in enumerate(tgts):
@@ -231,6 +238,12 @@ class TorchBackend:
             logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
         logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         return [logp[i, len(lead) : len(t)].tolist() for i, t in enumerate(tgts)]
+
+
+def _target_what(sequence: bool, lead: bool) -> str:
+    """How an over-long scored target is named in the error: what it is counted with."""
+    extra = [x for x, on in (("EOS", sequence), ("the forced first token", lead)) if on]
+    return f"a target (with {' and '.join(extra)})" if extra else "a target"
 
 
 def _model_name(path: str | os.PathLike) -> str:
