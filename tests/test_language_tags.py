@@ -153,11 +153,22 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
             TandemError, match=rf"guessed from the file name \('{name.split('.')[0].split('_')[0]}'\)"
         ):
             _sources(SimpleNamespace(data=[name], langs=None))
-    # a 2-3 letter name that is no ISO 639 language (tandem.langcodes): 'all' and 'foo' were languages
-    for name in ("all.txt", "foo.txt", "txt.jsonl", "abc_def.txt", "yue.txt"):
+    # a 2-3 letter name that is no ISO 639 language (tandem.langcodes), or a code that is also a common word in
+    # corpus file names ('all' is Allar's, 'txt' Citak's, 'dev' Dehu's): 'all' and 'foo' were languages
+    for name in (
+        "all.txt",
+        "foo.txt",
+        "txt.jsonl",
+        "abc_def.txt",
+        "dev.txt",
+        "src-train.txt",
+        "new_data.txt",
+    ):
         Path(name).write_text("hello world\n", encoding="utf-8")
-        code = name.split(".")[0].split("_")[0]
-        with pytest.raises(TandemError, match=rf"\('{code}'\), which is not a language.*ISO 639.*LANG:PATH"):
+        code = name.split(".")[0].split("_")[0].split("-")[0]
+        with pytest.raises(
+            TandemError, match=rf"\('{code}'\), which is not taken as a language.*ISO 639.*LANG:PATH"
+        ):
             _sources(SimpleNamespace(data=[name], langs=None))
         # given explicitly, a tag stays free-form
         assert _sources(SimpleNamespace(data=[f"{code}:{name}"], langs=None))[0].lang == code
@@ -166,6 +177,10 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
         ("de.txt", "de"),
         ("arz_Arab.devtest", "arz"),
         ("yue_Hant.devtest", "yue"),
+        ("yue.txt", "yue"),  # ISO 639-3 codes without a two-letter one were refused
+        ("nan.jsonl", "nan"),
+        ("ast.txt", "ast"),
+        ("haw.txt", "haw"),
         ("pt-BR.txt", "pt"),
         ("ger.txt", "de"),
         ("FR.txt", "fr"),
@@ -198,9 +213,12 @@ def test_a_language_taken_from_a_folder_name_is_said_with_how_to_give_it(tmp_pat
         "note: --data corpus/no: the language is taken from the folder name ('no'); if that is not its "
         "language, give it as LANG:PATH (e.g. en:corpus/no) or with --langs"
     ]
-    # 'bad' is no ISO 639 language: refused, not sampled as one
-    with pytest.raises(TandemError, match=r"folder name \('bad'\), which is not a language.*LANG:PATH"):
+    # 'bad' (Banda's ISO 639-2 code, but a word) is refused, not sampled as a language; 'yue' is Cantonese
+    with pytest.raises(TandemError, match=r"folder name \('bad'\).*also a common word.*LANG:PATH"):
         _sources(SimpleNamespace(data=["corpus/bad"], langs=None), [])
+    (tmp_path / "corpus" / "yue").mkdir()
+    write(tmp_path / "corpus" / "yue" / "a.txt", ["5 7 5 7"])
+    assert [s.lang for s in _sources(SimpleNamespace(data=["corpus/yue"], langs=None), [])] == ["yue"]
     for data, langs in ((["de:corpus/bad"], None), (["corpus/bad"], ["de"])):
         notes = []
         (src,) = _sources(SimpleNamespace(data=data, langs=langs), notes)
@@ -285,3 +303,33 @@ def test_the_iso_639_table_matches_the_iso_codes_data():
     want = {x["alpha_3"]: x["alpha_2"] for x in part3 if "alpha_2" in x}
     want |= {x["bibliographic"]: x["alpha_2"] for x in part2 if "bibliographic" in x and "alpha_2" in x}
     assert TWO_LETTER == want
+
+
+def test_every_iso_639_3_and_639_2_language_code_is_known():
+    """`tandem.langcodes.KNOWN` held only the codes with a two-letter equivalent, so `yue.txt`, `nan.txt` or
+    `ast.txt` were refused as names of no language. Every ISO 639-3 individual language and macrolanguage and
+    every ISO 639-2 code is known now (as Debian's iso-codes package lists them), the special codes (`mul`,
+    `und`, `zxx`, `mis`, local use `qaa`-`qtz`) not; codes without a two-letter one stay as themselves."""
+    import json
+
+    from tandem.langcodes import KNOWN, TWO_LETTER, two_letter
+    from tandem.train.trainer import CORPUS_WORDS
+
+    for code in ("yue", "cmn", "nan", "hak", "ast", "ceb", "fil", "haw", "ajp", "ber", "eng", "ger", "en"):
+        assert code in KNOWN, code
+    for code in ("mul", "und", "zxx", "mis", "qaa", "qtz", "foo", "xyz"):
+        assert code not in KNOWN, code
+    assert two_letter("yue") == "yue" and two_letter("cmn") == "cmn"
+    assert CORPUS_WORDS <= KNOWN  # a deny-list entry that is no code would be refused anyway
+    root = Path("/usr/share/iso-codes/json")
+    if not (root / "iso_639-3.json").is_file():
+        pytest.skip("the iso-codes package (/usr/share/iso-codes/json) is not installed")
+    part3 = json.loads((root / "iso_639-3.json").read_text(encoding="utf-8"))["639-3"]
+    part2 = json.loads((root / "iso_639-2.json").read_text(encoding="utf-8"))["639-2"]
+    want = {x["alpha_3"] for x in part3 if x["scope"] in ("I", "M")}
+    want |= {x[k] for x in part2 for k in ("alpha_3", "bibliographic") if k in x}
+    want -= {"mis", "mul", "und", "zxx", "qaa-qtz"}
+    want |= set(TWO_LETTER.values())
+    assert want <= KNOWN
+    # the rest are codes ISO 639-3 added after iso-codes 4.15 (pycountry 26.2.16's table)
+    assert len(KNOWN - want) < 100 and all(len(c) == 3 and c.isalpha() for c in KNOWN - want)

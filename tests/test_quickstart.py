@@ -495,9 +495,19 @@ def test_data_languages_come_from_the_name_or_lang_prefix_and_are_checked_first(
     assert not (tmp_path / "qs" / "tokenizer").exists()
     with pytest.raises(TandemError, match="not a language tag"):
         pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[f"e n:{odd}"]))
-    (tmp_path / "all.txt").write_text("one document\n", encoding="utf-8")  # 'all': no ISO 639 language
-    with pytest.raises(TandemError, match=r"file name \('all'\) is not a language.*LANG:FILE"):
-        pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[str(tmp_path / "all.txt")]))
+    # 'all' (Allar's ISO 639-3 code, but a common file name word) and 'foo' (no ISO 639 code) give no language
+    for name in ("all", "foo"):
+        (tmp_path / f"{name}.txt").write_text("one document\n", encoding="utf-8")
+        with pytest.raises(
+            TandemError, match=rf"file name \('{name}'\) is not taken as a language.*LANG:FILE"
+        ):
+            pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[str(tmp_path / f"{name}.txt")]))
+    # a code without a two-letter one is a language (Cantonese), as in `tandem pretrain`
+    yue = tmp_path / "yue.txt"
+    yue.write_text("one document\n", encoding="utf-8")
+    assert pretraining_sources(Context(tmp_path / "qs", make_plan(), data=[str(yue)])) == [
+        (str(yue.resolve()), "yue")
+    ]
 
 
 def test_stages_rerun_takes_the_earlier_runs_settings(tmp_path):

@@ -380,8 +380,8 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
                 check_guessed_language(guess, f)
             except TandemError as e:
                 raise TandemError(
-                    f"--data {m}: the language guessed from the file name ({guess!r}) is not a language "
-                    f"({e}); give it as LANG:FILE (e.g. en:{m})"
+                    f"--data {m}: the language guessed from the file name ({guess!r}) is not taken as a "
+                    f"language ({e}); give it as LANG:FILE (e.g. en:{m})"
                 ) from None
             out.append((f, guess))
     if not out:

@@ -522,11 +522,24 @@ def lang_from_name(path: str | os.PathLike) -> str:
 # a FLORES-200 / NLLB file name: an ISO 639-3 code and an ISO 15924 script (`arz_Arab.devtest`)
 _FLORES_NAME = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")
 
+# ISO 639-3/639-2 codes (`tandem.langcodes`) that are also words corpus files and folders are named by (splits,
+# formats, roles, sources, common English words: `dev.txt` is Dehu's code, `all.txt` Allar's, `new/` Newari's):
+# a name that is one of them is not read as a language; such a language is given as LANG:PATH
+CORPUS_WORDS = frozenset(
+    """
+abc add all and ans api art asr bad bbc bib big bin bio bpe cfg com cpp csv day ded dev dlg doc dup end ext
+for fun gnu gov had has ids inp int job kde key kid lab law lbl llm log lua max med min mix neg ner net new
+not now npy old one opt org par pos pre pro raw res set six spk spm src sub sys tab tag ted ten tex tgt the
+tok top trg trn tst tsv tts two txt url val was wmt www xml yes yml
+""".split()
+)
+
 
 def check_guessed_language(code: str, path: str | os.PathLike | None = None) -> str:
     """`code`, a language guessed from a file or folder name (`path`'s, `lang_from_name`), if it is one: a
-    valid tag whose language subtag is an ISO 639-1 code or a three-letter code `tandem.langcodes` knows, or
-    any three-letter code in a FLORES-200 name (`arz_Arab.devtest`); else a TandemError. `train.txt` or
+    valid tag whose language subtag is an ISO 639-1 code or an ISO 639-3/639-2 code `tandem.langcodes` knows
+    (`yue.txt`, `ger.txt`) other than a common corpus file word (`CORPUS_WORDS`: `dev`, `all`, `new`), or any
+    three-letter code in a FLORES-200 name (`arz_Arab.devtest`); else a TandemError. `train.txt` or
     `corpus.txt` name no language, nor do `all.txt` or `foo.txt`, and read as one they were sampled as one."""
     from tandem.data.sampling import language_tag
 
@@ -535,8 +548,15 @@ def check_guessed_language(code: str, path: str | os.PathLike | None = None) -> 
     if not 2 <= len(lang) <= 3:
         raise TandemError(f"{code!r} has no 2- or 3-letter language code")
     flores = path is not None and _FLORES_NAME.fullmatch(Path(path).name.split(".")[0])
-    if lang not in KNOWN and not flores:
-        raise TandemError(f"{code!r} is not an ISO 639-1 language code (nor a three-letter code of one)")
+    if flores:
+        return code
+    if lang not in KNOWN:
+        raise TandemError(f"{code!r} is not an ISO 639 language code")
+    if lang in CORPUS_WORDS:
+        raise TandemError(
+            f"{lang!r} is an ISO 639 language code but also a common word in corpus file names, so a name "
+            "does not give it"
+        )
     return code
 
 
@@ -582,7 +602,7 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
                 raise
             raise TandemError(
                 f"--data {f}: the language was guessed from the {name} ({lang_from_name(f)!r}), which is "
-                f"not a language ({e}); give it as LANG:PATH (e.g. en:{f}) or with --langs"
+                f"not taken as a language ({e}); give it as LANG:PATH (e.g. en:{f}) or with --langs"
             ) from e
         if guessed and name == "folder name" and notes is not None:
             notes.append(
