@@ -1578,3 +1578,61 @@ def test_workers_that_keep_dying_are_an_error_that_says_what_to_do(corpus, monke
     with pytest.raises(TandemError, match=r"died 3 times in a row.*-9.*--num-workers"):
         next(stream)
     assert stream._pool is None
+
+
+def test_a_resharded_stream_counts_what_one_run_counts(tmp_path):
+    """load_resharded summed every counter of the saved ranks, but each rank reads every file (keeping its
+    own records), so a damaged file is counted by each rank, and each rank completes its own passes over a
+    source: two ranks resumed by one said 2 bad files and 2 epochs for one damaged file and one pass. Counters
+    of records (invalid UTF-8 lines, documents) are each rank's own and still add up; a source no rank could
+    use is the only one listed as dead."""
+    en = tmp_path / "en"
+    en.mkdir()
+    lines = [" ".join(map(str, doc_tokens(0, k, 6))).encode() + b"\n" for k in range(20)]
+    whole = gzip.compress(b"".join(lines) * 20, compresslevel=1, mtime=0)
+    lines[4:4] = [b"7 8 \xff 9\n", b"7 \xfe 9\n"]  # records 4 and 5: one of each rank
+    (en / "a.txt").write_bytes(b"".join(lines))
+    (en / "b.txt.gz").write_bytes(whole[: len(whole) // 2])  # cut short: a bad file
+    de = tmp_path / "de.txt"  # record 0 (rank 0's) is a document, the rest too short: dead on rank 1 only
+    de.write_text(" ".join(map(str, doc_tokens(1, 0, 6))) + "\n" + "7\n" * 5)
+    fr = tmp_path / "fr.txt"  # nothing usable on any rank
+    fr.write_text("7\n" * 4)
+
+    def make(rank: int, world: int, srcs) -> PretrainStream:
+        return PretrainStream(srcs, TOK, CLMObjective(CLM), 16, 2, rank=rank, world_size=world)
+
+    srcs = [Source(en, "en")]
+    old = [make(r, 2, srcs) for r in range(2)]
+    for s in old:
+        for _ in range(40):
+            next(s)
+    name = old[0].sources[0].name
+    assert [s.stats["bad_files"] for s in old] == [1, 1]
+    assert [s.stats["invalid_utf8"] for s in old] == [1, 1]
+    epochs = [s.stats["epochs"][name] for s in old]
+    assert min(epochs) >= 1
+    one = make(0, 1, srcs)
+    one.load_resharded([json.loads(json.dumps(s.state_dict())) for s in old])
+    # one damaged file, counted on the first pass only, as by one uninterrupted run
+    assert one.stats["bad_files"] == 1
+    assert one.stats["invalid_utf8"] == 2  # the two invalid lines, one read by each rank
+    assert one.stats["docs"]["en"] == sum(s.stats["docs"]["en"] for s in old)
+    # the passes completed before the position it goes on from (the slowest rank's): a pass it then completes
+    # is one more, as for one run
+    done = one._cursors[0]["epoch"]
+    assert one.stats["epochs"][name] == done == min(epochs)
+    while one._cursors[0]["epoch"] == done:
+        next(one)
+    assert one.stats["epochs"][name] == done + 1 and one.stats["bad_files"] == 1
+    # a source dead on one saved rank only is not dead after the merge, nor listed as such
+    srcs = [Source(en, "en"), Source(de, "de"), Source(fr, "fr")]
+    old = [make(r, 2, srcs) for r in range(2)]
+    for s in old:
+        for _ in range(40):
+            next(s)
+    dead = lambda s: [s.sources[i].name for i in range(3) if s._dead[i]]  # noqa: E731
+    assert dead(old[0]) == [old[0].sources[2].name] and len(dead(old[1])) == 2
+    one = make(0, 1, srcs)
+    one.load_resharded([json.loads(json.dumps(s.state_dict())) for s in old])
+    assert one.stats["dead_sources"] == dead(one) == [one.sources[2].name]
+    assert one.stats["bad_files"] == 1

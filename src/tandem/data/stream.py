@@ -110,6 +110,9 @@ class NoUsableData(TandemError):
 
 
 _SHOWN_DEAD = 10  # sources named in a NoUsableData message
+# problems of a whole file, not of a record: every rank reads every file (keeping its own records), so each
+# rank counts them, and one that read as far as another counted the same ones
+_FILE_STATS = ("bad_files", "changed_files")
 
 
 def _problem_kinds(state: dict[str, Any]) -> list[str | None]:
@@ -498,6 +501,8 @@ class PretrainStream:
         self._queues: list[deque] = [deque() for _ in self.sources]
         self._cursors: list[dict | None] = [None] * len(self.sources)  # after the last consumed record
         self._epoch_docs = [0] * len(self.sources)
+        # the _FILE_STATS counted per source (None: unknown, resumed from a state that did not record them)
+        self._file_counts: list[Counter] | None = [Counter() for _ in self.sources]
         self._buffers: dict[str, list[int]] = {lang: [] for lang in self.languages}
         self.rng = np.random.default_rng([self.seed, self.rank, 1234])
         self.batches = 0
@@ -712,6 +717,8 @@ class PretrainStream:
                 stat, msg = it.payload
                 if first_pass or it.always:
                     self._problem(stat, msg)
+                    if stat in _FILE_STATS and self._file_counts is not None:
+                        self._file_counts[i][stat] += 1
                     if stat == "long_records":  # a whole document lost, not a broken one: say so now
                         warnings.warn(f"PretrainStream: {msg}", stacklevel=2)
                 continue
@@ -915,6 +922,8 @@ class PretrainStream:
             # the setup problems (found when the stream was built) its counters hold: a resumed stream finds
             # its own, and counts only the difference
             "setup_counts": dict(Counter(stat for stat, _ in self._setup_problems)),
+            # per source, the problems of whole files counted (see _FILE_STATS), for load_resharded
+            "file_counts": None if self._file_counts is None else [dict(c) for c in self._file_counts],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -941,6 +950,12 @@ class PretrainStream:
         self._queues = [deque() for _ in self.sources]
         self._epoch_docs = list(state["epoch_docs"])
         self._dead = list(state["dead"])
+        counts = state.get("file_counts")
+        self._file_counts = (
+            [Counter({k: int(n) for k, n in c.items()}) for c in counts]
+            if isinstance(counts, list) and len(counts) == len(self.sources)
+            else None
+        )
         # a state saved before language tags were grouped by language_tag can hold "en_US" for "en-US"
         self._buffers = {lang: [] for lang in self.languages}
         for k, v in state["buffers"].items():
@@ -1012,12 +1027,15 @@ class PretrainStream:
             [self.seed, self.rank, 1234, self.world_size, len(states), merged["batches"]]
         ).bit_generator.state
         cursors = []
+        slowest = []  # per source, the saved rank whose position it goes on from
         for i in range(len(self.sources)):
             saved = [s["cursors"][i] for s in states]
             if any(c is None for c in saved):  # a rank never read this source: from its start
                 cursors.append(None)
+                slowest.append(saved.index(None))
                 continue
-            first = dict(min(saved, key=_cursor_key))
+            slowest.append(min(range(len(saved)), key=lambda r: _cursor_key(saved[r])))
+            first = dict(saved[slowest[-1]])
             first["piece"] = 0  # inside a split document: it is read again whole, by the rank that owns it
             if "slot" in first:  # inside a shuffle_docs block: the slot counted the saved rank's records of
                 first["slot"] = 0  # the block, not this rank's; the block is read again whole
@@ -1042,6 +1060,32 @@ class PretrainStream:
                     stats[k] += v
         merged["buffers"] = buffers
         merged["stats"] = stats
+        # what each rank counts alike, as far as it read (passes over a source, damaged or changed files), is
+        # what the saved rank it goes on from had counted there: one run at that position counted as much,
+        # and counts the rest when it reads it (a sum counted each once per saved rank)
+        names = [str(n) for n in merged["sources"]]
+        stats["epochs"] = {
+            name: n
+            for i, name in enumerate(names)
+            if (n := int(states[slowest[i]]["stats"].get("epochs", {}).get(name, 0)))
+        }
+        file_counts = [s.get("file_counts") for s in states]
+        if all(isinstance(c, list) and len(c) == len(names) for c in file_counts):
+            per_source = [dict(file_counts[r][i]) for i, r in enumerate(slowest)]
+            for stat in _FILE_STATS:
+                stats[stat] = sum(int(c.get(stat, 0)) for c in per_source)
+            merged["file_counts"] = per_source
+        else:  # a state saved before they were recorded: as much as one rank counted, not their sum
+            for stat in _FILE_STATS:
+                stats[stat] = max(int(s["stats"].get(stat, 0)) for s in mine)
+            merged["file_counts"] = None
+        # a source is dead only where every saved rank found it so (merged["dead"]): one that gave another
+        # rank documents goes on being read
+        stats["dead_sources"] = [
+            n
+            for n in stats.get("dead_sources", [])
+            if str(n) in names and merged["dead"][names.index(str(n))]
+        ]
         # up to max_problems listed problems of each kind, as one stream that had read them all lists (a state
         # saved before kinds were recorded: max_problems of its messages)
         problems: list[str] = []
