@@ -567,10 +567,18 @@ def test_report_corpus_section_describes_the_users_data(tmp_path):
     data = [str(tmp_path / "de.txt"), str(tmp_path / "en.txt.gz")]
     res = run_quickstart(out, minutes=1, data=data, stages=["corpus"], **quiet)
     size = (tmp_path / "de.txt").stat().st_size + (tmp_path / "en.txt.gz").stat().st_size
-    assert res["user_data_summary"] == {"files": 2, "languages": ["de", "en"], "documents": 5, "bytes": size}
+    assert res["user_data_summary"] == {
+        "files": 2,
+        "languages": ["de", "en"],
+        "documents": 5,
+        "bytes": size,
+        "estimated_files": 0,
+        "sample_bytes": 1 << 20,
+        "damaged_files": [],
+    }
     md = (out / "report.md").read_text(encoding="utf-8")
     corpus = md.split("## Corpus\n", 1)[1].split("\n## ", 1)[0]
-    assert f"2 files in languages de, en, 5 documents (non-blank lines), {fmt(size)} bytes" in corpus
+    assert f"2 files in languages de, en, 5 documents (non-blank lines), {fmt(size)} bytes on disk" in corpus
     assert "The built-in synthetic corpus, used for prompting" in corpus
     assert "pretraining documents" not in corpus
     assert untraced_numbers(md, res) == []
@@ -578,3 +586,62 @@ def test_report_corpus_section_describes_the_users_data(tmp_path):
     md = (tmp_path / "plain" / "report.md").read_text(encoding="utf-8")
     assert f"{fmt(res['stages']['corpus']['result']['documents'])} pretraining documents" in md
     assert "Your data" not in md and res["user_data_summary"] is None
+
+
+def test_data_summary_reads_a_bounded_sample_and_a_damaged_file_is_reported_not_fatal(tmp_path, monkeypatch):
+    """`tandem quickstart --data` counted every document of every file before any stage (a large corpus read
+    whole at start), and a damaged .gz stopped the run there. The count now reads at most a sample of each
+    file and estimates the rest from its size on disk, saying so in the report; a damaged .gz is listed,
+    and the tokenizer stage trains on the lines before the damage, as `tandem pretrain` does."""
+    import gzip
+    import zlib
+
+    from tandem.quickstart import pipeline
+    from tandem.quickstart.pipeline import Context, data_summary
+
+    big = tmp_path / "en.txt"
+    lines = [f"line {k:05d} " + "word " * (k % 7) for k in range(20_000)]
+    big.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    small = tmp_path / "de.txt"
+    small.write_text("eins\n\nzwei\n", encoding="utf-8")
+    got = data_summary([(str(big), "en"), (str(small), "de")], sample_bytes=4096)
+    assert got["estimated_files"] == 1 and got["damaged_files"] == []
+    assert abs(got["documents"] - (20_000 + 2)) < 0.05 * 20_000  # an estimate, from 4 KiB of 267 KB
+    assert got["bytes"] == big.stat().st_size + small.stat().st_size  # measured
+    # a .gz cut short far past the sample: the summary never reaches the damage (it read no further)
+    whole = gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+    late = tmp_path / "fr.txt.gz"
+    late.write_bytes(whole[: len(whole) * 9 // 10])
+    got = data_summary([(str(late), "fr")], sample_bytes=4096)
+    assert got["damaged_files"] == [] and got["estimated_files"] == 1
+    # one cut within the sample: listed, its documents counted up to the damage (zlib says how many)
+    early = tmp_path / "it.txt.gz"
+    cut = gzip.compress(("\n".join(lines[:300]) + "\n").encode(), mtime=0)
+    early.write_bytes(cut[: len(cut) // 2])
+    readable = zlib.decompressobj(31).decompress(cut[: len(cut) // 2])
+    before = readable.count(b"\n")  # whole lines before the damage
+    got = data_summary([(str(early), "it")])
+    assert got["estimated_files"] == 0 and got["documents"] == before > 0
+    (msg,) = got["damaged_files"]
+    assert str(early) in msg and "corrupt or truncated gzip" in msg
+    # the run goes on: the report names the file; the tokenizer stage gets the lines before the damage
+    monkeypatch.setattr(pipeline, "SUMMARY_SAMPLE_BYTES", 4096)
+    out = tmp_path / "qs"
+    quiet = {"quiet": True, "log": lambda s: None}
+    res = run_quickstart(out, minutes=1, data=[str(small), str(early)], stages=["corpus"], **quiet)
+    assert res["user_data_summary"]["damaged_files"] == [msg]
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "Damaged files" in md and str(early) in md
+    assert untraced_numbers(md, res) == []
+    from tandem.quickstart.pipeline import _readable_text
+
+    ctx = Context(out, make_plan(), data=[str(small), str(early)], log=lambda s: None)
+    files, damaged = _readable_text(ctx, [str(small), str(early)])
+    assert files[0] == str(small) and damaged == [msg]
+    assert Path(files[1]).read_bytes() == readable[: readable.rindex(b"\n") + 1]
+    # estimated counts are labelled as such
+    res = run_quickstart(tmp_path / "qs2", minutes=1, data=[str(big)], stages=["corpus"], **quiet)
+    md = (tmp_path / "qs2" / "report.md").read_text(encoding="utf-8")
+    assert res["user_data_summary"]["estimated_files"] == 1
+    assert f"about {fmt(res['user_data_summary']['documents'])} documents" in md and "estimated" in md
+    assert untraced_numbers(md, res) == []

@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -389,20 +390,62 @@ def pretraining_sources(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-def data_summary(sources: list[tuple[str, str]]) -> dict:
-    """What the report says of the user's `--data` (`pretraining_sources`): its files, languages, documents
-    (non-blank lines, as the tokenizer and `tandem pretrain` read a text file) and bytes on disk."""
+# the text read of each `--data` file for the report's document count: a file longer than this is counted in
+# its first SUMMARY_SAMPLE_BYTES and its count estimated from its size on disk (a large corpus is not read whole
+# before any stage starts)
+SUMMARY_SAMPLE_BYTES = 1 << 20
+
+
+def data_summary(sources: list[tuple[str, str]], sample_bytes: int | None = None) -> dict:
+    """What the report says of the user's `--data` (`pretraining_sources`): its files, languages and bytes on
+    disk (measured), and documents (non-blank lines, as the tokenizer and `tandem pretrain` read a text file):
+    counted in files read to their end within `sample_bytes` of text, estimated for the others from the
+    documents in their first `sample_bytes` and the share of the file on disk that sample was
+    (`estimated_files` of them; `documents` is then an estimate). A damaged `.gz` file is not an error here:
+    it is listed in `damaged_files` (its documents counted up to the damage, where the sample reached it),
+    and the stages read what can be read of it, as `tandem pretrain` does."""
     from tandem.data.sources import data_lines, open_data_file
 
-    docs = 0
+    sample_bytes = SUMMARY_SAMPLE_BYTES if sample_bytes is None else int(sample_bytes)
+    docs = 0.0
+    estimated = 0
+    damaged: list[str] = []
     for f, _ in sources:
-        with open_data_file(f, "--data file") as fh:
-            docs += sum(1 for line in data_lines(fh, f, "--data file") if line.strip())
+        size = Path(f).stat().st_size
+        fh = open_data_file(f, "--data file")
+        n = read = 0
+        done = False
+        try:
+            with fh:
+                lines = data_lines(fh, f, "--data file")
+                for line in lines:
+                    read += len(line)
+                    n += bool(line.strip())
+                    if read >= sample_bytes:
+                        break
+                else:
+                    done = True
+                if not done:  # the sample's share of the file on disk (compressed bytes for a .gz)
+                    raw = getattr(fh, "fileobj", None)
+                    on_disk = raw.tell() if raw is not None else read
+                    try:
+                        done = fh.peek(1) == b""
+                    except (OSError, EOFError, zlib.error):  # damage just past the sample: found later
+                        pass
+                    if not done and on_disk > 0:
+                        estimated += 1
+                        n = n * size / min(on_disk, size)
+        except TandemError as e:  # a damaged .gz: its documents up to the damage
+            damaged.append(str(e))
+        docs += n
     return {
         "files": len(sources),
         "languages": sorted({lang for _, lang in sources}),
-        "documents": docs,
+        "documents": round(docs),
         "bytes": sum(Path(f).stat().st_size for f, _ in sources),
+        "estimated_files": estimated,
+        "sample_bytes": sample_bytes,
+        "damaged_files": damaged,
     }
 
 
@@ -411,8 +454,40 @@ def pretraining_files(ctx: Context) -> list[str]:
     return [f for f, _ in pretraining_sources(ctx)]
 
 
+def _readable_text(ctx: Context, files: list[str]) -> tuple[list[str], list[str]]:
+    """`files` for `tandem tokenizer train`, which refuses a damaged .gz file: such a file is replaced by the
+    lines read before the damage (written under data/readable/), as `tandem pretrain` trains its tokenizer
+    on what can be read of it; with the damage, each named."""
+    from tandem.data.sources import data_lines, is_gzip, open_data_file
+
+    out, damaged = [], []
+    for k, f in enumerate(files):
+        if not is_gzip(Path(f)):
+            out.append(f)
+            continue
+        try:
+            with open_data_file(f, "--data file") as fh:
+                for _ in data_lines(fh, f, "--data file"):
+                    pass
+            out.append(f)
+            continue
+        except TandemError as e:
+            damaged.append(str(e))
+        dest = ctx.out / "data" / "readable" / f"{k}-{Path(f).name.removesuffix('.gz')}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with open_data_file(f, "--data file") as fh, dest.open("wb") as w:
+            try:
+                for line in data_lines(fh, f, "--data file"):
+                    w.write(line)
+            except TandemError:
+                pass
+        ctx.log(f"    warning: {damaged[-1]}: the tokenizer is trained on the lines before the damage")
+        out.append(str(dest))
+    return out, damaged
+
+
 def stage_tokenizer(ctx: Context) -> dict:
-    files = pretraining_files(ctx)
+    files, damaged = _readable_text(ctx, pretraining_files(ctx)) if ctx.data else (pretraining_files(ctx), [])
     flags = {
         "input": files,
         "out": "tokenizer",
@@ -437,6 +512,7 @@ def stage_tokenizer(ctx: Context) -> dict:
     return {
         "vocab_size": tok.vocab_size,
         "spoken_ratio": info.get("spoken_ratio", flags.get("spoken_ratio", 0)),
+        "damaged_files": damaged,  # trained on what could be read of them
     }
 
 

@@ -183,10 +183,25 @@ def _blocks(res: dict, plots: dict[str, str]) -> list[Block]:
     if c or isinstance(u, dict):
         b.append(("h2", "Corpus"))
     if isinstance(u, dict):  # --data: the user's files trained the tokenizer and the teacher
+        est = u.get("estimated_files", 0)
+        docs = (
+            f"about {fmt(u['documents'])} documents (non-blank lines; estimated: counted in the first "
+            f"{fmt(u['sample_bytes'])} bytes of text of {fmt(est)} of the files and scaled to their size on "
+            "disk, the others counted whole)"
+            if est
+            else f"{fmt(u['documents'])} documents (non-blank lines)"
+        )
         b.append(("p", (
             f"Your data (`--data`), on which the tokenizer and the teacher were trained: {fmt(u['files'])} "
-            f"files in languages {', '.join(u['languages'])}, {fmt(u['documents'])} documents (non-blank "
-            f"lines), {fmt(u['bytes'])} bytes.")))  # fmt: skip
+            f"files in languages {', '.join(u['languages'])}, {docs}, {fmt(u['bytes'])} bytes on disk "
+            "(measured).")))  # fmt: skip
+        t = _get(st, "tokenizer", "result") or {}
+        bad = list(dict.fromkeys([*u.get("damaged_files", []), *t.get("damaged_files", [])]))
+        if bad:
+            b.append(("p", "Damaged files: the tokenizer and the teacher were trained on what could be read of "
+                           "them, as `tandem pretrain` reads them (the teacher's stream counts one in `bad_files` "
+                           "when it reaches the damage):"))  # fmt: skip
+            b.append(("ul", bad))
     if c:
         what = (
             "The built-in synthetic corpus, used for prompting, fine-tuning (parsing), distillation and serving: "
