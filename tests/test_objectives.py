@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from tandem.errors import TandemError
 from tandem.objectives import (
+    UL2_DENOISERS,
     AlexaTMObjective,
     UL2Objective,
     build_objective,
@@ -359,3 +360,89 @@ def test_ul2_mode_of_zero_weight_asked_for_by_name_still_builds_an_example():
     ex = obj.apply(list(range(10, 210)), "ul2_x", np.random.default_rng(0))  # was: probabilities contain NaN
     assert ex.kind == "ul2_x" and ex.source[0] == 9
     assert untangle_t5(ex.source[1:], ex.target, obj.sentinel_ids) == list(range(10, 210))
+
+
+def _segments(seq: list[int], sentinels: list[int]) -> list[int]:
+    """Lengths of the runs of ordinary tokens between the sentinels of seq (one run before each sentinel)."""
+    sset, out, run = set(sentinels), [], 0
+    for t in seq:
+        if t in sset:
+            out.append(run)
+            run = 0
+        else:
+            run += 1
+    return out
+
+
+def _composition_pmf(total: int, parts: int, j: int) -> float:
+    """P(a given part has j items) when `total` items are split into `parts` non-empty parts, every split
+    equally likely (T5's random_spans_noise_mask: "subject to the above restrictions, all masks are equally
+    likely"): C(total - j - 1, parts - 2) / C(total - 1, parts - 1)."""
+    return math.comb(total - j - 1, parts - 2) / math.comb(total - 1, parts - 1)
+
+
+def test_t5_span_and_gap_lengths_follow_t5s_uniform_segmentation():
+    # n = 200 at density 0.15, mean 3: T5 makes exactly 30 noise tokens in 10 spans, 170 kept tokens in 10
+    # segments, each split uniformly at random. Equal-length or position-biased spans kept every count and the
+    # round trip right and passed the other tests.
+    rng = np.random.default_rng(21)
+    n, num_noise, k = 200, 30, 10
+    toks = list(range(10, 10 + n))
+    noise, kept = [], []
+    for _ in range(2500):
+        ex = t5_span_corruption(toks, rng, SENTINELS)
+        spans = _segments(ex.target[1:] + [SENTINELS[k]], SENTINELS)  # target: s0 span0 s1 span1 ... s9 span9
+        gaps = _segments(
+            ex.source, SENTINELS
+        )  # source: keep0 s0 keep1 s1 ... keep9 s9 (ends with a sentinel)
+        assert len(spans) == len(gaps) == k and sum(spans) == num_noise and sum(gaps) == n - num_noise
+        noise.append(spans)
+        kept.append(gaps)
+    noise, kept = np.asarray(noise), np.asarray(kept)
+    for j in range(1, 7):
+        # per-part sd about sqrt(0.3 * 0.7 / 25000) = 0.003
+        assert abs((noise == j).mean() - _composition_pmf(num_noise, k, j)) < 0.012, j
+    for j in (1, 5, 17):
+        assert abs((kept == j).mean() - _composition_pmf(n - num_noise, k, j)) < 0.008, j
+    # every position alike: the first and the last span, the first and the last kept segment
+    assert abs(noise[:, 0].mean() - 3.0) < 0.15 and abs(noise[:, -1].mean() - 3.0) < 0.15
+    assert abs(kept[:, 0].mean() - 17.0) < 0.8 and abs(kept[:, -1].mean() - 17.0) < 0.8
+
+
+def test_ul2_default_mixture_is_the_papers_seven_denoisers_drawn_alike():
+    # Tay et al. 2022 (UL2), Table 1 / Section 3.1.2: R (mu 3, r 0.15) and (mu 8, r 0.15); S (prefix LM,
+    # r 0.25: a quarter of the tokens in the target); X (3, 0.5), (8, 0.5), (64, 0.15), (64, 0.5). The paper's
+    # ul2_objective samples its tasks uniformly unless given rates.
+    assert sorted(UL2_DENOISERS) == sorted(
+        [("R", 3.0, 0.15), ("R", 8.0, 0.15), ("S", 0.0, 0.25)]
+        + [("X", 3.0, 0.5), ("X", 8.0, 0.5), ("X", 64.0, 0.15), ("X", 64.0, 0.5)]
+    )
+    modes = {"R": 7, "S": 8, "X": 9}
+    obj = build_objective("ul2", vocab_size=1000, mode_token_ids=modes)
+    n = 512
+    toks = list(range(10, 10 + n))
+
+    def signature(rate: float, span: float) -> tuple[int, int]:
+        """(noise tokens, spans) T5's rules give n tokens: round(n * r) and round(that / mu)."""
+        noise = round(n * rate)
+        return noise, round(noise / span)
+
+    expected = {(m, *signature(r, s)): (m, s, r) for m, s, r in UL2_DENOISERS if m != "S"}
+    assert len(expected) == 6  # at n = 512 every span denoiser leaves its own (mode, noise, spans) mark
+    rng = np.random.default_rng(22)
+    sentinels = set(obj.sentinel_ids)
+    seen, s_share, draws = {d: 0 for d in UL2_DENOISERS}, [], 3500
+    for _ in range(draws):
+        ex = obj(toks, rng)
+        mode = ex.kind[-1].upper()
+        assert ex.source[0] == modes[mode]
+        if mode == "S":
+            seen[("S", 0.0, 0.25)] += 1
+            s_share.append(len(ex.target) / n)
+            continue
+        k = sum(t in sentinels for t in ex.source)
+        seen[expected[(mode, len(ex.target) - k, k)]] += 1
+    for d, c in seen.items():
+        # binomial sd = sqrt(1/7 * 6/7 / 3500) = 0.006
+        assert abs(c / draws - 1 / 7) < 0.025, (d, c / draws)
+    assert abs(np.mean(s_share) - 0.25) < 0.015
