@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import numpy as np
@@ -446,3 +447,54 @@ def test_ul2_default_mixture_is_the_papers_seven_denoisers_drawn_alike():
         # binomial sd = sqrt(1/7 * 6/7 / 3500) = 0.006
         assert abs(c / draws - 1 / 7) < 0.025, (d, c / draws)
     assert abs(np.mean(s_share) - 0.25) < 0.015
+
+
+def test_t5_and_ul2_sentinels_bound_the_input_length():
+    # one sentinel per span: UL2's X-denoiser (mu 3, r 0.5) makes round(round(n / 2) / 3) spans, 100 at n = 602
+    # and 101 at n = 603 (302 noise tokens); T5's 100 sentinels then cover 602 tokens
+    modes = {"R": 7, "S": 8, "X": 9}
+    ul2 = build_objective("ul2", vocab_size=1000, mode_token_ids=modes)
+    assert ul2.max_length() == 602
+    ul2.check_length(602)
+    with pytest.raises(TandemError, match=r"603 tokens need up to 101 sentinels \(X-denoiser.*at most 602"):
+        ul2.check_length(603)
+    # without that denoiser the next one bounds it: X (8, 0.5) at n = 1609 has round(804.5) = 804 noise tokens
+    # in round(100.5) = 100 spans (T5 rounds halves to even, as Python does), at n = 1610 805 in 101
+    no_x3 = build_objective("ul2", vocab_size=1000, mode_token_ids=modes, weights=[1, 1, 1, 0, 1, 1, 1])
+    assert no_x3.max_length() == 1609
+    t5 = build_objective("t5", vocab_size=1000)
+    assert build_objective("alexatm", clm_token_id=CLM).max_length() is None
+    for obj, kinds in ((ul2, ["ul2_r", "ul2_x"]), (t5, ["span"])):
+        longest = obj.max_length()
+        rng = np.random.default_rng(0)
+        for kind in kinds:  # every denoiser of the mode works at the longest length ...
+            for _ in range(60):
+                obj.apply(list(range(10, 10 + longest)), kind, rng)
+        with pytest.raises(TandemError, match="sentinels"):  # ... and one fails past it
+            for _ in range(200):
+                obj.apply(list(range(10, 11 + longest)), kinds[-1], rng)
+
+
+class _SentinelTok:
+    pad_id, eos_id, clm_id, doc_id, vocab_size = 1, 2, 4, 5, 1000
+    sentinel_ids = list(range(999, 899, -1))
+    mode_ids = {"R": 7, "S": 8, "X": 9}
+
+    def encode(self, text: str, add_eos: bool = False) -> list[int]:
+        return [int(w) for w in text.split()] + ([2] if add_eos else [])
+
+
+def test_pretrain_stream_refuses_a_seq_len_its_sentinels_cannot_cover(tmp_path):
+    # before: --objective ul2 --seq-len 1024 built the stream and failed on the first X-denoiser row that needed
+    # more than the tokenizer's 100 sentinels ("pass more sentinel_ids", which the CLI has no flag for)
+    from tandem.data import PretrainStream
+
+    (tmp_path / "en.txt").write_text(" ".join(str(10 + i % 800) for i in range(3000)) + "\n")
+    src = [f"en:{tmp_path / 'en.txt'}"]
+    with pytest.raises(TandemError, match=r"seq_len=1024 .*X-denoiser.*a seq_len of at most 605"):
+        PretrainStream(src, _SentinelTok(), "ul2", seq_len=1024, batch_size=2)
+    # at the longest seq_len that fits (602 tokens + EOS + UL2Objective.overhead = 2), the rows build
+    stream = PretrainStream(src, _SentinelTok(), "ul2", seq_len=605, batch_size=8)
+    for batch in itertools.islice(stream, 4):
+        assert batch["input_ids"].shape == (8, 605)
+    PretrainStream(src, _SentinelTok(), "t5", seq_len=1024, batch_size=2)  # T5's 15% at mean 3 fits

@@ -13,6 +13,9 @@ can reproduce any example from its seed. No EOS is added here; the pipeline appe
 Objects share one small interface (`Objective`): `choose_kind(rng)`, `apply(tokens, kind, rng)`,
 `packs(kind)` (whether the pipeline should pack several documents into one input for this kind) and
 `overhead` (the most tokens an objective may add beyond the input length). `obj(tokens, rng)` does both.
+The built-in objectives also have `check_length(n)` and `max_length()`: T5 and UL2 need one sentinel per
+span, so their sentinels bound the input length (100 sentinels: 602 tokens for UL2's X-denoiser with mean
+span 3 at rate 0.5, 2009 for T5's defaults), and the pipeline checks its sequence length up front.
 Build one by name with `build_objective("alexatm" | "denoise" | "clm" | "t5" | "ul2", **kwargs)`.
 """
 
@@ -190,6 +193,52 @@ def random_segmentation(total: int, parts: int, rng: np.random.Generator) -> np.
     return np.diff(np.concatenate([[0], cuts, [total]]))
 
 
+def _span_count(n: int, noise_density: float, mean_span: float) -> int:
+    """How many noise spans `t5_span_corruption` makes in n tokens (T5: round(round(n * density) / mean), at
+    least one; never more than the noise or the kept tokens, so every segment is non-empty)."""
+    num_noise = _num_to_drop(n, noise_density)
+    if num_noise == 0:
+        return 0
+    return max(1, min(int(round(num_noise / mean_span)), num_noise, n - num_noise))
+
+
+def max_span_input(spans: Sequence[tuple[float, float]], num_sentinels: int) -> int | None:
+    """The longest input, in tokens, that T5 span corruption with each (noise_density, mean_span) of `spans`
+    covers with `num_sentinels` sentinels (one per span); None when no length needs more."""
+    spans = [(rate, span) for rate, span in spans if rate > 0.0]
+    if not spans:
+        return None
+
+    def fits(n: int) -> bool:
+        return all(_span_count(n, rate, span) <= num_sentinels for rate, span in spans)
+
+    if not fits(2):  # the fewest tokens that are corrupted at all
+        return 1
+    lo, hi = 2, 4  # fits(lo); the span count never falls as n grows, so bisect for the last n that fits
+    while fits(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def _check_sentinels(
+    owner: str, n: int, spans: Sequence[tuple[str, float, float]], sentinel_ids: Sequence[int]
+):
+    """Refuse inputs of n tokens for which some (label, noise_density, mean_span) of `spans` needs more
+    sentinels than `sentinel_ids` holds."""
+    for label, rate, span in spans:
+        need = _span_count(n, rate, span)
+        if need > len(sentinel_ids):
+            longest = max_span_input([(r, s) for _, r, s in spans], len(sentinel_ids))
+            raise TandemError(
+                f"{owner}: inputs of {n} tokens need up to {need} sentinels ({label}: one per span, mean span "
+                f"{span:g}, rate {rate:g}) but only {len(sentinel_ids)} are given; inputs of at most {longest} "
+                "tokens fit: use shorter sequences, more sentinel ids, or a mixture without that denoiser"
+            )
+
+
 def t5_span_corruption(
     tokens: Tokens,
     rng: np.random.Generator,
@@ -204,10 +253,10 @@ def t5_span_corruption(
     """
     arr = _as_array(tokens)
     n = len(arr)
-    num_noise = _num_to_drop(n, noise_density)
-    if num_noise == 0:
+    num_spans = _span_count(n, noise_density, mean_span)
+    if num_spans == 0:
         return Example([*prefix_ids, *arr.tolist()], [], kind)
-    num_spans = max(1, min(int(round(num_noise / mean_span)), num_noise, n - num_noise))
+    num_noise = _num_to_drop(n, noise_density)
     if num_spans > len(sentinel_ids):
         raise TandemError(
             f"t5 span corruption needs {num_spans} sentinels for a {n}-token input but only "
@@ -246,6 +295,13 @@ class _Base:
 
     def packs(self, kind: str) -> bool:
         return True
+
+    def max_length(self) -> int | None:
+        """The longest input this objective takes, in tokens (None: any)."""
+        return None
+
+    def check_length(self, n: int) -> None:
+        """Raise a TandemError if an input of n tokens may be more than the objective can take."""
 
     def __call__(self, tokens: Tokens, rng: np.random.Generator) -> Example:
         return self.apply(tokens, self.choose_kind(rng), rng)
@@ -342,6 +398,13 @@ class T5Objective(_Base):
     def apply(self, tokens: Tokens, kind: str, rng: np.random.Generator) -> Example:
         return t5_span_corruption(tokens, rng, self.sentinel_ids, self.noise_density, self.mean_span)
 
+    def max_length(self) -> int | None:
+        return max_span_input([(self.noise_density, self.mean_span)], len(self.sentinel_ids))
+
+    def check_length(self, n: int) -> None:
+        spans = [("span corruption", self.noise_density, self.mean_span)]
+        _check_sentinels("T5Objective", n, spans, self.sentinel_ids)
+
 
 #: UL2's seven denoisers (Tay et al. 2022, "mixture of denoisers"): (mode, mean span, corruption rate).
 #: The S-denoiser (prefix LM) has no spans; its rate is the mean share of the tokens in the target.
@@ -397,6 +460,20 @@ class UL2Objective(_Base):
                     f"UL2Objective: an S-denoiser's rate (the mean share of tokens in the target) must be in "
                     f"(0, 0.5], got {bad[0]}; or give s_prefix=(lo, hi) for the prefix share"
                 )
+
+    def _span_denoisers(self) -> list[tuple[str, float, float]]:
+        """(label, rate, mean span) of the R- and X-denoisers the mixture draws."""
+        return [
+            (f"{mode}-denoiser", rate, span)
+            for (mode, span, rate), p in zip(self.denoisers, self._p, strict=True)
+            if mode != "S" and p > 0
+        ]
+
+    def max_length(self) -> int | None:
+        return max_span_input([(r, s) for _, r, s in self._span_denoisers()], len(self.sentinel_ids))
+
+    def check_length(self, n: int) -> None:
+        _check_sentinels("UL2Objective", n, self._span_denoisers(), self.sentinel_ids)
 
     def choose_kind(self, rng: np.random.Generator) -> str:
         i = int(rng.choice(len(self.denoisers), p=self._p))

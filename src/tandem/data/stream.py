@@ -408,6 +408,18 @@ class PretrainStream:
                 f"PretrainStream: seq_len={self.seq_len}/target_len={self.target_len} leave only "
                 f"{self.chunk_len} tokens per example; use longer sequences"
             )
+        check = getattr(objective, "check_length", None)
+        if check is not None:  # T5/UL2: one sentinel per span, so the sentinels bound the input length
+            try:
+                check(self.chunk_len)
+            except TandemError as e:
+                longest = getattr(objective, "max_length", lambda: None)()
+                fits = (
+                    "" if longest is None else f" (here: a seq_len of at most {longest + src_fix + overhead})"
+                )
+                raise TandemError(
+                    f"PretrainStream: seq_len={self.seq_len} gives inputs of up to {self.chunk_len} tokens; {e}{fits}"
+                ) from None
         if spoken_fraction > 0:
             try:
                 from tandem.spoken import to_spoken  # noqa: F401 - fail now, not mid-run
