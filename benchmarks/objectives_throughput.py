@@ -1,8 +1,9 @@
 """Objective construction throughput: tandem's numpy denoiser vs a plain pure-Python loop (the anchor).
 
 Both run the same AlexaTM denoiser (drop 15% in 1 + Poisson(2) spans, no mask tokens) on the same inputs in
-one process, on one core. Prints one JSON line per measurement and a final ratio line. Target: tandem
->= 1M tokens/s.
+one process, on one core; tandem's other objectives (CLM, the AlexaTM mixture, T5 span corruption, the UL2
+mixture) run on the same inputs alongside. Prints one JSON line per measurement and a final line with the
+denoiser's ratio to the anchor and the slowest objective. Target: every tandem objective >= 1M tokens/s.
 
     python benchmarks/objectives_throughput.py --docs 2000 --length 512 --rounds 5
 """
@@ -19,7 +20,7 @@ import time
 import numpy as np
 
 from _common import positive_int
-from tandem.objectives import AlexaTMObjective, build_objective
+from tandem.objectives import AlexaTMObjective, CLMObjective, build_objective
 
 
 def python_denoise(tokens: list[int], rnd: random.Random, drop_rate: float = 0.15, mean_span: float = 3.0):
@@ -101,16 +102,24 @@ def main() -> None:
 
     obj = AlexaTMObjective(clm_token_id=4, denoise_prob=1.0)
     mix = AlexaTMObjective(clm_token_id=4)
+    causal = CLMObjective(clm_token_id=4)
     t5 = build_objective("t5", vocab_size=32000)
+    ul2 = build_objective("ul2", vocab_size=32000, mode_token_ids={"R": 5, "S": 6, "X": 7})
     rng = np.random.default_rng(1)
     rnd = random.Random(1)
     impls = {
         "python-loop (anchor)": lambda d: python_denoise(d, rnd),
         "tandem denoise (list in)": lambda d: obj.apply(d, "denoise", rng),
         "tandem denoise (ndarray in)": lambda d: obj.apply(d, "denoise", rng),
+        "tandem clm": lambda d: causal(d, rng),
         "tandem alexatm mix": lambda d: mix(d, rng),
         "tandem t5 span corruption": lambda d: t5(d, rng),
+        "tandem ul2 mixture": lambda d: ul2(d, rng),
     }
+    for name, span_obj in (("tandem t5 span corruption", t5), ("tandem ul2 mixture", ul2)):
+        if args.length > span_obj.max_length():  # one sentinel per span: T5's 100 bound the input length
+            del impls[name]
+            print(json.dumps({"impl": name, "skipped": f"--length above its {span_obj.max_length()} tokens"}))
     docs_by_impl = {name: docs_list for name in impls}
     docs_by_impl["tandem denoise (ndarray in)"] = docs_np
     results = measure(impls, docs_by_impl, args.rounds)
@@ -118,14 +127,17 @@ def main() -> None:
         r.update(length=args.length, docs=args.docs)
         print(json.dumps(r))
     anchor, ours = results[0]["tokens_per_s"], results[1]["tokens_per_s"]
+    slowest = min(results[1:], key=lambda r: r["tokens_per_s"])
     print(
         json.dumps(
             {
                 "ratio": "tandem denoise / python-loop tokens/s",
                 "value": round(ours / anchor, 2),
                 "tandem_tokens_per_s": ours,
+                "slowest": slowest["impl"],
+                "slowest_tokens_per_s": slowest["tokens_per_s"],
                 "target_tokens_per_s": 1_000_000,
-                "meets_target": ours >= 1_000_000,
+                "meets_target": slowest["tokens_per_s"] >= 1_000_000,
             }
         )
     )
