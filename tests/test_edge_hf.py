@@ -374,6 +374,40 @@ def test_trimmed_outputs_use_the_tasks_tokens_and_the_source(exported, kind, tmp
         assert m.generate_batch([text], max_new_tokens=10)[0].token_ids == outputs[text], text
 
 
+class _Recorder:
+    """A CTranslate2 translator that records the options of each call it forwards."""
+
+    def __init__(self, translator):
+        self.translator, self.calls = translator, []
+
+    def translate_batch(self, source, **kwargs):
+        self.calls.append(kwargs)
+        return self.translator.translate_batch(source, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["mbart", "mbart50"])
+def test_clearing_stale_vmap_positions_decodes_no_full_vocabulary_step(exported, kind, tmp_path):
+    """Between trimmed calls that read a language code (mBART-cc25's decoder start, mBART-50's forced first
+    token) the runtime clears CTranslate2's stale position table with a call that decodes nothing: was a
+    one-step call without the map, an encoder pass plus a decoder step over all 250k tokens of a real mBART.
+    The outputs are those of a freshly loaded trimmed model (no table yet) for each input."""
+    from tandem.edge import trim_vocabulary
+
+    d, ct2 = exported[kind]
+    trimmed = tmp_path / "trim"
+    shutil.copytree(ct2, trimmed)
+    trim_vocabulary(trimmed, ["line", "the lazy dog"])
+    texts = _texts(Tokenizer.load(d))[:8]
+    want = [EdgeModel.load(trimmed).generate_batch([t], max_new_tokens=6)[0].token_ids for t in texts]
+    m = EdgeModel.load(trimmed)
+    m.translator = rec = _Recorder(m.translator)
+    got = [m.generate_batch([t], max_new_tokens=6)[0].token_ids for t in texts]
+    assert got == want
+    full_vocab = [c for c in rec.calls if not c.get("use_vmap")]
+    assert len(full_vocab) == len(texts) - 1  # one before every trimmed call but the first
+    assert [c["max_decoding_length"] for c in full_vocab] == [0] * len(full_vocab)  # was 1
+
+
 @pytest.mark.parametrize(
     ("damage", "words"),
     [

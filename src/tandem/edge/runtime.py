@@ -375,6 +375,8 @@ class EdgeModel:
         self._vmap_stable_below = self._always_candidates_below() if self.use_vmap else 0
         self._vmap_dirty = False
         self._vmap_lock = threading.Lock()
+        # a source token with text (CTranslate2 skips a source of special tokens without running the model)
+        self._reset_token = next((p for i, p in enumerate(self.pieces) if i not in self._skip), "")
         # SLU tag names (labels.json from `tandem finetune --slu-tags`), used by `parse`.
         self.labels: SLULabels | None = SLULabels.load(self.path)
         # The model's decoding defaults (an HF generation_config.json, kept by the export), applied unless
@@ -668,7 +670,7 @@ class EdgeModel:
         and only adds to it later: the decoder start, a forced first token, EOS and suppressed tokens of a
         later call are looked up in it, which places a token whose position changed (an id above a source
         token's: mBART's language codes) wrongly, or past the candidates (an IndexError). A call without the
-        map clears the table; one is made first when such a token is looked up."""
+        map clears the table (`_clear_vmap_positions`); one is made first when such a token is looked up."""
         if not kwargs.get("use_vmap"):
             return _positions_checked(self.translator.translate_batch, source, **kwargs)
         looked_up = [self.decoder_start_id, self.eos_id]
@@ -676,10 +678,22 @@ class EdgeModel:
         looked_up += [self.index[t] for w in kwargs.get("suppress_sequences") or [] for t in w]
         with self._vmap_lock:
             if self._vmap_dirty and max(looked_up) >= self._vmap_stable_below:
-                any_token = next(p for i, p in enumerate(self.pieces) if i not in self._skip)
-                self.translator.translate_batch([[any_token]], max_decoding_length=1, use_vmap=False)
+                self._clear_vmap_positions()
             self._vmap_dirty = True
             return _positions_checked(self.translator.translate_batch, source, **kwargs)
+
+    def _clear_vmap_positions(self) -> None:
+        """Clear CTranslate2's id -> candidate position table for the cost of one encoder pass over one token.
+
+        CTranslate2 (4.x) resets its output layer, and with it the table, for a call without the map right
+        after encoding, before it checks the decoding options; a maximum decoding length of 0 is then refused
+        (ValueError) before any decoding step. The one-step call used before also ran the decoder and the
+        full-vocabulary output projection: on a 250k-vocabulary model as much as a trimmed call saves."""
+        try:
+            self.translator.translate_batch([[self._reset_token]], max_decoding_length=0, use_vmap=False)
+        except ValueError as e:  # "The maximum decoding length must be > 0": the table is already cleared
+            if "decoding length" not in str(e):
+                raise
 
     def _warn_once(self, plan: DecodingPlan) -> None:
         """Warn, once per model and setting, about defaults left out or settings CTranslate2 applies its own way."""
