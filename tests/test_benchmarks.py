@@ -39,6 +39,7 @@ def test_serve_load_refuses_a_model_dir_that_is_no_export(monkeypatch, tmp_path)
         ("decontam_throughput.py", ["--eval-every", "0"]),
         ("objectives_throughput.py", ["--rounds", "0"]),
         ("edge_latency.py", ["--iters", "0"]),
+        ("edge_trim_reset.py", ["--iters", "0"]),
         ("train_throughput.py", ["--steps", "0"]),
         ("tokenizer_long_lines.py", ["--chars", "0"]),
     ],
