@@ -589,3 +589,31 @@ def test_a_tokenizer_trained_on_a_truncated_gz_names_it(tmp_path, capsys):
     assert err.startswith("warning: the tokenizer was trained on what could be read of 1 damaged --data file")
     assert f"{tmp_path / 'en.txt.gz'}: corrupt or truncated gzip file (EOFError" in err
     assert "de.txt.gz" not in err and err.count("warning") == 1
+
+
+def test_a_length_past_the_models_learned_positions_is_refused_before_training(tmp_path, capsys):
+    """`--seq-len`/`--target-len` longer than a learned position table (`max_positions`) stopped the run
+    with a ValueError traceback at the first batch that long; now refused up front, before a tokenizer is
+    trained for a preset and before step 1 for an `--init-from` model, naming the flag and the limit."""
+    en, _ = _corpus(tmp_path)
+    argv = ["pretrain", "--steps", "1", "--vocab-size", "300", "--batch-size", "2", "--data", en]
+    argv += ["--no-progress", "--no-tensorboard"]
+    small = ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2, "max_positions": 24}']
+    for flag in ("--seq-len", "--target-len"):
+        out = tmp_path / flag.strip("-")
+        lens = ["--seq-len", "16", flag, "25"] if flag == "--target-len" else [flag, "25"]
+        assert main([*argv, *small, *lens, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"{flag} 25" in err and "24 learned positions" in err and "max_positions" in err
+        assert not (out / "tokenizer").exists()  # refused before the tokenizer was trained
+    first = tmp_path / "first"
+    assert main([*argv, *small, "--seq-len", "24", "--out", str(first)]) == 0  # the limit itself is fine
+    later = tmp_path / "later"
+    assert main([*argv, "--seq-len", "25", "--init-from", str(first / "model"), "--out", str(later)]) == 2
+    err = capsys.readouterr().err
+    assert "--seq-len 25" in err and "24 learned positions" in err and "--model-overrides" not in err
+    assert not (later / "metrics.jsonl").exists()
+    # T5-style relative positions have no table: any length trains
+    rel = ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2, "max_positions": 8, ']
+    rel[1] += '"position_type": "relative"}'
+    assert main([*argv, *rel, "--seq-len", "16", "--out", str(tmp_path / "rel")]) == 0

@@ -805,6 +805,23 @@ def _check_vocab(model: nn.Module, tokenizer: Any) -> None:
         )
 
 
+def _check_lengths(cfg: TrainConfig, model_config: Any, where: str) -> None:
+    """Refuse, before training, a `--seq-len`/`--target-len` longer than the model's learned position
+    table (`max_positions`): the first batch that long would stop the run with a traceback."""
+    if getattr(model_config, "position_type", None) != "learned":
+        return  # relative (T5) or no positions: any length
+    limit = model_config.max_positions
+    for flag, n in (("--seq-len", cfg.seq_len), ("--target-len", cfg.target_len or cfg.seq_len)):
+        if n > limit:
+            raise TandemError(
+                f"{flag} {n} is longer than {where}'s {limit} learned positions (max_positions): lower it to "
+                f"{limit} or less{_MORE_POSITIONS if not cfg.init_from else ''}"
+            )
+
+
+_MORE_POSITIONS = ", or give the model more with --model-overrides '{\"max_positions\": N}'"
+
+
 def _build_model(cfg: TrainConfig, vocab_size: int, added: list[int] | None = None) -> nn.Module:
     """The model the run trains: the preset (at the tokenizer's size, `vocab_size` + the `added` ids), or
     the one saved in `init_from`, given rows for the `added` ids (--add-symbols)."""
@@ -1106,6 +1123,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     if cfg.device == "cuda" and device.type != "cuda":
         raise TandemError("device cuda requested but torch sees no GPU; use --device cpu")
     out = Path(cfg.out)
+    if data is None and model is None and not cfg.init_from:  # before a tokenizer is trained (and once built)
+        from tandem.config import ModelConfig
+
+        _check_lengths(cfg, ModelConfig.preset(cfg.preset, **cfg.model_overrides), f"preset {cfg.preset}")
     if model is None and tokenizer is None and not cfg.tokenizer:
         # --init-from weights read the ids of the tokenizer saved with them; else one is trained into OUT
         # (and found there on resume)
@@ -1134,6 +1155,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
             tokenizer = _build_tokenizer(cfg, out, rank)
             added = _add_symbols(cfg, tokenizer, rank)
         model = _build_model(cfg, tokenizer.vocab_size - len(added), added)
+    if data is None:  # a stream given by the caller makes its own batches
+        _check_lengths(cfg, getattr(model, "config", None), cfg.init_from or f"preset {cfg.preset}")
     if cfg.encoder_init and not resuming:  # a resumed run's checkpoint holds the encoder (and its training)
         _load_encoder(model, cfg.encoder_init)
     frozen = cfg.freeze_encoder_steps > 0
