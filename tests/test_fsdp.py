@@ -258,3 +258,25 @@ def test_each_rank_draws_its_own_dropout_masks_and_resumes_them_exactly(tmp_path
     )
     grown = [masks(runs["grow"], r) for r in (0, 1)]
     assert len(grown[0]) == len(grown[1]) > 10 and not set(grown[0]) & set(grown[1])
+
+
+@pytest.mark.slow
+def test_validation_under_two_ranks_is_the_one_process_validation(tmp_path, fsdp_gloo):
+    """Each rank scores every other of the 3 validation batches (rank 1 runs one uncounted forward, as FSDP
+    needs) and the sums are all-reduced: val_loss and its per-kind parts are the one-process values."""
+    from test_train_helpers import val_batches
+
+    cfg = _cfg(tmp_path / "one", steps=4, val_every=2)
+    train(TrainConfig(**cfg), model=tiny_model(), data=ToyStream(batch=4), val=val_batches(3))
+    _torchrun(_cfg(tmp_path / "two", steps=4, val_every=2), tmp_path / "two.log", TANDEM_TEST_VAL="3")
+
+    def val_rows(out: Path) -> list[dict]:
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        return [r for r in rows if "val_loss" in r]
+
+    ref, got = val_rows(tmp_path / "one"), val_rows(tmp_path / "two")
+    assert [r["step"] for r in got] == [r["step"] for r in ref] == [2, 4]
+    for a, b in zip(ref, got):
+        assert a["val_examples"] == b["val_examples"] == 9 and a["val_tokens"] == b["val_tokens"]
+        for key in ("val_loss", "val_denoise_loss", "val_clm_loss"):
+            assert abs(a[key] - b[key]) <= 1e-5, (key, a, b)

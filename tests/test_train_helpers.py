@@ -98,6 +98,12 @@ class ToyStream:
         self.pos = int(states[0]["pos"])
 
 
+def val_batches(n: int, batch: int = 3) -> list[dict]:
+    """`n` fixed validation batches of `batch` rows (a ToyStream of its own seed; lengths vary)."""
+    stream = ToyStream(batch=batch, seed=99)
+    return [next(stream) for _ in range(n)]
+
+
 def record_dropout_masks(path: str) -> None:
     """Append a digest of the mask of every training-time `F.dropout` call to `path`, one line each."""
     import hashlib
@@ -154,8 +160,10 @@ def main() -> None:
             return out
 
         model.encoder.register_forward_hook(poison)
+    # TANDEM_TEST_VAL="N": validation on the N batches of `val_batches(N)` (every rank is given all of them)
+    val = val_batches(int(os.environ["TANDEM_TEST_VAL"])) if os.environ.get("TANDEM_TEST_VAL") else None
     try:
-        train(cfg, model=model, data=data)
+        train(cfg, model=model, data=data, val=val)
     except KeyboardInterrupt as e:  # as `tandem pretrain` exits: 130 (SIGINT), 143 (SIGTERM)
         sys.exit(getattr(e, "exit_code", 130))
 

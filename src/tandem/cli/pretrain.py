@@ -13,6 +13,7 @@ HELP = (
 EXAMPLES = """
   tandem pretrain --preset tiny --data '../shared/data/flores200/*.devtest' --steps 300 --batch-size 16 \\
       --seq-len 128 --lr 1e-3 --warmup 30 --out runs/tiny            # trains a tokenizer into runs/tiny/tokenizer
+  tandem pretrain ... --val-data '../shared/data/flores200/*.dev' --val-every 50   # + held-out val_loss
   tandem pretrain --config runs/tiny/train_config.json --resume      # continue exactly where it stopped
   tandem pretrain --preset base --data en:wiki/en.txt de:wiki/de.txt --tokenizer tok/ --out runs/base \\
       --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
@@ -110,6 +111,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "file such as SQuAD's): drop pretraining documents sharing a 13-gram with them; counted in "
         "data_stats.json",
     )
+    g.add_argument(
+        "--val-data",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="held-out files (as --data: LANG:PATH, globs, formats): a fixed set of --val-examples examples is "
+        "drawn from them once, with the run's tokenizer and objective, and its loss logged as val_loss, "
+        "val_denoise_loss, val_clm_loss",
+    )
+    g.add_argument(
+        "--val-every", type=int, default=None, help="validation every N steps (default: --ckpt-every)"
+    )
+    g.add_argument(
+        "--val-examples", type=int, default=None, help="examples in the validation set (default 256)"
+    )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
     g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per process per micro-batch")
@@ -171,7 +187,7 @@ def config_from_args(args: argparse.Namespace):
     overrides = dict(kw.pop("model_overrides", None) or {})
     if getattr(args, "dropout", None) is not None:
         overrides["dropout"] = args.dropout
-    for key in ("data", "decontaminate"):
+    for key in ("data", "decontaminate", "val_data"):
         if isinstance(kw.get(key), str):
             kw[key] = [kw[key]]
     return TrainConfig.from_dict(kw | {"model_overrides": overrides})
@@ -198,5 +214,6 @@ def run(args: argparse.Namespace) -> int:
         return e.exit_code
     last = res.records[-1] if res.records else None
     if last is not None:
-        print(f"step {res.step}: loss {last['loss']:.4f}; run in {res.out}")
+        val = f", val_loss {res.val_records[-1]['val_loss']:.4f}" if res.val_records else ""
+        print(f"step {res.step}: loss {last['loss']:.4f}{val}; run in {res.out}")
     return 0

@@ -55,14 +55,16 @@ class MetricsLogger:
                 self._tb = None
 
     def log(self, record: dict[str, Any]) -> None:
-        """Write one record (must contain `step`)."""
+        """Write one record (must contain `step`); in TensorBoard its `val_*` values (a validation row) are
+        `val/*` scalars, the others `train/*`."""
         self._f.write(json.dumps(record) + "\n")
         self._f.flush()
         if self._tb is not None:
             step = int(record["step"])
             for k, v in record.items():
                 if k != "step" and isinstance(v, int | float) and math.isfinite(v):
-                    self._tb.add_scalar(f"train/{k}", v, step)
+                    tag = f"val/{k[4:]}" if k.startswith("val_") else f"train/{k}"
+                    self._tb.add_scalar(tag, v, step)
 
     def close(self) -> None:
         """Flush and close the files."""
@@ -72,7 +74,8 @@ class MetricsLogger:
 
 
 def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike) -> Path | None:
-    """Plot loss (total, denoise, clm) and learning rate by step into a PNG; None without matplotlib."""
+    """Plot loss (total, denoise, clm; validation rows' `val_loss` ... as dashed lines with markers) and
+    learning rate by step into a PNG; None without matplotlib."""
     try:
         import matplotlib
 
@@ -88,6 +91,14 @@ def plot_metrics(metrics_path: str | os.PathLike, png_path: str | os.PathLike) -
         pts = [(r["step"], r[key]) for r in recs if isinstance(r.get(key), int | float)]
         if pts:
             ax1.plot(*zip(*pts), label=label, lw=1)
+    for key, label, color in (
+        ("val_loss", "val total", "tab:blue"),
+        ("val_denoise_loss", "val denoise", "tab:orange"),
+        ("val_clm_loss", "val CLM", "tab:green"),
+    ):
+        pts = [(r["step"], r[key]) for r in recs if isinstance(r.get(key), int | float)]
+        if pts:
+            ax1.plot(*zip(*pts), label=label, lw=1.5, ls="--", marker="o", ms=3, color=color)
     ax1.set_ylabel("loss (nats/token)")
     ax1.legend()
     ax1.grid(alpha=0.3)

@@ -73,6 +73,11 @@ class TrainConfig:
     alpha: float = 0.5  # language sampling exponent
     spoken_fraction: float = 0.0  # share of documents converted to spoken form (AlexaTM: 0.7)
     decontaminate: list[str] = field(default_factory=list)  # evaluation files: drop docs sharing a 13-gram
+    # validation: a fixed set of examples drawn once from these sources (as `data`), scored every val_every
+    # steps (None: every ckpt_every) and at the last step
+    val_data: list[Any] = field(default_factory=list)
+    val_every: int | None = None
+    val_examples: int | None = None  # examples in the validation set (None: 256)
     pad_to_max: bool | None = None  # fixed batch shapes (None: only with compile)
     seq_len: int = 512  # encoder length
     target_len: int | None = None  # decoder length (default: seq_len)
@@ -174,11 +179,21 @@ class TrainConfig:
             isinstance(self.data, list) and all(isinstance(d, str | dict) for d in self.data),
             f"data must be a list of paths (LANG:PATH) or source objects, got {self.data!r}",
         )
-        for entry in self.data:
+        need(
+            isinstance(self.val_data, list) and all(isinstance(d, str | dict) for d in self.val_data),
+            f"val_data must be a list of paths (LANG:PATH) or source objects, got {self.val_data!r}",
+        )
+        for entry in (*self.data, *self.val_data):
             if isinstance(entry, dict):
                 from tandem.data import Source
 
                 Source.coerce(entry)  # its fields' types and values, before anything is written
+        for name in ("val_every", "val_examples"):
+            v = getattr(self, name)
+            need(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
+                f"{name} must be an integer > 0, got {v!r}",
+            )
         for name in ("decontaminate", "langs"):
             v = getattr(self, name)
             need(
@@ -258,12 +273,14 @@ _OBJECTIVE_SETTINGS = {
 
 @dataclass
 class TrainResult:
-    """What a run returns: the step reached, the logged records of this invocation, the output folder."""
+    """What a run returns: the step reached, the logged records of this invocation, the output folder, and
+    the validation records (`val_loss`, ...; in metrics.jsonl as rows of their own)."""
 
     step: int
     records: list[dict[str, Any]]
     out: Path
     model_dir: Path | None = None
+    val_records: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -560,17 +577,19 @@ def check_guessed_language(code: str, path: str | os.PathLike | None = None) -> 
     return code
 
 
-def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
+def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--data") -> list[Any]:
     """`Source`s for the data entries: dicts pass through, "lang:path" keeps its language, globs expand.
-    `notes` gets a line for each folder whose language is taken from its name (any language code passes)."""
+    `notes` gets a line for each folder whose language is taken from its name (any language code passes).
+    `flag` "--val-data": those of `val_data` (--langs names the --data files only)."""
     import glob
 
     from tandem.data import Source
 
     out: list[Any] = []
-    langs = list(cfg.langs or [])
+    val = flag == "--val-data"
+    langs = [] if val else list(cfg.langs or [])
     files: list[tuple[str, str | None]] = []
-    for entry in cfg.data:
+    for entry in cfg.val_data if val else cfg.data:
         if isinstance(entry, dict):
             out.append(Source.coerce(entry))
             continue
@@ -581,10 +600,10 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
             lang, entry = head, rest
         hits = sorted(glob.glob(entry)) if any(c in entry for c in "*?[") else [entry]
         if not hits:
-            raise TandemError(f"--data {entry}: no file matches; check the path")
+            raise TandemError(f"{flag} {entry}: no file matches; check the path")
         for h in hits:
             if not Path(h).exists():
-                raise TandemError(f"--data {h}: no such file or directory")
+                raise TandemError(f"{flag} {h}: no such file or directory")
             files.append((h, lang))
     if langs and len(langs) != len(files):
         raise TandemError(
@@ -601,16 +620,19 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None) -> list[Any]:
             if not guessed:
                 raise
             raise TandemError(
-                f"--data {f}: the language was guessed from the {name} ({lang_from_name(f)!r}), which is "
-                f"not taken as a language ({e}); give it as LANG:PATH (e.g. en:{f}) or with --langs"
+                f"{flag} {f}: the language was guessed from the {name} ({lang_from_name(f)!r}), which is "
+                f"not taken as a language ({e}); give it as LANG:PATH (e.g. en:{f})"
+                + ("" if val else " or with --langs")
             ) from e
         if guessed and name == "folder name" and notes is not None:
             notes.append(
-                f"note: --data {f}: the language is taken from the folder name ({lang_from_name(f)!r}); if "
+                f"note: {flag} {f}: the language is taken from the folder name ({lang_from_name(f)!r}); if "
                 f"that is not its language, give it as LANG:PATH (e.g. en:{f}) or with --langs"
             )
     if not out:
-        raise TandemError("no training data: pass --data FILE [FILE ...] (one language per file)")
+        raise TandemError(
+            f"no {'validation' if val else 'training'} data: pass {flag} FILE [FILE ...] (one language per file)"
+        )
     return out
 
 
@@ -886,6 +908,52 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
     )
 
 
+def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, Any]]:
+    """The fixed validation batches of `val_data`: drawn as the training stream draws its examples (the
+    tokenizer, objective and its settings, lengths, language sampling, spoken share), from a stream of their
+    own seeded by `val_seed`; the same on every rank. A clear error naming the sources when none gives an
+    example."""
+    from tandem.data import PretrainStream
+    from tandem.train.validation import DEFAULT_VAL_EXAMPLES, draw_val_batches, val_seed
+
+    if tokenizer is None:
+        raise TandemError("--val-data: the validation files are read with the run's tokenizer; give one")
+    notes: list[str] = []
+    sources = _sources(cfg, notes, flag="--val-data")
+    named = ", ".join(str(s.path) for s in sources)
+    stream = None
+    try:
+        stream = PretrainStream(
+            sources,
+            tokenizer,
+            cfg.objective,
+            seq_len=cfg.seq_len,
+            batch_size=cfg.batch_size,
+            seed=val_seed(cfg.seed),
+            alpha=cfg.alpha,
+            spoken_fraction=cfg.spoken_fraction,
+            target_len=cfg.target_len,
+            pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
+            objective_args=cfg.objective_args(),
+        )
+        batches = draw_val_batches(stream, cfg.val_examples or DEFAULT_VAL_EXAMPLES)
+    except TandemError as e:
+        raise TandemError(
+            f"--val-data {named}: no validation set could be drawn ({e}); give readable text (.txt, .jsonl, "
+            ".parquet) with documents in it"
+        ) from e
+    finally:
+        if stream is not None:
+            stream.close()
+    if rank == 0:
+        for note in notes:
+            print(note, flush=True)
+        n = sum(len(b["input_ids"]) for b in batches)
+        shown = named if len(sources) <= 3 else f"{sources[0].path} and {len(sources) - 1} more sources"
+        print(f"validation: {n} examples from {shown}", flush=True)
+    return batches
+
+
 # settings a checkpoint cannot be resumed under: they change the model's shape, or what the batches after the
 # checkpoint are (the data stream's state continues only the stream it was saved from); and settings that
 # change nothing a resumed run computes (so changing them on --resume is not worth a warning)
@@ -898,7 +966,7 @@ _BATCH_KEYS = (
 _RUN_CONTROL_KEYS = frozenset(
     (
         "resume overwrite stop_after progress tensorboard plot log_every ckpt_every keep_ckpts num_workers "
-        "device out init_from encoder_init"
+        "device out init_from encoder_init val_data val_every val_examples"
     ).split()
 )
 
@@ -1104,18 +1172,24 @@ def train(
     model: nn.Module | None = None,
     data: Any = None,
     tokenizer: Any = None,
+    val: Any = None,
 ) -> TrainResult:
     """Run (or resume) pretraining as configured; returns the step reached and the logged records.
+
+    `val`: validation batches (dicts as the stream's, on this rank the whole set: rank r scores every
+    world-th), used instead of a set drawn from `cfg.val_data`.
 
     The first process holds `cfg.out`'s run lock (tandem.outlock) from before the folder is checked or
     written until the run ends: a second run into the same folder is refused."""
     from tandem.outlock import OutLock
 
     with OutLock("tandem pretrain") as lock:
-        return _train(cfg, model, data, tokenizer, lock)
+        return _train(cfg, model, data, tokenizer, lock, val)
 
 
-def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any, lock: Any) -> TrainResult:
+def _train(
+    cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any, lock: Any, val: Any = None
+) -> TrainResult:
     cfg.validate()
     if cfg.device == "cpu":
         os.environ["TANDEM_DEVICE"] = "cpu"
@@ -1127,6 +1201,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         from tandem.config import ModelConfig
 
         _check_lengths(cfg, ModelConfig.preset(cfg.preset, **cfg.model_overrides), f"preset {cfg.preset}")
+    if cfg.val_data and val is None:  # a missing validation file: said before a tokenizer is trained
+        _sources(cfg, flag="--val-data")
     if model is None and tokenizer is None and not cfg.tokenizer:
         # --init-from weights read the ids of the tokenizer saved with them; else one is trained into OUT
         # (and found there on resume)
@@ -1171,6 +1247,10 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         if added:
             _check_vocab(model, tokenizer)
         data = _build_data(cfg, tokenizer, rank, world)
+    if val is None and cfg.val_data:  # before any step: a bad validation file fails now
+        val = _build_val(cfg, tokenizer, rank)
+    val = list(val) if val is not None else None
+    val_every = cfg.val_every or cfg.ckpt_every
     note = _match_decoder_start(model, getattr(data, "decoder_start", None), tokenizer)
     starts = getattr(data, "decoder_starts", None) or {}
     if not note and len(set(starts.values())) > 1:  # mBART-cc25 with several languages
@@ -1270,6 +1350,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         return TrainResult(step, [], out, model_dir)
 
     # 4. logging
+    from tandem.train.validation import evaluate_loss
+
     logger = MetricsLogger(out, tensorboard=cfg.tensorboard, resume_step=step) if rank == 0 else None
     peak_flops = None
     if device.type == "cuda":
@@ -1283,6 +1365,8 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
     params = [p for p in module.parameters()]
     it = iter(data)
     records: list[dict[str, Any]] = []
+    val_records: list[dict[str, Any]] = []
+    post: dict[str, str] = {}  # the progress line's values
     # per-log-window sums: loss, tokens, then (loss, tokens) per kind incl. "other", input tokens
     nk = len(KINDS) + 1
     acc = torch.zeros(2 + 2 * nk + 1, dtype=torch.float64, device=device)
@@ -1471,12 +1555,27 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
                     records.append(rec)
                 if bar is not None:
                     post = {"loss": f"{rec['loss']:.3f}", "tok/s": _fmt_rate(rec["tokens_per_s"])}
+                    if val_records:
+                        post["val"] = f"{val_records[-1]['val_loss']:.3f}"
                     if "mfu" in rec:
                         post["mfu"] = f"{100 * rec['mfu']:.1f}%"
                     bar.set_postfix(post, refresh=False)
                 if step % cfg.log_every == 0:  # a row at a stop only: its window goes on in the checkpoint
                     acc.zero_()
                     window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
+            if val and (step % val_every == 0 or step == cfg.steps):
+                # eval mode, no gradient, the RNGs restored: the training steps are those of a run without it
+                t0 = time.perf_counter()
+                vrec = {"step": step, **evaluate_loss(module, val, device, autocast, rank, world)}
+                vrec["val_time_s"] = time.perf_counter() - t0
+                window_t0 += vrec["val_time_s"]  # not counted in the training throughput
+                if not math.isfinite(vrec["val_loss"]) and rank == 0:
+                    print(f"warning: step {step}: the validation loss is {vrec['val_loss']}", file=sys.stderr)
+                if logger is not None:
+                    logger.log(vrec)
+                    val_records.append(vrec)
+                if bar is not None:
+                    bar.set_postfix({**post, "val": f"{vrec['val_loss']:.3f}"}, refresh=False)
             if bar is not None:
                 bar.update(1)
             if step % cfg.ckpt_every == 0 or step == stop_at:
@@ -1556,4 +1655,4 @@ def _train(cfg: TrainConfig, model: nn.Module | None, data: Any, tokenizer: Any,
         raise diverged
     if stop_signal is not None:
         raise TrainingInterrupted(stop_signal, step)
-    return TrainResult(step, records, out, model_dir)
+    return TrainResult(step, records, out, model_dir, val_records)
