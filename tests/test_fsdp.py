@@ -280,3 +280,24 @@ def test_validation_under_two_ranks_is_the_one_process_validation(tmp_path, fsdp
         assert a["val_examples"] == b["val_examples"] == 9 and a["val_tokens"] == b["val_tokens"]
         for key in ("val_loss", "val_denoise_loss", "val_clm_loss"):
             assert abs(a[key] - b[key]) <= 1e-5, (key, a, b)
+
+
+@pytest.mark.slow
+def test_validation_under_two_ranks_equals_one_process(tmp_path, fsdp_gloo):
+    """Each rank scores every other validation batch and the sums are all-reduced: with 3 batches (rank 0
+    scores two, rank 1 one, plus a forward FSDP needs and does not count) the logged val losses are one
+    process's on the same model and batches."""
+    from test_train_helpers import val_batches
+
+    cfg = _cfg(tmp_path / "one", steps=2, ckpt_every=2, val_every=1)
+    one = train(TrainConfig(**cfg), model=tiny_model(), data=ToyStream(batch=4), val=val_batches(3))
+    _torchrun(
+        _cfg(tmp_path / "two", steps=2, ckpt_every=2, val_every=1), tmp_path / "two.log", TANDEM_TEST_VAL="3"
+    )
+    rows = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    got = [r for r in rows if "val_loss" in r]
+    assert [r["step"] for r in got] == [r["step"] for r in one.val_records] == [1, 2]
+    for a, b in zip(one.val_records, got):
+        assert a["val_examples"] == b["val_examples"] == 9 and a["val_tokens"] == b["val_tokens"]
+        for k in ("val_loss", "val_denoise_loss", "val_clm_loss"):
+            assert abs(a[k] - b[k]) <= 1e-5, (k, a, b)
