@@ -80,6 +80,8 @@ class _CleanTable(dict):
         return out
 
 
+# a digit (any script's: what every rule but the power rule needs to match)
+_RE_DIGIT = re.compile(r"\d")
 # an apostrophe between a letter and a digit: an elided word before a number (it "l'11", "dell'800")
 _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
@@ -297,6 +299,7 @@ class LanguageRules:
         self.re_time_ampm = (
             rx(rf"(?<![\d:.,])(?P<h>\d{{1,2}})\s?{ampm}(?:\s?(?P<tw>{tw}){_WORD_END})?") if ap else None
         )
+        self.re_time_ampm_gate = rx(rf"\d\s?{ampm}") if ap else None  # (a part of it, skipping to digits)
         # (a word of `ampm_by_hour` written right before a time with am/pm stands for its mark: not said
         # again, te "రాత్రి 10:08 పి.యం." *రాత్రి పది ...*)
         self.day_part_words = {w.lower() for _, w in tm.get("ampm_by_hour", [])}
@@ -1846,13 +1849,13 @@ class LanguageRules:
         s = s.translate(self.prep)
         if self.re_paired_dash is not None and "-" in s:
             s = self.re_paired_dash.sub(" ", s)
-        if self.re_clitic_digits is not None and re.search(r"\d", s):
+        if self.re_clitic_digits is not None and _RE_DIGIT.search(s):
             s = self.re_clitic_digits.sub(self._clitic_digits, s)
         if "@" in s:
             s = self.re_email.sub(self._email, s)
         if "." in s:
             s = self.re_url.sub(self._url, s)
-        if re.search(r"\d", s) or self.re_power is not None and _RE_POWER_GATE.search(s):
+        if _RE_DIGIT.search(s) or self.re_power is not None and _RE_POWER_GATE.search(s):
             if self.keep_apostrophe and "'" in s:  # "l'11 settembre": the elided word stays on the number
                 s = _RE_ELISION.sub("'\ue000", s)
             if self.re_bare_fraction is not None:
@@ -1861,7 +1864,12 @@ class LanguageRules:
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()
             seen: dict[int, bool] = {}  # gates on the lowercased text, shared by the month rules: tested once
-            for rx, fn, gate, lower in self.digit_rules:
+            # every rule but the power rule matches a digit: once the rules before have said them all, the
+            # rest are skipped (most texts have one to three numbers, read by the first rules that fit)
+            digits = _RE_DIGIT.search(s) is not None
+            for rx, fn, gate, lower, needs_digit in self.digit_rules:
+                if needs_digit and not digits:
+                    continue
                 if gate is None:
                     ok = True
                 elif callable(gate):
@@ -1873,10 +1881,13 @@ class LanguageRules:
                 else:
                     ok = any(g in s for g in gate)
                 if ok:
-                    s = rx.sub(fn, s)
-                    if lower:
-                        low = s.lower()
-                        seen.clear()
+                    out = rx.sub(fn, s)
+                    if out is not s:  # (the same object where nothing matched)
+                        s = out
+                        digits = _RE_DIGIT.search(s) is not None
+                        if lower:
+                            low = s.lower()
+                            seen.clear()
         if self.re_roman_ctx is not None and any(w in s for w in self.roman_gate):
             s = self.re_roman_ctx.sub(self._roman_ctx, s)
         if self.re_roman_suf is not None and ("I" in s or "V" in s or "X" in s):
@@ -1900,19 +1911,26 @@ class LanguageRules:
         return unicodedata.normalize("NFC", s)
 
     def _build_digit_rules(self) -> None:
-        """(regex, callback, gate, lower) in order; a rule runs only if one of its gate strings occurs in
-        the text (lowercased if `lower`), or if a callable gate says so for the text as it is then (None:
-        always). The gates are plain substring tests or regexes that start with a literal, far cheaper than
-        a failed scan of the rule's regex."""
+        """(regex, callback, gate, lower, needs_digit) in order; a rule runs only if one of its gate strings
+        occurs in the text (lowercased if `lower`), or if a callable gate says so for the text as it is then
+        (None: always), and, where `needs_digit` (every rule but the power rule), while a digit is left. The
+        gates are plain substring tests or regexes that start with a literal, far cheaper than a failed scan
+        of the rule's regex."""
         months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
         cur = tuple(self.cur_code)
-        tm = ("h", ":") if self.time.get("h_sep") else (":",)
         range_gate: tuple[str, ...] | Callable[[str], bool] = ("-", "–", "—")
+        # gates that are a part of every match starting with a digit (so that the regex engine skips to the
+        # digits), each implying the substring gate it replaces: "2024-03-05" has "2024-0"
+        sep = r"(?::|h\s?)" if self.time.get("h_sep") else ":"
+        re_phone_gate = re.compile(r"\d[\s.-]\d")
+        # (a phone number may be spaced by any white space, the old gate saw a space, "-", ".", "(" or "+")
+        phone_gate = lambda s: re_phone_gate.search(s) is not None and any(c in s for c in " -.(+")  # noqa: E731
+        ordinal_gate = re.compile(rf"\d(?:{_alternation(list(self.ord_suffixes))})").search
         if self.range_words:  # or a range word between two numbers ("1 bis 2 Stunden")
             words = rf"\d[^\S\r\n]+{self.re_range_word}[^\S\r\n]*\d"
             re_gate = re.compile(words)
             range_gate = lambda s: "-" in s or "–" in s or "—" in s or re_gate.search(s) is not None  # noqa: E731
-        self.digit_rules: list[
+        rules: list[
             tuple[
                 re.Pattern[str] | None,
                 Callable[[re.Match[str]], str],
@@ -1920,20 +1938,20 @@ class LanguageRules:
                 bool,
             ]
         ] = [
-            (self.re_date_iso, self._date_ymd, ("-",), False),
-            (self.re_date_ymd, self._date_ymd, ("/", "."), False),
-            (self.re_date_num, self._date_num, ("/", ".", "-"), False),
+            (self.re_date_iso, self._date_ymd, re.compile(r"\d\d\d\d-\d").search, False),
+            (self.re_date_ymd, self._date_ymd, re.compile(r"\d\d\d\d[./]\d").search, False),
+            (self.re_date_num, self._date_num, re.compile(r"\d[./-]\d\d?[./-]\d").search, False),
             (self.re_date_dm_num, self._date_dm_num, _has_dot_day_month, False),
             (self.re_date_dm, self._date_dm, months, True),
             (self.re_date_md, self._date_md, months, True),
             (self.re_date_my, self._date_my, months, True),
-            (self.re_duration, self._duration, (":",), False),
+            (self.re_duration, self._duration, re.compile(r"\d: ?\d\d").search, False),
             (self.re_time_range, self._time_range, ("-", "–", "—", *self.range_marks), False),
             (self.re_time_range_bare, self._time_range_bare, ("-", "–", "—", *self.range_marks), False),
-            (self.re_time, self._time, tm, False),
+            (self.re_time, self._time, re.compile(rf"\d{sep}\d\d").search, False),
             (self.re_time_marked, self._time, self._has_time_mark, False),
-            (self.re_time_ampm, self._time_ampm, None, False),
-            (self.re_time_h, self._time_h, ("h",), False),
+            (self.re_time_ampm, self._time_ampm, getattr(self.re_time_ampm_gate, "search", None), False),
+            (self.re_time_h, self._time_h, re.compile(r"\d\s?h(?!\w)").search, False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
             (self.re_fraction, self._fraction, _has_slash_digit, False),
             (self.re_money_pre, self._money, cur, False),
@@ -1941,9 +1959,9 @@ class LanguageRules:
             (self.re_percent, self._percent, ("%",), False),
             (self.re_unit, self._unit, None, False),
             (self.re_power, self._power, _RE_POWER_GATE.search, False),
-            (self.re_phone, self._phone, (" ", "-", ".", "(", "+"), False),
-            (self.re_ordinal, self._ordinal, tuple(self.ord_suffixes), False),
-            (self.re_dot_ordinal, self._dot_ordinal, (".",), False),
+            (self.re_phone, self._phone, phone_gate, False),
+            (self.re_ordinal, self._ordinal, ordinal_gate, False),
+            (self.re_dot_ordinal, self._dot_ordinal, re.compile(r"\d\.").search, False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
             (self.re_noun_first, self._noun_first, ("1", "2"), False),
             (self.re_range, self._range, range_gate, False),
@@ -1951,7 +1969,17 @@ class LanguageRules:
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
             (self.re_number, self._number, None, False),
         ]
-        self.digit_rules = [r for r in self.digit_rules if r[0] is not None]
+        self.digit_rules: list[
+            tuple[
+                re.Pattern[str],
+                Callable[[re.Match[str]], str],
+                tuple[str, ...] | Callable[[str], bool] | None,
+                bool,
+                bool,
+            ]
+        ] = [
+            (rx, fn, gate, lower, rx is not self.re_power) for rx, fn, gate, lower in rules if rx is not None
+        ]
 
 
 @cache
