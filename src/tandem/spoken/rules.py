@@ -25,6 +25,12 @@ _CJK = "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
 _NEVER = r"(?!x)x"  # a pattern that never matches, for optional table entries that are absent
 
 
+def _first_chars(keys: list[str]) -> str:
+    """A look-ahead for the first characters of `keys` (a character class: the regex engine tries a long
+    alternation of words only where one of them can start), or "" for no keys."""
+    return f"(?=[{''.join(sorted({re.escape(k[0]) for k in keys if k}))}])" if all(keys) and keys else ""
+
+
 def _alternation(keys: list[str]) -> str:
     """Regex alternation of literal keys, longest first so that "km/h" wins over "km"."""
     keys = sorted(set(keys), key=lambda k: (-len(k), k))
@@ -54,6 +60,15 @@ def _prepare_table() -> dict[int, str]:
     return table
 
 
+class _PrepTable(dict):
+    """The `_prepare_table` folding as a str.translate table that keeps every other character, filled with
+    them as they are met (str.translate is faster on a key it finds than on a missing one)."""
+
+    def __missing__(self, cp: int) -> int:
+        self[cp] = cp
+        return cp
+
+
 class _CleanTable(dict):
     """str.translate table for the final clean-up, filled lazily per character: letters and marks stay,
     punctuation and symbols become spaces, stray digits become words (a safety net)."""
@@ -78,6 +93,16 @@ class _CleanTable(dict):
             out = " "
         self[cp] = out
         return out
+
+
+# the top-level domains of a URL written without "://" or "www." ("example.com/page"); a URL has one of
+# these three, the gate of the URL rule (a "." that starts the regex lets the engine skip ahead)
+_URL_TLDS = "com|org|net|edu|gov|io|info|co|de|fr|es|it|pt|br|in|jp|uk|eu"
+_RE_URL_TLD = re.compile(rf"\.(?:{_URL_TLDS})(?!\w)")
+
+
+def _may_have_url(s: str) -> bool:
+    return "." in s and ("://" in s or "www." in s or _RE_URL_TLD.search(s) is not None)
 
 
 # a digit (any script's: what every rule but the power rule needs to match)
@@ -149,6 +174,17 @@ def _roman(r: str) -> int | None:
     return sum(-v if i + 1 < len(vals) and v < vals[i + 1] else v for i, v in enumerate(vals))
 
 
+def _substring_gate(strings: list[str]) -> tuple[str, ...]:
+    """The gate strings that contain none of the others (a text has one of `strings` exactly when it has
+    one of these): "jan" makes "january" redundant."""
+    keys = sorted(set(strings), key=len)
+    out: list[str] = []
+    for k in keys:
+        if not any(o in k for o in out):
+            out.append(k)
+    return tuple(out)
+
+
 def _has_slash_digit(s: str) -> bool:
     return "/" in s and _RE_SLASH_DIGIT.search(s) is not None
 
@@ -160,13 +196,6 @@ def _has_dot_day_month(s: str) -> bool:
 def _before(m: re.Match[str]) -> str:
     """The text before a match (its last 40 characters), the context that decides agreement."""
     return m.string[max(0, m.start() - 40) : m.start()]
-
-
-def _bare_fraction(m: re.Match[str]) -> str:
-    """ ".5" -> "0.5" where the separator follows no letter, digit, "." or "," (a regex look-behind here
-    would be tried at every position of every text)."""
-    prev = m.string[m.start() - 1] if m.start() else " "
-    return m.group(0) if prev.isalnum() or prev in "_.," else "0" + m.group(0)
 
 
 def _word_list(entries: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:
@@ -219,7 +248,10 @@ class LanguageRules:
             for x in (fmt["decimal"], fmt.get("alt_decimal"))
             if x and len(x.strip("\\")) == 1
         )
-        self.re_bare_fraction = re.compile(rf"[{re.escape(seps)}](?=\d)") if seps else None
+        # (where the separator follows no letter, digit, "_", "." or ","; the separator first, then the
+        # look-behind, so that the regex engine skips to the separators)
+        sep_class = f"[{re.escape(seps)}]"
+        self.re_bare_fraction = re.compile(rf"{sep_class}(?<![\w.,]{sep_class})(?=\d)") if seps else None
         # the look-ahead lets the regex engine skip positions that cannot start a number quickly
         neg = r"(?=[-\d])(?:(?<![^\s(\[])(?P<neg>-))?"
         rx: Callable[[str], re.Pattern[str]] = re.compile
@@ -230,7 +262,7 @@ class LanguageRules:
         )
         self.re_url = rx(
             r"(?:https?://|www\.)[^\s]*[^\s.,;:!?)\]\"'>]"
-            r"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|edu|gov|io|info|co|de|fr|es|it|pt|br|in|jp|uk|eu)"
+            rf"|(?<![\w@.-])[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:{_URL_TLDS})"
             r"(?:/[^\s]*[^\s.,;:!?)\]\"'>])?(?![\w])"
         )
         # abbreviations
@@ -240,13 +272,21 @@ class LanguageRules:
         self.re_abbr_num = (
             rx(rf"(?<![\w.])(?P<k>{_alternation(list(self.abbr_num))})\s?(?=\d)") if self.abbr_num else None
         )
+        # their gates: the written forms alone (the regex engine skips to their first letters)
+        self.re_abbr_gate = rx(_alternation(list(self.abbr))) if self.abbr else None
+        self.re_abbr_num_gate = (
+            rx(rf"(?:{_alternation(list(self.abbr_num))})\s?\d") if self.abbr_num else None
+        )
         # dates
         d = t["date"]
         self.date = d
         months = t["months"]
         self.month_index = {m.lower(): i + 1 for i, m in enumerate(months)}
         self.month_abbr = {k: int(v) for k, v in t.get("month_abbrevs", {}).items()}
-        mon = rf"(?P<mon>(?i:{_alternation(months)})|{_alternation(list(self.month_abbr))}){_WORD_END}\.?"
+        # (the look-ahead of first letters is case-blind like the names, a superset for the abbreviations)
+        first = _first_chars([*months, *self.month_abbr])
+        first = f"(?i:{first})" if first else ""
+        mon = rf"{first}(?P<mon>(?i:{_alternation(months)})|{_alternation(list(self.month_abbr))}){_WORD_END}\.?"
         sufs = self.ord_suffixes = t.get("ordinal_suffixes", {})
         suf = _alternation(list(sufs))
         conn = _alternation(d.get("connectors", []))
@@ -420,7 +460,9 @@ class LanguageRules:
         units = _alternation(list(self.unit_key))
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
         unit_end = rf"(?![/²³^{_MARKS}]|(?![{_CJK}])\w)"
-        self.re_unit = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?(?P<unit>{units}){unit_end}")
+        self.re_unit = rx(
+            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){unit_end}"
+        )
         # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
         # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
         # after a longer word it is a footnote mark, dropped), or "^" and digits after a letter or number
@@ -524,9 +566,11 @@ class LanguageRules:
         )
         self.url = t["url"]
         txt = t["text"]
-        self.prep = dict(_prepare_table())
+        self.prep = _PrepTable(_prepare_table())
         for k, v in txt.get("char_map", {}).items():
             self.prep[ord(k)] = v
+        # (no ASCII character is folded: an ASCII text is left as it is)
+        self.prep_ascii = any(cp < 128 for cp in self.prep)
         self.keep_apostrophe = bool(txt.get("apostrophes"))
         # te "వి౦టు౦డడ౦": a native digit written inside a word for the letter it looks like (the zero ౦
         # for the anusvara ం) is that letter, not a number
@@ -554,7 +598,8 @@ class LanguageRules:
             if rom.get("suffixes")
             else None
         )
-        self.re_cjk_space = rx(f"(?<=[{_CJK}]) (?=[{_CJK}])") if txt.get("join_cjk") else None
+        # (the space first: the regex engine skips to the spaces, then looks behind it)
+        self.re_cjk_space = rx(f" (?<=[{_CJK}] )(?=[{_CJK}])") if txt.get("join_cjk") else None
         self.plural = t["plural"]
         self.measure = t["measure"]
         self.feminine = set(na.get("feminine", []))
@@ -1846,21 +1891,22 @@ class LanguageRules:
         s = unicodedata.normalize("NFC", text)
         if self.re_letter_digit is not None:
             s = self.re_letter_digit.sub(self._letter_digit, s)
-        s = s.translate(self.prep)
+        if self.prep_ascii or not s.isascii():
+            s = s.translate(self.prep)
         if self.re_paired_dash is not None and "-" in s:
             s = self.re_paired_dash.sub(" ", s)
         if self.re_clitic_digits is not None and _RE_DIGIT.search(s):
             s = self.re_clitic_digits.sub(self._clitic_digits, s)
         if "@" in s:
             s = self.re_email.sub(self._email, s)
-        if "." in s:
+        if _may_have_url(s):
             s = self.re_url.sub(self._url, s)
         if _RE_DIGIT.search(s) or self.re_power is not None and _RE_POWER_GATE.search(s):
             if self.keep_apostrophe and "'" in s:  # "l'11 settembre": the elided word stays on the number
                 s = _RE_ELISION.sub("'\ue000", s)
             if self.re_bare_fraction is not None:
-                s = self.re_bare_fraction.sub(_bare_fraction, s)
-            if self.re_abbr_num is not None:
+                s = self.re_bare_fraction.sub(r"0\g<0>", s)
+            if self.re_abbr_num is not None and self.re_abbr_num_gate.search(s):  # type: ignore[union-attr]
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()
             seen: dict[int, bool] = {}  # gates on the lowercased text, shared by the month rules: tested once
@@ -1892,7 +1938,7 @@ class LanguageRules:
             s = self.re_roman_ctx.sub(self._roman_ctx, s)
         if self.re_roman_suf is not None and ("I" in s or "V" in s or "X" in s):
             s = self.re_roman_suf.sub(self._roman_suf, s)
-        if self.re_abbr is not None:
+        if self.re_abbr is not None and self.re_abbr_gate.search(s):  # type: ignore[union-attr]
             s = self.re_abbr.sub(self._abbr, s)
         if self.re_symbols is not None:
             s = self.re_symbols.sub(self._symbol, s)
@@ -1916,8 +1962,8 @@ class LanguageRules:
         (None: always), and, where `needs_digit` (every rule but the power rule), while a digit is left. The
         gates are plain substring tests or regexes that start with a literal, far cheaper than a failed scan
         of the rule's regex."""
-        months = tuple(m.lower() for m in self.t["months"]) + tuple(a.lower() for a in self.month_abbr)
-        cur = tuple(self.cur_code)
+        months = _substring_gate([m.lower() for m in self.t["months"]] + [a.lower() for a in self.month_abbr])
+        cur = _substring_gate(list(self.cur_code))
         range_gate: tuple[str, ...] | Callable[[str], bool] = ("-", "–", "—")
         # gates that are a part of every match starting with a digit (so that the regex engine skips to the
         # digits), each implying the substring gate it replaces: "2024-03-05" has "2024-0"
