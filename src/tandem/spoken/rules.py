@@ -410,7 +410,10 @@ class LanguageRules:
         syms = {k: v for k, v in common["currency_symbols"].items() if v in self.currencies}
         words = {k: v for k, v in common["currency_words"].items() if v in self.currencies}
         self.cur_code = {**syms, **words}
-        cur = rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
+        cur = (
+            rf"{_first_chars(list(self.cur_code))}"
+            rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
+        )
         # "$5 million", "$2.5bn": a scale word after the amount is read before the currency
         self.money_scales = t.get("money_scales", {})
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
@@ -432,7 +435,7 @@ class LanguageRules:
         # "$5-10", "$5-$10": a range of amounts after one currency sign
         lo = rf"(?:(?P<lo>{num})\s?{dash}\s?(?:{cur_any})?\s?(?=\d))?"
         self.re_money_pre = rx(
-            rf"(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
+            rf"{_first_chars(['-', *self.cur_code])}(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
         )
         # "5-10 €", "5-10 %", "10-20 km": a range before a quantity is read with it ("five to ten euros")
         # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)"); before a unit or
@@ -463,6 +466,8 @@ class LanguageRules:
         self.re_unit = rx(
             rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){unit_end}"
         )
+        # its gate: a unit right after a digit (a number ends with one), the regex engine skipping to digits
+        self.re_unit_gate = rx(rf"\d\s?{_first_chars(list(self.unit_key))}(?:{units})")
         # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
         # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
         # after a longer word it is a footnote mark, dropped), or "^" and digits after a letter or number
@@ -2003,7 +2008,7 @@ class LanguageRules:
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),
-            (self.re_unit, self._unit, None, False),
+            (self.re_unit, self._unit, self.re_unit_gate.search, False),
             (self.re_power, self._power, _RE_POWER_GATE.search, False),
             (self.re_phone, self._phone, phone_gate, False),
             (self.re_ordinal, self._ordinal, ordinal_gate, False),
