@@ -82,7 +82,7 @@ class Verbalizer:
         if str(q) in table:
             standalone, joining = table[str(q)]
             return standalone, joining
-        head = self._cardinal(q)
+        head = self.cardinal(q)
         return apply_rules(word[0].format(n=head), rules), apply_rules(word[1].format(n=head), rules)
 
     def _indic(self, n: int) -> str:
@@ -108,7 +108,7 @@ class Verbalizer:
 
     def _cardinal(self, n: int) -> str:
         if n < 0:
-            return f"{self.minus} {self._cardinal(-n)}"
+            return f"{self.minus} {self.cardinal(-n)}"
         if n >= MAX_CARDINAL:
             return self.digits(str(n))
         try:
@@ -120,18 +120,18 @@ class Verbalizer:
 
     def _ordinal(self, n: int, variant: str | None = None) -> str:
         if n >= MAX_CARDINAL or n < 0:
-            return self._cardinal(n)
+            return self.cardinal(n)
         base: str | None = self.ordinal_exceptions.get(str(n))
         if base is None:
             if self.ordinal_engine == "num2words":
                 try:
                     base = _clean(num2words(n, lang=self.n2w_lang, to="ordinal"))
                 except Exception:
-                    base = self._cardinal(n)
+                    base = self.cardinal(n)
             elif self.ordinal_engine == "rules":
-                base = apply_rules(self._cardinal(n), self.ordinal_rules)
+                base = apply_rules(self.cardinal(n), self.ordinal_rules)
             else:  # no ordinal reading known for this language: the cardinal is the closest spoken form
-                base = self._cardinal(n)
+                base = self.cardinal(n)
         if variant and variant in self.ordinal_variants:
             words = base.split()
             rules = self.ordinal_variants[variant]
@@ -156,22 +156,22 @@ class Verbalizer:
             try:
                 return _clean(num2words(n, lang=self.n2w_lang, to="year"))
             except Exception:
-                return self._cardinal(n)
+                return self.cardinal(n)
         if mode == "hundreds":
             lo_y, hi_y = self.year_spec["range"]
             if lo_y <= n <= hi_y:
                 hi, lo = divmod(n, 100)
                 text = self.year_spec["template"].format(
-                    hi=self._cardinal(hi), lo=self._cardinal(lo) if lo else ""
+                    hi=self.cardinal(hi), lo=self.cardinal(lo) if lo else ""
                 )
                 return " ".join(text.split())
-        return self._cardinal(n)
+        return self.cardinal(n)
 
     def decimal(self, int_part: str, frac_part: str) -> str:
         """ "3", "14" -> "three point one four": the fraction digit by digit, as it is said aloud."""
-        return f"{self._cardinal(int(int_part))} {self.point} {self.digits(frac_part)}"
+        return f"{self.cardinal(int(int_part))} {self.point} {self.digits(frac_part)}"
 
     def number(self, int_part: str, frac_part: str | None = None, negative: bool = False) -> str:
         """A parsed number (integer digits, optional fraction digits, sign) as words."""
-        words = self.decimal(int_part, frac_part) if frac_part else self._cardinal(int(int_part))
+        words = self.decimal(int_part, frac_part) if frac_part else self.cardinal(int(int_part))
         return f"{self.minus} {words}" if negative else words
