@@ -174,6 +174,19 @@ def _roman(r: str) -> int | None:
     return sum(-v if i + 1 < len(vals) and v < vals[i + 1] else v for i, v in enumerate(vals))
 
 
+def _char_class(cps: list[int]) -> str:
+    """A regex character class of the code points `cps`, as ranges."""
+    out, cps = [], sorted(set(cps))
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        out.append(f"\\U{cps[i]:08x}" + (f"-\\U{cps[j]:08x}" if j > i else ""))
+        i = j + 1
+    return f"[{''.join(out)}]" if out else _NEVER
+
+
 def _substring_gate(strings: list[str]) -> tuple[str, ...]:
     """The gate strings that contain none of the others (a text has one of `strings` exactly when it has
     one of these): "jan" makes "january" redundant."""
@@ -183,6 +196,12 @@ def _substring_gate(strings: list[str]) -> tuple[str, ...]:
         if not any(o in k for o in out):
             out.append(k)
     return tuple(out)
+
+
+def _search_gate(strings: tuple[str, ...]) -> Callable[[str], Any]:
+    """A substring gate as one regex search (truthy where the text has one of `strings`): one scan in C
+    rather than a Python loop of `in` tests."""
+    return re.compile("|".join(re.escape(g) for g in strings) if strings else _NEVER).search
 
 
 def _has_slash_digit(s: str) -> bool:
@@ -574,8 +593,8 @@ class LanguageRules:
         self.prep = _PrepTable(_prepare_table())
         for k, v in txt.get("char_map", {}).items():
             self.prep[ord(k)] = v
-        # (no ASCII character is folded: an ASCII text is left as it is)
-        self.prep_ascii = any(cp < 128 for cp in self.prep)
+        # (a text with none of the characters it folds is left as it is: most texts)
+        self.re_prep = rx(_char_class(list(self.prep)))
         self.keep_apostrophe = bool(txt.get("apostrophes"))
         # te "వి౦టు౦డడ౦": a native digit written inside a word for the letter it looks like (the zero ౦
         # for the anusvara ం) is that letter, not a number
@@ -1896,7 +1915,7 @@ class LanguageRules:
         s = unicodedata.normalize("NFC", text)
         if self.re_letter_digit is not None:
             s = self.re_letter_digit.sub(self._letter_digit, s)
-        if self.prep_ascii or not s.isascii():
+        if self.re_prep.search(s):
             s = s.translate(self.prep)
         if self.re_paired_dash is not None and "-" in s:
             s = self.re_paired_dash.sub(" ", s)
@@ -1923,14 +1942,12 @@ class LanguageRules:
                     continue
                 if gate is None:
                     ok = True
-                elif callable(gate):
-                    ok = gate(s)
                 elif lower:
                     ok = seen.get(id(gate))
                     if ok is None:
-                        ok = seen[id(gate)] = any(g in low for g in gate)
+                        ok = seen[id(gate)] = any(g in low for g in gate)  # type: ignore[union-attr]
                 else:
-                    ok = any(g in s for g in gate)
+                    ok = gate(s)  # type: ignore[operator]
                 if ok:
                     out = rx.sub(fn, s)
                     if out is not s:  # (the same object where nothing matched)
@@ -2029,7 +2046,15 @@ class LanguageRules:
                 bool,
             ]
         ] = [
-            (rx, fn, gate, lower, rx is not self.re_power) for rx, fn, gate, lower in rules if rx is not None
+            (
+                rx,
+                fn,
+                _search_gate(gate) if isinstance(gate, tuple) and not lower else gate,
+                lower,
+                rx is not self.re_power,
+            )
+            for rx, fn, gate, lower in rules
+            if rx is not None
         ]
 
 
