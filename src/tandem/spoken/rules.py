@@ -329,12 +329,12 @@ class LanguageRules:
         if self.day_ranges:  # where days are ordinals: "3.-5. Mai", "3rd to 5th March", "March 3-5"
             sep = rf"\s*(?P<sep>[-–—]|(?:{_alternation(d['day_range_words'])})(?=\s))\s*"
             d1 = rf"(?P<d1>\d{{1,2}})(?:{day_suf}|\.)?"
-            self.re_date_dm = rx(rf"(?:(?<![\d.]){d1}{sep}|(?<!\d)){dm}")
+            self.re_date_dm = rx(rf"(?=\d)(?:(?<![\d.]){d1}{sep}|(?<!\d)){dm}")
             # after the month only a dash: "March 3 and 4 people" is a date and a count
             md_range = rf"(?:\s*(?P<sep>[-–—])\s*(?P<d2>\d{{1,2}})(?:{suf})?)?"
             self.re_date_md = rx(rf"{mon}\s+{day}{md_range}{md_y}")
         else:
-            self.re_date_dm = rx(rf"(?<!\d){dm}")
+            self.re_date_dm = rx(rf"(?=\d)(?<!\d){dm}")
             self.re_date_md = rx(rf"{mon}\s+{day}{md_y}")
         self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
         # times
@@ -351,7 +351,7 @@ class LanguageRules:
         self.time_cases: dict[str, dict[str, str]] = tm.get("inflected", {})
         tw = _alternation([*tm.get("suffixes", []), *self.time_cases])
         self.re_time = rx(
-            rf"(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
+            rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
             rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw}){_WORD_END})?"
         )
         # (a time word written after it is said once, as after h:mm: hi "10 am बजे")
@@ -399,7 +399,7 @@ class LanguageRules:
                 self.duration_cases.update((w.lower(), cases) for w, cases in inflected.get(k, {}).items())
             dur_words = [w for k in ("h", "m") for w in [*after.get(k, []), *inflected.get(k, {})]]
             self.re_duration = rx(
-                r"(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
+                r"(?=\d)(?<![\d:.,])(?:(?P<h>\d{1,2}): ?)?(?P<m>\d{1,2}): ?(?P<s>\d{2})(?:[.,](?P<f>\d{1,3}))?(?![\d:]|[.,]\d)"
                 rf"(?:[^\S\r\n]?(?P<uw>(?i:{_alternation(dur_words)})){_WORD_END})?"
             )
         else:
@@ -422,7 +422,9 @@ class LanguageRules:
             if r is not None
         )
         self.re_time_range_bare = (
-            rx(rf"(?<![\d:.,\-–—])(?P<a>\d{{1,2}})\s?{dash}\s?(?=\d)(?P<b>{marked})") if marked else None
+            rx(rf"(?=\d)(?<![\d:.,\-–—])(?P<a>\d{{1,2}})\s?{dash}\s?(?=\d)(?P<b>{marked})")
+            if marked
+            else None
         )
         # money, percent, measures
         self.currencies = t["currencies"]
@@ -569,7 +571,9 @@ class LanguageRules:
         noun = rf"(?:(?=[^\S\r\n]+(?:{skip})?(?P<w>[^\W\d_]+)(?!\w)))?" if na.get("nouns") else ""
         # a range word ("1 bis 2 Stunden") makes a range only before a counted noun (see `_range`)
         rw_sep = f"|{rw}" if rw and noun else ""
-        self.re_range = rx(rf"(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?{rw_sep})(?P<b>{num})(?!\d|-\d){noun}")
+        self.re_range = rx(
+            rf"(?=\d)(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?{rw_sep})(?P<b>{num})(?!\d|-\d){noun}"
+        )
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d){noun}")
         # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
         marks = t.get("range_marks", [])
