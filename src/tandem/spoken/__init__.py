@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tandem.spoken.rules import rules_for, safe_normalize
+from tandem.spoken.rules import LanguageRules, rules_for, safe_normalize
 from tandem.spoken.tables import SUPPORTED_LANGUAGES, canonical_language
 
 __all__ = ["SUPPORTED_LANGUAGES", "to_spoken", "normalize_lines"]
+
+# the rules of each language asked for by its own code ("en"): no tag to read on every call
+_BY_CODE: dict[str, LanguageRules] = {}
 
 
 def to_spoken(text: str, lang: str) -> str:
@@ -24,7 +27,12 @@ def to_spoken(text: str, lang: str) -> str:
 
     Raises TandemError only for an unsupported language; any text, however odd, gives a string.
     """
-    return safe_normalize(rules_for(canonical_language(lang)), text)
+    rules = _BY_CODE.get(lang) if type(lang) is str else None
+    if rules is None:
+        rules = rules_for(canonical_language(lang))
+        if type(lang) is str and lang in SUPPORTED_LANGUAGES:
+            _BY_CODE[lang] = rules
+    return safe_normalize(rules, text)
 
 
 def normalize_lines(lines: Iterable[str], lang: str) -> Iterator[str]:
