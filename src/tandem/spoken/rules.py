@@ -1941,25 +1941,28 @@ class LanguageRules:
             # every rule but the power rule matches a digit: once the rules before have said them all, the
             # rest are skipped (most texts have one to three numbers, read by the first rules that fit)
             digits = _RE_DIGIT.search(s) is not None
-            for rx, fn, gate, lower, needs_digit in self.digit_rules:
-                if needs_digit and not digits:
-                    continue
-                if gate is None:
-                    ok = True
-                elif lower:
-                    ok = seen.get(id(gate))
-                    if ok is None:
-                        ok = seen[id(gate)] = any(g in low for g in gate)  # type: ignore[union-attr]
-                else:
-                    ok = gate(s)  # type: ignore[operator]
-                if ok:
-                    out = rx.sub(fn, s)
-                    if out is not s:  # (the same object where nothing matched)
-                        s = out
-                        digits = _RE_DIGIT.search(s) is not None
-                        if lower:
-                            low = s.lower()
-                            seen.clear()
+            for rx, fn, gate, lower, needs_digit, rest_need_digits in self.digit_rules:
+                if not digits:
+                    if rest_need_digits:
+                        break
+                    if needs_digit:
+                        continue
+                if gate is not None:
+                    if lower:
+                        ok = seen.get(id(gate))
+                        if ok is None:
+                            ok = seen[id(gate)] = any(g in low for g in gate)  # type: ignore[union-attr]
+                        if not ok:
+                            continue
+                    elif not gate(s):  # type: ignore[operator]
+                        continue
+                out = rx.sub(fn, s)
+                if out is not s:  # (the same object where nothing matched)
+                    s = out
+                    digits = _RE_DIGIT.search(s) is not None
+                    if lower:
+                        low = s.lower()
+                        seen.clear()
         if self.re_roman_ctx is not None and any(w in s for w in self.roman_gate):
             s = self.re_roman_ctx.sub(self._roman_ctx, s)
         if self.re_roman_suf is not None and ("I" in s or "V" in s or "X" in s):
@@ -1983,9 +1986,10 @@ class LanguageRules:
         return unicodedata.normalize("NFC", s)
 
     def _build_digit_rules(self) -> None:
-        """(regex, callback, gate, lower, needs_digit) in order; a rule runs only if one of its gate strings
-        occurs in the text (lowercased if `lower`), or if a callable gate says so for the text as it is then
-        (None: always), and, where `needs_digit` (every rule but the power rule), while a digit is left. The
+        """(regex, callback, gate, lower, needs_digit, rest_need_digits) in order; a rule runs only if one of
+        its gate strings occurs in the text (lowercased if `lower`), or if a callable gate says so for the text
+        as it is then (None: always), and, where `needs_digit` (every rule but the power rule), while a digit
+        is left (`rest_need_digits`: so do all the rules from it on, none runs once no digit is left). The
         gates are plain substring tests or regexes that start with a literal, far cheaper than a failed scan
         of the rule's regex."""
         months = _substring_gate([m.lower() for m in self.t["months"]] + [a.lower() for a in self.month_abbr])
@@ -2041,11 +2045,13 @@ class LanguageRules:
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
             (self.re_number, self._number, None, False),
         ]
+        kept = [r for r in rules if r[0] is not None]
         self.digit_rules: list[
             tuple[
                 re.Pattern[str],
                 Callable[[re.Match[str]], str],
                 tuple[str, ...] | Callable[[str], bool] | None,
+                bool,
                 bool,
                 bool,
             ]
@@ -2056,9 +2062,9 @@ class LanguageRules:
                 _search_gate(gate) if isinstance(gate, tuple) and not lower else gate,
                 lower,
                 rx is not self.re_power,
+                all(r[0] is not self.re_power for r in kept[i:]),
             )
-            for rx, fn, gate, lower in rules
-            if rx is not None
+            for i, (rx, fn, gate, lower) in enumerate(kept)
         ]
 
 
