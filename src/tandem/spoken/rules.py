@@ -107,6 +107,15 @@ def _may_have_url(s: str) -> bool:
 
 # a digit (any script's: what every rule but the power rule needs to match)
 _RE_DIGIT = re.compile(r"\d")
+# regexes of the callbacks, compiled once
+_RE_NON_DIGIT = re.compile(r"\D")
+_RE_DIGIT_RUN = re.compile(r"\d+")
+_RE_SPELL_PIECE = re.compile(r"[A-Za-z]+|\d+|.")
+_RE_LAST_WORD = re.compile(r"(\w+)\W*$")
+_RE_TEMPLATE_LEAD = re.compile(r"\s*([^\s{]+)\s")
+_RE_WORD_BEFORE_DATE = re.compile(r"(?<![\w.])(\w+),?\s+$")
+_RE_PHONE_SIGN = re.compile(r"[+().-]")
+_RE_LOOSE_APOSTROPHES = re.compile(r"(?<!\w)'+|'+(?!\w)")
 # an apostrophe between a letter and a digit: an elided word before a number (it "l'11", "dell'800")
 _RE_ELISION = re.compile(r"(?<=[^\W\d_])'(?=\d)")
 
@@ -864,9 +873,9 @@ class LanguageRules:
         """A matched number -> (integer digits, fraction digits or None, had group separators)."""
         m = self._num_parse.fullmatch(s)
         if m is None:  # cannot happen for strings the rules matched; read digits rather than fail
-            return re.sub(r"\D", "", s) or "0", None, False
+            return _RE_NON_DIGIT.sub("", s) or "0", None, False
         i = m.group("i")
-        digits = re.sub(r"\D", "", i)
+        digits = _RE_NON_DIGIT.sub("", i)
         return digits, m.group("f"), digits != i
 
     def read_number(
@@ -1001,7 +1010,7 @@ class LanguageRules:
     # -- rules -----------------------------------------------------------------------------------
     def _spell_token(self, s: str) -> str:
         out = []
-        for piece in re.findall(r"[A-Za-z]+|\d+|.", s):
+        for piece in _RE_SPELL_PIECE.findall(s):
             if piece.isdigit():
                 out.append(self.v.digits(piece))
             elif piece.isalpha():
@@ -1045,7 +1054,7 @@ class LanguageRules:
             variant = d.get("day_variant")
             after = d.get("day_variant_after")
             if after:  # the word before the date decides the case ending: "der dritte", "am dritten"
-                prev = re.search(r"(\w+)\W*$", before[-40:])
+                prev = _RE_LAST_WORD.search(before[-40:])
                 if prev and prev.group(1).lower() in after:
                     variant = after[prev.group(1).lower()] or None
             return self.v.ordinal(n, variant)
@@ -1083,8 +1092,8 @@ class LanguageRules:
             month=written if written and d.get("keep_month") else self.t["months"][month - 1],
             year=y or "",
         ).split()
-        lead = re.match(r"\s*([^\s{]+)\s", tpl)  # a template's own first word ("the {day} of {month}")
-        prev = re.search(r"(\w+)\W*$", before)
+        lead = _RE_TEMPLATE_LEAD.match(tpl)  # a template's own first word ("the {day} of {month}")
+        prev = _RE_LAST_WORD.search(before)
         if lead and prev and prev.group(1).lower() == lead.group(1).lower():
             out = out[1:]  # already written before the date: "on the 3rd of March" has one "the"
         return f" {' '.join(out)} "
@@ -1115,7 +1124,7 @@ class LanguageRules:
 
     def _date_dm_num(self, m: re.Match[str]) -> str:
         before = _before(m)
-        prev = re.search(r"(?<![\w.])(\w+),?\s+$", before)
+        prev = _RE_WORD_BEFORE_DATE.search(before)
         if not prev or prev.group(1).lower() not in self.dm_after:
             return m.group(0)
         out = self._render_date(int(m.group("a")), int(m.group("b")), None, "dmy", before)
@@ -1161,8 +1170,8 @@ class LanguageRules:
         if not 1 <= d1 <= 31 or d1 >= d2 and m.group("sep") in "-–—":
             return None
         # the first day as the template says a day on its own: "the third" / "dritten" (no month)
-        lead = re.match(r"\s*([^\s{]+)\s", self.date.get("dm", "{day}"))
-        prev = re.search(r"(\w+)\W*$", before)
+        lead = _RE_TEMPLATE_LEAD.match(self.date.get("dm", "{day}"))
+        prev = _RE_LAST_WORD.search(before)
         head = lead.group(1) if lead and not (prev and prev.group(1).lower() == lead.group(1).lower()) else ""
         day1 = f"{head} {self._day_case(self._day(d1, before), before)}".strip()
         conn = self._range_word(m)
@@ -1573,8 +1582,8 @@ class LanguageRules:
     def _phone(self, m: re.Match[str]) -> str:
         s = m.group(0)
         digits = sum(c.isdigit() for c in s)
-        spaced_only = not re.search(r"[+().-]", s)
-        groups = re.findall(r"\d+", s)
+        spaced_only = not _RE_PHONE_SIGN.search(s)
+        groups = _RE_DIGIT_RUN.findall(s)
         # "030 1234567": an area code with its trunk zero makes two spaced groups a phone number
         trunk = spaced_only and len(groups) == 2 and groups[0][0] == "0" and len(groups[0]) > 1
         if digits < 7 and _RE_VERSION.fullmatch(s) and not self._grouped.fullmatch(s):
@@ -1979,7 +1988,7 @@ class LanguageRules:
             s = re.sub("\ue000\\s*", "", s)
         s = s.lower().translate(self.clean)
         if "'" in s:
-            s = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", s)
+            s = _RE_LOOSE_APOSTROPHES.sub(" ", s)
         s = " ".join(s.split())
         if self.re_cjk_space is not None:
             s = self.re_cjk_space.sub("", s)
