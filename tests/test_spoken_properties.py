@@ -113,3 +113,28 @@ def test_gates_on_written_examples(lang):
         for rx, fn, gate, lower, *_ in r.digit_rules:
             if rx.search(text):
                 assert _passes(gate, lower, text), (fn.__name__, text)
+
+
+@pytest.mark.parametrize("lang", [x for x in SUPPORTED_LANGUAGES if rules_for(x).v.engine == "num2words"])
+def test_number_words_are_num2words_own(lang):
+    """The verbaliser reads numbers through a copy of num2words' converter (its number splitting memoised):
+    every cardinal, ordinal and year is num2words' own (or the same error), also after the parts have been
+    read before."""
+    import random
+
+    from num2words import num2words
+
+    from tandem.spoken.numbers import Verbalizer
+
+    def outcome(f, *args, **kw):
+        try:
+            return f(*args, **kw)
+        except Exception as e:  # the same error on both sides
+            return type(e)
+
+    v = Verbalizer(lang, rules_for(lang).t)  # fresh caches
+    rng = random.Random(lang)
+    nums = list(range(0, 300)) + [rng.randint(0, 10**k) for k in range(4, 15) for _ in range(15)]
+    for to, sample in (("cardinal", nums + nums[::-1]), ("ordinal", nums[::3]), ("year", nums[::3])):
+        for n in sample:
+            assert outcome(v._num2words, n, to) == outcome(num2words, n, lang=v.n2w_lang, to=to), (to, n)

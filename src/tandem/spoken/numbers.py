@@ -7,14 +7,32 @@ joining forms come from the language's table. Every reading is cached: the same 
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 from typing import Any
 
-from num2words import num2words
+from num2words import CONVERTER_CLASSES, num2words
+from num2words.base import Num2Word_Base
 
 # Beyond this many digits a number is read digit by digit: nobody says "one quintillion ..." aloud.
 MAX_CARDINAL = 10**15
+
+
+def _converter(lang: str) -> Any | None:
+    """num2words' converter of `lang`, picked as `num2words()` picks it, or None where it has none (calls
+    then go through `num2words()`, which raises as before). Where the converter splits numbers with
+    num2words' own `splitnum` and `clean` (en, de, fr, es, pt), a copy of it with `splitnum` memoised:
+    those two are pure and never change the lists they are given, so the words are the same, and a large
+    number reuses the parts of the numbers read before ("1,234,567" -> 1, 234 and 567, each split once;
+    num2words walks its whole table of scale words for each)."""
+    conv = CONVERTER_CLASSES.get(lang if lang in CONVERTER_CLASSES else lang[:2])
+    if conv is None:
+        return None
+    if type(conv).splitnum is Num2Word_Base.splitnum and type(conv).clean is Num2Word_Base.clean:
+        conv = copy.copy(conv)  # (the shared converter is left as it is)
+        conv.splitnum = lru_cache(maxsize=4096)(conv.splitnum)
+    return conv
 
 
 def _clean(words: str) -> str:
@@ -53,6 +71,7 @@ class Verbalizer:
         self.year_spec: dict[str, Any] = spec.get("year", {"mode": "cardinal"})
         self.standalone_rules: list[list[str]] = spec.get("standalone_rules", [])
         self.standalone_before: list[str] = spec.get("standalone_before", [])
+        self._n2w = _converter(self.n2w_lang)
         if self.engine == "indic":
             self._init_indic(spec["indic"])
         self.cardinal = lru_cache(maxsize=4096)(self._cardinal)
@@ -105,6 +124,12 @@ class Verbalizer:
             words.append(parts[-1][0])
         return " ".join(words)
 
+    def _num2words(self, n: int, to: str) -> str:
+        """`num2words(n, lang=..., to=to)` through the converter of `_converter`."""
+        if self._n2w is None:
+            return num2words(n, lang=self.n2w_lang, to=to)
+        return getattr(self._n2w, f"to_{to}")(n)
+
     # -- public readings ---------------------------------------------------------------------------
     def digits(self, s: str) -> str:
         """Read a digit string one digit at a time ("0123" -> "zero one two three")."""
@@ -118,7 +143,7 @@ class Verbalizer:
         try:
             if self.engine == "indic":
                 return self._indic(n)
-            return _clean(num2words(n, lang=self.n2w_lang))
+            return _clean(self._num2words(n, "cardinal"))
         except Exception:  # num2words gaps (overflow, missing forms): fall back to digits, never raise
             return self.digits(str(n))
 
@@ -129,7 +154,7 @@ class Verbalizer:
         if base is None:
             if self.ordinal_engine == "num2words":
                 try:
-                    base = _clean(num2words(n, lang=self.n2w_lang, to="ordinal"))
+                    base = _clean(self._num2words(n, "ordinal"))
                 except Exception:
                     base = self.cardinal(n)
             elif self.ordinal_engine == "rules":
@@ -158,7 +183,7 @@ class Verbalizer:
         mode = self.year_spec.get("mode", "cardinal")
         if mode == "num2words":
             try:
-                return _clean(num2words(n, lang=self.n2w_lang, to="year"))
+                return _clean(self._num2words(n, "year"))
             except Exception:
                 return self.cardinal(n)
         if mode == "hundreds":
