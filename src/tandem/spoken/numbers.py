@@ -12,8 +12,13 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from num2words import CONVERTER_CLASSES, num2words
-from num2words.base import Num2Word_Base
+from num2words import num2words
+
+try:  # num2words' converters, read directly (see `_converter`)
+    from num2words import CONVERTER_CLASSES
+    from num2words.base import Num2Word_Base
+except ImportError:  # a num2words laid out otherwise: every call goes through num2words()
+    CONVERTER_CLASSES, Num2Word_Base = {}, None
 
 # Beyond this many digits a number is read digit by digit: nobody says "one quintillion ..." aloud.
 MAX_CARDINAL = 10**15
