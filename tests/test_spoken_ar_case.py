@@ -91,7 +91,7 @@ def test_arabic_oblique_case(text: str, want: str) -> None:
         ("كتاب20", "كتاب عشرون"),  # glued to a word that is no clitic
         ("في 012", "في صفر واحد اثنان"),  # digit by digit
         ("10:30", "العاشرة و النصف"),  # times are read on their own path
-        ("الساعة 20", "الساعة عشرون"),
+        ("الساعة 20 دقيقة", "الساعة عشرون دقيقة"),  # minutes, no clock hour
         ("2 ساعة", "ساعتان"),
     ],
 )

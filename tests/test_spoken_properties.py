@@ -66,6 +66,7 @@ def _pieces(lang: str) -> list[str]:
     r = rules_for(lang)
     words = [*r.unit_key, *r.cur_code, *r.abbr, *r.abbr_num, *r.t["months"], *r.month_abbr, *r.ord_suffixes]
     words += [*r.time_suffixes, *r.dot_ordinals, *r.degree_ordinals, *r.decade_suffixes, *r.range_words]
+    words += [*r.hour_after, *(r.year_marks or {}).get("marks", {})]
     return sorted(set(PIECES + words + ["10", "2", "31", "2024", "12:30", "4:41.30", "00", "0"]))
 
 
@@ -109,6 +110,9 @@ def test_gates_on_written_examples(lang):
     r = rules_for(lang)
     examples = ["2024-05-01", "2024/05/01", "3/4/2024", "4:41.30", "12:30", "7 pm", "5 h", "555-123-4567"]
     examples += [f"1{s}" for s in r.ord_suffixes] + [f"5 {u}" for u in list(r.unit_key)[:20]]
+    examples += [f"{w} 8" for w in r.hour_after] + [
+        f"1990 {k}" for k in (r.year_marks or {}).get("marks", [])
+    ]
     for text in examples:
         for rx, fn, gate, lower, *_ in r.digit_rules:
             if rx.search(text):

@@ -132,6 +132,8 @@ _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 _RE_PREV_WORDS_REVERSED = re.compile(_RE_PREV_WORD_REVERSED.pattern + r"(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
+# ... and that word
+_RE_NEXT_WORD = re.compile(r"[^\S\r\n]*([^\W\d_]+)")
 
 
 def _mark_ranges() -> str:
@@ -346,6 +348,21 @@ class LanguageRules:
             self.re_date_dm = rx(rf"(?=\d)(?<!\d){dm}")
             self.re_date_md = rx(rf"{mon}\s+{day}{md_y}")
         self.re_date_my = rx(rf"{mon}\s+(?:(?:{conn})\s+)?(?P<y>\d{{4}})(?!\d)")
+        # ar "عام 1990م", "1441 هـ": an era mark after a year, written as its word ("1990 ميلادي") for the
+        # rules that read the number; see `_year_mark`
+        ym = self.year_marks = t.get("year_marks")
+        self.re_year_mark = None
+        self.year_mark_gate: Callable[[str], Any] | None = None
+        if ym:
+            self.re_year_mark = rx(
+                rf"(?<![\d.,])(?P<n>\d{{1,4}})(?P<sp>[^\S\r\n]?)(?P<mark>{_alternation(list(ym['marks']))}){_WORD_END}"
+            )
+            self.year_mark_gate = rx(rf"\d[^\S\r\n]?{_first_chars(list(ym['marks']))}").search
+            ctx = [*t.get("year_reading", {}).get("context_words", []), *ym.get("context_words", [])]
+            self.re_year_mark_ctx = rx(
+                rf"(?<!\w)(?:(?P<ctx>{_alternation(ctx)})|{mon}(?:\s+(?:{conn}))?)\s+\Z"
+            )
+            self.year_mark_feminine = set(ym.get("feminine_after", []))
         # times
         tm = self.time = t["time"]
         ap = tm.get("ampm_patterns", {})
@@ -392,6 +409,17 @@ class LanguageRules:
             else None
         )
         self.re_time_h = rx(r"(?<![\d:.,])(?P<h>\d{1,2})\s?h(?!\w)") if tm.get("h_sep") else None
+        # ar "الساعة 8" *الساعة الثامنة*, "من الساعة 9-11": an hour alone (or a dash and a second one) right
+        # after a word of `hour_after` (with a clitic of `hour_after_prefixes`) is a clock hour
+        ha = self.hour_after = tm.get("hour_after", [])
+        self.re_time_after = (
+            rx(
+                rf"(?<!\w)(?P<w>(?:{tm.get('hour_after_prefixes', '')})(?:{_alternation(ha)}))[^\S\r\n]+"
+                r"(?P<h>\d{1,2})(?:[^\S\r\n]?[-–—][^\S\r\n]?(?P<h2>\d{1,2}))?(?![\d:]|[.,]\d)"
+            )
+            if ha
+            else None
+        )
         # a duration or race time "4:41.30", "1:02:03.5", hi "4: 41.30" (m:ss or h:mm:ss with a decimal
         # part after the seconds, which no clock time has, or before a minute or hour word: "2:11 minutes"):
         # read with the table's `duration` units, the word said once
@@ -727,7 +755,7 @@ class LanguageRules:
         self.re_oblique = None
         if cs:
             pre = f"(?:{cs['prefixes']})?" if cs.get("prefixes") else ""
-            gov = rf"{pre}(?:{_alternation(cs['after'])})"
+            gov = rf"{pre}(?:{_alternation([*cs['after'], *cs.get('verbs', [])])})"
             alts = [gov]
             if cs.get("construct"):
                 alts.append(rf"(?:{cs.get('construct_prefixes', '')})(?:{_alternation(cs['construct'])})")
@@ -1196,6 +1224,25 @@ class LanguageRules:
         )
         return out or m.group(0)
 
+    def _year_mark(self, m: re.Match[str]) -> str:
+        """ar "عام 1990م" -> "عام 1990 ميلادي", "سنة 1441 هـ" -> "سنة 1441 هجرية": an era mark of
+        `year_marks.marks` after a number is said as its word (its second form after a word of
+        `feminine_after`, a feminine noun) where the mark is one of `always`, or the number follows a word
+        of `year_reading.context_words` or `year_marks.context_words` or a month name, or it is a year of
+        `year_reading.context` that is no multiple of 100 ("1453م"; "100 م", "1500 م" stay metres)."""
+        ym = self.year_marks
+        n, mark = m.group("n"), m.group("mark")
+        ctx = self.re_year_mark_ctx.search(_before(m))
+        lo, hi = self.year_context
+        if not (
+            mark in ym["always"] or ctx is not None or len(n) == 4 and lo <= int(n) <= hi and int(n) % 100
+        ):
+            return m.group(0)
+        words = ym["marks"][mark]
+        fem = ctx is not None and ctx.group("ctx") in self.year_mark_feminine
+        word = words if isinstance(words, str) else words[1 if fem and len(words) > 1 else 0]
+        return f"{n} {word}"
+
     def _render_time(
         self, h: int, mi: int, s: int | None, ap: str | None, before: str = "", body: str | None = None
     ) -> str:
@@ -1216,7 +1263,13 @@ class LanguageRules:
             hw, mw = self.oblique(hw), self.oblique(mw)
             if mi == 2:
                 mu = " ".join(apply_rules(w, self.case_noun_rules) for w in mu.split())
-        fields = {"h": hw, "hu": hu, "m": mw, "mu": mu}
+        # (the next hour, for a time said as the next hour less a part: ar 3:45 "الرابعة إلا ربعا"; 12 am/pm
+        # and 24 are followed by 1)
+        hn = 1 if h == 24 or ap and h == 12 else h + 1
+        hnw = tm.get("hour_words", {}).get(str(hn)) or self.v.cardinal(hn)
+        if oblique:
+            hnw = self.oblique(hnw)
+        fields = {"h": hw, "hn": hnw, "hu": hu, "m": mw, "mu": mu}
         out = body if body is not None else self._time_template(h, mi, ap, bool(s)).format(**fields)
         if s:
             sw = self.v.cardinal(s)
@@ -1266,7 +1319,9 @@ class LanguageRules:
         gd = m.groupdict()
         return "am" if gd.get("am") else "pm" if gd.get("pm") else None
 
-    def _time(self, m: re.Match[str]) -> str:
+    def _time(self, m: re.Match[str], before: str | None = None) -> str:
+        """A clock time h:mm(:ss); `before`: the text before it where `m` matched a part of the text (a side
+        of a range), else the text before the match."""
         gd = m.groupdict()
         h, mi = int(gd["h"]), int(gd["m"] or 0)
         s = int(gd["s"]) if gd.get("s") else None
@@ -1274,7 +1329,8 @@ class LanguageRules:
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
         body = self._clock_fraction(h, mi, s, gd.get("tw"))
-        return self._time_word(self._render_time(h, mi, s, ap, _before(m), body), gd.get("tw"), (h, mi, ap))
+        before = _before(m) if before is None else before
+        return self._time_word(self._render_time(h, mi, s, ap, before, body), gd.get("tw"), (h, mi, ap))
 
     def _clock_fraction(self, h: int, mi: int, s: int | None, tw: str | None) -> str | None:
         """hi "3:30 बजे" -> "साढ़े तीन बजे": a time of hour 1-12 and 15, 30 or 45 minutes, with a time word of
@@ -1359,40 +1415,64 @@ class LanguageRules:
         return "." in s and self.re_time_dot_gate.search(s) is not None  # type: ignore[union-attr]
 
     def _time_range(self, m: re.Match[str]) -> str:
+        """ "10:30-11:45": each side read by the time rules, the first with the text before the range before
+        it, the second after the range word (ar "من الساعة 20:00-22:00": both genitive)."""
         sides = []
-        for side in (m.group("a"), m.group("b")):
+        rw = self.t["range"]
+        for side, before in ((m.group("a"), _before(m)), (m.group("b"), f" {rw} ")):
             for rx, fn in ((self.re_time, self._time), (self.re_time_ampm, self._time_ampm),
                            (self.re_time_h, self._time_h)):  # fmt: skip
                 if rx is not None:
-                    side = rx.sub(fn, side)
+                    side = rx.sub(lambda t, fn=fn, before=before: fn(t, before), side)  # type: ignore[misc]
             sides.append(side.strip())
-        return f" {sides[0]} {self.t['range']} {sides[1]} "
+        return f" {sides[0]} {rw} {sides[1]} "
 
     def _time_range_bare(self, m: re.Match[str]) -> str:
         h = int(m.group("a"))
         side = m.group("b")
+        rw = self.t["range"]
         for rx, fn in (
             (self.re_time_marked, self._time),
             (self.re_time_ampm, self._time_ampm),
             (self.re_time_h, self._time_h),
         ):
             if rx is not None:
-                side = rx.sub(fn, side)
+                side = rx.sub(lambda t, fn=fn: fn(t, f" {rw} "), side)  # type: ignore[misc]
         if h > 24 or any(c.isdigit() for c in side):  # not an hour, or the second side was no time after all
             return m.group(0)
         hw = self.time.get("hour_words", {}).get(str(h)) or self.v.cardinal(h)
-        return f" {hw} {self.t['range']} {side.strip()} "
+        if self.time.get("case") and self.case_rules and self._oblique_before(_before(m)):
+            hw = self.oblique(hw)
+        return f" {hw} {rw} {side.strip()} "
 
-    def _time_ampm(self, m: re.Match[str]) -> str:
+    def _time_ampm(self, m: re.Match[str], before: str | None = None) -> str:
         h = int(m.group("h"))
         if not 1 <= h <= 12:
             return m.group(0)
         ap = self._ap(m)
-        return self._time_word(self._render_time(h, 0, None, ap, _before(m)), m.group("tw"), (h, 0, ap))
+        before = _before(m) if before is None else before
+        return self._time_word(self._render_time(h, 0, None, ap, before), m.group("tw"), (h, 0, ap))
 
-    def _time_h(self, m: re.Match[str]) -> str:
+    def _time_h(self, m: re.Match[str], before: str | None = None) -> str:
         h = int(m.group("h"))
-        return self._render_time(h, 0, None, None) if h <= 24 else m.group(0)
+        return self._render_time(h, 0, None, None, before or "") if h <= 24 else m.group(0)
+
+    def _time_after(self, m: re.Match[str]) -> str:
+        """ar "الساعة 20" -> "الساعة العشرون", "في الساعة 20" -> "في الساعة العشرين" (the hour's case after the
+        word's preposition), "الساعة 9-11" -> "الساعة التاسعة إلى الحادية عشرة" (the second hour after the
+        range word); an hour outside 1-24, or before a counted noun or a unit ("الساعة 20 دقيقة"), stays a
+        number."""
+        h, h2, w = int(m.group("h")), m.group("h2"), m.group("w")
+        if not 1 <= h <= 24 or h2 is not None and not 1 <= int(h2) <= 24:
+            return m.group(0)
+        nxt = _RE_NEXT_WORD.match(m.string, m.end())
+        if nxt is not None and (nxt.group(1).lower() in self.nouns or nxt.group(1) in self.unit_key):
+            return m.group(0)
+        out = f" {w}{self._render_time(h, 0, None, None, f'{_before(m)}{w} ')}"
+        if h2 is not None:
+            rw = self.t["range"]
+            out += f"{rw}{self._render_time(int(h2), 0, None, None, f' {rw} ')}"
+        return out
 
     @staticmethod
     def _amounts(m: re.Match[str]) -> tuple[str | None, str]:
@@ -1523,6 +1603,8 @@ class LanguageRules:
         if noun_after and not neg:  # (a negative number keeps its form, as before a written word)
             words = self.attributive(words, i, f)
         words = self._case(words, num, neg, obl)
+        if self._after_article(m):  # ar "الـ35%": the article on each part of the number
+            words = self.definite(words)
         return f" {self.t['percent'].format(n=words)} "
 
     def _unit(self, m: re.Match[str]) -> str:
@@ -1542,9 +1624,10 @@ class LanguageRules:
         said = (pair[1] if pair else None) or self.read_amount(i, f)
         words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
         if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
-            head, sp, unit = words.rpartition(" ")
-            if head and not isinstance(self.units[key], str) and unit == self.form(self.units[key], int(i)):
-                words = f"{self.definite(head)}{sp}{unit}"
+            unit = self.form(self.units[key], None if f else int(i))
+            head = words[: -len(unit) - 1] if words.endswith(f" {unit}") else ""
+            if head:  # (not where the template puts the unit first, ar 1 and 2)
+                words = f"{self.definite(head)} {unit}"
         if lo:
             return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
@@ -2023,6 +2106,7 @@ class LanguageRules:
                 bool,
             ]
         ] = [
+            (self.re_year_mark, self._year_mark, self.year_mark_gate, False),
             (self.re_date_iso, self._date_ymd, re.compile(r"\d\d\d\d-\d").search, False),
             (self.re_date_ymd, self._date_ymd, re.compile(r"\d\d\d\d[./]\d").search, False),
             (self.re_date_num, self._date_num, re.compile(r"\d[./-]\d\d?[./-]\d").search, False),
@@ -2036,6 +2120,7 @@ class LanguageRules:
             (self.re_time, self._time, re.compile(rf"\d{sep}\d\d").search, False),
             (self.re_time_marked, self._time, self._has_time_mark, False),
             (self.re_time_ampm, self._time_ampm, getattr(self.re_time_ampm_gate, "search", None), False),
+            (self.re_time_after, self._time_after, tuple(self.hour_after), False),
             (self.re_time_h, self._time_h, re.compile(r"\d\s?h(?!\w)").search, False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
             (self.re_fraction, self._fraction, _has_slash_digit, False),

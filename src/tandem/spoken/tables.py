@@ -55,7 +55,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   a noun of `construct` with an optional clitic of `construct_prefixes` ("عام 2000", "لعام 2016"); after a
   noun of `apposition` right after an `after` word ("في العام 2000"); as the second of two numbers joined by
   `between.and` after a word of `between.words` ("بين 10 و 20", "عامي 2000 و 2001"); and as the second number of a range whose
-  range word is an `after` word ("10-20": "... إلى عشرين").
+  range word is an `after` word ("10-20": "... إلى عشرين"). `verbs`: verbs whose number right after them
+  is their object or measure, governing like `after` words (the accusative has the same forms: "تلقى 26"
+  *تلقى ستة و عشرين*).
 - `numbers_before_word` (optional, ta/te): `script` (a character range), `rules` (applied to the number words
   of a whole number right before a word of that script, also the second number of a range, a number before
   a `money_scales` word or a percent word said after it: its attributive form, ta "ஒரு", te "ఒక", "ఇరవై ఒక్క"), `not_before` [words] (conjunctions, postpositions), `labels` [words]
@@ -81,14 +83,18 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `day_suffixes` (marks after a day number read only in dates, e.g. "°" in "1° maggio"), and templates
   `dmy`, `dm`, `mdy`, `md`, `my`, `ymd`.
 - `time`: templates `hm`, `hm_lt10`, `h`, `ampm`, `s`; `hour_words`, `hour_unit`, `minute_unit`,
-  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `ampm_by_hour` [[hour, word]]
+  `second_unit`, `ampm_patterns` {"am": {"pattern", "word"}, "pm": ...}, `hour_after` (optional, ar: words
+  after which an hour alone, 1-24, or two joined by a dash, is a clock hour said by `hour_words`: "الساعة 20"
+  *الساعة العشرون*; not before a counted noun or a unit; `hour_after_prefixes`: a regex of clitics on them), `ampm_by_hour` [[hour, word]]
   (optional, hours 0-23 rising: the am/pm word of the time from that hour on, in place of the mark's `word`;
   one of these words written right before the time stands for the mark), `suffixes` (time words after a time, dropped
   or said by the template: "Uhr"; kept after a whole hour with am/pm whose `h_ampm` says the hour alone), `hour_suffixes` (those that make an hour alone a time, default
   `suffixes`), `h_sep`,
   `minute_agreement` (a unit key: minutes agree like it, see `noun_agreement`), `second_agreement` (a
   gender seconds agree with), `hm_by_m` / `s_by_s` {n: template} (the time or seconds template for n
-  minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2), `h_by_h` {n: {template
+  minutes/seconds, where the noun alone says the number: ar "و دقيقتان" for 2), `hm_named` {n: template}
+  (a time without seconds with n minutes said as a part of the hour, "{hn}" the next hour: ar "و النصف",
+  "{hn} إلا ربعا"), `h_by_h` {n: {template
   name: template}} (templates `h`, `h_ampm`, `hm`, `hm_lt10` of hour n: te one o'clock "ఒంటి గంట"),
   `fractions` (optional, hi/mr) {"template": "{f} बजे", "words": {"h:mm": words}}: a time of hour 1-12 and
   15, 30 or 45 minutes with a word of `suffixes` written after it, said with `fraction.spoken` ("3:30 बजे"
@@ -116,6 +122,13 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   fr "XXIe", "Ier").
 - `phone_pairs` (optional): two-digit groups of a phone number are read as numbers (fr "01 23 45 67 89").
 - `year_reading`: `always` [lo, hi], `context` [lo, hi], `context_words` (words that announce a year).
+- `year_marks` (optional, ar): `marks` {written mark: word or [word, word after a feminine noun]} (era
+  marks after a year: "1990م" -> "1990 ميلادي", read on by the number rules), `always` [marks that are
+  always an era: "هـ"], `context_words` (more words that announce a year before the mark), `feminine_after`
+  (words after which the second form is said: "سنة 622 م" *ميلادية*); another mark is an era only after a
+  word of `year_reading.context_words` or `context_words`, after a month name, or on a year of
+  `year_reading.context` that is no multiple of 100 ("1453م"); elsewhere it is left to the unit rule (ar
+  "100 م", the metre).
 - `fraction`: `template`, `names` {den: forms}, `den_ordinal_max`, `den_ordinal_rules` {"sg", "pl"},
   `numerator_one`, `mixed` (optional: {"template": "{w} and {f}", "half": "{w} and a half"} for "3 1/2"),
   `spoken` (optional, hi/mr/ta/te: a whole number from 1 to `max` with a half, a quarter or three quarters
