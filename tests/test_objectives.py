@@ -103,6 +103,22 @@ def test_span_lengths_follow_shifted_poisson():
     assert len(poisson_span_lengths(0, 3.0, rng)) == 0
 
 
+@pytest.mark.parametrize("mean_span", [1e6, 5e18, 1e19, 1e300])
+def test_a_mean_span_beyond_any_input_drops_one_span_of_exactly_the_share(mean_span):
+    """A mean far longer than the input gives one span of all the dropped tokens. Before, means from ~1e19
+    were numpy's ValueError ("lam value too large", a traceback from `tandem pretrain --mean-span`) and means
+    near it overflowed the int64 sum of the lengths: spans that dropped 7 of 10 tokens at rate 0.3."""
+    rng = np.random.default_rng(0)
+    for total in (1, 5, 300):
+        assert poisson_span_lengths(total, mean_span, rng).tolist() == [total]
+    toks = list(range(100, 110))
+    for _ in range(20):
+        ex = denoise(toks, rng, drop_rate=0.3, mean_span=mean_span)
+        assert len(ex.source) == 7 and is_subsequence(ex.source, toks)
+        cut = [t for t in toks if t not in ex.source]  # one span: contiguous
+        assert cut == list(range(cut[0], cut[0] + 3))
+
+
 def test_spans_do_not_touch_and_mask_size_is_exact():
     rng = np.random.default_rng(3)
     for _ in range(500):

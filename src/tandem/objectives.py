@@ -82,6 +82,9 @@ def _num_to_drop(n: int, drop_rate: float) -> int:
     return int(min(max(round(n * drop_rate), 1), n - 1))
 
 
+_MAX_POISSON_MEAN = 1e15
+
+
 def poisson_span_lengths(total: int, mean_span: float, rng: np.random.Generator) -> np.ndarray:
     """Span lengths, each >= 1, summing to exactly `total`.
 
@@ -91,7 +94,9 @@ def poisson_span_lengths(total: int, mean_span: float, rng: np.random.Generator)
     """
     if total <= 0:
         return np.zeros(0, dtype=np.int64)
-    lam = max(float(mean_span) - 1.0, 0.0)
+    # a mean far beyond any input gives one span of all `total` tokens: capped, numpy's Poisson takes it (it
+    # refuses means near 1e19) and a few draws cannot overflow the int64 sum (which made nonsense spans)
+    lam = min(max(float(mean_span) - 1.0, 0.0), _MAX_POISSON_MEAN)
     # Draw enough spans in one call almost always; loop only in the rare case we fell short.
     guess = int(total / max(mean_span, 1.0) * 1.5) + 8
     lengths = 1 + rng.poisson(lam, size=guess)
