@@ -1490,7 +1490,10 @@ def test_a_language_without_spoken_rules_is_noted_once_and_stays_written(tmp_pat
         def encode(self, text, add_eos=False):
             return [7 + sum(map(ord, w)) for w in text.split()]
 
-    s = PretrainStream(srcs, WordTok(), CLMObjective(CLM), 16, 20, spoken_fraction=1.0)
+    # and warned when the stream is built: the spoken form asked for is never made for that language
+    with pytest.warns(UserWarning, match="spoken_fraction=1.0: language 'sw': no spoken form") as caught:
+        s = PretrainStream(srcs, WordTok(), CLMObjective(CLM), 16, 20, spoken_fraction=1.0)
+    assert not [w for w in caught if "'en'" in str(w.message)]
     for _ in range(3):
         next(s)
     assert s.stats["spoken_errors"] == 0
@@ -1636,3 +1639,22 @@ def test_a_resharded_stream_counts_what_one_run_counts(tmp_path):
     one.load_resharded([json.loads(json.dumps(s.state_dict())) for s in old])
     assert one.stats["dead_sources"] == dead(one) == [one.sources[2].name]
     assert one.stats["bad_files"] == 1
+
+
+@pytest.mark.parametrize(
+    "objective,seq_len,target_len,need",
+    [  # tandem's framing: EOS after source and target; AlexaTM's [CLM] adds one to the source
+        (AlexaTMObjective(CLM), 4, None, (5, 4)),
+        (DenoiseObjective(), 3, None, (4, 4)),
+        (AlexaTMObjective(CLM), 32, 3, (5, 4)),
+    ],
+)
+def test_too_short_sequences_name_the_lengths_that_fit(tmp_path, objective, seq_len, target_len, need):
+    """seq_len/target_len too short for one example: the error says which lengths are enough, and those
+    lengths build a stream."""
+    write_docs(tmp_path / "a.txt", 0, [6] * 4)
+    src = [Source(tmp_path / "a.txt", "en")]
+    with pytest.raises(TandemError, match=f"use seq_len >= {need[0]} and target_len >= {need[1]}"):
+        PretrainStream(src, TOK, objective, seq_len=seq_len, target_len=target_len, batch_size=2)
+    s = PretrainStream(src, TOK, objective, seq_len=need[0], target_len=need[1], batch_size=2)
+    assert next(s)["input_ids"].shape[1] <= need[0]

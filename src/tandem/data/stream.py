@@ -403,10 +403,12 @@ class PretrainStream:
         src_fix = sum(map(len, affixes(tokenizer))) if self.source_eos else 0
         tgt_fix = sum(map(len, affixes(tokenizer, target=True)))
         self.chunk_len = min(self.seq_len - src_fix - overhead, self.target_len - tgt_fix)
-        if self.chunk_len < max(2, self.min_doc_tokens):
+        least = max(2, self.min_doc_tokens)
+        if self.chunk_len < least:
             raise TandemError(
                 f"PretrainStream: seq_len={self.seq_len}/target_len={self.target_len} leave only "
-                f"{self.chunk_len} tokens per example; use longer sequences"
+                f"{self.chunk_len} tokens per example, and an example needs {least}: use seq_len >= "
+                f"{least + src_fix + overhead} and target_len >= {least + tgt_fix}"
             )
         check = getattr(objective, "check_length", None)
         if check is not None:  # T5/UL2: one sentinel per span, so the sentinels bound the input length
@@ -504,10 +506,12 @@ class PretrainStream:
                     to_spoken("", lang)
                 except Exception as e:
                     self._written_only.add(lang)
-                    self._setup_problem(
-                        "spoken_notes",
-                        f"language {lang!r}: no spoken form ({e}); its documents stay in written form",
+                    msg = f"language {lang!r}: no spoken form ({e}); its documents stay in written form"
+                    # warned as well: spoken_fraction asked for spoken form, and this share of it is never made
+                    warnings.warn(
+                        f"PretrainStream: spoken_fraction={self.spoken_fraction}: {msg}", stacklevel=2
                     )
+                    self._setup_problem("spoken_notes", msg)
         self._dead = [w <= 0 for w in sizes]
         self._readers: list[Reader | None] = [None] * len(self.sources)
         self._queues: list[deque] = [deque() for _ in self.sources]
