@@ -403,6 +403,20 @@ def test_fused_cross_entropy_under_bf16_autocast_matches_autocast_head():
         ("data", [5]),
         ("decontaminate", [5]),
         ("langs", "en"),
+        # each of these ran: an infinite lr or eps gave NaN weights or no update at all, a seed out of numpy's
+        # range and a mean span out of numpy's Poisson range a traceback, stop_after 0 a run doing nothing
+        # and saying nothing, a negative loss_chunk_tokens a loss of 0 over no chunk at all
+        ("lr", float("inf")),
+        ("min_lr", float("inf")),
+        ("eps", float("inf")),
+        ("seed", -1),
+        ("seed", 2**64),
+        ("mean_span", float("inf")),
+        ("vocab_size", 0),
+        ("stop_after", 0),
+        ("stop_after", -2),
+        ("loss_chunk_tokens", -5),
+        ("loss_chunk_tokens", 0),
     ],
 )
 def test_out_of_range_config_is_a_clear_error_before_anything_is_written(tmp_path, field, value):
@@ -411,6 +425,22 @@ def test_out_of_range_config_is_a_clear_error_before_anything_is_written(tmp_pat
     with pytest.raises(TandemError, match=field):
         train(cfg, model=tiny_model(), data=ToyStream())
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dropout", [-0.5, 1.0, float("nan")])
+def test_dropout_outside_0_1_is_refused_naming_the_flag(tmp_path, dropout):
+    """--dropout -0.5 stopped the run with torch's ValueError at the first forward pass (with --init-from
+    too); 1.0 zeroed every activation and trained nothing."""
+    from tandem.config import ModelConfig
+
+    with pytest.raises(TandemError, match=r"dropout \(--dropout\) must be in \[0, 1\)"):
+        _cfg(tmp_path, model_overrides={"dropout": dropout}).validate()
+    with pytest.raises(TandemError, match=r"dropout \(--dropout\)"):
+        _cfg(tmp_path, model_overrides={"dropout": dropout}, init_from=str(tmp_path / "m")).validate()
+    with pytest.raises(TandemError, match="dropout must be in"):
+        ModelConfig.preset("tiny", dropout=dropout)
+    _cfg(tmp_path, model_overrides={"dropout": 0.0}).validate()
+    assert ModelConfig.preset("tiny", dropout=0.99).dropout == 0.99
 
 
 def test_betas_of_the_wrong_shape_in_a_config_file_are_a_clear_error():

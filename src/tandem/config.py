@@ -119,6 +119,8 @@ class ModelConfig:
         for k in ("vocab_size", "d_model", "num_heads", "ffn_dim", "max_positions"):
             if getattr(self, k) <= 0:
                 raise bad(f"{k} must be positive, got {getattr(self, k)}")
+        if not 0 <= self.dropout < 1:  # torch refuses a negative one mid-forward; 1 zeroes every activation
+            raise bad(f"dropout must be in [0, 1), got {self.dropout}")
         if self.encoder_layers < 0 or self.decoder_layers < 1:
             raise bad("needs encoder_layers >= 0 and decoder_layers >= 1")
         if self.head_dim is None and self.d_model % self.num_heads:

@@ -145,6 +145,11 @@ class TrainConfig:
             "model_overrides (--model-overrides): vocab_size is the tokenizer's; set it with --vocab-size "
             "(for a tokenizer trained here) or give a --tokenizer of that size",
         )
+        dropout = self.model_overrides.get("dropout")
+        need(
+            not isinstance(dropout, int | float) or 0 <= dropout < 1,
+            f"dropout (--dropout) must be in [0, 1), got {dropout}",
+        )
         if not self.init_from:  # the preset and overrides make a valid model (shapes, heads, ...)
             ModelConfig.preset(self.preset, **self.model_overrides)
         else:  # the weights give the model: overrides could only change what they do not fix
@@ -164,8 +169,8 @@ class TrainConfig:
                 isinstance(v, int | float) and not isinstance(v, bool), f"{name} must be a number, got {v!r}"
             )
         need(self.steps > 0, f"steps must be > 0, got {self.steps}")
-        need(self.lr > 0, f"lr must be > 0, got {self.lr}")
-        need(self.min_lr >= 0, f"min_lr must be >= 0, got {self.min_lr}")
+        need(0 < self.lr < math.inf, f"lr must be a finite number > 0, got {self.lr}")
+        need(0 <= self.min_lr < math.inf, f"min_lr must be a finite number >= 0, got {self.min_lr}")
         need(  # min_lr is where linear and cosine decay end; a constant schedule never reaches it
             self.schedule == "constant" or self.min_lr <= self.lr,
             f"min_lr must be in [0, lr={self.lr}] for the {self.schedule} schedule, got {self.min_lr}; "
@@ -203,7 +208,17 @@ class TrainConfig:
         need(0 <= self.spoken_fraction <= 1, f"spoken_fraction must be in [0, 1], got {self.spoken_fraction}")
         need(self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}")
         need(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}")
-        need(self.eps > 0, f"eps must be > 0, got {self.eps}")
+        need(0 < self.eps < math.inf, f"eps must be a finite number > 0, got {self.eps}")
+        need(  # numpy and torch take seeds in [0, 2**64)
+            isinstance(self.seed, int) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**64,
+            f"seed must be an integer in [0, 2**64), got {self.seed!r}",
+        )
+        for name in ("vocab_size", "stop_after", "loss_chunk_tokens"):  # unset (None), or a count
+            v = getattr(self, name)
+            need(
+                v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
+                f"{name} must be an integer > 0 (or unset: {_UNSET[name]}), got {v!r}",
+            )
         need(
             isinstance(self.betas, list | tuple)
             and len(self.betas) == 2
@@ -253,7 +268,10 @@ class TrainConfig:
         if self.drop_rate is not None:
             need(0 < self.drop_rate < 1, f"drop_rate must be in (0, 1), got {self.drop_rate}")
         if self.mean_span is not None:
-            need(self.mean_span >= 1, f"mean_span must be >= 1 (tokens), got {self.mean_span}")
+            need(
+                1 <= self.mean_span < math.inf,
+                f"mean_span must be >= 1 (tokens) and finite, got {self.mean_span}",
+            )
 
     def objective_args(self) -> dict[str, float]:
         """The objective settings given, as keyword arguments of the objective's class."""
@@ -262,6 +280,13 @@ class TrainConfig:
             names.get(k, k): getattr(self, k) for k in _OBJECTIVE_SETTINGS if getattr(self, k) is not None
         }
 
+
+# what an unset (None) count of TrainConfig means, for its error message
+_UNSET = {
+    "vocab_size": "the preset's, for a tokenizer trained here",
+    "stop_after": "run to --steps",
+    "loss_chunk_tokens": "auto",
+}
 
 # objective settings of TrainConfig -> the objectives that take them
 _OBJECTIVE_SETTINGS = {
