@@ -277,6 +277,35 @@ def test_encoder_frozen_then_unfrozen(tmp_path):
     assert not all(torch.equal(p, enc0[n]) for n, p in model.encoder.layers.named_parameters())
 
 
+@pytest.mark.parametrize("freeze", [0, 1, 2])
+def test_resume_with_a_shorter_encoder_freeze_matches_a_run_started_with_it(tmp_path, freeze):
+    """A checkpoint written with the encoder frozen holds no optimizer state for it: resumed with a
+    freeze_encoder_steps it is already past, it was refused ("cannot be loaded into this model ... resume with
+    the run's own settings"). It loads as written and the encoder thaws at once: the weights of a run
+    frozen for the checkpoint's steps (here 2), which is what the shorter freeze gives from there on."""
+    cfg = _cfg(tmp_path / "a", steps=4, freeze_encoder_steps=3, ckpt_every=100)
+    train(dataclasses.replace(cfg, stop_after=2), model=tiny_model(), data=ToyStream())
+    resumed = tiny_model(seed=1)  # its weights come from the checkpoint
+    res = train(
+        dataclasses.replace(cfg, freeze_encoder_steps=freeze, resume=True), model=resumed, data=ToyStream()
+    )
+    assert res.step == 4 and not any(r.get("encoder_frozen") for r in res.records)
+    ref = tiny_model()
+    train(_cfg(tmp_path / "b", steps=4, freeze_encoder_steps=2, ckpt_every=100), model=ref, data=ToyStream())
+    for (name, p), q in zip(resumed.named_parameters(), ref.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6), name
+
+
+def test_resume_with_a_longer_encoder_freeze_freezes_it_from_there(tmp_path):
+    """The other way round: a checkpoint of a run whose encoder trained, resumed with a freeze_encoder_steps
+    beyond it, keeps the encoder frozen until that step (and loads the optimizer state the encoder has)."""
+    cfg = _cfg(tmp_path, steps=5, ckpt_every=100)
+    train(dataclasses.replace(cfg, stop_after=2), model=tiny_model(), data=ToyStream())
+    model = tiny_model()
+    res = train(dataclasses.replace(cfg, freeze_encoder_steps=4, resume=True), model=model, data=ToyStream())
+    assert [r.get("encoder_frozen", False) for r in res.records] == [True, True, False]
+
+
 def _toy_config(**overrides):
     from tandem.config import ModelConfig
 

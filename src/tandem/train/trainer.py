@@ -1332,13 +1332,19 @@ def _train(
                     f"({type(data).__name__}) has no load_resharded to continue under another number of ranks: "
                     f"resume with {saved_world} processes"
                 )
-            # a checkpoint of step <= freeze_encoder_steps was written with the encoder still frozen (it
-            # thaws at the start of that step's successor), so its optimizer holds no state for it: load it
-            # frozen, the loop thaws the encoder where the uninterrupted run does
-            if frozen and step > cfg.freeze_encoder_steps:
-                _freeze_encoder(module.model, False)
-                frozen = False
+            # a checkpoint written with the encoder frozen (step <= freeze_encoder_steps: it thaws at the
+            # start of that step's successor) holds no optimizer state for it: load it as it was written
+            # (recorded since; else from this run's freeze_encoder_steps), then freeze or thaw it as this
+            # run's freeze_encoder_steps says: the loop thaws it where the uninterrupted run does
+            saved_frozen = meta.get("encoder_frozen", frozen and step <= cfg.freeze_encoder_steps)
+            if bool(saved_frozen) != frozen:
+                _freeze_encoder(module.model, bool(saved_frozen))
             meta, data_state = ckpt.load(last, module, optimizer)  # and this rank's saved RNG states
+            if saved_frozen and step >= cfg.freeze_encoder_steps:  # thawed now, as the loop would
+                _freeze_encoder(module.model, False)
+            elif not saved_frozen and step < cfg.freeze_encoder_steps:  # a longer freeze than the run's
+                _freeze_encoder(module.model, True)
+            frozen = step < cfg.freeze_encoder_steps
             if rank >= saved_world:  # none saved for this rank: it was given those of rank % saved_world
                 _seed_rank(cfg.seed, rank, step)
             tokens_seen = int(meta.get("tokens_seen", 0))
@@ -1408,6 +1414,7 @@ def _train(
             "tokens_seen": tokens_seen,
             "lr": lr,
             "schedule": dataclasses.asdict(schedule),
+            "encoder_frozen": frozen,  # what the optimizer holds state for (resumed with another freeze)
         }
         if global_batch is not None:
             state["global_batch"] = global_batch
