@@ -617,3 +617,19 @@ def test_a_length_past_the_models_learned_positions_is_refused_before_training(t
     rel = ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2, "max_positions": 8, ']
     rel[1] += '"position_type": "relative"}'
     assert main([*argv, *rel, "--seq-len", "16", "--out", str(tmp_path / "rel")]) == 0
+
+
+def test_a_warmup_as_long_as_the_run_is_warned_about(tmp_path, capsys):
+    """`--warmup` >= `--steps` was shortened to the run silently: the lr peaked at the last step, never
+    decaying; a warning now says so (a shorter warmup gives none)."""
+    en, _ = _corpus(tmp_path)
+    argv = ["pretrain", "--steps", "3", "--vocab-size", "300", "--batch-size", "2", "--seq-len", "16"]
+    argv += ["--no-progress", "--no-tensorboard", "--log-every", "1", "--data", en]
+    argv += ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}']
+    assert main([*argv, "--warmup", "3", "--out", str(tmp_path / "long")]) == 0
+    assert "warning: --warmup 3 >= --steps 3" in capsys.readouterr().err
+    rows = [json.loads(x) for x in (tmp_path / "long" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in rows if "lr" in r]
+    assert lrs == sorted(lrs) and len(set(lrs)) == 3  # rising at every step, as warned
+    assert main([*argv, "--warmup", "2", "--out", str(tmp_path / "short")]) == 0
+    assert "--warmup" not in capsys.readouterr().err

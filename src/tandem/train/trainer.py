@@ -1310,6 +1310,13 @@ def _train(
         module, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=tuple(cfg.betas), eps=cfg.eps
     )
     schedule = LRSchedule(cfg.lr, cfg.steps, min(cfg.warmup, cfg.steps), cfg.min_lr, cfg.schedule)
+    if rank == 0 and cfg.warmup >= cfg.steps > 1:
+        print(
+            f"warning: --warmup {cfg.warmup} >= --steps {cfg.steps}: the learning rate rises over every step of the "
+            f"run and reaches --lr only at the last; lower --warmup (e.g. {max(1, cfg.steps // 10)})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     _seed_rank(cfg.seed, rank)  # after the model's initialisation: each rank its own dropout masks
 
