@@ -378,7 +378,7 @@ def test_encoder_init_from_another_architecture_is_refused(tmp_path, overrides, 
     model = Seq2SeqLM(_toy_config())
     before = {k: v.clone() for k, v in model.state_dict().items()}
     cfg = _cfg(tmp_path, steps=1, encoder_init=str(tmp_path / "src"))
-    with pytest.raises(TandemError, match=f"encoder_init .*{message}"):
+    with pytest.raises(TandemError, match=f"--encoder-init .*{message}"):
         train(cfg, model=model, data=ToyStream())
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 

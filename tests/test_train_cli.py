@@ -633,3 +633,29 @@ def test_a_warmup_as_long_as_the_run_is_warned_about(tmp_path, capsys):
     assert lrs == sorted(lrs) and len(set(lrs)) == 3  # rising at every step, as warned
     assert main([*argv, "--warmup", "2", "--out", str(tmp_path / "short")]) == 0
     assert "--warmup" not in capsys.readouterr().err
+
+
+def test_encoder_init_problems_are_said_before_the_tokenizer_is_trained(tmp_path, capsys):
+    """A missing `--encoder-init` folder was reported after the tokenizer had been trained, without the flag's
+    name; `--freeze-encoder-steps` with nothing to warm-start from froze a random encoder without a word."""
+    en, _ = _corpus(tmp_path)
+    argv = ["pretrain", "--steps", "1", "--vocab-size", "300", "--batch-size", "2", "--seq-len", "16"]
+    argv += ["--no-progress", "--no-tensorboard", "--data", en]
+    argv += ["--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}']
+    out = tmp_path / "missing"
+    assert main([*argv, "--encoder-init", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--encoder-init {tmp_path / 'nope'}: not a model directory" in err
+    assert not (out / "tokenizer").exists()
+    assert main([*argv, "--freeze-encoder-steps", "1", "--out", str(tmp_path / "frozen")]) == 0
+    assert (
+        "warning: --freeze-encoder-steps 1 without --encoder-init or --init-from" in capsys.readouterr().err
+    )
+    first = tmp_path / "frozen" / "model"
+    assert (
+        main(
+            [*argv, "--freeze-encoder-steps", "1", "--encoder-init", str(first), "--out", str(tmp_path / "w")]
+        )
+        == 0
+    )
+    assert "--freeze-encoder-steps" not in capsys.readouterr().err

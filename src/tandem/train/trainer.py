@@ -396,7 +396,10 @@ def _load_encoder(model: nn.Module, path: str) -> int:
     that shapes do not show (heads, activation, norm, positions, scales)."""
     from tandem.model import Seq2SeqLM
 
-    src = Seq2SeqLM.from_pretrained(path)
+    try:
+        src = Seq2SeqLM.from_pretrained(path)
+    except TandemError as e:
+        raise TandemError(f"--encoder-init {path}: {e}") from e
     mine = model.encoder.state_dict()
     theirs = src.encoder.state_dict()
     problems = []
@@ -428,7 +431,7 @@ def _load_encoder(model: nn.Module, path: str) -> int:
                 problems.append(f"{key} {a!r} vs this model's {b!r}")
     if problems:
         raise TandemError(
-            f"encoder_init {path}: its encoder is not this model's ({'; '.join(problems)}); warm-start from "
+            f"--encoder-init {path}: its encoder is not this model's ({'; '.join(problems)}); warm-start from "
             "a model with this preset's encoder, or match it with --preset / --model-overrides"
         )
     with torch.no_grad():
@@ -1242,6 +1245,19 @@ def _train(
     # a resumed run's train_config.json keeps the settings its checkpoints were written with until the
     # checkpoint has loaded (a failure before that, e.g. a missing --data file, leaves it as it was)
     resuming = cfg.resume and ckpt.latest() is not None
+    if cfg.encoder_init and not resuming and not (Path(cfg.encoder_init) / "config.json").is_file():
+        # said before a tokenizer is trained (a resumed run does not read the source again)
+        raise TandemError(
+            f"--encoder-init {cfg.encoder_init}: not a model directory (no config.json); give the folder of a "
+            "saved tandem or Hugging Face model (e.g. runs/encoder/model)"
+        )
+    if rank == 0 and cfg.freeze_encoder_steps > 0 and not (cfg.encoder_init or cfg.init_from or model):
+        print(
+            f"warning: --freeze-encoder-steps {cfg.freeze_encoder_steps} without --encoder-init or --init-from: "
+            "the encoder keeps its random initialisation for those steps",
+            file=sys.stderr,
+            flush=True,
+        )
     if rank == 0:
         lock.acquire(out)  # makes the folder (a clear error when a file is in the way)
         if not resuming:
