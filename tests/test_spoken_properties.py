@@ -67,6 +67,13 @@ def _pieces(lang: str) -> list[str]:
     words = [*r.unit_key, *r.cur_code, *r.abbr, *r.abbr_num, *r.t["months"], *r.month_abbr, *r.ord_suffixes]
     words += [*r.time_suffixes, *r.dot_ordinals, *r.degree_ordinals, *r.decade_suffixes, *r.range_words]
     words += [*r.hour_after, *(r.year_marks or {}).get("marks", {})]
+    # scale words after amounts (hi/mr/ta/te "लाख", ta "ஆயிரம்" written apart), with a case ending (mr "लाखांचा")
+    msc = r.money_scale_cases or {}
+    words += [
+        *r.money_scales,
+        *r.day_part_words,
+        *(f"{a}{b}" for a in msc.get("stems", {}) for b in msc.get("endings", [])),
+    ]
     return sorted(set(PIECES + words + ["10", "2", "31", "2024", "12:30", "4:41.30", "00", "0"]))
 
 

@@ -8,6 +8,7 @@ joining forms come from the language's table. Every reading is cached: the same 
 from __future__ import annotations
 
 import copy
+import os
 import re
 from functools import lru_cache
 from typing import Any
@@ -77,6 +78,9 @@ class Verbalizer:
         self.standalone_rules: list[list[str]] = spec.get("standalone_rules", [])
         self.standalone_before: list[str] = spec.get("standalone_before", [])
         self._n2w = _converter(self.n2w_lang)
+        self._joinable: list[
+            tuple[str, str, str, int | None, list[str], dict[str, list[str]], list[list[str]]]
+        ] = []
         if self.engine == "indic":
             self._init_indic(spec["indic"])
         self.cardinal = lru_cache(maxsize=4096)(self._cardinal)
@@ -101,6 +105,7 @@ class Verbalizer:
             ((int(s["value"]), s["word"], s.get("table", {}), s.get("rules", [])) for s in spec["scales"]),
             key=lambda x: -x[0],
         )
+        self._joinable = self._joinable_scales()
 
     def _scale_part(
         self, q: int, word: list[str], table: dict[str, list[str]], rules: list[list[str]]
@@ -112,6 +117,49 @@ class Verbalizer:
             return standalone, joining
         head = self.cardinal(q)
         return apply_rules(word[0].format(n=head), rules), apply_rules(word[1].format(n=head), rules)
+
+    def scale_stems(self) -> list[str]:
+        """The stems of the scale words that have `rules` (the letters their standalone and joining forms
+        share: ta "ஆயிர" of "ஆயிரம்", "ஆயிரத்து"), the words `joined_scale` joins a number to."""
+        return [stem for stem, *_ in self._joinable]
+
+    def _joinable_scales(
+        self,
+    ) -> list[tuple[str, str, str, int | None, list[str], dict[str, list[str]], list[list[str]]]]:
+        """(stem, standalone ending, joining ending, limit, word, table, rules) of each scale with `rules`;
+        `limit`: the multipliers below it are said with this scale (100 for a thousand, below a lakh)."""
+        out = []
+        larger = None
+        for value, word, table, rules in self.scales:  # (descending)
+            alone, joining = (w.replace("{n}", "").strip() for w in word)
+            stem = os.path.commonprefix([alone, joining])
+            if rules and stem:
+                limit = larger // value if larger else None
+                out.append((stem, alone[len(stem) :], joining[len(stem) :], limit, word, table, rules))
+            larger = value
+        return out
+
+    def joined_scale(self, q: int, written: str) -> str | None:
+        """The whole number `q` said with the scale word `written` right after it (apart: ta "30 ஆயிரம்"),
+        as `q` times the scale is said (ta "முப்பதாயிரம்", "மூவாயிரம்", "முப்பத்து ஓராயிரம்"), the written
+        word's ending kept ("30 ஆயிரத்தில்" *முப்பதாயிரத்தில்*); None where `written` begins with the stem of
+        no scale that has `rules`, `q` is said with a larger scale (100 thousand is a lakh), or its forms do
+        not end in the scale's endings."""
+        if q < 1:
+            return None
+        for stem, end_alone, end_joining, limit, word, table, rules in self._joinable:
+            if not written.startswith(stem):
+                continue
+            if limit is not None and q >= limit:
+                return None
+            alone, joining = self._scale_part(q, word, table, rules)
+            if not (alone.endswith(end_alone) and joining.endswith(end_joining)):
+                return None
+            head = alone[: len(alone) - len(end_alone)]
+            if head != joining[: len(joining) - len(end_joining)]:
+                return None
+            return head + written[len(stem) :]
+        return None
 
     def _indic(self, n: int) -> str:
         if n < 100:

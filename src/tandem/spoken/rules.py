@@ -166,6 +166,8 @@ _RE_NEXT_WORD = re.compile(r"[^\S\r\n]*([^\s\d.,;:!?()\[\]\"'/–—-]+)")
 # the fraction digits of a decimal, and the proper fraction of a mixed number, that `fraction.spoken`
 # says with words of their own: a half, a quarter, three quarters
 _SPOKEN_DECIMALS = {"5": "half", "25": "quarter", "75": "three_quarters"}
+# `_spoken_decimal`'s `half_only` for 0.5 alone only (`fraction.spoken.zero.half_before`, `half_units`)
+_ZERO_HALF = "zero"
 _SPOKEN_FRACTIONS = {(1, 2): "half", (1, 4): "quarter", (3, 4): "three_quarters"}
 # cheap gates (a literal first character lets the regex engine skip ahead): a slash before a digit
 _RE_SLASH_DIGIT = re.compile(r"/\s?\d")
@@ -402,7 +404,7 @@ class LanguageRules:
         )
         self.re_time_marked = (
             rx(
-                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?:{tsuf}){_WORD_END})"
+                rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}})(?:\.(?P<m>\d{{2}})(?![\d.,])\s?(?:{ampm}|(?P<tw2>{tsuf}){_WORD_END})"
                 rf"|(?![\d.,])\s?(?:{hsuf}){_WORD_END})"
             )
             if ap or self.time_suffixes
@@ -480,7 +482,7 @@ class LanguageRules:
         # mr "₹5 लाखांचा": a scale word with a case ending (`money_scale_cases`), its case said on the currency
         msc = self.money_scale_cases = t.get("money_scale_cases")
         cased = (
-            rf"|(?P<cstem>{_alternation(list(msc['stems']))})(?P<cend>{_alternation(msc['endings'])}){_WORD_END}"
+            rf"|(?P<cstem>{_alternation(list(msc['stems']))})(?P<cend>{_alternation(list(msc['endings']))}){_WORD_END}"
             if msc
             else ""
         )
@@ -597,6 +599,10 @@ class LanguageRules:
         self.spoken_scales = _word_list([*self.money_scales, *sp.get("scales", [])] if sp else [])
         self.spoken_half_before = _word_list(sp.get("half_before", []) if sp else [])
         self.spoken_half_units = set(sp.get("half_units", [])) if sp else set()
+        # (0.5 alone only, "आधा किलोमीटर", before the words and units of `zero.half_before`, `zero.half_units`)
+        zero = sp.get("zero", {}) if sp else {}
+        self.spoken_zero_half_before = _word_list(zero.get("half_before", []))
+        self.spoken_zero_half_units = set(zero.get("half_units", []))
         whole = r"(?:(?<![\d/.,])(?P<w>\d{1,4})\s)?" if self.mixed or sp else ""
         self.re_fraction = rx(
             rf"{whole}(?<![\d/])(?P<n>\d+)\s?/\s?(?P<d>\d+)(?![\d/])(?:\s*(?P<unit>{units}){unit_end})?"
@@ -612,6 +618,17 @@ class LanguageRules:
             rf"(?=\d)(?<![\d.,-])(?P<a>{num})(?:-|\s?[–—]\s?{rw_sep})(?P<b>{num})(?!\d|-\d){noun}"
         )
         self.re_number = rx(rf"{neg}(?<!\d)(?P<num>{num})(?!\d){noun}")
+        # ta "30 ஆயிரம்" *முப்பதாயிரம்*: a whole number (or a range of two) before a scale word written apart
+        # that the number engine joins to its multiplier (`numbers.indic.scales` with `rules`)
+        self.scale_stems = self.v.scale_stems() if self.v.engine == "indic" else []
+        self.re_scale_apart = (
+            rx(
+                rf"(?=\d)(?<![\w.,-])(?:(?P<a>\d{{1,3}})\s?[-–—]\s?(?=\d))?(?P<num>\d{{1,3}})[^\S\r\n]+"
+                rf"(?P<w>(?:{_alternation(self.scale_stems)})[^\s\d.,;:!?()\[\]\"'/–—-]*)"
+            )
+            if self.scale_stems
+            else None
+        )
         # ja "10〜20", "1990年〜1995年": a wave dash between a number (or its counter) and a number
         marks = t.get("range_marks", [])
         self.re_range_mark = rx(rf"(?<=\w)\s?(?:{_alternation(marks)})\s?(?=\d)") if marks else None
@@ -1319,27 +1336,37 @@ class LanguageRules:
         gd = m.groupdict()
         return "am" if gd.get("am") else "pm" if gd.get("pm") else None
 
-    def _time(self, m: re.Match[str], before: str | None = None) -> str:
+    def _time(self, m: re.Match[str], before: str | None = None, clock: bool = False) -> str:
         """A clock time h:mm(:ss); `before`: the text before it where `m` matched a part of the text (a side
-        of a range), else the text before the match."""
+        of a range), else the text before the match; `clock`: surely a clock time, as the other side of a
+        range with am/pm or a time word (see `_clock_fraction`)."""
         gd = m.groupdict()
         h, mi = int(gd["h"]), int(gd["m"] or 0)
         s = int(gd["s"]) if gd.get("s") else None
         ap = self._ap(m)
         if h > (12 if ap else 24) or mi > 59 or (s is not None and s > 59):
             return m.group(0).replace(":", " ")
-        body = self._clock_fraction(h, mi, s, gd.get("tw"))
+        body = None
+        if mi in (15, 30, 45) and "fractions" in self.time:
+            # (a time word after "3.30" too: hi "3.30 बजे" *साढ़े तीन बजे*)
+            clock = clock or bool(gd.get("tw") in self.time_suffixes or gd.get("tw2") or ap)
+            if not clock:  # hi "3:30 शाम" *साढ़े तीन बजे शाम*
+                nxt = _RE_NEXT_WORD.match(m.string, m.end())
+                clock = nxt is not None and nxt.group(1).lower() in self.day_part_words
+            body = self._clock_fraction(h, mi, s, clock)
         before = _before(m) if before is None else before
         return self._time_word(self._render_time(h, mi, s, ap, before, body), gd.get("tw"), (h, mi, ap))
 
-    def _clock_fraction(self, h: int, mi: int, s: int | None, tw: str | None) -> str | None:
-        """hi "3:30 बजे" -> "साढ़े तीन बजे": a time of hour 1-12 and 15, 30 or 45 minutes, with a time word of
-        `time.suffixes` written after it, said by `time.fractions` (its `template` with "{f}", the hour and
-        a quarter, a half or three quarters of the next by `fraction.spoken`, hi "सवा तीन", "डेढ़", "पौने चार";
-        its `words` {"h:mm": words} first: "1:15" *सवा एक*); else None."""
+    def _clock_fraction(self, h: int, mi: int, s: int | None, clock: bool) -> str | None:
+        """hi "3:30 बजे" -> "साढ़े तीन बजे": a time of hour 1-12 and 15, 30 or 45 minutes that is surely a
+        clock time (`clock`: a time word of `time.suffixes`, am/pm or a day-part word of `ampm_by_hour`
+        written after it: "3:30 pm" *दोपहर साढ़े तीन बजे*, "3:30 शाम" *साढ़े तीन बजे शाम*), said by
+        `time.fractions` (its `template` with "{f}", the hour and a quarter, a half or three quarters of the
+        next by `fraction.spoken`, hi "सवा तीन", "डेढ़", "पौने चार"; its `words` {"h:mm": words} first:
+        "1:15" *सवा एक*); else None."""
         cf = self.time.get("fractions")
         kind = {15: "quarter", 30: "half", 45: "three_quarters"}.get(mi)
-        if cf is None or kind is None or s or tw not in self.time_suffixes or not 1 <= h <= 12:
+        if cf is None or kind is None or s or not clock or not 1 <= h <= 12:
             return None
         said = cf.get("words", {}).get(f"{h}:{mi}") or self.spoken_fraction(h, kind)
         return cf["template"].format(f=said) if said else None
@@ -1419,8 +1446,18 @@ class LanguageRules:
         it, the second after the range word (ar "من الساعة 20:00-22:00": both genitive)."""
         sides = []
         rw = self.t["range"]
+        # hi "9:30-10:30 am" *सुबह साढ़े नौ से साढ़े दस बजे*: a side is a clock time where the other is
+        # (see `_clock_fraction`)
+        marked = self.time.get("fractions") is not None and any(
+            (t := self.re_time.match(side)) is not None
+            and (t.group("tw") in self.time_suffixes or self._ap(t) is not None)
+            or self.re_time_ampm is not None
+            and self.re_time_ampm.match(side) is not None
+            for side in (m.group("a"), m.group("b"))
+        )
+        time_fn = (lambda t, before: self._time(t, before, True)) if marked else self._time
         for side, before in ((m.group("a"), _before(m)), (m.group("b"), f" {rw} ")):
-            for rx, fn in ((self.re_time, self._time), (self.re_time_ampm, self._time_ampm),
+            for rx, fn in ((self.re_time, time_fn), (self.re_time_ampm, self._time_ampm),
                            (self.re_time_h, self._time_h)):  # fmt: skip
                 if rx is not None:
                     side = rx.sub(lambda t, fn=fn, before=before: fn(t, before), side)  # type: ignore[misc]
@@ -1486,6 +1523,8 @@ class LanguageRules:
         i, f, _ = self.parse(num)
         gd = m.groupdict()
         case = gd.get("cend")  # mr "₹5 लाखांचा": the scale "लाख", the case ending "चा" said on the currency
+        if case and isinstance(self.money_scale_cases["endings"], dict):  # type: ignore[index]
+            case = self.money_scale_cases["endings"][case]  # type: ignore[index]  # (ta "ற்கு" said "க்கு")
         scale = self.money_scale_cases["stems"][gd["cstem"]] if case else gd.get("scale")
         neg = f"{self.v.minus} " if gd["neg"] or gd.get("neg2") else ""  # "-$5" and "$-5"
         obl = self._oblique_before(_before(m))
@@ -1553,12 +1592,19 @@ class LanguageRules:
             said = self._spoken_decimal(i, f, after=after) if spoken else None
             words = said or self.attributive(self.read_amount(i, f), i, f)
             words = self.oblique(words) if oblique and self.case_rules else words
-            if case:
+            # ta "₹30 ஆயிரம்" *முப்பதாயிரம் ரூபாய்*, as "₹30,000" (see `_scale_apart`)
+            joined = (
+                self.v.joined_scale(int(i), self.money_scales[scale])
+                if self.scale_stems and said is None and f is None and not self._absurdly_long(i)
+                else None
+            )
+            scaled = joined or f"{words} {self.money_scales[scale]}"
+            if case:  # the currency's stem, else its first form, with the ending and then the table's `rules`
+                msc = self.money_scale_cases or {}
                 major = names["major"]
-                stem = self.money_scale_cases.get("currencies", {}).get(code)  # type: ignore[union-attr]
-                stem = stem or (major if isinstance(major, str) else major[0])
-                return f"{words} {self.money_scales[scale]} {stem}{case}"
-            return self.amount(f"{words} {self.money_scales[scale]}", names["major"], None)
+                stem = msc.get("currencies", {}).get(code) or (major if isinstance(major, str) else major[0])
+                return f"{scaled} {apply_rules(stem + case, msc.get('rules', []))}"
+            return self.amount(scaled, names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
@@ -1618,11 +1664,22 @@ class LanguageRules:
         # (the second number of a range follows the first one's case or that of the range word)
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and not self._absurdly_long(i)
-        # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`
-        half = key in self.spoken_half_units
-        pair = self._spoken_range(lo or "0", num, True, m.group("unit")) if half else None
+        # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`, 0.5 alone before
+        # one of `zero.half_units` ("0.5 km" *आधा किलोमीटर*)
+        half: bool | str | None = (
+            True
+            if key in self.spoken_half_units
+            else _ZERO_HALF
+            if key in self.spoken_zero_half_units
+            else None
+        )
+        pair = self._spoken_range(lo or "0", num, half, m.group("unit")) if half is not None else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
-        words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
+        if pair and pair[1] and not lo and not int(i):
+            # a half or a quarter alone takes the unit's singular (te "0.5 km" *అర కిలోమీటరు*, mr *अर्धा मिनिट*)
+            words = self.measure["template"].format(n=said, unit=self.form(self.units[key], 1))
+        else:
+            words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
         if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
             unit = self.form(self.units[key], None if f else int(i))
             head = words[: -len(unit) - 1] if words.endswith(f" {unit}") else ""
@@ -1778,21 +1835,26 @@ class LanguageRules:
                     return forms.get(kind, word)
         return word
 
-    def _spoken_decimal(self, i: str, f: str | None, half_only: bool = False, after: str = "") -> str | None:
+    def _spoken_decimal(
+        self, i: str, f: str | None, half_only: bool | str = False, after: str = ""
+    ) -> str | None:
         """The decimal `i`.`f` said by `spoken_fraction` where its fraction is .5, .25 or .75 (trailing zeros
-        aside: "2.50"), a half only if `half_only` but for a whole part of 0 (hi "0.25 kg" *पाव ...*); else
-        None. `after`: the text after the number (see `spoken_fraction`)."""
+        aside: "2.50"), a half only if `half_only` but for a whole part of 0 (hi "0.25 kg" *पाव ...*), 0.5
+        only if it is `_ZERO_HALF`; else None. `after`: the text after the number (see `spoken_fraction`)."""
         if self.spoken_fractions is None or not f:
             return None
         kind = _SPOKEN_DECIMALS.get(f.rstrip("0"))
         if kind is None or half_only and kind != "half" and int(i):
             return None
+        if half_only == _ZERO_HALF and (kind != "half" or int(i)):  # 0.5 alone only
+            return None
         return self.spoken_fraction(int(i), kind, after)
 
-    def _spoken_context(self, s: str, end: int) -> bool | None:
+    def _spoken_context(self, s: str, end: int) -> bool | str | None:
         """Whether the word at s[end:] asks for `fraction.spoken`: a scale word (hi "2.5 लाख" *ढाई लाख*) for
         halves and quarters (False: not a half only), a word of `half_before` (hi "1.5 घंटे" *डेढ़ घंटे*)
-        for a half only (True); None for any other word."""
+        for a half only (True), a word of `zero.half_before` for 0.5 alone only (`_ZERO_HALF`, hi "0.5
+        किलोमीटर" *आधा किलोमीटर*); None for any other word."""
         nxt = _RE_NEXT_WORD.match(s, end)
         if nxt is None:
             return None
@@ -1800,10 +1862,12 @@ class LanguageRules:
             return False
         if _in_word_list(nxt.group(1), self.spoken_half_before):
             return True
+        if _in_word_list(nxt.group(1), self.spoken_zero_half_before):
+            return _ZERO_HALF
         return None
 
     def _spoken_range(
-        self, lo: str, hi: str, half_only: bool, after: str = ""
+        self, lo: str, hi: str, half_only: bool | str, after: str = ""
     ) -> tuple[str | None, str | None] | None:
         """`_spoken_decimal` of both numbers of a range (None for a whole number, read as usual), or None
         where a decimal one has no such form: "1.5-1.8 लाख" keeps both decimals. `after`: the text after
@@ -1872,6 +1936,16 @@ class LanguageRules:
         if pair is not None:  # hi "1.5-2.5 लाख" *डेढ़ से ढाई लाख*
             a, b = pair[0] or a, pair[1] or b
         return f" {a} {sep} {b} "
+
+    def _scale_apart(self, m: re.Match[str]) -> str:
+        """ta "30 ஆயிரம்" -> "முப்பதாயிரம்", "20-30 ஆயிரம்" -> "இருபது முதல் முப்பதாயிரம்": the number joined
+        to the scale word written after it, as the number engine says 30000 (`Verbalizer.joined_scale`)."""
+        joined = self.v.joined_scale(int(m.group("num")), m.group("w"))
+        if joined is None:
+            return m.group(0)
+        if m.group("a") is None:
+            return f" {joined} "
+        return f" {self.v.cardinal(int(m.group('a')))} {self.t['range']} {joined} "
 
     def _is_year_range(self, a: str, b: str, before: str) -> bool:
         """ "1644-1912": two four-digit numbers, rising, one of them a year (`is_year`) and both in the
@@ -2134,6 +2208,7 @@ class LanguageRules:
             (self.re_dot_ordinal, self._dot_ordinal, re.compile(r"\d\.").search, False),
             (self.re_decade, self._decade, tuple("0" + x for x in self.decade_suffixes), False),
             (self.re_noun_first, self._noun_first, ("1", "2"), False),
+            (self.re_scale_apart, self._scale_apart, tuple(self.scale_stems), False),
             (self.re_range, self._range, range_gate, False),
             (self.re_range_mark, self._range_mark, tuple(self.t.get("range_marks", [])), False),
             (self.re_sym_digit, self._sym_digit, tuple(self.sym_digit), False),
