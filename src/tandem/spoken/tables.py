@@ -67,9 +67,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
   amount with a currency sign, said before the currency ("$5 million", "$2bn"); `money_scale_cases`
-  (optional, mr) {"stems": {written stem: scale}, "endings": [...], "currencies": {code: stem}}: a scale
-  written with a case ending, its ending said on the currency (its stem, else its first form): "₹5 लाखांचा"
-  -> "पाच लाख रुपयांचा";
+  (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
+  {code: stem}, "rules": [[regex, replacement]]}: a scale written with a case ending, its ending said on the
+  currency (its stem, else its first form, then `rules`): "₹5 लाखांचा" -> "पाच लाख रुपयांचा", ta "₹5
+  லட்சத்தில்" -> "ஐந்து லட்சம் ரூபாயில்";
   `months` (12 names), `month_abbrevs` {abbrev: month number}.
 - `unit_powers` (optional): `units` [base unit keys] and templates "2", "3" (optional "2f", "3f" for a
   feminine base) of "{u}", a base form: square and cubic units written "km²", "km^2" (and "km2" for the
@@ -97,7 +98,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   "{hn} إلا ربعا"), `h_by_h` {n: {template
   name: template}} (templates `h`, `h_ampm`, `hm`, `hm_lt10` of hour n: te one o'clock "ఒంటి గంట"),
   `fractions` (optional, hi/mr) {"template": "{f} बजे", "words": {"h:mm": words}}: a time of hour 1-12 and
-  15, 30 or 45 minutes with a word of `suffixes` written after it, said with `fraction.spoken` ("3:30 बजे"
+  15, 30 or 45 minutes with a word of `suffixes`, am/pm or a word of `ampm_by_hour` written after it (or
+  the other side of such a range), said with `fraction.spoken` ("3:30 बजे", "3:30 pm", "3:30 शाम"
   *साढ़े तीन बजे*, "3:45 बजे" *पौने चार बजे*; `words` first, "1:15" *सवा एक*),
   `clock_hour` {"words": {n: word}, "nouns", "day_parts", "day_part_nouns"} (the clock form of hour n said
   for a whole number right before one of `nouns`, or before one of `day_part_nouns` right after one of
@@ -138,7 +140,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `scales`, or, a half only, before a word of `half_before` or a unit of `half_units`; "x*" in a word list
   stands for every word that begins with "x"; `zero` {"half", "quarter", "three_quarters": words, "before":
   [[regex, {kind: word}]]}: 0.5, 0.25 and 0.75 alone, all three where a half is said, hi "0.5 लाख" *आधा
-  लाख*, the form of the first `before` rule whose regex finds the next word, hi "0.5 घंटे" *आधे घंटे*).
+  लाख*, the form of the first `before` rule whose regex finds the next word, hi "0.5 घंटे" *आधे घंटे*;
+  `half_units`, `half_before`: units and words before which 0.5 alone only is said, "0.5 km" *आधा
+  किलोमीटर*, the unit in the singular).
 - `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
   range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
   dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"; `range_words_joined`: those of them also written
