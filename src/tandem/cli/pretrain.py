@@ -13,7 +13,7 @@ HELP = (
 EXAMPLES = """
   tandem pretrain --preset tiny --data '../shared/data/flores200/*.devtest' --steps 300 --batch-size 16 \\
       --seq-len 128 --lr 1e-3 --warmup 30 --out runs/tiny            # trains a tokenizer into runs/tiny/tokenizer
-  tandem pretrain ... --val-data 'heldout/*.txt' --val-every 50   # + val_loss on a fixed held-out set
+  tandem pretrain --data 'train/*.txt' --val-data 'heldout/*.txt' --val-every 50 --out runs/v  # + val_loss
   tandem pretrain --config runs/tiny/train_config.json --resume      # continue exactly where it stopped
   tandem pretrain --preset base --data en:wiki/en.txt de:wiki/de.txt --tokenizer tok/ --out runs/base \\
       --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
