@@ -460,10 +460,43 @@ def test_bad_settings_fail_before_compute(monkeypatch):
         (dict(onpolicy=0.5, onpolicy_temperature=0.0), "onpolicy_temperature must be a finite number > 0"),
         (dict(onpolicy=0.5, onpolicy_max_new_tokens=0), "onpolicy_max_new_tokens must be an integer >= 1"),
         (dict(teacher_device="cuda:99"), "--teacher-device 'cuda:99' is not available here"),
+        # the T^2-scaled divergence was exactly 0 at 1e-30 (the run trained on CE alone, silently) and NaN at
+        # 1e30 (the error blamed --lr)
+        (dict(temperature=1e-30), r"--temperature must be in \[0\.01, 1000\], got 1e-30"),
+        (dict(temperature=0.009), r"--temperature must be in \[0\.01, 1000\]"),
+        (dict(temperature=1e30), r"--temperature must be in \[0\.01, 1000\], got 1e\+30"),
+        (dict(temperature=1001.0), r"--temperature must be in \[0\.01, 1000\]"),
+        # a numpy ValueError traceback with --generic (-1), torch's OverflowError (2**64)
+        (dict(seed=-1), r"--seed must be an integer in \[0, 2\*\*64\)"),
+        (dict(seed=2**64), r"--seed must be an integer in \[0, 2\*\*64\)"),
     ]
     for kw, message in bad:
         with pytest.raises(TandemError, match=message):
             distill(teacher, student, toy_data(), fast_cfg(**kw), log=None)
+    for t in (0.01, 1000.0):  # the ends of the range are taken
+        fast_cfg(temperature=t).validate()
+    # the generic stage's step count, named as its flag (was an OverflowError from the float inf)
+    with pytest.raises(TandemError, match=r"--generic-epochs 1\.7e\+308 over 24 examples .*more than a run"):
+        distill(teacher, student, toy_data(), fast_cfg(generic_epochs=1.7e308), generic=toy_data(), log=None)
+
+
+def test_a_chain_seeds_each_student_within_torchs_range():
+    """Student k of a chain is seeded with --seed + k - 1: --seed 2**64 - 1 failed with torch's OverflowError
+    at student 2, after student 1 had trained. It wraps to 0, as 2**64 would."""
+    teacher = Seq2SeqLM(tiny())
+    seen = []
+    real = torch.manual_seed
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch, "manual_seed", lambda s: (seen.append(s), real(s))[1])
+        rs = distill_chain(
+            teacher,
+            ["shrink:1,1", "shrink:1,1"],
+            toy_data(8),
+            fast_cfg(max_steps=1, seed=2**64 - 1),
+            log=None,
+        )
+    assert len(rs) == 2
+    assert seen[:1] == [2**64 - 1] and 0 in seen
 
 
 def test_student_config_file_with_a_wrong_type_is_named(tmp_path):

@@ -56,12 +56,27 @@ def test_a_byte_order_mark_is_not_data(tmp_path):
             ["--device", "cuda:7"],
             r"--device 'cuda:7' is not available here \(\d+ CUDA devices\); use auto or cpu",
         ),
-        (["--threads", "-1"], "--threads must be >= 1"),
+        (["--threads", "-1"], r"--threads must be in 1\.\.1024"),
         (["--dev-holdout", "50"], "--dev-holdout 50: cannot hold out 50 of 6"),
         (["--dev-holdout", "-1"], "--dev-holdout -1"),
         (["--dev-holdout", "2", "--metric", "slot_f1"], "slot_f1 is not computed here .*--task slu"),
         (["--dev-holdout", "2", "--metric", "exact_match", "--no-generate-eval"], "--no-generate-eval"),
         (["--metric", "exact_match"], "--metric exact_match needs a dev set"),
+        # each of these ran: a seed out of torch's range gave an OverflowError traceback after the tokenizer
+        # was trained (-1: numpy's, in distill's --generic stage), --epochs 1.7e308 an OverflowError, 1e300 a
+        # run of 1.5e300 steps at an lr of 1e-303; --patience/--eval-every without a dev set, --dev-holdout
+        # beside --dev and the split flags of jsonl data were ignored without a word
+        (["--seed", "-1"], r"--seed must be an integer in \[0, 2\*\*64\), got -1"),
+        (["--seed", str(2**64)], r"--seed must be an integer in \[0, 2\*\*64\)"),
+        (["--max-steps", str(2**63)], r"--max-steps must be at most 9223372036854775807"),
+        (["--epochs", "1.7e308"], r"--epochs 1\.7e\+308 over 6 examples .* more than a run can count"),
+        (["--epochs", "1e300"], r"--epochs 1e\+300 over 6 examples .*makes 1e\+300 optimizer steps"),
+        (["--patience", "2"], "--patience 2 needs a dev set"),
+        (["--eval-every", "5"], "--eval-every 5 needs a dev set"),
+        (["--dev-holdout", "2", "--dev", "DATA"], "--dev-holdout 2 and --dev .*d.jsonl both give a dev set"),
+        (["--train-split", "train"], "--train-split train applies to --task data"),
+        (["--dev", "DATA", "--dev-split", "valid"], "--dev-split valid applies to --task data"),
+        (["--task", "slu", "--dev-split", "valid"], "--dev-split valid needs --dev"),
     ],
 )
 def test_finetune_flags_out_of_range_fail_before_any_compute(tmp_path, capsys, flags, message):
@@ -70,11 +85,23 @@ def test_finetune_flags_out_of_range_fail_before_any_compute(tmp_path, capsys, f
     out = tmp_path / "o"
     args = ["finetune", "--model", "tiny", "--data", str(data), "--out", str(out), "--vocab-size", "300"]
     args += ["--tokenizer", str(tmp_path / "tok")]
-    assert main(args + flags) == 2
+    assert main(args + [str(data) if f == "DATA" else f for f in flags]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert re.search(message, err), err
     assert not (tmp_path / "tok").exists() and not (out / "best").exists()  # no tokenizer, no model
+
+
+def test_threads_beyond_1024_are_refused():
+    """--threads 100000 crashed the run with a segmentation fault (torch's OpenMP pool) at the first step."""
+    from argparse import Namespace
+
+    from tandem.cli.finetune import check_checkpoint_flags
+
+    check_checkpoint_flags(Namespace(ckpt_every=0, stop_after=None, threads=1024))
+    for n in (0, 1025, 100000):
+        with pytest.raises(TandemError, match=rf"--threads must be in 1\.\.1024 .*got {n}"):
+            check_checkpoint_flags(Namespace(ckpt_every=0, stop_after=None, threads=n))
 
 
 def test_train_config_validate_names_the_flag():
@@ -178,3 +205,19 @@ def test_some_empty_pairs_are_skipped_and_counted(tmp_path, capsys):
         from tandem.finetune import finetune
 
         finetune(None, None, [Pair(" ", "x")], None, TrainConfig())
+
+
+def test_model_overrides_that_contradict_the_tokenizer_name_the_flag():
+    """`--model-overrides '{"vocab_size": 50}'` with a 320-piece tokenizer was refused with "use the tokenizer
+    saved with the model" (a preset has none); a pad id other than the tokenizer's, likewise unnamed."""
+    from types import SimpleNamespace
+
+    from tandem.finetune import build_model
+
+    tok = SimpleNamespace(vocab_size=320, pad_id=1, eos_id=2, bos_id=0, has_pad=True)
+    small = {"d_model": 32, "ffn_dim": 64, "num_heads": 2, "encoder_layers": 1, "decoder_layers": 1}
+    for k, v in (("vocab_size", 50), ("pad_token_id", 7), ("eos_token_id", 9)):
+        with pytest.raises(TandemError, match=rf"--model-overrides {k} {v} contradicts the tokenizer"):
+            build_model("tiny", tok, small | {k: v})
+    # a larger embedding table than the tokenizer needs is a choice (ids padded to a multiple), still taken
+    assert build_model("tiny", tok, small | {"vocab_size": 384}).config.vocab_size == 384

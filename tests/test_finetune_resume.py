@@ -188,6 +188,17 @@ def test_fit_refuses_to_resume_on_other_data_or_batches(tmp_path):
     assert fit(tiny(), TRAIN, cfg(resume=True), dev_eval, out_dir=out, log=None).steps == 16
 
 
+def test_fit_refuses_to_resume_a_checkpoint_past_the_steps_it_is_now_set_to(tmp_path):
+    """A checkpoint at step 8 resumed with max_steps 5 logged "resumed ... at step 8/5" and ended as a
+    finished run of 8 steps; now an error naming the step and the flags. Resuming with max_steps equal to the
+    checkpoint's step finishes the run there."""
+    out = tmp_path / "run"
+    fit(tiny(), TRAIN, cfg(stop_after=8), dev_eval, out_dir=out, log=None)
+    with pytest.raises(TandemError, match=r"it is at step 8, past the 5 steps .*--max-steps of at least 8"):
+        fit(tiny(), TRAIN, cfg(max_steps=5, resume=True), dev_eval, out_dir=out, log=None)
+    assert fit(tiny(), TRAIN, cfg(max_steps=8, resume=True), dev_eval, out_dir=out, log=None).steps == 8
+
+
 def test_a_fresh_fit_replaces_the_checkpoints_of_an_earlier_run(tmp_path):
     with pytest.raises(TrainingInterrupted):
         fit(tiny(), TRAIN, cfg(max_steps=30), dev_eval, out_dir=tmp_path, log=signal_at(12))

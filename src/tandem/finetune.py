@@ -528,6 +528,10 @@ class TrainConfig:
         for name in ("max_steps", "eval_every", "patience", "ckpt_every", "weight_decay", "grad_clip"):
             if getattr(self, name) < 0:
                 raise TandemError(f"{flag(name)} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**64:  # numpy's and torch's seed range: outside it a traceback mid-run
+            raise TandemError(f"--seed must be an integer in [0, 2**64), got {self.seed}")
+        if self.max_steps > MAX_STEPS:
+            raise TandemError(f"--max-steps must be at most {MAX_STEPS} (2**63 - 1), got {self.max_steps}")
         if self.max_steps == 0 and self.epochs <= 0:
             raise TandemError(f"--epochs must be > 0 (or give --max-steps), got {self.epochs}")
         if self.lr <= 0:
@@ -546,6 +550,26 @@ class TrainConfig:
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch_device(self.device, hint="use auto or cpu")
+
+
+# the most optimizer steps a run may have: the step counter is an int64 on the device
+MAX_STEPS = 2**63 - 1
+
+
+def planned_steps(cfg: TrainConfig, num_examples: int, flag: str = "--epochs") -> int:
+    """The optimizer steps of a run over `num_examples` examples: `cfg.max_steps`, else `cfg.epochs` passes
+    (at least 1). A TandemError naming `flag` when the epochs give more than `MAX_STEPS` (`--epochs 1e300`
+    planned 4e300 steps with a learning rate of 1e-303 at the first; 1.7e308, an OverflowError)."""
+    if cfg.max_steps > 0:
+        return cfg.max_steps
+    steps = cfg.epochs * math.ceil(num_examples / cfg.batch_size)
+    if not steps <= MAX_STEPS:
+        raise TandemError(
+            f"{flag} {cfg.epochs:g} over {num_examples} examples at --batch-size {cfg.batch_size} makes "
+            f"{steps:.3g} optimizer steps, more than a run can count ({MAX_STEPS}); give fewer {flag}"
+            + (" or --max-steps" if flag == "--epochs" else "")
+        )
+    return max(1, int(round(steps)))
 
 
 @dataclass
@@ -761,7 +785,7 @@ def fit(
     opt = build_optimizer(params_owner, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     params = [p for p in params_owner.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = cfg.max_steps if cfg.max_steps > 0 else max(1, int(round(cfg.epochs * steps_per_epoch)))
+    total = planned_steps(cfg, len(train))
     sched = LRSchedule(cfg.lr, total, warmup=int(cfg.warmup_ratio * total), min_lr=cfg.lr * cfg.min_lr_ratio)
     eval_every = cfg.eval_every if cfg.eval_every > 0 else steps_per_epoch
     pad = model.config.pad_token_id
@@ -781,6 +805,13 @@ def fit(
         _check_identity(meta.get("identity"), identity, last)
         meta, state = ckpt.load(last, params_owner, opt)  # weights, optimizer and RNG states
         prog = _Progress(**meta["progress"])
+        if prog.step > total:  # was "resumed at step 4/2", then a finished run of 4 steps
+            raise TandemError(
+                f"cannot resume from {last}: it is at step {prog.step}, past the {total} steps this run is "
+                "set to now (--max-steps, or --epochs); give a --max-steps of at least "
+                f"{prog.step} (or the run's own settings), or use the model as it is"
+                + (f" ({out / 'best'})" if out is not None else "")
+            )
         best_state, win_loss = state["best_state"], state["win_loss"]
         eval_pending, metrics_size = bool(meta["eval_pending"]), int(meta["metrics_bytes"])
         if state.get("loss") is not None and hasattr(loss_fn, "load_state_dict"):
@@ -1052,6 +1083,13 @@ def build_model(spec: str, tokenizer: Any, overrides: dict | None = None, device
             bos_token_id=tokenizer.bos_id if tokenizer.bos_id is not None else 0,
             decoder_start_token_id=tokenizer.eos_id,
         )
+        for k, v in (overrides or {}).items():  # the tokenizer's settings: they were refused as a mismatch
+            if k in kw and k != "decoder_start_token_id" and (k != "vocab_size" or v < kw[k]):
+                raise TandemError(
+                    f"--model-overrides {k} {v} contradicts the tokenizer ({k} {kw[k]}); leave {k} out: a preset "
+                    "takes its vocabulary size and special ids from the tokenizer (--vocab-size sizes one trained "
+                    "here)"
+                )
         kw.update(overrides or {})
         model = Seq2SeqLM(ModelConfig.preset(spec, **kw))
     else:

@@ -122,6 +122,9 @@ RUN_CONTROL_KEYS = frozenset(
 )
 
 
+MAX_THREADS = 1024  # as `tandem tokenizer train --threads`
+
+
 def check_checkpoint_flags(args: argparse.Namespace) -> None:
     from tandem.errors import TandemError
 
@@ -131,8 +134,13 @@ def check_checkpoint_flags(args: argparse.Namespace) -> None:
         )
     if args.stop_after is not None and args.stop_after < 1:
         raise TandemError(f"--stop-after must be >= 1 (steps of this invocation), got {args.stop_after}")
-    if getattr(args, "threads", None) is not None and args.threads < 1:
-        raise TandemError(f"--threads must be >= 1 (CPU threads for torch), got {args.threads}")
+    threads = getattr(args, "threads", None)
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        # torch spawned 100000 OpenMP threads and crashed with a segmentation fault at the first step
+        raise TandemError(
+            f"--threads must be in 1..{MAX_THREADS} (CPU threads for torch; this machine has {os.cpu_count()} "
+            f"CPUs), got {threads}"
+        )
 
 
 def _same_setting(a, b) -> bool:
@@ -269,6 +277,29 @@ def train_config(args: argparse.Namespace, cls):
     return cls(**{k: v for k, v in vars(args).items() if k in names and v is not None})
 
 
+def check_dev_flags(args: argparse.Namespace) -> None:
+    """Refuse data flags that would be ignored: --dev-holdout beside --dev, --dev-split without --dev, and
+    --train-split/--dev-split without --task (a jsonl file has no splits)."""
+    from tandem.errors import TandemError
+
+    if args.dev and args.dev_holdout:
+        raise TandemError(
+            f"--dev-holdout {args.dev_holdout} and --dev {args.dev} both give a dev set; pass one of them"
+        )
+    if args.dev_split and not args.dev:
+        raise TandemError(
+            f"--dev-split {args.dev_split} needs --dev (the dev data folder, e.g. --dev {args.data} "
+            f"--dev-split {args.dev_split}), or --dev-holdout N"
+        )
+    if args.task is None:
+        for flag, v in (("--train-split", args.train_split), ("--dev-split", args.dev_split)):
+            if v:
+                raise TandemError(
+                    f"{flag} {v} applies to --task data (a split subfolder); jsonl --data/--dev files have "
+                    f"no splits: leave {flag} out, or give --task"
+                )
+
+
 def load_data(args: argparse.Namespace, cfg=None):
     """(train pairs, dev pairs or None) from the flags; empty sets (no pairs, or only pairs with an empty
     source or target), out-of-range settings of `cfg` (a TrainConfig) and a --metric the dev set does not give
@@ -280,6 +311,7 @@ def load_data(args: argparse.Namespace, cfg=None):
         check_metric,
         drop_empty,
         load_pairs,
+        planned_steps,
         require_nonempty,
         split_dev,
     )
@@ -291,6 +323,7 @@ def load_data(args: argparse.Namespace, cfg=None):
         raise TandemError(
             "no --data given; pass a jsonl with source/target fields or a task path with --task"
         )
+    check_dev_flags(args)
     train = load_pairs(args.data, args.task, args.train_split)
     require_nonempty(train, f"training data {args.data}")
     train, skipped = drop_empty(train, f"training data {args.data}")
@@ -304,7 +337,15 @@ def load_data(args: argparse.Namespace, cfg=None):
     elif args.dev_holdout:
         train, dev = split_dev(train, args.dev_holdout, args.seed, flag="--dev-holdout")
     if cfg is not None:
+        planned_steps(cfg, len(train))  # --epochs too large to count, before any model is built
         check_metric(cfg.metric, dev, args.generate_eval)
+        if dev is None:  # both were silently ignored: no evaluation, so no early stopping
+            for flag, v in (("--patience", cfg.patience), ("--eval-every", cfg.eval_every)):
+                if v:
+                    raise TandemError(
+                        f"{flag} {v} needs a dev set (it evaluates on one); give --dev FILE or "
+                        f"--dev-holdout N, or leave {flag} out"
+                    )
     for note in notes:  # with the run's other data statistics, on stdout
         if note:
             print(note)

@@ -48,6 +48,7 @@ from tandem.finetune import (
     forced_first_token,
     iterate_batches,
     mark_clm_prefix,
+    planned_steps,
     require_nonempty,
     save_model,
     target_framing,
@@ -104,8 +105,15 @@ class DistillConfig(TrainConfig):
             raise TandemError(f"--divergence {self.divergence!r}: choose from {', '.join(DIVERGENCES)}")
         if self.seq_kd not in SEQ_KD_MODES:
             raise TandemError(f"--seq-kd {self.seq_kd!r}: choose from {', '.join(SEQ_KD_MODES)}")
-        if self.temperature <= 0:
-            raise TandemError(f"--temperature must be > 0, got {self.temperature}")
+        if not TEMPERATURE_RANGE[0] <= self.temperature <= TEMPERATURE_RANGE[1]:
+            # the divergence is scaled by T^2: at 1e-30 it was exactly 0 (distillation silently off), at 1e30
+            # NaN at the first step (blamed on --lr); float32 log-softmax loses it above ~1e3
+            lo, hi = TEMPERATURE_RANGE
+            raise TandemError(
+                f"--temperature must be in [{lo:g}, {hi:g}], got {self.temperature:g}: the T^2-scaled divergence "
+                f"vanishes below (the teacher would teach nothing) and is lost to float32 rounding above "
+                f"(the default is {DistillConfig.temperature:g})"
+            )
         if not 0.0 <= self.onpolicy <= 1.0:
             raise TandemError(f"--onpolicy must be a fraction in [0, 1], got {self.onpolicy}")
         if self.divergence == "jsd" and not 0.0 < self.beta < 1.0:
@@ -127,6 +135,10 @@ class DistillConfig(TrainConfig):
             self.teacher_device != "auto"
         ):  # a typo or a missing GPU: one line now, not torch's traceback later
             torch_device(self.teacher_device, "--teacher-device ", "pass --teacher-device cpu or auto")
+
+
+# the --temperature values whose T^2-scaled divergence float32 computes (0.01: 1/100 of its T=1 gradient)
+TEMPERATURE_RANGE = (0.01, 1000.0)
 
 
 def check_topk(topk: int, vocab_size: int) -> None:
@@ -690,6 +702,7 @@ def distill(
         gcfg = generic_cfg or dataclasses.replace(
             cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss", epochs=cfg.generic_epochs, max_steps=0
         )
+        planned_steps(gcfg, len(generic), "--generic-epochs")  # named as the flag, before the teacher runs
         gt = t if generic_teacher is None else Teacher(generic_teacher, t_dev, t_dtype)
         gloss = DistillLoss(gt, gcfg, None, projector)
         if log:
@@ -852,7 +865,9 @@ def distill_chain(
         link_cfg = cfg if budget == cfg.stop_after else dataclasses.replace(cfg, stop_after=budget)
         if cfg.cache_dir and len(specs) > 1:  # each link has its own teacher, so its own logit cache
             link_cfg = dataclasses.replace(link_cfg, cache_dir=str(Path(cfg.cache_dir) / f"student_{k + 1}"))
-        torch.manual_seed(cfg.seed + k)  # the seed pins each student's random init (what shrink leaves)
+        # the seed pins each student's random init (what shrink leaves); wrapped into torch's range (a --seed
+        # of 2**64 - 1 failed with an OverflowError at student 2, after student 1 had trained)
+        torch.manual_seed((cfg.seed + k) % 2**64)
         student, report = build_student(current, spec, shrink=cfg.shrink)
         if clm_prefix is not None:
             mark_clm_prefix(student.config, clm_prefix)
