@@ -475,9 +475,28 @@ def test_bad_inputs(tmp_path: Path, flores: dict[str, Path]) -> None:
     # was SentencePiece's "INTERNAL: ... [trainer_spec.num_threads() >= 1 && ...]", after reading the corpus
     for threads in (-1, 2000):
         with pytest.raises(
-            TandemError, match=rf"num_threads \(--threads\) must be in 1..1024, got {threads}"
+            TandemError,
+            match=rf"num_threads \(--threads\) must be in 1..1024 \(0: the default\), got {threads}",
         ):
             Tokenizer.train([small], vocab_size=500, num_threads=threads)
+    # SentencePiece's range is [0.98, 1]: 0.5 was accepted, then failed as "INTERNAL: ... trainer_interface.cc"
+    for coverage in (0.5, 0.979, 1.5):
+        with pytest.raises(TandemError, match=r"--character-coverage\) must be in \[0.98, 1\]"):
+            Tokenizer.train([small], vocab_size=500, character_coverage=coverage)
+    # a negative seed failed with a pybind11 TypeError from SentencePiece
+    with pytest.raises(TandemError, match=r"seed \(--seed\) must be an integer >= 0, got -1"):
+        Tokenizer.train([small], vocab_size=500, seed=-1)
+
+
+def test_seeds_beyond_32_bits_train(tmp_path: Path) -> None:
+    """SentencePiece's seed is 32-bit: one of 2**32 or more (pretrain takes seeds below 2**64) gave a pybind11
+    TypeError; it trains, and the same seed gives the same tokenizer."""
+    lines = [f"the {w} of line {i} is here" for i, w in enumerate(["cat", "dog", "bird", "fish"] * 40)]
+    kw = dict(vocab_size=40, byte_fallback=False, character_coverage=1.0, num_threads=1, seed=2**40 + 7)
+    a = Tokenizer.train(iter(lines), **kw)
+    b = Tokenizer.train(iter(lines), **kw)
+    assert a.config()["training"]["seed"] == 2**40 + 7
+    assert [a.id_to_token(i) for i in range(a.vocab_size)] == [b.id_to_token(i) for i in range(b.vocab_size)]
 
 
 def test_load_errors(tmp_path: Path) -> None:

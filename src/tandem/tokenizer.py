@@ -42,6 +42,7 @@ import gzip
 import io
 import json
 import math
+import numbers
 import os
 import random
 import re
@@ -849,10 +850,17 @@ class Tokenizer(_TokenizerBase):
             raise TandemError(f"model_type {model_type!r} is not one of {', '.join(_MODEL_TYPES)}")
         if reserved_tags < 0:
             raise TandemError(f"reserved_tags must be >= 0, got {reserved_tags}")
-        if not 0.0 < character_coverage <= 1.0:
-            raise TandemError(f"character_coverage must be in (0, 1], got {character_coverage}")
+        if not 0.98 <= character_coverage <= 1.0:  # SentencePiece's bounds (below: its INTERNAL error)
+            raise TandemError(
+                f"character_coverage (--character-coverage) must be in [0.98, 1] (SentencePiece's range), got "
+                f"{character_coverage}"
+            )
         if num_threads is not None and not 0 <= num_threads <= 1024:  # SentencePiece's bounds; 0: default
-            raise TandemError(f"num_threads (--threads) must be in 1..1024, got {num_threads}")
+            raise TandemError(
+                f"num_threads (--threads) must be in 1..1024 (0: the default), got {num_threads}"
+            )
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise TandemError(f"seed (--seed) must be an integer >= 0, got {seed!r}")
         user_symbols = [*SPECIAL_SYMBOLS, NEWLINE, *(TAG_FORMAT.format(i) for i in range(reserved_tags))]
         extra = [str(x) for x in extra_symbols]
         clash = sorted({x for x in extra if x in user_symbols or extra.count(x) > 1 or not x})
@@ -887,7 +895,9 @@ class Tokenizer(_TokenizerBase):
         # Long lines go to SentencePiece in pieces of at most TRAIN_PIECE_CHARS characters (`training_pieces`),
         # at most 4 bytes each, so all fit in _MAX_SENTENCE_BYTES: SentencePiece silently drops every sentence
         # longer than its max_sentence_length (and fails with an internal error when that leaves none)
-        spm.set_random_generator_seed(seed)
+        # SentencePiece's seed is 32-bit unsigned: -1 or 2**32 (pretrain takes seeds below 2**64) failed with a
+        # pybind11 TypeError
+        spm.set_random_generator_seed(int(seed) % 2**32)
         buf = io.BytesIO()
         try:
             spm.SentencePieceTrainer.train(
