@@ -99,6 +99,31 @@ def test_convert_to_hf_and_back(model_dir, tmp_path, capsys):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_convert_refuses_an_out_that_is_a_file_or_another_kind_of_directory(model_dir, tmp_path, capsys):
+    """--out a file was a FileExistsError traceback; a folder holding something else (an edge export, other
+    files) was written into, its config.json replaced: the edge export no longer loaded."""
+    (tmp_path / "f.txt").write_text("keep\n")
+    assert main(["convert", str(model_dir), "--to", "tandem", "--out", str(tmp_path / "f.txt")]) == 2
+    assert "--out" in capsys.readouterr().err and (tmp_path / "f.txt").read_text() == "keep\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text('{"model_type": "transformer"}')  # as CTranslate2 writes it
+    for to in ("tandem", "hf"):
+        assert main(["convert", str(model_dir), "--to", to, "--out", str(other)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --out {other} exists and is not a") and "Traceback" not in err
+    assert sorted(p.name for p in other.iterdir()) == ["config.json"]
+    assert json.loads((other / "config.json").read_text()) == {"model_type": "transformer"}
+    # a directory an earlier convert to the same format wrote is replaced, as before
+    assert main(["convert", str(model_dir), "--to", "tandem", "--out", str(tmp_path / "t")]) == 0
+    assert main(["convert", str(model_dir), "--to", "tandem", "--out", str(tmp_path / "t")]) == 0
+    a, b = (
+        Seq2SeqLM.from_pretrained(model_dir).state_dict(),
+        Seq2SeqLM.from_pretrained(tmp_path / "t").state_dict(),
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_bad_model_dir_is_a_one_line_error(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "missing"), "--prompt", "x"]) == 2
     err = capsys.readouterr().err

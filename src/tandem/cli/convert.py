@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from tandem.errors import TandemError
@@ -27,6 +28,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+# --to -> the config.json model_type of a directory an earlier convert may have written (replaced as a whole)
+_TARGET_TYPES = {"tandem": ("tandem",), "hf": ("bart", "mbart", "t5")}
+
+
+def _model_type(directory: Path) -> object:
+    try:
+        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return cfg.get("model_type") if isinstance(cfg, dict) else None
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -38,6 +51,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.resolve() == Path(args.model).resolve():
         raise TandemError("--out must differ from the source directory")
+    if out.exists() and not out.is_dir():  # was a FileExistsError traceback from mkdir
+        raise TandemError(f"--out {out} is a file; give a new or empty directory")
+    if out.is_dir() and any(out.iterdir()) and _model_type(out) not in _TARGET_TYPES[args.to]:
+        # was written into: a tandem config.json over an edge export's left it unloadable
+        raise TandemError(
+            f"--out {out} exists and is not a {'tandem' if args.to == 'tandem' else 'Hugging Face'} model "
+            "directory (which it would replace); give a new or empty directory"
+        )
     model = Seq2SeqLM.from_pretrained(args.model)
     # the weights keep the source's dtype unless --dtype says otherwise (a bfloat16 checkpoint used to be
     # written as float32, twice its size, and came back from a round trip as float32)
