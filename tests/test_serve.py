@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
@@ -756,6 +757,11 @@ def test_cli_serve_limits_reach_the_settings_and_bad_ones_are_refused(monkeypatc
         ["--token", ""],  # `--token "$UNSET"` served without auth
         ["--token", "s\u00e9cret"],  # no client could send it so that it matched
         ["--token", " s3cret"],
+        # a batch that waits for more rows past the request timeout: a lone request got 504 when another
+        # client's request was refused while it waited
+        ["--max-wait-ms", "inf"],
+        ["--max-wait-ms", "30000"],
+        ["--max-wait-ms", "2000", "--timeout-s", "1.5"],
     ):
         capsys.readouterr()
         assert main(["serve", "some-dir", *bad]) == 2, bad
@@ -1088,8 +1094,10 @@ def test_cli_serve_refuses_bad_threads_and_host_naming_them(export_dir, tmp_path
     from tandem.cli import main
 
     monkeypatch.setattr(serve_pkg, "serve", lambda *a, **k: None)
-    assert main(["serve", str(export_dir), "--threads", "-1"]) == 2
-    assert "threads must be an integer >= 0" in capsys.readouterr().err
+    cpus = os.cpu_count() or 1
+    for threads in (-1, cpus + 1, 99999):  # 99999 crashed the process (segmentation fault in CTranslate2)
+        assert main(["serve", str(export_dir), "--threads", str(threads)]) == 2
+        assert f"threads must be an integer in [0, {cpus}]" in capsys.readouterr().err
     cfg = tmp_path / "serve.json"
     cfg.write_text(json.dumps({"host": 5}))
     assert main(["serve", str(export_dir), "--config", str(cfg)]) == 2

@@ -85,6 +85,13 @@ class ServeSettings:
             raise TandemError(f"serve setting max_wait_ms must be >= 0, got {self.max_wait_ms}")
         if not 0 < self.timeout_s < float("inf"):
             raise TandemError(f"serve setting timeout_s must be a finite number > 0, got {self.timeout_s}")
+        if not self.max_wait_ms < self.timeout_s * 1000:
+            # a batch waiting that long for more rows (inf: until another request joins it) answered a lone
+            # request with 504 when another client's request was refused (422) while it waited
+            raise TandemError(
+                f"serve setting max_wait_ms {self.max_wait_ms} must be below timeout_s ({self.timeout_s} s = "
+                f"{self.timeout_s * 1000:g} ms): a request would time out waiting for its batch to fill"
+            )
         if not isinstance(self.host, str) or not self.host:  # a config file's `"host": 5` failed in uvicorn
             raise TandemError(f"serve setting host must be a non-empty string, got {self.host!r}")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:

@@ -257,10 +257,13 @@ def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1)
     path = Path(model)
     if not path.is_dir():
         raise model_dir_error(path)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
-        # CTranslate2 refused -1 with a pybind11 TypeError listing its whole signature
+    cpus = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= cpus:
+        # CTranslate2 refused -1 with a pybind11 TypeError listing its whole signature, and 99999 crashed the
+        # process (segmentation fault); threads beyond the CPUs only contend for them
         raise TandemError(
-            f"serve setting threads must be an integer >= 0 (0: the runtime's default), got {threads!r}"
+            f"serve setting threads must be an integer in [0, {cpus}] (0: the runtime's default; this machine "
+            f"has {cpus} CPUs), got {threads!r}"
         )
     if kind == "edge":
         if not (path / "tandem_edge.json").is_file():
