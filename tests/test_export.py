@@ -348,6 +348,19 @@ def test_cli_export(tmp_path, tok_dir, capsys):
     labels.write_text("play_music\nset_alarm\n")
     assert main(["export", str(tmp_path / "o"), "--trim-to", str(labels)]) == 0
     assert (tmp_path / "o" / "vmap.txt").is_file()
+    vmap = (tmp_path / "o" / "vmap.txt").read_text()
+    # refused, the map left as it was: an empty outputs file (the map held only control tokens, so with
+    # --no-copy-source every output was empty), and flags --trim-to ignored (--out wrote nothing there)
+    (tmp_path / "empty.txt").write_text("\n  \n")
+    for extra in (["--no-copy-source"], []):
+        assert main(["export", str(tmp_path / "o"), "--trim-to", str(tmp_path / "empty.txt"), *extra]) == 2
+        assert "no outputs in it" in capsys.readouterr().err
+    for extra in (["--out", str(tmp_path / "t")], ["--quantize", "float32"], ["--max-new-tokens", "4"]):
+        assert main(["export", str(tmp_path / "o"), "--trim-to", str(labels), *extra]) == 2
+        assert f"{extra[0]} does not apply" in capsys.readouterr().err
+    assert (tmp_path / "o" / "vmap.txt").read_text() == vmap and not (tmp_path / "t").exists()
+    assert main(["export", str(hf), "--out", str(tmp_path / "n"), "--no-copy-source"]) == 2
+    assert "--no-copy-source applies only with --trim-to" in capsys.readouterr().err
     # errors are one line, exit 2
     assert main(["export", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
     assert f"error: {tmp_path / 'missing'}: not a directory" in capsys.readouterr().err  # as every verb says

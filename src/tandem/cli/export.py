@@ -74,15 +74,45 @@ def run(args: argparse.Namespace) -> int:
     if args.trim_to:
         from tandem.edge import trim_vocabulary
 
+        # --trim-to rewrites MODEL (an export) in place: these flags were silently ignored (--out wrote nothing)
+        ignored = [
+            flag
+            for flag, given in (
+                ("--out", args.out),
+                ("--format hf", args.format == "hf"),
+                ("--quantize", args.quantize),
+                ("--tokenizer", args.tokenizer),
+                ("--allow-approximate", args.allow_approximate),
+                ("--labels", args.labels),
+                ("--max-new-tokens", args.max_new_tokens != 16),
+            )
+            if given
+        ]
+        if ignored:
+            raise TandemError(
+                f"--trim-to writes a vocabulary map into the edge export {args.model} itself; "
+                f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to it: drop "
+                f"{'it' if len(ignored) == 1 else 'them'} (export first, then trim the export)"
+            )
         p = Path(args.trim_to)
         if not p.is_file():
             raise TandemError(f"--trim-to {p}: file not found")
         lines = [x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        from tandem.slu import LABELS_FILE
+
+        if not lines and not (Path(args.model) / LABELS_FILE).is_file():  # SLU tags are kept anyway
+            # the map held only control tokens: every output was empty (--no-copy-source) or input words
+            raise TandemError(
+                f"--trim-to {p}: no outputs in it (empty or blank lines only); list the task's outputs, one per "
+                "line"
+            )
         rep = trim_vocabulary(args.model, lines, copy_source=not args.no_copy_source)
         print(json.dumps(rep.__dict__))
         return 0
     if not args.out:
         raise TandemError("--out DIR is required")
+    if args.no_copy_source:  # was silently ignored
+        raise TandemError("--no-copy-source applies only with --trim-to FILE (trimming an export); drop it")
     if args.tokenizer and not Path(args.tokenizer).exists():
         raise TandemError(
             f"--tokenizer {args.tokenizer}: file not found; give the SentencePiece .model the model was trained "
