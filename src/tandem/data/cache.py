@@ -1,5 +1,5 @@
-"""Pre-tokenised shard cache: a source tokenised once into `tokens.bin` (uint32), `offsets.npy`, `records.npy`
-and `meta.json`."""
+"""Pre-tokenised shard cache: a source tokenised once into `tokens.bin` (uint32), `offsets.npy`, `records.npy`,
+`hashes.npy` (each document's text hash, for the held-out split) and `meta.json`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from tandem.data.decontam import Decontaminator
-from tandem.data.sources import MAX_DOC_CHARS, Reader, Source, file_format, resolve_files, source_size
+from tandem.data.sources import (
+    MAX_DOC_CHARS,
+    Reader,
+    Source,
+    file_format,
+    resolve_files,
+    source_size,
+    text_hash,
+)
 from tandem.errors import TandemError
 
 
@@ -79,6 +87,7 @@ def _build(
     size = source_size(src, files, fmt)
     offsets = [0]
     records: list[int] = []  # each document's record number within its file
+    hashes: list[int] = []  # each document's text_hash (the held-out split is decided on the text)
     parts: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
     longest = 0  # characters of the longest record read (before max_doc_chars cut it)
@@ -107,6 +116,7 @@ def _build(
                 fh.write(ids.tobytes())
                 offsets.append(offsets[-1] + len(ids))
                 records.append(it.record[1])
+                hashes.append(text_hash(it.payload))
                 n_docs += 1
             reader.close()
             parts.append({"path": path, "records": n_records, "docs": n_docs})
@@ -114,6 +124,8 @@ def _build(
         np.save(fh, np.asarray(offsets, dtype=np.int64))
     with open(out / "records.npy.tmp", "wb") as fh:
         np.save(fh, np.asarray(records, dtype=np.int64))
+    with open(out / "hashes.npy.tmp", "wb") as fh:
+        np.save(fh, np.asarray(hashes, dtype=np.uint64))
     meta = {
         "source": str(src.path),
         "lang": src.lang,
@@ -138,6 +150,6 @@ def _build(
     (out / "meta.json.tmp").write_text(json.dumps(meta, indent=1))
     # each file is replaced atomically, one after another: a kill in between leaves files of two builds,
     # which the reader refuses (their ends or document counts differ) rather than cutting documents wrong
-    for name in ("tokens.bin", "offsets.npy", "records.npy", "meta.json"):
+    for name in ("tokens.bin", "offsets.npy", "records.npy", "hashes.npy", "meta.json"):
         os.replace(out / f"{name}.tmp", out / name)
     return meta

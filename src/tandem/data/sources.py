@@ -16,6 +16,7 @@ import codecs
 import dataclasses
 import glob
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -156,6 +157,7 @@ class Item:
     where: str = ""
     note: tuple[str, str] | None = None
     always: bool = False
+    text_hash: int | None = None  # a token cache's `text_hash` of the text the document was tokenised from
 
 
 def is_gzip(path: Path) -> bool:
@@ -292,6 +294,26 @@ def cache_layout(p: Path, documents: int) -> tuple[list[dict], np.ndarray] | Non
             "again with build_cache"
         )
     return files, records
+
+
+def cache_text_hashes(p: Path, documents: int) -> np.ndarray | None:
+    """Each document's `text_hash` (hashes.npy) of a token cache, or None for a cache built before caches
+    recorded them."""
+    f = p / "hashes.npy"
+    if not f.is_file():
+        return None
+    try:
+        hashes = np.load(f, mmap_mode="r")
+        ok = hashes.ndim == 1 and len(hashes) == documents
+    except (OSError, ValueError, EOFError) as e:
+        ok, hashes = False, e
+    if not ok:
+        raise TandemError(
+            f"source {p}: the token cache is inconsistent (hashes.npy and offsets.npy disagree on its "
+            "documents): a build was interrupted or the files come from two builds; build the cache again "
+            "with build_cache"
+        )
+    return hashes
 
 
 def cache_text_size(cache: Path) -> float | None:
@@ -739,6 +761,15 @@ def gzip_error(path: Path, what: str, error: BaseException, lines: int) -> Tande
     )
 
 
+def text_hash(text: str) -> int:
+    """A stable 64-bit hash of a document's text (its UTF-8 bytes; the same in every process and Python
+    run), which a token cache records per document so that decisions on the text (the held-out split) are
+    the same from the cache."""
+    return int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+    )
+
+
 def _fresh_cursor(epoch: int = 0) -> dict:
     return {"epoch": epoch, "file": 0, "offset": 0, "line": 0, "record": 0, "piece": 0}
 
@@ -797,6 +828,7 @@ class Reader:
         self._json_cap = JSON_LINE_FACTOR * (self.max_doc_chars + 1)
         self.cursor = _fresh_cursor() | (dict(cursor) if cursor else {})
         self._cache_files: list[dict] | None = None  # a token cache's text files (see cache_layout)
+        self._hashes: Any = None  # a token cache's text hash per document (see cache_text_hashes)
         if self.fmt == "hf":
             self._table = _load_hf(src)
         elif self.fmt == "tokens":
@@ -809,6 +841,7 @@ class Reader:
             if len(self._offsets) < 1:
                 self._offsets = np.zeros(1, dtype=np.int64)
             layout = cache_layout(d, len(self._offsets) - 1)
+            self._hashes = cache_text_hashes(d, len(self._offsets) - 1)
             if layout is not None:
                 self._cache_files, self._records = layout
                 self._doc_start = np.cumsum([0] + [int(f["docs"]) for f in self._cache_files]).tolist()
@@ -1169,7 +1202,8 @@ class Reader:
         where = f"{self.src.path} row {order_key}"
         if self.fmt == "tokens":
             a, b = int(self._offsets[order_key]), int(self._offsets[order_key + 1])
-            return Item("doc", np.asarray(self._table[a:b], dtype=np.int64), dict(c), rec, where)
+            ids = np.asarray(self._table[a:b], dtype=np.int64)
+            return Item("doc", ids, dict(c), rec, where, text_hash=self._text_hash(order_key))
         row = self._table[order_key]
         return self._from_mapping(row, where, rec)
 
@@ -1238,7 +1272,11 @@ class Reader:
             f"{self._cache_files[k].get('path', f'file {k}')} record {local} (token cache {self.src.path})"
         )
         ids = np.asarray(self._table[a:b], dtype=np.int64)
-        return Item("doc", ids, dict(c), (c["epoch"], rec_id), where)
+        return Item("doc", ids, dict(c), (c["epoch"], rec_id), where, text_hash=self._text_hash(e))
+
+    def _text_hash(self, e: int) -> int | None:
+        """The text hash of document e of a token cache (None: the cache does not record them)."""
+        return None if self._hashes is None else int(self._hashes[e])
 
     def _from_mapping(self, row: Any, where: str, rec: tuple[int, int]) -> Item:
         fld = self.src.field

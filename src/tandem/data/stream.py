@@ -37,10 +37,12 @@ from tandem.data.sources import (
     Item,
     Reader,
     Source,
+    cache_text_hashes,
     cache_text_size,
     file_is_empty,
     resolve_files,
     source_size,
+    text_hash,
 )
 from tandem.errors import TandemError
 from tandem.objectives import Objective, build_objective
@@ -64,6 +66,17 @@ def unit_hash(*values: int) -> float:
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
         x ^= x >> 31
     return (x >> 11) / float(1 << 53)
+
+
+_HOLDOUT_TAG = 0x686F6C646F7574  # keeps the held-out choice apart from the other unit_hash decisions
+HOLDOUT_SPLITS = ("train", "val")
+
+
+def is_held_out(text: str | int, fraction: float, seed: int) -> bool:
+    """Whether a document (its text, or its `text_hash`) is in the held-out `fraction` of a run of `seed`:
+    a function of the text alone, so every rank, worker, epoch, resume and token cache agrees."""
+    h = text if isinstance(text, int) else text_hash(text)
+    return fraction > 0 and unit_hash(_HOLDOUT_TAG, seed, h) < fraction
 
 
 def _process(task: tuple[str, str, bool]) -> tuple[str, Any]:
@@ -207,6 +220,14 @@ def _check_cache_order(src: Source, cache: Any) -> None:
         )
 
 
+def _cache_documents(cache: Any) -> int:
+    """The number of documents of a token cache (offsets.npy; 0 if it cannot be read)."""
+    try:
+        return max(0, len(np.load(cache / "offsets.npy", mmap_mode="r")) - 1)
+    except (OSError, ValueError, EOFError):
+        return 0
+
+
 def _worker_signals() -> None:
     """In a tokeniser worker: the main process decides about Ctrl-C (it saves a checkpoint first), and
     SIGTERM ends the worker, whatever handler the trainer had installed when the pool was forked."""
@@ -318,6 +339,11 @@ class PretrainStream:
     max_doc_chars: longer documents are split into pieces of at most that many characters, each used as a
     document (counted as `split_docs`): a 50 MB line would otherwise fill the packing buffer, which every
     checkpoint saves.
+    holdout: a share of the documents (pieces of a split one each) held out, chosen by `is_held_out` with
+    `holdout_seed` (default `seed`) from each document's text, whatever reads it; `holdout_split` "train"
+    skips them (each counted once as `held_out`), "val" uses only them (each counted once as `held_out`
+    when used, the others once as `not_held_out`). A token cache records the text hashes this needs (`build_cache`); one built before
+    it did is refused.
     """
 
     def __init__(
@@ -344,7 +370,19 @@ class PretrainStream:
         return_tensors: str = "pt",
         max_problems: int = 50,
         max_doc_chars: int = MAX_DOC_CHARS,
+        holdout: float = 0.0,
+        holdout_seed: int | None = None,
+        holdout_split: str = "train",
     ) -> None:
+        if not (isinstance(holdout, int | float) and not isinstance(holdout, bool) and 0.0 <= holdout < 1.0):
+            raise TandemError(f"PretrainStream: holdout must be a share in [0, 1), got {holdout!r}")
+        if holdout_split not in HOLDOUT_SPLITS:
+            raise TandemError(
+                f"PretrainStream: holdout_split must be 'train' or 'val', got {holdout_split!r}"
+            )
+        self.holdout = float(holdout)
+        self.holdout_seed = int(seed if holdout_seed is None else holdout_seed)
+        self.holdout_split = holdout_split
         if world_size < 1 or not 0 <= rank < world_size:
             raise TandemError(
                 f"PretrainStream: need 0 <= rank < world_size, got rank={rank} world_size={world_size}"
@@ -454,6 +492,12 @@ class PretrainStream:
                 _check_cache_max_doc_chars(s, files[0], self.max_doc_chars)
                 _check_cache_order(s, files[0])
                 self._check_cache_text_steps(s, files[0], spoken_fraction, decontaminate)
+                if self.holdout > 0 and cache_text_hashes(files[0], _cache_documents(files[0])) is None:
+                    raise TandemError(
+                        f"source {s.path}: the token cache does not record its documents' text hashes (built "
+                        "by an older tandem), which a held-out split (--val-holdout) is chosen by; rebuild it "
+                        "with build_cache"
+                    )
                 if s.size is None and len(sources) > 1 and cache_text_size(files[0]) is None:
                     self._setup_problem(
                         "cache_notes",
@@ -582,6 +626,7 @@ class PretrainStream:
             "spoken_errors": 0,
             "truncated": 0,
             "split_docs": 0,
+            "held_out": 0,  # documents of the held-out split (holdout): skipped ("train"), used ("val")
             "changed_files": 0,
             "foreign_tokens": 0,
             "empty_sources": 0,
@@ -591,6 +636,8 @@ class PretrainStream:
             "problems": [],  # the first few messages of each kind naming file and line
             "problems_listed": Counter(),  # how many of each kind are in "problems" (max_problems at most)
         }
+        if getattr(self, "holdout_split", "train") == "val":
+            self.stats["not_held_out"] = 0  # documents outside the held-out split, which a "val" stream skips
         self._problem_kinds: list[str | None] = []  # the kind of each message of "problems" (None: unknown)
 
     def _setup_problem(self, stat: str, message: str) -> None:
@@ -681,6 +728,14 @@ class PretrainStream:
             items.append(it)
             if it.kind == "epoch_end":
                 break
+        if self.holdout > 0:  # the one place every document passes, text or token cache, before tokenising
+            skip = "held_out" if self.holdout_split == "train" else "not_held_out"
+            for j, it in enumerate(items):
+                if it.kind != "doc":
+                    continue
+                h = it.text_hash if it.text_hash is not None else text_hash(it.payload)
+                if is_held_out(h, self.holdout, self.holdout_seed) == (self.holdout_split == "train"):
+                    items[j] = dataclasses.replace(it, kind="skip", payload=skip)
         lang = self._src_lang[i]
         tasks, where = [], []
         for j, it in enumerate(items):
@@ -729,6 +784,12 @@ class PretrainStream:
                 self._epoch_docs[i] = 0
                 return None
             first_pass = it.cursor.get("epoch", 0) == 0  # count each bad record once, not on every pass
+            if it.kind == "skip":  # the other side of the held-out split
+                if first_pass:
+                    self.stats[it.payload] += 1
+                    if it.note is not None:  # the first piece of a split document: it was split all the same
+                        self._problem(*it.note)
+                continue
             if it.kind == "bad":
                 stat, msg = it.payload
                 if first_pass or it.always:
@@ -766,6 +827,8 @@ class PretrainStream:
                     )
                 continue
             self._epoch_docs[i] += 1
+            if self.holdout > 0 and self.holdout_split == "val" and first_pass:
+                self.stats["held_out"] += 1
             lang = self._src_lang[i]
             self.stats["docs"][lang] += 1
             self.stats["tokens"][lang] += len(ids)
@@ -926,6 +989,7 @@ class PretrainStream:
             "seed": self.seed,
             "rank": self.rank,
             "world_size": self.world_size,
+            "holdout": [self.holdout, self.holdout_seed, self.holdout_split],
             "sources": [str(s.name) for s in self.sources],
             "batches": self.batches,
             "rng": copy.deepcopy(self.rng.bit_generator.state),
@@ -952,6 +1016,13 @@ class PretrainStream:
                     f"data state was saved with {key}={state[key]} but this stream has {key}={getattr(self, key)}; "
                     "resume with the same settings"
                 )
+        mine = [self.holdout, self.holdout_seed, self.holdout_split]
+        saved = list(state.get("holdout") or [0.0])  # a state saved before streams held documents out: none
+        if (saved[0] or mine[0]) and saved != mine:
+            raise TandemError(
+                f"data state was saved with holdout={saved[0]} {saved[1:]} but this stream has holdout="
+                f"{mine[0]} {mine[1:]} (share, [seed, split]); resume with the same held-out split"
+            )
         names = [str(s.name) for s in self.sources]
         if state["sources"] != names:
             raise TandemError(
