@@ -275,7 +275,7 @@ def test_validation_under_two_ranks_is_the_one_process_validation(tmp_path, fsdp
         return [r for r in rows if "val_loss" in r]
 
     ref, got = val_rows(tmp_path / "one"), val_rows(tmp_path / "two")
-    assert [r["step"] for r in got] == [r["step"] for r in ref] == [2, 4]
+    assert [r["step"] for r in got] == [r["step"] for r in ref] == [0, 2, 4]
     for a, b in zip(ref, got):
         assert a["val_examples"] == b["val_examples"] == 9 and a["val_tokens"] == b["val_tokens"]
         for key in ("val_loss", "val_denoise_loss", "val_clm_loss"):
@@ -296,7 +296,7 @@ def test_validation_under_two_ranks_equals_one_process(tmp_path, fsdp_gloo):
     )
     rows = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
     got = [r for r in rows if "val_loss" in r]
-    assert [r["step"] for r in got] == [r["step"] for r in one.val_records] == [1, 2]
+    assert [r["step"] for r in got] == [r["step"] for r in one.val_records] == [0, 1, 2]
     for a, b in zip(one.val_records, got):
         assert a["val_examples"] == b["val_examples"] == 9 and a["val_tokens"] == b["val_tokens"]
         for k in ("val_loss", "val_denoise_loss", "val_clm_loss"):

@@ -74,11 +74,15 @@ def _plain_val_loss(model, batches) -> dict[str, float]:
 
 def test_val_loss_is_the_models_plain_cross_entropy_on_the_fixed_set(tmp_path):
     """Every val row scores the same batches with the model as it is at that step, in eval mode (the model
-    has dropout 0.3: a train-mode forward would differ), token-weighted overall and per objective kind."""
+    has dropout 0.3: a train-mode forward would differ), token-weighted overall and per objective kind; the
+    first row, at step 0, scores the model before any step."""
     val = val_batches(3)
     model = tiny_model(dropout=0.3)
+    initial = _plain_val_loss(tiny_model(dropout=0.3), val)  # the same initialisation, untrained
     res = train(_cfg(tmp_path, steps=4, val_every=2), model=model, data=ToyStream(), val=val)
-    assert [r["step"] for r in res.val_records] == [2, 4]
+    assert [r["step"] for r in res.val_records] == [0, 2, 4]
+    for key, v in initial.items():
+        assert res.val_records[0][key] == pytest.approx(v, rel=1e-5, abs=1e-6), key
     last = res.val_records[-1]
     ref = _plain_val_loss(model, val)  # the final model is the one scored at step 4
     for key, v in ref.items():
@@ -88,7 +92,7 @@ def test_val_loss_is_the_models_plain_cross_entropy_on_the_fixed_set(tmp_path):
     assert model.training  # the train mode is restored
     assert res.val_records[0]["val_loss"] != last["val_loss"]  # scored with the weights of its step
     rows = _rows(tmp_path / "run")
-    assert [r["step"] for r in rows if "val_loss" in r] == [2, 4]
+    assert [r["step"] for r in rows if "val_loss" in r] == [0, 2, 4]
     assert all("loss" not in r for r in rows if "val_loss" in r)  # rows of their own
 
 
@@ -101,7 +105,7 @@ def test_validation_changes_no_training_step_and_resume_stays_exact(tmp_path):
     train(_cfg(tmp_path, "val", val_every=1), model=val_model, data=ToyStream(), val=val_batches(2))
     with_val = _rows(tmp_path / "val")
     assert [r for r in with_val if "val_loss" not in r] == _rows(tmp_path / "plain")
-    assert len([r for r in with_val if "val_loss" in r]) == 6
+    assert [r["step"] for r in with_val if "val_loss" in r] == [0, 1, 2, 3, 4, 5, 6]
     for a, b in zip(plain_model.state_dict().values(), val_model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
@@ -116,6 +120,7 @@ def test_validation_changes_no_training_step_and_resume_stays_exact(tmp_path):
         val=val_batches(2),
     )
     assert _rows(tmp_path / "resumed") == _rows(tmp_path / "whole")
+    assert [r["step"] for r in _rows(tmp_path / "whole") if "val_loss" in r] == [0, 2, 4, 6]  # 0 once
 
 
 WORDS = "the cat sat on a mat and looked at one small red bird in the old green tree today".split()

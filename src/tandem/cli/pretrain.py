@@ -14,6 +14,7 @@ EXAMPLES = """
   tandem pretrain --preset tiny --data '../shared/data/flores200/*.devtest' --steps 300 --batch-size 16 \\
       --seq-len 128 --lr 1e-3 --warmup 30 --out runs/tiny            # trains a tokenizer into runs/tiny/tokenizer
   tandem pretrain --data 'train/*.txt' --val-data 'heldout/*.txt' --val-every 50 --out runs/v  # + val_loss
+  tandem pretrain --data 'corpus/*.txt' --val-holdout 0.005 --val-every 50 --out runs/h  # 0.5% of it held out
   tandem pretrain --config runs/tiny/train_config.json --resume      # continue exactly where it stopped
   tandem pretrain --preset base --data en:wiki/en.txt de:wiki/de.txt --tokenizer tok/ --out runs/base \\
       --encoder-init runs/enc10b/model --freeze-encoder-steps 100000  # AlexaTM's warm-started encoder
@@ -125,6 +126,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--val-examples", type=int, default=None, help="examples in the validation set (default 256)"
+    )
+    g.add_argument(
+        "--val-holdout",
+        type=float,
+        default=None,
+        metavar="F",
+        help="hold out this share of the --data documents (e.g. 0.005; chosen by a hash of their text and "
+        "--seed, the same under any ranks, workers or resume): never trained on, the validation set is drawn "
+        "from them (instead of --val-data)",
     )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
     g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")

@@ -78,6 +78,9 @@ class TrainConfig:
     val_data: list[Any] = field(default_factory=list)
     val_every: int | None = None
     val_examples: int | None = None  # examples in the validation set (None: 256)
+    # or a share of the documents of `data` held out (by a hash of their text): not trained on, the set drawn
+    # from them
+    val_holdout: float | None = None
     pad_to_max: bool | None = None  # fixed batch shapes (None: only with compile)
     seq_len: int = 512  # encoder length
     target_len: int | None = None  # decoder length (default: seq_len)
@@ -199,6 +202,16 @@ class TrainConfig:
                 v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0),
                 f"{name} must be an integer > 0, got {v!r}",
             )
+        h = self.val_holdout
+        need(
+            h is None or (isinstance(h, int | float) and not isinstance(h, bool) and 0 < h < 1),
+            f"val_holdout (--val-holdout) must be a share of the documents between 0 and 1, e.g. 0.005, got {h!r}",
+        )
+        need(
+            h is None or not self.val_data,
+            "val_holdout (--val-holdout) and val_data (--val-data) both give the validation set: pass one "
+            "(hold documents of --data out, or validate on other files)",
+        )
         for name in ("decontaminate", "langs"):
             v = getattr(self, name)
             need(
@@ -486,7 +499,7 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
         read: dict[str, dict[str, Any]] = {}
         try:
             tok = Tokenizer.train(
-                _source_texts(sources, read),
+                _source_texts(sources, read, holdout=(cfg.val_holdout or 0.0, cfg.seed)),
                 vocab_size=vocab,
                 seed=cfg.seed,
                 extra_symbols=objective_symbols(cfg.objective),  # T5/UL2 sentinels and mode tokens
@@ -733,14 +746,20 @@ def _damaged_note(read: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = None) -> Iterator[str]:
+def _source_texts(
+    sources: list[Any],
+    read: dict[str, dict[str, Any]] | None = None,
+    holdout: tuple[float, int] = (0.0, 0),
+) -> Iterator[str]:
     """Every document of the sources, read once as the data stream reads them (any format, the source's
-    field; bad records are skipped here and counted by the stream), for training a tokenizer. `read`
-    gets per source path its documents read and records skipped by kind (for error messages), and the
-    same per file ("files": records, not pieces, read)."""
+    field; bad records are skipped here and counted by the stream), for training a tokenizer; not those
+    of the held-out split `holdout` (share, seed; see `is_held_out`). `read` gets per source path its
+    documents read and records skipped by kind (for error messages), and the same per file ("files":
+    records, not pieces, read)."""
     read = {} if read is None else read
     from tandem.data import Reader
     from tandem.data.sources import resolve_files
+    from tandem.data.stream import is_held_out
 
     if all(resolve_files(s)[0] == "tokens" for s in sources):
         raise TandemError(
@@ -756,6 +775,8 @@ def _source_texts(sources: list[Any], read: dict[str, dict[str, Any]] | None = N
                 name = _file_of(item.where) if item.where else str(src.path)
                 f = r["files"].setdefault(name, {"docs": 0, "skipped": {}, "first": ""})
                 if item.kind == "doc" and isinstance(item.payload, str):
+                    if is_held_out(item.payload, *holdout):  # validation text: not even the tokenizer sees it
+                        continue
                     n += 1
                     r["docs"] += 1
                     f["docs"] += item.record != last
@@ -933,22 +954,28 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
         pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
         decontaminate=deco,
         objective_args=cfg.objective_args(),
+        holdout=cfg.val_holdout or 0.0,
+        holdout_seed=cfg.seed,
     )
 
 
 def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, Any]]:
-    """The fixed validation batches of `val_data`: drawn as the training stream draws its examples (the
-    tokenizer, objective and its settings, lengths, language sampling, spoken share), from a stream of their
-    own seeded by `val_seed`; the same on every rank. A clear error naming the sources when none gives an
-    example."""
+    """The fixed validation batches of `val_data` (or of the documents of `data` that `val_holdout` holds
+    out): drawn as the training stream draws its examples (the tokenizer, objective and its settings,
+    lengths, language sampling, spoken share), from a stream of their own seeded by `val_seed`; the same on
+    every rank. A clear error naming the sources when none gives an example."""
     from tandem.data import PretrainStream
+    from tandem.data.stream import NoUsableData
     from tandem.train.validation import DEFAULT_VAL_EXAMPLES, draw_val_batches, val_seed
 
+    holdout = cfg.val_holdout or 0.0
+    flag = f"--val-holdout {holdout:g}" if holdout else "--val-data"
     if tokenizer is None:
-        raise TandemError("--val-data: the validation files are read with the run's tokenizer; give one")
+        raise TandemError(f"{flag}: the validation documents are read with the run's tokenizer; give one")
     notes: list[str] = []
-    sources = _sources(cfg, notes, flag="--val-data")
+    sources = _sources(cfg, notes, flag="--data" if holdout else "--val-data")
     named = ", ".join(str(s.path) for s in sources)
+    want = cfg.val_examples or DEFAULT_VAL_EXAMPLES
     stream = None
     try:
         stream = PretrainStream(
@@ -963,9 +990,21 @@ def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, An
             target_len=cfg.target_len,
             pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
             objective_args=cfg.objective_args(),
+            holdout=holdout,
+            holdout_seed=cfg.seed,
+            holdout_split="val",
         )
-        batches = draw_val_batches(stream, cfg.val_examples or DEFAULT_VAL_EXAMPLES)
+        batches = draw_val_batches(stream, want)
+    except NoUsableData as e:
+        if not holdout or stream is None or stream.stats.get("not_held_out", 0) == 0:
+            raise TandemError(f"{flag} {named}: no validation set could be drawn ({e})") from e
+        raise TandemError(
+            f"{flag}: none of the {stream.stats['not_held_out']:,} documents of --data {named} is held out; "
+            "raise --val-holdout (or validate on other files with --val-data)"
+        ) from e
     except TandemError as e:
+        if holdout:
+            raise TandemError(f"{flag} {named}: no validation set could be drawn ({e})") from e
         raise TandemError(
             f"--val-data {named}: no validation set could be drawn ({e}); give readable text (.txt, .jsonl, "
             ".parquet) with documents in it"
@@ -978,7 +1017,18 @@ def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, An
             print(note, flush=True)
         n = sum(len(b["input_ids"]) for b in batches)
         shown = named if len(sources) <= 3 else f"{sources[0].path} and {len(sources) - 1} more sources"
-        print(f"validation: {n} examples from {shown}", flush=True)
+        if holdout:
+            docs = stream.stats["held_out"]
+            print(f"validation: {n} examples from {docs:,} held-out documents of {shown}", flush=True)
+            if n < want:
+                print(
+                    f"warning: --val-holdout {holdout:g} holds out only {docs:,} documents of --data, which give "
+                    f"{n} validation examples, not --val-examples {want}; raise --val-holdout for more",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        else:
+            print(f"validation: {n} examples from {shown}", flush=True)
     return batches
 
 
@@ -989,7 +1039,7 @@ _MODEL_KEYS = ("preset", "model_overrides", "tokenizer", "vocab_size", "add_symb
 # (--batch-size and --grad-accum only warn: the stream goes on with the same examples, grouped into other
 # batches, which is how a run moves to a machine with less memory)
 _BATCH_KEYS = (
-    "seq_len target_len objective denoise_prob drop_rate mean_span alpha spoken_fraction seed"
+    "seq_len target_len objective denoise_prob drop_rate mean_span alpha spoken_fraction seed val_holdout"
 ).split()
 _RUN_CONTROL_KEYS = frozenset(
     (
@@ -1097,6 +1147,8 @@ def _data_summary(stats: dict[str, Any]) -> str:
         parts.append(f"{stats['changed_files']} files changed since the checkpoint")
     if stats.get("split_docs"):
         parts.append(f"{stats['split_docs']} long documents split")
+    if stats.get("held_out"):
+        parts.append(f"{stats['held_out']} documents held out for validation")
     if stats.get("empty_languages"):
         parts.append("no data for languages " + ", ".join(map(str, stats["empty_languages"])))
     if stats.get("dead_sources"):
@@ -1288,7 +1340,7 @@ def _train(
         if added:
             _check_vocab(model, tokenizer)
         data = _build_data(cfg, tokenizer, rank, world)
-    if val is None and cfg.val_data:  # before any step: a bad validation file fails now
+    if val is None and (cfg.val_data or cfg.val_holdout):  # before any step: a bad validation file fails now
         val = _build_val(cfg, tokenizer, rank)
     val = list(val) if val is not None else None
     val_every = cfg.val_every or cfg.ckpt_every
@@ -1406,7 +1458,9 @@ def _train(
     # 4. logging
     from tandem.train.validation import evaluate_loss
 
-    logger = MetricsLogger(out, tensorboard=cfg.tensorboard, resume_step=step) if rank == 0 else None
+    # rows after the step the run goes on from are dropped (to be redone), and at step 0 those of step 0 too:
+    # the validation row of step 0 is logged again
+    logger = MetricsLogger(out, tensorboard=cfg.tensorboard, resume_step=step or -1) if rank == 0 else None
     peak_flops = None
     if device.type == "cuda":
         peak_flops = measure_matmul_peak(device, torch.bfloat16 if bf16 else torch.float32)
@@ -1453,6 +1507,24 @@ def _train(
     grad_norm = float("nan")
     stop_at = cfg.steps if cfg.stop_after is None else min(cfg.steps, step + cfg.stop_after)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
+    def validate(at: int) -> float:
+        """Score the validation set and log its row for step `at`; returns the seconds it took. Eval mode,
+        no gradient, the RNGs restored: the training steps are those of a run without it."""
+        t0 = time.perf_counter()
+        vrec = {"step": at, **evaluate_loss(module, val, device, autocast, rank, world)}
+        vrec["val_time_s"] = time.perf_counter() - t0
+        if not math.isfinite(vrec["val_loss"]) and rank == 0:
+            print(f"warning: step {at}: the validation loss is {vrec['val_loss']}", file=sys.stderr)
+        if logger is not None:
+            logger.log(vrec)
+            val_records.append(vrec)
+        if bar is not None:
+            bar.set_postfix({**post, "val": f"{vrec['val_loss']:.3f}"}, refresh=False)
+        return vrec["val_time_s"]
+
+    if val and step == 0:  # the starting point of the curve (a resumed run has logged it already)
+        window_t0 += validate(0)
     exhausted = False
     data_failure: BaseException | None = None  # an error the data stream raised mid-run
     diverged: TandemError | None = None  # a step whose loss or gradient was not finite
@@ -1619,18 +1691,7 @@ def _train(
                     acc.zero_()
                     window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
             if val and (step % val_every == 0 or step == cfg.steps):
-                # eval mode, no gradient, the RNGs restored: the training steps are those of a run without it
-                t0 = time.perf_counter()
-                vrec = {"step": step, **evaluate_loss(module, val, device, autocast, rank, world)}
-                vrec["val_time_s"] = time.perf_counter() - t0
-                window_t0 += vrec["val_time_s"]  # not counted in the training throughput
-                if not math.isfinite(vrec["val_loss"]) and rank == 0:
-                    print(f"warning: step {step}: the validation loss is {vrec['val_loss']}", file=sys.stderr)
-                if logger is not None:
-                    logger.log(vrec)
-                    val_records.append(vrec)
-                if bar is not None:
-                    bar.set_postfix({**post, "val": f"{vrec['val_loss']:.3f}"}, refresh=False)
+                window_t0 += validate(step)  # not counted in the training throughput
             if bar is not None:
                 bar.update(1)
             if step % cfg.ckpt_every == 0 or step == stop_at:
