@@ -232,6 +232,25 @@ def test_markdown_table_shape():
     assert "| cb | acc | 50.00 | 10 | 1 | 2 |" in t and "| | f1 | 40.00 |" in t.replace("|  |", "| |")
 
 
+@pytest.mark.parametrize(
+    "flag,value,want",
+    [
+        ("--limit", "0", "--limit must be 1 or more (examples per task; leave it out for all), got 0"),
+        ("--shots", "-1", "--shots must be 0 or more (demonstrations per prompt), got -1"),
+        ("--batch-size", "0", "--batch-size must be 1 or more (examples per encoder pass), got 0"),
+    ],
+)
+def test_a_count_out_of_range_names_its_flag(flag, value, want, tmp_path, capsys):
+    # one combined message ("--shots must be >= 0, --limit >= 1 and --batch-size >= 1") named none of them
+    assert cli(["evaluate", "--model", str(tmp_path), "--tasks", "copa", flag, value]) == 2
+    assert capsys.readouterr().err == f"error: {want}\n"
+    if flag == "--limit":  # scoring a predictions file checks it the same way
+        assert (
+            cli(["evaluate", "--predictions", str(tmp_path / "p.jsonl"), "--task", "copa", flag, value]) == 2
+        )
+        assert capsys.readouterr().err == f"error: {want}\n"
+
+
 def test_more_shots_than_demonstrations_is_an_error(tiny_model, shared_data, tmp_path, capsys):
     # copa's demonstrations come from train32 (32 examples): 33 shots cannot be honoured, and a run that
     # quietly used 32 while metrics.json said 33 would be a wrong record

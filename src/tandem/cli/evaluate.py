@@ -68,6 +68,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _check_counts(args: argparse.Namespace, shots: bool = True) -> None:
+    """Each count flag in its range, the error naming the flag (one message for all three named none)."""
+    if shots and args.shots < 0:
+        raise TandemError(f"--shots must be 0 or more (demonstrations per prompt), got {args.shots}")
+    if args.limit is not None and args.limit < 1:
+        raise TandemError(
+            f"--limit must be 1 or more (examples per task; leave it out for all), got {args.limit}"
+        )
+    if shots and args.batch_size < 1:
+        raise TandemError(
+            f"--batch-size must be 1 or more (examples per encoder pass), got {args.batch_size}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from tandem.evaluation.runner import check_out_dir, markdown_table, write_reports
     from tandem.evaluation.tasks import get_task, get_tasks
@@ -80,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.task:
             raise TandemError("--predictions needs --task naming the task the predictions are for")
-        if args.limit is not None and args.limit < 1:
-            raise TandemError("--limit must be >= 1")
+        _check_counts(args, shots=False)
         task, explicit = get_task(args.task, args.flores_spm)
         reports = [score_predictions(task, data_dir, args.predictions, explicit, limit=args.limit)]
     else:
@@ -89,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
             raise TandemError(
                 "give --model DIR and --tasks a,b (or --predictions FILE --task T to score a file)"
             )
-        if args.shots < 0 or (args.limit is not None and args.limit < 1) or args.batch_size < 1:
-            raise TandemError("--shots must be >= 0, --limit >= 1 and --batch-size >= 1")
+        _check_counts(args)
         tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
         if not Path(args.model).is_dir():  # so does a wrong model path (named at once, no Hub lookup)
             from tandem.errors import model_dir_error
