@@ -251,6 +251,29 @@ def test_a_count_out_of_range_names_its_flag(flag, value, want, tmp_path, capsys
         assert capsys.readouterr().err == f"error: {want}\n"
 
 
+def test_a_task_with_every_example_skipped_warns_and_nothing_scored_exits_1(tiny_model, tmp_path, capsys):
+    # every query past the model's 96 positions: the run exited 0 with a "-" row and no word on stderr
+    long, short = tmp_path / "long.jsonl", tmp_path / "short.jsonl"
+    long.write_text("".join(json.dumps({"document": "word " * 200, "summary": "s"}) + "\n" for _ in range(2)))
+    short.write_text(json.dumps({"document": "a short text", "summary": "s"}) + "\n")
+    base = ["evaluate", "--model", str(tiny_model), "--no-progress", "--data-dir", str(tmp_path)]
+    warn = (
+        "warning: task xsum: nothing scored, all 2 examples skipped as too long (a query, or a choice, past "
+        "the model's maximum positions; the `skipped` records say which); use a model with more positions "
+        "or shorter examples\n"
+    )
+    # one task of two scored nothing: a warning naming it, exit 0
+    assert cli([*base, "--tasks", f"xsum={long},mlsum:de={short}"]) == 0
+    out, err = capsys.readouterr()
+    assert warn in err and "mlsum" not in err
+    assert "| xsum | - | - | 0 | 2 | 0 |" in out
+    # every task scored nothing: the reports are still written, exit 1
+    assert cli([*base, "--tasks", f"xsum={long}", "--out", str(tmp_path / "ev")]) == 1
+    assert warn in capsys.readouterr().err
+    res = json.loads((tmp_path / "ev" / "metrics.json").read_text())["results"]["xsum"]
+    assert res["num_scored"] == 0 and res["skipped_too_long"] == 2
+
+
 def test_more_shots_than_demonstrations_is_an_error(tiny_model, shared_data, tmp_path, capsys):
     # copa's demonstrations come from train32 (32 examples): 33 shots cannot be honoured, and a run that
     # quietly used 32 while metrics.json said 33 would be a wrong record

@@ -133,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
                     pool_is_eval,
                 )
         reports = _run_model(args, tasks, data_dir, sizes)
+    for r in reports:  # a task with no score is in the table as "-", easy to miss: say so where it ran
+        if r.num_scored == 0:
+            print(
+                f"warning: task {r.task}: nothing scored, all {r.skipped_too_long} examples skipped as too "
+                "long (a query, or a choice, past the model's maximum positions; the `skipped` records say "
+                "which); use a model with more positions or shorter examples",
+                file=sys.stderr,
+            )
     table = markdown_table(reports)
     print(table, end="")
     if args.out:
@@ -146,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
         meta["environment"] = environment()
         paths = write_reports(reports, args.out, meta)
         print(f"wrote {paths['predictions']}, {paths['metrics']}, {paths['table']}", file=sys.stderr)
-    return 0
+    # a run that scored nothing at all failed at its purpose (exit 1, as a failed quickstart stage; reports
+    # still written): bad input found before the work is exit 2, and --predictions matching nothing is that
+    return 1 if all(r.num_scored == 0 for r in reports) else 0
 
 
 def _run_model(args: argparse.Namespace, tasks, data_dir: Path, sizes: list[int]):
