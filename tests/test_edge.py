@@ -39,6 +39,24 @@ def edge(built):
     return EdgeModel.load(built["export"])
 
 
+@pytest.mark.parametrize("threads", [-1, "cpus+1", True, 2.0])
+def test_edge_model_refuses_threads_outside_the_cpus_naming_the_argument(built, threads):
+    # only `tandem serve --threads` was checked: EdgeModel(threads=-1) raised pybind11's TypeError listing
+    # CTranslate2's signature, a count past the CPUs was taken, and 99999 crashed the process (segfault)
+    import os
+
+    cpus = os.cpu_count() or 1
+    threads = cpus + 1 if threads == "cpus+1" else threads
+    want = (
+        f"EdgeModel threads must be an integer in [0, {cpus}] (0: the runtime's default; this machine has "
+        f"{cpus} CPUs), got {threads!r}"
+    )
+    with pytest.raises(TandemError) as e:
+        EdgeModel(built["export"], threads=threads)
+    assert str(e.value) == want
+    assert EdgeModel(built["export"], threads=0).threads == 0  # 0: CTranslate2's own choice
+
+
 def _hf_generate(built, text: str, **kw) -> list[int]:
     ids = torch.tensor([built["tok"].encode(text, add_eos=True)])
     with torch.no_grad():

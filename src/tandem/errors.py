@@ -44,3 +44,17 @@ def download_hint(name: object) -> str:
         "tandem loads models from local directories only and never downloads: for a Hugging Face Hub model "
         f"run `hf download {name} --local-dir DIR` first and give DIR"
     )
+
+
+def check_threads(threads: object, name: str) -> int:
+    """`threads` (CPU threads for a runtime, 0: its own default) if an integer in [0, CPU count], else a
+    TandemError naming it as `name` (e.g. "EdgeModel threads"). CTranslate2 refused -1 with a pybind11
+    TypeError listing its whole signature and crashed the process (segmentation fault) on 99999; threads
+    beyond the CPUs only contend for them."""
+    cpus = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= cpus:
+        raise TandemError(
+            f"{name} must be an integer in [0, {cpus}] (0: the runtime's default; this machine has {cpus} "
+            f"CPUs), got {threads!r}"
+        )
+    return threads

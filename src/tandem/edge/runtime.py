@@ -26,7 +26,7 @@ from tandem.decoding import (
     id_list,
     model_min_new_tokens,
 )
-from tandem.errors import InputTooLong, TandemError
+from tandem.errors import InputTooLong, TandemError, check_threads
 from tandem.jsonl import JSON_ERRORS
 from tandem.slu import SLULabels
 from tandem.tokenizer import continuation_ids, frame
@@ -330,6 +330,7 @@ class EdgeModel:
     ):
         from tandem.edge.isa import configure_ct2_isa
 
+        check_threads(threads, "EdgeModel threads")  # CTranslate2 crashes on a huge count
         configure_ct2_isa()  # before CTranslate2 loads: AVX-512 on AMD parts that have it
         import ctranslate2
 

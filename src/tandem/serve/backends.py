@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from tandem.edge.runtime import Generation, cut_at_stop, tokens_to_stop
-from tandem.errors import InputTooLong, TandemError, model_dir_error
+from tandem.errors import InputTooLong, TandemError, check_threads, model_dir_error
 from tandem.slu import SLULabels
 
 
@@ -257,14 +257,7 @@ def load_backend(model: str | os.PathLike, kind: str = "edge", threads: int = 1)
     path = Path(model)
     if not path.is_dir():
         raise model_dir_error(path)
-    cpus = os.cpu_count() or 1
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= cpus:
-        # CTranslate2 refused -1 with a pybind11 TypeError listing its whole signature, and 99999 crashed the
-        # process (segmentation fault); threads beyond the CPUs only contend for them
-        raise TandemError(
-            f"serve setting threads must be an integer in [0, {cpus}] (0: the runtime's default; this machine "
-            f"has {cpus} CPUs), got {threads!r}"
-        )
+    check_threads(threads, "serve setting threads")
     if kind == "edge":
         if not (path / "tandem_edge.json").is_file():
             raise TandemError(
