@@ -1220,3 +1220,64 @@ def test_score_rank_and_evaluate_score_a_choice_in_its_prompts_context(torch_dir
     lm = EncoderDecoder(Seq2SeqLM.from_pretrained(torch_dir), tok)
     (res,) = rank_choices(lm, ["[CLM] " + prompt], [choices])  # as `tandem evaluate` prompts
     assert res.scores == pytest.approx(want, abs=1e-4)
+
+
+def test_score_position_limit_is_the_same_on_both_backends_and_a_full_target_is_scored(tmp_path):
+    """A continuation of T tokens needs T decoder positions (the start token, then all but its last token are
+    read), a sequence T+1 (its EOS is scored after the last). On a 16-position model the edge backend refused
+    a 16-token continuation the torch backend scored (CTranslate2 reads the last token to score an EOS that is
+    dropped); both now take it, with the log-prob transformers' forward pass gives, and refuse 17 alike."""
+    import torch
+    import transformers
+
+    from tandem.serve import TorchBackend
+    from tandem.tokenizer import Tokenizer
+
+    tok_dir = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
+    hf_dir = build_random_hf(tmp_path / "hf", arch="mbart", vocab_size=256, seed=3, max_positions=16)
+    Tokenizer.load(tok_dir).save(hf_dir)
+    export_ct2(hf_dir, tmp_path / "e", quantize="float32", tokenizer=tok_dir / "tokenizer.model")
+    tok = Tokenizer.load(hf_dir)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(hf_dir)).eval()
+    prompt = "wake me up"
+    ctx = tok.encode(prompt)
+    by_len: dict[tuple[str, int], str] = {}
+    for k in range(4, 12):
+        for lead in ("", " b", " bb"):
+            choice = lead + " a" * k
+            by_len.setdefault(("cont", len(tok.encode(prompt + choice)) - len(ctx)), choice)
+            by_len.setdefault(("seq", len(tok.encode(choice)) + 1), choice)  # with EOS
+    src = torch.tensor([tok.encode(prompt, add_eos=True)])
+
+    def reference(ids: list[int]) -> float:
+        dec = torch.tensor([[hf.config.decoder_start_token_id, *ids[:-1]]])
+        assert dec.shape[1] <= 16  # what the decoder reads fits the positions
+        with torch.no_grad():
+            lp = torch.log_softmax(hf(input_ids=src, decoder_input_ids=dec).logits[0].double(), -1)
+        return sum(lp[i, t].item() for i, t in enumerate(ids))
+
+    fits = [by_len[("cont", 15)], by_len[("cont", 16)]]
+    want = [reference(tok.encode(prompt + c)[len(ctx) :]) for c in fits]
+    seq = by_len[("seq", 16)]
+    want_seq = reference(tok.encode(seq) + [tok.eos_id])
+    for b in (EdgeBackend(tmp_path / "e"), TorchBackend(hf_dir, threads=1, device="cpu")):
+        with TestClient(create_app(b, ServeSettings())) as c:
+            r = c.post("/v1/score", json={"prompt": prompt, "choices": fits, "normalize": "sum"})
+            assert r.status_code == 200, (b.kind, r.text)
+            assert r.json()["num_tokens"] == [15, 16] and r.json()["logprobs"] == pytest.approx(
+                want, abs=1e-4
+            )
+            r = c.post(
+                "/v1/score", json={"prompt": prompt, "choices": [seq], "normalize": "sum", "sequence": True}
+            )
+            assert r.status_code == 200, (b.kind, r.text)
+            assert r.json()["logprobs"] == pytest.approx([want_seq], abs=1e-4)
+            for body, words in [
+                ({"choices": [by_len[("cont", 17)]]}, "a target of 17 tokens"),
+                ({"choices": [by_len[("seq", 17)]], "sequence": True}, "a target (with EOS) of 17 tokens"),
+            ]:
+                r = c.post("/v1/score", json={"prompt": prompt, **body})
+                assert r.status_code == 413, (b.kind, r.text)
+                assert (
+                    r.json()["error"]["message"] == f"{words} is over this model's 16 positions; shorten it"
+                )

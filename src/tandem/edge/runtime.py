@@ -738,15 +738,43 @@ class EdgeModel:
         # the target and its own log-prob is dropped, and so is EOS's for a continuation
         lead = self._score_lead
         tgt = [[self.pieces[i] for i in [*lead, *t]] for t in ids]
-        what = "a target (with EOS and the forced first token)" if lead else "a target (with EOS)"
-        if not sequence:  # CTranslate2 reads and scores one more than is kept: the EOS after the target
-            what = what.replace("(with EOS", "(with the EOS scored after it")
+        # positions as the torch backend counts them: the decoder reads the start token and every scored token
+        # but the last (a sequence's last is its EOS), so a target of T tokens needs T positions, T+1 with EOS
+        what = _target_what(sequence, bool(lead))
         for s, t in zip(src, tgt):
             self._check_length(len(s), "a prompt")
-            self._check_length(len(t) + 1, what)  # the decoder reads start + target
-        res = _positions_checked(self.translator.score_batch, src, tgt, max_input_length=0)
+            self._check_length(len(t) + int(sequence), what)
+        # CTranslate2 reads a continuation's last token too, to score the EOS after it (then dropped): one that
+        # fills the positions is scored without its last token, whose log-prob comes from one decoding step
+        # after the rest (CTranslate2's full-vocabulary logits; the same value, only the last position read)
+        full = (
+            []
+            if sequence or self.max_positions is None
+            else [i for i, t in enumerate(tgt) if len(t) == self.max_positions]
+        )
+        cut = [t[:-1] if i in full else t for i, t in enumerate(tgt)]
+        res = _positions_checked(self.translator.score_batch, src, cut, max_input_length=0)
         n = len(lead)
-        return [list(r.log_probs)[n : None if sequence else n + len(t)] for r, t in zip(res, ids)]
+        out = [list(r.log_probs)[n : None if sequence else n + len(t)] for r, t in zip(res, ids)]
+        if full:
+            last = _positions_checked(
+                self.translator.translate_batch,
+                [src[i] for i in full],
+                target_prefix=[cut[i] for i in full],
+                max_decoding_length=self.max_positions,
+                beam_size=1,
+                return_logits_vocab=True,
+                use_vmap=False,
+                max_input_length=0,
+            )
+            import numpy as np  # CTranslate2's own dependency
+
+            for i, r in zip(full, last):
+                logits = np.asarray(r.logits[0][self.max_positions - 1], dtype=np.float64).ravel()
+                top = logits.max()
+                logp = logits - top - np.log(np.exp(logits - top).sum())
+                out[i] = out[i][:-1] + [float(logp[self.index[tgt[i][-1]]])]
+        return out
 
     def rank(
         self,
@@ -887,6 +915,12 @@ def read_vocabulary(path: Path, meta: dict[str, Any]) -> list[str]:
             f"{meta.get('vocab_size')} in {EDGE_META})"
         )
     return pieces
+
+
+def _target_what(sequence: bool, lead: bool) -> str:
+    """How an over-long scored target is named in the error (both backends): what it is counted with."""
+    extra = [x for x, on in (("EOS", sequence), ("the forced first token", lead)) if on]
+    return f"a target (with {' and '.join(extra)})" if extra else "a target"
 
 
 def _max_positions(meta: dict[str, Any]) -> int | None:

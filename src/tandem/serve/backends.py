@@ -217,7 +217,7 @@ class TorchBackend:
     ) -> list[list[float]]:
         torch = self.torch
         from tandem.decoding import forced_first_token
-        from tandem.edge.runtime import _target_ids
+        from tandem.edge.runtime import _target_ids, _target_what
 
         ids, mask, _ = self._encode(prompts, clm)
         # a continuation's tokens in its prompt's context (a sequence's alone, then EOS; never the labels'
@@ -238,12 +238,6 @@ class TorchBackend:
             logits = self.model(input_ids=ids, attention_mask=mask, labels=labels).logits.float()
         logp = torch.log_softmax(logits, dim=-1).gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
         return [logp[i, len(lead) : len(t)].tolist() for i, t in enumerate(tgts)]
-
-
-def _target_what(sequence: bool, lead: bool) -> str:
-    """How an over-long scored target is named in the error: what it is counted with."""
-    extra = [x for x, on in (("EOS", sequence), ("the forced first token", lead)) if on]
-    return f"a target (with {' and '.join(extra)})" if extra else "a target"
 
 
 def _model_name(path: str | os.PathLike) -> str:
