@@ -865,6 +865,28 @@ def test_an_alexatm_checkpoint_fine_tunes_with_a_tokenizer_without_a_pad_piece(s
         build_model(str(d), OtherEos())
 
 
+def test_a_warmup_ratio_covering_the_run_is_warned_about(tmp_path, capsys):
+    """`--warmup-ratio 1` (warmup >= the run's steps) was silent while `tandem pretrain` warns for `--warmup` >=
+    `--steps`: the lr rises at every step and peaks at the last, never decaying; a shorter warmup gives none."""
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"source": w, "target": w}) + "\n" for w in ["ab", "cd"] * 4))
+    dims = '{"d_model": 32, "num_heads": 2, "ffn_dim": 64, "encoder_layers": 1, "decoder_layers": 1}'
+    base = ["finetune", "--model", "tiny", "--model-overrides", dims, "--vocab-size", "270"]
+    base += ["--data", str(data), "--tokenizer", str(tmp_path / "tok"), "--max-steps", "4"]
+    base += ["--device", "cpu", "--log-every", "1", "--no-generate-eval"]
+    assert main([*base, "--warmup-ratio", "1", "--out", str(tmp_path / "long")]) == 0
+    want = (
+        "warning: --warmup-ratio 1 covers all 4 steps (warmup 4 >= steps 4): the learning rate rises over every "
+        "step of the run and reaches --lr only at the last; lower --warmup-ratio (e.g. 0.1)\n"
+    )
+    assert want in capsys.readouterr().err
+    rows = [json.loads(x) for x in (tmp_path / "long" / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in rows if "loss" in r and "lr" in r]
+    assert lrs == sorted(lrs) and len(set(lrs)) == 4  # rising at every step, as warned
+    assert main([*base, "--warmup-ratio", "0.75", "--out", str(tmp_path / "short")]) == 0  # warmup 3 of 4
+    assert "--warmup-ratio" not in capsys.readouterr().err
+
+
 def test_min_lr_ratio_sets_the_floor_the_schedule_decays_to(tmp_path, capsys):
     """The lr floor after linear decay was fixed at 0.05 x --lr; `--min-lr-ratio` sets it. Without warmup
     the schedule decays linearly from --lr at step 1 towards the floor, which it reaches after the last step."""

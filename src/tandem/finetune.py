@@ -26,6 +26,7 @@ import os
 import random
 import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -786,7 +787,16 @@ def fit(
     params = [p for p in params_owner.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = planned_steps(cfg, len(train))
-    sched = LRSchedule(cfg.lr, total, warmup=int(cfg.warmup_ratio * total), min_lr=cfg.lr * cfg.min_lr_ratio)
+    warmup = int(cfg.warmup_ratio * total)
+    sched = LRSchedule(cfg.lr, total, warmup=warmup, min_lr=cfg.lr * cfg.min_lr_ratio)
+    if warmup >= total > 1:  # as pretraining warns for --warmup >= --steps
+        print(
+            f"warning: --warmup-ratio {cfg.warmup_ratio:g} covers all {total} steps (warmup {warmup} >= steps "
+            f"{total}): the learning rate rises over every step of the run and reaches --lr only at the last; "
+            "lower --warmup-ratio (e.g. 0.1)",
+            file=sys.stderr,
+            flush=True,
+        )
     eval_every = cfg.eval_every if cfg.eval_every > 0 else steps_per_epoch
     pad = model.config.pad_token_id
     torch.manual_seed(cfg.seed)
