@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 from tandem.train import TrainConfig, train
-from test_train_helpers import ToyStream, tiny_model
+from test_train_helpers import TOY_RUN, ToyStream, tiny_model
 
 HELPER = Path(__file__).with_name("test_train_helpers.py")
 PATIENCE_S = 240  # for a torchrun of a few steps (it imports torch in 3 processes) on a slow CI machine
@@ -27,20 +27,7 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--lo
 
 
 def _cfg(out, **kw) -> dict:
-    base = dict(
-        out=str(out),
-        steps=6,
-        warmup=2,
-        lr=3e-3,
-        min_lr=1e-4,
-        log_every=1,
-        ckpt_every=3,
-        progress=False,
-        tensorboard=False,
-        plot=False,
-        device="cpu",
-    )
-    return base | kw
+    return TOY_RUN | {"out": str(out)} | kw
 
 
 def _start(cfg: dict, log: Path, *extra: str, **env: str) -> subprocess.Popen:

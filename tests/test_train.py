@@ -26,24 +26,11 @@ from tandem.train import (
     param_groups,
     train,
 )
-from test_train_helpers import VOCAB, ToyStream, tiny_model
+from test_train_helpers import TOY_RUN, VOCAB, ToyStream, tiny_model
 
 
 def _cfg(tmp_path, **kw) -> TrainConfig:
-    base = dict(
-        out=str(tmp_path / "run"),
-        steps=6,
-        warmup=2,
-        lr=3e-3,
-        min_lr=1e-4,
-        log_every=1,
-        ckpt_every=3,
-        progress=False,
-        tensorboard=False,
-        plot=False,
-        device="cpu",
-    )
-    return TrainConfig(**(base | kw))
+    return TrainConfig(**(TOY_RUN | {"out": str(tmp_path / "run")} | kw))
 
 
 @pytest.mark.parametrize("chunk,compiled", [(3, False), (1000, False), (5, True)])

@@ -12,6 +12,21 @@ import torch
 
 VOCAB = 64
 
+# the settings of the trainer tests' short runs (6 steps, a checkpoint at 3, a row per step, no progress bar,
+# TensorBoard or plot), as TrainConfig fields; a test overrides what it is about
+TOY_RUN = dict(
+    steps=6,
+    warmup=2,
+    lr=3e-3,
+    min_lr=1e-4,
+    log_every=1,
+    ckpt_every=3,
+    progress=False,
+    tensorboard=False,
+    plot=False,
+    device="cpu",
+)
+
 
 def tiny_model(dropout: float = 0.0, seed: int = 0):
     """A 2-layer tandem Seq2SeqLM small enough for sub-second steps on one CPU core."""

@@ -16,26 +16,13 @@ import torch.nn.functional as F
 from tandem.cli import main
 from tandem.errors import TandemError
 from tandem.train import TrainConfig, train
-from test_train_helpers import ToyStream, tiny_model, val_batches
+from test_train_helpers import TOY_RUN, ToyStream, tiny_model, val_batches
 
 _TIMINGS = ("tokens_per_s", "target_tokens_per_s", "time_per_step_s", "val_time_s")
 
 
 def _cfg(tmp_path, name="run", **kw) -> TrainConfig:
-    base = dict(
-        out=str(tmp_path / name),
-        steps=6,
-        warmup=2,
-        lr=3e-3,
-        min_lr=1e-4,
-        log_every=1,
-        ckpt_every=3,
-        progress=False,
-        tensorboard=False,
-        plot=False,
-        device="cpu",
-    )
-    return TrainConfig(**(base | kw))
+    return TrainConfig(**(TOY_RUN | {"out": str(tmp_path / name)} | kw))
 
 
 def _rows(out) -> list[dict]:
