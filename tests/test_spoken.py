@@ -832,6 +832,38 @@ def test_cli_stdin_and_files(tmp_path, monkeypatch, capsys) -> None:
     assert "missing.txt" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="named pipes need a POSIX system")
+def test_cli_reads_pipes_and_devices_and_names_a_folder(tmp_path, capsys) -> None:
+    """`tandem normalize --lang en <(zcat x.gz)` gives a pipe (/dev/fd/N): it was refused as "not found", as
+    was /dev/null; a folder was "not found" too instead of named as a folder."""
+    import os
+    import threading
+
+    from tandem.cli import main
+    from tandem.jsonl import read_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as w:
+            w.write("I have 3 cats.\n")
+
+    for read in (lambda: main(["normalize", "--lang", "en", str(fifo)]), lambda: read_text(fifo)):
+        writer = threading.Thread(target=feed)
+        writer.start()
+        got = read()
+        writer.join(timeout=10)
+        if got == 0:  # the CLI: its output, read once (no line count ahead of it)
+            assert capsys.readouterr().out == "i have three cats\n"
+        else:
+            assert got == "I have 3 cats.\n"
+    assert main(["normalize", "--lang", "en", os.devnull]) == 0
+    assert capsys.readouterr().out == ""
+    assert main(["normalize", "--lang", "en", str(tmp_path)]) == 2
+    assert f"input file {tmp_path} is a folder" in capsys.readouterr().err
+
+
 def test_cli_output_over_an_input_is_refused(tmp_path, capsys) -> None:
     """`-o` naming an input file would truncate it before it is read: the text would be lost."""
     from tandem.cli import main

@@ -74,10 +74,11 @@ def _unencodable(value: Any, where: str = "") -> str | None:
 
 
 def need_file(path: Path, what: str = "") -> None:
-    """A TandemError unless `path` is a file: a folder is named as one (it was "file not found")."""
+    """A TandemError unless `path` can be read as a file: a folder is named as one (it was "file not found");
+    a pipe or device is fine (`<(zcat x.gz)`, `/dev/stdin`, `/dev/null`), as for any Unix tool."""
     if path.is_dir():
         raise TandemError(f"{what}{path}: is a folder, not a file; give the path of a file in it")
-    if not path.is_file():
+    if not path.exists():
         raise TandemError(f"{what}{path}: file not found")
 
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tandem.errors import TandemError
+from tandem.jsonl import need_file
 
 HELP = "export a model to CTranslate2 for `tandem.edge` (int8, verified against tandem) or to Hugging Face"
 EXAMPLES = """
@@ -95,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{'it' if len(ignored) == 1 else 'them'} (export first, then trim the export)"
             )
         p = Path(args.trim_to)
-        if not p.is_file():
-            raise TandemError(f"--trim-to {p}: file not found")
+        need_file(p, "--trim-to ")
         lines = [x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
         from tandem.slu import LABELS_FILE
 

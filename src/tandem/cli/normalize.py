@@ -27,7 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", help="output file (default: stdout)")
 
 
-def _count_lines(paths: list[Path]) -> int:
+def _count_lines(paths: list[Path]) -> int | None:
+    """Lines in the input files, for the progress bar; None when one is a pipe or device (`<(zcat x.gz)`),
+    which can be read only once."""
+    if not all(p.is_file() for p in paths):
+        return None
     total = 0
     for p in paths:
         with p.open("rb") as f:
@@ -42,7 +46,11 @@ def run(args: argparse.Namespace) -> int:
     lang = canonical_language(args.lang)
     paths = [Path(f) for f in args.files]
     for p in paths:
-        if not p.is_file():
+        if p.is_dir():
+            raise TandemError(
+                f"input file {p} is a folder; pass the text files in it (e.g. {p}/*.txt) or pipe text to stdin"
+            )
+        if not p.exists():  # a pipe or device is read as a file: `<(zcat x.gz)`, /dev/stdin, /dev/null
             raise TandemError(
                 f"input file {p} not found; pass existing UTF-8 text files or pipe text to stdin"
             )
