@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,6 +349,27 @@ def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
             v = v.to(device, non_blocking=True)
         out[k] = v
     return out
+
+
+def add_kind_sums(vec: torch.Tensor, ex_loss: torch.Tensor, ex_tok: torch.Tensor, kind: Any) -> None:
+    """Add a batch's per-example loss sums and target tokens to `vec`: [0] all loss, [1] all tokens, then
+    (loss, tokens) per objective kind (KINDS, then other) from [2]; the slots after those are the caller's."""
+    codes = torch.tensor(_kind_codes(kind, ex_loss.shape[0]), device=vec.device)
+    vec[0] += ex_loss.sum().double()
+    vec[1] += ex_tok.sum().double()
+    for k in range(len(KINDS) + 1):
+        sel = codes == k
+        vec[2 + 2 * k] += ex_loss[sel].sum().double()
+        vec[3 + 2 * k] += ex_tok[sel].sum().double()
+
+
+def kind_losses(vec: Sequence[float]) -> dict[str, float]:
+    """The token-weighted loss of each objective kind that had target tokens, from `add_kind_sums`' slots."""
+    return {
+        name: vec[2 + 2 * k] / vec[3 + 2 * k]
+        for k, name in enumerate((*KINDS, "other"))
+        if vec[3 + 2 * k] > 0
+    }
 
 
 def _kind_codes(kind: Any, n: int) -> list[int]:
@@ -1601,13 +1622,7 @@ def _train(
                         b.get("decoder_input_ids"),
                     )
                 loss.backward()
-                codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
-                step_vec[0] += ex_loss.sum().double()
-                step_vec[1] += ex_tok.sum().double()
-                for k in range(nk):
-                    sel = codes == k
-                    step_vec[2 + 2 * k] += ex_loss[sel].sum().double()
-                    step_vec[3 + 2 * k] += ex_tok[sel].sum().double()
+                add_kind_sums(step_vec, ex_loss, ex_tok, b.get("kind"))
                 am = b.get("attention_mask")
                 step_vec[-1] += float(am.sum()) if am is not None else float(b["input_ids"].numel())
                 if mcfg is not None:
@@ -1664,9 +1679,7 @@ def _train(
                     "tokens_seen": tokens_seen,
                     "time_per_step_s": dt / window_steps,
                 }
-                for k, name in enumerate((*KINDS, "other")):
-                    if vec[3 + 2 * k] > 0:
-                        rec[f"loss_{name}"] = vec[2 + 2 * k] / vec[3 + 2 * k]
+                rec.update({f"loss_{name}": v for name, v in kind_losses(vec).items()})
                 if frozen:
                     rec["encoder_frozen"] = True
                 if peak_flops:

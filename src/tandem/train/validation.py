@@ -18,7 +18,7 @@ from torch import nn
 
 from tandem.errors import TandemError
 from tandem.train.checkpoint import get_rng_state, set_rng_state
-from tandem.train.trainer import KINDS, _all_reduce, _kind_codes, _to_device
+from tandem.train.trainer import KINDS, _all_reduce, _to_device, add_kind_sums, kind_losses
 
 __all__ = ["DEFAULT_VAL_EXAMPLES", "draw_val_batches", "evaluate_loss", "val_seed"]
 
@@ -88,13 +88,7 @@ def evaluate_loss(
                 )
             if i >= len(mine):
                 continue
-            codes = torch.tensor(_kind_codes(b.get("kind"), ex_loss.shape[0]), device=device)
-            sums[0] += ex_loss.sum().double()
-            sums[1] += ex_tok.sum().double()
-            for k in range(nk):
-                sel = codes == k
-                sums[2 + 2 * k] += ex_loss[sel].sum().double()
-                sums[3 + 2 * k] += ex_tok[sel].sum().double()
+            add_kind_sums(sums, ex_loss, ex_tok, b.get("kind"))
             sums[-1] += ex_loss.shape[0]
     finally:
         module.train(was_training)
@@ -103,9 +97,7 @@ def evaluate_loss(
     if vec[1] <= 0:
         raise TandemError("validation: the validation batches hold no target token")
     out = {"val_loss": vec[0] / vec[1]}
-    for k, name in enumerate((*KINDS, "other")):
-        if vec[3 + 2 * k] > 0:
-            out[f"val_{name}_loss"] = vec[2 + 2 * k] / vec[3 + 2 * k]
+    out.update({f"val_{name}_loss": v for name, v in kind_losses(vec).items()})
     out["val_tokens"] = int(vec[1])
     out["val_examples"] = int(vec[-1])
     return out
