@@ -962,18 +962,26 @@ def _build_data(cfg: TrainConfig, tokenizer, rank: int, world: int):
     return PretrainStream(
         sources,
         tokenizer,
-        cfg.objective,
-        seq_len=cfg.seq_len,
-        batch_size=cfg.batch_size,
+        **_example_args(cfg),
         seed=cfg.seed,
         rank=rank,
         world_size=world,
+        num_workers=cfg.num_workers,
+        decontaminate=deco,
+    )
+
+
+def _example_args(cfg: TrainConfig) -> dict[str, Any]:
+    """The PretrainStream settings that make a run's examples, the same for its training and validation
+    streams: objective and its settings, lengths, batch size, language sampling, spoken share, held-out split."""
+    return dict(
+        objective=cfg.objective,
+        seq_len=cfg.seq_len,
+        batch_size=cfg.batch_size,
         alpha=cfg.alpha,
         spoken_fraction=cfg.spoken_fraction,
         target_len=cfg.target_len,
-        num_workers=cfg.num_workers,
         pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
-        decontaminate=deco,
         objective_args=cfg.objective_args(),
         holdout=cfg.val_holdout or 0.0,
         holdout_seed=cfg.seed,
@@ -1000,20 +1008,7 @@ def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, An
     stream = None
     try:
         stream = PretrainStream(
-            sources,
-            tokenizer,
-            cfg.objective,
-            seq_len=cfg.seq_len,
-            batch_size=cfg.batch_size,
-            seed=val_seed(cfg.seed),
-            alpha=cfg.alpha,
-            spoken_fraction=cfg.spoken_fraction,
-            target_len=cfg.target_len,
-            pad_to_max=cfg.compile if cfg.pad_to_max is None else cfg.pad_to_max,
-            objective_args=cfg.objective_args(),
-            holdout=holdout,
-            holdout_seed=cfg.seed,
-            holdout_split="val",
+            sources, tokenizer, **_example_args(cfg), seed=val_seed(cfg.seed), holdout_split="val"
         )
         batches = draw_val_batches(stream, want)
     except NoUsableData as e:
