@@ -132,8 +132,6 @@ _RE_PREV_WORD_REVERSED = re.compile(r"\s+(\.?[^\W\d_]+)")
 _RE_PREV_WORDS_REVERSED = re.compile(_RE_PREV_WORD_REVERSED.pattern + r"(?:[^\S\r\n]+([^\W\d_]+)(?!\w))?")
 # a word right after a number (on the same line): the number may be in construct with it (ar "مئتا شخص")
 _RE_WORD_NEXT = re.compile(r"[^\S\r\n]*[^\W\d_]")
-# ... and that word
-_RE_NEXT_WORD = re.compile(r"[^\S\r\n]*([^\W\d_]+)")
 
 
 def _mark_ranges() -> str:
@@ -900,7 +898,7 @@ class LanguageRules:
         )
         unit = self.form(forms, n)
         if oblique and n == 2 and not isinstance(forms, str):
-            unit = " ".join(apply_rules(w, self.case_noun_rules) for w in unit.split())
+            unit = self.oblique_noun(unit)
         if n is not None and tpl == "{n} {unit}":  # it "1 h" -> "un'ora", like a counted noun
             words = self.elide(words, unit)
         return tpl.format(n=words, unit=unit)
@@ -1019,6 +1017,10 @@ class LanguageRules:
         after a decimal point are digits): ar "ألفان و عشرون" -> "ألفين و عشرين", "مئتا" -> "مئتي"."""
         head, sep, tail = words.partition(f" {self.v.point} ")
         return " ".join(apply_rules(w, self.case_rules) for w in head.split()) + sep + tail
+
+    def oblique_noun(self, words: str) -> str:
+        """A noun's words in the oblique case by `case.nouns`, each word (ar the dual "دقيقتان" -> "دقيقتين")."""
+        return " ".join(apply_rules(w, self.case_noun_rules) for w in words.split())
 
     def _case(self, words: str, s: str, negative: bool, oblique: bool) -> str:
         """`words` of the written number `s` in the oblique case where `oblique` and where they are no
@@ -1279,7 +1281,7 @@ class LanguageRules:
         if oblique:
             hw, mw = self.oblique(hw), self.oblique(mw)
             if mi == 2:
-                mu = " ".join(apply_rules(w, self.case_noun_rules) for w in mu.split())
+                mu = self.oblique_noun(mu)
         # (the next hour, for a time said as the next hour less a part: ar 3:45 "الرابعة إلا ربعا"; 12 am/pm
         # and 24 are followed by 1)
         hn = 1 if h == 24 or ap and h == 12 else h + 1
@@ -1295,7 +1297,7 @@ class LanguageRules:
             su = self.form(tm.get("second_unit", ""), s)
             if oblique:
                 sw = self.oblique(sw)
-                su = " ".join(apply_rules(w, self.case_noun_rules) for w in su.split()) if s == 2 else su
+                su = self.oblique_noun(su) if s == 2 else su
             out += " " + tm.get("s_by_s", {}).get(str(s), tm.get("s", "{s}")).format(s=sw, su=su)
         if ap:
             ap_word = self._day_part(h, ap)
@@ -2041,7 +2043,7 @@ class LanguageRules:
         if m.group("num") == "2":
             dual = nf["duals"][noun]  # type: ignore[index]
             if self._oblique_before(_before(m)):
-                dual = " ".join(apply_rules(w, self.case_noun_rules) for w in dual.split())
+                dual = self.oblique_noun(dual)
             return f" {dual} "
         return f" {noun} {nf['1'][self.nouns.get(noun, 'm')]} "  # type: ignore[index]
 
