@@ -264,6 +264,7 @@ def _check_cache(p: Path) -> None:
             "cache again with build_cache"
         )
     cache_layout(p, len(offsets) - 1)
+    cache_text_hashes(p, len(offsets) - 1)
 
 
 def cache_layout(p: Path, documents: int) -> tuple[list[dict], np.ndarray] | None:

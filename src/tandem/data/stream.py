@@ -37,7 +37,6 @@ from tandem.data.sources import (
     Item,
     Reader,
     Source,
-    cache_text_hashes,
     cache_text_size,
     file_is_empty,
     resolve_files,
@@ -218,14 +217,6 @@ def _check_cache_order(src: Source, cache: Any) -> None:
             f"{fix} as the text source has, or rebuild the cache with build_cache from a source with this "
             "source's order"
         )
-
-
-def _cache_documents(cache: Any) -> int:
-    """The number of documents of a token cache (offsets.npy; 0 if it cannot be read)."""
-    try:
-        return max(0, len(np.load(cache / "offsets.npy", mmap_mode="r")) - 1)
-    except (OSError, ValueError, EOFError):
-        return 0
 
 
 def _worker_signals() -> None:
@@ -492,7 +483,8 @@ class PretrainStream:
                 _check_cache_max_doc_chars(s, files[0], self.max_doc_chars)
                 _check_cache_order(s, files[0])
                 self._check_cache_text_steps(s, files[0], spoken_fraction, decontaminate)
-                if self.holdout > 0 and cache_text_hashes(files[0], _cache_documents(files[0])) is None:
+                # resolve_files checked a hashes.npy present (`cache_text_hashes`)
+                if self.holdout > 0 and not (files[0] / "hashes.npy").is_file():
                     raise TandemError(
                         f"source {s.path}: the token cache does not record its documents' text hashes (built "
                         "by an older tandem), which a held-out split (--val-holdout) is chosen by; rebuild it "
