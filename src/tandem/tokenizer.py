@@ -1290,11 +1290,15 @@ def continuation_ids(
     after "Answer:" it is `▁yes`. With an empty context, or where a token spans the boundary (the context's ids
     are not a prefix of the whole), the choice is encoded alone. Torch-free: rank scoring (`tandem evaluate`),
     `tandem serve`'s /v1/score and `EdgeModel.rank` all split a (prompt, choice) pair here."""
-    alone = encode_batch(list(choices))
     if not context:
-        return alone
+        return encode_batch(list(choices))
     ctx, *wholes = encode_batch([context, *(context + c for c in choices)])
-    return [w[len(ctx) :] if w[: len(ctx)] == ctx else a for a, w in zip(alone, wholes)]
+    out = [w[len(ctx) :] if w[: len(ctx)] == ctx else None for w in wholes]
+    alone = [i for i, ids in enumerate(out) if ids is None]  # encoded alone only where needed
+    if alone:
+        for i, ids in zip(alone, encode_batch([choices[i] for i in alone])):
+            out[i] = ids
+    return out
 
 
 __all__ = [
