@@ -3,6 +3,8 @@
 #
 #   bash benchmarks/gpu_check.sh base     # ~5 min: base shape, tandem --compile vs HF; plain-CE variant; profile
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
+#   bash benchmarks/gpu_check.sh variants # <=9.5 min: base shape A/Bs (fused projections, cuDNN attention,
+#                                         # max-autotune), HF, and a profile of the default
 #
 # Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
 # tandem is put on PYTHONPATH). Every benchmark's JSON lines go to $OUT (default ./gpu_out) as one file per
@@ -18,9 +20,17 @@ tb=benchmarks/train_throughput.py
 log="$out/$stage.jsonl"
 : >"$log"
 
+start=$SECONDS
+budget=${BUDGET_S:-570} # the whole stage stays under one device call's limit; a step gets what is left
 step() {  # step SECONDS ARGS...: run one benchmark, append its JSON lines to the stage log
     local secs=$1
     shift
+    local left=$((budget - (SECONDS - start)))
+    if ((left < 30)); then
+        echo "== skipped (stage budget spent): $*" | tee -a "$out/$stage.err"
+        return
+    fi
+    ((secs > left)) && secs=$left
     echo "== $*" | tee -a "$out/$stage.err"
     timeout "$secs" "$py" "$tb" "$@" 2>>"$out/$stage.err" | tee -a "$log"
     echo "rc=${PIPESTATUS[0]}" | tee -a "$out/$stage.err"
@@ -35,11 +45,21 @@ base)
     step 120 --impl tandem --preset base --device cuda --compile --no-fused-loss
     step 150 --impl tandem --preset base --device cuda --compile --profile "$out/prof"
     ;;
+variants)
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    c=(--preset base --device cuda --peak-flops "$peak")
+    step 150 --impl tandem "${c[@]}" --compile --profile "$out/prof"
+    step 120 --impl tandem "${c[@]}" --compile --no-fused-qkv
+    step 70 --impl hf "${c[@]}"
+    step 120 --impl tandem "${c[@]}" --compile --sdpa cudnn
+    step 240 --impl tandem "${c[@]}" --compile --compile-mode max-autotune-no-cudagraphs
+    ;;
 1.9b)
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile
     ;;
 *)
-    echo "unknown stage $stage (base or 1.9b)" >&2
+    echo "unknown stage $stage (base, variants or 1.9b)" >&2
     exit 2
     ;;
 esac

@@ -108,14 +108,33 @@ def run_one(args) -> dict:
         labels = torch.randint(4, cfg.vocab_size, (B, T), generator=gen)
         batches.append((ids.to(device), torch.ones_like(ids).to(device), labels.to(device)))
 
+    if args.sdpa != "default":
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+
+        first = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}[args.sdpa]
+        order = [first] + [
+            b
+            for b in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
+            if b != first
+        ]
+        # for the whole process (both implementations' eager calls and tandem's compiled blocks)
+        sdpa_kernel(order, set_priority=True).__enter__()
     if args.impl == "tandem":
         from tandem.model import Seq2SeqLM
+        from tandem.model.layers import set_fused_projections
+
+        set_fused_projections(not args.no_fused_qkv)
 
         with device:  # initialise on the device: building a 1.9B model on the host CPU takes minutes
             model = Seq2SeqLM(cfg)
         module = Seq2SeqTrainModule(model, fused_loss=not args.no_fused_loss, compile_loss=args.compile)
         parallelize(
-            module, device, activation_checkpointing=args.ac, compile=args.compile, mixed_precision=None
+            module,
+            device,
+            activation_checkpointing=args.ac,
+            compile=args.compile,
+            mixed_precision=None,
+            compile_mode=args.compile_mode,
         )
         opt = build_optimizer(module, lr=1e-4, weight_decay=0.1)
 
@@ -205,6 +224,9 @@ def run_one(args) -> dict:
         "params": nparams,
         "shape": f"{B}x({S}+{T})",
         "compile": bool(args.compile and args.impl == "tandem"),
+        "compile_mode": args.compile_mode if args.compile and args.impl == "tandem" else None,
+        "fused_qkv": args.impl == "tandem" and not args.no_fused_qkv,
+        "sdpa": args.sdpa,
         "steps": args.steps,
         "seconds": sum(times),
         "median_step_s": dt / args.steps,
@@ -221,31 +243,77 @@ def run_one(args) -> dict:
     }
 
 
-def _profile(args, train_step, sync, steps: int = 3, top: int = 15) -> dict:
+# device kernels by kind, from their names (cuBLAS/CUTLASS GEMMs, attention, Inductor's Triton kernels, optimizer)
+_KINDS = (
+    ("attention", ("flash", "fmha", "attention", "cudnn", "sdpa")),
+    (
+        "gemm",
+        (
+            "gemm",
+            "xmma",
+            "cutlass",
+            "nvjet",
+            "sm90_",
+            "sm80_",
+            "matmul",
+            "triton_tem",
+            "aten::mm",
+            "addmm",
+            "bmm",
+        ),
+    ),
+    ("optimizer", ("adam", "multi_tensor", "foreach", "norm_kernel")),
+    ("triton_fused", ("triton_",)),
+)
+
+
+def _kind(name: str) -> str:
+    low = name.lower()
+    for kind, keys in _KINDS:
+        if any(k in low for k in keys):
+            return kind
+    return "other"
+
+
+def _profile(args, train_step, sync, steps: int = 3, top: int = 25) -> dict:
     """`steps` more steps under torch.profiler: a Chrome trace in --profile DIR (open it in
-    chrome://tracing or Perfetto) and the `top` ops by self time (device time on CUDA) per step, with their
-    share of the profiled time: where a step goes, for the next optimisation."""
+    chrome://tracing or Perfetto), the `top` ops by self time (device time on CUDA) per step with their
+    share of the profiled time, the time by kind of kernel, and (CUDA) how busy the device was over the
+    wall time of those steps: where a step goes, for the next optimisation."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
     cuda = args.device == "cuda"
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    sync()
     with profile(activities=acts) as prof:
+        t0 = time.perf_counter()
         for i in range(steps):
             train_step(i)
         sync()
+        wall = time.perf_counter() - t0
     os.makedirs(args.profile, exist_ok=True)
     trace = os.path.join(args.profile, f"{args.impl}-{args.preset}-{args.device}.json")
     prof.export_chrome_trace(trace)
     key = "self_device_time_total" if cuda else "self_cpu_time_total"
     events = [e for e in prof.key_averages() if getattr(e, key, 0) > 0]
+    if cuda:  # kernels only: a CPU-side op's device total repeats its kernels' time
+        events = [
+            e for e in events if getattr(e, "device_type", None) == torch.autograd.DeviceType.CUDA
+        ] or events
     total = sum(getattr(e, key) for e in events) or 1.0
     events.sort(key=lambda e: getattr(e, key), reverse=True)
+    kinds: dict[str, float] = {}
+    for e in events:
+        kinds[_kind(e.key)] = kinds.get(_kind(e.key), 0.0) + getattr(e, key)
     del torch
     return {
         "trace": trace,
         "time": "device" if cuda else "cpu",
         "ms_per_step": round(total / 1e3 / steps, 3),
+        "wall_ms_per_step": round(wall * 1e3 / steps, 3),
+        "busy_share": round(total / 1e6 / wall, 4),
+        "by_kind_ms_per_step": {k: round(v / 1e3 / steps, 3) for k, v in sorted(kinds.items())},
         "top": [
             {
                 "op": e.key[:120],
@@ -275,6 +343,20 @@ def main(argv=None) -> int:
     p.add_argument("--compile", action="store_true", help="tandem: torch.compile each block")
     p.add_argument("--ac", action="store_true", help="activation checkpointing (both)")
     p.add_argument("--no-fused-loss", action="store_true", help="tandem: plain cross-entropy on full logits")
+    p.add_argument(
+        "--no-fused-qkv", action="store_true", help="tandem: one GEMM per projection (the A/B of the fusion)"
+    )
+    p.add_argument(
+        "--compile-mode",
+        default=None,
+        help="tandem --compile: torch.compile mode, e.g. max-autotune-no-cudagraphs",
+    )
+    p.add_argument(
+        "--sdpa",
+        default="default",
+        choices=["default", "cudnn", "flash"],
+        help="scaled_dot_product_attention backend tried first (both impls)",
+    )
     p.add_argument(
         "--rounds", type=positive_int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"
     )

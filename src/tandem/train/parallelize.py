@@ -60,11 +60,14 @@ def parallelize(
     activation_checkpointing: bool = False,
     compile: bool = False,
     mixed_precision: str | None = "bf16",
+    compile_mode: str | None = None,
 ) -> nn.Module:
     """Move `model` to `device`, then wrap its blocks with activation checkpointing, compile them, and
-    shard them with FSDP2 (`fully_shard` per block, then the root) when `dp_mesh` is given or the default
-    process group has more than one rank. `mixed_precision="bf16"` keeps bf16 parameters and fp32 gradient
-    reduction under FSDP on GPU (CPU stays fp32). Returns the same (mutated) module.
+        shard them with FSDP2 (`fully_shard` per block, then the root) when `dp_mesh` is given or the default
+        process group has more than one rank. `mixed_precision="bf16"` keeps bf16 parameters and fp32 gradient
+        reduction under FSDP on GPU (CPU stays fp32). `compile_mode` is torch.compile's `mode` (e.g.
+    "max-autotune-no-cudagraphs": Triton GEMMs with fused epilogues, minutes more to compile). Returns the same
+    (mutated) module.
     """
     device = torch.device(device)
     model.to(device)
@@ -79,7 +82,7 @@ def parallelize(
     if compile:
         for layers in block_lists(model):
             for block in layers:
-                block.compile()  # in place: keeps parameter names (no `_orig_mod.` prefix)
+                block.compile(mode=compile_mode)  # in place: keeps parameter names (no `_orig_mod.` prefix)
 
     sharded = dp_mesh is not None or (dist.is_initialized() and dist.get_world_size() > 1)
     if sharded:
