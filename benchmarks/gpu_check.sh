@@ -49,11 +49,12 @@ variants)
     peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
     echo "matmul peak $peak" | tee -a "$out/gpu.txt"
     c=(--preset base --device cuda --peak-flops "$peak")
-    step 150 --impl tandem "${c[@]}" --compile --profile "$out/prof"
+    step 150 --impl tandem "${c[@]}" --compile --profile /tmp/prof
     step 120 --impl tandem "${c[@]}" --compile --no-fused-qkv
     step 70 --impl hf "${c[@]}"
     step 120 --impl tandem "${c[@]}" --compile --sdpa cudnn
     step 240 --impl tandem "${c[@]}" --compile --compile-mode max-autotune-no-cudagraphs
+    gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
 1.9b)
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile
