@@ -5,6 +5,8 @@
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
 #   bash benchmarks/gpu_check.sh variants # <=9.5 min: base shape A/Bs (fused projections, cuDNN attention,
 #                                         # max-autotune), HF, and a profile of the default
+#   bash benchmarks/gpu_check.sh cudagraphs # ~6 min: base shape, compile modes (CUDA graphs) vs HF, profile;
+#                                         # `tandem pretrain` on a synthetic corpus, default vs auto compile mode
 #
 # Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
 # tandem is put on PYTHONPATH). Every benchmark's JSON lines go to $OUT (default ./gpu_out) as one file per
@@ -56,11 +58,36 @@ variants)
     step 240 --impl tandem "${c[@]}" --compile --compile-mode max-autotune-no-cudagraphs
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
+cudagraphs)
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    c=(--preset base --device cuda --peak-flops "$peak")
+    step 60 --impl hf "${c[@]}"
+    step 90 --impl tandem "${c[@]}" --compile --compile-mode default
+    step 120 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead --profile /tmp/prof
+    step 90 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead --no-fused-qkv
+    gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
+    # the trainer itself on the base preset: Inductor's default mode, then auto (CUDA graphs on one GPU)
+    "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
+    for mode in default auto; do
+        left=$((budget - (SECONDS - start)))
+        ((left < 40)) && break
+        echo "== pretrain --compile-mode $mode" | tee -a "$out/$stage.err"
+        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 16000 \
+            $([ -d /tmp/pre-default/tokenizer ] && echo --tokenizer /tmp/pre-default/tokenizer) \
+            --steps 40 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
+            --val-holdout 0.01 --val-every 20 --val-examples 64 --num-workers 6 --compile \
+            --compile-mode "$mode" --no-progress --no-tensorboard --out "/tmp/pre-$mode" \
+            >>"$out/$stage.err" 2>&1
+        echo "rc=$?" | tee -a "$out/$stage.err"
+        cp "/tmp/pre-$mode/metrics.jsonl" "$out/pretrain-$mode.jsonl" 2>/dev/null
+    done
+    ;;
 1.9b)
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile
     ;;
 *)
-    echo "unknown stage $stage (base, variants or 1.9b)" >&2
+    echo "unknown stage $stage (base, variants, cudagraphs or 1.9b)" >&2
     exit 2
     ;;
 esac

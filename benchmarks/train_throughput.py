@@ -168,6 +168,7 @@ def run_one(args) -> dict:
             torch.cuda.synchronize(device)
 
     def train_step(i):
+        torch.compiler.cudagraph_mark_step_begin()  # a new iteration for blocks compiled with CUDA graphs
         loss = step(batches[i % 2])
         torch.nn.utils.clip_grad_norm_(
             [p for g in opt.param_groups for p in g["params"] if p.grad is not None], 1.0

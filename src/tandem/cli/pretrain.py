@@ -155,6 +155,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
     g.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"])
     g.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
+    g.add_argument(
+        "--compile-mode",
+        default=d.compile_mode,
+        choices=["auto", "default", "reduce-overhead", "max-autotune-no-cudagraphs"],
+        help="torch.compile mode with --compile (auto: CUDA graphs on one GPU without --grad-accum, "
+        "Inductor's default elsewhere)",
+    )
     g.add_argument("--activation-checkpointing", action="store_true", help="recompute block activations")
     g.add_argument(
         "--no-fused-loss",

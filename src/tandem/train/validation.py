@@ -82,6 +82,7 @@ def evaluate_loss(
         for i in range(calls):
             # a rank with fewer batches scores one again without counting it: FSDP needs every rank's forward
             b = _to_device(mine[i] if i < len(mine) else batches[0], device)
+            torch.compiler.cudagraph_mark_step_begin()  # blocks compiled with CUDA graphs: a new iteration
             with autocast:
                 _, ex_loss, ex_tok = module(
                     b["input_ids"], b.get("attention_mask"), b["labels"], None, b.get("decoder_input_ids")
