@@ -58,6 +58,28 @@ variants)
     step 240 --impl tandem "${c[@]}" --compile --compile-mode max-autotune-no-cudagraphs
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
+trainer)  # a second look after `cudagraphs`: the trainer first, then the CUDA-graph row and HF again
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
+    pre() {
+        left=$((budget - (SECONDS - start)))
+        ((left < 40)) && return
+        echo "== pretrain --compile-mode $1" | tee -a "$out/$stage.err"
+        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 8000 \
+            $([ -d /tmp/pre-auto/tokenizer ] && echo --tokenizer /tmp/pre-auto/tokenizer) \
+            --steps 30 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
+            --val-holdout 0.01 --val-every 15 --val-examples 64 --num-workers 6 --compile \
+            --compile-mode "$1" --no-progress --no-tensorboard --out "/tmp/pre-$1" >>"$out/$stage.err" 2>&1
+        echo "rc=$?" | tee -a "$out/$stage.err"
+        cp "/tmp/pre-$1/metrics.jsonl" "$out/pretrain-$1.jsonl" 2>/dev/null
+    }
+    pre auto
+    c=(--preset base --device cuda --peak-flops "$peak")
+    step 60 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead
+    step 45 --impl hf "${c[@]}"
+    pre default
+    ;;
 cudagraphs)
     peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
     echo "matmul peak $peak" | tee -a "$out/gpu.txt"

@@ -209,9 +209,12 @@ def run_one(args) -> dict:
         * args.steps
     )
     peak = args.peak_flops or _peak_flops(device, torch.bfloat16 if bf16 else torch.float32)
+    extra_mem = {}
     if device.type == "cuda":
         mem = torch.cuda.max_memory_allocated(device) / 2**30
         mem_key = "peak_gpu_mem_gib"
+        # CUDA graphs allocate from a private pool that max_memory_allocated does not see: reserved does
+        extra_mem["peak_gpu_reserved_gib"] = torch.cuda.max_memory_reserved(device) / 2**30
     else:
         mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         mem_key = "peak_rss_gib"
@@ -239,6 +242,7 @@ def run_one(args) -> dict:
         "mfu": flops / dt / peak,
         "matmul_peak_tflops": peak / 1e12,
         mem_key: mem,
+        **extra_mem,
         "final_loss": final,
         **({"profile": profile} if profile is not None else {}),
     }
