@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # The GPU training measurements of issue #3 in one prepared run (a lent H100/H200 device has minutes, not hours).
 #
-#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape, tandem --compile vs HF; plain-CE variant; profile
+#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape: HF, tandem --compile (auto: CUDA graphs) and
+#                                         # --compile-mode default, a profile by kernel kind
+#   bash benchmarks/gpu_check.sh trainer  # ~3 min: `tandem pretrain` (base, synthetic corpus), auto vs default
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
-#   bash benchmarks/gpu_check.sh variants # <=9.5 min: base shape A/Bs (fused projections, cuDNN attention,
-#                                         # max-autotune), HF, and a profile of the default
-#   bash benchmarks/gpu_check.sh cudagraphs # ~6 min: base shape, compile modes (CUDA graphs) vs HF, profile;
-#                                         # `tandem pretrain` on a synthetic corpus, default vs auto compile mode
 #
 # Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
 # tandem is put on PYTHONPATH). Every benchmark's JSON lines go to $OUT (default ./gpu_out) as one file per
-# stage, and a trace of the profiled steps to $OUT/prof; stderr is kept beside them. Each step is cut by
+# stage, a gzipped trace of the profiled steps to $OUT/trace.json.gz; stderr is kept beside them. Each step is cut by
 # `timeout` so that one hang cannot eat the whole lease.
 set -u
 stage=${1:-base}
@@ -43,73 +41,35 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
     tee -a "$out/gpu.txt"
 case "$stage" in
 base)
-    step 200 --impl both --preset base --device cuda --compile
-    step 120 --impl tandem --preset base --device cuda --compile --no-fused-loss
-    step 150 --impl tandem --preset base --device cuda --compile --profile "$out/prof"
-    ;;
-variants)
-    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
-    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
-    c=(--preset base --device cuda --peak-flops "$peak")
-    step 150 --impl tandem "${c[@]}" --compile --profile /tmp/prof
-    step 120 --impl tandem "${c[@]}" --compile --no-fused-qkv
-    step 70 --impl hf "${c[@]}"
-    step 120 --impl tandem "${c[@]}" --compile --sdpa cudnn
-    step 240 --impl tandem "${c[@]}" --compile --compile-mode max-autotune-no-cudagraphs
-    gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
-    ;;
-trainer)  # a second look after `cudagraphs`: the trainer first, then the CUDA-graph row and HF again
-    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
-    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
-    "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
-    pre() {
-        left=$((budget - (SECONDS - start)))
-        ((left < 40)) && return
-        echo "== pretrain --compile-mode $1" | tee -a "$out/$stage.err"
-        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 8000 \
-            $([ -d /tmp/pre-auto/tokenizer ] && echo --tokenizer /tmp/pre-auto/tokenizer) \
-            --steps 30 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
-            --val-holdout 0.01 --val-every 15 --val-examples 64 --num-workers 6 --compile \
-            --compile-mode "$1" --no-progress --no-tensorboard --out "/tmp/pre-$1" >>"$out/$stage.err" 2>&1
-        echo "rc=$?" | tee -a "$out/$stage.err"
-        cp "/tmp/pre-$1/metrics.jsonl" "$out/pretrain-$1.jsonl" 2>/dev/null
-    }
-    pre auto
-    c=(--preset base --device cuda --peak-flops "$peak")
-    step 60 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead
-    step 45 --impl hf "${c[@]}"
-    pre default
-    ;;
-cudagraphs)
     peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
     echo "matmul peak $peak" | tee -a "$out/gpu.txt"
     c=(--preset base --device cuda --peak-flops "$peak")
     step 60 --impl hf "${c[@]}"
+    step 90 --impl tandem "${c[@]}" --compile # auto: CUDA graphs per block (one GPU)
     step 90 --impl tandem "${c[@]}" --compile --compile-mode default
-    step 120 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead --profile /tmp/prof
-    step 90 --impl tandem "${c[@]}" --compile --compile-mode reduce-overhead --no-fused-qkv
+    step 120 --impl tandem "${c[@]}" --compile --profile /tmp/prof
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
-    # the trainer itself on the base preset: Inductor's default mode, then auto (CUDA graphs on one GPU)
+    ;;
+trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (CUDA graphs), then default
     "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
-    for mode in default auto; do
+    for mode in auto default; do
         left=$((budget - (SECONDS - start)))
         ((left < 40)) && break
         echo "== pretrain --compile-mode $mode" | tee -a "$out/$stage.err"
-        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 16000 \
-            $([ -d /tmp/pre-default/tokenizer ] && echo --tokenizer /tmp/pre-default/tokenizer) \
-            --steps 40 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
-            --val-holdout 0.01 --val-every 20 --val-examples 64 --num-workers 6 --compile \
-            --compile-mode "$mode" --no-progress --no-tensorboard --out "/tmp/pre-$mode" \
-            >>"$out/$stage.err" 2>&1
+        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 8000 \
+            $([ -d /tmp/pre-auto/tokenizer ] && echo --tokenizer /tmp/pre-auto/tokenizer) \
+            --steps 30 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
+            --val-holdout 0.01 --val-every 15 --val-examples 64 --num-workers 6 --compile \
+            --compile-mode "$mode" --no-progress --no-tensorboard --out "/tmp/pre-$mode" >>"$out/$stage.err" 2>&1
         echo "rc=$?" | tee -a "$out/$stage.err"
         cp "/tmp/pre-$mode/metrics.jsonl" "$out/pretrain-$mode.jsonl" 2>/dev/null
     done
     ;;
-1.9b)
-    step 420 --impl both --preset alexatm-1.9b --device cuda --compile
+1.9b) # measured with Inductor's default mode; auto would take CUDA graphs
+    step 420 --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     ;;
 *)
-    echo "unknown stage $stage (base, variants, cudagraphs or 1.9b)" >&2
+    echo "unknown stage $stage (base, trainer or 1.9b)" >&2
     exit 2
     ;;
 esac

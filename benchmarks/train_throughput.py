@@ -11,13 +11,15 @@ process (clean peak memory), sharing one measured peak.
 
     python benchmarks/train_throughput.py --impl both --preset tiny --device cpu --threads 1 --rounds 3
     python benchmarks/train_throughput.py --impl both --preset base --device cuda --compile   # 32x(512+512)
-    python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --compile
+    python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     python benchmarks/train_throughput.py --impl tandem --preset base --device cuda --compile --profile prof/
 
-Measured 2026-11-26 on one H200 (torch 2.11, transformers 5.17; 2 warm-up + 6 timed steps, matmul peak
-769 TFLOP/s): base: tandem --compile 38.7% MFU (395k tokens/s, 17.3 GiB) and eager 31.8%, HF 30.3% (309k
-tokens/s, 22.9 GiB); alexatm-1.9b: tandem --compile 60.3% MFU (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k
-tokens/s, 60.0 GiB). CPU tiny, idle 2-core machine, 5 alternating rounds (2026-11-27): best steps 1.06x HF
+Measured on H200s (torch 2.11, transformers 5.17; 3 warm-up + 10 timed steps), base: 2026-11-27, tandem
+--compile with CUDA graphs per block (auto) 72.7 ms/step, 450k tokens/s, 44.8% MFU of the 757 TFLOP/s peak
+measured in that run, HF 278k tokens/s (27.7%; 318k and 328k in two other runs); 2026-11-26, Inductor's default
+mode 38.7% (395k tokens/s, 17.3 GiB), eager 31.8%, HF 30.3% (309k tokens/s, 22.9 GiB). alexatm-1.9b
+(2026-11-26, default mode): tandem 60.3% MFU (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
+CPU tiny, idle 2-core machine, 5 alternating rounds (2026-11-27): best steps 1.06x HF
 tokens/s at 1 thread and 1.10x at 2, per-round medians 1.12x and 1.20x (both with fused AdamW; 1.25x when HF
 used the for-each AdamW): the LM head's three GEMMs are half of the step's FLOPs on both sides, and tandem's
 GEMMs run at about 90% of the measured matmul peak at 1 thread.
@@ -121,20 +123,21 @@ def run_one(args) -> dict:
         sdpa_kernel(order, set_priority=True).__enter__()
     if args.impl == "tandem":
         from tandem.model import Seq2SeqLM
-        from tandem.model.layers import set_fused_projections
-
-        set_fused_projections(not args.no_fused_qkv)
 
         with device:  # initialise on the device: building a 1.9B model on the host CPU takes minutes
             model = Seq2SeqLM(cfg)
+        from tandem.train.trainer import resolve_compile_mode
+
         module = Seq2SeqTrainModule(model, fused_loss=not args.no_fused_loss, compile_loss=args.compile)
+        # the mode the trainer takes for the same flags (one process, one micro-batch per step)
+        compile_mode = resolve_compile_mode(args.compile_mode, device, 1, 1)
         parallelize(
             module,
             device,
             activation_checkpointing=args.ac,
             compile=args.compile,
             mixed_precision=None,
-            compile_mode=args.compile_mode,
+            compile_mode=compile_mode,
         )
         opt = build_optimizer(module, lr=1e-4, weight_decay=0.1)
 
@@ -228,8 +231,7 @@ def run_one(args) -> dict:
         "params": nparams,
         "shape": f"{B}x({S}+{T})",
         "compile": bool(args.compile and args.impl == "tandem"),
-        "compile_mode": args.compile_mode if args.compile and args.impl == "tandem" else None,
-        "fused_qkv": args.impl == "tandem" and not args.no_fused_qkv,
+        "compile_mode": (compile_mode or "default") if args.compile and args.impl == "tandem" else None,
         "sdpa": args.sdpa,
         "steps": args.steps,
         "seconds": sum(times),
@@ -349,12 +351,11 @@ def main(argv=None) -> int:
     p.add_argument("--ac", action="store_true", help="activation checkpointing (both)")
     p.add_argument("--no-fused-loss", action="store_true", help="tandem: plain cross-entropy on full logits")
     p.add_argument(
-        "--no-fused-qkv", action="store_true", help="tandem: one GEMM per projection (the A/B of the fusion)"
-    )
-    p.add_argument(
         "--compile-mode",
-        default=None,
-        help="tandem --compile: torch.compile mode, e.g. max-autotune-no-cudagraphs",
+        default="auto",
+        choices=["auto", "default", "reduce-overhead", "max-autotune-no-cudagraphs"],
+        help="tandem --compile: torch.compile mode as `tandem pretrain --compile-mode` (auto: CUDA graphs on a "
+        "GPU, Inductor's default on CPU)",
     )
     p.add_argument(
         "--sdpa",

@@ -481,3 +481,44 @@ def test_min_lr_above_lr_is_refused_only_for_schedules_that_decay_to_it(tmp_path
     for kind in ("linear", "cosine"):
         with pytest.raises(TandemError, match="min_lr"):
             _cfg(tmp_path, lr=3e-6, min_lr=5e-6, schedule=kind).validate()
+
+
+def test_compile_mode_auto_takes_cuda_graphs_only_on_one_gpu_with_one_micro_batch():
+    from tandem.train.trainer import resolve_compile_mode, uses_cuda_graphs
+
+    gpu, cpu = torch.device("cuda", 0), torch.device("cpu")
+    assert resolve_compile_mode("auto", gpu, 1, 1) == "reduce-overhead"
+    assert uses_cuda_graphs(resolve_compile_mode("auto", gpu, 1, 1))
+    # FSDP2 over ranks, accumulated gradients (CUDA-graph outputs overwritten by the next micro-batch), CPU
+    for args in ((gpu, 2, 1), (gpu, 1, 2), (cpu, 1, 1)):
+        assert resolve_compile_mode("auto", *args) is None
+    assert resolve_compile_mode("default", gpu, 1, 1) is None
+    assert resolve_compile_mode("max-autotune-no-cudagraphs", gpu, 1, 1) == "max-autotune-no-cudagraphs"
+    assert not uses_cuda_graphs("max-autotune-no-cudagraphs") and not uses_cuda_graphs(None)
+    assert resolve_compile_mode("reduce-overhead", gpu, 2, 1) == "reduce-overhead"  # asked for: kept
+    with pytest.raises(TandemError, match="compile_mode 'fast'"):
+        TrainConfig(compile_mode="fast").validate()
+
+
+def test_compile_passes_the_resolved_mode_to_parallelize(tmp_path, monkeypatch):
+    """--compile compiles each block with the mode --compile-mode resolves to (here on CPU: auto is
+    Inductor's default, None), and without --compile nothing is compiled whatever the mode."""
+    import tandem.train.trainer as trainer
+
+    seen = []
+    real = trainer.parallelize
+
+    def spy(module, device, **kw):
+        seen.append((kw["compile"], kw["compile_mode"]))
+        return real(module, device, **(kw | {"compile": False}))  # the mode is what is checked here
+
+    monkeypatch.setattr(trainer, "parallelize", spy)
+    for i, (compile_, mode) in enumerate(
+        [(True, "auto"), (True, "max-autotune-no-cudagraphs"), (False, "auto")]
+    ):
+        train(
+            _cfg(tmp_path / str(i), steps=1, compile=compile_, compile_mode=mode),
+            model=tiny_model(),
+            data=ToyStream(),
+        )
+    assert seen == [(True, None), (True, "max-autotune-no-cudagraphs"), (False, None)]

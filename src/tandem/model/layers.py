@@ -94,32 +94,6 @@ class RelativePositionBias(nn.Module):
         return values.permute(2, 0, 1).unsqueeze(0)
 
 
-# Training computes the projections that read the same input as one GEMM over the concatenated weights
-# (q, k, v of self-attention; k, v of cross-attention): the parameters stay separate (names, checkpoints and
-# conversions unchanged), the arithmetic is the same dot products, and the wider GEMM (and its weight-gradient
-# GEMM, whose d x d output is too small to fill a GPU) runs closer to the matmul peak. Inference keeps
-# the separate layers (a decoding step's few rows would pay the concatenation; rank scoring packs each layer).
-FUSE_PROJECTIONS = True
-
-
-def set_fused_projections(enabled: bool) -> None:
-    """Switch the training-time fused projections on or off (a benchmark's A/B switch)."""
-    global FUSE_PROJECTIONS
-    FUSE_PROJECTIONS = bool(enabled)
-
-
-def _project(x: torch.Tensor, linears: tuple[nn.Linear, ...]) -> tuple[torch.Tensor, ...]:
-    """`tuple(m(x) for m in linears)`, as one GEMM while training."""
-    if not (FUSE_PROJECTIONS and torch.is_grad_enabled() and all(type(m) is nn.Linear for m in linears)):
-        return tuple(m(x) for m in linears)
-    weight = torch.cat([m.weight for m in linears])
-    biases = [m.bias for m in linears]
-    bias = None if any(b is None for b in biases) else torch.cat(biases)
-    if bias is None and any(b is not None for b in biases):
-        return tuple(m(x) for m in linears)
-    return F.linear(x, weight, bias).split([m.out_features for m in linears], dim=-1)
-
-
 class Attention(nn.Module):
     """Multi-head attention through `scaled_dot_product_attention`; self- or cross-attention."""
 
@@ -139,8 +113,7 @@ class Attention(nn.Module):
         return x.view(B, L, self.num_heads, self.head_dim).transpose(1, 2)
 
     def project_kv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        k, v = _project(x, (self.k_proj, self.v_proj))
-        return self.split(k), self.split(v)
+        return self.split(self.k_proj(x)), self.split(self.v_proj(x))
 
     def forward(
         self,
@@ -153,11 +126,8 @@ class Attention(nn.Module):
 
         mask: additive float mask broadcastable to (B, H, L, Lk) (padding, causality, position bias).
         """
-        if kv is None:
-            q, k, v = (self.split(t) for t in _project(x, (self.q_proj, self.k_proj, self.v_proj)))
-        else:
-            q = self.split(self.q_proj(x))
-            k, v = kv
+        q = self.split(self.q_proj(x))
+        k, v = kv if kv is not None else self.project_kv(x)
         out = F.scaled_dot_product_attention(
             q,
             k,
