@@ -278,7 +278,7 @@ def test_clock_halves_with_am_pm_or_a_day_part(lang: str, text: str, want: str) 
         ("hi", "0.5 km", "आधा किलोमीटर"),
         ("hi", "0.5 किमी", "आधा किलोमीटर"),
         ("hi", "0.5 किलोमीटर", "आधा किलोमीटर"),
-        ("hi", "0.5 मीटर की दूरी", "आधा मीटर की दूरी"),
+        ("hi", "0.5 मीटर की दूरी", "आधे मीटर की दूरी"),  # oblique before की: see below
         ("hi", "0.5-1 km", "आधा से एक किलोमीटर"),
         ("hi", "2.5 किलोग्राम", "ढाई किलोग्राम"),
         ("mr", "0.5 km", "अर्धा किलोमीटर"),
@@ -293,6 +293,24 @@ def test_clock_halves_with_am_pm_or_a_day_part(lang: str, text: str, want: str) 
 )
 def test_half_alone_before_more_units(lang: str, text: str, want: str) -> None:
     assert to_spoken(text, lang) == want
+
+
+# Hindi grammar: an adjective ending in -आ takes -ए in the masculine oblique, which a noun takes before a
+# postposition (में, से, को, पर, तक, का/की/के): "आधा किलोमीटर" but "आधे किलोमीटर में", as "बड़ा कमरा" but
+# "बड़े कमरे में"; a consonant-final noun such as किलोमीटर does not change in the oblique singular
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("0.5 km में", "आधे किलोमीटर में"),
+        ("0.5 किलोमीटर में", "आधे किलोमीटर में"),
+        ("0.5 km की दूरी", "आधे किलोमीटर की दूरी"),
+        ("0.5 किमी तक", "आधे किलोमीटर तक"),
+        ("0.5 km दौड़ा", "आधा किलोमीटर दौड़ा"),  # no postposition: direct case
+        ("0.5 km", "आधा किलोमीटर"),
+    ],
+)
+def test_half_alone_oblique_before_postposition(text: str, want: str) -> None:
+    assert to_spoken(text, "hi") == want
 
 
 # common usage, not checked by a native speaker: ta a number before a scale word written apart is joined

@@ -363,6 +363,23 @@ class LanguageRules:
                 rf"(?<!\w)(?:(?P<ctx>{_alternation(ctx)})|{mon}(?:\s+(?:{conn}))?)\s+\Z"
             )
             self.year_mark_feminine = set(ym.get("feminine_after", []))
+        # ar "القرن 19" *القرن التاسع عشر*, "في القرن الـ21" *في القرن الحادي و العشرين*: a century after its
+        # word is an ordinal, the masculine definite one of `date.day_overrides` (قرن is masculine like يوم),
+        # in the genitive after a preposition, a clitic of `oblique_prefixes` on the word or a noun of
+        # `construct_after` (the century word is then its second term); see `_century`
+        cen = self.century = t.get("century")
+        self.re_century = None
+        if cen:
+            marks = _alternation(list(ym["marks"])) if ym else _NEVER
+            self.re_century = rx(
+                rf"(?<!\w)(?P<w>(?:{cen.get('prefixes', '')})(?:{_alternation(cen['words'])}))[^\S\r\n]+"
+                rf"{_ARTICLE}?(?P<n>\d{{1,2}})(?![\d.,:]|[^\S\r\n]?[-–—][^\S\r\n]?\d)"
+                rf"(?:[^\S\r\n]?(?P<mark>{marks}){_WORD_END})?"
+            )
+            self.re_century_clitic = rx(cen["oblique_prefixes"])
+            self.re_century_construct = rx(
+                rf"(?<!\w)(?:{cen.get('prefixes', '')})(?:{_alternation(cen['construct_after'])})[^\S\r\n]+\Z"
+            )
         # times
         tm = self.time = t["time"]
         ap = tm.get("ampm_patterns", {})
@@ -370,6 +387,9 @@ class LanguageRules:
         ampm = (
             rf"(?:(?P<am>{ap['am']['pattern']})|(?P<pm>{ap['pm']['pattern']})){_WORD_END}" if ap else _NEVER
         )
+        # (ar "5:00 م": marks of `after_minutes` stand for am/pm only after h:mm; "5 م" is five metres)
+        hm_ap = {k: "|".join(x for x in (v["pattern"], v.get("after_minutes")) if x) for k, v in ap.items()}
+        ampm_hm = rf"(?:(?P<am>{hm_ap['am']})|(?P<pm>{hm_ap['pm']})){_WORD_END}" if ap else _NEVER
         tsuf = _alternation(tm.get("suffixes", []))
         sep = r"(?::|h\s?)" if tm.get("h_sep") else ":"
         # time words with a case ending (`time.inflected`, ta "மணிக்கு", te "గంటలకు"): the case goes to the
@@ -378,7 +398,7 @@ class LanguageRules:
         tw = _alternation([*tm.get("suffixes", []), *self.time_cases])
         self.re_time = rx(
             rf"(?=\d)(?<![\d:.,])(?P<h>\d{{1,2}}){sep}(?P<m>\d{{2}})(?::(?P<s>\d{{2}}))?(?![\d:])"
-            rf"(?:\s?{ampm})?(?:\s?(?P<tw>{tw}){_WORD_END})?"
+            rf"(?:\s?{ampm_hm})?(?:\s?(?P<tw>{tw}){_WORD_END})?"
         )
         # (a time word written after it is said once, as after h:mm: hi "10 am बजे")
         self.re_time_ampm = (
@@ -1262,6 +1282,23 @@ class LanguageRules:
         word = words if isinstance(words, str) else words[1 if fem and len(words) > 1 else 0]
         return f"{n} {word}"
 
+    def _century(self, m: re.Match[str]) -> str:
+        """ar "القرن 19" -> "القرن التاسع عشر", "في القرن 21" -> "في القرن الحادي و العشرين": the ordinal of
+        a century after its word (`century`); a number with no ordinal form in the table is left as it is."""
+        words = self.t["date"]["day_overrides"].get(str(int(m.group("n"))))
+        if words is None:
+            return m.group(0)
+        w = m.group("w")
+        before = _before(m)
+        clitic = self.re_century_clitic.match(w) is not None
+        if clitic or self.re_century_construct.search(before) or self._oblique_before(before):
+            words = self.oblique(words)
+        mark = m.group("mark")
+        if mark:
+            said = self.year_marks["marks"][mark]
+            words += " " + (said if isinstance(said, str) else said[0])
+        return f"{w} {words}"
+
     def _render_time(
         self, h: int, mi: int, s: int | None, ap: str | None, before: str = "", body: str | None = None
     ) -> str:
@@ -1675,7 +1712,8 @@ class LanguageRules:
             if key in self.spoken_zero_half_units
             else None
         )
-        pair = self._spoken_range(lo or "0", num, half, m.group("unit")) if half is not None else None
+        after = m.group("unit") + m.string[m.end() : m.end() + 20]  # (hi "0.5 km में" *आधे किलोमीटर में*)
+        pair = self._spoken_range(lo or "0", num, half, after) if half is not None else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
         if pair and pair[1] and not lo and not int(i):
             # a half or a quarter alone takes the unit's singular (te "0.5 km" *అర కిలోమీటరు*, mr *अर्धा मिनिट*)
@@ -1828,13 +1866,19 @@ class LanguageRules:
     def _zero_fraction(zero: dict[str, Any], kind: str, after: str) -> str | None:
         """A half, a quarter or three quarters alone by `fraction.spoken.zero` (hi "आधा"), in the form of
         the first of its `before` rules [regex, {kind: word}] whose regex finds the word at the start of
-        `after` (hi "आधे" before "घंटे"); None where it gives no word."""
+        `after` (hi "आधे" before "घंटे"), or of `before_postpositions` [[words], {kind: word}] where one of
+        the words follows that first one (hi "आधे" in "आधे किलोमीटर में"); None where it gives no word."""
         word = zero.get(kind)
         nxt = _RE_NEXT_WORD.match(after) if word is not None else None
         if nxt is not None:
             for pattern, forms in zero.get("before", []):
                 if re.search(pattern, nxt.group(1)):
                     return forms.get(kind, word)
+            # hi "0.5 किलोमीटर में" *आधे किलोमीटर में*: a postposition after the noun puts it in the oblique
+            post = zero.get("before_postpositions")
+            nxt2 = _RE_NEXT_WORD.match(after, nxt.end()) if post else None
+            if nxt2 is not None and nxt2.group(1) in post[0]:
+                return post[1].get(kind, word)
         return word
 
     def _spoken_decimal(
@@ -2182,6 +2226,12 @@ class LanguageRules:
                 bool,
             ]
         ] = [
+            (
+                self.re_century,
+                self._century,
+                tuple(self.century.get("gate", [])) if self.century else None,
+                False,
+            ),
             (self.re_year_mark, self._year_mark, self.year_mark_gate, False),
             (self.re_date_iso, self._date_ymd, re.compile(r"\d\d\d\d-\d").search, False),
             (self.re_date_ymd, self._date_ymd, re.compile(r"\d\d\d\d[./]\d").search, False),
