@@ -278,10 +278,13 @@ class LanguageRules:
             for x in (fmt["decimal"], fmt.get("alt_decimal"))
             if x and len(x.strip("\\")) == 1
         )
-        # (where the separator follows no letter, digit, "_", "." or ","; the separator first, then the
-        # look-behind, so that the regex engine skips to the separators)
+        # (where the separator follows no letter, vowel sign, digit, "_", "." or ","; ta "ரூ.5" is an
+        # abbreviation's dot, not 0.5; the separator first, then the look-behind, so that the regex engine
+        # skips to the separators)
         sep_class = f"[{re.escape(seps)}]"
-        self.re_bare_fraction = re.compile(rf"{sep_class}(?<![\w.,]{sep_class})(?=\d)") if seps else None
+        self.re_bare_fraction = (
+            re.compile(rf"{sep_class}(?<![\w{_MARKS}.,]{sep_class})(?=\d)") if seps else None
+        )
         # the look-ahead lets the regex engine skip positions that cannot start a number quickly
         neg = r"(?=[-\d])(?:(?<![^\s(\[])(?P<neg>-))?"
         rx: Callable[[str], re.Pattern[str]] = re.compile
