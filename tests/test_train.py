@@ -522,3 +522,48 @@ def test_compile_passes_the_resolved_mode_to_parallelize(tmp_path, monkeypatch):
             data=ToyStream(),
         )
     assert seen == [(True, None), (True, "max-autotune-no-cudagraphs"), (False, None)]
+
+
+def test_the_training_loss_needs_one_data_dependent_shape_per_step():
+    """On a GPU every nonzero/item is a host sync that leaves the device idle until the host catches up. The
+    train module's loss selects the scored tokens with one nonzero (boolean indexing of hidden states and
+    labels took one each, the per-example sums a third) and reads no value back; an all-ones source mask is
+    checked once (the encoder and the decoder's cross-attention each checked it)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func.overloadpacket.__name__
+            if name == "index" and any(t is not None and t.dtype == torch.bool for t in args[1]):
+                name = "index(bool)"  # boolean indexing runs a nonzero inside the kernel
+            self.ops.append(name)
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    module = Seq2SeqTrainModule(tiny_model())
+    ids = torch.randint(4, VOCAB, (3, 9))
+    labels = torch.randint(4, VOCAB, (3, 5))
+    labels[1, 3:] = -100
+    for fused in (True, False):
+        module.fused_loss = fused and module.fused_loss
+        with Count() as c:
+            loss, ex_loss, ex_tok = module(ids, None, labels)
+        with Count() as c_mask:  # an all-ones source mask is checked once, not by each stack
+            module(ids, torch.ones_like(ids), labels)
+        mask_syncs = [op for op in c_mask.ops if op in ("is_nonzero", "_local_scalar_dense", "item")]
+        assert len(mask_syncs) == 1, mask_syncs
+        sync_ops = ("nonzero", "index(bool)", "masked_select", "_local_scalar_dense", "item", "is_nonzero")
+        syncs = [op for op in c.ops if op in sync_ops]
+        assert syncs == ["nonzero"], (fused, syncs)
+        # the per-example sums are the token losses of each row (against an independent plain CE)
+        from tandem.train.loss import shift_right
+
+        dec = shift_right(labels, module.start_id, module.pad_id)
+        logits = module.model(input_ids=ids, decoder_input_ids=dec).logits
+        per_tok = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none", ignore_index=-100)
+        torch.testing.assert_close(ex_loss, per_tok.sum(1).detach(), rtol=1e-5, atol=1e-5)
+        assert ex_tok.tolist() == [5, 3, 5]

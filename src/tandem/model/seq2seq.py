@@ -362,6 +362,9 @@ class Seq2SeqLM(nn.Module):
     ) -> Seq2SeqOutput:
         c = self.config
         enc_states = None
+        if attention_mask is not None and bool(attention_mask.all()):
+            # nothing is masked: one check here (a host sync on GPU) instead of one in each stack
+            attention_mask = None
         if encoder_hidden_states is None:
             if input_ids is None:
                 raise ValueError("forward needs input_ids or encoder_hidden_states")

@@ -92,7 +92,8 @@ class _FusedLinearCE(torch.autograd.Function):
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
         want_grad = grad_h is not None or grad_w is not None or grad_b is not None
         if compiled:
-            kernel, sc = _compiled_chunk(), torch.tensor(scale, dtype=acc, device=hidden.device)
+            # filled on the device: a host tensor copied over would wait for the copy
+            kernel, sc = _compiled_chunk(), torch.full((), scale, dtype=acc, device=hidden.device)
         else:
             kernel, sc = _chunk_inplace, scale
         for s in range(0, n, chunk):
@@ -146,8 +147,10 @@ def fused_linear_cross_entropy(
     the boolean mask over `labels` of the positions scored.
     """
     valid = labels != IGNORE_INDEX
-    h = hidden[valid]  # (N, d)
-    y = labels[valid]
+    # one nonzero (a host sync on GPU) for both selections, where boolean indexing makes one each
+    idx = valid.reshape(-1).nonzero().squeeze(1)
+    h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, idx)  # (N, d)
+    y = labels.reshape(-1).index_select(0, idx)
     if scale is None:
         scale = 1.0 / max(1, int(y.numel()))
     chunk = chunk_tokens or _auto_chunk(weight.shape[0], hidden.device)
@@ -165,10 +168,10 @@ def token_cross_entropy(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Same contract as `fused_linear_cross_entropy`, from full (B, T, V) logits (the plain path)."""
     valid = labels != IGNORE_INDEX
-    flat = logits[valid]
-    losses = F.cross_entropy(
-        flat if flat.dtype == torch.float64 else flat.float(), labels[valid], reduction="none"
-    )
+    idx = valid.reshape(-1).nonzero().squeeze(1)  # one host sync on GPU for both selections
+    flat = logits.reshape(-1, logits.shape[-1]).index_select(0, idx)
+    target = labels.reshape(-1).index_select(0, idx)
+    losses = F.cross_entropy(flat if flat.dtype == torch.float64 else flat.float(), target, reduction="none")
     if scale is None:
         scale = 1.0 / max(1, int(losses.numel()))
     return losses.sum() * scale, losses.detach(), valid

@@ -87,8 +87,12 @@ class Seq2SeqTrainModule(nn.Module):
                 input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids
             )
             loss, losses, valid = token_cross_entropy(out.logits, labels, scale=scale)
-        rows = valid.nonzero()[:, 0]
+        # the scored tokens are row-major, ex_tok of row r in a row: their rows without another nonzero
+        # (a host sync on GPU), as the number of losses is known here
         b = labels.shape[0]
-        ex_loss = torch.zeros(b, dtype=losses.dtype, device=labels.device).index_add_(0, rows, losses)
         ex_tok = valid.sum(1)
+        rows = torch.repeat_interleave(
+            torch.arange(b, device=labels.device), ex_tok, output_size=losses.shape[0]
+        )
+        ex_loss = torch.zeros(b, dtype=losses.dtype, device=labels.device).index_add_(0, rows, losses)
         return loss, ex_loss, ex_tok
