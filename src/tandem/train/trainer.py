@@ -375,6 +375,14 @@ def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return out
 
 
+def batch_token_counts(batch: dict[str, Any]) -> tuple[int, int]:
+    """(target tokens scored, input tokens) of a batch, read before it moves to the device: counted there,
+    each would be a host sync that leaves a GPU idle."""
+    mask = batch.get("attention_mask")  # numpy arrays or torch tensors alike
+    n_input = int(mask.sum()) if mask is not None else math.prod(batch["input_ids"].shape)
+    return int((batch["labels"] != -100).sum()), n_input
+
+
 def add_kind_sums(vec: torch.Tensor, ex_loss: torch.Tensor, ex_tok: torch.Tensor, kind: Any) -> None:
     """Add a batch's per-example loss sums and target tokens to `vec`: [0] all loss, [1] all tokens, then
     (loss, tokens) per objective kind (KINDS, then other) from [2]; the slots after those are the caller's."""
@@ -1594,7 +1602,8 @@ def _train(
             ran_out = False
             try:
                 for _ in range(cfg.grad_accum):
-                    micro.append(_to_device(next(it), device))
+                    host = next(it)
+                    micro.append((_to_device(host, device), *batch_token_counts(host)))
             except StopIteration:  # told to every rank below: one that stopped alone would hang the others
                 ran_out, micro = True, []
             except Exception as e:  # bad data the stream could not skip: keep what was trained, then stop
@@ -1611,7 +1620,7 @@ def _train(
             # every rank ends the run here
             n_tok = torch.tensor(
                 [
-                    float(sum(int((b["labels"] != -100).sum()) for b in micro)),
+                    float(sum(n_target for _, n_target, _ in micro)),
                     float(code),
                     float(data_error is not None),
                     float(ran_out),
@@ -1636,7 +1645,7 @@ def _train(
             scale = world / max(1.0, n_global)
             step_vec = torch.zeros_like(acc)
             flops = 0.0
-            for b in micro:
+            for b, _, n_input in micro:
                 if cuda_graphs:  # a new iteration: the graphs' outputs from the last one are no longer used
                     torch.compiler.cudagraph_mark_step_begin()
                 with autocast:
@@ -1649,8 +1658,7 @@ def _train(
                     )
                 loss.backward()
                 add_kind_sums(step_vec, ex_loss, ex_tok, b.get("kind"))
-                am = b.get("attention_mask")
-                step_vec[-1] += float(am.sum()) if am is not None else float(b["input_ids"].numel())
+                step_vec[-1] += n_input
                 if mcfg is not None:
                     B, S = b["input_ids"].shape
                     flops += seq2seq_train_flops(
