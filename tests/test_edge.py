@@ -233,6 +233,57 @@ def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
     assert not EdgeModel.load(d).use_vmap
 
 
+def test_a_trimmed_export_scores_over_the_full_vocabulary(built, tmp_path):
+    """Scoring never applies a vocabulary map: on a trimmed export a choice of tokens the map leaves out (a
+    newline, which no map can hold; words neither in the labels nor in the prompt) gets transformers' log-probs
+    over the whole vocabulary, as on the untrimmed export, also one filling all 128 decoder positions (its last
+    token scored by a decoding step without the map) and a whole output with EOS (`sequence`)."""
+    import shutil
+
+    tok, hf = built["tok"], built["hf"]
+    d = tmp_path / "trim"
+    shutil.copytree(built["export"], d)
+    labels = ["play_music ; artist =", "set_alarm ; time ="]
+    trim_vocabulary(d, labels)
+    m, full = EdgeModel.load(d), EdgeModel.load(built["export"])
+    assert m.use_vmap and m.max_positions == 128
+    prompt = "wake me up"
+    ctx = tok.encode(prompt)
+    src = torch.tensor([tok.encode(prompt, add_eos=True)])
+
+    def reference(ids: list[int]) -> list[float]:
+        dec = torch.tensor([[hf.config.decoder_start_token_id, *ids[:-1]]])
+        with torch.no_grad():
+            lp = torch.log_softmax(hf(input_ids=src, decoder_input_ids=dec).logits[0].double(), -1)
+        return [lp[i, t].item() for i, t in enumerate(ids)]
+
+    def cont(c: str) -> list[int]:
+        whole = tok.encode(prompt + c)
+        assert whole[: len(ctx)] == ctx
+        return whole[len(ctx) :]
+
+    fill = next(
+        c for c in (" zebra" + " q" * k + "z" * j for k in range(64) for j in range(2)) if len(cont(c)) == 128
+    )
+    seq = next(
+        c
+        for c in ("zebra" + " q" * k + "z" * j for k in range(64) for j in range(2))
+        if len(tok.encode(c)) == 127
+    )
+    choices = [" yes", "\nzebra", fill]
+    allowed = {i for lab in labels for i in tok.encode(lab) + tok.encode(" " + lab)} | set(ctx)
+    assert all(set(cont(c)) - allowed for c in choices)  # each has a token the map leaves out
+    want = [reference(cont(c)) for c in choices]
+    want_seq = reference(tok.encode(seq) + [tok.eos_id])
+    m.generate("play the music", max_new_tokens=4)  # a call with the map first
+    for model in (m, full):
+        got = model.score_batch([prompt] * 3, choices)
+        for g, w in zip(got, want):
+            assert g == pytest.approx(w, abs=1e-4)
+        (got,) = model.score_batch([prompt], [seq], sequence=True)
+        assert len(got) == 128 and got == pytest.approx(want_seq, abs=1e-4)
+
+
 def test_lengths_over_the_model_positions_are_refused(edge):
     """The mbart export has 128 learned positions: longer sources, targets or decodes raise InputTooLong."""
     from tandem.errors import InputTooLong

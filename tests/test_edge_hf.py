@@ -408,6 +408,100 @@ def test_clearing_stale_vmap_positions_decodes_no_full_vocabulary_step(exported,
     assert [c["max_decoding_length"] for c in full_vocab] == [0] * len(full_vocab)  # was 1
 
 
+def _of_length(cont, n: int, word: str, filler: str = " a", pads: tuple[str, ...] = (" a", "a")) -> str:
+    """A choice of exactly `n` continuation tokens (`cont`: a choice's ids after the prompt): `word`, `filler`
+    repeated, then up to three of one of `pads`."""
+    for k in range(n + 1):
+        for pad, j in [(p, j) for j in range(4) for p in pads]:
+            choice = word + filler * k + pad * j
+            if len(cont(choice)) == n:
+                return choice
+    raise AssertionError(f"no choice of {n} tokens from {word!r} and {filler!r}")
+
+
+@pytest.mark.parametrize("kind", ["mbart50", "bart-forced", "mbart"])
+def test_full_and_out_of_map_choices_score_as_transformers_on_trimmed_exports(exported, kind, tmp_path):
+    """Scoring on a trimmed export (a vocabulary map) and after a forced first token (mBART-50's ro_RO,
+    BART-large's <s>; mBART-cc25 starts from ro_RO, a high id whose map position moves between calls):
+    `score_batch`, `rank` and /v1/score give transformers' log-probs, over the full vocabulary, for a choice
+    that fills every decoder position (its last token's log-prob comes from a decoding step of its own), one
+    a position short, and choices whose tokens the map leaves out (scoring never applies the map: a trimmed
+    export scores as the untrimmed one). Generation before and after a scoring call decodes as a freshly
+    loaded trimmed model does, and a choice one token over the positions is a 413 on both exports."""
+    from fastapi.testclient import TestClient
+
+    from tandem.edge import trim_vocabulary
+    from tandem.serve import ServeSettings, create_app
+    from tandem.serve.backends import EdgeBackend
+
+    d, ct2 = exported[kind]
+    ref = _auto(d)
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(d)).eval()
+    gen = hf.generation_config
+    prefix = [gen.decoder_start_token_id] + (
+        [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
+    )
+    trimmed = tmp_path / "trim"
+    shutil.copytree(ct2, trimmed)
+    trim_vocabulary(trimmed, ["line", "the lazy dog"])
+    full, m = EdgeModel.load(ct2), EdgeModel.load(trimmed)
+    assert m.use_vmap and full.max_positions == 64
+    positions = full.max_positions - (len(prefix) - 1)  # the tokens a choice may have: the forced one counts
+
+    prompt = "Is the fox quick? Answer:"
+    ctx = ref(prompt, add_special_tokens=False).input_ids
+
+    def cont(c: str) -> list[int]:
+        whole = ref(prompt + c, add_special_tokens=False).input_ids
+        return whole[len(ctx) :] if whole[: len(ctx)] == ctx else ref(c, add_special_tokens=False).input_ids
+
+    choices = [
+        " yes",
+        "✓ 日本",
+        _of_length(cont, positions, " zebra"),  # fills every position
+        _of_length(cont, positions - 1, " zebra"),
+        _of_length(
+            cont, positions, " line", " the lazy dog", (" line", " dog", " the")
+        ),  # fills them with the map's tokens
+    ]
+    # the map's candidates for this prompt: its always-allowed tokens and the prompt's (copied source) tokens
+    vmap = (trimmed / "vmap.txt").read_text(encoding="utf-8").split("\n")
+    allowed = set(vmap[0][1:].split(" ")) | set(ref.convert_ids_to_tokens(ref(prompt).input_ids))
+    outside = [not set(ref.convert_ids_to_tokens(cont(c))) <= allowed for c in choices]
+    assert outside == [True, True, True, True, False], [ref.convert_ids_to_tokens(cont(c)) for c in choices]
+    want = [_hf_logprobs(hf, ref, prefix, prompt, cont(c), cont(c)[:-1]) for c in choices]
+    sums = [sum(w) for w in want]
+    texts = _texts(Tokenizer.load(d))[:4]
+    decoded = [EdgeModel.load(trimmed).generate_batch([t], max_new_tokens=6)[0].token_ids for t in texts]
+
+    for model in (m, full):
+        model.generate_batch([texts[0]], max_new_tokens=6)  # a call with the map (if any) before scoring
+        got = model.score_batch([prompt] * len(choices), choices)
+        assert [len(g) for g in got] == [len(w) for w in want]
+        for g, w in zip(got, want):
+            assert g == pytest.approx(w, abs=1e-4)
+        # sums of up to 64 tokens within 1e-4 each: 1e-3, as the rank test of test_edge.py allows
+        assert model.rank(prompt, choices, normalize="sum").logprobs == pytest.approx(sums, abs=1e-3)
+        if (
+            model is m
+        ):  # a scoring call (the full one decodes a step without the map) leaves decoding as it was
+            for t, w in zip(texts, decoded):
+                assert m.generate_batch([t], max_new_tokens=6)[0].token_ids == w, t
+        with TestClient(create_app(EdgeBackend(model.path), ServeSettings())) as client:
+            r = client.post("/v1/score", json={"prompt": prompt, "choices": choices, "normalize": "sum"})
+            assert r.status_code == 200, r.text
+            assert r.json()["logprobs"] == pytest.approx(sums, abs=1e-3)
+            assert r.json()["num_tokens"] == [len(w) for w in want]
+            over = _of_length(cont, positions + 1, " zebra")
+            r = client.post("/v1/score", json={"prompt": prompt, "choices": [" yes", over]})
+            assert r.status_code == 413, r.text
+            what = "a target (with the forced first token)" if len(prefix) == 2 else "a target"
+            assert (
+                r.json()["error"]["message"]
+                == f"{what} of 65 tokens is over this model's 64 positions; shorten it"
+            )
+
+
 @pytest.mark.parametrize(
     ("damage", "words"),
     [

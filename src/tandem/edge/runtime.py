@@ -727,7 +727,11 @@ class EdgeModel:
         scores a choice: its tokens in the prompt's context (`tandem.tokenizer.continuation_ids`: " yes" after
         "Answer:" is `▁yes`, not `▁` `▁yes`), no EOS. `sequence=True` scores it as a whole output instead (a
         fine-tuned model's target): encoded alone, then EOS. The fine-tuning labels' own framing (BART's
-        leading `<s>`, mBART-cc25's trailing code) is never scored."""
+        leading `<s>`, mBART-cc25's trailing code) is never scored.
+
+        A vocabulary map is never applied (CTranslate2's `score_batch` has none, and the step scoring a
+        continuation that fills the positions decodes without it): every token, one the map leaves out too, is
+        scored over the whole vocabulary, so a trimmed export scores as the untrimmed one."""
         if len(prompts) != len(targets):
             raise TandemError(f"score_batch: {len(prompts)} prompts but {len(targets)} targets")
         if not prompts:
