@@ -122,6 +122,31 @@ def test_distill_text_files_not_utf8_are_named_by_line(tmp_path, capsys, model_d
     _assert_one_line_error(capsys, f"{flag} {tmp_path}: is a folder, not a file")
 
 
+def test_export_trim_to_list_is_read_as_other_text_files(tmp_path, capsys, monkeypatch):
+    """`export --trim-to LIST` read LIST with Path.read_text: invalid UTF-8 was a UnicodeDecodeError traceback,
+    a byte-order mark stayed on the first output and a U+2028 split an output in two (str.splitlines)."""
+    from types import SimpleNamespace
+
+    import tandem.edge
+
+    bad = tmp_path / "labels.txt"
+    bad.write_bytes(b"play_music\ncaf\xe9_order\n")
+    assert main(["export", str(tmp_path / "e"), "--trim-to", str(bad)]) == 2
+    _assert_one_line_error(capsys, f"--trim-to {bad} line 2: not valid UTF-8")
+    assert main(["export", str(tmp_path / "e"), "--trim-to", str(tmp_path)]) == 2
+    _assert_one_line_error(capsys, f"--trim-to {tmp_path}: is a folder, not a file")
+    assert main(["export", str(tmp_path / "e"), "--trim-to", "/dev/null"]) == 2  # a device is read (empty)
+    _assert_one_line_error(capsys, "--trim-to /dev/null: no outputs in it")
+    seen = []
+    monkeypatch.setattr(
+        tandem.edge, "trim_vocabulary", lambda d, outputs, **kw: seen.append(outputs) or SimpleNamespace()
+    )
+    good = tmp_path / "good.txt"
+    good.write_text("\ufeffplay_music\r\n\n  set alarm\u2028now \r\n", encoding="utf-8")
+    assert main(["export", str(tmp_path / "e"), "--trim-to", str(good)]) == 0
+    assert seen == [["play_music", "set alarm\u2028now"]]
+
+
 def test_generate_names_the_line_that_is_not_utf8(tmp_path, capsys, model_dir, monkeypatch):
     """The file's error gave a byte offset and no line; stdin's named neither the line nor stdin."""
     f = tmp_path / "in.txt"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tandem.errors import TandemError
-from tandem.jsonl import need_file
+from tandem.jsonl import read_lines
 
 HELP = "export a model to CTranslate2 for `tandem.edge` (int8, verified against tandem) or to Hugging Face"
 EXAMPLES = """
@@ -96,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{'it' if len(ignored) == 1 else 'them'} (export first, then trim the export)"
             )
         p = Path(args.trim_to)
-        need_file(p, "--trim-to ")
-        lines = [x.strip() for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        try:  # a folder, a missing file, bytes that are not UTF-8 (named by line); a byte-order mark is dropped
+            lines = [x.strip() for x in read_lines(p) if x.strip()]
+        except TandemError as e:
+            raise TandemError(f"--trim-to {e}") from None
         from tandem.slu import LABELS_FILE
 
         if not lines and not (Path(args.model) / LABELS_FILE).is_file():  # SLU tags are kept anyway
