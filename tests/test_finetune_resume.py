@@ -361,6 +361,45 @@ def test_finetune_cli_stop_after_then_resume_matches_and_refuses_other_settings(
     assert "no checkpoint" in capsys.readouterr().err
 
 
+def test_finetune_cli_vocab_size_with_a_given_tokenizer_is_refused_but_an_old_run_resumes(
+    snips, tok, tmp_path, capsys
+):
+    """--vocab-size (default 1000) was silently ignored with a given tokenizer; a run started before that saved
+    `"vocab_size": 1000` in its config.json, and must resume without a refusal or a warning."""
+    out = tmp_path / "o"
+    assert main(finetune_args(snips, tok, out, "--max-steps", "4", "--vocab-size", "500")) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"--vocab-size 500: the run reads with the tokenizer of --tokenizer {tok}, whose vocabulary is 294"
+        in err
+    )
+    assert not out.exists()
+    assert (
+        main(finetune_args(snips, tok, out, "--max-steps", "4", "--vocab-size", "294", "--stop-after", "2"))
+        == 0
+    )
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == 294
+    # the tokenizer saved with --model is a given one too
+    args = finetune_args(snips, tok, tmp_path / "m", "--max-steps", "1", "--vocab-size", "500")
+    args[args.index("--tokenizer") : args.index("--tokenizer") + 2] = []
+    args[args.index("--model-overrides") : args.index("--model-overrides") + 2] = []
+    args[args.index("tiny")] = str(out / "best")
+    assert main(args) == 2
+    assert f"the tokenizer of --model {out / 'best'}, whose vocabulary is 294" in capsys.readouterr().err
+    # an old run: its config.json holds the default it was not given
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps(config | {"vocab_size": 1000}))
+    capsys.readouterr()
+    assert main(["finetune", "--config", str(out / "config.json"), "--resume", "--stop-after", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(finetune_args(snips, tok, out, "--max-steps", "4", "--resume")) == 0  # no --vocab-size: 1000
+    assert "warning" not in capsys.readouterr().err
+    assert json.loads((out / "fit.json").read_text())["steps"] == 4
+    # another --vocab-size than the run's is still refused on resume
+    assert main(finetune_args(snips, tok, out, "--max-steps", "4", "--resume", "--vocab-size", "294")) == 2
+    assert "vocab_size: null -> 294" in capsys.readouterr().err
+
+
 PATIENCE_S = (
     180  # for `tandem finetune` in a subprocess to get somewhere (it imports torch) on a slow machine
 )

@@ -116,6 +116,10 @@ DATA_KEYS = (
     "metric"
 ).split()
 FINETUNE_MODEL_KEYS = ("model", "model_overrides", "tokenizer", "vocab_size", "slu_tags")
+DEFAULT_VOCAB_SIZE = 1000  # --vocab-size of a tokenizer trained here when none is given
+# settings whose default became None: what None stands for in a run's config.json, either way (a run started
+# before saved `"vocab_size": 1000` for a --vocab-size it was not given)
+UNSET_MEANS = {"vocab_size": DEFAULT_VOCAB_SIZE}
 # settings that change nothing a resumed run computes: not compared
 RUN_CONTROL_KEYS = frozenset(
     "config out overwrite resume stop_after ckpt_every log_every device threads".split()
@@ -160,11 +164,13 @@ def check_resume(
     has_checkpoint: bool,
     refused: Sequence[str],
     switches: dict[str, Callable] | None = None,
+    unset_means: dict[str, Any] | None = None,
 ) -> dict[str, tuple[Any, Any]]:
     """Refuse --resume with --overwrite, without a checkpoint in --out, or with a `refused` setting (one that
     changes the model or the data) other than at the run's last start (its config.json), or a setting of
     `switches` whose value the function maps to something else (hidden_weight: on/off); name any other
-    changed setting in a warning. Returns the changed settings, name -> (value at the last start, now)."""
+    changed setting in a warning. A setting of `unset_means` that is None, then or now, is compared as the
+    value it maps to. Returns the changed settings, name -> (value at the last start, now)."""
     from tandem.errors import TandemError
 
     if args.overwrite:
@@ -182,9 +188,13 @@ def check_resume(
     except (OSError, json.JSONDecodeError):  # no record of the run's settings: the checkpoint's checks remain
         return {}
     now = json.loads(json.dumps(vars(args), default=str))
-    changed = [
-        k for k in now if k in saved and k not in RUN_CONTROL_KEYS and not _same_setting(saved[k], now[k])
-    ]
+    unset_means = unset_means or {}
+
+    def same(k: str) -> bool:
+        a, b = (unset_means[k] if v is None and k in unset_means else v for v in (saved[k], now[k]))
+        return _same_setting(a, b)
+
+    changed = [k for k in now if k in saved and k not in RUN_CONTROL_KEYS and not same(k)]
     shown = {k: f"{k}: {json.dumps(saved[k])} -> {json.dumps(now[k])}" for k in changed}
     switches = switches or {}
     bad = [
@@ -372,7 +382,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="tokenizer dir/.model (default: the model's); a missing path is trained on --data",
     )
-    g.add_argument("--vocab-size", type=int, default=1000, help="vocabulary of a tokenizer trained here")
+    g.add_argument(
+        "--vocab-size",
+        type=int,
+        default=None,
+        help=f"vocabulary of a tokenizer trained here ({DEFAULT_VOCAB_SIZE}); refused with a given tokenizer "
+        "of another size",
+    )
     g.add_argument(
         "--slu-tags",
         action="store_true",
@@ -453,7 +469,7 @@ def _run(args: argparse.Namespace, lock) -> int:
     check_checkpoint_flags(args)
     if args.resume:
         has = Checkpointer(out / "checkpoints").latest() is not None
-        check_resume(out, args, has, FINETUNE_MODEL_KEYS + tuple(DATA_KEYS))
+        check_resume(out, args, has, FINETUNE_MODEL_KEYS + tuple(DATA_KEYS), unset_means=UNSET_MEANS)
     else:
         prepare_out(out, outputs, args.overwrite, delete=False, inputs=inputs)
     if args.threads:
@@ -469,9 +485,28 @@ def _run(args: argparse.Namespace, lock) -> int:
             "vocabulary trained here would not match the model's embeddings: leave --tokenizer out to use the "
             "model's"
         )
-    tok = load_or_train_tokenizer(
-        args.tokenizer, model_dir, train, args.vocab_size, len(labels) if labels is not None else 0
+    # the tokenizer the run reads with, when one is given (--tokenizer, else the one saved with --model)
+    given = (
+        f"--tokenizer {args.tokenizer}"
+        if args.tokenizer and Path(args.tokenizer).exists()
+        else f"--model {args.model}"
+        if not args.tokenizer and model_dir is not None
+        else None
     )
+    tok = load_or_train_tokenizer(
+        args.tokenizer,
+        model_dir,
+        train,
+        args.vocab_size or DEFAULT_VOCAB_SIZE,
+        len(labels) if labels is not None else 0,
+    )
+    # --vocab-size sizes a tokenizer trained here: was silently ignored with a given one. A resumed run was
+    # checked at its start (check_resume refuses another --vocab-size); one started before saved the default
+    if given and args.vocab_size is not None and tok.vocab_size != args.vocab_size and not args.resume:
+        raise TandemError(
+            f"--vocab-size {args.vocab_size}: the run reads with the tokenizer of {given}, whose vocabulary is "
+            f"{tok.vocab_size}; --vocab-size only sizes a tokenizer trained here: drop it"
+        )
     if own is not None:  # the model reads token ids: the tokenizer saved with it is the one to match
         from tandem.distill import check_vocab
 
