@@ -242,6 +242,30 @@ def test_two_stage_and_chain(tmp_path):
     assert (tmp_path / "student_2" / "final" / "config.json").is_file()
 
 
+def test_a_warmup_covering_the_run_is_warned_about_once_per_chain(tmp_path, capsys):
+    """Each `fit` warned: a chain of two students with a generic stage printed the warning four times."""
+    from tandem.distill import generic_examples
+    from tandem.finetune import fit
+
+    class Tok:
+        clm_id, eos_id, vocab_size, pad_id = 4, 2, V, 1
+
+        def encode(self, text):
+            return [7 + (ord(c) % (V - 7)) for c in text.replace(" ", "")]
+
+    generic = generic_examples([f"hello world number {i} again" for i in range(8)], Tok())
+    cfg = fast_cfg(epochs=1, warmup_ratio=1.0, batch_size=4)  # 2 generic steps, 4 task steps per student
+    rs = distill_chain(
+        Seq2SeqLM(tiny()), ["shrink:2,2", "shrink:1,1"], toy_data(16), cfg, generic=generic, log=None
+    )
+    assert len(rs) == 2 and all(set(r.stages) == {"generic", "task"} for r in rs)
+    err = capsys.readouterr().err
+    assert err.count("warning: --warmup-ratio 1 covers all") == 1, err
+    assert "covers all 2 steps (warmup 2 >= steps 2)" in err  # the first stage it applies to
+    fit(Seq2SeqLM(tiny()), toy_data(8), dataclasses.replace(cfg, batch_size=4), log=None)  # one run: warned
+    assert capsys.readouterr().err.count("covers all") == 1
+
+
 def test_generic_examples_of_a_tandem_tokenizer_are_alexatm_mixtures():
     """A tokenizer with [CLM]: per text, the AlexaTM mixture's draw (80% denoising, else a [CLM] continuation)
     from one seeded generator, EOS after source and target, the text cut for [CLM] and EOS (pinned as it was

@@ -732,8 +732,12 @@ def fit(
     tokenizer: Any = None,
     log: Callable[[str], None] | None = print,
     labels: SLULabels | None = None,
+    warned: set[str] | None = None,
 ) -> FitResult:
     """Train `model` on encoded examples; evaluate, keep the best weights, stop early; restore the best.
+
+    `warned`: the warnings already given in this run, shared by the fits of one run (a distillation's stages
+    and chain links): a warning about the settings (a warmup covering every step) is given once, then added.
 
     `extra_modules` (e.g. hidden-state projections) are optimised with the model and kept in checkpoints,
     but not in best/. With `out_dir`: metrics.jsonl (step, loss, lr, tokens_per_s; eval rows), `best/` (the
@@ -789,7 +793,9 @@ def fit(
     total = planned_steps(cfg, len(train))
     warmup = int(cfg.warmup_ratio * total)
     sched = LRSchedule(cfg.lr, total, warmup=warmup, min_lr=cfg.lr * cfg.min_lr_ratio)
-    if warmup >= total > 1:  # as pretraining warns for --warmup >= --steps
+    warned = set() if warned is None else warned
+    if warmup >= total > 1 and "warmup" not in warned:  # as pretraining warns for --warmup >= --steps
+        warned.add("warmup")
         print(
             f"warning: --warmup-ratio {cfg.warmup_ratio:g} covers all {total} steps (warmup {warmup} >= steps "
             f"{total}): the learning rate rises over every step of the run and reaches --lr only at the last; "

@@ -604,6 +604,7 @@ def distill(
     labels: SLULabels | None = None,
     generic_teacher: nn.Module | None = None,
     transfer: Sequence[Encoded] | None = None,
+    warned: set[str] | None = None,
 ) -> DistillResult:
     """Distil `teacher` into `student`: optional generic stage on `generic`, then the task stage on `train`.
 
@@ -627,7 +628,8 @@ def distill(
     loss keeps its on-policy RNG and the teacher's fingerprint there, and writes out the logit cache). With
     `cfg.resume` a finished stage is restored from its last checkpoint without training and an unfinished
     one continues exactly; a checkpoint distilled from another teacher is refused. `cfg.stop_after` counts
-    the steps of both stages; `paused` is set in the result when it ended the run.
+    the steps of both stages; `paused` is set in the result when it ended the run. `warned` is `fit`'s,
+    shared by both stages (and by a chain's links).
     """
     cfg.validate()
     check_vocab(teacher.config, student.config)
@@ -698,6 +700,7 @@ def distill(
 
     stages: dict[str, FitResult] = {}
     forwards = hits = 0
+    warned = set() if warned is None else warned  # both stages' fits warn once between them
     if generic is not None:
         gcfg = generic_cfg or dataclasses.replace(
             cfg, seq_kd="off", onpolicy=0.0, topk=0, metric="loss", epochs=cfg.generic_epochs, max_steps=0
@@ -717,6 +720,7 @@ def distill(
             projector,
             tokenizer,
             log,
+            warned=warned,
         )
         forwards += gloss.teacher_forwards
         if cfg.stop_after is not None:  # its steps count towards this run's stop_after
@@ -789,6 +793,7 @@ def distill(
             tokenizer,
             log,
             labels,
+            warned=warned,
         )
     finally:  # also after Ctrl-C / SIGTERM: the logits computed so far stay valid for the next run
         if cache is not None:
@@ -859,6 +864,7 @@ def distill_chain(
     current = teacher
     results = []
     budget = cfg.stop_after
+    warned: set[str] = set()  # every link's stages warn once between them (a warmup covering the run)
     for k, spec in enumerate(specs):
         if budget is not None and budget < 1:
             break  # stop_after used up by the students before: this one has not started
@@ -899,6 +905,7 @@ def distill_chain(
             labels=labels,
             generic_teacher=generic_teacher if k == 0 else None,
             transfer=transfer,
+            warned=warned,
         )
         r.init = report
         results.append(r)
