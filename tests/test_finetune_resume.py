@@ -565,6 +565,24 @@ def test_a_nan_loss_before_any_checkpoint_says_so_and_fails_without_an_out_dir_t
         fit(tiny(), TRAIN, cfg(log_every=100), None, loss_fn=nan_at(16), log=None)
 
 
+def test_a_nan_loss_names_an_unusually_large_weight_decay_or_loss_weight_with_lr(tmp_path):
+    """The advice named only a lower --lr, also when --weight-decay or a distillation loss weight was far
+    outside its usual range (a likelier cause)."""
+    out = tmp_path / "o"
+    with pytest.raises(TandemError) as e:
+        fit(tiny(), TRAIN, cfg(weight_decay=50.0), dev_eval, loss_fn=nan_at(7), out_dir=out, log=None)
+    want = "with --resume and a lower --lr (now 0.003) or --weight-decay (now 50, unusually large); "
+    assert want in str(e.value)
+    from tandem.train.optim import lower_lr_advice
+
+    assert lower_lr_advice(cfg()) == "a lower --lr (now 0.003)"  # the defaults: --lr alone, as before
+    d = DistillConfig(lr=1e-3, weight_decay=2.0, kd_weight=100.0, hidden_weight=20.0, ce_weight=10.0)
+    assert lower_lr_advice(d) == (
+        "a lower --lr (now 0.001), --weight-decay (now 2, unusually large), --kd-weight (now 100, unusually "
+        "large) or --hidden-weight (now 20, unusually large)"
+    )
+
+
 def test_finetune_cli_exits_2_on_a_nan_loss_naming_the_step(snips, tok, tmp_path, capsys, monkeypatch):
     import tandem.finetune
 

@@ -771,7 +771,7 @@ def fit(
     checkpoint is kept. A new best resets the --patience count.
     """
     from tandem.train.checkpoint import Checkpointer
-    from tandem.train.optim import LRSchedule, build_optimizer
+    from tandem.train.optim import LRSchedule, build_optimizer, lower_lr_advice
     from tandem.train.trainer import TrainingInterrupted, _DeferredInterrupt
 
     require_nonempty(train, "the training set")
@@ -896,15 +896,15 @@ def fit(
         if last is not None:
             msg += (
                 f". The last good checkpoint, {last} (step {saved_step}), is kept: continue from it with "
-                f"--resume and a lower --lr (now {cfg.lr:g})"
+                f"--resume and {lower_lr_advice(cfg)}"
             )
         elif out is not None:
             msg += (
                 f". No checkpoint was written before it (--ckpt-every {cfg.ckpt_every}): start over with "
-                f"--overwrite and a lower --lr (now {cfg.lr:g}), and a smaller --ckpt-every to keep more of a run"
+                f"--overwrite and {lower_lr_advice(cfg)}, and a smaller --ckpt-every to keep more of a run"
             )
         else:
-            msg += f"; train again with a lower lr (now {cfg.lr:g})"
+            msg += f"; train again with {lower_lr_advice(cfg)}"
         if best_state is not None and out is not None:
             msg += f"; the best dev model so far (step {prog.best_step}) is in {out / 'best'}"
         raise TandemError(msg + "; or check the training data, or raise --warmup-ratio")

@@ -11,7 +11,30 @@ from torch import nn
 
 from tandem.errors import TandemError
 
-__all__ = ["LRSchedule", "build_optimizer", "clip_grad_norm", "param_groups"]
+__all__ = ["LRSchedule", "build_optimizer", "clip_grad_norm", "lower_lr_advice", "param_groups"]
+
+# Settings that, this large, can make a run diverge as a high learning rate does: the advice for a loss that
+# is not finite names them with --lr. AdamW's decoupled weight decay is usually 0-0.1 (tandem's defaults: 0.01
+# fine-tuning, 0.1 pretraining); distillation's loss weights mix losses of order 1 (defaults 0.5, 0.5, 0)
+UNUSUAL_WEIGHT_DECAY = 1.0
+UNUSUAL_LOSS_WEIGHT = 10.0
+LOSS_WEIGHTS = ("ce_weight", "kd_weight", "hidden_weight")  # DistillConfig's; absent from other configs
+
+
+def lower_lr_advice(cfg) -> str:
+    """What to lower after a loss that is not finite, by flag and value: `a lower --lr (now 0.003)`, naming
+    an unusually large `weight_decay` or loss weight of `cfg` (a training config) as well:
+    `a lower --lr (now 0.003) or --weight-decay (now 50, unusually large)`."""
+    large = [("weight_decay", cfg.weight_decay)] if cfg.weight_decay > UNUSUAL_WEIGHT_DECAY else []
+    large += [
+        (name, getattr(cfg, name))
+        for name in LOSS_WEIGHTS
+        if getattr(cfg, name, 0) > UNUSUAL_LOSS_WEIGHT  # a weight's range is checked by its config
+    ]
+    shown = [f"--lr (now {cfg.lr:g})"] + [
+        f"--{k.replace('_', '-')} (now {v:g}, unusually large)" for k, v in large
+    ]
+    return "a lower " + (shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}")
 
 
 def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool = False) -> list[dict]:

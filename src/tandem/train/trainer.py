@@ -33,7 +33,7 @@ from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_mode
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.metrics import MetricsLogger, plot_metrics
 from tandem.train.module import Seq2SeqTrainModule
-from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm
+from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm, lower_lr_advice
 from tandem.train.parallelize import init_distributed, parallelize
 
 __all__ = ["KINDS", "TrainConfig", "TrainResult", "TrainingInterrupted", "lang_from_name", "train"]
@@ -1686,7 +1686,7 @@ def _train(
                 diverged = TandemError(
                     f"step {step + 1}: the loss or its gradient is not finite (gradient norm {grad_norm}); the "
                     f"update was not applied and the {step} steps before it are in the checkpoint in {ckpt.root}: "
-                    "continue with --resume and a lower --lr (or a longer --warmup), or check the data"
+                    f"continue with --resume and {lower_lr_advice(cfg)} (or a longer --warmup), or check the data"
                 )
                 break
             optimizer.step()
@@ -1721,8 +1721,8 @@ def _train(
                     rec["mfu"] = window_flops / dt / peak_flops
                 if not math.isfinite(rec["loss"]):
                     raise TandemError(
-                        f"step {step}: loss is {rec['loss']}; lower --lr or check the data (last good checkpoint "
-                        f"in {ckpt.root})"
+                        f"step {step}: loss is {rec['loss']}; train with {lower_lr_advice(cfg)}, or check the data "
+                        f"(last good checkpoint in {ckpt.root})"
                     )
                 if logger is not None:
                     logger.log(rec)
