@@ -567,3 +567,21 @@ def test_the_training_loss_needs_one_data_dependent_shape_per_step():
         per_tok = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none", ignore_index=-100)
         torch.testing.assert_close(ex_loss, per_tok.sum(1).detach(), rtol=1e-5, atol=1e-5)
         assert ex_tok.tolist() == [5, 3, 5]
+
+
+def test_compile_mode_is_said_and_checked_before_training(tmp_path, capsys):
+    """The run says how it compiles; CUDA graphs asked for with accumulated gradients are refused before
+    anything is trained; a mode without --compile is warned about."""
+    train(_cfg(tmp_path / "a", steps=1, compile=True), model=tiny_model(), data=ToyStream())
+    assert "compile: each block with torch.compile, in Inductor's default mode (--compile-mode auto)" in (
+        capsys.readouterr().out
+    )
+    with pytest.raises(TandemError, match="reduce-overhead .* does not work with --grad-accum 2"):
+        train(
+            _cfg(tmp_path / "b", compile=True, compile_mode="reduce-overhead", grad_accum=2),
+            model=tiny_model(),
+            data=ToyStream(),
+        )
+    assert not (tmp_path / "b" / "metrics.jsonl").exists()
+    train(_cfg(tmp_path / "c", steps=1, compile_mode="default"), model=tiny_model(), data=ToyStream())
+    assert "--compile-mode default has no effect without --compile" in capsys.readouterr().err

@@ -1324,6 +1324,15 @@ def _train(
     rank, world, device = init_distributed()
     if cfg.device == "cuda" and device.type != "cuda":
         raise TandemError("device cuda requested but torch sees no GPU; use --device cpu")
+    if cfg.compile_mode == "reduce-overhead" and (world > 1 or cfg.grad_accum > 1):
+        why = f"FSDP2 over {world} ranks" if world > 1 else f"--grad-accum {cfg.grad_accum}"
+        raise TandemError(
+            f"--compile-mode reduce-overhead (CUDA graphs) does not work with {why}: their collectives or "
+            "accumulated gradients live across graph replays; use --compile-mode auto (it takes Inductor's "
+            "default mode there) or default"
+        )
+    if cfg.compile_mode != "auto" and not cfg.compile and rank == 0:
+        print(f"warning: --compile-mode {cfg.compile_mode} has no effect without --compile", file=sys.stderr)
     out = Path(cfg.out)
     if data is None and model is None and not cfg.init_from:  # before a tokenizer is trained (and once built)
         from tandem.config import ModelConfig
@@ -1418,6 +1427,12 @@ def _train(
         resolve_compile_mode(cfg.compile_mode, device, world, cfg.grad_accum) if cfg.compile else None
     )
     cuda_graphs = uses_cuda_graphs(compile_mode)
+    if cfg.compile and rank == 0:
+        mode_name = compile_mode or "Inductor's default"
+        how = "with CUDA graphs" if cuda_graphs else f"in {mode_name} mode"
+        print(
+            f"compile: each block with torch.compile, {how} (--compile-mode {cfg.compile_mode})", flush=True
+        )
     parallelize(
         module,
         device,
