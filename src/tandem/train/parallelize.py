@@ -63,11 +63,11 @@ def parallelize(
     compile_mode: str | None = None,
 ) -> nn.Module:
     """Move `model` to `device`, then wrap its blocks with activation checkpointing, compile them, and
-        shard them with FSDP2 (`fully_shard` per block, then the root) when `dp_mesh` is given or the default
-        process group has more than one rank. `mixed_precision="bf16"` keeps bf16 parameters and fp32 gradient
-        reduction under FSDP on GPU (CPU stays fp32). `compile_mode` is torch.compile's `mode` (e.g.
-    "max-autotune-no-cudagraphs": Triton GEMMs with fused epilogues, minutes more to compile). Returns the same
-    (mutated) module.
+    shard them with FSDP2 (`fully_shard` per block, then the root) when `dp_mesh` is given or the default
+    process group has more than one rank. `mixed_precision="bf16"` keeps bf16 parameters and fp32 gradient
+    reduction under FSDP on GPU (CPU stays fp32). `compile_mode` is torch.compile's `mode` for each block
+    (None: Inductor's default; "reduce-overhead": CUDA graphs, one process only). Returns the same (mutated)
+    module.
     """
     device = torch.device(device)
     model.to(device)
