@@ -151,6 +151,8 @@ def _mark_ranges() -> str:
 # "గంటలో")
 _MARKS = _mark_ranges()
 _WORD_END = rf"(?![\w{_MARKS}])"
+# a word that starts with a vowel (fr "d'euros", not "de yens")
+_RE_VOWEL_START = re.compile("[aeiouàâäéèêëîïôöùûü]", re.IGNORECASE)
 # punctuation around a written word ("(morning"), stripped to compare it with a word the rules would say
 _EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 # a superscript exponent or a caret: the gate of the power rule ("x²", "10⁻³", "10^3")
@@ -495,8 +497,15 @@ class LanguageRules:
             rf"{_first_chars(list(self.cur_code))}"
             rf"(?P<cur>{_alternation(list(syms))}|(?<![^\W\d])(?:{_alternation(list(words))})(?![^\W\d]))"
         )
-        # "$5 million", "$2.5bn": a scale word after the amount is read before the currency
-        self.money_scales = t.get("money_scales", {})
+        # "$5 million", "$2.5bn": a scale word after the amount is read before the currency; the nouns of
+        # `scale_nouns` are such words too (de "€ 2,5 Mio." *zwei komma fünf Millionen Euro*)
+        self.scale_nouns = set(t.get("scale_nouns", {}))
+        self.money_scales = {**t.get("scale_nouns", {}), **t.get("money_scales", {})}
+        # es "€2,5 millones" *dos coma cinco millones de euros*: the word said between the scale and the
+        # currency (fr elided before a vowel: *d'euros*), none after the thousand word (pt "R$5 mil")
+        self.money_scale_link = t.get("money_scale_link")
+        # pt/fr "R$ 1,5 mi" *um vírgula cinco milhão*: a decimal takes the scale's form of its integer part
+        self.money_scale_integer_form = bool(t.get("money_scale_integer_form"))
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
         cjk_scales = [k for k in self.money_scales if re.match(f"[{_CJK}]", k[-1])]
         word_scales = [k for k in self.money_scales if k not in cjk_scales]
@@ -530,7 +539,9 @@ class LanguageRules:
         rw = rf"[^\S\r\n]+(?P<rw>{self.re_range_word})[^\S\r\n]*" if self.range_words else None
         to_hi = rf"(?:\s?{dash}\s?(?P<hi>{num}))?"
         to_hi_w = rf"(?:(?:\s?{dash}\s?|{rw})(?P<hi>{num}))?" if rw else to_hi
-        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{cur}")
+        # "5 milliards €", "3 M€": a scale word between the amount and the currency, read as "€5 billion"
+        scale_post = rf"(?:\s?(?P<scale>{_alternation(word_scales)}){_WORD_END})?" if word_scales else ""
+        self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}{scale_post}\s?{cur}")
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
         self.units = {**t["units"], **t.get("scale_nouns", {})}
@@ -1630,22 +1641,43 @@ class LanguageRules:
         word, said on the currency (`money_scale_cases`, mr "₹5 लाखांचा" *पाच लाख रुपयांचा*)."""
         names = self.currencies[code]
         oblique = oblique and not self._absurdly_long(i)  # (not a digit-by-digit reading)
+        link = self.money_scale_link
+        # the scale word's form for the amount (a noun of `scale_nouns` or a list of forms: "Mio." 1 *Million*)
+        word = (
+            self.form(
+                self.money_scales[scale], int(i) if f is None or self.money_scale_integer_form else None
+            )
+            if scale
+            else ""
+        )
+        if link and word == link.get("thousand") and f is None and not case:
+            # pt "R$5 mil", it "€ 5 mila": the whole amount as one number, agreeing with the currency
+            # as "R$5.000" (*cinco mil reais*, it *cinquemila euro*, es "£200 mil" *doscientas mil libras*)
+            return self._money_words(code, i + "000", None, None, prev, oblique)
         if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
             said = self._spoken_decimal(i, f, after=after) if spoken else None
             words = said or self.attributive(self.read_amount(i, f), i, f)
+            if said is None and f is None and (link or scale in self.scale_nouns):
+                # es "€1 millón" *un millón*, de "€ 1 Mio." *eine Million*: the number agrees with the scale noun
+                noun = scale in self.scale_nouns and scale in self.feminine
+                words = self.agree_gender(words, "f" if noun else "m", prev=prev)
             words = self.oblique(words) if oblique and self.case_rules else words
             # ta "₹30 ஆயிரம்" *முப்பதாயிரம் ரூபாய்*, as "₹30,000" (see `_scale_apart`)
             joined = (
-                self.v.joined_scale(int(i), self.money_scales[scale])
+                self.v.joined_scale(int(i), word)
                 if self.scale_stems and said is None and f is None and not self._absurdly_long(i)
                 else None
             )
-            scaled = joined or f"{words} {self.money_scales[scale]}"
+            scaled = joined or f"{words} {word}"
             if case:  # the currency's stem, else its first form, with the ending and then the table's `rules`
                 msc = self.money_scale_cases or {}
                 major = names["major"]
                 stem = msc.get("currencies", {}).get(code) or (major if isinstance(major, str) else major[0])
                 return f"{scaled} {apply_rules(stem + case, msc.get('rules', []))}"
+            if link and word != link.get("thousand"):  # es *millones de euros*, fr *milliards d'euros*
+                cur = self.form(names["major"], None)
+                elided = link.get("elided") and _RE_VOWEL_START.match(cur)
+                return f"{scaled} {link['elided'] + cur if elided else link['word'] + ' ' + cur}"
             return self.amount(scaled, names["major"], None)
         major = int(i)
         if f is not None and len(f) == 2 and names.get("minor"):

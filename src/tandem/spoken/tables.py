@@ -65,8 +65,14 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   is taken for a year and keeps its form: "2001 జనాభా లెక్కల", the 2001 census).
 - `currencies` {ISO code: {"major": forms, "minor": forms}}, `money` {"cents": template}.
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
-  like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word}: a scale after an
-  amount with a currency sign, said before the currency ("$5 million", "$2bn"); `money_scale_cases`
+  like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word or forms}: a scale after an
+  amount with a currency sign, said before the currency ("$5 million", "$2bn", "3 M€"; the `scale_nouns`
+  are such scales too, the number agreeing with their gender); `money_scale_link` (optional) {"word",
+  "elided" (before a vowel), "thousand"}: the word said between the scale and the currency ("€2,5
+  millones" -> "dos coma cinco millones de euros", fr "d'euros"), none after the `thousand` word, before
+  which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); `money_scale_integer_form`
+  (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
+  million d'euros"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
   {code: stem}, "rules": [[regex, replacement]]}: a scale written with a case ending, its ending said on the
   currency (its stem, else its first form, then `rules`): "₹5 लाखांचा" -> "पाच लाख रुपयांचा", ta "₹5
