@@ -69,6 +69,9 @@ from tandem.spoken import to_spoken
         ("en", "₹5 lakh", "five lakh rupees"),
         ("en", "₹1.5 crore", "one point five crore rupees"),
         ("en", "Rs 2-3 crore", "two to three crore rupees"),
+        # a currency abbreviation after the scale word, as "₹5 लाख" *पाँच लाख रुपये* (was *पाँच लाख रु*)
+        ("hi", "5 लाख रु.", "पाँच लाख रुपये"),
+        ("pt", "5 mil R$", "cinco mil reais"),  # was *cinco mil r dólares*
     ],
 )
 def test_scale_word_of_an_amount_with_a_currency_sign(lang, text, want):
