@@ -174,6 +174,15 @@ def test_scores_and_serving_equal_the_torch_backend(exported, kind):
     assert edge_b.model.parse(prompts[1])["text"] == edge_b.model.generate(prompts[1])
 
 
+def _decoder_prefix(hf) -> list[int]:
+    """The decoder's start token and, where the model forces one (mBART-50's code, BART-large's <s>), the
+    forced first token: what every scored output follows."""
+    gen = hf.generation_config
+    return [gen.decoder_start_token_id] + (
+        [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
+    )
+
+
 def _hf_logprobs(hf, ref, prefix, prompt, scored, text):
     """transformers' log-prob of each of `scored`, the decoder reading `prefix + text` (teacher forcing)."""
     with torch.no_grad():
@@ -203,10 +212,7 @@ def test_score_rank_and_evaluate_read_the_same_tokens(exported, kind):
     d, ct2 = exported[kind]
     ref = _auto(d)
     hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(d)).eval()
-    gen = hf.generation_config
-    prefix = [gen.decoder_start_token_id] + (
-        [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
-    )
+    prefix = _decoder_prefix(hf)
     assert len(prefix) == (2 if kind in ("mbart50", "bart-forced") else 1)
     prompt = "Is the fox quick? Answer:"
     choices = [" yes", " no", "✓ 日本", "es, it is."]  # the last one glued to "Answer:"
@@ -437,10 +443,7 @@ def test_full_and_out_of_map_choices_score_as_transformers_on_trimmed_exports(ex
     d, ct2 = exported[kind]
     ref = _auto(d)
     hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(str(d)).eval()
-    gen = hf.generation_config
-    prefix = [gen.decoder_start_token_id] + (
-        [] if gen.forced_bos_token_id is None else [gen.forced_bos_token_id]
-    )
+    prefix = _decoder_prefix(hf)
     trimmed = tmp_path / "trim"
     shutil.copytree(ct2, trimmed)
     trim_vocabulary(trimmed, ["line", "the lazy dog"])
