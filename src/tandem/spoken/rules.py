@@ -524,8 +524,23 @@ class LanguageRules:
         cur_any = re.sub(r"\(\?P<\w+>", "(?:", cur)
         # "$5-10", "$5-$10": a range of amounts after one currency sign
         lo = rf"(?:(?P<lo>{num})\s?{dash}\s?(?:{cur_any})?\s?(?=\d))?"
+        # "€2,5 millones de euros", "$5 million dollars": the currency named again after the amount (its
+        # major forms in the table, after the link word of `money_scale_link` or none), said once
+        self.cur_names: dict[str, str] = {}
+        for c, names in self.currencies.items():
+            for form in [names["major"]] if isinstance(names["major"], str) else names["major"]:
+                self.cur_names.setdefault(form.lower(), c)
+        link = self.money_scale_link
+        # (fr "d'" also written with a typographic apostrophe)
+        elided = [link["elided"], link["elided"].replace("'", "’")] if link and "elided" in link else []
+        link_words = (
+            rf"(?i:{re.escape(link['word'])})[^\S\r\n]+" + (f"|{_alternation(elided)}" if elided else "")
+            if link
+            else ""
+        )
+        named = rf"(?:[^\S\r\n]+(?:{link_words})?(?P<named>(?i:{_alternation(list(self.cur_names))})){_WORD_END})?"
         self.re_money_pre = rx(
-            rf"{_first_chars(['-', *self.cur_code])}(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}"
+            rf"{_first_chars(['-', *self.cur_code])}(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}{named}"
         )
         # "5-10 €", "5-10 %", "10-20 km": a range before a quantity is read with it ("five to ten euros")
         # (the first number is parsed once: "(?P<num>..)" then an optional "-(?P<hi>..)"); before a unit or
@@ -1572,6 +1587,15 @@ class LanguageRules:
 
     def _money(self, m: re.Match[str]) -> str:
         code = self.cur_code[m.group("cur")]
+        named = m.groupdict().get("named")
+        if named and self.cur_names[named.lower()] != code:  # "$5 euros": another currency, kept as written
+            end = m.end("scale") if m.group("scale") else m.end("num")
+            return f"{self._money_said(m, code)}{m.string[end : m.end()].strip()} "
+        return self._money_said(m, code)
+
+    def _money_said(self, m: re.Match[str], code: str) -> str:
+        """An amount of money matched by `re_money_pre` or `re_money_post` (`code`: its currency) as words,
+        the currency said once where it is named again after the amount ("$5 million dollars")."""
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
         gd = m.groupdict()
@@ -1675,23 +1699,41 @@ class LanguageRules:
                 stem = msc.get("currencies", {}).get(code) or (major if isinstance(major, str) else major[0])
                 return f"{scaled} {apply_rules(stem + case, msc.get('rules', []))}"
             if link and word != link.get("thousand"):  # es *millones de euros*, fr *milliards d'euros*
-                cur = self.form(names["major"], None)
-                elided = link.get("elided") and _RE_VOWEL_START.match(cur)
-                return f"{scaled} {link['elided'] + cur if elided else link['word'] + ' ' + cur}"
+                return f"{scaled} {self._linked(names['major'])}"
             return self.amount(scaled, names["major"], None)
         major = int(i)
+        # fr "2 000 000 €" *deux millions d'euros*, es "1.000.000 €" *un millón de euros*: a whole amount
+        # ending in a noun of a large number (a multiple of a million) takes the link word as "€2 millions"
+        by_noun = bool(link) and major and not major % 1_000_000 and not self._absurdly_long(i)
         if f is not None and len(f) == 2 and names.get("minor"):
             minor = int(f)
-            maj = self.amount(self.v.cardinal(major), names["major"], major, code, prev, oblique=oblique)
+            maj = (
+                f"{self.agree_gender(self.v.cardinal(major), 'm', prev=prev)} {self._linked(names['major'])}"
+                if by_noun
+                else self.amount(self.v.cardinal(major), names["major"], major, code, prev, oblique=oblique)
+            )
             mnr = self.amount(self.v.cardinal(minor), names["minor"], minor, prev=prev, oblique=oblique)
             if minor == 0:
                 return maj
             if major == 0:
                 return mnr
             return self.t["money"]["cents"].format(major=maj, minor=mnr)
+        if by_noun and f is None:
+            return (
+                f"{self.agree_gender(self.read_amount(i, f), 'm', prev=prev)} {self._linked(names['major'])}"
+            )
         return self.amount(
             self.read_amount(i, f), names["major"], None if f else major, code, prev, oblique=oblique
         )
+
+    def _linked(self, forms: Forms) -> str:
+        """A currency after a noun of a large number, with the `money_scale_link` word (es *de euros*, it
+        *di euro*, fr *d'euros* elided before a vowel)."""
+        link = self.money_scale_link or {}
+        cur = self.form(forms, None)
+        if link.get("elided") and _RE_VOWEL_START.match(cur):
+            return link["elided"] + cur
+        return f"{link['word']} {cur}"
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""

@@ -70,7 +70,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   are such scales too, the number agreeing with their gender); `money_scale_link` (optional) {"word",
   "elided" (before a vowel), "thousand"}: the word said between the scale and the currency ("€2,5
   millones" -> "dos coma cinco millones de euros", fr "d'euros"), none after the `thousand` word, before
-  which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); `money_scale_integer_form`
+  which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); also said after a whole amount
+  ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
   million d'euros"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
