@@ -504,6 +504,9 @@ class LanguageRules:
         # es "€2,5 millones" *dos coma cinco millones de euros*: the word said between the scale and the
         # currency (fr elided before a vowel: *d'euros*), none after the thousand word (pt "R$5 mil")
         self.money_scale_link = t.get("money_scale_link")
+        # (fr also elided before a mute h: *un million d'heures*)
+        link_el = (self.money_scale_link or {}).get("elided_before")
+        self.re_link_elided = re.compile(link_el, re.IGNORECASE) if link_el else _RE_VOWEL_START
         # pt/fr "R$ 1,5 mi" *um vírgula cinco milhão*: a decimal takes the scale's form of its integer part
         self.money_scale_integer_form = bool(t.get("money_scale_integer_form"))
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
@@ -530,6 +533,8 @@ class LanguageRules:
         for c, names in self.currencies.items():
             for form in [names["major"]] if isinstance(names["major"], str) else names["major"]:
                 self.cur_names.setdefault(form.lower(), c)
+        # "$5 million USD": or its code, written in capitals
+        self.cur_named_codes = {k: c for k, c in words.items() if re.fullmatch("[A-Z]{3}", k)}
         link = self.money_scale_link
         # (fr "d'" also written with a typographic apostrophe)
         elided = [link["elided"], link["elided"].replace("'", "’")] if link and "elided" in link else []
@@ -538,7 +543,7 @@ class LanguageRules:
             if link
             else ""
         )
-        named = rf"(?:[^\S\r\n]+(?:{link_words})?(?P<named>(?i:{_alternation(list(self.cur_names))})){_WORD_END})?"
+        named = rf"(?:[^\S\r\n]+(?:{link_words})?(?P<named>(?i:{_alternation(list(self.cur_names))})|{_alternation(list(self.cur_named_codes))}){_WORD_END})?"
         self.re_money_pre = rx(
             rf"{_first_chars(['-', *self.cur_code])}(?:(?<![^\s(\[])(?P<neg>-))?{cur}\s?(?P<neg2>-(?=\d))?{lo}(?P<num>{num})(?!\d){scale}{named}"
         )
@@ -1588,14 +1593,28 @@ class LanguageRules:
     def _money(self, m: re.Match[str]) -> str:
         code = self.cur_code[m.group("cur")]
         named = m.groupdict().get("named")
-        if named and self.cur_names[named.lower()] != code:  # "$5 euros": another currency, kept as written
-            end = m.end("scale") if m.group("scale") else m.end("num")
+        if not named:
+            return self._money_said(m, code)
+        end = m.end("scale") if m.group("scale") else m.end("num")
+        if self.cur_names.get(named.lower(), self.cur_named_codes.get(named)) != code:
+            # "$5 euros": another currency, kept as written
             return f"{self._money_said(m, code)}{m.string[end : m.end()].strip()} "
+        forms = self.currencies[code]["major"]
+        if (
+            not isinstance(forms, str)
+            and named.lower() == forms[0].lower() != forms[1].lower()
+            and not m.string[end : m.start("named")].strip()
+            and self.parse(m.group("num"))[1] is None
+        ):
+            # "a $5 dollar bill" *a five dollar bill*: the singular written after a whole amount (a noun
+            # used as a modifier) is said as written
+            return self._money_said(m, code, forms[0])
         return self._money_said(m, code)
 
-    def _money_said(self, m: re.Match[str], code: str) -> str:
+    def _money_said(self, m: re.Match[str], code: str, major: str | None = None) -> str:
         """An amount of money matched by `re_money_pre` or `re_money_post` (`code`: its currency) as words,
-        the currency said once where it is named again after the amount ("$5 million dollars")."""
+        the currency said once where it is named again after the amount ("$5 million dollars"); `major`:
+        the one form its name is said in where given (see `_money_words`)."""
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
         gd = m.groupdict()
@@ -1625,10 +1644,11 @@ class LanguageRules:
                 oblique=obl or self._oblique_before(f" {sep} "),
                 spoken=pair is not None,
                 case=case,
+                major=major,
             )
             return f" {neg}{first} {sep} {second} "
         prev = self._case_word(m) if self.agree_after else None  # de "mit einem Euro"
-        return f" {neg}{self._money_words(code, i, f, scale, prev, obl, case=case, after=gd.get('scale') or '')} "
+        return f" {neg}{self._money_words(code, i, f, scale, prev, obl, case=case, after=gd.get('scale') or '', major=major)} "
 
     def _range_head(
         self, m: re.Match[str], lo: str, key: str | None, oblique: bool = False, said: str | None = None
@@ -1657,13 +1677,15 @@ class LanguageRules:
         spoken: bool = True,
         case: str | None = None,
         after: str = "",
+        major: str | None = None,
     ) -> str:
         """An amount of currency `code` as words ("five dollars and ten cents", "five million dollars");
         `prev`: the word before the amount (see `agree_gender`); `oblique`: in the oblique case (`case`);
         `spoken`: a half or quarter before the scale word may be said by `fraction.spoken` (hi "₹2.5 लाख"
         *ढाई लाख रुपये*; `after`: the scale word as written); `case`: the case ending written on the scale
-        word, said on the currency (`money_scale_cases`, mr "₹5 लाखांचा" *पाच लाख रुपयांचा*)."""
-        names = self.currencies[code]
+        word, said on the currency (`money_scale_cases`, mr "₹5 लाखांचा" *पाच लाख रुपयांचा*); `major`: the
+        one form the currency is said in, where given (en "a $5 dollar bill" *a five dollar bill*)."""
+        names = self.currencies[code] if major is None else {**self.currencies[code], "major": major}
         oblique = oblique and not self._absurdly_long(i)  # (not a digit-by-digit reading)
         link = self.money_scale_link
         # the scale word's form for the amount (a noun of `scale_nouns` or a list of forms: "Mio." 1 *Million*)
@@ -1729,11 +1751,38 @@ class LanguageRules:
     def _linked(self, forms: Forms) -> str:
         """A currency after a noun of a large number, with the `money_scale_link` word (es *de euros*, it
         *di euro*, fr *d'euros* elided before a vowel)."""
-        link = self.money_scale_link or {}
         cur = self.form(forms, None)
-        if link.get("elided") and _RE_VOWEL_START.match(cur):
-            return link["elided"] + cur
-        return f"{link['word']} {cur}"
+        return self._link_word(cur) + cur
+
+    def _link_word(self, noun: str) -> str:
+        """The `money_scale_link` word said before `noun` after a noun of a large number, with the space
+        after it, or elided with none (fr *d'* before a vowel or a mute h)."""
+        link = self.money_scale_link or {}
+        if link.get("elided") and self.re_link_elided.match(noun):
+            return link["elided"]
+        return f"{link['word']} "
+
+    def _scale_noun_link(self, m: re.Match[str], words: str) -> str:
+        """The words of a plain number match, with the `money_scale_link` word after them where the number
+        is whole and ends in a noun of a large number (a multiple of a million: fr *un million*, es *un
+        millón*, pt *dois milhões*, it *un miliardo*) and a currency word or a counted noun of
+        `noun_agreement.nouns` follows it: such a noun takes its noun with a preposition like any noun
+        (es "1.000.000 personas" *un millón de personas*, fr "1 000 000 euros" *un million d'euros*); any
+        other word (a verb, "de" already written) is left as it is."""
+        noun = m["w"] if self.money_scale_link else None
+        if noun is None or m.string[m.end() : m.start("w")].strip():  # (after a skipped word: "mil")
+            return words
+        key = noun.lower()
+        if key not in self.cur_names and key not in self.nouns:
+            return words
+        i, f, _ = self.parse(m.group("num"))
+        last = words.rpartition(" ")[2]
+        if f is not None or int(i) % 1_000_000 or self.re_agree_scale is None:
+            return words
+        if self._absurdly_long(i) or not self.re_agree_scale.fullmatch(last):
+            return words
+        link = self._link_word(noun)
+        return f"{words} {link}" if link.endswith(" ") else f"{words} {link}{_JOIN}"
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -2099,11 +2148,11 @@ class LanguageRules:
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
             elif self.before_word is not None and not neg:
                 words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
-            words = self._case(words, m.group("num"), neg, obl)
+            words = self._scale_noun_link(m, self._case(words, m.group("num"), neg, obl))
             return f" {self.definite(words) if self._after_article(m) else words} "
         gender, noun, prev = counted
         words = self.read_number(m.group("num"), neg, gender=gender, prev=prev)
-        words = self._case(words, m.group("num"), neg, obl)
+        words = self._scale_noun_link(m, self._case(words, m.group("num"), neg, obl))
         return f" {self.elide(self.definite(words) if self._after_article(m) else words, noun)} "  # it "un'ora": joined to the noun
 
     @staticmethod

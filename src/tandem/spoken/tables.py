@@ -71,7 +71,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   "elided" (before a vowel), "thousand"}: the word said between the scale and the currency ("€2,5
   millones" -> "dos coma cinco millones de euros", fr "d'euros"), none after the `thousand` word, before
   which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); also said after a whole amount
-  ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"); `money_scale_integer_form`
+  ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"), and by a whole number in
+  digits ending in one before a currency word or a counted noun ("1.000.000 personas"); "elided_before"
+  (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
+  a mute h: *un million d'heures*); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
   million d'euros"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":

@@ -1,0 +1,73 @@
+"""A number in digits that ends in a noun of a large number, before the noun it counts; a currency named
+again after an amount with a sign, in the singular or by its code.
+
+The expected strings are written out by hand:
+
+- es/pt/it/fr: *millón*, *milhão*, *milione*, *million* (and *milliard*, *miliardo*, es *mil millones*) are
+  nouns, and a noun of a large number takes a preposition before the noun it counts (RAE, Nueva gramática
+  §21.2: *un millón de personas*, *mil millones de dólares*; pt *um milhão de reais*; it *un milione di
+  euro*; Grevisse, Le Bon usage §594: *un million d'euros*, *deux millions de dollars*, elided before a
+  vowel or a mute h: *un million d'heures*). Written in digits ("1.000.000 personas") the number is said
+  the same way. It is added before a currency word or a counted noun of the language's table only; an
+  amount that ends in a numeral takes none (*un millón quinientos mil euros*), "de" already written is not
+  doubled, and another word (a verb: "2 000 000 ont") is left as it follows.
+- en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
+  dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
+  currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tandem.spoken import to_spoken
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "1 000 000 euros", "un million d'euros"),
+        ("fr", "2 000 000 dollars", "deux millions de dollars"),
+        ("fr", "1 000 000 000 euros", "un milliard d'euros"),
+        ("fr", "Il y a 4 000 000 personnes.", "il y a quatre millions de personnes"),
+        ("fr", "1 000 000 heures", "un million d'heures"),
+        ("es", "1.000.000 euros", "un millón de euros"),
+        ("es", "1.000.000.000 dólares", "mil millones de dólares"),
+        ("es", "1.000.000 personas", "un millón de personas"),
+        ("pt", "1.000.000 reais", "um milhão de reais"),
+        ("pt", "2.000.000 pessoas", "dois milhões de pessoas"),
+        ("it", "1.000.000 euro", "un milione di euro"),
+        ("it", "3.000.000 persone", "tre milioni di persone"),
+    ],
+)
+def test_large_number_noun_links_to_its_noun(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("es", "1.500.000 euros", "un millón quinientos mil euros"),  # ends in a numeral
+        ("es", "3.000.000 de euros", "tres millones de euros"),  # "de" written once
+        ("fr", "2 000 000 de dollars", "deux millions de dollars"),
+        ("fr", "2 000 000 ont voté", "deux millions ont voté"),  # a verb, not a counted noun
+        ("es", "2.000 personas", "dos mil personas"),
+    ],
+)
+def test_no_link_where_none_is_wanted(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("a $5 dollar bill", "a five dollar bill"),
+        ("a $5 million dollar budget", "a five million dollar budget"),
+        ("$5 million USD", "five million dollars"),
+        ("$5 USD", "five dollars"),
+        ("$5 dollars", "five dollars"),
+        ("$1 dollar", "one dollar"),
+    ],
+)
+def test_en_currency_named_after_the_amount(text: str, want: str) -> None:
+    assert to_spoken(text, "en") == want
