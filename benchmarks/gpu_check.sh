@@ -42,7 +42,9 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 case "$stage" in
 base)
     peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
-    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    # the measurement the GPU rows before 2026-11-28 used (single calls, no warm-up), for comparison
+    single=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16, warm_s=0, round_s=0))")
+    echo "matmul peak $peak (single calls without warm-up: $single)" | tee -a "$out/gpu.txt"
     c=(--preset base --device cuda --peak-flops "$peak")
     step 60 --impl hf "${c[@]}"
     step 90 --impl tandem "${c[@]}" --compile # auto: CUDA graphs per block (one GPU)

@@ -585,3 +585,26 @@ def test_compile_mode_is_said_and_checked_before_training(tmp_path, capsys):
     assert not (tmp_path / "b" / "metrics.jsonl").exists()
     train(_cfg(tmp_path / "c", steps=1, compile_mode="default"), model=tiny_model(), data=ToyStream())
     assert "--compile-mode default has no effect without --compile" in capsys.readouterr().err
+
+
+def test_matmul_peak_times_rounds_of_back_to_back_matmuls():
+    """The MFU denominator: two untimed calls, then `iters` timed rounds; a round lasts at least `round_s`
+    (several matmuls back to back, so that launch and synchronisation do not count on a GPU)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from tandem.train.flops import measure_matmul_peak
+
+    class Count(TorchDispatchMode):
+        mm = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.mm += func.overloadpacket.__name__ == "mm"
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        peak = measure_matmul_peak("cpu", torch.float32, n=64, iters=3, warm_s=0.0, round_s=0.0)
+    assert Count.mm == 2 + 3 and peak > 0
+    Count.mm = 0
+    with Count():
+        measure_matmul_peak("cpu", torch.float32, n=64, iters=3, warm_s=0.0, round_s=0.05)
+    assert Count.mm >= 2 + 3 * 4  # a 64x64 matmul takes far less than 12 ms: several per round

@@ -41,22 +41,45 @@ def seq2seq_train_flops(
 
 
 def measure_matmul_peak(
-    device: torch.device | str, dtype: torch.dtype, n: int | None = None, iters: int = 10
+    device: torch.device | str,
+    dtype: torch.dtype,
+    n: int | None = None,
+    iters: int = 10,
+    warm_s: float | None = None,
+    round_s: float | None = None,
 ) -> float:
-    """Best FLOP/s of a square matmul on `device` in `dtype` (the denominator of MFU)."""
+    """Best FLOP/s of a square matmul on `device` in `dtype` (the denominator of MFU).
+
+    Matmuls run for `warm_s` seconds first (GPU default 0.5 s: an idle GPU's clocks take that long to reach
+    their sustained level), then `iters` rounds of back-to-back matmuls of at least `round_s` seconds each
+    (GPU default 20 ms: the launch and the synchronisation are then under 0.1% of a round) are timed, and the
+    best round counts. A GPU peak taken from single 1.4 ms calls right after start moved 757-796 TFLOP/s
+    between runs on one H200; the MFU of a step is only as steady as this denominator."""
     device = torch.device(device)
+    cuda = device.type == "cuda"
     if n is None:
-        n = 8192 if device.type == "cuda" else 1024
+        n = 8192 if cuda else 1024
+    if warm_s is None:
+        warm_s = 0.5 if cuda else 0.0
+    if round_s is None:
+        round_s = 0.02 if cuda else 0.0
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    best = float("inf")
-    for i in range(iters + 2):
-        if device.type == "cuda":
+
+    def timed(reps: int) -> float:
+        if cuda:
             torch.cuda.synchronize(device)
         t0 = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
+        for _ in range(reps):
+            a @ b
+        if cuda:
             torch.cuda.synchronize(device)
-        if i >= 2:  # warm-up
-            best = min(best, time.perf_counter() - t0)
+        return (time.perf_counter() - t0) / reps
+
+    one = min(timed(1) for _ in range(2))  # warm-up (kernel selection) and a first estimate
+    warm_until = time.perf_counter() + warm_s
+    while time.perf_counter() < warm_until:
+        one = timed(max(1, int(0.05 / one)))  # ~50 ms batches
+    reps = max(1, round(round_s / one)) if round_s > 0 else 1
+    best = min(timed(reps) for _ in range(iters))
     return 2.0 * n**3 / best
