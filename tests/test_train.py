@@ -585,6 +585,13 @@ def test_compile_mode_is_said_and_checked_before_training(tmp_path, capsys):
     assert not (tmp_path / "b" / "metrics.jsonl").exists()
     train(_cfg(tmp_path / "c", steps=1, compile_mode="default"), model=tiny_model(), data=ToyStream())
     assert "--compile-mode default has no effect without --compile" in capsys.readouterr().err
+    # CUDA graphs are a GPU's: on CPU the mode compiles as Inductor's default, and the run says so
+    train(
+        _cfg(tmp_path / "d", steps=1, compile=True, compile_mode="reduce-overhead"),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    assert "in reduce-overhead mode (--compile-mode reduce-overhead)" in capsys.readouterr().out
 
 
 def test_matmul_peak_times_rounds_of_back_to_back_matmuls():

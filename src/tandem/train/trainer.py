@@ -1426,7 +1426,7 @@ def _train(
     compile_mode = (
         resolve_compile_mode(cfg.compile_mode, device, world, cfg.grad_accum) if cfg.compile else None
     )
-    cuda_graphs = uses_cuda_graphs(compile_mode)
+    cuda_graphs = uses_cuda_graphs(compile_mode) and device.type == "cuda"  # Inductor skips them on CPU
     if cfg.compile and rank == 0:
         mode_name = compile_mode or "Inductor's default"
         how = "with CUDA graphs" if cuda_graphs else f"in {mode_name} mode"
