@@ -101,6 +101,11 @@ def _default_threads() -> int:
 # ---------------------------------------------------------------------------------------------------------
 
 
+# the most CPU threads a thread flag takes where it sets SentencePiece's or torch's own pool (SentencePiece's
+# bound; CTranslate2's are capped at the CPU count instead: tandem.errors.check_threads)
+MAX_THREADS = 1024
+
+
 class VocabularyMismatch(TandemError):
     """SentencePiece could not build `vocab_size` pieces from the corpus: too large for its text (`limit`:
     the most it allows) or too small for its characters (`limit`: the least it needs)."""
@@ -855,9 +860,9 @@ class Tokenizer(_TokenizerBase):
                 f"character_coverage (--character-coverage) must be in [0.98, 1] (SentencePiece's range), got "
                 f"{character_coverage}"
             )
-        if num_threads is not None and not 0 <= num_threads <= 1024:  # SentencePiece's bounds; 0: default
+        if num_threads is not None and not 0 <= num_threads <= MAX_THREADS:  # 0: SentencePiece's default
             raise TandemError(
-                f"num_threads (--threads) must be in 1..1024 (0: the default), got {num_threads}"
+                f"num_threads (--threads) must be in 1..{MAX_THREADS} (0: the default), got {num_threads}"
             )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise TandemError(f"seed (--seed) must be an integer >= 0, got {seed!r}")
@@ -1301,9 +1306,35 @@ def continuation_ids(
     return out
 
 
+def scored_target_ids(
+    encode_batch: Callable[[list[str]], list[list[int]]],
+    prompts: Sequence[str],
+    targets: Sequence[str],
+    sequence: bool,
+) -> list[list[int]]:
+    """The ids a scored (prompt, target) pair scores before any EOS: each target alone (`sequence`), else in
+    its prompt's context (`continuation_ids`, the targets of one prompt split together); an error for one with
+    no tokens. Both serving backends (`EdgeModel.score_batch`, the torch backend's /v1/score) score these."""
+    if sequence:
+        out = encode_batch(list(targets))
+    else:
+        by_prompt: dict[str, list[int]] = {}
+        for i, p in enumerate(prompts):
+            by_prompt.setdefault(p, []).append(i)
+        out = [[] for _ in targets]
+        for p, idx in by_prompt.items():
+            for i, ids in zip(idx, continuation_ids(encode_batch, p, [targets[i] for i in idx])):
+                out[i] = ids
+    for t, ids in zip(targets, out):
+        if not ids and not sequence:
+            raise TandemError(f"choice {t!r:.80} adds no tokens to its prompt; give every choice some text")
+    return out
+
+
 __all__ = [
     "affixes",
     "continuation_ids",
+    "scored_target_ids",
     "frame",
     "Tokenizer",
     "CorpusSample",

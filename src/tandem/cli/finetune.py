@@ -126,11 +126,9 @@ RUN_CONTROL_KEYS = frozenset(
 )
 
 
-MAX_THREADS = 1024  # as `tandem tokenizer train --threads`
-
-
 def check_checkpoint_flags(args: argparse.Namespace) -> None:
     from tandem.errors import TandemError
+    from tandem.tokenizer import MAX_THREADS
 
     if args.ckpt_every < 0:
         raise TandemError(

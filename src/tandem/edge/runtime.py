@@ -29,7 +29,7 @@ from tandem.decoding import (
 from tandem.errors import InputTooLong, TandemError, check_threads
 from tandem.jsonl import JSON_ERRORS
 from tandem.slu import SLULabels
-from tandem.tokenizer import continuation_ids, frame
+from tandem.tokenizer import frame, scored_target_ids
 
 EDGE_META = "tandem_edge.json"
 VMAP_FILE = "vmap.txt"
@@ -737,14 +737,14 @@ class EdgeModel:
         if not prompts:
             return []
         src = [self.encode(p, clm=clm) for p in prompts]
-        ids = _target_ids(lambda ts: [self._ids(t) for t in ts], prompts, targets, sequence)
+        ids = scored_target_ids(lambda ts: [self._ids(t) for t in ts], prompts, targets, sequence)
         # CTranslate2 reads the start token, scores every target token and then EOS; the forced token leads
         # the target and its own log-prob is dropped, and so is EOS's for a continuation
         lead = self._score_lead
         tgt = [[self.pieces[i] for i in [*lead, *t]] for t in ids]
         # positions as the torch backend counts them: the decoder reads the start token and every scored token
         # but the last (a sequence's last is its EOS), so a target of T tokens needs T positions, T+1 with EOS
-        what = _target_what(sequence, bool(lead))
+        what = describe_target(sequence, bool(lead))
         for s, t in zip(src, tgt):
             self._check_length(len(s), "a prompt")
             self._check_length(len(t) + int(sequence), what)
@@ -827,30 +827,6 @@ class EdgeModel:
         )
 
 
-def _target_ids(
-    encode_batch: Callable[[list[str]], list[list[int]]],
-    prompts: Sequence[str],
-    targets: Sequence[str],
-    sequence: bool,
-) -> list[list[int]]:
-    """The ids `score_batch` scores per (prompt, target) before any EOS: each target alone (`sequence`), else
-    in its prompt's context (the targets of one prompt split together); an error for one with no tokens."""
-    if sequence:
-        out = encode_batch(list(targets))
-    else:
-        by_prompt: dict[str, list[int]] = {}
-        for i, p in enumerate(prompts):
-            by_prompt.setdefault(p, []).append(i)
-        out = [[] for _ in targets]
-        for p, idx in by_prompt.items():
-            for i, ids in zip(idx, continuation_ids(encode_batch, p, [targets[i] for i in idx])):
-                out[i] = ids
-    for t, ids in zip(targets, out):
-        if not ids and not sequence:
-            raise TandemError(f"choice {t!r:.80} adds no tokens to its prompt; give every choice some text")
-    return out
-
-
 _DAMAGED = (
     "the export is damaged or incomplete; export the model again with `tandem export MODEL --format ct2`"
 )
@@ -921,7 +897,7 @@ def read_vocabulary(path: Path, meta: dict[str, Any]) -> list[str]:
     return pieces
 
 
-def _target_what(sequence: bool, lead: bool) -> str:
+def describe_target(sequence: bool, lead: bool) -> str:
     """How an over-long scored target is named in the error (both backends): what it is counted with."""
     extra = [x for x, on in (("EOS", sequence), ("the forced first token", lead)) if on]
     return f"a target (with {' and '.join(extra)})" if extra else "a target"

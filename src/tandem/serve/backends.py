@@ -217,7 +217,8 @@ class TorchBackend:
     ) -> list[list[float]]:
         torch = self.torch
         from tandem.decoding import forced_first_token
-        from tandem.edge.runtime import _target_ids, _target_what
+        from tandem.edge.runtime import describe_target
+        from tandem.tokenizer import scored_target_ids
 
         ids, mask, _ = self._encode(prompts, clm)
         # a continuation's tokens in its prompt's context (a sequence's alone, then EOS; never the labels'
@@ -225,10 +226,10 @@ class TorchBackend:
         # decoding forces first, as it generates and as evaluate scores; the forced token is read, not scored
         forced = forced_first_token(self.model.config)
         lead = [] if forced is None else [forced]
-        texts = _target_ids(lambda ts: [self.tok.encode(t) for t in ts], prompts, targets, sequence)
+        texts = scored_target_ids(lambda ts: [self.tok.encode(t) for t in ts], prompts, targets, sequence)
         tgts = [[*lead, *t, *([self.eos_id] if sequence else [])] for t in texts]
         for t in tgts:
-            self._check_length(len(t), _target_what(sequence, bool(lead)))
+            self._check_length(len(t), describe_target(sequence, bool(lead)))
         width = max(len(t) for t in tgts)
         labels = torch.full((len(tgts), width), -100, dtype=torch.long)
         for i, t in enumerate(tgts):
