@@ -15,8 +15,8 @@ process (clean peak memory), sharing one measured peak.
     python benchmarks/train_throughput.py --impl tandem --preset base --device cuda --compile --profile prof/
 
 Measured on H200s (torch 2.11, transformers 5.17; 3 warm-up + 10 timed steps), base: 2026-11-27, tandem
---compile with CUDA graphs per block (auto) 72.7 ms/step, 450k tokens/s, 44.8% MFU of the 757 TFLOP/s peak
-measured in that run, HF 278k tokens/s (27.7%; 318k and 328k in two other runs); 2026-11-26, Inductor's default
+--compile with CUDA graphs per block (auto) 72.7 ms/step, 450k tokens/s, 339 TFLOP/s: 44.8% MFU of the 757
+TFLOP/s peak measured in that run (42.0% of the 807 TFLOP/s in DESIGN.md), HF 278k tokens/s (27.7%; 318k and 328k in two other runs); 2026-11-26, Inductor's default
 mode 38.7% (395k tokens/s, 17.3 GiB), eager 31.8%, HF 30.3% (309k tokens/s, 22.9 GiB). alexatm-1.9b
 (2026-11-26, default mode): tandem 60.3% MFU (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
 CPU tiny, idle 2-core machine, 5 alternating rounds (2026-11-27): best steps 1.06x HF
