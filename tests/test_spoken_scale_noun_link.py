@@ -11,6 +11,14 @@ The expected strings are written out by hand:
   the same way. It is added before a currency word or a counted noun of the language's table only; an
   amount that ends in a numeral takes none (*un millón quinientos mil euros*), "de" already written is not
   doubled, and another word (a verb: "2 000 000 ont") is left as it follows.
+- fr/es/pt: the same preposition before any plural noun, or an adjective and its noun (Grevisse §594:
+  *trois millions d'habitants*, *trois millions de nouveaux habitants*; RAE §21.2 *tres millones de
+  votantes*; pt *dois milhões de eleitores*), not only before a noun of the table. Without a
+  part-of-speech tagger the word is taken for one when it is written in lowercase with a plural ending
+  (fr -s/-x, es/pt -s) and is not a listed function word, adverb or verb form: after "3 000 000" a verb
+  ("ont voté"), a preposition ("dans") or an adverb ("plus tard", es "más", pt "mais") keeps none. fr
+  *de* is not elided before an aspirated h (Grevisse, Le Bon usage, "h aspiré": *le héros*, *deux
+  millions de héros*).
 - en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
   dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
   currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
@@ -55,6 +63,45 @@ def test_large_number_noun_links_to_its_noun(lang: str, text: str, want: str) ->
     ],
 )
 def test_no_link_where_none_is_wanted(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 000 000 habitants", "trois millions d'habitants"),
+        ("fr", "3 000 000 nouveaux habitants", "trois millions de nouveaux habitants"),
+        ("fr", "1 000 000 animaux", "un million d'animaux"),
+        (
+            "fr",
+            "Ils étaient 4 000 000 électeurs inscrits.",
+            "ils étaient quatre millions d'électeurs inscrits",
+        ),
+        ("fr", "2 000 000 héros", "deux millions de héros"),
+        ("es", "3.000.000 votantes", "tres millones de votantes"),
+        ("es", "2.000.000 nuevos votantes", "dos millones de nuevos votantes"),
+        ("pt", "2.000.000 eleitores", "dois milhões de eleitores"),
+        ("pt", "2.000.000 novos eleitores", "dois milhões de novos eleitores"),
+    ],
+)
+def test_large_number_noun_links_to_a_plural_word(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 000 000 ont voté", "trois millions ont voté"),
+        ("fr", "3 000 000 dans le pays", "trois millions dans le pays"),
+        ("fr", "3 000 000 plus tard", "trois millions plus tard"),
+        ("fr", "3 000 000 de nouveaux habitants", "trois millions de nouveaux habitants"),
+        ("fr", "2 500 000 habitants", "deux millions cinq cent mille habitants"),
+        ("es", "3.000.000 más que antes", "tres millones más que antes"),
+        ("es", "los 3.000.000 somos", "los tres millones somos"),
+        ("pt", "2.000.000 mais do que", "dois milhões mais do que"),
+    ],
+)
+def test_no_link_before_a_function_word_or_verb(lang: str, text: str, want: str) -> None:
     assert to_spoken(text, lang) == want
 
 

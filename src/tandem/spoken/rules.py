@@ -507,6 +507,12 @@ class LanguageRules:
         # (fr also elided before a mute h: *un million d'heures*)
         link_el = (self.money_scale_link or {}).get("elided_before")
         self.re_link_elided = re.compile(link_el, re.IGNORECASE) if link_el else _RE_VOWEL_START
+        # fr "3 000 000 habitants" *trois millions d'habitants*: a lowercase word with a plural ending
+        # (`plural.ending`, a regex) that is none of `plural.except` (function words, adverbs, verb forms)
+        # is taken for the noun (or adjective) the number counts
+        plural = (self.money_scale_link or {}).get("plural")
+        self.re_link_plural = re.compile(f"(?:{plural['ending']})$") if plural else None
+        self.link_plural_except = {w.lower() for w in plural.get("except", [])} if plural else set()
         # pt/fr "R$ 1,5 mi" *um vírgula cinco milhão*: a decimal takes the scale's form of its integer part
         self.money_scale_integer_form = bool(t.get("money_scale_integer_form"))
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
@@ -1765,15 +1771,16 @@ class LanguageRules:
     def _scale_noun_link(self, m: re.Match[str], words: str) -> str:
         """The words of a plain number match, with the `money_scale_link` word after them where the number
         is whole and ends in a noun of a large number (a multiple of a million: fr *un million*, es *un
-        millón*, pt *dois milhões*, it *un miliardo*) and a currency word or a counted noun of
-        `noun_agreement.nouns` follows it: such a noun takes its noun with a preposition like any noun
-        (es "1.000.000 personas" *un millón de personas*, fr "1 000 000 euros" *un million d'euros*); any
-        other word (a verb, "de" already written) is left as it is."""
+        millón*, pt *dois milhões*, it *un miliardo*) and a currency word, a counted noun of
+        `noun_agreement.nouns` or a word `_link_plural` takes for a plural noun or adjective follows it:
+        such a noun takes its noun with a preposition like any noun (es "1.000.000 personas" *un millón de
+        personas*, fr "1 000 000 euros" *un million d'euros*, "3 000 000 habitants" *trois millions
+        d'habitants*); any other word (a verb, "de" already written) is left as it is."""
         noun = m["w"] if self.money_scale_link else None
         if noun is None or m.string[m.end() : m.start("w")].strip():  # (after a skipped word: "mil")
             return words
         key = noun.lower()
-        if key not in self.cur_names and key not in self.nouns:
+        if key not in self.cur_names and key not in self.nouns and not self._link_plural(noun):
             return words
         i, f, _ = self.parse(m.group("num"))
         last = words.rpartition(" ")[2]
@@ -1783,6 +1790,15 @@ class LanguageRules:
             return words
         link = self._link_word(noun)
         return f"{words} {link}" if link.endswith(" ") else f"{words} {link}{_JOIN}"
+
+    def _link_plural(self, word: str) -> bool:
+        """Whether `word` after a number is taken for a plural noun or adjective by `money_scale_link.plural`
+        (fr "habitants", "nouveaux"; es "votantes"): written in lowercase (a capitalised word may be a name),
+        longer than two letters, with a plural ending, and none of the listed function words, adverbs and
+        verb forms ("dans", "plus", "sommes"; es "más", "somos")."""
+        if self.re_link_plural is None or not word.islower() or len(word) < 3:
+            return False
+        return self.re_link_plural.search(word) is not None and word not in self.link_plural_except
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""

@@ -74,7 +74,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"), and by a whole number in
   digits ending in one before a currency word or a counted noun ("1.000.000 personas"); "elided_before"
   (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
-  a mute h: *un million d'heures*); `money_scale_integer_form`
+  a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words]}: the
+  link is also said before a lowercase word of three letters or more with that ending that is none of
+  `except` (function words, adverbs, verb forms), taken for a plural noun or adjective (fr "3 000 000
+  habitants" -> "trois millions d'habitants", "3 000 000 ont voté" keeps none); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
   million d'euros"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
