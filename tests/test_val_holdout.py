@@ -231,8 +231,11 @@ def test_pretrain_val_holdout_refuses_val_data_and_says_when_too_few_are_held_ou
         tokdir, data, tmp_path / "few", "--val-holdout", "0.05", "--val-examples", "500", "--steps", "2"
     )
     assert main(few) == 0
-    err = capsys.readouterr().err
+    out_err = capsys.readouterr()
+    err = out_err.err
     assert f"holds out only {held} documents" in err and "not --val-examples 500" in err, err
+    # to find them it read the whole file: said with the count (a small share of a big corpus takes long)
+    assert f"from {held} held-out documents of {data} (found among 120 documents read in " in out_err.out
 
     # none held out: a clear error before training
     tiny = tmp_path / "tiny.txt"

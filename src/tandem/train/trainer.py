@@ -1038,6 +1038,7 @@ def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, An
     named = ", ".join(str(s.path) for s in sources)
     want = cfg.val_examples or DEFAULT_VAL_EXAMPLES
     stream = None
+    t0 = time.perf_counter()
     try:
         stream = PretrainStream(
             sources, tokenizer, **_example_args(cfg), seed=val_seed(cfg.seed), holdout_split="val"
@@ -1067,7 +1068,13 @@ def _build_val(cfg: TrainConfig, tokenizer: Any, rank: int) -> list[dict[str, An
         shown = named if len(sources) <= 3 else f"{sources[0].path} and {len(sources) - 1} more sources"
         if holdout:
             docs = stream.stats["held_out"]
-            print(f"validation: {n} examples from {docs:,} held-out documents of {shown}", flush=True)
+            # a small share of a big corpus is found by reading many documents first: say how many, and how long
+            read = docs + stream.stats.get("not_held_out", 0)
+            print(
+                f"validation: {n} examples from {docs:,} held-out documents of {shown} (found among {read:,} "
+                f"documents read in {time.perf_counter() - t0:.1f} s)",
+                flush=True,
+            )
             if n < want:
                 print(
                     f"warning: --val-holdout {holdout:g} holds out only {docs:,} documents of --data, which give "
