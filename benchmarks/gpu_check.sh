@@ -3,6 +3,8 @@
 #
 #   bash benchmarks/gpu_check.sh base     # ~5 min: base shape: HF, tandem --compile (auto: CUDA graphs) and
 #                                         # --compile-mode default, a profile by kernel kind
+#   bash benchmarks/gpu_check.sh explore  # ~8 min: base shape, auto against other attention, loss and Inductor
+#                                         # settings (each in the same call)
 #   bash benchmarks/gpu_check.sh trainer  # ~3 min: `tandem pretrain` (base, synthetic corpus), auto vs default
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
 #
@@ -52,6 +54,16 @@ base)
     step 120 --impl tandem "${c[@]}" --compile --profile /tmp/prof
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
+explore) # the base shape's next candidates, each against auto in the same call (one ~8 min call)
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    c=(--preset base --device cuda --peak-flops "$peak" --compile)
+    step 90 --impl tandem "${c[@]}"
+    step 90 --impl tandem "${c[@]}" --sdpa flash
+    step 90 --impl tandem "${c[@]}" --no-fused-loss
+    TORCHINDUCTOR_COORDINATE_DESCENT_TUNING=1 step 150 --impl tandem "${c[@]}"
+    step 90 --impl tandem "${c[@]}"
+    ;;
 trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (CUDA graphs), then default
     "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
     for mode in auto default; do
@@ -71,7 +83,7 @@ trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (C
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     ;;
 *)
-    echo "unknown stage $stage (base, trainer or 1.9b)" >&2
+    echo "unknown stage $stage (base, explore, trainer or 1.9b)" >&2
     exit 2
     ;;
 esac
