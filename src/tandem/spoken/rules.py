@@ -568,7 +568,11 @@ class LanguageRules:
         # "5 milliards €", "3 M€": a scale word between the amount and the currency, read as "€5 billion"
         scale_post = rf"(?:\s?(?P<scale>{_alternation(word_scales)}){_WORD_END})?" if word_scales else ""
         self.re_money_post = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}{scale_post}\s?{cur}")
-        self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%")
+        # mr "5 किमीवर", "50%ने": a case ending written on a unit or "%" (`unit_cases`), said on the unit's
+        # form before it (*पाच किलोमीटरवर*, *पन्नास टक्क्यांनी*)
+        uc = self.unit_cases = t.get("unit_cases")
+        uend = rf"(?:(?P<uend>{_alternation(uc['endings'])})(?![\w{_MARKS}]))?" if uc else ""
+        self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%{uend}")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
         self.units = {**t["units"], **t.get("scale_nouns", {})}
         aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
@@ -582,7 +586,7 @@ class LanguageRules:
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
         unit_end = rf"(?![/²³^{_MARKS}]|(?![{_CJK}])\w)"
         self.re_unit = rx(
-            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){unit_end}"
+            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){uend}{unit_end}"
         )
         # its gate: a unit right after a digit (a number ends with one), the regex engine skipping to digits
         self.re_unit_gate = rx(rf"\d\s?{_first_chars(list(self.unit_key))}(?:{units})")
@@ -1817,6 +1821,16 @@ class LanguageRules:
     def _percent(self, m: re.Match[str]) -> str:
         lo, num = self._amounts(m)
         i, f, _ = self.parse(num)
+        ending = m.groupdict().get("uend")
+        cased = self._unit_case("%", ending) if ending else None
+        if cased is not None:  # mr "50%ने" *पन्नास टक्क्यांनी*: the percent noun in the ending's case
+            words = self.read_amount(i, f)
+            unit = self.form(cased, None if f else int(i))
+            if lo:
+                return f" {self._range_head(m, lo, None)}{words} {unit} "
+            return f" {self.v.minus} {words} {unit} " if m.group("neg") else f" {words} {unit} "
+        # (a percent the table gives no form before a case ending: the ending said apart, as before)
+        rest = f"{ending} " if ending else ""
         # a percent word said after the number is a noun: ta/te "31%" as "31 சதவீதம்" (te "ముప్పై ఒక్క శాతం")
         noun_after = self.t["percent"].startswith("{n} ")
         obl = self._oblique_before(_before(m))
@@ -1824,7 +1838,7 @@ class LanguageRules:
             words = self.read_amount(i, f)
             words = self.attributive(words, i, f) if noun_after else words
             words = self._case(words, num, False, obl or self._oblique_before(f" {self._range_sep(m)} "))
-            return f" {self._range_head(m, lo, None, obl)}{self.t['percent'].format(n=words)} "
+            return f" {self._range_head(m, lo, None, obl)}{self.t['percent'].format(n=words)} {rest}"
         neg = bool(m.group("neg"))
         words = self.v.number(i, f, neg) if not self._absurdly_long(i) else self.read_amount(i, f)
         if noun_after and not neg:  # (a negative number keeps its form, as before a written word)
@@ -1832,7 +1846,7 @@ class LanguageRules:
         words = self._case(words, num, neg, obl)
         if self._after_article(m):  # ar "الـ35%": the article on each part of the number
             words = self.definite(words)
-        return f" {self.t['percent'].format(n=words)} "
+        return f" {self.t['percent'].format(n=words)} {rest}"
 
     def _unit(self, m: re.Match[str]) -> str:
         lo, num = self._amounts(m)
@@ -1840,6 +1854,10 @@ class LanguageRules:
             return m.group(0)  # "5ft3": maybe a height in feet and inches, not cubic feet
         i, f, _ = self.parse(num)
         key = self.unit_key[m.group("unit")]
+        ending = m.groupdict().get("uend")
+        forms = self._unit_case(key, ending) if ending else self.units[key]
+        if forms is None:
+            return m.group(0)  # mr "5 °वर": a unit the table gives no form before a case ending, as written
         prev = self._case_word(m) if self.agree_after and not lo else None  # de "nach einem Kilometer"
         obl = self._oblique_before(_before(m))
         # (the second number of a range follows the first one's case or that of the range word)
@@ -1854,16 +1872,17 @@ class LanguageRules:
             if key in self.spoken_zero_half_units
             else None
         )
-        after = m.group("unit") + m.string[m.end() : m.end() + 20]  # (hi "0.5 km में" *आधे किलोमीटर में*)
+        # (hi "0.5 km में" *आधे किलोमीटर में*; mr "0.5 किमीवर" *अर्ध्या किलोमीटरवर*, the ending with the unit)
+        after = m.group("unit") + m.string[m.end("unit") : m.end() + 20]
         pair = self._spoken_range(lo or "0", num, half, after) if half is not None else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
         if pair and pair[1] and not lo and not int(i):
             # a half or a quarter alone takes the unit's singular (te "0.5 km" *అర కిలోమీటరు*, mr *अर्धा मिनिट*)
-            words = self.measure["template"].format(n=said, unit=self.form(self.units[key], 1))
+            words = self.measure["template"].format(n=said, unit=self.form(forms, 1))
         else:
-            words = self.amount(said, self.units[key], None if f else int(i), key, prev, oblique=obl_num)
+            words = self.amount(said, forms, None if f else int(i), key, prev, oblique=obl_num)
         if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
-            unit = self.form(self.units[key], None if f else int(i))
+            unit = self.form(forms, None if f else int(i))
             head = words[: -len(unit) - 1] if words.endswith(f" {unit}") else ""
             if head:  # (not where the template puts the unit first, ar 1 and 2)
                 words = f"{self.definite(head)} {unit}"
@@ -1871,6 +1890,27 @@ class LanguageRules:
             return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
+
+    def _unit_case(self, key: str, ending: str) -> Forms | None:
+        """The forms of the unit (or "%") `key` with the case `ending` written on it, by the table's
+        `unit_cases` (mr): a unit of `unchanged.units` (or a square or cube of one) keeps its forms before
+        any ending but those of `unchanged.except` ("किमीवर" *किलोमीटरवर*), one of `oblique` takes its
+        oblique forms [singular, plural] ("%ने" *टक्क्यांनी*), each with the ending and then the table's
+        `rules` (the plural oblique's "-ने" said "-नी"); None for any other unit or ending."""
+        uc = self.unit_cases or {}
+        same = uc.get("unchanged", {})
+        if key in uc.get("oblique", {}):
+            forms: Forms = uc["oblique"][key]
+        elif ending not in same.get("except", []) and (
+            key in same.get("units", []) or key.rstrip("23²³^") in same.get("units", [])
+        ):
+            forms = self.units[key]
+        else:
+            return None
+        rules = uc.get("rules", [])
+        if isinstance(forms, str):
+            return apply_rules(forms + ending, rules)
+        return [apply_rules(w + ending, rules) for w in forms]
 
     def _power(self, m: re.Match[str]) -> str:
         """ "²" of "x²" -> " squared ", "⁻³" of "10⁻³" -> " to the power of minus three " by the table's
