@@ -571,11 +571,17 @@ class LanguageRules:
         # mr "5 किमीवर", "50%ने": a case ending written on a unit or "%" (`unit_cases`), said on the unit's
         # form before it (*पाच किलोमीटरवर*, *पन्नास टक्क्यांनी*)
         uc = self.unit_cases = t.get("unit_cases")
+        self.unit_case_endings: list[str] = uc["endings"] if uc else []
         uend = rf"(?:(?P<uend>{_alternation(uc['endings'])})(?![\w{_MARKS}]))?" if uc else ""
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%{uend}")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
         self.units = {**t["units"], **t.get("scale_nouns", {})}
-        aliases = {k: v for k, v in common["unit_aliases"].items() if v in self.units}
+        # (a language's own spellings of a unit too: mr "किमी/तास", hi "किमी/घंटा" are its "km/h")
+        aliases = {
+            k: v
+            for k, v in {**common["unit_aliases"], **t.get("unit_aliases", {})}.items()
+            if v in self.units
+        }
         self.unit_key = {**{k: k for k in self.units}, **aliases}
         derived = self._derive_unit_powers(t, common)
         # "5ft3" may be 5 ft 3 in: these bases take a plain exponent only after a space ("5 ft3")
@@ -1825,6 +1831,7 @@ class LanguageRules:
         cased = self._unit_case("%", ending) if ending else None
         if cased is not None:  # mr "50%ने" *पन्नास टक्क्यांनी*: the percent noun in the ending's case
             words = self.read_amount(i, f)
+            words = self._case_number(words) if not lo and f is None else words  # *एका टक्क्याने*
             unit = self.form(cased, None if f else int(i))
             if lo:
                 return f" {self._range_head(m, lo, None)}{words} {unit} "
@@ -1873,9 +1880,12 @@ class LanguageRules:
             else None
         )
         # (hi "0.5 km में" *आधे किलोमीटर में*; mr "0.5 किमीवर" *अर्ध्या किलोमीटरवर*, the ending with the unit)
-        after = m.group("unit") + m.string[m.end("unit") : m.end() + 20]
+        # (the unit's dots dropped: "कि.मी." is one word there, hi "0.5 कि.मी. में" *आधे किलोमीटर में*)
+        after = m.group("unit").replace(".", "") + m.string[m.end("unit") : m.end() + 20]
         pair = self._spoken_range(lo or "0", num, half, after) if half is not None else None
         said = (pair[1] if pair else None) or self.read_amount(i, f)
+        if ending and not lo and f is None:  # mr "1 किमीवर" *एका किलोमीटरवर*
+            said = self._case_number(said)
         if pair and pair[1] and not lo and not int(i):
             # a half or a quarter alone takes the unit's singular (te "0.5 km" *అర కిలోమీటరు*, mr *अर्धा मिनिट*)
             words = self.measure["template"].format(n=said, unit=self.form(forms, 1))
@@ -1911,6 +1921,11 @@ class LanguageRules:
         if isinstance(forms, str):
             return apply_rules(forms + ending, rules)
         return [apply_rules(w + ending, rules) for w in forms]
+
+    def _case_number(self, words: str) -> str:
+        """The words of a whole number before a unit with a case ending in the oblique form the table's
+        `unit_cases.numbers` gives them (mr "एक" -> "एका": *एका किलोमीटरवर*), else as they are."""
+        return (self.unit_cases or {}).get("numbers", {}).get(words, words)
 
     def _power(self, m: re.Match[str]) -> str:
         """ "²" of "x²" -> " squared ", "⁻³" of "10⁻³" -> " to the power of minus three " by the table's
@@ -2086,11 +2101,14 @@ class LanguageRules:
         nxt = _RE_NEXT_WORD.match(s, end)
         if nxt is None:
             return None
-        if _in_word_list(nxt.group(1), self.spoken_scales):
+        # mr "2.5 किलोग्रॅमचे" *अडीच किलोग्रॅमचे*: the word without a case ending of `unit_cases` too
+        word = nxt.group(1)
+        words = [word, *(word[: -len(e)] for e in self.unit_case_endings if word.endswith(e) and word != e)]
+        if any(_in_word_list(w, self.spoken_scales) for w in words):
             return False
-        if _in_word_list(nxt.group(1), self.spoken_half_before):
+        if any(_in_word_list(w, self.spoken_half_before) for w in words):
             return True
-        if _in_word_list(nxt.group(1), self.spoken_zero_half_before):
+        if any(_in_word_list(w, self.spoken_zero_half_before) for w in words):
             return _ZERO_HALF
         return None
 
