@@ -453,12 +453,15 @@ INT8_CHOICES = [" queen", " seven am", " paris", " stop the music", " yes", " no
 
 def test_int8_scores_of_a_tandem_model_match_its_torch_forward(tmp_path):
     """Scoring on an int8 export of a tandem model (tiny preset, default init, vocabulary 256, tandem's
-    SentencePiece tokenizer) against the model's own float forward, teacher-forced after the decoder start.
-    int8 weight quantisation moves each log-prob a little: measured over weight seeds 0-4 (3 prompts x 6
-    choices, 72 tokens each), the largest per-token |difference| was 0.037-0.049 nats (mean 0.011-0.014) and
-    the largest difference of a choice's mean loss 0.014-0.043. Allowed: 0.15 per token, 0.1 per loss, 0.03
-    mean. `rank` must pick the reference's choice where the reference's two best losses differ by more than
-    twice the loss tolerance (the int8 losses cannot swap them); a prompt with such a margin is required."""
+    SentencePiece tokenizer) against the model's own float forward, teacher-forced after the decoder start:
+    each choice as a continuation (its tokens in the prompt's context, no EOS) and as a whole output
+    (`sequence`: encoded alone, then EOS). int8 weight quantisation moves each log-prob a little: measured over
+    weight seeds 0-4 (3 prompts x 6 choices), the largest per-token |difference| was 0.037-0.049 nats (mean
+    0.011-0.014) for continuations (72 tokens) and 0.039-0.056 (mean 0.011-0.014) for sequences (108 tokens
+    with EOS), the largest difference of a choice's mean loss 0.014-0.043 and 0.010-0.020. Allowed: 0.15 per
+    token, 0.1 per loss, 0.03 mean. `rank` must pick the reference's choice where the reference's two best
+    losses differ by more than twice the loss tolerance (the int8 losses cannot swap them); a prompt with such
+    a margin is required in each mode."""
     model = _tiny_tandem_model(seed=0)
     tok_dir = train_tiny_tokenizer(tmp_path / "tok", vocab_size=256)
     tok = Tokenizer.load(tok_dir)
@@ -468,32 +471,36 @@ def test_int8_scores_of_a_tandem_model_match_its_torch_forward(tmp_path):
     m = EdgeModel.load(tmp_path / "int8")
     assert rep.quantization == "int8" and m.meta["quantization"] == "int8"
     start = model.config.decoder_start_token_id
-    diffs, checked = [], 0
-    for prompt in INT8_PROMPTS:
-        src = torch.tensor([tok.encode(prompt, add_eos=True)])
-        ctx = tok.encode(prompt)
-        want = []
-        for c in INT8_CHOICES:
-            whole = tok.encode(prompt + c)
-            ids = whole[len(ctx) :] if whole[: len(ctx)] == ctx else tok.encode(c)
-            with torch.no_grad():
-                logits = model(input_ids=src, decoder_input_ids=torch.tensor([[start, *ids[:-1]]])).logits
-            lp = torch.log_softmax(logits[0].double(), -1)
-            want.append([lp[i, t].item() for i, t in enumerate(ids)])
-        got = m.score_batch([prompt] * len(INT8_CHOICES), INT8_CHOICES)
-        assert [len(g) for g in got] == [len(w) for w in want]
-        for g, w in zip(got, want):
-            assert g == pytest.approx(w, abs=0.15), (prompt, g, w)
-            diffs += [abs(a - b) for a, b in zip(g, w)]
-        want_losses = [-sum(w) / len(w) for w in want]
-        res = m.rank(prompt, INT8_CHOICES)
-        assert res.losses == pytest.approx(want_losses, abs=0.1)
-        first, second = sorted(want_losses)[:2]
-        if second - first > 0.2:
-            checked += 1
-            assert res.best == want_losses.index(first), (prompt, res.losses, want_losses)
-    assert sum(diffs) / len(diffs) < 0.03
-    assert checked, "no prompt's reference margin was clear of the int8 error: the rank check checked nothing"
+    for sequence in (False, True):
+        diffs, checked = [], 0
+        for prompt in INT8_PROMPTS:
+            src = torch.tensor([tok.encode(prompt, add_eos=True)])
+            ctx = tok.encode(prompt)
+            want = []
+            for c in INT8_CHOICES:
+                if sequence:  # the choice alone, then EOS
+                    ids = tok.encode(c) + [tok.eos_id]
+                else:
+                    whole = tok.encode(prompt + c)
+                    ids = whole[len(ctx) :] if whole[: len(ctx)] == ctx else tok.encode(c)
+                with torch.no_grad():
+                    logits = model(input_ids=src, decoder_input_ids=torch.tensor([[start, *ids[:-1]]])).logits
+                lp = torch.log_softmax(logits[0].double(), -1)
+                want.append([lp[i, t].item() for i, t in enumerate(ids)])
+            got = m.score_batch([prompt] * len(INT8_CHOICES), INT8_CHOICES, sequence=sequence)
+            assert [len(g) for g in got] == [len(w) for w in want], sequence
+            for g, w in zip(got, want):
+                assert g == pytest.approx(w, abs=0.15), (sequence, prompt, g, w)
+                diffs += [abs(a - b) for a, b in zip(g, w)]
+            want_losses = [-sum(w) / len(w) for w in want]
+            res = m.rank(prompt, INT8_CHOICES, sequence=sequence)
+            assert res.losses == pytest.approx(want_losses, abs=0.1), sequence
+            first, second = sorted(want_losses)[:2]
+            if second - first > 0.2:
+                checked += 1
+                assert res.best == want_losses.index(first), (sequence, prompt, res.losses, want_losses)
+        assert sum(diffs) / len(diffs) < 0.03, sequence
+        assert checked, f"sequence={sequence}: no prompt's reference margin was clear of the int8 error"
 
 
 def _tiny_tandem_model(seed: int):

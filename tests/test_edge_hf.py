@@ -297,12 +297,15 @@ def test_int8_export_runs_without_torch(exported, tmp_path):
 def test_int8_scores_of_mbart50_match_transformers_after_the_forced_code(exported, tmp_path):
     """Scoring on an int8 export (`tandem export --quantize int8`) of the mBART-50 checkpoint: each choice's
     tokens read after the decoder start and the forced ro_RO (never scored), against transformers' float
-    forward on the same weights. int8 weight quantisation of these wide random weights (std 0.3-0.5) moves
-    log-probs by tenths of a nat: measured over weight seeds 0-4 (3 prompts x 6 choices, 84 tokens each), the
-    largest per-token |difference| was 0.30-0.55 (mean 0.08-0.13) and the largest difference of a choice's
-    mean loss 0.09-0.15. Allowed: 1.0 per token, 0.3 per loss, 0.25 mean. A shifted or forced-token-scored
+    forward on the same weights, as a continuation (its tokens in the prompt's context, no EOS) and as a whole
+    output (`sequence`: encoded alone, then EOS). int8 weight quantisation of these wide random weights (std
+    0.3-0.5) moves log-probs by tenths of a nat: measured over weight seeds 0-4 (3 prompts x 6 choices), the
+    largest per-token |difference| was 0.30-0.55 (mean 0.08-0.13) for continuations (84 tokens) and 0.30-0.55
+    (mean 0.08-0.13) for sequences (102 tokens with EOS), the largest difference of a choice's mean loss
+    0.09-0.15 and 0.08-0.14. Allowed: 1.0 per token, 0.3 per loss, 0.25 mean. A shifted or forced-token-scored
     position is off by nats (mean log-prob about -8.5). `rank` and /v1/score through the edge serving backend
-    must pick the reference's choice where its two best losses differ by more than twice the loss tolerance."""
+    must pick the reference's choice where its two best losses differ by more than twice the loss tolerance;
+    a prompt with such a margin is required in each mode."""
     from fastapi.testclient import TestClient
 
     from tandem.serve import ServeSettings, create_app
@@ -319,37 +322,42 @@ def test_int8_scores_of_mbart50_match_transformers_after_the_forced_code(exporte
     assert prefix == [2, ref.convert_tokens_to_ids("ro_RO")]
     prompts = ["Is the fox quick? Answer:", "The quick brown fox", "héllo wörld"]
     choices = [" yes", " no", " the lazy dog", "✓ 日本", " jumps over", " hello world"]
-    diffs, checked = [], []
-    for prompt in prompts:
-        ctx = ref(prompt, add_special_tokens=False).input_ids
-        want = []
-        for c in choices:
-            whole = ref(prompt + c, add_special_tokens=False).input_ids
-            ids = (
-                whole[len(ctx) :] if whole[: len(ctx)] == ctx else ref(c, add_special_tokens=False).input_ids
-            )
-            want.append(_hf_logprobs(hf, ref, prefix, prompt, ids, ids[:-1]))
-        got = m.score_batch([prompt] * len(choices), choices)
-        assert [len(g) for g in got] == [len(w) for w in want]
-        for g, w in zip(got, want):
-            assert g == pytest.approx(w, abs=1.0), (prompt, g, w)
-            diffs += [abs(a - b) for a, b in zip(g, w)]
-        want_losses = [-sum(w) / len(w) for w in want]
-        res = m.rank(prompt, choices)
-        assert res.losses == pytest.approx(want_losses, abs=0.3)
-        first, second = sorted(want_losses)[:2]
-        if second - first > 0.6:
-            checked.append((prompt, want_losses.index(first), [sum(g) for g in got]))
-            assert res.best == want_losses.index(first), (prompt, res.losses, want_losses)
-    assert sum(diffs) / len(diffs) < 0.25
-    assert checked, "no prompt's reference margin was clear of the int8 error: the rank check checked nothing"
-    # /v1/score through tandem serve's edge backend on the int8 export: the same scores and choice
-    prompt, best, sums = checked[0]
-    with TestClient(create_app(EdgeBackend(out), ServeSettings())) as client:
-        r = client.post("/v1/score", json={"prompt": prompt, "choices": choices, "normalize": "mean"})
-    assert r.status_code == 200, r.text
-    assert r.json()["best"] == best and r.json()["choice"] == choices[best]
-    assert r.json()["logprobs"] == pytest.approx(sums, abs=1e-6)
+    for sequence in (False, True):
+        diffs, checked = [], []
+        for prompt in prompts:
+            ctx = ref(prompt, add_special_tokens=False).input_ids
+            want = []
+            for c in choices:
+                alone = ref(c, add_special_tokens=False).input_ids
+                if sequence:  # the choice alone, then EOS; the decoder reads all but EOS
+                    scored, read = alone + [ref.eos_token_id], alone
+                else:
+                    whole = ref(prompt + c, add_special_tokens=False).input_ids
+                    scored = whole[len(ctx) :] if whole[: len(ctx)] == ctx else alone
+                    read = scored[:-1]
+                want.append(_hf_logprobs(hf, ref, prefix, prompt, scored, read))
+            got = m.score_batch([prompt] * len(choices), choices, sequence=sequence)
+            assert [len(g) for g in got] == [len(w) for w in want], sequence
+            for g, w in zip(got, want):
+                assert g == pytest.approx(w, abs=1.0), (sequence, prompt, g, w)
+                diffs += [abs(a - b) for a, b in zip(g, w)]
+            want_losses = [-sum(w) / len(w) for w in want]
+            res = m.rank(prompt, choices, sequence=sequence)
+            assert res.losses == pytest.approx(want_losses, abs=0.3), sequence
+            first, second = sorted(want_losses)[:2]
+            if second - first > 0.6:
+                checked.append((prompt, want_losses.index(first), [sum(g) for g in got]))
+                assert res.best == want_losses.index(first), (sequence, prompt, res.losses, want_losses)
+        assert sum(diffs) / len(diffs) < 0.25, sequence
+        assert checked, f"sequence={sequence}: no prompt's reference margin was clear of the int8 error"
+        # /v1/score through tandem serve's edge backend on the int8 export: the same scores and choice
+        prompt, best, sums = checked[0]
+        req = {"prompt": prompt, "choices": choices, "normalize": "mean", "sequence": sequence}
+        with TestClient(create_app(EdgeBackend(out), ServeSettings())) as client:
+            r = client.post("/v1/score", json=req)
+        assert r.status_code == 200, r.text
+        assert r.json()["best"] == best and r.json()["choice"] == choices[best], sequence
+        assert r.json()["logprobs"] == pytest.approx(sums, abs=1e-6), sequence
 
 
 def test_an_input_with_no_text_is_refused(exported):
