@@ -15,6 +15,7 @@ pytest.importorskip("ctranslate2")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+from _edge_scoring import check_scores  # noqa: E402
 from _hf_tiny import TINY_BART_DIMS  # noqa: E402
 from tandem.edge import EdgeModel, cut_at_stop, parse_output, remove_trimming, trim_vocabulary  # noqa: E402
 from tandem.errors import TandemError  # noqa: E402
@@ -487,18 +488,9 @@ def test_int8_scores_of_a_tandem_model_match_its_torch_forward(tmp_path):
                     logits = model(input_ids=src, decoder_input_ids=torch.tensor([[start, *ids[:-1]]])).logits
                 lp = torch.log_softmax(logits[0].double(), -1)
                 want.append([lp[i, t].item() for i, t in enumerate(ids)])
-            got = m.score_batch([prompt] * len(INT8_CHOICES), INT8_CHOICES, sequence=sequence)
-            assert [len(g) for g in got] == [len(w) for w in want], sequence
-            for g, w in zip(got, want):
-                assert g == pytest.approx(w, abs=0.15), (sequence, prompt, g, w)
-                diffs += [abs(a - b) for a, b in zip(g, w)]
-            want_losses = [-sum(w) / len(w) for w in want]
-            res = m.rank(prompt, INT8_CHOICES, sequence=sequence)
-            assert res.losses == pytest.approx(want_losses, abs=0.1), sequence
-            first, second = sorted(want_losses)[:2]
-            if second - first > 0.2:
-                checked += 1
-                assert res.best == want_losses.index(first), (sequence, prompt, res.losses, want_losses)
+            d, clear = check_scores(m, prompt, INT8_CHOICES, want, sequence, (0.15, 0.1))
+            diffs += d
+            checked += clear is not None
         assert sum(diffs) / len(diffs) < 0.03, sequence
         assert checked, f"sequence={sequence}: no prompt's reference margin was clear of the int8 error"
 

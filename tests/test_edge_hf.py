@@ -20,6 +20,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 pytest.importorskip("sentencepiece")
 
+from _edge_scoring import check_scores  # noqa: E402
 from _hf_tiny import TINY_BART_DIMS  # noqa: E402
 from tandem.cli import main as cli_main  # noqa: E402
 from tandem.edge import EdgeModel  # noqa: E402
@@ -336,18 +337,10 @@ def test_int8_scores_of_mbart50_match_transformers_after_the_forced_code(exporte
                     scored = whole[len(ctx) :] if whole[: len(ctx)] == ctx else alone
                     read = scored[:-1]
                 want.append(_hf_logprobs(hf, ref, prefix, prompt, scored, read))
-            got = m.score_batch([prompt] * len(choices), choices, sequence=sequence)
-            assert [len(g) for g in got] == [len(w) for w in want], sequence
-            for g, w in zip(got, want):
-                assert g == pytest.approx(w, abs=1.0), (sequence, prompt, g, w)
-                diffs += [abs(a - b) for a, b in zip(g, w)]
-            want_losses = [-sum(w) / len(w) for w in want]
-            res = m.rank(prompt, choices, sequence=sequence)
-            assert res.losses == pytest.approx(want_losses, abs=0.3), sequence
-            first, second = sorted(want_losses)[:2]
-            if second - first > 0.6:
-                checked.append((prompt, want_losses.index(first), [sum(g) for g in got]))
-                assert res.best == want_losses.index(first), (sequence, prompt, res.losses, want_losses)
+            d, clear = check_scores(m, prompt, choices, want, sequence, (1.0, 0.3))
+            diffs += d
+            if clear is not None:
+                checked.append((prompt, *clear))
         assert sum(diffs) / len(diffs) < 0.25, sequence
         assert checked, f"sequence={sequence}: no prompt's reference margin was clear of the int8 error"
         # /v1/score through tandem serve's edge backend on the int8 export: the same scores and choice
