@@ -571,7 +571,10 @@ class LanguageRules:
         # mr "5 किमीवर", "50%ने": a case ending written on a unit or "%" (`unit_cases`), said on the unit's
         # form before it (*पाच किलोमीटरवर*, *पन्नास टक्क्यांनी*)
         uc = self.unit_cases = t.get("unit_cases")
-        self.unit_case_endings: list[str] = uc["endings"] if uc else []
+        self.unit_case_endings: list[str] = list(uc["endings"]) if uc else []
+        # (ta/te: `endings` maps each spelling to the ending said, "kmஇல்", "கிமீயில்" both "இல்")
+        ends = uc["endings"] if uc else []
+        self.unit_case_said: dict[str, str] = ends if isinstance(ends, dict) else {e: e for e in ends}
         uend = rf"(?:(?P<uend>{_alternation(uc['endings'])})(?![\w{_MARKS}]))?" if uc else ""
         self.re_percent = rx(rf"{neg}(?<!\d)(?P<num>{num}){to_hi}\s?%{uend}")
         # nouns of large numbers ("1 millón", "1 Million", "1,5 Mio."): the number agrees with them like a unit
@@ -1831,6 +1834,8 @@ class LanguageRules:
         cased = self._unit_case("%", ending) if ending else None
         if cased is not None:  # mr "50%ने" *पन्नास टक्क्यांनी*: the percent noun in the ending's case
             words = self.read_amount(i, f)
+            if self.t["percent"].startswith("{n} "):  # te "1%కు" *ఒక్క శాతానికి*, as without the ending
+                words = self.attributive(words, i, f)
             words = self._case_number(words) if not lo and f is None else words  # *एका टक्क्याने*
             unit = self.form(cased, None if f else int(i))
             if lo:
@@ -1906,8 +1911,11 @@ class LanguageRules:
         `unit_cases` (mr): a unit of `unchanged.units` (or a square or cube of one) keeps its forms before
         any ending but those of `unchanged.except` ("किमीवर" *किलोमीटरवर*), one of `oblique` takes its
         oblique forms [singular, plural] ("%ने" *टक्क्यांनी*), each with the ending and then the table's
-        `rules` (the plural oblique's "-ने" said "-नी"); None for any other unit or ending."""
+        `rules` (the plural oblique's "-ने" said "-नी"; ta "கிலோமீட்டர்" + "இல்" *கிலோமீட்டரில்*, te
+        "శాతం" + "కు" *శాతానికి*); None for any other unit or ending. A table whose `endings` map spellings
+        to endings says the ending it maps to (ta "யில்" after a vowel as "இல்")."""
         uc = self.unit_cases or {}
+        ending = self.unit_case_said.get(ending, ending)
         same = uc.get("unchanged", {})
         if key in uc.get("oblique", {}):
             forms: Forms = uc["oblique"][key]
