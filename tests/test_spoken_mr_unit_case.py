@@ -85,6 +85,9 @@ def test_marathi_unit_abbreviations(text: str, spoken: str) -> None:
         ("5 किमी", "पाच किलोमीटर"),  # no ending: as before
         ("50% वाढ", "पन्नास टक्के वाढ"),
         ("5 किमीत", "पाच किमीत"),  # the locative on a consonant: left as written
+        # one-letter g and l are not units before an ending (Wi-Fi's 802.11g, 4g): as Tamil and Telugu
+        ("802.11gचे", "आठशे दोन पूर्णांक एक एक gचे"),
+        ("2 lला", "दोन lला"),
     ],
 )
 def test_without_a_case_ending(text: str, spoken: str) -> None:
