@@ -225,7 +225,7 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("£21,50", "veintiuna libras con cincuenta peniques"),
         ("200 mi", "doscientas millas"),
         ("200.000 lb", "doscientas mil libras"),
-        ("2.000.000 lb", "dos millones libras"),
+        ("2.000.000 lb", "dos millones de libras"),
         ("EE. UU.", "estados unidos"),
         ("Sr. López", "señor lópez"),
         ("la 2° vez", "la segunda vez"),

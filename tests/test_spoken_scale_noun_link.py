@@ -19,6 +19,11 @@ The expected strings are written out by hand:
   ("ont voté"), a preposition ("dans") or an adverb ("plus tard", es "más", pt "mais") keeps none. fr
   *de* is not elided before an aspirated h (Grevisse, Le Bon usage, "h aspiré": *le héros*, *deux
   millions de héros*).
+- es/pt/it/fr: a unit symbol after such a number is said as the unit's noun and takes the same preposition
+  (Grevisse §594: the noun *million* takes *de* before whatever it counts, a measure included: *trois
+  millions de kilomètres*, *d'* before a vowel: *un million d'onces*; RAE §21.2 *tres millones de
+  kilómetros*; pt *dois milhões de quilômetros*; it *tre milioni di chilometri*); an amount that does not
+  end in the noun (*un million cinq cent mille kilomètres*) or is not whole takes none.
 - en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
   dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
   currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
@@ -102,6 +107,40 @@ def test_large_number_noun_links_to_a_plural_word(lang: str, text: str, want: st
     ],
 )
 def test_no_link_before_a_function_word_or_verb(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 000 000 km", "trois millions de kilomètres"),
+        ("fr", "1 000 000 m²", "un million de mètres carrés"),
+        ("fr", "1 000 000 000 kg", "un milliard de kilogrammes"),
+        ("fr", "1 000 000 oz", "un million d'onces"),
+        ("fr", "2 000 000-3 000 000 km", "deux millions à trois millions de kilomètres"),
+        ("es", "3.000.000 km", "tres millones de kilómetros"),
+        ("es", "1.000.000 km²", "un millón de kilómetros cuadrados"),
+        ("pt", "2.000.000 km", "dois milhões de quilômetros"),
+        ("pt", "3.000.000 l", "três milhões de litros"),
+        ("it", "3.000.000 km", "tre milioni di chilometri"),
+        ("it", "1.000.000 h", "un milione di ore"),
+    ],
+)
+def test_large_number_noun_links_to_a_unit(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "1 500 000 km", "un million cinq cent mille kilomètres"),  # ends in a numeral
+        ("fr", "3 000 000,5 km", "trois millions virgule cinq kilomètres"),  # not whole
+        ("es", "2.500.000 km", "dos millones quinientos mil kilómetros"),
+        ("it", "300.000 km", "trecentomila chilometri"),  # a numeral, not a noun
+        ("en", "3,000,000 km", "three million kilometers"),  # en "million" is a numeral
+    ],
+)
+def test_no_link_before_a_unit_where_none_is_wanted(lang: str, text: str, want: str) -> None:
     assert to_spoken(text, lang) == want
 
 

@@ -1796,13 +1796,20 @@ class LanguageRules:
         if key not in self.cur_names and key not in self.nouns and not self._link_plural(noun):
             return words
         i, f, _ = self.parse(m.group("num"))
-        last = words.rpartition(" ")[2]
-        if f is not None or int(i) % 1_000_000 or self.re_agree_scale is None:
-            return words
-        if self._absurdly_long(i) or not self.re_agree_scale.fullmatch(last):
+        if not self._ends_in_scale_noun(i, f, words):
             return words
         link = self._link_word(noun)
         return f"{words} {link}" if link.endswith(" ") else f"{words} {link}{_JOIN}"
+
+    def _ends_in_scale_noun(self, i: str, f: str | None, words: str) -> bool:
+        """Whether a number with integer part `i` and fraction `f`, said as `words`, is whole and ends in a
+        noun of a large number that takes the `money_scale_link` word before what it counts (fr *trois
+        millions*, not *un million cinq cent mille*)."""
+        if not self.money_scale_link or f is not None or int(i) % 1_000_000 or self.re_agree_scale is None:
+            return False
+        return (
+            not self._absurdly_long(i) and self.re_agree_scale.fullmatch(words.rpartition(" ")[2]) is not None
+        )
 
     def _link_plural(self, word: str) -> bool:
         """Whether `word` after a number is taken for a plural noun or adjective by `money_scale_link.plural`
@@ -1896,6 +1903,7 @@ class LanguageRules:
             words = self.measure["template"].format(n=said, unit=self.form(forms, 1))
         else:
             words = self.amount(said, forms, None if f else int(i), key, prev, oblique=obl_num)
+            words = self._unit_link(key, forms, i, f, said, words)
         if not lo and self._after_article(m):  # ar "الـ35 مم": the article on the number said before its unit
             unit = self.form(forms, None if f else int(i))
             head = words[: -len(unit) - 1] if words.endswith(f" {unit}") else ""
@@ -1905,6 +1913,18 @@ class LanguageRules:
             return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
+
+    def _unit_link(self, key: str, forms: Forms, i: str, f: str | None, said: str, words: str) -> str:
+        """`words` ("<number> <unit>" of `_unit`) with the `money_scale_link` word before the unit where the
+        number is whole and ends in a noun of a large number: such a noun takes a preposition before what it
+        counts, a unit too (fr "3 000 000 km" *trois millions de kilomètres*, es *tres millones de
+        kilómetros*, it *tre milioni di chilometri*); not before a noun of a large number itself."""
+        if key in self.t.get("scale_nouns", {}) or not self._ends_in_scale_noun(i, f, said):
+            return words
+        unit = self.form(forms, int(i))
+        if not words.endswith(f" {unit}"):  # (a template that puts the unit elsewhere)
+            return words
+        return f"{words[: -len(unit)]}{self._link_word(unit)}{unit}"
 
     def _unit_case(self, key: str, ending: str) -> Forms | None:
         """The forms of the unit (or "%") `key` with the case `ending` written on it, by the table's

@@ -72,7 +72,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   millones" -> "dos coma cinco millones de euros", fr "d'euros"), none after the `thousand` word, before
   which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); also said after a whole amount
   ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"), and by a whole number in
-  digits ending in one before a currency word or a counted noun ("1.000.000 personas"); "elided_before"
+  digits ending in one before a currency word, a counted noun ("1.000.000 personas") or a unit
+  symbol ("3.000.000 km" -> "tres millones de kilómetros"); "elided_before"
   (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
   a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words]}: the
   link is also said before a lowercase word of three letters or more with that ending that is none of
