@@ -556,6 +556,12 @@ def test_the_training_loss_needs_one_data_dependent_shape_per_step():
             module(ids, torch.ones_like(ids), labels)
         mask_syncs = [op for op in c_mask.ops if op in ("is_nonzero", "_local_scalar_dense", "item")]
         assert len(mask_syncs) == 1, mask_syncs
+        padded = torch.ones_like(ids)
+        padded[0, 6:] = 0
+        with Count() as c_pad:  # so is a mask that masks something (the stacks are told, not checking again)
+            module(ids, padded, labels)
+        pad_syncs = [op for op in c_pad.ops if op in ("is_nonzero", "_local_scalar_dense", "item")]
+        assert len(pad_syncs) == 1, pad_syncs
         sync_ops = ("nonzero", "index(bool)", "masked_select", "_local_scalar_dense", "item", "is_nonzero")
         syncs = [op for op in c.ops if op in sync_ops]
         assert syncs == ["nonzero"], (fused, syncs)

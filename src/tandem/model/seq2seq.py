@@ -27,9 +27,16 @@ class Seq2SeqOutput:
     decoder_layer_states: list[torch.Tensor] | None = None
 
 
-def padding_mask(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
-    """(B, S) 1/0 keep mask -> additive (B, 1, 1, S) mask; None when nothing is masked."""
-    if attention_mask is None or bool(attention_mask.all()):
+def padding_mask(
+    attention_mask: torch.Tensor | None, dtype: torch.dtype, padded: bool | None = None
+) -> torch.Tensor | None:
+    """(B, S) 1/0 keep mask -> additive (B, 1, 1, S) mask; None when nothing is masked. `padded`: whether the
+    mask masks anything, where the caller knows (None: checked here, a host sync on GPU)."""
+    if attention_mask is None:
+        return None
+    if padded is None:
+        padded = not bool(attention_mask.all())
+    if not padded:
         return None
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
@@ -69,7 +76,9 @@ class Encoder(nn.Module):
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         output_hidden_states: bool = False,
+        padded: bool | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """`padded`: whether `attention_mask` masks anything, where the caller knows (None: checked here)."""
         c = self.config
         B, S = input_ids.shape
         x = self.embed_tokens(input_ids) * c.embed_scale
@@ -86,7 +95,7 @@ class Encoder(nn.Module):
             x = self.embed_norm(x)
         x = F.dropout(x, c.dropout, self.training)
 
-        mask = padding_mask(attention_mask, x.dtype)
+        mask = padding_mask(attention_mask, x.dtype, padded)
         if self.relative_bias is not None:
             bias = self.relative_bias(S, S).to(x.dtype)
             mask = bias if mask is None else bias + mask
@@ -138,8 +147,10 @@ class Decoder(nn.Module):
         encoder_states: torch.Tensor | None = None,
         positions: torch.Tensor | None = None,
         tree_mask: torch.Tensor | None = None,
+        encoder_padded: bool | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
         """input_ids (B, T) continue `past_length` cached positions; returns (B, T, D) before the LM head.
+        `encoder_padded`: whether `encoder_attention_mask` masks anything, where the caller knows.
 
         Cross-attention reads `cross_kv` (from `cross_kv()`, computed once when decoding step by step) or,
         when that is None, each layer projects `encoder_states` itself.
@@ -193,7 +204,7 @@ class Decoder(nn.Module):
                 self_mask = self_mask + pad
         elif T > 1:
             is_causal = True  # no cache or a fresh cache: SDPA's fused causal path
-        cross_mask = padding_mask(encoder_attention_mask, x.dtype)
+        cross_mask = padding_mask(encoder_attention_mask, x.dtype, encoder_padded)
 
         states = [x] if output_hidden_states else None
         kv = cross_kv if cross_kv is not None else [None] * len(self.layers)
@@ -362,14 +373,13 @@ class Seq2SeqLM(nn.Module):
     ) -> Seq2SeqOutput:
         c = self.config
         enc_states = None
-        if attention_mask is not None and bool(attention_mask.all()):
-            # nothing is masked: one check here (a host sync on GPU) instead of one in each stack
-            attention_mask = None
+        # whether the source mask masks anything: checked once here (a host sync on GPU), not in each stack
+        padded = attention_mask is not None and not bool(attention_mask.all())
         if encoder_hidden_states is None:
             if input_ids is None:
                 raise ValueError("forward needs input_ids or encoder_hidden_states")
             encoder_hidden_states, enc_states = self.encoder(
-                input_ids, attention_mask, token_type_ids, output_hidden_states
+                input_ids, attention_mask, token_type_ids, output_hidden_states, padded=padded
             )
         if decoder_input_ids is None:
             if labels is None:
@@ -381,6 +391,7 @@ class Seq2SeqLM(nn.Module):
             encoder_states=encoder_hidden_states,
             attention_mask=decoder_attention_mask,
             output_hidden_states=output_hidden_states,
+            encoder_padded=padded,
         )
         logits = self.project(hidden) if compute_logits or labels is not None else None
         loss = None
