@@ -52,9 +52,9 @@ def measure_matmul_peak(
 
     Matmuls run for `warm_s` seconds first (GPU default 0.5 s, for an idle GPU's clocks to ramp up), then
     `iters` rounds of back-to-back matmuls of at least `round_s` seconds each (GPU default 20 ms: the launch
-    and the synchronisation are then under 0.1% of a round) are timed, and the
-    best round counts. A GPU peak taken from single 1.4 ms calls right after start read 757 and 787 TFLOP/s
-    in two runs on one H200 (796 on another); the MFU of a step is only as steady as this denominator."""
+    and the synchronisation are then under 0.1% of a round) are timed, and the best round counts. A GPU peak
+    taken from single 1.4 ms calls right after start read 757 and 787 TFLOP/s in two runs on one H200 (796 on
+    another); the MFU of a step is only as steady as this denominator."""
     device = torch.device(device)
     cuda = device.type == "cuda"
     if n is None:
