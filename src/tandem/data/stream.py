@@ -628,7 +628,7 @@ class PretrainStream:
             "problems": [],  # the first few messages of each kind naming file and line
             "problems_listed": Counter(),  # how many of each kind are in "problems" (max_problems at most)
         }
-        if getattr(self, "holdout_split", "train") == "val":
+        if self.holdout_split == "val":
             self.stats["not_held_out"] = 0  # documents outside the held-out split, which a "val" stream skips
         self._problem_kinds: list[str | None] = []  # the kind of each message of "problems" (None: unknown)
 
