@@ -10,7 +10,7 @@ The expected strings follow common Modern Standard Arabic usage (not checked by 
 - 3-10 take the opposite gender of the counted noun, 1-2 and 11-19 agree (بوصة, حادثة, كرة, جولة, توصية ...
   are feminine);
 - after a verb of a small closed list whose number is its object or measure (تلقى، بلغ، تجاوز، يقارب،
-  يعادل، تبعد، استغرق ...) the number is accusative (the tens and duals end in -ين, as in the genitive).
+  يعادل، تبعد، استغرق، دفع، أنفق ...) the number is accusative (the tens and duals end in -ين, as in the genitive).
 """
 
 from __future__ import annotations
@@ -114,6 +114,13 @@ def test_arabic_article_on_every_part(text: str, want: str) -> None:
         ("يقارب 25 إلى 30 سنة", "يقارب خمس و عشرين إلى ثلاثين سنة"),
         ("لتبلغ 2000 دولار", "لتبلغ ألفي دولار"),
         ("يزن 2 كغ", "يزن كيلوغرامين"),
+        ("دفع 20 دولارا", "دفع عشرين دولارا"),
+        ("دفع 25 دولارا", "دفع خمسة و عشرين دولارا"),
+        ("وأنفقت 30 دولارا", "وأنفقت ثلاثين دولارا"),
+        # the tanween alif of the counted noun of 11-99 is no sign of the number's case (its tamyiz is always
+        # accusative: *جاء عشرون رجلا*): nominative where no verb or preposition governs the number
+        ("25 دولارا", "خمسة و عشرون دولارا"),
+        ("لديه 20 دولارا", "لديه عشرون دولارا"),
         # verbs whose number may be their subject (a passive reads the same unvowelled): nominative
         ("قتل 20 شخصا", "قتل عشرون شخصا"),
         ("وصل 20 شخصا", "وصل عشرون شخصا"),
