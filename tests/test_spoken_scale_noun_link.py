@@ -153,6 +153,11 @@ def test_no_link_before_a_unit_where_none_is_wanted(lang: str, text: str, want: 
         ("$5 USD", "five dollars"),
         ("$5 dollars", "five dollars"),
         ("$1 dollar", "one dollar"),
+        # a code of another currency: the code names one currency, "$" several; the code is said, once
+        ("$5 EUR", "five euros"),
+        ("€5 USD", "five dollars"),
+        ("$5 million EUR", "five million euros"),
+        ("$2.50 GBP", "two pounds and fifty pence"),
     ],
 )
 def test_en_currency_named_after_the_amount(text: str, want: str) -> None:

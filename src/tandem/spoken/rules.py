@@ -1615,6 +1615,9 @@ class LanguageRules:
         if not named:
             return self._money_said(m, code)
         end = m.end("scale") if m.group("scale") else m.end("num")
+        if named in self.cur_named_codes and self.cur_named_codes[named] != code:
+            # "$5 EUR" *five euros*: a code names one currency, a sign such as "$" several; the code is said
+            return self._money_said(m, self.cur_named_codes[named])
         if self.cur_names.get(named.lower(), self.cur_named_codes.get(named)) != code:
             # "$5 euros": another currency, kept as written
             return f"{self._money_said(m, code)}{m.string[end : m.end()].strip()} "
