@@ -1125,6 +1125,53 @@ def test_units_mixed_numbers_and_number_characters(lang: str, text: str, expecte
     assert to_spoken(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        # t (tonne) and ha (hectare), each language's nouns and genders (fr/es/pt/it/de tonne feminine)
+        ("en", "5 t of steel", "five tonnes of steel"),
+        ("en", "1 t", "one tonne"),
+        ("en", "5t", "five tonnes"),
+        ("en", "20 ha", "twenty hectares"),
+        ("fr", "5 t", "cinq tonnes"),
+        ("fr", "1 t", "une tonne"),
+        ("fr", "20 ha", "vingt hectares"),
+        ("de", "5 t", "fünf tonnen"),
+        ("de", "1 t", "eine tonne"),
+        ("de", "20 ha", "zwanzig hektar"),
+        ("es", "3 t", "tres toneladas"),
+        ("es", "1 ha", "una hectárea"),
+        ("es", "20 ha de bosque", "veinte hectáreas de bosque"),
+        ("pt", "1 t", "uma tonelada"),
+        ("pt", "20 ha", "vinte hectares"),
+        ("it", "1 t", "una tonnellata"),
+        ("it", "20 ha di terreno", "venti ettari di terreno"),
+        ("ar", "5 t", "خمسة أطنان"),
+        ("ar", "20 ha", "عشرون هكتارا"),
+        ("hi", "5 t", "पाँच टन"),
+        ("mr", "20 ha", "वीस हेक्टर"),
+        ("ta", "5 t", "ஐந்து டன்"),
+        ("te", "5 t", "ఐదు టన్నులు"),
+        ("ja", "5t", "五トン"),
+    ],
+)
+def test_tonne_and_hectare_units(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    "lang,text,expected",
+    [
+        ("en", "5 t-shirts", "five t shirts"),  # "t" before a dash or an apostrophe is no unit
+        ("en", "2 t's", "two t's"),
+        ("it", "1960 ha ottenuto", "millenovecentosessanta ha ottenuto"),  # the verb (FLORES it devtest)
+        ("es", "El capítulo 5 ha sido", "el capítulo cinco ha sido"),
+    ],
+)
+def test_tonne_and_hectare_not_units(lang: str, text: str, expected: str) -> None:
+    assert to_spoken(text, lang) == expected
+
+
 # powers: a square or cubic unit ("km³", "cm3", "m^2", a bare "m²"), and an exponent after a number, a
 # letter or a parenthesis, said by the table's `powers` after it (mr, ta, te: words of the textbooks' kind)
 POWERS = [

@@ -31,10 +31,12 @@ def _first_chars(keys: list[str]) -> str:
     return f"(?=[{''.join(sorted({re.escape(k[0]) for k in keys if k}))}])" if all(keys) and keys else ""
 
 
-def _alternation(keys: list[str]) -> str:
-    """Regex alternation of literal keys, longest first so that "km/h" wins over "km"."""
+def _alternation(keys: list[str], not_before: dict[str, str] | None = None) -> str:
+    """Regex alternation of literal keys, longest first so that "km/h" wins over "km"; a key of
+    `not_before` matches only where its regex does not match right after it."""
     keys = sorted(set(keys), key=lambda k: (-len(k), k))
-    return "|".join(re.escape(k) for k in keys) if keys else _NEVER
+    nb = not_before or {}
+    return "|".join(re.escape(k) + (f"(?!{nb[k]})" if k in nb else "") for k in keys) if keys else _NEVER
 
 
 @lru_cache(maxsize=1)
@@ -591,7 +593,11 @@ class LanguageRules:
         self.spaced_powers = {f"{b}{e}" for b in common.get("unit_power_ascii_spaced", []) for e in "23"}
         self.units.update(derived)
         self.unit_key.update({k: k for k in derived})
-        units = _alternation(list(self.unit_key))
+        # a unit written as a short word is none before what its table's `unit_not_before` says (common.json
+        # "t" before "-" or an apostrophe: "5 t-shirts"; es/it "ha" before a word: the verb of "1960 ha ottenuto")
+        units = _alternation(
+            list(self.unit_key), {**common.get("unit_not_before", {}), **t.get("unit_not_before", {})}
+        )
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
         unit_end = rf"(?![/²³^{_MARKS}]|(?![{_CJK}])\w)"
         self.re_unit = rx(

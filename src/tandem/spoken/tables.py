@@ -86,6 +86,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   currency (its stem, else its first form, then `rules`): "₹5 लाखांचा" -> "पाच लाख रुपयांचा", ta "₹5
   லட்சத்தில்" -> "ஐந்து லட்சம் ரூபாயில்";
   `months` (12 names), `month_abbrevs` {abbrev: month number}.
+- `unit_not_before` (optional; also in common.json, which a table's entries override) {written unit: regex}:
+  the unit is none where the regex matches right after it (common.json "t" before "-" or an apostrophe,
+  "5 t-shirts"; es/it "ha" before a word other than the link word, the verb of "1960 ha ottenuto").
 - `unit_powers` (optional): `units` [base unit keys] and templates "2", "3" (optional "2f", "3f" for a
   feminine base) of "{u}", a base form: square and cubic units written "km²", "km^2" (and "km2" for the
   bases of common.json's `unit_power_ascii`), form by form where a template is a list (es ["{u} cuadrado",
