@@ -6,8 +6,9 @@ ending, and the fraction words before a unit word with a case ending. Expected s
   with the wording the language's table gives "km/h" (mr *किलोमीटर प्रतितास*, hi *किलोमीटर प्रति घंटा*) or "km".
 - Oblique *एका*: Marathi postpositions go on the oblique stem, and a number qualifying the noun takes the
   oblique too where it has one; *एक* (one) has the oblique *एका* (Dhongde & Wali, *Marathi*, 2009, on
-  numerals; "एका मिनिटानंतर", FLORES mr devtest line 248). The other cardinals (*दोन*, *तीन*, ...) are
-  written unchanged before a postposition in standard Marathi and stay as they are.
+  numerals; "एका मिनिटानंतर", FLORES mr devtest line 248), also before the unit written in full with its
+  ending (*एका किलोमीटरमध्ये*). The other cardinals (*दोन*, *तीन*, ...) are written unchanged before a
+  postposition in standard Marathi and stay as they are.
 - Fraction words: a half after a whole number is said *दीड*, *अडीच*, *साडे-* before the unit words of
   `fraction.spoken.half_before` (*२.५ किलोग्रॅम* *अडीच किलोग्रॅम*); a case ending on the word (*-चे*,
   *-ला*, *-मध्ये*) is part of the same noun and keeps that reading.
@@ -62,6 +63,13 @@ def test_speed_reads_like_latin_km_h() -> None:
         ("1 minत", "एका मिनिटात"),
         ("1%ने", "एका टक्क्याने"),
         ("-1 किमीवर", "उणे एका किलोमीटरवर"),
+        ("1 किमीत", "एका किलोमीटरात"),
+        # the unit written in full with its ending: the same oblique
+        ("1 किलोमीटरमध्ये", "एका किलोमीटरमध्ये"),
+        ("1 किलोमीटरवर", "एका किलोमीटरवर"),
+        ("1 किलोमीटरात", "एका किलोमीटरात"),
+        ("1 मिनिटात", "एका मिनिटात"),
+        ("1 टक्क्याने", "एका टक्क्याने"),
     ],
 )
 def test_one_is_oblique_before_a_case_ending(text: str, spoken: str) -> None:
@@ -72,6 +80,10 @@ def test_one_is_oblique_before_a_case_ending(text: str, spoken: str) -> None:
     "text, spoken",
     [
         ("1 किमी", "एक किलोमीटर"),  # no ending: the direct form
+        ("1 किलोमीटर", "एक किलोमीटर"),
+        ("1 किलोमीटर अंतरावर", "एक किलोमीटर अंतरावर"),  # the ending on another word
+        ("1 मत", "एक मत"),  # a word ending in त that is no unit
+        ("2 किलोमीटरमध्ये", "दोन किलोमीटरमध्ये"),
         ("2 किमीवर", "दोन किलोमीटरवर"),  # other cardinals unchanged
         ("21 किमीवर", "एकवीस किलोमीटरवर"),
         ("1-2 किमीवर", "एक ते दोन किलोमीटरवर"),  # a range: the first number is not before the noun

@@ -7,7 +7,8 @@ hand from that grammar:
 
 - the metric and other borrowed unit nouns ending in a consonant (*किलोमीटर*, *मीटर*, *किलोग्रॅम*,
   *सेल्सिअस*) take the ending on the unchanged word, as written in full ("५ किलोमीटरवर", "१०० किलोमीटरच्या
-  वेगाने"); the locative *-त* needs a vowel before it and is left as written.
+  वेगाने"); the locative *-त* needs a vowel before it: *-ात* after a consonant (*किलोमीटरात*, as
+  *घरात*), *-त* after a vowel (*जीबीत*).
 - *टक्का* (percent) has the plural oblique *टक्क्यां-* and the singular oblique *टक्क्या-*; *मिनिट* has
   *मिनिटां-*, *मिनिटा-*; *मैल* has *मैलां-* (FLORES devtest: "मैलांवर"). After a plural oblique the
   instrumental is *-नी* and the dative *-ना* (*टक्क्यांनी*, *टक्क्यांना*), the singular keeps *-ने*.
@@ -38,6 +39,10 @@ from tandem.spoken import to_spoken
         ("2 kgची", "दोन किलोग्रॅमची"),
         ("30 °Cला", "तीस अंश सेल्सिअसला"),
         ("10 GBचे", "दहा जीबीचे"),
+        # the locative -त: *-ात* after a consonant (*घरात*), as written on a vowel
+        ("5 किमीत", "पाच किलोमीटरात"),
+        ("5 kgत", "पाच किलोग्रॅमात"),
+        ("10 GBत", "दहा जीबीत"),
     ],
 )
 def test_unchanged_unit_takes_the_ending(text: str, spoken: str) -> None:
@@ -84,7 +89,6 @@ def test_marathi_unit_abbreviations(text: str, spoken: str) -> None:
     [
         ("5 किमी", "पाच किलोमीटर"),  # no ending: as before
         ("50% वाढ", "पन्नास टक्के वाढ"),
-        ("5 किमीत", "पाच किमीत"),  # the locative on a consonant: left as written
         # one-letter g and l are not units before an ending (Wi-Fi's 802.11g, 4g): as Tamil and Telugu
         ("802.11gचे", "आठशे दोन पूर्णांक एक एक gचे"),
         ("2 lला", "दोन lला"),

@@ -593,6 +593,14 @@ class LanguageRules:
         self.spaced_powers = {f"{b}{e}" for b in common.get("unit_power_ascii_spaced", []) for e in "23"}
         self.units.update(derived)
         self.unit_key.update({k: k for k in derived})
+        # mr "1 किलोमीटरमध्ये" *एका किलोमीटरमध्ये*: the words a unit (or "%") written in full with a case ending
+        # is said as (`_unit_case`); a whole number right before one takes the form of `unit_cases.numbers`
+        self.unit_case_words: set[str] = set()
+        if uc and uc.get("numbers"):
+            for k in [*self.units, "%"]:
+                for e in set(self.unit_case_said.values()):
+                    cased = self._unit_case(k, e)
+                    self.unit_case_words.update([cased] if isinstance(cased, str) else cased or [])
         # a unit written as a short word is none before what its table's `unit_not_before` says (common.json
         # "t" before "-" or an apostrophe: "5 t-shirts"; es/it "ha" before a word: the verb of "1960 ha ottenuto")
         units = _alternation(
@@ -2259,6 +2267,10 @@ class LanguageRules:
                 words = self.v.standalone(words)  # ar "مئتان" before no word, "مئتا" before its noun
             elif self.before_word is not None and not neg:
                 words = self._before_word(m.string, m.start(), m.end(), m.group("num"), words)
+            if self.unit_case_words and not neg:  # mr "1 किलोमीटरमध्ये" *एका किलोमीटरमध्ये*
+                nxt = _RE_NEXT_WORD.match(m.string, m.end())
+                if nxt is not None and nxt.group(1) in self.unit_case_words:
+                    words = self._case_number(words)
             words = self._scale_noun_link(m, self._case(words, m.group("num"), neg, obl))
             return f" {self.definite(words) if self._after_article(m) else words} "
         gender, noun, prev = counted
