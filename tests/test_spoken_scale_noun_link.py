@@ -24,6 +24,12 @@ The expected strings are written out by hand:
   millions de kilomètres*, *d'* before a vowel: *un million d'onces*; RAE §21.2 *tres millones de
   kilómetros*; pt *dois milhões de quilômetros*; it *tre milioni di chilometri*); an amount that does not
   end in the noun (*un million cinq cent mille kilomètres*) or is not whole takes none.
+- es/pt/it/fr: the same noun written as a word after a number ("3 millions", "2 millones") takes the same
+  preposition before a unit symbol (said as its noun), a currency word, a counted noun or a plural word, as
+  in digits (Grevisse §594; RAE §21.2); en/de, whose *million*/*Million* takes none, say the unit's noun.
+  pt/es *mil* is a numeral: "200 mil lb" is *duzentas mil libras* as "200.000 lb".
+- fr/es/pt: a capitalised plural word counts too (fr nouns of nationality are capitalised: *trois millions
+  de Français*, Grevisse §100); a listed function word keeps none capitalised too ("Dans").
 - en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
   dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
   currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
@@ -162,3 +168,60 @@ def test_no_link_before_a_unit_where_none_is_wanted(lang: str, text: str, want: 
 )
 def test_en_currency_named_after_the_amount(text: str, want: str) -> None:
     assert to_spoken(text, "en") == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 millions km", "trois millions de kilomètres"),
+        ("fr", "1 million oz", "un million d'onces"),
+        ("fr", "2-3 millions km", "deux à trois millions de kilomètres"),
+        ("fr", "1 million euros", "un million d'euros"),
+        ("fr", "2 milliards dollars", "deux milliards de dollars"),
+        ("fr", "3 millions habitants", "trois millions d'habitants"),
+        ("fr", "-3 millions euros", "moins trois millions d'euros"),
+        ("es", "2 millones km", "dos millones de kilómetros"),
+        ("es", "21 millones km", "veintiún millones de kilómetros"),
+        ("es", "1 millón euros", "un millón de euros"),
+        ("es", "2 millones personas", "dos millones de personas"),
+        ("pt", "2 milhões km", "dois milhões de quilômetros"),
+        ("pt", "1 milhão reais", "um milhão de reais"),
+        ("pt", "200 mil lb", "duzentas mil libras"),  # mil: a numeral, as "200.000 lb"
+        ("it", "2 milioni km", "due milioni di chilometri"),
+        ("it", "1 milione euro", "un milione di euro"),
+        ("en", "5 million km", "five million kilometers"),
+        ("de", "1 Million km", "eine million kilometer"),
+    ],
+)
+def test_large_number_noun_written_as_a_word(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 millions ont voté", "trois millions ont voté"),
+        ("fr", "1 million de personnes", "un million de personnes"),  # "de" written once
+        ("fr", "2 millions l'an", "deux millions l'an"),  # "l'" is no litre
+        ("fr", "3 millions dans le pays", "trois millions dans le pays"),
+        ("it", "25-3 milioni anni", "venticinque a tre milioni anni"),  # a range, read as before
+    ],
+)
+def test_large_number_noun_written_as_a_word_without_link(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 000 000 Français", "trois millions de français"),
+        ("fr", "3 millions Français", "trois millions de français"),
+        ("fr", "3 000 000 Américains", "trois millions d'américains"),
+        ("es", "3.000.000 Españoles", "tres millones de españoles"),
+        ("pt", "3.000.000 Brasileiros", "três milhões de brasileiros"),
+        ("fr", "3 000 000 Dans le pays", "trois millions dans le pays"),  # a function word
+        ("fr", "3 000 000 USA", "trois millions usa"),  # in capitals: no plural word
+    ],
+)
+def test_large_number_noun_links_to_a_capitalised_plural(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want

@@ -608,11 +608,19 @@ class LanguageRules:
         )
         # a unit ends before no letter, "/" or exponent; Japanese runs on without a space ("5kmの距離")
         unit_end = rf"(?![/²³^{_MARKS}]|(?![{_CJK}])\w)"
+        # "3 millions km" *trois millions de kilomètres*, "5 million km": a scale word of `money_scales` (two
+        # letters or more) written between the number and the unit, said as before a currency (see `_unit`);
+        # the unit not before an apostrophe or a dash there ("2 millions l'an")
+        uscales = _alternation([k for k in word_scales if len(k) > 1]) if word_scales else None
+        uscale = rf"(?:[^\S\r\n]+(?P<uscale>{uscales}){_WORD_END})?" if uscales else ""
+        uscale_end = r"(?(uscale)(?![-'’]))" if uscales else ""
         self.re_unit = rx(
-            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){uend}{unit_end}"
+            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}{uscale}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){uend}{unit_end}{uscale_end}"
         )
-        # its gate: a unit right after a digit (a number ends with one), the regex engine skipping to digits
-        self.re_unit_gate = rx(rf"\d\s?{_first_chars(list(self.unit_key))}(?:{units})")
+        # its gate: a unit right after a digit (a number ends with one) or its scale word, the regex engine
+        # skipping to digits
+        gate_scale = rf"(?:[^\S\r\n]+(?:{uscales}))?" if uscales else ""
+        self.re_unit_gate = rx(rf"\d{gate_scale}\s?{_first_chars(list(self.unit_key))}(?:{units})")
         # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
         # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
         # after a longer word it is a footnote mark, dropped), or "^" and digits after a letter or number
@@ -785,6 +793,26 @@ class LanguageRules:
             "n_apart", self.agreement["n"] if "n" in na else self.agreement_apart["m"]
         )
         self.re_agree_scale = rx(na["scale"]) if na.get("scale") else None
+        # fr "1 million euros" *un million d'euros*, es "2 millones personas": a noun of a large number written
+        # after a number, before what `_links_to` takes for the noun it counts, takes the `money_scale_link`
+        # word like the digits "1 000 000 euros" (see `_scale_word_link`)
+        ag = self.re_agree_scale
+        link_scales = (
+            [k for k in word_scales if ag.fullmatch(k.rpartition(" ")[2])]
+            if ag and self.money_scale_link
+            else []
+        )
+        self.re_scale_link = (
+            rx(
+                # (not the second number of a range, "25-3 milioni": read by the range rule)
+                r"(?<!\d-)(?<!\d[–—])(?<!\d\s[–—])(?<!\d[–—]\s)(?<!\d\s[–—]\s)"
+                rf"{neg}(?<!\d)(?P<num>{num})(?!\d)[^\S\r\n]+(?P<scale>{_alternation(link_scales)}){_WORD_END}"
+                r"(?=[^\S\r\n]+(?P<w>[^\W\d_]+)(?!\w))"
+            )
+            if link_scales
+            else None
+        )
+        self.scale_link_gate = tuple(link_scales)
         # rules for a number said in one word after the last scale word, tried first (ar feminine "واحدة"
         # for 1, but "إحدى" of 21 "إحدى و عشرون")
         self.agreement_single = {g: na.get(f"{g}_single", []) for g in ("m", "f", "n")}
@@ -1725,32 +1753,13 @@ class LanguageRules:
         oblique = oblique and not self._absurdly_long(i)  # (not a digit-by-digit reading)
         link = self.money_scale_link
         # the scale word's form for the amount (a noun of `scale_nouns` or a list of forms: "Mio." 1 *Million*)
-        word = (
-            self.form(
-                self.money_scales[scale], int(i) if f is None or self.money_scale_integer_form else None
-            )
-            if scale
-            else ""
-        )
+        word = self._scale_word(scale, i, f) if scale else ""
         if link and word == link.get("thousand") and f is None and not case:
             # pt "R$5 mil", it "€ 5 mila": the whole amount as one number, agreeing with the currency
             # as "R$5.000" (*cinco mil reais*, it *cinquemila euro*, es "£200 mil" *doscientas mil libras*)
             return self._money_words(code, i + "000", None, None, prev, oblique)
-        if scale:  # ta/te: the number before the scale word in its attributive form ("ఒక లక్ష")
-            said = self._spoken_decimal(i, f, after=after) if spoken else None
-            words = said or self.attributive(self.read_amount(i, f), i, f)
-            if said is None and f is None and (link or scale in self.scale_nouns):
-                # es "€1 millón" *un millón*, de "€ 1 Mio." *eine Million*: the number agrees with the scale noun
-                noun = scale in self.scale_nouns and scale in self.feminine
-                words = self.agree_gender(words, "f" if noun else "m", prev=prev)
-            words = self.oblique(words) if oblique and self.case_rules else words
-            # ta "₹30 ஆயிரம்" *முப்பதாயிரம் ரூபாய்*, as "₹30,000" (see `_scale_apart`)
-            joined = (
-                self.v.joined_scale(int(i), word)
-                if self.scale_stems and said is None and f is None and not self._absurdly_long(i)
-                else None
-            )
-            scaled = joined or f"{words} {word}"
+        if scale:
+            scaled = self._scaled(i, f, scale, word, prev, oblique, spoken, after)
             if case:  # the currency's stem, else its first form, with the ending and then the table's `rules`
                 msc = self.money_scale_cases or {}
                 major = names["major"]
@@ -1784,6 +1793,44 @@ class LanguageRules:
             self.read_amount(i, f), names["major"], None if f else major, code, prev, oblique=oblique
         )
 
+    def _scaled(
+        self,
+        i: str,
+        f: str | None,
+        scale: str,
+        word: str,
+        prev: str | None = None,
+        oblique: bool = False,
+        spoken: bool = True,
+        after: str = "",
+    ) -> str:
+        """The number with integer part `i` and fraction `f` and the scale word `scale` written after it (said
+        `word`, its form for the number) as words, as said before a currency or a unit: the number in its
+        attributive form (ta/te "ఒక లక్ష"), agreeing with a noun of a large number (es *un millón*, de *eine
+        Million*), in the oblique case where `oblique`, a half or quarter said by `fraction.spoken` where
+        `spoken` (`after`: the scale word as written), joined to the scale where the number engine joins it
+        (ta *முப்பதாயிரம்*); `prev`: the word before the number (see `agree_gender`)."""
+        said = self._spoken_decimal(i, f, after=after) if spoken else None
+        words = said or self.attributive(self.read_amount(i, f), i, f)
+        if said is None and f is None and (self.money_scale_link or scale in self.scale_nouns):
+            # es "€1 millón" *un millón*, de "€ 1 Mio." *eine Million*: the number agrees with the scale noun
+            noun = scale in self.scale_nouns and scale in self.feminine
+            words = self.agree_gender(words, "f" if noun else "m", prev=prev)
+        words = self.oblique(words) if oblique and self.case_rules else words
+        # ta "₹30 ஆயிரம்" *முப்பதாயிரம் ரூபாய்*, as "₹30,000" (see `_scale_apart`)
+        joined = (
+            self.v.joined_scale(int(i), word)
+            if self.scale_stems and said is None and f is None and not self._absurdly_long(i)
+            else None
+        )
+        return joined or f"{words} {word}"
+
+    def _scale_word(self, scale: str, i: str, f: str | None) -> str:
+        """The form of the scale word written `scale` (of `money_scales`) after the number `i`, `f`."""
+        return self.form(
+            self.money_scales[scale], int(i) if f is None or self.money_scale_integer_form else None
+        )
+
     def _linked(self, forms: Forms) -> str:
         """A currency after a noun of a large number, with the `money_scale_link` word (es *de euros*, it
         *di euro*, fr *d'euros* elided before a vowel)."""
@@ -1809,14 +1856,38 @@ class LanguageRules:
         noun = m["w"] if self.money_scale_link else None
         if noun is None or m.string[m.end() : m.start("w")].strip():  # (after a skipped word: "mil")
             return words
-        key = noun.lower()
-        if key not in self.cur_names and key not in self.nouns and not self._link_plural(noun):
+        if not self._links_to(noun):
             return words
         i, f, _ = self.parse(m.group("num"))
         if not self._ends_in_scale_noun(i, f, words):
             return words
         link = self._link_word(noun)
         return f"{words} {link}" if link.endswith(" ") else f"{words} {link}{_JOIN}"
+
+    def _links_to(self, noun: str) -> bool:
+        """Whether the word `noun` after a noun of a large number is taken for what it counts, which takes the
+        `money_scale_link` word before it: a currency word, a counted noun of `noun_agreement.nouns` or a
+        word `_link_plural` takes for a plural noun or adjective."""
+        key = noun.lower()
+        return key in self.cur_names or key in self.nouns or self._link_plural(noun)
+
+    def _scale_word_link(self, m: re.Match[str]) -> str:
+        """A number with a noun of a large number written after it (`re_scale_link`) before what it counts
+        (`_links_to`; not a unit, read by `_unit`): the number and the noun as before a currency (`_scaled`),
+        then the `money_scale_link` word (fr "1 million euros" *un million d'euros*, "3 millions Français"
+        *trois millions de français*, es "2 millones personas" *dos millones de personas*); any other word
+        after it leaves the match to the other rules."""
+        noun = m.group("w")
+        if noun in self.unit_key or not self._links_to(noun):
+            return m.group(0)
+        i, f, _ = self.parse(m.group("num"))
+        scale = m.group("scale")
+        prev = self._case_word(m) if self.agree_after else None
+        obl = self._oblique_before(_before(m))
+        words = self._scaled(i, f, scale, self._scale_word(scale, i, f), prev, obl, after=scale)
+        neg = f"{self.v.minus} " if m.group("neg") else ""
+        link = self._link_word(noun)
+        return f" {neg}{words} {link}" if link.endswith(" ") else f" {neg}{words} {link}{_JOIN}"
 
     def _ends_in_scale_noun(self, i: str, f: str | None, words: str) -> bool:
         """Whether a number with integer part `i` and fraction `f`, said as `words`, is whole and ends in a
@@ -1830,12 +1901,15 @@ class LanguageRules:
 
     def _link_plural(self, word: str) -> bool:
         """Whether `word` after a number is taken for a plural noun or adjective by `money_scale_link.plural`
-        (fr "habitants", "nouveaux"; es "votantes"): written in lowercase (a capitalised word may be a name),
-        longer than two letters, with a plural ending, and none of the listed function words, adverbs and
-        verb forms ("dans", "plus", "sommes"; es "más", "somos")."""
-        if self.re_link_plural is None or not word.islower() or len(word) < 3:
+        (fr "habitants", "nouveaux", "Français"; es "votantes", "Españoles"): written in lowercase or
+        capitalised (fr nouns of nationality are: "3 000 000 Français" *trois millions de français*; not in
+        capitals, "DVDs"), longer than two letters, with a plural ending, and none of the listed function
+        words, adverbs and verb forms ("dans", "Plus", "sommes"; es "más", "somos")."""
+        if self.re_link_plural is None or len(word) < 3:
             return False
-        return self.re_link_plural.search(word) is not None and word not in self.link_plural_except
+        if not (word.islower() or word[0].isupper() and word[1:].islower()):
+            return False
+        return self.re_link_plural.search(word) is not None and word.lower() not in self.link_plural_except
 
     def read_amount(self, i: str, f: str | None) -> str:
         """A quantity's number (never a year, never digit by digit unless absurdly long)."""
@@ -1899,6 +1973,12 @@ class LanguageRules:
         # (the second number of a range follows the first one's case or that of the range word)
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and not self._absurdly_long(i)
+        scale = m.groupdict().get("uscale")
+        if scale:  # "3 millions km"
+            words = self._unit_scaled(scale, i, f, key, forms, prev, obl_num)
+            if lo:
+                return f" {self._range_head(m, lo, None, obl)}{words} "
+            return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
         # hi "2.5 kg" *ढाई किलोग्राम*: a half before a unit of `fraction.spoken.half_units`, 0.5 alone before
         # one of `zero.half_units` ("0.5 km" *आधा किलोमीटर*)
         half: bool | str | None = (
@@ -1930,6 +2010,27 @@ class LanguageRules:
             return f" {self._range_head(m, lo, key, obl, said=pair[0] if pair else None)}{words} "
         # the sign goes outside: a language's form for "1 <unit>" ("ein {unit}") has no room for it
         return f" {self.v.minus} {words} " if m.group("neg") else f" {words} "
+
+    def _unit_scaled(
+        self, scale: str, i: str, f: str | None, key: str, forms: Forms, prev: str | None, oblique: bool
+    ) -> str:
+        """A number, the scale word written `scale` after it and a unit of `key` with `forms` (fr "3 millions
+        km" *trois millions de kilomètres*, "1 million oz" *un million d'onces*, es "2 millones km" *dos
+        millones de kilómetros*, en "5 million km" *five million kilometers*, de *fünf Millionen Kilometer*): the
+        number and the scale as before a currency (`_scaled`), the unit in its form for a multiple of a million
+        (the plural; ar the singular), after the `money_scale_link` word where the table has one; before its
+        `thousand` word a whole amount is one number, agreeing with the unit (pt "200 mil libras" *duzentas
+        mil libras*, as "200.000 lb"). `prev`, `oblique`: see `amount`."""
+        word = self._scale_word(scale, i, f)
+        link = self.money_scale_link or {}
+        if link and word == link.get("thousand") and f is None and not self._absurdly_long(i):
+            n = i + "000"
+            return self.amount(self.read_amount(n, None), forms, int(n), key, prev, oblique=oblique)
+        scaled = self._scaled(i, f, scale, word, prev, oblique, after=scale)
+        unit = self.form(forms, 1_000_000)
+        if link and word != link.get("thousand"):
+            unit = self._link_word(unit) + unit
+        return self.measure["template"].format(n=scaled, unit=unit)
 
     def _unit_link(self, key: str, forms: Forms, i: str, f: str | None, said: str, words: str) -> str:
         """`words` ("<number> <unit>" of `_unit`) with the `money_scale_link` word before the unit where the
@@ -2502,6 +2603,7 @@ class LanguageRules:
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),
+            (self.re_scale_link, self._scale_word_link, self.scale_link_gate, False),
             (self.re_unit, self._unit, self.re_unit_gate.search, False),
             (self.re_power, self._power, _RE_POWER_GATE.search, False),
             (self.re_phone, self._phone, phone_gate, False),

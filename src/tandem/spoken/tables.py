@@ -67,16 +67,18 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
 - `units` {canonical unit: forms}; `scale_nouns` (optional) {written: forms}: nouns of large numbers read
   like units ("1 millón" -> "un millón"); `money_scales` (optional) {written: word or forms}: a scale after an
   amount with a currency sign, said before the currency ("$5 million", "$2bn", "3 M€"; the `scale_nouns`
-  are such scales too, the number agreeing with their gender); `money_scale_link` (optional) {"word",
+  are such scales too, the number agreeing with their gender; one of two letters or more written between a
+  number and a unit is said the same way, "5 million km" -> "five million kilometers"); `money_scale_link` (optional) {"word",
   "elided" (before a vowel), "thousand"}: the word said between the scale and the currency ("€2,5
   millones" -> "dos coma cinco millones de euros", fr "d'euros"), none after the `thousand` word, before
   which a whole amount is one number ("R$5 mil" -> "cinco mil reais"); also said after a whole amount
   ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"), and by a whole number in
   digits ending in one before a currency word, a counted noun ("1.000.000 personas") or a unit
-  symbol ("3.000.000 km" -> "tres millones de kilómetros"); "elided_before"
+  symbol ("3.000.000 km" -> "tres millones de kilómetros"), and by such a noun written as a word after a
+  number ("2 millones km", "1 million euros"); "elided_before"
   (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
   a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words]}: the
-  link is also said before a lowercase word of three letters or more with that ending that is none of
+  link is also said before a lowercase or capitalised word of three letters or more with that ending that is none of
   `except` (function words, adverbs, verb forms), taken for a plural noun or adjective (fr "3 000 000
   habitants" -> "trois millions d'habitants", "3 000 000 ont voté" keeps none); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
