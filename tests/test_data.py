@@ -1658,3 +1658,52 @@ def test_too_short_sequences_name_the_lengths_that_fit(tmp_path, objective, seq_
         PretrainStream(src, TOK, objective, seq_len=seq_len, target_len=target_len, batch_size=2)
     s = PretrainStream(src, TOK, objective, seq_len=need[0], target_len=need[1], batch_size=2)
     assert next(s)["input_ids"].shape[1] <= need[0]
+
+
+_TOKENISED_LOG: list[str] = []  # set before the pool forks: its workers append each document they are handed
+
+
+def _logging_process(task):
+    import tandem.data.stream as stream_mod
+
+    with open(_TOKENISED_LOG[0], "a", encoding="utf-8") as f:
+        f.write(task[0] + "\n")
+    return stream_mod._real_process(task)
+
+
+def test_workers_tokenise_the_next_chunks_before_the_stream_needs_them(tmp_path, monkeypatch):
+    """The stream handed a source's next chunk to the workers only once it had run out, then waited for them:
+    a trainer stood still while they tokenised (and made spoken form). Now the chunks after the one waited for
+    are handed over first, so the workers run ahead while the batches are used; the batches stay those of
+    a stream without workers."""
+    import time
+
+    import tandem.data.stream as stream_mod
+
+    path = tmp_path / "en.txt"
+    write_docs(path, 0, [12] * 400)
+
+    def make(workers):
+        obj = AlexaTMObjective(CLM)
+        return PretrainStream(
+            [Source(path, "en")], TOK, obj, seq_len=40, batch_size=4, num_workers=workers, prefetch_docs=5
+        )
+
+    ref = make(0)
+    want = [next(ref) for _ in range(6)]
+    ref.close()
+    log = tmp_path / "tokenised.txt"
+    _TOKENISED_LOG[:] = [str(log)]
+    monkeypatch.setattr(stream_mod, "_real_process", stream_mod._process, raising=False)
+    monkeypatch.setattr(stream_mod, "_process", _logging_process)
+    stream = make(2)
+    got = [next(stream) for _ in range(6)]
+    assert batches_equal(got, want)
+    # every document of the chunks used so far (consumed or still queued) was handed over, and two chunks more
+    used_docs = stream.stats["docs"]["en"] + len(stream._queues[0])
+    assert used_docs % 5 == 0 and used_docs > 0
+    deadline = time.monotonic() + 60
+    while len(log.read_text().splitlines()) < used_docs + 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(log.read_text().splitlines()) == used_docs + 10
+    stream.close()

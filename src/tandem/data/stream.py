@@ -53,6 +53,20 @@ _MASK64 = (1 << 64) - 1
 # Worker-process context, set before the pool forks (tokenizers need not be picklable).
 _CTX: dict[str, Any] = {}
 _POOL_RETRIES = 2  # fresh worker pools after a worker died, before giving up
+_READ_AHEAD = 2  # chunks of a source tokenised ahead by the workers, behind the one the stream waits for
+
+
+@dataclasses.dataclass
+class _Chunk:
+    """Records read from one source, the documents among them to tokenise (`tasks`, at `where` in `items`),
+    and, when handed to worker processes, the pool generation and the iterator of their results."""
+
+    source: int
+    items: list
+    tasks: list = dataclasses.field(default_factory=list)
+    where: list = dataclasses.field(default_factory=list)
+    gen: int = -1
+    results: Any = None
 
 
 def unit_hash(*values: int) -> float:
@@ -551,6 +565,7 @@ class PretrainStream:
         self._dead = [w <= 0 for w in sizes]
         self._readers: list[Reader | None] = [None] * len(self.sources)
         self._queues: list[deque] = [deque() for _ in self.sources]
+        self._pending: list[deque] = [deque() for _ in self.sources]  # chunks read ahead (see _refill)
         self._cursors: list[dict | None] = [None] * len(self.sources)  # after the last consumed record
         self._epoch_docs = [0] * len(self.sources)
         # the _FILE_STATS counted per source (None: unknown, resumed from a state that did not record them)
@@ -559,6 +574,7 @@ class PretrainStream:
         self.rng = np.random.default_rng([self.seed, self.rank, 1234])
         self.batches = 0
         self._pool: Any = None
+        self._pool_gen = 0  # pools created so far (a chunk handed to an older one is redone)
 
     def _decoder_start(self) -> int | None:
         """The decoder start token the targets ask for: the language code an mBART-cc25-style framing ends
@@ -678,41 +694,52 @@ class PretrainStream:
             )
         return self._pool
 
-    def _tokenise(self, tasks: list[tuple]) -> list[tuple]:
+    def _tokenise(self, tasks: list[tuple], deaths: int = 0) -> list[tuple]:
         """_process over tasks in the worker processes; a dead worker costs a fresh pool and a retry (the work
-        is a pure function of the text), a pool that keeps dying is an error that says what to do."""
-        chunk = max(1, len(tasks) // (4 * self.num_workers))
-        for attempt in range(_POOL_RETRIES + 1):
+        is a pure function of the text), a pool that keeps dying is an error that says what to do. `deaths`:
+        pools that already died on these tasks."""
+        for attempt in range(deaths, _POOL_RETRIES + 1):
             pool = self._ensure_pool()
             try:
-                return list(pool.map(_process, tasks, chunksize=chunk))
+                return list(pool.map(_process, tasks, chunksize=self._task_chunk(tasks)))
             except BrokenProcessPool as e:
-                # the exit codes are read once the workers are joined: the executor's own thread may be
-                # reaping one right now, and until it has, that worker shows none
-                workers = list(pool._processes.values())
-                self._drop_pool()
-                codes = sorted({p.exitcode for p in workers if p.exitcode is not None})
-                if attempt == _POOL_RETRIES:
-                    raise TandemError(
-                        f"PretrainStream: tokeniser worker processes died {attempt + 1} times in a row "
-                        f"(exit codes {codes}; -9 is usually the out-of-memory killer). Use fewer "
-                        "workers (--num-workers) or 0 to tokenise in the main process."
-                    ) from e
-                print(
-                    f"[tandem] a tokeniser worker died (exit codes {codes}); restarting the workers and "
-                    "redoing their documents",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                self._pool_died(e, attempt)
         raise AssertionError("unreachable")
+
+    def _task_chunk(self, tasks: list[tuple]) -> int:
+        return max(1, len(tasks) // (4 * self.num_workers))
+
+    def _pool_died(self, error: BrokenProcessPool, attempt: int) -> None:
+        """A worker of the pool died: drop the pool (a fresh one is forked on demand), say so, or raise once
+        pools died `_POOL_RETRIES + 1` times in a row on the same documents."""
+        pool = self._pool
+        # the exit codes are read once the workers are joined: the executor's own thread may be reaping one
+        # right now, and until it has, that worker shows none
+        workers = list(pool._processes.values()) if pool is not None else []
+        self._drop_pool()
+        codes = sorted({p.exitcode for p in workers if p.exitcode is not None})
+        if attempt >= _POOL_RETRIES:
+            raise TandemError(
+                f"PretrainStream: tokeniser worker processes died {attempt + 1} times in a row "
+                f"(exit codes {codes}; -9 is usually the out-of-memory killer). Use fewer "
+                "workers (--num-workers) or 0 to tokenise in the main process."
+            ) from error
+        print(
+            f"[tandem] a tokeniser worker died (exit codes {codes}); restarting the workers and "
+            "redoing their documents",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _drop_pool(self) -> None:
         pool, self._pool = self._pool, None
+        self._pool_gen += 1  # work handed to that pool is redone by the next one
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _refill(self, i: int) -> None:
-        """Read up to prefetch_docs records of source i and tokenise the documents among them."""
+    def _read_chunk(self, i: int) -> _Chunk:
+        """Read up to prefetch_docs records of source i (up to the end of a pass) and list the documents among
+        them to tokenise; with workers, hand those to them."""
         reader = self._reader(i)
         items: list[Item] = []
         for _ in range(self.prefetch_docs):
@@ -729,7 +756,7 @@ class PretrainStream:
                 if is_held_out(h, self.holdout, self.holdout_seed) == (self.holdout_split == "train"):
                     items[j] = dataclasses.replace(it, kind="skip", payload=skip)
         lang = self._src_lang[i]
-        tasks, where = [], []
+        chunk = _Chunk(i, items)
         for j, it in enumerate(items):
             if it.kind == "doc" and isinstance(it.payload, str):
                 spoken = (
@@ -737,25 +764,59 @@ class PretrainStream:
                     and lang not in self._written_only
                     and unit_hash(self.seed, i, *it.record) < self.spoken_fraction
                 )
-                tasks.append((it.payload, lang, spoken))
-                where.append(j)
-        if tasks:
-            if self.num_workers > 0:
-                results = self._tokenise(tasks)
-            else:
+                chunk.tasks.append((it.payload, lang, spoken))
+                chunk.where.append(j)
+        if chunk.tasks and self.num_workers > 0:
+            chunk.gen = self._pool_gen
+            try:  # Executor.map hands every task over now; the results are read in order, later
+                chunk.results = self._ensure_pool().map(
+                    _process, chunk.tasks, chunksize=self._task_chunk(chunk.tasks)
+                )
+            except BrokenProcessPool:  # a pool already broken: redone when the chunk is used
+                chunk.results = None
+        return chunk
+
+    def _finish(self, chunk: _Chunk) -> list[Item]:
+        """The chunk's records, its documents tokenised (waiting for the workers that have them)."""
+        items, results = chunk.items, None
+        if chunk.tasks:
+            if self.num_workers <= 0:
                 _CTX["tokenizer"] = self.tokenizer
                 _CTX["decontaminator"] = self.decontaminator
-                results = [_process(t) for t in tasks]
-            for j, (kind, payload) in zip(where, results, strict=True):
+                results = [_process(t) for t in chunk.tasks]
+            else:
+                deaths = 0
+                if chunk.results is not None and chunk.gen == self._pool_gen:
+                    try:
+                        results = list(chunk.results)
+                    except BrokenProcessPool as e:
+                        self._pool_died(e, 0)
+                        deaths = 1
+                if results is None:  # handed to a pool that died since: redo it
+                    results = self._tokenise(chunk.tasks, deaths)
+            for j, (kind, payload) in zip(chunk.where, results, strict=True):
                 it = items[j]
                 if kind == "bad":
                     stat, msg = payload
                     items[j] = dataclasses.replace(
-                        it, kind="bad", payload=(stat, f"{self._where(i, it)}: {msg}")
+                        it, kind="bad", payload=(stat, f"{self._where(chunk.source, it)}: {msg}")
                     )
                 else:
                     items[j] = dataclasses.replace(it, payload=payload)
-        self._queues[i].extend(items)
+        return items
+
+    def _refill(self, i: int) -> None:
+        """Add source i's next chunk of records to its queue. With workers, the chunks after it
+        (`_READ_AHEAD`) are read and handed to them before waiting for this one, so that tokenising (and
+        spoken form) overlaps with training instead of stopping it. The batches are the same: chunks are used
+        in reading order, a checkpoint saves the cursor after the last record used, and records read ahead
+        are read again after a resume."""
+        pending = self._pending[i]
+        if self.num_workers > 0:
+            while len(pending) < 1 + _READ_AHEAD:
+                pending.append(self._read_chunk(i))
+        chunk = pending.popleft() if pending else self._read_chunk(i)
+        self._queues[i].extend(self._finish(chunk))
 
     def _consume(self, i: int) -> np.ndarray | None:
         """The next usable document of source i, or None at the end of an epoch (marks empty sources dead)."""
@@ -1027,6 +1088,7 @@ class PretrainStream:
         self._cursors = copy.deepcopy(state["cursors"])
         self._readers = [None] * len(self.sources)
         self._queues = [deque() for _ in self.sources]
+        self._pending = [deque() for _ in self.sources]
         self._epoch_docs = list(state["epoch_docs"])
         self._dead = list(state["dead"])
         counts = state.get("file_counts")
@@ -1193,6 +1255,7 @@ class PretrainStream:
         self._readers = [None] * len(self.sources)
         # Prefetched records are re-read from the last consumed cursor when the readers reopen.
         self._queues = [deque() for _ in self.sources]
+        self._pending = [deque() for _ in self.sources]
         self._drop_pool()
 
     def __del__(self) -> None:  # best effort; worker pools otherwise linger until exit
