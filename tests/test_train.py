@@ -621,3 +621,43 @@ def test_matmul_peak_times_rounds_of_back_to_back_matmuls():
     with Count():
         measure_matmul_peak("cpu", torch.float32, n=64, iters=3, warm_s=0.0, round_s=0.05)
     assert Count.mm >= 2 + 3 * 4  # a 64x64 matmul takes far less than 12 ms: several per round
+
+
+def test_a_training_step_reads_one_value_back_from_the_device(tmp_path, monkeypatch):
+    """Each value read back from a GPU (item, tolist, a data-dependent shape) stalls the host until the device
+    has caught up. A one-process training step read ten: the agreed token count (a tensor built on the device
+    for an all-reduce there is none of), whether the source mask masks anything, the scored labels' indices
+    (a nonzero), and six boolean selections for the per-objective loss sums. All are known on the host before
+    the batch moves; what is left is the gradient norm (a step whose gradient is not finite is not applied).
+    Counted as the difference between runs of 4 and 2 steps, so that setup, logging and the final
+    checkpoint cancel out."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    reads: list[str] = []
+    tolist = torch.Tensor.tolist
+
+    def counting_tolist(self):
+        reads.append("tolist")
+        return tolist(self)
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = func.overloadpacket.__name__
+            if name == "index" and any(t is not None and t.dtype == torch.bool for t in args[1]):
+                name = "index(bool)"
+            if name in ("nonzero", "index(bool)", "masked_select", "_local_scalar_dense", "is_nonzero"):
+                reads.append(name)
+            return func(*args, **(kwargs or {}))
+
+    monkeypatch.setattr(torch.Tensor, "tolist", counting_tolist)
+    counts = {}
+    for steps in (2, 4):
+        reads.clear()
+        cfg = _cfg(tmp_path / str(steps), steps=steps, log_every=100, ckpt_every=100)
+        model = tiny_model()
+        with Count():
+            res = train(cfg, model=model, data=ToyStream())
+        assert res.step == steps
+        counts[steps] = list(reads)
+    per_step = (len(counts[4]) - len(counts[2])) / 2
+    assert per_step == 1, (counts[2], counts[4])

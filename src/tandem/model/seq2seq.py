@@ -370,11 +370,17 @@ class Seq2SeqLM(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         output_hidden_states: bool = False,
         compute_logits: bool = True,
+        padded: bool | None = None,
     ) -> Seq2SeqOutput:
+        """`padded`: whether `attention_mask` masks anything, where the caller knows it (a trainer that read
+        the mask on the host); None: checked here."""
         c = self.config
         enc_states = None
         # whether the source mask masks anything: checked once here (a host sync on GPU), not in each stack
-        padded = attention_mask is not None and not bool(attention_mask.all())
+        if attention_mask is None:
+            padded = False
+        elif padded is None:
+            padded = not bool(attention_mask.all())
         if encoder_hidden_states is None:
             if input_ids is None:
                 raise ValueError("forward needs input_ids or encoder_hidden_states")

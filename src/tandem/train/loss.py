@@ -9,13 +9,24 @@ Padding positions (label -100) are dropped before any matmul.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IGNORE_INDEX", "fused_linear_cross_entropy", "shift_right", "token_cross_entropy"]
+__all__ = ["IGNORE_INDEX", "fused_linear_cross_entropy", "scored_index", "shift_right", "token_cross_entropy"]
 
 IGNORE_INDEX = -100
+
+
+def scored_index(labels: Any) -> torch.Tensor:
+    """The flat indices of the labels that are not -100 (numpy array or CPU tensor), as an int64 CPU tensor:
+    found on the host before the batch moves, they spare the loss a host sync on the device."""
+    flat = labels.reshape(-1)
+    if isinstance(flat, torch.Tensor):
+        flat = flat.detach().cpu().numpy()
+    return torch.from_numpy(np.flatnonzero(flat != IGNORE_INDEX).astype(np.int64))
 
 
 def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tensor:
@@ -137,10 +148,13 @@ def fused_linear_cross_entropy(
     scale: float | None = None,
     chunk_tokens: int | None = None,
     compiled: bool = False,
+    scored: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Loss of `hidden @ weight.T + bias` against `labels` (-100 ignored), computed in token chunks.
 
     `compiled`: run each chunk's softmax/gradient math through torch.compile (the trainer's compile switch).
+    `scored`: the flat indices of the labels that are not -100, where the caller has them (`scored_index`
+    of the labels on the host: found on a GPU, they take a host sync).
 
     Returns `(loss, token_losses, valid)`: `loss` = sum of token losses * `scale` (default 1/#valid, i.e.
     the mean), differentiable w.r.t. hidden/weight/bias; `token_losses` (#valid,) fp32 detached; `valid`
@@ -148,7 +162,7 @@ def fused_linear_cross_entropy(
     """
     valid = labels != IGNORE_INDEX
     # one nonzero (a host sync on GPU) for both selections, where boolean indexing makes one each
-    idx = valid.reshape(-1).nonzero().squeeze(1)
+    idx = valid.reshape(-1).nonzero().squeeze(1) if scored is None else scored
     h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, idx)  # (N, d)
     y = labels.reshape(-1).index_select(0, idx)
     if scale is None:
@@ -164,11 +178,15 @@ def fused_linear_cross_entropy(
 
 
 def token_cross_entropy(
-    logits: torch.Tensor, labels: torch.Tensor, scale: float | None = None
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    scale: float | None = None,
+    scored: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Same contract as `fused_linear_cross_entropy`, from full (B, T, V) logits (the plain path)."""
     valid = labels != IGNORE_INDEX
-    idx = valid.reshape(-1).nonzero().squeeze(1)  # one host sync on GPU for both selections
+    # one host sync on GPU for both selections, unless the caller found them on the host
+    idx = valid.reshape(-1).nonzero().squeeze(1) if scored is None else scored
     flat = logits.reshape(-1, logits.shape[-1]).index_select(0, idx)
     target = labels.reshape(-1).index_select(0, idx)
     losses = F.cross_entropy(flat if flat.dtype == torch.float64 else flat.float(), target, reduction="none")

@@ -21,6 +21,9 @@ class Seq2SeqTrainModule(nn.Module):
     """Wraps a `Seq2SeqLM`-like model; `forward(input_ids, attention_mask, labels, scale, decoder_input_ids)`
     (the decoder input: by default the labels shifted right behind the model's start token) returns
     `(loss, example_loss_sum (B,), example_tokens (B,))`, the last two detached, for per-objective logs.
+    What a trainer read on the host before the batch moved spares host syncs on the device: `padded`,
+    whether the attention mask masks anything (given to a model whose forward takes it), and `scored`, the
+    flat indices of the labels that are not -100 (`tandem.train.loss.scored_index`).
 
     With `fused_loss` and a model that can skip its logits (`forward(..., compute_logits=False)` returning
     `.decoder_hidden_states`, the LM head input), logits are never materialised in full; otherwise the
@@ -41,6 +44,7 @@ class Seq2SeqTrainModule(nn.Module):
         self.compile_loss = compile_loss
         params = inspect.signature(model.forward).parameters
         self.fused_loss = bool(fused_loss) and "compute_logits" in params and hasattr(model, "lm_head")
+        self.takes_padded = "padded" in params
         cfg = getattr(model, "config", None)
         self.start_id = int(getattr(cfg, "decoder_start_token_id", 2))
         self.pad_id = int(getattr(cfg, "pad_token_id", 1))
@@ -52,16 +56,20 @@ class Seq2SeqTrainModule(nn.Module):
         labels: torch.Tensor,
         scale: float | None = None,
         decoder_input_ids: torch.Tensor | None = None,
+        padded: bool | None = None,
+        scored: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # a batch whose rows start from tokens of their own (mBART-cc25) gives its decoder input
         if decoder_input_ids is None:
             decoder_input_ids = shift_right(labels, self.start_id, self.pad_id)
+        known = {"padded": padded} if padded is not None and self.takes_padded else {}
         if self.fused_loss:
             out = self.model(
                 input_ids=input_ids,
                 attention_mask=attention_mask,
                 decoder_input_ids=decoder_input_ids,
                 compute_logits=False,
+                **known,
             )
             hidden = out.decoder_hidden_states
             scale_h = float(getattr(self.model.config, "lm_head_scale", 1.0))
@@ -81,12 +89,16 @@ class Seq2SeqTrainModule(nn.Module):
                 scale=scale,
                 chunk_tokens=self.chunk_tokens,
                 compiled=self.compile_loss,
+                scored=scored,
             )
         else:
             out = self.model(
-                input_ids=input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                decoder_input_ids=decoder_input_ids,
+                **known,
             )
-            loss, losses, valid = token_cross_entropy(out.logits, labels, scale=scale)
+            loss, losses, valid = token_cross_entropy(out.logits, labels, scale=scale, scored=scored)
         # the scored tokens are row-major, ex_tok of row r in a row: their rows without another nonzero
         # (a host sync on GPU), as the number of losses is known here
         b = labels.shape[0]

@@ -31,6 +31,7 @@ from tandem.errors import TandemError
 from tandem.langcodes import KNOWN, TWO_LETTER
 from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
+from tandem.train.loss import scored_index
 from tandem.train.metrics import MetricsLogger, plot_metrics
 from tandem.train.module import Seq2SeqTrainModule
 from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm, lower_lr_advice
@@ -365,34 +366,77 @@ def uses_cuda_graphs(mode: str | None) -> bool:
 
 
 def _to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The batch's arrays as tensors on `device`. To a GPU through pinned memory: a copy from pageable memory
+    waits for the work queued before it, stalling the host as a sync does."""
     out = {}
+    pin = device.type == "cuda"
     for k, v in batch.items():
         if isinstance(v, np.ndarray):
             v = torch.from_numpy(v)
         if isinstance(v, torch.Tensor):
+            if pin and v.device.type == "cpu":
+                v = v.pin_memory()
             v = v.to(device, non_blocking=True)
         out[k] = v
     return out
 
 
+def host_batch_facts(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """What the loss and the logs need of a batch, read on the host before it moves (each would be a host
+    sync on a GPU): `padded` (the source mask masks something), `scored` (the flat indices of the scored
+    labels) and `codes` (each row's objective kind, see `add_kind_sums`) on the device, `n_target` and
+    `n_input` (tokens)."""
+    n_target, n_input = batch_token_counts(batch)
+    mask = batch.get("attention_mask")
+    labels = batch["labels"]
+    n_rows = labels.shape[0]
+    moved = _to_device(
+        {
+            "scored": scored_index(labels),
+            "codes": torch.tensor(_kind_codes(batch.get("kind"), n_rows), dtype=torch.int64),
+        },
+        device,
+    )
+    return {
+        "padded": mask is not None and n_input < math.prod(mask.shape),
+        "n_target": n_target,
+        "n_input": n_input,
+        **moved,
+    }
+
+
 def batch_token_counts(batch: dict[str, Any]) -> tuple[int, int]:
     """(target tokens scored, input tokens) of a batch, read before it moves to the device: counted there,
     each would be a host sync that leaves a GPU idle."""
-    mask = batch.get("attention_mask")  # numpy arrays or torch tensors alike
+    mask = _host_array(batch.get("attention_mask"))
     n_input = int(mask.sum()) if mask is not None else math.prod(batch["input_ids"].shape)
-    return int((batch["labels"] != -100).sum()), n_input
+    return int((_host_array(batch["labels"]) != -100).sum()), n_input
 
 
-def add_kind_sums(vec: torch.Tensor, ex_loss: torch.Tensor, ex_tok: torch.Tensor, kind: Any) -> None:
+def _host_array(v: Any) -> np.ndarray | None:
+    """A host batch field (numpy array or CPU tensor) as a numpy array, without copying."""
+    if isinstance(v, torch.Tensor):
+        return v.detach().numpy() if v.device.type == "cpu" else v.detach().cpu().numpy()
+    return None if v is None else np.asarray(v)
+
+
+def add_kind_sums(
+    vec: torch.Tensor,
+    ex_loss: torch.Tensor,
+    ex_tok: torch.Tensor,
+    kind: Any,
+    codes: torch.Tensor | None = None,
+) -> None:
     """Add a batch's per-example loss sums and target tokens to `vec`: [0] all loss, [1] all tokens, then
-    (loss, tokens) per objective kind (KINDS, then other) from [2]; the slots after those are the caller's."""
-    codes = torch.tensor(_kind_codes(kind, ex_loss.shape[0]), device=vec.device)
+    (loss, tokens) per objective kind (KINDS, then other) from [2]; the slots after those are the caller's.
+    `codes`: each row's index into KINDS (len(KINDS): other) as a tensor on vec's device, where the caller
+    made it (`host_batch_facts`); else made here from `kind`. Scattered with index_add, no host sync."""
+    if codes is None:
+        codes = torch.tensor(_kind_codes(kind, ex_loss.shape[0]), device=vec.device)
     vec[0] += ex_loss.sum().double()
     vec[1] += ex_tok.sum().double()
-    for k in range(len(KINDS) + 1):
-        sel = codes == k
-        vec[2 + 2 * k] += ex_loss[sel].sum().double()
-        vec[3 + 2 * k] += ex_tok[sel].sum().double()
+    vec.index_add_(0, 2 + 2 * codes, ex_loss.double())
+    vec.index_add_(0, 3 + 2 * codes, ex_tok.double())
 
 
 def kind_losses(vec: Sequence[float]) -> dict[str, float]:
@@ -1625,7 +1669,7 @@ def _train(
             try:
                 for _ in range(cfg.grad_accum):
                     host = next(it)
-                    micro.append((_to_device(host, device), *batch_token_counts(host)))
+                    micro.append((_to_device(host, device), host_batch_facts(host, device)))
             except StopIteration:  # told to every rank below: one that stopped alone would hang the others
                 ran_out, micro = True, []
             except Exception as e:  # bad data the stream could not skip: keep what was trained, then stop
@@ -1640,17 +1684,17 @@ def _train(
             # a third entry says whether any rank's data failed: then every rank saves the steps trained so
             # far (the checkpoint is collective) and stops; a fourth whether any rank's data ran out: then
             # every rank ends the run here
-            n_tok = torch.tensor(
-                [
-                    float(sum(n_target for _, n_target, _ in micro)),
-                    float(code),
-                    float(data_error is not None),
-                    float(ran_out),
-                ],
-                dtype=torch.float64,
-                device=device,
-            )
-            n_global, n_stop, n_failed, n_out = _all_reduce(n_tok).tolist()
+            counts = [
+                float(sum(facts["n_target"] for _, facts in micro)),
+                float(code),
+                float(data_error is not None),
+                float(ran_out),
+            ]
+            if world > 1:
+                n_tok = torch.tensor(counts, dtype=torch.float64, device=device)
+                counts = _all_reduce(n_tok).tolist()
+            # one process: nothing to agree on, and reading a device tensor back would wait for the last step
+            n_global, n_stop, n_failed, n_out = counts
             if n_failed > 0:
                 if step > last_saved:
                     ckpt.save(step, module, optimizer, trainer_state(), pre_state)
@@ -1667,7 +1711,7 @@ def _train(
             scale = world / max(1.0, n_global)
             step_vec = torch.zeros_like(acc)
             flops = 0.0
-            for b, _, n_input in micro:
+            for b, facts in micro:
                 if cuda_graphs:  # a new iteration: the graphs' outputs from the last one are no longer used
                     torch.compiler.cudagraph_mark_step_begin()
                 with autocast:
@@ -1677,10 +1721,12 @@ def _train(
                         b["labels"],
                         scale,
                         b.get("decoder_input_ids"),
+                        padded=facts["padded"],
+                        scored=facts["scored"],
                     )
                 loss.backward()
-                add_kind_sums(step_vec, ex_loss, ex_tok, b.get("kind"))
-                step_vec[-1] += n_input
+                add_kind_sums(step_vec, ex_loss, ex_tok, b.get("kind"), facts["codes"])
+                step_vec[-1] += facts["n_input"]
                 if mcfg is not None:
                     B, S = b["input_ids"].shape
                     flops += seq2seq_train_flops(
