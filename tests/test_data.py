@@ -1707,3 +1707,53 @@ def test_workers_tokenise_the_next_chunks_before_the_stream_needs_them(tmp_path,
         time.sleep(0.02)
     assert len(log.read_text().splitlines()) == used_docs + 10
     stream.close()
+
+
+def test_batches_built_in_a_background_thread_are_the_streams(corpus):
+    """BackgroundBatches hands out the stream's batches in order; its state and stats are those after the
+    batches handed out (a stream resumed from them continues exactly), whatever it built ahead; an error is
+    raised where its batch was asked for; stop() ends the thread."""
+    import threading
+    import time
+
+    from tandem.data.prefetch import BackgroundBatches
+
+    ref = _alexatm_stream(corpus, num_workers=0, prefetch_docs=5)
+    want = [next(ref) for _ in range(10)]
+    ref5 = _alexatm_stream(corpus, num_workers=0, prefetch_docs=5)
+    for _ in range(5):
+        next(ref5)
+    bg = BackgroundBatches(_alexatm_stream(corpus, num_workers=2, prefetch_docs=5), depth=3)
+    got = [next(bg) for _ in range(5)]
+    deadline = time.monotonic() + 60
+    while bg.stream.batches < 5 + 3 and time.monotonic() < deadline:  # the thread fills its queue
+        time.sleep(0.01)
+    assert bg.stream.batches >= 5 + 3
+    state, stats = bg.state_dict(), bg.stats
+    assert state == ref5.state_dict() and stats == ref5.stats  # not the stream's, which has run ahead
+    resumed = _alexatm_stream(corpus, num_workers=0, prefetch_docs=5)
+    resumed.load_state_dict(json.loads(json.dumps(state)))
+    assert batches_equal(got + [next(resumed) for _ in range(5)], want)
+    got += [next(bg) for _ in range(5)]
+    assert batches_equal(got, want)
+    bg.close()
+    assert not any(t.name == "tandem-batches" for t in threading.enumerate())
+    assert bg.stream._pool is None
+
+    class Failing:
+        def __init__(self):
+            self.n = 0
+
+        def __next__(self):
+            self.n += 1
+            if self.n == 4:
+                raise TandemError("batch 4 is unreadable")
+            return self.n
+
+    bg = BackgroundBatches(Failing(), depth=2)
+    assert [next(bg) for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(TandemError, match="batch 4"):
+        next(bg)
+    with pytest.raises(StopIteration):
+        next(bg)
+    bg.stop()

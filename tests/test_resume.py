@@ -92,16 +92,20 @@ def _reference(tmp_path) -> list[tuple[int, float]]:
     return _losses(tmp_path / "ref")
 
 
-def test_exact_resume_in_process(tmp_path):
+@pytest.mark.parametrize("prefetch", [0, 2])
+def test_exact_resume_in_process(tmp_path, prefetch):
+    """Also with batches built ahead in a background thread (a GPU run's default): the checkpoint holds the
+    stream's state after the batches trained on, not after those built ahead."""
     ref = _reference(tmp_path)
     assert len(ref) == 8
     out = tmp_path / "split"
-    train(TrainConfig(**_cfg(out, stop_after=4)), model=tiny_model(dropout=0.1), data=ToyStream())
+    kw = {"prefetch_batches": prefetch}
+    train(TrainConfig(**_cfg(out, stop_after=4, **kw)), model=tiny_model(dropout=0.1), data=ToyStream())
     assert _losses(out) == ref[:4]
     # scramble every RNG and start from fresh objects, as a new process would
     random.seed(123), np.random.seed(123), torch.manual_seed(123)
     res = train(
-        TrainConfig(**_cfg(out, resume=True)), model=tiny_model(dropout=0.1, seed=7), data=ToyStream()
+        TrainConfig(**_cfg(out, resume=True, **kw)), model=tiny_model(dropout=0.1, seed=7), data=ToyStream()
     )
     assert res.step == 8
     assert _losses(out) == ref  # bit-identical, dropout included

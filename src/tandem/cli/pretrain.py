@@ -141,6 +141,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per process per micro-batch")
     g.add_argument("--grad-accum", type=int, default=d.grad_accum, help="micro-batches per step")
     g.add_argument("--num-workers", type=int, default=0, help="tokeniser worker processes")
+    g.add_argument(
+        "--prefetch-batches",
+        type=int,
+        default=None,
+        help="batches built ahead in a background thread (default: 2 on a GPU, 0 on CPU)",
+    )
     g = p.add_argument_group("optimisation")
     g.add_argument("--steps", type=int, default=d.steps, help=f"optimizer steps (default {d.steps})")
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")

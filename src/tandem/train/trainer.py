@@ -6,6 +6,7 @@ pass their own `model` and `data` (any iterator of dict batches with `state_dict
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -27,6 +28,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from tandem.data.prefetch import BackgroundBatches
 from tandem.errors import TandemError
 from tandem.langcodes import KNOWN, TWO_LETTER
 from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
@@ -108,6 +110,7 @@ class TrainConfig:
     fused_loss: bool = True
     loss_chunk_tokens: int | None = None
     num_workers: int = 0
+    prefetch_batches: int | None = None  # built ahead in a background thread (None: 2 on a GPU, 0 on CPU)
     seed: int = 0
     # output
     out: str = "runs/pretrain"
@@ -249,6 +252,11 @@ class TrainConfig:
         need(
             self.num_workers >= 0,
             f"num_workers must be >= 0 (0: tokenise in this process), got {self.num_workers}",
+        )
+        need(
+            self.prefetch_batches is None
+            or (isinstance(self.prefetch_batches, int) and self.prefetch_batches >= 0),
+            f"prefetch_batches must be >= 0 (0: build batches in the training loop), got {self.prefetch_batches}",
         )
         need(self.keep_ckpts >= 1, f"keep_ckpts must be >= 1, got {self.keep_ckpts}")
         need(
@@ -1143,6 +1151,7 @@ _BATCH_KEYS = (
 _RUN_CONTROL_KEYS = frozenset(
     (
         "resume overwrite stop_after progress tensorboard plot log_every ckpt_every keep_ckpts num_workers "
+        "prefetch_batches "
         "device out init_from encoder_init val_data val_every val_examples"
     ).split()
 )
@@ -1590,6 +1599,9 @@ def _train(
         bar = tqdm(total=cfg.steps, initial=step, desc="pretrain", dynamic_ncols=True)
 
     params = [p for p in module.parameters()]
+    prefetch = cfg.prefetch_batches if cfg.prefetch_batches is not None else 2 * (device.type == "cuda")
+    if prefetch > 0:  # after the resume: the thread starts from the restored state
+        data = BackgroundBatches(data, prefetch)
     it = iter(data)
     records: list[dict[str, Any]] = []
     val_records: list[dict[str, Any]] = []
@@ -1653,7 +1665,8 @@ def _train(
     # A Ctrl-C or SIGTERM ends the loop after the step, with a checkpoint. The handlers stay until the run's
     # files are written: a SIGTERM during the wrap-up (sent twice, or torchrun's to the ranks still busy once
     # one has exited) is only recorded, where the default action would kill the process half-way through.
-    with interrupt:
+    # the batch thread (if any) stops however the loop ends: an error must not leave it building batches
+    with interrupt, data if isinstance(data, BackgroundBatches) else contextlib.nullcontext():
         while step < stop_at:
             if frozen and step >= cfg.freeze_encoder_steps:
                 _freeze_encoder(module.model, False)
