@@ -1751,6 +1751,7 @@ def test_batches_built_in_a_background_thread_are_the_streams(corpus):
             return self.n
 
     bg = BackgroundBatches(Failing(), depth=2)
+    assert not hasattr(bg, "state_dict")  # as the stream: a trainer checks for it
     assert [next(bg) for _ in range(3)] == [1, 2, 3]
     with pytest.raises(TandemError, match="batch 4"):
         next(bg)

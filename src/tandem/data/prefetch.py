@@ -89,10 +89,8 @@ class BackgroundBatches:
         return payload
 
     # -- what a trainer asks of a stream ---------------------------------------------------------------------
-    def state_dict(self) -> Any:
+    def _handed_out_state(self) -> Any:
         """The stream's state after the batches handed out (a snapshot of its own: do not modify it)."""
-        if not self._has_state:
-            raise AttributeError(f"{type(self.stream).__name__} has no state_dict")
         return self._state
 
     @property
@@ -127,4 +125,8 @@ class BackgroundBatches:
     def __getattr__(self, name: str) -> Any:  # anything else a caller reads of the stream
         if name == "stream":
             raise AttributeError(name)
+        if name == "state_dict":  # only where the stream has one: callers test for it with hasattr
+            if self._has_state:
+                return self._handed_out_state
+            raise AttributeError(f"{type(self.stream).__name__} has no state_dict")
         return getattr(self.stream, name)
