@@ -5,7 +5,7 @@
 #                                         # --compile-mode default, a profile by kernel kind
 #   bash benchmarks/gpu_check.sh explore  # ~8 min: base shape, auto against other attention, loss and Inductor
 #                                         # settings (each in the same call)
-#   bash benchmarks/gpu_check.sh trainer  # ~3 min: `tandem pretrain` (base, synthetic corpus), auto vs default
+#   bash benchmarks/gpu_check.sh trainer  # ~4 min: `tandem pretrain` (base, synthetic corpus): auto, auto without the batch thread, default
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
 #
 # Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
@@ -66,17 +66,21 @@ explore) # the base shape's next candidates, each against auto in the same call 
     ;;
 trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (CUDA graphs), then default
     "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
-    for mode in auto default; do
+    # auto (CUDA graphs, batches built in a background thread), the same without that thread, then
+    # Inductor's default mode
+    for run in auto:2 auto:0 default:2; do
+        mode=${run%%:*} prefetch=${run##*:} name="$mode-prefetch$prefetch"
         left=$((budget - (SECONDS - start)))
         ((left < 40)) && break
-        echo "== pretrain --compile-mode $mode" | tee -a "$out/$stage.err"
+        echo "== pretrain --compile-mode $mode --prefetch-batches $prefetch" | tee -a "$out/$stage.err"
         timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 8000 \
-            $([ -d /tmp/pre-auto/tokenizer ] && echo --tokenizer /tmp/pre-auto/tokenizer) \
+            $([ -d /tmp/pre-auto-prefetch2/tokenizer ] && echo --tokenizer /tmp/pre-auto-prefetch2/tokenizer) \
             --steps 30 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
             --val-holdout 0.01 --val-every 15 --val-examples 64 --num-workers 6 --compile \
-            --compile-mode "$mode" --no-progress --no-tensorboard --out "/tmp/pre-$mode" >>"$out/$stage.err" 2>&1
+            --compile-mode "$mode" --prefetch-batches "$prefetch" --no-progress --no-tensorboard \
+            --out "/tmp/pre-$name" >>"$out/$stage.err" 2>&1
         echo "rc=$?" | tee -a "$out/$stage.err"
-        cp "/tmp/pre-$mode/metrics.jsonl" "$out/pretrain-$mode.jsonl" 2>/dev/null
+        cp "/tmp/pre-$name/metrics.jsonl" "$out/pretrain-$name.jsonl" 2>/dev/null
     done
     ;;
 1.9b) # measured with Inductor's default mode; auto would take CUDA graphs
