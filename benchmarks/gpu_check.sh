@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU training measurements of issue #3 in one prepared run (a lent H100/H200 device has minutes, not hours).
 #
-#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape: HF, tandem --compile (auto: CUDA graphs) and
-#                                         # --compile-mode default, a profile by kernel kind
+#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape: HF, tandem --compile (auto: CUDA graphs) with
+#                                         # the fp32 and the bf16 residual stream, a profile by kernel kind
 #   bash benchmarks/gpu_check.sh explore  # ~8 min: base shape, auto against other attention, loss and Inductor
 #                                         # settings (each in the same call)
 #   bash benchmarks/gpu_check.sh trainer  # ~4 min: `tandem pretrain` (base, synthetic corpus): auto, auto without the batch thread, default
@@ -50,8 +50,10 @@ base)
     c=(--preset base --device cuda --peak-flops "$peak")
     step 60 --impl hf "${c[@]}"
     step 90 --impl tandem "${c[@]}" --compile # auto: CUDA graphs per block (one GPU)
-    step 90 --impl tandem "${c[@]}" --compile --compile-mode default
-    step 120 --impl tandem "${c[@]}" --compile --profile /tmp/prof
+    # a bf16 residual stream: the elementwise kernels between the GEMMs (16.9 ms of 67 in 2026-11-27's profile
+    # of the fp32 stream) read and write half the bytes; profiled, to compare by kernel kind
+    step 90 --impl tandem "${c[@]}" --compile --residual-dtype bf16
+    step 120 --impl tandem "${c[@]}" --compile --residual-dtype bf16 --profile /tmp/prof
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
 explore) # the base shape's next candidates, each against auto in the same call (one ~8 min call)

@@ -129,6 +129,8 @@ def run_one(args) -> dict:
 
         with device:  # initialise on the device: building a 1.9B model on the host CPU takes minutes
             model = Seq2SeqLM(cfg)
+        if args.residual_dtype == "bf16" and bf16:
+            model.set_residual_dtype(torch.bfloat16)
         from tandem.train.trainer import resolve_compile_mode
 
         module = Seq2SeqTrainModule(model, fused_loss=not args.no_fused_loss, compile_loss=args.compile)
@@ -236,6 +238,7 @@ def run_one(args) -> dict:
         "compile": bool(args.compile and args.impl == "tandem"),
         "compile_mode": (compile_mode or "default") if args.compile and args.impl == "tandem" else None,
         "sdpa": args.sdpa,
+        "residual_dtype": args.residual_dtype if args.impl == "tandem" and bf16 else None,
         "steps": args.steps,
         "seconds": sum(times),
         "median_step_s": dt / args.steps,
@@ -359,6 +362,12 @@ def main(argv=None) -> int:
         choices=["auto", "default", "reduce-overhead", "max-autotune-no-cudagraphs"],
         help="tandem --compile: torch.compile mode as `tandem pretrain --compile-mode` (auto: CUDA graphs on a "
         "GPU, Inductor's default on CPU)",
+    )
+    p.add_argument(
+        "--residual-dtype",
+        default="fp32",
+        choices=["fp32", "bf16"],
+        help="tandem: the residual stream under bf16 autocast, as `tandem pretrain --residual-dtype`",
     )
     p.add_argument(
         "--sdpa",

@@ -661,3 +661,60 @@ def test_a_training_step_reads_one_value_back_from_the_device(tmp_path, monkeypa
         counts[steps] = list(reads)
     per_step = (len(counts[4]) - len(counts[2])) / 2
     assert per_step == 1, (counts[2], counts[4])
+
+
+def test_a_bf16_residual_stream_under_autocast(tmp_path, capsys):
+    """`--residual-dtype bf16`: under bf16 autocast every layer gets (and the stream between layers keeps)
+    bf16 hidden states, where autocast alone gives fp32 (a norm's output is fp32); the loss stays that of the
+    fp32 stream to bf16 precision. Without autocast the setting changes nothing, and a fp32 run says so."""
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    def layer_inputs(model):
+        seen = []
+        for layer in [*model.encoder.layers, *model.decoder.layers]:
+            layer.register_forward_pre_hook(lambda _m, args: seen.append(args[0].dtype))
+        return seen
+
+    for pre_norm in (True, False):  # a post-LN layer ends with a norm: cast after it too
+        torch.manual_seed(0)
+        cfg = ModelConfig.preset("tiny", vocab_size=VOCAB, d_model=32, num_heads=2, ffn_dim=64, dropout=0.0)
+        cfg.pre_norm = pre_norm
+        model = Seq2SeqLM(cfg)
+        module = Seq2SeqTrainModule(model)
+        seen = layer_inputs(model)
+        ids = torch.randint(4, VOCAB, (3, 9))
+        mask = torch.ones_like(ids)
+        mask[1, 6:] = 0
+        labels = torch.randint(4, VOCAB, (3, 7))
+        losses = {}
+        for dtype in (None, torch.bfloat16):
+            model.set_residual_dtype(dtype)
+            seen.clear()
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss, _, _ = module(ids, mask, labels)
+            loss.backward()
+            assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+            model.zero_grad()
+            losses[dtype] = float(loss.detach())
+            assert set(seen) == {torch.float32 if dtype is None else torch.bfloat16}, (pre_norm, dtype, seen)
+        assert losses[torch.bfloat16] == pytest.approx(losses[None], rel=2e-2)
+        model.set_residual_dtype(torch.bfloat16)
+        with torch.no_grad():  # no autocast: unchanged, bit for bit
+            on = module(ids, mask, labels)[0]
+            model.set_residual_dtype(None)
+            off = module(ids, mask, labels)[0]
+        assert torch.equal(on, off)
+
+    model = tiny_model()
+    seen = layer_inputs(model)
+    train(
+        _cfg(tmp_path / "bf16", steps=1, precision="bf16", residual_dtype="bf16"),
+        model=model,
+        data=ToyStream(),
+    )
+    assert seen and set(seen) == {torch.bfloat16}
+    train(_cfg(tmp_path / "fp32", steps=1, residual_dtype="bf16"), model=tiny_model(), data=ToyStream())
+    assert "--residual-dtype bf16 has no effect without bf16 autocast" in capsys.readouterr().err
+    with pytest.raises(TandemError, match="residual_dtype 'fp16'"):
+        train(_cfg(tmp_path / "x", residual_dtype="fp16"), model=tiny_model(), data=ToyStream())

@@ -160,6 +160,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("system")
     g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
     g.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"])
+    g.add_argument(
+        "--residual-dtype",
+        default=d.residual_dtype,
+        choices=["fp32", "bf16"],
+        help="the residual stream between layers under bf16 autocast (default fp32)",
+    )
     g.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
     g.add_argument(
         "--compile-mode",

@@ -27,6 +27,16 @@ class Seq2SeqOutput:
     decoder_layer_states: list[torch.Tensor] | None = None
 
 
+def to_residual(x: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """The residual stream in `dtype` while autocast runs on x's device (None, or no autocast: unchanged).
+    Under bf16 autocast the stream is fp32 by default (a norm's output is fp32, so each residual sum is);
+    a bf16 stream halves the bytes every elementwise kernel between the GEMMs reads and writes, as in
+    Megatron-LM's default and in FSDP2 with bf16 parameters."""
+    if dtype is None or x.dtype == dtype or not torch.is_autocast_enabled(x.device.type):
+        return x
+    return x.to(dtype)
+
+
 def padding_mask(
     attention_mask: torch.Tensor | None, dtype: torch.dtype, padded: bool | None = None
 ) -> torch.Tensor | None:
@@ -69,6 +79,7 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(c.encoder_layers))
         self.final_norm = make_norm(c) if c.final_norm else None
         self.gradient_checkpointing = False
+        self.residual_dtype: torch.dtype | None = None  # see to_residual
 
     def forward(
         self,
@@ -93,7 +104,7 @@ class Encoder(nn.Module):
             x = x + self.embed_token_types(types)
         if self.embed_norm is not None:
             x = self.embed_norm(x)
-        x = F.dropout(x, c.dropout, self.training)
+        x = to_residual(F.dropout(x, c.dropout, self.training), self.residual_dtype)
 
         mask = padding_mask(attention_mask, x.dtype, padded)
         if self.relative_bias is not None:
@@ -105,6 +116,7 @@ class Encoder(nn.Module):
                 x = checkpoint(layer, x, mask, use_reentrant=False)
             else:
                 x = layer(x, mask)
+            x = to_residual(x, self.residual_dtype)  # a post-LN layer ends with a norm (fp32 under autocast)
             if states is not None:
                 states.append(x)
         if self.final_norm is not None:
@@ -130,6 +142,7 @@ class Decoder(nn.Module):
         self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.decoder_layers))
         self.final_norm = make_norm(c) if c.final_norm else None
         self.gradient_checkpointing = False
+        self.residual_dtype: torch.dtype | None = None  # see to_residual
 
     def cross_kv(self, encoder_states: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Each layer's cross-attention keys and values, computed once per source."""
@@ -179,7 +192,7 @@ class Decoder(nn.Module):
                 x = x + self.embed_positions(pos)[None]
         if self.embed_norm is not None:
             x = self.embed_norm(x)
-        x = F.dropout(x, c.dropout, self.training)
+        x = to_residual(F.dropout(x, c.dropout, self.training), self.residual_dtype)
 
         # Self-attention mask: causal over [past; new], plus relative bias and target padding when given.
         L = past_length + T
@@ -224,6 +237,7 @@ class Decoder(nn.Module):
                 )
             else:
                 x = layer(x, self_mask, kv[i], cross_mask, layer_cache, is_causal, encoder_states)
+            x = to_residual(x, self.residual_dtype)
             if states is not None:
                 states.append(x)
         if self.final_norm is not None:
@@ -341,6 +355,12 @@ class Seq2SeqLM(nn.Module):
         """Recompute each layer's activations in the backward pass (memory for compute)."""
         self.encoder.gradient_checkpointing = enabled
         self.decoder.gradient_checkpointing = enabled
+
+    def set_residual_dtype(self, dtype: torch.dtype | None) -> None:
+        """Keep the residual stream between layers in `dtype` (e.g. torch.bfloat16) while autocast is on;
+        None: autocast's own (fp32). Without autocast it has no effect."""
+        self.encoder.residual_dtype = dtype
+        self.decoder.residual_dtype = dtype
 
     # ------------------------------------------------------------------ pieces
     def encode(

@@ -102,6 +102,7 @@ class TrainConfig:
     # system
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
+    residual_dtype: str = "fp32"  # the residual stream under bf16 autocast: fp32 | bf16 (see to_residual)
     compile: bool = False
     # torch.compile mode with --compile: auto = CUDA graphs ("reduce-overhead") on one GPU without gradient
     # accumulation (the base shape's blocks are launch-bound there), Inductor's default elsewhere
@@ -274,6 +275,10 @@ class TrainConfig:
         need(self.ckpt_every > 0 and self.log_every > 0, "ckpt_every and log_every must be > 0")
         need(
             self.precision in ("auto", "bf16", "fp32"), f"precision {self.precision!r}: use auto, bf16, fp32"
+        )
+        need(
+            self.residual_dtype in ("fp32", "bf16"),
+            f"residual_dtype {self.residual_dtype!r}: use fp32 or bf16",
         )
         need(self.device in ("auto", "cpu", "cuda"), f"device {self.device!r}: use auto, cpu or cuda")
         need(
@@ -1441,6 +1446,24 @@ def _train(
             tokenizer = _build_tokenizer(cfg, out, rank)
             added = _add_symbols(cfg, tokenizer, rank)
         model = _build_model(cfg, tokenizer.vocab_size - len(added), added)
+    if cfg.residual_dtype == "bf16":
+        if not bf16:
+            if rank == 0:
+                print(
+                    "warning: --residual-dtype bf16 has no effect without bf16 autocast (--precision bf16, or "
+                    "auto on a GPU): the run is fp32",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        elif hasattr(model, "set_residual_dtype"):
+            model.set_residual_dtype(torch.bfloat16)
+        elif rank == 0:
+            print(
+                f"warning: --residual-dtype bf16: {type(model).__name__} cannot keep its residual stream in bf16 "
+                "(no set_residual_dtype); it stays fp32",
+                file=sys.stderr,
+                flush=True,
+            )
     if data is None:  # a stream given by the caller makes its own batches
         _check_lengths(cfg, getattr(model, "config", None), cfg.init_from or f"preset {cfg.preset}")
     if cfg.encoder_init and not resuming:  # a resumed run's checkpoint holds the encoder (and its training)
