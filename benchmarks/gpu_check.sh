@@ -85,8 +85,9 @@ trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (C
         cp "/tmp/pre-$name/metrics.jsonl" "$out/pretrain-$name.jsonl" 2>/dev/null
     done
     ;;
-1.9b) # measured with Inductor's default mode; auto would take CUDA graphs
+1.9b) # measured with Inductor's default mode, then (time permitting) auto's CUDA graphs with a bf16 stream
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
+    step 150 --impl tandem --preset alexatm-1.9b --device cuda --compile --residual-dtype bf16
     ;;
 *)
     echo "unknown stage $stage (base, explore, trainer or 1.9b)" >&2
