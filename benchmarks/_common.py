@@ -42,3 +42,17 @@ def _at_least(minimum: int):
 
 positive_int = _at_least(1)  # argparse type: an integer >= 1
 nonneg_int = _at_least(0)  # argparse type: an integer >= 0
+
+
+def cached_tokenizer(tok_dir, files, vocab: int):
+    """The tokenizer saved in `tok_dir`, else one trained on `files` (`vocab` pieces) and saved there."""
+    from pathlib import Path
+
+    from tandem import Tokenizer
+
+    tok_dir = Path(tok_dir)
+    if (tok_dir / "tokenizer.model").exists():
+        return Tokenizer.load(tok_dir)
+    tok = Tokenizer.train([str(f) for f in files], vocab_size=vocab, seed=0)
+    tok.save(tok_dir)
+    return tok

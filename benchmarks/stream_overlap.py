@@ -20,8 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _common import nonneg_int, positive_int
-from tandem import Tokenizer
+from _common import cached_tokenizer, nonneg_int, positive_int
 from tandem.data import PretrainStream, Source
 from tandem.data import stream as stream_mod
 from tandem.data.prefetch import BackgroundBatches
@@ -91,12 +90,7 @@ def main() -> None:
     files = [Path(f) for f in sorted(glob.glob(args.files))]
     if not files:
         raise SystemExit(f"no files match {args.files}")
-    tok_dir = Path(args.tokenizer)
-    if (tok_dir / "tokenizer.model").exists():
-        tok = Tokenizer.load(tok_dir)
-    else:
-        tok = Tokenizer.train([str(f) for f in files], vocab_size=args.vocab, seed=0)
-        tok.save(tok_dir)
+    tok = cached_tokenizer(args.tokenizer, files, args.vocab)
     srcs = [Source(f, lang_from_name(f)) for f in files]
     variants = {"synchronous": (0, 0), "read-ahead": (args.read_ahead, 0), "thread": (args.read_ahead, 2)}
     best: dict[str, dict] = {}

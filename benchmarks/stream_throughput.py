@@ -20,7 +20,7 @@ import os
 import time
 from pathlib import Path
 
-from _common import nonneg_int, positive_int
+from _common import cached_tokenizer, nonneg_int, positive_int
 from tandem import Tokenizer
 from tandem.data import PretrainStream, Reader, Source
 from tandem.train.trainer import lang_from_name
@@ -82,12 +82,7 @@ def main() -> None:
         if not out.exists():
             out.write_bytes(gzip.compress(f.read_bytes(), mtime=0))
         gz_files.append(out)
-    tok_dir = Path(args.tokenizer)
-    if (tok_dir / "tokenizer.model").exists():
-        tok = Tokenizer.load(tok_dir)
-    else:
-        tok = Tokenizer.train([str(f) for f in files], vocab_size=args.vocab, seed=0)
-        tok.save(tok_dir)
+    tok = cached_tokenizer(args.tokenizer, files, args.vocab)
     kinds = {"plain": sources(files, args.shuffle_docs), "gzip": sources(gz_files, args.shuffle_docs)}
     if args.only:
         kinds = {args.only: kinds[args.only]}
