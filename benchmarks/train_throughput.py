@@ -95,6 +95,7 @@ def run_one(args) -> dict:
     from tandem.train import Seq2SeqTrainModule, build_optimizer, parallelize
     from tandem.train.flops import seq2seq_train_flops
     from tandem.train.loss import scored_index
+    from tandem.train.optim import clip_grad_norm
 
     torch.manual_seed(0)
     if args.device == "cpu":
@@ -178,9 +179,11 @@ def run_one(args) -> dict:
     def train_step(i):
         torch.compiler.cudagraph_mark_step_begin()  # a new iteration for blocks compiled with CUDA graphs
         loss = step(batches[i % 2])
-        torch.nn.utils.clip_grad_norm_(
-            [p for g in opt.param_groups for p in g["params"] if p.grad is not None], 1.0
-        )
+        grads = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        if args.impl == "tandem":  # the trainer's clipping: folded into the fused step's grad_scale
+            clip_grad_norm(grads, 1.0, opt)
+        else:
+            torch.nn.utils.clip_grad_norm_(grads, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         return loss

@@ -718,3 +718,36 @@ def test_a_bf16_residual_stream_under_autocast(tmp_path, capsys):
     assert "--residual-dtype bf16 has no effect without bf16 autocast" in capsys.readouterr().err
     with pytest.raises(TandemError, match="residual_dtype 'fp16'"):
         train(_cfg(tmp_path / "x", residual_dtype="fp16"), model=tiny_model(), data=ToyStream())
+
+
+def test_clipping_with_a_fused_optimizer_is_folded_into_its_step():
+    """With torch's fused AdamW the clipping factor goes to the step as its `grad_scale` (one pass over the
+    gradients fewer): the gradients are untouched until the step, which then leaves them clipped, and the
+    weights follow those of clipping first, over several steps; no clip, no scale."""
+    torch.manual_seed(0)
+    ref_model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    model.load_state_dict(ref_model.state_dict())
+    opts = [build_optimizer(m, lr=1e-2, weight_decay=0.1, fused=True) for m in (ref_model, model)]
+    for _ in range(4):
+        x = torch.randn(32, 8) * 50  # large gradients: clipping active
+        for m in (ref_model, model):
+            m.zero_grad()
+            m(x).pow(2).mean().backward()
+        ref_params = [p for p in ref_model.parameters()]
+        norm_ref = torch.nn.utils.get_total_norm([p.grad for p in ref_params])
+        torch.nn.utils.clip_grads_with_norm_(ref_params, 1.0, norm_ref)
+        clipped = [p.grad.clone() for p in ref_params]
+        opts[0].step()
+        before = [p.grad.clone() for p in model.parameters()]
+        norm = clip_grad_norm(model.parameters(), 1.0, opts[1])
+        assert norm == pytest.approx(float(norm_ref), rel=1e-6) and norm > 1.0
+        assert all(torch.equal(p.grad, b) for p, b in zip(model.parameters(), before, strict=True))
+        assert float(opts[1].grad_scale) == pytest.approx((norm + 1e-6) / 1.0, rel=1e-6)
+        opts[1].step()
+        for p, c in zip(model.parameters(), clipped, strict=True):
+            torch.testing.assert_close(p.grad, c, rtol=1e-5, atol=1e-7)
+        for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    clip_grad_norm(model.parameters(), 0.0, opts[1])
+    assert opts[1].grad_scale is None

@@ -143,14 +143,34 @@ class LRSchedule:
         return lr
 
 
-def clip_grad_norm(params: Iterable[torch.Tensor], max_norm: float) -> float:
-    """Clip the global gradient norm (FSDP2/DTensor aware) and return the norm before clipping."""
+def clip_grad_norm(
+    params: Iterable[torch.Tensor], max_norm: float, optimizer: torch.optim.Optimizer | None = None
+) -> float:
+    """Clip the global gradient norm (FSDP2/DTensor aware) and return the norm before clipping.
+
+    With a fused `optimizer` (torch's fused Adam/AdamW), the gradients are not rescaled here: the optimizer's
+    `grad_scale` is set so that its step divides them by the clipping factor as it reads them, which saves a
+    read and a write of every gradient (the step leaves them divided, as clipping would have). The update is
+    the clipped one, to rounding."""
     params = [p for p in params if p.grad is not None]
+    if optimizer is not None and _fused(optimizer):
+        optimizer.grad_scale = None  # this step's, or none
     if not params:
         return 0.0
     norm = torch.nn.utils.get_total_norm([p.grad for p in params], 2.0)
     if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: reduce the sharded partial norms over ranks
         norm = norm.full_tensor()
     if max_norm and max_norm > 0:
-        torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+        if optimizer is not None and _fused(optimizer):
+            # torch's clip_grads_with_norm_ multiplies by max_norm / (norm + 1e-6), at most 1
+            optimizer.grad_scale = ((norm.float() + 1e-6) / max_norm).clamp_(min=1.0)
+        else:
+            torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
     return float(norm)
+
+
+def _fused(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether the optimizer's step applies a `grad_scale` (torch's fused Adam/AdamW do; GradScaler uses it)."""
+    return isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW) and all(
+        g.get("fused") for g in optimizer.param_groups
+    )

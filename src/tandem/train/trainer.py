@@ -1777,7 +1777,7 @@ def _train(
                         kv_dim=mcfg.kv_dim,
                         gated_ffn=mcfg.gated_ffn,
                     )
-            grad_norm = clip_grad_norm(params, cfg.clip)
+            grad_norm = clip_grad_norm(params, cfg.clip, optimizer)
             if not math.isfinite(grad_norm):
                 # a non-finite loss or gradient (the norm is global, so every rank sees it): the update would
                 # write NaN into the weights and every checkpoint after it. Skip it, keep the steps trained so
