@@ -1723,8 +1723,11 @@ def test_batches_built_in_a_background_thread_are_the_streams(corpus):
     ref5 = _alexatm_stream(corpus, num_workers=0, prefetch_docs=5)
     for _ in range(5):
         next(ref5)
+    before = sys.getswitchinterval()
     bg = BackgroundBatches(_alexatm_stream(corpus, num_workers=2, prefetch_docs=5), depth=3)
     got = [next(bg) for _ in range(5)]
+    # while it runs, a thread waking from a wait gets the GIL back within 0.2 ms, not the default 5 ms
+    assert sys.getswitchinterval() == pytest.approx(2e-4)
     deadline = time.monotonic() + 60
     while bg.stream.batches < 5 + 3 and time.monotonic() < deadline:  # the thread fills its queue
         time.sleep(0.01)
@@ -1737,6 +1740,7 @@ def test_batches_built_in_a_background_thread_are_the_streams(corpus):
     got += [next(bg) for _ in range(5)]
     assert batches_equal(got, want)
     bg.close()
+    assert sys.getswitchinterval() == before
     assert not any(t.name == "tandem-batches" for t in threading.enumerate())
     assert bg.stream._pool is None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -26,9 +27,14 @@ class BackgroundBatches:
     the call that would have returned that batch. `state_dict()` / `stats`: the stream's after the batches
     handed out so far (snapshots taken by the thread). Restore a stream's state (`load_state_dict`) before
     wrapping it. `close()` stops the thread, then closes the stream.
+
+    `switch_interval`: while the thread runs, the interpreter's thread switch interval is at most this
+    (seconds; restored by `stop()`). Building rows is pure Python and holds the GIL; a training thread that
+    wakes from a wait on the device then waits for it up to the interval, 5 ms by default, during which it
+    launches nothing. None: leave the interpreter's setting.
     """
 
-    def __init__(self, stream: Any, depth: int = 2) -> None:
+    def __init__(self, stream: Any, depth: int = 2, switch_interval: float | None = 2e-4) -> None:
         if depth < 1:
             raise ValueError(f"BackgroundBatches: depth must be >= 1, got {depth}")
         self.stream = stream
@@ -41,6 +47,8 @@ class BackgroundBatches:
         self._thread: threading.Thread | None = None
         self._started = False
         self._done = False  # the stream raised (or ended): nothing more to hand out
+        self.switch_interval = switch_interval
+        self._saved_interval: float | None = None  # the interpreter's, while ours is set
 
     # -- iteration ---------------------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Any]:
@@ -78,6 +86,9 @@ class BackgroundBatches:
                 self._state, self._stats = self._snapshot()
                 raise
             self._state, self._stats = self._snapshot()
+            if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+                self._saved_interval = sys.getswitchinterval()
+                sys.setswitchinterval(self.switch_interval)
             self._thread = threading.Thread(target=self._run, name="tandem-batches", daemon=True)
             self._thread.start()
             return batch
@@ -109,6 +120,10 @@ class BackgroundBatches:
                 except queue.Empty:
                     pass
             self._thread = None
+        if self._saved_interval is not None:
+            if abs(sys.getswitchinterval() - self.switch_interval) < 1e-9:  # unless someone set another since
+                sys.setswitchinterval(self._saved_interval)
+            self._saved_interval = None
 
     def close(self) -> None:
         """`stop()`, then close the stream."""
