@@ -522,6 +522,47 @@ def test_a_log_row_whose_window_spans_the_resume_matches_the_uninterrupted_run(t
     assert [r for r in _losses(out) if r[0] % 4 == 0] == _losses(ref)
 
 
+class _SignalledStream(ToyStream):
+    """Sends this process `sig` once, as the batch of step 6 is drawn (Ctrl-C or a preemption mid-run)."""
+
+    def __init__(self, sig: int) -> None:
+        super().__init__()
+        self.sig = sig
+
+    def __next__(self) -> dict:
+        if self.pos == 5 and self.sig:
+            os.kill(os.getpid(), self.sig)
+            self.sig = 0
+        return super().__next__()
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_stop_inside_a_log_window_logs_a_row_of_its_own(tmp_path, signame):
+    """--log-every 4, stopped by a signal during step 6: the run logs a row at step 6 (the steps 5-6 of the
+    open window), as a --stop-after 6 stop does, and after --resume the row of step 8 is the uninterrupted
+    run's. A signal stop used to log no row, so the last losses before it were not shown."""
+    from tandem.train.trainer import TrainingInterrupted
+
+    ref = tmp_path / "ref"
+    train(
+        TrainConfig(**_cfg(ref, log_every=4, ckpt_every=3, stop_after=6)),
+        model=tiny_model(),
+        data=ToyStream(),
+    )
+    train(
+        TrainConfig(**_cfg(ref, log_every=4, ckpt_every=3, resume=True)), model=tiny_model(), data=ToyStream()
+    )
+    out = tmp_path / "sig"
+    cfg = _cfg(out, log_every=4, ckpt_every=3)
+    with pytest.raises(TrainingInterrupted) as e:
+        train(TrainConfig(**cfg), model=tiny_model(), data=_SignalledStream(getattr(signal, signame)))
+    assert e.value.step == 6
+    assert [s for s, _ in _losses(out)] == [4, 6]
+    train(TrainConfig(**cfg, resume=True), model=tiny_model(), data=ToyStream())
+    assert _losses(out) == _losses(ref)
+    assert [s for s, _ in _losses(ref)] == [4, 6, 8]
+
+
 def test_a_resume_of_a_finished_run_writes_a_final_model_the_kill_cut_short(tmp_path, capsys):
     """Killed after the last step's checkpoint, while `model/` was written: --resume has no step left to
     train but writes the final model from that checkpoint (not an earlier run's, nor none)."""

@@ -1801,7 +1801,9 @@ def _train(
             window_flops += flops
             tokens_seen += int(n_global)  # exact target tokens; input tokens are added at log time
 
-            if step % cfg.log_every == 0 or step == stop_at:
+            if world == 1:  # a Ctrl-C/SIGTERM during this step: the run stops after it, with a row of its own
+                stop_signal = interrupt.signum
+            if step % cfg.log_every == 0 or step == stop_at or stop_signal is not None:
                 vec = _all_reduce(acc.clone()).tolist()
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
