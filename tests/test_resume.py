@@ -219,6 +219,8 @@ def test_resume_with_another_model_refuses_and_keeps_the_run_config(tmp_path, ca
         {"objective": "clm"},
         {"alpha": 0.3},
         {"seed": 1},
+        {"drop_rate": 0.2},
+        {"target_len": 32},
     ],
 )
 def test_resume_with_other_batches_refuses_and_keeps_the_run_config(tmp_path, change):
@@ -232,6 +234,22 @@ def test_resume_with_other_batches_refuses_and_keeps_the_run_config(tmp_path, ch
         train(TrainConfig(**_cfg(out, resume=True, **change)), model=tiny_model(), data=ToyStream())
     assert (out / "train_config.json").read_text() == saved
     assert Checkpointer(out / "checkpoints").latest().name == "step_00000004"
+
+
+def test_resume_with_the_default_objective_settings_spelled_out_continues(tmp_path, capsys):
+    """--drop-rate 0.15, --mean-span 3, --denoise-prob 0.8 and a --target-len equal to --seq-len are what the
+    unset values mean: the same batches, so a resume that gives them continues without a warning (it was
+    refused as "drop_rate: null -> 0.15")."""
+    out = tmp_path / "run"
+    train(TrainConfig(**_cfg(out, stop_after=4, seq_len=64)), model=tiny_model(), data=ToyStream())
+    capsys.readouterr()
+    same = dict(drop_rate=0.15, mean_span=3.0, denoise_prob=0.8, target_len=64)
+    res = train(
+        TrainConfig(**_cfg(out, resume=True, seq_len=64, **same)), model=tiny_model(), data=ToyStream()
+    )
+    assert res.step == 8
+    err = capsys.readouterr()
+    assert "changed" not in err.out + err.err
 
 
 def test_resume_with_another_batch_grouping_warns_and_continues(tmp_path, capsys):

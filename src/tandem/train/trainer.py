@@ -330,6 +330,14 @@ _OBJECTIVE_SETTINGS = {
 }
 
 
+def _objective_defaults() -> dict[str, float]:
+    """What an unset objective setting of TrainConfig means (AlexaTMObjective's defaults; the denoise and t5
+    objectives take the same drop rate / noise density and mean span)."""
+    from tandem.objectives import AlexaTMObjective
+
+    return {f.name: f.default for f in dataclasses.fields(AlexaTMObjective) if f.name in _OBJECTIVE_SETTINGS}
+
+
 @dataclass
 class TrainResult:
     """What a run returns: the step reached, the logged records of this invocation, the output folder, and
@@ -1203,6 +1211,13 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         and Path(now["tokenizer"]).resolve() == own
     ):
         saved["tokenizer"] = now["tokenizer"]
+    # an objective setting or --target-len left unset is its default: giving that value is no change
+    for d in (saved, now):
+        for k, default in _objective_defaults().items():
+            if k in d and d[k] is None:
+                d[k] = default
+        if d.get("target_len") is None and "seq_len" in d:
+            d["target_len"] = d["seq_len"]
     changed = {
         k: (saved[k], v)
         for k, v in now.items()
