@@ -291,11 +291,58 @@ def _kind(name: str) -> str:
     return "other"
 
 
+_DEVICE_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
+_HOST_CATS = ("cpu_op", "cuda_runtime", "cuda_driver", "user_annotation")
+
+
+def _device_gaps(events: list[dict], steps: int, top: int = 8) -> dict:
+    """Where the device idled in a profiled Chrome trace's events: its busy intervals (kernels, copies,
+    memsets) merged, the idle time between the first and the last of them per step, how many gaps were
+    longer than 50 us, and the `top` longest gaps, each with the device work on either side and the host
+    calls that spanned most of it (innermost first): what the host was doing instead of launching."""
+    busy = sorted(
+        (e["ts"], e["ts"] + e.get("dur", 0), e.get("name", "?"))
+        for e in events
+        if e.get("ph") == "X" and e.get("cat") in _DEVICE_CATS
+    )
+    if not busy:
+        return {}
+    gaps = []
+    end, last = busy[0][1], busy[0][2]
+    for start, stop, name in busy[1:]:
+        if start > end:
+            gaps.append((start - end, end, start, last, name))
+        if stop >= end:
+            end, last = stop, name
+    host = [
+        (e["ts"], e["ts"] + e.get("dur", 0), e.get("name", "?"))
+        for e in events
+        if e.get("ph") == "X" and e.get("cat") in _HOST_CATS
+    ]
+    longest = []
+    for length, g0, g1, before, after in sorted(gaps, reverse=True)[:top]:
+        spanning = [(h1 - h0, name) for h0, h1, name in host if min(h1, g1) - max(h0, g0) >= 0.5 * length]
+        longest.append(
+            {
+                "us": round(length, 1),
+                "after": before[:80],
+                "before": after[:80],
+                "host": [name[:80] for _, name in sorted(spanning)[:4]],
+            }
+        )
+    return {
+        "idle_ms_per_step": round(sum(g[0] for g in gaps) / 1e3 / steps, 3),
+        "gaps_over_50us_per_step": round(sum(g[0] > 50 for g in gaps) / steps, 1),
+        "longest_gaps": longest,
+    }
+
+
 def _profile(args, train_step, sync, steps: int = 3, top: int = 25) -> dict:
     """`steps` more steps under torch.profiler: a Chrome trace in --profile DIR (open it in
     chrome://tracing or Perfetto), the `top` ops by self time (device time on CUDA) per step with their
     share of the profiled time, the time by kind of kernel, and (CUDA) how busy the device was over the
-    wall time of those steps: where a step goes, for the next optimisation."""
+    wall time of those steps and where it idled (`_device_gaps`): where a step goes, for the next
+    optimisation."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -323,8 +370,13 @@ def _profile(args, train_step, sync, steps: int = 3, top: int = 25) -> dict:
     for e in events:
         kinds[_kind(e.key)] = kinds.get(_kind(e.key), 0.0) + getattr(e, key)
     del torch
+    gaps = {}
+    if cuda:
+        with open(trace, encoding="utf-8") as f:
+            gaps = _device_gaps(json.load(f).get("traceEvents", []), steps)
     return {
         "trace": trace,
+        **gaps,
         "time": "device" if cuda else "cpu",
         "ms_per_step": round(total / 1e3 / steps, 3),
         "wall_ms_per_step": round(wall * 1e3 / steps, 3),

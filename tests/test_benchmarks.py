@@ -57,3 +57,28 @@ def test_missing_optional_dependency_is_one_line(monkeypatch):
         run_script("spoken_throughput.py", ["--sentences", "1"], monkeypatch)
     assert "spoken_throughput.py needs num2words" in str(e.value.code)
     assert "pip install num2words" in str(e.value.code)
+
+
+def test_the_profile_names_where_the_device_idled(monkeypatch):
+    """train_throughput --profile on CUDA: the gaps between device work in the trace, merged over
+    overlapping kernels, with the host call that spanned each (what kept the host from launching)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    tt = runpy.run_path(str(BENCH / "train_throughput.py"), run_name="not_main")
+    events = [
+        {"ph": "X", "cat": "kernel", "name": "gemm_a", "ts": 0, "dur": 100},
+        {"ph": "X", "cat": "kernel", "name": "overlapping", "ts": 50, "dur": 100},  # busy until 150
+        {"ph": "X", "cat": "gpu_memcpy", "name": "Memcpy HtoD", "ts": 180, "dur": 10},  # gap 30 us
+        {"ph": "X", "cat": "kernel", "name": "gelu", "ts": 390, "dur": 10},  # gap 200 us
+        {"ph": "X", "cat": "cpu_op", "name": "aten::nonzero", "ts": 185, "dur": 210},
+        {"ph": "X", "cat": "cuda_runtime", "name": "cudaStreamSynchronize", "ts": 195, "dur": 190},
+        {"ph": "X", "cat": "cpu_op", "name": "aten::add", "ts": 200, "dur": 5},  # too short to explain it
+        {"ph": "i", "cat": "kernel", "name": "not a span", "ts": 500},
+    ]
+    out = tt["_device_gaps"](events, steps=2)
+    assert out["idle_ms_per_step"] == pytest.approx((30 + 200) / 1e3 / 2)
+    assert out["gaps_over_50us_per_step"] == 0.5
+    first = out["longest_gaps"][0]
+    assert first["us"] == 200 and first["after"] == "Memcpy HtoD" and first["before"] == "gelu"
+    assert first["host"] == ["cudaStreamSynchronize", "aten::nonzero"]
+    assert out["longest_gaps"][1] == {"us": 30, "after": "overlapping", "before": "Memcpy HtoD", "host": []}
+    assert tt["_device_gaps"]([{"ph": "X", "cat": "cpu_op", "name": "x", "ts": 0, "dur": 1}], 1) == {}
