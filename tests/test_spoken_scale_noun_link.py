@@ -30,6 +30,9 @@ The expected strings are written out by hand:
   pt/es *mil* is a numeral: "200 mil lb" is *duzentas mil libras* as "200.000 lb".
 - fr/es/pt: a capitalised plural word counts too (fr nouns of nationality are capitalised: *trois millions
   de Français*, Grevisse §100); a listed function word keeps none capitalised too ("Dans").
+- es/pt/it/fr: the preposition written after the noun of a large number ("3 millions de km", it "3 milioni
+  di km", "3 000 000 de km") is said once before the unit's noun (Grevisse §594 *trois millions de
+  kilomètres*; RAE §21.2); a word there that is no unit ("de l'eau", es "de mi casa") is left as it is.
 - en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
   dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
   currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
@@ -224,4 +227,42 @@ def test_large_number_noun_written_as_a_word_without_link(lang: str, text: str, 
     ],
 )
 def test_large_number_noun_links_to_a_capitalised_plural(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 millions de km", "trois millions de kilomètres"),
+        ("fr", "1 million d'oz", "un million d'onces"),
+        ("fr", "1 million de oz", "un million d'onces"),  # elided as the noun asks
+        ("fr", "2-3 millions de km", "deux à trois millions de kilomètres"),
+        ("fr", "3 millions de t de CO2", "trois millions de tonnes de co deux"),
+        ("fr", "3 000 000 de km", "trois millions de kilomètres"),
+        ("es", "2 millones de km", "dos millones de kilómetros"),
+        ("es", "2 millones de ha", "dos millones de hectáreas"),
+        ("es", "3.000.000 de km", "tres millones de kilómetros"),
+        ("pt", "3 milhões de km", "três milhões de quilômetros"),
+        ("it", "3 milioni di km", "tre milioni di chilometri"),
+        ("it", "2 milioni di km2", "due milioni di chilometri quadrati"),
+    ],
+)
+def test_link_word_written_before_a_unit(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 millions de l'eau", "trois millions de l'eau"),
+        ("fr", "3 millions de t-shirts", "trois millions de t shirts"),
+        ("es", "2 millones de mi casa", "dos millones de mi casa"),
+        ("es", "2 millones de mi", "dos millones de mi"),
+        ("it", "3 milioni di l'acqua", "tre milioni di l'acqua"),
+        ("fr", "5 de km", "cinq de km"),  # no noun of a large number
+        ("es", "1.500.000 de km", "un millón quinientos mil de km"),
+        ("pt", "200 mil de km", "duzentos mil de km"),  # mil: a numeral
+    ],
+)
+def test_link_word_written_before_no_unit(lang: str, text: str, want: str) -> None:
     assert to_spoken(text, lang) == want

@@ -614,13 +614,25 @@ class LanguageRules:
         uscales = _alternation([k for k in word_scales if len(k) > 1]) if word_scales else None
         uscale = rf"(?:[^\S\r\n]+(?P<uscale>{uscales}){_WORD_END})?" if uscales else ""
         uscale_end = r"(?(uscale)(?![-'’]))" if uscales else ""
+        # fr "3 millions de km" *trois millions de kilomètres*, it "3 milioni di km": the `money_scale_link`
+        # word written after the scale word or a number in digits (said again by `_unit`, fr "d'" elided or
+        # not as the unit's noun asks), the unit not before an apostrophe or a dash ("de l'eau") and none of
+        # `money_scale_link.not_units` (es "de mi casa")
+        msl = self.money_scale_link or {}
+        written_links = [w for w in (msl.get("word"), msl.get("elided")) if w]
+        links = [rf"{re.escape(w)}[^\S\r\n]+" for w in written_links if not w.endswith("'")]
+        links += [rf"{re.escape(w[:-1])}['’]" for w in written_links if w.endswith("'")]
+        not_units = rf"(?!(?:{_alternation(msl['not_units'])})(?!\w))" if msl.get("not_units") else ""
+        ulink = rf"(?:[^\S\r\n]+(?P<ulink>{'|'.join(links)}){not_units})?" if links else ""
+        ulink_end = r"(?(ulink)(?![-'’]))" if links else ""
         self.re_unit = rx(
-            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}{uscale}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){uend}{unit_end}{uscale_end}"
+            rf"{neg}(?<!\d)(?P<num>{num}){to_hi_w}{uscale}{ulink}\s?{_first_chars(list(self.unit_key))}(?P<unit>{units}){uend}{unit_end}{uscale_end}{ulink_end}"
         )
-        # its gate: a unit right after a digit (a number ends with one) or its scale word, the regex engine
-        # skipping to digits
+        # its gate: a unit right after a digit (a number ends with one), its scale word or its link word, the
+        # regex engine skipping to digits
         gate_scale = rf"(?:[^\S\r\n]+(?:{uscales}))?" if uscales else ""
-        self.re_unit_gate = rx(rf"\d{gate_scale}\s?{_first_chars(list(self.unit_key))}(?:{units})")
+        gate_link = rf"(?:[^\S\r\n]+(?:{'|'.join(links)}))?" if links else ""
+        self.re_unit_gate = rx(rf"\d{gate_scale}{gate_link}\s?{_first_chars(list(self.unit_key))}(?:{units})")
         # powers after the unit rule has read "5 m²": a superscript exponent after a number, a closing
         # parenthesis or a letter run ("2³", "(a+b)²", "x²"; a bare unit, "pro m²", is the unit's name, and
         # after a longer word it is a footnote mark, dropped), or "^" and digits after a letter or number
@@ -1974,6 +1986,14 @@ class LanguageRules:
         obl_num = obl or bool(lo) and self._oblique_before(f" {self._range_sep(m)} ")
         obl_num = obl_num and not self._absurdly_long(i)
         scale = m.groupdict().get("uscale")
+        if m.groupdict().get("ulink"):  # "3 millions de km", "3 000 000 de km": said by the rules below
+            word = self._scale_word(scale, i, f) if scale else None
+            if (
+                word == (self.money_scale_link or {}).get("thousand")
+                if scale
+                else not self._ends_in_scale_noun(i, f, self.read_amount(i, f))
+            ):
+                return m.group(0)  # "5 de km", pt "200 mil de km": no noun of a large number before it
         if scale:  # "3 millions km"
             words = self._unit_scaled(scale, i, f, key, forms, prev, obl_num)
             if lo:

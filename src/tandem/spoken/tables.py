@@ -75,7 +75,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   ending in a noun of a large number ("1.000.000 €" -> "un millón de euros"), and by a whole number in
   digits ending in one before a currency word, a counted noun ("1.000.000 personas") or a unit
   symbol ("3.000.000 km" -> "tres millones de kilómetros"), and by such a noun written as a word after a
-  number ("2 millones km", "1 million euros"); "elided_before"
+  number ("2 millones km", "1 million euros"); the word (or "elided") written there before a unit symbol
+  is said once ("3 millions de km" -> "trois millions de kilomètres"), not before a unit of "not_units"
+  (optional, es ["mi"]: "de mi casa"); "elided_before"
   (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
   a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words]}: the
   link is also said before a lowercase or capitalised word of three letters or more with that ending that is none of
