@@ -33,6 +33,8 @@ The expected strings are written out by hand:
 - es/pt/it/fr: the preposition written after the noun of a large number ("3 millions de km", it "3 milioni
   di km", "3 000 000 de km") is said once before the unit's noun (Grevisse §594 *trois millions de
   kilomètres*; RAE §21.2); a word there that is no unit ("de l'eau", es "de mi casa") is left as it is.
+- fr/es/pt: a capitalised word with a plural ending that is the ending of a name is taken for one (fr
+  *Paris*, *Louis*, *Thomas*, *Bordeaux*; es *París*, pt *Inglês*, singular), and takes no preposition.
 - en: a singular currency word after the amount is a noun used as a modifier and stays singular (*a five
   dollar bill*, *a five million dollar budget*); a currency code after the amount that names the same
   currency as its sign is said once (*five million dollars*, not *five million dollars usd*).
@@ -265,4 +267,38 @@ def test_link_word_written_before_a_unit(lang: str, text: str, want: str) -> Non
     ],
 )
 def test_link_word_written_before_no_unit(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "3 000 000 Paris", "trois millions paris"),
+        ("fr", "3 millions Paris", "trois millions paris"),
+        ("fr", "3 000 000 Louis", "trois millions louis"),
+        ("fr", "3 000 000 Thomas", "trois millions thomas"),
+        ("fr", "3 000 000 Bordeaux", "trois millions bordeaux"),
+        ("fr", "3 000 000 Marseille", "trois millions marseille"),  # no plural ending
+        ("es", "3.000.000 París", "tres millones parís"),
+        ("es", "3.000.000 Madrid", "tres millones madrid"),
+        ("pt", "3.000.000 Inglês", "três milhões inglês"),
+        ("pt", "3.000.000 Lisboa", "três milhões lisboa"),
+    ],
+)
+def test_no_link_before_a_capitalised_name(lang: str, text: str, want: str) -> None:
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "2 000 000 Parisiens", "deux millions de parisiens"),
+        ("fr", "3 millions Parisiens", "trois millions de parisiens"),
+        ("fr", "3 000 000 Chinois", "trois millions de chinois"),
+        ("fr", "3 000 000 Hindous", "trois millions d'hindous"),
+        ("fr", "3 000 000 amis", "trois millions d'amis"),  # lowercase: any plural ending
+        ("es", "3.000.000 bebés", "tres millones de bebés"),
+    ],
+)
+def test_link_before_a_capitalised_plural(lang: str, text: str, want: str) -> None:
     assert to_spoken(text, lang) == want

@@ -515,6 +515,11 @@ class LanguageRules:
         plural = (self.money_scale_link or {}).get("plural")
         self.re_link_plural = re.compile(f"(?:{plural['ending']})$") if plural else None
         self.link_plural_except = {w.lower() for w in plural.get("except", [])} if plural else set()
+        # fr "3 000 000 Paris": a capitalised word with one of the endings of `plural.capitalised_not` (a
+        # regex) is taken for a name (fr -is but not -ais/-ois, -as, -us but not -ous, -os, -x; es/pt an
+        # accented vowel and -s: "París", "Tomás")
+        name = (plural or {}).get("capitalised_not")
+        self.re_link_plural_name = re.compile(f"(?:{name})$") if name else None
         # pt/fr "R$ 1,5 mi" *um vírgula cinco milhão*: a decimal takes the scale's form of its integer part
         self.money_scale_integer_form = bool(t.get("money_scale_integer_form"))
         # (a scale written in CJK needs no word boundary after it: ja "¥300億の")
@@ -1915,12 +1920,16 @@ class LanguageRules:
         """Whether `word` after a number is taken for a plural noun or adjective by `money_scale_link.plural`
         (fr "habitants", "nouveaux", "Français"; es "votantes", "Españoles"): written in lowercase or
         capitalised (fr nouns of nationality are: "3 000 000 Français" *trois millions de français*; not in
-        capitals, "DVDs"), longer than two letters, with a plural ending, and none of the listed function
-        words, adverbs and verb forms ("dans", "Plus", "sommes"; es "más", "somos")."""
+        capitals, "DVDs"; not with an ending of `plural.capitalised_not`, a name: "Paris"), longer than two
+        letters, with a plural ending, and none of the listed function words, adverbs and verb forms ("dans",
+        "Plus", "sommes"; es "más", "somos")."""
         if self.re_link_plural is None or len(word) < 3:
             return False
-        if not (word.islower() or word[0].isupper() and word[1:].islower()):
-            return False
+        if not word.islower():
+            if not (word[0].isupper() and word[1:].islower()):
+                return False
+            if self.re_link_plural_name is not None and self.re_link_plural_name.search(word.lower()):
+                return False  # fr "Paris", "Louis", es "París": a name, not a plural
         return self.re_link_plural.search(word) is not None and word.lower() not in self.link_plural_except
 
     def read_amount(self, i: str, f: str | None) -> str:

@@ -79,10 +79,12 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   is said once ("3 millions de km" -> "trois millions de kilomètres"), not before a unit of "not_units"
   (optional, es ["mi"]: "de mi casa"); "elided_before"
   (optional, a regex; default a vowel): the starts of a word before which "elided" is said (fr a vowel or
-  a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words]}: the
+  a mute h: *un million d'heures*); "plural" (optional) {"ending": a regex, "except": [words],
+  "capitalised_not": a regex}: the
   link is also said before a lowercase or capitalised word of three letters or more with that ending that is none of
   `except` (function words, adverbs, verb forms), taken for a plural noun or adjective (fr "3 000 000
-  habitants" -> "trois millions d'habitants", "3 000 000 ont voté" keeps none); `money_scale_integer_form`
+  habitants" -> "trois millions d'habitants", "3 000 000 ont voté" keeps none); a capitalised word ending
+  as "capitalised_not" says is taken for a name (fr "3 000 000 Paris" keeps none); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
   million d'euros"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
