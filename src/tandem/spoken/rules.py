@@ -830,6 +830,20 @@ class LanguageRules:
             else None
         )
         self.scale_link_gate = tuple(link_scales)
+        # ar "5 مليون" *خمسة ملايين*: with `money_scale_agree`, a scale word of `money_scales` written after a
+        # whole number, whose forms hold it, is said in its form for the number (`plural`: ar the plural after
+        # 3-10, "103 ألف" *مائة و ثلاثة آلاف*); rewritten in place, before the rules that read the number
+        agree_scales = (
+            [k for k, v in self.money_scales.items() if isinstance(v, list) and k in v]
+            if t.get("money_scale_agree")
+            else []
+        )
+        self.re_scale_agree = (
+            rx(rf"(?<!\d)(?P<num>{num})(?!\d)[^\S\r\n]+(?P<scale>{_alternation(agree_scales)}){_WORD_END}")
+            if agree_scales
+            else None
+        )
+        self.scale_agree_gate = tuple(agree_scales)
         # rules for a number said in one word after the last scale word, tried first (ar feminine "واحدة"
         # for 1, but "إحدى" of 21 "إحدى و عشرون")
         self.agreement_single = {g: na.get(f"{g}_single", []) for g in ("m", "f", "n")}
@@ -1906,6 +1920,16 @@ class LanguageRules:
         link = self._link_word(noun)
         return f" {neg}{words} {link}" if link.endswith(" ") else f" {neg}{words} {link}{_JOIN}"
 
+    def _scale_agree(self, m: re.Match[str]) -> str:
+        """A whole number and the scale word written after it (`re_scale_agree`), the word in its form for the
+        number, the number left for the rules after (ar "5 مليون" -> "5 ملايين", "11 آلاف" -> "11 ألف"); a
+        decimal keeps the word as written ("3.7 مليون")."""
+        i, f, _ = self.parse(m.group("num"))
+        if f is not None:
+            return m.group(0)
+        word = self.form(self.money_scales[m.group("scale")], int(i))
+        return m.group(0)[: m.start("scale") - m.start()] + word
+
     def _ends_in_scale_noun(self, i: str, f: str | None, words: str) -> bool:
         """Whether a number with integer part `i` and fraction `f`, said as `words`, is whole and ends in a
         noun of a large number that takes the `money_scale_link` word before what it counts (fr *trois
@@ -2629,6 +2653,7 @@ class LanguageRules:
             (self.re_time_h, self._time_h, re.compile(r"\d\s?h(?!\w)").search, False),
             (self.re_degree_ordinal, self._degree_ordinal, ("°",), False),
             (self.re_fraction, self._fraction, _has_slash_digit, False),
+            (self.re_scale_agree, self._scale_agree, self.scale_agree_gate, False),
             (self.re_money_pre, self._money, cur, False),
             (self.re_money_post, self._money, cur, False),
             (self.re_percent, self._percent, ("%",), False),

@@ -86,7 +86,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   habitants" -> "trois millions d'habitants", "3 000 000 ont voté" keeps none); a capitalised word ending
   as "capitalised_not" says is taken for a name (fr "3 000 000 Paris" keeps none); `money_scale_integer_form`
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
-  million d'euros"); `money_scale_cases`
+  million d'euros"); `money_scale_agree` (optional, true; ar): a scale of `money_scales` written after a whole
+  number, whose forms hold it, is said in its form for the number by `plural` (ar "5 مليون" -> "خمسة ملايين",
+  "11 آلاف" -> "أحد عشر ألف"); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
   {code: stem}, "rules": [[regex, replacement]]}: a scale written with a case ending, its ending said on the
   currency (its stem, else its first form, then `rules`): "₹5 लाखांचा" -> "पाच लाख रुपयांचा", ta "₹5
