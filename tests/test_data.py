@@ -1748,11 +1748,18 @@ def test_batches_built_in_a_background_thread_are_the_streams(corpus):
         def __init__(self):
             self.n = 0
 
+        def __iter__(self):
+            return self
+
         def __next__(self):
             self.n += 1
             if self.n == 4:
                 raise TandemError("batch 4 is unreadable")
             return self.n
+
+    listed = BackgroundBatches([{"a": 1}, {"a": 2}], depth=1)  # an iterable, as train() takes
+    assert list(listed) == [{"a": 1}, {"a": 2}]
+    listed.stop()
 
     bg = BackgroundBatches(Failing(), depth=2)
     assert not hasattr(bg, "state_dict")  # as the stream: a trainer checks for it

@@ -38,6 +38,7 @@ class BackgroundBatches:
         if depth < 1:
             raise ValueError(f"BackgroundBatches: depth must be >= 1, got {depth}")
         self.stream = stream
+        self._source = iter(stream)  # an iterable (a list, a DataLoader) as well as an iterator
         self.depth = int(depth)
         self._has_state = hasattr(stream, "state_dict")
         self._state = stream.state_dict() if self._has_state else None
@@ -61,7 +62,7 @@ class BackgroundBatches:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                batch = next(self.stream)
+                batch = next(self._source)
                 item = ("batch", batch, self._snapshot())
             except BaseException as e:  # handed to the consumer, raised where the batch was asked for
                 item = ("error", e, self._snapshot())
@@ -80,7 +81,7 @@ class BackgroundBatches:
         if not self._started:
             self._started = True
             try:
-                batch = next(self.stream)
+                batch = next(self._source)
             except BaseException:
                 self._done = True
                 self._state, self._stats = self._snapshot()
