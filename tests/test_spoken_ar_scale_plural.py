@@ -50,3 +50,61 @@ def test_scale_word_plural_after_three_to_ten(text: str, want: str) -> None:
 )
 def test_scale_word_singular_elsewhere(text: str, want: str) -> None:
     assert to_spoken(text, "ar") == want
+
+
+# After 1 a counted noun is said alone (*مليون*, not *واحد مليون*) and after 2 in the dual (Ryding ch. 15):
+# nominative *مليونان*, after a preposition or a governing verb *مليونين*, before the noun it counts the
+# construct *مليونا دولار* / *مليوني دولار*. The grouped digits "2,000,000" are already said so; "2 مليون" is
+# said the same in each context.
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("1 مليون", "مليون"),
+        ("1 ألف", "ألف"),
+        ("1 مليار", "مليار"),
+        ("2 مليون", "مليونان"),
+        ("2 ألف", "ألفان"),
+        ("2 مليار", "ملياران"),
+        ("2 آلاف", "ألفان"),  # the plural written after 2: the dual
+        ("في 2 مليون", "في مليونين"),
+        ("بلغ 2 مليار", "بلغ مليارين"),
+        ("2 مليون شخص", "مليونا شخص"),
+        ("في 2 ألف شخص", "في ألفي شخص"),
+        ("2 مليار دولار", "مليارا دولار"),
+        ("$2 مليون", "مليونا دولار"),
+        ("$1 مليار", "مليار دولار"),
+        ("1 مليون كم", "مليون كيلومتر"),
+        ("حوالي 1 مليون نسمة", "حوالي مليون نسمة"),
+        ("2 مليون و 500 ألف", "مليونان و خمسمائة ألف"),
+        ("عام 2 ألف", "عام ألفين"),
+        ("ب2 مليون", "بمليونين"),
+    ],
+)
+def test_scale_word_alone_after_one_and_two(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "number,digits",
+    [(n, f"{n * v:,}") for n in (1, 2) for v in (1000, 10**6, 10**9)],
+)
+@pytest.mark.parametrize("context", ["{}", "في {}", "{} شخص", "في {} دولار", "${}", "{} كم"])
+def test_scale_word_after_one_and_two_as_digits(number: int, digits: str, context: str) -> None:
+    scale = {4: "ألف", 7: "مليون", 10: "مليار"}[len(digits.replace(",", ""))]
+    written = to_spoken(context.format(f"{number} {scale}"), "ar")
+    assert written == to_spoken(context.format(digits), "ar")
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # the second number of a pair: the scale counts both, the number is kept
+        ("1-2 مليون", "واحد إلى اثنين مليون"),
+        ("1 أو 2 مليون", "واحد أو اثنان مليون"),
+        ("بين 1 و 2 مليون", "بين واحد و اثنين مليون"),
+        ("1.2 مليون", "واحد فاصلة اثنان مليون"),
+        ("12 مليون", "اثنا عشر مليون"),
+    ],
+)
+def test_scale_word_after_one_and_two_kept(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want

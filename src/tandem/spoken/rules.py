@@ -844,6 +844,22 @@ class LanguageRules:
             else None
         )
         self.scale_agree_gate = tuple(agree_scales)
+        # ar "2 مليون" *مليونان*, "1 مليون" *مليون*: after 1 or 2 the scale word alone is the number, so the two
+        # are rewritten as the scale's value in grouped digits ("2,000,000"), said as those digits are in every
+        # context (the dual, its construct and oblique forms, *مليونا دولار*, *في مليونين*); the value is the
+        # power of 1000 said as the scale's first form, the separator the first that `format.group` takes. Not
+        # the second of two numbers joined by a dash, a range word or one of `number_or` ("1-2 مليون", "1 أو 2
+        # مليون": the scale counts both)
+        sep = next((c for c in ",. \u00a0\u202f'" if self._grouped.fullmatch(f"1{c}000")), None)
+        powers = {self.v.standalone(self.v.cardinal(10**k)): 10**k for k in range(3, 15, 3)}
+        firsts = {k: self.money_scales[k][0] for k in agree_scales}
+        self.scale_agree_values = {k: powers[w] for k, w in firsts.items() if sep is not None and w in powers}
+        self.scale_agree_sep = sep or ","
+        pair = [*self.range_words, *t.get("range_words_joined", []), *t.get("number_or", [])]
+        pair_word = rf"|(?<![^\W\d_])(?:{_alternation(pair)})" if pair else ""
+        self.re_scale_agree_pair = re.compile(
+            rf"\d(?:[.,٫]|[^\S\r\n]*(?:[-–—/~]{pair_word})?[^\S\r\n]*)\Z"  # (or its decimal part: "1,2 ألف")
+        )
         # rules for a number said in one word after the last scale word, tried first (ar feminine "واحدة"
         # for 1, but "إحدى" of 21 "إحدى و عشرون")
         self.agreement_single = {g: na.get(f"{g}_single", []) for g in ("m", "f", "n")}
@@ -1922,11 +1938,16 @@ class LanguageRules:
 
     def _scale_agree(self, m: re.Match[str]) -> str:
         """A whole number and the scale word written after it (`re_scale_agree`), the word in its form for the
-        number, the number left for the rules after (ar "5 مليون" -> "5 ملايين", "11 آلاف" -> "11 ألف"); a
-        decimal keeps the word as written ("3.7 مليون")."""
+        number, the number left for the rules after (ar "5 مليون" -> "5 ملايين", "11 آلاف" -> "11 ألف"); after
+        1 or 2 the two as the scale's value in grouped digits ("2 مليون" -> "2,000,000", said *مليونان*), unless
+        they end a pair of numbers (`re_scale_agree_pair`, "1-2 مليون"); a decimal keeps the word as written
+        ("3.7 مليون")."""
         i, f, _ = self.parse(m.group("num"))
         if f is not None:
             return m.group(0)
+        value = self.scale_agree_values.get(m.group("scale"))
+        if m.group("num") in ("1", "2") and value and not self.re_scale_agree_pair.search(_before(m)):
+            return f"{int(i) * value:,}".replace(",", self.scale_agree_sep)  # ar "2 مليون" -> "2,000,000"
         word = self.form(self.money_scales[m.group("scale")], int(i))
         return m.group(0)[: m.start("scale") - m.start()] + word
 

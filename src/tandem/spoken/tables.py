@@ -88,7 +88,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   (optional, true): a decimal takes the scale's form of its integer part (fr "1,5 M€" -> "un virgule cinq
   million d'euros"); `money_scale_agree` (optional, true; ar): a scale of `money_scales` written after a whole
   number, whose forms hold it, is said in its form for the number by `plural` (ar "5 مليون" -> "خمسة ملايين",
-  "11 آلاف" -> "أحد عشر ألف"); `money_scale_cases`
+  "11 آلاف" -> "أحد عشر ألف"), after 1 or 2 the scale alone like its digits ("2 مليون" -> "مليونان", "1 مليون"
+  -> "مليون"), but not as the second of two numbers joined by a dash, a word of `range_words` or of
+  `number_or` (optional; ar ["أو"]: "1 أو 2 مليون" keeps its number); `money_scale_cases`
   (optional, mr, ta, te) {"stems": {written stem: scale}, "endings": [...] or {written: said}, "currencies":
   {code: stem}, "rules": [[regex, replacement]]}: a scale written with a case ending, its ending said on the
   currency (its stem, else its first form, then `rules`): "₹5 लाखांचा" -> "पाच लाख रुपयांचा", ta "₹5
