@@ -108,3 +108,37 @@ def test_scale_word_after_one_and_two_as_digits(number: int, digits: str, contex
 )
 def test_scale_word_after_one_and_two_kept(text: str, want: str) -> None:
     assert to_spoken(text, "ar") == want
+
+
+# A comma with one or two digits after it, right before a scale word, is a decimal comma ("1,5 مليون" one and
+# a half million, as "1.5 مليون" and "1٫5 مليون" are read): the number is one decimal and the scale word stays
+# as written, as after "3.7". Three digits after the comma are a group ("1,500 مليون"), a comma before a space
+# separates a list ("1, 5 مليون").
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("1,5 مليون", "واحد فاصلة خمسة مليون"),
+        ("2,5 مليون دولار", "اثنان فاصلة خمسة مليون دولار"),
+        ("بلغ 1,5 مليار", "بلغ واحد فاصلة خمسة مليار"),
+        ("25,3 ألف", "خمسة و عشرون فاصلة ثلاثة ألف"),
+        ("12,75 مليار", "اثنا عشر فاصلة سبعة خمسة مليار"),
+        ("$1,5 مليار", "واحد فاصلة خمسة مليار دولار"),
+        ("1,2 ألف", "واحد فاصلة اثنان ألف"),
+        ("5,3 ملايين", "خمسة فاصلة ثلاثة ملايين"),
+        # kept: a group of three digits, a list, a comma before no scale word
+        ("1,500 مليون", "ألف و خمسمائة مليون"),
+        ("1, 5 مليون", "واحد خمسة ملايين"),
+        ("1,5 كم", "واحد خمسة كيلومترات"),
+    ],
+)
+def test_decimal_comma_before_scale_word(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize("number", ["1,5", "2,5", "25,3", "3,75", "10,1"])
+@pytest.mark.parametrize(
+    "context", ["{} مليون", "{} ألف", "بلغ {} مليار", "{} مليون دولار", "${} مليار", "في {} ألف كم"]
+)
+def test_decimal_comma_before_scale_word_as_point(number: str, context: str) -> None:
+    point = number.replace(",", ".")
+    assert to_spoken(context.format(number), "ar") == to_spoken(context.format(point), "ar")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
+from tandem.errors import TandemError
 from tandem.spoken.numbers import Verbalizer, apply_rules
 from tandem.spoken.tables import common_table, language_table
 
@@ -860,6 +861,26 @@ class LanguageRules:
         self.re_scale_agree_pair = re.compile(
             rf"\d(?:[.,٫]|[^\S\r\n]*(?:[-–—/~]{pair_word})?[^\S\r\n]*)\Z"  # (or its decimal part: "1,2 ألف")
         )
+        # ar "1,5 مليون" *واحد فاصلة خمسة مليون*: with `format.decimal_before_scale`, a whole number, that
+        # separator and one or two digits right before a word of `money_scales` are a decimal, rewritten with
+        # the `decimal` separator before the rules (read as "1.5 مليون" is); three digits are a group ("1,500
+        # مليون"), a separator before a space a list ("1, 5 مليون")
+        dbs = t["format"].get("decimal_before_scale")
+        dec_char = t["format"]["decimal"].replace("\\", "")
+        if dbs and (len(dec_char) != 1 or not self.money_scales):
+            raise TandemError(
+                f"tandem/spoken/languages/{lang}.json: format.decimal_before_scale needs a one-character "
+                "format.decimal and words in money_scales; fix the table or drop decimal_before_scale"
+            )
+        self.re_decimal_before_scale = (
+            rx(
+                rf"(?<![\d.,٫])(?P<i>\d+){re.escape(dbs)}(?P<f>\d{{1,2}})"
+                rf"(?=[^\S\r\n]+(?:{_alternation(list(self.money_scales))}){_WORD_END})"
+            )
+            if dbs
+            else None
+        )
+        self.decimal_before_scale = (dbs, rf"\g<i>{dec_char}\g<f>")
         # rules for a number said in one word after the last scale word, tried first (ar feminine "واحدة"
         # for 1, but "إحدى" of 21 "إحدى و عشرون")
         self.agreement_single = {g: na.get(f"{g}_single", []) for g in ("m", "f", "n")}
@@ -2570,6 +2591,8 @@ class LanguageRules:
                 s = _RE_ELISION.sub("'\ue000", s)
             if self.re_bare_fraction is not None:
                 s = self.re_bare_fraction.sub(r"0\g<0>", s)
+            if self.re_decimal_before_scale is not None and self.decimal_before_scale[0] in s:
+                s = self.re_decimal_before_scale.sub(self.decimal_before_scale[1], s)
             if self.re_abbr_num is not None and self.re_abbr_num_gate.search(s):  # type: ignore[union-attr]
                 s = self.re_abbr_num.sub(self._abbr_num, s)
             low = s.lower()

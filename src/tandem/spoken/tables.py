@@ -14,7 +14,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   are applied to the multiplier with its scale word where `table` gives no form, ta "முப்பது ஆயிரம்" ->
   "முப்பதாயிரம்").
 - `format`: `group` (regex of a grouped integer), `decimal` (regex of the decimal separator), optional
-  `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit).
+  `alt_decimal`, `long_digits` (digit strings at least this long are read digit by digit),
+  `decimal_before_scale` (optional, a separator; ar ","): a whole number, it and one or two digits right
+  before a word of `money_scales` are read as a decimal written with `decimal` (a one-character regex): ar
+  "1,5 مليون" like "1.5 مليون"; "1,500 مليون" and "1, 5 مليون" are read as before.
 - `plural`: `rules` [[lo, hi, form index(, modulus)]], `default`, `fraction` (index for non-integers).
 - `measure`: `template` ("{n} {unit}") and `by_n` {n: template}; `percent` template.
 - `noun_agreement` (optional): `feminine` and `neuter` [unit keys and currency codes], `m`, `f` and `n`
