@@ -153,7 +153,8 @@ def clip_grad_norm(
     read and a write of every gradient (the step leaves them divided, as clipping would have). The update is
     the clipped one, to rounding."""
     params = [p for p in params if p.grad is not None]
-    if optimizer is not None and _fused(optimizer):
+    fused = optimizer is not None and _fused(optimizer)
+    if fused:
         optimizer.grad_scale = None  # this step's, or none
     if not params:
         return 0.0
@@ -161,7 +162,7 @@ def clip_grad_norm(
     if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: reduce the sharded partial norms over ranks
         norm = norm.full_tensor()
     if max_norm and max_norm > 0:
-        if optimizer is not None and _fused(optimizer):
+        if fused:
             # torch's clip_grads_with_norm_ multiplies by max_norm / (norm + 1e-6), at most 1
             optimizer.grad_scale = ((norm.float() + 1e-6) / max_norm).clamp_(min=1.0)
         else:

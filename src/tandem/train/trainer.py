@@ -407,31 +407,17 @@ def host_batch_facts(batch: dict[str, Any], device: torch.device) -> dict[str, A
     sync on a GPU): `padded` (the source mask masks something), `scored` (the flat indices of the scored
     labels) and `codes` (each row's objective kind, see `add_kind_sums`) on the device, `n_target` and
     `n_input` (tokens)."""
-    n_target, n_input = batch_token_counts(batch)
-    mask = batch.get("attention_mask")
-    labels = batch["labels"]
-    n_rows = labels.shape[0]
-    moved = _to_device(
-        {
-            "scored": scored_index(labels),
-            "codes": torch.tensor(_kind_codes(batch.get("kind"), n_rows), dtype=torch.int64),
-        },
-        device,
-    )
+    mask = _host_array(batch.get("attention_mask"))
+    n_input = int(mask.sum()) if mask is not None else math.prod(batch["input_ids"].shape)
+    scored = scored_index(batch["labels"])
+    codes = _kind_codes(batch.get("kind"), batch["labels"].shape[0])
+    moved = _to_device({"scored": scored, "codes": torch.tensor(codes, dtype=torch.int64)}, device)
     return {
-        "padded": mask is not None and n_input < math.prod(mask.shape),
-        "n_target": n_target,
+        "padded": mask is not None and n_input < mask.size,
+        "n_target": scored.numel(),
         "n_input": n_input,
         **moved,
     }
-
-
-def batch_token_counts(batch: dict[str, Any]) -> tuple[int, int]:
-    """(target tokens scored, input tokens) of a batch, read before it moves to the device: counted there,
-    each would be a host sync that leaves a GPU idle."""
-    mask = _host_array(batch.get("attention_mask"))
-    n_input = int(mask.sum()) if mask is not None else math.prod(batch["input_ids"].shape)
-    return int((_host_array(batch["labels"]) != -100).sum()), n_input
 
 
 def _host_array(v: Any) -> np.ndarray | None:
