@@ -147,3 +147,33 @@ def test_arabic_number_before_and_stands_alone(text: str, want: str) -> None:
 )
 def test_arabic_construct_form_before_a_noun(text: str, want: str) -> None:
     assert to_spoken(text, "ar") == want
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        # a preposition, adverb or particle after the number (a word of case.after, or أو/ثم) is no counted
+        # noun: the dual keeps its nun, nominative or, after a preposition, oblique
+        ("2,000,000 في المدينة", "مليونان في المدينة"),
+        ("يعيش 2,000,000 في المدينة", "يعيش مليونان في المدينة"),
+        ("في 2,000,000 في المدينة", "في مليونين في المدينة"),
+        ("2 مليون في المدينة", "مليونان في المدينة"),
+        ("2000 من الناس", "ألفان من الناس"),
+        ("من 2000 من الناس", "من ألفين من الناس"),
+        ("200 من الطلاب", "مئتان من الطلاب"),
+        ("2,000,000,000 على الأقل", "ملياران على الأقل"),
+        ("2000 إلى 3000", "ألفان إلى ثلاثة آلاف"),
+        ("2000 أو 3000", "ألفان أو ثلاثة آلاف"),
+        ("2000 ثم 3000", "ألفان ثم ثلاثة آلاف"),
+        ("2000 مع 3000", "ألفان مع ثلاثة آلاف"),
+        ("2000 خلال العام", "ألفان خلال العام"),
+        ("2000 منذ البداية", "ألفان منذ البداية"),
+        # a counted noun after it keeps the construct form, also one that starts like such a word
+        ("2000 شخص", "ألفا شخص"),
+        ("2,000,000 فلسطيني", "مليونا فلسطيني"),
+        ("2000 منزل", "ألفا منزل"),
+        ("في 2000 معلم", "في ألفي معلم"),
+    ],
+)
+def test_arabic_dual_before_a_preposition_keeps_its_nun(text: str, want: str) -> None:
+    assert to_spoken(text, "ar") == want

@@ -266,8 +266,10 @@ class LanguageRules:
         self.t = t
         self.v = Verbalizer(lang, t)
         # a number before one of `numbers.standalone_before` stands alone: no noun follows it (ar "2000 و 2001"
-        # *ألفان و ألفان و واحد*), the word apart or written on the next number ("و2020"), not on a word ("وحدة")
-        sb = self.v.standalone_before
+        # *ألفان و ألفان و واحد*), the word apart or written on the next number ("و2020"), not on a word ("وحدة");
+        # so does one before a word of `case.after`, a preposition or particle and no counted noun (ar
+        # "2,000,000 في المدينة" *مليونان في المدينة*, not the construct *مليونا* of "مليونا شخص")
+        sb = [*self.v.standalone_before, *t.get("case", {}).get("after", [])]
         self.re_standalone_next = re.compile(rf"[^\S\r\n]*(?:{_alternation(sb)})(?![^\W\d_])") if sb else None
         fmt = t["format"]
         dec = fmt["decimal"] + (f"|{fmt['alt_decimal']}" if fmt.get("alt_decimal") else "")
@@ -2481,7 +2483,8 @@ class LanguageRules:
 
     def _no_noun_next(self, s: str, end: int) -> bool:
         """Whether no noun follows a number written up to s[end], so that it is said in its `standalone_rules`
-        form: no word follows it on its line, or one of `numbers.standalone_before` does (ar "2000 و 2001")."""
+        form: no word follows it on its line, or one of `numbers.standalone_before` or `case.after` does (ar
+        "2000 و 2001", "2000 من الناس")."""
         if not _RE_WORD_NEXT.match(s, end):
             return True
         return self.re_standalone_next is not None and self.re_standalone_next.match(s, end) is not None

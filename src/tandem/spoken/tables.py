@@ -8,7 +8,8 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   ({"mode": "cardinal" | "num2words" | "hundreds", "range", "template"}), `standalone_rules` (optional:
   rules for the last word of a year or of a number before no word, ar "ألفا" -> "ألفان"; a number before
   a word keeps the engine's form, ar "ألفا شخص"; `standalone_before`, optional: words after which it
-  stands alone all the same, written apart or on a digit, ar "و" of "2000 و 2001", "2000 و2020"), and for
+  stands alone all the same, written apart or on a digit, ar "و" of "2000 و 2001", "2000 و2020"; the
+  words of `case.after` too, ar "2000 من الناس" *ألفان من الناس*), and for
   the indic engine `indic`
   (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table, rules}]: `rules`
   are applied to the multiplier with its scale word where `table` gives no form, ta "முப்பது ஆயிரம்" ->
