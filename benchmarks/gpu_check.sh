@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The GPU training measurements of issue #3 in one prepared run (a lent H100/H200 device has minutes, not hours).
 #
-#   bash benchmarks/gpu_check.sh base     # ~5 min: base shape: HF, tandem --compile (auto: CUDA graphs) with
-#                                         # the fp32 and the bf16 residual stream, a profile by kernel kind
+#   bash benchmarks/gpu_check.sh base     # ~3 min: base shape: HF, tandem --compile (auto: CUDA graphs) with
+#                                         # the bf16 (default) and the fp32 residual stream, a profile by kernel kind
 #   bash benchmarks/gpu_check.sh explore  # ~8 min: base shape, auto against other attention, loss and Inductor
 #                                         # settings (each in the same call)
 #   bash benchmarks/gpu_check.sh trainer  # ~4 min: `tandem pretrain` (base, synthetic corpus): auto, auto without the batch thread, default
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
+#   bash benchmarks/gpu_check.sh confirm  # ~6 min: the bf16 residual stream over 30 steps (base, HF beside it), at
+#                                         # 1.9B, and in `tandem pretrain`
 #
 # Runs from the repository root with the machine's python3 (torch + transformers preinstalled, no pip needed:
 # tandem is put on PYTHONPATH). Every benchmark's JSON lines go to $OUT (default ./gpu_out) as one file per
@@ -49,11 +51,11 @@ base)
     echo "matmul peak $peak (single calls without warm-up: $single)" | tee -a "$out/gpu.txt"
     c=(--preset base --device cuda --peak-flops "$peak")
     step 60 --impl hf "${c[@]}"
-    step 90 --impl tandem "${c[@]}" --compile # auto: CUDA graphs per block (one GPU)
-    # a bf16 residual stream: the elementwise kernels between the GEMMs (16.9 ms of 67 in 2026-11-27's profile
-    # of the fp32 stream) read and write half the bytes; profiled, to compare by kernel kind
-    step 90 --impl tandem "${c[@]}" --compile --residual-dtype bf16
-    step 120 --impl tandem "${c[@]}" --compile --residual-dtype bf16 --profile /tmp/prof
+    # auto: CUDA graphs per block (one GPU), the residual stream in bf16 (the elementwise kernels between the
+    # GEMMs read and write half the bytes); then the fp32 stream, as before 2026-11-28; then a profile
+    step 90 --impl tandem "${c[@]}" --compile
+    step 90 --impl tandem "${c[@]}" --compile --residual-dtype fp32
+    step 120 --impl tandem "${c[@]}" --compile --profile /tmp/prof
     gzip -c /tmp/prof/*.json >"$out/trace.json.gz" 2>/dev/null
     ;;
 explore) # the base shape's next candidates, each against auto in the same call (one ~8 min call)
@@ -85,12 +87,31 @@ trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (C
         cp "/tmp/pre-$name/metrics.jsonl" "$out/pretrain-$name.jsonl" 2>/dev/null
     done
     ;;
-1.9b) # measured with Inductor's default mode, then (time permitting) auto's CUDA graphs with a bf16 stream
+1.9b) # measured with Inductor's default mode, then (time permitting) auto's CUDA graphs (both with the bf16 stream)
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
-    step 150 --impl tandem --preset alexatm-1.9b --device cuda --compile --residual-dtype bf16
+    step 150 --impl tandem --preset alexatm-1.9b --device cuda --compile
+    ;;
+confirm) # the bf16 residual stream: a longer base run with HF in the same call, the 1.9B shape, the trainer
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    c=(--preset base --device cuda --peak-flops "$peak" --steps 30)
+    step 60 --impl hf "${c[@]}"
+    step 90 --impl tandem "${c[@]}" --compile --residual-dtype bf16
+    step 160 --impl tandem --preset alexatm-1.9b --device cuda --peak-flops "$peak" --compile --residual-dtype bf16
+    "$py" benchmarks/synthetic_corpus.py /tmp/syn.txt --lines 15000
+    left=$((budget - (SECONDS - start)))
+    if ((left >= 40)); then
+        echo "== pretrain --residual-dtype bf16" | tee -a "$out/$stage.err"
+        timeout "$left" "$py" -m tandem pretrain --preset base --data /tmp/syn.txt --vocab-size 8000 \
+            --steps 30 --warmup 10 --batch-size 32 --seq-len 512 --log-every 10 --ckpt-every 1000 \
+            --val-holdout 0.01 --val-every 15 --val-examples 64 --num-workers 6 --compile --residual-dtype bf16 \
+            --no-progress --no-tensorboard --out /tmp/pre-bf16 >>"$out/$stage.err" 2>&1
+        echo "rc=$?" | tee -a "$out/$stage.err"
+        cp /tmp/pre-bf16/metrics.jsonl "$out/pretrain-bf16.jsonl" 2>/dev/null
+    fi
     ;;
 *)
-    echo "unknown stage $stage (base, explore, trainer or 1.9b)" >&2
+    echo "unknown stage $stage (base, explore, trainer, 1.9b or confirm)" >&2
     exit 2
     ;;
 esac

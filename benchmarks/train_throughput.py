@@ -130,7 +130,7 @@ def run_one(args) -> dict:
 
         with device:  # initialise on the device: building a 1.9B model on the host CPU takes minutes
             model = Seq2SeqLM(cfg)
-        if args.residual_dtype == "bf16" and bf16:
+        if args.residual_dtype in ("auto", "bf16") and bf16:
             model.set_residual_dtype(torch.bfloat16)
         from tandem.train.trainer import resolve_compile_mode
 
@@ -241,7 +241,9 @@ def run_one(args) -> dict:
         "compile": bool(args.compile and args.impl == "tandem"),
         "compile_mode": (compile_mode or "default") if args.compile and args.impl == "tandem" else None,
         "sdpa": args.sdpa,
-        "residual_dtype": args.residual_dtype if args.impl == "tandem" and bf16 else None,
+        "residual_dtype": ("fp32" if args.residual_dtype == "fp32" else "bf16")
+        if args.impl == "tandem" and bf16
+        else None,
         "steps": args.steps,
         "seconds": sum(times),
         "median_step_s": dt / args.steps,
@@ -420,9 +422,9 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--residual-dtype",
-        default="fp32",
-        choices=["fp32", "bf16"],
-        help="tandem: the residual stream under bf16 autocast, as `tandem pretrain --residual-dtype`",
+        default="auto",
+        choices=["auto", "fp32", "bf16"],
+        help="tandem: the residual stream under bf16 autocast, as `tandem pretrain --residual-dtype` (auto: bf16)",
     )
     p.add_argument(
         "--sdpa",

@@ -664,7 +664,7 @@ def test_a_training_step_reads_one_value_back_from_the_device(tmp_path, monkeypa
 
 
 def test_a_bf16_residual_stream_under_autocast(tmp_path, capsys):
-    """`--residual-dtype bf16`: under bf16 autocast every layer gets (and the stream between layers keeps)
+    """`--residual-dtype bf16` (and auto, the default, under bf16 autocast): under bf16 autocast every layer gets (and the stream between layers keeps)
     bf16 hidden states, where autocast alone gives fp32 (a norm's output is fp32); the loss stays that of the
     fp32 stream to bf16 precision. Without autocast the setting changes nothing, and a fp32 run says so."""
     from tandem.config import ModelConfig
@@ -706,14 +706,20 @@ def test_a_bf16_residual_stream_under_autocast(tmp_path, capsys):
             off = module(ids, mask, labels)[0]
         assert torch.equal(on, off)
 
-    model = tiny_model()
-    seen = layer_inputs(model)
-    train(
-        _cfg(tmp_path / "bf16", steps=1, precision="bf16", residual_dtype="bf16"),
-        model=model,
-        data=ToyStream(),
-    )
-    assert seen and set(seen) == {torch.bfloat16}
+    # the trainer: bf16 asked for, or by default (auto) under bf16 autocast; fp32 keeps the fp32 stream
+    for setting, precision, want in (
+        ("bf16", "bf16", torch.bfloat16),
+        (None, "bf16", torch.bfloat16),
+        ("fp32", "bf16", torch.float32),
+        (None, "fp32", torch.float32),
+    ):
+        model = tiny_model()
+        seen = layer_inputs(model)
+        kw = {} if setting is None else {"residual_dtype": setting}
+        run = tmp_path / f"{setting}-{precision}"
+        train(_cfg(run, steps=1, precision=precision, **kw), model=model, data=ToyStream())
+        assert seen and set(seen) == {want}, (setting, precision, set(seen))
+        assert "residual" not in capsys.readouterr().err  # nothing to warn of
     train(_cfg(tmp_path / "fp32", steps=1, residual_dtype="bf16"), model=tiny_model(), data=ToyStream())
     assert "--residual-dtype bf16 has no effect without bf16 autocast" in capsys.readouterr().err
     with pytest.raises(TandemError, match="residual_dtype 'fp16'"):

@@ -163,8 +163,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--residual-dtype",
         default=d.residual_dtype,
-        choices=["fp32", "bf16"],
-        help="the residual stream between layers under bf16 autocast (default fp32)",
+        choices=["auto", "fp32", "bf16"],
+        help="the residual stream between layers under bf16 autocast (auto: bf16 whenever the run trains "
+        "under bf16 autocast, as on a GPU; fp32 keeps it in fp32 as Hugging Face models do)",
     )
     g.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
     g.add_argument(

@@ -102,7 +102,8 @@ class TrainConfig:
     # system
     device: str = "auto"  # auto | cpu | cuda
     precision: str = "auto"  # auto (bf16 on GPU, fp32 on CPU) | bf16 | fp32
-    residual_dtype: str = "fp32"  # the residual stream under bf16 autocast: fp32 | bf16 (see to_residual)
+    # the residual stream under bf16 autocast: auto (bf16 whenever the run trains under bf16 autocast) | fp32 | bf16
+    residual_dtype: str = "auto"
     compile: bool = False
     # torch.compile mode with --compile: auto = CUDA graphs ("reduce-overhead") on one GPU without gradient
     # accumulation (the base shape's blocks are launch-bound there), Inductor's default elsewhere
@@ -277,8 +278,8 @@ class TrainConfig:
             self.precision in ("auto", "bf16", "fp32"), f"precision {self.precision!r}: use auto, bf16, fp32"
         )
         need(
-            self.residual_dtype in ("fp32", "bf16"),
-            f"residual_dtype {self.residual_dtype!r}: use fp32 or bf16",
+            self.residual_dtype in ("auto", "fp32", "bf16"),
+            f"residual_dtype {self.residual_dtype!r}: use auto, fp32 or bf16",
         )
         need(self.device in ("auto", "cpu", "cuda"), f"device {self.device!r}: use auto, cpu or cuda")
         need(
@@ -1447,7 +1448,12 @@ def _train(
             tokenizer = _build_tokenizer(cfg, out, rank)
             added = _add_symbols(cfg, tokenizer, rank)
         model = _build_model(cfg, tokenizer.vocab_size - len(added), added)
-    if cfg.residual_dtype == "bf16":
+    if cfg.residual_dtype == "auto":  # bf16 under bf16 autocast, where the model can: the elementwise kernels
+        # between the GEMMs read and write half the bytes (H200, base shape: 1-4% faster per step; losses as
+        # the fp32 stream's to 4e-4 over 800 CPU steps)
+        if bf16 and hasattr(model, "set_residual_dtype"):
+            model.set_residual_dtype(torch.bfloat16)
+    elif cfg.residual_dtype == "bf16":
         if not bf16:
             if rank == 0:
                 print(
