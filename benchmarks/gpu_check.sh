@@ -7,6 +7,8 @@
 #                                         # settings (each in the same call)
 #   bash benchmarks/gpu_check.sh trainer  # ~4 min: `tandem pretrain` (base, synthetic corpus): auto, auto without the batch thread, default
 #   bash benchmarks/gpu_check.sh 1.9b     # ~5 min: AlexaTM-shaped 1.9B, tandem --compile vs HF
+#   bash benchmarks/gpu_check.sh padded   # ~5 min: base shape with rows padded as the trainer's (78% real): HF,
+#                                         # tandem, and tandem with cuDNN / mem-efficient attention tried first
 #   bash benchmarks/gpu_check.sh confirm  # ~6 min: the bf16 residual stream over 30 steps (base, HF beside it), at
 #                                         # 1.9B, and in `tandem pretrain`
 #
@@ -91,6 +93,17 @@ trainer) # `tandem pretrain` itself, base preset, on a synthetic corpus: auto (C
     step 420 --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     step 150 --impl tandem --preset alexatm-1.9b --device cuda --compile
     ;;
+padded) # why `tandem pretrain` steps take longer than the benchmark's full rows: the padding mask's attention
+    peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
+    echo "matmul peak $peak" | tee -a "$out/gpu.txt"
+    c=(--preset base --device cuda --peak-flops "$peak")
+    p=(--source-fill 0.78 --target-fill 0.78)
+    step 60 --impl hf "${c[@]}" "${p[@]}"
+    step 90 --impl tandem "${c[@]}" --compile "${p[@]}"
+    step 90 --impl tandem "${c[@]}" --compile "${p[@]}" --sdpa cudnn
+    step 90 --impl tandem "${c[@]}" --compile "${p[@]}" --sdpa efficient
+    step 90 --impl tandem "${c[@]}" --compile # full rows, the same call
+    ;;
 confirm) # the bf16 residual stream: a longer base run with HF in the same call, the 1.9B shape, the trainer
     peak=$("$py" -c "from tandem.train.flops import measure_matmul_peak as m; import torch; print(m(torch.device('cuda'), torch.bfloat16))")
     echo "matmul peak $peak" | tee -a "$out/gpu.txt"
@@ -111,7 +124,7 @@ confirm) # the bf16 residual stream: a longer base run with HF in the same call,
     fi
     ;;
 *)
-    echo "unknown stage $stage (base, explore, trainer, 1.9b or confirm)" >&2
+    echo "unknown stage $stage (base, explore, trainer, 1.9b, padded or confirm)" >&2
     exit 2
     ;;
 esac

@@ -14,11 +14,12 @@ process (clean peak memory), sharing one measured peak.
     python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     python benchmarks/train_throughput.py --impl tandem --preset base --device cuda --compile --profile prof/
 
-Measured on H200s (torch 2.11, transformers 5.17; 3 warm-up + 10 timed steps), base: 2026-11-27, tandem
---compile with CUDA graphs per block (auto) 72.7 ms/step, 450k tokens/s, 339 TFLOP/s: 44.8% MFU of the 757
-TFLOP/s peak measured in that run (42.0% of the 807 TFLOP/s in DESIGN.md), HF 278k tokens/s (27.7%; 318k and 328k in two other runs); 2026-11-26, Inductor's default
-mode 38.7% (395k tokens/s, 17.3 GiB), eager 31.8%, HF 30.3% (309k tokens/s, 22.9 GiB). alexatm-1.9b
-(2026-11-26, default mode): tandem 60.3% MFU (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
+Measured 2026-11-27 (torch 2.11, transformers 5.17; 3 warm-up + 10 timed steps), base, tandem --compile with
+CUDA graphs per block (auto) and the bf16 residual stream (the default): H100 75.2 ms/step, 436k tokens/s,
+328 TFLOP/s, 45.9% MFU of the 714 TFLOP/s peak measured in that run, HF 261k tokens/s (27.5%); H200 (30
+steps) 70.3 ms/step, 466k tokens/s, 49.9% of 704, HF 319k (34.1%). The fp32 stream: 43.5% (H100), 48.5-49.8%
+(H200). alexatm-1.9b on the H200: 67.9% (76.4k tokens/s, 26.7 GiB); 2026-11-26 with Inductor's default mode
+and the fp32 stream 60.3% (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
 CPU tiny, idle 2-core machine, 5 alternating rounds (2026-11-27): best steps 1.06x HF
 tokens/s at 1 thread and 1.10x at 2, per-round medians 1.12x and 1.20x (both with fused AdamW; 1.25x when HF
 used the for-each AdamW): the LM head's three GEMMs are half of the step's FLOPs on both sides, and tandem's
@@ -46,6 +47,17 @@ SHAPES = {
     "base": ("base", {}, 32, 512, 512),
     "alexatm-1.9b": ("2b", {}, 8, 1024, 1024),
 }
+
+
+def fill_lengths(n: int, rows: int, fill: float) -> list[int]:
+    """Real lengths of `rows` rows of `n` positions whose mean is `fill` of `n`: spread evenly from full rows
+    down to (2 fill - 1) n (fill >= 0.5), or from 2 fill n down to one token, as packed denoising rows and
+    unpacked CLM rows leave a trainer's batch."""
+    if fill >= 1.0 or rows == 1:
+        return [max(1, round(fill * n))] * rows
+    hi, lo = (n, (2 * fill - 1) * n) if fill >= 0.5 else (2 * fill * n, 1.0)
+    step = (hi - lo) / max(1, rows - 1)
+    return [max(1, min(n, round(hi - i * step))) for i in range(rows)]
 
 
 def _model_config(args):
@@ -107,17 +119,26 @@ def run_one(args) -> dict:
     bf16 = device.type == "cuda" and args.precision != "fp32"
     gen = torch.Generator().manual_seed(0)
     batches = []
+    src_lens, tgt_lens = fill_lengths(S, B, args.source_fill), fill_lengths(T, B, args.target_fill)
+    real_tokens = sum(src_lens) + sum(tgt_lens)  # per step
     for _ in range(2):
         ids = torch.randint(4, cfg.vocab_size, (B, S), generator=gen)
         labels = torch.randint(4, cfg.vocab_size, (B, T), generator=gen)
+        mask = torch.ones_like(ids)
+        for i, (n, m) in enumerate(zip(src_lens, tgt_lens, strict=True)):  # rows padded as the trainer's are
+            ids[i, n:], mask[i, n:], labels[i, m:] = cfg.pad_token_id, 0, -100
         # what tandem's trainer reads on the host before a batch moves (no host sync on the device for it)
-        facts = {"padded": False, "scored": scored_index(labels).to(device)}
-        batches.append((ids.to(device), torch.ones_like(ids).to(device), labels.to(device), facts))
+        facts = {"padded": bool((mask == 0).any()), "scored": scored_index(labels).to(device)}
+        batches.append((ids.to(device), mask.to(device), labels.to(device), facts))
 
     if args.sdpa != "default":
         from torch.nn.attention import SDPBackend, sdpa_kernel
 
-        first = {"cudnn": SDPBackend.CUDNN_ATTENTION, "flash": SDPBackend.FLASH_ATTENTION}[args.sdpa]
+        first = {
+            "cudnn": SDPBackend.CUDNN_ATTENTION,
+            "flash": SDPBackend.FLASH_ATTENTION,
+            "efficient": SDPBackend.EFFICIENT_ATTENTION,
+        }[args.sdpa]
         order = [first] + [
             b
             for b in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
@@ -247,10 +268,11 @@ def run_one(args) -> dict:
         "steps": args.steps,
         "seconds": sum(times),
         "median_step_s": dt / args.steps,
-        "tokens_per_s": B * (S + T) * args.steps / dt,
+        "fill": real_tokens / (B * (S + T)),
+        "tokens_per_s": real_tokens * args.steps / dt,
         # process CPU time per step: on a shared CPU with --threads 1 this is what other jobs distort least
         "median_step_cpu_s": statistics.median(cpu_times),
-        "tokens_per_cpu_s": B * (S + T) / statistics.median(cpu_times),
+        "tokens_per_cpu_s": real_tokens / statistics.median(cpu_times),
         "tflops": flops / dt / 1e12,
         "mfu": flops / dt / peak,
         "matmul_peak_tflops": peak / 1e12,
@@ -396,6 +418,13 @@ def _profile(args, train_step, sync, steps: int = 3, top: int = 25) -> dict:
     }
 
 
+def _fill(text: str) -> float:
+    v = float(text)
+    if not 0.0 < v <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text}: a share in (0, 1]")
+    return v
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--impl", default="both", choices=["tandem", "hf", "both"])
@@ -427,10 +456,23 @@ def main(argv=None) -> int:
         help="tandem: the residual stream under bf16 autocast, as `tandem pretrain --residual-dtype` (auto: bf16)",
     )
     p.add_argument(
+        "--source-fill",
+        type=_fill,
+        default=1.0,
+        help="mean share of each source row that is real tokens, the rest padding under the attention mask "
+        "(the trainer's rows: about 0.78 at the base shape); tokens/s counts the real ones (default 1: no padding)",
+    )
+    p.add_argument(
+        "--target-fill",
+        type=_fill,
+        default=1.0,
+        help="mean share of each target row that is scored, the rest -100 (default 1)",
+    )
+    p.add_argument(
         "--sdpa",
         default="default",
-        choices=["default", "cudnn", "flash"],
-        help="scaled_dot_product_attention backend tried first (both impls)",
+        choices=["default", "cudnn", "flash", "efficient"],
+        help="scaled_dot_product_attention backend tried first (both impls; flash takes no padding mask)",
     )
     p.add_argument(
         "--rounds", type=positive_int, default=None, help="runs per impl, best kept (default: 2 CPU, 1 GPU)"

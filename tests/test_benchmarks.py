@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import runpy
 import sys
 from pathlib import Path
@@ -82,3 +84,40 @@ def test_the_profile_names_where_the_device_idled(monkeypatch):
     assert first["host"] == ["cudaStreamSynchronize", "aten::nonzero"]
     assert out["longest_gaps"][1] == {"us": 30, "after": "overlapping", "before": "Memcpy HtoD", "host": []}
     assert tt["_device_gaps"]([{"ph": "X", "cat": "cpu_op", "name": "x", "ts": 0, "dur": 1}], 1) == {}
+
+
+def test_padded_rows_like_the_trainers(monkeypatch, capsys):
+    """train_throughput --source-fill/--target-fill: rows whose real lengths average the share asked for,
+    from full rows down (packed denoising rows) or from part of a row down to one token; a fill outside (0, 1]
+    is refused before anything runs."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    tt = runpy.run_path(str(BENCH / "train_throughput.py"), run_name="not_main")
+    fill = tt["fill_lengths"]
+    assert fill(512, 32, 1.0) == [512] * 32
+    for n, rows, share in ((512, 32, 0.78), (128, 8, 0.3), (128, 8, 0.5), (1024, 7, 0.9)):
+        lens = fill(n, rows, share)
+        assert len(lens) == rows and all(1 <= x <= n for x in lens)
+        assert sum(lens) / (rows * n) == pytest.approx(share, abs=0.01), (n, rows, share, lens)
+        assert lens == sorted(lens, reverse=True) and len(set(lens)) > 1
+    assert fill(512, 32, 0.78)[0] == 512  # the longest row is full, as a packed row is
+    assert fill(10, 1, 0.5) == [5]
+    for bad in ("0", "1.5", "-0.2"):
+        with pytest.raises(SystemExit):
+            run_script("train_throughput.py", ["--source-fill", bad], monkeypatch)
+        assert "a share in (0, 1]" in capsys.readouterr().err
+
+
+def test_a_padded_benchmark_counts_the_real_tokens(monkeypatch, capsys):
+    """A tandem run on padded rows: tokens/s counts the real source and target tokens, not the padded shape."""
+    with pytest.raises(SystemExit) as done:
+        run_script(
+            "train_throughput.py",
+            "--impl tandem --preset tiny --device cpu --steps 1 --warmup 1 --source-fill 0.5 --target-fill 0.75".split(),
+            monkeypatch,
+        )
+    assert done.value.code == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    real = 8 * (128 * 0.5 + 128 * 0.75)
+    assert rec["fill"] == pytest.approx(real / (8 * 256), abs=0.01)
+    assert rec["tokens_per_s"] * rec["median_step_s"] == pytest.approx(real, rel=0.02)
+    assert math.isfinite(rec["final_loss"])
