@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import shutil
@@ -634,3 +635,52 @@ def test_a_non_finite_step_is_not_applied_and_the_steps_before_it_resume_exactly
     reference = tmp_path / "ref8"
     train(TrainConfig(**_cfg(reference, log_every=8)), model=tiny_model(dropout=0.1), data=ToyStream())
     assert logged == _losses(reference)
+
+
+@pytest.mark.parametrize(
+    "found_at, run, stream",
+    [
+        ("step 7's clipping", dict(log_every=8, ckpt_every=7), {}),
+        ("a checkpoint due at step 6", dict(log_every=8, ckpt_every=6), {}),
+        ("a log row due at step 6", dict(log_every=6, ckpt_every=100), {}),
+        ("the data running out at step 7", dict(log_every=8, ckpt_every=100), dict(limit=6)),
+        ("the data failing at step 7", dict(log_every=8, ckpt_every=100), dict(fail_at=6)),
+    ],
+)
+def test_a_non_finite_step_found_one_step_late_is_undone(tmp_path, found_at, run, stream):
+    """One process with a fused AdamW reads a step's gradient norm back only while the next step's kernels are
+    queued; the device skips a non-finite update meanwhile. However the NaN at step 6 is found, the run stops
+    with the same error, checkpoint and weights as when it was read at once: steps 1-5, and a resume goes on
+    as the run that never saw the NaN (no log row holds the NaN step)."""
+    from tandem.train.optim import can_defer_norm
+
+    out = tmp_path / "run"
+    model = tiny_model(dropout=0.1)
+    _nan_at_forward(model, 6)
+    seen = []
+    real = can_defer_norm
+
+    def spy(opt):
+        seen.append(real(opt))
+        return seen[-1]
+
+    import tandem.train.trainer as trainer_mod
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(trainer_mod, "can_defer_norm", spy)
+        with pytest.raises(TandemError, match=r"step 6: the loss or its gradient is not finite"):
+            train(TrainConfig(**_cfg(out, **run)), model=model, data=ToyStream(**stream))
+    assert seen == [True], found_at  # the run took the deferred path
+    assert Checkpointer(out / "checkpoints").latest().name == "step_00000005", found_at
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    rows = (
+        [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        if (out / "metrics.jsonl").exists()
+        else []
+    )
+    assert all(math.isfinite(r.get("loss", 0.0)) for r in rows), rows
+    res = train(TrainConfig(**_cfg(out, resume=True, **run)), model=tiny_model(dropout=0.1), data=ToyStream())
+    assert res.step == 8
+    reference = tmp_path / "ref"
+    train(TrainConfig(**_cfg(reference, **run)), model=tiny_model(dropout=0.1), data=ToyStream())
+    assert _losses(out) == _losses(reference), found_at

@@ -757,3 +757,51 @@ def test_clipping_with_a_fused_optimizer_is_folded_into_its_step():
             torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
     clip_grad_norm(model.parameters(), 0.0, opts[1])
     assert opts[1].grad_scale is None
+
+
+def test_a_deferred_norm_skips_a_non_finite_step_on_the_device():
+    """`clip_grad_norm(defer=True)`: the norm comes back as a tensor (nothing read to the host), the clipped
+    step is the one `defer=False` makes, and a non-finite norm makes the fused step leave the weights, the
+    moments and the step count as they were (torch's `found_inf`); the next finite step applies as usual.
+    A non-fused optimizer cannot defer, and says so."""
+    from tandem.train.optim import can_defer_norm
+
+    torch.manual_seed(0)
+    models = [nn.Linear(8, 4) for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    opts = [build_optimizer(m, lr=1e-2, weight_decay=0.1, fused=True) for m in models]
+    assert all(can_defer_norm(o) for o in opts)
+    x = torch.randn(16, 8) * 50
+    for m in models:
+        m(x).pow(2).mean().backward()
+    eager = clip_grad_norm(models[0].parameters(), 1.0, opts[0])
+    late = clip_grad_norm(models[1].parameters(), 1.0, opts[1], defer=True)
+    assert isinstance(late, torch.Tensor) and float(late) == pytest.approx(eager, rel=1e-6)
+    assert float(opts[1].found_inf) == 0.0
+    for o in opts:
+        o.step()
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        assert torch.equal(p, q)
+    m, o = models[1], opts[1]
+    state = {k: [v.clone() for v in o.state[p].values()] for k, p in enumerate(m.parameters())}
+    weights = [p.detach().clone() for p in m.parameters()]
+    o.zero_grad()
+    m(x * float("nan")).sum().backward()
+    norm = clip_grad_norm(m.parameters(), 1.0, o, defer=True)
+    assert not torch.isfinite(norm) and float(o.found_inf) == 1.0
+    o.step()
+    assert all(torch.equal(p, w) for p, w in zip(m.parameters(), weights, strict=True))
+    for k, p in enumerate(m.parameters()):
+        assert all(torch.equal(a, b) for a, b in zip(o.state[p].values(), state[k], strict=True))
+    o.zero_grad()
+    m(x).pow(2).mean().backward()
+    clip_grad_norm(m.parameters(), 1.0, o, defer=True)
+    o.step()
+    assert not all(torch.equal(p, w) for p, w in zip(m.parameters(), weights, strict=True))
+    assert float(o.state[next(iter(m.parameters()))]["step"]) == 2.0
+    clip_grad_norm(m.parameters(), 1.0, o)  # not deferred: no found_inf left from the deferred steps
+    assert o.found_inf is None
+    plain = torch.optim.AdamW(nn.Linear(2, 2).parameters(), foreach=True)
+    assert not can_defer_norm(plain)
+    with pytest.raises(ValueError, match="fused"):
+        clip_grad_norm([], 1.0, plain, defer=True)

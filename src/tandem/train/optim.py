@@ -11,7 +11,14 @@ from torch import nn
 
 from tandem.errors import TandemError
 
-__all__ = ["LRSchedule", "build_optimizer", "clip_grad_norm", "lower_lr_advice", "param_groups"]
+__all__ = [
+    "LRSchedule",
+    "build_optimizer",
+    "can_defer_norm",
+    "clip_grad_norm",
+    "lower_lr_advice",
+    "param_groups",
+]
 
 # Settings that, this large, can make a run diverge as a high learning rate does: the advice for a loss that
 # is not finite names them with --lr. AdamW's decoupled weight decay is usually 0-0.1 (tandem's defaults: 0.01
@@ -144,20 +151,31 @@ class LRSchedule:
 
 
 def clip_grad_norm(
-    params: Iterable[torch.Tensor], max_norm: float, optimizer: torch.optim.Optimizer | None = None
-) -> float:
+    params: Iterable[torch.Tensor],
+    max_norm: float,
+    optimizer: torch.optim.Optimizer | None = None,
+    defer: bool = False,
+) -> float | torch.Tensor:
     """Clip the global gradient norm (FSDP2/DTensor aware) and return the norm before clipping.
 
     With a fused `optimizer` (torch's fused Adam/AdamW), the gradients are not rescaled here: the optimizer's
     `grad_scale` is set so that its step divides them by the clipping factor as it reads them, which saves a
     read and a write of every gradient (the step leaves them divided, as clipping would have). The update is
-    the clipped one, to rounding."""
+    the clipped one, to rounding.
+
+    `defer` (a fused optimizer only, see `can_defer_norm`): return the norm as a 0-d tensor on its device
+    without reading it back (a host sync on a GPU), and set the optimizer's `found_inf` so that its next
+    step is skipped on the device if the norm is not finite: weights, moments and step counts stay as they
+    were, as GradScaler's skipped steps do. The caller reads the norm later, and must not count the step."""
     params = [p for p in params if p.grad is not None]
     fused = optimizer is not None and _fused(optimizer)
+    if defer and not fused:
+        raise ValueError("clip_grad_norm(defer=True) needs a fused Adam/AdamW optimizer (see can_defer_norm)")
     if fused:
         optimizer.grad_scale = None  # this step's, or none
+        optimizer.found_inf = None
     if not params:
-        return 0.0
+        return torch.zeros(()) if defer else 0.0
     norm = torch.nn.utils.get_total_norm([p.grad for p in params], 2.0)
     if hasattr(norm, "full_tensor"):  # a DTensor under FSDP2: reduce the sharded partial norms over ranks
         norm = norm.full_tensor()
@@ -167,7 +185,23 @@ def clip_grad_norm(
             optimizer.grad_scale = ((norm.float() + 1e-6) / max_norm).clamp_(min=1.0)
         else:
             torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+    if defer:
+        optimizer.found_inf = torch.isfinite(norm).logical_not().float()
+        return norm.detach()
     return float(norm)
+
+
+def can_defer_norm(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether `clip_grad_norm(..., defer=True)` can skip a non-finite step on the device for `optimizer`:
+    a fused Adam/AdamW over plain tensors on one device (under FSDP2 the parameters are DTensors)."""
+    if not _fused(optimizer):
+        return False
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    return (
+        bool(params)
+        and all(type(p) is torch.nn.Parameter or type(p) is torch.Tensor for p in params)
+        and len({p.device for p in params}) == 1
+    )
 
 
 def _fused(optimizer: torch.optim.Optimizer) -> bool:

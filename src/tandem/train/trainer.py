@@ -36,7 +36,7 @@ from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.loss import scored_index
 from tandem.train.metrics import MetricsLogger, plot_metrics
 from tandem.train.module import Seq2SeqTrainModule
-from tandem.train.optim import LRSchedule, build_optimizer, clip_grad_norm, lower_lr_advice
+from tandem.train.optim import LRSchedule, build_optimizer, can_defer_norm, clip_grad_norm, lower_lr_advice
 from tandem.train.parallelize import init_distributed, parallelize
 
 __all__ = ["KINDS", "TrainConfig", "TrainResult", "TrainingInterrupted", "lang_from_name", "train"]
@@ -1314,6 +1314,37 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
+@dataclass
+class _PendingStep:
+    """A step applied with its gradient norm not yet read back (`clip_grad_norm(defer=True)`): the norm,
+    copied to the host without waiting, and what undoes the step's bookkeeping if the norm was not finite
+    (the device skipped that update)."""
+
+    norm: torch.Tensor
+    step: int  # steps done before it
+    data_state: Any
+    rng: Any
+    frozen: bool
+    acc: torch.Tensor  # the log window's sums before it
+    tokens_seen: int
+    flops: float
+    host: torch.Tensor | None = None
+    event: Any = None
+
+    def __post_init__(self) -> None:
+        if self.norm.device.type == "cuda":
+            self.host = torch.empty((), dtype=self.norm.dtype, pin_memory=True)
+            self.host.copy_(self.norm, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+
+    def read(self) -> float:
+        if self.event is not None:
+            self.event.synchronize()
+            return float(self.host)
+        return float(self.norm)
+
+
 class _DeferredInterrupt:
     """While active, a first SIGINT (Ctrl-C) or SIGTERM (SLURM and Kubernetes send it before a SIGKILL
     after a grace period; torchrun forwards both to its workers) only records the signal: the loop finishes
@@ -1686,6 +1717,46 @@ def _train(
 
     if val and step == 0:  # the starting point of the curve (a resumed run has logged it already)
         window_t0 += validate(0)
+    # one process with a fused AdamW: a step's gradient norm is read back while the next step's kernels are
+    # queued, so that the host never waits for the device within a step; a step whose norm is not finite is
+    # skipped on the device meanwhile (its weights, moments and step counts unchanged), then undone here
+    defer = world == 1 and can_defer_norm(optimizer)
+    pending: _PendingStep | None = None
+
+    def not_finite(at: int, norm: float) -> TandemError:
+        return TandemError(
+            f"step {at + 1}: the loss or its gradient is not finite (gradient norm {norm}); the update was not "
+            f"applied and the {at} steps before it are in the checkpoint in {ckpt.root}: continue with --resume "
+            f"and {lower_lr_advice(cfg)} (or a longer --warmup), or check the data"
+        )
+
+    def settle() -> bool:
+        """Read the deferred norm of the last step. Not finite: undo that step's bookkeeping, save the steps
+        before it (with the data and RNG states from before its batches) and return True: the run stops."""
+        nonlocal pending, grad_norm, step, tokens_seen, lr, frozen, window_steps, window_flops, last_saved
+        nonlocal diverged
+        if pending is None:
+            return False
+        p, pending = pending, None
+        grad_norm = p.read()
+        if math.isfinite(grad_norm):
+            return False
+        step, tokens_seen = p.step, p.tokens_seen
+        lr = schedule.apply(optimizer, step)  # the optimizer as that step found it (the next one set its lr)
+        window_steps -= 1
+        window_flops -= p.flops
+        acc.copy_(p.acc)
+        if p.frozen and not frozen:  # the encoder was unfrozen after it
+            _freeze_encoder(module.model, True)
+            frozen = True
+        optimizer.zero_grad(set_to_none=True)  # the gradients of a step drawn after it, if any
+        set_rng_state(p.rng)
+        if step > last_saved:
+            ckpt.save(step, module, optimizer, trainer_state(), p.data_state)
+            last_saved = step
+        diverged = not_finite(step, grad_norm)
+        return True
+
     exhausted = False
     data_failure: BaseException | None = None  # an error the data stream raised mid-run
     diverged: TandemError | None = None  # a step whose loss or gradient was not finite
@@ -1738,6 +1809,8 @@ def _train(
                 counts = _all_reduce(n_tok).tolist()
             # one process: nothing to agree on, and reading a device tensor back would wait for the last step
             n_global, n_stop, n_failed, n_out = counts
+            if (n_failed > 0 or n_out > 0) and settle():  # the last step's norm first: it may undo that step
+                break
             if n_failed > 0:
                 if step > last_saved:
                     ckpt.save(step, module, optimizer, trainer_state(), pre_state)
@@ -1784,7 +1857,13 @@ def _train(
                         kv_dim=mcfg.kv_dim,
                         gated_ffn=mcfg.gated_ffn,
                     )
-            grad_norm = clip_grad_norm(params, cfg.clip, optimizer)
+            if defer:
+                if settle():  # the last step's norm, long computed: its read does not wait for this step
+                    break
+                norm_t = clip_grad_norm(params, cfg.clip, optimizer, defer=True)
+                grad_norm = 0.0  # read at the next step, or before anything is logged or saved
+            else:
+                grad_norm = clip_grad_norm(params, cfg.clip, optimizer)
             if not math.isfinite(grad_norm):
                 # a non-finite loss or gradient (the norm is global, so every rank sees it): the update would
                 # write NaN into the weights and every checkpoint after it. Skip it, keep the steps trained so
@@ -1794,14 +1873,14 @@ def _train(
                 if step > last_saved:
                     ckpt.save(step, module, optimizer, trainer_state(), pre_state)
                     last_saved = step
-                diverged = TandemError(
-                    f"step {step + 1}: the loss or its gradient is not finite (gradient norm {grad_norm}); the "
-                    f"update was not applied and the {step} steps before it are in the checkpoint in {ckpt.root}: "
-                    f"continue with --resume and {lower_lr_advice(cfg)} (or a longer --warmup), or check the data"
-                )
+                diverged = not_finite(step, grad_norm)
                 break
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if defer:
+                pending = _PendingStep(
+                    norm_t, step, pre_state, pre_rng, frozen, acc.clone(), tokens_seen, flops
+                )
             step += 1
             acc += step_vec
             window_steps += 1
@@ -1810,6 +1889,19 @@ def _train(
 
             if world == 1:  # a Ctrl-C/SIGTERM during this step: the run stops after it, with a row of its own
                 stop_signal = interrupt.signum
+            # the deferred norm is read before anything is logged, scored or saved
+            if (
+                pending is not None
+                and (
+                    step % cfg.log_every == 0
+                    or step == stop_at
+                    or step % cfg.ckpt_every == 0
+                    or (val and (step % val_every == 0 or step == cfg.steps))
+                    or stop_signal is not None
+                )
+                and settle()
+            ):
+                break
             if step % cfg.log_every == 0 or step == stop_at or stop_signal is not None:
                 vec = _all_reduce(acc.clone()).tolist()
                 if device.type == "cuda":
@@ -1866,6 +1958,8 @@ def _train(
             if world == 1:  # no rank to agree with: stop as soon as the step is done
                 stop_signal = interrupt.signum
             if stop_signal is not None:
+                if settle():  # a signal that came after the check above
+                    break
                 if step > last_saved:
                     ckpt.save(
                         step,
