@@ -106,6 +106,10 @@ def test_case_section_without_its_rules_is_a_clear_error() -> None:
         _check_case("xx", {"after": ["في"]})
     with pytest.raises(TandemError, match=r'xx\.json: case needs "oblique"'):
         _check_case("xx", ["في"])
+    _check_case("xx", {"oblique": [], "after": [], "pronouns": ["ها"]})
+    for bad in ("ها", ["ها", "-ه"], [3]):
+        with pytest.raises(TandemError, match="case.pronouns must be a list"):
+            _check_case("xx", {"oblique": [], "after": [], "pronouns": bad})
 
 
 @pytest.mark.parametrize(
@@ -168,11 +172,23 @@ def test_arabic_construct_form_before_a_noun(text: str, want: str) -> None:
         ("2000 مع 3000", "ألفان مع ثلاثة آلاف"),
         ("2000 خلال العام", "ألفان خلال العام"),
         ("2000 منذ البداية", "ألفان منذ البداية"),
+        # the preposition with a pronoun attached: a final ى written ي, one nun for two
+        ("حضر 2000 منهم الحفل", "حضر ألفان منهم الحفل"),
+        ("يوجد 2000 فيها", "يوجد ألفان فيها"),
+        ("وصل 2,000,000 إليها", "وصل مليونان إليها"),
+        ("حصل 2000 عليها", "حصل ألفان عليها"),
+        ("2000 منا", "ألفان منا"),
+        ("2000 لهم", "ألفان لهم"),
+        ("200 بينهما", "مئتان بينهما"),
         # a counted noun after it keeps the construct form, also one that starts like such a word
         ("2000 شخص", "ألفا شخص"),
         ("2,000,000 فلسطيني", "مليونا فلسطيني"),
         ("2000 منزل", "ألفا منزل"),
         ("في 2000 معلم", "في ألفي معلم"),
+        ("2000 منطقة", "ألفا منطقة"),
+        ("2000 لهجة", "ألفا لهجة"),
+        ("2000 عبري", "ألفا عبري"),  # no first-person ي: nisba adjectives ("عبري", "قبلي") count as nouns
+        ("2000 قبلي", "ألفا قبلي"),
     ],
 )
 def test_arabic_dual_before_a_preposition_keeps_its_nun(text: str, want: str) -> None:

@@ -256,6 +256,18 @@ def _power_forms(forms: Forms, tpl: Forms) -> Forms:
     return [tl[min(i, len(tl) - 1)].format(u=fl[min(i, len(fl) - 1)]) for i in range(max(len(fl), len(tl)))]
 
 
+def _with_pronouns(case: dict) -> list[str]:
+    """The words of `case.after` with each attached pronoun of `case.pronouns` (ar "من" + "هم" -> "منهم"): a
+    final alif maqsura is written ya before it ("على" -> "عليها") and a final nun meets a pronoun's nun once
+    ("من" + "نا" -> "منا")."""
+    out = []
+    for word in case.get("after", []) if case.get("pronouns") else []:
+        stem = word[:-1] + "ي" if word.endswith("ى") else word
+        for pron in case["pronouns"]:
+            out.append(stem + (pron[1:] if stem.endswith("ن") and pron.startswith("ن") else pron))
+    return out
+
+
 class LanguageRules:
     """Compiled rules for one language; `normalize(text)` is the spoken form."""
 
@@ -268,8 +280,10 @@ class LanguageRules:
         # a number before one of `numbers.standalone_before` stands alone: no noun follows it (ar "2000 و 2001"
         # *ألفان و ألفان و واحد*), the word apart or written on the next number ("و2020"), not on a word ("وحدة");
         # so does one before a word of `case.after`, a preposition or particle and no counted noun (ar
-        # "2,000,000 في المدينة" *مليونان في المدينة*, not the construct *مليونا* of "مليونا شخص")
-        sb = [*self.v.standalone_before, *t.get("case", {}).get("after", [])]
+        # "2,000,000 في المدينة" *مليونان في المدينة*, not the construct *مليونا* of "مليونا شخص"), also with a
+        # pronoun of `case.pronouns` attached ("2000 منهم" *ألفان منهم*, "عليها", "منا")
+        case = t.get("case", {})
+        sb = [*self.v.standalone_before, *case.get("after", []), *_with_pronouns(case)]
         self.re_standalone_next = re.compile(rf"[^\S\r\n]*(?:{_alternation(sb)})(?![^\W\d_])") if sb else None
         fmt = t["format"]
         dec = fmt["decimal"] + (f"|{fmt['alt_decimal']}" if fmt.get("alt_decimal") else "")

@@ -9,7 +9,9 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   rules for the last word of a year or of a number before no word, ar "ألفا" -> "ألفان"; a number before
   a word keeps the engine's form, ar "ألفا شخص"; `standalone_before`, optional: words after which it
   stands alone all the same, written apart or on a digit, ar "و" of "2000 و 2001", "2000 و2020"; the
-  words of `case.after` too, ar "2000 من الناس" *ألفان من الناس*), and for
+  words of `case.after` too, ar "2000 من الناس" *ألفان من الناس*, also with a pronoun of `case.pronouns`
+  attached, "2000 منهم"; ar leaves out the first person's ي, which would make nisba adjectives of some of
+  the words, "قبلي" "عبري"), and for
   the indic engine `indic`
   (`below_100` or `ones` + `tens`, and `scales` [{value, word: [standalone, joining], table, rules}]: `rules`
   are applied to the multiplier with its scale word where `table` gives no form, ta "முப்பது ஆயிரம்" ->
@@ -280,7 +282,8 @@ def language_table(lang: str) -> dict[str, Any]:
 
 
 def _check_case(code: str, case: Any) -> None:
-    """`case`, where given, must have its "oblique" rules and its "after" words."""
+    """`case`, where given, must have its "oblique" rules and its "after" words; its optional "pronouns" must
+    be a list of letters-only suffixes."""
     if case is not None and not (
         isinstance(case, dict)
         and isinstance(case.get("oblique"), list)
@@ -289,6 +292,12 @@ def _check_case(code: str, case: Any) -> None:
         raise TandemError(
             f'tandem/spoken/languages/{code}.json: case needs "oblique" (a list of [regex, replacement] rules) '
             'and "after" (a list of words after which a number takes that case)'
+        )
+    pronouns = case.get("pronouns", []) if case is not None else []
+    if not isinstance(pronouns, list) or not all(isinstance(p, str) and p.isalpha() for p in pronouns):
+        raise TandemError(
+            f"tandem/spoken/languages/{code}.json: case.pronouns must be a list of attached pronouns, each "
+            f'letters only (ar ["ه", "ها", "هم"]); got {pronouns!r}'
         )
 
 
