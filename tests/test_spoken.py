@@ -891,6 +891,35 @@ def test_telugu_zero_written_for_anusvara_is_the_letter() -> None:
     assert to_spoken("సంఖ్య ౦", "te") == "సంఖ్య సున్నా"
 
 
+@pytest.mark.parametrize("lang", ["ar", "hi", "mr", "ta", "te", "es", "fr", "it", "pt", "de", "en"])
+def test_a_range_of_round_numbers_is_no_phone_number(lang: str) -> None:
+    """ "200-2000" (7 digits in two groups) was read digit by digit as a phone number: two rising whole
+    hundreds joined by a hyphen are a range, read as the range rule reads "200-300"; a subscriber number
+    ("555-1234", "555-2000", "0800-2000") stays digit by digit."""
+    sep = language_table(lang)["range"]
+    zero, five = (language_table(lang)["numbers"]["digits"][d] for d in (0, 5))
+    got = to_spoken("200-2000", lang)
+    assert got.split()[0] == to_spoken("200", lang).split()[0] and f" {sep} " in f" {got} ", got
+    assert zero not in got.split(), got
+    for phone in ("555-1234", "555-2000", "0800-2000", "2000-200"):
+        said = to_spoken(phone, lang).split()
+        assert said.count(zero) + said.count(five) >= 3, (phone, said)
+
+
+def test_arabic_numbers_grouped_by_spaces() -> None:
+    """ar thousands grouped by a space, a no-break or a narrow no-break space ("2 000 000", Maghreb usage)
+    are one number, as grouped by commas; spaced groups that are no thousands stay as they were."""
+    for space in (" ", "\u00a0", "\u202f"):
+        assert (
+            to_spoken(f"2{space}000{space}000 دولار", "ar")
+            == to_spoken("2,000,000 دولار", "ar")
+            == "مليونا دولار"
+        )
+    assert to_spoken("في 12 500 حالة", "ar") == to_spoken("في 12,500 حالة", "ar")
+    assert to_spoken("1 2 3", "ar") == "واحد اثنان ثلاثة"
+    assert to_spoken("اتصل على 0555 123 456", "ar").split()[2:5] == ["صفر", "خمسة", "خمسة"]
+
+
 @pytest.mark.parametrize("lang", ["ar", "hi", "ja", "mr", "ta", "te", "es", "fr", "it", "pt", "de", "en"])
 def test_year_range_is_read_as_two_years_not_a_phone_number(lang: str) -> None:
     """ "(1644-1912)" was read digit by digit as a phone number where 1644 is no year by the table."""

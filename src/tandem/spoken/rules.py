@@ -256,6 +256,12 @@ def _power_forms(forms: Forms, tpl: Forms) -> Forms:
     return [tl[min(i, len(tl) - 1)].format(u=fl[min(i, len(fl) - 1)]) for i in range(max(len(fl), len(tl)))]
 
 
+def _is_round_range(a: str, b: str) -> bool:
+    """ "200", "2000": two whole hundreds (no leading zero), rising: a range ("200-2000 شخص"), where a
+    subscriber number ("555-1234") is no such pair."""
+    return a[0] != "0" and b[0] != "0" and int(a) % 100 == 0 and int(b) % 100 == 0 and int(a) < int(b)
+
+
 def _with_pronouns(case: dict) -> list[str]:
     """The words of `case.after` with each attached pronoun of `case.pronouns` (ar "من" + "هم" -> "منهم"): a
     final alif maqsura is written ya before it ("على" -> "عليها") and a final nun meets a pronoun's nun once
@@ -2232,6 +2238,8 @@ class LanguageRules:
             a, b = int(groups[0]), int(groups[1])
             if all(self.is_year(int(g), "") for g in groups) or "-" in s and 1000 <= a < b <= 2099:
                 return s  # a range of years such as 2010-2020 or 1644-1912, read by the range rule
+        if len(groups) == 2 and s.strip().count("-") == 1 and _is_round_range(*groups):
+            return s  # a range of round numbers such as 200-2000 or 500-10000, read by the range rule
         plus = f"{self.symbols.get('+') or ''} " if m.group("plus") or m.group("plus2") else ""
         return f" {plus}{' '.join(self._phone_group(g) for g in groups)} "
 
