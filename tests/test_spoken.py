@@ -615,7 +615,7 @@ NOT_COUNTED: dict[str, list[tuple[str, str]]] = {
         ("1 a 2", "uno a dos"),
         ("ganó 2 a 1", "ganó dos a uno"),
         ("1 a 2 años", "uno a dos años"),
-        ("el 1 y 2 de mayo", "el uno y dos de mayo"),
+        ("el 1 y 2 de mayo", "el primero y dos de mayo"),  # a range of days: its first day as "el 1 de mayo"
     ],
     "fr": [("21 ans", "vingt et un ans"), ("page 1 ligne 2", "page un ligne deux")],
     "it": [
@@ -904,6 +904,71 @@ def test_a_range_of_round_numbers_is_no_phone_number(lang: str) -> None:
     for phone in ("555-1234", "555-2000", "0800-2000", "2000-200"):
         said = to_spoken(phone, lang).split()
         assert said.count(zero) + said.count(five) >= 3, (phone, said)
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("en", "between 10-20 people", "between ten and twenty people"),
+        ("en", "Between 10:00-11:00 pm", "between ten o'clock and eleven p m"),  # FLORES-200 devtest
+        ("en", "between 3-5 May", "between the third and the fifth of may"),
+        ("en", "between $5-10", "between five and ten dollars"),
+        ("en", "between (10-20)", "between ten and twenty"),
+        ("en", "from 10-20 people", "from ten to twenty people"),  # no "between": the range word
+        ("fr", "entre 10-20 personnes", "entre dix et vingt personnes"),
+        ("fr", "entre le 3-5 mai", "entre le trois et cinq mai"),
+        ("es", "entre 10-20 personas", "entre diez y veinte personas"),
+        ("es", "entre el 10-20 de mayo", "entre el diez y veinte de mayo"),
+        ("it", "tra 10-20 persone", "tra dieci e venti persone"),
+        ("it", "tra l'8-10 maggio", "tra l'otto e dieci maggio"),
+        ("pt", "entre 10-20 pessoas", "entre dez e vinte pessoas"),
+        ("de", "zwischen 10-20 Personen", "zwischen zehn und zwanzig personen"),
+        ("de", "zwischen dem 3.-5. Mai", "zwischen dem dritten und fünften mai"),
+        ("ar", "بين 10-20 شخصا", "بين عشرة و عشرين شخصا"),
+        ("ar", "وبين 200-2000 شخص", "وبين مئتين و ألفي شخص"),  # both genitive after بين
+    ],
+)
+def test_a_dash_after_between_is_said_as_and(lang: str, text: str, want: str) -> None:
+    """ "between 10-20" was *between ten to twenty*: after the table's `range_between` words (and an article)
+    a range's dash, of numbers, amounts, days or times, is said as the conjunction."""
+    assert to_spoken(text, lang) == want
+
+
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "du 3-5 mai 2020", "du trois au cinq mai deux mille vingt"),
+        ("fr", "1-3 mai", "premier au trois mai"),
+        ("es", "del 3-5 de mayo", "del tres al cinco de mayo"),
+        ("it", "dal 3-5 maggio", "dal tre al cinque maggio"),
+        ("pt", "de 3-5 de maio", "de três a cinco de maio"),
+        ("hi", "3-5 मई", "तीन से पाँच मई"),
+        ("mr", "3-5 मे", "तीन ते पाच मे"),
+        ("ta", "3-5 மே", "மூன்று முதல் ஐந்து மே"),
+        ("te", "3-5 మే", "మూడు నుండి ఐదు మే"),
+        ("fr", "les 3 et 5 mai", "les trois et cinq mai"),  # a range word as written
+        ("es", "entre el 3 y 5 de mayo", "entre el tres y cinco de mayo"),
+    ],
+)
+def test_a_range_of_days_keeps_its_dash(lang: str, text: str, want: str) -> None:
+    """ "3-5 mai" was *trois cinq mai* in eight languages: the date rule read "5 mai" and the dash before it
+    was lost. A range of days is said with `date.day_range` (fr *au*, es/it *al*) or the range word."""
+    assert to_spoken(text, lang) == want
+
+
+def test_range_between_is_checked_on_load() -> None:
+    from tandem.spoken.tables import _check_range_between
+
+    _check_range_between("xx", None)
+    _check_range_between("xx", {"words": ["between"], "and": "and", "articles": ["the"]})
+    for bad in (
+        {"words": [], "and": "and"},
+        {"words": ["between"]},
+        ["between"],
+        {"words": ["x"], "and": "y", "articles": "the"},
+    ):
+        with pytest.raises(TandemError, match="range_between needs"):
+            _check_range_between("xx", bad)
 
 
 def test_arabic_numbers_grouped_by_spaces() -> None:

@@ -499,6 +499,20 @@ class LanguageRules:
         )
         # a dash, or a range mark of the table (ja "10:00〜11:00", "100〜250 m", "10〜20%")
         self.range_marks = t.get("range_marks", [])
+        # "between 10-20" *between ten and twenty*: after a word of `range_between.words` (and an article of its
+        # `articles`: fr "entre le 3-5 mai") a dash is said as its conjunction, not as `range` (*between ten to
+        # twenty*)
+        rb = t.get("range_between")
+        self.re_range_between = (
+            re.compile(
+                rf"(?<!\w)(?:{rb.get('prefixes', '')})(?i:{_alternation(rb['words'])})[^\S\r\n]+"
+                + (rf"(?:(?i:{_alternation(rb['articles'])})(?:[^\S\r\n]+|(?<=')))?" if rb.get("articles") else "")
+                + r"[^\w\s]?$"
+            )
+            if rb
+            else None
+        )
+        self.range_between_and = rb["and"] if rb else None
         dash = f"[-–—{''.join(re.escape(c) for c in self.range_marks)}]"
         self.re_time_range = rx(rf"(?=\d)(?P<a>{one})\s?{dash}\s?(?P<b>{one})")
         # a bare hour, a dash and a time with a time word or am/pm ("10-12 Uhr", "10-12 pm"): the range's
@@ -1413,8 +1427,20 @@ class LanguageRules:
         return out or m.group(0)
 
     def _range_word(self, m: re.Match[str]) -> str:
+        """The word between the days of a range of days: a dash is said as `date.day_range` where the table
+        has one (fr "3-5 mai" *trois au cinq mai*), else as any other range's dash; a word as written."""
         sep = m.group("sep")
-        return self.t["range"] if sep in "-–—" else sep.lower()
+        if sep not in "-–—":
+            return sep.lower()
+        word = self._dash_word(m)
+        return self.date.get("day_range", word) if word == self.t["range"] else word
+
+    def _dash_word(self, m: re.Match[str]) -> str:
+        """The word said for a range's dash: the conjunction of `range_between` right after one of its words
+        ("between 3-5 May" *between the third and the fifth of May*), else `range`."""
+        if self.re_range_between is not None and self.re_range_between.search(_before(m)):
+            return self.range_between_and
+        return self.t["range"]
 
     def _days_dm(self, m: re.Match[str]) -> str | None:
         d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
@@ -1669,7 +1695,7 @@ class LanguageRules:
         """ "10:30-11:45": each side read by the time rules, the first with the text before the range before
         it, the second after the range word (ar "من الساعة 20:00-22:00": both genitive)."""
         sides = []
-        rw = self.t["range"]
+        rw = self._dash_word(m)
         # hi "9:30-10:30 am" *सुबह साढ़े नौ से साढ़े दस बजे*: a side is a clock time where the other is
         # (see `_clock_fraction`)
         marked = self.time.get("fractions") is not None and any(
@@ -1691,7 +1717,7 @@ class LanguageRules:
     def _time_range_bare(self, m: re.Match[str]) -> str:
         h = int(m.group("a"))
         side = m.group("b")
-        rw = self.t["range"]
+        rw = self._dash_word(m)
         for rx, fn in (
             (self.re_time_marked, self._time),
             (self.re_time_ampm, self._time_ampm),
@@ -2411,9 +2437,10 @@ class LanguageRules:
         return fr["template"].format(n=self.v.cardinal(n), d=self.v.cardinal(d))
 
     def _range_sep(self, m: re.Match[str]) -> str:
-        """The word said between the numbers of a range match: its range word as written, or `range`."""
+        """The word said between the numbers of a range match: its range word as written, the conjunction of
+        `range_between` after one of its words ("between 10-20" *between ten and twenty*), or `range`."""
         rw = m.groupdict().get("rw")
-        return rw.lower() if rw else self.t["range"]
+        return rw.lower() if rw else self._dash_word(m)
 
     def _range(self, m: re.Match[str]) -> str:
         # before a counted noun both numbers agree, the first one as not right before it ("una a dos horas")

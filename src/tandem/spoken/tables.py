@@ -176,7 +176,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   लाख*, the form of the first `before` rule whose regex finds the next word, hi "0.5 घंटे" *आधे घंटे*;
   `half_units`, `half_before`: units and words before which 0.5 alone only is said, "0.5 km" *आधा
   किलोमीटर*, the unit in the singular).
-- `range` (word between "10-20"), `range_words` (optional: words written between two numbers that make a
+- `range` (word between "10-20"), `range_between` (optional: {"words", "and", "prefixes", "articles"}: after
+  one of `words`, with a clitic of the regex `prefixes` and an article of `articles` after it where given
+  (fr "entre le 3-5 mai"), a dash between two numbers is said as `and`:
+  en "between 10-20" *between ten and twenty*, ar "بين 10-20" *بين عشرة و عشرين*), `range_words` (optional: words written between two numbers that make a
   range before a counted noun, a unit or a currency, and are said as written: es "1 a 2 horas" -> "una a
   dos horas", de "1 bis 2 km" -> "ein bis zwei Kilometer"; `range_words_joined`: those of them also written
 joined to the second number, ar "4 و5"), `range_marks` (optional: marks read as `range` between a word or
@@ -278,7 +281,32 @@ def language_table(lang: str) -> dict[str, Any]:
         raise TandemError(f"tandem/spoken/languages/{code}.json: need 12 months and 10 digit words")
     _check_nouns(code, table.get("noun_agreement", {}))
     _check_case(code, table.get("case"))
+    _check_range_between(code, table.get("range_between"))
     return table
+
+
+def _check_range_between(code: str, rb: Any) -> None:
+    """`range_between`, where given: {"words": [words], "and": a word, "prefixes": a regex (optional)}."""
+    if rb is None:
+        return
+    ok = (
+        isinstance(rb, dict)
+        and isinstance(rb.get("words"), list)
+        and rb["words"]
+        and all(isinstance(w, str) and w.strip() for w in rb["words"])
+        and isinstance(rb.get("and"), str)
+        and rb["and"].strip()
+        and isinstance(rb.get("prefixes", ""), str)
+        and isinstance(rb.get("articles", []), list)
+        and all(isinstance(a, str) and a.strip() for a in rb.get("articles", []))
+    )
+    if not ok:
+        raise TandemError(
+            f'tandem/spoken/languages/{code}.json: range_between needs "words" (a list of words such as '
+            '["between"]) and "and" (the word said for the dash after them), "prefixes" (a regex) and "articles" '
+            "(a list of words) optional; "
+            f"got {rb!r}"
+        )
 
 
 def _check_case(code: str, case: Any) -> None:
