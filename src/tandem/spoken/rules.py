@@ -506,7 +506,11 @@ class LanguageRules:
         self.re_range_between = (
             re.compile(
                 rf"(?<!\w)(?:{rb.get('prefixes', '')})(?i:{_alternation(rb['words'])})[^\S\r\n]+"
-                + (rf"(?:(?i:{_alternation(rb['articles'])})(?:[^\S\r\n]+|(?<=')))?" if rb.get("articles") else "")
+                + (
+                    rf"(?:(?i:{_alternation(rb['articles'])})(?:[^\S\r\n]+|(?<=')))?"
+                    if rb.get("articles")
+                    else ""
+                )
                 + r"[^\w\s]?$"
             )
             if rb
