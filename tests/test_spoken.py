@@ -926,6 +926,7 @@ def test_a_range_of_round_numbers_is_no_phone_number(lang: str) -> None:
         ("de", "zwischen dem 3.-5. Mai", "zwischen dem dritten und fünften mai"),
         ("ar", "بين 10-20 شخصا", "بين عشرة و عشرين شخصا"),
         ("ar", "وبين 200-2000 شخص", "وبين مئتين و ألفي شخص"),  # both genitive after بين
+        ("ar", "بين عامي 2000-2001", "بين عامي ألفين و ألفين و واحد"),  # the dual "the years" before them
     ],
 )
 def test_a_dash_after_between_is_said_as_and(lang: str, text: str, want: str) -> None:
