@@ -107,7 +107,7 @@ def run_one(args) -> dict:
     from tandem.train import Seq2SeqTrainModule, build_optimizer, parallelize
     from tandem.train.flops import seq2seq_train_flops
     from tandem.train.loss import scored_index
-    from tandem.train.optim import can_defer_norm, clip_grad_norm
+    from tandem.train.optim import LateRead, can_defer_norm, clip_grad_norm
 
     torch.manual_seed(0)
     if args.device == "cpu":
@@ -198,33 +198,18 @@ def run_one(args) -> dict:
             torch.cuda.synchronize(device)
 
     # the trainer's one-process step: the gradient norm is read back while the next step's kernels are queued
-    # (a non-finite step is skipped on the device), through pinned memory and an event on a GPU
+    # (a non-finite step is skipped on the device)
     defer = args.impl == "tandem" and can_defer_norm(opt)
-    last_norm: list = []
-
-    def read_last_norm() -> float | None:
-        if not last_norm:
-            return None
-        norm, host, event = last_norm.pop()
-        if event is not None:
-            event.synchronize()
-            return float(host)
-        return float(norm)
+    last_norm: list[LateRead] = []
 
     def train_step(i):
         torch.compiler.cudagraph_mark_step_begin()  # a new iteration for blocks compiled with CUDA graphs
         loss = step(batches[i % 2])
         grads = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
         if defer:
-            read_last_norm()
-            norm = clip_grad_norm(grads, 1.0, opt, defer=True)
-            host = event = None
-            if norm.device.type == "cuda":
-                host = torch.empty((), dtype=norm.dtype, pin_memory=True)
-                host.copy_(norm, non_blocking=True)
-                event = torch.cuda.Event()
-                event.record()
-            last_norm.append((norm, host, event))
+            if last_norm:
+                last_norm.pop().value()
+            last_norm.append(LateRead(clip_grad_norm(grads, 1.0, opt, defer=True)))
         elif args.impl == "tandem":  # the trainer's clipping: folded into the fused step's grad_scale
             clip_grad_norm(grads, 1.0, opt)
         else:

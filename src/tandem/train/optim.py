@@ -13,6 +13,7 @@ from tandem.errors import TandemError
 
 __all__ = [
     "LRSchedule",
+    "LateRead",
     "build_optimizer",
     "can_defer_norm",
     "clip_grad_norm",
@@ -189,6 +190,26 @@ def clip_grad_norm(
         optimizer.found_inf = torch.isfinite(norm).logical_not().float()
         return norm.detach()
     return float(norm)
+
+
+class LateRead:
+    """A 0-d tensor (a deferred gradient norm) to be read on the host later without waiting for what the
+    device queues after it: on a GPU it is copied to pinned memory at once and `value()` waits for that copy
+    alone (an event), where `float()` would wait for every kernel queued since."""
+
+    def __init__(self, t: torch.Tensor) -> None:
+        self.tensor, self.host, self.event = t, None, None
+        if t.device.type == "cuda":
+            self.host = torch.empty((), dtype=t.dtype, pin_memory=True)
+            self.host.copy_(t, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+
+    def value(self) -> float:
+        if self.event is None:
+            return float(self.tensor)
+        self.event.synchronize()
+        return float(self.host)
 
 
 def can_defer_norm(optimizer: torch.optim.Optimizer) -> bool:

@@ -36,7 +36,14 @@ from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.loss import scored_index
 from tandem.train.metrics import MetricsLogger, plot_metrics
 from tandem.train.module import Seq2SeqTrainModule
-from tandem.train.optim import LRSchedule, build_optimizer, can_defer_norm, clip_grad_norm, lower_lr_advice
+from tandem.train.optim import (
+    LateRead,
+    LRSchedule,
+    build_optimizer,
+    can_defer_norm,
+    clip_grad_norm,
+    lower_lr_advice,
+)
 from tandem.train.parallelize import init_distributed, parallelize
 
 __all__ = ["KINDS", "TrainConfig", "TrainResult", "TrainingInterrupted", "lang_from_name", "train"]
@@ -1316,11 +1323,11 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 @dataclass
 class _PendingStep:
-    """A step applied with its gradient norm not yet read back (`clip_grad_norm(defer=True)`): the norm,
-    copied to the host without waiting, and what undoes the step's bookkeeping if the norm was not finite
-    (the device skipped that update)."""
+    """A step applied with its gradient norm not yet read back (`clip_grad_norm(defer=True)`): the norm, on
+    its way to the host, and what undoes the step's bookkeeping if it was not finite (the device skipped
+    that update)."""
 
-    norm: torch.Tensor
+    norm: LateRead
     step: int  # steps done before it
     data_state: Any
     rng: Any
@@ -1328,21 +1335,6 @@ class _PendingStep:
     acc: torch.Tensor  # the log window's sums before it
     tokens_seen: int
     flops: float
-    host: torch.Tensor | None = None
-    event: Any = None
-
-    def __post_init__(self) -> None:
-        if self.norm.device.type == "cuda":
-            self.host = torch.empty((), dtype=self.norm.dtype, pin_memory=True)
-            self.host.copy_(self.norm, non_blocking=True)
-            self.event = torch.cuda.Event()
-            self.event.record()
-
-    def read(self) -> float:
-        if self.event is not None:
-            self.event.synchronize()
-            return float(self.host)
-        return float(self.norm)
 
 
 class _DeferredInterrupt:
@@ -1738,7 +1730,7 @@ def _train(
         if pending is None:
             return False
         p, pending = pending, None
-        grad_norm = p.read()
+        grad_norm = p.norm.value()
         if math.isfinite(grad_norm):
             return False
         step, tokens_seen = p.step, p.tokens_seen
@@ -1879,7 +1871,7 @@ def _train(
             optimizer.zero_grad(set_to_none=True)
             if defer:
                 pending = _PendingStep(
-                    norm_t, step, pre_state, pre_rng, frozen, acc.clone(), tokens_seen, flops
+                    LateRead(norm_t), step, pre_state, pre_rng, frozen, acc.clone(), tokens_seen, flops
                 )
             step += 1
             acc += step_vec
@@ -1889,20 +1881,13 @@ def _train(
 
             if world == 1:  # a Ctrl-C/SIGTERM during this step: the run stops after it, with a row of its own
                 stop_signal = interrupt.signum
+            log_now = step % cfg.log_every == 0 or step == stop_at or stop_signal is not None
+            val_now = bool(val) and (step % val_every == 0 or step == cfg.steps)
+            ckpt_now = step % cfg.ckpt_every == 0 or step == stop_at
             # the deferred norm is read before anything is logged, scored or saved
-            if (
-                pending is not None
-                and (
-                    step % cfg.log_every == 0
-                    or step == stop_at
-                    or step % cfg.ckpt_every == 0
-                    or (val and (step % val_every == 0 or step == cfg.steps))
-                    or stop_signal is not None
-                )
-                and settle()
-            ):
+            if (log_now or val_now or ckpt_now) and settle():
                 break
-            if step % cfg.log_every == 0 or step == stop_at or stop_signal is not None:
+            if log_now:
                 vec = _all_reduce(acc.clone()).tolist()
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
@@ -1942,11 +1927,11 @@ def _train(
                 if step % cfg.log_every == 0:  # a row at a stop only: its window goes on in the checkpoint
                     acc.zero_()
                     window_t0, window_steps, window_flops = time.perf_counter(), 0, 0.0
-            if val and (step % val_every == 0 or step == cfg.steps):
+            if val_now:
                 window_t0 += validate(step)  # not counted in the training throughput
             if bar is not None:
                 bar.update(1)
-            if step % cfg.ckpt_every == 0 or step == stop_at:
+            if ckpt_now:
                 ckpt.save(
                     step,
                     module,
