@@ -12,7 +12,7 @@ import inspect
 import torch
 from torch import nn
 
-from tandem.train.loss import fused_linear_cross_entropy, shift_right, token_cross_entropy
+from tandem.train.loss import LossWorkspace, fused_linear_cross_entropy, shift_right, token_cross_entropy
 
 __all__ = ["Seq2SeqTrainModule"]
 
@@ -28,7 +28,8 @@ class Seq2SeqTrainModule(nn.Module):
     With `fused_loss` and a model that can skip its logits (`forward(..., compute_logits=False)` returning
     `.decoder_hidden_states`, the LM head input), logits are never materialised in full; otherwise the
     model's logits feed a plain cross-entropy. `compile_loss` compiles the fused loss's per-chunk math
-    (set with the trainer's compile switch).
+    (set with the trainer's compile switch). On CPU the fused loss computes in a block this module keeps
+    (`loss_workspace`: one (chunk, V) fp32 block, ~16 MiB by default).
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class Seq2SeqTrainModule(nn.Module):
         self.model = model
         self.chunk_tokens = chunk_tokens
         self.compile_loss = compile_loss
+        self.loss_workspace = LossWorkspace()  # the fused loss's CPU block, reused from step to step
         params = inspect.signature(model.forward).parameters
         self.fused_loss = bool(fused_loss) and "compute_logits" in params and hasattr(model, "lm_head")
         self.takes_padded = "padded" in params
@@ -90,6 +92,7 @@ class Seq2SeqTrainModule(nn.Module):
                 chunk_tokens=self.chunk_tokens,
                 compiled=self.compile_loss,
                 scored=scored,
+                workspace=self.loss_workspace,
             )
         else:
             out = self.model(
