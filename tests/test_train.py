@@ -112,6 +112,22 @@ def test_the_train_module_keeps_its_cpu_loss_block_from_step_to_step():
     assert Seq2SeqTrainModule(model).loss_workspace is not Seq2SeqTrainModule(model).loss_workspace
 
 
+def test_fused_cross_entropy_refuses_a_second_backward_through_one_loss():
+    """backward hands over the gradients computed in forward, scaled in place (no (V, d) copy); a second
+    backward through the same graph (retain_graph) is refused with what to do, not answered wrongly."""
+    torch.manual_seed(0)
+    h = torch.randn(5, 8, requires_grad=True)
+    w = torch.randn(20, 8, requires_grad=True)
+    y = torch.randint(0, 20, (5,))
+    loss, _, _ = fused_linear_cross_entropy(h, w, y)
+    (3.0 * loss).backward(retain_graph=True)
+    ref = F.cross_entropy(h @ w.T, y)
+    gh, gw = torch.autograd.grad(3.0 * ref, (h, w))
+    assert torch.allclose(h.grad, gh, atol=1e-6) and torch.allclose(w.grad, gw, atol=1e-6)
+    with pytest.raises(RuntimeError, match="backward ran twice .* compute the loss again"):
+        loss.backward()
+
+
 def test_train_module_fused_matches_model_loss():
     model = tiny_model().double()
     batch = next(ToyStream())

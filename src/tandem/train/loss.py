@@ -163,7 +163,10 @@ class _FusedLinearCE(torch.autograd.Function):
         losses = torch.empty(n, dtype=acc, device=hidden.device)
         grad_h = torch.empty_like(hidden) if hidden.requires_grad else None
         want_w = weight.requires_grad
-        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device) if want_w else None
+        # filled by the first chunk's GEMM (beta=0): a zero fill first is one more pass over (V, d)
+        grad_w = torch.empty(weight.shape, dtype=acc, device=weight.device) if want_w else None
+        if grad_w is not None and n == 0:
+            grad_w.zero_()
         want_b = bias is not None and bias.requires_grad
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
         want_grad = grad_h is not None or grad_w is not None or grad_b is not None
@@ -196,23 +199,32 @@ class _FusedLinearCE(torch.autograd.Function):
                 grad_h[s : s + chunk].addmm_(g, w, beta=0, alpha=alpha)
             if grad_w is not None:
                 if dtype == acc:
-                    grad_w.addmm_(g.t(), h, alpha=alpha)
-                else:  # bf16 GEMM, fp32 accumulation across chunks
+                    grad_w.addmm_(g.t(), h, beta=0 if s == 0 else 1, alpha=alpha)
+                elif s == 0:  # bf16 GEMM, fp32 accumulation across chunks
+                    torch.mul((g.t() @ h).to(acc), alpha, out=grad_w)
+                else:
                     grad_w.add_((g.t() @ h).to(acc), alpha=alpha)
-        ctx.save_for_backward(*(t if t is not None else torch.empty(0) for t in (grad_h, grad_w, grad_b)))
-        ctx.has = (grad_h is not None, grad_w is not None, grad_b is not None)
+        # held outside save_for_backward so that backward can hand them over, scaled in place: a copy (or a
+        # sum with the tied embedding's gradient that cannot add into them) is one more (V, d) block
+        ctx.grads = (grad_h, grad_w, grad_b)
         ctx.dtypes = (weight.dtype, bias.dtype if bias is not None else None)
         ctx.mark_non_differentiable(losses)
         return losses.sum() * scale, losses
 
     @staticmethod
     def backward(ctx, grad_loss, _grad_losses):
-        gh, gw, gb = ctx.saved_tensors
-        has_h, has_w, has_b = ctx.has
-        out_h = gh * grad_loss.to(gh.dtype) if has_h else None
-        out_w = (gw * grad_loss).to(ctx.dtypes[0]) if has_w else None
-        out_b = (gb * grad_loss).to(ctx.dtypes[1]) if has_b else None
-        return out_h, out_w, out_b, None, None, None, None, None
+        if ctx.grads is None:
+            raise RuntimeError(
+                "fused_linear_cross_entropy: backward ran twice through one loss (retain_graph); compute "
+                "the loss again for a second backward, or use token_cross_entropy on full logits"
+            )
+        grads, ctx.grads = ctx.grads, None
+        out = []
+        for g, dtype in zip(grads, (grads[0].dtype if grads[0] is not None else None, *ctx.dtypes)):
+            if g is not None:
+                g = g.mul_(grad_loss.to(g.dtype)).to(dtype)
+            out.append(g)
+        return (*out, None, None, None, None, None)
 
 
 def fused_linear_cross_entropy(
@@ -240,8 +252,9 @@ def fused_linear_cross_entropy(
     valid = labels != IGNORE_INDEX
     # one nonzero (a host sync on GPU) for both selections, where boolean indexing makes one each
     idx = valid.reshape(-1).nonzero().squeeze(1) if scored is None else scored
-    h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, idx)  # (N, d)
-    y = labels.reshape(-1).index_select(0, idx)
+    h, y = hidden.reshape(-1, hidden.shape[-1]), labels.reshape(-1)  # (N, d), (N,)
+    if idx.numel() < y.numel():  # a shape, no host read: every label scored leaves nothing to select
+        h, y = h.index_select(0, idx), y.index_select(0, idx)
     if scale is None:
         scale = 1.0 / max(1, int(y.numel()))
     chunk = chunk_tokens or _auto_chunk(weight.shape[0], hidden.device)
