@@ -9,7 +9,7 @@ Prints one JSON line per implementation (tokens/s, TFLOP/s, MFU against a matmul
 device, peak memory) and a final ratio line. With `--impl both` each implementation runs in a fresh child
 process (clean peak memory), sharing one measured peak.
 
-    python benchmarks/train_throughput.py --impl both --preset tiny --device cpu --threads 1 --rounds 3
+    python benchmarks/train_throughput.py --impl both --preset tiny --device cpu --rounds 7   # 2 threads
     python benchmarks/train_throughput.py --impl both --preset base --device cuda --compile   # 32x(512+512)
     python benchmarks/train_throughput.py --impl both --preset alexatm-1.9b --device cuda --compile --compile-mode default
     python benchmarks/train_throughput.py --impl tandem --preset base --device cuda --compile --profile prof/
@@ -20,10 +20,11 @@ CUDA graphs per block (auto) and the bf16 residual stream (the default): H100 75
 steps) 70.3 ms/step, 466k tokens/s, 49.9% of 704, HF 319k (34.1%). The fp32 stream: 43.5% (H100), 48.5-49.8%
 (H200). alexatm-1.9b on the H200: 67.9% (76.4k tokens/s, 26.7 GiB); 2026-11-26 with Inductor's default mode
 and the fp32 stream 60.3% (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
-CPU tiny, idle 2-core machine, 5 alternating rounds (2026-11-27): best steps 1.06x HF
-tokens/s at 1 thread and 1.10x at 2, per-round medians 1.12x and 1.20x (both with fused AdamW; 1.25x when HF
-used the for-each AdamW): the LM head's three GEMMs are half of the step's FLOPs on both sides, and tandem's
-GEMMs run at about 90% of the measured matmul peak at 1 thread.
+CPU tiny, idle 2-core machine, alternating rounds (2026-11-28): best steps 1.33x and 1.31x HF tokens/s at
+2 threads (the default; per-round medians 1.32x and 1.34x), 1.23x at 1 thread (median 1.22x); the release
+before, in the same session, 1.20x at 2 threads. At 1 thread tandem's GEMMs run at 85-90% of the measured
+matmul peak and are ~150 ms of a ~190 ms step; with HF's attention and GEMMs the same work, 1.36x is the
+ceiling there.
 """
 
 from __future__ import annotations

@@ -33,8 +33,16 @@ def _cfg(tmp_path, **kw) -> TrainConfig:
     return TrainConfig(**(TOY_RUN | {"out": str(tmp_path / "run")} | kw))
 
 
-@pytest.mark.parametrize("chunk,compiled", [(3, False), (1000, False), (5, True)])
-def test_fused_cross_entropy_equals_plain(chunk, compiled):
+@pytest.mark.parametrize(
+    "chunk,compiled,gpu_kernel", [(3, False, False), (1000, False, False), (3, False, True), (5, True, False)]
+)
+def test_fused_cross_entropy_equals_plain(chunk, compiled, gpu_kernel, monkeypatch):
+    """Against F.cross_entropy in float64, with CPU's chunk kernel (one softmax into a kept block), the GPU's
+    eager one (five in-place passes; run here on CPU) and the compiled one."""
+    import tandem.train.loss as loss_mod
+
+    if gpu_kernel:
+        monkeypatch.setattr(loss_mod, "_softmax_kernel_for", lambda device: False)
     torch.manual_seed(0)
     h = torch.randn(3, 7, 16, dtype=torch.float64, requires_grad=True)
     w = torch.randn(50, 16, dtype=torch.float64, requires_grad=True)
