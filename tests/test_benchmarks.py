@@ -121,3 +121,20 @@ def test_a_padded_benchmark_counts_the_real_tokens(monkeypatch, capsys):
     assert rec["fill"] == pytest.approx(real / (8 * 256), abs=0.01)
     assert rec["tokens_per_s"] * rec["median_step_s"] == pytest.approx(real, rel=0.02)
     assert math.isfinite(rec["final_loss"])
+
+
+def test_the_ratio_line_gives_the_best_rounds_and_the_median_of_paired_rounds(monkeypatch):
+    """train_throughput --impl both: `tokens_per_s` divides the best round of each implementation (which one
+    lucky round moves), `tokens_per_s_paired_median` is the median of each back-to-back pair's own ratio."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    tt = runpy.run_path(str(BENCH / "train_throughput.py"), run_name="not_main")
+
+    def rec(tps, mem):
+        return {"tokens_per_s": tps, "tokens_per_cpu_s": tps, "mfu": tps / 1e5, "peak_rss_gib": mem}
+
+    pairs = [(rec(100, 1.0), rec(130, 0.5)), (rec(160, 1.0), rec(140, 0.5)), (rec(90, 1.0), rec(126, 0.5))]
+    out = tt["summarize"](pairs, "tiny", "cpu", "peak_rss_gib")
+    assert out["tokens_per_s"] == pytest.approx(140 / 160)  # the lucky hf round decides it
+    assert out["tokens_per_s_paired_median"] == pytest.approx(1.3)  # 1.3, 0.875, 1.4
+    assert out["rounds"] == 3 and out["peak_mem"] == 0.5
+    assert out["tokens_per_s_tandem"] == 140 and out["tokens_per_s_hf"] == 160
