@@ -138,3 +138,19 @@ def test_the_ratio_line_gives_the_best_rounds_and_the_median_of_paired_rounds(mo
     assert out["tokens_per_s_paired_median"] == pytest.approx(1.3)  # 1.3, 0.875, 1.4
     assert out["rounds"] == 3 and out["peak_mem"] == 0.5
     assert out["tokens_per_s_tandem"] == 140 and out["tokens_per_s_hf"] == 160
+
+
+def test_the_back_to_back_window_is_timed_with_one_sync(monkeypatch, capsys):
+    """--window (always on CUDA): the timed steps once more back to back with one sync at the end, where the
+    per-step syncs hide the host queueing a step while the device runs the one before."""
+    with pytest.raises(SystemExit) as done:
+        run_script(
+            "train_throughput.py",
+            "--impl tandem --preset tiny --device cpu --steps 2 --warmup 1 --window".split(),
+            monkeypatch,
+        )
+    assert done.value.code == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rec["window_step_s"] > 0
+    assert rec["window_tokens_per_s"] == pytest.approx(8 * 256 / rec["window_step_s"])
+    assert rec["window_mfu"] == pytest.approx(rec["mfu"] * rec["median_step_s"] / rec["window_step_s"])
