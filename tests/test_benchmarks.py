@@ -107,16 +107,21 @@ def test_padded_rows_like_the_trainers(monkeypatch, capsys):
         assert "a share in (0, 1]" in capsys.readouterr().err
 
 
-def test_a_padded_benchmark_counts_the_real_tokens(monkeypatch, capsys):
-    """A tandem run on padded rows: tokens/s counts the real source and target tokens, not the padded shape."""
+def _tiny_tandem_record(flags: str, monkeypatch, capsys) -> dict:
+    """The JSON record of `train_throughput.py --impl tandem --preset tiny --device cpu --warmup 1 FLAGS`."""
     with pytest.raises(SystemExit) as done:
         run_script(
             "train_throughput.py",
-            "--impl tandem --preset tiny --device cpu --steps 1 --warmup 1 --source-fill 0.5 --target-fill 0.75".split(),
+            f"--impl tandem --preset tiny --device cpu --warmup 1 {flags}".split(),
             monkeypatch,
         )
     assert done.value.code == 0
-    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_padded_benchmark_counts_the_real_tokens(monkeypatch, capsys):
+    """A tandem run on padded rows: tokens/s counts the real source and target tokens, not the padded shape."""
+    rec = _tiny_tandem_record("--steps 1 --source-fill 0.5 --target-fill 0.75", monkeypatch, capsys)
     real = 8 * (128 * 0.5 + 128 * 0.75)
     assert rec["fill"] == pytest.approx(real / (8 * 256), abs=0.01)
     assert rec["tokens_per_s"] * rec["median_step_s"] == pytest.approx(real, rel=0.02)
@@ -143,14 +148,7 @@ def test_the_ratio_line_gives_the_best_rounds_and_the_median_of_paired_rounds(mo
 def test_the_back_to_back_window_is_timed_with_one_sync(monkeypatch, capsys):
     """--window (always on CUDA): the timed steps once more back to back with one sync at the end, where the
     per-step syncs hide the host queueing a step while the device runs the one before."""
-    with pytest.raises(SystemExit) as done:
-        run_script(
-            "train_throughput.py",
-            "--impl tandem --preset tiny --device cpu --steps 2 --warmup 1 --window".split(),
-            monkeypatch,
-        )
-    assert done.value.code == 0
-    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rec = _tiny_tandem_record("--steps 2 --window", monkeypatch, capsys)
     assert rec["window_step_s"] > 0
     assert rec["window_tokens_per_s"] == pytest.approx(8 * 256 / rec["window_step_s"])
     assert rec["window_mfu"] == pytest.approx(rec["mfu"] * rec["median_step_s"] / rec["window_step_s"])
