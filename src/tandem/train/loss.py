@@ -5,7 +5,7 @@ logits, loss and the gradients chunk by chunk over tokens during the forward pas
 (chunk, V) block of fp32 logits exists at a time, and backward is a scale of the stored gradients.
 Padding positions (label -100) are dropped before any matmul. On CPU each chunk is one GEMM into a block
 the caller may keep (`LossWorkspace`), one row-wise softmax kernel over it, and the two gradient GEMMs with
-the loss scale folded in; on a GPU the chunk math is five in-place passes, or one compiled kernel.
+the loss scale folded in; on a GPU the chunk math is five in-place ops over the block, or one compiled kernel.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def _chunk_softmax(h, w, b, y, acc: torch.dtype, want_grad: bool, want_bias: boo
 def _chunk_functional(h, w, b, y, scale: torch.Tensor, acc: torch.dtype, want_grad: bool, want_bias: bool):
     """The same chunk math written without in-place ops, for torch.compile: Inductor fuses the softmax,
     the one-hot subtraction and the casts into a couple of kernels over the matmul output instead of the
-    eight full passes over an fp32 block that the eager version makes."""
+    five in-place ops of `_chunk_inplace` (eight reads or writes of the whole fp32 block)."""
     logits = F.linear(h, w, b).to(acc)
     z_y = logits.gather(1, y[:, None]).squeeze(1)
     m = logits.amax(dim=1, keepdim=True)
