@@ -153,21 +153,23 @@ class LossWorkspace:
 
 class _FusedLinearCE(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight, bias, targets, scale, chunk, compiled, workspace):
-        # hidden (N, d), weight (V, d), bias (V,) | None, targets (N,) all valid; returns (scalar, (N,) losses)
+    def forward(ctx, hidden, weight, bias, targets, scale, chunk, compiled, workspace, grads):
+        # hidden (N, d), weight (V, d), bias (V,) | None, targets (N,) all valid; returns (scalar, (N,) losses).
+        # `grads`: whether the caller records gradients (grad mode is always off in here): under no_grad
+        # (validation) the gradients computed with the loss would be two GEMMs per chunk for nothing
         dtype = hidden.dtype
         acc = torch.float64 if dtype == torch.float64 else torch.float32  # softmax/accumulation precision
         w = weight.to(dtype)
         b = bias.to(dtype) if bias is not None else None
         n = hidden.shape[0]
         losses = torch.empty(n, dtype=acc, device=hidden.device)
-        grad_h = torch.empty_like(hidden) if hidden.requires_grad else None
-        want_w = weight.requires_grad
+        grad_h = torch.empty_like(hidden) if grads and hidden.requires_grad else None
+        want_w = grads and weight.requires_grad
         # filled by the first chunk's GEMM (beta=0): a zero fill first is one more pass over (V, d)
         grad_w = torch.empty(weight.shape, dtype=acc, device=weight.device) if want_w else None
         if grad_w is not None and n == 0:
             grad_w.zero_()
-        want_b = bias is not None and bias.requires_grad
+        want_b = grads and bias is not None and bias.requires_grad
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
         want_grad = grad_h is not None or grad_w is not None or grad_b is not None
         on_cpu = _softmax_kernel_for(hidden.device)
@@ -224,7 +226,7 @@ class _FusedLinearCE(torch.autograd.Function):
             if g is not None:
                 g = g.mul_(grad_loss.to(g.dtype)).to(dtype)
             out.append(g)
-        return (*out, None, None, None, None, None)
+        return (*out, None, None, None, None, None, None)
 
 
 def fused_linear_cross_entropy(
@@ -264,7 +266,7 @@ def fused_linear_cross_entropy(
         h = h.to(torch.get_autocast_dtype(dev))
     with torch.autocast(device_type=dev, enabled=False):
         loss, losses = _FusedLinearCE.apply(
-            h, weight, bias, y, float(scale), int(chunk), bool(compiled), workspace
+            h, weight, bias, y, float(scale), int(chunk), bool(compiled), workspace, torch.is_grad_enabled()
         )
     return loss, losses, valid
 
