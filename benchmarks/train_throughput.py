@@ -583,7 +583,7 @@ def main(argv=None) -> int:
             line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
             pair.append(json.loads(line))
             print(line, flush=True)
-        pairs.append((pair[0], pair[1]))
+        pairs.append(tuple(pair))
     mem_key = "peak_gpu_mem_gib" if args.device == "cuda" else "peak_rss_gib"
     print(json.dumps(summarize(pairs, args.preset, args.device, mem_key)), flush=True)
     return 0

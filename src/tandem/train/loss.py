@@ -172,26 +172,29 @@ class _FusedLinearCE(torch.autograd.Function):
         want_b = grads and bias is not None and bias.requires_grad
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
         want_grad = grad_h is not None or grad_w is not None or grad_b is not None
-        on_cpu = _softmax_kernel_for(hidden.device)
-        if compiled:
-            # filled on the device: a host tensor copied over would wait for the copy
-            kernel, sc = _compiled_chunk(), torch.full((), scale, dtype=acc, device=hidden.device)
-        elif not on_cpu:
-            kernel, sc = _chunk_inplace, scale
-        elif workspace is None:
-            workspace = LossWorkspace()  # one block for this call's chunks
+        want_bias = grad_b is not None
+        if compiled or not _softmax_kernel_for(hidden.device):
+            # the logit gradient comes scaled; compiled: the scale filled on the device (a host tensor
+            # copied over would wait for the copy)
+            fn, sc = (
+                (_compiled_chunk(), torch.full((), scale, dtype=acc, device=hidden.device))
+                if compiled
+                else (_chunk_inplace, scale)
+            )
+
+            def run(h, y):
+                return (*fn(h, w, b, y, sc, acc, want_grad, want_bias), 1.0)
+
+        else:  # CPU eager: the scale rides on the GEMMs below
+            workspace = workspace or LossWorkspace()  # without one: one block for this call's chunks
+
+            def run(h, y):
+                block = workspace.block(h.shape[0], w.shape[0], acc, h.device)
+                return (*_chunk_softmax(h, w, b, y, acc, want_grad, want_bias, block), scale)
+
         for s in range(0, n, chunk):
             h = hidden[s : s + chunk]
-            y = targets[s : s + chunk]
-            if compiled or not on_cpu:  # the logit gradient comes scaled
-                chunk_losses, g, g_cols = kernel(h, w, b, y, sc, acc, want_grad, grad_b is not None)
-                alpha = 1.0
-            else:  # CPU eager: the scale rides on the GEMMs below
-                block = workspace.block(h.shape[0], w.shape[0], acc, h.device)
-                chunk_losses, g, g_cols = _chunk_softmax(
-                    h, w, b, y, acc, want_grad, grad_b is not None, block
-                )
-                alpha = scale
+            chunk_losses, g, g_cols, alpha = run(h, targets[s : s + chunk])
             losses[s : s + chunk] = chunk_losses
             if not want_grad:
                 continue
@@ -209,7 +212,7 @@ class _FusedLinearCE(torch.autograd.Function):
         # held outside save_for_backward so that backward can hand them over, scaled in place: a copy (or a
         # sum with the tied embedding's gradient that cannot add into them) is one more (V, d) block
         ctx.grads = (grad_h, grad_w, grad_b)
-        ctx.dtypes = (weight.dtype, bias.dtype if bias is not None else None)
+        ctx.dtypes = (hidden.dtype, weight.dtype, bias.dtype if bias is not None else None)
         ctx.mark_non_differentiable(losses)
         return losses.sum() * scale, losses
 
@@ -222,7 +225,7 @@ class _FusedLinearCE(torch.autograd.Function):
             )
         grads, ctx.grads = ctx.grads, None
         out = []
-        for g, dtype in zip(grads, (grads[0].dtype if grads[0] is not None else None, *ctx.dtypes)):
+        for g, dtype in zip(grads, ctx.dtypes, strict=True):
             if g is not None:
                 g = g.mul_(grad_loss.to(g.dtype)).to(dtype)
             out.append(g)
