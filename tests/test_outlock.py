@@ -186,3 +186,69 @@ def test_an_unwritable_out_is_a_tandem_error_and_leaks_no_lock(tmp_path, monkeyp
     monkeypatch.undo()
     with OutLock("tandem distill") as other:  # nothing left held
         other.acquire(out)
+
+
+def test_a_failed_run_takes_away_what_it_added_only_when_that_is_bookkeeping(tmp_path):
+    """A run refused before it made anything (pretrain on an empty --data file) must not leave a folder holding
+    only `.lock` and `train_config.json`; a run that made anything else keeps all of it."""
+    new = tmp_path / "new"
+    with pytest.raises(ValueError):
+        with OutLock("tandem pretrain") as lock:
+            lock.acquire(new)
+            lock.own("train_config.json")
+            (new / "train_config.json").write_text("{}")
+            raise ValueError("refused")
+    assert not new.exists()
+
+    made = tmp_path / "made"
+    with pytest.raises(ValueError):
+        with OutLock("tandem pretrain") as lock:
+            lock.acquire(made)
+            lock.own("train_config.json")
+            (made / "train_config.json").write_text("{}")
+            (made / "tokenizer").mkdir()  # a result: the tokenizer was trained before the failure
+            raise ValueError("failed later")
+    assert sorted(p.name for p in made.iterdir()) == [".lock", "tokenizer", "train_config.json"]
+
+    mine = tmp_path / "mine"  # a folder the user made, with a file of theirs and an earlier run's config
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    (mine / "old.json").write_text("earlier")
+    with pytest.raises(ValueError):
+        with OutLock("tandem pretrain") as lock:
+            lock.acquire(mine)
+            lock.own("train_config.json", "old.json")
+            (mine / "train_config.json").write_text("{}")
+            (mine / "old.json").write_text("replaced")  # there before the run: not taken away
+            raise ValueError("refused")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "old.json"]
+
+    ok = tmp_path / "ok"  # no failure: nothing is taken away
+    with OutLock("tandem pretrain") as lock:
+        lock.acquire(ok)
+        lock.own("train_config.json")
+        (ok / "train_config.json").write_text("{}")
+    assert sorted(p.name for p in ok.iterdir()) == [".lock", "train_config.json"]
+
+
+def test_a_run_refused_by_another_holder_takes_nothing_away(tmp_path):
+    out = tmp_path / "run"
+    proc = _hold(out)
+    try:
+        with pytest.raises(TandemError, match="in use by another run"):
+            with OutLock("tandem pretrain") as lock:
+                lock.own("train_config.json")
+                lock.acquire(out)
+        assert (out / ".lock").read_text().strip() == str(proc.pid)  # the holder's lock file stays
+    finally:
+        _stop(proc)
+
+
+def test_pretrain_refused_for_empty_data_leaves_no_folder(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    out = tmp_path / "run"
+    args = ["pretrain", "--preset", "tiny", "--data", f"en:{empty}", "--out", str(out), "--steps", "2"]
+    assert main(args) != 0
+    assert "no text to train a tokenizer on" in capsys.readouterr().err
+    assert not out.exists()

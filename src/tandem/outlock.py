@@ -5,6 +5,11 @@ their --out, so two runs cannot interleave their results there. The lock is `fcn
 it when the holder exits, however it exits, so a lock file left by a dead process never blocks (the file
 stays; only a live holder counts). The holder writes its pid into the file for the error message.
 
+A run refused before it made anything (a bad --data file, an empty source) leaves no trace: when the `with`
+block ends with an exception and all the run added to the folder is the lock and the files it registered as
+its own bookkeeping (`own`, e.g. pretrain's train_config.json), those are removed again, and the folder too if
+the lock made it. Anything else the run added (a trained tokenizer, a checkpoint, metrics) keeps everything.
+
 A child forked while a lock is held (a tokeniser worker) does not keep it: a flock lasts as long as any copy
 of its descriptor, so a worker orphaned when its run was killed outright (the OOM killer, a scheduler's
 SIGKILL after the grace period) would have held --out, and refused the run's resume, until killed by hand.
@@ -89,6 +94,9 @@ class OutLock:
         self.what = what
         self.fd: int | None = None
         self.path: Path | None = None
+        self.created = False  # whether acquire() made the folder
+        self.before: set[str] = set()  # what the folder held when acquired
+        self.owned: set[str] = set()  # bookkeeping files removed with the folder a refused run made
 
     def acquire(self, out: str | Path) -> None:
         out = Path(out)
@@ -96,6 +104,7 @@ class OutLock:
             if self.path == out / LOCK_NAME:
                 return
             raise RuntimeError(f"{self.what}: already holds {self.path}")
+        made = not out.exists()
         try:
             out.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -124,8 +133,43 @@ class OutLock:
         except BaseException:
             os.close(fd)  # closing drops a lock taken here
             raise
-        self.fd, self.path = fd, path
+        try:
+            before = {p.name for p in out.iterdir()} - {LOCK_NAME}
+        except OSError as e:
+            os.close(fd)
+            raise _unwritable(out, e) from None
+        self.fd, self.path, self.created, self.before = fd, path, made, before
         _HELD.add(self)
+
+    def own(self, *names: str) -> None:
+        """Files (names in the folder) this run writes as bookkeeping before any result: removed again if
+        the run fails having added nothing else (see the module's docstring)."""
+        self.owned.update(names)
+
+    def _tidy(self) -> None:
+        """After a failure: take away what the run added if that is only the lock and `owned` files (and the
+        folder, if the lock made it). Called while the lock is still held: no other run is in the folder."""
+        if self.path is None:
+            return
+        out = self.path.parent
+        try:
+            added = {p.name for p in out.iterdir()} - self.before
+        except OSError:
+            return
+        if not added <= {LOCK_NAME, *self.owned}:
+            return  # the run made something (or another process put it there): keep everything
+        for name in sorted(added - {LOCK_NAME}) + [LOCK_NAME]:
+            try:
+                (out / name).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return
+        if self.created:
+            try:
+                out.rmdir()
+            except OSError:
+                pass
 
     def release(self) -> None:
         _HELD.discard(self)
@@ -141,5 +185,7 @@ class OutLock:
     def __enter__(self) -> OutLock:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.fd is not None:
+            self._tidy()
         self.release()

@@ -1459,6 +1459,8 @@ def _train(
         )
     if rank == 0:
         lock.acquire(out)  # makes the folder (a clear error when a file is in the way)
+        # a run refused before it made anything (e.g. no text in --data) takes a folder it made away again
+        lock.own("train_config.json", ".train_config.json.tmp")
         if not resuming:
             _write_config(cfg, out)
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
