@@ -957,6 +957,24 @@ def test_a_range_of_days_keeps_its_dash(lang: str, text: str, want: str) -> None
     assert to_spoken(text, lang) == want
 
 
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "le 30-3 mai", "le trente au trois mai"),
+        ("fr", "le 5-3 mai", "le cinq au trois mai"),
+        ("es", "el 30-3 de mayo", "el treinta al tres de mayo"),
+        ("de", "am 30.-3. Mai", "am dreißigsten bis dritten mai"),
+        ("hi", "30-3 मई", "तीस से तीन मई"),
+        ("en", "30-3 May", "the thirtieth to the third of may"),
+        ("en", "May 30-3", "may thirtieth to third"),  # into June
+    ],
+)
+def test_a_falling_range_of_days_crosses_the_months_start(lang: str, text: str, want: str) -> None:
+    """ "le 5-3 mai" was *le cinq trois mai* (the dash lost) and "May 30-3" *may thirtieth minus three*: a
+    first day above the second is a range across the month's start (30 April to 3 May), said as any range."""
+    assert to_spoken(text, lang) == want
+
+
 def test_range_between_is_checked_on_load() -> None:
     from tandem.spoken.tables import _check_range_between
 

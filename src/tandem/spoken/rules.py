@@ -1422,7 +1422,7 @@ class LanguageRules:
             if days is not None:
                 return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
-        if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-3"): the rest stays as written
+        if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-5"): the rest stays as written
             out = self._render_date(day, month, None, "mdy", _before(m), written=m.group("mon"))
             return out + m.group(0)[m.end("d") - m.start() :] if out else m.group(0)
         out = self._render_date(
@@ -1449,7 +1449,8 @@ class LanguageRules:
     def _days_dm(self, m: re.Match[str]) -> str | None:
         d1, d2, month = int(m.group("d1")), int(m.group("d")), self._month_of(m.group("mon"))
         before = _before(m)
-        if not 1 <= d1 <= 31 or d1 >= d2 and m.group("sep") in "-–—":
+        # a falling pair is a range across the month's start ("30-3 mai" *trente au trois mai*, 30 April to 3 May)
+        if not 1 <= d1 <= 31 or d1 == d2 and m.group("sep") in "-–—":
             return None
         # the first day as the template says a day on its own: "the third" / "dritten" (no month)
         lead = _RE_TEMPLATE_LEAD.match(self.date.get("dm", "{day}"))
@@ -1464,7 +1465,7 @@ class LanguageRules:
 
     def _days_md(self, m: re.Match[str]) -> str | None:
         d1, d2, month = int(m.group("d")), int(m.group("d2")), self._month_of(m.group("mon"))
-        if not 1 <= d1 < d2 <= 31:
+        if not (1 <= d1 <= 31 and 1 <= d2 <= 31) or d1 == d2:  # falling: across the month's start
             return None
         first = self._render_date(d1, month, None, "mdy", _before(m), written=m.group("mon"))
         if first is None:
