@@ -225,12 +225,14 @@ def run_one(args) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     times, cpu_times = [], []
+    faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for i in range(args.steps):
         t0, c0 = time.perf_counter(), time.process_time()
         loss = train_step(i)
         sync()
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0) / args.steps
     window = None
     if device.type == "cuda" or args.window:
         # the same steps back to back, one sync at the end: what the per-step syncs above hide, the host
@@ -293,6 +295,9 @@ def run_one(args) -> dict:
         # process CPU time per step: on a shared CPU with --threads 1 this is what other jobs distort least
         "median_step_cpu_s": statistics.median(cpu_times),
         "tokens_per_cpu_s": real_tokens / statistics.median(cpu_times),
+        # the host process's minor page faults per timed step: memory the step takes fresh from the kernel
+        # (on CPU, HF's new logits and gradients each step; each 4 KiB page is faulted in, zeroed, then written)
+        "minor_faults_per_step": faults,
         "tflops": flops / dt / 1e12,
         "mfu": flops / dt / peak,
         **(

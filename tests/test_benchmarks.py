@@ -152,3 +152,28 @@ def test_the_back_to_back_window_is_timed_with_one_sync(monkeypatch, capsys):
     assert rec["window_step_s"] > 0
     assert rec["window_tokens_per_s"] == pytest.approx(8 * 256 / rec["window_step_s"])
     assert rec["window_mfu"] == pytest.approx(rec["mfu"] * rec["median_step_s"] / rec["window_step_s"])
+
+
+def test_the_page_faults_of_the_timed_steps_are_counted(monkeypatch, capsys):
+    """`minor_faults_per_step`: the process's minor page faults over the timed steps, per step (HF's CPU step
+    takes ~30,000: fresh logits and gradients every step)."""
+    import resource
+
+    real = resource.getrusage
+    calls = []
+
+    class Usage:
+        def __init__(self, u, n):
+            self._u, self.ru_minflt = u, n
+
+        def __getattr__(self, name):
+            return getattr(self._u, name)
+
+    def counting(who):  # 1000 more faults at every call from the first timed step on
+        calls.append(who)
+        return Usage(real(who), 1000 * len(calls))
+
+    monkeypatch.setattr(resource, "getrusage", counting)
+    rec = _tiny_tandem_record("--steps 4", monkeypatch, capsys)
+    # read once before and once after the 4 timed steps: 1000 faults over 4 steps
+    assert rec["minor_faults_per_step"] == pytest.approx(1000 / 4)
