@@ -191,14 +191,14 @@ def test_an_unwritable_out_is_a_tandem_error_and_leaks_no_lock(tmp_path, monkeyp
 def test_a_failed_run_takes_away_what_it_added_only_when_that_is_bookkeeping(tmp_path):
     """A run refused before it made anything (pretrain on an empty --data file) must not leave a folder holding
     only `.lock` and `train_config.json`; a run that made anything else keeps all of it."""
-    new = tmp_path / "new"
+    new = tmp_path / "runs" / "new"  # runs/ is made too
     with pytest.raises(ValueError):
         with OutLock("tandem pretrain") as lock:
             lock.acquire(new)
             lock.own("train_config.json")
             (new / "train_config.json").write_text("{}")
             raise ValueError("refused")
-    assert not new.exists()
+    assert not (tmp_path / "runs").exists()
 
     made = tmp_path / "made"
     with pytest.raises(ValueError):

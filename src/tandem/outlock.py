@@ -7,8 +7,8 @@ stays; only a live holder counts). The holder writes its pid into the file for t
 
 A run refused before it made anything (a bad --data file, an empty source) leaves no trace: when the `with`
 block ends with an exception and all the run added to the folder is the lock and the files it registered as
-its own bookkeeping (`own`, e.g. pretrain's train_config.json), those are removed again, and the folder too if
-the lock made it. Anything else the run added (a trained tokenizer, a checkpoint, metrics) keeps everything.
+its own bookkeeping (`own`, e.g. pretrain's train_config.json), those are removed again, and the folders too that
+the lock made. Anything else the run added (a trained tokenizer, a checkpoint, metrics) keeps everything.
 
 A child forked while a lock is held (a tokeniser worker) does not keep it: a flock lasts as long as any copy
 of its descriptor, so a worker orphaned when its run was killed outright (the OOM killer, a scheduler's
@@ -94,9 +94,9 @@ class OutLock:
         self.what = what
         self.fd: int | None = None
         self.path: Path | None = None
-        self.created = False  # whether acquire() made the folder
+        self.made: list[Path] = []  # the folders acquire() made, the folder first, then those above it
         self.before: set[str] = set()  # what the folder held when acquired
-        self.owned: set[str] = set()  # bookkeeping files removed with the folder a refused run made
+        self.owned: set[str] = set()  # bookkeeping files a failed run that made nothing else takes away
 
     def acquire(self, out: str | Path) -> None:
         out = Path(out)
@@ -104,7 +104,11 @@ class OutLock:
             if self.path == out / LOCK_NAME:
                 return
             raise RuntimeError(f"{self.what}: already holds {self.path}")
-        made = not out.exists()
+        made = []  # the folder and the missing folders above it, which mkdir(parents=True) makes
+        for d in (out, *out.parents):
+            if d.exists():
+                break
+            made.append(d)
         try:
             out.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
@@ -138,7 +142,7 @@ class OutLock:
         except OSError as e:
             os.close(fd)
             raise _unwritable(out, e) from None
-        self.fd, self.path, self.created, self.before = fd, path, made, before
+        self.fd, self.path, self.made, self.before = fd, path, made, before
         _HELD.add(self)
 
     def own(self, *names: str) -> None:
@@ -148,7 +152,7 @@ class OutLock:
 
     def _tidy(self) -> None:
         """After a failure: take away what the run added if that is only the lock and `owned` files (and the
-        folder, if the lock made it). Called while the lock is still held: no other run is in the folder."""
+        folders the lock made, while empty). Called while the lock is still held: no other run is in there."""
         if self.path is None:
             return
         out = self.path.parent
@@ -165,11 +169,11 @@ class OutLock:
                 pass
             except OSError:
                 return
-        if self.created:
+        for d in self.made:
             try:
-                out.rmdir()
+                d.rmdir()
             except OSError:
-                pass
+                return
 
     def release(self) -> None:
         _HELD.discard(self)
