@@ -126,6 +126,19 @@ def test_pretrain_cli_missing_data_is_a_clear_error(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nope.txt" in err
+    assert "hub" not in err  # a file name with an extension: no hint about the Hub
+
+
+def test_a_missing_data_name_like_a_hub_dataset_says_how_to_give_one(tmp_path, capsys, monkeypatch):
+    """`--data wikitext` / `--data allenai/c4` name no local file: the error shows the config entry that reads
+    a Hugging Face hub dataset (`"format": "hf"`), and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("wikitext", "allenai/c4"):
+        assert main(["pretrain", "--data", name, "--out", "r", "--steps", "2"]) == 2
+        err = capsys.readouterr().err
+        assert f"--data {name}: no such file or directory; a Hugging Face hub dataset" in err
+        assert f'{{"path": "{name}", "lang": "en", "format": "hf"}}' in err
+    assert not (tmp_path / "r").exists()
 
 
 def test_pretrain_cli_trains_its_tokenizer_through_the_data_readers(tmp_path, capsys):

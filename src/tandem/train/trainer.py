@@ -756,7 +756,14 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
             raise TandemError(f"{flag} {entry}: no file matches; check the path")
         for h in hits:
             if not Path(h).exists():
-                raise TandemError(f"{flag} {h}: no such file or directory")
+                hub = ""
+                if not Path(h).suffix and not Path(h).is_absolute():  # "wikitext", "allenai/c4": a hub name?
+                    hub = (
+                        "; a Hugging Face hub dataset goes in a --config file's data list, e.g. "
+                        f'{{"data": [{{"path": "{h}", "lang": "en", "format": "hf"}}]}} (needs the network or '
+                        "the datasets cache)"
+                    )
+                raise TandemError(f"{flag} {h}: no such file or directory{hub}")
             files.append((h, lang))
     if langs and len(langs) != len(files):
         raise TandemError(
