@@ -975,6 +975,24 @@ def test_a_falling_range_of_days_crosses_the_months_start(lang: str, text: str, 
     assert to_spoken(text, lang) == want
 
 
+@pytest.mark.parametrize(
+    "lang,text,want",
+    [
+        ("fr", "le 5-5 mai", "le cinq au cinq mai"),
+        ("fr", "le 45-3 mai", "le quarante cinq à trois mai"),  # 45 is no day: the plain range word
+        ("es", "el 5-5 de mayo", "el cinco al cinco de mayo"),
+        ("de", "am 5.-5. Mai", "am fünften bis fünften mai"),
+        ("en", "May 5-5", "may fifth to five"),
+        ("en", "on May 5-45 people", "on may fifth to forty five people"),
+        ("en", "between May 5-45", "between may fifth and forty five"),
+    ],
+)
+def test_a_pair_that_is_no_range_of_days_keeps_its_dash(lang: str, text: str, want: str) -> None:
+    """ "le 5-5 mai" was *le cinq cinq mai* and "May 5-45" *may fifth minus forty five*: where the two numbers
+    make no range of days (equal, or one no day of a month) the date is read and the dash said as a range's."""
+    assert to_spoken(text, lang) == want
+
+
 def test_range_between_is_checked_on_load() -> None:
     from tandem.spoken.tables import _check_range_between
 

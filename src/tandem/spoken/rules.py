@@ -1413,7 +1413,12 @@ class LanguageRules:
         out = self._render_date(
             day, month, m.group("y"), "dmy", _before(m), suffix=m.group("dsuf"), written=m.group("mon")
         )
-        head = m.group(0)[: m.start("d") - m.start()]  # an unreadable first day of a range stays as written
+        # the first day of a pair that is no range of days ("5-5 mai", "45-3 mai") stays as written, its dash
+        # said as a range's ("cinq au cinq mai"), not lost
+        head = m.group(0)[: m.start("d") - m.start()]
+        if m.group("d1") and m.group("sep") in "-–—":
+            word = self._range_word(m) if 1 <= int(m.group("d1")) <= 31 else self._dash_word(m)
+            head = f"{m.group(0)[: m.start('sep') - m.start()].rstrip()} {word} "
         return head + out if out else m.group(0)
 
     def _date_md(self, m: re.Match[str]) -> str:
@@ -1422,9 +1427,11 @@ class LanguageRules:
             if days is not None:
                 return days
         day, month = int(m.group("d")), self._month_of(m.group("mon"))
-        if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-5"): the rest stays as written
+        if self.day_ranges and m.group("d2"):  # not a range of days ("March 5-5", "May 5-45"): the second
+            # number stays as written, the dash said as a range's ("may fifth to forty five", not "minus")
             out = self._render_date(day, month, None, "mdy", _before(m), written=m.group("mon"))
-            return out + m.group(0)[m.end("d") - m.start() :] if out else m.group(0)
+            rest = m.group(0)[m.end("sep") - m.start() :].lstrip()
+            return f"{out} {self._range_word(m)} {rest}" if out else m.group(0)
         out = self._render_date(
             day, month, m.group("y"), "mdy", _before(m), suffix=m.group("dsuf"), written=m.group("mon")
         )
