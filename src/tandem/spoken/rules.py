@@ -1414,11 +1414,12 @@ class LanguageRules:
             day, month, m.group("y"), "dmy", _before(m), suffix=m.group("dsuf"), written=m.group("mon")
         )
         # the first day of a pair that is no range of days ("5-5 mai", "45-3 mai") stays as written, its dash
-        # said as a range's ("cinq au cinq mai"), not lost
-        head = m.group(0)[: m.start("d") - m.start()]
+        # said as a range's ("cinq au cinq mai"), not lost; a word between them stays too ("45 au 3 mai")
         if m.group("d1") and m.group("sep") in "-–—":
             word = self._range_word(m) if 1 <= int(m.group("d1")) <= 31 else self._dash_word(m)
             head = f"{m.group(0)[: m.start('sep') - m.start()].rstrip()} {word} "
+        else:
+            head = m.group(0)[: m.start("d") - m.start()]
         return head + out if out else m.group(0)
 
     def _date_md(self, m: re.Match[str]) -> str:

@@ -173,14 +173,10 @@ class _FusedLinearCE(torch.autograd.Function):
         grad_b = torch.zeros(bias.shape, dtype=acc, device=bias.device) if want_b else None
         want_grad = grad_h is not None or grad_w is not None or grad_b is not None
         want_bias = grad_b is not None
-        if compiled or not _softmax_kernel_for(hidden.device):
-            # the logit gradient comes scaled; compiled: the scale filled on the device (a host tensor
-            # copied over would wait for the copy)
-            fn, sc = (
-                (_compiled_chunk(), torch.full((), scale, dtype=acc, device=hidden.device))
-                if compiled
-                else (_chunk_inplace, scale)
-            )
+        if compiled or not _softmax_kernel_for(hidden.device):  # the logit gradient comes scaled
+            fn, sc = _chunk_inplace, scale
+            if compiled:  # the scale filled on the device: a host tensor copied over would wait for the copy
+                fn, sc = _compiled_chunk(), torch.full((), scale, dtype=acc, device=hidden.device)
 
             def run(h, y):
                 return (*fn(h, w, b, y, sc, acc, want_grad, want_bias), 1.0)

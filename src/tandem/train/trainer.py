@@ -53,6 +53,8 @@ KINDS = ("denoise", "clm")  # objectives logged separately; anything else counts
 
 # ModelConfig fields --model-overrides may set on a model loaded with --init-from (they change no weight)
 _INIT_FROM_OVERRIDES = ("dropout",)
+# a run folder's resolved config, and the file it is written to first (replaced atomically)
+CONFIG_NAME, CONFIG_TMP = "train_config.json", ".train_config.json.tmp"
 
 
 @dataclass
@@ -1196,7 +1198,7 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
         if dist.is_initialized():
             dist.barrier()
         return
-    saved_path = out / "train_config.json"
+    saved_path = out / CONFIG_NAME
     try:
         saved = json.loads(saved_path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):  # no record of the run's settings: nothing to compare with
@@ -1287,13 +1289,13 @@ def _data_summary(stats: dict[str, Any]) -> str:
 
 def _write_config(cfg: TrainConfig, out: Path) -> None:
     """`<out>/train_config.json`, replaced atomically (never left half-written)."""
-    tmp = out / ".train_config.json.tmp"
+    tmp = out / CONFIG_TMP
     # --resume, --overwrite and --stop-after say what one invocation does, not how the run is set up: kept,
     # `--config OUT/train_config.json --resume` after an --overwrite start was refused, and after a
     # --stop-after start stopped again after as many steps
     d = cfg.to_dict() | {"resume": False, "overwrite": False, "stop_after": None}
     tmp.write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "train_config.json")
+    os.replace(tmp, out / CONFIG_NAME)
 
 
 def _reshard_note(saved_world: int, world: int, saved_batch: Any, now: int | None, cfg: TrainConfig) -> str:
@@ -1467,7 +1469,7 @@ def _train(
     if rank == 0:
         lock.acquire(out)  # makes the folder (a clear error when a file is in the way)
         # a run refused before it made anything (e.g. no text in --data) takes a folder it made away again
-        lock.own("train_config.json", ".train_config.json.tmp")
+        lock.own(CONFIG_NAME, CONFIG_TMP)
         if not resuming:
             _write_config(cfg, out)
     bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
