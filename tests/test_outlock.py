@@ -252,3 +252,29 @@ def test_pretrain_refused_for_empty_data_leaves_no_folder(tmp_path, capsys):
     assert main(args) != 0
     assert "no text to train a tokenizer on" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_lock_file_taken_away_between_open_and_flock_is_not_held(tmp_path, monkeypatch):
+    """A failed run unlinks its lock file while holding it: a run that opened that file just before and
+    locks it just after must not count the lock on a file no longer in the folder (a third run would
+    create a new .lock and hold it too); it locks the file that is there."""
+    import tandem.outlock as outlock
+
+    out = tmp_path / "run"
+    out.mkdir()
+    real_flock, calls = outlock.fcntl.flock, []
+
+    def flock(fd, op):
+        if not calls and op & outlock.fcntl.LOCK_EX:  # the failed run's tidy, between open and flock
+            (out / outlock.LOCK_NAME).unlink()
+        calls.append(op)
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(outlock.fcntl, "flock", flock)
+    with OutLock("test") as lock:
+        lock.acquire(out)
+        held, on_disk = os.fstat(lock.fd), os.stat(out / outlock.LOCK_NAME)
+        assert (held.st_dev, held.st_ino) == (on_disk.st_dev, on_disk.st_ino)
+        monkeypatch.setattr(outlock.fcntl, "flock", real_flock)
+        with pytest.raises(TandemError, match="in use by another run"):
+            check_out_free(out, "test")

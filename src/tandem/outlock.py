@@ -9,6 +9,8 @@ A run refused before it made anything (a bad --data file, an empty source) leave
 block ends with an exception and all the run added to the folder is the lock and the files it registered as
 its own bookkeeping (`own`, e.g. pretrain's train_config.json), those are removed again, and the folders too that
 the lock made. Anything else the run added (a trained tokenizer, a checkpoint, metrics) keeps everything.
+A lock counts only on the file that is the folder's .lock when it is taken (checked by inode), so a run
+that opened the lock file just before such a tidy took it away locks the new one instead.
 
 A child forked while a lock is held (a tokeniser worker) does not keep it: a flock lasts as long as any copy
 of its descriptor, so a worker orphaned when its run was killed outright (the OOM killer, a scheduler's
@@ -120,15 +122,8 @@ class OutLock:
         if fcntl is None:  # no flock here (Windows): the folder is made, nothing is locked
             return
         path = out / LOCK_NAME
+        fd = self._lock_file(out, path)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise _unwritable(out, e) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise _busy(out, self.what, path) from None
             try:
                 os.ftruncate(fd, 0)
                 os.write(fd, f"{os.getpid()}\n".encode())
@@ -144,6 +139,36 @@ class OutLock:
             raise _unwritable(out, e) from None
         self.fd, self.path, self.made, self.before = fd, path, made, before
         _HELD.add(self)
+
+    def _lock_file(self, out: Path, path: Path, tries: int = 5) -> int:
+        """Open and flock `path`; returns the descriptor. A run that failed having made nothing unlinks its
+        lock file while it holds it (`_tidy`): a process that opened the file before that unlink and locks it
+        after the release holds a lock on a file no longer in the folder, which the next run does not see.
+        So the lock counts only while `path` is still the file locked; otherwise open it again."""
+        for _ in range(tries):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise _unwritable(out, e) from None
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise _busy(out, self.what, path) from None
+                try:
+                    on_disk = os.stat(path)
+                except FileNotFoundError:
+                    on_disk = None
+                except OSError as e:
+                    raise _unwritable(out, e) from None
+                held = os.fstat(fd)
+            except BaseException:
+                os.close(fd)  # closing drops a lock taken here
+                raise
+            if on_disk is not None and (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino):
+                return fd
+            os.close(fd)  # the file locked was taken away meanwhile: lock the one there now
+        raise _busy(out, self.what, path)
 
     def own(self, *names: str) -> None:
         """Files (names in the folder) this run writes as bookkeeping before any result: removed again if
