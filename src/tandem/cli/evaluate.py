@@ -104,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             )
         _check_counts(args)
         tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
+        from tandem.devices import torch_device
+
+        torch_device(args.device)  # so does a device that is no device or not here (was torch's traceback)
         if not Path(args.model).is_dir():  # so does a wrong model path (named at once, no Hub lookup)
             from tandem.errors import model_dir_error
 
