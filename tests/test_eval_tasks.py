@@ -915,3 +915,17 @@ def test_a_device_that_is_not_there_is_a_one_line_error(device, want, tmp_path, 
     # compiled with CUDA enabled"), after the data had been read
     err = _evaluate_err(capsys, "--model", str(tmp_path), "--tasks", "copa", "--device", device)
     assert err.startswith(f"error: {want}") and err.count("\n") == 1
+
+
+def test_out_holding_the_predictions_file_being_scored_is_an_error(tmp_path, capsys):
+    # `--predictions run/predictions.jsonl --out run` scored the file, then replaced it with an empty
+    # predictions.jsonl: the run's predictions, every task's, were gone
+    run = tmp_path / "run"
+    run.mkdir()
+    preds = run / "predictions.jsonl"
+    text = "".join(json.dumps({"task": "copa", "id": str(i), "prediction": 0}) + "\n" for i in range(3))
+    preds.write_text(text)
+    for out in (run, tmp_path / "." / "run"):
+        err = _evaluate_err(capsys, "--predictions", str(preds), "--task", "copa", "--out", str(out))
+        assert "is the --predictions file" in err and "give --out another directory" in err
+    assert preds.read_text() == text
