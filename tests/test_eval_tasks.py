@@ -929,3 +929,13 @@ def test_out_holding_the_predictions_file_being_scored_is_an_error(tmp_path, cap
         err = _evaluate_err(capsys, "--predictions", str(preds), "--task", "copa", "--out", str(out))
         assert "is the --predictions file" in err and "give --out another directory" in err
     assert preds.read_text() == text
+
+
+@pytest.mark.parametrize(
+    "tasks", ["copa,copa", "copa,copa=other.jsonl", "flores:en-de,flores:eng_Latn-deu_Latn"]
+)
+def test_a_task_named_twice_in_tasks_is_an_error(tasks, tmp_path, capsys):
+    # metrics.json (keyed by task name) kept only the second run's scores, with nothing said, and
+    # predictions.jsonl held both under one name
+    err = _evaluate_err(capsys, "--model", str(tmp_path), "--tasks", tasks)
+    assert "twice" in err and "run of its own" in err and err.count("\n") == 1
