@@ -901,3 +901,47 @@ def test_copa_choices_keep_the_pronoun_i_capitalised(tmp_path):
     d = task.load(tmp_path, explicit)[0]
     assert task.prompt(d) == "My body cast a shadow because"
     assert task.choices(d) == [" I stood up.", " ice melted."] and task.target(d) == " I stood up."
+
+
+@pytest.mark.parametrize(
+    "device,want",
+    [
+        ("nope", "--device 'nope' is not a torch device (cpu, cuda, cuda:0, mps)"),
+        ("cuda:99", "--device 'cuda:99' is not available here"),
+        ("mps", "--device 'mps' is not available here"),
+    ],
+)
+def test_a_device_that_is_not_there_is_a_one_line_error(device, want, tmp_path, capsys):
+    # was torch's traceback from inside the model load ("Expected one of cpu, cuda, ..." or "Torch not
+    # compiled with CUDA enabled", "PyTorch is not linked with support for mps devices"), after the data had
+    # been read
+    import torch
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has an MPS device")
+    err = _evaluate_err(capsys, "--model", str(tmp_path), "--tasks", "copa", "--device", device)
+    assert err.startswith(f"error: {want}") and err.count("\n") == 1
+
+
+def test_out_holding_the_predictions_file_being_scored_is_an_error(tmp_path, capsys):
+    # `--predictions run/predictions.jsonl --out run` scored the file, then replaced it with an empty
+    # predictions.jsonl: the run's predictions, every task's, were gone
+    run = tmp_path / "run"
+    run.mkdir()
+    preds = run / "predictions.jsonl"
+    text = "".join(json.dumps({"task": "copa", "id": str(i), "prediction": 0}) + "\n" for i in range(3))
+    preds.write_text(text)
+    for out in (run, tmp_path / "." / "run"):
+        err = _evaluate_err(capsys, "--predictions", str(preds), "--task", "copa", "--out", str(out))
+        assert "is the --predictions file" in err and "give --out another directory" in err
+    assert preds.read_text() == text
+
+
+@pytest.mark.parametrize(
+    "tasks", ["copa,copa", "copa,copa=other.jsonl", "flores:en-de,flores:eng_Latn-deu_Latn"]
+)
+def test_a_task_named_twice_in_tasks_is_an_error(tasks, tmp_path, capsys):
+    # metrics.json (keyed by task name) kept only the second run's scores, with nothing said, and
+    # predictions.jsonl held both under one name
+    err = _evaluate_err(capsys, "--model", str(tmp_path), "--tasks", tasks)
+    assert "twice" in err and "run of its own" in err and err.count("\n") == 1

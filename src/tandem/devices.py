@@ -8,8 +8,8 @@ from tandem.errors import TandemError
 
 
 def torch_device(name: Any, flag: str = "--device ", hint: str = "pass --device cpu") -> Any:
-    """`torch.device(name)`, refusing a string that is no device and a CUDA device this machine lacks (torch
-    would fail later with "Torch not compiled with CUDA enabled"). `flag` names the setting in the message
+    """`torch.device(name)`, refusing a string that is no device and a CUDA or MPS device this machine lacks
+    (torch would fail later with "Torch not compiled with CUDA enabled"). `flag` names the setting in the message
     and comes right before the value (`"--device "`, `"model_args device="`); `hint` says what to do."""
     import torch
 
@@ -23,4 +23,6 @@ def torch_device(name: Any, flag: str = "--device ", hint: str = "pass --device 
         raise TandemError(
             f"{flag}{name!r} is not available here ({torch.cuda.device_count()} CUDA devices); {hint}"
         )
+    if dev.type == "mps" and not torch.backends.mps.is_available():  # torch: "not linked with support"
+        raise TandemError(f"{flag}{name!r} is not available here (no Apple MPS device); {hint}")
     return dev

@@ -82,6 +82,21 @@ def _check_counts(args: argparse.Namespace, shots: bool = True) -> None:
         )
 
 
+def _check_not_replaced(predictions: str, out_dir: str) -> None:
+    """Fail when --out's predictions.jsonl is the --predictions file: writing the reports replaced the file
+    being scored with this run's (empty) predictions.jsonl, and every other task's rows in it were lost."""
+    written = Path(out_dir) / "predictions.jsonl"
+    try:
+        same = written.exists() and os.path.samefile(predictions, written)
+    except OSError:  # the --predictions file is missing: scoring names it
+        same = False
+    if same:
+        raise TandemError(
+            f"--out {out_dir}: its predictions.jsonl is the --predictions file {predictions}, which the "
+            "reports would replace; give --out another directory"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from tandem.evaluation.runner import check_out_dir, markdown_table, write_reports
     from tandem.evaluation.tasks import get_task, get_tasks
@@ -94,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.task:
             raise TandemError("--predictions needs --task naming the task the predictions are for")
+        if args.out:
+            _check_not_replaced(args.predictions, args.out)
         _check_counts(args, shots=False)
         task, explicit = get_task(args.task, args.flores_spm)
         reports = [score_predictions(task, data_dir, args.predictions, explicit, limit=args.limit)]
@@ -104,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
             )
         _check_counts(args)
         tasks = get_tasks(args.tasks, args.flores_spm)  # unknown names fail before the model loads
+        from tandem.devices import torch_device
+
+        torch_device(args.device)  # so does a device that is no device or not here (was torch's traceback)
         if not Path(args.model).is_dir():  # so does a wrong model path (named at once, no Hub lookup)
             from tandem.errors import model_dir_error
 

@@ -965,11 +965,22 @@ def get_task(spec: str, flores_spm: str | None = None) -> tuple[Task, str | None
 
 
 def get_tasks(specs: str, flores_spm: str | None = None) -> list[tuple[Task, str | None]]:
-    """The tasks of a comma-separated `--tasks` value; an error when it names none."""
+    """The tasks of a comma-separated `--tasks` value; an error when it names none, or one task twice."""
     names = [s for s in specs.split(",") if s.strip()]
     if not names:
         raise TandemError(f"--tasks {specs!r} names no task; known tasks: {', '.join(TASK_NAMES)}")
-    return [get_task(s, flores_spm) for s in names]
+    tasks = [get_task(s, flores_spm) for s in names]
+    first: dict[str, str] = {}
+    for spec, (task, _) in zip(names, tasks):
+        # results are keyed by task name: metrics.json kept only the last of the two, and predictions.jsonl
+        # held both under one name (scoring it again failed on the repeated ids)
+        if task.name in first:
+            raise TandemError(
+                f"--tasks names task {task.name} twice ({first[task.name].strip()!r} and {spec.strip()!r}); "
+                "results are kept by task name: evaluate the other file in a run of its own (its own --out)"
+            )
+        first[task.name] = spec
+    return tasks
 
 
 def with_name(task: Task, name: str) -> Task:
