@@ -69,6 +69,27 @@ def test_superglue_sizes_and_flattening(shared_data):
     assert len(sq) == 6078 and sum(not d["answers"] for d in sq) == 3168
 
 
+@pytest.mark.parametrize(
+    "typed, files",
+    [
+        ("xnli:DE", "xnli:de"),
+        ("flores:EN-DE", "flores:en-de"),
+        ("flores:ENG_LATN-Deu_latn", "flores:eng_Latn-deu_Latn"),
+        ("xsid:De", "xsid:de"),
+    ],
+)
+def test_a_language_typed_in_another_case_reads_the_same_files(shared_data, typed, files):
+    """`xnli:DE` looked for dev-DE.tsv and ended in "file not found" (the files are named in lower case)."""
+    task, ref = get_task(typed)[0], get_task(files)[0]
+    assert task.name == ref.name
+    docs = task.load(shared_data, None)
+    assert docs and docs == ref.load(shared_data, None)
+
+
+def test_a_massive_locale_is_spelt_as_its_folders():
+    assert get_task("massive:EN-us")[0].name == "massive:en-US"
+
+
 def test_summarisation_and_massive_fixtures(tmp_path):
     xs = tmp_path / "xsum.jsonl"
     xs.write_text(

@@ -686,7 +686,20 @@ FLORES_LANGS = {
 _FLORES_NAME = {code: name for code, name in FLORES_LANGS.values()}
 
 
+def _lang_case(x: str) -> str:
+    """A language parameter in its files' spelling, whatever case it was typed in: `de`, FLORES `deu_Latn`,
+    MASSIVE `de-DE` (`xnli:DE` or `flores:EN-DE` looked for files that are not there)."""
+    if "_" in x:
+        code, _, script = x.partition("_")
+        return f"{code.lower()}_{script.title()}"
+    if "-" in x:
+        code, _, region = x.partition("-")
+        return f"{code.lower()}-{region.upper()}"
+    return x.lower()
+
+
 def _flores_code(x: str) -> str:
+    x = _lang_case(x)
     return FLORES_LANGS[x][0] if x in FLORES_LANGS else x
 
 
@@ -945,6 +958,8 @@ def get_task(spec: str, flores_spm: str | None = None) -> tuple[Task, str | None
             raise TandemError(f"task spec {spec + '='!r}: no file after '='; give TASK=PATH or just TASK")
     name, _, param = spec.partition(":")
     name = name.lower()
+    if name != "flores":  # a pair: each side on its own
+        param = _lang_case(param)
     if name in _SUPERGLUE and not param:
         task = _SUPERGLUE[name]
     elif name == "squad2" and not param:
