@@ -234,6 +234,23 @@ def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
     assert not EdgeModel.load(d).use_vmap
 
 
+def test_a_trimmed_rows_output_does_not_depend_on_its_batch(built, tmp_path):
+    """A map that allows each source's own words: CTranslate2 allows every row of a batch the words of all the
+    batch's sources, so a row wrote another row's input words (5 of these 6 rows greedily, with "queen"'s
+    token; in `tandem serve`, words of another client's request) and changed with what it was batched with.
+    Each row must decode as it does alone, greedily and in beam search."""
+    import shutil
+
+    d = tmp_path / "trim"
+    shutil.copytree(built["export"], d)
+    trim_vocabulary(d, ["play_music ; artist =", "set_alarm ; time ="])
+    m = EdgeModel.load(d)
+    texts = [*TEXTS, "turn on the kitchen lights", "eight eggs in the living room"]
+    for kw in (dict(max_new_tokens=8), dict(max_new_tokens=8, num_beams=3)):
+        alone = [m.generate_batch([t], **kw)[0].token_ids for t in texts]
+        assert [g.token_ids for g in m.generate_batch(texts, **kw)] == alone, kw
+
+
 def test_a_trimmed_export_scores_over_the_full_vocabulary(built, tmp_path):
     """Scoring never applies a vocabulary map: on a trimmed export a choice of tokens the map leaves out (a
     newline, which no map can hold; words neither in the labels nor in the prompt) gets transformers' log-probs
