@@ -98,7 +98,7 @@ EDGE_GENERATION_DEFAULTS: dict[str, Any] = {
     "min_new_tokens": 0,
     "num_beams": 1,
     "length_penalty": 1.0,
-    "early_stopping": None,  # None: CTranslate2's beam search, which ends as early_stopping=True does
+    "early_stopping": None,  # None: the torch model's False; CTranslate2's beam search ends as True does
     "no_repeat_ngram_size": 0,
     "repetition_penalty": 1.0,
     "forced_bos_token_id": None,
@@ -190,8 +190,14 @@ def _not_exact(
             return "CTranslate2 has no forced last token, and in beam search forcing it changes beam scores"
         if sampling and len(id_list(s[name])) > 1:
             return "sampling among several forced EOS ids"
-    if name == "early_stopping" and beam and s[name] in (False, "never") and s["length_penalty"] != 0:
-        return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)"
+    # unset (None) is False on the torch path, as in transformers: it was taken for CTranslate2's True, so a
+    # plain num_beams > 1 decoded other tokens than the torch model without a word
+    if name == "early_stopping" and beam and s[name] in (None, False, "never") and s["length_penalty"] != 0:
+        return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)" + (
+            "; unset, the torch model (as transformers) uses False: pass early_stopping=True for its tokens"
+            if s[name] is None
+            else ""
+        )
     return None
 
 
