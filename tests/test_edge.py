@@ -234,6 +234,23 @@ def test_vocabulary_trimming_restricts_outputs(built, tmp_path):
     assert not EdgeModel.load(d).use_vmap
 
 
+def test_a_trimmed_rows_output_does_not_depend_on_its_batch(built, tmp_path):
+    """A map that allows each source's own words: CTranslate2 allows every row of a batch the words of all the
+    batch's sources, so a row wrote another row's input words (5 of these 6 rows greedily, with "queen"'s
+    token; in `tandem serve`, words of another client's request) and changed with what it was batched with.
+    Each row must decode as it does alone, greedily and in beam search."""
+    import shutil
+
+    d = tmp_path / "trim"
+    shutil.copytree(built["export"], d)
+    trim_vocabulary(d, ["play_music ; artist =", "set_alarm ; time ="])
+    m = EdgeModel.load(d)
+    texts = [*TEXTS, "turn on the kitchen lights", "eight eggs in the living room"]
+    for kw in (dict(max_new_tokens=8), dict(max_new_tokens=8, num_beams=3)):
+        alone = [m.generate_batch([t], **kw)[0].token_ids for t in texts]
+        assert [g.token_ids for g in m.generate_batch(texts, **kw)] == alone, kw
+
+
 def test_a_trimmed_export_scores_over_the_full_vocabulary(built, tmp_path):
     """Scoring never applies a vocabulary map: on a trimmed export a choice of tokens the map leaves out (a
     newline, which no map can hold; words neither in the labels nor in the prompt) gets transformers' log-probs
@@ -768,6 +785,44 @@ def test_beam_checkpoint_defaults_match_torch(tmp_path, gen_tok, seed):
         ), kw
 
 
+def test_a_beam_search_without_early_stopping_is_named_as_not_the_torch_models(tmp_path, gen_tok):
+    """Seq2SeqLM.generate (as transformers) ends a beam search with early_stopping=False unless told
+    otherwise; CTranslate2 ends it as early_stopping=True does. Left unset, it was taken for True without a
+    word: a plain num_beams=4 gave other tokens than the torch model (3 of these 4 rows, on a model whose
+    outputs end at different lengths). Now a one-time warning names it, and early_stopping=True gives the
+    torch model's tokens without one."""
+    import dataclasses
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    torch.manual_seed(2)
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"),
+        vocab_size=256,
+        max_positions=64,
+        final_logits_bias=True,
+        tie_lm_head=False,
+    )
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        model.final_logits_bias[cfg.eos_token_id] = 2.0  # the rows end at different lengths
+    tok = Tokenizer.load(gen_tok)
+    model.save_pretrained(tmp_path / "m")
+    tok.save(tmp_path / "m")
+    export_ct2(tmp_path / "m", tmp_path / "fp32", quantize="float32")
+    m = EdgeModel.load(tmp_path / "fp32")
+    texts = ["kitchen the am is", "in turn what lights", "wake me up", "play queen"]
+    kw = dict(max_new_tokens=12, num_beams=4)
+    with pytest.warns(UserWarning, match="early_stopping .*unset, the torch model .* uses False"):
+        got = [g.token_ids for g in m.generate_batch(texts, **kw)]
+    assert got != _torch_ids(model, tok, texts, **kw)  # the case the warning is for
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        exact = [g.token_ids for g in m.generate_batch(texts, **kw, early_stopping=True)]
+    assert exact == got == _torch_ids(model, tok, texts, **kw, early_stopping=True)
+
+
 def test_defaults_ctranslate2_cannot_match_are_reported_and_left_out(tmp_path, gen_tok):
     ours, export = _hub_export(tmp_path, gen_tok, **HUB_DEFAULTS)
     tok = Tokenizer.load(gen_tok)
@@ -895,7 +950,12 @@ def test_checkpoint_bans_ctranslate2_cannot_match_are_left_out_with_a_warning(tm
         tmp_path, gen_tok, begin_suppress_tokens=[2], bad_words_ids=[[7, 8]], num_beams=3
     )
     m = EdgeModel.load(export)
-    assert sorted(m.meta["generation_edge"]["not_exact"]) == ["bad_words_ids", "begin_suppress_tokens"]
+    # (and the 3 beams end by CTranslate2's rule, early_stopping=True's, where the model's is unset: False)
+    assert sorted(m.meta["generation_edge"]["not_exact"]) == [
+        "bad_words_ids",
+        "begin_suppress_tokens",
+        "early_stopping",
+    ]
     with pytest.warns(UserWarning, match="not applied: bad_words_ids .*; begin_suppress_tokens"):
         got = [g.token_ids for g in m.generate_batch(GEN_TEXTS, max_new_tokens=8)]
     tok = Tokenizer.load(gen_tok)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -390,6 +391,8 @@ def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):
         for out, words in [
             (tmp_path / "junk", "exists and is not"),
             (tmp_path / "file.txt", "is a file"),
+            # a file above it: was a FileExistsError traceback once the export was done
+            (tmp_path / "file.txt" / "sub", "file.txt is a file, not a folder"),
             (tmp_path / "m", "is the model directory"),
         ]:
             assert main(["export", m, "--format", fmt, "--out", str(out)]) == 2, (fmt, out)
@@ -407,6 +410,23 @@ def test_cli_export_refuses_an_out_it_would_clobber(tmp_path, tok_dir, capsys):
     assert main(["export", m, "--format", "hf", "--out", str(tmp_path / "hf")]) == 0
     assert json.loads((tmp_path / "hf" / "config.json").read_text())["model_type"] == "mbart"
     assert sorted(p.name for p in (tmp_path / "hf").iterdir()) == fresh
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no folder can be made"
+)
+@pytest.mark.parametrize("fmt", ["ct2", "hf"])
+def test_cli_export_to_an_unwritable_place_is_one_error_line(tmp_path, tok_dir, capsys, fmt):
+    """An --out where no folder can be made (here /proc; elsewhere a folder without write permission or a
+    read-only file system): one error line naming it, not an OSError traceback after the whole export."""
+    model = _tiny_tandem()
+    model.save_pretrained(tmp_path / "m")
+    Tokenizer.load(tok_dir).save(tmp_path / "m")
+    out = "/proc/tandem-export-test/out"
+    assert main(["export", str(tmp_path / "m"), "--format", fmt, "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and f"{out}: cannot write there" in err and "Traceback" not in err, err
+    assert not os.path.exists(out)
 
 
 def test_cli_export_hf_refuses_quantize_and_is_verified(tmp_path, tok_dir, capsys, monkeypatch):

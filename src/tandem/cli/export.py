@@ -62,6 +62,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _unwritable(out: Path, e: OSError) -> TandemError:
+    return TandemError(f"--out {out}: cannot write there: {e.strerror or e}; choose a writable directory")
+
+
 def _is_hf_export(directory: Path) -> bool:
     """Whether `directory` holds a Hugging Face model a previous `--format hf` export may have written."""
     try:
@@ -123,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise TandemError(f"--out {out} is a file; give a new or empty directory")
+    # a file above --out: making the folder failed with a FileExistsError traceback after the whole export
+    above = next((d for d in out.parents if d.exists()), None)
+    if above is not None and not above.is_dir():
+        raise TandemError(f"--out {out}: {above} is a file, not a folder; give a new or empty directory")
     if out.exists() and out.resolve() == Path(args.model).resolve():
         raise TandemError(f"--out {out} is the model directory itself; give a new or empty directory")
     if args.format == "hf":
@@ -158,10 +166,14 @@ def run(args: argparse.Namespace) -> int:
         if labels is not None:
             SLULabels.load(labels)  # validated before anything is written
         created = [d for d in out.parents if not d.exists()]  # deepest first
-        out.parent.mkdir(parents=True, exist_ok=True)
         # written and checked beside --out first, so a failed check leaves --out as it was
         try:
-            with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as stage_s:
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                staging = tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-")
+            except OSError as e:  # permission denied, a read-only file system: was a traceback
+                raise _unwritable(out, e) from None
+            with staging as stage_s:
                 stage = Path(stage_s)
                 arch = to_hf(model, stage, tokenizer=tok)
                 if labels is not None:  # tag-format SLU students keep their tag names beside the weights

@@ -98,7 +98,7 @@ EDGE_GENERATION_DEFAULTS: dict[str, Any] = {
     "min_new_tokens": 0,
     "num_beams": 1,
     "length_penalty": 1.0,
-    "early_stopping": None,  # None: CTranslate2's beam search, which ends as early_stopping=True does
+    "early_stopping": None,  # None: the torch model's False; CTranslate2's beam search ends as True does
     "no_repeat_ngram_size": 0,
     "repetition_penalty": 1.0,
     "forced_bos_token_id": None,
@@ -190,8 +190,14 @@ def _not_exact(
             return "CTranslate2 has no forced last token, and in beam search forcing it changes beam scores"
         if sampling and len(id_list(s[name])) > 1:
             return "sampling among several forced EOS ids"
-    if name == "early_stopping" and beam and s[name] in (False, "never") and s["length_penalty"] != 0:
-        return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)"
+    # unset (None) is False on the torch path, as in transformers: it was taken for CTranslate2's True, so a
+    # plain num_beams > 1 decoded other tokens than the torch model without a word
+    if name == "early_stopping" and beam and s[name] in (None, False, "never") and s["length_penalty"] != 0:
+        return "CTranslate2's beam search ends once num_beams hypotheses have ended (early_stopping=True)" + (
+            "; unset, the torch model (as transformers) uses False: pass early_stopping=True for its tokens"
+            if s[name] is None
+            else ""
+        )
     return None
 
 
@@ -374,6 +380,11 @@ class EdgeModel:
             )
         # ids below this one are candidates of every call with the map (see `_translate`)
         self._vmap_stable_below = self._always_candidates_below() if self.use_vmap else 0
+        # whether the map allows a source's own tokens (`trim_vocabulary(copy_source=True)`): CTranslate2 then
+        # allows every row of a batch the tokens of all the batch's sources (see `generate_batch`)
+        self._vmap_per_source = self.use_vmap and any(
+            line and not line.startswith("\t") for line in _read_text(self.path / VMAP_FILE).split("\n")
+        )
         self._vmap_dirty = False
         self._vmap_lock = threading.Lock()
         # a source token with text (CTranslate2 skips a source of special tokens without running the model)
@@ -621,15 +632,28 @@ class EdgeModel:
                     return cut_at_stop(self.decode(seen), stops)[1]
 
                 kwargs["callback"] = _on_token
-            try:
-                results = self._translate(source, kwargs)
-            except ValueError as e:
-                # With a vocabulary map CTranslate2 samples from the tokens mapped from this batch's words
-                # only, and refuses a top-k over their number: a top-k over all of them filters nothing.
-                if not (sampling and kwargs["sampling_topk"] and "sampling_topk" in str(e)):
-                    raise
-                kwargs["sampling_topk"] = 0
-                results = self._translate(source, kwargs)
+
+            def translate(rows: list[list[str]], kw: dict[str, Any]) -> Any:
+                try:
+                    return self._translate(rows, kw)
+                except ValueError as e:
+                    # With a vocabulary map CTranslate2 samples from the tokens mapped from this batch's words
+                    # only, and refuses a top-k over their number: a top-k over all of them filters nothing.
+                    if not (sampling and kw["sampling_topk"] and "sampling_topk" in str(e)):
+                        raise
+                    return self._translate(rows, {**kw, "sampling_topk": 0})
+
+            if self._vmap_per_source and len(source) > 1:
+                # CTranslate2 gives every row of a batch the candidates of all its sources' words: a row wrote
+                # another row's input words (in `tandem serve`, another client's) and its output changed with
+                # what it was batched with. Each row is decoded alone, over its own words.
+                prefix = kwargs.pop("target_prefix", None)
+                results = [
+                    translate([src], {**kwargs, **({"target_prefix": [prefix[k]]} if prefix else {})})[0]
+                    for k, src in enumerate(source)
+                ]
+            else:
+                results = translate(source, kwargs)
             hyps = [list(res.hypotheses[0]) for res in results]
             scores = [float(res.scores[0]) if return_scores and res.scores else None for res in results]
         gens = []

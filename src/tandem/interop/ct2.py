@@ -923,8 +923,14 @@ def _publish(stage: Path, out: Path) -> None:
 
     The files are first copied beside `out` (the slow part, maybe across file systems), then renamed into
     place, so an export that fails while copying leaves `out` as it was."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-") as side_s:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-")
+    except OSError as e:  # permission denied, a read-only file system: a traceback after the whole export
+        raise TandemError(
+            f"output dir {out}: cannot write there: {e.strerror or e}; choose a writable directory"
+        ) from None
+    with staging as side_s:
         side = Path(side_s) / "export"
         shutil.copytree(stage, side)
         if not out.exists():
