@@ -1281,3 +1281,38 @@ def test_score_position_limit_is_the_same_on_both_backends_and_a_full_target_is_
                 assert (
                     r.json()["error"]["message"] == f"{words} is over this model's 16 positions; shorten it"
                 )
+
+
+def test_early_stopping_makes_edge_and_torch_backends_decode_the_same_beams(
+    torch_dir, torch_backend, tmp_path, monkeypatch
+):
+    """A beam search on the edge runtime ends as early_stopping=True does (CTranslate2), the torch model's
+    as False unless told: a request could not make the two backends agree. `early_stopping: true` does."""
+    texts = [TEXT, "play the music", "stop", "wake me up at seven"]
+    req = {"inputs": texts, "max_new_tokens": 12, "num_beams": 4, "early_stopping": True}
+    export_ct2(torch_dir, tmp_path / "fp32", quantize="float32")  # the same weights as the torch backend's
+    edge_backend = EdgeBackend(tmp_path / "fp32")
+    seen = []  # the setting each backend's model was called with
+
+    def spy(fn):
+        def call(*a, **kw):
+            seen.append(kw.get("early_stopping", "left out"))
+            return fn(*a, **kw)
+
+        return call
+
+    monkeypatch.setattr(torch_backend.model, "generate", spy(torch_backend.model.generate))
+    monkeypatch.setattr(edge_backend.model, "generate_batch", spy(edge_backend.model.generate_batch))
+    outs = {}
+    for name, b in (("edge", edge_backend), ("torch", torch_backend)):
+        with TestClient(create_app(b, ServeSettings(max_items=8))) as c:
+            r = c.post("/v1/generate", json=req)
+            assert r.status_code == 200, r.text
+            outs[name] = [o["text"] for o in r.json()["outputs"]]
+            bad = c.post("/v1/generate", json={**req, "early_stopping": "yes"})
+            assert bad.status_code == 422 and "early_stopping" in bad.text
+            plain = c.post("/v1/generate", json={k: v for k, v in req.items() if k != "early_stopping"})
+            assert plain.status_code == 200, plain.text
+    assert outs["edge"] == outs["torch"]
+    # asked for: passed on; left out: the model's default (the torch model is not told False)
+    assert seen == [True, None, True, "left out"]

@@ -218,6 +218,9 @@ class GenerateRequest(_Strict):
     temperature: StrictFloat | StrictInt = 0.0
     top_k: StrictInt | None = None  # left out: the model's (a Hugging Face model: 50), else 0 (no filter)
     top_p: StrictFloat | StrictInt = 1.0
+    # left out: the model's (the torch model, as transformers: False; the edge runtime's beam search ends as
+    # True does): true makes --backend edge and --backend torch decode the same beams
+    early_stopping: StrictBool | None = None
     # transformers' token bans, by token id; left out: the model's, [] turns the model's off
     bad_words_ids: list[list[StrictInt]] | None = None
     suppress_tokens: list[StrictInt] | None = None
@@ -469,6 +472,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
         top_p,
         max_name: str = "max_new_tokens",  # the field as the client named it (completions: max_tokens)
         bans: dict[str, Any] | None = None,  # bad_words_ids, suppress_tokens, begin_suppress_tokens
+        early_stopping: bool | None = None,
     ) -> GenerateParams:
         # a setting left out (None) is the model's default, which the backend applies; what a client asks
         # for is held to the server's limits, and a model default over them is cut to the limit
@@ -528,6 +532,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             float(temperature),
             top_k,
             float(top_p),
+            early_stopping,
             **frozen,
         )
 
@@ -627,6 +632,7 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
                 "suppress_tokens": req.suppress_tokens,
                 "begin_suppress_tokens": req.begin_suppress_tokens,
             },
+            early_stopping=req.early_stopping,
         )
         gens = await run_rows(request, ("generate", p), texts)
         return {

@@ -29,6 +29,8 @@ class GenerateParams:
     temperature: float = 0.0
     top_k: int | None = None  # None: the model's default, else 0 (no filter)
     top_p: float = 1.0
+    # None: the model's (Seq2SeqLM.generate, as transformers: False; CTranslate2's beam search ends as True)
+    early_stopping: bool | None = None
     # transformers' token bans (None: the model's; empty: off)
     bad_words_ids: tuple[tuple[int, ...], ...] | None = None
     suppress_tokens: tuple[int, ...] | None = None
@@ -99,6 +101,7 @@ class EdgeBackend:
             temperature=params.temperature,
             top_k=params.top_k,
             top_p=params.top_p,
+            early_stopping=params.early_stopping,
             **params.bans(),
         )
 
@@ -181,6 +184,7 @@ class TorchBackend:
             "num_beams": params.num_beams,
             "min_new_tokens": params.min_new_tokens,
             "top_k": params.top_k,
+            "early_stopping": params.early_stopping,
         }
         with self.torch.inference_mode():
             out = self.model.generate(
