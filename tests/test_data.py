@@ -383,6 +383,18 @@ def test_a_stream_resharded_to_another_number_of_ranks_skips_no_document(corpus)
     merged.load_resharded([s.state_dict() for s in packed])
     for lang in merged.languages:
         assert merged._buffers[lang] == packed[0]._buffers[lang] + packed[1]._buffers[lang]
+    # so do the rests of documents CLM rows cut (the next documents of their language)
+    write_docs(path.with_name("long.txt"), 5, [100] * 4)
+    cut = lambda rank, world: PretrainStream(  # noqa: E731
+        [Source(path.with_name("long.txt"), "en")], TOK, CLMObjective(CLM), 24, 1, rank=rank, world_size=world
+    )
+    halves = [cut(0, 2), cut(1, 2)]
+    states = [(next(s), json.loads(json.dumps(s.state_dict())))[1] for s in halves]
+    one = cut(0, 1)
+    one.load_resharded(states)
+    assert one._rests["en"] == states[0]["rests"]["en"] + states[1]["rests"]["en"]
+    b = next(one)
+    assert rows(b, "input_ids")[0][1:-1] + rows(b, "labels")[0][:-1] == states[0]["rests"]["en"][0][:22]
     with pytest.raises(TandemError, match="every rank, rank 0 first"):
         merged.load_resharded([packed[1].state_dict()])
 
