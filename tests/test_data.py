@@ -171,10 +171,12 @@ def test_clm_rows_are_single_documents_never_packed(corpus):
             assert DOC not in text
             assert len({origin(t) for t in text}) == 1  # one document
             k = origin(text[0])[1]
-            assert text == docs[k][: len(text)]
-            assert len(text) == min(len(docs[k]), 32 - 2)  # [CLM] and EOS on the source leave 30
-            seen.append(k)
-    assert seen == list(range(40))  # in file order, one document per row
+            start = docs[k].index(text[0])
+            assert text == docs[k][start : start + len(text)]
+            assert len(text) <= 32 - 2  # [CLM] and EOS on the source leave 30
+            seen.extend(text)
+    # in file order: a document longer than a row goes on in the next row (its rest is not lost)
+    assert seen == [t for d in docs for t in d][: len(seen)]
 
 
 def test_long_clm_document_leftover_feeds_packing(tmp_path):
@@ -189,9 +191,60 @@ def test_long_clm_document_leftover_feeds_packing(tmp_path):
         seen.append((b["kind"][0], src[1:-1] + tgt[:-1] if b["kind"][0] == "clm" else tgt[:-1]))
     first_clm = next(i for i, (k, _) in enumerate(seen) if k == "clm")
     assert seen[first_clm][1] == doc[:38]  # a fresh document, cut to fit (40 - [CLM] - EOS)
-    following = next(t for k, t in seen[first_clm + 1 :] if k == "denoise")
     assert first_clm == 0  # with this seed, so the packing buffer was empty before the CLM row
-    assert following == doc[38:76]  # the cut-off rest is packed next (38-token chunks), not dropped
+    # the cut-off rest is the next document, not dropped: a CLM row goes on with it (38 tokens; with this seed),
+    # and the packed row after that packs what is left of it (24 tokens, [DOC], the next document)
+    assert seen[1] == ("clm", doc[38:76])
+    following = next(t for k, t in seen[2:] if k == "denoise")
+    assert following[:25] == doc[76:100] + [DOC]
+
+
+def test_clm_rows_go_on_with_the_rest_of_a_long_document_and_the_state_stays_small(tmp_path):
+    """--objective clm never packs: the rests of long documents used to pile up in the packing buffer (and in
+    every checkpoint) without bound and were never trained on. A rest is the next CLM row's document."""
+    docs = write_docs(tmp_path / "a.txt", 0, [100, 51, 7, 90])
+    make = lambda: PretrainStream(  # noqa: E731
+        [Source(tmp_path / "a.txt", "en")], TOK, CLMObjective(CLM), seq_len=24, batch_size=3, seed=1
+    )
+    stream = make()
+    pieces = []
+    for n in range(40):
+        if n == 7:  # a checkpoint inside a document's rests resumes exactly
+            state = json.loads(json.dumps(stream.state_dict()))
+            resumed = make()
+            resumed.load_state_dict(state)
+            ahead = [next(resumed) for _ in range(5)]
+        b = next(stream)
+        if 7 <= n < 12:
+            assert batches_equal([b], [ahead[n - 7]])
+        for src, tgt in zip(rows(b, "input_ids"), rows(b, "labels"), strict=True):
+            pieces.append(src[1:-1] + tgt[:-1])  # [CLM] ... EOS, ... EOS
+        state = stream.state_dict()
+        held = sum(map(len, state["buffers"].values())) + sum(
+            len(r) for v in state.get("rests", {}).values() for r in v
+        )
+        assert held < 100  # at most one document's rest
+    text = [t for p in pieces for t in p]
+    one_pass = [t for d in docs for t in d]
+    assert text[: 3 * len(one_pass)] == one_pass * 3  # every token, in order, epoch after epoch
+    assert all(3 <= len(p) <= 22 for p in pieces)  # no rest shorter than min_doc_tokens (100 = 4 x 22 + 12)
+
+
+def test_alexatm_on_documents_much_longer_than_a_row_keeps_its_packing_buffer_bounded(tmp_path):
+    """With documents many rows long, 20% CLM rows cut off more than 80% packed rows use: the rests filled the
+    packing buffer without bound (FLORES paragraphs of 20 sentences at --seq-len 128: 880k tokens after 300
+    batches of 16)."""
+    write_docs(tmp_path / "a.txt", 0, [900] * 5)
+    stream = PretrainStream(
+        [Source(tmp_path / "a.txt", "en")], TOK, AlexaTMObjective(CLM), seq_len=24, batch_size=8, seed=0
+    )
+    for _ in range(60):
+        next(stream)
+        state = stream.state_dict()
+        buffered = sum(map(len, state["buffers"].values()))
+        rests = sum(len(r) for v in state.get("rests", {}).values() for r in v)
+        assert buffered <= 22 + 900 and rests <= 900
+    assert stream.stats["examples"]["clm"] > 50
 
 
 # -- determinism, resume ---------------------------------------------------------------------------------------
@@ -330,6 +383,18 @@ def test_a_stream_resharded_to_another_number_of_ranks_skips_no_document(corpus)
     merged.load_resharded([s.state_dict() for s in packed])
     for lang in merged.languages:
         assert merged._buffers[lang] == packed[0]._buffers[lang] + packed[1]._buffers[lang]
+    # so do the rests of documents CLM rows cut (the next documents of their language)
+    write_docs(path.with_name("long.txt"), 5, [100] * 4)
+    cut = lambda rank, world: PretrainStream(  # noqa: E731
+        [Source(path.with_name("long.txt"), "en")], TOK, CLMObjective(CLM), 24, 1, rank=rank, world_size=world
+    )
+    halves = [cut(0, 2), cut(1, 2)]
+    states = [(next(s), json.loads(json.dumps(s.state_dict())))[1] for s in halves]
+    one = cut(0, 1)
+    one.load_resharded(states)
+    assert one._rests["en"] == states[0]["rests"]["en"] + states[1]["rests"]["en"]
+    b = next(one)
+    assert rows(b, "input_ids")[0][1:-1] + rows(b, "labels")[0][:-1] == states[0]["rests"]["en"][0][:22]
     with pytest.raises(TandemError, match="every rank, rank 0 first"):
         merged.load_resharded([packed[1].state_dict()])
 

@@ -524,6 +524,31 @@ def test_tensorboard_shows_each_step_once_after_a_resume_from_an_earlier_checkpo
     assert [e.value for e in events] == pytest.approx([loss for _, loss in _losses(out)])
 
 
+def test_a_resume_stopped_while_it_drops_the_rows_to_redo_keeps_the_log(tmp_path, monkeypatch):
+    """A resume drops the rows after its checkpoint from metrics.jsonl. Rewritten in place, a run stopped
+    during the rewrite lost the log of every step before (a SIGTERM 9 s into a resume of a 500k-row log left
+    151k rows; here a full disk): the file is replaced whole instead."""
+    import errno
+
+    from tandem.train.metrics import MetricsLogger, read_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in range(1, 11)))
+    write_text = Path.write_text
+
+    def full_disk(self, data, *args, **kwargs):  # a third written, then no space left
+        write_text(self, data[: len(data) // 3], *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError):
+        MetricsLogger(tmp_path, tensorboard=False, resume_step=6)
+    monkeypatch.undo()
+    assert [r["step"] for r in read_metrics(path)] == list(range(1, 11))
+    MetricsLogger(tmp_path, tensorboard=False, resume_step=6).close()  # with room again
+    assert [r["step"] for r in read_metrics(path)] == list(range(1, 7))
+
+
 @pytest.mark.parametrize("killed", [False, True])
 def test_a_log_row_whose_window_spans_the_resume_matches_the_uninterrupted_run(tmp_path, killed):
     """--log-every 4: a stop after step 3 (a row of its own) or a kill after step 7 (back to the step-6

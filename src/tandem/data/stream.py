@@ -3,7 +3,8 @@
 Per batch row: the objective picks a kind (AlexaTM: denoise 80%, CLM 20%), the stream picks a language
 (p ~ n^alpha) and, within it, a source (p ~ size x upsample). Packed kinds (denoising) concatenate that
 language's documents separated by [DOC] into a chunk that fills the sequence; CLM takes one document (a long
-one is cut, the rest goes to the packing buffer so nothing is lost). Every target and, by default, every source
+one is cut, and the rest is the language's next document, packed or continued by the next row, so nothing is
+lost). Every target and, by default, every source
 is framed as the tokenizer frames a text (`tandem.tokenizer.affixes`): tandem's and T5's tokenizers append EOS,
 BART's gives `<s> ... </s>`, mBART's `... </s> lang` (mBART-50: `lang ... </s>`) with the language code of the
 row's language on both sides, as mBART was pretrained. A packed chunk is framed once, as one text, and the
@@ -571,6 +572,8 @@ class PretrainStream:
         # the _FILE_STATS counted per source (None: unknown, resumed from a state that did not record them)
         self._file_counts: list[Counter] | None = [Counter() for _ in self.sources]
         self._buffers: dict[str, list[int]] = {lang: [] for lang in self.languages}
+        # per language, the rests of documents CLM rows cut (at most one each, but after load_resharded)
+        self._rests: dict[str, list[list[int]]] = {lang: [] for lang in self.languages}
         self.rng = np.random.default_rng([self.seed, self.rank, 1234])
         self.batches = 0
         self._pool: Any = None
@@ -934,7 +937,11 @@ class PretrainStream:
         return NoUsableData(dead, others)
 
     def _next_doc(self, lang: str) -> np.ndarray | None:
-        """A document of `lang` from a source drawn by weight; None when the language has run dry."""
+        """The language's next document: the rest a CLM row cut off (see `_single`), else a document of `lang`
+        from a source drawn by weight; None when the language has run dry."""
+        rests = self._rests[lang]
+        if rests:
+            return np.asarray(rests.pop(0), dtype=np.int64)
         while True:
             idx = [i for i, x in enumerate(self._src_lang) if x == lang and not self._dead[i]]
             if not idx:
@@ -964,12 +971,15 @@ class PretrainStream:
         ids = self._next_doc(lang)
         if ids is None:
             return None
-        if len(ids) > self.chunk_len:  # keep the rest for packing rather than dropping it
-            rest = ids[self.chunk_len :].tolist()
-            buf = self._buffers[lang]
-            buf.extend(rest)
-            buf.append(self.doc_sep)
-            ids = ids[: self.chunk_len]
+        if len(ids) > self.chunk_len:
+            # The rest is not dropped: it is the language's next document, for whichever row comes next (a
+            # packed row packs it, a CLM row goes on with it). Kept for packing alone, rests piled up without
+            # bound in memory and in every checkpoint wherever CLM rows cut more than packed rows use (long
+            # documents; an objective that never packs). The cut leaves the rest min_doc_tokens, as any
+            # document has.
+            cut = min(self.chunk_len, len(ids) - self.min_doc_tokens)
+            self._rests[lang].insert(0, ids[cut:].tolist())
+            ids = ids[:cut]
         return ids
 
     def _row(self) -> tuple[list[int], list[int], str]:
@@ -1050,6 +1060,7 @@ class PretrainStream:
             "epoch_docs": list(self._epoch_docs),
             "dead": list(self._dead),
             "buffers": {k: list(v) for k, v in self._buffers.items()},
+            "rests": {k: [list(r) for r in v] for k, v in self._rests.items() if v},
             "stats": stats,
             "problem_kinds": list(self._problem_kinds),
             # the setup problems (found when the stream was built) its counters hold: a resumed stream finds
@@ -1101,6 +1112,9 @@ class PretrainStream:
         self._buffers = {lang: [] for lang in self.languages}
         for k, v in state["buffers"].items():
             self._buffers.setdefault(_saved_tag(k), []).extend(v)
+        self._rests = {lang: [] for lang in self.languages}
+        for k, v in state.get("rests", {}).items():  # none in a state saved before CLM rests were kept apart
+            self._rests.setdefault(_saved_tag(k), []).extend(list(r) for r in v)
         saved = copy.deepcopy(state["stats"])
         for k in ("examples", "docs", "tokens", "epochs", "problems_listed"):
             saved[k] = Counter(saved.get(k, {}))
@@ -1142,7 +1156,7 @@ class PretrainStream:
         ranks; approximate, as no one position continues all of them exactly. Each source goes on from the
         earliest position any saved rank reached in it, so no document is skipped, and the documents the
         other ranks had read since then are read again (by whichever rank now owns them). This rank takes
-        the packing buffers and statistics of saved ranks `rank`, `rank + world_size`, ... (each saved rank's
+        the packing buffers, CLM rests and statistics of saved ranks `rank`, `rank + world_size`, ... (each saved rank's
         go to one rank: nothing is lost or counted twice) and a generator of its own."""
         states = list(states)
         ranks = [s.get("rank") for s in states]
@@ -1185,10 +1199,13 @@ class PretrainStream:
         merged["epoch_docs"] = [max(s["epoch_docs"][i] for s in states) for i in range(len(self.sources))]
         merged["dead"] = [all(s["dead"][i] for s in states) for i in range(len(self.sources))]
         buffers: dict[str, list[int]] = {lang: [] for lang in self.languages}
+        rests: dict[str, list[list[int]]] = {}
         stats: dict[str, Any] = {}
         for s in mine:
             for lang, buf in s["buffers"].items():
                 buffers.setdefault(_saved_tag(lang), []).extend(buf)
+            for lang, pieces in s.get("rests", {}).items():
+                rests.setdefault(_saved_tag(lang), []).extend(pieces)
             for k, v in s["stats"].items():
                 if k not in stats:
                     stats[k] = copy.deepcopy(v)
@@ -1200,6 +1217,7 @@ class PretrainStream:
                 elif isinstance(v, int | float):
                     stats[k] += v
         merged["buffers"] = buffers
+        merged["rests"] = rests
         merged["stats"] = stats
         # what each rank counts alike, as far as it read (passes over a source, damaged or changed files), is
         # what the saved rank it goes on from had counted there: one run at that position counted as much,

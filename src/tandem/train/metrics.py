@@ -38,7 +38,11 @@ class MetricsLogger:
         self.path = self.out / "metrics.jsonl"
         if resume_step is not None and self.path.exists():
             keep = [r for r in read_metrics(self.path) if int(r.get("step", 0)) <= resume_step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
+            # replaced, not rewritten in place: a run stopped while it writes (a SIGTERM as a preempted job
+            # restarts, a full disk) would otherwise leave the log of the steps before it cut short
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep), encoding="utf-8")
+            os.replace(tmp, self.path)
         elif resume_step is None and self.path.exists():
             self.path.unlink()
         self._f = open(self.path, "a", encoding="utf-8")
