@@ -1325,6 +1325,29 @@ def test_decontamination_files_empty_a_directory_or_with_a_bom(tmp_path):
     assert Decontaminator.from_files([tmp_path / "e.jsonl"]).contaminated(text)
 
 
+def test_a_file_path_given_as_an_evaluation_text_is_an_error(tmp_path):
+    """Decontaminator(texts), build_cache(decontaminate=texts) and PretrainStream(decontaminate=texts) take
+    texts: a path given there was a text of no 13-gram, and the decontamination silently removed nothing
+    (meta.json still called the cache decontaminated)."""
+    text = " ".join(str(100 + i) for i in range(13))
+    (tmp_path / "dev.jsonl").write_text(json.dumps({"q": text}) + "\n")
+    (tmp_path / "a.txt").write_text(text + "\nsome other words\n")
+    for given in ([str(tmp_path / "dev.jsonl")], [tmp_path.as_posix() + "/dev.jsonl"]):
+        with pytest.raises(TandemError, match="is a file, not an evaluation text.*from_files"):
+            Decontaminator(given)
+    with pytest.raises(TandemError, match="is a file, not an evaluation text"):
+        build_cache(
+            Source(tmp_path / "a.txt", "en"),
+            TOK,
+            tmp_path / "cache",
+            decontaminate=[str(tmp_path / "dev.jsonl")],
+        )
+    assert not (tmp_path / "cache").exists()
+    # texts (short ones too) are texts, and a path in a file of texts is read as words
+    assert Decontaminator(["dev.jsonl", "no such/file.txt", text]).contaminated(text)
+    assert Decontaminator.from_files([tmp_path / "dev.jsonl"]).contaminated(text)
+
+
 def test_decontamination_reads_nested_jsonl_and_json_files(tmp_path):
     """SuperGLUE MultiRC/ReCoRD rows hold the passage in {"passage": {"text": ...}} and SQuAD is one JSON
     value: only top-level strings were read ("CNN", an id) and a .json file was read as text, its \\u

@@ -164,6 +164,16 @@ def _fields(value: object, field: str) -> list[str]:
     return out
 
 
+def _names_a_file(text: str) -> bool:
+    """Whether a text (too short for an n-gram) is the path of an existing file."""
+    if not isinstance(text, str) or len(text) > 4096 or "\n" in text:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL character
+        return False
+
+
 class Decontaminator:
     """Holds the n-grams of evaluation texts; `contaminated(doc)` is True when a document shares one."""
 
@@ -177,7 +187,12 @@ class Decontaminator:
         self.num_texts = 0
         self.empty_files: list[str] = []  # files (from_files) that held no text of n or more words
         for t in texts:
-            self.add(t)
+            if not self.add(t) and _names_a_file(t):
+                # a path given as a text has no n-gram: the decontamination would silently remove nothing
+                raise TandemError(
+                    f"Decontaminator: {t!r} is a file, not an evaluation text; build it from files with "
+                    "Decontaminator.from_files([...]) (tandem pretrain --decontaminate FILE takes files)"
+                )
 
     def add(self, text: str) -> int:
         """Add one evaluation text; returns how many n-grams it has (0 when it is shorter than n words)."""
