@@ -890,3 +890,21 @@ def test_cli_info_names_the_model_file_it_read(tmp_path: Path, capsys) -> None:
     assert cli_main(["tokenizer", "info", "--tokenizer", str(saved)]) == 0
     assert json.loads(capsys.readouterr().out)["model_file"] == "tokenizer.model"
     assert (Tokenizer.load(bare).save(tmp_path / "again") / "tokenizer.model").is_file()  # save() as before
+
+
+def test_sample_corpus_reads_text_lang_pairs_each_in_its_own_language():
+    """A multilingual iterator (as `tandem pretrain` reads --data) gives (text, lang) pairs: with spoken_ratio
+    and no spoken_lang each drawn line is verbalised in its own language; lang None stays written."""
+    from tandem.tokenizer import sample_corpus
+
+    texts = [("It costs $5.", "en"), ("Il coûte 5 €.", "fr"), ("Habari 5.", None)] * 20
+    s = sample_corpus(iter(texts), spoken_ratio=1.0, seed=0)
+    assert sorted(set(s.sentences)) == ["Habari 5.", "il coûte cinq euros", "it costs five dollars"]
+    assert s.stats["spoken_sentences"] == 40 and sum(s.spoken) == 40
+    assert sample_corpus(iter(texts), seed=0).stats["spoken_sentences"] == 0  # no ratio: langs unused
+    with pytest.raises(TandemError, match="text #1 is a str: spoken_ratio needs spoken_lang"):
+        sample_corpus(iter([("a", "en"), "b"]), spoken_ratio=0.5)
+    with pytest.raises(TandemError, match="'xx' is not supported"):
+        sample_corpus(iter([("a", "xx")]), spoken_ratio=0.5)
+    with pytest.raises(TandemError, match="spoken_ratio needs spoken_lang"):
+        sample_corpus(iter(["a b"]), spoken_ratio=0.5)

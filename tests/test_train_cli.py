@@ -672,3 +672,39 @@ def test_encoder_init_problems_are_said_before_the_tokenizer_is_trained(tmp_path
         == 0
     )
     assert "--freeze-encoder-steps" not in capsys.readouterr().err
+
+
+def test_the_tokenizer_pretrain_trains_sees_its_spoken_fraction_in_each_sources_language(tmp_path):
+    """AlexaTM trained its tokenizer on the 7:3 spoken:written mix of its data: with --spoken-fraction the
+    tokenizer pretrain trains for itself saw only written text (digits, capitals, punctuation), never the
+    spoken words the model then reads. Each document is read in its own source's language; a language with
+    no spoken form stays written, as in the data stream."""
+    from tandem.spoken import to_spoken
+    from tandem.tokenizer import Tokenizer
+    from tandem.train.trainer import TrainConfig, _build_tokenizer
+
+    rng = random.Random(0)
+    (tmp_path / "en.txt").write_text(
+        "".join(f"On May {rng.randint(1, 28)} we paid ${rng.randint(2, 999)} for it.\n" for _ in range(300))
+    )
+    (tmp_path / "fr.txt").write_text(
+        "".join(f"Le {rng.randint(1, 28)} mai, il a payé {rng.randint(2, 999)} €.\n" for _ in range(300))
+    )
+    (tmp_path / "sw.txt").write_text("".join(f"Habari {rng.randint(2, 99)} leo.\n" for _ in range(300)))
+    data = [f"en:{tmp_path / 'en.txt'}", f"fr:{tmp_path / 'fr.txt'}", f"sw:{tmp_path / 'sw.txt'}"]
+    base = {"data": data, "vocab_size": 400}
+    tok = _build_tokenizer(
+        TrainConfig.from_dict(base | {"spoken_fraction": 0.7, "out": str(tmp_path / "a")}), tmp_path / "a", 0
+    )
+    stats = tok.train_stats
+    assert stats["spoken_ratio"] == 0.7
+    # 70% of the 900 lines drawn for spoken form; sw's (a third of them) stay written
+    assert 380 < stats["spoken_sentences"] < 470, stats
+    assert Tokenizer.load(tmp_path / "a" / "tokenizer").train_stats == stats  # saved with it
+    written = _build_tokenizer(TrainConfig.from_dict(base | {"out": str(tmp_path / "b")}), tmp_path / "b", 0)
+    assert written.train_stats.get("spoken_sentences", 0) == 0
+    # the words of the spoken text the model reads are pieces of the tokenizer, not spelt out
+    said = to_spoken("On May 27 we paid $120.", "en") + " " + to_spoken("Le 3 mai, il a payé 50 €.", "fr")
+    words = said.split()
+    pieces = sum(len(tok.encode(w)) for w in words)
+    assert pieces < 0.6 * sum(len(written.encode(w)) for w in words), said

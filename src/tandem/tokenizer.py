@@ -408,6 +408,18 @@ def training_pieces(sentences: Iterable[str], limit: int = TRAIN_PIECE_CHARS) ->
             yield s
 
 
+def _check_spoken(spoken_fn: Callable[[str, str], str], lang: str) -> None:
+    """Fail with a TandemError now if spoken-form conversion cannot read `lang`."""
+    try:
+        spoken_fn("1 test.", lang)
+    except TandemError:
+        raise
+    except Exception as e:
+        raise TandemError(
+            f"spoken-form conversion for language {lang!r} failed: {type(e).__name__}: {e}"
+        ) from e
+
+
 def sample_corpus(
     inputs: Sequence[str | os.PathLike] | Iterable[str] | str | os.PathLike,
     *,
@@ -425,8 +437,11 @@ def sample_corpus(
     non-empty lines, shuffled, with exactly round(spoken_ratio * n) of them, chosen at random, converted to
     spoken form.
 
-    `spoken_lang` is one language for all inputs or, for file inputs, one per file. `spoken_fn(text, lang)`
-    replaces `tandem.spoken.to_spoken` (the default).
+    `spoken_lang` is one language for all inputs or, for file inputs, one per file. An iterator may also give
+    `(text, lang)` pairs (a multilingual stream, as `tandem pretrain` reads its --data): with spoken_ratio and
+    no spoken_lang each converted line is read in its own text's language (lang None: a text that stays
+    written, e.g. of a language with no spoken form, even where drawn for it). `spoken_fn(text, lang)` replaces
+    `tandem.spoken.to_spoken` (the default).
 
     `alpha` balances languages as multilingual vocabularies are (mT5, XLM-R: 0.3): each language gets a
     share of the sample ∝ n^alpha, n its non-empty lines, drawn uniformly within it; a language with fewer
@@ -471,13 +486,16 @@ def sample_corpus(
             "spoken_lang (--lang) only names the language for spoken-form conversion, and no spoken_ratio "
             "(--spoken-ratio) was given: add --spoken-ratio R (AlexaTM: 0.7) or drop --lang"
         )
+    pair_langs: list[str] | None = None  # the languages of (text, lang) pairs, as they first come
     if spoken_ratio is not None:
         if not 0.0 <= spoken_ratio <= 1.0:
             raise TandemError(f"spoken_ratio must be in [0, 1], got {spoken_ratio}")
         if spoken_ratio > 0:
-            if spoken_lang is None:
+            if spoken_lang is None and files is not None:
                 raise TandemError("spoken_ratio needs spoken_lang (--lang): the language to verbalise in")
-            if isinstance(spoken_lang, str):
+            if spoken_lang is None:  # an iterator: each line in the language of its (text, lang) pair
+                langs = pair_langs = []
+            elif isinstance(spoken_lang, str):
                 langs = [spoken_lang] * (len(files) if files is not None else 1)
             else:
                 langs = list(spoken_lang)
@@ -504,28 +522,44 @@ def sample_corpus(
                     if line.strip():
                         yield line, i
         else:
+            where: dict[str, int] = {}  # a pair's language -> its index in pair_langs
             for j, text in enumerate(texts):
-                if not isinstance(text, str):
+                li = 0
+                if (
+                    type(text) is tuple
+                    and len(text) == 2
+                    and isinstance(text[0], str)
+                    and (text[1] is None or isinstance(text[1], str))
+                ):
+                    text, lang = text
+                    if pair_langs is not None and lang is None:
+                        li = -1  # stays written
+                    elif pair_langs is not None:
+                        if lang not in where:
+                            _check_spoken(spoken_fn, lang)  # at its first text, not after the sample
+                            where[lang] = len(pair_langs)
+                            pair_langs.append(lang)
+                        li = where[lang]
+                elif not isinstance(text, str):
                     raise TandemError(
-                        f"tokenizer training text #{j} is a {type(text).__name__}, expected str"
+                        f"tokenizer training text #{j} is a {type(text).__name__}, expected str or a (text, "
+                        "lang) pair of str"
+                    )
+                elif pair_langs is not None:
+                    raise TandemError(
+                        f"tokenizer training text #{j} is a str: spoken_ratio needs spoken_lang (--lang), the "
+                        "language to verbalise in, or the texts as (text, lang) pairs"
                     )
                 for k, line in enumerate(text.split("\n"), 1):
                     line = line.rstrip("\r")
                     if len(line) > max_sentence_chars:
                         skipped.add_long("the given texts", f"text #{j} line {k}")
                     elif line.strip():
-                        yield line, 0
+                        yield line, li
 
     if langs is not None:
         for lang in sorted(set(langs)):  # fail before reading the corpus, not after
-            try:
-                spoken_fn("1 test.", lang)
-            except TandemError:
-                raise
-            except Exception as e:
-                raise TandemError(
-                    f"spoken-form conversion for language {lang!r} failed: {type(e).__name__}: {e}"
-                ) from e
+            _check_spoken(spoken_fn, lang)
 
     rng = random.Random(seed)
     balance: dict[str, dict[str, int]] = {}
@@ -554,6 +588,8 @@ def sample_corpus(
     if langs is not None and spoken_ratio:
         k = round(spoken_ratio * len(sentences))
         for idx in rng.sample(range(len(sentences)), k):
+            if drawn[idx][1] < 0:  # a (text, None) pair: drawn, but it stays written
+                continue
             sentences[idx] = spoken_fn(sentences[idx], langs[drawn[idx][1]])
             spoken[idx] = True
     n = len(sentences)

@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -611,12 +611,17 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     vocab = cfg.vocab_size or ModelConfig.preset(cfg.preset).vocab_size
     if rank == 0:
         read: dict[str, dict[str, Any]] = {}
+        # the tokenizer sees the text in the forms the model trains on: `spoken_fraction` of it in spoken
+        # form (AlexaTM trained its tokenizer on a 7:3 spoken:written mix, the share of its data), in each
+        # source's language; a language with no spoken form stays written, as in the data stream
+        spoken = _spoken_languages({s.lang for s in sources}) if cfg.spoken_fraction > 0 else None
         try:
             tok = Tokenizer.train(
-                _source_texts(sources, read, holdout=(cfg.val_holdout or 0.0, cfg.seed)),
+                _source_texts(sources, read, holdout=(cfg.val_holdout or 0.0, cfg.seed), spoken_langs=spoken),
                 vocab_size=vocab,
                 seed=cfg.seed,
                 extra_symbols=objective_symbols(cfg.objective),  # T5/UL2 sentinels and mode tokens
+                spoken_ratio=cfg.spoken_fraction if spoken is not None else None,
             )
         except VocabularyMismatch as e:
             # the library's advice names `tandem tokenizer train` options; say what pretrain can change
@@ -638,6 +643,20 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
     if dist.is_initialized():
         dist.barrier()
     return Tokenizer.load(target)
+
+
+def _spoken_languages(langs: set[str]) -> set[str]:
+    """Those of `langs` that `tandem.spoken` reads."""
+    from tandem.spoken import to_spoken
+
+    ok = set()
+    for lang in langs:
+        try:
+            to_spoken("", lang)
+        except Exception:  # no rules for it: its documents stay written (the stream warns, once)
+            continue
+        ok.add(lang)
+    return ok
 
 
 def _check_own_tokenizer(cfg: TrainConfig, tok: Any, path: Path) -> None:
@@ -871,12 +890,14 @@ def _source_texts(
     sources: list[Any],
     read: dict[str, dict[str, Any]] | None = None,
     holdout: tuple[float, int] = (0.0, 0),
-) -> Iterator[str]:
+    spoken_langs: Container[str] | None = None,
+) -> Iterator[str | tuple[str, str | None]]:
     """Every document of the sources, read once as the data stream reads them (any format, the source's
     field; bad records are skipped here and counted by the stream), for training a tokenizer; not those
     of the held-out split `holdout` (share, seed; see `is_held_out`). `read` gets per source path its
     documents read and records skipped by kind (for error messages), and the same per file ("files":
-    records, not pieces, read)."""
+    records, not pieces, read). With `spoken_langs`, each document comes as `(text, lang)` for the
+    tokenizer's spoken-form share, lang None where its source's language is not in them (stays written)."""
     read = {} if read is None else read
     from tandem.data import Reader
     from tandem.data.sources import resolve_files
@@ -902,7 +923,10 @@ def _source_texts(
                     r["docs"] += 1
                     f["docs"] += item.record != last
                     last = item.record
-                    yield item.payload
+                    if spoken_langs is None:
+                        yield item.payload
+                    else:
+                        yield item.payload, (src.lang if src.lang in spoken_langs else None)
                 elif item.kind == "bad":
                     stat, msg = item.payload
                     for counts in (r, f):
