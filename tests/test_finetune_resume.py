@@ -274,6 +274,31 @@ def test_distill_resumed_after_a_crash_matches_though_the_cache_holds_logits_pas
     assert same(state(res.student), state(ref.student))
 
 
+def test_distill_metrics_rows_average_the_loss_terms_over_their_window_also_across_a_resume(tmp_path):
+    """kd, ce and onpolicy in a metrics.jsonl row are means over the row's steps, as its loss is (ce over the
+    steps that have it: on-policy batches have none; onpolicy: the share of on-policy batches). They were the
+    last step's values: with --log-every 3, a row whose last batch was on-policy had no ce and onpolicy 1.0."""
+    kw = dict(hidden_weight=0.0, topk=0, onpolicy=0.5)
+    run_distill(tmp_path / "each", seed=0, **kw)  # a row per step
+    steps = {r["step"]: r for r in rows(tmp_path / "each" / "task") if "loss" in r}  # not the dev rows
+    run_distill(tmp_path / "ref", seed=0, log_every=3, **kw)
+    # stopped at task step 5 (3 generic steps first), in the middle of the window of steps 4-6
+    run_distill(tmp_path / "split", seed=0, log_every=3, stop_after=8, **kw)
+    res = run_distill(tmp_path / "split", seed=7, log_every=3, resume=True, **kw)
+    assert res.stages["task"].start_step == 5
+    windowed = [r for r in rows(tmp_path / "ref" / "task") if "loss" in r]
+    assert rows(tmp_path / "split" / "task") == rows(tmp_path / "ref" / "task")
+    assert [r["step"] for r in windowed] == [3, 6, 9, 10]
+    start = 0
+    for r in windowed:
+        window = [steps[s] for s in range(start + 1, r["step"] + 1)]
+        for key in ("kd", "ce", "onpolicy"):
+            have = [w[key] for w in window if key in w]
+            assert r[key] == pytest.approx(sum(have) / len(have), rel=1e-5), (r["step"], key)
+        start = r["step"]
+    assert any(0 < r["onpolicy"] < 1 for r in windowed)
+
+
 def test_distill_refuses_to_resume_with_another_teacher(tmp_path):
     with pytest.raises(TrainingInterrupted):
         run_distill(tmp_path, seed=0, log=signal_at("4/10"))
