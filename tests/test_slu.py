@@ -356,6 +356,22 @@ def test_load_slurp_reads_the_official_entities_not_the_bracket_annotation(tmp_p
             load_slurp(p)
 
 
+@pytest.mark.parametrize("span", [["4"], [4.0], [None], [[4]], [True]])
+def test_a_slurp_entity_span_index_that_is_no_integer_is_named(span, tmp_path):
+    # was a TypeError traceback ("can only concatenate str (not "int") to str") from the span check
+    words = "wake me up at five".split()
+    row = {
+        "sentence_annotation": "wake me up at [time : five]",
+        "intent": "alarm_set",
+        "tokens": [{"surface": w} for w in words],
+        "entities": [{"span": span, "type": "time"}],
+    }
+    p = tmp_path / "slurp.jsonl"
+    p.write_text(json.dumps(row) + "\n")
+    with pytest.raises(TandemError, match=r"slurp.jsonl line 1: entity .* 'span' list of token indices"):
+        load_slurp(p)
+
+
 def test_slurp_dev_golds_are_the_official_ones(shared_data):
     # 69 of the 2,033 dev rows had another gold from sentence_annotation (possessives, lower case)
     path = shared_data / "slurp" / "devel.jsonl"

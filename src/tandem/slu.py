@@ -367,9 +367,17 @@ def _slurp_release_tags(obj: dict, where: str) -> tuple[list[str], list[str]]:
     for e in ents:
         span = e.get("span") if isinstance(e, dict) else None
         typ = e.get("type") if isinstance(e, dict) else None
-        if not isinstance(typ, str) or not typ.strip() or not isinstance(span, list) or not span:
+        if (
+            not isinstance(typ, str)
+            or not typ.strip()
+            or not isinstance(span, list)
+            or not span
+            # an index that is no integer ("4", 4.0, null) failed with a TypeError traceback below
+            or not all(isinstance(j, int) and not isinstance(j, bool) for j in span)
+        ):
             raise TandemError(
-                f"{where}: entity {json.dumps(e)[:60]} needs a 'type' and a non-empty 'span' list"
+                f"{where}: entity {json.dumps(e)[:60]} needs a 'type' and a non-empty 'span' list of "
+                "token indices (integers)"
             )
         if span != list(range(span[0], span[0] + len(span))) or not 0 <= span[0] <= span[-1] < len(tokens):
             raise TandemError(
