@@ -172,6 +172,26 @@ def test_fit_resumes_from_the_last_checkpoint_after_a_crash_and_ignores_a_half_w
     assert not (ck / ".tmp-step_00000010").exists()
 
 
+def test_fit_started_over_from_step_0_drops_the_metrics_rows_of_the_earlier_attempt(tmp_path):
+    """A run killed before its first checkpoint starts again from step 0, with resume too (as a distillation
+    stage does when an earlier stage has checkpoints): its metrics.jsonl held the killed attempt's rows, and
+    the redone steps' rows were appended after them (steps 1-3 twice)."""
+    fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=tmp_path / "ref", log=None)
+    for resume in (True, False):
+        out = tmp_path / f"resume_{resume}"
+
+        def crash(line: str) -> None:
+            if line.startswith("step 4/"):
+                raise RuntimeError("power cut")
+
+        with pytest.raises(RuntimeError, match="power cut"):
+            fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=out, log=crash)
+        assert Checkpointer(out / "checkpoints").latest() is None and len(rows(out)) == 5
+        res = fit(tiny(), TRAIN, cfg(resume=resume), dev_eval, out_dir=out, log=None)
+        assert res.start_step == 0
+        assert rows(out) == rows(tmp_path / "ref"), resume
+
+
 def test_fit_refuses_to_resume_on_other_data_or_batches(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(TrainingInterrupted):
@@ -297,6 +317,26 @@ def test_distill_metrics_rows_average_the_loss_terms_over_their_window_also_acro
             assert r[key] == pytest.approx(sum(have) / len(have), rel=1e-5), (r["step"], key)
         start = r["step"]
     assert any(0 < r["onpolicy"] < 1 for r in windowed)
+
+
+def test_distill_resumed_before_the_task_stages_first_checkpoint_logs_each_step_once(tmp_path):
+    """`tandem distill --resume` after a kill in the task stage before its first checkpoint (the generic stage
+    has its checkpoints): the task stage starts over, and its metrics.jsonl held step 1-2 twice."""
+    kw = dict(hidden_weight=0.0, onpolicy=0.0)
+    ref = run_distill(tmp_path / "ref", seed=0, **kw)
+    out = tmp_path / "killed"
+
+    def crash(line: str) -> None:
+        if line.startswith("step 2/10 "):
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_distill(out, seed=0, log=crash, **kw)
+    assert Checkpointer(out / "task" / "checkpoints").latest() is None
+    res = run_distill(out, seed=7, resume=True, **kw)
+    assert res.stages["task"].start_step == 0
+    assert rows(out / "task") == rows(tmp_path / "ref" / "task")
+    assert same(state(res.student), state(ref.student))
 
 
 def test_distill_refuses_to_resume_with_another_teacher(tmp_path):

@@ -749,8 +749,8 @@ def fit(
     dev loss, step, evaluations without gain, history, weights), the metrics.jsonl length and, when
     `loss_fn` has `state_dict()` / `load_state_dict()`, the loss's own state. With `cfg.resume` the run
     continues exactly from the last one (a fresh start when there is none; a fresh start deletes an earlier
-    run's checkpoints): the same per-step losses, evaluations and weights as a run that never stopped.
-    A checkpoint of another model, other training examples, batch size, seed, metric or extra modules is
+    run's checkpoints and metrics.jsonl rows): the same per-step losses, evaluations and weights as a run
+    that never stopped. A checkpoint of another model, other training examples, batch size, seed, metric or extra modules is
     refused. `cfg.stop_after` ends this call after that many steps, with a checkpoint, as a signal does
     (`FitResult.interrupted` is "stop_after"; nothing is raised).
 
@@ -815,7 +815,9 @@ def fit(
     # the loss's own terms (distillation's kd, ce, hidden, onpolicy) over the metrics window: name -> (sum,
     # steps that reported it), logged as their mean as `loss` is, not the last step's value
     win_extra: dict[str, tuple[torch.Tensor | float, int]] = {}
-    eval_pending, metrics_size = False, None
+    # a start from step 0 (no checkpoint, also on resume: the run was killed before its first one) empties
+    # metrics.jsonl: the rows an earlier attempt wrote are of the steps about to be redone
+    eval_pending, metrics_size = False, 0
     last = ckpt.latest() if ckpt is not None and cfg.resume else None
     if ckpt is not None and not cfg.resume and ckpt.root.exists():
         shutil.rmtree(ckpt.root)  # a fresh run: an earlier run's checkpoints must not be mixed with its own
