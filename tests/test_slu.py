@@ -307,6 +307,21 @@ def test_snips_malformed_lines_are_named(tmp_path, seq_in, seq_out, label, messa
         load_snips(tmp_path, "train")
 
 
+@pytest.mark.parametrize(
+    "seq_in, seq_out, label",
+    [
+        (b"play it\nstop\n", b"O O\nO\n", b"A\nB\n\n"),  # was "label 3 lines; they must be line-aligned"
+        (b"play it\nstop\n\n", b"O O\nO\n\n", b"A\nB\n\n"),  # was "seq.in line 3: empty utterance"
+        (b"play it\nstop\n\n", b"O O\nO\n", b"A\nB\n"),
+        (b"play it\r\nstop\r\n\r\n\r\n", b"O O\nO\n \n", b"A\nB\n\n"),
+    ],
+)
+def test_snips_trailing_empty_lines_in_any_of_the_files_are_ignored(tmp_path, seq_in, seq_out, label):
+    _snips_dir(tmp_path, seq_in, seq_out, label)
+    ex = load_snips(tmp_path)
+    assert [(e.tokens, e.intent) for e in ex] == [(["play", "it"], "A"), (["stop"], "B")]
+
+
 def test_snips_byte_order_mark_is_not_part_of_the_first_token_or_intent(tmp_path):
     bom = b"\xef\xbb\xbf"
     _snips_dir(tmp_path, bom + b"play it\n", bom + b"O B-x\n", bom + b"PlayMusic\n")

@@ -296,11 +296,16 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
     """
     d = Path(path) / split if split else Path(path)
     src, tgt, lab = (read_lines(d / n) for n in ("seq.in", "seq.out", "label"))
-    # A trailing empty line is common; anything else misaligned is an error.
-    while src and not src[-1].strip() and len(src) > len(lab):
-        src.pop()
-    while tgt and not tgt[-1].strip() and len(tgt) > len(lab):
-        tgt.pop()
+    # A trailing empty line is common, in any of the files (label's was refused as misaligned) or in all three
+    # (was an "empty utterance" error); anything else misaligned is an error.
+    files = (src, tgt, lab)
+    while all(f and not f[-1].strip() for f in files):
+        for f in files:
+            f.pop()
+    shortest = min(map(len, files))
+    for f in files:
+        while len(f) > shortest and not f[-1].strip():
+            f.pop()
     if not (len(src) == len(tgt) == len(lab)):
         raise TandemError(
             f"{d}: seq.in has {len(src)} lines, seq.out {len(tgt)}, label {len(lab)}; they must be line-aligned"
