@@ -387,6 +387,20 @@ def test_a_slurp_entity_span_index_that_is_no_integer_is_named(span, tmp_path):
         load_slurp(p)
 
 
+def test_an_intent_with_stray_whitespace_is_scored_as_its_target_writes_it(tmp_path):
+    # the gold target wrote "alarm_set ; ..." but the gold intent stayed "alarm_set ": intent accuracy 0
+    p = tmp_path / "slurp.jsonl"
+    p.write_text(
+        json.dumps({"sentence_annotation": "wake me up at [time : five]", "intent": "alarm_set "}) + "\n"
+    )
+    (ex,) = load_slurp(p)
+    assert ex.intent == "alarm_set" and ex.target == "alarm_set ; time = five"
+    i, slots = parse_linearized(ex.target)
+    m = slu_metrics([ex], [i], [slots])
+    assert m["intent_acc"] == m["exact_match"] == 100.0
+    assert SLUExample(["hi"], ["O"], "  Greet   Someone ").intent == "Greet Someone"
+
+
 def test_slurp_dev_golds_are_the_official_ones(shared_data):
     # 69 of the 2,033 dev rows had another gold from sentence_annotation (possessives, lower case)
     path = shared_data / "slurp" / "devel.jsonl"

@@ -253,6 +253,9 @@ class SLUExample:
     def __post_init__(self) -> None:
         if not self.text:
             self.text = " ".join(self.tokens)
+        # as `linearize` writes it and `parse_linearized` reads it back: a SLURP intent "alarm_set " was never
+        # matched, not even by its own target
+        self.intent = " ".join(str(self.intent).split())
 
     @property
     def slots(self) -> list[SlotPair]:
