@@ -172,6 +172,26 @@ def test_fit_resumes_from_the_last_checkpoint_after_a_crash_and_ignores_a_half_w
     assert not (ck / ".tmp-step_00000010").exists()
 
 
+def test_fit_started_over_from_step_0_drops_the_metrics_rows_of_the_earlier_attempt(tmp_path):
+    """A run killed before its first checkpoint starts again from step 0, with resume too (as a distillation
+    stage does when an earlier stage has checkpoints): its metrics.jsonl held the killed attempt's rows, and
+    the redone steps' rows were appended after them (steps 1-3 twice)."""
+    fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=tmp_path / "ref", log=None)
+    for resume in (True, False):
+        out = tmp_path / f"resume_{resume}"
+
+        def crash(line: str) -> None:
+            if line.startswith("step 4/"):
+                raise RuntimeError("power cut")
+
+        with pytest.raises(RuntimeError, match="power cut"):
+            fit(tiny(), TRAIN, cfg(), dev_eval, out_dir=out, log=crash)
+        assert Checkpointer(out / "checkpoints").latest() is None and len(rows(out)) == 5
+        res = fit(tiny(), TRAIN, cfg(resume=resume), dev_eval, out_dir=out, log=None)
+        assert res.start_step == 0
+        assert rows(out) == rows(tmp_path / "ref"), resume
+
+
 def test_fit_refuses_to_resume_on_other_data_or_batches(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(TrainingInterrupted):
@@ -270,6 +290,51 @@ def test_distill_resumed_after_a_crash_matches_though_the_cache_holds_logits_pas
     assert Checkpointer(out / "task" / "checkpoints").latest().name == "step_00000003"
     res = run_distill(out, seed=7, resume=True, hidden_weight=0.0)
     assert res.teacher_forwards < ref.teacher_forwards  # steps 4 and 5 found their logits cached
+    assert rows(out / "task") == rows(tmp_path / "ref" / "task")
+    assert same(state(res.student), state(ref.student))
+
+
+def test_distill_metrics_rows_average_the_loss_terms_over_their_window_also_across_a_resume(tmp_path):
+    """kd, ce and onpolicy in a metrics.jsonl row are means over the row's steps, as its loss is (ce over the
+    steps that have it: on-policy batches have none; onpolicy: the share of on-policy batches). They were the
+    last step's values: with --log-every 3, a row whose last batch was on-policy had no ce and onpolicy 1.0."""
+    kw = dict(hidden_weight=0.0, topk=0, onpolicy=0.5)
+    run_distill(tmp_path / "each", seed=0, **kw)  # a row per step
+    steps = {r["step"]: r for r in rows(tmp_path / "each" / "task") if "loss" in r}  # not the dev rows
+    run_distill(tmp_path / "ref", seed=0, log_every=3, **kw)
+    # stopped at task step 5 (3 generic steps first), in the middle of the window of steps 4-6
+    run_distill(tmp_path / "split", seed=0, log_every=3, stop_after=8, **kw)
+    res = run_distill(tmp_path / "split", seed=7, log_every=3, resume=True, **kw)
+    assert res.stages["task"].start_step == 5
+    windowed = [r for r in rows(tmp_path / "ref" / "task") if "loss" in r]
+    assert rows(tmp_path / "split" / "task") == rows(tmp_path / "ref" / "task")
+    assert [r["step"] for r in windowed] == [3, 6, 9, 10]
+    start = 0
+    for r in windowed:
+        window = [steps[s] for s in range(start + 1, r["step"] + 1)]
+        for key in ("kd", "ce", "onpolicy"):
+            have = [w[key] for w in window if key in w]
+            assert r[key] == pytest.approx(sum(have) / len(have), rel=1e-5), (r["step"], key)
+        start = r["step"]
+    assert any(0 < r["onpolicy"] < 1 for r in windowed)
+
+
+def test_distill_resumed_before_the_task_stages_first_checkpoint_logs_each_step_once(tmp_path):
+    """`tandem distill --resume` after a kill in the task stage before its first checkpoint (the generic stage
+    has its checkpoints): the task stage starts over, and its metrics.jsonl held step 1-2 twice."""
+    kw = dict(hidden_weight=0.0, onpolicy=0.0)
+    ref = run_distill(tmp_path / "ref", seed=0, **kw)
+    out = tmp_path / "killed"
+
+    def crash(line: str) -> None:
+        if line.startswith("step 2/10 "):
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_distill(out, seed=0, log=crash, **kw)
+    assert Checkpointer(out / "task" / "checkpoints").latest() is None
+    res = run_distill(out, seed=7, resume=True, **kw)
+    assert res.stages["task"].start_step == 0
     assert rows(out / "task") == rows(tmp_path / "ref" / "task")
     assert same(state(res.student), state(ref.student))
 

@@ -307,6 +307,21 @@ def test_snips_malformed_lines_are_named(tmp_path, seq_in, seq_out, label, messa
         load_snips(tmp_path, "train")
 
 
+@pytest.mark.parametrize(
+    "seq_in, seq_out, label",
+    [
+        (b"play it\nstop\n", b"O O\nO\n", b"A\nB\n\n"),  # was "label 3 lines; they must be line-aligned"
+        (b"play it\nstop\n\n", b"O O\nO\n\n", b"A\nB\n\n"),  # was "seq.in line 3: empty utterance"
+        (b"play it\nstop\n\n", b"O O\nO\n", b"A\nB\n"),
+        (b"play it\r\nstop\r\n\r\n\r\n", b"O O\nO\n \n", b"A\nB\n\n"),
+    ],
+)
+def test_snips_trailing_empty_lines_in_any_of_the_files_are_ignored(tmp_path, seq_in, seq_out, label):
+    _snips_dir(tmp_path, seq_in, seq_out, label)
+    ex = load_snips(tmp_path)
+    assert [(e.tokens, e.intent) for e in ex] == [(["play", "it"], "A"), (["stop"], "B")]
+
+
 def test_snips_byte_order_mark_is_not_part_of_the_first_token_or_intent(tmp_path):
     bom = b"\xef\xbb\xbf"
     _snips_dir(tmp_path, bom + b"play it\n", bom + b"O B-x\n", bom + b"PlayMusic\n")
@@ -354,6 +369,36 @@ def test_load_slurp_reads_the_official_entities_not_the_bracket_annotation(tmp_p
         p.write_text(json.dumps({**row, "entities": [*row["entities"], bad]}) + "\n")
         with pytest.raises(TandemError, match=message):
             load_slurp(p)
+
+
+@pytest.mark.parametrize("span", [["4"], [4.0], [None], [[4]], [True]])
+def test_a_slurp_entity_span_index_that_is_no_integer_is_named(span, tmp_path):
+    # was a TypeError traceback ("can only concatenate str (not "int") to str") from the span check
+    words = "wake me up at five".split()
+    row = {
+        "sentence_annotation": "wake me up at [time : five]",
+        "intent": "alarm_set",
+        "tokens": [{"surface": w} for w in words],
+        "entities": [{"span": span, "type": "time"}],
+    }
+    p = tmp_path / "slurp.jsonl"
+    p.write_text(json.dumps(row) + "\n")
+    with pytest.raises(TandemError, match=r"slurp.jsonl line 1: entity .* 'span' list of token indices"):
+        load_slurp(p)
+
+
+def test_an_intent_with_stray_whitespace_is_scored_as_its_target_writes_it(tmp_path):
+    # the gold target wrote "alarm_set ; ..." but the gold intent stayed "alarm_set ": intent accuracy 0
+    p = tmp_path / "slurp.jsonl"
+    p.write_text(
+        json.dumps({"sentence_annotation": "wake me up at [time : five]", "intent": "alarm_set "}) + "\n"
+    )
+    (ex,) = load_slurp(p)
+    assert ex.intent == "alarm_set" and ex.target == "alarm_set ; time = five"
+    i, slots = parse_linearized(ex.target)
+    m = slu_metrics([ex], [i], [slots])
+    assert m["intent_acc"] == m["exact_match"] == 100.0
+    assert SLUExample(["hi"], ["O"], "  Greet   Someone ").intent == "Greet Someone"
 
 
 def test_slurp_dev_golds_are_the_official_ones(shared_data):

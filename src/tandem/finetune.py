@@ -749,8 +749,8 @@ def fit(
     dev loss, step, evaluations without gain, history, weights), the metrics.jsonl length and, when
     `loss_fn` has `state_dict()` / `load_state_dict()`, the loss's own state. With `cfg.resume` the run
     continues exactly from the last one (a fresh start when there is none; a fresh start deletes an earlier
-    run's checkpoints): the same per-step losses, evaluations and weights as a run that never stopped.
-    A checkpoint of another model, other training examples, batch size, seed, metric or extra modules is
+    run's checkpoints and metrics.jsonl rows): the same per-step losses, evaluations and weights as a run
+    that never stopped. A checkpoint of another model, other training examples, batch size, seed, metric or extra modules is
     refused. `cfg.stop_after` ends this call after that many steps, with a checkpoint, as a signal does
     (`FitResult.interrupted` is "stop_after"; nothing is raised).
 
@@ -812,7 +812,12 @@ def fit(
     prog = _Progress()
     best_state: dict[str, torch.Tensor] | None = None
     win_loss: torch.Tensor | float = 0.0
-    eval_pending, metrics_size = False, None
+    # the loss's own terms (distillation's kd, ce, hidden, onpolicy) over the metrics window: name -> (sum,
+    # steps that reported it), logged as their mean as `loss` is, not the last step's value
+    win_extra: dict[str, tuple[torch.Tensor | float, int]] = {}
+    # a start from step 0 (no checkpoint, also on resume: the run was killed before its first one) empties
+    # metrics.jsonl: the rows an earlier attempt wrote are of the steps about to be redone
+    eval_pending, metrics_size = False, 0
     last = ckpt.latest() if ckpt is not None and cfg.resume else None
     if ckpt is not None and not cfg.resume and ckpt.root.exists():
         shutil.rmtree(ckpt.root)  # a fresh run: an earlier run's checkpoints must not be mixed with its own
@@ -829,6 +834,7 @@ def fit(
                 + (f" ({out / 'best'})" if out is not None else "")
             )
         best_state, win_loss = state["best_state"], state["win_loss"]
+        win_extra = state.get("win_extra") or {}  # none in a checkpoint written before it was kept
         eval_pending, metrics_size = bool(meta["eval_pending"]), int(meta["metrics_bytes"])
         if state.get("loss") is not None and hasattr(loss_fn, "load_state_dict"):
             loss_fn.load_state_dict(state["loss"])
@@ -924,7 +930,8 @@ def fit(
         }
         loss_state = loss_fn.state_dict() if hasattr(loss_fn, "state_dict") else None
         window = win_loss.cpu() if isinstance(win_loss, torch.Tensor) else win_loss
-        state = {"best_state": best_state, "win_loss": window, "loss": loss_state}
+        extras = {k: (v.cpu() if isinstance(v, torch.Tensor) else v, n) for k, (v, n) in win_extra.items()}
+        state = {"best_state": best_state, "win_loss": window, "win_extra": extras, "loss": loss_state}
         ckpt.save(prog.step, params_owner, opt, meta, state)
         saved_step = prog.step
 
@@ -959,6 +966,12 @@ def fit(
                 bad_loss = torch.where(first, lv.float(), bad_loss)
                 win_loss = win_loss + lv
                 prog.win_n += 1
+                for k, v in extra.items():
+                    total_k, n_k = win_extra.get(k, (0.0, 0))
+                    win_extra[k] = (
+                        total_k + (v.detach() if isinstance(v, torch.Tensor) else float(v)),
+                        n_k + 1,
+                    )
                 step = prog.step
                 if step % cfg.log_every == 0 or step == total:
                     check_finite()
@@ -970,13 +983,14 @@ def fit(
                         "lr": lr,
                         "tokens_per_s": prog.win_tokens / max(dt, 1e-9),
                     }
-                    row.update({k: float(v) for k, v in extra.items()})
+                    row.update({k: float(v) / n for k, (v, n) in win_extra.items()})
                     mlog.write(row)
                     if log:
                         log(
                             f"step {step}/{total} loss {row['loss']:.4f} lr {lr:.2e} {row['tokens_per_s']:.0f} tok/s"
                         )
                     win_loss, prog.win_tokens, prog.win_n, win_t0 = 0.0, 0, 0, time.perf_counter()
+                    win_extra = {}
                 if step % eval_every == 0 or step == total:
                     if interrupt.requested:
                         eval_pending = True

@@ -253,6 +253,9 @@ class SLUExample:
     def __post_init__(self) -> None:
         if not self.text:
             self.text = " ".join(self.tokens)
+        # as `linearize` writes it and `parse_linearized` reads it back: a SLURP intent "alarm_set " was never
+        # matched, not even by its own target
+        self.intent = " ".join(str(self.intent).split())
 
     @property
     def slots(self) -> list[SlotPair]:
@@ -296,11 +299,16 @@ def load_snips(path: str | Path, split: str | None = None) -> list[SLUExample]:
     """
     d = Path(path) / split if split else Path(path)
     src, tgt, lab = (read_lines(d / n) for n in ("seq.in", "seq.out", "label"))
-    # A trailing empty line is common; anything else misaligned is an error.
-    while src and not src[-1].strip() and len(src) > len(lab):
-        src.pop()
-    while tgt and not tgt[-1].strip() and len(tgt) > len(lab):
-        tgt.pop()
+    # A trailing empty line is common, in any of the files (label's was refused as misaligned) or in all three
+    # (was an "empty utterance" error); anything else misaligned is an error.
+    files = (src, tgt, lab)
+    while all(f and not f[-1].strip() for f in files):
+        for f in files:
+            f.pop()
+    shortest = min(map(len, files))
+    for f in files:
+        while len(f) > shortest and not f[-1].strip():
+            f.pop()
     if not (len(src) == len(tgt) == len(lab)):
         raise TandemError(
             f"{d}: seq.in has {len(src)} lines, seq.out {len(tgt)}, label {len(lab)}; they must be line-aligned"
@@ -367,9 +375,17 @@ def _slurp_release_tags(obj: dict, where: str) -> tuple[list[str], list[str]]:
     for e in ents:
         span = e.get("span") if isinstance(e, dict) else None
         typ = e.get("type") if isinstance(e, dict) else None
-        if not isinstance(typ, str) or not typ.strip() or not isinstance(span, list) or not span:
+        if (
+            not isinstance(typ, str)
+            or not typ.strip()
+            or not isinstance(span, list)
+            or not span
+            # an index that is no integer ("4", 4.0, null) failed with a TypeError traceback below
+            or not all(isinstance(j, int) and not isinstance(j, bool) for j in span)
+        ):
             raise TandemError(
-                f"{where}: entity {json.dumps(e)[:60]} needs a 'type' and a non-empty 'span' list"
+                f"{where}: entity {json.dumps(e)[:60]} needs a 'type' and a non-empty 'span' list of "
+                "token indices (integers)"
             )
         if span != list(range(span[0], span[0] + len(span))) or not 0 <= span[0] <= span[-1] < len(tokens):
             raise TandemError(
