@@ -221,3 +221,17 @@ def test_model_overrides_that_contradict_the_tokenizer_name_the_flag():
             build_model("tiny", tok, small | {k: v})
     # a larger embedding table than the tokenizer needs is a choice (ids padded to a multiple), still taken
     assert build_model("tiny", tok, small | {"vocab_size": 384}).config.vocab_size == 384
+
+
+@pytest.mark.parametrize(
+    "vocab, what", [(100_000, "too large .* lower --vocab-size"), (270, "smaller .* raise")]
+)
+def test_a_vocab_size_the_examples_cannot_fill_names_finetunes_own_flags(tmp_path, vocab, what):
+    """The tokenizer finetune and distill train on their examples: a --vocab-size that does not fit was
+    refused with advice to "lower --character-coverage", a flag only `tandem tokenizer train` has."""
+    from tandem.finetune import load_or_train_tokenizer
+
+    pairs = [Pair(f"set an alarm for {i} am ü ß é", f"alarm_set ; time = {i} am") for i in range(40)]
+    with pytest.raises(TandemError, match=what) as e:
+        load_or_train_tokenizer(None, None, pairs, vocab_size=vocab)
+    assert "--character-coverage" not in str(e.value) and "--tokenizer" in str(e.value)

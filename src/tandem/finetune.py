@@ -1068,7 +1068,7 @@ def load_or_train_tokenizer(
 ):
     """The tokenizer at `path`, else the one saved with `model_dir`, else one trained on `pairs` with
     `reserved_tags` tag slots (saved to `path` when given)."""
-    from tandem.tokenizer import Tokenizer
+    from tandem.tokenizer import Tokenizer, VocabularyMismatch
 
     if path is not None and Path(path).exists():
         return Tokenizer.load(path)
@@ -1076,7 +1076,21 @@ def load_or_train_tokenizer(
         return Tokenizer.load(model_dir)
     require_nonempty(pairs, "the training set (needed to train a tokenizer)")
     texts = [p.source for p in pairs] + [p.target for p in pairs]
-    tok = Tokenizer.train(iter(texts), vocab_size=vocab_size, reserved_tags=reserved_tags)
+    try:
+        tok = Tokenizer.train(iter(texts), vocab_size=vocab_size, reserved_tags=reserved_tags)
+    except VocabularyMismatch as e:
+        # the library's advice names `tandem tokenizer train` options (--character-coverage), which finetune
+        # and distill do not have: say what they can change
+        why = (
+            f"too large for the training examples' text ({e.sentences} sentences allow at most {e.limit})"
+            if e.too_large
+            else f"smaller than the {e.limit} characters and symbols their text needs"
+        )
+        raise TandemError(
+            f"cannot train a tokenizer of --vocab-size {vocab_size}: {why}; "
+            f"{'lower' if e.too_large else 'raise'} --vocab-size, add training examples, or pass --tokenizer "
+            "(one made with `tandem tokenizer train`)"
+        ) from e
     if path is not None:
         tok.save(path)
     return tok
