@@ -605,6 +605,28 @@ def test_sampling_draws_as_transformers_does(plain_bart, kw):
     assert got.tolist() == ref.tolist()
 
 
+@pytest.mark.parametrize("top_p", [0.3, 1e-300])
+def test_top_p_keeps_transformers_token_of_two_tied_ones(tmp_path, top_p):
+    """Two tokens with the same logit (frequent in bf16/fp16 logits), each with about half the mass: a top_p
+    below one half keeps one of them, and it must be transformers' one for a seeded draw to give its tokens
+    (a descending sort kept the other: [2, 40, 41, 41, ...] where transformers wrote [2, 41, 41, 41, ...])."""
+    hf = _hf_model("bart", seed=0)
+    with torch.no_grad():
+        hf.model.shared.weight[41] = hf.model.shared.weight[40]  # tied embeddings: the same LM-head row
+        hf.final_logits_bias[0, 40:42] = 8.0
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    ids, mask = _batch()
+    kw = dict(do_sample=True, top_p=top_p, max_new_tokens=6)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, **kw)
+    torch.manual_seed(0)
+    got = ours.generate(ids, attention_mask=mask, **kw)
+    assert got.tolist() == ref.tolist()
+    assert set(ref[:, 1:].flatten().tolist()) == {40, 41}
+
+
 def test_a_hf_model_samples_with_transformers_top_k_50(plain):
     # the distribution itself: tandem's own default (0) keeps all tokens, a HF model's keeps the 50 best
     hf, ours, *_ = plain

@@ -54,12 +54,15 @@ def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1, None]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p < 1.0:
-        sorted_logits, idx = torch.sort(logits, descending=True)
-        cum = sorted_logits.softmax(-1).cumsum(-1)
-        remove = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set with mass >= top_p
-        # ...which always holds the most likely token: a top_p that rounds to 0 in the logits' dtype (1e-300
-        # in float32) removed it too, leaving no token (NaN probabilities, a RuntimeError in multinomial)
-        remove[..., 0] = False
+        # the smallest set with mass >= top_p, computed as transformers computes it (ascending sort, mass
+        # from the least likely up): tied logits (frequent in bf16/fp16) sort in one order only that way, so
+        # the same tokens stay and a seeded draw gives transformers' token; a descending sort kept the other
+        # of two tied tokens
+        sorted_logits, idx = torch.sort(logits, descending=False)
+        remove = sorted_logits.softmax(-1).cumsum(-1) <= 1 - top_p
+        # ...which always holds the most likely token: a top_p that rounds to 0 (1e-300) would remove it too,
+        # leaving no token (NaN probabilities, a RuntimeError in multinomial)
+        remove[..., -1] = False
         logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
     return logits
 
