@@ -605,6 +605,36 @@ def test_sampling_draws_as_transformers_does(plain_bart, kw):
     assert got.tolist() == ref.tolist()
 
 
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(do_sample=True), dict(num_beams=3)], ids=["greedy", "sample", "beam"]
+)
+def test_a_checkpoint_without_a_pad_token_pads_with_eos_as_transformers(tmp_path, kind, kw):
+    # config "pad_token_id": null: transformers fills the rows that ended with EOS; tandem's greedy search
+    # and sampling raised TypeError (full_like ... not NoneType)
+    hf = _hf_model("bart", seed=0) if kind == "bart" else _hf_t5()
+    with torch.no_grad():  # EOS more likely, so that rows end at different steps
+        if kind == "bart":
+            hf.final_logits_bias[0, EOS] += 1.0
+        else:
+            hf.lm_head.weight[hf.config.eos_token_id] *= 2.0
+    hf.config.pad_token_id = hf.generation_config.pad_token_id = None
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.pad_token_id is None
+    eos = ours.config.eos_token_id
+    ids, mask = _batch()
+    ids[ids == PAD] = 5  # a whole batch (the tokenizer pads with something; the mask says what)
+    kw = dict(max_new_tokens=12, min_new_tokens=1, **kw)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, **kw).tolist()
+    torch.manual_seed(0)
+    assert ours.generate(ids, attention_mask=mask, **kw).tolist() == ref
+    if "num_beams" not in kw:  # a row that ended before the others, filled with EOS
+        assert any(eos in row[1:] and row.index(eos, 1) < len(row) - 1 for row in ref)
+
+
 @pytest.mark.parametrize("top_p", [0.3, 1e-300])
 def test_top_p_keeps_transformers_token_of_two_tied_ones(tmp_path, top_p):
     """Two tokens with the same logit (frequent in bf16/fp16 logits), each with about half the mass: a top_p

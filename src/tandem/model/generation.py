@@ -300,6 +300,8 @@ def generate(
     c = model.config
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
+    if pad is None:  # a checkpoint without a pad token (config "pad_token_id": null): as transformers,
+        pad = eos  # rows that ended are filled with EOS (was a TypeError in greedy search and sampling)
     start = c.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
     if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < c.vocab_size:
         raise TandemError(
