@@ -635,6 +635,19 @@ def test_a_checkpoint_without_a_pad_token_pads_with_eos_as_transformers(tmp_path
         assert any(eos in row[1:] and row.index(eos, 1) < len(row) - 1 for row in ref)
 
 
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_an_eos_list_of_one_id_ends_rows_as_transformers(plain_bart, num_beams):
+    # transformers takes eos_token_id as a list; tandem compared a row's token with the list itself, so no
+    # row ever ended: [2, 2, 2, 2, 2, 61] where transformers wrote [2, 2]
+    hf, ours = plain_bart
+    kw = dict(max_new_tokens=8, num_beams=num_beams)
+    for eos in ([EOS], (EOS,), [EOS, EOS]):
+        got, ref = _both(hf, ours, eos_token_id=eos, **kw)
+        assert got == ref == _both(hf, ours, eos_token_id=EOS, **kw)[1]
+    with pytest.raises(TandemError, match=r"eos_token_id \[2, 30\]: tandem ends a sequence at one id"):
+        ours.generate(torch.tensor([[5, 6, 2]]), eos_token_id=[EOS, LOOP], **kw)
+
+
 @pytest.mark.parametrize("top_p", [0.3, 1e-300])
 def test_top_p_keeps_transformers_token_of_two_tied_ones(tmp_path, top_p):
     """Two tokens with the same logit (frequent in bf16/fp16 logits), each with about half the mass: a top_p

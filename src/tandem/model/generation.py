@@ -261,7 +261,7 @@ def generate(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    eos_token_id: int | None = None,
+    eos_token_id: int | Sequence[int] | None = None,
     pad_token_id: int | None = None,
     decoder_start_token_id: int | None = None,
     min_new_tokens: int = 0,
@@ -299,6 +299,15 @@ def generate(
     it is decoded in (`tandem generate --do-sample` seeds one per input line)."""
     c = model.config
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
+    if isinstance(eos, (list, tuple)):  # transformers' list form: a row stops at any of its ids
+        ids = list(dict.fromkeys(eos))
+        if len(ids) != 1:
+            # compared with the list as one id, no row ever stopped (nor at its first id): refused by name
+            raise TandemError(
+                f"eos_token_id {list(eos)!r}: tandem ends a sequence at one id; pass one (transformers would "
+                "stop at any of them)"
+            )
+        eos = ids[0]
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
     if pad is None:  # a checkpoint without a pad token (config "pad_token_id": null): as transformers,
         pad = eos  # rows that ended are filled with EOS (was a TypeError in greedy search and sampling)
