@@ -256,6 +256,23 @@ def test_a_model_folders_json_files_unreadable_are_named(tmp_path, capsys, reque
     _assert_one_line_error(capsys, f"{d / name}")
 
 
+@pytest.mark.parametrize("kind", ["tandem", "hf"])
+@pytest.mark.parametrize("content", [b"[1, 2]", b'"bart"', b"null"], ids=["list", "string", "null"])
+def test_a_config_json_that_is_not_an_object_is_named(tmp_path, capsys, request, kind, content):
+    """Valid JSON that is not an object in a model folder's config.json was an AttributeError traceback
+    ('list' object has no attribute 'get')."""
+    import shutil
+
+    d = tmp_path / "m"
+    shutil.copytree(request.getfixturevalue("hf_dir" if kind == "hf" else "model_dir"), d)
+    (d / "config.json").write_bytes(content)
+    capsys.readouterr()  # the fixture's progress bars
+    assert main(["generate", str(d), "--prompt", "hi", "--max-new-tokens", "2"]) == 2
+    _assert_one_line_error(capsys, f"{d / 'config.json'}: expected a JSON object")
+    with pytest.raises(TandemError, match="expected a JSON object"):
+        Seq2SeqLM.from_pretrained(d)
+
+
 def test_json_flag_values_nested_too_deeply_are_named(tmp_path, capsys, model_dir):
     assert main(["generate", str(model_dir), "--prompt", "hi", "--bad-words-ids", NESTED]) == 2
     _assert_one_line_error(capsys, "--bad-words-ids", "not JSON (arrays or objects nested too deeply)")

@@ -605,6 +605,71 @@ def test_sampling_draws_as_transformers_does(plain_bart, kw):
     assert got.tolist() == ref.tolist()
 
 
+@pytest.mark.parametrize("kind", ["bart", "t5"])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(do_sample=True), dict(num_beams=3)], ids=["greedy", "sample", "beam"]
+)
+def test_a_checkpoint_without_a_pad_token_pads_with_eos_as_transformers(tmp_path, kind, kw):
+    # config "pad_token_id": null: transformers fills the rows that ended with EOS; tandem's greedy search
+    # and sampling raised TypeError (full_like ... not NoneType)
+    hf = _hf_model("bart", seed=0) if kind == "bart" else _hf_t5()
+    with torch.no_grad():  # EOS more likely, so that rows end at different steps
+        if kind == "bart":
+            hf.final_logits_bias[0, EOS] += 1.0
+        else:
+            hf.lm_head.weight[hf.config.eos_token_id] *= 2.0
+    hf.config.pad_token_id = hf.generation_config.pad_token_id = None
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.pad_token_id is None
+    eos = ours.config.eos_token_id
+    ids, mask = _batch()
+    ids[ids == PAD] = 5  # a whole batch (the tokenizer pads with something; the mask says what)
+    kw = dict(max_new_tokens=12, min_new_tokens=1, **kw)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, **kw).tolist()
+    torch.manual_seed(0)
+    assert ours.generate(ids, attention_mask=mask, **kw).tolist() == ref
+    if "num_beams" not in kw:  # a row that ended before the others, filled with EOS
+        assert any(eos in row[1:] and row.index(eos, 1) < len(row) - 1 for row in ref)
+
+
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_an_eos_list_of_one_id_ends_rows_as_transformers(plain_bart, num_beams):
+    # transformers takes eos_token_id as a list; tandem compared a row's token with the list itself, so no
+    # row ever ended: [2, 2, 2, 2, 2, 61] where transformers wrote [2, 2]
+    hf, ours = plain_bart
+    kw = dict(max_new_tokens=8, num_beams=num_beams)
+    for eos in ([EOS], (EOS,), [EOS, EOS]):
+        got, ref = _both(hf, ours, eos_token_id=eos, **kw)
+        assert got == ref == _both(hf, ours, eos_token_id=EOS, **kw)[1]
+    with pytest.raises(TandemError, match=r"eos_token_id \[2, 30\]: tandem ends a sequence at one id"):
+        ours.generate(torch.tensor([[5, 6, 2]]), eos_token_id=[EOS, LOOP], **kw)
+
+
+@pytest.mark.parametrize("top_p", [0.3, 1e-300])
+def test_top_p_keeps_transformers_token_of_two_tied_ones(tmp_path, top_p):
+    """Two tokens with the same logit (frequent in bf16/fp16 logits), each with about half the mass: a top_p
+    below one half keeps one of them, and it must be transformers' one for a seeded draw to give its tokens
+    (a descending sort kept the other: [2, 40, 41, 41, ...] where transformers wrote [2, 41, 41, 41, ...])."""
+    hf = _hf_model("bart", seed=0)
+    with torch.no_grad():
+        hf.model.shared.weight[41] = hf.model.shared.weight[40]  # tied embeddings: the same LM-head row
+        hf.final_logits_bias[0, 40:42] = 8.0
+    hf.save_pretrained(tmp_path)
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    ids, mask = _batch()
+    kw = dict(do_sample=True, top_p=top_p, max_new_tokens=6)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        ref = hf.generate(input_ids=ids, attention_mask=mask, **kw)
+    torch.manual_seed(0)
+    got = ours.generate(ids, attention_mask=mask, **kw)
+    assert got.tolist() == ref.tolist()
+    assert set(ref[:, 1:].flatten().tolist()) == {40, 41}
+
+
 def test_a_hf_model_samples_with_transformers_top_k_50(plain):
     # the distribution itself: tandem's own default (0) keeps all tokens, a HF model's keeps the 50 best
     hf, ours, *_ = plain

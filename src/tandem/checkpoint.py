@@ -230,7 +230,10 @@ def read_config(directory: Path) -> dict:
                 f"{Path(directory) / 'model'}"
             )
         raise TandemError(f"{directory}: no config.json; is this a model directory?")
-    return read_json(path)  # not UTF-8, not JSON: an error naming the file, not a traceback
+    cfg = read_json(path)  # not UTF-8, not JSON: an error naming the file, not a traceback
+    if not isinstance(cfg, dict):  # a list or a string was an AttributeError traceback (cfg.get)
+        raise TandemError(f"{path}: expected a JSON object (a model config), got {type(cfg).__name__}")
+    return cfg
 
 
 def load_state_into(model, tensors: dict[str, torch.Tensor], source: str) -> None:

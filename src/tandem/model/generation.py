@@ -54,12 +54,15 @@ def _filter_top_k_top_p(logits: torch.Tensor, top_k: int, top_p: float) -> torch
         kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[..., -1, None]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if top_p < 1.0:
-        sorted_logits, idx = torch.sort(logits, descending=True)
-        cum = sorted_logits.softmax(-1).cumsum(-1)
-        remove = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest set with mass >= top_p
-        # ...which always holds the most likely token: a top_p that rounds to 0 in the logits' dtype (1e-300
-        # in float32) removed it too, leaving no token (NaN probabilities, a RuntimeError in multinomial)
-        remove[..., 0] = False
+        # the smallest set with mass >= top_p, computed as transformers computes it (ascending sort, mass
+        # from the least likely up): tied logits (frequent in bf16/fp16) sort in one order only that way, so
+        # the same tokens stay and a seeded draw gives transformers' token; a descending sort kept the other
+        # of two tied tokens
+        sorted_logits, idx = torch.sort(logits, descending=False)
+        remove = sorted_logits.softmax(-1).cumsum(-1) <= 1 - top_p
+        # ...which always holds the most likely token: a top_p that rounds to 0 (1e-300) would remove it too,
+        # leaving no token (NaN probabilities, a RuntimeError in multinomial)
+        remove[..., -1] = False
         logits = logits.masked_fill(remove.scatter(-1, idx, remove), float("-inf"))
     return logits
 
@@ -258,7 +261,7 @@ def generate(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-    eos_token_id: int | None = None,
+    eos_token_id: int | Sequence[int] | None = None,
     pad_token_id: int | None = None,
     decoder_start_token_id: int | None = None,
     min_new_tokens: int = 0,
@@ -296,7 +299,18 @@ def generate(
     it is decoded in (`tandem generate --do-sample` seeds one per input line)."""
     c = model.config
     eos = c.eos_token_id if eos_token_id is None else eos_token_id
+    if isinstance(eos, (list, tuple)):  # transformers' list form: a row stops at any of its ids
+        ids = list(dict.fromkeys(eos))
+        if len(ids) != 1:
+            # compared with the list as one id, no row ever stopped (nor at its first id): refused by name
+            raise TandemError(
+                f"eos_token_id {list(eos)!r}: tandem ends a sequence at one id; pass one (transformers would "
+                "stop at any of them)"
+            )
+        eos = ids[0]
     pad = c.pad_token_id if pad_token_id is None else pad_token_id
+    if pad is None:  # a checkpoint without a pad token (config "pad_token_id": null): as transformers,
+        pad = eos  # rows that ended are filled with EOS (was a TypeError in greedy search and sampling)
     start = c.decoder_start_token_id if decoder_start_token_id is None else decoder_start_token_id
     if isinstance(start, bool) or not isinstance(start, int) or not 0 <= start < c.vocab_size:
         raise TandemError(
