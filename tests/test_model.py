@@ -335,3 +335,22 @@ def test_checkpoint_errors_say_what_is_wrong(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(TandemError, match="shapes do not match"):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("buckets, distance", [(32, 16), (32, 8), (2, 128), (3, 128)])
+def test_t5_bucket_settings_that_cannot_bucket_are_refused_with_the_config(buckets, distance):
+    """relative_max_distance at or under half the buckets (or under 4 buckets) made T5's log-spaced buckets
+    divide by zero or go negative: a ZeroDivisionError or IndexError mid-forward (in transformers too)."""
+    with pytest.raises(TandemError, match="relative_buckets .* needs at least 4 buckets and a max distance"):
+        ModelConfig.preset(
+            "tiny", position_type="relative", relative_buckets=buckets, relative_max_distance=distance
+        )
+
+
+@pytest.mark.parametrize("buckets, distance", [(32, 128), (32, 17), (4, 3), (5, 3), (8, 5)])
+def test_t5_bucket_settings_at_their_bounds_run(buckets, distance):
+    cfg = ModelConfig.preset(
+        "tiny", position_type="relative", relative_buckets=buckets, relative_max_distance=distance
+    )
+    x = torch.randint(4, 100, (1, 300))  # distances far over max_distance
+    assert torch.isfinite(Seq2SeqLM(cfg)(x, decoder_input_ids=x[:, :200]).logits).all()

@@ -121,6 +121,17 @@ class ModelConfig:
                 raise bad(f"{k} must be positive, got {getattr(self, k)}")
         if not 0 <= self.dropout < 1:  # torch refuses a negative one mid-forward; 1 zeroes every activation
             raise bad(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.position_type == "relative" and (
+            self.relative_buckets < 4 or self.relative_max_distance <= self.relative_buckets // 2
+        ):
+            # T5's buckets: half exact distances (a quarter per direction in the encoder), the rest log-spaced
+            # up to max_distance; outside these bounds the log spacing divided by zero or gave negative bucket
+            # ids (a ZeroDivisionError or IndexError mid-forward, in transformers too)
+            raise bad(
+                f"relative_buckets {self.relative_buckets} / relative_max_distance {self.relative_max_distance}"
+                " (relative_attention_num_buckets / _max_distance): needs at least 4 buckets and a max distance"
+                f" over half of them (> {self.relative_buckets // 2})"
+            )
         if self.encoder_layers < 0 or self.decoder_layers < 1:
             raise bad("needs encoder_layers >= 0 and decoder_layers >= 1")
         if self.head_dim is None and self.d_model % self.num_heads:
