@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from tandem.devices import torch_device
 from tandem.errors import TandemError
+from tandem.prompting.generation import stop_strings
 from tandem.prompting.lm import EncoderDecoder
 from tandem.prompting.scoring import continuation_ids, score_continuations
 from tandem.tokenizer import frame
@@ -294,7 +295,9 @@ class TandemLM(TemplateLM):
         bar = tqdm(total=len(requests), disable=disable_tqdm, desc="tandem generate_until")
         for idx in by_kwargs.values():
             kw = normalize_gen_kwargs(requests[idx[0]].args[1], self.max_gen_toks)
-            until = handle_stop_sequences(kw.pop("until", None), eos=None)
+            # a newline stop also cuts at the newline replacement the model writes (AlexaTM's `<br>`), as in
+            # `tandem evaluate`: with such a tokenizer a task's "\n" stop never appears in the decoded text
+            until = stop_strings(self.lm, handle_stop_sequences(kw.pop("until", None), eos=None))
             max_new = int(kw.pop("max_gen_toks"))
             limit = self.lm.max_target_len
             if limit is not None and max_new > limit:
