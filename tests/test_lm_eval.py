@@ -456,3 +456,24 @@ def test_generate_until_newline_stops_also_cut_at_the_tokenizers_newline_replace
     ]
     got = td.generate_until(_instances("generate_until", reqs), disable_tqdm=True)
     assert got == ["", "", "<br><br><br>"]  # was: "<br><br><br>" for all three
+
+
+def test_a_continuation_glued_to_its_context_is_scored_as_its_in_context_t5_ids(models):
+    # What the README says of a continuation without leading whitespace (a task's target_delimiter "", CJK
+    # text): the bridge scores the ids `tok(context + continuation)` has after `tok(context)`'s, where lm-eval's
+    # `hf` encodes it alone and T5's dummy prefix makes it a word-initial piece; reference: transformers
+    import torch
+
+    hf, td = models
+    ctx, cont = "The big cat sat on the mat.", "yes"
+    tok, model = hf.tokenizer, hf.model
+    ctx_ids = tok(ctx, add_special_tokens=False).input_ids
+    whole = tok(ctx + cont, add_special_tokens=False).input_ids
+    assert whole[: len(ctx_ids)] == ctx_ids
+    in_context = whole[len(ctx_ids) :]
+    assert in_context != tok(cont, add_special_tokens=False).input_ids == hf._encode_pair(ctx, cont)[1]
+    ((got, _),) = td.loglikelihood(_instances("loglikelihood", [(ctx, cont)]), disable_tqdm=True)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([tok(ctx).input_ids]), labels=torch.tensor([in_context])).logits
+    want = torch.log_softmax(logits[0], -1)[range(len(in_context)), in_context].sum().item()
+    assert got == pytest.approx(want, abs=1e-4)
