@@ -405,3 +405,75 @@ def test_prefix_token_of_a_transformers_tokenizer_is_its_bos_as_in_lm_eval_hf(tm
             hf = HFLM(pretrained=model, tokenizer=tok, backend="seq2seq", batch_size=1, device="cpu")
         td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=1)
         assert td.prefix_token_id == hf.prefix_token_id == (tok.eos_token_id if bos is None else 0)
+
+
+def test_generate_until_newline_stops_also_cut_at_the_tokenizers_newline_replacement():
+    # An AlexaTM-style tokenizer cannot represent "\n" and encodes it as "<br>", so the model writes "<br>"
+    # where a task's few-shot context had its line breaks, and decoding gives "<br>", never "\n". A task's
+    # "\n" / "\n\n" stop (TriviaQA, CoQA, ...) never fired: answers ran on to max_gen_toks. `tandem evaluate`
+    # cuts at the replacement too (test_prompting).
+    import dataclasses
+    import io
+
+    import sentencepiece as spm
+    import torch
+
+    import tandem.integrations.lm_eval as bridge
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+    from tandem.tokenizer import Tokenizer
+
+    lines = [
+        f"the {a} {b} sat on the mat <br> answer yes" for a in ("big", "small", "red") for b in ("cat", "dog")
+    ]
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines * 5),
+        model_writer=buf,
+        vocab_size=26,
+        user_defined_symbols=["<br>"],
+        bos_id=0,
+        pad_id=1,
+        eos_id=2,
+        unk_id=3,
+        minloglevel=2,
+    )
+    tok = Tokenizer(buf.getvalue())
+    assert tok.newline_mode == "<br>"  # the case under test
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
+        final_logits_bias=True,
+    )  # fmt: skip
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        model.final_logits_bias[tok.token_to_id("<br>")] = 1e4  # the model writes line breaks
+    td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
+    ctx = "the big cat sat\nanswer yes\n\nthe red dog sat\nanswer"
+    reqs = [
+        (ctx, {"until": ["\n"], "max_gen_toks": 3}),
+        (ctx, {"until": ["\n\n", "."], "max_gen_toks": 3}),
+        (ctx, {"until": [";"], "max_gen_toks": 3}),  # no newline stop: nothing to cut
+    ]
+    got = td.generate_until(_instances("generate_until", reqs), disable_tqdm=True)
+    assert got == ["", "", "<br><br><br>"]  # was: "<br><br><br>" for all three
+
+
+def test_a_continuation_glued_to_its_context_is_scored_as_its_in_context_t5_ids(models):
+    # What the README says of a continuation without leading whitespace (a task's target_delimiter "", CJK
+    # text): the bridge scores the ids `tok(context + continuation)` has after `tok(context)`'s, where lm-eval's
+    # `hf` encodes it alone and T5's dummy prefix makes it a word-initial piece; reference: transformers
+    import torch
+
+    hf, td = models
+    ctx, cont = "The big cat sat on the mat.", "yes"
+    tok, model = hf.tokenizer, hf.model
+    ctx_ids = tok(ctx, add_special_tokens=False).input_ids
+    whole = tok(ctx + cont, add_special_tokens=False).input_ids
+    assert whole[: len(ctx_ids)] == ctx_ids
+    in_context = whole[len(ctx_ids) :]
+    assert in_context != tok(cont, add_special_tokens=False).input_ids == hf._encode_pair(ctx, cont)[1]
+    ((got, _),) = td.loglikelihood(_instances("loglikelihood", [(ctx, cont)]), disable_tqdm=True)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([tok(ctx).input_ids]), labels=torch.tensor([in_context])).logits
+    want = torch.log_softmax(logits[0], -1)[range(len(in_context)), in_context].sum().item()
+    assert got == pytest.approx(want, abs=1e-4)

@@ -17,7 +17,8 @@ model does with `backend=seq2seq`: the context is encoded with the tokenizer's s
 EOS appended; BART: `<s> ... </s>`; `add_eos=False` turns them off), the continuation without, trailing context spaces
 move to the continuation; the continuation is tokenized in its context (the ids of context + continuation
 after the context's own), as tandem's rank scoring does, which for T5/BART tokenizers equals encoding it
-alone; a continuation follows the decoder start token alone, as in `hf`, also for a model whose decoding
+alone when it starts with whitespace (glued to its context, T5's "yes" after "mat." is `y` `es`, not `hf`'s
+word-initial `▁yes`); a continuation follows the decoder start token alone, as in `hf`, also for a model whose decoding
 forces a first token (mBART-50's language code, which `tandem evaluate` puts first). Unlike `hf`, requests
 that share a context are scored with one encoder pass.
 """
@@ -37,6 +38,7 @@ from tqdm import tqdm
 
 from tandem.devices import torch_device
 from tandem.errors import TandemError
+from tandem.prompting.generation import stop_strings
 from tandem.prompting.lm import EncoderDecoder
 from tandem.prompting.scoring import continuation_ids, score_continuations
 from tandem.tokenizer import frame
@@ -215,7 +217,8 @@ class TandemLM(TemplateLM):
         encoded with EOS), except that the continuation is tokenized in its context, as tandem's own rank
         scoring does (`continuation_ids`): with a whitespace-keeping tokenizer such as tandem's, " yes" encoded
         alone has an extra dummy-prefix token that it never has after the prompt. Tokenizers that drop that
-        prefix (T5's, BART's) give the same ids both ways, so scores equal lm-eval `hf`'s for them."""
+        prefix (T5's, BART's) give the same ids both ways for a continuation that starts with whitespace, so
+        scores equal lm-eval `hf`'s for them; one glued to its context is split from it, not encoded alone."""
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
@@ -294,7 +297,9 @@ class TandemLM(TemplateLM):
         bar = tqdm(total=len(requests), disable=disable_tqdm, desc="tandem generate_until")
         for idx in by_kwargs.values():
             kw = normalize_gen_kwargs(requests[idx[0]].args[1], self.max_gen_toks)
-            until = handle_stop_sequences(kw.pop("until", None), eos=None)
+            # a newline stop also cuts at the newline replacement the model writes (AlexaTM's `<br>`), as in
+            # `tandem evaluate`: with such a tokenizer a task's "\n" stop never appears in the decoded text
+            until = stop_strings(self.lm, handle_stop_sequences(kw.pop("until", None), eos=None))
             max_new = int(kw.pop("max_gen_toks"))
             limit = self.lm.max_target_len
             if limit is not None and max_new > limit:

@@ -24,6 +24,18 @@ def postprocess(text: str, stop: Sequence[str] = ()) -> str:
     return text[:cut].strip()
 
 
+def stop_strings(lm: EncoderDecoder, stop: Sequence[str]) -> list[str]:
+    """The non-empty stop strings, each one with a newline also in the form the model writes it: a tokenizer
+    that cannot represent `\\n` encodes it as a replacement (`<br>` for AlexaTM-style models, see
+    `Tokenizer.newline_mode`), which decoding gives back, never `\\n`. A space replacement is not added: it
+    would cut every answer at its first word."""
+    stops = [s for s in stop if s]
+    repl = getattr(lm.tok.tok, "newline_mode", "native")
+    if repl != "native" and repl.strip():
+        stops += [r for r in (s.replace("\n", repl) for s in stops if "\n" in s) if r not in stops]
+    return stops
+
+
 @torch.inference_mode()
 def generate_texts(
     lm: EncoderDecoder,
@@ -44,10 +56,7 @@ def generate_texts(
         max_new_tokens = max(1, min(max_new_tokens, lm.max_target_len))
     order = sorted(range(len(sources)), key=lambda i: -len(sources[i]))
     out: list[str] = [""] * len(sources)
-    stops = [s for s in stop if s]
-    repl = getattr(lm.tok.tok, "newline_mode", "native")
-    if repl != "native" and repl.strip():
-        stops += [r for r in (s.replace("\n", repl) for s in stops if "\n" in s) if r not in stops]
+    stops = stop_strings(lm, stop)
     bs = max(1, int(batch_size))  # as in rank scoring: below 1 means one prompt per pass
     for b in range(0, len(order), bs):
         idx = order[b : b + bs]
