@@ -703,3 +703,19 @@ def test_a_teacher_already_on_the_gpu_counts_as_there(monkeypatch):
     assert loop.same_device(cuda0, cuda) and loop.same_device(cuda, cuda0) and loop.same_device(cuda1, cuda1)
     assert not loop.same_device(cuda1, cuda) and not loop.same_device(torch.device("cpu"), cuda)
     assert loop.same_device(torch.device("cpu"), torch.device("cpu"))
+
+
+def test_a_chain_links_hidden_state_layers_are_checked_before_any_training(monkeypatch):
+    """With hidden-state matching, a later link deeper than the student teaching it failed only after the
+    links before it had trained (README: every link is checked before any training)."""
+    teacher = Seq2SeqLM(tiny())
+    with monkeypatch.context() as m:
+        _no_compute(m)
+        with pytest.raises(TandemError, match=r"chain link 2, taught by student 1: hidden-state matching"):
+            distill_chain(
+                teacher,
+                ["shrink:1,1", tiny(encoder_layers=2, decoder_layers=1).to_dict()],
+                toy_data(8),
+                fast_cfg(epochs=1, hidden_weight=1.0),
+                log=None,
+            )

@@ -639,16 +639,8 @@ def distill(
             "hidden-state matching needs one teacher model, not an ensemble (its members' hidden states "
             "differ): set the hidden-state weight to 0 or distil from a single teacher"
         )
-    if cfg.hidden_weight > 0 and (
-        student.config.encoder_layers > teacher.config.encoder_layers
-        or student.config.decoder_layers > teacher.config.decoder_layers
-    ):
-        raise TandemError(
-            "hidden-state matching pairs each student layer with a teacher layer, but the student has more "
-            f"layers ({student.config.encoder_layers}+{student.config.decoder_layers}) than the teacher "
-            f"({teacher.config.encoder_layers}+{teacher.config.decoder_layers}); set the hidden-state weight "
-            "to 0 or use a shallower student"
-        )
+    if cfg.hidden_weight > 0:
+        check_hidden_layers(teacher.config, student.config)
     if generic_teacher is not None:
         if generic is None:
             raise TandemError(
@@ -804,6 +796,18 @@ def distill(
     )
 
 
+def check_hidden_layers(teacher: Any, student: Any) -> None:
+    """Hidden-state matching pairs each student layer with a teacher layer (configs): a TandemError when the
+    student has more encoder or decoder layers than the teacher."""
+    if student.encoder_layers > teacher.encoder_layers or student.decoder_layers > teacher.decoder_layers:
+        raise TandemError(
+            "hidden-state matching pairs each student layer with a teacher layer, but the student has more "
+            f"layers ({student.encoder_layers}+{student.decoder_layers}) than the teacher "
+            f"({teacher.encoder_layers}+{teacher.decoder_layers}); set the hidden-state weight "
+            "to 0 or use a shallower student"
+        )
+
+
 def chain_configs(teacher: Any, specs: Sequence[Any]) -> list[Any]:
     """The student config of each chain link, resolved against the model that teaches it, as
     `distill_chain` builds them: link 1 against the teacher's config, link k against student k-1's (so
@@ -861,6 +865,14 @@ def distill_chain(
         raise TandemError("a distillation chain needs at least one student")
     # Build every student config up front so that a bad spec fails before any training.
     configs = chain_configs(teacher.config, specs)
+    if cfg.hidden_weight > 0:  # each link's layer counts too (link 2 failed after link 1 had trained)
+        for k, (prev, conf) in enumerate(zip([teacher.config, *configs[:-1]], configs)):
+            try:
+                check_hidden_layers(prev, conf)
+            except TandemError as e:
+                if k == 0:
+                    raise
+                raise TandemError(f"chain link {k + 1}, taught by student {k}: {e}") from e
     current = teacher
     results = []
     budget = cfg.stop_after
