@@ -413,33 +413,15 @@ def test_generate_until_newline_stops_also_cut_at_the_tokenizers_newline_replace
     # "\n" / "\n\n" stop (TriviaQA, CoQA, ...) never fired: answers ran on to max_gen_toks. `tandem evaluate`
     # cuts at the replacement too (test_prompting).
     import dataclasses
-    import io
 
-    import sentencepiece as spm
     import torch
 
     import tandem.integrations.lm_eval as bridge
+    from _br_tokenizer import br_tokenizer
     from tandem.config import ModelConfig
     from tandem.model import Seq2SeqLM
-    from tandem.tokenizer import Tokenizer
 
-    lines = [
-        f"the {a} {b} sat on the mat <br> answer yes" for a in ("big", "small", "red") for b in ("cat", "dog")
-    ]
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines * 5),
-        model_writer=buf,
-        vocab_size=26,
-        user_defined_symbols=["<br>"],
-        bos_id=0,
-        pad_id=1,
-        eos_id=2,
-        unk_id=3,
-        minloglevel=2,
-    )
-    tok = Tokenizer(buf.getvalue())
-    assert tok.newline_mode == "<br>"  # the case under test
+    tok = br_tokenizer()
     cfg = dataclasses.replace(
         ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
         final_logits_bias=True,

@@ -474,33 +474,14 @@ def test_newline_stop_also_stops_at_the_tokenizers_newline_replacement():
     # reaches the model with "<br>" and the model writes "<br>" back, which decodes as "<br>", never "\n".
     # A "\n" stop string (FLORES' own, or --delimiter newline) then never fired.
     import dataclasses
-    import io
 
-    import sentencepiece as spm
-
+    from _br_tokenizer import br_tokenizer
     from tandem.config import ModelConfig
     from tandem.model import Seq2SeqLM
     from tandem.prompting.generation import generate_texts
     from tandem.prompting.lm import EncoderDecoder
-    from tandem.tokenizer import Tokenizer
 
-    lines = [
-        f"the {a} {b} sat on the mat <br> answer yes" for a in ("big", "small", "red") for b in ("cat", "dog")
-    ]
-    buf = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(lines * 5),
-        model_writer=buf,
-        vocab_size=26,
-        user_defined_symbols=["<br>"],
-        bos_id=0,
-        pad_id=1,
-        eos_id=2,
-        unk_id=3,
-        minloglevel=2,
-    )
-    tok = Tokenizer(buf.getvalue())
-    assert tok.newline_mode == "<br>"  # the case under test
+    tok = br_tokenizer()
     br = tok.token_to_id("<br>")
     cfg = dataclasses.replace(
         ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
