@@ -30,3 +30,23 @@ def br_tokenizer():
     tok = Tokenizer(buf.getvalue())
     assert tok.newline_mode == "<br>"  # the case the callers test
     return tok
+
+
+def br_model():
+    """`br_tokenizer()` and a tiny random model of its vocabulary that writes "<br>" at every step."""
+    import dataclasses
+
+    import torch
+
+    from tandem.config import ModelConfig
+    from tandem.model import Seq2SeqLM
+
+    tok = br_tokenizer()
+    cfg = dataclasses.replace(
+        ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
+        final_logits_bias=True,
+    )  # fmt: skip
+    model = Seq2SeqLM(cfg).eval()
+    with torch.no_grad():
+        model.final_logits_bias[tok.token_to_id("<br>")] = 1e4  # the model writes line breaks
+    return tok, model

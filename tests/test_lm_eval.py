@@ -412,23 +412,10 @@ def test_generate_until_newline_stops_also_cut_at_the_tokenizers_newline_replace
     # where a task's few-shot context had its line breaks, and decoding gives "<br>", never "\n". A task's
     # "\n" / "\n\n" stop (TriviaQA, CoQA, ...) never fired: answers ran on to max_gen_toks. `tandem evaluate`
     # cuts at the replacement too (test_prompting).
-    import dataclasses
-
-    import torch
-
     import tandem.integrations.lm_eval as bridge
-    from _br_tokenizer import br_tokenizer
-    from tandem.config import ModelConfig
-    from tandem.model import Seq2SeqLM
+    from _br_tokenizer import br_model
 
-    tok = br_tokenizer()
-    cfg = dataclasses.replace(
-        ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
-        final_logits_bias=True,
-    )  # fmt: skip
-    model = Seq2SeqLM(cfg).eval()
-    with torch.no_grad():
-        model.final_logits_bias[tok.token_to_id("<br>")] = 1e4  # the model writes line breaks
+    tok, model = br_model()
     td = bridge.TandemLM(model=model, tokenizer=tok, batch_size=2)
     ctx = "the big cat sat\nanswer yes\n\nthe red dog sat\nanswer"
     reqs = [

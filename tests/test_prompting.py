@@ -473,23 +473,11 @@ def test_newline_stop_also_stops_at_the_tokenizers_newline_replacement():
     # An AlexaTM-style tokenizer cannot represent "\n" and encodes it as "<br>": a newline-delimited prompt
     # reaches the model with "<br>" and the model writes "<br>" back, which decodes as "<br>", never "\n".
     # A "\n" stop string (FLORES' own, or --delimiter newline) then never fired.
-    import dataclasses
-
-    from _br_tokenizer import br_tokenizer
-    from tandem.config import ModelConfig
-    from tandem.model import Seq2SeqLM
+    from _br_tokenizer import br_model
     from tandem.prompting.generation import generate_texts
     from tandem.prompting.lm import EncoderDecoder
 
-    tok = br_tokenizer()
-    br = tok.token_to_id("<br>")
-    cfg = dataclasses.replace(
-        ModelConfig.preset("tiny"), vocab_size=tok.vocab_size, d_model=32, ffn_dim=64, max_positions=64,
-        final_logits_bias=True,
-    )  # fmt: skip
-    model = Seq2SeqLM(cfg).eval()
-    with torch.no_grad():
-        model.final_logits_bias[br] = 1e4  # the model writes line breaks
+    tok, model = br_model()
     lm = EncoderDecoder(model, tok)
     prompts = ["the big cat sat\nanswer yes\nthe red dog sat"]
     assert tok.decode(
