@@ -267,9 +267,12 @@ def test_oversized_body_413_unknown_route_404_wrong_method_405(client, edge):
     assert r.status_code == 405 and r.headers["allow"] == "POST"  # a 405 names the allowed methods
     r = client.request("DELETE", "/healthz")
     assert r.status_code == 405 and sorted(r.headers["allow"].split(", ")) == ["GET", "HEAD"]
-    for route in ("/healthz", "/metrics"):  # probes that use HEAD get the GET answer's status, no body
+    name = client.get("/v1/models").json()["data"][0]["id"]
+    # probes that use HEAD get the GET answer's status, no body (/v1/models answered 405)
+    for route in ("/healthz", "/metrics", "/v1/models", f"/v1/models/{name}"):
         r = client.head(route)
         assert r.status_code == 200 and r.content == b"", route
+    assert client.head("/v1/models/other").status_code == 404
     _expect_ok(client, edge)
 
 

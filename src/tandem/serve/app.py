@@ -587,7 +587,8 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
             gone.cancel()
 
     # -------------------------------------------------------------------------------------- routes
-    # HEAD too: load balancers and uptime monitors often probe with it (HTTP says GET routes serve HEAD)
+    # HEAD too, on every GET route: load balancers and uptime monitors often probe with it (HTTP says GET
+    # routes serve HEAD; /v1/models answered 405)
     @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz():
         if state["draining"]:
@@ -602,11 +603,11 @@ def create_app(backend: Backend, settings: ServeSettings | None = None) -> FastA
     def model_card() -> dict[str, Any]:
         return {"id": backend.name, "object": "model", "created": started, "owned_by": "tandem"}
 
-    @app.get("/v1/models")
+    @app.api_route("/v1/models", methods=["GET", "HEAD"])
     async def models():  # OpenAI-compatible: the openai client's models.list, chat UIs
         return {"object": "list", "data": [model_card()]}
 
-    @app.get("/v1/models/{model_id}")
+    @app.api_route("/v1/models/{model_id}", methods=["GET", "HEAD"])
     async def model(model_id: str):
         if model_id != backend.name:
             raise ApiError(
