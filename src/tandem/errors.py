@@ -11,6 +11,11 @@ class TandemError(Exception):
     """A problem with the user's input, files or configuration, with a message that says what to do."""
 
 
+def unwritable(where: object, e: OSError) -> TandemError:
+    """The error for a folder that cannot be written (`where`: "--out X", "output dir X")."""
+    return TandemError(f"{where}: cannot write there: {e.strerror or e}; choose a writable directory")
+
+
 class InputTooLong(TandemError):
     """An input (source, target or requested decode) longer than the model's positions allow."""
 

@@ -1078,19 +1078,8 @@ def load_or_train_tokenizer(
     texts = [p.source for p in pairs] + [p.target for p in pairs]
     try:
         tok = Tokenizer.train(iter(texts), vocab_size=vocab_size, reserved_tags=reserved_tags)
-    except VocabularyMismatch as e:
-        # the library's advice names `tandem tokenizer train` options (--character-coverage), which finetune
-        # and distill do not have: say what they can change
-        why = (
-            f"too large for the training examples' text ({e.sentences} sentences allow at most {e.limit})"
-            if e.too_large
-            else f"smaller than the {e.limit} characters and symbols their text needs"
-        )
-        raise TandemError(
-            f"cannot train a tokenizer of --vocab-size {vocab_size}: {why}; "
-            f"{'lower' if e.too_large else 'raise'} --vocab-size, add training examples, or pass --tokenizer "
-            "(one made with `tandem tokenizer train`)"
-        ) from e
+    except VocabularyMismatch as e:  # its advice names --character-coverage, which finetune/distill lack
+        raise e.for_verb("the training examples' text", "add training examples") from e
     if path is not None:
         tok.save(path)
     return tok

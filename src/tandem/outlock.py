@@ -23,7 +23,7 @@ import os
 import weakref
 from pathlib import Path
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, unwritable
 
 LOCK_NAME = ".lock"
 
@@ -49,7 +49,7 @@ def _busy(out: Path, what: str, path: Path) -> TandemError:
 
 
 def _unwritable(out: Path, e: OSError) -> TandemError:
-    return TandemError(f"--out {out}: cannot write there: {e.strerror or e}; choose a writable directory")
+    return unwritable(f"--out {out}", e)
 
 
 def check_out_free(out: str | Path, what: str) -> None:

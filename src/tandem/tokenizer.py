@@ -117,6 +117,20 @@ class VocabularyMismatch(TandemError):
         self.sentences = sentences
         self.too_large = limit < vocab_size
 
+    def for_verb(self, text: str, add: str, note: str = "") -> TandemError:
+        """The error a verb that trains its own tokenizer gives (this one's advice names `tandem tokenizer
+        train` options): `text` names what it trained on, `add` how to give more of it, `note` what was read."""
+        why = (
+            f"too large for {text} ({self.sentences} sentences allow at most {self.limit})"
+            if self.too_large
+            else f"smaller than the {self.limit} characters and symbols {text} needs"
+        )
+        return TandemError(
+            f"cannot train a tokenizer of --vocab-size {self.vocab_size}: {why}{note}; "
+            f"{'lower' if self.too_large else 'raise'} --vocab-size, {add}, or pass --tokenizer "
+            "(one made with `tandem tokenizer train`)"
+        )
+
 
 @dataclass
 class CorpusSample:

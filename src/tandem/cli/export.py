@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, unwritable
 from tandem.jsonl import read_lines
 
 HELP = "export a model to CTranslate2 for `tandem.edge` (int8, verified against tandem) or to Hugging Face"
@@ -60,10 +60,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-copy-source", action="store_true", help="with --trim-to: do not allow source tokens"
     )
-
-
-def _unwritable(out: Path, e: OSError) -> TandemError:
-    return TandemError(f"--out {out}: cannot write there: {e.strerror or e}; choose a writable directory")
 
 
 def _is_hf_export(directory: Path) -> bool:
@@ -172,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 staging = tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-")
             except OSError as e:  # permission denied, a read-only file system: was a traceback
-                raise _unwritable(out, e) from None
+                raise unwritable(f"--out {out}", e) from None
             with staging as stage_s:
                 stage = Path(stage_s)
                 arch = to_hf(model, stage, tokenizer=tok)

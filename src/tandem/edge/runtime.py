@@ -378,13 +378,12 @@ class EdgeModel:
             raise TandemError(
                 f"{self.path}: use_vmap=True but there is no {VMAP_FILE}; build one with trim_vocabulary"
             )
+        vmap = _read_text(self.path / VMAP_FILE).split("\n") if self.use_vmap else []
         # ids below this one are candidates of every call with the map (see `_translate`)
-        self._vmap_stable_below = self._always_candidates_below() if self.use_vmap else 0
+        self._vmap_stable_below = self._always_candidates_below(vmap) if self.use_vmap else 0
         # whether the map allows a source's own tokens (`trim_vocabulary(copy_source=True)`): CTranslate2 then
         # allows every row of a batch the tokens of all the batch's sources (see `generate_batch`)
-        self._vmap_per_source = self.use_vmap and any(
-            line and not line.startswith("\t") for line in _read_text(self.path / VMAP_FILE).split("\n")
-        )
+        self._vmap_per_source = any(line and not line.startswith("\t") for line in vmap)
         self._vmap_dirty = False
         self._vmap_lock = threading.Lock()
         # a source token with text (CTranslate2 skips a source of special tokens without running the model)
@@ -676,12 +675,12 @@ class EdgeModel:
             )
         return gens
 
-    def _always_candidates_below(self) -> int:
-        """The first id that is not a candidate of every call with the vocabulary map: the map's always-allowed
-        tokens and the unknown, BOS and EOS tokens CTranslate2 adds; ids below it keep their place among the
-        candidates from call to call."""
+    def _always_candidates_below(self, vmap: list[str]) -> int:
+        """The first id that is not a candidate of every call with the vocabulary map (`vmap`, its lines): the
+        map's always-allowed tokens and the unknown, BOS and EOS tokens CTranslate2 adds; ids below it keep
+        their place among the candidates from call to call."""
         fixed: set[str] = set()
-        for line in _read_text(self.path / VMAP_FILE).split("\n"):
+        for line in vmap:
             if line.startswith("\t"):
                 fixed.update(line[1:].split(" "))
         cfg = _read_json(self.path / "config.json", dict, "an object")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.edge.hf_tokens import HF_TOKENIZER_FILE
-from tandem.errors import TandemError, model_dir_error
+from tandem.errors import TandemError, model_dir_error, unwritable
 from tandem.jsonl import read_json
 from tandem.slu import LABELS_FILE, SLULabels
 
@@ -927,9 +927,7 @@ def _publish(stage: Path, out: Path) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.export-")
     except OSError as e:  # permission denied, a read-only file system: a traceback after the whole export
-        raise TandemError(
-            f"output dir {out}: cannot write there: {e.strerror or e}; choose a writable directory"
-        ) from None
+        raise unwritable(f"output dir {out}", e) from None
     with staging as side_s:
         side = Path(side_s) / "export"
         shutil.copytree(stage, side)

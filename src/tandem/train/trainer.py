@@ -624,18 +624,8 @@ def _build_tokenizer(cfg: TrainConfig, out: Path, rank: int):
                 spoken_ratio=cfg.spoken_fraction if spoken is not None else None,
             )
         except VocabularyMismatch as e:
-            # the library's advice names `tandem tokenizer train` options; say what pretrain can change
-            why = (
-                f"too large for the text read ({e.sentences} sentences allow at most {e.limit})"
-                if e.too_large
-                else f"smaller than the {e.limit} characters and symbols the text needs"
-            )
             note = f" ({_read_note(read)})" if _read_note(read) else ""
-            raise TandemError(
-                f"cannot train a tokenizer of --vocab-size {vocab}: {why}{note}; "
-                f"{'lower' if e.too_large else 'raise'} --vocab-size, add text to --data, or pass --tokenizer "
-                "(one made with `tandem tokenizer train`)"
-            ) from e
+            raise e.for_verb("the text read", "add text to --data", note) from e
         for note in (_damaged_note(read), _skipped_note(read)):
             if note:
                 print(note, file=sys.stderr, flush=True)
