@@ -27,6 +27,27 @@ def require(script: str, *modules: str) -> None:
             sys.exit(f"error: {script} needs {name}, which is not importable ({e}); {how}")
 
 
+def cpu_name() -> str:
+    """The host CPU's model name (Linux /proc/cpuinfo, else `platform.processor()`) and the vector ISA torch's
+    kernels use, e.g. "Intel(R) Xeon(R) Processor, AVX512": ratios against an anchor move with the CPU (MKL's
+    GEMMs take slower paths on AMD), so a benchmark line names the one it ran on."""
+    import platform
+
+    name = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown CPU"
+    try:
+        import torch
+
+        return f"{name}, {torch.backends.cpu.get_cpu_capability()}"
+    except ImportError:
+        return name
+
+
 def _at_least(minimum: int):
     def parse(text: str) -> int:
         try:

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import nonneg_int, positive_int, require
+from _common import cpu_name, nonneg_int, positive_int, require
 
 NEW_TOKENS = 24
 BACKENDS = ("ct2_int8", "tandem_edge_int8", "tandem_edge_int8_vmap", "ct2_fp32", "hf_fp32", "tandem_eager")
@@ -388,7 +388,7 @@ def main() -> None:
         return [x[key] for x in rows.get(backend, []) if key in x]
 
     # Medians over rounds; the same-process alternating ratios are the fair ones on a shared, noisy machine.
-    ratio: dict = {"ratio": "edge_latency", "rounds": args.rounds}
+    ratio: dict = {"ratio": "edge_latency", "rounds": args.rounds, "cpu": cpu_name()}
     if rows.get("paired"):
         ratio["edge_over_ct2_int8_p50"] = med("paired", "edge_over_ct2_p50")
         ratio["edge_over_ct2_int8_p50_each_round"] = each("paired", "edge_over_ct2_p50")

@@ -20,11 +20,10 @@ CUDA graphs per block (auto) and the bf16 residual stream (the default): H100 75
 steps) 70.3 ms/step, 466k tokens/s, 49.9% of 704, HF 319k (34.1%). The fp32 stream: 43.5% (H100), 48.5-49.8%
 (H200). alexatm-1.9b on the H200: 67.9% (76.4k tokens/s, 26.7 GiB); 2026-11-26 with Inductor's default mode
 and the fp32 stream 60.3% (74.2k tokens/s, 47.6 GiB), HF 53.6% (65.9k tokens/s, 60.0 GiB).
-CPU tiny, idle 2-core machine, alternating rounds (2026-11-28), four runs at 2 threads (the default): best
-steps 1.11-1.33x HF tokens/s, medians of the paired rounds 1.22-1.34x; 1 thread 1.21-1.24x; the release
-before, in the same session, 1.20x at 2 threads. At 1 thread tandem's GEMMs run at 85-90% of the measured
-matmul peak and are ~150 ms of a ~190 ms step; with HF's attention and GEMMs the same work, 1.36x is the
-ceiling there.
+CPU tiny, idle 2-core machine, 7 alternating rounds, 2026-11-28: on an Intel Xeon (AVX-512) best steps 1.38-1.43x
+HF tokens/s and paired medians 1.41-1.45x in three runs at 2 threads (the default), 1.33x (paired 1.38x) at 1
+thread; the same code on an AMD EPYC (AVX-512) the session before, 1.18x in two runs. Rows name the CPU
+(`device_name`): the ratio depends on it.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from _common import nonneg_int, positive_int, require
+from _common import cpu_name, nonneg_int, positive_int, require
 
 # name -> (tandem ModelConfig preset, overrides, batch, src_len, tgt_len)
 SHAPES = {
@@ -276,7 +275,7 @@ def run_one(args) -> dict:
         "impl": args.impl,
         "preset": args.preset,
         "device": args.device,
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
         "precision": "bf16-autocast" if bf16 else "fp32",
         "threads": torch.get_num_threads() if device.type == "cpu" else None,
         "params": nparams,
@@ -462,6 +461,7 @@ def summarize(pairs: list[tuple[dict, dict]], preset: str, device: str, mem_key:
         "ratio": "tandem/hf",
         "preset": preset,
         "device": device,
+        "device_name": t["device_name"],
         "tokens_per_s": t["tokens_per_s"] / h["tokens_per_s"],
         "tokens_per_s_paired_median": statistics.median(
             b["tokens_per_s"] / a["tokens_per_s"] for a, b in pairs

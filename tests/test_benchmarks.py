@@ -135,7 +135,13 @@ def test_the_ratio_line_gives_the_best_rounds_and_the_median_of_paired_rounds(mo
     tt = runpy.run_path(str(BENCH / "train_throughput.py"), run_name="not_main")
 
     def rec(tps, mem):
-        return {"tokens_per_s": tps, "tokens_per_cpu_s": tps, "mfu": tps / 1e5, "peak_rss_gib": mem}
+        return {
+            "tokens_per_s": tps,
+            "tokens_per_cpu_s": tps,
+            "mfu": tps / 1e5,
+            "peak_rss_gib": mem,
+            "device_name": "Some CPU, AVX512",
+        }
 
     pairs = [(rec(100, 1.0), rec(130, 0.5)), (rec(160, 1.0), rec(140, 0.5)), (rec(90, 1.0), rec(126, 0.5))]
     out = tt["summarize"](pairs, "tiny", "cpu", "peak_rss_gib")
@@ -143,6 +149,25 @@ def test_the_ratio_line_gives_the_best_rounds_and_the_median_of_paired_rounds(mo
     assert out["tokens_per_s_paired_median"] == pytest.approx(1.3)  # 1.3, 0.875, 1.4
     assert out["rounds"] == 3 and out["peak_mem"] == 0.5
     assert out["tokens_per_s_tandem"] == 140 and out["tokens_per_s_hf"] == 160
+    assert out["device_name"] == "Some CPU, AVX512"  # ratios move with the CPU: the line names it
+
+
+def test_a_cpu_record_names_the_cpu_model(monkeypatch, capsys):
+    """A CPU row's `device_name` is the CPU's model and torch's vector ISA, not just "cpu": the tandem/HF
+    ratio differs between an Intel and an AMD machine (MKL's GEMMs take slower paths on AMD)."""
+    import platform
+
+    rec = _tiny_tandem_record("--steps 1", monkeypatch, capsys)
+    assert rec["device_name"] != "cpu"
+    assert rec["device_name"].endswith(", " + __import__("torch").backends.cpu.get_cpu_capability())
+    try:
+        text = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        text = ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), ""
+    )
+    assert rec["device_name"].startswith(model or platform.processor() or platform.machine())
 
 
 def test_the_back_to_back_window_is_timed_with_one_sync(monkeypatch, capsys):
