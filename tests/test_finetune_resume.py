@@ -668,3 +668,51 @@ def test_finetune_cli_exits_2_on_a_nan_loss_naming_the_step(snips, tok, tmp_path
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "error: step 3: the training loss is nan" in err and "(step 2)" in err and "--resume" in err
+
+
+def test_finetune_and_distill_resume_from_another_working_directory(
+    snips, tok, tmp_path, monkeypatch, capsys
+):
+    """`--config OUT/config.json --resume` from another directory: config.json records the run's local paths
+    absolute (it kept them as typed, so a relative --data, --tokenizer or --teacher was not found there), and
+    the resumed runs match uninterrupted ones. A preset name and a `shrink:` student stay as given."""
+    import shutil
+
+    a = tmp_path / "a"
+    shutil.copytree(snips, a / "snips")
+    shutil.copytree(tok, a / "tok")
+    monkeypatch.chdir(a)
+
+    def ft(out: str, *extra: str) -> list[str]:
+        return finetune_args(
+            Path("snips"), Path("tok"), Path(out), "--max-steps", "6", "--ckpt-every", "2", *extra
+        )
+
+    assert main(ft("ref")) == 0
+    assert main(ft("split", "--stop-after", "3")) == 0
+    rec = json.loads((a / "split" / "config.json").read_text())
+    assert rec["data"] == str(a / "snips") and rec["tokenizer"] == str(a / "tok")
+    assert rec["out"] == str(a / "split") and rec["model"] == "tiny"
+    dist = ["distill", "--teacher", "ref/best", "--student", "shrink:1,1", "--task", "slu", "--data", "snips"]
+    dist += ["--train-split", "train", "--dev-holdout", "8", "--max-steps", "4", "--batch-size", "16"]
+    dist += ["--topk", "4", "--log-every", "1", "--ckpt-every", "2", "--eval-every", "2"]
+    dist += ["--max-new-tokens", "12", "--device", "cpu"]
+    assert main([*dist, "--out", "dref"]) == 0
+    assert main([*dist, "--out", "dsplit", "--stop-after", "2"]) == 0
+    rec = json.loads((a / "dsplit" / "config.json").read_text())
+    assert rec["teacher"] == [str(a / "ref" / "best")] and rec["student"] == ["shrink:1,1"]
+    b = tmp_path / "b"
+    b.mkdir()
+    monkeypatch.chdir(b)
+    capsys.readouterr()
+    assert main(["finetune", "--config", str(a / "split" / "config.json"), "--resume"]) == 0
+    assert main(["distill", "--config", str(a / "dsplit" / "config.json"), "--resume"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert not any(b.iterdir())  # both runs went on in their own folders
+    assert rows(a / "split") == rows(a / "ref")
+    assert same(saved(a / "split" / "best"), saved(a / "ref" / "best"))
+    assert rows(a / "dsplit" / "student_1" / "task") == rows(a / "dref" / "student_1" / "task")
+    # from the run's own directory, the flags as typed are the recorded settings, not a change
+    monkeypatch.chdir(a)
+    assert main(ft("split", "--resume")) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -4,6 +4,7 @@ objective mixture through PretrainStream, outputs, resume through the CLI, and a
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -708,3 +709,98 @@ def test_the_tokenizer_pretrain_trains_sees_its_spoken_fraction_in_each_sources_
     words = said.split()
     pieces = sum(len(tok.encode(w)) for w in words)
     assert pieces < 0.6 * sum(len(written.encode(w)) for w in words), said
+
+
+EVAL_TEXT = "an evaluation text that shares no thirteen words in a row with the training corpus here\n"
+
+
+def _relative_run_argv(out: str, steps: int) -> list[str]:
+    """A small run whose --data, --decontaminate and --out are relative to the working directory."""
+    argv = ["pretrain", "--model-overrides", '{"d_model": 32, "ffn_dim": 64, "num_heads": 2}']
+    argv += ["--preset", "tiny", "--data", "corpus/en.txt", "de:corpus/de.txt", "--vocab-size", "320"]
+    argv += ["--decontaminate", "corpus/eval.txt", "--batch-size", "2", "--seq-len", "16", "--lr", "3e-3"]
+    argv += ["--warmup", "1"]
+    argv += ["--steps", str(steps), "--ckpt-every", "2", "--log-every", "1", "--out", out]
+    return argv + ["--no-progress", "--no-tensorboard", "--no-plot"]
+
+
+def _losses(out: Path) -> list[float]:
+    return [json.loads(x)["loss"] for x in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_run_resumes_exactly_from_another_working_directory(tmp_path, monkeypatch, capsys):
+    """`--config OUT/train_config.json --resume` from another directory: train_config.json holds the run's
+    local paths absolute (they were kept as typed, so a relative --data was not found there, and a relative
+    --out named another folder), and the resumed run's losses are those of an uninterrupted run."""
+    a = tmp_path / "a"
+    (a / "corpus").mkdir(parents=True)
+    en, de = _corpus(a / "corpus")
+    (a / "corpus" / "eval.txt").write_text(EVAL_TEXT, encoding="utf-8")
+    monkeypatch.chdir(a)
+    assert main(_relative_run_argv("whole", 4)) == 0
+    assert main([*_relative_run_argv("run", 4), "--stop-after", "2"]) == 0
+    saved = json.loads((a / "run" / "train_config.json").read_text())
+    assert saved["data"] == [en, f"de:{de}"] and saved["out"] == str(a / "run")
+    assert saved["decontaminate"] == [str(a / "corpus" / "eval.txt")]
+    assert saved["tokenizer"] == str(a / "run" / "tokenizer")
+    elsewhere = tmp_path / "b"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["pretrain", "--config", str(a / "run" / "train_config.json"), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "changed" not in err and "warning" not in err, err
+    assert not any(elsewhere.iterdir())  # nothing written here: the run went on in its own folder
+    assert _losses(a / "run") == _losses(a / "whole")
+
+
+def test_a_resume_with_the_same_relative_flags_is_no_change(tmp_path, monkeypatch, capsys):
+    """Resuming from the run's directory with the flags it was started with (relative, where
+    train_config.json now holds absolute paths) is not reported as a change of settings."""
+    (tmp_path / "corpus").mkdir()
+    _corpus(tmp_path / "corpus")
+    (tmp_path / "corpus" / "eval.txt").write_text(EVAL_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main([*_relative_run_argv("run", 3), "--stop-after", "2"]) == 0
+    capsys.readouterr()
+    assert main([*_relative_run_argv("run", 3), "--resume"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_checkpoint_whose_cursors_name_relative_paths_resumes_exactly(tmp_path, monkeypatch):
+    """A checkpoint written before sources were read by absolute paths (its data cursors and
+    train_config.json relative) resumes exactly from the directory it was written in."""
+    import torch
+
+    (tmp_path / "corpus").mkdir()
+    _corpus(tmp_path / "corpus")
+    (tmp_path / "corpus" / "eval.txt").write_text(EVAL_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(_relative_run_argv("whole", 4)) == 0
+    assert main([*_relative_run_argv("run", 4), "--stop-after", "2"]) == 0
+    # make the run look like one of the release before: relative paths in its config and its cursors
+    cfg_path = tmp_path / "run" / "train_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg |= {"data": ["corpus/en.txt", "de:corpus/de.txt"], "decontaminate": ["corpus/eval.txt"]}
+    cfg |= {"out": "run", "tokenizer": "run/tokenizer"}
+    cfg_path.write_text(json.dumps(cfg))
+    prefix = str(tmp_path) + os.sep
+    rewritten = 0
+    for f in (tmp_path / "run" / "checkpoints").rglob("*.pt"):
+        state = torch.load(f, weights_only=False)
+
+        def relative(x):
+            nonlocal rewritten
+            if isinstance(x, dict):
+                if isinstance(x.get("path"), str) and x["path"].startswith(prefix):
+                    x["path"] = x["path"][len(prefix) :]
+                    rewritten += 1
+                return {k: relative(v) for k, v in x.items()}
+            if isinstance(x, list):
+                return [relative(v) for v in x]
+            return x
+
+        torch.save(relative(state), f)
+    assert rewritten  # the cursors did name their files
+    assert main(["pretrain", "--config", str(cfg_path), "--resume"]) == 0
+    assert _losses(tmp_path / "run") == _losses(tmp_path / "whole")

@@ -214,11 +214,34 @@ def check_resume(
     return {k: (saved[k], now[k]) for k in changed}
 
 
+# flags of finetune and distill that name local files or folders: recorded in config.json as absolute paths
+# when they exist (a --model or --student preset name stays a name), so that `--config OUT/config.json
+# --resume` reads the same ones from any working directory; --out, --tokenizer (trained there when missing)
+# and --cache-dir (made when missing) always are
+PATH_FLAGS = ("data", "dev", "model", "teacher", "student", "student_tokenizer", "generic", "transfer")
+PATH_FLAGS += ("generic_teacher",)
+ALWAYS_PATH_FLAGS = ("out", "tokenizer", "cache_dir")
+
+
+def recorded_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The flag values config.json records: `vars(args)` with local paths absolute (`PATH_FLAGS`)."""
+    from tandem.runpaths import absolute, values_here
+
+    d = dict(vars(args))
+    for k in PATH_FLAGS:
+        if k in d:
+            d[k] = values_here(d[k])
+    for k in ALWAYS_PATH_FLAGS:
+        if isinstance(d.get(k), str) and d[k]:
+            d[k] = absolute(d[k])
+    return d
+
+
 @contextlib.contextmanager
 def run_config(out: Path, args: argparse.Namespace) -> Iterator[None]:
-    """Record the run's settings in `out/config.json` (replaced atomically) for the body of the `with`. A
-    resumed run whose body fails with a TandemError (its checkpoint did not load, a setting was refused) puts
-    back the config.json of the run's last start, which its checkpoints were written with."""
+    """Record the run's settings in `out/config.json` (replaced atomically, local paths absolute) for the body
+    of the `with`. A resumed run whose body fails with a TandemError (its checkpoint did not load, a setting
+    was refused) puts back the config.json of the run's last start, which its checkpoints were written with."""
     from tandem.errors import TandemError
 
     path = out / "config.json"
@@ -229,7 +252,7 @@ def run_config(out: Path, args: argparse.Namespace) -> Iterator[None]:
         tmp.write_bytes(data)
         os.replace(tmp, path)
 
-    write((json.dumps(vars(args), indent=2, default=str) + "\n").encode())
+    write((json.dumps(recorded_settings(args), indent=2, default=str) + "\n").encode())
     try:
         yield
     except TandemError:

@@ -921,6 +921,10 @@ class Reader:
         if p is None or self.fmt in ("hf", "tokens"):
             return
         names = [str(f) for f in self.files]
+        if p not in names and not os.path.isabs(p) and os.path.isabs(str(self.src.path)):
+            # a cursor saved while the source was read by a relative path (tandem pretrain before it read
+            # sources by absolute ones) names its file against the working directory it is resumed from
+            p = c["path"] = str(Path(p).absolute())
         here = names[self._order[c["file"]]] if c["file"] < len(names) else None
         msg = ""
         if p not in names:

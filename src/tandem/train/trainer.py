@@ -31,6 +31,7 @@ from torch import nn
 from tandem.data.prefetch import BackgroundBatches
 from tandem.errors import TandemError
 from tandem.langcodes import KNOWN, TWO_LETTER
+from tandem.runpaths import absolute, here, values_here
 from tandem.train.checkpoint import Checkpointer, get_rng_state, save_final_model, set_rng_state
 from tandem.train.flops import measure_matmul_peak, seq2seq_train_flops
 from tandem.train.loss import scored_index
@@ -754,6 +755,8 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
     langs = [] if val else list(cfg.langs or [])
     files: list[tuple[str, str | None]] = []
     for entry in cfg.val_data if val else cfg.data:
+        # read by absolute path, so that a checkpoint's data cursors name the files from any directory
+        entry = _data_entry_here(entry)
         if isinstance(entry, dict):
             out.append(Source.coerce(entry))
             continue
@@ -1218,6 +1221,8 @@ def _check_run_folder(cfg: TrainConfig, out: Path, ckpt: Checkpointer, rank: int
     except (OSError, json.JSONDecodeError):  # no record of the run's settings: nothing to compare with
         return
     now = json.loads(json.dumps(cfg.to_dict()))
+    # the same files however they are spelt: absolute in train_config.json, as typed on the command line
+    saved, now = _paths_here(saved), _paths_here(now)
     # the run's own tokenizer (trained into OUT/tokenizer) is the same one however OUT is spelled
     own = (out / "tokenizer").resolve()
     if (
@@ -1301,13 +1306,54 @@ def _data_summary(stats: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _data_entry_here(entry: Any) -> Any:
+    """A `data` / `val_data` entry with its local path made absolute (`tandem.runpaths.here`): "PATH",
+    "LANG:PATH" (the language kept) or a Source dict (its "path")."""
+    if isinstance(entry, dict):
+        p = entry.get("path")
+        return {**entry, "path": here(str(p))} if isinstance(p, str | os.PathLike) else entry
+    if not isinstance(entry, str | os.PathLike):
+        return entry
+    entry = str(entry)
+    head, sep, rest = entry.partition(":")  # as _sources reads it
+    if sep and head and "/" not in head and not Path(entry).exists():
+        return f"{head}:{here(rest)}"
+    return here(entry)
+
+
+# the settings that name local files or folders, written to train_config.json as absolute paths (see
+# `_paths_here`); "out" and "tokenizer" (a folder a tokenizer is trained into when missing) always are
+_PATH_KEYS = ("init_from", "encoder_init")
+_SOURCE_LIST_KEYS = ("data", "val_data")
+
+
+def _paths_here(d: dict[str, Any]) -> dict[str, Any]:
+    """A config dict (`TrainConfig.to_dict()` or a train_config.json) with its local paths absolute, so that
+    `--config OUT/train_config.json --resume` names the same files from any working directory. A path written
+    relative (by a release before this one) is taken against the working directory, the run's own when such a
+    run resumes."""
+    d = dict(d)
+    for k in _PATH_KEYS:
+        if isinstance(d.get(k), str):
+            d[k] = here(d[k])
+    for k in _SOURCE_LIST_KEYS:
+        if isinstance(d.get(k), list):
+            d[k] = [_data_entry_here(e) for e in d[k]]
+    if isinstance(d.get("decontaminate"), list):
+        d["decontaminate"] = values_here(d["decontaminate"])
+    for k in ("out", "tokenizer"):
+        if isinstance(d.get(k), str) and d[k]:
+            d[k] = absolute(d[k])
+    return d
+
+
 def _write_config(cfg: TrainConfig, out: Path) -> None:
-    """`<out>/train_config.json`, replaced atomically (never left half-written)."""
+    """`<out>/train_config.json`, replaced atomically (never left half-written), its local paths absolute."""
     tmp = out / CONFIG_TMP
     # --resume, --overwrite and --stop-after say what one invocation does, not how the run is set up: kept,
     # `--config OUT/train_config.json --resume` after an --overwrite start was refused, and after a
     # --stop-after start stopped again after as many steps
-    d = cfg.to_dict() | {"resume": False, "overwrite": False, "stop_after": None}
+    d = _paths_here(cfg.to_dict()) | {"resume": False, "overwrite": False, "stop_after": None}
     tmp.write_text(json.dumps(d, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out / CONFIG_NAME)
 

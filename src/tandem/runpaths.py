@@ -1,0 +1,33 @@
+"""Local paths in a run folder's recorded settings (`train_config.json`, `config.json`), made absolute so that
+`--config OUT/... --resume` names the same files and folders from any working directory."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+
+
+def absolute(path: str) -> str:
+    """`path` against the working directory, not resolved (links and `..` kept, as the run reads it)."""
+    return path if os.path.isabs(path) else str(Path(path).absolute())
+
+
+def here(path: str) -> str:
+    """`path` made absolute when it names something here: a file, a folder or a glob with matches; anything
+    else (a Hugging Face Hub name, a preset name, a path that does not exist) as given."""
+    if not path or os.path.isabs(path):
+        return path
+    if Path(path).exists() or (any(c in path for c in "*?[") and glob.glob(path, recursive=True)):
+        return absolute(path)
+    return path
+
+
+def values_here(value: Any) -> Any:
+    """`here` of a string, or of each string of a list; anything else unchanged."""
+    if isinstance(value, str):
+        return here(value)
+    if isinstance(value, list):
+        return [here(v) if isinstance(v, str) else v for v in value]
+    return value
