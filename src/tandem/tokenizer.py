@@ -1096,10 +1096,16 @@ class Tokenizer(_TokenizerBase):
         d = Path(directory)
         try:
             d.mkdir(parents=True, exist_ok=True)
-            (d / MODEL_FILE).write_bytes(self._proto)
-            (d / CONFIG_FILE).write_text(
+            # each file goes to a temporary name first and is renamed over the final one, as model weights
+            # are (tandem.checkpoint): a save killed midway never leaves a half-written tokenizer.model
+            model_tmp = d / (MODEL_FILE + ".tmp")
+            model_tmp.write_bytes(self._proto)
+            os.replace(model_tmp, d / MODEL_FILE)
+            config_tmp = d / (CONFIG_FILE + ".tmp")
+            config_tmp.write_text(
                 json.dumps(self.config(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
+            os.replace(config_tmp, d / CONFIG_FILE)
         except OSError as e:
             raise TandemError(f"cannot write the tokenizer to {d}: {e.strerror or e}") from e
         return d
