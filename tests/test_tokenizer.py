@@ -553,6 +553,29 @@ def test_load_errors(tmp_path: Path) -> None:
         Tokenizer.load(hf / "tokenizer.json")
 
 
+@pytest.mark.parametrize(
+    "field,value", [("newline_replacement", 5), ("newline_replacement", ["<br>"]), ("model_file", 5)]
+)
+def test_a_mistyped_tokenizer_config_field_is_a_clear_error(
+    shared_fixtures: Path, tmp_path: Path, field: str, value
+) -> None:
+    """A hand-edited tokenizer_config.json is refused naming the file and the field (was a TypeError
+    traceback, or for a list a tokenizer whose every encode of a newline failed)."""
+    Tokenizer.load(shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model").save(tmp_path)
+    cfg = tmp_path / "tokenizer_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), field: value}))
+    with pytest.raises(TandemError, match=rf"tokenizer_config.json: field '{field}' must be a string"):
+        Tokenizer.load(tmp_path)
+
+
+def test_a_null_model_file_in_tokenizer_config_is_the_default(shared_fixtures: Path, tmp_path: Path) -> None:
+    tok = Tokenizer.load(shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model")
+    tok.save(tmp_path)
+    cfg = tmp_path / "tokenizer_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model_file": None}))
+    assert Tokenizer.load(tmp_path).model_proto == tok.model_proto
+
+
 # --- CLI ------------------------------------------------------------------------------------------------------
 
 
