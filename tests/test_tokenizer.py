@@ -200,6 +200,34 @@ def test_save_load(tok: Tokenizer, tmp_path: Path) -> None:
         assert (loaded.clm_id, loaded.newline_id, loaded.num_reserved_tags) == (4, 7, N_TAGS)
 
 
+def test_a_save_killed_midway_leaves_the_earlier_tokenizer_loadable(
+    shared_fixtures: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Re-saving a tokenizer into a model directory is atomic per file, as the weights are: a save killed
+    while it writes (here: half of the bytes written, then the kill) leaves the earlier tokenizer.model whole,
+    not a truncated file that SentencePiece refuses."""
+    old = Tokenizer.load(shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model")
+    lines = ["the cat sat on the mat", "a dog ran"] * 50
+    new = Tokenizer.train(
+        iter(lines), vocab_size=22, byte_fallback=False, character_coverage=1.0, num_threads=1
+    )
+    old.save(tmp_path)
+    real = Path.write_bytes
+
+    def killed_midway(self: Path, data: bytes) -> int:
+        real(self, data[: len(data) // 2])
+        raise KeyboardInterrupt  # stands for SIGKILL
+
+    monkeypatch.setattr(Path, "write_bytes", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        new.save(tmp_path)
+    monkeypatch.undo()
+    assert Tokenizer.load(tmp_path).model_proto == old.model_proto
+    new.save(tmp_path)  # and a save that finishes replaces it, leaving no temporary file
+    assert Tokenizer.load(tmp_path).model_proto == new.model_proto
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.model", "tokenizer_config.json"]
+
+
 def test_training_is_deterministic(flores: dict[str, Path]) -> None:
     kw = dict(vocab_size=600, input_sentence_size=300, character_coverage=0.99, num_threads=1)
     a = Tokenizer.train([flores["en"], flores["fr"]], seed=3, **kw)
@@ -523,6 +551,29 @@ def test_load_errors(tmp_path: Path) -> None:
         Tokenizer.load(hf)
     with pytest.raises(TandemError, match="hf: transformers could not load the Hugging Face tokenizer"):
         Tokenizer.load(hf / "tokenizer.json")
+
+
+@pytest.mark.parametrize(
+    "field,value", [("newline_replacement", 5), ("newline_replacement", ["<br>"]), ("model_file", 5)]
+)
+def test_a_mistyped_tokenizer_config_field_is_a_clear_error(
+    shared_fixtures: Path, tmp_path: Path, field: str, value
+) -> None:
+    """A hand-edited tokenizer_config.json is refused naming the file and the field (was a TypeError
+    traceback, or for a list a tokenizer whose every encode of a newline failed)."""
+    Tokenizer.load(shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model").save(tmp_path)
+    cfg = tmp_path / "tokenizer_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), field: value}))
+    with pytest.raises(TandemError, match=rf"tokenizer_config.json: field '{field}' must be a string"):
+        Tokenizer.load(tmp_path)
+
+
+def test_a_null_model_file_in_tokenizer_config_is_the_default(shared_fixtures: Path, tmp_path: Path) -> None:
+    tok = Tokenizer.load(shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model")
+    tok.save(tmp_path)
+    cfg = tmp_path / "tokenizer_config.json"
+    cfg.write_text(json.dumps({**json.loads(cfg.read_text()), "model_file": None}))
+    assert Tokenizer.load(tmp_path).model_proto == tok.model_proto
 
 
 # --- CLI ------------------------------------------------------------------------------------------------------

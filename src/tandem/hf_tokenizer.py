@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tandem.errors import TandemError
-from tandem.tokenizer import _coerce_ids, _TokenizerBase
+from tandem.tokenizer import _coerce_ids, _TokenizerBase, check_config_fields
 
 # What marks a directory as holding a Hugging Face tokenizer (when it has no SentencePiece model tandem reads)
 HF_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "sentencepiece.bpe.model")
@@ -149,6 +149,7 @@ class HFTokenizer(_TokenizerBase):
                 raw = {}
             if isinstance(raw, dict) and isinstance(raw.get("tandem"), dict):
                 meta = raw["tandem"]
+                check_config_fields(meta, cfg)
         return cls(hf, source=str(d), newline=newline, meta=meta)
 
     def _specials(self) -> frozenset[int]:

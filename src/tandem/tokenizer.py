@@ -682,6 +682,18 @@ def _coerce_ids(ids: Any) -> list[int]:
     return [int(i) for i in out]
 
 
+def check_config_fields(meta: dict, path: Path) -> None:
+    """A tokenizer_config.json's fields that `load` uses must be strings where set (a hand-edited
+    `"newline_replacement": 5` was a TypeError when loading or, for a list, on every later encode)."""
+    for key in ("model_file", "newline_replacement"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            raise TandemError(
+                f"{path}: field {key!r} must be a string, got {json.dumps(value)}; correct it or write the "
+                "file again with save()"
+            )
+
+
 def _raise_unencodable(texts: Sequence[str], error: Exception) -> None:
     """Name the text SentencePiece could not take: one holding a lone surrogate (what invalid UTF-8 read
     with errors="surrogateescape", e.g. from stdin, or a character split into UTF-16 halves becomes)."""
@@ -1059,7 +1071,8 @@ class Tokenizer(_TokenizerBase):
                     raise TandemError(f"{cfg}: expected a JSON object")
                 if isinstance(meta.get("tandem"), dict):  # written for transformers too (convert --to hf)
                     meta = meta["tandem"]
-            for name in (meta.get("model_file", MODEL_FILE), MODEL_FILE, *_FOREIGN_MODEL_FILES):
+                check_config_fields(meta, cfg)
+            for name in (meta.get("model_file") or MODEL_FILE, MODEL_FILE, *_FOREIGN_MODEL_FILES):
                 if (p / name).is_file():
                     p = p / name
                     break
@@ -1096,10 +1109,16 @@ class Tokenizer(_TokenizerBase):
         d = Path(directory)
         try:
             d.mkdir(parents=True, exist_ok=True)
-            (d / MODEL_FILE).write_bytes(self._proto)
-            (d / CONFIG_FILE).write_text(
+            # each file goes to a temporary name first and is renamed over the final one, as model weights
+            # are (tandem.checkpoint): a save killed midway never leaves a half-written tokenizer.model
+            model_tmp = d / (MODEL_FILE + ".tmp")
+            model_tmp.write_bytes(self._proto)
+            os.replace(model_tmp, d / MODEL_FILE)
+            config_tmp = d / (CONFIG_FILE + ".tmp")
+            config_tmp.write_text(
                 json.dumps(self.config(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
+            os.replace(config_tmp, d / CONFIG_FILE)
         except OSError as e:
             raise TandemError(f"cannot write the tokenizer to {d}: {e.strerror or e}") from e
         return d
