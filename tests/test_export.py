@@ -541,3 +541,33 @@ def test_probe_decodes_longer_than_the_positions_are_refused(tmp_path, tok_dir):
         model, tmp_path / "o", quantize="float32", tokenizer=tok_dir / "tokenizer.model", max_new_tokens=16
     )
     assert rep.probe_match
+
+
+def test_an_alexatm_export_frames_sources_as_its_tokenizer_does(tmp_path, shared_fixtures, capsys):
+    """Exported with AlexaTM's released tokenizer (20b_tokenizer.model), the edge runtime frames a source
+    `<s> ... </s>` as the reference AlexaTMTokenizerFast does (its repository's test ids), and as the torch
+    path does; an empty text is still refused as one with no tokens."""
+    import shutil
+
+    from tandem.edge import EdgeModel
+    from tandem.tokenizer import affixes, frame
+
+    fx = shared_fixtures / "alexatm-tiny"
+    if not (fx / "config.json").is_file():
+        pytest.skip(f"{fx} is absent")
+    (tmp_path / "tok").mkdir()
+    spm = tmp_path / "tok" / "20b_tokenizer.model"
+    shutil.copy(fx / "alexatm-format-spm.model", spm)
+    args = ["export", str(fx), "--tokenizer", str(spm), "--quantize", "float32", "--allow-approximate"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    assert (
+        json.loads((tmp_path / "o" / "tandem_edge.json").read_text())["source_bos"] == 1
+    )  # the tokenizer's <s>
+    edge = EdgeModel(tmp_path / "o")
+    reference = [1, 3, 9, 13, 7, 5, 3, 7, 5, 3, 12, 6, 8, 4, 3, 21, 6, 9, 6, 2]
+    assert [edge.pieces.index(p) for p in edge.encode("this is fake data")] == reference
+    tok = Tokenizer.load(spm.parent)
+    assert frame(tok.encode("this is fake data"), affixes(tok))[0] == reference
+    with pytest.raises(TandemError, match="no tokens"):
+        edge.generate([""], max_new_tokens=2)

@@ -959,3 +959,37 @@ def test_sample_corpus_reads_text_lang_pairs_each_in_its_own_language():
         sample_corpus(iter([("a", "xx")]), spoken_ratio=0.5)
     with pytest.raises(TandemError, match="spoken_ratio needs spoken_lang"):
         sample_corpus(iter(["a b"]), spoken_ratio=0.5)
+
+
+# The AlexaTM repository's own tokenizer test (test/test_tokenizer.py at amazon-science/alexa-teacher-models):
+# AlexaTMTokenizerFast on its fake-spm.model (the fixture's alexatm-format-spm.model) encodes "this is fake
+# data" as these ids, <s> (1) first and </s> (2) last: its post-processor frames every text <s> $A </s>
+ALEXATM_REFERENCE_IDS = [1, 3, 9, 13, 7, 5, 3, 7, 5, 3, 12, 6, 8, 4, 3, 21, 6, 9, 6, 2]
+
+
+@pytest.mark.parametrize("how", ["release file name", "tokenizer_class", "saved"])
+def test_an_alexatm_tokenizer_frames_texts_as_its_release_does(shared_fixtures: Path, tmp_path: Path, how):
+    """A SentencePiece model read from AlexaTM's release (20b_tokenizer.model, or a tokenizer_config.json
+    naming AlexaTMTokenizerFast) frames sources and targets `<s> ... </s>`, the reference tokenizer's ids; a
+    tandem save keeps it. Before, every SentencePiece model framed `... </s>`, so a [CLM] prompt to an AlexaTM
+    checkpoint lacked the <s> the reference feeds it."""
+    from tandem.tokenizer import affixes, frame
+
+    spm_file = shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model"
+    if not spm_file.is_file():
+        pytest.skip(f"{spm_file} is absent")
+    d = tmp_path / "release"
+    d.mkdir()
+    if how == "tokenizer_class":
+        shutil.copy(spm_file, d / "spiece.model")
+        (d / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "AlexaTMTokenizerFast"}))
+    else:
+        shutil.copy(spm_file, d / "20b_tokenizer.model")
+    tok = Tokenizer.load(d)
+    if how == "saved":
+        tok = Tokenizer.load(tok.save(tmp_path / "saved"))
+    for target in (False, True):
+        assert frame(tok.encode("this is fake data"), affixes(tok, target))[0] == ALEXATM_REFERENCE_IDS
+    # the same model under another name frames as tandem's tokenizers do
+    plain = Tokenizer.load(spm_file)
+    assert frame(plain.encode("this is fake data"), affixes(plain))[0] == ALEXATM_REFERENCE_IDS[1:]

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 MODEL_FILE = "tokenizer.model"
 CONFIG_FILE = "tokenizer_config.json"
 # Files other toolkits keep their SentencePiece model in, tried in order when a directory is loaded.
-_FOREIGN_MODEL_FILES = ("spiece.model", "20b_tokenizer.model", "sentencepiece.model")
+_FOREIGN_MODEL_FILES = ("spiece.model", "20b_tokenizer.model", "sentencepiece.model")  # T5, AlexaTM
 
 SPECIAL_SYMBOLS = ("[CLM]", "[DOC]", "[MASK]")
 NEWLINE = "\n"
@@ -682,6 +682,22 @@ def _coerce_ids(ids: Any) -> list[int]:
     return [int(i) for i in out]
 
 
+# the file name of AlexaTM's released SentencePiece model (its tokenizer's vocab_file)
+ALEXATM_MODEL_FILE = "20b_tokenizer.model"
+
+
+def frames_with_bos(meta: dict, model_file: str | None = None) -> bool:
+    """Whether a SentencePiece tokenizer frames texts as `<s> ... </s>`, as AlexaTM's released tokenizer
+    (AlexaTMTokenizerFast) does, sources and targets: read from its release (`model_file` 20b_tokenizer.model,
+    or a tokenizer_config.json `meta` naming that class), or from the `frame_bos` a tandem save records."""
+    cls_name = meta.get("tokenizer_class")
+    return (
+        meta.get("frame_bos") is True
+        or (isinstance(cls_name, str) and cls_name.startswith("AlexaTMTokenizer"))
+        or model_file == ALEXATM_MODEL_FILE
+    )
+
+
 def check_config_fields(meta: dict, path: Path) -> None:
     """A tokenizer_config.json's fields that `load` uses must be strings where set (a hand-edited
     `"newline_replacement": 5` was a TypeError when loading or, for a list, on every later encode)."""
@@ -843,6 +859,11 @@ class Tokenizer(_TokenizerBase):
             + self.sentinel_ids
             + list(self.mode_ids.values())
         )
+
+        # AlexaTM's tokenizer (AlexaTMTokenizerFast) frames every text as `<s> ... </s>`, sources and targets,
+        # as BART's does: a SentencePiece model read from its release (20b_tokenizer.model, or a
+        # tokenizer_config.json naming that class) frames so, and says so in the config a save writes
+        self.frame_bos: bool = self.bos_id is not None and frames_with_bos(self.meta)
 
         if newline is None:
             newline = self.meta.get("newline_replacement")
@@ -1101,6 +1122,8 @@ class Tokenizer(_TokenizerBase):
                     f"{MODEL_FILE} (or another SentencePiece .model file)"
                 ) from e
             raise TandemError(f"{p}: {e}") from e
+        if tok.bos_id is not None and frames_with_bos(meta, p.name):
+            tok.frame_bos = True
         tok.model_path = p  # the file read (config() names the one save() writes, tokenizer.model)
         return tok
 
@@ -1132,6 +1155,8 @@ class Tokenizer(_TokenizerBase):
         }
         if self._newline_repl is not None:
             cfg["newline_replacement"] = self._newline_repl
+        if self.frame_bos:
+            cfg["frame_bos"] = True
         if "training" in self.meta:
             cfg["training"] = self.meta["training"]
         return cfg
@@ -1178,11 +1203,12 @@ class Tokenizer(_TokenizerBase):
         return ([self.bos_id] if add_bos else []), ([self.eos_id] if add_eos else [])
 
     def source_affixes(self) -> tuple[list[int], list[int]]:
-        """(ids before, ids after) a source text's own ids in an encoder input: `([], [eos])`. See `frame`."""
-        return [], ([] if self.eos_id is None else [self.eos_id])
+        """(ids before, ids after) a source text's own ids in an encoder input: `([], [eos])`; AlexaTM's
+        tokenizer (`frame_bos`) `([bos], [eos])`. See `frame`."""
+        return ([self.bos_id] if self.frame_bos else []), ([] if self.eos_id is None else [self.eos_id])
 
     def target_affixes(self) -> tuple[list[int], list[int]]:
-        """(ids before, ids after) a target text's own ids in the labels: `([], [eos])`. See `frame`."""
+        """(ids before, ids after) a target text's own ids in the labels: as a source's. See `frame`."""
         return self.source_affixes()
 
     def encode(self, text: str, add_eos: bool = False, add_bos: bool = False) -> list[int]:

@@ -363,7 +363,19 @@ class EdgeModel:
         self.source_eos = bool(self.meta.get("source_eos", True))
         # how a source's ids are framed, as `tok(text)` frames them (`frame`): tandem's SentencePiece model ends
         # with EOS; a Hugging Face tokenizer has its own (BART <s> ... </s>, mBART ... </s> en_XX)
-        eos_only: tuple[list[int], list[int]] = ([], [self.eos_id])
+        # (AlexaTM's: <s> ... </s>, "source_bos" the tokenizer's <s> id)
+        source_bos = self.meta.get("source_bos")
+        if source_bos is not None and (
+            isinstance(source_bos, bool)
+            or not isinstance(source_bos, int)
+            or not 0 <= source_bos < len(self.pieces)
+        ):
+            raise TandemError(
+                f"{self.path / EDGE_META}: source_bos must be a token id of the vocabulary or null, got "
+                f"{source_bos!r}; export the model again"
+            )
+        bos = [] if source_bos is None else [source_bos]
+        eos_only: tuple[list[int], list[int]] = (bos, [self.eos_id])
         own = self.tok.source_affixes if self.hf_tokenizer else eos_only
         self._source_affixes = own if self.source_eos else ([], [])
         self.max_positions: int | None = _max_positions(self.meta)
@@ -455,7 +467,8 @@ class EdgeModel:
         """Whether an encoded source holds no token of its text (nor [CLM]), only its special tokens."""
         if self.hf_tokenizer:
             return len(source) <= sum(map(len, self._source_affixes))
-        return not [p for p in source if p != self.pieces[self.eos_id]]
+        framing = {self.pieces[i] for part in self._source_affixes for i in part} | {self.pieces[self.eos_id]}
+        return not [p for p in source if p not in framing]
 
     def decode(self, tokens: Sequence[str]) -> str:
         """Text of generated token strings: control tokens dropped; ids past the tokenizer's pieces (the

@@ -122,6 +122,7 @@ class _SentencePieceVocab(_Vocab):
             f"<tandem_unused_{i}>" for i in range(n, vocab_size)
         ]
         self.sp_size = n
+        self.sp_bos = sp.bos_id() if 0 <= sp.bos_id() < n else None  # the tokenizer's <s>
         self._set_specials(sp.unk_id(), sp.eos_id(), sp.pad_id(), sp.bos_id())
 
 
@@ -676,6 +677,7 @@ def export_ct2(
         start = int(start if start is not None else (eos if cfg["model_type"] in ("bart", "mbart") else pad))
         arch = cfg["model_type"]
         from tandem.edge.runtime import generation_report
+        from tandem.tokenizer import frames_with_bos
 
         # what the edge runtime will do with the model's decoding defaults (refuses bad ones)
         edge_generation = generation_report(src.generation, eos_id=eos, start_id=start, vocab_size=vocab_size)
@@ -773,6 +775,11 @@ def export_ct2(
             "decoder_start_token_id": start,
             "clm_token_id": _piece_id(vocab, "[CLM]"),
             "source_eos": source_eos,
+            # the tokenizer's <s> id where it frames a source <s> ... </s> (AlexaTM's release; see
+            # tandem.tokenizer.frames_with_bos), else null: tandem's and T5's ... </s>
+            "source_bos": getattr(vocab, "sp_bos", None)
+            if hf_tok is None and spm_path is not None and frames_with_bos(tok_settings or {}, spm_path.name)
+            else None,
             "max_positions": positions,
             "slu_labels": LABELS_FILE if labels_file is not None else None,
             "tandem_config": src.tandem_config,
