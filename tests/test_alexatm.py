@@ -268,3 +268,21 @@ def test_decoder_sizes_unlike_the_encoder_are_refused(tmp_path, key, value):
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(TandemError, match=key):
         Seq2SeqLM.from_pretrained(tmp_path)
+
+
+def test_a_config_without_the_sharing_and_token_type_keys_takes_the_reference_defaults(tmp_path):
+    """A config.json that leaves out `share_embeddings` and `type_vocab_size` is read with the defaults of the
+    reference code's AlexaTMSeq2SeqConfig (True and 2, as its loader reads it): tandem took False and 1, and
+    refused such a checkpoint's 2-row token-type table as a shape mismatch."""
+    cfg, t = _random_alexatm(tmp_path, True, 2, 4, False)
+    on_disk = {k: v for k, v in cfg.items() if k not in ("share_embeddings", "type_vocab_size")}
+    (tmp_path / "config.json").write_text(json.dumps(on_disk))
+    ours = Seq2SeqLM.from_pretrained(tmp_path)
+    assert ours.config.tie_embeddings and ours.config.type_vocab_size == 2
+    ref = reference_model(cfg, t)
+    ids = torch.randint(3, cfg["vocab_size"], (2, 9), generator=torch.Generator().manual_seed(3))
+    dec = torch.tensor([[2, 5, 6], [2, 7, 8]])
+    with torch.no_grad():
+        a = ours(ids, decoder_input_ids=dec).logits
+        b = ref(input_ids=ids, decoder_input_ids=dec).logits
+    assert (a - b).abs().max() < 1e-4

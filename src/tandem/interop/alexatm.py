@@ -44,9 +44,10 @@ def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
     """Config of an AlexaTM checkpoint. Transformers ties the LM head to the decoder input embedding
     (its default `tie_word_embeddings`), and then does not save it: a checkpoint without `lm_head.weight`
     has a tied head."""
-    d = hf.get("d_model", hf.get("hidden_size"))
-    heads = hf["encoder_attention_heads"]
-    ffn = hf.get("encoder_ffn_dim", hf.get("intermediate_size"))
+    # a key the file leaves out takes the reference code's default (AlexaTMSeq2SeqConfig, as its loader would)
+    d = hf.get("d_model", hf.get("hidden_size", 1024))
+    heads = hf.get("encoder_attention_heads", 16)
+    ffn = hf.get("encoder_ffn_dim", hf.get("intermediate_size", 4096))
     for key, enc in (("decoder_attention_heads", heads), ("decoder_ffn_dim", ffn)):
         if hf.get(key, enc) != enc:  # the reference decoder uses these; tandem has one of each
             raise TandemError(
@@ -57,13 +58,13 @@ def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
     if act not in _ACT:
         raise TandemError(f"alexatm config: hidden_act {act!r} is not supported ({sorted(_ACT)})")
     return ModelConfig(
-        vocab_size=hf["vocab_size"],
+        vocab_size=hf.get("vocab_size", 50265),
         d_model=d,
-        encoder_layers=hf["encoder_layers"],
-        decoder_layers=hf["decoder_layers"],
+        encoder_layers=hf.get("encoder_layers", 12),
+        decoder_layers=hf.get("decoder_layers", 12),
         num_heads=heads,
         ffn_dim=ffn,
-        max_positions=hf["max_position_embeddings"],
+        max_positions=hf.get("max_position_embeddings", 1024),
         activation=_ACT[act],
         norm_type="alexatm",
         norm_eps=hf.get("layer_norm_eps", 1e-12),
@@ -73,10 +74,10 @@ def alexatm_config(hf: dict, has_lm_head: bool = True) -> ModelConfig:
         position_type="learned",
         encoder_position_offset=0,
         decoder_position_offset=hf.get("extra_pos_embeddings", 2),
-        type_vocab_size=hf.get("type_vocab_size", 1),
+        type_vocab_size=hf.get("type_vocab_size", 2),
         bias=True,
         norm_bias=True,
-        tie_embeddings=bool(hf.get("share_embeddings", False)),
+        tie_embeddings=bool(hf.get("share_embeddings", True)),
         tie_lm_head=not has_lm_head,
         final_logits_bias=True,
         pad_token_id=hf.get("pad_token_id", 1),
