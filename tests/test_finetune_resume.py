@@ -693,6 +693,9 @@ def test_finetune_and_distill_resume_from_another_working_directory(
     rec = json.loads((a / "split" / "config.json").read_text())
     assert rec["data"] == str(a / "snips") and rec["tokenizer"] == str(a / "tok")
     assert rec["out"] == str(a / "split") and rec["model"] == "tiny"
+    # one-off flags are not settings of the run: a --config resume without --stop-after goes to the end
+    assert rec["stop_after"] is None and rec["resume"] is False
+    (a / "tiny").write_text("a file named as the preset: --model tiny is still the preset\n")
     dist = ["distill", "--teacher", "ref/best", "--student", "shrink:1,1", "--task", "slu", "--data", "snips"]
     dist += ["--train-split", "train", "--dev-holdout", "8", "--max-steps", "4", "--batch-size", "16"]
     dist += ["--topk", "4", "--log-every", "1", "--ckpt-every", "2", "--eval-every", "2"]
@@ -716,3 +719,4 @@ def test_finetune_and_distill_resume_from_another_working_directory(
     monkeypatch.chdir(a)
     assert main(ft("split", "--resume")) == 0
     assert "warning" not in capsys.readouterr().err
+    assert json.loads((a / "split" / "config.json").read_text())["model"] == "tiny"  # not a/tiny, the file

@@ -804,3 +804,17 @@ def test_a_checkpoint_whose_cursors_name_relative_paths_resumes_exactly(tmp_path
     assert rewritten  # the cursors did name their files
     assert main(["pretrain", "--config", str(cfg_path), "--resume"]) == 0
     assert _losses(tmp_path / "run") == _losses(tmp_path / "whole")
+
+
+def test_data_in_a_folder_with_glob_characters_is_read_as_itself(tmp_path, monkeypatch):
+    """Sources are read by absolute path, and a folder above them may hold glob characters ("runs[1]"): an
+    existing path is itself, not a pattern (it matched nothing: "no file matches")."""
+    here = tmp_path / "runs[1]"
+    (here / "corpus").mkdir(parents=True)
+    _corpus(here / "corpus")
+    (here / "corpus" / "eval.txt").write_text(EVAL_TEXT, encoding="utf-8")
+    monkeypatch.chdir(here)
+    assert main(_relative_run_argv("run", 1)) == 0
+    assert json.loads((here / "run" / "train_config.json").read_text())["data"][0] == str(
+        here / "corpus" / "en.txt"
+    )

@@ -223,18 +223,37 @@ PATH_FLAGS += ("generic_teacher",)
 ALWAYS_PATH_FLAGS = ("out", "tokenizer", "cache_dir")
 
 
+def _a_model_name(key: str, value: Any) -> bool:
+    """A --model or --student value read as a preset (or shrink:E,D) even where a file has its name: kept."""
+    from tandem.config import ModelConfig
+
+    if key == "student":
+        return value.startswith("shrink:") or value in ModelConfig.preset_names()
+    # a folder of that name is the model (tandem.finetune.build_model), a file is not
+    return key == "model" and value in ModelConfig.preset_names() and not Path(value).is_dir()
+
+
 def recorded_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The flag values config.json records: `vars(args)` with local paths absolute (`PATH_FLAGS`)."""
-    from tandem.runpaths import absolute, values_here
+    """The flag values config.json records: `vars(args)` with local paths absolute (`PATH_FLAGS`), and
+    without the one-off --resume, --overwrite and --stop-after (as pretrain's train_config.json: a
+    `--config OUT/config.json --resume` after a --stop-after start stopped again after as many steps)."""
+    from tandem.runpaths import absolute, here
 
     d = dict(vars(args))
     for k in PATH_FLAGS:
-        if k in d:
-            d[k] = values_here(d[k])
+        v = d.get(k)
+        if isinstance(v, str | list):
+            d[k] = [
+                here(x) if isinstance(x, str) and not _a_model_name(k, x) else x
+                for x in (v if isinstance(v, list) else [v])
+            ]
+            if isinstance(v, str):
+                d[k] = d[k][0]
     for k in ALWAYS_PATH_FLAGS:
         if isinstance(d.get(k), str) and d[k]:
             d[k] = absolute(d[k])
-    return d
+    once = {"resume": False, "overwrite": False, "stop_after": None}
+    return d | {k: v for k, v in once.items() if k in d}
 
 
 @contextlib.contextmanager

@@ -765,7 +765,9 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
         head, sep, rest = entry.partition(":")
         if sep and head and "/" not in head and not Path(entry).exists():
             lang, entry = head, rest
-        hits = sorted(glob.glob(entry)) if any(c in entry for c in "*?[") else [entry]
+        # an existing path is itself even with a glob character in it (a folder "runs[1]/" above the data)
+        magic = any(c in entry for c in "*?[") and not Path(entry).exists()
+        hits = sorted(glob.glob(entry)) if magic else [entry]
         if not hits:
             raise TandemError(f"{flag} {entry}: no file matches; check the path")
         for h in hits:
