@@ -993,3 +993,29 @@ def test_an_alexatm_tokenizer_frames_texts_as_its_release_does(shared_fixtures: 
     # the same model under another name frames as tandem's tokenizers do
     plain = Tokenizer.load(spm_file)
     assert frame(plain.encode("this is fake data"), affixes(plain))[0] == ALEXATM_REFERENCE_IDS[1:]
+
+
+def test_an_alexatm_tokenizer_written_for_transformers_frames_as_the_reference(
+    shared_fixtures: Path, tmp_path
+):
+    """`write_for_transformers` (convert --to hf) of AlexaTM's tokenizer writes a tokenizer.json whose template
+    is the reference's `<s> $A </s>`: transformers gives the AlexaTM repository's test ids (it wrote `$A </s>`),
+    and the tandem tokenizer read back from the folder still frames so."""
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from tandem.hf_tokenizer import write_for_transformers
+
+    spm_file = shared_fixtures / "alexatm-tiny" / "alexatm-format-spm.model"
+    if not spm_file.is_file():
+        pytest.skip(f"{spm_file} is absent")
+    (tmp_path / "release").mkdir()
+    shutil.copy(spm_file, tmp_path / "release" / "20b_tokenizer.model")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its own check finds transformers' ids equal to tandem's framed ones
+        out = write_for_transformers(Tokenizer.load(tmp_path / "release"), tmp_path / "hf")
+    hf = AutoTokenizer.from_pretrained(str(out))
+    assert hf("this is fake data").input_ids == ALEXATM_REFERENCE_IDS
+    assert Tokenizer.load(out).source_affixes() == ([1], [2])

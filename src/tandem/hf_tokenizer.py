@@ -518,10 +518,13 @@ def _pipeline(tok: Any) -> Any:
     if spec.add_dummy_prefix:
         decode.append(decoders.Strip(" ", 1, 0))
     pipe.decoder = decoders.Sequence(decode)
-    if tok.eos_id is not None:
-        eos = pieces[tok.eos_id].piece
+    pre, post = tok.source_affixes()  # tandem's `... </s>`; AlexaTM's `<s> ... </s>` as its own template
+    if pre or post:
+        head, tail = [pieces[i].piece for i in pre], [pieces[i].piece for i in post]
         pipe.post_processor = processors.TemplateProcessing(
-            single=f"$A {eos}", pair=f"$A {eos} $B {eos}", special_tokens=[(eos, tok.eos_id)]
+            single=" ".join([*head, "$A", *tail]),
+            pair=" ".join([*head, "$A", *tail, "$B", *tail]),
+            special_tokens=sorted({(pieces[i].piece, i) for i in (*pre, *post)}, key=lambda t: t[1]),
         )
     return pipe
 
@@ -604,14 +607,18 @@ def write_for_transformers(tok: Any, out: str | os.PathLike) -> Path:
 
 
 def check_for_transformers(tok: Any, directory: Path, texts: Sequence[str] = PROBE_TEXTS) -> list[str]:
-    """The texts whose `AutoTokenizer.from_pretrained(directory)` ids differ from `tok.encode(text,
-    add_eos=True)`; [] when transformers is not installed (nothing to check with)."""
+    """The texts whose `AutoTokenizer.from_pretrained(directory)` ids differ from `tok`'s framed ids
+    (`frame(tok.encode(text), tok.source_affixes())`: `... </s>`, AlexaTM's `<s> ... </s>`); [] when
+    transformers is not installed (nothing to check with)."""
     try:
         import transformers
     except ImportError:
         return []
+    from tandem.tokenizer import frame
+
     hf = transformers.AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
-    return [t for t in texts if list(hf(t).input_ids) != tok.encode(t, add_eos=tok.eos_id is not None)]
+    framing = tok.source_affixes()
+    return [t for t in texts if list(hf(t).input_ids) != frame(tok.encode(t), framing)[0]]
 
 
 __all__ = [
