@@ -162,6 +162,13 @@ _EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
 _SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
+# A number of this many digits or more (a digit run, maybe grouped by ",", "." or a space, or a run of
+# superscripts) is read digit by digit before any other rule: int() refuses a string of over 4300 digits
+# (640 at the least where a user lowers the limit), and every rule but the plain-number one would fail on it,
+# leaving the whole line only cleaned; nobody says such a number any other way
+HUGE_DIGITS = 500
+_RE_HUGE_GATE = re.compile(rf"[\d,. {_SUPERSCRIPTS}]{{{HUGE_DIGITS},}}")
+_RE_HUGE_NUMBER = re.compile(rf"\d++(?:[,. ]\d{{3}}(?!\d))*+|[{_SUPERSCRIPTS}]{{{HUGE_DIGITS},}}")
 # signs around a power's letter run that make it a formula, not a footnote after a word ("E=mc²")
 _FORMULA_OPS = "=+−×·*/<>≈≤≥"
 # the word right after a number, to its end (vowel signs are no \w): what `fraction.spoken` looks at
@@ -2643,6 +2650,8 @@ class LanguageRules:
             s = self.re_letter_digit.sub(self._letter_digit, s)
         if self.re_prep.search(s):
             s = s.translate(self.prep)
+        if len(s) >= HUGE_DIGITS and _RE_HUGE_GATE.search(s):
+            s = _RE_HUGE_NUMBER.sub(self._huge_number, s)
         if self.re_paired_dash is not None and "-" in s:
             s = self.re_paired_dash.sub(" ", s)
         if self.re_clitic_digits is not None and _RE_DIGIT.search(s):
@@ -2708,6 +2717,11 @@ class LanguageRules:
         if self.re_cjk_space is not None:
             s = self.re_cjk_space.sub("", s)
         return unicodedata.normalize("NFC", s)
+
+    def _huge_number(self, m: re.Match[str]) -> str:
+        """A number of `HUGE_DIGITS` digits or more, digit by digit (see there); a shorter one as it is."""
+        digits = _RE_NON_DIGIT.sub("", m.group().translate(_SUPERSCRIPT_DIGITS))
+        return f" {self.v.digits(digits)} " if len(digits) >= HUGE_DIGITS else m.group()
 
     def _build_digit_rules(self) -> None:
         """(regex, callback, gate, lower, needs_digit, rest_need_digits) in order; a rule runs only if one of

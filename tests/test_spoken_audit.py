@@ -1,0 +1,53 @@
+"""Defects found by an audit of tandem.spoken, each checked against num2words or the documented rule."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from num2words import num2words
+
+from tandem.spoken.rules import rules_for
+
+N2W = {"pt": "pt_BR"}
+
+
+def _words(n: int, lang: str) -> str:
+    return " ".join(re.sub(r"[-,]", " ", num2words(n, lang=N2W.get(lang, lang))).split())
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "pt", "ar", "ja"])
+@pytest.mark.parametrize(
+    "huge",
+    [
+        "7" * 5000,  # a unit, a percentage, money: int() of over 4300 digits raised
+        "7" + ",777" * 1700,  # grouped
+        "7" + " 777" * 1700,
+    ],
+    ids=["run", "commas", "spaces"],
+)
+@pytest.mark.parametrize("template", ["${n}", "{n} km", "{n}%", "{n}/2", "1/{n}", "{n}th", "{n} million"])
+def test_huge_numbers_are_read_digit_by_digit_and_leave_the_line_normalised(
+    lang: str, huge: str, template: str
+) -> None:
+    """A number of thousands of digits raised ValueError (int's 4300-digit limit) in the money, unit,
+    percent, fraction, ordinal and scale rules: the whole line fell back to a plain clean-up (the "$5" of
+    the same line lost its currency word) and an internal error was printed."""
+    seven = _words(7, lang)
+    text = "5 " + template.replace("{n}", huge)
+    out = rules_for(lang).normalize(text)  # the strict path: an internal error fails the test
+    assert out.startswith(_words(5, lang))
+    assert out.count(seven) >= huge.count("7") and not re.search(r"\d", out)
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "ar", "ja"])
+def test_huge_superscript_runs_do_not_raise(lang: str) -> None:
+    out = rules_for(lang).normalize("x" + "²" * 5000 + " 10⁻³")
+    assert out.count(_words(2, lang)) >= 5000 and not re.search(r"\d", out)
+
+
+def test_huge_number_keeps_the_rest_of_the_line() -> None:
+    from tandem.spoken import to_spoken
+
+    out = to_spoken("It costs $5, code " + "7" * 100_000, "en")
+    assert out == "it costs five dollars code " + " ".join(["seven"] * 100_000)
