@@ -51,3 +51,27 @@ def test_huge_number_keeps_the_rest_of_the_line() -> None:
 
     out = to_spoken("It costs $5, code " + "7" * 100_000, "en")
     assert out == "it costs five dollars code " + " ".join(["seven"] * 100_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "it", "ar"])
+def test_dotted_capital_i_lowercases_to_plain_i(lang: str) -> None:
+    """ "İstanbul" was "i̇stanbul": str.lower() of U+0130 is "i" + a combining dot above (U+0307), a
+    character pair no ASR transcript holds and that a tokenizer splits off the word."""
+    from tandem.spoken import to_spoken
+
+    for text in ("İstanbul", "I\u0307stanbul", "İZMİR"):
+        out = to_spoken(text, lang)
+        assert "\u0307" not in out and out in ("istanbul", "izmir")
+
+
+def test_latin_ligatures_are_their_letters() -> None:
+    """ "ﬁve ﬂoors" (ligatures of PDF text) stayed "ﬁve ﬂoors"; the reference is Unicode's own compatibility
+    decomposition of each ligature (NFKC)."""
+    import unicodedata
+
+    from tandem.spoken import to_spoken
+
+    for lig in map(chr, range(0xFB00, 0xFB07)):
+        text = f"a{lig}x"
+        assert to_spoken(text, "en") == unicodedata.normalize("NFKC", text).lower()
+    assert to_spoken("ﬁve ﬂoors", "en") == "five floors"

@@ -58,6 +58,9 @@ def _prepare_table() -> dict[int, str]:
         folded = unicodedata.normalize("NFKC", c)
         if unicodedata.category(c) in ("No", "Nl") and re.fullmatch(r"\(?(?:\d+|[IVXLCDM]+)\)?\.?", folded):
             table[cp] = f" {folded} "
+    # Latin ligatures ("ﬁ", "ﬂ" of text taken from PDFs) are their letters: ASR writes "find", never "ﬁnd"
+    for cp in range(0xFB00, 0xFB07):
+        table[cp] = unicodedata.normalize("NFKC", chr(cp))
     for k, v in common_table()["char_map"].items():
         table[ord(k)] = v
     return table
