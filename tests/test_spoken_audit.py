@@ -75,3 +75,26 @@ def test_latin_ligatures_are_their_letters() -> None:
         text = f"a{lig}x"
         assert to_spoken(text, "en") == unicodedata.normalize("NFKC", text).lower()
     assert to_spoken("ﬁve ﬂoors", "en") == "five floors"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["in the 1990's", "the 1800's", "the 80's", "mid-1990's", "the 1960's and 1970's", "the early 2000’s"],
+)
+def test_decade_written_with_apostrophe_s_is_the_decade(text: str) -> None:
+    """ "the 1990's" was *the nineteen ninety s*: the apostrophe form of the documented decade `1990s`
+    (*nineteen nineties*) is read as that decade."""
+    from tandem.spoken import to_spoken
+
+    plain = text.replace("'s", "s").replace("’s", "s")
+    assert to_spoken(text, "en") == to_spoken(plain, "en")
+    assert " s " not in f" {to_spoken(text, 'en')} "
+
+
+def test_year_with_apostrophe_s_elsewhere_is_its_possessive() -> None:
+    """ "2020's budget" was *twenty twenty s budget*; the possessive keeps its apostrophe on the year as the
+    README keeps it inside words ("john's"); the year's words are num2words' year reading."""
+    from tandem.spoken import to_spoken
+
+    year = num2words(2020, lang="en", to="year").replace("-", " ")
+    assert to_spoken("2020's budget was big.", "en") == f"{year}'s budget was big"

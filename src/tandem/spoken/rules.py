@@ -238,6 +238,10 @@ def _has_dot_day_month(s: str) -> bool:
     return "." in s and _RE_DOT_DAY_MONTH.search(s) is not None
 
 
+# the word before a decade ("the 1990's", "mid-1990's")
+_RE_DECADE_PREV_WORD = re.compile(r"([^\W\d_]+)[\s-]*'?$")
+
+
 def _before(m: re.Match[str]) -> str:
     """The text before a match (its last 40 characters), the context that decides agreement."""
     return m.string[max(0, m.start() - 40) : m.start()]
@@ -2320,6 +2324,13 @@ class LanguageRules:
     def _decade(self, m: re.Match[str]) -> str:
         n = int(m.group("n"))
         words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
+        pos = self.decades.get("possessive")
+        if pos and m.group("suf") == pos["suffix"] and n >= 1000:
+            # en "1990's" is the 1990s after a word of `after` ("the 1990's", "mid-1990's", "the 1960's and
+            # 1970's"), else the year's possessive ("2020's budget" *twenty twenty's budget*)
+            p = _RE_DECADE_PREV_WORD.search(_before(m))
+            if p is None or p.group(1).lower() not in pos["after"]:
+                return f" {words}{pos['suffix']} "
         parts = words.split()
         parts[-1] = apply_rules(parts[-1], self.decades["rules"])
         if self.decades.get("append"):  # de "1990er", "in den 80ern": the written ending is said as is
