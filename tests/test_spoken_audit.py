@@ -98,3 +98,29 @@ def test_year_with_apostrophe_s_elsewhere_is_its_possessive() -> None:
 
     year = num2words(2020, lang="en", to="year").replace("-", " ")
     assert to_spoken("2020's budget was big.", "en") == f"{year}'s budget was big"
+
+
+def test_cli_refuses_text_that_is_not_utf8(tmp_path, monkeypatch, capsys) -> None:
+    """A Latin-1 file was read with errors="replace" and its accented letters dropped without a word
+    ("café" -> "caf"); it is refused naming the file and line, as every other tandem reader does."""
+    import io
+    import sys
+
+    from tandem.cli import main
+
+    raw = "Il a 3 chats.\ncafé 5\n".encode("latin-1")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the reference: not UTF-8
+    src = tmp_path / "latin1.txt"
+    src.write_bytes(raw)
+    assert main(["normalize", "--lang", "fr", str(src), "-o", str(tmp_path / "out.txt")]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # (after the progress bar)
+    assert last.startswith(f"error: {src} line 2: not valid UTF-8") and "Traceback" not in err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+    assert main(["normalize", "--lang", "fr"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "il a trois chats\n" and captured.err.startswith("error: stdin line 2:")
+    src.write_bytes("\ufeffcafé 5\r\n".encode())  # UTF-8 with a byte-order mark and CRLF: fine
+    assert main(["normalize", "--lang", "fr", str(src), "-o", str(tmp_path / "out.txt")]) == 0
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "café cinq\n"
