@@ -33,7 +33,7 @@ def json_error_reason(e: BaseException) -> str:
     return str(e).split("; use sys.")[0]
 
 
-def _check_utf8(line: str, path: Path, lineno: int) -> str:
+def _check_utf8(line: str, path: Path | str, lineno: int) -> str:
     m = _BAD_BYTE.search(line)
     if m:
         raise TandemError(

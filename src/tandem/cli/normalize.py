@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -39,6 +40,16 @@ def _count_lines(paths: list[Path]) -> int | None:
     return total
 
 
+def _utf8_lines(lines: Iterable[str], name: str | Path) -> Iterator[str]:
+    """The lines, each checked to be UTF-8 (read with errors="surrogateescape"): a file in another encoding is
+    a TandemError naming it and the line (its bytes were replaced and dropped without a word: "café" in
+    Latin-1 became "caf")."""
+    from tandem.jsonl import _check_utf8
+
+    for i, line in enumerate(lines, 1):
+        yield _check_utf8(line, name, i)
+
+
 def run(args: argparse.Namespace) -> int:
     from tandem.spoken import normalize_lines
     from tandem.spoken.tables import canonical_language
@@ -69,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
         except OSError as e:
             raise TandemError(f"-o {args.output}: cannot write ({e.strerror or e})") from e
         if not paths:
-            for line in normalize_lines(sys.stdin, lang):
+            if hasattr(sys.stdin, "reconfigure"):  # bad bytes as surrogates, named by `_utf8_lines`
+                sys.stdin.reconfigure(errors="surrogateescape")
+            for line in normalize_lines(_utf8_lines(sys.stdin, "stdin"), lang):
                 out.write(line + "\n")
             return 0
         from tqdm import tqdm
@@ -79,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
         )
         for p in paths:
             try:
-                f = stack.enter_context(p.open(encoding="utf-8", errors="replace"))
+                f = stack.enter_context(p.open(encoding="utf-8", errors="surrogateescape"))
             except OSError as e:
                 raise TandemError(f"input file {p}: cannot read ({e})") from e
-            for line in normalize_lines(f, lang):
+            for line in normalize_lines(_utf8_lines(f, p), lang):
                 out.write(line + "\n")
                 bar.update(1)
     return 0

@@ -58,6 +58,9 @@ def _prepare_table() -> dict[int, str]:
         folded = unicodedata.normalize("NFKC", c)
         if unicodedata.category(c) in ("No", "Nl") and re.fullmatch(r"\(?(?:\d+|[IVXLCDM]+)\)?\.?", folded):
             table[cp] = f" {folded} "
+    # Latin ligatures ("ﬁ", "ﬂ" of text taken from PDFs) are their letters: ASR writes "find", never "ﬁnd"
+    for cp in range(0xFB00, 0xFB07):
+        table[cp] = unicodedata.normalize("NFKC", chr(cp))
     for k, v in common_table()["char_map"].items():
         table[ord(k)] = v
     return table
@@ -162,6 +165,13 @@ _EDGE_PUNCT = "()[]{}\"'«»“”‘’,.;:!?¿¡"
 _SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 _RE_POWER_GATE = re.compile(f"[{_SUPERSCRIPTS}^]")
 _SUPERSCRIPT_DIGITS = str.maketrans(_SUPERSCRIPTS, "0123456789")
+# A number of this many digits or more (a digit run, maybe grouped by ",", "." or a space, or a run of
+# superscripts) is read digit by digit before any other rule: int() refuses a string of over 4300 digits
+# (640 at the least where a user lowers the limit), and every rule but the plain-number one would fail on it,
+# leaving the whole line only cleaned; nobody says such a number any other way
+HUGE_DIGITS = 500
+_RE_HUGE_GATE = re.compile(rf"[\d,. {_SUPERSCRIPTS}]{{{HUGE_DIGITS},}}")
+_RE_HUGE_NUMBER = re.compile(rf"\d++(?:[,. ]\d{{3}}(?!\d))*+|[{_SUPERSCRIPTS}]{{{HUGE_DIGITS},}}")
 # signs around a power's letter run that make it a formula, not a footnote after a word ("E=mc²")
 _FORMULA_OPS = "=+−×·*/<>≈≤≥"
 # the word right after a number, to its end (vowel signs are no \w): what `fraction.spoken` looks at
@@ -226,6 +236,10 @@ def _has_slash_digit(s: str) -> bool:
 
 def _has_dot_day_month(s: str) -> bool:
     return "." in s and _RE_DOT_DAY_MONTH.search(s) is not None
+
+
+# the word before a decade ("the 1990's", "mid-1990's")
+_RE_DECADE_PREV_WORD = re.compile(r"([^\W\d_]+)[\s-]*'?$")
 
 
 def _before(m: re.Match[str]) -> str:
@@ -2310,6 +2324,13 @@ class LanguageRules:
     def _decade(self, m: re.Match[str]) -> str:
         n = int(m.group("n"))
         words = self.v.year(n) if n >= 1000 else self.v.cardinal(n)
+        pos = self.decades.get("possessive")
+        if pos and m.group("suf") == pos["suffix"] and n >= 1000:
+            # en "1990's" is the 1990s after a word of `after` ("the 1990's", "mid-1990's", "the 1960's and
+            # 1970's"), else the year's possessive ("2020's budget" *twenty twenty's budget*)
+            p = _RE_DECADE_PREV_WORD.search(_before(m))
+            if p is None or p.group(1).lower() not in pos["after"]:
+                return f" {words}{pos['suffix']} "
         parts = words.split()
         parts[-1] = apply_rules(parts[-1], self.decades["rules"])
         if self.decades.get("append"):  # de "1990er", "in den 80ern": the written ending is said as is
@@ -2643,6 +2664,8 @@ class LanguageRules:
             s = self.re_letter_digit.sub(self._letter_digit, s)
         if self.re_prep.search(s):
             s = s.translate(self.prep)
+        if len(s) >= HUGE_DIGITS and _RE_HUGE_GATE.search(s):
+            s = _RE_HUGE_NUMBER.sub(self._huge_number, s)
         if self.re_paired_dash is not None and "-" in s:
             s = self.re_paired_dash.sub(" ", s)
         if self.re_clitic_digits is not None and _RE_DIGIT.search(s):
@@ -2708,6 +2731,11 @@ class LanguageRules:
         if self.re_cjk_space is not None:
             s = self.re_cjk_space.sub("", s)
         return unicodedata.normalize("NFC", s)
+
+    def _huge_number(self, m: re.Match[str]) -> str:
+        """A number of `HUGE_DIGITS` digits or more, digit by digit (see there); a shorter one as it is."""
+        digits = _RE_NON_DIGIT.sub("", m.group().translate(_SUPERSCRIPT_DIGITS))
+        return f" {self.v.digits(digits)} " if len(digits) >= HUGE_DIGITS else m.group()
 
     def _build_digit_rules(self) -> None:
         """(regex, callback, gate, lower, needs_digit, rest_need_digits) in order; a rule runs only if one of

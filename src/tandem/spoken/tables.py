@@ -146,8 +146,10 @@ Schema of `<lang>.json` (every string is NFC-normalised on load; templates use `
   `inflected` {"m"/"h": {word: {part: word}}}: minute or hour words with a case ending, like `after` words,
   whose case goes to the unit of the part said last (mr "2:11.60 मिनिटांनी" -> "... सेकंदांनी"; the word's
   own part says it as written, "2:00 मिनिटांत" -> "दोन मिनिटांत"; a part not given keeps its plain unit).
-- `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]), "append"}
-  (en 1990s; de 1990er, where `append` keeps the written ending).
+- `ordinal_suffixes` {written suffix: variant name or ""}; `decades` {"rules", "suffixes" (default ["s"]),
+  "append", "possessive"} (en 1990s; de 1990er, where `append` keeps the written ending; `possessive`
+  {"suffix", "after"}: that suffix on a four-digit number is a decade only after a word of `after`, else
+  the year's possessive, en "the 1990's" but "2020's budget").
 - `dot_ordinals` (optional) {preceding word: variant or ""}: "N." right after one of these words is read as
   an ordinal with that case ending (de: "die 2. Auflage", "im 3. Jahr").
 - `degree_ordinals` (optional) {preceding word: variant or ""}: "N°" right after one of these words is an
