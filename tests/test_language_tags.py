@@ -145,7 +145,7 @@ def test_a_language_guessed_from_an_odd_file_name_says_how_to_give_it(tmp_path, 
     with pytest.raises(TandemError, match=r"guessed from the file name \('my corpus'\).*LANG:PATH.*--langs"):
         _sources(SimpleNamespace(data=["my corpus.txt"], langs=None))
     (src,) = _sources(SimpleNamespace(data=["en:my corpus.txt"], langs=None))
-    assert src.lang == "en" and src.path == "my corpus.txt"
+    assert src.lang == "en" and src.path == str(Path.cwd() / "my corpus.txt")  # read by absolute path
     # a name that passes as a tag but names no language: 'train' (5 letters) was sampled as a language
     for name in ("train.txt", "data.jsonl", "wiki_dump.txt"):
         Path(name).write_text("hello world\n", encoding="utf-8")

@@ -755,10 +755,10 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
     langs = [] if val else list(cfg.langs or [])
     files: list[tuple[str, str | None]] = []
     for entry in cfg.val_data if val else cfg.data:
-        # read by absolute path, so that a checkpoint's data cursors name the files from any directory
-        entry = _data_entry_here(entry)
         if isinstance(entry, dict):
-            out.append(Source.coerce(entry))
+            # read by absolute path (as below), so that a checkpoint's data cursors name the files from any
+            # working directory
+            out.append(Source.coerce(_data_entry_here(entry)))
             continue
         entry = str(entry)
         lang = None
@@ -791,7 +791,9 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
         try:
             if guessed:
                 check_guessed_language(lang_from_name(f), f)
-            out.append(Source(path=f, lang=langs[i] if langs else lang or lang_from_name(f)))
+            # by absolute path (messages here name it as given): a checkpoint's data cursors name the files
+            # from any working directory
+            out.append(Source(path=here(f), lang=langs[i] if langs else lang or lang_from_name(f)))
         except TandemError as e:
             if not guessed:
                 raise
