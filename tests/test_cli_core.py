@@ -124,6 +124,17 @@ def test_convert_refuses_an_out_that_is_a_file_or_another_kind_of_directory(mode
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_convert_names_an_out_that_cannot_be_made(model_dir, tmp_path, capsys):
+    """--out under a file (or on a read-only filesystem) was a NotADirectoryError/OSError traceback from mkdir,
+    for both targets; it is one line naming --out."""
+    (tmp_path / "f.txt").write_text("keep\n")
+    out = tmp_path / "f.txt" / "model"
+    for to in ("tandem", "hf"):
+        assert main(["convert", str(model_dir), "--to", to, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --out {out}: cannot write there") and err.count("\n") == 1, err
+
+
 def test_bad_model_dir_is_a_one_line_error(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "missing"), "--prompt", "x"]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, unwritable
 
 HELP = "convert a model directory: HF BART/mBART/T5/mT5 or AlexaTM -> tandem, tandem -> HF"
 EXAMPLES = """
@@ -71,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
         tok = Tokenizer.load(args.model)
     except TandemError:
         tok = None  # a model directory without a SentencePiece model: convert the weights alone
+    try:  # a folder that cannot be made or written (read-only, /proc/x): was an OSError traceback
+        if args.to == "hf":
+            arch = to_hf(model, out, tokenizer=tok)
+        else:
+            model.save_pretrained(out, tokenizer=tok)
+    except OSError as e:
+        raise unwritable(f"--out {out}", e) from None
     if args.to == "hf":
-        arch = to_hf(model, out, tokenizer=tok)
         print(f"wrote a Hugging Face {arch} directory to {out}")
     else:
-        model.save_pretrained(out, tokenizer=tok)
         print(f"wrote a tandem directory to {out} ({model.config.num_parameters() / 1e6:.1f}M parameters)")
     if tok is None:
         print("note: no tokenizer found beside the weights; copy or train one (tandem tokenizer train)")
