@@ -213,6 +213,17 @@ def test_plan_scales_with_minutes():
         make_plan(0)
 
 
+def test_minutes_that_are_not_a_finite_number_are_a_one_line_error(tmp_path, capsys):
+    """`--minutes nan` / `inf` passed the `<= 0` check and died in the step arithmetic with a ValueError /
+    OverflowError traceback."""
+    from tandem.cli import main
+
+    for bad in ("nan", "inf"):
+        assert main(["quickstart", "--minutes", bad, "--out", str(tmp_path / bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --minutes {bad}: give a positive number of minutes"), err
+
+
 def test_student_is_at_most_a_tenth_of_the_teacher():
     import dataclasses
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import platform
 import shlex
@@ -71,7 +72,7 @@ STUDENT = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 1, "num_heads":
 
 def make_plan(minutes: float = 10.0) -> Plan:
     """Step counts and sizes for a budget of about `minutes` on 2 CPU cores (10 = the default run)."""
-    if minutes <= 0:
+    if not math.isfinite(minutes) or minutes <= 0:  # nan, inf: were a ValueError/OverflowError traceback
         raise TandemError(f"--minutes {minutes}: give a positive number of minutes (10 for the full run)")
     s = minutes / 10.0
     return Plan(
