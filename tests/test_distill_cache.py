@@ -62,3 +62,15 @@ def test_stale_cache_is_refused(tmp_path):
         TopKLogitCache(tmp_path, k=8, fingerprint="teacher-A")
     with pytest.raises(KeyError):
         TopKLogitCache(tmp_path, k=4, fingerprint="teacher-A").get(5)
+
+
+def test_a_cache_dir_that_cannot_be_made_is_refused_when_opened(tmp_path):
+    """`tandem distill --topk 4 --cache-dir FILE` trained to the end and then died with a FileExistsError
+    traceback at the first shard write: the folder is now made (or refused, naming it) when the cache opens."""
+    (tmp_path / "f.txt").write_text("keep\n")
+    for bad in (tmp_path / "f.txt", tmp_path / "f.txt" / "c"):
+        with pytest.raises(TandemError, match=rf"^logit cache {bad}: it or a folder above it is a file"):
+            TopKLogitCache(bad, k=4)
+    assert (tmp_path / "f.txt").read_text() == "keep\n"
+    TopKLogitCache(tmp_path / "new" / "c", k=4)
+    assert (tmp_path / "new" / "c").is_dir()

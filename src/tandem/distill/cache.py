@@ -16,7 +16,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, unwritable
 
 INDEX = "index.json"
 
@@ -39,6 +39,14 @@ class TopKLogitCache:
         self._buffer: dict[str, torch.Tensor] = {}
         self._buffered: list[int] = []
         self._handles: dict[str, object] = {}
+        try:  # now, not at the first shard write (2048 examples or the end of training later): was a traceback
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise TandemError(
+                f"logit cache {self.dir}: it or a folder above it is a file; give --cache-dir a folder path"
+            ) from None
+        except OSError as e:
+            raise unwritable(f"logit cache {self.dir}", e) from None
         index = self.dir / INDEX
         if index.is_file():
             meta = json.loads(index.read_text(encoding="utf-8"))
