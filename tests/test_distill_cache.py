@@ -74,3 +74,12 @@ def test_a_cache_dir_that_cannot_be_made_is_refused_when_opened(tmp_path):
     assert (tmp_path / "f.txt").read_text() == "keep\n"
     TopKLogitCache(tmp_path / "new" / "c", k=4)
     assert (tmp_path / "new" / "c").is_dir()
+
+
+@pytest.mark.parametrize("text", ["garbage\n", '{"k": 4, "fingerprint": "t"}', "[1, 2]", '{"examples": 3}'])
+def test_a_damaged_index_is_a_one_line_error_naming_it(tmp_path, text):
+    """An index.json that is not JSON, or JSON without the examples map, was a JSONDecodeError / KeyError /
+    AttributeError traceback from `tandem distill --topk`."""
+    (tmp_path / "index.json").write_text(text)
+    with pytest.raises(TandemError, match=r"index\.json: not a cache index tandem wrote .*delete the folder"):
+        TopKLogitCache(tmp_path, k=4, fingerprint="t")

@@ -49,13 +49,20 @@ class TopKLogitCache:
             raise unwritable(f"logit cache {self.dir}", e) from None
         index = self.dir / INDEX
         if index.is_file():
-            meta = json.loads(index.read_text(encoding="utf-8"))
+            try:  # damaged by hand or a full disk (it is replaced atomically): was a JSONDecodeError/KeyError
+                meta = json.loads(index.read_text(encoding="utf-8"))
+                examples = {int(i): str(s) for i, s in meta["examples"].items()}
+            except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+                raise TandemError(
+                    f"logit cache {index}: not a cache index tandem wrote ({type(e).__name__}: {e}); delete "
+                    "the folder (the teacher's logits are computed again) or pick another --cache-dir"
+                ) from None
             if meta.get("k") != self.k or meta.get("fingerprint", "") != fingerprint:
                 raise TandemError(
                     f"logit cache {self.dir}: built with k={meta.get('k')} for {meta.get('fingerprint')!r}, "
                     f"now asked for k={self.k} for {fingerprint!r}; delete the folder or pick another --cache-dir"
                 )
-            self._where = {int(i): s for i, s in meta["examples"].items()}
+            self._where = examples
         self._n_shards = len(set(self._where.values()))
 
     # ------------------------------------------------------------------ writing
