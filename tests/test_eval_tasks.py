@@ -469,6 +469,27 @@ def test_out_that_is_a_file_fails_before_any_work(tmp_path, capsys):
     assert out.read_text() == "keep me\n"
 
 
+def test_out_that_cannot_be_written_fails_before_any_work(tmp_path, capsys, monkeypatch):
+    """--out on a read-only filesystem (or /proc/x) was found only when the reports were written, after the
+    whole evaluation; it is refused first, and a folder made to find out is removed again."""
+    import tempfile
+
+    from tandem.evaluation.runner import check_out_dir
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    model = str(tmp_path / "no-model")  # never loaded: --out fails first
+    out = tmp_path / "new" / "eval"
+    err = _evaluate_err(capsys, "--model", model, "--tasks", "copa", "--out", str(out))
+    assert err.startswith(f"error: --out {out}: cannot write there: Read-only file system"), err
+    assert not (tmp_path / "new").exists()
+    monkeypatch.undo()
+    check_out_dir(out)  # writable: nothing left behind either
+    assert not (tmp_path / "new").exists()
+
+
 def test_line_aligned_files_split_only_at_newlines(tmp_path):
     # U+2028 inside a sentence is text, not a line break: splitlines() would shift every later line
     (tmp_path / "flores200").mkdir()

@@ -3,14 +3,16 @@ and write predictions.jsonl, metrics.json and a markdown table."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tandem.errors import TandemError
+from tandem.errors import TandemError, unwritable
 from tandem.evaluation.tasks import Doc, Task, read_jsonl
 from tandem.prompting.selection import select_demonstrations
 from tandem.prompting.templates import PromptFormat, fit_prompt
@@ -158,8 +160,11 @@ def first_docs(docs: list[Doc], limit: int | None) -> list[Doc]:
 
 
 def check_out_dir(out_dir: str | Path) -> None:
-    """Fail before any work when `out_dir` (or a folder above it) exists but is not a directory."""
+    """Fail before any work when `out_dir` (or a folder above it) exists but is not a directory, or cannot be
+    made or written (a read-only filesystem, no permission): that was found only when the reports were
+    written, after the whole evaluation. Folders made to find out are removed again."""
     p = Path(out_dir)
+    missing = []
     for q in (p, *p.parents):
         if q.exists():
             if not q.is_dir():
@@ -167,7 +172,18 @@ def check_out_dir(out_dir: str | Path) -> None:
                     f"--out {out_dir}: {q} is a file, not a directory; give a directory for "
                     "predictions.jsonl, metrics.json and results.md"
                 )
-            return
+            break
+        missing.append(q)
+    try:
+        for q in reversed(missing):
+            q.mkdir(exist_ok=True)
+        tempfile.TemporaryFile(dir=p).close()
+    except OSError as e:
+        raise unwritable(f"--out {out_dir}", e) from None
+    finally:
+        for q in missing:
+            with contextlib.suppress(OSError):
+                q.rmdir()
 
 
 def demonstration_pool(
