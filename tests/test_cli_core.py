@@ -48,6 +48,39 @@ def test_help_lists_every_verb(capsys):
         assert verb in out and verb in VERBS
 
 
+def _defaults_shown(default: object) -> set[str]:
+    """The ways a help text may write a flag's default: 0.0005 / 5e-04, 5.0 / 5, a list as '0.9 0.98'."""
+    if isinstance(default, list):
+        return {" ".join(map(str, default))}
+    if isinstance(default, float):
+        return {str(default), f"{default:g}", f"{default:.0e}".replace("e-0", "e-")}
+    return {str(default)}
+
+
+def test_every_flag_has_help_stating_its_default():
+    """`tandem pretrain --help` listed --betas, --eps, --weight-decay, --device, --seed, --no-plot ... with no
+    text at all, and --batch-size, --clip, --ckpt-every ... without their defaults (so did finetune, distill,
+    generate, tokenizer and serve). Each flag now says what it does and, where it has one, its default."""
+    import argparse
+
+    from tandem.cli import build_parser
+
+    _, subs = build_parser()
+    missing, no_default = [], []
+    for verb, sp in subs.items():
+        for a in sp._actions:
+            if not a.option_strings or isinstance(a, argparse._HelpAction):
+                continue
+            shown = a.help % {**vars(a), "default": a.default} if a.help else ""
+            if not shown.strip():
+                missing.append(f"{verb} {a.option_strings[-1]}")
+            elif a.default not in (None, True, False, [], {}) and not any(
+                d in shown for d in _defaults_shown(a.default)
+            ):
+                no_default.append(f"{verb} {a.option_strings[-1]} ({a.default!r})")
+    assert missing == [] and no_default == []
+
+
 _NO_TORCH = """
 import sys
 class _NoTorch:  # the base install (`pip install tandem`): no torch

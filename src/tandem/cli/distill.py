@@ -81,9 +81,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--kd-weight", type=float, default=d.kd_weight, help=f"token divergence (default {d.kd_weight})"
     )
-    g.add_argument("--temperature", type=float, default=d.temperature)
-    g.add_argument("--divergence", default=d.divergence, choices=["forward", "reverse", "jsd"])
-    g.add_argument("--beta", type=float, default=d.beta, help="generalised JSD mixture weight")
+    g.add_argument(
+        "--temperature",
+        type=float,
+        default=d.temperature,
+        help="softens teacher and student (default %(default)s)",
+    )
+    g.add_argument(
+        "--divergence",
+        default=d.divergence,
+        choices=["forward", "reverse", "jsd"],
+        help="forward KL(teacher||student), reverse KL or generalised JSD (default %(default)s)",
+    )
+    g.add_argument(
+        "--beta",
+        type=float,
+        default=d.beta,
+        help="generalised JSD mixture weight, in (0, 1) (default %(default)s)",
+    )
     g.add_argument(
         "--hidden-weight",
         type=float,
@@ -102,7 +117,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--seq-kd",
         default=d.seq_kd,
         choices=["off", "replace", "add"],
-        help="sequence-level KD: train on teacher generations (cached)",
+        help="sequence-level KD: train on teacher generations (cached) (default %(default)s)",
     )
     g.add_argument(
         "--onpolicy",
@@ -111,7 +126,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fraction of batches on student samples scored by the teacher (GKD)",
     )
     g.add_argument("--generic", default=None, help="unlabelled text (one per line) for stage-1 distillation")
-    g.add_argument("--generic-epochs", type=float, default=1.0)
+    g.add_argument(
+        "--generic-epochs", type=float, default=1.0, help="passes over --generic (default %(default)s)"
+    )
     g.add_argument(
         "--transfer",
         default=None,
@@ -127,7 +144,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--teacher-device", default=d.teacher_device, help="auto (the student's) | cpu (offload) | cuda"
     )
     g.add_argument(
-        "--teacher-dtype", default=d.teacher_dtype, choices=["auto", "float32", "bfloat16", "float16"]
+        "--teacher-dtype",
+        default=d.teacher_dtype,
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="teacher weights (default auto: bfloat16 on a GPU, float32 on CPU)",
     )
     add_training_arguments(p, d)
 

@@ -43,24 +43,48 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
     g.add_argument("--dev-split", default=None, help="split subfolder of --dev for tasks (e.g. valid)")
     g.add_argument("--dev-holdout", type=int, default=0, help="hold out N training examples as the dev set")
     g.add_argument("--clm-prefix", action="store_true", help="prefix every source with '[CLM] '")
-    g.add_argument("--max-source-len", type=int, default=256)
-    g.add_argument("--max-target-len", type=int, default=256)
+    g.add_argument(
+        "--max-source-len",
+        type=int,
+        default=256,
+        help="tokens kept of a source (a longer one loses its end; default %(default)s)",
+    )
+    g.add_argument(
+        "--max-target-len",
+        type=int,
+        default=256,
+        help="tokens kept of a target (a longer one loses its end; default %(default)s)",
+    )
     g = p.add_argument_group("training")
     g.add_argument(
         "--epochs", type=float, default=d.epochs, help=f"passes over the data (default {d.epochs})"
     )
     g.add_argument("--max-steps", type=int, default=d.max_steps, help="optimizer steps; overrides --epochs")
-    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="examples per step (default %(default)s)"
+    )
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    g.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
+    g.add_argument(
+        "--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay (default %(default)s)"
+    )
+    g.add_argument(
+        "--warmup-ratio",
+        type=float,
+        default=d.warmup_ratio,
+        help="share of the steps spent warming up to --lr (default %(default)s)",
+    )
     g.add_argument(
         "--min-lr-ratio",
         type=float,
         default=d.min_lr_ratio,
         help=f"lr floor after linear decay, as a fraction of --lr (default {d.min_lr_ratio})",
     )
-    g.add_argument("--grad-clip", type=float, default=d.grad_clip)
+    g.add_argument(
+        "--grad-clip",
+        type=float,
+        default=d.grad_clip,
+        help="gradient-norm clip (0: off; default %(default)s)",
+    )
     g.add_argument(
         "--eval-every", type=int, default=d.eval_every, help="dev evaluation every N steps (0: epoch)"
     )
@@ -71,14 +95,21 @@ def add_training_arguments(p: argparse.ArgumentParser, defaults) -> None:
         "--metric",
         default=d.metric,
         choices=["loss", "intent_acc", "slot_f1", "exact_match"],
-        help="dev metric that picks the best checkpoint",
+        help="dev metric that picks the best checkpoint (default %(default)s)",
     )
-    g.add_argument("--max-new-tokens", type=int, default=64, help="generation length for dev metrics")
+    g.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=64,
+        help="generation length for dev metrics (default %(default)s)",
+    )
     g.add_argument(
         "--no-generate-eval", dest="generate_eval", action="store_false", help="dev loss only (no generation)"
     )
-    g.add_argument("--log-every", type=int, default=d.log_every)
-    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument(
+        "--log-every", type=int, default=d.log_every, help="metrics every N steps (default %(default)s)"
+    )
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     g.add_argument("--device", default=d.device, help="auto | cpu | cuda | cuda:N")
     g.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     g.add_argument("--out", required=False, help="run directory")

@@ -40,16 +40,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="default: the model's, else 64 (or max_positions if fewer)",
     )
-    p.add_argument("--min-new-tokens", type=int, default=None)
-    p.add_argument("--num-beams", type=int, default=None)
-    p.add_argument("--length-penalty", type=float, default=None)
+    p.add_argument(
+        "--min-new-tokens",
+        type=int,
+        default=None,
+        help="no EOS before this many tokens (default: the model's, else 0)",
+    )
+    p.add_argument(
+        "--num-beams", type=int, default=None, help="beam search width (default: the model's, else 1: greedy)"
+    )
+    p.add_argument(
+        "--length-penalty",
+        type=float,
+        default=None,
+        help="beam score divided by length**this (default: the model's, else 1.0)",
+    )
     p.add_argument(
         "--early-stopping", choices=["true", "false", "never"], default=None, help="beam search stopping rule"
     )
-    p.add_argument("--do-sample", action="store_true", default=None)
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument(
+        "--do-sample",
+        action="store_true",
+        default=None,
+        help="sample (default: the model's, else greedy or beam)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default: the model's, else 1.0)",
+    )
+    p.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help="sample among the k likeliest (default: the model's, else 0: off)",
+    )
+    p.add_argument(
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus sampling mass (default: the model's, else 1.0: off)",
+    )
     p.add_argument(
         "--no-repeat-ngram-size", type=int, default=None, help="never repeat an n-gram of this size (0: off)"
     )
@@ -90,12 +122,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="comma-separated ids or pieces not generated as the first token (after a forced first token: "
         "the second); 'none' turns the model's off",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed (default %(default)s)")
     p.add_argument(
         "--stop", action="append", default=None, help="stop string (repeatable); output is cut there"
     )
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=16, help="inputs per batch (default %(default)s)")
+    p.add_argument("--device", default="cpu", help="torch device (default %(default)s)")
     p.add_argument(
         "--json",
         action="store_true",

@@ -77,7 +77,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="tokenizer dir or .model; a missing dir is trained on --data and saved there",
     )
     g.add_argument("--vocab-size", type=int, default=None, help="vocabulary of a tokenizer trained here")
-    g.add_argument("--objective", default=d.objective, choices=["alexatm", "denoise", "clm", "t5", "ul2"])
+    g.add_argument(
+        "--objective",
+        default=d.objective,
+        choices=["alexatm", "denoise", "clm", "t5", "ul2"],
+        help="pretraining objective (default %(default)s: denoising + causal LM)",
+    )
     g.add_argument(
         "--denoise-prob",
         type=float,
@@ -138,8 +143,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--seq-len", type=int, default=d.seq_len, help=f"encoder length (default {d.seq_len})")
     g.add_argument("--target-len", type=int, default=None, help="decoder length (default: --seq-len)")
-    g.add_argument("--batch-size", type=int, default=d.batch_size, help="rows per process per micro-batch")
-    g.add_argument("--grad-accum", type=int, default=d.grad_accum, help="micro-batches per step")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="rows per process per micro-batch (default %(default)s)",
+    )
+    g.add_argument(
+        "--grad-accum", type=int, default=d.grad_accum, help="micro-batches per step (default %(default)s)"
+    )
     g.add_argument("--num-workers", type=int, default=0, help="tokeniser worker processes")
     g.add_argument(
         "--prefetch-batches",
@@ -152,14 +164,39 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
     g.add_argument("--min-lr", type=float, default=d.min_lr, help=f"final learning rate (default {d.min_lr})")
     g.add_argument("--warmup", type=int, default=d.warmup, help=f"warmup steps (default {d.warmup})")
-    g.add_argument("--schedule", default=d.schedule, choices=["linear", "cosine", "constant"])
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    g.add_argument("--betas", type=float, nargs=2, default=list(d.betas))
-    g.add_argument("--eps", type=float, default=d.eps)
-    g.add_argument("--clip", type=float, default=d.clip, help="gradient-norm clip (0: off)")
+    g.add_argument(
+        "--schedule",
+        default=d.schedule,
+        choices=["linear", "cosine", "constant"],
+        help="after warmup: linear or cosine decay to --min-lr, or constant (default %(default)s)",
+    )
+    g.add_argument(
+        "--weight-decay", type=float, default=d.weight_decay, help="AdamW weight decay (default %(default)s)"
+    )
+    g.add_argument(
+        "--betas",
+        type=float,
+        nargs=2,
+        default=list(d.betas),
+        help=f"AdamW betas (default {d.betas[0]} {d.betas[1]})",
+    )
+    g.add_argument("--eps", type=float, default=d.eps, help="AdamW epsilon (default %(default)s)")
+    g.add_argument(
+        "--clip", type=float, default=d.clip, help="gradient-norm clip (0: off; default %(default)s)"
+    )
     g = p.add_argument_group("system")
-    g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda"])
-    g.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"])
+    g.add_argument(
+        "--device",
+        default=d.device,
+        choices=["auto", "cpu", "cuda"],
+        help="where to train (default auto: cuda when available, else cpu)",
+    )
+    g.add_argument(
+        "--precision",
+        default=d.precision,
+        choices=["auto", "bf16", "fp32"],
+        help="training precision (default auto: bf16 autocast on a GPU, fp32 on CPU)",
+    )
     g.add_argument(
         "--residual-dtype",
         default=d.residual_dtype,
@@ -190,12 +227,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="pad every batch to --seq-len/--target-len (default: only with --compile)",
     )
-    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     g = p.add_argument_group("output")
     g.add_argument("--out", default=d.out, help=f"run directory (default {d.out})")
-    g.add_argument("--ckpt-every", type=int, default=d.ckpt_every, help="checkpoint every N steps")
-    g.add_argument("--keep-ckpts", type=int, default=d.keep_ckpts, help="checkpoints kept")
-    g.add_argument("--log-every", type=int, default=d.log_every, help="metrics every N steps")
+    g.add_argument(
+        "--ckpt-every", type=int, default=d.ckpt_every, help="checkpoint every N steps (default %(default)s)"
+    )
+    g.add_argument(
+        "--keep-ckpts", type=int, default=d.keep_ckpts, help="checkpoints kept (default %(default)s)"
+    )
+    g.add_argument(
+        "--log-every", type=int, default=d.log_every, help="metrics every N steps (default %(default)s)"
+    )
     g.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     g.add_argument(
         "--overwrite",
@@ -203,9 +246,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="start over in an --out that holds a run (deletes its checkpoints)",
     )
     g.add_argument("--stop-after", type=int, default=None, help="stop after N steps of this invocation")
-    g.add_argument("--no-tensorboard", dest="tensorboard", action="store_false")
-    g.add_argument("--no-plot", dest="plot", action="store_false")
-    g.add_argument("--no-progress", dest="progress", action="store_false")
+    g.add_argument(
+        "--no-tensorboard", dest="tensorboard", action="store_false", help="do not write --out/tensorboard/"
+    )
+    g.add_argument("--no-plot", dest="plot", action="store_false", help="do not draw --out/loss.png")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="hide the progress bar")
 
 
 def config_from_args(args: argparse.Namespace):

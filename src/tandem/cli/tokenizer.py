@@ -31,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", metavar="DIR", help="directory to write tokenizer.model + tokenizer_config.json to"
     )
     t.add_argument("--vocab-size", type=int, default=8000, help="total vocabulary, specials included (8000)")
-    t.add_argument("--model-type", default="unigram", choices=["unigram", "bpe", "char"])
+    t.add_argument(
+        "--model-type",
+        default="unigram",
+        choices=["unigram", "bpe", "char"],
+        help="SentencePiece model type (default %(default)s)",
+    )
     t.add_argument("--reserved-tags", type=int, default=0, metavar="N", help="reserve <tag_0>..<tag_N-1> (0)")
     t.add_argument(
         "--input-sentence-size",
@@ -47,7 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="skip (and name) lines longer than N characters (1000000)",
     )
-    t.add_argument("--character-coverage", type=float, default=0.9995)
+    t.add_argument(
+        "--character-coverage",
+        type=float,
+        default=0.9995,
+        help="share of the characters given pieces, in [0.98, 1]; the rarest fall back (default %(default)s)",
+    )
     t.add_argument(
         "--no-byte-fallback", action="store_true", help="map unknown characters to <unk> instead of bytes"
     )
@@ -72,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="balance languages: each gets a share of the sample ∝ its lines^A (mT5/XLM-R: 0.3); "
         "languages from --lang (one per file), else one per file",
     )
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=0, help="seed of the sentence sample (default %(default)s)")
     t.add_argument(
         "--threads", type=int, default=None, help="SentencePiece threads (default: CPU count, max 16)"
     )
