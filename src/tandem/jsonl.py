@@ -33,7 +33,9 @@ def json_error_reason(e: BaseException) -> str:
     return str(e).split("; use sys.")[0]
 
 
-def _check_utf8(line: str, path: Path | str, lineno: int) -> str:
+def check_utf8(line: str, path: Path | str, lineno: int) -> str:
+    """`line` (read with errors="surrogateescape"), or a TandemError naming `path`, the line and the first byte
+    that is not UTF-8."""
     m = _BAD_BYTE.search(line)
     if m:
         raise TandemError(
@@ -123,7 +125,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         i = 0
         try:
             for i, line in enumerate(f, 1):
-                _check_utf8(line, p, i)
+                check_utf8(line, p, i)
                 if not line.strip():
                     continue
                 try:

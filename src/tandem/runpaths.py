@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,11 @@ def here(path: str) -> str:
     return path
 
 
-def values_here(value: Any) -> Any:
-    """`here` of a string, or of each string of a list; anything else unchanged."""
-    if isinstance(value, str):
-        return here(value)
-    if isinstance(value, list):
-        return [here(v) if isinstance(v, str) else v for v in value]
-    return value
+def values_here(value: Any, keep: Callable[[str], bool] | None = None) -> Any:
+    """`here` of a string, or of each string of a list, but those `keep` says to leave as given (a preset
+    name where a file has its name); anything else unchanged."""
+
+    def one(v: Any) -> Any:
+        return here(v) if isinstance(v, str) and not (keep is not None and keep(v)) else v
+
+    return [one(v) for v in value] if isinstance(value, list) else one(value)

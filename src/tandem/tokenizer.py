@@ -1114,6 +1114,9 @@ class Tokenizer(_TokenizerBase):
         except OSError as e:
             raise TandemError(f"{p}: cannot read ({e.strerror or e})") from e
         try:
+            # AlexaTM's released file name frames as its tokenizer does (`frames_with_bos`), as its class does
+            if frames_with_bos(meta, p.name):
+                meta = {**meta, "frame_bos": True}
             tok = cls(proto, newline=newline, meta=meta)
         except TandemError as e:
             if proto.lstrip()[:1] == b"{":  # JSON, not a serialized proto
@@ -1122,8 +1125,6 @@ class Tokenizer(_TokenizerBase):
                     f"{MODEL_FILE} (or another SentencePiece .model file)"
                 ) from e
             raise TandemError(f"{p}: {e}") from e
-        if tok.bos_id is not None and frames_with_bos(meta, p.name):
-            tok.frame_bos = True
         tok.model_path = p  # the file read (config() names the one save() writes, tokenizer.model)
         return tok
 

@@ -268,18 +268,12 @@ def recorded_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The flag values config.json records: `vars(args)` with local paths absolute (`PATH_FLAGS`), and
     without the one-off --resume, --overwrite and --stop-after (as pretrain's train_config.json: a
     `--config OUT/config.json --resume` after a --stop-after start stopped again after as many steps)."""
-    from tandem.runpaths import absolute, here
+    from tandem.runpaths import absolute, values_here
 
     d = dict(vars(args))
     for k in PATH_FLAGS:
-        v = d.get(k)
-        if isinstance(v, str | list):
-            d[k] = [
-                here(x) if isinstance(x, str) and not _a_model_name(k, x) else x
-                for x in (v if isinstance(v, list) else [v])
-            ]
-            if isinstance(v, str):
-                d[k] = d[k][0]
+        if k in d:
+            d[k] = values_here(d[k], keep=lambda v, k=k: _a_model_name(k, v))
     for k in ALWAYS_PATH_FLAGS:
         if isinstance(d.get(k), str) and d[k]:
             d[k] = absolute(d[k])

@@ -44,10 +44,10 @@ def _utf8_lines(lines: Iterable[str], name: str | Path) -> Iterator[str]:
     """The lines, each checked to be UTF-8 (read with errors="surrogateescape"): a file in another encoding is
     a TandemError naming it and the line (its bytes were replaced and dropped without a word: "café" in
     Latin-1 became "caf")."""
-    from tandem.jsonl import _check_utf8
+    from tandem.jsonl import check_utf8
 
     for i, line in enumerate(lines, 1):
-        yield _check_utf8(line, name, i)
+        yield check_utf8(line, name, i)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -378,6 +378,12 @@ class EdgeModel:
         eos_only: tuple[list[int], list[int]] = (bos, [self.eos_id])
         own = self.tok.source_affixes if self.hf_tokenizer else eos_only
         self._source_affixes = own if self.source_eos else ([], [])
+        # the pieces a source of no text holds (see `_no_text`; a Hugging Face tokenizer's are counted there)
+        self._framing_pieces = (
+            set()
+            if self.hf_tokenizer
+            else {self.pieces[i] for part in (*self._source_affixes, [self.eos_id]) for i in part}
+        )
         self.max_positions: int | None = _max_positions(self.meta)
         # Ids that never appear in decoded text (control tokens). Placeholder ids past the SentencePiece
         # pieces (a model vocabulary larger than the tokenizer's) decode as <unk>, as on the torch path.
@@ -467,8 +473,7 @@ class EdgeModel:
         """Whether an encoded source holds no token of its text (nor [CLM]), only its special tokens."""
         if self.hf_tokenizer:
             return len(source) <= sum(map(len, self._source_affixes))
-        framing = {self.pieces[i] for part in self._source_affixes for i in part} | {self.pieces[self.eos_id]}
-        return not [p for p in source if p not in framing]
+        return not [p for p in source if p not in self._framing_pieces]
 
     def decode(self, tokens: Sequence[str]) -> str:
         """Text of generated token strings: control tokens dropped; ids past the tokenizer's pieces (the

@@ -777,8 +777,8 @@ def export_ct2(
             "source_eos": source_eos,
             # the tokenizer's <s> id where it frames a source <s> ... </s> (AlexaTM's release; see
             # tandem.tokenizer.frames_with_bos), else null: tandem's and T5's ... </s>
-            "source_bos": getattr(vocab, "sp_bos", None)
-            if hf_tok is None and spm_path is not None and frames_with_bos(tok_settings or {}, spm_path.name)
+            "source_bos": vocab.sp_bos
+            if hf_tok is None and frames_with_bos(tok_settings or {}, spm_path.name)
             else None,
             "max_positions": positions,
             "slu_labels": LABELS_FILE if labels_file is not None else None,

@@ -760,11 +760,7 @@ def _sources(cfg: TrainConfig, notes: list[str] | None = None, flag: str = "--da
             # working directory
             out.append(Source.coerce(_data_entry_here(entry)))
             continue
-        entry = str(entry)
-        lang = None
-        head, sep, rest = entry.partition(":")
-        if sep and head and "/" not in head and not Path(entry).exists():
-            lang, entry = head, rest
+        lang, entry = _split_lang(str(entry))
         # an existing path is itself even with a glob character in it (a folder "runs[1]/" above the data)
         magic = any(c in entry for c in "*?[") and not Path(entry).exists()
         hits = sorted(glob.glob(entry)) if magic else [entry]
@@ -1310,6 +1306,15 @@ def _data_summary(stats: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _split_lang(entry: str) -> tuple[str | None, str]:
+    """(language, path) of a `data` entry: "LANG:PATH" names its language (unless the whole is a path that
+    exists), "PATH" none."""
+    head, sep, rest = entry.partition(":")
+    if sep and head and "/" not in head and not Path(entry).exists():
+        return head, rest
+    return None, entry
+
+
 def _data_entry_here(entry: Any) -> Any:
     """A `data` / `val_data` entry with its local path made absolute (`tandem.runpaths.here`): "PATH",
     "LANG:PATH" (the language kept) or a Source dict (its "path")."""
@@ -1318,11 +1323,8 @@ def _data_entry_here(entry: Any) -> Any:
         return {**entry, "path": here(str(p))} if isinstance(p, str | os.PathLike) else entry
     if not isinstance(entry, str | os.PathLike):
         return entry
-    entry = str(entry)
-    head, sep, rest = entry.partition(":")  # as _sources reads it
-    if sep and head and "/" not in head and not Path(entry).exists():
-        return f"{head}:{here(rest)}"
-    return here(entry)
+    lang, path = _split_lang(str(entry))
+    return here(path) if lang is None else f"{lang}:{here(path)}"
 
 
 # the settings that name local files or folders, written to train_config.json as absolute paths (see
